@@ -1,0 +1,91 @@
+#!/usr/bin/env node
+// Set-up for `npm test`, `npm run demo` and `npm run bench` on a fresh machine:
+// installs npm dependencies when missing or stale, the Debian packages the
+// chosen job needs (as root; otherwise says what to install), and builds dist/.
+// Uses only Node built-ins, because it runs before node_modules exists.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const job = process.argv[2] ?? '--build';
+
+/** Debian packages per job: [package, a file it provides]. */
+const DEBIAN = {
+  '--build': [],
+  '--demo': [['libfuse2', '/usr/lib/x86_64-linux-gnu/libfuse.so.2'], ['fuse3', '/usr/bin/fusermount3']],
+  '--test': [
+    ['libfuse2', '/usr/lib/x86_64-linux-gnu/libfuse.so.2'],
+    ['fuse3', '/usr/bin/fusermount3'],
+    ['nginx-light', '/usr/sbin/nginx'],
+    ['git', '/usr/bin/git'],
+    ['xz-utils', '/usr/bin/xz'],
+    ['zstd', '/usr/bin/zstd'],
+  ],
+  '--bench': [
+    ['libfuse2', '/usr/lib/x86_64-linux-gnu/libfuse.so.2'],
+    ['fuse3', '/usr/bin/fusermount3'],
+    ['nginx-light', '/usr/sbin/nginx'],
+    ['ostree', '/usr/bin/ostree'],
+    ['squashfuse', '/usr/bin/squashfuse_ll'],
+    ['squashfs-tools', '/usr/bin/mksquashfs'],
+    ['curl', '/usr/bin/curl'],
+  ],
+};
+
+function log(msg) {
+  process.stderr.write(`[setup] ${msg}\n`);
+}
+
+function run(cmd, args, opts = {}) {
+  const r = spawnSync(cmd, args, { stdio: 'inherit', cwd: root, ...opts });
+  if (r.status !== 0) {
+    log(`failed: ${cmd} ${args.join(' ')} (exit ${r.status ?? r.signal})`);
+    process.exit(r.status || 1);
+  }
+}
+
+function ensureNpm() {
+  const lock = readFileSync(join(root, 'package-lock.json'));
+  const want = createHash('sha256').update(lock).update(readFileSync(join(root, 'package.json'))).digest('hex');
+  const stamp = join(root, 'node_modules', '.trove-installed');
+  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === want) return;
+  log('installing npm dependencies (npm ci)');
+  run('npm', ['ci', '--no-audit', '--no-fund']);
+  writeFileSync(stamp, want);
+}
+
+function ensureDebian(list) {
+  const missing = list.filter(([, file]) => !existsSync(file)).map(([pkg]) => pkg);
+  if (missing.length === 0) return;
+  const isRoot = process.getuid?.() === 0;
+  if (!isRoot) {
+    log(`missing Debian packages: ${missing.join(' ')}`);
+    log(`install them with: sudo apt-get install -y ${missing.join(' ')}`);
+    process.exit(1);
+  }
+  log(`installing Debian packages: ${missing.join(' ')}`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  run('apt-get', ['update', '-qq'], { env });
+  run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], { env });
+}
+
+function build() {
+  const tsc = join(root, 'node_modules', '.bin', 'tsc');
+  try {
+    execFileSync(tsc, ['-p', 'tsconfig.json'], { cwd: root, stdio: 'inherit' });
+  } catch {
+    log('TypeScript build failed');
+    process.exit(1);
+  }
+}
+
+if (!(job in DEBIAN)) {
+  log(`unknown job ${job}; use one of ${Object.keys(DEBIAN).join(', ')}`);
+  process.exit(2);
+}
+ensureDebian(DEBIAN[job]);
+ensureNpm();
+build();

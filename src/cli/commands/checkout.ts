@@ -1,0 +1,27 @@
+import type { Command } from 'commander';
+import { checkout } from '../../ops/checkout.js';
+import { resolveRev } from '../../ops/resolve.js';
+import { print, printJson, shortId, withRepo } from '../context.js';
+
+export function register(program: Command): void {
+  program
+    .command('checkout')
+    .description('materialise a commit as a directory: a hard-link farm, or copies with --copy')
+    .argument('<rev>', 'ref, commit id or prefix')
+    .argument('<dest>', 'destination (must not exist, or be an empty directory)')
+    .option('--copy', 'copy files instead of hard-linking them to the store')
+    .option('--json', 'print the result as JSON')
+    .addHelpText(
+      'after',
+      '\nHard-linked files share their inode with the store: treat the checkout as read-only.\n' +
+        'Ownership is restored only when running as root.',
+    )
+    .action(async (rev: string, dest: string, opts: { copy?: boolean; json?: boolean }, cmd: Command) => {
+      await withRepo(cmd, async (repo) => {
+        const id = await resolveRev(repo, rev);
+        const r = await checkout(repo, id, dest, { copy: opts.copy });
+        if (opts.json) return printJson({ commit: id, dest, ...r });
+        print(`checked out ${shortId(id)} to ${dest} (${r.mode}): ${r.files} files (${r.linked} linked, ${r.copied} copied), ${r.dirs} dirs, ${r.symlinks} symlinks`);
+      });
+    });
+}

@@ -1,0 +1,61 @@
+import type { Command } from 'commander';
+import { usage } from '../../errors.js';
+import { commitSource } from '../../ops/commit.js';
+import { bytes, print, printJson, shortId, withRepo } from '../context.js';
+
+interface Opts {
+  ref: string;
+  message?: string;
+  body?: string;
+  meta: string[];
+  xattrs: boolean;
+  fsync?: boolean;
+  json?: boolean;
+}
+
+export function register(program: Command): void {
+  program
+    .command('commit')
+    .description('import a directory, tar archive (.tar/.tar.gz/.tar.xz/.tar.zst) or .deb and commit it on a ref')
+    .argument('<source>', 'directory, tar archive or Debian package')
+    .requiredOption('-r, --ref <name>', 'ref to commit on (its current commit becomes the parent)')
+    .option('-m, --message <subject>', 'commit subject')
+    .option('--body <text>', 'commit body')
+    .option('--meta <key=value>', 'metadata pair (repeatable)', (v: string, acc: string[]) => [...acc, v], [])
+    .option('--no-xattrs', 'do not read extended attributes from a directory')
+    .option('--fsync', 'flush to disk once before the commit becomes visible')
+    .option('--json', 'print the result as JSON')
+    .addHelpText(
+      'after',
+      '\nMtimes are not stored. Device nodes, fifos and sockets are reported and skipped.\n' +
+        'Unchanged files of a directory are not read again (stat cache in the index).',
+    )
+    .action(async (source: string, opts: Opts, cmd: Command) => {
+      const metadata: Record<string, string> = {};
+      for (const kv of opts.meta) {
+        const i = kv.indexOf('=');
+        if (i <= 0) throw usage(`--meta expects key=value, got ${JSON.stringify(kv)}`);
+        metadata[kv.slice(0, i)] = kv.slice(i + 1);
+      }
+      const r = await withRepo(cmd, (repo) =>
+        commitSource(repo, source, {
+          ref: opts.ref,
+          subject: opts.message,
+          body: opts.body,
+          metadata,
+          xattrs: opts.xattrs,
+          sync: opts.fsync,
+        }),
+      );
+      if (opts.json) return printJson(r);
+      for (const s of r.report.skipped) process.stderr.write(`skipped ${s.path} (${s.reason})\n`);
+      const rep = r.report;
+      print(`${opts.ref} -> ${r.commit}`);
+      print(
+        `${rep.files} files, ${rep.dirs} dirs, ${rep.symlinks} symlinks; read ${bytes(rep.bytesRead)}` +
+          (rep.cached ? `, ${rep.cached} files unchanged (stat cache)` : '') +
+          `; wrote ${r.written.objects} new objects (${bytes(r.written.bytes)})` +
+          (r.parent ? `; parent ${shortId(r.parent)}` : ''),
+      );
+    });
+}

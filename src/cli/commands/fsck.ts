@@ -1,0 +1,24 @@
+import type { Command } from 'commander';
+import { TroveError } from '../../errors.js';
+import { fsck } from '../../ops/fsck.js';
+import { bytes, print, printJson, withRepo } from '../context.js';
+
+export function register(program: Command): void {
+  program
+    .command('fsck')
+    .description('re-hash every object and check every reference from every ref')
+    .option('--json', 'print the report as JSON')
+    .addHelpText('after', '\nExit status 0 when the repository is sound, 5 when anything is missing or corrupt.')
+    .action(async (opts: { json?: boolean }, cmd: Command) => {
+      const report = await withRepo(cmd, (repo) => fsck(repo));
+      if (opts.json) printJson(report);
+      else {
+        for (const p of report.problems) {
+          print(`${p.problem}: ${p.kind ?? 'object'} ${p.id}${p.where ? ` at ${p.where}` : ''}: ${p.detail}`);
+        }
+        print(`${report.objects} objects (${bytes(report.bytes)}); ${report.commits} commits, ${report.trees} trees, ${report.blobs} blobs reachable`);
+      }
+      if (!report.ok) throw new TroveError('E_CORRUPT', `fsck found ${report.problems.length} problem(s)`);
+      if (!opts.json) print('ok');
+    });
+}

@@ -1,0 +1,15 @@
+import type { Command } from 'commander';
+import { Repo } from '../../repo.js';
+import { print, printJson, repoPath } from '../context.js';
+
+export function register(program: Command): void {
+  program
+    .command('init')
+    .description('create a new, empty repository (at --repo, $TROVE_REPO or ./repo)')
+    .option('--json', 'print the result as JSON')
+    .action(async (opts: { json?: boolean }, cmd: Command) => {
+      const repo = await Repo.init(repoPath(cmd));
+      if (opts.json) printJson({ repo: repo.path });
+      else print(`initialised empty trove repository in ${repo.path}`);
+    });
+}

@@ -1,0 +1,29 @@
+import type { Command } from 'commander';
+import { firstParentLog } from '../../ops/log.js';
+import { resolveRev } from '../../ops/resolve.js';
+import { print, printJson, withRepo } from '../context.js';
+
+export function register(program: Command): void {
+  program
+    .command('log')
+    .description('show first-parent history, newest first')
+    .argument('<rev>', 'ref, commit id or prefix')
+    .option('-n, --max-count <n>', 'show at most n commits', (v) => Number.parseInt(v, 10))
+    .option('--json', 'print commits as JSON')
+    .action(async (rev: string, opts: { maxCount?: number; json?: boolean }, cmd: Command) => {
+      await withRepo(cmd, async (repo) => {
+        const entries = await firstParentLog(repo.store, await resolveRev(repo, rev), opts.maxCount);
+        if (opts.json) return printJson(entries.map((e) => ({ id: e.id, ...e.commit })));
+        for (const e of entries) {
+          print(`commit ${e.id}`);
+          print(`Date:   ${new Date(e.commit.timestamp * 1000).toISOString()}`);
+          if (e.commit.package) print(`Package: ${e.commit.package.name} ${e.commit.package.arch} ${e.commit.package.version} r${e.commit.package.revision}`);
+          print('');
+          print(`    ${e.commit.subject || '(no subject)'}`);
+          if (e.commit.body) for (const l of e.commit.body.split('\n')) print(`    ${l}`);
+          if (e.parentMissing) print(`    (parent ${e.commit.parents[0]} is not in this repository)`);
+          print('');
+        }
+      });
+    });
+}

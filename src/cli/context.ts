@@ -1,0 +1,54 @@
+import type { Command } from 'commander';
+import { defaultRepoPath, Repo } from '../repo.js';
+
+/** Options every command accepts (declared once on the program). */
+export interface GlobalOptions {
+  repo?: string;
+}
+
+/** The repository path from `--repo`, `$TROVE_REPO` or `./repo`. */
+export function repoPath(cmd: Command): string {
+  const opts = cmd.optsWithGlobals<GlobalOptions>();
+  return opts.repo ?? defaultRepoPath();
+}
+
+/** Opens the repository for a command and closes it when `fn` is done. */
+export async function withRepo<T>(cmd: Command, fn: (repo: Repo) => Promise<T>): Promise<T> {
+  const repo = await Repo.open(repoPath(cmd));
+  try {
+    return await fn(repo);
+  } finally {
+    await repo.close();
+  }
+}
+
+/** Writes a line to stdout. */
+export function print(line = ''): void {
+  process.stdout.write(`${line}\n`);
+}
+
+/** Writes `value` as pretty JSON to stdout. */
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** Human-readable byte count. */
+export function bytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  let v = n;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return i === 0 ? `${n} B` : `${v.toFixed(1)} ${units[i]}`;
+}
+
+/** `0755`-style mode text. */
+export function octal(mode: number): string {
+  return mode.toString(8).padStart(4, '0');
+}
+
+export function shortId(id: string): string {
+  return id.slice(0, 12);
+}

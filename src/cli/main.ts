@@ -1,0 +1,52 @@
+import { Command, CommanderError } from 'commander';
+import { EXIT_CODES, TroveError } from '../errors.js';
+import * as cat from './commands/cat.js';
+import * as checkout from './commands/checkout.js';
+import * as commit from './commands/commit.js';
+import * as diff from './commands/diff.js';
+import * as fsck from './commands/fsck.js';
+import * as init from './commands/init.js';
+import * as log from './commands/log.js';
+import * as ls from './commands/ls.js';
+import * as refs from './commands/refs.js';
+import * as show from './commands/show.js';
+
+/** Every command module; each adds itself to the program. */
+const COMMANDS = [init, commit, ls, cat, log, show, refs, diff, checkout, fsck];
+
+export function buildProgram(): Command {
+  const program = new Command('trove')
+    .description('a content-addressed tree store for whole operating-system generations')
+    .option('--repo <dir>', 'repository directory (default: $TROVE_REPO or ./repo)')
+    .showHelpAfterError()
+    .exitOverride()
+    .addHelpText(
+      'after',
+      '\nExit status: 0 ok, 1 I/O error, 2 usage, 3 not found, 4 already exists,\n' +
+        '5 corrupt or invalid object, 6 unsafe input (bad name, ref or archive), 7 unsupported,\n' +
+        '8 locked, 9 not a repository.',
+    );
+  for (const c of COMMANDS) c.register(program);
+  return program;
+}
+
+/** Runs the CLI; returns the exit code. One place maps errors to messages and codes. */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      return err.exitCode === 0 ? 0 : EXIT_CODES.E_USAGE;
+    }
+    if (err instanceof TroveError) {
+      process.stderr.write(`trove: ${err.message}\n`);
+      return EXIT_CODES[err.code];
+    }
+    const e = err as NodeJS.ErrnoException;
+    process.stderr.write(`trove: ${e.code ? `${e.code}: ` : ''}${e.message ?? String(err)}\n`);
+    if (process.env.TROVE_DEBUG) process.stderr.write(`${e.stack}\n`);
+    return 1;
+  }
+}

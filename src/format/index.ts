@@ -1,0 +1,3 @@
+export * from './codec.js';
+export * from './names.js';
+export * from './types.js';

@@ -1,0 +1,27 @@
+import { badName } from '../errors.js';
+
+/**
+ * Why `name` is not a valid tree entry name, or null when it is. Names are
+ * single path components: non-empty, no '/', no NUL, not '.' or '..', and
+ * at most 255 bytes (the Linux NAME_MAX).
+ */
+export function nameProblem(name: string): string | null {
+  if (name.length === 0) return 'empty name';
+  if (name === '.' || name === '..') return `'${name}' is not allowed as a name`;
+  if (name.includes('/')) return 'name contains /';
+  if (name.includes('\0')) return 'name contains NUL';
+  if (name.includes('\uFFFD')) return 'name is not valid UTF-8';
+  if (Buffer.byteLength(name, 'utf8') > 255) return 'name longer than 255 bytes';
+  return null;
+}
+
+/** Throws E_BAD_NAME unless `name` is a valid entry name. */
+export function assertValidName(name: string, context = ''): void {
+  const problem = nameProblem(name);
+  if (problem) throw badName(`invalid entry name ${JSON.stringify(name)}${context ? ` in ${context}` : ''}: ${problem}`);
+}
+
+/** Bytewise (UTF-8) order of names, the canonical order of tree entries. */
+export function compareNames(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+}

@@ -1,0 +1,137 @@
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { TroveError } from '../errors.js';
+import { decodeCommit, decodeTree } from '../format/codec.js';
+import { newHasher, type ObjectId } from '../hash/index.js';
+import type { Repo } from '../repo.js';
+import { limiter } from './limit.js';
+import { repoRoots } from './roots.js';
+
+export type ObjectKind = 'commit' | 'tree' | 'blob';
+
+export interface FsckProblem {
+  id: ObjectId;
+  kind?: ObjectKind;
+  /** Where it is referenced from: a root name and a path. */
+  where?: string;
+  problem: 'corrupt' | 'missing' | 'invalid' | 'size-mismatch';
+  detail: string;
+}
+
+export interface FsckReport {
+  objects: number;
+  bytes: number;
+  commits: number;
+  trees: number;
+  blobs: number;
+  problems: FsckProblem[];
+  ok: boolean;
+}
+
+/**
+ * Checks the whole repository: re-hashes every stored object against its
+ * name, then walks every commit reachable from the roots and checks that each
+ * referenced object exists, decodes, and (for blobs) has the recorded size.
+ */
+export async function fsck(repo: Repo, opts: { onProgress?: (done: number) => void; parallel?: number } = {}): Promise<FsckReport> {
+  const report: FsckReport = { objects: 0, bytes: 0, commits: 0, trees: 0, blobs: 0, problems: [], ok: true };
+  const corrupt = new Set<ObjectId>();
+  const io = limiter(opts.parallel ?? 8);
+  const jobs: Promise<void>[] = [];
+  for await (const id of repo.store.list()) {
+    jobs.push(
+      io(async () => {
+        const h = newHasher();
+        let size = 0;
+        for await (const chunk of createReadStream(repo.store.pathOf(id))) {
+          h.update(chunk as Buffer);
+          size += (chunk as Buffer).length;
+        }
+        const actual = h.digest('hex');
+        report.objects++;
+        report.bytes += size;
+        opts.onProgress?.(report.objects);
+        if (actual !== id) {
+          corrupt.add(id);
+          report.problems.push({ id, problem: 'corrupt', detail: `content hashes to ${actual}` });
+        }
+      }),
+    );
+  }
+  await Promise.all(jobs);
+
+  const seen = new Set<ObjectId>();
+  const problem = (p: FsckProblem) => report.problems.push(p);
+  const load = async (id: ObjectId, kind: ObjectKind, where: string): Promise<Uint8Array | undefined> => {
+    if (corrupt.has(id)) {
+      const prev = report.problems.find((p) => p.id === id && p.problem === 'corrupt');
+      if (prev && !prev.where) Object.assign(prev, { kind, where });
+      return undefined;
+    }
+    try {
+      return await repo.store.getUnverified(id);
+    } catch (err) {
+      if (err instanceof TroveError && err.code === 'E_NOT_FOUND') {
+        problem({ id, kind, where, problem: 'missing', detail: `${kind} is not in the store` });
+        return undefined;
+      }
+      throw err;
+    }
+  };
+
+  const checkTree = async (id: ObjectId, where: string): Promise<void> => {
+    if (seen.has(id)) return;
+    seen.add(id);
+    report.trees++;
+    const bytes = await load(id, 'tree', where);
+    if (!bytes) return;
+    let entries: ReturnType<typeof decodeTree>['entries'];
+    try {
+      entries = decodeTree(bytes).entries;
+    } catch (err) {
+      problem({ id, kind: 'tree', where, problem: 'invalid', detail: (err as Error).message });
+      return;
+    }
+    await Promise.all(
+      entries.map(async (e) => {
+        const path = `${where}/${e.name}`;
+        if (e.kind === 'dir') return checkTree(e.id!, path);
+        if (e.kind !== 'file' || seen.has(`${e.id}:${e.size}`)) return;
+        seen.add(`${e.id}:${e.size}`);
+        report.blobs++;
+        if (corrupt.has(e.id!)) return void (await load(e.id!, 'blob', path));
+        try {
+          const st = await io(() => stat(repo.store.pathOf(e.id!)));
+          if (st.size !== e.size) problem({ id: e.id!, kind: 'blob', where: path, problem: 'size-mismatch', detail: `tree says ${e.size} bytes, object has ${st.size}` });
+        } catch {
+          problem({ id: e.id!, kind: 'blob', where: path, problem: 'missing', detail: 'blob is not in the store' });
+        }
+      }),
+    );
+  };
+
+  const checkCommit = async (id: ObjectId, where: string): Promise<void> => {
+    while (!seen.has(id)) {
+      seen.add(id);
+      report.commits++;
+      const bytes = await load(id, 'commit', where);
+      if (!bytes) return;
+      let commit: ReturnType<typeof decodeCommit>;
+      try {
+        commit = decodeCommit(bytes);
+      } catch (err) {
+        problem({ id, kind: 'commit', where, problem: 'invalid', detail: (err as Error).message });
+        return;
+      }
+      await checkTree(commit.tree, `${where}@${id.slice(0, 12)}:`);
+      for (const other of commit.parents.slice(1)) await checkCommit(other, where);
+      const parent = commit.parents[0];
+      if (!parent) return;
+      id = parent;
+    }
+  };
+
+  for (const root of await repoRoots(repo)) await checkCommit(root.commit, root.name);
+  report.ok = report.problems.length === 0;
+  return report;
+}

@@ -1,0 +1,119 @@
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import * as tarStream from 'tar-stream';
+import { unsafeArchive, unsupported } from '../../errors.js';
+import type { DirMeta, Xattr } from '../../format/types.js';
+import type { ObjectId } from '../../hash/index.js';
+import type { ObjectStore } from '../../store/types.js';
+import { type Meta, TreeBuilder } from './builder.js';
+import { decompressor, sniffCompression } from './compression.js';
+import { type ImportReport, newReport } from './report.js';
+
+const XATTR_PREFIX = 'SCHILY.xattr.';
+
+function metaOf(h: tarStream.Header): Meta {
+  const xattrs: Xattr[] = [];
+  for (const [k, v] of Object.entries(h.pax ?? {})) {
+    if (k.startsWith(XATTR_PREFIX)) xattrs.push({ name: k.slice(XATTR_PREFIX.length), value: Buffer.from(String(v), "utf8") });
+  }
+  return { mode: (h.mode ?? 0o644) & 0o7777, uid: h.uid ?? 0, gid: h.gid ?? 0, xattrs };
+}
+
+export interface TreeImport {
+  tree: ObjectId;
+  root: DirMeta;
+  report: ImportReport;
+}
+
+/**
+ * Imports a tar stream (optionally compressed: gzip, xz, zstd, detected from
+ * its first bytes) into `store`. Members are validated as they arrive; the
+ * first unsafe one aborts the whole import with E_UNSAFE_ARCHIVE.
+ */
+export async function importTar(source: Readable, store: Pick<ObjectStore, 'put' | 'putStream'>): Promise<TreeImport> {
+  const head = await peek(source);
+  const dec = decompressor(sniffCompression(head));
+  const extract = tarStream.extract();
+  const builder = new TreeBuilder();
+  const report = newReport();
+  const feeding = dec ? pipeline(source, dec, extract) : pipeline(source, extract);
+  feeding.catch(() => {}); // errors surface through the iterator below
+  let sawEntry = false;
+  try {
+    for await (const entry of extract) {
+      sawEntry = true;
+      const h = entry.header;
+      const path = h.name;
+      const meta = metaOf(h);
+      switch (h.type) {
+        case 'file':
+        case 'contiguous-file': {
+          const put = await store.putStream(entry as AsyncIterable<Uint8Array>);
+          if (put.size !== h.size) throw unsafeArchive(`member ${JSON.stringify(path)} is truncated`);
+          builder.addFile(path, meta, put.id, put.size);
+          report.files++;
+          report.bytesRead += put.size;
+          continue;
+        }
+        case 'directory':
+          builder.addDir(path, meta);
+          report.dirs++;
+          break;
+        case 'symlink':
+          builder.addSymlink(path, meta, h.linkname ?? '');
+          report.symlinks++;
+          break;
+        case 'link':
+          builder.addHardlink(path, meta, h.linkname ?? '');
+          report.files++;
+          break;
+        case 'character-device':
+        case 'block-device':
+        case 'fifo':
+          report.skipped.push({ path, reason: h.type });
+          break;
+        default:
+          throw unsupported(`member ${JSON.stringify(path)} has unsupported type ${h.type}`);
+      }
+      entry.resume();
+    }
+    await feeding;
+  } catch (err) {
+    source.destroy();
+    if (err instanceof Error && !('code' in err && String(err.code).startsWith('E_'))) {
+      throw unsafeArchive(`not a valid tar archive: ${err.message}`);
+    }
+    throw err;
+  }
+  if (!sawEntry && head.length === 0) throw unsafeArchive('archive is empty');
+  const { tree, root } = await builder.write(store);
+  return { tree, root, report };
+}
+
+/** Reads the first chunk of `source` and puts it back, to sniff compression. */
+async function peek(source: Readable): Promise<Buffer> {
+  const chunk: Buffer | null = await new Promise((resolve, reject) => {
+    const onReadable = () => {
+      cleanup();
+      resolve(source.read() as Buffer | null);
+    };
+    const onEnd = () => {
+      cleanup();
+      resolve(null);
+    };
+    const onError = (err: Error) => {
+      cleanup();
+      reject(err);
+    };
+    const cleanup = () => {
+      source.off('readable', onReadable);
+      source.off('end', onEnd);
+      source.off('error', onError);
+    };
+    source.once('readable', onReadable);
+    source.once('end', onEnd);
+    source.once('error', onError);
+  });
+  if (chunk) source.unshift(chunk);
+  return chunk ?? Buffer.alloc(0);
+}

@@ -1,0 +1,98 @@
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { notFound, TroveError, usage } from '../errors.js';
+import type { Commit, TreeEntry } from '../format/types.js';
+import { isObjectId, type ObjectId } from '../hash/index.js';
+import { refNameProblem } from '../refs/refs.js';
+import type { Repo } from '../repo.js';
+import { readCommit, readTree } from './objects.js';
+
+/**
+ * Resolves a revision to a commit id: a ref name (`main`, `pkg/bash/amd64`),
+ * `remotes/<remote>/<ref>`, a full id, or a unique id prefix of at least 6 hex
+ * digits, each optionally followed by `~N` (N first parents back) or `^`.
+ */
+export async function resolveRev(repo: Repo, spec: string): Promise<ObjectId> {
+  const m = /^(.*?)((?:~\d*|\^)*)$/.exec(spec)!;
+  const base = m[1]!;
+  if (base === '') throw usage(`empty revision in ${JSON.stringify(spec)}`);
+  let id = await resolveBase(repo, base);
+  for (const step of m[2]!.match(/~\d*|\^/g) ?? []) {
+    const n = step === '^' || step === '~' ? 1 : Number(step.slice(1));
+    for (let i = 0; i < n; i++) {
+      const c = await readCommit(repo.store, id);
+      const parent = c.parents[0];
+      if (!parent) throw notFound(`${spec}: commit ${id.slice(0, 12)} has no parent`);
+      id = parent;
+    }
+  }
+  return id;
+}
+
+async function resolveBase(repo: Repo, base: string): Promise<ObjectId> {
+  if (isObjectId(base)) {
+    if (!(await repo.store.has(base))) throw notFound(`no such commit: ${base}`);
+    return base;
+  }
+  if (base.startsWith('remotes/')) {
+    const id = await repo.refs.read(base.slice('remotes/'.length), 'remotes');
+    if (id) return id;
+  } else if (refNameProblem(base) === null) {
+    const id = await repo.refs.read(base);
+    if (id) return id;
+  }
+  if (/^[0-9a-f]{6,63}$/.test(base)) {
+    const shard = join(repo.store.objectsDir, base.slice(0, 2));
+    const rest = base.slice(2);
+    const names = await readdir(shard).catch(() => [] as string[]);
+    const matches: ObjectId[] = [];
+    for (const n of names) {
+      if (!n.startsWith(rest)) continue;
+      const id = base.slice(0, 2) + n;
+      // Only commits count: a prefix shared with a blob or tree is not ambiguous.
+      if (await readCommit(repo.store, id).then(() => true, () => false)) matches.push(id);
+    }
+    if (matches.length === 1) return matches[0]!;
+    if (matches.length > 1) throw new TroveError('E_USAGE', `ambiguous commit prefix ${base}: ${matches.map((x) => x.slice(0, 12)).join(', ')}`);
+  }
+  throw notFound(`unknown revision: ${base} (not a ref, commit id or unique commit id prefix)`);
+}
+
+/** Splits `REV[:PATH]` (the path part may be empty or start with `/`). */
+export function splitRevPath(spec: string): { rev: string; path: string } {
+  const i = spec.indexOf(':');
+  if (i < 0) return { rev: spec, path: '' };
+  return { rev: spec.slice(0, i), path: spec.slice(i + 1) };
+}
+
+/** Path components of a path inside a tree; `..` is refused, `.` and empty parts dropped. */
+export function splitTreePath(path: string): string[] {
+  const parts = path.split('/').filter((p) => p !== '' && p !== '.');
+  if (parts.includes('..')) throw usage(`'..' is not allowed in a tree path: ${path}`);
+  return parts;
+}
+
+export type Located =
+  | { kind: 'root'; commit: Commit; commitId: ObjectId; tree: ObjectId }
+  | { kind: 'entry'; commit: Commit; commitId: ObjectId; entry: TreeEntry };
+
+/** Finds `REV:PATH`: the commit's root, or the entry at PATH. Symlinks along the way are not followed. */
+export async function locate(repo: Repo, spec: string): Promise<Located> {
+  const { rev, path } = splitRevPath(spec);
+  const commitId = await resolveRev(repo, rev);
+  const commit = await readCommit(repo.store, commitId);
+  const parts = splitTreePath(path);
+  if (parts.length === 0) return { kind: 'root', commit, commitId, tree: commit.tree };
+  let treeId = commit.tree;
+  let entry: TreeEntry | undefined;
+  for (let i = 0; i < parts.length; i++) {
+    const tree = await readTree(repo.store, treeId);
+    entry = tree.entries.find((e) => e.name === parts[i]);
+    if (!entry) throw notFound(`${parts.slice(0, i + 1).join('/')}: no such file or directory in ${rev}`);
+    if (i < parts.length - 1) {
+      if (entry.kind !== 'dir') throw notFound(`${parts.slice(0, i + 1).join('/')} is not a directory in ${rev}`);
+      treeId = entry.id!;
+    }
+  }
+  return { kind: 'entry', commit, commitId, entry: entry! };
+}

@@ -1,0 +1,44 @@
+import { open } from 'node:fs/promises';
+import { promisify } from 'node:util';
+import fsExt from 'fs-ext';
+import { isErrno, TroveError } from '../errors.js';
+
+const flock = promisify(fsExt.flock) as (fd: number, flags: string) => Promise<void>;
+
+/** Releases a held lock. */
+export type Release = () => Promise<void>;
+
+/**
+ * The repository lock, a kernel flock(2) on `<repo>/lock`: writers hold it
+ * shared (they never conflict: every write is a temp file plus rename), gc
+ * holds it exclusive. The kernel drops it when a process dies, so a killed
+ * writer never leaves a stale lock behind.
+ */
+export async function acquireLock(
+  path: string,
+  mode: 'shared' | 'exclusive',
+  opts: { wait?: boolean; onWait?: () => void } = {},
+): Promise<Release> {
+  const fh = await open(path, 'a');
+  const base = mode === 'shared' ? 'sh' : 'ex';
+  try {
+    await flock(fh.fd, `${base}nb`);
+  } catch (err) {
+    if (!isErrno(err, 'EAGAIN') && !isErrno(err, 'EWOULDBLOCK')) {
+      await fh.close();
+      throw err;
+    }
+    if (opts.wait === false) {
+      await fh.close();
+      throw new TroveError('E_LOCKED', `repository is locked (${mode} lock held elsewhere): ${path}`);
+    }
+    opts.onWait?.();
+    await flock(fh.fd, base);
+  }
+  let released = false;
+  return async () => {
+    if (released) return;
+    released = true;
+    await fh.close();
+  };
+}

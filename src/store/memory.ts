@@ -1,0 +1,55 @@
+import { corrupt, notFound } from '../errors.js';
+import { hashBytes, newHasher, type ObjectId } from '../hash/index.js';
+import type { ObjectStore, PutResult } from './types.js';
+
+/** An in-memory store, for tests and scratch work. */
+export class MemoryStore implements ObjectStore {
+  private readonly objects = new Map<ObjectId, Uint8Array>();
+
+  async has(id: ObjectId): Promise<boolean> {
+    return this.objects.has(id);
+  }
+
+  async get(id: ObjectId): Promise<Uint8Array> {
+    const bytes = this.objects.get(id);
+    if (!bytes) throw notFound(`object ${id} not found`);
+    if (hashBytes(bytes) !== id) throw corrupt(`object ${id} is corrupt: its bytes hash to ${hashBytes(bytes)}`);
+    return bytes;
+  }
+
+  async put(bytes: Uint8Array): Promise<PutResult> {
+    const id = hashBytes(bytes);
+    const written = !this.objects.has(id);
+    if (written) this.objects.set(id, Uint8Array.from(bytes));
+    return { id, size: bytes.length, written };
+  }
+
+  async putVerified(id: ObjectId, bytes: Uint8Array): Promise<PutResult> {
+    const actual = hashBytes(bytes);
+    if (actual !== id) throw corrupt(`object ${id} refused: its bytes hash to ${actual}`);
+    return this.put(bytes);
+  }
+
+  async putStream(source: AsyncIterable<Uint8Array>): Promise<PutResult> {
+    const chunks: Uint8Array[] = [];
+    const h = newHasher();
+    for await (const c of source) {
+      h.update(c);
+      chunks.push(c);
+    }
+    return this.put(Buffer.concat(chunks));
+  }
+
+  async delete(id: ObjectId): Promise<void> {
+    this.objects.delete(id);
+  }
+
+  async *list(): AsyncIterable<ObjectId> {
+    yield* [...this.objects.keys()];
+  }
+
+  /** Test hook: replaces an object's bytes without re-hashing, to simulate corruption. */
+  tamper(id: ObjectId, bytes: Uint8Array): void {
+    this.objects.set(id, bytes);
+  }
+}

@@ -1,0 +1,34 @@
+import type { ObjectId } from '../hash/index.js';
+
+/** What a stored object is made of when it is streamed in. */
+export interface PutResult {
+  id: ObjectId;
+  size: number;
+  /** False when the object was already present and nothing was written. */
+  written: boolean;
+}
+
+/**
+ * The object store: bytes by id. It never parses objects; an object's kind is
+ * known from the reference that points at it. Every implementation must pass
+ * test/store-contract.ts.
+ */
+export interface ObjectStore {
+  has(id: ObjectId): Promise<boolean>;
+  /** The object's bytes, re-hashed against `id`; E_NOT_FOUND or E_CORRUPT otherwise. */
+  get(id: ObjectId): Promise<Uint8Array>;
+  /** Stores `bytes` under their SHA-256; a no-op when already present. */
+  put(bytes: Uint8Array): Promise<PutResult>;
+  /** Stores streamed content under its SHA-256, never buffering all of it. */
+  putStream(source: AsyncIterable<Uint8Array>): Promise<PutResult>;
+  /**
+   * Stores bytes that the caller claims have id `id`; they are re-hashed and
+   * refused with E_CORRUPT when they do not match (for untrusted input).
+   */
+  putVerified(id: ObjectId, bytes: Uint8Array): Promise<PutResult>;
+  delete(id: ObjectId): Promise<void>;
+  list(): AsyncIterable<ObjectId>;
+}
+
+export type GetStore = Pick<ObjectStore, 'get'>;
+export type HasStore = Pick<ObjectStore, 'has'>;
