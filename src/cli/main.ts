@@ -10,9 +10,18 @@ import * as log from './commands/log.js';
 import * as ls from './commands/ls.js';
 import * as refs from './commands/refs.js';
 import * as show from './commands/show.js';
+import * as pkg from './commands/pkg.js';
+import * as gen from './commands/gen.js';
+import * as install from './commands/install.js';
+import * as remove from './commands/remove.js';
+import * as switchCmd from './commands/switch.js';
+import * as rollback from './commands/rollback.js';
+import * as status from './commands/status.js';
+import * as bisect from './commands/bisect.js';
+import * as gc from './commands/gc.js';
 
 /** Every command module; each adds itself to the program. */
-const COMMANDS = [init, commit, ls, cat, log, show, refs, diff, checkout, fsck];
+const COMMANDS = [init, commit, ls, cat, log, show, refs, diff, checkout, fsck, pkg, gen, install, remove, switchCmd, rollback, status, bisect, gc];
 
 export function buildProgram(): Command {
   const program = new Command('trove')

@@ -1,5 +1,7 @@
 import type { ObjectId } from '../hash/index.js';
 import type { Repo } from '../repo.js';
+import { readBisectState } from './bisect-state.js';
+import { listGenerations, listProfiles, readActive } from './profile.js';
 
 export interface Root {
   /** Where the root comes from, e.g. `refs/heads/main`. */
@@ -7,9 +9,21 @@ export interface Root {
   commit: ObjectId;
 }
 
-/** Every commit the repository keeps alive: refs (local and remote tracking). fsck and gc start here. */
+/**
+ * Every commit the repository keeps alive: refs (local and remote tracking),
+ * every profile's generations and active commit, and the ends of a bisect in
+ * progress. fsck and gc start here.
+ */
 export async function repoRoots(repo: Repo): Promise<Root[]> {
   const heads = (await repo.refs.list('heads')).map((r) => ({ name: `refs/heads/${r.name}`, commit: r.id }));
   const remotes = (await repo.refs.list('remotes')).map((r) => ({ name: `refs/remotes/${r.name}`, commit: r.id }));
-  return [...heads, ...remotes];
+  const profiles: Root[] = [];
+  for (const p of await listProfiles(repo)) {
+    for (const g of await listGenerations(repo, p)) profiles.push({ name: `profiles/${p}/${g.number}`, commit: g.commit });
+    const active = await readActive(repo, p);
+    if (active) profiles.push({ name: `profiles/${p}/active`, commit: active.commit });
+  }
+  const bisect = await readBisectState(repo);
+  const bisecting = bisect ? [bisect.bad, bisect.good].map((commit) => ({ name: 'bisect', commit })) : [];
+  return [...heads, ...remotes, ...profiles, ...bisecting];
 }

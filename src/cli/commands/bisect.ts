@@ -1,0 +1,87 @@
+import type { Command } from 'commander';
+import { type BisectStep, bisectMark, bisectReset, bisectStart } from '../../ops/bisect.js';
+import { bisectRun } from '../../ops/bisect-run.js';
+import type { Verdict } from '../../ops/bisect-state.js';
+import { DEFAULT_PROFILE } from '../../ops/profile.js';
+import { print, printJson, shortId, withRepo } from '../context.js';
+import { printGenerationDiff } from './gen.js';
+
+function printStep(s: BisectStep): void {
+  if (s.current) {
+    print(`testing ${s.current} at ${s.state.link} (${s.remaining} candidates left, about ${s.stepsLeft} steps)`);
+    return;
+  }
+  if (s.firstBad) {
+    print(`first bad commit: ${s.firstBad}`);
+    if (s.diff) printGenerationDiff(s.diff);
+    else print('(it has no parent to compare with)');
+    return;
+  }
+  print(`skipped commits leave ${s.suspects.length} suspects; the first bad commit is one of:`);
+  for (const id of s.suspects) print(`  ${id}`);
+}
+
+function printResult(s: BisectStep, json?: boolean): void {
+  if (json) return printJson({ ...s, state: undefined, link: s.state.link, log: s.state.log });
+  printStep(s);
+}
+
+function mark(verdict: Verdict) {
+  return async (rev: string | undefined, opts: { json?: boolean }, cmd: Command) => {
+    const s = await withRepo(cmd, (repo) => bisectMark(repo, verdict, rev));
+    printResult(s, opts.json);
+  };
+}
+
+export function register(program: Command): void {
+  const bisect = program
+    .command('bisect')
+    .description('find the first bad commit of a first-parent history, activating each candidate at the link');
+  bisect
+    .command('start')
+    .description('start a bisect session and activate the first candidate')
+    .requiredOption('--good <rev>', 'a good generation number, ref or commit')
+    .option('--bad <rev>', 'a bad generation number, ref or commit (default: the tip of --ref)')
+    .option('--ref <name>', 'the history to bisect (its tip is bad unless --bad is given)')
+    .option('--profile <name>', 'profile whose generation numbers and link are used', DEFAULT_PROFILE)
+    .option('--link <path>', 'the symlink to swap (default: the profile’s last link, else /ro)')
+    .option('--json', 'print the step as JSON')
+    .action(async (opts: { good: string; bad?: string; ref?: string; profile: string; link?: string; json?: boolean }, cmd: Command) => {
+      const s = await withRepo(cmd, (repo) => bisectStart(repo, opts));
+      printResult(s, opts.json);
+    });
+  for (const verdict of ['good', 'bad', 'skip'] as const) {
+    bisect
+      .command(verdict)
+      .description(`mark the candidate at the link (or REV) ${verdict} and activate the next one`)
+      .argument('[rev]', 'a commit other than the current candidate')
+      .option('--json', 'print the step as JSON')
+      .action(mark(verdict));
+  }
+  bisect
+    .command('run')
+    .description('run a command on each candidate: exit 0 good, 125 skip, 1-127 bad, 128+ aborts')
+    .argument('<command...>', 'the command and its arguments (put -- before it when it has options)')
+    .allowUnknownOption()
+    .option('--json', 'print the result as JSON')
+    .action(async (argv: string[], opts: { json?: boolean }, cmd: Command) => {
+      const s = await withRepo(cmd, (repo) =>
+        bisectRun(repo, argv, {
+          stdio: opts.json ? ['ignore', 'ignore', 'inherit'] : 'inherit',
+          onStep: (step, verdict) => {
+            if (!opts.json) print(`${shortId(step.state.log.at(-1)!.commit)} is ${verdict}`);
+          },
+        }),
+      );
+      if (opts.json) return printJson({ ...s, state: undefined, link: s.state.link, log: s.state.log });
+      print(`${s.steps} steps`);
+      printStep(s);
+    });
+  bisect
+    .command('reset')
+    .description('end the session: the link points where it did before')
+    .action(async (_opts: unknown, cmd: Command) => {
+      const r = await withRepo(cmd, (repo) => bisectReset(repo));
+      print(r.restored === null ? `removed ${r.link} (there was none before)` : `${r.link} -> ${r.restored}`);
+    });
+}

@@ -1,0 +1,25 @@
+import type { Command } from 'commander';
+import { gc } from '../../ops/gc.js';
+import { bytes, print, printJson, withRepo } from '../context.js';
+
+export function register(program: Command): void {
+  program
+    .command('gc')
+    .description('delete objects unreachable from refs, profile generations and active commits')
+    .option('--dry-run', 'only report what would be freed')
+    .option('--json', 'print the report as JSON')
+    .addHelpText(
+      'after',
+      '\nRuns under the exclusive repository lock (writers wait). Also removes checkouts of\n' +
+        'commits no longer kept and unused checkout variants. Forget old generations first\n' +
+        'with: trove gen prune --keep N',
+    )
+    .action(async (opts: { dryRun?: boolean; json?: boolean }, cmd: Command) => {
+      const r = await withRepo(cmd, (repo) => gc(repo, { dryRun: opts.dryRun, onWait: () => process.stderr.write('waiting for writers to finish...\n') }));
+      if (opts.json) return printJson(r);
+      const d = r.deleted;
+      const verb = r.dryRun ? 'would delete' : 'deleted';
+      print(`${verb} ${d.objects} objects (${d.commits} commits, ${d.trees} trees, ${d.blobs} blobs), ${bytes(d.bytes)}; kept ${r.kept}`);
+      print(`${verb} ${r.checkouts.length} checkouts and ${r.variants.files} unused variants (${bytes(r.variants.bytes)})`);
+    });
+}

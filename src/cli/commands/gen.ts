@@ -1,0 +1,100 @@
+import type { Command } from 'commander';
+import { usage } from '../../errors.js';
+import { resolveActivation } from '../../ops/activate.js';
+import type { BuildResult } from '../../ops/generation-build.js';
+import { buildGeneration } from '../../ops/generation-build.js';
+import { diffGenerations, type GenerationDiff } from '../../ops/generation-diff.js';
+import { listGenerationRows } from '../../ops/generation-list.js';
+import { parseDuration, pruneGenerations } from '../../ops/generation-prune.js';
+import { parsePackageSpec } from '../../ops/pkg-spec.js';
+import { DEFAULT_PROFILE } from '../../ops/profile.js';
+import { bytes, print, printJson, shortId, withRepo } from '../context.js';
+
+const MARK = { added: 'A', removed: 'D', modified: 'M' } as const;
+
+/** Prints a built generation and every conflict it resolved. */
+export function printBuild(r: BuildResult): void {
+  if (r.unchanged) print(`generation ${r.number} of ${r.profile} already has exactly these packages (${shortId(r.commit)}); nothing new`);
+  else print(`generation ${r.number} of ${r.profile}: ${r.commit}`);
+  print(`${r.packages.length} packages, ${r.conflicts.length} conflicts; read ${r.treesRead} trees, wrote ${r.written.objects} new objects (${bytes(r.written.bytes)})`);
+  for (const c of r.conflicts) print(`conflict ${c.path}: ${c.winner} wins over ${c.losers.join(', ')}`);
+}
+
+/** Prints package and file changes between two generations. */
+export function printGenerationDiff(d: GenerationDiff): void {
+  for (const p of d.packages.added) print(`+ ${p}`);
+  for (const p of d.packages.removed) print(`- ${p}`);
+  for (const c of d.packages.changed) print(`~ ${c.from} -> ${c.to}`);
+  for (const c of d.files) print(`${MARK[c.kind]} ${c.path}${c.entryKind === 'dir' ? '/' : ''}`);
+  const p = d.packages;
+  print(`${p.added.length} packages added, ${p.removed.length} removed, ${p.changed.length} changed; ${d.files.length} paths changed`);
+}
+
+export function register(program: Command): void {
+  const gen = program.command('gen').description('build, list, compare and prune generations of a profile');
+  gen
+    .command('build')
+    .description('build a generation from packages and record it as the profile’s next one')
+    .argument('<packages...>', 'NAME[/ARCH][@REVISION][=PRIORITY] (higher priority wins conflicts)')
+    .option('--profile <name>', 'profile', DEFAULT_PROFILE)
+    .option('--json', 'print the result as JSON')
+    .action(async (specs: string[], opts: { profile: string; json?: boolean }, cmd: Command) => {
+      const parsed = specs.map(parsePackageSpec);
+      const r = await withRepo(cmd, (repo) => buildGeneration(repo, { profile: opts.profile, specs: parsed }));
+      if (opts.json) return printJson(r);
+      printBuild(r);
+    });
+  gen
+    .command('list')
+    .description('list the generations of a profile with the packages each added and removed')
+    .option('--profile <name>', 'profile', DEFAULT_PROFILE)
+    .option('--json', 'print generations as JSON')
+    .action(async (opts: { profile: string; json?: boolean }, cmd: Command) => {
+      const rows = await withRepo(cmd, (repo) => listGenerationRows(repo, { profile: opts.profile }));
+      if (opts.json) return printJson(rows);
+      for (const r of rows) {
+        const changes = [...r.added.map((p) => `+${p}`), ...r.removed.map((p) => `-${p}`), ...r.changed.map((c) => `~${c.to}`)];
+        print(
+          `${r.active ? '*' : ' '} ${String(r.number).padStart(4)}  ${shortId(r.commit)}  ${new Date(r.timestamp * 1000).toISOString()}  ` +
+            `${r.packages.length} packages  ${changes.join(' ') || '(no package changes)'}`,
+        );
+      }
+    });
+  gen
+    .command('diff')
+    .description('packages and files that changed between two generations')
+    .argument('<a>', 'generation number, ref or commit')
+    .argument('<b>', 'generation number, ref or commit')
+    .option('--profile <name>', 'profile', DEFAULT_PROFILE)
+    .option('--json', 'print the difference as JSON')
+    .action(async (a: string, b: string, opts: { profile: string; json?: boolean }, cmd: Command) => {
+      const d = await withRepo(cmd, async (repo) => {
+        const ca = await resolveActivation(repo, opts.profile, a);
+        const cb = await resolveActivation(repo, opts.profile, b);
+        return diffGenerations(repo.store, ca.commit, cb.commit);
+      });
+      if (opts.json) return printJson(d);
+      printGenerationDiff(d);
+    });
+  gen
+    .command('prune')
+    .description('forget old generations (their objects go at the next gc); the active and newest stay')
+    .option('--keep <n>', 'keep the n newest generations')
+    .option('--older-than <duration>', 'remove generations older than this (e.g. 30d, 12h)')
+    .option('--profile <name>', 'profile', DEFAULT_PROFILE)
+    .option('--dry-run', 'only say what would be removed')
+    .option('--json', 'print the result as JSON')
+    .action(async (opts: { keep?: string; olderThan?: string; profile: string; dryRun?: boolean; json?: boolean }, cmd: Command) => {
+      if (opts.keep !== undefined && !/^\d+$/.test(opts.keep)) throw usage('--keep must be a whole number');
+      const r = await withRepo(cmd, (repo) =>
+        pruneGenerations(repo, {
+          profile: opts.profile,
+          keep: opts.keep === undefined ? undefined : Number(opts.keep),
+          olderThan: opts.olderThan === undefined ? undefined : parseDuration(opts.olderThan),
+          dryRun: opts.dryRun,
+        }),
+      );
+      if (opts.json) return printJson(r);
+      print(`${opts.dryRun ? 'would remove' : 'removed'} ${r.removed.length} generations${r.removed.length ? `: ${r.removed.join(' ')}` : ''}; kept ${r.kept.join(' ') || 'none'}`);
+    });
+}

@@ -1,0 +1,80 @@
+import type { Command } from 'commander';
+import { usage } from '../../errors.js';
+import { addPackage, packageLabel } from '../../ops/pkg-add.js';
+import { listPackages, packageHistory } from '../../ops/pkg-list.js';
+import { bytes, print, printJson, shortId, withRepo } from '../context.js';
+
+interface AddOpts {
+  name?: string;
+  arch?: string;
+  version?: string;
+  revision?: string;
+  depends?: string;
+  json?: boolean;
+}
+
+function positiveInt(v: string, what: string): number {
+  if (!/^\d+$/.test(v)) throw usage(`${what} must be a positive integer, got ${JSON.stringify(v)}`);
+  return Number(v);
+}
+
+export function register(program: Command): void {
+  const pkg = program.command('pkg').description('add, list and show packages (commits on pkg/<name>/<arch>)');
+  pkg
+    .command('add')
+    .description('commit a package from a directory, tar archive or .deb')
+    .argument('<source>', 'directory, tar archive or Debian package')
+    .option('--name <name>', 'package name (default: a .deb’s Package field)')
+    .option('--arch <arch>', 'architecture (default: a .deb’s Architecture field)')
+    .option('--version <version>', 'upstream version (default: a .deb’s Version field)')
+    .option('--revision <n>', 'revision (default: previous + 1; must be higher than the previous one)')
+    .option('--depends <list>', 'runtime dependencies, comma-separated (default: a .deb’s Pre-Depends and Depends)')
+    .option('--json', 'print the result as JSON')
+    .addHelpText('after', '\nAdding content and metadata identical to the tip makes no new commit or revision.')
+    .action(async (source: string, opts: AddOpts, cmd: Command) => {
+      const r = await withRepo(cmd, (repo) =>
+        addPackage(repo, source, {
+          name: opts.name,
+          arch: opts.arch,
+          version: opts.version,
+          revision: opts.revision === undefined ? undefined : positiveInt(opts.revision, '--revision'),
+          depends: opts.depends?.split(',').map((d) => d.trim()).filter((d) => d !== ''),
+        }),
+      );
+      if (opts.json) return printJson(r);
+      const label = packageLabel(r.info);
+      if (r.unchanged) print(`${r.ref} unchanged at ${label} (${shortId(r.commit)}); nothing written`);
+      else print(`${r.ref} -> ${r.commit} (${label})`);
+      print(`${r.report.files} files, ${r.report.dirs} dirs, ${r.report.symlinks} symlinks; wrote ${r.written.objects} new objects (${bytes(r.written.bytes)})`);
+    });
+  pkg
+    .command('list')
+    .description('list packages (the tip of each pkg/<name>/<arch>)')
+    .option('--json', 'print packages as JSON')
+    .action(async (opts: { json?: boolean }, cmd: Command) => {
+      const rows = await withRepo(cmd, (repo) => listPackages(repo));
+      if (opts.json) return printJson(rows);
+      for (const r of rows) print(`${r.info.name.padEnd(24)} ${r.info.arch.padEnd(8)} ${r.info.version}-${r.info.revision}  ${shortId(r.commit)}`);
+    });
+  pkg
+    .command('show')
+    .description('show a package and its revisions')
+    .argument('<name>', 'NAME or NAME/ARCH')
+    .option('--json', 'print the package as JSON')
+    .action(async (spec: string, opts: { json?: boolean }, cmd: Command) => {
+      const [name, arch] = spec.split('/');
+      const history = await withRepo(cmd, (repo) => packageHistory(repo, name!, arch));
+      const tip = history[0]!;
+      if (opts.json) return printJson({ ...tip, history: history.map((h) => ({ commit: h.commit, revision: h.info.revision, version: h.info.version, timestamp: h.timestamp })) });
+      print(`package  ${tip.info.name}`);
+      print(`arch     ${tip.info.arch}`);
+      print(`version  ${tip.info.version}`);
+      print(`revision ${tip.info.revision}`);
+      print(`depends  ${tip.info.depends.join(', ') || '(none)'}`);
+      print(`ref      ${tip.ref}`);
+      print(`commit   ${tip.commit}`);
+      print(`tree     ${tip.tree}`);
+      print('revisions:');
+      for (const h of history) print(`  ${String(h.info.revision).padStart(4)}  ${h.info.version}  ${shortId(h.commit)}  ${new Date(h.timestamp * 1000).toISOString()}`);
+    });
+}

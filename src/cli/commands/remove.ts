@@ -1,0 +1,7 @@
+import type { Command } from 'commander';
+import { removePackages } from '../../ops/generation-derive.js';
+import { registerDerive } from './install.js';
+
+export function register(program: Command): void {
+  registerDerive(program, 'remove', 'a new generation: the active one without packages, then activate it', 'NAME (every arch) or NAME/ARCH', removePackages);
+}

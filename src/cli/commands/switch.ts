@@ -1,0 +1,34 @@
+import type { Command } from 'commander';
+import { type ActivateResult, activate, chooseLink, resolveActivation } from '../../ops/activate.js';
+import { DEFAULT_PROFILE } from '../../ops/profile.js';
+import { print, printJson, shortId, withRepo } from '../context.js';
+
+/** Prints what an activation did. */
+export function printActivation(r: ActivateResult): void {
+  const gen = r.generation === null ? `commit ${shortId(r.commit)}` : `generation ${r.generation} (${shortId(r.commit)})`;
+  print(`${r.profile}: ${gen} active; ${r.link} -> ${r.target}${r.made ? ' (new checkout)' : ''}`);
+}
+
+export function register(program: Command): void {
+  program
+    .command('switch')
+    .description('activate a generation: atomically swap the link over to it')
+    .argument('<target>', 'generation number of the profile, ref or commit')
+    .option('--profile <name>', 'profile', DEFAULT_PROFILE)
+    .option('--link <path>', 'the symlink to swap (default: the profile’s last link, else /ro)')
+    .option('--json', 'print the result as JSON')
+    .addHelpText(
+      'after',
+      '\nThe link points at <mountpoint>/commits/<id> while `trove mount` runs, else at a hard-link\n' +
+        'checkout <repo>/checkouts/<id> (made once). A new symlink is renamed over the link, so it\n' +
+        'always resolves to the old or the new generation.',
+    )
+    .action(async (target: string, opts: { profile: string; link?: string; json?: boolean }, cmd: Command) => {
+      const r = await withRepo(cmd, async (repo) => {
+        const { commit } = await resolveActivation(repo, opts.profile, target);
+        return activate(repo, commit, { profile: opts.profile, link: await chooseLink(repo, opts.profile, opts.link) });
+      });
+      if (opts.json) return printJson(r);
+      printActivation(r);
+    });
+}

@@ -1,0 +1,88 @@
+import { DEFAULT_DIR_META, type Commit, type Conflict, type GenerationInfo } from '../format/types.js';
+import type { ObjectId } from '../hash/index.js';
+import type { Repo } from '../repo.js';
+import { type GenerationInput, buildGenerationTree } from './generation-tree.js';
+import { readCommit, writeCommit } from './objects.js';
+import { packageLabel } from './pkg-add.js';
+import { type PackageSpec, resolvePackage } from './pkg-spec.js';
+import { addGeneration, DEFAULT_PROFILE, listGenerations } from './profile.js';
+
+export interface BuildOptions {
+  profile?: string;
+  /** Packages by spec (resolved under the repository lock) ... */
+  specs?: PackageSpec[];
+  /** ... or already resolved, or both. */
+  inputs?: (repo: Repo) => Promise<GenerationInput[]>;
+  /** The generation this one derives from; default the profile's newest. Null for none. */
+  parent?: ObjectId | null;
+  subject?: string;
+  /** Seconds since the epoch; default now. */
+  timestamp?: number;
+}
+
+export interface BuildResult {
+  profile: string;
+  number: number;
+  commit: ObjectId;
+  tree: ObjectId;
+  parent: ObjectId | null;
+  /** True when the result equals the parent generation: no new generation was made. */
+  unchanged: boolean;
+  packages: string[];
+  conflicts: Conflict[];
+  treesRead: number;
+  written: { objects: number; bytes: number };
+}
+
+function samePackages(a: GenerationInfo, b: GenerationInfo): boolean {
+  const key = (g: GenerationInfo) => g.packages.map((p) => `${p.commit}:${p.priority}`).sort().join(',');
+  return a.profile === b.profile && key(a) === key(b);
+}
+
+/**
+ * Builds a generation from packages and records it as the profile's next
+ * numbered generation. Everything happens under the repository lock, so gc
+ * never sees the new objects without the generation that keeps them.
+ */
+export async function buildGeneration(repo: Repo, opts: BuildOptions): Promise<BuildResult> {
+  const profile = opts.profile ?? DEFAULT_PROFILE;
+  let result: BuildResult | undefined;
+  await repo.write(
+    async (txn) => {
+      const inputs = [...(opts.inputs ? await opts.inputs(repo) : [])];
+      for (const spec of opts.specs ?? []) inputs.push(await resolvePackage(repo, spec));
+      const parent = opts.parent !== undefined ? opts.parent : ((await listGenerations(repo, profile)).at(-1)?.commit ?? null);
+      const built = await buildGenerationTree(txn, inputs);
+      const generation: GenerationInfo = { profile, packages: built.ordered.map((i) => i.pkg), conflicts: built.conflicts };
+      const packages = built.ordered.map((i) => packageLabel(i.pkg)).sort();
+      const base = { profile, tree: built.tree, parent, packages, conflicts: built.conflicts, treesRead: built.treesRead };
+      if (parent) {
+        const pc = await readCommit(repo.store, parent);
+        if (pc.tree === built.tree && pc.generation && samePackages(pc.generation, generation)) {
+          result = { ...base, number: 0, commit: parent, unchanged: true, written: { ...txn.stats } };
+          return;
+        }
+      }
+      const commit: Commit = {
+        tree: built.tree,
+        root: { ...DEFAULT_DIR_META },
+        parents: parent ? [parent] : [],
+        subject: opts.subject ?? `${profile}: ${packages.length} packages`,
+        body: '',
+        timestamp: opts.timestamp ?? Math.floor(Date.now() / 1000),
+        metadata: [],
+        generation,
+      };
+      const id = await writeCommit(txn, commit);
+      result = { ...base, number: 0, commit: id, unchanged: false, written: { ...txn.stats } };
+    },
+    {
+      after: async () => {
+        const r = result!;
+        if (!r.unchanged) r.number = await addGeneration(repo, profile, r.commit);
+        else r.number = (await listGenerations(repo, profile)).findLast((g) => g.commit === r.commit)?.number ?? 0;
+      },
+    },
+  );
+  return result!;
+}

@@ -1,0 +1,46 @@
+import type { ObjectId } from '../hash/index.js';
+import type { Repo } from '../repo.js';
+import { diffPackages } from './generation-diff.js';
+import { readCommit } from './objects.js';
+import { packageLabel } from './pkg-add.js';
+import { DEFAULT_PROFILE, listGenerations, readActive } from './profile.js';
+
+export interface GenerationRow {
+  number: number;
+  commit: ObjectId;
+  /** Seconds since the epoch. */
+  timestamp: number;
+  active: boolean;
+  packages: string[];
+  /** Against the previous listed generation (everything is added for the first). */
+  added: string[];
+  removed: string[];
+  changed: { from: string; to: string }[];
+  conflicts: number;
+}
+
+/** The generations of a profile, oldest first, with package changes against the one before. */
+export async function listGenerationRows(repo: Repo, opts: { profile?: string } = {}): Promise<GenerationRow[]> {
+  const profile = opts.profile ?? DEFAULT_PROFILE;
+  const active = await readActive(repo, profile);
+  const rows: GenerationRow[] = [];
+  let prev: Awaited<ReturnType<typeof readCommit>>['generation'];
+  for (const g of await listGenerations(repo, profile)) {
+    const c = await readCommit(repo.store, g.commit);
+    const pkgs = c.generation?.packages ?? [];
+    const d = diffPackages(prev?.packages ?? [], pkgs);
+    rows.push({
+      number: g.number,
+      commit: g.commit,
+      timestamp: c.timestamp,
+      active: active?.commit === g.commit && (active.generation === null || active.generation === g.number),
+      packages: pkgs.map(packageLabel),
+      added: d.added,
+      removed: d.removed,
+      changed: d.changed,
+      conflicts: c.generation?.conflicts.length ?? 0,
+    });
+    prev = c.generation;
+  }
+  return rows;
+}

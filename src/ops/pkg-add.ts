@@ -1,0 +1,134 @@
+import { TroveError, usage } from '../errors.js';
+import { compareNames, nameProblem } from '../format/names.js';
+import type { Commit, DirMeta, PackageInfo } from '../format/types.js';
+import type { ObjectId } from '../hash/index.js';
+import { refNameProblem } from '../refs/refs.js';
+import type { Repo } from '../repo.js';
+import { readDebControl } from './import/deb.js';
+import type { ImportReport } from './import/report.js';
+import { importSource, type SourceKind, sourceKind } from './import/source.js';
+import { readCommit, writeCommit } from './objects.js';
+
+export interface PkgAddOptions {
+  /** Required unless the source is a `.deb` (then they override its control file). */
+  name?: string;
+  arch?: string;
+  version?: string;
+  /** Default: the previous revision + 1 (1 for a new package). */
+  revision?: number;
+  /** Runtime dependencies; default: a `.deb`'s Pre-Depends and Depends, else none. */
+  depends?: string[];
+  subject?: string;
+  /** Seconds since the epoch; default now. */
+  timestamp?: number;
+}
+
+export interface PkgAddResult {
+  ref: string;
+  commit: ObjectId;
+  tree: ObjectId;
+  info: PackageInfo;
+  kind: SourceKind;
+  /** True when tree and metadata equal the ref's tip: no new commit was made. */
+  unchanged: boolean;
+  report: ImportReport;
+  written: { objects: number; bytes: number };
+}
+
+/** The ref of a package: `pkg/<name>/<arch>`. */
+export function packageRef(name: string, arch: string): string {
+  return `pkg/${name}/${arch}`;
+}
+
+/** `<name>-<arch>-<version>-<revision>`, the package's directory in a generation. */
+export function packageLabel(p: Pick<PackageInfo, 'name' | 'arch' | 'version' | 'revision'>): string {
+  return `${p.name}-${p.arch}-${p.version}-${p.revision}`;
+}
+
+/**
+ * Dependency names of a deb822 relationship field: version constraints and
+ * architecture qualifiers dropped, alternatives kept as `a | b`.
+ */
+export function parseDepends(field: string | undefined): string[] {
+  if (!field) return [];
+  const out = new Set<string>();
+  for (const clause of field.split(',')) {
+    const alts = clause
+      .split('|')
+      .map((a) => a.replace(/\(.*?\)|\[.*?\]|<.*?>/g, '').trim().replace(/:[a-z0-9]+$/, ''))
+      .filter((a) => a !== '');
+    if (alts.length > 0) out.add(alts.join(' | '));
+  }
+  return [...out].sort(compareNames);
+}
+
+function checkField(what: string, value: string | undefined): string {
+  if (!value) throw usage(`package ${what} is required (give --${what}, or add a .deb)`);
+  if (what !== 'version' && refNameProblem(value) !== null) throw usage(`invalid package ${what} ${JSON.stringify(value)}`);
+  if (nameProblem(value) !== null || /\s/.test(value)) throw usage(`invalid package ${what} ${JSON.stringify(value)}`);
+  return value;
+}
+
+function sameMeta(a: DirMeta, b: DirMeta): boolean {
+  return a.mode === b.mode && a.uid === b.uid && a.gid === b.gid && JSON.stringify(a.xattrs) === JSON.stringify(b.xattrs);
+}
+
+function sameInfo(a: PackageInfo, b: PackageInfo): boolean {
+  return a.name === b.name && a.arch === b.arch && a.version === b.version && a.depends.join('\n') === b.depends.join('\n');
+}
+
+/**
+ * Commits a package (a directory, tar archive or `.deb`) on `pkg/<name>/<arch>`.
+ * Re-adding what the tip already holds (same tree, root metadata, version and
+ * dependencies) writes nothing and makes no new revision, unless a higher
+ * revision is asked for explicitly.
+ */
+export async function addPackage(repo: Repo, source: string, opts: PkgAddOptions = {}): Promise<PkgAddResult> {
+  const kind = await sourceKind(source);
+  const control = kind === 'deb' ? await readDebControl(source) : {};
+  const name = checkField('name', opts.name ?? control.Package);
+  const arch = checkField('arch', opts.arch ?? control.Architecture);
+  const version = checkField('version', opts.version ?? control.Version);
+  const depends = [...new Set(opts.depends ?? [...parseDepends(control['Pre-Depends']), ...parseDepends(control.Depends)])].sort(compareNames);
+  if (opts.revision !== undefined && (!Number.isSafeInteger(opts.revision) || opts.revision < 1)) {
+    throw usage(`revision must be a positive integer, got ${opts.revision}`);
+  }
+  const ref = packageRef(name, arch);
+  let result: PkgAddResult | undefined;
+  await repo.write(
+    async (txn) => {
+      const tipId = await repo.refs.read(ref);
+      const tip = tipId ? await readCommit(repo.store, tipId) : undefined;
+      const prev = tip?.package?.revision ?? 0;
+      const imported = await importSource(source, txn);
+      const info: PackageInfo = { name, arch, version, revision: opts.revision ?? prev + 1, depends };
+      if (tip && tipId && tip.package && tip.tree === imported.tree && sameMeta(tip.root, imported.root) && sameInfo(tip.package, info)) {
+        if (opts.revision === undefined || opts.revision === prev) {
+          result = { ref, commit: tipId, tree: tip.tree, info: tip.package, kind, unchanged: true, report: imported.report, written: { ...txn.stats } };
+          return;
+        }
+      }
+      if (info.revision <= prev) {
+        throw new TroveError('E_EXISTS', `${ref} is at revision ${prev}; revision ${info.revision} must be higher`);
+      }
+      const commit: Commit = {
+        tree: imported.tree,
+        root: imported.root,
+        parents: tipId ? [tipId] : [],
+        subject: opts.subject ?? `${name} ${version} revision ${info.revision}`,
+        body: '',
+        timestamp: opts.timestamp ?? Math.floor(Date.now() / 1000),
+        metadata: [],
+        package: info,
+      };
+      const id = await writeCommit(txn, commit);
+      result = { ref, commit: id, tree: imported.tree, info, kind, unchanged: false, report: imported.report, written: { ...txn.stats } };
+    },
+    {
+      after: async () => {
+        if (result && !result.unchanged) await repo.refs.write(ref, result.commit);
+      },
+    },
+  );
+  return result!;
+}
