@@ -1,20 +1,30 @@
-import { constants } from 'node:fs';
-import { chmod, copyFile, lchown, link, lstat, mkdir, readdir, rename, rm, stat, symlink } from 'node:fs/promises';
+import {
+  chmodSync,
+  constants,
+  copyFileSync,
+  lchownSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+} from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { isErrno, TroveError } from '../errors.js';
+import { decodeTree } from '../format/codec.js';
 import type { DirMeta, TreeEntry } from '../format/types.js';
 import type { ObjectId } from '../hash/index.js';
 import type { Repo } from '../repo.js';
 import { tempName } from '../store/disk.js';
 import { writeXattrs } from './import/xattrs.js';
-import { limiter } from './limit.js';
-import { readCommit, TreeCache } from './objects.js';
+import { readCommit } from './objects.js';
 
 export interface CheckoutOptions {
   /** Copy every file instead of hard-linking (default false). */
   copy?: boolean;
-  /** Parallel file operations (default 32). */
-  parallel?: number;
 }
 
 export interface CheckoutResult {
@@ -38,116 +48,122 @@ const isRoot = process.getuid?.() === 0;
  * gid) variant under `<repo>/variants/` made once and shared by every later
  * checkout. Files with xattrs are always copied. Falls back to copying when
  * the repository and `dest` are on different filesystems.
+ *
+ * Blocking syscalls on purpose: see importDir.
  */
 export async function checkout(repo: Repo, commitId: ObjectId, dest: string, opts: CheckoutOptions = {}): Promise<CheckoutResult> {
   const target = resolve(dest);
   const commit = await readCommit(repo.store, commitId);
-  await prepareDest(target);
-  const trees = new TreeCache(repo.store);
-  const io = limiter(opts.parallel ?? 32);
-  const sameFs = (await stat(repo.store.objectsDir)).dev === (await stat(target)).dev;
+  const created = prepareDest(target);
+  const store = repo.store;
+  const sameFs = statSync(store.objectsDir).dev === statSync(target).dev;
   const useLinks = !opts.copy && sameFs;
   const result: CheckoutResult = { files: 0, dirs: 0, symlinks: 0, linked: 0, copied: 0, mode: useLinks ? 'hardlink' : 'copy' };
-  const variantsMade = new Map<string, Promise<string>>();
+  const variants = new Map<string, string>();
 
-  const variantFor = (e: TreeEntry): Promise<string> => {
-    const obj = repo.store.pathOf(e.id!);
+  const variantFor = (e: TreeEntry): string => {
     const key = `${e.mode.toString(8)}-${e.uid}-${e.gid}`;
-    const path = join(repo.path, 'variants', key, e.id!.slice(0, 2), e.id!.slice(2));
     const memo = `${key}/${e.id}`;
-    let p = variantsMade.get(memo);
-    if (!p) {
-      p = (async () => {
-        const ost = await stat(obj);
-        if ((ost.mode & 0o7777) === e.mode && (!isRoot || (ost.uid === e.uid && ost.gid === e.gid))) return obj;
-        try {
-          await lstat(path);
-          return path;
-        } catch (err) {
-          if (!isErrno(err, 'ENOENT')) throw err;
-        }
-        await mkdir(dirname(path), { recursive: true });
-        const tmp = tempName(repo.store.tmpDir, 'variant');
-        await copyFile(obj, tmp, constants.COPYFILE_FICLONE);
-        await applyMeta(tmp, e);
-        await rename(tmp, path);
-        return path;
-      })();
-      variantsMade.set(memo, p);
+    const known = variants.get(memo);
+    if (known) return known;
+    const obj = store.pathOf(e.id!);
+    let ost: import('node:fs').Stats;
+    try {
+      ost = statSync(obj);
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) throw new TroveError('E_CORRUPT', `object ${e.id} is missing from the store`);
+      throw err;
     }
-    return p;
+    let path = obj;
+    if ((ost.mode & 0o7777) !== e.mode || (isRoot && (ost.uid !== e.uid || ost.gid !== e.gid))) {
+      path = join(repo.path, 'variants', key, e.id!.slice(0, 2), e.id!.slice(2));
+      try {
+        lstatSync(path);
+      } catch (err) {
+        if (!isErrno(err, 'ENOENT')) throw err;
+        mkdirSync(dirname(path), { recursive: true });
+        const tmp = tempName(store.tmpDir, 'variant');
+        copyFileSync(obj, tmp, constants.COPYFILE_FICLONE);
+        applyMeta(tmp, e);
+        renameSync(tmp, path);
+      }
+    }
+    variants.set(memo, path);
+    return path;
   };
 
-  const copyOut = async (e: TreeEntry, path: string) => {
-    await copyFile(repo.store.pathOf(e.id!), path, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
-    await applyMeta(path, e);
+  const copyOut = (e: TreeEntry, path: string) => {
+    try {
+      copyFileSync(store.pathOf(e.id!), path, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) throw new TroveError('E_CORRUPT', `object ${e.id} is missing from the store`);
+      throw err;
+    }
+    applyMeta(path, e);
     result.copied++;
   };
 
-  const writeFileEntry = async (e: TreeEntry, path: string) => {
-    if (!(await repo.store.has(e.id!))) throw new TroveError('E_CORRUPT', `object ${e.id} (${path}) is missing from the store`);
+  const fileEntry = (e: TreeEntry, path: string) => {
     if (useLinks && e.xattrs.length === 0) {
-      const src = await variantFor(e);
       try {
-        await link(src, path);
+        linkSync(variantFor(e), path);
         result.linked++;
         return;
       } catch (err) {
         if (!isErrno(err, 'EMLINK')) throw err;
       }
     }
-    await copyOut(e, path);
+    copyOut(e, path);
   };
 
-  const populate = async (treeId: ObjectId, dir: string): Promise<void> => {
-    const tree = await trees.get(treeId);
-    await Promise.all(
-      tree.entries.map(async (e) => {
-        const path = join(dir, e.name);
-        if (e.kind === 'dir') {
-          await mkdir(path, { mode: 0o700 });
-          await populate(e.id!, path);
-          await applyMeta(path, e);
-          result.dirs++;
-        } else if (e.kind === 'symlink') {
-          await io(async () => {
-            await symlink(e.target!, path);
-            if (isRoot) await lchown(path, e.uid, e.gid);
-          });
-          result.symlinks++;
-        } else {
-          await io(() => writeFileEntry(e, path));
-          result.files++;
-        }
-      }),
-    );
+  const populate = (treeId: ObjectId, dir: string): void => {
+    for (const e of decodeTree(store.getSync(treeId)).entries) {
+      const path = join(dir, e.name);
+      if (e.kind === 'dir') {
+        mkdirSync(path, { mode: 0o700 });
+        populate(e.id!, path);
+        applyMeta(path, e);
+        result.dirs++;
+      } else if (e.kind === 'symlink') {
+        symlinkSync(e.target!, path);
+        if (isRoot) lchownSync(path, e.uid, e.gid);
+        result.symlinks++;
+      } else {
+        fileEntry(e, path);
+        result.files++;
+      }
+    }
   };
 
   try {
-    await populate(commit.tree, target);
-    await applyMeta(target, commit.root);
+    populate(commit.tree, target);
+    applyMeta(target, commit.root);
   } catch (err) {
-    await rm(target, { recursive: true, force: true }).catch(() => {});
+    if (created) rmSync(target, { recursive: true, force: true });
+    else for (const name of readdirSync(target)) rmSync(join(target, name), { recursive: true, force: true });
     throw err;
   }
   return result;
 }
 
 /** Owner, then mode (chown clears set-id bits), then xattrs. Ownership only as root. */
-async function applyMeta(path: string, m: DirMeta | TreeEntry): Promise<void> {
-  if (isRoot) await lchown(path, m.uid, m.gid);
-  await chmod(path, m.mode);
+function applyMeta(path: string, m: DirMeta | TreeEntry): void {
+  if (isRoot) lchownSync(path, m.uid, m.gid);
+  chmodSync(path, m.mode);
   if (m.xattrs.length > 0) writeXattrs(path, m.xattrs);
 }
 
-async function prepareDest(target: string): Promise<void> {
+/** Makes sure `target` is an empty directory; true when this call created it. */
+function prepareDest(target: string): boolean {
   try {
-    const st = await lstat(target);
-    if (!st.isDirectory() || (await readdir(target)).length > 0) {
+    const st = lstatSync(target);
+    if (!st.isDirectory() || readdirSync(target).length > 0) {
       throw new TroveError('E_EXISTS', `checkout destination ${target} exists and is not an empty directory`);
     }
+    return false;
   } catch (err) {
     if (!isErrno(err, 'ENOENT')) throw err;
-    await mkdir(target, { recursive: true, mode: 0o700 });
+    mkdirSync(target, { recursive: true, mode: 0o700 });
+    return true;
   }
 }

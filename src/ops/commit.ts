@@ -39,13 +39,18 @@ const STAT_PREFIX = 'stat:';
 
 /** The stat cache over the LevelDB index; new entries are kept until `flush`. */
 class IndexStatCache implements StatCache {
-  private readonly pending: [string, StatCacheEntry][] = [];
+  private readonly pending: [string, unknown][] = [];
   constructor(private readonly db: IndexDb) {}
-  getMany(paths: string[]) {
-    return this.db.getManyJson<StatCacheEntry>(paths.map((p) => STAT_PREFIX + p));
+  async load(root: string): Promise<Map<string, StatCacheEntry>> {
+    const out = new Map<string, StatCacheEntry>();
+    const prefix = `${STAT_PREFIX}${root.endsWith('/') ? root : `${root}/`}`;
+    for await (const [key, v] of this.db.entries<[number, string, string, string, string]>(prefix)) {
+      out.set(key.slice(STAT_PREFIX.length), { size: v[0], mtime: v[1], ctime: v[2], ino: v[3], id: v[4] });
+    }
+    return out;
   }
-  record(path: string, entry: StatCacheEntry): void {
-    this.pending.push([STAT_PREFIX + path, entry]);
+  record(path: string, e: StatCacheEntry): void {
+    this.pending.push([STAT_PREFIX + path, [e.size, e.mtime, e.ctime, e.ino, e.id]]);
   }
   flush() {
     return this.db.putMany(this.pending);

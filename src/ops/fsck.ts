@@ -1,10 +1,8 @@
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { TroveError } from '../errors.js';
 import { decodeCommit, decodeTree } from '../format/codec.js';
 import { newHasher, type ObjectId } from '../hash/index.js';
 import type { Repo } from '../repo.js';
-import { limiter } from './limit.js';
 import { repoRoots } from './roots.js';
 
 export type ObjectKind = 'commit' | 'tree' | 'blob';
@@ -33,32 +31,19 @@ export interface FsckReport {
  * name, then walks every commit reachable from the roots and checks that each
  * referenced object exists, decodes, and (for blobs) has the recorded size.
  */
-export async function fsck(repo: Repo, opts: { onProgress?: (done: number) => void; parallel?: number } = {}): Promise<FsckReport> {
+export async function fsck(repo: Repo, opts: { onProgress?: (done: number) => void } = {}): Promise<FsckReport> {
   const report: FsckReport = { objects: 0, bytes: 0, commits: 0, trees: 0, blobs: 0, problems: [], ok: true };
   const corrupt = new Set<ObjectId>();
-  const io = limiter(opts.parallel ?? 8);
-  const jobs: Promise<void>[] = [];
   for await (const id of repo.store.list()) {
-    jobs.push(
-      io(async () => {
-        const h = newHasher();
-        let size = 0;
-        for await (const chunk of createReadStream(repo.store.pathOf(id))) {
-          h.update(chunk as Buffer);
-          size += (chunk as Buffer).length;
-        }
-        const actual = h.digest('hex');
-        report.objects++;
-        report.bytes += size;
-        opts.onProgress?.(report.objects);
-        if (actual !== id) {
-          corrupt.add(id);
-          report.problems.push({ id, problem: 'corrupt', detail: `content hashes to ${actual}` });
-        }
-      }),
-    );
+    const { id: actual, size } = hashFileSync(repo.store.pathOf(id));
+    report.objects++;
+    report.bytes += size;
+    if (report.objects % 1000 === 0) opts.onProgress?.(report.objects);
+    if (actual !== id) {
+      corrupt.add(id);
+      report.problems.push({ id, problem: 'corrupt', detail: `content hashes to ${actual}` });
+    }
   }
-  await Promise.all(jobs);
 
   const seen = new Set<ObjectId>();
   const problem = (p: FsckProblem) => report.problems.push(p);
@@ -101,7 +86,7 @@ export async function fsck(repo: Repo, opts: { onProgress?: (done: number) => vo
         report.blobs++;
         if (corrupt.has(e.id!)) return void (await load(e.id!, 'blob', path));
         try {
-          const st = await io(() => stat(repo.store.pathOf(e.id!)));
+          const st = statSync(repo.store.pathOf(e.id!));
           if (st.size !== e.size) problem({ id: e.id!, kind: 'blob', where: path, problem: 'size-mismatch', detail: `tree says ${e.size} bytes, object has ${st.size}` });
         } catch {
           problem({ id: e.id!, kind: 'blob', where: path, problem: 'missing', detail: 'blob is not in the store' });
@@ -134,4 +119,25 @@ export async function fsck(repo: Repo, opts: { onProgress?: (done: number) => vo
   for (const root of await repoRoots(repo)) await checkCommit(root.commit, root.name);
   report.ok = report.problems.length === 0;
   return report;
+}
+
+const CHUNK = 1 << 20;
+const chunkBuf = Buffer.allocUnsafe(CHUNK);
+
+/** SHA-256 and size of a file, read in 1 MiB chunks with blocking reads. */
+function hashFileSync(path: string): { id: ObjectId; size: number } {
+  const h = newHasher();
+  const fd = openSync(path, 'r');
+  let size = 0;
+  try {
+    for (;;) {
+      const n = readSync(fd, chunkBuf, 0, CHUNK, null);
+      if (n === 0) break;
+      h.update(chunkBuf.subarray(0, n));
+      size += n;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return { id: h.digest('hex'), size };
 }

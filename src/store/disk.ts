@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream, type ReadStream } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { corrupt, isErrno, notFound } from '../errors.js';
 import { hashBytes, isObjectId, newHasher, type ObjectId } from '../hash/index.js';
+import { copyHashedSync } from './sync-write.js';
 import type { ObjectStore, PutResult } from './types.js';
 
 /** Options of a disk store; defaults as documented on each field. */
@@ -82,6 +84,48 @@ export class DiskStore implements ObjectStore {
     }
   }
 
+  hasSync(id: ObjectId): boolean {
+    try {
+      statSync(this.pathOf(id));
+      return true;
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) return false;
+      throw err;
+    }
+  }
+
+  putSync(bytes: Uint8Array): PutResult {
+    const id = hashBytes(bytes);
+    if (this.hasSync(id)) return { id, size: bytes.length, written: false };
+    const tmp = tempName(this.tmpDir);
+    writeFileSync(tmp, bytes, { mode: OBJECT_MODE, flag: 'wx' });
+    this.installSync(tmp, id);
+    return { id, size: bytes.length, written: true };
+  }
+
+  putFileSync(path: string): PutResult {
+    const tmp = tempName(this.tmpDir);
+    const { id, size } = copyHashedSync(path, tmp);
+    if (this.hasSync(id)) {
+      unlinkSync(tmp);
+      return { id, size, written: false };
+    }
+    this.installSync(tmp, id);
+    return { id, size, written: true };
+  }
+
+  /** Synchronous `install`. */
+  installSync(tmpPath: string, id: ObjectId): void {
+    const dest = this.pathOf(id);
+    try {
+      renameSync(tmpPath, dest);
+    } catch (err) {
+      if (!isErrno(err, 'ENOENT')) throw err;
+      mkdirSync(join(this.objectsDir, id.slice(0, 2)), { recursive: true });
+      renameSync(tmpPath, dest);
+    }
+  }
+
   /** Size in bytes of a stored object. */
   async sizeOf(id: ObjectId): Promise<number> {
     try {
@@ -94,6 +138,20 @@ export class DiskStore implements ObjectStore {
 
   async get(id: ObjectId): Promise<Uint8Array> {
     const bytes = await this.getUnverified(id);
+    const actual = hashBytes(bytes);
+    if (actual !== id) throw corrupt(`object ${id} is corrupt: its bytes hash to ${actual}`);
+    return bytes;
+  }
+
+  /** Synchronous, verified `get`. */
+  getSync(id: ObjectId): Buffer {
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(this.pathOf(id));
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) throw notFound(`object ${id} not found`);
+      throw err;
+    }
     const actual = hashBytes(bytes);
     if (actual !== id) throw corrupt(`object ${id} is corrupt: its bytes hash to ${actual}`);
     return bytes;

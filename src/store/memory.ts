@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { corrupt, notFound } from '../errors.js';
 import { hashBytes, newHasher, type ObjectId } from '../hash/index.js';
 import type { ObjectStore, PutResult } from './types.js';
@@ -17,11 +18,23 @@ export class MemoryStore implements ObjectStore {
     return bytes;
   }
 
-  async put(bytes: Uint8Array): Promise<PutResult> {
+  hasSync(id: ObjectId): boolean {
+    return this.objects.has(id);
+  }
+
+  putSync(bytes: Uint8Array): PutResult {
     const id = hashBytes(bytes);
     const written = !this.objects.has(id);
     if (written) this.objects.set(id, Uint8Array.from(bytes));
     return { id, size: bytes.length, written };
+  }
+
+  putFileSync(path: string): PutResult {
+    return this.putSync(readFileSync(path));
+  }
+
+  async put(bytes: Uint8Array): Promise<PutResult> {
+    return this.putSync(bytes);
   }
 
   async putVerified(id: ObjectId, bytes: Uint8Array): Promise<PutResult> {

@@ -1,10 +1,12 @@
 import { execFile } from 'node:child_process';
+import { mkdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { corrupt, notFound } from '../errors.js';
 import { hashBytes, type ObjectId } from '../hash/index.js';
 import { type DiskStore, tempName, writeHashed } from './disk.js';
+import { copyHashedSync } from './sync-write.js';
 import type { ObjectStore, PutResult } from './types.js';
 
 const run = promisify(execFile);
@@ -35,6 +37,42 @@ export class Transaction implements ObjectStore {
 
   async has(id: ObjectId): Promise<boolean> {
     return this.staged.has(id) || this.store.has(id);
+  }
+
+  hasSync(id: ObjectId): boolean {
+    return this.staged.has(id) || this.store.hasSync(id);
+  }
+
+  putSync(bytes: Uint8Array): PutResult {
+    this.assertOpen();
+    const id = hashBytes(bytes);
+    if (this.hasSync(id)) return { id, size: bytes.length, written: false };
+    this.ensureDirSync();
+    const path = join(this.dir, id);
+    writeFileSync(path, bytes, { mode: 0o644 });
+    this.record(id, path, bytes.length);
+    return { id, size: bytes.length, written: true };
+  }
+
+  putFileSync(src: string): PutResult {
+    this.assertOpen();
+    this.ensureDirSync();
+    const tmp = tempName(this.dir, 'part');
+    const { id, size } = copyHashedSync(src, tmp);
+    if (this.hasSync(id)) {
+      unlinkSync(tmp);
+      return { id, size, written: false };
+    }
+    const path = join(this.dir, id);
+    renameSync(tmp, path);
+    this.record(id, path, size);
+    return { id, size, written: true };
+  }
+
+  private ensureDirSync(): void {
+    if (this.opened) return;
+    mkdirSync(this.dir, { recursive: true });
+    this.opened = true;
   }
 
   async get(id: ObjectId): Promise<Uint8Array> {
@@ -106,7 +144,7 @@ export class Transaction implements ObjectStore {
     this.done = true;
     if (this.staged.size > 0) {
       if (opts.sync) await syncfs(this.dir);
-      for (const [id, path] of this.staged) await this.store.install(path, id);
+      for (const [id, path] of this.staged) this.store.installSync(path, id);
       if (opts.sync) await syncfs(this.store.objectsDir);
     }
     await rm(this.dir, { recursive: true, force: true });
@@ -122,6 +160,7 @@ export class Transaction implements ObjectStore {
     if (this.done) throw new Error('transaction already finished');
   }
 }
+
 
 /** One syncfs(2) of the filesystem holding `path` (coreutils `sync -f`). */
 async function syncfs(path: string): Promise<void> {

@@ -26,6 +26,14 @@ export interface ObjectStore {
    * refused with E_CORRUPT when they do not match (for untrusted input).
    */
   putVerified(id: ObjectId, bytes: Uint8Array): Promise<PutResult>;
+  /**
+   * Synchronous twins of `has`, `put` and a whole-file put, for bulk imports:
+   * with data in the page cache, blocking syscalls beat the thread pool.
+   */
+  hasSync(id: ObjectId): boolean;
+  putSync(bytes: Uint8Array): PutResult;
+  /** Stores the content of the file at `path`, read in chunks (never whole). */
+  putFileSync(path: string): PutResult;
   delete(id: ObjectId): Promise<void>;
   list(): AsyncIterable<ObjectId>;
 }

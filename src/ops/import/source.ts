@@ -26,7 +26,7 @@ export async function sourceKind(path: string): Promise<SourceKind> {
 /** Imports a directory, tar archive (.tar, .tar.gz, .tar.xz, .tar.zst) or .deb into `store`. */
 export async function importSource(
   path: string,
-  store: Pick<ObjectStore, 'put' | 'putStream' | 'has'>,
+  store: Pick<ObjectStore, 'put' | 'putStream' | 'has' | 'hasSync' | 'putSync' | 'putFileSync'>,
   opts: DirImportOptions = {},
 ): Promise<TreeImport & { kind: SourceKind }> {
   const abs = resolve(path);
