@@ -1,0 +1,146 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { TroveError } from '../src/errors.js';
+import { readCommit, readTree } from '../src/ops/objects.js';
+import { addPackage, parseDepends } from '../src/ops/pkg-add.js';
+import { listPackages, packageHistory } from '../src/ops/pkg-list.js';
+import { parsePackageSpec } from '../src/ops/pkg-spec.js';
+import { Repo } from '../src/repo.js';
+import { getDebs } from './helpers/debs.js';
+import { runTrove, tmpdir } from './helpers/tmp.js';
+
+const countObjects = async (repo: Repo) => {
+  let n = 0;
+  for await (const _ of repo.store.list()) n++;
+  return n;
+};
+
+function dpkgField(deb: string, field: string): string {
+  return execFileSync('dpkg-deb', ['-f', deb, field], { encoding: 'utf8' }).trim();
+}
+
+describe('trove pkg', () => {
+  let bc: string;
+  let tzdata: string;
+  beforeAll(() => {
+    [bc, tzdata] = getDebs(['bc', 'tzdata']) as [string, string];
+  });
+
+  it('fills name, arch, version and dependencies from a .deb control file', async () => {
+    const repo = await Repo.init(join(tmpdir(), 'repo'));
+    const r = await addPackage(repo, bc);
+    expect(r.info.name).toBe('bc');
+    expect(r.info.arch).toBe(dpkgField(bc, 'Architecture'));
+    expect(r.info.version).toBe(dpkgField(bc, 'Version'));
+    expect(r.info.revision).toBe(1);
+    expect(r.info.depends).toContain('libc6');
+    expect(r.ref).toBe(`pkg/bc/${r.info.arch}`);
+    const c = await readCommit(repo.store, r.commit);
+    expect(c.package).toEqual(r.info);
+    const top = (await readTree(repo.store, c.tree)).entries.map((e) => e.name);
+    expect(top).toContain('usr');
+    // The package's files are its data archive: usr/bin/bc is there.
+    const usr = (await readTree(repo.store, (await readTree(repo.store, c.tree)).entries.find((e) => e.name === 'usr')!.id!)).entries;
+    const bin = await readTree(repo.store, usr.find((e) => e.name === 'bin')!.id!);
+    expect(bin.entries.map((e) => e.name)).toContain('bc');
+    await repo.close();
+  });
+
+  it('re-adding identical content writes no objects and makes no new revision', async () => {
+    const repo = await Repo.init(join(tmpdir(), 'repo'));
+    const first = await addPackage(repo, tzdata);
+    const before = await countObjects(repo);
+    const again = await addPackage(repo, tzdata);
+    expect(again.unchanged).toBe(true);
+    expect(again.commit).toBe(first.commit);
+    expect(again.written.objects).toBe(0);
+    expect(await countObjects(repo)).toBe(before);
+    expect((await packageHistory(repo, 'tzdata')).length).toBe(1);
+    // An explicit higher revision of the same content is a deliberate rebuild: a new commit.
+    const bumped = await addPackage(repo, tzdata, { revision: 5 });
+    expect(bumped.unchanged).toBe(false);
+    expect(bumped.info.revision).toBe(5);
+    expect(bumped.tree).toBe(first.tree);
+    expect(await countObjects(repo)).toBe(before + 1);
+    await repo.close();
+  });
+
+  it('revisions are monotonic: default previous + 1, a lower or equal explicit one is refused', async () => {
+    const dir = tmpdir();
+    const repo = await Repo.init(join(dir, 'repo'));
+    const src = join(dir, 'src');
+    mkdirSync(join(src, 'bin'), { recursive: true });
+    const add = (content: string, revision?: number) => {
+      writeFileSync(join(src, 'bin', 'tool'), content);
+      return addPackage(repo, src, { name: 'tool', arch: 'amd64', version: '1.0', revision });
+    };
+    expect((await add('one')).info.revision).toBe(1);
+    expect((await add('two')).info.revision).toBe(2);
+    expect((await add('three', 7)).info.revision).toBe(7);
+    for (const rev of [7, 3]) {
+      const err = await add(`four ${rev}`, rev).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(TroveError);
+      expect((err as TroveError).code).toBe('E_EXISTS');
+    }
+    expect((await add('five')).info.revision).toBe(8);
+    const history = await packageHistory(repo, 'tool', 'amd64');
+    expect(history.map((h) => h.info.revision)).toEqual([8, 7, 2, 1]);
+    await repo.close();
+  });
+
+  it('a directory needs --name, --arch and --version', async () => {
+    const dir = tmpdir();
+    const repo = await Repo.init(join(dir, 'repo'));
+    mkdirSync(join(dir, 'src'));
+    const err = await addPackage(repo, join(dir, 'src'), { name: 'x', arch: 'amd64' }).catch((e: unknown) => e);
+    expect((err as TroveError).code).toBe('E_USAGE');
+    await repo.close();
+  });
+
+  it('CLI: pkg add, list and show', () => {
+    const dir = tmpdir();
+    const repo = join(dir, 'repo');
+    expect(runTrove(['--repo', repo, 'init']).code).toBe(0);
+    const add = runTrove(['--repo', repo, 'pkg', 'add', bc, '--json']);
+    expect(add.code).toBe(0);
+    expect(JSON.parse(add.stdout).info.name).toBe('bc');
+    mkdirSync(join(dir, 'src', 'bin'), { recursive: true });
+    writeFileSync(join(dir, 'src', 'bin', 'x'), 'x');
+    const own = runTrove(['--repo', repo, 'pkg', 'add', join(dir, 'src'), '--name', 'mytool', '--arch', 'all', '--version', '0.1', '--depends', 'bc, libc6']);
+    expect(own.code).toBe(0);
+    expect(own.stdout).toContain('pkg/mytool/all');
+    const lower = runTrove(['--repo', repo, 'pkg', 'add', join(dir, 'src'), '--name', 'mytool', '--arch', 'all', '--version', '0.2', '--revision', '1']);
+    expect(lower.code).toBe(4);
+    const list = JSON.parse(runTrove(['--repo', repo, 'pkg', 'list', '--json']).stdout) as { info: { name: string; depends: string[] } }[];
+    expect(list.map((p) => p.info.name)).toEqual(['bc', 'mytool']);
+    expect(list[1]!.info.depends).toEqual(['bc', 'libc6']);
+    const show = runTrove(['--repo', repo, 'pkg', 'show', 'mytool']);
+    expect(show.code).toBe(0);
+    expect(show.stdout).toMatch(/revision 1/);
+    expect(runTrove(['--repo', repo, 'pkg', 'show', 'nosuch']).code).toBe(3);
+  });
+
+  it('lists packages from their refs', async () => {
+    const repo = await Repo.init(join(tmpdir(), 'repo'));
+    await addPackage(repo, tzdata);
+    await addPackage(repo, bc);
+    expect((await listPackages(repo)).map((p) => p.ref)).toEqual([`pkg/bc/${dpkgField(bc, 'Architecture')}`, 'pkg/tzdata/all']);
+    await repo.close();
+  });
+});
+
+describe('package fields', () => {
+  it('parses Debian relationship fields to names', () => {
+    expect(parseDepends('libc6 (>= 2.34), libfoo1:any | libbar2 (<< 3) [amd64], libc6 (>= 2.30)')).toEqual(['libc6', 'libfoo1 | libbar2']);
+    expect(parseDepends(undefined)).toEqual([]);
+  });
+
+  it('parses NAME[/ARCH][@REVISION][=PRIORITY]', () => {
+    expect(parsePackageSpec('bash')).toEqual({ name: 'bash', priority: 0 });
+    expect(parsePackageSpec('bash/amd64@3=-2')).toEqual({ name: 'bash', arch: 'amd64', revision: 3, priority: -2 });
+    expect(() => parsePackageSpec('bash//x')).toThrow(TroveError);
+    expect(() => parsePackageSpec('a b')).toThrow(TroveError);
+  });
+});
