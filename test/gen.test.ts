@@ -1,0 +1,245 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { TreeEntry } from '../src/format/types.js';
+import type { ObjectId } from '../src/hash/index.js';
+import { buildGeneration } from '../src/ops/generation-build.js';
+import { buildGenerationTree, type GenerationInput } from '../src/ops/generation-tree.js';
+import { readCommit, readTree } from '../src/ops/objects.js';
+import { addPackage, type PkgAddOptions } from '../src/ops/pkg-add.js';
+import { inputOf } from '../src/ops/pkg-spec.js';
+import { listGenerations } from '../src/ops/profile.js';
+import { Repo } from '../src/repo.js';
+import { getDebs } from './helpers/debs.js';
+import { runTrove, tmpdir } from './helpers/tmp.js';
+
+/** Commits a package made of `files` (path -> content; a value of null makes a directory). */
+async function mkpkg(repo: Repo, name: string, files: Record<string, string | null>, opts: Partial<PkgAddOptions> = {}) {
+  const src = tmpdir('trove-pkg');
+  for (const [path, content] of Object.entries(files)) {
+    if (content === null) mkdirSync(join(src, path), { recursive: true });
+    else {
+      mkdirSync(dirname(join(src, path)), { recursive: true });
+      writeFileSync(join(src, path), content);
+    }
+  }
+  return addPackage(repo, src, { name, arch: 'amd64', version: '1.0', ...opts });
+}
+
+/** The entry at `path` of a tree, or undefined. */
+async function entryAt(repo: Repo, tree: ObjectId, path: string): Promise<TreeEntry | undefined> {
+  let id = tree;
+  let entry: TreeEntry | undefined;
+  for (const part of path.split('/')) {
+    entry = (await readTree(repo.store, id)).entries.find((e) => e.name === part);
+    if (!entry) return undefined;
+    id = entry.id ?? '';
+  }
+  return entry;
+}
+
+function permutations<T>(xs: T[]): T[][] {
+  if (xs.length <= 1) return [xs];
+  return xs.flatMap((x, i) => permutations([...xs.slice(0, i), ...xs.slice(i + 1)]).map((p) => [x, ...p]));
+}
+
+describe('generations of real Debian packages', () => {
+  let debs: string[];
+  beforeAll(() => {
+    debs = getDebs(['bc', 'figlet', 'tzdata']);
+  });
+
+  it('hold one directory per package (its own tree) and the union at the top level, sharing ids', async () => {
+    const repo = await Repo.init(join(tmpdir(), 'repo'));
+    const pkgs = [];
+    for (const d of debs) pkgs.push(await addPackage(repo, d));
+    const r = await buildGeneration(repo, { specs: pkgs.map((p) => ({ name: p.info.name, priority: 0 })) });
+    expect(r.number).toBe(1);
+    const c = await readCommit(repo.store, r.commit);
+    expect(c.generation!.profile).toBe('system');
+    expect(c.generation!.packages.map((p) => p.name)).toEqual(['bc', 'figlet', 'tzdata']);
+    for (const p of pkgs) {
+      const own = await entryAt(repo, c.tree, `${p.info.name}-${p.info.arch}-${p.info.version}-${p.info.revision}`);
+      expect(own?.id).toBe(p.tree);
+    }
+    const bc = pkgs[0]!;
+    expect((await entryAt(repo, c.tree, 'usr/bin/bc'))?.id).toBe((await entryAt(repo, bc.tree, 'usr/bin/bc'))?.id);
+    // A directory only tzdata provides is reused whole, by id.
+    const tz = pkgs[2]!;
+    const zoneinfo = await entryAt(repo, tz.tree, 'usr/share/zoneinfo');
+    expect(zoneinfo?.kind).toBe('dir');
+    expect((await entryAt(repo, c.tree, 'usr/share/zoneinfo'))?.id).toBe(zoneinfo!.id);
+    // Directories several packages share are merged: usr/share/doc holds each package's docs.
+    const docs = (await readTree(repo.store, (await entryAt(repo, c.tree, 'usr/share/doc'))!.id!)).entries.map((e) => e.name);
+    expect(docs).toEqual(expect.arrayContaining(['bc', 'figlet', 'tzdata']));
+    await repo.close();
+  });
+});
+
+describe('generation conflicts', () => {
+  it('between packages: priority, then name order; identical files are no conflict', async () => {
+    const repo = await Repo.init(join(tmpdir(), 'repo'));
+    await mkpkg(repo, 'alpha', { 'bin/tool': 'alpha', 'share/same': 'same', 'lib/x': 'file' });
+    await mkpkg(repo, 'beta', { 'bin/tool': 'beta', 'share/same': 'same', 'lib/x/inner': 'dir' });
+    const plain = await buildGeneration(repo, { specs: [{ name: 'beta', priority: 0 }, { name: 'alpha', priority: 0 }] });
+    expect(plain.conflicts).toEqual([
+      { path: 'bin/tool', winner: 'alpha-amd64-1.0-1', losers: ['beta-amd64-1.0-1'] },
+      { path: 'lib/x', winner: 'alpha-amd64-1.0-1', losers: ['beta-amd64-1.0-1'] },
+    ]);
+    const g1 = await readCommit(repo.store, plain.commit);
+    expect(g1.generation!.conflicts).toEqual(plain.conflicts);
+    expect((await entryAt(repo, g1.tree, 'lib/x'))?.kind).toBe('file');
+
+    const prio = await buildGeneration(repo, { specs: [{ name: 'alpha', priority: 0 }, { name: 'beta', priority: 10 }] });
+    expect(prio.conflicts.map((c) => c.winner)).toEqual(['beta-amd64-1.0-1', 'beta-amd64-1.0-1']);
+    const g2 = await readCommit(repo.store, prio.commit);
+    const tool = await entryAt(repo, g2.tree, 'bin/tool');
+    expect(readFileSync(repo.store.pathOf(tool!.id!), 'utf8')).toBe('beta');
+    expect((await entryAt(repo, g2.tree, 'lib/x/inner'))?.kind).toBe('file');
+    await repo.close();
+  });
+
+  it('of the same package: the higher revision wins, whatever the priority', async () => {
+    const repo = await Repo.init(join(tmpdir(), 'repo'));
+    await mkpkg(repo, 'tool', { 'bin/tool': 'old' });
+    await mkpkg(repo, 'tool', { 'bin/tool': 'new' });
+    await mkpkg(repo, 'tool', { 'bin/tool': 'arm' }, { arch: 'arm64', revision: 1 });
+    const r = await buildGeneration(repo, {
+      specs: [
+        { name: 'tool', arch: 'amd64', revision: 1, priority: 99 },
+        { name: 'tool', arch: 'amd64', revision: 2, priority: 0 },
+        { name: 'tool', arch: 'arm64', priority: 0 },
+      ],
+    });
+    expect(r.conflicts).toEqual([{ path: 'bin/tool', winner: 'tool-amd64-1.0-2', losers: ['tool-amd64-1.0-1', 'tool-arm64-1.0-1'] }]);
+    expect(r.packages).toEqual(['tool-amd64-1.0-1', 'tool-amd64-1.0-2', 'tool-arm64-1.0-1']);
+    const tool = await entryAt(repo, (await readCommit(repo.store, r.commit)).tree, 'bin/tool');
+    expect(readFileSync(repo.store.pathOf(tool!.id!), 'utf8')).toBe('new');
+    await repo.close();
+  });
+
+  it('the same tree and conflicts whatever order the packages are given in', async () => {
+    const repo = await Repo.init(join(tmpdir(), 'repo'));
+    await mkpkg(repo, 'a', { 'bin/x': 'a', 'share/a': 'a', 'etc/conf': 'a' });
+    await mkpkg(repo, 'b', { 'bin/x': 'b', 'share/b': 'b', etc: null });
+    await mkpkg(repo, 'c', { 'bin/x': 'c', 'share/a': 'c', 'etc/conf/d': 'c' });
+    await mkpkg(repo, 'c', { 'bin/x': 'c2', 'share/a': 'c', 'etc/conf/d': 'c' });
+    const inputs: GenerationInput[] = [
+      await inputOf(repo, (await repo.refs.read('pkg/a/amd64'))!, 0),
+      await inputOf(repo, (await repo.refs.read('pkg/b/amd64'))!, 3),
+      await inputOf(repo, (await repo.refs.read('pkg/c/amd64'))!, 0),
+      await inputOf(repo, (await readCommit(repo.store, (await repo.refs.read('pkg/c/amd64'))!)).parents[0]!, 0),
+    ];
+    const results = new Set<string>();
+    for (const order of permutations(inputs)) {
+      const t = await buildGenerationTree(repo.store, order);
+      results.add(JSON.stringify([t.tree, t.conflicts]));
+    }
+    expect(results.size).toBe(1);
+    const [, conflicts] = JSON.parse([...results][0]!) as [string, { path: string; winner: string }[]];
+    expect(conflicts.find((c) => c.path === 'bin/x')?.winner).toBe('b-amd64-1.0-1');
+    expect(conflicts.find((c) => c.path === 'share/a')?.winner).toBe('a-amd64-1.0-1');
+    await repo.close();
+  });
+});
+
+describe('large generations', () => {
+  it('building one of 120 packages reads only tree objects and writes only merged directories', async () => {
+    const repo = await Repo.init(join(tmpdir(), 'repo'));
+    const blobs = new Set<ObjectId>();
+    let files = 0;
+    for (let i = 0; i < 120; i++) {
+      const name = `p${String(i).padStart(3, '0')}`;
+      const content: Record<string, string> = {
+        [`usr/bin/${name}`]: `#!/bin/sh\necho ${name}\n`,
+        [`usr/share/doc/${name}/copyright`]: `copyright ${name}\n`,
+        [`usr/share/doc/${name}/README`]: `readme ${name}\n`,
+        [`usr/lib/${name}/data/a`]: `a ${i}\n`,
+        [`usr/lib/${name}/data/b`]: `b ${i}\n`,
+        [`usr/lib/${name}/data/c`]: `c ${i}\n`,
+        [`usr/lib/${name}/data/d`]: `d ${i}\n`,
+        [`usr/lib/${name}/data/e`]: `e ${i}\n`,
+      };
+      files += Object.keys(content).length;
+      const p = await mkpkg(repo, name, content);
+      for (const path of Object.keys(content)) blobs.add((await entryAt(repo, p.tree, path))!.id!);
+    }
+    const gets: ObjectId[] = [];
+    const realGet = repo.store.get.bind(repo.store);
+    repo.store.get = async (id) => {
+      gets.push(id);
+      return realGet(id);
+    };
+    const specs = Array.from({ length: 120 }, (_, i) => ({ name: `p${String(i).padStart(3, '0')}`, priority: 0 }));
+    const r = await buildGeneration(repo, { specs });
+    repo.store.get = realGet;
+    expect(gets.length).toBeGreaterThan(120);
+    expect(gets.filter((id) => blobs.has(id))).toEqual([]);
+    // New: root, usr, usr/bin, usr/lib, usr/share, usr/share/doc, and the commit.
+    expect(r.written.objects).toBe(7);
+    expect(r.written.objects).toBeLessThan(files / 100);
+    expect(r.packages.length).toBe(120);
+    await repo.close();
+  });
+});
+
+describe('CLI: gen build, list, diff, install, remove', () => {
+  it('records numbered generations and derives new ones from the active one', async () => {
+    const dir = tmpdir();
+    const repoPath = join(dir, 'repo');
+    const link = join(dir, 'ro');
+    const trove = (...args: string[]) => runTrove(['--repo', repoPath, ...args]);
+    expect(trove('init').code).toBe(0);
+    const repo = await Repo.open(repoPath);
+    await mkpkg(repo, 'a', { 'bin/a': 'a', 'bin/shared': 'from a' });
+    await mkpkg(repo, 'b', { 'bin/b': 'b', 'bin/shared': 'from b' });
+    await mkpkg(repo, 'c', { 'bin/c': 'c' });
+    await repo.close();
+
+    const build = trove('gen', 'build', 'b', 'a');
+    expect(build.code).toBe(0);
+    expect(build.stdout).toContain('generation 1 of system');
+    expect(build.stdout).toContain('conflict bin/shared: a-amd64-1.0-1 wins over b-amd64-1.0-1');
+    const again = trove('gen', 'build', 'a', 'b');
+    expect(again.stdout).toContain('nothing new');
+    const file = readFileSync(join(repoPath, 'profiles', 'system', '1'), 'utf8');
+    expect(file).toMatch(/^[0-9a-f]{64}\n$/);
+
+    expect(trove('switch', '1', '--link', link).code).toBe(0);
+    const inst = trove('install', 'c', '--json', '--link', link);
+    expect(inst.code).toBe(0);
+    const installed = JSON.parse(inst.stdout) as { number: number; packages: string[]; activated: { generation: number } };
+    expect(installed.number).toBe(2);
+    expect(installed.packages).toEqual(['a-amd64-1.0-1', 'b-amd64-1.0-1', 'c-amd64-1.0-1']);
+    expect(installed.activated.generation).toBe(2);
+    expect(readFileSync(join(link, 'bin', 'c'), 'utf8')).toBe('c');
+
+    const rm = trove('remove', 'a', '--link', link);
+    expect(rm.code).toBe(0);
+    expect(rm.stdout).toContain('generation 3 of system');
+    expect(readFileSync(join(link, 'bin', 'shared'), 'utf8')).toBe('from b');
+    expect(trove('remove', 'nosuch', '--link', link).code).toBe(3);
+
+    const list = JSON.parse(trove('gen', 'list', '--json').stdout) as { number: number; added: string[]; removed: string[]; active: boolean }[];
+    expect(list.map((g) => g.number)).toEqual([1, 2, 3]);
+    expect(list[1]!.added).toEqual(['c-amd64-1.0-1']);
+    expect(list[2]!.removed).toEqual(['a-amd64-1.0-1']);
+    expect(list.map((g) => g.active)).toEqual([false, false, true]);
+    const text = trove('gen', 'list').stdout;
+    expect(text).toMatch(/\*\s+3 .*-a-amd64-1.0-1/);
+
+    const diff = trove('gen', 'diff', '1', '3');
+    expect(diff.code).toBe(0);
+    expect(diff.stdout).toContain('+ c-amd64-1.0-1');
+    expect(diff.stdout).toContain('- a-amd64-1.0-1');
+    expect(diff.stdout).toContain('D bin/a');
+    expect(diff.stdout).toContain('A bin/c');
+    expect(diff.stdout).toContain('M bin/shared');
+    expect(diff.stdout).not.toContain('a-amd64-1.0-1/');
+
+    const r2 = await Repo.open(repoPath);
+    expect((await listGenerations(r2, 'system')).map((g) => g.number)).toEqual([1, 2, 3]);
+    await r2.close();
+    expect(trove('fsck').code).toBe(0);
+  });
+});
