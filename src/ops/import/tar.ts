@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as tarStream from 'tar-stream';
 import { unsafeArchive, unsupported } from '../../errors.js';
@@ -31,12 +31,12 @@ export interface TreeImport {
  * first unsafe one aborts the whole import with E_UNSAFE_ARCHIVE.
  */
 export async function importTar(source: Readable, store: Pick<ObjectStore, 'put' | 'putStream'>): Promise<TreeImport> {
-  const head = await peek(source);
+  const { head, stream } = await peek(source);
   const dec = decompressor(sniffCompression(head));
   const extract = tarStream.extract();
   const builder = new TreeBuilder();
   const report = newReport();
-  const feeding = dec ? pipeline(source, dec, extract) : pipeline(source, extract);
+  const feeding = dec ? pipeline(stream, dec, extract) : pipeline(stream, extract);
   feeding.catch(() => {}); // errors surface through the iterator below
   let sawEntry = false;
   try {
@@ -79,6 +79,7 @@ export async function importTar(source: Readable, store: Pick<ObjectStore, 'put'
     }
     await feeding;
   } catch (err) {
+    stream.destroy();
     source.destroy();
     if (err instanceof Error && !('code' in err && String(err.code).startsWith('E_'))) {
       throw unsafeArchive(`not a valid tar archive: ${err.message}`);
@@ -90,30 +91,20 @@ export async function importTar(source: Readable, store: Pick<ObjectStore, 'put'
   return { tree, root, report };
 }
 
-/** Reads the first chunk of `source` and puts it back, to sniff compression. */
-async function peek(source: Readable): Promise<Buffer> {
-  const chunk: Buffer | null = await new Promise((resolve, reject) => {
-    const onReadable = () => {
-      cleanup();
-      resolve(source.read() as Buffer | null);
-    };
-    const onEnd = () => {
-      cleanup();
-      resolve(null);
-    };
-    const onError = (err: Error) => {
-      cleanup();
-      reject(err);
-    };
-    const cleanup = () => {
-      source.off('readable', onReadable);
-      source.off('end', onEnd);
-      source.off('error', onError);
-    };
-    source.once('readable', onReadable);
-    source.once('end', onEnd);
-    source.once('error', onError);
-  });
-  if (chunk) source.unshift(chunk);
-  return chunk ?? Buffer.alloc(0);
+/**
+ * Reads the first chunk of `source`, to sniff compression, and returns it with
+ * a stream of the whole content. (Not `unshift`: a ranged file stream that fits
+ * in one chunk, like a small .deb member, has already ended by then and would
+ * lose the chunk.)
+ */
+async function peek(source: Readable): Promise<{ head: Buffer; stream: Readable }> {
+  const it = source[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  const first = await it.next();
+  const head = first.done ? Buffer.alloc(0) : first.value;
+  async function* all(): AsyncGenerator<Buffer> {
+    if (first.done) return;
+    yield head;
+    for (let n = await it.next(); !n.done; n = await it.next()) yield n.value;
+  }
+  return { head, stream: Readable.from(all(), { objectMode: false }) };
 }
