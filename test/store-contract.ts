@@ -1,7 +1,10 @@
 import { createHash } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ObjectId } from '../src/hash/index.js';
 import type { ObjectStore } from '../src/store/types.js';
+import { tmpdir } from './helpers/tmp.js';
 
 /** One store implementation under test, fresh and empty. */
 export interface StoreUnderTest {
@@ -183,6 +186,39 @@ export function storeContract(name: string, factory: () => Promise<StoreUnderTes
       const { id } = await sut.store.put(text('pristine'));
       await sut.tamper(id, text('pristinE'));
       expect(await codeOf(sut.store.get(id))).toBe('E_CORRUPT');
+    });
+
+    it('putSync and hasSync agree with put and has', async () => {
+      const { store } = await factory();
+      const bytes = text('synchronous');
+      expect(store.hasSync(sha256(bytes))).toBe(false);
+      expect(store.putSync(bytes)).toEqual({ id: sha256(bytes), size: bytes.length, written: true });
+      expect(store.hasSync(sha256(bytes))).toBe(true);
+      expect(await store.has(sha256(bytes))).toBe(true);
+      expect(store.putSync(bytes).written).toBe(false);
+      expect((await store.put(bytes)).written).toBe(false);
+      const viaAsync = await store.put(text('asynchronous'));
+      expect(store.hasSync(viaAsync.id)).toBe(true);
+      expect(store.putSync(text('asynchronous')).written).toBe(false);
+      expect(Buffer.from(await store.get(sha256(bytes))).toString()).toBe('synchronous');
+    });
+
+    it('putFileSync stores a multi-MiB file under its SHA-256', async () => {
+      const { store } = await factory();
+      const content = await collect(pseudoRandom(5 * 1024 * 1024 + 3, 7));
+      const path = join(tmpdir('trove-contract'), 'file');
+      writeFileSync(path, content);
+      const r = store.putFileSync(path);
+      expect(r).toEqual({ id: sha256(content), size: content.length, written: true });
+      expect(Buffer.from(await store.get(r.id)).equals(content)).toBe(true);
+      expect(store.putFileSync(path)).toEqual({ id: r.id, size: content.length, written: false });
+      expect(await listAll(store)).toEqual([r.id]);
+    });
+
+    it('putFileSync of a missing file throws and stores nothing', async () => {
+      const { store } = await factory();
+      expect(() => store.putFileSync(join(tmpdir('trove-contract'), 'missing'))).toThrow(/ENOENT/);
+      expect(await listAll(store)).toEqual([]);
     });
 
     it('concurrent puts of the same bytes agree', async () => {
