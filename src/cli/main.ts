@@ -10,6 +10,13 @@ import * as log from './commands/log.js';
 import * as ls from './commands/ls.js';
 import * as refs from './commands/refs.js';
 import * as show from './commands/show.js';
+import * as delta from './commands/delta.js';
+import * as keygen from './commands/keygen.js';
+import * as pull from './commands/pull.js';
+import * as remote from './commands/remote.js';
+import * as serve from './commands/serve.js';
+import * as sign from './commands/sign.js';
+import * as summary from './commands/summary.js';
 import * as pkg from './commands/pkg.js';
 import * as gen from './commands/gen.js';
 import * as install from './commands/install.js';
@@ -21,7 +28,7 @@ import * as bisect from './commands/bisect.js';
 import * as gc from './commands/gc.js';
 
 /** Every command module; each adds itself to the program. */
-const COMMANDS = [init, commit, ls, cat, log, show, refs, diff, checkout, fsck, pkg, gen, install, remove, switchCmd, rollback, status, bisect, gc];
+const COMMANDS = [init, commit, ls, cat, log, show, refs, diff, checkout, fsck, pkg, gen, install, remove, switchCmd, rollback, status, bisect, gc, remote, pull, summary, delta, serve, sign, keygen];
 
 export function buildProgram(): Command {
   const program = new Command('trove')

@@ -1,0 +1,37 @@
+import type { Command } from 'commander';
+import { usage } from '../../errors.js';
+import { resolveRev } from '../../ops/resolve.js';
+import { writeDelta } from '../../remote/delta.js';
+import { bytes, print, printJson, withRepo } from '../context.js';
+
+interface Opts {
+  fromEmpty?: string;
+  level: string;
+  json?: boolean;
+}
+
+export function register(program: Command): void {
+  program
+    .command('delta')
+    .description('write a delta pack (deltas/<from>-<to>): every object reachable from TO and not from FROM, compressed, one request to pull')
+    .argument('[from]', 'commit the puller already has')
+    .argument('[to]', 'commit the puller wants')
+    .option('--from-empty <to>', 'a pack of everything reachable from TO (for first pulls)')
+    .option('--level <n>', 'gzip level 1-9', '6')
+    .option('--json', 'print the result as JSON')
+    .addHelpText('after', '\nRun trove summary afterwards so pullers see the new pack.')
+    .action(async (fromArg: string | undefined, toArg: string | undefined, opts: Opts, cmd: Command) => {
+      if (opts.fromEmpty ? fromArg !== undefined : fromArg === undefined || toArg === undefined) {
+        throw usage('usage: trove delta FROM TO, or trove delta --from-empty TO');
+      }
+      const level = Number(opts.level);
+      if (!Number.isInteger(level) || level < 1 || level > 9) throw usage('--level must be 1..9');
+      const r = await withRepo(cmd, async (repo) => {
+        const to = await resolveRev(repo, opts.fromEmpty ?? toArg!);
+        const from = opts.fromEmpty ? null : await resolveRev(repo, fromArg!);
+        return writeDelta(repo, from, to, { level });
+      });
+      if (opts.json) return printJson(r);
+      print(`${r.path}: ${r.objects} objects, ${bytes(r.bytes)} -> ${bytes(r.size)} compressed`);
+    });
+}

@@ -1,0 +1,108 @@
+import { SingleBar } from 'cli-progress';
+import type { Command } from 'commander';
+import { usage } from '../../errors.js';
+import { pull, type PullProgress } from '../../remote/pull.js';
+import { bytes, print, printJson, shortId, withRepo } from '../context.js';
+
+interface Opts {
+  mirror?: boolean;
+  jobs: string;
+  pipelining: string;
+  deltas: boolean;
+  retries: string;
+  timeout: string;
+  fsync?: boolean;
+  json?: boolean;
+  progress: boolean;
+}
+
+function count(name: string, v: string, min: number): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw usage(`${name} must be an integer >= ${min}`);
+  return n;
+}
+
+/** A progress bar on a terminal: objects, bytes, rate, ETA. */
+function progressBar(): { update: (p: PullProgress) => void; stop: () => void } {
+  const bar = new SingleBar({
+    format: '{phase} [{bar}] {value}/{total} objects | {received} | {rate}/s | ETA {eta_formatted}',
+    hideCursor: true,
+    clearOnComplete: true,
+    fps: 8,
+    etaBuffer: 200,
+  });
+  const started = Date.now();
+  let running = false;
+  return {
+    update(p) {
+      const useBytes = p.totalBytes !== undefined;
+      const value = useBytes ? p.bytes : p.objects;
+      const total = useBytes ? p.totalBytes! : Math.max(p.wanted, 1);
+      const payload = { phase: p.phase, received: bytes(p.bytes), rate: bytes(p.bytes / Math.max(0.001, (Date.now() - started) / 1000)) };
+      if (!running) {
+        bar.start(total, value, payload);
+        running = true;
+      } else {
+        bar.setTotal(total);
+        bar.update(value, payload);
+      }
+    },
+    stop() {
+      if (running) bar.stop();
+    },
+  };
+}
+
+export function register(program: Command): void {
+  program
+    .command('pull')
+    .description('fetch refs from a remote: only missing objects (or one delta pack), verified, then update refs/remotes/<remote>/<ref>')
+    .argument('<remote>', 'configured remote name')
+    .argument('[refs...]', 'refs to pull (default: every ref in the remote summary)')
+    .option('--mirror', 'copy refs as they are into refs/heads (the repository can then be served in turn)')
+    .option('-j, --jobs <n>', 'keep-alive connections to the server', '16')
+    .option('--pipelining <n>', 'HTTP/1.1 requests sent ahead on each connection', '1')
+    .option('--no-deltas', 'never use delta packs')
+    .option('--retries <n>', 'retries of a failed request, with exponential backoff', '5')
+    .option('--timeout <ms>', 'fail a request when no data arrives for this long', '30000')
+    .option('--fsync', 'flush to disk before refs move')
+    .option('--no-progress', 'no progress bar even on a terminal')
+    .option('--json', 'print the result as JSON (no progress bar)')
+    .addHelpText(
+      'after',
+      '\nEvery object is re-hashed before it is stored; an object is stored only after\n' +
+        'everything it references, so an interrupted pull resumes where it stopped.',
+    )
+    .action(async (remote: string, refs: string[], opts: Opts, cmd: Command) => {
+      const bar = opts.json || !opts.progress || !process.stderr.isTTY ? undefined : progressBar();
+      const r = await withRepo(cmd, (repo) =>
+        pull(repo, {
+          remote,
+          refs,
+          mirror: opts.mirror,
+          deltas: opts.deltas,
+          connections: count('--jobs', opts.jobs, 1),
+          pipelining: count('--pipelining', opts.pipelining, 1),
+          retries: count('--retries', opts.retries, 0),
+          timeoutMs: count('--timeout', opts.timeout, 1),
+          fsync: opts.fsync,
+          onProgress: bar?.update,
+          onNotice: (m) => {
+            bar?.stop();
+            process.stderr.write(`trove: ${m}\n`);
+          },
+        }),
+      ).finally(() => bar?.stop());
+      if (opts.json) return printJson(r);
+      for (const ref of r.refs) {
+        const what = ref.previous === ref.commit ? 'up to date' : ref.previous ? `${shortId(ref.previous)}..${shortId(ref.commit)}` : `new ${shortId(ref.commit)}`;
+        print(`${ref.local}: ${what}`);
+      }
+      const via = r.deltas.used.length ? ` via ${r.deltas.used.length} delta${r.deltas.used.length > 1 ? 's' : ''}` : '';
+      print(
+        `fetched ${r.fetched.objects} objects (${bytes(r.fetched.bytes)})${via}; ` +
+          `${r.transfer.requests} requests, ${bytes(r.transfer.bytes)} received in ${r.seconds.toFixed(2)} s` +
+          (r.transfer.retries ? `, ${r.transfer.retries} retries` : ''),
+      );
+    });
+}

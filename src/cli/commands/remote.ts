@@ -1,0 +1,39 @@
+import { readFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { addRemote, listRemotes, removeRemote } from '../../remote/config.js';
+import { keyIdOf, parsePublicKey } from '../../remote/sign.js';
+import { print, printJson, withRepo } from '../context.js';
+
+export function register(program: Command): void {
+  const remote = program.command('remote').description('add, list or remove remotes (stored in <repo>/config)');
+  remote
+    .command('add')
+    .description('add a remote: an http(s) URL or the path of a repository directory')
+    .argument('<name>', 'remote name')
+    .argument('<url>', 'http://…, https://… or a path')
+    .option('--sign-key <pubkey>', 'public key file: the summary and every pulled commit must be signed by it')
+    .action(async (name: string, url: string, opts: { signKey?: string }, cmd: Command) => {
+      const pem = opts.signKey ? await readFile(opts.signKey, 'utf8') : undefined;
+      const r = await withRepo(cmd, (repo) => addRemote(repo.path, name, url, pem));
+      print(`remote ${name} -> ${r.url}${pem ? ` (signed by key ${keyIdOf(parsePublicKey(pem))})` : ''}`);
+    });
+  remote
+    .command('list', { isDefault: true })
+    .description('list remotes')
+    .option('--json', 'print remotes as JSON')
+    .action(async (opts: { json?: boolean }, cmd: Command) => {
+      const remotes = await withRepo(cmd, (repo) => listRemotes(repo.path));
+      const rows = Object.entries(remotes)
+        .sort(([a], [b]) => (a < b ? -1 : 1))
+        .map(([name, r]) => ({ name, url: r.url, keyId: r.signKey ? keyIdOf(parsePublicKey(r.signKey)) : null }));
+      if (opts.json) return printJson(rows);
+      for (const r of rows) print(`${r.name}\t${r.url}${r.keyId ? `\tkey ${r.keyId}` : ''}`);
+    });
+  remote
+    .command('remove')
+    .description('remove a remote (its remote-tracking refs stay until deleted)')
+    .argument('<name>', 'remote name')
+    .action(async (name: string, _opts: unknown, cmd: Command) => {
+      await withRepo(cmd, (repo) => removeRemote(repo.path, name));
+    });
+}

@@ -1,0 +1,96 @@
+import { readFile } from 'node:fs/promises';
+import { isAbsolute, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { corrupt, notFound, TroveError, usage } from '../errors.js';
+import { writeAtomic } from './files.js';
+import { parsePublicKey } from './sign.js';
+
+/** A configured remote, as stored under `remotes` in `<repo>/config`. */
+export interface RemoteConfig {
+  /** `http://…`, `https://…`, or an absolute path of a repository directory. */
+  url: string;
+  /** Public key (SPKI PEM) that must sign the summary and every pulled commit. */
+  signKey?: string;
+}
+
+const NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/;
+
+export function assertRemoteName(name: string): void {
+  if (!NAME.test(name) || name.includes('..')) {
+    throw new TroveError('E_BAD_REF', `invalid remote name ${JSON.stringify(name)} (letters, digits, . _ -; at most 64)`);
+  }
+}
+
+/** Normalises a remote location: http(s) URLs keep a trailing slash, paths and file: URLs become absolute paths. */
+export function normaliseUrl(url: string, cwd = process.cwd()): string {
+  if (/^https?:\/\//i.test(url)) {
+    let u: URL;
+    try {
+      u = new URL(url);
+    } catch {
+      throw usage(`not a valid URL: ${url}`);
+    }
+    if (u.search || u.hash) throw usage(`remote URL must not have a query or fragment: ${url}`);
+    if (!u.pathname.endsWith('/')) u.pathname += '/';
+    return u.toString();
+  }
+  if (/^file:/i.test(url)) return fileURLToPath(url);
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) throw usage(`unsupported remote URL scheme: ${url} (use http, https or a path)`);
+  return isAbsolute(url) ? resolve(url) : resolve(cwd, url);
+}
+
+async function readConfig(repoPath: string): Promise<Record<string, unknown>> {
+  const path = join(repoPath, 'config');
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
+  } catch (err) {
+    if (err instanceof SyntaxError) throw corrupt(`${path} is not valid JSON`);
+    throw err;
+  }
+}
+
+function remotesOf(config: Record<string, unknown>): Record<string, RemoteConfig> {
+  const r = config.remotes;
+  if (r === undefined) return {};
+  if (typeof r !== 'object' || r === null || Array.isArray(r)) throw corrupt('config: "remotes" is not an object');
+  return r as Record<string, RemoteConfig>;
+}
+
+async function saveRemotes(repoPath: string, config: Record<string, unknown>, remotes: Record<string, RemoteConfig>): Promise<void> {
+  const next = { ...config, remotes };
+  await writeAtomic(join(repoPath, 'config'), `${JSON.stringify(next, null, 2)}\n`, join(repoPath, 'tmp'));
+}
+
+/** Every configured remote, by name. */
+export async function listRemotes(repoPath: string): Promise<Record<string, RemoteConfig>> {
+  return remotesOf(await readConfig(repoPath));
+}
+
+export async function getRemote(repoPath: string, name: string): Promise<RemoteConfig> {
+  assertRemoteName(name);
+  const r = (await listRemotes(repoPath))[name];
+  if (!r) throw notFound(`no remote named ${name} (add one with: trove remote add ${name} URL)`);
+  return r;
+}
+
+/** Adds a remote; E_EXISTS when the name is taken. */
+export async function addRemote(repoPath: string, name: string, url: string, signKeyPem?: string): Promise<RemoteConfig> {
+  assertRemoteName(name);
+  if (signKeyPem !== undefined) parsePublicKey(signKeyPem);
+  const config = await readConfig(repoPath);
+  const remotes = remotesOf(config);
+  if (remotes[name]) throw new TroveError('E_EXISTS', `remote ${name} already exists`);
+  const entry: RemoteConfig = { url: normaliseUrl(url) };
+  if (signKeyPem !== undefined) entry.signKey = signKeyPem;
+  await saveRemotes(repoPath, config, { ...remotes, [name]: entry });
+  return entry;
+}
+
+export async function removeRemote(repoPath: string, name: string): Promise<void> {
+  assertRemoteName(name);
+  const config = await readConfig(repoPath);
+  const remotes = { ...remotesOf(config) };
+  if (!remotes[name]) throw notFound(`no remote named ${name}`);
+  delete remotes[name];
+  await saveRemotes(repoPath, config, remotes);
+}

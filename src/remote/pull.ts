@@ -1,0 +1,260 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { pipeline, type Readable } from 'node:stream';
+import { promisify } from 'node:util';
+import { createGunzip } from 'node:zlib';
+import { badObject, notFound, TroveError } from '../errors.js';
+import { decodeCommit } from '../format/codec.js';
+import { isObjectId, type ObjectId } from '../hash/index.js';
+import { assertRefName } from '../refs/refs.js';
+import type { Repo } from '../repo.js';
+import { applyPack } from './apply-pack.js';
+import { getRemote, type RemoteConfig } from './config.js';
+import { ObjectFetcher } from './fetch-objects.js';
+import { writeAtomic } from './files.js';
+import { checkHash } from './install.js';
+import { commitSigPath, deltaName, deltaPath, objectPath, SUMMARY_PATH, SUMMARY_SIG_PATH } from './layout.js';
+import { parsePublicKey, verifySignature } from './sign.js';
+import { type DeltaInfo, parseSummary, type Summary } from './summary.js';
+import { openTransport, type Transport, type TransportInit } from './transport.js';
+
+/** Options of a pull; defaults as documented on each field. */
+export interface PullOptions extends TransportInit {
+  /** Name of a configured remote. */
+  remote: string;
+  /** Refs to pull (default: every ref the remote's summary lists). */
+  refs?: string[];
+  /** Copy refs as they are into refs/heads instead of refs/remotes/<remote>/ (default false). */
+  mirror?: boolean;
+  /** Use delta packs when one fits (default true). */
+  deltas?: boolean;
+  /** Flush data to disk (syncfs) before refs move (default false). */
+  fsync?: boolean;
+  onProgress?: (p: PullProgress) => void;
+  /** Notices for people: a delta that failed, a resumed pull. */
+  onNotice?: (message: string) => void;
+}
+
+export interface PullProgress {
+  phase: 'summary' | 'delta' | 'objects';
+  /** Objects verified and stored so far. */
+  objects: number;
+  /** Objects known to be needed so far (grows during an object walk). */
+  wanted: number;
+  /** Bytes received. */
+  bytes: number;
+  /** Bytes expected, when known (a delta's size). */
+  totalBytes?: number;
+}
+
+export interface PulledRef {
+  ref: string;
+  /** The local ref that was written, e.g. `refs/remotes/origin/main`. */
+  local: string;
+  commit: ObjectId;
+  previous: ObjectId | null;
+}
+
+export interface PullResult {
+  remote: string;
+  url: string;
+  refs: PulledRef[];
+  /** Objects and object bytes verified and stored by this pull. */
+  fetched: { objects: number; bytes: number };
+  /** What went over the wire. */
+  transfer: { requests: number; bytes: number; retries: number };
+  /** Delta packs applied, and those that failed (the pull then fell back to objects). */
+  deltas: { used: string[]; failed: string[] };
+  seconds: number;
+}
+
+const RESUME_PREFIX = 'pull:delta:';
+
+/**
+ * Pulls refs from a remote: reads (and with a key, verifies) its summary,
+ * then brings in each missing commit by one delta pack when one fits, else
+ * object by object, skipping whatever is already stored. Refs move last.
+ */
+export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
+  const started = Date.now();
+  const remote = await getRemote(repo.path, opts.remote);
+  const key = remote.signKey === undefined ? undefined : parsePublicKey(remote.signKey);
+  const transport = openTransport(remote.url, opts);
+  const progress: PullProgress = { phase: 'summary', objects: 0, wanted: 0, bytes: 0 };
+  const report = (p: Partial<PullProgress>) => {
+    Object.assign(progress, p, { bytes: transport.stats.bytes });
+    opts.onProgress?.({ ...progress });
+  };
+  const result: PullResult = {
+    remote: opts.remote,
+    url: remote.url,
+    refs: [],
+    fetched: { objects: 0, bytes: 0 },
+    transfer: transport.stats,
+    deltas: { used: [], failed: [] },
+    seconds: 0,
+  };
+  try {
+    report({});
+    const summary = await fetchSummary(transport, opts.remote, remote, opts.refs ?? []);
+    const wanted = opts.refs?.length ? [...new Set(opts.refs)] : Object.keys(summary.refs);
+    if (wanted.length === 0) throw notFound(`remote ${opts.remote} has no refs`);
+    const targets = wanted.map((ref) => {
+      assertRefName(ref);
+      const commit = summary.refs[ref];
+      if (!commit) throw notFound(`remote ${opts.remote} has no ref ${ref}`);
+      return { ref, commit };
+    });
+    const ns = opts.mirror ? 'heads' : 'remotes';
+    const localName = (ref: string) => (opts.mirror ? ref : `${opts.remote}/${ref}`);
+
+    const release = await repo.lock('shared');
+    try {
+      const tips = [...new Set(targets.map((t) => t.commit))];
+      const sigs = new Map<ObjectId, string>();
+      const prefetched = new Map<ObjectId, Buffer>();
+      if (key || opts.mirror) {
+        for (const id of tips) {
+          const sig = await transport.getBytes(commitSigPath(id), { optional: true, maxBytes: 1 << 20 });
+          if (sig) sigs.set(id, sig.toString('utf8'));
+        }
+      }
+      if (key) {
+        // Nothing under a commit is fetched before its signature is checked.
+        for (const id of tips) {
+          let bytes: Buffer;
+          if (await repo.store.has(id)) bytes = Buffer.from(await repo.store.get(id));
+          else {
+            const where = transport.describe(objectPath(id));
+            bytes = (await transport.getBytes(objectPath(id), { maxBytes: 64 << 20, check: (b) => checkHash(id, b, where) }))!;
+            decodeCommit(bytes);
+            prefetched.set(id, bytes);
+          }
+          verifySignature(sigs.get(id), key, bytes, `commit ${id} of remote ${opts.remote}`);
+        }
+      }
+
+      const previous = new Map<string, ObjectId | undefined>();
+      for (const t of targets) previous.set(t.ref, await repo.refs.read(localName(t.ref), ns));
+
+      if (opts.deltas !== false) {
+        for (const t of targets) {
+          if (await repo.store.has(t.commit)) continue;
+          const delta = await chooseDelta(repo, summary.deltas, t.commit, previous.get(t.ref) !== undefined);
+          if (!delta) continue;
+          await applyDelta(repo, transport, delta, result, opts, report);
+        }
+      }
+
+      const missing: ObjectId[] = [];
+      for (const id of tips) if (!(await repo.store.has(id))) missing.push(id);
+      if (missing.length) {
+        const fetcher = new ObjectFetcher({
+          store: repo.store,
+          transport,
+          jobs: (opts.connections ?? 16) * (opts.pipelining ?? 1),
+          prefetched,
+          onProgress: (p) => report({ phase: 'objects', objects: result.fetched.objects + p.stored, wanted: result.fetched.objects + p.wanted }),
+        });
+        try {
+          await fetcher.fetchCommits(missing);
+        } finally {
+          result.fetched.objects += fetcher.progress.stored;
+          result.fetched.bytes += fetcher.progress.bytes;
+        }
+      }
+
+      for (const [id, text] of sigs) await writeAtomic(join(repo.path, commitSigPath(id)), text, repo.store.tmpDir);
+      if (opts.fsync) await promisify(execFile)('sync', ['-f', repo.store.objectsDir]);
+      for (const t of targets) {
+        await repo.refs.write(localName(t.ref), t.commit, ns);
+        result.refs.push({ ref: t.ref, local: `refs/${ns}/${localName(t.ref)}`, commit: t.commit, previous: previous.get(t.ref) ?? null });
+      }
+      await clearResumeMarks(repo, summary.deltas);
+    } finally {
+      await release();
+    }
+  } finally {
+    await transport.close();
+    result.seconds = (Date.now() - started) / 1000;
+  }
+  return result;
+}
+
+/** The summary (verified when the remote has a key), or one made from `refs/heads/<ref>` files when the remote has none. */
+async function fetchSummary(transport: Transport, name: string, remote: RemoteConfig, refs: string[]): Promise<Summary> {
+  const bytes = await transport.getBytes(SUMMARY_PATH, { optional: true });
+  const key = remote.signKey === undefined ? undefined : parsePublicKey(remote.signKey);
+  if (key) {
+    if (!bytes) throw badObject(`refused: remote ${name} has no summary, so there is no signed summary to verify`);
+    const sig = await transport.getBytes(SUMMARY_SIG_PATH, { optional: true, maxBytes: 1 << 20 });
+    verifySignature(sig?.toString('utf8'), key, bytes, `summary of remote ${name}`);
+  }
+  if (bytes) return parseSummary(bytes);
+  if (refs.length === 0) throw notFound(`remote ${name} has no summary; name the refs to pull (or run trove summary there)`);
+  const summary: Summary = { format: 'none', timestamp: 0, refs: {}, deltas: [] };
+  for (const ref of refs) {
+    assertRefName(ref);
+    const text = await transport.getBytes(`refs/heads/${ref}`, { optional: true, maxBytes: 4096 });
+    if (!text) continue;
+    const id = text.toString('utf8').trim();
+    if (!isObjectId(id)) throw new TroveError('E_CORRUPT', `remote ${name}: refs/heads/${ref} holds no valid id`);
+    summary.refs[ref] = id;
+  }
+  return summary;
+}
+
+/**
+ * A delta that brings in `to`: one from a commit we have (by the store's
+ * invariant we then have all of it), else one from nothing when we had no
+ * copy of the ref before. Smallest first.
+ */
+async function chooseDelta(repo: Repo, deltas: DeltaInfo[], to: ObjectId, hadRef: boolean): Promise<DeltaInfo | undefined> {
+  const fits = deltas.filter((d) => d.to === to).sort((a, b) => a.size - b.size);
+  for (const d of fits) if (d.from !== null && (await repo.store.has(d.from))) return d;
+  return hadRef ? undefined : fits.find((d) => d.from === null);
+}
+
+async function applyDelta(
+  repo: Repo,
+  transport: Transport,
+  delta: DeltaInfo,
+  result: PullResult,
+  opts: PullOptions,
+  report: (p: Partial<PullProgress>) => void,
+): Promise<void> {
+  const name = deltaName(delta.from, delta.to);
+  const db = await repo.indexDb();
+  const mark = RESUME_PREFIX + name;
+  if (db && (await db.getJson(mark)) !== undefined) {
+    opts.onNotice?.(`delta ${name} was interrupted before; fetching only the objects still missing`);
+    return;
+  }
+  await db?.putMany([[mark, { started: Date.now() }]]);
+  const base = transport.stats.bytes;
+  let stored = 0;
+  try {
+    report({ phase: 'delta', totalBytes: base + delta.size });
+    const r = await transport.get(deltaPath(delta.from, delta.to), (body) =>
+      applyPack(
+        {
+          store: repo.store,
+          onObject: () => report({ objects: result.fetched.objects + ++stored, wanted: result.fetched.objects + stored }),
+        },
+        pipeline(body, createGunzip(), () => {}) as Readable,
+      ),
+    );
+    result.fetched.objects += r!.installed;
+    result.fetched.bytes += r!.installedBytes;
+    if (!(await repo.store.has(delta.to))) throw badObject(`delta ${name} did not hold commit ${delta.to}`);
+    result.deltas.used.push(name);
+  } catch (err) {
+    result.deltas.failed.push(name);
+    opts.onNotice?.(`delta ${name} failed (${(err as Error).message}); fetching objects instead`);
+  }
+}
+
+async function clearResumeMarks(repo: Repo, deltas: DeltaInfo[]): Promise<void> {
+  const db = await repo.indexDb();
+  if (db && deltas.length) await db.deleteMany(deltas.map((d) => RESUME_PREFIX + deltaName(d.from, d.to)));
+}

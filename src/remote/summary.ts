@@ -1,0 +1,123 @@
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { corrupt, isErrno } from '../errors.js';
+import { isObjectId, type ObjectId } from '../hash/index.js';
+import { refNameProblem } from '../refs/refs.js';
+import type { Repo } from '../repo.js';
+import { DELTAS_DIR, parseDeltaName, SUMMARY_PATH, SUMMARY_SIG_PATH } from './layout.js';
+import { formatSignatures, parsePrivateKey, signBytes } from './sign.js';
+import { writeAtomic } from './files.js';
+
+/** Format tag of the summary file. */
+export const SUMMARY_FORMAT = 'trove-summary-1';
+
+/** One delta pack a repository offers. */
+export interface DeltaInfo {
+  /** Commit the pack starts from; null for a pack of everything. */
+  from: ObjectId | null;
+  to: ObjectId;
+  /** Size of the pack file in bytes. */
+  size: number;
+}
+
+/**
+ * What a repository serves: its refs, its delta packs and when the summary
+ * was written. Stored as JSON with sorted keys, one line.
+ */
+export interface Summary {
+  format: string;
+  /** Seconds since the epoch. */
+  timestamp: number;
+  refs: Record<string, ObjectId>;
+  deltas: DeltaInfo[];
+}
+
+/** The summary's bytes: stable JSON (refs sorted by name, deltas by endpoints). */
+export function encodeSummary(s: Summary): Uint8Array {
+  const refs: Record<string, ObjectId> = {};
+  for (const name of Object.keys(s.refs).sort()) refs[name] = s.refs[name]!;
+  const deltas = [...s.deltas]
+    .sort((a, b) => (a.to + (a.from ?? '')).localeCompare(b.to + (b.from ?? '')))
+    .map((d) => ({ from: d.from, size: d.size, to: d.to }));
+  return Buffer.from(`${JSON.stringify({ deltas, format: s.format, refs, timestamp: s.timestamp })}\n`);
+}
+
+/** Parses and validates a summary from an untrusted source; E_CORRUPT when malformed. */
+export function parseSummary(bytes: Uint8Array): Summary {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(Buffer.from(bytes).toString('utf8'));
+  } catch {
+    throw corrupt('remote summary is not valid JSON');
+  }
+  const o = raw as Partial<Record<keyof Summary, unknown>>;
+  if (typeof o !== 'object' || o === null || o.format !== SUMMARY_FORMAT) {
+    throw corrupt(`remote summary has an unknown format (expected ${SUMMARY_FORMAT})`);
+  }
+  if (typeof o.timestamp !== 'number' || typeof o.refs !== 'object' || o.refs === null || !Array.isArray(o.deltas)) {
+    throw corrupt('remote summary is missing timestamp, refs or deltas');
+  }
+  const refs: Record<string, ObjectId> = {};
+  for (const [name, id] of Object.entries(o.refs as Record<string, unknown>)) {
+    const problem = refNameProblem(name);
+    if (problem) throw corrupt(`remote summary has an invalid ref name ${JSON.stringify(name)}: ${problem}`);
+    if (typeof id !== 'string' || !isObjectId(id)) throw corrupt(`remote summary: ref ${name} holds no valid id`);
+    refs[name] = id;
+  }
+  const deltas: DeltaInfo[] = (o.deltas as unknown[]).map((d) => {
+    const x = d as Partial<Record<keyof DeltaInfo, unknown>>;
+    const okFrom = x.from === null || (typeof x.from === 'string' && isObjectId(x.from));
+    const okTo = typeof x.to === 'string' && isObjectId(x.to);
+    if (!okFrom || !okTo || typeof x.size !== 'number' || !(x.size >= 0)) throw corrupt('remote summary has a malformed delta entry');
+    return { from: x.from as ObjectId | null, to: x.to as ObjectId, size: x.size };
+  });
+  return { format: SUMMARY_FORMAT, timestamp: o.timestamp, refs, deltas };
+}
+
+/** The summary of a local repository: its heads and the packs under `deltas/`. */
+export async function buildSummary(repo: Repo, now = Math.floor(Date.now() / 1000)): Promise<Summary> {
+  const refs: Record<string, ObjectId> = {};
+  for (const r of await repo.refs.list('heads')) refs[r.name] = r.id;
+  const deltas: DeltaInfo[] = [];
+  let names: string[] = [];
+  try {
+    names = await readdir(join(repo.path, DELTAS_DIR));
+  } catch (err) {
+    if (!isErrno(err, 'ENOENT')) throw err;
+  }
+  for (const name of names.sort()) {
+    const ends = parseDeltaName(name);
+    if (!ends) continue;
+    const st = await stat(join(repo.path, DELTAS_DIR, name));
+    if (st.isFile()) deltas.push({ ...ends, size: st.size });
+  }
+  return { format: SUMMARY_FORMAT, timestamp: now, refs, deltas };
+}
+
+/**
+ * Writes `<repo>/summary` and, with a private key, `<repo>/summary.sig`. An
+ * unsigned summary removes a stale `summary.sig`, which could not match it.
+ */
+export async function writeSummary(repo: Repo, opts: { privateKeyPem?: string } = {}): Promise<{ summary: Summary; signed: boolean }> {
+  const summary = await buildSummary(repo);
+  const bytes = encodeSummary(summary);
+  const tmpDir = join(repo.path, 'tmp');
+  if (opts.privateKeyPem) {
+    const key = parsePrivateKey(opts.privateKeyPem);
+    await writeAtomic(join(repo.path, SUMMARY_SIG_PATH), formatSignatures([signBytes(key, bytes)]), tmpDir);
+  } else {
+    await rm(join(repo.path, SUMMARY_SIG_PATH), { force: true });
+  }
+  await writeAtomic(join(repo.path, SUMMARY_PATH), bytes, tmpDir);
+  return { summary, signed: Boolean(opts.privateKeyPem) };
+}
+
+/** Reads a local repository's summary, or undefined when it has none. */
+export async function readLocalSummary(repo: Repo): Promise<Summary | undefined> {
+  try {
+    return parseSummary(await readFile(join(repo.path, SUMMARY_PATH)));
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return undefined;
+    throw err;
+  }
+}

@@ -1,0 +1,233 @@
+import { createReadStream } from 'node:fs';
+import { join } from 'node:path';
+import { pipeline, type Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createGunzip } from 'node:zlib';
+import { Pool } from 'undici';
+import { type ErrorCode, isErrno, TroveError } from '../errors.js';
+
+/** Options of a transport; defaults as documented on each field. */
+export interface TransportInit {
+  /** Keep-alive connections to an HTTP remote (default 16). */
+  connections?: number;
+  /** Requests sent ahead on one connection (HTTP/1.1 pipelining; default 1, off). */
+  pipelining?: number;
+  /** Attempts after the first one for a failed request (default 5). */
+  retries?: number;
+  /** First backoff delay in ms, doubled each retry, with jitter (default 200). */
+  retryDelayMs?: number;
+  /** Longest backoff delay in ms (default 5000). */
+  maxRetryDelayMs?: number;
+  /** A request fails when no headers or no body bytes arrive for this long, in ms (default 30000). */
+  timeoutMs?: number;
+}
+
+/** An error of one transfer; `retryable` says whether trying again may help. */
+export class TransferError extends TroveError {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    readonly retryable: boolean,
+    options?: { cause?: unknown },
+  ) {
+    super(code, message, options);
+  }
+}
+
+/** Counters of what went over the wire. */
+export interface TransferStats {
+  /** Requests sent, retries included. */
+  requests: number;
+  /** Body bytes received as sent (compressed when the server compressed them). */
+  bytes: number;
+  retries: number;
+}
+
+/** One opened response body: bytes as they arrive on the wire. */
+interface Opened {
+  body: AsyncIterable<Buffer>;
+  /** `gzip` when the server compressed the body. */
+  encoding?: 'gzip';
+  /** Length announced by the server (wire bytes), if any. */
+  length?: number;
+}
+
+/**
+ * Reads files of a remote repository's static layout, over HTTP(S) with an
+ * undici Pool of keep-alive connections, or from a local directory. Every
+ * method retries transient failures with exponential backoff.
+ */
+export abstract class Transport {
+  readonly stats: TransferStats = { requests: 0, bytes: 0, retries: 0 };
+  protected readonly retries: number;
+  private readonly retryDelayMs: number;
+  private readonly maxRetryDelayMs: number;
+
+  constructor(
+    readonly url: string,
+    init: TransportInit,
+  ) {
+    this.retries = init.retries ?? 5;
+    this.retryDelayMs = init.retryDelayMs ?? 200;
+    this.maxRetryDelayMs = init.maxRetryDelayMs ?? 5000;
+  }
+
+  /** Opens `path`; resolves undefined on 404. Errors are TransferErrors. */
+  protected abstract open(path: string, signal?: AbortSignal): Promise<Opened | undefined>;
+
+  abstract close(): Promise<void>;
+
+  /**
+   * Runs `consume` over the body of `path`, retrying the whole transfer when
+   * the request or `consume` fails with a retryable error. Resolves undefined
+   * on 404 when `optional`.
+   */
+  async get<T>(
+    path: string,
+    consume: (body: AsyncIterable<Buffer>, length?: number) => Promise<T>,
+    opts: { optional?: boolean; signal?: AbortSignal } = {},
+  ): Promise<T | undefined> {
+    for (let attempt = 0; ; attempt++) {
+      if (opts.signal?.aborted) throw opts.signal.reason;
+      try {
+        this.stats.requests++;
+        const opened = await this.open(path, opts.signal);
+        if (!opened) {
+          if (opts.optional) return undefined;
+          throw new TransferError('E_NOT_FOUND', `${this.describe(path)}: not found (HTTP 404)`, true);
+        }
+        let body = this.counted(opened.body);
+        if (opened.encoding === 'gzip') body = pipeline(body, createGunzip(), () => {}) as Readable;
+        return await consume(body, opened.length);
+      } catch (err) {
+        if (opts.signal?.aborted) throw opts.signal.reason;
+        const e = toTransferError(err, this.describe(path));
+        if (!e.retryable || attempt >= this.retries) {
+          if (attempt > 0) e.message += ` (after ${attempt + 1} attempts)`;
+          throw e;
+        }
+        this.stats.retries++;
+        const delay = Math.min(this.maxRetryDelayMs, this.retryDelayMs * 2 ** attempt);
+        await sleep(delay / 2 + Math.random() * (delay / 2), undefined, { signal: opts.signal });
+      }
+    }
+  }
+
+  /** The whole body of `path` (at most `maxBytes`, else a retryable E_CORRUPT). */
+  async getBytes(path: string, opts: { maxBytes?: number; optional?: boolean; signal?: AbortSignal; check?: (bytes: Buffer) => void } = {}): Promise<Buffer | undefined> {
+    const max = opts.maxBytes ?? 64 << 20;
+    return this.get(
+      path,
+      async (body) => {
+        const chunks: Buffer[] = [];
+        let n = 0;
+        for await (const c of body) {
+          n += c.length;
+          if (n > max) throw new TransferError('E_CORRUPT', `${this.describe(path)}: more than ${max} bytes`, true);
+          chunks.push(c);
+        }
+        const bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, n);
+        opts.check?.(bytes);
+        return bytes;
+      },
+      opts,
+    );
+  }
+
+  describe(path: string): string {
+    return `${this.url}${this.url.endsWith('/') ? '' : '/'}${path}`;
+  }
+
+  private async *counted(body: AsyncIterable<Buffer>): AsyncIterable<Buffer> {
+    for await (const c of body) {
+      this.stats.bytes += c.length;
+      yield c;
+    }
+  }
+}
+
+/** Maps anything thrown during a transfer to a TransferError. */
+function toTransferError(err: unknown, where: string): TransferError {
+  if (err instanceof TransferError) return err;
+  if (err instanceof TroveError) return new TransferError(err.code, err.message, false, { cause: err });
+  const e = err as NodeJS.ErrnoException;
+  const code = e.code ?? e.name ?? 'error';
+  return new TransferError('E_IO', `${where}: ${code}: ${e.message}`, true, { cause: err });
+}
+
+/** A remote served over HTTP or HTTPS. */
+export class HttpTransport extends Transport {
+  private readonly pool: Pool;
+  private readonly base: string;
+
+  constructor(url: string, init: TransportInit = {}) {
+    super(url, init);
+    const u = new URL(url);
+    this.base = u.pathname.endsWith('/') ? u.pathname : `${u.pathname}/`;
+    const timeout = init.timeoutMs ?? 30_000;
+    this.pool = new Pool(u.origin, {
+      connections: init.connections ?? 16,
+      pipelining: init.pipelining ?? 1,
+      headersTimeout: timeout,
+      bodyTimeout: timeout,
+      keepAliveTimeout: 10_000,
+    });
+  }
+
+  protected async open(path: string, signal?: AbortSignal): Promise<Opened | undefined> {
+    const res = await this.pool.request({
+      path: this.base + path,
+      method: 'GET',
+      headers: { 'accept-encoding': 'gzip' },
+      signal,
+    });
+    if (res.statusCode === 404 || res.statusCode === 410) {
+      await res.body.dump().catch(() => {});
+      return undefined;
+    }
+    if (res.statusCode !== 200) {
+      await res.body.dump().catch(() => {});
+      const retryable = res.statusCode >= 500 || res.statusCode === 408 || res.statusCode === 429;
+      throw new TransferError('E_IO', `${this.describe(path)}: HTTP ${res.statusCode}`, retryable);
+    }
+    const len = Number(res.headers['content-length']);
+    const encoding = String(res.headers['content-encoding'] ?? 'identity').toLowerCase();
+    const length = Number.isFinite(len) ? len : undefined;
+    if (encoding === 'gzip' || encoding === 'x-gzip') return { body: res.body, encoding: 'gzip', length };
+    if (encoding !== 'identity') {
+      await res.body.dump().catch(() => {});
+      throw new TransferError('E_IO', `${this.describe(path)}: unsupported content encoding ${encoding}`, false);
+    }
+    return { body: res.body, length };
+  }
+
+  async close(): Promise<void> {
+    await this.pool.close();
+  }
+}
+
+/** A remote that is a directory on this machine. */
+export class FileTransport extends Transport {
+  protected async open(path: string): Promise<Opened | undefined> {
+    const full = join(this.url, ...path.split('/'));
+    const stream = createReadStream(full);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        stream.once('open', () => resolve());
+        stream.once('error', reject);
+      });
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) return undefined;
+      throw new TransferError('E_IO', `${full}: ${(err as Error).message}`, false, { cause: err });
+    }
+    return { body: stream as AsyncIterable<Buffer> };
+  }
+
+  async close(): Promise<void> {}
+}
+
+/** A transport for a normalised remote URL (see config.normaliseUrl). */
+export function openTransport(url: string, init: TransportInit = {}): Transport {
+  if (/^https?:\/\//i.test(url)) return new HttpTransport(url, init);
+  return new FileTransport(url, { ...init, retries: 0 });
+}
