@@ -1,4 +1,5 @@
-import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { isErrno, TroveError } from './errors.js';
 import { IndexDb } from './refs/index-db.js';
@@ -126,6 +127,29 @@ export class Repo {
     } finally {
       await release();
     }
+  }
+
+  /**
+   * The gc epoch: a counter gc bumps before it deletes anything. Derived data
+   * that assumes objects exist (the stat cache) is trusted only when recorded
+   * in the current epoch.
+   */
+  gcEpoch(): number {
+    try {
+      return Number.parseInt(readFileSync(join(this.path, 'gc-epoch'), 'utf8'), 10) || 0;
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) return 0;
+      throw err;
+    }
+  }
+
+  /** Moves to the next gc epoch (call under the exclusive lock, before deleting objects). */
+  async bumpGcEpoch(): Promise<number> {
+    const next = this.gcEpoch() + 1;
+    const tmp = join(this.path, 'tmp', `gc-epoch-${process.pid}`);
+    await writeFile(tmp, `${next}\n`);
+    await rename(tmp, join(this.path, 'gc-epoch'));
+    return next;
   }
 
   /** The LevelDB index, or undefined while another process holds it. */

@@ -1,11 +1,10 @@
 import type { Commit, GenerationInfo, PackageInfo } from '../format/types.js';
 import type { ObjectId } from '../hash/index.js';
-import type { IndexDb } from '../refs/index-db.js';
 import type { Repo } from '../repo.js';
-import type { StatCache, StatCacheEntry } from './import/dir.js';
 import type { ImportReport } from './import/report.js';
 import { importSource, type SourceKind } from './import/source.js';
 import { writeCommit } from './objects.js';
+import { IndexStatCache } from './stat-cache-db.js';
 
 export interface CommitOptions {
   ref: string;
@@ -35,32 +34,10 @@ export interface CommitResult {
   statCache: boolean;
 }
 
-const STAT_PREFIX = 'stat:';
-
-/** The stat cache over the LevelDB index; new entries are kept until `flush`. */
-class IndexStatCache implements StatCache {
-  private readonly pending: [string, unknown][] = [];
-  constructor(private readonly db: IndexDb) {}
-  async load(root: string): Promise<Map<string, StatCacheEntry>> {
-    const out = new Map<string, StatCacheEntry>();
-    const prefix = `${STAT_PREFIX}${root.endsWith('/') ? root : `${root}/`}`;
-    for await (const [key, v] of this.db.entries<[number, string, string, string, string]>(prefix)) {
-      out.set(key.slice(STAT_PREFIX.length), { size: v[0], mtime: v[1], ctime: v[2], ino: v[3], id: v[4] });
-    }
-    return out;
-  }
-  record(path: string, e: StatCacheEntry): void {
-    this.pending.push([STAT_PREFIX + path, [e.size, e.mtime, e.ctime, e.ino, e.id]]);
-  }
-  flush() {
-    return this.db.putMany(this.pending);
-  }
-}
-
 /** Imports `source` and commits it on `opts.ref`, with the ref's tip as parent. */
 export async function commitSource(repo: Repo, source: string, opts: CommitOptions): Promise<CommitResult> {
   const db = await repo.indexDb();
-  const cache = db ? new IndexStatCache(db) : undefined;
+  const cache = db ? new IndexStatCache(db, repo.gcEpoch()) : undefined;
   const result = await repo.write(
     async (txn) => {
       const parent = opts.parent === undefined ? ((await repo.refs.read(opts.ref)) ?? null) : opts.parent;

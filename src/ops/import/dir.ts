@@ -1,5 +1,4 @@
-import { type BigIntStats, lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, fstatSync, lstatSync, openSync, readdirSync, readlinkSync, readSync } from 'node:fs';
 import { badName } from '../../errors.js';
 import { encodeTree } from '../../format/codec.js';
 import { compareNames, nameProblem } from '../../format/names.js';
@@ -7,24 +6,9 @@ import type { DirMeta, TreeEntry } from '../../format/types.js';
 import type { ObjectId } from '../../hash/index.js';
 import type { ObjectStore } from '../../store/types.js';
 import { newReport } from './report.js';
+import type { CachedEntry, StatCache } from './stat-cache.js';
 import type { TreeImport } from './tar.js';
 import { readXattrs } from './xattrs.js';
-
-/** What the stat cache remembers of a file (nanosecond times as decimal strings). */
-export interface StatCacheEntry {
-  size: number;
-  mtime: string;
-  ctime: string;
-  ino: string;
-  id: ObjectId;
-}
-
-/** The stat cache as the importer sees it (backed by the LevelDB index). */
-export interface StatCache {
-  /** Every entry for files under `root`, keyed by absolute path. */
-  load(root: string): Promise<Map<string, StatCacheEntry>>;
-  record(path: string, entry: StatCacheEntry): void;
-}
 
 export interface DirImportOptions {
   cache?: StatCache;
@@ -32,21 +16,23 @@ export interface DirImportOptions {
   xattrs?: boolean;
 }
 
-/** Files up to this size are read whole; larger ones are copied in chunks. */
+/** Files up to this size are read whole into one reused buffer; larger ones are copied in chunks. */
 const WHOLE_READ_MAX = 8 << 20;
 /**
- * A stat-cache entry is recorded only for files whose times are this far
- * behind the moment the import started, so a change landing in the same
- * coarse timestamp tick as our read can never go unnoticed (git's "racy" rule).
+ * Entries whose mtime or ctime is this recent when the import starts are not
+ * remembered: a change landing in the same coarse timestamp tick as our read
+ * would leave the times as recorded (git's "racy" rule).
  */
-const RACY_MARGIN_NS = 200_000_000n;
+const RACY_MARGIN_MS = 200;
 
 type Store = Pick<ObjectStore, 'hasSync' | 'putSync' | 'putFileSync'>;
 
 /**
- * Imports a directory tree. Files whose (size, mtime, ctime, inode) match the
- * stat cache are not read again. Device nodes, fifos and sockets are reported
- * and skipped; symlinks are stored verbatim and never followed.
+ * Imports a directory tree. With a stat cache, files whose (size, mtime,
+ * ctime, inode) match are not read again, and a directory whose entries all
+ * match keeps its tree id without being encoded. Device nodes, fifos and
+ * sockets are reported and skipped; symlinks are stored verbatim, never
+ * followed.
  *
  * The walk uses blocking syscalls on purpose: for a tree in the page cache
  * they cost a fraction of the thread-pool round trip of fs/promises, and an
@@ -55,60 +41,95 @@ type Store = Pick<ObjectStore, 'hasSync' | 'putSync' | 'putFileSync'>;
 export async function importDir(root: string, store: Store, opts: DirImportOptions = {}): Promise<TreeImport> {
   const report = newReport();
   const wantXattrs = opts.xattrs ?? true;
-  const startNs = BigInt(Date.now()) * 1_000_000n;
-  const cached = opts.cache ? await opts.cache.load(root) : new Map<string, StatCacheEntry>();
+  const cache = opts.cache;
+  const racyAfter = Date.now() - RACY_MARGIN_MS;
+  const buf = Buffer.allocUnsafe(WHOLE_READ_MAX);
+  const top = root.length > 1 ? root.replace(/\/+$/, '') : root;
+  await cache?.load(top);
 
-  const blob = (path: string, st: BigIntStats): { id: ObjectId; size: number } => {
-    const c = cached.get(path);
-    if (c && c.size === Number(st.size) && c.mtime === String(st.mtimeNs) && c.ctime === String(st.ctimeNs) && c.ino === String(st.ino) && store.hasSync(c.id)) {
-      report.cached++;
-      return c;
+  /** Reads a small file into the shared buffer (valid until the next call); undefined if it grew. */
+  const readSmall = (path: string): Buffer | undefined => {
+    const fd = openSync(path, 'r');
+    try {
+      if (fstatSync(fd).size > WHOLE_READ_MAX) return undefined;
+      let n = 0;
+      while (n < buf.length) {
+        const r = readSync(fd, buf, n, buf.length - n, null);
+        if (r === 0) break;
+        n += r;
+      }
+      return buf.subarray(0, n);
+    } finally {
+      closeSync(fd);
     }
-    const put = st.size <= BigInt(WHOLE_READ_MAX) ? store.putSync(readFileSync(path)) : store.putFileSync(path);
-    report.bytesRead += put.size;
-    const newest = st.mtimeNs > st.ctimeNs ? st.mtimeNs : st.ctimeNs;
-    if (opts.cache && newest < startNs - RACY_MARGIN_NS) {
-      opts.cache.record(path, { size: put.size, mtime: String(st.mtimeNs), ctime: String(st.ctimeNs), ino: String(st.ino), id: put.id });
-    }
-    return put;
   };
 
   const directory = (abs: string, rel: string): ObjectId => {
     const names = readdirSync(abs).sort(compareNames);
-    const entries: TreeEntry[] = [];
+    const old = cache?.lookup(abs);
+    const oldEntries = old?.record.entries;
+    const trusted = old?.trusted ?? false;
+    const entries = new Map<string, CachedEntry>();
+    const tree: TreeEntry[] = [];
+    let same = trusted && names.length === oldEntries!.size;
     for (const name of names) {
+      const relPath = rel ? `${rel}/${name}` : name;
       const problem = nameProblem(name);
-      if (problem) throw badName(`cannot import ${JSON.stringify(join(rel, name))}: ${problem}`);
-      const path = join(abs, name);
-      const st = lstatSync(path, { bigint: true });
-      const base = { name, mode: Number(st.mode) & 0o7777, uid: Number(st.uid), gid: Number(st.gid) };
-      if (st.isFile()) {
-        const b = blob(path, st);
-        report.files++;
-        entries.push({ ...base, kind: 'file', id: b.id, size: b.size, xattrs: wantXattrs ? readXattrs(path) : [] });
-      } else if (st.isDirectory()) {
-        const id = directory(path, join(rel, name));
-        report.dirs++;
-        entries.push({ ...base, kind: 'dir', id, size: 0, xattrs: wantXattrs ? readXattrs(path) : [] });
-      } else if (st.isSymbolicLink()) {
-        const target = readlinkSync(path);
-        report.symlinks++;
-        entries.push({ ...base, kind: 'symlink', target, size: Buffer.byteLength(target), xattrs: [] });
-      } else {
-        const kind = st.isFIFO() ? 'fifo' : st.isSocket() ? 'socket' : st.isCharacterDevice() ? 'character-device' : 'block-device';
-        report.skipped.push({ path: join(rel, name), reason: kind });
+      if (problem) throw badName(`cannot import ${JSON.stringify(relPath)}: ${problem}`);
+      const path = abs === '/' ? `/${name}` : `${abs}/${name}`;
+      const st = lstatSync(path);
+      const kind = st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : undefined;
+      if (!kind) {
+        const what = st.isFIFO() ? 'fifo' : st.isSocket() ? 'socket' : st.isCharacterDevice() ? 'character-device' : 'block-device';
+        report.skipped.push({ path: relPath, reason: what });
+        same = false;
+        continue;
       }
+      const o = oldEntries?.get(name);
+      const statSame =
+        o !== undefined && o.kind === kind && o.ino === st.ino && o.ctimeMs === st.ctimeMs && o.mtimeMs === st.mtimeMs && o.size === st.size;
+      const e: CachedEntry = { kind, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, xattrs: [] };
+      let size = st.size;
+      if (kind === 'file') {
+        if (statSame && (trusted || store.hasSync(o.id!))) {
+          e.id = o.id;
+          report.cached++;
+        } else {
+          const small = st.size <= WHOLE_READ_MAX ? readSmall(path) : undefined;
+          const put = small ? store.putSync(small) : store.putFileSync(path);
+          report.bytesRead += put.size;
+          e.id = put.id;
+          size = put.size;
+        }
+        report.files++;
+      } else if (kind === 'dir') {
+        e.id = directory(path, relPath);
+        size = 0;
+        if (e.id !== o?.id) same = false;
+        report.dirs++;
+      } else {
+        e.target = statSame ? o.target! : readlinkSync(path);
+        size = Buffer.byteLength(e.target);
+        report.symlinks++;
+      }
+      if (!statSame) same = false;
+      if (kind !== 'symlink') e.xattrs = statSame ? o.xattrs : wantXattrs ? readXattrs(path) : [];
+      if (Math.max(st.mtimeMs, st.ctimeMs) < racyAfter) entries.set(name, e);
+      tree.push({ name, kind, id: e.id, target: e.target, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, size, xattrs: e.xattrs });
     }
-    return store.putSync(encodeTree({ entries })).id;
+    if (same && entries.size === names.length) return old!.record.tree;
+    const id = store.putSync(encodeTree({ entries: tree })).id;
+    cache?.record(abs, { tree: id, entries });
+    return id;
   };
 
-  const rootStat = lstatSync(root, { bigint: true });
-  const tree = directory(root, '');
+  const rootStat = lstatSync(top);
+  const tree = directory(top, '');
   const rootMeta: DirMeta = {
-    mode: Number(rootStat.mode) & 0o7777,
-    uid: Number(rootStat.uid),
-    gid: Number(rootStat.gid),
-    xattrs: wantXattrs ? readXattrs(root) : [],
+    mode: rootStat.mode & 0o7777,
+    uid: rootStat.uid,
+    gid: rootStat.gid,
+    xattrs: wantXattrs ? readXattrs(top) : [],
   };
   return { tree, root: rootMeta, report };
 }
