@@ -1,3 +1,4 @@
+import { rm } from 'node:fs/promises';
 import { Level } from 'level';
 
 /**
@@ -9,15 +10,20 @@ export class IndexDb {
   private constructor(private readonly db: Level<string, string>) {}
 
   static async open(path: string): Promise<IndexDb | undefined> {
-    const db = new Level<string, string>(path, { valueEncoding: 'utf8' });
-    try {
-      await db.open();
-    } catch (err) {
-      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-      if (cause?.message?.includes('lock') || (err as { code?: string }).code === 'LEVEL_DATABASE_NOT_OPEN') return undefined;
-      throw err;
+    for (let attempt = 0; ; attempt++) {
+      const db = new Level<string, string>(path, { valueEncoding: 'utf8' });
+      try {
+        await db.open();
+        return new IndexDb(db);
+      } catch (err) {
+        const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+        if (cause?.code === 'LEVEL_LOCKED') return undefined;
+        if (attempt > 0) throw err;
+        // Derived data only: an index that cannot be opened is rebuilt from nothing.
+        process.stderr.write(`trove: index at ${path} is unreadable (${cause?.message ?? (err as Error).message}); starting a new one\n`);
+        await rm(path, { recursive: true, force: true });
+      }
     }
-    return new IndexDb(db);
   }
 
   async getJson<T>(key: string): Promise<T | undefined> {
