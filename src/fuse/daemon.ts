@@ -1,0 +1,245 @@
+import { spawn } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { isErrno, TroveError, usage } from '../errors.js';
+import { clearMount, readMount, writeMount } from '../refs/mounts.js';
+import { DiskStore } from '../store/disk.js';
+import { BlobReader } from './blobs.js';
+import { getBaseHandlers } from './handlers.js';
+import { fusermount, mountState, mountTable } from './mountpoint.js';
+import { mountFuse, type NativeMountOptions } from './native.js';
+import { RepoSource } from './source.js';
+import { TroveView } from './view.js';
+
+/** Options of `trove mount`; defaults as documented on each field. */
+export interface MountOptions extends NativeMountOptions {
+  /** Memory bound of the decoded-tree cache, MiB (default 64). */
+  cacheMb?: number;
+  /** Lines for the log (default: stderr). */
+  log?: (line: string) => void;
+}
+
+/** What the daemon needs of a repository: its directory and object store. */
+export interface RepoLike {
+  path: string;
+  store: DiskStore;
+}
+
+/** The object store of the repository at `path` (already validated by whoever started the daemon). */
+export function storeAt(path: string): RepoLike {
+  return { path, store: new DiskStore({ objectsDir: join(path, 'objects'), tmpDir: join(path, 'tmp') }) };
+}
+
+/** The log of a detached daemon: `<repo>/mount.log`. */
+export const logPath = (repo: { path: string }) => join(repo.path, 'mount.log');
+
+/**
+ * Makes `mountpoint` ready for a new mount: refuses a live mount there or a
+ * live mount of this repository elsewhere, cleans a mount left by a daemon
+ * that died, and creates the directory. Returns notes for the user.
+ */
+export async function prepareMountpoint(repo: { path: string }, mountpoint: string): Promise<string[]> {
+  const notes: string[] = [];
+  const rec = await readMount(repo.path);
+  if (rec && rec.pid !== process.pid && !isZombie(rec.pid) && (await mountState(rec.mountpoint)).state === 'live') {
+    const where = rec.mountpoint === mountpoint ? 'there' : `at ${rec.mountpoint}`;
+    throw new TroveError('E_EXISTS', `the repository is already mounted ${where} (daemon pid ${rec.pid}); unmount it first: trove umount ${rec.mountpoint}`);
+  }
+  const st = await mountState(mountpoint);
+  if (st.state === 'live') throw new TroveError('E_EXISTS', `${mountpoint} is already a mount point (${st.fstype}); unmount it first`);
+  if (st.state === 'stale') {
+    const r = fusermount(mountpoint, true);
+    if (!r.ok) throw new TroveError('E_IO', `${mountpoint} holds a dead FUSE mount that could not be cleaned: ${r.message}`);
+    notes.push(`cleaned a stale mount at ${mountpoint} (its daemon had died)`);
+  }
+  if (!rec) await clearMount(repo.path);
+  try {
+    if (!statSync(mountpoint).isDirectory()) throw usage(`${mountpoint} is not a directory`);
+  } catch (err) {
+    if (!isErrno(err, 'ENOENT')) throw err;
+    mkdirSync(mountpoint, { recursive: true });
+  }
+  return notes;
+}
+
+/** A running view: how long it took and how to stop it. */
+export interface Served {
+  /** ms from the start of this process until the mount answered. */
+  readyMs: number;
+  /** ms spent in the mount call itself. */
+  mountMs: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * Serves the repository at `mountpoint` from this process until stopped:
+ * records it in `<repo>/mount.json`, and stops (clearing the record) on
+ * SIGTERM, SIGINT or SIGHUP, or when the mount disappears from under it.
+ */
+export async function serve(repo: RepoLike, mountpoint: string, opts: MountOptions = {}): Promise<Served> {
+  const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const t0 = performance.now();
+  const view = new TroveView(new RepoSource(repo.store, repo.path), { treeCacheBytes: (opts.cacheMb ?? 64) << 20 });
+  const blobs = new BlobReader({ pathOf: (id) => repo.store.pathOf(id) });
+  const handlers = getBaseHandlers(view, blobs, { zeroMessageOpen: true, log });
+  const mount = await mountFuse(mountpoint, handlers, opts);
+  const mountMs = performance.now() - t0;
+  await writeMount(repo.path, { mountpoint, pid: process.pid });
+
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      clearInterval(watch);
+      if (mountTable().has(mountpoint)) await mount.unmount().catch((err: unknown) => log(`unmount: ${(err as Error).message}`));
+      blobs.close();
+      const rec = await readMount(repo.path).catch(() => undefined);
+      if (rec?.pid === process.pid) await clearMount(repo.path);
+    })());
+  // Someone ran umount(8) or fusermount -u: nothing left to serve.
+  const watch = setInterval(() => {
+    if (!mountTable().has(mountpoint)) {
+      log(`${mountpoint} was unmounted; exiting`);
+      void stop().then(() => process.exit(0));
+    }
+  }, 2000);
+  for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+    process.on(sig, () => {
+      log(`${sig}: unmounting ${mountpoint}`);
+      void stop().then(() => process.exit(0));
+    });
+  }
+  // A bug in one request must not take the whole view down with it.
+  process.on('uncaughtException', (err) => log(`uncaught: ${err.stack ?? err.message}`));
+  process.on('unhandledRejection', (err) => log(`unhandled rejection: ${(err as Error)?.stack ?? String(err)}`));
+  return { readyMs: performance.now(), mountMs, stop };
+}
+
+const stamp = (line: string) => `${new Date().toISOString()} ${line}`;
+
+/**
+ * The daemon: prepares the mount point, serves, and tells a parent that
+ * started it (over the IPC channel, when there is one) that it is ready or
+ * why it failed. Logs go to stderr. Returns once serving; a signal or an
+ * unmount ends the process.
+ */
+export async function runDaemon(repo: RepoLike, mountpoint: string, opts: MountOptions = {}): Promise<Served> {
+  const tell = (msg: DaemonMessage) => process.send?.(msg);
+  const log = opts.log ?? ((line: string) => process.stderr.write(`${stamp(line)}\n`));
+  try {
+    for (const note of await prepareMountpoint(repo, mountpoint)) log(note);
+    const s = await serve(repo, mountpoint, { ...opts, log });
+    log(`serving ${repo.path} at ${mountpoint} (pid ${process.pid}; mount ${s.mountMs.toFixed(1)} ms, ready ${s.readyMs.toFixed(1)} ms after start)`);
+    tell({ ready: true, pid: process.pid, readyMs: s.readyMs, mountMs: s.mountMs });
+    return s;
+  } catch (err) {
+    log(`mount failed: ${(err as Error).message}`);
+    tell({ error: (err as Error).message, code: err instanceof TroveError ? err.code : 'E_IO' });
+    throw err;
+  }
+}
+
+/**
+ * The daemon's own entry point: `trove mount --foreground` minus the CLI, so
+ * a detached mount does not pay for loading every command (node itself
+ * starts in about 80 ms here; the whole CLI takes 300 ms more).
+ */
+const DAEMON_MAIN = join(dirname(fileURLToPath(import.meta.url)), 'main.js');
+
+/** What the foreground daemon tells a parent that started it. */
+export type DaemonMessage = { ready: true; pid: number; readyMs: number; mountMs: number } | { error: string; code: string };
+
+/**
+ * Starts the daemon (the same `serve` as `trove mount --foreground`) detached,
+ * logging to `<repo>/mount.log`; waits until its mount answers (or it fails),
+ * and leaves it running.
+ */
+export async function startDaemon(repo: { path: string }, mountpoint: string, args: string[]): Promise<Extract<DaemonMessage, { ready: true }>> {
+  const log = openSync(logPath(repo), 'a');
+  const child = spawn(process.execPath, [DAEMON_MAIN, repo.path, mountpoint, ...args], {
+    detached: true,
+    stdio: ['ignore', log, log, 'ipc'],
+  });
+  closeSync(log);
+  const msg = await new Promise<DaemonMessage>((res) => {
+    child.once('message', (m) => res(m as DaemonMessage));
+    child.once('error', (err) => res({ error: err.message, code: 'E_IO' }));
+    child.once('exit', (code, signal) => res({ error: `the mount daemon exited (${signal ?? `code ${code}`}); see ${logPath(repo)}:\n${tail(logPath(repo))}`, code: 'E_IO' }));
+  });
+  if ('error' in msg) {
+    child.kill();
+    throw new TroveError(msg.code as TroveError['code'], msg.error);
+  }
+  child.disconnect();
+  child.unref();
+  return msg;
+}
+
+function tail(path: string): string {
+  try {
+    return readFileSync(path, 'utf8').trimEnd().split('\n').slice(-5).join('\n');
+  } catch {
+    return '';
+  }
+}
+
+/** What `unmount` did. */
+export interface UnmountResult {
+  lazy: boolean;
+  stale: boolean;
+  stoppedPid?: number;
+}
+
+/**
+ * Unmounts a trove view (or the remains of one whose daemon died): fusermount
+ * -u, else lazily with -uz when busy; stops the daemon and clears the record.
+ */
+export async function unmount(repo: { path: string } | undefined, mountpoint: string): Promise<UnmountResult> {
+  const st = await mountState(mountpoint);
+  const rec = repo ? await readMount(repo.path) : undefined;
+  const ours = rec?.mountpoint === mountpoint ? rec : undefined;
+  if (st.state === 'none') {
+    if (repo && (!rec || ours)) await clearMount(repo.path);
+    throw new TroveError('E_NOT_FOUND', `${mountpoint} is not mounted`);
+  }
+  if (st.state === 'live' && !st.fstype.startsWith('fuse')) {
+    throw new TroveError('E_USAGE', `${mountpoint} is a ${st.fstype} mount, not a trove view`);
+  }
+  const result: UnmountResult = { lazy: false, stale: st.state === 'stale' };
+  let r = fusermount(mountpoint, false);
+  if (!r.ok) {
+    r = fusermount(mountpoint, true);
+    if (!r.ok) throw new TroveError('E_IO', `could not unmount ${mountpoint}: ${r.message}`);
+    result.lazy = true;
+  }
+  if (ours && (await stopProcess(ours.pid))) result.stoppedPid = ours.pid;
+  if (repo && (!rec || ours)) await clearMount(repo.path);
+  return result;
+}
+
+/** A process that has exited but was not yet reaped by its parent. */
+function isZombie(pid: number): boolean {
+  try {
+    return / Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\)/, ''));
+  } catch {
+    return false;
+  }
+}
+
+/** SIGTERM, then SIGKILL after 3 s; false when it was not running. */
+async function stopProcess(pid: number): Promise<boolean> {
+  const alive = () => {
+    try {
+      process.kill(pid, 0);
+      return !isZombie(pid);
+    } catch {
+      return false;
+    }
+  };
+  if (!alive()) return false;
+  process.kill(pid, 'SIGTERM');
+  for (let i = 0; i < 60 && alive(); i++) await new Promise((r) => setTimeout(r, 50));
+  if (alive()) process.kill(pid, 'SIGKILL');
+  return true;
+}

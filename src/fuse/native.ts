@@ -1,0 +1,118 @@
+// The one file that touches fuse-native (libfuse 2, high-level API).
+import { createRequire } from 'node:module';
+import { ERR } from './errno.js';
+import type { FuseHandlers } from './handlers.js';
+
+type Signal = (res: number, ...rest: unknown[]) => void;
+
+interface FuseInstance {
+  ops: FuseHandlers;
+  mount(cb: (err: Error | null) => void): void;
+  unmount(cb: (err: Error | null) => void): void;
+}
+
+interface FuseClass {
+  new (mnt: string, ops: FuseHandlers, opts: Record<string, unknown>): FuseInstance;
+  prototype: FuseInstance;
+}
+
+const Fuse = createRequire(import.meta.url)('fuse-native') as FuseClass;
+
+/** Mount options; defaults as documented on each field. */
+export interface NativeMountOptions {
+  /** Seconds the kernel trusts a name (default 86400: names inside a commit never change). */
+  entryTimeout?: number;
+  /** Seconds the kernel trusts attributes (default 86400). */
+  attrTimeout?: number;
+  /** Seconds the kernel remembers that a name is absent (default 1: refs and commits appear). */
+  negativeTimeout?: number;
+  /** Let every user in, with the kernel checking modes (default true; needs root or user_allow_other). */
+  allowOther?: boolean;
+  /** Honour setuid and setgid bits (default false: mounted nosuid). */
+  suid?: boolean;
+  /** libfuse's debug log on stderr (default false). */
+  debug?: boolean;
+}
+
+/** A live FUSE mount. */
+export interface NativeMount {
+  readonly mountpoint: string;
+  /** Unmounts (lazily if busy) and stops serving. */
+  unmount(): Promise<void>;
+}
+
+/** libfuse option string (`-o...`): read-only, our inode numbers, long kernel caching. */
+export function fuseOptions(opts: NativeMountOptions = {}): string {
+  const o = [
+    'ro',
+    'use_ino',
+    'kernel_cache',
+    'default_permissions',
+    `entry_timeout=${opts.entryTimeout ?? 86400}`,
+    `attr_timeout=${opts.attrTimeout ?? 86400}`,
+    `negative_timeout=${opts.negativeTimeout ?? 1}`,
+    'fsname=trove',
+    'subtype=trove',
+  ];
+  if (opts.allowOther ?? true) o.push('allow_other');
+  if (opts.suid) o.push('suid');
+  if (opts.debug) o.push('debug');
+  return `-o${o.join(',')}`;
+}
+
+/**
+ * fuse-native with our options and exact xattr buffer handling: its own
+ * getxattr/listxattr report sizes larger than the caller's buffer, which
+ * libfuse would then copy past.
+ */
+class TroveFuse extends (Fuse as unknown as new (mnt: string, ops: FuseHandlers, opts: Record<string, unknown>) => FuseInstance) {
+  constructor(
+    mnt: string,
+    ops: FuseHandlers,
+    private readonly optionString: string,
+  ) {
+    // No per-request timeout: it would answer the kernel while fs.read may
+    // still be filling libfuse's buffer. Every handler always calls back.
+    super(mnt, ops, { timeout: false });
+  }
+
+  _fuseOptions(): string {
+    return this.optionString;
+  }
+
+  _op_getxattr(signal: Signal, path: string, name: string, valueBuf: Buffer, position: number): void {
+    this.ops.getxattr(path, name, position, (err, value) => {
+      if (err) return signal(err, valueBuf.buffer);
+      if (!value) return signal(ERR.ENODATA, valueBuf.buffer);
+      if (valueBuf.length === 0) return signal(value.length, valueBuf.buffer);
+      if (value.length > valueBuf.length) return signal(ERR.ERANGE, valueBuf.buffer);
+      value.copy(valueBuf);
+      signal(value.length, valueBuf.buffer);
+    });
+  }
+
+  _op_listxattr(signal: Signal, path: string, listBuf: Buffer): void {
+    this.ops.listxattr(path, (err, names) => {
+      if (err) return signal(err, listBuf.buffer);
+      const bytes = Buffer.concat((names ?? []).map((n) => Buffer.from(`${n}\0`)));
+      if (listBuf.length === 0) return signal(bytes.length, listBuf.buffer);
+      if (bytes.length > listBuf.length) return signal(ERR.ERANGE, listBuf.buffer);
+      bytes.copy(listBuf);
+      signal(bytes.length, listBuf.buffer);
+    });
+  }
+}
+
+/** Mounts `handlers` at `mountpoint` (an existing directory); resolves once the kernel has initialised the connection. */
+export function mountFuse(mountpoint: string, handlers: FuseHandlers, opts: NativeMountOptions = {}): Promise<NativeMount> {
+  const fuse = new TroveFuse(mountpoint, handlers, fuseOptions(opts));
+  return new Promise((resolve, reject) => {
+    fuse.mount((err) => {
+      if (err) return reject(err);
+      resolve({
+        mountpoint,
+        unmount: () => new Promise<void>((res, rej) => fuse.unmount((e) => (e ? rej(e) : res()))),
+      });
+    });
+  });
+}

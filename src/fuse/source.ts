@@ -1,0 +1,168 @@
+import { lstat, open, readdir, readlink, statfs } from 'node:fs/promises';
+import { join } from 'node:path';
+import { isErrno } from '../errors.js';
+import { decodeCommit, decodeTree } from '../format/codec.js';
+import type { Commit, Tree } from '../format/types.js';
+import { isObjectId, type ObjectId } from '../hash/index.js';
+import { refNameProblem } from '../refs/refs.js';
+import type { GetStore } from '../store/types.js';
+
+/** The mutable hierarchies shown as symlinks: `refs/heads` and `profiles/<P>/<N>`. */
+export type PointerArea = 'refs' | 'profiles';
+
+/** What a path inside a pointer area is right now. */
+export type Pointer = { kind: 'dir'; children: PointerChild[] } | { kind: 'commit'; id: ObjectId };
+
+export interface PointerChild {
+  name: string;
+  kind: 'dir' | 'commit';
+}
+
+/** Sizes of the filesystem holding the objects, for statfs. */
+export interface SpaceInfo {
+  bsize: number;
+  blocks: number;
+  files: number;
+}
+
+/**
+ * Everything the view reads from a repository. Handlers and the view depend
+ * only on this, so they are tested against an in-memory source without a mount.
+ */
+export interface ViewSource {
+  /** A decoded, validated tree; throws when it is missing, corrupt or invalid. */
+  readTree(id: ObjectId): Promise<Tree>;
+  /** A decoded commit, or undefined when no commit has this id. Throws when it is corrupt. */
+  readCommit(id: ObjectId): Promise<Commit | undefined>;
+  /** `refs/<parts>` or `profiles/<parts>` now, or undefined when absent. */
+  pointer(area: PointerArea, parts: string[]): Promise<Pointer | undefined>;
+  /** Commits named by refs and profiles: what `commits/` lists. */
+  knownCommits(): Promise<ObjectId[]>;
+  /** The file holding a blob's bytes. */
+  blobPath(id: ObjectId): string;
+  space(): Promise<SpaceInfo>;
+}
+
+/** Pointer areas may nest this deep: refs freely, profiles as `<P>/<N>`. */
+const MAX_DEPTH: Record<PointerArea, number> = { refs: 64, profiles: 2 };
+
+/** A ViewSource over a repository on disk (the object store plus `refs/heads` and `profiles`). */
+export class RepoSource implements ViewSource {
+  constructor(
+    private readonly store: GetStore & { pathOf(id: ObjectId): string },
+    private readonly repoPath: string,
+  ) {}
+
+  async readTree(id: ObjectId): Promise<Tree> {
+    return decodeTree(await this.store.get(id));
+  }
+
+  async readCommit(id: ObjectId): Promise<Commit | undefined> {
+    let bytes: Uint8Array;
+    try {
+      bytes = await this.store.get(id);
+    } catch (err) {
+      if ((err as { code?: string }).code === 'E_NOT_FOUND') return undefined;
+      throw err;
+    }
+    try {
+      return decodeCommit(bytes);
+    } catch {
+      // A blob or a tree: there is no commit by this id.
+      return undefined;
+    }
+  }
+
+  private base(area: PointerArea): string {
+    return area === 'refs' ? join(this.repoPath, 'refs', 'heads') : join(this.repoPath, 'profiles');
+  }
+
+  async pointer(area: PointerArea, parts: string[]): Promise<Pointer | undefined> {
+    if (parts.length > MAX_DEPTH[area] || parts.some((p) => refNameProblem(p) !== null)) return undefined;
+    const path = join(this.base(area), ...parts);
+    let st;
+    try {
+      st = await lstat(path);
+    } catch (err) {
+      if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) return undefined;
+      throw err;
+    }
+    if (st.isDirectory()) {
+      if (area === 'profiles' && parts.length === 2) return undefined;
+      return { kind: 'dir', children: await this.children(area, parts, path) };
+    }
+    if (area === 'profiles' && parts.length !== 2) return undefined;
+    const id = await readPointerFile(path, st.isSymbolicLink());
+    return id ? { kind: 'commit', id } : undefined;
+  }
+
+  private async children(area: PointerArea, parts: string[], path: string): Promise<PointerChild[]> {
+    let entries;
+    try {
+      entries = await readdir(path, { withFileTypes: true });
+    } catch (err) {
+      if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) return [];
+      throw err;
+    }
+    const leafLevel = area === 'profiles' && parts.length === 1;
+    const out: PointerChild[] = [];
+    for (const e of entries) {
+      if (refNameProblem(e.name) !== null) continue;
+      if (e.isDirectory()) {
+        if (!leafLevel && parts.length + 1 < MAX_DEPTH[area]) out.push({ name: e.name, kind: 'dir' });
+      } else if (area === 'refs' || leafLevel) {
+        if (await readPointerFile(join(path, e.name), e.isSymbolicLink())) out.push({ name: e.name, kind: 'commit' });
+      }
+    }
+    return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  async knownCommits(): Promise<ObjectId[]> {
+    const ids = new Set<ObjectId>();
+    const walk = async (area: PointerArea, parts: string[]): Promise<void> => {
+      const p = await this.pointer(area, parts);
+      if (!p) return;
+      if (p.kind === 'commit') {
+        ids.add(p.id);
+        return;
+      }
+      for (const c of p.children) await walk(area, [...parts, c.name]);
+    };
+    await walk('refs', []);
+    await walk('profiles', []);
+    return [...ids].sort();
+  }
+
+  blobPath(id: ObjectId): string {
+    return this.store.pathOf(id);
+  }
+
+  async space(): Promise<SpaceInfo> {
+    const s = await statfs(this.repoPath);
+    return { bsize: s.bsize, blocks: s.blocks - s.bfree, files: s.files - s.ffree };
+  }
+}
+
+/**
+ * The commit id a ref or generation file names: its content, or for a
+ * symlink whose target is no such file, the last 64-hex component of the target.
+ */
+async function readPointerFile(path: string, isLink: boolean): Promise<ObjectId | undefined> {
+  try {
+    // Only the first bytes: an id and a newline; a huge stray file costs nothing.
+    const fh = await open(path, 'r');
+    try {
+      const buf = Buffer.alloc(80);
+      const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+      const text = buf.subarray(0, bytesRead).toString('utf8').trim();
+      if (isObjectId(text)) return text;
+    } finally {
+      await fh.close();
+    }
+  } catch (err) {
+    if (!isErrno(err, 'ENOENT') && !isErrno(err, 'EISDIR') && !isErrno(err, 'ENOTDIR') && !isErrno(err, 'ELOOP')) throw err;
+  }
+  if (!isLink) return undefined;
+  const target = await readlink(path).catch(() => '');
+  return target.split('/').reverse().find(isObjectId);
+}

@@ -1,0 +1,304 @@
+import type { Commit, TreeEntry, Xattr } from '../format/types.js';
+import { isObjectId, type ObjectId } from '../hash/index.js';
+import { eio, enoent, ERR, FsError } from './errno.js';
+import { Inodes } from './inodes.js';
+import { Lru } from './lru.js';
+import type { PointerArea, SpaceInfo, ViewSource } from './source.js';
+
+export const S_IFDIR = 0o040000;
+export const S_IFREG = 0o100000;
+export const S_IFLNK = 0o120000;
+
+/** Where a directory's listing comes from. */
+export type DirWhere = { area: 'root' } | { area: 'commits' } | { area: PointerArea; parts: string[] } | { area: 'tree'; tree: ObjectId };
+
+interface NodeBase {
+  path: string;
+  ino: number;
+  /** Permission bits (mode & 0o7777). */
+  perm: number;
+  uid: number;
+  gid: number;
+  /** Shown as atime, mtime and ctime: the commit's time inside a commit, the mount's time elsewhere. */
+  mtimeMs: number;
+  xattrs: Xattr[];
+}
+
+/** One resolved path of the mount. */
+export type Node =
+  | (NodeBase & { kind: 'dir'; where: DirWhere })
+  | (NodeBase & { kind: 'file'; blob: ObjectId; size: number })
+  | (NodeBase & { kind: 'symlink'; target: string });
+
+/** What stat(2) shows (times in ms). */
+export interface Stat {
+  ino: number;
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  nlink: number;
+  blocks: number;
+  blksize: number;
+  atime: number;
+  mtime: number;
+  ctime: number;
+}
+
+/** One name of a listing, with what readdir reports besides the name. */
+export interface Dirent {
+  name: string;
+  ino: number;
+  mode: number;
+}
+
+/** A decoded tree plus what lookups and stat need, kept in the tree cache. */
+interface TreeInfo {
+  entries: TreeEntry[];
+  index: Map<string, number>;
+  subdirs: number;
+}
+
+/** Options of a view; defaults as documented on each field. */
+export interface ViewOptions {
+  /** Memory bound of the decoded-tree cache, in bytes (default 64 MiB). */
+  treeCacheBytes?: number;
+  /** Resolved paths kept inside commits (default 100 000). */
+  nodeCacheEntries?: number;
+  /** Time of the top-level and pointer directories, ms (default: when the view was made). */
+  startTime?: number;
+}
+
+const TOP: Record<string, { ino: number; where: DirWhere }> = {
+  commits: { ino: 2, where: { area: 'commits' } },
+  refs: { ino: 3, where: { area: 'refs', parts: [] } },
+  profiles: { ino: 4, where: { area: 'profiles', parts: [] } },
+};
+
+/** Rough heap cost of a decoded tree, so the cache bound means bytes. */
+function treeCost(entries: TreeEntry[]): number {
+  let n = 256;
+  for (const e of entries) {
+    n += 320 + 2 * e.name.length + 2 * (e.target?.length ?? 0);
+    for (const x of e.xattrs) n += 64 + 2 * x.name.length + x.value.length;
+  }
+  return n;
+}
+
+const typeBits = (kind: Node['kind']) => (kind === 'dir' ? S_IFDIR : kind === 'file' ? S_IFREG : S_IFLNK);
+
+/**
+ * The read-only namespace of the mount, resolved lazily from the store:
+ * `/commits/<id>/...` (any commit, looked up on first use), `/refs/<name>`
+ * and `/profiles/<P>/<N>` (relative symlinks into `commits/`). Paths inside a
+ * commit never change, so their nodes are cached; refs and profiles are read
+ * afresh on every request.
+ */
+export class TroveView {
+  private readonly trees: Lru<ObjectId, TreeInfo>;
+  private readonly nodes: Lru<string, Node>;
+  private readonly commits = new Lru<ObjectId, Commit>({ maxCost: 4096 });
+  readonly inodes = new Inodes();
+  private readonly start: number;
+  private readonly root: Node;
+
+  constructor(
+    private readonly source: ViewSource,
+    opts: ViewOptions = {},
+  ) {
+    this.trees = new Lru({ maxCost: opts.treeCacheBytes ?? 64 << 20, costOf: (t) => treeCost(t.entries) });
+    this.nodes = new Lru({ maxCost: opts.nodeCacheEntries ?? 100_000 });
+    this.start = opts.startTime ?? Date.now();
+    this.root = this.dirNode('/', 1, { area: 'root' });
+  }
+
+  /** Space of the filesystem holding the store. */
+  space(): Promise<SpaceInfo> {
+    return this.source.space();
+  }
+
+  /** Decoded trees and resolved paths currently cached. */
+  cacheStats(): { trees: number; treeBytes: number; nodes: number } {
+    return { trees: this.trees.size, treeBytes: this.trees.cost, nodes: this.nodes.size };
+  }
+
+  /** The node at an absolute mount path (`/`, `/commits/<id>/usr/bin`); FsError ENOENT, ENOTDIR or EIO. */
+  async lookup(path: string): Promise<Node> {
+    if (path === '/') return this.root;
+    const hit = this.nodes.get(path);
+    if (hit) return hit;
+    const cut = path.lastIndexOf('/');
+    if (cut < 0 || path.endsWith('/')) throw enoent(path);
+    const parent = await this.lookup(cut === 0 ? '/' : path.slice(0, cut));
+    if (parent.kind !== 'dir') throw new FsError(ERR.ENOTDIR, `${parent.path}: not a directory`);
+    const node = await this.child(parent, path.slice(cut + 1), path);
+    const area = parent.where.area;
+    if (area === 'tree' || area === 'commits') this.nodes.set(path, node);
+    return node;
+  }
+
+  private dirNode(path: string, ino: number, where: DirWhere): Node {
+    return { kind: 'dir', path, ino, perm: 0o755, uid: 0, gid: 0, mtimeMs: this.start, xattrs: [], where };
+  }
+
+  private async child(parent: Node & { kind: 'dir' }, name: string, path: string): Promise<Node> {
+    const where = parent.where;
+    switch (where.area) {
+      case 'root': {
+        const top = TOP[name];
+        if (!top) throw enoent(path);
+        return this.dirNode(path, top.ino, top.where);
+      }
+      case 'commits': {
+        if (!isObjectId(name)) throw enoent(path);
+        const commit = await this.commit(name, path);
+        if (!commit) throw enoent(path);
+        const r = commit.root;
+        return {
+          kind: 'dir',
+          path,
+          ino: this.inodes.commit(name),
+          perm: r.mode,
+          uid: r.uid,
+          gid: r.gid,
+          mtimeMs: commit.timestamp * 1000,
+          xattrs: r.xattrs,
+          where: { area: 'tree', tree: commit.tree },
+        };
+      }
+      case 'refs':
+      case 'profiles': {
+        const parts = [...where.parts, name];
+        const p = await this.source.pointer(where.area, parts).catch((err: unknown) => {
+          throw eio(path, err);
+        });
+        if (!p) throw enoent(path);
+        const ino = this.inodes.mutable(path);
+        if (p.kind === 'dir') return this.dirNode(path, ino, { area: where.area, parts });
+        const target = linkTo(parts.length, p.id);
+        return { kind: 'symlink', path, ino, perm: 0o777, uid: 0, gid: 0, mtimeMs: this.start, xattrs: [], target };
+      }
+      case 'tree': {
+        const info = await this.tree(where.tree, parent.path);
+        const i = info.index.get(name);
+        if (i === undefined) throw enoent(path);
+        const e = info.entries[i]!;
+        const base = {
+          path,
+          ino: this.inodes.entry(parent.path, info.entries.length, i),
+          perm: e.mode,
+          uid: e.uid,
+          gid: e.gid,
+          mtimeMs: parent.mtimeMs,
+          xattrs: e.xattrs,
+        };
+        if (e.kind === 'dir') return { ...base, kind: 'dir', where: { area: 'tree', tree: e.id! } };
+        if (e.kind === 'file') return { ...base, kind: 'file', blob: e.id!, size: e.size };
+        return { ...base, kind: 'symlink', target: e.target! };
+      }
+    }
+  }
+
+  private async commit(id: ObjectId, path: string): Promise<Commit | undefined> {
+    const hit = this.commits.get(id);
+    if (hit) return hit;
+    let c: Commit | undefined;
+    try {
+      c = await this.source.readCommit(id);
+    } catch (err) {
+      throw eio(path, err);
+    }
+    if (c) this.commits.set(id, c);
+    return c;
+  }
+
+  /** A directory's tree; EIO when it is missing, corrupt or invalid (the store promised it). */
+  private async tree(id: ObjectId, path: string): Promise<TreeInfo> {
+    const hit = this.trees.get(id);
+    if (hit) return hit;
+    let entries: TreeEntry[];
+    try {
+      entries = (await this.source.readTree(id)).entries;
+    } catch (err) {
+      throw eio(`${path} (tree ${id})`, err);
+    }
+    const index = new Map<string, number>();
+    let subdirs = 0;
+    entries.forEach((e, i) => {
+      index.set(e.name, i);
+      if (e.kind === 'dir') subdirs++;
+    });
+    const info = { entries, index, subdirs };
+    this.trees.set(id, info);
+    return info;
+  }
+
+  /** stat(2) of a node; directories count `2 + subdirectories` links. */
+  async stat(node: Node): Promise<Stat> {
+    let size = 0;
+    let nlink = 1;
+    if (node.kind === 'file') size = node.size;
+    else if (node.kind === 'symlink') size = Buffer.byteLength(node.target);
+    else nlink = 2 + (await this.subdirs(node));
+    const t = node.mtimeMs;
+    return {
+      ino: node.ino,
+      mode: typeBits(node.kind) | node.perm,
+      uid: node.uid,
+      gid: node.gid,
+      size,
+      nlink,
+      blocks: Math.ceil(size / 512),
+      blksize: 4096,
+      atime: t,
+      mtime: t,
+      ctime: t,
+    };
+  }
+
+  private async subdirs(node: Node & { kind: 'dir' }): Promise<number> {
+    const w = node.where;
+    if (w.area === 'tree') return (await this.tree(w.tree, node.path)).subdirs;
+    if (w.area === 'root') return 3;
+    return (await this.list(node)).filter((d) => (d.mode & S_IFDIR) === S_IFDIR).length;
+  }
+
+  /** The names in a directory (without `.` and `..`), in order. */
+  async list(node: Node): Promise<Dirent[]> {
+    if (node.kind !== 'dir') throw new FsError(ERR.ENOTDIR, `${node.path}: not a directory`);
+    const w = node.where;
+    const sub = (name: string) => (node.path === '/' ? `/${name}` : `${node.path}/${name}`);
+    switch (w.area) {
+      case 'root':
+        return Object.entries(TOP).map(([name, t]) => ({ name, ino: t.ino, mode: S_IFDIR | 0o755 }));
+      case 'commits': {
+        const ids = await this.source.knownCommits().catch((err: unknown) => {
+          throw eio(node.path, err);
+        });
+        return ids.map((id) => ({ name: id, ino: this.inodes.commit(id), mode: S_IFDIR | 0o755 }));
+      }
+      case 'refs':
+      case 'profiles': {
+        const p = await this.source.pointer(w.area, w.parts).catch((err: unknown) => {
+          throw eio(node.path, err);
+        });
+        if (!p || p.kind !== 'dir') throw enoent(node.path);
+        return p.children.map((c) => ({
+          name: c.name,
+          ino: this.inodes.mutable(sub(c.name)),
+          mode: c.kind === 'dir' ? S_IFDIR | 0o755 : S_IFLNK | 0o777,
+        }));
+      }
+      case 'tree': {
+        const info = await this.tree(w.tree, node.path);
+        const n = info.entries.length;
+        return info.entries.map((e, i) => ({ name: e.name, ino: this.inodes.entry(node.path, n, i), mode: typeBits(e.kind) | e.mode }));
+      }
+    }
+  }
+}
+
+/** `../` up to the mount root from a pointer `parts` deep, then `commits/<id>`: valid at any mount point. */
+function linkTo(depth: number, id: ObjectId): string {
+  return `${'../'.repeat(depth)}commits/${id}`;
+}
