@@ -7,6 +7,7 @@ import * as diff from './commands/diff.js';
 import * as fsck from './commands/fsck.js';
 import * as init from './commands/init.js';
 import * as log from './commands/log.js';
+import * as mount from './commands/mount.js';
 import * as ls from './commands/ls.js';
 import * as refs from './commands/refs.js';
 import * as show from './commands/show.js';
@@ -28,7 +29,7 @@ import * as bisect from './commands/bisect.js';
 import * as gc from './commands/gc.js';
 
 /** Every command module; each adds itself to the program. */
-const COMMANDS = [init, commit, ls, cat, log, show, refs, diff, checkout, fsck, pkg, gen, install, remove, switchCmd, rollback, status, bisect, gc, remote, pull, summary, delta, serve, sign, keygen];
+const COMMANDS = [init, commit, ls, cat, log, show, refs, diff, checkout, fsck, pkg, gen, install, remove, switchCmd, rollback, status, bisect, gc, remote, pull, summary, delta, serve, sign, keygen, mount];
 
 export function buildProgram(): Command {
   const program = new Command('trove')
