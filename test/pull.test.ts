@@ -1,0 +1,142 @@
+import { mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Nginx, startNginx } from './helpers/nginx.js';
+import { expectSameContent } from './helpers/fstree.js';
+import { runTrove, tmpdir } from './helpers/tmp.js';
+
+/** Runs the CLI on `repo` and fails the test with its stderr unless it exits 0. */
+function trove(repo: string, ...args: string[]): string {
+  const r = runTrove(['--repo', repo, ...args]);
+  if (r.code !== 0) throw new Error(`trove ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
+  return r.stdout;
+}
+
+/** Ids of every object stored in a repository. */
+function objects(repo: string): Set<string> {
+  const out = new Set<string>();
+  for (const shard of readdirSync(join(repo, 'objects'))) for (const n of readdirSync(join(repo, 'objects', shard))) out.add(shard + n);
+  return out;
+}
+
+function objectRequests(n: Nginx): string[] {
+  return n
+    .accessLog()
+    .filter((l) => l.path.startsWith('/objects/'))
+    .map((l) => l.path.slice('/objects/'.length).replace('/', ''));
+}
+
+/** A small system-like tree: nested directories, a 2 MiB file, a symlink, an empty directory. */
+function makeTree(dir: string): void {
+  for (const d of ['etc', 'usr/bin', 'usr/share/doc/a', 'usr/share/doc/b', 'var/empty']) mkdirSync(join(dir, d), { recursive: true });
+  for (let i = 0; i < 20; i++) {
+    writeFileSync(join(dir, 'usr/bin', `tool${i}`), `#!/bin/sh\necho tool ${i}\n`, { mode: 0o755 });
+    writeFileSync(join(dir, 'usr/share/doc/a', `doc${i}`), `doc a ${i}\n`.repeat(i + 1));
+    writeFileSync(join(dir, 'usr/share/doc/b', `doc${i}`), `doc b ${i}\n`);
+  }
+  writeFileSync(join(dir, 'etc/os-release'), 'ID=test\nVERSION_ID=1\n');
+  writeFileSync(join(dir, 'usr/share/big'), Buffer.alloc(2 << 20, 7));
+  symlinkSync('../usr/bin/tool1', join(dir, 'etc/tool'));
+}
+
+describe('pull from a repository served by nginx', () => {
+  const base = tmpdir('trove-pull');
+  const src = join(base, 'src');
+  const server = join(base, 'server');
+  const client = join(base, 'client');
+  let nginx: Nginx;
+
+  beforeAll(async () => {
+    makeTree(src);
+    trove(server, 'init');
+    trove(server, 'commit', src, '-r', 'os/main', '-m', 'one');
+    trove(server, 'summary');
+    nginx = await startNginx(server);
+    trove(client, 'init');
+    trove(client, 'remote', 'add', 'origin', nginx.url);
+  });
+  afterAll(async () => nginx?.stop());
+
+  it('fetches every object of a new ref, verified, and the result checks out as the source', () => {
+    const r = JSON.parse(trove(client, 'pull', 'origin', 'os/main', '--json'));
+    const want = objects(server);
+    expect(objects(client)).toEqual(want);
+    expect(r.fetched.objects).toBe(want.size);
+    expect(r.refs[0]).toMatchObject({ ref: 'os/main', local: 'refs/remotes/origin/os/main', previous: null });
+    expect(readFileSync(join(client, 'refs/remotes/origin/os/main'), 'utf8')).toBe(readFileSync(join(server, 'refs/heads/os/main'), 'utf8'));
+    // Each object was requested once: nothing is fetched twice within a pull.
+    expect(objectRequests(nginx).sort()).toEqual([...want].sort());
+    trove(client, 'fsck');
+    trove(client, 'checkout', 'remotes/origin/os/main', join(base, 'co1'));
+    expectSameContent(src, join(base, 'co1'));
+  });
+
+  it('an update fetches exactly the objects that changed, skipping unchanged subtrees', () => {
+    writeFileSync(join(src, 'usr/share/doc/a/doc3'), 'changed\n');
+    writeFileSync(join(src, 'etc/new'), 'new file\n');
+    trove(server, 'commit', src, '-r', 'os/main', '-m', 'two');
+    trove(server, 'summary');
+    const before = objects(client);
+    const added = [...objects(server)].filter((id) => !before.has(id));
+    // commit, root, etc, usr, usr/share, usr/share/doc, usr/share/doc/a, two blobs
+    expect(added).toHaveLength(9);
+    nginx.clearLog();
+    const r = JSON.parse(trove(client, 'pull', 'origin', '--json'));
+    expect(objectRequests(nginx).sort()).toEqual(added.sort());
+    expect(r.fetched.objects).toBe(added.length);
+    expect(r.transfer.requests).toBe(added.length + 1); // and the summary
+    expect(r.refs[0].previous).not.toBeNull();
+    expect(objects(client)).toEqual(objects(server));
+    trove(client, 'fsck');
+  });
+
+  it('a pull with nothing new reads only the summary', () => {
+    nginx.clearLog();
+    const r = JSON.parse(trove(client, 'pull', 'origin', 'os/main', '--json'));
+    expect(nginx.accessLog().map((l) => l.path)).toEqual(['/summary']);
+    expect(r.fetched.objects).toBe(0);
+  });
+
+  it('an unknown ref is a clear not-found error and moves nothing', () => {
+    const r = runTrove(['--repo', client, 'pull', 'origin', 'no/such']);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/has no ref no\/such/);
+  });
+
+  it('a mirror copies refs into refs/heads and can be served in turn', async () => {
+    const mirror = join(base, 'mirror');
+    trove(mirror, 'init');
+    trove(mirror, 'remote', 'add', 'up', nginx.url);
+    trove(mirror, 'pull', '--mirror', 'up');
+    expect(readFileSync(join(mirror, 'refs/heads/os/main'), 'utf8')).toBe(readFileSync(join(server, 'refs/heads/os/main'), 'utf8'));
+    trove(mirror, 'summary');
+    const second = await startNginx(mirror);
+    try {
+      const leaf = join(base, 'leaf');
+      trove(leaf, 'init');
+      trove(leaf, 'remote', 'add', 'm', second.url);
+      trove(leaf, 'pull', 'm', 'os/main');
+      expect(objects(leaf)).toEqual(objects(server));
+      trove(leaf, 'fsck');
+    } finally {
+      await second.stop();
+    }
+  });
+
+  it('pulls from a plain directory path, and by refs/heads files when there is no summary', () => {
+    const copy = join(base, 'bare');
+    trove(copy, 'init');
+    trove(copy, 'remote', 'add', 'disk', server);
+    rmSync(join(server, 'summary'));
+    try {
+      const none = runTrove(['--repo', copy, 'pull', 'disk']);
+      expect(none.code).toBe(3);
+      expect(none.stderr).toMatch(/no summary/);
+      trove(copy, 'pull', 'disk', 'os/main');
+      expect(objects(copy)).toEqual(objects(server));
+      trove(copy, 'fsck');
+    } finally {
+      trove(server, 'summary');
+    }
+  });
+});
