@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { readlinkSync } from 'node:fs';
+import { mkdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_DIR_META } from '../src/format/types.js';
@@ -8,7 +8,9 @@ import { activate } from '../src/ops/activate.js';
 import { bisectReset, bisectStart } from '../src/ops/bisect.js';
 import { bisectRun, verdictOf } from '../src/ops/bisect-run.js';
 import { readBisectState } from '../src/ops/bisect-state.js';
+import { buildGeneration } from '../src/ops/generation-build.js';
 import { readCommit, writeCommit, writeTree } from '../src/ops/objects.js';
+import { addPackage } from '../src/ops/pkg-add.js';
 import { Repo } from '../src/repo.js';
 import { runTrove, sh, tmpdir } from './helpers/tmp.js';
 
@@ -150,6 +152,31 @@ describe('bisect', () => {
       // There was no link before the session: reset removes it.
       expect(() => readlinkSync(link)).toThrow();
     }
+  });
+
+  it('bisects the numbered generations of a profile', async () => {
+    const dir = tmpdir();
+    const repoPath = join(dir, 'repo');
+    const link = join(dir, 'ro');
+    const repo = await Repo.init(repoPath);
+    const src = join(dir, 'src');
+    mkdirSync(join(src, 'bin'), { recursive: true });
+    for (let i = 1; i <= 8; i++) {
+      // Revision 5 of the tool ships a broken binary; generation i uses revision i.
+      writeFileSync(join(src, 'bin', 'tool'), i >= 5 ? 'crash' : `fine ${i}`);
+      await addPackage(repo, src, { name: 'tool', arch: 'amd64', version: `1.${i}` });
+      await buildGeneration(repo, { specs: [{ name: 'tool', priority: 0 }] });
+    }
+    await repo.close();
+    const trove = (...args: string[]) => runTrove(['--repo', repoPath, ...args]);
+    expect(trove('bisect', 'start', '--good', '1', '--link', link).code).toBe(0);
+    const run = trove('bisect', 'run', '--json', '--', 'sh', '-c', `grep -q fine ${link}/bin/tool`);
+    expect(run.code).toBe(0);
+    const result = JSON.parse(run.stdout) as { firstBad: string; steps: number; diff: { packages: { changed: { from: string; to: string }[] } } };
+    expect(result.firstBad).toBe(readFileSync(join(repoPath, 'profiles', 'system', '5'), 'utf8').trim());
+    expect(result.diff.packages.changed).toEqual([{ from: 'tool-amd64-1.4-4', to: 'tool-amd64-1.5-5' }]);
+    expect(result.steps).toBeLessThanOrEqual(3);
+    expect(trove('bisect', 'reset').code).toBe(0);
   });
 
   it('maps exit codes the way git does', () => {

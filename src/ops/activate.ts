@@ -17,9 +17,14 @@ export const DEFAULT_LINK = '/ro';
 /** Generation numbers are short; anything longer is read as a commit id prefix. */
 const GENERATION_NUMBER = /^[1-9][0-9]{0,4}$/;
 
+/** True when `spec` names a generation by number rather than a revision. */
+export function isGenerationNumber(spec: string): boolean {
+  return GENERATION_NUMBER.test(spec);
+}
+
 /** `GEN|REF|COMMIT` to a commit: a short number is a generation of the profile, anything else a revision. */
 export async function resolveActivation(repo: Repo, profile: string, spec: string): Promise<{ commit: ObjectId; generation: number | null }> {
-  if (GENERATION_NUMBER.test(spec)) return { commit: await readGeneration(repo, profile, Number(spec)), generation: Number(spec) };
+  if (isGenerationNumber(spec)) return { commit: await readGeneration(repo, profile, Number(spec)), generation: Number(spec) };
   const commit = await resolveRev(repo, spec);
   return { commit, generation: await generationOf(repo, profile, commit) };
 }

@@ -13,9 +13,14 @@ export interface BisectState {
   /** The link every step swaps. */
   link: string;
   ref: string | null;
+  /**
+   * What is bisected: the first-parent history of a commit, or the numbered
+   * generations of the profile (generation commits have no parents).
+   */
+  history: 'first-parent' | 'generations';
   bad: ObjectId;
   good: ObjectId;
-  /** First-parent history strictly after `good` up to `bad`, oldest first. */
+  /** The history strictly after `good` up to `bad`, oldest first. */
   commits: ObjectId[];
   marks: Record<ObjectId, Verdict>;
   /** The candidate at the link, or null when the search is over. */

@@ -2,11 +2,11 @@ import { rm } from 'node:fs/promises';
 import { TroveError, usage } from '../errors.js';
 import type { ObjectId } from '../hash/index.js';
 import type { Repo } from '../repo.js';
-import { activate, chooseLink, readLinkTarget, resolveActivation, swapLink } from './activate.js';
+import { activate, chooseLink, isGenerationNumber, readLinkTarget, resolveActivation, swapLink } from './activate.js';
 import { type BisectState, clearBisectState, readBisectState, type Verdict, writeBisectState } from './bisect-state.js';
 import { diffGenerations, type GenerationDiff } from './generation-diff.js';
 import { readCommit } from './objects.js';
-import { DEFAULT_PROFILE } from './profile.js';
+import { DEFAULT_PROFILE, listGenerations, readGeneration } from './profile.js';
 import { resolveRev } from './resolve.js';
 
 export interface BisectStep {
@@ -24,7 +24,11 @@ export interface BisectStep {
 }
 
 export interface BisectStartOptions {
-  /** Revision or generation number; default the tip of `ref`. */
+  /**
+   * Revision or generation number; default the tip of `ref`, else the newest
+   * generation. When good and bad are both generation numbers, the profile's
+   * generations between them are bisected, else first-parent history.
+   */
   bad?: string;
   good: string;
   ref?: string;
@@ -80,8 +84,8 @@ async function advance(repo: Repo, state: BisectState): Promise<BisectStep> {
     const bad = state.commits[s.hi]!;
     state.firstBad = bad;
     step.firstBad = bad;
-    const parent = (await readCommit(repo.store, bad)).parents[0];
-    if (parent) step.diff = await diffGenerations(repo.store, parent, bad);
+    // The commit before it in the bisected history: its first parent, or the previous generation.
+    step.diff = await diffGenerations(repo.store, s.hi > 0 ? state.commits[s.hi - 1]! : state.good, bad);
     await activate(repo, bad, { profile: state.profile, link: state.link, record: false });
   } else {
     step.suspects = s.untested.map((i) => state.commits[i]!);
@@ -90,32 +94,54 @@ async function advance(repo: Repo, state: BisectState): Promise<BisectStep> {
   return step;
 }
 
-/**
- * Starts bisecting the first-parent history from `bad` back to `good`:
- * records what the link shows now, then activates the first candidate.
- */
-export async function bisectStart(repo: Repo, opts: BisectStartOptions): Promise<BisectStep> {
-  if (await readBisectState(repo)) throw new TroveError('E_EXISTS', 'a bisect is already in progress (trove bisect reset ends it)');
-  const profile = opts.profile ?? DEFAULT_PROFILE;
-  let bad: ObjectId;
-  if (opts.bad) bad = (await resolveActivation(repo, profile, opts.bad)).commit;
-  else if (opts.ref) bad = await resolveRev(repo, opts.ref);
-  else throw usage('bisect start needs --bad or --ref');
-  const good = (await resolveActivation(repo, profile, opts.good)).commit;
+interface Range {
+  bad: ObjectId;
+  good: ObjectId;
+  commits: ObjectId[];
+}
+
+/** First-parent history from `bad` back to (not including) `good`, oldest first. */
+async function firstParentRange(repo: Repo, bad: ObjectId | undefined, good: ObjectId): Promise<Range> {
+  if (!bad) throw usage('bisect start needs --bad, --ref, or generation numbers');
   if (good === bad) throw usage('the good and the bad commit are the same');
   const commits: ObjectId[] = [];
   let id: ObjectId | undefined = bad;
   while (id !== good) {
-    if (!id) throw usage(`${opts.good} is not on the first-parent history of ${opts.bad ?? opts.ref}`);
+    if (!id) throw usage(`${good} is not on the first-parent history of ${bad}`);
     commits.push(id);
     id = (await readCommit(repo.store, id)).parents[0];
   }
-  commits.reverse();
+  return { bad, good, commits: commits.reverse() };
+}
+
+/** The profile's generations after `good` up to `bad` (default the newest). */
+async function generationRange(repo: Repo, profile: string, good: number, badNumber?: number): Promise<Range> {
+  const gens = await listGenerations(repo, profile);
+  const last = badNumber ?? gens.at(-1)?.number ?? 0;
+  if (last <= good) throw usage(`the bad generation (${last}) must come after the good one (${good})`);
+  const bad = await readGeneration(repo, profile, last);
+  const commits = gens.filter((g) => g.number > good && g.number <= last).map((g) => g.commit);
+  return { bad, good: await readGeneration(repo, profile, good), commits };
+}
+
+/**
+ * Starts bisecting the history from `good` to `bad`: records what the link
+ * shows now, then activates the first candidate.
+ */
+export async function bisectStart(repo: Repo, opts: BisectStartOptions): Promise<BisectStep> {
+  if (await readBisectState(repo)) throw new TroveError('E_EXISTS', 'a bisect is already in progress (trove bisect reset ends it)');
+  const profile = opts.profile ?? DEFAULT_PROFILE;
+  const bySpec = (spec: string) => resolveActivation(repo, profile, spec).then((r) => r.commit);
+  const generations = !opts.ref && isGenerationNumber(opts.good) && (opts.bad === undefined || isGenerationNumber(opts.bad));
+  const { bad, good, commits } = generations
+    ? await generationRange(repo, profile, Number(opts.good), opts.bad === undefined ? undefined : Number(opts.bad))
+    : await firstParentRange(repo, opts.bad ? await bySpec(opts.bad) : opts.ref ? await resolveRev(repo, opts.ref) : undefined, await bySpec(opts.good));
   const link = await chooseLink(repo, profile, opts.link);
   const state: BisectState = {
     profile,
     link,
     ref: opts.ref ?? null,
+    history: generations ? 'generations' : 'first-parent',
     bad,
     good,
     commits,
@@ -152,9 +178,4 @@ export async function bisectReset(repo: Repo): Promise<{ link: string; restored:
   else await swapLink(state.link, state.before);
   await clearBisectState(repo);
   return { link: state.link, restored: state.before };
-}
-
-/** The session in progress as a step (for `trove bisect status`-like output). */
-export async function bisectCurrent(repo: Repo): Promise<BisectState> {
-  return requireState(repo);
 }

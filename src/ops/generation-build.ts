@@ -13,8 +13,13 @@ export interface BuildOptions {
   specs?: PackageSpec[];
   /** ... or already resolved, or both. */
   inputs?: (repo: Repo) => Promise<GenerationInput[]>;
-  /** The generation this one derives from; default the profile's newest. Null for none. */
-  parent?: ObjectId | null;
+  /**
+   * The generation this one derives from (default the profile's newest; null
+   * for none). When the result is the same, no new generation is recorded.
+   * Generation commits have no parents: a profile's history is its numbered
+   * generations, so pruning one lets gc free what only it used.
+   */
+  base?: ObjectId | null;
   subject?: string;
   /** Seconds since the epoch; default now. */
   timestamp?: number;
@@ -25,8 +30,8 @@ export interface BuildResult {
   number: number;
   commit: ObjectId;
   tree: ObjectId;
-  parent: ObjectId | null;
-  /** True when the result equals the parent generation: no new generation was made. */
+  base: ObjectId | null;
+  /** True when the result equals the base generation: no new generation was made. */
   unchanged: boolean;
   packages: string[];
   conflicts: Conflict[];
@@ -51,22 +56,22 @@ export async function buildGeneration(repo: Repo, opts: BuildOptions): Promise<B
     async (txn) => {
       const inputs = [...(opts.inputs ? await opts.inputs(repo) : [])];
       for (const spec of opts.specs ?? []) inputs.push(await resolvePackage(repo, spec));
-      const parent = opts.parent !== undefined ? opts.parent : ((await listGenerations(repo, profile)).at(-1)?.commit ?? null);
+      const base = opts.base !== undefined ? opts.base : ((await listGenerations(repo, profile)).at(-1)?.commit ?? null);
       const built = await buildGenerationTree(txn, inputs);
       const generation: GenerationInfo = { profile, packages: built.ordered.map((i) => i.pkg), conflicts: built.conflicts };
       const packages = built.ordered.map((i) => packageLabel(i.pkg)).sort();
-      const base = { profile, tree: built.tree, parent, packages, conflicts: built.conflicts, treesRead: built.treesRead };
-      if (parent) {
-        const pc = await readCommit(repo.store, parent);
-        if (pc.tree === built.tree && pc.generation && samePackages(pc.generation, generation)) {
-          result = { ...base, number: 0, commit: parent, unchanged: true, written: { ...txn.stats } };
+      const common = { profile, tree: built.tree, base, packages, conflicts: built.conflicts, treesRead: built.treesRead };
+      if (base) {
+        const bc = await readCommit(repo.store, base);
+        if (bc.tree === built.tree && bc.generation && samePackages(bc.generation, generation)) {
+          result = { ...common, number: 0, commit: base, unchanged: true, written: { ...txn.stats } };
           return;
         }
       }
       const commit: Commit = {
         tree: built.tree,
         root: { ...DEFAULT_DIR_META },
-        parents: parent ? [parent] : [],
+        parents: [],
         subject: opts.subject ?? `${profile}: ${packages.length} packages`,
         body: '',
         timestamp: opts.timestamp ?? Math.floor(Date.now() / 1000),
@@ -74,7 +79,7 @@ export async function buildGeneration(repo: Repo, opts: BuildOptions): Promise<B
         generation,
       };
       const id = await writeCommit(txn, commit);
-      result = { ...base, number: 0, commit: id, unchanged: false, written: { ...txn.stats } };
+      result = { ...common, number: 0, commit: id, unchanged: false, written: { ...txn.stats } };
     },
     {
       after: async () => {

@@ -35,7 +35,7 @@ export async function installPackages(repo: Repo, specs: PackageSpec[], opts: { 
       const kept = (await baseInputs(repo, base)).filter((i) => !replaced.has(`${i.pkg.name}/${i.pkg.arch}`));
       return [...kept, ...added];
     },
-    parent: base,
+    base,
     subject: `${profile}: install ${specs.map((s) => s.name).join(' ')}`,
   });
 }
@@ -58,7 +58,7 @@ export async function removePackages(repo: Repo, specs: PackageSpec[], opts: { p
       }
       return inputs;
     },
-    parent: base,
+    base,
     subject: `${profile}: remove ${specs.map((s) => s.name).join(' ')}`,
   });
 }

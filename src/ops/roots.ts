@@ -11,7 +11,7 @@ export interface Root {
 
 /**
  * Every commit the repository keeps alive: refs (local and remote tracking),
- * every profile's generations and active commit, and the ends of a bisect in
+ * every profile's generations and active commit, and the commits of a bisect in
  * progress. fsck and gc start here.
  */
 export async function repoRoots(repo: Repo): Promise<Root[]> {
@@ -24,6 +24,6 @@ export async function repoRoots(repo: Repo): Promise<Root[]> {
     if (active) profiles.push({ name: `profiles/${p}/active`, commit: active.commit });
   }
   const bisect = await readBisectState(repo);
-  const bisecting = bisect ? [bisect.bad, bisect.good].map((commit) => ({ name: 'bisect', commit })) : [];
+  const bisecting = bisect ? [bisect.good, ...bisect.commits].map((commit) => ({ name: 'bisect', commit })) : [];
   return [...heads, ...remotes, ...profiles, ...bisecting];
 }

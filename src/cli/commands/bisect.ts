@@ -36,16 +36,21 @@ function mark(verdict: Verdict) {
 export function register(program: Command): void {
   const bisect = program
     .command('bisect')
-    .description('find the first bad commit of a first-parent history, activating each candidate at the link');
+    .description('find the first bad generation or commit, activating each candidate at the link');
   bisect
     .command('start')
     .description('start a bisect session and activate the first candidate')
     .requiredOption('--good <rev>', 'a good generation number, ref or commit')
-    .option('--bad <rev>', 'a bad generation number, ref or commit (default: the tip of --ref)')
-    .option('--ref <name>', 'the history to bisect (its tip is bad unless --bad is given)')
+    .option('--bad <rev>', 'a bad generation number, ref or commit (default: the tip of --ref, else the newest generation)')
+    .option('--ref <name>', 'bisect the first-parent history of this ref (its tip is bad unless --bad is given)')
     .option('--profile <name>', 'profile whose generation numbers and link are used', DEFAULT_PROFILE)
     .option('--link <path>', 'the symlink to swap (default: the profile’s last link, else /ro)')
     .option('--json', 'print the step as JSON')
+    .addHelpText(
+      'after',
+      '\nWith generation numbers for --good and --bad (or no --bad), the profile’s generations\n' +
+        'between them are bisected; otherwise the first-parent history from --bad back to --good.',
+    )
     .action(async (opts: { good: string; bad?: string; ref?: string; profile: string; link?: string; json?: boolean }, cmd: Command) => {
       const s = await withRepo(cmd, (repo) => bisectStart(repo, opts));
       printResult(s, opts.json);
