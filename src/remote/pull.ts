@@ -243,6 +243,8 @@ async function applyDelta(
         },
         pipeline(body, createGunzip(), () => {}) as Readable,
       ),
+      // A pack is big and object pulls are the fallback: one retry is enough.
+      { retries: 1 },
     );
     result.fetched.objects += r!.installed;
     result.fetched.bytes += r!.installedBytes;

@@ -85,8 +85,9 @@ export abstract class Transport {
   async get<T>(
     path: string,
     consume: (body: AsyncIterable<Buffer>, length?: number) => Promise<T>,
-    opts: { optional?: boolean; signal?: AbortSignal } = {},
+    opts: { optional?: boolean; signal?: AbortSignal; retries?: number } = {},
   ): Promise<T | undefined> {
+    const retries = Math.min(opts.retries ?? this.retries, this.retries);
     for (let attempt = 0; ; attempt++) {
       if (opts.signal?.aborted) throw opts.signal.reason;
       try {
@@ -102,7 +103,7 @@ export abstract class Transport {
       } catch (err) {
         if (opts.signal?.aborted) throw opts.signal.reason;
         const e = toTransferError(err, this.describe(path));
-        if (!e.retryable || attempt >= this.retries) {
+        if (!e.retryable || attempt >= retries) {
           if (attempt > 0) e.message += ` (after ${attempt + 1} attempts)`;
           throw e;
         }

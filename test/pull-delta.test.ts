@@ -1,0 +1,215 @@
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { createGunzip, createGzip } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodeTree } from '../src/format/codec.js';
+import { hashBytes, idToBytes } from '../src/hash/index.js';
+import { applyPack } from '../src/remote/apply-pack.js';
+import { deltaEntries } from '../src/remote/delta.js';
+import { KIND_BYTE, PACK_MAGIC, type PackKind, packStream } from '../src/remote/pack.js';
+import { Repo } from '../src/repo.js';
+import { type Nginx, startNginx } from './helpers/nginx.js';
+import { runTrove, tmpdir } from './helpers/tmp.js';
+
+function trove(repo: string, ...args: string[]): string {
+  const r = runTrove(['--repo', repo, ...args]);
+  if (r.code !== 0) throw new Error(`trove ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
+  return r.stdout;
+}
+
+function objects(repo: string): Set<string> {
+  const out = new Set<string>();
+  for (const shard of readdirSync(join(repo, 'objects'))) for (const n of readdirSync(join(repo, 'objects', shard))) out.add(shard + n);
+  return out;
+}
+
+function ref(repo: string, name: string): string {
+  return readFileSync(join(repo, 'refs', name), 'utf8').trim();
+}
+
+/** An uncompressed pack of the given frames, as a stream of small chunks (to exercise reassembly). */
+async function* packOf(frames: { kind: PackKind; bytes: Buffer; id?: string }[], count = frames.length): AsyncIterable<Buffer> {
+  const head = Buffer.alloc(12);
+  PACK_MAGIC.copy(head);
+  head.writeUInt32BE(count, 8);
+  const parts = [head];
+  for (const f of frames) {
+    const h = Buffer.alloc(41);
+    h[0] = KIND_BYTE[f.kind];
+    Buffer.from(idToBytes(f.id ?? hashBytes(f.bytes))).copy(h, 1);
+    h.writeBigUInt64BE(BigInt(f.bytes.length), 33);
+    parts.push(h, f.bytes);
+  }
+  parts.push(Buffer.from([0]));
+  const all = Buffer.concat(parts);
+  for (let i = 0; i < all.length; i += 7) yield all.subarray(i, i + 7);
+}
+
+/** Through gzip and back, as a pack travels. */
+function gunzipped(src: AsyncIterable<Buffer>): AsyncIterable<Buffer> {
+  return Readable.from(src).pipe(createGzip()).pipe(createGunzip());
+}
+
+const file = (name: string, bytes: Buffer) => ({ name, kind: 'file' as const, id: hashBytes(bytes), mode: 0o644, uid: 0, gid: 0, size: bytes.length, xattrs: [] });
+const dir = (name: string, id: string) => ({ name, kind: 'dir' as const, id, mode: 0o755, uid: 0, gid: 0, size: 0, xattrs: [] });
+
+describe('delta packs served by nginx', () => {
+  const base = tmpdir('trove-delta');
+  const src = join(base, 'src');
+  const server = join(base, 'server');
+  const client = join(base, 'client');
+  let nginx: Nginx;
+
+  beforeAll(async () => {
+    for (const d of ['a/b', 'c']) mkdirSync(join(src, d), { recursive: true });
+    for (let i = 0; i < 30; i++) writeFileSync(join(src, i % 2 ? 'a/b' : 'c', `f${i}`), `content ${i}\n`.repeat(50));
+    writeFileSync(join(src, 'big'), Buffer.alloc(3 << 20, 1)); // larger than the in-memory limit: streamed
+    trove(server, 'init');
+    trove(server, 'commit', src, '-r', 'main', '-m', 'one');
+    trove(server, 'delta', '--from-empty', 'main');
+    trove(server, 'summary');
+    nginx = await startNginx(server);
+    trove(client, 'init');
+    trove(client, 'remote', 'add', 'origin', nginx.url);
+  });
+  afterAll(async () => nginx?.stop());
+
+  it('a first pull takes the from-empty pack in one request and fetches no single object', () => {
+    const r = JSON.parse(trove(client, 'pull', 'origin', 'main', '--json'));
+    expect(nginx.accessLog().map((l) => l.path)).toEqual(['/summary', `/deltas/empty-${ref(server, 'heads/main')}`]);
+    expect(r.deltas.used).toHaveLength(1);
+    expect(r.fetched.objects).toBe(objects(server).size);
+    expect(objects(client)).toEqual(objects(server));
+    trove(client, 'fsck');
+  });
+
+  it('an update takes the FROM-TO pack: only new objects, one request', () => {
+    writeFileSync(join(src, 'a/b/f1'), 'changed\n');
+    const one = ref(server, 'heads/main');
+    trove(server, 'commit', src, '-r', 'main', '-m', 'two');
+    const d = JSON.parse(trove(server, 'delta', 'main~1', 'main', '--json'));
+    expect(d.objects).toBe(5); // blob, b, a, root, commit
+    trove(server, 'summary');
+    const before = objects(client);
+    nginx.clearLog();
+    const r = JSON.parse(trove(client, 'pull', 'origin', 'main', '--json'));
+    const two = ref(server, 'heads/main');
+    expect(nginx.accessLog().map((l) => l.path)).toEqual(['/summary', `/deltas/${one}-${two}`]);
+    expect(r.fetched.objects).toBe(5);
+    expect([...objects(client)].filter((id) => !before.has(id))).toHaveLength(5);
+    expect(ref(client, 'remotes/origin/main')).toBe(two);
+    trove(client, 'fsck');
+  });
+
+  it('a corrupt pack is abandoned for object pulls, and the result is sound', () => {
+    writeFileSync(join(src, 'c/f0'), 'changed again\n');
+    trove(server, 'commit', src, '-r', 'main', '-m', 'three');
+    const d = JSON.parse(trove(server, 'delta', 'main~1', 'main', '--json'));
+    // Flip bytes inside the compressed stream: the gzip CRC or an object hash catches it.
+    const path = join(server, d.path);
+    const bytes = readFileSync(path);
+    for (let i = 40; i < bytes.length - 20; i += 50) bytes[i]! ^= 0xff;
+    writeFileSync(path, bytes);
+    trove(server, 'summary');
+    nginx.clearLog();
+    const r = runTrove(['--repo', client, 'pull', 'origin', 'main', '--json']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/delta .* failed/);
+    const out = JSON.parse(r.stdout);
+    expect(out.deltas.failed).toEqual([d.path.slice('deltas/'.length)]);
+    expect(nginx.accessLog().some((l) => l.path.startsWith('/objects/'))).toBe(true);
+    expect(objects(client)).toEqual(objects(server));
+    trove(client, 'fsck');
+  });
+
+  it('--no-deltas pulls objects even when a pack fits', async () => {
+    const other = join(base, 'other');
+    trove(other, 'init');
+    trove(other, 'remote', 'add', 'origin', nginx.url);
+    nginx.clearLog();
+    trove(other, 'pull', 'origin', 'main', '--no-deltas');
+    expect(nginx.accessLog().some((l) => l.path.startsWith('/deltas/'))).toBe(false);
+    expect(objects(other)).toEqual(objects(server));
+  });
+});
+
+describe('applying a pack from an untrusted source', () => {
+  const blobA = Buffer.from('a\n');
+  const blobB = Buffer.from('b\n');
+  const sub = Buffer.from(encodeTree({ entries: [file('b', blobB)] }));
+  const root = Buffer.from(encodeTree({ entries: [file('a', blobA), dir('sub', hashBytes(sub))] }));
+
+  async function fresh(): Promise<Repo> {
+    return Repo.init(join(tmpdir('trove-pack'), 'repo'));
+  }
+
+  it('installs a well-ordered pack and nothing else', async () => {
+    const repo = await fresh();
+    const r = await applyPack({ store: repo.store }, packOf([
+      { kind: 'blob', bytes: blobA },
+      { kind: 'blob', bytes: blobB },
+      { kind: 'tree', bytes: sub },
+      { kind: 'tree', bytes: root },
+    ]));
+    expect(r).toMatchObject({ objects: 4, installed: 4 });
+    expect(objects(repo.path).size).toBe(4);
+  });
+
+  it('refuses a tree that arrives before what it references, and stores no such tree', async () => {
+    const repo = await fresh();
+    const err = await applyPack({ store: repo.store }, packOf([
+      { kind: 'blob', bytes: blobA },
+      { kind: 'tree', bytes: root },
+      { kind: 'blob', bytes: blobB },
+      { kind: 'tree', bytes: sub },
+    ])).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'E_CORRUPT' });
+    expect(await repo.store.has(hashBytes(root))).toBe(false);
+  });
+
+  it('refuses a tree sent as a blob and then referenced as a directory', async () => {
+    const repo = await fresh();
+    const err = await applyPack({ store: repo.store }, packOf([
+      { kind: 'blob', bytes: blobA },
+      { kind: 'blob', bytes: sub }, // its child blobB was never sent
+      { kind: 'tree', bytes: root },
+    ])).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'E_BAD_OBJECT' });
+    expect(await repo.store.has(hashBytes(root))).toBe(false);
+  });
+
+  it('refuses an object whose bytes do not match its id, and stores nothing for it', async () => {
+    const repo = await fresh();
+    const err = await applyPack({ store: repo.store }, packOf([{ kind: 'blob', bytes: Buffer.from('evil'), id: hashBytes(blobA) }])).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'E_CORRUPT' });
+    expect(objects(repo.path).size).toBe(0);
+  });
+
+  it('refuses a pack that ends early or holds fewer objects than announced', async () => {
+    const repo = await fresh();
+    const short = await applyPack({ store: repo.store }, packOf([{ kind: 'blob', bytes: blobA }], 2)).catch((e: unknown) => e);
+    expect(short).toMatchObject({ code: 'E_CORRUPT' });
+    async function* cut() {
+      let n = 0;
+      for await (const c of packOf([{ kind: 'blob', bytes: Buffer.alloc(5000, 3) }])) if ((n += c.length) < 3000) yield c;
+    }
+    const truncated = await applyPack({ store: repo.store }, cut()).catch((e: unknown) => e);
+    expect(truncated).toMatchObject({ code: 'E_CORRUPT' });
+    expect(await repo.store.has(hashBytes(Buffer.alloc(5000, 3)))).toBe(false);
+  });
+
+  it('writes packs children first, so a writer and reader round-trip', async () => {
+    const repo = await fresh();
+    for (const b of [blobA, blobB, sub, root]) await repo.store.put(b);
+    const commit = (await import('../src/ops/objects.js')).writeCommit(repo.store, {
+      tree: hashBytes(root), root: { mode: 0o755, uid: 0, gid: 0, xattrs: [] }, parents: [], subject: 's', body: '', timestamp: 1, metadata: [],
+    });
+    const entries = await deltaEntries(repo.store, null, await commit);
+    expect(entries.map((e) => e.kind)).toEqual(['blob', 'blob', 'tree', 'tree', 'commit']);
+    const other = await fresh();
+    const r = await applyPack({ store: other.store }, gunzipped(packStream(repo.store, entries)));
+    expect(r.installed).toBe(5);
+    expect(objects(other.path)).toEqual(objects(repo.path));
+  });
+});
