@@ -1,0 +1,604 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
+import {
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { getAttributeSync, listAttributesSync } from 'fs-xattr';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { trove } from '../src/format/generated/trove.js';
+import type { TreeEntry } from '../src/format/types.js';
+import { hashBytes, type ObjectId } from '../src/hash/index.js';
+import { BlobReader } from '../src/fuse/blobs.js';
+import { ERR } from '../src/fuse/errno.js';
+import { type FuseHandlers, getBaseHandlers } from '../src/fuse/handlers.js';
+import { Lru } from '../src/fuse/lru.js';
+import { fuseOptions } from '../src/fuse/native.js';
+import { RepoSource } from '../src/fuse/source.js';
+import type { Stat } from '../src/fuse/view.js';
+import { TroveView } from '../src/fuse/view.js';
+import { writeCommit, writeTree } from '../src/ops/objects.js';
+import { Repo } from '../src/repo.js';
+import { expectSameTree } from './helpers/fstree.js';
+import { alive, mountpoints, mountRepo, skipFuse, until } from './helpers/fuse.js';
+import { runTrove, sh, tmpdir, TROVE_BIN } from './helpers/tmp.js';
+
+const TIME = 1_700_000_000;
+const utf8 = (s: string) => new Uint8Array(Buffer.from(s));
+
+/** A repository written object by object, with every kind of entry and some hostile ones. */
+interface Fixture {
+  repo: Repo;
+  a: ObjectId;
+  b: ObjectId;
+  bigA: Buffer;
+  bigB: Buffer;
+  blobs: Record<'gone' | 'short' | 'cached', ObjectId>;
+}
+
+async function buildFixture(dir: string): Promise<Fixture> {
+  const repo = await Repo.init(join(dir, 'repo'));
+  const s = repo.store;
+  const put = async (bytes: Uint8Array) => (await s.put(bytes)).id;
+  const file = (name: string, id: ObjectId, size: number, extra: Partial<TreeEntry> = {}): TreeEntry => ({
+    name,
+    kind: 'file',
+    id,
+    mode: 0o644,
+    uid: 0,
+    gid: 0,
+    size,
+    xattrs: [],
+    ...extra,
+  });
+  const dirEntry = (name: string, id: ObjectId, extra: Partial<TreeEntry> = {}): TreeEntry => ({
+    name,
+    kind: 'dir',
+    id,
+    mode: 0o755,
+    uid: 0,
+    gid: 0,
+    size: 0,
+    xattrs: [],
+    ...extra,
+  });
+  const link = (name: string, target: string): TreeEntry => ({
+    name,
+    kind: 'symlink',
+    target,
+    mode: 0o777,
+    uid: 0,
+    gid: 0,
+    size: Buffer.byteLength(target),
+    xattrs: [],
+  });
+
+  const hello = utf8('hello\n');
+  const helloId = await put(hello);
+  const bigA = randomBytes((1 << 20) + 17);
+  const bigB = randomBytes((1 << 20) + 17);
+  const empty = await writeTree(s, { entries: [] });
+  const emptyFile = await put(new Uint8Array());
+  const gone = await put(utf8('this object will be deleted\n'));
+  const short = await put(utf8('this object will be truncated to a few bytes\n'));
+  const cached = await put(utf8('read once, then served from the page cache\n'));
+  // Garbage where a tree should be, and a tree with a name that escapes.
+  const garbage = await put(utf8('not a protobuf tree \xff\xff'));
+  const escaping = await put(
+    trove.v1.Tree.encode({ entries: [{ name: '..', kind: trove.v1.EntryKind.ENTRY_KIND_FILE, id: Buffer.from(helloId, 'hex'), mode: 0o644, size: 6 }] }).finish(),
+  );
+  const many = await writeTree(s, { entries: Array.from({ length: 3000 }, (_, i) => file(`f${String(i).padStart(5, '0')}`, helloId, 6)) });
+
+  const tree = async (big: Buffer, greeting: string) => {
+    const bin = await writeTree(s, { entries: [file('bash', await put(big), big.length, { mode: 0o755 }), link('sh', 'bash')] });
+    const etc = await writeTree(s, {
+      entries: [
+        file('greet', await put(utf8(greeting)), greeting.length),
+        file('secret', helloId, 6, { mode: 0o600, uid: 1000, gid: 100, xattrs: [{ name: 'user.note', value: utf8('kept') }] }),
+      ],
+    });
+    const lib = await writeTree(s, { entries: [dirEntry('a', empty), dirEntry('b', empty), file('libc.so', helloId, 6)] });
+    return writeTree(s, {
+      entries: [
+        dirEntry('bin', bin),
+        dirEntry('etc', etc),
+        dirEntry('lib', lib),
+        dirEntry('bad', garbage),
+        dirEntry('evil', escaping),
+        dirEntry('many', many),
+        file('empty', emptyFile, 0),
+        file('gone', gone, 28),
+        file('short', short, 45),
+        file('cached', cached, 43),
+        file('liar', helloId, 2 ** 40),
+        link('abs', '/etc/greet'),
+      ],
+    });
+  };
+  const commit = async (treeId: ObjectId, subject: string) =>
+    writeCommit(s, { tree: treeId, root: { mode: 0o755, uid: 0, gid: 0, xattrs: [] }, parents: [], subject, body: '', timestamp: TIME, metadata: [] });
+  const a = await commit(await tree(bigA, 'hello from A\n'), 'A');
+  const b = await commit(await tree(bigB, 'hello from B\n'), 'B');
+  await repo.refs.write('main', a);
+  await repo.refs.write('pkg/bash/amd64', b);
+  mkdirSync(join(repo.path, 'profiles', 'system'), { recursive: true });
+  writeFileSync(join(repo.path, 'profiles', 'system', '1'), `${a}\n`);
+  writeFileSync(join(repo.path, 'profiles', 'system', '2'), `${b}\n`);
+  return { repo, a, b, bigA, bigB, blobs: { gone, short, cached } };
+}
+
+/** The handlers as promises. */
+function client(h: FuseHandlers) {
+  return {
+    getattr: (p: string) => new Promise<{ errno: number; st?: Stat }>((r) => h.getattr(p, (errno, st) => r({ errno, st }))),
+    readdir: (p: string) =>
+      new Promise<{ errno: number; names?: string[]; stats?: Pick<Stat, 'ino' | 'mode'>[] }>((r) =>
+        h.readdir(p, (errno, names, stats) => r({ errno, names, stats })),
+      ),
+    readlink: (p: string) => new Promise<{ errno: number; target?: string }>((r) => h.readlink(p, (errno, target) => r({ errno, target }))),
+    open: (p: string, flags: number) => new Promise<number>((r) => h.open(p, flags, (errno) => r(errno))),
+    read: (p: string, len: number, pos: number) =>
+      new Promise<{ n: number; data: Buffer }>((r) => {
+        const buf = Buffer.alloc(len);
+        h.read(p, 0, buf, len, pos, (n) => r({ n, data: buf.subarray(0, Math.max(n, 0)) }));
+      }),
+    getxattr: (p: string, name: string) => new Promise<{ errno: number; value?: Buffer }>((r) => h.getxattr(p, name, 0, (errno, value) => r({ errno, value }))),
+    listxattr: (p: string) => new Promise<{ errno: number; names?: string[] }>((r) => h.listxattr(p, (errno, names) => r({ errno, names }))),
+    statfs: (p: string) => new Promise<{ errno: number; flag?: number; namemax?: number }>((r) => h.statfs(p, (errno, i) => r({ errno, flag: i?.flag, namemax: i?.namemax }))),
+  };
+}
+
+describe('FUSE handlers (no mount)', () => {
+  let fx: Fixture;
+  let fs: ReturnType<typeof client>;
+  let view: TroveView;
+  const logged: string[] = [];
+  let A: string;
+  let B: string;
+
+  beforeAll(async () => {
+    fx = await buildFixture(tmpdir('trove-fuse-h'));
+    view = new TroveView(new RepoSource(fx.repo.store, fx.repo.path), { startTime: 5_000 });
+    const blobs = new BlobReader({ pathOf: (id) => fx.repo.store.pathOf(id), maxOpen: 4 });
+    fs = client(getBaseHandlers(view, blobs, { log: (m) => logged.push(m) }));
+    A = `/commits/${fx.a}`;
+    B = `/commits/${fx.b}`;
+  });
+
+  it('shows commits, refs and profiles at the top, with 2 + subdirectories links', async () => {
+    const root = await fs.getattr('/');
+    expect(root.errno).toBe(0);
+    expect(root.st).toMatchObject({ ino: 1, mode: 0o040755, nlink: 5 });
+    const top = await fs.readdir('/');
+    expect(top.names).toEqual(['.', '..', 'commits', 'refs', 'profiles']);
+    expect((await fs.getattr('/refs')).st?.nlink).toBe(3); // main and the pkg/ directory
+  });
+
+  it('lists the commits known from refs and profiles, and looks up any other lazily', async () => {
+    const c = await fs.readdir('/commits');
+    expect(c.names?.slice(2).sort()).toEqual([fx.a, fx.b].sort());
+    expect(c.stats?.every((s) => (s.mode & 0o170000) === 0o040000)).toBe(true);
+    expect((await fs.getattr(`/commits/${'0'.repeat(64)}`)).errno).toBe(ERR.ENOENT);
+    expect((await fs.getattr('/commits/not-an-id')).errno).toBe(ERR.ENOENT);
+    // A blob's id is not a commit.
+    expect((await fs.getattr(`/commits/${fx.blobs.cached}`)).errno).toBe(ERR.ENOENT);
+  });
+
+  it('gives a commit root the commit metadata and time', async () => {
+    const { st } = await fs.getattr(A);
+    expect(st).toMatchObject({ mode: 0o040755, uid: 0, gid: 0, mtime: TIME * 1000, nlink: 2 + 6 });
+  });
+
+  it('stats files, directories and symlinks like the tree says', async () => {
+    expect((await fs.getattr(`${A}/etc/secret`)).st).toMatchObject({ mode: 0o100600, uid: 1000, gid: 100, size: 6, nlink: 1, blocks: 1 });
+    expect((await fs.getattr(`${A}/bin/bash`)).st).toMatchObject({ mode: 0o100755, size: fx.bigA.length });
+    expect((await fs.getattr(`${A}/lib`)).st).toMatchObject({ mode: 0o040755, nlink: 4 });
+    expect((await fs.getattr(`${A}/bin/sh`)).st).toMatchObject({ mode: 0o120777, size: 4 });
+    expect((await fs.getattr(`${A}/empty`)).st).toMatchObject({ size: 0, blocks: 0 });
+    expect((await fs.getattr(`${A}/liar`)).st?.size).toBe(2 ** 40);
+  });
+
+  it('lists a directory with . and .., in tree order, with inode numbers that getattr agrees with', async () => {
+    const d = await fs.readdir(`${A}/etc`);
+    expect(d.names).toEqual(['.', '..', 'greet', 'secret']);
+    expect(d.stats?.[0]?.ino).toBe((await fs.getattr(`${A}/etc`)).st?.ino);
+    expect(d.stats?.[1]?.ino).toBe((await fs.getattr(A)).st?.ino);
+    expect(d.stats?.[2]).toEqual({ ino: (await fs.getattr(`${A}/etc/greet`)).st?.ino, mode: 0o100644 });
+    const many = await fs.readdir(`${A}/many`);
+    expect(many.names).toHaveLength(3002);
+  });
+
+  it('keeps inode numbers unique and stable over a whole walk', async () => {
+    const seen = new Map<number, string>();
+    const walk = async (path: string): Promise<void> => {
+      if (/\/(bad|evil)$/.test(path)) return;
+      const { st } = await fs.getattr(path);
+      expect(st, path).toBeDefined();
+      const other = seen.get(st!.ino);
+      expect(other, `${path} shares inode ${st!.ino} with ${other}`).toBeUndefined();
+      seen.set(st!.ino, path);
+      if ((st!.mode & 0o170000) !== 0o040000) return;
+      for (const name of (await fs.readdir(path)).names!.slice(2)) await walk(`${path}/${name}`);
+    };
+    await walk(A);
+    await walk(B);
+    expect(seen.size).toBeGreaterThan(6000);
+    expect((await fs.getattr(`${A}/many/f02999`)).st?.ino).toBe([...seen].find(([, p]) => p === `${A}/many/f02999`)?.[0]);
+  });
+
+  it('reads symlinks verbatim, and refs and profiles as relative links into commits/', async () => {
+    expect(await fs.readlink(`${A}/bin/sh`)).toEqual({ errno: 0, target: 'bash' });
+    expect(await fs.readlink(`${A}/abs`)).toEqual({ errno: 0, target: '/etc/greet' });
+    expect(await fs.readlink('/refs/main')).toEqual({ errno: 0, target: `../commits/${fx.a}` });
+    expect(await fs.readlink('/refs/pkg/bash/amd64')).toEqual({ errno: 0, target: `../../../commits/${fx.b}` });
+    expect(await fs.readlink('/profiles/system/2')).toEqual({ errno: 0, target: `../../commits/${fx.b}` });
+    expect((await fs.readdir('/profiles/system')).names).toEqual(['.', '..', '1', '2']);
+    expect((await fs.readlink(`${A}/etc/greet`)).errno).toBe(ERR.EINVAL);
+  });
+
+  it('sees refs and profiles change without remounting', async () => {
+    expect((await fs.getattr('/refs/later')).errno).toBe(ERR.ENOENT);
+    await fx.repo.refs.write('later', fx.b);
+    expect(await fs.readlink('/refs/later')).toEqual({ errno: 0, target: `../commits/${fx.b}` });
+    await fx.repo.refs.write('later', fx.a);
+    expect((await fs.readlink('/refs/later')).target).toBe(`../commits/${fx.a}`);
+    await fx.repo.refs.delete('later');
+    expect((await fs.getattr('/refs/later')).errno).toBe(ERR.ENOENT);
+    writeFileSync(join(fx.repo.path, 'profiles', 'system', '3'), `${fx.a}\n`);
+    expect((await fs.readlink('/profiles/system/3')).target).toBe(`../../commits/${fx.a}`);
+    rmSync(join(fx.repo.path, 'profiles', 'system', '3'));
+    // Stray files are not generations: no id inside, or a dot name.
+    writeFileSync(join(fx.repo.path, 'profiles', 'system', '.tmp-9'), `${fx.a}\n`);
+    writeFileSync(join(fx.repo.path, 'profiles', 'system', 'notes'), 'hello\n');
+    expect((await fs.readdir('/profiles/system')).names).toEqual(['.', '..', '1', '2']);
+  });
+
+  it('reads at any offset and size, and nothing past the end', async () => {
+    expect((await fs.read(`${A}/etc/greet`, 4096, 0)).data.toString()).toBe('hello from A\n');
+    expect((await fs.read(`${B}/etc/greet`, 4096, 6)).data.toString()).toBe('from B\n');
+    expect((await fs.read(`${A}/etc/greet`, 4096, 13)).n).toBe(0);
+    expect((await fs.read(`${A}/etc/greet`, 4096, 1 << 30)).n).toBe(0);
+    expect((await fs.read(`${A}/empty`, 4096, 0)).n).toBe(0);
+    const parts: Buffer[] = [];
+    for (let pos = 0; pos < fx.bigA.length; pos += 131072) parts.push((await fs.read(`${A}/bin/bash`, 131072, pos)).data);
+    expect(Buffer.concat(parts).equals(fx.bigA)).toBe(true);
+    const mid = await fs.read(`${A}/bin/bash`, 1000, 777_777);
+    expect(mid.data.equals(fx.bigA.subarray(777_777, 778_777))).toBe(true);
+    const tail = await fs.read(`${A}/bin/bash`, 4096, fx.bigA.length - 10);
+    expect(tail.data.equals(fx.bigA.subarray(-10))).toBe(true);
+    // Many blobs through a reader that keeps only 4 files open.
+    const many = await Promise.all(Array.from({ length: 20 }, (_, i) => fs.read(i % 2 ? `${A}/bin/bash` : `${B}/bin/bash`, 65536, i * 4096)));
+    many.forEach((r, i) => expect(r.data.equals((i % 2 ? fx.bigA : fx.bigB).subarray(i * 4096, i * 4096 + 65536))).toBe(true));
+  });
+
+  it('answers ENOENT for missing paths and ENOTDIR below a file', async () => {
+    expect((await fs.getattr(`${A}/nope`)).errno).toBe(ERR.ENOENT);
+    expect((await fs.getattr(`${A}/etc/nope/deeper`)).errno).toBe(ERR.ENOENT);
+    expect((await fs.getattr(`${A}/etc/greet/x`)).errno).toBe(ERR.ENOTDIR);
+    expect((await fs.getattr('/nope')).errno).toBe(ERR.ENOENT);
+    expect((await fs.readdir(`${A}/nope`)).errno).toBe(ERR.ENOENT);
+    expect((await fs.read(`${A}/nope`, 10, 0)).n).toBe(ERR.ENOENT);
+    expect((await fs.readlink('/refs/nope')).errno).toBe(ERR.ENOENT);
+  });
+
+  it('refuses every change with EROFS, and write opens too', async () => {
+    const h = getBaseHandlers(view, new BlobReader({ pathOf: (id) => fx.repo.store.pathOf(id) }));
+    const refused: [keyof FuseHandlers, unknown[]][] = [
+      ['write', [`${A}/etc/greet`, 0, Buffer.from('x'), 1, 0]],
+      ['create', [`${A}/new`, 0o644]],
+      ['unlink', [`${A}/etc/greet`]],
+      ['rename', [`${A}/etc/greet`, `${A}/etc/g2`]],
+      ['link', [`${A}/etc/greet`, `${A}/etc/g2`]],
+      ['symlink', ['x', `${A}/etc/g2`]],
+      ['mkdir', [`${A}/d`, 0o755]],
+      ['rmdir', [`${A}/lib/a`]],
+      ['chmod', [`${A}/etc/greet`, 0o777]],
+      ['chown', [`${A}/etc/greet`, 1, 1]],
+      ['truncate', [`${A}/etc/greet`, 0]],
+      ['ftruncate', [`${A}/etc/greet`, 0, 0]],
+      ['utimens', [`${A}/etc/greet`, 0, 0]],
+      ['mknod', [`${A}/dev`, 0o600, 0]],
+      ['setxattr', [`${A}/etc/greet`, 'user.x', Buffer.from('1'), 0, 0]],
+      ['removexattr', [`${A}/etc/secret`, 'user.note']],
+    ];
+    for (const [op, args] of refused) {
+      const errno = await new Promise<number>((r) => (h[op] as (...a: unknown[]) => void)(...args, (e: number) => r(e)));
+      expect(errno, op).toBe(ERR.EROFS);
+    }
+    expect(await fs.open(`${A}/etc/greet`, constants.O_WRONLY)).toBe(ERR.EROFS);
+    expect(await fs.open(`${A}/etc/greet`, constants.O_RDONLY | constants.O_TRUNC)).toBe(ERR.EROFS);
+    expect(await fs.open(`${A}/etc/greet`, constants.O_RDONLY)).toBe(0);
+    expect(await fs.open(`${A}/nope`, constants.O_RDONLY)).toBe(ERR.ENOENT);
+    const zero = getBaseHandlers(view, new BlobReader({ pathOf: (id) => fx.repo.store.pathOf(id) }), { zeroMessageOpen: true });
+    expect(await client(zero).open(`${A}/etc/greet`, constants.O_RDONLY)).toBe(ERR.ENOSYS);
+  });
+
+  it('serves xattrs from the tree', async () => {
+    expect(await fs.listxattr(`${A}/etc/secret`)).toEqual({ errno: 0, names: ['user.note'] });
+    expect((await fs.getxattr(`${A}/etc/secret`, 'user.note')).value?.toString()).toBe('kept');
+    expect((await fs.getxattr(`${A}/etc/secret`, 'user.other')).errno).toBe(ERR.ENODATA);
+    expect((await fs.listxattr(`${A}/etc/greet`)).names).toEqual([]);
+  });
+
+  it('reports statfs read-only', async () => {
+    expect(await fs.statfs('/')).toEqual({ errno: 0, flag: 1, namemax: 255 });
+  });
+
+  it('gives EIO for an invalid tree, only for that directory', async () => {
+    logged.length = 0;
+    for (const dir of ['bad', 'evil']) {
+      expect((await fs.getattr(`${A}/${dir}`)).errno, dir).toBe(ERR.EIO);
+      expect((await fs.readdir(`${A}/${dir}`)).errno, dir).toBe(ERR.EIO);
+      expect((await fs.getattr(`${A}/${dir}/x`)).errno, dir).toBe(ERR.EIO);
+    }
+    expect(logged.join('\n')).toMatch(/bad \(tree [0-9a-f]{64}\)/);
+    expect(logged.join('\n')).toMatch(/evil .*'\.\.' is not allowed/);
+    // The parent and the siblings are untouched.
+    expect((await fs.readdir(A)).names).toContain('bad');
+    expect((await fs.read(`${A}/etc/greet`, 100, 0)).data.toString()).toBe('hello from A\n');
+  });
+
+  it('gives EIO for a file whose object is missing, truncated or shorter than the tree says', async () => {
+    const p = (id: ObjectId) => fx.repo.store.pathOf(id);
+    rmSync(p(fx.blobs.gone));
+    truncateSync(p(fx.blobs.short), 5);
+    logged.length = 0;
+    expect((await fs.read(`${A}/gone`, 4096, 0)).n).toBe(ERR.EIO);
+    expect((await fs.read(`${A}/short`, 4096, 0)).n).toBe(ERR.EIO);
+    expect((await fs.read(`${A}/liar`, 4096, 0)).n).toBe(ERR.EIO);
+    expect(logged).toHaveLength(3);
+    expect(logged.join('\n')).toMatch(/has 5 bytes, the tree says 45/);
+    // Metadata still works, and so does every other file.
+    expect((await fs.getattr(`${A}/gone`)).st?.size).toBe(28);
+    expect((await fs.read(`${A}/bin/bash`, 10, 0)).data.equals(fx.bigA.subarray(0, 10))).toBe(true);
+  });
+
+  it('keeps decoded trees within the memory bound', async () => {
+    const small = new TroveView(new RepoSource(fx.repo.store, fx.repo.path), { treeCacheBytes: 4096 });
+    const h = client(getBaseHandlers(small, new BlobReader({ pathOf: (id) => fx.repo.store.pathOf(id) })));
+    for (const d of ['bin', 'etc', 'lib', 'lib/a', 'many']) expect((await h.readdir(`${A}/${d}`)).errno).toBe(0);
+    expect(small.cacheStats().treeBytes).toBeLessThanOrEqual(4096);
+    expect(small.cacheStats().trees).toBeGreaterThan(0);
+    // The 3000-entry tree is bigger than the whole bound: served, never kept.
+    expect((await h.readdir(`${A}/many`)).names).toHaveLength(3002);
+  });
+});
+
+describe('Lru', () => {
+  it('evicts the least recently used entries past the cost bound', () => {
+    const evicted: string[] = [];
+    const lru = new Lru<string, string>({ maxCost: 10, costOf: (v) => v.length, onEvict: (v) => evicted.push(v) });
+    lru.set('a', 'aaaa');
+    lru.set('b', 'bbbb');
+    expect(lru.get('a')).toBe('aaaa');
+    lru.set('c', 'cccc');
+    expect(evicted).toEqual(['bbbb']);
+    expect(lru.get('b')).toBeUndefined();
+    expect(lru.cost).toBe(8);
+    lru.set('huge', 'x'.repeat(11));
+    expect(lru.get('huge')).toBeUndefined();
+    expect(lru.size).toBe(2);
+  });
+});
+
+describe('mount options', () => {
+  it('mounts read-only with our inode numbers and long kernel caching', () => {
+    const o = fuseOptions().slice(2).split(',');
+    expect(o).toEqual(expect.arrayContaining(['ro', 'use_ino', 'kernel_cache', 'default_permissions', 'entry_timeout=86400', 'attr_timeout=86400', 'allow_other']));
+    expect(fuseOptions({ suid: true })).toMatch(/,suid/);
+  });
+});
+
+describe.skipIf(skipFuse())('FUSE mount (real)', () => {
+  let fx: Fixture;
+  let dir: string;
+  let mnt: string;
+  let pid: number;
+  let A: string;
+  let B: string;
+
+  beforeAll(async () => {
+    dir = tmpdir('trove-fuse-m');
+    fx = await buildFixture(dir);
+    await fx.repo.close();
+    mnt = join(dir, 'mnt');
+    pid = mountRepo(fx.repo.path, mnt);
+    A = join(mnt, 'commits', fx.a);
+    B = join(mnt, 'commits', fx.b);
+  });
+
+  it('records the daemon in mount.json and serves the layout', () => {
+    expect(JSON.parse(readFileSync(join(fx.repo.path, 'mount.json'), 'utf8'))).toEqual({ mountpoint: mnt, pid });
+    expect(alive(pid)).toBe(true);
+    expect(mountpoints().has(mnt)).toBe(true);
+    expect(readdirSync(mnt).sort()).toEqual(['commits', 'profiles', 'refs']);
+    expect(readFileSync(join(mnt, 'refs', 'main', 'etc', 'greet'), 'utf8')).toBe('hello from A\n');
+    expect(readFileSync(join(mnt, 'refs', 'pkg', 'bash', 'amd64', 'etc', 'greet'), 'utf8')).toBe('hello from B\n');
+    expect(readFileSync(join(mnt, 'profiles', 'system', '1', 'etc', 'greet'), 'utf8')).toBe('hello from A\n');
+    expect(readlinkSync(join(mnt, 'refs', 'main'))).toBe(`../commits/${fx.a}`);
+    expect(readFileSync(join(A, 'bin', 'bash')).equals(fx.bigA)).toBe(true);
+  });
+
+  it('shows POSIX attributes through the kernel, with stable inode numbers', () => {
+    const st = statSync(join(A, 'etc', 'secret'));
+    expect(st.mode).toBe(0o100600);
+    expect([st.uid, st.gid, st.size, st.nlink]).toEqual([1000, 100, 6, 1]);
+    expect(st.mtimeMs).toBe(TIME * 1000);
+    expect(statSync(join(A, 'lib')).nlink).toBe(4);
+    expect(lstatSync(join(A, 'bin', 'sh')).isSymbolicLink()).toBe(true);
+    expect(statSync(join(A, 'bin', 'bash')).ino).toBe(statSync(join(A, 'bin', 'bash')).ino);
+    expect(statSync(join(A, 'bin', 'bash')).ino).not.toBe(statSync(join(B, 'bin', 'bash')).ino);
+    const names = spawnSync('ls', ['-i', join(A, 'etc')], { encoding: 'utf8' }).stdout;
+    expect(names).toContain(`${statSync(join(A, 'etc', 'greet')).ino} greet`);
+    expect(getAttributeSync(join(A, 'etc', 'secret'), 'user.note').toString()).toBe('kept');
+    expect(listAttributesSync(join(A, 'etc', 'secret'))).toEqual(['user.note']);
+    expect(() => getAttributeSync(join(A, 'etc', 'greet'), 'user.note')).toThrow(/ENODATA|does not exist/);
+    expect(sh('stat', ['-f', '-c', '%T %l', mnt]).trim()).toMatch(/^fuse\S* 255$/);
+  });
+
+  it('refuses writes with EROFS', () => {
+    for (const [cmd, args] of [
+      ['touch', [join(A, 'new')]],
+      ['mkdir', [join(A, 'd')]],
+      ['rm', ['-f', join(A, 'etc', 'greet')]],
+      ['chmod', ['777', join(A, 'etc', 'greet')]],
+      ['sh', ['-c', `echo x >> ${join(A, 'etc', 'greet')}`]],
+      ['ln', ['-s', 'x', join(mnt, 'refs', 'new')]],
+    ] as const) {
+      const r = spawnSync(cmd, args, { encoding: 'utf8' });
+      expect(r.status, cmd).not.toBe(0);
+      expect(r.stderr, cmd).toMatch(/Read-only file system/);
+    }
+  });
+
+  it('gives EIO for one broken file or tree and keeps serving', () => {
+    rmSync(fx.repo.store.pathOf(fx.blobs.gone));
+    const cat = spawnSync('cat', [join(A, 'gone')], { encoding: 'utf8' });
+    expect(cat.status).not.toBe(0);
+    expect(cat.stderr).toMatch(/Input\/output error/);
+    expect(spawnSync('ls', [join(A, 'bad')], { encoding: 'utf8' }).stderr).toMatch(/Input\/output error/);
+    expect(spawnSync('ls', [join(A, 'evil')], { encoding: 'utf8' }).stderr).toMatch(/Input\/output error/);
+    expect(spawnSync('cat', [join(A, 'liar')], { encoding: 'utf8' }).stderr).toMatch(/Input\/output error/);
+    expect(readFileSync(join(A, 'etc', 'greet'), 'utf8')).toBe('hello from A\n');
+    expect(alive(pid)).toBe(true);
+    expect(readFileSync(join(fx.repo.path, 'mount.log'), 'utf8')).toMatch(/read \/commits\/[0-9a-f]{64}\/gone/);
+  });
+
+  it('keeps file pages cached across opens (content is immutable)', () => {
+    const path = join(A, 'cached');
+    expect(readFileSync(path, 'utf8')).toBe('read once, then served from the page cache\n');
+    // The object is gone, yet a new open reads the same bytes: the kernel kept its cache.
+    rmSync(fx.repo.store.pathOf(fx.blobs.cached));
+    expect(spawnSync('cat', [path], { encoding: 'utf8' }).stdout).toBe('read once, then served from the page cache\n');
+  });
+
+  it('lets a process that holds a file open across a switch keep reading the old content', async () => {
+    const current = join(dir, 'current');
+    symlinkSync(A, current);
+    // Reads the first half, waits for a line on stdin, reads the rest, then opens the path again.
+    const script = `
+      const fs = require('fs'); const path = process.argv[1];
+      const fd = fs.openSync(path + '/bin/bash', 'r'); const size = fs.fstatSync(fd).size;
+      const first = Buffer.alloc(size >> 1); fs.readSync(fd, first, 0, first.length, 0);
+      process.stdout.write('half\\n');
+      process.stdin.once('data', () => {
+        const rest = Buffer.alloc(size - first.length); fs.readSync(fd, rest, 0, rest.length, first.length);
+        const again = fs.readFileSync(path + '/bin/bash');
+        const h = (b) => require('crypto').createHash('sha256').update(b).digest('hex');
+        process.stdout.write(h(Buffer.concat([first, rest])) + ' ' + h(again) + '\\n');
+        process.exit(0);
+      });`;
+    const child = spawn(process.execPath, ['-e', script, current], { stdio: ['pipe', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    expect(await until(() => out.includes('half'), 10_000)).toBe(true);
+    // The switch: a new symlink renamed over the old one.
+    symlinkSync(B, `${current}.new`);
+    renameSync(`${current}.new`, current);
+    expect(readFileSync(join(current, 'etc', 'greet'), 'utf8')).toBe('hello from B\n');
+    child.stdin.write('go\n');
+    await new Promise((r) => child.on('exit', r));
+    const [held, reopened] = out.split('\n')[1]!.split(' ');
+    expect(held).toBe(hashBytes(fx.bigA));
+    expect(reopened).toBe(hashBytes(fx.bigB));
+  });
+
+  it('refuses a second mount on the same point, and of the same repository', () => {
+    const again = runTrove(['--repo', fx.repo.path, 'mount', mnt]);
+    expect(again.code).toBe(4);
+    expect(again.stderr).toMatch(/already mounted/);
+    const other = runTrove(['--repo', fx.repo.path, 'mount', join(dir, 'mnt2')]);
+    expect(other.code).toBe(4);
+    expect(other.stderr).toMatch(/already mounted at/);
+  });
+});
+
+describe.skipIf(skipFuse())('FUSE mount lifecycle (real)', () => {
+  let repo: string;
+  let mnt: string;
+  let id: string;
+  let src: string;
+
+  beforeAll(() => {
+    const dir = tmpdir('trove-fuse-l');
+    repo = join(dir, 'repo');
+    mnt = join(dir, 'mnt');
+    src = join(dir, 'src');
+    expect(runTrove(['--repo', repo, 'init']).code).toBe(0);
+    mkdirSync(join(src, 'usr', 'bin'), { recursive: true });
+    mkdirSync(join(src, 'etc', 'empty'), { recursive: true });
+    writeFileSync(join(src, 'etc', 'os-release'), 'ID=trove\n');
+    writeFileSync(join(src, 'usr', 'bin', 'tool'), randomBytes(300_000), { mode: 0o755 });
+    symlinkSync('usr/bin', join(src, 'bin'));
+    symlinkSync('/etc/os-release', join(src, 'usr', 'os-release'));
+    const r = runTrove(['--repo', repo, 'commit', src, '--ref', 'main', '-m', 'tree']);
+    expect(r.code, r.stderr).toBe(0);
+    id = readFileSync(join(repo, 'refs', 'heads', 'main'), 'utf8').trim();
+  });
+
+  it('shows a commit exactly as trove checkout materialises it', () => {
+    mountRepo(repo, mnt);
+    const co = join(repo, '..', 'co');
+    expect(runTrove(['--repo', repo, 'checkout', '--copy', id, co]).code).toBe(0);
+    expectSameTree(co, join(mnt, 'commits', id));
+    expectSameTree(src, join(mnt, 'commits', id));
+    expect(realpathSync(join(mnt, 'refs', 'main'))).toBe(join(mnt, 'commits', id));
+  });
+
+  it('unmounts: the record is cleared and the daemon exits', async () => {
+    const pid = (JSON.parse(readFileSync(join(repo, 'mount.json'), 'utf8')) as { pid: number }).pid;
+    const r = runTrove(['--repo', repo, 'umount', mnt]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/unmounted/);
+    expect(mountpoints().has(mnt)).toBe(false);
+    expect(() => statSync(join(repo, 'mount.json'))).toThrow(/ENOENT/);
+    expect(await until(() => !alive(pid))).toBe(true);
+    expect(runTrove(['--repo', repo, 'umount', mnt]).code).toBe(3);
+  });
+
+  it('survives a SIGKILLed daemon: umount cleans the dead mount, and mounting again works', async () => {
+    let pid = mountRepo(repo, mnt);
+    process.kill(pid, 'SIGKILL');
+    expect(await until(() => !alive(pid))).toBe(true);
+    expect(() => statSync(join(mnt, 'commits'))).toThrow(/ENOTCONN/);
+    const r = runTrove(['--repo', repo, 'umount', mnt]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/daemon had died/);
+    expect(mountpoints().has(mnt)).toBe(false);
+
+    // And straight after a crash, without umount: mount cleans up by itself.
+    pid = mountRepo(repo, mnt);
+    process.kill(pid, 'SIGKILL');
+    expect(await until(() => !alive(pid))).toBe(true);
+    const again = runTrove(['--repo', repo, 'mount', mnt]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toMatch(/cleaned a stale mount/);
+    expect(readFileSync(join(mnt, 'refs', 'main', 'etc', 'os-release'), 'utf8')).toBe('ID=trove\n');
+    expect(runTrove(['--repo', repo, 'umount', mnt]).code).toBe(0);
+  });
+
+  it('runs in the foreground until signalled, then unmounts and clears the record', async () => {
+    const child = spawn(process.execPath, [TROVE_BIN, '--repo', repo, 'mount', mnt, '--foreground'], { stdio: 'pipe' });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    expect(await until(() => /serving/.test(err), 10_000), err).toBe(true);
+    expect(readFileSync(join(mnt, 'refs', 'main', 'etc', 'os-release'), 'utf8')).toBe('ID=trove\n');
+    child.kill('SIGTERM');
+    const code = await new Promise((r) => child.on('exit', r));
+    expect(code).toBe(0);
+    expect(mountpoints().has(mnt)).toBe(false);
+    expect(() => statSync(join(repo, 'mount.json'))).toThrow(/ENOENT/);
+  });
+});
