@@ -29,7 +29,10 @@ function notFound(err: unknown): boolean {
   return err instanceof TroveError && err.code === 'E_NOT_FOUND';
 }
 
-/** Every object reachable from the roots; missing objects are skipped (fsck reports them). */
+/**
+ * Every object reachable from the roots (through parents, trees and a
+ * generation's package commits); missing objects are skipped (fsck reports them).
+ */
 async function mark(repo: Repo): Promise<Set<ObjectId>> {
   const live = new Set<ObjectId>();
   const io = limiter(16);
@@ -65,7 +68,8 @@ async function mark(repo: Repo): Promise<Set<ObjectId>> {
         throw err;
       }
       await tree(c.tree);
-      todo.push(...c.parents);
+      // A generation keeps its package commits: install and remove derive new generations from them.
+      todo.push(...c.parents, ...(c.generation?.packages.map((p) => p.commit) ?? []));
     }
   };
   for (const root of await repoRoots(repo)) await commit(root.commit);

@@ -1,0 +1,185 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { decodeCommit, decodeTree } from '../src/format/codec.js';
+import type { ObjectId } from '../src/hash/index.js';
+import { activate } from '../src/ops/activate.js';
+import { fsck } from '../src/ops/fsck.js';
+import { gc } from '../src/ops/gc.js';
+import { buildGeneration } from '../src/ops/generation-build.js';
+import { parseDuration, pruneGenerations } from '../src/ops/generation-prune.js';
+import { addPackage } from '../src/ops/pkg-add.js';
+import { listGenerations } from '../src/ops/profile.js';
+import { Repo } from '../src/repo.js';
+import { runTrove, TROVE_BIN, tmpdir } from './helpers/tmp.js';
+
+async function allObjects(repo: Repo): Promise<Set<ObjectId>> {
+  const ids = new Set<ObjectId>();
+  for await (const id of repo.store.list()) ids.add(id);
+  return ids;
+}
+
+/** Every stored commit or tree references only stored objects. */
+async function closed(repo: Repo): Promise<string[]> {
+  const ids = await allObjects(repo);
+  const broken: string[] = [];
+  for (const id of ids) {
+    const bytes = await repo.store.get(id);
+    let refs: ObjectId[] = [];
+    try {
+      const c = decodeCommit(bytes);
+      refs = [c.tree, ...c.parents];
+    } catch {
+      try {
+        refs = decodeTree(bytes).entries.flatMap((e) => (e.id ? [e.id] : []));
+      } catch {
+        continue;
+      }
+    }
+    for (const r of refs) if (!ids.has(r)) broken.push(`${id} -> ${r}`);
+  }
+  return broken;
+}
+
+/** A package `name` whose files are `n` small unique files in nested directories, one of them executable. */
+async function addPkg(repo: Repo, dir: string, name: string, n: number, version = '1.0') {
+  const src = join(dir, `src-${name}-${version}`);
+  for (let i = 0; i < n; i++) {
+    const d = join(src, 'usr', 'share', name, `d${i % 4}`);
+    mkdirSync(d, { recursive: true });
+    writeFileSync(join(d, `f${i}`), `${name} ${version} ${i}\n`);
+  }
+  mkdirSync(join(src, 'usr', 'bin'), { recursive: true });
+  writeFileSync(join(src, 'usr', 'bin', name), `#!/bin/sh\necho ${name} ${version}\n`);
+  chmodSync(join(src, 'usr', 'bin', name), 0o755);
+  return addPackage(repo, src, { name, arch: 'amd64', version });
+}
+
+describe('gen prune', () => {
+  it('keeps the newest and the active generation whatever the criteria', async () => {
+    const dir = tmpdir();
+    const repo = await Repo.init(join(dir, 'repo'));
+    await addPkg(repo, dir, 'a', 2);
+    for (let v = 1; v <= 5; v++) {
+      await addPkg(repo, dir, 'a', 2, `${v}.0`);
+      await buildGeneration(repo, { specs: [{ name: 'a', priority: 0 }] });
+    }
+    const gens = await listGenerations(repo, 'system');
+    await activate(repo, gens[1]!.commit, { link: join(dir, 'ro') });
+    const dry = await pruneGenerations(repo, { keep: 1, dryRun: true });
+    expect(dry.removed).toEqual([1, 3, 4]);
+    expect((await listGenerations(repo, 'system')).length).toBe(5);
+    expect((await pruneGenerations(repo, { olderThan: parseDuration('1h') })).removed).toEqual([]);
+    expect((await pruneGenerations(repo, { keep: 2 })).removed).toEqual([1, 3]);
+    expect((await listGenerations(repo, 'system')).map((g) => g.number)).toEqual([2, 4, 5]);
+    expect((await pruneGenerations(repo, { olderThan: 60, now: Date.now() / 1000 + 120 })).removed).toEqual([4]);
+    expect(() => parseDuration('10 days')).toThrow();
+    await repo.close();
+  });
+});
+
+describe('gc', () => {
+  it('frees what only pruned generations and deleted refs used; dry run reports the same and deletes nothing', async () => {
+    const dir = tmpdir();
+    const repoPath = join(dir, 'repo');
+    const repo = await Repo.init(repoPath);
+    const link = join(dir, 'ro');
+    await addPkg(repo, dir, 'base', 10);
+    await addPkg(repo, dir, 'extra', 10);
+    const g1 = await buildGeneration(repo, { specs: [{ name: 'base', priority: 0 }, { name: 'extra', priority: 0 }] });
+    await activate(repo, g1.commit, { link });
+    await repo.refs.delete('pkg/extra/amd64');
+    const g2 = await buildGeneration(repo, { specs: [{ name: 'base', priority: 0 }] });
+    await activate(repo, g2.commit, { link });
+    // The checkout of generation 1 links a variant (the executable); generation 2's too.
+    expect(readdirSync(join(repoPath, 'checkouts')).sort()).toEqual([g1.commit, g2.commit].sort());
+
+    const before = await allObjects(repo);
+    const dry = await gc(repo, { dryRun: true });
+    expect(dry.deleted.objects).toBe(0);
+    expect(dry.checkouts).toEqual([]);
+    await pruneGenerations(repo, { keep: 1 });
+    const preview = await gc(repo, { dryRun: true });
+    expect(await allObjects(repo)).toEqual(before);
+    expect(existsSync(join(repoPath, 'checkouts', g1.commit))).toBe(true);
+    // extra's commit; its trees /, usr, usr/bin, usr/share, usr/share/extra and 4 dirs; 10 files and
+    // the script. Generation 1's commit and its merged trees /, usr, usr/bin, usr/share.
+    expect(preview.deleted).toMatchObject({ commits: 2, trees: 13, blobs: 11 });
+    expect(preview.checkouts).toEqual([g1.commit]);
+
+    const real = await gc(repo);
+    expect(real.deleted).toEqual(preview.deleted);
+    expect(real.checkouts).toEqual([g1.commit]);
+    expect(real.variants.files).toBe(1);
+    expect(existsSync(join(repoPath, 'checkouts', g1.commit))).toBe(false);
+    expect((await allObjects(repo)).size).toBe(before.size - real.deleted.objects);
+    const report = await fsck(repo);
+    expect(report.problems).toEqual([]);
+    expect(await closed(repo)).toEqual([]);
+    await repo.close();
+
+    const again = runTrove(['--repo', repoPath, 'gc', '--json']);
+    expect(again.code).toBe(0);
+    expect(JSON.parse(again.stdout).deleted.objects).toBe(0);
+  });
+
+  it('interrupted at any point, leaves no object whose references are gone', async () => {
+    for (const stopAfter of [1, 4, 9, 17]) {
+      const dir = tmpdir();
+      const repo = await Repo.init(join(dir, 'repo'));
+      await addPkg(repo, dir, 'keep', 3);
+      for (let v = 1; v <= 3; v++) await addPkg(repo, dir, 'gone', 8, `${v}.0`);
+      await repo.refs.delete('pkg/gone/amd64');
+      const realDelete = repo.store.delete.bind(repo.store);
+      let deletions = 0;
+      repo.store.delete = async (id) => {
+        if (deletions++ >= stopAfter) throw new Error('killed');
+        return realDelete(id);
+      };
+      await expect(gc(repo)).rejects.toThrow('killed');
+      repo.store.delete = realDelete;
+      expect(await closed(repo)).toEqual([]);
+      expect((await fsck(repo)).ok).toBe(true);
+      // A later gc finishes the job.
+      await gc(repo);
+      expect(await closed(repo)).toEqual([]);
+      await repo.close();
+    }
+  });
+
+  it('while another process commits a large directory, nothing referenced is lost', async () => {
+    const dir = tmpdir();
+    const repoPath = join(dir, 'repo');
+    const repo = await Repo.init(repoPath);
+    for (let v = 1; v <= 3; v++) await addPkg(repo, dir, 'junk', 20, `${v}.0`);
+    await repo.refs.delete('pkg/junk/amd64');
+    const big = join(dir, 'big');
+    for (let i = 0; i < 3000; i++) {
+      const d = join(big, `d${i % 30}`);
+      mkdirSync(d, { recursive: true });
+      writeFileSync(join(d, `f${i}`), randomBytes(2048 + (i % 7) * 1024));
+    }
+    const child = spawn(process.execPath, [TROVE_BIN, '--repo', repoPath, 'commit', big, '--ref', 'big'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    let running = true;
+    void exited.then(() => (running = false));
+    let runs = 0;
+    let freed = 0;
+    while (running || runs === 0) {
+      freed += (await gc(repo)).deleted.objects;
+      runs++;
+    }
+    expect(await exited, stderr).toBe(0);
+    await gc(repo);
+    expect(freed).toBeGreaterThan(0);
+    const report = await fsck(repo);
+    expect(report.problems).toEqual([]);
+    expect(report.blobs).toBeGreaterThanOrEqual(3000);
+    expect(await repo.refs.read('big')).toBeDefined();
+    await repo.close();
+  });
+});
