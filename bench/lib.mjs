@@ -1,0 +1,156 @@
+// Shared helpers for the benchmark harness: running and timing commands,
+// tool checks, statistics and filesystem walks. Node built-ins only.
+import { spawnSync } from 'node:child_process';
+import { existsSync, lstatSync, readdirSync, readFileSync, rmSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const TIME = '/usr/bin/time';
+
+export function log(msg) {
+  process.stderr.write(`[bench] ${msg}\n`);
+}
+
+export class BenchError extends Error {}
+
+function describe(cmd, args) {
+  return [cmd, ...args].map((a) => (/^[\w./=:@%+,-]+$/.test(a) ? a : JSON.stringify(a))).join(' ');
+}
+
+/** Runs a command untimed; throws a BenchError carrying its stderr when it fails. */
+export function run(cmd, args, { cwd, env, input, allowFail = false } = {}) {
+  const r = spawnSync(cmd, args, {
+    cwd, env: env ?? process.env, input, encoding: 'utf8', maxBuffer: 1 << 30,
+  });
+  if (r.error) throw new BenchError(`cannot run ${describe(cmd, args)}: ${r.error.message}`);
+  if (r.status !== 0 && !allowFail) {
+    throw new BenchError(
+      `command failed (exit ${r.status ?? r.signal}): ${describe(cmd, args)}\n${tail(r.stderr)}${tail(r.stdout)}`,
+    );
+  }
+  return r;
+}
+
+function tail(text, lines = 30) {
+  if (!text) return '';
+  const all = text.trimEnd().split('\n');
+  const shown = all.slice(-lines).map((l) => `    | ${l}`).join('\n');
+  return `${all.length > lines ? `    | ... (${all.length - lines} earlier lines)\n` : ''}${shown}\n`;
+}
+
+let timeDir;
+
+/**
+ * Runs one command under GNU time and measures it.
+ * Wall time comes from a monotonic clock around the child (GNU time's %e has
+ * only 10 ms resolution); peak memory is the child's max RSS from GNU time's %M.
+ * Returns { seconds, maxRssKiB, stdout, stderr }; throws a BenchError on failure.
+ */
+export function timeCmd(cmd, args, { cwd, env } = {}) {
+  timeDir ??= mkdtempSync(join(tmpdir(), 'trove-bench-time-'));
+  const out = join(timeDir, 'time.txt');
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(TIME, ['-f', '%e %M', '-o', out, '--', cmd, ...args], {
+    cwd, env: env ?? process.env, encoding: 'utf8', maxBuffer: 1 << 30,
+  });
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  if (r.error) throw new BenchError(`cannot run ${describe(cmd, args)}: ${r.error.message}`);
+  if (r.status !== 0) {
+    throw new BenchError(
+      `timed command failed (exit ${r.status ?? r.signal}): ${describe(cmd, args)}\n${tail(r.stderr)}${tail(r.stdout)}`,
+    );
+  }
+  const last = readFileSync(out, 'utf8').trim().split('\n').pop() ?? '';
+  const m = /^([\d.]+) (\d+)$/.exec(last);
+  if (!m) throw new BenchError(`cannot parse ${TIME} output ${JSON.stringify(last)}`);
+  return { seconds, maxRssKiB: Number(m[2]), stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Times a sequence of commands as one operation: seconds add up, peak RSS is the max. */
+export function timeSeq(steps) {
+  let seconds = 0;
+  let maxRssKiB = 0;
+  let last;
+  for (const [cmd, args, opts] of steps) {
+    last = timeCmd(cmd, args, opts);
+    seconds += last.seconds;
+    maxRssKiB = Math.max(maxRssKiB, last.maxRssKiB);
+  }
+  return { seconds, maxRssKiB, stdout: last?.stdout ?? '', stderr: last?.stderr ?? '' };
+}
+
+export function cleanupTimeDir() {
+  if (timeDir) rmSync(timeDir, { recursive: true, force: true });
+  timeDir = undefined;
+}
+
+export function median(values) {
+  if (values.length === 0) return NaN;
+  const s = [...values].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+
+/** Checks required tools: [[path-or-name, debian-package], ...]. Exits with a clear message. */
+export function requireTools(tools) {
+  const missing = tools.filter(([file]) => !(file.startsWith('/') ? existsSync(file) : which(file)));
+  if (missing.length === 0) return;
+  const pkgs = [...new Set(missing.map(([, pkg]) => pkg))];
+  for (const [file, pkg] of missing) log(`missing tool: ${file} (Debian package ${pkg})`);
+  if (process.getuid?.() === 0 && pkgs.every((p) => p === 'time')) {
+    log('installing the Debian package "time"');
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+    run('apt-get', ['install', '-y', '-qq', 'time'], { env, allowFail: true });
+    if (existsSync(TIME)) return;
+  }
+  log(`install with: ${process.getuid?.() === 0 ? '' : 'sudo '}apt-get install -y ${pkgs.join(' ')}`);
+  process.exit(1);
+}
+
+export function which(name) {
+  return (process.env.PATH ?? '').split(':').some((d) => d && existsSync(join(d, name)));
+}
+
+/** Walks a tree without following symlinks; calls visit(relPath, lstat) for every entry below root. */
+export function walk(root, visit, rel = '') {
+  const names = readdirSync(join(root, rel)).sort();
+  for (const name of names) {
+    const p = rel ? `${rel}/${name}` : name;
+    const st = lstatSync(join(root, p));
+    visit(p, st);
+    if (st.isDirectory()) walk(root, visit, p);
+  }
+}
+
+/** Counts entries by kind and sums the apparent size of regular files. */
+export function treeStats(root) {
+  const s = { entries: 0, files: 0, dirs: 0, symlinks: 0, other: 0, bytes: 0 };
+  walk(root, (_p, st) => {
+    s.entries++;
+    if (st.isFile()) { s.files++; s.bytes += st.size; }
+    else if (st.isDirectory()) s.dirs++;
+    else if (st.isSymbolicLink()) s.symlinks++;
+    else s.other++;
+  });
+  return s;
+}
+
+export function rmrf(path) {
+  if (existsSync(path)) run('rm', ['-rf', '--one-file-system', path]);
+}
+
+/** Drops dirty pages to disk so one command's writes are not charged to the next. */
+export function syncDisk() {
+  run('sync', []);
+}
+
+export function mb(kib) {
+  return kib / 1024;
+}
+
+export function human(bytes) {
+  const u = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  while (bytes >= 1024 && i < u.length - 1) { bytes /= 1024; i++; }
+  return `${bytes.toFixed(i ? 1 : 0)} ${u[i]}`;
+}

@@ -1,0 +1,117 @@
+#!/usr/bin/env node
+// `npm run bench [-- --runs N | --quick] [--only store,...] [--no-docs]`
+// Builds or reuses the Debian corpus, runs the selected scenario groups with
+// trove and OSTree side by side, prints the tables and rewrites the generated
+// section of docs/benchmarks.md.
+import { cpus, release, totalmem } from 'node:os';
+import { join, resolve, sep } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { BenchError, cleanupTimeDir, human, log, requireTools, run, TIME } from './lib.mjs';
+import { describeCorpus, ensureDebs, ensureRoot, ensureWorkCopy } from './corpus.mjs';
+import { renderGroup, renderHeader, writeDocs } from './report.mjs';
+import { ostree, REPO_ROOT, trove } from './tools.mjs';
+
+/** Scenario groups, in the order they run. Add FUSE, pull and switch groups here. */
+const GROUPS = {
+  store: () => import('./store.mjs'),
+  generations: () => import('./generations.mjs'),
+};
+
+const USAGE = `usage: npm run bench -- [--runs N | --quick] [--only ${Object.keys(GROUPS).join(',')}] [--no-docs]
+  --runs N     repeat every timed operation N times and report medians (default 3)
+  --quick      same as --runs 1
+  --only LIST  run only these comma-separated groups
+  --no-docs    do not rewrite docs/benchmarks.md
+environment: TROVE_BENCH_CACHE (default /var/cache/trove-bench) holds the corpus and work dirs`;
+
+function parseArgs(argv) {
+  const opts = { runs: 3, only: Object.keys(GROUPS), docs: true };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const value = () => {
+      if (i + 1 >= argv.length) usage(`${a} needs a value`);
+      return argv[++i];
+    };
+    if (a === '--runs') opts.runs = Number(value());
+    else if (a.startsWith('--runs=')) opts.runs = Number(a.slice(7));
+    else if (a === '--quick') opts.runs = 1;
+    else if (a === '--only') opts.only = value().split(',').filter(Boolean);
+    else if (a.startsWith('--only=')) opts.only = a.slice(7).split(',').filter(Boolean);
+    else if (a === '--no-docs') opts.docs = false;
+    else if (a === '-h' || a === '--help') {
+      console.log(USAGE);
+      process.exit(0);
+    } else usage(`unknown argument ${a}`);
+  }
+  if (!Number.isInteger(opts.runs) || opts.runs < 1) usage('--runs needs a positive integer');
+  for (const g of opts.only) if (!(g in GROUPS)) usage(`unknown group ${g}`);
+  return opts;
+}
+
+function usage(msg) {
+  console.error(`bench: ${msg}\n${USAGE}`);
+  process.exit(2);
+}
+
+function machine(cache) {
+  const fs = run('findmnt', ['-n', '-o', 'FSTYPE', '-T', cache], { allowFail: true }).stdout.trim() || 'unknown';
+  return `${cpus().length} CPUs (${cpus()[0]?.model.trim() ?? 'unknown'}), ${human(totalmem())} RAM, ` +
+    `Linux ${release()}, ${fs} filesystem for the corpus and repositories`;
+}
+
+async function main() {
+  const argv = process.argv.slice(2);
+  const opts = parseArgs(argv);
+  const cache = resolve(process.env.TROVE_BENCH_CACHE || '/var/cache/trove-bench');
+  if ((cache + sep).startsWith(REPO_ROOT + sep)) usage(`the cache ${cache} must be outside the repository`);
+  requireTools([
+    [TIME, 'time'], ['apt-get', 'apt'], ['apt-cache', 'apt'], ['dpkg-deb', 'dpkg'], ['cp', 'coreutils'],
+    ['ostree', 'ostree'], ['git', 'git'],
+  ]);
+  const groups = [];
+  for (const g of opts.only) groups.push(await GROUPS[g]());
+  requireTools(groups.flatMap((g) => g.requires ?? []));
+
+  const troveProblem = trove.available();
+  if (troveProblem) log(`warning: the trove CLI does not work yet; its half of every table will fail\n${troveProblem}`);
+
+  mkdirSync(cache, { recursive: true });
+  const corpus = ensureRoot(cache, ensureDebs(cache));
+  log(`corpus: ${describeCorpus(corpus)}`);
+  const work = ensureWorkCopy(cache, corpus);
+
+  const info = {
+    date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+    command: `npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}`,
+    machine: machine(cache),
+    corpus: describeCorpus(corpus),
+    trove: trove.version(),
+    ostree: ostree.version(),
+    runs: opts.runs,
+  };
+  const sections = [renderHeader(info)];
+  try {
+    for (const g of groups) {
+      log(`group ${g.name}: ${g.title}`);
+      const res = await g.runGroup({ cache, corpus, work, runs: opts.runs });
+      sections.push(renderGroup(res));
+    }
+  } finally {
+    cleanupTimeDir();
+  }
+  const body = sections.join('\n\n');
+  console.log(`\n${body}\n`);
+  if (opts.docs) {
+    const docs = join(REPO_ROOT, 'docs', 'benchmarks.md');
+    writeDocs(docs, body);
+    log(`wrote ${docs}`);
+  }
+}
+
+main().catch((e) => {
+  if (e instanceof BenchError) {
+    console.error(`bench: ${e.message}`);
+    process.exit(1);
+  }
+  throw e;
+});
