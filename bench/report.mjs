@@ -78,11 +78,13 @@ export function renderGroup(res) {
   return out.join('\n');
 }
 
+const fmtLoad = (l) => (l ? l.map((x) => x.toFixed(2)).join(' ') : 'n/a');
+
 export function renderHeader(info) {
   return [
     `- Date: ${info.date}`,
     `- Command: \`${info.command}\``,
-    `- Machine: ${info.machine}`,
+    `- Machine: ${info.machine}; load average ${fmtLoad(info.loadStart)} at the start, ${fmtLoad(info.loadEnd)} at the end`,
     `- Corpus: ${info.corpus}`,
     `- Versions: trove ${info.trove}, ostree ${info.ostree}, Node ${process.version}`,
     `- Each operation ran ${info.runs} time(s); times are medians of wall-clock seconds, ` +

@@ -3,7 +3,7 @@
 // Builds or reuses the Debian corpus, runs the selected scenario groups with
 // trove and OSTree side by side, prints the tables and rewrites the generated
 // section of docs/benchmarks.md.
-import { cpus, release, totalmem } from 'node:os';
+import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join, resolve, sep } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { BenchError, cleanupTimeDir, human, log, requireTools, run, TIME } from './lib.mjs';
@@ -88,8 +88,10 @@ async function main() {
     trove: trove.version(),
     ostree: ostree.version(),
     runs: opts.runs,
+    loadStart: loadavg(),
   };
-  const sections = [renderHeader(info)];
+  if (info.loadStart[0] > 0.5) log(`warning: load average ${info.loadStart[0].toFixed(2)}; other work on this machine skews the timings`);
+  const sections = [];
   try {
     for (const g of groups) {
       log(`group ${g.name}: ${g.title}`);
@@ -99,7 +101,8 @@ async function main() {
   } finally {
     cleanupTimeDir();
   }
-  const body = sections.join('\n\n');
+  info.loadEnd = loadavg();
+  const body = [renderHeader(info), ...sections].join('\n\n');
   console.log(`\n${body}\n`);
   if (opts.docs) {
     const docs = join(REPO_ROOT, 'docs', 'benchmarks.md');
