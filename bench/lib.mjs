@@ -2,7 +2,7 @@
 // tool checks, statistics and filesystem walks. Node built-ins only.
 import { spawnSync } from 'node:child_process';
 import { existsSync, lstatSync, readdirSync, readFileSync, rmSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export const TIME = '/usr/bin/time';
@@ -153,4 +153,16 @@ export function human(bytes) {
   let i = 0;
   while (bytes >= 1024 && i < u.length - 1) { bytes /= 1024; i++; }
   return `${bytes.toFixed(i ? 1 : 0)} ${u[i]}`;
+}
+
+/** Waits (up to maxMinutes) until the 1-minute load average drops below `below`; returns the load. */
+export async function waitQuiet(below, maxMinutes) {
+  const deadline = Date.now() + maxMinutes * 60_000;
+  let said = false;
+  while (loadavg()[0] >= below && Date.now() < deadline) {
+    if (!said) log(`load average ${loadavg()[0].toFixed(2)}: waiting up to ${maxMinutes} min for it to drop below ${below}`);
+    said = true;
+    await new Promise((resolve) => setTimeout(resolve, 10_000));
+  }
+  return loadavg()[0];
 }

@@ -6,7 +6,7 @@
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join, resolve, sep } from 'node:path';
 import { mkdirSync } from 'node:fs';
-import { BenchError, cleanupTimeDir, human, log, requireTools, run, TIME } from './lib.mjs';
+import { BenchError, cleanupTimeDir, human, log, requireTools, run, TIME, waitQuiet } from './lib.mjs';
 import { describeCorpus, ensureDebs, ensureRoot, ensureWorkCopy } from './corpus.mjs';
 import { renderGroup, renderHeader, writeDocs } from './report.mjs';
 import { ostree, REPO_ROOT, trove } from './tools.mjs';
@@ -17,15 +17,16 @@ const GROUPS = {
   generations: () => import('./generations.mjs'),
 };
 
-const USAGE = `usage: npm run bench -- [--runs N | --quick] [--only ${Object.keys(GROUPS).join(',')}] [--no-docs]
+const USAGE = `usage: npm run bench -- [--runs N | --quick] [--only ${Object.keys(GROUPS).join(',')}] [--no-docs] [--no-wait]
   --runs N     repeat every timed operation N times and report medians (default 3)
   --quick      same as --runs 1
   --only LIST  run only these comma-separated groups
   --no-docs    do not rewrite docs/benchmarks.md
+  --no-wait    start at once instead of waiting (up to 10 min) for a load average below 1
 environment: TROVE_BENCH_CACHE (default /var/cache/trove-bench) holds the corpus and work dirs`;
 
 function parseArgs(argv) {
-  const opts = { runs: 3, only: Object.keys(GROUPS), docs: true };
+  const opts = { runs: 3, only: Object.keys(GROUPS), docs: true, wait: true };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -38,6 +39,7 @@ function parseArgs(argv) {
     else if (a === '--only') opts.only = value().split(',').filter(Boolean);
     else if (a.startsWith('--only=')) opts.only = a.slice(7).split(',').filter(Boolean);
     else if (a === '--no-docs') opts.docs = false;
+    else if (a === '--no-wait') opts.wait = false;
     else if (a === '-h' || a === '--help') {
       console.log(USAGE);
       process.exit(0);
@@ -81,15 +83,16 @@ async function main() {
   const work = ensureWorkCopy(cache, corpus);
 
   const info = {
-    date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
     command: `npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}`,
     machine: machine(cache),
     corpus: describeCorpus(corpus),
     trove: trove.version(),
     ostree: ostree.version(),
     runs: opts.runs,
-    loadStart: loadavg(),
   };
+  if (opts.wait) await waitQuiet(1, 10);
+  info.loadStart = loadavg();
+  info.date = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
   if (info.loadStart[0] > 0.5) log(`warning: load average ${info.loadStart[0].toFixed(2)}; other work on this machine skews the timings`);
   const sections = [];
   try {
