@@ -1,7 +1,7 @@
 // Shared helpers for the benchmark harness: running and timing commands,
 // tool checks, statistics and filesystem walks. Node built-ins only.
 import { spawnSync } from 'node:child_process';
-import { existsSync, lstatSync, readdirSync, readFileSync, rmSync, mkdtempSync } from 'node:fs';
+import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -165,4 +165,48 @@ export async function waitQuiet(below, maxMinutes) {
     await new Promise((resolve) => setTimeout(resolve, 10_000));
   }
   return loadavg()[0];
+}
+
+function alive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return e.code === 'EPERM';
+  }
+}
+
+/**
+ * Takes ${cache}/bench.lock so that two bench runs never share the corpus work
+ * copy or work dirs; waits while a live process holds it, takes over a stale one.
+ * Returns a function that releases it (also released on exit).
+ */
+export async function lockCache(cache) {
+  const path = join(cache, 'bench.lock');
+  let said = false;
+  for (;;) {
+    try {
+      writeFileSync(path, `${process.pid}\n`, { flag: 'wx' });
+      break;
+    } catch (e) {
+      if (e.code !== 'EEXIST') throw e;
+      const pid = Number.parseInt(readFileSync(path, 'utf8'), 10);
+      if (!Number.isInteger(pid) || !alive(pid)) {
+        rmSync(path, { force: true });
+        continue;
+      }
+      if (!said) log(`waiting for the bench run ${pid}, which holds ${path}`);
+      said = true;
+      await new Promise((resolve) => setTimeout(resolve, 5000));
+    }
+  }
+  const release = () => {
+    try {
+      if (readFileSync(path, 'utf8').trim() === String(process.pid)) rmSync(path);
+    } catch {
+      // already gone
+    }
+  };
+  process.on('exit', release);
+  return release;
 }

@@ -6,7 +6,7 @@
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join, resolve, sep } from 'node:path';
 import { mkdirSync } from 'node:fs';
-import { BenchError, cleanupTimeDir, human, log, requireTools, run, TIME, waitQuiet } from './lib.mjs';
+import { BenchError, cleanupTimeDir, human, lockCache, log, requireTools, run, TIME, waitQuiet } from './lib.mjs';
 import { describeCorpus, ensureDebs, ensureRoot, ensureWorkCopy } from './corpus.mjs';
 import { renderGroup, renderHeader, writeDocs } from './report.mjs';
 import { ostree, REPO_ROOT, trove } from './tools.mjs';
@@ -71,13 +71,20 @@ async function main() {
     ['ostree', 'ostree'], ['git', 'git'],
   ]);
   const groups = [];
-  for (const g of opts.only) groups.push(await GROUPS[g]());
+  for (const g of opts.only) {
+    try {
+      groups.push(await GROUPS[g]());
+    } catch (e) {
+      throw new BenchError(`cannot load the scenario group ${g}: ${e.message}`);
+    }
+  }
   requireTools(groups.flatMap((g) => g.requires ?? []));
 
   const troveProblem = trove.available();
   if (troveProblem) log(`warning: the trove CLI does not work yet; its half of every table will fail\n${troveProblem}`);
 
   mkdirSync(cache, { recursive: true });
+  await lockCache(cache);
   const corpus = ensureRoot(cache, ensureDebs(cache));
   log(`corpus: ${describeCorpus(corpus)}`);
   const work = ensureWorkCopy(cache, corpus);
