@@ -102,11 +102,19 @@ async function main() {
   info.date = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
   if (info.loadStart[0] > 0.5) log(`warning: load average ${info.loadStart[0].toFixed(2)}; other work on this machine skews the timings`);
   const sections = [];
+  let failed = false;
   try {
     for (const g of groups) {
       log(`group ${g.name}: ${g.title}`);
-      const res = await g.runGroup({ cache, corpus, work, runs: opts.runs });
-      sections.push(renderGroup(res));
+      try {
+        const res = await g.runGroup({ cache, corpus, work, runs: opts.runs });
+        sections.push(renderGroup(res));
+      } catch (e) {
+        // One broken group must not lose the others' results.
+        log(`group ${g.name} failed:\n${e.stack ?? e}`);
+        failed = true;
+        sections.push(`### ${g.title}\n\nThe group failed:\n\n\`\`\`\n${String(e.message ?? e).trimEnd()}\n\`\`\``);
+      }
     }
   } finally {
     cleanupTimeDir();
@@ -119,6 +127,7 @@ async function main() {
     writeDocs(docs, body);
     log(`wrote ${docs}`);
   }
+  if (failed) process.exitCode = 1;
 }
 
 main().catch((e) => {
