@@ -25,7 +25,7 @@ import { BlobReader } from '../src/fuse/blobs.js';
 import { ERR } from '../src/fuse/errno.js';
 import { type FuseHandlers, getBaseHandlers } from '../src/fuse/handlers.js';
 import { Lru } from '../src/fuse/lru.js';
-import { fuseOptions } from '../src/fuse/native.js';
+import { fuseOptions, polling } from '../src/fuse/native.js';
 import { RepoSource } from '../src/fuse/source.js';
 import type { Stat } from '../src/fuse/view.js';
 import { TroveView } from '../src/fuse/view.js';
@@ -281,6 +281,11 @@ describe('FUSE handlers (no mount)', () => {
     // Many blobs through a reader that keeps only 4 files open.
     const many = await Promise.all(Array.from({ length: 20 }, (_, i) => fs.read(i % 2 ? `${A}/bin/bash` : `${B}/bin/bash`, 65536, i * 4096)));
     many.forEach((r, i) => expect(r.data.equals((i % 2 ? fx.bigA : fx.bigB).subarray(i * 4096, i * 4096 + 65536))).toBe(true));
+    // The same through the thread pool, and through the polling wrapper the mount uses.
+    const pooled = client(polling(getBaseHandlers(view, new BlobReader({ pathOf: (id) => fx.repo.store.pathOf(id), sync: false, maxOpen: 2 })), 1));
+    const again = await Promise.all(Array.from({ length: 12 }, (_, i) => pooled.read(i % 2 ? `${A}/bin/bash` : `${B}/bin/bash`, 70000, i * 50000)));
+    again.forEach((r, i) => expect(r.data.equals((i % 2 ? fx.bigA : fx.bigB).subarray(i * 50000, i * 50000 + 70000))).toBe(true));
+    expect((await pooled.read(`${A}/etc/greet`, 4096, 0)).data.toString()).toBe('hello from A\n');
   });
 
   it('answers ENOENT for missing paths and ENOTDIR below a file', async () => {

@@ -1,4 +1,4 @@
-import { close, fstat, open, read } from 'node:fs';
+import { close, closeSync, fstat, fstatSync, open, openSync, read, readSync } from 'node:fs';
 import type { ObjectId } from '../hash/index.js';
 import { eio, FsError } from './errno.js';
 import { Lru } from './lru.js';
@@ -17,6 +17,13 @@ export interface BlobReaderInit {
   pathOf(id: ObjectId): string;
   /** Object files kept open between reads (default 256). */
   maxOpen?: number;
+  /**
+   * Open, stat and read object files with blocking calls on the serving
+   * thread (default true). Each call through libuv's thread pool costs two
+   * thread wake-ups, more than a page-cache read itself; the price is that a
+   * read from a cold disk holds up other requests meanwhile.
+   */
+  sync?: boolean;
 }
 
 /**
@@ -29,7 +36,10 @@ export class BlobReader {
   private readonly open: Lru<ObjectId, OpenBlob>;
   private readonly opening = new Map<ObjectId, Promise<OpenBlob>>();
 
+  private readonly sync: boolean;
+
   constructor(private readonly init: BlobReaderInit) {
+    this.sync = init.sync ?? true;
     this.open = new Lru({
       maxCost: init.maxOpen ?? 256,
       onEvict: (b) => {
@@ -48,7 +58,7 @@ export class BlobReader {
     try {
       let done = 0;
       while (done < want) {
-        const n = await readAt(b.fd, buf, done, want - done, pos + done);
+        const n = this.sync ? readSync(b.fd, buf, done, want - done, pos + done) : await readAt(b.fd, buf, done, want - done, pos + done);
         if (n === 0) throw eio(what, new Error(`object ${blob} is shorter than ${size} bytes`));
         done += n;
       }
@@ -64,6 +74,13 @@ export class BlobReader {
   private get(blob: ObjectId, size: number, what: string): Promise<OpenBlob> {
     const hit = this.open.get(blob);
     if (hit) return Promise.resolve(hit);
+    if (this.sync) {
+      try {
+        return Promise.resolve(this.openBlobSync(blob, size, what));
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    }
     let p = this.opening.get(blob);
     if (!p) {
       p = this.openBlob(blob, size, what).finally(() => this.opening.delete(blob));
@@ -87,6 +104,29 @@ export class BlobReader {
     );
     if (actual !== size) {
       close(fd, () => {});
+      throw eio(what, new Error(`object ${blob} has ${actual} bytes, the tree says ${size}`));
+    }
+    const b: OpenBlob = { fd, busy: 0, evicted: false };
+    this.open.set(blob, b);
+    return b;
+  }
+
+  private openBlobSync(blob: ObjectId, size: number, what: string): OpenBlob {
+    let fd: number;
+    let actual: number;
+    try {
+      fd = openSync(this.init.pathOf(blob), 'r');
+    } catch (err) {
+      throw eio(what, err);
+    }
+    try {
+      actual = fstatSync(fd).size;
+    } catch (err) {
+      closeSync(fd);
+      throw eio(what, err);
+    }
+    if (actual !== size) {
+      closeSync(fd);
       throw eio(what, new Error(`object ${blob} has ${actual} bytes, the tree says ${size}`));
     }
     const b: OpenBlob = { fd, busy: 0, evicted: false };

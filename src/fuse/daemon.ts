@@ -160,6 +160,8 @@ export async function startDaemon(repo: { path: string }, mountpoint: string, ar
   const child = spawn(process.execPath, [DAEMON_MAIN, repo.path, mountpoint, ...args], {
     detached: true,
     stdio: ['ignore', log, log, 'ipc'],
+    // Tree prefetches run in libuv's pool: more than its default 4 threads in flight.
+    env: { UV_THREADPOOL_SIZE: '16', ...process.env },
   });
   closeSync(log);
   const msg = await new Promise<DaemonMessage>((res) => {

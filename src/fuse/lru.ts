@@ -30,6 +30,11 @@ export class Lru<K, V> {
     return hit.value;
   }
 
+  /** Whether `key` is cached, without making it recent. */
+  has(key: K): boolean {
+    return this.map.has(key);
+  }
+
   /** Stores `value`; a value costing more than the whole bound is not kept. */
   set(key: K, value: V): void {
     const old = this.map.get(key);

@@ -1,11 +1,15 @@
-// Entry point of the detached mount daemon: `node dist/fuse/main.js REPO MNT [--cache-mb=N] [--suid]`.
+// Entry point of the detached mount daemon: `node dist/fuse/main.js REPO MNT [--cache-mb=N] [--poll-ms=N] [--suid]`.
 // Started by `trove mount` after it has validated the repository; see daemon.ts.
 import { runDaemon, storeAt } from './daemon.js';
 
 const [repoPath, mountpoint, ...flags] = process.argv.slice(2);
 if (!repoPath || !mountpoint) {
-  process.stderr.write('usage: main.js REPO MOUNTPOINT [--cache-mb=N] [--suid]\n');
+  process.stderr.write('usage: main.js REPO MOUNTPOINT [--cache-mb=N] [--poll-ms=N] [--suid]\n');
   process.exit(2);
 }
-const cacheMb = Number(flags.find((f) => f.startsWith('--cache-mb='))?.slice('--cache-mb='.length) ?? 64);
-runDaemon(storeAt(repoPath), mountpoint, { cacheMb, suid: flags.includes('--suid') }).catch(() => process.exit(1));
+const flag = (name: string, dflt: number) => Number(flags.find((f) => f.startsWith(`--${name}=`))?.slice(name.length + 3) ?? dflt);
+runDaemon(storeAt(repoPath), mountpoint, {
+  cacheMb: flag('cache-mb', 64),
+  pollMs: flag('poll-ms', 2),
+  suid: flags.includes('--suid'),
+}).catch(() => process.exit(1));

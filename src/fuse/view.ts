@@ -75,6 +75,10 @@ const TOP: Record<string, { ino: number; where: DirWhere }> = {
   profiles: { ino: 4, where: { area: 'profiles', parts: [] } },
 };
 
+/** Tree reads a listing may start ahead of the walk, at most this many at once and this many waiting. */
+const PREFETCH_PARALLEL = 8;
+const PREFETCH_QUEUE = 4096;
+
 /** Rough heap cost of a decoded tree, so the cache bound means bytes. */
 function treeCost(entries: TreeEntry[]): number {
   let n = 256;
@@ -98,6 +102,9 @@ export class TroveView {
   private readonly trees: Lru<ObjectId, TreeInfo>;
   private readonly nodes: Lru<string, Node>;
   private readonly commits = new Lru<ObjectId, Commit>({ maxCost: 4096 });
+  private readonly loading = new Map<ObjectId, Promise<TreeInfo>>();
+  private readonly queue: ObjectId[] = [];
+  private prefetching = 0;
   readonly inodes = new Inodes();
   private readonly start: number;
   private readonly root: Node;
@@ -216,21 +223,62 @@ export class TroveView {
   private async tree(id: ObjectId, path: string): Promise<TreeInfo> {
     const hit = this.trees.get(id);
     if (hit) return hit;
-    let entries: TreeEntry[];
     try {
-      entries = (await this.source.readTree(id)).entries;
+      return await this.load(id);
     } catch (err) {
       throw eio(`${path} (tree ${id})`, err);
     }
-    const index = new Map<string, number>();
-    let subdirs = 0;
-    entries.forEach((e, i) => {
-      index.set(e.name, i);
-      if (e.kind === 'dir') subdirs++;
-    });
-    const info = { entries, index, subdirs };
-    this.trees.set(id, info);
-    return info;
+  }
+
+  /** Reads and decodes a tree once, however many requests (and prefetches) want it at the same time. */
+  private load(id: ObjectId): Promise<TreeInfo> {
+    let p = this.loading.get(id);
+    if (!p) {
+      p = this.source
+        .readTree(id)
+        .then(({ entries }) => {
+          const index = new Map<string, number>();
+          let subdirs = 0;
+          entries.forEach((e, i) => {
+            index.set(e.name, i);
+            if (e.kind === 'dir') subdirs++;
+          });
+          const info = { entries, index, subdirs };
+          this.trees.set(id, info);
+          return info;
+        })
+        .finally(() => this.loading.delete(id));
+      this.loading.set(id, p);
+    }
+    return p;
+  }
+
+  /**
+   * Starts reading the subdirectory trees of a directory just listed, a few at
+   * a time: a walk goes there next, and on a cold disk many reads in flight
+   * cost little more than one.
+   */
+  private prefetch(info: TreeInfo): void {
+    for (const e of info.entries) {
+      if (this.queue.length >= PREFETCH_QUEUE) break;
+      if (e.kind === 'dir' && !this.trees.has(e.id!) && !this.loading.has(e.id!)) this.queue.push(e.id!);
+    }
+    this.pump();
+  }
+
+  private pump(): void {
+    while (this.prefetching < PREFETCH_PARALLEL && this.queue.length > 0) {
+      const id = this.queue.shift()!;
+      if (this.trees.has(id) || this.loading.has(id)) continue;
+      this.prefetching++;
+      // Failures surface when the directory itself is read.
+      this.load(id)
+        .catch(() => {})
+        .finally(() => {
+          this.prefetching--;
+          this.pump();
+        });
+    }
   }
 
   /** stat(2) of a node; directories count `2 + subdirectories` links. */
@@ -291,6 +339,7 @@ export class TroveView {
       }
       case 'tree': {
         const info = await this.tree(w.tree, node.path);
+        this.prefetch(info);
         const n = info.entries.length;
         return info.entries.map((e, i) => ({ name: e.name, ino: this.inodes.entry(node.path, n, i), mode: typeBits(e.kind) | e.mode }));
       }

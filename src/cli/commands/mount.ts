@@ -9,6 +9,7 @@ interface MountFlags {
   cacheMb?: string;
   suid?: boolean;
   debug?: boolean;
+  pollMs?: string;
 }
 
 export function register(program: Command): void {
@@ -19,6 +20,7 @@ export function register(program: Command): void {
     .option('--foreground', 'serve from this process instead of a detached daemon')
     .option('--cache-mb <n>', 'memory bound of the decoded-tree cache in MiB', '64')
     .option('--suid', 'honour setuid/setgid bits (mounted nosuid otherwise)')
+    .option('--poll-ms <ms>', 'keep polling this long after each request instead of sleeping (0: never)', '2')
     .option('--debug', "libfuse's request log (with --foreground)")
     .addHelpText(
       'after',
@@ -30,12 +32,14 @@ export function register(program: Command): void {
       const mountpoint = resolve(mnt);
       const cacheMb = Number(flags.cacheMb ?? '64');
       if (!Number.isInteger(cacheMb) || cacheMb < 1) throw usage(`--cache-mb must be a positive integer, not ${flags.cacheMb}`);
+      const pollMs = Number(flags.pollMs ?? '2');
+      if (!(pollMs >= 0)) throw usage(`--poll-ms must be a number of ms, not ${flags.pollMs}`);
       const daemon = await import('../../fuse/daemon.js');
       const repo = await Repo.open(repoPath(cmd));
       if (!flags.foreground) {
         try {
           for (const note of await daemon.prepareMountpoint(repo, mountpoint)) print(note);
-          const args = [`--cache-mb=${cacheMb}`, ...(flags.suid ? ['--suid'] : [])];
+          const args = [`--cache-mb=${cacheMb}`, `--poll-ms=${pollMs}`, ...(flags.suid ? ['--suid'] : [])];
           const m = await daemon.startDaemon(repo, mountpoint, args);
           print(`mounted ${repo.path} at ${mountpoint} (daemon pid ${m.pid}, ready in ${Math.round(m.readyMs)} ms; log: ${daemon.logPath(repo)})`);
         } finally {
@@ -45,7 +49,7 @@ export function register(program: Command): void {
       }
       // Foreground: serve until a signal or an unmount ends the process.
       try {
-        await daemon.runDaemon(repo, mountpoint, { cacheMb, suid: flags.suid, debug: flags.debug });
+        await daemon.runDaemon(repo, mountpoint, { cacheMb, pollMs, suid: flags.suid, debug: flags.debug });
       } catch (err) {
         await repo.close();
         throw err;
