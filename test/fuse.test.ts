@@ -370,6 +370,13 @@ describe('FUSE handlers (no mount)', () => {
     expect((await fs.read(`${A}/bin/bash`, 10, 0)).data.equals(fx.bigA.subarray(0, 10))).toBe(true);
   });
 
+  it('refuses a tree object too large to decode safely, with EIO for that directory', async () => {
+    const capped = new TroveView(new RepoSource(fx.repo.store, fx.repo.path, { maxTreeBytes: 10_000 }));
+    const h = client(getBaseHandlers(capped, new BlobReader({ pathOf: (id) => fx.repo.store.pathOf(id) })));
+    expect((await h.readdir(`${A}/many`)).errno).toBe(ERR.EIO);
+    expect((await h.readdir(`${A}/etc`)).names).toEqual(['.', '..', 'greet', 'secret']);
+  });
+
   it('keeps decoded trees within the memory bound', async () => {
     const small = new TroveView(new RepoSource(fx.repo.store, fx.repo.path), { treeCacheBytes: 4096 });
     const h = client(getBaseHandlers(small, new BlobReader({ pathOf: (id) => fx.repo.store.pathOf(id) })));

@@ -1,6 +1,7 @@
 import { lstat, open, readdir, readlink, statfs } from 'node:fs/promises';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { isErrno } from '../errors.js';
+import { badObject, isErrno } from '../errors.js';
 import { decodeCommit, decodeTree } from '../format/codec.js';
 import type { Commit, Tree } from '../format/types.js';
 import { isObjectId, type ObjectId } from '../hash/index.js';
@@ -43,17 +44,28 @@ export interface ViewSource {
   space(): Promise<SpaceInfo>;
 }
 
+/** Largest tree object served by default (about half a million entries). */
+export const MAX_TREE_BYTES = 64 << 20;
+
 /** Pointer areas may nest this deep: refs freely, profiles as `<P>/<N>`. */
 const MAX_DEPTH: Record<PointerArea, number> = { refs: 64, profiles: 2 };
 
 /** A ViewSource over a repository on disk (the object store plus `refs/heads` and `profiles`). */
 export class RepoSource implements ViewSource {
+  private readonly maxTreeBytes: number;
+
   constructor(
     private readonly store: GetStore & { pathOf(id: ObjectId): string },
     private readonly repoPath: string,
-  ) {}
+    opts: { maxTreeBytes?: number } = {},
+  ) {
+    this.maxTreeBytes = opts.maxTreeBytes ?? MAX_TREE_BYTES;
+  }
 
   async readTree(id: ObjectId): Promise<Tree> {
+    // Decoding costs several times the object's size: refuse what could exhaust the heap.
+    const size = statSync(this.store.pathOf(id), { throwIfNoEntry: false })?.size ?? 0;
+    if (size > this.maxTreeBytes) throw badObject(`tree ${id} is ${size} bytes, more than the ${this.maxTreeBytes} the view decodes`);
     return decodeTree(await this.store.get(id));
   }
 
