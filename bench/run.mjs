@@ -15,6 +15,7 @@ import { ostree, REPO_ROOT, trove } from './tools.mjs';
 const GROUPS = {
   store: () => import('./store.mjs'),
   generations: () => import('./generations.mjs'),
+  fuse: () => import('./fuse.mjs'),
 };
 
 const USAGE = `usage: npm run bench -- [--runs N | --quick] [--only ${Object.keys(GROUPS).join(',')}] [--no-docs] [--no-wait]
@@ -108,7 +109,7 @@ async function main() {
       log(`group ${g.name}: ${g.title}`);
       try {
         const res = await g.runGroup({ cache, corpus, work, runs: opts.runs });
-        sections.push(renderGroup(res));
+        sections.push((g.render ?? renderGroup)(res));
       } catch (e) {
         // One broken group must not lose the others' results.
         log(`group ${g.name} failed:\n${e.stack ?? e}`);
