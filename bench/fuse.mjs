@@ -260,11 +260,12 @@ export async function run(ctx) {
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const { resolve } = await import('node:path');
   const { ensureDebs, ensureRoot } = await import('./corpus.mjs');
-  const { cleanupTimeDir, requireTools } = await import('./lib.mjs');
+  const { cleanupTimeDir, lockCache, requireTools } = await import('./lib.mjs');
   const i = process.argv.indexOf('--runs');
   const runs = i > 0 ? Number(process.argv[i + 1]) : 3;
   requireTools(requires);
   const cache = resolve(process.env.TROVE_BENCH_CACHE || '/var/cache/trove-bench');
+  await lockCache(cache);
   const corpus = ensureRoot(cache, ensureDebs(cache));
   try {
     console.log(await run({ cache, corpus, runs }));

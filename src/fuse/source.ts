@@ -1,10 +1,10 @@
 import { lstat, open, readdir, readlink, statfs } from 'node:fs/promises';
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { badObject, isErrno } from '../errors.js';
+import { badObject, corrupt, isErrno, notFound } from '../errors.js';
 import { decodeCommit, decodeTree } from '../format/codec.js';
 import type { Commit, Tree } from '../format/types.js';
-import { isObjectId, type ObjectId } from '../hash/index.js';
+import { hashBytes, isObjectId, type ObjectId } from '../hash/index.js';
 import { refNameProblem } from '../refs/refs.js';
 import type { GetStore } from '../store/types.js';
 
@@ -33,6 +33,12 @@ export interface SpaceInfo {
 export interface ViewSource {
   /** A decoded, validated tree; throws when it is missing, corrupt or invalid. */
   readTree(id: ObjectId): Promise<Tree>;
+  /**
+   * The same as readTree, blocking; optional. The view uses it when a request
+   * waits for a tree nobody is reading yet: one blocking read of a small file
+   * costs less than the thread-pool round trips of an asynchronous one.
+   */
+  readTreeSync?(id: ObjectId): Tree;
   /** A decoded commit, or undefined when no commit has this id. Throws when it is corrupt. */
   readCommit(id: ObjectId): Promise<Commit | undefined>;
   /** `refs/<parts>` or `profiles/<parts>` now, or undefined when absent. */
@@ -63,10 +69,28 @@ export class RepoSource implements ViewSource {
   }
 
   async readTree(id: ObjectId): Promise<Tree> {
-    // Decoding costs several times the object's size: refuse what could exhaust the heap.
+    this.checkSize(id);
+    return decodeTree(await this.store.get(id));
+  }
+
+  readTreeSync(id: ObjectId): Tree {
+    this.checkSize(id);
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(this.store.pathOf(id));
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) throw notFound(`object ${id} not found`);
+      throw err;
+    }
+    const actual = hashBytes(bytes);
+    if (actual !== id) throw corrupt(`object ${id} is corrupt: its bytes hash to ${actual}`);
+    return decodeTree(bytes);
+  }
+
+  /** Decoding costs several times the object's size: refuse what could exhaust the heap. */
+  private checkSize(id: ObjectId): void {
     const size = statSync(this.store.pathOf(id), { throwIfNoEntry: false })?.size ?? 0;
     if (size > this.maxTreeBytes) throw badObject(`tree ${id} is ${size} bytes, more than the ${this.maxTreeBytes} the view decodes`);
-    return decodeTree(await this.store.get(id));
   }
 
   async readCommit(id: ObjectId): Promise<Commit | undefined> {

@@ -1,4 +1,4 @@
-import type { Commit, TreeEntry, Xattr } from '../format/types.js';
+import type { Commit, Tree, TreeEntry, Xattr } from '../format/types.js';
 import { isObjectId, type ObjectId } from '../hash/index.js';
 import { eio, enoent, ERR, FsError } from './errno.js';
 import { Inodes } from './inodes.js';
@@ -224,10 +224,23 @@ export class TroveView {
     const hit = this.trees.get(id);
     if (hit) return hit;
     try {
+      if (this.source.readTreeSync && !this.loading.has(id)) return this.remember(id, this.source.readTreeSync(id));
       return await this.load(id);
     } catch (err) {
       throw eio(`${path} (tree ${id})`, err);
     }
+  }
+
+  private remember(id: ObjectId, { entries }: Tree): TreeInfo {
+    const index = new Map<string, number>();
+    let subdirs = 0;
+    entries.forEach((e, i) => {
+      index.set(e.name, i);
+      if (e.kind === 'dir') subdirs++;
+    });
+    const info = { entries, index, subdirs };
+    this.trees.set(id, info);
+    return info;
   }
 
   /** Reads and decodes a tree once, however many requests (and prefetches) want it at the same time. */
@@ -236,17 +249,7 @@ export class TroveView {
     if (!p) {
       p = this.source
         .readTree(id)
-        .then(({ entries }) => {
-          const index = new Map<string, number>();
-          let subdirs = 0;
-          entries.forEach((e, i) => {
-            index.set(e.name, i);
-            if (e.kind === 'dir') subdirs++;
-          });
-          const info = { entries, index, subdirs };
-          this.trees.set(id, info);
-          return info;
-        })
+        .then((tree) => this.remember(id, tree))
         .finally(() => this.loading.delete(id));
       this.loading.set(id, p);
     }
