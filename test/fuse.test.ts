@@ -601,6 +601,27 @@ describe.skipIf(skipFuse())('FUSE mount lifecycle (real)', () => {
     expect(runTrove(['--repo', repo, 'umount', mnt]).code).toBe(0);
   });
 
+  it('detaches a busy mount lazily; its daemon serves the remaining users, then exits', async () => {
+    const pid = mountRepo(repo, mnt);
+    // A process with its working directory inside the view keeps it busy.
+    const sleeper = spawn('sleep', ['60'], { cwd: join(mnt, 'commits', id, 'etc') });
+    await until(() => alive(sleeper.pid!));
+    const r = runTrove(['--repo', repo, 'umount', mnt]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/busy: detached it lazily/);
+    expect(mountpoints().has(mnt)).toBe(false);
+    expect(() => statSync(join(repo, 'mount.json'))).toThrow(/ENOENT/);
+    // The point is free for a new mount at once.
+    const again = mountRepo(repo, mnt);
+    expect(again).not.toBe(pid);
+    expect(readFileSync(join(mnt, 'refs', 'main', 'etc', 'os-release'), 'utf8')).toBe('ID=trove\n');
+    sleeper.kill();
+    expect(await until(() => !alive(pid), 10_000)).toBe(true);
+    expect(alive(again)).toBe(true);
+    expect(readFileSync(join(mnt, 'refs', 'main', 'etc', 'os-release'), 'utf8')).toBe('ID=trove\n');
+    expect(runTrove(['--repo', repo, 'umount', mnt]).code).toBe(0);
+  });
+
   it('runs in the foreground until signalled, then unmounts and clears the record', async () => {
     const child = spawn(process.execPath, [TROVE_BIN, '--repo', repo, 'mount', mnt, '--foreground'], { stdio: 'pipe' });
     let err = '';

@@ -8,7 +8,7 @@ import { clearMount, readMount, writeMount } from '../refs/mounts.js';
 import { DiskStore } from '../store/disk.js';
 import { BlobReader } from './blobs.js';
 import { getBaseHandlers } from './handlers.js';
-import { fusermount, mountState, mountTable } from './mountpoint.js';
+import { fuseConnection, fusermount, mountState, mountTable } from './mountpoint.js';
 import { mountFuse, type NativeMountOptions } from './native.js';
 import { RepoSource } from './source.js';
 import { TroveView } from './view.js';
@@ -88,21 +88,29 @@ export async function serve(repo: RepoLike, mountpoint: string, opts: MountOptio
   const mountMs = performance.now() - t0;
   await writeMount(repo.path, { mountpoint, pid: process.pid });
 
+  // Our mount, as opposed to a later one on the same point.
+  const conn = mountTable().get(mountpoint)?.dev ?? '';
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
       clearInterval(watch);
-      if (mountTable().has(mountpoint)) await mount.unmount().catch((err: unknown) => log(`unmount: ${(err as Error).message}`));
+      if (mountTable().get(mountpoint)?.dev === conn) await mount.unmount().catch((err: unknown) => log(`unmount: ${(err as Error).message}`));
       blobs.close();
       const rec = await readMount(repo.path).catch(() => undefined);
       if (rec?.pid === process.pid) await clearMount(repo.path);
     })());
-  // Someone ran umount(8) or fusermount -u: nothing left to serve.
+  // Unmounted by someone else: exit, unless it was detached lazily and still
+  // has users (its FUSE connection lives on), who must keep being served.
+  let draining = false;
   const watch = setInterval(() => {
-    if (!mountTable().has(mountpoint)) {
-      log(`${mountpoint} was unmounted; exiting`);
-      void stop().then(() => process.exit(0));
+    if (mountTable().get(mountpoint)?.dev === conn) return;
+    if (fuseConnection(conn)) {
+      if (!draining) log(`${mountpoint} was detached lazily; serving its remaining users until they leave`);
+      draining = true;
+      return;
     }
+    log(`${mountpoint} was unmounted; exiting`);
+    void stop().then(() => process.exit(0));
   }, 2000);
   for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
     process.on(sig, () => {
@@ -215,7 +223,9 @@ export async function unmount(repo: { path: string } | undefined, mountpoint: st
     if (!r.ok) throw new TroveError('E_IO', `could not unmount ${mountpoint}: ${r.message}`);
     result.lazy = true;
   }
-  if (ours && (await stopProcess(ours.pid))) result.stoppedPid = ours.pid;
+  // Lazily detached: the daemon still serves whoever has files open there, and
+  // exits by itself when they are gone (or at once when it cannot tell).
+  if (ours && !result.lazy && (await stopProcess(ours.pid))) result.stoppedPid = ours.pid;
   if (repo && (!rec || ours)) await clearMount(repo.path);
   return result;
 }

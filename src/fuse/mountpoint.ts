@@ -1,14 +1,22 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { stat } from 'node:fs/promises';
 import { isErrno } from '../errors.js';
 
 /** What is at a mount point: nothing mounted, a live mount, or a FUSE mount whose daemon died. */
 export type MountState = { state: 'none' } | { state: 'live'; fstype: string } | { state: 'stale'; fstype: string };
 
-/** Mount points of this mount namespace with their filesystem types (`/proc/self/mountinfo`). */
-export function mountTable(): Map<string, string> {
-  const out = new Map<string, string>();
+/** One line of `/proc/self/mountinfo`. */
+export interface MountEntry {
+  fstype: string;
+  /** `major:minor` of the mounted filesystem; for FUSE the minor is the connection number. */
+  dev: string;
+}
+
+/** Mount points of this mount namespace (`/proc/self/mountinfo`); the last mount on a point wins. */
+export function mountTable(): Map<string, MountEntry> {
+  const out = new Map<string, MountEntry>();
   let text: string;
   try {
     text = readFileSync('/proc/self/mountinfo', 'utf8');
@@ -19,9 +27,21 @@ export function mountTable(): Map<string, string> {
     const fields = line.split(' ');
     const dash = fields.indexOf('-');
     if (fields.length < 5 || dash < 0) continue;
-    out.set(unescapeMount(fields[4]!), fields[dash + 1] ?? '');
+    out.set(unescapeMount(fields[4]!), { fstype: fields[dash + 1] ?? '', dev: fields[2] ?? '' });
   }
   return out;
+}
+
+/**
+ * The kernel's control directory of a FUSE connection (`fusectl`, mounted by
+ * systemd on most systems): it exists while the connection lives, also after
+ * a lazy unmount until the last user leaves. Undefined when fusectl is absent.
+ */
+export function fuseConnection(dev: string): string | undefined {
+  const minor = dev.split(':')[1];
+  const base = '/sys/fs/fuse/connections';
+  if (!minor || !existsSync(join(base, minor))) return undefined;
+  return join(base, minor);
 }
 
 /** mountinfo writes space, tab, newline and backslash as octal escapes. */
@@ -31,7 +51,7 @@ function unescapeMount(s: string): string {
 
 /** The state of an absolute mount point. A dead FUSE daemon shows as ENOTCONN on stat. */
 export async function mountState(mountpoint: string): Promise<MountState> {
-  const fstype = mountTable().get(mountpoint);
+  const fstype = mountTable().get(mountpoint)?.fstype;
   try {
     await stat(mountpoint);
   } catch (err) {

@@ -72,7 +72,7 @@ export function register(program: Command): void {
       try {
         const r = await daemon.unmount(repo, mountpoint);
         if (r.stale) print(`${mountpoint}: its daemon had died; cleaned the stale mount`);
-        if (r.lazy) print(`${mountpoint} is busy: detached it lazily (it goes away when the last user closes it)`);
+        if (r.lazy) print(`${mountpoint} is busy: detached it lazily; its daemon serves the processes still using it and exits when they are done`);
         print(`unmounted ${mountpoint}${r.stoppedPid ? ` (stopped daemon pid ${r.stoppedPid})` : ''}`);
       } finally {
         await repo?.close();
