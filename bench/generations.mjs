@@ -5,6 +5,7 @@
 // targets are checked in the notes.
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { BenchError, log, median, rmrf, run, syncDisk, timeCmd } from './lib.mjs';
 import { REPO_ROOT } from './tools.mjs';

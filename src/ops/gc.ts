@@ -78,14 +78,17 @@ async function mark(repo: Repo): Promise<Set<ObjectId>> {
 
 /** What a garbage object references, by trying to read it as a commit, then as a tree. */
 function referencesOf(bytes: Uint8Array): { kind: 'commit' | 'tree' | 'blob'; refs: ObjectId[] } {
-  try {
-    const c = decodeCommit(bytes);
-    return { kind: 'commit', refs: [c.tree, ...c.parents] };
-  } catch {}
-  try {
-    const t = decodeTree(bytes);
-    return { kind: 'tree', refs: t.entries.flatMap((e) => (e.id ? [e.id] : [])) };
-  } catch {}
+  const attempt = <T>(fn: () => T): T | undefined => {
+    try {
+      return fn();
+    } catch {
+      return undefined;
+    }
+  };
+  const c = attempt(() => decodeCommit(bytes));
+  if (c) return { kind: 'commit', refs: [c.tree, ...c.parents, ...(c.generation?.packages.map((p) => p.commit) ?? [])] };
+  const t = attempt(() => decodeTree(bytes));
+  if (t) return { kind: 'tree', refs: t.entries.flatMap((e) => (e.id ? [e.id] : [])) };
   return { kind: 'blob', refs: [] };
 }
 
