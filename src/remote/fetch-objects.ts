@@ -1,10 +1,10 @@
+import { setMaxListeners } from 'node:events';
 import { badObject } from '../errors.js';
 import { decodeCommit, decodeTree } from '../format/codec.js';
 import type { ObjectId } from '../hash/index.js';
 import type { DiskStore } from '../store/disk.js';
-import { checkHash, installStream, installVerified } from './install.js';
+import { checkHash, installStream, installVerifiedSync } from './install.js';
 import { objectPath } from './layout.js';
-import { Scheduler } from './scheduler.js';
 import type { Transport } from './transport.js';
 
 /** Blobs up to this size are fetched into memory; larger ones stream to a temp file. */
@@ -32,137 +32,164 @@ export interface ObjectFetcherInit {
   onProgress?: (p: FetchProgress) => void;
 }
 
-const HIGH = 0;
-const LOW = 1;
+type Kind = 'commit' | 'tree' | 'blob';
+
+/** An object being fetched, and the objects waiting for it to be installed. */
+interface Node {
+  id: ObjectId;
+  kind: Kind | 'root';
+  size: number;
+  /** A tree's or commit's bytes, held until everything under it is installed. */
+  bytes?: Buffer;
+  /** Referenced objects not installed yet (plus one while the node itself is being read). */
+  waiting: number;
+  parents: Node[];
+}
 
 /**
  * Fetches every object under some commits that the store lacks, and only
  * those: an object already present is skipped with everything under it,
  * because an object is installed only after everything it references. Trees
- * are fetched breadth-first ahead of files; many requests are in flight.
+ * and commits are fetched first, breadth-first, files behind them; `jobs`
+ * requests are in flight. Work is plain queues and counters, so memory grows
+ * with the objects still missing, not with promises per file.
  */
 export class ObjectFetcher {
   readonly progress: FetchProgress = { wanted: 0, stored: 0, bytes: 0 };
-  private readonly pending = new Map<ObjectId, Promise<void>>();
-  private readonly net: Scheduler;
+  private readonly inflight = new Map<ObjectId, Node>();
+  private readonly metaQueue: Node[] = [];
+  private readonly blobQueue: Node[] = [];
+  private metaHead = 0;
+  private blobHead = 0;
+  private active = 0;
+  private readonly jobs: number;
   private readonly abort = new AbortController();
   private failure: unknown;
+  private settle?: { resolve: () => void; reject: (err: unknown) => void };
+  private readonly root: Node = { id: '', kind: 'root', size: 0, waiting: 0, parents: [] };
 
   constructor(private readonly init: ObjectFetcherInit) {
-    this.net = new Scheduler(Math.max(1, init.jobs ?? 16));
+    this.jobs = Math.max(1, init.jobs ?? 16);
+    setMaxListeners(Infinity, this.abort.signal);
   }
 
   /** Fetches the commits (and their history and trees) that are missing. */
   async fetchCommits(tips: ObjectId[]): Promise<void> {
-    try {
-      await Promise.all(tips.map((id) => this.commit(id)));
-    } catch (err) {
-      this.fail(err);
-      await Promise.allSettled([...this.pending.values()]);
-      throw this.failure;
+    const done = new Promise<void>((resolve, reject) => (this.settle = { resolve, reject }));
+    this.root.waiting++;
+    for (const id of tips) this.reference(id, 'commit', 0, this.root);
+    this.release(this.root);
+    this.pump();
+    return done;
+  }
+
+  /** Notes that `parent` needs `id`; queues it unless it is stored or already on its way. */
+  private reference(id: ObjectId, kind: Kind, size: number, parent: Node): void {
+    const cur = this.inflight.get(id);
+    if (cur) {
+      if (cur.kind !== kind) throw badObject(`object ${id} is referenced both as a ${cur.kind} and as a ${kind}`);
+      cur.parents.push(parent);
+      parent.waiting++;
+      return;
     }
+    if (this.init.store.hasSync(id)) return;
+    const node: Node = { id, kind, size, waiting: 1, parents: [parent] };
+    parent.waiting++;
+    this.inflight.set(id, node);
+    (kind === 'blob' ? this.blobQueue : this.metaQueue).push(node);
+    this.progress.wanted++;
+  }
+
+  private next(): Node | undefined {
+    if (this.metaHead < this.metaQueue.length) return this.metaQueue[this.metaHead++];
+    if (this.blobHead < this.blobQueue.length) return this.blobQueue[this.blobHead++];
+    return undefined;
+  }
+
+  private pump(): void {
+    if (this.metaHead > 4096 && this.metaHead * 2 > this.metaQueue.length) this.metaQueue.splice(0, this.metaHead), (this.metaHead = 0);
+    if (this.blobHead > 4096 && this.blobHead * 2 > this.blobQueue.length) this.blobQueue.splice(0, this.blobHead), (this.blobHead = 0);
+    while (this.failure === undefined && this.active < this.jobs) {
+      const node = this.next();
+      if (!node) break;
+      this.active++;
+      this.work(node).then(
+        () => {
+          this.active--;
+          this.pump();
+        },
+        (err) => {
+          this.active--;
+          this.fail(err);
+        },
+      );
+    }
+    if (this.failure !== undefined && this.active === 0) this.settle?.reject(this.failure);
   }
 
   private fail(err: unknown): void {
+    if (this.failure === undefined) {
+      this.failure = err;
+      this.abort.abort(err);
+    }
+    this.pump();
+  }
+
+  private async work(node: Node): Promise<void> {
+    const { store, transport } = this.init;
+    const path = objectPath(node.id);
+    const where = transport.describe(path);
+    const signal = this.abort.signal;
+    if (node.kind === 'blob') {
+      if (node.size > SMALL_BLOB) {
+        await transport.get(path, (body) => installStream(store, node.id, body, node.size, where), { signal });
+      } else {
+        const bytes = (await transport.getBytes(path, { maxBytes: node.size, signal, check: (b) => checkHash(node.id, b, where) }))!;
+        if (bytes.length !== node.size) throw badObject(`${where}: a tree says ${node.size} bytes, the object has ${bytes.length}`);
+        installVerifiedSync(store, node.id, bytes);
+      }
+      this.release(node);
+      return;
+    }
+    const bytes =
+      this.init.prefetched?.get(node.id) ??
+      (await transport.getBytes(path, { maxBytes: MAX_META, signal, check: (b) => checkHash(node.id, b, where) }))!;
     if (this.failure !== undefined) return;
-    this.failure = err;
-    this.abort.abort(err);
-  }
-
-  private once(id: ObjectId, fn: () => Promise<void>): Promise<void> {
-    const cur = this.pending.get(id);
-    if (cur) return cur;
-    const p = fn();
-    this.pending.set(id, p);
-    p.then(
-      () => this.pending.delete(id),
-      (err) => this.fail(err),
-    );
-    return p;
-  }
-
-  private tick(bytes: number): void {
-    this.progress.stored++;
-    this.progress.bytes += bytes;
-    this.init.onProgress?.(this.progress);
-  }
-
-  private want(): void {
-    this.progress.wanted++;
-    this.init.onProgress?.(this.progress);
-  }
-
-  /** Fetches a tree or commit into memory, verified against its id. */
-  private fetchMeta(id: ObjectId): Promise<Buffer> {
-    const { transport } = this.init;
-    const known = this.init.prefetched?.get(id);
-    if (known) return Promise.resolve(known);
-    const path = objectPath(id);
-    return this.net.run(HIGH, async () => {
-      this.throwIfFailed();
-      const bytes = await transport.getBytes(path, {
-        maxBytes: MAX_META,
-        signal: this.abort.signal,
-        check: (b) => checkHash(id, b, transport.describe(path)),
-      });
-      return bytes!;
-    });
-  }
-
-  private commit(id: ObjectId): Promise<void> {
-    return this.once(id, async () => {
-      if (await this.init.store.has(id)) return;
-      this.want();
-      const bytes = await this.fetchMeta(id);
+    node.bytes = bytes;
+    if (node.kind === 'commit') {
       const commit = decodeCommit(bytes);
-      await Promise.all([this.tree(commit.tree), ...commit.parents.map((p) => this.commit(p))]);
-      await installVerified(this.init.store, id, bytes);
-      this.tick(bytes.length);
-    });
-  }
-
-  private tree(id: ObjectId): Promise<void> {
-    return this.once(id, async () => {
-      if (await this.init.store.has(id)) return;
-      this.want();
-      const bytes = await this.fetchMeta(id);
-      const tree = decodeTree(bytes);
-      const children: Promise<void>[] = [];
-      for (const e of tree.entries) {
-        if (e.kind === 'dir') children.push(this.tree(e.id!));
-        else if (e.kind === 'file') children.push(this.blob(e.id!, e.size));
+      this.reference(commit.tree, 'tree', 0, node);
+      for (const p of commit.parents) this.reference(p, 'commit', 0, node);
+    } else {
+      for (const e of decodeTree(bytes).entries) {
+        if (e.kind === 'dir') this.reference(e.id!, 'tree', 0, node);
+        else if (e.kind === 'file') this.reference(e.id!, 'blob', e.size, node);
       }
-      await Promise.all(children);
-      await installVerified(this.init.store, id, bytes);
-      this.tick(bytes.length);
-    });
+    }
+    this.release(node);
   }
 
-  private blob(id: ObjectId, size: number): Promise<void> {
-    return this.once(id, async () => {
-      const { store, transport } = this.init;
-      if (await store.has(id)) return;
-      this.want();
-      const path = objectPath(id);
-      const where = transport.describe(path);
-      const small = size <= SMALL_BLOB;
-      const bytes = await this.net.run(LOW, async () => {
-        this.throwIfFailed();
-        if (small) {
-          return transport.getBytes(path, { maxBytes: size, signal: this.abort.signal, check: (b) => checkHash(id, b, where) });
-        }
-        await transport.get(path, (body) => installStream(store, id, body, size, where), { signal: this.abort.signal });
-        return undefined;
-      });
-      if (bytes) {
-        if (bytes.length !== size) throw badObject(`${where}: a tree says ${size} bytes, the object has ${bytes.length}`);
-        await installVerified(store, id, bytes);
+  /**
+   * Drops one thing `node` waits for; when nothing is left, installs it and
+   * releases its parents in turn (a loop: histories can be long).
+   */
+  private release(first: Node): void {
+    const stack = [first];
+    while (stack.length) {
+      const node = stack.pop()!;
+      if (--node.waiting > 0) continue;
+      if (node.kind === 'root') {
+        this.settle?.resolve();
+        continue;
       }
-      this.tick(size);
-    });
-  }
-
-  private throwIfFailed(): void {
-    if (this.failure !== undefined) throw this.failure;
+      if (node.bytes) installVerifiedSync(this.init.store, node.id, node.bytes);
+      this.inflight.delete(node.id);
+      this.progress.stored++;
+      this.progress.bytes += node.bytes?.length ?? node.size;
+      node.bytes = undefined;
+      this.init.onProgress?.(this.progress);
+      stack.push(...node.parents);
+      node.parents = [];
+    }
   }
 }

@@ -1,4 +1,5 @@
-import { rm, writeFile } from 'node:fs/promises';
+import { rmSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { badObject } from '../errors.js';
 import { hashBytes, type ObjectId } from '../hash/index.js';
 import { type DiskStore, tempName, writeHashed } from '../store/disk.js';
@@ -10,14 +11,19 @@ export function checkHash(id: ObjectId, bytes: Uint8Array, where: string): void 
   if (actual !== id) throw new TransferError('E_CORRUPT', `${where}: wrong bytes for object ${id} (they hash to ${actual})`, true);
 }
 
-/** Installs bytes already verified against `id`: temp file, then rename into objects/. */
-export async function installVerified(store: DiskStore, id: ObjectId, bytes: Uint8Array): Promise<void> {
+/**
+ * Installs bytes already verified against `id`: temp file, then rename into
+ * objects/. Blocking calls: for small objects in the page cache they cost
+ * less than a trip through the thread pool, and they keep fetched bytes from
+ * piling up in memory while writes wait their turn.
+ */
+export function installVerifiedSync(store: DiskStore, id: ObjectId, bytes: Uint8Array): void {
   const tmp = tempName(store.tmpDir, 'pull');
-  await writeFile(tmp, bytes, { mode: 0o644, flag: 'wx' });
+  writeFileSync(tmp, bytes, { mode: 0o644, flag: 'wx' });
   try {
-    await store.install(tmp, id);
+    store.installSync(tmp, id);
   } catch (err) {
-    await rm(tmp, { force: true });
+    rmSync(tmp, { force: true });
     throw err;
   }
 }
