@@ -4,11 +4,9 @@ import { isErrno, TroveError } from '../errors.js';
 import { decodeCommit, decodeTree } from '../format/codec.js';
 import type { ObjectId } from '../hash/index.js';
 import type { Repo } from '../repo.js';
-import { readBisectState } from './bisect-state.js';
 import { limiter } from './limit.js';
 import { readCommit, readTree } from './objects.js';
-import { listGenerations, listProfiles, readActive } from './profile.js';
-import { repoRoots } from './roots.js';
+import { type Root, repoRoots } from './roots.js';
 
 export interface GcReport {
   dryRun: boolean;
@@ -33,7 +31,7 @@ function notFound(err: unknown): boolean {
  * Every object reachable from the roots (through parents, trees and a
  * generation's package commits); missing objects are skipped (fsck reports them).
  */
-async function mark(repo: Repo): Promise<Set<ObjectId>> {
+async function mark(repo: Repo, roots: Root[]): Promise<Set<ObjectId>> {
   const live = new Set<ObjectId>();
   const io = limiter(16);
   const tree = async (id: ObjectId): Promise<void> => {
@@ -72,7 +70,7 @@ async function mark(repo: Repo): Promise<Set<ObjectId>> {
       todo.push(...c.parents, ...(c.generation?.packages.map((p) => p.commit) ?? []));
     }
   };
-  for (const root of await repoRoots(repo)) await commit(root.commit);
+  for (const root of roots) await commit(root.commit);
   return live;
 }
 
@@ -90,19 +88,6 @@ function referencesOf(bytes: Uint8Array): { kind: 'commit' | 'tree' | 'blob'; re
   const t = attempt(() => decodeTree(bytes));
   if (t) return { kind: 'tree', refs: t.entries.flatMap((e) => (e.id ? [e.id] : [])) };
   return { kind: 'blob', refs: [] };
-}
-
-/** Commits that keep their checkout: every profile generation, active commit and bisect candidate. */
-async function keptCheckouts(repo: Repo): Promise<Set<ObjectId>> {
-  const keep = new Set<ObjectId>();
-  for (const p of await listProfiles(repo)) {
-    for (const g of await listGenerations(repo, p)) keep.add(g.commit);
-    const a = await readActive(repo, p);
-    if (a) keep.add(a.commit);
-  }
-  const b = await readBisectState(repo);
-  for (const id of [b?.current, b?.firstBad]) if (id) keep.add(id);
-  return keep;
 }
 
 async function listDir(path: string): Promise<string[]> {
@@ -145,7 +130,8 @@ export async function gc(repo: Repo, opts: { dryRun?: boolean; onWait?: () => vo
   const dryRun = opts.dryRun ?? false;
   const release = await repo.lock('exclusive', { onWait: opts.onWait });
   try {
-    const live = await mark(repo);
+    const roots = await repoRoots(repo);
+    const live = await mark(repo, roots);
     const report: GcReport = {
       dryRun,
       kept: 0,
@@ -154,7 +140,8 @@ export async function gc(repo: Repo, opts: { dryRun?: boolean; onWait?: () => vo
       variants: { files: 0, bytes: 0 },
     };
 
-    const keep = await keptCheckouts(repo);
+    // Checkouts stay for profile generations, active commits and a bisect in progress; not for refs.
+    const keep = new Set(roots.filter((r) => !r.name.startsWith('refs/')).map((r) => r.commit));
     for (const name of await listDir(join(repo.path, 'checkouts'))) {
       if (keep.has(name)) continue;
       report.checkouts.push(name);
