@@ -118,6 +118,16 @@ export async function serve(repo: RepoLike, mountpoint: string, opts: MountOptio
       void stop().then(() => process.exit(0));
     });
   }
+  // `kill -USR2 <pid>`: caches and memory into the log.
+  process.on('SIGUSR2', () => {
+    const m = process.memoryUsage();
+    const c = view.cacheStats();
+    const mb = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
+    log(
+      `stats: ${c.trees} trees (${mb(c.treeBytes)} estimated), ${c.nodes} paths, ${view.inodes.size} inode blocks; ` +
+        `rss ${mb(m.rss)}, heap ${mb(m.heapUsed)} of ${mb(m.heapTotal)}, external ${mb(m.external)}`,
+    );
+  });
   // A bug in one request must not take the whole view down with it.
   process.on('uncaughtException', (err) => log(`uncaught: ${err.stack ?? err.message}`));
   process.on('unhandledRejection', (err) => log(`unhandled rejection: ${(err as Error)?.stack ?? String(err)}`));
