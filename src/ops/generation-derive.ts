@@ -52,7 +52,7 @@ export async function removePackages(repo: Repo, specs: PackageSpec[], opts: { p
         const match = (i: GenerationInput) => i.pkg.name === s.name && (s.arch === undefined || i.pkg.arch === s.arch);
         if (!inputs.some(match)) {
           const where = s.arch ? `${s.name}/${s.arch}` : s.name;
-          throw notFound(`${where} is not in the ${base ? 'active' : 'empty'} generation of ${profile}`);
+          throw notFound(`${where} is not in ${base ? `generation ${base.slice(0, 12)}` : 'any generation'} of ${profile}, which the new one derives from`);
         }
         inputs = inputs.filter((i) => !match(i));
       }
