@@ -74,14 +74,14 @@ export class BlobReader {
   private get(blob: ObjectId, size: number, what: string): Promise<OpenBlob> {
     const hit = this.open.get(blob);
     if (hit) return Promise.resolve(hit);
-    if (this.sync) {
+    let p = this.opening.get(blob);
+    if (!p && this.sync) {
       try {
         return Promise.resolve(this.openBlobSync(blob, size, what));
       } catch (err) {
         return Promise.reject(err);
       }
     }
-    let p = this.opening.get(blob);
     if (!p) {
       p = this.openBlob(blob, size, what).finally(() => this.opening.delete(blob));
       this.opening.set(blob, p);
