@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { corrupt, isErrno, notFound } from '../errors.js';
 import { hashBytes, isObjectId, newHasher, type ObjectId } from '../hash/index.js';
 import { copyHashedSync } from './sync-write.js';
-import type { ObjectStore, PutResult } from './types.js';
+import { type ObjectStore, objectFileMode, type PutHint, type PutResult } from './types.js';
 
 /** Options of a disk store; defaults as documented on each field. */
 export interface DiskStoreInit {
@@ -27,10 +27,14 @@ export function tempName(dir: string, tag = 'tmp'): string {
  * Streams `source` into a new file at `path`, hashing as it goes.
  * Returns the SHA-256 and size; the caller renames or removes the file.
  */
-export async function writeHashed(path: string, source: AsyncIterable<Uint8Array>): Promise<{ id: ObjectId; size: number }> {
+export async function writeHashed(
+  path: string,
+  source: AsyncIterable<Uint8Array>,
+  mode = OBJECT_MODE,
+): Promise<{ id: ObjectId; size: number }> {
   const h = newHasher();
   let size = 0;
-  const fh = await open(path, 'wx', OBJECT_MODE);
+  const fh = await open(path, 'wx', mode);
   try {
     for await (const chunk of source) {
       h.update(chunk);
@@ -89,18 +93,18 @@ export class DiskStore implements ObjectStore {
     return statSync(this.pathOf(id), { throwIfNoEntry: false }) !== undefined;
   }
 
-  putSync(bytes: Uint8Array): PutResult {
+  putSync(bytes: Uint8Array, hint?: PutHint): PutResult {
     const id = hashBytes(bytes);
     if (this.hasSync(id)) return { id, size: bytes.length, written: false };
     const tmp = tempName(this.tmpDir);
-    writeFileSync(tmp, bytes, { mode: OBJECT_MODE, flag: 'wx' });
+    writeFileSync(tmp, bytes, { mode: objectFileMode(hint), flag: 'wx' });
     this.installSync(tmp, id);
     return { id, size: bytes.length, written: true };
   }
 
-  putFileSync(path: string): PutResult {
+  putFileSync(path: string, hint?: PutHint): PutResult {
     const tmp = tempName(this.tmpDir);
-    const { id, size } = copyHashedSync(path, tmp);
+    const { id, size } = copyHashedSync(path, tmp, objectFileMode(hint));
     if (this.hasSync(id)) {
       unlinkSync(tmp);
       return { id, size, written: false };
@@ -186,9 +190,9 @@ export class DiskStore implements ObjectStore {
     return { id, size: bytes.length, written: true };
   }
 
-  async putStream(source: AsyncIterable<Uint8Array>): Promise<PutResult> {
+  async putStream(source: AsyncIterable<Uint8Array>, hint?: PutHint): Promise<PutResult> {
     const tmp = tempName(this.tmpDir);
-    const { id, size } = await writeHashed(tmp, source);
+    const { id, size } = await writeHashed(tmp, source, objectFileMode(hint));
     if (await this.has(id)) {
       await unlink(tmp);
       return { id, size, written: false };

@@ -7,14 +7,14 @@ const CHUNK = 1 << 20;
  * Copies the file at `src` to a new file `dest` in 1 MiB chunks, hashing as
  * it goes; returns the SHA-256 and size. `dest` is removed on failure.
  */
-export function copyHashedSync(src: string, dest: string): { id: ObjectId; size: number } {
+export function copyHashedSync(src: string, dest: string, mode = 0o644): { id: ObjectId; size: number } {
   const h = newHasher();
   const buf = Buffer.allocUnsafe(CHUNK);
   const fin = openSync(src, 'r');
   let fout: number | undefined;
   let size = 0;
   try {
-    fout = openSync(dest, 'wx', 0o644);
+    fout = openSync(dest, 'wx', mode);
     for (;;) {
       const n = readSync(fin, buf, 0, CHUNK, null);
       if (n === 0) break;

@@ -7,7 +7,7 @@ import { corrupt, notFound } from '../errors.js';
 import { hashBytes, type ObjectId } from '../hash/index.js';
 import { type DiskStore, tempName, writeHashed } from './disk.js';
 import { copyHashedSync } from './sync-write.js';
-import type { ObjectStore, PutResult } from './types.js';
+import { type ObjectStore, objectFileMode, type PutHint, type PutResult } from './types.js';
 
 const run = promisify(execFile);
 
@@ -43,22 +43,22 @@ export class Transaction implements ObjectStore {
     return this.staged.has(id) || this.store.hasSync(id);
   }
 
-  putSync(bytes: Uint8Array): PutResult {
+  putSync(bytes: Uint8Array, hint?: PutHint): PutResult {
     this.assertOpen();
     const id = hashBytes(bytes);
     if (this.hasSync(id)) return { id, size: bytes.length, written: false };
     this.ensureDirSync();
     const path = join(this.dir, id);
-    writeFileSync(path, bytes, { mode: 0o644 });
+    writeFileSync(path, bytes, { mode: objectFileMode(hint) });
     this.record(id, path, bytes.length);
     return { id, size: bytes.length, written: true };
   }
 
-  putFileSync(src: string): PutResult {
+  putFileSync(src: string, hint?: PutHint): PutResult {
     this.assertOpen();
     this.ensureDirSync();
     const tmp = tempName(this.dir, 'part');
-    const { id, size } = copyHashedSync(src, tmp);
+    const { id, size } = copyHashedSync(src, tmp, objectFileMode(hint));
     if (this.hasSync(id)) {
       unlinkSync(tmp);
       return { id, size, written: false };
@@ -103,11 +103,11 @@ export class Transaction implements ObjectStore {
     return { id, size: bytes.length, written: true };
   }
 
-  async putStream(source: AsyncIterable<Uint8Array>): Promise<PutResult> {
+  async putStream(source: AsyncIterable<Uint8Array>, hint?: PutHint): Promise<PutResult> {
     this.assertOpen();
     await this.ensureDir();
     const tmp = tempName(this.dir, 'part');
-    const { id, size } = await writeHashed(tmp, source);
+    const { id, size } = await writeHashed(tmp, source, objectFileMode(hint));
     if (await this.has(id)) {
       await unlink(tmp);
       return { id, size, written: false };

@@ -20,7 +20,7 @@ export interface ObjectStore {
   /** Stores `bytes` under their SHA-256; a no-op when already present. */
   put(bytes: Uint8Array): Promise<PutResult>;
   /** Stores streamed content under its SHA-256, never buffering all of it. */
-  putStream(source: AsyncIterable<Uint8Array>): Promise<PutResult>;
+  putStream(source: AsyncIterable<Uint8Array>, hint?: PutHint): Promise<PutResult>;
   /**
    * Stores bytes that the caller claims have id `id`; they are re-hashed and
    * refused with E_CORRUPT when they do not match (for untrusted input).
@@ -31,11 +31,25 @@ export interface ObjectStore {
    * with data in the page cache, blocking syscalls beat the thread pool.
    */
   hasSync(id: ObjectId): boolean;
-  putSync(bytes: Uint8Array): PutResult;
+  putSync(bytes: Uint8Array, hint?: PutHint): PutResult;
   /** Stores the content of the file at `path`, read in chunks (never whole). */
-  putFileSync(path: string): PutResult;
+  putFileSync(path: string, hint?: PutHint): PutResult;
   delete(id: ObjectId): Promise<void>;
   list(): AsyncIterable<ObjectId>;
+}
+
+/**
+ * A hint for the permission bits of a new object file. Only the executable
+ * bit is honoured (objects are 0644 or 0755, never set-id), so a hard-link
+ * checkout can link most files without a per-mode copy.
+ */
+export interface PutHint {
+  executable?: boolean;
+}
+
+/** The file mode of a new object file for `hint`. */
+export function objectFileMode(hint?: PutHint): number {
+  return hint?.executable ? 0o755 : 0o644;
 }
 
 export type GetStore = Pick<ObjectStore, 'get'>;

@@ -96,7 +96,8 @@ export async function importDir(root: string, store: Store, opts: DirImportOptio
           report.cached++;
         } else {
           const small = st.size <= WHOLE_READ_MAX ? readSmall(path) : undefined;
-          const put = small ? store.putSync(small) : store.putFileSync(path);
+          const hint = { executable: (st.mode & 0o111) !== 0 };
+          const put = small ? store.putSync(small, hint) : store.putFileSync(path, hint);
           report.bytesRead += put.size;
           e.id = put.id;
           size = put.size;

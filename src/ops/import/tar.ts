@@ -48,7 +48,7 @@ export async function importTar(source: Readable, store: Pick<ObjectStore, 'put'
       switch (h.type) {
         case 'file':
         case 'contiguous-file': {
-          const put = await store.putStream(entry as AsyncIterable<Uint8Array>);
+          const put = await store.putStream(entry as AsyncIterable<Uint8Array>, { executable: (meta.mode & 0o111) !== 0 });
           if (put.size !== h.size) throw unsafeArchive(`member ${JSON.stringify(path)} is truncated`);
           builder.addFile(path, meta, put.id, put.size);
           report.files++;
