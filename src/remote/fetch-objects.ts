@@ -7,8 +7,11 @@ import { checkHash, installStream, installVerifiedSync } from './install.js';
 import { objectPath } from './layout.js';
 import type { Transport } from './transport.js';
 
-/** Blobs up to this size are fetched into memory; larger ones stream to a temp file. */
-const SMALL_BLOB = 1 << 20;
+/**
+ * Blobs up to this size are fetched whole; larger ones are written chunk by
+ * chunk as they arrive. Few large buffers means little malloc fragmentation.
+ */
+const SMALL_BLOB = 64 << 10;
 /** Trees and commits larger than this are refused. */
 const MAX_META = 64 << 20;
 
@@ -142,7 +145,7 @@ export class ObjectFetcher {
     const signal = this.abort.signal;
     if (node.kind === 'blob') {
       if (node.size > SMALL_BLOB) {
-        await transport.get(path, (body) => installStream(store, node.id, body, node.size, where), { signal });
+        await transport.getStream(path, (body) => installStream(store, node.id, body, node.size, where), { signal });
       } else {
         const bytes = (await transport.getBytes(path, { maxBytes: node.size, signal, check: (b) => checkHash(node.id, b, where) }))!;
         if (bytes.length !== node.size) throw badObject(`${where}: a tree says ${node.size} bytes, the object has ${bytes.length}`);

@@ -1,9 +1,18 @@
-import { rmSync, writeFileSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { closeSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
 import { badObject } from '../errors.js';
-import { hashBytes, type ObjectId } from '../hash/index.js';
-import { type DiskStore, tempName, writeHashed } from '../store/disk.js';
+import { hashBytes, newHasher, type ObjectId } from '../hash/index.js';
+import type { DiskStore } from '../store/disk.js';
 import { TransferError } from './transport.js';
+
+let seq = 0;
+const prefix = `pull-${process.pid}-${randomBytes(4).toString('hex')}-`;
+
+/** A unique temp file name: pid (stale-temp cleanup finds it by pid), random per process, then a counter. */
+function nextTemp(store: DiskStore): string {
+  return join(store.tmpDir, prefix + (seq++).toString(36));
+}
 
 /** Throws a retryable E_CORRUPT unless `bytes` hash to `id`. */
 export function checkHash(id: ObjectId, bytes: Uint8Array, where: string): void {
@@ -18,7 +27,7 @@ export function checkHash(id: ObjectId, bytes: Uint8Array, where: string): void 
  * piling up in memory while writes wait their turn.
  */
 export function installVerifiedSync(store: DiskStore, id: ObjectId, bytes: Uint8Array): void {
-  const tmp = tempName(store.tmpDir, 'pull');
+  const tmp = nextTemp(store);
   writeFileSync(tmp, bytes, { mode: 0o644, flag: 'wx' });
   try {
     store.installSync(tmp, id);
@@ -31,26 +40,33 @@ export function installVerifiedSync(store: DiskStore, id: ObjectId, bytes: Uint8
 /**
  * Streams the bytes of object `id` into a temp file, hashing as they come,
  * and installs it only when the hash matches (else a retryable E_CORRUPT,
- * also when more than `size` bytes arrive) and the length is `size`.
+ * also when more than `size` bytes arrive) and the length is `size`. Each
+ * chunk is written as it arrives (blocking writes, like installVerifiedSync),
+ * so no object is ever held whole in memory.
  */
 export async function installStream(store: DiskStore, id: ObjectId, body: AsyncIterable<Buffer>, size: number, where: string): Promise<void> {
-  const maxBytes = size;
-  const tmp = tempName(store.tmpDir, 'pull');
-  const capped = async function* () {
+  const tmp = nextTemp(store);
+  const fd = openSync(tmp, 'wx', 0o644);
+  let open = true;
+  try {
+    const h = newHasher();
     let n = 0;
     for await (const c of body) {
       n += c.length;
-      if (n > maxBytes) throw new TransferError('E_CORRUPT', `${where}: object ${id} is longer than the ${maxBytes} bytes expected`, true);
-      yield c;
+      if (n > size) throw new TransferError('E_CORRUPT', `${where}: object ${id} is longer than the ${size} bytes expected`, true);
+      h.update(c);
+      for (let off = 0; off < c.length; ) off += writeSync(fd, c, off);
     }
-  };
-  const got = await writeHashed(tmp, capped());
-  try {
-    if (got.id !== id) throw new TransferError('E_CORRUPT', `${where}: wrong bytes for object ${id} (they hash to ${got.id})`, true);
-    if (got.size !== size) throw badObject(`${where}: a tree says ${size} bytes, object ${id} has ${got.size}`);
-    await store.install(tmp, id);
+    closeSync(fd);
+    open = false;
+    const actual = h.digest('hex');
+    if (actual !== id) throw new TransferError('E_CORRUPT', `${where}: wrong bytes for object ${id} (they hash to ${actual})`, true);
+    if (n !== size) throw badObject(`${where}: a tree says ${size} bytes, object ${id} has ${n}`);
+    store.installSync(tmp, id);
   } catch (err) {
-    await rm(tmp, { force: true });
+    if (open) closeSync(fd);
+    rmSync(tmp, { force: true });
     throw err;
   }
 }
+

@@ -235,7 +235,7 @@ async function applyDelta(
   let stored = 0;
   try {
     report({ phase: 'delta', totalBytes: base + delta.size });
-    const r = await transport.get(deltaPath(delta.from, delta.to), (body) =>
+    const r = await transport.getStream(deltaPath(delta.from, delta.to), (body) =>
       applyPack(
         {
           store: repo.store,

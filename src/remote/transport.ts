@@ -44,8 +44,9 @@ export interface TransferStats {
 }
 
 /** One opened response body: bytes as they arrive on the wire. */
-interface Opened {
-  body: AsyncIterable<Buffer>;
+export interface Opened {
+  /** An undici body (which can also be read whole) or a file stream. */
+  body: Readable & { arrayBuffer?: () => Promise<ArrayBuffer> };
   /** `gzip` when the server compressed the body. */
   encoding?: 'gzip';
   /** Length announced by the server (wire bytes), if any. */
@@ -78,13 +79,13 @@ export abstract class Transport {
   abstract close(): Promise<void>;
 
   /**
-   * Runs `consume` over the body of `path`, retrying the whole transfer when
-   * the request or `consume` fails with a retryable error. Resolves undefined
-   * on 404 when `optional`.
+   * Runs `consume` over the opened body of `path`, retrying the whole transfer
+   * when the request or `consume` fails with a retryable error. Resolves
+   * undefined on 404 when `optional`.
    */
-  async get<T>(
+  private async get<T>(
     path: string,
-    consume: (body: AsyncIterable<Buffer>, length?: number) => Promise<T>,
+    consume: (opened: Opened) => Promise<T>,
     opts: { optional?: boolean; signal?: AbortSignal; retries?: number } = {},
   ): Promise<T | undefined> {
     const retries = Math.min(opts.retries ?? this.retries, this.retries);
@@ -97,9 +98,7 @@ export abstract class Transport {
           if (opts.optional) return undefined;
           throw new TransferError('E_NOT_FOUND', `${this.describe(path)}: not found (HTTP 404)`, true);
         }
-        let body = this.counted(opened.body);
-        if (opened.encoding === 'gzip') body = pipeline(body, createGunzip(), () => {}) as Readable;
-        return await consume(body, opened.length);
+        return await consume(opened);
       } catch (err) {
         if (opts.signal?.aborted) throw opts.signal.reason;
         const e = toTransferError(err, this.describe(path));
@@ -114,25 +113,58 @@ export abstract class Transport {
     }
   }
 
-  /** The whole body of `path` (at most `maxBytes`, else a retryable E_CORRUPT). */
+  /** Runs `consume` over the decoded bytes of `path` as they arrive, with retries as in `getBytes`. */
+  async getStream<T>(
+    path: string,
+    consume: (body: AsyncIterable<Buffer>) => Promise<T>,
+    opts: { optional?: boolean; signal?: AbortSignal; retries?: number } = {},
+  ): Promise<T | undefined> {
+    return this.get(path, (o) => consume(this.decoded(o)), opts);
+  }
+
+  /**
+   * The whole body of `path`, at most `maxBytes` (else a retryable
+   * E_CORRUPT), passed through `check` (which throws to retry). Transient
+   * failures are retried with exponential backoff; 404 resolves undefined
+   * when `optional`.
+   */
   async getBytes(path: string, opts: { maxBytes?: number; optional?: boolean; signal?: AbortSignal; check?: (bytes: Buffer) => void } = {}): Promise<Buffer | undefined> {
     const max = opts.maxBytes ?? 64 << 20;
+    const tooLong = () => new TransferError('E_CORRUPT', `${this.describe(path)}: more than ${max} bytes`, true);
     return this.get(
       path,
-      async (body) => {
-        const chunks: Buffer[] = [];
-        let n = 0;
-        for await (const c of body) {
-          n += c.length;
-          if (n > max) throw new TransferError('E_CORRUPT', `${this.describe(path)}: more than ${max} bytes`, true);
-          chunks.push(c);
+      async (o) => {
+        let bytes: Buffer;
+        if (!o.encoding && o.length !== undefined && o.body.arrayBuffer) {
+          // Announced length: refuse early, then let undici collect the body in one piece.
+          if (o.length > max) {
+            o.body.destroy();
+            throw tooLong();
+          }
+          bytes = Buffer.from(await o.body.arrayBuffer());
+          this.stats.bytes += bytes.length;
+          if (bytes.length > max) throw tooLong();
+        } else {
+          const chunks: Buffer[] = [];
+          let n = 0;
+          for await (const c of this.decoded(o)) {
+            n += c.length;
+            if (n > max) throw tooLong();
+            chunks.push(c);
+          }
+          bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, n);
         }
-        const bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, n);
         opts.check?.(bytes);
         return bytes;
       },
       opts,
     );
+  }
+
+  /** Body bytes, counted as they come off the wire, then gunzipped if the server compressed them. */
+  private decoded(o: Opened): AsyncIterable<Buffer> {
+    const body = this.counted(o.body);
+    return o.encoding === 'gzip' ? (pipeline(body, createGunzip(), () => {}) as Readable) : body;
   }
 
   describe(path: string): string {
@@ -221,7 +253,7 @@ export class FileTransport extends Transport {
       if (isErrno(err, 'ENOENT')) return undefined;
       throw new TransferError('E_IO', `${full}: ${(err as Error).message}`, false, { cause: err });
     }
-    return { body: stream as AsyncIterable<Buffer> };
+    return { body: stream };
   }
 
   async close(): Promise<void> {}
