@@ -79,6 +79,8 @@ describe('delta packs served by nginx', () => {
     const r = JSON.parse(trove(client, 'pull', 'origin', 'main', '--json'));
     expect(nginx.accessLog().map((l) => l.path)).toEqual(['/summary', `/deltas/empty-${ref(server, 'heads/main')}`]);
     expect(r.deltas.used).toHaveLength(1);
+    // Small packs are xz by default.
+    expect(readFileSync(join(server, 'deltas', r.deltas.used[0])).subarray(0, 6)).toEqual(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0]));
     expect(r.fetched.objects).toBe(objects(server).size);
     expect(objects(client)).toEqual(objects(server));
     trove(client, 'fsck');
@@ -88,8 +90,9 @@ describe('delta packs served by nginx', () => {
     writeFileSync(join(src, 'a/b/f1'), 'changed\n');
     const one = ref(server, 'heads/main');
     trove(server, 'commit', src, '-r', 'main', '-m', 'two');
-    const d = JSON.parse(trove(server, 'delta', 'main~1', 'main', '--json'));
+    const d = JSON.parse(trove(server, 'delta', 'main~1', 'main', '--compression', 'gzip', '--json'));
     expect(d.objects).toBe(5); // blob, b, a, root, commit
+    expect(readFileSync(join(server, d.path)).subarray(0, 2)).toEqual(Buffer.from([0x1f, 0x8b]));
     trove(server, 'summary');
     const before = objects(client);
     nginx.clearLog();

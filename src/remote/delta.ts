@@ -1,9 +1,10 @@
 import { createWriteStream } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
+import { Readable, type Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
+import lzma from 'lzma-native';
 import type { ObjectId } from '../hash/index.js';
 import { readCommit, readTree } from '../ops/objects.js';
 import type { Repo } from '../repo.js';
@@ -88,23 +89,39 @@ export interface DeltaResult {
   bytes: number;
   /** Size of the pack file. */
   size: number;
+  compression: PackCompression;
 }
 
-/** Writes `deltas/<from>-<to>` (gzip level `level`, default 6); list it with `trove summary`. */
-export async function writeDelta(repo: Repo, from: ObjectId | null, to: ObjectId, opts: { level?: number } = {}): Promise<DeltaResult> {
+/** How a pack file is compressed: xz is smaller, gzip much faster to write and read. */
+export type PackCompression = 'xz' | 'gzip';
+
+/** Options of writing a delta; defaults as documented on each field. */
+export interface DeltaOptions {
+  /** Default: xz when the objects add up to at most 256 MiB, else gzip. */
+  compression?: PackCompression;
+  /** Level 1-9 (default: 6). */
+  level?: number;
+}
+
+const XZ_LIMIT = 256 << 20;
+
+/** lzma-native's compressor (its bundled typings declare only the decompressor). */
+function xzCompressor(preset: number): Transform {
+  return (lzma as unknown as { createCompressor(o: { preset: number; threads: number }): Transform }).createCompressor({ preset, threads: 0 });
+}
+
+/** Writes `deltas/<from>-<to>` (list it with `trove summary`); readers tell xz from gzip by the first bytes. */
+export async function writeDelta(repo: Repo, from: ObjectId | null, to: ObjectId, opts: DeltaOptions = {}): Promise<DeltaResult> {
   const entries = await deltaEntries(repo.store, from, to);
+  let total = 0;
+  for (const e of entries) total += await repo.store.sizeOf(e.id);
+  const compression = opts.compression ?? (total <= XZ_LIMIT ? 'xz' : 'gzip');
+  const level = opts.level ?? 6;
   const dir = join(repo.path, DELTAS_DIR);
   await mkdir(dir, { recursive: true });
   await mkdir(repo.store.tmpDir, { recursive: true });
   const tmp = tempName(repo.store.tmpDir, 'delta');
-  let bytes = 0;
   let size = 0;
-  const counted = async function* (src: AsyncIterable<Buffer>) {
-    for await (const c of src) {
-      bytes += c.length;
-      yield c;
-    }
-  };
   const sized = async function* (src: AsyncIterable<Buffer>) {
     for await (const c of src) {
       size += (c as Buffer).length;
@@ -112,10 +129,11 @@ export async function writeDelta(repo: Repo, from: ObjectId | null, to: ObjectId
     }
   };
   try {
-    await pipeline(Readable.from(counted(packStream(repo.store, entries))), createGzip({ level: opts.level ?? 6 }), sized, createWriteStream(tmp, { flags: 'wx' }));
+    const compressor = compression === 'xz' ? xzCompressor(level) : createGzip({ level });
+    await pipeline(Readable.from(packStream(repo.store, entries)), compressor, sized, createWriteStream(tmp, { flags: 'wx' }));
     const name = deltaName(from, to);
     await rename(tmp, join(dir, name));
-    return { from, to, path: `${DELTAS_DIR}/${name}`, objects: entries.length, bytes, size };
+    return { from, to, path: `${DELTAS_DIR}/${name}`, objects: entries.length, bytes: total, size, compression };
   } catch (err) {
     await rm(tmp, { force: true });
     throw err;

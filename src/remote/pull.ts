@@ -2,8 +2,8 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { pipeline, type Readable } from 'node:stream';
 import { promisify } from 'node:util';
-import { createGunzip } from 'node:zlib';
-import { badObject, notFound, TroveError } from '../errors.js';
+import { badObject, corrupt, notFound, TroveError } from '../errors.js';
+import { decompressor, sniffCompression } from '../ops/import/compression.js';
 import { decodeCommit } from '../format/codec.js';
 import { isObjectId, type ObjectId } from '../hash/index.js';
 import { assertRefName } from '../refs/refs.js';
@@ -241,7 +241,7 @@ async function applyDelta(
           store: repo.store,
           onObject: () => report({ objects: result.fetched.objects + ++stored, wanted: result.fetched.objects + stored }),
         },
-        pipeline(body, createGunzip(), () => {}) as Readable,
+        decompressed(body),
       ),
       // A pack is big and object pulls are the fallback: one retry is enough.
       { retries: 1 },
@@ -254,6 +254,24 @@ async function applyDelta(
     result.deltas.failed.push(name);
     opts.onNotice?.(`delta ${name} failed (${(err as Error).message}); fetching objects instead`);
   }
+}
+
+/** A pack's bytes, decompressed from gzip or xz (told apart by their first bytes). */
+async function* decompressed(body: AsyncIterable<Buffer>): AsyncIterable<Buffer> {
+  const it = body[Symbol.asyncIterator]();
+  let head = Buffer.alloc(0);
+  while (head.length < 6) {
+    const r = await it.next();
+    if (r.done) throw corrupt('pack is truncated');
+    head = Buffer.concat([head, r.value]);
+  }
+  const kind = sniffCompression(head);
+  if (kind !== 'gzip' && kind !== 'xz') throw corrupt('pack is neither gzip nor xz compressed');
+  const rest = async function* () {
+    yield head;
+    for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
+  };
+  yield* pipeline(rest(), decompressor(kind)!, () => {}) as Readable;
 }
 
 async function clearResumeMarks(repo: Repo, deltas: DeltaInfo[]): Promise<void> {

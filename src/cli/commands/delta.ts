@@ -6,6 +6,7 @@ import { bytes, print, printJson, withRepo } from '../context.js';
 
 interface Opts {
   fromEmpty?: string;
+  compression?: string;
   level: string;
   json?: boolean;
 }
@@ -17,7 +18,8 @@ export function register(program: Command): void {
     .argument('[from]', 'commit the puller already has')
     .argument('[to]', 'commit the puller wants')
     .option('--from-empty <to>', 'a pack of everything reachable from TO (for first pulls)')
-    .option('--level <n>', 'gzip level 1-9', '6')
+    .option('--compression <kind>', 'xz or gzip (default: xz up to 256 MiB of objects, else gzip)')
+    .option('--level <n>', 'compression level 1-9', '6')
     .option('--json', 'print the result as JSON')
     .addHelpText('after', '\nRun trove summary afterwards so pullers see the new pack.')
     .action(async (fromArg: string | undefined, toArg: string | undefined, opts: Opts, cmd: Command) => {
@@ -26,12 +28,14 @@ export function register(program: Command): void {
       }
       const level = Number(opts.level);
       if (!Number.isInteger(level) || level < 1 || level > 9) throw usage('--level must be 1..9');
+      const compression = opts.compression;
+      if (compression !== undefined && compression !== 'xz' && compression !== 'gzip') throw usage('--compression must be xz or gzip');
       const r = await withRepo(cmd, async (repo) => {
         const to = await resolveRev(repo, opts.fromEmpty ?? toArg!);
         const from = opts.fromEmpty ? null : await resolveRev(repo, fromArg!);
-        return writeDelta(repo, from, to, { level });
+        return writeDelta(repo, from, to, { level, compression });
       });
       if (opts.json) return printJson(r);
-      print(`${r.path}: ${r.objects} objects, ${bytes(r.bytes)} -> ${bytes(r.size)} compressed`);
+      print(`${r.path}: ${r.objects} objects, ${bytes(r.bytes)} -> ${bytes(r.size)} (${r.compression})`);
     });
 }
