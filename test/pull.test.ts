@@ -15,7 +15,9 @@ function trove(repo: string, ...args: string[]): string {
 /** Ids of every object stored in a repository. */
 function objects(repo: string): Set<string> {
   const out = new Set<string>();
-  for (const shard of readdirSync(join(repo, 'objects'))) for (const n of readdirSync(join(repo, 'objects', shard))) out.add(shard + n);
+  for (const shard of readdirSync(join(repo, 'objects'))) {
+    for (const n of readdirSync(join(repo, 'objects', shard))) if (/^[0-9a-f]{62}$/.test(n)) out.add(shard + n);
+  }
   return out;
 }
 
@@ -120,6 +122,42 @@ describe('pull from a repository served by nginx', () => {
       trove(leaf, 'fsck');
     } finally {
       await second.stop();
+    }
+  });
+
+  it('takes objects precompressed by summary --gzip-objects, verifying what they decompress to', async () => {
+    const out = JSON.parse(trove(server, 'summary', '--gzip-objects', '--json'));
+    expect(out.gzipObjects.written).toBeGreaterThanOrEqual(5);
+    // Incremental: a second run compresses nothing new.
+    expect(JSON.parse(trove(server, 'summary', '--gzip-objects', '--json')).gzipObjects.written).toBe(0);
+    const gz = await startNginx(server, { gzipStatic: true });
+    try {
+      const copy = join(base, 'gz');
+      trove(copy, 'init');
+      trove(copy, 'remote', 'add', 'origin', gz.url);
+      const r = JSON.parse(trove(copy, 'pull', 'origin', 'os/main', '--no-deltas', '--json'));
+      expect(objects(copy)).toEqual(objects(server));
+      expect(r.transfer.bytes).toBeLessThan(r.fetched.bytes / 2);
+      trove(copy, 'fsck');
+      // A .gz holding other bytes is caught by the hash of what it decompresses to.
+      const victim = [...objects(server)].find((id) => readdirSync(join(server, 'objects', id.slice(0, 2))).includes(`${id.slice(2)}.gz`))!;
+      const other = [...objects(server)].find((id) => id !== victim && readdirSync(join(server, 'objects', id.slice(0, 2))).includes(`${id.slice(2)}.gz`))!;
+      const gzPath = (id: string) => join(server, 'objects', id.slice(0, 2), `${id.slice(2)}.gz`);
+      const saved = readFileSync(gzPath(victim));
+      writeFileSync(gzPath(victim), readFileSync(gzPath(other)));
+      try {
+        const fresh = join(base, 'gz2');
+        trove(fresh, 'init');
+        trove(fresh, 'remote', 'add', 'origin', gz.url);
+        const bad = runTrove(['--repo', fresh, 'pull', 'origin', 'os/main', '--no-deltas', '--retries', '1']);
+        expect(bad.code).toBe(5);
+        expect(bad.stderr).toMatch(new RegExp(`wrong bytes for object ${victim}`));
+        expect(objects(fresh).has(victim)).toBe(false);
+      } finally {
+        writeFileSync(gzPath(victim), saved);
+      }
+    } finally {
+      await gz.stop();
     }
   });
 

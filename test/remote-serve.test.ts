@@ -1,9 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { request } from 'node:http';
+import { gunzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseRange, requestParts } from '../src/remote/serve.js';
+import { acceptsGzip, parseRange, requestParts } from '../src/remote/serve.js';
 import { runTrove, TROVE_BIN, tmpdir } from './helpers/tmp.js';
 
 interface Reply {
@@ -33,15 +35,16 @@ describe('trove serve', () => {
   let url: string;
   let blobPath: string;
   const content = Buffer.from('0123456789abcdefghij');
+  const text = Buffer.from('compressible text\n'.repeat(1000));
 
   beforeAll(async () => {
     const src = join(base, 'src');
     mkdirSync(src);
     writeFileSync(join(src, 'file'), content);
+    writeFileSync(join(src, 'text'), text);
     expect(runTrove(['--repo', repo, 'init']).code).toBe(0);
     expect(runTrove(['--repo', repo, 'commit', src, '-r', 'main']).code).toBe(0);
     expect(runTrove(['--repo', repo, 'summary']).code).toBe(0);
-    const { createHash } = await import('node:crypto');
     const id = createHash('sha256').update(content).digest('hex');
     blobPath = `/objects/${id.slice(0, 2)}/${id.slice(2)}`;
     writeFileSync(join(base, 'secret'), 'outside\n');
@@ -105,6 +108,24 @@ describe('trove serve', () => {
     expect(dirListing.status).toBe(404);
   });
 
+  it('sends precompressed objects to clients that accept gzip, and only to them', async () => {
+    expect(runTrove(['--repo', repo, 'summary', '--gzip-objects']).code).toBe(0);
+    const id = createHash('sha256').update(text).digest('hex');
+    const path = `/objects/${id.slice(0, 2)}/${id.slice(2)}`;
+    const gz = await http(url, path, { headers: { 'accept-encoding': 'br, gzip;q=0.5' } });
+    expect(gz.headers['content-encoding']).toBe('gzip');
+    expect(gz.body.length).toBeLessThan(text.length / 10);
+    expect(gunzipSync(gz.body)).toEqual(text);
+    const plain = await http(url, path);
+    expect(plain.headers['content-encoding']).toBeUndefined();
+    expect(plain.body).toEqual(text);
+    const refused = await http(url, path, { headers: { 'accept-encoding': 'gzip;q=0' } });
+    expect(refused.body).toEqual(text);
+    const ranged = await http(url, path, { headers: { 'accept-encoding': 'gzip', range: 'bytes=0-9' } });
+    expect(ranged.status).toBe(206);
+    expect(ranged.body).toEqual(text.subarray(0, 10));
+  });
+
   it('refuses to write', async () => {
     const r = await http(url, blobPath, { method: 'PUT' });
     expect(r.status).toBe(405);
@@ -129,6 +150,14 @@ describe('request path and range parsing', () => {
     for (const bad of ['/', '/config', '/objects/../config', '/objects/%2E%2E/x', '/objects/./x', 'objects/x', '/objects/a%00b', '/objects/a\\b', '/%E0%A4%A']) {
       expect(requestParts(bad)).toBeUndefined();
     }
+  });
+
+  it('reads Accept-Encoding', () => {
+    expect(acceptsGzip('gzip')).toBe(true);
+    expect(acceptsGzip('br;q=1, GZIP;q=0.1')).toBe(true);
+    expect(acceptsGzip('gzip;q=0')).toBe(false);
+    expect(acceptsGzip('identity')).toBe(false);
+    expect(acceptsGzip(undefined)).toBe(false);
   });
 
   it('parses single ranges and ignores what it does not understand', () => {

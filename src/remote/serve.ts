@@ -97,6 +97,28 @@ export async function serveRepo(dir: string, init: ServeInit = {}): Promise<Serv
   };
 }
 
+/** True when an Accept-Encoding header allows gzip (q=0 refuses it). */
+export function acceptsGzip(header: string | undefined): boolean {
+  if (!header) return false;
+  return header.split(',').some((part) => {
+    const [coding, ...params] = part.trim().toLowerCase().split(';');
+    if (coding !== 'gzip' && coding !== 'x-gzip') return false;
+    const q = params.map((p) => /^\s*q=([\d.]+)\s*$/.exec(p)?.[1]).find((v) => v !== undefined);
+    return q === undefined || Number(q) > 0;
+  });
+}
+
+/** Opens `path` if it exists and its real path is inside `root`. */
+async function openInside(root: string, path: string) {
+  try {
+    const real = await realpath(path);
+    if (!real.startsWith(root + sep)) return undefined;
+    return await open(real, 'r');
+  } catch {
+    return undefined;
+  }
+}
+
 function send(res: ServerResponse, status: number, text: string, headers: Record<string, string> = {}): void {
   res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': String(Buffer.byteLength(text)), ...headers });
   res.end(res.req.method === 'HEAD' ? undefined : text);
@@ -114,7 +136,9 @@ async function handle(root: string, req: IncomingMessage, res: ServerResponse): 
     throw err;
   }
   if (!real.startsWith(root + sep)) return send(res, 404, 'not found\n');
-  const fh = await open(real, 'r').catch(() => undefined);
+  // Objects precompressed by `trove summary --gzip-objects`, for clients that take gzip.
+  const gz = parts[0] === 'objects' && !req.headers.range && acceptsGzip(req.headers['accept-encoding']) ? await openInside(root, `${real}.gz`) : undefined;
+  const fh = gz ?? (await open(real, 'r').catch(() => undefined));
   if (!fh) return send(res, 404, 'not found\n');
   let handedOff = false;
   try {
@@ -128,6 +152,8 @@ async function handle(root: string, req: IncomingMessage, res: ServerResponse): 
       'last-modified': st.mtime.toUTCString(),
       'cache-control': mutable ? 'no-cache' : 'public, max-age=31536000, immutable',
     };
+    if (parts[0] === 'objects') headers.vary = 'accept-encoding';
+    if (gz) headers['content-encoding'] = 'gzip';
     const range = parseRange(req.headers.range, st.size);
     if (range === 'unsatisfiable') return send(res, 416, 'range not satisfiable\n', { 'content-range': `bytes */${st.size}` });
     const [start, end] = range ?? [0, st.size - 1];

@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { pipeline, type Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createGunzip } from 'node:zlib';
+import { createGunzip, gunzipSync } from 'node:zlib';
 import { Pool } from 'undici';
 import { type ErrorCode, isErrno, TroveError } from '../errors.js';
 
@@ -21,6 +21,11 @@ export interface TransportInit {
   /** A request fails when no headers or no body bytes arrive for this long, in ms (default 30000). */
   timeoutMs?: number;
 }
+
+/** Extra wire bytes allowed over the expected size: gzip framing of an incompressible object. */
+const GZIP_SLACK = 1024;
+/** Compressed bodies up to this size are gunzipped in one call, larger ones as a stream. */
+const WHOLE_GZIP = 1 << 20;
 
 /** An error of one transfer; `retryable` says whether trying again may help. */
 export class TransferError extends TroveError {
@@ -135,15 +140,21 @@ export abstract class Transport {
       path,
       async (o) => {
         let bytes: Buffer;
-        if (!o.encoding && o.length !== undefined && o.body.arrayBuffer) {
-          // Announced length: refuse early, then let undici collect the body in one piece.
-          if (o.length > max) {
-            o.body.destroy();
-            throw tooLong();
+        if (o.length !== undefined && o.body.arrayBuffer && o.length <= max + GZIP_SLACK && (!o.encoding || o.length <= WHOLE_GZIP)) {
+          // Announced length: let undici collect the body in one piece (and
+          // gunzip small ones in one call: cheaper than a stream each).
+          const wire = Buffer.from(await o.body.arrayBuffer());
+          this.stats.bytes += wire.length;
+          try {
+            bytes = o.encoding ? gunzipSync(wire, { maxOutputLength: max + 1 }) : wire;
+          } catch (err) {
+            if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw tooLong();
+            throw err;
           }
-          bytes = Buffer.from(await o.body.arrayBuffer());
-          this.stats.bytes += bytes.length;
           if (bytes.length > max) throw tooLong();
+        } else if (o.length !== undefined && !o.encoding && o.length > max) {
+          o.body.destroy();
+          throw tooLong();
         } else {
           const chunks: Buffer[] = [];
           let n = 0;

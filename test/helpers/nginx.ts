@@ -21,6 +21,8 @@ export interface NginxInit {
   deltaRate?: string;
   /** `limit_rate` for everything else (default none). */
   rate?: string;
+  /** Serve `objects/…/<id>.gz` to clients that accept gzip (`gzip_static on`; default false). */
+  gzipStatic?: boolean;
   /** Worker processes; 0 runs one process without a master (default 0). */
   workers?: number;
 }
@@ -91,6 +93,7 @@ http {
     root ${root};
     ${init.rate ? `limit_rate ${init.rate};` : ''}
     location /deltas/ { ${init.deltaRate ? `limit_rate ${init.deltaRate};` : ''} }
+    location /objects/ { ${init.gzipStatic ? 'gzip_static on;' : ''} }
   }
 }
 `;

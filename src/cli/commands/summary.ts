@@ -1,19 +1,31 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
+import { gzipObjects, type GzipObjectsResult } from '../../remote/precompress.js';
 import { writeSummary } from '../../remote/summary.js';
-import { print, printJson, shortId, withRepo } from '../context.js';
+import { bytes, print, printJson, shortId, withRepo } from '../context.js';
 
 export function register(program: Command): void {
   program
     .command('summary')
     .description('write <repo>/summary (refs, delta packs, time) so the repository directory can be served by any static web server')
     .option('--key <file>', 'sign it with this private key (writes summary.sig)')
+    .option('--gzip-objects', 'also write objects/ab/<id>.gz next to new objects, for servers with gzip_static (incremental)')
     .option('--json', 'print the summary as JSON')
     .addHelpText('after', '\nRun it again after refs move or deltas are added; without --key a stale summary.sig is removed.')
-    .action(async (opts: { key?: string; json?: boolean }, cmd: Command) => {
+    .action(async (opts: { key?: string; gzipObjects?: boolean; json?: boolean }, cmd: Command) => {
       const privateKeyPem = opts.key ? await readFile(opts.key, 'utf8') : undefined;
-      const { summary, signed } = await withRepo(cmd, (repo) => writeSummary(repo, { privateKeyPem }));
-      if (opts.json) return printJson({ ...summary, signed });
+      let gz: GzipObjectsResult | undefined;
+      const { summary, signed } = await withRepo(cmd, async (repo) => {
+        if (opts.gzipObjects) gz = await gzipObjects(repo);
+        return writeSummary(repo, { privateKeyPem });
+      });
+      if (opts.json) return printJson({ ...summary, signed, ...(gz ? { gzipObjects: gz } : {}) });
+      if (gz) {
+        print(
+          `gzip: ${gz.written} objects compressed (${bytes(gz.bytesIn)} -> ${bytes(gz.bytesOut)}), ` +
+            `${gz.incompressible} incompressible, ${gz.removed} stale files removed`,
+        );
+      }
       for (const [name, id] of Object.entries(summary.refs)) print(`${id} ${name}`);
       for (const d of summary.deltas) print(`delta ${d.from ? shortId(d.from) : 'empty'} -> ${shortId(d.to)} (${d.size} bytes)`);
       print(`summary written: ${Object.keys(summary.refs).length} refs, ${summary.deltas.length} deltas${signed ? ', signed' : ''}`);
