@@ -11,7 +11,7 @@ import type { Transport } from './transport.js';
  * Blobs up to this size are fetched whole; larger ones are written chunk by
  * chunk as they arrive. Few large buffers means little malloc fragmentation.
  */
-const SMALL_BLOB = 64 << 10;
+const SMALL_BLOB = 1 << 20;
 /** Trees and commits larger than this are refused. */
 const MAX_META = 64 << 20;
 

@@ -2,7 +2,8 @@ import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { pipeline, type Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createGunzip, gunzipSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { createGunzip, gunzip, gunzipSync, type InputType, type ZlibOptions } from 'node:zlib';
 import { Pool } from 'undici';
 import { type ErrorCode, isErrno, TroveError } from '../errors.js';
 
@@ -21,6 +22,8 @@ export interface TransportInit {
   /** A request fails when no headers or no body bytes arrive for this long, in ms (default 30000). */
   timeoutMs?: number;
 }
+
+const gunzipAsync = promisify(gunzip) as (buf: InputType, opts: ZlibOptions) => Promise<Buffer>;
 
 /** Extra wire bytes allowed over the expected size: gzip framing of an incompressible object. */
 const GZIP_SLACK = 1024;
@@ -146,7 +149,9 @@ export abstract class Transport {
           const wire = Buffer.from(await o.body.arrayBuffer());
           this.stats.bytes += wire.length;
           try {
-            bytes = o.encoding ? gunzipSync(wire, { maxOutputLength: max + 1 }) : wire;
+            if (!o.encoding) bytes = wire;
+            else if (wire.length <= 16 << 10) bytes = gunzipSync(wire, { maxOutputLength: max + 1 });
+            else bytes = await gunzipAsync(wire, { maxOutputLength: max + 1 }); // on the thread pool
           } catch (err) {
             if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw tooLong();
             throw err;
