@@ -33,7 +33,7 @@ async function* packOf(frames: { kind: PackKind; bytes: Buffer; id?: string }[],
   const head = Buffer.alloc(12);
   PACK_MAGIC.copy(head);
   head.writeUInt32BE(count, 8);
-  const parts = [head];
+  const parts: Buffer[] = [head];
   for (const f of frames) {
     const h = Buffer.alloc(41);
     h[0] = KIND_BYTE[f.kind];

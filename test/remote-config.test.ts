@@ -49,8 +49,7 @@ describe('trove summary', () => {
     expect(onDisk.refs).toEqual(out.refs);
     expect(Object.keys(onDisk.refs)).toEqual(['os/a']);
     expect(onDisk.deltas).toHaveLength(1);
-    expect(onDisk.deltas[0].from).toBeNull();
-    expect(onDisk.deltas[0].to).toBe(onDisk.refs['os/a']);
+    expect(onDisk.deltas[0]).toMatchObject({ from: null, to: onDisk.refs['os/a'] });
     expect(runTrove(['--repo', repo, 'delta', 'os/a']).code).toBe(2);
   });
 });

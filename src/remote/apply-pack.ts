@@ -70,7 +70,7 @@ export async function applyPack(init: ApplyPackInit, source: AsyncIterable<Buffe
     if (kind === 'blob' && h.length > SMALL_BLOB) {
       // Streamed to a temp file, hashed on the way: never held in memory.
       if (store.hasSync(id)) {
-        for await (const _ of r.chunks(h.length)); // eslint-disable-line @typescript-eslint/no-unused-vars
+        for await (const chunk of r.chunks(h.length)) void chunk;
         done(id, kind, h.length, false);
       } else {
         await installStream(store, id, r.chunks(h.length), h.length, 'pack');

@@ -110,8 +110,15 @@ export class ObjectFetcher {
   }
 
   private pump(): void {
-    if (this.metaHead > 4096 && this.metaHead * 2 > this.metaQueue.length) this.metaQueue.splice(0, this.metaHead), (this.metaHead = 0);
-    if (this.blobHead > 4096 && this.blobHead * 2 > this.blobQueue.length) this.blobQueue.splice(0, this.blobHead), (this.blobHead = 0);
+    // Drop consumed queue heads now and then, so long pulls do not keep them.
+    if (this.metaHead > 4096 && this.metaHead * 2 > this.metaQueue.length) {
+      this.metaQueue.splice(0, this.metaHead);
+      this.metaHead = 0;
+    }
+    if (this.blobHead > 4096 && this.blobHead * 2 > this.blobQueue.length) {
+      this.blobQueue.splice(0, this.blobHead);
+      this.blobHead = 0;
+    }
     while (this.failure === undefined && this.active < this.jobs) {
       const node = this.next();
       if (!node) break;
