@@ -15,6 +15,7 @@ import { ostree, REPO_ROOT, trove } from './tools.mjs';
 const GROUPS = {
   store: () => import('./store.mjs'),
   generations: () => import('./generations.mjs'),
+  pull: () => import('./pull.mjs'),
   fuse: () => import('./fuse.mjs'),
 };
 

@@ -1,0 +1,241 @@
+// Scenario group "pull": trove pull against `ostree pull` over HTTP from the
+// same nginx on loopback, same corpus. The ostree repository is in archive
+// mode (what ostree serves); both clients pull into a new local repository
+// (trove's, ostree's bare). `curl` of all the trove objects concatenated into
+// one file is the physical limit of the link.
+import { spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, connect } from 'node:net';
+import { join } from 'node:path';
+import { BenchError, human, log, median, rmrf, run, syncDisk, timeCmd } from './lib.mjs';
+import { modify, pickFiles, restore } from './modify.mjs';
+import { REPO_ROOT } from './tools.mjs';
+
+export const name = 'pull';
+export const title = 'Pull over HTTP (nginx on loopback): trove pull vs ostree pull';
+export const requires = [['nginx', 'nginx-light'], ['ostree', 'ostree'], ['curl', 'curl']];
+
+const TROVE_JS = join(REPO_ROOT, 'bin', 'trove.js');
+
+// Rows marked "gz": trove's objects precompressed (summary --gzip-objects,
+// nginx gzip_static), as ostree's archive objects are; ostree has one set-up,
+// so its samples of the plain rows are repeated there.
+const OPS = [
+  { id: 'initial', label: 'initial pull into a new repository, object by object', target: { maxRatio: 0.5, maxRssMB: 250 } },
+  { id: 'initial-gz', label: 'same, trove objects precompressed (gzip_static)', target: { maxRssMB: 250 } },
+  { id: 'update', label: 'update pull of a 1 % change, object by object', target: { maxRssMB: 250 } },
+  { id: 'update-gz', label: 'same, trove objects precompressed (gzip_static)', target: { maxRssMB: 250 } },
+  { id: 'update-delta', label: 'update pull of the same change, trove delta / ostree static delta', target: { maxRssMB: 250 } },
+];
+
+const troveCmd = (repo, ...args) => [process.execPath, [TROVE_JS, '--repo', repo, ...args]];
+const ostreeCmd = (repo, ...args) => ['ostree', [`--repo=${repo}`, ...args]];
+
+async function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+const accepting = (port) =>
+  new Promise((resolve) => {
+    const s = connect(port, '127.0.0.1');
+    s.once('connect', () => (s.destroy(), resolve(true)));
+    s.once('error', () => resolve(false));
+  });
+
+/** nginx serving `root` on a free loopback port, one process, its own config and log under `dir`. */
+async function startNginx(dir, root) {
+  mkdirSync(dir, { recursive: true });
+  const port = await freePort();
+  const conf = join(dir, 'nginx.conf');
+  writeFileSync(conf, `master_process off;
+daemon off;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 4096; }
+http {
+  log_format bench '$uri $status $body_bytes_sent';
+  access_log ${dir}/access.log bench;
+  client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
+  types { } default_type application/octet-stream;
+  sendfile on; tcp_nopush on; keepalive_requests 1000000; keepalive_timeout 60s;
+  server {
+    listen 127.0.0.1:${port};
+    root ${root};
+    location /trove-gz/ { alias ${root}/trove-server/; gzip_static on; }
+  }
+}
+`);
+  const proc = spawn('nginx', ['-e', join(dir, 'error.log'), '-c', conf, '-p', dir], { stdio: 'ignore' });
+  for (let i = 0; i < 500 && proc.exitCode === null; i++) {
+    if (await accepting(port)) break;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  if (!(await accepting(port))) throw new BenchError(`nginx did not start: ${readFileSync(join(dir, 'error.log'), 'utf8')}`);
+  const logPath = join(dir, 'access.log');
+  return {
+    url: `http://127.0.0.1:${port}`,
+    clear: () => writeFileSync(logPath, ''),
+    /** Requests and body bytes logged since the last clear. */
+    traffic() {
+      const lines = readFileSync(logPath, 'utf8').split('\n').filter(Boolean).map((l) => l.split(' '));
+      return { requests: lines.length, bytes: lines.reduce((n, l) => n + Number(l[2]), 0), paths: lines.map((l) => l[0]) };
+    },
+    stop: () => new Promise((r) => (proc.exitCode !== null ? r() : (proc.once('exit', r), proc.kill('SIGKILL')))),
+  };
+}
+
+/** Builds both servers from the corpus: ref v1 (the corpus) and bench (v1 plus a 1 % change), with a delta between. */
+function buildServers(dir, work) {
+  const tsrv = join(dir, 'trove-server');
+  const osrv = join(dir, 'ostree-server');
+  log('pull: committing the corpus into the trove and ostree (archive) servers');
+  run(...troveCmd(tsrv, 'init'));
+  run(...troveCmd(tsrv, 'commit', work.dir, '-r', 'bench', '-m', 'v1'));
+  run(...troveCmd(tsrv, 'refs', 'set', 'v1', 'bench'));
+  run(...ostreeCmd(osrv, 'init', '--mode=archive'));
+  // ostree binds a commit to the branch it was made on, so v1 gets its own.
+  run(...ostreeCmd(osrv, 'commit', '--branch=v1', `--tree=dir=${work.dir}`, '--fsync=false', '-s', 'v1'));
+  const v1 = run(...ostreeCmd(osrv, 'rev-parse', 'v1')).stdout.trim();
+  const picked = pickFiles(work.dir);
+  work.markDirty();
+  const undo = modify(work.dir, picked);
+  try {
+    run(...troveCmd(tsrv, 'commit', work.dir, '-r', 'bench', '-m', 'v2'));
+    run(...ostreeCmd(osrv, 'commit', '--branch=bench', `--parent=${v1}`, `--tree=dir=${work.dir}`, '--fsync=false', '-s', 'v2'));
+  } finally {
+    restore(undo);
+    work.markClean();
+  }
+  log('pull: writing the trove delta and the ostree static delta v1 -> v2, and the summaries');
+  run(...troveCmd(tsrv, 'delta', 'v1', 'bench'));
+  run(...troveCmd(tsrv, 'summary', '--gzip-objects'));
+  run(...ostreeCmd(osrv, 'static-delta', 'generate', '--from=v1', '--to=bench'));
+  run(...ostreeCmd(osrv, 'summary', '-u'));
+  log('pull: one file of every trove object, for curl');
+  run('sh', ['-c', 'find "$1/objects" -type f -print0 | sort -z | xargs -0 cat > "$2"', 'sh', tsrv, join(dir, 'all-objects')]);
+  return { tsrv, osrv, modified: picked.length };
+}
+
+export async function runGroup(ctx) {
+  const { cache, work, runs } = ctx;
+  const dir = join(cache, 'pull');
+  rmrf(dir);
+  mkdirSync(dir, { recursive: true });
+  const samples = Object.fromEntries(OPS.map((o) => [o.id, { trove: [], ostree: [] }]));
+  const errors = Object.fromEntries(OPS.map((o) => [o.id, {}]));
+  const traffic = { trove: {}, ostree: {} };
+  const curl = [];
+  const warnings = [];
+  let nginx;
+  let modified = 0;
+  try {
+    const servers = buildServers(dir, work);
+    modified = servers.modified;
+    nginx = await startNginx(join(dir, 'nginx'), dir);
+    log('pull: waiting 65 s after sync, so that files deleted before (older runs, other groups) no longer slow down file creation');
+    syncDisk();
+    await new Promise((r) => setTimeout(r, 65_000));
+    const tools = {
+      trove: {
+        client(repo, gz = false) {
+          run(...troveCmd(repo, 'init'));
+          run(...troveCmd(repo, 'remote', 'add', 'origin', `${nginx.url}/${gz ? 'trove-gz' : 'trove-server'}/`));
+        },
+        pull: (repo, ref, deltas) => troveCmd(repo, 'pull', 'origin', ref, '--json', ...(deltas ? [] : ['--no-deltas'])),
+      },
+      ostree: {
+        client(repo) {
+          run(...ostreeCmd(repo, 'init', '--mode=bare'));
+          run(...ostreeCmd(repo, 'remote', 'add', '--no-gpg-verify', 'origin', `${nginx.url}/ostree-server`));
+        },
+        pull: (repo, ref, deltas) => ostreeCmd(repo, 'pull', 'origin', ref, ...(deltas ? [] : ['--disable-static-deltas'])),
+      },
+    };
+    const step = (op, tool, cmd) => {
+      syncDisk();
+      nginx.clear();
+      try {
+        const t = timeCmd(...cmd);
+        samples[op][tool].push(t);
+        const tr = nginx.traffic();
+        (traffic[tool][op] ??= []).push(tr);
+        return t;
+      } catch (e) {
+        if (!(e instanceof BenchError)) throw e;
+        log(`${tool} ${op} FAILED:\n${e.message}`);
+        errors[op][tool] ??= e.message;
+        return undefined;
+      }
+    };
+    for (let r = 0; r < runs; r++) {
+      const order = r % 2 ? ['ostree', 'trove'] : ['trove', 'ostree'];
+      log(`pull: run ${r + 1} of ${runs} (${order.join(' first, then ')})`);
+      for (const tool of order) {
+        // Clients stay until the end: deleting 25 000 files makes ext4 slow to
+        // create the next ones for a minute (it avoids recently freed inodes).
+        const a = join(dir, `${tool}-client-${r}`);
+        const b = join(dir, `${tool}-client-delta-${r}`);
+        tools[tool].client(a);
+        if (!step('initial', tool, tools[tool].pull(a, 'v1', false))) continue;
+        run('cp', ['-a', a, b]);
+        step('update', tool, tools[tool].pull(a, 'bench', false));
+        const d = step('update-delta', tool, tools[tool].pull(b, 'bench', true));
+        if (d && tool === 'trove' && JSON.parse(d.stdout).deltas.used.length !== 1) warnings.push('trove did not use the delta');
+        if (tool === 'trove') {
+          const g = join(dir, `trove-client-gz-${r}`);
+          tools.trove.client(g, true);
+          if (step('initial-gz', tool, tools.trove.pull(g, 'v1', false))) step('update-gz', tool, tools.trove.pull(g, 'bench', false));
+        }
+      }
+      const dest = join(dir, 'curl-out');
+      rmrf(dest);
+      syncDisk();
+      nginx.clear();
+      curl.push(timeCmd('curl', ['-sS', '-o', dest, `${nginx.url}/all-objects`]).seconds);
+      rmrf(dest);
+    }
+  } finally {
+    await nginx?.stop();
+    rmrf(dir);
+  }
+  for (const op of ['initial', 'update']) {
+    samples[`${op}-gz`].ostree = samples[op].ostree;
+    traffic.ostree[`${op}-gz`] = traffic.ostree[op];
+  }
+  return { name, title, ops: OPS, samples, errors, notes: notes(samples, traffic, curl, modified), warnings };
+}
+
+function notes(samples, traffic, curl, modified) {
+  const lines = [];
+  const med = (xs) => median(xs.map((x) => x.seconds));
+  const t = (tool, op) => traffic[tool][op]?.[0];
+  const fmt = (x) => (x ? `${human(x.bytes)} in ${x.requests} requests` : 'n/a');
+  lines.push(`Update: ${modified} files modified (every 100th regular file by sorted path), committed on top of the corpus.`);
+  for (const op of OPS) lines.push(`Transferred, ${op.label}: trove ${fmt(t('trove', op.id))}; ostree ${fmt(t('ostree', op.id))}.`);
+  const ou = t('ostree', 'update');
+  const od = t('ostree', 'update-delta');
+  const td = t('trove', 'update-delta');
+  for (const [op, what, o] of [['update', 'object by object, plain objects', ou], ['update-gz', 'object by object, precompressed objects', ou], ['update-delta', 'with a delta', od]]) {
+    const x = t('trove', op);
+    if (x && o) lines.push(`Target update pull bytes ≤ ostree's, ${what}: ${x.bytes <= o.bytes ? 'pass' : 'FAIL'} (${human(x.bytes)} vs ${human(o.bytes)}).`);
+  }
+  if (td) {
+    const objectRequests = td.paths.filter((p) => !p.endsWith('/summary')).length;
+    lines.push(`Target one request with a delta: ${objectRequests === 1 ? 'pass' : 'FAIL'} (${td.paths.join(', ')}).`);
+  }
+  const c = median(curl);
+  const ti = med(samples.initial.trove);
+  if (Number.isFinite(c) && Number.isFinite(ti)) {
+    lines.push(`curl of every trove object as one file: ${c.toFixed(3)} s (median); trove initial pull ${(ti / c).toFixed(2)}× curl. ` +
+      `Target within 3× of curl: ${ti / c <= 3 ? 'pass' : 'FAIL'}.`);
+  }
+  return { lines };
+}
