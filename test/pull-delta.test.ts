@@ -79,7 +79,7 @@ describe('delta packs served by nginx', () => {
     const r = JSON.parse(trove(client, 'pull', 'origin', 'main', '--json'));
     expect(nginx.accessLog().map((l) => l.path)).toEqual(['/summary', `/deltas/empty-${ref(server, 'heads/main')}`]);
     expect(r.deltas.used).toHaveLength(1);
-    // Small packs are xz by default.
+    // Packs of 64 KiB to 256 MiB of objects are xz by default.
     expect(readFileSync(join(server, 'deltas', r.deltas.used[0])).subarray(0, 6)).toEqual(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0]));
     expect(r.fetched.objects).toBe(objects(server).size);
     expect(objects(client)).toEqual(objects(server));

@@ -97,12 +97,13 @@ export type PackCompression = 'xz' | 'gzip';
 
 /** Options of writing a delta; defaults as documented on each field. */
 export interface DeltaOptions {
-  /** Default: xz when the objects add up to at most 256 MiB, else gzip. */
+  /** Default: xz when the objects add up to 64 KiB..256 MiB (where its smaller output pays), else gzip. */
   compression?: PackCompression;
   /** Level 1-9 (default: 6). */
   level?: number;
 }
 
+const XZ_MIN = 64 << 10;
 const XZ_LIMIT = 256 << 20;
 
 /** lzma-native's compressor (its bundled typings declare only the decompressor). */
@@ -115,7 +116,7 @@ export async function writeDelta(repo: Repo, from: ObjectId | null, to: ObjectId
   const entries = await deltaEntries(repo.store, from, to);
   let total = 0;
   for (const e of entries) total += await repo.store.sizeOf(e.id);
-  const compression = opts.compression ?? (total <= XZ_LIMIT ? 'xz' : 'gzip');
+  const compression = opts.compression ?? (total >= XZ_MIN && total <= XZ_LIMIT ? 'xz' : 'gzip');
   const level = opts.level ?? 6;
   const dir = join(repo.path, DELTAS_DIR);
   await mkdir(dir, { recursive: true });

@@ -18,7 +18,7 @@ export function register(program: Command): void {
     .argument('[from]', 'commit the puller already has')
     .argument('[to]', 'commit the puller wants')
     .option('--from-empty <to>', 'a pack of everything reachable from TO (for first pulls)')
-    .option('--compression <kind>', 'xz or gzip (default: xz up to 256 MiB of objects, else gzip)')
+    .option('--compression <kind>', 'xz or gzip (default: xz for 64 KiB to 256 MiB of objects, else gzip)')
     .option('--level <n>', 'compression level 1-9', '6')
     .option('--json', 'print the result as JSON')
     .addHelpText('after', '\nRun trove summary afterwards so pullers see the new pack.')
