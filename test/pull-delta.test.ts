@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { createGunzip, createGzip } from 'node:zlib';
@@ -65,6 +65,7 @@ describe('delta packs served by nginx', () => {
     for (const d of ['a/b', 'c']) mkdirSync(join(src, d), { recursive: true });
     for (let i = 0; i < 30; i++) writeFileSync(join(src, i % 2 ? 'a/b' : 'c', `f${i}`), `content ${i}\n`.repeat(50));
     writeFileSync(join(src, 'big'), Buffer.alloc(3 << 20, 1)); // larger than the in-memory limit: streamed
+    writeFileSync(join(src, 'run'), '#!/bin/sh\necho run\n', { mode: 0o755 });
     trove(server, 'init');
     trove(server, 'commit', src, '-r', 'main', '-m', 'one');
     trove(server, 'delta', '--from-empty', 'main');
@@ -82,6 +83,10 @@ describe('delta packs served by nginx', () => {
     // Packs of 64 KiB to 256 MiB of objects are xz by default.
     expect(readFileSync(join(server, 'deltas', r.deltas.used[0])).subarray(0, 6)).toEqual(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0]));
     expect(r.fetched.objects).toBe(objects(server).size);
+    // Executables' objects are 0755 on both sides, so hard-link checkouts need no per-mode copies.
+    const modes = (repo: string) => [...objects(repo)].map((id) => `${id} ${(statSync(join(repo, 'objects', id.slice(0, 2), id.slice(2))).mode & 0o777).toString(8)}`).sort();
+    expect(modes(client)).toEqual(modes(server));
+    expect(modes(client).some((m) => m.endsWith(' 755'))).toBe(true);
     expect(objects(client)).toEqual(objects(server));
     trove(client, 'fsck');
   });

@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Nginx, startNginx } from './helpers/nginx.js';
@@ -68,6 +68,10 @@ describe('pull from a repository served by nginx', () => {
     expect(readFileSync(join(client, 'refs/remotes/origin/os/main'), 'utf8')).toBe(readFileSync(join(server, 'refs/heads/os/main'), 'utf8'));
     // Each object was requested once: nothing is fetched twice within a pull.
     expect(objectRequests(nginx).sort()).toEqual([...want].sort());
+    // Executables' objects are 0755 on both sides, so hard-link checkouts need no per-mode copies.
+    const modes = (repo: string) => [...objects(repo)].map((id) => `${id} ${(statSync(join(repo, 'objects', id.slice(0, 2), id.slice(2))).mode & 0o777).toString(8)}`).sort();
+    expect(modes(client)).toEqual(modes(server));
+    expect(modes(client).some((m) => m.endsWith(' 755'))).toBe(true);
     trove(client, 'fsck');
     trove(client, 'checkout', 'remotes/origin/os/main', join(base, 'co1'));
     expectSameContent(src, join(base, 'co1'));

@@ -1,7 +1,9 @@
+import { chmodSync } from 'node:fs';
 import { badObject, corrupt } from '../errors.js';
 import { decodeCommit, decodeTree } from '../format/codec.js';
 import { hashBytes, type ObjectId } from '../hash/index.js';
 import type { DiskStore } from '../store/disk.js';
+import { objectFileMode } from '../store/types.js';
 import { installStream, installVerifiedSync } from './install.js';
 import { ByteReader, type PackKind, readFrameHeader, readPackHeader } from './pack.js';
 
@@ -40,6 +42,9 @@ export async function applyPack(init: ApplyPackInit, source: AsyncIterable<Buffe
   const r = new ByteReader(source);
   const count = await readPackHeader(r);
   const kinds = new Map<ObjectId, PackKind>();
+  // Blobs this pack installed (mode 0644) that no tree has referenced yet: the
+  // first tree to reference one decides whether its object file is executable.
+  const unclaimed = new Set<ObjectId>();
   const result: ApplyPackResult = { objects: 0, installed: 0, bytes: 0, installedBytes: 0 };
 
   /** Throws unless `id`, referenced as a `kind` by `from`, is installed. */
@@ -54,6 +59,7 @@ export async function applyPack(init: ApplyPackInit, source: AsyncIterable<Buffe
   const done = (id: ObjectId, kind: PackKind, size: number, installed: boolean) => {
     kinds.set(id, kind);
     if (installed) {
+      if (kind === 'blob') unclaimed.add(id);
       result.installed++;
       result.installedBytes += size;
     }
@@ -83,7 +89,11 @@ export async function applyPack(init: ApplyPackInit, source: AsyncIterable<Buffe
     const actual = hashBytes(bytes);
     if (actual !== id) throw corrupt(`pack: wrong bytes for object ${id} (they hash to ${actual})`);
     if (kind === 'tree') {
-      for (const e of decodeTree(bytes).entries) if (e.kind !== 'symlink') requireInstalled(e.id!, e.kind === 'dir' ? 'tree' : 'blob', id);
+      const entries = decodeTree(bytes).entries;
+      for (const e of entries) if (e.kind !== 'symlink') requireInstalled(e.id!, e.kind === 'dir' ? 'tree' : 'blob', id);
+      for (const e of entries) {
+        if (e.kind === 'file' && unclaimed.delete(e.id!) && (e.mode & 0o111) !== 0) chmodSync(store.pathOf(e.id!), objectFileMode({ executable: true }));
+      }
     } else if (kind === 'commit') {
       const commit = decodeCommit(bytes);
       requireInstalled(commit.tree, 'tree', id);

@@ -42,6 +42,8 @@ interface Node {
   id: ObjectId;
   kind: Kind | 'root';
   size: number;
+  /** A blob first referenced by an executable file: its object file gets mode 0755. */
+  executable?: boolean;
   /** A tree's or commit's bytes, held until everything under it is installed. */
   bytes?: Buffer;
   /** Referenced objects not installed yet (plus one while the node itself is being read). */
@@ -87,7 +89,7 @@ export class ObjectFetcher {
   }
 
   /** Notes that `parent` needs `id`; queues it unless it is stored or already on its way. */
-  private reference(id: ObjectId, kind: Kind, size: number, parent: Node): void {
+  private reference(id: ObjectId, kind: Kind, size: number, parent: Node, executable = false): void {
     const cur = this.inflight.get(id);
     if (cur) {
       if (cur.kind !== kind) throw badObject(`object ${id} is referenced both as a ${cur.kind} and as a ${kind}`);
@@ -96,7 +98,7 @@ export class ObjectFetcher {
       return;
     }
     if (this.init.store.hasSync(id)) return;
-    const node: Node = { id, kind, size, waiting: 1, parents: [parent] };
+    const node: Node = { id, kind, size, executable, waiting: 1, parents: [parent] };
     parent.waiting++;
     this.inflight.set(id, node);
     (kind === 'blob' ? this.blobQueue : this.metaQueue).push(node);
@@ -152,11 +154,12 @@ export class ObjectFetcher {
     const signal = this.abort.signal;
     if (node.kind === 'blob') {
       if (node.size > SMALL_BLOB) {
-        await transport.getStream(path, (body) => installStream(store, node.id, body, node.size, where), { signal });
+        const hint = { executable: node.executable };
+        await transport.getStream(path, (body) => installStream(store, node.id, body, node.size, where, hint), { signal });
       } else {
         const bytes = (await transport.getBytes(path, { maxBytes: node.size, signal, check: (b) => checkHash(node.id, b, where) }))!;
         if (bytes.length !== node.size) throw badObject(`${where}: a tree says ${node.size} bytes, the object has ${bytes.length}`);
-        installVerifiedSync(store, node.id, bytes);
+        installVerifiedSync(store, node.id, bytes, { executable: node.executable });
       }
       this.release(node);
       return;
@@ -173,7 +176,7 @@ export class ObjectFetcher {
     } else {
       for (const e of decodeTree(bytes).entries) {
         if (e.kind === 'dir') this.reference(e.id!, 'tree', 0, node);
-        else if (e.kind === 'file') this.reference(e.id!, 'blob', e.size, node);
+        else if (e.kind === 'file') this.reference(e.id!, 'blob', e.size, node, (e.mode & 0o111) !== 0);
       }
     }
     this.release(node);

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { badObject } from '../errors.js';
 import { hashBytes, newHasher, type ObjectId } from '../hash/index.js';
 import type { DiskStore } from '../store/disk.js';
+import { objectFileMode, type PutHint } from '../store/types.js';
 import { TransferError } from './transport.js';
 
 let seq = 0;
@@ -22,13 +23,13 @@ export function checkHash(id: ObjectId, bytes: Uint8Array, where: string): void 
 
 /**
  * Installs bytes already verified against `id`: temp file, then rename into
- * objects/. Blocking calls: for small objects in the page cache they cost
+ * objects/ (mode 0755 for a blob first met as an executable, see PutHint). Blocking calls: for small objects in the page cache they cost
  * less than a trip through the thread pool, and they keep fetched bytes from
  * piling up in memory while writes wait their turn.
  */
-export function installVerifiedSync(store: DiskStore, id: ObjectId, bytes: Uint8Array): void {
+export function installVerifiedSync(store: DiskStore, id: ObjectId, bytes: Uint8Array, hint?: PutHint): void {
   const tmp = nextTemp(store);
-  writeFileSync(tmp, bytes, { mode: 0o644, flag: 'wx' });
+  writeFileSync(tmp, bytes, { mode: objectFileMode(hint), flag: 'wx' });
   try {
     store.installSync(tmp, id);
   } catch (err) {
@@ -44,9 +45,16 @@ export function installVerifiedSync(store: DiskStore, id: ObjectId, bytes: Uint8
  * chunk is written as it arrives (blocking writes, like installVerifiedSync),
  * so no object is ever held whole in memory.
  */
-export async function installStream(store: DiskStore, id: ObjectId, body: AsyncIterable<Buffer>, size: number, where: string): Promise<void> {
+export async function installStream(
+  store: DiskStore,
+  id: ObjectId,
+  body: AsyncIterable<Buffer>,
+  size: number,
+  where: string,
+  hint?: PutHint,
+): Promise<void> {
   const tmp = nextTemp(store);
-  const fd = openSync(tmp, 'wx', 0o644);
+  const fd = openSync(tmp, 'wx', objectFileMode(hint));
   let open = true;
   try {
     const h = newHasher();
