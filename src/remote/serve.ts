@@ -119,8 +119,14 @@ async function openInside(root: string, path: string) {
   }
 }
 
+/** Sets headers one by one (so the request log can read them back), then the status. */
+function writeHead(res: ServerResponse, status: number, headers: Record<string, string>): void {
+  for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
+  res.writeHead(status);
+}
+
 function send(res: ServerResponse, status: number, text: string, headers: Record<string, string> = {}): void {
-  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': String(Buffer.byteLength(text)), ...headers });
+  writeHead(res, status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': String(Buffer.byteLength(text)), ...headers });
   res.end(res.req.method === 'HEAD' ? undefined : text);
 }
 
@@ -160,7 +166,7 @@ async function handle(root: string, req: IncomingMessage, res: ServerResponse): 
     const length = st.size === 0 ? 0 : end - start + 1;
     if (range) headers['content-range'] = `bytes ${start}-${end}/${st.size}`;
     headers['content-length'] = String(length);
-    res.writeHead(range ? 206 : 200, headers);
+    writeHead(res, range ? 206 : 200, headers);
     if (req.method === 'HEAD' || length === 0) return void res.end();
     const stream = fh.createReadStream({ start, end, autoClose: true });
     handedOff = true;

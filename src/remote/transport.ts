@@ -4,7 +4,7 @@ import { pipeline, type Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { createGunzip, gunzip, gunzipSync, type InputType, type ZlibOptions } from 'node:zlib';
-import { Pool } from 'undici';
+import { type Dispatcher, Pool } from 'undici';
 import { type ErrorCode, isErrno, TroveError } from '../errors.js';
 
 /** Options of a transport; defaults as documented on each field. */
@@ -27,8 +27,11 @@ const gunzipAsync = promisify(gunzip) as (buf: InputType, opts: ZlibOptions) => 
 
 /** Extra wire bytes allowed over the expected size: gzip framing of an incompressible object. */
 const GZIP_SLACK = 1024;
-/** Compressed bodies up to this size are gunzipped in one call, larger ones as a stream. */
-const WHOLE_GZIP = 1 << 20;
+/** A whole response body as it came off the wire. */
+export interface Whole {
+  wire: Buffer;
+  encoding?: 'gzip';
+}
 
 /** An error of one transfer; `retryable` says whether trying again may help. */
 export class TransferError extends TroveError {
@@ -87,38 +90,60 @@ export abstract class Transport {
   abstract close(): Promise<void>;
 
   /**
-   * Runs `consume` over the opened body of `path`, retrying the whole transfer
-   * when the request or `consume` fails with a retryable error. Resolves
-   * undefined on 404 when `optional`.
+   * A whole response body, for transports that can collect one more cheaply
+   * than through a stream: undefined on 404; more than `maxWire` bytes is an
+   * error. Optional.
    */
+  protected whole?(path: string, maxWire: number, signal?: AbortSignal): Promise<Whole | undefined>;
+
+  /**
+   * Runs `attempt` (undefined: 404) until it succeeds, fails for good, or
+   * runs out of retries, waiting with exponential backoff and jitter between
+   * attempts. Resolves undefined on 404 when `optional`.
+   */
+  private async retrying<T>(
+    path: string,
+    attempt: () => Promise<T | undefined>,
+    opts: { optional?: boolean; signal?: AbortSignal; retries?: number },
+  ): Promise<T | undefined> {
+    const retries = Math.min(opts.retries ?? this.retries, this.retries);
+    for (let n = 0; ; n++) {
+      if (opts.signal?.aborted) throw opts.signal.reason;
+      try {
+        this.stats.requests++;
+        const r = await attempt();
+        if (r !== undefined || opts.optional) return r;
+        throw new TransferError('E_NOT_FOUND', `${this.describe(path)}: not found (HTTP 404)`, true);
+      } catch (err) {
+        if (opts.signal?.aborted) throw opts.signal.reason;
+        const e = toTransferError(err, this.describe(path));
+        if (!e.retryable || n >= retries) {
+          if (n > 0) e.message += ` (after ${n + 1} attempts)`;
+          throw e;
+        }
+        this.stats.retries++;
+        const delay = Math.min(this.maxRetryDelayMs, this.retryDelayMs * 2 ** n);
+        await sleep(delay / 2 + Math.random() * (delay / 2), undefined, { signal: opts.signal });
+      }
+    }
+  }
+
+  /** Runs `consume` over the opened body of `path`, with retries. */
   private async get<T>(
     path: string,
     consume: (opened: Opened) => Promise<T>,
     opts: { optional?: boolean; signal?: AbortSignal; retries?: number } = {},
   ): Promise<T | undefined> {
-    const retries = Math.min(opts.retries ?? this.retries, this.retries);
-    for (let attempt = 0; ; attempt++) {
-      if (opts.signal?.aborted) throw opts.signal.reason;
-      try {
-        this.stats.requests++;
+    const boxed = await this.retrying(
+      path,
+      async () => {
         const opened = await this.open(path, opts.signal);
-        if (!opened) {
-          if (opts.optional) return undefined;
-          throw new TransferError('E_NOT_FOUND', `${this.describe(path)}: not found (HTTP 404)`, true);
-        }
-        return await consume(opened);
-      } catch (err) {
-        if (opts.signal?.aborted) throw opts.signal.reason;
-        const e = toTransferError(err, this.describe(path));
-        if (!e.retryable || attempt >= retries) {
-          if (attempt > 0) e.message += ` (after ${attempt + 1} attempts)`;
-          throw e;
-        }
-        this.stats.retries++;
-        const delay = Math.min(this.maxRetryDelayMs, this.retryDelayMs * 2 ** attempt);
-        await sleep(delay / 2 + Math.random() * (delay / 2), undefined, { signal: opts.signal });
-      }
-    }
+        // Boxed: `consume` may itself resolve undefined, which must not read as a 404.
+        return opened && { value: await consume(opened) };
+      },
+      opts,
+    );
+    return boxed?.value;
   }
 
   /** Runs `consume` over the decoded bytes of `path` as they arrive, with retries as in `getBytes`. */
@@ -139,39 +164,48 @@ export abstract class Transport {
   async getBytes(path: string, opts: { maxBytes?: number; optional?: boolean; signal?: AbortSignal; check?: (bytes: Buffer) => void } = {}): Promise<Buffer | undefined> {
     const max = opts.maxBytes ?? 64 << 20;
     const tooLong = () => new TransferError('E_CORRUPT', `${this.describe(path)}: more than ${max} bytes`, true);
+    const inflate = async (wire: Buffer): Promise<Buffer> => {
+      try {
+        if (wire.length <= 16 << 10) return gunzipSync(wire, { maxOutputLength: max + 1 });
+        return await gunzipAsync(wire, { maxOutputLength: max + 1 }); // on the thread pool
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw tooLong();
+        throw err;
+      }
+    };
+    const finish = (bytes: Buffer): Buffer => {
+      if (bytes.length > max) throw tooLong();
+      opts.check?.(bytes);
+      return bytes;
+    };
+    if (this.whole) {
+      const whole = this.whole.bind(this);
+      return this.retrying(
+        path,
+        async () => {
+          const w = await whole(path, max + GZIP_SLACK, opts.signal);
+          if (!w) return undefined;
+          this.stats.bytes += w.wire.length;
+          return finish(w.encoding ? await inflate(w.wire) : w.wire);
+        },
+        opts,
+      );
+    }
     return this.get(
       path,
       async (o) => {
-        let bytes: Buffer;
-        if (o.length !== undefined && o.body.arrayBuffer && o.length <= max + GZIP_SLACK && (!o.encoding || o.length <= WHOLE_GZIP)) {
-          // Announced length: let undici collect the body in one piece (and
-          // gunzip small ones in one call: cheaper than a stream each).
-          const wire = Buffer.from(await o.body.arrayBuffer());
-          this.stats.bytes += wire.length;
-          try {
-            if (!o.encoding) bytes = wire;
-            else if (wire.length <= 16 << 10) bytes = gunzipSync(wire, { maxOutputLength: max + 1 });
-            else bytes = await gunzipAsync(wire, { maxOutputLength: max + 1 }); // on the thread pool
-          } catch (err) {
-            if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw tooLong();
-            throw err;
-          }
-          if (bytes.length > max) throw tooLong();
-        } else if (o.length !== undefined && !o.encoding && o.length > max) {
+        if (o.length !== undefined && !o.encoding && o.length > max) {
           o.body.destroy();
           throw tooLong();
-        } else {
-          const chunks: Buffer[] = [];
-          let n = 0;
-          for await (const c of this.decoded(o)) {
-            n += c.length;
-            if (n > max) throw tooLong();
-            chunks.push(c);
-          }
-          bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, n);
         }
-        opts.check?.(bytes);
-        return bytes;
+        const chunks: Buffer[] = [];
+        let n = 0;
+        for await (const c of this.decoded(o)) {
+          n += c.length;
+          if (n > max) throw tooLong();
+          chunks.push(c);
+        }
+        return finish(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, n));
       },
       opts,
     );
@@ -248,6 +282,67 @@ export class HttpTransport extends Transport {
       throw new TransferError('E_IO', `${this.describe(path)}: unsupported content encoding ${encoding}`, false);
     }
     return { body: res.body, length };
+  }
+
+  /**
+   * One GET through undici's dispatch API: callbacks instead of a body
+   * stream and a promise chain per request, the cheapest way to receive
+   * tens of thousands of small objects.
+   */
+  protected override whole(path: string, maxWire: number, signal?: AbortSignal): Promise<Whole | undefined> {
+    const where = this.describe(path);
+    return new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let n = 0;
+      let status = 0;
+      let encoding: 'gzip' | undefined;
+      let settled = false;
+      let onAbort: (() => void) | undefined;
+      const done = (err: unknown, value?: Whole) => {
+        if (settled) return;
+        settled = true;
+        if (onAbort) signal?.removeEventListener('abort', onAbort);
+        if (err) reject(err);
+        else resolve(value);
+      };
+      const handler: Dispatcher.DispatchHandler = {
+        onRequestStart(controller) {
+          if (signal?.aborted) return controller.abort(signal.reason);
+          onAbort = () => controller.abort(signal!.reason);
+          signal?.addEventListener('abort', onAbort, { once: true });
+        },
+        onResponseStart(controller, statusCode, headers) {
+          status = statusCode;
+          if (status !== 200) return;
+          const ce = String(headers['content-encoding'] ?? 'identity').toLowerCase();
+          if (ce === 'gzip' || ce === 'x-gzip') encoding = 'gzip';
+          else if (ce !== 'identity') {
+            controller.abort(new TransferError('E_IO', `${where}: unsupported content encoding ${ce}`, false));
+            return;
+          }
+          if (Number(headers['content-length']) > maxWire) controller.abort(new TransferError('E_CORRUPT', `${where}: more than ${maxWire} bytes`, true));
+        },
+        onResponseData(controller, chunk) {
+          if (status !== 200) return;
+          n += chunk.length;
+          if (n > maxWire) controller.abort(new TransferError('E_CORRUPT', `${where}: more than ${maxWire} bytes`, true));
+          else chunks.push(chunk);
+        },
+        onResponseEnd() {
+          if (status === 200) done(null, { wire: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, n), encoding });
+          else if (status === 404 || status === 410) done(null, undefined);
+          else done(new TransferError('E_IO', `${where}: HTTP ${status}`, status >= 500 || status === 408 || status === 429));
+        },
+        onResponseError(_controller, err) {
+          done(err);
+        },
+      };
+      try {
+        this.pool.dispatch({ path: this.base + path, method: 'GET', headers: { 'accept-encoding': 'gzip' } }, handler);
+      } catch (err) {
+        done(err);
+      }
+    });
   }
 
   async close(): Promise<void> {
