@@ -78,7 +78,7 @@ async function buildBreakdown(repoPath, names) {
     const built = await buildGenerationTree(store, inputs);
     const buildS = (performance.now() - t0) / 1000;
     const t1 = performance.now();
-    for (const id of read) await readTree(repo.store, id);
+    await Promise.all(read.map((id) => readTree(repo.store, id)));
     const readS = (performance.now() - t1) / 1000;
     return { buildS, readS, trees: read.length, conflicts: built.conflicts.length };
   } finally {
@@ -147,8 +147,10 @@ async function bisectSteps(repoPath, link) {
   try {
     let t = performance.now();
     let step = await bisectStart(repo, { ref: 'hist', good: 'hist~999', link });
-    let spent = performance.now() - t;
-    let steps = 1;
+    // Start walks the whole history once; steps are what repeats.
+    const startS = (performance.now() - t) / 1000;
+    let spent = 0;
+    let steps = 0;
     while (step.current) {
       const verdict = existsSync(join(link, 'broken')) ? 'bad' : 'good';
       t = performance.now();
@@ -157,7 +159,7 @@ async function bisectSteps(repoPath, link) {
       steps++;
     }
     await bisectReset(repo);
-    return { perStep: spent / steps / 1000, firstBad: step.firstBad };
+    return { perStep: spent / steps / 1000, startS, firstBad: step.firstBad };
   } finally {
     await repo.close();
   }
@@ -235,7 +237,7 @@ export async function runGroup(ctx) {
           `bisect over ${BISECT_COMMITS} commits: \`trove bisect run\` took ${res.steps} steps, ${s.seconds.toFixed(3)} s in all ` +
             `(CLI start-up and the test command included). In process, one step (mark, pick the next candidate, ` +
             `activate it: checkout of its tiny tree and symlink swap, save the state) took ${(steps.perStep * 1000).toFixed(1)} ms ` +
-            `on average (target < 50 ms): ${steps.perStep < 0.05 ? 'pass' : 'FAIL'}.`,
+            `on average (target < 50 ms), after a start of ${steps.startS.toFixed(3)} s that walks the history once`: ${steps.perStep < 0.05 ? 'pass' : 'FAIL'}.`,
         );
       }
     }
