@@ -105,6 +105,7 @@ export class TroveView {
   private readonly loading = new Map<ObjectId, Promise<TreeInfo>>();
   private readonly queue: ObjectId[] = [];
   private prefetching = 0;
+  private readonly treeCacheBytes: number;
   readonly inodes = new Inodes();
   private readonly start: number;
   private readonly root: Node;
@@ -113,7 +114,8 @@ export class TroveView {
     private readonly source: ViewSource,
     opts: ViewOptions = {},
   ) {
-    this.trees = new Lru({ maxCost: opts.treeCacheBytes ?? 64 << 20, costOf: (t) => treeCost(t.entries) });
+    this.treeCacheBytes = opts.treeCacheBytes ?? 64 << 20;
+    this.trees = new Lru({ maxCost: this.treeCacheBytes, costOf: (t) => treeCost(t.entries) });
     this.nodes = new Lru({ maxCost: opts.nodeCacheEntries ?? 100_000 });
     this.start = opts.startTime ?? Date.now();
     this.root = this.dirNode('/', 1, { area: 'root' });
@@ -257,9 +259,10 @@ export class TroveView {
   }
 
   /**
-   * Starts reading the subdirectory trees of a directory just listed, a few at
-   * a time: a walk goes there next, and on a cold disk many reads in flight
-   * cost little more than one.
+   * Starts reading the subdirectory trees of a directory just listed, and
+   * theirs in turn while the cache is less than half full, a few at a time: a
+   * walk goes there next, and on a cold disk many reads in flight cost little
+   * more than one.
    */
   private prefetch(info: TreeInfo): void {
     for (const e of info.entries) {
@@ -276,6 +279,10 @@ export class TroveView {
       this.prefetching++;
       // Failures surface when the directory itself is read.
       this.load(id)
+        .then((info) => {
+          // Further down while the cache has room: a walk rarely stops after one level.
+          if (this.trees.cost < this.treeCacheBytes / 2) this.prefetch(info);
+        })
         .catch(() => {})
         .finally(() => {
           this.prefetching--;
