@@ -43,7 +43,10 @@ async function closed(repo: Repo): Promise<string[]> {
   return broken;
 }
 
-/** A package `name` whose files are `n` small unique files in nested directories, one of them executable. */
+/**
+ * A package `name` whose files are `n` small unique files in nested directories, and one script of
+ * mode 0750: its object file is 0755, so a hard-link checkout links a 0750 variant of it.
+ */
 async function addPkg(repo: Repo, dir: string, name: string, n: number, version = '1.0') {
   const src = join(dir, `src-${name}-${version}`);
   for (let i = 0; i < n; i++) {
@@ -53,7 +56,7 @@ async function addPkg(repo: Repo, dir: string, name: string, n: number, version 
   }
   mkdirSync(join(src, 'usr', 'bin'), { recursive: true });
   writeFileSync(join(src, 'usr', 'bin', name), `#!/bin/sh\necho ${name} ${version}\n`);
-  chmodSync(join(src, 'usr', 'bin', name), 0o755);
+  chmodSync(join(src, 'usr', 'bin', name), 0o750);
   return addPackage(repo, src, { name, arch: 'amd64', version });
 }
 
@@ -93,7 +96,7 @@ describe('gc', () => {
     await repo.refs.delete('pkg/extra/amd64');
     const g2 = await buildGeneration(repo, { specs: [{ name: 'base', priority: 0 }] });
     await activate(repo, g2.commit, { link });
-    // The checkout of generation 1 links a variant (the executable); generation 2's too.
+    // The checkout of generation 1 links a variant (each package's 0750 script); generation 2's only base's.
     expect(readdirSync(join(repoPath, 'checkouts')).sort()).toEqual([g1.commit, g2.commit].sort());
 
     const before = await allObjects(repo);

@@ -29,7 +29,7 @@ import * as bisect from './commands/bisect.js';
 import * as gc from './commands/gc.js';
 
 /** Every command module; each adds itself to the program. */
-const COMMANDS = [init, commit, ls, cat, log, show, refs, diff, checkout, fsck, pkg, gen, install, remove, switchCmd, rollback, status, bisect, gc, remote, pull, summary, delta, serve, sign, keygen, mount];
+const COMMANDS = [init, commit, ls, cat, log, show, refs, diff, checkout, fsck, pkg, gen, install, remove, switchCmd, rollback, status, bisect, gc, mount, remote, pull, summary, delta, serve, sign, keygen];
 
 export function buildProgram(): Command {
   const program = new Command('trove')
