@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { isErrno, TroveError } from './errors.js';
-import { IndexDb } from './refs/index-db.js';
+import type { IndexDb } from './refs/index-db.js';
 import { Refs } from './refs/refs.js';
 import { DiskStore } from './store/disk.js';
 import { acquireLock, type Release } from './store/lock.js';
@@ -154,7 +154,8 @@ export class Repo {
 
   /** The LevelDB index, or undefined while another process holds it. */
   async indexDb(): Promise<IndexDb | undefined> {
-    if (this.index === null) this.index = await IndexDb.open(join(this.path, 'index'));
+    // Loaded on first use: most commands never touch the index, and LevelDB's binding costs start-up time.
+    if (this.index === null) this.index = await (await import('./refs/index-db.js')).IndexDb.open(join(this.path, 'index'));
     return this.index;
   }
 

@@ -1,4 +1,4 @@
-import { chmodSync, chownSync, type Dirent, linkSync, mkdirSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, type Dirent, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { Command } from 'commander';
 import { getAttributeSync, setAttributeSync } from 'fs-xattr';
@@ -292,12 +292,15 @@ describe('the CLI end to end', () => {
   });
 });
 
+/** The whole program, every command registered, as `trove --help` builds it. */
+const fullProgram = await buildProgram();
+
 describe('--help', () => {
   /** Every command and subcommand, with its path from the root. */
   function commands(cmd: Command, path: string[] = []): { path: string[]; cmd: Command }[] {
     return cmd.commands.flatMap((c) => [{ path: [...path, c.name()], cmd: c }, ...commands(c, [...path, c.name()])]);
   }
-  const all = commands(buildProgram());
+  const all = commands(fullProgram);
 
   it('covers the foundation commands', () => {
     const names = all.map((c) => c.path.join(' '));
@@ -306,10 +309,20 @@ describe('--help', () => {
     }
   });
 
+  it('trove --version prints the package version; a mistyped command is a usage error naming it', () => {
+    const r = runTrove(['--version']);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toBe(JSON.parse(readFileSync(join(import.meta.dirname, '..', 'package.json'), 'utf8')).version);
+    const bad = runTrove(['--repo', '/nonexistent', 'chekout', 'x', 'y']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/unknown command 'chekout'/);
+    expect(bad.stderr).toMatch(/checkout/);
+  });
+
   it('trove --help lists every command', () => {
     const r = runTrove(['--help']);
     expect(r.code).toBe(0);
-    for (const c of buildProgram().commands) expect(r.stdout).toContain(c.name());
+    for (const c of fullProgram.commands) expect(r.stdout).toContain(c.name());
     expect(r.stdout).toMatch(/Exit status/);
   });
 

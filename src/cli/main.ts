@@ -1,39 +1,72 @@
 import { Command, CommanderError } from 'commander';
+import { readFileSync } from 'node:fs';
 import { EXIT_CODES, TroveError } from '../errors.js';
-import * as cat from './commands/cat.js';
-import * as checkout from './commands/checkout.js';
-import * as commit from './commands/commit.js';
-import * as diff from './commands/diff.js';
-import * as fsck from './commands/fsck.js';
-import * as init from './commands/init.js';
-import * as log from './commands/log.js';
-import * as mount from './commands/mount.js';
-import * as ls from './commands/ls.js';
-import * as refs from './commands/refs.js';
-import * as show from './commands/show.js';
-import * as delta from './commands/delta.js';
-import * as keygen from './commands/keygen.js';
-import * as pull from './commands/pull.js';
-import * as remote from './commands/remote.js';
-import * as serve from './commands/serve.js';
-import * as sign from './commands/sign.js';
-import * as summary from './commands/summary.js';
-import * as pkg from './commands/pkg.js';
-import * as gen from './commands/gen.js';
-import * as install from './commands/install.js';
-import * as remove from './commands/remove.js';
-import * as switchCmd from './commands/switch.js';
-import * as rollback from './commands/rollback.js';
-import * as status from './commands/status.js';
-import * as bisect from './commands/bisect.js';
-import * as gc from './commands/gc.js';
 
-/** Every command module; each adds itself to the program. */
-const COMMANDS = [init, commit, ls, cat, log, show, refs, diff, checkout, fsck, pkg, gen, install, remove, switchCmd, rollback, status, bisect, gc, mount, remote, pull, summary, delta, serve, sign, keygen];
+/** The version in package.json (two levels up from both src/cli and dist/cli). */
+const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
-export function buildProgram(): Command {
+/** A command module adds its command (and subcommands) to the program. */
+interface CommandModule {
+  register(program: Command): void;
+}
+
+/**
+ * Every command module, by the command names it registers. Only the module of
+ * the command being run is loaded: the network, FUSE and compression modules
+ * cost more start-up time than most commands take to run.
+ */
+const COMMANDS: [names: string[], load: () => Promise<CommandModule>][] = [
+  [['init'], () => import('./commands/init.js')],
+  [['commit'], () => import('./commands/commit.js')],
+  [['ls'], () => import('./commands/ls.js')],
+  [['cat'], () => import('./commands/cat.js')],
+  [['log'], () => import('./commands/log.js')],
+  [['show'], () => import('./commands/show.js')],
+  [['refs'], () => import('./commands/refs.js')],
+  [['diff'], () => import('./commands/diff.js')],
+  [['checkout'], () => import('./commands/checkout.js')],
+  [['fsck'], () => import('./commands/fsck.js')],
+  [['pkg'], () => import('./commands/pkg.js')],
+  [['gen'], () => import('./commands/gen.js')],
+  [['install'], () => import('./commands/install.js')],
+  [['remove'], () => import('./commands/remove.js')],
+  [['switch'], () => import('./commands/switch.js')],
+  [['rollback'], () => import('./commands/rollback.js')],
+  [['status'], () => import('./commands/status.js')],
+  [['bisect'], () => import('./commands/bisect.js')],
+  [['gc'], () => import('./commands/gc.js')],
+  [['mount', 'umount', 'unmount'], () => import('./commands/mount.js')],
+  [['remote'], () => import('./commands/remote.js')],
+  [['pull'], () => import('./commands/pull.js')],
+  [['summary'], () => import('./commands/summary.js')],
+  [['delta'], () => import('./commands/delta.js')],
+  [['serve'], () => import('./commands/serve.js')],
+  [['sign'], () => import('./commands/sign.js')],
+  [['keygen'], () => import('./commands/keygen.js')],
+];
+
+/** The command word of `argv` (after the global `--repo DIR`), if any. */
+function commandName(argv: string[]): string | undefined {
+  for (let i = 2; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--repo') i++;
+    else if (a.startsWith('--repo=')) continue;
+    else if (a.startsWith('-')) return undefined;
+    else return a;
+  }
+  return undefined;
+}
+
+/**
+ * The program with the commands `argv` needs: just its command when it names
+ * a known one, else all of them (help, a mistyped command, no command).
+ */
+export async function buildProgram(argv: string[] = []): Promise<Command> {
+  const name = commandName(argv);
+  const wanted = COMMANDS.filter(([names]) => name !== undefined && names.includes(name));
+  const modules = await Promise.all((wanted.length > 0 ? wanted : COMMANDS).map(([, load]) => load()));
   const program = new Command('trove')
-    .description('a content-addressed tree store for whole operating-system generations')
+    .description(`a content-addressed tree store for whole operating-system generations (trove ${VERSION}; trove --version prints it)`)
     .option('--repo <dir>', 'repository directory (default: $TROVE_REPO or ./repo)')
     .showHelpAfterError()
     .exitOverride()
@@ -43,13 +76,18 @@ export function buildProgram(): Command {
         '5 corrupt or invalid object, 6 unsafe input (bad name, ref or archive), 7 unsupported,\n' +
         '8 locked, 9 not a repository.',
     );
-  for (const c of COMMANDS) c.register(program);
+  for (const m of modules) m.register(program);
   return program;
 }
 
 /** Runs the CLI; returns the exit code. One place maps errors to messages and codes. */
 export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
+  // Only as the first argument: `pkg add --version V` is a package's version, not trove's.
+  if (argv.length === 3 && (argv[2] === '--version' || argv[2] === '-V')) {
+    process.stdout.write(`${VERSION}\n`);
+    return 0;
+  }
+  const program = await buildProgram(argv);
   try {
     await program.parseAsync(argv);
     return 0;

@@ -3,9 +3,11 @@ import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { isErrno, notFound, usage } from '../../errors.js';
 import type { ObjectStore } from '../../store/types.js';
-import { importDeb, isDeb } from './deb.js';
 import { type DirImportOptions, importDir } from './dir.js';
-import { importTar, type TreeImport } from './tar.js';
+import type { TreeImport } from './tar.js';
+
+// The archive readers (tar-stream and the decompressors) load only for archives:
+// a directory commit, the common case, does not pay their start-up time.
 
 export type SourceKind = 'dir' | 'deb' | 'tar';
 
@@ -20,6 +22,7 @@ export async function sourceKind(path: string): Promise<SourceKind> {
   }
   if (st.isDirectory()) return 'dir';
   if (!st.isFile()) throw usage(`${path} is neither a directory nor a regular file`);
+  const { isDeb } = await import('./deb.js');
   return (await isDeb(path)) ? 'deb' : 'tar';
 }
 
@@ -32,6 +35,6 @@ export async function importSource(
   const abs = resolve(path);
   const kind = await sourceKind(abs);
   if (kind === 'dir') return { kind, ...(await importDir(abs, store, opts)) };
-  if (kind === 'deb') return { kind, ...(await importDeb(abs, store)) };
-  return { kind, ...(await importTar(createReadStream(abs), store)) };
+  if (kind === 'deb') return { kind, ...(await (await import('./deb.js')).importDeb(abs, store)) };
+  return { kind, ...(await (await import('./tar.js')).importTar(createReadStream(abs), store)) };
 }
