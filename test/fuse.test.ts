@@ -489,11 +489,19 @@ describe.skipIf(skipFuse())('FUSE mount (real)', () => {
   });
 
   it('keeps file pages cached across opens (content is immutable)', () => {
-    const path = join(A, 'cached');
-    expect(readFileSync(path, 'utf8')).toBe('read once, then served from the page cache\n');
-    // The object is gone, yet a new open reads the same bytes: the kernel kept its cache.
-    rmSync(fx.repo.store.pathOf(fx.blobs.cached));
-    expect(spawnSync('cat', [path], { encoding: 'utf8' }).stdout).toBe('read once, then served from the page cache\n');
+    const before = 'read once, then served from the page cache\n';
+    const after = 'READ ONCE, THEN SERVED FROM THE PAGE CACHE\n';
+    expect(readFileSync(join(A, 'cached'), 'utf8')).toBe(before);
+    // Overwrite the object file in place (same inode, same size): the daemon's
+    // open fd, and any read it serves from now on, see the new bytes.
+    const object = fx.repo.store.pathOf(fx.blobs.cached);
+    const ino = statSync(object).ino;
+    writeFileSync(object, after, { flag: 'r+' });
+    expect(statSync(object).ino).toBe(ino);
+    // The same blob under commit B is another inode of the view, never read: it comes from the daemon.
+    expect(spawnSync('cat', [join(B, 'cached')], { encoding: 'utf8' }).stdout).toBe(after);
+    // A new open of A's file is served from the pages the kernel kept.
+    expect(spawnSync('cat', [join(A, 'cached')], { encoding: 'utf8' }).stdout).toBe(before);
   });
 
   it('lets a process that holds a file open across a switch keep reading the old content', async () => {
