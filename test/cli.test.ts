@@ -1,4 +1,4 @@
-import { chmodSync, chownSync, type Dirent, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, type Dirent, linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { Command } from 'commander';
 import { getAttributeSync, setAttributeSync } from 'fs-xattr';
@@ -27,7 +27,7 @@ function repoInodes(repo: string): Set<number> {
       continue;
     }
     for (const n of names) {
-      const st = statSync(join(repo, top, n));
+      const st = lstatSync(join(repo, top, n));
       if (st.isFile()) out.add(st.ino);
     }
   }

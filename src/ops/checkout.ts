@@ -16,7 +16,7 @@ import { dirname, join, resolve } from 'node:path';
 import { isErrno, TroveError } from '../errors.js';
 import { decodeTree } from '../format/codec.js';
 import type { DirMeta, TreeEntry } from '../format/types.js';
-import type { ObjectId } from '../hash/index.js';
+import { hashBytes, type ObjectId } from '../hash/index.js';
 import type { Repo } from '../repo.js';
 import { tempName } from '../store/disk.js';
 import { writeXattrs } from './import/xattrs.js';
@@ -46,7 +46,8 @@ const isRoot = process.getuid?.() === 0;
  * Hard-link mode links each file to an inode that already carries the right
  * mode and owner: the object itself when they match, else a per-(mode, uid,
  * gid) variant under `<repo>/variants/` made once and shared by every later
- * checkout. Files with xattrs are always copied. Falls back to copying when
+ * checkout. Symlinks are hard links to a per-(target, owner) symlink under
+ * `variants/` too. Files with xattrs are always copied. Falls back to copying when
  * the repository and `dest` are on different filesystems.
  *
  * Blocking syscalls on purpose: see importDir.
@@ -62,10 +63,6 @@ export async function checkout(repo: Repo, commitId: ObjectId, dest: string, opt
   const variants = new Map<string, string>();
 
   const variantFor = (e: TreeEntry): string => {
-    const key = `${e.mode.toString(8)}-${e.uid}-${e.gid}`;
-    const memo = `${key}/${e.id}`;
-    const known = variants.get(memo);
-    if (known) return known;
     const obj = store.pathOf(e.id!);
     let ost: import('node:fs').Stats;
     try {
@@ -74,22 +71,61 @@ export async function checkout(repo: Repo, commitId: ObjectId, dest: string, opt
       if (isErrno(err, 'ENOENT')) throw new TroveError('E_CORRUPT', `object ${e.id} is missing from the store`);
       throw err;
     }
-    let path = obj;
-    if ((ost.mode & 0o7777) !== e.mode || (isRoot && (ost.uid !== e.uid || ost.gid !== e.gid))) {
-      path = join(repo.path, 'variants', key, e.id!.slice(0, 2), e.id!.slice(2));
-      try {
-        lstatSync(path);
-      } catch (err) {
-        if (!isErrno(err, 'ENOENT')) throw err;
-        mkdirSync(dirname(path), { recursive: true });
-        const tmp = tempName(store.tmpDir, 'variant');
-        copyFileSync(obj, tmp, constants.COPYFILE_FICLONE);
-        applyMeta(tmp, e);
-        renameSync(tmp, path);
-      }
+    // The common case, the object itself, needs no key and no memo.
+    if ((ost.mode & 0o7777) === e.mode && (!isRoot || (ost.uid === e.uid && ost.gid === e.gid))) return obj;
+    const key = `${e.mode.toString(8)}-${e.uid}-${e.gid}`;
+    const memo = `${key}/${e.id}`;
+    const known = variants.get(memo);
+    if (known) return known;
+    const path = join(repo.path, 'variants', key, e.id!.slice(0, 2), e.id!.slice(2));
+    try {
+      lstatSync(path);
+    } catch (err) {
+      if (!isErrno(err, 'ENOENT')) throw err;
+      mkdirSync(dirname(path), { recursive: true });
+      const tmp = tempName(store.tmpDir, 'variant');
+      copyFileSync(obj, tmp, constants.COPYFILE_FICLONE);
+      applyMeta(tmp, e);
+      renameSync(tmp, path);
     }
     variants.set(memo, path);
     return path;
+  };
+
+  /**
+   * A symlink with the entry's target and owner under `<repo>/variants/`,
+   * made once and hard-linked by every checkout (as OSTree's bare objects
+   * are): a new link costs far less than a new inode.
+   */
+  const symlinkVariant = (e: TreeEntry): string => {
+    const key = `symlink-${e.uid}-${e.gid}`;
+    const h = hashBytes(Buffer.from(e.target!, 'utf8'));
+    const path = join(repo.path, 'variants', key, h.slice(0, 2), h.slice(2));
+    try {
+      lstatSync(path);
+    } catch (err) {
+      if (!isErrno(err, 'ENOENT')) throw err;
+      mkdirSync(dirname(path), { recursive: true });
+      const tmp = tempName(store.tmpDir, 'variant');
+      symlinkSync(e.target!, tmp);
+      if (isRoot) lchownSync(tmp, e.uid, e.gid);
+      renameSync(tmp, path);
+    }
+    return path;
+  };
+
+  const symlinkEntry = (e: TreeEntry, path: string) => {
+    if (useLinks && e.xattrs.length === 0) {
+      try {
+        // link(2) does not follow a symlink on Linux: the new name is the symlink itself.
+        linkSync(symlinkVariant(e), path);
+        return;
+      } catch (err) {
+        if (!isErrno(err, 'EMLINK')) throw err;
+      }
+    }
+    symlinkSync(e.target!, path);
+    if (isRoot) lchownSync(path, e.uid, e.gid);
   };
 
   const copyOut = (e: TreeEntry, path: string) => {
@@ -125,8 +161,7 @@ export async function checkout(repo: Repo, commitId: ObjectId, dest: string, opt
         applyMeta(path, e);
         result.dirs++;
       } else if (e.kind === 'symlink') {
-        symlinkSync(e.target!, path);
-        if (isRoot) lchownSync(path, e.uid, e.gid);
+        symlinkEntry(e, path);
         result.symlinks++;
       } else {
         fileEntry(e, path);

@@ -99,7 +99,7 @@ async function listDir(path: string): Promise<string[]> {
   }
 }
 
-/** Removes variant files that no checkout links to (link count 1). */
+/** Removes variant files and symlinks that no checkout links to (link count 1). */
 async function sweepVariants(repo: Repo, dryRun: boolean): Promise<{ files: number; bytes: number }> {
   const out = { files: 0, bytes: 0 };
   const base = join(repo.path, 'variants');
@@ -108,7 +108,7 @@ async function sweepVariants(repo: Repo, dryRun: boolean): Promise<{ files: numb
       for (const name of await listDir(join(base, key, shard))) {
         const path = join(base, key, shard, name);
         const st = await lstat(path);
-        if (!st.isFile() || st.nlink > 1) continue;
+        if ((!st.isFile() && !st.isSymbolicLink()) || st.nlink > 1) continue;
         out.files++;
         out.bytes += st.size;
         if (!dryRun) await rm(path, { force: true });
