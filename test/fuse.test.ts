@@ -21,7 +21,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { trove } from '../src/format/generated/trove.js';
 import type { TreeEntry } from '../src/format/types.js';
 import { hashBytes, type ObjectId } from '../src/hash/index.js';
+import { TroveError } from '../src/errors.js';
 import { BlobReader } from '../src/fuse/blobs.js';
+import { startDaemon } from '../src/fuse/daemon.js';
 import { ERR } from '../src/fuse/errno.js';
 import { type FuseHandlers, getBaseHandlers } from '../src/fuse/handlers.js';
 import { Lru } from '../src/fuse/lru.js';
@@ -402,6 +404,24 @@ describe('Lru', () => {
     lru.set('huge', 'x'.repeat(11));
     expect(lru.get('huge')).toBeUndefined();
     expect(lru.size).toBe(2);
+  });
+});
+
+describe('mount daemon start', () => {
+  it('kills a daemon that never says it is ready, and says why with the tail of its log', async () => {
+    const dir = tmpdir('trove-fuse-start');
+    // A stand-in daemon that logs a line and then hangs, as one stuck in the mount call would.
+    const main = join(dir, 'hang.cjs');
+    writeFileSync(main, "process.stderr.write('stand-in daemon ' + process.pid + ' starting\\n'); setInterval(() => {}, 1000);\n");
+    const t0 = Date.now();
+    const err = (await startDaemon({ path: dir }, join(dir, 'mnt'), [], { readyTimeoutMs: 500, main }).catch((e: unknown) => e)) as TroveError;
+    expect(err).toBeInstanceOf(TroveError);
+    expect(err.code).toBe('E_IO');
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(500);
+    expect(err.message).toMatch(/did not answer within 0\.5 s, so it was killed/);
+    const pid = Number(/stand-in daemon (\d+) starting/.exec(err.message)?.[1]);
+    expect(err.message).toContain(`pid ${pid})`);
+    expect(await until(() => !alive(pid), 3000)).toBe(true);
   });
 });
 

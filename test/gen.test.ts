@@ -1,4 +1,5 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { TreeEntry } from '../src/format/types.js';
@@ -8,10 +9,28 @@ import { buildGenerationTree, type GenerationInput } from '../src/ops/generation
 import { readCommit, readTree } from '../src/ops/objects.js';
 import { addPackage, type PkgAddOptions } from '../src/ops/pkg-add.js';
 import { inputOf } from '../src/ops/pkg-spec.js';
-import { listGenerations } from '../src/ops/profile.js';
+import { listGenerations, readActive } from '../src/ops/profile.js';
 import { Repo } from '../src/repo.js';
 import { getDebs } from './helpers/debs.js';
-import { runTrove, tmpdir } from './helpers/tmp.js';
+import { runTrove, TROVE_BIN, tmpdir } from './helpers/tmp.js';
+
+/** Starts every `trove` command line at once and waits for them all. */
+function troveAll(commands: string[][]): Promise<{ code: number | null; stdout: string; stderr: string }[]> {
+  return Promise.all(
+    commands.map(
+      (args) =>
+        new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+          const child = spawn(process.execPath, [TROVE_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+          let stdout = '';
+          let stderr = '';
+          child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+          child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+          child.on('error', reject);
+          child.on('close', (code) => resolve({ code, stdout, stderr }));
+        }),
+    ),
+  );
+}
 
 /** Commits a package made of `files` (path -> content; a value of null makes a directory). */
 async function mkpkg(repo: Repo, name: string, files: Record<string, string | null>, opts: Partial<PkgAddOptions> = {}) {
@@ -241,5 +260,46 @@ describe('CLI: gen build, list, diff, install, remove', () => {
     expect((await listGenerations(r2, 'system')).map((g) => g.number)).toEqual([1, 2, 3]);
     await r2.close();
     expect(trove('fsck').code).toBe(0);
+  });
+});
+
+describe('concurrent installs', () => {
+  it('processes installing at once each derive from the one before: no package is dropped', async () => {
+    const dir = tmpdir();
+    const repoPath = join(dir, 'repo');
+    const link = join(dir, 'ro');
+    const repo = await Repo.init(repoPath);
+    const files = (name: string) => Object.fromEntries(Array.from({ length: 60 }, (_, i) => [`usr/share/${name}/d${i % 6}/f${i}`, `${name} ${i}`]));
+    await mkpkg(repo, 'base', { 'bin/base': 'base', ...files('base') });
+    const names = ['p1', 'p2', 'p3', 'p4', 'p5', 'p6'];
+    for (const name of names) await mkpkg(repo, name, { [`bin/${name}`]: name, ...files(name) });
+    await buildGeneration(repo, { specs: [{ name: 'base', priority: 0 }] });
+    await repo.close();
+    expect(runTrove(['--repo', repoPath, 'switch', '1', '--link', link]).code).toBe(0);
+
+    const runs = await troveAll(names.map((name) => ['--repo', repoPath, 'install', name, '--json']));
+    for (const r of runs) expect(r.code, r.stderr).toBe(0);
+    const numbers = runs.map((r) => (JSON.parse(r.stdout) as { number: number }).number);
+    expect(numbers.sort((a, b) => a - b)).toEqual([2, 3, 4, 5, 6, 7]);
+
+    const r2 = await Repo.open(repoPath);
+    const gens = await listGenerations(r2, 'system');
+    expect(gens.map((g) => g.number)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    // Generation k holds base and k - 1 of the packages: each added one to the one before it.
+    for (const [i, g] of gens.entries()) {
+      const pkgs = (await readCommit(r2.store, g.commit)).generation!.packages.map((p) => p.name);
+      expect(pkgs.length).toBe(i + 1);
+      if (i > 0) {
+        const prev = (await readCommit(r2.store, gens[i - 1]!.commit)).generation!.packages.map((p) => p.name);
+        expect(pkgs).toEqual(expect.arrayContaining(prev));
+      }
+    }
+    const newest = gens.at(-1)!;
+    expect((await readCommit(r2.store, newest.commit)).generation!.packages.map((p) => p.name).sort()).toEqual(['base', ...names]);
+    // The last activation is the newest generation, and the link shows it.
+    expect((await readActive(r2, 'system'))?.commit).toBe(newest.commit);
+    expect(readlinkSync(link)).toBe(join(repoPath, 'checkouts', newest.commit));
+    for (const name of names) expect(readFileSync(join(link, 'bin', name), 'utf8')).toBe(name);
+    await r2.close();
   });
 });

@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -9,7 +9,25 @@ import { listPackages, packageHistory } from '../src/ops/pkg-list.js';
 import { parsePackageSpec } from '../src/ops/pkg-spec.js';
 import { Repo } from '../src/repo.js';
 import { getDebs } from './helpers/debs.js';
-import { runTrove, tmpdir } from './helpers/tmp.js';
+import { runTrove, TROVE_BIN, tmpdir } from './helpers/tmp.js';
+
+/** Starts every `trove` command line at once and waits for them all. */
+function troveAll(commands: string[][]): Promise<{ code: number | null; stdout: string; stderr: string }[]> {
+  return Promise.all(
+    commands.map(
+      (args) =>
+        new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+          const child = spawn(process.execPath, [TROVE_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+          let stdout = '';
+          let stderr = '';
+          child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+          child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+          child.on('error', reject);
+          child.on('close', (code) => resolve({ code, stdout, stderr }));
+        }),
+    ),
+  );
+}
 
 const countObjects = async (repo: Repo) => {
   let n = 0;
@@ -87,6 +105,61 @@ describe('trove pkg', () => {
     expect((await add('five')).info.revision).toBe(8);
     const history = await packageHistory(repo, 'tool', 'amd64');
     expect(history.map((h) => h.info.revision)).toEqual([8, 7, 2, 1]);
+    await repo.close();
+  });
+
+  it('concurrent pkg add processes of one package get distinct revisions on one first-parent chain', async () => {
+    const dir = tmpdir();
+    const repoPath = join(dir, 'repo');
+    expect(runTrove(['--repo', repoPath, 'init']).code).toBe(0);
+    const n = 6;
+    const sources = Array.from({ length: n }, (_, i) => {
+      // Enough files that the imports overlap: the tip must be read after the import, under the ref lock.
+      const src = join(dir, `src${i}`);
+      for (let f = 0; f < 400; f++) {
+        mkdirSync(join(src, 'share', `d${f % 8}`), { recursive: true });
+        writeFileSync(join(src, 'share', `d${f % 8}`, `f${f}`), `source ${i} file ${f}\n`);
+      }
+      return src;
+    });
+    const runs = await troveAll(sources.map((src, i) => ['--repo', repoPath, 'pkg', 'add', src, '--name', 'tool', '--arch', 'amd64', '--version', `1.${i}`, '--json']));
+    for (const r of runs) expect(r.code, r.stderr).toBe(0);
+    const added = runs.map((r) => JSON.parse(r.stdout) as { commit: string; unchanged: boolean; info: { revision: number } });
+    expect(added.every((a) => !a.unchanged)).toBe(true);
+    expect(added.map((a) => a.info.revision).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6]);
+    const repo = await Repo.open(repoPath);
+    const history = await packageHistory(repo, 'tool', 'amd64');
+    // Nothing lost: every commit is on the ref's history, each the parent of the next revision.
+    expect(history.map((h) => h.info.revision)).toEqual([6, 5, 4, 3, 2, 1]);
+    expect(new Set(history.map((h) => h.commit))).toEqual(new Set(added.map((a) => a.commit)));
+    await repo.close();
+  });
+
+  it('concurrent adds in one process queue for the ref lock (more of them than libuv has threads)', async () => {
+    const dir = tmpdir();
+    const repo = await Repo.init(join(dir, 'repo'));
+    const adds = Array.from({ length: 8 }, (_, i) => {
+      const src = join(dir, `src${i}`);
+      mkdirSync(join(src, 'bin'), { recursive: true });
+      writeFileSync(join(src, 'bin', 'tool'), `tool ${i}`);
+      return addPackage(repo, src, { name: 'tool', arch: 'amd64', version: `1.${i}` });
+    });
+    const results = await Promise.all(adds);
+    expect(results.map((r) => r.info.revision).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect((await packageHistory(repo, 'tool', 'amd64')).map((h) => h.info.revision)).toEqual([8, 7, 6, 5, 4, 3, 2, 1]);
+    await repo.close();
+  });
+
+  it('a ref write with an expected value is a compare-and-swap', async () => {
+    const repo = await Repo.init(join(tmpdir(), 'repo'));
+    const a = (await repo.store.put(Buffer.from('a'))).id;
+    const b = (await repo.store.put(Buffer.from('b'))).id;
+    await repo.refs.update('x', a, { expected: null });
+    const stale = await repo.refs.update('x', b, { expected: null }).catch((e: unknown) => e);
+    expect((stale as TroveError).code).toBe('E_LOCKED');
+    expect(await repo.refs.read('x')).toBe(a);
+    await repo.refs.update('x', b, { expected: a });
+    expect(await repo.refs.read('x')).toBe(b);
     await repo.close();
   });
 

@@ -168,25 +168,52 @@ const DAEMON_MAIN = join(dirname(fileURLToPath(import.meta.url)), 'main.js');
 /** What the foreground daemon tells a parent that started it. */
 export type DaemonMessage = { ready: true; pid: number; readyMs: number; mountMs: number } | { error: string; code: string };
 
+/** Options of startDaemon; defaults as documented on each field. */
+export interface StartOptions {
+  /** ms to wait for the daemon to say its mount answers before killing it (default 10 000). */
+  readyTimeoutMs?: number;
+  /** The daemon's entry script (default: main.js beside this module). */
+  main?: string;
+}
+
 /**
  * Starts the daemon (the same `serve` as `trove mount --foreground`) detached,
- * logging to `<repo>/mount.log`; waits until its mount answers (or it fails),
- * and leaves it running.
+ * logging to `<repo>/mount.log`; waits until its mount answers (or it fails,
+ * or does not answer in time: then it is killed), and leaves it running.
  */
-export async function startDaemon(repo: { path: string }, mountpoint: string, args: string[]): Promise<Extract<DaemonMessage, { ready: true }>> {
+export async function startDaemon(
+  repo: { path: string },
+  mountpoint: string,
+  args: string[],
+  opts: StartOptions = {},
+): Promise<Extract<DaemonMessage, { ready: true }>> {
+  const timeoutMs = opts.readyTimeoutMs ?? 10_000;
   const log = openSync(logPath(repo), 'a');
-  const child = spawn(process.execPath, [DAEMON_MAIN, repo.path, mountpoint, ...args], {
+  const child = spawn(process.execPath, [opts.main ?? DAEMON_MAIN, repo.path, mountpoint, ...args], {
     detached: true,
     stdio: ['ignore', log, log, 'ipc'],
     // Tree prefetches run in libuv's pool: more than its default 4 threads in flight.
     env: { UV_THREADPOOL_SIZE: '16', ...process.env },
   });
   closeSync(log);
-  const msg = await new Promise<DaemonMessage>((res) => {
+  const exited = new Promise<void>((res) => child.once('exit', () => res()));
+  let timer: NodeJS.Timeout | undefined;
+  const msg = await new Promise<DaemonMessage | 'timeout'>((res) => {
+    timer = setTimeout(() => res('timeout'), timeoutMs);
     child.once('message', (m) => res(m as DaemonMessage));
     child.once('error', (err) => res({ error: err.message, code: 'E_IO' }));
     child.once('exit', (code, signal) => res({ error: `the mount daemon exited (${signal ?? `code ${code}`}); see ${logPath(repo)}:\n${tail(logPath(repo))}`, code: 'E_IO' }));
-  });
+  }).finally(() => clearTimeout(timer));
+  if (msg === 'timeout') {
+    // Hung (in the mount call, or before it): SIGTERM may never be handled.
+    child.kill('SIGKILL');
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 2000))]);
+    if ((await mountState(mountpoint)).state === 'stale') fusermount(mountpoint, true);
+    throw new TroveError(
+      'E_IO',
+      `the mount daemon (pid ${child.pid}) did not answer within ${timeoutMs / 1000} s, so it was killed; see ${logPath(repo)}:\n${tail(logPath(repo))}`,
+    );
+  }
   if ('error' in msg) {
     child.kill();
     throw new TroveError(msg.code as TroveError['code'], msg.error);

@@ -8,7 +8,7 @@ import type { Repo } from '../repo.js';
 import { tempName } from '../store/disk.js';
 import { checkout } from './checkout.js';
 import { readCommit } from './objects.js';
-import { type ActiveRecord, DEFAULT_PROFILE, generationOf, readActive, readGeneration, writeActive } from './profile.js';
+import { type ActiveRecord, DEFAULT_PROFILE, generationOf, readActive, readGeneration, withProfileLock, writeActive } from './profile.js';
 import { resolveRev } from './resolve.js';
 
 /** The link activation swaps when none is given or recorded. */
@@ -121,10 +121,18 @@ export interface ActivateResult extends ActiveRecord {
 
 /**
  * Activates a commit: finds or makes the directory that shows it, swaps the
- * link over to it and records it as the profile's active commit. Holds the
- * shared repository lock, so gc never removes the checkout in between.
+ * link over to it and records it as the profile's active commit, under the
+ * profile's update lock.
  */
 export async function activate(repo: Repo, commit: ObjectId, opts: ActivateOptions = {}): Promise<ActivateResult> {
+  return withProfileLock(repo, opts.profile ?? DEFAULT_PROFILE, () => activateLocked(repo, commit, opts));
+}
+
+/**
+ * `activate` for a caller that holds the profile's update lock. Holds the
+ * shared repository lock, so gc never removes the checkout in between.
+ */
+export async function activateLocked(repo: Repo, commit: ObjectId, opts: ActivateOptions = {}): Promise<ActivateResult> {
   const profile = opts.profile ?? DEFAULT_PROFILE;
   const link = resolve(opts.link ?? DEFAULT_LINK);
   const release = await repo.lock('shared');

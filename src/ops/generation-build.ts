@@ -5,7 +5,7 @@ import { type GenerationInput, buildGenerationTree } from './generation-tree.js'
 import { readCommit, writeCommit } from './objects.js';
 import { packageLabel } from './pkg-add.js';
 import { type PackageSpec, resolvePackage } from './pkg-spec.js';
-import { addGeneration, DEFAULT_PROFILE, listGenerations } from './profile.js';
+import { addGeneration, DEFAULT_PROFILE, listGenerations, withProfileLock } from './profile.js';
 
 export interface BuildOptions {
   profile?: string;
@@ -47,9 +47,16 @@ function samePackages(a: GenerationInfo, b: GenerationInfo): boolean {
 /**
  * Builds a generation from packages and records it as the profile's next
  * numbered generation. Everything happens under the repository lock, so gc
- * never sees the new objects without the generation that keeps them.
+ * never sees the new objects without the generation that keeps them, and
+ * under the profile's update lock, so the base it compares with is the
+ * newest generation when it records its own.
  */
 export async function buildGeneration(repo: Repo, opts: BuildOptions): Promise<BuildResult> {
+  return withProfileLock(repo, opts.profile ?? DEFAULT_PROFILE, () => buildGenerationLocked(repo, opts));
+}
+
+/** `buildGeneration` for a caller that holds the profile's update lock (`withProfileLock`). */
+export async function buildGenerationLocked(repo: Repo, opts: BuildOptions): Promise<BuildResult> {
   const profile = opts.profile ?? DEFAULT_PROFILE;
   let result: BuildResult | undefined;
   await repo.write(

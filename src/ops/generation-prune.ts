@@ -1,7 +1,7 @@
 import { usage } from '../errors.js';
 import type { Repo } from '../repo.js';
 import { readCommit } from './objects.js';
-import { DEFAULT_PROFILE, deleteGeneration, listGenerations, readActive } from './profile.js';
+import { DEFAULT_PROFILE, deleteGeneration, listGenerations, readActive, withProfileLock } from './profile.js';
 
 export interface PruneOptions {
   profile?: string;
@@ -33,18 +33,21 @@ export async function pruneGenerations(repo: Repo, opts: PruneOptions): Promise<
   if (opts.keep !== undefined && (!Number.isSafeInteger(opts.keep) || opts.keep < 0)) throw usage('--keep must be a whole number');
   const profile = opts.profile ?? DEFAULT_PROFILE;
   const now = opts.now ?? Math.floor(Date.now() / 1000);
-  const gens = await listGenerations(repo, profile);
-  const active = await readActive(repo, profile);
-  const removed: number[] = [];
-  const kept: number[] = [];
-  for (const [i, g] of gens.entries()) {
-    const newest = i === gens.length - 1;
-    const isActive = active?.commit === g.commit;
-    const byCount = opts.keep === undefined || i < gens.length - opts.keep;
-    const byAge = opts.olderThan === undefined || (await readCommit(repo.store, g.commit)).timestamp < now - opts.olderThan;
-    if (!newest && !isActive && byCount && byAge) removed.push(g.number);
-    else kept.push(g.number);
-  }
-  if (!opts.dryRun) for (const n of removed) await deleteGeneration(repo, profile, n);
-  return { removed, kept };
+  // Under the profile lock: the active and newest generation it keeps are the current ones.
+  return withProfileLock(repo, profile, async () => {
+    const gens = await listGenerations(repo, profile);
+    const active = await readActive(repo, profile);
+    const removed: number[] = [];
+    const kept: number[] = [];
+    for (const [i, g] of gens.entries()) {
+      const newest = i === gens.length - 1;
+      const isActive = active?.commit === g.commit;
+      const byCount = opts.keep === undefined || i < gens.length - opts.keep;
+      const byAge = opts.olderThan === undefined || (await readCommit(repo.store, g.commit)).timestamp < now - opts.olderThan;
+      if (!newest && !isActive && byCount && byAge) removed.push(g.number);
+      else kept.push(g.number);
+    }
+    if (!opts.dryRun) for (const n of removed) await deleteGeneration(repo, profile, n);
+    return { removed, kept };
+  });
 }

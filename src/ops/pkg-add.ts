@@ -4,6 +4,7 @@ import type { Commit, DirMeta, PackageInfo } from '../format/types.js';
 import type { ObjectId } from '../hash/index.js';
 import { refNameProblem } from '../refs/refs.js';
 import type { Repo } from '../repo.js';
+import type { Release } from '../store/lock.js';
 import { readDebControl } from './import/deb.js';
 import type { ImportReport } from './import/report.js';
 import { importSource, type SourceKind, sourceKind } from './import/source.js';
@@ -81,7 +82,9 @@ function sameInfo(a: PackageInfo, b: PackageInfo): boolean {
  * Commits a package (a directory, tar archive or `.deb`) on `pkg/<name>/<arch>`.
  * Re-adding what the tip already holds (same tree, root metadata, version and
  * dependencies) writes nothing and makes no new revision, unless a higher
- * revision is asked for explicitly.
+ * revision is asked for explicitly. Concurrent adds of one package
+ * serialise on the ref's update lock: every one gets its own revision and
+ * the previous tip as parent.
  */
 export async function addPackage(repo: Repo, source: string, opts: PkgAddOptions = {}): Promise<PkgAddResult> {
   const kind = await sourceKind(source);
@@ -94,41 +97,53 @@ export async function addPackage(repo: Repo, source: string, opts: PkgAddOptions
     throw usage(`revision must be a positive integer, got ${opts.revision}`);
   }
   const ref = packageRef(name, arch);
-  let result: PkgAddResult | undefined;
-  await repo.write(
-    async (txn) => {
-      const tipId = await repo.refs.read(ref);
-      const tip = tipId ? await readCommit(repo.store, tipId) : undefined;
-      const prev = tip?.package?.revision ?? 0;
-      const imported = await importSource(source, txn);
-      const info: PackageInfo = { name, arch, version, revision: opts.revision ?? prev + 1, depends };
-      if (tip && tipId && tip.package && tip.tree === imported.tree && sameMeta(tip.root, imported.root) && sameInfo(tip.package, info)) {
-        if (opts.revision === undefined || opts.revision === prev) {
-          result = { ref, commit: tipId, tree: tip.tree, info: tip.package, kind, unchanged: true, report: imported.report, written: { ...txn.stats } };
-          return;
+  let result: (PkgAddResult & { tip: ObjectId | null }) | undefined;
+  let unlock: Release | undefined;
+  try {
+    await repo.write(
+      async (txn) => {
+        // Import first, concurrently with other writers; then read the tip and
+        // write the ref under the ref's update lock, so each revision is
+        // computed from the tip it replaces.
+        const imported = await importSource(source, txn);
+        unlock = await repo.refs.lock(ref);
+        const tipId = await repo.refs.read(ref);
+        const tip = tipId ? await readCommit(repo.store, tipId) : undefined;
+        const prev = tip?.package?.revision ?? 0;
+        const info: PackageInfo = { name, arch, version, revision: opts.revision ?? prev + 1, depends };
+        const base = { ref, kind, report: imported.report, tip: tipId ?? null };
+        if (tip && tipId && tip.package && tip.tree === imported.tree && sameMeta(tip.root, imported.root) && sameInfo(tip.package, info)) {
+          if (opts.revision === undefined || opts.revision === prev) {
+            result = { ...base, commit: tipId, tree: tip.tree, info: tip.package, unchanged: true, written: { ...txn.stats } };
+            return;
+          }
         }
-      }
-      if (info.revision <= prev) {
-        throw new TroveError('E_EXISTS', `${ref} is at revision ${prev}; revision ${info.revision} must be higher`);
-      }
-      const commit: Commit = {
-        tree: imported.tree,
-        root: imported.root,
-        parents: tipId ? [tipId] : [],
-        subject: opts.subject ?? `${name} ${version} revision ${info.revision}`,
-        body: '',
-        timestamp: opts.timestamp ?? Math.floor(Date.now() / 1000),
-        metadata: [],
-        package: info,
-      };
-      const id = await writeCommit(txn, commit);
-      result = { ref, commit: id, tree: imported.tree, info, kind, unchanged: false, report: imported.report, written: { ...txn.stats } };
-    },
-    {
-      after: async () => {
-        if (result && !result.unchanged) await repo.refs.write(ref, result.commit);
+        if (info.revision <= prev) {
+          throw new TroveError('E_EXISTS', `${ref} is at revision ${prev}; revision ${info.revision} must be higher`);
+        }
+        const commit: Commit = {
+          tree: imported.tree,
+          root: imported.root,
+          parents: tipId ? [tipId] : [],
+          subject: opts.subject ?? `${name} ${version} revision ${info.revision}`,
+          body: '',
+          timestamp: opts.timestamp ?? Math.floor(Date.now() / 1000),
+          metadata: [],
+          package: info,
+        };
+        const id = await writeCommit(txn, commit);
+        result = { ...base, commit: id, tree: imported.tree, info, unchanged: false, written: { ...txn.stats } };
       },
-    },
-  );
-  return result!;
+      {
+        after: async () => {
+          const r = result!;
+          if (!r.unchanged) await repo.refs.write(ref, r.commit, 'heads', { expected: r.tip });
+        },
+      },
+    );
+  } finally {
+    await unlock?.();
+  }
+  const { tip: _tip, ...out } = result!;
+  return out;
 }

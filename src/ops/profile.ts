@@ -2,6 +2,7 @@ import { link, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/p
 import { join } from 'node:path';
 import { isErrno, notFound, TroveError } from '../errors.js';
 import { isObjectId, type ObjectId } from '../hash/index.js';
+import { lockUpdates } from '../refs/locks.js';
 import { refNameProblem } from '../refs/refs.js';
 import type { Repo } from '../repo.js';
 import { tempName } from '../store/disk.js';
@@ -42,6 +43,25 @@ export function assertProfileName(profile: string): void {
 export function profileDir(repo: Pick<Repo, 'path'>, profile: string): string {
   assertProfileName(profile);
   return join(repo.path, 'profiles', profile);
+}
+
+/**
+ * Runs `fn` under the profile's update lock (`<repo>/locks/profile-<P>`).
+ * Everything that reads a profile's generations or active record and writes
+ * them from what it read (gen build, install, remove, switch, rollback, gen
+ * prune) runs under it, so concurrent ones serialise: an install derives
+ * from the generation the previous one made and activated, never from the
+ * same base, and numbers follow the order the generations were derived in.
+ * Not reentrant: code running under it calls the `...Locked` variants.
+ */
+export async function withProfileLock<T>(repo: Pick<Repo, 'path'>, profile: string, fn: () => Promise<T>): Promise<T> {
+  assertProfileName(profile);
+  const release = await lockUpdates(repo.path, 'profile', profile);
+  try {
+    return await fn();
+  } finally {
+    await release();
+  }
 }
 
 /** `<repo>/activations/<profile>.json`: the details of the active record. */
@@ -105,7 +125,8 @@ export async function readGeneration(repo: Pick<Repo, 'path'>, profile: string, 
 /**
  * Records `commit` as the next generation of `profile` and returns its number.
  * The number file is published with link(2), which fails if the name is
- * taken, so two concurrent builds never get the same number.
+ * taken, so even writers that do not hold the profile lock never share a
+ * number.
  */
 export async function addGeneration(repo: Pick<Repo, 'path'>, profile: string, commit: ObjectId): Promise<number> {
   if (!isObjectId(commit)) throw new TroveError('E_BAD_REF', `not an object id: ${commit}`);

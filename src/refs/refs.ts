@@ -3,6 +3,8 @@ import { dirname, join } from 'node:path';
 import { isErrno, notFound, TroveError } from '../errors.js';
 import { isObjectId, type ObjectId } from '../hash/index.js';
 import { tempName } from '../store/disk.js';
+import type { Release } from '../store/lock.js';
+import { lockUpdates } from './locks.js';
 
 const COMPONENT = /^[A-Za-z0-9_+@-][A-Za-z0-9._+@-]*$/;
 
@@ -50,10 +52,31 @@ export class Refs {
     }
   }
 
-  /** Points `name` at `id`, atomically. */
-  async write(name: string, id: ObjectId, ns = 'heads'): Promise<void> {
+  /**
+   * Takes the update lock of a ref (`<repo>/locks/ref-<ns>%<name>`). Hold it
+   * from reading the tip to writing the ref whenever the new value is
+   * computed from the old one (a parent, the next revision).
+   */
+  lock(name: string, ns = 'heads'): Promise<Release> {
+    assertRefName(name);
+    return lockUpdates(dirname(this.refsDir), 'ref', `${ns}/${name}`);
+  }
+
+  /**
+   * Points `name` at `id`, atomically. With `expected` (an id, or null for
+   * "does not exist yet") it is a compare-and-swap: E_LOCKED when the ref
+   * holds something else. The compare and the swap are one step only for
+   * writers that hold `lock(name)`; `update` takes it.
+   */
+  async write(name: string, id: ObjectId, ns = 'heads', opts: { expected?: ObjectId | null } = {}): Promise<void> {
     if (!isObjectId(id)) throw new TroveError('E_BAD_REF', `not an object id: ${id}`);
     const dest = this.path(name, ns);
+    if (opts.expected !== undefined) {
+      const now = (await this.read(name, ns)) ?? null;
+      if (now !== opts.expected) {
+        throw new TroveError('E_LOCKED', `ref ${name} moved to ${now ?? 'nothing'} while this update expected ${opts.expected ?? 'no ref'}; retry`);
+      }
+    }
     await mkdir(dirname(dest), { recursive: true });
     const tmp = tempName(this.tmpDir, 'ref');
     await writeFile(tmp, `${id}\n`);
@@ -65,6 +88,16 @@ export class Refs {
         throw new TroveError('E_BAD_REF', `ref ${name} conflicts with an existing ref hierarchy`);
       }
       throw err;
+    }
+  }
+
+  /** `write` with `expected`, under the ref's update lock. */
+  async update(name: string, id: ObjectId, opts: { expected: ObjectId | null; ns?: string }): Promise<void> {
+    const release = await this.lock(name, opts.ns);
+    try {
+      await this.write(name, id, opts.ns, { expected: opts.expected });
+    } finally {
+      await release();
     }
   }
 

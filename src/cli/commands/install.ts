@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
-import { activate, chooseLink } from '../../ops/activate.js';
-import type { BuildResult } from '../../ops/generation-build.js';
-import { installPackages } from '../../ops/generation-derive.js';
+import { type DeriveOptions, type DeriveResult, installPackages } from '../../ops/generation-derive.js';
 import { type PackageSpec, parsePackageSpec } from '../../ops/pkg-spec.js';
 import { DEFAULT_PROFILE } from '../../ops/profile.js';
 import type { Repo } from '../../repo.js';
@@ -16,7 +14,7 @@ interface DeriveOpts {
   json?: boolean;
 }
 
-type Derive = (repo: Repo, specs: PackageSpec[], opts: { profile: string }) => Promise<BuildResult>;
+type Derive = (repo: Repo, specs: PackageSpec[], opts: DeriveOptions) => Promise<DeriveResult>;
 
 /** A command that derives a generation from the active one and activates it (install, remove). */
 export function registerDerive(program: Command, name: string, description: string, packages: string, derive: Derive): void {
@@ -30,15 +28,11 @@ export function registerDerive(program: Command, name: string, description: stri
     .option('--json', 'print the result as JSON')
     .action(async (specs: string[], opts: DeriveOpts, cmd: Command) => {
       const parsed = specs.map(parsePackageSpec);
-      await withRepo(cmd, async (repo) => {
-        const built = await derive(repo, parsed, { profile: opts.profile });
-        const link = await chooseLink(repo, opts.profile, opts.link);
-        const activated = opts.switch ? await activate(repo, built.commit, { profile: opts.profile, link }) : null;
-        if (opts.json) return printJson({ ...built, activated });
-        printBuild(built);
-        if (activated) printActivation(activated);
-        else print(`activate it with: trove switch ${built.number} --profile ${opts.profile}`);
-      });
+      const built = await withRepo(cmd, (repo) => derive(repo, parsed, { profile: opts.profile, activate: opts.switch ? { link: opts.link } : undefined }));
+      if (opts.json) return printJson(built);
+      printBuild(built);
+      if (built.activated) printActivation(built.activated);
+      else print(`activate it with: trove switch ${built.number} --profile ${opts.profile}`);
     });
 }
 
