@@ -100,7 +100,10 @@ export async function main(argv: string[]): Promise<number> {
       return EXIT_CODES[err.code];
     }
     const e = err as NodeJS.ErrnoException;
-    process.stderr.write(`trove: ${e.code ? `${e.code}: ` : ''}${e.message ?? String(err)}\n`);
+    const message = e.message ?? String(err);
+    // Node's system errors already start with their code ("ENOSPC: no space left on device, ...").
+    const prefix = e.code && !message.startsWith(`${e.code}:`) ? `${e.code}: ` : '';
+    process.stderr.write(`trove: ${prefix}${message}\n`);
     if (process.env.TROVE_DEBUG) process.stderr.write(`${e.stack}\n`);
     return 1;
   }

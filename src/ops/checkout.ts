@@ -1,7 +1,6 @@
 import {
   chmodSync,
-  constants,
-  copyFileSync,
+  existsSync,
   lchownSync,
   linkSync,
   lstatSync,
@@ -11,9 +10,11 @@ import {
   rmSync,
   statSync,
   symlinkSync,
+  unlinkSync,
 } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { isErrno, TroveError } from '../errors.js';
+import { isErrno, TroveError, usage } from '../errors.js';
+import { copyHashedSync } from '../store/sync-write.js';
 import { decodeTree } from '../format/codec.js';
 import type { DirMeta, TreeEntry } from '../format/types.js';
 import { hashBytes, type ObjectId } from '../hash/index.js';
@@ -84,7 +85,7 @@ export async function checkout(repo: Repo, commitId: ObjectId, dest: string, opt
       if (!isErrno(err, 'ENOENT')) throw err;
       mkdirSync(dirname(path), { recursive: true });
       const tmp = tempName(store.tmpDir, 'variant');
-      copyFileSync(obj, tmp, constants.COPYFILE_FICLONE);
+      copyVerified(obj, tmp, e.id!);
       applyMeta(tmp, e);
       renameSync(tmp, path);
     }
@@ -129,12 +130,7 @@ export async function checkout(repo: Repo, commitId: ObjectId, dest: string, opt
   };
 
   const copyOut = (e: TreeEntry, path: string) => {
-    try {
-      copyFileSync(store.pathOf(e.id!), path, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
-    } catch (err) {
-      if (isErrno(err, 'ENOENT')) throw new TroveError('E_CORRUPT', `object ${e.id} is missing from the store`);
-      throw err;
-    }
+    copyVerified(store.pathOf(e.id!), path, e.id!);
     applyMeta(path, e);
     result.copied++;
   };
@@ -188,17 +184,60 @@ function applyMeta(path: string, m: DirMeta | TreeEntry): void {
   if (m.xattrs.length > 0) writeXattrs(path, m.xattrs);
 }
 
+/**
+ * Copies an object file to a new file `dest`, hashing as it goes: a copy
+ * never carries bytes that rotted on disk. `dest` is gone again on failure.
+ */
+function copyVerified(obj: string, dest: string, id: ObjectId): void {
+  let got: ObjectId;
+  try {
+    got = copyHashedSync(obj, dest).id;
+  } catch (err) {
+    if (isErrno(err, 'ENOENT') && !existsSync(obj)) throw new TroveError('E_CORRUPT', `object ${id} is missing from the store`);
+    throw err;
+  }
+  if (got !== id) {
+    unlinkSync(dest);
+    throw new TroveError('E_CORRUPT', `object ${id} is corrupt: its bytes hash to ${got} (run trove fsck)`);
+  }
+}
+
 /** Makes sure `target` is an empty directory; true when this call created it. */
 function prepareDest(target: string): boolean {
+  let st: import('node:fs').Stats | undefined;
   try {
-    const st = lstatSync(target);
+    st = lstatSync(target);
+  } catch (err) {
+    if (isErrno(err, 'ENOTDIR')) throw usage(`checkout destination ${target}: a parent is not a directory`);
+    if (!isErrno(err, 'ENOENT')) throw err;
+  }
+  if (st) {
     if (!st.isDirectory() || readdirSync(target).length > 0) {
       throw new TroveError('E_EXISTS', `checkout destination ${target} exists and is not an empty directory`);
     }
     return false;
-  } catch (err) {
-    if (!isErrno(err, 'ENOENT')) throw err;
-    mkdirSync(target, { recursive: true, mode: 0o700 });
-    return true;
   }
+  // Missing parents one by one, not with { recursive: true }: that loops forever where
+  // mkdir answers ENOENT for an existing parent (as in /proc).
+  const missing: string[] = [];
+  for (let p = target; ; p = dirname(p)) {
+    try {
+      if (!lstatSync(p).isDirectory()) throw usage(`checkout destination ${target}: ${p} is not a directory`);
+      break;
+    } catch (err) {
+      if (isErrno(err, 'ENOTDIR')) throw usage(`checkout destination ${target}: a parent is not a directory`);
+      if (!isErrno(err, 'ENOENT')) throw err;
+      missing.unshift(p);
+    }
+  }
+  for (const p of missing) {
+    try {
+      // Parents as mkdir -p makes them; the destination itself private until its metadata is applied.
+      mkdirSync(p, { mode: p === target ? 0o700 : 0o777 });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? 'error';
+      throw new TroveError('E_IO', `cannot create checkout destination ${p}: ${code}`);
+    }
+  }
+  return true;
 }

@@ -14,6 +14,8 @@ export function register(program: Command): void {
     .addHelpText(
       'after',
       '\nHard-linked files share their inode with the store: treat the checkout as read-only.\n' +
+        'Copies (--copy, and variants made for a different mode or owner) are hashed as they are\n' +
+        'written and refused if an object rotted; linked files are checked by trove fsck.\n' +
         'Ownership is restored only when running as root.',
     )
     .action(async (rev: string, dest: string, opts: { copy?: boolean; json?: boolean }, cmd: Command) => {

@@ -1,0 +1,93 @@
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { hashBytes } from '../src/hash/index.js';
+import { runTrove, tmpdir } from './helpers/tmp.js';
+
+/** A repository with ref `main`: a 0644 file, a 0600 file (a variant in a hard-link checkout) and a symlink. */
+function setup() {
+  const dir = tmpdir('trove-checkout');
+  const repo = join(dir, 'repo');
+  const src = join(dir, 'src');
+  mkdirSync(join(src, 'etc'), { recursive: true });
+  writeFileSync(join(src, 'etc', 'plain'), 'plain\n');
+  writeFileSync(join(src, 'etc', 'secret'), 'secret\n');
+  chmodSync(join(src, 'etc', 'secret'), 0o600);
+  symlinkSync('../etc/plain', join(src, 'etc', 'link'));
+  expect(runTrove(['init', '--repo', repo]).code).toBe(0);
+  expect(runTrove(['commit', src, '-r', 'main', '--repo', repo]).code).toBe(0);
+  const objectOf = (content: string) => {
+    const id = hashBytes(Buffer.from(content));
+    return join(repo, 'objects', id.slice(0, 2), id.slice(2));
+  };
+  return { dir, repo, objectOf };
+}
+
+/** Overwrites an object file with other bytes of the same length, as bit rot would. */
+function rot(path: string) {
+  const bytes = readFileSync(path);
+  chmodSync(path, 0o644);
+  writeFileSync(path, Buffer.from(bytes.map((b) => b ^ 1)));
+}
+
+describe('checkout', () => {
+  it('links symlinks to one shared symlink per target and owner, never to what they point at', () => {
+    const { dir, repo } = setup();
+    for (const n of [1, 2]) {
+      const r = runTrove(['checkout', 'main', join(dir, `out${n}`), '--repo', repo]);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+    }
+    const a = lstatSync(join(dir, 'out1', 'etc', 'link'));
+    const b = lstatSync(join(dir, 'out2', 'etc', 'link'));
+    expect(a.isSymbolicLink()).toBe(true);
+    expect(readlinkSync(join(dir, 'out1', 'etc', 'link'))).toBe('../etc/plain');
+    expect(a.ino).toBe(b.ino);
+    expect(a.nlink).toBe(3); // the variant under <repo>/variants and the two checkouts
+    expect(a.ino).not.toBe(statSync(join(dir, 'out1', 'etc', 'plain')).ino);
+    expect(readFileSync(join(dir, 'out2', 'etc', 'link'), 'utf8')).toBe('plain\n');
+  });
+
+  it('refuses to copy an object whose bytes rotted, and leaves no destination behind', () => {
+    const { dir, repo, objectOf } = setup();
+    rot(objectOf('plain\n'));
+    const dest = join(dir, 'copy');
+    const r = runTrove(['checkout', '--copy', 'main', dest, '--repo', repo]);
+    expect(r.code).toBe(5);
+    expect(r.stderr).toMatch(/is corrupt: its bytes hash to/);
+    expect(existsSync(dest)).toBe(false);
+  });
+
+  it('refuses to make a variant from a rotted object', () => {
+    const { dir, repo, objectOf } = setup();
+    rot(objectOf('secret\n'));
+    const dest = join(dir, 'links');
+    const r = runTrove(['checkout', 'main', dest, '--repo', repo]);
+    expect(r.code).toBe(5);
+    expect(r.stderr).toMatch(/is corrupt/);
+    expect(existsSync(dest)).toBe(false);
+    const variants = join(repo, 'variants');
+    const files = existsSync(variants) ? (readdirSync(variants, { recursive: true }) as string[]).filter((p) => lstatSync(join(variants, p)).isFile()) : [];
+    expect(files).toEqual([]);
+  });
+
+  it('gives clear errors for destinations it cannot make', () => {
+    const { dir, repo } = setup();
+    const under = runTrove(['checkout', 'main', join(dir, 'src', 'etc', 'plain', 'x'), '--repo', repo]);
+    expect(under.code).toBe(2);
+    expect(under.stderr).toMatch(/a parent is not a directory/);
+    const proc = runTrove(['checkout', 'main', '/proc/trove-no-such-dir', '--repo', repo]);
+    expect(proc.code).toBe(1);
+    expect(proc.stderr).toMatch(/cannot create checkout destination \/proc\/trove-no-such-dir/);
+    const full = runTrove(['checkout', 'main', join(dir, 'src'), '--repo', repo]);
+    expect(full.code).toBe(4);
+  });
+
+  it('makes missing parents of the destination like mkdir -p', () => {
+    const { dir, repo } = setup();
+    const dest = join(dir, 'a', 'b', 'c');
+    expect(runTrove(['checkout', 'main', dest, '--repo', repo]).code).toBe(0);
+    expect(statSync(join(dir, 'a', 'b')).mode & 0o777).toBe(0o777 & ~process.umask());
+    expect(readFileSync(join(dest, 'etc', 'plain'), 'utf8')).toBe('plain\n');
+  });
+});
