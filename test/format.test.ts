@@ -15,6 +15,7 @@ import {
   type TreeEntry,
 } from '../src/format/index.js';
 import { hashBytes } from '../src/hash/index.js';
+import { type GenerationInput, precedence } from '../src/ops/generation-tree.js';
 
 const utf8 = (s: string) => new Uint8Array(Buffer.from(s, 'utf8'));
 const blob = (s: string) => hashBytes(utf8(s));
@@ -137,7 +138,14 @@ function normCommit(c: Commit) {
     package: c.package && { ...c.package, depends: [...c.package.depends].sort(compareNames) },
     generation: c.generation && {
       ...c.generation,
-      packages: [...c.generation.packages].sort((a, b) => compareNames(a.name, b.name) || compareNames(a.arch, b.arch)),
+      packages: [...c.generation.packages].sort(
+        (a, b) =>
+          compareNames(a.name, b.name) ||
+          compareNames(a.arch, b.arch) ||
+          b.revision - a.revision ||
+          b.priority - a.priority ||
+          compareNames(a.commit, b.commit),
+      ),
       conflicts: [...c.generation.conflicts]
         .sort((a, b) => compareNames(a.path, b.path))
         .map((x) => ({ ...x, losers: [...x.losers].sort(compareNames) })),
@@ -216,6 +224,35 @@ describe('canonical encoding', () => {
       g.generation!.conflicts = shuffled(g.generation!.conflicts, seed + 3).map((c) => ({ ...c, losers: shuffled(c.losers, seed) }));
       expect(Buffer.from(encodeCommit(g)).equals(gen)).toBe(true);
     }
+  });
+
+  it('orders several revisions of one name and arch by revision, then commit: any input order gives the same bytes', () => {
+    const g = generationCommit();
+    const tool = (revision: number, commit: string, priority = 0) => ({ name: 'tool', arch: 'amd64', version: '1.0', revision, commit: blob(commit), priority });
+    // Two commits of revision 2 (a ref deleted and re-added), and revision 1 and 3.
+    g.generation!.packages.push(tool(1, 'tool r1'), tool(2, 'tool r2 a'), tool(2, 'tool r2 b'), tool(3, 'tool r3', 5));
+    const canonical = Buffer.from(encodeCommit(g));
+    const reversed = { ...g, generation: { ...g.generation!, packages: [...g.generation!.packages].reverse() } };
+    expect(Buffer.from(encodeCommit(reversed)).equals(canonical)).toBe(true);
+    for (let seed = 1; seed <= 20; seed++) {
+      const p = { ...g, generation: { ...g.generation!, packages: shuffled(g.generation!.packages, seed) } };
+      expect(Buffer.from(encodeCommit(p)).equals(canonical)).toBe(true);
+    }
+    const tools = decodeCommit(canonical).generation!.packages.filter((p) => p.name === 'tool');
+    const r2 = [blob('tool r2 a'), blob('tool r2 b')].sort(compareNames);
+    expect(tools.map((p) => [p.revision, p.commit])).toEqual([[3, blob('tool r3')], [2, r2[0]], [2, r2[1]], [1, blob('tool r1')]]);
+  });
+
+  it('within one name and arch the canonical order is the precedence order builds wrote, so stored generations stay canonical', () => {
+    const g = generationCommit();
+    const tool = (revision: number, commit: string, priority: number) => ({ name: 'tool', arch: 'amd64', version: '1.0', revision, commit: blob(commit), priority });
+    g.generation!.packages.push(tool(1, 'a', 9), tool(2, 'b', 0), tool(2, 'c', 4), tool(2, 'd', 0));
+    const inputs: GenerationInput[] = g.generation!.packages.map((pkg) => ({ pkg, tree: RICH_TREE_ID, root: g.root }));
+    // What encodeCommit wrote before revision and commit were in the key: precedence order, stably sorted by name and arch.
+    const written = precedence(inputs)
+      .map((i) => i.pkg)
+      .sort((a, b) => compareNames(a.name, b.name) || compareNames(a.arch, b.arch));
+    expect(decodeCommit(encodeCommit(g)).generation!.packages).toEqual(written);
   });
 
   it('keeps the order of parents: it is meaningful', () => {

@@ -5,6 +5,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { TreeEntry } from '../src/format/types.js';
 import type { ObjectId } from '../src/hash/index.js';
 import { buildGeneration } from '../src/ops/generation-build.js';
+import { diffGenerations, diffPackages } from '../src/ops/generation-diff.js';
+import { listGenerationRows } from '../src/ops/generation-list.js';
 import { buildGenerationTree, type GenerationInput } from '../src/ops/generation-tree.js';
 import { readCommit, readTree } from '../src/ops/objects.js';
 import { addPackage, type PkgAddOptions } from '../src/ops/pkg-add.js';
@@ -158,6 +160,40 @@ describe('generation conflicts', () => {
     const [, conflicts] = JSON.parse([...results][0]!) as [string, { path: string; winner: string }[]];
     expect(conflicts.find((c) => c.path === 'bin/x')?.winner).toBe('b-amd64-1.0-1');
     expect(conflicts.find((c) => c.path === 'share/a')?.winner).toBe('a-amd64-1.0-1');
+    await repo.close();
+  });
+});
+
+describe('package changes between generations', () => {
+  const pkg = (revision: number, priority = 0, name = 'tool') => ({ name, arch: 'amd64', version: '1.0', revision, commit: `${name}${revision}`.padEnd(64, '0'), priority });
+
+  it('match instances by commit, so several revisions of one name and arch are told apart', () => {
+    expect(diffPackages([pkg(1)], [pkg(1), pkg(2)])).toEqual({ added: ['tool-amd64-1.0-2'], removed: [], changed: [] });
+    expect(diffPackages([pkg(1), pkg(2)], [pkg(2)])).toEqual({ added: [], removed: ['tool-amd64-1.0-1'], changed: [] });
+    expect(diffPackages([pkg(1), pkg(2)], [pkg(3)])).toEqual({ added: ['tool-amd64-1.0-3'], removed: ['tool-amd64-1.0-1', 'tool-amd64-1.0-2'], changed: [] });
+    expect(diffPackages([pkg(1), pkg(2)], [pkg(1), pkg(3)])).toEqual({ added: [], removed: [], changed: [{ from: 'tool-amd64-1.0-2', to: 'tool-amd64-1.0-3' }] });
+    expect(diffPackages([pkg(1)], [pkg(2)])).toEqual({ added: [], removed: [], changed: [{ from: 'tool-amd64-1.0-1', to: 'tool-amd64-1.0-2' }] });
+    expect(diffPackages([pkg(1), pkg(4, 0, 'x')], [pkg(1, 5), pkg(4, 0, 'x')])).toEqual({ added: [], removed: [], changed: [{ from: 'tool-amd64-1.0-1', to: 'tool-amd64-1.0-1=5' }] });
+  });
+
+  it('gen list and gen diff of generations holding two revisions of one package', async () => {
+    const repo = await Repo.init(join(tmpdir(), 'repo'));
+    await mkpkg(repo, 'tool', { 'bin/tool': 'one', 'share/one': '1' });
+    await mkpkg(repo, 'tool', { 'bin/tool': 'two', 'share/two': '2' });
+    const one = { name: 'tool', revision: 1, priority: 0 };
+    const two = { name: 'tool', revision: 2, priority: 0 };
+    const g1 = await buildGeneration(repo, { specs: [one] });
+    const g2 = await buildGeneration(repo, { specs: [one, two] });
+    await buildGeneration(repo, { specs: [two] });
+    const rows = await listGenerationRows(repo);
+    expect(rows.map((r) => [r.added, r.removed, r.changed])).toEqual([
+      [['tool-amd64-1.0-1'], [], []],
+      [['tool-amd64-1.0-2'], [], []],
+      [[], ['tool-amd64-1.0-1'], []],
+    ]);
+    const d = await diffGenerations(repo.store, g1.commit, g2.commit);
+    expect(d.packages).toEqual({ added: ['tool-amd64-1.0-2'], removed: [], changed: [] });
+    expect(d.files.map((c) => `${c.kind} ${c.path}`)).toEqual(['modified bin/tool', 'added share/two']);
     await repo.close();
   });
 });

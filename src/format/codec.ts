@@ -182,7 +182,16 @@ export function encodeCommit(c: Commit): Uint8Array {
     const g = c.generation;
     const o: trove.v1.IGenerationInfo = {};
     setIf(o, 'profile', g.profile);
-    const pkgs = [...g.packages].sort((a, b) => compareNames(a.name, b.name) || compareNames(a.arch, b.arch));
+    // Several revisions of one name and arch may share a generation: the higher revision (then
+    // priority) first, as build's precedence order has always written them, then commit id.
+    const pkgs = [...g.packages].sort(
+      (a, b) =>
+        compareNames(a.name, b.name) ||
+        compareNames(a.arch, b.arch) ||
+        b.revision - a.revision ||
+        b.priority - a.priority ||
+        compareNames(a.commit, b.commit),
+    );
     setIf(
       o,
       'packages',

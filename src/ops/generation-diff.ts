@@ -10,7 +10,11 @@ export interface PackageChanges {
   /** `<name>-<arch>-<version>-<revision>` labels. */
   added: string[];
   removed: string[];
-  /** Same name and arch, another revision or priority (shown as a `=PRIORITY` suffix when not 0). */
+  /**
+   * The one instance of a name and arch replaced by another (a new revision),
+   * or the same commit with another priority (shown as a `=PRIORITY` suffix
+   * when not 0).
+   */
   changed: { from: string; to: string }[];
 }
 
@@ -24,18 +28,39 @@ function withPriority(p: GenerationPackage): string {
   return p.priority === 0 ? packageLabel(p) : `${packageLabel(p)}=${p.priority}`;
 }
 
-/** Packages added, removed and changed from generation `a` to generation `b`. */
+/**
+ * Packages added, removed and changed from generation `a` to generation `b`.
+ * Instances are matched by commit first (the same commit with another
+ * priority is a change); what is left of one name and arch is a change when
+ * it is one instance on each side (a new revision), else removals and
+ * additions, since a generation may hold several revisions of one package.
+ */
 export function diffPackages(a: GenerationPackage[], b: GenerationPackage[]): PackageChanges {
-  const key = (p: GenerationPackage) => `${p.name}/${p.arch}`;
-  const inA = new Map(a.map((p) => [key(p), p]));
-  const inB = new Map(b.map((p) => [key(p), p]));
+  const group = (ps: GenerationPackage[]) => {
+    const m = new Map<string, GenerationPackage[]>();
+    for (const p of ps) m.set(`${p.name}/${p.arch}`, [...(m.get(`${p.name}/${p.arch}`) ?? []), p]);
+    return m;
+  };
+  const inA = group(a);
+  const inB = group(b);
   const out: PackageChanges = { added: [], removed: [], changed: [] };
-  for (const p of b) {
-    const old = inA.get(key(p));
-    if (!old) out.added.push(packageLabel(p));
-    else if (old.commit !== p.commit || old.priority !== p.priority) out.changed.push({ from: withPriority(old), to: withPriority(p) });
+  for (const key of new Set([...inB.keys(), ...inA.keys()])) {
+    const olds = inA.get(key) ?? [];
+    const news = inB.get(key) ?? [];
+    const newCommits = new Set(news.map((p) => p.commit));
+    const oldCommits = new Set(olds.map((p) => p.commit));
+    for (const p of news) {
+      const same = olds.find((o) => o.commit === p.commit);
+      if (same && same.priority !== p.priority) out.changed.push({ from: withPriority(same), to: withPriority(p) });
+    }
+    const gone = olds.filter((p) => !newCommits.has(p.commit));
+    const fresh = news.filter((p) => !oldCommits.has(p.commit));
+    if (gone.length === 1 && fresh.length === 1) out.changed.push({ from: withPriority(gone[0]!), to: withPriority(fresh[0]!) });
+    else {
+      out.removed.push(...gone.map(packageLabel));
+      out.added.push(...fresh.map(packageLabel));
+    }
   }
-  for (const p of a) if (!inB.has(key(p))) out.removed.push(packageLabel(p));
   return out;
 }
 
