@@ -63,6 +63,21 @@ export async function checkout(repo: Repo, commitId: ObjectId, dest: string, opt
   const result: CheckoutResult = { files: 0, dirs: 0, symlinks: 0, linked: 0, copied: 0, mode: useLinks ? 'hardlink' : 'copy' };
   const variants = new Map<string, string>();
 
+  /** `<repo>/variants/<key>/<ab>/<rest>`, made by `make` into a temp name and renamed there if missing. */
+  const variantPath = (key: string, name: string, make: (tmp: string) => void): string => {
+    const path = join(repo.path, 'variants', key, name.slice(0, 2), name.slice(2));
+    try {
+      lstatSync(path);
+    } catch (err) {
+      if (!isErrno(err, 'ENOENT')) throw err;
+      mkdirSync(dirname(path), { recursive: true });
+      const tmp = tempName(store.tmpDir, 'variant');
+      make(tmp);
+      renameSync(tmp, path);
+    }
+    return path;
+  };
+
   const variantFor = (e: TreeEntry): string => {
     const obj = store.pathOf(e.id!);
     let ost: import('node:fs').Stats;
@@ -78,17 +93,10 @@ export async function checkout(repo: Repo, commitId: ObjectId, dest: string, opt
     const memo = `${key}/${e.id}`;
     const known = variants.get(memo);
     if (known) return known;
-    const path = join(repo.path, 'variants', key, e.id!.slice(0, 2), e.id!.slice(2));
-    try {
-      lstatSync(path);
-    } catch (err) {
-      if (!isErrno(err, 'ENOENT')) throw err;
-      mkdirSync(dirname(path), { recursive: true });
-      const tmp = tempName(store.tmpDir, 'variant');
+    const path = variantPath(key, e.id!, (tmp) => {
       copyVerified(obj, tmp, e.id!);
       applyMeta(tmp, e);
-      renameSync(tmp, path);
-    }
+    });
     variants.set(memo, path);
     return path;
   };
@@ -99,20 +107,10 @@ export async function checkout(repo: Repo, commitId: ObjectId, dest: string, opt
    * are): a new link costs far less than a new inode.
    */
   const symlinkVariant = (e: TreeEntry): string => {
-    const key = `symlink-${e.uid}-${e.gid}`;
-    const h = hashBytes(Buffer.from(e.target!, 'utf8'));
-    const path = join(repo.path, 'variants', key, h.slice(0, 2), h.slice(2));
-    try {
-      lstatSync(path);
-    } catch (err) {
-      if (!isErrno(err, 'ENOENT')) throw err;
-      mkdirSync(dirname(path), { recursive: true });
-      const tmp = tempName(store.tmpDir, 'variant');
+    return variantPath(`symlink-${e.uid}-${e.gid}`, hashBytes(Buffer.from(e.target!, 'utf8')), (tmp) => {
       symlinkSync(e.target!, tmp);
       if (isRoot) lchownSync(tmp, e.uid, e.gid);
-      renameSync(tmp, path);
-    }
-    return path;
+    });
   };
 
   const symlinkEntry = (e: TreeEntry, path: string) => {
