@@ -240,6 +240,35 @@ describe('FUSE handlers (no mount)', () => {
     expect((await fs.getattr(`${A}/many/f02999`)).st?.ino).toBe([...seen].find(([, p]) => p === `${A}/many/f02999`)?.[0]);
   });
 
+  it('refuses new inode numbers once they run out, never reusing one, and keeps those handed out', async () => {
+    const small = new TroveView(new RepoSource(fx.repo.store, fx.repo.path), { inodeLimit: 16 + 100 });
+    const log: string[] = [];
+    const h = client(getBaseHandlers(small, new BlobReader({ pathOf: (id) => fx.repo.store.pathOf(id) }), { log: (m) => log.push(m) }));
+    const seen = new Map<number, string>();
+    const refused: string[] = [];
+    const walk = async (path: string): Promise<void> => {
+      if (/\/(bad|evil)$/.test(path)) return;
+      const { errno, st } = await h.getattr(path);
+      if (errno === ERR.EOVERFLOW) return void refused.push(path);
+      expect(errno, path).toBe(0);
+      expect(st!.ino, path).toBeLessThan(16 + 100);
+      expect(seen.get(st!.ino), `${path} shares inode ${st!.ino}`).toBeUndefined();
+      seen.set(st!.ino, path);
+      if ((st!.mode & 0o170000) !== 0o040000) return;
+      const list = await h.readdir(path);
+      if (list.errno === ERR.EOVERFLOW) return void refused.push(`${path}/`);
+      for (const name of list.names!.slice(2)) await walk(`${path}/${name}`);
+    };
+    await walk(A);
+    await walk(B);
+    // The 3000-entry directory cannot get a block of numbers; everything smaller did.
+    expect(refused).toEqual([`${A}/many/`, `${B}/many/`]);
+    expect(log.join('\n')).toMatch(/readdir \/commits\/[0-9a-f]{64}\/many: out of inode numbers \(\d+ handed out, 3000 more wanted\)/);
+    expect((await h.getattr(`${A}/many/f00000`)).errno).toBe(ERR.EOVERFLOW);
+    expect(small.inodes.used).toBeLessThanOrEqual(100);
+    for (const [ino, path] of seen) expect((await h.getattr(path)).st?.ino, path).toBe(ino);
+  });
+
   it('reads symlinks verbatim, and refs and profiles as relative links into commits/', async () => {
     expect(await fs.readlink(`${A}/bin/sh`)).toEqual({ errno: 0, target: 'bash' });
     expect(await fs.readlink(`${A}/abs`)).toEqual({ errno: 0, target: '/etc/greet' });

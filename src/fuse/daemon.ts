@@ -124,7 +124,7 @@ export async function serve(repo: RepoLike, mountpoint: string, opts: MountOptio
     const c = view.cacheStats();
     const mb = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
     log(
-      `stats: ${c.trees} trees (${mb(c.treeBytes)} estimated), ${c.nodes} paths, ${view.inodes.size} inode blocks; ` +
+      `stats: ${c.trees} trees (${mb(c.treeBytes)} estimated), ${c.nodes} paths, ${view.inodes.size} inode blocks (${view.inodes.used} numbers); ` +
         `rss ${mb(m.rss)}, heap ${mb(m.heapUsed)} of ${mb(m.heapTotal)}, external ${mb(m.external)}`,
     );
   });

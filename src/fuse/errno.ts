@@ -15,6 +15,7 @@ export const ERR = {
   ERANGE: -E.ERANGE,
   ENOSYS: -E.ENOSYS,
   ENOTSUP: -E.ENOTSUP,
+  EOVERFLOW: -E.EOVERFLOW,
 } as const;
 
 /** An error that already knows its errno; anything else thrown by the view becomes EIO. */

@@ -67,6 +67,8 @@ export interface ViewOptions {
   nodeCacheEntries?: number;
   /** Time of the top-level and pointer directories, ms (default: when the view was made). */
   startTime?: number;
+  /** One past the highest inode number handed out (default 2^32: all fuse-native passes). */
+  inodeLimit?: number;
 }
 
 const TOP: Record<string, { ino: number; where: DirWhere }> = {
@@ -106,7 +108,7 @@ export class TroveView {
   private readonly queue: ObjectId[] = [];
   private prefetching = 0;
   private readonly treeCacheBytes: number;
-  readonly inodes = new Inodes();
+  readonly inodes: Inodes;
   private readonly start: number;
   private readonly root: Node;
 
@@ -118,6 +120,7 @@ export class TroveView {
     this.trees = new Lru({ maxCost: this.treeCacheBytes, costOf: (t) => treeCost(t.entries) });
     this.nodes = new Lru({ maxCost: opts.nodeCacheEntries ?? 100_000 });
     this.start = opts.startTime ?? Date.now();
+    this.inodes = new Inodes(opts.inodeLimit);
     this.root = this.dirNode('/', 1, { area: 'root' });
   }
 
@@ -194,7 +197,7 @@ export class TroveView {
         const e = info.entries[i]!;
         const base = {
           path,
-          ino: this.inodes.entry(parent.path, info.entries.length, i),
+          ino: this.inodes.entry(parent.ino, info.entries.length, i),
           perm: e.mode,
           uid: e.uid,
           gid: e.gid,
@@ -351,7 +354,7 @@ export class TroveView {
         const info = await this.tree(w.tree, node.path);
         this.prefetch(info);
         const n = info.entries.length;
-        return info.entries.map((e, i) => ({ name: e.name, ino: this.inodes.entry(node.path, n, i), mode: typeBits(e.kind) | e.mode }));
+        return info.entries.map((e, i) => ({ name: e.name, ino: this.inodes.entry(node.ino, n, i), mode: typeBits(e.kind) | e.mode }));
       }
     }
   }
