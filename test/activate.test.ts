@@ -71,7 +71,9 @@ describe('activation', () => {
     expect(trove('rollback').code).toBe(0);
     expect(trove('rollback').code).toBe(0);
     expect(readFileSync(join(link, 'etc', 'id'), 'utf8')).toBe('1');
-    expect(trove('rollback').code).toBe(3);
+    const oldest = trove('rollback');
+    expect(oldest.code).toBe(3);
+    expect(oldest.stderr).toContain('generation 1 is the oldest of profile system');
     expect(trove('status').stdout).toContain('generation 1,');
 
     // A ref or commit works too; it is not a generation of the profile.
@@ -79,7 +81,26 @@ describe('activation', () => {
     expect(JSON.parse(byId.stdout).generation).toBe(2);
     expect(trove('switch', 'pkg/base/amd64', '--link', link).code).toBe(0);
     expect(readFileSync(join(link, 'etc', 'id'), 'utf8')).toBe('3');
-    expect(trove('switch', '9', '--link', link).code).toBe(3);
+    // Generation numbers the profile does not have, short or long, say so.
+    for (const n of ['9', '0', '100000']) {
+      const r = trove('switch', n, '--link', link);
+      expect(r.code).toBe(3);
+      expect(r.stderr).toContain(`profile system has no generation ${n} (it has 1, 2, 3)`);
+    }
+    expect(trove('switch', '100000', '--link', link).stderr).toContain('and no commit id starts with 100000');
+    expect(readFileSync(join(link, 'etc', 'id'), 'utf8')).toBe('3');
+
+    // Rolling back from a commit that is not a generation goes to the newest one.
+    expect(trove('rollback', '--json').code).toBe(0);
+    expect(JSON.parse(trove('status', '--json').stdout).active.generation).toBe(3);
+    // A profile with no generations at all, active at a ref: a clear message, nothing changes.
+    const other = join(dir, 'other');
+    expect(trove('switch', 'pkg/base/amd64', '--profile', 'other', '--link', other).code).toBe(0);
+    const none2 = trove('rollback', '--profile', 'other');
+    expect(none2.code).toBe(3);
+    expect(none2.stderr).toMatch(/profile other has no generations to roll back to \(the active commit [0-9a-f]{12} was switched to by ref or id\)/);
+    expect(none2.stderr).not.toContain('null');
+    expect(trove('rollback', '--to', '7').stderr).toContain('profile system has no generation 7');
   });
 
   it('reuses a checkout, and targets the FUSE view when one is mounted', async () => {

@@ -35,6 +35,30 @@ async function history(repo: Repo, n: number, fault: number, ref: string): Promi
   return ids;
 }
 
+async function readBisectStateAt(repoPath: string) {
+  const repo = await Repo.open(repoPath);
+  try {
+    return await readBisectState(repo);
+  } finally {
+    await repo.close();
+  }
+}
+
+/** A repository whose profile `system` has generations 1..n; generation i holds revision i of `tool` (bin/tool). */
+async function generations(dir: string, n: number, broken: number): Promise<string> {
+  const repoPath = join(dir, 'repo');
+  const repo = await Repo.init(repoPath);
+  const src = join(dir, 'src');
+  mkdirSync(join(src, 'bin'), { recursive: true });
+  for (let i = 1; i <= n; i++) {
+    writeFileSync(join(src, 'bin', 'tool'), i >= broken ? 'crash' : `fine ${i}`);
+    await addPackage(repo, src, { name: 'tool', arch: 'amd64', version: `1.${i}` });
+    await buildGeneration(repo, { specs: [{ name: 'tool', priority: 0 }] });
+  }
+  await repo.close();
+  return repoPath;
+}
+
 /** The same history as a git repository, written with one `git fast-import`. */
 function gitHistory(dir: string, n: number, fault: number): void {
   sh('git', ['init', '-q', '-b', 'main', dir]);
@@ -96,6 +120,9 @@ describe('bisect', () => {
     const repoPath = join(dir, 'repo');
     const repo = await Repo.init(repoPath);
     const ids = await history(repo, 20, 13, 'os/main');
+    // A branch off commit 5: not on the first-parent history of os/main.
+    const side = await writeCommit(repo.store, { ...(await readCommit(repo.store, ids[6]!)), subject: 'side branch', parents: [ids[5]!] });
+    await repo.refs.write('side', side);
     await repo.close();
     const link = join(dir, 'ro');
     const trove = (...args: string[]) => runTrove(['--repo', repoPath, ...args]);
@@ -103,6 +130,10 @@ describe('bisect', () => {
     const before = readlinkSync(link);
 
     expect(trove('bisect', 'good').code).toBe(2);
+    const offRef = trove('bisect', 'start', '--ref', 'os/main', '--bad', 'side', '--good', 'os/main~19');
+    expect(offRef.code).toBe(2);
+    expect(offRef.stderr).toContain(`--bad side (${side.slice(0, 12)}) is not on the first-parent history of os/main`);
+    expect(await readBisectStateAt(repoPath)).toBeUndefined();
     const start = trove('bisect', 'start', '--ref', 'os/main', '--good', 'os/main~19', '--json');
     expect(start.code).toBe(0);
     expect(trove('bisect', 'start', '--ref', 'os/main', '--good', 'os/main~19').code).toBe(4);
@@ -148,7 +179,9 @@ describe('bisect', () => {
       expect(run.code).toBe(0);
       expect(run.stdout).toContain(`first bad commit: ${ids[40]}`);
       expect(run.stdout).toContain('A broken');
-      expect(trove('bisect', 'reset').code).toBe(0);
+      const reset = trove('bisect', 'reset', '--json');
+      expect(reset.code).toBe(0);
+      expect(JSON.parse(reset.stdout)).toEqual({ link, restored: null });
       // There was no link before the session: reset removes it.
       expect(() => readlinkSync(link)).toThrow();
     }
@@ -177,6 +210,95 @@ describe('bisect', () => {
     expect(result.diff.packages.changed).toEqual([{ from: 'tool-amd64-1.4-4', to: 'tool-amd64-1.5-5' }]);
     expect(result.steps).toBeLessThanOrEqual(3);
     expect(trove('bisect', 'reset').code).toBe(0);
+  });
+
+  it('bisect run: a command exiting 125 skips that candidate and the first bad commit is still found', async () => {
+    const dir = tmpdir();
+    const repoPath = join(dir, 'repo');
+    const link = join(dir, 'ro');
+    const trove = (...args: string[]) => runTrove(['--repo', repoPath, ...args]);
+    const repo = await Repo.init(repoPath);
+    const ids = await history(repo, 64, 40, 'os/main');
+    await repo.close();
+    const start = trove('bisect', 'start', '--ref', 'os/main', '--good', ids[0]!, '--link', link, '--json');
+    expect(start.code).toBe(0);
+    const first = (JSON.parse(start.stdout) as { current: string }).current;
+    const script = `if [ "$TROVE_BISECT_COMMIT" = ${first} ]; then exit 125; fi; test ! -e ${link}/broken`;
+    const run = trove('bisect', 'run', '--', 'sh', '-c', script);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain(`${first.slice(0, 12)} is skip`);
+    expect(run.stdout).toContain(`first bad commit: ${ids[40]}`);
+    const state = (await readBisectStateAt(repoPath))!;
+    expect(state.log.filter((l) => l.verdict === 'skip')).toEqual([{ commit: first, verdict: 'skip' }]);
+    expect(state.marks[first]).toBe('skip');
+    expect(state.log.length).toBeGreaterThan(1);
+    expect(readlinkSync(link)).toBe(join(repoPath, 'checkouts', ids[40]!));
+    expect(trove('bisect', 'reset').code).toBe(0);
+  });
+
+  it('start refuses generations the profile does not have, with a message that says so', async () => {
+    const dir = tmpdir();
+    const empty = join(dir, 'empty');
+    expect(runTrove(['--repo', empty, 'init']).code).toBe(0);
+    const none = runTrove(['--repo', empty, 'bisect', 'start', '--good', '1']);
+    expect(none.code).toBe(3);
+    expect(none.stderr).toContain('profile system has no generations to bisect');
+
+    const repoPath = await generations(dir, 4, 3);
+    const trove = (...args: string[]) => runTrove(['--repo', repoPath, ...args]);
+    const good5 = trove('bisect', 'start', '--good', '5', '--link', join(dir, 'ro'));
+    expect(good5.code).toBe(3);
+    expect(good5.stderr).toContain('profile system has no generation 5 (it has 1, 2, 3, 4)');
+    expect(good5.stderr).not.toContain('must come after');
+    const bad9 = trove('bisect', 'start', '--good', '1', '--bad', '9', '--link', join(dir, 'ro'));
+    expect(bad9.code).toBe(3);
+    expect(bad9.stderr).toContain('profile system has no generation 9');
+    const newest = trove('bisect', 'start', '--good', '4', '--link', join(dir, 'ro'));
+    expect(newest.code).toBe(2);
+    expect(newest.stderr).toContain('generation 4 is the newest of profile system');
+    const backwards = trove('bisect', 'start', '--good', '3', '--bad', '2', '--link', join(dir, 'ro'));
+    expect(backwards.code).toBe(2);
+    expect(backwards.stderr).toContain('the bad generation (2) must come after the good one (3)');
+    expect(await readBisectStateAt(repoPath)).toBeUndefined();
+  });
+
+  it('while a session uses a link, switch, rollback, install and remove refuse it; reset leaves link and active record agreeing', async () => {
+    const dir = tmpdir();
+    const link = join(dir, 'ro');
+    const repoPath = await generations(dir, 4, 3);
+    const trove = (...args: string[]) => runTrove(['--repo', repoPath, ...args]);
+    const extra = join(dir, 'extra');
+    mkdirSync(join(extra, 'bin'), { recursive: true });
+    writeFileSync(join(extra, 'bin', 'extra'), 'extra');
+    expect(trove('pkg', 'add', extra, '--name', 'extra', '--arch', 'amd64', '--version', '1').code).toBe(0);
+    expect(trove('switch', '4', '--link', link).code).toBe(0);
+    const before = readlinkSync(link);
+    const status = () => JSON.parse(trove('status', '--json').stdout) as { active: { generation: number; link: string; target: string }; linkOk: boolean; generations: number };
+    expect(status().active).toMatchObject({ generation: 4, link, target: before });
+
+    expect(trove('bisect', 'start', '--good', '1').code).toBe(0);
+    const candidate = readlinkSync(link);
+    expect(candidate).not.toBe(before);
+    for (const args of [['switch', '2'], ['switch', '1', '--link', link], ['rollback'], ['install', 'extra'], ['remove', 'tool']]) {
+      const r = trove(...args);
+      expect(r.code, args.join(' ')).toBe(8);
+      expect(r.stderr).toContain(`a bisect session is using ${link}; end it first with: trove bisect reset`);
+    }
+    // Nothing was built, activated or recorded: the candidate is still at the link.
+    expect(readlinkSync(link)).toBe(candidate);
+    expect(status().generations).toBe(4);
+    expect(status().active).toMatchObject({ generation: 4, link, target: before });
+    // Building without activating touches no link, so it is allowed.
+    expect(trove('install', 'extra', '--no-switch').code).toBe(0);
+    expect(status().generations).toBe(5);
+
+    const reset = trove('bisect', 'reset', '--json');
+    expect(reset.code).toBe(0);
+    expect(JSON.parse(reset.stdout)).toEqual({ link, restored: before });
+    expect(readlinkSync(link)).toBe(before);
+    expect(status().linkOk).toBe(true);
+    expect(trove('switch', '2').code).toBe(0);
+    expect(status().active.generation).toBe(2);
   });
 
   it('maps exit codes the way git does', () => {

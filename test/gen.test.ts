@@ -275,13 +275,26 @@ describe('CLI: gen build, list, diff, install, remove', () => {
     expect(readFileSync(join(link, 'bin', 'shared'), 'utf8')).toBe('from b');
     expect(trove('remove', 'nosuch', '--link', link).code).toBe(3);
 
-    const list = JSON.parse(trove('gen', 'list', '--json').stdout) as { number: number; added: string[]; removed: string[]; active: boolean }[];
+    const list = JSON.parse(trove('gen', 'list', '--json').stdout) as { number: number; commit: string; timestamp: number; added: string[]; removed: string[]; active: boolean }[];
     expect(list.map((g) => g.number)).toEqual([1, 2, 3]);
     expect(list[1]!.added).toEqual(['c-amd64-1.0-1']);
     expect(list[2]!.removed).toEqual(['a-amd64-1.0-1']);
     expect(list.map((g) => g.active)).toEqual([false, false, true]);
     const text = trove('gen', 'list').stdout;
     expect(text).toMatch(/\*\s+3 .*-a-amd64-1.0-1/);
+    // One line per generation: mark, number, short commit, the commit's date (ISO, UTC), package count, changes.
+    const lines = text.trimEnd().split('\n');
+    expect(lines.length).toBe(3);
+    for (const [i, g] of list.entries()) {
+      const date = new Date(g.timestamp * 1000).toISOString();
+      expect(Math.abs(g.timestamp - Date.now() / 1000)).toBeLessThan(600);
+      expect(lines[i]).toBe(`${g.active ? '*' : ' '} ${String(g.number).padStart(4)}  ${g.commit.slice(0, 12)}  ${date}  ${i === 1 ? 3 : 2} packages  ${[...g.added.map((p) => `+${p}`), ...g.removed.map((p) => `-${p}`)].join(' ')}`);
+    }
+    const nope = trove('gen', 'list', '--profile', 'nope');
+    expect(nope.code).toBe(3);
+    expect(nope.stderr).toContain('profile nope has no generations (no such profile; profiles: system)');
+    expect(nope.stdout).toBe('');
+    expect(trove('gen', 'list', '--profile', 'nope', '--json').code).toBe(3);
 
     const diff = trove('gen', 'diff', '1', '3');
     expect(diff.code).toBe(0);
@@ -291,6 +304,11 @@ describe('CLI: gen build, list, diff, install, remove', () => {
     expect(diff.stdout).toContain('A bin/c');
     expect(diff.stdout).toContain('M bin/shared');
     expect(diff.stdout).not.toContain('a-amd64-1.0-1/');
+    for (const missing of ['100000', '0']) {
+      const r = trove('gen', 'diff', '1', missing);
+      expect(r.code).toBe(3);
+      expect(r.stderr).toContain(`profile system has no generation ${missing} (it has 1, 2, 3)`);
+    }
 
     const r2 = await Repo.open(repoPath);
     expect((await listGenerations(r2, 'system')).map((g) => g.number)).toEqual([1, 2, 3]);

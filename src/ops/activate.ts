@@ -1,20 +1,21 @@
 import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, readlink, rename, rm, symlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { isErrno, TroveError } from '../errors.js';
+import { isErrno, notFound, TroveError } from '../errors.js';
 import type { ObjectId } from '../hash/index.js';
 import { readMount } from '../refs/mounts.js';
 import type { Repo } from '../repo.js';
 import { tempName } from '../store/disk.js';
+import { readBisectState } from './bisect-state.js';
 import { checkout } from './checkout.js';
 import { readCommit } from './objects.js';
-import { type ActiveRecord, DEFAULT_PROFILE, generationOf, readActive, readGeneration, withProfileLock, writeActive } from './profile.js';
+import { type ActiveRecord, DEFAULT_PROFILE, generationOf, listGenerations, readActive, withProfileLock, writeActive } from './profile.js';
 import { resolveRev } from './resolve.js';
 
 /** The link activation swaps when none is given or recorded. */
 export const DEFAULT_LINK = '/ro';
 
-/** Generation numbers are short; anything longer is read as a commit id prefix. */
+/** Generation numbers are short; anything longer is read as a commit id prefix first. */
 const GENERATION_NUMBER = /^[1-9][0-9]{0,4}$/;
 
 /** True when `spec` names a generation by number rather than a revision. */
@@ -22,9 +23,34 @@ export function isGenerationNumber(spec: string): boolean {
   return GENERATION_NUMBER.test(spec);
 }
 
-/** `GEN|REF|COMMIT` to a commit: a short number is a generation of the profile, anything else a revision. */
+/** E_NOT_FOUND for a generation number the profile does not have, naming the ones it has. */
+export async function noSuchGeneration(repo: Pick<Repo, 'path'>, profile: string, n: string): Promise<TroveError> {
+  const gens = await listGenerations(repo, profile);
+  const nums = gens.map((g) => g.number);
+  const has = nums.length === 0 ? 'it has none' : nums.length <= 8 ? `it has ${nums.join(', ')}` : `it has ${nums.length}, ${nums[0]} to ${nums.at(-1)}`;
+  return notFound(`profile ${profile} has no generation ${n} (${has})`);
+}
+
+/**
+ * `GEN|REF|COMMIT` to a commit. A number of up to five digits is a generation
+ * of the profile; a longer one is a generation if the profile has it, else a
+ * commit id prefix; anything else a revision.
+ */
 export async function resolveActivation(repo: Repo, profile: string, spec: string): Promise<{ commit: ObjectId; generation: number | null }> {
-  if (isGenerationNumber(spec)) return { commit: await readGeneration(repo, profile, Number(spec)), generation: Number(spec) };
+  if (/^[0-9]+$/.test(spec)) {
+    const n = Number(spec);
+    const gen = (await listGenerations(repo, profile)).find((g) => g.number === n);
+    if (gen) return { commit: gen.commit, generation: n };
+    if (spec.length < 6) throw await noSuchGeneration(repo, profile, spec);
+    try {
+      const commit = await resolveRev(repo, spec);
+      return { commit, generation: await generationOf(repo, profile, commit) };
+    } catch (err) {
+      if (!(err instanceof TroveError) || err.code !== 'E_NOT_FOUND') throw err;
+      const e = await noSuchGeneration(repo, profile, spec);
+      throw notFound(`${e.message}, and no commit id starts with ${spec}`);
+    }
+  }
   const commit = await resolveRev(repo, spec);
   return { commit, generation: await generationOf(repo, profile, commit) };
 }
@@ -120,9 +146,21 @@ export interface ActivateResult extends ActiveRecord {
 }
 
 /**
+ * E_LOCKED when a bisect session swaps `link`: anything else that activated
+ * there would be undone by the next step or by `bisect reset`.
+ */
+export async function assertNotBisecting(repo: Repo, link: string): Promise<void> {
+  const bisect = await readBisectState(repo);
+  if (bisect && resolve(bisect.link) === resolve(link)) {
+    throw new TroveError('E_LOCKED', `a bisect session is using ${link}; end it first with: trove bisect reset`);
+  }
+}
+
+/**
  * Activates a commit: finds or makes the directory that shows it, swaps the
  * link over to it and records it as the profile's active commit, under the
- * profile's update lock.
+ * profile's update lock. Refused on a link a bisect session uses, except for
+ * the session's own steps (`record: false`).
  */
 export async function activate(repo: Repo, commit: ObjectId, opts: ActivateOptions = {}): Promise<ActivateResult> {
   return withProfileLock(repo, opts.profile ?? DEFAULT_PROFILE, () => activateLocked(repo, commit, opts));
@@ -135,6 +173,7 @@ export async function activate(repo: Repo, commit: ObjectId, opts: ActivateOptio
 export async function activateLocked(repo: Repo, commit: ObjectId, opts: ActivateOptions = {}): Promise<ActivateResult> {
   const profile = opts.profile ?? DEFAULT_PROFILE;
   const link = resolve(opts.link ?? DEFAULT_LINK);
+  if (opts.record !== false) await assertNotBisecting(repo, link);
   const release = await repo.lock('shared');
   try {
     const { target, via, made } = await activationTarget(repo, commit);

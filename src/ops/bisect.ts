@@ -1,12 +1,12 @@
 import { rm } from 'node:fs/promises';
-import { TroveError, usage } from '../errors.js';
+import { notFound, TroveError, usage } from '../errors.js';
 import type { ObjectId } from '../hash/index.js';
 import type { Repo } from '../repo.js';
-import { activate, chooseLink, isGenerationNumber, readLinkTarget, resolveActivation, swapLink } from './activate.js';
+import { activate, chooseLink, isGenerationNumber, noSuchGeneration, readLinkTarget, resolveActivation, swapLink } from './activate.js';
 import { type BisectState, clearBisectState, readBisectState, type Verdict, writeBisectState } from './bisect-state.js';
 import { diffGenerations, type GenerationDiff } from './generation-diff.js';
 import { readCommit } from './objects.js';
-import { DEFAULT_PROFILE, listGenerations, readGeneration } from './profile.js';
+import { DEFAULT_PROFILE, listGenerations } from './profile.js';
 import { resolveRev } from './resolve.js';
 
 export interface BisectStep {
@@ -117,11 +117,44 @@ async function firstParentRange(repo: Repo, bad: ObjectId | undefined, good: Obj
 /** The profile's generations after `good` up to `bad` (default the newest). */
 async function generationRange(repo: Repo, profile: string, good: number, badNumber?: number): Promise<Range> {
   const gens = await listGenerations(repo, profile);
-  const last = badNumber ?? gens.at(-1)?.number ?? 0;
-  if (last <= good) throw usage(`the bad generation (${last}) must come after the good one (${good})`);
-  const bad = await readGeneration(repo, profile, last);
+  if (gens.length === 0) throw notFound(`profile ${profile} has no generations to bisect`);
+  const find = async (n: number) => {
+    const g = gens.find((x) => x.number === n);
+    if (!g) throw await noSuchGeneration(repo, profile, String(n));
+    return g.commit;
+  };
+  const goodCommit = await find(good);
+  const last = badNumber ?? gens.at(-1)!.number;
+  const bad = await find(last);
+  if (last <= good) {
+    throw usage(
+      badNumber === undefined
+        ? `generation ${good} is the newest of profile ${profile}: there is nothing after it to bisect`
+        : `the bad generation (${last}) must come after the good one (${good})`,
+    );
+  }
   const commits = gens.filter((g) => g.number > good && g.number <= last).map((g) => g.commit);
-  return { bad, good: await readGeneration(repo, profile, good), commits };
+  return { bad, good: goodCommit, commits };
+}
+
+/** E_USAGE unless `bad` is on the first-parent history of `ref`'s tip: that history is what `--ref` bisects. */
+async function assertOnRef(repo: Repo, ref: string, bad: ObjectId, spec: string): Promise<void> {
+  let id: ObjectId | undefined = await resolveRev(repo, ref);
+  while (id) {
+    if (id === bad) return;
+    id = (await readCommit(repo.store, id)).parents[0];
+  }
+  throw usage(`--bad ${spec} (${bad.slice(0, 12)}) is not on the first-parent history of ${ref}`);
+}
+
+/** The bad commit of a first-parent bisect: `--bad` (checked against `--ref`), else `--ref`'s tip. */
+async function badOf(repo: Repo, opts: BisectStartOptions, bySpec: (spec: string) => Promise<ObjectId>): Promise<ObjectId | undefined> {
+  if (opts.bad) {
+    const bad = await bySpec(opts.bad);
+    if (opts.ref) await assertOnRef(repo, opts.ref, bad, opts.bad);
+    return bad;
+  }
+  return opts.ref ? resolveRev(repo, opts.ref) : undefined;
 }
 
 /**
@@ -135,7 +168,7 @@ export async function bisectStart(repo: Repo, opts: BisectStartOptions): Promise
   const generations = !opts.ref && isGenerationNumber(opts.good) && (opts.bad === undefined || isGenerationNumber(opts.bad));
   const { bad, good, commits } = generations
     ? await generationRange(repo, profile, Number(opts.good), opts.bad === undefined ? undefined : Number(opts.bad))
-    : await firstParentRange(repo, opts.bad ? await bySpec(opts.bad) : opts.ref ? await resolveRev(repo, opts.ref) : undefined, await bySpec(opts.good));
+    : await firstParentRange(repo, await badOf(repo, opts, bySpec), await bySpec(opts.good));
   const link = await chooseLink(repo, profile, opts.link);
   const state: BisectState = {
     profile,
@@ -171,7 +204,12 @@ export async function bisectMark(repo: Repo, verdict: Verdict, rev?: string): Pr
   return advance(repo, state);
 }
 
-/** Ends the session: the link points where it did before (or is removed if there was none). */
+/**
+ * Ends the session: the link points where it did before (or is removed if
+ * there was none). While the session lasts, switch, rollback, install and
+ * remove refuse to activate at its link, so that is still what the profile's
+ * active record says.
+ */
 export async function bisectReset(repo: Repo): Promise<{ link: string; restored: string | null }> {
   const state = await requireState(repo);
   if (state.before === null) await rm(state.link, { force: true });

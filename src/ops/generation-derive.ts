@@ -1,7 +1,7 @@
 import { notFound } from '../errors.js';
 import type { ObjectId } from '../hash/index.js';
 import type { Repo } from '../repo.js';
-import { type ActivateResult, activateLocked, chooseLink } from './activate.js';
+import { type ActivateResult, activateLocked, assertNotBisecting, chooseLink } from './activate.js';
 import { type BuildResult, buildGenerationLocked } from './generation-build.js';
 import type { GenerationInput } from './generation-tree.js';
 import { readCommit } from './objects.js';
@@ -49,6 +49,8 @@ async function derive(
   const profile = opts.profile ?? DEFAULT_PROFILE;
   return withProfileLock(repo, profile, async () => {
     const link = opts.activate ? await chooseLink(repo, profile, opts.activate.link) : null;
+    // Refused before anything is built: a bisect step or reset would undo the activation.
+    if (link) await assertNotBisecting(repo, link);
     const base = await baseGeneration(repo, profile);
     const built = await buildGenerationLocked(repo, { profile, base, subject, inputs: () => inputs(base) });
     const activated = link ? await activateLocked(repo, built.commit, { profile, link }) : null;

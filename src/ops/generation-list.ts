@@ -1,9 +1,10 @@
+import { notFound } from '../errors.js';
 import type { ObjectId } from '../hash/index.js';
 import type { Repo } from '../repo.js';
 import { diffPackages } from './generation-diff.js';
 import { readCommit } from './objects.js';
 import { packageLabel } from './pkg-add.js';
-import { DEFAULT_PROFILE, listGenerations, readActive } from './profile.js';
+import { DEFAULT_PROFILE, listGenerations, listProfiles, readActive } from './profile.js';
 
 export interface GenerationRow {
   number: number;
@@ -19,13 +20,26 @@ export interface GenerationRow {
   conflicts: number;
 }
 
-/** The generations of a profile, oldest first, with package changes against the one before. */
+/**
+ * The generations of a profile, oldest first, with package changes against
+ * the one before; E_NOT_FOUND when it has none.
+ */
 export async function listGenerationRows(repo: Repo, opts: { profile?: string } = {}): Promise<GenerationRow[]> {
   const profile = opts.profile ?? DEFAULT_PROFILE;
+  const gens = await listGenerations(repo, profile);
+  if (gens.length === 0) {
+    const profiles = await listProfiles(repo);
+    const known = profiles.includes(profile)
+      ? ''
+      : profiles.length === 0
+        ? ' (there are no profiles yet: trove gen build makes one)'
+        : ` (no such profile; profiles: ${profiles.join(', ')})`;
+    throw notFound(`profile ${profile} has no generations${known}`);
+  }
   const active = await readActive(repo, profile);
   const rows: GenerationRow[] = [];
   let prev: Awaited<ReturnType<typeof readCommit>>['generation'];
-  for (const g of await listGenerations(repo, profile)) {
+  for (const g of gens) {
     const c = await readCommit(repo.store, g.commit);
     const pkgs = c.generation?.packages ?? [];
     const d = diffPackages(prev?.packages ?? [], pkgs);

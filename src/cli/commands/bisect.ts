@@ -85,8 +85,10 @@ export function register(program: Command): void {
   bisect
     .command('reset')
     .description('end the session: the link points where it did before')
-    .action(async (_opts: unknown, cmd: Command) => {
+    .option('--json', 'print the link and what it points at again as JSON')
+    .action(async (opts: { json?: boolean }, cmd: Command) => {
       const r = await withRepo(cmd, (repo) => bisectReset(repo));
+      if (opts.json) return printJson(r);
       print(r.restored === null ? `removed ${r.link} (there was none before)` : `${r.link} -> ${r.restored}`);
     });
 }
