@@ -66,6 +66,7 @@ try {
   for (const [file, fn] of [
     ['demo-generations.mjs', 'demoGenerations'],
     ['demo-remote.mjs', 'demoRemote'],
+    ['demo-fuse.mjs', 'demoFuse'],
   ]) {
     const path = join(root, 'scripts', file);
     if (!existsSync(path)) continue;
