@@ -3,6 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { bytes } from '../src/cli/context.js';
+import { TroveError } from '../src/errors.js';
 import { decodeCommit, decodeTree } from '../src/format/codec.js';
 import type { ObjectId } from '../src/hash/index.js';
 import { activate } from '../src/ops/activate.js';
@@ -80,6 +82,74 @@ describe('gen prune', () => {
     expect((await pruneGenerations(repo, { olderThan: 60, now: Date.now() / 1000 + 120 })).removed).toEqual([4]);
     expect(() => parseDuration('10 days')).toThrow();
     await repo.close();
+  });
+});
+
+describe('CLI: gen prune and gc', () => {
+  it('prune by count and age, dry run first; gc --dry-run text and --json agree with the real run', async () => {
+    const dir = tmpdir();
+    const repoPath = join(dir, 'repo');
+    const link = join(dir, 'ro');
+    const repo = await Repo.init(repoPath);
+    const gens: string[] = [];
+    for (let v = 1; v <= 5; v++) {
+      await addPkg(repo, dir, 'a', 3, `${v}.0`);
+      gens.push((await buildGeneration(repo, { specs: [{ name: 'a', priority: 0 }] })).commit);
+    }
+    await activate(repo, gens[0]!, { link });
+    await activate(repo, gens[1]!, { link });
+    await repo.close();
+    const trove = (...args: string[]) => runTrove(['--repo', repoPath, ...args]);
+    const numbers = () => readdirSync(join(repoPath, 'profiles', 'system')).filter((n) => /^\d+$/.test(n)).map(Number).sort((a, b) => a - b);
+
+    for (const bad of [[], ['--keep', 'x'], ['--older-than', '10days']]) expect(trove('gen', 'prune', ...bad).code).toBe(2);
+    const dry = trove('gen', 'prune', '--keep', '2', '--dry-run');
+    expect(dry.code).toBe(0);
+    // 2 is active, 4 and 5 are the two newest.
+    expect(dry.stdout).toBe('would remove 2 generations: 1 3; kept 2 4 5\n');
+    expect(JSON.parse(trove('gen', 'prune', '--keep', '2', '--dry-run', '--json').stdout)).toEqual({ removed: [1, 3], kept: [2, 4, 5] });
+    expect(numbers()).toEqual([1, 2, 3, 4, 5]);
+    expect(trove('gen', 'prune', '--older-than', '1h').stdout).toBe('removed 0 generations; kept 1 2 3 4 5\n');
+    expect(numbers()).toEqual([1, 2, 3, 4, 5]);
+    expect(trove('gen', 'prune', '--keep', '2').stdout).toBe('removed 2 generations: 1 3; kept 2 4 5\n');
+    expect(numbers()).toEqual([2, 4, 5]);
+
+    const objects = () => {
+      let n = 0;
+      for (const shard of readdirSync(join(repoPath, 'objects'))) n += readdirSync(join(repoPath, 'objects', shard)).length;
+      return n;
+    };
+    const before = objects();
+    const preview = JSON.parse(trove('gc', '--dry-run', '--json').stdout) as {
+      dryRun: boolean;
+      kept: number;
+      deleted: { objects: number; bytes: number; commits: number; trees: number; blobs: number };
+      checkouts: string[];
+      variants: { files: number; bytes: number };
+    };
+    expect(preview.dryRun).toBe(true);
+    // The two pruned generation commits go; their packages stay on pkg/a's history.
+    expect(preview.deleted.commits).toBe(2);
+    expect(preview.deleted.blobs).toBe(0);
+    expect(preview.checkouts).toEqual([gens[0]]);
+    const d = preview.deleted;
+    const text = trove('gc', '--dry-run');
+    expect(text.code).toBe(0);
+    expect(text.stdout).toBe(
+      `would delete ${d.objects} objects (${d.commits} commits, ${d.trees} trees, ${d.blobs} blobs), ${bytes(d.bytes)}; kept ${preview.kept}\n` +
+        `would delete 1 checkouts and ${preview.variants.files} unused variants (${bytes(preview.variants.bytes)})\n`,
+    );
+    expect(objects()).toBe(before);
+    expect(existsSync(join(repoPath, 'checkouts', gens[0]!))).toBe(true);
+
+    const real = JSON.parse(trove('gc', '--json').stdout) as typeof preview;
+    expect(real.dryRun).toBe(false);
+    expect(real.deleted).toEqual(preview.deleted);
+    expect(real.kept).toBe(preview.kept);
+    expect(objects()).toBe(before - d.objects);
+    expect(existsSync(join(repoPath, 'checkouts', gens[0]!))).toBe(false);
+    expect(trove('gc').stdout).toBe(`deleted 0 objects (0 commits, 0 trees, 0 blobs), 0 B; kept ${preview.kept}\ndeleted 0 checkouts and 0 unused variants (0 B)\n`);
+    expect(trove('fsck').code).toBe(0);
   });
 });
 
@@ -170,15 +240,30 @@ describe('gc', () => {
     const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
     let running = true;
     void exited.then(() => (running = false));
-    let runs = 0;
-    let freed = 0;
-    while (running || runs === 0) {
-      freed += (await gc(repo)).deleted.objects;
-      runs++;
+    // Start gc only once the writer holds its shared lock (an exclusive try-lock fails), so the two overlap.
+    for (;;) {
+      expect(running, `the commit ended before it was seen holding the lock: ${stderr}`).toBe(true);
+      const held = await repo.lock('exclusive', { wait: false }).then(
+        async (release) => {
+          await release();
+          return false;
+        },
+        (err: unknown) => {
+          if (err instanceof TroveError && err.code === 'E_LOCKED') return true;
+          throw err;
+        },
+      );
+      if (held) break;
+      await new Promise((r) => setTimeout(r, 5));
     }
+    let waits = 0;
+    const first = await gc(repo, { onWait: () => waits++ });
+    expect(waits).toBe(1);
+    // gc got its lock only after the writer's whole transaction, ref update included.
+    expect(await repo.refs.read('big')).toBeDefined();
+    expect(first.deleted.objects).toBeGreaterThan(0);
     expect(await exited, stderr).toBe(0);
-    await gc(repo);
-    expect(freed).toBeGreaterThan(0);
+    expect((await gc(repo)).deleted.objects).toBe(0);
     const report = await fsck(repo);
     expect(report.problems).toEqual([]);
     expect(report.blobs).toBeGreaterThanOrEqual(3000);
