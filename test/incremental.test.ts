@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { getAttributeSync, setAttributeSync } from 'fs-xattr';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ObjectId } from '../src/hash/index.js';
-import { commitSource, type CommitResult } from '../src/ops/commit.js';
+import { commitSource, type CommitOptions, type CommitResult } from '../src/ops/commit.js';
+import { readTree } from '../src/ops/objects.js';
 import { Repo } from '../src/repo.js';
 import type { PutResult } from '../src/store/types.js';
 import { runTrove, sh, tmpdir } from './helpers/tmp.js';
@@ -13,6 +15,19 @@ const sha256 = (b: string | Buffer) => createHash('sha256').update(b).digest('he
 const settle = () => new Promise((r) => setTimeout(r, 350));
 
 const BIG_SIZE = 9 * 1024 * 1024 + 5; // read in chunks by putFileSync, not whole
+
+/** True when the temp filesystem takes `user.*` xattrs (ext4, xfs, btrfs and tmpfs since 6.6 do). */
+const xattrsWork = (() => {
+  const probe = join(tmpdir('trove-xattr-probe'), 'probe');
+  writeFileSync(probe, '');
+  try {
+    setAttributeSync(probe, 'user.probe', Buffer.from('1'));
+    return getAttributeSync(probe, 'user.probe').toString() === '1';
+  } catch (err) {
+    console.warn(`xattr test skipped: the temp filesystem refuses user xattrs (${(err as Error).message})`);
+    return false;
+  }
+})();
 
 interface Fixture {
   src: string;
@@ -82,9 +97,9 @@ describe('the stat cache', () => {
   });
 
   /** Commits src on main; returns the result and the blob ids put during it. */
-  async function commit(): Promise<{ r: CommitResult; blobsPut: Set<string> }> {
+  async function commit(opts: Pick<CommitOptions, 'xattrs'> = {}): Promise<{ r: CommitResult; blobsPut: Set<string> }> {
     puts.length = 0;
-    const r = await commitSource(repo, fx.src, { ref: 'main' });
+    const r = await commitSource(repo, fx.src, { ref: 'main', ...opts });
     expect(r.statCache).toBe(true);
     // Trees and the commit are put too; keep what is file content (current or earlier).
     const contentIds = new Map<string, string>();
@@ -238,5 +253,39 @@ describe('the stat cache', () => {
     const rewarmed = await commit();
     expect(rewarmed.r.report).toMatchObject({ cached: 6, bytesRead: 0 });
     expect(rewarmed.r.tree).toBe(first.r.tree);
+  });
+
+  it.skipIf(!xattrsWork)('an import without xattrs and one with them never reuse each other\'s records', async () => {
+    const note = Buffer.from([0x00, 0xff, 0x01, 0x80]);
+    setAttributeSync(join(fx.src, 'a.txt'), 'user.note', note);
+    setAttributeSync(join(fx.src, 'sub'), 'user.dir', Buffer.from('on a directory'));
+    await settle();
+    /** name -> [xattr name, hex value][] of the root tree's entries. */
+    const xattrsOf = async (r: CommitResult) =>
+      new Map((await readTree(repo.store, r.tree)).entries.map((e) => [e.name, e.xattrs.map((x) => [x.name, Buffer.from(x.value).toString('hex')])]));
+    const withNote = [['user.note', note.toString('hex')]];
+    const withDir = [['user.dir', Buffer.from('on a directory').toString('hex')]];
+
+    const bare = await commit({ xattrs: false });
+    expect(bare.r.report).toMatchObject({ files: 6, cached: 0 });
+    expect((await xattrsOf(bare.r)).get('a.txt')).toEqual([]);
+    expect((await xattrsOf(bare.r)).get('sub')).toEqual([]);
+    const bareAgain = await commit({ xattrs: false });
+    expect(bareAgain.r.report).toMatchObject({ cached: 6, bytesRead: 0 });
+    expect(bareAgain.r.tree).toBe(bare.r.tree);
+
+    // The records above hold no xattrs because none were read: a miss for an import that reads them.
+    const full = await commit();
+    expect((await xattrsOf(full.r)).get('a.txt')).toEqual(withNote);
+    expect((await xattrsOf(full.r)).get('sub')).toEqual(withDir);
+    expect(full.r.tree).not.toBe(bare.r.tree);
+    const fullAgain = await commit();
+    expect(fullAgain.r.report).toMatchObject({ cached: 6, bytesRead: 0 });
+    expect(fullAgain.r.tree).toBe(full.r.tree);
+
+    // And the other way round: records that hold xattrs do not put them into an import without.
+    const bareLast = await commit({ xattrs: false });
+    expect(bareLast.r.tree).toBe(bare.r.tree);
+    expect(bareLast.r.report).toMatchObject({ cached: 6, bytesRead: 0 });
   });
 });

@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, lstatSync, openSync, readdirSync, readlinkSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, statSync } from 'node:fs';
 import { badName } from '../../errors.js';
 import { encodeTree } from '../../format/codec.js';
 import { compareNames, nameProblem } from '../../format/names.js';
@@ -24,6 +24,12 @@ const WHOLE_READ_MAX = 8 << 20;
  * would leave the times as recorded (git's "racy" rule).
  */
 const RACY_MARGIN_MS = 200;
+/**
+ * Records made without reading xattrs hold empty xattr lists, so they live
+ * under their own keys (NUL never occurs in a path): an import that reads
+ * xattrs never finds one, and the other way round.
+ */
+const NO_XATTRS_KEY = '\0no-xattrs:';
 
 type Store = Pick<ObjectStore, 'hasSync' | 'putSync' | 'putFileSync'>;
 
@@ -32,7 +38,7 @@ type Store = Pick<ObjectStore, 'hasSync' | 'putSync' | 'putFileSync'>;
  * ctime, inode) match are not read again, and a directory whose entries all
  * match keeps its tree id without being encoded. Device nodes, fifos and
  * sockets are reported and skipped; symlinks are stored verbatim, never
- * followed.
+ * followed (only `root` itself may be a symlink to the directory).
  *
  * The walk uses blocking syscalls on purpose: for a tree in the page cache
  * they cost a fraction of the thread-pool round trip of fs/promises, and an
@@ -45,7 +51,8 @@ export async function importDir(root: string, store: Store, opts: DirImportOptio
   const racyAfter = Date.now() - RACY_MARGIN_MS;
   const buf = Buffer.allocUnsafe(WHOLE_READ_MAX);
   const top = root.length > 1 ? root.replace(/\/+$/, '') : root;
-  await cache?.load(top);
+  const key = (dir: string) => (wantXattrs ? dir : NO_XATTRS_KEY + dir);
+  await cache?.load(key(top));
 
   /** Reads a small file into the shared buffer (valid until the next call); undefined if it grew. */
   const readSmall = (path: string): Buffer | undefined => {
@@ -66,7 +73,7 @@ export async function importDir(root: string, store: Store, opts: DirImportOptio
 
   const directory = (abs: string, rel: string): ObjectId => {
     const names = readdirSync(abs).sort(compareNames);
-    const old = cache?.lookup(abs);
+    const old = cache?.lookup(key(abs));
     const oldEntries = old?.record.entries;
     const trusted = old?.trusted ?? false;
     const entries = new Map<string, CachedEntry>();
@@ -120,11 +127,12 @@ export async function importDir(root: string, store: Store, opts: DirImportOptio
     }
     if (same && entries.size === names.length) return old!.record.tree;
     const id = store.putSync(encodeTree({ entries: tree })).id;
-    cache?.record(abs, { tree: id, entries });
+    cache?.record(key(abs), { tree: id, entries });
     return id;
   };
 
-  const rootStat = lstatSync(top);
+  // The top-level argument may be a symlink to the directory: its metadata is the directory's, not the link's.
+  const rootStat = statSync(top);
   const tree = directory(top, '');
   const rootMeta: DirMeta = {
     mode: rootStat.mode & 0o7777,

@@ -28,7 +28,11 @@ export interface DirRecord {
  * without a single file being read or a tree being encoded.
  */
 export interface StatCache {
-  /** Loads every record under `root`. */
+  /**
+   * Loads every record under `root`. Keys are directory paths, possibly with
+   * a prefix of the importer's (records made with different settings must
+   * never meet), so `root` and its descendants share the prefix.
+   */
   load(root: string): Promise<void>;
   /** The record of directory `dir`; `trusted` is false when objects may have been collected since. */
   lookup(dir: string): { record: DirRecord; trusted: boolean } | undefined;
