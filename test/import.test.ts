@@ -1,7 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, createReadStream, chownSync, linkSync, mkdirSync, readFileSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, createReadStream, chownSync, linkSync, lstatSync, mkdirSync, readFileSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { getAttributeSync, setAttributeSync } from 'fs-xattr';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { TreeEntry } from '../src/format/types.js';
@@ -11,6 +12,7 @@ import { importTar } from '../src/ops/import/tar.js';
 import { readTree } from '../src/ops/objects.js';
 import { MemoryStore } from '../src/store/memory.js';
 import { getDebs } from './helpers/debs.js';
+import { paxRecord, paxTar } from './helpers/pax.js';
 import { expectSameTree, statListing } from './helpers/fstree.js';
 import { runTrove, sh, tmpdir } from './helpers/tmp.js';
 
@@ -184,6 +186,64 @@ describe('directory import', () => {
     expect(tarImport.report.symlinks).toBe(dirImport.report.symlinks);
     const t = await flatten(store, tarImport.tree);
     expect(Buffer.from(await store.get(t.get('big.bin')!.id!)).equals(readFileSync(join(src, 'big.bin')))).toBe(true);
+  });
+});
+
+describe('a source directory given as a symlink', () => {
+  it('records the root metadata of the directory it points at, not the link\'s 0777', async () => {
+    const root = tmpdir('trove-linked-root');
+    const dir = join(root, 'target');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'f'), 'through a link\n');
+    chmodSync(dir, 0o750);
+    chownSync(dir, 7, 8);
+    const link = join(root, 'link');
+    symlinkSync(dir, link);
+    expect(lstatSync(link).mode & 0o7777).toBe(0o777);
+
+    const direct = await importSource(dir, new MemoryStore());
+    expect(direct.root).toMatchObject({ mode: 0o750, uid: 7, gid: 8 });
+    for (const path of [link, `${link}/`]) {
+      const viaLink = await importSource(path, new MemoryStore());
+      expect(viaLink.root).toEqual(direct.root);
+      expect(viaLink.tree).toBe(direct.tree);
+    }
+    // Below the top, a symlink to a directory is still a symlink.
+    symlinkSync(dir, join(dir, 'inner'));
+    const store = new MemoryStore();
+    const t = await flatten(store, (await importSource(link, store)).tree);
+    expect(t.get('inner')).toMatchObject({ kind: 'symlink', target: dir });
+  });
+});
+
+describe('PAX xattrs', () => {
+  // A vfs_cap_data v2 value (cap_setuid=ep): NUL bytes and a 0x80 that is not UTF-8.
+  const CAPABILITY = Buffer.from('0100000280000000000000000000000000000000', 'hex');
+
+  it('keeps a binary value byte for byte (security.capability)', async () => {
+    const pax = Buffer.concat([paxRecord('SCHILY.xattr.security.capability', CAPABILITY), paxRecord('SCHILY.xattr.user.text', 'plain')]);
+    const store = new MemoryStore();
+    const r = await importTar(Readable.from([paxTar(pax, 'ping', 'ping\n')]), store);
+    const e = (await flatten(store, r.tree)).get('ping')!;
+    expect(e).toMatchObject({ kind: 'file', id: sha256('ping\n') });
+    expect(e.xattrs.map((x) => [x.name, Buffer.from(x.value).toString('hex')])).toEqual([
+      ['security.capability', CAPABILITY.toString('hex')],
+      ['user.text', Buffer.from('plain').toString('hex')],
+    ]);
+  });
+
+  it('reads what GNU tar --xattrs writes, binary values included', async () => {
+    const root = tmpdir('trove-gnu-xattrs');
+    if (!xattrsWork(root)) return;
+    const value = Buffer.from([0x00, 0xff, 0xfe, 0x0a, 0x3d, 0x01, 0x80]); // NUL, invalid UTF-8, newline, '='
+    mkdirSync(join(root, 'd'));
+    writeFileSync(join(root, 'd', 'f'), 'tagged\n');
+    setAttributeSync(join(root, 'd', 'f'), 'user.bin', value);
+    sh('tar', ['--xattrs', '--xattrs-include=user.*', '--numeric-owner', '-C', join(root, 'd'), '-cf', join(root, 'x.tar'), '.']);
+    const store = new MemoryStore();
+    const r = await importSource(join(root, 'x.tar'), store);
+    const e = (await flatten(store, r.tree)).get('f')!;
+    expect(e.xattrs.map((x) => [x.name, Buffer.from(x.value).toString('hex')])).toEqual([['user.bin', value.toString('hex')]]);
   });
 });
 

@@ -13,10 +13,66 @@ const XATTR_PREFIX = 'SCHILY.xattr.';
 
 function metaOf(h: tarStream.Header): Meta {
   const xattrs: Xattr[] = [];
-  for (const [k, v] of Object.entries(h.pax ?? {})) {
-    if (k.startsWith(XATTR_PREFIX)) xattrs.push({ name: k.slice(XATTR_PREFIX.length), value: Buffer.from(String(v), "utf8") });
+  for (const [k, v] of Object.entries((h.pax ?? {}) as Record<string, unknown>)) {
+    if (!k.startsWith(XATTR_PREFIX)) continue;
+    // Raw bytes from rawXattrs below; a plain string only if tar-stream changed underneath us (the tests pin it).
+    xattrs.push({ name: k.slice(XATTR_PREFIX.length), value: Buffer.isBuffer(v) ? v : Buffer.from(String(v), 'utf8') });
   }
   return { mode: (h.mode ?? 0o644) & 0o7777, uid: h.uid ?? 0, gid: h.gid ?? 0, xattrs };
+}
+
+/**
+ * The `SCHILY.xattr.*` records of a PAX header body with their values as raw
+ * bytes. A record is `<len> <key>=<value>\n`, `len` counting bytes, and GNU
+ * tar writes binary values (security.capability, ACLs) verbatim.
+ */
+export function rawXattrs(body: Uint8Array): Map<string, Buffer> {
+  const buf = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  const out = new Map<string, Buffer>();
+  let pos = 0;
+  while (pos < buf.length) {
+    const space = buf.indexOf(0x20, pos);
+    const lenText = space < 0 ? '' : buf.toString('latin1', pos, space);
+    const len = /^[1-9]\d{0,9}$/.test(lenText) ? Number(lenText) : NaN;
+    const end = pos + len;
+    if (!(end > space + 1 && end <= buf.length && buf[end - 1] === 0x0a)) {
+      if (buf.subarray(pos).every((b) => b === 0)) break; // zero padding after the last record
+      throw unsafeArchive(`bad PAX record at byte ${pos} of an extended header`);
+    }
+    const eq = buf.indexOf(0x3d, space + 1);
+    if (eq < 0 || eq >= end - 1) throw unsafeArchive(`PAX record at byte ${pos} has no key=value`);
+    const key = buf.toString('utf8', space + 1, eq);
+    if (key.startsWith(XATTR_PREFIX)) out.set(key, Buffer.from(buf.subarray(eq + 1, end - 1)));
+    pos = end;
+  }
+  return out;
+}
+
+interface PaxInternals {
+  _header: { type: string } | null;
+  _pax: Record<string, unknown> | null;
+  _paxGlobal: Record<string, unknown> | null;
+  _decodeLongHeader(buf: Uint8Array): void;
+}
+
+/**
+ * tar-stream's extractor, with PAX xattr values kept as bytes. tar-stream
+ * decodes every PAX value as UTF-8, which mangles binary xattrs, and offers
+ * no raw access; so its (private) long-header hook is wrapped to put the raw
+ * values back after it has parsed the header.
+ */
+function extractor(): tarStream.Extract {
+  const extract = tarStream.extract();
+  const x = extract as unknown as PaxInternals;
+  const decode = x._decodeLongHeader;
+  if (typeof decode !== 'function') throw new Error('tar-stream has no _decodeLongHeader: PAX xattrs cannot be read as bytes');
+  x._decodeLongHeader = function (this: PaxInternals, buf: Uint8Array) {
+    decode.call(this, buf);
+    const type = this._header?.type;
+    const target = type === 'pax-header' ? this._pax : type === 'pax-global-header' ? this._paxGlobal : null;
+    if (target) for (const [k, v] of rawXattrs(buf)) target[k] = v;
+  };
+  return extract;
 }
 
 export interface TreeImport {
@@ -33,7 +89,7 @@ export interface TreeImport {
 export async function importTar(source: Readable, store: Pick<ObjectStore, 'put' | 'putStream'>): Promise<TreeImport> {
   const { head, stream } = await peek(source);
   const dec = decompressor(sniffCompression(head));
-  const extract = tarStream.extract();
+  const extract = extractor();
   const builder = new TreeBuilder();
   const report = newReport();
   const feeding = dec ? pipeline(stream, dec, extract) : pipeline(stream, extract);
