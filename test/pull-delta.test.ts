@@ -1,7 +1,7 @@
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { createGunzip, createGzip } from 'node:zlib';
+import { createGunzip, createGzip, gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeTree } from '../src/format/codec.js';
 import { hashBytes, idToBytes } from '../src/hash/index.js';
@@ -110,25 +110,50 @@ describe('delta packs served by nginx', () => {
     trove(client, 'fsck');
   });
 
-  it('a corrupt pack is abandoned for object pulls, and the result is sound', () => {
-    writeFileSync(join(src, 'c/f0'), 'changed again\n');
-    trove(server, 'commit', src, '-r', 'main', '-m', 'three');
-    const d = JSON.parse(trove(server, 'delta', 'main~1', 'main', '--json'));
-    // Flip bytes inside the compressed stream: the gzip CRC or an object hash catches it.
+  /**
+   * Commits a change, writes a pack for it and spoils the pack with `spoil`;
+   * the pull must fetch the pack once (retrying cannot mend its bytes), fall
+   * back to object pulls and end sound.
+   */
+  function corruptPackFallsBack(change: string, compression: 'gzip' | 'xz', spoil: (pack: Buffer) => Buffer, message: RegExp): void {
+    writeFileSync(join(src, 'c/f0'), change);
+    trove(server, 'commit', src, '-r', 'main', '-m', change);
+    const d = JSON.parse(trove(server, 'delta', 'main~1', 'main', '--compression', compression, '--json'));
     const path = join(server, d.path);
-    const bytes = readFileSync(path);
-    for (let i = 40; i < bytes.length - 20; i += 50) bytes[i]! ^= 0xff;
-    writeFileSync(path, bytes);
+    writeFileSync(path, spoil(readFileSync(path)));
     trove(server, 'summary');
     nginx.clearLog();
     const r = runTrove(['--repo', client, 'pull', 'origin', 'main', '--json']);
     expect(r.code).toBe(0);
-    expect(r.stderr).toMatch(/delta .* failed/);
+    expect(nginx.accessLog().filter((l) => l.path === `/${d.path}`)).toHaveLength(1);
     const out = JSON.parse(r.stdout);
+    expect(out.transfer.retries).toBe(0);
     expect(out.deltas.failed).toEqual([d.path.slice('deltas/'.length)]);
+    expect(r.stderr).toMatch(/delta .* failed/);
+    expect(r.stderr).toMatch(message);
     expect(nginx.accessLog().some((l) => l.path.startsWith('/objects/'))).toBe(true);
     expect(objects(client)).toEqual(objects(server));
     trove(client, 'fsck');
+  }
+
+  /** Flips bytes inside the compressed stream, past its header. */
+  const flipped = (bytes: Buffer) => {
+    const out = Buffer.from(bytes);
+    for (let i = 40; i < out.length - 20; i += 50) out[i]! ^= 0xff;
+    return out;
+  };
+
+  it('a gzip pack that does not decompress is fetched once, then abandoned for object pulls', () => {
+    corruptPackFallsBack('changed again\n', 'gzip', flipped, /does not decompress: Z_DATA_ERROR/);
+  });
+
+  it('an xz pack that does not decompress is fetched once, then abandoned for object pulls', () => {
+    corruptPackFallsBack('changed once more\n', 'xz', flipped, /does not decompress/);
+  });
+
+  it('a pack with bad framing is fetched once, then abandoned for object pulls', () => {
+    // Well-formed gzip around a pack whose magic is wrong.
+    corruptPackFallsBack('changed a fourth time\n', 'gzip', (bytes) => gzipSync(Buffer.concat([Buffer.from('TRVPACK2'), gunzipSync(bytes).subarray(8)])), /bad magic/);
   });
 
   it('--no-deltas pulls objects even when a pack fits', async () => {
@@ -139,6 +164,34 @@ describe('delta packs served by nginx', () => {
     trove(other, 'pull', 'origin', 'main', '--no-deltas');
     expect(nginx.accessLog().some((l) => l.path.startsWith('/deltas/'))).toBe(false);
     expect(objects(other)).toEqual(objects(server));
+  });
+
+  it('pulls objects, asking for no pack, when no listed pack fits', () => {
+    // A pack to the new commit exists, but from a commit the client never pulled;
+    // and the client has had main before, so a from-empty pack would not fit either.
+    writeFileSync(join(src, 'side'), 'only on the side branch\n');
+    trove(server, 'commit', src, '-r', 'side', '-m', 'side');
+    rmSync(join(src, 'side'));
+    writeFileSync(join(src, 'c/f2'), 'changed for the last time\n');
+    trove(server, 'commit', src, '-r', 'main', '-m', 'last');
+    trove(server, 'delta', 'side', 'main');
+    trove(server, 'delta', '--from-empty', 'main');
+    trove(server, 'summary');
+    const main = ref(server, 'heads/main');
+    const listed = JSON.parse(readFileSync(join(server, 'summary'), 'utf8')).deltas.filter((d: { to: string }) => d.to === main);
+    expect(listed.map((d: { from: string | null }) => d.from).sort()).toEqual([ref(server, 'heads/side'), null].sort());
+    const before = objects(client);
+    nginx.clearLog();
+    const out = JSON.parse(trove(client, 'pull', 'origin', 'main', '--json'));
+    const log = nginx.accessLog();
+    expect(log.filter((l) => l.path.startsWith('/deltas/'))).toEqual([]);
+    expect(out.deltas).toEqual({ used: [], failed: [] });
+    const fetched = log.filter((l) => l.path.startsWith('/objects/')).map((l) => l.path.slice('/objects/'.length).replace('/', ''));
+    expect(fetched.length).toBeGreaterThan(0);
+    expect(fetched.sort()).toEqual([...objects(client)].filter((id) => !before.has(id)).sort());
+    expect(out.fetched.objects).toBe(fetched.length);
+    expect(ref(client, 'remotes/origin/main')).toBe(main);
+    trove(client, 'fsck');
   });
 });
 

@@ -115,6 +115,19 @@ describe('signed remotes', () => {
     refused(/commit .* has a bad signature/);
     rmSync(join(server, 'signatures', `${id}.sig`));
   });
+
+  it('refuses a signed remote with no summary at all, without reading its refs/heads files', () => {
+    const path = join(server, 'summary');
+    const saved = readFileSync(path);
+    rmSync(path);
+    try {
+      nginx.clearLog();
+      refused(/remote origin has no summary, so there is no signed summary to verify/);
+      expect(nginx.accessLog().map((l) => l.path)).toEqual(['/summary']);
+    } finally {
+      writeFileSync(path, saved);
+    }
+  });
 });
 
 describe('signature primitives', () => {
@@ -128,5 +141,101 @@ describe('signature primitives', () => {
     expect(() => verifySignature(text, parsePublicKey(b.publicPem), Buffer.from('data'), 'x')).toThrow(/no signature by key/);
     expect(() => verifySignature(undefined, parsePublicKey(a.publicPem), Buffer.from('data'), 'x')).toThrow(/not signed/);
     expect(() => parsePublicKey('junk')).toThrow();
+  });
+});
+
+describe('mirroring a signed remote', () => {
+  const base = tmpdir('trove-signmirror');
+  const src = join(base, 'src');
+  const origin = join(base, 'origin');
+  const mirror = join(base, 'mirror');
+  const key = join(base, 'key.pem');
+  let upstream: Nginx;
+  let served: Nginx;
+
+  const files = (repo: string, dir: string) => readdirSync(join(repo, dir)).sort();
+
+  beforeAll(async () => {
+    mkdirSync(join(src, 'd'), { recursive: true });
+    for (let i = 0; i < 10; i++) writeFileSync(join(src, 'd', `f${i}`), `file ${i}\n`.repeat(100));
+    trove(origin, 'init');
+    trove(origin, 'commit', src, '-r', 'main', '-m', 'one');
+    writeFileSync(join(src, 'd', 'f0'), 'changed\n');
+    trove(origin, 'commit', src, '-r', 'main', '-m', 'two');
+    trove(origin, 'keygen', '--out', key);
+    trove(origin, 'sign', 'main', '--key', key);
+    // A pack a first pull uses, and one it does not (the mirror must fetch it to serve the summary).
+    trove(origin, 'delta', '--from-empty', 'main');
+    trove(origin, 'delta', 'main~1', 'main');
+    trove(origin, 'summary', '--key', key);
+    upstream = await startNginx(origin);
+    trove(mirror, 'init');
+    trove(mirror, 'remote', 'add', 'up', upstream.url, '--sign-key', `${key}.pub`);
+  });
+  afterAll(async () => {
+    await served?.stop();
+    await upstream?.stop();
+  });
+
+  it('keeps the upstream summary, summary.sig and packs byte for byte, and serves them to a client with the same key', async () => {
+    const r = JSON.parse(trove(mirror, 'pull', '--mirror', 'up', '--json'));
+    expect(r.deltas.used).toHaveLength(1);
+    expect(r.mirror.summary).toBe(true);
+    expect(r.mirror.deltas).toHaveLength(1); // the FROM-TO pack; the from-empty one came with the pull
+    for (const f of ['summary', 'summary.sig']) expect(readFileSync(join(mirror, f))).toEqual(readFileSync(join(origin, f)));
+    expect(files(mirror, 'deltas')).toEqual(files(origin, 'deltas'));
+    expect(files(mirror, 'deltas')).toHaveLength(2);
+    for (const f of files(origin, 'deltas')) expect(readFileSync(join(mirror, 'deltas', f))).toEqual(readFileSync(join(origin, 'deltas', f)));
+    trove(mirror, 'fsck');
+
+    served = await startNginx(mirror);
+    const client = join(base, 'client');
+    trove(client, 'init');
+    trove(client, 'remote', 'add', 'm', served.url, '--sign-key', `${key}.pub`);
+    const c = JSON.parse(trove(client, 'pull', 'm', 'main', '--json'));
+    expect(c.deltas.used).toEqual([`empty-${head(origin, 'heads/main')}`]);
+    expect(head(client, 'remotes/m/main')).toBe(head(origin, 'heads/main'));
+    expect(served.accessLog().map((l) => l.path)).toContain('/summary.sig');
+    trove(client, 'fsck');
+  });
+
+  it('a pull again fetches none of the packs it already keeps', () => {
+    upstream.clearLog();
+    const r = JSON.parse(trove(mirror, 'pull', '--mirror', 'up', '--json'));
+    expect(r.mirror).toEqual({ summary: true, deltas: [] });
+    expect(upstream.accessLog().filter((l) => l.path.startsWith('/deltas/'))).toEqual([]);
+  });
+
+  it('a client refuses the mirror summary once it is changed, and stores nothing', () => {
+    const client = join(base, 'client2');
+    trove(client, 'init');
+    trove(client, 'remote', 'add', 'm', served.url, '--sign-key', `${key}.pub`);
+    const path = join(mirror, 'summary');
+    const good = readFileSync(path);
+    writeFileSync(path, good.toString('utf8').replace('"timestamp":', '"timestamp":1'));
+    try {
+      const r = runTrove(['--repo', client, 'pull', 'm', 'main', '--retries', '0']);
+      expect(r.stderr).toMatch(/summary of remote m has a bad signature/);
+      expect(r.code).toBe(5);
+      expect(objectCount(client)).toBe(0);
+      expect(readdirSync(join(client, 'refs'))).not.toContain('remotes');
+    } finally {
+      writeFileSync(path, good);
+    }
+  });
+
+  it('does not keep the upstream summary when only some of its refs are pulled', () => {
+    trove(origin, 'commit', src, '-r', 'other', '-m', 'other');
+    trove(origin, 'sign', 'other', '--key', key);
+    trove(origin, 'summary', '--key', key);
+    const partial = join(base, 'partial');
+    trove(partial, 'init');
+    trove(partial, 'remote', 'add', 'up', upstream.url, '--sign-key', `${key}.pub`);
+    const r = runTrove(['--repo', partial, 'pull', '--mirror', 'up', 'main', '--json']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/upstream summary is not kept: refs other were not pulled/);
+    expect(JSON.parse(r.stdout).mirror.summary).toBe(false);
+    expect(readdirSync(partial)).not.toContain('summary');
+    expect(readdirSync(partial)).not.toContain('summary.sig');
   });
 });

@@ -14,8 +14,8 @@ const MAX_META = 64 << 20;
 /** Options of applying a pack; defaults as documented on each field. */
 export interface ApplyPackInit {
   store: DiskStore;
-  /** Called after each object is verified and stored. */
-  onObject?: (kind: PackKind, size: number) => void;
+  /** Called after each object is verified and stored (or found already stored). */
+  onObject?: (kind: PackKind, size: number, id: ObjectId) => void;
 }
 
 export interface ApplyPackResult {
@@ -63,7 +63,7 @@ export async function applyPack(init: ApplyPackInit, source: AsyncIterable<Buffe
       result.installed++;
       result.installedBytes += size;
     }
-    init.onObject?.(kind, size);
+    init.onObject?.(kind, size, id);
   };
 
   for (;;) {

@@ -1,19 +1,18 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import { pipeline, type Readable } from 'node:stream';
 import { promisify } from 'node:util';
-import { badObject, corrupt, notFound, TroveError } from '../errors.js';
-import { decompressor, sniffCompression } from '../ops/import/compression.js';
+import { badObject, notFound, TroveError } from '../errors.js';
 import { decodeCommit } from '../format/codec.js';
 import { isObjectId, type ObjectId } from '../hash/index.js';
 import { assertRefName } from '../refs/refs.js';
 import type { Repo } from '../repo.js';
-import { applyPack } from './apply-pack.js';
 import { getRemote, type RemoteConfig } from './config.js';
 import { ObjectFetcher } from './fetch-objects.js';
+import { fetchPack } from './fetch-pack.js';
 import { writeAtomic } from './files.js';
 import { checkHash } from './install.js';
 import { commitSigPath, deltaName, deltaPath, objectPath, SUMMARY_PATH, SUMMARY_SIG_PATH } from './layout.js';
+import { type FetchedSummary, keepUpstreamSummary, type KeptSummary } from './mirror.js';
 import { parsePublicKey, verifySignature } from './sign.js';
 import { type DeltaInfo, parseSummary, type Summary } from './summary.js';
 import { openTransport, type Transport, type TransportInit } from './transport.js';
@@ -24,7 +23,12 @@ export interface PullOptions extends TransportInit {
   remote: string;
   /** Refs to pull (default: every ref the remote's summary lists). */
   refs?: string[];
-  /** Copy refs as they are into refs/heads instead of refs/remotes/<remote>/ (default false). */
+  /**
+   * Copy refs as they are into refs/heads instead of refs/remotes/<remote>/,
+   * with the commits' signatures, and keep the upstream's summary,
+   * summary.sig and delta packs, so the repository serves what the upstream
+   * signed (default false).
+   */
   mirror?: boolean;
   /** Use delta packs when one fits (default true). */
   deltas?: boolean;
@@ -65,6 +69,8 @@ export interface PullResult {
   transfer: { requests: number; bytes: number; retries: number };
   /** Delta packs applied, and those that failed (the pull then fell back to objects). */
   deltas: { used: string[]; failed: string[] };
+  /** With `mirror`: whether the upstream's summary was kept, and the delta packs fetched for it. */
+  mirror?: KeptSummary;
   seconds: number;
 }
 
@@ -96,7 +102,8 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
   };
   try {
     report({});
-    const summary = await fetchSummary(transport, opts.remote, remote, opts.refs ?? []);
+    const fetched = await fetchSummary(transport, opts.remote, remote, opts.refs ?? [], opts.mirror === true);
+    const { summary } = fetched;
     const wanted = opts.refs?.length ? [...new Set(opts.refs)] : Object.keys(summary.refs);
     if (wanted.length === 0) throw notFound(`remote ${opts.remote} has no refs`);
     const targets = wanted.map((ref) => {
@@ -137,12 +144,13 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
       const previous = new Map<string, ObjectId | undefined>();
       for (const t of targets) previous.set(t.ref, await repo.refs.read(localName(t.ref), ns));
 
+      const savedPacks = new Set<string>();
       if (opts.deltas !== false) {
         for (const t of targets) {
           if (await repo.store.has(t.commit)) continue;
           const delta = await chooseDelta(repo, summary.deltas, t.commit, previous.get(t.ref) !== undefined);
           if (!delta) continue;
-          await applyDelta(repo, transport, delta, result, opts, report);
+          if (await applyDelta(repo, transport, delta, result, opts, report)) savedPacks.add(deltaName(delta.from, delta.to));
         }
       }
 
@@ -170,6 +178,17 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
         await repo.refs.write(localName(t.ref), t.commit, ns);
         result.refs.push({ ref: t.ref, local: `refs/${ns}/${localName(t.ref)}`, commit: t.commit, previous: previous.get(t.ref) ?? null });
       }
+      if (opts.mirror) {
+        let stored = 0;
+        const base = result.fetched.objects;
+        result.mirror = await keepUpstreamSummary(repo, transport, fetched, {
+          pulled: new Set(targets.map((t) => t.ref)),
+          alreadySaved: savedPacks,
+          onNotice: opts.onNotice,
+          onPack: (d) => report({ phase: 'delta', totalBytes: transport.stats.bytes + d.size }),
+          onObject: () => report({ objects: base + ++stored, wanted: base + stored }),
+        });
+      }
       await clearResumeMarks(repo, summary.deltas);
     } finally {
       await release();
@@ -181,16 +200,18 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
   return result;
 }
 
-/** The summary (verified when the remote has a key), or one made from `refs/heads/<ref>` files when the remote has none. */
-async function fetchSummary(transport: Transport, name: string, remote: RemoteConfig, refs: string[]): Promise<Summary> {
+/**
+ * The summary (verified when the remote has a key) with its bytes and
+ * signature file (fetched when verifying or mirroring), or one made from
+ * `refs/heads/<ref>` files when the remote has none.
+ */
+async function fetchSummary(transport: Transport, name: string, remote: RemoteConfig, refs: string[], mirror: boolean): Promise<FetchedSummary> {
   const bytes = await transport.getBytes(SUMMARY_PATH, { optional: true });
   const key = remote.signKey === undefined ? undefined : parsePublicKey(remote.signKey);
-  if (key) {
-    if (!bytes) throw badObject(`refused: remote ${name} has no summary, so there is no signed summary to verify`);
-    const sig = await transport.getBytes(SUMMARY_SIG_PATH, { optional: true, maxBytes: 1 << 20 });
-    verifySignature(sig?.toString('utf8'), key, bytes, `summary of remote ${name}`);
-  }
-  if (bytes) return parseSummary(bytes);
+  if (key && !bytes) throw badObject(`refused: remote ${name} has no summary, so there is no signed summary to verify`);
+  const sig = bytes && (key || mirror) ? await transport.getBytes(SUMMARY_SIG_PATH, { optional: true, maxBytes: 1 << 20 }) : undefined;
+  if (key) verifySignature(sig?.toString('utf8'), key, bytes!, `summary of remote ${name}`);
+  if (bytes) return { summary: parseSummary(bytes), bytes, sig };
   if (refs.length === 0) throw notFound(`remote ${name} has no summary; name the refs to pull (or run trove summary there)`);
   const summary: Summary = { format: 'none', timestamp: 0, refs: {}, deltas: [] };
   for (const ref of refs) {
@@ -201,7 +222,7 @@ async function fetchSummary(transport: Transport, name: string, remote: RemoteCo
     if (!isObjectId(id)) throw new TroveError('E_CORRUPT', `remote ${name}: refs/heads/${ref} holds no valid id`);
     summary.refs[ref] = id;
   }
-  return summary;
+  return { summary };
 }
 
 /**
@@ -215,6 +236,7 @@ async function chooseDelta(repo: Repo, deltas: DeltaInfo[], to: ObjectId, hadRef
   return hadRef ? undefined : fits.find((d) => d.from === null);
 }
 
+/** Brings in a commit by one delta pack; false (and a notice) when the pack failed. With `mirror`, the pack file is kept. */
 async function applyDelta(
   repo: Repo,
   transport: Transport,
@@ -222,56 +244,35 @@ async function applyDelta(
   result: PullResult,
   opts: PullOptions,
   report: (p: Partial<PullProgress>) => void,
-): Promise<void> {
+): Promise<boolean> {
   const name = deltaName(delta.from, delta.to);
   const db = await repo.indexDb();
   const mark = RESUME_PREFIX + name;
   if (db && (await db.getJson(mark)) !== undefined) {
     opts.onNotice?.(`delta ${name} was interrupted before; fetching only the objects still missing`);
-    return;
+    return false;
   }
   await db?.putMany([[mark, { started: Date.now() }]]);
   const base = transport.stats.bytes;
   let stored = 0;
   try {
     report({ phase: 'delta', totalBytes: base + delta.size });
-    const r = await transport.getStream(deltaPath(delta.from, delta.to), (body) =>
-      applyPack(
-        {
-          store: repo.store,
-          onObject: () => report({ objects: result.fetched.objects + ++stored, wanted: result.fetched.objects + stored }),
-        },
-        decompressed(body),
-      ),
-      // A pack is big and object pulls are the fallback: one retry is enough.
-      { retries: 1 },
-    );
-    result.fetched.objects += r!.installed;
-    result.fetched.bytes += r!.installedBytes;
-    if (!(await repo.store.has(delta.to))) throw badObject(`delta ${name} did not hold commit ${delta.to}`);
+    const r = await fetchPack({
+      store: repo.store,
+      transport,
+      delta,
+      saveAs: opts.mirror ? join(repo.path, deltaPath(delta.from, delta.to)) : undefined,
+      onObject: () => report({ objects: result.fetched.objects + ++stored, wanted: result.fetched.objects + stored }),
+    });
+    result.fetched.objects += r.installed;
+    result.fetched.bytes += r.installedBytes;
     result.deltas.used.push(name);
+    return true;
   } catch (err) {
     result.deltas.failed.push(name);
     opts.onNotice?.(`delta ${name} failed (${(err as Error).message}); fetching objects instead`);
+    return false;
   }
-}
-
-/** A pack's bytes, decompressed from gzip or xz (told apart by their first bytes). */
-async function* decompressed(body: AsyncIterable<Buffer>): AsyncIterable<Buffer> {
-  const it = body[Symbol.asyncIterator]();
-  let head = Buffer.alloc(0);
-  while (head.length < 6) {
-    const r = await it.next();
-    if (r.done) throw corrupt('pack is truncated');
-    head = Buffer.concat([head, r.value]);
-  }
-  const kind = sniffCompression(head);
-  if (kind !== 'gzip' && kind !== 'xz') throw corrupt('pack is neither gzip nor xz compressed');
-  const rest = async function* () {
-    yield head;
-    for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
-  };
-  yield* pipeline(rest(), decompressor(kind)!, () => {}) as Readable;
 }
 
 async function clearResumeMarks(repo: Repo, deltas: DeltaInfo[]): Promise<void> {

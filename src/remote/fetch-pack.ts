@@ -1,0 +1,119 @@
+import { closeSync, openSync, rmSync, writeSync } from 'node:fs';
+import { mkdir, rename } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { pipeline, type Readable } from 'node:stream';
+import { badObject, corrupt, TroveError } from '../errors.js';
+import { decompressor, sniffCompression } from '../ops/import/compression.js';
+import type { DiskStore } from '../store/disk.js';
+import { tempName } from '../store/disk.js';
+import { applyPack, type ApplyPackResult } from './apply-pack.js';
+import { deltaName, deltaPath } from './layout.js';
+import type { PackKind } from './pack.js';
+import type { DeltaInfo } from './summary.js';
+import type { Transport } from './transport.js';
+
+/** Options of fetching one delta pack; defaults as documented on each field. */
+export interface FetchPackInit {
+  store: DiskStore;
+  transport: Transport;
+  delta: DeltaInfo;
+  /** Also keep the pack's bytes, exactly as received, at this path (default: not kept). */
+  saveAs?: string;
+  /** Called after each object is verified and stored. */
+  onObject?: (kind: PackKind, size: number) => void;
+}
+
+/**
+ * Fetches a delta pack in one streamed request and installs its objects as
+ * they arrive (see applyPack); it must hold its `to` commit. Only transfer
+ * failures are retried (once: object pulls are the fallback). A pack that
+ * does not decompress or is badly framed fails at once, since fetching the
+ * same file again cannot help. With `saveAs`, the pack file is kept only
+ * when all of it verified and its size is the one the summary announced.
+ */
+export async function fetchPack(init: FetchPackInit): Promise<ApplyPackResult> {
+  const { store, transport, delta } = init;
+  const name = deltaName(delta.from, delta.to);
+  if (init.saveAs) await mkdir(store.tmpDir, { recursive: true });
+  const r = await transport.getStream(
+    deltaPath(delta.from, delta.to),
+    async (body) => {
+      const tmp = init.saveAs ? tempName(store.tmpDir, 'delta') : undefined;
+      const fd = tmp ? openSync(tmp, 'wx', 0o644) : undefined;
+      let size = 0;
+      let transferError: unknown;
+      let sawTarget = false;
+      const watched = async function* (): AsyncIterable<Buffer> {
+        try {
+          for await (const c of body) {
+            size += c.length;
+            if (fd !== undefined) for (let off = 0; off < c.length; ) off += writeSync(fd, c, off);
+            yield c;
+          }
+        } catch (err) {
+          transferError = err;
+          throw err;
+        }
+      };
+      try {
+        const applied = await applyPack(
+          {
+            store,
+            onObject: (kind, bytes, id) => {
+              if (id === delta.to && kind === 'commit') sawTarget = true;
+              init.onObject?.(kind, bytes);
+            },
+          },
+          decompressed(watched()),
+        );
+        if (!sawTarget) throw badObject(`delta ${name} does not hold commit ${delta.to}`);
+        if (tmp && size !== delta.size) throw corrupt(`delta ${name} is ${size} bytes, the summary says ${delta.size}`);
+        if (fd !== undefined) closeSync(fd);
+        if (tmp) {
+          await mkdir(dirname(init.saveAs!), { recursive: true });
+          await rename(tmp, init.saveAs!);
+        }
+        return applied;
+      } catch (err) {
+        if (fd !== undefined) {
+          try {
+            closeSync(fd);
+          } catch {
+            // already closed
+          }
+        }
+        if (tmp) rmSync(tmp, { force: true });
+        // A broken connection or a stall may go better next time; bad bytes will not.
+        if (transferError !== undefined) throw transferError;
+        throw final(err, name);
+      }
+    },
+    { retries: 1 },
+  );
+  return r!;
+}
+
+/** `err` as an error that is not retried: the pack itself is bad. */
+function final(err: unknown, name: string): TroveError {
+  if (err instanceof TroveError) return new TroveError(err.code, err.message, { cause: err });
+  const e = err as NodeJS.ErrnoException;
+  return new TroveError('E_CORRUPT', `delta ${name} does not decompress: ${e.code ?? e.name}: ${e.message}`, { cause: err });
+}
+
+/** A pack's bytes, decompressed from gzip or xz (told apart by their first bytes). */
+async function* decompressed(body: AsyncIterable<Buffer>): AsyncIterable<Buffer> {
+  const it = body[Symbol.asyncIterator]();
+  let head = Buffer.alloc(0);
+  while (head.length < 6) {
+    const r = await it.next();
+    if (r.done) throw corrupt('pack is truncated');
+    head = Buffer.concat([head, r.value]);
+  }
+  const kind = sniffCompression(head);
+  if (kind !== 'gzip' && kind !== 'xz') throw corrupt('pack is neither gzip nor xz compressed');
+  const rest = async function* () {
+    yield head;
+    for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
+  };
+  yield* pipeline(rest(), decompressor(kind)!, () => {}) as Readable;
+}

@@ -1,0 +1,87 @@
+import { rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { isErrno } from '../errors.js';
+import type { Repo } from '../repo.js';
+import { fetchPack } from './fetch-pack.js';
+import { writeAtomic } from './files.js';
+import { deltaName, deltaPath, SUMMARY_PATH, SUMMARY_SIG_PATH } from './layout.js';
+import type { PackKind } from './pack.js';
+import type { DeltaInfo, Summary } from './summary.js';
+import type { Transport } from './transport.js';
+
+/** The upstream's summary as it came off the wire. */
+export interface FetchedSummary {
+  summary: Summary;
+  /** The summary file's exact bytes (absent when the upstream has none). */
+  bytes?: Buffer;
+  /** Its `summary.sig`, if the upstream has one (verified when the remote has a key). */
+  sig?: Buffer;
+}
+
+export interface KeptSummary {
+  /** True when the upstream's summary (and summary.sig) now is this repository's. */
+  summary: boolean;
+  /** Delta packs fetched for it by this pull. */
+  deltas: string[];
+}
+
+/**
+ * For `pull --mirror`: makes the upstream's summary, summary.sig and every
+ * delta pack it lists this repository's own, byte for byte, so the mirror
+ * serves what the upstream signed and clients can keep their key. Packs are
+ * fetched unless already here with the announced size (one kept earlier,
+ * verified then) and verified like any pack; the summary is written last,
+ * and only when every pack is in place and every ref it lists was pulled.
+ */
+export async function keepUpstreamSummary(
+  repo: Repo,
+  transport: Transport,
+  fetched: FetchedSummary,
+  opts: {
+    /** Refs this pull brought in. */
+    pulled: ReadonlySet<string>;
+    /** Packs this pull already applied and kept. */
+    alreadySaved: ReadonlySet<string>;
+    onNotice?: (m: string) => void;
+    /** Called before each pack is fetched, and for each of its objects. */
+    onPack?: (d: DeltaInfo) => void;
+    onObject?: (kind: PackKind, size: number) => void;
+  },
+): Promise<KeptSummary> {
+  const kept: KeptSummary = { summary: false, deltas: [] };
+  if (!fetched.bytes) return kept;
+  const missing = Object.keys(fetched.summary.refs).filter((r) => !opts.pulled.has(r));
+  if (missing.length) {
+    opts.onNotice?.(`the upstream summary is not kept: refs ${missing.join(', ')} were not pulled (run trove summary to serve this mirror)`);
+    return kept;
+  }
+  for (const d of fetched.summary.deltas) {
+    const name = deltaName(d.from, d.to);
+    const path = join(repo.path, deltaPath(d.from, d.to));
+    if (opts.alreadySaved.has(name) || (await sizeOf(path)) === d.size) continue;
+    opts.onPack?.(d);
+    try {
+      await fetchPack({ store: repo.store, transport, delta: d, saveAs: path, onObject: opts.onObject });
+      kept.deltas.push(name);
+    } catch (err) {
+      opts.onNotice?.(`the upstream summary is not kept: its delta ${name} failed (${(err as Error).message})`);
+      return kept;
+    }
+  }
+  // In the order trove summary writes them.
+  if (fetched.sig) await writeAtomic(join(repo.path, SUMMARY_SIG_PATH), fetched.sig, repo.store.tmpDir);
+  else await rm(join(repo.path, SUMMARY_SIG_PATH), { force: true });
+  await writeAtomic(join(repo.path, SUMMARY_PATH), fetched.bytes, repo.store.tmpDir);
+  kept.summary = true;
+  return kept;
+}
+
+async function sizeOf(path: string): Promise<number | undefined> {
+  try {
+    const st = await stat(path);
+    return st.isFile() ? st.size : undefined;
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return undefined;
+    throw err;
+  }
+}
