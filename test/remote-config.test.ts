@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { normaliseUrl } from '../src/remote/config.js';
@@ -7,16 +7,19 @@ import { runTrove, tmpdir } from './helpers/tmp.js';
 
 describe('trove remote', () => {
   it('adds, lists and removes remotes in <repo>/config, keeping the rest of it', () => {
-    const repo = join(tmpdir('trove-remotes'), 'repo');
+    const base = tmpdir('trove-remotes');
+    const repo = join(base, 'repo');
+    const disk = join(base, 'some/dir');
+    mkdirSync(disk, { recursive: true });
     expect(runTrove(['--repo', repo, 'init']).code).toBe(0);
     expect(runTrove(['--repo', repo, 'remote', 'add', 'web', 'http://example.org/repo']).code).toBe(0);
-    expect(runTrove(['--repo', repo, 'remote', 'add', 'disk', 'some/dir'], { cwd: '/tmp' }).code).toBe(0);
+    expect(runTrove(['--repo', repo, 'remote', 'add', 'disk', 'some/dir'], { cwd: base }).code).toBe(0);
     const config = JSON.parse(readFileSync(join(repo, 'config'), 'utf8'));
     expect(config.format).toBe('trove-1');
-    expect(config.remotes).toEqual({ web: { url: 'http://example.org/repo/' }, disk: { url: '/tmp/some/dir' } });
+    expect(config.remotes).toEqual({ web: { url: 'http://example.org/repo/' }, disk: { url: disk } });
     const list = JSON.parse(runTrove(['--repo', repo, 'remote', 'list', '--json']).stdout);
     expect(list).toEqual([
-      { name: 'disk', url: '/tmp/some/dir', keyId: null },
+      { name: 'disk', url: disk, keyId: null },
       { name: 'web', url: 'http://example.org/repo/', keyId: null },
     ]);
     expect(runTrove(['--repo', repo, 'remote', 'add', 'web', 'http://other/']).code).toBe(4);
@@ -33,7 +36,52 @@ describe('trove remote', () => {
     expect(normaliseUrl('HTTPS://Example.org:8443/a/b')).toBe('https://example.org:8443/a/b/');
     expect(normaliseUrl('file:///srv/repo')).toBe('/srv/repo');
     expect(normaliseUrl('rel', '/base')).toBe('/base/rel');
+    expect(normaliseUrl('./a:b', '/base')).toBe('/base/a:b');
     expect(() => normaliseUrl('http://h/x?y=1')).toThrow(/query/);
+  });
+
+  it('refuses what only looks like a location: an unknown scheme, a typo, a broken http URL', () => {
+    for (const bad of ['htp:/x', 'ftp://h/x', 'git+ssh://h/x', 'mailto:a@b', 'C:x']) {
+      expect(() => normaliseUrl(bad, '/base'), bad).toThrow(expect.objectContaining({ code: 'E_USAGE', message: expect.stringMatching(/unsupported remote URL scheme/) }));
+    }
+    for (const bad of ['http:/x', 'https:x', 'http://']) {
+      expect(() => normaliseUrl(bad, '/base'), bad).toThrow(expect.objectContaining({ code: 'E_USAGE', message: expect.stringMatching(/not a valid URL/) }));
+    }
+    expect(() => normaliseUrl('file://otherhost/srv/repo')).toThrow(expect.objectContaining({ code: 'E_USAGE' }));
+  });
+
+  it('remote add refuses a bad scheme or a missing directory and leaves the config alone', () => {
+    const base = tmpdir('trove-remotes-bad');
+    const repo = join(base, 'repo');
+    expect(runTrove(['--repo', repo, 'init']).code).toBe(0);
+    const before = readFileSync(join(repo, 'config'), 'utf8');
+    const typo = runTrove(['--repo', repo, 'remote', 'add', 'x', 'htp:/x'], { cwd: base });
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toMatch(/unsupported remote URL scheme htp:/);
+    const missing = runTrove(['--repo', repo, 'remote', 'add', 'x', join(base, 'nonexistent/dir')]);
+    expect(missing.code).toBe(3);
+    expect(missing.stderr).toContain(`remote location ${join(base, 'nonexistent/dir')} does not exist`);
+    const missingUrl = runTrove(['--repo', repo, 'remote', 'add', 'x', `file://${join(base, 'nope')}`]);
+    expect(missingUrl.code).toBe(3);
+    expect(readFileSync(join(repo, 'config'), 'utf8')).toBe(before);
+  });
+
+  it('pull from a local directory that is not a trove repository says so', () => {
+    const base = tmpdir('trove-remotes-notrepo');
+    const repo = join(base, 'repo');
+    const plain = join(base, 'plain');
+    mkdirSync(join(plain, 'refs'), { recursive: true }); // but no objects/
+    expect(runTrove(['--repo', repo, 'init']).code).toBe(0);
+    expect(runTrove(['--repo', repo, 'remote', 'add', 'plain', plain]).code).toBe(0);
+    const r = runTrove(['--repo', repo, 'pull', 'plain']);
+    expect(r.code).toBe(9);
+    expect(r.stderr).toContain(`not a trove repository: ${plain}`);
+    // A directory removed after it was added reads the same.
+    rmSync(plain, { recursive: true });
+    const gone = runTrove(['--repo', repo, 'pull', 'plain', 'main']);
+    expect(gone.code).toBe(9);
+    expect(gone.stderr).toContain(`not a trove repository: ${plain}`);
+    expect(runTrove(['--repo', repo, 'refs', '--remotes']).stdout).toBe('');
   });
 });
 

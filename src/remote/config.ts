@@ -1,13 +1,13 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { corrupt, notFound, TroveError, usage } from '../errors.js';
+import { corrupt, isErrno, notFound, TroveError, usage } from '../errors.js';
 import { writeAtomic } from './files.js';
 import { parsePublicKey } from './sign.js';
 
 /** A configured remote, as stored under `remotes` in `<repo>/config`. */
 export interface RemoteConfig {
-  /** `http://…`, `https://…`, or an absolute path of a repository directory. */
+  /** `http://…`, `https://…` (with a trailing slash), or an absolute path of a repository directory. */
   url: string;
   /** Public key (SPKI PEM) that must sign the summary and every pulled commit. */
   signKey?: string;
@@ -21,22 +21,67 @@ export function assertRemoteName(name: string): void {
   }
 }
 
-/** Normalises a remote location: http(s) URLs keep a trailing slash, paths and file: URLs become absolute paths. */
+/** True for an `http://…` or `https://…` location (else it is a local path). */
+export function isHttpUrl(url: string): boolean {
+  return /^https?:\/\//i.test(url);
+}
+
+/**
+ * Normalises a remote location: http(s) URLs keep a trailing slash, paths
+ * and file: URLs become absolute paths. Anything else that starts like a
+ * URL scheme (`ftp:`, a typo such as `htp:/x`, `http:/x` missing a slash) is
+ * E_USAGE rather than a relative path. Does no I/O.
+ */
 export function normaliseUrl(url: string, cwd = process.cwd()): string {
-  if (/^https?:\/\//i.test(url)) {
-    let u: URL;
+  if (/^https?:/i.test(url)) {
+    let u: URL | undefined;
     try {
-      u = new URL(url);
+      if (isHttpUrl(url)) u = new URL(url);
     } catch {
-      throw usage(`not a valid URL: ${url}`);
+      // reported below
     }
+    if (!u || !u.hostname) throw usage(`not a valid URL: ${url} (expected http://HOST/PATH or https://HOST/PATH)`);
     if (u.search || u.hash) throw usage(`remote URL must not have a query or fragment: ${url}`);
     if (!u.pathname.endsWith('/')) u.pathname += '/';
     return u.toString();
   }
-  if (/^file:/i.test(url)) return fileURLToPath(url);
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) throw usage(`unsupported remote URL scheme: ${url} (use http, https or a path)`);
+  if (/^file:/i.test(url)) {
+    try {
+      return fileURLToPath(url);
+    } catch (err) {
+      throw usage(`not a valid file: URL: ${url} (${(err as Error).message})`);
+    }
+  }
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url);
+  if (scheme) throw usage(`unsupported remote URL scheme ${scheme[1]}: in ${url} (use http://, https://, file: or a path)`);
   return isAbsolute(url) ? resolve(url) : resolve(cwd, url);
+}
+
+/** Throws E_NOT_FOUND unless the local remote location `path` exists (checked when a remote is added). */
+async function assertExists(path: string): Promise<void> {
+  try {
+    await stat(path);
+  } catch (err) {
+    if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) throw notFound(`remote location ${path} does not exist`);
+    throw err;
+  }
+}
+
+/**
+ * Throws E_NOT_A_REPO unless `path` looks like a trove repository to a
+ * client: a directory with `objects/` and `refs/` directories (the public
+ * layout; `config` is private and need not be there).
+ */
+export async function assertLocalRepository(path: string): Promise<void> {
+  for (const sub of ['objects', 'refs']) {
+    let isDir = false;
+    try {
+      isDir = (await stat(join(path, sub))).isDirectory();
+    } catch (err) {
+      if (!isErrno(err, 'ENOENT') && !isErrno(err, 'ENOTDIR')) throw err;
+    }
+    if (!isDir) throw new TroveError('E_NOT_A_REPO', `not a trove repository: ${path} (it has no ${sub}/ directory)`);
+  }
 }
 
 async function readConfig(repoPath: string): Promise<Record<string, unknown>> {
@@ -81,6 +126,7 @@ export async function addRemote(repoPath: string, name: string, url: string, sig
   const remotes = remotesOf(config);
   if (remotes[name]) throw new TroveError('E_EXISTS', `remote ${name} already exists`);
   const entry: RemoteConfig = { url: normaliseUrl(url) };
+  if (!isHttpUrl(entry.url)) await assertExists(entry.url);
   if (signKeyPem !== undefined) entry.signKey = signKeyPem;
   await saveRemotes(repoPath, config, { ...remotes, [name]: entry });
   return entry;

@@ -6,7 +6,7 @@ import { decodeCommit } from '../format/codec.js';
 import { isObjectId, type ObjectId } from '../hash/index.js';
 import { assertRefName } from '../refs/refs.js';
 import type { Repo } from '../repo.js';
-import { getRemote, type RemoteConfig } from './config.js';
+import { assertLocalRepository, getRemote, isHttpUrl, type RemoteConfig } from './config.js';
 import { ObjectFetcher } from './fetch-objects.js';
 import { fetchPack } from './fetch-pack.js';
 import { writeAtomic } from './files.js';
@@ -84,6 +84,7 @@ const RESUME_PREFIX = 'pull:delta:';
 export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
   const started = Date.now();
   const remote = await getRemote(repo.path, opts.remote);
+  if (!isHttpUrl(remote.url)) await assertLocalRepository(remote.url);
   const key = remote.signKey === undefined ? undefined : parsePublicKey(remote.signKey);
   const transport = openTransport(remote.url, opts);
   const progress: PullProgress = { phase: 'summary', objects: 0, wanted: 0, bytes: 0 };
@@ -212,7 +213,7 @@ async function fetchSummary(transport: Transport, name: string, remote: RemoteCo
   const sig = bytes && (key || mirror) ? await transport.getBytes(SUMMARY_SIG_PATH, { optional: true, maxBytes: 1 << 20 }) : undefined;
   if (key) verifySignature(sig?.toString('utf8'), key, bytes!, `summary of remote ${name}`);
   if (bytes) return { summary: parseSummary(bytes), bytes, sig };
-  if (refs.length === 0) throw notFound(`remote ${name} has no summary; name the refs to pull (or run trove summary there)`);
+  if (refs.length === 0) throw notFound(`remote ${name} (${remote.url}) has no summary; name the refs to pull (or run trove summary there)`);
   const summary: Summary = { format: 'none', timestamp: 0, refs: {}, deltas: [] };
   for (const ref of refs) {
     assertRefName(ref);
