@@ -1,9 +1,10 @@
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Nginx, startNginx } from './helpers/nginx.js';
 import { expectSameContent } from './helpers/fstree.js';
-import { runTrove, tmpdir } from './helpers/tmp.js';
+import { runTrove, TROVE_BIN, tmpdir } from './helpers/tmp.js';
 
 /** Runs the CLI on `repo` and fails the test with its stderr unless it exits 0. */
 function trove(repo: string, ...args: string[]): string {
@@ -17,6 +18,17 @@ function objects(repo: string): Set<string> {
   const out = new Set<string>();
   for (const shard of readdirSync(join(repo, 'objects'))) {
     for (const n of readdirSync(join(repo, 'objects', shard))) if (/^[0-9a-f]{62}$/.test(n)) out.add(shard + n);
+  }
+  return out;
+}
+
+/** Every file under refs/, by path, with its content. */
+function refFiles(repo: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const e of readdirSync(join(repo, 'refs'), { recursive: true, withFileTypes: true })) {
+    if (!e.isFile()) continue;
+    const path = join(e.parentPath, e.name);
+    out[relative(join(repo, 'refs'), path)] = readFileSync(path, 'utf8');
   }
   return out;
 }
@@ -104,9 +116,36 @@ describe('pull from a repository served by nginx', () => {
   });
 
   it('an unknown ref is a clear not-found error and moves nothing', () => {
-    const r = runTrove(['--repo', client, 'pull', 'origin', 'no/such']);
+    // os/main has moved on the server: a pull that went ahead with the known ref would move it.
+    writeFileSync(join(src, 'etc/motd'), 'welcome\n');
+    trove(server, 'commit', src, '-r', 'os/main', '-m', 'three');
+    trove(server, 'summary');
+    const objectsBefore = objects(client);
+    const refsBefore = refFiles(client);
+    expect(Object.keys(refsBefore)).toContain('remotes/origin/os/main');
+    nginx.clearLog();
+    const r = runTrove(['--repo', client, 'pull', 'origin', 'os/main', 'no/such']);
     expect(r.code).toBe(3);
     expect(r.stderr).toMatch(/has no ref no\/such/);
+    expect(nginx.accessLog().map((l) => l.path)).toEqual(['/summary']);
+    expect(refFiles(client)).toEqual(refsBefore);
+    expect(objects(client)).toEqual(objectsBefore);
+  });
+
+  it('prints one line per ref and a summary line without --json', () => {
+    const fresh = join(base, 'plain-output');
+    trove(fresh, 'init');
+    trove(fresh, 'remote', 'add', 'origin', nginx.url);
+    const id = readFileSync(join(server, 'refs/heads/os/main'), 'utf8').trim();
+    const first = trove(fresh, 'pull', 'origin', 'os/main').split('\n');
+    const n = objects(server).size;
+    expect(first[0]).toBe(`refs/remotes/origin/os/main: new ${id.slice(0, 12)}`);
+    // No pack fits (the server has none), so every object is a request, plus the summary.
+    expect(first[1]).toMatch(new RegExp(`^fetched ${n} objects \\([0-9.]+ MiB\\); ${n + 1} requests, [0-9.]+ MiB received in [0-9]+\\.[0-9]{2} s$`));
+    expect(first.slice(2)).toEqual(['']);
+    const again = trove(fresh, 'pull', 'origin', 'os/main').split('\n');
+    expect(again[0]).toBe('refs/remotes/origin/os/main: up to date');
+    expect(again[1]).toMatch(/^fetched 0 objects \(0 B\); 1 requests, [0-9.]+ (B|KiB) received in [0-9]+\.[0-9]{2} s$/);
   });
 
   it('a mirror copies refs into refs/heads and can be served in turn', async () => {
@@ -179,6 +218,79 @@ describe('pull from a repository served by nginx', () => {
       trove(copy, 'fsck');
     } finally {
       trove(server, 'summary');
+    }
+  });
+});
+
+/** Runs the CLI under a pseudo-terminal (util-linux `script`), so stderr is a TTY; returns everything it wrote, escapes stripped. */
+function troveOnTerminal(repo: string, ...args: string[]): { code: number; output: string } {
+  const quote = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
+  const cmd = [process.execPath, TROVE_BIN, '--repo', repo, ...args].map(quote).join(' ');
+  const r = spawnSync('script', ['-qec', cmd, '/dev/null'], { encoding: 'utf8', env: { ...process.env, TROVE_REPO: undefined } });
+  if (r.error) throw new Error(`cannot run script(1) from util-linux: ${r.error.message}`);
+  return { code: r.status ?? 128, output: r.stdout.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '') };
+}
+
+describe('pull progress on a terminal', () => {
+  const base = tmpdir('trove-pull-tty');
+  const src = join(base, 'src');
+  const server = join(base, 'server');
+  let nginx: Nginx;
+  let packName = '';
+
+  const client = (name: string) => {
+    const dir = join(base, name);
+    trove(dir, 'init');
+    trove(dir, 'remote', 'add', 'origin', nginx.url);
+    return dir;
+  };
+  const summaryLine = /fetched \d+ objects \([0-9.]+ (B|KiB|MiB)\)(?: via 1 delta)?; \d+ requests, [0-9.]+ (B|KiB|MiB) received in [0-9.]+ s/;
+
+  beforeAll(async () => {
+    makeTree(src);
+    trove(server, 'init');
+    trove(server, 'commit', src, '-r', 'os/main', '-m', 'one');
+    packName = JSON.parse(trove(server, 'delta', '--from-empty', 'os/main', '--json')).path.slice('deltas/'.length);
+    trove(server, 'summary');
+    nginx = await startNginx(server);
+  });
+  afterAll(async () => nginx?.stop());
+
+  it('shows objects against objects wanted during an object pull, then the summary line', () => {
+    const dir = client('objects');
+    const r = troveOnTerminal(dir, 'pull', 'origin', '--no-deltas');
+    expect(r.code, r.output).toBe(0);
+    expect(r.output).toMatch(/objects \[[^\]]*\] \d+\/\d+ objects \| [0-9.]+ (B|KiB|MiB) \| [0-9.]+ (B|KiB|MiB)\/s/);
+    expect(r.output).toMatch(new RegExp(`objects \\[[^\\]]*\\] ${objects(server).size}/${objects(server).size} objects`));
+    expect(r.output).toMatch(summaryLine);
+  });
+
+  it('shows bytes against the pack size during a delta, never bytes labelled as objects', () => {
+    const dir = client('delta');
+    const r = troveOnTerminal(dir, 'pull', 'origin');
+    expect(r.code, r.output).toBe(0);
+    expect(r.output).toMatch(/delta \[[^\]]*\] [0-9.]+ (B|KiB|MiB)\/[0-9.]+ (KiB|MiB) \(\d+ objects\) \|/);
+    expect(r.output).not.toMatch(/delta \[[^\]]*\] \d+\/\d+ objects/);
+    expect(r.output).toMatch(summaryLine);
+    expect(r.output).toMatch(/via 1 delta/);
+  });
+
+  it('after a failed delta, prints the notice and shows the object phase again', () => {
+    const path = join(server, 'deltas', packName);
+    const good = readFileSync(path);
+    const bad = Buffer.from(good);
+    for (let i = 40; i < bad.length - 20; i += 50) bad[i]! ^= 0xff;
+    writeFileSync(path, bad);
+    try {
+      const dir = client('fallback');
+      const r = troveOnTerminal(dir, 'pull', 'origin');
+      expect(r.code, r.output).toBe(0);
+      const notice = r.output.indexOf(`trove: delta ${packName} failed`);
+      expect(notice).toBeGreaterThanOrEqual(0);
+      expect(r.output.slice(notice)).toMatch(/objects \[[^\]]*\] \d+\/\d+ objects/);
+      expect(r.output).toMatch(summaryLine);
+    } finally {
+      writeFileSync(path, good);
     }
   });
 });

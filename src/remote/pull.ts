@@ -163,7 +163,8 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
           transport,
           jobs: (opts.connections ?? 16) * (opts.pipelining ?? 1),
           prefetched,
-          onProgress: (p) => report({ phase: 'objects', objects: result.fetched.objects + p.stored, wanted: result.fetched.objects + p.wanted }),
+          onProgress: (p) =>
+            report({ phase: 'objects', objects: result.fetched.objects + p.stored, wanted: result.fetched.objects + p.wanted, totalBytes: undefined }),
         });
         try {
           await fetcher.fetchCommits(missing);

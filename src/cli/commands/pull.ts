@@ -22,10 +22,14 @@ function count(name: string, v: string, min: number): number {
   return n;
 }
 
-/** A progress bar on a terminal: objects, bytes, rate, ETA. */
+/**
+ * A progress bar on a terminal: objects against objects wanted, or for a
+ * delta pack, bytes against the pack's size; then bytes received, rate, ETA.
+ * A notice stops it (so the notice gets its own line); the next update starts it again.
+ */
 function progressBar(): { update: (p: PullProgress) => void; stop: () => void } {
   const bar = new SingleBar({
-    format: '{phase} [{bar}] {value}/{total} objects | {received} | {rate}/s | ETA {eta_formatted}',
+    format: '{phase} [{bar}] {done} | {received} | {rate}/s | ETA {eta_formatted}',
     hideCursor: true,
     clearOnComplete: true,
     fps: 8,
@@ -38,7 +42,12 @@ function progressBar(): { update: (p: PullProgress) => void; stop: () => void } 
       const useBytes = p.totalBytes !== undefined;
       const value = useBytes ? p.bytes : p.objects;
       const total = useBytes ? p.totalBytes! : Math.max(p.wanted, 1);
-      const payload = { phase: p.phase, received: bytes(p.bytes), rate: bytes(p.bytes / Math.max(0.001, (Date.now() - started) / 1000)) };
+      const payload = {
+        phase: p.phase,
+        done: useBytes ? `${bytes(value)}/${bytes(total)} (${p.objects} objects)` : `${value}/${total} objects`,
+        received: bytes(p.bytes),
+        rate: bytes(p.bytes / Math.max(0.001, (Date.now() - started) / 1000)),
+      };
       if (!running) {
         bar.start(total, value, payload);
         running = true;
@@ -49,6 +58,7 @@ function progressBar(): { update: (p: PullProgress) => void; stop: () => void } 
     },
     stop() {
       if (running) bar.stop();
+      running = false;
     },
   };
 }
@@ -59,7 +69,7 @@ export function register(program: Command): void {
     .description('fetch refs from a remote: only missing objects (or one delta pack), verified, then update refs/remotes/<remote>/<ref>')
     .argument('<remote>', 'configured remote name')
     .argument('[refs...]', 'refs to pull (default: every ref in the remote summary)')
-    .option('--mirror', 'copy refs as they are into refs/heads (the repository can then be served in turn)')
+    .option('--mirror', 'copy refs into refs/heads with their signatures, and keep the upstream summary, summary.sig and delta packs (to serve them in turn)')
     .option('-j, --jobs <n>', 'keep-alive connections to the server', '16')
     .option('--pipelining <n>', 'HTTP/1.1 requests sent ahead on each connection', '1')
     .option('--no-deltas', 'never use delta packs')
