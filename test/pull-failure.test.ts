@@ -21,6 +21,8 @@ type Fault = 'wrong' | 'truncate' | '404' | '500' | 'stall' | 'reset';
 class BadServer {
   readonly faults = new Map<string, { fault: Fault; times: number }>();
   readonly hits = new Map<string, number>();
+  /** When each request arrived (performance.now()), by path. */
+  readonly times = new Map<string, number[]>();
   private server!: Server;
   url = '';
 
@@ -39,6 +41,7 @@ class BadServer {
 
   private handle(path: string, res: ServerResponse): void {
     this.hits.set(path, (this.hits.get(path) ?? 0) + 1);
+    this.times.set(path, [...(this.times.get(path) ?? []), performance.now()]);
     let body: Buffer;
     try {
       body = readFileSync(join(this.root, ...path.split('/').filter((p) => p && p !== '..')));
@@ -180,6 +183,60 @@ describe('pulling from a misbehaving server', () => {
       await expectSound(repo);
     });
   }
+});
+
+describe('backoff and unreachable servers', () => {
+  const base = tmpdir('trove-backoff');
+  const serverPath = join(base, 'server');
+  let server: BadServer;
+
+  beforeAll(async () => {
+    const repo = await Repo.init(serverPath);
+    const blob = Buffer.from('payload\n');
+    await repo.store.put(blob);
+    const tree = await writeTree(repo.store, { entries: [fileEntry('f', blob)] });
+    await repo.refs.write('main', await writeCommit(repo.store, { tree, root: DEFAULT_DIR_META, parents: [], subject: 'x', body: '', timestamp: 1, metadata: [] }));
+    await repo.close();
+    expect((await troveAsync(['--repo', serverPath, 'summary'])).code).toBe(0);
+    server = new BadServer(serverPath);
+    await server.start();
+  });
+  afterAll(async () => server?.stop());
+
+  it('waits between retries: at least half of 200 ms doubling each time (the jitter floor)', async () => {
+    server.faults.set('/summary', { fault: '500', times: Infinity });
+    const dir = join(tmpdir('trove-backoff-client'), 'repo');
+    expect((await troveAsync(['--repo', dir, 'init'])).code).toBe(0);
+    expect((await troveAsync(['--repo', dir, 'remote', 'add', 'bad', server.url])).code).toBe(0);
+    const r = await troveAsync(['--repo', dir, 'pull', 'bad', '--retries', '3']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/summary: HTTP 500 \(after 4 attempts\)/);
+    const t = server.times.get('/summary')!;
+    expect(t).toHaveLength(4);
+    // Waits are 100-200, 200-400 and 400-800 ms; a millisecond of slack for timer rounding.
+    const gaps = t.slice(1).map((x, i) => x - t[i]!);
+    gaps.forEach((g, i) => expect(g, `wait before retry ${i + 1}`).toBeGreaterThanOrEqual(100 * 2 ** i - 1));
+    expect(t[3]! - t[0]!).toBeGreaterThanOrEqual(700 - 3);
+  });
+
+  it('gives a clear error after retries when nothing listens at the address', async () => {
+    const port = await new Promise<number>((resolve) => {
+      const s = createServer().listen(0, '127.0.0.1', () => {
+        const p = (s.address() as AddressInfo).port;
+        s.close(() => resolve(p));
+      });
+    });
+    const dir = join(tmpdir('trove-refused'), 'repo');
+    expect((await troveAsync(['--repo', dir, 'init'])).code).toBe(0);
+    expect((await troveAsync(['--repo', dir, 'remote', 'add', 'gone', `http://127.0.0.1:${port}/`])).code).toBe(0);
+    const r = await troveAsync(['--repo', dir, 'pull', 'gone', '--retries', '2', '--json']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain(`http://127.0.0.1:${port}/summary`);
+    expect(r.stderr).toMatch(/ECONNREFUSED.*\(after 3 attempts\)/);
+    expect(objects(dir)).toEqual([]);
+    expect(readdirSync(join(dir, 'refs'))).not.toContain('remotes');
+  });
 });
 
 describe('a server sending hostile trees', () => {
