@@ -1,14 +1,20 @@
-import type { Command } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import { firstParentLog } from '../../ops/log.js';
 import { resolveRev } from '../../ops/resolve.js';
 import { print, printJson, withRepo } from '../context.js';
+
+/** A non-negative decimal count; anything else is a usage error. */
+function count(v: string): number {
+  if (!/^\d+$/.test(v) || !Number.isSafeInteger(Number(v))) throw new InvalidArgumentError(`expected a number of commits (0 or more), got ${JSON.stringify(v)}`);
+  return Number(v);
+}
 
 export function register(program: Command): void {
   program
     .command('log')
     .description('show first-parent history, newest first')
     .argument('<rev>', 'ref, commit id or prefix')
-    .option('-n, --max-count <n>', 'show at most n commits', (v) => Number.parseInt(v, 10))
+    .option('-n, --max-count <n>', 'show at most n commits', count)
     .option('--json', 'print commits as JSON')
     .action(async (rev: string, opts: { maxCount?: number; json?: boolean }, cmd: Command) => {
       await withRepo(cmd, async (repo) => {
