@@ -1,9 +1,11 @@
 import type { Commit, GenerationInfo, PackageInfo } from '../format/types.js';
 import type { ObjectId } from '../hash/index.js';
 import type { Repo } from '../repo.js';
+import type { Release } from '../store/lock.js';
 import type { ImportReport } from './import/report.js';
 import { importSource, type SourceKind } from './import/source.js';
 import { writeCommit } from './objects.js';
+import { assertRefFree } from './resolve.js';
 import { IndexStatCache } from './stat-cache-db.js';
 
 export interface CommitOptions {
@@ -34,30 +36,46 @@ export interface CommitResult {
   statCache: boolean;
 }
 
-/** Imports `source` and commits it on `opts.ref`, with the ref's tip as parent. */
+/**
+ * Imports `source` and commits it on `opts.ref`, with the ref's tip as parent.
+ * The import runs concurrently with other writers; reading the tip, writing
+ * the commit and moving the ref happen under the ref's update lock, so two
+ * commits on one ref chain instead of one losing the other.
+ */
 export async function commitSource(repo: Repo, source: string, opts: CommitOptions): Promise<CommitResult> {
+  // Before anything is imported: a name that cannot be created would fail only after the objects were installed.
+  await assertRefFree(repo, opts.ref);
   const db = await repo.indexDb();
   const cache = db ? new IndexStatCache(db, repo.gcEpoch()) : undefined;
-  const result = await repo.write(
-    async (txn) => {
-      const parent = opts.parent === undefined ? ((await repo.refs.read(opts.ref)) ?? null) : opts.parent;
-      const imported = await importSource(source, txn, { cache, xattrs: opts.xattrs });
-      const commit: Commit = {
-        tree: imported.tree,
-        root: imported.root,
-        parents: parent ? [parent] : [],
-        subject: opts.subject ?? '',
-        body: opts.body ?? '',
-        timestamp: opts.timestamp ?? Math.floor(Date.now() / 1000),
-        metadata: Object.entries(opts.metadata ?? {}).map(([key, value]) => ({ key, value })),
-        package: opts.package,
-        generation: opts.generation,
-      };
-      const id = await writeCommit(txn, commit);
-      return { commit: id, tree: imported.tree, parent, kind: imported.kind, report: imported.report, written: { ...txn.stats } };
-    },
-    { sync: opts.sync, after: (r) => repo.refs.write(opts.ref, r.commit) },
-  );
+  let unlock: Release | undefined;
+  let result: Omit<CommitResult, 'statCache'> & { tip: ObjectId | null };
+  try {
+    result = await repo.write(
+      async (txn) => {
+        const imported = await importSource(source, txn, { cache, xattrs: opts.xattrs });
+        unlock = await repo.refs.lock(opts.ref);
+        const tip = (await repo.refs.read(opts.ref)) ?? null;
+        const parent = opts.parent === undefined ? tip : opts.parent;
+        const commit: Commit = {
+          tree: imported.tree,
+          root: imported.root,
+          parents: parent ? [parent] : [],
+          subject: opts.subject ?? '',
+          body: opts.body ?? '',
+          timestamp: opts.timestamp ?? Math.floor(Date.now() / 1000),
+          metadata: Object.entries(opts.metadata ?? {}).map(([key, value]) => ({ key, value })),
+          package: opts.package,
+          generation: opts.generation,
+        };
+        const id = await writeCommit(txn, commit);
+        return { commit: id, tree: imported.tree, parent, tip, kind: imported.kind, report: imported.report, written: { ...txn.stats } };
+      },
+      { sync: opts.sync, after: (r) => repo.refs.write(opts.ref, r.commit, 'heads', { expected: r.tip }) },
+    );
+  } finally {
+    await unlock?.();
+  }
   await cache?.flush();
-  return { ...result, statCache: cache !== undefined };
+  const { tip: _tip, ...out } = result;
+  return { ...out, statCache: cache !== undefined };
 }

@@ -3,16 +3,18 @@ import { TroveError } from '../errors.js';
 import { decodeCommit, decodeTree } from '../format/codec.js';
 import { newHasher, type ObjectId } from '../hash/index.js';
 import type { Repo } from '../repo.js';
+import { listRefsChecked } from './resolve.js';
 import { repoRoots } from './roots.js';
 
 export type ObjectKind = 'commit' | 'tree' | 'blob';
 
 export interface FsckProblem {
-  id: ObjectId;
+  /** The object; absent for an `invalid-ref` (a ref file that holds no id). */
+  id?: ObjectId;
   kind?: ObjectKind;
   /** Where it is referenced from: a root name and a path. */
   where?: string;
-  problem: 'corrupt' | 'missing' | 'invalid' | 'size-mismatch';
+  problem: 'corrupt' | 'missing' | 'invalid' | 'size-mismatch' | 'invalid-ref';
   detail: string;
 }
 
@@ -45,7 +47,8 @@ export async function fsck(repo: Repo, opts: { onProgress?: (done: number) => vo
     }
   }
 
-  const seen = new Set<ObjectId>();
+  // One set per kind: an id first met as a tree must still be checked when a ref claims it is a commit.
+  const seen = { commit: new Set<ObjectId>(), tree: new Set<ObjectId>(), blob: new Set<string>() };
   const problem = (p: FsckProblem) => report.problems.push(p);
   const load = async (id: ObjectId, kind: ObjectKind, where: string): Promise<Uint8Array | undefined> => {
     if (corrupt.has(id)) {
@@ -65,8 +68,8 @@ export async function fsck(repo: Repo, opts: { onProgress?: (done: number) => vo
   };
 
   const checkTree = async (id: ObjectId, where: string): Promise<void> => {
-    if (seen.has(id)) return;
-    seen.add(id);
+    if (seen.tree.has(id)) return;
+    seen.tree.add(id);
     report.trees++;
     const bytes = await load(id, 'tree', where);
     if (!bytes) return;
@@ -81,8 +84,8 @@ export async function fsck(repo: Repo, opts: { onProgress?: (done: number) => vo
       entries.map(async (e) => {
         const path = `${where}/${e.name}`;
         if (e.kind === 'dir') return checkTree(e.id!, path);
-        if (e.kind !== 'file' || seen.has(`${e.id}:${e.size}`)) return;
-        seen.add(`${e.id}:${e.size}`);
+        if (e.kind !== 'file' || seen.blob.has(`${e.id}:${e.size}`)) return;
+        seen.blob.add(`${e.id}:${e.size}`);
         report.blobs++;
         if (corrupt.has(e.id!)) return void (await load(e.id!, 'blob', path));
         try {
@@ -96,8 +99,8 @@ export async function fsck(repo: Repo, opts: { onProgress?: (done: number) => vo
   };
 
   const checkCommit = async (id: ObjectId, where: string): Promise<void> => {
-    while (!seen.has(id)) {
-      seen.add(id);
+    while (!seen.commit.has(id)) {
+      seen.commit.add(id);
       report.commits++;
       const bytes = await load(id, 'commit', where);
       if (!bytes) return;
@@ -105,7 +108,7 @@ export async function fsck(repo: Repo, opts: { onProgress?: (done: number) => vo
       try {
         commit = decodeCommit(bytes);
       } catch (err) {
-        problem({ id, kind: 'commit', where, problem: 'invalid', detail: (err as Error).message });
+        problem({ id, kind: 'commit', where, problem: 'invalid', detail: `does not decode as a commit: ${(err as Error).message}` });
         return;
       }
       await checkTree(commit.tree, `${where}@${id.slice(0, 12)}:`);
@@ -116,9 +119,22 @@ export async function fsck(repo: Repo, opts: { onProgress?: (done: number) => vo
     }
   };
 
-  for (const root of await repoRoots(repo)) await checkCommit(root.commit, root.name);
+  for (const ns of ['heads', 'remotes']) {
+    for (const bad of (await listRefsChecked(repo, ns)).bad) problem({ where: `refs/${ns}/${bad.name}`, problem: 'invalid-ref', detail: bad.error });
+  }
+  for (const root of await repoRoots(skippingBadRefs(repo))) await checkCommit(root.commit, root.name);
   report.ok = report.problems.length === 0;
   return report;
+}
+
+/**
+ * `repo` seen through refs whose listing skips ref files that hold no id
+ * (fsck reports those itself), so that every other root is still checked.
+ * The roots themselves stay repoRoots', the very set gc keeps.
+ */
+function skippingBadRefs(repo: Repo): Repo {
+  const list = async (ns = 'heads') => (await listRefsChecked(repo, ns)).refs;
+  return Object.create(repo, { refs: { value: Object.create(repo.refs, { list: { value: list } }) } }) as Repo;
 }
 
 const CHUNK = 1 << 20;

@@ -1,9 +1,10 @@
-import { readdir } from 'node:fs/promises';
+import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { notFound, TroveError, usage } from '../errors.js';
+import { corrupt, isErrno, notFound, TroveError, usage } from '../errors.js';
+import { decodeCommit, decodeTree } from '../format/codec.js';
 import type { Commit, TreeEntry } from '../format/types.js';
 import { isObjectId, type ObjectId } from '../hash/index.js';
-import { refNameProblem } from '../refs/refs.js';
+import { assertRefName, refNameProblem } from '../refs/refs.js';
 import type { Repo } from '../repo.js';
 import { readCommit, readTree } from './objects.js';
 
@@ -11,35 +12,62 @@ import { readCommit, readTree } from './objects.js';
  * Resolves a revision to a commit id: a ref name (`main`, `pkg/bash/amd64`),
  * `remotes/<remote>/<ref>`, a full id, or a unique id prefix of at least 6 hex
  * digits, each optionally followed by `~N` (N first parents back) or `^`.
+ * Whatever it names must be a commit: a tree or blob id is refused.
  */
 export async function resolveRev(repo: Repo, spec: string): Promise<ObjectId> {
   const m = /^(.*?)((?:~\d*|\^)*)$/.exec(spec)!;
   const base = m[1]!;
   if (base === '') throw usage(`empty revision in ${JSON.stringify(spec)}`);
-  let id = await resolveBase(repo, base);
+  const { id: start, ref } = await resolveBase(repo, base);
+  let id = start;
+  let c = await commitAt(repo, id, ref ? `ref ${ref}` : base, ref !== undefined);
   for (const step of m[2]!.match(/~\d*|\^/g) ?? []) {
     const n = step === '^' || step === '~' ? 1 : Number(step.slice(1));
     for (let i = 0; i < n; i++) {
-      const c = await readCommit(repo.store, id);
       const parent = c.parents[0];
       if (!parent) throw notFound(`${spec}: commit ${id.slice(0, 12)} has no parent`);
+      c = await commitAt(repo, parent, `the parent of ${id.slice(0, 12)}`, true);
       id = parent;
     }
   }
   return id;
 }
 
-async function resolveBase(repo: Repo, base: string): Promise<ObjectId> {
+/**
+ * Reads the commit `id`, which `what` names. An object that is not a commit
+ * is a usage error when the user named it by id (`stored` false), and
+ * corruption when a ref or a parent link points at it.
+ */
+async function commitAt(repo: Repo, id: ObjectId, what: string, stored: boolean): Promise<Commit> {
+  const bytes = await repo.store.get(id);
+  try {
+    return decodeCommit(bytes);
+  } catch (err) {
+    if (!(err instanceof TroveError && err.code === 'E_BAD_OBJECT')) throw err;
+    const isTree = (() => {
+      try {
+        return decodeTree(bytes) !== undefined;
+      } catch {
+        return false;
+      }
+    })();
+    const kind = isTree ? 'a tree' : 'a blob or a damaged commit';
+    if (!stored) throw usage(`${what} is ${kind}, not a commit`);
+    throw corrupt(`${what} points at ${id}, which is ${kind}, not a commit; run trove fsck`);
+  }
+}
+
+async function resolveBase(repo: Repo, base: string): Promise<{ id: ObjectId; ref?: string }> {
   if (isObjectId(base)) {
     if (!(await repo.store.has(base))) throw notFound(`no such commit: ${base}`);
-    return base;
+    return { id: base };
   }
   if (base.startsWith('remotes/')) {
     const id = await repo.refs.read(base.slice('remotes/'.length), 'remotes');
-    if (id) return id;
+    if (id) return { id, ref: base };
   } else if (refNameProblem(base) === null) {
     const id = await repo.refs.read(base);
-    if (id) return id;
+    if (id) return { id, ref: base };
   }
   if (/^[0-9a-f]{6,63}$/.test(base)) {
     const shard = join(repo.store.objectsDir, base.slice(0, 2));
@@ -52,10 +80,65 @@ async function resolveBase(repo: Repo, base: string): Promise<ObjectId> {
       // Only commits count: a prefix shared with a blob or tree is not ambiguous.
       if (await readCommit(repo.store, id).then(() => true, () => false)) matches.push(id);
     }
-    if (matches.length === 1) return matches[0]!;
+    if (matches.length === 1) return { id: matches[0]! };
     if (matches.length > 1) throw new TroveError('E_USAGE', `ambiguous commit prefix ${base}: ${matches.map((x) => x.slice(0, 12)).join(', ')}`);
   }
   throw notFound(`unknown revision: ${base} (not a ref, commit id or unique commit id prefix)`);
+}
+
+/** The refs of a namespace that parse, and the names and errors of those that do not. */
+export async function listRefsChecked(
+  repo: Repo,
+  ns = 'heads',
+): Promise<{ refs: { name: string; id: ObjectId }[]; bad: { name: string; error: string }[] }> {
+  const refs: { name: string; id: ObjectId }[] = [];
+  const bad: { name: string; error: string }[] = [];
+  const walk = async (dir: string, prefix: string): Promise<void> => {
+    let entries: import('node:fs').Dirent[];
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) return;
+      throw err;
+    }
+    for (const e of entries) {
+      const name = prefix ? `${prefix}/${e.name}` : e.name;
+      if (e.isDirectory()) await walk(join(dir, e.name), name);
+      else if (e.isFile() && refNameProblem(name) === null) {
+        try {
+          const id = await repo.refs.read(name, ns);
+          if (id) refs.push({ name, id });
+        } catch (err) {
+          if (!(err instanceof TroveError && err.code === 'E_CORRUPT')) throw err;
+          bad.push({ name, error: err.message });
+        }
+      }
+    }
+  };
+  await walk(join(repo.path, 'refs', ns), '');
+  const byName = (a: { name: string }, b: { name: string }) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+  return { refs: refs.sort(byName), bad: bad.sort(byName) };
+}
+
+/**
+ * Refuses (E_BAD_REF) a ref name that cannot be created next to the existing
+ * refs: `a/b` while a ref `a` exists, or `a` while refs `a/...` exist.
+ */
+export async function assertRefFree(repo: Repo, name: string, ns = 'heads'): Promise<void> {
+  assertRefName(name);
+  const parts = name.split('/');
+  for (let i = 1; i <= parts.length; i++) {
+    const prefix = parts.slice(0, i).join('/');
+    let isDir: boolean;
+    try {
+      isDir = (await lstat(join(repo.path, 'refs', ns, prefix))).isDirectory();
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) return;
+      throw err;
+    }
+    if (i < parts.length && !isDir) throw new TroveError('E_BAD_REF', `cannot create ref ${name}: ref ${prefix} exists`);
+    if (i === parts.length && isDir) throw new TroveError('E_BAD_REF', `cannot create ref ${name}: ${name}/ is a directory of refs`);
+  }
 }
 
 /** Splits `REV[:PATH]` (the path part may be empty or start with `/`). */

@@ -6,7 +6,7 @@ import { bytes, print, printJson, withRepo } from '../context.js';
 export function register(program: Command): void {
   program
     .command('fsck')
-    .description('re-hash every object and check every reference from every ref')
+    .description('re-hash every object and check every reference from every ref; report refs that hold no id')
     .option('--json', 'print the report as JSON')
     .addHelpText('after', '\nExit status 0 when the repository is sound, 5 when anything is missing or corrupt.')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
@@ -14,7 +14,8 @@ export function register(program: Command): void {
       if (opts.json) printJson(report);
       else {
         for (const p of report.problems) {
-          print(`${p.problem}: ${p.kind ?? 'object'} ${p.id}${p.where ? ` at ${p.where}` : ''}: ${p.detail}`);
+          if (p.id === undefined) print(`${p.problem}: ${p.where}: ${p.detail}`);
+          else print(`${p.problem}: ${p.kind ?? 'object'} ${p.id}${p.where ? ` at ${p.where}` : ''}: ${p.detail}`);
         }
         print(`${report.objects} objects (${bytes(report.bytes)}); ${report.commits} commits, ${report.trees} trees, ${report.blobs} blobs reachable`);
       }
