@@ -177,7 +177,8 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
       for (const [id, text] of sigs) await writeAtomic(join(repo.path, commitSigPath(id)), text, repo.store.tmpDir);
       if (opts.fsync) await promisify(execFile)('sync', ['-f', repo.store.objectsDir]);
       for (const t of targets) {
-        await repo.refs.write(localName(t.ref), t.commit, ns);
+        // Compare-and-swap under the ref's lock: a commit or another pull that moved the ref meanwhile is not overwritten.
+        await repo.refs.update(localName(t.ref), t.commit, { expected: previous.get(t.ref) ?? null, ns });
         result.refs.push({ ref: t.ref, local: `refs/${ns}/${localName(t.ref)}`, commit: t.commit, previous: previous.get(t.ref) ?? null });
       }
       if (opts.mirror) {
