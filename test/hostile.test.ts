@@ -9,6 +9,7 @@ import { commitSource } from '../src/ops/commit.js';
 import { Repo } from '../src/repo.js';
 import { getDebs } from './helpers/debs.js';
 import { snapshot } from './helpers/fstree.js';
+import { paxRecord, paxTar } from './helpers/pax.js';
 import { runTrove, sh, tmpdir } from './helpers/tmp.js';
 
 interface Member {
@@ -160,6 +161,16 @@ describe('hostile tar archives are refused and leave the repository as it was', 
     await expectRefused(repo, path, 'E_UNSAFE_ARCHIVE', 6, /empty/);
   });
 
+  it.each([
+    ['a record longer than the header', Buffer.concat([paxRecord('SCHILY.xattr.user.a', 'x'), Buffer.from('99 SCHILY.xattr.user.b=y\n')])],
+    ['a record without key=value', Buffer.from('12 novalue!\n')],
+    ['a length that is not a number', Buffer.from('x1 SCHILY.xattr.user.a=b\n')],
+  ])('a PAX header with %s', async (label, pax) => {
+    const path = join(work, `pax-${label.replace(/\W+/g, '-')}.tar`);
+    writeFileSync(path, Buffer.concat([await tarBytes([INNOCENT]).then((b) => b.subarray(0, b.length - 1024)), paxTar(pax, 'f', 'after the header\n')]));
+    await expectRefused(repo, path, 'E_UNSAFE_ARCHIVE', 6, /PAX record/);
+  });
+
   it('a directory holding a name that is not UTF-8', async () => {
     const dir = join(work, 'badname');
     mkdirSync(dir);
@@ -181,6 +192,16 @@ describe('hostile .deb packages', () => {
     const deb = await debWith(join(work, 'dotdot'), [{ name: './', type: 'directory' }, INNOCENT, { name: './usr/../../etc/cron.d/evil', content: '* * * * * root sh\n' }]);
     expect(sh('ar', ['t', deb])).toBe('debian-binary\ncontrol.tar.xz\ndata.tar.xz\n');
     await expectRefused(repo, deb, 'E_UNSAFE_ARCHIVE', 6, /\.\./);
+  });
+
+  it('a .deb whose data.tar has a member starting with ../', async () => {
+    const deb = await debWith(join(work, 'leading-dotdot'), [{ name: './', type: 'directory' }, INNOCENT, { name: '../etc/cron.d/evil', content: '* * * * * root sh\n' }]);
+    await expectRefused(repo, deb, 'E_UNSAFE_ARCHIVE', 6, /\.\./);
+  });
+
+  it('a .deb whose data.tar has an absolute member path', async () => {
+    const deb = await debWith(join(work, 'absolute'), [{ name: './', type: 'directory' }, INNOCENT, { name: '/etc/cron.d/evil', content: '* * * * * root sh\n' }]);
+    await expectRefused(repo, deb, 'E_UNSAFE_ARCHIVE', 6, /absolute/);
   });
 
   it('a .deb whose data.tar writes through a symlink', async () => {
@@ -360,6 +381,7 @@ describe('objects whose bytes no longer match their name', () => {
     const { blob } = await idsOf(repo);
     expect(runTrove(['cat', 'main:file', '--repo', repo]).stdout).toBe('good content\n');
     rot(repo, blob);
+    const before = repoState(repo);
 
     const f = runTrove(['fsck', '--json', '--repo', repo]);
     expect(f.code).toBe(5);
@@ -376,12 +398,17 @@ describe('objects whose bytes no longer match their name', () => {
     expect(cat.stdout).toBe('');
     // Others are still readable.
     expect(runTrove(['cat', 'main:sub/deeper', '--repo', repo]).stdout).toBe('deeper content\n');
+    const co = runTrove(['checkout', '--copy', 'main', join(tmpdir('trove-corrupt'), 'dest'), '--repo', repo]);
+    expect(co.code).toBe(5);
+    expect(co.stderr).toMatch(/corrupt/);
+    expect(repoState(repo)).toEqual(before);
   });
 
   it('a corrupt tree: ls and fsck refuse it', async () => {
     const repo = goodRepo();
     const { subtree } = await idsOf(repo);
     rot(repo, subtree);
+    const before = repoState(repo);
     const ls = runTrove(['ls', 'main:sub', '--repo', repo]);
     expect(ls.code).toBe(5);
     expect(ls.stderr).toMatch(/corrupt/);
@@ -390,13 +417,15 @@ describe('objects whose bytes no longer match their name', () => {
     const f = runTrove(['fsck', '--json', '--repo', repo]);
     expect(f.code).toBe(5);
     expect((JSON.parse(f.stdout) as { problems: unknown[] }).problems).toContainEqual(expect.objectContaining({ id: subtree, problem: 'corrupt', kind: 'tree' }));
+    expect(repoState(repo)).toEqual(before);
   });
 
   it('a corrupt commit: show, log and ls refuse it', async () => {
     const repo = goodRepo();
     const { commit } = await idsOf(repo);
     rot(repo, commit);
-    for (const args of [['show', 'main'], ['log', 'main'], ['ls', 'main']]) {
+    const before = repoState(repo);
+    for (const args of [['show', 'main'], ['log', 'main'], ['ls', 'main'], ['checkout', 'main', join(tmpdir('trove-corrupt'), 'dest')]]) {
       const r = runTrove([...args, '--repo', repo]);
       expect(r.code).toBe(5);
       expect(r.stderr).toMatch(/corrupt/);
@@ -404,19 +433,28 @@ describe('objects whose bytes no longer match their name', () => {
     const f = runTrove(['fsck', '--json', '--repo', repo]);
     expect(f.code).toBe(5);
     expect((JSON.parse(f.stdout) as { problems: unknown[] }).problems).toContainEqual(expect.objectContaining({ id: commit, problem: 'corrupt', kind: 'commit' }));
+    expect(repoState(repo)).toEqual(before);
   });
 
   it('an emptied or missing blob: fsck reports it', async () => {
     const repo = goodRepo();
     const { blob } = await idsOf(repo);
     writeFileSync(objectPath(repo, blob), ''); // as after a crash without fsync
+    const emptied = repoState(repo);
     let f = runTrove(['fsck', '--json', '--repo', repo]);
     expect(f.code).toBe(5);
     expect((JSON.parse(f.stdout) as { problems: unknown[] }).problems).toContainEqual(expect.objectContaining({ id: blob, problem: 'corrupt' }));
+    expect(runTrove(['cat', 'main:file', '--repo', repo]).code).toBe(5);
+    expect(repoState(repo)).toEqual(emptied);
     rmSync(objectPath(repo, blob));
+    const missing = repoState(repo);
     f = runTrove(['fsck', '--json', '--repo', repo]);
     expect(f.code).toBe(5);
     expect((JSON.parse(f.stdout) as { problems: unknown[] }).problems).toEqual([expect.objectContaining({ id: blob, problem: 'missing', kind: 'blob' })]);
     expect(runTrove(['cat', 'main:file', '--repo', repo]).code).toBe(3);
+    // A tree whose blob is gone breaks the store's invariant: checkout calls that corruption.
+    const co = runTrove(['checkout', 'main', join(tmpdir('trove-missing'), 'dest'), '--repo', repo]);
+    expect({ code: co.code, stderr: co.stderr }).toEqual({ code: 5, stderr: expect.stringMatching(/missing/) });
+    expect(repoState(repo)).toEqual(missing);
   });
 });
