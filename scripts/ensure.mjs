@@ -16,6 +16,8 @@ const job = process.argv[2] ?? '--build';
 const DEBIAN = {
   '--build': [],
   '--demo': [['libfuse2', '/usr/lib/x86_64-linux-gnu/libfuse.so.2'], ['fuse3', '/usr/bin/fusermount3']],
+  // Every system tool the tests run. The last group is Essential on Debian and
+  // normally present; it is listed so that a trimmed image says what is missing.
   '--test': [
     ['libfuse2', '/usr/lib/x86_64-linux-gnu/libfuse.so.2'],
     ['fuse3', '/usr/bin/fusermount3'],
@@ -23,6 +25,14 @@ const DEBIAN = {
     ['git', '/usr/bin/git'],
     ['xz-utils', '/usr/bin/xz'],
     ['zstd', '/usr/bin/zstd'],
+    ['binutils', '/usr/bin/ar'],
+    ['apt', '/usr/bin/apt-get'],
+    ['dpkg', '/usr/bin/dpkg-deb'],
+    ['tar', '/usr/bin/tar'],
+    ['coreutils', '/usr/sbin/chroot'],
+    ['bsdutils', '/usr/bin/script'],
+    ['findutils', '/usr/bin/find'],
+    ['diffutils', '/usr/bin/diff'],
   ],
   '--bench': [
     ['libfuse2', '/usr/lib/x86_64-linux-gnu/libfuse.so.2'],
