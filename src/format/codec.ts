@@ -98,8 +98,20 @@ function idFromPb(bytes: Uint8Array | null | undefined, what: string): ObjectId 
   return bytesToId(bytes);
 }
 
-/** Decodes and validates a tree; rejects bad names, bad kinds and non-canonical bytes. */
-export function decodeTree(bytes: Uint8Array): Tree {
+/** Options of {@link decodeTree}. */
+export interface DecodeTreeOptions {
+  /**
+   * Re-encode and compare, refusing any non-canonical bytes (default true).
+   * Readers of the local store may pass false: every tree entered it either
+   * from `encodeTree` or through this check, and its id (the hash, verified on
+   * read) pins those bytes. Names, kinds, ids and strict name order are
+   * checked either way.
+   */
+  canonical?: boolean;
+}
+
+/** Decodes and validates a tree; rejects bad names, bad kinds, unsorted or duplicate names and non-canonical bytes. */
+export function decodeTree(bytes: Uint8Array, opts: DecodeTreeOptions = {}): Tree {
   const msg = decodeOrThrow('tree', () => pb.Tree.decode(bytes));
   const entries: TreeEntry[] = (msg.entries ?? []).map((e) => {
     const name = e.name ?? '';
@@ -121,7 +133,14 @@ export function decodeTree(bytes: Uint8Array): Tree {
     return entry;
   });
   const tree = { entries };
-  assertCanonical('tree', bytes, decodeOrThrow('tree', () => encodeTree(tree)));
+  if (opts.canonical ?? true) assertCanonical('tree', bytes, decodeOrThrow('tree', () => encodeTree(tree)));
+  else {
+    for (let i = 1; i < entries.length; i++) {
+      if (compareNames(entries[i - 1]!.name, entries[i]!.name) >= 0) {
+        throw badObject(`tree entries are not in strict name order at ${JSON.stringify(entries[i]!.name)}`);
+      }
+    }
+  }
   return tree;
 }
 

@@ -70,7 +70,7 @@ export class RepoSource implements ViewSource {
 
   async readTree(id: ObjectId): Promise<Tree> {
     this.checkSize(id);
-    return decodeTree(await this.store.get(id));
+    return decodeTree(await this.store.get(id), { canonical: false });
   }
 
   readTreeSync(id: ObjectId): Tree {
@@ -84,7 +84,7 @@ export class RepoSource implements ViewSource {
     }
     const actual = hashBytes(bytes);
     if (actual !== id) throw corrupt(`object ${id} is corrupt: its bytes hash to ${actual}`);
-    return decodeTree(bytes);
+    return decodeTree(bytes, { canonical: false });
   }
 
   /** Decoding costs several times the object's size: refuse what could exhaust the heap. */

@@ -147,7 +147,7 @@ export async function checkout(repo: Repo, commitId: ObjectId, dest: string, opt
   };
 
   const populate = (treeId: ObjectId, dir: string): void => {
-    for (const e of decodeTree(store.getSync(treeId)).entries) {
+    for (const e of decodeTree(store.getSync(treeId), { canonical: false }).entries) {
       const path = join(dir, e.name);
       if (e.kind === 'dir') {
         mkdirSync(path, { mode: 0o700 });
