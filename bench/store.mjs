@@ -128,10 +128,12 @@ export async function runGroup(ctx) {
   return { name, title, ops: OPS, samples, errors, notes: notes(facts, picked.length), warnings };
 }
 
-/** trove keeps per-(mode, owner) copies of objects for hard-link checkouts under variants/. */
+/** trove keeps per-(mode, owner) copies of objects, and per-(target, owner) symlinks, for hard-link checkouts under variants/. */
 function variants(repo) {
   const dir = join(repo, 'variants');
-  return existsSync(dir) ? { files: treeStats(dir).files, bytes: duBytes(dir) } : { files: 0, bytes: 0 };
+  if (!existsSync(dir)) return { files: 0, symlinks: 0, bytes: 0 };
+  const st = treeStats(dir);
+  return { files: st.files, symlinks: st.symlinks, bytes: duBytes(dir) };
 }
 
 function fmtStats(s) {
@@ -162,8 +164,8 @@ function notes(facts, modified) {
       `${human(rep.bytesRead ?? 0)} read.`);
   }
   if (t.variants) {
-    lines.push(`trove's first hard-link checkout made ${t.variants.files} variant copies (${human(t.variants.bytes)}) ` +
-      'of objects whose stored mode or owner differs from the entry; later checkouts reuse them.');
+    lines.push(`trove's first hard-link checkout made ${t.variants.files} variant copies of objects whose stored mode or owner ` +
+      `differs from the entry and ${t.variants.symlinks} shared symlinks (${human(t.variants.bytes)} in all); later checkouts link them.`);
   }
   const size = (f) => (f.objects === undefined ? 'n/a' : `${f.objects} objects, ${human(f.repoBytes)} on disk`);
   lines.push(`Repository after the first commit: trove ${size(t)}; ostree ${size(o)} ` +
