@@ -57,8 +57,13 @@ try {
   section('Checkouts: a hard-link farm and a copy, byte-for-byte the commit');
   await trove(['checkout', 'os/demo', join(dir, 'checkout')]);
   await trove(['checkout', 'os/demo~1', join(dir, 'checkout-v1'), '--copy']);
-  const { stdout } = await run('diff', ['-r', work, join(dir, 'checkout')]).catch((e) => e);
-  process.stdout.write(stdout ? `differences:\n${stdout}` : 'diff -r tree checkout: identical\n');
+  // diff exits 0 when identical, 1 with differences, 2 on trouble (or is missing): only 0 passes.
+  const same = await run('diff', ['-r', '--no-dereference', work, join(dir, 'checkout')]).then(
+    () => undefined,
+    (e) => (e.code === 1 ? `differences:\n${e.stdout}` : `diff -r could not compare: ${e.stderr || e.message}`),
+  );
+  if (same) throw new Error(`the checkout is not the committed tree; ${same}`);
+  process.stdout.write('diff -r tree checkout: identical\n');
 
   section('Integrity');
   await trove(['fsck']);
