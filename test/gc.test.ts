@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { bytes } from '../src/cli/context.js';
@@ -154,6 +154,32 @@ describe('CLI: gen prune and gc', () => {
 });
 
 describe('gc', () => {
+  it('a commit after gc does not trust the stat cache for objects gc deleted', () => {
+    const dir = tmpdir();
+    const repo = join(dir, 'repo');
+    const src = join(dir, 'src');
+    mkdirSync(join(src, 'sub'), { recursive: true });
+    writeFileSync(join(src, 'sub', 'file'), `content ${randomBytes(8).toString('hex')}\n`);
+    // Old enough for the stat cache to remember them (entries newer than 200 ms are not recorded).
+    const past = new Date(Date.now() - 10_000);
+    utimesSync(join(src, 'sub', 'file'), past, past);
+    utimesSync(join(src, 'sub'), past, past);
+    const t = (...args: string[]) => {
+      const r = runTrove([...args, '--repo', repo]);
+      expect({ args, code: r.code, stderr: r.stderr }).toEqual({ args, code: 0, stderr: '' });
+      return r.stdout;
+    };
+    t('init');
+    t('commit', src, '-r', 'a');
+    t('refs', 'delete', 'a');
+    expect(JSON.parse(t('gc', '--json')).deleted.blobs).toBe(1);
+    const again = JSON.parse(t('commit', src, '-r', 'b', '--json'));
+    expect(again.written.objects).toBe(4); // blob, sub tree, root tree, commit: all written again
+    const f = runTrove(['fsck', '--json', '--repo', repo]);
+    expect(f.stdout).toContain('"ok": true');
+    expect(f.code).toBe(0);
+  });
+
   it('frees what only pruned generations and deleted refs used; dry run reports the same and deletes nothing', async () => {
     const dir = tmpdir();
     const repoPath = join(dir, 'repo');

@@ -46,12 +46,15 @@ export async function commitSource(repo: Repo, source: string, opts: CommitOptio
   // Before anything is imported: a name that cannot be created would fail only after the objects were installed.
   await assertRefFree(repo, opts.ref);
   const db = await repo.indexDb();
-  const cache = db ? new IndexStatCache(db, repo.gcEpoch()) : undefined;
+  let cache: IndexStatCache | undefined;
   let unlock: Release | undefined;
   let result: Omit<CommitResult, 'statCache'> & { tip: ObjectId | null };
   try {
     result = await repo.write(
       async (txn) => {
+        // The epoch is read under the shared lock: a gc that finished before it was taken bumped it,
+        // so records naming objects that gc deleted are not trusted; none can start while it is held.
+        cache = db ? new IndexStatCache(db, repo.gcEpoch()) : undefined;
         const imported = await importSource(source, txn, { cache, xattrs: opts.xattrs });
         unlock = await repo.refs.lock(opts.ref);
         const tip = (await repo.refs.read(opts.ref)) ?? null;
@@ -77,5 +80,5 @@ export async function commitSource(repo: Repo, source: string, opts: CommitOptio
   }
   await cache?.flush();
   const { tip: _tip, ...out } = result;
-  return { ...out, statCache: cache !== undefined };
+  return { ...out, statCache: db !== undefined };
 }

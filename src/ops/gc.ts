@@ -163,6 +163,9 @@ export async function gc(repo: Repo, opts: { dryRun?: boolean; onWait?: () => vo
       report.deleted.bytes += size;
     }
     if (dryRun) return report;
+    // Before anything is deleted: derived data recorded in an older epoch (the stat cache) stops
+    // being trusted to name objects that exist.
+    if (garbage.size > 0) await repo.bumpGcEpoch();
 
     // Kahn's order over the garbage graph: an object goes only once no remaining garbage references it.
     const referrers = new Map<ObjectId, number>();
