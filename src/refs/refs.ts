@@ -77,7 +77,15 @@ export class Refs {
         throw new TroveError('E_LOCKED', `ref ${name} moved to ${now ?? 'nothing'} while this update expected ${opts.expected ?? 'no ref'}; retry`);
       }
     }
-    await mkdir(dirname(dest), { recursive: true });
+    try {
+      await mkdir(dirname(dest), { recursive: true });
+    } catch (err) {
+      // A ref `a` exists where `a/b` needs a directory.
+      if (isErrno(err, 'EEXIST') || isErrno(err, 'ENOTDIR')) {
+        throw new TroveError('E_BAD_REF', `ref ${name} conflicts with an existing ref (a ref cannot also be a directory of refs)`);
+      }
+      throw err;
+    }
     const tmp = tempName(this.tmpDir, 'ref');
     await writeFile(tmp, `${id}\n`);
     try {
