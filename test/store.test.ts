@@ -276,3 +276,16 @@ describe('repository lock across processes', () => {
     await release();
   });
 });
+
+describe('Refs.write', () => {
+  it('refuses a ref under the name of an existing ref, for every writer, with E_BAD_REF', async () => {
+    const repo = await Repo.init(join(tmpdir(), 'repo'));
+    const id = 'ab'.repeat(32);
+    await repo.refs.write('main', id);
+    await expect(repo.refs.write('main/sub', id)).rejects.toMatchObject({ code: 'E_BAD_REF' });
+    await repo.refs.write('pkg/a/amd64', id);
+    await expect(repo.refs.write('pkg/a', id)).rejects.toMatchObject({ code: 'E_BAD_REF' });
+    expect((await repo.refs.list()).map((r) => r.name).sort()).toEqual(['main', 'pkg/a/amd64']);
+    await repo.close();
+  });
+});
