@@ -22,9 +22,11 @@ export class IndexStatCache implements StatCache {
   ) {}
 
   async load(root: string): Promise<void> {
+    // Directories below `root`: `/a/b` for root `/a`, `/etc` for root `/` itself.
+    const below = root.endsWith('/') ? root : `${root}/`;
     for await (const [key, [epoch, tree, files]] of this.db.entries<Stored>(PREFIX + root)) {
       const dir = key.slice(PREFIX.length);
-      if (dir !== root && !dir.startsWith(`${root}/`)) continue;
+      if (dir !== root && !dir.startsWith(below)) continue;
       const entries = new Map<string, CachedEntry>();
       for (const [name, t] of Object.entries(files)) {
         const kind = KINDS[t[0]] ?? 'file';

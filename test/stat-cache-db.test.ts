@@ -1,0 +1,30 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { CachedEntry } from '../src/ops/import/stat-cache.js';
+import { IndexStatCache } from '../src/ops/stat-cache-db.js';
+import { IndexDb } from '../src/refs/index-db.js';
+import { tmpdir } from './helpers/tmp.js';
+
+const entry = (id: string): CachedEntry => ({ kind: 'file', size: 1, mtimeMs: 1, ctimeMs: 1, ino: 1, id, xattrs: [] });
+const record = (tree: string) => ({ tree, entries: new Map([['f', entry(tree)]]) });
+
+describe('the stat cache in the index', () => {
+  it.each<[string, string[], string[]]>([
+    ['/', ['/', '/etc', '/usr/bin'], []],
+    ['/srv/root', ['/srv/root', '/srv/root/etc'], ['/srv/rootfs', '/srv', '/srv/root2/etc']],
+  ])('loads the records of %s and the directories below it, nothing else', async (root, inside, outside) => {
+    const db = (await IndexDb.open(join(tmpdir(), 'index')))!;
+    const writer = new IndexStatCache(db, 3);
+    for (const [i, dir] of [...inside, ...outside].entries()) writer.record(dir, record(String(i).padStart(64, '0')));
+    await writer.flush();
+
+    const reader = new IndexStatCache(db, 3);
+    await reader.load(root);
+    for (const dir of inside) expect(reader.lookup(dir), dir).toMatchObject({ trusted: true });
+    for (const dir of outside) expect(reader.lookup(dir), dir).toBeUndefined();
+    const older = new IndexStatCache(db, 4);
+    await older.load(root);
+    expect(older.lookup(inside[0]!)).toMatchObject({ trusted: false });
+    await db.close();
+  });
+});
