@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lchownSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { hashBytes } from '../src/hash/index.js';
@@ -90,4 +90,29 @@ describe('checkout', () => {
     expect(statSync(join(dir, 'a', 'b')).mode & 0o777).toBe(0o777 & ~process.umask());
     expect(readFileSync(join(dest, 'etc', 'plain'), 'utf8')).toBe('plain\n');
   });
+
+  it('follows symlinked parents of the destination, not a symlink at the destination itself', () => {
+    const { dir, repo } = setup();
+    mkdirSync(join(dir, 'real'));
+    symlinkSync('real', join(dir, 'lnk'));
+    expect(runTrove(['checkout', 'main', join(dir, 'lnk', 'a', 'b'), '--repo', repo]).code).toBe(0);
+    expect(readFileSync(join(dir, 'real', 'a', 'b', 'etc', 'plain'), 'utf8')).toBe('plain\n');
+    mkdirSync(join(dir, 'empty'));
+    symlinkSync('empty', join(dir, 'to-empty'));
+    expect(runTrove(['checkout', 'main', join(dir, 'to-empty'), '--repo', repo]).code).toBe(4);
+  });
+
+  it.runIf(process.getuid?.() === 0)('as root, replaces a shared symlink whose owner is not the entry\'s (made by a checkout without root)', () => {
+    const { dir, repo } = setup();
+    const h = hashBytes(Buffer.from('../etc/plain'));
+    const planted = join(repo, 'variants', 'symlink-0-0', h.slice(0, 2), h.slice(2));
+    mkdirSync(join(planted, '..'), { recursive: true });
+    symlinkSync('../etc/plain', planted);
+    lchownSync(planted, 65534, 65534);
+    expect(runTrove(['checkout', 'main', join(dir, 'out'), '--repo', repo]).code).toBe(0);
+    const st = lstatSync(join(dir, 'out', 'etc', 'link'));
+    expect([st.uid, st.gid]).toEqual([0, 0]);
+    expect(lstatSync(planted).uid).toBe(0);
+  });
 });
+

@@ -313,6 +313,8 @@ describe('--help', () => {
     const r = runTrove(['--version']);
     expect(r.code).toBe(0);
     expect(r.stdout.trim()).toBe(JSON.parse(readFileSync(join(import.meta.dirname, '..', 'package.json'), 'utf8')).version);
+    const withRepo = runTrove(['--repo', '/nonexistent', '--version']);
+    expect([withRepo.code, withRepo.stdout]).toEqual([0, r.stdout]);
     const bad = runTrove(['--repo', '/nonexistent', 'chekout', 'x', 'y']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/unknown command 'chekout'/);

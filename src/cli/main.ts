@@ -82,8 +82,9 @@ export async function buildProgram(argv: string[] = []): Promise<Command> {
 
 /** Runs the CLI; returns the exit code. One place maps errors to messages and codes. */
 export async function main(argv: string[]): Promise<number> {
-  // Only as the first argument: `pkg add --version V` is a package's version, not trove's.
-  if (argv.length === 3 && (argv[2] === '--version' || argv[2] === '-V')) {
+  // Only with no command (and at most --repo): `pkg add --version V` is a package's version, not trove's.
+  const words = argv.slice(2).filter((a, i, all) => a !== '--repo' && all[i - 1] !== '--repo' && !a.startsWith('--repo='));
+  if (words.length === 1 && (words[0] === '--version' || words[0] === '-V')) {
     process.stdout.write(`${VERSION}\n`);
     return 0;
   }

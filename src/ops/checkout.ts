@@ -1,5 +1,7 @@
 import {
   chmodSync,
+  constants,
+  copyFileSync,
   existsSync,
   lchownSync,
   linkSync,
@@ -12,14 +14,15 @@ import {
   symlinkSync,
   unlinkSync,
 } from 'node:fs';
+import type { Stats } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { isErrno, TroveError, usage } from '../errors.js';
-import { copyHashedSync } from '../store/sync-write.js';
 import { decodeTree } from '../format/codec.js';
 import type { DirMeta, TreeEntry } from '../format/types.js';
 import { hashBytes, type ObjectId } from '../hash/index.js';
 import type { Repo } from '../repo.js';
 import { tempName } from '../store/disk.js';
+import { hashFileSync } from '../store/sync-write.js';
 import { writeXattrs } from './import/xattrs.js';
 import { readCommit } from './objects.js';
 
@@ -38,6 +41,7 @@ export interface CheckoutResult {
 }
 
 const isRoot = process.getuid?.() === 0;
+const linksSymlinks = process.platform === 'linux';
 
 /**
  * Materialises a commit at `dest` (which must not exist, or be an empty
@@ -63,24 +67,30 @@ export async function checkout(repo: Repo, commitId: ObjectId, dest: string, opt
   const result: CheckoutResult = { files: 0, dirs: 0, symlinks: 0, linked: 0, copied: 0, mode: useLinks ? 'hardlink' : 'copy' };
   const variants = new Map<string, string>();
 
-  /** `<repo>/variants/<key>/<ab>/<rest>`, made by `make` into a temp name and renamed there if missing. */
-  const variantPath = (key: string, name: string, make: (tmp: string) => void): string => {
+  /**
+   * `<repo>/variants/<key>/<ab>/<rest>`. One already there is used when `fits`
+   * its stat (a variant made by a checkout without root carries that user as
+   * owner, which a root checkout must not take); otherwise `make` builds one
+   * under a temp name, renamed over it.
+   */
+  const variantPath = (key: string, name: string, fits: (st: Stats) => boolean, make: (tmp: string) => void): string => {
     const path = join(repo.path, 'variants', key, name.slice(0, 2), name.slice(2));
     try {
-      lstatSync(path);
+      if (fits(lstatSync(path))) return path;
     } catch (err) {
       if (!isErrno(err, 'ENOENT')) throw err;
       mkdirSync(dirname(path), { recursive: true });
-      const tmp = tempName(store.tmpDir, 'variant');
-      make(tmp);
-      renameSync(tmp, path);
     }
+    const tmp = tempName(store.tmpDir, 'variant');
+    make(tmp);
+    renameSync(tmp, path);
     return path;
   };
+  const ownedAs = (st: Stats, e: TreeEntry) => !isRoot || (st.uid === e.uid && st.gid === e.gid);
 
   const variantFor = (e: TreeEntry): string => {
     const obj = store.pathOf(e.id!);
-    let ost: import('node:fs').Stats;
+    let ost: Stats;
     try {
       ost = statSync(obj);
     } catch (err) {
@@ -93,7 +103,8 @@ export async function checkout(repo: Repo, commitId: ObjectId, dest: string, opt
     const memo = `${key}/${e.id}`;
     const known = variants.get(memo);
     if (known) return known;
-    const path = variantPath(key, e.id!, (tmp) => {
+    const fits = (st: Stats) => st.isFile() && (st.mode & 0o7777) === e.mode && ownedAs(st, e);
+    const path = variantPath(key, e.id!, fits, (tmp) => {
       copyVerified(obj, tmp, e.id!);
       applyMeta(tmp, e);
     });
@@ -107,20 +118,22 @@ export async function checkout(repo: Repo, commitId: ObjectId, dest: string, opt
    * are): a new link costs far less than a new inode.
    */
   const symlinkVariant = (e: TreeEntry): string => {
-    return variantPath(`symlink-${e.uid}-${e.gid}`, hashBytes(Buffer.from(e.target!, 'utf8')), (tmp) => {
+    const fits = (st: Stats) => st.isSymbolicLink() && ownedAs(st, e);
+    return variantPath(`symlink-${e.uid}-${e.gid}`, hashBytes(Buffer.from(e.target!, 'utf8')), fits, (tmp) => {
       symlinkSync(e.target!, tmp);
       if (isRoot) lchownSync(tmp, e.uid, e.gid);
     });
   };
 
   const symlinkEntry = (e: TreeEntry, path: string) => {
-    if (useLinks && e.xattrs.length === 0) {
+    // Only where link(2) is known to link a symlink itself, never what it points at: Linux.
+    if (useLinks && linksSymlinks && e.xattrs.length === 0) {
       try {
-        // link(2) does not follow a symlink on Linux: the new name is the symlink itself.
         linkSync(symlinkVariant(e), path);
         return;
       } catch (err) {
-        if (!isErrno(err, 'EMLINK')) throw err;
+        // EPERM: fs.protected_hardlinks keeps a user from linking a symlink owned by someone else.
+        if (!isErrno(err, 'EMLINK') && !isErrno(err, 'EPERM')) throw err;
       }
     }
     symlinkSync(e.target!, path);
@@ -183,17 +196,18 @@ function applyMeta(path: string, m: DirMeta | TreeEntry): void {
 }
 
 /**
- * Copies an object file to a new file `dest`, hashing as it goes: a copy
+ * Copies an object file to a new file `dest` and hashes the copy: a copy
  * never carries bytes that rotted on disk. `dest` is gone again on failure.
  */
 function copyVerified(obj: string, dest: string, id: ObjectId): void {
-  let got: ObjectId;
   try {
-    got = copyHashedSync(obj, dest).id;
+    // A reflink where the filesystem has them (btrfs, XFS), else an in-kernel copy.
+    copyFileSync(obj, dest, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
   } catch (err) {
     if (isErrno(err, 'ENOENT') && !existsSync(obj)) throw new TroveError('E_CORRUPT', `object ${id} is missing from the store`);
     throw err;
   }
+  const got = hashFileSync(dest).id;
   if (got !== id) {
     unlinkSync(dest);
     throw new TroveError('E_CORRUPT', `object ${id} is corrupt: its bytes hash to ${got} (run trove fsck)`);
@@ -202,7 +216,7 @@ function copyVerified(obj: string, dest: string, id: ObjectId): void {
 
 /** Makes sure `target` is an empty directory; true when this call created it. */
 function prepareDest(target: string): boolean {
-  let st: import('node:fs').Stats | undefined;
+  let st: Stats | undefined;
   try {
     st = lstatSync(target);
   } catch (err) {
@@ -220,7 +234,9 @@ function prepareDest(target: string): boolean {
   const missing: string[] = [];
   for (let p = target; ; p = dirname(p)) {
     try {
-      if (!lstatSync(p).isDirectory()) throw usage(`checkout destination ${target}: ${p} is not a directory`);
+      // Parents may be symlinks to directories (/var/run): followed, unlike the destination itself.
+      const st = p === target ? lstatSync(p) : statSync(p);
+      if (!st.isDirectory()) throw usage(`checkout destination ${target}: ${p} is not a directory`);
       break;
     } catch (err) {
       if (isErrno(err, 'ENOTDIR')) throw usage(`checkout destination ${target}: a parent is not a directory`);

@@ -1,7 +1,8 @@
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { TroveError } from '../errors.js';
 import { decodeCommit, decodeTree } from '../format/codec.js';
-import { newHasher, type ObjectId } from '../hash/index.js';
+import type { ObjectId } from '../hash/index.js';
+import { hashFileSync } from '../store/sync-write.js';
 import type { Repo } from '../repo.js';
 import { listRefsChecked } from './resolve.js';
 import { repoRoots } from './roots.js';
@@ -137,23 +138,3 @@ function skippingBadRefs(repo: Repo): Repo {
   return Object.create(repo, { refs: { value: Object.create(repo.refs, { list: { value: list } }) } }) as Repo;
 }
 
-const CHUNK = 1 << 20;
-const chunkBuf = Buffer.allocUnsafe(CHUNK);
-
-/** SHA-256 and size of a file, read in 1 MiB chunks with blocking reads. */
-function hashFileSync(path: string): { id: ObjectId; size: number } {
-  const h = newHasher();
-  const fd = openSync(path, 'r');
-  let size = 0;
-  try {
-    for (;;) {
-      const n = readSync(fd, chunkBuf, 0, CHUNK, null);
-      if (n === 0) break;
-      h.update(chunkBuf.subarray(0, n));
-      size += n;
-    }
-  } finally {
-    closeSync(fd);
-  }
-  return { id: h.digest('hex'), size };
-}

@@ -176,10 +176,23 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
 
       for (const [id, text] of sigs) await writeAtomic(join(repo.path, commitSigPath(id)), text, repo.store.tmpDir);
       if (opts.fsync) await promisify(execFile)('sync', ['-f', repo.store.objectsDir]);
-      for (const t of targets) {
-        // Compare-and-swap under the ref's lock: a commit or another pull that moved the ref meanwhile is not overwritten.
-        await repo.refs.update(localName(t.ref), t.commit, { expected: previous.get(t.ref) ?? null, ns });
-        result.refs.push({ ref: t.ref, local: `refs/${ns}/${localName(t.ref)}`, commit: t.commit, previous: previous.get(t.ref) ?? null });
+      // Compare-and-swap under every ref's lock, all checked before any moves: a commit or another
+      // pull that moved one of them meanwhile is not overwritten, and no ref moves without the others.
+      const unlocks: (() => Promise<void>)[] = [];
+      try {
+        // One lock per name (a name twice would wait for itself), in one order (no deadlock between pulls).
+        for (const name of [...new Set(targets.map((t) => localName(t.ref)))].sort()) unlocks.push(await repo.refs.lock(name, ns));
+        for (const t of targets) {
+          const now = (await repo.refs.read(localName(t.ref), ns)) ?? null;
+          const was = previous.get(t.ref) ?? null;
+          if (now !== was) throw new TroveError('E_LOCKED', `ref ${localName(t.ref)} moved to ${now ?? 'nothing'} during the pull (it was ${was ?? 'absent'}); pull again`);
+        }
+        for (const t of targets) {
+          await repo.refs.write(localName(t.ref), t.commit, ns, { expected: previous.get(t.ref) ?? null });
+          result.refs.push({ ref: t.ref, local: `refs/${ns}/${localName(t.ref)}`, commit: t.commit, previous: previous.get(t.ref) ?? null });
+        }
+      } finally {
+        for (const unlock of unlocks.reverse()) await unlock();
       }
       if (opts.mirror) {
         let stored = 0;

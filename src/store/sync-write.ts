@@ -36,3 +36,22 @@ export function copyHashedSync(src: string, dest: string, mode = 0o644): { id: O
   }
   return { id: h.digest('hex'), size };
 }
+
+/** SHA-256 and size of a file, read in 1 MiB chunks with blocking reads. */
+export function hashFileSync(path: string): { id: ObjectId; size: number } {
+  const h = newHasher();
+  const buf = Buffer.allocUnsafe(CHUNK);
+  const fd = openSync(path, 'r');
+  let size = 0;
+  try {
+    for (;;) {
+      const n = readSync(fd, buf, 0, CHUNK, null);
+      if (n === 0) break;
+      h.update(buf.subarray(0, n));
+      size += n;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return { id: h.digest('hex'), size };
+}

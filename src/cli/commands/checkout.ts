@@ -20,8 +20,16 @@ export function register(program: Command): void {
     )
     .action(async (rev: string, dest: string, opts: { copy?: boolean; json?: boolean }, cmd: Command) => {
       await withRepo(cmd, async (repo) => {
-        const id = await resolveRev(repo, rev);
-        const r = await checkout(repo, id, dest, { copy: opts.copy });
+        // Shared lock: gc (exclusive) must not sweep a variant or an object between our finding and linking it.
+        const release = await repo.lock('shared');
+        let r: Awaited<ReturnType<typeof checkout>>;
+        let id: string;
+        try {
+          id = await resolveRev(repo, rev);
+          r = await checkout(repo, id, dest, { copy: opts.copy });
+        } finally {
+          await release();
+        }
         if (opts.json) return printJson({ commit: id, dest, ...r });
         print(`checked out ${shortId(id)} to ${dest} (${r.mode}): ${r.files} files (${r.linked} linked, ${r.copied} copied), ${r.dirs} dirs, ${r.symlinks} symlinks`);
       });
