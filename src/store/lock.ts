@@ -1,9 +1,15 @@
 import { open } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import fsExt from 'fs-ext';
 import { isErrno, TroveError } from '../errors.js';
 
-const flock = promisify(fsExt.flock) as (fd: number, flags: string) => Promise<void>;
+type Flock = (fd: number, flags: string) => Promise<void>;
+let flockFn: Promise<Flock> | undefined;
+
+/** flock(2) from fs-ext, loaded on first use: read-only commands and the FUSE daemon never lock. */
+function flock(fd: number, flags: string): Promise<void> {
+  flockFn ??= import('fs-ext').then((m) => promisify(m.default.flock) as Flock);
+  return flockFn.then((f) => f(fd, flags));
+}
 
 /** Releases a held lock. */
 export type Release = () => Promise<void>;
