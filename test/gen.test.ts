@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -14,25 +13,8 @@ import { inputOf } from '../src/ops/pkg-spec.js';
 import { listGenerations, readActive } from '../src/ops/profile.js';
 import { Repo } from '../src/repo.js';
 import { getDebs } from './helpers/debs.js';
-import { runTrove, TROVE_BIN, tmpdir } from './helpers/tmp.js';
+import { runTrove, tmpdir, troveAll } from './helpers/tmp.js';
 
-/** Starts every `trove` command line at once and waits for them all. */
-function troveAll(commands: string[][]): Promise<{ code: number | null; stdout: string; stderr: string }[]> {
-  return Promise.all(
-    commands.map(
-      (args) =>
-        new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-          const child = spawn(process.execPath, [TROVE_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-          let stdout = '';
-          let stderr = '';
-          child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-          child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-          child.on('error', reject);
-          child.on('close', (code) => resolve({ code, stdout, stderr }));
-        }),
-    ),
-  );
-}
 
 /** Commits a package made of `files` (path -> content; a value of null makes a directory). */
 async function mkpkg(repo: Repo, name: string, files: Record<string, string | null>, opts: Partial<PkgAddOptions> = {}) {

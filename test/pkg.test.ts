@@ -1,4 +1,4 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -9,25 +9,8 @@ import { listPackages, packageHistory } from '../src/ops/pkg-list.js';
 import { parsePackageSpec } from '../src/ops/pkg-spec.js';
 import { Repo } from '../src/repo.js';
 import { getDebs } from './helpers/debs.js';
-import { runTrove, TROVE_BIN, tmpdir } from './helpers/tmp.js';
+import { runTrove, tmpdir, troveAll } from './helpers/tmp.js';
 
-/** Starts every `trove` command line at once and waits for them all. */
-function troveAll(commands: string[][]): Promise<{ code: number | null; stdout: string; stderr: string }[]> {
-  return Promise.all(
-    commands.map(
-      (args) =>
-        new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-          const child = spawn(process.execPath, [TROVE_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-          let stdout = '';
-          let stderr = '';
-          child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-          child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-          child.on('error', reject);
-          child.on('close', (code) => resolve({ code, stdout, stderr }));
-        }),
-    ),
-  );
-}
 
 const countObjects = async (repo: Repo) => {
   let n = 0;

@@ -91,33 +91,9 @@ export async function listRefsChecked(
   repo: Repo,
   ns = 'heads',
 ): Promise<{ refs: { name: string; id: ObjectId }[]; bad: { name: string; error: string }[] }> {
-  const refs: { name: string; id: ObjectId }[] = [];
   const bad: { name: string; error: string }[] = [];
-  const walk = async (dir: string, prefix: string): Promise<void> => {
-    let entries: import('node:fs').Dirent[];
-    try {
-      entries = await readdir(dir, { withFileTypes: true });
-    } catch (err) {
-      if (isErrno(err, 'ENOENT')) return;
-      throw err;
-    }
-    for (const e of entries) {
-      const name = prefix ? `${prefix}/${e.name}` : e.name;
-      if (e.isDirectory()) await walk(join(dir, e.name), name);
-      else if (e.isFile() && refNameProblem(name) === null) {
-        try {
-          const id = await repo.refs.read(name, ns);
-          if (id) refs.push({ name, id });
-        } catch (err) {
-          if (!(err instanceof TroveError && err.code === 'E_CORRUPT')) throw err;
-          bad.push({ name, error: err.message });
-        }
-      }
-    }
-  };
-  await walk(join(repo.path, 'refs', ns), '');
-  const byName = (a: { name: string }, b: { name: string }) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
-  return { refs: refs.sort(byName), bad: bad.sort(byName) };
+  const refs = await repo.refs.list(ns, { onCorrupt: (name, err) => bad.push({ name, error: err.message }) });
+  return { refs, bad: bad.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)) };
 }
 
 /**

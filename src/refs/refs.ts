@@ -119,8 +119,11 @@ export class Refs {
     }
   }
 
-  /** All refs of a namespace, sorted by name. */
-  async list(ns = 'heads'): Promise<{ name: string; id: ObjectId }[]> {
+  /**
+   * All refs of a namespace, sorted by name. A ref file that does not hold an
+   * id (E_CORRUPT) stops the listing, unless `onCorrupt` takes it.
+   */
+  async list(ns = 'heads', opts: { onCorrupt?: (name: string, err: TroveError) => void } = {}): Promise<{ name: string; id: ObjectId }[]> {
     const base = join(this.refsDir, ns);
     const out: { name: string; id: ObjectId }[] = [];
     const walk = async (dir: string, prefix: string): Promise<void> => {
@@ -135,8 +138,13 @@ export class Refs {
         const name = prefix ? `${prefix}/${e.name}` : e.name;
         if (e.isDirectory()) await walk(join(dir, e.name), name);
         else if (e.isFile() && refNameProblem(name) === null) {
-          const id = await this.read(name, ns);
-          if (id) out.push({ name, id });
+          try {
+            const id = await this.read(name, ns);
+            if (id) out.push({ name, id });
+          } catch (err) {
+            if (!(err instanceof TroveError && err.code === 'E_CORRUPT' && opts.onCorrupt)) throw err;
+            opts.onCorrupt(name, err);
+          }
         }
       }
     };

@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir as osTmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -54,4 +54,22 @@ export function sh(cmd: string, args: string[], opts: { cwd?: string; env?: Node
   if (r.error) throw r.error;
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (exit ${r.status}): ${r.stderr}`);
   return r.stdout;
+}
+
+/** Starts every `trove` command line at once and waits for them all. */
+export function troveAll(commands: string[][]): Promise<{ code: number | null; stdout: string; stderr: string }[]> {
+  return Promise.all(
+    commands.map(
+      (args) =>
+        new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+          const child = spawn(process.execPath, [TROVE_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+          let stdout = '';
+          let stderr = '';
+          child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+          child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+          child.on('error', reject);
+          child.on('close', (code) => resolve({ code, stdout, stderr }));
+        }),
+    ),
+  );
 }
