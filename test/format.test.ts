@@ -5,6 +5,7 @@ import {
   assertValidName,
   type Commit,
   compareNames,
+  comparePackages,
   decodeCommit,
   decodeTree,
   encodeCommit,
@@ -138,14 +139,7 @@ function normCommit(c: Commit) {
     package: c.package && { ...c.package, depends: [...c.package.depends].sort(compareNames) },
     generation: c.generation && {
       ...c.generation,
-      packages: [...c.generation.packages].sort(
-        (a, b) =>
-          compareNames(a.name, b.name) ||
-          compareNames(a.arch, b.arch) ||
-          b.revision - a.revision ||
-          b.priority - a.priority ||
-          compareNames(a.commit, b.commit),
-      ),
+      packages: [...c.generation.packages].sort(comparePackages),
       conflicts: [...c.generation.conflicts]
         .sort((a, b) => compareNames(a.path, b.path))
         .map((x) => ({ ...x, losers: [...x.losers].sort(compareNames) })),

@@ -2,7 +2,7 @@ import { badObject, TroveError } from '../errors.js';
 import { bytesToId, hashBytes, idToBytes, isObjectId, type ObjectId } from '../hash/index.js';
 import { trove } from './generated/trove.js';
 import { compareNames, nameProblem } from './names.js';
-import type { Commit, DirMeta, EntryKind, Tree, TreeEntry, Xattr } from './types.js';
+import type { Commit, DirMeta, EntryKind, GenerationPackage, Tree, TreeEntry, Xattr } from './types.js';
 
 const pb = trove.v1;
 
@@ -154,6 +154,21 @@ function dirMetaToPb(m: DirMeta): trove.v1.IDirMeta {
   return o;
 }
 
+/**
+ * The canonical order of a generation's packages. Several revisions of one
+ * name and arch may share a generation: the higher revision (then priority)
+ * first, as build's precedence order has always written them, then commit id.
+ */
+export function comparePackages(a: GenerationPackage, b: GenerationPackage): number {
+  return (
+    compareNames(a.name, b.name) ||
+    compareNames(a.arch, b.arch) ||
+    b.revision - a.revision ||
+    b.priority - a.priority ||
+    compareNames(a.commit, b.commit)
+  );
+}
+
 function sortedUnique(list: string[], what: string): string[] {
   const s = [...list].sort(compareNames);
   for (let i = 1; i < s.length; i++) if (s[i - 1] === s[i]) throw badObject(`duplicate ${what} ${s[i]}`);
@@ -201,16 +216,7 @@ export function encodeCommit(c: Commit): Uint8Array {
     const g = c.generation;
     const o: trove.v1.IGenerationInfo = {};
     setIf(o, 'profile', g.profile);
-    // Several revisions of one name and arch may share a generation: the higher revision (then
-    // priority) first, as build's precedence order has always written them, then commit id.
-    const pkgs = [...g.packages].sort(
-      (a, b) =>
-        compareNames(a.name, b.name) ||
-        compareNames(a.arch, b.arch) ||
-        b.revision - a.revision ||
-        b.priority - a.priority ||
-        compareNames(a.commit, b.commit),
-    );
+    const pkgs = [...g.packages].sort(comparePackages);
     setIf(
       o,
       'packages',
