@@ -45,16 +45,21 @@ const COMMANDS: [names: string[], load: () => Promise<CommandModule>][] = [
   [['keygen'], () => import('./commands/keygen.js')],
 ];
 
-/** The command word of `argv` (after the global `--repo DIR`), if any. */
-function commandName(argv: string[]): string | undefined {
+/** The arguments of `argv` (after node and the script) without the global `--repo DIR` / `--repo=DIR`. */
+function withoutRepo(argv: string[]): string[] {
+  const out: string[] = [];
   for (let i = 2; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--repo') i++;
-    else if (a.startsWith('--repo=')) continue;
-    else if (a.startsWith('-')) return undefined;
-    else return a;
+    else if (!a.startsWith('--repo=')) out.push(a);
   }
-  return undefined;
+  return out;
+}
+
+/** The command word of `argv`, if it starts with one. */
+function commandName(argv: string[]): string | undefined {
+  const first = withoutRepo(argv)[0];
+  return first === undefined || first.startsWith('-') ? undefined : first;
 }
 
 /**
@@ -83,7 +88,7 @@ export async function buildProgram(argv: string[] = []): Promise<Command> {
 /** Runs the CLI; returns the exit code. One place maps errors to messages and codes. */
 export async function main(argv: string[]): Promise<number> {
   // Only with no command (and at most --repo): `pkg add --version V` is a package's version, not trove's.
-  const words = argv.slice(2).filter((a, i, all) => a !== '--repo' && all[i - 1] !== '--repo' && !a.startsWith('--repo='));
+  const words = withoutRepo(argv);
   if (words.length === 1 && (words[0] === '--version' || words[0] === '-V')) {
     process.stdout.write(`${VERSION}\n`);
     return 0;

@@ -97,13 +97,13 @@ export async function checkout(repo: Repo, commitId: ObjectId, dest: string, opt
       if (isErrno(err, 'ENOENT')) throw new TroveError('E_CORRUPT', `object ${e.id} is missing from the store`);
       throw err;
     }
+    const fits = (st: Stats) => st.isFile() && (st.mode & 0o7777) === e.mode && ownedAs(st, e);
     // The common case, the object itself, needs no key and no memo.
-    if ((ost.mode & 0o7777) === e.mode && (!isRoot || (ost.uid === e.uid && ost.gid === e.gid))) return obj;
+    if (fits(ost)) return obj;
     const key = `${e.mode.toString(8)}-${e.uid}-${e.gid}`;
     const memo = `${key}/${e.id}`;
     const known = variants.get(memo);
     if (known) return known;
-    const fits = (st: Stats) => st.isFile() && (st.mode & 0o7777) === e.mode && ownedAs(st, e);
     const path = variantPath(key, e.id!, fits, (tmp) => {
       copyVerified(obj, tmp, e.id!);
       applyMeta(tmp, e);
@@ -231,12 +231,11 @@ function prepareDest(target: string): boolean {
   }
   // Missing parents one by one, not with { recursive: true }: that loops forever where
   // mkdir answers ENOENT for an existing parent (as in /proc).
-  const missing: string[] = [];
-  for (let p = target; ; p = dirname(p)) {
+  const missing = [target];
+  for (let p = dirname(target); ; p = dirname(p)) {
     try {
       // Parents may be symlinks to directories (/var/run): followed, unlike the destination itself.
-      const st = p === target ? lstatSync(p) : statSync(p);
-      if (!st.isDirectory()) throw usage(`checkout destination ${target}: ${p} is not a directory`);
+      if (!statSync(p).isDirectory()) throw usage(`checkout destination ${target}: ${p} is not a directory`);
       break;
     } catch (err) {
       if (isErrno(err, 'ENOTDIR')) throw usage(`checkout destination ${target}: a parent is not a directory`);

@@ -188,7 +188,8 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
           if (now !== was) throw new TroveError('E_LOCKED', `ref ${localName(t.ref)} moved to ${now ?? 'nothing'} during the pull (it was ${was ?? 'absent'}); pull again`);
         }
         for (const t of targets) {
-          await repo.refs.write(localName(t.ref), t.commit, ns, { expected: previous.get(t.ref) ?? null });
+          // Checked above, and the locks are held: nothing can have moved it since.
+          await repo.refs.write(localName(t.ref), t.commit, ns);
           result.refs.push({ ref: t.ref, local: `refs/${ns}/${localName(t.ref)}`, commit: t.commit, previous: previous.get(t.ref) ?? null });
         }
       } finally {
