@@ -1,6 +1,38 @@
-// Lint: eslint's and typescript-eslint's recommended rules, type-aware where it pays.
+// Lint: eslint's and typescript-eslint's recommended rules, type-aware where it pays,
+// and the layer rule of docs/architecture.md.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+
+/**
+ * The layers of src/, lowest first. A module may import its own layer and the
+ * layers below it, never one above (docs/architecture.md). Folder names inside
+ * a layer never repeat a layer's name, so a relative path that climbs out of a
+ * layer and names one of these is an import of that layer.
+ */
+export const LAYERS = ['util', 'format', 'store', 'refs', 'repo', 'remote', 'system', 'fuse', 'cli'];
+
+/** One override per layer: relative imports that climb into any higher layer are errors. */
+function layerRules() {
+  return LAYERS.slice(0, -1).map((layer, i) => {
+    const above = LAYERS.slice(i + 1);
+    return {
+      files: [`src/${layer}/**/*.ts`],
+      rules: {
+        'no-restricted-imports': [
+          'error',
+          {
+            patterns: [
+              {
+                regex: `^(\\./)?(\\.\\./)+(${above.join('|')})(/|$)`,
+                message: `src/${layer} is below ${above.join(', ')}: it may import only its own layer and ${LAYERS.slice(0, i).join(', ') || 'no other'} (docs/architecture.md).`,
+              },
+            ],
+          },
+        ],
+      },
+    };
+  });
+}
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'src/format/generated/**', 'coverage/**'] },
@@ -15,6 +47,7 @@ export default tseslint.config(
       'no-control-regex': 'off',
     },
   },
+  ...layerRules(),
   {
     files: ['**/*.mjs', '**/*.js'],
     languageOptions: {

@@ -37,8 +37,8 @@ function trove(repo, ...args) {
 
 /** Adds every .deb of the corpus as a package (untimed set-up); returns names and file counts. */
 async function addCorpus(repoPath, debsDir) {
-  const { Repo } = await lib('repo.js');
-  const { addPackage } = await lib('ops/pkg-add.js');
+  const { Repo } = await lib('repo/repo.js');
+  const { addPackage } = await lib('system/packages/add.js');
   const repo = await Repo.open(repoPath);
   const debs = readdirSync(debsDir).filter((f) => f.endsWith('.deb')).sort();
   const names = [];
@@ -58,10 +58,10 @@ async function addCorpus(repoPath, debsDir) {
 
 /** Times the generation build in-process, split into reading package trees and the rest. */
 async function buildBreakdown(repoPath, names) {
-  const { Repo } = await lib('repo.js');
-  const { resolvePackage, parsePackageSpec } = await lib('ops/pkg-spec.js');
-  const { buildGenerationTree } = await lib('ops/generation-tree.js');
-  const { readTree } = await lib('ops/objects.js');
+  const { Repo } = await lib('repo/repo.js');
+  const { resolvePackage, parsePackageSpec } = await lib('system/packages/spec.js');
+  const { buildGenerationTree } = await lib('system/generations/tree.js');
+  const { readTree } = await lib('repo/objects.js');
   const repo = await Repo.open(repoPath);
   try {
     const inputs = [];
@@ -88,9 +88,9 @@ async function buildBreakdown(repoPath, names) {
 
 /** `n` small synthetic packages (three files each, sharing bin/ and share/doc/) and two generations of them. */
 async function syntheticProfile(repoPath, dir, n, profile) {
-  const { Repo } = await lib('repo.js');
-  const { addPackage } = await lib('ops/pkg-add.js');
-  const { buildGeneration } = await lib('ops/generation-build.js');
+  const { Repo } = await lib('repo/repo.js');
+  const { addPackage } = await lib('system/packages/add.js');
+  const { buildGeneration } = await lib('system/generations/build.js');
   const repo = await Repo.open(repoPath);
   try {
     const specs = [];
@@ -118,8 +118,8 @@ async function syntheticProfile(repoPath, dir, n, profile) {
 
 /** A first-parent history of tiny commits on ref `hist`, broken from commit `fault` on. */
 async function bisectHistory(repoPath, n, fault) {
-  const { Repo } = await lib('repo.js');
-  const { writeCommit, writeTree } = await lib('ops/objects.js');
+  const { Repo } = await lib('repo/repo.js');
+  const { writeCommit, writeTree } = await lib('repo/objects.js');
   const repo = await Repo.open(repoPath);
   try {
     const broken = (await repo.store.put(Buffer.from('broken\n'))).id;
@@ -141,8 +141,8 @@ async function bisectHistory(repoPath, n, fault) {
 
 /** Bisects `hist` in process, timing each step (everything but the test itself). */
 async function bisectSteps(repoPath, link) {
-  const { Repo } = await lib('repo.js');
-  const { bisectMark, bisectReset, bisectStart } = await lib('ops/bisect.js');
+  const { Repo } = await lib('repo/repo.js');
+  const { bisectMark, bisectReset, bisectStart } = await lib('system/bisect/bisect.js');
   const repo = await Repo.open(repoPath);
   try {
     let t = performance.now();

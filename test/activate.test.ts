@@ -2,13 +2,13 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { TroveError } from '../src/errors.js';
-import { activate } from '../src/ops/activate.js';
-import { buildGeneration } from '../src/ops/generation-build.js';
-import { addPackage } from '../src/ops/pkg-add.js';
-import { readActive } from '../src/ops/profile.js';
-import { writeMount } from '../src/refs/mounts.js';
-import { Repo } from '../src/repo.js';
+import { TroveError } from '../src/util/errors.js';
+import { activate } from '../src/system/activation/activate.js';
+import { buildGeneration } from '../src/system/generations/build.js';
+import { addPackage } from '../src/system/packages/add.js';
+import { readActive } from '../src/system/profiles.js';
+import { writeMount } from '../src/system/mounts.js';
+import { Repo } from '../src/repo/repo.js';
 import { runTrove, tmpdir } from './helpers/tmp.js';
 
 /** A repository with generations 1..n of profile `system`, each holding `etc/id` = its number. */

@@ -3,15 +3,15 @@ import { mkdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_DIR_META } from '../src/format/types.js';
-import type { ObjectId } from '../src/hash/index.js';
-import { activate } from '../src/ops/activate.js';
-import { bisectReset, bisectStart } from '../src/ops/bisect.js';
-import { bisectRun, verdictOf } from '../src/ops/bisect-run.js';
-import { readBisectState } from '../src/ops/bisect-state.js';
-import { buildGeneration } from '../src/ops/generation-build.js';
-import { readCommit, writeCommit, writeTree } from '../src/ops/objects.js';
-import { addPackage } from '../src/ops/pkg-add.js';
-import { Repo } from '../src/repo.js';
+import type { ObjectId } from '../src/util/hash.js';
+import { activate } from '../src/system/activation/activate.js';
+import { bisectReset, bisectStart } from '../src/system/bisect/bisect.js';
+import { bisectRun, verdictOf } from '../src/system/bisect/run.js';
+import { readBisectState } from '../src/system/bisect/state.js';
+import { buildGeneration } from '../src/system/generations/build.js';
+import { readCommit, writeCommit, writeTree } from '../src/repo/objects.js';
+import { addPackage } from '../src/system/packages/add.js';
+import { Repo } from '../src/repo/repo.js';
 import { runTrove, sh, tmpdir } from './helpers/tmp.js';
 
 /**

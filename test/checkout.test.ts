@@ -1,7 +1,7 @@
 import { chmodSync, existsSync, lchownSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { hashBytes } from '../src/hash/index.js';
+import { hashBytes } from '../src/util/hash.js';
 import { runTrove, tmpdir } from './helpers/tmp.js';
 
 /** A repository with ref `main`: a 0644 file, a 0600 file (a variant in a hard-link checkout) and a symlink. */

@@ -1,6 +1,6 @@
 import protobuf from 'protobufjs/minimal.js';
 import { describe, expect, it } from 'vitest';
-import { TroveError } from '../src/errors.js';
+import { TroveError } from '../src/util/errors.js';
 import {
   assertValidName,
   type Commit,
@@ -15,8 +15,8 @@ import {
   type Tree,
   type TreeEntry,
 } from '../src/format/index.js';
-import { hashBytes } from '../src/hash/index.js';
-import { type GenerationInput, precedence } from '../src/ops/generation-tree.js';
+import { hashBytes } from '../src/util/hash.js';
+import { type GenerationInput, precedence } from '../src/system/generations/tree.js';
 
 const utf8 = (s: string) => new Uint8Array(Buffer.from(s, 'utf8'));
 const blob = (s: string) => hashBytes(utf8(s));

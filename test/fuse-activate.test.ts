@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { hashBytes } from '../src/hash/index.js';
+import { hashBytes } from '../src/util/hash.js';
 import { alive, mountpoints, mountRepo, skipFuse, until } from './helpers/fuse.js';
 import { runTrove, tmpdir } from './helpers/tmp.js';
 

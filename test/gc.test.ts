@@ -4,17 +4,18 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, utimesSync, writeFileSyn
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { bytes } from '../src/cli/context.js';
-import { TroveError } from '../src/errors.js';
+import { TroveError } from '../src/util/errors.js';
 import { decodeCommit, decodeTree } from '../src/format/codec.js';
-import type { ObjectId } from '../src/hash/index.js';
-import { activate } from '../src/ops/activate.js';
-import { fsck } from '../src/ops/fsck.js';
-import { gc } from '../src/ops/gc.js';
-import { buildGeneration } from '../src/ops/generation-build.js';
-import { parseDuration, pruneGenerations } from '../src/ops/generation-prune.js';
-import { addPackage } from '../src/ops/pkg-add.js';
-import { listGenerations } from '../src/ops/profile.js';
-import { Repo } from '../src/repo.js';
+import type { ObjectId } from '../src/util/hash.js';
+import { activate } from '../src/system/activation/activate.js';
+import { fsck } from '../src/repo/fsck.js';
+import { gc } from '../src/repo/gc.js';
+import { buildGeneration } from '../src/system/generations/build.js';
+import { parseDuration, pruneGenerations } from '../src/system/generations/prune.js';
+import { addPackage } from '../src/system/packages/add.js';
+import { listGenerations } from '../src/system/profiles.js';
+import { systemRoots } from '../src/system/roots.js';
+import { Repo } from '../src/repo/repo.js';
 import { runTrove, TROVE_BIN, tmpdir } from './helpers/tmp.js';
 
 async function allObjects(repo: Repo): Promise<Set<ObjectId>> {
@@ -196,11 +197,11 @@ describe('gc', () => {
     expect(readdirSync(join(repoPath, 'checkouts')).sort()).toEqual([g1.commit, g2.commit].sort());
 
     const before = await allObjects(repo);
-    const dry = await gc(repo, { dryRun: true });
+    const dry = await gc(repo, { roots: systemRoots, dryRun: true });
     expect(dry.deleted.objects).toBe(0);
     expect(dry.checkouts).toEqual([]);
     await pruneGenerations(repo, { keep: 1 });
-    const preview = await gc(repo, { dryRun: true });
+    const preview = await gc(repo, { roots: systemRoots, dryRun: true });
     expect(await allObjects(repo)).toEqual(before);
     expect(existsSync(join(repoPath, 'checkouts', g1.commit))).toBe(true);
     // extra's commit; its trees /, usr, usr/bin, usr/share, usr/share/extra and 4 dirs; 10 files and
@@ -208,13 +209,13 @@ describe('gc', () => {
     expect(preview.deleted).toMatchObject({ commits: 2, trees: 13, blobs: 11 });
     expect(preview.checkouts).toEqual([g1.commit]);
 
-    const real = await gc(repo);
+    const real = await gc(repo, { roots: systemRoots });
     expect(real.deleted).toEqual(preview.deleted);
     expect(real.checkouts).toEqual([g1.commit]);
     expect(real.variants.files).toBe(1);
     expect(existsSync(join(repoPath, 'checkouts', g1.commit))).toBe(false);
     expect((await allObjects(repo)).size).toBe(before.size - real.deleted.objects);
-    const report = await fsck(repo);
+    const report = await fsck(repo, { roots: systemRoots });
     expect(report.problems).toEqual([]);
     expect(await closed(repo)).toEqual([]);
     await repo.close();
@@ -237,12 +238,12 @@ describe('gc', () => {
         if (deletions++ >= stopAfter) throw new Error('killed');
         return realDelete(id);
       };
-      await expect(gc(repo)).rejects.toThrow('killed');
+      await expect(gc(repo, { roots: systemRoots })).rejects.toThrow('killed');
       repo.store.delete = realDelete;
       expect(await closed(repo)).toEqual([]);
-      expect((await fsck(repo)).ok).toBe(true);
+      expect((await fsck(repo, { roots: systemRoots })).ok).toBe(true);
       // A later gc finishes the job.
-      await gc(repo);
+      await gc(repo, { roots: systemRoots });
       expect(await closed(repo)).toEqual([]);
       await repo.close();
     }
@@ -283,14 +284,14 @@ describe('gc', () => {
       await new Promise((r) => setTimeout(r, 5));
     }
     let waits = 0;
-    const first = await gc(repo, { onWait: () => waits++ });
+    const first = await gc(repo, { roots: systemRoots, onWait: () => waits++ });
     expect(waits).toBe(1);
     // gc got its lock only after the writer's whole transaction, ref update included.
     expect(await repo.refs.read('big')).toBeDefined();
     expect(first.deleted.objects).toBeGreaterThan(0);
     expect(await exited, stderr).toBe(0);
-    expect((await gc(repo)).deleted.objects).toBe(0);
-    const report = await fsck(repo);
+    expect((await gc(repo, { roots: systemRoots })).deleted.objects).toBe(0);
+    const report = await fsck(repo, { roots: systemRoots });
     expect(report.problems).toEqual([]);
     expect(report.blobs).toBeGreaterThanOrEqual(3000);
     expect(await repo.refs.read('big')).toBeDefined();

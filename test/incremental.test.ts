@@ -3,10 +3,10 @@ import { mkdirSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } fr
 import { join } from 'node:path';
 import { getAttributeSync, setAttributeSync } from 'fs-xattr';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { ObjectId } from '../src/hash/index.js';
-import { commitSource, type CommitOptions, type CommitResult } from '../src/ops/commit.js';
-import { readTree } from '../src/ops/objects.js';
-import { Repo } from '../src/repo.js';
+import type { ObjectId } from '../src/util/hash.js';
+import { commitSource, type CommitOptions, type CommitResult } from '../src/repo/commit.js';
+import { readTree } from '../src/repo/objects.js';
+import { Repo } from '../src/repo/repo.js';
 import type { PutResult } from '../src/store/types.js';
 import { runTrove, sh, tmpdir } from './helpers/tmp.js';
 

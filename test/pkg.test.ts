@@ -2,12 +2,12 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { TroveError } from '../src/errors.js';
-import { readCommit, readTree } from '../src/ops/objects.js';
-import { addPackage, parseDepends } from '../src/ops/pkg-add.js';
-import { listPackages, packageHistory } from '../src/ops/pkg-list.js';
-import { parsePackageSpec } from '../src/ops/pkg-spec.js';
-import { Repo } from '../src/repo.js';
+import { TroveError } from '../src/util/errors.js';
+import { readCommit, readTree } from '../src/repo/objects.js';
+import { addPackage, parseDepends } from '../src/system/packages/add.js';
+import { listPackages, packageHistory } from '../src/system/packages/list.js';
+import { parsePackageSpec } from '../src/system/packages/spec.js';
+import { Repo } from '../src/repo/repo.js';
 import { getDebs } from './helpers/debs.js';
 import { runTrove, tmpdir, troveAll } from './helpers/tmp.js';
 

@@ -4,11 +4,11 @@ import { Readable } from 'node:stream';
 import { createGunzip, createGzip, gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeTree } from '../src/format/codec.js';
-import { hashBytes, idToBytes } from '../src/hash/index.js';
+import { hashBytes, idToBytes } from '../src/util/hash.js';
 import { applyPack } from '../src/remote/apply-pack.js';
 import { deltaEntries } from '../src/remote/delta.js';
 import { KIND_BYTE, PACK_MAGIC, type PackKind, packStream } from '../src/remote/pack.js';
-import { Repo } from '../src/repo.js';
+import { Repo } from '../src/repo/repo.js';
 import { type Nginx, startNginx } from './helpers/nginx.js';
 import { runTrove, tmpdir } from './helpers/tmp.js';
 
@@ -263,7 +263,7 @@ describe('applying a pack from an untrusted source', () => {
   it('writes packs children first, so a writer and reader round-trip', async () => {
     const repo = await fresh();
     for (const b of [blobA, blobB, sub, root]) await repo.store.put(b);
-    const commit = (await import('../src/ops/objects.js')).writeCommit(repo.store, {
+    const commit = (await import('../src/repo/objects.js')).writeCommit(repo.store, {
       tree: hashBytes(root), root: { mode: 0o755, uid: 0, gid: 0, xattrs: [] }, parents: [], subject: 's', body: '', timestamp: 1, metadata: [],
     });
     const entries = await deltaEntries(repo.store, null, await commit);

@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { trove as pb } from '../src/format/generated/trove.js';
 import { DEFAULT_DIR_META } from '../src/format/types.js';
-import { hashBytes, idToBytes } from '../src/hash/index.js';
-import { writeCommit, writeTree } from '../src/ops/objects.js';
-import { Repo } from '../src/repo.js';
+import { hashBytes, idToBytes } from '../src/util/hash.js';
+import { writeCommit, writeTree } from '../src/repo/objects.js';
+import { Repo } from '../src/repo/repo.js';
 import { TROVE_BIN, tmpdir } from './helpers/tmp.js';
 
 type Fault = 'wrong' | 'truncate' | '404' | '500' | 'stall' | 'reset';

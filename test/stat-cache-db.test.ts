@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { CachedEntry } from '../src/ops/import/stat-cache.js';
-import { IndexStatCache } from '../src/ops/stat-cache-db.js';
+import type { CachedEntry } from '../src/repo/import/stat-cache.js';
+import { IndexStatCache } from '../src/repo/import/stat-cache-db.js';
 import { IndexDb } from '../src/refs/index-db.js';
 import { tmpdir } from './helpers/tmp.js';
 

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { ObjectId } from '../src/hash/index.js';
+import type { ObjectId } from '../src/util/hash.js';
 import type { ObjectStore } from '../src/store/types.js';
 import { tmpdir } from './helpers/tmp.js';
 

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { defaultRepoPath, Repo } from '../repo.js';
+import { defaultRepoPath, Repo } from '../repo/repo.js';
 
 /** Options every command accepts (declared once on the program). */
 export interface GlobalOptions {

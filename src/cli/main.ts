@@ -1,6 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
-import { EXIT_CODES, TroveError } from '../errors.js';
+import { EXIT_CODES, TroveError } from '../util/errors.js';
 
 /** The version in package.json (two levels up from both src/cli and dist/cli). */
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;

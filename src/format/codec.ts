@@ -1,5 +1,5 @@
-import { badObject, TroveError } from '../errors.js';
-import { bytesToId, hashBytes, idToBytes, isObjectId, type ObjectId } from '../hash/index.js';
+import { badObject, TroveError } from '../util/errors.js';
+import { bytesToId, hashBytes, idToBytes, isObjectId, type ObjectId } from '../util/hash.js';
 import { trove } from './generated/trove.js';
 import { compareNames, nameProblem } from './names.js';
 import type { Commit, DirMeta, EntryKind, GenerationPackage, Tree, TreeEntry, Xattr } from './types.js';

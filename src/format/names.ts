@@ -1,4 +1,4 @@
-import { badName } from '../errors.js';
+import { badName } from '../util/errors.js';
 
 /**
  * Why `name` is not a valid tree entry name, or null when it is. Names are

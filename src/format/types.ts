@@ -1,4 +1,4 @@
-import type { ObjectId } from '../hash/index.js';
+import type { ObjectId } from '../util/hash.js';
 
 /** The kind of a tree entry. */
 export type EntryKind = 'file' | 'dir' | 'symlink';

@@ -1,5 +1,5 @@
 import { close, closeSync, fstat, fstatSync, open, openSync, read, readSync } from 'node:fs';
-import type { ObjectId } from '../hash/index.js';
+import type { ObjectId } from '../util/hash.js';
 import { eio, FsError } from './errno.js';
 import { Lru } from './lru.js';
 

@@ -3,8 +3,8 @@ import { closeSync, mkdirSync, openSync, readFileSync, statSync } from 'node:fs'
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { isErrno, TroveError, usage } from '../errors.js';
-import { clearMount, readMount, writeMount } from '../refs/mounts.js';
+import { isErrno, TroveError, usage } from '../util/errors.js';
+import { clearMount, readMount, writeMount } from '../system/mounts.js';
 import { DiskStore } from '../store/disk.js';
 import { BlobReader } from './blobs.js';
 import { getBaseHandlers } from './handlers.js';

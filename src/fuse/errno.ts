@@ -1,5 +1,5 @@
 import { constants } from 'node:os';
-import { TroveError } from '../errors.js';
+import { TroveError } from '../util/errors.js';
 
 const E = constants.errno;
 

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stat } from 'node:fs/promises';
-import { isErrno } from '../errors.js';
+import { isErrno } from '../util/errors.js';
 
 /** What is at a mount point: nothing mounted, a live mount, or a FUSE mount whose daemon died. */
 export type MountState = { state: 'none' } | { state: 'live'; fstype: string } | { state: 'stale'; fstype: string };

@@ -1,10 +1,10 @@
 import { lstat, open, readdir, readlink, statfs } from 'node:fs/promises';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { badObject, corrupt, isErrno, notFound } from '../errors.js';
+import { badObject, corrupt, isErrno, notFound } from '../util/errors.js';
 import { decodeCommit, decodeTree } from '../format/codec.js';
 import type { Commit, Tree } from '../format/types.js';
-import { hashBytes, isObjectId, type ObjectId } from '../hash/index.js';
+import { hashBytes, isObjectId, type ObjectId } from '../util/hash.js';
 import { refNameProblem } from '../refs/refs.js';
 import type { GetStore } from '../store/types.js';
 

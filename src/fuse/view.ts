@@ -1,5 +1,5 @@
 import type { Commit, Tree, TreeEntry, Xattr } from '../format/types.js';
-import { isObjectId, type ObjectId } from '../hash/index.js';
+import { isObjectId, type ObjectId } from '../util/hash.js';
 import { eio, enoent, ERR, FsError } from './errno.js';
 import { Inodes } from './inodes.js';
 import { Lru } from './lru.js';

@@ -1,7 +1,7 @@
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { isErrno, notFound, TroveError } from '../errors.js';
-import { isObjectId, type ObjectId } from '../hash/index.js';
+import { isErrno, notFound, TroveError } from '../util/errors.js';
+import { isObjectId, type ObjectId } from '../util/hash.js';
 import { tempName } from '../store/disk.js';
 import type { Release } from '../store/lock.js';
 import { lockUpdates } from './locks.js';

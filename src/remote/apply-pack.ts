@@ -1,7 +1,7 @@
 import { chmodSync } from 'node:fs';
-import { badObject, corrupt } from '../errors.js';
+import { badObject, corrupt } from '../util/errors.js';
 import { decodeCommit, decodeTree } from '../format/codec.js';
-import { hashBytes, type ObjectId } from '../hash/index.js';
+import { hashBytes, type ObjectId } from '../util/hash.js';
 import type { DiskStore } from '../store/disk.js';
 import { objectFileMode } from '../store/types.js';
 import { installStream, installVerifiedSync } from './install.js';

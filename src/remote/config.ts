@@ -1,7 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { corrupt, isErrno, notFound, TroveError, usage } from '../errors.js';
+import { corrupt, isErrno, notFound, TroveError, usage } from '../util/errors.js';
 import { writeAtomic } from './files.js';
 import { parsePublicKey } from './sign.js';
 

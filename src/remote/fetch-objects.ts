@@ -1,7 +1,7 @@
 import { setMaxListeners } from 'node:events';
-import { badObject } from '../errors.js';
+import { badObject } from '../util/errors.js';
 import { decodeCommit, decodeTree } from '../format/codec.js';
-import type { ObjectId } from '../hash/index.js';
+import type { ObjectId } from '../util/hash.js';
 import type { DiskStore } from '../store/disk.js';
 import { checkHash, installStream, installVerifiedSync } from './install.js';
 import { objectPath } from './layout.js';

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { badObject } from '../errors.js';
-import { hashBytes, newHasher, type ObjectId } from '../hash/index.js';
+import { badObject } from '../util/errors.js';
+import { hashBytes, newHasher, type ObjectId } from '../util/hash.js';
 import type { DiskStore } from '../store/disk.js';
 import { objectFileMode, type PutHint } from '../store/types.js';
 import { TransferError } from './transport.js';

@@ -1,5 +1,5 @@
-import { usage } from '../errors.js';
-import { isObjectId, type ObjectId } from '../hash/index.js';
+import { usage } from '../util/errors.js';
+import { isObjectId, type ObjectId } from '../util/hash.js';
 
 /**
  * Paths of the static layout, relative to the repository root: exactly the

@@ -1,7 +1,7 @@
 import { rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isErrno } from '../errors.js';
-import type { Repo } from '../repo.js';
+import { isErrno } from '../util/errors.js';
+import type { Repo } from '../repo/repo.js';
 import { fetchPack } from './fetch-pack.js';
 import { writeAtomic } from './files.js';
 import { deltaName, deltaPath, SUMMARY_PATH, SUMMARY_SIG_PATH } from './layout.js';

@@ -1,5 +1,5 @@
-import { corrupt } from '../errors.js';
-import { bytesToId, idToBytes, newHasher, type ObjectId } from '../hash/index.js';
+import { corrupt } from '../util/errors.js';
+import { bytesToId, idToBytes, newHasher, type ObjectId } from '../util/hash.js';
 import type { DiskStore } from '../store/disk.js';
 
 /**

@@ -2,9 +2,9 @@ import { readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gzip as gzipCb } from 'node:zlib';
-import { isErrno } from '../errors.js';
-import { limiter } from '../ops/limit.js';
-import type { Repo } from '../repo.js';
+import { isErrno } from '../util/errors.js';
+import { limiter } from '../util/limiter.js';
+import type { Repo } from '../repo/repo.js';
 import { tempName } from '../store/disk.js';
 
 const gzip = promisify(gzipCb);

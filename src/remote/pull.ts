@@ -1,11 +1,11 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { badObject, notFound, TroveError } from '../errors.js';
+import { badObject, notFound, TroveError } from '../util/errors.js';
 import { decodeCommit } from '../format/codec.js';
-import { isObjectId, type ObjectId } from '../hash/index.js';
+import { isObjectId, type ObjectId } from '../util/hash.js';
 import { assertRefName } from '../refs/refs.js';
-import type { Repo } from '../repo.js';
+import type { Repo } from '../repo/repo.js';
 import { assertLocalRepository, getRemote, isHttpUrl, type RemoteConfig } from './config.js';
 import { ObjectFetcher } from './fetch-objects.js';
 import { fetchPack } from './fetch-pack.js';

@@ -2,7 +2,7 @@ import { open, realpath } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, sep } from 'node:path';
-import { isErrno } from '../errors.js';
+import { isErrno } from '../util/errors.js';
 import { SERVED_TOP_LEVEL, SUMMARY_PATH, SUMMARY_SIG_PATH } from './layout.js';
 
 /** Options of the built-in server; defaults as documented on each field. */

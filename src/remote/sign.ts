@@ -1,5 +1,5 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
-import { badObject, TroveError, usage } from '../errors.js';
+import { badObject, TroveError, usage } from '../util/errors.js';
 
 /**
  * Detached ed25519 signatures. A signature file holds one line per key:

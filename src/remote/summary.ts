@@ -1,9 +1,9 @@
 import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { corrupt, isErrno } from '../errors.js';
-import { isObjectId, type ObjectId } from '../hash/index.js';
+import { corrupt, isErrno } from '../util/errors.js';
+import { isObjectId, type ObjectId } from '../util/hash.js';
 import { refNameProblem } from '../refs/refs.js';
-import type { Repo } from '../repo.js';
+import type { Repo } from '../repo/repo.js';
 import { DELTAS_DIR, parseDeltaName, SUMMARY_PATH, SUMMARY_SIG_PATH } from './layout.js';
 import { formatSignatures, parsePrivateKey, signBytes } from './sign.js';
 import { writeAtomic } from './files.js';

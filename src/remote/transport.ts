@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { createGunzip, gunzip, gunzipSync, type InputType, type ZlibOptions } from 'node:zlib';
 import { type Dispatcher, Pool } from 'undici';
-import { type ErrorCode, isErrno, TroveError } from '../errors.js';
+import { type ErrorCode, isErrno, TroveError } from '../util/errors.js';
 
 /** Options of a transport; defaults as documented on each field. */
 export interface TransportInit {

@@ -3,9 +3,9 @@ import { createReadStream, type ReadStream } from 'node:fs';
 import { mkdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { corrupt, isErrno, notFound } from '../errors.js';
-import { hashBytes, isObjectId, newHasher, type ObjectId } from '../hash/index.js';
-import { copyHashedSync } from './sync-write.js';
+import { corrupt, isErrno, notFound } from '../util/errors.js';
+import { hashBytes, isObjectId, newHasher, type ObjectId } from '../util/hash.js';
+import { copyHashedSync } from '../util/hash-file.js';
 import { type ObjectStore, objectFileMode, type PutHint, type PutResult } from './types.js';
 
 /** Options of a disk store; defaults as documented on each field. */

@@ -1,6 +1,6 @@
 import { open } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import { isErrno, TroveError } from '../errors.js';
+import { isErrno, TroveError } from '../util/errors.js';
 
 type Flock = (fd: number, flags: string) => Promise<void>;
 let flockFn: Promise<Flock> | undefined;

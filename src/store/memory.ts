@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { corrupt, notFound } from '../errors.js';
-import { hashBytes, newHasher, type ObjectId } from '../hash/index.js';
+import { corrupt, notFound } from '../util/errors.js';
+import { hashBytes, newHasher, type ObjectId } from '../util/hash.js';
 import type { ObjectStore, PutResult } from './types.js';
 
 /** An in-memory store, for tests and scratch work. */

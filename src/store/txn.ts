@@ -3,10 +3,10 @@ import { mkdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { corrupt, notFound } from '../errors.js';
-import { hashBytes, type ObjectId } from '../hash/index.js';
+import { corrupt, notFound } from '../util/errors.js';
+import { hashBytes, type ObjectId } from '../util/hash.js';
 import { type DiskStore, tempName, writeHashed } from './disk.js';
-import { copyHashedSync } from './sync-write.js';
+import { copyHashedSync } from '../util/hash-file.js';
 import { type ObjectStore, objectFileMode, type PutHint, type PutResult } from './types.js';
 
 const run = promisify(execFile);

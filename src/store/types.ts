@@ -1,4 +1,4 @@
-import type { ObjectId } from '../hash/index.js';
+import type { ObjectId } from '../util/hash.js';
 
 /** What a stored object is made of when it is streamed in. */
 export interface PutResult {

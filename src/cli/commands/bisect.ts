@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
-import { type BisectStep, bisectMark, bisectReset, bisectStart } from '../../ops/bisect.js';
-import { bisectRun } from '../../ops/bisect-run.js';
-import type { Verdict } from '../../ops/bisect-state.js';
-import { DEFAULT_PROFILE } from '../../ops/profile.js';
+import { type BisectStep, bisectMark, bisectReset, bisectStart } from '../../system/bisect/bisect.js';
+import { bisectRun } from '../../system/bisect/run.js';
+import type { Verdict } from '../../system/bisect/state.js';
+import { DEFAULT_PROFILE } from '../../system/profiles.js';
 import { print, printJson, shortId, withRepo } from '../context.js';
 import { printGenerationDiff } from './gen.js';
 

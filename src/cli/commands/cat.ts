@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { TroveError, usage } from '../../errors.js';
-import { locate } from '../../ops/resolve.js';
+import { TroveError, usage } from '../../util/errors.js';
+import { locate } from '../../repo/resolve.js';
 import { withRepo } from '../context.js';
 
 export function register(program: Command): void {

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { checkout } from '../../ops/checkout.js';
-import { resolveRev } from '../../ops/resolve.js';
+import { checkout } from '../../repo/checkout.js';
+import { resolveRev } from '../../repo/resolve.js';
 import { print, printJson, shortId, withRepo } from '../context.js';
 
 export function register(program: Command): void {

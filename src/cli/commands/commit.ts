@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { usage } from '../../errors.js';
-import { commitSource } from '../../ops/commit.js';
+import { usage } from '../../util/errors.js';
+import { commitSource } from '../../repo/commit.js';
 import { bytes, print, printJson, shortId, withRepo } from '../context.js';
 
 interface Opts {

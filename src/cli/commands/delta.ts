@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { usage } from '../../errors.js';
-import { resolveRev } from '../../ops/resolve.js';
+import { usage } from '../../util/errors.js';
+import { resolveRev } from '../../repo/resolve.js';
 import { writeDelta } from '../../remote/delta.js';
 import { bytes, print, printJson, withRepo } from '../context.js';
 

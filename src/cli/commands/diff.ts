@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import { diffStat, diffTrees } from '../../ops/diff.js';
-import { readCommit } from '../../ops/objects.js';
-import { resolveRev } from '../../ops/resolve.js';
+import { diffStat, diffTrees } from '../../repo/diff.js';
+import { readCommit } from '../../repo/objects.js';
+import { resolveRev } from '../../repo/resolve.js';
 import { bytes, print, printJson, withRepo } from '../context.js';
 
 const MARK = { added: 'A', removed: 'D', modified: 'M' } as const;

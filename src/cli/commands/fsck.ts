@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
-import { TroveError } from '../../errors.js';
-import { fsck } from '../../ops/fsck.js';
+import { systemRoots } from '../../system/roots.js';
+import { TroveError } from '../../util/errors.js';
+import { fsck } from '../../repo/fsck.js';
 import { bytes, print, printJson, withRepo } from '../context.js';
 
 export function register(program: Command): void {
@@ -10,7 +11,7 @@ export function register(program: Command): void {
     .option('--json', 'print the report as JSON')
     .addHelpText('after', '\nExit status 0 when the repository is sound, 5 when anything is missing or corrupt.')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
-      const report = await withRepo(cmd, (repo) => fsck(repo));
+      const report = await withRepo(cmd, (repo) => fsck(repo, { roots: systemRoots }));
       if (opts.json) printJson(report);
       else {
         for (const p of report.problems) {

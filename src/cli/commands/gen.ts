@@ -1,13 +1,13 @@
 import type { Command } from 'commander';
-import { usage } from '../../errors.js';
-import { resolveActivation } from '../../ops/activate.js';
-import type { BuildResult } from '../../ops/generation-build.js';
-import { buildGeneration } from '../../ops/generation-build.js';
-import { diffGenerations, type GenerationDiff } from '../../ops/generation-diff.js';
-import { listGenerationRows } from '../../ops/generation-list.js';
-import { parseDuration, pruneGenerations } from '../../ops/generation-prune.js';
-import { parsePackageSpec } from '../../ops/pkg-spec.js';
-import { DEFAULT_PROFILE } from '../../ops/profile.js';
+import { usage } from '../../util/errors.js';
+import { resolveActivation } from '../../system/activation/activate.js';
+import type { BuildResult } from '../../system/generations/build.js';
+import { buildGeneration } from '../../system/generations/build.js';
+import { diffGenerations, type GenerationDiff } from '../../system/generations/diff.js';
+import { listGenerationRows } from '../../system/generations/list.js';
+import { parseDuration, pruneGenerations } from '../../system/generations/prune.js';
+import { parsePackageSpec } from '../../system/packages/spec.js';
+import { DEFAULT_PROFILE } from '../../system/profiles.js';
 import { bytes, print, printJson, shortId, withRepo } from '../context.js';
 
 const MARK = { added: 'A', removed: 'D', modified: 'M' } as const;

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { Repo } from '../../repo.js';
+import { Repo } from '../../repo/repo.js';
 import { print, printJson, repoPath } from '../context.js';
 
 export function register(program: Command): void {

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
-import { type DeriveOptions, type DeriveResult, installPackages } from '../../ops/generation-derive.js';
-import { type PackageSpec, parsePackageSpec } from '../../ops/pkg-spec.js';
-import { DEFAULT_PROFILE } from '../../ops/profile.js';
-import type { Repo } from '../../repo.js';
+import { type DeriveOptions, type DeriveResult, installPackages } from '../../system/generations/install.js';
+import { type PackageSpec, parsePackageSpec } from '../../system/packages/spec.js';
+import { DEFAULT_PROFILE } from '../../system/profiles.js';
+import type { Repo } from '../../repo/repo.js';
 import { print, printJson, withRepo } from '../context.js';
 import { printBuild } from './gen.js';
 import { printActivation } from './switch.js';

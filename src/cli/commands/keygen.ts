@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { isErrno, TroveError } from '../../errors.js';
+import { isErrno, TroveError } from '../../util/errors.js';
 import { generateKeys } from '../../remote/sign.js';
 import { print, printJson } from '../context.js';
 

@@ -1,6 +1,6 @@
 import { type Command, InvalidArgumentError } from 'commander';
-import { firstParentLog } from '../../ops/log.js';
-import { resolveRev } from '../../ops/resolve.js';
+import { firstParentLog } from '../../repo/log.js';
+import { resolveRev } from '../../repo/resolve.js';
 import { print, printJson, withRepo } from '../context.js';
 
 /** A non-negative decimal count; anything else is a usage error. */

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { TreeEntry } from '../../format/types.js';
-import { readTree } from '../../ops/objects.js';
-import { locate } from '../../ops/resolve.js';
+import { readTree } from '../../repo/objects.js';
+import { locate } from '../../repo/resolve.js';
 import { octal, print, printJson, withRepo } from '../context.js';
 
 function line(e: TreeEntry, path: string): string {

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { TroveError, usage } from '../../errors.js';
-import { Repo } from '../../repo.js';
+import { TroveError, usage } from '../../util/errors.js';
+import { Repo } from '../../repo/repo.js';
 import { print, repoPath } from '../context.js';
 
 interface MountFlags {

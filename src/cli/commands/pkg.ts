@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import { usage } from '../../errors.js';
-import { addPackage, packageLabel } from '../../ops/pkg-add.js';
-import { listPackages, packageHistory } from '../../ops/pkg-list.js';
+import { usage } from '../../util/errors.js';
+import { addPackage, packageLabel } from '../../system/packages/add.js';
+import { listPackages, packageHistory } from '../../system/packages/list.js';
 import { bytes, print, printJson, shortId, withRepo } from '../context.js';
 
 interface AddOpts {

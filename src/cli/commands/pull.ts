@@ -1,6 +1,6 @@
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
-import { usage } from '../../errors.js';
+import { usage } from '../../util/errors.js';
 import { pull, type PullProgress } from '../../remote/pull.js';
 import { bytes, print, printJson, shortId, withRepo } from '../context.js';
 

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { assertRefFree, listRefsChecked, resolveRev } from '../../ops/resolve.js';
+import { assertRefFree, listRefsChecked, resolveRev } from '../../repo/resolve.js';
 import { print, printJson, withRepo } from '../context.js';
 
 export function register(program: Command): void {

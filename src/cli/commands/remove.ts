@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { removePackages } from '../../ops/generation-derive.js';
+import { removePackages } from '../../system/generations/install.js';
 import { registerDerive } from './install.js';
 
 export function register(program: Command): void {

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import { usage } from '../../errors.js';
-import { rollback } from '../../ops/activate-rollback.js';
-import { DEFAULT_PROFILE } from '../../ops/profile.js';
+import { usage } from '../../util/errors.js';
+import { rollback } from '../../system/activation/rollback.js';
+import { DEFAULT_PROFILE } from '../../system/profiles.js';
 import { printJson, withRepo } from '../context.js';
 import { printActivation } from './switch.js';
 

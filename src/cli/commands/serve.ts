@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import { usage } from '../../errors.js';
+import { usage } from '../../util/errors.js';
 import { serveRepo } from '../../remote/serve.js';
-import { Repo } from '../../repo.js';
+import { Repo } from '../../repo/repo.js';
 import { print, repoPath } from '../context.js';
 
 export function register(program: Command): void {

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { readCommit } from '../../ops/objects.js';
-import { resolveRev } from '../../ops/resolve.js';
+import { readCommit } from '../../repo/objects.js';
+import { resolveRev } from '../../repo/resolve.js';
 import { octal, print, printJson, withRepo } from '../context.js';
 
 export function register(program: Command): void {

@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { isErrno } from '../../errors.js';
+import { isErrno } from '../../util/errors.js';
 import { decodeCommit } from '../../format/codec.js';
-import { resolveRev } from '../../ops/resolve.js';
+import { resolveRev } from '../../repo/resolve.js';
 import { writeAtomic } from '../../remote/files.js';
 import { commitSigPath } from '../../remote/layout.js';
 import { mergeSignature, parsePrivateKey, signBytes } from '../../remote/sign.js';

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { status } from '../../ops/activate-status.js';
-import { DEFAULT_PROFILE } from '../../ops/profile.js';
+import { status } from '../../system/activation/status.js';
+import { DEFAULT_PROFILE } from '../../system/profiles.js';
 import { print, printJson, shortId, withRepo } from '../context.js';
 
 export function register(program: Command): void {

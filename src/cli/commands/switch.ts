@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { type ActivateResult, activate, chooseLink, resolveActivation } from '../../ops/activate.js';
-import { DEFAULT_PROFILE } from '../../ops/profile.js';
+import { type ActivateResult, activate, chooseLink, resolveActivation } from '../../system/activation/activate.js';
+import { DEFAULT_PROFILE } from '../../system/profiles.js';
 import { print, printJson, shortId, withRepo } from '../context.js';
 
 /** Prints what an activation did. */

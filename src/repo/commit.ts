@@ -1,0 +1,84 @@
+import type { Commit, GenerationInfo, PackageInfo } from '../format/types.js';
+import type { ObjectId } from '../util/hash.js';
+import type { Repo } from './repo.js';
+import type { Release } from '../store/lock.js';
+import type { ImportReport } from './import/report.js';
+import { importSource, type SourceKind } from './import/source.js';
+import { writeCommit } from './objects.js';
+import { assertRefFree } from './resolve.js';
+import { IndexStatCache } from './import/stat-cache-db.js';
+
+export interface CommitOptions {
+  ref: string;
+  subject?: string;
+  body?: string;
+  metadata?: Record<string, string>;
+  package?: PackageInfo;
+  generation?: GenerationInfo;
+  /** Parent commit; default: the ref's current commit. Pass null for none. */
+  parent?: ObjectId | null;
+  /** Seconds since the epoch; default now. */
+  timestamp?: number;
+  xattrs?: boolean;
+  /** syncfs once after writing (default false). */
+  sync?: boolean;
+}
+
+export interface CommitResult {
+  commit: ObjectId;
+  tree: ObjectId;
+  parent: ObjectId | null;
+  kind: SourceKind;
+  report: ImportReport;
+  /** New objects written and their total size. */
+  written: { objects: number; bytes: number };
+  /** False when the stat cache was unavailable (index busy in another process). */
+  statCache: boolean;
+}
+
+/**
+ * Imports `source` and commits it on `opts.ref`, with the ref's tip as parent.
+ * The import runs concurrently with other writers; reading the tip, writing
+ * the commit and moving the ref happen under the ref's update lock, so two
+ * commits on one ref chain instead of one losing the other.
+ */
+export async function commitSource(repo: Repo, source: string, opts: CommitOptions): Promise<CommitResult> {
+  // Before anything is imported: a name that cannot be created would fail only after the objects were installed.
+  await assertRefFree(repo, opts.ref);
+  const db = await repo.indexDb();
+  let cache: IndexStatCache | undefined;
+  let unlock: Release | undefined;
+  let result: Omit<CommitResult, 'statCache'> & { tip: ObjectId | null };
+  try {
+    result = await repo.write(
+      async (txn) => {
+        // The epoch is read under the shared lock: a gc that finished before it was taken bumped it,
+        // so records naming objects that gc deleted are not trusted; none can start while it is held.
+        cache = db ? new IndexStatCache(db, repo.gcEpoch()) : undefined;
+        const imported = await importSource(source, txn, { cache, xattrs: opts.xattrs });
+        unlock = await repo.refs.lock(opts.ref);
+        const tip = (await repo.refs.read(opts.ref)) ?? null;
+        const parent = opts.parent === undefined ? tip : opts.parent;
+        const commit: Commit = {
+          tree: imported.tree,
+          root: imported.root,
+          parents: parent ? [parent] : [],
+          subject: opts.subject ?? '',
+          body: opts.body ?? '',
+          timestamp: opts.timestamp ?? Math.floor(Date.now() / 1000),
+          metadata: Object.entries(opts.metadata ?? {}).map(([key, value]) => ({ key, value })),
+          package: opts.package,
+          generation: opts.generation,
+        };
+        const id = await writeCommit(txn, commit);
+        return { commit: id, tree: imported.tree, parent, tip, kind: imported.kind, report: imported.report, written: { ...txn.stats } };
+      },
+      { sync: opts.sync, after: (r) => repo.refs.write(opts.ref, r.commit, 'heads', { expected: r.tip }) },
+    );
+  } finally {
+    await unlock?.();
+  }
+  await cache?.flush();
+  const { tip: _tip, ...out } = result;
+  return { ...out, statCache: db !== undefined };
+}

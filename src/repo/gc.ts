@@ -1,0 +1,196 @@
+import { lstat, readdir, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { isErrno, TroveError } from '../util/errors.js';
+import { decodeCommit, decodeTree } from '../format/codec.js';
+import type { ObjectId } from '../util/hash.js';
+import type { Repo } from './repo.js';
+import { limiter } from '../util/limiter.js';
+import { readCommit, readTree } from './objects.js';
+import type { Root, RootSource } from './roots.js';
+
+export interface GcReport {
+  dryRun: boolean;
+  /** Objects reachable from the roots. */
+  kept: number;
+  /** Unreachable objects deleted (or, with dryRun, that would be). */
+  deleted: { objects: number; bytes: number; commits: number; trees: number; blobs: number };
+  /** Checkout directories of commits no longer kept. */
+  checkouts: string[];
+  /** Variant files no checkout links to any more. */
+  variants: { files: number; bytes: number };
+}
+
+/** Objects of this size or less are parsed to order their deletion; bigger ones can only be blobs in practice. */
+const PARSE_MAX = 16 << 20;
+
+function notFound(err: unknown): boolean {
+  return err instanceof TroveError && err.code === 'E_NOT_FOUND';
+}
+
+/**
+ * Every object reachable from the roots (through parents, trees and a
+ * generation's package commits); missing objects are skipped (fsck reports them).
+ */
+async function mark(repo: Repo, roots: Root[]): Promise<Set<ObjectId>> {
+  const live = new Set<ObjectId>();
+  const io = limiter(16);
+  const tree = async (id: ObjectId): Promise<void> => {
+    if (live.has(id)) return;
+    live.add(id);
+    let entries: Awaited<ReturnType<typeof readTree>>['entries'];
+    try {
+      entries = (await io(() => readTree(repo.store, id))).entries;
+    } catch (err) {
+      if (notFound(err)) return;
+      throw err;
+    }
+    await Promise.all(
+      entries.map((e) => {
+        if (e.kind === 'dir') return tree(e.id!);
+        if (e.kind === 'file') live.add(e.id!);
+        return undefined;
+      }),
+    );
+  };
+  const commit = async (start: ObjectId): Promise<void> => {
+    const todo = [start];
+    while (todo.length > 0) {
+      const id = todo.pop()!;
+      if (live.has(id)) continue;
+      live.add(id);
+      let c: Awaited<ReturnType<typeof readCommit>>;
+      try {
+        c = await readCommit(repo.store, id);
+      } catch (err) {
+        if (notFound(err)) continue;
+        throw err;
+      }
+      await tree(c.tree);
+      // A generation keeps its package commits: install and remove derive new generations from them.
+      todo.push(...c.parents, ...(c.generation?.packages.map((p) => p.commit) ?? []));
+    }
+  };
+  for (const root of roots) await commit(root.commit);
+  return live;
+}
+
+/** What a garbage object references, by trying to read it as a commit, then as a tree. */
+function referencesOf(bytes: Uint8Array): { kind: 'commit' | 'tree' | 'blob'; refs: ObjectId[] } {
+  const attempt = <T>(fn: () => T): T | undefined => {
+    try {
+      return fn();
+    } catch {
+      return undefined;
+    }
+  };
+  const c = attempt(() => decodeCommit(bytes));
+  if (c) return { kind: 'commit', refs: [c.tree, ...c.parents, ...(c.generation?.packages.map((p) => p.commit) ?? [])] };
+  const t = attempt(() => decodeTree(bytes));
+  if (t) return { kind: 'tree', refs: t.entries.flatMap((e) => (e.id ? [e.id] : [])) };
+  return { kind: 'blob', refs: [] };
+}
+
+async function listDir(path: string): Promise<string[]> {
+  try {
+    return await readdir(path);
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return [];
+    throw err;
+  }
+}
+
+/** Removes variant files and symlinks that no checkout links to (link count 1). */
+async function sweepVariants(repo: Repo, dryRun: boolean): Promise<{ files: number; bytes: number }> {
+  const out = { files: 0, bytes: 0 };
+  const base = join(repo.path, 'variants');
+  for (const key of await listDir(base)) {
+    for (const shard of await listDir(join(base, key))) {
+      for (const name of await listDir(join(base, key, shard))) {
+        const path = join(base, key, shard, name);
+        const st = await lstat(path);
+        if ((!st.isFile() && !st.isSymbolicLink()) || st.nlink > 1) continue;
+        out.files++;
+        out.bytes += st.size;
+        if (!dryRun) await rm(path, { force: true });
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Deletes every object unreachable from the roots that `opts.roots` lists (read
+ * under the exclusive repository lock; the CLI passes every ref, profile
+ * generation, active commit and bisect in progress).
+ * Garbage is deleted referrers first (commits, then trees, then blobs, in
+ * dependency order), so a gc killed midway never leaves an object whose
+ * references are gone. Also removes checkouts of commits no longer kept and
+ * variant files no checkout uses.
+ */
+export async function gc(repo: Repo, opts: { roots: RootSource; dryRun?: boolean; onWait?: () => void }): Promise<GcReport> {
+  const dryRun = opts.dryRun ?? false;
+  const release = await repo.lock('exclusive', { onWait: opts.onWait });
+  try {
+    const roots = await opts.roots(repo);
+    const live = await mark(repo, roots);
+    const report: GcReport = {
+      dryRun,
+      kept: 0,
+      deleted: { objects: 0, bytes: 0, commits: 0, trees: 0, blobs: 0 },
+      checkouts: [],
+      variants: { files: 0, bytes: 0 },
+    };
+
+    // Checkouts stay for profile generations, active commits and a bisect in progress; not for refs.
+    const keep = new Set(roots.filter((r) => !r.name.startsWith('refs/')).map((r) => r.commit));
+    for (const name of await listDir(join(repo.path, 'checkouts'))) {
+      if (keep.has(name)) continue;
+      report.checkouts.push(name);
+      if (!dryRun) await rm(join(repo.path, 'checkouts', name), { recursive: true, force: true });
+    }
+    report.variants = await sweepVariants(repo, dryRun);
+
+    const garbage = new Map<ObjectId, { refs: ObjectId[]; size: number }>();
+    for await (const id of repo.store.list()) {
+      if (live.has(id)) {
+        report.kept++;
+        continue;
+      }
+      const size = (await stat(repo.store.pathOf(id))).size;
+      const parsed = size <= PARSE_MAX ? referencesOf(await repo.store.getUnverified(id)) : { kind: 'blob' as const, refs: [] };
+      garbage.set(id, { refs: parsed.refs, size });
+      report.deleted[`${parsed.kind}s`]++;
+      report.deleted.objects++;
+      report.deleted.bytes += size;
+    }
+    if (dryRun) return report;
+    // Before anything is deleted: derived data recorded in an older epoch (the stat cache) stops
+    // being trusted to name objects that exist.
+    if (garbage.size > 0) await repo.bumpGcEpoch();
+
+    // Kahn's order over the garbage graph: an object goes only once no remaining garbage references it.
+    const referrers = new Map<ObjectId, number>();
+    for (const { refs } of garbage.values()) for (const r of refs) if (garbage.has(r)) referrers.set(r, (referrers.get(r) ?? 0) + 1);
+    let wave = [...garbage.keys()].filter((id) => !referrers.has(id));
+    const io = limiter(16);
+    while (wave.length > 0) {
+      await Promise.all(wave.map((id) => io(() => repo.store.delete(id))));
+      const next: ObjectId[] = [];
+      for (const id of wave) {
+        for (const r of garbage.get(id)!.refs) {
+          const n = referrers.get(r);
+          if (n === undefined) continue;
+          if (n === 1) {
+            referrers.delete(r);
+            next.push(r);
+          } else referrers.set(r, n - 1);
+        }
+        garbage.delete(id);
+      }
+      wave = next;
+    }
+    return report;
+  } finally {
+    await release();
+  }
+}

@@ -1,0 +1,50 @@
+import { spawn, type StdioOptions } from 'node:child_process';
+import { TroveError, usage } from '../../util/errors.js';
+import type { Repo } from '../../repo/repo.js';
+import { type BisectStep, bisectMark } from './bisect.js';
+import { readBisectState, type Verdict } from './state.js';
+
+/** git's convention: 0 good, 125 skip, 1–127 bad, anything else (128+, a signal) aborts. */
+export function verdictOf(code: number | null): Verdict | null {
+  if (code === 0) return 'good';
+  if (code === 125) return 'skip';
+  if (code !== null && code >= 1 && code <= 127) return 'bad';
+  return null;
+}
+
+function runOnce(argv: string[], env: NodeJS.ProcessEnv, stdio: StdioOptions): Promise<number | null> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(argv[0]!, argv.slice(1), { stdio, env });
+    child.on('error', reject);
+    child.on('close', (code) => resolve(code));
+  });
+}
+
+/**
+ * Runs `argv` on each candidate until the first bad commit is found. The
+ * command sees the candidate at the bisect link, and its id in
+ * $TROVE_BISECT_COMMIT. The session is left in place when the command aborts.
+ */
+export async function bisectRun(
+  repo: Repo,
+  argv: string[],
+  opts: { stdio?: StdioOptions; onStep?: (step: BisectStep, verdict: Verdict) => void } = {},
+): Promise<BisectStep & { steps: number }> {
+  if (argv.length === 0) throw usage('bisect run needs a command');
+  const state = await readBisectState(repo);
+  if (!state) throw usage('no bisect in progress (start one with: trove bisect start)');
+  let current = state.current;
+  let steps = 0;
+  let last: BisectStep | undefined;
+  while (current) {
+    const code = await runOnce(argv, { ...process.env, TROVE_BISECT_COMMIT: current, TROVE_BISECT_LINK: state.link }, opts.stdio ?? 'inherit');
+    const verdict = verdictOf(code);
+    if (!verdict) throw new TroveError('E_IO', `bisect run aborted: ${argv.join(' ')} exited with ${code ?? 'a signal'} on ${current}`);
+    steps++;
+    last = await bisectMark(repo, verdict);
+    opts.onStep?.(last, verdict);
+    current = last.current;
+  }
+  if (!last) throw usage('the bisect is over (trove bisect reset ends it)');
+  return { ...last, steps };
+}

@@ -1,0 +1,59 @@
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { isErrno, TroveError } from '../../util/errors.js';
+import type { ObjectId } from '../../util/hash.js';
+import type { Repo } from '../../repo/repo.js';
+import { tempName } from '../../store/disk.js';
+
+export type Verdict = 'good' | 'bad' | 'skip';
+
+/** A bisect session, kept in `<repo>/bisect.json` between commands. */
+export interface BisectState {
+  profile: string;
+  /** The link every step swaps. */
+  link: string;
+  ref: string | null;
+  /**
+   * What is bisected: the first-parent history of a commit, or the numbered
+   * generations of the profile (generation commits have no parents).
+   */
+  history: 'first-parent' | 'generations';
+  bad: ObjectId;
+  good: ObjectId;
+  /** The history strictly after `good` up to `bad`, oldest first. */
+  commits: ObjectId[];
+  marks: Record<ObjectId, Verdict>;
+  /** The candidate at the link, or null when the search is over. */
+  current: ObjectId | null;
+  /** The first bad commit once found. */
+  firstBad: ObjectId | null;
+  /** Commits tested, in order, with their verdicts. */
+  log: { commit: ObjectId; verdict: Verdict }[];
+  /** What the link pointed at before the session (null: there was no link). */
+  before: string | null;
+}
+
+function statePath(repo: Pick<Repo, 'path'>): string {
+  return join(repo.path, 'bisect.json');
+}
+
+/** The bisect session in progress, or undefined. */
+export async function readBisectState(repo: Pick<Repo, 'path'>): Promise<BisectState | undefined> {
+  try {
+    return JSON.parse(await readFile(statePath(repo), 'utf8')) as BisectState;
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return undefined;
+    if (err instanceof SyntaxError) throw new TroveError('E_CORRUPT', `${statePath(repo)} is not valid JSON`);
+    throw err;
+  }
+}
+
+export async function writeBisectState(repo: Pick<Repo, 'path'>, state: BisectState): Promise<void> {
+  const tmp = tempName(join(repo.path, 'tmp'), 'bisect');
+  await writeFile(tmp, JSON.stringify(state));
+  await rename(tmp, statePath(repo));
+}
+
+export async function clearBisectState(repo: Pick<Repo, 'path'>): Promise<void> {
+  await rm(statePath(repo), { force: true });
+}

@@ -1,0 +1,100 @@
+import { DEFAULT_DIR_META, type Commit, type Conflict, type GenerationInfo } from '../../format/types.js';
+import type { ObjectId } from '../../util/hash.js';
+import type { Repo } from '../../repo/repo.js';
+import { type GenerationInput, buildGenerationTree } from './tree.js';
+import { readCommit, writeCommit } from '../../repo/objects.js';
+import { packageLabel } from '../packages/add.js';
+import { type PackageSpec, resolvePackage } from '../packages/spec.js';
+import { addGeneration, DEFAULT_PROFILE, listGenerations, withProfileLock } from '../profiles.js';
+
+export interface BuildOptions {
+  profile?: string;
+  /** Packages by spec (resolved under the repository lock) ... */
+  specs?: PackageSpec[];
+  /** ... or already resolved, or both. */
+  inputs?: (repo: Repo) => Promise<GenerationInput[]>;
+  /**
+   * The generation this one derives from (default the profile's newest; null
+   * for none). When the result is the same, no new generation is recorded.
+   * Generation commits have no parents: a profile's history is its numbered
+   * generations, so pruning one lets gc free what only it used.
+   */
+  base?: ObjectId | null;
+  subject?: string;
+  /** Seconds since the epoch; default now. */
+  timestamp?: number;
+}
+
+export interface BuildResult {
+  profile: string;
+  number: number;
+  commit: ObjectId;
+  tree: ObjectId;
+  base: ObjectId | null;
+  /** True when the result equals the base generation: no new generation was made. */
+  unchanged: boolean;
+  packages: string[];
+  conflicts: Conflict[];
+  treesRead: number;
+  written: { objects: number; bytes: number };
+}
+
+function samePackages(a: GenerationInfo, b: GenerationInfo): boolean {
+  const key = (g: GenerationInfo) => g.packages.map((p) => `${p.commit}:${p.priority}`).sort().join(',');
+  return a.profile === b.profile && key(a) === key(b);
+}
+
+/**
+ * Builds a generation from packages and records it as the profile's next
+ * numbered generation. Everything happens under the repository lock, so gc
+ * never sees the new objects without the generation that keeps them, and
+ * under the profile's update lock, so the base it compares with is the
+ * newest generation when it records its own.
+ */
+export async function buildGeneration(repo: Repo, opts: BuildOptions): Promise<BuildResult> {
+  return withProfileLock(repo, opts.profile ?? DEFAULT_PROFILE, () => buildGenerationLocked(repo, opts));
+}
+
+/** `buildGeneration` for a caller that holds the profile's update lock (`withProfileLock`). */
+export async function buildGenerationLocked(repo: Repo, opts: BuildOptions): Promise<BuildResult> {
+  const profile = opts.profile ?? DEFAULT_PROFILE;
+  let result: BuildResult | undefined;
+  await repo.write(
+    async (txn) => {
+      const inputs = [...(opts.inputs ? await opts.inputs(repo) : [])];
+      for (const spec of opts.specs ?? []) inputs.push(await resolvePackage(repo, spec));
+      const base = opts.base !== undefined ? opts.base : ((await listGenerations(repo, profile)).at(-1)?.commit ?? null);
+      const built = await buildGenerationTree(txn, inputs);
+      const generation: GenerationInfo = { profile, packages: built.ordered.map((i) => i.pkg), conflicts: built.conflicts };
+      const packages = built.ordered.map((i) => packageLabel(i.pkg)).sort();
+      const common = { profile, tree: built.tree, base, packages, conflicts: built.conflicts, treesRead: built.treesRead };
+      if (base) {
+        const bc = await readCommit(repo.store, base);
+        if (bc.tree === built.tree && bc.generation && samePackages(bc.generation, generation)) {
+          result = { ...common, number: 0, commit: base, unchanged: true, written: { ...txn.stats } };
+          return;
+        }
+      }
+      const commit: Commit = {
+        tree: built.tree,
+        root: { ...DEFAULT_DIR_META },
+        parents: [],
+        subject: opts.subject ?? `${profile}: ${packages.length} packages`,
+        body: '',
+        timestamp: opts.timestamp ?? Math.floor(Date.now() / 1000),
+        metadata: [],
+        generation,
+      };
+      const id = await writeCommit(txn, commit);
+      result = { ...common, number: 0, commit: id, unchanged: false, written: { ...txn.stats } };
+    },
+    {
+      after: async () => {
+        const r = result!;
+        if (!r.unchanged) r.number = await addGeneration(repo, profile, r.commit);
+        else r.number = (await listGenerations(repo, profile)).findLast((g) => g.commit === r.commit)?.number ?? 0;
+      },
+    },
+  );
+  return result!;
+}

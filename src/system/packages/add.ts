@@ -1,0 +1,149 @@
+import { TroveError, usage } from '../../util/errors.js';
+import { compareNames, nameProblem } from '../../format/names.js';
+import type { Commit, DirMeta, PackageInfo } from '../../format/types.js';
+import type { ObjectId } from '../../util/hash.js';
+import { refNameProblem } from '../../refs/refs.js';
+import type { Repo } from '../../repo/repo.js';
+import type { Release } from '../../store/lock.js';
+import { readDebControl } from '../../repo/import/deb.js';
+import type { ImportReport } from '../../repo/import/report.js';
+import { importSource, type SourceKind, sourceKind } from '../../repo/import/source.js';
+import { readCommit, writeCommit } from '../../repo/objects.js';
+
+export interface PkgAddOptions {
+  /** Required unless the source is a `.deb` (then they override its control file). */
+  name?: string;
+  arch?: string;
+  version?: string;
+  /** Default: the previous revision + 1 (1 for a new package). */
+  revision?: number;
+  /** Runtime dependencies; default: a `.deb`'s Pre-Depends and Depends, else none. */
+  depends?: string[];
+  subject?: string;
+  /** Seconds since the epoch; default now. */
+  timestamp?: number;
+}
+
+export interface PkgAddResult {
+  ref: string;
+  commit: ObjectId;
+  tree: ObjectId;
+  info: PackageInfo;
+  kind: SourceKind;
+  /** True when tree and metadata equal the ref's tip: no new commit was made. */
+  unchanged: boolean;
+  report: ImportReport;
+  written: { objects: number; bytes: number };
+}
+
+/** The ref of a package: `pkg/<name>/<arch>`. */
+export function packageRef(name: string, arch: string): string {
+  return `pkg/${name}/${arch}`;
+}
+
+/** `<name>-<arch>-<version>-<revision>`, the package's directory in a generation. */
+export function packageLabel(p: Pick<PackageInfo, 'name' | 'arch' | 'version' | 'revision'>): string {
+  return `${p.name}-${p.arch}-${p.version}-${p.revision}`;
+}
+
+/**
+ * Dependency names of a deb822 relationship field: version constraints and
+ * architecture qualifiers dropped, alternatives kept as `a | b`.
+ */
+export function parseDepends(field: string | undefined): string[] {
+  if (!field) return [];
+  const out = new Set<string>();
+  for (const clause of field.split(',')) {
+    const alts = clause
+      .split('|')
+      .map((a) => a.replace(/\(.*?\)|\[.*?\]|<.*?>/g, '').trim().replace(/:[a-z0-9]+$/, ''))
+      .filter((a) => a !== '');
+    if (alts.length > 0) out.add(alts.join(' | '));
+  }
+  return [...out].sort(compareNames);
+}
+
+function checkField(what: string, value: string | undefined): string {
+  if (!value) throw usage(`package ${what} is required (give --${what}, or add a .deb)`);
+  if (what !== 'version' && refNameProblem(value) !== null) throw usage(`invalid package ${what} ${JSON.stringify(value)}`);
+  if (nameProblem(value) !== null || /\s/.test(value)) throw usage(`invalid package ${what} ${JSON.stringify(value)}`);
+  return value;
+}
+
+function sameMeta(a: DirMeta, b: DirMeta): boolean {
+  return a.mode === b.mode && a.uid === b.uid && a.gid === b.gid && JSON.stringify(a.xattrs) === JSON.stringify(b.xattrs);
+}
+
+function sameInfo(a: PackageInfo, b: PackageInfo): boolean {
+  return a.name === b.name && a.arch === b.arch && a.version === b.version && a.depends.join('\n') === b.depends.join('\n');
+}
+
+/**
+ * Commits a package (a directory, tar archive or `.deb`) on `pkg/<name>/<arch>`.
+ * Re-adding what the tip already holds (same tree, root metadata, version and
+ * dependencies) writes nothing and makes no new revision, unless a higher
+ * revision is asked for explicitly. Concurrent adds of one package
+ * serialise on the ref's update lock: every one gets its own revision and
+ * the previous tip as parent.
+ */
+export async function addPackage(repo: Repo, source: string, opts: PkgAddOptions = {}): Promise<PkgAddResult> {
+  const kind = await sourceKind(source);
+  const control = kind === 'deb' ? await readDebControl(source) : {};
+  const name = checkField('name', opts.name ?? control.Package);
+  const arch = checkField('arch', opts.arch ?? control.Architecture);
+  const version = checkField('version', opts.version ?? control.Version);
+  const depends = [...new Set(opts.depends ?? [...parseDepends(control['Pre-Depends']), ...parseDepends(control.Depends)])].sort(compareNames);
+  if (opts.revision !== undefined && (!Number.isSafeInteger(opts.revision) || opts.revision < 1)) {
+    throw usage(`revision must be a positive integer, got ${opts.revision}`);
+  }
+  const ref = packageRef(name, arch);
+  let result: (PkgAddResult & { tip: ObjectId | null }) | undefined;
+  let unlock: Release | undefined;
+  try {
+    await repo.write(
+      async (txn) => {
+        // Import first, concurrently with other writers; then read the tip and
+        // write the ref under the ref's update lock, so each revision is
+        // computed from the tip it replaces.
+        const imported = await importSource(source, txn);
+        unlock = await repo.refs.lock(ref);
+        const tipId = await repo.refs.read(ref);
+        const tip = tipId ? await readCommit(repo.store, tipId) : undefined;
+        const prev = tip?.package?.revision ?? 0;
+        const info: PackageInfo = { name, arch, version, revision: opts.revision ?? prev + 1, depends };
+        const base = { ref, kind, report: imported.report, tip: tipId ?? null };
+        if (tip && tipId && tip.package && tip.tree === imported.tree && sameMeta(tip.root, imported.root) && sameInfo(tip.package, info)) {
+          if (opts.revision === undefined || opts.revision === prev) {
+            result = { ...base, commit: tipId, tree: tip.tree, info: tip.package, unchanged: true, written: { ...txn.stats } };
+            return;
+          }
+        }
+        if (info.revision <= prev) {
+          throw new TroveError('E_EXISTS', `${ref} is at revision ${prev}; revision ${info.revision} must be higher`);
+        }
+        const commit: Commit = {
+          tree: imported.tree,
+          root: imported.root,
+          parents: tipId ? [tipId] : [],
+          subject: opts.subject ?? `${name} ${version} revision ${info.revision}`,
+          body: '',
+          timestamp: opts.timestamp ?? Math.floor(Date.now() / 1000),
+          metadata: [],
+          package: info,
+        };
+        const id = await writeCommit(txn, commit);
+        result = { ...base, commit: id, tree: imported.tree, info, unchanged: false, written: { ...txn.stats } };
+      },
+      {
+        after: async () => {
+          const r = result!;
+          if (!r.unchanged) await repo.refs.write(ref, r.commit, 'heads', { expected: r.tip });
+        },
+      },
+    );
+  } finally {
+    await unlock?.();
+  }
+  const { tip: _tip, ...out } = result!;
+  return out;
+}
