@@ -9,7 +9,7 @@ import tseslint from 'typescript-eslint';
  * a layer never repeat a layer's name, so a relative path that climbs out of a
  * layer and names one of these is an import of that layer.
  */
-export const LAYERS = ['util', 'format', 'store', 'refs', 'repo', 'remote', 'system', 'fuse', 'cli'];
+export const LAYERS = ['util', 'format', 'store', 'refs', 'repo', 'system', 'remote', 'fuse', 'cli'];
 
 /** One override per layer: relative imports that climb into any higher layer are errors. */
 function layerRules() {

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { usage } from '../../util/errors.js';
-import { addPackage, packageLabel } from '../../system/packages/add.js';
+import { addPackage } from '../../system/packages/add.js';
+import { packageLabel } from '../../system/packages/model.js';
 import { listPackages, packageHistory } from '../../system/packages/list.js';
 import { bytes, print, printJson, shortId, withRepo } from '../context.js';
 

@@ -3,7 +3,7 @@ import type { ObjectId } from '../../util/hash.js';
 import type { Repo } from '../../repo/repo.js';
 import { type GenerationInput, buildGenerationTree } from './tree.js';
 import { readCommit, writeCommit } from '../../repo/objects.js';
-import { packageLabel } from '../packages/add.js';
+import { packageLabel } from '../packages/model.js';
 import { type PackageSpec, resolvePackage } from '../packages/spec.js';
 import { addGeneration, DEFAULT_PROFILE, listGenerations, withProfileLock } from '../profiles.js';
 

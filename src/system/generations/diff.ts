@@ -4,7 +4,7 @@ import type { ObjectId } from '../../util/hash.js';
 import type { GetStore } from '../../store/types.js';
 import { type Change, diffTrees } from '../../repo/diff.js';
 import { readCommit, readTree } from '../../repo/objects.js';
-import { packageLabel } from '../packages/add.js';
+import { packageLabel } from '../packages/model.js';
 
 export interface PackageChanges {
   /** `<name>-<arch>-<version>-<revision>` labels. */

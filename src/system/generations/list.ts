@@ -3,7 +3,7 @@ import type { ObjectId } from '../../util/hash.js';
 import type { Repo } from '../../repo/repo.js';
 import { diffPackages } from './diff.js';
 import { readCommit } from '../../repo/objects.js';
-import { packageLabel } from '../packages/add.js';
+import { packageLabel } from '../packages/model.js';
 import { DEFAULT_PROFILE, listGenerations, listProfiles, readActive } from '../profiles.js';
 
 export interface GenerationRow {

@@ -4,7 +4,7 @@ import type { Conflict, DirMeta, GenerationPackage, TreeEntry } from '../../form
 import type { ObjectId } from '../../util/hash.js';
 import type { ObjectStore } from '../../store/types.js';
 import { TreeCache, writeTree } from '../../repo/objects.js';
-import { packageLabel } from '../packages/add.js';
+import { packageLabel } from '../packages/model.js';
 
 /** A package as a generation sees it: its description, root tree and root metadata. */
 export interface GenerationInput {

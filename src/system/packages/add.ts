@@ -9,6 +9,7 @@ import { readDebControl } from '../../repo/import/deb.js';
 import type { ImportReport } from '../../repo/import/report.js';
 import { importSource, type SourceKind, sourceKind } from '../../repo/import/source.js';
 import { readCommit, writeCommit } from '../../repo/objects.js';
+import { packageRef, parseDepends } from './model.js';
 
 export interface PkgAddOptions {
   /** Required unless the source is a `.deb` (then they override its control file). */
@@ -34,33 +35,6 @@ export interface PkgAddResult {
   unchanged: boolean;
   report: ImportReport;
   written: { objects: number; bytes: number };
-}
-
-/** The ref of a package: `pkg/<name>/<arch>`. */
-export function packageRef(name: string, arch: string): string {
-  return `pkg/${name}/${arch}`;
-}
-
-/** `<name>-<arch>-<version>-<revision>`, the package's directory in a generation. */
-export function packageLabel(p: Pick<PackageInfo, 'name' | 'arch' | 'version' | 'revision'>): string {
-  return `${p.name}-${p.arch}-${p.version}-${p.revision}`;
-}
-
-/**
- * Dependency names of a deb822 relationship field: version constraints and
- * architecture qualifiers dropped, alternatives kept as `a | b`.
- */
-export function parseDepends(field: string | undefined): string[] {
-  if (!field) return [];
-  const out = new Set<string>();
-  for (const clause of field.split(',')) {
-    const alts = clause
-      .split('|')
-      .map((a) => a.replace(/\(.*?\)|\[.*?\]|<.*?>/g, '').trim().replace(/:[a-z0-9]+$/, ''))
-      .filter((a) => a !== '');
-    if (alts.length > 0) out.add(alts.join(' | '));
-  }
-  return [...out].sort(compareNames);
 }
 
 function checkField(what: string, value: string | undefined): string {

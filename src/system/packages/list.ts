@@ -4,7 +4,7 @@ import type { ObjectId } from '../../util/hash.js';
 import type { Repo } from '../../repo/repo.js';
 import { firstParentLog } from '../../repo/log.js';
 import { readCommit } from '../../repo/objects.js';
-import { packageRef } from './add.js';
+import { packageRef } from './model.js';
 
 export interface PackageRow {
   ref: string;

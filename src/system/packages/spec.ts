@@ -3,7 +3,7 @@ import type { Repo } from '../../repo/repo.js';
 import type { GenerationInput } from '../generations/tree.js';
 import { firstParentLog } from '../../repo/log.js';
 import { readCommit } from '../../repo/objects.js';
-import { packageRef } from './add.js';
+import { packageRef } from './model.js';
 import { pickArch } from './list.js';
 
 /** `NAME[/ARCH][@REVISION][=PRIORITY]` as given on the command line. */
