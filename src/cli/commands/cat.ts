@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { TroveError, usage } from '../../util/errors.js';
+import { usage } from '../../util/errors.js';
 import { locate } from '../../repo/resolve.js';
 import { withRepo } from '../context.js';
 
@@ -12,8 +12,8 @@ export function register(program: Command): void {
       if (!spec.includes(':')) throw usage('cat needs REV:PATH');
       await withRepo(cmd, async (repo) => {
         const loc = await locate(repo, spec);
-        if (loc.kind === 'root' || loc.entry.kind === 'dir') throw new TroveError('E_USAGE', `${spec} is a directory`);
-        if (loc.entry.kind === 'symlink') throw new TroveError('E_USAGE', `${spec} is a symlink to ${loc.entry.target}`);
+        if (loc.kind === 'root' || loc.entry.kind === 'dir') throw usage(`${spec} is a directory`, { spec });
+        if (loc.entry.kind === 'symlink') throw usage(`${spec} is a symlink to ${loc.entry.target}`, { spec });
         const bytes = await repo.store.get(loc.entry.id!);
         await new Promise<void>((resolve, reject) => process.stdout.write(bytes, (err) => (err ? reject(err) : resolve())));
       });

@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { isErrno, TroveError } from '../../util/errors.js';
+import { exists, isErrno } from '../../util/errors.js';
 import { generateKeys } from '../../remote/sign.js';
 import { print, printJson } from '../context.js';
 
@@ -18,7 +18,7 @@ export function register(program: Command): void {
         await writeFile(opts.out, keys.privatePem, { mode: 0o600, flag });
         await writeFile(`${opts.out}.pub`, keys.publicPem, { mode: 0o644, flag });
       } catch (err) {
-        if (isErrno(err, 'EEXIST')) throw new TroveError('E_EXISTS', `${opts.out} or ${opts.out}.pub already exists (use --force to replace)`);
+        if (isErrno(err, 'EEXIST')) throw exists(`${opts.out} or ${opts.out}.pub already exists (use --force to replace)`, { path: opts.out });
         throw err;
       }
       if (opts.json) return printJson({ private: opts.out, public: `${opts.out}.pub`, keyId: keys.keyId, publicPem: keys.publicPem });
