@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { bytes } from '../src/cli/context.js';
+import { bytes } from '../src/cli/printers.js';
 import { isTroveError } from '../src/util/errors.js';
 import { decodeCommit, decodeTree } from '../src/format/codec.js';
 import type { ObjectId } from '../src/util/hash.js';

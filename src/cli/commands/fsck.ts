@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { systemRoots } from '../../system/roots.js';
 import { corrupt } from '../../util/errors.js';
 import { fsck } from '../../repo/fsck.js';
-import { bytes, print, printJson, withRepo } from '../context.js';
+import { print, printJson, withRepo } from '../context.js';
+import { bytes } from '../printers.js';
 
 export function register(program: Command): void {
   program

@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import type { TreeEntry } from '../../format/types.js';
 import { readTree } from '../../repo/objects.js';
 import { locate } from '../../repo/resolve.js';
-import { octal, print, printJson, withRepo } from '../context.js';
+import { print, printJson, withRepo } from '../context.js';
+import { octal } from '../printers.js';
 
 function line(e: TreeEntry, path: string): string {
   const t = e.kind === 'dir' ? 'd' : e.kind === 'symlink' ? 'l' : '-';

@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { usage } from '../../util/errors.js';
 import { addPackage, packageLabel } from '../../system/packages/add.js';
 import { listPackages, packageHistory } from '../../system/packages/list.js';
-import { bytes, print, printJson, shortId, withRepo } from '../context.js';
+import { print, printJson, withRepo } from '../context.js';
+import { bytes, shortId } from '../printers.js';
 
 interface AddOpts {
   name?: string;
