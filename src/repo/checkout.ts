@@ -25,6 +25,7 @@ import { tempName } from '../store/disk.js';
 import { hashFileSync } from '../util/hash-file.js';
 import { writeXattrs } from './import/xattrs.js';
 import { readCommit } from './objects.js';
+import { resolveRev } from './resolve.js';
 
 export interface CheckoutOptions {
   /** Copy every file instead of hard-linking (default false). */
@@ -186,6 +187,21 @@ export async function checkout(repo: Repo, commitId: ObjectId, dest: string, opt
     throw err;
   }
   return result;
+}
+
+/**
+ * Resolves `rev` and checks its commit out at `dest`, both under the shared
+ * repository lock: gc (exclusive) must not sweep a variant or an object
+ * between our finding and linking it.
+ */
+export async function checkoutRev(repo: Repo, rev: string, dest: string, opts: CheckoutOptions = {}): Promise<CheckoutResult & { commit: ObjectId }> {
+  const release = await repo.lock('shared');
+  try {
+    const commit = await resolveRev(repo, rev);
+    return { commit, ...(await checkout(repo, commit, dest, opts)) };
+  } finally {
+    await release();
+  }
 }
 
 /** Owner, then mode (chown clears set-id bits), then xattrs. Ownership only as root. */
