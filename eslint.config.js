@@ -49,6 +49,23 @@ export default tseslint.config(
   },
   ...layerRules(),
   {
+    // Commands share code through src/cli modules (printers.ts, derive.ts), never through each other.
+    files: ['src/cli/commands/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(\\./|\\.\\./commands/)',
+              message: 'a command module does not import another command module: put what they share in src/cli (printers.ts for printers).',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['**/*.mjs', '**/*.js'],
     languageOptions: {
       globals: { process: 'readonly', console: 'readonly', Buffer: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', URL: 'readonly' },

@@ -3,8 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { bytes } from '../src/cli/context.js';
-import { TroveError } from '../src/util/errors.js';
+import { bytes } from '../src/cli/printers.js';
+import { isTroveError } from '../src/util/errors.js';
 import { decodeCommit, decodeTree } from '../src/format/codec.js';
 import type { ObjectId } from '../src/util/hash.js';
 import { activate } from '../src/system/activation/activate.js';
@@ -276,7 +276,7 @@ describe('gc', () => {
           return false;
         },
         (err: unknown) => {
-          if (err instanceof TroveError && err.code === 'E_LOCKED') return true;
+          if (isTroveError(err, 'E_LOCKED')) return true;
           throw err;
         },
       );

@@ -31,24 +31,3 @@ export function print(line = ''): void {
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
-
-/** Human-readable byte count. */
-export function bytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let i = 0;
-  let v = n;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return i === 0 ? `${n} B` : `${v.toFixed(1)} ${units[i]}`;
-}
-
-/** `0755`-style mode text. */
-export function octal(mode: number): string {
-  return mode.toString(8).padStart(4, '0');
-}
-
-export function shortId(id: string): string {
-  return id.slice(0, 12);
-}

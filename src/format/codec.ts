@@ -1,4 +1,4 @@
-import { badObject, TroveError } from '../util/errors.js';
+import { badObject, isTroveError } from '../util/errors.js';
 import { bytesToId, hashBytes, idToBytes, isObjectId, type ObjectId } from '../util/hash.js';
 import { trove } from './generated/trove.js';
 import { compareNames, nameProblem } from './names.js';
@@ -81,7 +81,7 @@ function decodeOrThrow<T>(what: string, fn: () => T): T {
   try {
     return fn();
   } catch (err) {
-    if (err instanceof TroveError) throw err;
+    if (isTroveError(err)) throw err;
     throw badObject(`${what} is not a valid protobuf message: ${(err as Error).message}`);
   }
 }

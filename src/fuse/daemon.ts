@@ -3,7 +3,7 @@ import { closeSync, mkdirSync, openSync, readFileSync, statSync } from 'node:fs'
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { isErrno, TroveError, usage } from '../util/errors.js';
+import { type ErrorCode, type ErrorData, exists, io, isErrno, isTroveError, notFound, TroveError, usage } from '../util/errors.js';
 import { clearMount, readMount, writeMount } from '../system/mounts.js';
 import { DiskStore } from '../store/disk.js';
 import { BlobReader } from './blobs.js';
@@ -45,13 +45,13 @@ export async function prepareMountpoint(repo: { path: string }, mountpoint: stri
   const rec = await readMount(repo.path);
   if (rec && rec.pid !== process.pid && !isZombie(rec.pid) && (await mountState(rec.mountpoint)).state === 'live') {
     const where = rec.mountpoint === mountpoint ? 'there' : `at ${rec.mountpoint}`;
-    throw new TroveError('E_EXISTS', `the repository is already mounted ${where} (daemon pid ${rec.pid}); unmount it first: trove umount ${rec.mountpoint}`);
+    throw exists(`the repository is already mounted ${where} (daemon pid ${rec.pid}); unmount it first: trove umount ${rec.mountpoint}`, { path: rec.mountpoint, pid: rec.pid });
   }
   const st = await mountState(mountpoint);
-  if (st.state === 'live') throw new TroveError('E_EXISTS', `${mountpoint} is already a mount point (${st.fstype}); unmount it first`);
+  if (st.state === 'live') throw exists(`${mountpoint} is already a mount point (${st.fstype}); unmount it first`, { path: mountpoint });
   if (st.state === 'stale') {
     const r = fusermount(mountpoint, true);
-    if (!r.ok) throw new TroveError('E_IO', `${mountpoint} holds a dead FUSE mount that could not be cleaned: ${r.message}`);
+    if (!r.ok) throw io(`${mountpoint} holds a dead FUSE mount that could not be cleaned: ${r.message}`, { path: mountpoint });
     notes.push(`cleaned a stale mount at ${mountpoint} (its daemon had died)`);
   }
   if (!rec) await clearMount(repo.path);
@@ -153,7 +153,7 @@ export async function runDaemon(repo: RepoLike, mountpoint: string, opts: MountO
     return s;
   } catch (err) {
     log(`mount failed: ${(err as Error).message}`);
-    tell({ error: (err as Error).message, code: err instanceof TroveError ? err.code : 'E_IO' });
+    tell({ error: (err as Error).message, code: isTroveError(err) ? err.code : 'E_IO', data: isTroveError(err) ? err.data : undefined });
     throw err;
   }
 }
@@ -166,7 +166,7 @@ export async function runDaemon(repo: RepoLike, mountpoint: string, opts: MountO
 const DAEMON_MAIN = join(dirname(fileURLToPath(import.meta.url)), 'main.js');
 
 /** What the foreground daemon tells a parent that started it. */
-export type DaemonMessage = { ready: true; pid: number; readyMs: number; mountMs: number } | { error: string; code: string };
+export type DaemonMessage = { ready: true; pid: number; readyMs: number; mountMs: number } | { error: string; code: string; data?: ErrorData };
 
 /** Options of startDaemon; defaults as documented on each field. */
 export interface StartOptions {
@@ -209,14 +209,14 @@ export async function startDaemon(
     child.kill('SIGKILL');
     await Promise.race([exited, new Promise((r) => setTimeout(r, 2000))]);
     if ((await mountState(mountpoint)).state === 'stale') fusermount(mountpoint, true);
-    throw new TroveError(
-      'E_IO',
+    throw io(
       `the mount daemon (pid ${child.pid}) did not answer within ${timeoutMs / 1000} s, so it was killed; see ${logPath(repo)}:\n${tail(logPath(repo))}`,
+      { path: mountpoint, pid: child.pid },
     );
   }
   if ('error' in msg) {
     child.kill();
-    throw new TroveError(msg.code as TroveError['code'], msg.error);
+    throw new TroveError(msg.code as ErrorCode, msg.error, { data: msg.data });
   }
   child.disconnect();
   child.unref();
@@ -248,16 +248,16 @@ export async function unmount(repo: { path: string } | undefined, mountpoint: st
   const ours = rec?.mountpoint === mountpoint ? rec : undefined;
   if (st.state === 'none') {
     if (repo && (!rec || ours)) await clearMount(repo.path);
-    throw new TroveError('E_NOT_FOUND', `${mountpoint} is not mounted`);
+    throw notFound(`${mountpoint} is not mounted`, { path: mountpoint });
   }
   if (st.state === 'live' && !st.fstype.startsWith('fuse')) {
-    throw new TroveError('E_USAGE', `${mountpoint} is a ${st.fstype} mount, not a trove view`);
+    throw usage(`${mountpoint} is a ${st.fstype} mount, not a trove view`, { path: mountpoint });
   }
   const result: UnmountResult = { lazy: false, stale: st.state === 'stale' };
   let r = fusermount(mountpoint, false);
   if (!r.ok) {
     r = fusermount(mountpoint, true);
-    if (!r.ok) throw new TroveError('E_IO', `could not unmount ${mountpoint}: ${r.message}`);
+    if (!r.ok) throw io(`could not unmount ${mountpoint}: ${r.message}`, { path: mountpoint });
     result.lazy = true;
   }
   // Lazily detached: the daemon still serves whoever has files open there, and

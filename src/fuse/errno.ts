@@ -1,5 +1,5 @@
 import { constants } from 'node:os';
-import { TroveError } from '../util/errors.js';
+import { isTroveError } from '../util/errors.js';
 
 const E = constants.errno;
 
@@ -37,6 +37,6 @@ export const eio = (what: string, cause?: unknown) =>
 /** The negative errno for any error thrown while serving a request. */
 export function errnoOf(err: unknown): number {
   if (err instanceof FsError) return err.errno;
-  if (err instanceof TroveError && err.code === 'E_NOT_FOUND') return ERR.ENOENT;
+  if (isTroveError(err, 'E_NOT_FOUND')) return ERR.ENOENT;
   return ERR.EIO;
 }

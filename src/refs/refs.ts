@@ -1,6 +1,6 @@
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { isErrno, notFound, TroveError } from '../util/errors.js';
+import { badRef, corrupt, isErrno, isTroveError, locked, notFound, TroveError } from '../util/errors.js';
 import { isObjectId, type ObjectId } from '../util/hash.js';
 import { tempName } from '../store/disk.js';
 import type { Release } from '../store/lock.js';
@@ -21,7 +21,7 @@ export function refNameProblem(name: string): string | null {
 
 export function assertRefName(name: string): void {
   const p = refNameProblem(name);
-  if (p) throw new TroveError('E_BAD_REF', `invalid ref name ${JSON.stringify(name)}: ${p}`);
+  if (p) throw badRef(`invalid ref name ${JSON.stringify(name)}: ${p}`, { ref: name });
 }
 
 /**
@@ -44,7 +44,7 @@ export class Refs {
   async read(name: string, ns = 'heads'): Promise<ObjectId | undefined> {
     try {
       const text = (await readFile(this.path(name, ns), 'utf8')).trim();
-      if (!isObjectId(text)) throw new TroveError('E_CORRUPT', `ref ${ns}/${name} holds no valid id`);
+      if (!isObjectId(text)) throw corrupt(`ref ${ns}/${name} holds no valid id`, { ref: name });
       return text;
     } catch (err) {
       if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR') || isErrno(err, 'EISDIR')) return undefined;
@@ -69,12 +69,12 @@ export class Refs {
    * writers that hold `lock(name)`; `update` takes it.
    */
   async write(name: string, id: ObjectId, ns = 'heads', opts: { expected?: ObjectId | null } = {}): Promise<void> {
-    if (!isObjectId(id)) throw new TroveError('E_BAD_REF', `not an object id: ${id}`);
+    if (!isObjectId(id)) throw badRef(`not an object id: ${id}`, { ref: name });
     const dest = this.path(name, ns);
     if (opts.expected !== undefined) {
       const now = (await this.read(name, ns)) ?? null;
       if (now !== opts.expected) {
-        throw new TroveError('E_LOCKED', `ref ${name} moved to ${now ?? 'nothing'} while this update expected ${opts.expected ?? 'no ref'}; retry`);
+        throw locked(`ref ${name} moved to ${now ?? 'nothing'} while this update expected ${opts.expected ?? 'no ref'}; retry`, { ref: name, expected: opts.expected, actual: now });
       }
     }
     try {
@@ -82,7 +82,7 @@ export class Refs {
     } catch (err) {
       // A ref `a` exists where `a/b` needs a directory.
       if (isErrno(err, 'EEXIST') || isErrno(err, 'ENOTDIR')) {
-        throw new TroveError('E_BAD_REF', `ref ${name} conflicts with an existing ref (a ref cannot also be a directory of refs)`);
+        throw badRef(`ref ${name} conflicts with an existing ref (a ref cannot also be a directory of refs)`, { ref: name });
       }
       throw err;
     }
@@ -93,7 +93,7 @@ export class Refs {
     } catch (err) {
       await rm(tmp, { force: true });
       if (isErrno(err, 'EISDIR') || isErrno(err, 'ENOTDIR')) {
-        throw new TroveError('E_BAD_REF', `ref ${name} conflicts with an existing ref hierarchy`);
+        throw badRef(`ref ${name} conflicts with an existing ref hierarchy`, { ref: name });
       }
       throw err;
     }
@@ -142,7 +142,7 @@ export class Refs {
             const id = await this.read(name, ns);
             if (id) out.push({ name, id });
           } catch (err) {
-            if (!(err instanceof TroveError && err.code === 'E_CORRUPT' && opts.onCorrupt)) throw err;
+            if (!(isTroveError(err, 'E_CORRUPT') && opts.onCorrupt)) throw err;
             opts.onCorrupt(name, err);
           }
         }

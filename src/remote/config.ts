@@ -1,7 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { corrupt, isErrno, notFound, TroveError, usage } from '../util/errors.js';
+import { badRef, corrupt, exists, isErrno, notARepo, notFound, usage } from '../util/errors.js';
 import { writeAtomic } from './files.js';
 import { parsePublicKey } from './sign.js';
 
@@ -17,7 +17,7 @@ const NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/;
 
 export function assertRemoteName(name: string): void {
   if (!NAME.test(name) || name.includes('..')) {
-    throw new TroveError('E_BAD_REF', `invalid remote name ${JSON.stringify(name)} (letters, digits, . _ -; at most 64)`);
+    throw badRef(`invalid remote name ${JSON.stringify(name)} (letters, digits, . _ -; at most 64)`, { remote: name });
   }
 }
 
@@ -80,7 +80,7 @@ export async function assertLocalRepository(path: string): Promise<void> {
     } catch (err) {
       if (!isErrno(err, 'ENOENT') && !isErrno(err, 'ENOTDIR')) throw err;
     }
-    if (!isDir) throw new TroveError('E_NOT_A_REPO', `not a trove repository: ${path} (it has no ${sub}/ directory)`);
+    if (!isDir) throw notARepo(`not a trove repository: ${path} (it has no ${sub}/ directory)`, { path });
   }
 }
 
@@ -124,7 +124,7 @@ export async function addRemote(repoPath: string, name: string, url: string, sig
   if (signKeyPem !== undefined) parsePublicKey(signKeyPem);
   const config = await readConfig(repoPath);
   const remotes = remotesOf(config);
-  if (remotes[name]) throw new TroveError('E_EXISTS', `remote ${name} already exists`);
+  if (remotes[name]) throw exists(`remote ${name} already exists`, { remote: name });
   const entry: RemoteConfig = { url: normaliseUrl(url) };
   if (!isHttpUrl(entry.url)) await assertExists(entry.url);
   if (signKeyPem !== undefined) entry.signKey = signKeyPem;

@@ -2,7 +2,7 @@ import { closeSync, openSync, rmSync, writeSync } from 'node:fs';
 import { mkdir, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { pipeline, type Readable } from 'node:stream';
-import { badObject, corrupt, TroveError } from '../util/errors.js';
+import { badObject, corrupt, isTroveError, TroveError } from '../util/errors.js';
 import { decompressor, sniffCompression } from '../util/compression.js';
 import type { DiskStore } from '../store/disk.js';
 import { tempName } from '../store/disk.js';
@@ -95,9 +95,9 @@ export async function fetchPack(init: FetchPackInit): Promise<ApplyPackResult> {
 
 /** `err` as an error that is not retried: the pack itself is bad. */
 function final(err: unknown, name: string): TroveError {
-  if (err instanceof TroveError) return new TroveError(err.code, err.message, { cause: err });
+  if (isTroveError(err)) return new TroveError(err.code, err.message, { cause: err, data: err.data });
   const e = err as NodeJS.ErrnoException;
-  return new TroveError('E_CORRUPT', `delta ${name} does not decompress: ${e.code ?? e.name}: ${e.message}`, { cause: err });
+  return corrupt(`delta ${name} does not decompress: ${e.code ?? e.name}: ${e.message}`, undefined, { cause: err });
 }
 
 /** A pack's bytes, decompressed from gzip or xz (told apart by their first bytes). */

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { badObject, notFound, TroveError } from '../util/errors.js';
+import { badObject, corrupt, locked, notFound } from '../util/errors.js';
 import { decodeCommit } from '../format/codec.js';
 import { isObjectId, type ObjectId } from '../util/hash.js';
 import { assertRefName } from '../refs/refs.js';
@@ -185,7 +185,7 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
         for (const t of targets) {
           const now = (await repo.refs.read(localName(t.ref), ns)) ?? null;
           const was = previous.get(t.ref) ?? null;
-          if (now !== was) throw new TroveError('E_LOCKED', `ref ${localName(t.ref)} moved to ${now ?? 'nothing'} during the pull (it was ${was ?? 'absent'}); pull again`);
+          if (now !== was) throw locked(`ref ${localName(t.ref)} moved to ${now ?? 'nothing'} during the pull (it was ${was ?? 'absent'}); pull again`, { ref: localName(t.ref), expected: was, actual: now });
         }
         for (const t of targets) {
           // Checked above, and the locks are held: nothing can have moved it since.
@@ -236,7 +236,7 @@ async function fetchSummary(transport: Transport, name: string, remote: RemoteCo
     const text = await transport.getBytes(`refs/heads/${ref}`, { optional: true, maxBytes: 4096 });
     if (!text) continue;
     const id = text.toString('utf8').trim();
-    if (!isObjectId(id)) throw new TroveError('E_CORRUPT', `remote ${name}: refs/heads/${ref} holds no valid id`);
+    if (!isObjectId(id)) throw corrupt(`remote ${name}: refs/heads/${ref} holds no valid id`, { remote: name, ref });
     summary.refs[ref] = id;
   }
   return { summary };

@@ -16,7 +16,7 @@ import {
 } from 'node:fs';
 import type { Stats } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { isErrno, TroveError, usage } from '../util/errors.js';
+import { corrupt, exists, io, isErrno, usage } from '../util/errors.js';
 import { decodeTree } from '../format/codec.js';
 import type { DirMeta, TreeEntry } from '../format/types.js';
 import { hashBytes, type ObjectId } from '../util/hash.js';
@@ -25,6 +25,7 @@ import { tempName } from '../store/disk.js';
 import { hashFileSync } from '../util/hash-file.js';
 import { writeXattrs } from './import/xattrs.js';
 import { readCommit } from './objects.js';
+import { resolveRev } from './resolve.js';
 
 export interface CheckoutOptions {
   /** Copy every file instead of hard-linking (default false). */
@@ -94,7 +95,7 @@ export async function checkout(repo: Repo, commitId: ObjectId, dest: string, opt
     try {
       ost = statSync(obj);
     } catch (err) {
-      if (isErrno(err, 'ENOENT')) throw new TroveError('E_CORRUPT', `object ${e.id} is missing from the store`);
+      if (isErrno(err, 'ENOENT')) throw corrupt(`object ${e.id} is missing from the store`, { id: e.id });
       throw err;
     }
     const fits = (st: Stats) => st.isFile() && (st.mode & 0o7777) === e.mode && ownedAs(st, e);
@@ -188,6 +189,21 @@ export async function checkout(repo: Repo, commitId: ObjectId, dest: string, opt
   return result;
 }
 
+/**
+ * Resolves `rev` and checks its commit out at `dest`, both under the shared
+ * repository lock: gc (exclusive) must not sweep a variant or an object
+ * between our finding and linking it.
+ */
+export async function checkoutRev(repo: Repo, rev: string, dest: string, opts: CheckoutOptions = {}): Promise<CheckoutResult & { commit: ObjectId }> {
+  const release = await repo.lock('shared');
+  try {
+    const commit = await resolveRev(repo, rev);
+    return { commit, ...(await checkout(repo, commit, dest, opts)) };
+  } finally {
+    await release();
+  }
+}
+
 /** Owner, then mode (chown clears set-id bits), then xattrs. Ownership only as root. */
 function applyMeta(path: string, m: DirMeta | TreeEntry): void {
   if (isRoot) lchownSync(path, m.uid, m.gid);
@@ -204,13 +220,13 @@ function copyVerified(obj: string, dest: string, id: ObjectId): void {
     // A reflink where the filesystem has them (btrfs, XFS), else an in-kernel copy.
     copyFileSync(obj, dest, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
   } catch (err) {
-    if (isErrno(err, 'ENOENT') && !existsSync(obj)) throw new TroveError('E_CORRUPT', `object ${id} is missing from the store`);
+    if (isErrno(err, 'ENOENT') && !existsSync(obj)) throw corrupt(`object ${id} is missing from the store`, { id });
     throw err;
   }
   const got = hashFileSync(dest).id;
   if (got !== id) {
     unlinkSync(dest);
-    throw new TroveError('E_CORRUPT', `object ${id} is corrupt: its bytes hash to ${got} (run trove fsck)`);
+    throw corrupt(`object ${id} is corrupt: its bytes hash to ${got} (run trove fsck)`, { id, actual: got });
   }
 }
 
@@ -225,7 +241,7 @@ function prepareDest(target: string): boolean {
   }
   if (st) {
     if (!st.isDirectory() || readdirSync(target).length > 0) {
-      throw new TroveError('E_EXISTS', `checkout destination ${target} exists and is not an empty directory`);
+      throw exists(`checkout destination ${target} exists and is not an empty directory`, { path: target });
     }
     return false;
   }
@@ -249,7 +265,7 @@ function prepareDest(target: string): boolean {
       mkdirSync(p, { mode: p === target ? 0o700 : 0o777 });
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code ?? 'error';
-      throw new TroveError('E_IO', `cannot create checkout destination ${p}: ${code}`);
+      throw io(`cannot create checkout destination ${p}: ${code}`, { path: p }, { cause: err });
     }
   }
   return true;

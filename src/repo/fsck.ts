@@ -1,5 +1,5 @@
 import { statSync } from 'node:fs';
-import { TroveError } from '../util/errors.js';
+import { isTroveError } from '../util/errors.js';
 import { decodeCommit, decodeTree } from '../format/codec.js';
 import type { ObjectId } from '../util/hash.js';
 import { hashFileSync } from '../util/hash-file.js';
@@ -60,7 +60,7 @@ export async function fsck(repo: Repo, opts: { roots: RootSource; onProgress?: (
     try {
       return await repo.store.getUnverified(id);
     } catch (err) {
-      if (err instanceof TroveError && err.code === 'E_NOT_FOUND') {
+      if (isTroveError(err, 'E_NOT_FOUND')) {
         problem({ id, kind, where, problem: 'missing', detail: `${kind} is not in the store` });
         return undefined;
       }

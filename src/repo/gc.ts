@@ -1,6 +1,6 @@
 import { lstat, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isErrno, TroveError } from '../util/errors.js';
+import { isErrno, isTroveError } from '../util/errors.js';
 import { decodeCommit, decodeTree } from '../format/codec.js';
 import type { ObjectId } from '../util/hash.js';
 import type { Repo } from './repo.js';
@@ -24,7 +24,7 @@ export interface GcReport {
 const PARSE_MAX = 16 << 20;
 
 function notFound(err: unknown): boolean {
-  return err instanceof TroveError && err.code === 'E_NOT_FOUND';
+  return isTroveError(err, 'E_NOT_FOUND');
 }
 
 /**

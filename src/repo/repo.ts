@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { isErrno, TroveError } from '../util/errors.js';
+import { corrupt, exists, isErrno, notARepo, unsupported } from '../util/errors.js';
 import type { IndexDb } from '../refs/index-db.js';
 import { Refs } from '../refs/refs.js';
 import { DiskStore } from '../store/disk.js';
@@ -40,7 +40,7 @@ export class Repo {
     const abs = resolve(path);
     try {
       await stat(join(abs, 'config'));
-      throw new TroveError('E_EXISTS', `a repository already exists at ${abs}`);
+      throw exists(`a repository already exists at ${abs}`, { path: abs });
     } catch (err) {
       if (!isErrno(err, 'ENOENT')) throw err;
     }
@@ -62,7 +62,7 @@ export class Repo {
       text = await readFile(join(abs, 'config'), 'utf8');
     } catch (err) {
       if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) {
-        throw new TroveError('E_NOT_A_REPO', `no trove repository at ${abs} (create one with: trove init --repo ${path})`);
+        throw notARepo(`no trove repository at ${abs} (create one with: trove init --repo ${path})`, { path: abs });
       }
       throw err;
     }
@@ -70,10 +70,10 @@ export class Repo {
     try {
       config = JSON.parse(text) as RepoConfig;
     } catch {
-      throw new TroveError('E_CORRUPT', `${join(abs, 'config')} is not valid JSON`);
+      throw corrupt(`${join(abs, 'config')} is not valid JSON`, { path: join(abs, 'config') });
     }
     if (config.format !== REPO_FORMAT) {
-      throw new TroveError('E_UNSUPPORTED', `repository format ${String(config.format)} is not supported (expected ${REPO_FORMAT})`);
+      throw unsupported(`repository format ${String(config.format)} is not supported (expected ${REPO_FORMAT})`, { path: abs });
     }
     const repo = new Repo(abs, config);
     await repo.cleanStaleTemp();

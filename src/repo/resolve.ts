@@ -1,6 +1,6 @@
 import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { corrupt, isErrno, notFound, TroveError, usage } from '../util/errors.js';
+import { badRef, corrupt, isErrno, isTroveError, notFound, usage } from '../util/errors.js';
 import { decodeCommit, decodeTree } from '../format/codec.js';
 import type { Commit, TreeEntry } from '../format/types.js';
 import { isObjectId, type ObjectId } from '../util/hash.js';
@@ -25,7 +25,7 @@ export async function resolveRev(repo: Repo, spec: string): Promise<ObjectId> {
     const n = step === '^' || step === '~' ? 1 : Number(step.slice(1));
     for (let i = 0; i < n; i++) {
       const parent = c.parents[0];
-      if (!parent) throw notFound(`${spec}: commit ${id.slice(0, 12)} has no parent`);
+      if (!parent) throw notFound(`${spec}: commit ${id.slice(0, 12)} has no parent`, { spec, id });
       c = await commitAt(repo, parent, `the parent of ${id.slice(0, 12)}`, true);
       id = parent;
     }
@@ -43,7 +43,7 @@ async function commitAt(repo: Repo, id: ObjectId, what: string, stored: boolean)
   try {
     return decodeCommit(bytes);
   } catch (err) {
-    if (!(err instanceof TroveError && err.code === 'E_BAD_OBJECT')) throw err;
+    if (!isTroveError(err, 'E_BAD_OBJECT')) throw err;
     const isTree = (() => {
       try {
         return decodeTree(bytes) !== undefined;
@@ -59,7 +59,7 @@ async function commitAt(repo: Repo, id: ObjectId, what: string, stored: boolean)
 
 async function resolveBase(repo: Repo, base: string): Promise<{ id: ObjectId; ref?: string }> {
   if (isObjectId(base)) {
-    if (!(await repo.store.has(base))) throw notFound(`no such commit: ${base}`);
+    if (!(await repo.store.has(base))) throw notFound(`no such commit: ${base}`, { id: base });
     return { id: base };
   }
   if (base.startsWith('remotes/')) {
@@ -81,9 +81,9 @@ async function resolveBase(repo: Repo, base: string): Promise<{ id: ObjectId; re
       if (await readCommit(repo.store, id).then(() => true, () => false)) matches.push(id);
     }
     if (matches.length === 1) return { id: matches[0]! };
-    if (matches.length > 1) throw new TroveError('E_USAGE', `ambiguous commit prefix ${base}: ${matches.map((x) => x.slice(0, 12)).join(', ')}`);
+    if (matches.length > 1) throw usage(`ambiguous commit prefix ${base}: ${matches.map((x) => x.slice(0, 12)).join(', ')}`, { spec: base });
   }
-  throw notFound(`unknown revision: ${base} (not a ref, commit id or unique commit id prefix)`);
+  throw notFound(`unknown revision: ${base} (not a ref, commit id or unique commit id prefix)`, { spec: base });
 }
 
 /** The refs of a namespace that parse, and the names and errors of those that do not. */
@@ -112,8 +112,8 @@ export async function assertRefFree(repo: Repo, name: string, ns = 'heads'): Pro
       if (isErrno(err, 'ENOENT')) return;
       throw err;
     }
-    if (i < parts.length && !isDir) throw new TroveError('E_BAD_REF', `cannot create ref ${name}: ref ${prefix} exists`);
-    if (i === parts.length && isDir) throw new TroveError('E_BAD_REF', `cannot create ref ${name}: ${name}/ is a directory of refs`);
+    if (i < parts.length && !isDir) throw badRef(`cannot create ref ${name}: ref ${prefix} exists`, { ref: name });
+    if (i === parts.length && isDir) throw badRef(`cannot create ref ${name}: ${name}/ is a directory of refs`, { ref: name });
   }
 }
 
@@ -147,9 +147,9 @@ export async function locate(repo: Repo, spec: string): Promise<Located> {
   for (let i = 0; i < parts.length; i++) {
     const tree = await readTree(repo.store, treeId);
     entry = tree.entries.find((e) => e.name === parts[i]);
-    if (!entry) throw notFound(`${parts.slice(0, i + 1).join('/')}: no such file or directory in ${rev}`);
+    if (!entry) throw notFound(`${parts.slice(0, i + 1).join('/')}: no such file or directory in ${rev}`, { spec, id: commitId });
     if (i < parts.length - 1) {
-      if (entry.kind !== 'dir') throw notFound(`${parts.slice(0, i + 1).join('/')} is not a directory in ${rev}`);
+      if (entry.kind !== 'dir') throw notFound(`${parts.slice(0, i + 1).join('/')} is not a directory in ${rev}`, { spec, id: commitId });
       treeId = entry.id!;
     }
   }

@@ -1,6 +1,6 @@
 import { open } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import { isErrno, TroveError } from '../util/errors.js';
+import { isErrno, locked } from '../util/errors.js';
 
 type Flock = (fd: number, flags: string) => Promise<void>;
 let flockFn: Promise<Flock> | undefined;
@@ -36,7 +36,7 @@ export async function acquireLock(
     }
     if (opts.wait === false) {
       await fh.close();
-      throw new TroveError('E_LOCKED', `repository is locked (${mode} lock held elsewhere): ${path}`);
+      throw locked(`repository is locked (${mode} lock held elsewhere): ${path}`, { path });
     }
     opts.onWait?.();
     await flock(fh.fd, base);

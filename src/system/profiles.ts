@@ -1,6 +1,6 @@
 import { link, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isErrno, notFound, TroveError } from '../util/errors.js';
+import { badRef, corrupt, isErrno, notFound } from '../util/errors.js';
 import { isObjectId, type ObjectId } from '../util/hash.js';
 import { lockUpdates } from '../refs/locks.js';
 import { refNameProblem } from '../refs/refs.js';
@@ -36,7 +36,7 @@ const NUMBER = /^[1-9][0-9]*$/;
 /** Throws E_BAD_REF unless `profile` is a single ref component. */
 export function assertProfileName(profile: string): void {
   const p = profile.includes('/') ? 'contains /' : refNameProblem(profile);
-  if (p) throw new TroveError('E_BAD_REF', `invalid profile name ${JSON.stringify(profile)}: ${p}`);
+  if (p) throw badRef(`invalid profile name ${JSON.stringify(profile)}: ${p}`, { profile });
 }
 
 /** `<repo>/profiles/<profile>`. */
@@ -78,7 +78,7 @@ async function readIdFile(path: string): Promise<ObjectId | undefined> {
     if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) return undefined;
     throw err;
   }
-  if (!isObjectId(text)) throw new TroveError('E_CORRUPT', `${path} holds no valid commit id`);
+  if (!isObjectId(text)) throw corrupt(`${path} holds no valid commit id`, { path });
   return text;
 }
 
@@ -118,7 +118,7 @@ export async function listGenerations(repo: Pick<Repo, 'path'>, profile: string)
 /** One generation by number; E_NOT_FOUND when the profile has no such generation. */
 export async function readGeneration(repo: Pick<Repo, 'path'>, profile: string, n: number): Promise<ObjectId> {
   const id = await readIdFile(join(profileDir(repo, profile), String(n)));
-  if (!id) throw notFound(`profile ${profile} has no generation ${n}`);
+  if (!id) throw notFound(`profile ${profile} has no generation ${n}`, { profile, generation: n });
   return id;
 }
 
@@ -129,7 +129,7 @@ export async function readGeneration(repo: Pick<Repo, 'path'>, profile: string, 
  * number.
  */
 export async function addGeneration(repo: Pick<Repo, 'path'>, profile: string, commit: ObjectId): Promise<number> {
-  if (!isObjectId(commit)) throw new TroveError('E_BAD_REF', `not an object id: ${commit}`);
+  if (!isObjectId(commit)) throw badRef(`not an object id: ${commit}`, { profile, spec: commit });
   const dir = profileDir(repo, profile);
   await mkdir(dir, { recursive: true });
   const tmp = tempName(join(repo.path, 'tmp'), 'gen');

@@ -3,8 +3,8 @@ import { type BisectStep, bisectMark, bisectReset, bisectStart } from '../../sys
 import { bisectRun } from '../../system/bisect/run.js';
 import type { Verdict } from '../../system/bisect/state.js';
 import { DEFAULT_PROFILE } from '../../system/profiles.js';
-import { print, printJson, shortId, withRepo } from '../context.js';
-import { printGenerationDiff } from './gen.js';
+import { print, printJson, withRepo } from '../context.js';
+import { printGenerationDiff, shortId } from '../printers.js';
 
 function printStep(s: BisectStep): void {
   if (s.current) {

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { TroveError, usage } from '../../util/errors.js';
-import { locate } from '../../repo/resolve.js';
+import { usage } from '../../util/errors.js';
+import { readFileAt } from '../../repo/browse.js';
 import { withRepo } from '../context.js';
 
 export function register(program: Command): void {
@@ -11,10 +11,7 @@ export function register(program: Command): void {
     .action(async (spec: string, _opts: unknown, cmd: Command) => {
       if (!spec.includes(':')) throw usage('cat needs REV:PATH');
       await withRepo(cmd, async (repo) => {
-        const loc = await locate(repo, spec);
-        if (loc.kind === 'root' || loc.entry.kind === 'dir') throw new TroveError('E_USAGE', `${spec} is a directory`);
-        if (loc.entry.kind === 'symlink') throw new TroveError('E_USAGE', `${spec} is a symlink to ${loc.entry.target}`);
-        const bytes = await repo.store.get(loc.entry.id!);
+        const bytes = await readFileAt(repo, spec);
         await new Promise<void>((resolve, reject) => process.stdout.write(bytes, (err) => (err ? reject(err) : resolve())));
       });
     });

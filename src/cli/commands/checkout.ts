@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import { checkout } from '../../repo/checkout.js';
-import { resolveRev } from '../../repo/resolve.js';
-import { print, printJson, shortId, withRepo } from '../context.js';
+import { checkoutRev } from '../../repo/checkout.js';
+import { print, printJson, withRepo } from '../context.js';
+import { shortId } from '../printers.js';
 
 export function register(program: Command): void {
   program
@@ -19,19 +19,8 @@ export function register(program: Command): void {
         'Ownership is restored only when running as root.',
     )
     .action(async (rev: string, dest: string, opts: { copy?: boolean; json?: boolean }, cmd: Command) => {
-      await withRepo(cmd, async (repo) => {
-        // Shared lock: gc (exclusive) must not sweep a variant or an object between our finding and linking it.
-        const release = await repo.lock('shared');
-        let r: Awaited<ReturnType<typeof checkout>>;
-        let id: string;
-        try {
-          id = await resolveRev(repo, rev);
-          r = await checkout(repo, id, dest, { copy: opts.copy });
-        } finally {
-          await release();
-        }
-        if (opts.json) return printJson({ commit: id, dest, ...r });
-        print(`checked out ${shortId(id)} to ${dest} (${r.mode}): ${r.files} files (${r.linked} linked, ${r.copied} copied), ${r.dirs} dirs, ${r.symlinks} symlinks`);
-      });
+      const { commit, ...r } = await withRepo(cmd, (repo) => checkoutRev(repo, rev, dest, { copy: opts.copy }));
+      if (opts.json) return printJson({ commit, dest, ...r });
+      print(`checked out ${shortId(commit)} to ${dest} (${r.mode}): ${r.files} files (${r.linked} linked, ${r.copied} copied), ${r.dirs} dirs, ${r.symlinks} symlinks`);
     });
 }

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { usage } from '../../util/errors.js';
 import { commitSource } from '../../repo/commit.js';
-import { bytes, print, printJson, shortId, withRepo } from '../context.js';
+import { print, printJson, withRepo } from '../context.js';
+import { bytes, shortId } from '../printers.js';
 
 interface Opts {
   ref: string;

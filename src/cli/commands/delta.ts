@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { usage } from '../../util/errors.js';
 import { resolveRev } from '../../repo/resolve.js';
 import { writeDelta } from '../../remote/delta.js';
-import { bytes, print, printJson, withRepo } from '../context.js';
+import { print, printJson, withRepo } from '../context.js';
+import { bytes } from '../printers.js';
 
 interface Opts {
   fromEmpty?: string;

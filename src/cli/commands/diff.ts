@@ -2,9 +2,8 @@ import type { Command } from 'commander';
 import { diffStat, diffTrees } from '../../repo/diff.js';
 import { readCommit } from '../../repo/objects.js';
 import { resolveRev } from '../../repo/resolve.js';
-import { bytes, print, printJson, withRepo } from '../context.js';
-
-const MARK = { added: 'A', removed: 'D', modified: 'M' } as const;
+import { print, printJson, withRepo } from '../context.js';
+import { bytes, changeLine } from '../printers.js';
 
 export function register(program: Command): void {
   program
@@ -21,7 +20,7 @@ export function register(program: Command): void {
         const changes = await diffTrees(repo.store, ca.tree, cb.tree);
         const stat = diffStat(changes);
         if (opts.json) return printJson(opts.stat ? stat : { changes, stat });
-        if (!opts.stat) for (const c of changes) print(`${MARK[c.kind]} ${c.path}${c.entryKind === 'dir' ? '/' : ''}`);
+        if (!opts.stat) for (const c of changes) print(changeLine(c));
         print(
           `${stat.added} added, ${stat.removed} removed, ${stat.modified} modified; +${bytes(stat.bytesAdded)} -${bytes(stat.bytesRemoved)}`,
         );

@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
 import { systemRoots } from '../../system/roots.js';
-import { TroveError } from '../../util/errors.js';
+import { corrupt } from '../../util/errors.js';
 import { fsck } from '../../repo/fsck.js';
-import { bytes, print, printJson, withRepo } from '../context.js';
+import { print, printJson, withRepo } from '../context.js';
+import { bytes } from '../printers.js';
 
 export function register(program: Command): void {
   program
@@ -20,7 +21,7 @@ export function register(program: Command): void {
         }
         print(`${report.objects} objects (${bytes(report.bytes)}); ${report.commits} commits, ${report.trees} trees, ${report.blobs} blobs reachable`);
       }
-      if (!report.ok) throw new TroveError('E_CORRUPT', `fsck found ${report.problems.length} problem(s)`);
+      if (!report.ok) throw corrupt(`fsck found ${report.problems.length} problem(s)`);
       if (!opts.json) print('ok');
     });
 }

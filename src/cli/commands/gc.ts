@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { systemRoots } from '../../system/roots.js';
 import { gc } from '../../repo/gc.js';
-import { bytes, print, printJson, withRepo } from '../context.js';
+import { print, printJson, withRepo } from '../context.js';
+import { bytes } from '../printers.js';
 
 export function register(program: Command): void {
   program

@@ -1,34 +1,14 @@
 import type { Command } from 'commander';
 import { usage } from '../../util/errors.js';
 import { resolveActivation } from '../../system/activation/activate.js';
-import type { BuildResult } from '../../system/generations/build.js';
 import { buildGeneration } from '../../system/generations/build.js';
-import { diffGenerations, type GenerationDiff } from '../../system/generations/diff.js';
+import { diffGenerations } from '../../system/generations/diff.js';
 import { listGenerationRows } from '../../system/generations/list.js';
 import { parseDuration, pruneGenerations } from '../../system/generations/prune.js';
 import { parsePackageSpec } from '../../system/packages/spec.js';
 import { DEFAULT_PROFILE } from '../../system/profiles.js';
-import { bytes, print, printJson, shortId, withRepo } from '../context.js';
-
-const MARK = { added: 'A', removed: 'D', modified: 'M' } as const;
-
-/** Prints a built generation and every conflict it resolved. */
-export function printBuild(r: BuildResult): void {
-  if (r.unchanged) print(`generation ${r.number} of ${r.profile} already has exactly these packages (${shortId(r.commit)}); nothing new`);
-  else print(`generation ${r.number} of ${r.profile}: ${r.commit}`);
-  print(`${r.packages.length} packages, ${r.conflicts.length} conflicts; read ${r.treesRead} trees, wrote ${r.written.objects} new objects (${bytes(r.written.bytes)})`);
-  for (const c of r.conflicts) print(`conflict ${c.path}: ${c.winner} wins over ${c.losers.join(', ')}`);
-}
-
-/** Prints package and file changes between two generations. */
-export function printGenerationDiff(d: GenerationDiff): void {
-  for (const p of d.packages.added) print(`+ ${p}`);
-  for (const p of d.packages.removed) print(`- ${p}`);
-  for (const c of d.packages.changed) print(`~ ${c.from} -> ${c.to}`);
-  for (const c of d.files) print(`${MARK[c.kind]} ${c.path}${c.entryKind === 'dir' ? '/' : ''}`);
-  const p = d.packages;
-  print(`${p.added.length} packages added, ${p.removed.length} removed, ${p.changed.length} changed; ${d.files.length} paths changed`);
-}
+import { print, printJson, withRepo } from '../context.js';
+import { printBuild, printGenerationDiff, shortId } from '../printers.js';
 
 export function register(program: Command): void {
   const gen = program.command('gen').description('build, list, compare and prune generations of a profile');

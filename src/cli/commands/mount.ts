@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { TroveError, usage } from '../../util/errors.js';
+import { isTroveError, usage } from '../../util/errors.js';
 import { Repo } from '../../repo/repo.js';
 import { print, repoPath } from '../context.js';
 
@@ -66,7 +66,7 @@ export function register(program: Command): void {
       const mountpoint = resolve(mnt);
       const daemon = await import('../../fuse/daemon.js');
       const repo = await Repo.open(repoPath(cmd)).catch((err: unknown) => {
-        if (err instanceof TroveError && err.code === 'E_NOT_A_REPO') return undefined;
+        if (isTroveError(err, 'E_NOT_A_REPO')) return undefined;
         throw err;
       });
       try {

@@ -3,7 +3,8 @@ import { usage } from '../../util/errors.js';
 import { addPackage } from '../../system/packages/add.js';
 import { packageLabel } from '../../system/packages/model.js';
 import { listPackages, packageHistory } from '../../system/packages/list.js';
-import { bytes, print, printJson, shortId, withRepo } from '../context.js';
+import { print, printJson, withRepo } from '../context.js';
+import { bytes, shortId } from '../printers.js';
 
 interface AddOpts {
   name?: string;

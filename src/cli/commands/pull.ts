@@ -2,7 +2,8 @@ import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { usage } from '../../util/errors.js';
 import { pull, type PullProgress } from '../../remote/pull.js';
-import { bytes, print, printJson, shortId, withRepo } from '../context.js';
+import { print, printJson, withRepo } from '../context.js';
+import { bytes, shortId } from '../printers.js';
 
 interface Opts {
   mirror?: boolean;

@@ -3,7 +3,7 @@ import { usage } from '../../util/errors.js';
 import { rollback } from '../../system/activation/rollback.js';
 import { DEFAULT_PROFILE } from '../../system/profiles.js';
 import { printJson, withRepo } from '../context.js';
-import { printActivation } from './switch.js';
+import { printActivation } from '../printers.js';
 
 export function register(program: Command): void {
   program

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { readCommit } from '../../repo/objects.js';
 import { resolveRev } from '../../repo/resolve.js';
-import { octal, print, printJson, withRepo } from '../context.js';
+import { print, printJson, withRepo } from '../context.js';
+import { octal } from '../printers.js';
 
 export function register(program: Command): void {
   program

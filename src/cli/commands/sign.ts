@@ -1,12 +1,5 @@
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Command } from 'commander';
-import { isErrno } from '../../util/errors.js';
-import { decodeCommit } from '../../format/codec.js';
-import { resolveRev } from '../../repo/resolve.js';
-import { writeAtomic } from '../../remote/files.js';
-import { commitSigPath } from '../../remote/layout.js';
-import { mergeSignature, parsePrivateKey, signBytes } from '../../remote/sign.js';
+import { readPrivateKey, signCommit } from '../../remote/sign-commit.js';
 import { print, printJson, withRepo } from '../context.js';
 
 export function register(program: Command): void {
@@ -17,20 +10,9 @@ export function register(program: Command): void {
     .requiredOption('--key <file>', 'private key (from trove keygen)')
     .option('--json', 'print the result as JSON')
     .action(async (rev: string, opts: { key: string; json?: boolean }, cmd: Command) => {
-      const key = parsePrivateKey(await readFile(opts.key, 'utf8'));
-      await withRepo(cmd, async (repo) => {
-        const id = await resolveRev(repo, rev);
-        const bytes = await repo.store.get(id);
-        decodeCommit(bytes);
-        const line = signBytes(key, bytes);
-        const path = join(repo.path, commitSigPath(id));
-        const existing = await readFile(path, 'utf8').catch((err: unknown) => {
-          if (isErrno(err, 'ENOENT')) return undefined;
-          throw err;
-        });
-        await writeAtomic(path, mergeSignature(existing, line), repo.store.tmpDir);
-        if (opts.json) return printJson({ commit: id, keyId: line.keyId, path: commitSigPath(id) });
-        print(`signed ${id} with key ${line.keyId} (${commitSigPath(id)})`);
-      });
+      const key = await readPrivateKey(opts.key);
+      const r = await withRepo(cmd, (repo) => signCommit(repo, { rev, key }));
+      if (opts.json) return printJson(r);
+      print(`signed ${r.commit} with key ${r.keyId} (${r.path})`);
     });
 }

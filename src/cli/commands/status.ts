@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { status } from '../../system/activation/status.js';
 import { DEFAULT_PROFILE } from '../../system/profiles.js';
-import { print, printJson, shortId, withRepo } from '../context.js';
+import { print, printJson, withRepo } from '../context.js';
+import { shortId } from '../printers.js';
 
 export function register(program: Command): void {
   program

@@ -2,7 +2,8 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { gzipObjects, type GzipObjectsResult } from '../../remote/precompress.js';
 import { writeSummary } from '../../remote/summary.js';
-import { bytes, print, printJson, shortId, withRepo } from '../context.js';
+import { print, printJson, withRepo } from '../context.js';
+import { bytes, shortId } from '../printers.js';
 
 export function register(program: Command): void {
   program

@@ -1,13 +1,8 @@
 import type { Command } from 'commander';
-import { type ActivateResult, activate, chooseLink, resolveActivation } from '../../system/activation/activate.js';
+import { activate, chooseLink, resolveActivation } from '../../system/activation/activate.js';
 import { DEFAULT_PROFILE } from '../../system/profiles.js';
-import { print, printJson, shortId, withRepo } from '../context.js';
-
-/** Prints what an activation did. */
-export function printActivation(r: ActivateResult): void {
-  const gen = r.generation === null ? `commit ${shortId(r.commit)}` : `generation ${r.generation} (${shortId(r.commit)})`;
-  print(`${r.profile}: ${gen} active; ${r.link} -> ${r.target}${r.made ? ' (new checkout)' : ''}`);
-}
+import { printJson, withRepo } from '../context.js';
+import { printActivation } from '../printers.js';
 
 export function register(program: Command): void {
   program

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, readlink, rename, rm, symlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { isErrno, notFound, TroveError } from '../../util/errors.js';
+import { exists, isErrno, isTroveError, locked, notFound, TroveError } from '../../util/errors.js';
 import type { ObjectId } from '../../util/hash.js';
 import { readMount } from '../mounts.js';
 import type { Repo } from '../../repo/repo.js';
@@ -28,7 +28,7 @@ export async function noSuchGeneration(repo: Pick<Repo, 'path'>, profile: string
   const gens = await listGenerations(repo, profile);
   const nums = gens.map((g) => g.number);
   const has = nums.length === 0 ? 'it has none' : nums.length <= 8 ? `it has ${nums.join(', ')}` : `it has ${nums.length}, ${nums[0]} to ${nums.at(-1)}`;
-  return notFound(`profile ${profile} has no generation ${n} (${has})`);
+  return notFound(`profile ${profile} has no generation ${n} (${has})`, { profile, generation: Number(n) });
 }
 
 /**
@@ -46,9 +46,9 @@ export async function resolveActivation(repo: Repo, profile: string, spec: strin
       const commit = await resolveRev(repo, spec);
       return { commit, generation: await generationOf(repo, profile, commit) };
     } catch (err) {
-      if (!(err instanceof TroveError) || err.code !== 'E_NOT_FOUND') throw err;
+      if (!isTroveError(err, 'E_NOT_FOUND')) throw err;
       const e = await noSuchGeneration(repo, profile, spec);
-      throw notFound(`${e.message}, and no commit id starts with ${spec}`);
+      throw notFound(`${e.message}, and no commit id starts with ${spec}`, { ...e.data, spec });
     }
   }
   const commit = await resolveRev(repo, spec);
@@ -104,7 +104,7 @@ export async function swapLink(link: string, target: string): Promise<void> {
   const dir = dirname(link);
   await mkdir(dir, { recursive: true });
   try {
-    if (!(await lstat(link)).isSymbolicLink()) throw new TroveError('E_EXISTS', `${link} exists and is not a symlink; refusing to replace it`);
+    if (!(await lstat(link)).isSymbolicLink()) throw exists(`${link} exists and is not a symlink; refusing to replace it`, { path: link });
   } catch (err) {
     if (!isErrno(err, 'ENOENT')) throw err;
   }
@@ -124,7 +124,7 @@ export async function readLinkTarget(link: string): Promise<string | null> {
     return await readlink(link);
   } catch (err) {
     if (isErrno(err, 'ENOENT')) return null;
-    if (isErrno(err, 'EINVAL')) throw new TroveError('E_EXISTS', `${link} is not a symlink`);
+    if (isErrno(err, 'EINVAL')) throw exists(`${link} is not a symlink`, { path: link });
     throw err;
   }
 }
@@ -152,7 +152,7 @@ export interface ActivateResult extends ActiveRecord {
 export async function assertNotBisecting(repo: Repo, link: string): Promise<void> {
   const bisect = await readBisectState(repo);
   if (bisect && resolve(bisect.link) === resolve(link)) {
-    throw new TroveError('E_LOCKED', `a bisect session is using ${link}; end it first with: trove bisect reset`);
+    throw locked(`a bisect session is using ${link}; end it first with: trove bisect reset`, { path: link });
   }
 }
 

@@ -27,17 +27,17 @@ export async function rollback(repo: Repo, opts: RollbackOptions = {}): Promise<
       return activateLocked(repo, to.commit, { profile, link });
     }
     const active = await readActive(repo, profile);
-    if (!active) throw notFound(`profile ${profile} has no active generation to roll back from`);
+    if (!active) throw notFound(`profile ${profile} has no active generation to roll back from`, { profile });
     const current = active.generation ?? (await generationOf(repo, profile, active.commit));
     if (current === null) {
       const newest = gens.at(-1);
       if (!newest) {
-        throw notFound(`profile ${profile} has no generations to roll back to (the active commit ${active.commit.slice(0, 12)} was switched to by ref or id)`);
+        throw notFound(`profile ${profile} has no generations to roll back to (the active commit ${active.commit.slice(0, 12)} was switched to by ref or id)`, { profile, id: active.commit });
       }
       return activateLocked(repo, newest.commit, { profile, link });
     }
     const prev = gens.filter((g) => g.number < current).at(-1);
-    if (!prev) throw notFound(`generation ${current} is the oldest of profile ${profile}; there is none before it to roll back to`);
+    if (!prev) throw notFound(`generation ${current} is the oldest of profile ${profile}; there is none before it to roll back to`, { profile, generation: current });
     return activateLocked(repo, prev.commit, { profile, link });
   });
 }

@@ -1,9 +1,9 @@
 import { rm } from 'node:fs/promises';
-import { notFound, TroveError, usage } from '../../util/errors.js';
+import { exists, notFound, usage } from '../../util/errors.js';
 import type { ObjectId } from '../../util/hash.js';
 import type { Repo } from '../../repo/repo.js';
 import { activate, chooseLink, isGenerationNumber, noSuchGeneration, readLinkTarget, resolveActivation, swapLink } from '../activation/activate.js';
-import { type BisectState, clearBisectState, readBisectState, type Verdict, writeBisectState } from './state.js';
+import { type BisectState, clearBisectState, readBisectState, statePath, type Verdict, writeBisectState } from './state.js';
 import { diffGenerations, type GenerationDiff } from '../generations/diff.js';
 import { readCommit } from '../../repo/objects.js';
 import { DEFAULT_PROFILE, listGenerations } from '../profiles.js';
@@ -117,7 +117,7 @@ async function firstParentRange(repo: Repo, bad: ObjectId | undefined, good: Obj
 /** The profile's generations after `good` up to `bad` (default the newest). */
 async function generationRange(repo: Repo, profile: string, good: number, badNumber?: number): Promise<Range> {
   const gens = await listGenerations(repo, profile);
-  if (gens.length === 0) throw notFound(`profile ${profile} has no generations to bisect`);
+  if (gens.length === 0) throw notFound(`profile ${profile} has no generations to bisect`, { profile });
   const find = async (n: number) => {
     const g = gens.find((x) => x.number === n);
     if (!g) throw await noSuchGeneration(repo, profile, String(n));
@@ -162,7 +162,7 @@ async function badOf(repo: Repo, opts: BisectStartOptions, bySpec: (spec: string
  * shows now, then activates the first candidate.
  */
 export async function bisectStart(repo: Repo, opts: BisectStartOptions): Promise<BisectStep> {
-  if (await readBisectState(repo)) throw new TroveError('E_EXISTS', 'a bisect is already in progress (trove bisect reset ends it)');
+  if (await readBisectState(repo)) throw exists('a bisect is already in progress (trove bisect reset ends it)', { path: statePath(repo) });
   const profile = opts.profile ?? DEFAULT_PROFILE;
   const bySpec = (spec: string) => resolveActivation(repo, profile, spec).then((r) => r.commit);
   const generations = !opts.ref && isGenerationNumber(opts.good) && (opts.bad === undefined || isGenerationNumber(opts.bad));

@@ -1,6 +1,6 @@
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isErrno, TroveError } from '../../util/errors.js';
+import { corrupt, isErrno } from '../../util/errors.js';
 import type { ObjectId } from '../../util/hash.js';
 import type { Repo } from '../../repo/repo.js';
 import { tempName } from '../../store/disk.js';
@@ -33,7 +33,8 @@ export interface BisectState {
   before: string | null;
 }
 
-function statePath(repo: Pick<Repo, 'path'>): string {
+/** The file of the bisect session in progress. */
+export function statePath(repo: Pick<Repo, 'path'>): string {
   return join(repo.path, 'bisect.json');
 }
 
@@ -43,7 +44,7 @@ export async function readBisectState(repo: Pick<Repo, 'path'>): Promise<BisectS
     return JSON.parse(await readFile(statePath(repo), 'utf8')) as BisectState;
   } catch (err) {
     if (isErrno(err, 'ENOENT')) return undefined;
-    if (err instanceof SyntaxError) throw new TroveError('E_CORRUPT', `${statePath(repo)} is not valid JSON`);
+    if (err instanceof SyntaxError) throw corrupt(`${statePath(repo)} is not valid JSON`, { path: statePath(repo) });
     throw err;
   }
 }

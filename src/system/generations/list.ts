@@ -34,7 +34,7 @@ export async function listGenerationRows(repo: Repo, opts: { profile?: string } 
       : profiles.length === 0
         ? ' (there are no profiles yet: trove gen build makes one)'
         : ` (no such profile; profiles: ${profiles.join(', ')})`;
-    throw notFound(`profile ${profile} has no generations${known}`);
+    throw notFound(`profile ${profile} has no generations${known}`, { profile });
   }
   const active = await readActive(repo, profile);
   const rows: GenerationRow[] = [];

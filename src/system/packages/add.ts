@@ -1,4 +1,4 @@
-import { TroveError, usage } from '../../util/errors.js';
+import { exists, usage } from '../../util/errors.js';
 import { compareNames, nameProblem } from '../../format/names.js';
 import type { Commit, DirMeta, PackageInfo } from '../../format/types.js';
 import type { ObjectId } from '../../util/hash.js';
@@ -93,7 +93,7 @@ export async function addPackage(repo: Repo, source: string, opts: PkgAddOptions
           }
         }
         if (info.revision <= prev) {
-          throw new TroveError('E_EXISTS', `${ref} is at revision ${prev}; revision ${info.revision} must be higher`);
+          throw exists(`${ref} is at revision ${prev}; revision ${info.revision} must be higher`, { ref, package: info.name });
         }
         const commit: Commit = {
           tree: imported.tree,

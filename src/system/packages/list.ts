@@ -1,4 +1,4 @@
-import { notFound, TroveError, usage } from '../../util/errors.js';
+import { corrupt, notFound, usage } from '../../util/errors.js';
 import type { PackageInfo } from '../../format/types.js';
 import type { ObjectId } from '../../util/hash.js';
 import type { Repo } from '../../repo/repo.js';
@@ -20,7 +20,7 @@ export async function listPackages(repo: Repo): Promise<PackageRow[]> {
   const rows: PackageRow[] = [];
   for (const r of refs) {
     const c = await readCommit(repo.store, r.id);
-    if (!c.package) throw new TroveError('E_CORRUPT', `${r.name} points at ${r.id}, which is not a package commit`);
+    if (!c.package) throw corrupt(`${r.name} points at ${r.id}, which is not a package commit`, { ref: r.name, id: r.id });
     rows.push({ ref: r.name, commit: r.id, tree: c.tree, timestamp: c.timestamp, info: c.package });
   }
   return rows;
@@ -42,7 +42,7 @@ export function hostArch(): string {
  */
 export async function pickArch(repo: Repo, name: string): Promise<string> {
   const arches = await packageArches(repo, name);
-  if (arches.length === 0) throw notFound(`no package named ${name} (add it with: trove pkg add)`);
+  if (arches.length === 0) throw notFound(`no package named ${name} (add it with: trove pkg add)`, { package: name });
   if (arches.length === 1) return arches[0]!;
   for (const a of [hostArch(), 'all']) if (arches.includes(a)) return a;
   throw usage(`package ${name} exists for several arches (${arches.join(', ')}): say which, as ${name}/ARCH`);
@@ -53,7 +53,7 @@ export async function packageHistory(repo: Repo, name: string, arch?: string): P
   const a = arch ?? (await pickArch(repo, name));
   const ref = packageRef(name, a);
   const tip = await repo.refs.read(ref);
-  if (!tip) throw notFound(`no package ${name}/${a}`);
+  if (!tip) throw notFound(`no package ${name}/${a}`, { package: name, ref });
   return (await firstParentLog(repo.store, tip))
     .filter((e) => e.commit.package)
     .map((e) => ({ ref, commit: e.id, tree: e.commit.tree, timestamp: e.commit.timestamp, info: e.commit.package! }));

@@ -1,4 +1,4 @@
-import { notFound, TroveError, usage } from '../../util/errors.js';
+import { badRef, notFound, usage } from '../../util/errors.js';
 import type { Repo } from '../../repo/repo.js';
 import type { GenerationInput } from '../generations/tree.js';
 import { firstParentLog } from '../../repo/log.js';
@@ -33,11 +33,11 @@ export async function resolvePackage(repo: Repo, spec: PackageSpec): Promise<Gen
   const arch = spec.arch ?? (await pickArch(repo, spec.name));
   const ref = packageRef(spec.name, arch);
   const tip = await repo.refs.read(ref);
-  if (!tip) throw notFound(`no package ${spec.name}/${arch} (add it with: trove pkg add)`);
+  if (!tip) throw notFound(`no package ${spec.name}/${arch} (add it with: trove pkg add)`, { package: spec.name, ref });
   let id = tip;
   if (spec.revision !== undefined) {
     const hit = (await firstParentLog(repo.store, tip)).find((e) => e.commit.package?.revision === spec.revision);
-    if (!hit) throw notFound(`package ${spec.name}/${arch} has no revision ${spec.revision}`);
+    if (!hit) throw notFound(`package ${spec.name}/${arch} has no revision ${spec.revision}`, { package: spec.name, ref });
     id = hit.id;
   }
   return inputOf(repo, id, spec.priority);
@@ -46,7 +46,7 @@ export async function resolvePackage(repo: Repo, spec: PackageSpec): Promise<Gen
 /** The generation input of package commit `id`. */
 export async function inputOf(repo: Repo, id: string, priority: number): Promise<GenerationInput> {
   const c = await readCommit(repo.store, id);
-  if (!c.package) throw new TroveError('E_BAD_REF', `${id} is not a package commit`);
+  if (!c.package) throw badRef(`${id} is not a package commit`, { id });
   const { name, arch, version, revision } = c.package;
   return { pkg: { name, arch, version, revision, commit: id, priority }, tree: c.tree, root: c.root };
 }

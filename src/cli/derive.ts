@@ -1,0 +1,36 @@
+import type { Command } from 'commander';
+import type { DeriveOptions, DeriveResult } from '../system/generations/install.js';
+import { type PackageSpec, parsePackageSpec } from '../system/packages/spec.js';
+import { DEFAULT_PROFILE } from '../system/profiles.js';
+import type { Repo } from '../repo/repo.js';
+import { print, printJson, withRepo } from './context.js';
+import { printActivation, printBuild } from './printers.js';
+
+interface DeriveOpts {
+  profile: string;
+  link?: string;
+  switch: boolean;
+  json?: boolean;
+}
+
+type Derive = (repo: Repo, specs: PackageSpec[], opts: DeriveOptions) => Promise<DeriveResult>;
+
+/** A command that derives a generation from the active one and activates it (install, remove). */
+export function registerDerive(program: Command, name: string, description: string, packages: string, derive: Derive): void {
+  program
+    .command(name)
+    .description(description)
+    .argument('<packages...>', packages)
+    .option('--profile <name>', 'profile', DEFAULT_PROFILE)
+    .option('--link <path>', 'the symlink to swap (default: the profile’s last link, else /ro)')
+    .option('--no-switch', 'only build the generation; do not activate it')
+    .option('--json', 'print the result as JSON')
+    .action(async (specs: string[], opts: DeriveOpts, cmd: Command) => {
+      const parsed = specs.map(parsePackageSpec);
+      const built = await withRepo(cmd, (repo) => derive(repo, parsed, { profile: opts.profile, activate: opts.switch ? { link: opts.link } : undefined }));
+      if (opts.json) return printJson(built);
+      printBuild(built);
+      if (built.activated) printActivation(built.activated);
+      else print(`activate it with: trove switch ${built.number} --profile ${opts.profile}`);
+    });
+}

@@ -1,0 +1,41 @@
+import { usage } from '../util/errors.js';
+import type { TreeEntry } from '../format/types.js';
+import { readTree } from './objects.js';
+import type { Repo } from './repo.js';
+import { locate } from './resolve.js';
+
+/** Reading paths inside a commit: `trove ls` and `trove cat`. */
+
+export interface ListedEntry {
+  /** The path below the listed directory (the entry's name for a file). */
+  path: string;
+  entry: TreeEntry;
+}
+
+/**
+ * The entries of the directory `REV[:PATH]` names, in tree order (with
+ * `recursive`, each directory followed by its contents); for a file or
+ * symlink, that one entry.
+ */
+export async function listPath(repo: Repo, spec: string, opts: { recursive?: boolean } = {}): Promise<ListedEntry[]> {
+  const loc = await locate(repo, spec);
+  const rows: ListedEntry[] = [];
+  const walk = async (treeId: string, prefix: string): Promise<void> => {
+    for (const e of (await readTree(repo.store, treeId)).entries) {
+      rows.push({ path: prefix + e.name, entry: e });
+      if (opts.recursive && e.kind === 'dir') await walk(e.id!, `${prefix}${e.name}/`);
+    }
+  };
+  if (loc.kind === 'root') await walk(loc.tree, '');
+  else if (loc.entry.kind === 'dir') await walk(loc.entry.id!, '');
+  else rows.push({ path: loc.entry.name, entry: loc.entry });
+  return rows;
+}
+
+/** The content of the file `REV:PATH` names, verified against its id; E_USAGE for a directory or symlink. */
+export async function readFileAt(repo: Repo, spec: string): Promise<Uint8Array> {
+  const loc = await locate(repo, spec);
+  if (loc.kind === 'root' || loc.entry.kind === 'dir') throw usage(`${spec} is a directory`, { spec });
+  if (loc.entry.kind === 'symlink') throw usage(`${spec} is a symlink to ${loc.entry.target}`, { spec });
+  return repo.store.get(loc.entry.id!);
+}
