@@ -1,5 +1,5 @@
-import { close, closeSync, fstat, fstatSync, open, openSync, read, readSync } from 'node:fs';
-import type { ObjectId } from '../util/hash.js';
+import { close, closeSync, fstat, fstatSync, open, openSync, read, readSync, type Stats } from 'node:fs';
+import { newHasher, type ObjectId } from '../util/hash.js';
 import { eio, FsError } from './errno.js';
 import { Lru } from './lru.js';
 
@@ -9,6 +9,19 @@ interface OpenBlob {
   /** Reads in flight; the fd is closed only when the cache has let go and this is 0. */
   busy: number;
   evicted: boolean;
+  /** The file's identity when its bytes were hashed (see {@link fileKey}). */
+  verified: string;
+}
+
+/** Reads of the verification hash, in bytes per call. */
+const HASH_CHUNK = 1 << 20;
+
+/**
+ * What identifies the content of an object file: device, inode, size and
+ * change time. Any write to the file, or a file put in its place, changes it.
+ */
+function fileKey(st: Stats): string {
+  return `${st.dev}:${st.ino}:${st.size}:${st.ctimeMs}`;
 }
 
 /** Options of the blob reader; defaults as documented on each field. */
@@ -24,22 +37,42 @@ export interface BlobReaderInit {
    * read from a cold disk holds up other requests meanwhile.
    */
   sync?: boolean;
+  /** Verdicts on object files remembered (default 100,000; each a short string). */
+  maxVerdicts?: number;
+}
+
+/** Counters of the work the reader did, for tests and the daemon's status line. */
+export interface BlobReaderStats {
+  /** Object files hashed (a verdict not yet known for that file). */
+  hashed: number;
+  /** Bytes hashed. */
+  hashedBytes: number;
+  /** Object files refused because their bytes do not match their id. */
+  corrupt: number;
 }
 
 /**
  * Reads file content straight from the object files, at any offset, with no
- * copy in between: `fs.read` fills the buffer FUSE hands us. Blobs are not
- * re-hashed here (random access cannot be), but an object file whose size is
- * not the size the tree promised is refused with EIO, and so is a short read.
+ * copy in between: `fs.read` fills the buffer FUSE hands us. No byte of a
+ * blob is served before the whole object file has been hashed and found to
+ * match its id; the verdict is remembered per file (device, inode, size,
+ * ctime), so a file is hashed once however often it is opened, and again
+ * when anything writes to it. Every read checks that the file is still the
+ * one verified (one fstat). A mismatch, a missing file, a size other than
+ * the tree's or a short read is EIO.
  */
 export class BlobReader {
   private readonly open: Lru<ObjectId, OpenBlob>;
   private readonly opening = new Map<ObjectId, Promise<OpenBlob>>();
+  /** Verdicts by {@link fileKey}: true when the file's bytes hash to the blob's id. */
+  private readonly verdicts: Lru<string, boolean>;
+  readonly stats: BlobReaderStats = { hashed: 0, hashedBytes: 0, corrupt: 0 };
 
   private readonly sync: boolean;
 
   constructor(private readonly init: BlobReaderInit) {
     this.sync = init.sync ?? true;
+    this.verdicts = new Lru({ maxCost: init.maxVerdicts ?? 100_000 });
     this.open = new Lru({
       maxCost: init.maxOpen ?? 256,
       onEvict: (b) => {
@@ -53,7 +86,14 @@ export class BlobReader {
   async read(blob: ObjectId, size: number, buf: Buffer, len: number, pos: number, what: string): Promise<number> {
     if (pos >= size || len <= 0) return 0;
     const want = Math.min(len, size - pos, buf.length);
-    const b = await this.get(blob, size, what);
+    let b = await this.get(blob, size, what);
+    if (!(await this.unchanged(b, blob, size, what))) {
+      // Written to since it was verified: let go of it and judge it afresh.
+      this.open.delete(blob);
+      b.evicted = true;
+      if (b.busy === 0) close(b.fd, () => {});
+      b = await this.get(blob, size, what);
+    }
     b.busy++;
     try {
       let done = 0;
@@ -96,48 +136,109 @@ export class BlobReader {
     } catch (err) {
       throw eio(what, err);
     }
-    const actual = await new Promise<number>((res, rej) => fstat(fd, (err, st) => (err ? rej(err) : res(st.size)))).catch(
-      (err: unknown) => {
-        close(fd, () => {});
-        throw eio(what, err);
-      },
-    );
-    if (actual !== size) {
+    try {
+      const st = await new Promise<Stats>((res, rej) => fstat(fd, (err, s) => (err ? rej(err) : res(s))));
+      if (st.size !== size) throw new Error(`object ${blob} has ${st.size} bytes, the tree says ${size}`);
+      const key = fileKey(st);
+      const known = this.verdicts.get(key);
+      if (known === false) throw new KnownCorrupt(blob);
+      if (known === undefined && !this.judge(key, blob, await hashFd(fd))) throw corruptObject(blob);
+      const b: OpenBlob = { fd, busy: 0, evicted: false, verified: key };
+      this.open.set(blob, b);
+      return b;
+    } catch (err) {
       close(fd, () => {});
-      throw eio(what, new Error(`object ${blob} has ${actual} bytes, the tree says ${size}`));
+      throw eio(what, err, err instanceof KnownCorrupt);
     }
-    const b: OpenBlob = { fd, busy: 0, evicted: false };
-    this.open.set(blob, b);
-    return b;
   }
 
   private openBlobSync(blob: ObjectId, size: number, what: string): OpenBlob {
     let fd: number;
-    let actual: number;
     try {
       fd = openSync(this.init.pathOf(blob), 'r');
     } catch (err) {
       throw eio(what, err);
     }
     try {
-      actual = fstatSync(fd).size;
+      const st = fstatSync(fd);
+      if (st.size !== size) throw new Error(`object ${blob} has ${st.size} bytes, the tree says ${size}`);
+      const key = fileKey(st);
+      const known = this.verdicts.get(key);
+      if (known === false) throw new KnownCorrupt(blob);
+      if (known === undefined && !this.judge(key, blob, hashFdSync(fd))) throw corruptObject(blob);
+      const b: OpenBlob = { fd, busy: 0, evicted: false, verified: key };
+      this.open.set(blob, b);
+      return b;
     } catch (err) {
       closeSync(fd);
+      throw eio(what, err, err instanceof KnownCorrupt);
+    }
+  }
+
+  /** Records the verdict on the file `key` whose bytes hashed to `got` (of `bytes` bytes). */
+  private judge(key: string, blob: ObjectId, got: { id: ObjectId; bytes: number }): boolean {
+    this.stats.hashed++;
+    this.stats.hashedBytes += got.bytes;
+    const ok = got.id === blob;
+    if (!ok) this.stats.corrupt++;
+    this.verdicts.set(key, ok);
+    return ok;
+  }
+
+  /** True while the open file is still the one whose bytes were verified. */
+  private async unchanged(b: OpenBlob, blob: ObjectId, size: number, what: string): Promise<boolean> {
+    try {
+      const st = this.sync ? fstatSync(b.fd) : await new Promise<Stats>((res, rej) => fstat(b.fd, (err, s) => (err ? rej(err) : res(s))));
+      return fileKey(st) === b.verified;
+    } catch (err) {
       throw eio(what, err);
     }
-    if (actual !== size) {
-      closeSync(fd);
-      throw eio(what, new Error(`object ${blob} has ${actual} bytes, the tree says ${size}`));
-    }
-    const b: OpenBlob = { fd, busy: 0, evicted: false };
-    this.open.set(blob, b);
-    return b;
   }
 
   /** Closes every cached file (in-flight reads finish first). */
   close(): void {
     this.open.clear();
   }
+}
+
+/** The error for an object file whose bytes do not hash to its id. */
+function corruptObject(blob: ObjectId): Error {
+  return new Error(`object ${blob} is corrupt: its bytes do not hash to its id, so none is served (trove fsck lists what uses it)`);
+}
+
+/** An object file already found corrupt: refused again without another line in the log. */
+class KnownCorrupt extends Error {
+  constructor(blob: ObjectId) {
+    super(corruptObject(blob).message);
+  }
+}
+
+/** SHA-256 of a whole open file, with blocking reads. */
+function hashFdSync(fd: number): { id: ObjectId; bytes: number } {
+  const h = newHasher();
+  const buf = Buffer.allocUnsafe(HASH_CHUNK);
+  let pos = 0;
+  for (;;) {
+    const n = readSync(fd, buf, 0, HASH_CHUNK, pos);
+    if (n === 0) break;
+    h.update(buf.subarray(0, n));
+    pos += n;
+  }
+  return { id: h.digest('hex'), bytes: pos };
+}
+
+/** SHA-256 of a whole open file, through the thread pool. */
+async function hashFd(fd: number): Promise<{ id: ObjectId; bytes: number }> {
+  const h = newHasher();
+  const buf = Buffer.allocUnsafe(HASH_CHUNK);
+  let pos = 0;
+  for (;;) {
+    const n = await readAt(fd, buf, 0, HASH_CHUNK, pos);
+    if (n === 0) break;
+    h.update(buf.subarray(0, n));
+    pos += n;
+  }
+  return { id: h.digest('hex'), bytes: pos };
 }
 
 function readAt(fd: number, buf: Buffer, off: number, len: number, pos: number): Promise<number> {

@@ -73,7 +73,11 @@ const WRITE_FLAGS = constants.O_WRONLY | constants.O_RDWR | constants.O_CREAT | 
 export function getBaseHandlers(view: TroveView, blobs: BlobReader, opts: HandlerOptions = {}): FuseHandlers {
   const fail = (op: string, path: string, err: unknown): number => {
     const errno = errnoOf(err);
-    if (errno === ERR.EIO || errno === ERR.EOVERFLOW || !(err instanceof FsError)) opts.log?.(`${op} ${path}: ${(err as Error)?.message ?? String(err)}`);
+    if (err instanceof FsError && err.reported) return errno;
+    if (errno === ERR.EIO || errno === ERR.EOVERFLOW || !(err instanceof FsError)) {
+      const message = (err as Error)?.message ?? String(err);
+      opts.log?.(`${op} ${message.startsWith(`${path}: `) ? message : `${path}: ${message}`}`);
+    }
     return errno;
   };
   const refuse: Refuse = (...args) => (args[args.length - 1] as Done)(ERR.EROFS);
