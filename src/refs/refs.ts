@@ -1,8 +1,8 @@
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { isErrno, notFound, TroveError } from '../util/errors.js';
 import { isObjectId, type ObjectId } from '../util/hash.js';
-import { tempName } from '../store/disk.js';
+import { writeFileAtomic } from '../util/fs-atomic.js';
 import type { Release } from '../store/lock.js';
 import { lockUpdates } from './locks.js';
 
@@ -86,12 +86,9 @@ export class Refs {
       }
       throw err;
     }
-    const tmp = tempName(this.tmpDir, 'ref');
-    await writeFile(tmp, `${id}\n`);
     try {
-      await rename(tmp, dest);
+      await writeFileAtomic(dest, `${id}\n`, { tmpDir: this.tmpDir, tag: 'ref' });
     } catch (err) {
-      await rm(tmp, { force: true });
       if (isErrno(err, 'EISDIR') || isErrno(err, 'ENOTDIR')) {
         throw new TroveError('E_BAD_REF', `ref ${name} conflicts with an existing ref hierarchy`);
       }

@@ -1,11 +1,11 @@
-import { readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gzip as gzipCb } from 'node:zlib';
 import { isErrno } from '../util/errors.js';
+import { writeFileAtomic } from '../util/fs-atomic.js';
 import { limiter } from '../util/limiter.js';
 import type { Repo } from '../repo/repo.js';
-import { tempName } from '../store/disk.js';
 
 const gzip = promisify(gzipCb);
 
@@ -70,9 +70,7 @@ export async function gzipObjects(repo: Repo, opts: GzipObjectsOptions = {}): Pr
           if (bytes.length < minSize) return;
           const packed = await gzip(bytes, { level });
           const useful = packed.length <= bytes.length * 0.95;
-          const tmp = tempName(repo.store.tmpDir, 'gz');
-          await writeFile(tmp, useful ? packed : '', { mode: 0o644, flag: 'wx' });
-          await rename(tmp, `${path}${useful ? '.gz' : '.nogz'}`);
+          await writeFileAtomic(`${path}${useful ? '.gz' : '.nogz'}`, useful ? packed : '', { tmpDir: repo.store.tmpDir, tag: 'gz' });
           if (!useful) return void result.incompressible++;
           result.written++;
           result.bytesIn += bytes.length;

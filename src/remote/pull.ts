@@ -1,15 +1,13 @@
-import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { badObject, notFound, TroveError } from '../util/errors.js';
 import { decodeCommit } from '../format/codec.js';
 import { isObjectId, type ObjectId } from '../util/hash.js';
+import { syncfs, writeFileAtomic } from '../util/fs-atomic.js';
 import { assertRefName } from '../refs/refs.js';
 import type { Repo } from '../repo/repo.js';
 import { assertLocalRepository, getRemote, isHttpUrl, type RemoteConfig } from './config.js';
 import { ObjectFetcher } from './fetch-objects.js';
 import { fetchPack } from './fetch-pack.js';
-import { writeAtomic } from './files.js';
 import { checkHash } from './install.js';
 import { commitSigPath, deltaName, deltaPath, objectPath, SUMMARY_PATH, SUMMARY_SIG_PATH } from './layout.js';
 import { type FetchedSummary, keepUpstreamSummary, type KeptSummary } from './mirror.js';
@@ -174,8 +172,8 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
         }
       }
 
-      for (const [id, text] of sigs) await writeAtomic(join(repo.path, commitSigPath(id)), text, repo.store.tmpDir);
-      if (opts.fsync) await promisify(execFile)('sync', ['-f', repo.store.objectsDir]);
+      for (const [id, text] of sigs) await writeFileAtomic(join(repo.path, commitSigPath(id)), text, { tmpDir: repo.tmpDir, tag: 'file' });
+      if (opts.fsync) await syncfs(repo.path);
       // Compare-and-swap under every ref's lock, all checked before any moves: a commit or another
       // pull that moved one of them meanwhile is not overwritten, and no ref moves without the others.
       const unlocks: (() => Promise<void>)[] = [];

@@ -8,7 +8,6 @@ import {
   lstatSync,
   mkdirSync,
   readdirSync,
-  renameSync,
   rmSync,
   statSync,
   symlinkSync,
@@ -20,8 +19,8 @@ import { isErrno, TroveError, usage } from '../util/errors.js';
 import { decodeTree } from '../format/codec.js';
 import type { DirMeta, TreeEntry } from '../format/types.js';
 import { hashBytes, type ObjectId } from '../util/hash.js';
+import { replaceAtomicSync } from '../util/fs-atomic.js';
 import type { Repo } from './repo.js';
-import { tempName } from '../store/disk.js';
 import { hashFileSync } from '../util/hash-file.js';
 import { writeXattrs } from './import/xattrs.js';
 import { readCommit } from './objects.js';
@@ -81,9 +80,7 @@ export async function checkout(repo: Repo, commitId: ObjectId, dest: string, opt
       if (!isErrno(err, 'ENOENT')) throw err;
       mkdirSync(dirname(path), { recursive: true });
     }
-    const tmp = tempName(store.tmpDir, 'variant');
-    make(tmp);
-    renameSync(tmp, path);
+    replaceAtomicSync(path, { tmpDir: repo.tmpDir, tag: 'variant', mkdir: false }, make);
     return path;
   };
   const ownedAs = (st: Stats, e: TreeEntry) => !isRoot || (st.uid === e.uid && st.gid === e.gid);

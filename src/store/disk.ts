@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { createReadStream, type ReadStream } from 'node:fs';
 import { mkdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
@@ -6,6 +5,7 @@ import { join } from 'node:path';
 import { corrupt, isErrno, notFound } from '../util/errors.js';
 import { hashBytes, isObjectId, newHasher, type ObjectId } from '../util/hash.js';
 import { copyHashedSync } from '../util/hash-file.js';
+import { tempName } from '../util/fs-atomic.js';
 import { type ObjectStore, objectFileMode, type PutHint, type PutResult } from './types.js';
 
 /** Options of a disk store; defaults as documented on each field. */
@@ -17,11 +17,6 @@ export interface DiskStoreInit {
 }
 
 const OBJECT_MODE = 0o644;
-
-/** A unique temp file name inside `dir`. */
-export function tempName(dir: string, tag = 'tmp'): string {
-  return join(dir, `${tag}-${process.pid}-${randomBytes(6).toString('hex')}`);
-}
 
 /**
  * Streams `source` into a new file at `path`, hashing as it goes.

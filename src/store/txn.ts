@@ -1,15 +1,12 @@
-import { execFile } from 'node:child_process';
 import { mkdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { corrupt, notFound } from '../util/errors.js';
 import { hashBytes, type ObjectId } from '../util/hash.js';
-import { type DiskStore, tempName, writeHashed } from './disk.js';
+import { type DiskStore, writeHashed } from './disk.js';
+import { syncfs, tempName } from '../util/fs-atomic.js';
 import { copyHashedSync } from '../util/hash-file.js';
 import { type ObjectStore, objectFileMode, type PutHint, type PutResult } from './types.js';
-
-const run = promisify(execFile);
 
 /**
  * A write transaction over a disk store. New objects are staged in a private
@@ -161,8 +158,3 @@ export class Transaction implements ObjectStore {
   }
 }
 
-
-/** One syncfs(2) of the filesystem holding `path` (coreutils `sync -f`). */
-async function syncfs(path: string): Promise<void> {
-  await run('sync', ['-f', path]);
-}

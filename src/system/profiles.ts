@@ -1,11 +1,11 @@
-import { link, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { link, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isErrno, notFound, TroveError } from '../util/errors.js';
 import { isObjectId, type ObjectId } from '../util/hash.js';
+import { tempName, writeFileAtomic } from '../util/fs-atomic.js';
 import { lockUpdates } from '../refs/locks.js';
 import { refNameProblem } from '../refs/refs.js';
 import type { Repo } from '../repo/repo.js';
-import { tempName } from '../store/disk.js';
 
 /** The profile used when none is named. */
 export const DEFAULT_PROFILE = 'system';
@@ -178,17 +178,6 @@ export async function readActive(repo: Pick<Repo, 'path'>, profile: string): Pro
   };
 }
 
-async function writeAtomic(repo: Pick<Repo, 'path'>, dest: string, text: string): Promise<void> {
-  const tmp = tempName(join(repo.path, 'tmp'), 'active');
-  await writeFile(tmp, text);
-  try {
-    await rename(tmp, dest);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
-}
-
 /**
  * Records what is active for a profile: `profiles/<P>/active` (the commit id
  * and a newline, like a generation file) and its details in
@@ -198,8 +187,9 @@ async function writeAtomic(repo: Pick<Repo, 'path'>, dest: string, text: string)
 export async function writeActive(repo: Pick<Repo, 'path'>, rec: ActiveRecord): Promise<void> {
   await mkdir(profileDir(repo, rec.profile), { recursive: true });
   await mkdir(join(repo.path, 'activations'), { recursive: true });
-  await writeAtomic(repo, activationPath(repo, rec.profile), `${JSON.stringify(rec, null, 2)}\n`);
-  await writeAtomic(repo, join(profileDir(repo, rec.profile), 'active'), `${rec.commit}\n`);
+  const tmp = { tmpDir: join(repo.path, 'tmp'), tag: 'active' };
+  await writeFileAtomic(activationPath(repo, rec.profile), `${JSON.stringify(rec, null, 2)}\n`, tmp);
+  await writeFileAtomic(join(profileDir(repo, rec.profile), 'active'), `${rec.commit}\n`, tmp);
 }
 
 /** The highest-numbered generation of `profile` holding `commit`, or null. */
