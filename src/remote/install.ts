@@ -1,18 +1,14 @@
-import { randomBytes } from 'node:crypto';
 import { closeSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
 import { badObject } from '../util/errors.js';
+import { tempName } from '../util/fs-atomic.js';
 import { hashBytes, newHasher, type ObjectId } from '../util/hash.js';
 import type { DiskStore } from '../store/disk.js';
 import { objectFileMode, type PutHint } from '../store/types.js';
-import { TransferError } from './transport.js';
+import { TransferError } from './retry.js';
 
-let seq = 0;
-const prefix = `pull-${process.pid}-${randomBytes(4).toString('hex')}-`;
-
-/** A unique temp file name: pid (stale-temp cleanup finds it by pid), random per process, then a counter. */
+/** A unique temp file name for an object on its way into the store. */
 function nextTemp(store: DiskStore): string {
-  return join(store.tmpDir, prefix + (seq++).toString(36));
+  return tempName(store.tmpDir, 'pull');
 }
 
 /** Throws a retryable E_CORRUPT unless `bytes` hash to `id`. */
