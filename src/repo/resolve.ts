@@ -1,10 +1,10 @@
-import { lstat, readdir } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { corrupt, isErrno, notFound, TroveError, usage } from '../util/errors.js';
+import { corrupt, notFound, TroveError, usage } from '../util/errors.js';
 import { decodeCommit, decodeTree } from '../format/codec.js';
 import type { Commit, TreeEntry } from '../format/types.js';
 import { isObjectId, type ObjectId } from '../util/hash.js';
-import { assertRefName, refNameProblem } from '../refs/refs.js';
+import { refNameProblem } from '../refs/refs.js';
 import type { Repo } from './repo.js';
 import { readCommit, readTree } from './objects.js';
 
@@ -100,21 +100,8 @@ export async function listRefsChecked(
  * Refuses (E_BAD_REF) a ref name that cannot be created next to the existing
  * refs: `a/b` while a ref `a` exists, or `a` while refs `a/...` exist.
  */
-export async function assertRefFree(repo: Repo, name: string, ns = 'heads'): Promise<void> {
-  assertRefName(name);
-  const parts = name.split('/');
-  for (let i = 1; i <= parts.length; i++) {
-    const prefix = parts.slice(0, i).join('/');
-    let isDir: boolean;
-    try {
-      isDir = (await lstat(join(repo.path, 'refs', ns, prefix))).isDirectory();
-    } catch (err) {
-      if (isErrno(err, 'ENOENT')) return;
-      throw err;
-    }
-    if (i < parts.length && !isDir) throw new TroveError('E_BAD_REF', `cannot create ref ${name}: ref ${prefix} exists`);
-    if (i === parts.length && isDir) throw new TroveError('E_BAD_REF', `cannot create ref ${name}: ${name}/ is a directory of refs`);
-  }
+export async function assertRefFree(repo: Pick<Repo, 'refs'>, name: string, ns = 'heads'): Promise<void> {
+  await repo.refs.assertFree(name, ns);
 }
 
 /** Splits `REV[:PATH]` (the path part may be empty or start with `/`). */
