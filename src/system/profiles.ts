@@ -33,16 +33,37 @@ export interface ActiveRecord {
 
 const NUMBER = /^[1-9][0-9]*$/;
 
+/*
+ * The layout: `<repo>/profiles/<P>/<N>` holds generation N of profile P (a
+ * commit id and a newline), `<repo>/profiles/<P>/active` what is active;
+ * anything else in there (temp files, notes) is no generation.
+ */
+
+/** Why `profile` is not a valid profile name (a single ref component), or null. */
+export function profileNameProblem(profile: string): string | null {
+  return profile.includes('/') ? 'contains /' : refNameProblem(profile);
+}
+
 /** Throws E_BAD_REF unless `profile` is a single ref component. */
 export function assertProfileName(profile: string): void {
-  const p = profile.includes('/') ? 'contains /' : refNameProblem(profile);
+  const p = profileNameProblem(profile);
   if (p) throw new TroveError('E_BAD_REF', `invalid profile name ${JSON.stringify(profile)}: ${p}`);
+}
+
+/** The generation number a file name in a profile's directory stands for, or null when it is none. */
+export function generationNumber(name: string): number | null {
+  return NUMBER.test(name) ? Number(name) : null;
+}
+
+/** `<repo>/profiles`. */
+export function profilesRoot(repo: Pick<Repo, 'path'>): string {
+  return join(repo.path, 'profiles');
 }
 
 /** `<repo>/profiles/<profile>`. */
 export function profileDir(repo: Pick<Repo, 'path'>, profile: string): string {
   assertProfileName(profile);
-  return join(repo.path, 'profiles', profile);
+  return join(profilesRoot(repo), profile);
 }
 
 /**
@@ -85,9 +106,9 @@ async function readIdFile(path: string): Promise<ObjectId | undefined> {
 /** Every profile that has a directory under `<repo>/profiles`, sorted. */
 export async function listProfiles(repo: Pick<Repo, 'path'>): Promise<string[]> {
   try {
-    const entries = await readdir(join(repo.path, 'profiles'), { withFileTypes: true });
+    const entries = await readdir(profilesRoot(repo), { withFileTypes: true });
     return entries
-      .filter((e) => e.isDirectory() && refNameProblem(e.name) === null)
+      .filter((e) => e.isDirectory() && profileNameProblem(e.name) === null)
       .map((e) => e.name)
       .sort();
   } catch (err) {
@@ -108,9 +129,10 @@ export async function listGenerations(repo: Pick<Repo, 'path'>, profile: string)
   }
   const out: ProfileGeneration[] = [];
   for (const name of names) {
-    if (!NUMBER.test(name)) continue;
+    const number = generationNumber(name);
+    if (number === null) continue;
     const commit = await readIdFile(join(dir, name));
-    if (commit) out.push({ number: Number(name), commit });
+    if (commit) out.push({ number, commit });
   }
   return out.sort((a, b) => a.number - b.number);
 }
