@@ -8,12 +8,12 @@ import { replaceAtomic } from '../util/fs-atomic.js';
 import type { ObjectId } from '../util/hash.js';
 import { readCommit, readTree } from '../repo/objects.js';
 import type { Repo } from '../repo/repo.js';
-import type { DiskStore } from '../store/disk.js';
+import type { GetStore } from '../store/types.js';
 import { DELTAS_DIR, deltaName } from './layout.js';
 import { type PackEntry, packStream } from './pack.js';
 
 /** Every object reachable from `commit` (its history and trees), added to `seen`. */
-async function markReachable(store: DiskStore, commit: ObjectId, seen: Set<ObjectId>): Promise<void> {
+async function markReachable(store: GetStore, commit: ObjectId, seen: Set<ObjectId>): Promise<void> {
   const commits = [commit];
   const trees: ObjectId[] = [];
   while (commits.length) {
@@ -40,7 +40,7 @@ async function markReachable(store: DiskStore, commit: ObjectId, seen: Set<Objec
  * install order: every object after everything it references, so a reader
  * can install them as they arrive. Unchanged subtrees are skipped whole.
  */
-export async function deltaEntries(store: DiskStore, from: ObjectId | null, to: ObjectId): Promise<PackEntry[]> {
+export async function deltaEntries(store: GetStore, from: ObjectId | null, to: ObjectId): Promise<PackEntry[]> {
   const have = new Set<ObjectId>();
   if (from) await markReachable(store, from, have);
   const out: PackEntry[] = [];
@@ -125,7 +125,7 @@ export async function writeDelta(repo: Repo, from: ObjectId | null, to: ObjectId
       yield c as Buffer;
     }
   };
-  await replaceAtomic(join(repo.path, DELTAS_DIR, name), { tmpDir: repo.store.tmpDir, tag: 'delta' }, async (tmp) => {
+  await replaceAtomic(join(repo.path, DELTAS_DIR, name), { tmpDir: repo.tmpDir, tag: 'delta' }, async (tmp) => {
     const compressor = compression === 'xz' ? xzCompressor(level) : createGzip({ level });
     await pipeline(Readable.from(packStream(repo.store, entries)), compressor, sized, createWriteStream(tmp, { flags: 'wx' }));
   });

@@ -3,8 +3,9 @@ import { pipeline, type Readable } from 'node:stream';
 import { badObject, corrupt, TroveError } from '../util/errors.js';
 import { decompressor, sniffCompression } from '../util/compression.js';
 import { replaceAtomic } from '../util/fs-atomic.js';
-import type { DiskStore } from '../store/disk.js';
+import type { ObjectFiles } from '../store/types.js';
 import { applyPack, type ApplyPackResult } from './apply-pack.js';
+import type { InstallTarget } from './install.js';
 import { deltaName, deltaPath } from './layout.js';
 import type { PackKind } from './pack.js';
 import type { DeltaInfo } from './summary.js';
@@ -12,11 +13,11 @@ import type { Transport } from './transport.js';
 
 /** Options of fetching one delta pack; defaults as documented on each field. */
 export interface FetchPackInit {
-  store: DiskStore;
+  store: InstallTarget & ObjectFiles;
   transport: Transport;
   delta: DeltaInfo;
-  /** Also keep the pack's bytes, exactly as received, at this path (default: not kept). */
-  saveAs?: string;
+  /** Also keep the pack's bytes, exactly as received, at `path`, written by way of a temp file in `tmpDir` (default: not kept). */
+  saveAs?: { path: string; tmpDir: string };
   /** Called after each object is verified and stored. */
   onObject?: (kind: PackKind, size: number) => void;
 }
@@ -37,7 +38,7 @@ export async function fetchPack(init: FetchPackInit): Promise<ApplyPackResult> {
     deltaPath(delta.from, delta.to),
     (body) =>
       saveAs
-        ? replaceAtomic(saveAs, { tmpDir: store.tmpDir, tag: 'delta' }, (tmp) => receive(body, tmp))
+        ? replaceAtomic(saveAs.path, { tmpDir: saveAs.tmpDir, tag: 'delta' }, (tmp) => receive(body, tmp))
         : receive(body, undefined),
     { retries: 1 },
   );

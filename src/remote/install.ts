@@ -1,15 +1,11 @@
 import { closeSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { badObject } from '../util/errors.js';
-import { tempName } from '../util/fs-atomic.js';
 import { hashBytes, newHasher, type ObjectId } from '../util/hash.js';
-import type { DiskStore } from '../store/disk.js';
-import { objectFileMode, type PutHint } from '../store/types.js';
+import { type ObjectInstaller, type ObjectStore, objectFileMode, type PutHint } from '../store/types.js';
 import { TransferError } from './retry.js';
 
-/** A unique temp file name for an object on its way into the store. */
-function nextTemp(store: DiskStore): string {
-  return tempName(store.tmpDir, 'pull');
-}
+/** What installing fetched objects needs of the store. */
+export type InstallTarget = Pick<ObjectStore, 'hasSync'> & ObjectInstaller;
 
 /** Throws a retryable E_CORRUPT unless `bytes` hash to `id`. */
 export function checkHash(id: ObjectId, bytes: Uint8Array, where: string): void {
@@ -23,8 +19,8 @@ export function checkHash(id: ObjectId, bytes: Uint8Array, where: string): void 
  * less than a trip through the thread pool, and they keep fetched bytes from
  * piling up in memory while writes wait their turn.
  */
-export function installVerifiedSync(store: DiskStore, id: ObjectId, bytes: Uint8Array, hint?: PutHint): void {
-  const tmp = nextTemp(store);
+export function installVerifiedSync(store: InstallTarget, id: ObjectId, bytes: Uint8Array, hint?: PutHint): void {
+  const tmp = store.tempPath('pull');
   writeFileSync(tmp, bytes, { mode: objectFileMode(hint), flag: 'wx' });
   try {
     store.installSync(tmp, id);
@@ -42,14 +38,14 @@ export function installVerifiedSync(store: DiskStore, id: ObjectId, bytes: Uint8
  * so no object is ever held whole in memory.
  */
 export async function installStream(
-  store: DiskStore,
+  store: InstallTarget,
   id: ObjectId,
   body: AsyncIterable<Buffer>,
   size: number,
   where: string,
   hint?: PutHint,
 ): Promise<void> {
-  const tmp = nextTemp(store);
+  const tmp = store.tempPath('pull');
   const fd = openSync(tmp, 'wx', objectFileMode(hint));
   let open = true;
   try {

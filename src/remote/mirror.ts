@@ -61,7 +61,7 @@ export async function keepUpstreamSummary(
     if (opts.alreadySaved.has(name) || (await sizeOf(path)) === d.size) continue;
     opts.onPack?.(d);
     try {
-      await fetchPack({ store: repo.store, transport, delta: d, saveAs: path, onObject: opts.onObject });
+      await fetchPack({ store: repo.store, transport, delta: d, saveAs: { path, tmpDir: repo.tmpDir }, onObject: opts.onObject });
       kept.deltas.push(name);
     } catch (err) {
       opts.onNotice?.(`the upstream summary is not kept: its delta ${name} failed (${(err as Error).message})`);

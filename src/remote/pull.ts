@@ -322,7 +322,7 @@ async function applyDelta(
       store: repo.store,
       transport,
       delta,
-      saveAs: opts.mirror ? join(repo.path, deltaPath(delta.from, delta.to)) : undefined,
+      saveAs: opts.mirror ? { path: join(repo.path, deltaPath(delta.from, delta.to)), tmpDir: repo.tmpDir } : undefined,
       onObject: () => report({ objects: result.fetched.objects + ++stored, wanted: result.fetched.objects + stored }),
     });
     result.fetched.objects += r.installed;

@@ -21,6 +21,7 @@ import type { DirMeta, TreeEntry } from '../format/types.js';
 import { hashBytes, type ObjectId } from '../util/hash.js';
 import { replaceAtomicSync } from '../util/fs-atomic.js';
 import type { Repo } from './repo.js';
+import type { GetSyncStore, ObjectFiles } from '../store/types.js';
 import { hashFileSync } from '../util/hash-file.js';
 import { writeXattrs } from './import/xattrs.js';
 import { readCommit } from './objects.js';
@@ -60,8 +61,9 @@ export async function checkout(repo: Repo, commitId: ObjectId, dest: string, opt
   const target = resolve(dest);
   const commit = await readCommit(repo.store, commitId);
   const created = prepareDest(target);
-  const store = repo.store;
-  const sameFs = statSync(store.objectsDir).dev === statSync(target).dev;
+  const store: ObjectFiles & GetSyncStore = repo.store;
+  // Hard links need the objects on the destination's filesystem; the commit's own file tells.
+  const sameFs = statSync(store.pathOf(commitId)).dev === statSync(target).dev;
   const useLinks = !opts.copy && sameFs;
   const result: CheckoutResult = { files: 0, dirs: 0, symlinks: 0, linked: 0, copied: 0, mode: useLinks ? 'hardlink' : 'copy' };
   const variants = new Map<string, string>();

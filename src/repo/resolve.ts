@@ -1,5 +1,3 @@
-import { readdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import { corrupt, notFound, TroveError, usage } from '../util/errors.js';
 import { decodeCommit, decodeTree } from '../format/codec.js';
 import type { Commit, TreeEntry } from '../format/types.js';
@@ -70,13 +68,8 @@ async function resolveBase(repo: Repo, base: string): Promise<{ id: ObjectId; re
     if (id) return { id, ref: base };
   }
   if (/^[0-9a-f]{6,63}$/.test(base)) {
-    const shard = join(repo.store.objectsDir, base.slice(0, 2));
-    const rest = base.slice(2);
-    const names = await readdir(shard).catch(() => [] as string[]);
     const matches: ObjectId[] = [];
-    for (const n of names) {
-      if (!n.startsWith(rest)) continue;
-      const id = base.slice(0, 2) + n;
+    for (const id of await repo.store.idsWithPrefix(base)) {
       // Only commits count: a prefix shared with a blob or tree is not ambiguous.
       if (await readCommit(repo.store, id).then(() => true, () => false)) matches.push(id);
     }
