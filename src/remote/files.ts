@@ -1,6 +1,6 @@
 import { writeFileAtomic } from '../util/fs-atomic.js';
 
-/** Writes a whole file by temp file and rename, so readers see the old or the new content. */
+/** `writeFileAtomic` with the arguments `trove sign` passes (src/cli/commands/sign.ts); other code calls writeFileAtomic itself. */
 export async function writeAtomic(path: string, data: string | Uint8Array, tmpDir: string, mode = 0o644): Promise<void> {
   await writeFileAtomic(path, data, { tmpDir, tag: 'file', mode });
 }
