@@ -2,6 +2,7 @@ import { close, closeSync, fstat, fstatSync, open, openSync, read, readSync, typ
 import { newHasher, type ObjectId } from '../util/hash.js';
 import { eio, FsError } from './errno.js';
 import { Lru } from './lru.js';
+import type { ObjectFiles } from '../store/types.js';
 
 /** An open object file, shared by every read of the same blob. */
 interface OpenBlob {
@@ -27,7 +28,7 @@ function fileKey(st: Stats): string {
 /** Options of the blob reader; defaults as documented on each field. */
 export interface BlobReaderInit {
   /** The file holding a blob. */
-  pathOf(id: ObjectId): string;
+  pathOf: ObjectFiles['pathOf'];
   /** Object files kept open between reads (default 256). */
   maxOpen?: number;
   /**

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { type ErrorCode, type ErrorData, exists, io, isErrno, isTroveError, notFound, TroveError, usage } from '../util/errors.js';
 import { clearMount, readMount, writeMount } from '../system/mounts.js';
 import { DiskStore } from '../store/disk.js';
+import type { GetStore, GetSyncStore, ObjectFiles } from '../store/types.js';
 import { BlobReader } from './blobs.js';
 import { getBaseHandlers } from './handlers.js';
 import { fuseConnection, fusermount, mountState, mountTable } from './mountpoint.js';
@@ -24,7 +25,8 @@ export interface MountOptions extends NativeMountOptions {
 /** What the daemon needs of a repository: its directory and object store. */
 export interface RepoLike {
   path: string;
-  store: DiskStore;
+  /** Trees and commits by id (verified), and the files of blobs to serve. */
+  store: GetStore & GetSyncStore & ObjectFiles;
 }
 
 /** The object store of the repository at `path` (already validated by whoever started the daemon). */

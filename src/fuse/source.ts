@@ -1,12 +1,13 @@
 import { lstat, open, readdir, readlink, statfs } from 'node:fs/promises';
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { badObject, corrupt, isErrno, notFound } from '../util/errors.js';
+import { badObject, isErrno } from '../util/errors.js';
 import { decodeCommit, decodeTree } from '../format/codec.js';
 import type { Commit, Tree } from '../format/types.js';
-import { hashBytes, isObjectId, type ObjectId } from '../util/hash.js';
+import { isObjectId, type ObjectId } from '../util/hash.js';
 import { refNameProblem } from '../refs/refs.js';
-import type { GetStore } from '../store/types.js';
+import type { GetStore, GetSyncStore, ObjectFiles } from '../store/types.js';
+import { generationNumber, profileNameProblem, profilesRoot } from '../system/profiles.js';
 
 /** The mutable hierarchies shown as symlinks: `refs/heads` and `profiles/<P>/<N>`. */
 export type PointerArea = 'refs' | 'profiles';
@@ -61,7 +62,7 @@ export class RepoSource implements ViewSource {
   private readonly maxTreeBytes: number;
 
   constructor(
-    private readonly store: GetStore & { pathOf(id: ObjectId): string },
+    private readonly store: GetStore & GetSyncStore & ObjectFiles,
     private readonly repoPath: string,
     opts: { maxTreeBytes?: number } = {},
   ) {
@@ -75,16 +76,7 @@ export class RepoSource implements ViewSource {
 
   readTreeSync(id: ObjectId): Tree {
     this.checkSize(id);
-    let bytes: Buffer;
-    try {
-      bytes = readFileSync(this.store.pathOf(id));
-    } catch (err) {
-      if (isErrno(err, 'ENOENT')) throw notFound(`object ${id} not found`);
-      throw err;
-    }
-    const actual = hashBytes(bytes);
-    if (actual !== id) throw corrupt(`object ${id} is corrupt: its bytes hash to ${actual}`);
-    return decodeTree(bytes, { canonical: false });
+    return decodeTree(this.store.getSync(id), { canonical: false });
   }
 
   /** Decoding costs several times the object's size: refuse what could exhaust the heap. */
@@ -110,11 +102,17 @@ export class RepoSource implements ViewSource {
   }
 
   private base(area: PointerArea): string {
-    return area === 'refs' ? join(this.repoPath, 'refs', 'heads') : join(this.repoPath, 'profiles');
+    return area === 'refs' ? join(this.repoPath, 'refs', 'heads') : profilesRoot({ path: this.repoPath });
+  }
+
+  /** Whether `name` may stand at depth `depth` (0-based) of `area`: any ref component in refs, `<P>/<N>` in profiles. */
+  private nameFits(area: PointerArea, depth: number, name: string): boolean {
+    if (area === 'refs') return refNameProblem(name) === null;
+    return depth === 0 ? profileNameProblem(name) === null : generationNumber(name) !== null;
   }
 
   async pointer(area: PointerArea, parts: string[]): Promise<Pointer | undefined> {
-    if (parts.length > MAX_DEPTH[area] || parts.some((p) => refNameProblem(p) !== null)) return undefined;
+    if (parts.length > MAX_DEPTH[area] || parts.some((p, depth) => !this.nameFits(area, depth, p))) return undefined;
     const path = join(this.base(area), ...parts);
     let st;
     try {
@@ -143,7 +141,7 @@ export class RepoSource implements ViewSource {
     const leafLevel = area === 'profiles' && parts.length === 1;
     const out: PointerChild[] = [];
     for (const e of entries) {
-      if (refNameProblem(e.name) !== null) continue;
+      if (!this.nameFits(area, parts.length, e.name)) continue;
       if (e.isDirectory()) {
         if (!leafLevel && parts.length + 1 < MAX_DEPTH[area]) out.push({ name: e.name, kind: 'dir' });
       } else if (area === 'refs' || leafLevel) {

@@ -1,10 +1,11 @@
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { badRef, corrupt, isErrno, isTroveError, locked, notFound, TroveError } from '../util/errors.js';
 import { isObjectId, type ObjectId } from '../util/hash.js';
-import { tempName } from '../store/disk.js';
+import { writeFileAtomic } from '../util/fs-atomic.js';
 import type { Release } from '../store/lock.js';
 import { lockUpdates } from './locks.js';
+import { RefTransaction, updateRefs } from './transaction.js';
 
 const COMPONENT = /^[A-Za-z0-9_+@-][A-Za-z0-9._+@-]*$/;
 
@@ -86,12 +87,9 @@ export class Refs {
       }
       throw err;
     }
-    const tmp = tempName(this.tmpDir, 'ref');
-    await writeFile(tmp, `${id}\n`);
     try {
-      await rename(tmp, dest);
+      await writeFileAtomic(dest, `${id}\n`, { tmpDir: this.tmpDir, tag: 'ref' });
     } catch (err) {
-      await rm(tmp, { force: true });
       if (isErrno(err, 'EISDIR') || isErrno(err, 'ENOTDIR')) {
         throw badRef(`ref ${name} conflicts with an existing ref hierarchy`, { ref: name });
       }
@@ -99,13 +97,34 @@ export class Refs {
     }
   }
 
-  /** `write` with `expected`, under the ref's update lock. */
+  /** `write` with `expected`, under the ref's update lock (one ref of `updateRefs`). */
   async update(name: string, id: ObjectId, opts: { expected: ObjectId | null; ns?: string }): Promise<void> {
-    const release = await this.lock(name, opts.ns);
-    try {
-      await this.write(name, id, opts.ns, { expected: opts.expected });
-    } finally {
-      await release();
+    await updateRefs(this, [{ name, ns: opts.ns, expected: opts.expected, id }]);
+  }
+
+  /** Takes the update locks of several refs at once, for a read-modify-write of all of them (see RefTransaction). */
+  transaction(keys: { name: string; ns?: string }[]): Promise<RefTransaction> {
+    return RefTransaction.lock(this, keys);
+  }
+
+  /**
+   * Refuses (E_BAD_REF) a ref name that cannot be created next to the
+   * existing refs: `a/b` while a ref `a` exists, or `a` while refs `a/...` exist.
+   */
+  async assertFree(name: string, ns = 'heads'): Promise<void> {
+    assertRefName(name);
+    const parts = name.split('/');
+    for (let i = 1; i <= parts.length; i++) {
+      const prefix = parts.slice(0, i).join('/');
+      let isDir: boolean;
+      try {
+        isDir = (await lstat(join(this.refsDir, ns, prefix))).isDirectory();
+      } catch (err) {
+        if (isErrno(err, 'ENOENT')) return;
+        throw err;
+      }
+      if (i < parts.length && !isDir) throw badRef(`cannot create ref ${name}: ref ${prefix} exists`, { ref: name });
+      if (i === parts.length && isDir) throw badRef(`cannot create ref ${name}: ${name}/ is a directory of refs`, { ref: name });
     }
   }
 

@@ -2,9 +2,8 @@ import { chmodSync } from 'node:fs';
 import { badObject, corrupt } from '../util/errors.js';
 import { decodeCommit, decodeTree } from '../format/codec.js';
 import { hashBytes, type ObjectId } from '../util/hash.js';
-import type { DiskStore } from '../store/disk.js';
-import { objectFileMode } from '../store/types.js';
-import { installStream, installVerifiedSync } from './install.js';
+import { type ObjectFiles, objectFileMode } from '../store/types.js';
+import { installStream, installVerifiedSync, type InstallTarget } from './install.js';
 import { ByteReader, type PackKind, readFrameHeader, readPackHeader } from './pack.js';
 
 /** Blobs up to this size are read into memory; larger ones stream to a temp file. */
@@ -13,7 +12,8 @@ const MAX_META = 64 << 20;
 
 /** Options of applying a pack; defaults as documented on each field. */
 export interface ApplyPackInit {
-  store: DiskStore;
+  /** Where objects go; `pathOf` gives a blob installed from this pack mode 0755 when the first tree naming it marks it executable. */
+  store: InstallTarget & ObjectFiles;
   /** Called after each object is verified and stored (or found already stored). */
   onObject?: (kind: PackKind, size: number, id: ObjectId) => void;
 }

@@ -2,7 +2,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { badRef, corrupt, exists, isErrno, notARepo, notFound, usage } from '../util/errors.js';
-import { writeAtomic } from './files.js';
+import { writeFileAtomic } from '../util/fs-atomic.js';
 import { parsePublicKey } from './sign.js';
 
 /** A configured remote, as stored under `remotes` in `<repo>/config`. */
@@ -103,7 +103,7 @@ function remotesOf(config: Record<string, unknown>): Record<string, RemoteConfig
 
 async function saveRemotes(repoPath: string, config: Record<string, unknown>, remotes: Record<string, RemoteConfig>): Promise<void> {
   const next = { ...config, remotes };
-  await writeAtomic(join(repoPath, 'config'), `${JSON.stringify(next, null, 2)}\n`, join(repoPath, 'tmp'));
+  await writeFileAtomic(join(repoPath, 'config'), `${JSON.stringify(next, null, 2)}\n`, { tmpDir: join(repoPath, 'tmp'), tag: 'file' });
 }
 
 /** Every configured remote, by name. */

@@ -1,20 +1,19 @@
 import { createWriteStream } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable, type Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import lzma from 'lzma-native';
+import { replaceAtomic } from '../util/fs-atomic.js';
 import type { ObjectId } from '../util/hash.js';
 import { readCommit, readTree } from '../repo/objects.js';
 import type { Repo } from '../repo/repo.js';
-import type { DiskStore } from '../store/disk.js';
-import { tempName } from '../store/disk.js';
+import type { GetStore } from '../store/types.js';
 import { DELTAS_DIR, deltaName } from './layout.js';
 import { type PackEntry, packStream } from './pack.js';
 
 /** Every object reachable from `commit` (its history and trees), added to `seen`. */
-async function markReachable(store: DiskStore, commit: ObjectId, seen: Set<ObjectId>): Promise<void> {
+async function markReachable(store: GetStore, commit: ObjectId, seen: Set<ObjectId>): Promise<void> {
   const commits = [commit];
   const trees: ObjectId[] = [];
   while (commits.length) {
@@ -41,7 +40,7 @@ async function markReachable(store: DiskStore, commit: ObjectId, seen: Set<Objec
  * install order: every object after everything it references, so a reader
  * can install them as they arrive. Unchanged subtrees are skipped whole.
  */
-export async function deltaEntries(store: DiskStore, from: ObjectId | null, to: ObjectId): Promise<PackEntry[]> {
+export async function deltaEntries(store: GetStore, from: ObjectId | null, to: ObjectId): Promise<PackEntry[]> {
   const have = new Set<ObjectId>();
   if (from) await markReachable(store, from, have);
   const out: PackEntry[] = [];
@@ -118,10 +117,7 @@ export async function writeDelta(repo: Repo, from: ObjectId | null, to: ObjectId
   for (const e of entries) total += await repo.store.sizeOf(e.id);
   const compression = opts.compression ?? (total >= XZ_MIN && total <= XZ_LIMIT ? 'xz' : 'gzip');
   const level = opts.level ?? 6;
-  const dir = join(repo.path, DELTAS_DIR);
-  await mkdir(dir, { recursive: true });
-  await mkdir(repo.store.tmpDir, { recursive: true });
-  const tmp = tempName(repo.store.tmpDir, 'delta');
+  const name = deltaName(from, to);
   let size = 0;
   const sized = async function* (src: AsyncIterable<Buffer>) {
     for await (const c of src) {
@@ -129,14 +125,9 @@ export async function writeDelta(repo: Repo, from: ObjectId | null, to: ObjectId
       yield c as Buffer;
     }
   };
-  try {
+  await replaceAtomic(join(repo.path, DELTAS_DIR, name), { tmpDir: repo.tmpDir, tag: 'delta' }, async (tmp) => {
     const compressor = compression === 'xz' ? xzCompressor(level) : createGzip({ level });
     await pipeline(Readable.from(packStream(repo.store, entries)), compressor, sized, createWriteStream(tmp, { flags: 'wx' }));
-    const name = deltaName(from, to);
-    await rename(tmp, join(dir, name));
-    return { from, to, path: `${DELTAS_DIR}/${name}`, objects: entries.length, bytes: total, size, compression };
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
+  });
+  return { from, to, path: `${DELTAS_DIR}/${name}`, objects: entries.length, bytes: total, size, compression };
 }

@@ -2,8 +2,7 @@ import { setMaxListeners } from 'node:events';
 import { badObject } from '../util/errors.js';
 import { decodeCommit, decodeTree } from '../format/codec.js';
 import type { ObjectId } from '../util/hash.js';
-import type { DiskStore } from '../store/disk.js';
-import { checkHash, installStream, installVerifiedSync } from './install.js';
+import { checkHash, installStream, installVerifiedSync, type InstallTarget } from './install.js';
 import { objectPath } from './layout.js';
 import type { Transport } from './transport.js';
 
@@ -26,7 +25,7 @@ export interface FetchProgress {
 
 /** Options of an object fetch; defaults as documented on each field. */
 export interface ObjectFetcherInit {
-  store: DiskStore;
+  store: InstallTarget;
   transport: Transport;
   /** Requests in flight at once (default 16). */
   jobs?: number;

@@ -1,12 +1,11 @@
-import { closeSync, openSync, rmSync, writeSync } from 'node:fs';
-import { mkdir, rename } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { pipeline, type Readable } from 'node:stream';
 import { badObject, corrupt, isTroveError, TroveError } from '../util/errors.js';
 import { decompressor, sniffCompression } from '../util/compression.js';
-import type { DiskStore } from '../store/disk.js';
-import { tempName } from '../store/disk.js';
+import { replaceAtomic } from '../util/fs-atomic.js';
+import type { ObjectFiles } from '../store/types.js';
 import { applyPack, type ApplyPackResult } from './apply-pack.js';
+import type { InstallTarget } from './install.js';
 import { deltaName, deltaPath } from './layout.js';
 import type { PackKind } from './pack.js';
 import type { DeltaInfo } from './summary.js';
@@ -14,11 +13,11 @@ import type { Transport } from './transport.js';
 
 /** Options of fetching one delta pack; defaults as documented on each field. */
 export interface FetchPackInit {
-  store: DiskStore;
+  store: InstallTarget & ObjectFiles;
   transport: Transport;
   delta: DeltaInfo;
-  /** Also keep the pack's bytes, exactly as received, at this path (default: not kept). */
-  saveAs?: string;
+  /** Also keep the pack's bytes, exactly as received, at `path`, written by way of a temp file in `tmpDir` (default: not kept). */
+  saveAs?: { path: string; tmpDir: string };
   /** Called after each object is verified and stored. */
   onObject?: (kind: PackKind, size: number) => void;
 }
@@ -34,63 +33,63 @@ export interface FetchPackInit {
 export async function fetchPack(init: FetchPackInit): Promise<ApplyPackResult> {
   const { store, transport, delta } = init;
   const name = deltaName(delta.from, delta.to);
-  if (init.saveAs) await mkdir(store.tmpDir, { recursive: true });
+  const saveAs = init.saveAs;
   const r = await transport.getStream(
     deltaPath(delta.from, delta.to),
-    async (body) => {
-      const tmp = init.saveAs ? tempName(store.tmpDir, 'delta') : undefined;
-      const fd = tmp ? openSync(tmp, 'wx', 0o644) : undefined;
-      let size = 0;
-      let transferError: unknown;
-      let sawTarget = false;
-      const watched = async function* (): AsyncIterable<Buffer> {
-        try {
-          for await (const c of body) {
-            size += c.length;
-            if (fd !== undefined) for (let off = 0; off < c.length; ) off += writeSync(fd, c, off);
-            yield c;
-          }
-        } catch (err) {
-          transferError = err;
-          throw err;
-        }
-      };
-      try {
-        const applied = await applyPack(
-          {
-            store,
-            onObject: (kind, bytes, id) => {
-              if (id === delta.to && kind === 'commit') sawTarget = true;
-              init.onObject?.(kind, bytes);
-            },
-          },
-          decompressed(watched()),
-        );
-        if (!sawTarget) throw badObject(`delta ${name} does not hold commit ${delta.to}`);
-        if (tmp && size !== delta.size) throw corrupt(`delta ${name} is ${size} bytes, the summary says ${delta.size}`);
-        if (fd !== undefined) closeSync(fd);
-        if (tmp) {
-          await mkdir(dirname(init.saveAs!), { recursive: true });
-          await rename(tmp, init.saveAs!);
-        }
-        return applied;
-      } catch (err) {
-        if (fd !== undefined) {
-          try {
-            closeSync(fd);
-          } catch {
-            // already closed
-          }
-        }
-        if (tmp) rmSync(tmp, { force: true });
-        // A broken connection or a stall may go better next time; bad bytes will not.
-        if (transferError !== undefined) throw transferError;
-        throw final(err, name);
-      }
-    },
+    (body) =>
+      saveAs
+        ? replaceAtomic(saveAs.path, { tmpDir: saveAs.tmpDir, tag: 'delta' }, (tmp) => receive(body, tmp))
+        : receive(body, undefined),
     { retries: 1 },
   );
   return r!;
+
+  /** Applies the pack as it arrives; with `tmp`, also writes its bytes there (the caller renames or removes it). */
+  async function receive(body: AsyncIterable<Buffer>, tmp: string | undefined): Promise<ApplyPackResult> {
+    const fd = tmp ? openSync(tmp, 'wx', 0o644) : undefined;
+    let size = 0;
+    let transferError: unknown;
+    let sawTarget = false;
+    const watched = async function* (): AsyncIterable<Buffer> {
+      try {
+        for await (const c of body) {
+          size += c.length;
+          if (fd !== undefined) for (let off = 0; off < c.length; ) off += writeSync(fd, c, off);
+          yield c;
+        }
+      } catch (err) {
+        transferError = err;
+        throw err;
+      }
+    };
+    try {
+      const applied = await applyPack(
+        {
+          store,
+          onObject: (kind, bytes, id) => {
+            if (id === delta.to && kind === 'commit') sawTarget = true;
+            init.onObject?.(kind, bytes);
+          },
+        },
+        decompressed(watched()),
+      );
+      if (!sawTarget) throw badObject(`delta ${name} does not hold commit ${delta.to}`);
+      if (tmp && size !== delta.size) throw corrupt(`delta ${name} is ${size} bytes, the summary says ${delta.size}`);
+      if (fd !== undefined) closeSync(fd);
+      return applied;
+    } catch (err) {
+      if (fd !== undefined) {
+        try {
+          closeSync(fd);
+        } catch {
+          // already closed
+        }
+      }
+      // A broken connection or a stall may go better next time; bad bytes will not.
+      if (transferError !== undefined) throw transferError;
+      throw final(err, name);
+    }
+  }
 }
 
 /** `err` as an error that is not retried: the pack itself is bad. */

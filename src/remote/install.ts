@@ -1,19 +1,11 @@
-import { randomBytes } from 'node:crypto';
 import { closeSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
 import { badObject } from '../util/errors.js';
 import { hashBytes, newHasher, type ObjectId } from '../util/hash.js';
-import type { DiskStore } from '../store/disk.js';
-import { objectFileMode, type PutHint } from '../store/types.js';
-import { TransferError } from './transport.js';
+import { type ObjectInstaller, type ObjectStore, objectFileMode, type PutHint } from '../store/types.js';
+import { TransferError } from './retry.js';
 
-let seq = 0;
-const prefix = `pull-${process.pid}-${randomBytes(4).toString('hex')}-`;
-
-/** A unique temp file name: pid (stale-temp cleanup finds it by pid), random per process, then a counter. */
-function nextTemp(store: DiskStore): string {
-  return join(store.tmpDir, prefix + (seq++).toString(36));
-}
+/** What installing fetched objects needs of the store. */
+export type InstallTarget = Pick<ObjectStore, 'hasSync'> & ObjectInstaller;
 
 /** Throws a retryable E_CORRUPT unless `bytes` hash to `id`. */
 export function checkHash(id: ObjectId, bytes: Uint8Array, where: string): void {
@@ -27,8 +19,8 @@ export function checkHash(id: ObjectId, bytes: Uint8Array, where: string): void 
  * less than a trip through the thread pool, and they keep fetched bytes from
  * piling up in memory while writes wait their turn.
  */
-export function installVerifiedSync(store: DiskStore, id: ObjectId, bytes: Uint8Array, hint?: PutHint): void {
-  const tmp = nextTemp(store);
+export function installVerifiedSync(store: InstallTarget, id: ObjectId, bytes: Uint8Array, hint?: PutHint): void {
+  const tmp = store.tempPath('pull');
   writeFileSync(tmp, bytes, { mode: objectFileMode(hint), flag: 'wx' });
   try {
     store.installSync(tmp, id);
@@ -46,14 +38,14 @@ export function installVerifiedSync(store: DiskStore, id: ObjectId, bytes: Uint8
  * so no object is ever held whole in memory.
  */
 export async function installStream(
-  store: DiskStore,
+  store: InstallTarget,
   id: ObjectId,
   body: AsyncIterable<Buffer>,
   size: number,
   where: string,
   hint?: PutHint,
 ): Promise<void> {
-  const tmp = nextTemp(store);
+  const tmp = store.tempPath('pull');
   const fd = openSync(tmp, 'wx', objectFileMode(hint));
   let open = true;
   try {

@@ -1,9 +1,9 @@
 import { rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isErrno } from '../util/errors.js';
+import { writeFileAtomic } from '../util/fs-atomic.js';
 import type { Repo } from '../repo/repo.js';
 import { fetchPack } from './fetch-pack.js';
-import { writeAtomic } from './files.js';
 import { deltaName, deltaPath, SUMMARY_PATH, SUMMARY_SIG_PATH } from './layout.js';
 import type { PackKind } from './pack.js';
 import type { DeltaInfo, Summary } from './summary.js';
@@ -61,7 +61,7 @@ export async function keepUpstreamSummary(
     if (opts.alreadySaved.has(name) || (await sizeOf(path)) === d.size) continue;
     opts.onPack?.(d);
     try {
-      await fetchPack({ store: repo.store, transport, delta: d, saveAs: path, onObject: opts.onObject });
+      await fetchPack({ store: repo.store, transport, delta: d, saveAs: { path, tmpDir: repo.tmpDir }, onObject: opts.onObject });
       kept.deltas.push(name);
     } catch (err) {
       opts.onNotice?.(`the upstream summary is not kept: its delta ${name} failed (${(err as Error).message})`);
@@ -69,9 +69,9 @@ export async function keepUpstreamSummary(
     }
   }
   // In the order trove summary writes them.
-  if (fetched.sig) await writeAtomic(join(repo.path, SUMMARY_SIG_PATH), fetched.sig, repo.store.tmpDir);
+  if (fetched.sig) await writeFileAtomic(join(repo.path, SUMMARY_SIG_PATH), fetched.sig, { tmpDir: repo.tmpDir, tag: 'file' });
   else await rm(join(repo.path, SUMMARY_SIG_PATH), { force: true });
-  await writeAtomic(join(repo.path, SUMMARY_PATH), fetched.bytes, repo.store.tmpDir);
+  await writeFileAtomic(join(repo.path, SUMMARY_PATH), fetched.bytes, { tmpDir: repo.tmpDir, tag: 'file' });
   kept.summary = true;
   return kept;
 }

@@ -27,7 +27,7 @@ export interface PackEntry {
 }
 
 /** The uncompressed bytes of a pack of `entries`, read from `store` and re-hashed on the way. */
-export async function* packStream(store: DiskStore, entries: PackEntry[]): AsyncIterable<Buffer> {
+export async function* packStream(store: Pick<DiskStore, 'sizeOf' | 'openRead'>, entries: PackEntry[]): AsyncIterable<Buffer> {
   const head = Buffer.alloc(12);
   PACK_MAGIC.copy(head, 0);
   head.writeUInt32BE(entries.length, 8);

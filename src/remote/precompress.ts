@@ -1,11 +1,12 @@
-import { readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gzip as gzipCb } from 'node:zlib';
 import { isErrno } from '../util/errors.js';
+import { writeFileAtomic } from '../util/fs-atomic.js';
 import { limiter } from '../util/limiter.js';
 import type { Repo } from '../repo/repo.js';
-import { tempName } from '../store/disk.js';
+import type { ObjectFiles } from '../store/types.js';
 
 const gzip = promisify(gzipCb);
 
@@ -44,7 +45,8 @@ export async function gzipObjects(repo: Repo, opts: GzipObjectsOptions = {}): Pr
   const minSize = opts.minSize ?? 256;
   const run = limiter(opts.parallel ?? 4);
   const result: GzipObjectsResult = { written: 0, incompressible: 0, removed: 0, bytesIn: 0, bytesOut: 0 };
-  const dir = repo.store.objectsDir;
+  const files: ObjectFiles = repo.store;
+  const dir = files.objectsDir;
   let shards: string[];
   try {
     shards = (await readdir(dir)).filter((s) => /^[0-9a-f]{2}$/.test(s)).sort();
@@ -70,9 +72,7 @@ export async function gzipObjects(repo: Repo, opts: GzipObjectsOptions = {}): Pr
           if (bytes.length < minSize) return;
           const packed = await gzip(bytes, { level });
           const useful = packed.length <= bytes.length * 0.95;
-          const tmp = tempName(repo.store.tmpDir, 'gz');
-          await writeFile(tmp, useful ? packed : '', { mode: 0o644, flag: 'wx' });
-          await rename(tmp, `${path}${useful ? '.gz' : '.nogz'}`);
+          await writeFileAtomic(`${path}${useful ? '.gz' : '.nogz'}`, useful ? packed : '', { tmpDir: repo.tmpDir, tag: 'gz' });
           if (!useful) return void result.incompressible++;
           result.written++;
           result.bytesIn += bytes.length;

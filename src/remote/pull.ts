@@ -1,15 +1,14 @@
-import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { badObject, corrupt, locked, notFound } from '../util/errors.js';
+import { badObject, corrupt, notFound } from '../util/errors.js';
 import { decodeCommit } from '../format/codec.js';
 import { isObjectId, type ObjectId } from '../util/hash.js';
+import { syncfs, writeFileAtomic } from '../util/fs-atomic.js';
 import { assertRefName } from '../refs/refs.js';
+import { updateRefs } from '../refs/transaction.js';
 import type { Repo } from '../repo/repo.js';
 import { assertLocalRepository, getRemote, isHttpUrl, type RemoteConfig } from './config.js';
 import { ObjectFetcher } from './fetch-objects.js';
 import { fetchPack } from './fetch-pack.js';
-import { writeAtomic } from './files.js';
 import { checkHash } from './install.js';
 import { commitSigPath, deltaName, deltaPath, objectPath, SUMMARY_PATH, SUMMARY_SIG_PATH } from './layout.js';
 import { type FetchedSummary, keepUpstreamSummary, type KeptSummary } from './mirror.js';
@@ -76,6 +75,17 @@ export interface PullResult {
 
 const RESUME_PREFIX = 'pull:delta:';
 
+/** One ref to pull: its remote name, the commit the summary gives it, and where it goes here. */
+interface Target {
+  ref: string;
+  commit: ObjectId;
+  /** Local name in namespace `ns`: `<remote>/<ref>` under `remotes`, or `<ref>` under `heads` when mirroring. */
+  local: string;
+  ns: 'heads' | 'remotes';
+}
+
+type Report = (p: Partial<PullProgress>) => void;
+
 /**
  * Pulls refs from a remote: reads (and with a key, verifies) its summary,
  * then brings in each missing commit by one delta pack when one fits, else
@@ -88,7 +98,7 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
   const key = remote.signKey === undefined ? undefined : parsePublicKey(remote.signKey);
   const transport = openTransport(remote.url, opts);
   const progress: PullProgress = { phase: 'summary', objects: 0, wanted: 0, bytes: 0 };
-  const report = (p: Partial<PullProgress>) => {
+  const report: Report = (p) => {
     Object.assign(progress, p, { bytes: transport.stats.bytes });
     opts.onProgress?.({ ...progress });
   };
@@ -104,97 +114,18 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
   try {
     report({});
     const fetched = await fetchSummary(transport, opts.remote, remote, opts.refs ?? [], opts.mirror === true);
-    const { summary } = fetched;
-    const wanted = opts.refs?.length ? [...new Set(opts.refs)] : Object.keys(summary.refs);
-    if (wanted.length === 0) throw notFound(`remote ${opts.remote} has no refs`);
-    const targets = wanted.map((ref) => {
-      assertRefName(ref);
-      const commit = summary.refs[ref];
-      if (!commit) throw notFound(`remote ${opts.remote} has no ref ${ref}`);
-      return { ref, commit };
-    });
-    const ns = opts.mirror ? 'heads' : 'remotes';
-    const localName = (ref: string) => (opts.mirror ? ref : `${opts.remote}/${ref}`);
-
+    const targets = chooseTargets(fetched.summary, opts);
     const release = await repo.lock('shared');
     try {
       const tips = [...new Set(targets.map((t) => t.commit))];
-      const sigs = new Map<ObjectId, string>();
-      const prefetched = new Map<ObjectId, Buffer>();
-      if (key || opts.mirror) {
-        for (const id of tips) {
-          const sig = await transport.getBytes(commitSigPath(id), { optional: true, maxBytes: 1 << 20 });
-          if (sig) sigs.set(id, sig.toString('utf8'));
-        }
-      }
-      if (key) {
-        // Nothing under a commit is fetched before its signature is checked.
-        for (const id of tips) {
-          let bytes: Buffer;
-          if (await repo.store.has(id)) bytes = Buffer.from(await repo.store.get(id));
-          else {
-            const where = transport.describe(objectPath(id));
-            bytes = (await transport.getBytes(objectPath(id), { maxBytes: 64 << 20, check: (b) => checkHash(id, b, where) }))!;
-            decodeCommit(bytes);
-            prefetched.set(id, bytes);
-          }
-          verifySignature(sigs.get(id), key, bytes, `commit ${id} of remote ${opts.remote}`);
-        }
-      }
-
-      const previous = new Map<string, ObjectId | undefined>();
-      for (const t of targets) previous.set(t.ref, await repo.refs.read(localName(t.ref), ns));
-
-      const savedPacks = new Set<string>();
-      if (opts.deltas !== false) {
-        for (const t of targets) {
-          if (await repo.store.has(t.commit)) continue;
-          const delta = await chooseDelta(repo, summary.deltas, t.commit, previous.get(t.ref) !== undefined);
-          if (!delta) continue;
-          if (await applyDelta(repo, transport, delta, result, opts, report)) savedPacks.add(deltaName(delta.from, delta.to));
-        }
-      }
-
-      const missing: ObjectId[] = [];
-      for (const id of tips) if (!(await repo.store.has(id))) missing.push(id);
-      if (missing.length) {
-        const fetcher = new ObjectFetcher({
-          store: repo.store,
-          transport,
-          jobs: (opts.connections ?? 16) * (opts.pipelining ?? 1),
-          prefetched,
-          onProgress: (p) =>
-            report({ phase: 'objects', objects: result.fetched.objects + p.stored, wanted: result.fetched.objects + p.wanted, totalBytes: undefined }),
-        });
-        try {
-          await fetcher.fetchCommits(missing);
-        } finally {
-          result.fetched.objects += fetcher.progress.stored;
-          result.fetched.bytes += fetcher.progress.bytes;
-        }
-      }
-
-      for (const [id, text] of sigs) await writeAtomic(join(repo.path, commitSigPath(id)), text, repo.store.tmpDir);
-      if (opts.fsync) await promisify(execFile)('sync', ['-f', repo.store.objectsDir]);
-      // Compare-and-swap under every ref's lock, all checked before any moves: a commit or another
-      // pull that moved one of them meanwhile is not overwritten, and no ref moves without the others.
-      const unlocks: (() => Promise<void>)[] = [];
-      try {
-        // One lock per name (a name twice would wait for itself), in one order (no deadlock between pulls).
-        for (const name of [...new Set(targets.map((t) => localName(t.ref)))].sort()) unlocks.push(await repo.refs.lock(name, ns));
-        for (const t of targets) {
-          const now = (await repo.refs.read(localName(t.ref), ns)) ?? null;
-          const was = previous.get(t.ref) ?? null;
-          if (now !== was) throw locked(`ref ${localName(t.ref)} moved to ${now ?? 'nothing'} during the pull (it was ${was ?? 'absent'}); pull again`, { ref: localName(t.ref), expected: was, actual: now });
-        }
-        for (const t of targets) {
-          // Checked above, and the locks are held: nothing can have moved it since.
-          await repo.refs.write(localName(t.ref), t.commit, ns);
-          result.refs.push({ ref: t.ref, local: `refs/${ns}/${localName(t.ref)}`, commit: t.commit, previous: previous.get(t.ref) ?? null });
-        }
-      } finally {
-        for (const unlock of unlocks.reverse()) await unlock();
-      }
+      const { sigs, prefetched } = await checkTips(repo, transport, tips, key, opts);
+      const previous = new Map<string, ObjectId | null>();
+      for (const t of targets) previous.set(t.ref, (await repo.refs.read(t.local, t.ns)) ?? null);
+      const savedPacks = await fetchByDeltas(repo, transport, targets, previous, fetched.summary.deltas, result, opts, report);
+      await fetchObjects(repo, transport, tips, prefetched, result, opts, report);
+      for (const [id, text] of sigs) await writeFileAtomic(join(repo.path, commitSigPath(id)), text, { tmpDir: repo.tmpDir, tag: 'file' });
+      if (opts.fsync) await syncfs(repo.path);
+      await moveRefs(repo, targets, previous, result);
       if (opts.mirror) {
         let stored = 0;
         const base = result.fetched.objects;
@@ -206,7 +137,7 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
           onObject: () => report({ objects: base + ++stored, wanted: base + stored }),
         });
       }
-      await clearResumeMarks(repo, summary.deltas);
+      await clearResumeMarks(repo, fetched.summary.deltas);
     } finally {
       await release();
     }
@@ -215,6 +146,119 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
     result.seconds = (Date.now() - started) / 1000;
   }
   return result;
+}
+
+/** The refs to pull (named ones, else all the summary lists), each with its commit and local name. */
+function chooseTargets(summary: Summary, opts: PullOptions): Target[] {
+  const wanted = opts.refs?.length ? [...new Set(opts.refs)] : Object.keys(summary.refs);
+  if (wanted.length === 0) throw notFound(`remote ${opts.remote} has no refs`);
+  return wanted.map((ref) => {
+    assertRefName(ref);
+    const commit = summary.refs[ref];
+    if (!commit) throw notFound(`remote ${opts.remote} has no ref ${ref}`);
+    return opts.mirror ? { ref, commit, local: ref, ns: 'heads' } : { ref, commit, local: `${opts.remote}/${ref}`, ns: 'remotes' };
+  });
+}
+
+/**
+ * The signatures of the tip commits (fetched when verifying or mirroring),
+ * and with a key each tip's signature checked before anything under it is
+ * fetched; the tips fetched for that are returned for the object walk.
+ */
+async function checkTips(
+  repo: Repo,
+  transport: Transport,
+  tips: ObjectId[],
+  key: ReturnType<typeof parsePublicKey> | undefined,
+  opts: PullOptions,
+): Promise<{ sigs: Map<ObjectId, string>; prefetched: Map<ObjectId, Buffer> }> {
+  const sigs = new Map<ObjectId, string>();
+  const prefetched = new Map<ObjectId, Buffer>();
+  if (key || opts.mirror) {
+    for (const id of tips) {
+      const sig = await transport.getBytes(commitSigPath(id), { optional: true, maxBytes: 1 << 20 });
+      if (sig) sigs.set(id, sig.toString('utf8'));
+    }
+  }
+  if (key) {
+    // Nothing under a commit is fetched before its signature is checked.
+    for (const id of tips) {
+      let bytes: Buffer;
+      if (await repo.store.has(id)) bytes = Buffer.from(await repo.store.get(id));
+      else {
+        const where = transport.describe(objectPath(id));
+        bytes = (await transport.getBytes(objectPath(id), { maxBytes: 64 << 20, check: (b) => checkHash(id, b, where) }))!;
+        decodeCommit(bytes);
+        prefetched.set(id, bytes);
+      }
+      verifySignature(sigs.get(id), key, bytes, `commit ${id} of remote ${opts.remote}`);
+    }
+  }
+  return { sigs, prefetched };
+}
+
+/** Brings in missing tips by delta packs where one fits (unless `deltas` is false); the names of the packs kept. */
+async function fetchByDeltas(
+  repo: Repo,
+  transport: Transport,
+  targets: Target[],
+  previous: Map<string, ObjectId | null>,
+  deltas: DeltaInfo[],
+  result: PullResult,
+  opts: PullOptions,
+  report: Report,
+): Promise<Set<string>> {
+  const savedPacks = new Set<string>();
+  if (opts.deltas === false) return savedPacks;
+  for (const t of targets) {
+    if (await repo.store.has(t.commit)) continue;
+    const delta = await chooseDelta(repo, deltas, t.commit, previous.get(t.ref) !== null);
+    if (!delta) continue;
+    if (await applyDelta(repo, transport, delta, result, opts, report)) savedPacks.add(deltaName(delta.from, delta.to));
+  }
+  return savedPacks;
+}
+
+/** Brings in whatever tips are still missing, object by object. */
+async function fetchObjects(
+  repo: Repo,
+  transport: Transport,
+  tips: ObjectId[],
+  prefetched: Map<ObjectId, Buffer>,
+  result: PullResult,
+  opts: PullOptions,
+  report: Report,
+): Promise<void> {
+  const missing: ObjectId[] = [];
+  for (const id of tips) if (!(await repo.store.has(id))) missing.push(id);
+  if (!missing.length) return;
+  const fetcher = new ObjectFetcher({
+    store: repo.store,
+    transport,
+    jobs: (opts.connections ?? 16) * (opts.pipelining ?? 1),
+    prefetched,
+    onProgress: (p) => report({ phase: 'objects', objects: result.fetched.objects + p.stored, wanted: result.fetched.objects + p.wanted, totalBytes: undefined }),
+  });
+  try {
+    await fetcher.fetchCommits(missing);
+  } finally {
+    result.fetched.objects += fetcher.progress.stored;
+    result.fetched.bytes += fetcher.progress.bytes;
+  }
+}
+
+/**
+ * Moves every target's ref from what it held when the pull started to its
+ * new commit, all or none (updateRefs): a commit or another pull that moved
+ * one of them meanwhile is not overwritten, and no ref moves without the others.
+ */
+async function moveRefs(repo: Repo, targets: Target[], previous: Map<string, ObjectId | null>, result: PullResult): Promise<void> {
+  await updateRefs(
+    repo.refs,
+    targets.map((t) => ({ name: t.local, ns: t.ns, expected: previous.get(t.ref)!, id: t.commit })),
+    { retry: 'pull again' },
+  );
+  for (const t of targets) result.refs.push({ ref: t.ref, local: `refs/${t.ns}/${t.local}`, commit: t.commit, previous: previous.get(t.ref)! });
 }
 
 /**
@@ -278,7 +322,7 @@ async function applyDelta(
       store: repo.store,
       transport,
       delta,
-      saveAs: opts.mirror ? join(repo.path, deltaPath(delta.from, delta.to)) : undefined,
+      saveAs: opts.mirror ? { path: join(repo.path, deltaPath(delta.from, delta.to)), tmpDir: repo.tmpDir } : undefined,
       onObject: () => report({ objects: result.fetched.objects + ++stored, wanted: result.fetched.objects + stored }),
     });
     result.fetched.objects += r.installed;

@@ -2,11 +2,11 @@ import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { corrupt, isErrno } from '../util/errors.js';
 import { isObjectId, type ObjectId } from '../util/hash.js';
+import { writeFileAtomic } from '../util/fs-atomic.js';
 import { refNameProblem } from '../refs/refs.js';
 import type { Repo } from '../repo/repo.js';
 import { DELTAS_DIR, parseDeltaName, SUMMARY_PATH, SUMMARY_SIG_PATH } from './layout.js';
 import { formatSignatures, parsePrivateKey, signBytes } from './sign.js';
-import { writeAtomic } from './files.js';
 
 /** Format tag of the summary file. */
 export const SUMMARY_FORMAT = 'trove-summary-1';
@@ -101,14 +101,13 @@ export async function buildSummary(repo: Repo, now = Math.floor(Date.now() / 100
 export async function writeSummary(repo: Repo, opts: { privateKeyPem?: string } = {}): Promise<{ summary: Summary; signed: boolean }> {
   const summary = await buildSummary(repo);
   const bytes = encodeSummary(summary);
-  const tmpDir = join(repo.path, 'tmp');
   if (opts.privateKeyPem) {
     const key = parsePrivateKey(opts.privateKeyPem);
-    await writeAtomic(join(repo.path, SUMMARY_SIG_PATH), formatSignatures([signBytes(key, bytes)]), tmpDir);
+    await writeFileAtomic(join(repo.path, SUMMARY_SIG_PATH), formatSignatures([signBytes(key, bytes)]), { tmpDir: repo.tmpDir, tag: 'file' });
   } else {
     await rm(join(repo.path, SUMMARY_SIG_PATH), { force: true });
   }
-  await writeAtomic(join(repo.path, SUMMARY_PATH), bytes, tmpDir);
+  await writeFileAtomic(join(repo.path, SUMMARY_PATH), bytes, { tmpDir: repo.tmpDir, tag: 'file' });
   return { summary, signed: Boolean(opts.privateKeyPem) };
 }
 

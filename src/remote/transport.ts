@@ -1,11 +1,11 @@
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { pipeline, type Readable } from 'node:stream';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { createGunzip, gunzip, gunzipSync, type InputType, type ZlibOptions } from 'node:zlib';
 import { type Dispatcher, Pool } from 'undici';
-import { type ErrorCode, isErrno, TroveError } from '../util/errors.js';
+import { isErrno } from '../util/errors.js';
+import { DEFAULT_RETRY_POLICY, type RetryPolicy, retryableStatus, TransferError, withRetries } from './retry.js';
 
 /** Options of a transport; defaults as documented on each field. */
 export interface TransportInit {
@@ -31,18 +31,6 @@ const GZIP_SLACK = 1024;
 export interface Whole {
   wire: Buffer;
   encoding?: 'gzip';
-}
-
-/** An error of one transfer; `retryable` says whether trying again may help. */
-export class TransferError extends TroveError {
-  constructor(
-    code: ErrorCode,
-    message: string,
-    readonly retryable: boolean,
-    options?: { cause?: unknown },
-  ) {
-    super(code, message, options);
-  }
 }
 
 /** Counters of what went over the wire. */
@@ -71,17 +59,17 @@ export interface Opened {
  */
 export abstract class Transport {
   readonly stats: TransferStats = { requests: 0, bytes: 0, retries: 0 };
-  protected readonly retries: number;
-  private readonly retryDelayMs: number;
-  private readonly maxRetryDelayMs: number;
+  private readonly retryPolicy: RetryPolicy;
 
   constructor(
     readonly url: string,
     init: TransportInit,
   ) {
-    this.retries = init.retries ?? 5;
-    this.retryDelayMs = init.retryDelayMs ?? 200;
-    this.maxRetryDelayMs = init.maxRetryDelayMs ?? 5000;
+    this.retryPolicy = {
+      retries: init.retries ?? DEFAULT_RETRY_POLICY.retries,
+      delayMs: init.retryDelayMs ?? DEFAULT_RETRY_POLICY.delayMs,
+      maxDelayMs: init.maxRetryDelayMs ?? DEFAULT_RETRY_POLICY.maxDelayMs,
+    };
   }
 
   /** Opens `path`; resolves undefined on 404. Errors are TransferErrors. */
@@ -97,35 +85,31 @@ export abstract class Transport {
   protected whole?(path: string, maxWire: number, signal?: AbortSignal): Promise<Whole | undefined>;
 
   /**
-   * Runs `attempt` (undefined: 404) until it succeeds, fails for good, or
-   * runs out of retries, waiting with exponential backoff and jitter between
-   * attempts. Resolves undefined on 404 when `optional`.
+   * Runs `attempt` (undefined: 404) under the retry policy (see retry.ts).
+   * Resolves undefined on 404 when `optional`; otherwise a 404 is retried,
+   * since a mirror may be catching up.
    */
-  private async retrying<T>(
+  private retrying<T>(
     path: string,
     attempt: () => Promise<T | undefined>,
     opts: { optional?: boolean; signal?: AbortSignal; retries?: number },
   ): Promise<T | undefined> {
-    const retries = Math.min(opts.retries ?? this.retries, this.retries);
-    for (let n = 0; ; n++) {
-      if (opts.signal?.aborted) throw opts.signal.reason;
-      try {
-        this.stats.requests++;
+    const where = this.describe(path);
+    return withRetries(
+      async () => {
         const r = await attempt();
         if (r !== undefined || opts.optional) return r;
-        throw new TransferError('E_NOT_FOUND', `${this.describe(path)}: not found (HTTP 404)`, true);
-      } catch (err) {
-        if (opts.signal?.aborted) throw opts.signal.reason;
-        const e = toTransferError(err, this.describe(path));
-        if (!e.retryable || n >= retries) {
-          if (n > 0) e.message += ` (after ${n + 1} attempts)`;
-          throw e;
-        }
-        this.stats.retries++;
-        const delay = Math.min(this.maxRetryDelayMs, this.retryDelayMs * 2 ** n);
-        await sleep(delay / 2 + Math.random() * (delay / 2), undefined, { signal: opts.signal });
-      }
-    }
+        throw new TransferError('E_NOT_FOUND', `${where}: not found (HTTP 404)`, true);
+      },
+      {
+        policy: this.retryPolicy,
+        retries: opts.retries,
+        signal: opts.signal,
+        where,
+        onAttempt: () => void this.stats.requests++,
+        onRetry: () => void this.stats.retries++,
+      },
+    );
   }
 
   /** Runs `consume` over the opened body of `path`, with retries. */
@@ -229,13 +213,22 @@ export abstract class Transport {
   }
 }
 
-/** Maps anything thrown during a transfer to a TransferError. */
-function toTransferError(err: unknown, where: string): TransferError {
-  if (err instanceof TransferError) return err;
-  if (err instanceof TroveError) return new TransferError(err.code, err.message, false, { cause: err });
-  const e = err as NodeJS.ErrnoException;
-  const code = e.code ?? e.name ?? 'error';
-  return new TransferError('E_IO', `${where}: ${code}: ${e.message}`, true, { cause: err });
+/**
+ * What an HTTP response status means: `ok` (200), `missing` (404, 410), or
+ * the error to fail with (retried as retryableStatus says).
+ */
+function statusOutcome(status: number, where: string): 'ok' | 'missing' | TransferError {
+  if (status === 200) return 'ok';
+  if (status === 404 || status === 410) return 'missing';
+  return new TransferError('E_IO', `${where}: HTTP ${status}`, retryableStatus(status));
+}
+
+/** `gzip` or undefined (identity) for a Content-Encoding header; anything else is a final error. */
+function bodyEncoding(header: unknown, where: string): 'gzip' | undefined {
+  const encoding = String(header ?? 'identity').toLowerCase();
+  if (encoding === 'gzip' || encoding === 'x-gzip') return 'gzip';
+  if (encoding !== 'identity') throw new TransferError('E_IO', `${where}: unsupported content encoding ${encoding}`, false);
+  return undefined;
 }
 
 /** A remote served over HTTP or HTTPS. */
@@ -264,24 +257,23 @@ export class HttpTransport extends Transport {
       headers: { 'accept-encoding': 'gzip' },
       signal,
     });
-    if (res.statusCode === 404 || res.statusCode === 410) {
+    const where = this.describe(path);
+    const outcome = statusOutcome(res.statusCode, where);
+    if (outcome !== 'ok') {
       await res.body.dump().catch(() => {});
-      return undefined;
+      if (outcome === 'missing') return undefined;
+      throw outcome;
     }
-    if (res.statusCode !== 200) {
+    let encoding: 'gzip' | undefined;
+    try {
+      encoding = bodyEncoding(res.headers['content-encoding'], where);
+    } catch (err) {
       await res.body.dump().catch(() => {});
-      const retryable = res.statusCode >= 500 || res.statusCode === 408 || res.statusCode === 429;
-      throw new TransferError('E_IO', `${this.describe(path)}: HTTP ${res.statusCode}`, retryable);
+      throw err;
     }
     const len = Number(res.headers['content-length']);
-    const encoding = String(res.headers['content-encoding'] ?? 'identity').toLowerCase();
     const length = Number.isFinite(len) ? len : undefined;
-    if (encoding === 'gzip' || encoding === 'x-gzip') return { body: res.body, encoding: 'gzip', length };
-    if (encoding !== 'identity') {
-      await res.body.dump().catch(() => {});
-      throw new TransferError('E_IO', `${this.describe(path)}: unsupported content encoding ${encoding}`, false);
-    }
-    return { body: res.body, length };
+    return encoding ? { body: res.body, encoding, length } : { body: res.body, length };
   }
 
   /**
@@ -314,10 +306,10 @@ export class HttpTransport extends Transport {
         onResponseStart(controller, statusCode, headers) {
           status = statusCode;
           if (status !== 200) return;
-          const ce = String(headers['content-encoding'] ?? 'identity').toLowerCase();
-          if (ce === 'gzip' || ce === 'x-gzip') encoding = 'gzip';
-          else if (ce !== 'identity') {
-            controller.abort(new TransferError('E_IO', `${where}: unsupported content encoding ${ce}`, false));
+          try {
+            encoding = bodyEncoding(headers['content-encoding'], where);
+          } catch (err) {
+            controller.abort(err as Error);
             return;
           }
           if (Number(headers['content-length']) > maxWire) controller.abort(new TransferError('E_CORRUPT', `${where}: more than ${maxWire} bytes`, true));
@@ -329,9 +321,10 @@ export class HttpTransport extends Transport {
           else chunks.push(chunk);
         },
         onResponseEnd() {
-          if (status === 200) done(null, { wire: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, n), encoding });
-          else if (status === 404 || status === 410) done(null, undefined);
-          else done(new TransferError('E_IO', `${where}: HTTP ${status}`, status >= 500 || status === 408 || status === 429));
+          const outcome = statusOutcome(status, where);
+          if (outcome === 'ok') done(null, { wire: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, n), encoding });
+          else if (outcome === 'missing') done(null, undefined);
+          else done(outcome);
         },
         onResponseError(_controller, err) {
           done(err);

@@ -8,7 +8,6 @@ import {
   lstatSync,
   mkdirSync,
   readdirSync,
-  renameSync,
   rmSync,
   statSync,
   symlinkSync,
@@ -20,8 +19,9 @@ import { corrupt, exists, io, isErrno, usage } from '../util/errors.js';
 import { decodeTree } from '../format/codec.js';
 import type { DirMeta, TreeEntry } from '../format/types.js';
 import { hashBytes, type ObjectId } from '../util/hash.js';
+import { replaceAtomicSync } from '../util/fs-atomic.js';
 import type { Repo } from './repo.js';
-import { tempName } from '../store/disk.js';
+import type { GetSyncStore, ObjectFiles } from '../store/types.js';
 import { hashFileSync } from '../util/hash-file.js';
 import { writeXattrs } from './import/xattrs.js';
 import { readCommit } from './objects.js';
@@ -62,8 +62,9 @@ export async function checkout(repo: Repo, commitId: ObjectId, dest: string, opt
   const target = resolve(dest);
   const commit = await readCommit(repo.store, commitId);
   const created = prepareDest(target);
-  const store = repo.store;
-  const sameFs = statSync(store.objectsDir).dev === statSync(target).dev;
+  const store: ObjectFiles & GetSyncStore = repo.store;
+  // Hard links need the objects on the destination's filesystem; the commit's own file tells.
+  const sameFs = statSync(store.pathOf(commitId)).dev === statSync(target).dev;
   const useLinks = !opts.copy && sameFs;
   const result: CheckoutResult = { files: 0, dirs: 0, symlinks: 0, linked: 0, copied: 0, mode: useLinks ? 'hardlink' : 'copy' };
   const variants = new Map<string, string>();
@@ -82,9 +83,7 @@ export async function checkout(repo: Repo, commitId: ObjectId, dest: string, opt
       if (!isErrno(err, 'ENOENT')) throw err;
       mkdirSync(dirname(path), { recursive: true });
     }
-    const tmp = tempName(store.tmpDir, 'variant');
-    make(tmp);
-    renameSync(tmp, path);
+    replaceAtomicSync(path, { tmpDir: repo.tmpDir, tag: 'variant', mkdir: false }, make);
     return path;
   };
   const ownedAs = (st: Stats, e: TreeEntry) => !isRoot || (st.uid === e.uid && st.gid === e.gid);

@@ -1,7 +1,7 @@
 import type { Commit, GenerationInfo, PackageInfo } from '../format/types.js';
 import type { ObjectId } from '../util/hash.js';
 import type { Repo } from './repo.js';
-import type { Release } from '../store/lock.js';
+import type { RefTransaction } from '../refs/transaction.js';
 import type { ImportReport } from './import/report.js';
 import { importSource, type SourceKind } from './import/source.js';
 import { writeCommit } from './objects.js';
@@ -47,7 +47,7 @@ export async function commitSource(repo: Repo, source: string, opts: CommitOptio
   await assertRefFree(repo, opts.ref);
   const db = await repo.indexDb();
   let cache: IndexStatCache | undefined;
-  let unlock: Release | undefined;
+  let refTxn: RefTransaction | undefined;
   let result: Omit<CommitResult, 'statCache'> & { tip: ObjectId | null };
   try {
     result = await repo.write(
@@ -56,8 +56,8 @@ export async function commitSource(repo: Repo, source: string, opts: CommitOptio
         // so records naming objects that gc deleted are not trusted; none can start while it is held.
         cache = db ? new IndexStatCache(db, repo.gcEpoch()) : undefined;
         const imported = await importSource(source, txn, { cache, xattrs: opts.xattrs });
-        unlock = await repo.refs.lock(opts.ref);
-        const tip = (await repo.refs.read(opts.ref)) ?? null;
+        refTxn = await repo.refs.transaction([{ name: opts.ref }]);
+        const tip = await refTxn.read(opts.ref);
         const parent = opts.parent === undefined ? tip : opts.parent;
         const commit: Commit = {
           tree: imported.tree,
@@ -73,10 +73,10 @@ export async function commitSource(repo: Repo, source: string, opts: CommitOptio
         const id = await writeCommit(txn, commit);
         return { commit: id, tree: imported.tree, parent, tip, kind: imported.kind, report: imported.report, written: { ...txn.stats } };
       },
-      { sync: opts.sync, after: (r) => repo.refs.write(opts.ref, r.commit, 'heads', { expected: r.tip }) },
+      { sync: opts.sync, after: (r) => refTxn!.update([{ name: opts.ref, expected: r.tip, id: r.commit }]) },
     );
   } finally {
-    await unlock?.();
+    await refTxn?.release();
   }
   await cache?.flush();
   const { tip: _tip, ...out } = result;

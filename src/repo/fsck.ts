@@ -3,6 +3,7 @@ import { isTroveError } from '../util/errors.js';
 import { decodeCommit, decodeTree } from '../format/codec.js';
 import type { ObjectId } from '../util/hash.js';
 import { hashFileSync } from '../util/hash-file.js';
+import type { ObjectFiles } from '../store/types.js';
 import type { Repo } from './repo.js';
 import { listRefsChecked } from './resolve.js';
 import type { RootSource } from './roots.js';
@@ -36,9 +37,11 @@ export interface FsckReport {
  */
 export async function fsck(repo: Repo, opts: { roots: RootSource; onProgress?: (done: number) => void }): Promise<FsckReport> {
   const report: FsckReport = { objects: 0, bytes: 0, commits: 0, trees: 0, blobs: 0, problems: [], ok: true };
+  // Object files are re-hashed as streams and blob sizes read by stat, without loading the bytes.
+  const files: ObjectFiles = repo.store;
   const corrupt = new Set<ObjectId>();
   for await (const id of repo.store.list()) {
-    const { id: actual, size } = hashFileSync(repo.store.pathOf(id));
+    const { id: actual, size } = hashFileSync(files.pathOf(id));
     report.objects++;
     report.bytes += size;
     if (report.objects % 1000 === 0) opts.onProgress?.(report.objects);
@@ -90,7 +93,7 @@ export async function fsck(repo: Repo, opts: { roots: RootSource; onProgress?: (
         report.blobs++;
         if (corrupt.has(e.id!)) return void (await load(e.id!, 'blob', path));
         try {
-          const st = statSync(repo.store.pathOf(e.id!));
+          const st = statSync(files.pathOf(e.id!));
           if (st.size !== e.size) problem({ id: e.id!, kind: 'blob', where: path, problem: 'size-mismatch', detail: `tree says ${e.size} bytes, object has ${st.size}` });
         } catch {
           problem({ id: e.id!, kind: 'blob', where: path, problem: 'missing', detail: 'blob is not in the store' });

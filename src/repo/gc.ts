@@ -1,4 +1,4 @@
-import { lstat, readdir, rm, stat } from 'node:fs/promises';
+import { lstat, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isErrno, isTroveError } from '../util/errors.js';
 import { decodeCommit, decodeTree } from '../format/codec.js';
@@ -156,7 +156,7 @@ export async function gc(repo: Repo, opts: { roots: RootSource; dryRun?: boolean
         report.kept++;
         continue;
       }
-      const size = (await stat(repo.store.pathOf(id))).size;
+      const size = await repo.store.sizeOf(id);
       const parsed = size <= PARSE_MAX ? referencesOf(await repo.store.getUnverified(id)) : { kind: 'blob' as const, refs: [] };
       garbage.set(id, { refs: parsed.refs, size });
       report.deleted[`${parsed.kind}s`]++;

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { corrupt, exists, isErrno, notARepo, unsupported } from '../util/errors.js';
+import { tempOwner, writeFileAtomic } from '../util/fs-atomic.js';
 import type { IndexDb } from '../refs/index-db.js';
 import { Refs } from '../refs/refs.js';
 import { DiskStore } from '../store/disk.js';
@@ -25,14 +26,17 @@ export function defaultRepoPath(env: NodeJS.ProcessEnv = process.env): string {
 export class Repo {
   readonly store: DiskStore;
   readonly refs: Refs;
+  /** `<repo>/tmp`: scratch space on the repository's filesystem, swept of dead processes' temp files on open. */
+  readonly tmpDir: string;
   private index: IndexDb | undefined | null = null;
 
   private constructor(
     readonly path: string,
     readonly config: RepoConfig,
   ) {
-    this.store = new DiskStore({ objectsDir: join(path, 'objects'), tmpDir: join(path, 'tmp') });
-    this.refs = new Refs(join(path, 'refs'), join(path, 'tmp'));
+    this.tmpDir = join(path, 'tmp');
+    this.store = new DiskStore({ objectsDir: join(path, 'objects'), tmpDir: this.tmpDir });
+    this.refs = new Refs(join(path, 'refs'), this.tmpDir);
   }
 
   /** Creates a repository at `path` (an empty or missing directory); E_EXISTS if one is there. */
@@ -84,14 +88,14 @@ export class Repo {
   private async cleanStaleTemp(): Promise<void> {
     let names: string[];
     try {
-      names = await readdir(join(this.path, 'tmp'));
+      names = await readdir(this.tmpDir);
     } catch {
       return;
     }
     for (const name of names) {
-      const pid = Number(/^[a-z]+-(\d+)-/.exec(name)?.[1]);
-      if (!pid || pid === process.pid || processAlive(pid)) continue;
-      await rm(join(this.path, 'tmp', name), { recursive: true, force: true });
+      const pid = tempOwner(name);
+      if (pid === undefined || pid === process.pid || processAlive(pid)) continue;
+      await rm(join(this.tmpDir, name), { recursive: true, force: true });
     }
   }
 
@@ -146,9 +150,7 @@ export class Repo {
   /** Moves to the next gc epoch (call under the exclusive lock, before deleting objects). */
   async bumpGcEpoch(): Promise<number> {
     const next = this.gcEpoch() + 1;
-    const tmp = join(this.path, 'tmp', `gc-epoch-${process.pid}`);
-    await writeFile(tmp, `${next}\n`);
-    await rename(tmp, join(this.path, 'gc-epoch'));
+    await writeFileAtomic(join(this.path, 'gc-epoch'), `${next}\n`, { tmpDir: this.tmpDir, tag: 'gcepoch' });
     return next;
   }
 

@@ -1,10 +1,8 @@
-import { lstat, readdir } from 'node:fs/promises';
-import { join } from 'node:path';
-import { badRef, corrupt, isErrno, isTroveError, notFound, usage } from '../util/errors.js';
+import { corrupt, isTroveError, notFound, usage } from '../util/errors.js';
 import { decodeCommit, decodeTree } from '../format/codec.js';
 import type { Commit, TreeEntry } from '../format/types.js';
 import { isObjectId, type ObjectId } from '../util/hash.js';
-import { assertRefName, refNameProblem } from '../refs/refs.js';
+import { refNameProblem } from '../refs/refs.js';
 import type { Repo } from './repo.js';
 import { readCommit, readTree } from './objects.js';
 
@@ -70,13 +68,8 @@ async function resolveBase(repo: Repo, base: string): Promise<{ id: ObjectId; re
     if (id) return { id, ref: base };
   }
   if (/^[0-9a-f]{6,63}$/.test(base)) {
-    const shard = join(repo.store.objectsDir, base.slice(0, 2));
-    const rest = base.slice(2);
-    const names = await readdir(shard).catch(() => [] as string[]);
     const matches: ObjectId[] = [];
-    for (const n of names) {
-      if (!n.startsWith(rest)) continue;
-      const id = base.slice(0, 2) + n;
+    for (const id of await repo.store.idsWithPrefix(base)) {
       // Only commits count: a prefix shared with a blob or tree is not ambiguous.
       if (await readCommit(repo.store, id).then(() => true, () => false)) matches.push(id);
     }
@@ -100,21 +93,8 @@ export async function listRefsChecked(
  * Refuses (E_BAD_REF) a ref name that cannot be created next to the existing
  * refs: `a/b` while a ref `a` exists, or `a` while refs `a/...` exist.
  */
-export async function assertRefFree(repo: Repo, name: string, ns = 'heads'): Promise<void> {
-  assertRefName(name);
-  const parts = name.split('/');
-  for (let i = 1; i <= parts.length; i++) {
-    const prefix = parts.slice(0, i).join('/');
-    let isDir: boolean;
-    try {
-      isDir = (await lstat(join(repo.path, 'refs', ns, prefix))).isDirectory();
-    } catch (err) {
-      if (isErrno(err, 'ENOENT')) return;
-      throw err;
-    }
-    if (i < parts.length && !isDir) throw badRef(`cannot create ref ${name}: ref ${prefix} exists`, { ref: name });
-    if (i === parts.length && isDir) throw badRef(`cannot create ref ${name}: ${name}/ is a directory of refs`, { ref: name });
-  }
+export async function assertRefFree(repo: Pick<Repo, 'refs'>, name: string, ns = 'heads'): Promise<void> {
+  await repo.refs.assertFree(name, ns);
 }
 
 /** Splits `REV[:PATH]` (the path part may be empty or start with `/`). */

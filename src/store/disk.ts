@@ -1,12 +1,13 @@
-import { randomBytes } from 'node:crypto';
 import { createReadStream, type ReadStream } from 'node:fs';
-import { mkdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { mkdirSync, readFileSync, renameSync, statSync } from 'node:fs';
+import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { corrupt, isErrno, notFound } from '../util/errors.js';
-import { hashBytes, isObjectId, newHasher, type ObjectId } from '../util/hash.js';
-import { copyHashedSync } from '../util/hash-file.js';
-import { type ObjectStore, objectFileMode, type PutHint, type PutResult } from './types.js';
+import { isErrno, notFound } from '../util/errors.js';
+import { isObjectId, type ObjectId } from '../util/hash.js';
+import { tempName } from '../util/fs-atomic.js';
+import { FilePuts } from './file-puts.js';
+import { assertIntact } from './verify.js';
+import type { ObjectFiles, ObjectStore } from './types.js';
 
 /** Options of a disk store; defaults as documented on each field. */
 export interface DiskStoreInit {
@@ -16,50 +17,13 @@ export interface DiskStoreInit {
   tmpDir: string;
 }
 
-const OBJECT_MODE = 0o644;
-
-/** A unique temp file name inside `dir`. */
-export function tempName(dir: string, tag = 'tmp'): string {
-  return join(dir, `${tag}-${process.pid}-${randomBytes(6).toString('hex')}`);
-}
-
-/**
- * Streams `source` into a new file at `path`, hashing as it goes.
- * Returns the SHA-256 and size; the caller renames or removes the file.
- */
-export async function writeHashed(
-  path: string,
-  source: AsyncIterable<Uint8Array>,
-  mode = OBJECT_MODE,
-): Promise<{ id: ObjectId; size: number }> {
-  const h = newHasher();
-  let size = 0;
-  const fh = await open(path, 'wx', mode);
-  try {
-    for await (const chunk of source) {
-      h.update(chunk);
-      size += chunk.length;
-      let off = 0;
-      while (off < chunk.length) {
-        const { bytesWritten } = await fh.write(chunk, off, chunk.length - off);
-        off += bytesWritten;
-      }
-    }
-  } catch (err) {
-    await fh.close();
-    await unlink(path).catch(() => {});
-    throw err;
-  }
-  await fh.close();
-  return { id: h.digest('hex'), size };
-}
-
 /** Loose objects on disk: `objects/ab/<62 hex>`, written by temp file and rename. */
-export class DiskStore implements ObjectStore {
+export class DiskStore extends FilePuts implements ObjectStore, ObjectFiles {
   readonly objectsDir: string;
   readonly tmpDir: string;
 
   constructor(init: DiskStoreInit) {
+    super();
     this.objectsDir = init.objectsDir;
     this.tmpDir = init.tmpDir;
   }
@@ -93,24 +57,22 @@ export class DiskStore implements ObjectStore {
     return statSync(this.pathOf(id), { throwIfNoEntry: false }) !== undefined;
   }
 
-  putSync(bytes: Uint8Array, hint?: PutHint): PutResult {
-    const id = hashBytes(bytes);
-    if (this.hasSync(id)) return { id, size: bytes.length, written: false };
-    const tmp = tempName(this.tmpDir);
-    writeFileSync(tmp, bytes, { mode: objectFileMode(hint), flag: 'wx' });
-    this.installSync(tmp, id);
-    return { id, size: bytes.length, written: true };
+  /** A new temp path beside the objects, for a file to hand to `install` or `installSync`. */
+  tempPath(tag = 'tmp'): string {
+    return tempName(this.tmpDir, tag);
   }
 
-  putFileSync(path: string, hint?: PutHint): PutResult {
-    const tmp = tempName(this.tmpDir);
-    const { id, size } = copyHashedSync(path, tmp, objectFileMode(hint));
-    if (this.hasSync(id)) {
-      unlinkSync(tmp);
-      return { id, size, written: false };
-    }
-    this.installSync(tmp, id);
-    return { id, size, written: true };
+  /** Every new object is written to a temp file and installed by rename. */
+  protected fileFor(): string {
+    return this.tempPath();
+  }
+
+  protected keep(path: string, id: ObjectId): Promise<void> {
+    return this.install(path, id);
+  }
+
+  protected keepSync(path: string, id: ObjectId): void {
+    this.installSync(path, id);
   }
 
   /** Synchronous `install`. */
@@ -137,8 +99,7 @@ export class DiskStore implements ObjectStore {
 
   async get(id: ObjectId): Promise<Uint8Array> {
     const bytes = await this.getUnverified(id);
-    const actual = hashBytes(bytes);
-    if (actual !== id) throw corrupt(`object ${id} is corrupt: its bytes hash to ${actual}`);
+    assertIntact(id, bytes);
     return bytes;
   }
 
@@ -151,8 +112,7 @@ export class DiskStore implements ObjectStore {
       if (isErrno(err, 'ENOENT')) throw notFound(`object ${id} not found`);
       throw err;
     }
-    const actual = hashBytes(bytes);
-    if (actual !== id) throw corrupt(`object ${id} is corrupt: its bytes hash to ${actual}`);
+    assertIntact(id, bytes);
     return bytes;
   }
 
@@ -171,36 +131,6 @@ export class DiskStore implements ObjectStore {
     return createReadStream(this.pathOf(id), opts);
   }
 
-  async put(bytes: Uint8Array): Promise<PutResult> {
-    const id = hashBytes(bytes);
-    return this.putKnown(id, bytes);
-  }
-
-  async putVerified(id: ObjectId, bytes: Uint8Array): Promise<PutResult> {
-    const actual = hashBytes(bytes);
-    if (actual !== id) throw corrupt(`object ${id} refused: its bytes hash to ${actual}`);
-    return this.putKnown(id, bytes);
-  }
-
-  private async putKnown(id: ObjectId, bytes: Uint8Array): Promise<PutResult> {
-    if (await this.has(id)) return { id, size: bytes.length, written: false };
-    const tmp = tempName(this.tmpDir);
-    await writeFile(tmp, bytes, { mode: OBJECT_MODE, flag: 'wx' });
-    await this.install(tmp, id);
-    return { id, size: bytes.length, written: true };
-  }
-
-  async putStream(source: AsyncIterable<Uint8Array>, hint?: PutHint): Promise<PutResult> {
-    const tmp = tempName(this.tmpDir);
-    const { id, size } = await writeHashed(tmp, source, objectFileMode(hint));
-    if (await this.has(id)) {
-      await unlink(tmp);
-      return { id, size, written: false };
-    }
-    await this.install(tmp, id);
-    return { id, size, written: true };
-  }
-
   /** Moves a finished temp file into place; rename is atomic, so readers see all or nothing. */
   async install(tmpPath: string, id: ObjectId): Promise<void> {
     const dest = this.pathOf(id);
@@ -211,6 +141,18 @@ export class DiskStore implements ObjectStore {
       await mkdir(join(this.objectsDir, id.slice(0, 2)), { recursive: true });
       await rename(tmpPath, dest);
     }
+  }
+
+  /** The stored ids that start with `prefix` (at least 2 hex digits), sorted. */
+  async idsWithPrefix(prefix: string): Promise<ObjectId[]> {
+    if (!/^[0-9a-f]{2,64}$/.test(prefix)) return [];
+    const rest = prefix.slice(2);
+    const names = await readdir(join(this.objectsDir, prefix.slice(0, 2))).catch(() => [] as string[]);
+    return names
+      .filter((n) => n.startsWith(rest))
+      .map((n) => prefix.slice(0, 2) + n)
+      .filter(isObjectId)
+      .sort();
   }
 
   async delete(id: ObjectId): Promise<void> {

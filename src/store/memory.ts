@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { corrupt, notFound } from '../util/errors.js';
+import { notFound } from '../util/errors.js';
 import { hashBytes, newHasher, type ObjectId } from '../util/hash.js';
+import { assertIntact, refuseUnlessId } from './verify.js';
 import type { ObjectStore, PutResult } from './types.js';
 
 /** An in-memory store, for tests and scratch work. */
@@ -14,7 +15,7 @@ export class MemoryStore implements ObjectStore {
   async get(id: ObjectId): Promise<Uint8Array> {
     const bytes = this.objects.get(id);
     if (!bytes) throw notFound(`object ${id} not found`);
-    if (hashBytes(bytes) !== id) throw corrupt(`object ${id} is corrupt: its bytes hash to ${hashBytes(bytes)}`);
+    assertIntact(id, bytes);
     return bytes;
   }
 
@@ -38,8 +39,7 @@ export class MemoryStore implements ObjectStore {
   }
 
   async putVerified(id: ObjectId, bytes: Uint8Array): Promise<PutResult> {
-    const actual = hashBytes(bytes);
-    if (actual !== id) throw corrupt(`object ${id} refused: its bytes hash to ${actual}`);
+    refuseUnlessId(id, bytes);
     return this.put(bytes);
   }
 

@@ -1,15 +1,13 @@
-import { execFile } from 'node:child_process';
-import { mkdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
+import { mkdirSync, renameSync } from 'node:fs';
+import { readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { corrupt, notFound } from '../util/errors.js';
-import { hashBytes, type ObjectId } from '../util/hash.js';
-import { type DiskStore, tempName, writeHashed } from './disk.js';
-import { copyHashedSync } from '../util/hash-file.js';
-import { type ObjectStore, objectFileMode, type PutHint, type PutResult } from './types.js';
-
-const run = promisify(execFile);
+import { notFound } from '../util/errors.js';
+import type { ObjectId } from '../util/hash.js';
+import type { DiskStore } from './disk.js';
+import { syncfs, tempName } from '../util/fs-atomic.js';
+import { FilePuts } from './file-puts.js';
+import { assertIntact } from './verify.js';
+import type { ObjectStore } from './types.js';
 
 /**
  * A write transaction over a disk store. New objects are staged in a private
@@ -17,7 +15,7 @@ const run = promisify(execFile);
  * put — children before parents — so the store never holds an object whose
  * references are missing, and an aborted import leaves the store untouched.
  */
-export class Transaction implements ObjectStore {
+export class Transaction extends FilePuts implements ObjectStore {
   private readonly staged = new Map<ObjectId, string>();
   private readonly dir: string;
   private opened = false;
@@ -26,13 +24,8 @@ export class Transaction implements ObjectStore {
   stats = { objects: 0, bytes: 0 };
 
   constructor(private readonly store: DiskStore) {
+    super();
     this.dir = tempName(store.tmpDir, 'txn');
-  }
-
-  private async ensureDir(): Promise<void> {
-    if (this.opened) return;
-    await mkdir(this.dir, { recursive: true });
-    this.opened = true;
   }
 
   async has(id: ObjectId): Promise<boolean> {
@@ -43,30 +36,28 @@ export class Transaction implements ObjectStore {
     return this.staged.has(id) || this.store.hasSync(id);
   }
 
-  putSync(bytes: Uint8Array, hint?: PutHint): PutResult {
-    this.assertOpen();
-    const id = hashBytes(bytes);
-    if (this.hasSync(id)) return { id, size: bytes.length, written: false };
+  protected override knownFileFlag = 'w' as const;
+
+  /** `<txn>/<id>` when the id is known, else a temp `part-…` file renamed to that once hashed. */
+  protected fileFor(id: ObjectId | undefined): string {
     this.ensureDirSync();
-    const path = join(this.dir, id);
-    writeFileSync(path, bytes, { mode: objectFileMode(hint) });
-    this.record(id, path, bytes.length);
-    return { id, size: bytes.length, written: true };
+    return id ? join(this.dir, id) : tempName(this.dir, 'part');
   }
 
-  putFileSync(src: string, hint?: PutHint): PutResult {
+  protected async keep(path: string, id: ObjectId, size: number): Promise<void> {
+    const staged = join(this.dir, id);
+    if (path !== staged) await rename(path, staged);
+    this.record(id, staged, size);
+  }
+
+  protected keepSync(path: string, id: ObjectId, size: number): void {
+    const staged = join(this.dir, id);
+    if (path !== staged) renameSync(path, staged);
+    this.record(id, staged, size);
+  }
+
+  protected override assertWritable(): void {
     this.assertOpen();
-    this.ensureDirSync();
-    const tmp = tempName(this.dir, 'part');
-    const { id, size } = copyHashedSync(src, tmp, objectFileMode(hint));
-    if (this.hasSync(id)) {
-      unlinkSync(tmp);
-      return { id, size, written: false };
-    }
-    const path = join(this.dir, id);
-    renameSync(tmp, path);
-    this.record(id, path, size);
-    return { id, size, written: true };
   }
 
   private ensureDirSync(): void {
@@ -79,43 +70,8 @@ export class Transaction implements ObjectStore {
     const path = this.staged.get(id);
     if (!path) return this.store.get(id);
     const bytes = await readFile(path);
-    if (hashBytes(bytes) !== id) throw corrupt(`staged object ${id} is corrupt`);
+    assertIntact(id, bytes, 'staged object');
     return bytes;
-  }
-
-  async put(bytes: Uint8Array): Promise<PutResult> {
-    return this.putKnown(hashBytes(bytes), bytes);
-  }
-
-  async putVerified(id: ObjectId, bytes: Uint8Array): Promise<PutResult> {
-    const actual = hashBytes(bytes);
-    if (actual !== id) throw corrupt(`object ${id} refused: its bytes hash to ${actual}`);
-    return this.putKnown(id, bytes);
-  }
-
-  private async putKnown(id: ObjectId, bytes: Uint8Array): Promise<PutResult> {
-    this.assertOpen();
-    if (await this.has(id)) return { id, size: bytes.length, written: false };
-    await this.ensureDir();
-    const path = join(this.dir, id);
-    await writeFile(path, bytes, { mode: 0o644 });
-    this.record(id, path, bytes.length);
-    return { id, size: bytes.length, written: true };
-  }
-
-  async putStream(source: AsyncIterable<Uint8Array>, hint?: PutHint): Promise<PutResult> {
-    this.assertOpen();
-    await this.ensureDir();
-    const tmp = tempName(this.dir, 'part');
-    const { id, size } = await writeHashed(tmp, source, objectFileMode(hint));
-    if (await this.has(id)) {
-      await unlink(tmp);
-      return { id, size, written: false };
-    }
-    const path = join(this.dir, id);
-    await rename(tmp, path);
-    this.record(id, path, size);
-    return { id, size, written: true };
   }
 
   private record(id: ObjectId, path: string, size: number): void {
@@ -161,8 +117,3 @@ export class Transaction implements ObjectStore {
   }
 }
 
-
-/** One syncfs(2) of the filesystem holding `path` (coreutils `sync -f`). */
-async function syncfs(path: string): Promise<void> {
-  await run('sync', ['-f', path]);
-}

@@ -54,3 +54,31 @@ export function objectFileMode(hint?: PutHint): number {
 
 export type GetStore = Pick<ObjectStore, 'get'>;
 export type HasStore = Pick<ObjectStore, 'has'>;
+
+/**
+ * The file that holds an object's bytes, for callers that need the file
+ * itself (hard-link checkout, the FUSE view, serving files) rather than its
+ * bytes. Only a disk store has one; the file must never be written to.
+ */
+export interface ObjectFiles {
+  /** Path of the object file for `id` (whether or not it exists); E_NOT_FOUND for a malformed id. */
+  pathOf(id: ObjectId): string;
+  /** The directory of the object files (`ab/<62 hex>`), for work on the files as a whole (precompression). */
+  readonly objectsDir: string;
+}
+
+/**
+ * Installing object files that the caller wrote itself, for bytes streamed
+ * straight to disk and verified on the way (pull).
+ */
+export interface ObjectInstaller {
+  /** A new temp path on the objects' filesystem, for a file to hand to `installSync`. */
+  tempPath(tag?: string): string;
+  /** Moves a complete object file, already verified against `id`, into place. */
+  installSync(tmpPath: string, id: ObjectId): void;
+}
+
+/** A blocking, verified `get`, for callers that gain from skipping the thread pool (small trees). */
+export interface GetSyncStore {
+  getSync(id: ObjectId): Uint8Array;
+}

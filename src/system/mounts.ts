@@ -1,6 +1,7 @@
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isErrno } from '../util/errors.js';
+import { writeFileAtomic } from '../util/fs-atomic.js';
 
 /** The record of a running FUSE view of this repository: `<repo>/mount.json`. */
 export interface MountRecord {
@@ -29,7 +30,7 @@ export async function readMount(repoPath: string): Promise<MountRecord | undefin
 }
 
 export async function writeMount(repoPath: string, rec: MountRecord): Promise<void> {
-  await writeFile(join(repoPath, FILE), `${JSON.stringify(rec)}\n`);
+  await writeFileAtomic(join(repoPath, FILE), `${JSON.stringify(rec)}\n`, { tmpDir: join(repoPath, 'tmp'), tag: 'mount' });
 }
 
 export async function clearMount(repoPath: string): Promise<void> {

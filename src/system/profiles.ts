@@ -1,11 +1,11 @@
-import { link, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { link, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { badRef, corrupt, isErrno, notFound } from '../util/errors.js';
 import { isObjectId, type ObjectId } from '../util/hash.js';
+import { tempName, writeFileAtomic } from '../util/fs-atomic.js';
 import { lockUpdates } from '../refs/locks.js';
 import { refNameProblem } from '../refs/refs.js';
 import type { Repo } from '../repo/repo.js';
-import { tempName } from '../store/disk.js';
 
 /** The profile used when none is named. */
 export const DEFAULT_PROFILE = 'system';
@@ -33,16 +33,37 @@ export interface ActiveRecord {
 
 const NUMBER = /^[1-9][0-9]*$/;
 
+/*
+ * The layout: `<repo>/profiles/<P>/<N>` holds generation N of profile P (a
+ * commit id and a newline), `<repo>/profiles/<P>/active` what is active;
+ * anything else in there (temp files, notes) is no generation.
+ */
+
+/** Why `profile` is not a valid profile name (a single ref component), or null. */
+export function profileNameProblem(profile: string): string | null {
+  return profile.includes('/') ? 'contains /' : refNameProblem(profile);
+}
+
 /** Throws E_BAD_REF unless `profile` is a single ref component. */
 export function assertProfileName(profile: string): void {
-  const p = profile.includes('/') ? 'contains /' : refNameProblem(profile);
+  const p = profileNameProblem(profile);
   if (p) throw badRef(`invalid profile name ${JSON.stringify(profile)}: ${p}`, { profile });
+}
+
+/** The generation number a file name in a profile's directory stands for, or null when it is none. */
+export function generationNumber(name: string): number | null {
+  return NUMBER.test(name) ? Number(name) : null;
+}
+
+/** `<repo>/profiles`. */
+export function profilesRoot(repo: Pick<Repo, 'path'>): string {
+  return join(repo.path, 'profiles');
 }
 
 /** `<repo>/profiles/<profile>`. */
 export function profileDir(repo: Pick<Repo, 'path'>, profile: string): string {
   assertProfileName(profile);
-  return join(repo.path, 'profiles', profile);
+  return join(profilesRoot(repo), profile);
 }
 
 /**
@@ -85,9 +106,9 @@ async function readIdFile(path: string): Promise<ObjectId | undefined> {
 /** Every profile that has a directory under `<repo>/profiles`, sorted. */
 export async function listProfiles(repo: Pick<Repo, 'path'>): Promise<string[]> {
   try {
-    const entries = await readdir(join(repo.path, 'profiles'), { withFileTypes: true });
+    const entries = await readdir(profilesRoot(repo), { withFileTypes: true });
     return entries
-      .filter((e) => e.isDirectory() && refNameProblem(e.name) === null)
+      .filter((e) => e.isDirectory() && profileNameProblem(e.name) === null)
       .map((e) => e.name)
       .sort();
   } catch (err) {
@@ -108,9 +129,10 @@ export async function listGenerations(repo: Pick<Repo, 'path'>, profile: string)
   }
   const out: ProfileGeneration[] = [];
   for (const name of names) {
-    if (!NUMBER.test(name)) continue;
+    const number = generationNumber(name);
+    if (number === null) continue;
     const commit = await readIdFile(join(dir, name));
-    if (commit) out.push({ number: Number(name), commit });
+    if (commit) out.push({ number, commit });
   }
   return out.sort((a, b) => a.number - b.number);
 }
@@ -178,17 +200,6 @@ export async function readActive(repo: Pick<Repo, 'path'>, profile: string): Pro
   };
 }
 
-async function writeAtomic(repo: Pick<Repo, 'path'>, dest: string, text: string): Promise<void> {
-  const tmp = tempName(join(repo.path, 'tmp'), 'active');
-  await writeFile(tmp, text);
-  try {
-    await rename(tmp, dest);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
-}
-
 /**
  * Records what is active for a profile: `profiles/<P>/active` (the commit id
  * and a newline, like a generation file) and its details in
@@ -198,8 +209,9 @@ async function writeAtomic(repo: Pick<Repo, 'path'>, dest: string, text: string)
 export async function writeActive(repo: Pick<Repo, 'path'>, rec: ActiveRecord): Promise<void> {
   await mkdir(profileDir(repo, rec.profile), { recursive: true });
   await mkdir(join(repo.path, 'activations'), { recursive: true });
-  await writeAtomic(repo, activationPath(repo, rec.profile), `${JSON.stringify(rec, null, 2)}\n`);
-  await writeAtomic(repo, join(profileDir(repo, rec.profile), 'active'), `${rec.commit}\n`);
+  const tmp = { tmpDir: join(repo.path, 'tmp'), tag: 'active' };
+  await writeFileAtomic(activationPath(repo, rec.profile), `${JSON.stringify(rec, null, 2)}\n`, tmp);
+  await writeFileAtomic(join(profileDir(repo, rec.profile), 'active'), `${rec.commit}\n`, tmp);
 }
 
 /** The highest-numbered generation of `profile` holding `commit`, or null. */

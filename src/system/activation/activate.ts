@@ -1,11 +1,10 @@
-import { randomBytes } from 'node:crypto';
-import { lstat, mkdir, readlink, rename, rm, symlink } from 'node:fs/promises';
+import { lstat, mkdir, readlink, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { exists, isErrno, isTroveError, locked, notFound, TroveError } from '../../util/errors.js';
 import type { ObjectId } from '../../util/hash.js';
+import { symlinkAtomic, tempName } from '../../util/fs-atomic.js';
 import { readMount } from '../mounts.js';
 import type { Repo } from '../../repo/repo.js';
-import { tempName } from '../../store/disk.js';
 import { readBisectState } from '../bisect/state.js';
 import { checkout } from '../../repo/checkout.js';
 import { readCommit } from '../../repo/objects.js';
@@ -73,7 +72,7 @@ export async function activationTarget(repo: Repo, commit: ObjectId): Promise<{ 
   const target = join(repo.path, 'checkouts', commit);
   if (await isDir(target)) return { target, via: 'checkout', made: false };
   await readCommit(repo.store, commit);
-  const tmp = tempName(repo.store.tmpDir, 'checkout');
+  const tmp = tempName(repo.tmpDir, 'checkout');
   await checkout(repo, commit, tmp);
   await mkdir(dirname(target), { recursive: true });
   try {
@@ -108,14 +107,7 @@ export async function swapLink(link: string, target: string): Promise<void> {
   } catch (err) {
     if (!isErrno(err, 'ENOENT')) throw err;
   }
-  const tmp = join(dir, `.${basename(link)}.trove-${process.pid}-${randomBytes(4).toString('hex')}`);
-  await symlink(target, tmp);
-  try {
-    await rename(tmp, link);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
+  await symlinkAtomic(target, link, { tag: `.${basename(link)}.trove` });
 }
 
 /** Where a symlink points, or null when `link` does not exist. */

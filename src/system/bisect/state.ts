@@ -1,9 +1,9 @@
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { corrupt, isErrno } from '../../util/errors.js';
 import type { ObjectId } from '../../util/hash.js';
+import { writeFileAtomic } from '../../util/fs-atomic.js';
 import type { Repo } from '../../repo/repo.js';
-import { tempName } from '../../store/disk.js';
 
 export type Verdict = 'good' | 'bad' | 'skip';
 
@@ -50,9 +50,7 @@ export async function readBisectState(repo: Pick<Repo, 'path'>): Promise<BisectS
 }
 
 export async function writeBisectState(repo: Pick<Repo, 'path'>, state: BisectState): Promise<void> {
-  const tmp = tempName(join(repo.path, 'tmp'), 'bisect');
-  await writeFile(tmp, JSON.stringify(state));
-  await rename(tmp, statePath(repo));
+  await writeFileAtomic(statePath(repo), JSON.stringify(state), { tmpDir: join(repo.path, 'tmp'), tag: 'bisect' });
 }
 
 export async function clearBisectState(repo: Pick<Repo, 'path'>): Promise<void> {

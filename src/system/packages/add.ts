@@ -4,7 +4,7 @@ import type { Commit, DirMeta, PackageInfo } from '../../format/types.js';
 import type { ObjectId } from '../../util/hash.js';
 import { refNameProblem } from '../../refs/refs.js';
 import type { Repo } from '../../repo/repo.js';
-import type { Release } from '../../store/lock.js';
+import type { RefTransaction } from '../../refs/transaction.js';
 import { readDebControl } from '../../repo/import/deb.js';
 import type { ImportReport } from '../../repo/import/report.js';
 import { importSource, type SourceKind, sourceKind } from '../../repo/import/source.js';
@@ -72,7 +72,7 @@ export async function addPackage(repo: Repo, source: string, opts: PkgAddOptions
   }
   const ref = packageRef(name, arch);
   let result: (PkgAddResult & { tip: ObjectId | null }) | undefined;
-  let unlock: Release | undefined;
+  let refTxn: RefTransaction | undefined;
   try {
     await repo.write(
       async (txn) => {
@@ -80,8 +80,8 @@ export async function addPackage(repo: Repo, source: string, opts: PkgAddOptions
         // write the ref under the ref's update lock, so each revision is
         // computed from the tip it replaces.
         const imported = await importSource(source, txn);
-        unlock = await repo.refs.lock(ref);
-        const tipId = await repo.refs.read(ref);
+        refTxn = await repo.refs.transaction([{ name: ref }]);
+        const tipId = (await refTxn.read(ref)) ?? undefined;
         const tip = tipId ? await readCommit(repo.store, tipId) : undefined;
         const prev = tip?.package?.revision ?? 0;
         const info: PackageInfo = { name, arch, version, revision: opts.revision ?? prev + 1, depends };
@@ -111,12 +111,12 @@ export async function addPackage(repo: Repo, source: string, opts: PkgAddOptions
       {
         after: async () => {
           const r = result!;
-          if (!r.unchanged) await repo.refs.write(ref, r.commit, 'heads', { expected: r.tip });
+          if (!r.unchanged) await refTxn!.update([{ name: ref, expected: r.tip, id: r.commit }]);
         },
       },
     );
   } finally {
-    await unlock?.();
+    await refTxn?.release();
   }
   const { tip: _tip, ...out } = result!;
   return out;

@@ -1,0 +1,111 @@
+import { unlinkSync, writeFileSync } from 'node:fs';
+import { open, unlink, writeFile } from 'node:fs/promises';
+import { hashBytes, newHasher, type ObjectId } from '../util/hash.js';
+import { copyHashedSync } from '../util/hash-file.js';
+import { refuseUnlessId } from './verify.js';
+import { objectFileMode, type PutHint, type PutResult } from './types.js';
+
+/**
+ * Streams `source` into a new file at `path`, hashing as it goes.
+ * Returns the SHA-256 and size; the caller renames or removes the file.
+ */
+export async function writeHashed(path: string, source: AsyncIterable<Uint8Array>, mode = objectFileMode()): Promise<{ id: ObjectId; size: number }> {
+  const h = newHasher();
+  let size = 0;
+  const fh = await open(path, 'wx', mode);
+  try {
+    for await (const chunk of source) {
+      h.update(chunk);
+      size += chunk.length;
+      let off = 0;
+      while (off < chunk.length) {
+        const { bytesWritten } = await fh.write(chunk, off, chunk.length - off);
+        off += bytesWritten;
+      }
+    }
+  } catch (err) {
+    await fh.close();
+    await unlink(path).catch(() => {});
+    throw err;
+  }
+  await fh.close();
+  return { id: h.digest('hex'), size };
+}
+
+/**
+ * The put methods of a store that keeps each object in a file of its own
+ * (the disk store, and a transaction staging into a directory). Every put
+ * writes the bytes to a new file, hashing them on the way when the id is
+ * not known yet; drops the file when the object is already present; and
+ * otherwise hands it to `keep`, which moves it into place or records it.
+ */
+export abstract class FilePuts {
+  abstract has(id: ObjectId): Promise<boolean>;
+  abstract hasSync(id: ObjectId): boolean;
+
+  /** A path for a new object file: for object `id`, or (undefined) for bytes whose id is not known yet. */
+  protected abstract fileFor(id: ObjectId | undefined): string;
+  /** Takes a complete object file written at a path from `fileFor`. */
+  protected abstract keep(path: string, id: ObjectId, size: number): Promise<void>;
+  protected abstract keepSync(path: string, id: ObjectId, size: number): void;
+  /**
+   * The open flag for a file from `fileFor(id)`: `wx` (a fresh temp name) by
+   * default; `w` where the path is the object's own name, so that concurrent
+   * puts of one object write the same bytes over each other instead of failing.
+   */
+  protected knownFileFlag: 'w' | 'wx' = 'wx';
+  /** Called before every put; throws when the store takes no more writes. */
+  protected assertWritable(): void {}
+
+  async put(bytes: Uint8Array): Promise<PutResult> {
+    return this.putKnown(hashBytes(bytes), bytes);
+  }
+
+  async putVerified(id: ObjectId, bytes: Uint8Array): Promise<PutResult> {
+    refuseUnlessId(id, bytes);
+    return this.putKnown(id, bytes);
+  }
+
+  private async putKnown(id: ObjectId, bytes: Uint8Array): Promise<PutResult> {
+    this.assertWritable();
+    if (await this.has(id)) return { id, size: bytes.length, written: false };
+    const path = this.fileFor(id);
+    await writeFile(path, bytes, { mode: objectFileMode(), flag: this.knownFileFlag });
+    await this.keep(path, id, bytes.length);
+    return { id, size: bytes.length, written: true };
+  }
+
+  putSync(bytes: Uint8Array, hint?: PutHint): PutResult {
+    this.assertWritable();
+    const id = hashBytes(bytes);
+    if (this.hasSync(id)) return { id, size: bytes.length, written: false };
+    const path = this.fileFor(id);
+    writeFileSync(path, bytes, { mode: objectFileMode(hint), flag: this.knownFileFlag });
+    this.keepSync(path, id, bytes.length);
+    return { id, size: bytes.length, written: true };
+  }
+
+  putFileSync(src: string, hint?: PutHint): PutResult {
+    this.assertWritable();
+    const tmp = this.fileFor(undefined);
+    const { id, size } = copyHashedSync(src, tmp, objectFileMode(hint));
+    if (this.hasSync(id)) {
+      unlinkSync(tmp);
+      return { id, size, written: false };
+    }
+    this.keepSync(tmp, id, size);
+    return { id, size, written: true };
+  }
+
+  async putStream(source: AsyncIterable<Uint8Array>, hint?: PutHint): Promise<PutResult> {
+    this.assertWritable();
+    const tmp = this.fileFor(undefined);
+    const { id, size } = await writeHashed(tmp, source, objectFileMode(hint));
+    if (await this.has(id)) {
+      await unlink(tmp);
+      return { id, size, written: false };
+    }
+    await this.keep(tmp, id, size);
+    return { id, size, written: true };
+  }
+}
