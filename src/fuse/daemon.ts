@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { isErrno, TroveError, usage } from '../util/errors.js';
+import { io } from '../util/io.js';
 import { clearMount, readMount, writeMount } from '../system/mounts.js';
 import { DiskStore } from '../store/disk.js';
 import { BlobReader } from './blobs.js';
@@ -79,7 +80,7 @@ export interface Served {
  * SIGTERM, SIGINT or SIGHUP, or when the mount disappears from under it.
  */
 export async function serve(repo: RepoLike, mountpoint: string, opts: MountOptions = {}): Promise<Served> {
-  const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const log = opts.log ?? ((line: string) => io().stderr.write(`${line}\n`));
   const t0 = performance.now();
   const view = new TroveView(new RepoSource(repo.store, repo.path), { treeCacheBytes: (opts.cacheMb ?? 64) << 20 });
   const blobs = new BlobReader({ pathOf: (id) => repo.store.pathOf(id) });
@@ -144,7 +145,7 @@ const stamp = (line: string) => `${new Date().toISOString()} ${line}`;
  */
 export async function runDaemon(repo: RepoLike, mountpoint: string, opts: MountOptions = {}): Promise<Served> {
   const tell = (msg: DaemonMessage) => process.send?.(msg);
-  const log = opts.log ?? ((line: string) => process.stderr.write(`${stamp(line)}\n`));
+  const log = opts.log ?? ((line: string) => io().stderr.write(`${stamp(line)}\n`));
   try {
     for (const note of await prepareMountpoint(repo, mountpoint)) log(note);
     const s = await serve(repo, mountpoint, { ...opts, log });
@@ -161,9 +162,11 @@ export async function runDaemon(repo: RepoLike, mountpoint: string, opts: MountO
 /**
  * The daemon's own entry point: `trove mount --foreground` minus the CLI, so
  * a detached mount does not pay for loading every command (node itself
- * starts in about 80 ms here; the whole CLI takes 300 ms more).
+ * starts in about 80 ms here; the whole CLI takes 300 ms more). It is always
+ * the built one: when this module runs from src/ (under the tests), the one in dist/.
  */
-const DAEMON_MAIN = join(dirname(fileURLToPath(import.meta.url)), 'main.js');
+const HERE = fileURLToPath(import.meta.url);
+const DAEMON_MAIN = HERE.endsWith('.ts') ? join(dirname(HERE), '..', '..', 'dist', 'fuse', 'main.js') : join(dirname(HERE), 'main.js');
 
 /** What the foreground daemon tells a parent that started it. */
 export type DaemonMessage = { ready: true; pid: number; readyMs: number; mountMs: number } | { error: string; code: string };

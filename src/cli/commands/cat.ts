@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { TroveError, usage } from '../../util/errors.js';
 import { locate } from '../../repo/resolve.js';
-import { withRepo } from '../context.js';
+import { io, withRepo } from '../context.js';
 
 export function register(program: Command): void {
   program
@@ -15,7 +15,7 @@ export function register(program: Command): void {
         if (loc.kind === 'root' || loc.entry.kind === 'dir') throw new TroveError('E_USAGE', `${spec} is a directory`);
         if (loc.entry.kind === 'symlink') throw new TroveError('E_USAGE', `${spec} is a symlink to ${loc.entry.target}`);
         const bytes = await repo.store.get(loc.entry.id!);
-        await new Promise<void>((resolve, reject) => process.stdout.write(bytes, (err) => (err ? reject(err) : resolve())));
+        await new Promise<void>((resolve, reject) => io().stdout.write(bytes, (err) => (err ? reject(err) : resolve())));
       });
     });
 }

@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { isErrno, TroveError } from '../../util/errors.js';
 import { generateKeys } from '../../remote/sign.js';
-import { print, printJson } from '../context.js';
+import { io, print, printJson } from '../context.js';
 
 export function register(program: Command): void {
   program
@@ -24,6 +24,6 @@ export function register(program: Command): void {
       if (opts.json) return printJson({ private: opts.out, public: `${opts.out}.pub`, keyId: keys.keyId, publicPem: keys.publicPem });
       print(`private key: ${opts.out} (keep it secret)`);
       print(`public key:  ${opts.out}.pub (key id ${keys.keyId})`);
-      process.stdout.write(keys.publicPem);
+      io().stdout.write(keys.publicPem);
     });
 }
