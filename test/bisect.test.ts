@@ -12,7 +12,8 @@ import { buildGeneration } from '../src/system/generations/build.js';
 import { readCommit, writeCommit, writeTree } from '../src/repo/objects.js';
 import { addPackage } from '../src/system/packages/add.js';
 import { Repo } from '../src/repo/repo.js';
-import { runTrove, sh, tmpdir } from './helpers/tmp.js';
+import { trove, troveIn } from './helpers/cli.js';
+import { sh, tmpdir } from './helpers/tmp.js';
 
 /**
  * Writes a linear history of `n` tiny commits straight through the library:
@@ -125,28 +126,28 @@ describe('bisect', () => {
     await repo.refs.write('side', side);
     await repo.close();
     const link = join(dir, 'ro');
-    const trove = (...args: string[]) => runTrove(['--repo', repoPath, ...args]);
-    expect(trove('switch', 'os/main~19', '--link', link).code).toBe(0);
+    const cli = troveIn(repoPath);
+    expect((await cli('switch', 'os/main~19', '--link', link)).code).toBe(0);
     const before = readlinkSync(link);
 
-    expect(trove('bisect', 'good').code).toBe(2);
-    const offRef = trove('bisect', 'start', '--ref', 'os/main', '--bad', 'side', '--good', 'os/main~19');
+    expect((await cli('bisect', 'good')).code).toBe(2);
+    const offRef = await cli('bisect', 'start', '--ref', 'os/main', '--bad', 'side', '--good', 'os/main~19');
     expect(offRef.code).toBe(2);
     expect(offRef.stderr).toContain(`--bad side (${side.slice(0, 12)}) is not on the first-parent history of os/main`);
     expect(await readBisectStateAt(repoPath)).toBeUndefined();
-    const start = trove('bisect', 'start', '--ref', 'os/main', '--good', 'os/main~19', '--json');
+    const start = await cli('bisect', 'start', '--ref', 'os/main', '--good', 'os/main~19', '--json');
     expect(start.code).toBe(0);
-    expect(trove('bisect', 'start', '--ref', 'os/main', '--good', 'os/main~19').code).toBe(4);
+    expect((await cli('bisect', 'start', '--ref', 'os/main', '--good', 'os/main~19')).code).toBe(4);
     let current = (JSON.parse(start.stdout) as { current: string }).current;
     expect(readlinkSync(link)).toBe(join(repoPath, 'checkouts', current));
-    expect(trove('status').stdout).toContain('bisecting');
+    expect((await cli('status')).stdout).toContain('bisecting');
     let steps = 0;
     let final: { firstBad: string | null; current: string | null } = { firstBad: null, current };
     while (final.current) {
       const i = ids.indexOf(final.current);
       // Skip one commit on the way: the answer must not change.
       const verdict = i === 10 ? 'skip' : i >= 13 ? 'bad' : 'good';
-      const r = trove('bisect', verdict, '--json');
+      const r = await cli('bisect', verdict, '--json');
       expect(r.code).toBe(0);
       final = JSON.parse(r.stdout) as typeof final;
       if (final.current) expect(readlinkSync(link)).toBe(join(repoPath, 'checkouts', final.current));
@@ -155,9 +156,9 @@ describe('bisect', () => {
     }
     expect(final.firstBad).toBe(ids[13]);
     expect(steps).toBeLessThanOrEqual(6);
-    const again = trove('bisect', 'bad');
+    const again = await cli('bisect', 'bad');
     expect(again.code).toBe(2);
-    const reset = trove('bisect', 'reset');
+    const reset = await cli('bisect', 'reset');
     expect(reset.code).toBe(0);
     expect(readlinkSync(link)).toBe(before);
   });
@@ -166,20 +167,20 @@ describe('bisect', () => {
     const dir = tmpdir();
     const repoPath = join(dir, 'repo');
     const link = join(dir, 'ro');
-    const trove = (...args: string[]) => runTrove(['--repo', repoPath, ...args]);
+    const cli = troveIn(repoPath);
     {
       const repo = await Repo.init(repoPath);
       const ids = await history(repo, 64, 40, 'os/main');
       await repo.close();
-      expect(trove('bisect', 'start', '--bad', ids[63]!, '--good', ids[0]!, '--link', link).code).toBe(0);
-      const aborted = trove('bisect', 'run', '--', 'sh', '-c', 'exit 129');
+      expect((await cli('bisect', 'start', '--bad', ids[63]!, '--good', ids[0]!, '--link', link)).code).toBe(0);
+      const aborted = await cli('bisect', 'run', '--', 'sh', '-c', 'exit 129');
       expect(aborted.code).not.toBe(0);
       expect(aborted.stderr).toContain('aborted');
-      const run = trove('bisect', 'run', '--', 'sh', '-c', `test ! -e ${link}/broken`);
+      const run = await cli('bisect', 'run', '--', 'sh', '-c', `test ! -e ${link}/broken`);
       expect(run.code).toBe(0);
       expect(run.stdout).toContain(`first bad commit: ${ids[40]}`);
       expect(run.stdout).toContain('A broken');
-      const reset = trove('bisect', 'reset', '--json');
+      const reset = await cli('bisect', 'reset', '--json');
       expect(reset.code).toBe(0);
       expect(JSON.parse(reset.stdout)).toEqual({ link, restored: null });
       // There was no link before the session: reset removes it.
@@ -201,30 +202,30 @@ describe('bisect', () => {
       await buildGeneration(repo, { specs: [{ name: 'tool', priority: 0 }] });
     }
     await repo.close();
-    const trove = (...args: string[]) => runTrove(['--repo', repoPath, ...args]);
-    expect(trove('bisect', 'start', '--good', '1', '--link', link).code).toBe(0);
-    const run = trove('bisect', 'run', '--json', '--', 'sh', '-c', `grep -q fine ${link}/bin/tool`);
+    const cli = troveIn(repoPath);
+    expect((await cli('bisect', 'start', '--good', '1', '--link', link)).code).toBe(0);
+    const run = await cli('bisect', 'run', '--json', '--', 'sh', '-c', `grep -q fine ${link}/bin/tool`);
     expect(run.code).toBe(0);
     const result = JSON.parse(run.stdout) as { firstBad: string; steps: number; diff: { packages: { changed: { from: string; to: string }[] } } };
     expect(result.firstBad).toBe(readFileSync(join(repoPath, 'profiles', 'system', '5'), 'utf8').trim());
     expect(result.diff.packages.changed).toEqual([{ from: 'tool-amd64-1.4-4', to: 'tool-amd64-1.5-5' }]);
     expect(result.steps).toBeLessThanOrEqual(3);
-    expect(trove('bisect', 'reset').code).toBe(0);
+    expect((await cli('bisect', 'reset')).code).toBe(0);
   });
 
   it('bisect run: a command exiting 125 skips that candidate and the first bad commit is still found', async () => {
     const dir = tmpdir();
     const repoPath = join(dir, 'repo');
     const link = join(dir, 'ro');
-    const trove = (...args: string[]) => runTrove(['--repo', repoPath, ...args]);
+    const cli = troveIn(repoPath);
     const repo = await Repo.init(repoPath);
     const ids = await history(repo, 64, 40, 'os/main');
     await repo.close();
-    const start = trove('bisect', 'start', '--ref', 'os/main', '--good', ids[0]!, '--link', link, '--json');
+    const start = await cli('bisect', 'start', '--ref', 'os/main', '--good', ids[0]!, '--link', link, '--json');
     expect(start.code).toBe(0);
     const first = (JSON.parse(start.stdout) as { current: string }).current;
     const script = `if [ "$TROVE_BISECT_COMMIT" = ${first} ]; then exit 125; fi; test ! -e ${link}/broken`;
-    const run = trove('bisect', 'run', '--', 'sh', '-c', script);
+    const run = await cli('bisect', 'run', '--', 'sh', '-c', script);
     expect(run.code).toBe(0);
     expect(run.stdout).toContain(`${first.slice(0, 12)} is skip`);
     expect(run.stdout).toContain(`first bad commit: ${ids[40]}`);
@@ -233,30 +234,30 @@ describe('bisect', () => {
     expect(state.marks[first]).toBe('skip');
     expect(state.log.length).toBeGreaterThan(1);
     expect(readlinkSync(link)).toBe(join(repoPath, 'checkouts', ids[40]!));
-    expect(trove('bisect', 'reset').code).toBe(0);
+    expect((await cli('bisect', 'reset')).code).toBe(0);
   });
 
   it('start refuses generations the profile does not have, with a message that says so', async () => {
     const dir = tmpdir();
     const empty = join(dir, 'empty');
-    expect(runTrove(['--repo', empty, 'init']).code).toBe(0);
-    const none = runTrove(['--repo', empty, 'bisect', 'start', '--good', '1']);
+    expect((await trove(['--repo', empty, 'init'])).code).toBe(0);
+    const none = await trove(['--repo', empty, 'bisect', 'start', '--good', '1']);
     expect(none.code).toBe(3);
     expect(none.stderr).toContain('profile system has no generations to bisect');
 
     const repoPath = await generations(dir, 4, 3);
-    const trove = (...args: string[]) => runTrove(['--repo', repoPath, ...args]);
-    const good5 = trove('bisect', 'start', '--good', '5', '--link', join(dir, 'ro'));
+    const cli = troveIn(repoPath);
+    const good5 = await cli('bisect', 'start', '--good', '5', '--link', join(dir, 'ro'));
     expect(good5.code).toBe(3);
     expect(good5.stderr).toContain('profile system has no generation 5 (it has 1, 2, 3, 4)');
     expect(good5.stderr).not.toContain('must come after');
-    const bad9 = trove('bisect', 'start', '--good', '1', '--bad', '9', '--link', join(dir, 'ro'));
+    const bad9 = await cli('bisect', 'start', '--good', '1', '--bad', '9', '--link', join(dir, 'ro'));
     expect(bad9.code).toBe(3);
     expect(bad9.stderr).toContain('profile system has no generation 9');
-    const newest = trove('bisect', 'start', '--good', '4', '--link', join(dir, 'ro'));
+    const newest = await cli('bisect', 'start', '--good', '4', '--link', join(dir, 'ro'));
     expect(newest.code).toBe(2);
     expect(newest.stderr).toContain('generation 4 is the newest of profile system');
-    const backwards = trove('bisect', 'start', '--good', '3', '--bad', '2', '--link', join(dir, 'ro'));
+    const backwards = await cli('bisect', 'start', '--good', '3', '--bad', '2', '--link', join(dir, 'ro'));
     expect(backwards.code).toBe(2);
     expect(backwards.stderr).toContain('the bad generation (2) must come after the good one (3)');
     expect(await readBisectStateAt(repoPath)).toBeUndefined();
@@ -266,39 +267,39 @@ describe('bisect', () => {
     const dir = tmpdir();
     const link = join(dir, 'ro');
     const repoPath = await generations(dir, 4, 3);
-    const trove = (...args: string[]) => runTrove(['--repo', repoPath, ...args]);
+    const cli = troveIn(repoPath);
     const extra = join(dir, 'extra');
     mkdirSync(join(extra, 'bin'), { recursive: true });
     writeFileSync(join(extra, 'bin', 'extra'), 'extra');
-    expect(trove('pkg', 'add', extra, '--name', 'extra', '--arch', 'amd64', '--version', '1').code).toBe(0);
-    expect(trove('switch', '4', '--link', link).code).toBe(0);
+    expect((await cli('pkg', 'add', extra, '--name', 'extra', '--arch', 'amd64', '--version', '1')).code).toBe(0);
+    expect((await cli('switch', '4', '--link', link)).code).toBe(0);
     const before = readlinkSync(link);
-    const status = () => JSON.parse(trove('status', '--json').stdout) as { active: { generation: number; link: string; target: string }; linkOk: boolean; generations: number };
-    expect(status().active).toMatchObject({ generation: 4, link, target: before });
+    const status = async () => JSON.parse((await cli('status', '--json')).stdout) as { active: { generation: number; link: string; target: string }; linkOk: boolean; generations: number };
+    expect((await status()).active).toMatchObject({ generation: 4, link, target: before });
 
-    expect(trove('bisect', 'start', '--good', '1').code).toBe(0);
+    expect((await cli('bisect', 'start', '--good', '1')).code).toBe(0);
     const candidate = readlinkSync(link);
     expect(candidate).not.toBe(before);
     for (const args of [['switch', '2'], ['switch', '1', '--link', link], ['rollback'], ['install', 'extra'], ['remove', 'tool']]) {
-      const r = trove(...args);
+      const r = await cli(...args);
       expect(r.code, args.join(' ')).toBe(8);
       expect(r.stderr).toContain(`a bisect session is using ${link}; end it first with: trove bisect reset`);
     }
     // Nothing was built, activated or recorded: the candidate is still at the link.
     expect(readlinkSync(link)).toBe(candidate);
-    expect(status().generations).toBe(4);
-    expect(status().active).toMatchObject({ generation: 4, link, target: before });
+    expect((await status()).generations).toBe(4);
+    expect((await status()).active).toMatchObject({ generation: 4, link, target: before });
     // Building without activating touches no link, so it is allowed.
-    expect(trove('install', 'extra', '--no-switch').code).toBe(0);
-    expect(status().generations).toBe(5);
+    expect((await cli('install', 'extra', '--no-switch')).code).toBe(0);
+    expect((await status()).generations).toBe(5);
 
-    const reset = trove('bisect', 'reset', '--json');
+    const reset = await cli('bisect', 'reset', '--json');
     expect(reset.code).toBe(0);
     expect(JSON.parse(reset.stdout)).toEqual({ link, restored: before });
     expect(readlinkSync(link)).toBe(before);
-    expect(status().linkOk).toBe(true);
-    expect(trove('switch', '2').code).toBe(0);
-    expect(status().active.generation).toBe(2);
+    expect((await status()).linkOk).toBe(true);
+    expect((await cli('switch', '2')).code).toBe(0);
+    expect((await status()).active.generation).toBe(2);
   });
 
   it('maps exit codes the way git does', () => {

@@ -13,7 +13,8 @@ import { inputOf } from '../src/system/packages/spec.js';
 import { listGenerations, readActive } from '../src/system/profiles.js';
 import { Repo } from '../src/repo/repo.js';
 import { getDebs } from './helpers/debs.js';
-import { runTrove, tmpdir, troveAll } from './helpers/tmp.js';
+import { trove, troveAll, troveIn } from './helpers/cli.js';
+import { tmpdir } from './helpers/tmp.js';
 
 
 /** Commits a package made of `files` (path -> content; a value of null makes a directory). */
@@ -225,25 +226,25 @@ describe('CLI: gen build, list, diff, install, remove', () => {
     const dir = tmpdir();
     const repoPath = join(dir, 'repo');
     const link = join(dir, 'ro');
-    const trove = (...args: string[]) => runTrove(['--repo', repoPath, ...args]);
-    expect(trove('init').code).toBe(0);
+    const cli = troveIn(repoPath);
+    expect((await cli('init')).code).toBe(0);
     const repo = await Repo.open(repoPath);
     await mkpkg(repo, 'a', { 'bin/a': 'a', 'bin/shared': 'from a' });
     await mkpkg(repo, 'b', { 'bin/b': 'b', 'bin/shared': 'from b' });
     await mkpkg(repo, 'c', { 'bin/c': 'c' });
     await repo.close();
 
-    const build = trove('gen', 'build', 'b', 'a');
+    const build = await cli('gen', 'build', 'b', 'a');
     expect(build.code).toBe(0);
     expect(build.stdout).toContain('generation 1 of system');
     expect(build.stdout).toContain('conflict bin/shared: a-amd64-1.0-1 wins over b-amd64-1.0-1');
-    const again = trove('gen', 'build', 'a', 'b');
+    const again = await cli('gen', 'build', 'a', 'b');
     expect(again.stdout).toContain('nothing new');
     const file = readFileSync(join(repoPath, 'profiles', 'system', '1'), 'utf8');
     expect(file).toMatch(/^[0-9a-f]{64}\n$/);
 
-    expect(trove('switch', '1', '--link', link).code).toBe(0);
-    const inst = trove('install', 'c', '--json', '--link', link);
+    expect((await cli('switch', '1', '--link', link)).code).toBe(0);
+    const inst = await cli('install', 'c', '--json', '--link', link);
     expect(inst.code).toBe(0);
     const installed = JSON.parse(inst.stdout) as { number: number; packages: string[]; activated: { generation: number } };
     expect(installed.number).toBe(2);
@@ -251,18 +252,18 @@ describe('CLI: gen build, list, diff, install, remove', () => {
     expect(installed.activated.generation).toBe(2);
     expect(readFileSync(join(link, 'bin', 'c'), 'utf8')).toBe('c');
 
-    const rm = trove('remove', 'a', '--link', link);
+    const rm = await cli('remove', 'a', '--link', link);
     expect(rm.code).toBe(0);
     expect(rm.stdout).toContain('generation 3 of system');
     expect(readFileSync(join(link, 'bin', 'shared'), 'utf8')).toBe('from b');
-    expect(trove('remove', 'nosuch', '--link', link).code).toBe(3);
+    expect((await cli('remove', 'nosuch', '--link', link)).code).toBe(3);
 
-    const list = JSON.parse(trove('gen', 'list', '--json').stdout) as { number: number; commit: string; timestamp: number; added: string[]; removed: string[]; active: boolean }[];
+    const list = JSON.parse((await cli('gen', 'list', '--json')).stdout) as { number: number; commit: string; timestamp: number; added: string[]; removed: string[]; active: boolean }[];
     expect(list.map((g) => g.number)).toEqual([1, 2, 3]);
     expect(list[1]!.added).toEqual(['c-amd64-1.0-1']);
     expect(list[2]!.removed).toEqual(['a-amd64-1.0-1']);
     expect(list.map((g) => g.active)).toEqual([false, false, true]);
-    const text = trove('gen', 'list').stdout;
+    const text = (await cli('gen', 'list')).stdout;
     expect(text).toMatch(/\*\s+3 .*-a-amd64-1.0-1/);
     // One line per generation: mark, number, short commit, the commit's date (ISO, UTC), package count, changes.
     const lines = text.trimEnd().split('\n');
@@ -272,13 +273,13 @@ describe('CLI: gen build, list, diff, install, remove', () => {
       expect(Math.abs(g.timestamp - Date.now() / 1000)).toBeLessThan(600);
       expect(lines[i]).toBe(`${g.active ? '*' : ' '} ${String(g.number).padStart(4)}  ${g.commit.slice(0, 12)}  ${date}  ${i === 1 ? 3 : 2} packages  ${[...g.added.map((p) => `+${p}`), ...g.removed.map((p) => `-${p}`)].join(' ')}`);
     }
-    const nope = trove('gen', 'list', '--profile', 'nope');
+    const nope = await cli('gen', 'list', '--profile', 'nope');
     expect(nope.code).toBe(3);
     expect(nope.stderr).toContain('profile nope has no generations (no such profile; profiles: system)');
     expect(nope.stdout).toBe('');
-    expect(trove('gen', 'list', '--profile', 'nope', '--json').code).toBe(3);
+    expect((await cli('gen', 'list', '--profile', 'nope', '--json')).code).toBe(3);
 
-    const diff = trove('gen', 'diff', '1', '3');
+    const diff = await cli('gen', 'diff', '1', '3');
     expect(diff.code).toBe(0);
     expect(diff.stdout).toContain('+ c-amd64-1.0-1');
     expect(diff.stdout).toContain('- a-amd64-1.0-1');
@@ -287,7 +288,7 @@ describe('CLI: gen build, list, diff, install, remove', () => {
     expect(diff.stdout).toContain('M bin/shared');
     expect(diff.stdout).not.toContain('a-amd64-1.0-1/');
     for (const missing of ['100000', '0']) {
-      const r = trove('gen', 'diff', '1', missing);
+      const r = await cli('gen', 'diff', '1', missing);
       expect(r.code).toBe(3);
       expect(r.stderr).toContain(`profile system has no generation ${missing} (it has 1, 2, 3)`);
     }
@@ -295,7 +296,7 @@ describe('CLI: gen build, list, diff, install, remove', () => {
     const r2 = await Repo.open(repoPath);
     expect((await listGenerations(r2, 'system')).map((g) => g.number)).toEqual([1, 2, 3]);
     await r2.close();
-    expect(trove('fsck').code).toBe(0);
+    expect((await cli('fsck')).code).toBe(0);
   });
 });
 
@@ -311,8 +312,9 @@ describe('concurrent installs', () => {
     for (const name of names) await mkpkg(repo, name, { [`bin/${name}`]: name, ...files(name) });
     await buildGeneration(repo, { specs: [{ name: 'base', priority: 0 }] });
     await repo.close();
-    expect(runTrove(['--repo', repoPath, 'switch', '1', '--link', link]).code).toBe(0);
+    expect((await trove(['--repo', repoPath, 'switch', '1', '--link', link])).code).toBe(0);
 
+    // Real processes (troveAll): concurrent installs contend for the repository's locks as separate processes do.
     const runs = await troveAll(names.map((name) => ['--repo', repoPath, 'install', name, '--json']));
     for (const r of runs) expect(r.code, r.stderr).toBe(0);
     const numbers = runs.map((r) => (JSON.parse(r.stdout) as { number: number }).number);
