@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Repo } from '../../src/repo/repo.js';
 import { buildGeneration } from '../../src/system/generations/build.js';
@@ -20,3 +20,19 @@ export async function repoWithGenerations(n: number): Promise<{ dir: string; rep
   return { dir, repo, commits };
 }
 
+/**
+ * A package `name` whose files are `n` small unique files in nested directories, and one script of
+ * mode 0750: its object file is 0755, so a hard-link checkout links a 0750 variant of it.
+ */
+export async function addPkg(repo: Repo, dir: string, name: string, n: number, version = '1.0') {
+  const src = join(dir, `src-${name}-${version}`);
+  for (let i = 0; i < n; i++) {
+    const d = join(src, 'usr', 'share', name, `d${i % 4}`);
+    mkdirSync(d, { recursive: true });
+    writeFileSync(join(d, `f${i}`), `${name} ${version} ${i}\n`);
+  }
+  mkdirSync(join(src, 'usr', 'bin'), { recursive: true });
+  writeFileSync(join(src, 'usr', 'bin', name), `#!/bin/sh\necho ${name} ${version}\n`);
+  chmodSync(join(src, 'usr', 'bin', name), 0o750);
+  return addPackage(repo, src, { name, arch: 'amd64', version });
+}
