@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { chmodSync, chownSync, type Dirent, linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { Command } from 'commander';
@@ -291,6 +292,23 @@ describe('the CLI end to end', () => {
     expect((await trove(['cat', '--repo', repo])).code).toBe(2);
     expect((await trove(['commit', src, '--repo', repo])).code).toBe(2); // --ref is required
     expect((await trove(['commit', join(root, 'nowhere'), '-r', 'main', '--repo', repo])).code).toBe(3);
+  });
+});
+
+describe('binary output', () => {
+  it('cat writes a binary file byte for byte', async () => {
+    const root = tmpdir('trove-binary');
+    const repo = join(root, 'repo');
+    const src = join(root, 'src');
+    mkdirSync(src);
+    // Every byte value, including invalid UTF-8 sequences, then random bytes.
+    const content = Buffer.concat([Buffer.from(Array.from({ length: 256 }, (_, i) => i)), randomBytes(200_000)]);
+    writeFileSync(join(src, 'blob.bin'), content);
+    expect((await trove(['init', '--repo', repo])).code).toBe(0);
+    expect((await trove(['commit', src, '-r', 'main', '--repo', repo])).code).toBe(0);
+    const r = await trove(['cat', 'main:blob.bin', '--repo', repo]);
+    expect(r.code).toBe(0);
+    expect(r.stdoutBytes.equals(content)).toBe(true);
   });
 });
 
