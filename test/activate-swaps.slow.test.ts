@@ -4,7 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { activate } from '../src/system/activation/activate.js';
-import { repoWithGenerations } from './helpers/generations.js';
+import { repoWithGenerations } from './helpers/fixtures.js';
 
 const READER = `
 const fs = require('node:fs');

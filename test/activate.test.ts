@@ -6,7 +6,7 @@ import { activate } from '../src/system/activation/activate.js';
 import { readActive } from '../src/system/profiles.js';
 import { writeMount } from '../src/system/mounts.js';
 import { troveIn } from './helpers/cli.js';
-import { repoWithGenerations } from './helpers/generations.js';
+import { repoWithGenerations } from './helpers/fixtures.js';
 
 describe('activation', () => {
   it('switch, status and rollback through the CLI', async () => {

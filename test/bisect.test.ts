@@ -1,40 +1,15 @@
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_DIR_META } from '../src/format/types.js';
-import type { ObjectId } from '../src/util/hash.js';
-import { activate } from '../src/system/activation/activate.js';
-import { bisectReset, bisectStart } from '../src/system/bisect/bisect.js';
-import { bisectRun, verdictOf } from '../src/system/bisect/run.js';
+import { verdictOf } from '../src/system/bisect/run.js';
 import { readBisectState } from '../src/system/bisect/state.js';
 import { buildGeneration } from '../src/system/generations/build.js';
-import { readCommit, writeCommit, writeTree } from '../src/repo/objects.js';
+import { readCommit, writeCommit } from '../src/repo/objects.js';
 import { addPackage } from '../src/system/packages/add.js';
 import { Repo } from '../src/repo/repo.js';
 import { trove, troveIn } from './helpers/cli.js';
-import { sh, tmpdir } from './helpers/tmp.js';
-
-/**
- * Writes a linear history of `n` tiny commits straight through the library:
- * commit i holds `value` = i, and from commit `fault` on also `broken`.
- */
-async function history(repo: Repo, n: number, fault: number, ref: string): Promise<ObjectId[]> {
-  const brokenBlob = (await repo.store.put(Buffer.from('broken\n'))).id;
-  const ids: ObjectId[] = [];
-  for (let i = 0; i < n; i++) {
-    const content = Buffer.from(`${i}\n`);
-    const value = (await repo.store.put(content)).id;
-    const file = { kind: 'file' as const, mode: 0o644, uid: 0, gid: 0, xattrs: [] };
-    const entries = [{ ...file, name: 'value', id: value, size: content.length }];
-    if (i >= fault) entries.push({ ...file, name: 'broken', id: brokenBlob, size: 7 });
-    const tree = await writeTree(repo.store, { entries });
-    const parents = ids.length ? [ids.at(-1)!] : [];
-    ids.push(await writeCommit(repo.store, { tree, root: DEFAULT_DIR_META, parents, subject: `commit ${i}`, body: '', timestamp: 1_700_000_000 + i, metadata: [] }));
-  }
-  await repo.refs.write(ref, ids.at(-1)!);
-  return ids;
-}
+import { history } from './helpers/fixtures.js';
+import { tmpdir } from './helpers/tmp.js';
 
 async function readBisectStateAt(repoPath: string) {
   const repo = await Repo.open(repoPath);
@@ -60,62 +35,7 @@ async function generations(dir: string, n: number, broken: number): Promise<stri
   return repoPath;
 }
 
-/** The same history as a git repository, written with one `git fast-import`. */
-function gitHistory(dir: string, n: number, fault: number): void {
-  sh('git', ['init', '-q', '-b', 'main', dir]);
-  const lines: string[] = [];
-  for (let i = 0; i < n; i++) {
-    const msg = `commit ${i}`;
-    lines.push('commit refs/heads/main', `committer T <t@example.com> ${1_700_000_000 + i} +0000`, `data ${msg.length}`, msg);
-    const value = `${i}\n`;
-    lines.push('M 644 inline value', `data ${value.length}`, value.slice(0, -1));
-    if (i === fault) lines.push('M 644 inline broken', 'data 7', 'broken');
-    lines.push('');
-  }
-  const r = spawnSync('git', ['fast-import', '--quiet'], { cwd: dir, input: `${lines.join('\n')}\n`, encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`git fast-import failed: ${r.stderr}`);
-  sh('git', ['reset', '-q', '--hard', 'main'], { cwd: dir });
-}
-
 describe('bisect', () => {
-  it('finds the faulty commit of a 1,000-commit history in at most 11 steps, as git bisect run does', async () => {
-    const dir = tmpdir();
-    const repo = await Repo.init(join(dir, 'repo'));
-    const fault = 737;
-    const ids = await history(repo, 1000, fault, 'os/main');
-    const link = join(dir, 'ro');
-    await activate(repo, ids[0]!, { link });
-    const before = readlinkSync(link);
-
-    const start = await bisectStart(repo, { ref: 'os/main', good: ids[0]!, link });
-    expect(start.remaining).toBe(998);
-    const tested: string[] = [];
-    const result = await bisectRun(repo, ['sh', '-c', `test ! -e "$TROVE_BISECT_LINK/broken"`], {
-      stdio: 'ignore',
-      onStep: (s) => tested.push(s.state.log.at(-1)!.commit),
-    });
-    expect(result.firstBad).toBe(ids[fault]);
-    expect(result.steps).toBeLessThanOrEqual(11);
-    expect(result.steps).toBe(tested.length);
-    expect(result.diff!.files.map((c) => `${c.kind} ${c.path}`)).toEqual(['added broken', 'modified value']);
-    // Every step really activated its candidate: the link shows the first bad commit now.
-    expect(readlinkSync(link)).toBe(join(repo.path, 'checkouts', ids[fault]!));
-    const subject = (await readCommit(repo.store, result.firstBad!)).subject;
-
-    await bisectReset(repo);
-    expect(readlinkSync(link)).toBe(before);
-    expect(await readBisectState(repo)).toBeUndefined();
-    await repo.close();
-
-    const git = join(dir, 'git');
-    gitHistory(git, 1000, fault);
-    const root = sh('git', ['rev-list', '--max-parents=0', 'main'], { cwd: git }).trim();
-    sh('git', ['bisect', 'start', 'main', root], { cwd: git });
-    const out = sh('git', ['bisect', 'run', 'sh', '-c', 'test ! -e broken'], { cwd: git });
-    const firstBad = /([0-9a-f]{40}) is the first bad commit/.exec(out)![1]!;
-    expect(sh('git', ['log', '-1', '--format=%s', firstBad], { cwd: git }).trim()).toBe(subject);
-  });
-
   it('CLI: start, good, bad, skip and reset, on revisions, with a skip', async () => {
     const dir = tmpdir();
     const repoPath = join(dir, 'repo');

@@ -10,7 +10,7 @@ import { gc } from '../src/repo/gc.js';
 import { systemRoots } from '../src/system/roots.js';
 import { Repo } from '../src/repo/repo.js';
 import { TROVE_BIN } from './helpers/cli.js';
-import { addPkg } from './helpers/generations.js';
+import { addPkg } from './helpers/fixtures.js';
 import { tmpdir } from './helpers/tmp.js';
 
 describe('gc', () => {

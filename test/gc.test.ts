@@ -14,7 +14,7 @@ import { listGenerations } from '../src/system/profiles.js';
 import { systemRoots } from '../src/system/roots.js';
 import { Repo } from '../src/repo/repo.js';
 import { trove, troveIn } from './helpers/cli.js';
-import { addPkg } from './helpers/generations.js';
+import { addPkg } from './helpers/fixtures.js';
 import { tmpdir } from './helpers/tmp.js';
 
 async function allObjects(repo: Repo): Promise<Set<ObjectId>> {

@@ -1,46 +1,21 @@
-import { mkdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readFileSync, readlinkSync } from 'node:fs';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { TreeEntry } from '../src/format/types.js';
-import type { ObjectId } from '../src/util/hash.js';
 import { buildGeneration } from '../src/system/generations/build.js';
 import { diffGenerations, diffPackages } from '../src/system/generations/diff.js';
 import { listGenerationRows } from '../src/system/generations/list.js';
 import { buildGenerationTree, type GenerationInput } from '../src/system/generations/tree.js';
 import { readCommit, readTree } from '../src/repo/objects.js';
-import { addPackage, type PkgAddOptions } from '../src/system/packages/add.js';
+import { addPackage } from '../src/system/packages/add.js';
 import { inputOf } from '../src/system/packages/spec.js';
 import { listGenerations, readActive } from '../src/system/profiles.js';
 import { Repo } from '../src/repo/repo.js';
 import { getDebs } from './helpers/debs.js';
 import { trove, troveAll, troveIn } from './helpers/cli.js';
+import { entryAt, mkpkg } from './helpers/fixtures.js';
 import { tmpdir } from './helpers/tmp.js';
 
 
-/** Commits a package made of `files` (path -> content; a value of null makes a directory). */
-async function mkpkg(repo: Repo, name: string, files: Record<string, string | null>, opts: Partial<PkgAddOptions> = {}) {
-  const src = tmpdir('trove-pkg');
-  for (const [path, content] of Object.entries(files)) {
-    if (content === null) mkdirSync(join(src, path), { recursive: true });
-    else {
-      mkdirSync(dirname(join(src, path)), { recursive: true });
-      writeFileSync(join(src, path), content);
-    }
-  }
-  return addPackage(repo, src, { name, arch: 'amd64', version: '1.0', ...opts });
-}
-
-/** The entry at `path` of a tree, or undefined. */
-async function entryAt(repo: Repo, tree: ObjectId, path: string): Promise<TreeEntry | undefined> {
-  let id = tree;
-  let entry: TreeEntry | undefined;
-  for (const part of path.split('/')) {
-    entry = (await readTree(repo.store, id)).entries.find((e) => e.name === part);
-    if (!entry) return undefined;
-    id = entry.id ?? '';
-  }
-  return entry;
-}
 
 function permutations<T>(xs: T[]): T[][] {
   if (xs.length <= 1) return [xs];
@@ -177,46 +152,6 @@ describe('package changes between generations', () => {
     const d = await diffGenerations(repo.store, g1.commit, g2.commit);
     expect(d.packages).toEqual({ added: ['tool-amd64-1.0-2'], removed: [], changed: [] });
     expect(d.files.map((c) => `${c.kind} ${c.path}`)).toEqual(['modified bin/tool', 'added share/two']);
-    await repo.close();
-  });
-});
-
-describe('large generations', () => {
-  it('building one of 120 packages reads only tree objects and writes only merged directories', async () => {
-    const repo = await Repo.init(join(tmpdir(), 'repo'));
-    const blobs = new Set<ObjectId>();
-    let files = 0;
-    for (let i = 0; i < 120; i++) {
-      const name = `p${String(i).padStart(3, '0')}`;
-      const content: Record<string, string> = {
-        [`usr/bin/${name}`]: `#!/bin/sh\necho ${name}\n`,
-        [`usr/share/doc/${name}/copyright`]: `copyright ${name}\n`,
-        [`usr/share/doc/${name}/README`]: `readme ${name}\n`,
-        [`usr/lib/${name}/data/a`]: `a ${i}\n`,
-        [`usr/lib/${name}/data/b`]: `b ${i}\n`,
-        [`usr/lib/${name}/data/c`]: `c ${i}\n`,
-        [`usr/lib/${name}/data/d`]: `d ${i}\n`,
-        [`usr/lib/${name}/data/e`]: `e ${i}\n`,
-      };
-      files += Object.keys(content).length;
-      const p = await mkpkg(repo, name, content);
-      for (const path of Object.keys(content)) blobs.add((await entryAt(repo, p.tree, path))!.id!);
-    }
-    const gets: ObjectId[] = [];
-    const realGet = repo.store.get.bind(repo.store);
-    repo.store.get = async (id) => {
-      gets.push(id);
-      return realGet(id);
-    };
-    const specs = Array.from({ length: 120 }, (_, i) => ({ name: `p${String(i).padStart(3, '0')}`, priority: 0 }));
-    const r = await buildGeneration(repo, { specs });
-    repo.store.get = realGet;
-    expect(gets.length).toBeGreaterThan(120);
-    expect(gets.filter((id) => blobs.has(id))).toEqual([]);
-    // New: root, usr, usr/bin, usr/lib, usr/share, usr/share/doc, and the commit.
-    expect(r.written.objects).toBe(7);
-    expect(r.written.objects).toBeLessThan(files / 100);
-    expect(r.packages.length).toBe(120);
     await repo.close();
   });
 });
