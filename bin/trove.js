@@ -7,6 +7,6 @@ process.stdout.on('error', (err) => {
   throw err;
 });
 
-main(process.argv).then((code) => {
+main(process.argv, { stdout: process.stdout, stderr: process.stderr, env: process.env }).then((code) => {
   process.exitCode = code;
 });

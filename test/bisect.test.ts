@@ -1,39 +1,15 @@
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_DIR_META } from '../src/format/types.js';
-import type { ObjectId } from '../src/util/hash.js';
-import { activate } from '../src/system/activation/activate.js';
-import { bisectReset, bisectStart } from '../src/system/bisect/bisect.js';
-import { bisectRun, verdictOf } from '../src/system/bisect/run.js';
+import { verdictOf } from '../src/system/bisect/run.js';
 import { readBisectState } from '../src/system/bisect/state.js';
 import { buildGeneration } from '../src/system/generations/build.js';
-import { readCommit, writeCommit, writeTree } from '../src/repo/objects.js';
+import { readCommit, writeCommit } from '../src/repo/objects.js';
 import { addPackage } from '../src/system/packages/add.js';
 import { Repo } from '../src/repo/repo.js';
-import { runTrove, sh, tmpdir } from './helpers/tmp.js';
-
-/**
- * Writes a linear history of `n` tiny commits straight through the library:
- * commit i holds `value` = i, and from commit `fault` on also `broken`.
- */
-async function history(repo: Repo, n: number, fault: number, ref: string): Promise<ObjectId[]> {
-  const brokenBlob = (await repo.store.put(Buffer.from('broken\n'))).id;
-  const ids: ObjectId[] = [];
-  for (let i = 0; i < n; i++) {
-    const content = Buffer.from(`${i}\n`);
-    const value = (await repo.store.put(content)).id;
-    const file = { kind: 'file' as const, mode: 0o644, uid: 0, gid: 0, xattrs: [] };
-    const entries = [{ ...file, name: 'value', id: value, size: content.length }];
-    if (i >= fault) entries.push({ ...file, name: 'broken', id: brokenBlob, size: 7 });
-    const tree = await writeTree(repo.store, { entries });
-    const parents = ids.length ? [ids.at(-1)!] : [];
-    ids.push(await writeCommit(repo.store, { tree, root: DEFAULT_DIR_META, parents, subject: `commit ${i}`, body: '', timestamp: 1_700_000_000 + i, metadata: [] }));
-  }
-  await repo.refs.write(ref, ids.at(-1)!);
-  return ids;
-}
+import { trove, troveIn } from './helpers/cli.js';
+import { history } from './helpers/fixtures.js';
+import { tmpdir } from './helpers/tmp.js';
 
 async function readBisectStateAt(repoPath: string) {
   const repo = await Repo.open(repoPath);
@@ -59,62 +35,7 @@ async function generations(dir: string, n: number, broken: number): Promise<stri
   return repoPath;
 }
 
-/** The same history as a git repository, written with one `git fast-import`. */
-function gitHistory(dir: string, n: number, fault: number): void {
-  sh('git', ['init', '-q', '-b', 'main', dir]);
-  const lines: string[] = [];
-  for (let i = 0; i < n; i++) {
-    const msg = `commit ${i}`;
-    lines.push('commit refs/heads/main', `committer T <t@example.com> ${1_700_000_000 + i} +0000`, `data ${msg.length}`, msg);
-    const value = `${i}\n`;
-    lines.push('M 644 inline value', `data ${value.length}`, value.slice(0, -1));
-    if (i === fault) lines.push('M 644 inline broken', 'data 7', 'broken');
-    lines.push('');
-  }
-  const r = spawnSync('git', ['fast-import', '--quiet'], { cwd: dir, input: `${lines.join('\n')}\n`, encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`git fast-import failed: ${r.stderr}`);
-  sh('git', ['reset', '-q', '--hard', 'main'], { cwd: dir });
-}
-
 describe('bisect', () => {
-  it('finds the faulty commit of a 1,000-commit history in at most 11 steps, as git bisect run does', async () => {
-    const dir = tmpdir();
-    const repo = await Repo.init(join(dir, 'repo'));
-    const fault = 737;
-    const ids = await history(repo, 1000, fault, 'os/main');
-    const link = join(dir, 'ro');
-    await activate(repo, ids[0]!, { link });
-    const before = readlinkSync(link);
-
-    const start = await bisectStart(repo, { ref: 'os/main', good: ids[0]!, link });
-    expect(start.remaining).toBe(998);
-    const tested: string[] = [];
-    const result = await bisectRun(repo, ['sh', '-c', `test ! -e "$TROVE_BISECT_LINK/broken"`], {
-      stdio: 'ignore',
-      onStep: (s) => tested.push(s.state.log.at(-1)!.commit),
-    });
-    expect(result.firstBad).toBe(ids[fault]);
-    expect(result.steps).toBeLessThanOrEqual(11);
-    expect(result.steps).toBe(tested.length);
-    expect(result.diff!.files.map((c) => `${c.kind} ${c.path}`)).toEqual(['added broken', 'modified value']);
-    // Every step really activated its candidate: the link shows the first bad commit now.
-    expect(readlinkSync(link)).toBe(join(repo.path, 'checkouts', ids[fault]!));
-    const subject = (await readCommit(repo.store, result.firstBad!)).subject;
-
-    await bisectReset(repo);
-    expect(readlinkSync(link)).toBe(before);
-    expect(await readBisectState(repo)).toBeUndefined();
-    await repo.close();
-
-    const git = join(dir, 'git');
-    gitHistory(git, 1000, fault);
-    const root = sh('git', ['rev-list', '--max-parents=0', 'main'], { cwd: git }).trim();
-    sh('git', ['bisect', 'start', 'main', root], { cwd: git });
-    const out = sh('git', ['bisect', 'run', 'sh', '-c', 'test ! -e broken'], { cwd: git });
-    const firstBad = /([0-9a-f]{40}) is the first bad commit/.exec(out)![1]!;
-    expect(sh('git', ['log', '-1', '--format=%s', firstBad], { cwd: git }).trim()).toBe(subject);
-  });
-
   it('CLI: start, good, bad, skip and reset, on revisions, with a skip', async () => {
     const dir = tmpdir();
     const repoPath = join(dir, 'repo');
@@ -125,28 +46,28 @@ describe('bisect', () => {
     await repo.refs.write('side', side);
     await repo.close();
     const link = join(dir, 'ro');
-    const trove = (...args: string[]) => runTrove(['--repo', repoPath, ...args]);
-    expect(trove('switch', 'os/main~19', '--link', link).code).toBe(0);
+    const cli = troveIn(repoPath);
+    expect((await cli('switch', 'os/main~19', '--link', link)).code).toBe(0);
     const before = readlinkSync(link);
 
-    expect(trove('bisect', 'good').code).toBe(2);
-    const offRef = trove('bisect', 'start', '--ref', 'os/main', '--bad', 'side', '--good', 'os/main~19');
+    expect((await cli('bisect', 'good')).code).toBe(2);
+    const offRef = await cli('bisect', 'start', '--ref', 'os/main', '--bad', 'side', '--good', 'os/main~19');
     expect(offRef.code).toBe(2);
     expect(offRef.stderr).toContain(`--bad side (${side.slice(0, 12)}) is not on the first-parent history of os/main`);
     expect(await readBisectStateAt(repoPath)).toBeUndefined();
-    const start = trove('bisect', 'start', '--ref', 'os/main', '--good', 'os/main~19', '--json');
+    const start = await cli('bisect', 'start', '--ref', 'os/main', '--good', 'os/main~19', '--json');
     expect(start.code).toBe(0);
-    expect(trove('bisect', 'start', '--ref', 'os/main', '--good', 'os/main~19').code).toBe(4);
+    expect((await cli('bisect', 'start', '--ref', 'os/main', '--good', 'os/main~19')).code).toBe(4);
     let current = (JSON.parse(start.stdout) as { current: string }).current;
     expect(readlinkSync(link)).toBe(join(repoPath, 'checkouts', current));
-    expect(trove('status').stdout).toContain('bisecting');
+    expect((await cli('status')).stdout).toContain('bisecting');
     let steps = 0;
     let final: { firstBad: string | null; current: string | null } = { firstBad: null, current };
     while (final.current) {
       const i = ids.indexOf(final.current);
       // Skip one commit on the way: the answer must not change.
       const verdict = i === 10 ? 'skip' : i >= 13 ? 'bad' : 'good';
-      const r = trove('bisect', verdict, '--json');
+      const r = await cli('bisect', verdict, '--json');
       expect(r.code).toBe(0);
       final = JSON.parse(r.stdout) as typeof final;
       if (final.current) expect(readlinkSync(link)).toBe(join(repoPath, 'checkouts', final.current));
@@ -155,9 +76,9 @@ describe('bisect', () => {
     }
     expect(final.firstBad).toBe(ids[13]);
     expect(steps).toBeLessThanOrEqual(6);
-    const again = trove('bisect', 'bad');
+    const again = await cli('bisect', 'bad');
     expect(again.code).toBe(2);
-    const reset = trove('bisect', 'reset');
+    const reset = await cli('bisect', 'reset');
     expect(reset.code).toBe(0);
     expect(readlinkSync(link)).toBe(before);
   });
@@ -166,20 +87,20 @@ describe('bisect', () => {
     const dir = tmpdir();
     const repoPath = join(dir, 'repo');
     const link = join(dir, 'ro');
-    const trove = (...args: string[]) => runTrove(['--repo', repoPath, ...args]);
+    const cli = troveIn(repoPath);
     {
       const repo = await Repo.init(repoPath);
       const ids = await history(repo, 64, 40, 'os/main');
       await repo.close();
-      expect(trove('bisect', 'start', '--bad', ids[63]!, '--good', ids[0]!, '--link', link).code).toBe(0);
-      const aborted = trove('bisect', 'run', '--', 'sh', '-c', 'exit 129');
+      expect((await cli('bisect', 'start', '--bad', ids[63]!, '--good', ids[0]!, '--link', link)).code).toBe(0);
+      const aborted = await cli('bisect', 'run', '--', 'sh', '-c', 'exit 129');
       expect(aborted.code).not.toBe(0);
       expect(aborted.stderr).toContain('aborted');
-      const run = trove('bisect', 'run', '--', 'sh', '-c', `test ! -e ${link}/broken`);
+      const run = await cli('bisect', 'run', '--', 'sh', '-c', `test ! -e ${link}/broken`);
       expect(run.code).toBe(0);
       expect(run.stdout).toContain(`first bad commit: ${ids[40]}`);
       expect(run.stdout).toContain('A broken');
-      const reset = trove('bisect', 'reset', '--json');
+      const reset = await cli('bisect', 'reset', '--json');
       expect(reset.code).toBe(0);
       expect(JSON.parse(reset.stdout)).toEqual({ link, restored: null });
       // There was no link before the session: reset removes it.
@@ -201,30 +122,30 @@ describe('bisect', () => {
       await buildGeneration(repo, { specs: [{ name: 'tool', priority: 0 }] });
     }
     await repo.close();
-    const trove = (...args: string[]) => runTrove(['--repo', repoPath, ...args]);
-    expect(trove('bisect', 'start', '--good', '1', '--link', link).code).toBe(0);
-    const run = trove('bisect', 'run', '--json', '--', 'sh', '-c', `grep -q fine ${link}/bin/tool`);
+    const cli = troveIn(repoPath);
+    expect((await cli('bisect', 'start', '--good', '1', '--link', link)).code).toBe(0);
+    const run = await cli('bisect', 'run', '--json', '--', 'sh', '-c', `grep -q fine ${link}/bin/tool`);
     expect(run.code).toBe(0);
     const result = JSON.parse(run.stdout) as { firstBad: string; steps: number; diff: { packages: { changed: { from: string; to: string }[] } } };
     expect(result.firstBad).toBe(readFileSync(join(repoPath, 'profiles', 'system', '5'), 'utf8').trim());
     expect(result.diff.packages.changed).toEqual([{ from: 'tool-amd64-1.4-4', to: 'tool-amd64-1.5-5' }]);
     expect(result.steps).toBeLessThanOrEqual(3);
-    expect(trove('bisect', 'reset').code).toBe(0);
+    expect((await cli('bisect', 'reset')).code).toBe(0);
   });
 
   it('bisect run: a command exiting 125 skips that candidate and the first bad commit is still found', async () => {
     const dir = tmpdir();
     const repoPath = join(dir, 'repo');
     const link = join(dir, 'ro');
-    const trove = (...args: string[]) => runTrove(['--repo', repoPath, ...args]);
+    const cli = troveIn(repoPath);
     const repo = await Repo.init(repoPath);
     const ids = await history(repo, 64, 40, 'os/main');
     await repo.close();
-    const start = trove('bisect', 'start', '--ref', 'os/main', '--good', ids[0]!, '--link', link, '--json');
+    const start = await cli('bisect', 'start', '--ref', 'os/main', '--good', ids[0]!, '--link', link, '--json');
     expect(start.code).toBe(0);
     const first = (JSON.parse(start.stdout) as { current: string }).current;
     const script = `if [ "$TROVE_BISECT_COMMIT" = ${first} ]; then exit 125; fi; test ! -e ${link}/broken`;
-    const run = trove('bisect', 'run', '--', 'sh', '-c', script);
+    const run = await cli('bisect', 'run', '--', 'sh', '-c', script);
     expect(run.code).toBe(0);
     expect(run.stdout).toContain(`${first.slice(0, 12)} is skip`);
     expect(run.stdout).toContain(`first bad commit: ${ids[40]}`);
@@ -233,30 +154,30 @@ describe('bisect', () => {
     expect(state.marks[first]).toBe('skip');
     expect(state.log.length).toBeGreaterThan(1);
     expect(readlinkSync(link)).toBe(join(repoPath, 'checkouts', ids[40]!));
-    expect(trove('bisect', 'reset').code).toBe(0);
+    expect((await cli('bisect', 'reset')).code).toBe(0);
   });
 
   it('start refuses generations the profile does not have, with a message that says so', async () => {
     const dir = tmpdir();
     const empty = join(dir, 'empty');
-    expect(runTrove(['--repo', empty, 'init']).code).toBe(0);
-    const none = runTrove(['--repo', empty, 'bisect', 'start', '--good', '1']);
+    expect((await trove(['--repo', empty, 'init'])).code).toBe(0);
+    const none = await trove(['--repo', empty, 'bisect', 'start', '--good', '1']);
     expect(none.code).toBe(3);
     expect(none.stderr).toContain('profile system has no generations to bisect');
 
     const repoPath = await generations(dir, 4, 3);
-    const trove = (...args: string[]) => runTrove(['--repo', repoPath, ...args]);
-    const good5 = trove('bisect', 'start', '--good', '5', '--link', join(dir, 'ro'));
+    const cli = troveIn(repoPath);
+    const good5 = await cli('bisect', 'start', '--good', '5', '--link', join(dir, 'ro'));
     expect(good5.code).toBe(3);
     expect(good5.stderr).toContain('profile system has no generation 5 (it has 1, 2, 3, 4)');
     expect(good5.stderr).not.toContain('must come after');
-    const bad9 = trove('bisect', 'start', '--good', '1', '--bad', '9', '--link', join(dir, 'ro'));
+    const bad9 = await cli('bisect', 'start', '--good', '1', '--bad', '9', '--link', join(dir, 'ro'));
     expect(bad9.code).toBe(3);
     expect(bad9.stderr).toContain('profile system has no generation 9');
-    const newest = trove('bisect', 'start', '--good', '4', '--link', join(dir, 'ro'));
+    const newest = await cli('bisect', 'start', '--good', '4', '--link', join(dir, 'ro'));
     expect(newest.code).toBe(2);
     expect(newest.stderr).toContain('generation 4 is the newest of profile system');
-    const backwards = trove('bisect', 'start', '--good', '3', '--bad', '2', '--link', join(dir, 'ro'));
+    const backwards = await cli('bisect', 'start', '--good', '3', '--bad', '2', '--link', join(dir, 'ro'));
     expect(backwards.code).toBe(2);
     expect(backwards.stderr).toContain('the bad generation (2) must come after the good one (3)');
     expect(await readBisectStateAt(repoPath)).toBeUndefined();
@@ -266,39 +187,39 @@ describe('bisect', () => {
     const dir = tmpdir();
     const link = join(dir, 'ro');
     const repoPath = await generations(dir, 4, 3);
-    const trove = (...args: string[]) => runTrove(['--repo', repoPath, ...args]);
+    const cli = troveIn(repoPath);
     const extra = join(dir, 'extra');
     mkdirSync(join(extra, 'bin'), { recursive: true });
     writeFileSync(join(extra, 'bin', 'extra'), 'extra');
-    expect(trove('pkg', 'add', extra, '--name', 'extra', '--arch', 'amd64', '--version', '1').code).toBe(0);
-    expect(trove('switch', '4', '--link', link).code).toBe(0);
+    expect((await cli('pkg', 'add', extra, '--name', 'extra', '--arch', 'amd64', '--version', '1')).code).toBe(0);
+    expect((await cli('switch', '4', '--link', link)).code).toBe(0);
     const before = readlinkSync(link);
-    const status = () => JSON.parse(trove('status', '--json').stdout) as { active: { generation: number; link: string; target: string }; linkOk: boolean; generations: number };
-    expect(status().active).toMatchObject({ generation: 4, link, target: before });
+    const status = async () => JSON.parse((await cli('status', '--json')).stdout) as { active: { generation: number; link: string; target: string }; linkOk: boolean; generations: number };
+    expect((await status()).active).toMatchObject({ generation: 4, link, target: before });
 
-    expect(trove('bisect', 'start', '--good', '1').code).toBe(0);
+    expect((await cli('bisect', 'start', '--good', '1')).code).toBe(0);
     const candidate = readlinkSync(link);
     expect(candidate).not.toBe(before);
     for (const args of [['switch', '2'], ['switch', '1', '--link', link], ['rollback'], ['install', 'extra'], ['remove', 'tool']]) {
-      const r = trove(...args);
+      const r = await cli(...args);
       expect(r.code, args.join(' ')).toBe(8);
       expect(r.stderr).toContain(`a bisect session is using ${link}; end it first with: trove bisect reset`);
     }
     // Nothing was built, activated or recorded: the candidate is still at the link.
     expect(readlinkSync(link)).toBe(candidate);
-    expect(status().generations).toBe(4);
-    expect(status().active).toMatchObject({ generation: 4, link, target: before });
+    expect((await status()).generations).toBe(4);
+    expect((await status()).active).toMatchObject({ generation: 4, link, target: before });
     // Building without activating touches no link, so it is allowed.
-    expect(trove('install', 'extra', '--no-switch').code).toBe(0);
-    expect(status().generations).toBe(5);
+    expect((await cli('install', 'extra', '--no-switch')).code).toBe(0);
+    expect((await status()).generations).toBe(5);
 
-    const reset = trove('bisect', 'reset', '--json');
+    const reset = await cli('bisect', 'reset', '--json');
     expect(reset.code).toBe(0);
     expect(JSON.parse(reset.stdout)).toEqual({ link, restored: before });
     expect(readlinkSync(link)).toBe(before);
-    expect(status().linkOk).toBe(true);
-    expect(trove('switch', '2').code).toBe(0);
-    expect(status().active.generation).toBe(2);
+    expect((await status()).linkOk).toBe(true);
+    expect((await cli('switch', '2')).code).toBe(0);
+    expect((await status()).active.generation).toBe(2);
   });
 
   it('maps exit codes the way git does', () => {

@@ -2,10 +2,11 @@ import { chmodSync, existsSync, lchownSync, lstatSync, mkdirSync, readdirSync, r
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { hashBytes } from '../src/util/hash.js';
-import { runTrove, tmpdir } from './helpers/tmp.js';
+import { trove } from './helpers/cli.js';
+import { tmpdir } from './helpers/tmp.js';
 
 /** A repository with ref `main`: a 0644 file, a 0600 file (a variant in a hard-link checkout) and a symlink. */
-function setup() {
+async function setup() {
   const dir = tmpdir('trove-checkout');
   const repo = join(dir, 'repo');
   const src = join(dir, 'src');
@@ -14,8 +15,8 @@ function setup() {
   writeFileSync(join(src, 'etc', 'secret'), 'secret\n');
   chmodSync(join(src, 'etc', 'secret'), 0o600);
   symlinkSync('../etc/plain', join(src, 'etc', 'link'));
-  expect(runTrove(['init', '--repo', repo]).code).toBe(0);
-  expect(runTrove(['commit', src, '-r', 'main', '--repo', repo]).code).toBe(0);
+  expect((await trove(['init', '--repo', repo])).code).toBe(0);
+  expect((await trove(['commit', src, '-r', 'main', '--repo', repo])).code).toBe(0);
   const objectOf = (content: string) => {
     const id = hashBytes(Buffer.from(content));
     return join(repo, 'objects', id.slice(0, 2), id.slice(2));
@@ -31,10 +32,10 @@ function rot(path: string) {
 }
 
 describe('checkout', () => {
-  it('links symlinks to one shared symlink per target and owner, never to what they point at', () => {
-    const { dir, repo } = setup();
+  it('links symlinks to one shared symlink per target and owner, never to what they point at', async () => {
+    const { dir, repo } = await setup();
     for (const n of [1, 2]) {
-      const r = runTrove(['checkout', 'main', join(dir, `out${n}`), '--repo', repo]);
+      const r = await trove(['checkout', 'main', join(dir, `out${n}`), '--repo', repo]);
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
     }
@@ -48,21 +49,21 @@ describe('checkout', () => {
     expect(readFileSync(join(dir, 'out2', 'etc', 'link'), 'utf8')).toBe('plain\n');
   });
 
-  it('refuses to copy an object whose bytes rotted, and leaves no destination behind', () => {
-    const { dir, repo, objectOf } = setup();
+  it('refuses to copy an object whose bytes rotted, and leaves no destination behind', async () => {
+    const { dir, repo, objectOf } = await setup();
     rot(objectOf('plain\n'));
     const dest = join(dir, 'copy');
-    const r = runTrove(['checkout', '--copy', 'main', dest, '--repo', repo]);
+    const r = await trove(['checkout', '--copy', 'main', dest, '--repo', repo]);
     expect(r.code).toBe(5);
     expect(r.stderr).toMatch(/is corrupt: its bytes hash to/);
     expect(existsSync(dest)).toBe(false);
   });
 
-  it('refuses to make a variant from a rotted object', () => {
-    const { dir, repo, objectOf } = setup();
+  it('refuses to make a variant from a rotted object', async () => {
+    const { dir, repo, objectOf } = await setup();
     rot(objectOf('secret\n'));
     const dest = join(dir, 'links');
-    const r = runTrove(['checkout', 'main', dest, '--repo', repo]);
+    const r = await trove(['checkout', 'main', dest, '--repo', repo]);
     expect(r.code).toBe(5);
     expect(r.stderr).toMatch(/is corrupt/);
     expect(existsSync(dest)).toBe(false);
@@ -71,45 +72,45 @@ describe('checkout', () => {
     expect(files).toEqual([]);
   });
 
-  it('gives clear errors for destinations it cannot make', () => {
-    const { dir, repo } = setup();
-    const under = runTrove(['checkout', 'main', join(dir, 'src', 'etc', 'plain', 'x'), '--repo', repo]);
+  it('gives clear errors for destinations it cannot make', async () => {
+    const { dir, repo } = await setup();
+    const under = await trove(['checkout', 'main', join(dir, 'src', 'etc', 'plain', 'x'), '--repo', repo]);
     expect(under.code).toBe(2);
     expect(under.stderr).toMatch(/a parent is not a directory/);
-    const proc = runTrove(['checkout', 'main', '/proc/trove-no-such-dir', '--repo', repo]);
+    const proc = await trove(['checkout', 'main', '/proc/trove-no-such-dir', '--repo', repo]);
     expect(proc.code).toBe(1);
     expect(proc.stderr).toMatch(/cannot create checkout destination \/proc\/trove-no-such-dir/);
-    const full = runTrove(['checkout', 'main', join(dir, 'src'), '--repo', repo]);
+    const full = await trove(['checkout', 'main', join(dir, 'src'), '--repo', repo]);
     expect(full.code).toBe(4);
   });
 
-  it('makes missing parents of the destination like mkdir -p', () => {
-    const { dir, repo } = setup();
+  it('makes missing parents of the destination like mkdir -p', async () => {
+    const { dir, repo } = await setup();
     const dest = join(dir, 'a', 'b', 'c');
-    expect(runTrove(['checkout', 'main', dest, '--repo', repo]).code).toBe(0);
+    expect((await trove(['checkout', 'main', dest, '--repo', repo])).code).toBe(0);
     expect(statSync(join(dir, 'a', 'b')).mode & 0o777).toBe(0o777 & ~process.umask());
     expect(readFileSync(join(dest, 'etc', 'plain'), 'utf8')).toBe('plain\n');
   });
 
-  it('follows symlinked parents of the destination, not a symlink at the destination itself', () => {
-    const { dir, repo } = setup();
+  it('follows symlinked parents of the destination, not a symlink at the destination itself', async () => {
+    const { dir, repo } = await setup();
     mkdirSync(join(dir, 'real'));
     symlinkSync('real', join(dir, 'lnk'));
-    expect(runTrove(['checkout', 'main', join(dir, 'lnk', 'a', 'b'), '--repo', repo]).code).toBe(0);
+    expect((await trove(['checkout', 'main', join(dir, 'lnk', 'a', 'b'), '--repo', repo])).code).toBe(0);
     expect(readFileSync(join(dir, 'real', 'a', 'b', 'etc', 'plain'), 'utf8')).toBe('plain\n');
     mkdirSync(join(dir, 'empty'));
     symlinkSync('empty', join(dir, 'to-empty'));
-    expect(runTrove(['checkout', 'main', join(dir, 'to-empty'), '--repo', repo]).code).toBe(4);
+    expect((await trove(['checkout', 'main', join(dir, 'to-empty'), '--repo', repo])).code).toBe(4);
   });
 
-  it.runIf(process.getuid?.() === 0)('as root, replaces a shared symlink whose owner is not the entry\'s (made by a checkout without root)', () => {
-    const { dir, repo } = setup();
+  it.runIf(process.getuid?.() === 0)('as root, replaces a shared symlink whose owner is not the entry\'s (made by a checkout without root)', async () => {
+    const { dir, repo } = await setup();
     const h = hashBytes(Buffer.from('../etc/plain'));
     const planted = join(repo, 'variants', 'symlink-0-0', h.slice(0, 2), h.slice(2));
     mkdirSync(join(planted, '..'), { recursive: true });
     symlinkSync('../etc/plain', planted);
     lchownSync(planted, 65534, 65534);
-    expect(runTrove(['checkout', 'main', join(dir, 'out'), '--repo', repo]).code).toBe(0);
+    expect((await trove(['checkout', 'main', join(dir, 'out'), '--repo', repo])).code).toBe(0);
     const st = lstatSync(join(dir, 'out', 'etc', 'link'));
     expect([st.uid, st.gid]).toEqual([0, 0]);
     expect(lstatSync(planted).uid).toBe(0);

@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { chmodSync, chownSync, type Dirent, linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { Command } from 'commander';
@@ -5,13 +7,14 @@ import { getAttributeSync, setAttributeSync } from 'fs-xattr';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildProgram } from '../src/cli/main.js';
 import { expectSameTree, statListing } from './helpers/fstree.js';
-import { runTrove, tmpdir } from './helpers/tmp.js';
+import { runTrove, TROVE_BIN, trove } from './helpers/cli.js';
+import { tmpdir } from './helpers/tmp.js';
 
 const ID = /[0-9a-f]{64}/;
 
 /** Runs trove on `repo` and expects success; returns stdout. */
-function ok(repo: string, ...args: string[]): string {
-  const r = runTrove([...args, '--repo', repo]);
+async function ok(repo: string, ...args: string[]): Promise<string> {
+  const r = await trove([...args, '--repo', repo]);
   expect({ args, code: r.code, stderr: r.stderr }).toEqual({ args, code: 0, stderr: '' });
   return r.stdout;
 }
@@ -75,17 +78,17 @@ describe('the CLI end to end', () => {
     setAttributeSync(join(src, 'xattr'), 'user.test', Buffer.from('kept'));
   });
 
-  it('init creates a repository and refuses a second one', () => {
-    const r = runTrove(['init', '--repo', repo]);
+  it('init creates a repository and refuses a second one', async () => {
+    const r = await trove(['init', '--repo', repo]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`initialised empty trove repository in ${repo}`);
-    const again = runTrove(['init', '--repo', repo]);
+    const again = await trove(['init', '--repo', repo]);
     expect(again.code).toBe(4);
     expect(again.stderr).toMatch(/already exists/);
   });
 
-  it('commit twice: the second has the first as parent', () => {
-    const out1 = ok(repo, 'commit', src, '-r', 'main', '-m', 'first', '--meta', 'build=1');
+  it('commit twice: the second has the first as parent', async () => {
+    const out1 = await ok(repo, 'commit', src, '-r', 'main', '-m', 'first', '--meta', 'build=1');
     c1 = new RegExp(`^main -> (${ID.source})$`, 'm').exec(out1)![1]!;
     expect(out1).toMatch(/11 files, 2 dirs, 2 symlinks/);
 
@@ -95,7 +98,7 @@ describe('the CLI end to end', () => {
     chmodSync(join(src, 'chmodded'), 0o600);
     mkdirSync(join(src, 'newdir'));
     writeFileSync(join(src, 'newdir', 'x'), 'x\n');
-    const json = JSON.parse(ok(repo, 'commit', src, '-r', 'main', '-m', 'second', '--body', 'line one\nline two', '--json')) as {
+    const json = JSON.parse(await ok(repo, 'commit', src, '-r', 'main', '-m', 'second', '--body', 'line one\nline two', '--json')) as {
       commit: string;
       parent: string;
       kind: string;
@@ -106,35 +109,35 @@ describe('the CLI end to end', () => {
     expect(c2).not.toBe(c1);
   });
 
-  it('log shows first-parent history, newest first', () => {
-    const log = ok(repo, 'log', 'main');
+  it('log shows first-parent history, newest first', async () => {
+    const log = await ok(repo, 'log', 'main');
     expect([...log.matchAll(/^commit (\S+)$/gm)].map((m) => m[1])).toEqual([c2, c1]);
     expect(log.indexOf('second')).toBeLessThan(log.indexOf('first'));
     expect(log).toContain('    line two');
-    expect([...ok(repo, 'log', '-n', '1', 'main').matchAll(/^commit /gm)]).toHaveLength(1);
-    const json = JSON.parse(ok(repo, 'log', '--json', 'main')) as { id: string; parents: string[]; subject: string }[];
+    expect([...(await ok(repo, 'log', '-n', '1', 'main')).matchAll(/^commit /gm)]).toHaveLength(1);
+    const json = JSON.parse(await ok(repo, 'log', '--json', 'main')) as { id: string; parents: string[]; subject: string }[];
     expect(json.map((c) => [c.id, c.parents, c.subject])).toEqual([
       [c2, [c1], 'second'],
       [c1, [], 'first'],
     ]);
   });
 
-  it('show prints a commit by ref, ~N, id and id prefix', () => {
-    const show = ok(repo, 'show', 'main');
+  it('show prints a commit by ref, ~N, id and id prefix', async () => {
+    const show = await ok(repo, 'show', 'main');
     expect(show).toMatch(new RegExp(`^commit ${c2}$`, 'm'));
     expect(show).toMatch(new RegExp(`^parent ${c1}$`, 'm'));
     expect(show).toMatch(/^tree {3}[0-9a-f]{64}$/m);
     expect(show).toMatch(/^root {3}mode 0755 uid 0 gid 0$/m);
     for (const rev of ['main~1', 'main^', c1, c1.slice(0, 10)]) {
-      const json = JSON.parse(ok(repo, 'show', '--json', rev)) as { id: string; metadata: unknown[]; parents: string[] };
+      const json = JSON.parse(await ok(repo, 'show', '--json', rev)) as { id: string; metadata: unknown[]; parents: string[] };
       expect(json.id).toBe(c1);
       expect(json.metadata).toEqual([{ key: 'build', value: '1' }]);
       expect(json.parents).toEqual([]);
     }
   });
 
-  it('ls lists a directory, recursively, and REV:PATH', () => {
-    const top = ok(repo, 'ls', 'main').trimEnd().split('\n');
+  it('ls lists a directory, recursively, and REV:PATH', async () => {
+    const top = (await ok(repo, 'ls', 'main')).trimEnd().split('\n');
     expect(top.map((l) => l.split(/\s+/).slice(5).join(' '))).toEqual([
       'abs-link -> /etc/hostname',
       'added',
@@ -154,63 +157,63 @@ describe('the CLI end to end', () => {
     expect(top).toContain(`d 0755     0     0          0 sub`);
     expect(top).toContain(`l 0777     0     0          9 link -> hello.txt`);
 
-    const rec = ok(repo, 'ls', '-R', 'main');
+    const rec = await ok(repo, 'ls', '-R', 'main');
     expect(rec).toMatch(/^- 0755 +0 +0 +18 sub\/script$/m);
     expect(rec).toMatch(/^- 0644 .* sub\/deeper\/f\u00fcr$/m);
-    expect(ok(repo, 'ls', 'main:sub').trimEnd().split('\n').map((l) => l.split(/\s+/).pop())).toEqual(['deeper', 'hard2', 'script']);
-    expect(ok(repo, 'ls', 'main:sub/script')).toMatch(/^- 0755 +0 +0 +18 script\n$/);
-    const json = JSON.parse(ok(repo, 'ls', '-R', '--json', 'main~1')) as { path: string; kind: string; id?: string; xattrs: string[] }[];
+    expect((await ok(repo, 'ls', 'main:sub')).trimEnd().split('\n').map((l) => l.split(/\s+/).pop())).toEqual(['deeper', 'hard2', 'script']);
+    expect(await ok(repo, 'ls', 'main:sub/script')).toMatch(/^- 0755 +0 +0 +18 script\n$/);
+    const json = JSON.parse(await ok(repo, 'ls', '-R', '--json', 'main~1')) as { path: string; kind: string; id?: string; xattrs: string[] }[];
     expect(json.find((e) => e.path === 'removed')).toMatchObject({ kind: 'file' });
     expect(json.find((e) => e.path === 'xattr')).toMatchObject({ xattrs: ['user.test'] });
     expect(json.find((e) => e.path === 'hard1')!.id).toBe(json.find((e) => e.path === 'sub/hard2')!.id);
-    expect(runTrove(['ls', 'main:nope', '--repo', repo]).code).toBe(3);
+    expect((await trove(['ls', 'main:nope', '--repo', repo])).code).toBe(3);
   });
 
-  it('cat prints exact content, at any revision', () => {
-    expect(ok(repo, 'cat', 'main:modified')).toBe('version 2, longer\n');
-    expect(ok(repo, 'cat', 'main~1:modified')).toBe('version 1\n');
-    expect(ok(repo, 'cat', `${c1}:removed`)).toBe('going away\n');
-    expect(ok(repo, 'cat', 'main:sub/deeper/f\u00fcr')).toBe('unicode name, unicode content: \u00e9\u00e8\n');
-    expect(runTrove(['cat', 'main:removed', '--repo', repo]).code).toBe(3);
-    expect(runTrove(['cat', 'main:sub', '--repo', repo]).code).toBe(2);
+  it('cat prints exact content, at any revision', async () => {
+    expect(await ok(repo, 'cat', 'main:modified')).toBe('version 2, longer\n');
+    expect(await ok(repo, 'cat', 'main~1:modified')).toBe('version 1\n');
+    expect(await ok(repo, 'cat', `${c1}:removed`)).toBe('going away\n');
+    expect(await ok(repo, 'cat', 'main:sub/deeper/f\u00fcr')).toBe('unicode name, unicode content: \u00e9\u00e8\n');
+    expect((await trove(['cat', 'main:removed', '--repo', repo])).code).toBe(3);
+    expect((await trove(['cat', 'main:sub', '--repo', repo])).code).toBe(2);
   });
 
-  it('refs list, set and delete', () => {
-    expect(ok(repo, 'refs', 'list')).toBe(`${c2} main\n`);
-    expect(ok(repo, 'refs', 'set', 'release/1.0', 'main~1')).toContain(`release/1.0 -> ${c1}`);
-    expect(ok(repo, 'refs')).toBe(`${c2} main\n${c1} release/1.0\n`);
-    expect(JSON.parse(ok(repo, 'refs', 'list', '--json'))).toEqual([
+  it('refs list, set and delete', async () => {
+    expect(await ok(repo, 'refs', 'list')).toBe(`${c2} main\n`);
+    expect(await ok(repo, 'refs', 'set', 'release/1.0', 'main~1')).toContain(`release/1.0 -> ${c1}`);
+    expect(await ok(repo, 'refs')).toBe(`${c2} main\n${c1} release/1.0\n`);
+    expect(JSON.parse(await ok(repo, 'refs', 'list', '--json'))).toEqual([
       { name: 'main', id: c2 },
       { name: 'release/1.0', id: c1 },
     ]);
-    expect(ok(repo, 'show', '--json', 'release/1.0')).toContain(`"id": "${c1}"`);
-    ok(repo, 'refs', 'delete', 'release/1.0');
-    expect(ok(repo, 'refs', 'list')).toBe(`${c2} main\n`);
-    expect(runTrove(['refs', 'delete', 'release/1.0', '--repo', repo]).code).toBe(3);
-    expect(runTrove(['show', 'release/1.0', '--repo', repo]).code).toBe(3);
+    expect(await ok(repo, 'show', '--json', 'release/1.0')).toContain(`"id": "${c1}"`);
+    await ok(repo, 'refs', 'delete', 'release/1.0');
+    expect(await ok(repo, 'refs', 'list')).toBe(`${c2} main\n`);
+    expect((await trove(['refs', 'delete', 'release/1.0', '--repo', repo])).code).toBe(3);
+    expect((await trove(['show', 'release/1.0', '--repo', repo])).code).toBe(3);
   });
 
-  it('diff lists A, D and M lines, --stat and --json', () => {
-    const diff = ok(repo, 'diff', 'main~1', 'main').trimEnd().split('\n');
+  it('diff lists A, D and M lines, --stat and --json', async () => {
+    const diff = (await ok(repo, 'diff', 'main~1', 'main')).trimEnd().split('\n');
     expect(diff.slice(0, -1)).toEqual(['A added', 'M chmodded', 'M modified', 'A newdir/', 'A newdir/x', 'D removed']);
     expect(diff.at(-1)).toMatch(/^3 added, 1 removed, 2 modified; /);
-    expect(ok(repo, 'diff', '--stat', 'main~1', 'main').trimEnd().split('\n')).toHaveLength(1);
-    const json = JSON.parse(ok(repo, 'diff', '--json', 'main~1', 'main')) as {
+    expect((await ok(repo, 'diff', '--stat', 'main~1', 'main')).trimEnd().split('\n')).toHaveLength(1);
+    const json = JSON.parse(await ok(repo, 'diff', '--json', 'main~1', 'main')) as {
       changes: { kind: string; path: string; oldSize: number; newSize: number }[];
       stat: { added: number; removed: number; modified: number; bytesAdded: number; bytesRemoved: number };
     };
     expect(json.changes.find((c) => c.path === 'modified')).toMatchObject({ kind: 'modified', oldSize: 10, newSize: 18 });
     expect(json.stat).toEqual({ added: 3, removed: 1, modified: 2, bytesAdded: 4 + 2 + 8, bytesRemoved: 11 });
-    expect(JSON.parse(ok(repo, 'diff', '--stat', '--json', 'main~1', 'main'))).toEqual(json.stat);
-    expect(ok(repo, 'diff', 'main', 'main')).toMatch(/^0 added, 0 removed, 0 modified/);
-    const back = ok(repo, 'diff', 'main', 'main~1');
+    expect(JSON.parse(await ok(repo, 'diff', '--stat', '--json', 'main~1', 'main'))).toEqual(json.stat);
+    expect(await ok(repo, 'diff', 'main', 'main')).toMatch(/^0 added, 0 removed, 0 modified/);
+    const back = await ok(repo, 'diff', 'main', 'main~1');
     expect(back).toMatch(/^D added$/m);
     expect(back).toMatch(/^A removed$/m);
   });
 
-  it('checkout as a hard-link farm: same content and metadata, files share inodes with the repository', () => {
+  it('checkout as a hard-link farm: same content and metadata, files share inodes with the repository', async () => {
     const dest = join(root, 'co-links');
-    const r = JSON.parse(ok(repo, 'checkout', '--json', 'main', dest)) as { mode: string; linked: number; copied: number };
+    const r = JSON.parse(await ok(repo, 'checkout', '--json', 'main', dest)) as { mode: string; linked: number; copied: number };
     expect(r).toMatchObject({ mode: 'hardlink', copied: 1 }); // only the file with an xattr is copied
     expectSameTree(src, dest);
     expect(getAttributeSync(join(dest, 'xattr'), 'user.test').toString()).toBe('kept');
@@ -229,9 +232,9 @@ describe('the CLI end to end', () => {
     }
   });
 
-  it('checkout --copy: same content and metadata, every file its own inode', () => {
+  it('checkout --copy: same content and metadata, every file its own inode', async () => {
     const dest = join(root, 'co-copy');
-    const r = JSON.parse(ok(repo, 'checkout', '--copy', '--json', 'main', dest)) as { mode: string; linked: number; copied: number };
+    const r = JSON.parse(await ok(repo, 'checkout', '--copy', '--json', 'main', dest)) as { mode: string; linked: number; copied: number };
     expect(r).toMatchObject({ mode: 'copy', linked: 0 });
     expectSameTree(src, dest);
     expect(getAttributeSync(join(dest, 'xattr'), 'user.test').toString()).toBe('kept');
@@ -244,51 +247,104 @@ describe('the CLI end to end', () => {
     }
   });
 
-  it('checkout of an older commit, and refusal of a non-empty destination', () => {
+  it('checkout of an older commit, and refusal of a non-empty destination', async () => {
     const dest = join(root, 'co-old');
-    ok(repo, 'checkout', 'main~1', dest);
+    await ok(repo, 'checkout', 'main~1', dest);
     expect(statListing(dest).some((l) => l.startsWith('removed '))).toBe(true);
     expect(statListing(dest).some((l) => l.startsWith('added '))).toBe(false);
-    const again = runTrove(['checkout', 'main', dest, '--repo', repo]);
+    const again = await trove(['checkout', 'main', dest, '--repo', repo]);
     expect(again.code).toBe(4);
     expect(statListing(dest).some((l) => l.startsWith('added '))).toBe(false);
   });
 
-  it('finds the repository through $TROVE_REPO and ./repo', () => {
-    expect(runTrove(['refs'], { env: { TROVE_REPO: repo } }).stdout).toBe(`${c2} main\n`);
-    expect(runTrove(['refs'], { cwd: root }).stdout).toBe(`${c2} main\n`);
+  it('finds the repository through $TROVE_REPO and ./repo', async () => {
+    expect((await trove(['refs'], { env: { TROVE_REPO: repo } })).stdout).toBe(`${c2} main\n`);
+    expect((await trove(['refs'], { cwd: root })).stdout).toBe(`${c2} main\n`);
   });
 
-  it('fsck of the repository is clean', () => {
-    const report = JSON.parse(ok(repo, 'fsck', '--json')) as { ok: boolean; commits: number; problems: unknown[] };
+  it('fsck of the repository is clean', async () => {
+    const report = JSON.parse(await ok(repo, 'fsck', '--json')) as { ok: boolean; commits: number; problems: unknown[] };
     expect(report).toMatchObject({ ok: true, commits: 2, problems: [] });
-    expect(ok(repo, 'fsck')).toMatch(/\nok\n$/);
+    expect(await ok(repo, 'fsck')).toMatch(/\nok\n$/);
   });
 
-  it('errors map to stable exit codes', () => {
-    const unknownRef = runTrove(['log', 'nosuch', '--repo', repo]);
+  it('errors map to stable exit codes', async () => {
+    const unknownRef = await trove(['log', 'nosuch', '--repo', repo]);
     expect(unknownRef.code).toBe(3);
     expect(unknownRef.stderr).toMatch(/^trove: unknown revision: nosuch/);
-    expect(runTrove(['show', 'main~5', '--repo', repo]).code).toBe(3);
-    expect(runTrove(['checkout', 'nosuch', join(root, 'never'), '--repo', repo]).code).toBe(3);
+    expect((await trove(['show', 'main~5', '--repo', repo])).code).toBe(3);
+    expect((await trove(['checkout', 'nosuch', join(root, 'never'), '--repo', repo])).code).toBe(3);
 
-    const notRepo = runTrove(['ls', 'main', '--repo', join(root, 'src')]);
+    const notRepo = await trove(['ls', 'main', '--repo', join(root, 'src')]);
     expect(notRepo.code).toBe(9);
     expect(notRepo.stderr).toMatch(/no trove repository/);
-    expect(runTrove(['log', 'main', '--repo', join(root, 'missing')]).code).toBe(9);
+    expect((await trove(['log', 'main', '--repo', join(root, 'missing')])).code).toBe(9);
 
     for (const bad of ['../evil', 'a..b', '.hidden', 'x/', 'with space', 'main.lock']) {
-      const r = runTrove(['commit', src, '-r', bad, '--repo', repo]);
+      const r = await trove(['commit', src, '-r', bad, '--repo', repo]);
       expect({ bad, code: r.code }).toEqual({ bad, code: 6 });
       expect(r.stderr).toMatch(/invalid ref name/);
     }
-    expect(runTrove(['refs', 'set', 'a..b', 'main', '--repo', repo]).code).toBe(6);
-    expect(ok(repo, 'refs')).toBe(`${c2} main\n`);
+    expect((await trove(['refs', 'set', 'a..b', 'main', '--repo', repo])).code).toBe(6);
+    expect(await ok(repo, 'refs')).toBe(`${c2} main\n`);
 
-    expect(runTrove(['no-such-command']).code).toBe(2);
-    expect(runTrove(['cat', '--repo', repo]).code).toBe(2);
-    expect(runTrove(['commit', src, '--repo', repo]).code).toBe(2); // --ref is required
-    expect(runTrove(['commit', join(root, 'nowhere'), '-r', 'main', '--repo', repo]).code).toBe(3);
+    expect((await trove(['no-such-command'])).code).toBe(2);
+    expect((await trove(['cat', '--repo', repo])).code).toBe(2);
+    expect((await trove(['commit', src, '--repo', repo])).code).toBe(2); // --ref is required
+    expect((await trove(['commit', join(root, 'nowhere'), '-r', 'main', '--repo', repo])).code).toBe(3);
+  });
+});
+
+describe('binary output', () => {
+  it('cat writes a binary file byte for byte', async () => {
+    const root = tmpdir('trove-binary');
+    const repo = join(root, 'repo');
+    const src = join(root, 'src');
+    mkdirSync(src);
+    // Every byte value, including invalid UTF-8 sequences, then random bytes.
+    const content = Buffer.concat([Buffer.from(Array.from({ length: 256 }, (_, i) => i)), randomBytes(200_000)]);
+    writeFileSync(join(src, 'blob.bin'), content);
+    expect((await trove(['init', '--repo', repo])).code).toBe(0);
+    expect((await trove(['commit', src, '-r', 'main', '--repo', repo])).code).toBe(0);
+    const r = await trove(['cat', 'main:blob.bin', '--repo', repo]);
+    expect(r.code).toBe(0);
+    expect(r.stdoutBytes.equals(content)).toBe(true);
+  });
+});
+
+describe('a closed pipe', () => {
+  // A real process: EPIPE is what a process's stdout gets when its reader goes away (`trove ls -R main | head`),
+  // and bin/trove.js is what turns it into a quiet exit.
+  it('ends the output quietly with status 0, like coreutils', async () => {
+    const root = tmpdir('trove-epipe');
+    const repo = join(root, 'repo');
+    const src = join(root, 'src');
+    for (let d = 0; d < 20; d++) {
+      mkdirSync(join(src, `directory-${d}`), { recursive: true });
+      for (let f = 0; f < 100; f++) writeFileSync(join(src, `directory-${d}`, `a-file-with-a-longer-name-${f}`), `${d}/${f}\n`);
+    }
+    expect((await trove(['init', '--repo', repo])).code).toBe(0);
+    expect((await trove(['commit', src, '-r', 'main', '--repo', repo])).code).toBe(0);
+    const full = await trove(['ls', '-R', 'main', '--repo', repo]);
+    expect(full.code).toBe(0);
+    // Far more than a pipe holds (64 KiB), so the writer meets the closed pipe.
+    expect(full.stdoutBytes.length).toBeGreaterThan(128 << 10);
+    const r = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; first: string; stderr: string }>((resolve, reject) => {
+      const child = spawn(process.execPath, [TROVE_BIN, 'ls', '-R', 'main', '--repo', repo], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let first = '';
+      let stderr = '';
+      // Like `head`: read the first chunk, then close the pipe.
+      child.stdout.once('data', (c: Buffer) => {
+        first = c.toString();
+        child.stdout.destroy();
+      });
+      child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+      child.on('error', reject);
+      child.on('close', (code, signal) => resolve({ code, signal, first, stderr }));
+    });
+    expect({ code: r.code, signal: r.signal, stderr: r.stderr }).toEqual({ code: 0, signal: null, stderr: '' });
+    expect(r.first.length).toBeGreaterThan(0);
+    expect(full.stdout.startsWith(r.first)).toBe(true);
   });
 });
 
@@ -309,6 +365,7 @@ describe('--help', () => {
     }
   });
 
+  // A real process: the exit status and output of the built binary itself (bin/trove.js), not of main().
   it('trove --version prints the package version; a mistyped command is a usage error naming it', () => {
     const r = runTrove(['--version']);
     expect(r.code).toBe(0);
@@ -321,15 +378,15 @@ describe('--help', () => {
     expect(bad.stderr).toMatch(/checkout/);
   });
 
-  it('trove --help lists every command', () => {
-    const r = runTrove(['--help']);
+  it('trove --help lists every command', async () => {
+    const r = await trove(['--help']);
     expect(r.code).toBe(0);
     for (const c of fullProgram.commands) expect(r.stdout).toContain(c.name());
     expect(r.stdout).toMatch(/Exit status/);
   });
 
-  it.each(all.map((c) => [c.path.join(' '), c] as const))('trove %s --help exits 0 and documents its arguments', (_name, { path, cmd }) => {
-    const r = runTrove([...path, '--help']);
+  it.each(all.map((c) => [c.path.join(' '), c] as const))('trove %s --help exits 0 and documents its arguments', async (_name, { path, cmd }) => {
+    const r = await trove([...path, '--help']);
     expect(r.code).toBe(0);
     const flat = (t: string) => t.replace(/\s+/g, ' ');
     const names = [cmd.name(), ...cmd.aliases()].join('|');

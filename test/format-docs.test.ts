@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, runTrove, tmpdir } from './helpers/tmp.js';
+import { trove } from './helpers/cli.js';
+import { ROOT, tmpdir } from './helpers/tmp.js';
 
 const FORMAT = readFileSync(join(ROOT, 'docs', 'format.md'), 'utf8');
 const PROTO = readFileSync(join(ROOT, 'src', 'format', 'trove.proto'), 'utf8');
@@ -87,7 +88,7 @@ describe('docs/format.md documents trove.proto', () => {
 
 describe('docs/format.md lists what a repository holds', () => {
   let repo: string;
-  beforeAll(() => {
+  beforeAll(async () => {
     const root = tmpdir('trove-format-docs');
     repo = join(root, 'repo');
     const src = join(root, 'src');
@@ -114,7 +115,7 @@ describe('docs/format.md lists what a repository holds', () => {
       ['delta', '--from-empty', 'main'],
       ['summary', '--gzip-objects', '--key', key],
     ]) {
-      const r = runTrove([...args, '--repo', repo]);
+      const r = await trove([...args, '--repo', repo]);
       expect({ args, code: r.code, stderr: r.stderr }).toEqual({ args, code: 0, stderr: '' });
     }
   });
@@ -136,8 +137,8 @@ describe('docs/format.md lists what a repository holds', () => {
     for (const k of kinds) expect(FORMAT).toContain(`objects/ab/${k}`);
   });
 
-  it('object files are 0644, or 0755 for a blob first imported as an executable', () => {
-    const ls = JSON.parse(runTrove(['ls', '--json', 'main', '--repo', repo]).stdout) as { path: string; id: string }[];
+  it('object files are 0644, or 0755 for a blob first imported as an executable', async () => {
+    const ls = JSON.parse((await trove(['ls', '--json', 'main', '--repo', repo])).stdout) as { path: string; id: string }[];
     const modeOf = (id: string) => statSync(join(repo, 'objects', id.slice(0, 2), id.slice(2))).mode & 0o7777;
     const byPath = new Map(ls.map((e) => [e.path, modeOf(e.id)]));
     expect(Object.fromEntries(byPath)).toEqual({ plain: 0o644, private: 0o644, random: 0o644, tool: 0o755 });

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { hashBytes } from '../src/util/hash.js';
 import { alive, mountpoints, mountRepo, skipFuse, until } from './helpers/fuse.js';
-import { runTrove, tmpdir } from './helpers/tmp.js';
+import { troveIn } from './helpers/cli.js';
+import { tmpdir } from './helpers/tmp.js';
 
 // Opens LINK/bin/tool, reads the first half, says where its fd points, waits
 // for a line on stdin, reads the rest through the same fd, then opens the path again.
@@ -28,14 +29,15 @@ describe.skipIf(skipFuse())('switch and rollback on a real mount (CLI end to end
   let link: string;
   const tools: Buffer[] = [];
   const commits: string[] = [];
-  const trove = (...args: string[]) => runTrove(['--repo', repo, ...args]);
+  let cli: ReturnType<typeof troveIn>;
 
-  beforeAll(() => {
+  beforeAll(async () => {
     dir = tmpdir('trove-fuse-act');
     repo = join(dir, 'repo');
+    cli = troveIn(repo);
     mnt = join(dir, 'mnt');
     link = join(dir, 'ro');
-    expect(trove('init').code).toBe(0);
+    expect((await cli('init')).code).toBe(0);
     // Generations 1 and 2 of profile system: package base 1.0, then 2.0, each with its own etc/id and bin/tool.
     for (const n of [1, 2]) {
       const src = join(dir, `base-${n}`);
@@ -44,9 +46,9 @@ describe.skipIf(skipFuse())('switch and rollback on a real mount (CLI end to end
       writeFileSync(join(src, 'etc', 'id'), `${n}\n`);
       tools.push(randomBytes(3 << 20));
       writeFileSync(join(src, 'bin', 'tool'), tools[n - 1]!, { mode: 0o755 });
-      const add = trove('pkg', 'add', src, '--name', 'base', '--arch', 'amd64', '--version', `${n}.0`);
+      const add = await cli('pkg', 'add', src, '--name', 'base', '--arch', 'amd64', '--version', `${n}.0`);
       expect(add.code, add.stderr).toBe(0);
-      const gen = trove('gen', 'build', 'base', '--json');
+      const gen = await cli('gen', 'build', 'base', '--json');
       expect(gen.code, gen.stderr).toBe(0);
       const r = JSON.parse(gen.stdout) as { number: number; commit: string };
       expect(r.number).toBe(n);
@@ -55,11 +57,11 @@ describe.skipIf(skipFuse())('switch and rollback on a real mount (CLI end to end
   });
 
   it('mount, switch into it, keep an open file across a second switch, roll back, umount', async () => {
-    const pid = mountRepo(repo, mnt);
+    const pid = await mountRepo(repo, mnt);
     expect(JSON.parse(readFileSync(join(repo, 'mount.json'), 'utf8'))).toEqual({ mountpoint: mnt, pid });
 
     // With a mount recorded, the link points into the view, not at a checkout.
-    const first = trove('switch', '1', '--link', link);
+    const first = await cli('switch', '1', '--link', link);
     expect(first.code, first.stderr).toBe(0);
     expect(first.stdout).toMatch(/generation 1 /);
     expect(readlinkSync(link)).toBe(join(mnt, 'commits', commits[0]!));
@@ -75,7 +77,7 @@ describe.skipIf(skipFuse())('switch and rollback on a real mount (CLI end to end
     expect(out).toBe(`half ${join(mnt, 'commits', commits[0]!, 'bin', 'tool')}\n`);
 
     // The second switch uses the link recorded by the first.
-    const second = trove('switch', '2');
+    const second = await cli('switch', '2');
     expect(second.code, second.stderr).toBe(0);
     expect(readlinkSync(link)).toBe(join(mnt, 'commits', commits[1]!));
     expect(readFileSync(join(link, 'etc', 'id'), 'utf8')).toBe('2\n');
@@ -85,14 +87,14 @@ describe.skipIf(skipFuse())('switch and rollback on a real mount (CLI end to end
     await exited;
     expect(out.split('\n')[1]).toBe(`held ${hashBytes(tools[0]!)} reopened ${hashBytes(tools[1]!)}`);
 
-    const back = trove('rollback');
+    const back = await cli('rollback');
     expect(back.code, back.stderr).toBe(0);
     expect(back.stdout).toMatch(/generation 1 /);
     expect(readlinkSync(link)).toBe(join(mnt, 'commits', commits[0]!));
     expect(readFileSync(join(link, 'etc', 'id'), 'utf8')).toBe('1\n');
     expect(hashBytes(readFileSync(join(link, 'bin', 'tool')))).toBe(hashBytes(tools[0]!));
 
-    const um = trove('umount', mnt);
+    const um = await cli('umount', mnt);
     expect(um.code, um.stderr).toBe(0);
     expect(um.stdout).toMatch(new RegExp(`unmounted ${mnt} \\(stopped daemon pid ${pid}\\)`));
     expect(mountpoints().has(mnt)).toBe(false);

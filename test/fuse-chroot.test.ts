@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { getDebs } from './helpers/debs.js';
 import { mountRepo, skipFuse } from './helpers/fuse.js';
-import { runTrove, sh, tmpdir } from './helpers/tmp.js';
+import { trove } from './helpers/cli.js';
+import { sh, tmpdir } from './helpers/tmp.js';
 
 /** bash, coreutils and everything they load at run time (Debian 12). */
 const PACKAGES = ['libc6', 'bash', 'coreutils', 'libtinfo6', 'libselinux1', 'libpcre2-8-0', 'libacl1', 'libattr1', 'libgmp10', 'libssl3', 'libcap2'];
@@ -54,7 +55,7 @@ describe.skipIf(skip)('programs run from the FUSE view', () => {
   let id: string;
   let checkout: string;
 
-  beforeAll(() => {
+  beforeAll(async () => {
     const dir = tmpdir('trove-fuse-chroot');
     const root = join(dir, 'root');
     mkdirSync(root);
@@ -66,13 +67,13 @@ describe.skipIf(skip)('programs run from the FUSE view', () => {
     repo = join(dir, 'repo');
     mnt = join(dir, 'mnt');
     checkout = join(dir, 'checkout');
-    expect(runTrove(['--repo', repo, 'init']).code).toBe(0);
-    const c = runTrove(['--repo', repo, 'commit', root, '--ref', 'os/base', '-m', 'bash and coreutils']);
+    expect((await trove(['--repo', repo, 'init'])).code).toBe(0);
+    const c = await trove(['--repo', repo, 'commit', root, '--ref', 'os/base', '-m', 'bash and coreutils']);
     expect(c.code, c.stderr).toBe(0);
     id = readFileSync(join(repo, 'refs', 'heads', 'os', 'base'), 'utf8').trim();
-    const co = runTrove(['--repo', repo, 'checkout', '--copy', id, checkout]);
+    const co = await trove(['--repo', repo, 'checkout', '--copy', id, checkout]);
     expect(co.code, co.stderr).toBe(0);
-    mountRepo(repo, mnt);
+    await mountRepo(repo, mnt);
   });
 
   it('runs bash and coreutils chrooted into a commit, with the same output as in a checkout', () => {

@@ -102,7 +102,7 @@ describe('verified reads through a real mount', () => {
     await repo.close();
     tamper(repo, ids.rotted!);
     mnt = tmpdir('trove-verify-mnt');
-    mountRepo(repo.path, mnt);
+    await mountRepo(repo.path, mnt);
   });
 
   it.skipIf(skip)('cat of a rotted file fails with an I/O error and the mount log names the object and the path', () => {

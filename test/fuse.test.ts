@@ -18,7 +18,7 @@ import {
 import { join } from 'node:path';
 import { getAttributeSync, listAttributesSync } from 'fs-xattr';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { trove } from '../src/format/generated/trove.js';
+import { trove as schema } from '../src/format/generated/trove.js';
 import type { TreeEntry } from '../src/format/types.js';
 import { hashBytes, type ObjectId } from '../src/util/hash.js';
 import { TroveError } from '../src/util/errors.js';
@@ -35,7 +35,8 @@ import { writeCommit, writeTree } from '../src/repo/objects.js';
 import { Repo } from '../src/repo/repo.js';
 import { expectSameTree } from './helpers/fstree.js';
 import { alive, mountpoints, mountRepo, skipFuse, until } from './helpers/fuse.js';
-import { runTrove, sh, tmpdir, TROVE_BIN } from './helpers/tmp.js';
+import { trove, TROVE_BIN } from './helpers/cli.js';
+import { sh, tmpdir } from './helpers/tmp.js';
 
 const TIME = 1_700_000_000;
 const utf8 = (s: string) => new Uint8Array(Buffer.from(s));
@@ -99,7 +100,7 @@ async function buildFixture(dir: string): Promise<Fixture> {
   // Garbage where a tree should be, and a tree with a name that escapes.
   const garbage = await put(utf8('not a protobuf tree \xff\xff'));
   const escaping = await put(
-    trove.v1.Tree.encode({ entries: [{ name: '..', kind: trove.v1.EntryKind.ENTRY_KIND_FILE, id: Buffer.from(helloId, 'hex'), mode: 0o644, size: 6 }] }).finish(),
+    schema.v1.Tree.encode({ entries: [{ name: '..', kind: schema.v1.EntryKind.ENTRY_KIND_FILE, id: Buffer.from(helloId, 'hex'), mode: 0o644, size: 6 }] }).finish(),
   );
   const many = await writeTree(s, { entries: Array.from({ length: 3000 }, (_, i) => file(`f${String(i).padStart(5, '0')}`, helloId, 6)) });
 
@@ -476,7 +477,7 @@ describe.skipIf(skipFuse())('FUSE mount (real)', () => {
     fx = await buildFixture(dir);
     await fx.repo.close();
     mnt = join(dir, 'mnt');
-    pid = mountRepo(fx.repo.path, mnt);
+    pid = await mountRepo(fx.repo.path, mnt);
     A = join(mnt, 'commits', fx.a);
     B = join(mnt, 'commits', fx.b);
   });
@@ -589,11 +590,11 @@ describe.skipIf(skipFuse())('FUSE mount (real)', () => {
     expect(reopened).toBe(hashBytes(fx.bigB));
   });
 
-  it('refuses a second mount on the same point, and of the same repository', () => {
-    const again = runTrove(['--repo', fx.repo.path, 'mount', mnt]);
+  it('refuses a second mount on the same point, and of the same repository', async () => {
+    const again = await trove(['--repo', fx.repo.path, 'mount', mnt]);
     expect(again.code).toBe(4);
     expect(again.stderr).toMatch(/already mounted/);
-    const other = runTrove(['--repo', fx.repo.path, 'mount', join(dir, 'mnt2')]);
+    const other = await trove(['--repo', fx.repo.path, 'mount', join(dir, 'mnt2')]);
     expect(other.code).toBe(4);
     expect(other.stderr).toMatch(/already mounted at/);
   });
@@ -605,27 +606,27 @@ describe.skipIf(skipFuse())('FUSE mount lifecycle (real)', () => {
   let id: string;
   let src: string;
 
-  beforeAll(() => {
+  beforeAll(async () => {
     const dir = tmpdir('trove-fuse-l');
     repo = join(dir, 'repo');
     mnt = join(dir, 'mnt');
     src = join(dir, 'src');
-    expect(runTrove(['--repo', repo, 'init']).code).toBe(0);
+    expect((await trove(['--repo', repo, 'init'])).code).toBe(0);
     mkdirSync(join(src, 'usr', 'bin'), { recursive: true });
     mkdirSync(join(src, 'etc', 'empty'), { recursive: true });
     writeFileSync(join(src, 'etc', 'os-release'), 'ID=trove\n');
     writeFileSync(join(src, 'usr', 'bin', 'tool'), randomBytes(300_000), { mode: 0o755 });
     symlinkSync('usr/bin', join(src, 'bin'));
     symlinkSync('/etc/os-release', join(src, 'usr', 'os-release'));
-    const r = runTrove(['--repo', repo, 'commit', src, '--ref', 'main', '-m', 'tree']);
+    const r = await trove(['--repo', repo, 'commit', src, '--ref', 'main', '-m', 'tree']);
     expect(r.code, r.stderr).toBe(0);
     id = readFileSync(join(repo, 'refs', 'heads', 'main'), 'utf8').trim();
   });
 
-  it('shows a commit exactly as trove checkout materialises it', () => {
-    mountRepo(repo, mnt);
+  it('shows a commit exactly as trove checkout materialises it', async () => {
+    await mountRepo(repo, mnt);
     const co = join(repo, '..', 'co');
-    expect(runTrove(['--repo', repo, 'checkout', '--copy', id, co]).code).toBe(0);
+    expect((await trove(['--repo', repo, 'checkout', '--copy', id, co])).code).toBe(0);
     expectSameTree(co, join(mnt, 'commits', id));
     expectSameTree(src, join(mnt, 'commits', id));
     expect(realpathSync(join(mnt, 'refs', 'main'))).toBe(join(mnt, 'commits', id));
@@ -633,17 +634,17 @@ describe.skipIf(skipFuse())('FUSE mount lifecycle (real)', () => {
 
   it('unmounts: the record is cleared and the daemon exits', async () => {
     const pid = (JSON.parse(readFileSync(join(repo, 'mount.json'), 'utf8')) as { pid: number }).pid;
-    const r = runTrove(['--repo', repo, 'umount', mnt]);
+    const r = await trove(['--repo', repo, 'umount', mnt]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/unmounted/);
     expect(mountpoints().has(mnt)).toBe(false);
     expect(() => statSync(join(repo, 'mount.json'))).toThrow(/ENOENT/);
     expect(await until(() => !alive(pid))).toBe(true);
-    expect(runTrove(['--repo', repo, 'umount', mnt]).code).toBe(3);
+    expect((await trove(['--repo', repo, 'umount', mnt])).code).toBe(3);
   });
 
   it('survives a SIGKILLed daemon: umount cleans the dead mount, and mounting again works', async () => {
-    let pid = mountRepo(repo, mnt);
+    let pid = await mountRepo(repo, mnt);
     process.kill(pid, 'SIGKILL');
     expect(await until(() => !alive(pid))).toBe(true);
     // The kernel aborts the connection when the daemon's last /dev/fuse fd is
@@ -659,44 +660,45 @@ describe.skipIf(skipFuse())('FUSE mount lifecycle (real)', () => {
     };
     expect(await until(fails)).toBe(true);
     expect(() => statSync(join(mnt, 'commits'))).toThrow(/ENOTCONN/);
-    const r = runTrove(['--repo', repo, 'umount', mnt]);
+    const r = await trove(['--repo', repo, 'umount', mnt]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/daemon had died/);
     expect(mountpoints().has(mnt)).toBe(false);
 
     // And straight after a crash, without umount: mount cleans up by itself.
-    pid = mountRepo(repo, mnt);
+    pid = await mountRepo(repo, mnt);
     process.kill(pid, 'SIGKILL');
     expect(await until(() => !alive(pid))).toBe(true);
-    const again = runTrove(['--repo', repo, 'mount', mnt]);
+    const again = await trove(['--repo', repo, 'mount', mnt]);
     expect(again.code, again.stderr).toBe(0);
     expect(again.stdout).toMatch(/cleaned a stale mount/);
     expect(readFileSync(join(mnt, 'refs', 'main', 'etc', 'os-release'), 'utf8')).toBe('ID=trove\n');
-    expect(runTrove(['--repo', repo, 'umount', mnt]).code).toBe(0);
+    expect((await trove(['--repo', repo, 'umount', mnt])).code).toBe(0);
   });
 
   it('detaches a busy mount lazily; its daemon serves the remaining users, then exits', async () => {
-    const pid = mountRepo(repo, mnt);
+    const pid = await mountRepo(repo, mnt);
     // A process with its working directory inside the view keeps it busy.
     const sleeper = spawn('sleep', ['60'], { cwd: join(mnt, 'commits', id, 'etc') });
     await until(() => alive(sleeper.pid!));
-    const r = runTrove(['--repo', repo, 'umount', mnt]);
+    const r = await trove(['--repo', repo, 'umount', mnt]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/busy: detached it lazily/);
     expect(mountpoints().has(mnt)).toBe(false);
     expect(() => statSync(join(repo, 'mount.json'))).toThrow(/ENOENT/);
     // The point is free for a new mount at once.
-    const again = mountRepo(repo, mnt);
+    const again = await mountRepo(repo, mnt);
     expect(again).not.toBe(pid);
     expect(readFileSync(join(mnt, 'refs', 'main', 'etc', 'os-release'), 'utf8')).toBe('ID=trove\n');
     sleeper.kill();
     expect(await until(() => !alive(pid), 10_000)).toBe(true);
     expect(alive(again)).toBe(true);
     expect(readFileSync(join(mnt, 'refs', 'main', 'etc', 'os-release'), 'utf8')).toBe('ID=trove\n');
-    expect(runTrove(['--repo', repo, 'umount', mnt]).code).toBe(0);
+    expect((await trove(['--repo', repo, 'umount', mnt])).code).toBe(0);
   });
 
   it('runs in the foreground until signalled, then unmounts and clears the record', async () => {
+    // A real process: `mount --foreground` serves until a signal ends it, and exits from its signal handler.
     const child = spawn(process.execPath, [TROVE_BIN, '--repo', repo, 'mount', mnt, '--foreground'], { stdio: 'pipe' });
     let err = '';
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));

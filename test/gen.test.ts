@@ -1,45 +1,21 @@
-import { mkdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readFileSync, readlinkSync } from 'node:fs';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { TreeEntry } from '../src/format/types.js';
-import type { ObjectId } from '../src/util/hash.js';
 import { buildGeneration } from '../src/system/generations/build.js';
 import { diffGenerations, diffPackages } from '../src/system/generations/diff.js';
 import { listGenerationRows } from '../src/system/generations/list.js';
 import { buildGenerationTree, type GenerationInput } from '../src/system/generations/tree.js';
 import { readCommit, readTree } from '../src/repo/objects.js';
-import { addPackage, type PkgAddOptions } from '../src/system/packages/add.js';
+import { addPackage } from '../src/system/packages/add.js';
 import { inputOf } from '../src/system/packages/spec.js';
 import { listGenerations, readActive } from '../src/system/profiles.js';
 import { Repo } from '../src/repo/repo.js';
 import { getDebs } from './helpers/debs.js';
-import { runTrove, tmpdir, troveAll } from './helpers/tmp.js';
+import { trove, troveAll, troveIn } from './helpers/cli.js';
+import { entryAt, mkpkg } from './helpers/fixtures.js';
+import { tmpdir } from './helpers/tmp.js';
 
 
-/** Commits a package made of `files` (path -> content; a value of null makes a directory). */
-async function mkpkg(repo: Repo, name: string, files: Record<string, string | null>, opts: Partial<PkgAddOptions> = {}) {
-  const src = tmpdir('trove-pkg');
-  for (const [path, content] of Object.entries(files)) {
-    if (content === null) mkdirSync(join(src, path), { recursive: true });
-    else {
-      mkdirSync(dirname(join(src, path)), { recursive: true });
-      writeFileSync(join(src, path), content);
-    }
-  }
-  return addPackage(repo, src, { name, arch: 'amd64', version: '1.0', ...opts });
-}
-
-/** The entry at `path` of a tree, or undefined. */
-async function entryAt(repo: Repo, tree: ObjectId, path: string): Promise<TreeEntry | undefined> {
-  let id = tree;
-  let entry: TreeEntry | undefined;
-  for (const part of path.split('/')) {
-    entry = (await readTree(repo.store, id)).entries.find((e) => e.name === part);
-    if (!entry) return undefined;
-    id = entry.id ?? '';
-  }
-  return entry;
-}
 
 function permutations<T>(xs: T[]): T[][] {
   if (xs.length <= 1) return [xs];
@@ -180,70 +156,30 @@ describe('package changes between generations', () => {
   });
 });
 
-describe('large generations', () => {
-  it('building one of 120 packages reads only tree objects and writes only merged directories', async () => {
-    const repo = await Repo.init(join(tmpdir(), 'repo'));
-    const blobs = new Set<ObjectId>();
-    let files = 0;
-    for (let i = 0; i < 120; i++) {
-      const name = `p${String(i).padStart(3, '0')}`;
-      const content: Record<string, string> = {
-        [`usr/bin/${name}`]: `#!/bin/sh\necho ${name}\n`,
-        [`usr/share/doc/${name}/copyright`]: `copyright ${name}\n`,
-        [`usr/share/doc/${name}/README`]: `readme ${name}\n`,
-        [`usr/lib/${name}/data/a`]: `a ${i}\n`,
-        [`usr/lib/${name}/data/b`]: `b ${i}\n`,
-        [`usr/lib/${name}/data/c`]: `c ${i}\n`,
-        [`usr/lib/${name}/data/d`]: `d ${i}\n`,
-        [`usr/lib/${name}/data/e`]: `e ${i}\n`,
-      };
-      files += Object.keys(content).length;
-      const p = await mkpkg(repo, name, content);
-      for (const path of Object.keys(content)) blobs.add((await entryAt(repo, p.tree, path))!.id!);
-    }
-    const gets: ObjectId[] = [];
-    const realGet = repo.store.get.bind(repo.store);
-    repo.store.get = async (id) => {
-      gets.push(id);
-      return realGet(id);
-    };
-    const specs = Array.from({ length: 120 }, (_, i) => ({ name: `p${String(i).padStart(3, '0')}`, priority: 0 }));
-    const r = await buildGeneration(repo, { specs });
-    repo.store.get = realGet;
-    expect(gets.length).toBeGreaterThan(120);
-    expect(gets.filter((id) => blobs.has(id))).toEqual([]);
-    // New: root, usr, usr/bin, usr/lib, usr/share, usr/share/doc, and the commit.
-    expect(r.written.objects).toBe(7);
-    expect(r.written.objects).toBeLessThan(files / 100);
-    expect(r.packages.length).toBe(120);
-    await repo.close();
-  });
-});
-
 describe('CLI: gen build, list, diff, install, remove', () => {
   it('records numbered generations and derives new ones from the active one', async () => {
     const dir = tmpdir();
     const repoPath = join(dir, 'repo');
     const link = join(dir, 'ro');
-    const trove = (...args: string[]) => runTrove(['--repo', repoPath, ...args]);
-    expect(trove('init').code).toBe(0);
+    const cli = troveIn(repoPath);
+    expect((await cli('init')).code).toBe(0);
     const repo = await Repo.open(repoPath);
     await mkpkg(repo, 'a', { 'bin/a': 'a', 'bin/shared': 'from a' });
     await mkpkg(repo, 'b', { 'bin/b': 'b', 'bin/shared': 'from b' });
     await mkpkg(repo, 'c', { 'bin/c': 'c' });
     await repo.close();
 
-    const build = trove('gen', 'build', 'b', 'a');
+    const build = await cli('gen', 'build', 'b', 'a');
     expect(build.code).toBe(0);
     expect(build.stdout).toContain('generation 1 of system');
     expect(build.stdout).toContain('conflict bin/shared: a-amd64-1.0-1 wins over b-amd64-1.0-1');
-    const again = trove('gen', 'build', 'a', 'b');
+    const again = await cli('gen', 'build', 'a', 'b');
     expect(again.stdout).toContain('nothing new');
     const file = readFileSync(join(repoPath, 'profiles', 'system', '1'), 'utf8');
     expect(file).toMatch(/^[0-9a-f]{64}\n$/);
 
-    expect(trove('switch', '1', '--link', link).code).toBe(0);
-    const inst = trove('install', 'c', '--json', '--link', link);
+    expect((await cli('switch', '1', '--link', link)).code).toBe(0);
+    const inst = await cli('install', 'c', '--json', '--link', link);
     expect(inst.code).toBe(0);
     const installed = JSON.parse(inst.stdout) as { number: number; packages: string[]; activated: { generation: number } };
     expect(installed.number).toBe(2);
@@ -251,18 +187,18 @@ describe('CLI: gen build, list, diff, install, remove', () => {
     expect(installed.activated.generation).toBe(2);
     expect(readFileSync(join(link, 'bin', 'c'), 'utf8')).toBe('c');
 
-    const rm = trove('remove', 'a', '--link', link);
+    const rm = await cli('remove', 'a', '--link', link);
     expect(rm.code).toBe(0);
     expect(rm.stdout).toContain('generation 3 of system');
     expect(readFileSync(join(link, 'bin', 'shared'), 'utf8')).toBe('from b');
-    expect(trove('remove', 'nosuch', '--link', link).code).toBe(3);
+    expect((await cli('remove', 'nosuch', '--link', link)).code).toBe(3);
 
-    const list = JSON.parse(trove('gen', 'list', '--json').stdout) as { number: number; commit: string; timestamp: number; added: string[]; removed: string[]; active: boolean }[];
+    const list = JSON.parse((await cli('gen', 'list', '--json')).stdout) as { number: number; commit: string; timestamp: number; added: string[]; removed: string[]; active: boolean }[];
     expect(list.map((g) => g.number)).toEqual([1, 2, 3]);
     expect(list[1]!.added).toEqual(['c-amd64-1.0-1']);
     expect(list[2]!.removed).toEqual(['a-amd64-1.0-1']);
     expect(list.map((g) => g.active)).toEqual([false, false, true]);
-    const text = trove('gen', 'list').stdout;
+    const text = (await cli('gen', 'list')).stdout;
     expect(text).toMatch(/\*\s+3 .*-a-amd64-1.0-1/);
     // One line per generation: mark, number, short commit, the commit's date (ISO, UTC), package count, changes.
     const lines = text.trimEnd().split('\n');
@@ -272,13 +208,13 @@ describe('CLI: gen build, list, diff, install, remove', () => {
       expect(Math.abs(g.timestamp - Date.now() / 1000)).toBeLessThan(600);
       expect(lines[i]).toBe(`${g.active ? '*' : ' '} ${String(g.number).padStart(4)}  ${g.commit.slice(0, 12)}  ${date}  ${i === 1 ? 3 : 2} packages  ${[...g.added.map((p) => `+${p}`), ...g.removed.map((p) => `-${p}`)].join(' ')}`);
     }
-    const nope = trove('gen', 'list', '--profile', 'nope');
+    const nope = await cli('gen', 'list', '--profile', 'nope');
     expect(nope.code).toBe(3);
     expect(nope.stderr).toContain('profile nope has no generations (no such profile; profiles: system)');
     expect(nope.stdout).toBe('');
-    expect(trove('gen', 'list', '--profile', 'nope', '--json').code).toBe(3);
+    expect((await cli('gen', 'list', '--profile', 'nope', '--json')).code).toBe(3);
 
-    const diff = trove('gen', 'diff', '1', '3');
+    const diff = await cli('gen', 'diff', '1', '3');
     expect(diff.code).toBe(0);
     expect(diff.stdout).toContain('+ c-amd64-1.0-1');
     expect(diff.stdout).toContain('- a-amd64-1.0-1');
@@ -287,7 +223,7 @@ describe('CLI: gen build, list, diff, install, remove', () => {
     expect(diff.stdout).toContain('M bin/shared');
     expect(diff.stdout).not.toContain('a-amd64-1.0-1/');
     for (const missing of ['100000', '0']) {
-      const r = trove('gen', 'diff', '1', missing);
+      const r = await cli('gen', 'diff', '1', missing);
       expect(r.code).toBe(3);
       expect(r.stderr).toContain(`profile system has no generation ${missing} (it has 1, 2, 3)`);
     }
@@ -295,7 +231,7 @@ describe('CLI: gen build, list, diff, install, remove', () => {
     const r2 = await Repo.open(repoPath);
     expect((await listGenerations(r2, 'system')).map((g) => g.number)).toEqual([1, 2, 3]);
     await r2.close();
-    expect(trove('fsck').code).toBe(0);
+    expect((await cli('fsck')).code).toBe(0);
   });
 });
 
@@ -311,8 +247,9 @@ describe('concurrent installs', () => {
     for (const name of names) await mkpkg(repo, name, { [`bin/${name}`]: name, ...files(name) });
     await buildGeneration(repo, { specs: [{ name: 'base', priority: 0 }] });
     await repo.close();
-    expect(runTrove(['--repo', repoPath, 'switch', '1', '--link', link]).code).toBe(0);
+    expect((await trove(['--repo', repoPath, 'switch', '1', '--link', link])).code).toBe(0);
 
+    // Real processes (troveAll): concurrent installs contend for the repository's locks as separate processes do.
     const runs = await troveAll(names.map((name) => ['--repo', repoPath, 'install', name, '--json']));
     for (const r of runs) expect(r.code, r.stderr).toBe(0);
     const numbers = runs.map((r) => (JSON.parse(r.stdout) as { number: number }).number);

@@ -3,14 +3,15 @@ import { join } from 'node:path';
 import * as tarStream from 'tar-stream';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { encodeCommit } from '../src/format/codec.js';
-import { trove } from '../src/format/generated/trove.js';
+import { trove as schema } from '../src/format/generated/trove.js';
 import type { ObjectId } from '../src/util/hash.js';
 import { commitSource } from '../src/repo/commit.js';
 import { Repo } from '../src/repo/repo.js';
 import { getDebs } from './helpers/debs.js';
 import { snapshot } from './helpers/fstree.js';
 import { paxRecord, paxTar } from './helpers/pax.js';
-import { runTrove, sh, tmpdir } from './helpers/tmp.js';
+import { trove } from './helpers/cli.js';
+import { sh, tmpdir } from './helpers/tmp.js';
 
 interface Member {
   name: string;
@@ -60,15 +61,15 @@ async function debWith(dir: string, data: Member[]): Promise<string> {
 const repoState = (repo: string) => snapshot(repo, (rel) => rel === 'index' || rel === 'tmp');
 
 /** A fresh repository with one good commit on `main`. */
-function goodRepo(): string {
+async function goodRepo(): Promise<string> {
   const root = tmpdir('trove-hostile');
   const repo = join(root, 'repo');
-  expect(runTrove(['init', '--repo', repo]).code).toBe(0);
+  expect((await trove(['init', '--repo', repo])).code).toBe(0);
   const src = join(root, 'good');
   mkdirSync(join(src, 'sub'), { recursive: true });
   writeFileSync(join(src, 'file'), 'good content\n');
   writeFileSync(join(src, 'sub', 'deeper'), 'deeper content\n');
-  const r = runTrove(['commit', src, '--repo', repo, '-r', 'main', '-m', 'good']);
+  const r = await trove(['commit', src, '--repo', repo, '-r', 'main', '-m', 'good']);
   expect(r.stderr).toBe('');
   expect(r.code).toBe(0);
   return repo;
@@ -86,14 +87,14 @@ async function expectRefused(repo: string, source: string, code: string, exit: n
   } finally {
     await r.close();
   }
-  const cli = runTrove(['commit', source, '--repo', repo, '-r', 'evil']);
+  const cli = await trove(['commit', source, '--repo', repo, '-r', 'evil']);
   expect(cli.code).toBe(exit);
   expect(cli.stderr).toMatch(/^trove: /);
   expect(cli.stderr).toMatch(message);
   expect(cli.stdout).toBe('');
   expect(repoState(repo)).toEqual(before);
   expect(existsSync(join(repo, 'refs', 'heads', 'evil'))).toBe(false);
-  const fsck = runTrove(['fsck', '--repo', repo]);
+  const fsck = await trove(['fsck', '--repo', repo]);
   expect({ code: fsck.code, stderr: fsck.stderr }).toEqual({ code: 0, stderr: '' });
 }
 
@@ -121,8 +122,8 @@ const TAR_CASES: [string, Member[], RegExp][] = [
 describe('hostile tar archives are refused and leave the repository as it was', () => {
   let repo: string;
   let work: string;
-  beforeAll(() => {
-    repo = goodRepo();
+  beforeAll(async () => {
+    repo = await goodRepo();
     work = tmpdir('trove-hostile-input');
   });
 
@@ -183,8 +184,8 @@ describe('hostile tar archives are refused and leave the repository as it was', 
 describe('hostile .deb packages', () => {
   let repo: string;
   let work: string;
-  beforeAll(() => {
-    repo = goodRepo();
+  beforeAll(async () => {
+    repo = await goodRepo();
     work = tmpdir('trove-hostile-deb');
   });
 
@@ -237,7 +238,7 @@ describe('hostile .deb packages', () => {
 });
 
 describe('a stored tree with invalid names', () => {
-  const pb = trove.v1;
+  const pb = schema.v1;
 
   /** Writes a tree whose only entry has `name` (bypassing the encoder's checks) and a commit on `ref`. */
   async function plant(repo: string, name: string, ref: string): Promise<{ tree: ObjectId; commit: ObjectId }> {
@@ -266,12 +267,12 @@ describe('a stored tree with invalid names', () => {
     ['a path with a slash', 'a/b'],
     ['an empty name', ''],
   ])('%s: ls and checkout refuse it, fsck reports it, nothing is written outside', async (_label, name) => {
-    const repo = goodRepo();
+    const repo = await goodRepo();
     const { tree } = await plant(repo, name, 'bad');
     const before = repoState(repo);
 
     for (const args of [['ls', 'bad'], ['ls', '-R', 'bad'], ['diff', 'main', 'bad']]) {
-      const r = runTrove([...args, '--repo', repo]);
+      const r = await trove([...args, '--repo', repo]);
       expect(r.code).toBe(5);
       expect(r.stderr).toMatch(/invalid entry name|not canonically encoded/);
     }
@@ -279,14 +280,14 @@ describe('a stored tree with invalid names', () => {
     const outer = tmpdir('trove-hostile-checkout');
     const dest = join(outer, 'a', 'b', 'dest');
     for (const extra of [[], ['--copy']]) {
-      const r = runTrove(['checkout', ...extra, '--repo', repo, 'bad', dest]);
+      const r = await trove(['checkout', ...extra, '--repo', repo, 'bad', dest]);
       expect(r.code).toBe(5);
       expect(r.stderr).toMatch(/invalid entry name|not canonically encoded/);
       // Nothing anywhere around the destination, and the destination is gone again.
       expect(snapshot(outer)).toEqual(new Map([['a', expect.stringMatching(/ dir$/)], ['a/b', expect.stringMatching(/ dir$/)]]));
     }
 
-    const f = runTrove(['fsck', '--json', '--repo', repo]);
+    const f = await trove(['fsck', '--json', '--repo', repo]);
     expect(f.code).toBe(5);
     const report = JSON.parse(f.stdout) as { ok: boolean; problems: { id: string; kind?: string; problem: string }[] };
     expect(report.ok).toBe(false);
@@ -297,7 +298,7 @@ describe('a stored tree with invalid names', () => {
 
 describe('symlinks pointing outside the tree', () => {
   it('are stored and checked out as symlinks and never followed', async () => {
-    const repo = goodRepo();
+    const repo = await goodRepo();
     const root = tmpdir('trove-symlinks');
     const sentinel = join(root, 'sentinel');
     mkdirSync(join(sentinel, 'inside'), { recursive: true });
@@ -313,23 +314,23 @@ describe('symlinks pointing outside the tree', () => {
     };
     for (const [p, t] of Object.entries(targets)) symlinkSync(t, join(src, p));
     writeFileSync(join(src, 'deep', 'er', 'file'), 'regular\n');
-    expect(runTrove(['commit', src, '--repo', repo, '-r', 'links']).code).toBe(0);
+    expect((await trove(['commit', src, '--repo', repo, '-r', 'links'])).code).toBe(0);
     const sentinelBefore = snapshot(sentinel);
 
-    const ls = runTrove(['ls', '-R', '--json', 'links', '--repo', repo]);
+    const ls = await trove(['ls', '-R', '--json', 'links', '--repo', repo]);
     expect(ls.code).toBe(0);
     const rows = JSON.parse(ls.stdout) as { path: string; kind: string; target?: string }[];
     for (const [p, t] of Object.entries(targets)) expect(rows).toContainEqual(expect.objectContaining({ path: p, kind: 'symlink', target: t }));
 
     // Paths are never resolved through a symlink.
-    const through = runTrove(['ls', 'links:abs/inside', '--repo', repo]);
+    const through = await trove(['ls', 'links:abs/inside', '--repo', repo]);
     expect(through.code).toBe(3);
-    expect(runTrove(['cat', 'links:abs-file', '--repo', repo]).code).toBe(2);
-    expect(runTrove(['cat', 'links:etc/passwd', '--repo', repo]).code).toBe(3);
+    expect((await trove(['cat', 'links:abs-file', '--repo', repo])).code).toBe(2);
+    expect((await trove(['cat', 'links:etc/passwd', '--repo', repo])).code).toBe(3);
 
     for (const extra of [[], ['--copy']]) {
       const dest = join(root, `out${extra.join('')}`);
-      const co = runTrove(['checkout', ...extra, 'links', dest, '--repo', repo]);
+      const co = await trove(['checkout', ...extra, 'links', dest, '--repo', repo]);
       expect(co.stderr).toBe('');
       expect(co.code).toBe(0);
       for (const [p, t] of Object.entries(targets)) {
@@ -343,15 +344,15 @@ describe('symlinks pointing outside the tree', () => {
   });
 
   it('a symlink in a tar is stored verbatim; only members through it are refused', async () => {
-    const repo = goodRepo();
+    const repo = await goodRepo();
     const root = tmpdir('trove-symlink-tar');
     const sentinel = join(root, 'sentinel');
     mkdirSync(sentinel);
     const tar = join(root, 'links.tar');
     writeFileSync(tar, await tarBytes([{ name: 'out', type: 'symlink', linkname: sentinel }, { name: 'up', type: 'symlink', linkname: '../../..' }]));
-    expect(runTrove(['commit', tar, '--repo', repo, '-r', 'tarlinks']).code).toBe(0);
+    expect((await trove(['commit', tar, '--repo', repo, '-r', 'tarlinks'])).code).toBe(0);
     const dest = join(root, 'dest');
-    expect(runTrove(['checkout', 'tarlinks', dest, '--repo', repo]).code).toBe(0);
+    expect((await trove(['checkout', 'tarlinks', dest, '--repo', repo])).code).toBe(0);
     expect(readlinkSync(join(dest, 'out'))).toBe(sentinel);
     expect(readlinkSync(join(dest, 'up'))).toBe('../../..');
     expect(snapshot(sentinel).size).toBe(0);
@@ -360,8 +361,8 @@ describe('symlinks pointing outside the tree', () => {
 
 describe('objects whose bytes no longer match their name', () => {
   async function idsOf(repo: string) {
-    const ls = JSON.parse(runTrove(['ls', '-R', '--json', 'main', '--repo', repo]).stdout) as { path: string; id?: string }[];
-    const show = JSON.parse(runTrove(['show', '--json', 'main', '--repo', repo]).stdout) as { id: string; tree: string };
+    const ls = JSON.parse((await trove(['ls', '-R', '--json', 'main', '--repo', repo])).stdout) as { path: string; id?: string }[];
+    const show = JSON.parse((await trove(['show', '--json', 'main', '--repo', repo])).stdout) as { id: string; tree: string };
     const byPath = new Map(ls.map((r) => [r.path, r.id!]));
     return { blob: byPath.get('file')!, subtree: byPath.get('sub')!, commit: show.id, root: show.tree };
   }
@@ -377,83 +378,83 @@ describe('objects whose bytes no longer match their name', () => {
   }
 
   it('a corrupt blob: fsck reports it (JSON, exit 5) and cat refuses it', async () => {
-    const repo = goodRepo();
+    const repo = await goodRepo();
     const { blob } = await idsOf(repo);
-    expect(runTrove(['cat', 'main:file', '--repo', repo]).stdout).toBe('good content\n');
+    expect((await trove(['cat', 'main:file', '--repo', repo])).stdout).toBe('good content\n');
     rot(repo, blob);
     const before = repoState(repo);
 
-    const f = runTrove(['fsck', '--json', '--repo', repo]);
+    const f = await trove(['fsck', '--json', '--repo', repo]);
     expect(f.code).toBe(5);
     const report = JSON.parse(f.stdout) as { ok: boolean; problems: { id: string; kind?: string; problem: string; where?: string }[] };
     expect(report.ok).toBe(false);
     expect(report.problems).toEqual([expect.objectContaining({ id: blob, problem: 'corrupt', kind: 'blob', where: expect.stringContaining('file') })]);
-    const text = runTrove(['fsck', '--repo', repo]);
+    const text = await trove(['fsck', '--repo', repo]);
     expect(text.code).toBe(5);
     expect(text.stdout).toContain(`corrupt: blob ${blob}`);
 
-    const cat = runTrove(['cat', 'main:file', '--repo', repo]);
+    const cat = await trove(['cat', 'main:file', '--repo', repo]);
     expect(cat.code).toBe(5);
     expect(cat.stderr).toMatch(/corrupt/);
     expect(cat.stdout).toBe('');
     // Others are still readable.
-    expect(runTrove(['cat', 'main:sub/deeper', '--repo', repo]).stdout).toBe('deeper content\n');
-    const co = runTrove(['checkout', '--copy', 'main', join(tmpdir('trove-corrupt'), 'dest'), '--repo', repo]);
+    expect((await trove(['cat', 'main:sub/deeper', '--repo', repo])).stdout).toBe('deeper content\n');
+    const co = await trove(['checkout', '--copy', 'main', join(tmpdir('trove-corrupt'), 'dest'), '--repo', repo]);
     expect(co.code).toBe(5);
     expect(co.stderr).toMatch(/corrupt/);
     expect(repoState(repo)).toEqual(before);
   });
 
   it('a corrupt tree: ls and fsck refuse it', async () => {
-    const repo = goodRepo();
+    const repo = await goodRepo();
     const { subtree } = await idsOf(repo);
     rot(repo, subtree);
     const before = repoState(repo);
-    const ls = runTrove(['ls', 'main:sub', '--repo', repo]);
+    const ls = await trove(['ls', 'main:sub', '--repo', repo]);
     expect(ls.code).toBe(5);
     expect(ls.stderr).toMatch(/corrupt/);
-    expect(runTrove(['cat', 'main:sub/deeper', '--repo', repo]).code).toBe(5);
-    expect(runTrove(['checkout', 'main', join(tmpdir('trove-corrupt'), 'dest'), '--repo', repo]).code).toBe(5);
-    const f = runTrove(['fsck', '--json', '--repo', repo]);
+    expect((await trove(['cat', 'main:sub/deeper', '--repo', repo])).code).toBe(5);
+    expect((await trove(['checkout', 'main', join(tmpdir('trove-corrupt'), 'dest'), '--repo', repo])).code).toBe(5);
+    const f = await trove(['fsck', '--json', '--repo', repo]);
     expect(f.code).toBe(5);
     expect((JSON.parse(f.stdout) as { problems: unknown[] }).problems).toContainEqual(expect.objectContaining({ id: subtree, problem: 'corrupt', kind: 'tree' }));
     expect(repoState(repo)).toEqual(before);
   });
 
   it('a corrupt commit: show, log and ls refuse it', async () => {
-    const repo = goodRepo();
+    const repo = await goodRepo();
     const { commit } = await idsOf(repo);
     rot(repo, commit);
     const before = repoState(repo);
     for (const args of [['show', 'main'], ['log', 'main'], ['ls', 'main'], ['checkout', 'main', join(tmpdir('trove-corrupt'), 'dest')]]) {
-      const r = runTrove([...args, '--repo', repo]);
+      const r = await trove([...args, '--repo', repo]);
       expect(r.code).toBe(5);
       expect(r.stderr).toMatch(/corrupt/);
     }
-    const f = runTrove(['fsck', '--json', '--repo', repo]);
+    const f = await trove(['fsck', '--json', '--repo', repo]);
     expect(f.code).toBe(5);
     expect((JSON.parse(f.stdout) as { problems: unknown[] }).problems).toContainEqual(expect.objectContaining({ id: commit, problem: 'corrupt', kind: 'commit' }));
     expect(repoState(repo)).toEqual(before);
   });
 
   it('an emptied or missing blob: fsck reports it', async () => {
-    const repo = goodRepo();
+    const repo = await goodRepo();
     const { blob } = await idsOf(repo);
     writeFileSync(objectPath(repo, blob), ''); // as after a crash without fsync
     const emptied = repoState(repo);
-    let f = runTrove(['fsck', '--json', '--repo', repo]);
+    let f = await trove(['fsck', '--json', '--repo', repo]);
     expect(f.code).toBe(5);
     expect((JSON.parse(f.stdout) as { problems: unknown[] }).problems).toContainEqual(expect.objectContaining({ id: blob, problem: 'corrupt' }));
-    expect(runTrove(['cat', 'main:file', '--repo', repo]).code).toBe(5);
+    expect((await trove(['cat', 'main:file', '--repo', repo])).code).toBe(5);
     expect(repoState(repo)).toEqual(emptied);
     rmSync(objectPath(repo, blob));
     const missing = repoState(repo);
-    f = runTrove(['fsck', '--json', '--repo', repo]);
+    f = await trove(['fsck', '--json', '--repo', repo]);
     expect(f.code).toBe(5);
     expect((JSON.parse(f.stdout) as { problems: unknown[] }).problems).toEqual([expect.objectContaining({ id: blob, problem: 'missing', kind: 'blob' })]);
-    expect(runTrove(['cat', 'main:file', '--repo', repo]).code).toBe(3);
+    expect((await trove(['cat', 'main:file', '--repo', repo])).code).toBe(3);
     // A tree whose blob is gone breaks the store's invariant: checkout calls that corruption.
-    const co = runTrove(['checkout', 'main', join(tmpdir('trove-missing'), 'dest'), '--repo', repo]);
+    const co = await trove(['checkout', 'main', join(tmpdir('trove-missing'), 'dest'), '--repo', repo]);
     expect({ code: co.code, stderr: co.stderr }).toEqual({ code: 5, stderr: expect.stringMatching(/missing/) });
     expect(repoState(repo)).toEqual(missing);
   });

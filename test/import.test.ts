@@ -14,7 +14,8 @@ import { MemoryStore } from '../src/store/memory.js';
 import { getDebs } from './helpers/debs.js';
 import { paxRecord, paxTar } from './helpers/pax.js';
 import { expectSameTree, statListing } from './helpers/fstree.js';
-import { runTrove, sh, tmpdir } from './helpers/tmp.js';
+import { trove } from './helpers/cli.js';
+import { sh, tmpdir } from './helpers/tmp.js';
 
 const sha256 = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex');
 
@@ -267,24 +268,24 @@ describe('tar streams', () => {
 
 describe('.deb import matches dpkg-deb -x', () => {
   let repo: string;
-  beforeAll(() => {
+  beforeAll(async () => {
     repo = join(tmpdir('trove-deb'), 'repo');
-    expect(runTrove(['init', '--repo', repo]).code).toBe(0);
+    expect((await trove(['init', '--repo', repo])).code).toBe(0);
   });
 
   // hello: plain; tzdata: hundreds of symlinks; perl-base: a hard link (perl5.36.0 -> perl).
-  it.each(['hello', 'tzdata', 'perl-base'])('%s', (name) => {
+  it.each(['hello', 'tzdata', 'perl-base'])('%s', async (name) => {
     const [deb] = getDebs([name]);
     const work = tmpdir(`trove-deb-${name}`);
     const ref = `deb/${name}`;
-    const c = runTrove(['commit', deb!, '--repo', repo, '-r', ref, '--json']);
+    const c = await trove(['commit', deb!, '--repo', repo, '-r', ref, '--json']);
     expect(c.stderr).toBe('');
     expect(c.code).toBe(0);
     expect(JSON.parse(c.stdout)).toMatchObject({ kind: 'deb' });
     const expected = join(work, 'expected');
     sh('dpkg-deb', ['-x', deb!, expected]);
     const out = join(work, 'checkout');
-    const co = runTrove(['checkout', '--repo', repo, ref, out]);
+    const co = await trove(['checkout', '--repo', repo, ref, out]);
     expect(co.stderr).toBe('');
     expect(co.code).toBe(0);
     expectSameTree(expected, out);

@@ -8,7 +8,8 @@ import { commitSource, type CommitOptions, type CommitResult } from '../src/repo
 import { readTree } from '../src/repo/objects.js';
 import { Repo } from '../src/repo/repo.js';
 import type { PutResult } from '../src/store/types.js';
-import { runTrove, sh, tmpdir } from './helpers/tmp.js';
+import { trove } from './helpers/cli.js';
+import { sh, tmpdir } from './helpers/tmp.js';
 
 const sha256 = (b: string | Buffer) => createHash('sha256').update(b).digest('hex');
 /** Longer than the importer's racy margin (200 ms), so what we wrote before is old enough to be cached. */
@@ -110,7 +111,7 @@ describe('the stat cache', () => {
   }
 
   const total = () => [...fx.files.values()].reduce((n, b) => n + b.length, 0);
-  const cat = (rel: string) => runTrove(['cat', `main:${rel}`, '--repo', repoPath]);
+  const cat = (rel: string) => trove(['cat', `main:${rel}`, '--repo', repoPath]);
 
   it('re-reads exactly the files whose content changed', async () => {
     await settle();
@@ -138,11 +139,11 @@ describe('the stat cache', () => {
     expect(deep.blobsPut).toEqual(new Set(['sub/deep/e.txt']));
 
     await repo.close();
-    expect(cat('a.txt').stdout).toBe('alpha, now longer\n');
-    expect(cat('sub/deep/e.txt').stdout).toBe('echo, deeper down\n');
-    expect(runTrove(['cat', 'main~1:sub/deep/e.txt', '--repo', repoPath]).stdout).toBe('echo\n');
+    expect((await cat('a.txt')).stdout).toBe('alpha, now longer\n');
+    expect((await cat('sub/deep/e.txt')).stdout).toBe('echo, deeper down\n');
+    expect((await trove(['cat', 'main~1:sub/deep/e.txt', '--repo', repoPath])).stdout).toBe('echo\n');
     // The CLI shares the cache: nothing changed since, so nothing is read.
-    const cli = runTrove(['commit', fx.src, '-r', 'main', '--repo', repoPath, '--json']);
+    const cli = await trove(['commit', fx.src, '-r', 'main', '--repo', repoPath, '--json']);
     expect(cli.code).toBe(0);
     expect(JSON.parse(cli.stdout)).toMatchObject({ tree: deep.r.tree, report: { cached: 6, bytesRead: 0 } });
   });
@@ -192,8 +193,8 @@ describe('the stat cache', () => {
     expect(renamed.blobsPut).toEqual(new Set(['sub/d.txt']));
 
     await repo.close();
-    expect(cat('c.txt').stdout).toBe('charlie 2\n');
-    expect(cat('sub/d.txt').stdout).toBe('DELTA\n');
+    expect((await cat('c.txt')).stdout).toBe('charlie 2\n');
+    expect((await cat('sub/d.txt')).stdout).toBe('DELTA\n');
   });
 
   it('a file changed just before a commit is not trusted by the next one (racy rule)', async () => {
@@ -229,7 +230,7 @@ describe('the stat cache', () => {
     expect(next.blobsPut.has('a.txt')).toBe(false);
     expect(next.blobsPut.has('big.bin')).toBe(false);
     await repo.close();
-    const diff = runTrove(['diff', 'main~1', 'main', '--repo', repoPath]).stdout;
+    const diff = (await trove(['diff', 'main~1', 'main', '--repo', repoPath])).stdout;
     expect(diff).toMatch(/^D b\.txt$/m);
     expect(diff).toMatch(/^A sub\/new\.txt$/m);
     expect(diff).toMatch(/^D sub\/deep\/$/m);

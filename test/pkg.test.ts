@@ -10,7 +10,8 @@ import { listPackages, packageHistory } from '../src/system/packages/list.js';
 import { parsePackageSpec } from '../src/system/packages/spec.js';
 import { Repo } from '../src/repo/repo.js';
 import { getDebs } from './helpers/debs.js';
-import { runTrove, tmpdir, troveAll } from './helpers/tmp.js';
+import { trove, troveAll } from './helpers/cli.js';
+import { tmpdir } from './helpers/tmp.js';
 
 
 const countObjects = async (repo: Repo) => {
@@ -95,7 +96,7 @@ describe('trove pkg', () => {
   it('concurrent pkg add processes of one package get distinct revisions on one first-parent chain', async () => {
     const dir = tmpdir();
     const repoPath = join(dir, 'repo');
-    expect(runTrove(['--repo', repoPath, 'init']).code).toBe(0);
+    expect((await trove(['--repo', repoPath, 'init'])).code).toBe(0);
     const n = 6;
     const sources = Array.from({ length: n }, (_, i) => {
       // Enough files that the imports overlap: the tip must be read after the import, under the ref lock.
@@ -106,6 +107,7 @@ describe('trove pkg', () => {
       }
       return src;
     });
+    // Real processes (troveAll): concurrent imports contend for the ref lock as separate processes do.
     const runs = await troveAll(sources.map((src, i) => ['--repo', repoPath, 'pkg', 'add', src, '--name', 'tool', '--arch', 'amd64', '--version', `1.${i}`, '--json']));
     for (const r of runs) expect(r.code, r.stderr).toBe(0);
     const added = runs.map((r) => JSON.parse(r.stdout) as { commit: string; unchanged: boolean; info: { revision: number } });
@@ -156,27 +158,27 @@ describe('trove pkg', () => {
     await repo.close();
   });
 
-  it('CLI: pkg add, list and show', () => {
+  it('CLI: pkg add, list and show', async () => {
     const dir = tmpdir();
     const repo = join(dir, 'repo');
-    expect(runTrove(['--repo', repo, 'init']).code).toBe(0);
-    const add = runTrove(['--repo', repo, 'pkg', 'add', bc, '--json']);
+    expect((await trove(['--repo', repo, 'init'])).code).toBe(0);
+    const add = await trove(['--repo', repo, 'pkg', 'add', bc, '--json']);
     expect(add.code).toBe(0);
     expect(JSON.parse(add.stdout).info.name).toBe('bc');
     mkdirSync(join(dir, 'src', 'bin'), { recursive: true });
     writeFileSync(join(dir, 'src', 'bin', 'x'), 'x');
-    const own = runTrove(['--repo', repo, 'pkg', 'add', join(dir, 'src'), '--name', 'mytool', '--arch', 'all', '--version', '0.1', '--depends', 'bc, libc6']);
+    const own = await trove(['--repo', repo, 'pkg', 'add', join(dir, 'src'), '--name', 'mytool', '--arch', 'all', '--version', '0.1', '--depends', 'bc, libc6']);
     expect(own.code).toBe(0);
     expect(own.stdout).toContain('pkg/mytool/all');
-    const lower = runTrove(['--repo', repo, 'pkg', 'add', join(dir, 'src'), '--name', 'mytool', '--arch', 'all', '--version', '0.2', '--revision', '1']);
+    const lower = await trove(['--repo', repo, 'pkg', 'add', join(dir, 'src'), '--name', 'mytool', '--arch', 'all', '--version', '0.2', '--revision', '1']);
     expect(lower.code).toBe(4);
-    const list = JSON.parse(runTrove(['--repo', repo, 'pkg', 'list', '--json']).stdout) as { info: { name: string; depends: string[] } }[];
+    const list = JSON.parse((await trove(['--repo', repo, 'pkg', 'list', '--json'])).stdout) as { info: { name: string; depends: string[] } }[];
     expect(list.map((p) => p.info.name)).toEqual(['bc', 'mytool']);
     expect(list[1]!.info.depends).toEqual(['bc', 'libc6']);
-    const show = runTrove(['--repo', repo, 'pkg', 'show', 'mytool']);
+    const show = await trove(['--repo', repo, 'pkg', 'show', 'mytool']);
     expect(show.code).toBe(0);
     expect(show.stdout).toMatch(/revision 1/);
-    expect(runTrove(['--repo', repo, 'pkg', 'show', 'nosuch']).code).toBe(3);
+    expect((await trove(['--repo', repo, 'pkg', 'show', 'nosuch'])).code).toBe(3);
   });
 
   it('lists packages from their refs', async () => {

@@ -10,13 +10,8 @@ import { deltaEntries } from '../src/remote/delta.js';
 import { KIND_BYTE, PACK_MAGIC, type PackKind, packStream } from '../src/remote/pack.js';
 import { Repo } from '../src/repo/repo.js';
 import { type Nginx, startNginx } from './helpers/nginx.js';
-import { runTrove, tmpdir } from './helpers/tmp.js';
-
-function trove(repo: string, ...args: string[]): string {
-  const r = runTrove(['--repo', repo, ...args]);
-  if (r.code !== 0) throw new Error(`trove ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
-  return r.stdout;
-}
+import { trove, troveOk } from './helpers/cli.js';
+import { tmpdir } from './helpers/tmp.js';
 
 function objects(repo: string): Set<string> {
   const out = new Set<string>();
@@ -66,18 +61,18 @@ describe('delta packs served by nginx', () => {
     for (let i = 0; i < 30; i++) writeFileSync(join(src, i % 2 ? 'a/b' : 'c', `f${i}`), `content ${i}\n`.repeat(50));
     writeFileSync(join(src, 'big'), Buffer.alloc(3 << 20, 1)); // larger than the in-memory limit: streamed
     writeFileSync(join(src, 'run'), '#!/bin/sh\necho run\n', { mode: 0o755 });
-    trove(server, 'init');
-    trove(server, 'commit', src, '-r', 'main', '-m', 'one');
-    trove(server, 'delta', '--from-empty', 'main');
-    trove(server, 'summary');
+    await troveOk(server, 'init');
+    await troveOk(server, 'commit', src, '-r', 'main', '-m', 'one');
+    await troveOk(server, 'delta', '--from-empty', 'main');
+    await troveOk(server, 'summary');
     nginx = await startNginx(server);
-    trove(client, 'init');
-    trove(client, 'remote', 'add', 'origin', nginx.url);
+    await troveOk(client, 'init');
+    await troveOk(client, 'remote', 'add', 'origin', nginx.url);
   });
   afterAll(async () => nginx?.stop());
 
-  it('a first pull takes the from-empty pack in one request and fetches no single object', () => {
-    const r = JSON.parse(trove(client, 'pull', 'origin', 'main', '--json'));
+  it('a first pull takes the from-empty pack in one request and fetches no single object', async () => {
+    const r = JSON.parse(await troveOk(client, 'pull', 'origin', 'main', '--json'));
     expect(nginx.accessLog().map((l) => l.path)).toEqual(['/summary', `/deltas/empty-${ref(server, 'heads/main')}`]);
     expect(r.deltas.used).toHaveLength(1);
     // Packs of 64 KiB to 256 MiB of objects are xz by default.
@@ -88,26 +83,26 @@ describe('delta packs served by nginx', () => {
     expect(modes(client)).toEqual(modes(server));
     expect(modes(client).some((m) => m.endsWith(' 755'))).toBe(true);
     expect(objects(client)).toEqual(objects(server));
-    trove(client, 'fsck');
+    await troveOk(client, 'fsck');
   });
 
-  it('an update takes the FROM-TO pack: only new objects, one request', () => {
+  it('an update takes the FROM-TO pack: only new objects, one request', async () => {
     writeFileSync(join(src, 'a/b/f1'), 'changed\n');
     const one = ref(server, 'heads/main');
-    trove(server, 'commit', src, '-r', 'main', '-m', 'two');
-    const d = JSON.parse(trove(server, 'delta', 'main~1', 'main', '--compression', 'gzip', '--json'));
+    await troveOk(server, 'commit', src, '-r', 'main', '-m', 'two');
+    const d = JSON.parse(await troveOk(server, 'delta', 'main~1', 'main', '--compression', 'gzip', '--json'));
     expect(d.objects).toBe(5); // blob, b, a, root, commit
     expect(readFileSync(join(server, d.path)).subarray(0, 2)).toEqual(Buffer.from([0x1f, 0x8b]));
-    trove(server, 'summary');
+    await troveOk(server, 'summary');
     const before = objects(client);
     nginx.clearLog();
-    const r = JSON.parse(trove(client, 'pull', 'origin', 'main', '--json'));
+    const r = JSON.parse(await troveOk(client, 'pull', 'origin', 'main', '--json'));
     const two = ref(server, 'heads/main');
     expect(nginx.accessLog().map((l) => l.path)).toEqual(['/summary', `/deltas/${one}-${two}`]);
     expect(r.fetched.objects).toBe(5);
     expect([...objects(client)].filter((id) => !before.has(id))).toHaveLength(5);
     expect(ref(client, 'remotes/origin/main')).toBe(two);
-    trove(client, 'fsck');
+    await troveOk(client, 'fsck');
   });
 
   /**
@@ -115,15 +110,15 @@ describe('delta packs served by nginx', () => {
    * the pull must fetch the pack once (retrying cannot mend its bytes), fall
    * back to object pulls and end sound.
    */
-  function corruptPackFallsBack(change: string, compression: 'gzip' | 'xz', spoil: (pack: Buffer) => Buffer, message: RegExp): void {
+  async function corruptPackFallsBack(change: string, compression: 'gzip' | 'xz', spoil: (pack: Buffer) => Buffer, message: RegExp): Promise<void> {
     writeFileSync(join(src, 'c/f0'), change);
-    trove(server, 'commit', src, '-r', 'main', '-m', change);
-    const d = JSON.parse(trove(server, 'delta', 'main~1', 'main', '--compression', compression, '--json'));
+    await troveOk(server, 'commit', src, '-r', 'main', '-m', change);
+    const d = JSON.parse(await troveOk(server, 'delta', 'main~1', 'main', '--compression', compression, '--json'));
     const path = join(server, d.path);
     writeFileSync(path, spoil(readFileSync(path)));
-    trove(server, 'summary');
+    await troveOk(server, 'summary');
     nginx.clearLog();
-    const r = runTrove(['--repo', client, 'pull', 'origin', 'main', '--json']);
+    const r = await trove(['--repo', client, 'pull', 'origin', 'main', '--json']);
     expect(r.code).toBe(0);
     expect(nginx.accessLog().filter((l) => l.path === `/${d.path}`)).toHaveLength(1);
     const out = JSON.parse(r.stdout);
@@ -133,7 +128,7 @@ describe('delta packs served by nginx', () => {
     expect(r.stderr).toMatch(message);
     expect(nginx.accessLog().some((l) => l.path.startsWith('/objects/'))).toBe(true);
     expect(objects(client)).toEqual(objects(server));
-    trove(client, 'fsck');
+    await troveOk(client, 'fsck');
   }
 
   /** Flips bytes inside the compressed stream, past its header. */
@@ -143,46 +138,46 @@ describe('delta packs served by nginx', () => {
     return out;
   };
 
-  it('a gzip pack that does not decompress is fetched once, then abandoned for object pulls', () => {
-    corruptPackFallsBack('changed again\n', 'gzip', flipped, /does not decompress: Z_DATA_ERROR/);
+  it('a gzip pack that does not decompress is fetched once, then abandoned for object pulls', async () => {
+    await corruptPackFallsBack('changed again\n', 'gzip', flipped, /does not decompress: Z_DATA_ERROR/);
   });
 
-  it('an xz pack that does not decompress is fetched once, then abandoned for object pulls', () => {
-    corruptPackFallsBack('changed once more\n', 'xz', flipped, /does not decompress/);
+  it('an xz pack that does not decompress is fetched once, then abandoned for object pulls', async () => {
+    await corruptPackFallsBack('changed once more\n', 'xz', flipped, /does not decompress/);
   });
 
-  it('a pack with bad framing is fetched once, then abandoned for object pulls', () => {
+  it('a pack with bad framing is fetched once, then abandoned for object pulls', async () => {
     // Well-formed gzip around a pack whose magic is wrong.
-    corruptPackFallsBack('changed a fourth time\n', 'gzip', (bytes) => gzipSync(Buffer.concat([Buffer.from('TRVPACK2'), gunzipSync(bytes).subarray(8)])), /bad magic/);
+    await corruptPackFallsBack('changed a fourth time\n', 'gzip', (bytes) => gzipSync(Buffer.concat([Buffer.from('TRVPACK2'), gunzipSync(bytes).subarray(8)])), /bad magic/);
   });
 
   it('--no-deltas pulls objects even when a pack fits', async () => {
     const other = join(base, 'other');
-    trove(other, 'init');
-    trove(other, 'remote', 'add', 'origin', nginx.url);
+    await troveOk(other, 'init');
+    await troveOk(other, 'remote', 'add', 'origin', nginx.url);
     nginx.clearLog();
-    trove(other, 'pull', 'origin', 'main', '--no-deltas');
+    await troveOk(other, 'pull', 'origin', 'main', '--no-deltas');
     expect(nginx.accessLog().some((l) => l.path.startsWith('/deltas/'))).toBe(false);
     expect(objects(other)).toEqual(objects(server));
   });
 
-  it('pulls objects, asking for no pack, when no listed pack fits', () => {
+  it('pulls objects, asking for no pack, when no listed pack fits', async () => {
     // A pack to the new commit exists, but from a commit the client never pulled;
     // and the client has had main before, so a from-empty pack would not fit either.
     writeFileSync(join(src, 'side'), 'only on the side branch\n');
-    trove(server, 'commit', src, '-r', 'side', '-m', 'side');
+    await troveOk(server, 'commit', src, '-r', 'side', '-m', 'side');
     rmSync(join(src, 'side'));
     writeFileSync(join(src, 'c/f2'), 'changed for the last time\n');
-    trove(server, 'commit', src, '-r', 'main', '-m', 'last');
-    trove(server, 'delta', 'side', 'main');
-    trove(server, 'delta', '--from-empty', 'main');
-    trove(server, 'summary');
+    await troveOk(server, 'commit', src, '-r', 'main', '-m', 'last');
+    await troveOk(server, 'delta', 'side', 'main');
+    await troveOk(server, 'delta', '--from-empty', 'main');
+    await troveOk(server, 'summary');
     const main = ref(server, 'heads/main');
     const listed = JSON.parse(readFileSync(join(server, 'summary'), 'utf8')).deltas.filter((d: { to: string }) => d.to === main);
     expect(listed.map((d: { from: string | null }) => d.from).sort()).toEqual([ref(server, 'heads/side'), null].sort());
     const before = objects(client);
     nginx.clearLog();
-    const out = JSON.parse(trove(client, 'pull', 'origin', 'main', '--json'));
+    const out = JSON.parse(await troveOk(client, 'pull', 'origin', 'main', '--json'));
     const log = nginx.accessLog();
     expect(log.filter((l) => l.path.startsWith('/deltas/'))).toEqual([]);
     expect(out.deltas).toEqual({ used: [], failed: [] });
@@ -191,7 +186,7 @@ describe('delta packs served by nginx', () => {
     expect(fetched.sort()).toEqual([...objects(client)].filter((id) => !before.has(id)).sort());
     expect(out.fetched.objects).toBe(fetched.length);
     expect(ref(client, 'remotes/origin/main')).toBe(main);
-    trove(client, 'fsck');
+    await troveOk(client, 'fsck');
   });
 });
 

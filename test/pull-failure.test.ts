@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -9,7 +8,8 @@ import { DEFAULT_DIR_META } from '../src/format/types.js';
 import { hashBytes, idToBytes } from '../src/util/hash.js';
 import { writeCommit, writeTree } from '../src/repo/objects.js';
 import { Repo } from '../src/repo/repo.js';
-import { TROVE_BIN, tmpdir } from './helpers/tmp.js';
+import { trove } from './helpers/cli.js';
+import { tmpdir } from './helpers/tmp.js';
 
 type Fault = 'wrong' | 'truncate' | '404' | '500' | 'stall' | 'reset';
 
@@ -77,19 +77,6 @@ class BadServer {
   }
 }
 
-/** Runs the CLI without blocking this process (the bad server lives here). */
-function troveAsync(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [TROVE_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    p.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    p.on('error', reject);
-    p.on('close', (code) => resolve({ code: code ?? 128, stdout, stderr }));
-  });
-}
-
 function objects(repo: string): string[] {
   const out: string[] = [];
   for (const shard of readdirSync(join(repo, 'objects'))) for (const n of readdirSync(join(repo, 'objects', shard))) out.push(shard + n);
@@ -116,7 +103,7 @@ describe('pulling from a misbehaving server', () => {
     const commit = await writeCommit(repo.store, { tree: rootTree, root: DEFAULT_DIR_META, parents: [], subject: 'x', body: '', timestamp: 1, metadata: [] });
     await repo.refs.write('main', commit);
     await repo.close();
-    expect((await troveAsync(['--repo', serverPath, 'summary'])).code).toBe(0);
+    expect((await trove(['--repo', serverPath, 'summary'])).code).toBe(0);
     server = new BadServer(serverPath);
     await server.start();
   });
@@ -124,13 +111,13 @@ describe('pulling from a misbehaving server', () => {
 
   async function client(): Promise<string> {
     const dir = join(tmpdir('trove-badclient'), 'repo');
-    expect((await troveAsync(['--repo', dir, 'init'])).code).toBe(0);
-    expect((await troveAsync(['--repo', dir, 'remote', 'add', 'bad', server.url])).code).toBe(0);
+    expect((await trove(['--repo', dir, 'init'])).code).toBe(0);
+    expect((await trove(['--repo', dir, 'remote', 'add', 'bad', server.url])).code).toBe(0);
     return dir;
   }
 
   function pull(repo: string, ...extra: string[]) {
-    return troveAsync(['--repo', repo, 'pull', 'bad', 'main', '--json', '--timeout', '400', ...extra]);
+    return trove(['--repo', repo, 'pull', 'bad', 'main', '--json', '--timeout', '400', ...extra]);
   }
 
   /** The store holds only sound objects, and nothing whose references are missing. */
@@ -139,7 +126,7 @@ describe('pulling from a misbehaving server', () => {
     for (const id of ids) expect(hashBytes(readFileSync(join(repo, 'objects', id.slice(0, 2), id.slice(2))))).toBe(id);
     if (ids.includes(subTree)) for (const b of blobs.slice(4)) expect(ids).toContain(hashBytes(b));
     if (ids.includes(rootTree)) expect(ids).toContain(subTree);
-    expect((await troveAsync(['--repo', repo, 'fsck'])).code).toBe(0);
+    expect((await trove(['--repo', repo, 'fsck'])).code).toBe(0);
   }
 
   it('retries each kind of transient failure with backoff and completes', async () => {
@@ -197,7 +184,7 @@ describe('backoff and unreachable servers', () => {
     const tree = await writeTree(repo.store, { entries: [fileEntry('f', blob)] });
     await repo.refs.write('main', await writeCommit(repo.store, { tree, root: DEFAULT_DIR_META, parents: [], subject: 'x', body: '', timestamp: 1, metadata: [] }));
     await repo.close();
-    expect((await troveAsync(['--repo', serverPath, 'summary'])).code).toBe(0);
+    expect((await trove(['--repo', serverPath, 'summary'])).code).toBe(0);
     server = new BadServer(serverPath);
     await server.start();
   });
@@ -206,9 +193,9 @@ describe('backoff and unreachable servers', () => {
   it('waits between retries: at least half of 200 ms doubling each time (the jitter floor)', async () => {
     server.faults.set('/summary', { fault: '500', times: Infinity });
     const dir = join(tmpdir('trove-backoff-client'), 'repo');
-    expect((await troveAsync(['--repo', dir, 'init'])).code).toBe(0);
-    expect((await troveAsync(['--repo', dir, 'remote', 'add', 'bad', server.url])).code).toBe(0);
-    const r = await troveAsync(['--repo', dir, 'pull', 'bad', '--retries', '3']);
+    expect((await trove(['--repo', dir, 'init'])).code).toBe(0);
+    expect((await trove(['--repo', dir, 'remote', 'add', 'bad', server.url])).code).toBe(0);
+    const r = await trove(['--repo', dir, 'pull', 'bad', '--retries', '3']);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/summary: HTTP 500 \(after 4 attempts\)/);
     const t = server.times.get('/summary')!;
@@ -227,9 +214,9 @@ describe('backoff and unreachable servers', () => {
       });
     });
     const dir = join(tmpdir('trove-refused'), 'repo');
-    expect((await troveAsync(['--repo', dir, 'init'])).code).toBe(0);
-    expect((await troveAsync(['--repo', dir, 'remote', 'add', 'gone', `http://127.0.0.1:${port}/`])).code).toBe(0);
-    const r = await troveAsync(['--repo', dir, 'pull', 'gone', '--retries', '2', '--json']);
+    expect((await trove(['--repo', dir, 'init'])).code).toBe(0);
+    expect((await trove(['--repo', dir, 'remote', 'add', 'gone', `http://127.0.0.1:${port}/`])).code).toBe(0);
+    const r = await trove(['--repo', dir, 'pull', 'gone', '--retries', '2', '--json']);
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
     expect(r.stderr).toContain(`http://127.0.0.1:${port}/summary`);
@@ -253,14 +240,14 @@ describe('a server sending hostile trees', () => {
       const commit = await writeCommit(repo.store, { tree: treeId, root: DEFAULT_DIR_META, parents: [], subject: 'evil', body: '', timestamp: 1, metadata: [] });
       await repo.refs.write('main', commit);
       await repo.close();
-      expect((await troveAsync(['--repo', serverPath, 'summary'])).code).toBe(0);
+      expect((await trove(['--repo', serverPath, 'summary'])).code).toBe(0);
       const server = new BadServer(serverPath);
       await server.start();
       try {
         const clientPath = join(base, 'client');
-        await troveAsync(['--repo', clientPath, 'init']);
-        await troveAsync(['--repo', clientPath, 'remote', 'add', 'evil', server.url]);
-        const r = await troveAsync(['--repo', clientPath, 'pull', 'evil', 'main']);
+        await trove(['--repo', clientPath, 'init']);
+        await trove(['--repo', clientPath, 'remote', 'add', 'evil', server.url]);
+        const r = await trove(['--repo', clientPath, 'pull', 'evil', 'main']);
         expect(r.code).toBe(5);
         expect(r.stderr).toMatch(/invalid entry name|not a valid protobuf|not canonically encoded/);
         expect(objects(clientPath)).toEqual([]);

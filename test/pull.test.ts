@@ -4,15 +4,10 @@ import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Nginx, startNginx } from './helpers/nginx.js';
 import { expectSameContent } from './helpers/fstree.js';
-import { runTrove, TROVE_BIN, tmpdir } from './helpers/tmp.js';
+import { trove, troveOk, TROVE_BIN } from './helpers/cli.js';
+import { tmpdir } from './helpers/tmp.js';
 
 /** Runs the CLI on `repo` and fails the test with its stderr unless it exits 0. */
-function trove(repo: string, ...args: string[]): string {
-  const r = runTrove(['--repo', repo, ...args]);
-  if (r.code !== 0) throw new Error(`trove ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
-  return r.stdout;
-}
-
 /** Ids of every object stored in a repository. */
 function objects(repo: string): Set<string> {
   const out = new Set<string>();
@@ -62,17 +57,17 @@ describe('pull from a repository served by nginx', () => {
 
   beforeAll(async () => {
     makeTree(src);
-    trove(server, 'init');
-    trove(server, 'commit', src, '-r', 'os/main', '-m', 'one');
-    trove(server, 'summary');
+    await troveOk(server, 'init');
+    await troveOk(server, 'commit', src, '-r', 'os/main', '-m', 'one');
+    await troveOk(server, 'summary');
     nginx = await startNginx(server);
-    trove(client, 'init');
-    trove(client, 'remote', 'add', 'origin', nginx.url);
+    await troveOk(client, 'init');
+    await troveOk(client, 'remote', 'add', 'origin', nginx.url);
   });
   afterAll(async () => nginx?.stop());
 
-  it('fetches every object of a new ref, verified, and the result checks out as the source', () => {
-    const r = JSON.parse(trove(client, 'pull', 'origin', 'os/main', '--json'));
+  it('fetches every object of a new ref, verified, and the result checks out as the source', async () => {
+    const r = JSON.parse(await troveOk(client, 'pull', 'origin', 'os/main', '--json'));
     const want = objects(server);
     expect(objects(client)).toEqual(want);
     expect(r.fetched.objects).toBe(want.size);
@@ -84,47 +79,47 @@ describe('pull from a repository served by nginx', () => {
     const modes = (repo: string) => [...objects(repo)].map((id) => `${id} ${(statSync(join(repo, 'objects', id.slice(0, 2), id.slice(2))).mode & 0o777).toString(8)}`).sort();
     expect(modes(client)).toEqual(modes(server));
     expect(modes(client).some((m) => m.endsWith(' 755'))).toBe(true);
-    trove(client, 'fsck');
-    trove(client, 'checkout', 'remotes/origin/os/main', join(base, 'co1'));
+    await troveOk(client, 'fsck');
+    await troveOk(client, 'checkout', 'remotes/origin/os/main', join(base, 'co1'));
     expectSameContent(src, join(base, 'co1'));
   });
 
-  it('an update fetches exactly the objects that changed, skipping unchanged subtrees', () => {
+  it('an update fetches exactly the objects that changed, skipping unchanged subtrees', async () => {
     writeFileSync(join(src, 'usr/share/doc/a/doc3'), 'changed\n');
     writeFileSync(join(src, 'etc/new'), 'new file\n');
-    trove(server, 'commit', src, '-r', 'os/main', '-m', 'two');
-    trove(server, 'summary');
+    await troveOk(server, 'commit', src, '-r', 'os/main', '-m', 'two');
+    await troveOk(server, 'summary');
     const before = objects(client);
     const added = [...objects(server)].filter((id) => !before.has(id));
     // commit, root, etc, usr, usr/share, usr/share/doc, usr/share/doc/a, two blobs
     expect(added).toHaveLength(9);
     nginx.clearLog();
-    const r = JSON.parse(trove(client, 'pull', 'origin', '--json'));
+    const r = JSON.parse(await troveOk(client, 'pull', 'origin', '--json'));
     expect(objectRequests(nginx).sort()).toEqual(added.sort());
     expect(r.fetched.objects).toBe(added.length);
     expect(r.transfer.requests).toBe(added.length + 1); // and the summary
     expect(r.refs[0].previous).not.toBeNull();
     expect(objects(client)).toEqual(objects(server));
-    trove(client, 'fsck');
+    await troveOk(client, 'fsck');
   });
 
-  it('a pull with nothing new reads only the summary', () => {
+  it('a pull with nothing new reads only the summary', async () => {
     nginx.clearLog();
-    const r = JSON.parse(trove(client, 'pull', 'origin', 'os/main', '--json'));
+    const r = JSON.parse(await troveOk(client, 'pull', 'origin', 'os/main', '--json'));
     expect(nginx.accessLog().map((l) => l.path)).toEqual(['/summary']);
     expect(r.fetched.objects).toBe(0);
   });
 
-  it('an unknown ref is a clear not-found error and moves nothing', () => {
+  it('an unknown ref is a clear not-found error and moves nothing', async () => {
     // os/main has moved on the server: a pull that went ahead with the known ref would move it.
     writeFileSync(join(src, 'etc/motd'), 'welcome\n');
-    trove(server, 'commit', src, '-r', 'os/main', '-m', 'three');
-    trove(server, 'summary');
+    await troveOk(server, 'commit', src, '-r', 'os/main', '-m', 'three');
+    await troveOk(server, 'summary');
     const objectsBefore = objects(client);
     const refsBefore = refFiles(client);
     expect(Object.keys(refsBefore)).toContain('remotes/origin/os/main');
     nginx.clearLog();
-    const r = runTrove(['--repo', client, 'pull', 'origin', 'os/main', 'no/such']);
+    const r = await trove(['--repo', client, 'pull', 'origin', 'os/main', 'no/such']);
     expect(r.code).toBe(3);
     expect(r.stderr).toMatch(/has no ref no\/such/);
     expect(nginx.accessLog().map((l) => l.path)).toEqual(['/summary']);
@@ -132,56 +127,56 @@ describe('pull from a repository served by nginx', () => {
     expect(objects(client)).toEqual(objectsBefore);
   });
 
-  it('prints one line per ref and a summary line without --json', () => {
+  it('prints one line per ref and a summary line without --json', async () => {
     const fresh = join(base, 'plain-output');
-    trove(fresh, 'init');
-    trove(fresh, 'remote', 'add', 'origin', nginx.url);
+    await troveOk(fresh, 'init');
+    await troveOk(fresh, 'remote', 'add', 'origin', nginx.url);
     const id = readFileSync(join(server, 'refs/heads/os/main'), 'utf8').trim();
-    const first = trove(fresh, 'pull', 'origin', 'os/main').split('\n');
+    const first = (await troveOk(fresh, 'pull', 'origin', 'os/main')).split('\n');
     const n = objects(server).size;
     expect(first[0]).toBe(`refs/remotes/origin/os/main: new ${id.slice(0, 12)}`);
     // No pack fits (the server has none), so every object is a request, plus the summary.
     expect(first[1]).toMatch(new RegExp(`^fetched ${n} objects \\([0-9.]+ MiB\\); ${n + 1} requests, [0-9.]+ MiB received in [0-9]+\\.[0-9]{2} s$`));
     expect(first.slice(2)).toEqual(['']);
-    const again = trove(fresh, 'pull', 'origin', 'os/main').split('\n');
+    const again = (await troveOk(fresh, 'pull', 'origin', 'os/main')).split('\n');
     expect(again[0]).toBe('refs/remotes/origin/os/main: up to date');
     expect(again[1]).toMatch(/^fetched 0 objects \(0 B\); 1 requests, [0-9.]+ (B|KiB) received in [0-9]+\.[0-9]{2} s$/);
   });
 
   it('a mirror copies refs into refs/heads and can be served in turn', async () => {
     const mirror = join(base, 'mirror');
-    trove(mirror, 'init');
-    trove(mirror, 'remote', 'add', 'up', nginx.url);
-    trove(mirror, 'pull', '--mirror', 'up');
+    await troveOk(mirror, 'init');
+    await troveOk(mirror, 'remote', 'add', 'up', nginx.url);
+    await troveOk(mirror, 'pull', '--mirror', 'up');
     expect(readFileSync(join(mirror, 'refs/heads/os/main'), 'utf8')).toBe(readFileSync(join(server, 'refs/heads/os/main'), 'utf8'));
-    trove(mirror, 'summary');
+    await troveOk(mirror, 'summary');
     const second = await startNginx(mirror);
     try {
       const leaf = join(base, 'leaf');
-      trove(leaf, 'init');
-      trove(leaf, 'remote', 'add', 'm', second.url);
-      trove(leaf, 'pull', 'm', 'os/main');
+      await troveOk(leaf, 'init');
+      await troveOk(leaf, 'remote', 'add', 'm', second.url);
+      await troveOk(leaf, 'pull', 'm', 'os/main');
       expect(objects(leaf)).toEqual(objects(server));
-      trove(leaf, 'fsck');
+      await troveOk(leaf, 'fsck');
     } finally {
       await second.stop();
     }
   });
 
   it('takes objects precompressed by summary --gzip-objects, verifying what they decompress to', async () => {
-    const out = JSON.parse(trove(server, 'summary', '--gzip-objects', '--json'));
+    const out = JSON.parse(await troveOk(server, 'summary', '--gzip-objects', '--json'));
     expect(out.gzipObjects.written).toBeGreaterThanOrEqual(5);
     // Incremental: a second run compresses nothing new.
-    expect(JSON.parse(trove(server, 'summary', '--gzip-objects', '--json')).gzipObjects.written).toBe(0);
+    expect(JSON.parse(await troveOk(server, 'summary', '--gzip-objects', '--json')).gzipObjects.written).toBe(0);
     const gz = await startNginx(server, { gzipStatic: true });
     try {
       const copy = join(base, 'gz');
-      trove(copy, 'init');
-      trove(copy, 'remote', 'add', 'origin', gz.url);
-      const r = JSON.parse(trove(copy, 'pull', 'origin', 'os/main', '--no-deltas', '--json'));
+      await troveOk(copy, 'init');
+      await troveOk(copy, 'remote', 'add', 'origin', gz.url);
+      const r = JSON.parse(await troveOk(copy, 'pull', 'origin', 'os/main', '--no-deltas', '--json'));
       expect(objects(copy)).toEqual(objects(server));
       expect(r.transfer.bytes).toBeLessThan(r.fetched.bytes / 2);
-      trove(copy, 'fsck');
+      await troveOk(copy, 'fsck');
       // A .gz holding other bytes is caught by the hash of what it decompresses to.
       const victim = [...objects(server)].find((id) => readdirSync(join(server, 'objects', id.slice(0, 2))).includes(`${id.slice(2)}.gz`))!;
       const other = [...objects(server)].find((id) => id !== victim && readdirSync(join(server, 'objects', id.slice(0, 2))).includes(`${id.slice(2)}.gz`))!;
@@ -190,9 +185,9 @@ describe('pull from a repository served by nginx', () => {
       writeFileSync(gzPath(victim), readFileSync(gzPath(other)));
       try {
         const fresh = join(base, 'gz2');
-        trove(fresh, 'init');
-        trove(fresh, 'remote', 'add', 'origin', gz.url);
-        const bad = runTrove(['--repo', fresh, 'pull', 'origin', 'os/main', '--no-deltas', '--retries', '1']);
+        await troveOk(fresh, 'init');
+        await troveOk(fresh, 'remote', 'add', 'origin', gz.url);
+        const bad = await trove(['--repo', fresh, 'pull', 'origin', 'os/main', '--no-deltas', '--retries', '1']);
         expect(bad.code).toBe(5);
         expect(bad.stderr).toMatch(new RegExp(`wrong bytes for object ${victim}`));
         expect(objects(fresh).has(victim)).toBe(false);
@@ -204,25 +199,28 @@ describe('pull from a repository served by nginx', () => {
     }
   });
 
-  it('pulls from a plain directory path, and by refs/heads files when there is no summary', () => {
+  it('pulls from a plain directory path, and by refs/heads files when there is no summary', async () => {
     const copy = join(base, 'bare');
-    trove(copy, 'init');
-    trove(copy, 'remote', 'add', 'disk', server);
+    await troveOk(copy, 'init');
+    await troveOk(copy, 'remote', 'add', 'disk', server);
     rmSync(join(server, 'summary'));
     try {
-      const none = runTrove(['--repo', copy, 'pull', 'disk']);
+      const none = await trove(['--repo', copy, 'pull', 'disk']);
       expect(none.code).toBe(3);
       expect(none.stderr).toMatch(/no summary/);
-      trove(copy, 'pull', 'disk', 'os/main');
+      await troveOk(copy, 'pull', 'disk', 'os/main');
       expect(objects(copy)).toEqual(objects(server));
-      trove(copy, 'fsck');
+      await troveOk(copy, 'fsck');
     } finally {
-      trove(server, 'summary');
+      await troveOk(server, 'summary');
     }
   });
 });
 
-/** Runs the CLI under a pseudo-terminal (util-linux `script`), so stderr is a TTY; returns everything it wrote, escapes stripped. */
+/**
+ * Runs the CLI under a pseudo-terminal (util-linux `script`), so stderr is a TTY; returns everything it wrote, escapes stripped.
+ * A real process: the progress bar is drawn only on a real terminal, which an in-process run does not have.
+ */
 function troveOnTerminal(repo: string, ...args: string[]): { code: number; output: string } {
   const quote = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
   const cmd = [process.execPath, TROVE_BIN, '--repo', repo, ...args].map(quote).join(' ');
@@ -238,26 +236,26 @@ describe('pull progress on a terminal', () => {
   let nginx: Nginx;
   let packName = '';
 
-  const client = (name: string) => {
+  const client = async (name: string) => {
     const dir = join(base, name);
-    trove(dir, 'init');
-    trove(dir, 'remote', 'add', 'origin', nginx.url);
+    await troveOk(dir, 'init');
+    await troveOk(dir, 'remote', 'add', 'origin', nginx.url);
     return dir;
   };
   const summaryLine = /fetched \d+ objects \([0-9.]+ (B|KiB|MiB)\)(?: via 1 delta)?; \d+ requests, [0-9.]+ (B|KiB|MiB) received in [0-9.]+ s/;
 
   beforeAll(async () => {
     makeTree(src);
-    trove(server, 'init');
-    trove(server, 'commit', src, '-r', 'os/main', '-m', 'one');
-    packName = JSON.parse(trove(server, 'delta', '--from-empty', 'os/main', '--json')).path.slice('deltas/'.length);
-    trove(server, 'summary');
+    await troveOk(server, 'init');
+    await troveOk(server, 'commit', src, '-r', 'os/main', '-m', 'one');
+    packName = JSON.parse(await troveOk(server, 'delta', '--from-empty', 'os/main', '--json')).path.slice('deltas/'.length);
+    await troveOk(server, 'summary');
     nginx = await startNginx(server);
   });
   afterAll(async () => nginx?.stop());
 
-  it('shows objects against objects wanted during an object pull, then the summary line', () => {
-    const dir = client('objects');
+  it('shows objects against objects wanted during an object pull, then the summary line', async () => {
+    const dir = await client('objects');
     const r = troveOnTerminal(dir, 'pull', 'origin', '--no-deltas');
     expect(r.code, r.output).toBe(0);
     expect(r.output).toMatch(/objects \[[^\]]*\] \d+\/\d+ objects \| [0-9.]+ (B|KiB|MiB) \| [0-9.]+ (B|KiB|MiB)\/s/);
@@ -265,8 +263,8 @@ describe('pull progress on a terminal', () => {
     expect(r.output).toMatch(summaryLine);
   });
 
-  it('shows bytes against the pack size during a delta, never bytes labelled as objects', () => {
-    const dir = client('delta');
+  it('shows bytes against the pack size during a delta, never bytes labelled as objects', async () => {
+    const dir = await client('delta');
     const r = troveOnTerminal(dir, 'pull', 'origin');
     expect(r.code, r.output).toBe(0);
     expect(r.output).toMatch(/delta \[[^\]]*\] [0-9.]+ (B|KiB|MiB)\/[0-9.]+ (KiB|MiB) \(\d+ objects\) \|/);
@@ -275,14 +273,14 @@ describe('pull progress on a terminal', () => {
     expect(r.output).toMatch(/via 1 delta/);
   });
 
-  it('after a failed delta, prints the notice and shows the object phase again', () => {
+  it('after a failed delta, prints the notice and shows the object phase again', async () => {
     const path = join(server, 'deltas', packName);
     const good = readFileSync(path);
     const bad = Buffer.from(good);
     for (let i = 40; i < bad.length - 20; i += 50) bad[i]! ^= 0xff;
     writeFileSync(path, bad);
     try {
-      const dir = client('fallback');
+      const dir = await client('fallback');
       const r = troveOnTerminal(dir, 'pull', 'origin');
       expect(r.code, r.output).toBe(0);
       const notice = r.output.indexOf(`trove: delta ${packName} failed`);

@@ -3,32 +3,33 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { normaliseUrl } from '../src/remote/config.js';
 import { parseSummary } from '../src/remote/summary.js';
-import { runTrove, tmpdir } from './helpers/tmp.js';
+import { trove } from './helpers/cli.js';
+import { tmpdir } from './helpers/tmp.js';
 
 describe('trove remote', () => {
-  it('adds, lists and removes remotes in <repo>/config, keeping the rest of it', () => {
+  it('adds, lists and removes remotes in <repo>/config, keeping the rest of it', async () => {
     const base = tmpdir('trove-remotes');
     const repo = join(base, 'repo');
     const disk = join(base, 'some/dir');
     mkdirSync(disk, { recursive: true });
-    expect(runTrove(['--repo', repo, 'init']).code).toBe(0);
-    expect(runTrove(['--repo', repo, 'remote', 'add', 'web', 'http://example.org/repo']).code).toBe(0);
-    expect(runTrove(['--repo', repo, 'remote', 'add', 'disk', 'some/dir'], { cwd: base }).code).toBe(0);
+    expect((await trove(['--repo', repo, 'init'])).code).toBe(0);
+    expect((await trove(['--repo', repo, 'remote', 'add', 'web', 'http://example.org/repo'])).code).toBe(0);
+    expect((await trove(['--repo', repo, 'remote', 'add', 'disk', 'some/dir'], { cwd: base })).code).toBe(0);
     const config = JSON.parse(readFileSync(join(repo, 'config'), 'utf8'));
     expect(config.format).toBe('trove-1');
     expect(config.remotes).toEqual({ web: { url: 'http://example.org/repo/' }, disk: { url: disk } });
-    const list = JSON.parse(runTrove(['--repo', repo, 'remote', 'list', '--json']).stdout);
+    const list = JSON.parse((await trove(['--repo', repo, 'remote', 'list', '--json'])).stdout);
     expect(list).toEqual([
       { name: 'disk', url: disk, keyId: null },
       { name: 'web', url: 'http://example.org/repo/', keyId: null },
     ]);
-    expect(runTrove(['--repo', repo, 'remote', 'add', 'web', 'http://other/']).code).toBe(4);
-    expect(runTrove(['--repo', repo, 'remote', 'add', '../x', 'http://other/']).code).toBe(6);
-    expect(runTrove(['--repo', repo, 'remote', 'add', 'x', 'ftp://other/']).code).toBe(2);
-    expect(runTrove(['--repo', repo, 'remote', 'add', 'x', 'http://h/', '--sign-key', join(repo, 'config')]).code).toBe(2);
-    expect(runTrove(['--repo', repo, 'remote', 'remove', 'web']).code).toBe(0);
-    expect(runTrove(['--repo', repo, 'remote', 'remove', 'web']).code).toBe(3);
-    expect(runTrove(['--repo', repo, 'pull', 'web']).code).toBe(3);
+    expect((await trove(['--repo', repo, 'remote', 'add', 'web', 'http://other/'])).code).toBe(4);
+    expect((await trove(['--repo', repo, 'remote', 'add', '../x', 'http://other/'])).code).toBe(6);
+    expect((await trove(['--repo', repo, 'remote', 'add', 'x', 'ftp://other/'])).code).toBe(2);
+    expect((await trove(['--repo', repo, 'remote', 'add', 'x', 'http://h/', '--sign-key', join(repo, 'config')])).code).toBe(2);
+    expect((await trove(['--repo', repo, 'remote', 'remove', 'web'])).code).toBe(0);
+    expect((await trove(['--repo', repo, 'remote', 'remove', 'web'])).code).toBe(3);
+    expect((await trove(['--repo', repo, 'pull', 'web'])).code).toBe(3);
     expect(Object.keys(JSON.parse(readFileSync(join(repo, 'config'), 'utf8')).remotes)).toEqual(['disk']);
   });
 
@@ -50,54 +51,54 @@ describe('trove remote', () => {
     expect(() => normaliseUrl('file://otherhost/srv/repo')).toThrow(expect.objectContaining({ code: 'E_USAGE' }));
   });
 
-  it('remote add refuses a bad scheme or a missing directory and leaves the config alone', () => {
+  it('remote add refuses a bad scheme or a missing directory and leaves the config alone', async () => {
     const base = tmpdir('trove-remotes-bad');
     const repo = join(base, 'repo');
-    expect(runTrove(['--repo', repo, 'init']).code).toBe(0);
+    expect((await trove(['--repo', repo, 'init'])).code).toBe(0);
     const before = readFileSync(join(repo, 'config'), 'utf8');
-    const typo = runTrove(['--repo', repo, 'remote', 'add', 'x', 'htp:/x'], { cwd: base });
+    const typo = await trove(['--repo', repo, 'remote', 'add', 'x', 'htp:/x'], { cwd: base });
     expect(typo.code).toBe(2);
     expect(typo.stderr).toMatch(/unsupported remote URL scheme htp:/);
-    const missing = runTrove(['--repo', repo, 'remote', 'add', 'x', join(base, 'nonexistent/dir')]);
+    const missing = await trove(['--repo', repo, 'remote', 'add', 'x', join(base, 'nonexistent/dir')]);
     expect(missing.code).toBe(3);
     expect(missing.stderr).toContain(`remote location ${join(base, 'nonexistent/dir')} does not exist`);
-    const missingUrl = runTrove(['--repo', repo, 'remote', 'add', 'x', `file://${join(base, 'nope')}`]);
+    const missingUrl = await trove(['--repo', repo, 'remote', 'add', 'x', `file://${join(base, 'nope')}`]);
     expect(missingUrl.code).toBe(3);
     expect(readFileSync(join(repo, 'config'), 'utf8')).toBe(before);
   });
 
-  it('pull from a local directory that is not a trove repository says so', () => {
+  it('pull from a local directory that is not a trove repository says so', async () => {
     const base = tmpdir('trove-remotes-notrepo');
     const repo = join(base, 'repo');
     const plain = join(base, 'plain');
     mkdirSync(join(plain, 'refs'), { recursive: true }); // but no objects/
-    expect(runTrove(['--repo', repo, 'init']).code).toBe(0);
-    expect(runTrove(['--repo', repo, 'remote', 'add', 'plain', plain]).code).toBe(0);
-    const r = runTrove(['--repo', repo, 'pull', 'plain']);
+    expect((await trove(['--repo', repo, 'init'])).code).toBe(0);
+    expect((await trove(['--repo', repo, 'remote', 'add', 'plain', plain])).code).toBe(0);
+    const r = await trove(['--repo', repo, 'pull', 'plain']);
     expect(r.code).toBe(9);
     expect(r.stderr).toContain(`not a trove repository: ${plain}`);
     // A directory removed after it was added reads the same.
     rmSync(plain, { recursive: true });
-    const gone = runTrove(['--repo', repo, 'pull', 'plain', 'main']);
+    const gone = await trove(['--repo', repo, 'pull', 'plain', 'main']);
     expect(gone.code).toBe(9);
     expect(gone.stderr).toContain(`not a trove repository: ${plain}`);
-    expect(runTrove(['--repo', repo, 'refs', '--remotes']).stdout).toBe('');
+    expect((await trove(['--repo', repo, 'refs', '--remotes'])).stdout).toBe('');
   });
 });
 
 describe('trove summary', () => {
-  it('lists heads and delta packs, and is what a client parses', () => {
+  it('lists heads and delta packs, and is what a client parses', async () => {
     const base = tmpdir('trove-summary');
     const repo = join(base, 'repo');
-    runTrove(['--repo', repo, 'init']);
-    expect(runTrove(['--repo', repo, 'commit', join(process.cwd(), 'demo', 'tree'), '-r', 'os/a']).code).toBe(0);
-    expect(runTrove(['--repo', repo, 'delta', '--from-empty', 'os/a']).code).toBe(0);
-    const out = JSON.parse(runTrove(['--repo', repo, 'summary', '--json']).stdout);
+    await trove(['--repo', repo, 'init']);
+    expect((await trove(['--repo', repo, 'commit', join(process.cwd(), 'demo', 'tree'), '-r', 'os/a'])).code).toBe(0);
+    expect((await trove(['--repo', repo, 'delta', '--from-empty', 'os/a'])).code).toBe(0);
+    const out = JSON.parse((await trove(['--repo', repo, 'summary', '--json'])).stdout);
     const onDisk = parseSummary(readFileSync(join(repo, 'summary')));
     expect(onDisk.refs).toEqual(out.refs);
     expect(Object.keys(onDisk.refs)).toEqual(['os/a']);
     expect(onDisk.deltas).toHaveLength(1);
     expect(onDisk.deltas[0]).toMatchObject({ from: null, to: onDisk.refs['os/a'] });
-    expect(runTrove(['--repo', repo, 'delta', 'os/a']).code).toBe(2);
+    expect((await trove(['--repo', repo, 'delta', 'os/a'])).code).toBe(2);
   });
 });

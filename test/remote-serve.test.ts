@@ -6,7 +6,8 @@ import { gunzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { acceptsGzip, parseRange, requestParts } from '../src/remote/serve.js';
-import { runTrove, TROVE_BIN, tmpdir } from './helpers/tmp.js';
+import { trove, TROVE_BIN } from './helpers/cli.js';
+import { tmpdir } from './helpers/tmp.js';
 
 interface Reply {
   status: number;
@@ -42,14 +43,15 @@ describe('trove serve', () => {
     mkdirSync(src);
     writeFileSync(join(src, 'file'), content);
     writeFileSync(join(src, 'text'), text);
-    expect(runTrove(['--repo', repo, 'init']).code).toBe(0);
-    expect(runTrove(['--repo', repo, 'commit', src, '-r', 'main']).code).toBe(0);
-    expect(runTrove(['--repo', repo, 'summary']).code).toBe(0);
+    expect((await trove(['--repo', repo, 'init'])).code).toBe(0);
+    expect((await trove(['--repo', repo, 'commit', src, '-r', 'main'])).code).toBe(0);
+    expect((await trove(['--repo', repo, 'summary'])).code).toBe(0);
     const id = createHash('sha256').update(content).digest('hex');
     blobPath = `/objects/${id.slice(0, 2)}/${id.slice(2)}`;
     writeFileSync(join(base, 'secret'), 'outside\n');
     symlinkSync(join(base, 'secret'), join(repo, 'objects', 'zz'));
     symlinkSync('../../secret', join(repo, 'refs', 'heads', 'escape'));
+    // A real process: `trove serve` serves until SIGINT or SIGTERM, handled by the process.
     proc = spawn(process.execPath, [TROVE_BIN, '--repo', repo, 'serve', '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
     url = await new Promise<string>((resolve, reject) => {
       let out = '';
@@ -109,7 +111,7 @@ describe('trove serve', () => {
   });
 
   it('sends precompressed objects to clients that accept gzip, and only to them', async () => {
-    expect(runTrove(['--repo', repo, 'summary', '--gzip-objects']).code).toBe(0);
+    expect((await trove(['--repo', repo, 'summary', '--gzip-objects'])).code).toBe(0);
     const id = createHash('sha256').update(text).digest('hex');
     const path = `/objects/${id.slice(0, 2)}/${id.slice(2)}`;
     const gz = await http(url, path, { headers: { 'accept-encoding': 'br, gzip;q=0.5' } });
@@ -132,14 +134,14 @@ describe('trove serve', () => {
     expect(r.headers.allow).toBe('GET, HEAD');
   });
 
-  it('is pulled from like any static server', () => {
+  it('is pulled from like any static server', async () => {
     const client = join(base, 'client');
-    expect(runTrove(['--repo', client, 'init']).code).toBe(0);
-    expect(runTrove(['--repo', client, 'remote', 'add', 'o', url]).code).toBe(0);
-    const r = runTrove(['--repo', client, 'pull', 'o', 'main']);
+    expect((await trove(['--repo', client, 'init'])).code).toBe(0);
+    expect((await trove(['--repo', client, 'remote', 'add', 'o', url])).code).toBe(0);
+    const r = await trove(['--repo', client, 'pull', 'o', 'main']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(runTrove(['--repo', client, 'fsck']).code).toBe(0);
+    expect((await trove(['--repo', client, 'fsck'])).code).toBe(0);
   });
 });
 

@@ -1,39 +1,26 @@
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { snapshot } from './helpers/fstree.js';
-import { type RunResult, runTrove, TROVE_BIN, tmpdir } from './helpers/tmp.js';
+import { trove, troveAll } from './helpers/cli.js';
+import { tmpdir } from './helpers/tmp.js';
 
 /** The repository's files and their contents, minus the derived index and scratch space. */
 const repoState = (repo: string) => snapshot(repo, (rel) => rel === 'index' || rel === 'tmp' || rel === 'locks');
 
-/** Runs the CLI without waiting, so that several run at once. */
-function runTroveAsync(args: string[]): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [TROVE_BIN, ...args], { env: { ...process.env, TROVE_REPO: undefined } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? 128, stdout, stderr }));
-  });
-}
-
 /** A repository with one commit of a small tree on `main`; returns its path and ids. */
-function repoWithMain(): { root: string; repo: string; src: string; commit: string; tree: string; blob: string } {
+async function repoWithMain(): Promise<{ root: string; repo: string; src: string; commit: string; tree: string; blob: string }> {
   const root = tmpdir('trove-store-cli');
   const repo = join(root, 'repo');
-  expect(runTrove(['init', '--repo', repo]).code).toBe(0);
+  expect((await trove(['init', '--repo', repo])).code).toBe(0);
   const src = join(root, 'src');
   mkdirSync(join(src, 'sub'), { recursive: true });
   writeFileSync(join(src, 'file'), 'content\n');
   writeFileSync(join(src, 'sub', 'deeper'), 'deeper\n');
-  const c = runTrove(['commit', src, '-r', 'main', '-m', 'first', '--repo', repo]);
+  const c = await trove(['commit', src, '-r', 'main', '-m', 'first', '--repo', repo]);
   expect(c.code).toBe(0);
-  const show = JSON.parse(runTrove(['show', '--json', 'main', '--repo', repo]).stdout) as { id: string; tree: string };
-  const ls = JSON.parse(runTrove(['ls', '--json', 'main:file', '--repo', repo]).stdout) as { id: string }[];
+  const show = JSON.parse((await trove(['show', '--json', 'main', '--repo', repo])).stdout) as { id: string; tree: string };
+  const ls = JSON.parse((await trove(['ls', '--json', 'main:file', '--repo', repo])).stdout) as { id: string }[];
   return { root, repo, src, commit: show.id, tree: show.tree, blob: ls[0]!.id };
 }
 
@@ -41,7 +28,7 @@ describe('concurrent commits on one ref', () => {
   it('chain: every commit is in the history, each the parent of the next', async () => {
     const root = tmpdir('trove-concurrent');
     const repo = join(root, 'repo');
-    expect(runTrove(['init', '--repo', repo]).code).toBe(0);
+    expect((await trove(['init', '--repo', repo])).code).toBe(0);
     const N = 6;
     const sources = Array.from({ length: N }, (_, i) => {
       const src = join(root, `src${i}`);
@@ -50,52 +37,53 @@ describe('concurrent commits on one ref', () => {
       for (let f = 0; f < 300; f++) writeFileSync(join(src, `f${f}`), `source ${i} file ${f}\n`);
       return src;
     });
-    const results = await Promise.all(sources.map((src, i) => runTroveAsync(['commit', src, '-r', 'main', '-m', `c${i}`, '--repo', repo])));
+    // Real processes (troveAll): the commits contend for the ref lock as separate processes do.
+    const results = await troveAll(sources.map((src, i) => ['commit', src, '-r', 'main', '-m', `c${i}`, '--repo', repo]));
     for (const r of results) expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
 
-    const log = JSON.parse(runTrove(['log', '--json', 'main', '--repo', repo]).stdout) as { id: string; parents: string[]; subject: string }[];
+    const log = JSON.parse((await trove(['log', '--json', 'main', '--repo', repo])).stdout) as { id: string; parents: string[]; subject: string }[];
     expect(log.map((c) => c.subject).sort()).toEqual(Array.from({ length: N }, (_, i) => `c${i}`));
     for (let i = 0; i < log.length - 1; i++) expect(log[i]!.parents).toEqual([log[i + 1]!.id]);
     expect(log[log.length - 1]!.parents).toEqual([]);
     // Each commit printed the parent it got, and no two got the same one.
     const parents = results.map((r) => /parent ([0-9a-f]{12})/.exec(r.stdout)?.[1] ?? null);
     expect(new Set(parents).size).toBe(N);
-    expect(runTrove(['fsck', '--repo', repo]).code).toBe(0);
+    expect((await trove(['fsck', '--repo', repo])).code).toBe(0);
   });
 });
 
 describe('refs and revisions must name commits', () => {
-  it('fsck reports a ref that points at a tree already checked as a tree', () => {
-    const { repo, tree } = repoWithMain();
+  it('fsck reports a ref that points at a tree already checked as a tree', async () => {
+    const { repo, tree } = await repoWithMain();
     // "tree" sorts after "main": main's walk meets the tree first.
     writeFileSync(join(repo, 'refs', 'heads', 'tree'), `${tree}\n`);
     const before = repoState(repo);
-    const f = runTrove(['fsck', '--json', '--repo', repo]);
+    const f = await trove(['fsck', '--json', '--repo', repo]);
     expect(f.code).toBe(5);
     const report = JSON.parse(f.stdout) as { ok: boolean; problems: unknown[] };
     expect(report.ok).toBe(false);
     expect(report.problems).toEqual([expect.objectContaining({ id: tree, kind: 'commit', where: 'refs/heads/tree', problem: 'invalid' })]);
-    const text = runTrove(['fsck', '--repo', repo]);
+    const text = await trove(['fsck', '--repo', repo]);
     expect(text.code).toBe(5);
     expect(text.stdout).toContain(`invalid: commit ${tree} at refs/heads/tree: does not decode as a commit`);
     expect(repoState(repo)).toEqual(before);
 
-    const show = runTrove(['show', 'tree', '--repo', repo]);
+    const show = await trove(['show', 'tree', '--repo', repo]);
     expect(show.code).toBe(5);
     expect(show.stderr).toBe(`trove: ref tree points at ${tree}, which is a tree, not a commit; run trove fsck\n`);
   });
 
-  it('refs set, show, log and diff refuse a tree or blob id with a clear error', () => {
-    const { repo, tree, blob } = repoWithMain();
+  it('refs set, show, log and diff refuse a tree or blob id with a clear error', async () => {
+    const { repo, tree, blob } = await repoWithMain();
     const before = repoState(repo);
     for (const [id, kind] of [
       [tree, 'a tree'],
       [blob, 'a blob or a damaged commit'],
     ] as const) {
-      const set = runTrove(['refs', 'set', 'x', id, '--repo', repo]);
+      const set = await trove(['refs', 'set', 'x', id, '--repo', repo]);
       expect({ code: set.code, stderr: set.stderr, stdout: set.stdout }).toEqual({ code: 2, stderr: `trove: ${id} is ${kind}, not a commit\n`, stdout: '' });
       for (const args of [['show', id], ['log', id], ['diff', 'main', id], ['show', `${id}~1`]]) {
-        const r = runTrove([...args, '--repo', repo]);
+        const r = await trove([...args, '--repo', repo]);
         expect({ args, code: r.code, stdout: r.stdout }).toEqual({ args, code: 2, stdout: '' });
         expect(r.stderr).toMatch(/not a commit/);
         expect(r.stderr).not.toMatch(/32 bytes/);
@@ -107,15 +95,15 @@ describe('refs and revisions must name commits', () => {
 });
 
 describe('a ref file that holds no id', () => {
-  it('fsck reports it and checks everything else; refs warns and lists the rest', () => {
-    const { repo, commit } = repoWithMain();
+  it('fsck reports it and checks everything else; refs warns and lists the rest', async () => {
+    const { repo, commit } = await repoWithMain();
     writeFileSync(join(repo, 'refs', 'heads', 'garbage'), 'not an id\n');
     mkdirSync(join(repo, 'refs', 'remotes', 'origin'), { recursive: true });
     writeFileSync(join(repo, 'refs', 'remotes', 'origin', 'main'), `${commit}\n`);
     writeFileSync(join(repo, 'refs', 'remotes', 'origin', 'junk'), '');
     const before = repoState(repo);
 
-    const f = runTrove(['fsck', '--json', '--repo', repo]);
+    const f = await trove(['fsck', '--json', '--repo', repo]);
     expect(f.code).toBe(5);
     const report = JSON.parse(f.stdout) as { ok: boolean; commits: number; trees: number; blobs: number; problems: unknown[] };
     expect(report).toMatchObject({ ok: false, commits: 1, trees: 2, blobs: 2 });
@@ -123,16 +111,16 @@ describe('a ref file that holds no id', () => {
       { where: 'refs/heads/garbage', problem: 'invalid-ref', detail: expect.stringMatching(/no valid id/) },
       { where: 'refs/remotes/origin/junk', problem: 'invalid-ref', detail: expect.stringMatching(/no valid id/) },
     ]);
-    const text = runTrove(['fsck', '--repo', repo]);
+    const text = await trove(['fsck', '--repo', repo]);
     expect(text.code).toBe(5);
     expect(text.stdout).toMatch(/^invalid-ref: refs\/heads\/garbage: /m);
     expect(text.stderr).toBe('trove: fsck found 2 problem(s)\n');
 
-    const refs = runTrove(['refs', '--repo', repo]);
+    const refs = await trove(['refs', '--repo', repo]);
     expect(refs.code).toBe(0);
     expect(refs.stdout).toBe(`${commit} main\n`);
     expect(refs.stderr).toMatch(/^trove: warning: skipping garbage: .*no valid id\n$/);
-    const all = runTrove(['refs', 'list', '--remotes', '--json', '--repo', repo]);
+    const all = await trove(['refs', 'list', '--remotes', '--json', '--repo', repo]);
     expect(all.code).toBe(0);
     expect(JSON.parse(all.stdout)).toEqual([
       { name: 'main', id: commit },
@@ -147,37 +135,37 @@ describe('a ref file that holds no id', () => {
 });
 
 describe('ref names that clash with existing refs', () => {
-  it('commit -r main/sub while main exists is refused before anything is imported', () => {
-    const { repo, root } = repoWithMain();
+  it('commit -r main/sub while main exists is refused before anything is imported', async () => {
+    const { repo, root } = await repoWithMain();
     const other = join(root, 'other');
     mkdirSync(other);
     writeFileSync(join(other, 'new'), `new content ${Math.random()}\n`);
     const before = repoState(repo);
-    const r = runTrove(['commit', other, '-r', 'main/sub', '--repo', repo]);
+    const r = await trove(['commit', other, '-r', 'main/sub', '--repo', repo]);
     expect({ code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({ code: 6, stdout: '', stderr: 'trove: cannot create ref main/sub: ref main exists\n' });
-    const set = runTrove(['refs', 'set', 'main/sub', 'main', '--repo', repo]);
+    const set = await trove(['refs', 'set', 'main/sub', 'main', '--repo', repo]);
     expect({ code: set.code, stderr: set.stderr }).toEqual({ code: 6, stderr: 'trove: cannot create ref main/sub: ref main exists\n' });
     expect(repoState(repo)).toEqual(before);
 
     // And the other way round: a ref where a directory of refs is.
-    expect(runTrove(['refs', 'set', 'rel/1.0', 'main', '--repo', repo]).code).toBe(0);
+    expect((await trove(['refs', 'set', 'rel/1.0', 'main', '--repo', repo])).code).toBe(0);
     const mid = repoState(repo);
-    const c = runTrove(['commit', other, '-r', 'rel', '--repo', repo]);
+    const c = await trove(['commit', other, '-r', 'rel', '--repo', repo]);
     expect({ code: c.code, stderr: c.stderr }).toEqual({ code: 6, stderr: 'trove: cannot create ref rel: rel/ is a directory of refs\n' });
     expect(repoState(repo)).toEqual(mid);
   });
 });
 
 describe('log -n', () => {
-  it('takes a count of 0 or more; anything else is a usage error', () => {
-    const { repo, src } = repoWithMain();
-    expect(runTrove(['commit', src, '-r', 'main', '-m', 'second', '--repo', repo]).code).toBe(0);
-    const one = runTrove(['log', '--json', '-n', '1', 'main', '--repo', repo]);
+  it('takes a count of 0 or more; anything else is a usage error', async () => {
+    const { repo, src } = await repoWithMain();
+    expect((await trove(['commit', src, '-r', 'main', '-m', 'second', '--repo', repo])).code).toBe(0);
+    const one = await trove(['log', '--json', '-n', '1', 'main', '--repo', repo]);
     expect(one.code).toBe(0);
     expect((JSON.parse(one.stdout) as { subject: string }[]).map((c) => c.subject)).toEqual(['second']);
-    expect(JSON.parse(runTrove(['log', '--json', '-n', '0', 'main', '--repo', repo]).stdout)).toEqual([]);
+    expect(JSON.parse((await trove(['log', '--json', '-n', '0', 'main', '--repo', repo])).stdout)).toEqual([]);
     for (const n of ['abc', '-1', '1.5', '', '2x']) {
-      const r = runTrove(['log', '-n', n, 'main', '--repo', repo]);
+      const r = await trove(['log', '-n', n, 'main', '--repo', repo]);
       expect({ n, code: r.code, stdout: r.stdout }).toEqual({ n, code: 2, stdout: '' });
       expect(r.stderr).toMatch(/max-count/);
     }

@@ -1,5 +1,9 @@
 import type { Command } from 'commander';
 import { defaultRepoPath, Repo } from '../repo/repo.js';
+import { io } from '../util/io.js';
+
+/** The output streams and environment of the running command (see main). */
+export { io };
 
 /** Options every command accepts (declared once on the program). */
 export interface GlobalOptions {
@@ -9,7 +13,7 @@ export interface GlobalOptions {
 /** The repository path from `--repo`, `$TROVE_REPO` or `./repo`. */
 export function repoPath(cmd: Command): string {
   const opts = cmd.optsWithGlobals<GlobalOptions>();
-  return opts.repo ?? defaultRepoPath();
+  return opts.repo ?? defaultRepoPath(io().env);
 }
 
 /** Opens the repository for a command and closes it when `fn` is done. */
@@ -24,10 +28,10 @@ export async function withRepo<T>(cmd: Command, fn: (repo: Repo) => Promise<T>):
 
 /** Writes a line to stdout. */
 export function print(line = ''): void {
-  process.stdout.write(`${line}\n`);
+  io().stdout.write(`${line}\n`);
 }
 
 /** Writes `value` as pretty JSON to stdout. */
 export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+  io().stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { EXIT_CODES, TroveError } from '../util/errors.js';
+import { io, type Io, processIo, withIo, type Writer } from '../util/io.js';
 
 /** The version in package.json (two levels up from both src/cli and dist/cli). */
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -62,6 +63,31 @@ function commandName(argv: string[]): string | undefined {
   return first === undefined || first.startsWith('-') ? undefined : first;
 }
 
+/** Whether the environment asks for colour or forbids it (commander's rule), else undefined. */
+function colourWanted(env: NodeJS.ProcessEnv): boolean | undefined {
+  if (env.NO_COLOR || env.FORCE_COLOR === '0' || env.FORCE_COLOR === 'false') return false;
+  if (env.FORCE_COLOR || env.CLICOLOR_FORCE !== undefined) return true;
+  return undefined;
+}
+
+function hasColours(w: Writer): boolean {
+  return Boolean(w.isTTY && w.hasColors?.());
+}
+
+/**
+ * Commander's help and error output, sent to the io of the running command
+ * (subcommands inherit it). As in commander's defaults, a width of undefined
+ * (not a terminal) means 80 columns, though its types say number.
+ */
+const OUTPUT = {
+  writeOut: (s: string) => void io().stdout.write(s),
+  writeErr: (s: string) => void io().stderr.write(s),
+  getOutHelpWidth: () => (io().stdout.isTTY ? io().stdout.columns : undefined) as number,
+  getErrHelpWidth: () => (io().stderr.isTTY ? io().stderr.columns : undefined) as number,
+  getOutHasColors: () => colourWanted(io().env) ?? hasColours(io().stdout),
+  getErrHasColors: () => colourWanted(io().env) ?? hasColours(io().stderr),
+};
+
 /**
  * The program with the commands `argv` needs: just its command when it names
  * a known one, else all of them (help, a mistyped command, no command).
@@ -74,6 +100,7 @@ export async function buildProgram(argv: string[] = []): Promise<Command> {
     .description(`a content-addressed tree store for whole operating-system generations (trove ${VERSION}; trove --version prints it)`)
     .option('--repo <dir>', 'repository directory (default: $TROVE_REPO or ./repo)')
     .showHelpAfterError()
+    .configureOutput(OUTPUT)
     .exitOverride()
     .addHelpText(
       'after',
@@ -85,12 +112,21 @@ export async function buildProgram(argv: string[] = []): Promise<Command> {
   return program;
 }
 
-/** Runs the CLI; returns the exit code. One place maps errors to messages and codes. */
-export async function main(argv: string[]): Promise<number> {
+/**
+ * Runs the CLI; returns the exit code. One place maps errors to messages and codes.
+ * Everything it prints goes to `out` (the process's streams unless given), and
+ * `out.env` stands for the environment.
+ */
+export function main(argv: string[], out: Io = processIo()): Promise<number> {
+  return withIo(out, () => run(argv));
+}
+
+async function run(argv: string[]): Promise<number> {
+  const { stdout, stderr, env } = io();
   // Only with no command (and at most --repo): `pkg add --version V` is a package's version, not trove's.
   const words = withoutRepo(argv);
   if (words.length === 1 && (words[0] === '--version' || words[0] === '-V')) {
-    process.stdout.write(`${VERSION}\n`);
+    stdout.write(`${VERSION}\n`);
     return 0;
   }
   const program = await buildProgram(argv);
@@ -102,15 +138,15 @@ export async function main(argv: string[]): Promise<number> {
       return err.exitCode === 0 ? 0 : EXIT_CODES.E_USAGE;
     }
     if (err instanceof TroveError) {
-      process.stderr.write(`trove: ${err.message}\n`);
+      stderr.write(`trove: ${err.message}\n`);
       return EXIT_CODES[err.code];
     }
     const e = err as NodeJS.ErrnoException;
     const message = e.message ?? String(err);
     // Node's system errors already start with their code ("ENOSPC: no space left on device, ...").
     const prefix = e.code && !message.startsWith(`${e.code}:`) ? `${e.code}: ` : '';
-    process.stderr.write(`trove: ${prefix}${message}\n`);
-    if (process.env.TROVE_DEBUG) process.stderr.write(`${e.stack}\n`);
+    stderr.write(`trove: ${prefix}${message}\n`);
+    if (env.TROVE_DEBUG) stderr.write(`${e.stack}\n`);
     return 1;
   }
 }

@@ -3,7 +3,8 @@ import { closeSync, mkdirSync, openSync, readFileSync, statSync } from 'node:fs'
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { type ErrorCode, type ErrorData, exists, io, isErrno, isTroveError, notFound, TroveError, usage } from '../util/errors.js';
+import { type ErrorCode, type ErrorData, exists, ioError, isErrno, isTroveError, notFound, TroveError, usage } from '../util/errors.js';
+import { io } from '../util/io.js';
 import { clearMount, readMount, writeMount } from '../system/mounts.js';
 import { DiskStore } from '../store/disk.js';
 import type { GetStore, GetSyncStore, ObjectFiles } from '../store/types.js';
@@ -53,7 +54,7 @@ export async function prepareMountpoint(repo: { path: string }, mountpoint: stri
   if (st.state === 'live') throw exists(`${mountpoint} is already a mount point (${st.fstype}); unmount it first`, { path: mountpoint });
   if (st.state === 'stale') {
     const r = fusermount(mountpoint, true);
-    if (!r.ok) throw io(`${mountpoint} holds a dead FUSE mount that could not be cleaned: ${r.message}`, { path: mountpoint });
+    if (!r.ok) throw ioError(`${mountpoint} holds a dead FUSE mount that could not be cleaned: ${r.message}`, { path: mountpoint });
     notes.push(`cleaned a stale mount at ${mountpoint} (its daemon had died)`);
   }
   if (!rec) await clearMount(repo.path);
@@ -81,7 +82,7 @@ export interface Served {
  * SIGTERM, SIGINT or SIGHUP, or when the mount disappears from under it.
  */
 export async function serve(repo: RepoLike, mountpoint: string, opts: MountOptions = {}): Promise<Served> {
-  const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const log = opts.log ?? ((line: string) => io().stderr.write(`${line}\n`));
   const t0 = performance.now();
   const view = new TroveView(new RepoSource(repo.store, repo.path), { treeCacheBytes: (opts.cacheMb ?? 64) << 20 });
   const blobs = new BlobReader({ pathOf: (id) => repo.store.pathOf(id) });
@@ -146,7 +147,7 @@ const stamp = (line: string) => `${new Date().toISOString()} ${line}`;
  */
 export async function runDaemon(repo: RepoLike, mountpoint: string, opts: MountOptions = {}): Promise<Served> {
   const tell = (msg: DaemonMessage) => process.send?.(msg);
-  const log = opts.log ?? ((line: string) => process.stderr.write(`${stamp(line)}\n`));
+  const log = opts.log ?? ((line: string) => io().stderr.write(`${stamp(line)}\n`));
   try {
     for (const note of await prepareMountpoint(repo, mountpoint)) log(note);
     const s = await serve(repo, mountpoint, { ...opts, log });
@@ -163,9 +164,11 @@ export async function runDaemon(repo: RepoLike, mountpoint: string, opts: MountO
 /**
  * The daemon's own entry point: `trove mount --foreground` minus the CLI, so
  * a detached mount does not pay for loading every command (node itself
- * starts in about 80 ms here; the whole CLI takes 300 ms more).
+ * starts in about 80 ms here; the whole CLI takes 300 ms more). It is always
+ * the built one: when this module runs from src/ (under the tests), the one in dist/.
  */
-const DAEMON_MAIN = join(dirname(fileURLToPath(import.meta.url)), 'main.js');
+const HERE = fileURLToPath(import.meta.url);
+const DAEMON_MAIN = HERE.endsWith('.ts') ? join(dirname(HERE), '..', '..', 'dist', 'fuse', 'main.js') : join(dirname(HERE), 'main.js');
 
 /** What the foreground daemon tells a parent that started it. */
 export type DaemonMessage = { ready: true; pid: number; readyMs: number; mountMs: number } | { error: string; code: string; data?: ErrorData };
@@ -211,7 +214,7 @@ export async function startDaemon(
     child.kill('SIGKILL');
     await Promise.race([exited, new Promise((r) => setTimeout(r, 2000))]);
     if ((await mountState(mountpoint)).state === 'stale') fusermount(mountpoint, true);
-    throw io(
+    throw ioError(
       `the mount daemon (pid ${child.pid}) did not answer within ${timeoutMs / 1000} s, so it was killed; see ${logPath(repo)}:\n${tail(logPath(repo))}`,
       { path: mountpoint, pid: child.pid },
     );
@@ -259,7 +262,7 @@ export async function unmount(repo: { path: string } | undefined, mountpoint: st
   let r = fusermount(mountpoint, false);
   if (!r.ok) {
     r = fusermount(mountpoint, true);
-    if (!r.ok) throw io(`could not unmount ${mountpoint}: ${r.message}`, { path: mountpoint });
+    if (!r.ok) throw ioError(`could not unmount ${mountpoint}: ${r.message}`, { path: mountpoint });
     result.lazy = true;
   }
   // Lazily detached: the daemon still serves whoever has files open there, and

@@ -1,5 +1,6 @@
 import { rm } from 'node:fs/promises';
 import { Level } from 'level';
+import { io } from '../util/io.js';
 
 /**
  * The LevelDB index: derived data only (stat cache and friends). Deleting it
@@ -20,7 +21,7 @@ export class IndexDb {
         if (cause?.code === 'LEVEL_LOCKED') return undefined;
         if (attempt > 0) throw err;
         // Derived data only: an index that cannot be opened is rebuilt from nothing.
-        process.stderr.write(`trove: index at ${path} is unreadable (${cause?.message ?? (err as Error).message}); starting a new one\n`);
+        io().stderr.write(`trove: index at ${path} is unreadable (${cause?.message ?? (err as Error).message}); starting a new one\n`);
         await rm(path, { recursive: true, force: true });
       }
     }

@@ -15,7 +15,7 @@ import {
 } from 'node:fs';
 import type { Stats } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { corrupt, exists, io, isErrno, usage } from '../util/errors.js';
+import { corrupt, exists, ioError, isErrno, usage } from '../util/errors.js';
 import { decodeTree } from '../format/codec.js';
 import type { DirMeta, TreeEntry } from '../format/types.js';
 import { hashBytes, type ObjectId } from '../util/hash.js';
@@ -264,7 +264,7 @@ function prepareDest(target: string): boolean {
       mkdirSync(p, { mode: p === target ? 0o700 : 0o777 });
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code ?? 'error';
-      throw io(`cannot create checkout destination ${p}: ${code}`, { path: p }, { cause: err });
+      throw ioError(`cannot create checkout destination ${p}: ${code}`, { path: p }, { cause: err });
     }
   }
   return true;

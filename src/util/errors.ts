@@ -156,7 +156,7 @@ export const locked = helper('E_LOCKED');
 /** E_NOT_A_REPO: no trove repository at the path. */
 export const notARepo = helper('E_NOT_A_REPO');
 /** E_IO: an I/O failure trove reports itself. */
-export const io = helper('E_IO');
+export const ioError = helper('E_IO');
 
 /** The helper of every code (the unit tests check that none is missing). */
 export const ERROR_HELPERS: Record<ErrorCode, ErrorHelper> = {
@@ -171,7 +171,7 @@ export const ERROR_HELPERS: Record<ErrorCode, ErrorHelper> = {
   E_UNSUPPORTED: unsupported,
   E_LOCKED: locked,
   E_NOT_A_REPO: notARepo,
-  E_IO: io,
+  E_IO: ioError,
 };
 
 /** True when `err` is a TroveError, and of code `code` when one is given. */

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll } from 'vitest';
-import { runTrove } from './tmp.js';
+import { trove } from './cli.js';
 
 /** Why real FUSE mounts cannot run here, or null when they can. */
 export function fuseUnavailable(): string | null {
@@ -30,9 +30,9 @@ export function skipFuse(): boolean {
 
 const mounted: { repo: string; mnt: string }[] = [];
 
-afterAll(() => {
+afterAll(async () => {
   for (const m of mounted.splice(0)) {
-    if (mountpoints().has(m.mnt)) runTrove(['--repo', m.repo, 'umount', m.mnt]);
+    if (mountpoints().has(m.mnt)) await trove(['--repo', m.repo, 'umount', m.mnt]);
   }
 });
 
@@ -47,8 +47,8 @@ export function mountpoints(): Set<string> {
 }
 
 /** `trove mount` (a detached daemon); unmounted when the test file ends. Returns the daemon's pid. */
-export function mountRepo(repo: string, mnt: string): number {
-  const r = runTrove(['--repo', repo, 'mount', mnt]);
+export async function mountRepo(repo: string, mnt: string): Promise<number> {
+  const r = await trove(['--repo', repo, 'mount', mnt]);
   if (r.code !== 0) throw new Error(`trove mount failed (${r.code}): ${r.stderr}`);
   mounted.push({ repo, mnt });
   return (JSON.parse(readFileSync(join(repo, 'mount.json'), 'utf8')) as { pid: number }).pid;

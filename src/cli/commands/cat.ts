@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { usage } from '../../util/errors.js';
 import { readFileAt } from '../../repo/browse.js';
-import { withRepo } from '../context.js';
+import { io, withRepo } from '../context.js';
 
 export function register(program: Command): void {
   program
@@ -12,7 +12,7 @@ export function register(program: Command): void {
       if (!spec.includes(':')) throw usage('cat needs REV:PATH');
       await withRepo(cmd, async (repo) => {
         const bytes = await readFileAt(repo, spec);
-        await new Promise<void>((resolve, reject) => process.stdout.write(bytes, (err) => (err ? reject(err) : resolve())));
+        await new Promise<void>((resolve, reject) => io().stdout.write(bytes, (err) => (err ? reject(err) : resolve())));
       });
     });
 }

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { usage } from '../../util/errors.js';
 import { commitSource } from '../../repo/commit.js';
-import { print, printJson, withRepo } from '../context.js';
+import { io, print, printJson, withRepo } from '../context.js';
 import { bytes, shortId } from '../printers.js';
 
 interface Opts {
@@ -49,7 +49,7 @@ export function register(program: Command): void {
         }),
       );
       if (opts.json) return printJson(r);
-      for (const s of r.report.skipped) process.stderr.write(`skipped ${s.path} (${s.reason})\n`);
+      for (const s of r.report.skipped) io().stderr.write(`skipped ${s.path} (${s.reason})\n`);
       const rep = r.report;
       print(`${opts.ref} -> ${r.commit}`);
       print(

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { systemRoots } from '../../system/roots.js';
 import { gc } from '../../repo/gc.js';
-import { print, printJson, withRepo } from '../context.js';
+import { io, print, printJson, withRepo } from '../context.js';
 import { bytes } from '../printers.js';
 
 export function register(program: Command): void {
@@ -17,7 +17,7 @@ export function register(program: Command): void {
         'with: trove gen prune --keep N',
     )
     .action(async (opts: { dryRun?: boolean; json?: boolean }, cmd: Command) => {
-      const r = await withRepo(cmd, (repo) => gc(repo, { roots: systemRoots, dryRun: opts.dryRun, onWait: () => process.stderr.write('waiting for writers to finish...\n') }));
+      const r = await withRepo(cmd, (repo) => gc(repo, { roots: systemRoots, dryRun: opts.dryRun, onWait: () => io().stderr.write('waiting for writers to finish...\n') }));
       if (opts.json) return printJson(r);
       const d = r.deleted;
       const verb = r.dryRun ? 'would delete' : 'deleted';

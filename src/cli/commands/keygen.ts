@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { writeKeyPair } from '../../remote/sign-commit.js';
-import { print, printJson } from '../context.js';
+import { io, print, printJson } from '../context.js';
 
 export function register(program: Command): void {
   program
@@ -14,6 +14,6 @@ export function register(program: Command): void {
       if (opts.json) return printJson(keys);
       print(`private key: ${keys.private} (keep it secret)`);
       print(`public key:  ${keys.public} (key id ${keys.keyId})`);
-      process.stdout.write(keys.publicPem);
+      io().stdout.write(keys.publicPem);
     });
 }

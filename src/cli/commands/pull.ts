@@ -2,7 +2,7 @@ import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { usage } from '../../util/errors.js';
 import { pull, type PullProgress } from '../../remote/pull.js';
-import { print, printJson, withRepo } from '../context.js';
+import { io, print, printJson, withRepo } from '../context.js';
 import { bytes, shortId } from '../printers.js';
 
 interface Opts {
@@ -35,6 +35,7 @@ function progressBar(): { update: (p: PullProgress) => void; stop: () => void } 
     clearOnComplete: true,
     fps: 8,
     etaBuffer: 200,
+    stream: io().stderr as NodeJS.WriteStream,
   });
   const started = Date.now();
   let running = false;
@@ -85,7 +86,7 @@ export function register(program: Command): void {
         'everything it references, so an interrupted pull resumes where it stopped.',
     )
     .action(async (remote: string, refs: string[], opts: Opts, cmd: Command) => {
-      const bar = opts.json || !opts.progress || !process.stderr.isTTY ? undefined : progressBar();
+      const bar = opts.json || !opts.progress || !io().stderr.isTTY ? undefined : progressBar();
       const r = await withRepo(cmd, (repo) =>
         pull(repo, {
           remote,
@@ -100,7 +101,7 @@ export function register(program: Command): void {
           onProgress: bar?.update,
           onNotice: (m) => {
             bar?.stop();
-            process.stderr.write(`trove: ${m}\n`);
+            io().stderr.write(`trove: ${m}\n`);
           },
         }),
       ).finally(() => bar?.stop());

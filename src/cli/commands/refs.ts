@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { assertRefFree, listRefsChecked, resolveRev } from '../../repo/resolve.js';
-import { print, printJson, withRepo } from '../context.js';
+import { io, print, printJson, withRepo } from '../context.js';
 
 export function register(program: Command): void {
   const refs = program.command('refs').description('list, set or delete refs');
@@ -14,7 +14,7 @@ export function register(program: Command): void {
         const rows: { name: string; id: string }[] = [];
         for (const [ns, prefix] of opts.remotes ? [['heads', ''], ['remotes', 'remotes/']] : [['heads', '']]) {
           const { refs: ok, bad } = await listRefsChecked(repo, ns);
-          for (const b of bad) process.stderr.write(`trove: warning: skipping ${prefix}${b.name}: ${b.error}\n`);
+          for (const b of bad) io().stderr.write(`trove: warning: skipping ${prefix}${b.name}: ${b.error}\n`);
           rows.push(...ok.map((r) => ({ name: prefix + r.name, id: r.id })));
         }
         if (opts.json) return printJson(rows);

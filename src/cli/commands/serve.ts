@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { usage } from '../../util/errors.js';
 import { serveRepo } from '../../remote/serve.js';
 import { Repo } from '../../repo/repo.js';
-import { print, repoPath } from '../context.js';
+import { io, print, repoPath } from '../context.js';
 
 export function register(program: Command): void {
   program
@@ -20,7 +20,7 @@ export function register(program: Command): void {
       const served = await serveRepo(repo.path, {
         host: opts.host,
         port,
-        onRequest: opts.log ? (l) => process.stderr.write(`${l.method} ${l.path} ${l.status} ${l.bytes}\n`) : undefined,
+        onRequest: opts.log ? (l) => io().stderr.write(`${l.method} ${l.path} ${l.status} ${l.bytes}\n`) : undefined,
       });
       print(`serving ${repo.path} at ${served.url}`);
       await new Promise<void>((resolve) => {

@@ -1,5 +1,5 @@
 import { spawn, type StdioOptions } from 'node:child_process';
-import { io, usage } from '../../util/errors.js';
+import { ioError, usage } from '../../util/errors.js';
 import type { Repo } from '../../repo/repo.js';
 import { type BisectStep, bisectMark } from './bisect.js';
 import { readBisectState, type Verdict } from './state.js';
@@ -39,7 +39,7 @@ export async function bisectRun(
   while (current) {
     const code = await runOnce(argv, { ...process.env, TROVE_BISECT_COMMIT: current, TROVE_BISECT_LINK: state.link }, opts.stdio ?? 'inherit');
     const verdict = verdictOf(code);
-    if (!verdict) throw io(`bisect run aborted: ${argv.join(' ')} exited with ${code ?? 'a signal'} on ${current}`, { id: current, path: state.link });
+    if (!verdict) throw ioError(`bisect run aborted: ${argv.join(' ')} exited with ${code ?? 'a signal'} on ${current}`, { id: current, path: state.link });
     steps++;
     last = await bisectMark(repo, verdict);
     opts.onStep?.(last, verdict);

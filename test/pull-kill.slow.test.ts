@@ -1,3 +1,6 @@
+// A stress test, in the `slow` project (npm run test:fast leaves it out): pulls killed again and again.
+// The pulls that are killed are real processes (bin/trove.js): only a process can be ended by SIGKILL
+// at an arbitrary point; the pull that resumes, and the other commands, run in this process.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -5,13 +8,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeCommit, decodeTree } from '../src/format/codec.js';
 import { type Nginx, startNginx } from './helpers/nginx.js';
-import { runTrove, TROVE_BIN, tmpdir } from './helpers/tmp.js';
-
-function trove(repo: string, ...args: string[]): string {
-  const r = runTrove(['--repo', repo, ...args]);
-  if (r.code !== 0) throw new Error(`trove ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
-  return r.stdout;
-}
+import { trove, troveOk, TROVE_BIN } from './helpers/cli.js';
+import { tmpdir } from './helpers/tmp.js';
 
 function objects(repo: string): Set<string> {
   const out = new Set<string>();
@@ -84,10 +82,10 @@ describe('a pull killed with SIGKILL and started again', () => {
   beforeAll(async () => {
     const src = join(base, 'src');
     makeCorpus(src, 60, 40, 600);
-    trove(server, 'init');
-    trove(server, 'commit', src, '-r', 'main', '--no-xattrs');
-    trove(server, 'delta', '--from-empty', 'main', '--level', '1');
-    trove(server, 'summary');
+    await troveOk(server, 'init');
+    await troveOk(server, 'commit', src, '-r', 'main', '--no-xattrs');
+    await troveOk(server, 'delta', '--from-empty', 'main', '--level', '1');
+    await troveOk(server, 'summary');
     commit = readFileSync(join(server, 'refs/heads/main'), 'utf8').trim();
     g = graph(server, commit);
     // Slow only the delta pack down, so that it can be interrupted half-way.
@@ -97,8 +95,8 @@ describe('a pull killed with SIGKILL and started again', () => {
 
   async function interruptAndResume(extra: string[], kills: number, spreadMs: number) {
     const client = join(tmpdir('trove-kill-client'), 'repo');
-    trove(client, 'init');
-    trove(client, 'remote', 'add', 'origin', nginx.url);
+    await troveOk(client, 'init');
+    await troveOk(client, 'remote', 'add', 'origin', nginx.url);
     const counts: number[] = [];
     for (let i = 0; i < kills; i++) {
       const r = await pullKilled(client, spreadMs, extra);
@@ -109,7 +107,7 @@ describe('a pull killed with SIGKILL and started again', () => {
     }
     const stored = objects(client);
     nginx.clearLog();
-    const r = runTrove(['--repo', client, 'pull', 'origin', 'main', '--json', ...extra]);
+    const r = await trove(['--repo', client, 'pull', 'origin', 'main', '--json', ...extra]);
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out.fetched.objects).toBe(g.size + countBlobsOnly(g) - stored.size);
@@ -120,7 +118,7 @@ describe('a pull killed with SIGKILL and started again', () => {
       .filter((id) => stored.has(id));
     expect(refetched).toEqual([]);
     expect(readFileSync(join(client, 'refs/remotes/origin/main'), 'utf8').trim()).toBe(commit);
-    expect(runTrove(['--repo', client, 'fsck']).code).toBe(0);
+    expect((await trove(['--repo', client, 'fsck'])).code).toBe(0);
     return { counts, stored: stored.size, log: nginx.accessLog() };
   }
 
