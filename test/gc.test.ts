@@ -16,6 +16,7 @@ import { Repo } from '../src/repo/repo.js';
 import { trove, troveIn } from './helpers/cli.js';
 import { addPkg } from './helpers/fixtures.js';
 import { tmpdir } from './helpers/tmp.js';
+import { objectIds } from './helpers/objects.js';
 
 async function allObjects(repo: Repo): Promise<Set<ObjectId>> {
   const ids = new Set<ObjectId>();
@@ -97,11 +98,7 @@ describe('CLI: gen prune and gc', () => {
     expect((await cli('gen', 'prune', '--keep', '2')).stdout).toBe('removed 2 generations: 1 3; kept 2 4 5\n');
     expect(numbers()).toEqual([2, 4, 5]);
 
-    const objects = () => {
-      let n = 0;
-      for (const shard of readdirSync(join(repoPath, 'objects'))) n += readdirSync(join(repoPath, 'objects', shard)).length;
-      return n;
-    };
+    const objects = () => objectIds(repoPath).size;
     const before = objects();
     const preview = JSON.parse((await cli('gc', '--dry-run', '--json')).stdout) as {
       dryRun: boolean;

@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { createGunzip, createGzip, gunzipSync, gzipSync } from 'node:zlib';
@@ -12,12 +12,8 @@ import { Repo } from '../src/repo/repo.js';
 import { type Nginx, startNginx } from './helpers/nginx.js';
 import { trove, troveOk } from './helpers/cli.js';
 import { tmpdir } from './helpers/tmp.js';
+import { objectIds } from './helpers/objects.js';
 
-function objects(repo: string): Set<string> {
-  const out = new Set<string>();
-  for (const shard of readdirSync(join(repo, 'objects'))) for (const n of readdirSync(join(repo, 'objects', shard))) out.add(shard + n);
-  return out;
-}
 
 function ref(repo: string, name: string): string {
   return readFileSync(join(repo, 'refs', name), 'utf8').trim();
@@ -77,12 +73,12 @@ describe('delta packs served by nginx', () => {
     expect(r.deltas.used).toHaveLength(1);
     // Packs of 64 KiB to 256 MiB of objects are xz by default.
     expect(readFileSync(join(server, 'deltas', r.deltas.used[0])).subarray(0, 6)).toEqual(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0]));
-    expect(r.fetched.objects).toBe(objects(server).size);
+    expect(r.fetched.objects).toBe(objectIds(server).size);
     // Executables' objects are 0755 on both sides, so hard-link checkouts need no per-mode copies.
-    const modes = (repo: string) => [...objects(repo)].map((id) => `${id} ${(statSync(join(repo, 'objects', id.slice(0, 2), id.slice(2))).mode & 0o777).toString(8)}`).sort();
+    const modes = (repo: string) => [...objectIds(repo)].map((id) => `${id} ${(statSync(join(repo, 'objects', id.slice(0, 2), id.slice(2))).mode & 0o777).toString(8)}`).sort();
     expect(modes(client)).toEqual(modes(server));
     expect(modes(client).some((m) => m.endsWith(' 755'))).toBe(true);
-    expect(objects(client)).toEqual(objects(server));
+    expect(objectIds(client)).toEqual(objectIds(server));
     await troveOk(client, 'fsck');
   });
 
@@ -94,13 +90,13 @@ describe('delta packs served by nginx', () => {
     expect(d.objects).toBe(5); // blob, b, a, root, commit
     expect(readFileSync(join(server, d.path)).subarray(0, 2)).toEqual(Buffer.from([0x1f, 0x8b]));
     await troveOk(server, 'summary');
-    const before = objects(client);
+    const before = objectIds(client);
     nginx.clearLog();
     const r = JSON.parse(await troveOk(client, 'pull', 'origin', 'main', '--json'));
     const two = ref(server, 'heads/main');
     expect(nginx.accessLog().map((l) => l.path)).toEqual(['/summary', `/deltas/${one}-${two}`]);
     expect(r.fetched.objects).toBe(5);
-    expect([...objects(client)].filter((id) => !before.has(id))).toHaveLength(5);
+    expect([...objectIds(client)].filter((id) => !before.has(id))).toHaveLength(5);
     expect(ref(client, 'remotes/origin/main')).toBe(two);
     await troveOk(client, 'fsck');
   });
@@ -127,7 +123,7 @@ describe('delta packs served by nginx', () => {
     expect(r.stderr).toMatch(/delta .* failed/);
     expect(r.stderr).toMatch(message);
     expect(nginx.accessLog().some((l) => l.path.startsWith('/objects/'))).toBe(true);
-    expect(objects(client)).toEqual(objects(server));
+    expect(objectIds(client)).toEqual(objectIds(server));
     await troveOk(client, 'fsck');
   }
 
@@ -158,7 +154,7 @@ describe('delta packs served by nginx', () => {
     nginx.clearLog();
     await troveOk(other, 'pull', 'origin', 'main', '--no-deltas');
     expect(nginx.accessLog().some((l) => l.path.startsWith('/deltas/'))).toBe(false);
-    expect(objects(other)).toEqual(objects(server));
+    expect(objectIds(other)).toEqual(objectIds(server));
   });
 
   it('pulls objects, asking for no pack, when no listed pack fits', async () => {
@@ -175,7 +171,7 @@ describe('delta packs served by nginx', () => {
     const main = ref(server, 'heads/main');
     const listed = JSON.parse(readFileSync(join(server, 'summary'), 'utf8')).deltas.filter((d: { to: string }) => d.to === main);
     expect(listed.map((d: { from: string | null }) => d.from).sort()).toEqual([ref(server, 'heads/side'), null].sort());
-    const before = objects(client);
+    const before = objectIds(client);
     nginx.clearLog();
     const out = JSON.parse(await troveOk(client, 'pull', 'origin', 'main', '--json'));
     const log = nginx.accessLog();
@@ -183,7 +179,7 @@ describe('delta packs served by nginx', () => {
     expect(out.deltas).toEqual({ used: [], failed: [] });
     const fetched = log.filter((l) => l.path.startsWith('/objects/')).map((l) => l.path.slice('/objects/'.length).replace('/', ''));
     expect(fetched.length).toBeGreaterThan(0);
-    expect(fetched.sort()).toEqual([...objects(client)].filter((id) => !before.has(id)).sort());
+    expect(fetched.sort()).toEqual([...objectIds(client)].filter((id) => !before.has(id)).sort());
     expect(out.fetched.objects).toBe(fetched.length);
     expect(ref(client, 'remotes/origin/main')).toBe(main);
     await troveOk(client, 'fsck');
@@ -209,7 +205,7 @@ describe('applying a pack from an untrusted source', () => {
       { kind: 'tree', bytes: root },
     ]));
     expect(r).toMatchObject({ objects: 4, installed: 4 });
-    expect(objects(repo.path).size).toBe(4);
+    expect(objectIds(repo.path).size).toBe(4);
   });
 
   it('refuses a tree that arrives before what it references, and stores no such tree', async () => {
@@ -239,7 +235,7 @@ describe('applying a pack from an untrusted source', () => {
     const repo = await fresh();
     const err = await applyPack({ store: repo.store }, packOf([{ kind: 'blob', bytes: Buffer.from('evil'), id: hashBytes(blobA) }])).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'E_CORRUPT' });
-    expect(objects(repo.path).size).toBe(0);
+    expect(objectIds(repo.path).size).toBe(0);
   });
 
   it('refuses a pack that ends early or holds fewer objects than announced', async () => {
@@ -266,6 +262,6 @@ describe('applying a pack from an untrusted source', () => {
     const other = await fresh();
     const r = await applyPack({ store: other.store }, gunzipped(packStream(repo.store, entries)));
     expect(r.installed).toBe(5);
-    expect(objects(other.path)).toEqual(objects(repo.path));
+    expect(objectIds(other.path)).toEqual(objectIds(repo.path));
   });
 });

@@ -10,6 +10,7 @@ import { writeCommit, writeTree } from '../src/repo/objects.js';
 import { Repo } from '../src/repo/repo.js';
 import { trove } from './helpers/cli.js';
 import { tmpdir } from './helpers/tmp.js';
+import { objectIds } from './helpers/objects.js';
 
 type Fault = 'wrong' | 'truncate' | '404' | '500' | 'stall' | 'reset';
 
@@ -77,11 +78,8 @@ class BadServer {
   }
 }
 
-function objects(repo: string): string[] {
-  const out: string[] = [];
-  for (const shard of readdirSync(join(repo, 'objects'))) for (const n of readdirSync(join(repo, 'objects', shard))) out.push(shard + n);
-  return out.sort();
-}
+/** Ids of every stored object, sorted. */
+const objects = (repo: string): string[] => [...objectIds(repo)].sort();
 
 const objPath = (id: string) => `/objects/${id.slice(0, 2)}/${id.slice(2)}`;
 const fileEntry = (name: string, bytes: Buffer) => ({ name, kind: 'file' as const, id: hashBytes(bytes), mode: 0o644, uid: 0, gid: 0, size: bytes.length, xattrs: [] });

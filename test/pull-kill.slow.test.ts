@@ -10,12 +10,8 @@ import { decodeCommit, decodeTree } from '../src/format/codec.js';
 import { type Nginx, startNginx } from './helpers/nginx.js';
 import { trove, troveOk, TROVE_BIN } from './helpers/cli.js';
 import { tmpdir } from './helpers/tmp.js';
+import { objectIds } from './helpers/objects.js';
 
-function objects(repo: string): Set<string> {
-  const out = new Set<string>();
-  for (const shard of readdirSync(join(repo, 'objects'))) for (const n of readdirSync(join(repo, 'objects', shard))) out.add(shard + n);
-  return out;
-}
 
 const read = (repo: string, id: string) => readFileSync(join(repo, 'objects', id.slice(0, 2), id.slice(2)));
 
@@ -37,7 +33,7 @@ function graph(repo: string, commit: string): Map<string, string[]> {
 
 /** The store's invariant on an interrupted client: whatever it has, it has everything under. */
 function expectClosed(client: string, g: Map<string, string[]>): void {
-  const have = objects(client);
+  const have = objectIds(client);
   const below = (id: string): string[] => (g.get(id) ?? []).flatMap((k) => [k, ...below(k)]);
   for (const id of have) if (g.has(id)) for (const k of below(id)) expect(have.has(k), `${id} is stored but not ${k} under it`).toBe(true);
 }
@@ -47,12 +43,12 @@ function expectClosed(client: string, g: Map<string, string[]>): void {
  * something new (up to `spreadMs` later); resolves how it ended.
  */
 function pullKilled(client: string, spreadMs: number, extra: string[]): Promise<{ signal: NodeJS.Signals | null; code: number | null }> {
-  const before = objects(client).size;
+  const before = objectIds(client).size;
   return new Promise((resolve) => {
     const p = spawn(process.execPath, [TROVE_BIN, '--repo', client, 'pull', 'origin', 'main', '--json', ...extra], { stdio: 'ignore' });
     let timer: NodeJS.Timeout | undefined;
     const poll = setInterval(() => {
-      if (timer || objects(client).size <= before) return;
+      if (timer || objectIds(client).size <= before) return;
       timer = setTimeout(() => p.kill('SIGKILL'), Math.floor(Math.random() * spreadMs));
     }, 25);
     p.on('exit', (code, signal) => {
@@ -103,9 +99,9 @@ describe('a pull killed with SIGKILL and started again', () => {
       if (r.signal !== 'SIGKILL') break; // finished before the kill: nothing left to interrupt
       expect(readdirSync(join(client, 'refs'))).not.toContain('remotes');
       expectClosed(client, g);
-      counts.push(objects(client).size);
+      counts.push(objectIds(client).size);
     }
-    const stored = objects(client);
+    const stored = objectIds(client);
     nginx.clearLog();
     const r = await trove(['--repo', client, 'pull', 'origin', 'main', '--json', ...extra]);
     expect(r.code, r.stderr).toBe(0);

@@ -6,16 +6,8 @@ import { type Nginx, startNginx } from './helpers/nginx.js';
 import { expectSameContent } from './helpers/fstree.js';
 import { trove, troveOk, TROVE_BIN } from './helpers/cli.js';
 import { tmpdir } from './helpers/tmp.js';
+import { objectIds } from './helpers/objects.js';
 
-/** Runs the CLI on `repo` and fails the test with its stderr unless it exits 0. */
-/** Ids of every object stored in a repository. */
-function objects(repo: string): Set<string> {
-  const out = new Set<string>();
-  for (const shard of readdirSync(join(repo, 'objects'))) {
-    for (const n of readdirSync(join(repo, 'objects', shard))) if (/^[0-9a-f]{62}$/.test(n)) out.add(shard + n);
-  }
-  return out;
-}
 
 /** Every file under refs/, by path, with its content. */
 function refFiles(repo: string): Record<string, string> {
@@ -68,15 +60,15 @@ describe('pull from a repository served by nginx', () => {
 
   it('fetches every object of a new ref, verified, and the result checks out as the source', async () => {
     const r = JSON.parse(await troveOk(client, 'pull', 'origin', 'os/main', '--json'));
-    const want = objects(server);
-    expect(objects(client)).toEqual(want);
+    const want = objectIds(server);
+    expect(objectIds(client)).toEqual(want);
     expect(r.fetched.objects).toBe(want.size);
     expect(r.refs[0]).toMatchObject({ ref: 'os/main', local: 'refs/remotes/origin/os/main', previous: null });
     expect(readFileSync(join(client, 'refs/remotes/origin/os/main'), 'utf8')).toBe(readFileSync(join(server, 'refs/heads/os/main'), 'utf8'));
     // Each object was requested once: nothing is fetched twice within a pull.
     expect(objectRequests(nginx).sort()).toEqual([...want].sort());
     // Executables' objects are 0755 on both sides, so hard-link checkouts need no per-mode copies.
-    const modes = (repo: string) => [...objects(repo)].map((id) => `${id} ${(statSync(join(repo, 'objects', id.slice(0, 2), id.slice(2))).mode & 0o777).toString(8)}`).sort();
+    const modes = (repo: string) => [...objectIds(repo)].map((id) => `${id} ${(statSync(join(repo, 'objects', id.slice(0, 2), id.slice(2))).mode & 0o777).toString(8)}`).sort();
     expect(modes(client)).toEqual(modes(server));
     expect(modes(client).some((m) => m.endsWith(' 755'))).toBe(true);
     await troveOk(client, 'fsck');
@@ -89,8 +81,8 @@ describe('pull from a repository served by nginx', () => {
     writeFileSync(join(src, 'etc/new'), 'new file\n');
     await troveOk(server, 'commit', src, '-r', 'os/main', '-m', 'two');
     await troveOk(server, 'summary');
-    const before = objects(client);
-    const added = [...objects(server)].filter((id) => !before.has(id));
+    const before = objectIds(client);
+    const added = [...objectIds(server)].filter((id) => !before.has(id));
     // commit, root, etc, usr, usr/share, usr/share/doc, usr/share/doc/a, two blobs
     expect(added).toHaveLength(9);
     nginx.clearLog();
@@ -99,7 +91,7 @@ describe('pull from a repository served by nginx', () => {
     expect(r.fetched.objects).toBe(added.length);
     expect(r.transfer.requests).toBe(added.length + 1); // and the summary
     expect(r.refs[0].previous).not.toBeNull();
-    expect(objects(client)).toEqual(objects(server));
+    expect(objectIds(client)).toEqual(objectIds(server));
     await troveOk(client, 'fsck');
   });
 
@@ -115,7 +107,7 @@ describe('pull from a repository served by nginx', () => {
     writeFileSync(join(src, 'etc/motd'), 'welcome\n');
     await troveOk(server, 'commit', src, '-r', 'os/main', '-m', 'three');
     await troveOk(server, 'summary');
-    const objectsBefore = objects(client);
+    const objectsBefore = objectIds(client);
     const refsBefore = refFiles(client);
     expect(Object.keys(refsBefore)).toContain('remotes/origin/os/main');
     nginx.clearLog();
@@ -124,7 +116,7 @@ describe('pull from a repository served by nginx', () => {
     expect(r.stderr).toMatch(/has no ref no\/such/);
     expect(nginx.accessLog().map((l) => l.path)).toEqual(['/summary']);
     expect(refFiles(client)).toEqual(refsBefore);
-    expect(objects(client)).toEqual(objectsBefore);
+    expect(objectIds(client)).toEqual(objectsBefore);
   });
 
   it('prints one line per ref and a summary line without --json', async () => {
@@ -133,7 +125,7 @@ describe('pull from a repository served by nginx', () => {
     await troveOk(fresh, 'remote', 'add', 'origin', nginx.url);
     const id = readFileSync(join(server, 'refs/heads/os/main'), 'utf8').trim();
     const first = (await troveOk(fresh, 'pull', 'origin', 'os/main')).split('\n');
-    const n = objects(server).size;
+    const n = objectIds(server).size;
     expect(first[0]).toBe(`refs/remotes/origin/os/main: new ${id.slice(0, 12)}`);
     // No pack fits (the server has none), so every object is a request, plus the summary.
     expect(first[1]).toMatch(new RegExp(`^fetched ${n} objects \\([0-9.]+ MiB\\); ${n + 1} requests, [0-9.]+ MiB received in [0-9]+\\.[0-9]{2} s$`));
@@ -156,7 +148,7 @@ describe('pull from a repository served by nginx', () => {
       await troveOk(leaf, 'init');
       await troveOk(leaf, 'remote', 'add', 'm', second.url);
       await troveOk(leaf, 'pull', 'm', 'os/main');
-      expect(objects(leaf)).toEqual(objects(server));
+      expect(objectIds(leaf)).toEqual(objectIds(server));
       await troveOk(leaf, 'fsck');
     } finally {
       await second.stop();
@@ -174,12 +166,12 @@ describe('pull from a repository served by nginx', () => {
       await troveOk(copy, 'init');
       await troveOk(copy, 'remote', 'add', 'origin', gz.url);
       const r = JSON.parse(await troveOk(copy, 'pull', 'origin', 'os/main', '--no-deltas', '--json'));
-      expect(objects(copy)).toEqual(objects(server));
+      expect(objectIds(copy)).toEqual(objectIds(server));
       expect(r.transfer.bytes).toBeLessThan(r.fetched.bytes / 2);
       await troveOk(copy, 'fsck');
       // A .gz holding other bytes is caught by the hash of what it decompresses to.
-      const victim = [...objects(server)].find((id) => readdirSync(join(server, 'objects', id.slice(0, 2))).includes(`${id.slice(2)}.gz`))!;
-      const other = [...objects(server)].find((id) => id !== victim && readdirSync(join(server, 'objects', id.slice(0, 2))).includes(`${id.slice(2)}.gz`))!;
+      const victim = [...objectIds(server)].find((id) => readdirSync(join(server, 'objects', id.slice(0, 2))).includes(`${id.slice(2)}.gz`))!;
+      const other = [...objectIds(server)].find((id) => id !== victim && readdirSync(join(server, 'objects', id.slice(0, 2))).includes(`${id.slice(2)}.gz`))!;
       const gzPath = (id: string) => join(server, 'objects', id.slice(0, 2), `${id.slice(2)}.gz`);
       const saved = readFileSync(gzPath(victim));
       writeFileSync(gzPath(victim), readFileSync(gzPath(other)));
@@ -190,7 +182,7 @@ describe('pull from a repository served by nginx', () => {
         const bad = await trove(['--repo', fresh, 'pull', 'origin', 'os/main', '--no-deltas', '--retries', '1']);
         expect(bad.code).toBe(5);
         expect(bad.stderr).toMatch(new RegExp(`wrong bytes for object ${victim}`));
-        expect(objects(fresh).has(victim)).toBe(false);
+        expect(objectIds(fresh).has(victim)).toBe(false);
       } finally {
         writeFileSync(gzPath(victim), saved);
       }
@@ -209,7 +201,7 @@ describe('pull from a repository served by nginx', () => {
       expect(none.code).toBe(3);
       expect(none.stderr).toMatch(/no summary/);
       await troveOk(copy, 'pull', 'disk', 'os/main');
-      expect(objects(copy)).toEqual(objects(server));
+      expect(objectIds(copy)).toEqual(objectIds(server));
       await troveOk(copy, 'fsck');
     } finally {
       await troveOk(server, 'summary');
@@ -259,7 +251,7 @@ describe('pull progress on a terminal', () => {
     const r = troveOnTerminal(dir, 'pull', 'origin', '--no-deltas');
     expect(r.code, r.output).toBe(0);
     expect(r.output).toMatch(/objects \[[^\]]*\] \d+\/\d+ objects \| [0-9.]+ (B|KiB|MiB) \| [0-9.]+ (B|KiB|MiB)\/s/);
-    expect(r.output).toMatch(new RegExp(`objects \\[[^\\]]*\\] ${objects(server).size}/${objects(server).size} objects`));
+    expect(r.output).toMatch(new RegExp(`objects \\[[^\\]]*\\] ${objectIds(server).size}/${objectIds(server).size} objects`));
     expect(r.output).toMatch(summaryLine);
   });
 

@@ -5,12 +5,9 @@ import { generateKeys, mergeSignature, parsePrivateKey, parsePublicKey, signByte
 import { type Nginx, startNginx } from './helpers/nginx.js';
 import { trove, troveOk } from './helpers/cli.js';
 import { tmpdir } from './helpers/tmp.js';
+import { objectIds } from './helpers/objects.js';
 
-function objectCount(repo: string): number {
-  let n = 0;
-  for (const shard of readdirSync(join(repo, 'objects'))) n += readdirSync(join(repo, 'objects', shard)).length;
-  return n;
-}
+const objectCount = (repo: string): number => objectIds(repo).size;
 
 const head = (repo: string, name: string) => readFileSync(join(repo, 'refs', name), 'utf8').trim();
 
