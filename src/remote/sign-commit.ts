@@ -6,9 +6,9 @@ import type { ObjectId } from '../util/hash.js';
 import { decodeCommit } from '../format/codec.js';
 import type { Repo } from '../repo/repo.js';
 import { resolveRev } from '../repo/resolve.js';
-import { writeAtomic } from './files.js';
 import { commitSigPath } from './layout.js';
 import { generateKeys, mergeSignature, parsePrivateKey, signBytes } from './sign.js';
+import { writeFileAtomic } from '../util/fs-atomic.js';
 
 /**
  * Signing commits (`trove sign`) and the key files it uses (`trove keygen`).
@@ -49,7 +49,7 @@ export async function signCommit(repo: Repo, opts: SignCommitOptions): Promise<S
     if (isErrno(err, 'ENOENT')) return undefined;
     throw err;
   });
-  await writeAtomic(path, mergeSignature(existing, line), repo.store.tmpDir);
+  await writeFileAtomic(path, mergeSignature(existing, line), { tmpDir: repo.tmpDir, tag: 'file' });
   return { commit: id, keyId: line.keyId, path: commitSigPath(id) };
 }
 
