@@ -1,6 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
-import { EXIT_CODES, TroveError } from '../util/errors.js';
+import { EXIT_CODES, isTroveError } from '../util/errors.js';
 import { io, type Io, processIo, withIo, type Writer } from '../util/io.js';
 
 /** The version in package.json (two levels up from both src/cli and dist/cli). */
@@ -137,7 +137,7 @@ async function run(argv: string[]): Promise<number> {
     if (err instanceof CommanderError) {
       return err.exitCode === 0 ? 0 : EXIT_CODES.E_USAGE;
     }
-    if (err instanceof TroveError) {
+    if (isTroveError(err)) {
       stderr.write(`trove: ${err.message}\n`);
       return EXIT_CODES[err.code];
     }
