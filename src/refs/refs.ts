@@ -1,4 +1,4 @@
-import { lstat, mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, rm, rmdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { badRef, corrupt, isErrno, isTroveError, locked, notFound, TroveError } from '../util/errors.js';
 import { isObjectId, type ObjectId } from '../util/hash.js';
@@ -78,22 +78,27 @@ export class Refs {
         throw locked(`ref ${name} moved to ${now ?? 'nothing'} while this update expected ${opts.expected ?? 'no ref'}; retry`, { ref: name, expected: opts.expected, actual: now });
       }
     }
-    try {
-      await mkdir(dirname(dest), { recursive: true });
-    } catch (err) {
-      // A ref `a` exists where `a/b` needs a directory.
-      if (isErrno(err, 'EEXIST') || isErrno(err, 'ENOTDIR')) {
-        throw badRef(`ref ${name} conflicts with an existing ref (a ref cannot also be a directory of refs)`, { ref: name });
+    // `delete` of a ref beside this one removes the directories it leaves
+    // empty, and may do so between our mkdir and our rename (ENOENT): again.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await mkdir(dirname(dest), { recursive: true });
+      } catch (err) {
+        // A ref `a` exists where `a/b` needs a directory.
+        if (isErrno(err, 'EEXIST') || isErrno(err, 'ENOTDIR')) {
+          throw badRef(`ref ${name} conflicts with an existing ref (a ref cannot also be a directory of refs)`, { ref: name });
+        }
+        throw err;
       }
-      throw err;
-    }
-    try {
-      await writeFileAtomic(dest, `${id}\n`, { tmpDir: this.tmpDir, tag: 'ref' });
-    } catch (err) {
-      if (isErrno(err, 'EISDIR') || isErrno(err, 'ENOTDIR')) {
-        throw badRef(`ref ${name} conflicts with an existing ref hierarchy`, { ref: name });
+      try {
+        await writeFileAtomic(dest, `${id}\n`, { tmpDir: this.tmpDir, tag: 'ref' });
+        return;
+      } catch (err) {
+        if (isErrno(err, 'EISDIR') || isErrno(err, 'ENOTDIR')) {
+          throw badRef(`ref ${name} conflicts with an existing ref hierarchy`, { ref: name });
+        }
+        if (!(isErrno(err, 'ENOENT') && attempt < 10)) throw err;
       }
-      throw err;
     }
   }
 
@@ -128,13 +133,35 @@ export class Refs {
     }
   }
 
+  /**
+   * Deletes a ref, under its update lock, and then the directories it leaves
+   * empty (up to the namespace's own), so that `a` can be created once the
+   * last `a/...` is gone. A directory that a writer fills meanwhile stays
+   * (rmdir fails on it), and a writer whose directory goes retries (`write`).
+   */
   async delete(name: string, ns = 'heads'): Promise<void> {
     const p = this.path(name, ns);
+    const release = await this.lock(name, ns);
     try {
-      await rm(p);
-    } catch (err) {
-      if (isErrno(err, 'ENOENT')) throw notFound(`no such ref: ${name}`);
-      throw err;
+      try {
+        await rm(p);
+      } catch (err) {
+        const shown = ns === 'heads' ? name : `${ns}/${name}`;
+        if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) throw notFound(`no such ref: ${shown}`, { ref: shown });
+        if (isErrno(err, 'ERR_FS_EISDIR')) throw notFound(`no such ref: ${shown} (${shown}/ is a directory of refs)`, { ref: shown });
+        throw err;
+      }
+      const top = join(this.refsDir, ns);
+      for (let dir = dirname(p); dir.startsWith(`${top}/`); dir = dirname(dir)) {
+        try {
+          await rmdir(dir);
+        } catch (err) {
+          if (isErrno(err, 'ENOTEMPTY') || isErrno(err, 'EEXIST') || isErrno(err, 'ENOENT')) break;
+          throw err;
+        }
+      }
+    } finally {
+      await release();
     }
   }
 

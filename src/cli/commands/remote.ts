@@ -31,9 +31,13 @@ export function register(program: Command): void {
     });
   remote
     .command('remove')
-    .description('remove a remote (its remote-tracking refs stay until deleted)')
+    .description('remove a remote (its remote-tracking refs stay until deleted: --prune, or trove refs delete remotes/NAME/REF)')
     .argument('<name>', 'remote name')
-    .action(async (name: string, _opts: unknown, cmd: Command) => {
-      await withRepo(cmd, (repo) => removeRemote(repo.path, name));
+    .option('--prune', 'also delete its remote-tracking refs (refs/remotes/NAME/...), so gc frees what only they kept')
+    .option('--json', 'print the refs deleted as JSON')
+    .action(async (name: string, opts: { prune?: boolean; json?: boolean }, cmd: Command) => {
+      const deleted = await withRepo(cmd, (repo) => removeRemote(repo, name, { prune: opts.prune }));
+      if (opts.json) return printJson({ remote: name, deleted });
+      for (const ref of deleted) print(`deleted ${ref}`);
     });
 }
