@@ -1,7 +1,6 @@
-import { readFile } from 'node:fs/promises';
-import { isErrno, notFound } from '../util/errors.js';
 import type { Repo } from '../repo/repo.js';
 import { parsePrivateKey } from '../remote/sign.js';
+import { readKeyFile } from '../remote/sign-commit.js';
 import { refreshSummary, type SummaryRefresh } from '../remote/summary.js';
 import { io } from './context.js';
 
@@ -24,16 +23,6 @@ export const SUMMARY_HELP =
   '\nWhen the repository has a summary (it is served), it is rewritten afterwards. A signed\n' +
   'summary is re-signed only with --summary-key or $TROVE_SUMMARY_KEY; without a key it is\n' +
   'left as it was, and a warning says it is stale (run trove summary --key FILE).';
-
-/** The private key file's PEM; E_NOT_FOUND when the file does not exist. */
-export async function readKeyFile(file: string, what: string): Promise<string> {
-  try {
-    return await readFile(file, 'utf8');
-  } catch (err) {
-    if (isErrno(err, 'ENOENT')) throw notFound(`${what} ${file} does not exist`, { path: file });
-    throw err;
-  }
-}
 
 /**
  * Rewrites the summary of `repo` after a command succeeded, unless

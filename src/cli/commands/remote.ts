@@ -1,7 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { addRemote, listRemotes, removeRemote } from '../../remote/config.js';
 import { keyIdOf, parsePublicKey } from '../../remote/sign.js';
+import { readKeyFile } from '../../remote/sign-commit.js';
 import { print, printJson, withRepo } from '../context.js';
 
 export function register(program: Command): void {
@@ -13,7 +13,7 @@ export function register(program: Command): void {
     .argument('<url>', 'http://…, https://… or a path')
     .option('--sign-key <pubkey>', 'public key file: the summary and every pulled commit must be signed by it')
     .action(async (name: string, url: string, opts: { signKey?: string }, cmd: Command) => {
-      const pem = opts.signKey ? await readFile(opts.signKey, 'utf8') : undefined;
+      const pem = opts.signKey ? await readKeyFile(opts.signKey, 'public key') : undefined;
       const r = await withRepo(cmd, (repo) => addRemote(repo.path, name, url, pem));
       print(`remote ${name} -> ${r.url}${pem ? ` (signed by key ${keyIdOf(parsePublicKey(pem))})` : ''}`);
     });
