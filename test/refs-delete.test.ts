@@ -88,6 +88,19 @@ describe('deleting the last ref of a directory frees the name', () => {
     expect((await troveOk(repo, 'refs')).split('\n').filter(Boolean).map((l) => l.split(' ')[1])).toEqual(['deb', 'main']);
   });
 
+  it('an empty directory left by an earlier delete does not refuse the ref; one that holds refs still does', async () => {
+    mkdirSync(join(repo, 'refs/heads/left'));
+    mkdirSync(join(repo, 'refs/heads/behind'));
+    await troveOk(repo, 'refs', 'set', 'left', 'main');
+    await troveOk(repo, 'commit', src, '-r', 'behind');
+    expect((await troveOk(repo, 'refs')).split('\n').filter(Boolean).map((l) => l.split(' ')[1])).toEqual(['behind', 'deb', 'left', 'main']);
+    await troveOk(repo, 'refs', 'set', 'full/x', 'main');
+    const r = await trove(['--repo', repo, 'refs', 'set', 'full', 'main']);
+    expect(r.code).toBe(6);
+    expect(r.stderr).toBe('trove: cannot create ref full: full/ is a directory of refs\n');
+    expect(await troveOk(repo, 'cat', 'full/x:a')).toBe('one\n');
+  });
+
   it('a local ref named remotes/... is still deleted by its name when no remote-tracking ref has it', async () => {
     await troveOk(repo, 'refs', 'set', 'remotes/x', 'main');
     await troveOk(repo, 'refs', 'delete', 'remotes/x');

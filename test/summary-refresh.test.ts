@@ -87,6 +87,16 @@ describe('commit, pkg add, gen build and delta keep an existing summary current'
     expect(summaryOf(repo).refs.main).toBe(head(repo, 'main'));
   });
 
+  it('a summary that cannot be rewritten is a warning: the commit itself succeeded', async () => {
+    const other = join(base, 'other');
+    await troveOk(other, 'init');
+    mkdirSync(join(other, 'summary')); // not a file: the rename over it fails
+    const r = await trove(['--repo', other, 'commit', src, '-r', 'main']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(new RegExp(`^trove: warning: ${other}/summary was not updated \\(EISDIR: [^\n]*\\); it is now stale: run trove summary\n$`));
+    expect(head(other, 'main')).toMatch(/^[0-9a-f]{64}$/);
+  });
+
   it('a missing summary key fails before anything is committed (exit 3)', async () => {
     const tip = head(repo, 'main');
     writeFileSync(join(src, 'a'), 'seven\n');

@@ -27,12 +27,20 @@ export const SUMMARY_HELP =
 /**
  * Rewrites the summary of `repo` after a command succeeded, unless
  * `--no-update-summary`; warns in one line when a signed summary is left
- * stale for want of a key. Reads the key before anything else, so a missing
- * key file fails the command early (call {@link summaryKeyOf} first).
+ * stale for want of a key, or when the rewrite fails (the command's own
+ * work is done by then, so it still succeeds). The key is read before the
+ * command's work, so a missing key file fails early ({@link summaryKeyOf}).
  */
 export async function updateSummaryAfter(repo: Repo, opts: SummaryOpts, keyPem: string | undefined): Promise<SummaryRefresh | undefined> {
   if (!opts.updateSummary) return undefined;
-  const r = await refreshSummary(repo, { privateKeyPem: keyPem });
+  let r: SummaryRefresh;
+  try {
+    r = await refreshSummary(repo, { privateKeyPem: keyPem });
+  } catch (err) {
+    // The command itself succeeded: its exit status says so, and the summary's failure is a warning.
+    io().stderr.write(`trove: warning: ${repo.path}/summary was not updated (${(err as Error).message}); it is now stale: run trove summary\n`);
+    return undefined;
+  }
   if (r.state === 'stale') {
     io().stderr.write(
       `trove: warning: ${repo.path}/summary is signed and no key was given, so it was left as it was and is now stale; ` +

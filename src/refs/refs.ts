@@ -94,6 +94,8 @@ export class Refs {
         await writeFileAtomic(dest, `${id}\n`, { tmpDir: this.tmpDir, tag: 'ref' });
         return;
       } catch (err) {
+        // An empty directory where the ref goes holds no refs: it goes (rmdir fails on one that holds some).
+        if (isErrno(err, 'EISDIR') && attempt < 10 && (await rmdir(dest).then(() => true, () => false))) continue;
         if (isErrno(err, 'EISDIR') || isErrno(err, 'ENOTDIR')) {
           throw badRef(`ref ${name} conflicts with an existing ref hierarchy`, { ref: name });
         }
@@ -129,7 +131,10 @@ export class Refs {
         throw err;
       }
       if (i < parts.length && !isDir) throw badRef(`cannot create ref ${name}: ref ${prefix} exists`, { ref: name });
-      if (i === parts.length && isDir) throw badRef(`cannot create ref ${name}: ${name}/ is a directory of refs`, { ref: name });
+      // An empty directory (left by a delete before deletes removed them) holds no refs: `write` replaces it.
+      if (i === parts.length && isDir && (await readdir(join(this.refsDir, ns, prefix))).length > 0) {
+        throw badRef(`cannot create ref ${name}: ${name}/ is a directory of refs`, { ref: name });
+      }
     }
   }
 
