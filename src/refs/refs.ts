@@ -143,10 +143,11 @@ export class Refs {
    * empty (up to the namespace's own), so that `a` can be created once the
    * last `a/...` is gone. A directory that a writer fills meanwhile stays
    * (rmdir fails on it), and a writer whose directory goes retries (`write`).
+   * `held`: the caller already holds the ref's update lock (a transaction).
    */
-  async delete(name: string, ns = 'heads'): Promise<void> {
+  async delete(name: string, ns = 'heads', opts: { held?: boolean } = {}): Promise<void> {
     const p = this.path(name, ns);
-    const release = await this.lock(name, ns);
+    const release = opts.held ? async () => {} : await this.lock(name, ns);
     try {
       try {
         await rm(p);
