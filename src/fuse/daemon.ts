@@ -62,7 +62,12 @@ export async function prepareMountpoint(repo: { path: string }, mountpoint: stri
     if (!statSync(mountpoint).isDirectory()) throw usage(`${mountpoint} is not a directory`);
   } catch (err) {
     if (!isErrno(err, 'ENOENT')) throw err;
-    mkdirSync(mountpoint, { recursive: true });
+    try {
+      mkdirSync(mountpoint, { recursive: true });
+    } catch (e) {
+      if (!isErrno(e, 'EACCES') && !isErrno(e, 'EPERM')) throw e;
+      throw ioError(`cannot create the mount point ${mountpoint}: permission denied (create it where you can write, or run as root)`, { path: mountpoint }, { cause: e });
+    }
   }
   return notes;
 }

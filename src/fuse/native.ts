@@ -1,6 +1,8 @@
 // The one file that touches fuse-native (libfuse 2, high-level API).
+import { access, constants } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
+import { ioError, isErrno, type TroveError } from '../util/errors.js';
 import { ERR } from './errno.js';
 import type { FuseHandlers } from './handlers.js';
 
@@ -136,12 +138,34 @@ export function polling(handlers: FuseHandlers, pollMs: number): FuseHandlers {
   return out as unknown as FuseHandlers;
 }
 
+/**
+ * Why a mount failed, in one line: libfuse says only "fuse failed" (its
+ * reason goes to stderr), so the usual causes for a user without rights are
+ * checked here: /dev/fuse missing or not theirs to open, a mount point they
+ * cannot write.
+ */
+async function mountFailure(mountpoint: string, err: Error): Promise<TroveError> {
+  const denied = (e: unknown) => isErrno(e, 'EACCES') || isErrno(e, 'EPERM');
+  try {
+    await access('/dev/fuse', constants.R_OK | constants.W_OK);
+  } catch (e) {
+    if (denied(e)) return ioError(`cannot mount ${mountpoint}: no permission to open /dev/fuse (run as root, or give this user read-write access to /dev/fuse)`, { path: '/dev/fuse' }, { cause: err });
+    if (isErrno(e, 'ENOENT')) return ioError(`cannot mount ${mountpoint}: there is no /dev/fuse (load the fuse module: modprobe fuse)`, { path: '/dev/fuse' }, { cause: err });
+  }
+  try {
+    await access(mountpoint, constants.W_OK);
+  } catch (e) {
+    if (denied(e)) return ioError(`cannot mount ${mountpoint}: this user cannot write to the mount point (choose one you own, chown it, or run as root)`, { path: mountpoint }, { cause: err });
+  }
+  return ioError(`cannot mount ${mountpoint}: ${err.message} (libfuse's reason is in the daemon's log)`, { path: mountpoint }, { cause: err });
+}
+
 /** Mounts `handlers` at `mountpoint` (an existing directory); resolves once the kernel has initialised the connection. */
 export function mountFuse(mountpoint: string, handlers: FuseHandlers, opts: NativeMountOptions = {}): Promise<NativeMount> {
   const fuse = new TroveFuse(mountpoint, polling(handlers, opts.pollMs ?? 2), fuseOptions(opts));
   return new Promise((resolve, reject) => {
     fuse.mount((err) => {
-      if (err) return reject(err);
+      if (err) return void mountFailure(mountpoint, err).then(reject, reject);
       resolve({
         mountpoint,
         unmount: () => new Promise<void>((res, rej) => fuse.unmount((e) => (e ? rej(e) : res()))),

@@ -1,16 +1,23 @@
-import { rm } from 'node:fs/promises';
+import { access, constants, readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Level } from 'level';
+import { isErrno } from '../util/errors.js';
 import { io } from '../util/io.js';
 
 /**
  * The LevelDB index: derived data only (stat cache and friends). Deleting it
  * loses nothing but time. LevelDB allows one process at a time; when another
- * process holds it, `open` returns undefined and callers work without it.
+ * process holds it, `open` returns undefined and callers work without it;
+ * so it does (with a warning) when this user may not read and write it: an
+ * index that is not ours is never deleted or replaced. Only an index we own
+ * that LevelDB cannot open is started afresh.
  */
 export class IndexDb {
   private constructor(private readonly db: Level<string, string>) {}
 
   static async open(path: string): Promise<IndexDb | undefined> {
+    // Checked before LevelDB touches anything (it rotates its LOG file before taking its LOCK).
+    if (await deniedToThisUser(path)) return undefined;
     for (let attempt = 0; ; attempt++) {
       const db = new Level<string, string>(path, { valueEncoding: 'utf8' });
       try {
@@ -20,6 +27,7 @@ export class IndexDb {
         const cause = (err as { cause?: { code?: string; message?: string } }).cause;
         if (cause?.code === 'LEVEL_LOCKED') return undefined;
         if (attempt > 0) throw err;
+        if (await deniedToThisUser(path)) return undefined;
         // Derived data only: an index that cannot be opened is rebuilt from nothing.
         io().stderr.write(`trove: index at ${path} is unreadable (${cause?.message ?? (err as Error).message}); starting a new one\n`);
         await rm(path, { recursive: true, force: true });
@@ -58,4 +66,36 @@ export class IndexDb {
   async close(): Promise<void> {
     await this.db.close();
   }
+}
+
+/**
+ * An index this user may not read and write is never deleted or replaced
+ * (it is someone else's): true, with a one-line warning, and the caller
+ * works without it.
+ */
+async function deniedToThisUser(path: string): Promise<boolean> {
+  const denied = await permissionProblem(path);
+  if (denied) {
+    io().stderr.write(`trove: warning: cannot open the index at ${path}: permission denied on ${denied}; carrying on without the stat cache (run as its owner, or chown/chmod it)\n`);
+  }
+  return denied !== undefined;
+}
+
+/** The first of the index directory and its files that this user may not read and write, or undefined. */
+async function permissionProblem(path: string): Promise<string | undefined> {
+  const denied = (err: unknown) => isErrno(err, 'EACCES') || isErrno(err, 'EPERM');
+  try {
+    await access(path, constants.R_OK | constants.W_OK | constants.X_OK);
+    for (const name of await readdir(path)) {
+      try {
+        await access(join(path, name), constants.R_OK | constants.W_OK);
+      } catch (err) {
+        if (denied(err)) return join(path, name);
+      }
+    }
+  } catch (err) {
+    if (denied(err)) return path;
+    if (!isErrno(err, 'ENOENT')) throw err;
+  }
+  return undefined;
 }

@@ -14,13 +14,13 @@ const queues = new Map<string, Promise<void>>();
 
 /**
  * Takes the update lock of one ref or profile (`kind` is `ref` or
- * `profile`), an exclusive flock(2) on `<repo>/locks/<kind>-<key>`, waiting
+ * `profile`; `file` for a repository file rewritten from the refs, like the summary), an exclusive flock(2) on `<repo>/locks/<kind>-<key>`, waiting
  * for the holder. A read-modify-write of the ref or profile (read the tip,
  * compute the next revision or generation from it, write it) holds it from
  * the read to the write, so concurrent updates serialise instead of losing
  * one another. The kernel drops it when the process dies.
  */
-export async function lockUpdates(repoPath: string, kind: 'ref' | 'profile', key: string): Promise<Release> {
+export async function lockUpdates(repoPath: string, kind: 'ref' | 'profile' | 'file', key: string): Promise<Release> {
   const dir = locksDir(repoPath);
   // Ref names hold no `%`, so `/` -> `%` is unambiguous; long keys are hashed to stay under NAME_MAX.
   const flat = key.replaceAll('/', '%');

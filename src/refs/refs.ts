@@ -1,4 +1,4 @@
-import { lstat, mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, rm, rmdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { badRef, corrupt, isErrno, isTroveError, locked, notFound, TroveError } from '../util/errors.js';
 import { isObjectId, type ObjectId } from '../util/hash.js';
@@ -78,22 +78,29 @@ export class Refs {
         throw locked(`ref ${name} moved to ${now ?? 'nothing'} while this update expected ${opts.expected ?? 'no ref'}; retry`, { ref: name, expected: opts.expected, actual: now });
       }
     }
-    try {
-      await mkdir(dirname(dest), { recursive: true });
-    } catch (err) {
-      // A ref `a` exists where `a/b` needs a directory.
-      if (isErrno(err, 'EEXIST') || isErrno(err, 'ENOTDIR')) {
-        throw badRef(`ref ${name} conflicts with an existing ref (a ref cannot also be a directory of refs)`, { ref: name });
+    // `delete` of a ref beside this one removes the directories it leaves
+    // empty, and may do so between our mkdir and our rename (ENOENT): again.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await mkdir(dirname(dest), { recursive: true });
+      } catch (err) {
+        // A ref `a` exists where `a/b` needs a directory.
+        if (isErrno(err, 'EEXIST') || isErrno(err, 'ENOTDIR')) {
+          throw badRef(`ref ${name} conflicts with an existing ref (a ref cannot also be a directory of refs)`, { ref: name });
+        }
+        throw err;
       }
-      throw err;
-    }
-    try {
-      await writeFileAtomic(dest, `${id}\n`, { tmpDir: this.tmpDir, tag: 'ref' });
-    } catch (err) {
-      if (isErrno(err, 'EISDIR') || isErrno(err, 'ENOTDIR')) {
-        throw badRef(`ref ${name} conflicts with an existing ref hierarchy`, { ref: name });
+      try {
+        await writeFileAtomic(dest, `${id}\n`, { tmpDir: this.tmpDir, tag: 'ref' });
+        return;
+      } catch (err) {
+        // An empty directory where the ref goes holds no refs: it goes (rmdir fails on one that holds some).
+        if (isErrno(err, 'EISDIR') && attempt < 10 && (await rmdir(dest).then(() => true, () => false))) continue;
+        if (isErrno(err, 'EISDIR') || isErrno(err, 'ENOTDIR')) {
+          throw badRef(`ref ${name} conflicts with an existing ref hierarchy`, { ref: name });
+        }
+        if (!(isErrno(err, 'ENOENT') && attempt < 10)) throw err;
       }
-      throw err;
     }
   }
 
@@ -124,17 +131,43 @@ export class Refs {
         throw err;
       }
       if (i < parts.length && !isDir) throw badRef(`cannot create ref ${name}: ref ${prefix} exists`, { ref: name });
-      if (i === parts.length && isDir) throw badRef(`cannot create ref ${name}: ${name}/ is a directory of refs`, { ref: name });
+      // An empty directory (left by a delete before deletes removed them) holds no refs: `write` replaces it.
+      if (i === parts.length && isDir && (await readdir(join(this.refsDir, ns, prefix))).length > 0) {
+        throw badRef(`cannot create ref ${name}: ${name}/ is a directory of refs`, { ref: name });
+      }
     }
   }
 
-  async delete(name: string, ns = 'heads'): Promise<void> {
+  /**
+   * Deletes a ref, under its update lock, and then the directories it leaves
+   * empty (up to the namespace's own), so that `a` can be created once the
+   * last `a/...` is gone. A directory that a writer fills meanwhile stays
+   * (rmdir fails on it), and a writer whose directory goes retries (`write`).
+   * `held`: the caller already holds the ref's update lock (a transaction).
+   */
+  async delete(name: string, ns = 'heads', opts: { held?: boolean } = {}): Promise<void> {
     const p = this.path(name, ns);
+    const release = opts.held ? async () => {} : await this.lock(name, ns);
     try {
-      await rm(p);
-    } catch (err) {
-      if (isErrno(err, 'ENOENT')) throw notFound(`no such ref: ${name}`);
-      throw err;
+      try {
+        await rm(p);
+      } catch (err) {
+        const shown = ns === 'heads' ? name : `${ns}/${name}`;
+        if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) throw notFound(`no such ref: ${shown}`, { ref: shown });
+        if (isErrno(err, 'ERR_FS_EISDIR')) throw notFound(`no such ref: ${shown} (${shown}/ is a directory of refs)`, { ref: shown });
+        throw err;
+      }
+      const top = join(this.refsDir, ns);
+      for (let dir = dirname(p); dir.startsWith(`${top}/`); dir = dirname(dir)) {
+        try {
+          await rmdir(dir);
+        } catch (err) {
+          if (isErrno(err, 'ENOTEMPTY') || isErrno(err, 'EEXIST') || isErrno(err, 'ENOENT')) break;
+          throw err;
+        }
+      }
+    } finally {
+      await release();
     }
   }
 

@@ -100,7 +100,7 @@ export class RefTransaction {
     } catch (err) {
       // The locks are held: nothing else moved these refs, so their old values are still the right ones.
       for (const u of moved.reverse()) {
-        const undo = u.expected === null ? this.refs.delete(u.name, u.ns) : this.refs.write(u.name, u.expected, u.ns);
+        const undo = u.expected === null ? this.refs.delete(u.name, u.ns, { held: true }) : this.refs.write(u.name, u.expected, u.ns);
         await undo.catch(() => {});
       }
       throw err;

@@ -3,6 +3,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { badRef, corrupt, exists, isErrno, notARepo, notFound, usage } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs-atomic.js';
+import type { Repo } from '../repo/repo.js';
 import { parsePublicKey } from './sign.js';
 
 /** A configured remote, as stored under `remotes` in `<repo>/config`. */
@@ -132,11 +133,26 @@ export async function addRemote(repoPath: string, name: string, url: string, sig
   return entry;
 }
 
-export async function removeRemote(repoPath: string, name: string): Promise<void> {
+/**
+ * Removes a remote from the config. With `prune`, its remote-tracking refs
+ * (`refs/remotes/<name>/...`) are deleted first, so gc can free what only
+ * they kept; without it they stay until deleted (`trove refs delete`).
+ * Returns the refs deleted, as `refs/remotes/<name>/<ref>`.
+ */
+export async function removeRemote(repo: Repo, name: string, opts: { prune?: boolean } = {}): Promise<string[]> {
   assertRemoteName(name);
-  const config = await readConfig(repoPath);
+  if (!(await listRemotes(repo.path))[name]) throw notFound(`no remote named ${name}`, { remote: name });
+  const deleted: string[] = [];
+  if (opts.prune) {
+    for (const r of await repo.refs.list(`remotes/${name}`)) {
+      await repo.refs.delete(`${name}/${r.name}`, 'remotes');
+      deleted.push(`refs/remotes/${name}/${r.name}`);
+    }
+  }
+  const config = await readConfig(repo.path);
   const remotes = { ...remotesOf(config) };
-  if (!remotes[name]) throw notFound(`no remote named ${name}`);
+  if (!remotes[name]) throw notFound(`no remote named ${name}`, { remote: name });
   delete remotes[name];
-  await saveRemotes(repoPath, config, remotes);
+  await saveRemotes(repo.path, config, remotes);
+  return deleted;
 }

@@ -155,7 +155,16 @@ function chooseTargets(summary: Summary, opts: PullOptions): Target[] {
   return wanted.map((ref) => {
     assertRefName(ref);
     const commit = summary.refs[ref];
-    if (!commit) throw notFound(`remote ${opts.remote} has no ref ${ref}`);
+    if (!commit) {
+      if (summary.format === 'none') throw notFound(`remote ${opts.remote} has no ref ${ref} (it serves no refs/heads/${ref})`, { remote: opts.remote, ref });
+      // A summary lists what the server had when it was written; the ref may be newer than that.
+      const written = new Date(summary.timestamp * 1000).toISOString();
+      throw notFound(
+        `remote ${opts.remote} has no ref ${ref}: its summary (written ${written}) does not list it; if the server has the ref, ` +
+          `its summary is stale (trove pull --check ${opts.remote} ${ref} tells; run trove summary there)`,
+        { remote: opts.remote, ref },
+      );
+    }
     return opts.mirror ? { ref, commit, local: ref, ns: 'heads' } : { ref, commit, local: `${opts.remote}/${ref}`, ns: 'remotes' };
   });
 }

@@ -1,7 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { KeyObject } from 'node:crypto';
-import { exists, isErrno } from '../util/errors.js';
+import { exists, ioError, isErrno, notFound } from '../util/errors.js';
 import type { ObjectId } from '../util/hash.js';
 import { decodeCommit } from '../format/codec.js';
 import type { Repo } from '../repo/repo.js';
@@ -15,9 +15,25 @@ import { writeFileAtomic } from '../util/fs-atomic.js';
  * The signature format is in sign.ts.
  */
 
-/** The ed25519 private key in the PEM file `file`; E_USAGE when it holds none. */
+/**
+ * The text of a key file; E_NOT_FOUND when it does not exist, E_IO when this
+ * user may not read it. `what` names it in the message ("private key").
+ */
+export async function readKeyFile(file: string, what: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) throw notFound(`${what} ${file} does not exist`, { path: file }, { cause: err });
+    if (isErrno(err, 'EACCES') || isErrno(err, 'EPERM')) {
+      throw ioError(`cannot read ${what} ${file}: permission denied (run as its owner or root, or chmod it)`, { path: file }, { cause: err });
+    }
+    throw err;
+  }
+}
+
+/** The ed25519 private key in the PEM file `file`; E_USAGE when it holds none, E_NOT_FOUND when there is no such file. */
 export async function readPrivateKey(file: string): Promise<KeyObject> {
-  return parsePrivateKey(await readFile(file, 'utf8'));
+  return parsePrivateKey(await readKeyFile(file, 'private key'));
 }
 
 export interface SignCommitOptions {
@@ -74,6 +90,10 @@ export async function writeKeyPair(out: string, opts: { force?: boolean } = {}):
     await writeFile(`${out}.pub`, keys.publicPem, { mode: 0o644, flag });
   } catch (err) {
     if (isErrno(err, 'EEXIST')) throw exists(`${out} or ${out}.pub already exists (use --force to replace)`, { path: out });
+    if (isErrno(err, 'ENOENT')) throw notFound(`cannot write key ${out}: directory ${dirname(out)} does not exist (create it first)`, { path: dirname(out) }, { cause: err });
+    if (isErrno(err, 'EACCES') || isErrno(err, 'EPERM')) {
+      throw ioError(`cannot write key ${out}: permission denied in ${dirname(out)} (choose a directory you can write, or run as root)`, { path: out }, { cause: err });
+    }
     throw err;
   }
   return { private: out, public: `${out}.pub`, keyId: keys.keyId, publicPem: keys.publicPem };

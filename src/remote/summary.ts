@@ -1,8 +1,9 @@
-import { readdir, readFile, rm, stat } from 'node:fs/promises';
+import { access, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { corrupt, isErrno } from '../util/errors.js';
 import { isObjectId, type ObjectId } from '../util/hash.js';
 import { writeFileAtomic } from '../util/fs-atomic.js';
+import { lockUpdates } from '../refs/locks.js';
 import { refNameProblem } from '../refs/refs.js';
 import type { Repo } from '../repo/repo.js';
 import { DELTAS_DIR, parseDeltaName, SUMMARY_PATH, SUMMARY_SIG_PATH } from './layout.js';
@@ -99,16 +100,55 @@ export async function buildSummary(repo: Repo, now = Math.floor(Date.now() / 100
  * unsigned summary removes a stale `summary.sig`, which could not match it.
  */
 export async function writeSummary(repo: Repo, opts: { privateKeyPem?: string } = {}): Promise<{ summary: Summary; signed: boolean }> {
-  const summary = await buildSummary(repo);
-  const bytes = encodeSummary(summary);
-  if (opts.privateKeyPem) {
-    const key = parsePrivateKey(opts.privateKeyPem);
-    await writeFileAtomic(join(repo.path, SUMMARY_SIG_PATH), formatSignatures([signBytes(key, bytes)]), { tmpDir: repo.tmpDir, tag: 'file' });
-  } else {
-    await rm(join(repo.path, SUMMARY_SIG_PATH), { force: true });
+  const key = opts.privateKeyPem ? parsePrivateKey(opts.privateKeyPem) : undefined;
+  // Under a lock, so two writers that each moved a ref cannot leave the summary of the earlier one.
+  const release = await lockUpdates(repo.path, 'file', SUMMARY_PATH);
+  try {
+    const summary = await buildSummary(repo);
+    const bytes = encodeSummary(summary);
+    if (key) {
+      await writeFileAtomic(join(repo.path, SUMMARY_SIG_PATH), formatSignatures([signBytes(key, bytes)]), { tmpDir: repo.tmpDir, tag: 'file' });
+    } else {
+      await rm(join(repo.path, SUMMARY_SIG_PATH), { force: true });
+    }
+    await writeFileAtomic(join(repo.path, SUMMARY_PATH), bytes, { tmpDir: repo.tmpDir, tag: 'file' });
+    return { summary, signed: Boolean(key) };
+  } finally {
+    await release();
   }
-  await writeFileAtomic(join(repo.path, SUMMARY_PATH), bytes, { tmpDir: repo.tmpDir, tag: 'file' });
-  return { summary, signed: Boolean(opts.privateKeyPem) };
+}
+
+/** What `refreshSummary` did. */
+export type SummaryRefresh =
+  /** The repository has no summary; nothing was written. */
+  | { state: 'none' }
+  /** The summary was rewritten (and signed, with a key). */
+  | { state: 'updated'; signed: boolean }
+  /** The summary is signed and no key was given: it was left as it was, and is now stale. */
+  | { state: 'stale' };
+
+async function present(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return false;
+    throw err;
+  }
+}
+
+/**
+ * Brings an existing summary up to date after refs or delta packs changed:
+ * nothing when the repository has no summary (it is not served), a rewrite
+ * when it has one, signed with `privateKeyPem` when given. A signed summary
+ * (`summary.sig` exists) is never replaced by an unsigned one: without a key
+ * it is left as it was and `stale` is returned, for the caller to say so.
+ */
+export async function refreshSummary(repo: Repo, opts: { privateKeyPem?: string } = {}): Promise<SummaryRefresh> {
+  if (!(await present(join(repo.path, SUMMARY_PATH)))) return { state: 'none' };
+  if (!opts.privateKeyPem && (await present(join(repo.path, SUMMARY_SIG_PATH)))) return { state: 'stale' };
+  const { signed } = await writeSummary(repo, opts);
+  return { state: 'updated', signed };
 }
 
 /** Reads a local repository's summary, or undefined when it has none. */

@@ -2,9 +2,10 @@ import type { Command } from 'commander';
 import { usage } from '../../util/errors.js';
 import { commitSource } from '../../repo/commit.js';
 import { io, print, printJson, withRepo } from '../context.js';
+import { NO_UPDATE_SUMMARY, SUMMARY_HELP, SUMMARY_KEY, type SummaryOpts, summaryKeyOf, updateSummaryAfter } from '../summary-refresh.js';
 import { bytes, shortId } from '../printers.js';
 
-interface Opts {
+interface Opts extends SummaryOpts {
   ref: string;
   message?: string;
   body?: string;
@@ -31,6 +32,9 @@ export function register(program: Command): void {
       '\nMtimes are not stored. Device nodes, fifos and sockets are reported and skipped.\n' +
         'Unchanged files of a directory are not read again (stat cache in the index).',
     )
+    .option('--no-update-summary', NO_UPDATE_SUMMARY)
+    .option('--summary-key <file>', SUMMARY_KEY)
+    .addHelpText('after', SUMMARY_HELP)
     .action(async (source: string, opts: Opts, cmd: Command) => {
       const metadata: Record<string, string> = {};
       for (const kv of opts.meta) {
@@ -38,16 +42,19 @@ export function register(program: Command): void {
         if (i <= 0) throw usage(`--meta expects key=value, got ${JSON.stringify(kv)}`);
         metadata[kv.slice(0, i)] = kv.slice(i + 1);
       }
-      const r = await withRepo(cmd, (repo) =>
-        commitSource(repo, source, {
+      const summaryKey = await summaryKeyOf(opts);
+      const r = await withRepo(cmd, async (repo) => {
+        const done = await commitSource(repo, source, {
           ref: opts.ref,
           subject: opts.message,
           body: opts.body,
           metadata,
           xattrs: opts.xattrs,
           sync: opts.fsync,
-        }),
-      );
+        });
+        await updateSummaryAfter(repo, opts, summaryKey);
+        return done;
+      });
       if (opts.json) return printJson(r);
       for (const s of r.report.skipped) io().stderr.write(`skipped ${s.path} (${s.reason})\n`);
       const rep = r.report;

@@ -4,8 +4,9 @@ import { resolveRev } from '../../repo/resolve.js';
 import { writeDelta } from '../../remote/delta.js';
 import { print, printJson, withRepo } from '../context.js';
 import { bytes } from '../printers.js';
+import { NO_UPDATE_SUMMARY, SUMMARY_HELP, SUMMARY_KEY, type SummaryOpts, summaryKeyOf, updateSummaryAfter } from '../summary-refresh.js';
 
-interface Opts {
+interface Opts extends SummaryOpts {
   fromEmpty?: string;
   compression?: string;
   level: string;
@@ -22,7 +23,10 @@ export function register(program: Command): void {
     .option('--compression <kind>', 'xz or gzip (default: xz for 64 KiB to 256 MiB of objects, else gzip)')
     .option('--level <n>', 'compression level 1-9', '6')
     .option('--json', 'print the result as JSON')
-    .addHelpText('after', '\nRun trove summary afterwards so pullers see the new pack.')
+    .addHelpText('after', '\nAn existing summary is rewritten afterwards, so pullers see the new pack.')
+    .option('--no-update-summary', NO_UPDATE_SUMMARY)
+    .option('--summary-key <file>', SUMMARY_KEY)
+    .addHelpText('after', SUMMARY_HELP)
     .action(async (fromArg: string | undefined, toArg: string | undefined, opts: Opts, cmd: Command) => {
       if (opts.fromEmpty ? fromArg !== undefined : fromArg === undefined || toArg === undefined) {
         throw usage('usage: trove delta FROM TO, or trove delta --from-empty TO');
@@ -31,10 +35,13 @@ export function register(program: Command): void {
       if (!Number.isInteger(level) || level < 1 || level > 9) throw usage('--level must be 1..9');
       const compression = opts.compression;
       if (compression !== undefined && compression !== 'xz' && compression !== 'gzip') throw usage('--compression must be xz or gzip');
+      const summaryKey = await summaryKeyOf(opts);
       const r = await withRepo(cmd, async (repo) => {
         const to = await resolveRev(repo, opts.fromEmpty ?? toArg!);
         const from = opts.fromEmpty ? null : await resolveRev(repo, fromArg!);
-        return writeDelta(repo, from, to, { level, compression });
+        const written = await writeDelta(repo, from, to, { level, compression });
+        await updateSummaryAfter(repo, opts, summaryKey);
+        return written;
       });
       if (opts.json) return printJson(r);
       print(`${r.path}: ${r.objects} objects, ${bytes(r.bytes)} -> ${bytes(r.size)} (${r.compression})`);

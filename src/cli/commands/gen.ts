@@ -9,6 +9,7 @@ import { parsePackageSpec } from '../../system/packages/spec.js';
 import { DEFAULT_PROFILE } from '../../system/profiles.js';
 import { print, printJson, withRepo } from '../context.js';
 import { printBuild, printGenerationDiff, shortId } from '../printers.js';
+import { NO_UPDATE_SUMMARY, SUMMARY_HELP, SUMMARY_KEY, type SummaryOpts, summaryKeyOf, updateSummaryAfter } from '../summary-refresh.js';
 
 export function register(program: Command): void {
   const gen = program.command('gen').description('build, list, compare and prune generations of a profile');
@@ -18,9 +19,17 @@ export function register(program: Command): void {
     .argument('<packages...>', 'NAME[/ARCH][@REVISION][=PRIORITY] (higher priority wins conflicts)')
     .option('--profile <name>', 'profile', DEFAULT_PROFILE)
     .option('--json', 'print the result as JSON')
-    .action(async (specs: string[], opts: { profile: string; json?: boolean }, cmd: Command) => {
+    .option('--no-update-summary', NO_UPDATE_SUMMARY)
+    .option('--summary-key <file>', SUMMARY_KEY)
+    .addHelpText('after', SUMMARY_HELP)
+    .action(async (specs: string[], opts: SummaryOpts & { profile: string; json?: boolean }, cmd: Command) => {
       const parsed = specs.map(parsePackageSpec);
-      const r = await withRepo(cmd, (repo) => buildGeneration(repo, { profile: opts.profile, specs: parsed }));
+      const summaryKey = await summaryKeyOf(opts);
+      const r = await withRepo(cmd, async (repo) => {
+        const built = await buildGeneration(repo, { profile: opts.profile, specs: parsed });
+        await updateSummaryAfter(repo, opts, summaryKey);
+        return built;
+      });
       if (opts.json) return printJson(r);
       printBuild(r);
     });

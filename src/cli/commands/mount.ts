@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { isTroveError, usage } from '../../util/errors.js';
+import { ioError, isErrno, isTroveError, usage } from '../../util/errors.js';
 import { Repo } from '../../repo/repo.js';
 import { print, repoPath } from '../context.js';
 
@@ -42,6 +42,11 @@ export function register(program: Command): void {
           const args = [`--cache-mb=${cacheMb}`, `--poll-ms=${pollMs}`, ...(flags.suid ? ['--suid'] : [])];
           const m = await daemon.startDaemon(repo, mountpoint, args);
           print(`mounted ${repo.path} at ${mountpoint} (daemon pid ${m.pid}, ready in ${Math.round(m.readyMs)} ms; log: ${daemon.logPath(repo)})`);
+        } catch (err) {
+          // The mount's own files (mount.log, mount.json) sit in the repository.
+          const path = (err as NodeJS.ErrnoException).path;
+          if (!(isErrno(err, 'EACCES') || isErrno(err, 'EPERM')) || path === undefined) throw err;
+          throw ioError(`cannot mount ${mountpoint}: permission denied on ${path} (run as root, or let this user write it: chmod/chown)`, { path }, { cause: err });
         } finally {
           await repo.close();
         }

@@ -5,8 +5,9 @@ import { packageLabel } from '../../system/packages/model.js';
 import { listPackages, packageHistory } from '../../system/packages/list.js';
 import { print, printJson, withRepo } from '../context.js';
 import { bytes, shortId } from '../printers.js';
+import { NO_UPDATE_SUMMARY, SUMMARY_HELP, SUMMARY_KEY, type SummaryOpts, summaryKeyOf, updateSummaryAfter } from '../summary-refresh.js';
 
-interface AddOpts {
+interface AddOpts extends SummaryOpts {
   name?: string;
   arch?: string;
   version?: string;
@@ -33,16 +34,22 @@ export function register(program: Command): void {
     .option('--depends <list>', 'runtime dependencies, comma-separated (default: a .deb’s Pre-Depends and Depends)')
     .option('--json', 'print the result as JSON')
     .addHelpText('after', '\nAdding content and metadata identical to the tip makes no new commit or revision.')
+    .option('--no-update-summary', NO_UPDATE_SUMMARY)
+    .option('--summary-key <file>', SUMMARY_KEY)
+    .addHelpText('after', SUMMARY_HELP)
     .action(async (source: string, opts: AddOpts, cmd: Command) => {
-      const r = await withRepo(cmd, (repo) =>
-        addPackage(repo, source, {
+      const summaryKey = await summaryKeyOf(opts);
+      const r = await withRepo(cmd, async (repo) => {
+        const added = await addPackage(repo, source, {
           name: opts.name,
           arch: opts.arch,
           version: opts.version,
           revision: opts.revision === undefined ? undefined : positiveInt(opts.revision, '--revision'),
           depends: opts.depends?.split(',').map((d) => d.trim()).filter((d) => d !== ''),
-        }),
-      );
+        });
+        if (!added.unchanged) await updateSummaryAfter(repo, opts, summaryKey);
+        return added;
+      });
       if (opts.json) return printJson(r);
       const label = packageLabel(r.info);
       if (r.unchanged) print(`${r.ref} unchanged at ${label} (${shortId(r.commit)}); nothing written`);

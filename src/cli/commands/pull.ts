@@ -1,12 +1,14 @@
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
-import { usage } from '../../util/errors.js';
+import { notFound, usage } from '../../util/errors.js';
+import { checkSummary } from '../../remote/check.js';
 import { pull, type PullProgress } from '../../remote/pull.js';
 import { io, print, printJson, withRepo } from '../context.js';
 import { bytes, shortId } from '../printers.js';
 
 interface Opts {
   mirror?: boolean;
+  check?: boolean;
   jobs: string;
   pipelining: string;
   deltas: boolean;
@@ -79,13 +81,32 @@ export function register(program: Command): void {
     .option('--timeout <ms>', 'fail a request when no data arrives for this long', '30000')
     .option('--fsync', 'flush to disk before refs move')
     .option('--no-progress', 'no progress bar even on a terminal')
+    .option('--check', 'fetch nothing: say whether the remote summary is older than its refs ("stale", exit 3) or "current"')
     .option('--json', 'print the result as JSON (no progress bar)')
     .addHelpText(
       'after',
       '\nEvery object is re-hashed before it is stored; an object is stored only after\n' +
-        'everything it references, so an interrupted pull resumes where it stopped.',
+        'everything it references, so an interrupted pull resumes where it stopped.\n' +
+        'A named ref the summary does not list is not found (exit 3), even if the server has it\n' +
+        'since: a stale summary. --check compares the summary with the refs/heads files of a\n' +
+        'local remote, or with those an HTTP server serves for the named refs (else for each ref\n' +
+        'the summary lists).',
     )
     .action(async (remote: string, refs: string[], opts: Opts, cmd: Command) => {
+      if (opts.check) {
+        const c = await withRepo(cmd, (repo) =>
+          checkSummary(repo, { remote, refs, retries: count('--retries', opts.retries, 0), timeoutMs: count('--timeout', opts.timeout, 1) }),
+        );
+        if (opts.json) printJson(c);
+        else {
+          print(`${c.state}: summary of remote ${remote} written ${new Date(c.timestamp * 1000).toISOString()}`);
+          for (const r of c.refs.filter((x) => x.stale)) print(`  ${r.ref}: summary ${r.summary ? shortId(r.summary) : 'does not list it'}, server ${r.server ? shortId(r.server) : 'has no such ref'}`);
+        }
+        if (c.state === 'stale') {
+          throw notFound(`summary of remote ${remote} is stale: ${c.refs.filter((x) => x.stale).length} ref(s) differ (run trove summary on the server)`, { remote });
+        }
+        return;
+      }
       const bar = opts.json || !opts.progress || !io().stderr.isTTY ? undefined : progressBar();
       const r = await withRepo(cmd, (repo) =>
         pull(repo, {

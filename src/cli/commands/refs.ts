@@ -2,6 +2,14 @@ import type { Command } from 'commander';
 import { assertRefFree, listRefsChecked, resolveRev } from '../../repo/resolve.js';
 import { io, print, printJson, withRepo } from '../context.js';
 
+/** The namespace and name a ref is spelled with: `refs/heads/X` and `X` are heads, `refs/remotes/X` and `remotes/X` remote-tracking. */
+function refSpelling(name: string): { ns: 'heads' | 'remotes'; ref: string } {
+  for (const [prefix, ns] of [['refs/heads/', 'heads'], ['refs/remotes/', 'remotes'], ['remotes/', 'remotes']] as const) {
+    if (name.startsWith(prefix)) return { ns, ref: name.slice(prefix.length) };
+  }
+  return { ns: 'heads', ref: name };
+}
+
 export function register(program: Command): void {
   const refs = program.command('refs').description('list, set or delete refs');
   refs
@@ -36,9 +44,16 @@ export function register(program: Command): void {
     });
   refs
     .command('delete')
-    .description('delete a ref (its objects stay until gc)')
-    .argument('<name>', 'ref name')
+    .description('delete a ref (its objects stay until gc); remotes/REMOTE/REF or refs/remotes/REMOTE/REF for a remote-tracking ref')
+    .argument('<name>', 'ref name, e.g. main, remotes/origin/main')
     .action(async (name: string, _opts: unknown, cmd: Command) => {
-      await withRepo(cmd, (repo) => repo.refs.delete(name));
+      await withRepo(cmd, async (repo) => {
+        const { ns, ref } = refSpelling(name);
+        // A local ref may itself be named remotes/...: it is deleted when no remote-tracking ref has the name.
+        if (ns === 'remotes' && !name.startsWith('refs/') && (await repo.refs.read(ref, 'remotes')) === undefined && (await repo.refs.read(name)) !== undefined) {
+          return repo.refs.delete(name);
+        }
+        await repo.refs.delete(ref, ns);
+      });
     });
 }

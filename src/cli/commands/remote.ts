@@ -1,7 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { addRemote, listRemotes, removeRemote } from '../../remote/config.js';
 import { keyIdOf, parsePublicKey } from '../../remote/sign.js';
+import { readKeyFile } from '../../remote/sign-commit.js';
 import { print, printJson, withRepo } from '../context.js';
 
 export function register(program: Command): void {
@@ -13,7 +13,7 @@ export function register(program: Command): void {
     .argument('<url>', 'http://…, https://… or a path')
     .option('--sign-key <pubkey>', 'public key file: the summary and every pulled commit must be signed by it')
     .action(async (name: string, url: string, opts: { signKey?: string }, cmd: Command) => {
-      const pem = opts.signKey ? await readFile(opts.signKey, 'utf8') : undefined;
+      const pem = opts.signKey ? await readKeyFile(opts.signKey, 'public key') : undefined;
       const r = await withRepo(cmd, (repo) => addRemote(repo.path, name, url, pem));
       print(`remote ${name} -> ${r.url}${pem ? ` (signed by key ${keyIdOf(parsePublicKey(pem))})` : ''}`);
     });
@@ -31,9 +31,13 @@ export function register(program: Command): void {
     });
   remote
     .command('remove')
-    .description('remove a remote (its remote-tracking refs stay until deleted)')
+    .description('remove a remote (its remote-tracking refs stay until deleted: --prune, or trove refs delete remotes/NAME/REF)')
     .argument('<name>', 'remote name')
-    .action(async (name: string, _opts: unknown, cmd: Command) => {
-      await withRepo(cmd, (repo) => removeRemote(repo.path, name));
+    .option('--prune', 'also delete its remote-tracking refs (refs/remotes/NAME/...), so gc frees what only they kept')
+    .option('--json', 'print the refs deleted as JSON')
+    .action(async (name: string, opts: { prune?: boolean; json?: boolean }, cmd: Command) => {
+      const deleted = await withRepo(cmd, (repo) => removeRemote(repo, name, { prune: opts.prune }));
+      if (opts.json) return printJson({ remote: name, deleted });
+      for (const ref of deleted) print(`deleted ${ref}`);
     });
 }

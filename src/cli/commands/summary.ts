@@ -1,6 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { gzipObjects, type GzipObjectsResult } from '../../remote/precompress.js';
+import { readKeyFile } from '../../remote/sign-commit.js';
 import { writeSummary } from '../../remote/summary.js';
 import { print, printJson, withRepo } from '../context.js';
 import { bytes, shortId } from '../printers.js';
@@ -14,7 +14,7 @@ export function register(program: Command): void {
     .option('--json', 'print the summary as JSON')
     .addHelpText('after', '\nRun it again after refs move or deltas are added; without --key a stale summary.sig is removed.')
     .action(async (opts: { key?: string; gzipObjects?: boolean; json?: boolean }, cmd: Command) => {
-      const privateKeyPem = opts.key ? await readFile(opts.key, 'utf8') : undefined;
+      const privateKeyPem = opts.key ? await readKeyFile(opts.key, 'private key') : undefined;
       let gz: GzipObjectsResult | undefined;
       const { summary, signed } = await withRepo(cmd, async (repo) => {
         if (opts.gzipObjects) gz = await gzipObjects(repo);

@@ -1,6 +1,6 @@
 import { lstat, mkdir, readlink, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { exists, isErrno, isTroveError, locked, notFound, TroveError } from '../../util/errors.js';
+import { exists, ioError, isErrno, isTroveError, locked, notFound, TroveError } from '../../util/errors.js';
 import type { ObjectId } from '../../util/hash.js';
 import { symlinkAtomic, tempName } from '../../util/fs-atomic.js';
 import { readMount } from '../mounts.js';
@@ -107,7 +107,10 @@ export async function swapLink(link: string, target: string): Promise<void> {
   } catch (err) {
     if (!isErrno(err, 'ENOENT')) throw err;
   }
-  await symlinkAtomic(target, link, { tag: `.${basename(link)}.trove` });
+  await symlinkAtomic(target, link, { tag: `.${basename(link)}.trove` }).catch((err: unknown) => {
+    if (!isErrno(err, 'EACCES') && !isErrno(err, 'EPERM')) throw err;
+    throw ioError(`cannot point ${link} at the generation: no permission to create links in ${dir} (run as root, or give --link PATH in a directory you can write)`, { path: link }, { cause: err });
+  });
 }
 
 /** Where a symlink points, or null when `link` does not exist. */
