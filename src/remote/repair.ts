@@ -1,0 +1,197 @@
+import { statSync } from 'node:fs';
+import { isTroveError } from '../util/errors.js';
+import type { ObjectId } from '../util/hash.js';
+import { fsck, type FsckProblem, type FsckReport, type ObjectKind, skippingBadRefs } from '../repo/fsck.js';
+import { findNeeders, type Needer, quarantine, type SourceAttempt } from '../repo/quarantine.js';
+import type { Repo } from '../repo/repo.js';
+import type { RootSource } from '../repo/roots.js';
+import { assertLocalRepository, isHttpUrl, listRemotes } from './config.js';
+import { checkHash, installStream, installVerifiedSync } from './install.js';
+import { objectPath } from './layout.js';
+import { openTransport, type Transport, type TransportInit } from './transport.js';
+
+/** Blobs larger than this are streamed to disk rather than fetched whole. */
+const SMALL_BLOB = 1 << 20;
+/** Largest object of unknown size fetched whole. */
+const MAX_WHOLE = 64 << 20;
+
+/** Options of a repair; defaults as documented on each field. */
+export interface RepairOptions {
+  /** The roots fsck checks (the CLI passes the system's). */
+  roots: RootSource;
+  /** Transport settings for every remote (default: 2 retries; a wrong copy rarely turns right). */
+  transport?: TransportInit;
+  /** Waiting for gc to release the repository lock. */
+  onWait?: () => void;
+}
+
+/** An object fetched again and installed after it verified against its id. */
+export interface RepairedObject {
+  id: ObjectId;
+  kind?: ObjectKind;
+  /** What fsck found. */
+  was: 'corrupt' | 'missing';
+  remote: string;
+  url: string;
+}
+
+/** A corrupt object file moved into quarantine/. */
+export interface QuarantinedObject {
+  id: ObjectId;
+  kind?: ObjectKind;
+  /** Path of the moved file, relative to the repository. */
+  file: string;
+  /** Path of the record, relative to the repository. */
+  record: string;
+}
+
+/** A problem left after the repair, and where it is needed. */
+export interface RemainingProblem extends FsckProblem {
+  neededBy: Needer[];
+  /** Needers beyond those listed. */
+  moreNeeders: number;
+  /** Each remote asked for the object, and why its copy was not used. */
+  tried: SourceAttempt[];
+}
+
+export interface RepairReport {
+  /** True when fsck finds nothing after the repair. */
+  ok: boolean;
+  /** The remotes consulted, by name. */
+  remotes: string[];
+  /** Problems the first check found. */
+  found: FsckProblem[];
+  repaired: RepairedObject[];
+  quarantined: QuarantinedObject[];
+  /** What is still wrong (missing objects, objects that are not what their references say, bad refs). */
+  remaining: RemainingProblem[];
+  /** The check after the repair. */
+  fsck: FsckReport;
+}
+
+interface Source {
+  name: string;
+  url: string;
+  transport?: Transport;
+  /** Why the remote cannot be used at all. */
+  unusable?: string;
+}
+
+const fetchable = (p: FsckProblem): p is FsckProblem & { id: ObjectId; problem: 'corrupt' | 'missing' } =>
+  p.id !== undefined && (p.problem === 'corrupt' || p.problem === 'missing');
+
+/**
+ * `fsck --repair`: checks the repository, fetches every corrupt or missing
+ * object again from the configured remotes (in name order, verified against
+ * its id, installed by rename over the bad file), checks again to find what
+ * the fetched trees reveal, and repeats while that helps. A corrupt object
+ * no remote has is moved to quarantine/ with a record of where it is needed,
+ * so that writing the same content again (pkg add, commit, pull) stores it.
+ * Runs under the shared repository lock, so gc waits.
+ */
+export async function repair(repo: Repo, opts: RepairOptions): Promise<RepairReport> {
+  const release = await repo.lock('shared', { onWait: opts.onWait });
+  const sources: Source[] = Object.entries(await listRemotes(repo.path))
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([name, r]) => ({ name, url: r.url }));
+  try {
+    let report = await fsck(repo, { roots: opts.roots });
+    const found = report.problems;
+    const repaired: RepairedObject[] = [];
+    const tried = new Map<ObjectId, SourceAttempt[]>();
+    for (;;) {
+      let progress = false;
+      for (const p of report.problems) {
+        if (!fetchable(p) || tried.has(p.id)) continue;
+        const attempts: SourceAttempt[] = [];
+        tried.set(p.id, attempts);
+        for (const source of sources) {
+          const attempt = await fetchFrom(repo, source, p, opts.transport);
+          if (attempt === undefined) {
+            repaired.push({ id: p.id, ...(p.kind ? { kind: p.kind } : {}), was: p.problem, remote: source.name, url: source.url });
+            progress = true;
+            break;
+          }
+          attempts.push(attempt);
+        }
+      }
+      if (!progress) break;
+      report = await fsck(repo, { roots: opts.roots });
+    }
+
+    const left = report.problems;
+    const bad = new Set(left.flatMap((p) => (p.id === undefined ? [] : [p.id])));
+    const needers = bad.size > 0 ? await findNeeders(skippingBadRefs(repo), opts.roots, bad) : new Map();
+    const quarantined: QuarantinedObject[] = [];
+    const recorded = new Set<ObjectId>();
+    for (const p of left) {
+      if (!fetchable(p) || recorded.has(p.id)) continue;
+      recorded.add(p.id);
+      const n = needers.get(p.id) ?? { neededBy: [], more: 0 };
+      const file = await quarantine(repo, {
+        id: p.id,
+        ...(p.kind ? { kind: p.kind } : {}),
+        ...(p.size !== undefined ? { size: p.size } : {}),
+        problem: p.problem,
+        detail: p.detail,
+        neededBy: n.neededBy,
+        moreNeeders: n.more,
+        tried: tried.get(p.id) ?? [],
+      });
+      if (file) quarantined.push({ id: p.id, ...(p.kind ? { kind: p.kind } : {}), file: `quarantine/${file}`, record: `quarantine/${p.id}.json` });
+    }
+    // Objects have left the store: derived data that vouches for them (the stat cache) must not be trusted.
+    if (recorded.size > 0) await repo.bumpGcEpoch();
+    if (quarantined.length > 0) report = await fsck(repo, { roots: opts.roots });
+
+    const remaining: RemainingProblem[] = report.problems.map((p) => {
+      const n = (p.id !== undefined && needers.get(p.id)) || { neededBy: [], more: 0 };
+      return { ...p, neededBy: n.neededBy, moreNeeders: n.more, tried: (p.id !== undefined && tried.get(p.id)) || [] };
+    });
+    return { ok: report.ok, remotes: sources.map((s) => s.name), found, repaired, quarantined, remaining, fsck: report };
+  } finally {
+    for (const s of sources) await s.transport?.close();
+    await release();
+  }
+}
+
+/**
+ * Fetches object `p.id` from `source` and installs it once it verifies.
+ * Undefined when it was installed, else what went wrong.
+ */
+async function fetchFrom(repo: Repo, source: Source, p: FsckProblem & { id: ObjectId }, init: TransportInit = {}): Promise<SourceAttempt | undefined> {
+  const fail = (outcome: SourceAttempt['outcome'], detail: string): SourceAttempt => ({ source: source.name, outcome, detail });
+  if (!source.transport && source.unusable === undefined) {
+    try {
+      if (!isHttpUrl(source.url)) await assertLocalRepository(source.url);
+      source.transport = openTransport(source.url, { retries: 2, ...init });
+    } catch (err) {
+      source.unusable = (err as Error).message;
+    }
+  }
+  if (!source.transport) return fail('error', source.unusable!);
+  const transport = source.transport;
+  const path = objectPath(p.id);
+  const where = transport.describe(path);
+  // A corrupt file keeps its mode (0755 for a blob first met as an executable).
+  const mode = statSync(repo.store.pathOf(p.id), { throwIfNoEntry: false })?.mode ?? 0o644;
+  const hint = { executable: (mode & 0o111) !== 0 };
+  try {
+    if (p.kind === 'blob' && p.size !== undefined && p.size > SMALL_BLOB) {
+      const size = p.size;
+      const got = await transport.getStream(path, (body) => installStream(repo.store, p.id, body, size, where, hint).then(() => true), { optional: true });
+      return got ? undefined : fail('not-found', `${where}: not found`);
+    }
+    const max = p.kind === 'blob' && p.size !== undefined ? p.size : MAX_WHOLE;
+    const bytes = await transport.getBytes(path, { maxBytes: max, optional: true, check: (b) => checkHash(p.id, b, where) });
+    if (!bytes) return fail('not-found', `${where}: not found`);
+    installVerifiedSync(repo.store, p.id, bytes, hint);
+    return undefined;
+  } catch (err) {
+    if (isTroveError(err, 'E_CORRUPT') || isTroveError(err, 'E_BAD_OBJECT')) {
+      return fail('did-not-verify', `the remote's copy did not verify: ${(err as Error).message}`);
+    }
+    if (isTroveError(err)) return fail('error', err.message);
+    throw err;
+  }
+}
