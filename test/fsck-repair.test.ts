@@ -1,9 +1,10 @@
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Nginx, startNginx } from './helpers/nginx.js';
 import { snapshot } from './helpers/fstree.js';
-import { troveIn, troveOk } from './helpers/cli.js';
+import { TROVE_BIN, troveIn, troveOk } from './helpers/cli.js';
 import { tmpdir } from './helpers/tmp.js';
 import { objectIds } from './helpers/objects.js';
 
@@ -215,6 +216,38 @@ describe('fsck --repair', () => {
     expect(readFileSync(join(repo, 'quarantine', f.changed))).toEqual(bad.changed);
   });
 
+  it('a package file quarantined is needed by the package and the generation; re-adding the package heals it', async () => {
+    const repo = join(base, 'pkgs');
+    const t = troveIn(repo);
+    const pkgSrc = join(base, 'pkg-src');
+    mkdirSync(join(pkgSrc, 'usr/share/base'), { recursive: true });
+    writeFileSync(join(pkgSrc, 'usr/share/base/data'), 'base data\n');
+    writeFileSync(join(pkgSrc, 'usr/share/base/other'), 'other\n');
+    await troveOk(repo, 'init');
+    const added = JSON.parse(await troveOk(repo, 'pkg', 'add', pkgSrc, '--name', 'base', '--arch', 'amd64', '--version', '1.0', '--json'));
+    const gen = JSON.parse(await troveOk(repo, 'gen', 'build', 'base', '--json'));
+    const blob = await idAt(repo, 'pkg/base/amd64', 'usr/share/base/data');
+    writeFileSync(objectFile(repo, blob), 'BASE DATA\n');
+
+    const r = await t('fsck', '--repair', '--json');
+    expect(r.code).toBe(5);
+    const report = JSON.parse(r.stdout) as RepairJson;
+    expect(report.quarantined.map((q) => q.id)).toEqual([blob]);
+    expect(report.remaining.map((p) => ({ id: p.id, problem: p.problem }))).toEqual([{ id: blob, problem: 'missing' }]);
+    expect(report.remaining[0]!.neededBy).toEqual([
+      { root: 'refs/heads/pkg/base/amd64', commit: added.commit, path: '/usr/share/base/data' },
+      // A generation's tree holds each package's own tree and the merged view.
+      { root: 'profiles/system/1', commit: gen.commit, path: '/base-amd64-1.0-1/usr/share/base/data' },
+      { root: 'profiles/system/1', commit: gen.commit, path: '/usr/share/base/data' },
+    ]);
+    expect(readFileSync(join(repo, 'quarantine', blob), 'utf8')).toBe('BASE DATA\n');
+
+    const again = JSON.parse(await troveOk(repo, 'pkg', 'add', pkgSrc, '--name', 'base', '--arch', 'amd64', '--version', '1.0', '--json'));
+    expect(again.unchanged).toBe(true);
+    expect(readFileSync(objectFile(repo, blob), 'utf8')).toBe('base data\n');
+    expect((await t('fsck')).code).toBe(0);
+  });
+
   it('with no remote, then one added: fsck --repair heals what was quarantined', async () => {
     const client = await pulledClient('c2');
     const t = troveIn(client);
@@ -276,5 +309,42 @@ describe('fsck --repair', () => {
     expect(readFileSync(objectFile(client, f.changed))).toEqual(blob);
     expect(statSync(objectFile(client, f.changed)).mode & 0o777).toBe(mode & 0o777);
     expect((await t('fsck')).code).toBe(0);
+  });
+
+  it('killed while a fetched copy streams in, it leaves the bad file as it was; a rerun heals it', async () => {
+    const client = await pulledClient('c5');
+    const slow = await startNginx(server, { rate: '100k' });
+    try {
+      await troveOk(client, 'remote', 'remove', 'origin');
+      await troveOk(client, 'remote', 'add', 'slow', slow.url);
+      const big = await idAt(client, 'remotes/origin/os/main', 'usr/share/big');
+      const bad = Buffer.alloc(2 << 20, 8);
+      writeFileSync(objectFile(client, big), bad);
+      const ids = objectIds(client);
+
+      // A real process, killed once the 2 MiB copy has started to arrive.
+      const child = spawn(process.execPath, [TROVE_BIN, '--repo', client, 'fsck', '--repair'], { stdio: 'ignore' });
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      const partial = () => readdirSync(join(client, 'tmp')).some((n) => n.startsWith('pull-') && statSync(join(client, 'tmp', n)).size > 0);
+      const deadline = Date.now() + 20_000;
+      while (!partial() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(partial()).toBe(true);
+      child.kill('SIGKILL');
+      await exited;
+
+      // (Buffer.equals: a deep toEqual of 2 MiB takes seconds.)
+      expect(readFileSync(objectFile(client, big)).equals(bad)).toBe(true);
+      expect(objectIds(client)).toEqual(ids);
+      expect(existsSync(join(client, 'quarantine'))).toBe(false);
+
+      await troveOk(client, 'remote', 'add', 'origin', nginx.url);
+      const r = JSON.parse(await troveOk(client, 'fsck', '--repair', '--json')) as RepairJson;
+      expect(r.repaired.map((x) => [x.id, x.remote])).toEqual([[big, 'origin']]);
+      expect(readFileSync(objectFile(client, big)).equals(readFileSync(objectFile(server, big)))).toBe(true);
+      // The killed run's temp file was swept when the repository was next opened.
+      expect(readdirSync(join(client, 'tmp')).filter((n) => n.startsWith('pull-'))).toEqual([]);
+    } finally {
+      await slow.stop();
+    }
   });
 });
