@@ -273,6 +273,26 @@ describe('fsck --repair', () => {
     expect((await t('fsck')).code).toBe(0);
   });
 
+  it('with no remote, then one added: a re-pull of the same commit restores what quarantine/ records', async () => {
+    const client = await pulledClient('c4');
+    const t = troveIn(client);
+    await troveOk(client, 'remote', 'remove', 'origin');
+    const f = await faultIds(client, 'remotes/origin/os/main');
+    damage(client, f);
+    expect((await t('fsck', '--repair')).code).toBe(5);
+
+    await troveOk(client, 'remote', 'add', 'origin', nginx.url);
+    const pulled = JSON.parse(await troveOk(client, 'pull', 'origin', 'os/main', '--json'));
+    expect(pulled.refs[0]).toMatchObject({ previous: head, commit: head });
+    expect([...pulled.healed].sort()).toEqual([f.changed, f.deleted, f.tree].sort());
+    expect(objectIds(client)).toEqual(objectIds(server));
+    expect((await t('fsck')).code).toBe(0);
+    // Nothing left to restore: the next pull fetches nothing.
+    const text = await t('pull', 'origin', 'os/main');
+    expect(text.stdout).toContain('fetched 0 objects');
+    expect(text.stdout).not.toContain('restored');
+  });
+
   it('a remote serving wrong bytes is not trusted; a local-directory remote that has the object heals it', async () => {
     const client = await pulledClient('c3');
     const t = troveIn(client);

@@ -1,8 +1,9 @@
 import { statSync } from 'node:fs';
 import { isTroveError } from '../util/errors.js';
 import type { ObjectId } from '../util/hash.js';
+import { decodeCommit, decodeTree } from '../format/codec.js';
 import { fsck, type FsckProblem, type FsckReport, type ObjectKind, skippingBadRefs } from '../repo/fsck.js';
-import { findNeeders, type Needer, quarantine, type SourceAttempt } from '../repo/quarantine.js';
+import { findNeeders, listQuarantine, type Needer, quarantine, type SourceAttempt } from '../repo/quarantine.js';
 import type { Repo } from '../repo/repo.js';
 import type { RootSource } from '../repo/roots.js';
 import { assertLocalRepository, isHttpUrl, listRemotes } from './config.js';
@@ -155,12 +156,18 @@ export async function repair(repo: Repo, opts: RepairOptions): Promise<RepairRep
   }
 }
 
+/** An object to fetch: its id, and its kind and size when known. */
+interface Wanted {
+  id: ObjectId;
+  kind?: ObjectKind;
+  size?: number;
+}
+
 /**
- * Fetches object `p.id` from `source` and installs it once it verifies.
- * Undefined when it was installed, else what went wrong.
+ * Fetches object `p.id` from `source` (opened on first use) and installs it
+ * once it verifies. Undefined when it was installed, else what went wrong.
  */
-async function fetchFrom(repo: Repo, source: Source, p: FsckProblem & { id: ObjectId }, init: TransportInit = {}): Promise<SourceAttempt | undefined> {
-  const fail = (outcome: SourceAttempt['outcome'], detail: string): SourceAttempt => ({ source: source.name, outcome, detail });
+async function fetchFrom(repo: Repo, source: Source, p: Wanted, init: TransportInit = {}): Promise<SourceAttempt | undefined> {
   if (!source.transport && source.unusable === undefined) {
     try {
       if (!isHttpUrl(source.url)) await assertLocalRepository(source.url);
@@ -169,8 +176,13 @@ async function fetchFrom(repo: Repo, source: Source, p: FsckProblem & { id: Obje
       source.unusable = (err as Error).message;
     }
   }
-  if (!source.transport) return fail('error', source.unusable!);
-  const transport = source.transport;
+  if (!source.transport) return { source: source.name, outcome: 'error', detail: source.unusable! };
+  const failed = await fetchObject(repo, source.transport, p);
+  return failed && { source: source.name, ...failed };
+}
+
+/** Fetches object `p.id` over `transport` and installs it once it verifies; undefined when installed, else what went wrong. */
+async function fetchObject(repo: Repo, transport: Transport, p: Wanted): Promise<Omit<SourceAttempt, 'source'> | undefined> {
   const path = objectPath(p.id);
   const where = transport.describe(path);
   // A corrupt file keeps its mode (0755 for a blob first met as an executable).
@@ -180,18 +192,63 @@ async function fetchFrom(repo: Repo, source: Source, p: FsckProblem & { id: Obje
     if (p.kind === 'blob' && p.size !== undefined && p.size > SMALL_BLOB) {
       const size = p.size;
       const got = await transport.getStream(path, (body) => installStream(repo.store, p.id, body, size, where, hint).then(() => true), { optional: true });
-      return got ? undefined : fail('not-found', `${where}: not found`);
+      return got ? undefined : { outcome: 'not-found', detail: `${where}: not found` };
     }
     const max = p.kind === 'blob' && p.size !== undefined ? p.size : MAX_WHOLE;
     const bytes = await transport.getBytes(path, { maxBytes: max, optional: true, check: (b) => checkHash(p.id, b, where) });
-    if (!bytes) return fail('not-found', `${where}: not found`);
+    if (!bytes) return { outcome: 'not-found', detail: `${where}: not found` };
     installVerifiedSync(repo.store, p.id, bytes, hint);
     return undefined;
   } catch (err) {
     if (isTroveError(err, 'E_CORRUPT') || isTroveError(err, 'E_BAD_OBJECT')) {
-      return fail('did-not-verify', `the remote's copy did not verify: ${(err as Error).message}`);
+      return { outcome: 'did-not-verify', detail: `the remote's copy did not verify: ${(err as Error).message}` };
     }
-    if (isTroveError(err)) return fail('error', err.message);
+    if (isTroveError(err)) return { outcome: 'error', detail: err.message };
     throw err;
   }
+}
+
+/**
+ * For a pull: fetches over `transport` every object that quarantine/ records
+ * and the store lacks, and whatever a fetched tree or commit references that
+ * the store lacks too, each verified against its id. A pull skips commits it
+ * already has with everything under them, so without this a re-pull would
+ * never bring back what `fsck --repair` could not. Objects the remote lacks
+ * or serves wrong are left for `fsck --repair` to report. Returns the ids
+ * installed. Call under the repository lock.
+ */
+export async function healQuarantined(repo: Repo, transport: Transport, onNotice?: (message: string) => void): Promise<ObjectId[]> {
+  const want: Wanted[] = (await listQuarantine(repo))
+    .filter((r) => !repo.store.hasSync(r.id))
+    .map((r) => ({ id: r.id, ...(r.kind ? { kind: r.kind } : {}), ...(r.size !== undefined ? { size: r.size } : {}) }));
+  const healed: ObjectId[] = [];
+  const asked = new Set<ObjectId>();
+  while (want.length > 0) {
+    const w = want.pop()!;
+    if (asked.has(w.id) || repo.store.hasSync(w.id)) continue;
+    asked.add(w.id);
+    const failed = await fetchObject(repo, transport, w);
+    if (failed) {
+      if (failed.outcome !== 'not-found') onNotice?.(`object ${w.id} (quarantined) not restored: ${failed.detail}`);
+      continue;
+    }
+    healed.push(w.id);
+    if (w.kind !== 'tree' && w.kind !== 'commit') continue;
+    const bytes = await repo.store.get(w.id);
+    try {
+      if (w.kind === 'commit') {
+        const c = decodeCommit(bytes);
+        want.push({ id: c.tree, kind: 'tree' }, ...c.parents.map((id) => ({ id, kind: 'commit' as const })));
+      } else {
+        for (const e of decodeTree(bytes).entries) {
+          if (e.kind === 'dir') want.push({ id: e.id!, kind: 'tree' });
+          else if (e.kind === 'file') want.push({ id: e.id!, kind: 'blob', size: e.size });
+        }
+      }
+    } catch (err) {
+      // The bytes are the object's (they hash to its id) yet do not decode: fsck reports it as invalid.
+      if (!isTroveError(err)) throw err;
+    }
+  }
+  return healed;
 }

@@ -83,7 +83,8 @@ export function register(program: Command): void {
     .addHelpText(
       'after',
       '\nEvery object is re-hashed before it is stored; an object is stored only after\n' +
-        'everything it references, so an interrupted pull resumes where it stopped.',
+        'everything it references, so an interrupted pull resumes where it stopped.\n' +
+        'Objects recorded as missing in quarantine/ (see fsck --repair) are fetched too.',
     )
     .action(async (remote: string, refs: string[], opts: Opts, cmd: Command) => {
       const bar = opts.json || !opts.progress || !io().stderr.isTTY ? undefined : progressBar();
@@ -116,5 +117,6 @@ export function register(program: Command): void {
           `${r.transfer.requests} requests, ${bytes(r.transfer.bytes)} received in ${r.seconds.toFixed(2)} s` +
           (r.transfer.retries ? `, ${r.transfer.retries} retries` : ''),
       );
+      if (r.healed.length) print(`restored ${r.healed.length} object(s) recorded in quarantine/ as missing`);
     });
 }
