@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Nginx, startNginx } from './helpers/nginx.js';
 import { snapshot } from './helpers/fstree.js';
@@ -329,6 +330,21 @@ describe('fsck --repair', () => {
     expect(readFileSync(objectFile(client, f.changed))).toEqual(blob);
     expect(statSync(objectFile(client, f.changed)).mode & 0o777).toBe(mode & 0o777);
     expect((await t('fsck')).code).toBe(0);
+  });
+
+  it('a repaired object loses the .gz sibling made from its bad bytes; summary --gzip-objects makes it again', async () => {
+    const client = await pulledClient('c6');
+    const big = await idAt(client, 'remotes/origin/os/main', 'usr/share/big');
+    const bad = Buffer.alloc(2 << 20, 8);
+    writeFileSync(objectFile(client, big), bad);
+    await troveOk(client, 'summary', '--gzip-objects');
+    expect(gunzipSync(readFileSync(`${objectFile(client, big)}.gz`)).equals(bad)).toBe(true);
+
+    const r = JSON.parse(await troveOk(client, 'fsck', '--repair', '--json')) as RepairJson;
+    expect(r.repaired.map((x) => x.id)).toEqual([big]);
+    expect(existsSync(`${objectFile(client, big)}.gz`)).toBe(false);
+    await troveOk(client, 'summary', '--gzip-objects');
+    expect(gunzipSync(readFileSync(`${objectFile(client, big)}.gz`)).equals(readFileSync(objectFile(server, big)))).toBe(true);
   });
 
   it('killed while a fetched copy streams in, it leaves the bad file as it was; a rerun heals it', async () => {

@@ -1,4 +1,4 @@
-import { statSync } from 'node:fs';
+import { rmSync, statSync } from 'node:fs';
 import { isTroveError } from '../util/errors.js';
 import type { ObjectId } from '../util/hash.js';
 import { decodeCommit, decodeTree } from '../format/codec.js';
@@ -139,6 +139,7 @@ export async function repair(repo: Repo, opts: RepairOptions): Promise<RepairRep
         moreNeeders: n.more,
         tried: tried.get(p.id) ?? [],
       });
+      if (file) dropCompressed(repo, p.id);
       if (file) quarantined.push({ id: p.id, ...(p.kind ? { kind: p.kind } : {}), file: `quarantine/${file}`, record: `quarantine/${p.id}.json` });
     }
     // Objects have left the store: derived data that vouches for them (the stat cache) must not be trusted.
@@ -154,6 +155,15 @@ export async function repair(repo: Repo, opts: RepairOptions): Promise<RepairRep
     for (const s of sources) await s.transport?.close();
     await release();
   }
+}
+
+/**
+ * Removes the `.gz` and `.nogz` siblings of an object that was replaced or
+ * quarantined (remote.md): one made from the bad bytes would keep serving
+ * them. `summary --gzip-objects` makes them again from the good ones.
+ */
+function dropCompressed(repo: Repo, id: ObjectId): void {
+  for (const ext of ['.gz', '.nogz']) rmSync(`${repo.store.pathOf(id)}${ext}`, { force: true });
 }
 
 /** An object to fetch: its id, and its kind and size when known. */
@@ -192,12 +202,15 @@ async function fetchObject(repo: Repo, transport: Transport, p: Wanted): Promise
     if (p.kind === 'blob' && p.size !== undefined && p.size > SMALL_BLOB) {
       const size = p.size;
       const got = await transport.getStream(path, (body) => installStream(repo.store, p.id, body, size, where, hint).then(() => true), { optional: true });
-      return got ? undefined : { outcome: 'not-found', detail: `${where}: not found` };
+      if (!got) return { outcome: 'not-found', detail: `${where}: not found` };
+      dropCompressed(repo, p.id);
+      return undefined;
     }
     const max = p.kind === 'blob' && p.size !== undefined ? p.size : MAX_WHOLE;
     const bytes = await transport.getBytes(path, { maxBytes: max, optional: true, check: (b) => checkHash(p.id, b, where) });
     if (!bytes) return { outcome: 'not-found', detail: `${where}: not found` };
     installVerifiedSync(repo.store, p.id, bytes, hint);
+    dropCompressed(repo, p.id);
     return undefined;
   } catch (err) {
     if (isTroveError(err, 'E_CORRUPT') || isTroveError(err, 'E_BAD_OBJECT')) {
