@@ -1,11 +1,11 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Nginx, startNginx } from './helpers/nginx.js';
 import { snapshot } from './helpers/fstree.js';
-import { TROVE_BIN, troveIn, troveOk } from './helpers/cli.js';
+import { runTrove, TROVE_BIN, troveIn, troveOk } from './helpers/cli.js';
 import { tmpdir } from './helpers/tmp.js';
 import { objectIds } from './helpers/objects.js';
 
@@ -345,6 +345,24 @@ describe('fsck --repair', () => {
     expect(existsSync(`${objectFile(client, big)}.gz`)).toBe(false);
     await troveOk(client, 'summary', '--gzip-objects');
     expect(gunzipSync(readFileSync(`${objectFile(client, big)}.gz`)).equals(readFileSync(objectFile(server, big)))).toBe(true);
+  });
+
+  it('waits while gc holds the repository lock exclusively', async () => {
+    const client = await pulledClient('c7');
+    const f = await faultIds(client, 'remotes/origin/os/main');
+    damage(client, f);
+    // Another process holds the lock as gc does (exclusive), long enough for a Node start on a busy machine.
+    const holder = spawn('flock', ['-x', join(client, 'lock'), '-c', 'sleep 3'], { stdio: 'ignore' });
+    const gone = new Promise((resolve) => holder.once('exit', resolve));
+    const held = () => spawnSync('flock', ['-n', '-s', join(client, 'lock'), 'true']).status !== 0;
+    const deadline = Date.now() + 10_000;
+    while (!held() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(held()).toBe(true);
+    const r = runTrove(['--repo', client, 'fsck', '--repair']);
+    expect(r.stderr).toBe('waiting for gc to finish...\n');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('repaired 3, quarantined 0, 0 remain');
+    await gone;
   });
 
   it('killed while a fetched copy streams in, it leaves the bad file as it was; a rerun heals it', async () => {
