@@ -292,6 +292,17 @@ describe('fsck --repair', () => {
     const text = await t('pull', 'origin', 'os/main');
     expect(text.stdout).toContain('fetched 0 objects');
     expect(text.stdout).not.toContain('restored');
+
+    // Records that are not records (another id, a path, not JSON) name nothing to fetch.
+    const q = join(client, 'quarantine');
+    const other = 'ab'.repeat(32);
+    writeFileSync(join(q, `${other}.json`), JSON.stringify({ id: '../../../etc/passwd', kind: 'blob', files: [] }));
+    writeFileSync(join(q, `${'cd'.repeat(32)}.json`), '{not json');
+    writeFileSync(join(q, `${'ef'.repeat(32)}.json`), JSON.stringify({ id: 'ef'.repeat(32), kind: 'blob', size: -1, files: [] }));
+    nginx.clearLog();
+    const hostile = JSON.parse(await troveOk(client, 'pull', 'origin', 'os/main', '--json'));
+    expect(hostile.healed).toEqual([]);
+    expect(nginx.accessLog().filter((l) => l.path.startsWith('/objects/'))).toEqual([]);
   });
 
   it('a remote serving wrong bytes is not trusted; a local-directory remote that has the object heals it', async () => {

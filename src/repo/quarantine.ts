@@ -145,14 +145,24 @@ async function present(path: string): Promise<boolean> {
   }
 }
 
-/** The record of `id`, or undefined. */
+/**
+ * The record of `id`, or undefined when there is none or it is not one (not
+ * JSON, another id, a kind or size or file list of the wrong shape): a
+ * record only ever names what to look for, so a bad one is skipped.
+ */
 export async function readQuarantineRecord(repo: Repo, id: ObjectId): Promise<QuarantineRecord | undefined> {
+  let r: Partial<QuarantineRecord>;
   try {
-    return JSON.parse(await readFile(join(quarantineDir(repo), `${id}.json`), 'utf8')) as QuarantineRecord;
+    r = JSON.parse(await readFile(join(quarantineDir(repo), `${id}.json`), 'utf8')) as Partial<QuarantineRecord>;
   } catch (err) {
-    if (isErrno(err, 'ENOENT') || err instanceof SyntaxError) return undefined;
+    if (isErrno(err, 'ENOENT') || isErrno(err, 'EISDIR') || err instanceof SyntaxError) return undefined;
     throw err;
   }
+  if (typeof r !== 'object' || r === null || r.id !== id) return undefined;
+  if (r.kind !== undefined && r.kind !== 'commit' && r.kind !== 'tree' && r.kind !== 'blob') return undefined;
+  if (r.size !== undefined && !(Number.isSafeInteger(r.size) && r.size >= 0)) return undefined;
+  if (!Array.isArray(r.files) || !r.files.every((f) => typeof f === 'string' && /^[0-9a-f]{64}(\.\d+)?$/.test(f))) return undefined;
+  return r as QuarantineRecord;
 }
 
 /** Every record in quarantine/. */
