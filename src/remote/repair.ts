@@ -1,6 +1,7 @@
-import { rmSync, statSync } from 'node:fs';
+import { existsSync, rmSync, statSync } from 'node:fs';
 import { isTroveError } from '../util/errors.js';
 import type { ObjectId } from '../util/hash.js';
+import { hashFileSync } from '../util/hash-file.js';
 import { decodeCommit, decodeTree } from '../format/codec.js';
 import { fsck, type FsckProblem, type FsckReport, type ObjectKind, skippingBadRefs } from '../repo/fsck.js';
 import { findNeeders, listQuarantine, type Needer, quarantine, type SourceAttempt } from '../repo/quarantine.js';
@@ -92,10 +93,11 @@ const fetchable = (p: FsckProblem): p is FsckProblem & { id: ObjectId; problem: 
  */
 export async function repair(repo: Repo, opts: RepairOptions): Promise<RepairReport> {
   const release = await repo.lock('shared', { onWait: opts.onWait });
-  const sources: Source[] = Object.entries(await listRemotes(repo.path))
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([name, r]) => ({ name, url: r.url }));
+  const sources: Source[] = [];
   try {
+    for (const [name, r] of Object.entries(await listRemotes(repo.path)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+      sources.push({ name, url: r.url });
+    }
     let report = await fsck(repo, { roots: opts.roots });
     const found = report.problems;
     const repaired: RepairedObject[] = [];
@@ -125,9 +127,15 @@ export async function repair(repo: Repo, opts: RepairOptions): Promise<RepairRep
     const needers = bad.size > 0 ? await findNeeders(skippingBadRefs(repo), opts.roots, bad) : new Map();
     const quarantined: QuarantinedObject[] = [];
     const recorded = new Set<ObjectId>();
+    // Before any object leaves the store (as gc does): derived data recorded earlier (the stat
+    // cache) stops vouching for objects, so a later import stores them again.
+    if (left.some(fetchable)) await repo.bumpGcEpoch();
     for (const p of left) {
       if (!fetchable(p) || recorded.has(p.id)) continue;
       recorded.add(p.id);
+      // A writer holding the shared lock too may have stored the object meanwhile: a file that now verifies stays.
+      const path = repo.store.pathOf(p.id);
+      if (existsSync(path) && hashFileSync(path).id === p.id) continue;
       const n = needers.get(p.id) ?? { neededBy: [], more: 0 };
       const file = await quarantine(repo, {
         id: p.id,
@@ -142,8 +150,6 @@ export async function repair(repo: Repo, opts: RepairOptions): Promise<RepairRep
       if (file) dropCompressed(repo, p.id);
       if (file) quarantined.push({ id: p.id, ...(p.kind ? { kind: p.kind } : {}), file: `quarantine/${file}`, record: `quarantine/${p.id}.json` });
     }
-    // Objects have left the store: derived data that vouches for them (the stat cache) must not be trusted.
-    if (recorded.size > 0) await repo.bumpGcEpoch();
     if (quarantined.length > 0) report = await fsck(repo, { roots: opts.roots });
 
     const remaining: RemainingProblem[] = report.problems.map((p) => {
