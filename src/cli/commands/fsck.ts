@@ -39,8 +39,8 @@ export function register(program: Command): void {
         'order and installed only once it hashes to its id; a remote whose copy does not\n' +
         'verify is not trusted. A corrupt file no remote has is moved to <repo>/quarantine/\n' +
         'with a record (<id>.json) of the commits and paths that need it; adding the same\n' +
-        'content again (pkg add, commit) or running fsck --repair with a remote that has it\n' +
-        'heals it. The report lists what was repaired (and from where), quarantined, and\n' +
+        'content again (pkg add, commit), or a pull or fsck --repair from a remote that has\n' +
+        'it, heals it. The report lists what was repaired (and from where), quarantined, and\n' +
         'what is still missing with the refs, generations, commits and paths that need it.\n' +
         '\nExit status 0 when the repository is sound (after a repair), 5 when anything is\n' +
         'missing or corrupt.',
