@@ -10,6 +10,7 @@ import { assertLocalRepository, getRemote, isHttpUrl, type RemoteConfig } from '
 import { ObjectFetcher } from './fetch-objects.js';
 import { fetchPack } from './fetch-pack.js';
 import { checkHash } from './install.js';
+import { healQuarantined } from './repair.js';
 import { commitSigPath, deltaName, deltaPath, objectPath, SUMMARY_PATH, SUMMARY_SIG_PATH } from './layout.js';
 import { type FetchedSummary, keepUpstreamSummary, type KeptSummary } from './mirror.js';
 import { parsePublicKey, verifySignature } from './sign.js';
@@ -68,6 +69,8 @@ export interface PullResult {
   transfer: { requests: number; bytes: number; retries: number };
   /** Delta packs applied, and those that failed (the pull then fell back to objects). */
   deltas: { used: string[]; failed: string[] };
+  /** Objects quarantine/ recorded as missing (see `fsck --repair`) that this pull fetched again. */
+  healed: ObjectId[];
   /** With `mirror`: whether the upstream's summary was kept, and the delta packs fetched for it. */
   mirror?: KeptSummary;
   seconds: number;
@@ -109,6 +112,7 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
     fetched: { objects: 0, bytes: 0 },
     transfer: transport.stats,
     deltas: { used: [], failed: [] },
+    healed: [],
     seconds: 0,
   };
   try {
@@ -123,6 +127,7 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
       for (const t of targets) previous.set(t.ref, (await repo.refs.read(t.local, t.ns)) ?? null);
       const savedPacks = await fetchByDeltas(repo, transport, targets, previous, fetched.summary.deltas, result, opts, report);
       await fetchObjects(repo, transport, tips, prefetched, result, opts, report);
+      result.healed = await healQuarantined(repo, transport, opts.onNotice);
       for (const [id, text] of sigs) await writeFileAtomic(join(repo.path, commitSigPath(id)), text, { tmpDir: repo.tmpDir, tag: 'file' });
       if (opts.fsync) await syncfs(repo.path);
       await moveRefs(repo, targets, previous, result);

@@ -16,6 +16,8 @@ export interface FsckProblem {
   kind?: ObjectKind;
   /** Where it is referenced from: a root name and a path. */
   where?: string;
+  /** A blob's size as its tree records it. */
+  size?: number;
   problem: 'corrupt' | 'missing' | 'invalid' | 'size-mismatch' | 'invalid-ref';
   detail: string;
 }
@@ -54,10 +56,10 @@ export async function fsck(repo: Repo, opts: { roots: RootSource; onProgress?: (
   // One set per kind: an id first met as a tree must still be checked when a ref claims it is a commit.
   const seen = { commit: new Set<ObjectId>(), tree: new Set<ObjectId>(), blob: new Set<string>() };
   const problem = (p: FsckProblem) => report.problems.push(p);
-  const load = async (id: ObjectId, kind: ObjectKind, where: string): Promise<Uint8Array | undefined> => {
+  const load = async (id: ObjectId, kind: ObjectKind, where: string, size?: number): Promise<Uint8Array | undefined> => {
     if (corrupt.has(id)) {
       const prev = report.problems.find((p) => p.id === id && p.problem === 'corrupt');
-      if (prev && !prev.where) Object.assign(prev, { kind, where });
+      if (prev && !prev.where) Object.assign(prev, size === undefined ? { kind, where } : { kind, where, size });
       return undefined;
     }
     try {
@@ -91,12 +93,12 @@ export async function fsck(repo: Repo, opts: { roots: RootSource; onProgress?: (
         if (e.kind !== 'file' || seen.blob.has(`${e.id}:${e.size}`)) return;
         seen.blob.add(`${e.id}:${e.size}`);
         report.blobs++;
-        if (corrupt.has(e.id!)) return void (await load(e.id!, 'blob', path));
+        if (corrupt.has(e.id!)) return void (await load(e.id!, 'blob', path, e.size));
         try {
           const st = statSync(files.pathOf(e.id!));
-          if (st.size !== e.size) problem({ id: e.id!, kind: 'blob', where: path, problem: 'size-mismatch', detail: `tree says ${e.size} bytes, object has ${st.size}` });
+          if (st.size !== e.size) problem({ id: e.id!, kind: 'blob', where: path, size: e.size, problem: 'size-mismatch', detail: `tree says ${e.size} bytes, object has ${st.size}` });
         } catch {
-          problem({ id: e.id!, kind: 'blob', where: path, problem: 'missing', detail: 'blob is not in the store' });
+          problem({ id: e.id!, kind: 'blob', where: path, size: e.size, problem: 'missing', detail: 'blob is not in the store' });
         }
       }),
     );
@@ -136,7 +138,7 @@ export async function fsck(repo: Repo, opts: { roots: RootSource; onProgress?: (
  * (fsck reports those itself), so that every other root is still checked.
  * The roots themselves are the caller's, the very set gc keeps.
  */
-function skippingBadRefs(repo: Repo): Repo {
+export function skippingBadRefs(repo: Repo): Repo {
   const list = async (ns = 'heads') => (await listRefsChecked(repo, ns)).refs;
   return Object.create(repo, { refs: { value: Object.create(repo.refs, { list: { value: list } }) } }) as Repo;
 }

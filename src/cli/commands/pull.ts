@@ -87,6 +87,7 @@ export function register(program: Command): void {
       'after',
       '\nEvery object is re-hashed before it is stored; an object is stored only after\n' +
         'everything it references, so an interrupted pull resumes where it stopped.\n' +
+        'Objects recorded as missing in quarantine/ (see fsck --repair) are fetched too.\n' +
         'A named ref the summary does not list is not found (exit 3), even if the server has it\n' +
         'since: a stale summary. --check compares the summary with the refs/heads files of a\n' +
         'local remote, or with those an HTTP server serves for the named refs (else for each ref\n' +
@@ -137,5 +138,6 @@ export function register(program: Command): void {
           `${r.transfer.requests} requests, ${bytes(r.transfer.bytes)} received in ${r.seconds.toFixed(2)} s` +
           (r.transfer.retries ? `, ${r.transfer.retries} retries` : ''),
       );
+      if (r.healed.length) print(`restored ${r.healed.length} object(s) recorded in quarantine/ as missing`);
     });
 }
