@@ -276,7 +276,8 @@ function namedPoints(op: CrashOp, counts: Record<string, number>): string[] {
 const refOf = (repo: string, ref: string) => readId(join(repo, 'refs', ref));
 const commitOf = (repo: string, id: string) => decodeCommit(readFileSync(objPath(repo, id)));
 
-describe('crash consistency: commands killed with SIGKILL at every crash point and at random moments', () => {
+// 25 kills and their checks take about a minute per command on an idle 2-core machine, several under load.
+describe('crash consistency: commands killed with SIGKILL at every crash point and at random moments', { timeout: LONG ? 3_600_000 : 600_000 }, () => {
   const base = tmpdir('trove-crash');
   const treeA = join(base, 'A');
   const treeB = join(base, 'B');
