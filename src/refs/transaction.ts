@@ -2,6 +2,7 @@ import { badRef, locked } from '../util/errors.js';
 import type { ObjectId } from '../util/hash.js';
 import type { Release } from '../store/lock.js';
 import type { Refs } from './refs.js';
+import { crashPoint } from '../util/crash-point.js';
 
 /** A ref by name and namespace (default `heads`). */
 export interface RefKey {
@@ -95,6 +96,7 @@ export class RefTransaction {
     try {
       for (const u of updates) {
         await this.refs.write(u.name, u.id, u.ns);
+        crashPoint('refs:write');
         moved.push(u);
       }
     } catch (err) {

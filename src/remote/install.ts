@@ -3,6 +3,7 @@ import { badObject } from '../util/errors.js';
 import { hashBytes, newHasher, type ObjectId } from '../util/hash.js';
 import { type ObjectInstaller, type ObjectStore, objectFileMode, type PutHint } from '../store/types.js';
 import { TransferError } from './retry.js';
+import { crashPoint } from '../util/crash-point.js';
 
 /** What installing fetched objects needs of the store. */
 export type InstallTarget = Pick<ObjectStore, 'hasSync'> & ObjectInstaller;
@@ -28,6 +29,7 @@ export function installVerifiedSync(store: InstallTarget, id: ObjectId, bytes: U
     rmSync(tmp, { force: true });
     throw err;
   }
+  crashPoint('pull:install');
 }
 
 /**
@@ -63,6 +65,7 @@ export async function installStream(
     if (actual !== id) throw new TransferError('E_CORRUPT', `${where}: wrong bytes for object ${id} (they hash to ${actual})`, true);
     if (n !== size) throw badObject(`${where}: a tree says ${size} bytes, object ${id} has ${n}`);
     store.installSync(tmp, id);
+    crashPoint('pull:install');
   } catch (err) {
     if (open) closeSync(fd);
     rmSync(tmp, { force: true });

@@ -16,6 +16,7 @@ import { type FetchedSummary, keepUpstreamSummary, type KeptSummary } from './mi
 import { parsePublicKey, verifySignature } from './sign.js';
 import { type DeltaInfo, parseSummary, type Summary } from './summary.js';
 import { openTransport, type Transport, type TransportInit } from './transport.js';
+import { crashPoint } from '../util/crash-point.js';
 
 /** Options of a pull; defaults as documented on each field. */
 export interface PullOptions extends TransportInit {
@@ -119,6 +120,7 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
     report({});
     const fetched = await fetchSummary(transport, opts.remote, remote, opts.refs ?? [], opts.mirror === true);
     const targets = chooseTargets(fetched.summary, opts);
+    crashPoint('pull:summary');
     const release = await repo.lock('shared');
     try {
       const tips = [...new Set(targets.map((t) => t.commit))];
@@ -128,9 +130,11 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
       const savedPacks = await fetchByDeltas(repo, transport, targets, previous, fetched.summary.deltas, result, opts, report);
       await fetchObjects(repo, transport, tips, prefetched, result, opts, report);
       result.healed = await healQuarantined(repo, transport, opts.onNotice);
+      crashPoint('pull:objects-done');
       for (const [id, text] of sigs) await writeFileAtomic(join(repo.path, commitSigPath(id)), text, { tmpDir: repo.tmpDir, tag: 'file' });
       if (opts.fsync) await syncfs(repo.path);
       await moveRefs(repo, targets, previous, result);
+      crashPoint('pull:refs-moved');
       if (opts.mirror) {
         let stored = 0;
         const base = result.fetched.objects;
@@ -143,6 +147,7 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
         });
       }
       await clearResumeMarks(repo, fetched.summary.deltas);
+      crashPoint('pull:done');
     } finally {
       await release();
     }
@@ -328,6 +333,7 @@ async function applyDelta(
     return false;
   }
   await db?.putMany([[mark, { started: Date.now() }]]);
+  crashPoint('pull:delta-mark');
   const base = transport.stats.bytes;
   let stored = 0;
   try {
@@ -342,6 +348,7 @@ async function applyDelta(
     result.fetched.objects += r.installed;
     result.fetched.bytes += r.installedBytes;
     result.deltas.used.push(name);
+    crashPoint('pull:delta-applied');
     return true;
   } catch (err) {
     result.deltas.failed.push(name);

@@ -7,6 +7,7 @@ import { importSource, type SourceKind } from './import/source.js';
 import { writeCommit } from './objects.js';
 import { assertRefFree } from './resolve.js';
 import { IndexStatCache } from './import/stat-cache-db.js';
+import { crashPoint } from '../util/crash-point.js';
 
 export interface CommitOptions {
   ref: string;
@@ -78,6 +79,7 @@ export async function commitSource(repo: Repo, source: string, opts: CommitOptio
   } finally {
     await refTxn?.release();
   }
+  crashPoint('commit:before-cache-flush');
   await cache?.flush();
   const { tip: _tip, ...out } = result;
   return { ...out, statCache: db !== undefined };

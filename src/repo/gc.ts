@@ -7,6 +7,7 @@ import type { Repo } from './repo.js';
 import { limiter } from '../util/limiter.js';
 import { readCommit, readTree } from './objects.js';
 import type { Root, RootSource } from './roots.js';
+import { crashPoint } from '../util/crash-point.js';
 
 export interface GcReport {
   dryRun: boolean;
@@ -147,8 +148,10 @@ export async function gc(repo: Repo, opts: { roots: RootSource; dryRun?: boolean
       if (keep.has(name)) continue;
       report.checkouts.push(name);
       if (!dryRun) await rm(join(repo.path, 'checkouts', name), { recursive: true, force: true });
+      crashPoint('gc:checkout-removed');
     }
     report.variants = await sweepVariants(repo, dryRun);
+    crashPoint('gc:variants-swept');
 
     const garbage = new Map<ObjectId, { refs: ObjectId[]; size: number }>();
     for await (const id of repo.store.list()) {
@@ -167,6 +170,7 @@ export async function gc(repo: Repo, opts: { roots: RootSource; dryRun?: boolean
     // Before anything is deleted: derived data recorded in an older epoch (the stat cache) stops
     // being trusted to name objects that exist.
     if (garbage.size > 0) await repo.bumpGcEpoch();
+    crashPoint('gc:epoch-bumped');
 
     // Kahn's order over the garbage graph: an object goes only once no remaining garbage references it.
     const referrers = new Map<ObjectId, number>();
@@ -174,7 +178,8 @@ export async function gc(repo: Repo, opts: { roots: RootSource; dryRun?: boolean
     let wave = [...garbage.keys()].filter((id) => !referrers.has(id));
     const io = limiter(16);
     while (wave.length > 0) {
-      await Promise.all(wave.map((id) => io(() => repo.store.delete(id))));
+      await Promise.all(wave.map((id) => io(() => repo.store.delete(id).then(() => crashPoint('gc:delete')))));
+      crashPoint('gc:wave');
       const next: ObjectId[] = [];
       for (const id of wave) {
         for (const r of garbage.get(id)!.refs) {

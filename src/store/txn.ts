@@ -8,6 +8,7 @@ import { syncfs, tempName } from '../util/fs-atomic.js';
 import { FilePuts } from './file-puts.js';
 import { assertIntact } from './verify.js';
 import type { ObjectStore } from './types.js';
+import { crashPoint } from '../util/crash-point.js';
 
 /**
  * A write transaction over a disk store. New objects are staged in a private
@@ -100,8 +101,13 @@ export class Transaction extends FilePuts implements ObjectStore {
     this.done = true;
     if (this.staged.size > 0) {
       if (opts.sync) await syncfs(this.dir);
-      for (const [id, path] of this.staged) this.store.installSync(path, id);
+      crashPoint('txn:staged');
+      for (const [id, path] of this.staged) {
+        this.store.installSync(path, id);
+        crashPoint('txn:install');
+      }
       if (opts.sync) await syncfs(this.store.objectsDir);
+      crashPoint('txn:installed');
     }
     await rm(this.dir, { recursive: true, force: true });
   }

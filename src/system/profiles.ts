@@ -6,6 +6,7 @@ import { tempName, writeFileAtomic } from '../util/fs-atomic.js';
 import { lockUpdates } from '../refs/locks.js';
 import { refNameProblem } from '../refs/refs.js';
 import type { Repo } from '../repo/repo.js';
+import { crashPoint } from '../util/crash-point.js';
 
 /** The profile used when none is named. */
 export const DEFAULT_PROFILE = 'system';
@@ -156,6 +157,7 @@ export async function addGeneration(repo: Pick<Repo, 'path'>, profile: string, c
   await mkdir(dir, { recursive: true });
   const tmp = tempName(join(repo.path, 'tmp'), 'gen');
   await writeFile(tmp, `${commit}\n`);
+  crashPoint('gen-build:temp-written');
   try {
     const existing = await listGenerations(repo, profile);
     let n = (existing.at(-1)?.number ?? 0) + 1;
@@ -211,6 +213,7 @@ export async function writeActive(repo: Pick<Repo, 'path'>, rec: ActiveRecord): 
   await mkdir(join(repo.path, 'activations'), { recursive: true });
   const tmp = { tmpDir: join(repo.path, 'tmp'), tag: 'active' };
   await writeFileAtomic(activationPath(repo, rec.profile), `${JSON.stringify(rec, null, 2)}\n`, tmp);
+  crashPoint('switch:details-written');
   await writeFileAtomic(join(profileDir(repo, rec.profile), 'active'), `${rec.commit}\n`, tmp);
 }
 

@@ -4,6 +4,7 @@ import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync } from 'n
 import { mkdir, open, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
+import { crashPoint } from './crash-point.js';
 
 /*
  * Atomic replacement of a file (or a symlink) by temp file and rename.
@@ -75,6 +76,7 @@ export async function replaceAtomic<T>(path: string, opts: AtomicOptions, fill: 
   const tmp = tempName(tmpDir, opts.tag);
   try {
     const result = await fill(tmp);
+    crashPoint('atomic:filled');
     if (opts.fsync) await fsyncPath(tmp);
     await rename(tmp, path);
     if (opts.fsync) await fsyncPath(dirname(path));

@@ -10,6 +10,7 @@ import { checkout } from '../../repo/checkout.js';
 import { readCommit } from '../../repo/objects.js';
 import { type ActiveRecord, DEFAULT_PROFILE, generationOf, listGenerations, readActive, withProfileLock, writeActive } from '../profiles.js';
 import { resolveRev } from '../../repo/resolve.js';
+import { crashPoint } from '../../util/crash-point.js';
 
 /** The link activation swaps when none is given or recorded. */
 export const DEFAULT_LINK = '/ro';
@@ -74,6 +75,7 @@ export async function activationTarget(repo: Repo, commit: ObjectId): Promise<{ 
   await readCommit(repo.store, commit);
   const tmp = tempName(repo.tmpDir, 'checkout');
   await checkout(repo, commit, tmp);
+  crashPoint('switch:checkout-staged');
   await mkdir(dirname(target), { recursive: true });
   try {
     await rename(tmp, target);
@@ -172,8 +174,10 @@ export async function activateLocked(repo: Repo, commit: ObjectId, opts: Activat
   const release = await repo.lock('shared');
   try {
     const { target, via, made } = await activationTarget(repo, commit);
+    crashPoint('switch:checkout-made');
     const previous = await readLinkTarget(link);
     await swapLink(link, target);
+    crashPoint('switch:link-swapped');
     const rec: ActiveRecord = {
       profile,
       commit,
@@ -183,6 +187,7 @@ export async function activateLocked(repo: Repo, commit: ObjectId, opts: Activat
       time: Math.floor(Date.now() / 1000),
     };
     if (opts.record !== false) await writeActive(repo, rec);
+    crashPoint('switch:recorded');
     return { ...rec, via, made, previous };
   } finally {
     await release();

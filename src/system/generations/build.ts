@@ -6,6 +6,7 @@ import { readCommit, writeCommit } from '../../repo/objects.js';
 import { packageLabel } from '../packages/model.js';
 import { type PackageSpec, resolvePackage } from '../packages/spec.js';
 import { addGeneration, DEFAULT_PROFILE, listGenerations, withProfileLock } from '../profiles.js';
+import { crashPoint } from '../../util/crash-point.js';
 
 export interface BuildOptions {
   profile?: string;
@@ -93,6 +94,7 @@ export async function buildGenerationLocked(repo: Repo, opts: BuildOptions): Pro
         const r = result!;
         if (!r.unchanged) r.number = await addGeneration(repo, profile, r.commit);
         else r.number = (await listGenerations(repo, profile)).findLast((g) => g.commit === r.commit)?.number ?? 0;
+        crashPoint('gen-build:claimed');
       },
     },
   );
