@@ -30,6 +30,8 @@ const DEBIAN = {
     ['dpkg', '/usr/bin/dpkg-deb'],
     ['tar', '/usr/bin/tar'],
     ['coreutils', '/usr/sbin/chroot'],
+    ['util-linux', '/usr/bin/flock'],
+    ['util-linux', '/sbin/runuser'],
     ['bsdutils', '/usr/bin/script'],
     ['findutils', '/usr/bin/find'],
     ['diffutils', '/usr/bin/diff'],
