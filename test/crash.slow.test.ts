@@ -35,6 +35,12 @@ const objPath = (repo: string, id: string) => join(repo, 'objects', id.slice(0, 
 const hasObject = (repo: string, id: string) => existsSync(objPath(repo, id));
 const readId = (path: string) => readFileSync(path, 'utf8').trim();
 
+/** The commit a generation file or an active record names (the record is JSON; an older one was a bare id). */
+function recordCommit(path: string): string {
+  const text = readId(path);
+  return text.startsWith('{') ? String((JSON.parse(text) as { commit?: unknown }).commit) : text;
+}
+
 /** Every ref file under refs/, by its path below refs/ (e.g. `heads/main`). */
 function refMap(repo: string): Map<string, string> {
   const out = new Map<string, string>();
@@ -56,7 +62,7 @@ function profileFiles(repo: string): Map<string, string> {
   if (!existsSync(base)) return out;
   for (const p of readdirSync(base)) {
     if (!statSync(join(base, p)).isDirectory()) continue;
-    for (const n of readdirSync(join(base, p))) if (/^([0-9]+|active)$/.test(n)) out.set(`${p}/${n}`, readId(join(base, p, n)));
+    for (const n of readdirSync(join(base, p))) if (/^([0-9]+|active)$/.test(n)) out.set(`${p}/${n}`, recordCommit(join(base, p, n)));
   }
   return out;
 }
@@ -400,9 +406,8 @@ describe('crash consistency: commands killed with SIGKILL at every crash point a
       isNew: (key, id, _repo, tpl) => key === 'profiles/system/active' && id === gen(tpl, 2),
       linkCommits: (tpl) => [gen(tpl, 1), gen(tpl, 2)],
       next: [['status'], ['switch', '2']],
-      // Known failure, left out until activation is reworked (docs/reliability.md): killed at atomic:filled#1,
-      // between making the temp symlink `.ro.trove-*` beside the link and renaming it, the temp symlink stays.
-      named: namedPoints('switch', { 'atomic:filled': 3 }).filter((p) => p !== 'atomic:filled#1'),
+      // Two atomic replacements: the active record, then the link (its temp symlink beside the link).
+      named: namedPoints('switch', { 'atomic:filled': 2 }),
     });
     expect(problems).toEqual([]);
   });

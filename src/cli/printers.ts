@@ -61,4 +61,5 @@ export function printGenerationDiff(d: GenerationDiff): void {
 export function printActivation(r: ActivateResult): void {
   const gen = r.generation === null ? `commit ${shortId(r.commit)}` : `generation ${r.generation} (${shortId(r.commit)})`;
   print(`${r.profile}: ${gen} active; ${r.link} -> ${r.target}${r.made ? ' (new checkout)' : ''}`);
+  for (const note of r.notes) print(`note: ${note}`);
 }

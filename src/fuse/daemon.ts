@@ -5,12 +5,12 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { type ErrorCode, type ErrorData, exists, ioError, isErrno, isTroveError, notFound, TroveError, usage } from '../util/errors.js';
 import { io } from '../util/io.js';
-import { clearMount, readMount, writeMount } from '../system/mounts.js';
+import { clearMount, mountProblem, mountTable, processAlive, processStartTime, readMountRecord, writeMount } from '../system/mounts.js';
 import { DiskStore } from '../store/disk.js';
 import type { GetStore, GetSyncStore, ObjectFiles } from '../store/types.js';
 import { BlobReader } from './blobs.js';
 import { getBaseHandlers } from './handlers.js';
-import { fuseConnection, fusermount, mountState, mountTable } from './mountpoint.js';
+import { fuseConnection, fusermount, mountState } from './mountpoint.js';
 import { mountFuse, type NativeMountOptions } from './native.js';
 import { RepoSource } from './source.js';
 import { TroveView } from './view.js';
@@ -45,8 +45,9 @@ export const logPath = (repo: { path: string }) => join(repo.path, 'mount.log');
  */
 export async function prepareMountpoint(repo: { path: string }, mountpoint: string): Promise<string[]> {
   const notes: string[] = [];
-  const rec = await readMount(repo.path);
-  if (rec && rec.pid !== process.pid && !isZombie(rec.pid) && (await mountState(rec.mountpoint)).state === 'live') {
+  const rec = await readMountRecord(repo.path);
+  const live = rec !== undefined && (await mountProblem(rec)) === null;
+  if (rec && live && rec.pid !== process.pid) {
     const where = rec.mountpoint === mountpoint ? 'there' : `at ${rec.mountpoint}`;
     throw exists(`the repository is already mounted ${where} (daemon pid ${rec.pid}); unmount it first: trove umount ${rec.mountpoint}`, { path: rec.mountpoint, pid: rec.pid });
   }
@@ -57,7 +58,8 @@ export async function prepareMountpoint(repo: { path: string }, mountpoint: stri
     if (!r.ok) throw ioError(`${mountpoint} holds a dead FUSE mount that could not be cleaned: ${r.message}`, { path: mountpoint });
     notes.push(`cleaned a stale mount at ${mountpoint} (its daemon had died)`);
   }
-  if (!rec) await clearMount(repo.path);
+  // A record whose daemon is gone, or whose mount is, is stale: this mount replaces it.
+  if (rec && !live) await clearMount(repo.path);
   try {
     if (!statSync(mountpoint).isDirectory()) throw usage(`${mountpoint} is not a directory`);
   } catch (err) {
@@ -94,17 +96,18 @@ export async function serve(repo: RepoLike, mountpoint: string, opts: MountOptio
   const handlers = getBaseHandlers(view, blobs, { zeroMessageOpen: true, log });
   const mount = await mountFuse(mountpoint, handlers, opts);
   const mountMs = performance.now() - t0;
-  await writeMount(repo.path, { mountpoint, pid: process.pid });
-
   // Our mount, as opposed to a later one on the same point.
   const conn = mountTable().get(mountpoint)?.dev ?? '';
+  // Pid and start time name this process; the device names this mount (see readMount).
+  await writeMount(repo.path, { mountpoint, pid: process.pid, started: processStartTime(process.pid), ...(conn ? { dev: conn } : {}) });
+
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
       clearInterval(watch);
       if (mountTable().get(mountpoint)?.dev === conn) await mount.unmount().catch((err: unknown) => log(`unmount: ${(err as Error).message}`));
       blobs.close();
-      const rec = await readMount(repo.path).catch(() => undefined);
+      const rec = await readMountRecord(repo.path).catch(() => undefined);
       if (rec?.pid === process.pid) await clearMount(repo.path);
     })());
   // Unmounted by someone else: exit, unless it was detached lazily and still
@@ -254,10 +257,12 @@ export interface UnmountResult {
  */
 export async function unmount(repo: { path: string } | undefined, mountpoint: string): Promise<UnmountResult> {
   const st = await mountState(mountpoint);
-  const rec = repo ? await readMount(repo.path) : undefined;
+  const rec = repo ? await readMountRecord(repo.path) : undefined;
   const ours = rec?.mountpoint === mountpoint ? rec : undefined;
+  // The record goes when it is this mount's, or stale; a live mount elsewhere keeps its own.
+  const clear = ours !== undefined || (rec !== undefined && (await mountProblem(rec)) !== null);
   if (st.state === 'none') {
-    if (repo && (!rec || ours)) await clearMount(repo.path);
+    if (repo && clear) await clearMount(repo.path);
     throw notFound(`${mountpoint} is not mounted`, { path: mountpoint });
   }
   if (st.state === 'live' && !st.fstype.startsWith('fuse')) {
@@ -272,30 +277,16 @@ export async function unmount(repo: { path: string } | undefined, mountpoint: st
   }
   // Lazily detached: the daemon still serves whoever has files open there, and
   // exits by itself when they are gone (or at once when it cannot tell).
-  if (ours && !result.lazy && (await stopProcess(ours.pid))) result.stoppedPid = ours.pid;
-  if (repo && (!rec || ours)) await clearMount(repo.path);
+  // Only a daemon whose mount was live is signalled, and only while its pid names the same
+  // process (start time, when recorded): a stale mount's daemon is gone, its pid maybe reused.
+  if (ours && st.state === 'live' && !result.lazy && (await stopProcess(ours.pid, ours.started))) result.stoppedPid = ours.pid;
+  if (repo && clear) await clearMount(repo.path);
   return result;
 }
 
-/** A process that has exited but was not yet reaped by its parent. */
-function isZombie(pid: number): boolean {
-  try {
-    return / Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\)/, ''));
-  } catch {
-    return false;
-  }
-}
-
 /** SIGTERM, then SIGKILL after 3 s; false when it was not running. */
-async function stopProcess(pid: number): Promise<boolean> {
-  const alive = () => {
-    try {
-      process.kill(pid, 0);
-      return !isZombie(pid);
-    } catch {
-      return false;
-    }
-  };
+async function stopProcess(pid: number, started?: number): Promise<boolean> {
+  const alive = () => processAlive(pid, started);
   if (!alive()) return false;
   process.kill(pid, 'SIGTERM');
   for (let i = 0; i < 60 && alive(); i++) await new Promise((r) => setTimeout(r, 50));

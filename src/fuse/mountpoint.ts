@@ -1,36 +1,10 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { stat } from 'node:fs/promises';
-import { isErrno } from '../util/errors.js';
+import { answers, mountTable } from '../system/mounts.js';
 
 /** What is at a mount point: nothing mounted, a live mount, or a FUSE mount whose daemon died. */
 export type MountState = { state: 'none' } | { state: 'live'; fstype: string } | { state: 'stale'; fstype: string };
-
-/** One line of `/proc/self/mountinfo`. */
-export interface MountEntry {
-  fstype: string;
-  /** `major:minor` of the mounted filesystem; for FUSE the minor is the connection number. */
-  dev: string;
-}
-
-/** Mount points of this mount namespace (`/proc/self/mountinfo`); the last mount on a point wins. */
-export function mountTable(): Map<string, MountEntry> {
-  const out = new Map<string, MountEntry>();
-  let text: string;
-  try {
-    text = readFileSync('/proc/self/mountinfo', 'utf8');
-  } catch {
-    return out;
-  }
-  for (const line of text.split('\n')) {
-    const fields = line.split(' ');
-    const dash = fields.indexOf('-');
-    if (fields.length < 5 || dash < 0) continue;
-    out.set(unescapeMount(fields[4]!), { fstype: fields[dash + 1] ?? '', dev: fields[2] ?? '' });
-  }
-  return out;
-}
 
 /**
  * The kernel's control directory of a FUSE connection (`fusectl`, mounted by
@@ -44,20 +18,14 @@ export function fuseConnection(dev: string): string | undefined {
   return join(base, minor);
 }
 
-/** mountinfo writes space, tab, newline and backslash as octal escapes. */
-function unescapeMount(s: string): string {
-  return s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
-}
-
-/** The state of an absolute mount point. A dead FUSE daemon shows as ENOTCONN on stat. */
+/**
+ * The state of an absolute mount point. A dead FUSE daemon shows as ENOTCONN
+ * on a listing (`answers`; a stat may be served from the kernel's cache).
+ */
 export async function mountState(mountpoint: string): Promise<MountState> {
   const fstype = mountTable().get(mountpoint)?.fstype;
-  try {
-    await stat(mountpoint);
-  } catch (err) {
-    if (isErrno(err, 'ENOTCONN') || isErrno(err, 'ECONNABORTED')) return { state: 'stale', fstype: fstype ?? 'fuse' };
-    if (fstype === undefined) return { state: 'none' };
-  }
+  const why = await answers(mountpoint);
+  if (why === 'ENOTCONN' || why === 'ECONNABORTED') return { state: 'stale', fstype: fstype ?? 'fuse' };
   return fstype === undefined ? { state: 'none' } : { state: 'live', fstype };
 }
 

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { corrupt, exists, isErrno, notARepo, unsupported } from '../util/errors.js';
-import { tempOwner, writeFileAtomic } from '../util/fs-atomic.js';
+import { processAlive, tempOwner, writeFileAtomic } from '../util/fs-atomic.js';
 import type { IndexDb } from '../refs/index-db.js';
 import { Refs } from '../refs/refs.js';
 import { DiskStore } from '../store/disk.js';
@@ -164,14 +164,5 @@ export class Repo {
   async close(): Promise<void> {
     if (this.index) await this.index.close();
     this.index = null;
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return isErrno(err, 'EPERM');
   }
 }

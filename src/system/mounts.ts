@@ -1,4 +1,5 @@
-import { readFile, rm } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { opendir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isErrno } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs-atomic.js';
@@ -8,25 +9,145 @@ export interface MountRecord {
   /** Absolute mount point; commits are at `<mountpoint>/commits/<id>`. */
   mountpoint: string;
   pid: number;
+  /**
+   * When the daemon process started (`/proc/<pid>/stat` field 22, clock ticks
+   * since boot): with the pid it names one process, so a pid reused by another
+   * process after the daemon died is not taken for the daemon. Absent in
+   * records written before it was added.
+   */
+  started?: number;
+  /** `major:minor` of the daemon's mount (the FUSE connection); absent in older records. */
+  dev?: string;
 }
 
 const FILE = 'mount.json';
 
-/** The live mount of the repository, or undefined (a record whose daemon died counts as none). */
-export async function readMount(repoPath: string): Promise<MountRecord | undefined> {
-  let rec: MountRecord;
+/** One line of `/proc/self/mountinfo`. */
+export interface MountEntry {
+  fstype: string;
+  /** `major:minor` of the mounted filesystem; for FUSE the minor is the connection number. */
+  dev: string;
+}
+
+/** Mount points of this mount namespace (`/proc/self/mountinfo`); the last mount on a point wins. */
+export function mountTable(): Map<string, MountEntry> {
+  const out = new Map<string, MountEntry>();
+  let text: string;
   try {
-    rec = JSON.parse(await readFile(join(repoPath, FILE), 'utf8')) as MountRecord;
+    text = readFileSync('/proc/self/mountinfo', 'utf8');
+  } catch {
+    return out;
+  }
+  for (const line of text.split('\n')) {
+    const fields = line.split(' ');
+    const dash = fields.indexOf('-');
+    if (fields.length < 5 || dash < 0) continue;
+    out.set(unescapeMount(fields[4]!), { fstype: fields[dash + 1] ?? '', dev: fields[2] ?? '' });
+  }
+  return out;
+}
+
+/** mountinfo writes space, tab, newline and backslash as octal escapes. */
+function unescapeMount(s: string): string {
+  return s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+}
+
+/** The fields of `/proc/<pid>/stat` after the command name (field 3, the state, first), or undefined. */
+function procStat(pid: number): string[] | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\)\s*/s, '').split(' ');
+  } catch {
+    return undefined;
+  }
+}
+
+/** When process `pid` started, in clock ticks since boot, or undefined when there is no such process (or no /proc). */
+export function processStartTime(pid: number): number | undefined {
+  const t = Number(procStat(pid)?.[19]);
+  return Number.isFinite(t) ? t : undefined;
+}
+
+/** A process that has exited but was not yet reaped by its parent. */
+export function isZombie(pid: number): boolean {
+  return procStat(pid)?.[0] === 'Z';
+}
+
+/**
+ * Whether process `pid` runs (and is not a zombie) and, when `started` is
+ * given and /proc can tell, is the very process that started then rather
+ * than a later one that reuses its pid.
+ */
+export function processAlive(pid: number, started?: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    if (!isErrno(err, 'EPERM')) return false;
+  }
+  if (isZombie(pid)) return false;
+  if (started === undefined) return true;
+  const now = processStartTime(pid);
+  return now === undefined || now === started;
+}
+
+/** The record in `<repo>/mount.json` as written, live or not (undefined when absent or unreadable). */
+export async function readMountRecord(repoPath: string): Promise<MountRecord | undefined> {
+  try {
+    const rec = JSON.parse(await readFile(join(repoPath, FILE), 'utf8')) as MountRecord;
+    return typeof rec?.mountpoint === 'string' && typeof rec.pid === 'number' ? rec : undefined;
   } catch (err) {
     if (isErrno(err, 'ENOENT') || err instanceof SyntaxError) return undefined;
     throw err;
   }
+}
+
+/** Why a mount record is not a live view, or null when it is one. */
+export async function mountProblem(rec: MountRecord): Promise<string | null> {
+  if (!processAlive(rec.pid, rec.started)) return `its daemon (pid ${rec.pid}) is gone`;
+  const entry = mountTable().get(rec.mountpoint);
+  if (!entry) return `nothing is mounted at ${rec.mountpoint}`;
+  if (!entry.fstype.startsWith('fuse')) return `${rec.mountpoint} is a ${entry.fstype} mount, not a trove view`;
+  if (rec.dev !== undefined && entry.dev !== rec.dev) return `the mount at ${rec.mountpoint} is not the daemon's own`;
+  const why = await answers(rec.mountpoint);
+  return why === null ? null : `the mount at ${rec.mountpoint} does not answer (${why})`;
+}
+
+/**
+ * Null when the directory at `path` answers a listing (its first entry is
+ * read), else the error code. A listing always reaches a FUSE daemon, where
+ * `stat` may not: the kernel answers it from cached attributes for a day
+ * (`attr_timeout`), also after the daemon died. A dead daemon's mount
+ * answers ENOTCONN (ECONNABORTED while the kernel catches up); a path that
+ * is a file, not a directory, answers.
+ */
+export async function answers(path: string): Promise<string | null> {
   try {
-    process.kill(rec.pid, 0);
+    const dir = await opendir(path);
+    try {
+      await dir.read();
+    } finally {
+      await dir.close().catch(() => undefined);
+    }
+    return null;
   } catch (err) {
-    if (!isErrno(err, 'EPERM')) return undefined;
+    if (isErrno(err, 'ENOTDIR')) return null;
+    return (err as NodeJS.ErrnoException).code ?? 'error';
   }
-  return rec;
+}
+
+/**
+ * The live mount of the repository, or undefined. Live means both: the
+ * recorded daemon process runs (the same process: pid and start time), and
+ * the mount table has a FUSE mount at the recorded mount point (the
+ * daemon's own, when the record says which) that answers. A record that
+ * fails either test is stale and counts as no mount; it is left in place
+ * (`trove mount` and `trove umount` clean it), since a daemon starting now
+ * may be about to replace it.
+ */
+export async function readMount(repoPath: string): Promise<MountRecord | undefined> {
+  const rec = await readMountRecord(repoPath);
+  if (!rec) return undefined;
+  return (await mountProblem(rec)) === null ? rec : undefined;
 }
 
 export async function writeMount(repoPath: string, rec: MountRecord): Promise<void> {

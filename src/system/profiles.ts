@@ -20,7 +20,9 @@ export interface ProfileGeneration {
 /**
  * What is active for a profile: the commit its link points at, the generation
  * number when that commit is one of the profile's generations, the link and
- * the directory it resolves to.
+ * the directory it resolves to. Written before the link is swapped, so
+ * after a crash in between the link may still show the previous target
+ * (see activateLocked; gc keeps that too).
  */
 export interface ActiveRecord {
   profile: string;
@@ -36,8 +38,9 @@ const NUMBER = /^[1-9][0-9]*$/;
 
 /*
  * The layout: `<repo>/profiles/<P>/<N>` holds generation N of profile P (a
- * commit id and a newline), `<repo>/profiles/<P>/active` what is active;
- * anything else in there (temp files, notes) is no generation.
+ * commit id and a newline), `<repo>/profiles/<P>/active` the activation
+ * record (JSON, see readActive); anything else in there (temp files, notes)
+ * is no generation.
  */
 
 /** Why `profile` is not a valid profile name (a single ref component), or null. */
@@ -86,7 +89,7 @@ export async function withProfileLock<T>(repo: Pick<Repo, 'path'>, profile: stri
   }
 }
 
-/** `<repo>/activations/<profile>.json`: the details of the active record. */
+/** `<repo>/activations/<profile>.json`: the details of the active record in the older two-file layout (read, never written). */
 function activationPath(repo: Pick<Repo, 'path'>, profile: string): string {
   assertProfileName(profile);
   return join(repo.path, 'activations', `${profile}.json`);
@@ -180,41 +183,75 @@ export async function deleteGeneration(repo: Pick<Repo, 'path'>, profile: string
   await rm(join(profileDir(repo, profile), String(n)), { force: true });
 }
 
-/** The active record of `profile`, or undefined when nothing was activated. */
-export async function readActive(repo: Pick<Repo, 'path'>, profile: string): Promise<ActiveRecord | undefined> {
-  const commit = await readIdFile(join(profileDir(repo, profile), 'active'));
-  if (!commit) return undefined;
-  let details: Partial<ActiveRecord> = {};
-  try {
-    details = JSON.parse(await readFile(activationPath(repo, profile), 'utf8')) as ActiveRecord;
-  } catch (err) {
-    if (!isErrno(err, 'ENOENT') && !(err instanceof SyntaxError)) throw err;
-  }
-  // The pointer file is the truth; details written for another commit are stale.
-  const fresh = details.commit === commit;
-  return {
-    profile,
-    commit,
-    generation: fresh ? (details.generation ?? null) : null,
-    link: fresh ? (details.link ?? '') : '',
-    target: fresh ? (details.target ?? '') : '',
-    time: fresh ? (details.time ?? 0) : 0,
-  };
+/** `<repo>/profiles/<P>/active`: the activation record, JSON (a bare commit id in repositories written before). */
+export function activePath(repo: Pick<Repo, 'path'>, profile: string): string {
+  return join(profileDir(repo, profile), 'active');
+}
+
+/** The record's fields from parsed JSON, or undefined when they are not all there and well formed. */
+function activeFields(profile: string, v: unknown): ActiveRecord | undefined {
+  if (typeof v !== 'object' || v === null) return undefined;
+  const r = v as Partial<ActiveRecord>;
+  if (typeof r.commit !== 'string' || !isObjectId(r.commit)) return undefined;
+  if (typeof r.link !== 'string' || typeof r.target !== 'string') return undefined;
+  if (r.generation !== null && r.generation !== undefined && !Number.isInteger(r.generation)) return undefined;
+  return { profile, commit: r.commit, generation: r.generation ?? null, link: r.link, target: r.target, time: typeof r.time === 'number' ? r.time : 0 };
 }
 
 /**
- * Records what is active for a profile: `profiles/<P>/active` (the commit id
- * and a newline, like a generation file) and its details in
- * `activations/<P>.json`. Details first, pointer last: a crash in between
- * leaves details that `readActive` recognises as stale.
+ * The active record of `profile`, or undefined when nothing was activated.
+ *
+ * The record is one JSON file, `profiles/<P>/active`, replaced whole by one
+ * rename (`writeActive`). Repositories written before hold the older
+ * two-file layout, read here too: `profiles/<P>/active` a bare commit id, and
+ * the details in `activations/<P>.json`. That layout's writer swapped the
+ * link, then wrote the details, then the pointer; so details that name
+ * another commit than the pointer (or a missing pointer) are the newer of the
+ * two, and they are what the link points at.
+ */
+export async function readActive(repo: Pick<Repo, 'path'>, profile: string): Promise<ActiveRecord | undefined> {
+  const path = activePath(repo, profile);
+  let text: string | undefined;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    if (!isErrno(err, 'ENOENT') && !isErrno(err, 'ENOTDIR')) throw err;
+  }
+  if (text !== undefined && text.trimStart().startsWith('{')) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      parsed = undefined;
+    }
+    const rec = activeFields(profile, parsed);
+    if (!rec) throw corrupt(`${path} is not a valid activation record`, { path, profile });
+    return rec;
+  }
+  // The older layout.
+  const pointer = text === undefined ? undefined : text.trim();
+  if (pointer !== undefined && !isObjectId(pointer)) throw corrupt(`${path} holds no valid commit id`, { path, profile });
+  let details: ActiveRecord | undefined;
+  try {
+    details = activeFields(profile, JSON.parse(await readFile(activationPath(repo, profile), 'utf8')));
+  } catch (err) {
+    if (!isErrno(err, 'ENOENT') && !isErrno(err, 'ENOTDIR') && !(err instanceof SyntaxError)) throw err;
+  }
+  if (details) return details;
+  if (pointer === undefined) return undefined;
+  return { profile, commit: pointer, generation: null, link: '', target: '', time: 0 };
+}
+
+/**
+ * Records what is active for a profile: the whole record, JSON, written to
+ * `profiles/<P>/active` by temp file and one rename, so a reader (and a
+ * crash at any point) sees the old record or the new one, never a part.
+ * The older layout's details file, when there is one, is removed after.
  */
 export async function writeActive(repo: Pick<Repo, 'path'>, rec: ActiveRecord): Promise<void> {
-  await mkdir(profileDir(repo, rec.profile), { recursive: true });
-  await mkdir(join(repo.path, 'activations'), { recursive: true });
-  const tmp = { tmpDir: join(repo.path, 'tmp'), tag: 'active' };
-  await writeFileAtomic(activationPath(repo, rec.profile), `${JSON.stringify(rec, null, 2)}\n`, tmp);
-  crashPoint('switch:details-written');
-  await writeFileAtomic(join(profileDir(repo, rec.profile), 'active'), `${rec.commit}\n`, tmp);
+  const record = { profile: rec.profile, commit: rec.commit, generation: rec.generation, link: rec.link, target: rec.target, time: rec.time };
+  await writeFileAtomic(activePath(repo, rec.profile), `${JSON.stringify(record, null, 2)}\n`, { tmpDir: join(repo.path, 'tmp'), tag: 'active' });
+  await rm(activationPath(repo, rec.profile), { force: true });
 }
 
 /** The highest-numbered generation of `profile` holding `commit`, or null. */

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync } from 'node:fs';
-import { mkdir, open, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { crashPoint } from './crash-point.js';
@@ -124,7 +124,38 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, o
  * the old target or the new one, never to nothing.
  */
 export async function symlinkAtomic(target: string, link: string, opts: Pick<AtomicOptions, 'tag'> = {}): Promise<void> {
+  await sweepStaleTemps(dirname(link), opts.tag ?? 'tmp');
   await replaceAtomic(link, { tag: opts.tag }, (tmp) => symlink(target, tmp));
+}
+
+/**
+ * Removes the temp entries named `<tag>-<pid>-…` in `dir` whose process is
+ * gone: what a process killed between making a temp file outside
+ * `<repo>/tmp` (a symlink beside its link) and renaming it left behind.
+ */
+export async function sweepStaleTemps(dir: string, tag: string): Promise<void> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return;
+  }
+  const prefix = `${tag}-`;
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue;
+    const pid = Number(/^(\d+)-/.exec(name.slice(prefix.length))?.[1]);
+    if (pid > 0 && pid !== process.pid && !processAlive(pid)) await rm(join(dir, name), { force: true });
+  }
+}
+
+/** Whether a process with this pid exists (one of another user counts). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** fsync(2) of a file or directory by path. */

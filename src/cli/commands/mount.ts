@@ -1,8 +1,9 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { ioError, isErrno, isTroveError, usage } from '../../util/errors.js';
+import { ERROR_HELPERS, ioError, isErrno, isTroveError, usage } from '../../util/errors.js';
 import { Repo } from '../../repo/repo.js';
-import { print, repoPath } from '../context.js';
+import { io, print, printJson, repoPath } from '../context.js';
+import type { Repointed, ViewLink } from '../../system/activation/views.js';
 
 interface MountFlags {
   foreground?: boolean;
@@ -42,6 +43,7 @@ export function register(program: Command): void {
           const args = [`--cache-mb=${cacheMb}`, `--poll-ms=${pollMs}`, ...(flags.suid ? ['--suid'] : [])];
           const m = await daemon.startDaemon(repo, mountpoint, args);
           print(`mounted ${repo.path} at ${mountpoint} (daemon pid ${m.pid}, ready in ${Math.round(m.readyMs)} ms; log: ${daemon.logPath(repo)})`);
+          for (const note of await throughView(repo, mountpoint)) print(note);
         } catch (err) {
           // The mount's own files (mount.log, mount.json) sit in the repository.
           const path = (err as NodeJS.ErrnoException).path;
@@ -54,7 +56,9 @@ export function register(program: Command): void {
       }
       // Foreground: serve until a signal or an unmount ends the process.
       try {
-        await daemon.runDaemon(repo, mountpoint, { cacheMb, pollMs, suid: flags.suid, debug: flags.debug });
+        const log = (line: string) => io().stderr.write(`${new Date().toISOString()} ${line}\n`);
+        await daemon.runDaemon(repo, mountpoint, { cacheMb, pollMs, suid: flags.suid, debug: flags.debug, log });
+        for (const note of await throughView(repo, mountpoint)) log(note);
       } catch (err) {
         await repo.close();
         throw err;
@@ -67,20 +71,72 @@ export function register(program: Command): void {
     .alias('unmount')
     .description('unmount a trove view and stop its daemon; also cleans the mount left by a daemon that died')
     .argument('<mountpoint>', 'where the view is mounted')
-    .action(async (mnt: string, _opts: unknown, cmd: Command) => {
+    .option('--force', 'leave links that point into the view as they are (they dangle until the view is mounted again)')
+    .option('--json', 'print the result as JSON')
+    .addHelpText(
+      'after',
+      '\nLinks of this repository that point into the view (a profile\'s active link, a bisect\n' +
+        'session\'s link) are first re-pointed, atomically, at a checkout of the same commit\n' +
+        '(<repo>/checkouts/<id>, made when missing), and the active record with them, so no\n' +
+        'link dangles. When that fails the view stays mounted; --force skips it.',
+    )
+    .action(async (mnt: string, flags: { force?: boolean; json?: boolean }, cmd: Command) => {
       const mountpoint = resolve(mnt);
       const daemon = await import('../../fuse/daemon.js');
       const repo = await Repo.open(repoPath(cmd)).catch((err: unknown) => {
         if (isTroveError(err, 'E_NOT_A_REPO')) return undefined;
         throw err;
       });
+      const say = (line: string) => {
+        if (!flags.json) print(line);
+      };
       try {
+        const { linksIntoView, repointOffView } = await import('../../system/activation/views.js');
+        let repointed: Repointed[] = [];
+        let dangling: ViewLink[] = [];
+        if (repo && flags.force) dangling = await linksIntoView(repo, mountpoint);
+        else if (repo) {
+          try {
+            repointed = await repointOffView(repo, mountpoint);
+          } catch (err) {
+            throw ERROR_HELPERS[isTroveError(err) ? err.code : 'E_IO'](
+              `could not re-point the links into ${mountpoint} at checkouts, so it stays mounted: ${(err as Error).message}; ` +
+                `trove umount --force ${mnt} unmounts anyway and leaves them dangling`,
+              { path: mountpoint },
+              { cause: err },
+            );
+          }
+        }
+        for (const r of repointed) say(`re-pointed ${r.link} (${describe(r)}) off the view, at the checkout ${r.to}${r.made ? ' (new checkout)' : ''}`);
+        for (const d of dangling) say(`warning: ${d.link} (${describe(d)}) points into ${mountpoint} and dangles once it is unmounted; run: trove mount ${mountpoint}, or ${d.fix}`);
         const r = await daemon.unmount(repo, mountpoint);
-        if (r.stale) print(`${mountpoint}: its daemon had died; cleaned the stale mount`);
-        if (r.lazy) print(`${mountpoint} is busy: detached it lazily; its daemon serves the processes still using it and exits when they are done`);
-        print(`unmounted ${mountpoint}${r.stoppedPid ? ` (stopped daemon pid ${r.stoppedPid})` : ''}`);
+        if (r.stale) say(`${mountpoint}: its daemon had died; cleaned the stale mount`);
+        if (r.lazy) say(`${mountpoint} is busy: detached it lazily; its daemon serves the processes still using it and exits when they are done`);
+        say(`unmounted ${mountpoint}${r.stoppedPid ? ` (stopped daemon pid ${r.stoppedPid})` : ''}`);
+        if (flags.json) {
+          printJson({
+            mountpoint,
+            stale: r.stale,
+            lazy: r.lazy,
+            stoppedPid: r.stoppedPid ?? null,
+            repointed: repointed.map((x) => ({ profile: x.profile, role: x.role, link: x.link, commit: x.commit, from: x.pointsAt, to: x.to, made: x.made, recordUpdated: x.recordUpdated })),
+            dangling: dangling.map((x) => ({ profile: x.profile, role: x.role, link: x.link, commit: x.commit, target: x.pointsAt, fix: x.fix })),
+          });
+        }
       } finally {
         await repo?.close();
       }
     });
+}
+
+/** `profile P` or `bisect of profile P`. */
+function describe(l: ViewLink): string {
+  return l.role === 'active' ? `profile ${l.profile}` : `bisect of profile ${l.profile}`;
+}
+
+/** Notes after a mount: the links of the repository that go through the view (and resolve again). */
+async function throughView(repo: Repo, mountpoint: string): Promise<string[]> {
+  const { linksIntoView } = await import('../../system/activation/views.js');
+  const links = await linksIntoView(repo, mountpoint).catch(() => []);
+  return links.map((l) => `${l.link} (${describe(l)}) points into this view and resolves again`);
 }

@@ -21,6 +21,6 @@ export function register(program: Command): void {
       print(`link        ${a.link}`);
       print(`target      ${a.target}`);
       if (s.bisecting) print(`bisecting   the link shows candidate ${shortId(s.bisecting)} (trove bisect reset restores it)`);
-      else if (!s.linkOk) print(`warning     the link points at ${s.linkTarget ?? 'nothing'}, not at the active target`);
+      if (s.problem) print(`warning     ${s.problem}`);
     });
 }

@@ -1,16 +1,19 @@
-import { lstat, mkdir, readlink, rename, rm } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
-import { exists, ioError, isErrno, isTroveError, locked, notFound, TroveError } from '../../util/errors.js';
+import { lstat, mkdir, rename, rm } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { isErrno, isTroveError, locked, notFound, TroveError, usage } from '../../util/errors.js';
 import type { ObjectId } from '../../util/hash.js';
-import { symlinkAtomic, tempName } from '../../util/fs-atomic.js';
+import { tempName } from '../../util/fs-atomic.js';
 import { readMount } from '../mounts.js';
 import type { Repo } from '../../repo/repo.js';
 import { readBisectState } from '../bisect/state.js';
 import { checkout } from '../../repo/checkout.js';
 import { readCommit } from '../../repo/objects.js';
-import { type ActiveRecord, DEFAULT_PROFILE, generationOf, listGenerations, readActive, withProfileLock, writeActive } from '../profiles.js';
+import { activePath, type ActiveRecord, DEFAULT_PROFILE, generationOf, listGenerations, readActive, withProfileLock, writeActive } from '../profiles.js';
 import { resolveRev } from '../../repo/resolve.js';
 import { crashPoint } from '../../util/crash-point.js';
+import { readLinkTarget, resolves, swapLink, targetShows } from './link.js';
+
+export { readLinkTarget, swapLink } from './link.js';
 
 /** The link activation swaps when none is given or recorded. */
 export const DEFAULT_LINK = '/ro';
@@ -55,21 +58,42 @@ export async function resolveActivation(repo: Repo, profile: string, spec: strin
   return { commit, generation: await generationOf(repo, profile, commit) };
 }
 
-/** The link to use: the one asked for, else the one the profile was last activated at, else /ro. */
+/**
+ * The link to use: the one asked for, else the one the profile's active
+ * record names, else /ro for a profile never activated. A record that names
+ * no link (left by an interrupted switch of an older trove) is refused
+ * rather than read as "never activated": the link it was at is unknown.
+ */
 export async function chooseLink(repo: Repo, profile: string, link?: string): Promise<string> {
   if (link) return resolve(link);
-  return (await readActive(repo, profile))?.link || DEFAULT_LINK;
+  const active = await readActive(repo, profile);
+  if (!active) return DEFAULT_LINK;
+  if (!active.link) {
+    throw usage(`the active record of profile ${profile} names no link (an older trove was interrupted while writing it); name the link with --link PATH`, {
+      profile,
+      path: activePath(repo, profile),
+    });
+  }
+  return active.link;
 }
 
 /**
  * The directory that shows `commit`: `<mountpoint>/commits/<id>` while a FUSE
- * view of the repository is live, else the hard-link checkout
- * `<repo>/checkouts/<id>`, made once (into a temp directory, then renamed, so
- * a half-made checkout is never used) and reused after that.
+ * view of the repository is live and answers for it (see readMount), else
+ * the hard-link checkout `<repo>/checkouts/<id>`, made once (into a temp
+ * directory, then renamed, so a half-made checkout is never used) and reused
+ * after that. `mount: false` skips the view (umount re-points links off it).
  */
-export async function activationTarget(repo: Repo, commit: ObjectId): Promise<{ target: string; via: 'mount' | 'checkout'; made: boolean }> {
-  const mount = await readMount(repo.path);
-  if (mount) return { target: join(mount.mountpoint, 'commits', commit), via: 'mount', made: false };
+export async function activationTarget(
+  repo: Repo,
+  commit: ObjectId,
+  opts: { mount?: boolean } = {},
+): Promise<{ target: string; via: 'mount' | 'checkout'; made: boolean }> {
+  const mount = opts.mount === false ? undefined : await readMount(repo.path);
+  if (mount) {
+    const target = join(mount.mountpoint, 'commits', commit);
+    if (await resolves(target)) return { target, via: 'mount', made: false };
+  }
   const target = join(repo.path, 'checkouts', commit);
   if (await isDir(target)) return { target, via: 'checkout', made: false };
   await readCommit(repo.store, commit);
@@ -95,37 +119,6 @@ async function isDir(path: string): Promise<boolean> {
   }
 }
 
-/**
- * Points `link` at `target` atomically: a new symlink is made under a temp
- * name beside it and renamed over it, so the path always resolves to the old
- * target or the new one, never to nothing. Refuses to replace anything but a
- * symlink.
- */
-export async function swapLink(link: string, target: string): Promise<void> {
-  const dir = dirname(link);
-  await mkdir(dir, { recursive: true });
-  try {
-    if (!(await lstat(link)).isSymbolicLink()) throw exists(`${link} exists and is not a symlink; refusing to replace it`, { path: link });
-  } catch (err) {
-    if (!isErrno(err, 'ENOENT')) throw err;
-  }
-  await symlinkAtomic(target, link, { tag: `.${basename(link)}.trove` }).catch((err: unknown) => {
-    if (!isErrno(err, 'EACCES') && !isErrno(err, 'EPERM')) throw err;
-    throw ioError(`cannot point ${link} at the generation: no permission to create links in ${dir} (run as root, or give --link PATH in a directory you can write)`, { path: link }, { cause: err });
-  });
-}
-
-/** Where a symlink points, or null when `link` does not exist. */
-export async function readLinkTarget(link: string): Promise<string | null> {
-  try {
-    return await readlink(link);
-  } catch (err) {
-    if (isErrno(err, 'ENOENT')) return null;
-    if (isErrno(err, 'EINVAL')) throw exists(`${link} is not a symlink`, { path: link });
-    throw err;
-  }
-}
-
 export interface ActivateOptions {
   profile?: string;
   /** Absolute or relative path of the link; default DEFAULT_LINK. */
@@ -140,6 +133,8 @@ export interface ActivateResult extends ActiveRecord {
   made: boolean;
   /** What the link pointed at before, or null. */
   previous: string | null;
+  /** Things the user should know, one line each (the link left a view that is gone). */
+  notes: string[];
 }
 
 /**
@@ -166,18 +161,33 @@ export async function activate(repo: Repo, commit: ObjectId, opts: ActivateOptio
 /**
  * `activate` for a caller that holds the profile's update lock. Holds the
  * shared repository lock, so gc never removes the checkout in between.
+ *
+ * The record is written before the link is swapped (the crash rule, see
+ * docs/generations.md): a crash in between leaves the new record, naming
+ * the link, and the link at its old target, which gc keeps because it keeps
+ * whatever a recorded link points at (systemRoots). So the profile never has
+ * a link without a record, and a link never points at what gc may remove.
+ * When the swap fails (no permission to make the link, say), the old record
+ * is put back.
  */
 export async function activateLocked(repo: Repo, commit: ObjectId, opts: ActivateOptions = {}): Promise<ActivateResult> {
   const profile = opts.profile ?? DEFAULT_PROFILE;
   const link = resolve(opts.link ?? DEFAULT_LINK);
-  if (opts.record !== false) await assertNotBisecting(repo, link);
+  const record = opts.record !== false;
+  if (record) await assertNotBisecting(repo, link);
   const release = await repo.lock('shared');
   try {
+    // Refuses a non-symlink at the link before anything is written.
+    const previous = await readLinkTarget(link);
     const { target, via, made } = await activationTarget(repo, commit);
     crashPoint('switch:checkout-made');
-    const previous = await readLinkTarget(link);
-    await swapLink(link, target);
-    crashPoint('switch:link-swapped');
+    const notes: string[] = [];
+    const before = previous === null ? null : targetShows(repo, resolve(dirname(link), previous));
+    if (before?.kind === 'view' && via === 'checkout' && !(await resolves(resolve(dirname(link), previous!)))) {
+      notes.push(
+        `the view at ${before.mountpoint} is not mounted (daemon gone), so ${link} now points at a checkout; after trove mount ${before.mountpoint}, the next switch points it into the view again`,
+      );
+    }
     const rec: ActiveRecord = {
       profile,
       commit,
@@ -186,10 +196,28 @@ export async function activateLocked(repo: Repo, commit: ObjectId, opts: Activat
       target,
       time: Math.floor(Date.now() / 1000),
     };
-    if (opts.record !== false) await writeActive(repo, rec);
+    const old = record ? await readActive(repo, profile) : undefined;
+    if (record) await writeActive(repo, rec);
     crashPoint('switch:recorded');
-    return { ...rec, via, made, previous };
+    try {
+      await swapLink(link, target);
+    } catch (err) {
+      if (record) await restoreActive(repo, profile, old);
+      throw err;
+    }
+    crashPoint('switch:link-swapped');
+    return { ...rec, via, made, previous, notes };
   } finally {
     await release();
+  }
+}
+
+/** Puts back the record an activation replaced before its swap failed (none: removes it). */
+async function restoreActive(repo: Repo, profile: string, old: ActiveRecord | undefined): Promise<void> {
+  try {
+    if (old) await writeActive(repo, old);
+    else await rm(activePath(repo, profile), { force: true });
+  } catch {
+    // The swap's error is the one to report; the record names the link either way.
   }
 }

@@ -1,8 +1,7 @@
-import { access } from 'node:fs/promises';
 import type { Repo } from '../../repo/repo.js';
-import { readLinkTarget } from './activate.js';
 import { readBisectState } from '../bisect/state.js';
 import { type ActiveRecord, DEFAULT_PROFILE, listGenerations, readActive } from '../profiles.js';
+import { checkLink, type LinkCheck, linkProblem, sweepLinkTemps, switchCommand } from './link.js';
 
 export interface Status {
   profile: string;
@@ -11,6 +10,10 @@ export interface Status {
   linkTarget: string | null;
   /** True when the link points at the active target and that directory is there. */
   linkOk: boolean;
+  /** The state of the recorded link (null: nothing active); see LinkCheck. */
+  link: LinkCheck | null;
+  /** What is wrong with the link and how to recover, in one line; null when nothing is (or nothing is active). */
+  problem: string | null;
   generations: number;
   newest: number | null;
   /** The commit a bisect session has at the link, when one is in progress. */
@@ -22,16 +25,27 @@ export async function status(repo: Repo, opts: { profile?: string } = {}): Promi
   const profile = opts.profile ?? DEFAULT_PROFILE;
   const active = (await readActive(repo, profile)) ?? null;
   const gens = await listGenerations(repo, profile);
-  const linkTarget = active?.link ? await readLinkTarget(active.link).catch(() => null) : null;
-  const reachable = linkTarget !== null && (await access(linkTarget).then(() => true, () => false));
   const bisect = await readBisectState(repo);
+  const bisecting = bisect && bisect.profile === profile ? bisect.current : null;
+  let link: LinkCheck | null = null;
+  let problem: string | null = null;
+  if (active && !active.link) {
+    problem = `the active record names no link (an older trove was interrupted while writing it); run: ${switchCommand(active)} --link PATH`;
+  } else if (active) {
+    await sweepLinkTemps(active.link);
+    link = await checkLink(repo, active.link, active.target);
+    // During a bisect the link shows a candidate, not the record's target: only a broken link is a problem.
+    problem = bisecting && link.state === 'elsewhere' ? null : linkProblem(active, link);
+  }
   return {
     profile,
     active,
-    linkTarget,
-    linkOk: active !== null && linkTarget === active.target && reachable,
+    linkTarget: link?.pointsAt ?? null,
+    linkOk: link?.state === 'ok',
+    link,
+    problem,
     generations: gens.length,
     newest: gens.at(-1)?.number ?? null,
-    bisecting: bisect && bisect.profile === profile ? bisect.current : null,
+    bisecting,
   };
 }
