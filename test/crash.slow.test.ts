@@ -433,7 +433,7 @@ describe('crash consistency: commands killed with SIGKILL at every crash point a
       isNew: () => false,
       linkCommits: (tpl) => [readId(join(tpl, 'profiles/system/2'))],
       next: [['status'], ['gc']],
-      named: namedPoints('gc', { 'gc:delete': out.deleted.objects, 'gc:checkout-removed': out.checkouts.length, 'gc:wave': 2, 'atomic:filled': 1 }),
+      named: namedPoints('gc', { 'gc:delete': out.deleted.objects, 'gc:checkout-moved': out.checkouts.length, 'gc:checkout-removed': out.checkouts.length, 'gc:wave': 2, 'atomic:filled': 1 }),
     });
     expect(problems).toEqual([]);
   });

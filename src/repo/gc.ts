@@ -1,4 +1,4 @@
-import { lstat, readdir, rm } from 'node:fs/promises';
+import { lstat, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isErrno, isTroveError } from '../util/errors.js';
 import { decodeCommit, decodeTree } from '../format/codec.js';
@@ -8,6 +8,7 @@ import { limiter } from '../util/limiter.js';
 import { readCommit, readTree } from './objects.js';
 import type { Root, RootSource } from './roots.js';
 import { crashPoint } from '../util/crash-point.js';
+import { tempName } from '../util/fs-atomic.js';
 
 export interface GcReport {
   dryRun: boolean;
@@ -100,6 +101,24 @@ async function listDir(path: string): Promise<string[]> {
   }
 }
 
+/**
+ * Removes `checkouts/<name>` so that no crash leaves part of it there: it is
+ * renamed into `tmp/` first (activation takes a directory at
+ * `checkouts/<id>` as a whole checkout), then deleted; a crash in between
+ * leaves it to the stale-temp sweep.
+ */
+async function removeCheckout(repo: Repo, name: string): Promise<void> {
+  const doomed = tempName(repo.tmpDir, 'oldcheckout');
+  try {
+    await rename(join(repo.path, 'checkouts', name), doomed);
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return;
+    throw err;
+  }
+  crashPoint('gc:checkout-moved');
+  await rm(doomed, { recursive: true, force: true });
+}
+
 /** Removes variant files and symlinks that no checkout links to (link count 1). */
 async function sweepVariants(repo: Repo, dryRun: boolean): Promise<{ files: number; bytes: number }> {
   const out = { files: 0, bytes: 0 };
@@ -147,7 +166,7 @@ export async function gc(repo: Repo, opts: { roots: RootSource; dryRun?: boolean
     for (const name of await listDir(join(repo.path, 'checkouts'))) {
       if (keep.has(name)) continue;
       report.checkouts.push(name);
-      if (!dryRun) await rm(join(repo.path, 'checkouts', name), { recursive: true, force: true });
+      if (!dryRun) await removeCheckout(repo, name);
       crashPoint('gc:checkout-removed');
     }
     report.variants = await sweepVariants(repo, dryRun);

@@ -41,6 +41,7 @@ export const CRASH_POINTS: readonly CrashPointInfo[] = [
   { name: 'atomic:filled', ops: ['switch', 'gc'], repeated: true, what: 'the k-th atomic replacement has its temp file (or temp symlink) made, not renamed' },
   { name: 'switch:recorded', ops: ['switch'], repeated: false, what: 'active record written (one file), link not yet swapped' },
   { name: 'switch:link-swapped', ops: ['switch'], repeated: false, what: 'record written and link swapped' },
+  { name: 'gc:checkout-moved', ops: ['gc'], repeated: true, what: 'the k-th unkept checkout renamed into tmp/, not yet deleted' },
   { name: 'gc:checkout-removed', ops: ['gc'], repeated: true, what: 'after the k-th unkept checkout is removed' },
   { name: 'gc:variants-swept', ops: ['gc'], repeated: false, what: 'checkouts and variants swept, no object deleted, epoch not bumped' },
   { name: 'gc:epoch-bumped', ops: ['gc'], repeated: false, what: 'gc epoch bumped, no object deleted' },
