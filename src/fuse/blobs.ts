@@ -17,6 +17,9 @@ interface OpenBlob {
 /** Reads of the verification hash, in bytes per call. */
 const HASH_CHUNK = 1 << 20;
 
+/** The buffer of blocking hash reads: one for the process (they never overlap), not 1 MiB per file. */
+let syncHashBuffer: Buffer | undefined;
+
 /**
  * What identifies the content of an object file: device, inode, size and
  * change time. Any write to the file, or a file put in its place, changes it.
@@ -143,7 +146,7 @@ export class BlobReader {
       const key = fileKey(st);
       const known = this.verdicts.get(key);
       if (known === false) throw new KnownCorrupt(blob);
-      if (known === undefined && !this.judge(key, blob, await hashFd(fd))) throw corruptObject(blob);
+      if (known === undefined && !this.judge(key, blob, await hashFd(fd, st.size))) throw corruptObject(blob);
       const b: OpenBlob = { fd, busy: 0, evicted: false, verified: key };
       this.open.set(blob, b);
       return b;
@@ -217,7 +220,7 @@ class KnownCorrupt extends Error {
 /** SHA-256 of a whole open file, with blocking reads. */
 function hashFdSync(fd: number): { id: ObjectId; bytes: number } {
   const h = newHasher();
-  const buf = Buffer.allocUnsafe(HASH_CHUNK);
+  const buf = (syncHashBuffer ??= Buffer.allocUnsafe(HASH_CHUNK));
   let pos = 0;
   for (;;) {
     const n = readSync(fd, buf, 0, HASH_CHUNK, pos);
@@ -229,12 +232,13 @@ function hashFdSync(fd: number): { id: ObjectId; bytes: number } {
 }
 
 /** SHA-256 of a whole open file, through the thread pool. */
-async function hashFd(fd: number): Promise<{ id: ObjectId; bytes: number }> {
+async function hashFd(fd: number, size: number): Promise<{ id: ObjectId; bytes: number }> {
   const h = newHasher();
-  const buf = Buffer.allocUnsafe(HASH_CHUNK);
+  // Reads may overlap here, so each has its own buffer: no larger than the file (plus one byte to see its end).
+  const buf = Buffer.allocUnsafe(Math.min(HASH_CHUNK, size + 1));
   let pos = 0;
   for (;;) {
-    const n = await readAt(fd, buf, 0, HASH_CHUNK, pos);
+    const n = await readAt(fd, buf, 0, buf.length, pos);
     if (n === 0) break;
     h.update(buf.subarray(0, n));
     pos += n;
