@@ -1,4 +1,4 @@
-import { access, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { corrupt, isErrno } from '../util/errors.js';
 import { isObjectId, type ObjectId } from '../util/hash.js';
@@ -8,6 +8,7 @@ import { refNameProblem } from '../refs/refs.js';
 import type { Repo } from '../repo/repo.js';
 import { DELTAS_DIR, parseDeltaName, SUMMARY_PATH, SUMMARY_SIG_PATH } from './layout.js';
 import { formatSignatures, parsePrivateKey, signBytes } from './sign.js';
+import { pathExists } from '../util/path-exists.js';
 
 /** Format tag of the summary file. */
 export const SUMMARY_FORMAT = 'trove-summary-1';
@@ -127,15 +128,6 @@ export type SummaryRefresh =
   /** The summary is signed and no key was given: it was left as it was, and is now stale. */
   | { state: 'stale' };
 
-async function present(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch (err) {
-    if (isErrno(err, 'ENOENT')) return false;
-    throw err;
-  }
-}
 
 /**
  * Brings an existing summary up to date after refs or delta packs changed:
@@ -145,8 +137,8 @@ async function present(path: string): Promise<boolean> {
  * it is left as it was and `stale` is returned, for the caller to say so.
  */
 export async function refreshSummary(repo: Repo, opts: { privateKeyPem?: string } = {}): Promise<SummaryRefresh> {
-  if (!(await present(join(repo.path, SUMMARY_PATH)))) return { state: 'none' };
-  if (!opts.privateKeyPem && (await present(join(repo.path, SUMMARY_SIG_PATH)))) return { state: 'stale' };
+  if (!(await pathExists(join(repo.path, SUMMARY_PATH)))) return { state: 'none' };
+  if (!opts.privateKeyPem && (await pathExists(join(repo.path, SUMMARY_SIG_PATH)))) return { state: 'stale' };
   const { signed } = await writeSummary(repo, opts);
   return { state: 'updated', signed };
 }

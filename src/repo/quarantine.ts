@@ -1,4 +1,4 @@
-import { readdir, readFile, rename, stat } from 'node:fs/promises';
+import { readdir, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isErrno } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs-atomic.js';
@@ -7,6 +7,7 @@ import { decodeCommit, decodeTree } from '../format/codec.js';
 import type { ObjectKind } from './fsck.js';
 import type { Repo } from './repo.js';
 import type { RootSource } from './roots.js';
+import { pathExists } from '../util/path-exists.js';
 
 /*
  * `<repo>/quarantine/`: objects `fsck --repair` could not heal. A corrupt
@@ -135,15 +136,6 @@ export async function findNeeders(repo: Repo, roots: RootSource, bad: Set<Object
   return out;
 }
 
-async function present(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch (err) {
-    if (isErrno(err, 'ENOENT')) return false;
-    throw err;
-  }
-}
 
 /**
  * The record of `id`, or undefined when there is none or it is not one (not
@@ -200,9 +192,9 @@ export async function quarantine(repo: Repo, record: Omit<QuarantineRecord, 'fil
   const previous = await readQuarantineRecord(repo, record.id);
   const files = [...(previous?.files ?? [])];
   let moved: string | undefined;
-  if (await present(source)) {
+  if (await pathExists(source)) {
     moved = record.id;
-    for (let n = 1; (await present(join(dir, moved))) || files.includes(moved); n++) moved = `${record.id}.${n}`;
+    for (let n = 1; (await pathExists(join(dir, moved))) || files.includes(moved); n++) moved = `${record.id}.${n}`;
     files.push(moved);
   }
   const full: QuarantineRecord = { ...record, files, updated: new Date().toISOString() };
