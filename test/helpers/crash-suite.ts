@@ -9,12 +9,12 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeCommit, decodeTree } from '../src/format/codec.js';
-import { CRASH_POINTS, type CrashOp } from '../src/util/crash-point.js';
-import { trove, troveOk, TROVE_BIN } from './helpers/cli.js';
-import { type Nginx, startNginx } from './helpers/nginx.js';
-import { sh, tmpdir } from './helpers/tmp.js';
+import { afterAll, beforeAll, describe, expect, it as vitestIt } from 'vitest';
+import { decodeCommit, decodeTree } from '../../src/format/codec.js';
+import { CRASH_POINTS, type CrashOp } from '../../src/util/crash-point.js';
+import { trove, troveOk, TROVE_BIN } from './cli.js';
+import { type Nginx, startNginx } from './nginx.js';
+import { sh, tmpdir } from './tmp.js';
 
 const LONG = process.env.TROVE_CRASH_LONG === '1';
 /** Kills per operation, named points included. */
@@ -283,7 +283,19 @@ const refOf = (repo: string, ref: string) => readId(join(repo, 'refs', ref));
 const commitOf = (repo: string, id: string) => decodeCommit(readFileSync(objPath(repo, id)));
 
 // 25 kills and their checks take about a minute per command on an idle 2-core machine, several under load.
-describe('crash consistency: commands killed with SIGKILL at every crash point and at random moments', { timeout: LONG ? 3_600_000 : 600_000 }, () => {
+/** The commands the crash test kills, by the name of their test. */
+export type CrashTest = 'commit' | 'pkg add' | 'gen build' | 'switch' | 'gc' | 'pull';
+
+/**
+ * The crash-consistency tests of the commands in `only`. Two test files share
+ * them (test/crash-*.slow.test.ts), so that the suite's two workers run them
+ * side by side.
+ */
+export function crashSuite(only: CrashTest[]): void {
+describe(`crash consistency: ${only.join(', ')} killed with SIGKILL at every crash point and at random moments`, { timeout: LONG ? 3_600_000 : 600_000 }, () => {
+  const it = (name: CrashTest, fn: () => Promise<void>) => {
+    if (only.includes(name)) vitestIt(name, fn);
+  };
   const base = tmpdir('trove-crash');
   const treeA = join(base, 'A');
   const treeB = join(base, 'B');
@@ -472,3 +484,4 @@ describe('crash consistency: commands killed with SIGKILL at every crash point a
     expect(problems).toEqual([]);
   });
 });
+}
