@@ -3,6 +3,9 @@ import { opendir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isErrno } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs-atomic.js';
+import { processAlive } from '../util/process.js';
+
+export { isZombie, processAlive, processStartTime } from '../util/process.js';
 
 /** The record of a running FUSE view of this repository: `<repo>/mount.json`. */
 export interface MountRecord {
@@ -50,44 +53,6 @@ export function mountTable(): Map<string, MountEntry> {
 /** mountinfo writes space, tab, newline and backslash as octal escapes. */
 function unescapeMount(s: string): string {
   return s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
-}
-
-/** The fields of `/proc/<pid>/stat` after the command name (field 3, the state, first), or undefined. */
-function procStat(pid: number): string[] | undefined {
-  try {
-    return readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\)\s*/s, '').split(' ');
-  } catch {
-    return undefined;
-  }
-}
-
-/** When process `pid` started, in clock ticks since boot, or undefined when there is no such process (or no /proc). */
-export function processStartTime(pid: number): number | undefined {
-  const t = Number(procStat(pid)?.[19]);
-  return Number.isFinite(t) ? t : undefined;
-}
-
-/** A process that has exited but was not yet reaped by its parent. */
-export function isZombie(pid: number): boolean {
-  return procStat(pid)?.[0] === 'Z';
-}
-
-/**
- * Whether process `pid` runs (and is not a zombie) and, when `started` is
- * given and /proc can tell, is the very process that started then rather
- * than a later one that reuses its pid.
- */
-export function processAlive(pid: number, started?: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    if (!isErrno(err, 'EPERM')) return false;
-  }
-  if (isZombie(pid)) return false;
-  if (started === undefined) return true;
-  const now = processStartTime(pid);
-  return now === undefined || now === started;
 }
 
 /** The record in `<repo>/mount.json` as written, live or not (undefined when absent or unreadable). */

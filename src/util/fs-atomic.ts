@@ -4,6 +4,7 @@ import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync } from 'n
 import { mkdir, open, readdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
+import { processAlive } from './process.js';
 import { crashPoint } from './crash-point.js';
 
 /*
@@ -145,16 +146,6 @@ export async function sweepStaleTemps(dir: string, tag: string): Promise<void> {
     if (!name.startsWith(prefix)) continue;
     const pid = Number(/^(\d+)-/.exec(name.slice(prefix.length))?.[1]);
     if (pid > 0 && pid !== process.pid && !processAlive(pid)) await rm(join(dir, name), { force: true });
-  }
-}
-
-/** Whether a process with this pid exists (one of another user counts). */
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

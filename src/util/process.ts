@@ -1,0 +1,39 @@
+import { readFileSync } from 'node:fs';
+
+/** The fields of `/proc/<pid>/stat` after the command name (field 3, the state, first), or undefined. */
+function procStat(pid: number): string[] | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\)\s*/s, '').split(' ');
+  } catch {
+    return undefined;
+  }
+}
+
+/** When process `pid` started, in clock ticks since boot, or undefined when there is no such process (or no /proc). */
+export function processStartTime(pid: number): number | undefined {
+  const t = Number(procStat(pid)?.[19]);
+  return Number.isFinite(t) ? t : undefined;
+}
+
+/** A process that has exited but was not yet reaped by its parent. */
+export function isZombie(pid: number): boolean {
+  return procStat(pid)?.[0] === 'Z';
+}
+
+/**
+ * Whether process `pid` runs (one of another user counts; a zombie does not)
+ * and, when `started` is given and /proc can tell, is the very process that
+ * started then rather than a later one that reuses its pid.
+ */
+export function processAlive(pid: number, started?: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  if (isZombie(pid)) return false;
+  if (started === undefined) return true;
+  const now = processStartTime(pid);
+  return now === undefined || now === started;
+}
