@@ -79,7 +79,8 @@ export class Refs {
       }
     }
     // `delete` of a ref beside this one removes the directories it leaves
-    // empty, and may do so between our mkdir and our rename (ENOENT): again.
+    // empty, and may do so inside our recursive mkdir or between it and our
+    // rename (ENOENT): again.
     for (let attempt = 1; ; attempt++) {
       try {
         await mkdir(dirname(dest), { recursive: true });
@@ -88,6 +89,8 @@ export class Refs {
         if (isErrno(err, 'EEXIST') || isErrno(err, 'ENOTDIR')) {
           throw badRef(`ref ${name} conflicts with an existing ref (a ref cannot also be a directory of refs)`, { ref: name });
         }
+        // A parent made by this mkdir removed by that delete before its child was made.
+        if (isErrno(err, 'ENOENT') && attempt < 10) continue;
         throw err;
       }
       try {
