@@ -29,7 +29,7 @@ export const trove = {
   init: (repo) => [process.execPath, [TROVE_JS, 'init', '--repo', repo]],
   commit: (repo, dir) => [process.execPath, [TROVE_JS, 'commit', dir, '--ref', REF, '-m', 'x', '--json', '--repo', repo]],
   checkout: (repo, dest, copy) =>
-    [process.execPath, [TROVE_JS, 'checkout', REF, dest, ...(copy ? ['--copy'] : []), '--repo', repo]],
+    [process.execPath, [TROVE_JS, 'checkout', REF, dest, copy ? '--copy' : '--hardlink', '--repo', repo]],
   fsck: (repo) => [process.execPath, [TROVE_JS, 'fsck', '--repo', repo]],
   /** Objects are objects/xx/<62 hex>; their kind is not in the name. */
   objects: (repo) => listObjects(repo),

@@ -81,5 +81,10 @@ try {
   section('Done');
   process.stdout.write(keep ? `the demo repository is at ${repo}\n` : 'all demo steps passed\n');
 } finally {
-  if (!keep) await rm(dir, { recursive: true, force: true });
+  if (!keep) {
+    // Activation checkouts are read-only bind mounts when the demo runs as root.
+    const { mountsUnder, unmount } = await import(join(root, 'dist', 'util', 'mount-table.js'));
+    for (const m of mountsUnder(dir)) unmount(m, { lazy: true });
+    await rm(dir, { recursive: true, force: true });
+  }
 }

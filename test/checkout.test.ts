@@ -35,7 +35,7 @@ describe('checkout', () => {
   it('links symlinks to one shared symlink per target and owner, never to what they point at', async () => {
     const { dir, repo } = await setup();
     for (const n of [1, 2]) {
-      const r = await trove(['checkout', 'main', join(dir, `out${n}`), '--repo', repo]);
+      const r = await trove(['checkout', '--hardlink', 'main', join(dir, `out${n}`), '--repo', repo]);
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
     }
@@ -63,7 +63,7 @@ describe('checkout', () => {
     const { dir, repo, objectOf } = await setup();
     rot(objectOf('secret\n'));
     const dest = join(dir, 'links');
-    const r = await trove(['checkout', 'main', dest, '--repo', repo]);
+    const r = await trove(['checkout', '--hardlink', 'main', dest, '--repo', repo]);
     expect(r.code).toBe(5);
     expect(r.stderr).toMatch(/is corrupt/);
     expect(existsSync(dest)).toBe(false);
@@ -110,7 +110,7 @@ describe('checkout', () => {
     mkdirSync(join(planted, '..'), { recursive: true });
     symlinkSync('../etc/plain', planted);
     lchownSync(planted, 65534, 65534);
-    expect((await trove(['checkout', 'main', join(dir, 'out'), '--repo', repo])).code).toBe(0);
+    expect((await trove(['checkout', '--hardlink', 'main', join(dir, 'out'), '--repo', repo])).code).toBe(0);
     const st = lstatSync(join(dir, 'out', 'etc', 'link'));
     expect([st.uid, st.gid]).toEqual([0, 0]);
     expect(lstatSync(planted).uid).toBe(0);

@@ -213,7 +213,7 @@ describe('the CLI end to end', () => {
 
   it('checkout as a hard-link farm: same content and metadata, files share inodes with the repository', async () => {
     const dest = join(root, 'co-links');
-    const r = JSON.parse(await ok(repo, 'checkout', '--json', 'main', dest)) as { mode: string; linked: number; copied: number };
+    const r = JSON.parse(await ok(repo, 'checkout', '--hardlink', '--json', 'main', dest)) as { mode: string; linked: number; copied: number };
     expect(r).toMatchObject({ mode: 'hardlink', copied: 1 }); // only the file with an xattr is copied
     expectSameTree(src, dest);
     expect(getAttributeSync(join(dest, 'xattr'), 'user.test').toString()).toBe('kept');

@@ -109,7 +109,7 @@ describe('docs/format.md lists what a repository holds', () => {
       ['refs', 'delete', 'gone'],
       ['gc'], // deletes something
       ['commit', src, '-r', 'main'],
-      ['checkout', 'main', join(root, 'co')],
+      ['checkout', '--hardlink', 'main', join(root, 'co')],
       ['keygen', '--out', key],
       ['sign', 'main', '--key', key],
       ['delta', '--from-empty', 'main'],

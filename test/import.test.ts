@@ -285,7 +285,7 @@ describe('.deb import matches dpkg-deb -x', () => {
     const expected = join(work, 'expected');
     sh('dpkg-deb', ['-x', deb!, expected]);
     const out = join(work, 'checkout');
-    const co = await trove(['checkout', '--repo', repo, ref, out]);
+    const co = await trove(['checkout', '--hardlink', '--repo', repo, ref, out]);
     expect(co.stderr).toBe('');
     expect(co.code).toBe(0);
     expectSameTree(expected, out);

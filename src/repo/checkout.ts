@@ -28,8 +28,14 @@ import { readCommit } from './objects.js';
 import { resolveRev } from './resolve.js';
 
 export interface CheckoutOptions {
-  /** Copy every file instead of hard-linking (default false). */
-  copy?: boolean;
+  /**
+   * Hard-link files to the store's objects instead of copying them (default
+   * false). The files of a hard-link checkout ARE the store's objects: a
+   * write through one changes every commit that has it, so activation puts
+   * them behind a read-only mount (system/activation/checkouts.ts) and
+   * `trove checkout` makes them only when asked (`--hardlink`).
+   */
+  hardlink?: boolean;
 }
 
 export interface CheckoutResult {
@@ -49,7 +55,8 @@ const linksSymlinks = process.platform === 'linux';
  * directory). Entries are created only below directories this function made,
  * by validated names, so no symlink in the tree is ever followed.
  *
- * Hard-link mode links each file to an inode that already carries the right
+ * By default every file is a verified copy (a reflink where the filesystem
+ * has them). Hard-link mode links each file to an inode that already carries the right
  * mode and owner: the object itself when they match, else a per-(mode, uid,
  * gid) variant under `<repo>/variants/` made once and shared by every later
  * checkout. Symlinks are hard links to a per-(target, owner) symlink under
@@ -65,7 +72,7 @@ export async function checkout(repo: Repo, commitId: ObjectId, dest: string, opt
   const store: ObjectFiles & GetSyncStore = repo.store;
   // Hard links need the objects on the destination's filesystem; the commit's own file tells.
   const sameFs = statSync(store.pathOf(commitId)).dev === statSync(target).dev;
-  const useLinks = !opts.copy && sameFs;
+  const useLinks = opts.hardlink === true && sameFs;
   const result: CheckoutResult = { files: 0, dirs: 0, symlinks: 0, linked: 0, copied: 0, mode: useLinks ? 'hardlink' : 'copy' };
   const variants = new Map<string, string>();
 

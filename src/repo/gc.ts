@@ -8,6 +8,7 @@ import { limiter } from '../util/limiter.js';
 import { readCommit, readTree } from './objects.js';
 import type { Root, RootSource } from './roots.js';
 import { crashPoint } from '../util/crash-point.js';
+import { mountsUnder, unmount } from '../util/mount-table.js';
 import { tempName } from '../util/fs-atomic.js';
 
 export interface GcReport {
@@ -105,12 +106,19 @@ async function listDir(path: string): Promise<string[]> {
  * Removes `checkouts/<name>` so that no crash leaves part of it there: it is
  * renamed into `tmp/` first (activation takes a directory at
  * `checkouts/<id>` as a whole checkout), then deleted; a crash in between
- * leaves it to the stale-temp sweep.
+ * leaves it to the stale-temp sweep. A read-only view mounted there
+ * (system/activation/checkouts.ts) is unmounted first, lazily: no link
+ * points at it any more, and a process still running from it keeps what it
+ * has open.
  */
 async function removeCheckout(repo: Repo, name: string): Promise<void> {
+  const path = join(repo.path, 'checkouts', name);
+  for (const m of mountsUnder(path)) unmount(m, { lazy: true });
+  // A view mounted twice (two activations racing) is two mounts on one point.
+  while (mountsUnder(path).length > 0) unmount(path, { lazy: true });
   const doomed = tempName(repo.tmpDir, 'oldcheckout');
   try {
-    await rename(join(repo.path, 'checkouts', name), doomed);
+    await rename(path, doomed);
   } catch (err) {
     if (isErrno(err, 'ENOENT')) return;
     throw err;
@@ -163,9 +171,11 @@ export async function gc(repo: Repo, opts: { roots: RootSource; dryRun?: boolean
 
     // Checkouts stay for profile generations, active commits and a bisect in progress; not for refs.
     const keep = new Set(roots.filter((r) => !r.name.startsWith('refs/')).map((r) => r.commit));
+    // `<id>` and its hard-link tree `<id>.links` go together.
     for (const name of await listDir(join(repo.path, 'checkouts'))) {
-      if (keep.has(name)) continue;
-      report.checkouts.push(name);
+      const id = name.slice(0, 64);
+      if (keep.has(id)) continue;
+      if (!report.checkouts.includes(id)) report.checkouts.push(id);
       if (!dryRun) await removeCheckout(repo, name);
       crashPoint('gc:checkout-removed');
     }

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { opendir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isErrno } from '../util/errors.js';
@@ -6,6 +5,9 @@ import { writeFileAtomic } from '../util/fs-atomic.js';
 import { processAlive } from '../util/process.js';
 
 export { isZombie, processAlive, processStartTime } from '../util/process.js';
+import { mountTable } from '../util/mount-table.js';
+
+export { type MountEntry, mountTable } from '../util/mount-table.js';
 
 /** The record of a running FUSE view of this repository: `<repo>/mount.json`. */
 export interface MountRecord {
@@ -24,36 +26,6 @@ export interface MountRecord {
 }
 
 const FILE = 'mount.json';
-
-/** One line of `/proc/self/mountinfo`. */
-export interface MountEntry {
-  fstype: string;
-  /** `major:minor` of the mounted filesystem; for FUSE the minor is the connection number. */
-  dev: string;
-}
-
-/** Mount points of this mount namespace (`/proc/self/mountinfo`); the last mount on a point wins. */
-export function mountTable(): Map<string, MountEntry> {
-  const out = new Map<string, MountEntry>();
-  let text: string;
-  try {
-    text = readFileSync('/proc/self/mountinfo', 'utf8');
-  } catch {
-    return out;
-  }
-  for (const line of text.split('\n')) {
-    const fields = line.split(' ');
-    const dash = fields.indexOf('-');
-    if (fields.length < 5 || dash < 0) continue;
-    out.set(unescapeMount(fields[4]!), { fstype: fields[dash + 1] ?? '', dev: fields[2] ?? '' });
-  }
-  return out;
-}
-
-/** mountinfo writes space, tab, newline and backslash as octal escapes. */
-function unescapeMount(s: string): string {
-  return s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
-}
 
 /** The record in `<repo>/mount.json` as written, live or not (undefined when absent or unreadable). */
 export async function readMountRecord(repoPath: string): Promise<MountRecord | undefined> {

@@ -1,4 +1,4 @@
-import { access } from 'node:fs/promises';
+import { access, lstat } from 'node:fs/promises';
 import { isErrno } from './errors.js';
 
 /** Whether something exists at `path` (a dangling symlink does not); errors other than ENOENT are thrown. */
@@ -8,6 +8,16 @@ export async function pathExists(path: string): Promise<boolean> {
     return true;
   } catch (err) {
     if (isErrno(err, 'ENOENT')) return false;
+    throw err;
+  }
+}
+
+/** Whether `path` is a directory itself (not a symlink to one); errors other than ENOENT and ENOTDIR are thrown. */
+export async function isDirectory(path: string): Promise<boolean> {
+  try {
+    return (await lstat(path)).isDirectory();
+  } catch (err) {
+    if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) return false;
     throw err;
   }
 }

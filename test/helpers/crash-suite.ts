@@ -14,7 +14,7 @@ import { decodeCommit, decodeTree } from '../../src/format/codec.js';
 import { CRASH_POINTS, type CrashOp } from '../../src/util/crash-point.js';
 import { trove, troveOk, TROVE_BIN } from './cli.js';
 import { type Nginx, startNginx } from './nginx.js';
-import { sh, tmpdir } from './tmp.js';
+import { removeTree, sh, tmpdir } from './tmp.js';
 
 const LONG = process.env.TROVE_CRASH_LONG === '1';
 /** Kills per operation, named points included. */
@@ -155,7 +155,7 @@ interface Scenario {
 const table: { op: string; named: number; random: number; killed: number; finished: number; failures: string[]; seconds: number }[] = [];
 
 function restore(work: string): void {
-  sh('rm', ['-rf', work]);
+  removeTree(work);
   sh('cp', ['-a', `${work}.tpl`, work]);
 }
 

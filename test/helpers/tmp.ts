@@ -4,6 +4,7 @@ import { tmpdir as osTmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll } from 'vitest';
+import { mountsUnder, unmount } from '../../src/util/mount-table.js';
 
 /** The repository root (where bin/trove.js lives). */
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -12,8 +13,17 @@ const made: string[] = [];
 
 // Registered once per test file (each file imports this module afresh).
 afterAll(() => {
-  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
+  for (const dir of made.splice(0)) removeTree(dir);
 });
+
+/**
+ * Removes a directory tree, unmounting first whatever is mounted in it
+ * (activation checkouts are read-only bind mounts when running as root).
+ */
+export function removeTree(dir: string): void {
+  for (const m of mountsUnder(dir)) unmount(m, { lazy: true });
+  rmSync(dir, { recursive: true, force: true });
+}
 
 /** A fresh temporary directory, removed when the test file finishes. */
 export function tmpdir(tag = 'trove-test'): string {

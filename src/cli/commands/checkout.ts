@@ -2,24 +2,29 @@ import type { Command } from 'commander';
 import { checkoutRev } from '../../repo/checkout.js';
 import { print, printJson, withRepo } from '../context.js';
 import { shortId } from '../printers.js';
+import { usage } from '../../util/errors.js';
 
 export function register(program: Command): void {
   program
     .command('checkout')
-    .description('materialise a commit as a directory: a hard-link farm, or copies with --copy')
+    .description('materialise a commit as a directory of copies (or hard links to the store with --hardlink)')
     .argument('<rev>', 'ref, commit id or prefix')
     .argument('<dest>', 'destination (must not exist, or be an empty directory)')
-    .option('--copy', 'copy files instead of hard-linking them to the store')
+    .option('-H, --hardlink', 'hard-link files to the store instead of copying them (fast; the files ARE the store: never edit them)')
+    .option('-C, --copy', 'copy every file (the default; kept for scripts that ask for it)')
     .option('--json', 'print the result as JSON')
     .addHelpText(
       'after',
-      '\nHard-linked files share their inode with the store: treat the checkout as read-only.\n' +
-        'Copies (--copy, and variants made for a different mode or owner) are hashed as they are\n' +
-        'written and refused if an object rotted; linked files are checked by trove fsck.\n' +
-        'Ownership is restored only when running as root.',
+      '\nBy default every file is a copy (a reflink where the filesystem has them), hashed as it\n' +
+        'is written and refused if an object rotted: the checkout is yours to edit.\n' +
+        'With --hardlink, files are hard links to the store\'s objects (or to a variant with the\n' +
+        'right mode and owner): one link per file, but a write, truncate or chmod of one changes\n' +
+        'the object in every commit that has it (trove fsck then reports it corrupt). Use it only\n' +
+        'for trees nothing writes to. Ownership is restored only when running as root.',
     )
-    .action(async (rev: string, dest: string, opts: { copy?: boolean; json?: boolean }, cmd: Command) => {
-      const { commit, ...r } = await withRepo(cmd, (repo) => checkoutRev(repo, rev, dest, { copy: opts.copy }));
+    .action(async (rev: string, dest: string, opts: { hardlink?: boolean; copy?: boolean; json?: boolean }, cmd: Command) => {
+      if (opts.hardlink && opts.copy) throw usage('--hardlink and --copy exclude each other');
+      const { commit, ...r } = await withRepo(cmd, (repo) => checkoutRev(repo, rev, dest, { hardlink: opts.hardlink === true }));
       if (opts.json) return printJson({ commit, dest, ...r });
       print(`checked out ${shortId(commit)} to ${dest} (${r.mode}): ${r.files} files (${r.linked} linked, ${r.copied} copied), ${r.dirs} dirs, ${r.symlinks} symlinks`);
     });

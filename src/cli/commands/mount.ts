@@ -27,7 +27,9 @@ export function register(program: Command): void {
       'after',
       '\nLayout: MNT/commits/<id>/... (any commit, looked up on first use), MNT/refs/<name> and\n' +
         'MNT/profiles/<profile>/<N> (symlinks to ../commits/<id>). The daemon logs to <repo>/mount.log\n' +
-        'and records itself in <repo>/mount.json. See docs/fuse.md.',
+        'and records itself in <repo>/mount.json. As root it also mounts again the read-only\n' +
+        'checkout views that active links point at (gone after a reboot), as switch --restore does.\n' +
+        'See docs/fuse.md.',
     )
     .action(async (mnt: string, flags: MountFlags, cmd: Command) => {
       const mountpoint = resolve(mnt);
@@ -44,6 +46,7 @@ export function register(program: Command): void {
           const m = await daemon.startDaemon(repo, mountpoint, args);
           print(`mounted ${repo.path} at ${mountpoint} (daemon pid ${m.pid}, ready in ${Math.round(m.readyMs)} ms; log: ${daemon.logPath(repo)})`);
           for (const note of await throughView(repo, mountpoint)) print(note);
+          for (const note of await restoredViews(repo)) print(note);
         } catch (err) {
           // The mount's own files (mount.log, mount.json) sit in the repository.
           const path = (err as NodeJS.ErrnoException).path;
@@ -59,6 +62,7 @@ export function register(program: Command): void {
         const log = (line: string) => io().stderr.write(`${new Date().toISOString()} ${line}\n`);
         await daemon.runDaemon(repo, mountpoint, { cacheMb, pollMs, suid: flags.suid, debug: flags.debug, log });
         for (const note of await throughView(repo, mountpoint)) log(note);
+        for (const note of await restoredViews(repo)) log(note);
       } catch (err) {
         await repo.close();
         throw err;
@@ -139,4 +143,11 @@ async function throughView(repo: Repo, mountpoint: string): Promise<string[]> {
   const { linksIntoView } = await import('../../system/activation/views.js');
   const links = await linksIntoView(repo, mountpoint).catch(() => []);
   return links.map((l) => `${l.link} (${describe(l)}) points into this view and resolves again`);
+}
+
+/** Mounts again the read-only checkout views active links point at (after a reboot), one note each. */
+async function restoredViews(repo: Repo): Promise<string[]> {
+  if (process.getuid?.() !== 0) return [];
+  const { restoreCheckoutViews } = await import('../../system/activation/checkouts.js');
+  return (await restoreCheckoutViews(repo)).map((v) => `mounted the read-only checkout ${v.target} again (${v.link}, ${v.role === 'active' ? `profile ${v.profile}` : `bisect of profile ${v.profile}`})`);
 }

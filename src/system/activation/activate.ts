@@ -1,12 +1,11 @@
-import { lstat, mkdir, rename, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { isErrno, isTroveError, locked, notFound, TroveError, usage } from '../../util/errors.js';
+import { isTroveError, locked, notFound, TroveError, usage } from '../../util/errors.js';
 import type { ObjectId } from '../../util/hash.js';
-import { tempName } from '../../util/fs-atomic.js';
 import { readMount } from '../mounts.js';
 import type { Repo } from '../../repo/repo.js';
 import { readBisectState } from '../bisect/state.js';
-import { checkout } from '../../repo/checkout.js';
+import { ensureCheckout } from './checkouts.js';
 import { readCommit } from '../../repo/objects.js';
 import { activePath, type ActiveRecord, DEFAULT_PROFILE, generationOf, listGenerations, readActive, withProfileLock, writeActive } from '../profiles.js';
 import { resolveRev } from '../../repo/resolve.js';
@@ -80,9 +79,9 @@ export async function chooseLink(repo: Repo, profile: string, link?: string): Pr
 /**
  * The directory that shows `commit`: `<mountpoint>/commits/<id>` while a FUSE
  * view of the repository is live and answers for it (see readMount), else
- * the hard-link checkout `<repo>/checkouts/<id>`, made once (into a temp
- * directory, then renamed, so a half-made checkout is never used) and reused
- * after that. `mount: false` skips the view (umount re-points links off it).
+ * the checkout `<repo>/checkouts/<id>` (see checkouts.ts: a read-only mount
+ * of hard links as root, a copy otherwise), made once and reused after that.
+ * `mount: false` skips the view (umount re-points links off it).
  */
 export async function activationTarget(
   repo: Repo,
@@ -94,29 +93,9 @@ export async function activationTarget(
     const target = join(mount.mountpoint, 'commits', commit);
     if (await resolves(target)) return { target, via: 'mount', made: false };
   }
-  const target = join(repo.path, 'checkouts', commit);
-  if (await isDir(target)) return { target, via: 'checkout', made: false };
   await readCommit(repo.store, commit);
-  const tmp = tempName(repo.tmpDir, 'checkout');
-  await checkout(repo, commit, tmp);
-  crashPoint('switch:checkout-staged');
-  await mkdir(dirname(target), { recursive: true });
-  try {
-    await rename(tmp, target);
-  } catch (err) {
-    await rm(tmp, { recursive: true, force: true });
-    if (!isErrno(err, 'ENOTEMPTY') && !isErrno(err, 'EEXIST')) throw err;
-  }
-  return { target, via: 'checkout', made: true };
-}
-
-async function isDir(path: string): Promise<boolean> {
-  try {
-    return (await lstat(path)).isDirectory();
-  } catch (err) {
-    if (isErrno(err, 'ENOENT')) return false;
-    throw err;
-  }
+  const { target, made } = await ensureCheckout(repo, commit);
+  return { target, via: 'checkout', made };
 }
 
 export interface ActivateOptions {

@@ -5,6 +5,8 @@ import { isObjectId, type ObjectId } from '../../util/hash.js';
 import { sweepStaleTemps, symlinkAtomic } from '../../util/fs-atomic.js';
 import type { Repo } from '../../repo/repo.js';
 import { answers, readMount } from '../mounts.js';
+import { isReadOnlyMount } from '../../util/mount-table.js';
+import { isDirectory } from '../../util/path-exists.js';
 import { type ActiveRecord, DEFAULT_PROFILE } from '../profiles.js';
 
 /*
@@ -93,10 +95,12 @@ export interface LinkCheck {
    * - `missing`: there is no link;
    * - `not-a-link`: something else than a symlink is there;
    * - `unmounted`: the link goes into a FUSE view that is not mounted (its daemon is gone);
+   * - `unprotected`: the link goes to a hard-link checkout whose read-only mount is gone (a reboot):
+   *   it shows an empty directory, never the writable tree;
    * - `dangling`: it points at something else that does not resolve;
    * - `elsewhere`: it resolves, but not to the recorded target.
    */
-  state: 'ok' | 'missing' | 'not-a-link' | 'unmounted' | 'dangling' | 'elsewhere';
+  state: 'ok' | 'missing' | 'not-a-link' | 'unmounted' | 'unprotected' | 'dangling' | 'elsewhere';
   /** Where the link points (absolute), or null. */
   pointsAt: string | null;
   /** The commit the link shows, when it points at a checkout or into a view. */
@@ -118,6 +122,9 @@ export async function checkLink(repo: Pick<Repo, 'path'>, link: string, recorded
   const shows = targetShows(repo, pointsAt);
   const commit = shows.kind === 'other' ? null : shows.commit;
   const mountpoint = shows.kind === 'view' ? shows.mountpoint : null;
+  if (shows.kind === 'checkout' && !isReadOnlyMount(pointsAt) && (await isDirectory(`${pointsAt}.links`))) {
+    return { state: 'unprotected', pointsAt, commit, mountpoint };
+  }
   if (!(await resolves(pointsAt))) {
     const live = mountpoint === null ? undefined : await readMount(repo.path);
     return { state: mountpoint !== null && live?.mountpoint !== mountpoint ? 'unmounted' : 'dangling', pointsAt, commit, mountpoint };
@@ -143,6 +150,8 @@ export function linkProblem(rec: ActiveRecord, check: LinkCheck): string | null 
       return `${rec.link} is not a symlink; move it away, then run: ${fix}`;
     case 'unmounted':
       return `the view at ${check.mountpoint} is not mounted (daemon gone); run: trove mount ${check.mountpoint}, or ${fix} to use a checkout`;
+    case 'unprotected':
+      return `the link ${rec.link} points at ${check.pointsAt}, a read-only view of a checkout that is not mounted (after a reboot?), so it shows nothing; run as root: trove switch --restore (or ${fix})`;
     case 'dangling':
       return `the link ${rec.link} points at ${check.pointsAt}, which does not exist; run: ${fix}`;
     case 'elsewhere': {
