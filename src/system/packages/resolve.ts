@@ -292,20 +292,21 @@ export function resolve(candidates: Candidate[] | PackageIndex, requests: Reques
 
 function closure(index: PackageIndex, requests: Request[], opts: ResolveOptions, base: Set<ObjectId>, native: string, pins: Map<string, Relation[]>): Resolved[] {
   const chosen = new Map<string, Item>();
+  const extra: Item[] = [];
   const queue: Item[] = [];
   const pinOk = (e: Entry) => (pins.get(e.key) ?? []).every((p) => versionFits(p, e.version));
   for (const r of requests) {
     const e = pickRequested(index, r, native, pins);
     const had = chosen.get(e.key);
-    if (had) {
-      if (had.e !== e) throw usage(`asked for two versions of ${e.key}: ${had.e.c.info.version} revision ${had.e.revision} and ${e.c.info.version} revision ${e.revision}`);
-      continue;
-    }
+    if (had?.e === e || extra.some((x) => x.e === e)) continue;
     const item: Item = { e, dependency: false };
-    chosen.set(e.key, item);
+    // Two revisions of one name and arch, both asked for by commit, share a
+    // generation (the exchange view gives precedence to the higher one).
+    if (had) extra.push(item);
+    else chosen.set(e.key, item);
     queue.push(item);
   }
-  if (opts.noDeps) return finish(chosen);
+  if (opts.noDeps) return finish(chosen, extra);
   for (let qi = 0; qi < queue.length; qi++) {
     const from = queue[qi]!;
     const fromArch = from.e.arch === 'all' ? native : from.e.arch;
@@ -341,11 +342,51 @@ function closure(index: PackageIndex, requests: Request[], opts: ResolveOptions,
       queue.push(item);
     }
   }
-  return finish(chosen);
+  return finish(chosen, extra);
 }
 
-function finish(chosen: Map<string, Item>): Resolved[] {
-  return [...chosen.values()]
-    .sort((a, b) => cmp(a.e.name, b.e.name) || cmp(a.e.arch, b.e.arch))
+function finish(chosen: Map<string, Item>, extra: Item[]): Resolved[] {
+  return [...chosen.values(), ...extra]
+    .sort((a, b) => cmp(a.e.name, b.e.name) || cmp(a.e.arch, b.e.arch) || better(a.e, b.e))
     .map((i) => (i.parent ? { candidate: i.e.c, dependency: i.dependency, neededBy: i.parent.e.key } : { candidate: i.e.c, dependency: i.dependency }));
+}
+
+/** Every known package that satisfies `rel` for a package of arch `from`. */
+function all(index: PackageIndex, rel: Relation, from: string, native: string): Entry[] {
+  const out: Entry[] = [];
+  find(index, rel, from, native, (e) => {
+    out.push(e);
+    return false;
+  });
+  return out;
+}
+
+/**
+ * The commits the packages `roots` need, themselves included: every package
+ * of the index that satisfies any alternative of a dependency of a needed
+ * package (what apt's autoremove keeps, following alternatives and Provides).
+ */
+export function requiredBy(index: PackageIndex, roots: ObjectId[], opts: { arch?: string; hostArch?: string } = {}): Set<ObjectId> {
+  const start = roots.map((c) => index.byCommit.get(c)).filter((e): e is Entry => e !== undefined);
+  const arches = new Set(start.filter((e) => e.arch !== 'all').map((e) => e.arch));
+  const host = opts.hostArch ?? 'amd64';
+  const native = opts.arch ?? (arches.size === 0 || arches.has(host) ? host : [...arches].sort(cmp)[0]!);
+  const keep = new Set<ObjectId>();
+  const queue: Entry[] = [];
+  const mark = (e: Entry) => {
+    if (keep.has(e.c.commit)) return;
+    keep.add(e.c.commit);
+    queue.push(e);
+  };
+  for (const e of start) mark(e);
+  for (let i = 0; i < queue.length; i++) {
+    const e = queue[i]!;
+    const from = e.arch === 'all' ? native : e.arch;
+    for (const clause of index.clauses(e)) {
+      for (const rel of clause) {
+        for (const d of all(index, rel, from, native)) mark(d);
+      }
+    }
+  }
+  return keep;
 }
