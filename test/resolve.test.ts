@@ -204,6 +204,7 @@ describe('resolve', () => {
     expect(names(c, ['lib/i386'])).toEqual(['lib/i386=2.0']);
     expect(resolve(c, [{ name: 'lib', commit: old.commit }]).packages[0]!.candidate.commit).toBe(old.commit);
     expect(() => parseRequest('Bad Name')).toThrow(TroveError);
+    expect(failure(() => resolve(c, req('lib', 'lib/amd64'))).code).toBe('E_USAGE');
   });
 
   it('is deterministic whatever the input order', () => {

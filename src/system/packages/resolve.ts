@@ -298,7 +298,7 @@ function closure(index: PackageIndex, requests: Request[], opts: ResolveOptions,
   for (const r of requests) {
     const e = pickRequested(index, r, native, pins);
     const had = chosen.get(e.key);
-    if (had?.e === e || extra.some((x) => x.e === e)) continue;
+    if (had?.e === e || extra.some((x) => x.e === e)) throw usage(`package ${e.key} ${e.c.info.version} revision ${e.revision} is asked for twice`);
     const item: Item = { e, dependency: false };
     // Two revisions of one name and arch, both asked for by commit, share a
     // generation (the exchange view gives precedence to the higher one).
