@@ -91,9 +91,9 @@ interface Entry {
   name: string;
   arch: string;
   multiArch: string;
-  version: DebVersion;
+  /** The version, parsed on first use (`ver`). */
+  parsed?: DebVersion;
   revision: number;
-  base: boolean;
   /** Pre-Depends then Depends, parsed on first use. */
   clauses?: Clause[];
 }
@@ -103,9 +103,13 @@ interface Provision {
   version?: string;
 }
 
+function ver(e: Entry): DebVersion {
+  return (e.parsed ??= parseVersion(e.c.info.version));
+}
+
 /** Highest version first, then highest revision, then input order. */
 function better(a: Entry, b: Entry): number {
-  return compareVersions(b.version, a.version) || b.revision - a.revision || a.index - b.index;
+  return compareVersions(ver(b), ver(a)) || b.revision - a.revision || a.index - b.index;
 }
 
 /** A package name alone, the commonest relation. */
@@ -122,7 +126,7 @@ export class PackageIndex {
   constructor(candidates: Candidate[]) {
     candidates.forEach((c, index) => {
       const i = c.info;
-      const e: Entry = { c, index, key: `${i.name}/${i.arch}`, name: i.name, arch: i.arch, multiArch: i.multiArch ?? '', version: parseVersion(i.version), revision: i.revision, base: false };
+      const e: Entry = { c, index, key: `${i.name}/${i.arch}`, name: i.name, arch: i.arch, multiArch: i.multiArch ?? '', revision: i.revision };
       if (!this.byCommit.has(c.commit)) this.byCommit.set(c.commit, e);
       let list = this.byName.get(i.name);
       if (!list) this.byName.set(i.name, (list = []));
@@ -189,7 +193,7 @@ function versionFits(rel: Relation, version: DebVersion | string | undefined): b
  */
 function find(index: PackageIndex, rel: Relation, from: string, native: string, ok: (e: Entry) => boolean): Entry | undefined {
   const real = index.byName.get(rel.name);
-  if (real) for (const e of real) if (archFits(rel, e, from, native) && versionFits(rel, e.version) && ok(e)) return e;
+  if (real) for (const e of real) if (archFits(rel, e, from, native) && versionFits(rel, ver(e)) && ok(e)) return e;
   const provs = index.providers.get(rel.name);
   if (provs) for (const p of provs) if (archFits(rel, p.e, from, native) && versionFits(rel, p.version) && ok(p.e)) return p.e;
   return undefined;
@@ -246,9 +250,9 @@ function pickRequested(index: PackageIndex, r: Request, native: string, pins: Ma
   }
   const fits = arched.filter(
     (e) =>
-      (r.version === undefined || compareVersions(e.version, r.version) === 0) &&
+      (r.version === undefined || compareVersions(ver(e), r.version) === 0) &&
       (r.revision === undefined || e.revision === r.revision) &&
-      (pins.get(e.key) ?? []).every((p) => versionFits(p, e.version)),
+      (pins.get(e.key) ?? []).every((p) => versionFits(p, ver(e))),
   );
   if (fits.length === 0) {
     const have = arched.map((e) => `${e.c.info.version} revision ${e.revision}`).join(', ');
@@ -294,7 +298,7 @@ function closure(index: PackageIndex, requests: Request[], opts: ResolveOptions,
   const chosen = new Map<string, Item>();
   const extra: Item[] = [];
   const queue: Item[] = [];
-  const pinOk = (e: Entry) => (pins.get(e.key) ?? []).every((p) => versionFits(p, e.version));
+  const pinOk = (e: Entry) => (pins.get(e.key) ?? []).every((p) => versionFits(p, ver(e)));
   for (const r of requests) {
     const e = pickRequested(index, r, native, pins);
     const had = chosen.get(e.key);
