@@ -166,6 +166,9 @@ describe('resolve', () => {
     expect(r.packages.map((p) => p.candidate.info.arch)).toEqual(['arm64', 'arm64']);
     expect(resolve(c, req('lib')).arch).toBe('amd64');
     expect(resolve(c, req('lib'), { hostArch: 'arm64' }).arch).toBe('arm64');
+    // A foreign-arch package asked for beside a host one: the host stays native.
+    expect(resolve(c, req('app/arm64', 'lib/amd64')).arch).toBe('amd64');
+    expect(resolve(c, req('app/arm64', 'lib/amd64'), { hostArch: 'i386' }).arch).toBe('arm64');
     expect(failure(() => resolve(c, req('app'), { arch: 'amd64' })).message).toBe('app: no package for amd64 (app exists for arm64; ask for app/ARCH)');
   });
 

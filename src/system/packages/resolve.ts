@@ -34,8 +34,9 @@ export interface ResolveOptions {
   /**
    * The native architecture: what `all` packages, unqualified dependencies of
    * `all` packages and `:native` mean. Default: the arch of the asked-for
-   * packages (an explicit `/ARCH` first, else the only non-`all` arch their
-   * names exist for, else `hostArch` when it is among them, else the first).
+   * packages: among explicit `/ARCH`s (not `all`), `hostArch` if there, else
+   * the first; without any, `hostArch` if their names exist for it, else the
+   * first non-`all` arch by name.
    */
   arch?: string;
   /** Used for the default arch when several fit; default `amd64`. */
@@ -220,10 +221,11 @@ function whyNot(index: PackageIndex, rel: Relation, from: string, native: string
 
 function nativeArch(index: PackageIndex, requests: Request[], opts: ResolveOptions): string {
   if (opts.arch) return opts.arch;
-  for (const r of requests) if (r.arch && r.arch !== 'all') return r.arch;
+  const host = opts.hostArch ?? 'amd64';
+  const explicit = requests.flatMap((r) => (r.arch && r.arch !== 'all' ? [r.arch] : []));
+  if (explicit.length > 0) return explicit.includes(host) ? host : explicit[0]!;
   const arches = new Set<string>();
   for (const r of requests) for (const e of index.byName.get(r.name) ?? []) if (e.arch !== 'all') arches.add(e.arch);
-  const host = opts.hostArch ?? 'amd64';
   if (arches.size === 0 || arches.has(host)) return host;
   return [...arches].sort(cmp)[0]!;
 }
