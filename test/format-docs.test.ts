@@ -47,7 +47,7 @@ function tableOf(message: string): string[] {
 
 /** How format.md writes a proto type in its type column. */
 function docType(f: Field): RegExp {
-  const scalar = /^(string|bytes|uint32|uint64|int32|int64)$/.test(f.type);
+  const scalar = /^(string|bytes|bool|uint32|uint64|int32|int64)$/.test(f.type);
   const base = scalar ? (f.type === 'bytes' ? 'bytes(?:\\(32\\))?' : f.type) : f.type === 'EntryKind' ? 'enum' : `\`${f.type}\``;
   return new RegExp(`^${f.repeated ? 'repeated ' : ''}${base}$`);
 }

@@ -73,8 +73,23 @@ function packageCommit(): Commit {
       { key: 'build-host', value: 'ci-7' },
       { key: 'z', value: '' },
     ],
-    package: { name: 'bash', arch: 'amd64', version: '5.2.15', revision: 3, depends: ['libtinfo6', 'base-files', 'debianutils'] },
+    package: { name: 'bash', arch: 'amd64', version: '5.2.15', revision: 3, depends: ['libtinfo6', 'base-files', 'debianutils'], preDepends: [], provides: [], multiArch: '' },
   };
+}
+
+/** A package commit with every relationship field, and a generation with a dependency package. */
+function relationsCommits(): Commit[] {
+  const pkg = packageCommit();
+  pkg.package = {
+    ...pkg.package!,
+    depends: ['debianutils (>= 5.6-0.1)', 'base-files (>= 2.1.12)'],
+    preDepends: ['libtinfo6 (>= 6)', 'libc6 (>= 2.36)'],
+    provides: ['sh', 'bash-static (= 5.2.15)'],
+    multiArch: 'foreign',
+  };
+  const gen = generationCommit();
+  gen.generation!.packages[0] = { ...gen.generation!.packages[0]!, dependency: true };
+  return [pkg, gen];
 }
 
 function generationCommit(): Commit {
@@ -136,7 +151,12 @@ function normCommit(c: Commit) {
     ...c,
     root: { ...c.root, xattrs: c.root.xattrs.map((x) => [x.name, Buffer.from(x.value).toString('hex')]) },
     metadata: [...c.metadata].sort((a, b) => compareNames(a.key, b.key)),
-    package: c.package && { ...c.package, depends: [...c.package.depends].sort(compareNames) },
+    package: c.package && {
+      ...c.package,
+      depends: [...c.package.depends].sort(compareNames),
+      preDepends: [...c.package.preDepends].sort(compareNames),
+      provides: [...c.package.provides].sort(compareNames),
+    },
     generation: c.generation && {
       ...c.generation,
       packages: [...c.generation.packages].sort(comparePackages),
@@ -303,6 +323,24 @@ describe('round trip', () => {
       expect(normCommit(decoded)).toEqual(normCommit(c));
       expect(Buffer.from(encodeCommit(decoded)).equals(Buffer.from(bytes))).toBe(true);
     }
+  });
+
+  it('keeps Pre-Depends, Provides, Multi-Arch and the dependency mark; empty ones add no bytes', () => {
+    const [pkg, gen] = relationsCommits() as [Commit, Commit];
+    for (const c of [pkg, gen]) {
+      const decoded = decodeCommit(encodeCommit(c));
+      expect(normCommit(decoded)).toEqual(normCommit(c));
+    }
+    expect(decodeCommit(encodeCommit(pkg)).package!.preDepends).toEqual(['libc6 (>= 2.36)', 'libtinfo6 (>= 6)']);
+    expect(objectId(encodeCommit(pkg))).not.toBe(GOLDEN.packageCommit);
+    expect(objectId(encodeCommit(gen))).not.toBe(GOLDEN.generationCommit);
+    // Absent and false are the same bytes: old generations read as "asked for".
+    const plain = generationCommit();
+    plain.generation!.packages[0] = { ...plain.generation!.packages[0]!, dependency: false };
+    expect(objectId(encodeCommit(plain))).toBe(GOLDEN.generationCommit);
+    expect(decodeCommit(encodeCommit(plain)).generation!.packages.every((p) => p.dependency === undefined)).toBe(true);
+    expect(codeOf(() => encodeCommit({ ...pkg, package: { ...pkg.package!, multiArch: 'sometimes' } }))).toBe('E_BAD_OBJECT');
+    expect(codeOf(() => encodeCommit({ ...pkg, package: { ...pkg.package!, provides: ['sh', 'sh'] } }))).toBe('E_BAD_OBJECT');
   });
 
   it('a commit without package or generation decodes without them', () => {

@@ -32,7 +32,8 @@ describe('generations of real Debian packages', () => {
     const repo = await Repo.init(join(tmpdir(), 'repo'));
     const pkgs = [];
     for (const d of debs) pkgs.push(await addPackage(repo, d));
-    const r = await buildGeneration(repo, { specs: pkgs.map((p) => ({ name: p.info.name, priority: 0 })) });
+    // Their dependencies (libc6, ...) are not in the repository: exactly these three.
+    const r = await buildGeneration(repo, { specs: pkgs.map((p) => ({ name: p.info.name, priority: 0 })), noDeps: true });
     expect(r.number).toBe(1);
     const c = await readCommit(repo.store, r.commit);
     expect(c.generation!.profile).toBe('system');

@@ -4,8 +4,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { TroveError } from '../src/util/errors.js';
 import { readCommit, readTree } from '../src/repo/objects.js';
-import { addPackage } from '../src/system/packages/add.js';
-import { parseDepends } from '../src/system/packages/model.js';
+import { addPackage, canonicalClauses, canonicalMultiArch, canonicalProvides } from '../src/system/packages/add.js';
 import { listPackages, packageHistory } from '../src/system/packages/list.js';
 import { parsePackageSpec } from '../src/system/packages/spec.js';
 import { Repo } from '../src/repo/repo.js';
@@ -38,7 +37,12 @@ describe('trove pkg', () => {
     expect(r.info.arch).toBe(dpkgField(bc, 'Architecture'));
     expect(r.info.version).toBe(dpkgField(bc, 'Version'));
     expect(r.info.revision).toBe(1);
-    expect(r.info.depends).toContain('libc6');
+    // Depends as the .deb says it, each clause canonical: versions kept.
+    const depends = dpkgField(bc, 'Depends').split(',').map((d) => d.trim().replace(/\(\s*(\S+)\s*(\S+)\s*\)/, '($1 $2)'));
+    expect(r.info.depends).toEqual([...new Set(depends)].sort());
+    expect(r.info.depends.some((d) => /^libc6 \(>= [0-9.]+\)$/.test(d))).toBe(true);
+    expect(r.info.preDepends).toEqual([]);
+    expect(r.info.multiArch).toBe(dpkgField(bc, 'Multi-Arch'));
     expect(r.ref).toBe(`pkg/bc/${r.info.arch}`);
     const c = await readCommit(repo.store, r.commit);
     expect(c.package).toEqual(r.info);
@@ -48,6 +52,31 @@ describe('trove pkg', () => {
     const usr = (await readTree(repo.store, (await readTree(repo.store, c.tree)).entries.find((e) => e.name === 'usr')!.id!)).entries;
     const bin = await readTree(repo.store, usr.find((e) => e.name === 'bin')!.id!);
     expect(bin.entries.map((e) => e.name)).toContain('bc');
+    await repo.close();
+  });
+
+  it('stores Pre-Depends, Depends, versioned Provides and Multi-Arch as the .deb says them', async () => {
+    const [bash, perl] = getDebs(['bash', 'perl-base']) as [string, string];
+    const repo = await Repo.init(join(tmpdir(), 'repo'));
+    // dpkg-deb's text, split into clauses, spaced the canonical way.
+    const field = (deb: string, name: string) =>
+      [...new Set(dpkgField(deb, name).split(',').map((d) => d.trim().replace(/\s+/g, ' ').replace(/\(\s*([<>=]+)\s*/g, '($1 ')).filter((d) => d !== ''))].sort();
+    for (const deb of [bash, perl]) {
+      const r = await addPackage(repo, deb);
+      expect(r.info.depends, deb).toEqual(field(deb, 'Depends'));
+      expect(r.info.preDepends, deb).toEqual(field(deb, 'Pre-Depends'));
+      expect(r.info.provides, deb).toEqual(field(deb, 'Provides'));
+      // `no` is the same as no field: stored empty.
+      expect(r.info.multiArch, deb).toBe(dpkgField(deb, 'Multi-Arch').replace(/^no$/, ''));
+      expect((await readCommit(repo.store, r.commit)).package).toEqual(r.info);
+    }
+    const p = (await packageHistory(repo, 'perl-base'))[0]!.info;
+    expect(p.preDepends.some((d) => /^libc6 \(>= [0-9.]+\)$/.test(d))).toBe(true);
+    expect(p.provides.some((d) => /^libscalar-list-utils-perl \(= 1:[0-9.]+\)$/.test(d))).toBe(true);
+    expect(p.multiArch).toBe('');
+    const b = (await packageHistory(repo, 'bash'))[0]!.info;
+    expect(b.preDepends.length).toBeGreaterThan(0);
+    expect(b.multiArch).toBe('foreign');
     await repo.close();
   });
 
@@ -191,9 +220,18 @@ describe('trove pkg', () => {
 });
 
 describe('package fields', () => {
-  it('parses Debian relationship fields to names', () => {
-    expect(parseDepends('libc6 (>= 2.34), libfoo1:any | libbar2 (<< 3) [amd64], libc6 (>= 2.30)')).toEqual(['libc6', 'libfoo1 | libbar2']);
-    expect(parseDepends(undefined)).toEqual([]);
+  it('keeps Debian relationship fields whole, in canonical form', () => {
+    expect(canonicalClauses('libc6 (>= 2.34), libfoo1:any | libbar2 (<< 3) [amd64], libc6 (>=2.30), libc6 (>= 2.34)', 'Depends')).toEqual([
+      'libc6 (>= 2.30)',
+      'libc6 (>= 2.34)',
+      'libfoo1:any | libbar2 (<< 3)',
+    ]);
+    expect(canonicalClauses(undefined, 'Depends')).toEqual([]);
+    expect(canonicalProvides('mail-transport-agent, awk (= 1.3.4)')).toEqual(['awk (= 1.3.4)', 'mail-transport-agent']);
+    expect(() => canonicalProvides('awk (>= 1)')).toThrow(TroveError);
+    expect(canonicalMultiArch('no')).toBe('');
+    expect(canonicalMultiArch('foreign')).toBe('foreign');
+    expect(() => canonicalMultiArch('sometimes')).toThrow(TroveError);
   });
 
   it('parses NAME[/ARCH][@REVISION][=PRIORITY]', () => {

@@ -10,13 +10,14 @@ interface DeriveOpts {
   profile: string;
   link?: string;
   switch: boolean;
+  deps: boolean;
   json?: boolean;
 }
 
 type Derive = (repo: Repo, specs: PackageSpec[], opts: DeriveOptions) => Promise<DeriveResult>;
 
 /** A command that derives a generation from the active one and activates it (install, remove). */
-export function registerDerive(program: Command, name: string, description: string, packages: string, derive: Derive): void {
+export function registerDerive(program: Command, name: string, description: string, packages: string, noDeps: string, derive: Derive): void {
   program
     .command(name)
     .description(description)
@@ -24,11 +25,14 @@ export function registerDerive(program: Command, name: string, description: stri
     .option('--profile <name>', 'profile', DEFAULT_PROFILE)
     .option('--link <path>', 'the symlink to swap (default: the profile’s last link, else /ro)')
     .option('--no-switch', 'only build the generation; do not activate it')
+    .option('--no-deps', noDeps)
     .option('--json', 'print the result as JSON')
     .action(async (specs: string[], opts: DeriveOpts, cmd: Command) => {
       const parsed = specs.map(parsePackageSpec);
-      const built = await withRepo(cmd, (repo) => derive(repo, parsed, { profile: opts.profile, activate: opts.switch ? { link: opts.link } : undefined }));
+      const built = await withRepo(cmd, (repo) => derive(repo, parsed, { profile: opts.profile, noDeps: !opts.deps, activate: opts.switch ? { link: opts.link } : undefined }));
       if (opts.json) return printJson(built);
+      if (built.removed) print(`removed: ${built.removed.join(' ')}`);
+      if (built.autoremoved?.length) print(`no longer needed, removed: ${built.autoremoved.join(' ')}`);
       printBuild(built);
       if (built.activated) printActivation(built.activated);
       else print(`activate it with: trove switch ${built.number} --profile ${opts.profile}`);

@@ -44,6 +44,7 @@ export function printBuild(r: BuildResult): void {
   if (r.unchanged) print(`generation ${r.number} of ${r.profile} already has exactly these packages (${shortId(r.commit)}); nothing new`);
   else print(`generation ${r.number} of ${r.profile}: ${r.commit}`);
   print(`${r.packages.length} packages, ${r.conflicts.length} conflicts; read ${r.treesRead} trees, wrote ${r.written.objects} new objects (${bytes(r.written.bytes)})`);
+  if (r.dependencies.length) print(`dependencies (${r.dependencies.length}): ${r.dependencies.join(' ')}`);
   for (const c of r.conflicts) print(`conflict ${c.path}: ${c.winner} wins over ${c.losers.join(', ')}`);
 }
 

@@ -175,6 +175,8 @@ function sortedUnique(list: string[], what: string): string[] {
   return s;
 }
 
+const MULTI_ARCH = new Set(['', 'same', 'foreign', 'allowed']);
+
 /** Canonical bytes of a commit. */
 export function encodeCommit(c: Commit): Uint8Array {
   if (!isObjectId(c.tree)) throw badObject('commit tree id is not a valid id');
@@ -210,6 +212,10 @@ export function encodeCommit(c: Commit): Uint8Array {
     setIf(o, 'version', p.version);
     setIf(o, 'revision', p.revision);
     setIf(o, 'depends', sortedUnique(p.depends, 'dependency'));
+    setIf(o, 'preDepends', sortedUnique(p.preDepends, 'pre-dependency'));
+    setIf(o, 'provides', sortedUnique(p.provides, 'provides entry'));
+    if (!MULTI_ARCH.has(p.multiArch)) throw badObject(`invalid multi-arch value ${JSON.stringify(p.multiArch)}`);
+    setIf(o, 'multiArch', p.multiArch);
     msg.package = o;
   }
   if (c.generation) {
@@ -228,6 +234,7 @@ export function encodeCommit(c: Commit): Uint8Array {
         setIf(q, 'revision', p.revision);
         setIf(q, 'commit', idToBytes(p.commit));
         setIf(q, 'priority', p.priority);
+        if (p.dependency === true) q.dependency = true;
         return q;
       }),
     );
@@ -273,6 +280,9 @@ export function decodeCommit(bytes: Uint8Array): Commit {
       version: p.version ?? '',
       revision: Number(p.revision ?? 0),
       depends: p.depends ?? [],
+      preDepends: p.preDepends ?? [],
+      provides: p.provides ?? [],
+      multiArch: p.multiArch ?? '',
     };
   }
   if (m.generation) {
@@ -286,6 +296,7 @@ export function decodeCommit(bytes: Uint8Array): Commit {
         revision: Number(p.revision ?? 0),
         commit: idFromPb(p.commit, 'generation package commit'),
         priority: p.priority ?? 0,
+        ...(p.dependency ? { dependency: true } : {}),
       })),
       conflicts: (g.conflicts ?? []).map((x) => ({ path: x.path ?? '', winner: x.winner ?? '', losers: x.losers ?? [] })),
     };

@@ -43,7 +43,14 @@ export interface PackageInfo {
   arch: string;
   version: string;
   revision: number;
+  /** Depends clauses in canonical form (`formatClause`), sorted, unique. */
   depends: string[];
+  /** Pre-Depends clauses, same form. */
+  preDepends: string[];
+  /** Provides relations in canonical form (`name` or `name (= version)`), sorted, unique. */
+  provides: string[];
+  /** Multi-Arch: `same`, `foreign`, `allowed` or '' (none). */
+  multiArch: string;
 }
 
 export interface GenerationPackage {
@@ -53,6 +60,8 @@ export interface GenerationPackage {
   revision: number;
   commit: ObjectId;
   priority: number;
+  /** True when the package came in only as a dependency of asked-for ones; absent/false: asked for. */
+  dependency?: boolean;
 }
 
 export interface Conflict {

@@ -3,7 +3,7 @@ import { usage } from '../../util/errors.js';
 import { resolveActivation } from '../../system/activation/activate.js';
 import { buildGeneration } from '../../system/generations/build.js';
 import { diffGenerations } from '../../system/generations/diff.js';
-import { listGenerationRows } from '../../system/generations/list.js';
+import { listGenerationRows, showGeneration } from '../../system/generations/list.js';
 import { parseDuration, pruneGenerations } from '../../system/generations/prune.js';
 import { parsePackageSpec } from '../../system/packages/spec.js';
 import { DEFAULT_PROFILE } from '../../system/profiles.js';
@@ -16,17 +16,18 @@ export function register(program: Command): void {
   gen
     .command('build')
     .description('build a generation from packages and record it as the profile’s next one')
-    .argument('<packages...>', 'NAME[/ARCH][@REVISION][=PRIORITY] (higher priority wins conflicts)')
+    .argument('<packages...>', 'NAME[/ARCH][@REVISION][=PRIORITY] (higher priority wins conflicts); their dependencies come too')
     .option('--profile <name>', 'profile', DEFAULT_PROFILE)
+    .option('--no-deps', 'exactly the packages named, without their dependencies')
     .option('--json', 'print the result as JSON')
     .option('--no-update-summary', NO_UPDATE_SUMMARY)
     .option('--summary-key <file>', SUMMARY_KEY)
     .addHelpText('after', SUMMARY_HELP)
-    .action(async (specs: string[], opts: SummaryOpts & { profile: string; json?: boolean }, cmd: Command) => {
+    .action(async (specs: string[], opts: SummaryOpts & { profile: string; deps: boolean; json?: boolean }, cmd: Command) => {
       const parsed = specs.map(parsePackageSpec);
       const summaryKey = await summaryKeyOf(opts);
       const r = await withRepo(cmd, async (repo) => {
-        const built = await buildGeneration(repo, { profile: opts.profile, specs: parsed });
+        const built = await buildGeneration(repo, { profile: opts.profile, specs: parsed, noDeps: !opts.deps });
         await updateSummaryAfter(repo, opts, summaryKey);
         return built;
       });
@@ -48,6 +49,20 @@ export function register(program: Command): void {
             `${r.packages.length} packages  ${changes.join(' ') || '(no package changes)'}`,
         );
       }
+    });
+  gen
+    .command('show')
+    .description('show a generation’s packages: those asked for and those that came in as dependencies')
+    .argument('[generation]', 'generation number, ref or commit (default: the active one, else the newest)')
+    .option('--profile <name>', 'profile', DEFAULT_PROFILE)
+    .option('--json', 'print the generation as JSON')
+    .action(async (which: string | undefined, opts: { profile: string; json?: boolean }, cmd: Command) => {
+      const g = await withRepo(cmd, (repo) => showGeneration(repo, { profile: opts.profile, generation: which }));
+      if (opts.json) return printJson(g);
+      print(`generation ${g.number ?? '(unnumbered)'} of ${g.profile}: ${g.commit}${g.active ? ' (active)' : ''}`);
+      print(`date     ${new Date(g.timestamp * 1000).toISOString()}`);
+      print(`packages ${g.packages.length}: ${g.asked.length} asked for, ${g.dependencies.length} as dependencies; ${g.conflicts.length} conflicts`);
+      for (const p of g.packages) print(`  ${p.dependency ? 'dep  ' : 'asked'}  ${p.label}${p.priority ? `  priority ${p.priority}` : ''}`);
     });
   gen
     .command('diff')

@@ -7,7 +7,8 @@ export function register(program: Command): void {
     program,
     'install',
     'a new generation: the active one plus (or with newer) packages, then activate it',
-    'NAME[/ARCH][@REVISION][=PRIORITY]',
+    'NAME[/ARCH][@REVISION][=PRIORITY]; their dependencies come too (a dependency the active generation satisfies stays as it is)',
+    'exactly the packages named, without their dependencies',
     installPackages,
   );
 }

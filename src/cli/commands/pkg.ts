@@ -13,8 +13,13 @@ interface AddOpts extends SummaryOpts {
   version?: string;
   revision?: string;
   depends?: string;
+  preDepends?: string;
+  provides?: string;
+  multiArch?: string;
   json?: boolean;
 }
+
+const list = (v: string | undefined) => v?.split(',').map((d) => d.trim()).filter((d) => d !== '');
 
 function positiveInt(v: string, what: string): number {
   if (!/^\d+$/.test(v)) throw usage(`${what} must be a positive integer, got ${JSON.stringify(v)}`);
@@ -31,7 +36,10 @@ export function register(program: Command): void {
     .option('--arch <arch>', 'architecture (default: a .deb’s Architecture field)')
     .option('--version <version>', 'upstream version (default: a .deb’s Version field)')
     .option('--revision <n>', 'revision (default: previous + 1; must be higher than the previous one)')
-    .option('--depends <list>', 'runtime dependencies, comma-separated (default: a .deb’s Pre-Depends and Depends)')
+    .option('--depends <list>', 'Depends clauses, comma-separated, e.g. "libc6 (>= 2.36), a | b" (default: a .deb’s; giving it drops a .deb’s Pre-Depends)')
+    .option('--pre-depends <list>', 'Pre-Depends clauses, same form (default: a .deb’s)')
+    .option('--provides <list>', 'Provides, comma-separated: NAME or "NAME (= VERSION)" (default: a .deb’s)')
+    .option('--multi-arch <value>', 'Multi-Arch: same, foreign, allowed or no (default: a .deb’s)')
     .option('--json', 'print the result as JSON')
     .addHelpText('after', '\nAdding content and metadata identical to the tip makes no new commit or revision.')
     .option('--no-update-summary', NO_UPDATE_SUMMARY)
@@ -45,7 +53,10 @@ export function register(program: Command): void {
           arch: opts.arch,
           version: opts.version,
           revision: opts.revision === undefined ? undefined : positiveInt(opts.revision, '--revision'),
-          depends: opts.depends?.split(',').map((d) => d.trim()).filter((d) => d !== ''),
+          depends: list(opts.depends),
+          preDepends: list(opts.preDepends),
+          provides: list(opts.provides),
+          multiArch: opts.multiArch,
         });
         if (!added.unchanged) await updateSummaryAfter(repo, opts, summaryKey);
         return added;
@@ -80,6 +91,9 @@ export function register(program: Command): void {
       print(`version  ${tip.info.version}`);
       print(`revision ${tip.info.revision}`);
       print(`depends  ${tip.info.depends.join(', ') || '(none)'}`);
+      if (tip.info.preDepends.length) print(`pre-depends ${tip.info.preDepends.join(', ')}`);
+      if (tip.info.provides.length) print(`provides ${tip.info.provides.join(', ')}`);
+      if (tip.info.multiArch) print(`multi-arch ${tip.info.multiArch}`);
       print(`ref      ${tip.ref}`);
       print(`commit   ${tip.commit}`);
       print(`tree     ${tip.tree}`);

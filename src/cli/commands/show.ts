@@ -24,7 +24,10 @@ export function register(program: Command): void {
         if (c.package) {
           const p = c.package;
           print(`package ${p.name} ${p.arch} ${p.version} revision ${p.revision}`);
+          if (p.preDepends.length) print(`pre-depends ${p.preDepends.join(', ')}`);
           if (p.depends.length) print(`depends ${p.depends.join(', ')}`);
+          if (p.provides.length) print(`provides ${p.provides.join(', ')}`);
+          if (p.multiArch) print(`multi-arch ${p.multiArch}`);
         }
         if (c.generation) {
           print(`generation of profile ${c.generation.profile}: ${c.generation.packages.length} packages, ${c.generation.conflicts.length} conflicts`);

@@ -495,6 +495,15 @@ export namespace trove {
             /** PackageInfo depends. */
             depends: string[];
 
+            /** PackageInfo preDepends. */
+            preDepends: string[];
+
+            /** PackageInfo provides. */
+            provides: string[];
+
+            /** PackageInfo multiArch. */
+            multiArch: string;
+
             /**
              * Creates a new PackageInfo instance using the specified properties.
              * @param [properties] Properties to set
@@ -549,6 +558,15 @@ export namespace trove {
                 /** PackageInfo depends */
                 depends?: (string[]|null);
 
+                /** PackageInfo preDepends */
+                preDepends?: (string[]|null);
+
+                /** PackageInfo provides */
+                provides?: (string[]|null);
+
+                /** PackageInfo multiArch */
+                multiArch?: (string|null);
+
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];
             }
@@ -593,6 +611,9 @@ export namespace trove {
 
             /** GenerationPackage priority. */
             priority: number;
+
+            /** GenerationPackage dependency. */
+            dependency: boolean;
 
             /**
              * Creates a new GenerationPackage instance using the specified properties.
@@ -650,6 +671,9 @@ export namespace trove {
 
                 /** GenerationPackage priority */
                 priority?: (number|null);
+
+                /** GenerationPackage dependency */
+                dependency?: (boolean|null);
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];

@@ -1150,6 +1150,9 @@ export const trove = $root.trove = (() => {
              * @property {string|null} [version] PackageInfo version
              * @property {number|null} [revision] PackageInfo revision
              * @property {Array.<string>|null} [depends] PackageInfo depends
+             * @property {Array.<string>|null} [preDepends] PackageInfo preDepends
+             * @property {Array.<string>|null} [provides] PackageInfo provides
+             * @property {string|null} [multiArch] PackageInfo multiArch
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -1176,6 +1179,8 @@ export const trove = $root.trove = (() => {
              */
             const PackageInfo = function (p) {
                 this.depends = [];
+                this.preDepends = [];
+                this.provides = [];
                 if (p)
                     for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
                         if (p[ks[i]] != null && ks[i] !== "__proto__")
@@ -1223,6 +1228,30 @@ export const trove = $root.trove = (() => {
             PackageInfo.prototype.depends = $util.emptyArray;
 
             /**
+             * PackageInfo preDepends.
+             * @member {Array.<string>} preDepends
+             * @memberof trove.v1.PackageInfo
+             * @instance
+             */
+            PackageInfo.prototype.preDepends = $util.emptyArray;
+
+            /**
+             * PackageInfo provides.
+             * @member {Array.<string>} provides
+             * @memberof trove.v1.PackageInfo
+             * @instance
+             */
+            PackageInfo.prototype.provides = $util.emptyArray;
+
+            /**
+             * PackageInfo multiArch.
+             * @member {string} multiArch
+             * @memberof trove.v1.PackageInfo
+             * @instance
+             */
+            PackageInfo.prototype.multiArch = "";
+
+            /**
              * Creates a new PackageInfo instance using the specified properties.
              * @function create
              * @memberof trove.v1.PackageInfo
@@ -1266,6 +1295,16 @@ export const trove = $root.trove = (() => {
                     for (var i = 0; i < m.depends.length; ++i)
                         w.uint32(/* id 5, wireType 2 =*/42).string(m.depends[i]);
                 }
+                if (m.preDepends != null && m.preDepends.length) {
+                    for (var i = 0; i < m.preDepends.length; ++i)
+                        w.uint32(/* id 6, wireType 2 =*/50).string(m.preDepends[i]);
+                }
+                if (m.provides != null && m.provides.length) {
+                    for (var i = 0; i < m.provides.length; ++i)
+                        w.uint32(/* id 7, wireType 2 =*/58).string(m.provides[i]);
+                }
+                if (m.multiArch != null && $Object.hasOwnProperty.call(m, "multiArch") && m.multiArch !== "")
+                    w.uint32(/* id 8, wireType 2 =*/66).string(m.multiArch);
                 if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
                     for (var i = 0; i < m.$unknowns.length; ++i)
                         w.raw(m.$unknowns[i]);
@@ -1354,6 +1393,31 @@ export const trove = $root.trove = (() => {
                             m.depends.push(r.stringVerify());
                             continue;
                         }
+                    case 6: {
+                            if (u !== 2)
+                                break;
+                            if (!(m.preDepends && m.preDepends.length))
+                                m.preDepends = [];
+                            m.preDepends.push(r.stringVerify());
+                            continue;
+                        }
+                    case 7: {
+                            if (u !== 2)
+                                break;
+                            if (!(m.provides && m.provides.length))
+                                m.provides = [];
+                            m.provides.push(r.stringVerify());
+                            continue;
+                        }
+                    case 8: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.stringVerify()).length)
+                                m.multiArch = v;
+                            else
+                                delete m.multiArch;
+                            continue;
+                        }
                     }
                     r.skipType(u, q, t);
                     if (!r.discardUnknown) {
@@ -1399,6 +1463,7 @@ export const trove = $root.trove = (() => {
              * @property {number|null} [revision] GenerationPackage revision
              * @property {Uint8Array|null} [commit] GenerationPackage commit
              * @property {number|null} [priority] GenerationPackage priority
+             * @property {boolean|null} [dependency] GenerationPackage dependency
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -1479,6 +1544,14 @@ export const trove = $root.trove = (() => {
             GenerationPackage.prototype.priority = 0;
 
             /**
+             * GenerationPackage dependency.
+             * @member {boolean} dependency
+             * @memberof trove.v1.GenerationPackage
+             * @instance
+             */
+            GenerationPackage.prototype.dependency = false;
+
+            /**
              * Creates a new GenerationPackage instance using the specified properties.
              * @function create
              * @memberof trove.v1.GenerationPackage
@@ -1522,6 +1595,8 @@ export const trove = $root.trove = (() => {
                     w.uint32(/* id 5, wireType 2 =*/42).bytes(m.commit);
                 if (m.priority != null && $Object.hasOwnProperty.call(m, "priority") && m.priority !== 0)
                     w.uint32(/* id 6, wireType 0 =*/48).int32(m.priority);
+                if (m.dependency != null && $Object.hasOwnProperty.call(m, "dependency") && m.dependency !== false)
+                    w.uint32(/* id 7, wireType 0 =*/56).bool(m.dependency);
                 if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
                     for (var i = 0; i < m.$unknowns.length; ++i)
                         w.raw(m.$unknowns[i]);
@@ -1618,6 +1693,15 @@ export const trove = $root.trove = (() => {
                                 m.priority = v;
                             else
                                 delete m.priority;
+                            continue;
+                        }
+                    case 7: {
+                            if (u !== 0)
+                                break;
+                            if (v = r.bool())
+                                m.dependency = v;
+                            else
+                                delete m.dependency;
                             continue;
                         }
                     }

@@ -4,14 +4,20 @@ import type { Repo } from '../../repo/repo.js';
 import { type GenerationInput, buildGenerationTree } from './tree.js';
 import { readCommit, writeCommit } from '../../repo/objects.js';
 import { packageLabel } from '../packages/model.js';
-import { type PackageSpec, resolvePackage } from '../packages/spec.js';
+import type { PackageSpec } from '../packages/spec.js';
+import { resolveClosure } from '../packages/closure.js';
 import { addGeneration, DEFAULT_PROFILE, listGenerations, withProfileLock } from '../profiles.js';
 import { crashPoint } from '../../util/crash-point.js';
 
 export interface BuildOptions {
   profile?: string;
-  /** Packages by spec (resolved under the repository lock) ... */
+  /**
+   * Packages by spec, with everything they depend on (resolved under the
+   * repository lock, preferring the base generation's packages) ...
+   */
   specs?: PackageSpec[];
+  /** Exactly the specs, no dependencies. */
+  noDeps?: boolean;
   /** ... or already resolved, or both. */
   inputs?: (repo: Repo) => Promise<GenerationInput[]>;
   /**
@@ -35,13 +41,15 @@ export interface BuildResult {
   /** True when the result equals the base generation: no new generation was made. */
   unchanged: boolean;
   packages: string[];
+  /** The packages that came in only as dependencies (a subset of `packages`). */
+  dependencies: string[];
   conflicts: Conflict[];
   treesRead: number;
   written: { objects: number; bytes: number };
 }
 
 function samePackages(a: GenerationInfo, b: GenerationInfo): boolean {
-  const key = (g: GenerationInfo) => g.packages.map((p) => `${p.commit}:${p.priority}`).sort().join(',');
+  const key = (g: GenerationInfo) => g.packages.map((p) => `${p.commit}:${p.priority}:${p.dependency ? 'dep' : 'asked'}`).sort().join(',');
   return a.profile === b.profile && key(a) === key(b);
 }
 
@@ -62,13 +70,17 @@ export async function buildGenerationLocked(repo: Repo, opts: BuildOptions): Pro
   let result: BuildResult | undefined;
   await repo.write(
     async (txn) => {
-      const inputs = [...(opts.inputs ? await opts.inputs(repo) : [])];
-      for (const spec of opts.specs ?? []) inputs.push(await resolvePackage(repo, spec));
       const base = opts.base !== undefined ? opts.base : ((await listGenerations(repo, profile)).at(-1)?.commit ?? null);
+      const inputs = [...(opts.inputs ? await opts.inputs(repo) : [])];
+      if (opts.specs?.length) {
+        const basePackages = base ? ((await readCommit(repo.store, base)).generation?.packages ?? []) : [];
+        inputs.push(...(await resolveClosure(repo, opts.specs, { base: basePackages, noDeps: opts.noDeps })));
+      }
       const built = await buildGenerationTree(txn, inputs);
       const generation: GenerationInfo = { profile, packages: built.ordered.map((i) => i.pkg), conflicts: built.conflicts };
       const packages = built.ordered.map((i) => packageLabel(i.pkg)).sort();
-      const common = { profile, tree: built.tree, base, packages, conflicts: built.conflicts, treesRead: built.treesRead };
+      const dependencies = built.ordered.filter((i) => i.pkg.dependency).map((i) => packageLabel(i.pkg)).sort();
+      const common = { profile, tree: built.tree, base, packages, dependencies, conflicts: built.conflicts, treesRead: built.treesRead };
       if (base) {
         const bc = await readCommit(repo.store, base);
         if (bc.tree === built.tree && bc.generation && samePackages(bc.generation, generation)) {

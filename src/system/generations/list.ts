@@ -1,4 +1,6 @@
-import { notFound } from '../../util/errors.js';
+import { notFound, usage } from '../../util/errors.js';
+import type { Conflict, GenerationPackage } from '../../format/types.js';
+import { resolveActivation } from '../activation/activate.js';
 import type { ObjectId } from '../../util/hash.js';
 import type { Repo } from '../../repo/repo.js';
 import { diffPackages } from './diff.js';
@@ -13,6 +15,9 @@ export interface GenerationRow {
   timestamp: number;
   active: boolean;
   packages: string[];
+  /** The packages asked for, and those that came in only as their dependencies (together: `packages`). */
+  asked: string[];
+  dependencies: string[];
   /** Against the previous listed generation (everything is added for the first). */
   added: string[];
   removed: string[];
@@ -49,6 +54,8 @@ export async function listGenerationRows(repo: Repo, opts: { profile?: string } 
       timestamp: c.timestamp,
       active: active?.commit === g.commit && (active.generation === null || active.generation === g.number),
       packages: pkgs.map(packageLabel),
+      asked: pkgs.filter((p) => !p.dependency).map(packageLabel),
+      dependencies: pkgs.filter((p) => p.dependency).map(packageLabel),
       added: d.added,
       removed: d.removed,
       changed: d.changed,
@@ -57,4 +64,54 @@ export async function listGenerationRows(repo: Repo, opts: { profile?: string } 
     prev = c.generation;
   }
   return rows;
+}
+
+export interface GenerationPackageRow extends GenerationPackage {
+  label: string;
+  /** False for a package asked for, true for one that came in only as a dependency. */
+  dependency: boolean;
+}
+
+export interface GenerationShow {
+  profile: string;
+  /** Null for a generation commit the profile does not number. */
+  number: number | null;
+  commit: ObjectId;
+  timestamp: number;
+  active: boolean;
+  subject: string;
+  packages: GenerationPackageRow[];
+  asked: string[];
+  dependencies: string[];
+  conflicts: Conflict[];
+}
+
+/** One generation of a profile (default: the active one, else the newest) with each package marked asked-for or dependency. */
+export async function showGeneration(repo: Repo, opts: { profile?: string; generation?: string } = {}): Promise<GenerationShow> {
+  const profile = opts.profile ?? DEFAULT_PROFILE;
+  let which: { commit: ObjectId; generation: number | null };
+  if (opts.generation !== undefined) which = await resolveActivation(repo, profile, opts.generation);
+  else {
+    const active = await readActive(repo, profile);
+    const newest = (await listGenerations(repo, profile)).at(-1);
+    if (active) which = { commit: active.commit, generation: active.generation };
+    else if (newest) which = { commit: newest.commit, generation: newest.number };
+    else throw notFound(`profile ${profile} has no generations`, { profile });
+  }
+  const c = await readCommit(repo.store, which.commit);
+  if (!c.generation) throw usage(`${which.commit} is not a generation commit`, { id: which.commit });
+  const active = await readActive(repo, profile);
+  const packages = c.generation.packages.map((p) => ({ ...p, label: packageLabel(p), dependency: p.dependency === true }));
+  return {
+    profile,
+    number: which.generation,
+    commit: which.commit,
+    timestamp: c.timestamp,
+    active: active?.commit === which.commit,
+    subject: c.subject,
+    packages,
+    asked: packages.filter((p) => !p.dependency).map((p) => p.label),
+    dependencies: packages.filter((p) => p.dependency).map((p) => p.label),
+    conflicts: c.generation.conflicts,
+  };
 }

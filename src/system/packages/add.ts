@@ -1,4 +1,4 @@
-import { exists, usage } from '../../util/errors.js';
+import { exists, TroveError, unsafeArchive, usage } from '../../util/errors.js';
 import { compareNames, nameProblem } from '../../format/names.js';
 import type { Commit, DirMeta, PackageInfo } from '../../format/types.js';
 import type { ObjectId } from '../../util/hash.js';
@@ -9,7 +9,8 @@ import { readDebControl } from '../../repo/import/deb.js';
 import type { ImportReport } from '../../repo/import/report.js';
 import { importSource, type SourceKind, sourceKind } from '../../repo/import/source.js';
 import { readCommit, writeCommit } from '../../repo/objects.js';
-import { packageRef, parseDepends } from './model.js';
+import { packageRef } from './model.js';
+import { formatClause, formatRelation, parseProvides, parseRelations } from './relations.js';
 
 export interface PkgAddOptions {
   /** Required unless the source is a `.deb` (then they override its control file). */
@@ -18,8 +19,17 @@ export interface PkgAddOptions {
   version?: string;
   /** Default: the previous revision + 1 (1 for a new package). */
   revision?: number;
-  /** Runtime dependencies; default: a `.deb`'s Pre-Depends and Depends, else none. */
+  /**
+   * Depends clauses (`libc6 (>= 2.36)`, `a | b:any`); default: a `.deb`'s
+   * Depends, else none. Giving them also drops a `.deb`'s Pre-Depends.
+   */
   depends?: string[];
+  /** Pre-Depends clauses; default: a `.deb`'s, else none (and none when `depends` is given). */
+  preDepends?: string[];
+  /** Provides (`name` or `name (= version)`); default: a `.deb`'s, else none. */
+  provides?: string[];
+  /** Multi-Arch (`same`, `foreign`, `allowed`, `no`); default: a `.deb`'s, else none. */
+  multiArch?: string;
   subject?: string;
   /** Seconds since the epoch; default now. */
   timestamp?: number;
@@ -49,7 +59,58 @@ function sameMeta(a: DirMeta, b: DirMeta): boolean {
 }
 
 function sameInfo(a: PackageInfo, b: PackageInfo): boolean {
-  return a.name === b.name && a.arch === b.arch && a.version === b.version && a.depends.join('\n') === b.depends.join('\n');
+  const same = (x: string[], y: string[]) => x.join('\n') === y.join('\n');
+  return (
+    a.name === b.name &&
+    a.arch === b.arch &&
+    a.version === b.version &&
+    same(a.depends, b.depends) &&
+    same(a.preDepends, b.preDepends) &&
+    same(a.provides, b.provides) &&
+    a.multiArch === b.multiArch
+  );
+}
+
+const sortedUnique = (list: string[]) => [...new Set(list)].sort(compareNames);
+
+/** Canonical clauses of a relationship field: each as `formatClause` prints it, sorted, unique. */
+export function canonicalClauses(field: string | undefined, name: string): string[] {
+  return sortedUnique(parseRelations(field, name).map(formatClause));
+}
+
+/** Canonical Provides: `name` or `name (= version)`, sorted, unique. */
+export function canonicalProvides(field: string | undefined): string[] {
+  return sortedUnique(parseProvides(field).map(formatRelation));
+}
+
+/** A Multi-Arch value as stored: `same`, `foreign`, `allowed` or '' (absent or `no`). */
+export function canonicalMultiArch(field: string | undefined): string {
+  const v = (field ?? '').trim();
+  if (v === '' || v === 'no') return '';
+  if (v === 'same' || v === 'foreign' || v === 'allowed') return v;
+  throw usage(`Multi-Arch: expected same, foreign, allowed or no, got ${JSON.stringify(v)}`);
+}
+
+interface Relations {
+  depends: string[];
+  preDepends: string[];
+  provides: string[];
+  multiArch: string;
+}
+
+/** The relationship fields of a .deb's control file; a malformed one is E_UNSAFE_ARCHIVE. */
+function debRelations(source: string, control: Record<string, string>): Relations {
+  try {
+    return {
+      depends: canonicalClauses(control.Depends, 'Depends'),
+      preDepends: canonicalClauses(control['Pre-Depends'], 'Pre-Depends'),
+      provides: canonicalProvides(control.Provides),
+      multiArch: canonicalMultiArch(control['Multi-Arch']),
+    };
+  } catch (e) {
+    if (e instanceof TroveError && e.code === 'E_USAGE') throw unsafeArchive(`${source}: bad control file: ${e.message}`);
+    throw e;
+  }
 }
 
 /**
@@ -66,7 +127,14 @@ export async function addPackage(repo: Repo, source: string, opts: PkgAddOptions
   const name = checkField('name', opts.name ?? control.Package);
   const arch = checkField('arch', opts.arch ?? control.Architecture);
   const version = checkField('version', opts.version ?? control.Version);
-  const depends = [...new Set(opts.depends ?? [...parseDepends(control['Pre-Depends']), ...parseDepends(control.Depends)])].sort(compareNames);
+  const relations: Relations = debRelations(source, control);
+  if (opts.depends) {
+    relations.depends = canonicalClauses(opts.depends.join(','), '--depends');
+    relations.preDepends = [];
+  }
+  if (opts.preDepends) relations.preDepends = canonicalClauses(opts.preDepends.join(','), '--pre-depends');
+  if (opts.provides) relations.provides = canonicalProvides(opts.provides.join(','));
+  if (opts.multiArch !== undefined) relations.multiArch = canonicalMultiArch(opts.multiArch);
   if (opts.revision !== undefined && (!Number.isSafeInteger(opts.revision) || opts.revision < 1)) {
     throw usage(`revision must be a positive integer, got ${opts.revision}`);
   }
@@ -84,7 +152,7 @@ export async function addPackage(repo: Repo, source: string, opts: PkgAddOptions
         const tipId = (await refTxn.read(ref)) ?? undefined;
         const tip = tipId ? await readCommit(repo.store, tipId) : undefined;
         const prev = tip?.package?.revision ?? 0;
-        const info: PackageInfo = { name, arch, version, revision: opts.revision ?? prev + 1, depends };
+        const info: PackageInfo = { name, arch, version, revision: opts.revision ?? prev + 1, ...relations };
         const base = { ref, kind, report: imported.report, tip: tipId ?? null };
         if (tip && tipId && tip.package && tip.tree === imported.tree && sameMeta(tip.root, imported.root) && sameInfo(tip.package, info)) {
           if (opts.revision === undefined || opts.revision === prev) {
