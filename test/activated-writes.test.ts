@@ -211,3 +211,29 @@ describe('nothing activated or checked out is writable into the store', () => {
     expect(contentOnly(listing(fresh))).toEqual(contentOnly(committed[0]!));
   });
 });
+
+describe.runIf(isRoot)('a --hardlink checkout is the store: fsck finds what was written through it', () => {
+  it('a write through a shared variant is corrupt-variant; fsck --repair removes it and the next checkout is right', async () => {
+    const dir = tmpdir('trove-variant');
+    chmodSync(dir, 0o755);
+    const repo = join(dir, 'repo');
+    const src = join(dir, 'src');
+    makeTree(src, 1);
+    await troveOk(repo, 'init');
+    await troveOk(repo, 'commit', src, '-r', 'main');
+    const co = join(dir, 'co');
+    await troveOk(repo, 'checkout', '--hardlink', 'main', co);
+    // Owned by uid 33: linked to a variant, not to the object; the owner writes through it.
+    expect(attempt('www-data', [join(co, 'var', 'www', 'index.html')]).find((r) => r.startsWith('write '))).toMatch(/ ok$/);
+    const found = await troveIn(repo)('fsck', '--json');
+    expect(found.code).toBe(5);
+    const problems = (JSON.parse(found.stdout) as { problems: { problem: string; where: string }[] }).problems;
+    expect(problems).toMatchObject([{ problem: 'corrupt-variant', where: expect.stringMatching(/^variants\/640-33-33\//) }]);
+    const repaired = await troveIn(repo)('fsck', '--repair');
+    expect(repaired.code, repaired.stderr).toBe(0);
+    expect(repaired.stdout).toContain(`removed: checkout variant ${problems[0]!.where}`);
+    const again = join(dir, 'again');
+    await troveOk(repo, 'checkout', '--hardlink', 'main', again);
+    expect(listing(again)).toEqual(listing(src));
+  });
+});

@@ -1,4 +1,5 @@
 import { existsSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { isTroveError } from '../util/errors.js';
 import type { ObjectId } from '../util/hash.js';
 import { hashFileSync } from '../util/hash-file.js';
@@ -65,6 +66,8 @@ export interface RepairReport {
   found: FsckProblem[];
   repaired: RepairedObject[];
   quarantined: QuarantinedObject[];
+  /** Checkout variants (`variants/...`) whose bytes were wrong, deleted (the next checkout makes them again). */
+  removedVariants: string[];
   /** What is still wrong (missing objects, objects that are not what their references say, bad refs). */
   remaining: RemainingProblem[];
   /** The check after the repair. */
@@ -150,13 +153,16 @@ export async function repair(repo: Repo, opts: RepairOptions): Promise<RepairRep
       if (file) dropCompressed(repo, p.id);
       if (file) quarantined.push({ id: p.id, ...(p.kind ? { kind: p.kind } : {}), file: `quarantine/${file}`, record: `quarantine/${p.id}.json` });
     }
-    if (quarantined.length > 0) report = await fsck(repo, { roots: opts.roots });
+    // A bad variant is derived data: it goes, and the next hard-link checkout makes it again.
+    const removedVariants = left.flatMap((p) => (p.problem === 'corrupt-variant' && p.where ? [p.where] : []));
+    for (const where of removedVariants) rmSync(join(repo.path, where), { force: true });
+    if (quarantined.length > 0 || removedVariants.length > 0) report = await fsck(repo, { roots: opts.roots });
 
     const remaining: RemainingProblem[] = report.problems.map((p) => {
       const n = (p.id !== undefined && needers.get(p.id)) || { neededBy: [], more: 0 };
       return { ...p, neededBy: n.neededBy, moreNeeders: n.more, tried: (p.id !== undefined && tried.get(p.id)) || [] };
     });
-    return { ok: report.ok, remotes: sources.map((s) => s.name), found, repaired, quarantined, remaining, fsck: report };
+    return { ok: report.ok, remotes: sources.map((s) => s.name), found, repaired, quarantined, removedVariants, remaining, fsck: report };
   } finally {
     for (const s of sources) await s.transport?.close();
     await release();

@@ -1,7 +1,8 @@
-import { statSync } from 'node:fs';
+import { lstatSync, readdirSync, readlinkSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { isTroveError } from '../util/errors.js';
 import { decodeCommit, decodeTree } from '../format/codec.js';
-import type { ObjectId } from '../util/hash.js';
+import { hashBytes, isObjectId, type ObjectId } from '../util/hash.js';
 import { hashFileSync } from '../util/hash-file.js';
 import type { ObjectFiles } from '../store/types.js';
 import type { Repo } from './repo.js';
@@ -18,7 +19,7 @@ export interface FsckProblem {
   where?: string;
   /** A blob's size as its tree records it. */
   size?: number;
-  problem: 'corrupt' | 'missing' | 'invalid' | 'size-mismatch' | 'invalid-ref';
+  problem: 'corrupt' | 'missing' | 'invalid' | 'size-mismatch' | 'invalid-ref' | 'corrupt-variant';
   detail: string;
 }
 
@@ -125,12 +126,47 @@ export async function fsck(repo: Repo, opts: { roots: RootSource; onProgress?: (
     }
   };
 
+  for (const v of checkVariants(repo.path)) problem(v);
   for (const ns of ['heads', 'remotes']) {
     for (const bad of (await listRefsChecked(repo, ns)).bad) problem({ where: `refs/${ns}/${bad.name}`, problem: 'invalid-ref', detail: bad.error });
   }
   for (const root of await opts.roots(skippingBadRefs(repo))) await checkCommit(root.commit, root.name);
   report.ok = report.problems.length === 0;
   return report;
+}
+
+/**
+ * Re-checks the checkout variants (docs/format.md): a file variant must hash
+ * to the object id it is named by, a symlink variant's target to its name.
+ * They are hard-linked into checkouts, so a write through a `--hardlink`
+ * checkout lands in them; `fsck --repair` deletes a bad one (derived data:
+ * the next checkout makes it again from the object).
+ */
+export function checkVariants(repoPath: string): FsckProblem[] {
+  const out: FsckProblem[] = [];
+  const base = join(repoPath, 'variants');
+  const list = (dir: string) => {
+    try {
+      return readdirSync(dir);
+    } catch {
+      return [];
+    }
+  };
+  for (const key of list(base)) {
+    for (const shard of list(join(base, key))) {
+      for (const rest of list(join(base, key, shard))) {
+        const path = join(base, key, shard, rest);
+        const name = `${shard}${rest}`;
+        if (!isObjectId(name)) continue;
+        const st = lstatSync(path);
+        const actual = st.isSymbolicLink() ? hashBytes(Buffer.from(readlinkSync(path), 'utf8')) : st.isFile() ? hashFileSync(path).id : null;
+        if (actual === name) continue;
+        const where = `variants/${key}/${shard}/${rest}`;
+        out.push({ id: name, where, problem: 'corrupt-variant', detail: actual === null ? 'not a file or symlink' : `content hashes to ${actual}` });
+      }
+    }
+  }
+  return out;
 }
 
 /**

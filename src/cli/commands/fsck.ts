@@ -14,6 +14,7 @@ function problemLine(p: FsckProblem): string {
 function printRepair(r: RepairReport): void {
   for (const x of r.repaired) print(`repaired: ${x.kind ?? 'object'} ${x.id} (${x.was}) from ${x.remote} (${x.url})`);
   for (const q of r.quarantined) print(`quarantined: ${q.kind ?? 'object'} ${q.id} -> ${q.file} (record: ${q.record})`);
+  for (const v of r.removedVariants) print(`removed: checkout variant ${v} (its bytes were wrong; the next checkout makes it again)`);
   for (const p of r.remaining) {
     print(problemLine(p));
     for (const t of p.tried) print(`  ${t.source}: ${t.detail}`);
@@ -23,7 +24,7 @@ function printRepair(r: RepairReport): void {
   const f = r.fsck;
   print(`${f.objects} objects (${bytes(f.bytes)}); ${f.commits} commits, ${f.trees} trees, ${f.blobs} blobs reachable`);
   const remotes = r.remotes.length ? r.remotes.join(', ') : 'none configured';
-  print(`found ${r.found.length} problem(s); repaired ${r.repaired.length}, quarantined ${r.quarantined.length}, ${r.remaining.length} remain (remotes: ${remotes})`);
+  print(`found ${r.found.length} problem(s); repaired ${r.repaired.length}, quarantined ${r.quarantined.length}, ${r.removedVariants.length ? `removed ${r.removedVariants.length} variant(s), ` : ''}${r.remaining.length} remain (remotes: ${remotes})`);
 }
 
 export function register(program: Command): void {
