@@ -17,6 +17,7 @@ const GROUPS = {
   generations: () => import('./generations.mjs'),
   pull: () => import('./pull.mjs'),
   fuse: () => import('./fuse.mjs'),
+  pkgadd: () => import('./pkgadd.mjs'),
 };
 
 const USAGE = `usage: npm run bench -- [--runs N | --quick] [--only ${Object.keys(GROUPS).join(',')}] [--no-docs] [--no-wait]

@@ -76,6 +76,8 @@ export class Transaction extends FilePuts implements ObjectStore {
   }
 
   private record(id: ObjectId, path: string, size: number): void {
+    // Two concurrent puts of one object both end here; it is staged (and counted) once.
+    if (this.staged.has(id)) return;
     this.staged.set(id, path);
     this.stats.objects++;
     this.stats.bytes += size;

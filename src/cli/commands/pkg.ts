@@ -1,10 +1,12 @@
 import type { Command } from 'commander';
 import { usage } from '../../util/errors.js';
-import { addPackage } from '../../system/packages/add.js';
+import type { SingleBar } from 'cli-progress';
+import { addPackage, addPackages, expandSources } from '../../system/packages/add.js';
 import { packageLabel } from '../../system/packages/model.js';
 import { listPackages, packageHistory } from '../../system/packages/list.js';
 import { print, printJson, withRepo } from '../context.js';
 import { bytes, shortId } from '../printers.js';
+import { terminalBar, wantsProgress } from '../progress.js';
 import { NO_UPDATE_SUMMARY, SUMMARY_HELP, SUMMARY_KEY, type SummaryOpts, summaryKeyOf, updateSummaryAfter } from '../summary-refresh.js';
 
 interface AddOpts extends SummaryOpts {
@@ -16,10 +18,46 @@ interface AddOpts extends SummaryOpts {
   preDepends?: string;
   provides?: string;
   multiArch?: string;
+  jobs?: string;
+  progress?: boolean;
   json?: boolean;
 }
 
 const list = (v: string | undefined) => v?.split(',').map((d) => d.trim()).filter((d) => d !== '');
+
+/** Options that describe one package, refused with several. */
+const PER_PACKAGE = ['name', 'arch', 'version', 'revision', 'depends', 'preDepends', 'provides', 'multiArch'] as const;
+
+/** `pkg add` of several .deb files: one process, one transaction, one progress bar. */
+async function addMany(cmd: Command, sources: string[], opts: AddOpts, jobs: number | undefined): Promise<void> {
+  const summaryKey = await summaryKeyOf(opts);
+  let bar: SingleBar | undefined;
+  if (wantsProgress(opts)) {
+    bar = terminalBar('adding [{bar}] {value}/{total} packages | {done} | ETA {eta_formatted}');
+    bar.start(sources.length, 0, { done: bytes(0) });
+  }
+  const r = await withRepo(cmd, async (repo) => {
+    const added = await addPackages(repo, sources, {
+      jobs,
+      onProgress: (p) => bar?.update(p.done, { done: `${bytes(p.bytes)}/${bytes(p.totalBytes)}` }),
+    });
+    if (added.packages.some((p) => !p.unchanged)) await updateSummaryAfter(repo, opts, summaryKey);
+    return added;
+  }).finally(() => bar?.stop());
+  if (opts.json) return printJson(r.packages);
+  let files = 0;
+  for (const p of r.packages) {
+    const label = packageLabel(p.info);
+    files += p.report.files;
+    if (p.unchanged) print(`${p.ref} unchanged at ${label} (${shortId(p.commit)})`);
+    else print(`${p.ref} -> ${p.commit} (${label})`);
+  }
+  const changed = r.packages.filter((p) => !p.unchanged).length;
+  print(
+    `${r.packages.length} packages: ${changed} new revisions, ${r.packages.length - changed} unchanged; ` +
+      `${files} files; wrote ${r.written.objects} new objects (${bytes(r.written.bytes)})`,
+  );
+}
 
 function positiveInt(v: string, what: string): number {
   if (!/^\d+$/.test(v)) throw usage(`${what} must be a positive integer, got ${JSON.stringify(v)}`);
@@ -30,25 +68,44 @@ export function register(program: Command): void {
   const pkg = program.command('pkg').description('add, list and show packages (commits on pkg/<name>/<arch>)');
   pkg
     .command('add')
-    .description('commit a package from a directory, tar archive or .deb')
-    .argument('<source>', 'directory, tar archive or Debian package')
-    .option('--name <name>', 'package name (default: a .deb’s Package field)')
-    .option('--arch <arch>', 'architecture (default: a .deb’s Architecture field)')
-    .option('--version <version>', 'upstream version (default: a .deb’s Version field)')
-    .option('--revision <n>', 'revision (default: previous + 1; must be higher than the previous one)')
-    .option('--depends <list>', 'Depends clauses, comma-separated, e.g. "libc6 (>= 2.36), a | b" (default: a .deb’s; giving it drops a .deb’s Pre-Depends)')
-    .option('--pre-depends <list>', 'Pre-Depends clauses, same form (default: a .deb’s)')
-    .option('--provides <list>', 'Provides, comma-separated: NAME or "NAME (= VERSION)" (default: a .deb’s)')
-    .option('--multi-arch <value>', 'Multi-Arch: same, foreign, allowed or no (default: a .deb’s)')
-    .option('--json', 'print the result as JSON')
-    .addHelpText('after', '\nAdding content and metadata identical to the tip makes no new commit or revision.')
+    .description('commit packages from .deb files, directories of .deb files, a directory or a tar archive')
+    .argument('<sources...>', 'Debian packages, directories of them, or one directory or tar archive')
+    .option('--name <name>', 'package name (default: a .deb’s Package field; one source only)')
+    .option('--arch <arch>', 'architecture (default: a .deb’s Architecture field; one source only)')
+    .option('--version <version>', 'upstream version (default: a .deb’s Version field; one source only)')
+    .option('--revision <n>', 'revision (default: previous + 1; must be higher than the previous one; one source only)')
+    .option('--depends <list>', 'Depends clauses, comma-separated, e.g. "libc6 (>= 2.36), a | b" (default: a .deb’s; giving it drops a .deb’s Pre-Depends; one source only)')
+    .option('--pre-depends <list>', 'Pre-Depends clauses, same form (default: a .deb’s; one source only)')
+    .option('--provides <list>', 'Provides, comma-separated: NAME or "NAME (= VERSION)" (default: a .deb’s; one source only)')
+    .option('--multi-arch <value>', 'Multi-Arch: same, foreign, allowed or no (default: a .deb’s; one source only)')
+    .option('-j, --jobs <n>', 'packages imported at once (default: the number of CPUs, at least 2)')
+    .option('--no-progress', 'no progress bar even on a terminal')
+    .option('--json', 'print the result as JSON (one source: an object; several: an array)')
+    .addHelpText(
+      'after',
+      '\nAdding content and metadata identical to the tip makes no new commit or revision.\n' +
+        'A directory that holds .deb files (at its top level) stands for those files; any\n' +
+        'other directory is one package\'s tree. Several packages are added all or nothing.',
+    )
     .option('--no-update-summary', NO_UPDATE_SUMMARY)
     .option('--summary-key <file>', SUMMARY_KEY)
     .addHelpText('after', SUMMARY_HELP)
-    .action(async (source: string, opts: AddOpts, cmd: Command) => {
+    .action(async (args: string[], opts: AddOpts, cmd: Command) => {
+      const jobs = opts.jobs === undefined ? undefined : positiveInt(opts.jobs, '--jobs');
+      if (jobs === 0) throw usage('--jobs must be a positive integer, got "0"');
+      const sources = await expandSources(args);
+      const several = args.length > 1 || sources.some((s) => s.dir !== undefined);
+      if (several) {
+        const given = PER_PACKAGE.filter((o) => opts[o] !== undefined).map((o) => `--${o.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
+        if (given.length > 0) {
+          const why = args.length > 1 ? 'several sources are given' : `${args[0]} is a directory of .deb files`;
+          throw usage(`${given.join(', ')} ${given.length > 1 ? 'apply' : 'applies'} to one package, but ${why}`);
+        }
+        return addMany(cmd, sources.map((s) => s.path), opts, jobs);
+      }
       const summaryKey = await summaryKeyOf(opts);
       const r = await withRepo(cmd, async (repo) => {
-        const added = await addPackage(repo, source, {
+        const added = await addPackage(repo, args[0]!, {
           name: opts.name,
           arch: opts.arch,
           version: opts.version,

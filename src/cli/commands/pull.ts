@@ -1,10 +1,10 @@
-import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { notFound, usage } from '../../util/errors.js';
 import { checkSummary } from '../../remote/check.js';
 import { pull, type PullProgress } from '../../remote/pull.js';
 import { io, print, printJson, withRepo } from '../context.js';
 import { bytes, shortId } from '../printers.js';
+import { terminalBar, wantsProgress } from '../progress.js';
 
 interface Opts {
   mirror?: boolean;
@@ -31,14 +31,7 @@ function count(name: string, v: string, min: number): number {
  * A notice stops it (so the notice gets its own line); the next update starts it again.
  */
 function progressBar(): { update: (p: PullProgress) => void; stop: () => void } {
-  const bar = new SingleBar({
-    format: '{phase} [{bar}] {done} | {received} | {rate}/s | ETA {eta_formatted}',
-    hideCursor: true,
-    clearOnComplete: true,
-    fps: 8,
-    etaBuffer: 200,
-    stream: io().stderr as NodeJS.WriteStream,
-  });
+  const bar = terminalBar('{phase} [{bar}] {done} | {received} | {rate}/s | ETA {eta_formatted}');
   const started = Date.now();
   let running = false;
   return {
@@ -108,7 +101,7 @@ export function register(program: Command): void {
         }
         return;
       }
-      const bar = opts.json || !opts.progress || !io().stderr.isTTY ? undefined : progressBar();
+      const bar = wantsProgress(opts) ? progressBar() : undefined;
       const r = await withRepo(cmd, (repo) =>
         pull(repo, {
           remote,

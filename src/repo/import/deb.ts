@@ -3,9 +3,8 @@ import { open } from 'node:fs/promises';
 import * as tarStream from 'tar-stream';
 import { pipeline } from 'node:stream/promises';
 import { unsafeArchive } from '../../util/errors.js';
-import type { ObjectStore } from '../../store/types.js';
 import { decompressor, readHead, sniffCompression } from '../../util/compression.js';
-import { importTar, type TreeImport } from './tar.js';
+import { importTar, type TarStore, type TreeImport } from './tar.js';
 
 const AR_MAGIC = '!<arch>\n';
 const HEADER = 60;
@@ -61,7 +60,7 @@ function memberStream(path: string, m: ArMember) {
 }
 
 /** Imports a `.deb`'s data archive (its files) into `store`. */
-export async function importDeb(path: string, store: Pick<ObjectStore, 'put' | 'putStream'>): Promise<TreeImport> {
+export async function importDeb(path: string, store: TarStore): Promise<TreeImport> {
   const m = await member(path, 'data.tar');
   return importTar(memberStream(path, m), store);
 }

@@ -4,7 +4,7 @@ import * as tarStream from 'tar-stream';
 import { unsafeArchive, unsupported } from '../../util/errors.js';
 import type { DirMeta, Xattr } from '../../format/types.js';
 import type { ObjectId } from '../../util/hash.js';
-import type { ObjectStore } from '../../store/types.js';
+import type { ObjectStore, PutResult } from '../../store/types.js';
 import { type Meta, TreeBuilder } from './builder.js';
 import { decompressor, sniffCompression } from '../../util/compression.js';
 import { type ImportReport, newReport } from './report.js';
@@ -75,6 +75,24 @@ function extractor(): tarStream.Extract {
   return extract;
 }
 
+/** Members up to this size are read whole and stored with one synchronous put (fewer thread-pool round trips). */
+const SMALL_MEMBER = 1 << 20;
+
+/** What a tar import writes to: `putSync`, when there, takes the small members. */
+export type TarStore = Pick<ObjectStore, 'put' | 'putStream'> & Partial<Pick<ObjectStore, 'putSync'>>;
+
+/** Stores one member's content: small ones read whole and put at once, big ones streamed. */
+async function putMember(store: TarStore, entry: AsyncIterable<Uint8Array>, size: number, executable: boolean): Promise<PutResult> {
+  if (!store.putSync || size > SMALL_MEMBER) return store.putStream(entry, { executable });
+  const chunks: Uint8Array[] = [];
+  let got = 0;
+  for await (const c of entry) {
+    chunks.push(c);
+    got += c.length;
+  }
+  return store.putSync(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, got), { executable });
+}
+
 export interface TreeImport {
   tree: ObjectId;
   root: DirMeta;
@@ -86,7 +104,7 @@ export interface TreeImport {
  * its first bytes) into `store`. Members are validated as they arrive; the
  * first unsafe one aborts the whole import with E_UNSAFE_ARCHIVE.
  */
-export async function importTar(source: Readable, store: Pick<ObjectStore, 'put' | 'putStream'>): Promise<TreeImport> {
+export async function importTar(source: Readable, store: TarStore): Promise<TreeImport> {
   const { head, stream } = await peek(source);
   const dec = decompressor(sniffCompression(head));
   const extract = extractor();
@@ -104,7 +122,7 @@ export async function importTar(source: Readable, store: Pick<ObjectStore, 'put'
       switch (h.type) {
         case 'file':
         case 'contiguous-file': {
-          const put = await store.putStream(entry as AsyncIterable<Uint8Array>, { executable: (meta.mode & 0o111) !== 0 });
+          const put = await putMember(store, entry as AsyncIterable<Uint8Array>, h.size ?? 0, (meta.mode & 0o111) !== 0);
           if (put.size !== h.size) throw unsafeArchive(`member ${JSON.stringify(path)} is truncated`);
           builder.addFile(path, meta, put.id, put.size);
           report.files++;

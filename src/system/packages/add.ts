@@ -1,10 +1,15 @@
-import { exists, TroveError, unsafeArchive, usage } from '../../util/errors.js';
+import { readdir, stat } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { ERROR_HELPERS, exists, ioError, isTroveError, TroveError, unsafeArchive, usage } from '../../util/errors.js';
+import { limiter } from '../../util/limiter.js';
 import { compareNames, nameProblem } from '../../format/names.js';
 import type { Commit, DirMeta, PackageInfo } from '../../format/types.js';
 import type { ObjectId } from '../../util/hash.js';
 import { refNameProblem } from '../../refs/refs.js';
 import type { Repo } from '../../repo/repo.js';
-import type { RefTransaction } from '../../refs/transaction.js';
+import type { RefTransaction, RefUpdate } from '../../refs/transaction.js';
+import type { ObjectStore, PutResult } from '../../store/types.js';
 import { readDebControl } from '../../repo/import/deb.js';
 import type { ImportReport } from '../../repo/import/report.js';
 import { importSource, type SourceKind, sourceKind } from '../../repo/import/source.js';
@@ -188,4 +193,206 @@ export async function addPackage(repo: Repo, source: string, opts: PkgAddOptions
   }
   const { tip: _tip, ...out } = result!;
   return out;
+}
+
+/** One source of `addPackages`: a file, or a `.deb` found in a directory argument. */
+export interface PkgSource {
+  path: string;
+  /** The directory argument it was found in, if any. */
+  dir?: string;
+}
+
+/**
+ * The sources named by `args`. A directory that holds `.deb` files at its top
+ * level stands for those files (sorted by name; subdirectories and other files
+ * are ignored); any other argument stands for itself. Arguments keep their order.
+ */
+export async function expandSources(args: string[]): Promise<PkgSource[]> {
+  const out: PkgSource[] = [];
+  for (const arg of args) {
+    if ((await sourceKind(arg)) !== 'dir') {
+      out.push({ path: arg });
+      continue;
+    }
+    const debs = (await readdir(arg, { withFileTypes: true }))
+      .filter((d) => d.name.endsWith('.deb') && (d.isFile() || d.isSymbolicLink()))
+      .map((d) => d.name)
+      .sort();
+    if (debs.length === 0) out.push({ path: arg });
+    else for (const d of debs) out.push({ path: join(arg, d), dir: arg });
+  }
+  return out;
+}
+
+export interface PkgAddManyOptions {
+  /** Imports run at once (default: the number of CPUs, at least 2). */
+  jobs?: number;
+  subject?: string;
+  timestamp?: number;
+  /** Called after each import with the count and the source bytes done so far. */
+  onProgress?: (p: { done: number; total: number; bytes: number; totalBytes: number }) => void;
+}
+
+export interface PkgAddManyResult {
+  packages: (PkgAddResult & { source: string })[];
+  /** Objects written for all packages together. */
+  written: { objects: number; bytes: number };
+}
+
+/** `err` with its message prefixed by `path` (unless it names it already), same code and data. */
+function aboutFile(path: string, err: unknown): unknown {
+  if (isTroveError(err)) {
+    if (err.message.includes(path)) return err;
+    return ERROR_HELPERS[err.code](`${path}: ${err.message}`, { path, ...err.data }, { cause: err });
+  }
+  if (err instanceof Error && typeof (err as NodeJS.ErrnoException).code === 'string') {
+    return ioError(`${path}: ${err.message}`, { path }, { cause: err });
+  }
+  return err;
+}
+
+type ImportStore = Pick<ObjectStore, 'put' | 'putStream' | 'has' | 'hasSync' | 'putSync' | 'putFileSync'>;
+
+/** A view of `store` that counts the objects and bytes it writes (for one package of a shared transaction). */
+function counting(store: ImportStore): { store: ImportStore; written: { objects: number; bytes: number } } {
+  const written = { objects: 0, bytes: 0 };
+  const note = (r: PutResult): PutResult => {
+    if (r.written) {
+      written.objects++;
+      written.bytes += r.size;
+    }
+    return r;
+  };
+  const view: ImportStore = {
+    has: (id) => store.has(id),
+    hasSync: (id) => store.hasSync(id),
+    put: async (bytes) => note(await store.put(bytes)),
+    putStream: async (source, hint) => note(await store.putStream(source, hint)),
+    putSync: (bytes, hint) => note(store.putSync(bytes, hint)),
+    putFileSync: (path, hint) => note(store.putFileSync(path, hint)),
+  };
+  return { store: view, written };
+}
+
+interface Planned {
+  source: string;
+  kind: SourceKind;
+  name: string;
+  arch: string;
+  version: string;
+  relations: Relations;
+  size: number;
+}
+
+/**
+ * Commits several `.deb` files at once, each on its `pkg/<name>/<arch>` as
+ * `addPackage` would (fields from the control file, revision = previous + 1,
+ * unchanged content makes no new revision). All of it or nothing: the
+ * imports run concurrently (`jobs` at a time) into one write transaction,
+ * and every ref moves in one ref transaction, after the objects are in; the
+ * first source that fails (unreadable, not a `.deb`, hostile) stops the
+ * others and nothing is added, with an error naming the file. Two sources
+ * of one package are committed in the order given, the second on top of the first.
+ */
+export async function addPackages(repo: Repo, sources: string[], opts: PkgAddManyOptions = {}): Promise<PkgAddManyResult> {
+  if (sources.length === 0) throw usage('no package to add');
+  const jobs = opts.jobs ?? Math.max(2, availableParallelism());
+  if (!Number.isSafeInteger(jobs) || jobs < 1) throw usage(`jobs must be a positive integer, got ${jobs}`);
+  const run = limiter(jobs);
+  const planned: Planned[] = await Promise.all(
+    sources.map((source) =>
+      run(async () => {
+        try {
+          const kind = await sourceKind(source);
+          if (kind !== 'deb') throw usage(`${source} is not a .deb: only .deb files are added several at a time`);
+          const control = await readDebControl(source);
+          const name = checkField('name', control.Package);
+          const arch = checkField('arch', control.Architecture);
+          const version = checkField('version', control.Version);
+          return { source, kind, name, arch, version, relations: debRelations(source, control), size: (await stat(source)).size };
+        } catch (err) {
+          throw aboutFile(source, err);
+        }
+      }),
+    ),
+  );
+  const refs = [...new Set(planned.map((p) => packageRef(p.name, p.arch)))];
+  const totalBytes = planned.reduce((n, p) => n + p.size, 0);
+  const progress = { done: 0, total: planned.length, bytes: 0, totalBytes };
+  const results: (PkgAddResult & { source: string })[] = [];
+  const updates: RefUpdate[] = [];
+  let written = { objects: 0, bytes: 0 };
+  let refTxn: RefTransaction | undefined;
+  try {
+    await repo.write(
+      async (txn) => {
+        // Every import, concurrently; after the first failure no new one starts,
+        // and the error is thrown once the running ones have settled.
+        let failure: { err: unknown } | undefined;
+        const imports = await Promise.all(
+          planned.map((p) =>
+            run(async () => {
+              if (failure) return undefined;
+              try {
+                const view = counting(txn);
+                const imported = await importSource(p.source, view.store);
+                progress.done++;
+                progress.bytes += p.size;
+                opts.onProgress?.({ ...progress });
+                return { ...imported, written: view.written };
+              } catch (err) {
+                failure ??= { err: aboutFile(p.source, err) };
+                return undefined;
+              }
+            }),
+          ),
+        );
+        if (failure) throw failure.err;
+        refTxn = await repo.refs.transaction(refs.map((name) => ({ name })));
+        const tips = new Map<string, { id: ObjectId | null; commit?: Commit }>();
+        for (const ref of refs) {
+          const id = await refTxn.read(ref);
+          tips.set(ref, { id, commit: id ? await readCommit(repo.store, id) : undefined });
+        }
+        const start = new Map([...tips].map(([ref, t]) => [ref, t.id]));
+        const timestamp = opts.timestamp ?? Math.floor(Date.now() / 1000);
+        for (const [i, p] of planned.entries()) {
+          const imported = imports[i]!;
+          const ref = packageRef(p.name, p.arch);
+          const tip = tips.get(ref)!;
+          const prev = tip.commit?.package?.revision ?? 0;
+          const info: PackageInfo = { name: p.name, arch: p.arch, version: p.version, revision: prev + 1, ...p.relations };
+          const base = { source: p.source, ref, kind: p.kind, report: imported.report, written: imported.written };
+          const t = tip.commit;
+          if (t && tip.id && t.package && t.tree === imported.tree && sameMeta(t.root, imported.root) && sameInfo(t.package, info)) {
+            results.push({ ...base, commit: tip.id, tree: t.tree, info: t.package, unchanged: true });
+            continue;
+          }
+          const commit: Commit = {
+            tree: imported.tree,
+            root: imported.root,
+            parents: tip.id ? [tip.id] : [],
+            subject: opts.subject ?? `${p.name} ${p.version} revision ${info.revision}`,
+            body: '',
+            timestamp,
+            metadata: [],
+            package: info,
+          };
+          const id = await writeCommit(txn, commit);
+          tips.set(ref, { id, commit });
+          results.push({ ...base, commit: id, tree: imported.tree, info, unchanged: false });
+        }
+        for (const [ref, t] of tips) if (t.id !== start.get(ref)) updates.push({ name: ref, expected: start.get(ref)!, id: t.id! });
+        written = { ...txn.stats };
+      },
+      {
+        after: async () => {
+          if (updates.length > 0) await refTxn!.update(updates);
+        },
+      },
+    );
+  } finally {
+    await refTxn?.release();
+  }
+  return { packages: results, written };
 }
