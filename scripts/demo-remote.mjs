@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** Starts `trove serve` on a free loopback port; resolves its URL and a stop function. */
-function serve(bin, repo) {
+export function serve(bin, repo) {
   const proc = spawn(process.execPath, [bin, '--repo', repo, 'serve', '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     let out = '';

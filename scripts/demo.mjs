@@ -71,6 +71,7 @@ try {
   for (const [file, fn] of [
     ['demo-generations.mjs', 'demoGenerations'],
     ['demo-remote.mjs', 'demoRemote'],
+    ['demo-packages.mjs', 'demoPackages'],
     ['demo-fuse.mjs', 'demoFuse'],
   ]) {
     const path = join(root, 'scripts', file);
