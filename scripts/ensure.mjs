@@ -5,7 +5,7 @@
 // Uses only Node built-ins, because it runs before node_modules exists.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -64,6 +64,12 @@ function ensureNpm() {
   const want = createHash('sha256').update(lock).update(readFileSync(join(root, 'package.json'))).digest('hex');
   const stamp = join(root, 'node_modules', '.trove-installed');
   if (existsSync(stamp) && readFileSync(stamp, 'utf8') === want) return;
+  // A node_modules that is a symlink is shared with another checkout (a git
+  // worktree): npm ci here would empty it under that checkout. Install there.
+  if (existsSync(join(root, 'node_modules')) && lstatSync(join(root, 'node_modules')).isSymbolicLink()) {
+    log('node_modules is a symlink to another checkout\'s; not reinstalling it from here (run npm ci where it points if it is out of date)');
+    return;
+  }
   log('installing npm dependencies (npm ci)');
   run('npm', ['ci', '--no-audit', '--no-fund']);
   writeFileSync(stamp, want);
