@@ -85,7 +85,7 @@ export async function demoPackages(trove, dir, opts = {}) {
   const client = join(dir, 'pkg-client');
   const link = join(dir, 'pkg-system');
   await trove(['--repo', server, 'init']);
-  for (const f of got.files) await trove(['--repo', server, 'pkg', 'add', f, '--no-update-summary'], { quiet: true });
+  await trove(['--repo', server, 'pkg', 'add', ...got.files, '--no-update-summary', '--no-progress'], { quiet: true });
   await trove(['--repo', server, 'pkg', 'list']);
   await trove(['--repo', server, 'summary']);
   const http = await serve(bin, server);
