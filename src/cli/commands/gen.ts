@@ -68,7 +68,7 @@ export function register(program: Command): void {
           const u = await updateSummaryAfter(repo, summaryOpts, summaryKey);
           summary = u === undefined ? 'failed' : u.state === 'stale' ? 'stale' : 'updated';
         }
-        return { profile: opts.profile, published: !opts.stop, changed: was === opts.stop, summary };
+        return { profile: opts.profile, published: !opts.stop, changed: was === Boolean(opts.stop), summary };
       });
       if (opts.json) return printJson(r);
       const what = r.published ? 'published' : 'not published';
