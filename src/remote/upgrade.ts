@@ -110,6 +110,9 @@ export interface UpgradeResult {
   wouldUseDelta: { name: string; size: number } | null;
   activation: ActivateResult | null;
   seconds: number;
+  /** Of those: the pull (summary and objects), and recording and activating (making the checkout, swapping the link). */
+  pullSeconds: number;
+  activateSeconds: number;
 }
 
 /** The newest local generation of `profile` holding `commit`, or null. */
@@ -158,7 +161,10 @@ export async function upgrade(repo: Repo, opts: UpgradeOptions = {}): Promise<Up
     wouldUseDelta: null,
     activation: null,
     seconds: 0,
+    pullSeconds: r.seconds,
+    activateSeconds: 0,
   };
+  const activating = Date.now();
   await withProfileLock(repo, profile, async () => {
     const active = await readActive(repo, profile);
     const have = await localGenerationOf(repo, profile, published.commit);
@@ -177,6 +183,7 @@ export async function upgrade(repo: Repo, opts: UpgradeOptions = {}): Promise<Up
     }
     result.activation = await activateLocked(repo, published.commit, { profile, link });
   });
+  result.activateSeconds = (Date.now() - activating) / 1000;
   result.seconds = (Date.now() - started) / 1000;
   return result;
 }
@@ -210,6 +217,8 @@ async function dryRun(repo: Repo, remote: string, profile: string, opts: Upgrade
       wouldUseDelta: null,
       activation: null,
       seconds: 0,
+      pullSeconds: 0,
+      activateSeconds: 0,
     };
     if (!(await repo.store.has(published.commit))) {
       if (opts.deltas !== false) {
