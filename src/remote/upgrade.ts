@@ -65,7 +65,8 @@ export async function chooseRemote(repo: Pick<Repo, 'path'>, name?: string): Pro
 /** The published generations of `profile` in `summary`; E_NOT_FOUND when it publishes none. */
 export function publishedOf(summary: Summary, remote: string, profile: string): PublishedGeneration[] {
   const gens = summary.generations?.[profile];
-  if (!gens || gens.length === 0) {
+  if (gens && gens.length === 0) throw notFound(`remote ${remote} publishes profile ${profile}, which has no generations yet`, { remote, profile });
+  if (!gens) {
     const published = Object.keys(summary.generations ?? {});
     throw notFound(
       `remote ${remote} publishes no generations of profile ${profile}` +
