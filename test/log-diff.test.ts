@@ -75,6 +75,8 @@ describe('show', () => {
     expect(text).toMatch(new RegExp(`\n1 added, 0 removed, 2 modified against the first parent ${c[0]!.slice(0, 12)}; \\+\\d+ B -\\d+ B\n$`));
     const ns = await ok('show', '--name-status', 'os/main');
     expect(ns.endsWith('\n    third\n\nD etc/new\nM 0644 -> 0755 usr/bin/x\n')).toBe(true);
+    const patch = await ok('show', '-p', 'os/main');
+    expect(patch.endsWith('\n    third\n\ndiff --git a/etc/new b/etc/new\ndeleted file mode 100644\n--- a/etc/new\n+++ /dev/null\n@@ -1,1 +0,0 @@\n-new\ndiff --git a/usr/bin/x b/usr/bin/x\nold mode 100644\nnew mode 100755\n')).toBe(true);
     const st = await ok('show', '--stat', 'os/main');
     expect(st).not.toMatch(/^[ADM] /m);
     expect(st).toContain('0 added, 1 removed, 1 modified against the first parent');

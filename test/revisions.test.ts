@@ -101,6 +101,7 @@ const TABLE: [string | ((i: Record<string, string>) => string), Expect][] = [
   ['main@{1}', { code: 2, error: () => "main@{1}: trove keeps no reflog, so @{1} has nothing to read; a ref's earlier commits are its first parents: main~N (trove log main lists them)" }],
   [(i) => i.tree!, { code: 2, error: (i) => `${i.tree} is a tree, not a commit` }],
   [(i) => i.tree!.slice(0, 10), { code: 2, error: (i) => `${i.tree!.slice(0, 10)} (${i.tree}) is a tree, not a commit` }],
+  ['0'.repeat(64), { code: 3, error: () => `unknown revision: ${'0'.repeat(64)} (no object has this id in the repository; a commit of a remote arrives with trove pull)` }],
   ['', { code: 2, error: () => 'empty revision in ""' }],
   ['~1', { code: 2, error: () => 'empty revision in "~1"' }],
 ];

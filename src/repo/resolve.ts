@@ -150,7 +150,7 @@ function refSpelling(base: string): { ns: string; name: string }[] {
 
 async function resolveBase(repo: Repo, base: string, opts: ResolveOptions): Promise<{ id: ObjectId; ref?: string }> {
   if (isObjectId(base)) {
-    if (!(await repo.store.has(base))) throw notFound(`no such commit: ${base}`, { id: base });
+    if (!(await repo.store.has(base))) throw notFound(`unknown revision: ${base} (no object has this id in the repository; a commit of a remote arrives with trove pull)`, { id: base });
     return { id: base };
   }
   const digits = /^[0-9]+$/.test(base);
