@@ -1,8 +1,10 @@
+import { SingleBar } from 'cli-progress';
 import type { Change } from '../repo/diff.js';
+import type { PullProgress } from '../remote/pull.js';
 import type { ActivateResult } from '../system/activation/activate.js';
 import type { BuildResult } from '../system/generations/build.js';
 import type { GenerationDiff } from '../system/generations/diff.js';
-import { print } from './context.js';
+import { io, print } from './context.js';
 
 /**
  * Text the commands print, shared between them: value formats (bytes, modes,
@@ -63,4 +65,46 @@ export function printActivation(r: ActivateResult): void {
   const gen = r.generation === null ? `commit ${shortId(r.commit)}` : `generation ${r.generation} (${shortId(r.commit)})`;
   print(`${r.profile}: ${gen} active; ${r.link} -> ${r.target}${r.made ? ' (new checkout)' : ''}`);
   for (const note of r.notes) print(`note: ${note}`);
+}
+
+/**
+ * A progress bar on a terminal (pull, install): objects against objects wanted, or for a
+ * delta pack, bytes against the pack's size; then bytes received, rate, ETA.
+ * A notice stops it (so the notice gets its own line); the next update starts it again.
+ */
+export function progressBar(): { update: (p: PullProgress) => void; stop: () => void } {
+  const bar = new SingleBar({
+    format: '{phase} [{bar}] {done} | {received} | {rate}/s | ETA {eta_formatted}',
+    hideCursor: true,
+    clearOnComplete: true,
+    fps: 8,
+    etaBuffer: 200,
+    stream: io().stderr as NodeJS.WriteStream,
+  });
+  const started = Date.now();
+  let running = false;
+  return {
+    update(p) {
+      const useBytes = p.totalBytes !== undefined;
+      const value = useBytes ? p.bytes : p.objects;
+      const total = useBytes ? p.totalBytes! : Math.max(p.wanted, 1);
+      const payload = {
+        phase: p.phase,
+        done: useBytes ? `${bytes(value)}/${bytes(total)} (${p.objects} objects)` : `${value}/${total} objects`,
+        received: bytes(p.bytes),
+        rate: bytes(p.bytes / Math.max(0.001, (Date.now() - started) / 1000)),
+      };
+      if (!running) {
+        bar.start(total, value, payload);
+        running = true;
+      } else {
+        bar.setTotal(total);
+        bar.update(value, payload);
+      }
+    },
+    stop() {
+      if (running) bar.stop();
+      running = false;
+    },
+  };
 }

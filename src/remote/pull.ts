@@ -285,7 +285,7 @@ async function moveRefs(repo: Repo, targets: Target[], previous: Map<string, Obj
  * signature file (fetched when verifying or mirroring), or one made from
  * `refs/heads/<ref>` files when the remote has none.
  */
-async function fetchSummary(transport: Transport, name: string, remote: RemoteConfig, refs: string[], mirror: boolean): Promise<FetchedSummary> {
+export async function fetchSummary(transport: Transport, name: string, remote: RemoteConfig, refs: string[], mirror: boolean): Promise<FetchedSummary> {
   const bytes = await transport.getBytes(SUMMARY_PATH, { optional: true });
   const key = remote.signKey === undefined ? undefined : parsePublicKey(remote.signKey);
   if (key && !bytes) throw badObject(`refused: remote ${name} has no summary, so there is no signed summary to verify`);

@@ -9,6 +9,7 @@ import type { Repo } from '../repo/repo.js';
 import { DELTAS_DIR, parseDeltaName, SUMMARY_PATH, SUMMARY_SIG_PATH } from './layout.js';
 import { formatSignatures, parsePrivateKey, signBytes } from './sign.js';
 import { pathExists } from '../util/path-exists.js';
+import { parseSummaryPackages, pruneIndexes, type SummaryPackages, writeIndex } from './package-index.js';
 
 /** Format tag of the summary file. */
 export const SUMMARY_FORMAT = 'trove-summary-1';
@@ -32,6 +33,8 @@ export interface Summary {
   timestamp: number;
   refs: Record<string, ObjectId>;
   deltas: DeltaInfo[];
+  /** The package index (`packages/<index>`), when the repository has package refs. */
+  packages?: SummaryPackages;
 }
 
 /** The summary's bytes: stable JSON (refs sorted by name, deltas by endpoints). */
@@ -41,7 +44,8 @@ export function encodeSummary(s: Summary): Uint8Array {
   const deltas = [...s.deltas]
     .sort((a, b) => (a.to + (a.from ?? '')).localeCompare(b.to + (b.from ?? '')))
     .map((d) => ({ from: d.from, size: d.size, to: d.to }));
-  return Buffer.from(`${JSON.stringify({ deltas, format: s.format, refs, timestamp: s.timestamp })}\n`);
+  const packages = s.packages && { count: s.packages.count, index: s.packages.index, size: s.packages.size };
+  return Buffer.from(`${JSON.stringify({ deltas, format: s.format, ...(packages ? { packages } : {}), refs, timestamp: s.timestamp })}\n`);
 }
 
 /** Parses and validates a summary from an untrusted source; E_CORRUPT when malformed. */
@@ -73,7 +77,9 @@ export function parseSummary(bytes: Uint8Array): Summary {
     if (!okFrom || !okTo || typeof x.size !== 'number' || !(x.size >= 0)) throw corrupt('remote summary has a malformed delta entry');
     return { from: x.from as ObjectId | null, to: x.to as ObjectId, size: x.size };
   });
-  return { format: SUMMARY_FORMAT, timestamp: o.timestamp, refs, deltas };
+  const summary: Summary = { format: SUMMARY_FORMAT, timestamp: o.timestamp, refs, deltas };
+  if (o.packages !== undefined) summary.packages = parseSummaryPackages(o.packages);
+  return summary;
 }
 
 /** The summary of a local repository: its heads and the packs under `deltas/`. */
@@ -93,7 +99,10 @@ export async function buildSummary(repo: Repo, now = Math.floor(Date.now() / 100
     const st = await stat(join(repo.path, DELTAS_DIR, name));
     if (st.isFile()) deltas.push({ ...ends, size: st.size });
   }
-  return { format: SUMMARY_FORMAT, timestamp: now, refs, deltas };
+  const summary: Summary = { format: SUMMARY_FORMAT, timestamp: now, refs, deltas };
+  const packages = await writeIndex(repo);
+  if (packages) summary.packages = packages;
+  return summary;
 }
 
 /**
@@ -105,6 +114,7 @@ export async function writeSummary(repo: Repo, opts: { privateKeyPem?: string } 
   // Under a lock, so two writers that each moved a ref cannot leave the summary of the earlier one.
   const release = await lockUpdates(repo.path, 'file', SUMMARY_PATH);
   try {
+    const previous = (await readLocalSummary(repo).catch(() => undefined))?.packages?.index;
     const summary = await buildSummary(repo);
     const bytes = encodeSummary(summary);
     if (key) {
@@ -113,6 +123,7 @@ export async function writeSummary(repo: Repo, opts: { privateKeyPem?: string } 
       await rm(join(repo.path, SUMMARY_SIG_PATH), { force: true });
     }
     await writeFileAtomic(join(repo.path, SUMMARY_PATH), bytes, { tmpDir: repo.tmpDir, tag: 'file' });
+    await pruneIndexes(repo, [summary.packages?.index, previous]);
     return { summary, signed: Boolean(key) };
   } finally {
     await release();
