@@ -1,5 +1,5 @@
 import { rm } from 'node:fs/promises';
-import { notFound } from '../util/errors.js';
+import { corrupt, notFound } from '../util/errors.js';
 import { decodeCommit, decodeTree } from '../format/codec.js';
 import type { ObjectId } from '../util/hash.js';
 import { limiter } from '../util/limiter.js';
@@ -70,16 +70,16 @@ export async function refreshIndex(repo: Repo, name: string, transport: Transpor
     const where = transport.describe(indexPath(p.index));
     const bytes = (await transport.getBytes(indexPath(p.index), { maxBytes: Math.min(p.size, MAX_INDEX_BYTES), check: (b) => checkHash(p.index, b, where) }))!;
     if (!bytes) throw notFound(`remote ${name}: its summary names package index ${p.index}, which it does not serve (run trove summary there)`);
-    if (bytes.length !== p.size) throw notFound(`remote ${name}: package index is ${bytes.length} bytes, its summary says ${p.size}`);
+    if (bytes.length !== p.size) throw corrupt(`remote ${name}: package index is ${bytes.length} bytes, its summary says ${p.size}`);
     index = parseIndex(bytes, `remote ${name}`);
-    if (index.packages.length !== p.count) throw notFound(`remote ${name}: package index lists ${index.packages.length} packages, its summary says ${p.count}`);
+    if (index.packages.length !== p.count) throw corrupt(`remote ${name}: package index lists ${index.packages.length} packages, its summary says ${p.count}`);
     if (opts.save !== false) await writeCachedIndex(repo, name, bytes);
     out.downloaded = true;
   }
   for (const e of index.packages) {
     const ref = summary.refs[packageRef(e.name, e.arch)];
     if (ref !== undefined && ref !== e.commit) {
-      throw notFound(`remote ${name}: package index gives ${e.name}/${e.arch} commit ${e.commit}, its summary ${ref}`);
+      throw corrupt(`remote ${name}: package index gives ${e.name}/${e.arch} commit ${e.commit}, its summary ${ref}`);
     }
   }
   out.packages = index.packages;

@@ -16,6 +16,7 @@ interface Opts {
   remote?: string;
   dryRun?: boolean;
   jobs: string;
+  retries: string;
   progress: boolean;
   json?: boolean;
 }
@@ -45,6 +46,7 @@ export function register(program: Command): void {
     .option('--remote <name>', 'resolve against this remote’s package index (default: the local packages, then every configured remote)')
     .option('--dry-run', 'print the packages, objects and bytes it would fetch; fetch no package object, record nothing')
     .option('-j, --jobs <n>', 'keep-alive connections to each server', '16')
+    .option('--retries <n>', 'retries of a failed request, with exponential backoff', '5')
     .option('--no-progress', 'no progress bar even on a terminal')
     .option('--json', 'print the result as JSON')
     .addHelpText(
@@ -57,6 +59,8 @@ export function register(program: Command): void {
       const parsed = specs.map(parsePackageSpec);
       const jobs = Number(opts.jobs);
       if (!Number.isInteger(jobs) || jobs < 1) throw usage('--jobs must be an integer >= 1');
+      const retries = Number(opts.retries);
+      if (!Number.isInteger(retries) || retries < 0) throw usage('--retries must be an integer >= 0');
       const activate = opts.switch ? { link: opts.link } : undefined;
       const bar = opts.json || opts.dryRun || !opts.progress || !io().stderr.isTTY ? undefined : progressBar();
       const r = await withRepo(cmd, async (repo) => {
@@ -73,6 +77,7 @@ export function register(program: Command): void {
               activate,
               dryRun: opts.dryRun,
               connections: jobs,
+              retries,
               onProgress: bar?.update,
               onNotice: (m) => {
                 bar?.stop();
