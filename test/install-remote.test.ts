@@ -210,6 +210,25 @@ describe('install from a remote package index served by nginx', () => {
     expect(stateOf(client)).toEqual(before);
   });
 
+  it('pull --mirror keeps the upstream’s package index with its summary, and the mirror serves it', async () => {
+    const mirror = join(base, 'mirror');
+    await troveOk(mirror, 'init');
+    await troveOk(mirror, 'remote', 'add', 'origin', nginx.url);
+    await troveOk(mirror, 'pull', 'origin', '--mirror');
+    const id = JSON.parse(readFileSync(join(server, 'summary'), 'utf8')).packages.index as string;
+    expect(readFileSync(join(mirror, 'summary'))).toEqual(readFileSync(join(server, 'summary')));
+    expect(readFileSync(join(mirror, 'packages', id))).toEqual(readFileSync(join(server, 'packages', id)));
+    const viaMirror = join(base, 'via-mirror');
+    await troveOk(viaMirror, 'init');
+    await troveOk(viaMirror, 'remote', 'add', 'm', mirror);
+    const r = JSON.parse(await troveOk(viaMirror, 'install', 'extra', '--no-switch', '--json'));
+    expect(r.install.packages).toEqual(['extra-amd64-3-1']);
+    // remote remove drops its cached index.
+    expect(existsSync(join(viaMirror, 'remotes/m/packages.json'))).toBe(true);
+    await troveOk(viaMirror, 'remote', 'remove', 'm');
+    expect(existsSync(join(viaMirror, 'remotes/m'))).toBe(false);
+  });
+
   it('a local package of the same version wins over the remote’s', async () => {
     const local = join(base, 'local');
     await troveOk(local, 'init');
