@@ -28,6 +28,16 @@ const OPS = [
   { id: 'install-one-noswitch', label: 'same, --no-switch (fetch and build only)', target: {} },
 ];
 
+/** Unmounts what the activations mounted under `dir` (root activations are read-only bind mounts), deepest first. */
+function unmountUnder(dir) {
+  const points = readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' ')[4])
+    .filter((p) => p && (p === dir || p.startsWith(`${dir}/`)))
+    .sort((a, b) => b.length - a.length);
+  for (const p of points) run('umount', [p], { allowFail: true });
+}
+
 function objectFiles(repo) {
   const out = new Map();
   const dir = join(repo, 'objects');
@@ -41,6 +51,7 @@ function objectFiles(repo) {
 export async function runGroup(ctx) {
   const { cache, runs } = ctx;
   const dir = join(cache, 'install');
+  unmountUnder(dir);
   rmrf(dir);
   const server = join(dir, 'server');
   const samples = Object.fromEntries(OPS.map((o) => [o.id, { trove: [], ostree: [] }]));
@@ -102,6 +113,7 @@ export async function runGroup(ctx) {
     }
   } finally {
     await nginx?.stop();
+    unmountUnder(dir);
     rmrf(dir);
   }
   const first = ratios.find((x) => x.op === 'install-one');
