@@ -144,37 +144,35 @@ interface Walk {
  * the store lacks: exactly what an install must fetch.
  */
 async function walkMissing(repo: Repo, transport: Transport, tips: ObjectId[], walk: Walk, jobs: number): Promise<void> {
+  // Each commit or tree is fetched as soon as its parent is read (no waiting for a whole level), `jobs` at a time.
   const run = limiter(jobs);
-  let level: { id: ObjectId; kind: 'commit' | 'tree' }[] = tips.map((id) => ({ id, kind: 'commit' }));
-  while (level.length) {
-    const next: typeof level = [];
-    const todo: typeof level = [];
-    for (const n of level) {
-      if (walk.metas.has(n.id) || repo.store.hasSync(n.id)) continue;
-      walk.metas.set(n.id, Buffer.alloc(0));
-      todo.push(n);
-    }
-    await Promise.all(
-      todo.map((n) =>
-        run(async () => {
-          const where = transport.describe(objectPath(n.id));
-          const bytes = (await transport.getBytes(objectPath(n.id), { maxBytes: MAX_META, check: (b) => checkHash(n.id, b, where) }))!;
-          walk.metas.set(n.id, bytes);
-          if (n.kind === 'commit') {
-            const c = decodeCommit(bytes);
-            next.push({ id: c.tree, kind: 'tree' });
-            for (const p of c.parents) next.push({ id: p, kind: 'commit' });
-          } else {
-            for (const e of decodeTree(bytes).entries) {
-              if (e.kind === 'dir') next.push({ id: e.id!, kind: 'tree' });
-              else if (e.kind === 'file' && !walk.blobs.has(e.id!) && !repo.store.hasSync(e.id!)) walk.blobs.set(e.id!, e.size);
-            }
+  const pending: Promise<void>[] = [];
+  let failure: { err: unknown } | undefined;
+  const visit = (id: ObjectId, kind: 'commit' | 'tree'): void => {
+    if (failure || walk.metas.has(id) || repo.store.hasSync(id)) return;
+    walk.metas.set(id, Buffer.alloc(0));
+    pending.push(
+      run(async () => {
+        const where = transport.describe(objectPath(id));
+        const bytes = (await transport.getBytes(objectPath(id), { maxBytes: MAX_META, check: (b) => checkHash(id, b, where) }))!;
+        walk.metas.set(id, bytes);
+        if (kind === 'commit') {
+          const c = decodeCommit(bytes);
+          visit(c.tree, 'tree');
+          for (const p of c.parents) visit(p, 'commit');
+        } else {
+          for (const e of decodeTree(bytes).entries) {
+            if (e.kind === 'dir') visit(e.id!, 'tree');
+            else if (e.kind === 'file' && !walk.blobs.has(e.id!) && !repo.store.hasSync(e.id!)) walk.blobs.set(e.id!, e.size);
           }
-        }),
-      ),
+        }
+      }).catch((err: unknown) => void (failure ??= { err })),
     );
-    level = next;
-  }
+  };
+  for (const id of tips) visit(id, 'commit');
+  // Settle everything (children are added while parents settle), then fail with the first error.
+  for (let i = 0; i < pending.length; i++) await pending[i];
+  if (failure) throw failure.err;
 }
 
 /**
