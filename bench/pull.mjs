@@ -55,7 +55,7 @@ const accepting = (port) =>
   });
 
 /** nginx serving `root` on a free loopback port, one process, its own config and log under `dir`. */
-async function startNginx(dir, root) {
+export async function startNginx(dir, root) {
   mkdirSync(dir, { recursive: true });
   const port = await freePort();
   const conf = join(dir, 'nginx.conf');
