@@ -2,7 +2,7 @@ import type { Change } from '../repo/diff.js';
 import type { ActivateResult } from '../system/activation/activate.js';
 import type { BuildResult } from '../system/generations/build.js';
 import type { GenerationDiff } from '../system/generations/diff.js';
-import { io, print } from './context.js';
+import { print } from './context.js';
 
 /**
  * Text the commands print, shared between them: value formats (bytes, modes,
