@@ -1,5 +1,5 @@
 import { open } from 'node:fs/promises';
-import { Transform } from 'node:stream';
+import { Duplex, Transform } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { Decompress as ZstdDecompress } from 'fzstd';
 import lzma from 'lzma-native';
@@ -29,33 +29,42 @@ export async function readHead(path: string, n: number, offset = 0): Promise<Buf
   }
 }
 
-function zstdStream(): Transform {
-  let push: ((chunk: Uint8Array) => void) | undefined;
-  const dec = new ZstdDecompress((chunk) => push?.(Buffer.from(chunk)));
-  return new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      push = (c) => this.push(c);
-      try {
-        dec.push(chunk);
-        cb();
-      } catch (err) {
-        cb(err as Error);
+/**
+ * Input slice fed to the zstd decoder at a time. fzstd decodes every whole
+ * block a push completes, and a 4-byte RLE block can stand for 128 KiB, so
+ * the output of one push is bounded by the slice (256 bytes: 8 MiB at
+ * worst) and the consumer's pace is awaited between slices.
+ */
+const ZSTD_SLICE = 256;
+
+/**
+ * A zstd decoder that honours backpressure: the whole output of an archive
+ * never piles up in memory ahead of the reader, however well it compresses.
+ */
+function zstdStream(): Duplex {
+  return Duplex.from(async function* (source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+    let out: Uint8Array[] = [];
+    const dec = new ZstdDecompress((chunk) => {
+      if (chunk.length > 0) out.push(chunk);
+    });
+    const drain = function* (): Generator<Buffer> {
+      const got = out;
+      out = [];
+      for (const c of got) yield Buffer.from(c);
+    };
+    for await (const chunk of source) {
+      for (let i = 0; i < chunk.length; i += ZSTD_SLICE) {
+        dec.push(chunk.subarray(i, i + ZSTD_SLICE));
+        yield* drain();
       }
-    },
-    flush(cb) {
-      push = (c) => this.push(c);
-      try {
-        dec.push(new Uint8Array(0), true);
-        cb();
-      } catch (err) {
-        cb(err as Error);
-      }
-    },
+    }
+    dec.push(new Uint8Array(0), true);
+    yield* drain();
   });
 }
 
 /** A decompressing stream for `c`, or undefined for uncompressed data. */
-export function decompressor(c: Compression): Transform | undefined {
+export function decompressor(c: Compression): Duplex | undefined {
   switch (c) {
     case 'none':
       return undefined;
@@ -68,4 +77,19 @@ export function decompressor(c: Compression): Transform | undefined {
     case 'bzip2':
       throw unsupported('bzip2-compressed archives are not supported; recompress with xz, gzip or zstd');
   }
+}
+
+/**
+ * A pass-through stream that fails with `onOver()` once more than `max`
+ * bytes went through it: the cap on what a decompressor may produce.
+ */
+export function byteCap(max: number, onOver: () => Error): Transform {
+  let seen = 0;
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      seen += chunk.length;
+      if (seen > max) cb(onOver());
+      else cb(null, chunk);
+    },
+  });
 }

@@ -1,4 +1,5 @@
 import { unsafeArchive } from '../../util/errors.js';
+import { treePathProblem } from '../../util/limits.js';
 import { compareNames, nameProblem } from '../../format/names.js';
 import { DEFAULT_DIR_META, type DirMeta, type TreeEntry, type Xattr } from '../../format/types.js';
 import type { ObjectId } from '../../util/hash.js';
@@ -30,6 +31,8 @@ export function splitMemberPath(path: string): string[] {
     const problem = nameProblem(p);
     if (problem) throw unsafeArchive(`member ${JSON.stringify(path)} has an invalid name: ${problem}`);
   }
+  const tooBig = treePathProblem(parts.length, Buffer.byteLength(parts.join('/')));
+  if (tooBig) throw unsafeArchive(`member ${JSON.stringify(path.length > 200 ? `${path.slice(0, 200)}...` : path)} is ${tooBig}`);
   return parts;
 }
 
