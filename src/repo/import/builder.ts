@@ -94,13 +94,23 @@ export class TreeBuilder {
     this.set(path, { kind: 'symlink', meta, target });
   }
 
-  /** A hard link: the new path shares the content of an earlier regular file member. */
+  /**
+   * A hard link: the new path shares the content, and (as the inode GNU tar
+   * and dpkg link to) the mode, owner and xattrs, of an earlier regular file
+   * member. A link whose own header claims another mode or owner is refused:
+   * `tar -tv` would list it with one, extraction give it the other.
+   */
   addHardlink(path: string, meta: Meta, targetPath: string): void {
     const target = this.lookup(targetPath);
     if (!target || target.kind !== 'file') {
       throw unsafeArchive(`hard link ${JSON.stringify(path)} points at ${JSON.stringify(targetPath)}, which is not an earlier regular file in the archive`);
     }
-    this.addFile(path, meta, target.id, target.size);
+    const t = target.meta;
+    if ((meta.mode & 0o7777) !== (t.mode & 0o7777) || meta.uid !== t.uid || meta.gid !== t.gid) {
+      const show = (m: Meta) => `${(m.mode & 0o7777).toString(8).padStart(4, '0')} ${m.uid}:${m.gid}`;
+      throw unsafeArchive(`hard link ${JSON.stringify(path)} claims ${show(meta)}, but ${JSON.stringify(targetPath)}, the file it shares, is ${show(t)}`);
+    }
+    this.addFile(path, t, target.id, target.size);
   }
 
   private lookup(path: string): Node | undefined {
