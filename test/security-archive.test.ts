@@ -339,6 +339,21 @@ describe('decompression bombs', () => {
     expect(readdirSync(join(repo, 'tmp')).filter((n) => !n.startsWith('.'))).toEqual([]);
   });
 
+  it('a zstd frame that asks for a huge window is refused before any of it is decoded', () => {
+    const tiny = zeroTarZst('zeros', 2 ** 20);
+    for (const wd of [0xf8, 0x90]) {
+      // Window descriptor: 2^(10 + exponent) bytes; 0xf8 is 2 GiB, 0x90 256 MiB (zstd's own limit is 128 MiB).
+      const frame = Buffer.from(tiny);
+      frame[5] = wd;
+      const file = join(base, `window-${wd}.tar.zst`);
+      writeFileSync(file, frame);
+      const r = run(['commit', file, '--ref', 'window', '--no-update-summary']);
+      expect(r.code, r.message).toBe(6);
+      expect(r.message).toMatch(/^trove: zstd stream: a frame needs a \d+-byte window, more than 134217728\n$/);
+      expect(r.rssMb).toBeLessThan(300);
+    }
+  });
+
   it('a bad TROVE_MAX_IMPORT_BYTES is a usage error', () => {
     const r = run(['commit', join(base, 'bomb.tar.zst'), '--ref', 'bomb', '--no-update-summary'], { TROVE_MAX_IMPORT_BYTES: 'lots' });
     expect(r.code).toBe(2);
