@@ -4,7 +4,7 @@
 // (trove's, ostree's bare). `curl` of all the trove objects concatenated into
 // one file is the physical limit of the link.
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { join } from 'node:path';
 import { BenchError, human, log, median, rmrf, run, syncDisk, timeCmd } from './lib.mjs';
@@ -26,6 +26,9 @@ const OPS = [
   { id: 'update', label: 'update pull of a 1 % change, object by object', target: { maxRssMB: 250 } },
   { id: 'update-gz', label: 'same, trove objects precompressed (gzip_static)', target: { maxRssMB: 250 } },
   { id: 'update-delta', label: 'update pull of the same change, trove delta / ostree static delta', target: { maxRssMB: 250 } },
+  // trove upgrade end to end (summary, objects, recording, hard-link checkout, link swap) against ostree pull of the same change.
+  { id: 'upgrade', label: 'upgrade between two published generations, 1 % change, object by object (ostree: pull)', target: { maxRatio: 1.0, maxRssMB: 250 } },
+  { id: 'upgrade-delta', label: 'same, trove delta / ostree static delta', target: { maxRatio: 1.0, maxRssMB: 250 } },
 ];
 
 const troveCmd = (repo, ...args) => [process.execPath, [TROVE_JS, '--repo', repo, ...args]];
@@ -104,10 +107,23 @@ function buildServers(dir, work) {
   // ostree binds a commit to the branch it was made on, so v1 gets its own.
   run(...ostreeCmd(osrv, 'commit', '--branch=v1', `--tree=dir=${work.dir}`, '--fsync=false', '-s', 'v1'));
   const v1 = run(...ostreeCmd(osrv, 'rev-parse', 'v1')).stdout.trim();
+  // Published generations of profile system: 1 of the corpus, 2 of the changed corpus. Clients reach
+  // generation 1 through trove-server-g1/, the same repository with the summary as it was before
+  // generation 2 was built.
+  log('pull: building and publishing generation 1 (the corpus as one package)');
+  run(...troveCmd(tsrv, 'pkg', 'add', work.dir, '--name', 'corpus', '--arch', 'all', '--version', '1', '--no-update-summary'));
+  run(...troveCmd(tsrv, 'gen', 'build', 'corpus', '--no-update-summary'));
+  run(...troveCmd(tsrv, 'gen', 'publish'));
+  const g1view = join(dir, 'trove-server-g1');
+  mkdirSync(g1view);
+  for (const sub of ['objects', 'refs']) symlinkSync(join(tsrv, sub), join(g1view, sub));
+  copyFileSync(join(tsrv, 'summary'), join(g1view, 'summary'));
   const picked = pickFiles(work.dir);
   work.markDirty();
   const undo = modify(work.dir, picked);
   try {
+    run(...troveCmd(tsrv, 'pkg', 'add', work.dir, '--name', 'corpus', '--arch', 'all', '--version', '2', '--no-update-summary'));
+    run(...troveCmd(tsrv, 'gen', 'build', 'corpus', '--no-update-summary'));
     run(...troveCmd(tsrv, 'commit', work.dir, '-r', 'bench', '-m', 'v2'));
     run(...ostreeCmd(osrv, 'commit', '--branch=bench', `--parent=${v1}`, `--tree=dir=${work.dir}`, '--fsync=false', '-s', 'v2'));
   } finally {
@@ -116,6 +132,8 @@ function buildServers(dir, work) {
   }
   log('pull: writing the trove delta and the ostree static delta v1 -> v2, and the summaries');
   run(...troveCmd(tsrv, 'delta', 'v1', 'bench'));
+  const gen = (n) => readFileSync(join(tsrv, 'profiles/system', String(n)), 'utf8').trim();
+  run(...troveCmd(tsrv, 'delta', gen(1), gen(2)));
   run(...troveCmd(tsrv, 'summary', '--gzip-objects'));
   run(...ostreeCmd(osrv, 'static-delta', 'generate', '--from=v1', '--to=bench'));
   run(...ostreeCmd(osrv, 'summary', '-u'));
@@ -132,6 +150,7 @@ export async function runGroup(ctx) {
   const samples = Object.fromEntries(OPS.map((o) => [o.id, { trove: [], ostree: [] }]));
   const errors = Object.fromEntries(OPS.map((o) => [o.id, {}]));
   const traffic = { trove: {}, ostree: {} };
+  const upgradeSplit = {};
   const curl = [];
   const warnings = [];
   let nginx;
@@ -190,6 +209,22 @@ export async function runGroup(ctx) {
         const d = step('update-delta', tool, tools[tool].pull(b, 'bench', true));
         if (d && tool === 'trove' && JSON.parse(d.stdout).deltas.used.length !== 1) warnings.push('trove did not use the delta');
         if (tool === 'trove') {
+          // Upgrade: a client at published generation 1 (untimed), then generation 2, timed.
+          const u = join(dir, `trove-client-upgrade-${r}`);
+          const ud = join(dir, `trove-client-upgrade-delta-${r}`);
+          run(...troveCmd(u, 'init'));
+          run(...troveCmd(u, 'remote', 'add', 'g1', `${nginx.url}/trove-server-g1/`));
+          run(...troveCmd(u, 'remote', 'add', 'origin', `${nginx.url}/trove-server/`));
+          run(...troveCmd(u, 'upgrade', '--remote', 'g1', '--link', join(u, 'link'), '--no-progress'));
+          run('cp', ['-a', u, ud]);
+          const up = step('upgrade', tool, troveCmd(u, 'upgrade', '--remote', 'origin', '--link', join(u, 'link'), '--no-deltas', '--json'));
+          const upd = step('upgrade-delta', tool, troveCmd(ud, 'upgrade', '--remote', 'origin', '--link', join(ud, 'link'), '--json'));
+          for (const [x, op] of [[up, 'upgrade'], [upd, 'upgrade-delta']]) {
+            if (!x) continue;
+            const j = JSON.parse(x.stdout);
+            (upgradeSplit[op] ??= []).push({ pull: j.pullSeconds, activate: j.activateSeconds, objects: j.fetched.objects, deltas: j.deltas.used.length });
+          }
+          if (upd && JSON.parse(upd.stdout).deltas.used.length !== 1) warnings.push('trove upgrade did not use the delta');
           const g = join(dir, `trove-client-gz-${r}`);
           tools.trove.client(g, true);
           if (step('initial-gz', tool, tools.trove.pull(g, 'v1', false))) step('update-gz', tool, tools.trove.pull(g, 'bench', false));
@@ -210,10 +245,15 @@ export async function runGroup(ctx) {
     samples[`${op}-gz`].ostree = samples[op].ostree;
     traffic.ostree[`${op}-gz`] = traffic.ostree[op];
   }
-  return { name, title, ops: OPS, samples, errors, notes: notes(samples, traffic, curl, modified), warnings };
+  // The upgrade rows compare with ostree pull of the same change (ostree has no upgrade without a deployment).
+  for (const [op, from] of [['upgrade', 'update'], ['upgrade-delta', 'update-delta']]) {
+    samples[op].ostree = samples[from].ostree;
+    traffic.ostree[op] = traffic.ostree[from];
+  }
+  return { name, title, ops: OPS, samples, errors, notes: notes(samples, traffic, curl, modified, upgradeSplit), warnings };
 }
 
-function notes(samples, traffic, curl, modified) {
+function notes(samples, traffic, curl, modified, upgradeSplit = {}) {
   const lines = [];
   const med = (xs) => median(xs.map((x) => x.seconds));
   const t = (tool, op) => traffic[tool][op]?.[0];
@@ -226,6 +266,13 @@ function notes(samples, traffic, curl, modified) {
   for (const [op, what, o] of [['update', 'object by object, plain objects', ou], ['update-gz', 'object by object, precompressed objects', ou], ['update-delta', 'with a delta', od]]) {
     const x = t('trove', op);
     if (x && o) lines.push(`Target update pull bytes ≤ ostree's, ${what}: ${x.bytes <= o.bytes ? 'pass' : 'FAIL'} (${human(x.bytes)} vs ${human(o.bytes)}).`);
+  }
+  const od2 = t('ostree', 'update-delta');
+  for (const op of ['upgrade', 'upgrade-delta']) {
+    const x = t('trove', op);
+    if (x && od2) lines.push(`Target ${op} bytes ≤ ostree's static delta of the same change: ${x.bytes <= od2.bytes ? 'pass' : 'FAIL'} (${human(x.bytes)} vs ${human(od2.bytes)}).`);
+    const sp = upgradeSplit[op]?.[0];
+    if (sp) lines.push(`trove ${op}: ${sp.objects} objects${sp.deltas ? ' by one delta' : ''}; pull ${sp.pull.toFixed(2)} s, recording and activation (hard-link checkout, link swap) ${sp.activate.toFixed(2)} s.`);
   }
   if (td) {
     const objectRequests = td.paths.filter((p) => !p.endsWith('/summary')).length;

@@ -195,7 +195,7 @@ describe('the CLI end to end', () => {
 
   it('diff lists A, D and M lines, --stat and --json', async () => {
     const diff = (await ok(repo, 'diff', 'main~1', 'main')).trimEnd().split('\n');
-    expect(diff.slice(0, -1)).toEqual(['A added', 'M chmodded', 'M modified', 'A newdir/', 'A newdir/x', 'D removed']);
+    expect(diff.slice(0, -1)).toEqual(['A added', 'M 0644 -> 0600 chmodded', 'M modified', 'A newdir/', 'A newdir/x', 'D removed']);
     expect(diff.at(-1)).toMatch(/^3 added, 1 removed, 2 modified; /);
     expect((await ok(repo, 'diff', '--stat', 'main~1', 'main')).trimEnd().split('\n')).toHaveLength(1);
     const json = JSON.parse(await ok(repo, 'diff', '--json', 'main~1', 'main')) as {

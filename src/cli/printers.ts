@@ -34,9 +34,16 @@ export function shortId(id: string): string {
 
 const MARK = { added: 'A', removed: 'D', modified: 'M' } as const;
 
-/** `A path`, `D path` or `M path` (directories with a trailing /). */
+/**
+ * `A path`, `D path` or `M path` (directories with a trailing /); a
+ * modification of mode or owner shows both: `M 0644 -> 0755 usr/bin/x`,
+ * `M 0:0 -> 1000:1000 home/u`.
+ */
 export function changeLine(c: Change): string {
-  return `${MARK[c.kind]} ${c.path}${c.entryKind === 'dir' ? '/' : ''}`;
+  const meta: string[] = [];
+  if (c.kind === 'modified' && c.oldMode !== c.newMode) meta.push(`${c.oldMode} -> ${c.newMode} `);
+  if (c.kind === 'modified' && (c.oldUid !== c.newUid || c.oldGid !== c.newGid)) meta.push(`${c.oldUid}:${c.oldGid} -> ${c.newUid}:${c.newGid} `);
+  return `${MARK[c.kind]} ${meta.join('')}${c.path}${c.entryKind === 'dir' ? '/' : ''}`;
 }
 
 /** Prints a built generation and every conflict it resolved (gen build, install, remove). */

@@ -38,6 +38,13 @@ export interface PullOptions extends TransportInit {
   onProgress?: (p: PullProgress) => void;
   /** Notices for people: a delta that failed, a resumed pull. */
   onNotice?: (message: string) => void;
+  /**
+   * Pull commits by id instead of refs: called with the (verified) summary,
+   * it returns the commits to bring in; no ref moves, and `refs` is ignored.
+   * Their ids come from the summary, so with a key the summary's signature
+   * covers them (generation commits carry no signature of their own).
+   */
+  select?: (summary: Summary) => ObjectId[] | Promise<ObjectId[]>;
 }
 
 export interface PullProgress {
@@ -74,6 +81,9 @@ export interface PullResult {
   healed: ObjectId[];
   /** With `mirror`: whether the upstream's summary was kept, and the delta packs fetched for it. */
   mirror?: KeptSummary;
+  /** With `select`: the commits it chose (now all stored), and the summary it chose them from. */
+  commits?: ObjectId[];
+  summary?: Summary;
   seconds: number;
 }
 
@@ -118,8 +128,14 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
   };
   try {
     report({});
-    const fetched = await fetchSummary(transport, opts.remote, remote, opts.refs ?? [], opts.mirror === true);
-    const targets = chooseTargets(fetched.summary, opts);
+    const fetched = await fetchSummary(transport, opts.remote, remote, opts.select ? [] : (opts.refs ?? []), opts.mirror === true && !opts.select);
+    const selected = opts.select ? [...new Set(await opts.select(fetched.summary))] : undefined;
+    const targets = selected ? [] : chooseTargets(fetched.summary, opts);
+    if (selected) {
+      for (const id of selected) if (!isObjectId(id)) throw corrupt(`not an object id: ${id}`);
+      result.commits = selected;
+      result.summary = fetched.summary;
+    }
     crashPoint('pull:summary');
     const release = await repo.lock('shared');
     try {
@@ -128,6 +144,8 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
       const previous = new Map<string, ObjectId | null>();
       for (const t of targets) previous.set(t.ref, (await repo.refs.read(t.local, t.ns)) ?? null);
       const savedPacks = await fetchByDeltas(repo, transport, targets, previous, fetched.summary.deltas, result, opts, report);
+      if (selected) await fetchSelectedByDeltas(repo, transport, selected, fetched.summary, result, opts, report);
+      tips.push(...(selected ?? []));
       await fetchObjects(repo, transport, tips, prefetched, result, opts, report);
       result.healed = await healQuarantined(repo, transport, opts.onNotice);
       crashPoint('pull:objects-done');
@@ -238,6 +256,31 @@ async function fetchByDeltas(
   return savedPacks;
 }
 
+/**
+ * `fetchByDeltas` for commits pulled by id: a pack from a commit we have;
+ * a pack from nothing only when the store holds none of the commits the
+ * summary lists (nothing it has would be shared).
+ */
+async function fetchSelectedByDeltas(
+  repo: Repo,
+  transport: Transport,
+  commits: ObjectId[],
+  summary: Summary,
+  result: PullResult,
+  opts: PullOptions,
+  report: Report,
+): Promise<void> {
+  if (opts.deltas === false) return;
+  const listed = [...Object.values(summary.refs), ...Object.values(summary.generations ?? {}).flatMap((gs) => gs.map((g) => g.commit))];
+  let hasAny = false;
+  for (const id of new Set(listed)) if (await repo.store.has(id)) hasAny = true;
+  for (const id of commits) {
+    if (await repo.store.has(id)) continue;
+    const delta = await chooseDelta(repo, summary.deltas, id, hasAny);
+    if (delta) await applyDelta(repo, transport, delta, result, opts, report);
+  }
+}
+
 /** Brings in whatever tips are still missing, object by object. */
 async function fetchObjects(
   repo: Repo,
@@ -285,7 +328,7 @@ async function moveRefs(repo: Repo, targets: Target[], previous: Map<string, Obj
  * signature file (fetched when verifying or mirroring), or one made from
  * `refs/heads/<ref>` files when the remote has none.
  */
-async function fetchSummary(transport: Transport, name: string, remote: RemoteConfig, refs: string[], mirror: boolean): Promise<FetchedSummary> {
+export async function fetchSummary(transport: Transport, name: string, remote: RemoteConfig, refs: string[], mirror: boolean): Promise<FetchedSummary> {
   const bytes = await transport.getBytes(SUMMARY_PATH, { optional: true });
   const key = remote.signKey === undefined ? undefined : parsePublicKey(remote.signKey);
   if (key && !bytes) throw badObject(`refused: remote ${name} has no summary, so there is no signed summary to verify`);

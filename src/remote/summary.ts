@@ -9,6 +9,10 @@ import type { Repo } from '../repo/repo.js';
 import { DELTAS_DIR, parseDeltaName, SUMMARY_PATH, SUMMARY_SIG_PATH } from './layout.js';
 import { formatSignatures, parsePrivateKey, signBytes } from './sign.js';
 import { pathExists } from '../util/path-exists.js';
+import { readCommit } from '../repo/objects.js';
+import { packageLabel } from '../system/packages/model.js';
+import { listGenerations, profileNameProblem } from '../system/profiles.js';
+import { publishedProfiles } from '../system/generations/published.js';
 
 /** Format tag of the summary file. */
 export const SUMMARY_FORMAT = 'trove-summary-1';
@@ -22,9 +26,20 @@ export interface DeltaInfo {
   size: number;
 }
 
+/** One generation a repository publishes (`trove gen publish`). */
+export interface PublishedGeneration {
+  number: number;
+  commit: ObjectId;
+  /** The generation commit's timestamp, seconds since the epoch. */
+  timestamp: number;
+  /** Package labels (name-arch-version-revision). */
+  packages: string[];
+}
+
 /**
  * What a repository serves: its refs, its delta packs and when the summary
- * was written. Stored as JSON with sorted keys, one line.
+ * was written; optionally the generations of its published profiles.
+ * Stored as JSON with sorted keys, one line.
  */
 export interface Summary {
   format: string;
@@ -32,6 +47,8 @@ export interface Summary {
   timestamp: number;
   refs: Record<string, ObjectId>;
   deltas: DeltaInfo[];
+  /** Published profiles and their generations, oldest first; absent when none is published. */
+  generations?: Record<string, PublishedGeneration[]>;
 }
 
 /** The summary's bytes: stable JSON (refs sorted by name, deltas by endpoints). */
@@ -41,7 +58,52 @@ export function encodeSummary(s: Summary): Uint8Array {
   const deltas = [...s.deltas]
     .sort((a, b) => (a.to + (a.from ?? '')).localeCompare(b.to + (b.from ?? '')))
     .map((d) => ({ from: d.from, size: d.size, to: d.to }));
-  return Buffer.from(`${JSON.stringify({ deltas, format: s.format, refs, timestamp: s.timestamp })}\n`);
+  const out: Record<string, unknown> = { deltas, format: s.format };
+  if (s.generations && Object.keys(s.generations).length > 0) {
+    const gens: Record<string, PublishedGeneration[]> = {};
+    for (const p of Object.keys(s.generations).sort()) {
+      gens[p] = [...s.generations[p]!]
+        .sort((a, b) => a.number - b.number)
+        .map((g) => ({ commit: g.commit, number: g.number, packages: g.packages, timestamp: g.timestamp }));
+    }
+    out.generations = gens;
+  }
+  out.refs = refs;
+  out.timestamp = s.timestamp;
+  return Buffer.from(`${JSON.stringify(out)}\n`);
+}
+
+/** At most this many package labels per published generation, and this long each (a hostile summary is bounded). */
+const MAX_PACKAGES = 100_000;
+const MAX_LABEL = 1024;
+
+/** The `generations` key of an untrusted summary, validated whole; E_CORRUPT naming the first problem. */
+function parseGenerations(v: unknown): Record<string, PublishedGeneration[]> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw corrupt('remote summary: generations is not an object of profiles');
+  const out: Record<string, PublishedGeneration[]> = {};
+  for (const [profile, list] of Object.entries(v as Record<string, unknown>)) {
+    const problem = profileNameProblem(profile);
+    if (problem) throw corrupt(`remote summary has an invalid profile name ${JSON.stringify(profile)}: ${problem}`);
+    if (!Array.isArray(list)) throw corrupt(`remote summary: generations of profile ${profile} are not a list`);
+    const seen = new Set<number>();
+    out[profile] = list.map((g: unknown) => {
+      const x = g as Partial<Record<keyof PublishedGeneration, unknown>> | null;
+      const where = `remote summary: a generation of profile ${profile}`;
+      if (typeof x !== 'object' || x === null) throw corrupt(`${where} is not an object`);
+      if (typeof x.number !== 'number' || !Number.isSafeInteger(x.number) || x.number < 1) throw corrupt(`${where} has no valid number`);
+      if (seen.has(x.number)) throw corrupt(`${where} repeats number ${x.number}`);
+      seen.add(x.number);
+      if (typeof x.commit !== 'string' || !isObjectId(x.commit)) throw corrupt(`${where} (${x.number}) holds no valid commit id`);
+      if (typeof x.timestamp !== 'number' || !Number.isFinite(x.timestamp)) throw corrupt(`${where} (${x.number}) has no valid timestamp`);
+      const pkgs = x.packages;
+      if (!Array.isArray(pkgs) || pkgs.length > MAX_PACKAGES || !pkgs.every((p) => typeof p === 'string' && p.length > 0 && p.length <= MAX_LABEL)) {
+        throw corrupt(`${where} (${x.number}) has no valid package list`);
+      }
+      return { number: x.number, commit: x.commit, timestamp: x.timestamp, packages: pkgs as string[] };
+    });
+    out[profile].sort((a, b) => a.number - b.number);
+  }
+  return out;
 }
 
 /** Parses and validates a summary from an untrusted source; E_CORRUPT when malformed. */
@@ -73,7 +135,9 @@ export function parseSummary(bytes: Uint8Array): Summary {
     if (!okFrom || !okTo || typeof x.size !== 'number' || !(x.size >= 0)) throw corrupt('remote summary has a malformed delta entry');
     return { from: x.from as ObjectId | null, to: x.to as ObjectId, size: x.size };
   });
-  return { format: SUMMARY_FORMAT, timestamp: o.timestamp, refs, deltas };
+  const summary: Summary = { format: SUMMARY_FORMAT, timestamp: o.timestamp, refs, deltas };
+  if (o.generations !== undefined) summary.generations = parseGenerations(o.generations);
+  return summary;
 }
 
 /** The summary of a local repository: its heads and the packs under `deltas/`. */
@@ -93,7 +157,23 @@ export async function buildSummary(repo: Repo, now = Math.floor(Date.now() / 100
     const st = await stat(join(repo.path, DELTAS_DIR, name));
     if (st.isFile()) deltas.push({ ...ends, size: st.size });
   }
-  return { format: SUMMARY_FORMAT, timestamp: now, refs, deltas };
+  const summary: Summary = { format: SUMMARY_FORMAT, timestamp: now, refs, deltas };
+  const published = await publishedProfiles(repo);
+  if (published.length > 0) {
+    summary.generations = {};
+    for (const p of published) summary.generations[p] = await publishedGenerations(repo, p);
+  }
+  return summary;
+}
+
+/** The generations of a published profile as the summary lists them. */
+async function publishedGenerations(repo: Repo, profile: string): Promise<PublishedGeneration[]> {
+  const out: PublishedGeneration[] = [];
+  for (const g of await listGenerations(repo, profile)) {
+    const c = await readCommit(repo.store, g.commit);
+    out.push({ number: g.number, commit: g.commit, timestamp: c.timestamp, packages: (c.generation?.packages ?? []).map(packageLabel) });
+  }
+  return out;
 }
 
 /**

@@ -2,7 +2,7 @@ import { usage } from '../util/errors.js';
 import type { TreeEntry } from '../format/types.js';
 import { readTree } from './objects.js';
 import type { Repo } from './repo.js';
-import { locate } from './resolve.js';
+import { locate, type ResolveOptions } from './resolve.js';
 
 /** Reading paths inside a commit: `trove ls` and `trove cat`. */
 
@@ -17,8 +17,8 @@ export interface ListedEntry {
  * `recursive`, each directory followed by its contents); for a file or
  * symlink, that one entry.
  */
-export async function listPath(repo: Repo, spec: string, opts: { recursive?: boolean } = {}): Promise<ListedEntry[]> {
-  const loc = await locate(repo, spec);
+export async function listPath(repo: Repo, spec: string, opts: { recursive?: boolean } & ResolveOptions = {}): Promise<ListedEntry[]> {
+  const loc = await locate(repo, spec, opts);
   const rows: ListedEntry[] = [];
   const walk = async (treeId: string, prefix: string): Promise<void> => {
     for (const e of (await readTree(repo.store, treeId)).entries) {
@@ -33,8 +33,8 @@ export async function listPath(repo: Repo, spec: string, opts: { recursive?: boo
 }
 
 /** The content of the file `REV:PATH` names, verified against its id; E_USAGE for a directory or symlink. */
-export async function readFileAt(repo: Repo, spec: string): Promise<Uint8Array> {
-  const loc = await locate(repo, spec);
+export async function readFileAt(repo: Repo, spec: string, opts: ResolveOptions = {}): Promise<Uint8Array> {
+  const loc = await locate(repo, spec, opts);
   if (loc.kind === 'root' || loc.entry.kind === 'dir') throw usage(`${spec} is a directory`, { spec });
   if (loc.entry.kind === 'symlink') throw usage(`${spec} is a symlink to ${loc.entry.target}`, { spec });
   return repo.store.get(loc.entry.id!);

@@ -34,7 +34,7 @@ import type { GetSyncStore, ObjectFiles } from '../store/types.js';
 import { hashFileSync } from '../util/hash-file.js';
 import { writeXattrs } from './import/xattrs.js';
 import { readCommit } from './objects.js';
-import { resolveRev } from './resolve.js';
+import { resolveRev, type ResolveOptions } from './resolve.js';
 
 export interface CheckoutOptions {
   /**
@@ -234,10 +234,16 @@ async function fill(repo: Repo, commitId: ObjectId, treeId: ObjectId, rootMeta: 
  * repository lock: gc (exclusive) must not sweep a variant or an object
  * between our finding and linking it.
  */
-export async function checkoutRev(repo: Repo, rev: string, dest: string, opts: CheckoutOptions = {}): Promise<CheckoutResult & { commit: ObjectId }> {
+export async function checkoutRev(
+  repo: Repo,
+  rev: string,
+  dest: string,
+  opts: CheckoutOptions = {},
+  resolveOpts: ResolveOptions = {},
+): Promise<CheckoutResult & { commit: ObjectId }> {
   const release = await repo.lock('shared');
   try {
-    const commit = await resolveRev(repo, rev);
+    const commit = await resolveRev(repo, rev, resolveOpts);
     return { commit, ...(await checkout(repo, commit, dest, opts)) };
   } finally {
     await release();

@@ -1,10 +1,14 @@
+import { encodeTree } from '../format/codec.js';
 import { compareNames } from '../format/names.js';
-import type { TreeEntry } from '../format/types.js';
-import type { ObjectId } from '../util/hash.js';
-import type { GetStore } from '../store/types.js';
-import { TreeCache } from './objects.js';
+import type { Commit, TreeEntry } from '../format/types.js';
+import { hashBytes, type ObjectId } from '../util/hash.js';
+import type { GetStore, HasStore } from '../store/types.js';
+import { readCommit, TreeCache } from './objects.js';
 
 export type ChangeKind = 'added' | 'removed' | 'modified';
+
+/** What of an entry a modification changed. */
+export type Aspect = 'content' | 'target' | 'mode' | 'owner' | 'xattrs';
 
 export interface Change {
   kind: ChangeKind;
@@ -13,6 +17,61 @@ export interface Change {
   entryKind: TreeEntry['kind'];
   oldSize: number;
   newSize: number;
+  /** Permission bits as octal text (`"0755"`) on the side(s) that have the entry. */
+  oldMode?: string;
+  newMode?: string;
+  oldUid?: number;
+  oldGid?: number;
+  newUid?: number;
+  newGid?: number;
+  /** Content ids (files) on the side(s) that have them, for content diffs. */
+  oldId?: ObjectId;
+  newId?: ObjectId;
+  /** Symlink targets on the side(s) that have them. */
+  oldTarget?: string;
+  newTarget?: string;
+  /** For a modification: what changed. */
+  changed?: Aspect[];
+}
+
+/** `0755`-style text of permission bits. */
+export function modeText(mode: number): string {
+  return mode.toString(8).padStart(4, '0');
+}
+
+function side(which: 'old' | 'new', e: TreeEntry): Partial<Change> {
+  const out: Record<string, unknown> = { [`${which}Mode`]: modeText(e.mode), [`${which}Uid`]: e.uid, [`${which}Gid`]: e.gid };
+  if (e.kind === 'file') out[`${which}Id`] = e.id;
+  if (e.kind === 'symlink') out[`${which}Target`] = e.target;
+  return out as Partial<Change>;
+}
+
+function aspects(p: TreeEntry, q: TreeEntry): Aspect[] {
+  const out: Aspect[] = [];
+  if (p.kind !== 'dir' && p.id !== q.id) out.push('content');
+  if (p.target !== q.target) out.push('target');
+  if (p.mode !== q.mode) out.push('mode');
+  if (p.uid !== q.uid || p.gid !== q.gid) out.push('owner');
+  if (!sameXattrs(p, q)) out.push('xattrs');
+  return out;
+}
+
+/**
+ * Path limits (`diff A B -- PATH...`): a change is kept when its path is one
+ * of them or below one; a directory is walked when it is on the way to one.
+ */
+class Limits {
+  private readonly paths: string[];
+  constructor(paths: string[] | undefined) {
+    this.paths = (paths ?? []).map((p) => p.split('/').filter((x) => x !== '' && x !== '.').join('/'));
+    if (this.paths.includes('')) this.paths = [];
+  }
+  keeps(path: string): boolean {
+    return this.paths.length === 0 || this.paths.some((l) => path === l || path.startsWith(`${l}/`));
+  }
+  walks(path: string): boolean {
+    return this.keeps(path) || this.paths.some((l) => l.startsWith(`${path}/`));
+  }
 }
 
 /**
@@ -20,11 +79,15 @@ export interface Change {
  * skipped without being read; a type change is a removal plus an addition.
  * A modification is any change of content, target, mode, owner or xattrs.
  */
-export async function diffTrees(store: GetStore, a: ObjectId, b: ObjectId): Promise<Change[]> {
+export async function diffTrees(store: GetStore, a: ObjectId, b: ObjectId, opts: { paths?: string[] } = {}): Promise<Change[]> {
   const trees = new TreeCache(store);
+  const limits = new Limits(opts.paths);
   const out: Change[] = [];
   const addAll = async (kind: 'added' | 'removed', e: TreeEntry, path: string): Promise<void> => {
-    out.push({ kind, path, entryKind: e.kind, oldSize: kind === 'removed' ? e.size : 0, newSize: kind === 'added' ? e.size : 0 });
+    if (!limits.walks(path)) return;
+    if (limits.keeps(path)) {
+      out.push({ kind, path, entryKind: e.kind, oldSize: kind === 'removed' ? e.size : 0, newSize: kind === 'added' ? e.size : 0, ...side(kind === 'added' ? 'new' : 'old', e) });
+    }
     if (e.kind === 'dir') for (const c of (await trees.get(e.id!)).entries) await addAll(kind, c, `${path}/${c.name}`);
   };
   const walk = async (x: ObjectId, y: ObjectId, prefix: string): Promise<void> => {
@@ -45,12 +108,14 @@ export async function diffTrees(store: GetStore, a: ObjectId, b: ObjectId): Prom
         j++;
       } else {
         const path = prefix + p!.name;
-        if (p!.kind !== q!.kind) {
+        if (!limits.walks(path)) {
+          // Outside every path limit.
+        } else if (p!.kind !== q!.kind) {
           await addAll('removed', p!, path);
           await addAll('added', q!, path);
         } else {
-          if (!sameMeta(p!, q!) || (p!.kind !== 'dir' && !sameContent(p!, q!))) {
-            out.push({ kind: 'modified', path, entryKind: q!.kind, oldSize: p!.size, newSize: q!.size });
+          if (limits.keeps(path) && (!sameMeta(p!, q!) || (p!.kind !== 'dir' && !sameContent(p!, q!)))) {
+            out.push({ kind: 'modified', path, entryKind: q!.kind, oldSize: p!.size, newSize: q!.size, ...side('old', p!), ...side('new', q!), changed: aspects(p!, q!) });
           }
           if (p!.kind === 'dir') await walk(p!.id!, q!.id!, `${path}/`);
         }
@@ -68,7 +133,11 @@ function sameContent(p: TreeEntry, q: TreeEntry): boolean {
 }
 
 function sameMeta(p: TreeEntry, q: TreeEntry): boolean {
-  if (p.mode !== q.mode || p.uid !== q.uid || p.gid !== q.gid || p.xattrs.length !== q.xattrs.length) return false;
+  return p.mode === q.mode && p.uid === q.uid && p.gid === q.gid && sameXattrs(p, q);
+}
+
+function sameXattrs(p: TreeEntry, q: TreeEntry): boolean {
+  if (p.xattrs.length !== q.xattrs.length) return false;
   return p.xattrs.every((x, i) => x.name === q.xattrs[i]!.name && Buffer.compare(Buffer.from(x.value), Buffer.from(q.xattrs[i]!.value)) === 0);
 }
 
@@ -82,4 +151,27 @@ export function diffStat(changes: Change[]) {
     s.bytesRemoved += Math.max(0, c.oldSize - c.newSize);
   }
   return s;
+}
+
+const EMPTY_TREE = encodeTree({ entries: [] });
+const EMPTY_TREE_ID = hashBytes(EMPTY_TREE);
+
+/**
+ * What a commit changed against its first parent, or against an empty tree
+ * for a root commit; null when the parent is not in the repository (a
+ * shallow pull).
+ */
+export async function commitChanges(
+  store: GetStore & HasStore,
+  commit: Commit,
+  opts: { paths?: string[] } = {},
+): Promise<{ parent: ObjectId | null; changes: Change[] } | null> {
+  const parent = commit.parents[0];
+  if (parent === undefined) {
+    const view: GetStore = { get: async (id) => (id === EMPTY_TREE_ID ? EMPTY_TREE : store.get(id)) };
+    return { parent: null, changes: await diffTrees(view, EMPTY_TREE_ID, commit.tree, opts) };
+  }
+  if (!(await store.has(parent))) return null;
+  const p = await readCommit(store, parent);
+  return { parent, changes: await diffTrees(store, p.tree, commit.tree, opts) };
 }

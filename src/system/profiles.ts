@@ -39,8 +39,8 @@ const NUMBER = /^[1-9][0-9]*$/;
 /*
  * The layout: `<repo>/profiles/<P>/<N>` holds generation N of profile P (a
  * commit id and a newline), `<repo>/profiles/<P>/active` the activation
- * record (JSON, see readActive); anything else in there (temp files, notes)
- * is no generation.
+ * record (JSON, see readActive); anything else in there (temp files, notes,
+ * `published` and `<N>.origin`, see generations/published.ts) is no generation.
  */
 
 /** Why `profile` is not a valid profile name (a single ref component), or null. */
@@ -178,9 +178,10 @@ export async function addGeneration(repo: Pick<Repo, 'path'>, profile: string, c
   }
 }
 
-/** Removes generation `n` of `profile` (its objects stay until gc). */
+/** Removes generation `n` of `profile` (its objects stay until gc), and its origin record (`<N>.origin`) if any. */
 export async function deleteGeneration(repo: Pick<Repo, 'path'>, profile: string, n: number): Promise<void> {
   await rm(join(profileDir(repo, profile), String(n)), { force: true });
+  await rm(join(profileDir(repo, profile), `${n}.origin`), { force: true });
 }
 
 /** `<repo>/profiles/<P>/active`: the activation record, JSON (a bare commit id in repositories written before). */

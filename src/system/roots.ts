@@ -9,7 +9,7 @@ import { listGenerations, listProfiles, readActive } from './profiles.js';
  * Every commit a system keeps alive: refs (local and remote tracking), every
  * profile's generations and active commit, the commit each recorded link
  * (a profile's, a bisect session's) really points at, and the commits of a
- * bisect in progress. The CLI hands this to fsck and gc; gc keeps the
+ * bisect in progress (those here, for a bisect of a remote's generations). The CLI hands this to fsck and gc; gc keeps the
  * checkouts of every root but refs, so a link never loses its checkout.
  *
  * The link's own commit matters after a crash: activation writes the record
@@ -34,6 +34,11 @@ export async function systemRoots(repo: Repo): Promise<Root[]> {
   // What `bisect reset` will point the link back at.
   const before = bisect?.before ? targetShows(repo, resolve(dirname(bisect.link), bisect.before)) : undefined;
   if (before && before.kind !== 'other') profiles.push({ name: 'bisect/before', commit: before.commit });
-  const bisecting = bisect ? [bisect.good, ...bisect.commits].map((commit) => ({ name: 'bisect', commit })) : [];
+  const bisecting: Root[] = [];
+  for (const commit of bisect ? [bisect.good, ...bisect.commits] : []) {
+    // A bisect of a remote's generations pulls a candidate only when it is tested: the others are not here.
+    if (bisect?.remote && !(await repo.store.has(commit))) continue;
+    bisecting.push({ name: 'bisect', commit });
+  }
   return [...(await refRoots(repo)), ...profiles, ...bisecting];
 }

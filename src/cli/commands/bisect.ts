@@ -1,18 +1,26 @@
 import type { Command } from 'commander';
+import { usage } from '../../util/errors.js';
 import { type BisectStep, bisectMark, bisectReset, bisectStart } from '../../system/bisect/bisect.js';
 import { bisectRun } from '../../system/bisect/run.js';
 import type { Verdict } from '../../system/bisect/state.js';
 import { DEFAULT_PROFILE } from '../../system/profiles.js';
+import { ensureFromRemote, remoteBisectRange } from '../../remote/bisect-remote.js';
 import { print, printJson, withRepo } from '../context.js';
-import { printGenerationDiff, shortId } from '../printers.js';
+import { bytes, printGenerationDiff, shortId } from '../printers.js';
+
+/** `remote origin generation 7 (…)` in a remote bisect, else the commit id. */
+function named(s: BisectStep, commit: string): string {
+  return s.state.remote && s.generation !== null ? `remote ${s.state.remote.name} generation ${s.generation} (${commit})` : commit;
+}
 
 function printStep(s: BisectStep): void {
+  const fetched = s.fetched ? `; fetched ${s.fetched.objects} objects (${bytes(s.fetched.bytes)})` : '';
   if (s.current) {
-    print(`testing ${s.current} at ${s.state.link} (${s.remaining} candidates left, about ${s.stepsLeft} steps)`);
+    print(`testing ${named(s, s.current)} at ${s.state.link} (${s.remaining} candidates left, about ${s.stepsLeft} steps${fetched})`);
     return;
   }
   if (s.firstBad) {
-    print(`first bad commit: ${s.firstBad}`);
+    print(`first bad ${s.state.remote ? 'generation' : 'commit'}: ${named(s, s.firstBad)}${fetched}`);
     if (s.diff) printGenerationDiff(s.diff);
     else print('(it has no parent to compare with)');
     return;
@@ -22,13 +30,13 @@ function printStep(s: BisectStep): void {
 }
 
 function printResult(s: BisectStep, json?: boolean): void {
-  if (json) return printJson({ ...s, state: undefined, link: s.state.link, log: s.state.log });
+  if (json) return printJson({ ...s, state: undefined, link: s.state.link, log: s.state.log, remote: s.state.remote?.name ?? null });
   printStep(s);
 }
 
 function mark(verdict: Verdict) {
   return async (rev: string | undefined, opts: { json?: boolean }, cmd: Command) => {
-    const s = await withRepo(cmd, (repo) => bisectMark(repo, verdict, rev));
+    const s = await withRepo(cmd, (repo) => bisectMark(repo, verdict, rev, { ensure: ensureFromRemote(repo) }));
     printResult(s, opts.json);
   };
 }
@@ -45,14 +53,23 @@ export function register(program: Command): void {
     .option('--ref <name>', 'bisect the first-parent history of this ref (its tip is bad unless --bad is given)')
     .option('--profile <name>', 'profile whose generation numbers and link are used', DEFAULT_PROFILE)
     .option('--link <path>', 'the symlink to swap (default: the profile’s last link, else /ro)')
+    .option('--remote <name>', 'bisect the generations this remote publishes of the profile, pulling each candidate when it is tested')
     .option('--json', 'print the step as JSON')
     .addHelpText(
       'after',
       '\nWith generation numbers for --good and --bad (or no --bad), the profile’s generations\n' +
-        'between them are bisected; otherwise the first-parent history from --bad back to --good.',
+        'between them are bisected; otherwise the first-parent history from --bad back to --good.\n' +
+        'With --remote, --good and --bad are generation numbers the remote publishes (--bad\n' +
+        'defaults to its newest); each candidate is pulled (only the objects missing here) when it\n' +
+        'is activated for testing, and each step says what it fetched.',
     )
-    .action(async (opts: { good: string; bad?: string; ref?: string; profile: string; link?: string; json?: boolean }, cmd: Command) => {
-      const s = await withRepo(cmd, (repo) => bisectStart(repo, opts));
+    .action(async (opts: { good: string; bad?: string; ref?: string; profile: string; link?: string; remote?: string; json?: boolean }, cmd: Command) => {
+      const s = await withRepo(cmd, async (repo) => {
+        if (opts.remote === undefined) return bisectStart(repo, { ...opts, remote: undefined });
+        if (opts.ref) throw usage('--ref and --remote do not go together: a remote bisect tests published generations');
+        const remote = await remoteBisectRange(repo, { remote: opts.remote, profile: opts.profile, good: opts.good, bad: opts.bad });
+        return bisectStart(repo, { ...opts, remote, ensure: ensureFromRemote(repo) });
+      });
       printResult(s, opts.json);
     });
   for (const verdict of ['good', 'bad', 'skip'] as const) {
@@ -72,13 +89,17 @@ export function register(program: Command): void {
     .action(async (argv: string[], opts: { json?: boolean }, cmd: Command) => {
       const s = await withRepo(cmd, (repo) =>
         bisectRun(repo, argv, {
+          ensure: ensureFromRemote(repo),
           stdio: opts.json ? ['ignore', 'ignore', 'inherit'] : 'inherit',
           onStep: (step, verdict) => {
-            if (!opts.json) print(`${shortId(step.state.log.at(-1)!.commit)} is ${verdict}`);
+            if (opts.json) return;
+            print(`${shortId(step.state.log.at(-1)!.commit)} is ${verdict}`);
+            // A remote bisect says what each step fetched.
+            if (step.current && step.state.remote) printStep(step);
           },
         }),
       );
-      if (opts.json) return printJson({ ...s, state: undefined, link: s.state.link, log: s.state.log });
+      if (opts.json) return printJson({ ...s, state: undefined, link: s.state.link, log: s.state.log, remote: s.state.remote?.name ?? null, fetched: s.state.fetched ?? null });
       print(`${s.steps} steps`);
       printStep(s);
     });

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { checkoutRev } from '../../repo/checkout.js';
+import { inProfile } from '../../system/revisions.js';
 import { print, printJson, withRepo } from '../context.js';
 import { shortId } from '../printers.js';
 import { usage } from '../../util/errors.js';
@@ -24,7 +25,7 @@ export function register(program: Command): void {
     )
     .action(async (rev: string, dest: string, opts: { hardlink?: boolean; copy?: boolean; json?: boolean }, cmd: Command) => {
       if (opts.hardlink && opts.copy) throw usage('--hardlink and --copy exclude each other');
-      const { commit, ...r } = await withRepo(cmd, (repo) => checkoutRev(repo, rev, dest, { hardlink: opts.hardlink === true }));
+      const { commit, ...r } = await withRepo(cmd, (repo) => checkoutRev(repo, rev, dest, { hardlink: opts.hardlink === true }, inProfile(repo)));
       if (opts.json) return printJson({ commit, dest, ...r });
       print(`checked out ${shortId(commit)} to ${dest} (${r.mode}): ${r.files} files (${r.linked} linked, ${r.copied} copied), ${r.dirs} dirs, ${r.symlinks} symlinks`);
     });

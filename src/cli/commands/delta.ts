@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { usage } from '../../util/errors.js';
-import { resolveRev } from '../../repo/resolve.js';
+import { resolveRevision } from '../../system/revisions.js';
 import { writeDelta } from '../../remote/delta.js';
 import { print, printJson, withRepo } from '../context.js';
 import { bytes } from '../printers.js';
@@ -37,8 +37,9 @@ export function register(program: Command): void {
       if (compression !== undefined && compression !== 'xz' && compression !== 'gzip') throw usage('--compression must be xz or gzip');
       const summaryKey = await summaryKeyOf(opts);
       const r = await withRepo(cmd, async (repo) => {
-        const to = await resolveRev(repo, opts.fromEmpty ?? toArg!);
-        const from = opts.fromEmpty ? null : await resolveRev(repo, fromArg!);
+        const to = await resolveRevision(repo, opts.fromEmpty ?? toArg!);
+        const from = opts.fromEmpty ? null : await resolveRevision(repo, fromArg!);
+        if (from === to) throw usage(`${fromArg} and ${toArg} are the same commit (${to.slice(0, 12)}): a pull from it to itself needs nothing, so there is no delta to write`, { id: to });
         const written = await writeDelta(repo, from, to, { level, compression });
         await updateSummaryAfter(repo, opts, summaryKey);
         return written;

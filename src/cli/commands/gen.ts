@@ -6,7 +6,13 @@ import { diffGenerations } from '../../system/generations/diff.js';
 import { listGenerationRows, showGeneration } from '../../system/generations/list.js';
 import { parseDuration, pruneGenerations } from '../../system/generations/prune.js';
 import { parsePackageSpec } from '../../system/packages/spec.js';
-import { DEFAULT_PROFILE } from '../../system/profiles.js';
+import { DEFAULT_PROFILE, profileDir } from '../../system/profiles.js';
+import { isPublished, setPublished } from '../../system/generations/published.js';
+import { writeSummary } from '../../remote/summary.js';
+import { SUMMARY_PATH } from '../../remote/layout.js';
+import { pathExists } from '../../util/path-exists.js';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { print, printJson, withRepo } from '../context.js';
 import { printBuild, printGenerationDiff, shortId } from '../printers.js';
 import { NO_UPDATE_SUMMARY, SUMMARY_HELP, SUMMARY_KEY, type SummaryOpts, summaryKeyOf, updateSummaryAfter } from '../summary-refresh.js';
@@ -35,6 +41,41 @@ export function register(program: Command): void {
       printBuild(r);
     });
   gen
+    .command('publish')
+    .description('list the generations of a profile in the summary, so clients can follow it with trove upgrade')
+    .option('--profile <name>', 'profile', DEFAULT_PROFILE)
+    .option('--stop', 'stop publishing the profile')
+    .option('--summary-key <file>', SUMMARY_KEY)
+    .option('--json', 'print the result as JSON')
+    .addHelpText(
+      'after',
+      '\nMarks the profile published (profiles/<P>/published) and rewrites the summary (writing\n' +
+        'one when there is none). After that, the commands that rewrite the summary (gen build,\n' +
+        'commit, pkg add, delta) keep the list current; after others, run trove summary. A signed summary is re-signed\n' +
+        'only with --summary-key or $TROVE_SUMMARY_KEY; without a key it is left stale, with a warning.',
+    )
+    .action(async (opts: { profile: string; stop?: boolean; summaryKey?: string; json?: boolean }, cmd: Command) => {
+      const summaryOpts: SummaryOpts = { updateSummary: true, summaryKey: opts.summaryKey };
+      const summaryKey = await summaryKeyOf(summaryOpts);
+      const r = await withRepo(cmd, async (repo) => {
+        const was = await isPublished(repo, opts.profile);
+        if (!opts.stop) await mkdir(profileDir(repo, opts.profile), { recursive: true });
+        await setPublished(repo, opts.profile, !opts.stop);
+        let summary: 'written' | 'updated' | 'stale' | 'failed';
+        if (!(await pathExists(join(repo.path, SUMMARY_PATH)))) {
+          await writeSummary(repo, { privateKeyPem: summaryKey });
+          summary = 'written';
+        } else {
+          const u = await updateSummaryAfter(repo, summaryOpts, summaryKey);
+          summary = u === undefined ? 'failed' : u.state === 'stale' ? 'stale' : 'updated';
+        }
+        return { profile: opts.profile, published: !opts.stop, changed: was === Boolean(opts.stop), summary };
+      });
+      if (opts.json) return printJson(r);
+      const what = r.published ? 'published' : 'not published';
+      print(`profile ${r.profile} is ${r.changed ? 'now ' : ''}${what}; summary ${r.summary === 'stale' ? 'left stale (signed, no key)' : r.summary}`);
+    });
+  gen
     .command('list')
     .description('list the generations of a profile with the packages each added and removed')
     .option('--profile <name>', 'profile', DEFAULT_PROFILE)
@@ -46,7 +87,8 @@ export function register(program: Command): void {
         const changes = [...r.added.map((p) => `+${p}`), ...r.removed.map((p) => `-${p}`), ...r.changed.map((c) => `~${c.to}`)];
         print(
           `${r.active ? '*' : ' '} ${String(r.number).padStart(4)}  ${shortId(r.commit)}  ${new Date(r.timestamp * 1000).toISOString()}  ` +
-            `${r.packages.length} packages  ${changes.join(' ') || '(no package changes)'}`,
+            `${r.packages.length} packages  ${changes.join(' ') || '(no package changes)'}` +
+            (r.origin ? `  (from ${r.origin.remote} generation ${r.origin.generation})` : ''),
         );
       }
     });

@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
 import { notFound, usage } from '../../util/errors.js';
 import { checkSummary } from '../../remote/check.js';
-import { pull, type PullProgress } from '../../remote/pull.js';
+import { pull } from '../../remote/pull.js';
+import { progressBar, wantsProgress } from '../progress.js';
 import { io, print, printJson, withRepo } from '../context.js';
 import { bytes, shortId } from '../printers.js';
-import { terminalBar, wantsProgress } from '../progress.js';
 
 interface Opts {
   mirror?: boolean;
@@ -23,41 +23,6 @@ function count(name: string, v: string, min: number): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < min) throw usage(`${name} must be an integer >= ${min}`);
   return n;
-}
-
-/**
- * A progress bar on a terminal: objects against objects wanted, or for a
- * delta pack, bytes against the pack's size; then bytes received, rate, ETA.
- * A notice stops it (so the notice gets its own line); the next update starts it again.
- */
-function progressBar(): { update: (p: PullProgress) => void; stop: () => void } {
-  const bar = terminalBar('{phase} [{bar}] {done} | {received} | {rate}/s | ETA {eta_formatted}');
-  const started = Date.now();
-  let running = false;
-  return {
-    update(p) {
-      const useBytes = p.totalBytes !== undefined;
-      const value = useBytes ? p.bytes : p.objects;
-      const total = useBytes ? p.totalBytes! : Math.max(p.wanted, 1);
-      const payload = {
-        phase: p.phase,
-        done: useBytes ? `${bytes(value)}/${bytes(total)} (${p.objects} objects)` : `${value}/${total} objects`,
-        received: bytes(p.bytes),
-        rate: bytes(p.bytes / Math.max(0.001, (Date.now() - started) / 1000)),
-      };
-      if (!running) {
-        bar.start(total, value, payload);
-        running = true;
-      } else {
-        bar.setTotal(total);
-        bar.update(value, payload);
-      }
-    },
-    stop() {
-      if (running) bar.stop();
-      running = false;
-    },
-  };
 }
 
 export function register(program: Command): void {

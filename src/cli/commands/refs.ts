@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { assertRefFree, listRefsChecked, resolveRev } from '../../repo/resolve.js';
+import { assertRefFree, listRefsChecked } from '../../repo/resolve.js';
+import { resolveRevision } from '../../system/revisions.js';
 import { io, print, printJson, withRepo } from '../context.js';
 
 /** The namespace and name a ref is spelled with: `refs/heads/X` and `X` are heads, `refs/remotes/X` and `remotes/X` remote-tracking. */
@@ -37,7 +38,7 @@ export function register(program: Command): void {
     .action(async (name: string, rev: string, _opts: unknown, cmd: Command) => {
       await withRepo(cmd, async (repo) => {
         await assertRefFree(repo, name);
-        const id = await resolveRev(repo, rev);
+        const id = await resolveRevision(repo, rev);
         await repo.refs.write(name, id);
         print(`${name} -> ${id}`);
       });

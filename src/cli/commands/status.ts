@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { status } from '../../system/activation/status.js';
+import { publishedStatus } from '../../remote/upgrade.js';
 import { DEFAULT_PROFILE } from '../../system/profiles.js';
 import { print, printJson, withRepo } from '../context.js';
 import { shortId } from '../printers.js';
@@ -9,14 +10,36 @@ export function register(program: Command): void {
     .command('status')
     .description('the active generation of a profile, its link and what the link points at')
     .option('--profile <name>', 'profile', DEFAULT_PROFILE)
+    .option('--remote-check', 'for an upgraded generation, fetch the remote’s summary now to see whether a newer one is published')
     .option('--json', 'print the status as JSON')
-    .action(async (opts: { profile: string; json?: boolean }, cmd: Command) => {
-      const s = await withRepo(cmd, (repo) => status(repo, { profile: opts.profile }));
-      if (opts.json) return printJson(s);
+    .addHelpText(
+      'after',
+      '\nFor a generation recorded by trove upgrade, status names the remote generation it is\n' +
+        'and, from the summary the last upgrade fetched (no network), whether a newer one is\n' +
+        'published; --remote-check fetches the summary first.',
+    )
+    .action(async (opts: { profile: string; remoteCheck?: boolean; json?: boolean }, cmd: Command) => {
+      const { s, published } = await withRepo(cmd, async (repo) => ({
+        s: await status(repo, { profile: opts.profile }),
+        published: await publishedStatus(repo, opts.profile, { check: opts.remoteCheck }),
+      }));
+      if (opts.json) return printJson({ ...s, published });
       print(`profile     ${s.profile} (${s.generations} generations${s.newest === null ? '' : `, newest ${s.newest}`})`);
       if (!s.active) return print('active      none (activate one with: trove switch N)');
       const a = s.active;
       print(`active      ${a.generation === null ? 'commit' : `generation ${a.generation},`} ${a.commit}`);
+      if (published) {
+        const o = published.origin;
+        print(`from        ${o.remote} generation ${o.generation}${o.profile === s.profile ? '' : ` of profile ${o.profile}`}`);
+        if (published.newest && published.checked !== null) {
+          const when = new Date(published.checked * 1000).toISOString();
+          print(
+            published.newer
+              ? `published   newer: ${o.remote} generation ${published.newest.number} (${shortId(published.newest.commit)}), as of ${when}; run trove upgrade`
+              : `published   up to date as of ${when}`,
+          );
+        }
+      }
       print(`since       ${new Date(a.time * 1000).toISOString()}`);
       print(`link        ${a.link}`);
       print(`target      ${a.target}`);

@@ -1,6 +1,6 @@
 import { rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { isTroveError, locked, notFound, TroveError, usage } from '../../util/errors.js';
+import { locked, usage } from '../../util/errors.js';
 import type { ObjectId } from '../../util/hash.js';
 import { readMount } from '../mounts.js';
 import type { Repo } from '../../repo/repo.js';
@@ -8,7 +8,7 @@ import { readBisectState } from '../bisect/state.js';
 import { ensureCheckout } from './checkouts.js';
 import { readCommit } from '../../repo/objects.js';
 import { activePath, type ActiveRecord, DEFAULT_PROFILE, generationOf, listGenerations, readActive, withProfileLock, writeActive } from '../profiles.js';
-import { resolveRev } from '../../repo/resolve.js';
+import { resolveRevision } from '../revisions.js';
 import { crashPoint } from '../../util/crash-point.js';
 import { readLinkTarget, resolves, swapLink, targetShows } from './link.js';
 
@@ -25,35 +25,19 @@ export function isGenerationNumber(spec: string): boolean {
   return GENERATION_NUMBER.test(spec);
 }
 
-/** E_NOT_FOUND for a generation number the profile does not have, naming the ones it has. */
-export async function noSuchGeneration(repo: Pick<Repo, 'path'>, profile: string, n: string): Promise<TroveError> {
-  const gens = await listGenerations(repo, profile);
-  const nums = gens.map((g) => g.number);
-  const has = nums.length === 0 ? 'it has none' : nums.length <= 8 ? `it has ${nums.join(', ')}` : `it has ${nums.length}, ${nums[0]} to ${nums.at(-1)}`;
-  return notFound(`profile ${profile} has no generation ${n} (${has})`, { profile, generation: Number(n) });
-}
+export { noSuchGeneration } from '../revisions.js';
 
 /**
- * `GEN|REF|COMMIT` to a commit. A number of up to five digits is a generation
- * of the profile; a longer one is a generation if the profile has it, else a
- * commit id prefix; anything else a revision.
+ * `GEN|REF|COMMIT` to a commit: a revision with the profile's generation
+ * numbers in scope (see resolveRevision). A number names a generation first.
  */
 export async function resolveActivation(repo: Repo, profile: string, spec: string): Promise<{ commit: ObjectId; generation: number | null }> {
   if (/^[0-9]+$/.test(spec)) {
     const n = Number(spec);
     const gen = (await listGenerations(repo, profile)).find((g) => g.number === n);
     if (gen) return { commit: gen.commit, generation: n };
-    if (spec.length < 6) throw await noSuchGeneration(repo, profile, spec);
-    try {
-      const commit = await resolveRev(repo, spec);
-      return { commit, generation: await generationOf(repo, profile, commit) };
-    } catch (err) {
-      if (!isTroveError(err, 'E_NOT_FOUND')) throw err;
-      const e = await noSuchGeneration(repo, profile, spec);
-      throw notFound(`${e.message}, and no commit id starts with ${spec}`, { ...e.data, spec });
-    }
   }
-  const commit = await resolveRev(repo, spec);
+  const commit = await resolveRevision(repo, spec, profile);
   return { commit, generation: await generationOf(repo, profile, commit) };
 }
 

@@ -1,6 +1,7 @@
 import type { Repo } from '../../repo/repo.js';
 import { readBisectState } from '../bisect/state.js';
 import { type ActiveRecord, DEFAULT_PROFILE, listGenerations, readActive } from '../profiles.js';
+import { type GenerationOrigin, readOrigin } from '../generations/published.js';
 import { checkLink, type LinkCheck, linkProblem, sweepLinkTemps, switchCommand } from './link.js';
 
 export interface Status {
@@ -18,6 +19,8 @@ export interface Status {
   newest: number | null;
   /** The commit a bisect session has at the link, when one is in progress. */
   bisecting: string | null;
+  /** Where the active generation came from, when `trove upgrade` recorded it from a remote. */
+  origin: GenerationOrigin | null;
 }
 
 /** The active generation of a profile, its link and what the link shows now. */
@@ -47,5 +50,6 @@ export async function status(repo: Repo, opts: { profile?: string } = {}): Promi
     generations: gens.length,
     newest: gens.at(-1)?.number ?? null,
     bisecting,
+    origin: active && active.generation !== null ? await readOrigin(repo, profile, active.generation, active.commit) : null,
   };
 }

@@ -3,7 +3,7 @@ import { exists, notFound, usage } from '../../util/errors.js';
 import type { ObjectId } from '../../util/hash.js';
 import type { Repo } from '../../repo/repo.js';
 import { activate, chooseLink, isGenerationNumber, noSuchGeneration, readLinkTarget, resolveActivation, swapLink } from '../activation/activate.js';
-import { type BisectState, clearBisectState, readBisectState, statePath, type Verdict, writeBisectState } from './state.js';
+import { type BisectState, clearBisectState, readBisectState, type RemoteBisect, statePath, type Verdict, writeBisectState } from './state.js';
 import { diffGenerations, type GenerationDiff } from '../generations/diff.js';
 import { readCommit } from '../../repo/objects.js';
 import { DEFAULT_PROFILE, listGenerations } from '../profiles.js';
@@ -21,6 +21,24 @@ export interface BisectStep {
   diff: GenerationDiff | null;
   /** When skips leave more than one suspect: all of them, oldest first. */
   suspects: ObjectId[];
+  /** Remote bisects: the remote generation number of `current` (or of `firstBad` once found). */
+  generation: number | null;
+  /** Remote bisects: what this step fetched to bring its commits here (zero when they were here). */
+  fetched: { objects: number; bytes: number } | null;
+}
+
+/**
+ * Brings `commit` (with everything under it) into the repository for a
+ * bisect of a remote's published generations, and says what that fetched.
+ * The system layer knows nothing of remotes: the caller (the CLI, with the
+ * remote layer) supplies this.
+ */
+export type EnsureCommit = (state: BisectState, commit: ObjectId) => Promise<{ objects: number; bytes: number }>;
+
+/** Options of the steps after start. */
+export interface BisectStepOptions {
+  /** Required when the session bisects a remote's generations (see EnsureCommit). */
+  ensure?: EnsureCommit;
 }
 
 export interface BisectStartOptions {
@@ -34,6 +52,12 @@ export interface BisectStartOptions {
   ref?: string;
   profile?: string;
   link?: string;
+  /**
+   * Bisect these published generations of a remote instead of local history
+   * (good and bad are then ignored); needs `ensure`.
+   */
+  remote?: RemoteBisect;
+  ensure?: EnsureCommit;
 }
 
 interface Search {
@@ -66,15 +90,39 @@ function search(state: BisectState): Search {
   return { next: best, hi, untested };
 }
 
+/** The remote generation number of `commit` in a remote bisect, else null. */
+function remoteNumber(state: BisectState, commit: ObjectId): number | null {
+  return state.remote?.generations.find((g) => g.commit === commit)?.number ?? null;
+}
+
+/**
+ * In a remote bisect, brings `commits` here (only what is missing) through
+ * `ensure`, adds what that fetched to the step and records it per commit.
+ */
+async function ensureHere(repo: Repo, state: BisectState, step: BisectStep, commits: ObjectId[], opts: BisectStepOptions): Promise<void> {
+  if (!state.remote) return;
+  step.fetched ??= { objects: 0, bytes: 0 };
+  for (const commit of commits) {
+    if (await repo.store.has(commit)) continue;
+    if (!opts.ensure) throw usage(`this bisect tests generations of remote ${state.remote.name}, and nothing here can fetch them`);
+    const got = await opts.ensure(state, commit);
+    step.fetched.objects += got.objects;
+    step.fetched.bytes += got.bytes;
+    state.fetched = { ...state.fetched, [commit]: got };
+  }
+}
+
 /** Applies the search: activates the next candidate (or the first bad one) and saves the state. */
-async function advance(repo: Repo, state: BisectState): Promise<BisectStep> {
+async function advance(repo: Repo, state: BisectState, opts: BisectStepOptions = {}): Promise<BisectStep> {
   const s = search(state);
-  const step: BisectStep = { state, current: null, remaining: 0, stepsLeft: 0, firstBad: null, diff: null, suspects: [] };
+  const step: BisectStep = { state, current: null, remaining: 0, stepsLeft: 0, firstBad: null, diff: null, suspects: [], generation: null, fetched: null };
   if (s.next !== null) {
     state.current = state.commits[s.next]!;
     step.current = state.current;
+    step.generation = remoteNumber(state, state.current);
     step.remaining = s.untested.length;
     step.stepsLeft = Math.ceil(Math.log2(s.untested.length + 1));
+    await ensureHere(repo, state, step, [state.current], opts);
     await activate(repo, state.current, { profile: state.profile, link: state.link, record: false });
     await writeBisectState(repo, state);
     return step;
@@ -84,8 +132,11 @@ async function advance(repo: Repo, state: BisectState): Promise<BisectStep> {
     const bad = state.commits[s.hi]!;
     state.firstBad = bad;
     step.firstBad = bad;
+    step.generation = remoteNumber(state, bad);
     // The commit before it in the bisected history: its first parent, or the previous generation.
-    step.diff = await diffGenerations(repo.store, s.hi > 0 ? state.commits[s.hi - 1]! : state.good, bad);
+    const before = s.hi > 0 ? state.commits[s.hi - 1]! : state.good;
+    await ensureHere(repo, state, step, [before, bad], opts);
+    step.diff = await diffGenerations(repo.store, before, bad);
     await activate(repo, bad, { profile: state.profile, link: state.link, record: false });
   } else {
     step.suspects = s.untested.map((i) => state.commits[i]!);
@@ -165,10 +216,12 @@ export async function bisectStart(repo: Repo, opts: BisectStartOptions): Promise
   if (await readBisectState(repo)) throw exists('a bisect is already in progress (trove bisect reset ends it)', { path: statePath(repo) });
   const profile = opts.profile ?? DEFAULT_PROFILE;
   const bySpec = (spec: string) => resolveActivation(repo, profile, spec).then((r) => r.commit);
-  const generations = !opts.ref && isGenerationNumber(opts.good) && (opts.bad === undefined || isGenerationNumber(opts.bad));
-  const { bad, good, commits } = generations
-    ? await generationRange(repo, profile, Number(opts.good), opts.bad === undefined ? undefined : Number(opts.bad))
-    : await firstParentRange(repo, await badOf(repo, opts, bySpec), await bySpec(opts.good));
+  const generations = opts.remote !== undefined || (!opts.ref && isGenerationNumber(opts.good) && (opts.bad === undefined || isGenerationNumber(opts.bad)));
+  const { bad, good, commits } = opts.remote
+    ? remoteRange(opts.remote)
+    : generations
+      ? await generationRange(repo, profile, Number(opts.good), opts.bad === undefined ? undefined : Number(opts.bad))
+      : await firstParentRange(repo, await badOf(repo, opts, bySpec), await bySpec(opts.good));
   const link = await chooseLink(repo, profile, opts.link);
   const state: BisectState = {
     profile,
@@ -184,7 +237,18 @@ export async function bisectStart(repo: Repo, opts: BisectStartOptions): Promise
     log: [],
     before: await readLinkTarget(link),
   };
-  return advance(repo, state);
+  if (opts.remote) {
+    state.remote = opts.remote;
+    state.fetched = {};
+  }
+  return advance(repo, state, { ensure: opts.ensure });
+}
+
+/** Good, bad and the candidates of a remote bisect (at least good, one candidate or bad, and bad). */
+function remoteRange(remote: RemoteBisect): Range {
+  const gens = remote.generations;
+  if (gens.length < 2) throw usage(`a bisect of remote ${remote.name} needs a good and a later bad generation`);
+  return { good: gens[0]!.commit, bad: gens.at(-1)!.commit, commits: gens.slice(1).map((g) => g.commit) };
 }
 
 async function requireState(repo: Repo): Promise<BisectState> {
@@ -194,14 +258,24 @@ async function requireState(repo: Repo): Promise<BisectState> {
 }
 
 /** Marks the current candidate (or `rev`) and moves on to the next one. */
-export async function bisectMark(repo: Repo, verdict: Verdict, rev?: string): Promise<BisectStep> {
+export async function bisectMark(repo: Repo, verdict: Verdict, rev?: string, opts: BisectStepOptions = {}): Promise<BisectStep> {
   const state = await requireState(repo);
-  const commit = rev ? (await resolveActivation(repo, state.profile, rev)).commit : state.current;
+  const commit = rev ? await markTarget(repo, state, rev) : state.current;
   if (!commit) throw usage(state.firstBad ? 'the bisect is over (trove bisect reset ends it)' : 'no candidate to mark');
   if (!state.commits.includes(commit)) throw usage(`${commit} is not between the good and the bad commit`);
   state.marks[commit] = verdict;
   state.log.push({ commit, verdict });
-  return advance(repo, state);
+  return advance(repo, state, opts);
+}
+
+/** The commit `rev` names: in a remote bisect a number is the remote's generation number. */
+async function markTarget(repo: Repo, state: BisectState, rev: string): Promise<ObjectId> {
+  if (state.remote && isGenerationNumber(rev)) {
+    const g = state.remote.generations.find((x) => x.number === Number(rev));
+    if (!g) throw usage(`generation ${rev} of remote ${state.remote.name} is not between the good and the bad one`);
+    return g.commit;
+  }
+  return (await resolveActivation(repo, state.profile, rev)).commit;
 }
 
 /**

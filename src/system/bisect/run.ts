@@ -1,7 +1,7 @@
 import { spawn, type StdioOptions } from 'node:child_process';
 import { ioError, usage } from '../../util/errors.js';
 import type { Repo } from '../../repo/repo.js';
-import { type BisectStep, bisectMark } from './bisect.js';
+import { type BisectStep, bisectMark, type EnsureCommit } from './bisect.js';
 import { readBisectState, type Verdict } from './state.js';
 
 /** git's convention: 0 good, 125 skip, 1–127 bad, anything else (128+, a signal) aborts. */
@@ -28,7 +28,7 @@ function runOnce(argv: string[], env: NodeJS.ProcessEnv, stdio: StdioOptions): P
 export async function bisectRun(
   repo: Repo,
   argv: string[],
-  opts: { stdio?: StdioOptions; onStep?: (step: BisectStep, verdict: Verdict) => void } = {},
+  opts: { stdio?: StdioOptions; onStep?: (step: BisectStep, verdict: Verdict) => void; ensure?: EnsureCommit } = {},
 ): Promise<BisectStep & { steps: number }> {
   if (argv.length === 0) throw usage('bisect run needs a command');
   const state = await readBisectState(repo);
@@ -41,7 +41,7 @@ export async function bisectRun(
     const verdict = verdictOf(code);
     if (!verdict) throw ioError(`bisect run aborted: ${argv.join(' ')} exited with ${code ?? 'a signal'} on ${current}`, { id: current, path: state.link });
     steps++;
-    last = await bisectMark(repo, verdict);
+    last = await bisectMark(repo, verdict, undefined, { ensure: opts.ensure });
     opts.onStep?.(last, verdict);
     current = last.current;
   }

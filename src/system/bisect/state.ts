@@ -31,6 +31,22 @@ export interface BisectState {
   log: { commit: ObjectId; verdict: Verdict }[];
   /** What the link pointed at before the session (null: there was no link). */
   before: string | null;
+  /**
+   * For a bisect of a remote's published generations (`bisect start
+   * --remote`): the remote, its profile and the generation number of good,
+   * bad and every candidate; each candidate is pulled when it is tested.
+   */
+  remote?: RemoteBisect;
+  /** What was fetched to bring each commit here, by commit (remote bisects). */
+  fetched?: Record<ObjectId, { objects: number; bytes: number }>;
+}
+
+/** The remote side of a bisect of published generations. */
+export interface RemoteBisect {
+  name: string;
+  profile: string;
+  /** Good, the candidates and bad, oldest first, with the remote's generation numbers. */
+  generations: { number: number; commit: ObjectId }[];
 }
 
 /** The file of the bisect session in progress. */

@@ -6,6 +6,7 @@ import type { Repo } from '../../repo/repo.js';
 import { diffPackages } from './diff.js';
 import { readCommit } from '../../repo/objects.js';
 import { packageLabel } from '../packages/model.js';
+import { type GenerationOrigin, readOrigin } from './published.js';
 import { DEFAULT_PROFILE, listGenerations, listProfiles, readActive } from '../profiles.js';
 
 export interface GenerationRow {
@@ -23,6 +24,8 @@ export interface GenerationRow {
   removed: string[];
   changed: { from: string; to: string }[];
   conflicts: number;
+  /** Where it came from, when `trove upgrade` recorded it from a remote. */
+  origin: GenerationOrigin | null;
 }
 
 /**
@@ -60,6 +63,7 @@ export async function listGenerationRows(repo: Repo, opts: { profile?: string } 
       removed: d.removed,
       changed: d.changed,
       conflicts: c.generation?.conflicts.length ?? 0,
+      origin: await readOrigin(repo, profile, g.number, g.commit),
     });
     prev = c.generation;
   }

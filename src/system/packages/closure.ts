@@ -54,7 +54,10 @@ export interface ClosureOptions {
  * that needs it, when a dependency cannot be satisfied.
  */
 export async function resolveClosure(repo: Repo, specs: PackageSpec[], opts: ClosureOptions = {}): Promise<GenerationInput[]> {
-  const base = opts.base ?? [];
+  // A generation upgraded from a remote brings its merged tree, not the
+  // server's package commits: those are no candidates until they are fetched.
+  const base: GenerationPackage[] = [];
+  for (const p of opts.base ?? []) if (await repo.store.has(p.commit)) base.push(p);
   const extra: Candidate[] = [];
   const requests: Request[] = [];
   for (const s of specs) requests.push(await requestOf(repo, s, extra));

@@ -1,0 +1,92 @@
+import type { Command } from 'commander';
+import { usage } from '../../util/errors.js';
+import { upgrade } from '../../remote/upgrade.js';
+import { DEFAULT_PROFILE } from '../../system/profiles.js';
+import { io, print, printJson, withRepo } from '../context.js';
+import { bytes, printActivation, shortId } from '../printers.js';
+import { progressBar } from '../progress.js';
+
+interface Opts {
+  remote?: string;
+  profile: string;
+  link?: string;
+  dryRun?: boolean;
+  jobs: string;
+  deltas: boolean;
+  retries: string;
+  timeout: string;
+  json?: boolean;
+  progress: boolean;
+}
+
+function count(name: string, v: string, min: number): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw usage(`${name} must be an integer >= ${min}`);
+  return n;
+}
+
+export function register(program: Command): void {
+  program
+    .command('upgrade')
+    .description('pull the newest generation a remote publishes of a profile, record it as the next generation and activate it')
+    .option('--remote <name>', 'configured remote (default: the only one, else origin)')
+    .option('--profile <name>', 'profile to follow (the remote’s) and record into (here)', DEFAULT_PROFILE)
+    .option('--link <path>', 'the symlink to swap (default: the profile’s last link, else /ro)')
+    .option('--dry-run', 'record and activate nothing: say which generation and how many objects and bytes it would fetch')
+    .option('-j, --jobs <n>', 'keep-alive connections to the server', '16')
+    .option('--no-deltas', 'never use delta packs')
+    .option('--retries <n>', 'retries of a failed request, with exponential backoff', '5')
+    .option('--timeout <ms>', 'fail a request when no data arrives for this long', '30000')
+    .option('--no-progress', 'no progress bar even on a terminal')
+    .option('--json', 'print the result as JSON (no progress bar)')
+    .addHelpText(
+      'after',
+      '\nOnly what is missing is fetched: one delta pack from a commit this repository has,\n' +
+        'when the server offers one, else object by object, each verified. The generation is\n' +
+        'recorded with where it came from (gen list, status show it); rollback and switch treat\n' +
+        'it as any other generation. When it is active already, nothing is done ("up to date").\n' +
+        '--dry-run fetches the summary and the commit and trees this repository lacks (not\n' +
+        'stored) to count the objects and bytes a pull would store.',
+    )
+    .action(async (opts: Opts, cmd: Command) => {
+      const bar = opts.json || opts.dryRun || !opts.progress || !io().stderr.isTTY ? undefined : progressBar();
+      const r = await withRepo(cmd, (repo) =>
+        upgrade(repo, {
+          remote: opts.remote,
+          profile: opts.profile,
+          link: opts.link,
+          dryRun: opts.dryRun,
+          deltas: opts.deltas,
+          connections: count('--jobs', opts.jobs, 1),
+          retries: count('--retries', opts.retries, 0),
+          timeoutMs: count('--timeout', opts.timeout, 1),
+          onProgress: bar?.update,
+          onNotice: (m) => {
+            bar?.stop();
+            io().stderr.write(`trove: ${m}\n`);
+          },
+        }),
+      ).finally(() => bar?.stop());
+      if (opts.json) return printJson(r);
+      const from = `${r.remote} generation ${r.published.number} (${shortId(r.published.commit)})`;
+      if (r.state === 'up-to-date') return print(`${r.profile}: up to date with ${from}, generation ${r.generation}`);
+      if (r.state === 'dry-run') {
+        const delta = r.wouldUseDelta ? `, or one delta pack of ${bytes(r.wouldUseDelta.size)}` : '';
+        return print(
+          r.generation !== null
+            ? `${r.profile}: would activate ${from}, already generation ${r.generation} here; nothing to fetch`
+            : `${r.profile}: would upgrade to ${from}: ${r.fetched.objects} objects (${bytes(r.fetched.bytes)}) missing${delta}`,
+        );
+      }
+      if (r.state === 'activated') print(`${r.profile}: ${from} is generation ${r.generation} here already; activating it`);
+      else {
+        const via = r.deltas.used.length ? ` via ${r.deltas.used.length} delta${r.deltas.used.length > 1 ? 's' : ''}` : '';
+        print(`${r.profile}: upgraded to ${from} as generation ${r.generation}`);
+        print(
+          `fetched ${r.fetched.objects} objects (${bytes(r.fetched.bytes)})${via}; ` +
+            `${r.transfer?.requests ?? 0} requests, ${bytes(r.transfer?.bytes ?? 0)} received in ${r.seconds.toFixed(2)} s`,
+        );
+      }
+      if (r.activation) printActivation(r.activation);
+    });
+}

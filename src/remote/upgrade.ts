@@ -1,0 +1,311 @@
+import { mkdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { isErrno, notFound, usage } from '../util/errors.js';
+import type { ObjectId } from '../util/hash.js';
+import { writeFileAtomic } from '../util/fs-atomic.js';
+import { limiter } from '../util/limiter.js';
+import { decodeCommit, decodeTree } from '../format/codec.js';
+import type { Repo } from '../repo/repo.js';
+import { type ActivateResult, activateLocked, assertNotBisecting, chooseLink } from '../system/activation/activate.js';
+import { type GenerationOrigin, readOrigin, writeOrigin } from '../system/generations/published.js';
+import { addGeneration, DEFAULT_PROFILE, listGenerations, readActive, withProfileLock } from '../system/profiles.js';
+import { assertLocalRepository, assertRemoteName, getRemote, isHttpUrl, listRemotes } from './config.js';
+import { checkHash } from './install.js';
+import { objectPath, deltaName } from './layout.js';
+import { fetchSummary, pull, type PullOptions, type PullResult } from './pull.js';
+import { encodeSummary, parseSummary, type PublishedGeneration, type Summary } from './summary.js';
+import { openTransport, type TransportInit } from './transport.js';
+
+/*
+ * `trove upgrade`: follow a profile a remote publishes. The newest published
+ * generation is pulled by commit id (only what is missing: a delta pack from
+ * a commit we have, else object by object), recorded as the local profile's
+ * next generation with its origin (`profiles/<P>/<N>.origin`) and activated.
+ * The summary it was chosen from is kept in `<repo>/remotes/<name>/summary`
+ * for `status` to compare against without the network.
+ */
+
+/** `<repo>/remotes/<name>/summary`: the last summary fetched from remote `name` by upgrade (or status --remote-check). */
+export function cachedSummaryPath(repo: Pick<Repo, 'path'>, name: string): string {
+  assertRemoteName(name);
+  return join(repo.path, 'remotes', name, 'summary');
+}
+
+async function cacheSummary(repo: Repo, name: string, summary: Summary): Promise<void> {
+  const path = cachedSummaryPath(repo, name);
+  await mkdir(join(repo.path, 'remotes', name), { recursive: true });
+  await writeFileAtomic(path, encodeSummary(summary), { tmpDir: repo.tmpDir, tag: 'file' });
+}
+
+/** The cached summary of remote `name` and when it was fetched, or undefined. */
+export async function readCachedSummary(repo: Pick<Repo, 'path'>, name: string): Promise<{ summary: Summary; fetched: number } | undefined> {
+  const path = cachedSummaryPath(repo, name);
+  try {
+    const [bytes, st] = await Promise.all([readFile(path), stat(path)]);
+    return { summary: parseSummary(bytes), fetched: Math.floor(st.mtimeMs / 1000) };
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return undefined;
+    throw err;
+  }
+}
+
+/** The remote to use: the one named, else the only one configured, else `origin`; E_USAGE when that leaves none. */
+export async function chooseRemote(repo: Pick<Repo, 'path'>, name?: string): Promise<string> {
+  if (name) return name;
+  const names = Object.keys(await listRemotes(repo.path));
+  if (names.length === 1) return names[0]!;
+  if (names.includes('origin')) return 'origin';
+  throw usage(
+    names.length === 0
+      ? 'no remote is configured (add one with: trove remote add origin URL)'
+      : `several remotes and none is named origin (${names.join(', ')}): name one with --remote NAME`,
+  );
+}
+
+/** The published generations of `profile` in `summary`; E_NOT_FOUND when it publishes none. */
+export function publishedOf(summary: Summary, remote: string, profile: string): PublishedGeneration[] {
+  const gens = summary.generations?.[profile];
+  if (gens && gens.length === 0) throw notFound(`remote ${remote} publishes profile ${profile}, which has no generations yet`, { remote, profile });
+  if (!gens) {
+    const published = Object.keys(summary.generations ?? {});
+    throw notFound(
+      `remote ${remote} publishes no generations of profile ${profile}` +
+        (published.length ? ` (it publishes ${published.join(', ')})` : ' (it publishes no profile: trove gen publish there)'),
+      { remote, profile },
+    );
+  }
+  return gens;
+}
+
+export interface UpgradeOptions extends TransportInit {
+  /** Configured remote (default: see chooseRemote). */
+  remote?: string;
+  /** The remote's profile to follow, and the local profile to record into (default `system`). */
+  profile?: string;
+  link?: string;
+  /** Fetch only the summary and the metadata needed to say what would be fetched; record nothing. */
+  dryRun?: boolean;
+  deltas?: boolean;
+  onProgress?: PullOptions['onProgress'];
+  onNotice?: PullOptions['onNotice'];
+}
+
+export interface UpgradeResult {
+  remote: string;
+  profile: string;
+  /** The newest generation the remote publishes. */
+  published: PublishedGeneration;
+  /**
+   * `up-to-date`: it is active already; `activated`: it was a local generation
+   * already (after a rollback, say) and is active again; `upgraded`: it was
+   * pulled, recorded and activated; `dry-run`: nothing was recorded.
+   */
+  state: 'up-to-date' | 'activated' | 'upgraded' | 'dry-run';
+  /** The local generation that holds it (null for a dry run that has none). */
+  generation: number | null;
+  /** What the pull fetched, or with dryRun what it would fetch. */
+  fetched: { objects: number; bytes: number };
+  transfer: PullResult['transfer'] | null;
+  deltas: PullResult['deltas'];
+  /** With dryRun: the delta pack a pull would use, and its size. */
+  wouldUseDelta: { name: string; size: number } | null;
+  activation: ActivateResult | null;
+  seconds: number;
+  /** Of those: the pull (summary and objects), and recording and activating (making the checkout, swapping the link). */
+  pullSeconds: number;
+  activateSeconds: number;
+}
+
+/** The newest local generation of `profile` holding `commit`, or null. */
+async function localGenerationOf(repo: Repo, profile: string, commit: ObjectId): Promise<number | null> {
+  const gens = await listGenerations(repo, profile);
+  for (let i = gens.length - 1; i >= 0; i--) if (gens[i]!.commit === commit) return gens[i]!.number;
+  return null;
+}
+
+/**
+ * Upgrades `profile` to the newest generation remote `remote` publishes of
+ * it: pulls it (only missing objects), records it as the next local
+ * generation with its origin and activates it, under the profile lock. When
+ * it is a local generation already, that one is activated (or nothing is
+ * done when it is active).
+ */
+export async function upgrade(repo: Repo, opts: UpgradeOptions = {}): Promise<UpgradeResult> {
+  const started = Date.now();
+  const remote = await chooseRemote(repo, opts.remote);
+  const profile = opts.profile ?? DEFAULT_PROFILE;
+  const link = await chooseLink(repo, profile, opts.link);
+  await assertNotBisecting(repo, link);
+  if (opts.dryRun) return dryRun(repo, remote, profile, opts, started);
+  let newest: PublishedGeneration | undefined;
+  const r = await pull(repo, {
+    ...opts,
+    remote,
+    select: async (summary) => {
+      newest = publishedOf(summary, remote, profile).at(-1)!;
+      // Already here (a local generation, or pulled for a bisect): nothing to fetch.
+      return (await repo.store.has(newest.commit)) ? [] : [newest.commit];
+    },
+  });
+  const published = newest!;
+  await cacheSummary(repo, remote, r.summary!);
+  const url = (await getRemote(repo.path, remote)).url;
+  const result: UpgradeResult = {
+    remote,
+    profile,
+    published,
+    state: 'upgraded',
+    generation: null,
+    fetched: r.fetched,
+    transfer: r.transfer,
+    deltas: r.deltas,
+    wouldUseDelta: null,
+    activation: null,
+    seconds: 0,
+    pullSeconds: r.seconds,
+    activateSeconds: 0,
+  };
+  const activating = Date.now();
+  await withProfileLock(repo, profile, async () => {
+    const active = await readActive(repo, profile);
+    const have = await localGenerationOf(repo, profile, published.commit);
+    if (have !== null && active?.commit === published.commit) {
+      result.state = 'up-to-date';
+      result.generation = have;
+      return;
+    }
+    if (have !== null) {
+      result.state = 'activated';
+      result.generation = have;
+    } else {
+      result.generation = await addGeneration(repo, profile, published.commit);
+      const origin: GenerationOrigin = { remote, url, profile, generation: published.number, commit: published.commit, time: Math.floor(Date.now() / 1000) };
+      await writeOrigin(repo, profile, result.generation, origin);
+    }
+    result.activation = await activateLocked(repo, published.commit, { profile, link });
+  });
+  result.activateSeconds = (Date.now() - activating) / 1000;
+  result.seconds = (Date.now() - started) / 1000;
+  return result;
+}
+
+/**
+ * What an upgrade would fetch, honestly and without storing anything: the
+ * summary, then, when a delta pack from a commit we have fits, its size;
+ * else the commit and every tree we lack (fetched into memory, verified,
+ * not stored; trees we have are not descended into), which name every
+ * blob we lack and its size. Objects and bytes count those trees, the
+ * commit and the blobs: what an object-by-object pull would store.
+ */
+async function dryRun(repo: Repo, remote: string, profile: string, opts: UpgradeOptions, started: number): Promise<UpgradeResult> {
+  const config = await getRemote(repo.path, remote);
+  if (!isHttpUrl(config.url)) await assertLocalRepository(config.url);
+  const transport = openTransport(config.url, opts);
+  try {
+    const { summary } = await fetchSummary(transport, remote, config, [], false);
+    const published = publishedOf(summary, remote, profile).at(-1)!;
+    const have = await localGenerationOf(repo, profile, published.commit);
+    const active = await readActive(repo, profile);
+    const result: UpgradeResult = {
+      remote,
+      profile,
+      published,
+      state: have !== null && active?.commit === published.commit ? 'up-to-date' : 'dry-run',
+      generation: have,
+      fetched: { objects: 0, bytes: 0 },
+      transfer: transport.stats,
+      deltas: { used: [], failed: [] },
+      wouldUseDelta: null,
+      activation: null,
+      seconds: 0,
+      pullSeconds: 0,
+      activateSeconds: 0,
+    };
+    if (!(await repo.store.has(published.commit))) {
+      if (opts.deltas !== false) {
+        for (const d of summary.deltas.filter((x) => x.to === published.commit && x.from !== null).sort((a, b) => a.size - b.size)) {
+          if (await repo.store.has(d.from!)) {
+            result.wouldUseDelta = { name: deltaName(d.from, d.to), size: d.size };
+            break;
+          }
+        }
+      }
+      result.fetched = await missingUnder(repo, transport, published.commit);
+    }
+    result.seconds = (Date.now() - started) / 1000;
+    return result;
+  } finally {
+    await transport.close();
+  }
+}
+
+/** Objects under `commit` this repository lacks and their bytes (see dryRun); trees are fetched, verified and dropped. */
+async function missingUnder(repo: Repo, transport: ReturnType<typeof openTransport>, commit: ObjectId): Promise<{ objects: number; bytes: number }> {
+  const seen = new Set<ObjectId>();
+  const io = limiter(16);
+  let objects = 0;
+  let bytes = 0;
+  const get = async (id: ObjectId): Promise<Buffer> => {
+    const where = transport.describe(objectPath(id));
+    return (await io(() => transport.getBytes(objectPath(id), { maxBytes: 64 << 20, check: (b) => checkHash(id, b, where) })))!;
+  };
+  const tree = async (id: ObjectId): Promise<void> => {
+    if (seen.has(id)) return;
+    seen.add(id);
+    if (await repo.store.has(id)) return;
+    const b = await get(id);
+    objects++;
+    bytes += b.length;
+    await Promise.all(
+      decodeTree(b).entries.map(async (e) => {
+        if (e.kind === 'dir') return tree(e.id!);
+        if (e.kind !== 'file' || seen.has(e.id!)) return;
+        seen.add(e.id!);
+        if (!(await repo.store.has(e.id!))) {
+          objects++;
+          bytes += e.size;
+        }
+      }),
+    );
+  };
+  const c = await get(commit);
+  objects++;
+  bytes += c.length;
+  await tree(decodeCommit(c).tree);
+  return { objects, bytes };
+}
+
+/** What `status` says about an upgraded generation: where it came from and whether the remote publishes a newer one. */
+export interface PublishedStatus {
+  origin: GenerationOrigin;
+  /** The newest generation of the remote profile in the cached summary, and when that summary was fetched; null when none is cached. */
+  newest: PublishedGeneration | null;
+  checked: number | null;
+  /** True when the cached summary lists a generation newer than the active one. */
+  newer: boolean;
+}
+
+/**
+ * The origin of the active generation of `profile` and, from the summary
+ * cached by the last upgrade (no network), whether a newer one is published;
+ * with `check`, the summary is fetched (and verified) first. Null when the
+ * active generation was not upgraded from a remote.
+ */
+export async function publishedStatus(repo: Repo, profile: string, opts: { check?: boolean } & TransportInit = {}): Promise<PublishedStatus | null> {
+  const active = await readActive(repo, profile);
+  if (!active || active.generation === null) return null;
+  const origin = await readOrigin(repo, profile, active.generation, active.commit);
+  if (!origin) return null;
+  if (opts.check) {
+    const config = await getRemote(repo.path, origin.remote);
+    const transport = openTransport(config.url, opts);
+    try {
+      await cacheSummary(repo, origin.remote, (await fetchSummary(transport, origin.remote, config, [], false)).summary);
+    } finally {
+      await transport.close();
+    }
+  }
+  const cached = await readCachedSummary(repo, origin.remote);
+  const newest = cached?.summary.generations?.[origin.profile]?.at(-1) ?? null;
+  return { origin, newest, checked: cached?.fetched ?? null, newer: newest !== null && newest.number > origin.generation };
+}
