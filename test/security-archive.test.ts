@@ -200,16 +200,19 @@ describe('what trove stores is what GNU tar lists', () => {
     sh('ln', ['-s', '../plain', join(src, 'x'.repeat(120), 'rel')]);
     sh('chmod', ['4755', join(src, 'x'.repeat(120), 'deeper', 'f'.repeat(140))]);
     const variants: [string, string[]][] = [
-      ['owner.tar', ['--owner=3000000', '--group=3000001', '--numeric-owner']],
-      ['global.tar', ['--pax-option=uid=4000000,gid=77', '--numeric-owner']],
-      ['named.tar', ['--owner=nosuchuser:1234', '--group=nosuchgroup:4321']],
-      ['gz.tar.gz', ['--owner=0', '--group=0', '--numeric-owner', '-z']],
-      ['xz.tar.xz', ['--owner=5', '--group=6', '--numeric-owner', '-J']],
-      ['zst.tar.zst', ['--owner=7', '--group=8', '--numeric-owner', '--zstd']],
+      ['owner.tar', ['--format=pax', '--owner=3000000', '--group=3000001', '--numeric-owner']],
+      ['global.tar', ['--format=pax', '--pax-option=uid=4000000,gid=77', '--numeric-owner']],
+      ['named.tar', ['--format=pax', '--owner=nosuchuser:1234', '--group=nosuchgroup:4321']],
+      ['gz.tar.gz', ['--format=pax', '--owner=0', '--group=0', '--numeric-owner', '-z']],
+      ['xz.tar.xz', ['--format=pax', '--owner=5', '--group=6', '--numeric-owner', '-J']],
+      ['zst.tar.zst', ['--format=pax', '--owner=7', '--group=8', '--numeric-owner', '--zstd']],
+      // GNU format: long names as 'L'/'K' members, owners past the octal range in base-256.
+      ['gnu.tar', ['--format=gnu', '--owner=3000000', '--group=2097152', '--numeric-owner']],
+      ['oldgnu.tar', ['--format=oldgnu', '--owner=12', '--group=13', '--numeric-owner']],
     ];
     for (const [name, opts] of variants) {
       const archive = join(base, name);
-      sh('tar', ['--format=pax', ...opts, '-cf', archive, '-C', src, '.']);
+      sh('tar', [...opts, '-cf', archive, '-C', src, '.']);
       await expectSameAsGnuTar(repo, archive, `gnu/${name}`);
     }
   });
@@ -265,6 +268,25 @@ describe('archives trove cannot store as GNU tar would extract them are refused 
     expect(r.stderr).toMatch(message);
     expect(objectIds(repo)).toEqual(before);
     expect((await trove(['--repo', repo, 'log', 'evil'])).code).toBe(3);
+  });
+
+  it('sparse files as GNU tar writes them, in PAX and in GNU format, are refused and nothing is stored', async () => {
+    const dir = join(base, 'sparse-src');
+    mkdirSync(dir);
+    sh('truncate', ['-s', '64M', join(dir, 'holes')]);
+    writeFileSync(join(dir, 'plain'), 'plain\n');
+    for (const [format, exit, message] of [
+      ['pax', 6, /GNU\.sparse/],
+      ['gnu', 7, /has an unsupported type \(one trove does not know, such as a GNU sparse file\)/],
+    ] as const) {
+      const archive = join(base, `sparse-${format}.tar`);
+      sh('tar', [`--format=${format}`, '--sparse', '-cf', archive, '-C', dir, '.']);
+      const before = objectIds(repo);
+      const r = await trove(['--repo', repo, 'commit', archive, '--ref', 'sparse', '--no-update-summary']);
+      expect(r.code, r.stderr).toBe(exit);
+      expect(r.stderr).toMatch(message);
+      expect(objectIds(repo)).toEqual(before);
+    }
   });
 
   it('two PAX headers in a row for one member', async () => {

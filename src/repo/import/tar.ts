@@ -295,7 +295,7 @@ export async function importTar(source: Readable, store: TarStore, opts: TarImpo
           report.skipped.push({ path, reason: h.type });
           break;
         default:
-          throw unsupported(`member ${JSON.stringify(path)} has unsupported type ${h.type}`);
+          throw unsupported(`member ${JSON.stringify(path)} has an unsupported type (${h.type ?? 'one trove does not know, such as a GNU sparse file'})`);
       }
       entry.resume();
     }
