@@ -83,11 +83,14 @@ describe.skipIf(!asRoot)('root commits a directory another user can write', () =
     const swaps = await done;
     expect(swaps).toBeGreaterThan(1000);
     // Every run committed a tree or said, in one line, what changed under it (exit 1): nothing else.
+    // (How many runs win the race depends on the machine's load: none may.)
+    expect([...codes.values()].reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(10);
     expect([...codes.keys()].filter((c) => c !== 0 && c !== 1), `exit codes ${JSON.stringify([...codes])}: ${[...errors].join(' | ')}`).toEqual([]);
-    expect(codes.get(0) ?? 0).toBeGreaterThan(0);
     for (const e of errors) expect(e.trimEnd().split('\n'), e).toHaveLength(1);
     expect(objectBytes(repo).filter((b) => b.includes(Buffer.from(secret)))).toHaveLength(0);
-    // The last commit: two of f, l, d, ld are symlinks, whatever the order the swaps left them in.
+    // Once the attacker stops, the directory commits: two of f, l, d, ld are symlinks, whatever order the swaps left.
+    await troveOk(repo, 'commit', src, '--ref', 'race', '--no-update-summary');
+    expect(objectBytes(repo).filter((b) => b.includes(Buffer.from(secret)))).toHaveLength(0);
     const ls = JSON.parse(await troveOk(repo, 'ls', 'race', '--json')) as { name: string; kind: string }[];
     expect(ls.filter((e) => e.kind === 'symlink')).toHaveLength(2);
     expect(ls.filter((e) => e.kind === 'dir')).toHaveLength(1);
@@ -199,14 +202,21 @@ describe.skipIf(!asRoot)('root checks out near another user', () => {
     const swaps = await done;
     expect(swaps).toBeGreaterThan(100);
     expect(state(target)).toBe(before);
+    // (How many runs win the race depends on the machine's load: none may.)
+    expect([...codes.values()].reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(10);
     expect([...codes.keys()].filter((c) => c !== 0 && c !== 1 && c !== 4), `exit codes ${JSON.stringify([...codes])}: ${[...errors].join(' | ')}`).toEqual([]);
-    expect(codes.get(0) ?? 0).toBeGreaterThan(0);
     for (const e of errors) expect(e.trimEnd().split('\n'), e).toHaveLength(1);
-    // What trove did check out went where it made it: some moved-away directory holds the payload, setuid as committed.
-    const made = readdirSync(trash).filter((d) => existsSync(join(trash, d, 'payload')));
-    expect(made.length).toBeGreaterThan(0);
-    expect(lstatSync(join(trash, made[0]!, 'payload')).mode & 0o7777).toBe(0o4777);
+    // What trove did check out went where it made it: every moved-away directory with a payload has it setuid as committed.
+    for (const d of readdirSync(trash).filter((n) => existsSync(join(trash, n, 'payload')))) {
+      expect(lstatSync(join(trash, d, 'payload')).mode & 0o7777).toBe(0o4777);
+    }
+    // Once the attacker stops, the same checkout works.
     rmSync(trash, { recursive: true, force: true });
+    for (const p of [dest, link]) rmSync(p, { recursive: true, force: true });
+    await troveOk(repo, 'checkout', 'main', dest);
+    expect(lstatSync(join(dest, 'payload')).mode & 0o7777).toBe(0o4777);
+    expect(lstatSync(dest).mode & 0o7777).toBe(0o777);
+    expect(state(target)).toBe(before);
   }, 60_000);
 });
 
