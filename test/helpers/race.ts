@@ -7,11 +7,13 @@ import { join } from 'node:path';
  * swaps pairs of paths with renameat2(RENAME_EXCHANGE) as fast as it can
  * (both names always exist, each now one thing, now the other). A pair
  * where one side is missing is swapped with two plain renames instead, so
- * that the name is, for a moment, the other thing. It prints how many swaps
+ * that the name is, for a moment, the other thing (only when a side is
+ * missing: a failed exchange of two existing names is just retried). It prints how many swaps
  * succeeded. Without gcc, the same loop in Python (ctypes renameat2).
  */
 const C_SOURCE = String.raw`
 #define _GNU_SOURCE
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,7 +35,7 @@ int main(int argc, char **argv) {
     }
     for (int p = 2; p + 1 < argc; p += 2) {
       if (syscall(SYS_renameat2, AT_FDCWD, argv[p], AT_FDCWD, argv[p + 1], RENAME_EXCHANGE) == 0) swaps++;
-      else if (rename(argv[p + 1], argv[p]) == 0) { swaps++; rename(argv[p], argv[p + 1]); }
+      else if (errno == ENOENT && rename(argv[p + 1], argv[p]) == 0) { swaps++; rename(argv[p], argv[p + 1]); }
     }
   }
   printf("%ld\n", swaps);
@@ -49,7 +51,7 @@ end = time.monotonic() + secs; swaps = 0
 while time.monotonic() < end:
     for a, b in pairs:
         if libc.renameat2(-100, a, -100, b, 2) == 0: swaps += 1
-        else:
+        elif ctypes.get_errno() == 2:
             try:
                 os.rename(b, a); swaps += 1; os.rename(a, b)
             except OSError: pass
