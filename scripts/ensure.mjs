@@ -15,7 +15,8 @@ const job = process.argv[2] ?? '--build';
 /** Debian packages per job: [package, a file it provides]. */
 const DEBIAN = {
   '--build': [],
-  '--demo': [['libfuse2', '/usr/lib/x86_64-linux-gnu/libfuse.so.2'], ['fuse3', '/usr/bin/fusermount3']],
+  // mount: activation checkouts are read-only bind mounts when running as root.
+  '--demo': [['libfuse2', '/usr/lib/x86_64-linux-gnu/libfuse.so.2'], ['fuse3', '/usr/bin/fusermount3'], ['mount', '/usr/bin/mount']],
   // Every system tool the tests run. The last group is Essential on Debian and
   // normally present; it is listed so that a trimmed image says what is missing.
   '--test': [
@@ -35,6 +36,12 @@ const DEBIAN = {
     ['bsdutils', '/usr/bin/script'],
     ['findutils', '/usr/bin/find'],
     ['diffutils', '/usr/bin/diff'],
+    ['mount', '/usr/bin/mount'],
+    ['gcc', '/usr/bin/gcc'],
+    ['util-linux', '/usr/bin/unshare'],
+    ['dash', '/bin/sh'],
+    ['dpkg', '/usr/bin/dpkg-query'],
+    ['apt', '/usr/bin/apt-cache'],
   ],
   '--bench': [
     ['libfuse2', '/usr/lib/x86_64-linux-gnu/libfuse.so.2'],
@@ -44,6 +51,7 @@ const DEBIAN = {
     ['squashfuse', '/usr/bin/squashfuse_ll'],
     ['squashfs-tools', '/usr/bin/mksquashfs'],
     ['curl', '/usr/bin/curl'],
+    ['mount', '/usr/bin/mount'],
   ],
 };
 
