@@ -35,6 +35,10 @@ const DEBIAN = {
     ['bsdutils', '/usr/bin/script'],
     ['findutils', '/usr/bin/find'],
     ['diffutils', '/usr/bin/diff'],
+    ['bash', '/bin/bash'],
+    // Shell completion and man pages are tested in the shells and with man.
+    ['zsh', '/usr/bin/zsh'],
+    ['man-db', '/usr/bin/man'],
   ],
   '--bench': [
     ['libfuse2', '/usr/lib/x86_64-linux-gnu/libfuse.so.2'],

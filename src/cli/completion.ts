@@ -91,7 +91,8 @@ function shellQuote(s: string): string {
  */
 function core(table: Entry[]): string {
   const assoc = (name: string, pick: (e: Entry) => string[]): string =>
-    `typeset -gA ${name}\n${table.map((e) => `${name}[${shellQuote(e.path || '-')}]=${shellQuote(pick(e).join(' '))}`).join('\n')}`;
+    // `name=([key]=value ...)`: the one form of associative assignment bash and zsh read alike.
+    `typeset -gA ${name}\n${name}=(\n${table.map((e) => `  [${shellQuote(e.path ? `trove ${e.path}` : 'trove')}]=${shellQuote(pick(e).join(' '))}`).join('\n')}\n)`;
   return `${assoc('_trove_subs', (e) => e.subs)}
 ${assoc('_trove_opts', (e) => e.options)}
 ${assoc('_trove_valued', (e) => e.valued)}
@@ -105,7 +106,7 @@ _trove_dynamic() {
 _trove_candidates() {
   local cword=$1; shift
   local -a w; w=("$@")
-  local cur=\${w[cword]} path=- npos=0 i word kind v spec
+  local cur=\${w[cword]} cpath=trove npos=0 i word kind v spec
   _trove_repo=()
   _trove_kind=words
   _trove_reply=()
@@ -114,14 +115,15 @@ _trove_candidates() {
     word=\${w[i]}
     if [[ $word == --repo ]]; then _trove_repo=(--repo "\${w[i+1]}"); (( i += 2 )); continue; fi
     if [[ $word == --repo=* ]]; then _trove_repo=(--repo "\${word#--repo=}"); (( i += 1 )); continue; fi
+    if [[ $word == --profile ]]; then _trove_repo+=(--profile "\${w[i+1]}"); fi
     if [[ $word == -* ]]; then
-      for spec in \${_trove_valued[$path]}; do
+      for spec in \${_trove_valued[$cpath]}; do
         if [[ \${spec%%:*} == "$word" ]]; then (( i += 1 )); break; fi
       done
       (( i += 1 )); continue
     fi
-    if [[ " \${_trove_subs[$path]} " == *" $word "* ]]; then
-      if [[ $path == - ]]; then path=$word; else path="$path $word"; fi
+    if [[ " \${_trove_subs[$cpath]} " == *" $word "* ]]; then
+      cpath="$cpath $word"
     else
       (( npos += 1 ))
     fi
@@ -129,21 +131,21 @@ _trove_candidates() {
   done
   kind=
   if (( cword > 1 )); then
-    for spec in \${_trove_valued[$path]} --repo:dir; do
+    for spec in \${_trove_valued[$cpath]} --repo:dir; do
       if [[ \${spec%%:*} == "\${w[cword-1]}" ]]; then kind=\${spec#*:}; fi
     done
   fi
   if [[ -z $kind ]]; then
     if [[ $cur == -* ]]; then
-      for v in \${_trove_opts[$path]}; do [[ $v == "$cur"* ]] && _trove_reply+=("$v"); done
+      for v in \${_trove_opts[$cpath]}; do [[ $v == "$cur"* ]] && _trove_reply+=("$v"); done
       return 0
     fi
-    if [[ -n \${_trove_subs[$path]} && $npos == 0 ]]; then
-      for v in \${_trove_subs[$path]}; do [[ $v == "$cur"* ]] && _trove_reply+=("$v"); done
+    if [[ -n \${_trove_subs[$cpath]} && $npos == 0 ]]; then
+      for v in \${_trove_subs[$cpath]}; do [[ $v == "$cur"* ]] && _trove_reply+=("$v"); done
       return 0
     fi
     i=0
-    for spec in \${_trove_args[$path]}; do
+    for spec in \${_trove_args[$cpath]}; do
       kind=\${spec%\\*}
       if (( i == npos )); then break; fi
       if [[ $spec == *\\* ]]; then break; fi
@@ -155,7 +157,7 @@ _trove_candidates() {
     file|dir) _trove_kind=$kind ;;
     ''|none) ;;
     shell) for v in ${SHELLS.join(' ')}; do [[ $v == "$cur"* ]] && _trove_reply+=("$v"); done ;;
-    topic) for v in \${_trove_subs[-]} revisions exit-codes environment; do [[ $v == "$cur"* ]] && _trove_reply+=("$v"); done ;;
+    topic) for v in \${_trove_subs[trove]} revisions exit-codes environment; do [[ $v == "$cur"* ]] && _trove_reply+=("$v"); done ;;
     *) for v in $(_trove_dynamic "$kind"); do [[ $v == "$cur"* ]] && _trove_reply+=("$v"); done ;;
   esac
   return 0

@@ -74,26 +74,57 @@ function tableCells(row: string): string[] {
   return row.replace(/^\|/, '').replace(/\|$/, '').split(/(?<!\\)\|/).map((c) => c.trim().replace(/\\\|/g, '|'));
 }
 
-/** A markdown section as terminal text: paragraphs as written, tables as an indented list. */
-export function markdownToText(md: string): string {
-  const out: string[] = [];
+/** A block of markdown: a paragraph, a list item, a table (its rows of cells) or a code block. */
+type Block = { kind: 'para' | 'item'; text: string } | { kind: 'table'; rows: string[][] } | { kind: 'code'; lines: string[] };
+
+/** Splits markdown into blocks; a paragraph's or list item's lines are joined into one text. */
+function blocks(md: string): Block[] {
+  const out: Block[] = [];
   const lines = md.split('\n');
-  for (let i = 0; i < lines.length; i++) {
+  let i = 0;
+  while (i < lines.length) {
     const line = lines[i]!;
-    if (line.startsWith('|')) {
+    if (line.trim() === '') {
+      i++;
+    } else if (line.startsWith('|')) {
       const rows: string[][] = [];
       while (i < lines.length && lines[i]!.startsWith('|')) rows.push(tableCells(lines[i++]!));
-      i--;
-      // Header, separator, then rows: each row is its first cells, then the last one wrapped below.
-      for (const cells of rows.slice(2)) {
+      // Header and separator rows carry no content.
+      out.push({ kind: 'table', rows: rows.slice(2) });
+    } else if (line.startsWith('    ')) {
+      const code: string[] = [];
+      while (i < lines.length && (lines[i]!.startsWith('    ') || (lines[i]!.trim() === '' && lines[i + 1]?.startsWith('    ')))) code.push(lines[i++]!.slice(4));
+      out.push({ kind: 'code', lines: code });
+    } else {
+      const item = /^\s*[-*] (.*)$/.exec(line);
+      const text = [item ? item[1]! : line.trim()];
+      i++;
+      while (i < lines.length && lines[i]!.trim() !== '' && !lines[i]!.startsWith('|') && !/^\s*[-*] /.test(lines[i]!) && !(lines[i]!.startsWith('    ') && !item)) {
+        text.push(lines[i++]!.trim());
+      }
+      out.push({ kind: item ? 'item' : 'para', text: text.join(' ') });
+    }
+  }
+  return out;
+}
+
+/** A markdown section as terminal text: paragraphs filled to 78 columns, tables as an indented list. */
+export function markdownToText(md: string): string {
+  const out: string[] = [];
+  for (const b of blocks(md)) {
+    if (out.length > 0) out.push('');
+    if (b.kind === 'para') out.push(...wrap(inlineText(b.text), ''));
+    else if (b.kind === 'item') out.push(...wrap(inlineText(b.text), '  ').map((l, i) => (i === 0 ? `- ${l.slice(2)}` : l)));
+    else if (b.kind === 'code') out.push(...b.lines.map((l) => `    ${l}`));
+    else if (b.kind === 'table') {
+      // Each row is its first cells, then the last one wrapped below.
+      for (const cells of b.rows) {
         out.push(`  ${cells.slice(0, -1).map(inlineText).join('  ')}`);
         out.push(...wrap(inlineText(cells.at(-1)!), '      '));
       }
-      continue;
     }
-    out.push(inlineText(line));
   }
-  return `${out.join('\n').trim()}\n`;
+  return `${out.join('\n')}\n`;
 }
 
 /** Escapes text for roff: backslashes, and a leading dot or quote. */
@@ -112,43 +143,11 @@ function inlineRoff(s: string): string {
 /** A markdown body as roff (man(7)): paragraphs, tables as tagged paragraphs, lists, code blocks. */
 export function markdownToRoff(md: string): string {
   const out: string[] = [];
-  const lines = md.split('\n');
-  let para = false;
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!;
-    if (line.trim() === '') {
-      para = false;
-      continue;
-    }
-    if (line.startsWith('|')) {
-      const rows: string[][] = [];
-      while (i < lines.length && lines[i]!.startsWith('|')) rows.push(tableCells(lines[i++]!));
-      i--;
-      for (const cells of rows.slice(2)) {
-        out.push('.TP', cells.slice(0, -1).map(inlineRoff).join('  '), inlineRoff(cells.at(-1)!));
-      }
-      para = false;
-      continue;
-    }
-    if (line.startsWith('    ')) {
-      out.push('.PP', '.nf');
-      while (i < lines.length && (lines[i]!.startsWith('    ') || lines[i]!.trim() === '')) out.push(roffEscape(lines[i++]!.slice(4)));
-      i--;
-      out.push('.fi');
-      para = false;
-      continue;
-    }
-    const item = /^\s*[-*] (.*)$/.exec(line);
-    if (item) {
-      out.push('.IP \\(bu 2', inlineRoff(item[1]!));
-      para = true;
-      continue;
-    }
-    if (!para) {
-      out.push('.PP');
-      para = true;
-    }
-    out.push(inlineRoff(line.trim()));
+  for (const b of blocks(md)) {
+    if (b.kind === 'para') out.push('.PP', inlineRoff(b.text));
+    else if (b.kind === 'item') out.push('.IP \\(bu 2', inlineRoff(b.text));
+    else if (b.kind === 'code') out.push('.PP', '.nf', ...b.lines.map(roffEscape), '.fi');
+    else if (b.kind === 'table') for (const cells of b.rows) out.push('.TP', cells.slice(0, -1).map(inlineRoff).join('  '), inlineRoff(cells.at(-1)!));
   }
   return `${out.join('\n')}\n`;
 }

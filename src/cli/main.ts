@@ -1,4 +1,4 @@
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Help, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { EXIT_CODES, isTroveError, usage, type ErrorCode, type ErrorData } from '../util/errors.js';
 import { io, type Io, processIo, withIo, type Writer } from '../util/io.js';
@@ -103,7 +103,7 @@ export async function buildProgram(argv: string[] = []): Promise<Command> {
   const modules = await Promise.all((wanted.length > 0 ? wanted : COMMANDS).map(([, load]) => load()));
   const program = new Command('trove')
     .description(`a content-addressed tree store for whole operating-system generations (trove ${VERSION})`)
-    .version(VERSION, '-V, --version', 'print the version and exit')
+    .configureHelp({ visibleOptions: programOptions })
     .option('--repo <dir>', 'repository directory (default: $TROVE_REPO or ./repo)')
     .configureOutput(OUTPUT)
     .exitOverride()
@@ -119,6 +119,18 @@ export async function buildProgram(argv: string[] = []): Promise<Command> {
   registerBuiltins(program);
   requireSubcommands(program);
   return program;
+}
+
+/**
+ * `-V, --version` is listed in the program's help but is no option of the
+ * parser: program options are parsed after the command word too, and
+ * `pkg add --version V` is the package's version. run() answers it alone.
+ */
+const VERSION_OPTION = new Option('-V, --version', 'print the version and exit');
+
+function programOptions(this: Help, cmd: Command): Option[] {
+  const options = Help.prototype.visibleOptions.call(this, cmd);
+  return cmd.parent === null ? [VERSION_OPTION, ...options] : options;
 }
 
 /** `trove pkg add`, for a command. */
