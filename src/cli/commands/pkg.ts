@@ -4,8 +4,8 @@ import type { SingleBar } from 'cli-progress';
 import { addPackage, addPackages, expandSources } from '../../system/packages/add.js';
 import { packageLabel } from '../../system/packages/model.js';
 import { listPackages, packageHistory } from '../../system/packages/list.js';
-import { print, printJson, withRepo } from '../context.js';
-import { bytes, shortId } from '../printers.js';
+import { io, print, printJson, withRepo } from '../context.js';
+import { bytes, columns, shortId } from '../printers.js';
 import { terminalBar, wantsProgress } from '../progress.js';
 import { NO_UPDATE_SUMMARY, SUMMARY_HELP, SUMMARY_KEY, type SummaryOpts, summaryKeyOf, updateSummaryAfter } from '../summary-refresh.js';
 
@@ -119,6 +119,7 @@ export function register(program: Command): void {
         return added;
       });
       if (opts.json) return printJson(r);
+      for (const s of r.report.skipped) io().stderr.write(`skipped ${s.path} (${s.reason})\n`);
       const label = packageLabel(r.info);
       if (r.unchanged) print(`${r.ref} unchanged at ${label} (${shortId(r.commit)}); nothing written`);
       else print(`${r.ref} -> ${r.commit} (${label})`);
@@ -131,7 +132,7 @@ export function register(program: Command): void {
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       const rows = await withRepo(cmd, (repo) => listPackages(repo));
       if (opts.json) return printJson(rows);
-      for (const r of rows) print(`${r.info.name.padEnd(24)} ${r.info.arch.padEnd(8)} ${r.info.version}-${r.info.revision}  ${shortId(r.commit)}`);
+      for (const line of columns(rows.map((r) => [r.info.name, r.info.arch, `${r.info.version}-${r.info.revision}`, shortId(r.commit)]))) print(line);
     });
   pkg
     .command('show')
