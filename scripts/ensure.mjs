@@ -35,6 +35,7 @@ const DEBIAN = {
     ['bsdutils', '/usr/bin/script'],
     ['findutils', '/usr/bin/find'],
     ['diffutils', '/usr/bin/diff'],
+    ['dash', '/bin/sh'],
     ['bash', '/bin/bash'],
     // Shell completion and man pages are tested in the shells and with man.
     ['zsh', '/usr/bin/zsh'],

@@ -27,6 +27,17 @@ describe('man pages', () => {
     expect(pkg.man).toContain('man/man1/trove-pkg-add.1');
   });
 
+  it('are in the package npm installs, with what the CLI reads at run time', () => {
+    // `npm pack` builds the tarball `npm install -g` installs; --dry-run only lists it.
+    const r = spawnSync('bash', ['-c', 'npm pack --dry-run --json --ignore-scripts'], { cwd: ROOT, encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    const files = new Set((JSON.parse(r.stdout) as { files: { path: string }[] }[])[0]!.files.map((f) => f.path));
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { man: string[] };
+    for (const page of pkg.man) expect(files.has(page), page).toBe(true);
+    // The binary, the built code and docs/cli.md, which `trove help TOPIC` prints from.
+    for (const f of ['bin/trove.js', 'dist/cli/main.js', 'dist/cli/docs.js', 'docs/cli.md', 'package.json']) expect(files.has(f), f).toBe(true);
+  });
+
   it.skipIf(!hasMan && !process.env.CI)('render with man, without warnings', () => {
     const commit = man('man/man1/trove-commit.1');
     expect(commit.stderr).toBe('');
