@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { usage } from '../util/errors.js';
 import { nearest } from '../util/suggest.js';
 import { completionScript, SHELLS } from './completion.js';
-import { io } from './context.js';
+import { io } from '../util/io.js';
 import { docSection, HELP_TOPICS, markdownToText } from './docs.js';
 
 /** The subcommand of `cmd` named `name` (or by an alias). */
