@@ -84,6 +84,15 @@ describe('error style', () => {
     expect(j.message).toBe("unknown command 'comit' (did you mean commit?)");
   });
 
+  it('no command at all is one line too', async () => {
+    for (const args of [[], ['--repo', NO_REPO]]) {
+      const r = await trove(args);
+      expectUsageLine(r, 'no command');
+      expect(r.stderr).toBe('trove: no command given (trove --help lists the commands)\n');
+    }
+    expectUsageJson(await trove(['--json']), '--json alone');
+  });
+
   it('an unknown option suggests the near one', async () => {
     const r = await trove(['log', '--onelin']);
     expect(r.stderr).toBe("trove: unknown option '--onelin' (did you mean --oneline?)\n");

@@ -84,8 +84,9 @@ function hasColours(w: Writer): boolean {
  */
 const OUTPUT = {
   writeOut: (s: string) => void io().stdout.write(s),
-  writeErr: (s: string) => void io().stderr.write(s),
-  // Commander's own errors are thrown (exitOverride) and printed once by run(), in trove's style.
+  // Commander writes to stderr only its errors and the help it shows for a missing command;
+  // both are thrown (exitOverride) and printed once by run(), as one line in trove's style.
+  writeErr: () => undefined,
   outputError: () => undefined,
   getOutHelpWidth: () => (io().stdout.isTTY ? io().stdout.columns : undefined) as number,
   getErrHelpWidth: () => (io().stderr.isTTY ? io().stderr.columns : undefined) as number,
@@ -213,6 +214,7 @@ async function run(argv: string[]): Promise<number> {
   } catch (err) {
     if (err instanceof CommanderError) {
       if (err.exitCode === 0) return 0;
+      if (err.code === 'commander.help') return reportError(json, 'E_USAGE', 'no command given (trove --help lists the commands)');
       return reportError(json, 'E_USAGE', commanderMessage(err));
     }
     if (isTroveError(err)) return reportError(json, err.code, err.message, err.data);
