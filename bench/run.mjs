@@ -16,6 +16,7 @@ const GROUPS = {
   store: () => import('./store.mjs'),
   generations: () => import('./generations.mjs'),
   pull: () => import('./pull.mjs'),
+  install: () => import('./install.mjs'),
   fuse: () => import('./fuse.mjs'),
   pkgadd: () => import('./pkgadd.mjs'),
 };

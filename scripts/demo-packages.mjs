@@ -60,14 +60,11 @@ function debs(pkgs) {
 }
 
 /**
- * The client's install by name from the remote `origin`: today the server's
- * package refs are pulled as local ones (`pull --mirror`), which the resolver
- * reads; with installs from a remote's index this is the one command
- * `install ...names --remote origin --link LINK`.
+ * The client's install by name from the remote `origin`: resolved against the
+ * server's package index, fetching only what the closure needs.
  */
 async function installOnClient(on, names, link) {
-  await on(['pull', 'origin', '--mirror', '--no-progress'], { quiet: true });
-  await on(['install', ...names, '--link', link]);
+  await on(['install', ...names, '--remote', 'origin', '--link', link, '--no-progress']);
 }
 
 /** `trove(args)` runs the CLI (later `--repo` options win); `dir` is the demo's scratch directory. */

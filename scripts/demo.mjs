@@ -72,6 +72,7 @@ try {
     ['demo-generations.mjs', 'demoGenerations'],
     ['demo-remote.mjs', 'demoRemote'],
     ['demo-packages.mjs', 'demoPackages'],
+    ['demo-publish.mjs', 'demoPublish'],
     ['demo-fuse.mjs', 'demoFuse'],
   ]) {
     const path = join(root, 'scripts', file);

@@ -40,6 +40,8 @@ const DEBIAN = {
     // Shell completion and man pages are tested in the shells and with man.
     ['zsh', '/usr/bin/zsh'],
     ['man-db', '/usr/bin/man'],
+    // The race tests compile their attacker (test/helpers/race.ts).
+    ['gcc', '/usr/bin/gcc'],
   ],
   '--bench': [
     ['libfuse2', '/usr/lib/x86_64-linux-gnu/libfuse.so.2'],

@@ -100,9 +100,9 @@ describe('pkg list', () => {
     const lines = (await troveOk(repo, 'pkg', 'list')).trimEnd().split('\n');
     expect(lines).toHaveLength(3);
     const cols = lines.map((l) => l.split(/ {2,}/));
-    for (const c of cols) expect(c).toHaveLength(4);
+    for (const c of cols) expect(c).toEqual([expect.any(String), expect.any(String), expect.any(String), expect.stringMatching(/^[0-9a-f]{12}$/), 'local']);
     // Every column starts at the same place on every line.
-    for (let i = 1; i < 4; i++) {
+    for (let i = 1; i < 5; i++) {
       const starts = lines.map((l, j) => l.indexOf(cols[j]![i]!, cols[j]![0]!.length));
       expect(new Set(starts).size, lines.join('\n')).toBe(1);
     }

@@ -106,16 +106,12 @@ function runIn(tree: string, scratch: string): string {
 }
 
 /**
- * The client's install of `names` from the remote `origin`, resolved on the
- * client. Today the server's package refs are pulled as the client's own
- * (`pull --mirror`: `pkg/<name>/<arch>`, which the local resolver reads),
- * then installed by name. With installs from a remote's package index this
- * becomes the one command `install ...names --remote origin --link LINK
- * --json`, without the pull.
+ * The client's install of `names` from the remote `origin`: resolved on the
+ * client against the server's package index, fetching only the closure.
  */
 async function installOnClient(client: string, names: string[], link: string): Promise<string> {
-  await troveOk(client, 'pull', 'origin', '--mirror', '--no-progress');
-  return troveOk(client, 'install', ...names, '--link', link, '--json');
+  // Resolved against the server's package index; only what the closure needs is fetched.
+  return troveOk(client, 'install', ...names, '--remote', 'origin', '--link', link, '--no-progress', '--json');
 }
 
 interface GenPackage {

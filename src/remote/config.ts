@@ -1,4 +1,4 @@
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, rm, stat } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { badRef, corrupt, exists, isErrno, notARepo, notFound, usage } from '../util/errors.js';
@@ -154,5 +154,7 @@ export async function removeRemote(repo: Repo, name: string, opts: { prune?: boo
   if (!remotes[name]) throw notFound(`no remote named ${name}`, { remote: name });
   delete remotes[name];
   await saveRemotes(repo.path, config, remotes);
+  // Its cached package index (see package-index.ts).
+  await rm(join(repo.path, 'remotes', name), { recursive: true, force: true });
   return deleted;
 }

@@ -9,9 +9,11 @@ export const SUMMARY_PATH = 'summary';
 export const SUMMARY_SIG_PATH = 'summary.sig';
 export const DELTAS_DIR = 'deltas';
 export const SIGNATURES_DIR = 'signatures';
+/** The package index files, `packages/<id>` (see package-index.ts). */
+export const PACKAGES_DIR = 'packages';
 
 /** Top-level names a repository serves; everything else (config, lock, index, tmp) stays private. */
-export const SERVED_TOP_LEVEL = new Set(['objects', 'refs', DELTAS_DIR, SIGNATURES_DIR, SUMMARY_PATH, SUMMARY_SIG_PATH]);
+export const SERVED_TOP_LEVEL = new Set(['objects', 'refs', DELTAS_DIR, SIGNATURES_DIR, PACKAGES_DIR, SUMMARY_PATH, SUMMARY_SIG_PATH]);
 
 export function objectPath(id: ObjectId): string {
   if (!isObjectId(id)) throw usage(`not an object id: ${id}`);
@@ -38,4 +40,10 @@ export function parseDeltaName(name: string): { from: ObjectId | null; to: Objec
   const m = /^(empty|[0-9a-f]{64})-([0-9a-f]{64})$/.exec(name);
   if (!m) return undefined;
   return { from: m[1] === 'empty' ? null : m[1]!, to: m[2]! };
+}
+
+/** The package index file with SHA-256 `id`. */
+export function indexPath(id: ObjectId): string {
+  if (!isObjectId(id)) throw usage(`not an object id: ${id}`);
+  return `${PACKAGES_DIR}/${id}`;
 }

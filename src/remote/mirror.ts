@@ -1,10 +1,11 @@
-import { rm, stat } from 'node:fs/promises';
+import { mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isErrno } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs-atomic.js';
 import type { Repo } from '../repo/repo.js';
 import { fetchPack } from './fetch-pack.js';
-import { deltaName, deltaPath, SUMMARY_PATH, SUMMARY_SIG_PATH } from './layout.js';
+import { checkHash } from './install.js';
+import { deltaName, deltaPath, indexPath, PACKAGES_DIR, SUMMARY_PATH, SUMMARY_SIG_PATH } from './layout.js';
 import type { PackKind } from './pack.js';
 import type { DeltaInfo, Summary } from './summary.js';
 import type { Transport } from './transport.js';
@@ -67,6 +68,18 @@ export async function keepUpstreamSummary(
       opts.onNotice?.(`the upstream summary is not kept: its delta ${name} failed (${(err as Error).message})`);
       return kept;
     }
+  }
+  const pk = fetched.summary.packages;
+  if (pk) {
+    // The package index the summary names, verified by its id, before the summary that names it.
+    const where = transport.describe(indexPath(pk.index));
+    const bytes = await transport.getBytes(indexPath(pk.index), { optional: true, maxBytes: pk.size, check: (b) => checkHash(pk.index, b, where) });
+    if (!bytes) {
+      opts.onNotice?.(`the upstream summary is not kept: its package index ${pk.index} is not served`);
+      return kept;
+    }
+    await mkdir(join(repo.path, PACKAGES_DIR), { recursive: true });
+    await writeFileAtomic(join(repo.path, indexPath(pk.index)), bytes, { tmpDir: repo.tmpDir, tag: 'file' });
   }
   // In the order trove summary writes them.
   if (fetched.sig) await writeFileAtomic(join(repo.path, SUMMARY_SIG_PATH), fetched.sig, { tmpDir: repo.tmpDir, tag: 'file' });

@@ -13,6 +13,7 @@ import { readCommit } from '../repo/objects.js';
 import { packageLabel } from '../system/packages/model.js';
 import { listGenerations, profileNameProblem } from '../system/profiles.js';
 import { publishedProfiles } from '../system/generations/published.js';
+import { parseSummaryPackages, pruneIndexes, type SummaryPackages, writeIndex } from './package-index.js';
 
 /** Format tag of the summary file. */
 export const SUMMARY_FORMAT = 'trove-summary-1';
@@ -49,6 +50,8 @@ export interface Summary {
   deltas: DeltaInfo[];
   /** Published profiles and their generations, oldest first; absent when none is published. */
   generations?: Record<string, PublishedGeneration[]>;
+  /** The package index (`packages/<index>`), when the repository has package refs. */
+  packages?: SummaryPackages;
 }
 
 /** The summary's bytes: stable JSON (refs sorted by name, deltas by endpoints). */
@@ -68,6 +71,7 @@ export function encodeSummary(s: Summary): Uint8Array {
     }
     out.generations = gens;
   }
+  if (s.packages) out.packages = { count: s.packages.count, index: s.packages.index, size: s.packages.size };
   out.refs = refs;
   out.timestamp = s.timestamp;
   return Buffer.from(`${JSON.stringify(out)}\n`);
@@ -137,6 +141,7 @@ export function parseSummary(bytes: Uint8Array): Summary {
   });
   const summary: Summary = { format: SUMMARY_FORMAT, timestamp: o.timestamp, refs, deltas };
   if (o.generations !== undefined) summary.generations = parseGenerations(o.generations);
+  if (o.packages !== undefined) summary.packages = parseSummaryPackages(o.packages);
   return summary;
 }
 
@@ -163,6 +168,8 @@ export async function buildSummary(repo: Repo, now = Math.floor(Date.now() / 100
     summary.generations = {};
     for (const p of published) summary.generations[p] = await publishedGenerations(repo, p);
   }
+  const packages = await writeIndex(repo);
+  if (packages) summary.packages = packages;
   return summary;
 }
 
@@ -185,6 +192,7 @@ export async function writeSummary(repo: Repo, opts: { privateKeyPem?: string } 
   // Under a lock, so two writers that each moved a ref cannot leave the summary of the earlier one.
   const release = await lockUpdates(repo.path, 'file', SUMMARY_PATH);
   try {
+    const previous = (await readLocalSummary(repo).catch(() => undefined))?.packages?.index;
     const summary = await buildSummary(repo);
     const bytes = encodeSummary(summary);
     if (key) {
@@ -193,6 +201,7 @@ export async function writeSummary(repo: Repo, opts: { privateKeyPem?: string } 
       await rm(join(repo.path, SUMMARY_SIG_PATH), { force: true });
     }
     await writeFileAtomic(join(repo.path, SUMMARY_PATH), bytes, { tmpDir: repo.tmpDir, tag: 'file' });
+    await pruneIndexes(repo, [summary.packages?.index, previous]);
     return { summary, signed: Boolean(key) };
   } finally {
     await release();

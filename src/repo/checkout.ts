@@ -1,21 +1,30 @@
 import {
   chmodSync,
+  closeSync,
   constants,
   copyFileSync,
   existsSync,
+  fchmodSync,
+  fchownSync,
+  fstatSync,
   lchownSync,
   linkSync,
   lstatSync,
   mkdirSync,
+  openSync,
   readdirSync,
+  realpathSync,
+  rmdirSync,
   rmSync,
   statSync,
   symlinkSync,
   unlinkSync,
 } from 'node:fs';
 import type { Stats } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { corrupt, exists, ioError, isErrno, usage } from '../util/errors.js';
+import { basename, dirname, join, resolve } from 'node:path';
+import { corrupt, exists, ioError, isErrno, unsupported, usage } from '../util/errors.js';
+import { DIR_NOFOLLOW, fdPath, openExpected, stillSame } from '../util/fd-path.js';
+import { treePathProblem } from '../util/limits.js';
 import { decodeTree } from '../format/codec.js';
 import type { DirMeta, TreeEntry } from '../format/types.js';
 import { hashBytes, type ObjectId } from '../util/hash.js';
@@ -68,10 +77,20 @@ const linksSymlinks = process.platform === 'linux';
 export async function checkout(repo: Repo, commitId: ObjectId, dest: string, opts: CheckoutOptions = {}): Promise<CheckoutResult> {
   const target = resolve(dest);
   const commit = await readCommit(repo.store, commitId);
-  const created = prepareDest(target);
+  const d = prepareDest(target);
+  try {
+    return await fill(repo, commitId, commit.tree, commit.root, d, opts);
+  } finally {
+    closeSync(d.fd);
+    if (d.parentFd !== undefined) closeSync(d.parentFd);
+  }
+}
+
+/** Fills the prepared destination `d` with `tree`; on failure leaves it as it was (removed if it was created). */
+async function fill(repo: Repo, commitId: ObjectId, treeId: ObjectId, rootMeta: DirMeta, d: Dest, opts: CheckoutOptions): Promise<CheckoutResult> {
   const store: ObjectFiles & GetSyncStore = repo.store;
   // Hard links need the objects on the destination's filesystem; the commit's own file tells.
-  const sameFs = statSync(store.pathOf(commitId)).dev === statSync(target).dev;
+  const sameFs = statSync(store.pathOf(commitId)).dev === fstatSync(d.fd).dev;
   const useLinks = opts.hardlink === true && sameFs;
   const result: CheckoutResult = { files: 0, dirs: 0, symlinks: 0, linked: 0, copied: 0, mode: useLinks ? 'hardlink' : 'copy' };
   const variants = new Map<string, string>();
@@ -166,12 +185,21 @@ export async function checkout(repo: Repo, commitId: ObjectId, dest: string, opt
     copyOut(e, path);
   };
 
-  const populate = (treeId: ObjectId, dir: string): void => {
+  /**
+   * Everything below `d.base`, the destination's descriptor: a rename of the
+   * destination or of a parent, or a symlink put in its place, cannot
+   * redirect a write. The destination stays 0700 until its metadata is
+   * applied last, so no other user reaches inside meanwhile.
+   */
+  const populate = (treeId: ObjectId, dir: string, depth: number, bytes: number): void => {
     for (const e of decodeTree(store.getSync(treeId), { canonical: false }).entries) {
       const path = join(dir, e.name);
+      const pathBytes = bytes + (depth > 0 ? 1 : 0) + Buffer.byteLength(e.name);
+      const tooBig = treePathProblem(depth + 1, pathBytes);
+      if (tooBig) throw unsupported(`cannot check out ${d.target}: the tree is ${tooBig}`);
       if (e.kind === 'dir') {
         mkdirSync(path, { mode: 0o700 });
-        populate(e.id!, path);
+        populate(e.id!, path, depth + 1, pathBytes);
         applyMeta(path, e);
         result.dirs++;
       } else if (e.kind === 'symlink') {
@@ -185,11 +213,17 @@ export async function checkout(repo: Repo, commitId: ObjectId, dest: string, opt
   };
 
   try {
-    populate(commit.tree, target);
-    applyMeta(target, commit.root);
+    populate(treeId, d.base, 0, 0);
+    if (isRoot) fchownSync(d.fd, rootMeta.uid, rootMeta.gid);
+    fchmodSync(d.fd, rootMeta.mode);
+    if (rootMeta.xattrs.length > 0) writeXattrs(d.base, rootMeta.xattrs);
   } catch (err) {
-    if (created) rmSync(target, { recursive: true, force: true });
-    else for (const name of readdirSync(target)) rmSync(join(target, name), { recursive: true, force: true });
+    for (const name of readdirSync(d.base)) rmSync(join(d.base, name), { recursive: true, force: true });
+    if (d.created) {
+      // Only the directory we made and still hold, even if another took its name meanwhile.
+      const at = `${fdPath(d.parentFd!, dirname(d.target))}/${basename(d.target)}`;
+      if (stillSame(at, fstatSync(d.fd))) rmdirSync(at);
+    } else fchmodSync(d.fd, d.mode);
     throw err;
   }
   return result;
@@ -242,8 +276,55 @@ function copyVerified(obj: string, dest: string, id: ObjectId): void {
   }
 }
 
-/** Makes sure `target` is an empty directory; true when this call created it. */
-function prepareDest(target: string): boolean {
+interface Dest {
+  target: string;
+  /** The destination, open (O_NOFOLLOW) for the whole checkout. */
+  fd: number;
+  /** A path naming the destination through `fd`. */
+  base: string;
+  /** True when this checkout created it. */
+  created: boolean;
+  /** Its parent, open, when created (to remove it on failure). */
+  parentFd?: number;
+  /** Its mode before the checkout (an existing destination is put back on failure). */
+  mode: number;
+}
+
+const euid = process.geteuid?.() ?? -1;
+/** Owned by the caller or by root: nobody else can rename, replace or fill it. */
+const trusted = (st: Stats) => st.uid === euid || st.uid === 0;
+const who = (st: Stats) => `uid ${st.uid}, neither you (uid ${euid}) nor root`;
+
+/**
+ * Opens the directory at the real path `real`, one component at a time from
+ * `/`, never through a symlink (each lookup below the previous descriptor).
+ */
+function openRealDir(real: string): number {
+  let fd = openSync('/', DIR_NOFOLLOW);
+  for (const part of real.split('/').filter((p) => p !== '')) {
+    let next: number;
+    try {
+      next = openSync(`${fdPath(fd, real)}/${part}`, DIR_NOFOLLOW);
+    } catch (err) {
+      closeSync(fd);
+      const code = (err as NodeJS.ErrnoException).code ?? 'error';
+      throw ioError(`cannot open ${real}: ${code} at ${part} (was it replaced meanwhile?)`, { path: real }, { cause: err });
+    }
+    closeSync(fd);
+    fd = next;
+  }
+  return fd;
+}
+
+/**
+ * Makes sure `target` is an empty directory that only the caller or root
+ * controls, and opens it. An existing destination must be a directory (not
+ * a symlink), empty and owned by the caller or root; a missing one is made,
+ * with any missing parents, only inside a directory owned by the caller or
+ * root, each made with mkdir then opened with O_NOFOLLOW and checked to be
+ * the directory this process just made.
+ */
+function prepareDest(target: string): Dest {
   let st: Stats | undefined;
   try {
     st = lstatSync(target);
@@ -252,33 +333,72 @@ function prepareDest(target: string): boolean {
     if (!isErrno(err, 'ENOENT')) throw err;
   }
   if (st) {
-    if (!st.isDirectory() || readdirSync(target).length > 0) {
-      throw exists(`checkout destination ${target} exists and is not an empty directory`, { path: target });
+    if (!st.isDirectory()) throw exists(`checkout destination ${target} exists and is not an empty directory`, { path: target });
+    const parent = openRealDir(realpathSync(dirname(target)));
+    let fd: number;
+    try {
+      const opened = openExpected(`${fdPath(parent, dirname(target))}/${basename(target)}`, DIR_NOFOLLOW, st);
+      if (!opened) throw exists(`checkout destination ${target} was replaced while being checked`, { path: target });
+      fd = opened.fd;
+      st = opened.st;
+    } finally {
+      closeSync(parent);
     }
-    return false;
+    const base = fdPath(fd, target);
+    try {
+      if (!trusted(st)) throw usage(`checkout destination ${target} is owned by ${who(st)}`);
+      if (readdirSync(base).length > 0) throw exists(`checkout destination ${target} exists and is not an empty directory`, { path: target });
+      fchmodSync(fd, 0o700);
+    } catch (err) {
+      closeSync(fd);
+      throw err;
+    }
+    return { target, fd, base, created: false, mode: st.mode & 0o7777 };
   }
   // Missing parents one by one, not with { recursive: true }: that loops forever where
   // mkdir answers ENOENT for an existing parent (as in /proc).
-  const missing = [target];
-  for (let p = dirname(target); ; p = dirname(p)) {
+  const missing = [basename(target)];
+  let existing = dirname(target);
+  for (;;) {
     try {
       // Parents may be symlinks to directories (/var/run): followed, unlike the destination itself.
-      if (!statSync(p).isDirectory()) throw usage(`checkout destination ${target}: ${p} is not a directory`);
+      if (!statSync(existing).isDirectory()) throw usage(`checkout destination ${target}: ${existing} is not a directory`);
       break;
     } catch (err) {
       if (isErrno(err, 'ENOTDIR')) throw usage(`checkout destination ${target}: a parent is not a directory`);
       if (!isErrno(err, 'ENOENT')) throw err;
-      missing.unshift(p);
+      missing.unshift(basename(existing));
+      existing = dirname(existing);
     }
   }
-  for (const p of missing) {
-    try {
-      // Parents as mkdir -p makes them; the destination itself private until its metadata is applied.
-      mkdirSync(p, { mode: p === target ? 0o700 : 0o777 });
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code ?? 'error';
-      throw ioError(`cannot create checkout destination ${p}: ${code}`, { path: p }, { cause: err });
+  const real = realpathSync(existing);
+  let fd = openRealDir(real);
+  let path = real;
+  try {
+    const pst = fstatSync(fd);
+    if (!trusted(pst)) throw usage(`checkout destination ${target}: ${existing} is owned by ${who(pst)}`);
+    for (let i = 0; i < missing.length; i++) {
+      const name = missing[i]!;
+      const last = i === missing.length - 1;
+      const at = `${fdPath(fd, path)}/${name}`;
+      path = path === '/' ? `/${name}` : `${path}/${name}`;
+      try {
+        // Parents as mkdir -p makes them; the destination itself private until its metadata is applied.
+        mkdirSync(at, { mode: last ? 0o700 : 0o777 });
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code ?? 'error';
+        throw ioError(`cannot create checkout destination ${path}: ${code}`, { path }, { cause: err });
+      }
+      const made = lstatSync(at);
+      const opened = made.isDirectory() && made.uid === euid ? openExpected(at, DIR_NOFOLLOW, made) : undefined;
+      if (!opened) throw ioError(`checkout destination ${path} was replaced right after it was made`, { path });
+      if (last) return { target, fd: opened.fd, base: fdPath(opened.fd, target), created: true, parentFd: fd, mode: 0o700 };
+      closeSync(fd);
+      fd = opened.fd;
     }
+  } catch (err) {
+    closeSync(fd);
+    throw err;
   }
-  return true;
+  throw new Error('unreachable: the destination is the last missing component');
 }

@@ -1,9 +1,9 @@
 import { open } from 'node:fs/promises';
-import { Transform } from 'node:stream';
+import { Duplex, Transform } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { Decompress as ZstdDecompress } from 'fzstd';
 import lzma from 'lzma-native';
-import { unsupported } from './errors.js';
+import { unsafeArchive, unsupported } from './errors.js';
 
 export type Compression = 'none' | 'gzip' | 'xz' | 'zstd' | 'bzip2';
 
@@ -29,33 +29,136 @@ export async function readHead(path: string, n: number, offset = 0): Promise<Buf
   }
 }
 
-function zstdStream(): Transform {
-  let push: ((chunk: Uint8Array) => void) | undefined;
-  const dec = new ZstdDecompress((chunk) => push?.(Buffer.from(chunk)));
-  return new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      push = (c) => this.push(c);
-      try {
-        dec.push(chunk);
-        cb();
-      } catch (err) {
-        cb(err as Error);
+/**
+ * Input slice fed to the zstd decoder at a time. fzstd decodes every whole
+ * block a push completes, and a 4-byte RLE block can stand for 128 KiB, so
+ * the output of one push is bounded by the slice (256 bytes: 8 MiB at
+ * worst) and the consumer's pace is awaited between slices.
+ */
+const ZSTD_SLICE = 256;
+
+/**
+ * A zstd decoder that honours backpressure: the whole output of an archive
+ * never piles up in memory ahead of the reader, however well it compresses.
+ */
+function zstdStream(): Duplex {
+  return Duplex.from(async function* (source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+    let out: Uint8Array[] = [];
+    const dec = new ZstdDecompress((chunk) => {
+      if (chunk.length > 0) out.push(chunk);
+    });
+    const drain = function* (): Generator<Buffer> {
+      const got = out;
+      out = [];
+      for (const c of got) yield Buffer.from(c);
+    };
+    const frames = zstdFrameCheck();
+    for await (const chunk of source) {
+      frames(chunk);
+      for (let i = 0; i < chunk.length; i += ZSTD_SLICE) {
+        dec.push(chunk.subarray(i, i + ZSTD_SLICE));
+        yield* drain();
       }
-    },
-    flush(cb) {
-      push = (c) => this.push(c);
-      try {
-        dec.push(new Uint8Array(0), true);
-        cb();
-      } catch (err) {
-        cb(err as Error);
-      }
-    },
+    }
+    dec.push(new Uint8Array(0), true);
+    yield* drain();
   });
 }
 
+/** The largest window a zstd frame may ask for: zstd's own default limit (`--memory=128MB`). */
+const ZSTD_MAX_WINDOW = 128 * 2 ** 20;
+
+/**
+ * Follows the frame and block structure of a zstd stream (RFC 8878) as its
+ * bytes go by, and fails on a frame whose window is larger than
+ * {@link ZSTD_MAX_WINDOW} before the decoder sees it: fzstd allocates and
+ * shifts a window of whatever size a frame header names, up to 2 GiB.
+ */
+function zstdFrameCheck(): (chunk: Uint8Array) => void {
+  type State = 'magic' | 'skipSize' | 'fhd' | 'header' | 'block';
+  let state: State = 'magic';
+  let need = 4;
+  let skip = 0;
+  let acc: number[] = [];
+  let fhd = 0;
+  let checksum = false;
+  const bad = (why: string) => unsafeArchive(`zstd stream: ${why}`);
+  const le = (b: number[], from: number, n: number) => {
+    let v = 0;
+    for (let i = n - 1; i >= 0; i--) v = v * 256 + b[from + i]!;
+    return v;
+  };
+  const step = () => {
+    const b = acc;
+    acc = [];
+    switch (state) {
+      case 'magic': {
+        const magic = le(b, 0, 4);
+        if (magic === 0xfd2fb528) [state, need] = ['fhd', 1];
+        else if (magic >= 0x184d2a50 && magic <= 0x184d2a5f) [state, need] = ['skipSize', 4];
+        else throw bad('bad frame magic');
+        return;
+      }
+      case 'skipSize':
+        skip = le(b, 0, 4);
+        [state, need] = ['magic', 4];
+        return;
+      case 'fhd': {
+        fhd = b[0]!;
+        const single = (fhd >> 5) & 1;
+        checksum = ((fhd >> 2) & 1) === 1;
+        if ((fhd >> 3) & 1) throw bad('reserved bit set in a frame header');
+        const fcs = [single ? 1 : 0, 2, 4, 8][fhd >> 6]!;
+        need = (single ? 0 : 1) + [0, 1, 2, 4][fhd & 3]! + fcs;
+        state = 'header';
+        if (need === 0) step();
+        return;
+      }
+      case 'header': {
+        const single = (fhd >> 5) & 1;
+        let window: number;
+        if (!single) {
+          const wd = b[0]!;
+          const base = 2 ** (10 + (wd >> 3));
+          window = base + (base / 8) * (wd & 7);
+        } else {
+          const fcsSize = [1, 2, 4, 8][fhd >> 6]!;
+          window = le(b, b.length - fcsSize, fcsSize) + (fcsSize === 2 ? 256 : 0);
+        }
+        if (window > ZSTD_MAX_WINDOW) throw bad(`a frame needs a ${window}-byte window, more than ${ZSTD_MAX_WINDOW}`);
+        [state, need] = ['block', 3];
+        return;
+      }
+      case 'block': {
+        const v = le(b, 0, 3);
+        const type = (v >> 1) & 3;
+        if (type === 3) throw bad('reserved block type');
+        skip = type === 1 ? 1 : v >>> 3;
+        if (v & 1) {
+          skip += checksum ? 4 : 0;
+          [state, need] = ['magic', 4];
+        } else need = 3;
+        return;
+      }
+    }
+  };
+  return (chunk) => {
+    let i = 0;
+    while (i < chunk.length) {
+      if (skip > 0) {
+        const n = Math.min(skip, chunk.length - i);
+        skip -= n;
+        i += n;
+        continue;
+      }
+      acc.push(chunk[i++]!);
+      if (acc.length === need) step();
+    }
+  };
+}
+
 /** A decompressing stream for `c`, or undefined for uncompressed data. */
-export function decompressor(c: Compression): Transform | undefined {
+export function decompressor(c: Compression): Duplex | undefined {
   switch (c) {
     case 'none':
       return undefined;
@@ -68,4 +171,19 @@ export function decompressor(c: Compression): Transform | undefined {
     case 'bzip2':
       throw unsupported('bzip2-compressed archives are not supported; recompress with xz, gzip or zstd');
   }
+}
+
+/**
+ * A pass-through stream that fails with `onOver()` once more than `max`
+ * bytes went through it: the cap on what a decompressor may produce.
+ */
+export function byteCap(max: number, onOver: () => Error): Transform {
+  let seen = 0;
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      seen += chunk.length;
+      if (seen > max) cb(onOver());
+      else cb(null, chunk);
+    },
+  });
 }

@@ -5,7 +5,9 @@
  *
  * - `E_USAGE` (exit 2): the request itself is wrong: bad arguments or
  *   options, an ambiguous commit prefix, a tree or blob id where a commit is
- *   needed, a key that is not an ed25519 key, a path that is not a file.
+ *   needed, a key that is not an ed25519 key, a path that is not a file, a
+ *   checkout destination owned by another user, a package name that is not
+ *   Debian-shaped.
  * - `E_NOT_FOUND` (exit 3): a ref, commit, object, path, package, profile,
  *   generation, remote or mount that the request names does not exist
  *   (reading an object by id that the store does not hold is this code too).
@@ -34,9 +36,13 @@
  *   with existing refs, a commit that is not a package commit.
  * - `E_UNSAFE_ARCHIVE` (exit 6): a tar archive or .deb that is hostile or
  *   malformed: absolute or `..` member paths, writes through a symlink, hard
- *   links to nothing earlier, truncated members, bad headers, empty archives.
+ *   links to nothing earlier or claiming another mode or owner, truncated
+ *   members, bad headers, empty archives, PAX keywords trove cannot apply as
+ *   GNU tar does, archives past the decompressed-size cap; also an archive
+ *   or directory tree past the depth and path-length limits.
  * - `E_UNSUPPORTED` (exit 7): a repository format, compression (bzip2) or
- *   archive member type this version does not handle.
+ *   archive member type this version does not handle; a stored tree past the
+ *   depth and path-length limits of a checkout.
  * - `E_LOCKED` (exit 8): another process holds the repository lock, a ref
  *   moved under a concurrent writer, or a bisect session uses the link.
  * - `E_NOT_A_REPO` (exit 9): the path holds no trove repository.

@@ -1,14 +1,104 @@
 import type { Command } from 'commander';
+import { usage } from '../../util/errors.js';
+import { listRemotes } from '../../remote/config.js';
+import { type InstallFromRemoteResult, installFromRemotes } from '../../remote/install-packages.js';
 import { installPackages } from '../../system/generations/install.js';
-import { registerDerive } from '../derive.js';
+import { parsePackageSpec } from '../../system/packages/spec.js';
+import { DEFAULT_PROFILE } from '../../system/profiles.js';
+import { io, print, printJson, withRepo } from '../context.js';
+import { bytes, printActivation, printBuild } from '../printers.js';
+import { progressBar } from '../progress.js';
+
+interface Opts {
+  profile: string;
+  link?: string;
+  switch: boolean;
+  deps: boolean;
+  remote?: string;
+  dryRun?: boolean;
+  jobs: string;
+  retries: string;
+  progress: boolean;
+  json?: boolean;
+}
+
+function printPlan(r: InstallFromRemoteResult): void {
+  for (const x of r.remotes) {
+    const what = x.index ? `${x.packages} packages in its index${x.downloaded ? ' (index fetched)' : x.cached ? ' (cached index: the remote could not be reached)' : ''}` : 'no package index';
+    print(`remote ${x.remote}: ${what}`);
+  }
+  for (const p of r.packages) {
+    const fetch = p.fetch ? `  fetch ${p.objects} objects, ${bytes(p.bytes)}` : '';
+    print(`  ${p.state.padEnd(4)}  ${p.dependency ? 'dep  ' : 'asked'}  ${p.label}  (${p.source})${fetch}`);
+  }
+  const via = r.plan.deltas.length ? ` (${r.plan.deltas.length} delta packs)` : '';
+  print(`${r.dryRun ? 'would fetch' : 'to fetch'}: ${r.packages.filter((p) => p.fetch).length} packages, ${r.plan.objects} objects, ${bytes(r.plan.bytes)}${via}`);
+}
 
 export function register(program: Command): void {
-  registerDerive(
-    program,
-    'install',
-    'a new generation: the active one plus (or with newer) packages, then activate it',
-    'NAME[/ARCH][@REVISION][=PRIORITY]; their dependencies come too (a dependency the active generation satisfies stays as it is)',
-    'exactly the packages named, without their dependencies',
-    installPackages,
-  );
+  program
+    .command('install')
+    .description('a new generation: the active one plus (or with newer) packages, local or from remotes, then activate it')
+    .argument('<packages...>', 'NAME[/ARCH][@REVISION][=PRIORITY]; their dependencies come too (a dependency the active generation satisfies stays as it is)')
+    .option('--profile <name>', 'profile', DEFAULT_PROFILE)
+    .option('--link <path>', 'the symlink to swap (default: the profile’s last link, else /ro)')
+    .option('--no-switch', 'only build the generation; do not activate it')
+    .option('--no-deps', 'exactly the packages named, without their dependencies')
+    .option('--remote <name>', 'resolve against this remote’s package index (default: the local packages, then every configured remote)')
+    .option('--dry-run', 'print the packages, objects and bytes it would fetch; fetch no package object, record nothing')
+    .option('-j, --jobs <n>', 'keep-alive connections to each server', '16')
+    .option('--retries <n>', 'retries of a failed request, with exponential backoff', '5')
+    .option('--no-progress', 'no progress bar even on a terminal')
+    .option('--json', 'print the result as JSON')
+    .addHelpText(
+      'after',
+      '\nWith remotes, their summaries (and package indexes, when changed) are read first; only the\n' +
+        'objects of the chosen packages that this repository lacks are fetched, verified, and recorded\n' +
+        'as refs/remotes/<remote>/pkg/<name>/<arch>. A local package wins over a remote’s of the same version.',
+    )
+    .action(async (specs: string[], opts: Opts, cmd: Command) => {
+      const parsed = specs.map(parsePackageSpec);
+      const jobs = Number(opts.jobs);
+      if (!Number.isInteger(jobs) || jobs < 1) throw usage('--jobs must be an integer >= 1');
+      const retries = Number(opts.retries);
+      if (!Number.isInteger(retries) || retries < 0) throw usage('--retries must be an integer >= 0');
+      const activate = opts.switch ? { link: opts.link } : undefined;
+      const bar = opts.json || opts.dryRun || !opts.progress || !io().stderr.isTTY ? undefined : progressBar();
+      const r = await withRepo(cmd, async (repo) => {
+        const remotes = Object.keys(await listRemotes(repo.path));
+        if (opts.remote === undefined && remotes.length === 0 && !opts.dryRun) {
+          return { local: await installPackages(repo, parsed, { profile: opts.profile, noDeps: !opts.deps, activate }) };
+        }
+        try {
+          return {
+            remote: await installFromRemotes(repo, parsed, {
+              remote: opts.remote,
+              profile: opts.profile,
+              noDeps: !opts.deps,
+              activate,
+              dryRun: opts.dryRun,
+              connections: jobs,
+              retries,
+              onProgress: bar?.update,
+              onNotice: (m) => {
+                bar?.stop();
+                io().stderr.write(`trove: ${m}\n`);
+              },
+            }),
+          };
+        } finally {
+          bar?.stop();
+        }
+      });
+      if (opts.json) return printJson(r.local ?? r.remote);
+      const built = r.local ?? r.remote!.install;
+      if (r.remote) {
+        printPlan(r.remote);
+        if (!r.remote.dryRun) print(`fetched ${r.remote.fetched.objects} objects (${bytes(r.remote.fetched.bytes)}); ${r.remote.transfer.requests} requests, ${bytes(r.remote.transfer.bytes)} received`);
+      }
+      if (!built) return;
+      printBuild(built);
+      if (built.activated) printActivation(built.activated);
+      else print(`activate it with: trove switch ${built.number} --profile ${opts.profile}`);
+    });
 }

@@ -4,6 +4,7 @@ import type { SingleBar } from 'cli-progress';
 import { addPackage, addPackages, expandSources } from '../../system/packages/add.js';
 import { packageLabel } from '../../system/packages/model.js';
 import { listPackages, packageHistory } from '../../system/packages/list.js';
+import { remotePackageRows } from '../../remote/install-packages.js';
 import { io, print, printJson, withRepo } from '../context.js';
 import { bytes, columns, shortId } from '../printers.js';
 import { terminalBar, wantsProgress } from '../progress.js';
@@ -127,12 +128,21 @@ export function register(program: Command): void {
     });
   pkg
     .command('list')
-    .description('list packages (the tip of each pkg/<name>/<arch>)')
+    .description('list packages: the local ones (the tip of each pkg/<name>/<arch>), then those of every configured remote')
+    .option('--remote <name>', 'only this remote’s packages, from its package index (read from the server now)')
     .option('--json', 'print packages as JSON')
-    .action(async (opts: { json?: boolean }, cmd: Command) => {
-      const rows = await withRepo(cmd, (repo) => listPackages(repo));
-      if (opts.json) return printJson(rows);
-      for (const line of columns(rows.map((r) => [r.info.name, r.info.arch, `${r.info.version}-${r.info.revision}`, shortId(r.commit)]))) print(line);
+    .addHelpText('after', '\nWithout --remote, remotes’ packages come from the package indexes cached by the last\ninstall or pkg list --remote (no network). The last column is where a package is;\n"stored" marks a remote’s package whose objects are here.')
+    .action(async (opts: { remote?: string; json?: boolean }, cmd: Command) => {
+      const { local, remote } = await withRepo(cmd, async (repo) => ({
+        local: opts.remote === undefined ? (await listPackages(repo)).map((r) => ({ ...r, source: 'local' })) : [],
+        remote: await remotePackageRows(repo, { remote: opts.remote }),
+      }));
+      if (opts.json) return printJson([...local, ...remote]);
+      const rows = [
+        ...local.map((r) => [r.info.name, r.info.arch, `${r.info.version}-${r.info.revision}`, shortId(r.commit), 'local']),
+        ...remote.map((r) => [r.info.name, r.info.arch, `${r.info.version}-${r.info.revision}`, shortId(r.commit), r.source, bytes(r.bytes), ...(r.stored ? ['stored'] : [])]),
+      ];
+      for (const line of columns(rows)) print(line);
     });
   pkg
     .command('show')

@@ -1,4 +1,5 @@
 import { unsafeArchive } from '../../util/errors.js';
+import { treePathProblem } from '../../util/limits.js';
 import { compareNames, nameProblem } from '../../format/names.js';
 import { DEFAULT_DIR_META, type DirMeta, type TreeEntry, type Xattr } from '../../format/types.js';
 import type { ObjectId } from '../../util/hash.js';
@@ -30,6 +31,8 @@ export function splitMemberPath(path: string): string[] {
     const problem = nameProblem(p);
     if (problem) throw unsafeArchive(`member ${JSON.stringify(path)} has an invalid name: ${problem}`);
   }
+  const tooBig = treePathProblem(parts.length, Buffer.byteLength(parts.join('/')));
+  if (tooBig) throw unsafeArchive(`member ${JSON.stringify(path.length > 200 ? `${path.slice(0, 200)}...` : path)} is ${tooBig}`);
   return parts;
 }
 
@@ -91,13 +94,23 @@ export class TreeBuilder {
     this.set(path, { kind: 'symlink', meta, target });
   }
 
-  /** A hard link: the new path shares the content of an earlier regular file member. */
+  /**
+   * A hard link: the new path shares the content, and (as the inode GNU tar
+   * and dpkg link to) the mode, owner and xattrs, of an earlier regular file
+   * member. A link whose own header claims another mode or owner is refused:
+   * `tar -tv` would list it with one, extraction give it the other.
+   */
   addHardlink(path: string, meta: Meta, targetPath: string): void {
     const target = this.lookup(targetPath);
     if (!target || target.kind !== 'file') {
       throw unsafeArchive(`hard link ${JSON.stringify(path)} points at ${JSON.stringify(targetPath)}, which is not an earlier regular file in the archive`);
     }
-    this.addFile(path, meta, target.id, target.size);
+    const t = target.meta;
+    if ((meta.mode & 0o7777) !== (t.mode & 0o7777) || meta.uid !== t.uid || meta.gid !== t.gid) {
+      const show = (m: Meta) => `${(m.mode & 0o7777).toString(8).padStart(4, '0')} ${m.uid}:${m.gid}`;
+      throw unsafeArchive(`hard link ${JSON.stringify(path)} claims ${show(meta)}, but ${JSON.stringify(targetPath)}, the file it shares, is ${show(t)}`);
+    }
+    this.addFile(path, t, target.id, target.size);
   }
 
   private lookup(path: string): Node | undefined {

@@ -3,7 +3,8 @@ import { open } from 'node:fs/promises';
 import * as tarStream from 'tar-stream';
 import { pipeline } from 'node:stream/promises';
 import { unsafeArchive } from '../../util/errors.js';
-import { decompressor, readHead, sniffCompression } from '../../util/compression.js';
+import { byteCap, decompressor, readHead, sniffCompression } from '../../util/compression.js';
+import { MAX_CONTROL_FILE_BYTES, MAX_CONTROL_TAR_BYTES } from '../../util/limits.js';
 import { importTar, type TarStore, type TreeImport } from './tar.js';
 
 const AR_MAGIC = '!<arch>\n';
@@ -72,17 +73,27 @@ export async function readDebControl(path: string): Promise<Record<string, strin
   const dec = decompressor(sniffCompression(head));
   const extract = tarStream.extract();
   const src = memberStream(path, m);
-  const feeding = dec ? pipeline(src, dec, extract) : pipeline(src, extract);
+  const cap = byteCap(MAX_CONTROL_TAR_BYTES, () => unsafeArchive(`${path}: control archive is larger than ${MAX_CONTROL_TAR_BYTES} bytes once decompressed`));
+  const feeding = dec ? pipeline(src, dec, cap, extract) : pipeline(src, cap, extract);
   feeding.catch(() => {});
   let text: string | undefined;
-  for await (const entry of extract) {
-    if (entry.header.name.replace(/^\.\//, '') === 'control' && entry.header.type === 'file') {
-      const chunks: Buffer[] = [];
-      for await (const c of entry) chunks.push(c as Buffer);
-      text = Buffer.concat(chunks).toString('utf8');
-    } else entry.resume();
+  try {
+    for await (const entry of extract) {
+      if (entry.header.name.replace(/^\.\//, '') === 'control' && entry.header.type === 'file') {
+        if ((entry.header.size ?? 0) > MAX_CONTROL_FILE_BYTES) throw unsafeArchive(`${path}: control file is larger than ${MAX_CONTROL_FILE_BYTES} bytes`);
+        const chunks: Buffer[] = [];
+        for await (const c of entry) chunks.push(c as Buffer);
+        text = Buffer.concat(chunks).toString('utf8');
+      } else entry.resume();
+    }
+    await feeding;
+  } catch (err) {
+    src.destroy();
+    if (err instanceof Error && !('code' in err && String(err.code).startsWith('E_'))) {
+      throw unsafeArchive(`${path}: control archive is not a valid tar archive: ${err.message}`);
+    }
+    throw err;
   }
-  await feeding;
   if (text === undefined) throw unsafeArchive(`${path}: control archive has no control file`);
   return parseControl(text);
 }

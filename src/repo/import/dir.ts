@@ -1,5 +1,8 @@
-import { closeSync, fstatSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, statSync } from 'node:fs';
-import { badName } from '../../util/errors.js';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, statSync } from 'node:fs';
+import type { Stats } from 'node:fs';
+import { DIR_NOFOLLOW, fdPath, hasProcFd, openExpected, READ_NOFOLLOW, stillSame } from '../../util/fd-path.js';
+import { treePathProblem } from '../../util/limits.js';
+import { badName, ioError, unsafeArchive } from '../../util/errors.js';
 import { encodeTree } from '../../format/codec.js';
 import { compareNames, nameProblem } from '../../format/names.js';
 import type { DirMeta, TreeEntry } from '../../format/types.js';
@@ -69,25 +72,35 @@ export async function importDir(root: string, store: Store, opts: DirImportOptio
     }
   }
 
-  /** Reads a small file into the shared buffer (valid until the next call); undefined if it grew. */
-  const readSmall = (path: string): Buffer | undefined => {
-    const fd = openSync(path, 'r');
-    try {
-      if (fstatSync(fd).size > WHOLE_READ_MAX) return undefined;
-      let n = 0;
-      while (n < buf.length) {
-        const r = readSync(fd, buf, n, buf.length - n, null);
-        if (r === 0) break;
-        n += r;
-      }
-      return buf.subarray(0, n);
-    } finally {
-      closeSync(fd);
+  const changed = (relPath: string) =>
+    ioError(`${relPath || top} changed while it was being read (replaced by another file); nothing was committed`, { path: relPath || top });
+
+  /** Reads a small file from its descriptor into the shared buffer (valid until the next call); undefined if it grew. */
+  const readSmall = (fd: number, size: number): Buffer | undefined => {
+    if (size > WHOLE_READ_MAX) return undefined;
+    let n = 0;
+    while (n < buf.length) {
+      const r = readSync(fd, buf, n, buf.length - n, null);
+      if (r === 0) break;
+      n += r;
     }
+    return n === buf.length && readSync(fd, Buffer.alloc(1), 0, 1, null) > 0 ? undefined : buf.subarray(0, n);
   };
 
-  const directory = (abs: string, rel: string): ObjectId => {
-    const names = readdirSync(abs).sort(compareNames);
+  /**
+   * Imports the directory open at `dirFd` (`abs` is its path, for the stat
+   * cache and messages only). Every entry is looked up below the descriptor,
+   * never by its full path, and every file and directory is read through a
+   * descriptor opened with O_NOFOLLOW whose fstat matches the lstat that
+   * classified it: an entry swapped for a symlink, or for another file,
+   * between the two is never read, and the import fails instead.
+   */
+  const directory = (dirFd: number, abs: string, rel: string, depth: number): ObjectId => {
+    const base = fdPath(dirFd, abs);
+    const before = hasProcFd() ? undefined : fstatSync(dirFd);
+    const names = readdirSync(base).sort(compareNames);
+    // Without /proc the listing went by path: it must have listed the directory we hold open.
+    if (before && !stillSame(abs, before)) throw changed(rel);
     const old = cache?.lookup(key(abs));
     const oldEntries = old?.record.entries;
     const trusted = old?.trusted ?? false;
@@ -98,8 +111,11 @@ export async function importDir(root: string, store: Store, opts: DirImportOptio
       const relPath = rel ? `${rel}/${name}` : name;
       const problem = nameProblem(name);
       if (problem) throw badName(`cannot import ${JSON.stringify(relPath)}: ${problem}`);
+      const tooBig = treePathProblem(depth + 1, Buffer.byteLength(relPath));
+      if (tooBig) throw unsafeArchive(`cannot import ${JSON.stringify(relPath.length > 200 ? `${relPath.slice(0, 200)}...` : relPath)}: the tree is ${tooBig}`);
       const path = abs === '/' ? `/${name}` : `${abs}/${name}`;
-      const st = lstatSync(path);
+      const at = `${base}/${name}`;
+      const st = lstatSync(at);
       const kind = st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : undefined;
       if (!kind) {
         const what = st.isFIFO() ? 'fifo' : st.isSocket() ? 'socket' : st.isCharacterDevice() ? 'character-device' : 'block-device';
@@ -118,33 +134,56 @@ export async function importDir(root: string, store: Store, opts: DirImportOptio
         o !== undefined && o.kind === kind && o.ino === st.ino && o.ctimeMs === st.ctimeMs && o.mtimeMs === st.mtimeMs && o.size === st.size;
       const e: CachedEntry = { kind, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, xattrs: [] };
       let size = st.size;
+      let meta: Stats = st;
       if (kind === 'file') {
         if (statSame && (trusted || store.hasSync(o.id!))) {
           e.id = o.id;
+          e.xattrs = o.xattrs;
           report.cached++;
         } else {
-          const small = st.size <= WHOLE_READ_MAX ? readSmall(path) : undefined;
-          const hint = { executable: (st.mode & 0o111) !== 0 };
-          const put = small ? store.putSync(small, hint) : store.putFileSync(path, hint);
-          report.bytesRead += put.size;
-          e.id = put.id;
-          size = put.size;
+          const opened = openExpected(at, READ_NOFOLLOW, st);
+          if (!opened) throw changed(relPath);
+          try {
+            meta = opened.st;
+            const hint = { executable: (meta.mode & 0o111) !== 0 };
+            const small = readSmall(opened.fd, meta.size);
+            const put = small ? store.putSync(small, hint) : store.putFileSync(fdPath(opened.fd, path), hint);
+            // Without /proc the big-file path was opened by name: it must still be our file.
+            if (!small && !hasProcFd() && !stillSame(path, st)) throw changed(relPath);
+            report.bytesRead += put.size;
+            e.id = put.id;
+            size = put.size;
+            e.xattrs = wantXattrs ? readXattrs(fdPath(opened.fd, path)) : [];
+          } finally {
+            closeSync(opened.fd);
+          }
         }
         report.files++;
       } else if (kind === 'dir') {
-        e.id = directory(path, relPath);
+        const opened = openExpected(at, DIR_NOFOLLOW, st);
+        if (!opened) throw changed(relPath);
+        try {
+          meta = opened.st;
+          e.id = directory(opened.fd, path, relPath, depth + 1);
+          e.xattrs = statSame ? o.xattrs : wantXattrs ? readXattrs(fdPath(opened.fd, path)) : [];
+        } finally {
+          closeSync(opened.fd);
+        }
         size = 0;
         if (e.id !== o?.id) same = false;
         report.dirs++;
       } else {
-        e.target = statSame ? o.target! : readlinkSync(path);
+        if (statSame) e.target = o.target!;
+        else {
+          e.target = readlinkSync(at);
+          if (!stillSame(at, st)) throw changed(relPath);
+        }
         size = Buffer.byteLength(e.target);
         report.symlinks++;
       }
       if (!statSame) same = false;
-      if (kind !== 'symlink') e.xattrs = statSame ? o.xattrs : wantXattrs ? readXattrs(path) : [];
       if (Math.max(st.mtimeMs, st.ctimeMs) < racyAfter) entries.set(name, e);
-      tree.push({ name, kind, id: e.id, target: e.target, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, size, xattrs: e.xattrs });
+      tree.push({ name, kind, id: e.id, target: e.target, mode: meta.mode & 0o7777, uid: meta.uid, gid: meta.gid, size, xattrs: e.xattrs });
     }
     if (same && entries.size === names.length) return old!.record.tree;
     const id = store.putSync(encodeTree({ entries: tree })).id;
@@ -153,13 +192,20 @@ export async function importDir(root: string, store: Store, opts: DirImportOptio
   };
 
   // The top-level argument may be a symlink to the directory: its metadata is the directory's, not the link's.
-  const rootStat = statSync(top);
-  const tree = directory(top, '');
-  const rootMeta: DirMeta = {
-    mode: rootStat.mode & 0o7777,
-    uid: rootStat.uid,
-    gid: rootStat.gid,
-    xattrs: wantXattrs ? readXattrs(top) : [],
-  };
+  const rootFd = openSync(top, constants.O_RDONLY | constants.O_DIRECTORY);
+  let tree: ObjectId;
+  let rootMeta: DirMeta;
+  try {
+    const rootStat = fstatSync(rootFd);
+    tree = directory(rootFd, top, '', 0);
+    rootMeta = {
+      mode: rootStat.mode & 0o7777,
+      uid: rootStat.uid,
+      gid: rootStat.gid,
+      xattrs: wantXattrs ? readXattrs(fdPath(rootFd, top)) : [],
+    };
+  } finally {
+    closeSync(rootFd);
+  }
   return { tree, root: rootMeta, report };
 }

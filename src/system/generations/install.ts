@@ -8,6 +8,7 @@ import { readCommit } from '../../repo/objects.js';
 import { inputOf, type PackageSpec } from '../packages/spec.js';
 import { resolveClosure, unneeded } from '../packages/closure.js';
 import { packageLabel } from '../packages/model.js';
+import type { Candidate } from '../packages/resolve.js';
 import { DEFAULT_PROFILE, listGenerations, readActive, withProfileLock } from '../profiles.js';
 
 export interface DeriveOptions {
@@ -19,6 +20,8 @@ export interface DeriveOptions {
    * link, else /ro); without it nothing is activated.
    */
   activate?: { link?: string };
+  /** install: more candidates than the stored ones (a remote's packages, already fetched); see ClosureOptions. */
+  candidates?: Candidate[];
 }
 
 export interface DeriveResult extends BuildResult {
@@ -82,7 +85,7 @@ export async function installPackages(repo: Repo, specs: PackageSpec[], opts: De
   const profile = opts.profile ?? DEFAULT_PROFILE;
   return derive(repo, opts, `${profile}: install ${specs.map((s) => s.name).join(' ')}`, async (base) => {
     const current = await baseInputs(repo, base);
-    const added = await resolveClosure(repo, specs, { base: current.map((i) => i.pkg), noDeps: opts.noDeps });
+    const added = await resolveClosure(repo, specs, { base: current.map((i) => i.pkg), noDeps: opts.noDeps, candidates: opts.candidates });
     const key = (i: GenerationInput) => `${i.pkg.name}/${i.pkg.arch}`;
     const asked = new Set(current.filter((i) => !i.pkg.dependency).map(key));
     const replaced = new Set(added.map(key));

@@ -17,6 +17,7 @@ import { repoExclusion } from '../../repo/commit.js';
 import { readCommit, writeCommit } from '../../repo/objects.js';
 import { packageRef } from './model.js';
 import { formatClause, formatRelation, parseProvides, parseRelations } from './relations.js';
+import { versionProblem } from './version.js';
 
 export interface PkgAddOptions {
   /** Required unless the source is a `.deb` (then they override its control file). */
@@ -53,10 +54,29 @@ export interface PkgAddResult {
   written: { objects: number; bytes: number };
 }
 
+/**
+ * Package names, architectures and versions as Debian Policy (5.6.1, 5.6.8,
+ * 5.6.12) allows them: no leading `-` an option parser would take for an
+ * option, no space, quote, glob, `$`, `;` or other character a shell would
+ * read, so that a name printed by trove can be pasted into a command line.
+ */
+const FIELD_SHAPES: Record<string, RegExp> = {
+  name: /^[a-z0-9][a-z0-9+.-]*$/,
+  arch: /^[a-z0-9][a-z0-9-]*$/,
+};
+
 function checkField(what: string, value: string | undefined): string {
   if (!value) throw usage(`package ${what} is required (give --${what}, or add a .deb)`);
-  if (what !== 'version' && refNameProblem(value) !== null) throw usage(`invalid package ${what} ${JSON.stringify(value)}`);
-  if (nameProblem(value) !== null || /\s/.test(value)) throw usage(`invalid package ${what} ${JSON.stringify(value)}`);
+  const bad = () => usage(`invalid package ${what} ${JSON.stringify(value)}`);
+  if (what === 'version') {
+    const problem = versionProblem(value);
+    if (problem !== null || value !== value.trim()) throw usage(`invalid package version ${JSON.stringify(value)}: ${problem ?? 'surrounding blanks'}`);
+  } else {
+    const shape = FIELD_SHAPES[what];
+    if (shape && !shape.test(value)) throw bad();
+    if (refNameProblem(value) !== null) throw bad();
+  }
+  if (nameProblem(value) !== null || /\s/.test(value)) throw bad();
   return value;
 }
 

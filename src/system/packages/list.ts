@@ -26,6 +26,27 @@ export async function listPackages(repo: Repo): Promise<PackageRow[]> {
   return rows;
 }
 
+/** A pulled package ref, `refs/remotes/<remote>/pkg/<name>/<arch>`. */
+export interface PulledPackageRow extends PackageRow {
+  remote: string;
+}
+
+/**
+ * The tips of the package refs pulled from remotes, sorted by remote, name
+ * and arch. A ref that does not point at a package commit is skipped.
+ */
+export async function listPulledPackages(repo: Repo): Promise<PulledPackageRow[]> {
+  const rows: PulledPackageRow[] = [];
+  for (const r of await repo.refs.list('remotes')) {
+    const m = /^([^/]+)\/(pkg\/[^/]+\/[^/]+)$/.exec(r.name);
+    if (!m || !(await repo.store.has(r.id))) continue;
+    const c = await readCommit(repo.store, r.id);
+    if (!c.package) continue;
+    rows.push({ remote: m[1]!, ref: m[2]!, commit: r.id, tree: c.tree, timestamp: c.timestamp, info: c.package });
+  }
+  return rows;
+}
+
 /** The arches a package exists for. */
 export async function packageArches(repo: Repo, name: string): Promise<string[]> {
   return (await repo.refs.list('heads')).filter((r) => r.name.startsWith(`pkg/${name}/`)).map((r) => r.name.split('/')[2]!);

@@ -108,9 +108,14 @@ function ver(e: Entry): DebVersion {
   return (e.parsed ??= parseVersion(e.c.info.version));
 }
 
-/** Highest version first, then highest revision, then input order. */
+/**
+ * Highest version first; on equal versions a local package before a remote's
+ * (revisions count only within one source: each repository numbers its own),
+ * then highest revision, then input order.
+ */
 function better(a: Entry, b: Entry): number {
-  return compareVersions(ver(b), ver(a)) || b.revision - a.revision || a.index - b.index;
+  const local = (e: Entry) => (e.c.source === 'local' ? 0 : 1);
+  return compareVersions(ver(b), ver(a)) || local(a) - local(b) || b.revision - a.revision || a.index - b.index;
 }
 
 /** A package name alone, the commonest relation. */

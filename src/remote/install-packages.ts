@@ -1,0 +1,400 @@
+import { rm } from 'node:fs/promises';
+import { corrupt, notFound } from '../util/errors.js';
+import { decodeCommit, decodeTree } from '../format/codec.js';
+import type { ObjectId } from '../util/hash.js';
+import { limiter } from '../util/limiter.js';
+import { updateRefs } from '../refs/transaction.js';
+import type { Repo } from '../repo/repo.js';
+import { readCommit } from '../repo/objects.js';
+import type { GenerationPackage, PackageInfo } from '../format/types.js';
+import { baseGeneration, type DeriveResult, installPackages } from '../system/generations/install.js';
+import { planClosure } from '../system/packages/closure.js';
+import { packageLabel, packageRef } from '../system/packages/model.js';
+import type { Candidate } from '../system/packages/resolve.js';
+import type { PackageSpec } from '../system/packages/spec.js';
+import { DEFAULT_PROFILE } from '../system/profiles.js';
+import { assertLocalRepository, getRemote, isHttpUrl, listRemotes } from './config.js';
+import { ObjectFetcher } from './fetch-objects.js';
+import { fetchPack } from './fetch-pack.js';
+import { checkHash } from './install.js';
+import { indexPath, objectPath } from './layout.js';
+import {
+  cachedIndexPath,
+  type IndexEntry,
+  indexCandidates,
+  MAX_INDEX_BYTES,
+  type PackageIndexFile,
+  parseIndex,
+  readCachedIndex,
+  writeCachedIndex,
+} from './package-index.js';
+import { fetchSummary, type PullProgress } from './pull.js';
+import type { DeltaInfo } from './summary.js';
+import { openTransport, type Transport, type TransportInit } from './transport.js';
+
+/** A remote's package index, as refreshed (or read from the cache). */
+export interface RemoteIndex {
+  remote: string;
+  url: string;
+  /** SHA-256 of the index; undefined when the remote publishes none. */
+  id?: ObjectId;
+  packages: IndexEntry[];
+  /** True when the index was downloaded now (it changed, or was not cached). */
+  downloaded: boolean;
+  /** True when the remote could not be reached and the cached index was used. */
+  cached?: boolean;
+  deltas: DeltaInfo[];
+}
+
+/**
+ * Reads a remote's summary (verified when the remote has a key) and brings
+ * its package index up to date: fetched only when the summary names an id
+ * the cache does not hold, verified against that id and its size, validated
+ * whole, and only then kept at `<repo>/remotes/<name>/packages.json`
+ * (unless `save` is false). Nothing changes when anything is off.
+ */
+export async function refreshIndex(repo: Repo, name: string, transport: Transport, opts: { save?: boolean } = {}): Promise<RemoteIndex> {
+  const remote = await getRemote(repo.path, name);
+  const { summary } = await fetchSummary(transport, name, remote, [], false);
+  const out: RemoteIndex = { remote: name, url: remote.url, packages: [], downloaded: false, deltas: summary.deltas };
+  const p = summary.packages;
+  if (!p) {
+    if (opts.save !== false) await rm(cachedIndexPath(repo, name), { force: true });
+    return out;
+  }
+  out.id = p.index;
+  const cached = await readCachedIndex(repo, name).catch(() => undefined);
+  let index: PackageIndexFile;
+  if (cached?.id === p.index) index = cached.index;
+  else {
+    const where = transport.describe(indexPath(p.index));
+    const bytes = (await transport.getBytes(indexPath(p.index), { maxBytes: Math.min(p.size, MAX_INDEX_BYTES), check: (b) => checkHash(p.index, b, where) }))!;
+    if (!bytes) throw notFound(`remote ${name}: its summary names package index ${p.index}, which it does not serve (run trove summary there)`);
+    if (bytes.length !== p.size) throw corrupt(`remote ${name}: package index is ${bytes.length} bytes, its summary says ${p.size}`);
+    index = parseIndex(bytes, `remote ${name}`);
+    if (index.packages.length !== p.count) throw corrupt(`remote ${name}: package index lists ${index.packages.length} packages, its summary says ${p.count}`);
+    if (opts.save !== false) await writeCachedIndex(repo, name, bytes);
+    out.downloaded = true;
+  }
+  for (const e of index.packages) {
+    const ref = summary.refs[packageRef(e.name, e.arch)];
+    if (ref !== undefined && ref !== e.commit) {
+      throw corrupt(`remote ${name}: package index gives ${e.name}/${e.arch} commit ${e.commit}, its summary ${ref}`);
+    }
+  }
+  out.packages = index.packages;
+  return out;
+}
+
+export interface InstallFromRemoteOptions extends TransportInit {
+  /** Only this remote (default: every configured one, after the local packages). */
+  remote?: string;
+  profile?: string;
+  noDeps?: boolean;
+  /** Activate the new generation (see DeriveOptions.activate). */
+  activate?: { link?: string };
+  /** Resolve and count, fetch no package object and record nothing. */
+  dryRun?: boolean;
+  onProgress?: (p: PullProgress) => void;
+  onNotice?: (message: string) => void;
+}
+
+/** A package of the resolution, and what installing it costs. */
+export interface PlannedPackage {
+  label: string;
+  /** `local` or the remote it comes from. */
+  source: string;
+  commit: ObjectId;
+  dependency: boolean;
+  /** `new`: not in the base generation; `kept`: there already. */
+  state: 'new' | 'kept';
+  /** True when its objects must be fetched. */
+  fetch: boolean;
+  /** Objects and bytes this package adds to the fetch (shared ones counted once, with the first). */
+  objects: number;
+  bytes: number;
+}
+
+export interface InstallFromRemoteResult {
+  dryRun: boolean;
+  remotes: { remote: string; url: string; index?: ObjectId; packages: number; downloaded: boolean; cached?: boolean }[];
+  packages: PlannedPackage[];
+  /** What the plan counted as missing: objects and their bytes (a delta pack's size when one is used). */
+  plan: { objects: number; bytes: number; deltas: string[] };
+  /** What was verified and stored, and what went over the wire (index and trees included). */
+  fetched: { objects: number; bytes: number };
+  transfer: { requests: number; bytes: number };
+  /** Local refs written: `refs/remotes/<remote>/pkg/<name>/<arch>`. */
+  refs: string[];
+  /** The install itself; null on a dry run. */
+  install: DeriveResult | null;
+}
+
+const MAX_META = 64 << 20;
+
+/** Commits and trees fetched for the plan (verified), and the blobs the store lacks. */
+interface Walk {
+  metas: Map<ObjectId, Buffer>;
+  blobs: Map<ObjectId, number>;
+}
+
+/**
+ * Fetches the commits (with their history, as pull keeps it) and trees under
+ * `tips` that the store lacks, into memory, verified, and notes every blob
+ * the store lacks: exactly what an install must fetch.
+ */
+async function walkMissing(repo: Repo, transport: Transport, tips: ObjectId[], walk: Walk, jobs: number): Promise<void> {
+  // Each commit or tree is fetched as soon as its parent is read (no waiting for a whole level), `jobs` at a time.
+  const run = limiter(jobs);
+  const pending: Promise<void>[] = [];
+  let failure: { err: unknown } | undefined;
+  const visit = (id: ObjectId, kind: 'commit' | 'tree'): void => {
+    if (failure || walk.metas.has(id) || repo.store.hasSync(id)) return;
+    walk.metas.set(id, Buffer.alloc(0));
+    pending.push(
+      run(async () => {
+        const where = transport.describe(objectPath(id));
+        const bytes = (await transport.getBytes(objectPath(id), { maxBytes: MAX_META, check: (b) => checkHash(id, b, where) }))!;
+        walk.metas.set(id, bytes);
+        if (kind === 'commit') {
+          const c = decodeCommit(bytes);
+          visit(c.tree, 'tree');
+          for (const p of c.parents) visit(p, 'commit');
+        } else {
+          for (const e of decodeTree(bytes).entries) {
+            if (e.kind === 'dir') visit(e.id!, 'tree');
+            else if (e.kind === 'file' && !walk.blobs.has(e.id!) && !repo.store.hasSync(e.id!)) walk.blobs.set(e.id!, e.size);
+          }
+        }
+      }).catch((err: unknown) => void (failure ??= { err })),
+    );
+  };
+  for (const id of tips) visit(id, 'commit');
+  // Settle everything (children are added while parents settle), then fail with the first error.
+  for (let i = 0; i < pending.length; i++) await pending[i];
+  if (failure) throw failure.err;
+}
+
+/**
+ * `trove install` over local packages and remotes' indexes: refreshes the
+ * index of the remote (or of every configured one), resolves the closure
+ * over the stored packages and the indexes (a local package wins over a
+ * remote's of the same version), fetches only the objects of the chosen
+ * remote packages that the store lacks (one delta pack when the server has
+ * one from a commit we hold, else object by object), records each as
+ * `refs/remotes/<remote>/pkg/<name>/<arch>`, then builds and activates the
+ * generation as a local install does. A dry run fetches the commits and trees
+ * it needs to count exactly, and stores and records nothing.
+ */
+export async function installFromRemotes(repo: Repo, specs: PackageSpec[], opts: InstallFromRemoteOptions = {}): Promise<InstallFromRemoteResult> {
+  const profile = opts.profile ?? DEFAULT_PROFILE;
+  const names = opts.remote !== undefined ? [opts.remote] : Object.keys(await listRemotes(repo.path)).sort();
+  const transports = new Map<string, Transport>();
+  const result: InstallFromRemoteResult = {
+    dryRun: opts.dryRun === true,
+    remotes: [],
+    packages: [],
+    plan: { objects: 0, bytes: 0, deltas: [] },
+    fetched: { objects: 0, bytes: 0 },
+    transfer: { requests: 0, bytes: 0 },
+    refs: [],
+    install: null,
+  };
+  const progress: PullProgress = { phase: 'summary', objects: 0, wanted: 0, bytes: 0 };
+  const wire = () => [...transports.values()].reduce((n, t) => n + t.stats.bytes, 0);
+  const report = (p: Partial<PullProgress>) => {
+    Object.assign(progress, p, { bytes: wire() });
+    opts.onProgress?.({ ...progress });
+  };
+  try {
+    const indexes: RemoteIndex[] = [];
+    for (const name of names) {
+      const remote = await getRemote(repo.path, name);
+      if (!isHttpUrl(remote.url)) await assertLocalRepository(remote.url);
+      const t = openTransport(remote.url, opts);
+      transports.set(name, t);
+      report({});
+      try {
+        indexes.push(await refreshIndex(repo, name, t, { save: !opts.dryRun }));
+      } catch (err) {
+        if (opts.remote !== undefined) throw err;
+        // Without --remote a remote that cannot be reached does not stop an install: its cached index stands in.
+        const cached = await readCachedIndex(repo, name).catch(() => undefined);
+        opts.onNotice?.(`remote ${name}: ${(err as Error).message}; ${cached ? 'using its cached package index' : 'skipping it'}`);
+        if (cached) indexes.push({ remote: name, url: remote.url, id: cached.id, packages: cached.index.packages, downloaded: false, cached: true, deltas: [] });
+      }
+    }
+    for (const i of indexes) result.remotes.push({ remote: i.remote, url: i.url, index: i.id, packages: i.packages.length, downloaded: i.downloaded, ...(i.cached ? { cached: true } : {}) });
+    const candidates: Candidate[] = indexes.flatMap((i) => indexCandidates({ format: '', packages: i.packages }, i.remote));
+
+    const baseId = await baseGeneration(repo, profile);
+    const base: GenerationPackage[] = baseId ? ((await readCommit(repo.store, baseId)).generation?.packages ?? []) : [];
+    const inBase = new Set(base.map((p) => p.commit));
+    const plan = await planClosure(repo, specs, { base, noDeps: opts.noDeps, candidates });
+
+    // What must be fetched, per remote: the chosen packages the store lacks.
+    const wanted = new Map<string, Candidate[]>();
+    for (const r of plan.packages) {
+      const c = r.candidate;
+      if (c.source === 'local' || repo.store.hasSync(c.commit)) continue;
+      let list = wanted.get(c.source);
+      if (!list) wanted.set(c.source, (list = []));
+      if (!list.some((x) => x.commit === c.commit)) list.push(c);
+    }
+    const jobs = (opts.connections ?? 16) * (opts.pipelining ?? 1);
+    const walks = new Map<string, Walk>();
+    const deltas = new Map<string, DeltaInfo[]>();
+    const cost = new Map<ObjectId, { objects: number; bytes: number }>();
+    for (const [remote, list] of wanted) {
+      const t = transports.get(remote)!;
+      const offered = indexes.find((i) => i.remote === remote)?.deltas ?? [];
+      const walk: Walk = { metas: new Map(), blobs: new Map() };
+      const byObjects: Candidate[] = [];
+      for (const c of list) {
+        const d = offered.filter((x) => x.to === c.commit && x.from !== null && repo.store.hasSync(x.from)).sort((a, b) => a.size - b.size)[0];
+        if (d) {
+          let ds = deltas.get(remote);
+          if (!ds) deltas.set(remote, (ds = []));
+          ds.push(d);
+          result.plan.deltas.push(`${d.from}-${d.to}`);
+          cost.set(c.commit, { objects: 0, bytes: d.size });
+          continue;
+        }
+        byObjects.push(c);
+      }
+      // Package by package, so each is charged with the objects it brings first.
+      for (const c of byObjects) {
+        const metas = walk.metas.size;
+        const blobs = new Map(walk.blobs);
+        report({ phase: 'objects' });
+        await walkMissing(repo, t, [c.commit], walk, jobs);
+        let bytes = 0;
+        let objects = 0;
+        const newMetas = [...walk.metas.values()].slice(metas);
+        for (const b of newMetas) bytes += b.length;
+        objects += newMetas.length;
+        for (const [id, size] of walk.blobs) {
+          if (blobs.has(id)) continue;
+          bytes += size;
+          objects++;
+        }
+        cost.set(c.commit, { objects, bytes });
+      }
+      walks.set(remote, walk);
+    }
+    for (const c of cost.values()) {
+      result.plan.objects += c.objects;
+      result.plan.bytes += c.bytes;
+    }
+    for (const r of plan.packages) {
+      const c = r.candidate;
+      const k = cost.get(c.commit);
+      result.packages.push({
+        label: packageLabel(c.info),
+        source: c.source,
+        commit: c.commit,
+        dependency: r.dependency,
+        state: inBase.has(c.commit) ? 'kept' : 'new',
+        fetch: k !== undefined,
+        objects: k?.objects ?? 0,
+        bytes: k?.bytes ?? 0,
+      });
+    }
+    if (opts.dryRun) return result;
+
+    // Fetch, record the refs, under the shared repository lock (gc waits).
+    const release = await repo.lock('shared');
+    try {
+      for (const [remote, list] of wanted) {
+        const t = transports.get(remote)!;
+        for (const d of deltas.get(remote) ?? []) {
+          report({ phase: 'delta', totalBytes: wire() + d.size });
+          try {
+            const r = await fetchPack({ store: repo.store, transport: t, delta: d });
+            result.fetched.objects += r.installed;
+            result.fetched.bytes += r.installedBytes;
+          } catch (err) {
+            opts.onNotice?.(`delta ${d.from}-${d.to} failed (${(err as Error).message}); fetching objects instead`);
+          }
+        }
+        const missing = list.map((c) => c.commit).filter((id) => !repo.store.hasSync(id));
+        if (missing.length) {
+          const walk = walks.get(remote)!;
+          const prefetched = new Map([...walk.metas].filter(([, b]) => b.length > 0));
+          const base = result.fetched.objects;
+          const fetcher = new ObjectFetcher({
+            store: repo.store,
+            transport: t,
+            jobs,
+            prefetched,
+            onProgress: (p) => report({ phase: 'objects', objects: base + p.stored, wanted: base + p.wanted, totalBytes: undefined }),
+          });
+          try {
+            await fetcher.fetchCommits(missing);
+          } finally {
+            result.fetched.objects += fetcher.progress.stored;
+            result.fetched.bytes += fetcher.progress.bytes;
+          }
+        }
+        const moves = [];
+        for (const c of list) {
+          const name = `${remote}/${packageRef(c.info.name, c.info.arch)}`;
+          moves.push({ name, ns: 'remotes' as const, expected: (await repo.refs.read(name, 'remotes')) ?? null, id: c.commit });
+        }
+        await updateRefs(repo.refs, moves, { retry: 'install again' });
+        result.refs.push(...moves.map((m) => `refs/remotes/${m.name}`));
+      }
+    } finally {
+      await release();
+    }
+    const stored = candidates.filter((c) => repo.store.hasSync(c.commit));
+    result.install = await installPackages(repo, specs, { profile, noDeps: opts.noDeps, activate: opts.activate, candidates: stored });
+    return result;
+  } finally {
+    for (const t of transports.values()) {
+      result.transfer.requests += t.stats.requests;
+      result.transfer.bytes += t.stats.bytes;
+      await t.close();
+    }
+  }
+}
+
+/** A remote's package in `pkg list` (the fields of a local row but `tree` and `timestamp`, which the index does not hold). */
+export interface PackageListRow {
+  ref: string;
+  commit: ObjectId;
+  info: PackageInfo;
+  /** The remote's name. */
+  source: string;
+  /** True when its objects are in this repository. */
+  stored: boolean;
+  /** The bytes of its objects (index `bytes`). */
+  bytes: number;
+}
+
+/**
+ * The packages of a remote's index, refreshed from the network when `remote`
+ * is named; else the cached index of every configured remote (no network).
+ */
+export async function remotePackageRows(repo: Repo, opts: TransportInit & { remote?: string } = {}): Promise<PackageListRow[]> {
+  const row = (e: IndexEntry, source: string): PackageListRow => {
+    const { commit, bytes, objects: _o, ...info } = e;
+    return { ref: packageRef(e.name, e.arch), commit, info, source, stored: repo.store.hasSync(commit), bytes };
+  };
+  if (opts.remote !== undefined) {
+    const remote = await getRemote(repo.path, opts.remote);
+    if (!isHttpUrl(remote.url)) await assertLocalRepository(remote.url);
+    const t = openTransport(remote.url, opts);
+    try {
+      return (await refreshIndex(repo, opts.remote, t)).packages.map((e) => row(e, opts.remote!));
+    } finally {
+      await t.close();
+    }
+  }
+  const out: PackageListRow[] = [];
+  for (const name of Object.keys(await listRemotes(repo.path)).sort()) {
+    const cached = await readCachedIndex(repo, name);
+    if (cached) out.push(...cached.index.packages.map((e) => row(e, name)));
+  }
+  return out;
+}
