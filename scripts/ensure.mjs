@@ -36,12 +36,18 @@ const DEBIAN = {
     ['bsdutils', '/usr/bin/script'],
     ['findutils', '/usr/bin/find'],
     ['diffutils', '/usr/bin/diff'],
+    // Activation checkouts are read-only bind mounts as root.
     ['mount', '/usr/bin/mount'],
-    ['gcc', '/usr/bin/gcc'],
     ['util-linux', '/usr/bin/unshare'],
-    ['dash', '/bin/sh'],
     ['dpkg', '/usr/bin/dpkg-query'],
     ['apt', '/usr/bin/apt-cache'],
+    ['dash', '/bin/sh'],
+    ['bash', '/bin/bash'],
+    // Shell completion and man pages are tested in the shells and with man.
+    ['zsh', '/usr/bin/zsh'],
+    ['man-db', '/usr/bin/man'],
+    // The race tests compile their attacker (test/helpers/race.ts).
+    ['gcc', '/usr/bin/gcc'],
   ],
   '--bench': [
     ['libfuse2', '/usr/lib/x86_64-linux-gnu/libfuse.so.2'],

@@ -65,9 +65,10 @@ describe('activation', () => {
     expect((await cli('switch', '100000', '--link', link)).stderr).toContain('and no commit id starts with 100000');
     expect(readFileSync(join(link, 'etc', 'id'), 'utf8')).toBe('3');
 
-    // Rolling back from a commit that is not a generation goes to the newest one.
+    // Rolling back from a commit that is not a generation returns to the commit active before it:
+    // generation 2 (switched to by id), not the newest generation.
     expect((await cli('rollback', '--json')).code).toBe(0);
-    expect(JSON.parse((await cli('status', '--json')).stdout).active.generation).toBe(3);
+    expect(JSON.parse((await cli('status', '--json')).stdout).active.generation).toBe(2);
     // A profile with no generations at all, active at a ref: a clear message, nothing changes.
     const other = join(dir, 'other');
     expect((await cli('switch', 'pkg/base/amd64', '--profile', 'other', '--link', other)).code).toBe(0);

@@ -30,7 +30,15 @@ function programsRunByTests(): Map<string, string> {
 
 // Programs whose file is not the one ensure.mjs checks for their package.
 const COREUTILS = ['cat', 'chmod', 'chown', 'chroot', 'cp', 'ln', 'ls', 'mkdir', 'mkfifo', 'rm', 'sha256sum', 'sleep', 'stat', 'sync', 'touch', 'truncate'];
-const PROVIDER: Record<string, string> = { fusermount: 'fuse3', flock: 'util-linux', runuser: 'util-linux', ...Object.fromEntries(COREUTILS.map((c) => [c, 'coreutils'])) };
+const PROVIDER: Record<string, string> = {
+  fusermount: 'fuse3',
+  flock: 'util-linux',
+  runuser: 'util-linux',
+  unshare: 'util-linux',
+  'dpkg-query': 'dpkg',
+  'apt-cache': 'apt',
+  ...Object.fromEntries(COREUTILS.map((c) => [c, 'coreutils'])),
+};
 
 describe('scripts/ensure.mjs --test', () => {
   it('installs every program the tests run', () => {

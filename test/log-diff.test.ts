@@ -63,7 +63,7 @@ describe('log', () => {
     const two = await run('log', 'os/main', 'main');
     expect({ code: two.code, stderr: two.stderr }).toEqual({ code: 2, stderr: 'trove: log takes one revision, got 2: os/main main\n' });
     const neg = await run('log', '-x', 'os/main');
-    expect({ code: neg.code, stderr: neg.stderr }).toEqual({ code: 2, stderr: 'trove: log: unknown option -x\n' });
+    expect({ code: neg.code, stderr: neg.stderr }).toEqual({ code: 2, stderr: "trove: unknown option '-x'\n" });
   });
 });
 

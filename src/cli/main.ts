@@ -1,7 +1,9 @@
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Help, Option } from 'commander';
 import { readFileSync } from 'node:fs';
-import { EXIT_CODES, isTroveError } from '../util/errors.js';
+import { EXIT_CODES, isTroveError, usage, type ErrorCode, type ErrorData } from '../util/errors.js';
 import { io, type Io, processIo, withIo, type Writer } from '../util/io.js';
+import { nearest } from '../util/suggest.js';
+import { registerBuiltins } from './builtins.js';
 
 /** The version in package.json (two levels up from both src/cli and dist/cli). */
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -82,7 +84,10 @@ function hasColours(w: Writer): boolean {
  */
 const OUTPUT = {
   writeOut: (s: string) => void io().stdout.write(s),
-  writeErr: (s: string) => void io().stderr.write(s),
+  // Commander writes to stderr only its errors and the help it shows for a missing command;
+  // both are thrown (exitOverride) and printed once by run(), as one line in trove's style.
+  writeErr: () => undefined,
+  outputError: () => undefined,
   getOutHelpWidth: () => (io().stdout.isTTY ? io().stdout.columns : undefined) as number,
   getErrHelpWidth: () => (io().stderr.isTTY ? io().stderr.columns : undefined) as number,
   getOutHasColors: () => colourWanted(io().env) ?? hasColours(io().stdout),
@@ -98,19 +103,84 @@ export async function buildProgram(argv: string[] = []): Promise<Command> {
   const wanted = COMMANDS.filter(([names]) => name !== undefined && names.includes(name));
   const modules = await Promise.all((wanted.length > 0 ? wanted : COMMANDS).map(([, load]) => load()));
   const program = new Command('trove')
-    .description(`a content-addressed tree store for whole operating-system generations (trove ${VERSION}; trove --version prints it)`)
+    .description(`a content-addressed tree store for whole operating-system generations (trove ${VERSION})`)
+    .configureHelp({ visibleOptions: programOptions })
     .option('--repo <dir>', 'repository directory (default: $TROVE_REPO or ./repo)')
-    .showHelpAfterError()
     .configureOutput(OUTPUT)
     .exitOverride()
+    .helpCommand(false)
     .addHelpText(
       'after',
       '\nExit status: 0 ok, 1 I/O error, 2 usage, 3 not found, 4 already exists,\n' +
         '5 corrupt or invalid object, 6 unsafe input (bad name, ref or archive), 7 unsupported,\n' +
-        '8 locked, 9 not a repository.',
+        '8 locked, 9 not a repository (trove help exit-codes).\n' +
+        'Help topics: trove help revisions | exit-codes | environment; trove help COMMAND.',
     );
   for (const m of modules) m.register(program);
+  registerBuiltins(program);
+  requireSubcommands(program);
   return program;
+}
+
+/**
+ * `-V, --version` is listed in the program's help but is no option of the
+ * parser: program options are parsed after the command word too, and
+ * `pkg add --version V` is the package's version. run() answers it alone.
+ */
+const VERSION_OPTION = new Option('-V, --version', 'print the version and exit');
+
+function programOptions(this: Help, cmd: Command): Option[] {
+  const options = Help.prototype.visibleOptions.call(this, cmd);
+  return cmd.parent === null ? [VERSION_OPTION, ...options] : options;
+}
+
+/** `trove pkg add`, for a command. */
+export function commandPath(cmd: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = cmd; c; c = c.parent) names.unshift(c.name());
+  return names.join(' ');
+}
+
+/**
+ * A command that only groups subcommands (`pkg`, `gen`, `remote`, ...) says in
+ * one line that a subcommand is missing or unknown, instead of commander's help
+ * on stderr.
+ */
+function requireSubcommands(cmd: Command): void {
+  for (const sub of cmd.commands) requireSubcommands(sub);
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- commander keeps these private
+  const internal = cmd as any as { _actionHandler: unknown; _defaultCommandName: unknown };
+  if (cmd.parent === null || cmd.commands.length === 0 || internal._actionHandler || internal._defaultCommandName) return;
+  cmd.allowExcessArguments(true).action((_opts: unknown, self: Command) => {
+    const names = self.commands.filter((c) => !(c as unknown as { _hidden: boolean })._hidden).map((c) => c.name());
+    const path = commandPath(self).replace(/^trove /, '');
+    const word = self.args[0];
+    if (word === undefined) throw usage(`${path} needs a subcommand: ${names.join(', ')} (see trove ${path} --help)`);
+    const near = nearest(word, names);
+    throw usage(`unknown command '${path} ${word}'${near ? ` (did you mean ${path} ${near}?)` : ` (${path} has: ${names.join(', ')})`}`);
+  });
+}
+
+/** Commander's error message as one line: `unknown command 'comit' (did you mean commit?)`. */
+function commanderMessage(err: CommanderError): string {
+  return err.message
+    .replace(/^error: /, '')
+    .replace(/\s*\n\s*\(Did you mean (.*)\?\)\s*$/s, ' (did you mean $1?)')
+    .replace(/\s*\n\s*/g, ' ')
+    .trim();
+}
+
+/** Writes one error: `trove: MESSAGE`, or under `--json` one JSON object `{"error":{"code","message"[,"data"]}}`. */
+function reportError(json: boolean, code: ErrorCode, message: string, data: ErrorData = {}): number {
+  const { stderr } = io();
+  if (json) {
+    const error: { code: ErrorCode; message: string; data?: ErrorData } = { code, message };
+    if (Object.keys(data).length > 0) error.data = data;
+    stderr.write(`${JSON.stringify({ error })}\n`);
+  } else {
+    stderr.write(`trove: ${message}\n`);
+  }
+  return EXIT_CODES[code];
 }
 
 /**
@@ -130,24 +200,30 @@ async function run(argv: string[]): Promise<number> {
     stdout.write(`${VERSION}\n`);
     return 0;
   }
-  const program = await buildProgram(argv);
+  const json = words.includes('--json');
   try {
+    // Completion asks while the user types: it loads no command module.
+    if (words[0] === '__complete') {
+      const { complete } = await import('./complete.js');
+      await complete(argv.slice(2));
+      return 0;
+    }
+    const program = await buildProgram(argv);
     await program.parseAsync(argv);
     return 0;
   } catch (err) {
     if (err instanceof CommanderError) {
-      return err.exitCode === 0 ? 0 : EXIT_CODES.E_USAGE;
+      if (err.exitCode === 0) return 0;
+      if (err.code === 'commander.help') return reportError(json, 'E_USAGE', 'no command given (trove --help lists the commands)');
+      return reportError(json, 'E_USAGE', commanderMessage(err));
     }
-    if (isTroveError(err)) {
-      stderr.write(`trove: ${err.message}\n`);
-      return EXIT_CODES[err.code];
-    }
+    if (isTroveError(err)) return reportError(json, err.code, err.message, err.data);
     const e = err as NodeJS.ErrnoException;
     const message = e.message ?? String(err);
     // Node's system errors already start with their code ("ENOSPC: no space left on device, ...").
     const prefix = e.code && !message.startsWith(`${e.code}:`) ? `${e.code}: ` : '';
-    stderr.write(`trove: ${prefix}${message}\n`);
+    const status = reportError(json, 'E_IO', `${prefix}${message}`);
     if (env.TROVE_DEBUG) stderr.write(`${e.stack}\n`);
-    return 1;
+    return status;
   }
 }

@@ -71,3 +71,13 @@ export function printActivation(r: ActivateResult): void {
   print(`${r.profile}: ${gen} active; ${r.link} -> ${r.target}${r.made ? ' (new checkout)' : ''}`);
   for (const note of r.notes) print(`note: ${note}`);
 }
+
+/**
+ * Rows as aligned text: every column but the last padded to its widest cell
+ * (by code points), two spaces between columns.
+ */
+export function columns(rows: string[][]): string[] {
+  const widths: number[] = [];
+  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, [...cell].length)));
+  return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell + ' '.repeat(widths[i]! - [...cell].length))).join('  '));
+}

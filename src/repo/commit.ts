@@ -8,6 +8,14 @@ import { writeCommit } from './objects.js';
 import { assertRefFree } from './resolve.js';
 import { IndexStatCache } from './import/stat-cache-db.js';
 import { crashPoint } from '../util/crash-point.js';
+import { stat } from 'node:fs/promises';
+import { usage } from '../util/errors.js';
+
+/** SOURCE that is the repository directory itself (however spelled) is a usage error. */
+async function refuseRepoAsSource(repoPath: string, source: string): Promise<void> {
+  const [a, b] = await Promise.all([stat(repoPath), stat(source).catch(() => undefined)]);
+  if (b && a.dev === b.dev && a.ino === b.ino) throw usage(`${source} is the repository itself: commit the directory it holds, not the repository`, { path: source });
+}
 
 export interface CommitOptions {
   ref: string;
@@ -43,9 +51,15 @@ export interface CommitResult {
  * the commit and moving the ref happen under the ref's update lock, so two
  * commits on one ref chain instead of one losing the other.
  */
+/** The repository, when it lies inside a directory being imported into it, is left out (and reported). */
+export function repoExclusion(path: string): { path: string; reason: string } {
+  return { path, reason: 'the repository itself, not committed into itself' };
+}
+
 export async function commitSource(repo: Repo, source: string, opts: CommitOptions): Promise<CommitResult> {
   // Before anything is imported: a name that cannot be created would fail only after the objects were installed.
   await assertRefFree(repo, opts.ref);
+  await refuseRepoAsSource(repo.path, source);
   const db = await repo.indexDb();
   let cache: IndexStatCache | undefined;
   let refTxn: RefTransaction | undefined;
@@ -56,7 +70,7 @@ export async function commitSource(repo: Repo, source: string, opts: CommitOptio
         // The epoch is read under the shared lock: a gc that finished before it was taken bumped it,
         // so records naming objects that gc deleted are not trusted; none can start while it is held.
         cache = db ? new IndexStatCache(db, repo.gcEpoch()) : undefined;
-        const imported = await importSource(source, txn, { cache, xattrs: opts.xattrs });
+        const imported = await importSource(source, txn, { cache, xattrs: opts.xattrs, exclude: [repoExclusion(repo.path)] });
         refTxn = await repo.refs.transaction([{ name: opts.ref }]);
         const tip = await refTxn.read(opts.ref);
         const parent = opts.parent === undefined ? tip : opts.parent;

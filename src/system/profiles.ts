@@ -32,6 +32,13 @@ export interface ActiveRecord {
   target: string;
   /** Seconds since the epoch. */
   time: number;
+  /**
+   * The commit that was active before this one (and its generation number
+   * then), or null: `rollback` from a commit that is no generation (a ref or
+   * id was switched to) returns there, while the store still holds it (gc
+   * does not keep it). Absent in older records.
+   */
+  before?: { commit: ObjectId; generation: number | null } | null;
 }
 
 const NUMBER = /^[1-9][0-9]*$/;
@@ -196,7 +203,14 @@ function activeFields(profile: string, v: unknown): ActiveRecord | undefined {
   if (typeof r.commit !== 'string' || !isObjectId(r.commit)) return undefined;
   if (typeof r.link !== 'string' || typeof r.target !== 'string') return undefined;
   if (r.generation !== null && r.generation !== undefined && !Number.isInteger(r.generation)) return undefined;
-  return { profile, commit: r.commit, generation: r.generation ?? null, link: r.link, target: r.target, time: typeof r.time === 'number' ? r.time : 0 };
+  const b = r.before as { commit?: unknown; generation?: unknown } | null | undefined;
+  let before: ActiveRecord['before'] = null;
+  if (b !== null && b !== undefined) {
+    if (typeof b !== 'object' || typeof b.commit !== 'string' || !isObjectId(b.commit)) return undefined;
+    if (b.generation !== null && b.generation !== undefined && !Number.isInteger(b.generation)) return undefined;
+    before = { commit: b.commit, generation: (b.generation as number | null | undefined) ?? null };
+  }
+  return { profile, commit: r.commit, generation: r.generation ?? null, link: r.link, target: r.target, time: typeof r.time === 'number' ? r.time : 0, ...(before ? { before } : {}) };
 }
 
 /**
@@ -250,7 +264,7 @@ export async function readActive(repo: Pick<Repo, 'path'>, profile: string): Pro
  * The older layout's details file, when there is one, is removed after.
  */
 export async function writeActive(repo: Pick<Repo, 'path'>, rec: ActiveRecord): Promise<void> {
-  const record = { profile: rec.profile, commit: rec.commit, generation: rec.generation, link: rec.link, target: rec.target, time: rec.time };
+  const record = { profile: rec.profile, commit: rec.commit, generation: rec.generation, link: rec.link, target: rec.target, time: rec.time, before: rec.before ?? null };
   await writeFileAtomic(activePath(repo, rec.profile), `${JSON.stringify(record, null, 2)}\n`, { tmpDir: join(repo.path, 'tmp'), tag: 'active' });
   await rm(activationPath(repo, rec.profile), { force: true });
 }

@@ -3,24 +3,38 @@ import { usage } from '../../util/errors.js';
 import { type BisectStep, bisectMark, bisectReset, bisectStart } from '../../system/bisect/bisect.js';
 import { bisectRun } from '../../system/bisect/run.js';
 import type { Verdict } from '../../system/bisect/state.js';
-import { DEFAULT_PROFILE } from '../../system/profiles.js';
+import { DEFAULT_PROFILE, generationOf } from '../../system/profiles.js';
+import { readCommit } from '../../repo/objects.js';
+import type { Repo } from '../../repo/repo.js';
 import { ensureFromRemote, remoteBisectRange } from '../../remote/bisect-remote.js';
 import { print, printJson, withRepo } from '../context.js';
 import { bytes, printGenerationDiff, shortId } from '../printers.js';
+
+/** A step, and once the first bad commit is found its subject and (local bisects) generation number. */
+type Shown<S extends BisectStep = BisectStep> = S & { firstBadSubject?: string; firstBadGeneration?: number | null };
+
+async function withFirstBad<S extends BisectStep>(repo: Repo, s: S): Promise<Shown<S>> {
+  if (!s.firstBad) return s;
+  const commit = await readCommit(repo.store, s.firstBad);
+  const generation = s.state.remote ? s.generation : await generationOf(repo, s.state.profile, s.firstBad);
+  return { ...s, firstBadSubject: commit.subject, firstBadGeneration: generation };
+}
 
 /** `remote origin generation 7 (…)` in a remote bisect, else the commit id. */
 function named(s: BisectStep, commit: string): string {
   return s.state.remote && s.generation !== null ? `remote ${s.state.remote.name} generation ${s.generation} (${commit})` : commit;
 }
 
-function printStep(s: BisectStep): void {
+function printStep(s: Shown): void {
   const fetched = s.fetched ? `; fetched ${s.fetched.objects} objects (${bytes(s.fetched.bytes)})` : '';
   if (s.current) {
     print(`testing ${named(s, s.current)} at ${s.state.link} (${s.remaining} candidates left, about ${s.stepsLeft} steps${fetched})`);
     return;
   }
   if (s.firstBad) {
-    print(`first bad ${s.state.remote ? 'generation' : 'commit'}: ${named(s, s.firstBad)}${fetched}`);
+    const gen = !s.state.remote && s.firstBadGeneration != null ? ` (generation ${s.firstBadGeneration} of ${s.state.profile})` : '';
+    const subject = s.firstBadSubject === undefined ? '' : ` — ${s.firstBadSubject || '(no subject)'}`;
+    print(`first bad ${s.state.remote ? 'generation' : 'commit'}: ${named(s, s.firstBad)}${gen}${fetched}${subject}`);
     if (s.diff) printGenerationDiff(s.diff);
     else print('(it has no parent to compare with)');
     return;
@@ -29,14 +43,14 @@ function printStep(s: BisectStep): void {
   for (const id of s.suspects) print(`  ${id}`);
 }
 
-function printResult(s: BisectStep, json?: boolean): void {
+function printResult(s: Shown, json?: boolean): void {
   if (json) return printJson({ ...s, state: undefined, link: s.state.link, log: s.state.log, remote: s.state.remote?.name ?? null });
   printStep(s);
 }
 
 function mark(verdict: Verdict) {
   return async (rev: string | undefined, opts: { json?: boolean }, cmd: Command) => {
-    const s = await withRepo(cmd, (repo) => bisectMark(repo, verdict, rev, { ensure: ensureFromRemote(repo) }));
+    const s = await withRepo(cmd, async (repo) => withFirstBad(repo, await bisectMark(repo, verdict, rev, { ensure: ensureFromRemote(repo) })));
     printResult(s, opts.json);
   };
 }
@@ -65,10 +79,10 @@ export function register(program: Command): void {
     )
     .action(async (opts: { good: string; bad?: string; ref?: string; profile: string; link?: string; remote?: string; json?: boolean }, cmd: Command) => {
       const s = await withRepo(cmd, async (repo) => {
-        if (opts.remote === undefined) return bisectStart(repo, { ...opts, remote: undefined });
+        if (opts.remote === undefined) return withFirstBad(repo, await bisectStart(repo, { ...opts, remote: undefined }));
         if (opts.ref) throw usage('--ref and --remote do not go together: a remote bisect tests published generations');
         const remote = await remoteBisectRange(repo, { remote: opts.remote, profile: opts.profile, good: opts.good, bad: opts.bad });
-        return bisectStart(repo, { ...opts, remote, ensure: ensureFromRemote(repo) });
+        return withFirstBad(repo, await bisectStart(repo, { ...opts, remote, ensure: ensureFromRemote(repo) }));
       });
       printResult(s, opts.json);
     });
@@ -87,8 +101,8 @@ export function register(program: Command): void {
     .allowUnknownOption()
     .option('--json', 'print the result as JSON')
     .action(async (argv: string[], opts: { json?: boolean }, cmd: Command) => {
-      const s = await withRepo(cmd, (repo) =>
-        bisectRun(repo, argv, {
+      const s = await withRepo(cmd, async (repo) =>
+        withFirstBad(repo, await bisectRun(repo, argv, {
           ensure: ensureFromRemote(repo),
           stdio: opts.json ? ['ignore', 'ignore', 'inherit'] : 'inherit',
           onStep: (step, verdict) => {
@@ -97,7 +111,7 @@ export function register(program: Command): void {
             // A remote bisect says what each step fetched.
             if (step.current && step.state.remote) printStep(step);
           },
-        }),
+        })),
       );
       if (opts.json) return printJson({ ...s, state: undefined, link: s.state.link, log: s.state.log, remote: s.state.remote?.name ?? null, fetched: s.state.fetched ?? null });
       print(`${s.steps} steps`);

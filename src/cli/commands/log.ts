@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { nearest } from '../../util/suggest.js';
 import { usage } from '../../util/errors.js';
 import type { Commit } from '../../format/types.js';
 import { firstParentLog } from '../../repo/log.js';
@@ -81,7 +82,11 @@ export function register(program: Command): void {
       const revs: string[] = [];
       for (const a of cmd.args) {
         if (/^-\d+$/.test(a)) limit = count(a.slice(1), a);
-        else if (a.startsWith('-')) throw usage(`log: unknown option ${a}`);
+        else if (a.startsWith('-')) {
+          // As commander does: a suggestion for a long option only.
+          const near = a.startsWith('--') ? nearest(a, cmd.options.flatMap((o) => (o.long === undefined ? [] : [o.long]))) : undefined;
+          throw usage(`unknown option '${a}'${near ? ` (did you mean ${near}?)` : ''}`);
+        }
         else revs.push(a);
       }
       if (revs.length > 1) throw usage(`log takes one revision, got ${revs.length}: ${revs.join(' ')}`);

@@ -5,8 +5,8 @@ import { addPackage, addPackages, expandSources } from '../../system/packages/ad
 import { packageLabel } from '../../system/packages/model.js';
 import { listPackages, packageHistory } from '../../system/packages/list.js';
 import { remotePackageRows } from '../../remote/install-packages.js';
-import { print, printJson, withRepo } from '../context.js';
-import { bytes, shortId } from '../printers.js';
+import { io, print, printJson, withRepo } from '../context.js';
+import { bytes, columns, shortId } from '../printers.js';
 import { terminalBar, wantsProgress } from '../progress.js';
 import { NO_UPDATE_SUMMARY, SUMMARY_HELP, SUMMARY_KEY, type SummaryOpts, summaryKeyOf, updateSummaryAfter } from '../summary-refresh.js';
 
@@ -120,6 +120,7 @@ export function register(program: Command): void {
         return added;
       });
       if (opts.json) return printJson(r);
+      for (const s of r.report.skipped) io().stderr.write(`skipped ${s.path} (${s.reason})\n`);
       const label = packageLabel(r.info);
       if (r.unchanged) print(`${r.ref} unchanged at ${label} (${shortId(r.commit)}); nothing written`);
       else print(`${r.ref} -> ${r.commit} (${label})`);
@@ -137,10 +138,11 @@ export function register(program: Command): void {
         remote: await remotePackageRows(repo, { remote: opts.remote }),
       }));
       if (opts.json) return printJson([...local, ...remote]);
-      for (const r of local) print(`${r.info.name.padEnd(24)} ${r.info.arch.padEnd(8)} ${r.info.version}-${r.info.revision}  ${shortId(r.commit)}  local`);
-      for (const r of remote) {
-        print(`${r.info.name.padEnd(24)} ${r.info.arch.padEnd(8)} ${r.info.version}-${r.info.revision}  ${shortId(r.commit)}  ${r.source}  ${bytes(r.bytes)}${r.stored ? '  stored' : ''}`);
-      }
+      const rows = [
+        ...local.map((r) => [r.info.name, r.info.arch, `${r.info.version}-${r.info.revision}`, shortId(r.commit), 'local']),
+        ...remote.map((r) => [r.info.name, r.info.arch, `${r.info.version}-${r.info.revision}`, shortId(r.commit), r.source, bytes(r.bytes), ...(r.stored ? ['stored'] : [])]),
+      ];
+      for (const line of columns(rows)) print(line);
     });
   pkg
     .command('show')

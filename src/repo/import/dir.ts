@@ -1,4 +1,4 @@
-import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readlinkSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, statSync } from 'node:fs';
 import type { Stats } from 'node:fs';
 import { DIR_NOFOLLOW, fdPath, hasProcFd, openExpected, READ_NOFOLLOW, stillSame } from '../../util/fd-path.js';
 import { treePathProblem } from '../../util/limits.js';
@@ -17,6 +17,12 @@ export interface DirImportOptions {
   cache?: StatCache;
   /** Read extended attributes (default true). */
   xattrs?: boolean;
+  /**
+   * Directories left out wherever they appear in the tree (matched by device
+   * and inode, however they are spelled), each reported as skipped: the
+   * repository, when it lies inside the directory committed into it.
+   */
+  exclude?: { path: string; reason: string }[];
 }
 
 /** Files up to this size are read whole into one reused buffer; larger ones are copied in chunks. */
@@ -56,6 +62,15 @@ export async function importDir(root: string, store: Store, opts: DirImportOptio
   const top = root.length > 1 ? root.replace(/\/+$/, '') : root;
   const key = (dir: string) => (wantXattrs ? dir : NO_XATTRS_KEY + dir);
   await cache?.load(key(top));
+  const excluded = new Map<string, string>();
+  for (const x of opts.exclude ?? []) {
+    try {
+      const st = statSync(x.path);
+      excluded.set(`${st.dev}:${st.ino}`, x.reason);
+    } catch {
+      // Nothing there: nothing to leave out.
+    }
+  }
 
   const changed = (relPath: string) =>
     ioError(`${relPath || top} changed while it was being read (replaced by another file); nothing was committed`, { path: relPath || top });
@@ -105,6 +120,12 @@ export async function importDir(root: string, store: Store, opts: DirImportOptio
       if (!kind) {
         const what = st.isFIFO() ? 'fifo' : st.isSocket() ? 'socket' : st.isCharacterDevice() ? 'character-device' : 'block-device';
         report.skipped.push({ path: relPath, reason: what });
+        same = false;
+        continue;
+      }
+      const leftOut = kind === 'dir' && excluded.size > 0 ? excluded.get(`${st.dev}:${st.ino}`) : undefined;
+      if (leftOut !== undefined) {
+        report.skipped.push({ path: relPath, reason: leftOut });
         same = false;
         continue;
       }

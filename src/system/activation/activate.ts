@@ -151,6 +151,7 @@ export async function activateLocked(repo: Repo, commit: ObjectId, opts: Activat
         `the view at ${before.mountpoint} is not mounted (daemon gone), so ${link} now points at a checkout; after trove mount ${before.mountpoint}, the next switch points it into the view again`,
       );
     }
+    const old = record ? await readActive(repo, profile) : undefined;
     const rec: ActiveRecord = {
       profile,
       commit,
@@ -158,8 +159,9 @@ export async function activateLocked(repo: Repo, commit: ObjectId, opts: Activat
       link,
       target,
       time: Math.floor(Date.now() / 1000),
+      // What rollback returns to from a commit that is no generation; activating the same commit again keeps it.
+      before: old === undefined ? null : old.commit === commit ? (old.before ?? null) : { commit: old.commit, generation: old.generation },
     };
-    const old = record ? await readActive(repo, profile) : undefined;
     if (record) await writeActive(repo, rec);
     crashPoint('switch:recorded');
     try {

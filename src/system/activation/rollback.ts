@@ -14,7 +14,8 @@ export interface RollbackOptions {
 /**
  * Activates the generation before the active one (or generation `to`). When
  * the active commit is not one of the profile's generations (a ref or commit
- * was switched to), that is the newest generation.
+ * was switched to), that is the commit active before it (the record's
+ * `before`), else the newest generation.
  */
 export async function rollback(repo: Repo, opts: RollbackOptions = {}): Promise<ActivateResult> {
   const profile = opts.profile ?? DEFAULT_PROFILE;
@@ -30,6 +31,8 @@ export async function rollback(repo: Repo, opts: RollbackOptions = {}): Promise<
     if (!active) throw notFound(`profile ${profile} has no active generation to roll back from`, { profile });
     const current = active.generation ?? (await generationOf(repo, profile, active.commit));
     if (current === null) {
+      // Switched to by ref or id: back to the commit active before it, if it is still here.
+      if (active.before && (await repo.store.has(active.before.commit))) return activateLocked(repo, active.before.commit, { profile, link });
       const newest = gens.at(-1);
       if (!newest) {
         throw notFound(`profile ${profile} has no generations to roll back to (the active commit ${active.commit.slice(0, 12)} was switched to by ref or id)`, { profile, id: active.commit });

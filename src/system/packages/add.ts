@@ -13,6 +13,7 @@ import type { ObjectStore, PutResult } from '../../store/types.js';
 import { readDebControl } from '../../repo/import/deb.js';
 import type { ImportReport } from '../../repo/import/report.js';
 import { importSource, type SourceKind, sourceKind } from '../../repo/import/source.js';
+import { repoExclusion } from '../../repo/commit.js';
 import { readCommit, writeCommit } from '../../repo/objects.js';
 import { packageRef } from './model.js';
 import { formatClause, formatRelation, parseProvides, parseRelations } from './relations.js';
@@ -172,7 +173,7 @@ export async function addPackage(repo: Repo, source: string, opts: PkgAddOptions
         // Import first, concurrently with other writers; then read the tip and
         // write the ref under the ref's update lock, so each revision is
         // computed from the tip it replaces.
-        const imported = await importSource(source, txn);
+        const imported = await importSource(source, txn, { exclude: [repoExclusion(repo.path)] });
         refTxn = await repo.refs.transaction([{ name: ref }]);
         const tipId = (await refTxn.read(ref)) ?? undefined;
         const tip = tipId ? await readCommit(repo.store, tipId) : undefined;
@@ -355,7 +356,7 @@ export async function addPackages(repo: Repo, sources: string[], opts: PkgAddMan
               if (failure) return undefined;
               try {
                 const view = counting(txn);
-                const imported = await importSource(p.source, view.store);
+                const imported = await importSource(p.source, view.store, { exclude: [repoExclusion(repo.path)] });
                 progress.done++;
                 progress.bytes += p.size;
                 opts.onProgress?.({ ...progress });
