@@ -116,7 +116,11 @@ describe('revision spellings', () => {
         expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
         expect((JSON.parse(r.stdout) as { id: string }).id).toBe(ids[want]);
       } else {
-        expect({ code: r.code, stderr: r.stderr, stdout: r.stdout }).toEqual({ code: want.code, stderr: `trove: ${want.error(ids)}\n`, stdout: '' });
+        // Under --json an error is one JSON object on one line of stderr (docs/cli.md).
+        expect({ code: r.code, lines: r.stderr.split('\n').length, stdout: r.stdout }).toEqual({ code: want.code, lines: 2, stdout: '' });
+        expect((JSON.parse(r.stderr) as { error: { message: string } }).error.message).toBe(want.error(ids));
+        const text2 = await trove(['show', text, '--repo', repoDir]);
+        expect({ code: text2.code, stderr: text2.stderr }).toEqual({ code: want.code, stderr: `trove: ${want.error(ids)}\n` });
       }
     });
   }

@@ -5,6 +5,7 @@ import { isObjectId, type ObjectId } from '../util/hash.js';
 import { refNameProblem } from '../refs/refs.js';
 import type { Repo } from './repo.js';
 import { readCommit, readTree } from './objects.js';
+import { editDistance } from '../util/suggest.js';
 
 /**
  * What a higher layer adds to revisions: the generation numbers of a profile
@@ -227,23 +228,12 @@ async function refHint(repo: Repo, base: string): Promise<string> {
     const plain = name.replace(/^remotes\//, '');
     const tail = plain.endsWith(`/${want}`) || want.endsWith(`/${plain}`);
     // A ref that ends the spelling (or the other way round) is nearest, the longest first; else edit distance.
-    const d = tail ? -plain.length : distance(want, plain);
+    const d = tail ? -plain.length : editDistance(want, plain);
     if (!best || d < best.d) best = { name, d };
   }
   if (best && best.d <= Math.max(2, Math.floor(want.length / 3))) return `not a ref, commit id or unique commit id prefix; did you mean ${best.name}?`;
   const shown = all.slice(0, 6).join(', ');
   return `not a ref, commit id or unique commit id prefix; refs: ${shown}${all.length > 6 ? `, and ${all.length - 6} more (trove refs lists them)` : ''}`;
-}
-
-/** Levenshtein distance. */
-function distance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    prev = cur;
-  }
-  return prev[b.length]!;
 }
 
 /** The refs of a namespace that parse, and the names and errors of those that do not. */

@@ -1,10 +1,11 @@
 import type { Command } from 'commander';
-import { notFound, usage } from '../../util/errors.js';
+import { notFound } from '../../util/errors.js';
 import { checkSummary } from '../../remote/check.js';
 import { pull } from '../../remote/pull.js';
 import { progressBar, wantsProgress } from '../progress.js';
 import { io, print, printJson, withRepo } from '../context.js';
 import { bytes, shortId } from '../printers.js';
+import { intOption } from '../options.js';
 
 interface Opts {
   mirror?: boolean;
@@ -17,12 +18,6 @@ interface Opts {
   fsync?: boolean;
   json?: boolean;
   progress: boolean;
-}
-
-function count(name: string, v: string, min: number): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw usage(`${name} must be an integer >= ${min}`);
-  return n;
 }
 
 export function register(program: Command): void {
@@ -54,7 +49,7 @@ export function register(program: Command): void {
     .action(async (remote: string, refs: string[], opts: Opts, cmd: Command) => {
       if (opts.check) {
         const c = await withRepo(cmd, (repo) =>
-          checkSummary(repo, { remote, refs, retries: count('--retries', opts.retries, 0), timeoutMs: count('--timeout', opts.timeout, 1) }),
+          checkSummary(repo, { remote, refs, retries: intOption('--retries', opts.retries, 0), timeoutMs: intOption('--timeout', opts.timeout, 1) }),
         );
         if (opts.json) printJson(c);
         else {
@@ -73,10 +68,10 @@ export function register(program: Command): void {
           refs,
           mirror: opts.mirror,
           deltas: opts.deltas,
-          connections: count('--jobs', opts.jobs, 1),
-          pipelining: count('--pipelining', opts.pipelining, 1),
-          retries: count('--retries', opts.retries, 0),
-          timeoutMs: count('--timeout', opts.timeout, 1),
+          connections: intOption('--jobs', opts.jobs, 1),
+          pipelining: intOption('--pipelining', opts.pipelining, 1),
+          retries: intOption('--retries', opts.retries, 0),
+          timeoutMs: intOption('--timeout', opts.timeout, 1),
           fsync: opts.fsync,
           onProgress: bar?.update,
           onNotice: (m) => {

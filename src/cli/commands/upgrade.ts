@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
-import { usage } from '../../util/errors.js';
 import { upgrade } from '../../remote/upgrade.js';
 import { DEFAULT_PROFILE } from '../../system/profiles.js';
 import { io, print, printJson, withRepo } from '../context.js';
 import { bytes, printActivation, shortId } from '../printers.js';
 import { progressBar } from '../progress.js';
+import { intOption } from '../options.js';
 
 interface Opts {
   remote?: string;
@@ -17,12 +17,6 @@ interface Opts {
   timeout: string;
   json?: boolean;
   progress: boolean;
-}
-
-function count(name: string, v: string, min: number): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw usage(`${name} must be an integer >= ${min}`);
-  return n;
 }
 
 export function register(program: Command): void {
@@ -57,9 +51,9 @@ export function register(program: Command): void {
           link: opts.link,
           dryRun: opts.dryRun,
           deltas: opts.deltas,
-          connections: count('--jobs', opts.jobs, 1),
-          retries: count('--retries', opts.retries, 0),
-          timeoutMs: count('--timeout', opts.timeout, 1),
+          connections: intOption('--jobs', opts.jobs, 1),
+          retries: intOption('--retries', opts.retries, 0),
+          timeoutMs: intOption('--timeout', opts.timeout, 1),
           onProgress: bar?.update,
           onNotice: (m) => {
             bar?.stop();
