@@ -176,7 +176,8 @@ describe('fsck --repair', () => {
 
     const r = await t('fsck', '--repair', '--json');
     expect(r.code).toBe(5);
-    expect(r.stderr).toBe('trove: fsck --repair: 3 problem(s) remain\n');
+    // Under --json the error is one JSON object on stderr; the report is on stdout.
+    expect(JSON.parse(r.stderr)).toEqual({ error: { code: 'E_CORRUPT', message: 'fsck --repair: 3 problem(s) remain' } });
     const report = JSON.parse(r.stdout) as RepairJson;
     expect(report.ok).toBe(false);
     expect(report.remotes).toEqual([]);

@@ -147,7 +147,10 @@ function staleSummarySuite(kind: string, serve: (server: string) => Promise<{ ur
       for (const refs of [['os/main'], []]) {
         const r = await trove(['--repo', client, 'pull', 'origin', ...refs, '--check', '--json']);
         expect(r.code).toBe(3);
-        expect(r.stderr).toBe('trove: summary of remote origin is stale: 1 ref(s) differ (run trove summary on the server)\n');
+        expect((JSON.parse(r.stderr) as { error: { code: string; message: string } }).error).toMatchObject({
+          code: 'E_NOT_FOUND',
+          message: 'summary of remote origin is stale: 1 ref(s) differ (run trove summary on the server)',
+        });
         expect(JSON.parse(r.stdout)).toMatchObject({ state: 'stale', refs: [{ ref: 'os/main', summary: old, server: now, stale: true }] });
       }
       const text = await trove(['--repo', client, 'pull', 'origin', 'os/main', '--check']);
