@@ -14,6 +14,7 @@ import type { Candidate } from '../system/packages/resolve.js';
 import type { PackageSpec } from '../system/packages/spec.js';
 import { DEFAULT_PROFILE } from '../system/profiles.js';
 import { assertLocalRepository, getRemote, isHttpUrl, listRemotes } from './config.js';
+import { checkPresent } from './present.js';
 import { ObjectFetcher } from './fetch-objects.js';
 import { fetchPack } from './fetch-pack.js';
 import { checkHash } from './install.js';
@@ -317,7 +318,8 @@ export async function installFromRemotes(repo: Repo, specs: PackageSpec[], opts:
             opts.onNotice?.(`delta ${d.from}-${d.to} failed (${(err as Error).message}); fetching objects instead`);
           }
         }
-        const missing = list.map((c) => c.commit).filter((id) => !repo.store.hasSync(id));
+        // A package commit already stored must be a commit (checkPresent), not a tree or blob.
+        const missing = list.map((c) => c.commit).filter((id) => !checkPresent(repo.store, id, 'commit', undefined, `remote ${remote}`));
         if (missing.length) {
           const walk = walks.get(remote)!;
           const prefetched = new Map([...walk.metas].filter(([, b]) => b.length > 0));

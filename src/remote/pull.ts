@@ -10,6 +10,7 @@ import { assertLocalRepository, getRemote, isHttpUrl, type RemoteConfig } from '
 import { ObjectFetcher } from './fetch-objects.js';
 import { fetchPack } from './fetch-pack.js';
 import { checkHash } from './install.js';
+import { checkPresent } from './present.js';
 import { healQuarantined } from './repair.js';
 import { commitSigPath, deltaName, deltaPath, objectPath, SUMMARY_PATH, SUMMARY_SIG_PATH } from './layout.js';
 import { type FetchedSummary, keepUpstreamSummary, type KeptSummary } from './mirror.js';
@@ -292,7 +293,8 @@ async function fetchObjects(
   report: Report,
 ): Promise<void> {
   const missing: ObjectId[] = [];
-  for (const id of tips) if (!(await repo.store.has(id))) missing.push(id);
+  // A tip already stored must be a commit (not a tree or blob a remote names as one).
+  for (const id of tips) if (!checkPresent(repo.store, id, 'commit', undefined, `remote ${opts.remote}`)) missing.push(id);
   if (!missing.length) return;
   const fetcher = new ObjectFetcher({
     store: repo.store,
