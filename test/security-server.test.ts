@@ -170,3 +170,49 @@ describe('gc on a reachable object that does not decode as what references it', 
     expect((await trove(['--repo', repo, 'fsck'])).code).toBe(5);
   });
 });
+
+describe('a summary whose refs cannot all be written (issue 14 item 11)', () => {
+  const base = tmpdir('trove-sec-refs');
+  const server = join(base, 'server');
+  const client = join(base, 'client');
+  let nginx: Nginx;
+  const commits: ObjectId[] = [];
+
+  beforeAll(async () => {
+    await troveOk(server, 'init');
+    for (let i = 0; i < 4; i++) commits.push(commit(server, tree(server, [entry(`f${i}`, 'file', putObject(server, Buffer.from(`file ${i}\n`)), 7)]), [], `c${i}`));
+    nginx = await startNginx(server);
+    await troveOk(client, 'init');
+    await troveOk(client, 'remote', 'add', 'origin', nginx.url);
+  });
+  afterAll(async () => nginx?.stop());
+
+  /** A pull of everything the summary lists, expected to be refused with exit 6 before anything is fetched. */
+  async function refused(refs: Record<string, ObjectId>, args: string[] = []): Promise<void> {
+    serve(server, refs);
+    const before = objectIds(client);
+    const refsBefore = refFiles(client);
+    const r = await trove(['--repo', client, 'pull', 'origin', ...args, '--retries', '0']);
+    expect({ refs, code: r.code }).toEqual({ refs, code: 6 });
+    expect(r.stderr).toMatch(/cannot both exist|cannot create ref/);
+    expect(refFiles(client)).toEqual(refsBefore);
+    expect(objectIds(client)).toEqual(before);
+  }
+
+  it('refuses refs that clash with each other, moving none and fetching nothing', async () => {
+    await refused({ ok: commits[0]!, 'ok/sub': commits[1]! });
+    await refused({ a: commits[0]!, 'a/b/c': commits[1]!, z: commits[2]! });
+    await refused({ 'x/y': commits[0]!, 'x/y/z': commits[1]!, x1: commits[2]! });
+  });
+
+  it('refuses refs that clash with the refs the client has, moving none and fetching nothing', async () => {
+    serve(server, { ok: commits[0]! });
+    await troveOk(client, 'pull', 'origin');
+    expect(refFiles(client)['remotes/origin/ok']).toBe(`${commits[0]}\n`);
+    // Server-side, `ok` is now a directory of refs; the client still has `origin/ok`.
+    await refused({ 'ok/sub': commits[1]!, other: commits[2]! });
+    // Mirroring into refs/heads: a local `main` and a remote `main/x`.
+    await troveOk(client, 'refs', 'set', 'main', commits[0]!);
+    await refused({ 'main/x': commits[3]!, other: commits[2]! }, ['--mirror']);
+  });
+});

@@ -4,7 +4,7 @@ import { decodeCommit } from '../format/codec.js';
 import { isObjectId, type ObjectId } from '../util/hash.js';
 import { syncfs, writeFileAtomic } from '../util/fs-atomic.js';
 import { assertRefName } from '../refs/refs.js';
-import { updateRefs } from '../refs/transaction.js';
+import { assertRefsCanMove, updateRefs } from '../refs/transaction.js';
 import type { Repo } from '../repo/repo.js';
 import { assertLocalRepository, getRemote, isHttpUrl, type RemoteConfig } from './config.js';
 import { ObjectFetcher } from './fetch-objects.js';
@@ -144,6 +144,8 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
       const { sigs, prefetched } = await checkTips(repo, transport, tips, key, opts);
       const previous = new Map<string, ObjectId | null>();
       for (const t of targets) previous.set(t.ref, (await repo.refs.read(t.local, t.ns)) ?? null);
+      // A summary naming `a` and `a/b` (or a ref clashing with a local one) is refused before anything is fetched.
+      await assertRefsCanMove(repo.refs, targets.map((t) => ({ name: t.local, ns: t.ns })));
       const savedPacks = await fetchByDeltas(repo, transport, targets, previous, fetched.summary.deltas, result, opts, report);
       if (selected) await fetchSelectedByDeltas(repo, transport, selected, fetched.summary, result, opts, report);
       tips.push(...(selected ?? []));
