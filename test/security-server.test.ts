@@ -5,7 +5,8 @@ import { decodeCommit, encodeCommit, encodeTree } from '../src/format/codec.js';
 import { DEFAULT_DIR_META } from '../src/format/types.js';
 import type { Commit, TreeEntry } from '../src/format/types.js';
 import { hashBytes, type ObjectId } from '../src/util/hash.js';
-import { encodeSummary, SUMMARY_FORMAT } from '../src/remote/summary.js';
+import { encodeSummary, parseSummary, type Summary, SUMMARY_FORMAT } from '../src/remote/summary.js';
+import { formatSignatures, parsePrivateKey, signBytes } from '../src/remote/sign.js';
 import { type Nginx, startNginx } from './helpers/nginx.js';
 import { trove, troveOk } from './helpers/cli.js';
 import { tmpdir } from './helpers/tmp.js';
@@ -214,5 +215,113 @@ describe('a summary whose refs cannot all be written (issue 14 item 11)', () => 
     // Mirroring into refs/heads: a local `main` and a remote `main/x`.
     await troveOk(client, 'refs', 'set', 'main', commits[0]!);
     await refused({ 'main/x': commits[3]!, other: commits[2]! }, ['--mirror']);
+  });
+});
+
+describe('replayed, expired and backward summaries from a signed remote (issue 14 item 4)', () => {
+  const base = tmpdir('trove-sec-replay');
+  const server = join(base, 'server');
+  const client = join(base, 'client');
+  const src = join(base, 'src');
+  const key = join(base, 'key.pem');
+  let nginx: Nginx;
+  const c: ObjectId[] = [];
+  const now = () => Math.floor(Date.now() / 1000);
+  const main = () => refFiles(client)['remotes/origin/main'];
+
+  /** Writes a summary listing `main` at `commit`, signed with the remote's key, as a server or mirror in the middle could serve it. */
+  function signedSummary(fields: Partial<Summary> & { main: ObjectId }): Uint8Array {
+    const { main: commitId, ...rest } = fields;
+    const bytes = encodeSummary({ format: SUMMARY_FORMAT, timestamp: now(), refs: { main: commitId }, deltas: [], ...rest });
+    writeFileSync(join(server, 'summary'), bytes);
+    writeFileSync(join(server, 'summary.sig'), formatSignatures([signBytes(parsePrivateKey(readFileSync(key, 'utf8')), bytes)]));
+    return bytes;
+  }
+
+  /** A pull refused with exit 5 and `pattern`, leaving refs, objects and the accepted summary as they were. */
+  async function refused(pattern: RegExp, args: string[] = []): Promise<void> {
+    const before = { refs: refFiles(client), objects: objectIds(client), accepted: readFileSync(join(client, 'remotes', 'origin', 'summary'), 'utf8') };
+    const r = await trove(['--repo', client, 'pull', 'origin', ...args, '--retries', '0']);
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 5, stderr: expect.stringMatching(pattern) });
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect({ refs: refFiles(client), accepted: readFileSync(join(client, 'remotes', 'origin', 'summary'), 'utf8') }).toEqual({ refs: before.refs, accepted: before.accepted });
+    if (!pattern.source.includes('descend')) expect(objectIds(client)).toEqual(before.objects);
+  }
+
+  beforeAll(async () => {
+    mkdirSync(src);
+    await troveOk(server, 'init');
+    await troveOk(server, 'keygen', '--out', key);
+    // c0 <- c1 <- c2 on main, and c3 on a history of its own.
+    for (let i = 0; i < 3; i++) {
+      writeFileSync(join(src, 'version'), `${i}\n`);
+      await troveOk(server, 'commit', src, '-r', 'main', '-m', `v${i}`);
+      c.push(readFileSync(join(server, 'refs', 'heads', 'main'), 'utf8').trim());
+    }
+    writeFileSync(join(src, 'version'), 'other\n');
+    await troveOk(server, 'commit', src, '-r', 'other', '-m', 'other');
+    c.push(readFileSync(join(server, 'refs', 'heads', 'other'), 'utf8').trim());
+    for (const id of c) await troveOk(server, 'sign', id, '--key', key);
+    nginx = await startNginx(server);
+    await troveOk(client, 'init');
+    await troveOk(client, 'remote', 'add', 'origin', nginx.url, '--sign-key', `${key}.pub`);
+  });
+  afterAll(async () => nginx?.stop());
+
+  it('summary --expires signs an expiry that rewrites keep, and a client accepts it while it holds', async () => {
+    await troveOk(server, 'summary', '--key', key, '--expires', '2d');
+    const s = parseSummary(readFileSync(join(server, 'summary')));
+    expect(s.expires).toBe(s.timestamp + 2 * 86400);
+    // A command that moves a ref rewrites the summary with the same lifetime.
+    await troveOk(server, 'commit', src, '-r', 'tmp', '--summary-key', key);
+    const again = parseSummary(readFileSync(join(server, 'summary')));
+    expect(again.expires! - again.timestamp).toBe(2 * 86400);
+    await troveOk(client, 'pull', 'origin', 'main');
+    expect(main()).toBe(`${c[2]}\n`);
+    expect(parseSummary(readFileSync(join(client, 'remotes', 'origin', 'summary'))).timestamp).toBe(parseSummary(readFileSync(join(server, 'summary'))).timestamp);
+    expect((await trove(['--repo', server, 'summary', '--expires', 'soon'])).code).toBe(2);
+  });
+
+  it('refuses an expired summary, even one validly signed', async () => {
+    signedSummary({ main: c[2]!, timestamp: now() - 100, expires: now() - 10 });
+    await refused(/refused: the summary of remote origin expired at/);
+    // install and upgrade read the summary the same way.
+    const install = await trove(['--repo', client, 'install', '--remote', 'origin', 'hello', '--dry-run']);
+    expect({ code: install.code, stderr: install.stderr }).toEqual({ code: 5, stderr: expect.stringMatching(/refused: the summary of remote origin expired/) });
+    const upgrade = await trove(['--repo', client, 'upgrade', '--remote', 'origin', '--dry-run']);
+    expect({ code: upgrade.code, stderr: upgrade.stderr }).toEqual({ code: 5, stderr: expect.stringMatching(/refused: the summary of remote origin expired/) });
+  });
+
+  it('refuses a replayed summary older than the last one accepted, unless --allow-downgrade', async () => {
+    const accepted = parseSummary(readFileSync(join(client, 'remotes', 'origin', 'summary'))).timestamp;
+    // The summary that listed c1, replayed: validly signed, older.
+    signedSummary({ main: c[1]!, timestamp: accepted - 3600 });
+    await refused(/refused: the summary of remote origin was written .* before the one accepted from it already .*--allow-downgrade/);
+    for (const cmd of [['install', '--remote', 'origin', 'hello', '--dry-run'], ['upgrade', '--remote', 'origin', '--dry-run']]) {
+      const r = await trove(['--repo', client, ...cmd]);
+      expect({ cmd, code: r.code, stderr: r.stderr }).toEqual({ cmd, code: 5, stderr: expect.stringMatching(/before the one accepted from it already/) });
+    }
+    // Just as new is accepted (the same summary fetched again).
+    signedSummary({ main: c[2]!, timestamp: accepted });
+    await troveOk(client, 'pull', 'origin', 'main');
+    // The owner of the client accepts the old one on purpose: the ref goes back, and that summary is now the one accepted.
+    signedSummary({ main: c[1]!, timestamp: accepted - 3600 });
+    await troveOk(client, 'pull', 'origin', '--allow-downgrade');
+    expect(main()).toBe(`${c[1]}\n`);
+    expect(parseSummary(readFileSync(join(client, 'remotes', 'origin', 'summary'))).timestamp).toBe(accepted - 3600);
+  });
+
+  it('refuses to move a ref to a commit that does not descend from it, even in a newer summary, unless --allow-downgrade', async () => {
+    signedSummary({ main: c[2]!, timestamp: now() });
+    await troveOk(client, 'pull', 'origin');
+    expect(main()).toBe(`${c[2]}\n`);
+    // Back to an ancestor, and across to another history: both refused.
+    signedSummary({ main: c[0]!, timestamp: now() });
+    await refused(/refused: remote origin would move remotes\/origin\/main from [0-9a-f]{64} to [0-9a-f]{64}, which does not descend from it/);
+    signedSummary({ main: c[3]!, timestamp: now() });
+    await refused(/which does not descend from it/);
+    // Forward is fine; --allow-downgrade moves it across.
+    await troveOk(client, 'pull', 'origin', '--allow-downgrade');
+    expect(main()).toBe(`${c[3]}\n`);
   });
 });
