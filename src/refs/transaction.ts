@@ -25,6 +25,35 @@ export interface RefUpdateOptions {
 const keyOf = (k: RefKey): string => `${k.ns ?? 'heads'}/${k.name}`;
 
 /**
+ * Refuses (E_BAD_REF) a set of ref names of which two cannot both exist in
+ * one namespace: `a` and `a/b` (a ref cannot also be a directory of refs).
+ * Linear in the names times their depth.
+ */
+export function assertNamesCompatible(keys: RefKey[]): void {
+  const names = new Set(keys.map(keyOf));
+  for (const k of keys) {
+    const parts = k.name.split('/');
+    for (let i = 1; i < parts.length; i++) {
+      const prefix = parts.slice(0, i).join('/');
+      if (names.has(keyOf({ name: prefix, ns: k.ns }))) {
+        throw badRef(`refs ${prefix} and ${k.name} cannot both exist (a ref cannot also be a directory of refs)`, { ref: k.name });
+      }
+    }
+  }
+}
+
+/**
+ * Checks, before anything is fetched or moved, that every ref of `keys` can
+ * be written: the names against each other (assertNamesCompatible) and each
+ * ref that does not exist yet against the existing refs (`Refs.assertFree`).
+ * E_BAD_REF naming the first clash.
+ */
+export async function assertRefsCanMove(refs: Refs, keys: RefKey[]): Promise<void> {
+  assertNamesCompatible(keys);
+  for (const k of keys) if ((await refs.read(k.name, k.ns)) === undefined) await refs.assertFree(k.name, k.ns);
+}
+
+/**
  * The update locks of a set of refs, held together. They are taken in one
  * sorted order, each once, so two transactions over overlapping refs never
  * deadlock; a read-modify-write (read the tips, compute the new ids, update)
@@ -78,13 +107,7 @@ export class RefTransaction {
       if (seen.has(key)) throw badRef(`ref ${u.name} is named twice in one update`, { ref: u.name });
       seen.add(key);
     }
-    for (const a of updates) {
-      for (const b of updates) {
-        if ((a.ns ?? 'heads') === (b.ns ?? 'heads') && b.name.startsWith(`${a.name}/`)) {
-          throw badRef(`refs ${a.name} and ${b.name} cannot both exist (a ref cannot also be a directory of refs)`, { ref: b.name });
-        }
-      }
-    }
+    assertNamesCompatible(updates);
     for (const u of updates) {
       const now = await this.read(u.name, u.ns);
       if (now !== u.expected) {

@@ -3,6 +3,7 @@ import { badObject, corrupt } from '../util/errors.js';
 import { decodeCommit, decodeTree } from '../format/codec.js';
 import { hashBytes, type ObjectId } from '../util/hash.js';
 import { type ObjectFiles, objectFileMode } from '../store/types.js';
+import { checkPresent } from './present.js';
 import { installStream, installVerifiedSync, type InstallTarget } from './install.js';
 import { ByteReader, type PackKind, readFrameHeader, readPackHeader } from './pack.js';
 
@@ -48,13 +49,16 @@ export async function applyPack(init: ApplyPackInit, source: AsyncIterable<Buffe
   const result: ApplyPackResult = { objects: 0, installed: 0, bytes: 0, installedBytes: 0 };
 
   /** Throws unless `id`, referenced as a `kind` by `from`, is installed. */
-  const requireInstalled = (id: ObjectId, kind: PackKind, from: ObjectId): void => {
+  const requireInstalled = (id: ObjectId, kind: PackKind, from: ObjectId, size?: number): void => {
     const k = kinds.get(id);
     if (k !== undefined) {
       if (k !== kind) throw badObject(`pack: ${from} references ${id} as a ${kind}, but the pack sent it as a ${k}`);
       return;
     }
-    if (!store.hasSync(id)) throw corrupt(`pack: ${from} references ${kind} ${id}, which is neither earlier in the pack nor in the store`);
+    // Already stored: it must be what the pack references it as (a stored blob is no tree).
+    if (!checkPresent(store, id, kind, size, `pack: ${from}`)) {
+      throw corrupt(`pack: ${from} references ${kind} ${id}, which is neither earlier in the pack nor in the store`);
+    }
   };
   const done = (id: ObjectId, kind: PackKind, size: number, installed: boolean) => {
     kinds.set(id, kind);
@@ -90,7 +94,7 @@ export async function applyPack(init: ApplyPackInit, source: AsyncIterable<Buffe
     if (actual !== id) throw corrupt(`pack: wrong bytes for object ${id} (they hash to ${actual})`);
     if (kind === 'tree') {
       const entries = decodeTree(bytes).entries;
-      for (const e of entries) if (e.kind !== 'symlink') requireInstalled(e.id!, e.kind === 'dir' ? 'tree' : 'blob', id);
+      for (const e of entries) if (e.kind !== 'symlink') requireInstalled(e.id!, e.kind === 'dir' ? 'tree' : 'blob', id, e.kind === 'file' ? e.size : undefined);
       for (const e of entries) {
         if (e.kind === 'file' && unclaimed.delete(e.id!) && (e.mode & 0o111) !== 0) chmodSync(store.pathOf(e.id!), objectFileMode({ executable: true }));
       }

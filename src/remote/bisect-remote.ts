@@ -27,7 +27,7 @@ export async function remoteBisectRange(
   const transport = openTransport(config.url, opts);
   let gens;
   try {
-    gens = publishedOf((await fetchSummary(transport, name, config, [], false)).summary, name, opts.profile);
+    gens = publishedOf((await fetchSummary(transport, name, config, [], false, { repo, record: false })).summary, name, opts.profile);
   } finally {
     await transport.close();
   }

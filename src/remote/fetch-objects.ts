@@ -4,6 +4,8 @@ import { decodeCommit, decodeTree } from '../format/codec.js';
 import type { ObjectId } from '../util/hash.js';
 import { checkHash, installStream, installVerifiedSync, type InstallTarget } from './install.js';
 import { objectPath } from './layout.js';
+import { checkPresent } from './present.js';
+import type { ObjectFiles } from '../store/types.js';
 import type { Transport } from './transport.js';
 
 /**
@@ -25,7 +27,8 @@ export interface FetchProgress {
 
 /** Options of an object fetch; defaults as documented on each field. */
 export interface ObjectFetcherInit {
-  store: InstallTarget;
+  /** Where objects go; `pathOf` lets an object already stored be checked to be what it is referenced as. */
+  store: InstallTarget & Pick<ObjectFiles, 'pathOf'>;
   transport: Transport;
   /** Requests in flight at once (default 16). */
   jobs?: number;
@@ -53,7 +56,9 @@ interface Node {
 /**
  * Fetches every object under some commits that the store lacks, and only
  * those: an object already present is skipped with everything under it,
- * because an object is installed only after everything it references. Trees
+ * because an object is installed only after everything it references; it is
+ * first checked to be of the kind (and a blob of the size) it is referenced
+ * as (checkPresent), so a remote cannot make a stored blob a directory. Trees
  * and commits are fetched first, breadth-first, files behind them; `jobs`
  * requests are in flight. Work is plain queues and counters, so memory grows
  * with the objects still missing, not with promises per file.
@@ -61,6 +66,8 @@ interface Node {
 export class ObjectFetcher {
   readonly progress: FetchProgress = { wanted: 0, stored: 0, bytes: 0 };
   private readonly inflight = new Map<ObjectId, Node>();
+  /** `kind:id` (`blob:id:size`) of objects found stored as referenced: not checked again. */
+  private readonly checked = new Set<string>();
   private readonly metaQueue: Node[] = [];
   private readonly blobQueue: Node[] = [];
   private metaHead = 0;
@@ -96,7 +103,12 @@ export class ObjectFetcher {
       parent.waiting++;
       return;
     }
-    if (this.init.store.hasSync(id)) return;
+    const key = kind === 'blob' ? `blob:${id}:${size}` : `${kind}:${id}`;
+    if (this.checked.has(key)) return;
+    if (checkPresent(this.init.store, id, kind, kind === 'blob' ? size : undefined, parent.kind === 'root' ? 'the remote' : `${parent.kind} ${parent.id}`)) {
+      this.checked.add(key);
+      return;
+    }
     const node: Node = { id, kind, size, executable, waiting: 1, parents: [parent] };
     parent.waiting++;
     this.inflight.set(id, node);

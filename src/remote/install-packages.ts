@@ -14,6 +14,8 @@ import type { Candidate } from '../system/packages/resolve.js';
 import type { PackageSpec } from '../system/packages/spec.js';
 import { DEFAULT_PROFILE } from '../system/profiles.js';
 import { assertLocalRepository, getRemote, isHttpUrl, listRemotes } from './config.js';
+import { checkPresent } from './present.js';
+import { cacheSummary } from './accepted.js';
 import { ObjectFetcher } from './fetch-objects.js';
 import { fetchPack } from './fetch-pack.js';
 import { checkHash } from './install.js';
@@ -55,11 +57,15 @@ export interface RemoteIndex {
  */
 export async function refreshIndex(repo: Repo, name: string, transport: Transport, opts: { save?: boolean } = {}): Promise<RemoteIndex> {
   const remote = await getRemote(repo.path, name);
-  const { summary } = await fetchSummary(transport, name, remote, [], false);
+  // Expired, or (signed) older than the last accepted: refused; recorded as accepted once the index checks out.
+  const { summary } = await fetchSummary(transport, name, remote, [], false, { repo, record: false });
   const out: RemoteIndex = { remote: name, url: remote.url, packages: [], downloaded: false, deltas: summary.deltas };
   const p = summary.packages;
   if (!p) {
-    if (opts.save !== false) await rm(cachedIndexPath(repo, name), { force: true });
+    if (opts.save !== false) {
+      await rm(cachedIndexPath(repo, name), { force: true });
+      await cacheSummary(repo, name, summary);
+    }
     return out;
   }
   out.id = p.index;
@@ -83,6 +89,7 @@ export async function refreshIndex(repo: Repo, name: string, transport: Transpor
     }
   }
   out.packages = index.packages;
+  if (opts.save !== false) await cacheSummary(repo, name, summary);
   return out;
 }
 
@@ -317,7 +324,8 @@ export async function installFromRemotes(repo: Repo, specs: PackageSpec[], opts:
             opts.onNotice?.(`delta ${d.from}-${d.to} failed (${(err as Error).message}); fetching objects instead`);
           }
         }
-        const missing = list.map((c) => c.commit).filter((id) => !repo.store.hasSync(id));
+        // A package commit already stored must be a commit (checkPresent), not a tree or blob.
+        const missing = list.map((c) => c.commit).filter((id) => !checkPresent(repo.store, id, 'commit', undefined, `remote ${remote}`));
         if (missing.length) {
           const walk = walks.get(remote)!;
           const prefetched = new Map([...walk.metas].filter(([, b]) => b.length > 0));

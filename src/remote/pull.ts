@@ -4,12 +4,14 @@ import { decodeCommit } from '../format/codec.js';
 import { isObjectId, type ObjectId } from '../util/hash.js';
 import { syncfs, writeFileAtomic } from '../util/fs-atomic.js';
 import { assertRefName } from '../refs/refs.js';
-import { updateRefs } from '../refs/transaction.js';
+import { assertRefsCanMove, updateRefs } from '../refs/transaction.js';
 import type { Repo } from '../repo/repo.js';
 import { assertLocalRepository, getRemote, isHttpUrl, type RemoteConfig } from './config.js';
 import { ObjectFetcher } from './fetch-objects.js';
 import { fetchPack } from './fetch-pack.js';
 import { checkHash } from './install.js';
+import { checkPresent } from './present.js';
+import { acceptSummary, type AcceptOptions, cacheSummary } from './accepted.js';
 import { healQuarantined } from './repair.js';
 import { commitSigPath, deltaName, deltaPath, objectPath, SUMMARY_PATH, SUMMARY_SIG_PATH } from './layout.js';
 import { type FetchedSummary, keepUpstreamSummary, type KeptSummary } from './mirror.js';
@@ -33,6 +35,11 @@ export interface PullOptions extends TransportInit {
   mirror?: boolean;
   /** Use delta packs when one fits (default true). */
   deltas?: boolean;
+  /**
+   * Accept a signed summary older than the last one accepted from the remote,
+   * and ref moves to commits that do not descend from what the refs held (default false).
+   */
+  allowDowngrade?: boolean;
   /** Flush data to disk (syncfs) before refs move (default false). */
   fsync?: boolean;
   onProgress?: (p: PullProgress) => void;
@@ -128,7 +135,11 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
   };
   try {
     report({});
-    const fetched = await fetchSummary(transport, opts.remote, remote, opts.select ? [] : (opts.refs ?? []), opts.mirror === true && !opts.select);
+    const fetched = await fetchSummary(transport, opts.remote, remote, opts.select ? [] : (opts.refs ?? []), opts.mirror === true && !opts.select, {
+      repo,
+      allowDowngrade: opts.allowDowngrade,
+      record: false,
+    });
     const selected = opts.select ? [...new Set(await opts.select(fetched.summary))] : undefined;
     const targets = selected ? [] : chooseTargets(fetched.summary, opts);
     if (selected) {
@@ -143,6 +154,8 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
       const { sigs, prefetched } = await checkTips(repo, transport, tips, key, opts);
       const previous = new Map<string, ObjectId | null>();
       for (const t of targets) previous.set(t.ref, (await repo.refs.read(t.local, t.ns)) ?? null);
+      // A summary naming `a` and `a/b` (or a ref clashing with a local one) is refused before anything is fetched.
+      await assertRefsCanMove(repo.refs, targets.map((t) => ({ name: t.local, ns: t.ns })));
       const savedPacks = await fetchByDeltas(repo, transport, targets, previous, fetched.summary.deltas, result, opts, report);
       if (selected) await fetchSelectedByDeltas(repo, transport, selected, fetched.summary, result, opts, report);
       tips.push(...(selected ?? []));
@@ -150,9 +163,12 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
       result.healed = await healQuarantined(repo, transport, opts.onNotice);
       crashPoint('pull:objects-done');
       for (const [id, text] of sigs) await writeFileAtomic(join(repo.path, commitSigPath(id)), text, { tmpDir: repo.tmpDir, tag: 'file' });
+      if (!opts.allowDowngrade) await refuseDowngrades(repo, targets, previous, opts.remote);
       if (opts.fsync) await syncfs(repo.path);
       await moveRefs(repo, targets, previous, result);
       crashPoint('pull:refs-moved');
+      // Only now is the summary the last one accepted: a refused pull leaves the previous one.
+      if (fetched.summary.format !== 'none') await cacheSummary(repo, opts.remote, fetched.summary);
       if (opts.mirror) {
         let stored = 0;
         const base = result.fetched.objects;
@@ -292,7 +308,8 @@ async function fetchObjects(
   report: Report,
 ): Promise<void> {
   const missing: ObjectId[] = [];
-  for (const id of tips) if (!(await repo.store.has(id))) missing.push(id);
+  // A tip already stored must be a commit (not a tree or blob a remote names as one).
+  for (const id of tips) if (!checkPresent(repo.store, id, 'commit', undefined, `remote ${opts.remote}`)) missing.push(id);
   if (!missing.length) return;
   const fetcher = new ObjectFetcher({
     store: repo.store,
@@ -307,6 +324,40 @@ async function fetchObjects(
     result.fetched.objects += fetcher.progress.stored;
     result.fetched.bytes += fetcher.progress.bytes;
   }
+}
+
+/**
+ * Refuses (E_BAD_OBJECT, `refused: ...`) to move a ref to a commit that does
+ * not descend from the one it holds: a remote serving an old commit (a
+ * replayed summary) or a rewritten history. `pull --allow-downgrade` skips this.
+ */
+async function refuseDowngrades(repo: Repo, targets: Target[], previous: Map<string, ObjectId | null>, remote: string): Promise<void> {
+  for (const t of targets) {
+    const before = previous.get(t.ref) ?? null;
+    if (before === null || before === t.commit || (await descendsFrom(repo, t.commit, before))) continue;
+    throw badObject(
+      `refused: remote ${remote} would move ${t.ns === 'heads' ? t.local : `remotes/${t.local}`} from ${before} to ${t.commit}, ` +
+        `which does not descend from it (an old commit or a rewritten history); trove pull --allow-downgrade accepts it`,
+      { remote, ref: t.ref },
+    );
+  }
+}
+
+/** Whether `ancestor` is reachable from commit `tip` through parents (all stored: a pull fetches whole histories). */
+async function descendsFrom(repo: Repo, tip: ObjectId, ancestor: ObjectId): Promise<boolean> {
+  const seen = new Set<ObjectId>([tip]);
+  const todo = [tip];
+  while (todo.length > 0) {
+    const id = todo.pop()!;
+    for (const p of decodeCommit(await repo.store.get(id)).parents) {
+      if (p === ancestor) return true;
+      if (!seen.has(p) && (await repo.store.has(p))) {
+        seen.add(p);
+        todo.push(p);
+      }
+    }
+  }
+  return false;
 }
 
 /**
@@ -326,15 +377,29 @@ async function moveRefs(repo: Repo, targets: Target[], previous: Map<string, Obj
 /**
  * The summary (verified when the remote has a key) with its bytes and
  * signature file (fetched when verifying or mirroring), or one made from
- * `refs/heads/<ref>` files when the remote has none.
+ * `refs/heads/<ref>` files when the remote has none. With `accept`, an
+ * expired summary, or a signed one older than the last accepted, is refused
+ * and an accepted one recorded (acceptSummary).
  */
-export async function fetchSummary(transport: Transport, name: string, remote: RemoteConfig, refs: string[], mirror: boolean): Promise<FetchedSummary> {
+export async function fetchSummary(
+  transport: Transport,
+  name: string,
+  remote: RemoteConfig,
+  refs: string[],
+  mirror: boolean,
+  accept?: AcceptOptions,
+): Promise<FetchedSummary> {
   const bytes = await transport.getBytes(SUMMARY_PATH, { optional: true });
   const key = remote.signKey === undefined ? undefined : parsePublicKey(remote.signKey);
   if (key && !bytes) throw badObject(`refused: remote ${name} has no summary, so there is no signed summary to verify`);
   const sig = bytes && (key || mirror) ? await transport.getBytes(SUMMARY_SIG_PATH, { optional: true, maxBytes: 1 << 20 }) : undefined;
   if (key) verifySignature(sig?.toString('utf8'), key, bytes!, `summary of remote ${name}`);
-  if (bytes) return { summary: parseSummary(bytes), bytes, sig };
+  if (bytes) {
+    const summary = parseSummary(bytes);
+    // Expired, or (signed) older than the last one accepted: refused before anything is fetched.
+    if (accept) await acceptSummary(name, summary, key !== undefined, accept);
+    return { summary, bytes, sig };
+  }
   if (refs.length === 0) throw notFound(`remote ${name} (${remote.url}) has no summary; name the refs to pull (or run trove summary there)`);
   const summary: Summary = { format: 'none', timestamp: 0, refs: {}, deltas: [] };
   for (const ref of refs) {

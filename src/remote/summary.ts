@@ -46,6 +46,12 @@ export interface Summary {
   format: string;
   /** Seconds since the epoch. */
   timestamp: number;
+  /**
+   * Seconds since the epoch after which clients refuse the summary
+   * (`summary --expires`): a server or mirror cannot keep serving an old
+   * signed one for ever. Absent: it does not expire.
+   */
+  expires?: number;
   refs: Record<string, ObjectId>;
   deltas: DeltaInfo[];
   /** Published profiles and their generations, oldest first; absent when none is published. */
@@ -61,7 +67,9 @@ export function encodeSummary(s: Summary): Uint8Array {
   const deltas = [...s.deltas]
     .sort((a, b) => (a.to + (a.from ?? '')).localeCompare(b.to + (b.from ?? '')))
     .map((d) => ({ from: d.from, size: d.size, to: d.to }));
-  const out: Record<string, unknown> = { deltas, format: s.format };
+  const out: Record<string, unknown> = { deltas };
+  if (s.expires !== undefined) out.expires = s.expires;
+  out.format = s.format;
   if (s.generations && Object.keys(s.generations).length > 0) {
     const gens: Record<string, PublishedGeneration[]> = {};
     for (const p of Object.keys(s.generations).sort()) {
@@ -139,7 +147,12 @@ export function parseSummary(bytes: Uint8Array): Summary {
     if (!okFrom || !okTo || typeof x.size !== 'number' || !(x.size >= 0)) throw corrupt('remote summary has a malformed delta entry');
     return { from: x.from as ObjectId | null, to: x.to as ObjectId, size: x.size };
   });
+  if (!Number.isFinite(o.timestamp)) throw corrupt('remote summary has no valid timestamp');
   const summary: Summary = { format: SUMMARY_FORMAT, timestamp: o.timestamp, refs, deltas };
+  if (o.expires !== undefined) {
+    if (typeof o.expires !== 'number' || !Number.isSafeInteger(o.expires) || o.expires < o.timestamp) throw corrupt('remote summary has no valid expiry time');
+    summary.expires = o.expires;
+  }
   if (o.generations !== undefined) summary.generations = parseGenerations(o.generations);
   if (o.packages !== undefined) summary.packages = parseSummaryPackages(o.packages);
   return summary;
@@ -186,14 +199,19 @@ async function publishedGenerations(repo: Repo, profile: string): Promise<Publis
 /**
  * Writes `<repo>/summary` and, with a private key, `<repo>/summary.sig`. An
  * unsigned summary removes a stale `summary.sig`, which could not match it.
+ * `expiresIn` (seconds) makes it expire that long after it is written; without
+ * it, a rewrite keeps the lifetime the previous summary had (0: none).
  */
-export async function writeSummary(repo: Repo, opts: { privateKeyPem?: string } = {}): Promise<{ summary: Summary; signed: boolean }> {
+export async function writeSummary(repo: Repo, opts: { privateKeyPem?: string; expiresIn?: number } = {}): Promise<{ summary: Summary; signed: boolean }> {
   const key = opts.privateKeyPem ? parsePrivateKey(opts.privateKeyPem) : undefined;
   // Under a lock, so two writers that each moved a ref cannot leave the summary of the earlier one.
   const release = await lockUpdates(repo.path, 'file', SUMMARY_PATH);
   try {
-    const previous = (await readLocalSummary(repo).catch(() => undefined))?.packages?.index;
+    const old = await readLocalSummary(repo).catch(() => undefined);
+    const previous = old?.packages?.index;
     const summary = await buildSummary(repo);
+    const lifetime = opts.expiresIn ?? (old?.expires !== undefined ? old.expires - old.timestamp : 0);
+    if (lifetime > 0) summary.expires = summary.timestamp + lifetime;
     const bytes = encodeSummary(summary);
     if (key) {
       await writeFileAtomic(join(repo.path, SUMMARY_SIG_PATH), formatSignatures([signBytes(key, bytes)]), { tmpDir: repo.tmpDir, tag: 'file' });

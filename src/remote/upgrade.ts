@@ -1,19 +1,19 @@
-import { mkdir, readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
-import { isErrno, notFound, usage } from '../util/errors.js';
+import { notFound, usage } from '../util/errors.js';
 import type { ObjectId } from '../util/hash.js';
-import { writeFileAtomic } from '../util/fs-atomic.js';
 import { limiter } from '../util/limiter.js';
 import { decodeCommit, decodeTree } from '../format/codec.js';
 import type { Repo } from '../repo/repo.js';
 import { type ActivateResult, activateLocked, assertNotBisecting, chooseLink } from '../system/activation/activate.js';
 import { type GenerationOrigin, readOrigin, writeOrigin } from '../system/generations/published.js';
 import { addGeneration, DEFAULT_PROFILE, listGenerations, readActive, withProfileLock } from '../system/profiles.js';
-import { assertLocalRepository, assertRemoteName, getRemote, isHttpUrl, listRemotes } from './config.js';
+import { assertLocalRepository, getRemote, isHttpUrl, listRemotes } from './config.js';
 import { checkHash } from './install.js';
 import { objectPath, deltaName } from './layout.js';
 import { fetchSummary, pull, type PullOptions, type PullResult } from './pull.js';
-import { encodeSummary, parseSummary, type PublishedGeneration, type Summary } from './summary.js';
+import type { PublishedGeneration, Summary } from './summary.js';
+import { cacheSummary, readCachedSummary } from './accepted.js';
+
+export { cachedSummaryPath, readCachedSummary } from './accepted.js';
 import { openTransport, type TransportInit } from './transport.js';
 
 /*
@@ -24,30 +24,6 @@ import { openTransport, type TransportInit } from './transport.js';
  * The summary it was chosen from is kept in `<repo>/remotes/<name>/summary`
  * for `status` to compare against without the network.
  */
-
-/** `<repo>/remotes/<name>/summary`: the last summary fetched from remote `name` by upgrade (or status --remote-check). */
-export function cachedSummaryPath(repo: Pick<Repo, 'path'>, name: string): string {
-  assertRemoteName(name);
-  return join(repo.path, 'remotes', name, 'summary');
-}
-
-async function cacheSummary(repo: Repo, name: string, summary: Summary): Promise<void> {
-  const path = cachedSummaryPath(repo, name);
-  await mkdir(join(repo.path, 'remotes', name), { recursive: true });
-  await writeFileAtomic(path, encodeSummary(summary), { tmpDir: repo.tmpDir, tag: 'file' });
-}
-
-/** The cached summary of remote `name` and when it was fetched, or undefined. */
-export async function readCachedSummary(repo: Pick<Repo, 'path'>, name: string): Promise<{ summary: Summary; fetched: number } | undefined> {
-  const path = cachedSummaryPath(repo, name);
-  try {
-    const [bytes, st] = await Promise.all([readFile(path), stat(path)]);
-    return { summary: parseSummary(bytes), fetched: Math.floor(st.mtimeMs / 1000) };
-  } catch (err) {
-    if (isErrno(err, 'ENOENT')) return undefined;
-    throw err;
-  }
-}
 
 /** The remote to use: the one named, else the only one configured, else `origin`; E_USAGE when that leaves none. */
 export async function chooseRemote(repo: Pick<Repo, 'path'>, name?: string): Promise<string> {
@@ -202,7 +178,7 @@ async function dryRun(repo: Repo, remote: string, profile: string, opts: Upgrade
   if (!isHttpUrl(config.url)) await assertLocalRepository(config.url);
   const transport = openTransport(config.url, opts);
   try {
-    const { summary } = await fetchSummary(transport, remote, config, [], false);
+    const { summary } = await fetchSummary(transport, remote, config, [], false, { repo, record: false });
     const published = publishedOf(summary, remote, profile).at(-1)!;
     const have = await localGenerationOf(repo, profile, published.commit);
     const active = await readActive(repo, profile);
@@ -300,7 +276,7 @@ export async function publishedStatus(repo: Repo, profile: string, opts: { check
     const config = await getRemote(repo.path, origin.remote);
     const transport = openTransport(config.url, opts);
     try {
-      await cacheSummary(repo, origin.remote, (await fetchSummary(transport, origin.remote, config, [], false)).summary);
+      await fetchSummary(transport, origin.remote, config, [], false, { repo });
     } finally {
       await transport.close();
     }

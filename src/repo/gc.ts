@@ -21,6 +21,12 @@ export interface GcReport {
   checkouts: string[];
   /** Variant files no checkout links to any more. */
   variants: { files: number; bytes: number };
+  /**
+   * Reachable objects that do not decode as what references them (a blob
+   * named as a tree, rotted bytes): kept, with everything they might
+   * reference, and reported (`trove fsck` says more).
+   */
+  undecodable: { id: ObjectId; kind: 'commit' | 'tree'; problem: string }[];
 }
 
 /** Objects of this size or less are parsed to order their deletion; bigger ones can only be blobs in practice. */
@@ -33,10 +39,33 @@ function notFound(err: unknown): boolean {
 /**
  * Every object reachable from the roots (through parents, trees and a
  * generation's package commits); missing objects are skipped (fsck reports them).
+ * An object that does not decode as what references it is kept and noted in
+ * `undecodable`, never deleted through: whatever its bytes could reference,
+ * read as a commit or a tree (referencesOf), is kept too.
  */
-async function mark(repo: Repo, roots: Root[]): Promise<Set<ObjectId>> {
+async function mark(repo: Repo, roots: Root[], undecodable: GcReport['undecodable']): Promise<Set<ObjectId>> {
   const live = new Set<ObjectId>();
   const io = limiter(16);
+  const keepAll = async (start: ObjectId, kind: 'commit' | 'tree', err: unknown): Promise<void> => {
+    undecodable.push({ id: start, kind, problem: err instanceof Error ? err.message : String(err) });
+    const todo = [start];
+    while (todo.length > 0) {
+      const id = todo.pop()!;
+      let bytes: Uint8Array;
+      try {
+        if ((await repo.store.sizeOf(id)) > PARSE_MAX) continue;
+        bytes = await repo.store.getUnverified(id);
+      } catch (e) {
+        if (notFound(e)) continue;
+        throw e;
+      }
+      for (const r of referencesOf(bytes).refs) {
+        if (live.has(r)) continue;
+        live.add(r);
+        todo.push(r);
+      }
+    }
+  };
   const tree = async (id: ObjectId): Promise<void> => {
     if (live.has(id)) return;
     live.add(id);
@@ -45,6 +74,7 @@ async function mark(repo: Repo, roots: Root[]): Promise<Set<ObjectId>> {
       entries = (await io(() => readTree(repo.store, id))).entries;
     } catch (err) {
       if (notFound(err)) return;
+      if (isTroveError(err, 'E_BAD_OBJECT') || isTroveError(err, 'E_CORRUPT')) return keepAll(id, 'tree', err);
       throw err;
     }
     await Promise.all(
@@ -66,6 +96,10 @@ async function mark(repo: Repo, roots: Root[]): Promise<Set<ObjectId>> {
         c = await readCommit(repo.store, id);
       } catch (err) {
         if (notFound(err)) continue;
+        if (isTroveError(err, 'E_BAD_OBJECT') || isTroveError(err, 'E_CORRUPT')) {
+          await keepAll(id, 'commit', err);
+          continue;
+        }
         throw err;
       }
       await tree(c.tree);
@@ -160,8 +194,10 @@ export async function gc(repo: Repo, opts: { roots: RootSource; dryRun?: boolean
   const release = await repo.lock('exclusive', { onWait: opts.onWait });
   try {
     const roots = await opts.roots(repo);
-    const live = await mark(repo, roots);
+    const undecodable: GcReport['undecodable'] = [];
+    const live = await mark(repo, roots, undecodable);
     const report: GcReport = {
+      undecodable,
       dryRun,
       kept: 0,
       deleted: { objects: 0, bytes: 0, commits: 0, trees: 0, blobs: 0 },

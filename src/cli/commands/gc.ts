@@ -18,6 +18,9 @@ export function register(program: Command): void {
     )
     .action(async (opts: { dryRun?: boolean; json?: boolean }, cmd: Command) => {
       const r = await withRepo(cmd, (repo) => gc(repo, { roots: systemRoots, dryRun: opts.dryRun, onWait: () => io().stderr.write('waiting for writers to finish...\n') }));
+      for (const u of r.undecodable) {
+        io().stderr.write(`warning: kept ${u.kind} ${u.id}, which does not decode (${u.problem}), and whatever it may reference; run trove fsck\n`);
+      }
       if (opts.json) return printJson(r);
       const d = r.deleted;
       const verb = r.dryRun ? 'would delete' : 'deleted';

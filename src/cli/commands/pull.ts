@@ -16,6 +16,7 @@ interface Opts {
   retries: string;
   timeout: string;
   fsync?: boolean;
+  allowDowngrade?: boolean;
   json?: boolean;
   progress: boolean;
 }
@@ -32,6 +33,7 @@ export function register(program: Command): void {
     .option('--no-deltas', 'never use delta packs')
     .option('--retries <n>', 'retries of a failed request, with exponential backoff', '5')
     .option('--timeout <ms>', 'fail a request when no data arrives for this long', '30000')
+    .option('--allow-downgrade', 'accept a signed summary older than the last one accepted, and refs moving to commits that do not descend from theirs')
     .option('--fsync', 'flush to disk before refs move')
     .option('--no-progress', 'no progress bar even on a terminal')
     .option('--check', 'fetch nothing: say whether the remote summary is older than its refs ("stale", exit 3) or "current"')
@@ -73,6 +75,7 @@ export function register(program: Command): void {
           retries: intOption('--retries', opts.retries, 0),
           timeoutMs: intOption('--timeout', opts.timeout, 1),
           fsync: opts.fsync,
+          allowDowngrade: opts.allowDowngrade,
           onProgress: bar?.update,
           onNotice: (m) => {
             bar?.stop();

@@ -1,0 +1,45 @@
+import { readFileSync, statSync } from 'node:fs';
+import { badObject, corrupt, isErrno } from '../util/errors.js';
+import { decodeCommit, decodeTree } from '../format/codec.js';
+import { hashBytes, type ObjectId } from '../util/hash.js';
+import type { ObjectFiles } from '../store/types.js';
+
+/** The kinds a remote can reference an object as. */
+export type ReferencedKind = 'commit' | 'tree' | 'blob';
+
+/**
+ * Throws unless the object `id` already in the store is what a remote
+ * references it as: a commit or tree must decode as one (its bytes are read
+ * and re-hashed), a blob must have the size its tree gives (`size`, when
+ * known). A pull skips present objects with everything under them, so
+ * without this a remote could name, say, a blob the client has as a
+ * directory, and leave a tree that points at a blob (E_BAD_OBJECT, exit 5,
+ * nothing is skipped unchecked). A missing object is not checked (false).
+ */
+export function checkPresent(store: Pick<ObjectFiles, 'pathOf'>, id: ObjectId, kind: ReferencedKind, size: number | undefined, where: string): boolean {
+  const path = store.pathOf(id);
+  if (kind === 'blob') {
+    const st = statSync(path, { throwIfNoEntry: false });
+    if (!st) return false;
+    if (size !== undefined && st.size !== size) {
+      throw badObject(`${where} references blob ${id} of ${size} bytes, but the stored object with that id has ${st.size}`);
+    }
+    return true;
+  }
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return false;
+    throw err;
+  }
+  const actual = hashBytes(bytes);
+  if (actual !== id) throw corrupt(`stored object ${id} is corrupt (its bytes hash to ${actual}); run trove fsck --repair`);
+  try {
+    if (kind === 'commit') decodeCommit(bytes);
+    else decodeTree(bytes, { canonical: false });
+  } catch {
+    throw badObject(`${where} references ${id} as a ${kind}, but the stored object with that id is not a ${kind}`);
+  }
+  return true;
+}
