@@ -47,6 +47,21 @@ describe('a user without the needed rights gets one line naming the path and wha
     sh('chown', ['-R', 'nobody', owned]);
   });
 
+  it("a crashed root writer's staging directory: another user's read-only commands still work, the next root command removes it", async () => {
+    // A pid that is certainly gone: a process that has exited.
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
+    const stale = join(repo, 'tmp', `txn-${dead}-deadbeef0`);
+    mkdirSync(join(stale, 'ab'), { recursive: true });
+    writeFileSync(join(stale, 'ab', 'half-written'), 'x');
+    for (const args of [['log', 'main'], ['ls', 'main'], ['cat', 'main:a'], ['fsck']]) {
+      const r = asNobody(['--repo', repo, ...args]);
+      expect({ args, code: r.code, stderr: r.stderr }).toEqual({ args, code: 0, stderr: '' });
+    }
+    expect(existsSync(stale)).toBe(true);
+    await troveOk(repo, 'log', 'main');
+    expect(existsSync(stale)).toBe(false);
+  });
+
   it('switch without --link: the default link /ro is in a directory the user cannot write', () => {
     expect(existsSync('/ro')).toBe(false);
     const r = asNobody(['--repo', owned, 'switch', '1']);

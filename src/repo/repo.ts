@@ -85,7 +85,12 @@ export class Repo {
     return repo;
   }
 
-  /** Removes staging directories left by processes that died (their pid is gone). */
+  /**
+   * Removes staging directories left by processes that died (their pid is
+   * gone). One this user may not remove (a crashed root writer's, seen by
+   * another user's read-only command) is left for a writer that can: a
+   * reader never fails for it.
+   */
   private async cleanStaleTemp(): Promise<void> {
     let names: string[];
     try {
@@ -96,7 +101,11 @@ export class Repo {
     for (const name of names) {
       const pid = tempOwner(name);
       if (pid === undefined || pid === process.pid || processAlive(pid)) continue;
-      await rm(join(this.tmpDir, name), { recursive: true, force: true });
+      try {
+        await rm(join(this.tmpDir, name), { recursive: true, force: true });
+      } catch (err) {
+        if (!isErrno(err, 'EACCES') && !isErrno(err, 'EPERM')) throw err;
+      }
     }
   }
 
