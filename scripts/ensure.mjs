@@ -80,12 +80,28 @@ function ensureNpm() {
   if (existsSync(stamp) && readFileSync(stamp, 'utf8') === want) return;
   // A node_modules that is a symlink is shared with another checkout (a git
   // worktree): npm ci here would empty it under that checkout. Install there.
-  if (existsSync(join(root, 'node_modules')) && lstatSync(join(root, 'node_modules')).isSymbolicLink()) {
+  // (lstat, not existsSync: a link whose target is missing for a moment is still a link.)
+  let shared = false;
+  try {
+    shared = lstatSync(join(root, 'node_modules')).isSymbolicLink();
+  } catch {
+    // no node_modules yet
+  }
+  if (shared) {
     log('node_modules is a symlink to another checkout\'s; not reinstalling it from here (run npm ci where it points if it is out of date)');
     return;
   }
-  log('installing npm dependencies (npm ci)');
-  run('npm', ['ci', '--no-audit', '--no-fund']);
+  // The registry sometimes drops a connection: a few attempts before giving up.
+  for (let attempt = 1; ; attempt++) {
+    log(`installing npm dependencies (npm ci)${attempt > 1 ? `, attempt ${attempt} of 3` : ''}`);
+    const r = spawnSync('npm', ['ci', '--no-audit', '--no-fund', '--fetch-retries=4'], { stdio: 'inherit', cwd: root });
+    if (r.status === 0) break;
+    if (attempt === 3) {
+      log(`failed: npm ci (exit ${r.status ?? r.signal}); check the network and the npm registry, then run the command again`);
+      process.exit(r.status || 1);
+    }
+    spawnSync('sleep', [String(5 * attempt)]);
+  }
   writeFileSync(stamp, want);
 }
 
