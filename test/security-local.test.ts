@@ -204,7 +204,9 @@ describe.skipIf(!asRoot)('root checks out near another user', () => {
     expect(state(target)).toBe(before);
     // (How many runs win the race depends on the machine's load: none may.)
     expect([...codes.values()].reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(10);
-    expect([...codes.keys()].filter((c) => c !== 0 && c !== 1 && c !== 4), `exit codes ${JSON.stringify([...codes])}: ${[...errors].join(' | ')}`).toEqual([]);
+    // The refusals a lost race may give, each documented: 1 (replaced right after it was made, or
+    // EEXIST), 2 (swapped for a directory another user owns), 4 (swapped for a non-empty one).
+    expect([...codes.keys()].filter((c) => c !== 0 && c !== 1 && c !== 2 && c !== 4), `exit codes ${JSON.stringify([...codes])}: ${[...errors].join(' | ')}`).toEqual([]);
     for (const e of errors) expect(e.trimEnd().split('\n'), e).toHaveLength(1);
     // What trove did check out went where it made it: every moved-away directory with a payload has it setuid as committed.
     for (const d of readdirSync(trash).filter((n) => existsSync(join(trash, n, 'payload')))) {
