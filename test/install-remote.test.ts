@@ -2,7 +2,7 @@ import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, write
 import { createHash } from 'node:crypto';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Nginx, startNginx } from './helpers/nginx.js';
+import { type Nginx, startNginx, objectRequests } from './helpers/nginx.js';
 import { trove, troveOk } from './helpers/cli.js';
 import { tmpdir } from './helpers/tmp.js';
 import { objectIds } from './helpers/objects.js';
@@ -44,13 +44,6 @@ async function packageObjects(server: string, commits: string[]): Promise<Map<st
   } finally {
     await repo.close();
   }
-}
-
-function objectRequests(n: Nginx): string[] {
-  return n
-    .accessLog()
-    .filter((l) => l.path.startsWith('/objects/'))
-    .map((l) => l.path.slice('/objects/'.length).replace('/', ''));
 }
 
 const sha256 = (b: string | Buffer) => createHash('sha256').update(b).digest('hex');

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Nginx, startNginx } from './helpers/nginx.js';
+import { type Nginx, startNginx, objectRequests } from './helpers/nginx.js';
 import { expectSameContent } from './helpers/fstree.js';
 import { trove, troveOk, TROVE_BIN } from './helpers/cli.js';
 import { tmpdir } from './helpers/tmp.js';
@@ -18,13 +18,6 @@ function refFiles(repo: string): Record<string, string> {
     out[relative(join(repo, 'refs'), path)] = readFileSync(path, 'utf8');
   }
   return out;
-}
-
-function objectRequests(n: Nginx): string[] {
-  return n
-    .accessLog()
-    .filter((l) => l.path.startsWith('/objects/'))
-    .map((l) => l.path.slice('/objects/'.length).replace('/', ''));
 }
 
 /** A small system-like tree: nested directories, a 2 MiB file, a symlink, an empty directory. */

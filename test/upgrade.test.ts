@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildGeneration } from '../src/system/generations/build.js';
 import { addPackage } from '../src/system/packages/add.js';
 import { Repo } from '../src/repo/repo.js';
-import { type Nginx, startNginx } from './helpers/nginx.js';
+import { type Nginx, startNginx, objectRequests } from './helpers/nginx.js';
 import { trove, troveIn, troveOk } from './helpers/cli.js';
 import { objectIds } from './helpers/objects.js';
 import { tmpdir } from './helpers/tmp.js';
@@ -28,14 +28,6 @@ async function buildVersion(path: string, src: string, version: number): Promise
   } finally {
     await repo.close();
   }
-}
-
-/** Ids of the objects a request log fetched under /objects/. */
-function objectRequests(n: Nginx): string[] {
-  return n
-    .accessLog()
-    .filter((l) => l.path.startsWith('/objects/'))
-    .map((l) => l.path.slice('/objects/'.length).replace('/', ''));
 }
 
 /** The bytes of the object files `ids` in `repo`. */

@@ -144,3 +144,11 @@ export async function startNginx(root: string, init: NginxInit = {}): Promise<Ng
     if (attempt >= 4) throw new Error(`nginx did not start: ${err}`);
   }
 }
+
+/** Ids of the objects a server's access log shows fetched under /objects/, in request order. */
+export function objectRequests(n: Nginx): string[] {
+  return n
+    .accessLog()
+    .filter((l) => l.path.startsWith('/objects/'))
+    .map((l) => l.path.slice('/objects/'.length).replace('/', ''));
+}

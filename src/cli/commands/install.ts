@@ -7,7 +7,7 @@ import { parsePackageSpec } from '../../system/packages/spec.js';
 import { DEFAULT_PROFILE } from '../../system/profiles.js';
 import { io, print, printJson, withRepo } from '../context.js';
 import { bytes, printActivation, printBuild } from '../printers.js';
-import { progressBar } from '../progress.js';
+import { progressBar, wantsProgress } from '../progress.js';
 
 interface Opts {
   profile: string;
@@ -63,7 +63,7 @@ export function register(program: Command): void {
       const retries = Number(opts.retries);
       if (!Number.isInteger(retries) || retries < 0) throw usage('--retries must be an integer >= 0');
       const activate = opts.switch ? { link: opts.link } : undefined;
-      const bar = opts.json || opts.dryRun || !opts.progress || !io().stderr.isTTY ? undefined : progressBar();
+      const bar = wantsProgress(opts) && !opts.dryRun ? progressBar() : undefined;
       const r = await withRepo(cmd, async (repo) => {
         const remotes = Object.keys(await listRemotes(repo.path));
         if (opts.remote === undefined && remotes.length === 0 && !opts.dryRun) {

@@ -3,7 +3,7 @@ import { upgrade } from '../../remote/upgrade.js';
 import { DEFAULT_PROFILE } from '../../system/profiles.js';
 import { io, print, printJson, withRepo } from '../context.js';
 import { bytes, printActivation, shortId } from '../printers.js';
-import { progressBar } from '../progress.js';
+import { progressBar, wantsProgress } from '../progress.js';
 import { intOption } from '../options.js';
 
 interface Opts {
@@ -43,7 +43,7 @@ export function register(program: Command): void {
         'stored) to count the objects and bytes a pull would store.',
     )
     .action(async (opts: Opts, cmd: Command) => {
-      const bar = opts.json || opts.dryRun || !opts.progress || !io().stderr.isTTY ? undefined : progressBar();
+      const bar = wantsProgress(opts) && !opts.dryRun ? progressBar() : undefined;
       const r = await withRepo(cmd, (repo) =>
         upgrade(repo, {
           remote: opts.remote,
