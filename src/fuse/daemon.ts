@@ -173,10 +173,12 @@ export async function runDaemon(repo: RepoLike, mountpoint: string, opts: MountO
  * The daemon's own entry point: `trove mount --foreground` minus the CLI, so
  * a detached mount does not pay for loading every command (node itself
  * starts in about 80 ms here; the whole CLI takes 300 ms more). It is always
- * the built one: when this module runs from src/ (under the tests), the one in dist/.
+ * the built one: main.js beside this module, which in the bundle
+ * (scripts/bundle.mjs) is dist/bundle/main.js; when this module runs from src/
+ * (under the tests), dist/bundle/main.js too.
  */
 const HERE = fileURLToPath(import.meta.url);
-const DAEMON_MAIN = HERE.endsWith('.ts') ? join(dirname(HERE), '..', '..', 'dist', 'fuse', 'main.js') : join(dirname(HERE), 'main.js');
+const DAEMON_MAIN = HERE.endsWith('.ts') ? join(dirname(HERE), '..', '..', 'dist', 'bundle', 'main.js') : join(dirname(HERE), 'main.js');
 
 /** What the foreground daemon tells a parent that started it. */
 export type DaemonMessage = { ready: true; pid: number; readyMs: number; mountMs: number } | { error: string; code: string; data?: ErrorData };

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { status } from '../../system/activation/status.js';
-import { publishedStatus } from '../../remote/upgrade.js';
+import { publishedStatus } from '../../remote/published-status.js';
 import { DEFAULT_PROFILE } from '../../system/profiles.js';
 import { print, printJson, withRepo } from '../context.js';
 import { shortId } from '../printers.js';
