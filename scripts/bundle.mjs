@@ -32,6 +32,21 @@ function newest(dir, skip) {
   return t;
 }
 
+/**
+ * protobufjs loads long.js when it can, and long.js compiles a WebAssembly
+ * module as it loads (about 20 ms of every command). The generated codec is
+ * built with --force-number and src/format/codec.ts reads every 64-bit field
+ * through Number(), so the bundle leaves long.js out: protobufjs then reads
+ * 64-bit fields as numbers, the same values codec.ts makes of a Long.
+ */
+const withoutLong = {
+  name: 'without-long',
+  setup(b) {
+    b.onResolve({ filter: /^long$/ }, () => ({ path: 'long', namespace: 'without-long' }));
+    b.onLoad({ filter: /.*/, namespace: 'without-long' }, () => ({ contents: 'module.exports = null;', loader: 'js' }));
+  },
+};
+
 export async function bundle({ ifStale = false } = {}) {
   if (ifStale && existsSync(STAMP) && statSync(STAMP).mtimeMs >= newest(dist, out)) return false;
   rmSync(out, { recursive: true, force: true });
@@ -49,6 +64,7 @@ export async function bundle({ ifStale = false } = {}) {
     // CommonJS dependencies (commander, protobufjs, undici) call require() for
     // Node's built-ins, which an ES module does not have.
     banner: { js: "import { createRequire as __troveRequire } from 'node:module'; const require = __troveRequire(import.meta.url);" },
+    plugins: [withoutLong],
     logLevel: 'warning',
     legalComments: 'none',
   });
