@@ -51,9 +51,14 @@ export async function bundle({ ifStale = false } = {}) {
   if (ifStale && existsSync(STAMP) && statSync(STAMP).mtimeMs >= newest(dist, out)) return false;
   rmSync(out, { recursive: true, force: true });
   await build({
-    // `[name].js` in one folder: the daemon entry is dist/bundle/main.js, beside
-    // the chunk that starts it (src/fuse/daemon.ts looks for main.js there).
-    entryPoints: { trove: join(dist, 'cli', 'bin.js'), main: join(dist, 'fuse', 'main.js') },
+    // `[name].js` in one folder: the daemon entry is dist/bundle/main.js and its
+    // watchdog's dist/bundle/watchdog-main.js, beside the chunks that start them
+    // (src/fuse/daemon.ts and src/fuse/watchdog.ts look for them there).
+    entryPoints: {
+      trove: join(dist, 'cli', 'bin.js'),
+      main: join(dist, 'fuse', 'main.js'),
+      'watchdog-main': join(dist, 'fuse', 'watchdog-main.js'),
+    },
     outdir: out,
     bundle: true,
     splitting: true,

@@ -66,7 +66,7 @@ export class HeartbeatWriter {
 }
 
 const HERE = fileURLToPath(import.meta.url);
-const WATCHDOG_MAIN = HERE.endsWith('.ts') ? join(dirname(HERE), '..', '..', 'dist', 'fuse', 'watchdog-main.js') : join(dirname(HERE), 'watchdog-main.js');
+const WATCHDOG_MAIN = HERE.endsWith('.ts') ? join(dirname(HERE), '..', '..', 'dist', 'bundle', 'watchdog-main.js') : join(dirname(HERE), 'watchdog-main.js');
 
 /**
  * Starts the watchdog of this process's mount: detached (a stop of the
