@@ -25,8 +25,8 @@ export function register(program: Command): void {
     )
     .action(async (rev: string, dest: string, opts: { hardlink?: boolean; copy?: boolean; json?: boolean }, cmd: Command) => {
       if (opts.hardlink && opts.copy) throw usage('--hardlink and --copy exclude each other');
-      const { commit, ...r } = await withRepo(cmd, (repo) => checkoutRev(repo, rev, dest, { hardlink: opts.hardlink === true }, inProfile(repo)));
-      if (opts.json) return printJson({ commit, dest, ...r });
-      print(`checked out ${shortId(commit)} to ${dest} (${r.mode}): ${r.files} files (${r.linked} linked, ${r.copied} copied), ${r.dirs} dirs, ${r.symlinks} symlinks`);
+      const { commit, mode: method, ...r } = await withRepo(cmd, (repo) => checkoutRev(repo, rev, dest, { hardlink: opts.hardlink === true }, inProfile(repo)));
+      if (opts.json) return printJson({ commit, dest, method, ...r });
+      print(`checked out ${shortId(commit)} to ${dest} (${method}): ${r.files} files (${r.linked} linked, ${r.copied} copied), ${r.dirs} dirs, ${r.symlinks} symlinks`);
     });
 }

@@ -12,6 +12,7 @@ interface MountFlags {
   debug?: boolean;
   pollMs?: string;
   watchdogMs?: string;
+  json?: boolean;
 }
 
 export function register(program: Command): void {
@@ -25,6 +26,7 @@ export function register(program: Command): void {
     .option('--poll-ms <ms>', 'keep polling this long after each request instead of sleeping (0: never)', '2')
     .option('--watchdog-ms <ms>', 'abort the mount and kill the daemon when it has not run this long while requests wait (0: no watchdog)', '10000')
     .option('--debug', "libfuse's request log (with --foreground)")
+    .option('--json', 'print the mount as JSON (with --foreground: one line once it serves)')
     .addHelpText(
       'after',
       '\nLayout: MNT/commits/<id>/... (any commit, looked up on first use), MNT/refs/<name> and\n' +
@@ -49,12 +51,15 @@ export function register(program: Command): void {
       const repo = await Repo.open(repoPath(cmd));
       if (!flags.foreground) {
         try {
-          for (const note of await daemon.prepareMountpoint(repo, mountpoint)) print(note);
+          const notes = await daemon.prepareMountpoint(repo, mountpoint);
+          if (!flags.json) for (const note of notes) print(note);
           const args = [`--cache-mb=${cacheMb}`, `--poll-ms=${pollMs}`, `--watchdog-ms=${watchdogMs}`, ...(flags.suid ? ['--suid'] : [])];
           const m = await daemon.startDaemon(repo, mountpoint, args);
-          print(`mounted ${repo.path} at ${mountpoint} (daemon pid ${m.pid}, ready in ${Math.round(m.readyMs)} ms; log: ${daemon.logPath(repo)})`);
-          for (const note of await throughView(repo, mountpoint)) print(note);
-          for (const note of await restoredViews(repo)) print(note);
+          const mounted = `mounted ${repo.path} at ${mountpoint} (daemon pid ${m.pid}, ready in ${Math.round(m.readyMs)} ms; log: ${daemon.logPath(repo)})`;
+          if (!flags.json) print(mounted);
+          const after = [...(await throughView(repo, mountpoint)), ...(await restoredViews(repo))];
+          if (flags.json) printJson({ repo: repo.path, mountpoint, pid: m.pid, logFile: daemon.logPath(repo), notes: [...notes, ...after] });
+          else for (const note of after) print(note);
         } catch (err) {
           // The mount's own files (mount.log, mount.json) sit in the repository.
           const path = (err as NodeJS.ErrnoException).path;
@@ -69,8 +74,9 @@ export function register(program: Command): void {
       try {
         const log = (line: string) => io().stderr.write(`${new Date().toISOString()} ${line}\n`);
         await daemon.runDaemon(repo, mountpoint, { cacheMb, pollMs, watchdogMs, suid: flags.suid, debug: flags.debug, log });
-        for (const note of await throughView(repo, mountpoint)) log(note);
-        for (const note of await restoredViews(repo)) log(note);
+        const notes = [...(await throughView(repo, mountpoint)), ...(await restoredViews(repo))];
+        for (const note of notes) log(note);
+        if (flags.json) io().stdout.write(`${JSON.stringify({ repo: repo.path, mountpoint, pid: process.pid, logFile: null, notes })}\n`);
       } catch (err) {
         await repo.close();
         throw err;
@@ -138,7 +144,7 @@ export function register(program: Command): void {
             mountpoint,
             stale: r.stale,
             lazy: r.lazy,
-            stoppedPid: r.stoppedPid ?? null,
+            pid: r.stoppedPid ?? null,
             aborted: r.aborted ?? null,
             repointed: repointed.map((x) => ({ profile: x.profile, role: x.role, link: x.link, commit: x.commit, from: x.pointsAt, to: x.to, made: x.made, recordUpdated: x.recordUpdated })),
             dangling: dangling.map((x) => ({ profile: x.profile, role: x.role, link: x.link, commit: x.commit, target: x.pointsAt, fix: x.fix })),
