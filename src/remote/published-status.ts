@@ -1,12 +1,13 @@
 import type { Repo } from '../repo/repo.js';
 import { type GenerationOrigin, readOrigin } from '../system/generations/published.js';
 import { readActive } from '../system/profiles.js';
-import { readCachedSummary } from './accepted.js';
 import type { PublishedGeneration } from './summary.js';
 import type { TransportInit } from './transport.js';
 
-// `trove status` runs this on every call: the network modules (pull,
-// transport and its HTTP client) are loaded only for --remote-check.
+// `trove status` runs this on every call: the summary's modules (and the
+// object codec they bring) are loaded only for an upgraded generation, and
+// the network modules (pull, transport and its HTTP client) only for
+// --remote-check.
 
 /** What `status` says about an upgraded generation: where it came from and whether the remote publishes a newer one. */
 export interface PublishedStatus {
@@ -43,6 +44,7 @@ export async function publishedStatus(repo: Repo, profile: string, opts: { check
       await transport.close();
     }
   }
+  const { readCachedSummary } = await import('./accepted.js');
   const cached = await readCachedSummary(repo, origin.remote);
   const newest = cached?.summary.generations?.[origin.profile]?.at(-1) ?? null;
   return { origin, newest, checked: cached?.fetched ?? null, newer: newest !== null && newest.number > origin.generation };
