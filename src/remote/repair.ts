@@ -1,3 +1,4 @@
+import type { OnProgress } from '../util/progress.js';
 import { existsSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { isTroveError } from '../util/errors.js';
@@ -26,6 +27,8 @@ export interface RepairOptions {
   transport?: TransportInit;
   /** Waiting for gc to release the repository lock. */
   onWait?: () => void;
+  /** Progress of each fsck pass (see {@link fsck}). */
+  onProgress?: OnProgress;
 }
 
 /** An object fetched again and installed after it verified against its id. */
@@ -101,7 +104,7 @@ export async function repair(repo: Repo, opts: RepairOptions): Promise<RepairRep
     for (const [name, r] of Object.entries(await listRemotes(repo.path)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
       sources.push({ name, url: r.url });
     }
-    let report = await fsck(repo, { roots: opts.roots });
+    let report = await fsck(repo, { roots: opts.roots, onProgress: opts.onProgress });
     const found = report.problems;
     const repaired: RepairedObject[] = [];
     const tried = new Map<ObjectId, SourceAttempt[]>();
@@ -122,7 +125,7 @@ export async function repair(repo: Repo, opts: RepairOptions): Promise<RepairRep
         }
       }
       if (!progress) break;
-      report = await fsck(repo, { roots: opts.roots });
+      report = await fsck(repo, { roots: opts.roots, onProgress: opts.onProgress });
     }
 
     const left = report.problems;
@@ -156,7 +159,7 @@ export async function repair(repo: Repo, opts: RepairOptions): Promise<RepairRep
     // A bad variant is derived data: it goes, and the next hard-link checkout makes it again.
     const removedVariants = left.flatMap((p) => (p.problem === 'corrupt-variant' && p.where ? [p.where] : []));
     for (const where of removedVariants) rmSync(join(repo.path, where), { force: true });
-    if (quarantined.length > 0 || removedVariants.length > 0) report = await fsck(repo, { roots: opts.roots });
+    if (quarantined.length > 0 || removedVariants.length > 0) report = await fsck(repo, { roots: opts.roots, onProgress: opts.onProgress });
 
     const remaining: RemainingProblem[] = report.problems.map((p) => {
       const n = (p.id !== undefined && needers.get(p.id)) || { neededBy: [], more: 0 };
