@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ERROR_HELPERS, ioError, isErrno, isTroveError, usage } from '../../util/errors.js';
 import { Repo } from '../../repo/repo.js';
-import { io, print, printJson, repoPath } from '../context.js';
+import { io, print, printJson, repoPath, say } from '../context.js';
 import type { Repointed, ViewLink } from '../../system/activation/views.js';
 
 interface MountFlags {
@@ -41,12 +41,12 @@ export function register(program: Command): void {
       const repo = await Repo.open(repoPath(cmd));
       if (!flags.foreground) {
         try {
-          for (const note of await daemon.prepareMountpoint(repo, mountpoint)) print(note);
+          for (const note of await daemon.prepareMountpoint(repo, mountpoint)) say(note);
           const args = [`--cache-mb=${cacheMb}`, `--poll-ms=${pollMs}`, ...(flags.suid ? ['--suid'] : [])];
           const m = await daemon.startDaemon(repo, mountpoint, args);
-          print(`mounted ${repo.path} at ${mountpoint} (daemon pid ${m.pid}, ready in ${Math.round(m.readyMs)} ms; log: ${daemon.logPath(repo)})`);
-          for (const note of await throughView(repo, mountpoint)) print(note);
-          for (const note of await restoredViews(repo)) print(note);
+          say(`mounted ${repo.path} at ${mountpoint} (daemon pid ${m.pid}, ready in ${Math.round(m.readyMs)} ms; log: ${daemon.logPath(repo)})`);
+          for (const note of await throughView(repo, mountpoint)) say(note);
+          for (const note of await restoredViews(repo)) say(note);
         } catch (err) {
           // The mount's own files (mount.log, mount.json) sit in the repository.
           const path = (err as NodeJS.ErrnoException).path;
@@ -91,8 +91,8 @@ export function register(program: Command): void {
         if (isTroveError(err, 'E_NOT_A_REPO')) return undefined;
         throw err;
       });
-      const say = (line: string) => {
-        if (!flags.json) print(line);
+      const sayUnlessJson = (line: string) => {
+        if (!flags.json) say(line);
       };
       try {
         const { linksIntoView, repointOffView } = await import('../../system/activation/views.js');
@@ -111,12 +111,12 @@ export function register(program: Command): void {
             );
           }
         }
-        for (const r of repointed) say(`re-pointed ${r.link} (${describe(r)}) off the view, at the checkout ${r.to}${r.made ? ' (new checkout)' : ''}`);
-        for (const d of dangling) say(`warning: ${d.link} (${describe(d)}) points into ${mountpoint} and dangles once it is unmounted; run: trove mount ${mountpoint}, or ${d.fix}`);
+        for (const r of repointed) sayUnlessJson(`re-pointed ${r.link} (${describe(r)}) off the view, at the checkout ${r.to}${r.made ? ' (new checkout)' : ''}`);
+        for (const d of dangling) if (!flags.json) print(`warning: ${d.link} (${describe(d)}) points into ${mountpoint} and dangles once it is unmounted; run: trove mount ${mountpoint}, or ${d.fix}`);
         const r = await daemon.unmount(repo, mountpoint);
-        if (r.stale) say(`${mountpoint}: its daemon had died; cleaned the stale mount`);
-        if (r.lazy) say(`${mountpoint} is busy: detached it lazily; its daemon serves the processes still using it and exits when they are done`);
-        say(`unmounted ${mountpoint}${r.stoppedPid ? ` (stopped daemon pid ${r.stoppedPid})` : ''}`);
+        if (r.stale) sayUnlessJson(`${mountpoint}: its daemon had died; cleaned the stale mount`);
+        if (r.lazy) sayUnlessJson(`${mountpoint} is busy: detached it lazily; its daemon serves the processes still using it and exits when they are done`);
+        sayUnlessJson(`unmounted ${mountpoint}${r.stoppedPid ? ` (stopped daemon pid ${r.stoppedPid})` : ''}`);
         if (flags.json) {
           printJson({
             mountpoint,

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { assertRefFree, listRefsChecked } from '../../repo/resolve.js';
 import { resolveRevision } from '../../system/revisions.js';
-import { io, print, printJson, withRepo } from '../context.js';
+import { io, print, printJson, say, withRepo } from '../context.js';
 
 /** The namespace and name a ref is spelled with: `refs/heads/X` and `X` are heads, `refs/remotes/X` and `remotes/X` remote-tracking. */
 function refSpelling(name: string): { ns: 'heads' | 'remotes'; ref: string } {
@@ -40,7 +40,7 @@ export function register(program: Command): void {
         await assertRefFree(repo, name);
         const id = await resolveRevision(repo, rev);
         await repo.refs.write(name, id);
-        print(`${name} -> ${id}`);
+        say(`${name} -> ${id}`);
       });
     });
   refs

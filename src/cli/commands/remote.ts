@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { addRemote, listRemotes, removeRemote } from '../../remote/config.js';
 import { keyIdOf, parsePublicKey } from '../../remote/sign.js';
 import { readKeyFile } from '../../remote/sign-commit.js';
-import { print, printJson, withRepo } from '../context.js';
+import { print, printJson, say, withRepo } from '../context.js';
 
 export function register(program: Command): void {
   const remote = program.command('remote').description('add, list or remove remotes (stored in <repo>/config)');
@@ -15,7 +15,7 @@ export function register(program: Command): void {
     .action(async (name: string, url: string, opts: { signKey?: string }, cmd: Command) => {
       const pem = opts.signKey ? await readKeyFile(opts.signKey, 'public key') : undefined;
       const r = await withRepo(cmd, (repo) => addRemote(repo.path, name, url, pem));
-      print(`remote ${name} -> ${r.url}${pem ? ` (signed by key ${keyIdOf(parsePublicKey(pem))})` : ''}`);
+      say(`remote ${name} -> ${r.url}${pem ? ` (signed by key ${keyIdOf(parsePublicKey(pem))})` : ''}`);
     });
   remote
     .command('list', { isDefault: true })
@@ -38,6 +38,6 @@ export function register(program: Command): void {
     .action(async (name: string, opts: { prune?: boolean; json?: boolean }, cmd: Command) => {
       const deleted = await withRepo(cmd, (repo) => removeRemote(repo, name, { prune: opts.prune }));
       if (opts.json) return printJson({ remote: name, deleted });
-      for (const ref of deleted) print(`deleted ${ref}`);
+      for (const ref of deleted) say(`deleted ${ref}`);
     });
 }
