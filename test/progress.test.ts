@@ -273,7 +273,7 @@ describe('progress and verbosity', () => {
     expect(r.status).toBe(0);
     // The bar is redrawn in place (cursor to column 1, line cleared) and cleared at the end.
     expect(r.stdout).toMatch(/\x1b\[1Gcommit: reading \d+ files/);
-    expect(r.stdout).toContain(`commit: reading ${FILES} files, ${bytes(FILE_BYTES)}`);
+    expect(r.stdout).toContain(`commit: reading ${FILES} files | ${bytes(FILE_BYTES)} | `);
     expect(r.stdout).toMatch(/\x1b\[2K/);
     expect(r.stdout).toMatch(/tty -> [0-9a-f]{64}/);
     const off = run(`commit ${q(src)} -r tty2 --no-progress`);

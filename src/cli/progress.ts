@@ -101,15 +101,24 @@ export function meter(cmd: Command, label: string, opts: { json?: boolean } = {}
     if (running) bar!.stop();
     running = false;
   };
+  /**
+   * `pull: objects [####----] 120/400 objects | 1.2 MiB | 3.4 MiB/s | ETA 5s`; with a byte total,
+   * bytes against it first (`delta [##--] 1.2 MiB/4.0 MiB (120 objects) | ...`); without any total,
+   * no bar and no ETA (`commit: reading 1234 files | 56.7 MiB | 12.3 MiB/s`).
+   */
+  const barLine = (): string => {
+    const f = fraction(cur);
+    const width = 24;
+    const drawn = f === undefined ? '' : ` [${'#'.repeat(Math.round(f * width)).padEnd(width, '-')}]`;
+    const units = `${cur.total === undefined ? cur.done : `${cur.done}/${cur.total}`} ${cur.unit}`;
+    const done = cur.totalBytes === undefined ? units : `${bytes(cur.bytes)}/${bytes(cur.totalBytes)} (${units})`;
+    const secs = Math.max(0.001, (Date.now() - cur.since) / 1000);
+    const eta = f === undefined || f === 0 ? '' : ` | ETA ${Math.round((secs * (1 - f)) / f)}s`;
+    return `${label}: ${cur.phase}${drawn} ${done} | ${bytes(cur.bytes)} | ${bytes(cur.bytes / secs)}/s${eta}`;
+  };
   const feedBar = (now: number) => {
     bar ??= new SingleBar({
-      format: () => {
-        const f = fraction(cur);
-        const width = 24;
-        const drawn = f === undefined ? '' : ` [${'#'.repeat(Math.round(f * width)).padEnd(width, '-')}]`;
-        const rate = bytes(cur.bytes / Math.max(0.001, (Date.now() - cur.since) / 1000));
-        return `${label}: ${cur.phase}${drawn} ${counts(cur)}${pct(cur)} | ${rate}/s`;
-      },
+      format: barLine,
       hideCursor: true,
       clearOnComplete: true,
       fps: 8,
