@@ -19,6 +19,7 @@ const GROUPS = {
   install: () => import('./install.mjs'),
   fuse: () => import('./fuse.mjs'),
   pkgadd: () => import('./pkgadd.mjs'),
+  startup: () => import('./startup.mjs'),
 };
 
 const USAGE = `usage: npm run bench -- [--runs N | --quick] [--only ${Object.keys(GROUPS).join(',')}] [--no-docs] [--no-wait]

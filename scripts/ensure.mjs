@@ -129,6 +129,8 @@ function build() {
     log('TypeScript build failed');
     process.exit(1);
   }
+  // The CLI runs from one bundle (scripts/bundle.mjs), made from dist/.
+  run(process.execPath, [join(root, 'scripts', 'bundle.mjs'), '--if-stale']);
 }
 
 if (!(job in DEBIAN)) {

@@ -102,7 +102,7 @@ describe('bisect', () => {
       expect(run.stdout).toContain('A broken');
       const reset = await cli('bisect', 'reset', '--json');
       expect(reset.code).toBe(0);
-      expect(JSON.parse(reset.stdout)).toEqual({ link, restored: null });
+      expect(JSON.parse(reset.stdout)).toEqual({ link, target: null });
       // There was no link before the session: reset removes it.
       expect(() => readlinkSync(link)).toThrow();
     }
@@ -215,7 +215,7 @@ describe('bisect', () => {
 
     const reset = await cli('bisect', 'reset', '--json');
     expect(reset.code).toBe(0);
-    expect(JSON.parse(reset.stdout)).toEqual({ link, restored: before });
+    expect(JSON.parse(reset.stdout)).toEqual({ link, target: before });
     expect(readlinkSync(link)).toBe(before);
     expect((await status()).linkOk).toBe(true);
     expect((await cli('switch', '2')).code).toBe(0);

@@ -115,8 +115,8 @@ describe('the CLI end to end', () => {
     expect(log.indexOf('second')).toBeLessThan(log.indexOf('first'));
     expect(log).toContain('    line two');
     expect([...(await ok(repo, 'log', '-n', '1', 'main')).matchAll(/^commit /gm)]).toHaveLength(1);
-    const json = JSON.parse(await ok(repo, 'log', '--json', 'main')) as { id: string; parents: string[]; subject: string }[];
-    expect(json.map((c) => [c.id, c.parents, c.subject])).toEqual([
+    const json = JSON.parse(await ok(repo, 'log', '--json', 'main')) as { commit: string; parents: string[]; subject: string }[];
+    expect(json.map((c) => [c.commit, c.parents, c.subject])).toEqual([
       [c2, [c1], 'second'],
       [c1, [], 'first'],
     ]);
@@ -129,8 +129,8 @@ describe('the CLI end to end', () => {
     expect(show).toMatch(/^tree {3}[0-9a-f]{64}$/m);
     expect(show).toMatch(/^root {3}mode 0755 uid 0 gid 0$/m);
     for (const rev of ['main~1', 'main^', c1, c1.slice(0, 10)]) {
-      const json = JSON.parse(await ok(repo, 'show', '--json', rev)) as { id: string; metadata: unknown[]; parents: string[] };
-      expect(json.id).toBe(c1);
+      const json = JSON.parse(await ok(repo, 'show', '--json', rev)) as { commit: string; metadata: unknown[]; parents: string[] };
+      expect(json.commit).toBe(c1);
       expect(json.metadata).toEqual([{ key: 'build', value: '1' }]);
       expect(json.parents).toEqual([]);
     }
@@ -183,10 +183,10 @@ describe('the CLI end to end', () => {
     expect(await ok(repo, 'refs', 'set', 'release/1.0', 'main~1')).toContain(`release/1.0 -> ${c1}`);
     expect(await ok(repo, 'refs')).toBe(`${c2} main\n${c1} release/1.0\n`);
     expect(JSON.parse(await ok(repo, 'refs', 'list', '--json'))).toEqual([
-      { name: 'main', id: c2 },
-      { name: 'release/1.0', id: c1 },
+      { ref: 'main', commit: c2 },
+      { ref: 'release/1.0', commit: c1 },
     ]);
-    expect(await ok(repo, 'show', '--json', 'release/1.0')).toContain(`"id": "${c1}"`);
+    expect(await ok(repo, 'show', '--json', 'release/1.0')).toContain(`"commit": "${c1}"`);
     await ok(repo, 'refs', 'delete', 'release/1.0');
     expect(await ok(repo, 'refs', 'list')).toBe(`${c2} main\n`);
     expect((await trove(['refs', 'delete', 'release/1.0', '--repo', repo])).code).toBe(3);
@@ -213,8 +213,8 @@ describe('the CLI end to end', () => {
 
   it('checkout as a hard-link farm: same content and metadata, files share inodes with the repository', async () => {
     const dest = join(root, 'co-links');
-    const r = JSON.parse(await ok(repo, 'checkout', '--hardlink', '--json', 'main', dest)) as { mode: string; linked: number; copied: number };
-    expect(r).toMatchObject({ mode: 'hardlink', copied: 1 }); // only the file with an xattr is copied
+    const r = JSON.parse(await ok(repo, 'checkout', '--hardlink', '--json', 'main', dest)) as { method: string; linked: number; copied: number };
+    expect(r).toMatchObject({ method: 'hardlink', copied: 1 }); // only the file with an xattr is copied
     expectSameTree(src, dest);
     expect(getAttributeSync(join(dest, 'xattr'), 'user.test').toString()).toBe('kept');
     const inodes = repoInodes(repo);
@@ -234,8 +234,8 @@ describe('the CLI end to end', () => {
 
   it('checkout --copy: same content and metadata, every file its own inode', async () => {
     const dest = join(root, 'co-copy');
-    const r = JSON.parse(await ok(repo, 'checkout', '--copy', '--json', 'main', dest)) as { mode: string; linked: number; copied: number };
-    expect(r).toMatchObject({ mode: 'copy', linked: 0 });
+    const r = JSON.parse(await ok(repo, 'checkout', '--copy', '--json', 'main', dest)) as { method: string; linked: number; copied: number };
+    expect(r).toMatchObject({ method: 'copy', linked: 0 });
     expectSameTree(src, dest);
     expect(getAttributeSync(join(dest, 'xattr'), 'user.test').toString()).toBe('kept');
     const inodes = repoInodes(repo);

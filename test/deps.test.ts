@@ -7,7 +7,7 @@ import { troveIn } from './helpers/cli.js';
 import { tmpdir } from './helpers/tmp.js';
 
 interface Show {
-  number: number;
+  generation: number;
   asked: string[];
   dependencies: string[];
   packages: { name: string; label: string; dependency: boolean }[];
@@ -64,10 +64,10 @@ describe('gen build and install resolve dependencies', () => {
 
     const exact = await cli('gen', 'build', 'app', '--no-deps', '--json');
     expect(exact.code, exact.stderr).toBe(0);
-    expect(JSON.parse(exact.stdout)).toMatchObject({ number: 2, packages: ['app-amd64-1.0-1'], dependencies: [] });
+    expect(JSON.parse(exact.stdout)).toMatchObject({ generation: 2, packages: ['app-amd64-1.0-1'], dependencies: [] });
     // Asking for a dependency by name makes it asked for: a new generation with the same packages.
-    const both = JSON.parse((await cli('gen', 'build', 'app', 'libbar', '--json')).stdout) as { number: number; dependencies: string[] };
-    expect(both.number).toBe(3);
+    const both = JSON.parse((await cli('gen', 'build', 'app', 'libbar', '--json')).stdout) as { generation: number; dependencies: string[] };
+    expect(both.generation).toBe(3);
     expect(both.dependencies).toEqual(['libc6-amd64-2.36-9-1', 'postfix-amd64-3.7-1']);
     expect((await show('1')).asked).toEqual(['app-amd64-1.0-1']);
 
@@ -114,7 +114,7 @@ describe('gen build and install resolve dependencies', () => {
     const inst = await cli('install', 'viewer', '--link', link, '--json');
     expect(inst.code, inst.stderr).toBe(0);
     const g = await show();
-    expect(g.number).toBe(2);
+    expect(g.generation).toBe(2);
     // libui 1.0 (revision 1) stays: it still satisfies libui (>= 1).
     expect(g.asked).toEqual(['editor-amd64-1-1', 'viewer-amd64-1-1']);
     expect(g.dependencies).toEqual(['libcommon-amd64-1-1', 'libui-amd64-1.0-1', 'libview-amd64-1-1']);

@@ -98,6 +98,9 @@ describe('docs/format.md lists what a repository holds', () => {
     chmodSync(join(src, 'tool'), 0o755);
     writeFileSync(join(src, 'private'), 'private\n');
     chmodSync(join(src, 'private'), 0o600);
+    // Private too, and of a mode no object file has: the hard-link checkout makes a variant.
+    writeFileSync(join(src, 'group'), 'group\n');
+    chmodSync(join(src, 'group'), 0o640);
     writeFileSync(join(src, 'random'), randomBytes(4096)); // does not compress: a .nogz mark
     const gone = join(root, 'gone');
     mkdirSync(gone);
@@ -137,16 +140,17 @@ describe('docs/format.md lists what a repository holds', () => {
     for (const k of kinds) expect(FORMAT).toContain(`objects/ab/${k}`);
   });
 
-  it('object files are 0644, or 0755 for a blob first imported as an executable', async () => {
+  it('object files are 0644, or 0755 for a blob first imported as an executable; 0600 for private content', async () => {
     const ls = JSON.parse((await trove(['ls', '--json', 'main', '--repo', repo])).stdout) as { path: string; id: string }[];
     const modeOf = (id: string) => statSync(join(repo, 'objects', id.slice(0, 2), id.slice(2))).mode & 0o7777;
     const byPath = new Map(ls.map((e) => [e.path, modeOf(e.id)]));
-    expect(Object.fromEntries(byPath)).toEqual({ plain: 0o644, private: 0o644, random: 0o644, tool: 0o755 });
+    expect(Object.fromEntries(byPath)).toEqual({ group: 0o600, plain: 0o644, private: 0o600, random: 0o644, tool: 0o755 });
     const modes = new Set<number>();
     for (const shard of readdirSync(join(repo, 'objects'))) {
       for (const name of readdirSync(join(repo, 'objects', shard))) if (/^[0-9a-f]{62}$/.test(name)) modes.add(modeOf(shard + name));
     }
-    expect([...modes].sort()).toEqual([0o644, 0o755]);
-    expect(FORMAT).toMatch(/Object files are mode `0644`, or `0755`/);
+    expect([...modes].sort()).toEqual([0o600, 0o644, 0o755]);
+    expect(FORMAT).toMatch(/A blob's object file is `0644`, or\s+`0755` for a blob whose first importer/);
+    expect(FORMAT).toMatch(/`0600` \(`0700`\) when it is private/);
   });
 });

@@ -90,7 +90,7 @@ describe('fsck --repair', () => {
     await troveOk(server, 'init');
     await troveOk(server, 'commit', src, '-r', 'os/main', '-m', 'one');
     await troveOk(server, 'summary');
-    head = JSON.parse(await troveOk(server, 'show', '--json', 'os/main')).id;
+    head = JSON.parse(await troveOk(server, 'show', '--json', 'os/main')).commit;
     nginx = await startNginx(server);
     // A server whose copy of the overwritten blob is itself wrong (same size, other bytes).
     cpSync(server, badServer, { recursive: true });
@@ -170,7 +170,7 @@ describe('fsck --repair', () => {
     const t = troveIn(repo);
     await troveOk(repo, 'init');
     await troveOk(repo, 'commit', src, '-r', 'os/main', '-m', 'one');
-    const commit = JSON.parse(await troveOk(repo, 'show', '--json', 'os/main')).id as string;
+    const commit = JSON.parse(await troveOk(repo, 'show', '--json', 'os/main')).commit as string;
     const f = await faultIds(repo, 'os/main');
     const bad = damage(repo, f);
 

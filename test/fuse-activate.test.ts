@@ -51,8 +51,8 @@ describe.skipIf(skipFuse())('switch and rollback on a real mount (CLI end to end
       expect(add.code, add.stderr).toBe(0);
       const gen = await cli('gen', 'build', 'base', '--json');
       expect(gen.code, gen.stderr).toBe(0);
-      const r = JSON.parse(gen.stdout) as { number: number; commit: string };
-      expect(r.number).toBe(n);
+      const r = JSON.parse(gen.stdout) as { generation: number; commit: string };
+      expect(r.generation).toBe(n);
       commits.push(r.commit);
     }
   });
@@ -171,9 +171,9 @@ describe.skipIf(skipFuse())('switch and rollback on a real mount (CLI end to end
     };
     expect(await until(dead)).toBe(true);
 
-    const st = JSON.parse((await cli('status', '--json')).stdout) as { linkOk: boolean; problem: string; link: { state: string; mountpoint: string } };
+    const st = JSON.parse((await cli('status', '--json')).stdout) as { linkOk: boolean; problem: string; linkStatus: { state: string; mountpoint: string } };
     expect(st.linkOk).toBe(false);
-    expect(st.link).toMatchObject({ state: 'unmounted', mountpoint: mnt });
+    expect(st.linkStatus).toMatchObject({ state: 'unmounted', mountpoint: mnt });
     expect(st.problem).toBe(`the view at ${mnt} is not mounted (daemon gone); run: trove mount ${mnt}, or trove switch 2 to use a checkout`);
 
     // The dead mount is still in the mount table, and the record's pid now names a live process

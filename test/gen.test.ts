@@ -182,8 +182,8 @@ describe('CLI: gen build, list, diff, install, remove', () => {
     expect((await cli('switch', '1', '--link', link)).code).toBe(0);
     const inst = await cli('install', 'c', '--json', '--link', link);
     expect(inst.code).toBe(0);
-    const installed = JSON.parse(inst.stdout) as { number: number; packages: string[]; activated: { generation: number } };
-    expect(installed.number).toBe(2);
+    const installed = JSON.parse(inst.stdout) as { generation: number; packages: string[]; activated: { generation: number } };
+    expect(installed.generation).toBe(2);
     expect(installed.packages).toEqual(['a-amd64-1.0-1', 'b-amd64-1.0-1', 'c-amd64-1.0-1']);
     expect(installed.activated.generation).toBe(2);
     expect(readFileSync(join(link, 'bin', 'c'), 'utf8')).toBe('c');
@@ -194,8 +194,8 @@ describe('CLI: gen build, list, diff, install, remove', () => {
     expect(readFileSync(join(link, 'bin', 'shared'), 'utf8')).toBe('from b');
     expect((await cli('remove', 'nosuch', '--link', link)).code).toBe(3);
 
-    const list = JSON.parse((await cli('gen', 'list', '--json')).stdout) as { number: number; commit: string; timestamp: number; added: string[]; removed: string[]; active: boolean }[];
-    expect(list.map((g) => g.number)).toEqual([1, 2, 3]);
+    const list = JSON.parse((await cli('gen', 'list', '--json')).stdout) as { generation: number; commit: string; timestamp: number; added: string[]; removed: string[]; active: boolean }[];
+    expect(list.map((g) => g.generation)).toEqual([1, 2, 3]);
     expect(list[1]!.added).toEqual(['c-amd64-1.0-1']);
     expect(list[2]!.removed).toEqual(['a-amd64-1.0-1']);
     expect(list.map((g) => g.active)).toEqual([false, false, true]);
@@ -207,7 +207,7 @@ describe('CLI: gen build, list, diff, install, remove', () => {
     for (const [i, g] of list.entries()) {
       const date = new Date(g.timestamp * 1000).toISOString();
       expect(Math.abs(g.timestamp - Date.now() / 1000)).toBeLessThan(600);
-      expect(lines[i]).toBe(`${g.active ? '*' : ' '} ${String(g.number).padStart(4)}  ${g.commit.slice(0, 12)}  ${date}  ${i === 1 ? 3 : 2} packages  ${[...g.added.map((p) => `+${p}`), ...g.removed.map((p) => `-${p}`)].join(' ')}`);
+      expect(lines[i]).toBe(`${g.active ? '*' : ' '} ${String(g.generation).padStart(4)}  ${g.commit.slice(0, 12)}  ${date}  ${i === 1 ? 3 : 2} packages  ${[...g.added.map((p) => `+${p}`), ...g.removed.map((p) => `-${p}`)].join(' ')}`);
     }
     const nope = await cli('gen', 'list', '--profile', 'nope');
     expect(nope.code).toBe(3);
@@ -253,7 +253,7 @@ describe('concurrent installs', () => {
     // Real processes (troveAll): concurrent installs contend for the repository's locks as separate processes do.
     const runs = await troveAll(names.map((name) => ['--repo', repoPath, 'install', name, '--json']));
     for (const r of runs) expect(r.code, r.stderr).toBe(0);
-    const numbers = runs.map((r) => (JSON.parse(r.stdout) as { number: number }).number);
+    const numbers = runs.map((r) => (JSON.parse(r.stdout) as { generation: number }).generation);
     expect(numbers.sort((a, b) => a - b)).toEqual([2, 3, 4, 5, 6, 7]);
 
     const r2 = await Repo.open(repoPath);

@@ -1,4 +1,4 @@
-// Before any test: build dist/ from src/ (incrementally), so that the tests
+// Before any test: build dist/ from src/ (incrementally) and bundle it, so that the tests
 // that run bin/trove.js as a real process, and the FUSE daemon that `trove
 // mount` starts, run the code under test and never an old build.
 import { execFileSync } from 'node:child_process';
@@ -19,7 +19,14 @@ function newest(dir: string): number {
   return t;
 }
 
-export default function setup(): void {
+export default async function setup(): Promise<void> {
+  buildDist();
+  // bin/trove.js and the FUSE daemon run the bundle of dist/ (scripts/bundle.mjs).
+  const { bundle } = (await import(join(ROOT, 'scripts', 'bundle.mjs'))) as { bundle: (o: { ifStale: boolean }) => Promise<boolean> };
+  await bundle({ ifStale: true });
+}
+
+function buildDist(): void {
   // Nothing in src/ (or the build's config) changed since the last build: skip tsc's own check, which takes seconds.
   if (existsSync(BUILD_INFO) && statSync(BUILD_INFO).mtimeMs > Math.max(newest(join(ROOT, 'src')), statSync(join(ROOT, 'tsconfig.json')).mtimeMs)) return;
   execFileSync(join(ROOT, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.json', '--incremental', '--tsBuildInfoFile', BUILD_INFO], {

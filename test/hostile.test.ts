@@ -362,9 +362,9 @@ describe('symlinks pointing outside the tree', () => {
 describe('objects whose bytes no longer match their name', () => {
   async function idsOf(repo: string) {
     const ls = JSON.parse((await trove(['ls', '-R', '--json', 'main', '--repo', repo])).stdout) as { path: string; id?: string }[];
-    const show = JSON.parse((await trove(['show', '--json', 'main', '--repo', repo])).stdout) as { id: string; tree: string };
+    const show = JSON.parse((await trove(['show', '--json', 'main', '--repo', repo])).stdout) as { commit: string; tree: string };
     const byPath = new Map(ls.map((r) => [r.path, r.id!]));
-    return { blob: byPath.get('file')!, subtree: byPath.get('sub')!, commit: show.id, root: show.tree };
+    return { blob: byPath.get('file')!, subtree: byPath.get('sub')!, commit: show.commit, root: show.tree };
   }
 
   const objectPath = (repo: string, id: string) => join(repo, 'objects', id.slice(0, 2), id.slice(2));

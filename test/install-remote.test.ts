@@ -230,6 +230,16 @@ describe('install from a remote package index served by nginx', () => {
     const r = JSON.parse(await troveOk(local, 'install', 'tool', '--dry-run', '--json'));
     expect(r.packages.map((p: { label: string; source: string }) => `${p.label} ${p.source}`)).toEqual(['libtool-x-amd64-2.1-1 local', 'tool-amd64-1.0-1 origin']);
   });
+
+  it('a one-character package name (accepted by pkg add) is listed in the index and installs', async () => {
+    await troveOk(server, 'pkg', 'add', dirPackage(base, 'z', { 'usr/share/z/z': 'z\n' }), '--arch', 'amd64', '--name', 'z', '--version', '1', '--depends', 'libtool-x');
+    await troveOk(server, 'summary');
+    const r = await trove(['--repo', client, 'install', 'z', '--link', link, '--json']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).install.packages).toContain('z-amd64-1-1');
+    expect(readFileSync(join(link, 'usr/share/z/z'), 'utf8')).toBe('z\n');
+  });
 });
 
 describe('a hostile or tampered package index is refused and changes nothing', () => {

@@ -97,7 +97,7 @@ describe('show', () => {
     const ls = await trove(['ls', '1:etc', '--repo', join(dir, 'repo')]);
     expect(ls.stdout).toMatch(/^- 0644 +0 +0 +1 id\n$/);
     expect((await trove(['cat', '2:etc/id', '--repo', join(dir, 'repo')])).stdout).toBe('2');
-    expect((JSON.parse((await trove(['show', '--json', '2', '--repo', join(dir, 'repo')])).stdout) as { id: string }).id).toBe(commits[1]);
+    expect((JSON.parse((await trove(['show', '--json', '2', '--repo', join(dir, 'repo')])).stdout) as { commit: string }).commit).toBe(commits[1]);
   });
 });
 

@@ -20,8 +20,8 @@ describe('trove remote', () => {
     expect(config.remotes).toEqual({ web: { url: 'http://example.org/repo/' }, disk: { url: disk } });
     const list = JSON.parse((await trove(['--repo', repo, 'remote', 'list', '--json'])).stdout);
     expect(list).toEqual([
-      { name: 'disk', url: disk, keyId: null },
-      { name: 'web', url: 'http://example.org/repo/', keyId: null },
+      { remote: 'disk', url: disk, keyId: null },
+      { remote: 'web', url: 'http://example.org/repo/', keyId: null },
     ]);
     expect((await trove(['--repo', repo, 'remote', 'add', 'web', 'http://other/'])).code).toBe(4);
     expect((await trove(['--repo', repo, 'remote', 'add', '../x', 'http://other/'])).code).toBe(6);

@@ -114,7 +114,7 @@ describe('revision spellings', () => {
       const r = await trove(['show', '--json', text, '--repo', repoDir]);
       if (typeof want === 'string') {
         expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
-        expect((JSON.parse(r.stdout) as { id: string }).id).toBe(ids[want]);
+        expect((JSON.parse(r.stdout) as { commit: string }).commit).toBe(ids[want]);
       } else {
         // Under --json an error is one JSON object on one line of stderr (docs/cli.md).
         expect({ code: r.code, lines: r.stderr.split('\n').length, stdout: r.stdout }).toEqual({ code: want.code, lines: 2, stdout: '' });
@@ -159,9 +159,9 @@ describe('revision spellings', () => {
     for (const spec of [['HEAD'], ['@'], []]) {
       const h = await trove(['show', '--json', ...spec, '--repo', repoDir]);
       expect({ spec, code: h.code, stderr: h.stderr }).toEqual({ spec, code: 0, stderr: '' });
-      expect((JSON.parse(h.stdout) as { id: string }).id).toBe(ids.o2);
+      expect((JSON.parse(h.stdout) as { commit: string }).commit).toBe(ids.o2);
     }
-    expect((JSON.parse((await trove(['show', '--json', 'HEAD^', '--repo', repoDir])).stdout) as { id: string }).id).toBe(ids.o1);
+    expect((JSON.parse((await trove(['show', '--json', 'HEAD^', '--repo', repoDir])).stdout) as { commit: string }).commit).toBe(ids.o1);
   });
 
   it('REMOTE:REF with a path: origin:os/main:file, and origin:os/main alone is the ref', async () => {

@@ -19,9 +19,9 @@ async function repoWithMain(): Promise<{ root: string; repo: string; src: string
   writeFileSync(join(src, 'sub', 'deeper'), 'deeper\n');
   const c = await trove(['commit', src, '-r', 'main', '-m', 'first', '--repo', repo]);
   expect(c.code).toBe(0);
-  const show = JSON.parse((await trove(['show', '--json', 'main', '--repo', repo])).stdout) as { id: string; tree: string };
+  const show = JSON.parse((await trove(['show', '--json', 'main', '--repo', repo])).stdout) as { commit: string; tree: string };
   const ls = JSON.parse((await trove(['ls', '--json', 'main:file', '--repo', repo])).stdout) as { id: string }[];
-  return { root, repo, src, commit: show.id, tree: show.tree, blob: ls[0]!.id };
+  return { root, repo, src, commit: show.commit, tree: show.tree, blob: ls[0]!.id };
 }
 
 describe('concurrent commits on one ref', () => {
@@ -41,9 +41,9 @@ describe('concurrent commits on one ref', () => {
     const results = await troveAll(sources.map((src, i) => ['commit', src, '-r', 'main', '-m', `c${i}`, '--repo', repo]));
     for (const r of results) expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
 
-    const log = JSON.parse((await trove(['log', '--json', 'main', '--repo', repo])).stdout) as { id: string; parents: string[]; subject: string }[];
+    const log = JSON.parse((await trove(['log', '--json', 'main', '--repo', repo])).stdout) as { commit: string; parents: string[]; subject: string }[];
     expect(log.map((c) => c.subject).sort()).toEqual(Array.from({ length: N }, (_, i) => `c${i}`));
-    for (let i = 0; i < log.length - 1; i++) expect(log[i]!.parents).toEqual([log[i + 1]!.id]);
+    for (let i = 0; i < log.length - 1; i++) expect(log[i]!.parents).toEqual([log[i + 1]!.commit]);
     expect(log[log.length - 1]!.parents).toEqual([]);
     // Each commit printed the parent it got, and no two got the same one.
     const parents = results.map((r) => /parent ([0-9a-f]{12})/.exec(r.stdout)?.[1] ?? null);
@@ -123,8 +123,8 @@ describe('a ref file that holds no id', () => {
     const all = await trove(['refs', 'list', '--remotes', '--json', '--repo', repo]);
     expect(all.code).toBe(0);
     expect(JSON.parse(all.stdout)).toEqual([
-      { name: 'main', id: commit },
-      { name: 'remotes/origin/main', id: commit },
+      { ref: 'main', commit },
+      { ref: 'remotes/origin/main', commit },
     ]);
     expect(all.stderr.trimEnd().split('\n')).toEqual([
       expect.stringMatching(/^trove: warning: skipping garbage: /),

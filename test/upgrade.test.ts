@@ -73,14 +73,14 @@ describe('publish generations and upgrade from them', () => {
 
   it('upgrade --dry-run says what it would fetch and records nothing; upgrade then fetches exactly that', async () => {
     const dry = JSON.parse(await troveOk(client, 'upgrade', '--dry-run', '--link', link, '--json'));
-    expect(dry).toMatchObject({ state: 'dry-run', remote: 'origin', profile: 'system', generation: null, published: { number: 3 } });
+    expect(dry).toMatchObject({ state: 'dry-run', remote: 'origin', profile: 'system', generation: null, published: { generation: 3 } });
     expect(existsSync(join(client, 'profiles/system'))).toBe(false);
     expect(existsSync(link)).toBe(false);
     expect(objectIds(client).size).toBe(0);
 
     nginx.clearLog();
     const r = JSON.parse(await troveOk(client, 'upgrade', '--link', link, '--json'));
-    expect(r).toMatchObject({ state: 'upgraded', generation: 1, published: { number: 3 } });
+    expect(r).toMatchObject({ state: 'upgraded', generation: 1, published: { generation: 3 } });
     const got = objectIds(client);
     // The client had nothing: what it fetched is every object it now has, each requested once, as the dry run said.
     expect(r.fetched.objects).toBe(got.size);
@@ -122,14 +122,14 @@ describe('publish generations and upgrade from them', () => {
     expect(checked).toMatch(/^published {3}newer: origin generation 4 \([0-9a-f]{12}\), as of .*; run trove upgrade$/m);
     const json = JSON.parse(await troveOk(client, 'status', '--json'));
     expect(json.origin).toMatchObject({ remote: 'origin', generation: 3 });
-    expect(json.published).toMatchObject({ newer: true, newest: { number: 4 } });
+    expect(json.published).toMatchObject({ newer: true, newest: { generation: 4 } });
   });
 
   it('an upgrade fetches only the objects the client lacks', async () => {
     const before = objectIds(client);
     nginx.clearLog();
     const r = JSON.parse(await troveOk(client, 'upgrade', '--json'));
-    expect(r).toMatchObject({ state: 'upgraded', generation: 2, published: { number: 4 } });
+    expect(r).toMatchObject({ state: 'upgraded', generation: 2, published: { generation: 4 } });
     const added = [...objectIds(client)].filter((id) => !before.has(id));
     expect(r.fetched.objects).toBe(added.length);
     expect(r.fetched.bytes).toBe(objectBytes(client, added));
@@ -237,7 +237,7 @@ describe('upgrade from a signed summary', () => {
     expect(existsSync(join(server, 'summary.sig'))).toBe(true);
     const link = join(base, 'ro');
     const r = JSON.parse(await troveOk(client, 'upgrade', '--link', link, '--json'));
-    expect(r).toMatchObject({ state: 'upgraded', generation: 1, published: { number: 2 } });
+    expect(r).toMatchObject({ state: 'upgraded', generation: 1, published: { generation: 2 } });
     expect(readFileSync(join(link, 'bin/tool'), 'utf8')).toBe('tool 2\n');
 
     // A new generation, summary signed by a key the client does not trust.
@@ -253,6 +253,6 @@ describe('upgrade from a signed summary', () => {
 
     await troveOk(server, 'summary', '--key', key);
     const ok = JSON.parse(await troveOk(client, 'upgrade', '--json'));
-    expect(ok).toMatchObject({ state: 'upgraded', generation: 2, published: { number: 3 } });
+    expect(ok).toMatchObject({ state: 'upgraded', generation: 2, published: { generation: 3 } });
   });
 });

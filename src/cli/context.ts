@@ -39,7 +39,12 @@ export function print(line = ''): void {
   io().stdout.write(`${line}\n`);
 }
 
-/** Writes `value` as pretty JSON to stdout. */
+/** A file mode in JSON: an octal string (`"0644"`), as the text output shows it. */
+function octalModes(key: string, value: unknown): unknown {
+  return key === 'mode' && typeof value === 'number' ? value.toString(8).padStart(4, '0') : value;
+}
+
+/** Writes `value` as pretty JSON to stdout; every numeric `mode` as an octal string (docs/cli.md, JSON vocabulary). */
 export function printJson(value: unknown): void {
-  io().stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+  io().stdout.write(`${JSON.stringify(value, octalModes, 2)}\n`);
 }

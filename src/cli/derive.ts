@@ -5,6 +5,7 @@ import { DEFAULT_PROFILE } from '../system/profiles.js';
 import type { Repo } from '../repo/repo.js';
 import { printJson, say, withRepo } from './context.js';
 import { printActivation, printBuild } from './printers.js';
+import { numbered } from './json.js';
 
 interface DeriveOpts {
   profile: string;
@@ -30,7 +31,7 @@ export function registerDerive(program: Command, name: string, description: stri
     .action(async (specs: string[], opts: DeriveOpts, cmd: Command) => {
       const parsed = specs.map(parsePackageSpec);
       const built = await withRepo(cmd, (repo) => derive(repo, parsed, { profile: opts.profile, noDeps: !opts.deps, activate: opts.switch ? { link: opts.link } : undefined }));
-      if (opts.json) return printJson(built);
+      if (opts.json) return printJson(numbered(built));
       if (built.removed) say(`removed: ${built.removed.join(' ')}`);
       if (built.autoremoved?.length) say(`no longer needed, removed: ${built.autoremoved.join(' ')}`);
       printBuild(built);

@@ -119,13 +119,15 @@ export function decodeTree(bytes: Uint8Array, opts: DecodeTreeOptions = {}): Tre
     if (problem) throw badObject(`tree has invalid entry name ${JSON.stringify(name)}: ${problem}`);
     const kind = PB_TO_KIND.get(e.kind ?? 0);
     if (!kind) throw badObject(`tree entry ${JSON.stringify(name)} has unknown kind ${e.kind}`);
+    const size = Number(e.size ?? 0);
+    if (!Number.isSafeInteger(size)) throw badObject(`tree entry ${JSON.stringify(name)} has a size past 2^53 bytes`);
     const entry: TreeEntry = {
       name,
       kind,
       mode: e.mode ?? 0,
       uid: e.uid ?? 0,
       gid: e.gid ?? 0,
-      size: Number(e.size ?? 0),
+      size,
       xattrs: xattrsFromPb(e.xattrs),
     };
     if (kind === 'symlink') entry.target = e.target ?? '';

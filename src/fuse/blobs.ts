@@ -43,6 +43,12 @@ export interface BlobReaderInit {
   sync?: boolean;
   /** Verdicts on object files remembered (default 100,000; each a short string). */
   maxVerdicts?: number;
+  /**
+   * Called after each MiB hashed (default: nothing). Hashing a large file
+   * with blocking reads holds the serving thread for seconds; the daemon
+   * beats its heartbeat here, so its watchdog sees work, not a hang.
+   */
+  progress?: () => void;
 }
 
 /** Counters of the work the reader did, for tests and the daemon's status line. */
@@ -146,7 +152,7 @@ export class BlobReader {
       const key = fileKey(st);
       const known = this.verdicts.get(key);
       if (known === false) throw new KnownCorrupt(blob);
-      if (known === undefined && !this.judge(key, blob, await hashFd(fd, st.size))) throw corruptObject(blob);
+      if (known === undefined && !this.judge(key, blob, await hashFd(fd, st.size, this.init.progress))) throw corruptObject(blob);
       const b: OpenBlob = { fd, busy: 0, evicted: false, verified: key };
       this.open.set(blob, b);
       return b;
@@ -169,7 +175,7 @@ export class BlobReader {
       const key = fileKey(st);
       const known = this.verdicts.get(key);
       if (known === false) throw new KnownCorrupt(blob);
-      if (known === undefined && !this.judge(key, blob, hashFdSync(fd))) throw corruptObject(blob);
+      if (known === undefined && !this.judge(key, blob, hashFdSync(fd, this.init.progress))) throw corruptObject(blob);
       const b: OpenBlob = { fd, busy: 0, evicted: false, verified: key };
       this.open.set(blob, b);
       return b;
@@ -218,7 +224,7 @@ class KnownCorrupt extends Error {
 }
 
 /** SHA-256 of a whole open file, with blocking reads. */
-function hashFdSync(fd: number): { id: ObjectId; bytes: number } {
+function hashFdSync(fd: number, progress?: () => void): { id: ObjectId; bytes: number } {
   const h = newHasher();
   const buf = (syncHashBuffer ??= Buffer.allocUnsafe(HASH_CHUNK));
   let pos = 0;
@@ -227,12 +233,13 @@ function hashFdSync(fd: number): { id: ObjectId; bytes: number } {
     if (n === 0) break;
     h.update(buf.subarray(0, n));
     pos += n;
+    progress?.();
   }
   return { id: h.digest('hex'), bytes: pos };
 }
 
 /** SHA-256 of a whole open file, through the thread pool. */
-async function hashFd(fd: number, size: number): Promise<{ id: ObjectId; bytes: number }> {
+async function hashFd(fd: number, size: number, progress?: () => void): Promise<{ id: ObjectId; bytes: number }> {
   const h = newHasher();
   // Reads may overlap here, so each has its own buffer: no larger than the file (plus one byte to see its end).
   const buf = Buffer.allocUnsafe(Math.min(HASH_CHUNK, size + 1));
@@ -242,6 +249,7 @@ async function hashFd(fd: number, size: number): Promise<{ id: ObjectId; bytes: 
     if (n === 0) break;
     h.update(buf.subarray(0, n));
     pos += n;
+    progress?.();
   }
   return { id: h.digest('hex'), bytes: pos };
 }

@@ -5,15 +5,16 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { type ErrorCode, type ErrorData, exists, ioError, isErrno, isTroveError, notFound, TroveError, usage } from '../util/errors.js';
 import { io } from '../util/io.js';
-import { clearMount, mountProblem, mountTable, processAlive, processStartTime, readMountRecord, writeMount } from '../system/mounts.js';
+import { clearMount, daemonUnresponsive, mountProblem, mountTable, processAlive, processStartTime, readMountRecord, writeMount } from '../system/mounts.js';
 import { DiskStore } from '../store/disk.js';
 import type { GetStore, GetSyncStore, ObjectFiles } from '../store/types.js';
 import { BlobReader } from './blobs.js';
-import { getBaseHandlers } from './handlers.js';
-import { fuseConnection, fusermount, mountState } from './mountpoint.js';
+import { type FuseHandlers, getBaseHandlers } from './handlers.js';
+import { abortConnection, fuseConnection, fusermount, mountState } from './mountpoint.js';
 import { mountFuse, type NativeMountOptions } from './native.js';
 import { RepoSource } from './source.js';
 import { TroveView } from './view.js';
+import { DEFAULT_WATCHDOG_MS, HeartbeatWriter, startWatchdog } from './watchdog.js';
 
 /** Options of `trove mount`; defaults as documented on each field. */
 export interface MountOptions extends NativeMountOptions {
@@ -21,6 +22,12 @@ export interface MountOptions extends NativeMountOptions {
   cacheMb?: number;
   /** Lines for the log (default: stderr). */
   log?: (line: string) => void;
+  /**
+   * ms without a heartbeat, while requests wait, after which the watchdog
+   * aborts the mount's connection and kills the daemon (default 10 000; 0:
+   * no watchdog). See watchdog.ts.
+   */
+  watchdogMs?: number;
 }
 
 /** What the daemon needs of a repository: its directory and object store. */
@@ -46,7 +53,15 @@ export const logPath = (repo: { path: string }) => join(repo.path, 'mount.log');
 export async function prepareMountpoint(repo: { path: string }, mountpoint: string): Promise<string[]> {
   const notes: string[] = [];
   const rec = await readMountRecord(repo.path);
-  const live = rec !== undefined && (await mountProblem(rec)) === null;
+  // A daemon that cannot answer would block every probe of its mount below.
+  const hung = rec && rec.pid !== process.pid ? daemonUnresponsive(repo.path, rec) : null;
+  if (rec && hung) {
+    throw ioError(
+      `the repository's view at ${rec.mountpoint} does not answer: ${hung}; its watchdog aborts it once a reader waits, or run: trove umount --force ${rec.mountpoint}`,
+      { path: rec.mountpoint, pid: rec.pid },
+    );
+  }
+  const live = rec !== undefined && (await mountProblem(rec, repo.path)) === null;
   if (rec && live && rec.pid !== process.pid) {
     const where = rec.mountpoint === mountpoint ? 'there' : `at ${rec.mountpoint}`;
     throw exists(`the repository is already mounted ${where} (daemon pid ${rec.pid}); unmount it first: trove umount ${rec.mountpoint}`, { path: rec.mountpoint, pid: rec.pid });
@@ -92,12 +107,27 @@ export async function serve(repo: RepoLike, mountpoint: string, opts: MountOptio
   const log = opts.log ?? ((line: string) => io().stderr.write(`${line}\n`));
   const t0 = performance.now();
   const view = new TroveView(new RepoSource(repo.store, repo.path), { treeCacheBytes: (opts.cacheMb ?? 64) << 20 });
-  const blobs = new BlobReader({ pathOf: (id) => repo.store.pathOf(id) });
-  const handlers = getBaseHandlers(view, blobs, { zeroMessageOpen: true, log });
-  const mount = await mountFuse(mountpoint, handlers, opts);
+  // Beats from the event loop, which answers every request; the watchdog starts before
+  // the mount, so that it never holds a descriptor of the FUSE device.
+  const watchdogMs = opts.watchdogMs ?? DEFAULT_WATCHDOG_MS;
+  const heart = new HeartbeatWriter(repo.path, watchdogMs);
+  const beats = setInterval(() => heart.beat(), heart.interval);
+  beats.unref();
+  if (watchdogMs > 0) startWatchdog(repo.path, processStartTime(process.pid), mountpoint, watchdogMs);
+  const blobs = new BlobReader({ pathOf: (id) => repo.store.pathOf(id), progress: () => heart.beat() });
+  const handlers = withFault(getBaseHandlers(view, blobs, { zeroMessageOpen: true, log }), process.env.TROVE_FUSE_FAULT);
+  let mount: Awaited<ReturnType<typeof mountFuse>>;
+  try {
+    mount = await mountFuse(mountpoint, handlers, opts);
+  } catch (err) {
+    clearInterval(beats);
+    heart.close();
+    throw err;
+  }
   const mountMs = performance.now() - t0;
   // Our mount, as opposed to a later one on the same point.
   const conn = mountTable().get(mountpoint)?.dev ?? '';
+  if (conn) heart.mounted(conn);
   // Pid and start time name this process; the device names this mount (see readMount).
   await writeMount(repo.path, { mountpoint, pid: process.pid, started: processStartTime(process.pid), ...(conn ? { dev: conn } : {}) });
 
@@ -105,10 +135,12 @@ export async function serve(repo: RepoLike, mountpoint: string, opts: MountOptio
   const stop = () =>
     (stopping ??= (async () => {
       clearInterval(watch);
+      clearInterval(beats);
       if (mountTable().get(mountpoint)?.dev === conn) await mount.unmount().catch((err: unknown) => log(`unmount: ${(err as Error).message}`));
       blobs.close();
       const rec = await readMountRecord(repo.path).catch(() => undefined);
       if (rec?.pid === process.pid) await clearMount(repo.path);
+      heart.close();
     })());
   // Unmounted by someone else: exit, unless it was detached lazily and still
   // has users (its FUSE connection lives on), who must keep being served.
@@ -145,6 +177,23 @@ export async function serve(repo: RepoLike, mountpoint: string, opts: MountOptio
   return { readyMs: performance.now(), mountMs, stop };
 }
 
+/**
+ * Test-only faults of the daemon, chosen by the environment variable
+ * TROVE_FUSE_FAULT (docs/fuse.md, "Watchdog"): `spin-on-open` makes every
+ * open a busy loop that never returns, a daemon hung on its serving thread.
+ */
+function withFault(handlers: FuseHandlers, fault: string | undefined): FuseHandlers {
+  if (fault !== 'spin-on-open') return handlers;
+  return {
+    ...handlers,
+    open: () => {
+      for (let spins = 0; spins >= 0; spins = (spins + 1) % 1e9) {
+        // Never returns: the event loop, and with it the heartbeat, stops.
+      }
+    },
+  };
+}
+
 const stamp = (line: string) => `${new Date().toISOString()} ${line}`;
 
 /**
@@ -173,10 +222,12 @@ export async function runDaemon(repo: RepoLike, mountpoint: string, opts: MountO
  * The daemon's own entry point: `trove mount --foreground` minus the CLI, so
  * a detached mount does not pay for loading every command (node itself
  * starts in about 80 ms here; the whole CLI takes 300 ms more). It is always
- * the built one: when this module runs from src/ (under the tests), the one in dist/.
+ * the built one: main.js beside this module, which in the bundle
+ * (scripts/bundle.mjs) is dist/bundle/main.js; when this module runs from src/
+ * (under the tests), dist/bundle/main.js too.
  */
 const HERE = fileURLToPath(import.meta.url);
-const DAEMON_MAIN = HERE.endsWith('.ts') ? join(dirname(HERE), '..', '..', 'dist', 'fuse', 'main.js') : join(dirname(HERE), 'main.js');
+const DAEMON_MAIN = HERE.endsWith('.ts') ? join(dirname(HERE), '..', '..', 'dist', 'bundle', 'main.js') : join(dirname(HERE), 'main.js');
 
 /** What the foreground daemon tells a parent that started it. */
 export type DaemonMessage = { ready: true; pid: number; readyMs: number; mountMs: number } | { error: string; code: string; data?: ErrorData };
@@ -249,18 +300,43 @@ export interface UnmountResult {
   lazy: boolean;
   stale: boolean;
   stoppedPid?: number;
+  /** Why the daemon did not answer, when its connection was aborted (with `force`). */
+  aborted?: string;
+}
+
+/** Why the daemon of the repository's view at `mountpoint` cannot answer now, or null (see daemonUnresponsive). */
+export async function unresponsiveView(repo: { path: string }, mountpoint: string): Promise<string | null> {
+  const rec = await readMountRecord(repo.path);
+  return rec?.mountpoint === mountpoint ? daemonUnresponsive(repo.path, rec) : null;
 }
 
 /**
  * Unmounts a trove view (or the remains of one whose daemon died): fusermount
  * -u, else lazily with -uz when busy; stops the daemon and clears the record.
  */
-export async function unmount(repo: { path: string } | undefined, mountpoint: string): Promise<UnmountResult> {
-  const st = await mountState(mountpoint);
+export async function unmount(repo: { path: string } | undefined, mountpoint: string, opts: { force?: boolean } = {}): Promise<UnmountResult> {
   const rec = repo ? await readMountRecord(repo.path) : undefined;
   const ours = rec?.mountpoint === mountpoint ? rec : undefined;
+  // A daemon that cannot answer would block every request below: refuse, or (forced) abort its connection and kill it.
+  const hung = ours && repo ? daemonUnresponsive(repo.path, ours) : null;
+  let aborted: { why: string; pid: number } | undefined;
+  if (ours && hung) {
+    if (!opts.force) {
+      throw ioError(`cannot unmount ${mountpoint}: ${hung}; trove umount --force ${mountpoint} aborts its connection and kills it`, { path: mountpoint, pid: ours.pid });
+    }
+    const dev = ours.dev ?? mountTable().get(mountpoint)?.dev;
+    const failed = dev ? abortConnection(dev) : 'the mount has no device';
+    // Killing it closes the FUSE device, which aborts the connection too when fusectl could not.
+    if (processAlive(ours.pid, ours.started)) process.kill(ours.pid, 'SIGKILL');
+    for (let i = 0; i < 100 && processAlive(ours.pid, ours.started); i++) await new Promise((r) => setTimeout(r, 20));
+    if (failed !== null && processAlive(ours.pid, ours.started)) {
+      throw ioError(`cannot unmount ${mountpoint}: ${hung}, and its connection could not be aborted (${failed}) nor the daemon killed`, { path: mountpoint, pid: ours.pid });
+    }
+    aborted = { why: hung, pid: ours.pid };
+  }
+  const st = await mountState(mountpoint);
   // The record goes when it is this mount's, or stale; a live mount elsewhere keeps its own.
-  const clear = ours !== undefined || (rec !== undefined && (await mountProblem(rec)) !== null);
+  const clear = ours !== undefined || (rec !== undefined && (await mountProblem(rec, repo?.path)) !== null);
   if (st.state === 'none') {
     if (repo && clear) await clearMount(repo.path);
     throw notFound(`${mountpoint} is not mounted`, { path: mountpoint });
@@ -268,7 +344,7 @@ export async function unmount(repo: { path: string } | undefined, mountpoint: st
   if (st.state === 'live' && !st.fstype.startsWith('fuse')) {
     throw usage(`${mountpoint} is a ${st.fstype} mount, not a trove view`, { path: mountpoint });
   }
-  const result: UnmountResult = { lazy: false, stale: st.state === 'stale' };
+  const result: UnmountResult = { lazy: false, stale: st.state === 'stale' && !aborted, ...(aborted ? { aborted: aborted.why, stoppedPid: aborted.pid } : {}) };
   let r = fusermount(mountpoint, false);
   if (!r.ok) {
     r = fusermount(mountpoint, true);

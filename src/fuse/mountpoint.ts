@@ -1,10 +1,56 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { answers, mountTable } from '../system/mounts.js';
 
 /** What is at a mount point: nothing mounted, a live mount, or a FUSE mount whose daemon died. */
 export type MountState = { state: 'none' } | { state: 'live'; fstype: string } | { state: 'stale'; fstype: string };
+
+const FUSECTL = '/sys/fs/fuse/connections';
+
+/**
+ * The kernel's FUSE control filesystem, mounted when it is not (as root):
+ * its `<minor>/waiting` counts a connection's pending requests, and writing
+ * to `<minor>/abort` fails them and every later one with ENOTCONN. Undefined
+ * when it is not there and cannot be mounted.
+ */
+export function fusectl(): string | undefined {
+  if (mountTable().get(FUSECTL)?.fstype === 'fusectl') return FUSECTL;
+  if (process.getuid?.() !== 0 || !existsSync(FUSECTL)) return undefined;
+  const r = spawnSync('mount', ['-t', 'fusectl', 'fusectl', FUSECTL], { encoding: 'utf8' });
+  return r.status === 0 ? FUSECTL : undefined;
+}
+
+/** Requests of the FUSE connection `dev` (`major:minor`) waiting for an answer, or undefined when fusectl cannot tell. */
+export function pendingRequests(dev: string): number | undefined {
+  const base = fusectl();
+  const minor = dev.split(':')[1];
+  if (!base || !minor) return undefined;
+  try {
+    const n = Number(readFileSync(join(base, minor, 'waiting'), 'utf8').trim());
+    return Number.isInteger(n) ? n : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Aborts the FUSE connection `dev` through fusectl: every request waiting
+ * on it, and every later one, fails with ENOTCONN (ECONNABORTED for one in
+ * flight) instead of waiting for its daemon. Null when done, else why not.
+ */
+export function abortConnection(dev: string): string | null {
+  const base = fusectl();
+  const minor = dev.split(':')[1];
+  if (!base) return 'fusectl is not mounted at /sys/fs/fuse/connections and cannot be (not root)';
+  if (!minor) return `no connection number in ${dev}`;
+  try {
+    writeFileSync(join(base, minor, 'abort'), '1');
+    return null;
+  } catch (err) {
+    return `${join(base, minor, 'abort')}: ${(err as Error).message}`;
+  }
+}
 
 /**
  * The kernel's control directory of a FUSE connection (`fusectl`, mounted by
@@ -13,9 +59,8 @@ export type MountState = { state: 'none' } | { state: 'live'; fstype: string } |
  */
 export function fuseConnection(dev: string): string | undefined {
   const minor = dev.split(':')[1];
-  const base = '/sys/fs/fuse/connections';
-  if (!minor || !existsSync(join(base, minor))) return undefined;
-  return join(base, minor);
+  if (!minor || !existsSync(join(FUSECTL, minor))) return undefined;
+  return join(FUSECTL, minor);
 }
 
 /**

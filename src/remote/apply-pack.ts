@@ -1,8 +1,8 @@
-import { chmodSync } from 'node:fs';
+import { chmodSync, statSync } from 'node:fs';
 import { badObject, corrupt } from '../util/errors.js';
 import { decodeCommit, decodeTree } from '../format/codec.js';
 import { hashBytes, type ObjectId } from '../util/hash.js';
-import { type ObjectFiles, objectFileMode } from '../store/types.js';
+import { isPublicMode, type ObjectFiles, objectFileMode, publishedMode } from '../store/types.js';
 import { checkPresent } from './present.js';
 import { installStream, installVerifiedSync, type InstallTarget } from './install.js';
 import { ByteReader, type PackKind, readFrameHeader, readPackHeader } from './pack.js';
@@ -43,9 +43,14 @@ export async function applyPack(init: ApplyPackInit, source: AsyncIterable<Buffe
   const r = new ByteReader(source);
   const count = await readPackHeader(r);
   const kinds = new Map<ObjectId, PackKind>();
-  // Blobs this pack installed (mode 0644) that no tree has referenced yet: the
+  // Blobs this pack installed (private, mode 0600) that no tree has referenced yet: the
   // first tree to reference one decides whether its object file is executable.
   const unclaimed = new Set<ObjectId>();
+  // Every blob this pack installed, and the trees and commit roots it carries: once the pack
+  // is in, the blobs its commits show to other users are published (docs/security.md, "Private files").
+  const installedBlobs = new Set<ObjectId>();
+  const packTrees = new Map<ObjectId, { id: ObjectId; kind: 'file' | 'dir'; mode: number }[]>();
+  const roots: { tree: ObjectId; open: boolean }[] = [];
   const result: ApplyPackResult = { objects: 0, installed: 0, bytes: 0, installedBytes: 0 };
 
   /** Throws unless `id`, referenced as a `kind` by `from`, is installed. */
@@ -63,7 +68,10 @@ export async function applyPack(init: ApplyPackInit, source: AsyncIterable<Buffe
   const done = (id: ObjectId, kind: PackKind, size: number, installed: boolean) => {
     kinds.set(id, kind);
     if (installed) {
-      if (kind === 'blob') unclaimed.add(id);
+      if (kind === 'blob') {
+        unclaimed.add(id);
+        installedBlobs.add(id);
+      }
       result.installed++;
       result.installedBytes += size;
     }
@@ -83,7 +91,7 @@ export async function applyPack(init: ApplyPackInit, source: AsyncIterable<Buffe
         for await (const chunk of r.chunks(h.length)) void chunk;
         done(id, kind, h.length, false);
       } else {
-        await installStream(store, id, r.chunks(h.length), h.length, 'pack');
+        await installStream(store, id, r.chunks(h.length), h.length, 'pack', { private: true });
         done(id, kind, h.length, true);
       }
       continue;
@@ -96,18 +104,51 @@ export async function applyPack(init: ApplyPackInit, source: AsyncIterable<Buffe
       const entries = decodeTree(bytes).entries;
       for (const e of entries) if (e.kind !== 'symlink') requireInstalled(e.id!, e.kind === 'dir' ? 'tree' : 'blob', id, e.kind === 'file' ? e.size : undefined);
       for (const e of entries) {
-        if (e.kind === 'file' && unclaimed.delete(e.id!) && (e.mode & 0o111) !== 0) chmodSync(store.pathOf(e.id!), objectFileMode({ executable: true }));
+        if (e.kind === 'file' && unclaimed.delete(e.id!) && (e.mode & 0o111) !== 0) chmodSync(store.pathOf(e.id!), objectFileMode({ executable: true, private: true }));
       }
+      packTrees.set(id, entries.flatMap((e) => (e.kind === 'symlink' ? [] : [{ id: e.id!, kind: e.kind, mode: e.mode }])));
     } else if (kind === 'commit') {
       const commit = decodeCommit(bytes);
       requireInstalled(commit.tree, 'tree', id);
       for (const p of commit.parents) requireInstalled(p, 'commit', id);
+      roots.push({ tree: commit.tree, open: (commit.root.mode & 0o001) !== 0 });
     }
     const fresh = !store.hasSync(id);
-    if (fresh) installVerifiedSync(store, id, bytes);
+    if (fresh) installVerifiedSync(store, id, bytes, kind === 'blob' ? { private: true } : undefined);
     done(id, kind, bytes.length, fresh);
   }
   if (result.objects !== count) throw corrupt(`pack ended after ${result.objects} of ${count} objects`);
   if (!(await r.atEnd())) throw corrupt('pack has trailing bytes after its end marker');
+  publishShown(store, roots, packTrees, installedBlobs);
   return result;
+}
+
+/**
+ * Publishes the blobs a pack installed (private) that its commits show to
+ * other users: a file readable by others below directories all searchable
+ * by others, walked from the commits' roots through the pack's own trees.
+ * Just installed, no checkout links them yet, so a chmod is enough.
+ */
+function publishShown(
+  store: ObjectFiles,
+  roots: { tree: ObjectId; open: boolean }[],
+  trees: Map<ObjectId, { id: ObjectId; kind: 'file' | 'dir'; mode: number }[]>,
+  installed: Set<ObjectId>,
+): void {
+  const seen = new Set<ObjectId>();
+  const stack = roots.filter((r) => r.open).map((r) => r.tree);
+  while (stack.length > 0) {
+    const tree = stack.pop()!;
+    if (seen.has(tree)) continue;
+    seen.add(tree);
+    for (const e of trees.get(tree) ?? []) {
+      if (e.kind === 'dir') {
+        if ((e.mode & 0o001) !== 0) stack.push(e.id);
+      } else if ((e.mode & 0o004) !== 0 && installed.delete(e.id)) {
+        const path = store.pathOf(e.id);
+        const mode = statSync(path).mode;
+        if (!isPublicMode(mode)) chmodSync(path, publishedMode(mode));
+      }
+    }
+  }
 }

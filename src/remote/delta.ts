@@ -1,4 +1,5 @@
 import { createWriteStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable, type Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -8,7 +9,7 @@ import { replaceAtomic } from '../util/fs-atomic.js';
 import type { ObjectId } from '../util/hash.js';
 import { readCommit, readTree } from '../repo/objects.js';
 import type { Repo } from '../repo/repo.js';
-import type { GetStore } from '../store/types.js';
+import { isPublicMode, type GetStore } from '../store/types.js';
 import { DELTAS_DIR, deltaName } from './layout.js';
 import { type PackEntry, packStream } from './pack.js';
 import { type OnProgress, progressOf } from '../util/progress.js';
@@ -117,7 +118,13 @@ function xzCompressor(preset: number): Transform {
 export async function writeDelta(repo: Repo, from: ObjectId | null, to: ObjectId, opts: DeltaOptions = {}): Promise<DeltaResult> {
   const entries = await deltaEntries(repo.store, from, to);
   let total = 0;
-  for (const e of entries) total += await repo.store.sizeOf(e.id);
+  // A pack that carries a private object is as private as it is (docs/security.md, "Private files").
+  let mode = 0o644;
+  for (const e of entries) {
+    const st = await stat(repo.store.pathOf(e.id));
+    total += st.size;
+    if (!isPublicMode(st.mode)) mode = 0o600;
+  }
   const compression = opts.compression ?? (total >= XZ_MIN && total <= XZ_LIMIT ? 'xz' : 'gzip');
   const level = opts.level ?? 6;
   const name = deltaName(from, to);
@@ -139,7 +146,7 @@ export async function writeDelta(repo: Repo, from: ObjectId | null, to: ObjectId
   };
   await replaceAtomic(join(repo.path, DELTAS_DIR, name), { tmpDir: repo.tmpDir, tag: 'delta' }, async (tmp) => {
     const compressor = compression === 'xz' ? xzCompressor(level) : createGzip({ level });
-    await pipeline(Readable.from(packStream(repo.store, entries, packed)), compressor, sized, createWriteStream(tmp, { flags: 'wx' }));
+    await pipeline(Readable.from(packStream(repo.store, entries, packed)), compressor, sized, createWriteStream(tmp, { flags: 'wx', mode }));
   });
   return { from, to, path: `${DELTAS_DIR}/${name}`, objects: entries.length, bytes: total, size, compression };
 }

@@ -46,6 +46,13 @@ interface Node {
   size: number;
   /** A blob first referenced by an executable file: its object file gets mode 0755. */
   executable?: boolean;
+  /**
+   * A tree: every directory above it, and it, searchable by others. A blob:
+   * no reference to it met so far lets others read it, so its object file
+   * is private (docs/security.md, "Private files").
+   */
+  open?: boolean;
+  private?: boolean;
   /** A tree's or commit's bytes, held until everything under it is installed. */
   bytes?: Buffer;
   /** Referenced objects not installed yet (plus one while the node itself is being read). */
@@ -95,10 +102,14 @@ export class ObjectFetcher {
   }
 
   /** Notes that `parent` needs `id`; queues it unless it is stored or already on its way. */
-  private reference(id: ObjectId, kind: Kind, size: number, parent: Node, executable = false): void {
+  private reference(id: ObjectId, kind: Kind, size: number, parent: Node, executable = false, open = true): void {
     const cur = this.inflight.get(id);
     if (cur) {
       if (cur.kind !== kind) throw badObject(`object ${id} is referenced both as a ${cur.kind} and as a ${kind}`);
+      if (open) {
+        cur.open = true;
+        cur.private = false;
+      }
       cur.parents.push(parent);
       parent.waiting++;
       return;
@@ -109,7 +120,7 @@ export class ObjectFetcher {
       this.checked.add(key);
       return;
     }
-    const node: Node = { id, kind, size, executable, waiting: 1, parents: [parent] };
+    const node: Node = { id, kind, size, executable, open, private: !open, waiting: 1, parents: [parent] };
     parent.waiting++;
     this.inflight.set(id, node);
     (kind === 'blob' ? this.blobQueue : this.metaQueue).push(node);
@@ -165,12 +176,12 @@ export class ObjectFetcher {
     const signal = this.abort.signal;
     if (node.kind === 'blob') {
       if (node.size > SMALL_BLOB) {
-        const hint = { executable: node.executable };
+        const hint = { executable: node.executable, private: node.private };
         await transport.getStream(path, (body) => installStream(store, node.id, body, node.size, where, hint), { signal });
       } else {
         const bytes = (await transport.getBytes(path, { maxBytes: node.size, signal, check: (b) => checkHash(node.id, b, where) }))!;
         if (bytes.length !== node.size) throw badObject(`${where}: a tree says ${node.size} bytes, the object has ${bytes.length}`);
-        installVerifiedSync(store, node.id, bytes, { executable: node.executable });
+        installVerifiedSync(store, node.id, bytes, { executable: node.executable, private: node.private });
       }
       this.release(node);
       return;
@@ -182,12 +193,13 @@ export class ObjectFetcher {
     node.bytes = bytes;
     if (node.kind === 'commit') {
       const commit = decodeCommit(bytes);
-      this.reference(commit.tree, 'tree', 0, node);
+      this.reference(commit.tree, 'tree', 0, node, false, (commit.root.mode & 0o001) !== 0);
       for (const p of commit.parents) this.reference(p, 'commit', 0, node);
     } else {
       for (const e of decodeTree(bytes).entries) {
-        if (e.kind === 'dir') this.reference(e.id!, 'tree', 0, node);
-        else if (e.kind === 'file') this.reference(e.id!, 'blob', e.size, node, (e.mode & 0o111) !== 0);
+        const open = node.open === true && (e.mode & (e.kind === 'dir' ? 0o001 : 0o004)) !== 0;
+        if (e.kind === 'dir') this.reference(e.id!, 'tree', 0, node, false, open);
+        else if (e.kind === 'file') this.reference(e.id!, 'blob', e.size, node, (e.mode & 0o111) !== 0, open);
       }
     }
     this.release(node);

@@ -55,7 +55,7 @@ export interface PackageIndexFile {
   packages: IndexEntry[];
 }
 
-const NAME = /^[a-z0-9][a-z0-9+.-]+$/;
+const NAME = /^[a-z0-9][a-z0-9+.-]*$/;
 const ARCH = /^[a-z0-9][a-z0-9-]*$/;
 const MULTI_ARCH = new Set(['', 'same', 'foreign', 'allowed', 'no']);
 

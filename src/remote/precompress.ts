@@ -1,4 +1,4 @@
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gzip as gzipCb } from 'node:zlib';
@@ -6,7 +6,7 @@ import { isErrno } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs-atomic.js';
 import { limiter } from '../util/limiter.js';
 import type { Repo } from '../repo/repo.js';
-import type { ObjectFiles } from '../store/types.js';
+import { isPublicMode, type ObjectFiles } from '../store/types.js';
 
 const gzip = promisify(gzipCb);
 
@@ -72,7 +72,9 @@ export async function gzipObjects(repo: Repo, opts: GzipObjectsOptions = {}): Pr
           if (bytes.length < minSize) return;
           const packed = await gzip(bytes, { level });
           const useful = packed.length <= bytes.length * 0.95;
-          await writeFileAtomic(`${path}${useful ? '.gz' : '.nogz'}`, useful ? packed : '', { tmpDir: repo.tmpDir, tag: 'gz' });
+          // A private object's copy is as private as it is (docs/security.md, "Private files").
+          const mode = isPublicMode((await stat(path)).mode) ? 0o644 : 0o600;
+          await writeFileAtomic(`${path}${useful ? '.gz' : '.nogz'}`, useful ? packed : '', { tmpDir: repo.tmpDir, tag: 'gz', mode });
           if (!useful) return void result.incompressible++;
           result.written++;
           result.bytesIn += bytes.length;

@@ -1,5 +1,5 @@
 import type { OnProgress } from '../util/progress.js';
-import { existsSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { isTroveError } from '../util/errors.js';
 import type { ObjectId } from '../util/hash.js';
@@ -71,6 +71,10 @@ export interface RepairReport {
   quarantined: QuarantinedObject[];
   /** Checkout variants (`variants/...`) whose bytes were wrong, deleted (the next checkout makes them again). */
   removedVariants: string[];
+  /** Private blobs whose object file other users could read, made private (docs/security.md, "Private files"). */
+  concealed: ObjectId[];
+  /** Public blobs whose object file was private, made readable by others. */
+  published: ObjectId[];
   /** What is still wrong (missing objects, objects that are not what their references say, bad refs). */
   remaining: RemainingProblem[];
   /** The check after the repair. */
@@ -159,13 +163,24 @@ export async function repair(repo: Repo, opts: RepairOptions): Promise<RepairRep
     // A bad variant is derived data: it goes, and the next hard-link checkout makes it again.
     const removedVariants = left.flatMap((p) => (p.problem === 'corrupt-variant' && p.where ? [p.where] : []));
     for (const where of removedVariants) rmSync(join(repo.path, where), { force: true });
-    if (quarantined.length > 0 || removedVariants.length > 0) report = await fsck(repo, { roots: opts.roots, onProgress: opts.onProgress });
+    // Object file modes (docs/security.md, "Private files"): a new inode where checkouts link the old one.
+    const concealed = [...new Set(left.flatMap((p) => (p.problem === 'readable-private' && p.id ? [p.id] : [])))];
+    for (const id of concealed) {
+      repo.store.concealSync(id);
+      for (const ext of ['.gz', '.nogz']) {
+        if (existsSync(`${repo.store.pathOf(id)}${ext}`)) chmodSync(`${repo.store.pathOf(id)}${ext}`, 0o600);
+      }
+    }
+    const published = report.unpublished.filter((id) => repo.store.publishSync(id));
+    if (quarantined.length > 0 || removedVariants.length > 0 || concealed.length > 0 || published.length > 0) {
+      report = await fsck(repo, { roots: opts.roots, onProgress: opts.onProgress });
+    }
 
     const remaining: RemainingProblem[] = report.problems.map((p) => {
       const n = (p.id !== undefined && needers.get(p.id)) || { neededBy: [], more: 0 };
       return { ...p, neededBy: n.neededBy, moreNeeders: n.more, tried: (p.id !== undefined && tried.get(p.id)) || [] };
     });
-    return { ok: report.ok, remotes: sources.map((s) => s.name), found, repaired, quarantined, removedVariants, remaining, fsck: report };
+    return { ok: report.ok, remotes: sources.map((s) => s.name), found, repaired, quarantined, removedVariants, concealed, published, remaining, fsck: report };
   } finally {
     for (const s of sources) await s.transport?.close();
     await release();
@@ -210,9 +225,10 @@ async function fetchFrom(repo: Repo, source: Source, p: Wanted, init: TransportI
 async function fetchObject(repo: Repo, transport: Transport, p: Wanted): Promise<Omit<SourceAttempt, 'source'> | undefined> {
   const path = objectPath(p.id);
   const where = transport.describe(path);
-  // A corrupt file keeps its mode (0755 for a blob first met as an executable).
-  const mode = statSync(repo.store.pathOf(p.id), { throwIfNoEntry: false })?.mode ?? 0o644;
-  const hint = { executable: (mode & 0o111) !== 0 };
+  // A corrupt file keeps its mode (0755 for a blob first met as an executable, 0600 for a private one);
+  // a missing blob comes back private, and fsck --repair publishes it when a tree shows it to others.
+  const mode = statSync(repo.store.pathOf(p.id), { throwIfNoEntry: false })?.mode ?? (p.kind === 'blob' ? 0o600 : 0o644);
+  const hint = { executable: (mode & 0o111) !== 0, private: (mode & 0o004) === 0 };
   try {
     if (p.kind === 'blob' && p.size !== undefined && p.size > SMALL_BLOB) {
       const size = p.size;

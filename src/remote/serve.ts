@@ -11,6 +11,13 @@ export interface ServeInit {
   host?: string;
   /** Port; 0 picks a free one (default 0). */
   port?: number;
+  /**
+   * Serve files other users may not read too: private objects, and delta
+   * packs and precompressed copies of them (default false: 403, as a web
+   * server running as an unprivileged user answers). For a mirror on a
+   * trusted network only.
+   */
+  includePrivate?: boolean;
   /** Called once per request, after the response is sent. */
   onRequest?: (line: { method: string; path: string; status: number; bytes: number }) => void;
 }
@@ -65,12 +72,14 @@ export function parseRange(header: string | undefined, size: number): [number, n
 /**
  * Serves a repository directory read-only over HTTP/1.1 (GET and HEAD, single
  * byte ranges). Only the public layout is served; a path never resolves
- * outside the directory, symlinks included.
+ * outside the directory, symlinks included. A file other users may not read
+ * (mode without o+r: a private object, a delta pack or `.gz` carrying one)
+ * is refused with 403 unless `includePrivate`, whoever runs the server.
  */
 export async function serveRepo(dir: string, init: ServeInit = {}): Promise<Served> {
   const root = await realpath(dir);
   const server = createServer((req, res) => {
-    handle(root, req, res)
+    handle(root, req, res, init.includePrivate ?? false)
       .catch(() => {
         if (!res.headersSent) send(res, 500, 'internal error\n');
         else res.destroy();
@@ -130,7 +139,10 @@ function send(res: ServerResponse, status: number, text: string, headers: Record
   res.end(res.req.method === 'HEAD' ? undefined : text);
 }
 
-async function handle(root: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+/** Whether a file with mode `mode` is served: readable by others, or private ones asked for. */
+const servable = (mode: number, includePrivate: boolean) => includePrivate || (mode & 0o004) !== 0;
+
+async function handle(root: string, req: IncomingMessage, res: ServerResponse, includePrivate: boolean): Promise<void> {
   if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'method not allowed\n', { allow: 'GET, HEAD' });
   const parts = requestParts(req.url ?? '');
   if (!parts) return send(res, 404, 'not found\n');
@@ -142,13 +154,31 @@ async function handle(root: string, req: IncomingMessage, res: ServerResponse): 
     throw err;
   }
   if (!real.startsWith(root + sep)) return send(res, 404, 'not found\n');
+  // The file itself decides, also when its `.gz` is sent: a `.gz` written before private objects existed is 0644.
+  const own = await open(real, 'r').catch(() => undefined);
+  if (!own) return send(res, 404, 'not found\n');
+  const ownSt = await own.stat().catch(async (err: unknown) => {
+    await own.close();
+    throw err;
+  });
+  if (ownSt.isFile() && !servable(ownSt.mode, includePrivate)) {
+    await own.close();
+    return send(res, 403, 'forbidden: a private file (see trove serve --include-private)\n');
+  }
   // Objects precompressed by `trove summary --gzip-objects`, for clients that take gzip.
-  const gz = parts[0] === 'objects' && !req.headers.range && acceptsGzip(req.headers['accept-encoding']) ? await openInside(root, `${real}.gz`) : undefined;
-  const fh = gz ?? (await open(real, 'r').catch(() => undefined));
-  if (!fh) return send(res, 404, 'not found\n');
+  let gz = parts[0] === 'objects' && !req.headers.range && acceptsGzip(req.headers['accept-encoding']) ? await openInside(root, `${real}.gz`) : undefined;
+  let gzSt = gz ? await gz.stat() : undefined;
+  if (gz && (!gzSt!.isFile() || !servable(gzSt!.mode, includePrivate))) {
+    // Made while the object was private (published since): the object itself, uncompressed.
+    await gz.close();
+    gz = undefined;
+    gzSt = undefined;
+  }
+  if (gz) await own.close();
+  const fh = gz ?? own;
   let handedOff = false;
   try {
-    const st = await fh.stat();
+    const st = gzSt ?? ownSt;
     if (!st.isFile()) return send(res, 404, 'not found\n');
     const top = parts[0]!;
     const mutable = top === SUMMARY_PATH || top === SUMMARY_SIG_PATH || top === 'refs';

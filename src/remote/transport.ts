@@ -220,6 +220,9 @@ export abstract class Transport {
 function statusOutcome(status: number, where: string): 'ok' | 'missing' | TransferError {
   if (status === 200) return 'ok';
   if (status === 404 || status === 410) return 'missing';
+  if (status === 403) {
+    return new TransferError('E_IO', `${where}: forbidden (HTTP 403): the server refuses it, as it refuses private objects unless told to serve them (trove serve --include-private)`, false);
+  }
   return new TransferError('E_IO', `${where}: HTTP ${status}`, retryableStatus(status));
 }
 

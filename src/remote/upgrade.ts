@@ -4,14 +4,14 @@ import { limiter } from '../util/limiter.js';
 import { decodeCommit, decodeTree } from '../format/codec.js';
 import type { Repo } from '../repo/repo.js';
 import { type ActivateResult, activateLocked, assertNotBisecting, chooseLink } from '../system/activation/activate.js';
-import { type GenerationOrigin, readOrigin, writeOrigin } from '../system/generations/published.js';
+import { type GenerationOrigin, writeOrigin } from '../system/generations/published.js';
 import { addGeneration, DEFAULT_PROFILE, listGenerations, readActive, withProfileLock } from '../system/profiles.js';
 import { assertLocalRepository, getRemote, isHttpUrl, listRemotes } from './config.js';
 import { checkHash } from './install.js';
 import { objectPath, deltaName } from './layout.js';
 import { fetchSummary, pull, type PullOptions, type PullResult } from './pull.js';
 import type { PublishedGeneration, Summary } from './summary.js';
-import { cacheSummary, readCachedSummary } from './accepted.js';
+import { cacheSummary } from './accepted.js';
 
 export { cachedSummaryPath, readCachedSummary } from './accepted.js';
 import { openTransport, type TransportInit } from './transport.js';
@@ -249,39 +249,4 @@ async function missingUnder(repo: Repo, transport: ReturnType<typeof openTranspo
   bytes += c.length;
   await tree(decodeCommit(c).tree);
   return { objects, bytes };
-}
-
-/** What `status` says about an upgraded generation: where it came from and whether the remote publishes a newer one. */
-export interface PublishedStatus {
-  origin: GenerationOrigin;
-  /** The newest generation of the remote profile in the cached summary, and when that summary was fetched; null when none is cached. */
-  newest: PublishedGeneration | null;
-  checked: number | null;
-  /** True when the cached summary lists a generation newer than the active one. */
-  newer: boolean;
-}
-
-/**
- * The origin of the active generation of `profile` and, from the summary
- * cached by the last upgrade (no network), whether a newer one is published;
- * with `check`, the summary is fetched (and verified) first. Null when the
- * active generation was not upgraded from a remote.
- */
-export async function publishedStatus(repo: Repo, profile: string, opts: { check?: boolean } & TransportInit = {}): Promise<PublishedStatus | null> {
-  const active = await readActive(repo, profile);
-  if (!active || active.generation === null) return null;
-  const origin = await readOrigin(repo, profile, active.generation, active.commit);
-  if (!origin) return null;
-  if (opts.check) {
-    const config = await getRemote(repo.path, origin.remote);
-    const transport = openTransport(config.url, opts);
-    try {
-      await fetchSummary(transport, origin.remote, config, [], false, { repo });
-    } finally {
-      await transport.close();
-    }
-  }
-  const cached = await readCachedSummary(repo, origin.remote);
-  const newest = cached?.summary.generations?.[origin.profile]?.at(-1) ?? null;
-  return { origin, newest, checked: cached?.fetched ?? null, newer: newest !== null && newest.number > origin.generation };
 }

@@ -1,4 +1,4 @@
-import { usage } from '../util/errors.js';
+import { ioError, isErrno, usage } from '../util/errors.js';
 import type { TreeEntry } from '../format/types.js';
 import { readTree } from './objects.js';
 import type { Repo } from './repo.js';
@@ -37,5 +37,12 @@ export async function readFileAt(repo: Repo, spec: string, opts: ResolveOptions 
   const loc = await locate(repo, spec, opts);
   if (loc.kind === 'root' || loc.entry.kind === 'dir') throw usage(`${spec} is a directory`, { spec });
   if (loc.entry.kind === 'symlink') throw usage(`${spec} is a symlink to ${loc.entry.target}`, { spec });
-  return repo.store.get(loc.entry.id!);
+  try {
+    return await repo.store.get(loc.entry.id!);
+  } catch (err) {
+    // A private object (docs/security.md, "Private files"): only the repository's owner reads it.
+    if (!isErrno(err, 'EACCES')) throw err;
+    const path = repo.store.pathOf(loc.entry.id!);
+    throw ioError(`cannot read ${spec}: its content is private (no commit shows it to other users), and its object ${path} is readable by the repository's owner only; run as that user (or root)`, { spec, path }, { cause: err });
+  }
 }

@@ -106,8 +106,13 @@ async function fill(repo: Repo, commitId: ObjectId, treeId: ObjectId, rootMeta: 
    * owner, which a root checkout must not take); otherwise `make` builds one
    * under a temp name, renamed over it.
    */
+  let variantsReady = false;
   const variantPath = (key: string, name: string, fits: (st: Stats) => boolean, make: (tmp: string) => void): string => {
     const path = join(repo.path, 'variants', key, name.slice(0, 2), name.slice(2));
+    if (!variantsReady) {
+      privateDir(join(repo.path, 'variants'));
+      variantsReady = true;
+    }
     try {
       if (fits(lstatSync(path))) return path;
     } catch (err) {
@@ -257,6 +262,24 @@ export async function checkoutRev(
     return { commit, ...(await checkout(repo, commit, dest, opts)) };
   } finally {
     await release();
+  }
+}
+
+/**
+ * Makes `dir` (the repository's `variants/`) a directory only its owner can
+ * enter: a variant carries a file's committed mode, and a file readable by
+ * others below a directory that is not searchable by them (0644 in a 0700
+ * directory) is private content that `variants/` must not expose by another
+ * path. Checkouts reach variants through their own hard links, never
+ * through `variants/`. An older repository's `variants/` is made 0700 here.
+ */
+function privateDir(dir: string): void {
+  try {
+    mkdirSync(dir, { mode: 0o700 });
+  } catch (err) {
+    if (!isErrno(err, 'EEXIST')) throw err;
+    const st = lstatSync(dir);
+    if (st.isDirectory() && (st.mode & 0o077) !== 0 && st.uid === euid) chmodSync(dir, 0o700);
   }
 }
 

@@ -4,7 +4,7 @@ import { isTroveError } from '../util/errors.js';
 import { decodeCommit, decodeTree } from '../format/codec.js';
 import { hashBytes, isObjectId, type ObjectId } from '../util/hash.js';
 import { hashFileSync } from '../util/hash-file.js';
-import type { ObjectFiles } from '../store/types.js';
+import { isPublicMode, type ObjectFiles } from '../store/types.js';
 import type { Repo } from './repo.js';
 import { listRefsChecked } from './resolve.js';
 import type { RootSource } from './roots.js';
@@ -20,7 +20,7 @@ export interface FsckProblem {
   where?: string;
   /** A blob's size as its tree records it. */
   size?: number;
-  problem: 'corrupt' | 'missing' | 'invalid' | 'size-mismatch' | 'invalid-ref' | 'corrupt-variant';
+  problem: 'corrupt' | 'missing' | 'invalid' | 'size-mismatch' | 'invalid-ref' | 'corrupt-variant' | 'readable-private';
   detail: string;
 }
 
@@ -31,6 +31,12 @@ export interface FsckReport {
   trees: number;
   blobs: number;
   problems: FsckProblem[];
+  /**
+   * Blobs some tree shows to other users whose object file is still private
+   * (pulled or fetched before a public reference was met): not a problem,
+   * but a server refuses them; `fsck --repair` publishes them.
+   */
+  unpublished: ObjectId[];
   ok: boolean;
 }
 
@@ -49,7 +55,7 @@ export interface FsckOptions {
  * referenced object exists, decodes, and (for blobs) has the recorded size.
  */
 export async function fsck(repo: Repo, opts: FsckOptions): Promise<FsckReport> {
-  const report: FsckReport = { objects: 0, bytes: 0, commits: 0, trees: 0, blobs: 0, problems: [], ok: true };
+  const report: FsckReport = { objects: 0, bytes: 0, commits: 0, trees: 0, blobs: 0, problems: [], unpublished: [], ok: true };
   // Object files are re-hashed as streams and blob sizes read by stat, without loading the bytes.
   const files: ObjectFiles = repo.store;
   const corrupt = new Set<ObjectId>();
@@ -116,6 +122,7 @@ export async function fsck(repo: Repo, opts: FsckOptions): Promise<FsckReport> {
         if (e.kind === 'dir') return checkTree(e.id!, path);
         if (e.kind !== 'file' || seen.blob.has(`${e.id}:${e.size}`)) return;
         seen.blob.add(`${e.id}:${e.size}`);
+        if (!blobAt.has(e.id!)) blobAt.set(e.id!, path);
         report.blobs++;
         tick();
         if (corrupt.has(e.id!)) return void (await load(e.id!, 'blob', path, e.size));
@@ -127,6 +134,51 @@ export async function fsck(repo: Repo, opts: FsckOptions): Promise<FsckReport> {
         }
       }),
     );
+  };
+
+  /** Every reachable blob, with one path it is at; and the root trees of commits whose root others may search. */
+  const blobAt = new Map<ObjectId, string>();
+  const openRoots = new Set<ObjectId>();
+
+  /**
+   * Private files (docs/security.md): a blob is public when some reachable
+   * tree shows it to other users (the file readable by others, every
+   * directory above it, the root included, searchable by others), else
+   * private; a private blob's object file must not be readable by others.
+   */
+  const checkPrivacy = async (): Promise<void> => {
+    const shown = new Set<ObjectId>();
+    const walked = new Set<ObjectId>();
+    const stack = [...openRoots];
+    while (stack.length > 0) {
+      const tree = stack.pop()!;
+      if (walked.has(tree) || corrupt.has(tree)) continue;
+      walked.add(tree);
+      let entries: ReturnType<typeof decodeTree>['entries'];
+      try {
+        entries = decodeTree(await repo.store.getUnverified(tree)).entries;
+      } catch {
+        continue; // reported by the walk above
+      }
+      for (const e of entries) {
+        if (e.kind === 'dir' && (e.mode & 0o001) !== 0) stack.push(e.id!);
+        else if (e.kind === 'file' && (e.mode & 0o004) !== 0) shown.add(e.id!);
+      }
+    }
+    for (const [id, where] of blobAt) {
+      if (corrupt.has(id)) continue;
+      const st = statSync(files.pathOf(id), { throwIfNoEntry: false });
+      if (!st) continue;
+      if (isPublicMode(st.mode) && !shown.has(id)) {
+        problem({
+          id,
+          kind: 'blob',
+          where,
+          problem: 'readable-private',
+          detail: `no tree shows this content to other users, but its object file is mode ${(st.mode & 0o7777).toString(8).padStart(4, '0')} (readable by them); fsck --repair makes it private`,
+        });
+      } else if (!isPublicMode(st.mode) && shown.has(id)) report.unpublished.push(id);
+    }
   };
 
   const checkCommit = async (id: ObjectId, where: string): Promise<void> => {
@@ -144,6 +196,7 @@ export async function fsck(repo: Repo, opts: FsckOptions): Promise<FsckReport> {
         return;
       }
       await checkTree(commit.tree, `${where}@${id.slice(0, 12)}:`);
+      if ((commit.root.mode & 0o001) !== 0) openRoots.add(commit.tree);
       for (const other of commit.parents.slice(1)) await checkCommit(other, where);
       const parent = commit.parents[0];
       if (!parent) return;
@@ -156,6 +209,7 @@ export async function fsck(repo: Repo, opts: FsckOptions): Promise<FsckReport> {
     for (const bad of (await listRefsChecked(repo, ns)).bad) problem({ where: `refs/${ns}/${bad.name}`, problem: 'invalid-ref', detail: bad.error });
   }
   for (const root of await opts.roots(skippingBadRefs(repo))) await checkCommit(root.commit, root.name);
+  await checkPrivacy();
   report.ok = report.problems.length === 0;
   return report;
 }

@@ -1,4 +1,4 @@
-import { createReadStream, type ReadStream } from 'node:fs';
+import { chmodSync, constants, copyFileSync, createReadStream, type ReadStream, rmSync } from 'node:fs';
 import { mkdirSync, readFileSync, renameSync, statSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -7,7 +7,7 @@ import { isObjectId, type ObjectId } from '../util/hash.js';
 import { tempName } from '../util/fs-atomic.js';
 import { FilePuts } from './file-puts.js';
 import { assertIntact } from './verify.js';
-import type { ObjectFiles, ObjectStore } from './types.js';
+import { isPublicMode, objectFileMode, publishedMode, type ObjectFiles, type ObjectStore, type PublishStore } from './types.js';
 
 /** Options of a disk store; defaults as documented on each field. */
 export interface DiskStoreInit {
@@ -18,7 +18,7 @@ export interface DiskStoreInit {
 }
 
 /** Loose objects on disk: `objects/ab/<62 hex>`, written by temp file and rename. */
-export class DiskStore extends FilePuts implements ObjectStore, ObjectFiles {
+export class DiskStore extends FilePuts implements ObjectStore, ObjectFiles, PublishStore {
   readonly objectsDir: string;
   readonly tmpDir: string;
 
@@ -73,6 +73,46 @@ export class DiskStore extends FilePuts implements ObjectStore, ObjectFiles {
 
   protected keepSync(path: string, id: ObjectId): void {
     this.installSync(path, id);
+  }
+
+  /**
+   * Makes a private object file readable by others (0644, 0755 when it was
+   * 0700). An object file that is hard-linked elsewhere (a hard-link checkout
+   * or activation shares its inode) is never chmod-ed: a copy with the new
+   * mode is renamed over it, so those links keep the mode their tree gave them.
+   */
+  publishSync(id: ObjectId): boolean {
+    const st = statSync(this.pathOf(id), { throwIfNoEntry: false });
+    if (!st || isPublicMode(st.mode)) return false;
+    this.setModeSync(id, st.nlink, publishedMode(st.mode));
+    return true;
+  }
+
+  /**
+   * Makes a public object file private (0600, 0700 when executable), as
+   * `publishSync` does the other way round: hard links elsewhere keep their
+   * inode and mode. For `fsck --repair` on objects written before private
+   * objects existed.
+   */
+  concealSync(id: ObjectId): boolean {
+    const st = statSync(this.pathOf(id), { throwIfNoEntry: false });
+    if (!st || !isPublicMode(st.mode)) return false;
+    this.setModeSync(id, st.nlink, objectFileMode({ private: true, executable: (st.mode & 0o100) !== 0 }));
+    return true;
+  }
+
+  private setModeSync(id: ObjectId, nlink: number, mode: number): void {
+    const path = this.pathOf(id);
+    if (nlink === 1) return chmodSync(path, mode);
+    const tmp = this.tempPath('mode');
+    try {
+      copyFileSync(path, tmp, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
+      chmodSync(tmp, mode);
+      renameSync(tmp, path);
+    } catch (err) {
+      rmSync(tmp, { force: true });
+      throw err;
+    }
   }
 
   /** Synchronous `install`. */

@@ -56,6 +56,13 @@ export abstract class FilePuts {
   protected knownFileFlag: 'w' | 'wx' = 'wx';
   /** Called before every put; throws when the store takes no more writes. */
   protected assertWritable(): void {}
+  /** Makes a stored (or staged) private object readable by others; see PutHint. */
+  abstract publishSync(id: ObjectId): boolean;
+
+  /** A put of content already stored: a public hint publishes it (its content is public now). */
+  private present(id: ObjectId, hint: PutHint | undefined): void {
+    if (hint && !hint.private) this.publishSync(id);
+  }
 
   async put(bytes: Uint8Array): Promise<PutResult> {
     return this.putKnown(hashBytes(bytes), bytes);
@@ -78,7 +85,10 @@ export abstract class FilePuts {
   putSync(bytes: Uint8Array, hint?: PutHint): PutResult {
     this.assertWritable();
     const id = hashBytes(bytes);
-    if (this.hasSync(id)) return { id, size: bytes.length, written: false };
+    if (this.hasSync(id)) {
+      this.present(id, hint);
+      return { id, size: bytes.length, written: false };
+    }
     const path = this.fileFor(id);
     writeFileSync(path, bytes, { mode: objectFileMode(hint), flag: this.knownFileFlag });
     this.keepSync(path, id, bytes.length);
@@ -91,6 +101,7 @@ export abstract class FilePuts {
     const { id, size } = copyHashedSync(src, tmp, objectFileMode(hint));
     if (this.hasSync(id)) {
       unlinkSync(tmp);
+      this.present(id, hint);
       return { id, size, written: false };
     }
     this.keepSync(tmp, id, size);
@@ -103,6 +114,7 @@ export abstract class FilePuts {
     const { id, size } = await writeHashed(tmp, source, objectFileMode(hint));
     if (await this.has(id)) {
       await unlink(tmp);
+      this.present(id, hint);
       return { id, size, written: false };
     }
     await this.keep(tmp, id, size);

@@ -1,4 +1,4 @@
-import { mkdirSync, renameSync } from 'node:fs';
+import { chmodSync, mkdirSync, renameSync, statSync } from 'node:fs';
 import { readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { notFound } from '../util/errors.js';
@@ -7,7 +7,7 @@ import type { DiskStore } from './disk.js';
 import { syncfs, tempName } from '../util/fs-atomic.js';
 import { FilePuts } from './file-puts.js';
 import { assertIntact } from './verify.js';
-import type { ObjectStore } from './types.js';
+import { isPublicMode, publishedMode, type ObjectStore, type PublishStore } from './types.js';
 import { crashPoint } from '../util/crash-point.js';
 
 /**
@@ -16,7 +16,7 @@ import { crashPoint } from '../util/crash-point.js';
  * put — children before parents — so the store never holds an object whose
  * references are missing, and an aborted import leaves the store untouched.
  */
-export class Transaction extends FilePuts implements ObjectStore {
+export class Transaction extends FilePuts implements ObjectStore, PublishStore {
   private readonly staged = new Map<ObjectId, string>();
   private readonly dir: string;
   private opened = false;
@@ -55,6 +55,16 @@ export class Transaction extends FilePuts implements ObjectStore {
     const staged = join(this.dir, id);
     if (path !== staged) renameSync(path, staged);
     this.record(id, staged, size);
+  }
+
+  /** A staged object is only this transaction's (no link to it yet): chmod-ed in place. Else the store's. */
+  publishSync(id: ObjectId): boolean {
+    const staged = this.staged.get(id);
+    if (!staged) return this.store.publishSync(id);
+    const st = statSync(staged);
+    if (isPublicMode(st.mode)) return false;
+    chmodSync(staged, publishedMode(st.mode));
+    return true;
   }
 
   protected override assertWritable(): void {

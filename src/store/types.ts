@@ -39,17 +39,39 @@ export interface ObjectStore {
 }
 
 /**
- * A hint for the permission bits of a new object file. Only the executable
- * bit is honoured (objects are 0644 or 0755, never set-id), so a hard-link
- * checkout can link most files without a per-mode copy.
+ * A hint for the permission bits of a new blob's object file. Objects are
+ * never set-id: `executable` gives 0755 (0700 when private), so a hard-link
+ * checkout can link most files without a per-mode copy. `private` keeps the
+ * content from other users (docs/security.md, "Private files"): the object
+ * file is 0600 (0700), readable by the repository's owner only. A put with a
+ * hint that is not private also publishes an object already stored private
+ * (its content is now public, committed readable by others).
  */
 export interface PutHint {
   executable?: boolean;
+  private?: boolean;
 }
 
 /** The file mode of a new object file for `hint`. */
 export function objectFileMode(hint?: PutHint): number {
+  if (hint?.private) return hint.executable ? 0o700 : 0o600;
   return hint?.executable ? 0o755 : 0o644;
+}
+
+/** Whether an object file's mode lets other users read it (a public object). */
+export function isPublicMode(mode: number): boolean {
+  return (mode & 0o004) !== 0;
+}
+
+/** The mode a private object file (0600/0700) gets when published, keeping its executable bit. */
+export function publishedMode(mode: number): number {
+  return objectFileMode({ executable: (mode & 0o100) !== 0 });
+}
+
+/** Stores whose private objects can be published (made readable by others) once their content is committed public. */
+export interface PublishStore {
+  /** Makes the object readable by others if it is private; false when it was public already or is missing. */
+  publishSync(id: ObjectId): boolean;
 }
 
 export type GetStore = Pick<ObjectStore, 'get'>;

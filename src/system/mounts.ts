@@ -1,10 +1,11 @@
+import { readFileSync } from 'node:fs';
 import { opendir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isErrno } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs-atomic.js';
-import { processAlive } from '../util/process.js';
+import { processAlive, processState } from '../util/process.js';
 
-export { isZombie, processAlive, processStartTime } from '../util/process.js';
+export { isZombie, processAlive, processStartTime, processState } from '../util/process.js';
 import { mountTable } from '../util/mount-table.js';
 
 export { type MountEntry, mountTable } from '../util/mount-table.js';
@@ -38,9 +39,84 @@ export async function readMountRecord(repoPath: string): Promise<MountRecord | u
   }
 }
 
-/** Why a mount record is not a live view, or null when it is one. */
-export async function mountProblem(rec: MountRecord): Promise<string | null> {
+/**
+ * The daemon's heartbeat: `<repo>/mount.heartbeat`, one line the daemon
+ * rewrites in place from its event loop (and from long work it does on it)
+ * every `interval` ms: `trove-heartbeat pid=P beat=MS interval=MS watchdog=MS dev=MAJ:MIN`.
+ * `beat` is CLOCK_MONOTONIC in ms (`process.hrtime`), the same clock in
+ * every process, so any reader can tell how long ago the daemon last ran.
+ * The watchdog (src/fuse/watchdog.ts) and the commands that would otherwise
+ * probe the mount read it.
+ */
+export interface Heartbeat {
+  pid: number;
+  /** CLOCK_MONOTONIC ms of the last beat. */
+  beat: number;
+  /** ms between beats. */
+  interval: number;
+  /** The watchdog's limit in ms (0: no watchdog). */
+  watchdog: number;
+  /** `major:minor` of the mount, once mounted. */
+  dev?: string;
+}
+
+export const HEARTBEAT_FILE = 'mount.heartbeat';
+
+/** CLOCK_MONOTONIC in ms: shared by every process, unaffected by changes of the wall clock. */
+export const monotonicMs = (): number => Number(process.hrtime.bigint() / 1_000_000n);
+
+/** The heartbeat line, padded to a fixed length so that a rewrite in place leaves nothing of the previous one. */
+export function formatHeartbeat(h: Heartbeat): string {
+  return `trove-heartbeat pid=${h.pid} beat=${h.beat} interval=${h.interval} watchdog=${h.watchdog}${h.dev ? ` dev=${h.dev}` : ''}`.padEnd(127) + '\n';
+}
+
+export function parseHeartbeat(text: string): Heartbeat | undefined {
+  const m = /^trove-heartbeat pid=(\d+) beat=(\d+) interval=(\d+) watchdog=(\d+)(?: dev=(\d+:\d+))? *\n/.exec(text);
+  if (!m) return undefined;
+  return { pid: Number(m[1]), beat: Number(m[2]), interval: Number(m[3]), watchdog: Number(m[4]), ...(m[5] ? { dev: m[5] } : {}) };
+}
+
+/** The heartbeat of the repository's daemon, or undefined (none, unreadable, or torn). */
+export function readHeartbeat(repoPath: string): Heartbeat | undefined {
+  try {
+    return parseHeartbeat(readFileSync(join(repoPath, HEARTBEAT_FILE), 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+/** How long without a beat counts as not answering when there is no watchdog to say (ms). */
+const NO_WATCHDOG_LIMIT_MS = 10_000;
+
+/**
+ * Why the live daemon of `rec` cannot answer now, without asking it (a
+ * request to a daemon that does not answer blocks the asker, maybe forever):
+ * it is stopped (SIGSTOP, a debugger), or its heartbeat (when `repoPath` is
+ * given) is older than its watchdog's limit (10 s without one): busy in a
+ * loop, deadlocked, or stuck in I/O. Null when it may answer, or is gone.
+ */
+export function daemonUnresponsive(repoPath: string | undefined, rec: Pick<MountRecord, 'pid' | 'started'>): string | null {
+  if (!processAlive(rec.pid, rec.started)) return null;
+  const state = processState(rec.pid);
+  if (state === 'T') return `its daemon (pid ${rec.pid}) is stopped`;
+  if (state === 't') return `its daemon (pid ${rec.pid}) is stopped by a debugger`;
+  const hb = repoPath === undefined ? undefined : readHeartbeat(repoPath);
+  if (!hb || hb.pid !== rec.pid) return null;
+  const age = monotonicMs() - hb.beat;
+  const limit = hb.watchdog > 0 ? hb.watchdog : NO_WATCHDOG_LIMIT_MS;
+  if (age <= limit) return null;
+  return `its daemon (pid ${rec.pid}) has not run its event loop for ${(age / 1000).toFixed(1)} s (${state === 'D' ? 'stuck in I/O' : 'busy or deadlocked'})`;
+}
+
+/**
+ * Why a mount record is not a live view, or null when it is one. With the
+ * repository's path, a daemon that cannot answer (see daemonUnresponsive)
+ * is a problem found without sending it a request.
+ */
+export async function mountProblem(rec: MountRecord, repoPath?: string): Promise<string | null> {
   if (!processAlive(rec.pid, rec.started)) return `its daemon (pid ${rec.pid}) is gone`;
+  const hung = daemonUnresponsive(repoPath, rec);
+  if (hung) return hung;
   const entry = mountTable().get(rec.mountpoint);
   if (!entry) return `nothing is mounted at ${rec.mountpoint}`;
   if (!entry.fstype.startsWith('fuse')) return `${rec.mountpoint} is a ${entry.fstype} mount, not a trove view`;
@@ -84,7 +160,7 @@ export async function answers(path: string): Promise<string | null> {
 export async function readMount(repoPath: string): Promise<MountRecord | undefined> {
   const rec = await readMountRecord(repoPath);
   if (!rec) return undefined;
-  return (await mountProblem(rec)) === null ? rec : undefined;
+  return (await mountProblem(rec, repoPath)) === null ? rec : undefined;
 }
 
 export async function writeMount(repoPath: string, rec: MountRecord): Promise<void> {

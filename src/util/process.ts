@@ -15,6 +15,16 @@ export function processStartTime(pid: number): number | undefined {
   return Number.isFinite(t) ? t : undefined;
 }
 
+/**
+ * The scheduler state of process `pid` (`/proc/<pid>/stat` field 3): `R`
+ * running, `S` sleeping, `D` in uninterruptible I/O, `T` stopped by a
+ * signal, `t` stopped by a debugger, `Z` a zombie; undefined when there is
+ * no such process (or no /proc).
+ */
+export function processState(pid: number): string | undefined {
+  return procStat(pid)?.[0];
+}
+
 /** A process that has exited but was not yet reaped by its parent. */
 export function isZombie(pid: number): boolean {
   return procStat(pid)?.[0] === 'Z';

@@ -9,6 +9,7 @@ import type { Repo } from '../../repo/repo.js';
 import { ensureFromRemote, remoteBisectRange } from '../../remote/bisect-remote.js';
 import { print, printJson, say, withRepo } from '../context.js';
 import { bytes, printGenerationDiff, shortId } from '../printers.js';
+import { generationDiffJson } from '../json.js';
 
 /** A step, and once the first bad commit is found its subject and (local bisects) generation number. */
 type Shown<S extends BisectStep = BisectStep> = S & { firstBadSubject?: string; firstBadGeneration?: number | null };
@@ -44,7 +45,7 @@ function printStep(s: Shown): void {
 }
 
 function printResult(s: Shown, json?: boolean): void {
-  if (json) return printJson({ ...s, state: undefined, link: s.state.link, log: s.state.log, remote: s.state.remote?.name ?? null });
+  if (json) return printJson({ ...s, state: undefined, diff: s.diff && generationDiffJson(s.diff), link: s.state.link, log: s.state.log, remote: s.state.remote?.name ?? null });
   printStep(s);
 }
 
@@ -113,7 +114,7 @@ export function register(program: Command): void {
           },
         })),
       );
-      if (opts.json) return printJson({ ...s, state: undefined, link: s.state.link, log: s.state.log, remote: s.state.remote?.name ?? null, fetched: s.state.fetched ?? null });
+      if (opts.json) return printJson({ ...s, state: undefined, diff: s.diff && generationDiffJson(s.diff), link: s.state.link, log: s.state.log, remote: s.state.remote?.name ?? null, fetched: s.state.fetched ?? null });
       print(`${s.steps} steps`);
       printStep(s);
     });
@@ -123,7 +124,7 @@ export function register(program: Command): void {
     .option('--json', 'print the link and what it points at again as JSON')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       const r = await withRepo(cmd, (repo) => bisectReset(repo));
-      if (opts.json) return printJson(r);
+      if (opts.json) return printJson({ link: r.link, target: r.restored });
       say(r.restored === null ? `removed ${r.link} (there was none before)` : `${r.link} -> ${r.restored}`);
     });
 }

@@ -17,6 +17,8 @@ function printRepair(r: RepairReport): void {
   for (const x of r.repaired) print(`repaired: ${x.kind ?? 'object'} ${x.id} (${x.was}) from ${x.remote} (${x.url})`);
   for (const q of r.quarantined) print(`quarantined: ${q.kind ?? 'object'} ${q.id} -> ${q.file} (record: ${q.record})`);
   for (const v of r.removedVariants) print(`removed: checkout variant ${v} (its bytes were wrong; the next checkout makes it again)`);
+  for (const id of r.concealed) print(`made private: blob ${id} (no tree shows it to other users)`);
+  for (const id of r.published) print(`published: blob ${id} (a tree shows it to other users)`);
   for (const p of r.remaining) {
     print(problemLine(p));
     for (const t of p.tried) print(`  ${t.source}: ${t.detail}`);
@@ -45,6 +47,8 @@ export function register(program: Command): void {
         'content again (pkg add, commit), or a pull or fsck --repair from a remote that has\n' +
         'it, heals it. The report lists what was repaired (and from where), quarantined, and\n' +
         'what is still missing with the refs, generations, commits and paths that need it.\n' +
+        'An object file other users can read that holds private content (readable-private:\n' +
+        'no tree shows it to them) is made private, a public one left private is published.\n' +
         '\nExit status 0 when the repository is sound (after a repair), 5 when anything is\n' +
         'missing or corrupt.',
     )

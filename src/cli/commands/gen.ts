@@ -15,6 +15,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { print, printJson, say, withRepo } from '../context.js';
 import { printBuild, printGenerationDiff, shortId } from '../printers.js';
+import { generationDiffJson, numbered } from '../json.js';
 import { NO_UPDATE_SUMMARY, SUMMARY_HELP, SUMMARY_KEY, type SummaryOpts, summaryKeyOf, updateSummaryAfter } from '../summary-refresh.js';
 
 export function register(program: Command): void {
@@ -37,7 +38,7 @@ export function register(program: Command): void {
         await updateSummaryAfter(repo, opts, summaryKey);
         return built;
       });
-      if (opts.json) return printJson(r);
+      if (opts.json) return printJson(numbered(r));
       printBuild(r);
     });
   gen
@@ -82,7 +83,7 @@ export function register(program: Command): void {
     .option('--json', 'print generations as JSON')
     .action(async (opts: { profile: string; json?: boolean }, cmd: Command) => {
       const rows = await withRepo(cmd, (repo) => listGenerationRows(repo, { profile: opts.profile }));
-      if (opts.json) return printJson(rows);
+      if (opts.json) return printJson(rows.map(numbered));
       for (const r of rows) {
         const changes = [...r.added.map((p) => `+${p}`), ...r.removed.map((p) => `-${p}`), ...r.changed.map((c) => `~${c.to}`)];
         print(
@@ -100,7 +101,7 @@ export function register(program: Command): void {
     .option('--json', 'print the generation as JSON')
     .action(async (which: string | undefined, opts: { profile: string; json?: boolean }, cmd: Command) => {
       const g = await withRepo(cmd, (repo) => showGeneration(repo, { profile: opts.profile, generation: which }));
-      if (opts.json) return printJson(g);
+      if (opts.json) return printJson(numbered(g));
       print(`generation ${g.number ?? '(unnumbered)'} of ${g.profile}: ${g.commit}${g.active ? ' (active)' : ''}`);
       print(`date     ${new Date(g.timestamp * 1000).toISOString()}`);
       print(`packages ${g.packages.length}: ${g.asked.length} asked for, ${g.dependencies.length} as dependencies; ${g.conflicts.length} conflicts`);
@@ -119,7 +120,7 @@ export function register(program: Command): void {
         const cb = await resolveActivation(repo, opts.profile, b);
         return diffGenerations(repo.store, ca.commit, cb.commit);
       });
-      if (opts.json) return printJson(d);
+      if (opts.json) return printJson(generationDiffJson(d));
       printGenerationDiff(d);
     });
   gen

@@ -8,6 +8,7 @@ import { DEFAULT_PROFILE } from '../../system/profiles.js';
 import { print as printData, printJson, say, withRepo } from '../context.js';
 import { bytes, printActivation, printBuild } from '../printers.js';
 import { withMeter } from '../progress.js';
+import { numbered, numberedOrNull } from '../json.js';
 
 interface Opts {
   profile: string;
@@ -84,7 +85,7 @@ export function register(program: Command): void {
           ),
         };
       });
-      if (opts.json) return printJson(r.local ?? r.remote);
+      if (opts.json) return printJson(r.local ? numbered(r.local) : { ...r.remote!, install: numberedOrNull(r.remote!.install) });
       const built = r.local ?? r.remote!.install;
       if (r.remote) {
         printPlan(r.remote);

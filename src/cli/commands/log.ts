@@ -94,7 +94,7 @@ export function register(program: Command): void {
       await withRepo(cmd, async (repo) => {
         const start = revs[0] !== undefined ? await resolveRevision(repo, revs[0], opts.profile) : (await defaultRevision(repo, opts.profile)).id;
         const entries = await firstParentLog(repo.store, start, limit);
-        if (opts.json) return printJson(entries.map((e) => ({ id: e.id, ...e.commit })));
+        if (opts.json) return printJson(entries.map((e) => ({ commit: e.id, ...e.commit })));
         if (render) {
           for (const e of entries) print(render(e.id, e.commit));
           return;

@@ -11,6 +11,8 @@ interface MountFlags {
   suid?: boolean;
   debug?: boolean;
   pollMs?: string;
+  watchdogMs?: string;
+  json?: boolean;
 }
 
 export function register(program: Command): void {
@@ -22,12 +24,16 @@ export function register(program: Command): void {
     .option('--cache-mb <n>', 'memory bound of the decoded-tree cache in MiB', '64')
     .option('--suid', 'honour setuid/setgid bits (mounted nosuid otherwise)')
     .option('--poll-ms <ms>', 'keep polling this long after each request instead of sleeping (0: never)', '2')
+    .option('--watchdog-ms <ms>', 'abort the mount and kill the daemon when it has not run this long while requests wait (0: no watchdog)', '10000')
     .option('--debug', "libfuse's request log (with --foreground)")
+    .option('--json', 'print the mount as JSON (with --foreground: one line once it serves)')
     .addHelpText(
       'after',
       '\nLayout: MNT/commits/<id>/... (any commit, looked up on first use), MNT/refs/<name> and\n' +
         'MNT/profiles/<profile>/<N> (symlinks to ../commits/<id>). The daemon logs to <repo>/mount.log\n' +
-        'and records itself in <repo>/mount.json. As root it also mounts again the read-only\n' +
+        'and records itself in <repo>/mount.json. A watchdog process aborts the mount (readers get\n' +
+        'ENOTCONN) and kills the daemon when it has not run for --watchdog-ms while requests wait\n' +
+        '(stopped, busy in a loop, deadlocked). As root it also mounts again the read-only\n' +
         'checkout views that active links point at (gone after a reboot), as switch --restore does.\n' +
         'See docs/fuse.md.',
     )
@@ -37,16 +43,23 @@ export function register(program: Command): void {
       if (!Number.isInteger(cacheMb) || cacheMb < 1) throw usage(`--cache-mb must be a positive integer, not ${flags.cacheMb}`);
       const pollMs = Number(flags.pollMs ?? '2');
       if (!(pollMs >= 0)) throw usage(`--poll-ms must be a number of ms, not ${flags.pollMs}`);
+      const watchdogMs = Number(flags.watchdogMs ?? '10000');
+      if (!Number.isInteger(watchdogMs) || (watchdogMs !== 0 && watchdogMs < 100)) {
+        throw usage(`--watchdog-ms must be 0 (no watchdog) or a whole number of ms from 100 up, not ${flags.watchdogMs}`);
+      }
       const daemon = await import('../../fuse/daemon.js');
       const repo = await Repo.open(repoPath(cmd));
       if (!flags.foreground) {
         try {
-          for (const note of await daemon.prepareMountpoint(repo, mountpoint)) say(note);
-          const args = [`--cache-mb=${cacheMb}`, `--poll-ms=${pollMs}`, ...(flags.suid ? ['--suid'] : [])];
+          const notes = await daemon.prepareMountpoint(repo, mountpoint);
+          if (!flags.json) for (const note of notes) say(note);
+          const args = [`--cache-mb=${cacheMb}`, `--poll-ms=${pollMs}`, `--watchdog-ms=${watchdogMs}`, ...(flags.suid ? ['--suid'] : [])];
           const m = await daemon.startDaemon(repo, mountpoint, args);
-          say(`mounted ${repo.path} at ${mountpoint} (daemon pid ${m.pid}, ready in ${Math.round(m.readyMs)} ms; log: ${daemon.logPath(repo)})`);
-          for (const note of await throughView(repo, mountpoint)) say(note);
-          for (const note of await restoredViews(repo)) say(note);
+          const mounted = `mounted ${repo.path} at ${mountpoint} (daemon pid ${m.pid}, ready in ${Math.round(m.readyMs)} ms; log: ${daemon.logPath(repo)})`;
+          if (!flags.json) say(mounted);
+          const after = [...(await throughView(repo, mountpoint)), ...(await restoredViews(repo))];
+          if (flags.json) printJson({ repo: repo.path, mountpoint, pid: m.pid, logFile: daemon.logPath(repo), notes: [...notes, ...after] });
+          else for (const note of after) say(note);
         } catch (err) {
           // The mount's own files (mount.log, mount.json) sit in the repository.
           const path = (err as NodeJS.ErrnoException).path;
@@ -60,9 +73,10 @@ export function register(program: Command): void {
       // Foreground: serve until a signal or an unmount ends the process.
       try {
         const log = (line: string) => io().stderr.write(`${new Date().toISOString()} ${line}\n`);
-        await daemon.runDaemon(repo, mountpoint, { cacheMb, pollMs, suid: flags.suid, debug: flags.debug, log });
-        for (const note of await throughView(repo, mountpoint)) log(note);
-        for (const note of await restoredViews(repo)) log(note);
+        await daemon.runDaemon(repo, mountpoint, { cacheMb, pollMs, watchdogMs, suid: flags.suid, debug: flags.debug, log });
+        const notes = [...(await throughView(repo, mountpoint)), ...(await restoredViews(repo))];
+        for (const note of notes) log(note);
+        if (flags.json) io().stdout.write(`${JSON.stringify({ repo: repo.path, mountpoint, pid: process.pid, logFile: null, notes })}\n`);
       } catch (err) {
         await repo.close();
         throw err;
@@ -75,14 +89,16 @@ export function register(program: Command): void {
     .alias('unmount')
     .description('unmount a trove view and stop its daemon; also cleans the mount left by a daemon that died')
     .argument('<mountpoint>', 'where the view is mounted')
-    .option('--force', 'leave links that point into the view as they are (they dangle until the view is mounted again)')
+    .option('--force', 'leave links that point into the view as they are (they dangle until the view is mounted again); abort the mount of a daemon that does not answer')
     .option('--json', 'print the result as JSON')
     .addHelpText(
       'after',
       '\nLinks of this repository that point into the view (a profile\'s active link, a bisect\n' +
         'session\'s link) are first re-pointed, atomically, at a checkout of the same commit\n' +
         '(<repo>/checkouts/<id>, made when missing), and the active record with them, so no\n' +
-        'link dangles. When that fails the view stays mounted; --force skips it.',
+        'link dangles. When that fails the view stays mounted; --force skips it. A daemon that\n' +
+        'does not answer (stopped, busy in a loop) is refused without --force; with it, its FUSE\n' +
+        'connection is aborted (readers get ENOTCONN) and it is killed.',
     )
     .action(async (mnt: string, flags: { force?: boolean; json?: boolean }, cmd: Command) => {
       const mountpoint = resolve(mnt);
@@ -95,6 +111,11 @@ export function register(program: Command): void {
         if (!flags.json) say(line);
       };
       try {
+        // Checked first: re-pointing links and unmounting would wait on a daemon that cannot answer.
+        const hung = repo ? await daemon.unresponsiveView(repo, mountpoint) : null;
+        if (hung && !flags.force) {
+          throw ioError(`cannot unmount ${mountpoint}: ${hung}; trove umount --force ${mnt} aborts its connection and kills it`, { path: mountpoint });
+        }
         const { linksIntoView, repointOffView } = await import('../../system/activation/views.js');
         let repointed: Repointed[] = [];
         let dangling: ViewLink[] = [];
@@ -113,7 +134,8 @@ export function register(program: Command): void {
         }
         for (const r of repointed) sayUnlessJson(`re-pointed ${r.link} (${describe(r)}) off the view, at the checkout ${r.to}${r.made ? ' (new checkout)' : ''}`);
         for (const d of dangling) if (!flags.json) print(`warning: ${d.link} (${describe(d)}) points into ${mountpoint} and dangles once it is unmounted; run: trove mount ${mountpoint}, or ${d.fix}`);
-        const r = await daemon.unmount(repo, mountpoint);
+        const r = await daemon.unmount(repo, mountpoint, { force: flags.force });
+        if (r.aborted) sayUnlessJson(`${mountpoint}: ${r.aborted}: aborted its FUSE connection and killed it (pid ${r.stoppedPid})`);
         if (r.stale) sayUnlessJson(`${mountpoint}: its daemon had died; cleaned the stale mount`);
         if (r.lazy) sayUnlessJson(`${mountpoint} is busy: detached it lazily; its daemon serves the processes still using it and exits when they are done`);
         sayUnlessJson(`unmounted ${mountpoint}${r.stoppedPid ? ` (stopped daemon pid ${r.stoppedPid})` : ''}`);
@@ -122,7 +144,8 @@ export function register(program: Command): void {
             mountpoint,
             stale: r.stale,
             lazy: r.lazy,
-            stoppedPid: r.stoppedPid ?? null,
+            pid: r.stoppedPid ?? null,
+            aborted: r.aborted ?? null,
             repointed: repointed.map((x) => ({ profile: x.profile, role: x.role, link: x.link, commit: x.commit, from: x.pointsAt, to: x.to, made: x.made, recordUpdated: x.recordUpdated })),
             dangling: dangling.map((x) => ({ profile: x.profile, role: x.role, link: x.link, commit: x.commit, target: x.pointsAt, fix: x.fix })),
           });

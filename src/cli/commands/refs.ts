@@ -20,14 +20,14 @@ export function register(program: Command): void {
     .option('--json', 'print refs as JSON')
     .action(async (opts: { remotes?: boolean; json?: boolean }, cmd: Command) => {
       await withRepo(cmd, async (repo) => {
-        const rows: { name: string; id: string }[] = [];
+        const rows: { ref: string; commit: string }[] = [];
         for (const [ns, prefix] of opts.remotes ? [['heads', ''], ['remotes', 'remotes/']] : [['heads', '']]) {
           const { refs: ok, bad } = await listRefsChecked(repo, ns);
           for (const b of bad) io().stderr.write(`trove: warning: skipping ${prefix}${b.name}: ${b.error}\n`);
-          rows.push(...ok.map((r) => ({ name: prefix + r.name, id: r.id })));
+          rows.push(...ok.map((r) => ({ ref: prefix + r.name, commit: r.id })));
         }
         if (opts.json) return printJson(rows);
-        for (const r of rows) print(`${r.id} ${r.name}`);
+        for (const r of rows) print(`${r.commit} ${r.ref}`);
       });
     });
   refs
@@ -35,11 +35,13 @@ export function register(program: Command): void {
     .description('point a ref at a commit (creating the ref if needed)')
     .argument('<name>', 'ref name, e.g. main or pkg/bash/amd64')
     .argument('<rev>', 'ref, commit id or prefix')
-    .action(async (name: string, rev: string, _opts: unknown, cmd: Command) => {
+    .option('--json', 'print the ref and its commit as JSON')
+    .action(async (name: string, rev: string, opts: { json?: boolean }, cmd: Command) => {
       await withRepo(cmd, async (repo) => {
         await assertRefFree(repo, name);
         const id = await resolveRevision(repo, rev);
         await repo.refs.write(name, id);
+        if (opts.json) return printJson({ ref: name, commit: id });
         say(`${name} -> ${id}`);
       });
     });
@@ -47,14 +49,18 @@ export function register(program: Command): void {
     .command('delete')
     .description('delete a ref (its objects stay until gc); remotes/REMOTE/REF or refs/remotes/REMOTE/REF for a remote-tracking ref')
     .argument('<name>', 'ref name, e.g. main, remotes/origin/main')
-    .action(async (name: string, _opts: unknown, cmd: Command) => {
-      await withRepo(cmd, async (repo) => {
+    .option('--json', 'print the ref deleted as JSON')
+    .action(async (name: string, opts: { json?: boolean }, cmd: Command) => {
+      const deleted = await withRepo(cmd, async (repo) => {
         const { ns, ref } = refSpelling(name);
         // A local ref may itself be named remotes/...: it is deleted when no remote-tracking ref has the name.
         if (ns === 'remotes' && !name.startsWith('refs/') && (await repo.refs.read(ref, 'remotes')) === undefined && (await repo.refs.read(name)) !== undefined) {
-          return repo.refs.delete(name);
+          await repo.refs.delete(name);
+          return name;
         }
         await repo.refs.delete(ref, ns);
+        return ns === 'remotes' ? `remotes/${ref}` : ref;
       });
+      if (opts.json) printJson({ ref: deleted });
     });
 }

@@ -12,10 +12,13 @@ export function register(program: Command): void {
     .argument('<name>', 'remote name')
     .argument('<url>', 'http://…, https://… or a path')
     .option('--sign-key <pubkey>', 'public key file: the summary and every pulled commit must be signed by it')
-    .action(async (name: string, url: string, opts: { signKey?: string }, cmd: Command) => {
+    .option('--json', 'print the remote as JSON')
+    .action(async (name: string, url: string, opts: { signKey?: string; json?: boolean }, cmd: Command) => {
       const pem = opts.signKey ? await readKeyFile(opts.signKey, 'public key') : undefined;
       const r = await withRepo(cmd, (repo) => addRemote(repo.path, name, url, pem));
-      say(`remote ${name} -> ${r.url}${pem ? ` (signed by key ${keyIdOf(parsePublicKey(pem))})` : ''}`);
+      const keyId = pem ? keyIdOf(parsePublicKey(pem)) : null;
+      if (opts.json) return printJson({ remote: name, url: r.url, keyId });
+      say(`remote ${name} -> ${r.url}${keyId ? ` (signed by key ${keyId})` : ''}`);
     });
   remote
     .command('list', { isDefault: true })
@@ -25,9 +28,9 @@ export function register(program: Command): void {
       const remotes = await withRepo(cmd, (repo) => listRemotes(repo.path));
       const rows = Object.entries(remotes)
         .sort(([a], [b]) => (a < b ? -1 : 1))
-        .map(([name, r]) => ({ name, url: r.url, keyId: r.signKey ? keyIdOf(parsePublicKey(r.signKey)) : null }));
+        .map(([name, r]) => ({ remote: name, url: r.url, keyId: r.signKey ? keyIdOf(parsePublicKey(r.signKey)) : null }));
       if (opts.json) return printJson(rows);
-      for (const r of rows) print(`${r.name}\t${r.url}${r.keyId ? `\tkey ${r.keyId}` : ''}`);
+      for (const r of rows) print(`${r.remote}\t${r.url}${r.keyId ? `\tkey ${r.keyId}` : ''}`);
     });
   remote
     .command('remove')

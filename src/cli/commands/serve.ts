@@ -12,17 +12,21 @@ export function register(program: Command): void {
     .option('-p, --port <port>', 'port (0: any free port)', '8000')
     .option('--host <addr>', 'address to listen on', '127.0.0.1')
     .option('--log', 'print one line per request on stderr')
-    .addHelpText('after', '\nOnly objects/, refs/, deltas/, signatures/, summary and summary.sig are served.')
-    .action(async (dir: string | undefined, opts: { port: string; host: string; log?: boolean }, cmd: Command) => {
+    .option('--include-private', 'also serve private objects (files not readable by other users), for a mirror on a trusted network')
+    .option('--json', 'print the repository and URL served as one line of JSON')
+    .addHelpText('after', '\nOnly objects/, refs/, deltas/, signatures/, summary and summary.sig are served; private objects only with --include-private.')
+    .action(async (dir: string | undefined, opts: { port: string; host: string; log?: boolean; includePrivate?: boolean; json?: boolean }, cmd: Command) => {
       const port = Number(opts.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw usage('--port must be 0..65535');
       const repo = await Repo.open(dir ?? repoPath(cmd));
       const served = await serveRepo(repo.path, {
         host: opts.host,
         port,
+        includePrivate: opts.includePrivate === true,
         onRequest: opts.log ? (l) => io().stderr.write(`${l.method} ${l.path} ${l.status} ${l.bytes}\n`) : undefined,
       });
-      print(`serving ${repo.path} at ${served.url}`);
+      if (opts.json) io().stdout.write(`${JSON.stringify({ repo: repo.path, url: served.url })}\n`);
+      else print(`serving ${repo.path} at ${served.url}`);
       await new Promise<void>((resolve) => {
         const stop = () => resolve();
         process.once('SIGINT', stop);

@@ -32,7 +32,7 @@ export function register(program: Command): void {
         const stat = diff && diffStat(diff.changes);
         if (opts.json) {
           return printJson({
-            id,
+            commit: id,
             ...c,
             root: { ...c.root, xattrs: c.root.xattrs.map((x) => x.name) },
             changes: diff?.changes ?? null,

@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
 import { status } from '../../system/activation/status.js';
-import { publishedStatus } from '../../remote/upgrade.js';
+import { publishedStatus } from '../../remote/published-status.js';
 import { DEFAULT_PROFILE } from '../../system/profiles.js';
 import { print, printJson, withRepo } from '../context.js';
 import { shortId } from '../printers.js';
+import { numberedOrNull } from '../json.js';
 
 export function register(program: Command): void {
   program
@@ -23,7 +24,10 @@ export function register(program: Command): void {
         s: await status(repo, { profile: opts.profile }),
         published: await publishedStatus(repo, opts.profile, { check: opts.remoteCheck }),
       }));
-      if (opts.json) return printJson({ ...s, published });
+      if (opts.json) {
+        const { link: linkStatus, ...rest } = s;
+        return printJson({ ...rest, linkStatus, published: published && { ...published, newest: numberedOrNull(published.newest) } });
+      }
       print(`profile     ${s.profile} (${s.generations} generations${s.newest === null ? '' : `, newest ${s.newest}`})`);
       if (!s.active) return print('active      none (activate one with: trove switch N)');
       const a = s.active;

@@ -6,6 +6,7 @@ import { parseDuration } from '../../system/generations/prune.js';
 import { usage } from '../../util/errors.js';
 import { print, printJson, say, withRepo } from '../context.js';
 import { bytes, shortId } from '../printers.js';
+import { summaryJson } from '../json.js';
 
 export function register(program: Command): void {
   program
@@ -25,7 +26,7 @@ export function register(program: Command): void {
         if (opts.gzipObjects) gz = await gzipObjects(repo);
         return writeSummary(repo, { privateKeyPem, expiresIn });
       });
-      if (opts.json) return printJson({ ...summary, signed, ...(gz ? { gzipObjects: gz } : {}) });
+      if (opts.json) return printJson({ ...summaryJson(summary), signed, ...(gz ? { gzipObjects: gz } : {}) });
       if (gz) {
         say(
           `gzip: ${gz.written} objects compressed (${bytes(gz.bytesIn)} -> ${bytes(gz.bytesOut)}), ` +

@@ -5,6 +5,7 @@ import { print, printJson, say, withRepo } from '../context.js';
 import { bytes, printActivation, shortId } from '../printers.js';
 import { withMeter } from '../progress.js';
 import { intOption } from '../options.js';
+import { numbered } from '../json.js';
 
 interface Opts {
   remote?: string;
@@ -55,7 +56,10 @@ export function register(program: Command): void {
           onNotice: (n) => m.log(`trove: ${n}`),
         })),
       );
-      if (opts.json) return printJson(r);
+      if (opts.json) {
+        const { activation: activated, ...rest } = r;
+        return printJson({ ...rest, published: numbered(r.published), activated });
+      }
       const from = `${r.remote} generation ${r.published.number} (${shortId(r.published.commit)})`;
       if (r.state === 'up-to-date') return say(`${r.profile}: up to date with ${from}, generation ${r.generation}`);
       if (r.state === 'dry-run') {

@@ -124,21 +124,29 @@ export class TreeBuilder {
     return node;
   }
 
-  /** Writes every tree, children first; returns the root tree id and root metadata. */
-  async write(store: Pick<ObjectStore, 'put'>): Promise<{ tree: ObjectId; root: DirMeta }> {
-    const writeDir = async (dir: Node & { kind: 'dir' }): Promise<ObjectId> => {
+  /**
+   * Writes every tree, children first; returns the root tree id and root
+   * metadata, and the blobs of the files other users may read (the file
+   * readable by others, every directory above it searchable by others).
+   */
+  async write(store: Pick<ObjectStore, 'put'>): Promise<{ tree: ObjectId; root: DirMeta; publicFiles: Set<ObjectId> }> {
+    const publicFiles = new Set<ObjectId>();
+    const writeDir = async (dir: Node & { kind: 'dir' }, open: boolean): Promise<ObjectId> => {
       const entries: TreeEntry[] = [];
       const names = [...dir.children.keys()].sort(compareNames);
       for (const name of names) {
         const n = dir.children.get(name)!;
         const base = { name, mode: n.meta.mode & 0o7777, uid: n.meta.uid, gid: n.meta.gid, xattrs: n.meta.xattrs };
-        if (n.kind === 'dir') entries.push({ ...base, kind: 'dir', id: await writeDir(n), size: 0 });
-        else if (n.kind === 'file') entries.push({ ...base, kind: 'file', id: n.id, size: n.size });
+        if (n.kind === 'dir') entries.push({ ...base, kind: 'dir', id: await writeDir(n, open && (base.mode & 0o001) !== 0), size: 0 });
+        else if (n.kind === 'file') {
+          if (open && (base.mode & 0o004) !== 0) publicFiles.add(n.id);
+          entries.push({ ...base, kind: 'file', id: n.id, size: n.size });
+        }
         else entries.push({ ...base, kind: 'symlink', target: n.target, size: Buffer.byteLength(n.target) });
       }
       return writeTree(store, { entries });
     };
-    const tree = await writeDir(this.root);
-    return { tree, root: { ...this.root.meta, mode: this.root.meta.mode & 0o7777 } };
+    const tree = await writeDir(this.root, (this.root.meta.mode & 0o001) !== 0);
+    return { tree, root: { ...this.root.meta, mode: this.root.meta.mode & 0o7777 }, publicFiles };
   }
 }

@@ -99,8 +99,10 @@ export async function importDir(root: string, store: Store, opts: DirImportOptio
    * descriptor opened with O_NOFOLLOW whose fstat matches the lstat that
    * classified it: an entry swapped for a symlink, or for another file,
    * between the two is never read, and the import fails instead.
+   * `open`: every directory from the root down to this one lets others
+   * search it, so a file here that others may read is public content.
    */
-  const directory = (dirFd: number, abs: string, rel: string, depth: number): ObjectId => {
+  const directory = (dirFd: number, abs: string, rel: string, depth: number, open: boolean): ObjectId => {
     const base = fdPath(dirFd, abs);
     const before = hasProcFd() ? undefined : fstatSync(dirFd);
     const names = readdirSync(base).sort(compareNames);
@@ -150,7 +152,7 @@ export async function importDir(root: string, store: Store, opts: DirImportOptio
           if (!opened) throw changed(relPath);
           try {
             meta = opened.st;
-            const hint = { executable: (meta.mode & 0o111) !== 0 };
+            const hint = { executable: (meta.mode & 0o111) !== 0, private: !(open && (meta.mode & 0o004) !== 0) };
             const small = readSmall(opened.fd, meta.size);
             const put = small ? store.putSync(small, hint) : store.putFileSync(fdPath(opened.fd, path), hint);
             // Without /proc the big-file path was opened by name: it must still be our file.
@@ -174,7 +176,7 @@ export async function importDir(root: string, store: Store, opts: DirImportOptio
         if (!opened) throw changed(relPath);
         try {
           meta = opened.st;
-          e.id = directory(opened.fd, path, relPath, depth + 1);
+          e.id = directory(opened.fd, path, relPath, depth + 1, open && (opened.st.mode & 0o001) !== 0);
           e.xattrs = statSame ? o.xattrs : wantXattrs ? readXattrs(fdPath(opened.fd, path)) : [];
         } finally {
           closeSync(opened.fd);
@@ -207,7 +209,7 @@ export async function importDir(root: string, store: Store, opts: DirImportOptio
   let rootMeta: DirMeta;
   try {
     const rootStat = fstatSync(rootFd);
-    tree = directory(rootFd, top, '', 0);
+    tree = directory(rootFd, top, '', 0, (rootStat.mode & 0o001) !== 0);
     rootMeta = {
       mode: rootStat.mode & 0o7777,
       uid: rootStat.uid,

@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { isErrno, notFound, usage } from '../../util/errors.js';
-import type { ObjectStore } from '../../store/types.js';
+import type { ObjectStore, PublishStore } from '../../store/types.js';
 import { type DirImportOptions, importDir } from './dir.js';
 import type { TreeImport } from './tar.js';
 
@@ -29,7 +29,7 @@ export async function sourceKind(path: string): Promise<SourceKind> {
 /** Imports a directory, tar archive (.tar, .tar.gz, .tar.xz, .tar.zst) or .deb into `store`. */
 export async function importSource(
   path: string,
-  store: Pick<ObjectStore, 'put' | 'putStream' | 'has' | 'hasSync' | 'putSync' | 'putFileSync'>,
+  store: Pick<ObjectStore, 'put' | 'putStream' | 'has' | 'hasSync' | 'putSync' | 'putFileSync'> & Partial<PublishStore>,
   opts: DirImportOptions = {},
 ): Promise<TreeImport & { kind: SourceKind }> {
   const abs = resolve(path);

@@ -5,7 +5,7 @@ import * as tarStream from 'tar-stream';
 import { unsafeArchive, unsupported } from '../../util/errors.js';
 import type { DirMeta, Xattr } from '../../format/types.js';
 import type { ObjectId } from '../../util/hash.js';
-import type { ObjectStore, PutResult } from '../../store/types.js';
+import type { ObjectStore, PublishStore, PutResult } from '../../store/types.js';
 import { type Meta, TreeBuilder } from './builder.js';
 import { byteCap, decompressor, sniffCompression } from '../../util/compression.js';
 import { maxImportBytes } from '../../util/limits.js';
@@ -217,19 +217,25 @@ function extractor(): tarStream.Extract {
 /** Members up to this size are read whole and stored with one synchronous put (fewer thread-pool round trips). */
 const SMALL_MEMBER = 1 << 20;
 
-/** What a tar import writes to: `putSync`, when there, takes the small members. */
-export type TarStore = Pick<ObjectStore, 'put' | 'putStream'> & Partial<Pick<ObjectStore, 'putSync'>>;
+/**
+ * What a tar import writes to: `putSync`, when there, takes the small
+ * members. A store with `publishSync` gets every member's content private,
+ * and the import publishes what the finished tree shows to other users (a
+ * directory member may come after the files it closes).
+ */
+export type TarStore = Pick<ObjectStore, 'put' | 'putStream'> & Partial<Pick<ObjectStore, 'putSync'>> & Partial<PublishStore>;
 
 /** Stores one member's content: small ones read whole and put at once, big ones streamed. */
 async function putMember(store: TarStore, entry: AsyncIterable<Uint8Array>, size: number, executable: boolean): Promise<PutResult> {
-  if (!store.putSync || size > SMALL_MEMBER) return store.putStream(entry, { executable });
+  const hint = { executable, private: store.publishSync !== undefined };
+  if (!store.putSync || size > SMALL_MEMBER) return store.putStream(entry, hint);
   const chunks: Uint8Array[] = [];
   let got = 0;
   for await (const c of entry) {
     chunks.push(c);
     got += c.length;
   }
-  return store.putSync(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, got), { executable });
+  return store.putSync(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, got), hint);
 }
 
 export interface TarImportOptions {
@@ -321,7 +327,8 @@ export async function importTar(source: Readable, store: TarStore, opts: TarImpo
     throw err;
   }
   if (!sawEntry && head.length === 0) throw unsafeArchive('archive is empty');
-  const { tree, root } = await builder.write(store);
+  const { tree, root, publicFiles } = await builder.write(store);
+  if (store.publishSync) for (const id of publicFiles) store.publishSync(id);
   return { tree, root, report };
 }
 

@@ -4,7 +4,7 @@ import { exists, ioError, isErrno, isTroveError } from '../../util/errors.js';
 import { isObjectId, type ObjectId } from '../../util/hash.js';
 import { sweepStaleTemps, symlinkAtomic } from '../../util/fs-atomic.js';
 import type { Repo } from '../../repo/repo.js';
-import { answers, readMount } from '../mounts.js';
+import { answers, daemonUnresponsive, readMount, readMountRecord } from '../mounts.js';
 import { isReadOnlyMount } from '../../util/mount-table.js';
 import { isDirectory } from '../../util/path-exists.js';
 import { type ActiveRecord, DEFAULT_PROFILE } from '../profiles.js';
@@ -124,6 +124,11 @@ export async function checkLink(repo: Pick<Repo, 'path'>, link: string, recorded
   const mountpoint = shows.kind === 'view' ? shows.mountpoint : null;
   if (shows.kind === 'checkout' && !isReadOnlyMount(pointsAt) && (await isDirectory(`${pointsAt}.links`))) {
     return { state: 'unprotected', pointsAt, commit, mountpoint };
+  }
+  // A view whose daemon cannot answer would block the probe below (until its watchdog fires).
+  if (mountpoint !== null) {
+    const rec = await readMountRecord(repo.path);
+    if (rec?.mountpoint === mountpoint && daemonUnresponsive(repo.path, rec)) return { state: 'unmounted', pointsAt, commit, mountpoint };
   }
   if (!(await resolves(pointsAt))) {
     const live = mountpoint === null ? undefined : await readMount(repo.path);

@@ -23,7 +23,7 @@ export interface GenerationRow {
   added: string[];
   removed: string[];
   changed: { from: string; to: string }[];
-  conflicts: number;
+  conflicts: Conflict[];
   /** Where it came from, when `trove upgrade` recorded it from a remote. */
   origin: GenerationOrigin | null;
 }
@@ -62,7 +62,7 @@ export async function listGenerationRows(repo: Repo, opts: { profile?: string } 
       added: d.added,
       removed: d.removed,
       changed: d.changed,
-      conflicts: c.generation?.conflicts.length ?? 0,
+      conflicts: c.generation?.conflicts ?? [],
       origin: await readOrigin(repo, profile, g.number, g.commit),
     });
     prev = c.generation;

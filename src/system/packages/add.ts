@@ -9,7 +9,7 @@ import type { ObjectId } from '../../util/hash.js';
 import { refNameProblem } from '../../refs/refs.js';
 import type { Repo } from '../../repo/repo.js';
 import type { RefTransaction, RefUpdate } from '../../refs/transaction.js';
-import type { ObjectStore, PutResult } from '../../store/types.js';
+import type { ObjectStore, PublishStore, PutResult } from '../../store/types.js';
 import { readDebControl } from '../../repo/import/deb.js';
 import type { ImportReport } from '../../repo/import/report.js';
 import { importSource, type SourceKind, sourceKind } from '../../repo/import/source.js';
@@ -275,7 +275,7 @@ function aboutFile(path: string, err: unknown): unknown {
   return err;
 }
 
-type ImportStore = Pick<ObjectStore, 'put' | 'putStream' | 'has' | 'hasSync' | 'putSync' | 'putFileSync'>;
+type ImportStore = Pick<ObjectStore, 'put' | 'putStream' | 'has' | 'hasSync' | 'putSync' | 'putFileSync'> & PublishStore;
 
 /** A view of `store` that counts the objects and bytes it writes (for one package of a shared transaction). */
 function counting(store: ImportStore): { store: ImportStore; written: { objects: number; bytes: number } } {
@@ -294,6 +294,7 @@ function counting(store: ImportStore): { store: ImportStore; written: { objects:
     putStream: async (source, hint) => note(await store.putStream(source, hint)),
     putSync: (bytes, hint) => note(store.putSync(bytes, hint)),
     putFileSync: (path, hint) => note(store.putFileSync(path, hint)),
+    publishSync: (id) => store.publishSync(id),
   };
   return { store: view, written };
 }

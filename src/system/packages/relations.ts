@@ -17,7 +17,7 @@ export interface Relation {
 /** A clause: alternatives, the first that can be satisfied wins (`a | b`). */
 export type Clause = Relation[];
 
-const NAME = /^[a-z0-9][a-z0-9+.-]+$/;
+const NAME = /^[a-z0-9][a-z0-9+.-]*$/;
 const OPS: Record<string, VersionOp> = { '<<': '<<', '<=': '<=', '=': '=', '>=': '>=', '>>': '>>', '<': '<=', '>': '>=' };
 
 /**

@@ -76,7 +76,7 @@ export interface Resolution {
 
 /** Parses `NAME`, `NAME/ARCH`, `NAME=VERSION` and `NAME/ARCH=VERSION`. */
 export function parseRequest(text: string): Request {
-  const m = /^([a-z0-9][a-z0-9+.-]+)(?:\/([a-z0-9-]+))?(?:=(\S+))?$/.exec(text);
+  const m = /^([a-z0-9][a-z0-9+.-]*)(?:\/([a-z0-9-]+))?(?:=(\S+))?$/.exec(text);
   if (!m) throw usage(`bad package ${JSON.stringify(text)}: expected NAME[/ARCH][=VERSION]`);
   const r: Request = { name: m[1]! };
   if (m[2]) r.arch = m[2];
@@ -119,7 +119,7 @@ function better(a: Entry, b: Entry): number {
 }
 
 /** A package name alone, the commonest relation. */
-const PLAIN = /^[a-z0-9][a-z0-9+.-]+$/;
+const PLAIN = /^[a-z0-9][a-z0-9+.-]*$/;
 
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
