@@ -96,7 +96,7 @@ function commandPage(words, cmd) {
 function mainPage(all) {
   let page = th('trove');
   page += `.SH NAME\ntrove \\- ${esc(program.description())}\n`;
-  page += `.SH SYNOPSIS\n.B trove\n[\\-\\-repo \\fIDIR\\fR] \\fICOMMAND\\fR [\\fIOPTIONS\\fR] [\\fIARGUMENTS\\fR]\n`;
+  page += `.SH SYNOPSIS\n.B trove\n[\\-\\-repo \\fIDIR\\fR] [\\-q | \\-v] [\\-\\-[no\\-]progress] \\fICOMMAND\\fR [\\fIOPTIONS\\fR] [\\fIARGUMENTS\\fR]\n`;
   page += `.SH DESCRIPTION\n${markdownToRoff(docSection('trove command reference', 1).split('\n## ')[0])}`;
   page += `.SH OPTIONS\n${optionsRoff(program)}`;
   page += `.SH COMMANDS\n${all.map(({ words, cmd }) => `.TP\n.B trove ${esc(words.join(' '))}\n${esc(cmd.description())} (\\fB${esc(pageName(words))}\\fR(1))\n`).join('')}`;

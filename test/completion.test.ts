@@ -56,6 +56,12 @@ describe('bash completion', () => {
     expect(r.stdout.split('\n')).toEqual(['commit completion', 'add list show', 'build', '--oneline', '--ref', 'revisions', 'bash zsh', '']);
   });
 
+  it('offers the global options -q, -v, --progress and --no-progress after every command word, and before it', () => {
+    const r = shell('bash', `${BASH}t trove gc --qu\nt trove pkg add --verb\nt trove fsck --pro\nt trove checkout --no-p\nt trove --qu\nt trove gen build -q`);
+    expect(r.stderr).toBe('');
+    expect(r.stdout.split('\n')).toEqual(['--quiet', '--verbose', '--progress', '--no-progress', '--quiet', '-q', '']);
+  });
+
   it('completes refs, generation numbers, packages and profiles from the repository', () => {
     const r = shell(
       'bash',

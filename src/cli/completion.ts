@@ -64,7 +64,10 @@ export function completionTable(program: Command): Entry[] {
   const out: Entry[] = [];
   const visit = (cmd: Command): void => {
     const subs = cmd.commands.filter((c) => !hidden(c));
-    const opts = [...cmd.options, ...(cmd.parent ? [] : [])].filter((o) => !o.hidden);
+    // The program's flags (-q, -v, --progress, --no-progress) are accepted after every command word too;
+    // --repo is too, but is offered only before it, where the repository is chosen.
+    const globals = cmd.parent ? program.options.filter((o) => o.long !== '--repo') : [];
+    const opts = [...cmd.options, ...globals].filter((o) => !o.hidden);
     const flags = opts.flatMap((o) => [o.long, o.short].filter((f): f is string => f !== undefined));
     out.push({
       path: commandWords(cmd).join(' '),

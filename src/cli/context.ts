@@ -8,7 +8,15 @@ export { io };
 /** Options every command accepts (declared once on the program). */
 export interface GlobalOptions {
   repo?: string;
+  /** `-q`: data and errors only. */
+  quiet?: boolean;
+  /** `-v`: detail on stderr. */
+  verbose?: boolean;
+  /** `--progress` (true), `--no-progress` (false), or neither (undefined: on a terminal only). */
+  progress?: boolean;
 }
+
+export { detail, note, say, setVerbosity, verbosity } from './verbosity.js';
 
 /** The repository path from `--repo`, `$TROVE_REPO` or `./repo`. */
 export function repoPath(cmd: Command): string {

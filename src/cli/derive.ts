@@ -3,7 +3,7 @@ import type { DeriveOptions, DeriveResult } from '../system/generations/install.
 import { type PackageSpec, parsePackageSpec } from '../system/packages/spec.js';
 import { DEFAULT_PROFILE } from '../system/profiles.js';
 import type { Repo } from '../repo/repo.js';
-import { print, printJson, withRepo } from './context.js';
+import { printJson, say, withRepo } from './context.js';
 import { printActivation, printBuild } from './printers.js';
 import { numbered } from './json.js';
 
@@ -32,10 +32,10 @@ export function registerDerive(program: Command, name: string, description: stri
       const parsed = specs.map(parsePackageSpec);
       const built = await withRepo(cmd, (repo) => derive(repo, parsed, { profile: opts.profile, noDeps: !opts.deps, activate: opts.switch ? { link: opts.link } : undefined }));
       if (opts.json) return printJson(numbered(built));
-      if (built.removed) print(`removed: ${built.removed.join(' ')}`);
-      if (built.autoremoved?.length) print(`no longer needed, removed: ${built.autoremoved.join(' ')}`);
+      if (built.removed) say(`removed: ${built.removed.join(' ')}`);
+      if (built.autoremoved?.length) say(`no longer needed, removed: ${built.autoremoved.join(' ')}`);
       printBuild(built);
       if (built.activated) printActivation(built.activated);
-      else print(`activate it with: trove switch ${built.number} --profile ${opts.profile}`);
+      else say(`activate it with: trove switch ${built.number} --profile ${opts.profile}`);
     });
 }

@@ -4,6 +4,8 @@ import { EXIT_CODES, isTroveError, usage, type ErrorCode, type ErrorData } from 
 import { io, type Io, processIo, withIo, type Writer } from '../util/io.js';
 import { nearest } from '../util/suggest.js';
 import { registerBuiltins } from './builtins.js';
+import type { GlobalOptions } from './context.js';
+import { setVerbosity } from './verbosity.js';
 
 /** The version in package.json (two levels up from both src/cli and dist/cli). */
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -49,20 +51,27 @@ const COMMANDS: [names: string[], load: () => Promise<CommandModule>][] = [
   [['keygen'], () => import('./commands/keygen.js')],
 ];
 
-/** The arguments of `argv` (after node and the script) without the global `--repo DIR` / `--repo=DIR`. */
-function withoutRepo(argv: string[]): string[] {
+/** The global options that take no value (see buildProgram). */
+const GLOBAL_FLAGS = new Set(['-q', '--quiet', '-v', '--verbose', '--progress', '--no-progress']);
+
+/** The arguments of `argv` (after node and the script) without the global options (`--repo DIR`, `-q`, ...). */
+function withoutGlobals(argv: string[]): string[] {
   const out: string[] = [];
   for (let i = 2; i < argv.length; i++) {
     const a = argv[i]!;
+    if (a === '--') {
+      out.push(...argv.slice(i));
+      break;
+    }
     if (a === '--repo') i++;
-    else if (!a.startsWith('--repo=')) out.push(a);
+    else if (!a.startsWith('--repo=') && !GLOBAL_FLAGS.has(a)) out.push(a);
   }
   return out;
 }
 
 /** The command word of `argv`, if it starts with one. */
 function commandName(argv: string[]): string | undefined {
-  const first = withoutRepo(argv)[0];
+  const first = withoutGlobals(argv)[0];
   return first === undefined || first.startsWith('-') ? undefined : first;
 }
 
@@ -106,6 +115,15 @@ export async function buildProgram(argv: string[] = []): Promise<Command> {
     .description(`a content-addressed tree store for whole operating-system generations (trove ${VERSION})`)
     .configureHelp({ visibleOptions: programOptions })
     .option('--repo <dir>', 'repository directory (default: $TROVE_REPO or ./repo)')
+    .option('-q, --quiet', 'print only data and errors: no progress, notes or confirmations')
+    .option('-v, --verbose', 'print detail on stderr: counts, timings, what was read, written or removed')
+    .option('--progress', 'show progress on stderr even when it is not a terminal (one line a second)')
+    .option('--no-progress', 'never show progress')
+    .hook('preAction', (_program, action) => {
+      const g = action.optsWithGlobals<GlobalOptions>();
+      if (g.quiet && g.verbose) throw usage('-q and -v exclude each other');
+      setVerbosity(g.quiet ? -1 : g.verbose ? 1 : 0);
+    })
     .configureOutput(OUTPUT)
     .exitOverride()
     .helpCommand(false)
@@ -195,7 +213,7 @@ export function main(argv: string[], out: Io = processIo()): Promise<number> {
 async function run(argv: string[]): Promise<number> {
   const { stdout, stderr, env } = io();
   // Only with no command (and at most --repo): `pkg add --version V` is a package's version, not trove's.
-  const words = withoutRepo(argv);
+  const words = withoutGlobals(argv);
   if (words.length === 1 && (words[0] === '--version' || words[0] === '-V')) {
     stdout.write(`${VERSION}\n`);
     return 0;

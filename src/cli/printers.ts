@@ -2,7 +2,7 @@ import type { Change } from '../repo/diff.js';
 import type { ActivateResult } from '../system/activation/activate.js';
 import type { BuildResult } from '../system/generations/build.js';
 import type { GenerationDiff } from '../system/generations/diff.js';
-import { print } from './context.js';
+import { print, say } from './context.js';
 
 /**
  * Text the commands print, shared between them: value formats (bytes, modes,
@@ -48,11 +48,11 @@ export function changeLine(c: Change): string {
 
 /** Prints a built generation and every conflict it resolved (gen build, install, remove). */
 export function printBuild(r: BuildResult): void {
-  if (r.unchanged) print(`generation ${r.number} of ${r.profile} already has exactly these packages (${shortId(r.commit)}); nothing new`);
-  else print(`generation ${r.number} of ${r.profile}: ${r.commit}`);
-  print(`${r.packages.length} packages, ${r.conflicts.length} conflicts; read ${r.treesRead} trees, wrote ${r.written.objects} new objects (${bytes(r.written.bytes)})`);
-  if (r.dependencies.length) print(`dependencies (${r.dependencies.length}): ${r.dependencies.join(' ')}`);
-  for (const c of r.conflicts) print(`conflict ${c.path}: ${c.winner} wins over ${c.losers.join(', ')}`);
+  if (r.unchanged) say(`generation ${r.number} of ${r.profile} already has exactly these packages (${shortId(r.commit)}); nothing new`);
+  else say(`generation ${r.number} of ${r.profile}: ${r.commit}`);
+  say(`${r.packages.length} packages, ${r.conflicts.length} conflicts; read ${r.treesRead} trees, wrote ${r.written.objects} new objects (${bytes(r.written.bytes)})`);
+  if (r.dependencies.length) say(`dependencies (${r.dependencies.length}): ${r.dependencies.join(' ')}`);
+  for (const c of r.conflicts) say(`conflict ${c.path}: ${c.winner} wins over ${c.losers.join(', ')}`);
 }
 
 /** Prints package and file changes between two generations (gen diff, bisect). */
@@ -68,8 +68,8 @@ export function printGenerationDiff(d: GenerationDiff): void {
 /** Prints what an activation did (switch, rollback, install, remove). */
 export function printActivation(r: ActivateResult): void {
   const gen = r.generation === null ? `commit ${shortId(r.commit)}` : `generation ${r.generation} (${shortId(r.commit)})`;
-  print(`${r.profile}: ${gen} active; ${r.link} -> ${r.target}${r.made ? ' (new checkout)' : ''}`);
-  for (const note of r.notes) print(`note: ${note}`);
+  say(`${r.profile}: ${gen} active; ${r.link} -> ${r.target}${r.made ? ' (new checkout)' : ''}`);
+  for (const note of r.notes) say(`note: ${note}`);
 }
 
 /**

@@ -12,6 +12,7 @@ import type { Repo } from '../repo/repo.js';
 import { isPublicMode, type GetStore } from '../store/types.js';
 import { DELTAS_DIR, deltaName } from './layout.js';
 import { type PackEntry, packStream } from './pack.js';
+import { type OnProgress, progressOf } from '../util/progress.js';
 
 /** Every object reachable from `commit` (its history and trees), added to `seen`. */
 async function markReachable(store: GetStore, commit: ObjectId, seen: Set<ObjectId>): Promise<void> {
@@ -101,6 +102,8 @@ export interface DeltaOptions {
   compression?: PackCompression;
   /** Level 1-9 (default: 6). */
   level?: number;
+  /** Progress: phase `packing`, objects and bytes read into the pack against their totals. */
+  onProgress?: OnProgress;
 }
 
 const XZ_MIN = 64 << 10;
@@ -126,6 +129,15 @@ export async function writeDelta(repo: Repo, from: ObjectId | null, to: ObjectId
   const level = opts.level ?? 6;
   const name = deltaName(from, to);
   let size = 0;
+  const progress = progressOf('packing', 'objects', entries.length, total);
+  const onProgress = opts.onProgress;
+  const packed = onProgress
+    ? (n: number) => {
+        progress.done++;
+        progress.bytes += n;
+        onProgress(progress);
+      }
+    : undefined;
   const sized = async function* (src: AsyncIterable<Buffer>) {
     for await (const c of src) {
       size += (c as Buffer).length;
@@ -134,7 +146,7 @@ export async function writeDelta(repo: Repo, from: ObjectId | null, to: ObjectId
   };
   await replaceAtomic(join(repo.path, DELTAS_DIR, name), { tmpDir: repo.tmpDir, tag: 'delta' }, async (tmp) => {
     const compressor = compression === 'xz' ? xzCompressor(level) : createGzip({ level });
-    await pipeline(Readable.from(packStream(repo.store, entries)), compressor, sized, createWriteStream(tmp, { flags: 'wx', mode }));
+    await pipeline(Readable.from(packStream(repo.store, entries, packed)), compressor, sized, createWriteStream(tmp, { flags: 'wx', mode }));
   });
   return { from, to, path: `${DELTAS_DIR}/${name}`, objects: entries.length, bytes: total, size, compression };
 }

@@ -26,8 +26,8 @@ export interface PackEntry {
   kind: PackKind;
 }
 
-/** The uncompressed bytes of a pack of `entries`, read from `store` and re-hashed on the way. */
-export async function* packStream(store: Pick<DiskStore, 'sizeOf' | 'openRead'>, entries: PackEntry[]): AsyncIterable<Buffer> {
+/** The uncompressed bytes of a pack of `entries`, read from `store` and re-hashed on the way; `onObject` gets each object's size once it is verified. */
+export async function* packStream(store: Pick<DiskStore, 'sizeOf' | 'openRead'>, entries: PackEntry[], onObject?: (size: number) => void): AsyncIterable<Buffer> {
   const head = Buffer.alloc(12);
   PACK_MAGIC.copy(head, 0);
   head.writeUInt32BE(entries.length, 8);
@@ -47,6 +47,7 @@ export async function* packStream(store: Pick<DiskStore, 'sizeOf' | 'openRead'>,
       yield chunk as Buffer;
     }
     if (n !== size || h.digest('hex') !== e.id) throw corrupt(`object ${e.id} is corrupt in the local store; the pack is not written`);
+    onObject?.(size);
   }
   yield Buffer.from([0]);
 }

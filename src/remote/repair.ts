@@ -1,3 +1,4 @@
+import type { OnProgress } from '../util/progress.js';
 import { chmodSync, existsSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { isTroveError } from '../util/errors.js';
@@ -26,6 +27,8 @@ export interface RepairOptions {
   transport?: TransportInit;
   /** Waiting for gc to release the repository lock. */
   onWait?: () => void;
+  /** Progress of each fsck pass (see {@link fsck}). */
+  onProgress?: OnProgress;
 }
 
 /** An object fetched again and installed after it verified against its id. */
@@ -105,7 +108,7 @@ export async function repair(repo: Repo, opts: RepairOptions): Promise<RepairRep
     for (const [name, r] of Object.entries(await listRemotes(repo.path)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
       sources.push({ name, url: r.url });
     }
-    let report = await fsck(repo, { roots: opts.roots });
+    let report = await fsck(repo, { roots: opts.roots, onProgress: opts.onProgress });
     const found = report.problems;
     const repaired: RepairedObject[] = [];
     const tried = new Map<ObjectId, SourceAttempt[]>();
@@ -126,7 +129,7 @@ export async function repair(repo: Repo, opts: RepairOptions): Promise<RepairRep
         }
       }
       if (!progress) break;
-      report = await fsck(repo, { roots: opts.roots });
+      report = await fsck(repo, { roots: opts.roots, onProgress: opts.onProgress });
     }
 
     const left = report.problems;
@@ -169,7 +172,9 @@ export async function repair(repo: Repo, opts: RepairOptions): Promise<RepairRep
       }
     }
     const published = report.unpublished.filter((id) => repo.store.publishSync(id));
-    if (quarantined.length > 0 || removedVariants.length > 0 || concealed.length > 0 || published.length > 0) report = await fsck(repo, { roots: opts.roots });
+    if (quarantined.length > 0 || removedVariants.length > 0 || concealed.length > 0 || published.length > 0) {
+      report = await fsck(repo, { roots: opts.roots, onProgress: opts.onProgress });
+    }
 
     const remaining: RemainingProblem[] = report.problems.map((p) => {
       const n = (p.id !== undefined && needers.get(p.id)) || { neededBy: [], more: 0 };

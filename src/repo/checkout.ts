@@ -35,6 +35,7 @@ import { hashFileSync } from '../util/hash-file.js';
 import { writeXattrs } from './import/xattrs.js';
 import { readCommit } from './objects.js';
 import { resolveRev, type ResolveOptions } from './resolve.js';
+import { type OnProgress, progressOf } from '../util/progress.js';
 
 export interface CheckoutOptions {
   /**
@@ -45,6 +46,8 @@ export interface CheckoutOptions {
    * `trove checkout` makes them only when asked (`--hardlink`).
    */
   hardlink?: boolean;
+  /** Called after each file with the files and bytes written so far (phase `writing`, unit `files`). */
+  onProgress?: OnProgress;
 }
 
 export interface CheckoutResult {
@@ -94,6 +97,8 @@ async function fill(repo: Repo, commitId: ObjectId, treeId: ObjectId, rootMeta: 
   const useLinks = opts.hardlink === true && sameFs;
   const result: CheckoutResult = { files: 0, dirs: 0, symlinks: 0, linked: 0, copied: 0, mode: useLinks ? 'hardlink' : 'copy' };
   const variants = new Map<string, string>();
+  const onProgress = opts.onProgress;
+  const progress = progressOf('writing', 'files');
 
   /**
    * `<repo>/variants/<key>/<ab>/<rest>`. One already there is used when `fits`
@@ -213,6 +218,11 @@ async function fill(repo: Repo, commitId: ObjectId, treeId: ObjectId, rootMeta: 
       } else {
         fileEntry(e, path);
         result.files++;
+        if (onProgress) {
+          progress.done = result.files;
+          progress.bytes += e.size;
+          onProgress(progress);
+        }
       }
     }
   };

@@ -10,6 +10,7 @@ import { IndexStatCache } from './import/stat-cache-db.js';
 import { crashPoint } from '../util/crash-point.js';
 import { stat } from 'node:fs/promises';
 import { usage } from '../util/errors.js';
+import type { OnProgress } from '../util/progress.js';
 
 /** SOURCE that is the repository directory itself (however spelled) is a usage error. */
 async function refuseRepoAsSource(repoPath: string, source: string): Promise<void> {
@@ -31,6 +32,8 @@ export interface CommitOptions {
   xattrs?: boolean;
   /** syncfs once after writing (default false). */
   sync?: boolean;
+  /** Progress of the import: files and bytes read (phase `reading`). */
+  onProgress?: OnProgress;
 }
 
 export interface CommitResult {
@@ -70,7 +73,7 @@ export async function commitSource(repo: Repo, source: string, opts: CommitOptio
         // The epoch is read under the shared lock: a gc that finished before it was taken bumped it,
         // so records naming objects that gc deleted are not trusted; none can start while it is held.
         cache = db ? new IndexStatCache(db, repo.gcEpoch()) : undefined;
-        const imported = await importSource(source, txn, { cache, xattrs: opts.xattrs, exclude: [repoExclusion(repo.path)] });
+        const imported = await importSource(source, txn, { cache, xattrs: opts.xattrs, exclude: [repoExclusion(repo.path)], onProgress: opts.onProgress });
         refTxn = await repo.refs.transaction([{ name: opts.ref }]);
         const tip = await refTxn.read(opts.ref);
         const parent = opts.parent === undefined ? tip : opts.parent;

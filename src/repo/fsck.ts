@@ -8,6 +8,7 @@ import { isPublicMode, type ObjectFiles } from '../store/types.js';
 import type { Repo } from './repo.js';
 import { listRefsChecked } from './resolve.js';
 import type { RootSource } from './roots.js';
+import { type OnProgress, progressOf } from '../util/progress.js';
 
 export type ObjectKind = 'commit' | 'tree' | 'blob';
 
@@ -39,21 +40,36 @@ export interface FsckReport {
   ok: boolean;
 }
 
+export interface FsckOptions {
+  roots: RootSource;
+  /**
+   * Progress: phase `hashing` (objects and bytes re-hashed, total unknown),
+   * then `checking` (commits, trees and blobs reached from the roots).
+   */
+  onProgress?: OnProgress;
+}
+
 /**
  * Checks the whole repository: re-hashes every stored object against its
  * name, then walks every commit reachable from the roots and checks that each
  * referenced object exists, decodes, and (for blobs) has the recorded size.
  */
-export async function fsck(repo: Repo, opts: { roots: RootSource; onProgress?: (done: number) => void }): Promise<FsckReport> {
+export async function fsck(repo: Repo, opts: FsckOptions): Promise<FsckReport> {
   const report: FsckReport = { objects: 0, bytes: 0, commits: 0, trees: 0, blobs: 0, problems: [], unpublished: [], ok: true };
   // Object files are re-hashed as streams and blob sizes read by stat, without loading the bytes.
   const files: ObjectFiles = repo.store;
   const corrupt = new Set<ObjectId>();
+  const onProgress = opts.onProgress;
+  const hashing = progressOf('hashing', 'objects');
   for await (const id of repo.store.list()) {
     const { id: actual, size } = hashFileSync(files.pathOf(id));
     report.objects++;
     report.bytes += size;
-    if (report.objects % 1000 === 0) opts.onProgress?.(report.objects);
+    if (onProgress) {
+      hashing.done = report.objects;
+      hashing.bytes = report.bytes;
+      onProgress(hashing);
+    }
     if (actual !== id) {
       corrupt.add(id);
       report.problems.push({ id, problem: 'corrupt', detail: `content hashes to ${actual}` });
@@ -63,6 +79,12 @@ export async function fsck(repo: Repo, opts: { roots: RootSource; onProgress?: (
   // One set per kind: an id first met as a tree must still be checked when a ref claims it is a commit.
   const seen = { commit: new Set<ObjectId>(), tree: new Set<ObjectId>(), blob: new Set<string>() };
   const problem = (p: FsckProblem) => report.problems.push(p);
+  const checking = progressOf('checking', 'objects');
+  const tick = () => {
+    if (!onProgress) return;
+    checking.done = report.commits + report.trees + report.blobs;
+    onProgress(checking);
+  };
   const load = async (id: ObjectId, kind: ObjectKind, where: string, size?: number): Promise<Uint8Array | undefined> => {
     if (corrupt.has(id)) {
       const prev = report.problems.find((p) => p.id === id && p.problem === 'corrupt');
@@ -84,6 +106,7 @@ export async function fsck(repo: Repo, opts: { roots: RootSource; onProgress?: (
     if (seen.tree.has(id)) return;
     seen.tree.add(id);
     report.trees++;
+    tick();
     const bytes = await load(id, 'tree', where);
     if (!bytes) return;
     let entries: ReturnType<typeof decodeTree>['entries'];
@@ -101,6 +124,7 @@ export async function fsck(repo: Repo, opts: { roots: RootSource; onProgress?: (
         seen.blob.add(`${e.id}:${e.size}`);
         if (!blobAt.has(e.id!)) blobAt.set(e.id!, path);
         report.blobs++;
+        tick();
         if (corrupt.has(e.id!)) return void (await load(e.id!, 'blob', path, e.size));
         try {
           const st = statSync(files.pathOf(e.id!));
@@ -161,6 +185,7 @@ export async function fsck(repo: Repo, opts: { roots: RootSource; onProgress?: (
     while (!seen.commit.has(id)) {
       seen.commit.add(id);
       report.commits++;
+      tick();
       const bytes = await load(id, 'commit', where);
       if (!bytes) return;
       let commit: ReturnType<typeof decodeCommit>;

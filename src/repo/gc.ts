@@ -1,3 +1,4 @@
+import { type OnProgress, progressOf } from '../util/progress.js';
 import { lstat, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isErrno, isTroveError } from '../util/errors.js';
@@ -43,8 +44,14 @@ function notFound(err: unknown): boolean {
  * `undecodable`, never deleted through: whatever its bytes could reference,
  * read as a commit or a tree (referencesOf), is kept too.
  */
-async function mark(repo: Repo, roots: Root[], undecodable: GcReport['undecodable']): Promise<Set<ObjectId>> {
+async function mark(repo: Repo, roots: Root[], undecodable: GcReport['undecodable'], onProgress?: OnProgress): Promise<Set<ObjectId>> {
   const live = new Set<ObjectId>();
+  const marking = progressOf('marking', 'objects');
+  const tick = () => {
+    if (!onProgress) return;
+    marking.done = live.size;
+    onProgress(marking);
+  };
   const io = limiter(16);
   const keepAll = async (start: ObjectId, kind: 'commit' | 'tree', err: unknown): Promise<void> => {
     undecodable.push({ id: start, kind, problem: err instanceof Error ? err.message : String(err) });
@@ -84,6 +91,7 @@ async function mark(repo: Repo, roots: Root[], undecodable: GcReport['undecodabl
         return undefined;
       }),
     );
+    tick();
   };
   const commit = async (start: ObjectId): Promise<void> => {
     const todo = [start];
@@ -103,6 +111,7 @@ async function mark(repo: Repo, roots: Root[], undecodable: GcReport['undecodabl
         throw err;
       }
       await tree(c.tree);
+      tick();
       // A generation keeps its package commits: install and remove derive new generations from them.
       todo.push(...c.parents, ...(c.generation?.packages.map((p) => p.commit) ?? []));
     }
@@ -162,7 +171,7 @@ async function removeCheckout(repo: Repo, name: string): Promise<void> {
 }
 
 /** Removes variant files and symlinks that no checkout links to (link count 1). */
-async function sweepVariants(repo: Repo, dryRun: boolean): Promise<{ files: number; bytes: number }> {
+async function sweepVariants(repo: Repo, dryRun: boolean, onRemove: GcOptions['onRemove']): Promise<{ files: number; bytes: number }> {
   const out = { files: 0, bytes: 0 };
   const base = join(repo.path, 'variants');
   for (const key of await listDir(base)) {
@@ -173,6 +182,7 @@ async function sweepVariants(repo: Repo, dryRun: boolean): Promise<{ files: numb
         if ((!st.isFile() && !st.isSymbolicLink()) || st.nlink > 1) continue;
         out.files++;
         out.bytes += st.size;
+        onRemove?.('variant', `${key}/${shard}${name}`, st.size);
         if (!dryRun) await rm(path, { force: true });
       }
     }
@@ -189,13 +199,27 @@ async function sweepVariants(repo: Repo, dryRun: boolean): Promise<{ files: numb
  * references are gone. Also removes checkouts of commits no longer kept and
  * variant files no checkout uses.
  */
-export async function gc(repo: Repo, opts: { roots: RootSource; dryRun?: boolean; onWait?: () => void }): Promise<GcReport> {
+export interface GcOptions {
+  roots: RootSource;
+  dryRun?: boolean;
+  onWait?: () => void;
+  /**
+   * Progress: phase `marking` (objects found reachable, total unknown),
+   * `scanning` (stored objects looked at, bytes of garbage found), then
+   * `deleting` (garbage objects and bytes deleted, against their totals).
+   */
+  onProgress?: OnProgress;
+  /** Each thing removed (or, with dryRun, that would be): an object by kind, a checkout, a variant file. */
+  onRemove?: (what: 'commit' | 'tree' | 'blob' | 'checkout' | 'variant', name: string, bytes: number) => void;
+}
+
+export async function gc(repo: Repo, opts: GcOptions): Promise<GcReport> {
   const dryRun = opts.dryRun ?? false;
   const release = await repo.lock('exclusive', { onWait: opts.onWait });
   try {
     const roots = await opts.roots(repo);
     const undecodable: GcReport['undecodable'] = [];
-    const live = await mark(repo, roots, undecodable);
+    const live = await mark(repo, roots, undecodable, opts.onProgress);
     const report: GcReport = {
       undecodable,
       dryRun,
@@ -211,15 +235,25 @@ export async function gc(repo: Repo, opts: { roots: RootSource; dryRun?: boolean
     for (const name of await listDir(join(repo.path, 'checkouts'))) {
       const id = name.slice(0, 64);
       if (keep.has(id)) continue;
-      if (!report.checkouts.includes(id)) report.checkouts.push(id);
+      if (!report.checkouts.includes(id)) {
+        report.checkouts.push(id);
+        opts.onRemove?.('checkout', id, 0);
+      }
       if (!dryRun) await removeCheckout(repo, name);
       crashPoint('gc:checkout-removed');
     }
-    report.variants = await sweepVariants(repo, dryRun);
+    report.variants = await sweepVariants(repo, dryRun, opts.onRemove);
     crashPoint('gc:variants-swept');
 
     const garbage = new Map<ObjectId, { refs: ObjectId[]; size: number }>();
+    const onProgress = opts.onProgress;
+    const scanning = progressOf('scanning', 'objects');
     for await (const id of repo.store.list()) {
+      if (onProgress) {
+        scanning.done++;
+        scanning.bytes = report.deleted.bytes;
+        onProgress(scanning);
+      }
       if (live.has(id)) {
         report.kept++;
         continue;
@@ -230,6 +264,7 @@ export async function gc(repo: Repo, opts: { roots: RootSource; dryRun?: boolean
       report.deleted[`${parsed.kind}s`]++;
       report.deleted.objects++;
       report.deleted.bytes += size;
+      opts.onRemove?.(parsed.kind, id, size);
     }
     if (dryRun) return report;
     // Before anything is deleted: derived data recorded in an older epoch (the stat cache) stops
@@ -242,8 +277,14 @@ export async function gc(repo: Repo, opts: { roots: RootSource; dryRun?: boolean
     for (const { refs } of garbage.values()) for (const r of refs) if (garbage.has(r)) referrers.set(r, (referrers.get(r) ?? 0) + 1);
     let wave = [...garbage.keys()].filter((id) => !referrers.has(id));
     const io = limiter(16);
+    const deleting = progressOf('deleting', 'objects', garbage.size, report.deleted.bytes);
     while (wave.length > 0) {
       await Promise.all(wave.map((id) => io(() => repo.store.delete(id).then(() => crashPoint('gc:delete')))));
+      if (onProgress) {
+        deleting.done += wave.length;
+        for (const id of wave) deleting.bytes += garbage.get(id)!.size;
+        onProgress(deleting);
+      }
       crashPoint('gc:wave');
       const next: ObjectId[] = [];
       for (const id of wave) {

@@ -7,7 +7,7 @@ import { DEFAULT_PROFILE, generationOf } from '../../system/profiles.js';
 import { readCommit } from '../../repo/objects.js';
 import type { Repo } from '../../repo/repo.js';
 import { ensureFromRemote, remoteBisectRange } from '../../remote/bisect-remote.js';
-import { print, printJson, withRepo } from '../context.js';
+import { print, printJson, say, withRepo } from '../context.js';
 import { bytes, printGenerationDiff, shortId } from '../printers.js';
 import { generationDiffJson } from '../json.js';
 
@@ -125,6 +125,6 @@ export function register(program: Command): void {
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       const r = await withRepo(cmd, (repo) => bisectReset(repo));
       if (opts.json) return printJson({ link: r.link, target: r.restored });
-      print(r.restored === null ? `removed ${r.link} (there was none before)` : `${r.link} -> ${r.restored}`);
+      say(r.restored === null ? `removed ${r.link} (there was none before)` : `${r.link} -> ${r.restored}`);
     });
 }

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { checkoutRev } from '../../repo/checkout.js';
 import { inProfile } from '../../system/revisions.js';
-import { print, printJson, withRepo } from '../context.js';
+import { detail, printJson, say, withRepo } from '../context.js';
+import { withMeter } from '../progress.js';
 import { shortId } from '../printers.js';
 import { usage } from '../../util/errors.js';
 
@@ -25,8 +26,13 @@ export function register(program: Command): void {
     )
     .action(async (rev: string, dest: string, opts: { hardlink?: boolean; copy?: boolean; json?: boolean }, cmd: Command) => {
       if (opts.hardlink && opts.copy) throw usage('--hardlink and --copy exclude each other');
-      const { commit, mode: method, ...r } = await withRepo(cmd, (repo) => checkoutRev(repo, rev, dest, { hardlink: opts.hardlink === true }, inProfile(repo)));
+      const started = Date.now();
+      const { commit, mode: method, ...r } = await withRepo(cmd, (repo) =>
+        withMeter(cmd, 'checkout', (m) => checkoutRev(repo, rev, dest, { hardlink: opts.hardlink === true, onProgress: m.onProgress }, inProfile(repo))),
+      );
+      detail(`checkout: ${rev} is commit ${commit}; ${method === 'hardlink' ? 'hard links to the store' : 'copies, each re-hashed as written'}`);
+      detail(`checkout: ${r.files} files (${r.linked} linked, ${r.copied} copied), ${r.dirs} dirs, ${r.symlinks} symlinks in ${((Date.now() - started) / 1000).toFixed(2)} s`);
       if (opts.json) return printJson({ commit, dest, method, ...r });
-      print(`checked out ${shortId(commit)} to ${dest} (${method}): ${r.files} files (${r.linked} linked, ${r.copied} copied), ${r.dirs} dirs, ${r.symlinks} symlinks`);
+      say(`checked out ${shortId(commit)} to ${dest} (${method}): ${r.files} files (${r.linked} linked, ${r.copied} copied), ${r.dirs} dirs, ${r.symlinks} symlinks`);
     });
 }

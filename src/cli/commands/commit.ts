@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { usage } from '../../util/errors.js';
 import { commitSource } from '../../repo/commit.js';
-import { io, print, printJson, withRepo } from '../context.js';
+import { detail, io, printJson, say, withRepo } from '../context.js';
+import { withMeter } from '../progress.js';
 import { NO_UPDATE_SUMMARY, SUMMARY_HELP, SUMMARY_KEY, type SummaryOpts, summaryKeyOf, updateSummaryAfter } from '../summary-refresh.js';
 import { bytes, shortId } from '../printers.js';
 
@@ -43,23 +44,30 @@ export function register(program: Command): void {
         metadata[kv.slice(0, i)] = kv.slice(i + 1);
       }
       const summaryKey = await summaryKeyOf(opts);
+      const started = Date.now();
       const r = await withRepo(cmd, async (repo) => {
-        const done = await commitSource(repo, source, {
-          ref: opts.ref,
-          subject: opts.message,
-          body: opts.body,
-          metadata,
-          xattrs: opts.xattrs,
-          sync: opts.fsync,
-        });
+        const done = await withMeter(cmd, 'commit', (m) =>
+          commitSource(repo, source, {
+            ref: opts.ref,
+            subject: opts.message,
+            body: opts.body,
+            metadata,
+            xattrs: opts.xattrs,
+            sync: opts.fsync,
+            onProgress: m.onProgress,
+          }),
+        );
         await updateSummaryAfter(repo, opts, summaryKey);
         return done;
       });
-      if (opts.json) return printJson(r);
-      for (const s of r.report.skipped) io().stderr.write(`skipped ${s.path} (${s.reason})\n`);
       const rep = r.report;
-      print(`${opts.ref} -> ${r.commit}`);
-      print(
+      detail(`commit: ${source} is a ${r.kind === 'dir' ? 'directory' : r.kind === 'deb' ? 'Debian package' : 'tar archive'}; stat cache ${r.kind !== 'dir' ? 'not used' : r.statCache ? 'used' : 'unavailable (index busy)'}`);
+      detail(`commit: ${rep.files} files, ${rep.dirs} dirs, ${rep.symlinks} symlinks; ${bytes(rep.bytesRead)} read; ${rep.cached} files unchanged (stat cache); ${rep.skipped.length} skipped`);
+      detail(`commit: ${r.written.objects} new objects written (${bytes(r.written.bytes)}); tree ${r.tree}; parent ${r.parent ?? 'none'}; ${((Date.now() - started) / 1000).toFixed(2)} s`);
+      if (opts.json) return printJson(r);
+      for (const s of rep.skipped) io().stderr.write(`skipped ${s.path} (${s.reason})\n`);
+      say(`${opts.ref} -> ${r.commit}`);
+      say(
         `${rep.files} files, ${rep.dirs} dirs, ${rep.symlinks} symlinks; read ${bytes(rep.bytesRead)}` +
           (rep.cached ? `, ${rep.cached} files unchanged (stat cache)` : '') +
           `; wrote ${r.written.objects} new objects (${bytes(r.written.bytes)})` +

@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { usage } from '../../util/errors.js';
 import { resolveRevision } from '../../system/revisions.js';
 import { writeDelta } from '../../remote/delta.js';
-import { print, printJson, withRepo } from '../context.js';
+import { detail, printJson, say, withRepo } from '../context.js';
+import { withMeter } from '../progress.js';
 import { bytes } from '../printers.js';
 import { NO_UPDATE_SUMMARY, SUMMARY_HELP, SUMMARY_KEY, type SummaryOpts, summaryKeyOf, updateSummaryAfter } from '../summary-refresh.js';
 
@@ -40,11 +41,13 @@ export function register(program: Command): void {
         const to = await resolveRevision(repo, opts.fromEmpty ?? toArg!);
         const from = opts.fromEmpty ? null : await resolveRevision(repo, fromArg!);
         if (from === to) throw usage(`${fromArg} and ${toArg} are the same commit (${to.slice(0, 12)}): a pull from it to itself needs nothing, so there is no delta to write`, { id: to });
-        const written = await writeDelta(repo, from, to, { level, compression });
+        const started = Date.now();
+        const written = await withMeter(cmd, 'delta', (m) => writeDelta(repo, from, to, { level, compression, onProgress: m.onProgress }));
+        detail(`delta: from ${from ?? 'nothing'} to ${to}: ${written.objects} objects (${bytes(written.bytes)}) packed into ${bytes(written.size)} with ${written.compression} level ${level} in ${((Date.now() - started) / 1000).toFixed(2)} s`);
         await updateSummaryAfter(repo, opts, summaryKey);
         return written;
       });
       if (opts.json) return printJson(r);
-      print(`${r.path}: ${r.objects} objects, ${bytes(r.bytes)} -> ${bytes(r.size)} (${r.compression})`);
+      say(`${r.path}: ${r.objects} objects, ${bytes(r.bytes)} -> ${bytes(r.size)} (${r.compression})`);
     });
 }

@@ -3,7 +3,9 @@ import { systemRoots } from '../../system/roots.js';
 import { corrupt } from '../../util/errors.js';
 import { fsck, type FsckProblem } from '../../repo/fsck.js';
 import { repair, type RepairReport } from '../../remote/repair.js';
-import { io, print, printJson, withRepo } from '../context.js';
+import { detail, note, print, printJson, say, withRepo } from '../context.js';
+import { withMeter } from '../progress.js';
+import type { RootSource } from '../../repo/roots.js';
 import { bytes } from '../printers.js';
 
 function problemLine(p: FsckProblem): string {
@@ -24,9 +26,9 @@ function printRepair(r: RepairReport): void {
     if (p.moreNeeders > 0) print(`  needed by ${p.moreNeeders} more`);
   }
   const f = r.fsck;
-  print(`${f.objects} objects (${bytes(f.bytes)}); ${f.commits} commits, ${f.trees} trees, ${f.blobs} blobs reachable`);
+  say(`${f.objects} objects (${bytes(f.bytes)}); ${f.commits} commits, ${f.trees} trees, ${f.blobs} blobs reachable`);
   const remotes = r.remotes.length ? r.remotes.join(', ') : 'none configured';
-  print(`found ${r.found.length} problem(s); repaired ${r.repaired.length}, quarantined ${r.quarantined.length}, ${r.removedVariants.length ? `removed ${r.removedVariants.length} variant(s), ` : ''}${r.remaining.length} remain (remotes: ${remotes})`);
+  say(`found ${r.found.length} problem(s); repaired ${r.repaired.length}, quarantined ${r.quarantined.length}, ${r.removedVariants.length ? `removed ${r.removedVariants.length} variant(s), ` : ''}${r.remaining.length} remain (remotes: ${remotes})`);
 }
 
 export function register(program: Command): void {
@@ -51,21 +53,28 @@ export function register(program: Command): void {
         'missing or corrupt.',
     )
     .action(async (opts: { json?: boolean; repair?: boolean }, cmd: Command) => {
+      // Under -v, each root checked.
+      const roots: RootSource = async (repo) => {
+        const list = await systemRoots(repo);
+        for (const r of list) detail(`fsck: root ${r.name}: commit ${r.commit}`);
+        return list;
+      };
       if (opts.repair) {
-        const r = await withRepo(cmd, (repo) => repair(repo, { roots: systemRoots, onWait: () => io().stderr.write('waiting for gc to finish...\n') }));
+        const r = await withRepo(cmd, (repo) => withMeter(cmd, 'fsck', (m) => repair(repo, { roots, onWait: () => note('waiting for gc to finish...'), onProgress: m.onProgress })));
         if (opts.json) printJson(r);
         else printRepair(r);
         if (!r.ok) throw corrupt(`fsck --repair: ${r.remaining.length} problem(s) remain`);
-        if (!opts.json) print('ok');
+        if (!opts.json) say('ok');
         return;
       }
-      const report = await withRepo(cmd, (repo) => fsck(repo, { roots: systemRoots }));
+      const report = await withRepo(cmd, (repo) => withMeter(cmd, 'fsck', (m) => fsck(repo, { roots, onProgress: m.onProgress })));
+      detail(`fsck: ${report.objects} objects (${bytes(report.bytes)}) re-hashed; ${report.commits} commits, ${report.trees} trees, ${report.blobs} blobs reachable; ${report.problems.length} problem(s)`);
       if (opts.json) printJson(report);
       else {
         for (const p of report.problems) print(problemLine(p));
-        print(`${report.objects} objects (${bytes(report.bytes)}); ${report.commits} commits, ${report.trees} trees, ${report.blobs} blobs reachable`);
+        say(`${report.objects} objects (${bytes(report.bytes)}); ${report.commits} commits, ${report.trees} trees, ${report.blobs} blobs reachable`);
       }
       if (!report.ok) throw corrupt(`fsck found ${report.problems.length} problem(s)`);
-      if (!opts.json) print('ok');
+      if (!opts.json) say('ok');
     });
 }

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { systemRoots } from '../../system/roots.js';
 import { gc } from '../../repo/gc.js';
-import { io, print, printJson, withRepo } from '../context.js';
+import { io, note, print, printJson, say, verbosity, withRepo } from '../context.js';
+import { withMeter } from '../progress.js';
 import { bytes } from '../printers.js';
 
 export function register(program: Command): void {
@@ -17,14 +18,28 @@ export function register(program: Command): void {
         'with: trove gen prune --keep N',
     )
     .action(async (opts: { dryRun?: boolean; json?: boolean }, cmd: Command) => {
-      const r = await withRepo(cmd, (repo) => gc(repo, { roots: systemRoots, dryRun: opts.dryRun, onWait: () => io().stderr.write('waiting for writers to finish...\n') }));
+      const r = await withRepo(cmd, (repo) =>
+        withMeter(cmd, 'gc', (m) => {
+          const verb = opts.dryRun ? 'would remove' : 'remove';
+          return gc(repo, {
+            roots: systemRoots,
+            dryRun: opts.dryRun,
+            onWait: () => note('waiting for writers to finish...'),
+            onProgress: m.onProgress,
+            // Under -v, each thing removed.
+            onRemove: verbosity() > 0 ? (what, name, size) => m.log(`gc: ${verb} ${what} ${name}${what === 'checkout' ? '' : ` (${bytes(size)})`}`) : undefined,
+          });
+        }),
+      );
       for (const u of r.undecodable) {
         io().stderr.write(`warning: kept ${u.kind} ${u.id}, which does not decode (${u.problem}), and whatever it may reference; run trove fsck\n`);
       }
       if (opts.json) return printJson(r);
       const d = r.deleted;
       const verb = r.dryRun ? 'would delete' : 'deleted';
-      print(`${verb} ${d.objects} objects (${d.commits} commits, ${d.trees} trees, ${d.blobs} blobs), ${bytes(d.bytes)}; kept ${r.kept}`);
-      print(`${verb} ${r.checkouts.length} checkouts and ${r.variants.files} unused variants (${bytes(r.variants.bytes)})`);
+      // A dry run's report is what was asked for; a real run's is a confirmation (not under -q).
+      const out = r.dryRun ? print : say;
+      out(`${verb} ${d.objects} objects (${d.commits} commits, ${d.trees} trees, ${d.blobs} blobs), ${bytes(d.bytes)}; kept ${r.kept}`);
+      out(`${verb} ${r.checkouts.length} checkouts and ${r.variants.files} unused variants (${bytes(r.variants.bytes)})`);
     });
 }

@@ -13,7 +13,7 @@ import { SUMMARY_PATH } from '../../remote/layout.js';
 import { pathExists } from '../../util/path-exists.js';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { print, printJson, withRepo } from '../context.js';
+import { print, printJson, say, withRepo } from '../context.js';
 import { printBuild, printGenerationDiff, shortId } from '../printers.js';
 import { generationDiffJson, numbered } from '../json.js';
 import { NO_UPDATE_SUMMARY, SUMMARY_HELP, SUMMARY_KEY, type SummaryOpts, summaryKeyOf, updateSummaryAfter } from '../summary-refresh.js';
@@ -74,7 +74,7 @@ export function register(program: Command): void {
       });
       if (opts.json) return printJson(r);
       const what = r.published ? 'published' : 'not published';
-      print(`profile ${r.profile} is ${r.changed ? 'now ' : ''}${what}; summary ${r.summary === 'stale' ? 'left stale (signed, no key)' : r.summary}`);
+      say(`profile ${r.profile} is ${r.changed ? 'now ' : ''}${what}; summary ${r.summary === 'stale' ? 'left stale (signed, no key)' : r.summary}`);
     });
   gen
     .command('list')
@@ -142,6 +142,6 @@ export function register(program: Command): void {
         }),
       );
       if (opts.json) return printJson(r);
-      print(`${opts.dryRun ? 'would remove' : 'removed'} ${r.removed.length} generations${r.removed.length ? `: ${r.removed.join(' ')}` : ''}; kept ${r.kept.join(' ') || 'none'}`);
+      (opts.dryRun ? print : say)(`${opts.dryRun ? 'would remove' : 'removed'} ${r.removed.length} generations${r.removed.length ? `: ${r.removed.join(' ')}` : ''}; kept ${r.kept.join(' ') || 'none'}`);
     });
 }

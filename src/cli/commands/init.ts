@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { Repo } from '../../repo/repo.js';
-import { print, printJson, repoPath } from '../context.js';
+import { printJson, repoPath, say } from '../context.js';
 
 export function register(program: Command): void {
   program
@@ -10,6 +10,6 @@ export function register(program: Command): void {
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       const repo = await Repo.init(repoPath(cmd));
       if (opts.json) printJson({ repo: repo.path });
-      else print(`initialised empty trove repository in ${repo.path}`);
+      else say(`initialised empty trove repository in ${repo.path}`);
     });
 }

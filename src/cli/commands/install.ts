@@ -5,9 +5,9 @@ import { type InstallFromRemoteResult, installFromRemotes } from '../../remote/i
 import { installPackages } from '../../system/generations/install.js';
 import { parsePackageSpec } from '../../system/packages/spec.js';
 import { DEFAULT_PROFILE } from '../../system/profiles.js';
-import { io, print, printJson, withRepo } from '../context.js';
+import { print as printData, printJson, say, withRepo } from '../context.js';
 import { bytes, printActivation, printBuild } from '../printers.js';
-import { progressBar, wantsProgress } from '../progress.js';
+import { withMeter } from '../progress.js';
 import { numbered, numberedOrNull } from '../json.js';
 
 interface Opts {
@@ -19,11 +19,12 @@ interface Opts {
   dryRun?: boolean;
   jobs: string;
   retries: string;
-  progress: boolean;
   json?: boolean;
 }
 
 function printPlan(r: InstallFromRemoteResult): void {
+  // A dry run's plan is what was asked for; a real run's is a confirmation (not under -q).
+  const print = r.dryRun ? printData : say;
   for (const x of r.remotes) {
     const what = x.index ? `${x.packages} packages in its index${x.downloaded ? ' (index fetched)' : x.cached ? ' (cached index: the remote could not be reached)' : ''}` : 'no package index';
     print(`remote ${x.remote}: ${what}`);
@@ -49,7 +50,6 @@ export function register(program: Command): void {
     .option('--dry-run', 'print the packages, objects and bytes it would fetch; fetch no package object, record nothing')
     .option('-j, --jobs <n>', 'keep-alive connections to each server', '16')
     .option('--retries <n>', 'retries of a failed request, with exponential backoff', '5')
-    .option('--no-progress', 'no progress bar even on a terminal')
     .option('--json', 'print the result as JSON')
     .addHelpText(
       'after',
@@ -64,15 +64,14 @@ export function register(program: Command): void {
       const retries = Number(opts.retries);
       if (!Number.isInteger(retries) || retries < 0) throw usage('--retries must be an integer >= 0');
       const activate = opts.switch ? { link: opts.link } : undefined;
-      const bar = wantsProgress(opts) && !opts.dryRun ? progressBar() : undefined;
       const r = await withRepo(cmd, async (repo) => {
         const remotes = Object.keys(await listRemotes(repo.path));
         if (opts.remote === undefined && remotes.length === 0 && !opts.dryRun) {
           return { local: await installPackages(repo, parsed, { profile: opts.profile, noDeps: !opts.deps, activate }) };
         }
-        try {
-          return {
-            remote: await installFromRemotes(repo, parsed, {
+        return {
+          remote: await withMeter(cmd, 'install', (m) =>
+            installFromRemotes(repo, parsed, {
               remote: opts.remote,
               profile: opts.profile,
               noDeps: !opts.deps,
@@ -80,26 +79,21 @@ export function register(program: Command): void {
               dryRun: opts.dryRun,
               connections: jobs,
               retries,
-              onProgress: bar?.update,
-              onNotice: (m) => {
-                bar?.stop();
-                io().stderr.write(`trove: ${m}\n`);
-              },
+              onProgress: m.onPull,
+              onNotice: (n) => m.log(`trove: ${n}`),
             }),
-          };
-        } finally {
-          bar?.stop();
-        }
+          ),
+        };
       });
       if (opts.json) return printJson(r.local ? numbered(r.local) : { ...r.remote!, install: numberedOrNull(r.remote!.install) });
       const built = r.local ?? r.remote!.install;
       if (r.remote) {
         printPlan(r.remote);
-        if (!r.remote.dryRun) print(`fetched ${r.remote.fetched.objects} objects (${bytes(r.remote.fetched.bytes)}); ${r.remote.transfer.requests} requests, ${bytes(r.remote.transfer.bytes)} received`);
+        if (!r.remote.dryRun) say(`fetched ${r.remote.fetched.objects} objects (${bytes(r.remote.fetched.bytes)}); ${r.remote.transfer.requests} requests, ${bytes(r.remote.transfer.bytes)} received`);
       }
       if (!built) return;
       printBuild(built);
       if (built.activated) printActivation(built.activated);
-      else print(`activate it with: trove switch ${built.number} --profile ${opts.profile}`);
+      else say(`activate it with: trove switch ${built.number} --profile ${opts.profile}`);
     });
 }

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { writeKeyPair } from '../../remote/sign-commit.js';
-import { io, print, printJson } from '../context.js';
+import { io, printJson, say } from '../context.js';
 
 export function register(program: Command): void {
   program
@@ -12,8 +12,8 @@ export function register(program: Command): void {
     .action(async (opts: { out: string; force?: boolean; json?: boolean }) => {
       const keys = await writeKeyPair(opts.out, { force: opts.force });
       if (opts.json) return printJson(keys);
-      print(`private key: ${keys.private} (keep it secret)`);
-      print(`public key:  ${keys.public} (key id ${keys.keyId})`);
+      say(`private key: ${keys.private} (keep it secret)`);
+      say(`public key:  ${keys.public} (key id ${keys.keyId})`);
       io().stdout.write(keys.publicPem);
     });
 }

@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ERROR_HELPERS, ioError, isErrno, isTroveError, usage } from '../../util/errors.js';
 import { Repo } from '../../repo/repo.js';
-import { io, print, printJson, repoPath } from '../context.js';
+import { io, print, printJson, repoPath, say } from '../context.js';
 import type { Repointed, ViewLink } from '../../system/activation/views.js';
 
 interface MountFlags {
@@ -52,14 +52,14 @@ export function register(program: Command): void {
       if (!flags.foreground) {
         try {
           const notes = await daemon.prepareMountpoint(repo, mountpoint);
-          if (!flags.json) for (const note of notes) print(note);
+          if (!flags.json) for (const note of notes) say(note);
           const args = [`--cache-mb=${cacheMb}`, `--poll-ms=${pollMs}`, `--watchdog-ms=${watchdogMs}`, ...(flags.suid ? ['--suid'] : [])];
           const m = await daemon.startDaemon(repo, mountpoint, args);
           const mounted = `mounted ${repo.path} at ${mountpoint} (daemon pid ${m.pid}, ready in ${Math.round(m.readyMs)} ms; log: ${daemon.logPath(repo)})`;
-          if (!flags.json) print(mounted);
+          if (!flags.json) say(mounted);
           const after = [...(await throughView(repo, mountpoint)), ...(await restoredViews(repo))];
           if (flags.json) printJson({ repo: repo.path, mountpoint, pid: m.pid, logFile: daemon.logPath(repo), notes: [...notes, ...after] });
-          else for (const note of after) print(note);
+          else for (const note of after) say(note);
         } catch (err) {
           // The mount's own files (mount.log, mount.json) sit in the repository.
           const path = (err as NodeJS.ErrnoException).path;
@@ -107,8 +107,8 @@ export function register(program: Command): void {
         if (isTroveError(err, 'E_NOT_A_REPO')) return undefined;
         throw err;
       });
-      const say = (line: string) => {
-        if (!flags.json) print(line);
+      const sayUnlessJson = (line: string) => {
+        if (!flags.json) say(line);
       };
       try {
         // Checked first: re-pointing links and unmounting would wait on a daemon that cannot answer.
@@ -132,13 +132,13 @@ export function register(program: Command): void {
             );
           }
         }
-        for (const r of repointed) say(`re-pointed ${r.link} (${describe(r)}) off the view, at the checkout ${r.to}${r.made ? ' (new checkout)' : ''}`);
-        for (const d of dangling) say(`warning: ${d.link} (${describe(d)}) points into ${mountpoint} and dangles once it is unmounted; run: trove mount ${mountpoint}, or ${d.fix}`);
+        for (const r of repointed) sayUnlessJson(`re-pointed ${r.link} (${describe(r)}) off the view, at the checkout ${r.to}${r.made ? ' (new checkout)' : ''}`);
+        for (const d of dangling) if (!flags.json) print(`warning: ${d.link} (${describe(d)}) points into ${mountpoint} and dangles once it is unmounted; run: trove mount ${mountpoint}, or ${d.fix}`);
         const r = await daemon.unmount(repo, mountpoint, { force: flags.force });
-        if (r.aborted) say(`${mountpoint}: ${r.aborted}: aborted its FUSE connection and killed it (pid ${r.stoppedPid})`);
-        if (r.stale) say(`${mountpoint}: its daemon had died; cleaned the stale mount`);
-        if (r.lazy) say(`${mountpoint} is busy: detached it lazily; its daemon serves the processes still using it and exits when they are done`);
-        say(`unmounted ${mountpoint}${r.stoppedPid ? ` (stopped daemon pid ${r.stoppedPid})` : ''}`);
+        if (r.aborted) sayUnlessJson(`${mountpoint}: ${r.aborted}: aborted its FUSE connection and killed it (pid ${r.stoppedPid})`);
+        if (r.stale) sayUnlessJson(`${mountpoint}: its daemon had died; cleaned the stale mount`);
+        if (r.lazy) sayUnlessJson(`${mountpoint} is busy: detached it lazily; its daemon serves the processes still using it and exits when they are done`);
+        sayUnlessJson(`unmounted ${mountpoint}${r.stoppedPid ? ` (stopped daemon pid ${r.stoppedPid})` : ''}`);
         if (flags.json) {
           printJson({
             mountpoint,

@@ -1,13 +1,12 @@
 import type { Command } from 'commander';
 import { usage } from '../../util/errors.js';
-import type { SingleBar } from 'cli-progress';
 import { addPackage, addPackages, expandSources } from '../../system/packages/add.js';
 import { packageLabel } from '../../system/packages/model.js';
 import { listPackages, packageHistory } from '../../system/packages/list.js';
 import { remotePackageRows } from '../../remote/install-packages.js';
-import { io, print, printJson, withRepo } from '../context.js';
+import { detail, io, print, printJson, say, withRepo } from '../context.js';
 import { bytes, columns, shortId } from '../printers.js';
-import { terminalBar, wantsProgress } from '../progress.js';
+import { withMeter } from '../progress.js';
 import { NO_UPDATE_SUMMARY, SUMMARY_HELP, SUMMARY_KEY, type SummaryOpts, summaryKeyOf, updateSummaryAfter } from '../summary-refresh.js';
 
 interface AddOpts extends SummaryOpts {
@@ -20,7 +19,6 @@ interface AddOpts extends SummaryOpts {
   provides?: string;
   multiArch?: string;
   jobs?: string;
-  progress?: boolean;
   json?: boolean;
 }
 
@@ -32,29 +30,26 @@ const PER_PACKAGE = ['name', 'arch', 'version', 'revision', 'depends', 'preDepen
 /** `pkg add` of several .deb files: one process, one transaction, one progress bar. */
 async function addMany(cmd: Command, sources: string[], opts: AddOpts, jobs: number | undefined): Promise<void> {
   const summaryKey = await summaryKeyOf(opts);
-  let bar: SingleBar | undefined;
-  if (wantsProgress(opts)) {
-    bar = terminalBar('adding [{bar}] {value}/{total} packages | {done} | ETA {eta_formatted}');
-    bar.start(sources.length, 0, { done: bytes(0) });
-  }
+  const started = Date.now();
   const r = await withRepo(cmd, async (repo) => {
-    const added = await addPackages(repo, sources, {
-      jobs,
-      onProgress: (p) => bar?.update(p.done, { done: `${bytes(p.bytes)}/${bytes(p.totalBytes)}` }),
-    });
+    const added = await withMeter(cmd, 'pkg add', (m) => addPackages(repo, sources, { jobs, onProgress: m.onProgress }));
     if (added.packages.some((p) => !p.unchanged)) await updateSummaryAfter(repo, opts, summaryKey);
     return added;
-  }).finally(() => bar?.stop());
+  });
+  for (const p of r.packages) {
+    detail(`pkg add: ${p.source}: ${p.report.files} files, ${bytes(p.report.bytesRead)} read; ${p.unchanged ? 'unchanged' : `revision ${p.info.revision} on ${p.ref}`}`);
+  }
+  detail(`pkg add: ${r.written.objects} new objects written (${bytes(r.written.bytes)}) in ${((Date.now() - started) / 1000).toFixed(2)} s`);
   if (opts.json) return printJson(r.packages);
   let files = 0;
   for (const p of r.packages) {
     const label = packageLabel(p.info);
     files += p.report.files;
-    if (p.unchanged) print(`${p.ref} unchanged at ${label} (${shortId(p.commit)})`);
-    else print(`${p.ref} -> ${p.commit} (${label})`);
+    if (p.unchanged) say(`${p.ref} unchanged at ${label} (${shortId(p.commit)})`);
+    else say(`${p.ref} -> ${p.commit} (${label})`);
   }
   const changed = r.packages.filter((p) => !p.unchanged).length;
-  print(
+  say(
     `${r.packages.length} packages: ${changed} new revisions, ${r.packages.length - changed} unchanged; ` +
       `${files} files; wrote ${r.written.objects} new objects (${bytes(r.written.bytes)})`,
   );
@@ -80,7 +75,6 @@ export function register(program: Command): void {
     .option('--provides <list>', 'Provides, comma-separated: NAME or "NAME (= VERSION)" (default: a .deb’s; one source only)')
     .option('--multi-arch <value>', 'Multi-Arch: same, foreign, allowed or no (default: a .deb’s; one source only)')
     .option('-j, --jobs <n>', 'packages imported at once (default: the number of CPUs, at least 2)')
-    .option('--no-progress', 'no progress bar even on a terminal')
     .option('--json', 'print the result as JSON (one source: an object; several: an array)')
     .addHelpText(
       'after',
@@ -105,8 +99,9 @@ export function register(program: Command): void {
         return addMany(cmd, sources.map((s) => s.path), opts, jobs);
       }
       const summaryKey = await summaryKeyOf(opts);
+      const started = Date.now();
       const r = await withRepo(cmd, async (repo) => {
-        const added = await addPackage(repo, args[0]!, {
+        const added = await withMeter(cmd, 'pkg add', (m) => addPackage(repo, args[0]!, {
           name: opts.name,
           arch: opts.arch,
           version: opts.version,
@@ -115,16 +110,19 @@ export function register(program: Command): void {
           preDepends: list(opts.preDepends),
           provides: list(opts.provides),
           multiArch: opts.multiArch,
-        });
+          onProgress: m.onProgress,
+        }));
         if (!added.unchanged) await updateSummaryAfter(repo, opts, summaryKey);
         return added;
       });
+      detail(`pkg add: ${args[0]}: ${r.report.files} files, ${bytes(r.report.bytesRead)} read; ${r.unchanged ? 'unchanged' : `revision ${r.info.revision} on ${r.ref}`}`);
+      detail(`pkg add: ${r.written.objects} new objects written (${bytes(r.written.bytes)}) in ${((Date.now() - started) / 1000).toFixed(2)} s`);
       if (opts.json) return printJson(r);
       for (const s of r.report.skipped) io().stderr.write(`skipped ${s.path} (${s.reason})\n`);
       const label = packageLabel(r.info);
-      if (r.unchanged) print(`${r.ref} unchanged at ${label} (${shortId(r.commit)}); nothing written`);
-      else print(`${r.ref} -> ${r.commit} (${label})`);
-      print(`${r.report.files} files, ${r.report.dirs} dirs, ${r.report.symlinks} symlinks; wrote ${r.written.objects} new objects (${bytes(r.written.bytes)})`);
+      if (r.unchanged) say(`${r.ref} unchanged at ${label} (${shortId(r.commit)}); nothing written`);
+      else say(`${r.ref} -> ${r.commit} (${label})`);
+      say(`${r.report.files} files, ${r.report.dirs} dirs, ${r.report.symlinks} symlinks; wrote ${r.written.objects} new objects (${bytes(r.written.bytes)})`);
     });
   pkg
     .command('list')

@@ -2,8 +2,8 @@ import type { Command } from 'commander';
 import { notFound } from '../../util/errors.js';
 import { checkSummary } from '../../remote/check.js';
 import { pull } from '../../remote/pull.js';
-import { progressBar, wantsProgress } from '../progress.js';
-import { io, print, printJson, withRepo } from '../context.js';
+import { withMeter } from '../progress.js';
+import { detail, print, printJson, say, withRepo } from '../context.js';
 import { bytes, shortId } from '../printers.js';
 import { intOption } from '../options.js';
 
@@ -18,7 +18,6 @@ interface Opts {
   fsync?: boolean;
   allowDowngrade?: boolean;
   json?: boolean;
-  progress: boolean;
 }
 
 export function register(program: Command): void {
@@ -35,7 +34,6 @@ export function register(program: Command): void {
     .option('--timeout <ms>', 'fail a request when no data arrives for this long', '30000')
     .option('--allow-downgrade', 'accept a signed summary older than the last one accepted, and refs moving to commits that do not descend from theirs')
     .option('--fsync', 'flush to disk before refs move')
-    .option('--no-progress', 'no progress bar even on a terminal')
     .option('--check', 'fetch nothing: say whether the remote summary is older than its refs ("stale", exit 3) or "current"')
     .option('--json', 'print the result as JSON (no progress bar)')
     .addHelpText(
@@ -63,9 +61,8 @@ export function register(program: Command): void {
         }
         return;
       }
-      const bar = wantsProgress(opts) ? progressBar() : undefined;
       const r = await withRepo(cmd, (repo) =>
-        pull(repo, {
+        withMeter(cmd, 'pull', (m) => pull(repo, {
           remote,
           refs,
           mirror: opts.mirror,
@@ -76,24 +73,28 @@ export function register(program: Command): void {
           timeoutMs: intOption('--timeout', opts.timeout, 1),
           fsync: opts.fsync,
           allowDowngrade: opts.allowDowngrade,
-          onProgress: bar?.update,
-          onNotice: (m) => {
-            bar?.stop();
-            io().stderr.write(`trove: ${m}\n`);
-          },
-        }),
-      ).finally(() => bar?.stop());
+          onProgress: m.onPull,
+          onNotice: (n) => m.log(`trove: ${n}`),
+        })),
+      );
+      detail(`pull: remote ${r.remote} at ${r.url}`);
+      for (const d of r.deltas.used) detail(`pull: delta pack ${d} applied`);
+      for (const d of r.deltas.failed) detail(`pull: delta pack ${d} failed; its objects were fetched one by one`);
+      detail(
+        `pull: ${r.fetched.objects} objects (${bytes(r.fetched.bytes)}) stored; ${r.transfer.requests} requests, ` +
+          `${bytes(r.transfer.bytes)} received, ${r.transfer.retries} retries in ${r.seconds.toFixed(2)} s (${bytes(r.transfer.bytes / Math.max(r.seconds, 0.001))}/s)`,
+      );
       if (opts.json) return printJson(r);
       for (const ref of r.refs) {
         const what = ref.previous === ref.commit ? 'up to date' : ref.previous ? `${shortId(ref.previous)}..${shortId(ref.commit)}` : `new ${shortId(ref.commit)}`;
-        print(`${ref.local}: ${what}`);
+        say(`${ref.local}: ${what}`);
       }
       const via = r.deltas.used.length ? ` via ${r.deltas.used.length} delta${r.deltas.used.length > 1 ? 's' : ''}` : '';
-      print(
+      say(
         `fetched ${r.fetched.objects} objects (${bytes(r.fetched.bytes)})${via}; ` +
           `${r.transfer.requests} requests, ${bytes(r.transfer.bytes)} received in ${r.seconds.toFixed(2)} s` +
           (r.transfer.retries ? `, ${r.transfer.retries} retries` : ''),
       );
-      if (r.healed.length) print(`restored ${r.healed.length} object(s) recorded in quarantine/ as missing`);
+      if (r.healed.length) say(`restored ${r.healed.length} object(s) recorded in quarantine/ as missing`);
     });
 }

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { assertRefFree, listRefsChecked } from '../../repo/resolve.js';
 import { resolveRevision } from '../../system/revisions.js';
-import { io, print, printJson, withRepo } from '../context.js';
+import { io, print, printJson, say, withRepo } from '../context.js';
 
 /** The namespace and name a ref is spelled with: `refs/heads/X` and `X` are heads, `refs/remotes/X` and `remotes/X` remote-tracking. */
 function refSpelling(name: string): { ns: 'heads' | 'remotes'; ref: string } {
@@ -42,7 +42,7 @@ export function register(program: Command): void {
         const id = await resolveRevision(repo, rev);
         await repo.refs.write(name, id);
         if (opts.json) return printJson({ ref: name, commit: id });
-        print(`${name} -> ${id}`);
+        say(`${name} -> ${id}`);
       });
     });
   refs

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { addRemote, listRemotes, removeRemote } from '../../remote/config.js';
 import { keyIdOf, parsePublicKey } from '../../remote/sign.js';
 import { readKeyFile } from '../../remote/sign-commit.js';
-import { print, printJson, withRepo } from '../context.js';
+import { print, printJson, say, withRepo } from '../context.js';
 
 export function register(program: Command): void {
   const remote = program.command('remote').description('add, list or remove remotes (stored in <repo>/config)');
@@ -18,7 +18,7 @@ export function register(program: Command): void {
       const r = await withRepo(cmd, (repo) => addRemote(repo.path, name, url, pem));
       const keyId = pem ? keyIdOf(parsePublicKey(pem)) : null;
       if (opts.json) return printJson({ remote: name, url: r.url, keyId });
-      print(`remote ${name} -> ${r.url}${keyId ? ` (signed by key ${keyId})` : ''}`);
+      say(`remote ${name} -> ${r.url}${keyId ? ` (signed by key ${keyId})` : ''}`);
     });
   remote
     .command('list', { isDefault: true })
@@ -41,6 +41,6 @@ export function register(program: Command): void {
     .action(async (name: string, opts: { prune?: boolean; json?: boolean }, cmd: Command) => {
       const deleted = await withRepo(cmd, (repo) => removeRemote(repo, name, { prune: opts.prune }));
       if (opts.json) return printJson({ remote: name, deleted });
-      for (const ref of deleted) print(`deleted ${ref}`);
+      for (const ref of deleted) say(`deleted ${ref}`);
     });
 }

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { readPrivateKey, signCommit } from '../../remote/sign-commit.js';
-import { print, printJson, withRepo } from '../context.js';
+import { printJson, say, withRepo } from '../context.js';
 
 export function register(program: Command): void {
   program
@@ -13,6 +13,6 @@ export function register(program: Command): void {
       const key = await readPrivateKey(opts.key);
       const r = await withRepo(cmd, (repo) => signCommit(repo, { rev, key }));
       if (opts.json) return printJson(r);
-      print(`signed ${r.commit} with key ${r.keyId} (${r.path})`);
+      say(`signed ${r.commit} with key ${r.keyId} (${r.path})`);
     });
 }

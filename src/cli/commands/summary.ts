@@ -4,7 +4,7 @@ import { readKeyFile } from '../../remote/sign-commit.js';
 import { writeSummary } from '../../remote/summary.js';
 import { parseDuration } from '../../system/generations/prune.js';
 import { usage } from '../../util/errors.js';
-import { print, printJson, withRepo } from '../context.js';
+import { print, printJson, say, withRepo } from '../context.js';
 import { bytes, shortId } from '../printers.js';
 import { summaryJson } from '../json.js';
 
@@ -28,7 +28,7 @@ export function register(program: Command): void {
       });
       if (opts.json) return printJson({ ...summaryJson(summary), signed, ...(gz ? { gzipObjects: gz } : {}) });
       if (gz) {
-        print(
+        say(
           `gzip: ${gz.written} objects compressed (${bytes(gz.bytesIn)} -> ${bytes(gz.bytesOut)}), ` +
             `${gz.incompressible} incompressible, ${gz.removed} stale files removed`,
         );
@@ -36,6 +36,6 @@ export function register(program: Command): void {
       for (const [name, id] of Object.entries(summary.refs)) print(`${id} ${name}`);
       for (const d of summary.deltas) print(`delta ${d.from ? shortId(d.from) : 'empty'} -> ${shortId(d.to)} (${d.size} bytes)`);
       const expiry = summary.expires === undefined ? '' : `, expires ${new Date(summary.expires * 1000).toISOString()}`;
-      print(`summary written: ${Object.keys(summary.refs).length} refs, ${summary.deltas.length} deltas${signed ? ', signed' : ''}${expiry}`);
+      say(`summary written: ${Object.keys(summary.refs).length} refs, ${summary.deltas.length} deltas${signed ? ', signed' : ''}${expiry}`);
     });
 }

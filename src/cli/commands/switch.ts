@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { activate, chooseLink, resolveActivation } from '../../system/activation/activate.js';
 import { DEFAULT_PROFILE } from '../../system/profiles.js';
-import { print, printJson, withRepo } from '../context.js';
+import { printJson, say, withRepo } from '../context.js';
 import { usage } from '../../util/errors.js';
 import { printActivation } from '../printers.js';
 
@@ -28,8 +28,8 @@ export function register(program: Command): void {
         const { restoreCheckoutViews } = await import('../../system/activation/checkouts.js');
         const restored = await withRepo(cmd, (repo) => restoreCheckoutViews(repo));
         if (opts.json) return printJson({ restored });
-        for (const v of restored) print(`mounted the read-only checkout ${v.target} again (${v.link}, profile ${v.profile})`);
-        if (restored.length === 0) print('nothing to restore: every checkout an active link points at is in place');
+        for (const v of restored) say(`mounted the read-only checkout ${v.target} again (${v.link}, profile ${v.profile})`);
+        if (restored.length === 0) say('nothing to restore: every checkout an active link points at is in place');
         return;
       }
       if (target === undefined) throw usage('switch needs a target (a generation number, ref or commit), or --restore');

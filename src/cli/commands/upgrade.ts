@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import { upgrade } from '../../remote/upgrade.js';
 import { DEFAULT_PROFILE } from '../../system/profiles.js';
-import { io, print, printJson, withRepo } from '../context.js';
+import { print, printJson, say, withRepo } from '../context.js';
 import { bytes, printActivation, shortId } from '../printers.js';
-import { progressBar, wantsProgress } from '../progress.js';
+import { withMeter } from '../progress.js';
 import { intOption } from '../options.js';
 import { numbered } from '../json.js';
 
@@ -17,7 +17,6 @@ interface Opts {
   retries: string;
   timeout: string;
   json?: boolean;
-  progress: boolean;
 }
 
 export function register(program: Command): void {
@@ -32,7 +31,6 @@ export function register(program: Command): void {
     .option('--no-deltas', 'never use delta packs')
     .option('--retries <n>', 'retries of a failed request, with exponential backoff', '5')
     .option('--timeout <ms>', 'fail a request when no data arrives for this long', '30000')
-    .option('--no-progress', 'no progress bar even on a terminal')
     .option('--json', 'print the result as JSON (no progress bar)')
     .addHelpText(
       'after',
@@ -44,9 +42,8 @@ export function register(program: Command): void {
         'stored) to count the objects and bytes a pull would store.',
     )
     .action(async (opts: Opts, cmd: Command) => {
-      const bar = wantsProgress(opts) && !opts.dryRun ? progressBar() : undefined;
       const r = await withRepo(cmd, (repo) =>
-        upgrade(repo, {
+        withMeter(cmd, 'upgrade', (m) => upgrade(repo, {
           remote: opts.remote,
           profile: opts.profile,
           link: opts.link,
@@ -55,19 +52,16 @@ export function register(program: Command): void {
           connections: intOption('--jobs', opts.jobs, 1),
           retries: intOption('--retries', opts.retries, 0),
           timeoutMs: intOption('--timeout', opts.timeout, 1),
-          onProgress: bar?.update,
-          onNotice: (m) => {
-            bar?.stop();
-            io().stderr.write(`trove: ${m}\n`);
-          },
-        }),
-      ).finally(() => bar?.stop());
+          onProgress: m.onPull,
+          onNotice: (n) => m.log(`trove: ${n}`),
+        })),
+      );
       if (opts.json) {
         const { activation: activated, ...rest } = r;
         return printJson({ ...rest, published: numbered(r.published), activated });
       }
       const from = `${r.remote} generation ${r.published.number} (${shortId(r.published.commit)})`;
-      if (r.state === 'up-to-date') return print(`${r.profile}: up to date with ${from}, generation ${r.generation}`);
+      if (r.state === 'up-to-date') return say(`${r.profile}: up to date with ${from}, generation ${r.generation}`);
       if (r.state === 'dry-run') {
         const delta = r.wouldUseDelta ? `, or one delta pack of ${bytes(r.wouldUseDelta.size)}` : '';
         return print(
@@ -76,11 +70,11 @@ export function register(program: Command): void {
             : `${r.profile}: would upgrade to ${from}: ${r.fetched.objects} objects (${bytes(r.fetched.bytes)}) missing${delta}`,
         );
       }
-      if (r.state === 'activated') print(`${r.profile}: ${from} is generation ${r.generation} here already; activating it`);
+      if (r.state === 'activated') say(`${r.profile}: ${from} is generation ${r.generation} here already; activating it`);
       else {
         const via = r.deltas.used.length ? ` via ${r.deltas.used.length} delta${r.deltas.used.length > 1 ? 's' : ''}` : '';
-        print(`${r.profile}: upgraded to ${from} as generation ${r.generation}`);
-        print(
+        say(`${r.profile}: upgraded to ${from} as generation ${r.generation}`);
+        say(
           `fetched ${r.fetched.objects} objects (${bytes(r.fetched.bytes)})${via}; ` +
             `${r.transfer?.requests ?? 0} requests, ${bytes(r.transfer?.bytes ?? 0)} received in ${r.seconds.toFixed(2)} s`,
         );

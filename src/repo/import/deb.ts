@@ -5,7 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import { unsafeArchive } from '../../util/errors.js';
 import { byteCap, decompressor, readHead, sniffCompression } from '../../util/compression.js';
 import { MAX_CONTROL_FILE_BYTES, MAX_CONTROL_TAR_BYTES } from '../../util/limits.js';
-import { importTar, type TarStore, type TreeImport } from './tar.js';
+import { importTar, type TarImportOptions, type TarStore, type TreeImport } from './tar.js';
 
 const AR_MAGIC = '!<arch>\n';
 const HEADER = 60;
@@ -61,9 +61,9 @@ function memberStream(path: string, m: ArMember) {
 }
 
 /** Imports a `.deb`'s data archive (its files) into `store`. */
-export async function importDeb(path: string, store: TarStore): Promise<TreeImport> {
+export async function importDeb(path: string, store: TarStore, opts: TarImportOptions = {}): Promise<TreeImport> {
   const m = await member(path, 'data.tar');
-  return importTar(memberStream(path, m), store);
+  return importTar(memberStream(path, m), store, opts);
 }
 
 /** The fields of a `.deb`'s control file (`Package`, `Version`, `Architecture`, `Depends`, ...). */

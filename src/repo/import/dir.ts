@@ -12,6 +12,7 @@ import { newReport } from './report.js';
 import type { CachedEntry, StatCache } from './stat-cache.js';
 import type { TreeImport } from './tar.js';
 import { readXattrs } from './xattrs.js';
+import { type OnProgress, progressOf } from '../../util/progress.js';
 
 export interface DirImportOptions {
   cache?: StatCache;
@@ -23,6 +24,8 @@ export interface DirImportOptions {
    * repository, when it lies inside the directory committed into it.
    */
   exclude?: { path: string; reason: string }[];
+  /** Called after each file with the files and bytes read so far (phase `reading`, unit `files`). */
+  onProgress?: OnProgress;
 }
 
 /** Files up to this size are read whole into one reused buffer; larger ones are copied in chunks. */
@@ -55,6 +58,8 @@ type Store = Pick<ObjectStore, 'hasSync' | 'putSync' | 'putFileSync'>;
  */
 export async function importDir(root: string, store: Store, opts: DirImportOptions = {}): Promise<TreeImport> {
   const report = newReport();
+  const onProgress = opts.onProgress;
+  const progress = progressOf('reading', 'files');
   const wantXattrs = opts.xattrs ?? true;
   const cache = opts.cache;
   const racyAfter = Date.now() - RACY_MARGIN_MS;
@@ -161,6 +166,11 @@ export async function importDir(root: string, store: Store, opts: DirImportOptio
           }
         }
         report.files++;
+        if (onProgress) {
+          progress.done = report.files;
+          progress.bytes = report.bytesRead;
+          onProgress(progress);
+        }
       } else if (kind === 'dir') {
         const opened = openExpected(at, DIR_NOFOLLOW, st);
         if (!opened) throw changed(relPath);

@@ -35,6 +35,7 @@ export async function importSource(
   const abs = resolve(path);
   const kind = await sourceKind(abs);
   if (kind === 'dir') return { kind, ...(await importDir(abs, store, opts)) };
-  if (kind === 'deb') return { kind, ...(await (await import('./deb.js')).importDeb(abs, store)) };
-  return { kind, ...(await (await import('./tar.js')).importTar(createReadStream(abs), store)) };
+  const tarOpts = { onProgress: opts.onProgress };
+  if (kind === 'deb') return { kind, ...(await (await import('./deb.js')).importDeb(abs, store, tarOpts)) };
+  return { kind, ...(await (await import('./tar.js')).importTar(createReadStream(abs), store, tarOpts)) };
 }

@@ -10,6 +10,7 @@ import { type Meta, TreeBuilder } from './builder.js';
 import { byteCap, decompressor, sniffCompression } from '../../util/compression.js';
 import { maxImportBytes } from '../../util/limits.js';
 import { type ImportReport, newReport } from './report.js';
+import { type OnProgress, progressOf } from '../../util/progress.js';
 
 const XATTR_PREFIX = 'SCHILY.xattr.';
 
@@ -240,6 +241,8 @@ async function putMember(store: TarStore, entry: AsyncIterable<Uint8Array>, size
 export interface TarImportOptions {
   /** Cap on the decompressed bytes of the archive (default: {@link maxImportBytes}). */
   maxBytes?: number;
+  /** Called after each file member with the files and bytes read so far (phase `reading`, unit `files`). */
+  onProgress?: OnProgress;
 }
 
 export interface TreeImport {
@@ -260,6 +263,13 @@ export async function importTar(source: Readable, store: TarStore, opts: TarImpo
   const extract = extractor();
   const builder = new TreeBuilder();
   const report = newReport();
+  const progress = progressOf('reading', 'files');
+  const tick = () => {
+    if (!opts.onProgress) return;
+    progress.done = report.files;
+    progress.bytes = report.bytesRead;
+    opts.onProgress(progress);
+  };
   const cap = byteCap(max, () => unsafeArchive(`archive is larger than ${max} bytes once decompressed (TROVE_MAX_IMPORT_BYTES)`));
   const feeding = dec ? pipeline(stream, dec, cap, extract) : pipeline(stream, cap, extract);
   feeding.catch(() => {}); // errors surface through the iterator below
@@ -281,6 +291,7 @@ export async function importTar(source: Readable, store: TarStore, opts: TarImpo
           builder.addFile(path, meta, put.id, put.size);
           report.files++;
           report.bytesRead += put.size;
+          tick();
           continue;
         }
         case 'directory':
@@ -294,6 +305,7 @@ export async function importTar(source: Readable, store: TarStore, opts: TarImpo
         case 'link':
           builder.addHardlink(path, meta, h.linkname ?? '');
           report.files++;
+          tick();
           break;
         case 'character-device':
         case 'block-device':

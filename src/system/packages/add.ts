@@ -18,6 +18,7 @@ import { readCommit, writeCommit } from '../../repo/objects.js';
 import { packageRef } from './model.js';
 import { formatClause, formatRelation, parseProvides, parseRelations } from './relations.js';
 import { versionProblem } from './version.js';
+import { type OnProgress, progressOf } from '../../util/progress.js';
 
 export interface PkgAddOptions {
   /** Required unless the source is a `.deb` (then they override its control file). */
@@ -40,6 +41,8 @@ export interface PkgAddOptions {
   subject?: string;
   /** Seconds since the epoch; default now. */
   timestamp?: number;
+  /** Progress of the import: files and bytes read (phase `reading`). */
+  onProgress?: OnProgress;
 }
 
 export interface PkgAddResult {
@@ -173,7 +176,7 @@ export async function addPackage(repo: Repo, source: string, opts: PkgAddOptions
         // Import first, concurrently with other writers; then read the tip and
         // write the ref under the ref's update lock, so each revision is
         // computed from the tip it replaces.
-        const imported = await importSource(source, txn, { exclude: [repoExclusion(repo.path)] });
+        const imported = await importSource(source, txn, { exclude: [repoExclusion(repo.path)], onProgress: opts.onProgress });
         refTxn = await repo.refs.transaction([{ name: ref }]);
         const tipId = (await refTxn.read(ref)) ?? undefined;
         const tip = tipId ? await readCommit(repo.store, tipId) : undefined;
@@ -250,8 +253,8 @@ export interface PkgAddManyOptions {
   jobs?: number;
   subject?: string;
   timestamp?: number;
-  /** Called after each import with the count and the source bytes done so far. */
-  onProgress?: (p: { done: number; total: number; bytes: number; totalBytes: number }) => void;
+  /** Called after each import with the packages and source bytes done so far (phase `adding`, unit `packages`). */
+  onProgress?: OnProgress;
 }
 
 export interface PkgAddManyResult {
@@ -340,7 +343,7 @@ export async function addPackages(repo: Repo, sources: string[], opts: PkgAddMan
   );
   const refs = [...new Set(planned.map((p) => packageRef(p.name, p.arch)))];
   const totalBytes = planned.reduce((n, p) => n + p.size, 0);
-  const progress = { done: 0, total: planned.length, bytes: 0, totalBytes };
+  const progress = progressOf('adding', 'packages', planned.length, totalBytes);
   const results: (PkgAddResult & { source: string })[] = [];
   const updates: RefUpdate[] = [];
   let written = { objects: 0, bytes: 0 };
@@ -360,7 +363,7 @@ export async function addPackages(repo: Repo, sources: string[], opts: PkgAddMan
                 const imported = await importSource(p.source, view.store, { exclude: [repoExclusion(repo.path)] });
                 progress.done++;
                 progress.bytes += p.size;
-                opts.onProgress?.({ ...progress });
+                opts.onProgress?.(progress);
                 return { ...imported, written: view.written };
               } catch (err) {
                 failure ??= { err: aboutFile(p.source, err) };
