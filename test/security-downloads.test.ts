@@ -525,7 +525,6 @@ describe('free disk space (issue 14 item 7)', () => {
     http.routes.delete(second);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/not enough free space|no space left/);
-    console.log(r.stderr);
     expect(ref(c, 'remotes/origin/main')).toBeUndefined();
     expect(tmpFiles(c)).toEqual([]);
     expect(objectIds(c).has(hashBytes(files[3]!))).toBe(false);

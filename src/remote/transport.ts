@@ -137,7 +137,9 @@ export abstract class Transport {
         try {
           r = await attempt(signal);
         } catch (err) {
-          if (deadline.aborted && !opts.signal?.aborted) {
+          // undici's own stall timers (no headers, no body bytes for the timeout) count as the deadline too.
+          const code = (err as { code?: unknown } | null)?.code;
+          if ((deadline.aborted && !opts.signal?.aborted) || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
             throw new TransferError('E_IO', `${where}: no complete response within ${ms} ms (--timeout)`, true, { cause: err, deadline: true });
           }
           throw err;
