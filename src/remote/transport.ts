@@ -113,7 +113,7 @@ export abstract class Transport {
    * than through a stream: undefined on 404; more than `maxWire` bytes is an
    * error. Optional.
    */
-  protected whole?(path: string, maxWire: number, max: number, signal?: AbortSignal): Promise<Whole | undefined>;
+  protected whole?(path: string, maxWire: number, max: number, att: Attempt): Promise<Whole | undefined>;
 
   /**
    * Runs `attempt` (undefined: 404) under the retry policy (see retry.ts),
@@ -124,25 +124,26 @@ export abstract class Transport {
    */
   private retrying<T>(
     path: string,
-    attempt: (signal: AbortSignal) => Promise<T | undefined>,
+    attempt: (att: Attempt) => Promise<T | undefined>,
     opts: RequestOptions,
   ): Promise<T | undefined> {
     const where = this.describe(path);
     const ms = this.deadlineMs(opts.expectBytes);
     return withRetries(
       async () => {
-        const deadline = AbortSignal.timeout(ms);
-        const signal = opts.signal ? AbortSignal.any([opts.signal, deadline]) : deadline;
+        const att = new Attempt(ms, opts.signal);
         let r: T | undefined;
         try {
-          r = await attempt(signal);
+          r = await attempt(att);
         } catch (err) {
           // undici's own stall timers (no headers, no body bytes for the timeout) count as the deadline too.
           const code = (err as { code?: unknown } | null)?.code;
-          if ((deadline.aborted && !opts.signal?.aborted) || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
+          if ((att.late && !opts.signal?.aborted) || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
             throw new TransferError('E_IO', `${where}: no complete response within ${ms} ms (--timeout)`, true, { cause: err, deadline: true });
           }
           throw err;
+        } finally {
+          att.dispose();
         }
         if (r !== undefined || opts.optional) return r;
         throw new TransferError('E_NOT_FOUND', `${where}: not found (HTTP 404)`, true);
@@ -162,8 +163,8 @@ export abstract class Transport {
   private async get<T>(path: string, consume: (opened: Opened) => Promise<T>, opts: RequestOptions = {}): Promise<T | undefined> {
     const boxed = await this.retrying(
       path,
-      async (signal) => {
-        const opened = await this.open(path, signal);
+      async (att) => {
+        const opened = await this.open(path, att.signal());
         // Boxed: `consume` may itself resolve undefined, which must not read as a 404.
         return opened && { value: await consume(opened) };
       },
@@ -222,8 +223,8 @@ export abstract class Transport {
       const whole = this.whole.bind(this);
       return this.retrying(
         path,
-        async (signal) => {
-          const w = await whole(path, wireCap(max), max, signal);
+        async (att) => {
+          const w = await whole(path, wireCap(max), max, att);
           if (!w) return undefined;
           this.stats.bytes += w.wire.length;
           return finish(w.encoding ? await inflate(w.wire) : w.wire);
@@ -272,6 +273,44 @@ export abstract class Transport {
       if (n > maxWire) throw tooLong(where, max);
       yield c;
     }
+  }
+}
+
+/**
+ * One attempt of a request: its deadline in ms and the caller's signal.
+ * `signal()` makes (on first use) a signal that aborts at the deadline or
+ * with the caller's; whatever enforces the deadline sets `late`.
+ */
+export class Attempt {
+  late = false;
+  private controller?: AbortController;
+  private timer?: NodeJS.Timeout;
+  private onAbort?: () => void;
+
+  constructor(
+    readonly ms: number,
+    readonly outer?: AbortSignal,
+  ) {}
+
+  signal(): AbortSignal {
+    if (this.controller) return this.controller.signal;
+    const c = (this.controller = new AbortController());
+    this.timer = setTimeout(() => {
+      this.late = true;
+      c.abort(new Error(`deadline of ${this.ms} ms`));
+    }, this.ms);
+    const outer = this.outer;
+    if (outer?.aborted) c.abort(outer.reason);
+    else if (outer) {
+      this.onAbort = () => c.abort(outer.reason);
+      outer.addEventListener('abort', this.onAbort, { once: true });
+    }
+    return c.signal;
+  }
+
+  dispose(): void {
+    clearTimeout(this.timer);
+    if (this.onAbort) this.outer?.removeEventListener('abort', this.onAbort);
   }
 }
 
@@ -364,7 +403,8 @@ export class HttpTransport extends Transport {
    * stream and a promise chain per request, the cheapest way to receive
    * tens of thousands of small objects.
    */
-  protected override whole(path: string, maxWire: number, max: number, signal?: AbortSignal): Promise<Whole | undefined> {
+  protected override whole(path: string, maxWire: number, max: number, att: Attempt): Promise<Whole | undefined> {
+    const signal = att.outer;
     const where = this.describe(path);
     return new Promise((resolve, reject) => {
       const chunks: Buffer[] = [];
@@ -374,9 +414,11 @@ export class HttpTransport extends Transport {
       let limit = maxWire;
       let settled = false;
       let onAbort: (() => void) | undefined;
+      let timer: NodeJS.Timeout | undefined;
       const done = (err: unknown, value?: Whole) => {
         if (settled) return;
         settled = true;
+        clearTimeout(timer);
         if (onAbort) signal?.removeEventListener('abort', onAbort);
         if (err) reject(err);
         else resolve(value);
@@ -386,6 +428,11 @@ export class HttpTransport extends Transport {
           if (signal?.aborted) return controller.abort(signal.reason);
           onAbort = () => controller.abort(signal!.reason);
           signal?.addEventListener('abort', onAbort, { once: true });
+          // The deadline, without an AbortController per request (tens of thousands of small objects).
+          timer = setTimeout(() => {
+            att.late = true;
+            controller.abort(new Error(`deadline of ${att.ms} ms`));
+          }, att.ms);
         },
         onResponseStart(controller, statusCode, headers) {
           status = statusCode;
