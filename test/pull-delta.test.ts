@@ -1,9 +1,10 @@
-import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { createGunzip, createGzip, gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeTree } from '../src/format/codec.js';
+import { encodeCommit, encodeTree } from '../src/format/codec.js';
+import { DEFAULT_DIR_META } from '../src/format/types.js';
 import { hashBytes, idToBytes } from '../src/util/hash.js';
 import { applyPack } from '../src/remote/apply-pack.js';
 import { deltaEntries } from '../src/remote/delta.js';
@@ -191,6 +192,8 @@ describe('applying a pack from an untrusted source', () => {
   const blobB = Buffer.from('b\n');
   const sub = Buffer.from(encodeTree({ entries: [file('b', blobB)] }));
   const root = Buffer.from(encodeTree({ entries: [file('a', blobA), dir('sub', hashBytes(sub))] }));
+  const top = Buffer.from(encodeCommit({ tree: hashBytes(root), root: DEFAULT_DIR_META, parents: [], timestamp: 1, subject: 's', body: '', metadata: [] }));
+  const target = hashBytes(top);
 
   async function fresh(): Promise<Repo> {
     return Repo.init(join(tmpdir('trove-pack'), 'repo'));
@@ -198,19 +201,50 @@ describe('applying a pack from an untrusted source', () => {
 
   it('installs a well-ordered pack and nothing else', async () => {
     const repo = await fresh();
-    const r = await applyPack({ store: repo.store }, packOf([
+    const r = await applyPack({ store: repo.store, target }, packOf([
       { kind: 'blob', bytes: blobA },
       { kind: 'blob', bytes: blobB },
       { kind: 'tree', bytes: sub },
       { kind: 'tree', bytes: root },
+      { kind: 'commit', bytes: top },
     ]));
-    expect(r).toMatchObject({ objects: 4, installed: 4 });
-    expect(objectIds(repo.path).size).toBe(4);
+    expect(r).toMatchObject({ objects: 5, installed: 5 });
+    expect(objectIds(repo.path).size).toBe(5);
+  });
+
+  it('refuses a whole pack holding an object its commit does not reach, and stores nothing from it', async () => {
+    const stray = Buffer.from('nothing asked for this\n');
+    const strayTree = Buffer.from(encodeTree({ entries: [file('x', stray)] }));
+    for (const frames of [
+      // a loose blob first, in the middle, last
+      [{ kind: 'blob' as const, bytes: stray }, { kind: 'blob' as const, bytes: blobA }, { kind: 'blob' as const, bytes: blobB }, { kind: 'tree' as const, bytes: sub }, { kind: 'tree' as const, bytes: root }, { kind: 'commit' as const, bytes: top }],
+      [{ kind: 'blob' as const, bytes: blobA }, { kind: 'blob' as const, bytes: blobB }, { kind: 'blob' as const, bytes: stray }, { kind: 'tree' as const, bytes: strayTree }, { kind: 'tree' as const, bytes: sub }, { kind: 'tree' as const, bytes: root }, { kind: 'commit' as const, bytes: top }],
+      // a large blob (streamed to a temp file) that nothing names
+      [{ kind: 'blob' as const, bytes: Buffer.alloc(3 << 20, 7) }, { kind: 'blob' as const, bytes: blobA }, { kind: 'blob' as const, bytes: blobB }, { kind: 'tree' as const, bytes: sub }, { kind: 'tree' as const, bytes: root }, { kind: 'commit' as const, bytes: top }],
+    ]) {
+      const repo = await fresh();
+      const err = await applyPack({ store: repo.store, target }, packOf(frames)).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'E_CORRUPT' });
+      expect((err as Error).message).toMatch(/does not reach/);
+      expect(objectIds(repo.path).size).toBe(0);
+      expect(readdirSync(repo.tmpDir)).toEqual([]);
+    }
+  });
+
+  it('refuses a pack without the commit it is for, and stores nothing from it', async () => {
+    const repo = await fresh();
+    const other = hashBytes(Buffer.from('another commit'));
+    const frames = [{ kind: 'blob' as const, bytes: blobA }, { kind: 'blob' as const, bytes: blobB }, { kind: 'tree' as const, bytes: sub }, { kind: 'tree' as const, bytes: root }, { kind: 'commit' as const, bytes: top }];
+    const err = await applyPack({ store: repo.store, target: other }, packOf(frames)).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'E_BAD_OBJECT' });
+    const noCommit = await applyPack({ store: repo.store, target }, packOf(frames.slice(0, 4))).catch((e: unknown) => e);
+    expect(noCommit).toMatchObject({ code: 'E_BAD_OBJECT' });
+    expect(objectIds(repo.path).size).toBe(0);
   });
 
   it('refuses a tree that arrives before what it references, and stores no such tree', async () => {
     const repo = await fresh();
-    const err = await applyPack({ store: repo.store }, packOf([
+    const err = await applyPack({ store: repo.store, target }, packOf([
       { kind: 'blob', bytes: blobA },
       { kind: 'tree', bytes: root },
       { kind: 'blob', bytes: blobB },
@@ -222,7 +256,7 @@ describe('applying a pack from an untrusted source', () => {
 
   it('refuses a tree sent as a blob and then referenced as a directory', async () => {
     const repo = await fresh();
-    const err = await applyPack({ store: repo.store }, packOf([
+    const err = await applyPack({ store: repo.store, target }, packOf([
       { kind: 'blob', bytes: blobA },
       { kind: 'blob', bytes: sub }, // its child blobB was never sent
       { kind: 'tree', bytes: root },
@@ -233,20 +267,20 @@ describe('applying a pack from an untrusted source', () => {
 
   it('refuses an object whose bytes do not match its id, and stores nothing for it', async () => {
     const repo = await fresh();
-    const err = await applyPack({ store: repo.store }, packOf([{ kind: 'blob', bytes: Buffer.from('evil'), id: hashBytes(blobA) }])).catch((e: unknown) => e);
+    const err = await applyPack({ store: repo.store, target }, packOf([{ kind: 'blob', bytes: Buffer.from('evil'), id: hashBytes(blobA) }])).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'E_CORRUPT' });
     expect(objectIds(repo.path).size).toBe(0);
   });
 
   it('refuses a pack that ends early or holds fewer objects than announced', async () => {
     const repo = await fresh();
-    const short = await applyPack({ store: repo.store }, packOf([{ kind: 'blob', bytes: blobA }], 2)).catch((e: unknown) => e);
+    const short = await applyPack({ store: repo.store, target }, packOf([{ kind: 'blob', bytes: blobA }], 2)).catch((e: unknown) => e);
     expect(short).toMatchObject({ code: 'E_CORRUPT' });
     async function* cut() {
       let n = 0;
       for await (const c of packOf([{ kind: 'blob', bytes: Buffer.alloc(5000, 3) }])) if ((n += c.length) < 3000) yield c;
     }
-    const truncated = await applyPack({ store: repo.store }, cut()).catch((e: unknown) => e);
+    const truncated = await applyPack({ store: repo.store, target }, cut()).catch((e: unknown) => e);
     expect(truncated).toMatchObject({ code: 'E_CORRUPT' });
     expect(await repo.store.has(hashBytes(Buffer.alloc(5000, 3)))).toBe(false);
   });
@@ -260,7 +294,7 @@ describe('applying a pack from an untrusted source', () => {
     const entries = await deltaEntries(repo.store, null, await commit);
     expect(entries.map((e) => e.kind)).toEqual(['blob', 'blob', 'tree', 'tree', 'commit']);
     const other = await fresh();
-    const r = await applyPack({ store: other.store }, gunzipped(packStream(repo.store, entries)));
+    const r = await applyPack({ store: other.store, target: await commit }, gunzipped(packStream(repo.store, entries)));
     expect(r.installed).toBe(5);
     expect(objectIds(other.path)).toEqual(objectIds(repo.path));
   });

@@ -47,6 +47,31 @@ describe('retry policy', () => {
     expect(waits).toEqual([100, 200, 400]);
   });
 
+  it('tries a request that ran past its deadline once more at most, whatever the retries; a full disk and an oversized body not at all', async () => {
+    let attempts = 0;
+    const p = withRetries(
+      async () => {
+        attempts++;
+        throw new TransferError('E_IO', 'slow', true, { deadline: true });
+      },
+      { ...fast, retries: 5 },
+    );
+    await expect(p).rejects.toMatchObject({ code: 'E_IO', message: 'slow (after 2 attempts)', deadline: true });
+    expect(attempts).toBe(2);
+    // Other failures in between do not use up the deadline's one retry.
+    attempts = 0;
+    const mixed = withRetries(
+      async () => {
+        attempts++;
+        throw new TransferError('E_IO', attempts === 2 ? 'slow' : 'reset', true, { deadline: attempts === 2 });
+      },
+      { ...fast, retries: 3 },
+    );
+    await expect(mixed).rejects.toMatchObject({ message: 'reset (after 4 attempts)' });
+    const full = Object.assign(new Error('write failed'), { code: 'ENOSPC' });
+    expect(toTransferError(full, 'http://x/o')).toMatchObject({ code: 'E_IO', retryable: false });
+  });
+
   it('gives up after the retries, saying how many attempts were made', async () => {
     let attempts = 0;
     const p = withRetries(

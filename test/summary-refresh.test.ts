@@ -2,6 +2,7 @@ import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseSummary } from '../src/remote/summary.js';
+import { hashBytes } from '../src/util/hash.js';
 import { type Nginx, startNginx } from './helpers/nginx.js';
 import { trove, troveOk } from './helpers/cli.js';
 import { tmpdir } from './helpers/tmp.js';
@@ -54,7 +55,8 @@ describe('commit, pkg add, gen build and delta keep an existing summary current'
     expect(s.refs['pkg/tool/amd64']).toBe(head(repo, 'pkg/tool/amd64'));
     expect(s.refs.main).toBe(head(repo, 'main'));
     const r = JSON.parse(await troveOk(repo, 'delta', '--from-empty', 'main', '--json'));
-    expect(summaryOf(repo).deltas).toEqual([{ from: null, to: head(repo, 'main'), size: statSync(join(repo, r.path)).size }]);
+    const packFile = readFileSync(join(repo, r.path));
+    expect(summaryOf(repo).deltas).toEqual([{ from: null, to: head(repo, 'main'), size: statSync(join(repo, r.path)).size, sha256: hashBytes(packFile) }]);
     const ino = inode(join(repo, 'summary'));
     await troveOk(repo, 'gen', 'build', 'tool');
     expect(inode(join(repo, 'summary'))).not.toBe(ino);

@@ -1,10 +1,11 @@
-import { chmodSync, statSync } from 'node:fs';
+import { chmodSync, closeSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { badObject, corrupt } from '../util/errors.js';
 import { decodeCommit, decodeTree } from '../format/codec.js';
-import { hashBytes, type ObjectId } from '../util/hash.js';
-import { isPublicMode, type ObjectFiles, objectFileMode, publishedMode } from '../store/types.js';
+import { hashBytes, newHasher, type ObjectId } from '../util/hash.js';
+import { type ObjectFiles, objectFileMode } from '../store/types.js';
 import { checkPresent } from './present.js';
-import { installStream, installVerifiedSync, type InstallTarget } from './install.js';
+import type { DiskSpace } from './disk-space.js';
+import type { InstallTarget } from './install.js';
 import { ByteReader, type PackKind, readFrameHeader, readPackHeader } from './pack.js';
 
 /** Blobs up to this size are read into memory; larger ones stream to a temp file. */
@@ -13,9 +14,13 @@ const MAX_META = 64 << 20;
 
 /** Options of applying a pack; defaults as documented on each field. */
 export interface ApplyPackInit {
-  /** Where objects go; `pathOf` gives a blob installed from this pack mode 0755 when the first tree naming it marks it executable. */
+  /** Where objects go. */
   store: InstallTarget & ObjectFiles;
-  /** Called after each object is verified and stored (or found already stored). */
+  /** The commit the pack brings in: the pack must hold it, and every object in it must be reachable from it. */
+  target: ObjectId;
+  /** Free space of the repository: each object's length is reserved before it is written (default: not checked). */
+  space?: DiskSpace;
+  /** Called after each object is stored (or found already stored), once the whole pack verified. */
   onObject?: (kind: PackKind, size: number, id: ObjectId) => void;
 }
 
@@ -30,34 +35,49 @@ export interface ApplyPackResult {
   installedBytes: number;
 }
 
+/** An object of the pack, verified and written to a temp file (unless the store had it), not installed yet. */
+interface Staged {
+  id: ObjectId;
+  kind: PackKind;
+  size: number;
+  /** The temp file; undefined when the store already holds the object. */
+  tmp?: string;
+  /** Objects of the pack it references (a tree's entries, a commit's tree and parents). */
+  refs: ObjectId[];
+  /** A blob first named by an executable file entry. */
+  executable?: boolean;
+  /** A tree's entries that are not symlinks, with their modes (to find what the pack's commits show to other users). */
+  entries?: { id: ObjectId; kind: 'file' | 'dir'; mode: number }[];
+  /** A commit's root tree and whether other users may search it. */
+  root?: { tree: ObjectId; open: boolean };
+}
+
 /**
- * Installs the objects of an uncompressed pack stream as they arrive, in
- * order. Each object is re-hashed against its id; trees and commits must
- * decode, and an object is installed only after everything it references is
- * installed (from earlier in the pack) or was already in the store. A kind
- * claimed by the pack must agree with how later objects reference it. On any
- * error nothing unverified is stored and the store keeps its invariant.
+ * Applies an uncompressed pack stream in two steps. First every object is
+ * read in order, re-hashed against its id and written to a temp file (not
+ * into the store); trees and commits must decode, and everything an object
+ * references must be earlier in the pack or already stored, as what it is
+ * referenced as. A kind claimed by the pack must agree with how later
+ * objects reference it. Then, once the stream ended where its header says,
+ * the pack must hold `target` as a commit and nothing that `target` does
+ * not reach: an object nothing asked for refuses the whole pack. Only then
+ * are the new objects installed, in pack order (everything an object
+ * references before it), so the store keeps its invariant. On any error
+ * every temp file is removed and nothing from the pack is stored.
  */
 export async function applyPack(init: ApplyPackInit, source: AsyncIterable<Buffer>): Promise<ApplyPackResult> {
-  const { store } = init;
+  const { store, space } = init;
   const r = new ByteReader(source);
   const count = await readPackHeader(r);
-  const kinds = new Map<ObjectId, PackKind>();
-  // Blobs this pack installed (private, mode 0600) that no tree has referenced yet: the
-  // first tree to reference one decides whether its object file is executable.
-  const unclaimed = new Set<ObjectId>();
-  // Every blob this pack installed, and the trees and commit roots it carries: once the pack
-  // is in, the blobs its commits show to other users are published (docs/security.md, "Private files").
-  const installedBlobs = new Set<ObjectId>();
-  const packTrees = new Map<ObjectId, { id: ObjectId; kind: 'file' | 'dir'; mode: number }[]>();
-  const roots: { tree: ObjectId; open: boolean }[] = [];
+  const staged = new Map<ObjectId, Staged>();
   const result: ApplyPackResult = { objects: 0, installed: 0, bytes: 0, installedBytes: 0 };
 
-  /** Throws unless `id`, referenced as a `kind` by `from`, is installed. */
+  /** Throws unless `id`, referenced as a `kind` by `from`, is earlier in the pack or stored. */
   const requireInstalled = (id: ObjectId, kind: PackKind, from: ObjectId, size?: number): void => {
-    const k = kinds.get(id);
-    if (k !== undefined) {
-      if (k !== kind) throw badObject(`pack: ${from} references ${id} as a ${kind}, but the pack sent it as a ${k}`);
+    const s = staged.get(id);
+    if (s !== undefined) {
+      if (s.kind !== kind) throw badObject(`pack: ${from} references ${id} as a ${kind}, but the pack sent it as a ${s.kind}`);
+      if (size !== undefined && s.size !== size) throw badObject(`pack: ${from} says blob ${id} has ${size} bytes, the pack sent ${s.size}`);
       return;
     }
     // Already stored: it must be what the pack references it as (a stored blob is no tree).
@@ -65,90 +85,149 @@ export async function applyPack(init: ApplyPackInit, source: AsyncIterable<Buffe
       throw corrupt(`pack: ${from} references ${kind} ${id}, which is neither earlier in the pack nor in the store`);
     }
   };
-  const done = (id: ObjectId, kind: PackKind, size: number, installed: boolean) => {
-    kinds.set(id, kind);
-    if (installed) {
-      if (kind === 'blob') {
-        unclaimed.add(id);
-        installedBlobs.add(id);
-      }
-      result.installed++;
-      result.installedBytes += size;
-    }
-    init.onObject?.(kind, size, id);
-  };
 
-  for (;;) {
-    const h = await readFrameHeader(r);
-    if (!h) break;
-    if (++result.objects > count) throw corrupt(`pack holds more objects than the ${count} announced`);
-    if (kinds.has(h.id)) throw corrupt(`pack holds ${h.id} twice`);
-    result.bytes += h.length;
-    const { id, kind } = h;
-    if (kind === 'blob' && h.length > SMALL_BLOB) {
-      // Streamed to a temp file, hashed on the way: never held in memory.
-      if (store.hasSync(id)) {
-        for await (const chunk of r.chunks(h.length)) void chunk;
-        done(id, kind, h.length, false);
-      } else {
-        await installStream(store, id, r.chunks(h.length), h.length, 'pack', { private: true });
-        done(id, kind, h.length, true);
+  try {
+    for (;;) {
+      const h = await readFrameHeader(r);
+      if (!h) break;
+      if (++result.objects > count) throw corrupt(`pack holds more objects than the ${count} announced`);
+      if (staged.has(h.id)) throw corrupt(`pack holds ${h.id} twice`);
+      result.bytes += h.length;
+      const { id, kind } = h;
+      const have = store.hasSync(id);
+      if (kind === 'blob' && h.length > SMALL_BLOB) {
+        // Streamed to a temp file, hashed on the way: never held in memory.
+        staged.set(id, { id, kind, size: h.length, refs: [], tmp: await stageStream(init, id, r.chunks(h.length), h.length, have) });
+        continue;
       }
-      continue;
-    }
-    if (kind !== 'blob' && h.length > MAX_META) throw corrupt(`pack: ${kind} ${id} is larger than ${MAX_META} bytes`);
-    const bytes = await r.read(h.length);
-    const actual = hashBytes(bytes);
-    if (actual !== id) throw corrupt(`pack: wrong bytes for object ${id} (they hash to ${actual})`);
-    if (kind === 'tree') {
-      const entries = decodeTree(bytes).entries;
-      for (const e of entries) if (e.kind !== 'symlink') requireInstalled(e.id!, e.kind === 'dir' ? 'tree' : 'blob', id, e.kind === 'file' ? e.size : undefined);
-      for (const e of entries) {
-        if (e.kind === 'file' && unclaimed.delete(e.id!) && (e.mode & 0o111) !== 0) chmodSync(store.pathOf(e.id!), objectFileMode({ executable: true, private: true }));
+      if (kind !== 'blob' && h.length > MAX_META) throw corrupt(`pack: ${kind} ${id} is larger than ${MAX_META} bytes`);
+      const bytes = await r.read(h.length);
+      const actual = hashBytes(bytes);
+      if (actual !== id) throw corrupt(`pack: wrong bytes for object ${id} (they hash to ${actual})`);
+      const refs: ObjectId[] = [];
+      const extra: Pick<Staged, 'entries' | 'root'> = {};
+      if (kind === 'tree') {
+        const treeEntries = decodeTree(bytes).entries;
+        extra.entries = treeEntries.flatMap((e) => (e.kind === 'symlink' ? [] : [{ id: e.id!, kind: e.kind, mode: e.mode }]));
+        for (const e of treeEntries) {
+          if (e.kind === 'symlink') continue;
+          requireInstalled(e.id!, e.kind === 'dir' ? 'tree' : 'blob', id, e.kind === 'file' ? e.size : undefined);
+          const child = staged.get(e.id!);
+          if (!child) continue;
+          refs.push(e.id!);
+          // The first tree to name a blob of this pack decides whether its object file is executable.
+          if (e.kind === 'file' && child.executable === undefined) child.executable = (e.mode & 0o111) !== 0;
+        }
+      } else if (kind === 'commit') {
+        const commit = decodeCommit(bytes);
+        requireInstalled(commit.tree, 'tree', id);
+        for (const p of commit.parents) requireInstalled(p, 'commit', id);
+        for (const c of [commit.tree, ...commit.parents]) if (staged.has(c)) refs.push(c);
+        extra.root = { tree: commit.tree, open: (commit.root.mode & 0o001) !== 0 };
       }
-      packTrees.set(id, entries.flatMap((e) => (e.kind === 'symlink' ? [] : [{ id: e.id!, kind: e.kind, mode: e.mode }])));
-    } else if (kind === 'commit') {
-      const commit = decodeCommit(bytes);
-      requireInstalled(commit.tree, 'tree', id);
-      for (const p of commit.parents) requireInstalled(p, 'commit', id);
-      roots.push({ tree: commit.tree, open: (commit.root.mode & 0o001) !== 0 });
+      let tmp: string | undefined;
+      if (!have) {
+        space?.reserve(bytes.length, `object ${id} of the pack`);
+        tmp = store.tempPath('pack');
+        // Private until the whole pack shows otherwise (docs/security.md, "Private files").
+        writeFileSync(tmp, bytes, { mode: objectFileMode(kind === 'blob' ? { private: true } : undefined), flag: 'wx' });
+        space?.wrote(bytes.length, `object ${id} of the pack`, true);
+      }
+      staged.set(id, { id, kind, size: bytes.length, refs, tmp, ...extra });
     }
-    const fresh = !store.hasSync(id);
-    if (fresh) installVerifiedSync(store, id, bytes, kind === 'blob' ? { private: true } : undefined);
-    done(id, kind, bytes.length, fresh);
+    if (result.objects !== count) throw corrupt(`pack ended after ${result.objects} of ${count} objects`);
+    if (!(await r.atEnd())) throw corrupt('pack has trailing bytes after its end marker');
+
+    const top = staged.get(init.target);
+    if (top?.kind !== 'commit') throw badObject(`pack does not hold commit ${init.target}`);
+    // Everything in the pack must be reachable from the target: nothing is stored that the pull did not ask for.
+    const reached = new Set<ObjectId>([init.target]);
+    const todo = [init.target];
+    while (todo.length) {
+      for (const c of staged.get(todo.pop()!)!.refs) {
+        if (!reached.has(c)) {
+          reached.add(c);
+          todo.push(c);
+        }
+      }
+    }
+    if (reached.size !== staged.size) {
+      const extra = [...staged.keys()].filter((id) => !reached.has(id));
+      throw corrupt(`pack holds ${extra.length} object(s) that commit ${init.target} does not reach (${extra[0]}${extra.length > 1 ? ', ...' : ''}); the pack is refused and nothing from it is stored`);
+    }
+
+    // Pack order is install order: everything an object references is installed before it.
+    const shown = shownBlobs(staged);
+    for (const s of staged.values()) {
+      if (s.tmp !== undefined && !store.hasSync(s.id)) {
+        if (s.kind === 'blob' && (s.executable || shown.has(s.id))) chmodSync(s.tmp, objectFileMode({ executable: s.executable === true, private: !shown.has(s.id) }));
+        store.installSync(s.tmp, s.id);
+        s.tmp = undefined;
+        result.installed++;
+        result.installedBytes += s.size;
+      }
+      init.onObject?.(s.kind, s.size, s.id);
+    }
+    return result;
+  } finally {
+    for (const s of staged.values()) if (s.tmp !== undefined) rmSync(s.tmp, { force: true });
   }
-  if (result.objects !== count) throw corrupt(`pack ended after ${result.objects} of ${count} objects`);
-  if (!(await r.atEnd())) throw corrupt('pack has trailing bytes after its end marker');
-  publishShown(store, roots, packTrees, installedBlobs);
-  return result;
 }
 
 /**
- * Publishes the blobs a pack installed (private) that its commits show to
- * other users: a file readable by others below directories all searchable
- * by others, walked from the commits' roots through the pack's own trees.
- * Just installed, no checkout links them yet, so a chmod is enough.
+ * The blobs of the pack its commits show to other users: a file readable by
+ * others below directories all searchable by others, walked from the
+ * commits' roots through the pack's own trees. Those are installed public,
+ * every other blob private.
  */
-function publishShown(
-  store: ObjectFiles,
-  roots: { tree: ObjectId; open: boolean }[],
-  trees: Map<ObjectId, { id: ObjectId; kind: 'file' | 'dir'; mode: number }[]>,
-  installed: Set<ObjectId>,
-): void {
+function shownBlobs(staged: Map<ObjectId, Staged>): Set<ObjectId> {
+  const shown = new Set<ObjectId>();
   const seen = new Set<ObjectId>();
-  const stack = roots.filter((r) => r.open).map((r) => r.tree);
+  const stack: ObjectId[] = [];
+  for (const s of staged.values()) if (s.root?.open) stack.push(s.root.tree);
   while (stack.length > 0) {
     const tree = stack.pop()!;
     if (seen.has(tree)) continue;
     seen.add(tree);
-    for (const e of trees.get(tree) ?? []) {
+    for (const e of staged.get(tree)?.entries ?? []) {
       if (e.kind === 'dir') {
         if ((e.mode & 0o001) !== 0) stack.push(e.id);
-      } else if ((e.mode & 0o004) !== 0 && installed.delete(e.id)) {
-        const path = store.pathOf(e.id);
-        const mode = statSync(path).mode;
-        if (!isPublicMode(mode)) chmodSync(path, publishedMode(mode));
+      } else if ((e.mode & 0o004) !== 0) shown.add(e.id);
+    }
+  }
+  return shown;
+}
+
+/**
+ * Writes a large blob of the pack to a temp file, hashing on the way; the
+ * temp path, or undefined when the store already has the blob (its bytes are
+ * then still read and checked, so a pack cannot carry anything unverified).
+ */
+async function stageStream(init: ApplyPackInit, id: ObjectId, chunks: AsyncIterable<Buffer>, size: number, have: boolean): Promise<string | undefined> {
+  const { store, space } = init;
+  const what = `object ${id} of the pack`;
+  if (!have) space?.reserve(size, what);
+  const tmp = have ? undefined : store.tempPath('pack');
+  const fd = tmp === undefined ? undefined : openSync(tmp, 'wx', objectFileMode({ private: true }));
+  let written = 0;
+  try {
+    const h = newHasher();
+    for await (const c of chunks) {
+      h.update(c);
+      if (fd !== undefined) {
+        for (let off = 0; off < c.length; ) off += writeSync(fd, c, off);
+        written += c.length;
+        space?.wrote(c.length, what, true);
       }
     }
+    const actual = h.digest('hex');
+    if (actual !== id) throw corrupt(`pack: wrong bytes for object ${id} (they hash to ${actual})`);
+    return tmp;
+  } catch (err) {
+    if (tmp !== undefined) rmSync(tmp, { force: true });
+    throw err;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+    if (!have) space?.release(size - written);
   }
 }

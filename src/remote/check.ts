@@ -6,7 +6,7 @@ import type { Repo } from '../repo/repo.js';
 import { assertLocalRepository, getRemote, isHttpUrl } from './config.js';
 import { SUMMARY_PATH, SUMMARY_SIG_PATH } from './layout.js';
 import { parsePublicKey, verifySignature } from './sign.js';
-import { parseSummary } from './summary.js';
+import { MAX_SUMMARY, parseSummary } from './summary.js';
 import { openTransport, type TransportInit } from './transport.js';
 
 /** One ref as the remote's summary and the remote's own ref files give it. */
@@ -46,7 +46,7 @@ export async function checkSummary(repo: Repo, opts: TransportInit & { remote: s
   for (const ref of named) assertRefName(ref);
   const transport = openTransport(remote.url, opts);
   try {
-    const bytes = await transport.getBytes(SUMMARY_PATH, { optional: true });
+    const bytes = await transport.getBytes(SUMMARY_PATH, { optional: true, maxBytes: MAX_SUMMARY });
     if (!bytes) throw notFound(`remote ${opts.remote} (${remote.url}) has no summary to check`, { remote: opts.remote });
     if (remote.signKey !== undefined) {
       const sig = await transport.getBytes(SUMMARY_SIG_PATH, { optional: true, maxBytes: 1 << 20 });

@@ -7,6 +7,7 @@ import { objectPath } from './layout.js';
 import { checkPresent } from './present.js';
 import type { ObjectFiles } from '../store/types.js';
 import type { Transport } from './transport.js';
+import type { DiskSpace } from './disk-space.js';
 
 /**
  * Blobs up to this size are fetched whole; larger ones are written chunk by
@@ -14,7 +15,7 @@ import type { Transport } from './transport.js';
  */
 const SMALL_BLOB = 1 << 20;
 /** Trees and commits larger than this are refused. */
-const MAX_META = 64 << 20;
+export const MAX_META = 64 << 20;
 
 export interface FetchProgress {
   /** Objects found missing so far (grows as trees are read). */
@@ -34,6 +35,11 @@ export interface ObjectFetcherInit {
   jobs?: number;
   /** Commits (or trees) already fetched and verified against their ids, not to be fetched again. */
   prefetched?: Map<ObjectId, Buffer>;
+  /**
+   * Free space of the repository: every blob's size is reserved when a tree
+   * names it, before it is downloaded, and writes are checked (default: none).
+   */
+  space?: DiskSpace;
   onProgress?: (p: FetchProgress) => void;
 }
 
@@ -120,6 +126,8 @@ export class ObjectFetcher {
       this.checked.add(key);
       return;
     }
+    // Refused before anything under the tree is downloaded when it cannot fit.
+    if (kind === 'blob') this.init.space?.reserve(size, `blob ${id} (${size} bytes, named by ${parent.kind} ${parent.id})`);
     const node: Node = { id, kind, size, executable, open, private: !open, waiting: 1, parents: [parent] };
     parent.waiting++;
     this.inflight.set(id, node);
@@ -174,14 +182,18 @@ export class ObjectFetcher {
     const path = objectPath(node.id);
     const where = transport.describe(path);
     const signal = this.abort.signal;
+    const space = this.init.space;
     if (node.kind === 'blob') {
+      // Capped at the size the tree gives (decoded bytes, and wire bytes at wireCap), with time for that size.
+      const sized = { maxBytes: node.size, expectBytes: node.size, signal };
       if (node.size > SMALL_BLOB) {
         const hint = { executable: node.executable, private: node.private };
-        await transport.getStream(path, (body) => installStream(store, node.id, body, node.size, where, hint), { signal });
+        await transport.getStream(path, (body) => installStream(store, node.id, body, node.size, where, hint, space), sized);
       } else {
-        const bytes = (await transport.getBytes(path, { maxBytes: node.size, signal, check: (b) => checkHash(node.id, b, where) }))!;
+        const bytes = (await transport.getBytes(path, { ...sized, check: (b) => checkHash(node.id, b, where) }))!;
         if (bytes.length !== node.size) throw badObject(`${where}: a tree says ${node.size} bytes, the object has ${bytes.length}`);
         installVerifiedSync(store, node.id, bytes, { executable: node.executable, private: node.private });
+        space?.wrote(node.size, `blob ${node.id}`, true);
       }
       this.release(node);
       return;
@@ -218,7 +230,10 @@ export class ObjectFetcher {
         this.settle?.resolve();
         continue;
       }
-      if (node.bytes) installVerifiedSync(this.init.store, node.id, node.bytes);
+      if (node.bytes) {
+        installVerifiedSync(this.init.store, node.id, node.bytes);
+        this.init.space?.wrote(node.bytes.length, `${node.kind} ${node.id}`);
+      }
       this.inflight.delete(node.id);
       this.progress.stored++;
       this.progress.bytes += node.bytes?.length ?? node.size;

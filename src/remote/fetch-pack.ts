@@ -1,10 +1,12 @@
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, createReadStream, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { pipeline, type Readable } from 'node:stream';
 import { badObject, corrupt, isTroveError, TroveError } from '../util/errors.js';
 import { decompressor, sniffCompression } from '../util/compression.js';
-import { replaceAtomic } from '../util/fs-atomic.js';
+import { newHasher } from '../util/hash.js';
 import type { ObjectFiles } from '../store/types.js';
 import { applyPack, type ApplyPackResult } from './apply-pack.js';
+import type { DiskSpace } from './disk-space.js';
 import type { InstallTarget } from './install.js';
 import { deltaName, deltaPath } from './layout.js';
 import type { PackKind } from './pack.js';
@@ -16,85 +18,97 @@ export interface FetchPackInit {
   store: InstallTarget & ObjectFiles;
   transport: Transport;
   delta: DeltaInfo;
-  /** Also keep the pack's bytes, exactly as received, at `path`, written by way of a temp file in `tmpDir` (default: not kept). */
-  saveAs?: { path: string; tmpDir: string };
-  /** Called after each object is verified and stored. */
+  /**
+   * The remote has a key, so `delta` comes from a verified summary: a pack
+   * the summary lists without a SHA-256 is not used (default false).
+   */
+  signed?: boolean;
+  /** Free space of the repository (default: not checked). */
+  space?: DiskSpace;
+  /** Also keep the pack file, exactly as received, at this path once all of it verified (default: not kept). */
+  saveAs?: string;
+  /** Called after each object is stored. */
   onObject?: (kind: PackKind, size: number) => void;
 }
 
+/** Whether a pull may use `delta`: from a remote with a key, only a pack its signed summary gives a SHA-256 for. */
+export function usablePack(delta: DeltaInfo, signed: boolean): boolean {
+  return !signed || delta.sha256 !== undefined;
+}
+
 /**
- * Fetches a delta pack in one streamed request and installs its objects as
- * they arrive (see applyPack); it must hold its `to` commit. Only transfer
- * failures are retried (once: object pulls are the fallback). A pack that
- * does not decompress or is badly framed fails at once, since fetching the
- * same file again cannot help. With `saveAs`, the pack file is kept only
- * when all of it verified and its size is the one the summary announced.
+ * Fetches a delta pack into a temp file, then applies it (see applyPack).
+ * The download stops at once past the size the summary gives, and the
+ * file must have that size and the summary's SHA-256 (when it gives one;
+ * a signed remote's summary must) before anything in it is read: a pack
+ * swapped on the server is refused whole. Only transfer failures are
+ * retried (once: object pulls are the fallback); a pack of the wrong size
+ * or hash, or that does not decompress or is badly framed, fails at once,
+ * since fetching the same file again cannot help. With `saveAs`, the pack
+ * file is kept only when all of it verified.
  */
 export async function fetchPack(init: FetchPackInit): Promise<ApplyPackResult> {
-  const { store, transport, delta } = init;
+  const { store, transport, delta, space } = init;
   const name = deltaName(delta.from, delta.to);
-  const saveAs = init.saveAs;
-  const r = await transport.getStream(
-    deltaPath(delta.from, delta.to),
-    (body) =>
-      saveAs
-        ? replaceAtomic(saveAs.path, { tmpDir: saveAs.tmpDir, tag: 'delta' }, (tmp) => receive(body, tmp))
-        : receive(body, undefined),
-    { retries: 1 },
-  );
-  return r!;
-
-  /** Applies the pack as it arrives; with `tmp`, also writes its bytes there (the caller renames or removes it). */
-  async function receive(body: AsyncIterable<Buffer>, tmp: string | undefined): Promise<ApplyPackResult> {
-    const fd = tmp ? openSync(tmp, 'wx', 0o644) : undefined;
+  if (!usablePack(delta, init.signed === true)) throw badObject(`delta ${name} has no SHA-256 in the signed summary, so it is not used`);
+  const tmp = store.tempPath('delta');
+  try {
+    space?.reserve(delta.size, `delta ${name}`);
     let size = 0;
-    let transferError: unknown;
-    let sawTarget = false;
-    const watched = async function* (): AsyncIterable<Buffer> {
-      try {
-        for await (const c of body) {
-          size += c.length;
-          if (fd !== undefined) for (let off = 0; off < c.length; ) off += writeSync(fd, c, off);
-          yield c;
-        }
-      } catch (err) {
-        transferError = err;
-        throw err;
-      }
-    };
+    let written = 0;
+    let sha256 = '';
     try {
-      const applied = await applyPack(
-        {
-          store,
-          onObject: (kind, bytes, id) => {
-            if (id === delta.to && kind === 'commit') sawTarget = true;
-            init.onObject?.(kind, bytes);
-          },
+      await transport.getStream(
+        deltaPath(delta.from, delta.to),
+        async (body) => {
+          // Each attempt starts the file again.
+          const fd = openSync(tmp, 'w', 0o644);
+          const h = newHasher();
+          size = 0;
+          try {
+            for await (const c of body) {
+              size += c.length;
+              h.update(c);
+              for (let off = 0; off < c.length; ) off += writeSync(fd, c, off);
+              written += c.length;
+              space?.wrote(c.length, `delta ${name}`, true);
+            }
+          } finally {
+            closeSync(fd);
+          }
+          sha256 = h.digest('hex');
         },
-        decompressed(watched()),
+        { retries: 1, maxBytes: delta.size, expectBytes: delta.size },
       );
-      if (!sawTarget) throw badObject(`delta ${name} does not hold commit ${delta.to}`);
-      if (tmp && size !== delta.size) throw corrupt(`delta ${name} is ${size} bytes, the summary says ${delta.size}`);
-      if (fd !== undefined) closeSync(fd);
-      return applied;
+    } finally {
+      space?.release(Math.max(0, delta.size - written));
+    }
+    if (size !== delta.size) throw corrupt(`delta ${name} is ${size} bytes, the summary says ${delta.size}; it is refused`);
+    if (delta.sha256 !== undefined && sha256 !== delta.sha256) {
+      throw corrupt(`delta ${name} has SHA-256 ${sha256}, the summary says ${delta.sha256}; it is refused`);
+    }
+    let applied: ApplyPackResult;
+    try {
+      applied = await applyPack(
+        { store, target: delta.to, space, onObject: (kind, bytes) => init.onObject?.(kind, bytes) },
+        decompressed(createReadStream(tmp) as AsyncIterable<Buffer>),
+      );
     } catch (err) {
-      if (fd !== undefined) {
-        try {
-          closeSync(fd);
-        } catch {
-          // already closed
-        }
-      }
-      // A broken connection or a stall may go better next time; bad bytes will not.
-      if (transferError !== undefined) throw transferError;
       throw final(err, name);
     }
+    if (init.saveAs) {
+      mkdirSync(dirname(init.saveAs), { recursive: true });
+      renameSync(tmp, init.saveAs);
+    }
+    return applied;
+  } finally {
+    rmSync(tmp, { force: true });
   }
 }
 
 /** `err` as an error that is not retried: the pack itself is bad. */
 function final(err: unknown, name: string): TroveError {
-  if (isTroveError(err)) return new TroveError(err.code, err.message, { cause: err, data: err.data });
+  if (isTroveError(err)) return new TroveError(err.code, `delta ${name}: ${err.message}`, { cause: err, data: err.data });
   const e = err as NodeJS.ErrnoException;
   return corrupt(`delta ${name} does not decompress: ${e.code ?? e.name}: ${e.message}`, undefined, { cause: err });
 }

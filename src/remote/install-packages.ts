@@ -17,7 +17,8 @@ import { assertLocalRepository, getRemote, isHttpUrl, listRemotes } from './conf
 import { checkPresent } from './present.js';
 import { cacheSummary } from './accepted.js';
 import { ObjectFetcher } from './fetch-objects.js';
-import { fetchPack } from './fetch-pack.js';
+import { fetchPack, usablePack } from './fetch-pack.js';
+import { DiskSpace, isNoSpace } from './disk-space.js';
 import { checkHash } from './install.js';
 import { indexPath, objectPath } from './layout.js';
 import {
@@ -59,7 +60,9 @@ export async function refreshIndex(repo: Repo, name: string, transport: Transpor
   const remote = await getRemote(repo.path, name);
   // Expired, or (signed) older than the last accepted: refused; recorded as accepted once the index checks out.
   const { summary } = await fetchSummary(transport, name, remote, [], false, { repo, record: false });
-  const out: RemoteIndex = { remote: name, url: remote.url, packages: [], downloaded: false, deltas: summary.deltas };
+  // From a remote with a key, only packs its signed summary gives a SHA-256 for.
+  const deltas = summary.deltas.filter((d) => usablePack(d, remote.signKey !== undefined));
+  const out: RemoteIndex = { remote: name, url: remote.url, packages: [], downloaded: false, deltas };
   const p = summary.packages;
   if (!p) {
     if (opts.save !== false) {
@@ -312,15 +315,17 @@ export async function installFromRemotes(repo: Repo, specs: PackageSpec[], opts:
     // Fetch, record the refs, under the shared repository lock (gc waits).
     const release = await repo.lock('shared');
     try {
+      const space = new DiskSpace(repo.path);
       for (const [remote, list] of wanted) {
         const t = transports.get(remote)!;
         for (const d of deltas.get(remote) ?? []) {
           report({ phase: 'delta', totalBytes: wire() + d.size });
           try {
-            const r = await fetchPack({ store: repo.store, transport: t, delta: d });
+            const r = await fetchPack({ store: repo.store, transport: t, delta: d, space });
             result.fetched.objects += r.installed;
             result.fetched.bytes += r.installedBytes;
           } catch (err) {
+            if (isNoSpace(err)) throw err;
             opts.onNotice?.(`delta ${d.from}-${d.to} failed (${(err as Error).message}); fetching objects instead`);
           }
         }
@@ -335,6 +340,7 @@ export async function installFromRemotes(repo: Repo, specs: PackageSpec[], opts:
             transport: t,
             jobs,
             prefetched,
+            space,
             onProgress: (p) => report({ phase: 'objects', objects: base + p.stored, wanted: base + p.wanted, totalBytes: undefined }),
           });
           try {

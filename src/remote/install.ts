@@ -3,6 +3,7 @@ import { badObject } from '../util/errors.js';
 import { hashBytes, newHasher, type ObjectId } from '../util/hash.js';
 import { type ObjectInstaller, type ObjectStore, objectFileMode, type PutHint } from '../store/types.js';
 import { TransferError } from './retry.js';
+import type { DiskSpace } from './disk-space.js';
 import { crashPoint } from '../util/crash-point.js';
 
 /** What installing fetched objects needs of the store. */
@@ -34,8 +35,10 @@ export function installVerifiedSync(store: InstallTarget, id: ObjectId, bytes: U
 
 /**
  * Streams the bytes of object `id` into a temp file, hashing as they come,
- * and installs it only when the hash matches (else a retryable E_CORRUPT,
- * also when more than `size` bytes arrive) and the length is `size`. Each
+ * and installs it only when the hash matches (else a retryable E_CORRUPT;
+ * more than `size` bytes are a final one, and reading stops at once) and the
+ * length is `size`. With `space`, the `size` bytes it reserved are given
+ * back as they are written, and free space is checked on the way. Each
  * chunk is written as it arrives (blocking writes, like installVerifiedSync),
  * so no object is ever held whole in memory.
  */
@@ -46,18 +49,20 @@ export async function installStream(
   size: number,
   where: string,
   hint?: PutHint,
+  space?: DiskSpace,
 ): Promise<void> {
   const tmp = store.tempPath('pull');
   const fd = openSync(tmp, 'wx', objectFileMode(hint));
   let open = true;
+  let n = 0;
   try {
     const h = newHasher();
-    let n = 0;
     for await (const c of body) {
       n += c.length;
-      if (n > size) throw new TransferError('E_CORRUPT', `${where}: object ${id} is longer than the ${size} bytes expected`, true);
+      if (n > size) throw new TransferError('E_CORRUPT', `${where}: object ${id} is longer than the ${size} bytes expected; download stopped`, false);
       h.update(c);
       for (let off = 0; off < c.length; ) off += writeSync(fd, c, off);
+      space?.wrote(c.length, `object ${id}`, true);
     }
     closeSync(fd);
     open = false;
@@ -70,6 +75,8 @@ export async function installStream(
     if (open) closeSync(fd);
     rmSync(tmp, { force: true });
     throw err;
+  } finally {
+    space?.release(Math.max(0, size - Math.min(n, size)));
   }
 }
 

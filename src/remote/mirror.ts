@@ -4,6 +4,7 @@ import { isErrno } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs-atomic.js';
 import type { Repo } from '../repo/repo.js';
 import { fetchPack } from './fetch-pack.js';
+import type { DiskSpace } from './disk-space.js';
 import { checkHash } from './install.js';
 import { deltaName, deltaPath, indexPath, PACKAGES_DIR, SUMMARY_PATH, SUMMARY_SIG_PATH } from './layout.js';
 import type { PackKind } from './pack.js';
@@ -43,6 +44,10 @@ export async function keepUpstreamSummary(
     pulled: ReadonlySet<string>;
     /** Packs this pull already applied and kept. */
     alreadySaved: ReadonlySet<string>;
+    /** The remote has a key: its summary was verified, and every pack must have the SHA-256 it gives. */
+    signed: boolean;
+    /** Free space of the repository. */
+    space?: DiskSpace;
     onNotice?: (m: string) => void;
     /** Called before each pack is fetched, and for each of its objects. */
     onPack?: (d: DeltaInfo) => void;
@@ -62,7 +67,7 @@ export async function keepUpstreamSummary(
     if (opts.alreadySaved.has(name) || (await sizeOf(path)) === d.size) continue;
     opts.onPack?.(d);
     try {
-      await fetchPack({ store: repo.store, transport, delta: d, saveAs: { path, tmpDir: repo.tmpDir }, onObject: opts.onObject });
+      await fetchPack({ store: repo.store, transport, delta: d, signed: opts.signed, space: opts.space, saveAs: path, onObject: opts.onObject });
       kept.deltas.push(name);
     } catch (err) {
       opts.onNotice?.(`the upstream summary is not kept: its delta ${name} failed (${(err as Error).message})`);

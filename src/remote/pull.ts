@@ -8,7 +8,8 @@ import { assertRefsCanMove, updateRefs } from '../refs/transaction.js';
 import type { Repo } from '../repo/repo.js';
 import { assertLocalRepository, getRemote, isHttpUrl, type RemoteConfig } from './config.js';
 import { ObjectFetcher } from './fetch-objects.js';
-import { fetchPack } from './fetch-pack.js';
+import { fetchPack, usablePack } from './fetch-pack.js';
+import { DiskSpace, isNoSpace } from './disk-space.js';
 import { checkHash } from './install.js';
 import { checkPresent } from './present.js';
 import { acceptSummary, type AcceptOptions, cacheSummary } from './accepted.js';
@@ -16,7 +17,7 @@ import { healQuarantined } from './repair.js';
 import { commitSigPath, deltaName, deltaPath, objectPath, SUMMARY_PATH, SUMMARY_SIG_PATH } from './layout.js';
 import { type FetchedSummary, keepUpstreamSummary, type KeptSummary } from './mirror.js';
 import { parsePublicKey, verifySignature } from './sign.js';
-import { type DeltaInfo, parseSummary, type Summary } from './summary.js';
+import { type DeltaInfo, MAX_SUMMARY, parseSummary, type Summary } from './summary.js';
 import { openTransport, type Transport, type TransportInit } from './transport.js';
 import { crashPoint } from '../util/crash-point.js';
 
@@ -107,6 +108,18 @@ interface Target {
 
 type Report = (p: Partial<PullProgress>) => void;
 
+/** What the steps of one pull share. */
+interface PullContext {
+  repo: Repo;
+  transport: Transport;
+  opts: PullOptions;
+  result: PullResult;
+  report: Report;
+  space: DiskSpace;
+  /** The remote has a key: the summary was verified, and packs need its SHA-256. */
+  signed: boolean;
+}
+
 /**
  * Pulls refs from a remote: reads (and with a key, verifies) its summary,
  * then brings in each missing commit by one delta pack when one fits, else
@@ -150,16 +163,19 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
     crashPoint('pull:summary');
     const release = await repo.lock('shared');
     try {
+      // Refused now when the filesystem is already at its margin; then every download of known size is reserved first.
+      const space = new DiskSpace(repo.path);
+      const ctx: PullContext = { repo, transport, opts, result, report, space, signed: key !== undefined };
       const tips = [...new Set(targets.map((t) => t.commit))];
       const { sigs, prefetched } = await checkTips(repo, transport, tips, key, opts);
       const previous = new Map<string, ObjectId | null>();
       for (const t of targets) previous.set(t.ref, (await repo.refs.read(t.local, t.ns)) ?? null);
       // A summary naming `a` and `a/b` (or a ref clashing with a local one) is refused before anything is fetched.
       await assertRefsCanMove(repo.refs, targets.map((t) => ({ name: t.local, ns: t.ns })));
-      const savedPacks = await fetchByDeltas(repo, transport, targets, previous, fetched.summary.deltas, result, opts, report);
-      if (selected) await fetchSelectedByDeltas(repo, transport, selected, fetched.summary, result, opts, report);
+      const savedPacks = await fetchByDeltas(ctx, targets, previous, fetched.summary.deltas);
+      if (selected) await fetchSelectedByDeltas(ctx, selected, fetched.summary);
       tips.push(...(selected ?? []));
-      await fetchObjects(repo, transport, tips, prefetched, result, opts, report);
+      await fetchObjects(ctx, tips, prefetched);
       result.healed = await healQuarantined(repo, transport, opts.onNotice);
       crashPoint('pull:objects-done');
       for (const [id, text] of sigs) await writeFileAtomic(join(repo.path, commitSigPath(id)), text, { tmpDir: repo.tmpDir, tag: 'file' });
@@ -175,6 +191,8 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
         result.mirror = await keepUpstreamSummary(repo, transport, fetched, {
           pulled: new Set(targets.map((t) => t.ref)),
           alreadySaved: savedPacks,
+          signed: key !== undefined,
+          space,
           onNotice: opts.onNotice,
           onPack: (d) => report({ phase: 'delta', totalBytes: transport.stats.bytes + d.size }),
           onObject: () => report({ objects: base + ++stored, wanted: base + stored }),
@@ -251,23 +269,15 @@ async function checkTips(
 }
 
 /** Brings in missing tips by delta packs where one fits (unless `deltas` is false); the names of the packs kept. */
-async function fetchByDeltas(
-  repo: Repo,
-  transport: Transport,
-  targets: Target[],
-  previous: Map<string, ObjectId | null>,
-  deltas: DeltaInfo[],
-  result: PullResult,
-  opts: PullOptions,
-  report: Report,
-): Promise<Set<string>> {
+async function fetchByDeltas(ctx: PullContext, targets: Target[], previous: Map<string, ObjectId | null>, deltas: DeltaInfo[]): Promise<Set<string>> {
+  const { repo, opts } = ctx;
   const savedPacks = new Set<string>();
   if (opts.deltas === false) return savedPacks;
   for (const t of targets) {
     if (await repo.store.has(t.commit)) continue;
-    const delta = await chooseDelta(repo, deltas, t.commit, previous.get(t.ref) !== null);
+    const delta = await chooseDelta(repo, deltas, t.commit, previous.get(t.ref) !== null, ctx.signed);
     if (!delta) continue;
-    if (await applyDelta(repo, transport, delta, result, opts, report)) savedPacks.add(deltaName(delta.from, delta.to));
+    if (await applyDelta(ctx, delta)) savedPacks.add(deltaName(delta.from, delta.to));
   }
   return savedPacks;
 }
@@ -277,36 +287,22 @@ async function fetchByDeltas(
  * a pack from nothing only when the store holds none of the commits the
  * summary lists (nothing it has would be shared).
  */
-async function fetchSelectedByDeltas(
-  repo: Repo,
-  transport: Transport,
-  commits: ObjectId[],
-  summary: Summary,
-  result: PullResult,
-  opts: PullOptions,
-  report: Report,
-): Promise<void> {
+async function fetchSelectedByDeltas(ctx: PullContext, commits: ObjectId[], summary: Summary): Promise<void> {
+  const { repo, opts } = ctx;
   if (opts.deltas === false) return;
   const listed = [...Object.values(summary.refs), ...Object.values(summary.generations ?? {}).flatMap((gs) => gs.map((g) => g.commit))];
   let hasAny = false;
   for (const id of new Set(listed)) if (await repo.store.has(id)) hasAny = true;
   for (const id of commits) {
     if (await repo.store.has(id)) continue;
-    const delta = await chooseDelta(repo, summary.deltas, id, hasAny);
-    if (delta) await applyDelta(repo, transport, delta, result, opts, report);
+    const delta = await chooseDelta(repo, summary.deltas, id, hasAny, ctx.signed);
+    if (delta) await applyDelta(ctx, delta);
   }
 }
 
 /** Brings in whatever tips are still missing, object by object. */
-async function fetchObjects(
-  repo: Repo,
-  transport: Transport,
-  tips: ObjectId[],
-  prefetched: Map<ObjectId, Buffer>,
-  result: PullResult,
-  opts: PullOptions,
-  report: Report,
-): Promise<void> {
+async function fetchObjects(ctx: PullContext, tips: ObjectId[], prefetched: Map<ObjectId, Buffer>): Promise<void> {
+  const { repo, transport, opts, result, report } = ctx;
   const missing: ObjectId[] = [];
   // A tip already stored must be a commit (not a tree or blob a remote names as one).
   for (const id of tips) if (!checkPresent(repo.store, id, 'commit', undefined, `remote ${opts.remote}`)) missing.push(id);
@@ -316,6 +312,7 @@ async function fetchObjects(
     transport,
     jobs: (opts.connections ?? 16) * (opts.pipelining ?? 1),
     prefetched,
+    space: ctx.space,
     onProgress: (p) => report({ phase: 'objects', objects: result.fetched.objects + p.stored, wanted: result.fetched.objects + p.wanted, totalBytes: undefined }),
   });
   try {
@@ -389,7 +386,7 @@ export async function fetchSummary(
   mirror: boolean,
   accept?: AcceptOptions,
 ): Promise<FetchedSummary> {
-  const bytes = await transport.getBytes(SUMMARY_PATH, { optional: true });
+  const bytes = await transport.getBytes(SUMMARY_PATH, { optional: true, maxBytes: MAX_SUMMARY });
   const key = remote.signKey === undefined ? undefined : parsePublicKey(remote.signKey);
   if (key && !bytes) throw badObject(`refused: remote ${name} has no summary, so there is no signed summary to verify`);
   const sig = bytes && (key || mirror) ? await transport.getBytes(SUMMARY_SIG_PATH, { optional: true, maxBytes: 1 << 20 }) : undefined;
@@ -416,23 +413,18 @@ export async function fetchSummary(
 /**
  * A delta that brings in `to`: one from a commit we have (by the store's
  * invariant we then have all of it), else one from nothing when we had no
- * copy of the ref before. Smallest first.
+ * copy of the ref before. Smallest first. From a remote with a key, only a
+ * pack its signed summary gives a SHA-256 for.
  */
-async function chooseDelta(repo: Repo, deltas: DeltaInfo[], to: ObjectId, hadRef: boolean): Promise<DeltaInfo | undefined> {
-  const fits = deltas.filter((d) => d.to === to).sort((a, b) => a.size - b.size);
+async function chooseDelta(repo: Repo, deltas: DeltaInfo[], to: ObjectId, hadRef: boolean, signed: boolean): Promise<DeltaInfo | undefined> {
+  const fits = deltas.filter((d) => d.to === to && usablePack(d, signed)).sort((a, b) => a.size - b.size);
   for (const d of fits) if (d.from !== null && (await repo.store.has(d.from))) return d;
   return hadRef ? undefined : fits.find((d) => d.from === null);
 }
 
 /** Brings in a commit by one delta pack; false (and a notice) when the pack failed. With `mirror`, the pack file is kept. */
-async function applyDelta(
-  repo: Repo,
-  transport: Transport,
-  delta: DeltaInfo,
-  result: PullResult,
-  opts: PullOptions,
-  report: (p: Partial<PullProgress>) => void,
-): Promise<boolean> {
+async function applyDelta(ctx: PullContext, delta: DeltaInfo): Promise<boolean> {
+  const { repo, transport, opts, result, report } = ctx;
   const name = deltaName(delta.from, delta.to);
   const db = await repo.indexDb();
   const mark = RESUME_PREFIX + name;
@@ -450,7 +442,9 @@ async function applyDelta(
       store: repo.store,
       transport,
       delta,
-      saveAs: opts.mirror ? { path: join(repo.path, deltaPath(delta.from, delta.to)), tmpDir: repo.tmpDir } : undefined,
+      signed: ctx.signed,
+      space: ctx.space,
+      saveAs: opts.mirror ? join(repo.path, deltaPath(delta.from, delta.to)) : undefined,
       onObject: () => report({ objects: result.fetched.objects + ++stored, wanted: result.fetched.objects + stored }),
     });
     result.fetched.objects += r.installed;
@@ -459,6 +453,8 @@ async function applyDelta(
     crashPoint('pull:delta-applied');
     return true;
   } catch (err) {
+    // Out of disk space is final: fetching object by object would not fit either.
+    if (isNoSpace(err)) throw err;
     result.deltas.failed.push(name);
     opts.onNotice?.(`delta ${name} failed (${(err as Error).message}); fetching objects instead`);
     return false;

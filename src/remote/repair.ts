@@ -232,13 +232,17 @@ async function fetchObject(repo: Repo, transport: Transport, p: Wanted): Promise
   try {
     if (p.kind === 'blob' && p.size !== undefined && p.size > SMALL_BLOB) {
       const size = p.size;
-      const got = await transport.getStream(path, (body) => installStream(repo.store, p.id, body, size, where, hint).then(() => true), { optional: true });
+      const got = await transport.getStream(path, (body) => installStream(repo.store, p.id, body, size, where, hint).then(() => true), {
+        optional: true,
+        maxBytes: size,
+        expectBytes: size,
+      });
       if (!got) return { outcome: 'not-found', detail: `${where}: not found` };
       dropCompressed(repo, p.id);
       return undefined;
     }
     const max = p.kind === 'blob' && p.size !== undefined ? p.size : MAX_WHOLE;
-    const bytes = await transport.getBytes(path, { maxBytes: max, optional: true, check: (b) => checkHash(p.id, b, where) });
+    const bytes = await transport.getBytes(path, { maxBytes: max, expectBytes: p.kind === 'blob' ? p.size : undefined, optional: true, check: (b) => checkHash(p.id, b, where) });
     if (!bytes) return { outcome: 'not-found', detail: `${where}: not found` };
     installVerifiedSync(repo.store, p.id, bytes, hint);
     dropCompressed(repo, p.id);

@@ -13,10 +13,14 @@ export class TransferError extends TroveError {
     code: ErrorCode,
     message: string,
     readonly retryable: boolean,
-    options?: { cause?: unknown; data?: ErrorData },
+    options?: { cause?: unknown; data?: ErrorData; deadline?: boolean },
   ) {
     super(code, message, options);
+    this.deadline = options?.deadline === true;
   }
+
+  /** The request ran past its overall deadline: retried at most once (see withRetries). */
+  readonly deadline: boolean;
 }
 
 /** How often and how patiently to retry. */
@@ -46,6 +50,10 @@ export function toTransferError(err: unknown, where: string): TransferError {
   if (isTroveError(err)) return new TransferError(err.code, err.message, false, { cause: err, data: err.data });
   const e = err as NodeJS.ErrnoException;
   const code = e.code ?? e.name ?? 'error';
+  // A full disk does not empty itself between attempts.
+  if (code === 'ENOSPC' || code === 'EDQUOT') {
+    return new TransferError('E_IO', `no space left on the repository's filesystem while fetching ${where} (${code}); nothing half-written was kept`, false, { cause: err });
+  }
   return new TransferError('E_IO', `${where}: ${code}: ${e.message}`, true, { cause: err });
 }
 
@@ -76,15 +84,21 @@ export interface RetryRun {
   random?: () => number;
 }
 
+/** Attempts of one request that may run past their deadline: the first one and one retry. */
+export const DEADLINE_ATTEMPTS = 2;
+
 /**
  * Runs `attempt` until it succeeds, fails with an error that is not
  * retryable, or runs out of retries; waits `backoffMs` between attempts.
+ * An attempt that ran past its deadline is retried once at most, so a
+ * request that keeps trickling ends after DEADLINE_ATTEMPTS deadlines.
  * An aborted signal stops it with the signal's reason. The last error says
  * how many attempts were made.
  */
 export async function withRetries<T>(attempt: () => Promise<T>, run: RetryRun): Promise<T> {
   const retries = Math.min(run.retries ?? run.policy.retries, run.policy.retries);
   const wait = run.wait ?? ((ms: number, signal?: AbortSignal) => sleep(ms, undefined, { signal }));
+  let deadlines = 0;
   for (let n = 0; ; n++) {
     if (run.signal?.aborted) throw run.signal.reason;
     try {
@@ -93,7 +107,8 @@ export async function withRetries<T>(attempt: () => Promise<T>, run: RetryRun): 
     } catch (err) {
       if (run.signal?.aborted) throw run.signal.reason;
       const e = toTransferError(err, run.where);
-      if (!e.retryable || n >= retries) {
+      if (e.deadline) deadlines++;
+      if (!e.retryable || n >= retries || deadlines >= DEADLINE_ATTEMPTS) {
         if (n > 0) e.message += ` (after ${n + 1} attempts)`;
         throw e;
       }

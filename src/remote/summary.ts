@@ -1,7 +1,8 @@
+import { createReadStream } from 'node:fs';
 import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { corrupt, isErrno } from '../util/errors.js';
-import { isObjectId, type ObjectId } from '../util/hash.js';
+import { isObjectId, newHasher, type ObjectId } from '../util/hash.js';
 import { writeFileAtomic } from '../util/fs-atomic.js';
 import { lockUpdates } from '../refs/locks.js';
 import { refNameProblem } from '../refs/refs.js';
@@ -17,6 +18,8 @@ import { parseSummaryPackages, pruneIndexes, type SummaryPackages, writeIndex } 
 
 /** Format tag of the summary file. */
 export const SUMMARY_FORMAT = 'trove-summary-1';
+/** Largest summary a client reads (a longer one is refused as soon as its bytes pass this). */
+export const MAX_SUMMARY = 64 << 20;
 
 /** One delta pack a repository offers. */
 export interface DeltaInfo {
@@ -25,6 +28,11 @@ export interface DeltaInfo {
   to: ObjectId;
   /** Size of the pack file in bytes. */
   size: number;
+  /**
+   * SHA-256 of the pack file, hex. Summaries written before packs were
+   * hashed lack it; a client uses such a pack only from a remote without a key.
+   */
+  sha256?: string;
 }
 
 /** One generation a repository publishes (`trove gen publish`). */
@@ -66,7 +74,7 @@ export function encodeSummary(s: Summary): Uint8Array {
   for (const name of Object.keys(s.refs).sort()) refs[name] = s.refs[name]!;
   const deltas = [...s.deltas]
     .sort((a, b) => (a.to + (a.from ?? '')).localeCompare(b.to + (b.from ?? '')))
-    .map((d) => ({ from: d.from, size: d.size, to: d.to }));
+    .map((d) => (d.sha256 === undefined ? { from: d.from, size: d.size, to: d.to } : { from: d.from, sha256: d.sha256, size: d.size, to: d.to }));
   const out: Record<string, unknown> = { deltas };
   if (s.expires !== undefined) out.expires = s.expires;
   out.format = s.format;
@@ -144,8 +152,11 @@ export function parseSummary(bytes: Uint8Array): Summary {
     const x = d as Partial<Record<keyof DeltaInfo, unknown>>;
     const okFrom = x.from === null || (typeof x.from === 'string' && isObjectId(x.from));
     const okTo = typeof x.to === 'string' && isObjectId(x.to);
-    if (!okFrom || !okTo || typeof x.size !== 'number' || !(x.size >= 0)) throw corrupt('remote summary has a malformed delta entry');
-    return { from: x.from as ObjectId | null, to: x.to as ObjectId, size: x.size };
+    if (!okFrom || !okTo || typeof x.size !== 'number' || !Number.isSafeInteger(x.size) || x.size < 0) throw corrupt('remote summary has a malformed delta entry');
+    if (x.sha256 !== undefined && (typeof x.sha256 !== 'string' || !isObjectId(x.sha256))) throw corrupt('remote summary has a delta entry with a malformed sha256');
+    const info: DeltaInfo = { from: x.from as ObjectId | null, to: x.to as ObjectId, size: x.size };
+    if (x.sha256 !== undefined) info.sha256 = x.sha256;
+    return info;
   });
   if (!Number.isFinite(o.timestamp)) throw corrupt('remote summary has no valid timestamp');
   const summary: Summary = { format: SUMMARY_FORMAT, timestamp: o.timestamp, refs, deltas };
@@ -173,7 +184,7 @@ export async function buildSummary(repo: Repo, now = Math.floor(Date.now() / 100
     const ends = parseDeltaName(name);
     if (!ends) continue;
     const st = await stat(join(repo.path, DELTAS_DIR, name));
-    if (st.isFile()) deltas.push({ ...ends, size: st.size });
+    if (st.isFile()) deltas.push({ ...ends, size: st.size, sha256: await packHash(repo, name, st) });
   }
   const summary: Summary = { format: SUMMARY_FORMAT, timestamp: now, refs, deltas };
   const published = await publishedProfiles(repo);
@@ -184,6 +195,26 @@ export async function buildSummary(repo: Repo, now = Math.floor(Date.now() / 100
   const packages = await writeIndex(repo);
   if (packages) summary.packages = packages;
   return summary;
+}
+
+const PACK_HASH_KEY = 'delta-sha256:';
+
+/**
+ * The SHA-256 of the pack `deltas/<name>`, read from the index while the
+ * file keeps its size, inode and mtime, else computed and remembered: a
+ * summary rewrite after a commit does not read every pack again.
+ */
+async function packHash(repo: Repo, name: string, st: { size: number; ino: number; mtimeMs: number }): Promise<string> {
+  const db = await repo.indexDb();
+  const key = PACK_HASH_KEY + name;
+  const stamp = `${st.size}:${st.ino}:${st.mtimeMs}`;
+  const cached = await db?.getJson<{ stamp: string; sha256: string }>(key);
+  if (cached && cached.stamp === stamp && isObjectId(cached.sha256)) return cached.sha256;
+  const h = newHasher();
+  for await (const c of createReadStream(join(repo.path, DELTAS_DIR, name))) h.update(c as Buffer);
+  const sha256 = h.digest('hex');
+  await db?.putMany([[key, { stamp, sha256 }]]);
+  return sha256;
 }
 
 /** The generations of a published profile as the summary lists them. */

@@ -19,14 +19,38 @@ export interface TransportInit {
   retryDelayMs?: number;
   /** Longest backoff delay in ms (default 5000). */
   maxRetryDelayMs?: number;
-  /** A request fails when no headers or no body bytes arrive for this long, in ms (default 30000). */
+  /**
+   * Deadline of one request, headers and whole body, in ms (default 30000);
+   * a body of known size gets `size / MIN_RATE` more (see deadlineMs). No
+   * headers or no body bytes for this long also fails the request.
+   */
   timeoutMs?: number;
+}
+
+/** Default deadline of a request, in ms. */
+export const DEFAULT_TIMEOUT_MS = 30_000;
+/** Slowest average rate, in bytes per second, a download of known size is given time for on top of the timeout. */
+export const MIN_RATE = 64 << 10;
+/** Largest body `getBytes` reads when the caller gives no limit: the summary, commits, trees. */
+export const MAX_BODY = 64 << 20;
+
+/**
+ * Most wire bytes a body of at most `max` decoded bytes may take: gzip of
+ * incompressible bytes grows them by about 5 bytes per 16-64 KiB block plus
+ * its header, far less than this. A stream of empty gzip blocks that never
+ * yields a byte is cut off here.
+ */
+export function wireCap(max: number): number {
+  return max + Math.floor(max / 128) + 1024;
+}
+
+/** A body longer than the referring object (or limit) allows: never retried, since the same URL will send the same. */
+export function tooLong(where: string, max: number): TransferError {
+  return new TransferError('E_CORRUPT', `${where}: more than the ${max} bytes expected; download stopped`, false);
 }
 
 const gunzipAsync = promisify(gunzip) as (buf: InputType, opts: ZlibOptions) => Promise<Buffer>;
 
-/** Extra wire bytes allowed over the expected size: gzip framing of an incompressible object. */
-const GZIP_SLACK = 1024;
 /** A whole response body as it came off the wire. */
 export interface Whole {
   wire: Buffer;
@@ -60,6 +84,7 @@ export interface Opened {
 export abstract class Transport {
   readonly stats: TransferStats = { requests: 0, bytes: 0, retries: 0 };
   private readonly retryPolicy: RetryPolicy;
+  private readonly timeoutMs: number;
 
   constructor(
     readonly url: string,
@@ -70,6 +95,12 @@ export abstract class Transport {
       delayMs: init.retryDelayMs ?? DEFAULT_RETRY_POLICY.delayMs,
       maxDelayMs: init.maxRetryDelayMs ?? DEFAULT_RETRY_POLICY.maxDelayMs,
     };
+    this.timeoutMs = init.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  }
+
+  /** The deadline of one attempt: the timeout, plus time for `expectBytes` at MIN_RATE when the size is known. */
+  deadlineMs(expectBytes?: number): number {
+    return this.timeoutMs + Math.ceil(((expectBytes ?? 0) * 1000) / MIN_RATE);
   }
 
   /** Opens `path`; resolves undefined on 404. Errors are TransferErrors. */
@@ -82,22 +113,38 @@ export abstract class Transport {
    * than through a stream: undefined on 404; more than `maxWire` bytes is an
    * error. Optional.
    */
-  protected whole?(path: string, maxWire: number, signal?: AbortSignal): Promise<Whole | undefined>;
+  protected whole?(path: string, maxWire: number, max: number, att: Attempt): Promise<Whole | undefined>;
 
   /**
-   * Runs `attempt` (undefined: 404) under the retry policy (see retry.ts).
-   * Resolves undefined on 404 when `optional`; otherwise a 404 is retried,
-   * since a mirror may be catching up.
+   * Runs `attempt` (undefined: 404) under the retry policy (see retry.ts),
+   * each attempt with its deadline (deadlineMs): past it, the attempt's
+   * signal aborts the request and body, and the attempt fails with a
+   * deadline error (retried once at most). Resolves undefined on 404 when
+   * `optional`; otherwise a 404 is retried, since a mirror may be catching up.
    */
   private retrying<T>(
     path: string,
-    attempt: () => Promise<T | undefined>,
-    opts: { optional?: boolean; signal?: AbortSignal; retries?: number },
+    attempt: (att: Attempt) => Promise<T | undefined>,
+    opts: RequestOptions,
   ): Promise<T | undefined> {
     const where = this.describe(path);
+    const ms = this.deadlineMs(opts.expectBytes);
     return withRetries(
       async () => {
-        const r = await attempt();
+        const att = new Attempt(ms, opts.signal);
+        let r: T | undefined;
+        try {
+          r = await attempt(att);
+        } catch (err) {
+          // undici's own stall timers (no headers, no body bytes for the timeout) count as the deadline too.
+          const code = (err as { code?: unknown } | null)?.code;
+          if ((att.late && !opts.signal?.aborted) || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
+            throw new TransferError('E_IO', `${where}: no complete response within ${ms} ms (--timeout)`, true, { cause: err, deadline: true });
+          }
+          throw err;
+        } finally {
+          att.dispose();
+        }
         if (r !== undefined || opts.optional) return r;
         throw new TransferError('E_NOT_FOUND', `${where}: not found (HTTP 404)`, true);
       },
@@ -113,15 +160,11 @@ export abstract class Transport {
   }
 
   /** Runs `consume` over the opened body of `path`, with retries. */
-  private async get<T>(
-    path: string,
-    consume: (opened: Opened) => Promise<T>,
-    opts: { optional?: boolean; signal?: AbortSignal; retries?: number } = {},
-  ): Promise<T | undefined> {
+  private async get<T>(path: string, consume: (opened: Opened) => Promise<T>, opts: RequestOptions = {}): Promise<T | undefined> {
     const boxed = await this.retrying(
       path,
-      async () => {
-        const opened = await this.open(path, opts.signal);
+      async (att) => {
+        const opened = await this.open(path, att.signal());
         // Boxed: `consume` may itself resolve undefined, which must not read as a 404.
         return opened && { value: await consume(opened) };
       },
@@ -130,13 +173,26 @@ export abstract class Transport {
     return boxed?.value;
   }
 
-  /** Runs `consume` over the decoded bytes of `path` as they arrive, with retries as in `getBytes`. */
-  async getStream<T>(
-    path: string,
-    consume: (body: AsyncIterable<Buffer>) => Promise<T>,
-    opts: { optional?: boolean; signal?: AbortSignal; retries?: number } = {},
-  ): Promise<T | undefined> {
-    return this.get(path, (o) => consume(this.decoded(o)), opts);
+  /**
+   * Runs `consume` over the decoded bytes of `path` as they arrive, with
+   * retries as in `getBytes`. With `maxBytes`, the download stops at once
+   * (a final E_CORRUPT) when more than that many decoded bytes, or more than
+   * wireCap(maxBytes) wire bytes, arrive.
+   */
+  async getStream<T>(path: string, consume: (body: AsyncIterable<Buffer>) => Promise<T>, opts: RequestOptions & { maxBytes?: number } = {}): Promise<T | undefined> {
+    const max = opts.maxBytes;
+    const where = this.describe(path);
+    return this.get(
+      path,
+      (o) => {
+        if (max !== undefined && o.length !== undefined && o.length > wireCap(max)) {
+          o.body.destroy();
+          throw tooLong(where, max);
+        }
+        return consume(max === undefined ? this.decoded(o) : capped(this.decoded(o, wireCap(max), where, max), max, where));
+      },
+      opts,
+    );
   }
 
   /**
@@ -145,20 +201,21 @@ export abstract class Transport {
    * failures are retried with exponential backoff; 404 resolves undefined
    * when `optional`.
    */
-  async getBytes(path: string, opts: { maxBytes?: number; optional?: boolean; signal?: AbortSignal; check?: (bytes: Buffer) => void } = {}): Promise<Buffer | undefined> {
-    const max = opts.maxBytes ?? 64 << 20;
-    const tooLong = () => new TransferError('E_CORRUPT', `${this.describe(path)}: more than ${max} bytes`, true);
+  async getBytes(path: string, opts: RequestOptions & { maxBytes?: number; check?: (bytes: Buffer) => void } = {}): Promise<Buffer | undefined> {
+    const max = opts.maxBytes ?? MAX_BODY;
+    const where = this.describe(path);
+    const tooLongErr = () => tooLong(where, max);
     const inflate = async (wire: Buffer): Promise<Buffer> => {
       try {
         if (wire.length <= 16 << 10) return gunzipSync(wire, { maxOutputLength: max + 1 });
         return await gunzipAsync(wire, { maxOutputLength: max + 1 }); // on the thread pool
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw tooLong();
+        if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw tooLongErr();
         throw err;
       }
     };
     const finish = (bytes: Buffer): Buffer => {
-      if (bytes.length > max) throw tooLong();
+      if (bytes.length > max) throw tooLongErr();
       opts.check?.(bytes);
       return bytes;
     };
@@ -166,8 +223,8 @@ export abstract class Transport {
       const whole = this.whole.bind(this);
       return this.retrying(
         path,
-        async () => {
-          const w = await whole(path, max + GZIP_SLACK, opts.signal);
+        async (att) => {
+          const w = await whole(path, wireCap(max), max, att);
           if (!w) return undefined;
           this.stats.bytes += w.wire.length;
           return finish(w.encoding ? await inflate(w.wire) : w.wire);
@@ -178,15 +235,15 @@ export abstract class Transport {
     return this.get(
       path,
       async (o) => {
-        if (o.length !== undefined && !o.encoding && o.length > max) {
+        if (o.length !== undefined && o.length > wireCap(max)) {
           o.body.destroy();
-          throw tooLong();
+          throw tooLongErr();
         }
         const chunks: Buffer[] = [];
         let n = 0;
-        for await (const c of this.decoded(o)) {
+        for await (const c of this.decoded(o, wireCap(max), where, max)) {
           n += c.length;
-          if (n > max) throw tooLong();
+          if (n > max) throw tooLongErr();
           chunks.push(c);
         }
         return finish(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, n));
@@ -195,9 +252,12 @@ export abstract class Transport {
     );
   }
 
-  /** Body bytes, counted as they come off the wire, then gunzipped if the server compressed them. */
-  private decoded(o: Opened): AsyncIterable<Buffer> {
-    const body = this.counted(o.body);
+  /**
+   * Body bytes, counted as they come off the wire (at most `maxWire`, else
+   * tooLong(where, max)), then gunzipped if the server compressed them.
+   */
+  private decoded(o: Opened, maxWire = Infinity, where = '', max = 0): AsyncIterable<Buffer> {
+    const body = this.counted(o.body, maxWire, where, max);
     return o.encoding === 'gzip' ? (pipeline(body, createGunzip(), () => {}) as Readable) : body;
   }
 
@@ -205,11 +265,73 @@ export abstract class Transport {
     return `${this.url}${this.url.endsWith('/') ? '' : '/'}${path}`;
   }
 
-  private async *counted(body: AsyncIterable<Buffer>): AsyncIterable<Buffer> {
+  private async *counted(body: AsyncIterable<Buffer>, maxWire: number, where: string, max: number): AsyncIterable<Buffer> {
+    let n = 0;
     for await (const c of body) {
       this.stats.bytes += c.length;
+      n += c.length;
+      if (n > maxWire) throw tooLong(where, max);
       yield c;
     }
+  }
+}
+
+/**
+ * One attempt of a request: its deadline in ms and the caller's signal.
+ * `signal()` makes (on first use) a signal that aborts at the deadline or
+ * with the caller's; whatever enforces the deadline sets `late`.
+ */
+export class Attempt {
+  late = false;
+  private controller?: AbortController;
+  private timer?: NodeJS.Timeout;
+  private onAbort?: () => void;
+
+  constructor(
+    readonly ms: number,
+    readonly outer?: AbortSignal,
+  ) {}
+
+  signal(): AbortSignal {
+    if (this.controller) return this.controller.signal;
+    const c = (this.controller = new AbortController());
+    this.timer = setTimeout(() => {
+      this.late = true;
+      c.abort(new Error(`deadline of ${this.ms} ms`));
+    }, this.ms);
+    const outer = this.outer;
+    if (outer?.aborted) c.abort(outer.reason);
+    else if (outer) {
+      this.onAbort = () => c.abort(outer.reason);
+      outer.addEventListener('abort', this.onAbort, { once: true });
+    }
+    return c.signal;
+  }
+
+  dispose(): void {
+    clearTimeout(this.timer);
+    if (this.onAbort) this.outer?.removeEventListener('abort', this.onAbort);
+  }
+}
+
+/** Options of one request. */
+export interface RequestOptions {
+  /** A 404 resolves undefined instead of failing. */
+  optional?: boolean;
+  signal?: AbortSignal;
+  /** Retries for this request, at most the transport's. */
+  retries?: number;
+  /** The body's size when it is known (a blob, a pack): its deadline grows by size / MIN_RATE. */
+  expectBytes?: number;
+}
+
+/** `body` until more than `max` bytes have come: then tooLong, and the body is abandoned. */
+async function* capped(body: AsyncIterable<Buffer>, max: number, where: string): AsyncIterable<Buffer> {
+  let n = 0;
+  for await (const c of body) {
+    n += c.length;
+    if (n > max) throw tooLong(where, max);
+    yield c;
   }
 }
 
@@ -243,7 +365,7 @@ export class HttpTransport extends Transport {
     super(url, init);
     const u = new URL(url);
     this.base = u.pathname.endsWith('/') ? u.pathname : `${u.pathname}/`;
-    const timeout = init.timeoutMs ?? 30_000;
+    const timeout = init.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.pool = new Pool(u.origin, {
       connections: init.connections ?? 16,
       pipelining: init.pipelining ?? 1,
@@ -284,18 +406,22 @@ export class HttpTransport extends Transport {
    * stream and a promise chain per request, the cheapest way to receive
    * tens of thousands of small objects.
    */
-  protected override whole(path: string, maxWire: number, signal?: AbortSignal): Promise<Whole | undefined> {
+  protected override whole(path: string, maxWire: number, max: number, att: Attempt): Promise<Whole | undefined> {
+    const signal = att.outer;
     const where = this.describe(path);
     return new Promise((resolve, reject) => {
       const chunks: Buffer[] = [];
       let n = 0;
       let status = 0;
       let encoding: 'gzip' | undefined;
+      let limit = maxWire;
       let settled = false;
       let onAbort: (() => void) | undefined;
+      let timer: NodeJS.Timeout | undefined;
       const done = (err: unknown, value?: Whole) => {
         if (settled) return;
         settled = true;
+        clearTimeout(timer);
         if (onAbort) signal?.removeEventListener('abort', onAbort);
         if (err) reject(err);
         else resolve(value);
@@ -305,6 +431,11 @@ export class HttpTransport extends Transport {
           if (signal?.aborted) return controller.abort(signal.reason);
           onAbort = () => controller.abort(signal!.reason);
           signal?.addEventListener('abort', onAbort, { once: true });
+          // The deadline, without an AbortController per request (tens of thousands of small objects).
+          timer = setTimeout(() => {
+            att.late = true;
+            controller.abort(new Error(`deadline of ${att.ms} ms`));
+          }, att.ms);
         },
         onResponseStart(controller, statusCode, headers) {
           status = statusCode;
@@ -315,12 +446,14 @@ export class HttpTransport extends Transport {
             controller.abort(err as Error);
             return;
           }
-          if (Number(headers['content-length']) > maxWire) controller.abort(new TransferError('E_CORRUPT', `${where}: more than ${maxWire} bytes`, true));
+          // Identity bodies stop at one byte past the limit; gzip ones at the wire cap (the inflated size is checked after).
+          if (!encoding) limit = max;
+          if (Number(headers['content-length']) > limit) controller.abort(tooLong(where, max));
         },
         onResponseData(controller, chunk) {
           if (status !== 200) return;
           n += chunk.length;
-          if (n > maxWire) controller.abort(new TransferError('E_CORRUPT', `${where}: more than ${maxWire} bytes`, true));
+          if (n > limit) controller.abort(tooLong(where, max));
           else chunks.push(chunk);
         },
         onResponseEnd() {

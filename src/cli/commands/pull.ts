@@ -31,7 +31,7 @@ export function register(program: Command): void {
     .option('--pipelining <n>', 'HTTP/1.1 requests sent ahead on each connection', '1')
     .option('--no-deltas', 'never use delta packs')
     .option('--retries <n>', 'retries of a failed request, with exponential backoff', '5')
-    .option('--timeout <ms>', 'fail a request when no data arrives for this long', '30000')
+    .option('--timeout <ms>', 'deadline of each request, headers and whole body (longer for large objects)', '30000')
     .option('--allow-downgrade', 'accept a signed summary older than the last one accepted, and refs moving to commits that do not descend from theirs')
     .option('--fsync', 'flush to disk before refs move')
     .option('--check', 'fetch nothing: say whether the remote summary is older than its refs ("stale", exit 3) or "current"')

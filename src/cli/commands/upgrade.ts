@@ -30,7 +30,7 @@ export function register(program: Command): void {
     .option('-j, --jobs <n>', 'keep-alive connections to the server', '16')
     .option('--no-deltas', 'never use delta packs')
     .option('--retries <n>', 'retries of a failed request, with exponential backoff', '5')
-    .option('--timeout <ms>', 'fail a request when no data arrives for this long', '30000')
+    .option('--timeout <ms>', 'deadline of each request, headers and whole body (longer for large objects)', '30000')
     .option('--json', 'print the result as JSON (no progress bar)')
     .addHelpText(
       'after',
