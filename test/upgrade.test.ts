@@ -168,6 +168,25 @@ describe('publish generations and upgrade from them', () => {
     expect(list).toMatch(/^ {5}3 .*\+motd-all-1-1 -tool-amd64-1.4-4$/m);
   });
 
+  it('install into an upgraded generation keeps its packages: their commits come from the remote it came from', async () => {
+    // Generation 2 (origin generation 4) is active; the client has its merged tree, not the server's package commit of tool.
+    const tool = readFileSync(join(server, 'refs/heads/pkg/tool/amd64'), 'utf8').trim();
+    expect(objectIds(client).has(tool)).toBe(false);
+    const dry = JSON.parse(await troveOk(client, 'install', 'motd', '--dry-run', '--json'));
+    expect(dry.plan.objects).toBeGreaterThan(0);
+    nginx.clearLog();
+    const r = JSON.parse(await troveOk(client, 'install', 'motd', '--link', link, '--json'));
+    expect(objectRequests(nginx)).toContain(tool);
+    expect(r.fetched).toEqual({ objects: dry.plan.objects, bytes: dry.plan.bytes });
+    expect(r.install.packages).toEqual(['motd-all-1-1', 'tool-amd64-1.4-4']);
+    expect(readFileSync(join(link, 'bin/tool'), 'utf8')).toBe('tool 4\n');
+    expect(readFileSync(join(link, 'motd'), 'utf8')).toBe('local\n');
+    await troveOk(client, 'fsck');
+    await troveOk(client, 'rollback', '--to', '2');
+    expect(readFileSync(join(link, 'bin/tool'), 'utf8')).toBe('tool 4\n');
+    expect(existsSync(join(link, 'motd'))).toBe(false);
+  });
+
   it('a summary with a malformed generations key is refused and nothing changes', async () => {
     const good = readFileSync(join(server, 'summary'));
     const s = JSON.parse(good.toString('utf8'));

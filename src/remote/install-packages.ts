@@ -12,7 +12,8 @@ import { planClosure } from '../system/packages/closure.js';
 import { packageLabel, packageRef } from '../system/packages/model.js';
 import type { Candidate } from '../system/packages/resolve.js';
 import type { PackageSpec } from '../system/packages/spec.js';
-import { DEFAULT_PROFILE } from '../system/profiles.js';
+import { DEFAULT_PROFILE, listGenerations } from '../system/profiles.js';
+import { readOrigin } from '../system/generations/published.js';
 import { assertLocalRepository, getRemote, isHttpUrl, listRemotes } from './config.js';
 import { checkPresent } from './present.js';
 import { cacheSummary } from './accepted.js';
@@ -186,6 +187,64 @@ async function walkMissing(repo: Repo, transport: Transport, tips: ObjectId[], w
 }
 
 /**
+ * A generation upgraded from a remote brings its merged tree, not the package
+ * commits it was built from; a new generation derived from it keeps those
+ * packages, so the ones the store lacks are fetched first (with their trees,
+ * whose blobs the merged tree mostly brought already), from the remote the
+ * generation came from, else the first remote. A dry run counts them in the
+ * plan instead.
+ */
+async function baseCommits(
+  repo: Repo,
+  profile: string,
+  baseId: ObjectId | null,
+  base: GenerationPackage[],
+  transports: Map<string, Transport>,
+  opts: InstallFromRemoteOptions,
+  result: InstallFromRemoteResult,
+  jobs: number,
+  report: (p: Partial<PullProgress>) => void,
+): Promise<void> {
+  const lacking = [...new Set(base.map((p) => p.commit))].filter((id) => !repo.store.hasSync(id));
+  if (baseId === null || lacking.length === 0) return;
+  const number = (await listGenerations(repo, profile)).findLast((g) => g.commit === baseId)?.number;
+  const origin = number === undefined ? null : await readOrigin(repo, profile, number, baseId);
+  const remote = origin !== null && transports.has(origin.remote) ? origin.remote : [...transports.keys()][0];
+  if (remote === undefined) return;
+  const t = transports.get(remote)!;
+  if (opts.dryRun) {
+    const walk: Walk = { metas: new Map(), blobs: new Map() };
+    await walkMissing(repo, t, lacking, walk, jobs);
+    for (const b of walk.metas.values()) result.plan.bytes += b.length;
+    for (const size of walk.blobs.values()) result.plan.bytes += size;
+    result.plan.objects += walk.metas.size + walk.blobs.size;
+    return;
+  }
+  const release = await repo.lock('shared');
+  try {
+    const done = result.fetched.objects;
+    const fetcher = new ObjectFetcher({
+      store: repo.store,
+      transport: t,
+      jobs,
+      space: new DiskSpace(repo.path),
+      onProgress: (p) => report({ phase: 'objects', objects: done + p.stored, wanted: done + p.wanted, totalBytes: undefined }),
+    });
+    try {
+      await fetcher.fetchCommits(lacking);
+    } finally {
+      // Counted in the plan too, as the dry run counts them.
+      result.fetched.objects += fetcher.progress.stored;
+      result.fetched.bytes += fetcher.progress.bytes;
+      result.plan.objects += fetcher.progress.stored;
+      result.plan.bytes += fetcher.progress.bytes;
+    }
+  } finally {
+    await release();
+  }
+}
+
+/**
  * `trove install` over local packages and remotes' indexes: refreshes the
  * index of the remote (or of every configured one), resolves the closure
  * over the stored packages and the indexes (a local package wins over a
@@ -216,6 +275,7 @@ export async function installFromRemotes(repo: Repo, specs: PackageSpec[], opts:
     Object.assign(progress, p, { bytes: wire() });
     opts.onProgress?.({ ...progress });
   };
+  const jobs = (opts.connections ?? 16) * (opts.pipelining ?? 1);
   try {
     const indexes: RemoteIndex[] = [];
     for (const name of names) {
@@ -240,6 +300,7 @@ export async function installFromRemotes(repo: Repo, specs: PackageSpec[], opts:
     const baseId = await baseGeneration(repo, profile);
     const base: GenerationPackage[] = baseId ? ((await readCommit(repo.store, baseId)).generation?.packages ?? []) : [];
     const inBase = new Set(base.map((p) => p.commit));
+    await baseCommits(repo, profile, baseId, base, transports, opts, result, jobs, report);
     const plan = await planClosure(repo, specs, { base, noDeps: opts.noDeps, candidates });
 
     // What must be fetched, per remote: the chosen packages the store lacks.
@@ -251,7 +312,6 @@ export async function installFromRemotes(repo: Repo, specs: PackageSpec[], opts:
       if (!list) wanted.set(c.source, (list = []));
       if (!list.some((x) => x.commit === c.commit)) list.push(c);
     }
-    const jobs = (opts.connections ?? 16) * (opts.pipelining ?? 1);
     const walks = new Map<string, Walk>();
     const deltas = new Map<string, DeltaInfo[]>();
     const cost = new Map<ObjectId, { objects: number; bytes: number }>();
