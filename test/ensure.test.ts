@@ -35,6 +35,7 @@ const PROVIDER: Record<string, string> = {
   flock: 'util-linux',
   runuser: 'util-linux',
   unshare: 'util-linux',
+  umount: 'mount',
   'dpkg-query': 'dpkg',
   'apt-cache': 'apt',
   ...Object.fromEntries(COREUTILS.map((c) => [c, 'coreutils'])),

@@ -65,7 +65,8 @@ function gnuListing(listing: string): Map<string, Listed> {
 interface LsRow {
   path: string;
   kind: 'file' | 'dir' | 'symlink';
-  mode: number;
+  /** Octal, as `--json` prints every mode (`"4755"`). */
+  mode: string;
   uid: number;
   gid: number;
   size: number;
@@ -83,7 +84,8 @@ async function expectSameAsGnuTar(repo: string, archive: string, ref: string, li
   for (const [path, want] of expected) {
     const row = got.get(path);
     expect(row, `${archive}: ${path} is missing`).toBeDefined();
-    const have: Listed = { kind: row!.kind, mode: row!.mode, uid: row!.uid, gid: row!.gid };
+    expect(row!.mode, `${archive}: ${path}`).toMatch(/^[0-7]{4,}$/);
+    const have: Listed = { kind: row!.kind, mode: parseInt(row!.mode, 8), uid: row!.uid, gid: row!.gid };
     if (want.kind === 'file') have.size = row!.size;
     if (want.kind === 'symlink') have.target = row!.target;
     expect(have, `${archive}: ${path}`).toEqual(want);
