@@ -3,6 +3,7 @@ import { badObject, corrupt } from '../util/errors.js';
 import { decodeCommit, decodeTree } from '../format/codec.js';
 import { hashBytes, newHasher, type ObjectId } from '../util/hash.js';
 import { type ObjectFiles, objectFileMode } from '../store/types.js';
+import { crashPoint } from '../util/crash-point.js';
 import { checkPresent } from './present.js';
 import type { DiskSpace } from './disk-space.js';
 import type { InstallTarget } from './install.js';
@@ -163,6 +164,7 @@ export async function applyPack(init: ApplyPackInit, source: AsyncIterable<Buffe
         if (s.kind === 'blob' && (s.executable || shown.has(s.id))) chmodSync(s.tmp, objectFileMode({ executable: s.executable === true, private: !shown.has(s.id) }));
         store.installSync(s.tmp, s.id);
         s.tmp = undefined;
+        crashPoint('pull:install');
         result.installed++;
         result.installedBytes += s.size;
       }
