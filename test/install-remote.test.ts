@@ -338,3 +338,63 @@ describe('install from a remote with a signed summary', () => {
     expect(ok.install.packages).toEqual(['one-amd64-1-1']);
   });
 });
+
+describe('install from a server that publishes a pack of a whole package', () => {
+  const base = tmpdir('trove-install-pack');
+  const server = join(base, 'server');
+  const fresh = join(base, 'fresh');
+  const warm = join(base, 'warm');
+  // Distinct contents (a pack compresses them little): the pack is about the size of the objects.
+  const big = (seed: number) => createHash('sha512').update(String(seed)).digest().toString('hex').repeat(3000);
+  let nginx: Nginx;
+  let pkgCommit: string;
+  let pack: string;
+  let blobIds: Set<string>;
+
+  beforeAll(async () => {
+    await troveOk(server, 'init');
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 12; i++) files[`usr/share/big/f${i}`] = big(i);
+    await troveOk(server, 'pkg', 'add', dirPackage(base, 'big', files), '--arch', 'amd64', '--name', 'big', '--version', '1');
+    await troveOk(server, 'pkg', 'add', dirPackage(base, 'near', { ...files, 'usr/share/big/extra': 'x\n' }), '--arch', 'amd64', '--name', 'near', '--version', '1');
+    pkgCommit = readFileSync(join(server, 'refs/heads/pkg/big/amd64'), 'utf8').trim();
+    await troveOk(server, 'delta', '--from-empty', pkgCommit, '--compression', 'gzip');
+    await troveOk(server, 'summary');
+    pack = `empty-${pkgCommit}`;
+    blobIds = new Set(Object.values(files).map((f) => sha256(f)));
+    nginx = await startNginx(server);
+    for (const c of [fresh, warm]) {
+      await troveOk(c, 'init');
+      await troveOk(c, 'remote', 'add', 'origin', nginx.url);
+    }
+  });
+  afterAll(async () => nginx?.stop());
+
+  it('a client that lacks the package fetches the pack, one request, instead of each object', async () => {
+    const dry = JSON.parse(await troveOk(fresh, 'install', 'big', '--no-deps', '--no-switch', '--dry-run', '--json'));
+    expect(dry.plan.deltas).toEqual([pack]);
+    expect(dry.plan.bytes).toBe(readFileSync(join(server, 'deltas', pack)).length);
+    nginx.clearLog();
+    const r = JSON.parse(await troveOk(fresh, 'install', 'big', '--no-deps', '--no-switch', '--json'));
+    expect(r.install.packages).toEqual(['big-amd64-1-1']);
+    const paths = nginx.accessLog().map((l) => l.path);
+    expect(paths).toContain(`/deltas/${pack}`);
+    // The plan walked the commit and its trees; no blob was fetched on its own.
+    expect(objectRequests(nginx).length).toBeGreaterThan(0);
+    expect(objectRequests(nginx).filter((id) => blobIds.has(id))).toEqual([]);
+    // 12 blobs, the commit, and the trees /, usr, usr/share, usr/share/big.
+    expect(r.fetched.objects).toBe(12 + 1 + 4);
+    for (const id of blobIds) expect(existsSync(join(fresh, 'objects', id.slice(0, 2), id.slice(2)))).toBe(true);
+    await troveOk(fresh, 'fsck');
+  });
+
+  it('a client that has most of it fetches the objects it lacks: the pack would cost more bytes', async () => {
+    await troveOk(warm, 'install', 'near', '--no-deps', '--no-switch');
+    nginx.clearLog();
+    const r = JSON.parse(await troveOk(warm, 'install', 'big', '--no-deps', '--no-switch', '--json'));
+    expect(r.plan.deltas).toEqual([]);
+    expect(nginx.accessLog().map((l) => l.path)).not.toContain(`/deltas/${pack}`);
+    expect(r.install.packages).toEqual(['big-amd64-1-1', 'near-amd64-1-1']);
+    await troveOk(warm, 'fsck');
+  });
+});

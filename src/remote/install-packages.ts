@@ -21,7 +21,7 @@ import { ObjectFetcher } from './fetch-objects.js';
 import { fetchPack, usablePack } from './fetch-pack.js';
 import { DiskSpace, isNoSpace } from './disk-space.js';
 import { checkHash } from './install.js';
-import { indexPath, objectPath } from './layout.js';
+import { deltaName, indexPath, objectPath } from './layout.js';
 import {
   cachedIndexPath,
   type IndexEntry,
@@ -326,7 +326,7 @@ export async function installFromRemotes(repo: Repo, specs: PackageSpec[], opts:
           let ds = deltas.get(remote);
           if (!ds) deltas.set(remote, (ds = []));
           ds.push(d);
-          result.plan.deltas.push(`${d.from}-${d.to}`);
+          result.plan.deltas.push(deltaName(d.from, d.to));
           cost.set(c.commit, { objects: 0, bytes: d.size });
           continue;
         }
@@ -347,6 +347,19 @@ export async function installFromRemotes(repo: Repo, specs: PackageSpec[], opts:
           if (blobs.has(id)) continue;
           bytes += size;
           objects++;
+        }
+        // A pack of the whole package (`trove delta --from-empty`), when it is no bigger than
+        // what it lacks: one request instead of one per object. It may carry objects this
+        // repository has (the walk is what tells how many), so it is used only when that
+        // costs at most 5 % more bytes than the objects would.
+        const full = offered.find((x) => x.from === null && x.to === c.commit);
+        if (full && full.size <= bytes * 1.05) {
+          let ds = deltas.get(remote);
+          if (!ds) deltas.set(remote, (ds = []));
+          ds.push(full);
+          result.plan.deltas.push(deltaName(null, full.to));
+          cost.set(c.commit, { objects: 0, bytes: full.size });
+          continue;
         }
         cost.set(c.commit, { objects, bytes });
       }
