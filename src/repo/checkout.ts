@@ -13,6 +13,7 @@ import {
   mkdirSync,
   openSync,
   readdirSync,
+  readFileSync,
   realpathSync,
   rmdirSync,
   rmSync,
@@ -126,13 +127,9 @@ async function fill(repo: Repo, commitId: ObjectId, treeId: ObjectId, rootMeta: 
 
   const variantFor = (e: TreeEntry): string => {
     const obj = store.pathOf(e.id!);
-    let ost: Stats;
-    try {
-      ost = statSync(obj);
-    } catch (err) {
-      if (isErrno(err, 'ENOENT')) throw corrupt(`object ${e.id} is missing from the store`, { id: e.id });
-      throw err;
-    }
+    // throwIfNoEntry: no exception object on the (corrupt-store) miss path either.
+    const ost = statSync(obj, { throwIfNoEntry: false });
+    if (!ost) throw corrupt(`object ${e.id} is missing from the store`, { id: e.id });
     const fits = (st: Stats) => st.isFile() && (st.mode & 0o7777) === e.mode && ownedAs(st, e);
     // The common case, the object itself, needs no key and no memo.
     if (fits(ost)) return obj;
@@ -203,14 +200,20 @@ async function fill(repo: Repo, commitId: ObjectId, treeId: ObjectId, rootMeta: 
    */
   const populate = (treeId: ObjectId, dir: string, depth: number, bytes: number): void => {
     for (const e of decodeTree(store.getSync(treeId), { canonical: false }).entries) {
-      const path = join(dir, e.name);
+      // Names come from a decoded tree, validated there: no normalisation needed.
+      const path = `${dir}/${e.name}`;
       const pathBytes = bytes + (depth > 0 ? 1 : 0) + Buffer.byteLength(e.name);
       const tooBig = treePathProblem(depth + 1, pathBytes);
       if (tooBig) throw unsupported(`cannot check out ${d.target}: the tree is ${tooBig}`);
       if (e.kind === 'dir') {
-        mkdirSync(path, { mode: 0o700 });
-        populate(e.id!, path, depth + 1, pathBytes);
-        applyMeta(path, e);
+        if (madeRight(e)) {
+          mkdirSync(path, { mode: e.mode });
+          populate(e.id!, path, depth + 1, pathBytes);
+        } else {
+          mkdirSync(path, { mode: 0o700 });
+          populate(e.id!, path, depth + 1, pathBytes);
+          applyMeta(path, e);
+        }
         result.dirs++;
       } else if (e.kind === 'symlink') {
         symlinkEntry(e, path);
@@ -226,6 +229,24 @@ async function fill(repo: Repo, commitId: ObjectId, treeId: ObjectId, rootMeta: 
       }
     }
   };
+
+  /**
+   * Whether mkdir alone gives directory entry `e` its metadata, so that no
+   * chmod or chown follows: plain permission bits the umask leaves alone,
+   * owner rwx (the checkout fills it), no xattrs, and the owner and group a
+   * new directory gets here. Not below a set-group-ID destination, whose new
+   * directories inherit its group and bit. Subdirectories are reachable only
+   * through the destination, which stays 0700 until the end.
+   */
+  const umask = currentUmask();
+  const plainDirs = (fstatSync(d.fd).mode & 0o2000) === 0 && umask !== undefined;
+  const newOwner = { uid: euid, gid: process.getegid?.() ?? -1 };
+  const madeRight = (e: TreeEntry): boolean =>
+    plainDirs &&
+    (e.mode & 0o7700) === 0o700 &&
+    (e.mode & umask!) === 0 &&
+    e.xattrs.length === 0 &&
+    (!isRoot || (e.uid === newOwner.uid && e.gid === newOwner.gid));
 
   try {
     populate(treeId, d.base, 0, 0);
@@ -324,6 +345,16 @@ interface Dest {
 }
 
 const euid = process.geteuid?.() ?? -1;
+
+/** The process umask, from /proc (process.umask() without an argument sets it to 0 for a moment); undefined when unknown. */
+function currentUmask(): number | undefined {
+  try {
+    const m = /^Umask:\s*([0-7]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    return m ? Number.parseInt(m[1]!, 8) : undefined;
+  } catch {
+    return undefined;
+  }
+}
 /** Owned by the caller or by root: nobody else can rename, replace or fill it. */
 const trusted = (st: Stats) => st.uid === euid || st.uid === 0;
 const who = (st: Stats) => `uid ${st.uid}, neither you (uid ${euid}) nor root`;

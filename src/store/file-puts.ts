@@ -44,10 +44,13 @@ export abstract class FilePuts {
   abstract hasSync(id: ObjectId): boolean;
 
   /** A path for a new object file: for object `id`, or (undefined) for bytes whose id is not known yet. */
-  protected abstract fileFor(id: ObjectId | undefined): string;
-  /** Takes a complete object file written at a path from `fileFor`. */
-  protected abstract keep(path: string, id: ObjectId, size: number): Promise<void>;
-  protected abstract keepSync(path: string, id: ObjectId, size: number): void;
+  protected abstract fileFor(id: ObjectId | undefined, hint?: PutHint): string;
+  /**
+   * Takes a complete object file written at a path from `fileFor`. A put with
+   * a hint is file content, an object that references no other (a leaf).
+   */
+  protected abstract keep(path: string, id: ObjectId, size: number, hint?: PutHint): Promise<void>;
+  protected abstract keepSync(path: string, id: ObjectId, size: number, hint?: PutHint): void;
   /**
    * The open flag for a file from `fileFor(id)`: `wx` (a fresh temp name) by
    * default; `w` where the path is the object's own name, so that concurrent
@@ -89,9 +92,9 @@ export abstract class FilePuts {
       this.present(id, hint);
       return { id, size: bytes.length, written: false };
     }
-    const path = this.fileFor(id);
+    const path = this.fileFor(id, hint);
     writeFileSync(path, bytes, { mode: objectFileMode(hint), flag: this.knownFileFlag });
-    this.keepSync(path, id, bytes.length);
+    this.keepSync(path, id, bytes.length, hint);
     return { id, size: bytes.length, written: true };
   }
 
@@ -104,7 +107,7 @@ export abstract class FilePuts {
       this.present(id, hint);
       return { id, size, written: false };
     }
-    this.keepSync(tmp, id, size);
+    this.keepSync(tmp, id, size, hint);
     return { id, size, written: true };
   }
 
@@ -117,7 +120,7 @@ export abstract class FilePuts {
       this.present(id, hint);
       return { id, size, written: false };
     }
-    await this.keep(tmp, id, size);
+    await this.keep(tmp, id, size, hint);
     return { id, size, written: true };
   }
 }

@@ -1,13 +1,13 @@
-import { chmodSync, mkdirSync, renameSync, statSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, opendirSync, renameSync, statSync } from 'node:fs';
 import { readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { notFound } from '../util/errors.js';
+import { isErrno, notFound } from '../util/errors.js';
 import type { ObjectId } from '../util/hash.js';
 import type { DiskStore } from './disk.js';
 import { syncfs, tempName } from '../util/fs-atomic.js';
 import { FilePuts } from './file-puts.js';
 import { assertIntact } from './verify.js';
-import { isPublicMode, publishedMode, type ObjectStore, type PublishStore } from './types.js';
+import { isPublicMode, publishedMode, type ObjectStore, type PublishStore, type PutHint } from './types.js';
 import { crashPoint } from '../util/crash-point.js';
 
 /**
@@ -15,9 +15,20 @@ import { crashPoint } from '../util/crash-point.js';
  * directory and moved into `objects/` by `commit()` in the order they were
  * put — children before parents — so the store never holds an object whose
  * references are missing, and an aborted import leaves the store untouched.
+ *
+ * File content (a put with a hint: an object that references no other)
+ * whose shard `objects/ab/` was empty when the transaction first staged
+ * into it is staged in a shard directory of its own, `<txn>/shards/ab/`,
+ * and moved in by one rename of that directory over the empty one: a first
+ * commit into a new repository renames 256 directories instead of every
+ * file. A shard another writer filled meanwhile refuses the rename
+ * (ENOTEMPTY) and its files are moved one by one. All content goes in
+ * before any tree or commit, so children still precede their parents.
  */
 export class Transaction extends FilePuts implements ObjectStore, PublishStore {
   private readonly staged = new Map<ObjectId, string>();
+  /** Shard name to whether its `objects/` shard was empty when first asked (then staged under `<txn>/shards/`). */
+  private readonly shardEmpty = new Map<string, boolean>();
   private readonly dir: string;
   private opened = false;
   private done = false;
@@ -39,22 +50,74 @@ export class Transaction extends FilePuts implements ObjectStore, PublishStore {
 
   protected override knownFileFlag = 'w' as const;
 
-  /** `<txn>/<id>` when the id is known, else a temp `part-…` file renamed to that once hashed. */
-  protected fileFor(id: ObjectId | undefined): string {
+  /** `<txn>/<id>` (or `<txn>/shards/ab/<rest>`) when the id is known, else a temp `part-…` file renamed to that once hashed. */
+  protected fileFor(id: ObjectId | undefined, hint?: PutHint): string {
     this.ensureDirSync();
-    return id ? join(this.dir, id) : tempName(this.dir, 'part');
+    return id ? this.stagedPath(id, hint) : tempName(this.dir, 'part');
   }
 
-  protected async keep(path: string, id: ObjectId, size: number): Promise<void> {
-    const staged = join(this.dir, id);
+  protected async keep(path: string, id: ObjectId, size: number, hint?: PutHint): Promise<void> {
+    const staged = this.stagedPath(id, hint);
     if (path !== staged) await rename(path, staged);
     this.record(id, staged, size);
   }
 
-  protected keepSync(path: string, id: ObjectId, size: number): void {
-    const staged = join(this.dir, id);
+  protected keepSync(path: string, id: ObjectId, size: number, hint?: PutHint): void {
+    const staged = this.stagedPath(id, hint);
     if (path !== staged) renameSync(path, staged);
     this.record(id, staged, size);
+  }
+
+  /** Where object `id` is staged: content of a shard that was empty in its own shard directory, else `<txn>/<id>`. */
+  private stagedPath(id: ObjectId, hint: PutHint | undefined): string {
+    // A put of an object staged already writes over the same file, wherever it went.
+    const known = this.staged.get(id);
+    if (known) return known;
+    if (!hint) return join(this.dir, id);
+    const shard = id.slice(0, 2);
+    let empty = this.shardEmpty.get(shard);
+    if (empty === undefined) {
+      empty = this.storeShardEmpty(shard);
+      if (empty) mkdirSync(join(this.dir, 'shards', shard), { recursive: true });
+      this.shardEmpty.set(shard, empty);
+    }
+    return empty ? join(this.dir, 'shards', shard, id.slice(2)) : join(this.dir, id);
+  }
+
+  /** Whether `objects/<shard>` exists and holds nothing (one entry read, not the listing). */
+  private storeShardEmpty(shard: string): boolean {
+    let d;
+    try {
+      d = opendirSync(join(this.store.objectsDir, shard));
+    } catch {
+      return false;
+    }
+    try {
+      return d.readSync() === null;
+    } finally {
+      d.closeSync();
+    }
+  }
+
+  /**
+   * Renames `<txn>/shards/<shard>` over the empty `objects/<shard>`, with
+   * that directory's mode; false (nothing moved) when the shard is not
+   * empty any more, or not a directory of ours.
+   */
+  private installShardSync(shard: string): boolean {
+    const from = join(this.dir, 'shards', shard);
+    const to = join(this.store.objectsDir, shard);
+    const st = lstatSync(to, { throwIfNoEntry: false });
+    if (!st?.isDirectory() || st.uid !== process.geteuid?.()) return false;
+    const mode = st.mode & 0o7777;
+    if ((lstatSync(from).mode & 0o7777) !== mode) chmodSync(from, mode);
+    try {
+      renameSync(from, to);
+      return true;
+    } catch (err) {
+      if (isErrno(err, 'ENOTEMPTY') || isErrno(err, 'EEXIST')) return false;
+      throw err;
+    }
   }
 
   /** A staged object is only this transaction's (no link to it yet): chmod-ed in place. Else the store's. */
@@ -114,7 +177,22 @@ export class Transaction extends FilePuts implements ObjectStore, PublishStore {
     if (this.staged.size > 0) {
       if (opts.sync) await syncfs(this.dir);
       crashPoint('txn:staged');
+      // Content first: whole shard directories where that works, else file by file.
+      const shardsDir = join(this.dir, 'shards');
+      const moved = new Set<string>();
+      for (const [shard, empty] of this.shardEmpty) {
+        if (empty && this.installShardSync(shard)) moved.add(shard);
+        crashPoint('txn:install');
+      }
+      const later: [ObjectId, string][] = [];
       for (const [id, path] of this.staged) {
+        if (!path.startsWith(shardsDir)) later.push([id, path]);
+        else if (!moved.has(id.slice(0, 2))) {
+          this.store.installSync(path, id);
+          crashPoint('txn:install');
+        }
+      }
+      for (const [id, path] of later) {
         this.store.installSync(path, id);
         crashPoint('txn:install');
       }
