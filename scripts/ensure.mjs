@@ -39,6 +39,8 @@ const DEBIAN = {
     // Activation checkouts are read-only bind mounts as root.
     ['mount', '/usr/bin/mount'],
     ['util-linux', '/usr/bin/unshare'],
+    // A hard-link checkout that starts from another runs cp under setpriv --pdeathsig.
+    ['util-linux', '/usr/bin/setpriv'],
     ['dpkg', '/usr/bin/dpkg-query'],
     ['apt', '/usr/bin/apt-cache'],
     ['dash', '/bin/sh'],

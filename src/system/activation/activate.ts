@@ -70,7 +70,7 @@ export async function chooseLink(repo: Repo, profile: string, link?: string): Pr
 export async function activationTarget(
   repo: Repo,
   commit: ObjectId,
-  opts: { mount?: boolean } = {},
+  opts: { mount?: boolean; near?: ObjectId | null } = {},
 ): Promise<{ target: string; via: 'mount' | 'checkout'; made: boolean }> {
   const mount = opts.mount === false ? undefined : await readMount(repo.path);
   if (mount) {
@@ -78,7 +78,7 @@ export async function activationTarget(
     if (await resolves(target)) return { target, via: 'mount', made: false };
   }
   await readCommit(repo.store, commit);
-  const { target, made } = await ensureCheckout(repo, commit);
+  const { target, made } = await ensureCheckout(repo, commit, { near: opts.near ?? null });
   return { target, via: 'checkout', made };
 }
 
@@ -142,7 +142,10 @@ export async function activateLocked(repo: Repo, commit: ObjectId, opts: Activat
   try {
     // Refuses a non-symlink at the link before anything is written.
     const previous = await readLinkTarget(link);
-    const { target, via, made } = await activationTarget(repo, commit);
+    // A new checkout starts from the one the link shows now (or the profile's active one), when there is one.
+    const shown = previous === null ? null : targetShows(repo, resolve(dirname(link), previous));
+    const near = shown && shown.kind !== 'other' ? shown.commit : ((await readActive(repo, profile))?.commit ?? null);
+    const { target, via, made } = await activationTarget(repo, commit, { near });
     crashPoint('switch:checkout-made');
     const notes: string[] = [];
     const before = previous === null ? null : targetShows(repo, resolve(dirname(link), previous));

@@ -53,9 +53,11 @@ export async function checkoutState(repo: Pick<Repo, 'path'>, commit: ObjectId):
 }
 
 /** Checks `commit` out into a temp directory and renames it to `dest`; one made meanwhile by another process wins. */
-async function stage(repo: Repo, commit: ObjectId, dest: string, hardlink: boolean): Promise<void> {
+async function stage(repo: Repo, commit: ObjectId, dest: string, hardlink: boolean, near: ObjectId | null = null): Promise<void> {
   const tmp = tempName(repo.tmpDir, 'checkout');
-  await checkout(repo, commit, tmp, { hardlink });
+  // From the hard-link tree of a nearby commit when there is one: only what differs is redone (see checkout's `from`).
+  const from = hardlink && near !== null && near !== commit ? { dir: linksPath(repo, near), commit: near } : undefined;
+  await checkout(repo, commit, tmp, { hardlink, from });
   crashPoint('switch:checkout-staged');
   await mkdir(dirname(dest), { recursive: true });
   try {
@@ -84,9 +86,15 @@ const isRoot = process.getuid?.() === 0;
 /**
  * Makes sure `checkouts/<commit>` shows the commit without exposing an
  * object to writes (see above), making what is missing; the caller holds the
- * shared repository lock. `made`: a checkout was made by this call.
+ * shared repository lock. `made`: a checkout was made by this call. As
+ * root, a new hard-link tree starts from `near`'s (the commit the link
+ * shows now) when it exists, redoing only what differs.
  */
-export async function ensureCheckout(repo: Repo, commit: ObjectId): Promise<{ target: string; made: boolean; protection: 'read-only mount' | 'copy' }> {
+export async function ensureCheckout(
+  repo: Repo,
+  commit: ObjectId,
+  opts: { near?: ObjectId | null } = {},
+): Promise<{ target: string; made: boolean; protection: 'read-only mount' | 'copy' }> {
   const target = checkoutPath(repo, commit);
   const state = await checkoutState(repo, commit);
   if (state === 'protected') return { target, made: false, protection: 'read-only mount' };
@@ -100,7 +108,7 @@ export async function ensureCheckout(repo: Repo, commit: ObjectId): Promise<{ ta
   if (isRoot) {
     const links = linksPath(repo, commit);
     if (state === 'missing') {
-      await stage(repo, commit, links, true);
+      await stage(repo, commit, links, true, opts.near ?? null);
       made = true;
     }
     await makeMountPoint(repo, target);

@@ -1,0 +1,132 @@
+// A hard-link checkout that starts from another commit's hard-link checkout
+// (checkout's `from`, which activation uses): the result must be exactly what
+// a checkout from nothing gives, entry by entry and inode by inode, and the
+// checkout it started from must not change.
+import { chmodSync, lchownSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { Repo } from '../src/repo/repo.js';
+import { checkout } from '../src/repo/checkout.js';
+import { troveOk } from './helpers/cli.js';
+import { tmpdir } from './helpers/tmp.js';
+
+const isRoot = process.getuid?.() === 0;
+
+/** Every entry under `root`: kind, mode, owner, inode, and a file's bytes or a symlink's target. */
+function snapshot(root: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const walk = (dir: string, rel: string) => {
+    const st = lstatSync(dir);
+    out.set(rel || '.', `dir ${(st.mode & 0o7777).toString(8)} ${st.uid}:${st.gid}`);
+    for (const name of readdirSync(dir).sort()) {
+      const path = join(dir, name);
+      const r = rel ? `${rel}/${name}` : name;
+      const s = lstatSync(path);
+      if (s.isDirectory()) walk(path, r);
+      else if (s.isSymbolicLink()) out.set(r, `symlink ${s.uid}:${s.gid} ino ${s.ino} -> ${readlinkSync(path)}`);
+      else out.set(r, `file ${(s.mode & 0o7777).toString(8)} ${s.uid}:${s.gid} ino ${s.ino} ${readFileSync(path).toString('base64')}`);
+    }
+  };
+  walk(root, '');
+  return out;
+}
+
+/** Commit A: files, modes, a deep unchanged subtree, symlinks, a setuid file, directories of several modes. */
+function treeA(src: string): void {
+  rmSync(src, { recursive: true, force: true });
+  const w = (p: string, content: string, mode = 0o644) => {
+    mkdirSync(join(src, p, '..'), { recursive: true });
+    writeFileSync(join(src, p), content);
+    chmodSync(join(src, p), mode);
+  };
+  for (let i = 0; i < 30; i++) w(`usr/share/deep/a/b/c/f${i}`, `deep ${i}\n`);
+  w('usr/bin/tool', 'tool 1\n', 0o755);
+  w('usr/bin/su', 'su\n', 0o4755);
+  w('etc/conf', 'conf 1\n');
+  w('etc/secret', 'secret\n', 0o600);
+  w('etc/mode-only', 'same bytes\n');
+  w('var/gone/file', 'gone\n');
+  w('var/becomes-dir', 'a file first\n');
+  mkdirSync(join(src, 'var/becomes-link'), { recursive: true });
+  w('var/becomes-link/x', 'x\n');
+  symlinkSync('../usr/bin/tool', join(src, 'etc/tool-link'));
+  symlinkSync('conf', join(src, 'etc/retarget'));
+  mkdirSync(join(src, 'srv/locked'), { recursive: true });
+  w('srv/locked/inside', 'inside\n');
+  chmodSync(join(src, 'srv/locked'), 0o750);
+  if (isRoot) lchownSync(join(src, 'etc/conf'), 33, 33);
+}
+
+/** Commit B: A with one change of every kind. */
+function treeB(src: string): void {
+  treeA(src);
+  writeFileSync(join(src, 'usr/bin/tool'), 'tool 2\n');
+  writeFileSync(join(src, 'etc/conf'), 'conf 2\n');
+  chmodSync(join(src, 'etc/mode-only'), 0o640);
+  rmSync(join(src, 'var/gone'), { recursive: true });
+  rmSync(join(src, 'var/becomes-dir'));
+  mkdirSync(join(src, 'var/becomes-dir'));
+  writeFileSync(join(src, 'var/becomes-dir/inner'), 'inner\n');
+  rmSync(join(src, 'var/becomes-link'), { recursive: true });
+  symlinkSync('/srv', join(src, 'var/becomes-link'));
+  rmSync(join(src, 'etc/retarget'));
+  symlinkSync('secret', join(src, 'etc/retarget'));
+  chmodSync(join(src, 'srv/locked'), 0o700);
+  mkdirSync(join(src, 'opt/new/sub'), { recursive: true });
+  writeFileSync(join(src, 'opt/new/sub/file'), 'new\n');
+  if (isRoot) lchownSync(join(src, 'usr/bin/su'), 0, 4);
+}
+
+describe('a hard-link checkout started from another commit’s', () => {
+  it('is the checkout from nothing, inode for inode, and leaves the one it started from as it was', async () => {
+    const dir = tmpdir('trove-checkout-from');
+    const repoPath = join(dir, 'repo');
+    const src = join(dir, 'src');
+    await troveOk(repoPath, 'init');
+    treeA(src);
+    await troveOk(repoPath, 'commit', src, '-r', 'a', '--no-xattrs');
+    treeB(src);
+    await troveOk(repoPath, 'commit', src, '-r', 'b', '--no-xattrs');
+    const repo = await Repo.open(repoPath);
+    try {
+      const a = (await repo.refs.read('a'))!;
+      const b = (await repo.refs.read('b'))!;
+      await checkout(repo, a, join(dir, 'a'), { hardlink: true });
+      const before = snapshot(join(dir, 'a'));
+      // Both ways, and back: B from A, A from that B.
+      await checkout(repo, b, join(dir, 'b-fresh'), { hardlink: true });
+      await checkout(repo, b, join(dir, 'b-from-a'), { hardlink: true, from: { dir: join(dir, 'a'), commit: a } });
+      expect(snapshot(join(dir, 'b-from-a'))).toEqual(snapshot(join(dir, 'b-fresh')));
+      expect(snapshot(join(dir, 'a'))).toEqual(before);
+      await checkout(repo, a, join(dir, 'a-from-b'), { hardlink: true, from: { dir: join(dir, 'b-from-a'), commit: b } });
+      expect(snapshot(join(dir, 'a-from-b'))).toEqual(before);
+      // The unchanged deep subtree was linked, not rebuilt: its files are the same inodes as A's.
+      expect(lstatSync(join(dir, 'b-from-a/usr/share/deep/a/b/c/f7')).ino).toBe(lstatSync(join(dir, 'a/usr/share/deep/a/b/c/f7')).ino);
+      // A base that is missing: a checkout from nothing.
+      await checkout(repo, b, join(dir, 'b-no-base'), { hardlink: true, from: { dir: join(dir, 'nothing-here'), commit: a } });
+      expect(snapshot(join(dir, 'b-no-base'))).toEqual(snapshot(join(dir, 'b-fresh')));
+    } finally {
+      await repo.close();
+    }
+  });
+
+  it('an activation after a switch starts from the active checkout and shows the new commit exactly', async () => {
+    const dir = tmpdir('trove-activate-from');
+    const repoPath = join(dir, 'repo');
+    const src = join(dir, 'src');
+    const link = join(dir, 'current');
+    await troveOk(repoPath, 'init');
+    treeA(src);
+    await troveOk(repoPath, 'commit', src, '-r', 'a', '--no-xattrs');
+    treeB(src);
+    await troveOk(repoPath, 'commit', src, '-r', 'b', '--no-xattrs');
+    await troveOk(repoPath, 'switch', 'a', '--link', link);
+    const shownA = snapshot(link + '/');
+    await troveOk(repoPath, 'switch', 'b', '--link', link);
+    await troveOk(repoPath, 'checkout', '--hardlink', 'b', join(dir, 'b-fresh'));
+    expect(snapshot(link + '/')).toEqual(snapshot(join(dir, 'b-fresh')));
+    await troveOk(repoPath, 'switch', 'a', '--link', link);
+    expect(snapshot(link + '/')).toEqual(shownA);
+    await troveOk(repoPath, 'fsck');
+  });
+});
