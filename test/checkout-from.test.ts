@@ -2,7 +2,7 @@
 // (checkout's `from`, which activation uses): the result must be exactly what
 // a checkout from nothing gives, entry by entry and inode by inode, and the
 // checkout it started from must not change.
-import { chmodSync, lchownSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, lchownSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Repo } from '../src/repo/repo.js';
@@ -54,6 +54,8 @@ function treeA(src: string): void {
   mkdirSync(join(src, 'srv/locked'), { recursive: true });
   w('srv/locked/inside', 'inside\n');
   chmodSync(join(src, 'srv/locked'), 0o750);
+  for (let i = 0; i < 10; i++) w(`pkgs/hello-amd64-1-1/usr/share/doc/f${i}`, `doc ${i}\n`);
+  w('pkgs/other-amd64-1-1/usr/bin/other', 'other\n', 0o755);
   if (isRoot) lchownSync(join(src, 'etc/conf'), 33, 33);
 }
 
@@ -74,6 +76,9 @@ function treeB(src: string): void {
   chmodSync(join(src, 'srv/locked'), 0o700);
   mkdirSync(join(src, 'opt/new/sub'), { recursive: true });
   writeFileSync(join(src, 'opt/new/sub/file'), 'new\n');
+  // A package's directory renamed with its version, one file changed in it.
+  renameSync(join(src, 'pkgs/hello-amd64-1-1'), join(src, 'pkgs/hello-amd64-2-1'));
+  writeFileSync(join(src, 'pkgs/hello-amd64-2-1/usr/share/doc/f0'), 'doc 0, version 2\n');
   if (isRoot) lchownSync(join(src, 'usr/bin/su'), 0, 4);
 }
 
@@ -102,6 +107,9 @@ describe('a hard-link checkout started from another commit’s', () => {
       expect(snapshot(join(dir, 'a-from-b'))).toEqual(before);
       // The unchanged deep subtree was linked, not rebuilt: its files are the same inodes as A's.
       expect(lstatSync(join(dir, 'b-from-a/usr/share/deep/a/b/c/f7')).ino).toBe(lstatSync(join(dir, 'a/usr/share/deep/a/b/c/f7')).ino);
+      // The renamed package directory was moved and patched: its unchanged files' directory is A's copy, renamed.
+      expect(readFileSync(join(dir, 'b-from-a/pkgs/hello-amd64-2-1/usr/share/doc/f0'), 'utf8')).toBe('doc 0, version 2\n');
+      expect(readdirSync(join(dir, 'b-from-a/pkgs')).sort()).toEqual(['hello-amd64-2-1', 'other-amd64-1-1']);
       // A base that is missing: a checkout from nothing.
       await checkout(repo, b, join(dir, 'b-no-base'), { hardlink: true, from: { dir: join(dir, 'nothing-here'), commit: a } });
       expect(snapshot(join(dir, 'b-no-base'))).toEqual(snapshot(join(dir, 'b-fresh')));

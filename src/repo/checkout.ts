@@ -13,6 +13,7 @@ import {
   mkdirSync,
   openSync,
   readdirSync,
+  renameSync,
   readFileSync,
   realpathSync,
   rmdirSync,
@@ -273,10 +274,24 @@ async function fill(repo: Repo, commitId: ObjectId, treeId: ObjectId, rootMeta: 
   const patch = (was: ObjectId, now: ObjectId, dir: string, depth: number, bytes: number): void => {
     if (was === now) return;
     const old = new Map(decodeTree(store.getSync(was), { canonical: false }).entries.map((e) => [e.name, e]));
-    for (const e of decodeTree(store.getSync(now), { canonical: false }).entries) {
-      const o = old.get(e.name);
-      old.delete(e.name);
+    const entries = decodeTree(store.getSync(now), { canonical: false }).entries;
+    const names = new Set(entries.map((e) => e.name));
+    // Directories only in `was`, for a directory only in `now` to start from (a package's
+    // directory renamed with its version, `hello-amd64-2.10-3-1` to `...-2.10-4-1`).
+    const gone = [...old.values()].filter((o) => o.kind === 'dir' && !names.has(o.name));
+    for (const e of entries) {
+      let o = old.get(e.name);
       const path = `${dir}/${e.name}`;
+      if (!o && e.kind === 'dir' && gone.length > 0) {
+        const pick = nearestName(e.name, gone.filter((g) => sameMeta(g, e)));
+        if (pick) {
+          gone.splice(gone.indexOf(pick), 1);
+          old.delete(pick.name);
+          renameSync(`${dir}/${pick.name}`, path);
+          o = pick;
+        }
+      }
+      old.delete(e.name);
       if (o && o.kind === e.kind && sameMeta(o, e)) {
         if (e.kind === 'dir') {
           const pathBytes = bytes + (depth > 0 ? 1 : 0) + Buffer.byteLength(e.name);
@@ -373,6 +388,21 @@ function copyVerified(obj: string, dest: string, id: ObjectId): void {
     unlinkSync(dest);
     throw corrupt(`object ${id} is corrupt: its bytes hash to ${got} (run trove fsck)`, { id, actual: got });
   }
+}
+
+/** Of `dirs`, the one whose name shares the longest prefix with `name` (at least half of it), if any. */
+function nearestName(name: string, dirs: TreeEntry[]): TreeEntry | undefined {
+  let best: TreeEntry | undefined;
+  let bestLen = Math.ceil(name.length / 2) - 1;
+  for (const d of dirs) {
+    let n = 0;
+    while (n < name.length && n < d.name.length && name[n] === d.name[n]) n++;
+    if (n > bestLen) {
+      best = d;
+      bestLen = n;
+    }
+  }
+  return best;
 }
 
 /** Same owner and xattrs (and for a directory: what patch can keep without making it again). */
