@@ -230,7 +230,7 @@ export async function runGroup(ctx) {
           } finally {
             run(...troveCmd(uv, 'umount', '--force', join(uv, 'mnt')));
           }
-          if (upv && JSON.parse(upv.stdout).activation?.via !== 'mount') warnings.push('trove upgrade with a view mounted did not activate through it');
+          if (upv && JSON.parse(upv.stdout).activated?.via !== 'mount') warnings.push('trove upgrade with a view mounted did not activate through it');
           for (const [x, op] of [[up, 'upgrade'], [upd, 'upgrade-delta'], [upv, 'upgrade-view']]) {
             if (!x) continue;
             const j = JSON.parse(x.stdout);
