@@ -222,26 +222,42 @@ async function baseCommits(
   }
   const release = await repo.lock('shared');
   try {
-    const done = result.fetched.objects;
-    const fetcher = new ObjectFetcher({
-      store: repo.store,
-      transport: t,
-      jobs,
-      space: new DiskSpace(repo.path),
-      onProgress: (p) => report({ phase: 'objects', objects: done + p.stored, wanted: done + p.wanted, totalBytes: undefined }),
-    });
-    try {
-      await fetcher.fetchCommits(lacking);
-    } finally {
-      // Counted in the plan too, as the dry run counts them.
-      result.fetched.objects += fetcher.progress.stored;
-      result.fetched.bytes += fetcher.progress.bytes;
-      result.plan.objects += fetcher.progress.stored;
-      result.plan.bytes += fetcher.progress.bytes;
-    }
+    const got = await fetchCommitsInto(repo, t, lacking, { jobs, space: new DiskSpace(repo.path) }, result, report);
+    // Counted in the plan too, as the dry run counts them.
+    result.plan.objects += got.objects;
+    result.plan.bytes += got.bytes;
   } finally {
     await release();
   }
+}
+
+/**
+ * Fetches `commits` and everything under them the store lacks, with the
+ * progress bar counting on from what `result` fetched so far, and adds what
+ * was stored (also when it fails halfway) to `result.fetched`; returns that.
+ */
+async function fetchCommitsInto(
+  repo: Repo,
+  transport: Transport,
+  commits: ObjectId[],
+  init: { jobs: number; space: DiskSpace; prefetched?: Map<ObjectId, Buffer> },
+  result: InstallFromRemoteResult,
+  report: (p: Partial<PullProgress>) => void,
+): Promise<{ objects: number; bytes: number }> {
+  const done = result.fetched.objects;
+  const fetcher = new ObjectFetcher({
+    store: repo.store,
+    transport,
+    ...init,
+    onProgress: (p) => report({ phase: 'objects', objects: done + p.stored, wanted: done + p.wanted, totalBytes: undefined }),
+  });
+  try {
+    await fetcher.fetchCommits(commits);
+  } finally {
+    result.fetched.objects += fetcher.progress.stored;
+    result.fetched.bytes += fetcher.progress.bytes;
+  }
+  return { objects: fetcher.progress.stored, bytes: fetcher.progress.bytes };
 }
 
 /**
@@ -407,21 +423,7 @@ export async function installFromRemotes(repo: Repo, specs: PackageSpec[], opts:
         if (missing.length) {
           const walk = walks.get(remote)!;
           const prefetched = new Map([...walk.metas].filter(([, b]) => b.length > 0));
-          const base = result.fetched.objects;
-          const fetcher = new ObjectFetcher({
-            store: repo.store,
-            transport: t,
-            jobs,
-            prefetched,
-            space,
-            onProgress: (p) => report({ phase: 'objects', objects: base + p.stored, wanted: base + p.wanted, totalBytes: undefined }),
-          });
-          try {
-            await fetcher.fetchCommits(missing);
-          } finally {
-            result.fetched.objects += fetcher.progress.stored;
-            result.fetched.bytes += fetcher.progress.bytes;
-          }
+          await fetchCommitsInto(repo, t, missing, { jobs, space, prefetched }, result, report);
         }
         const moves = [];
         for (const c of list) {
