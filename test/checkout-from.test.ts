@@ -82,16 +82,22 @@ function treeB(src: string): void {
   if (isRoot) lchownSync(join(src, 'usr/bin/su'), 0, 4);
 }
 
+/** A repository in a new temp dir with commits `a` (treeA) and `b` (treeB). */
+async function twoCommits(prefix: string): Promise<{ dir: string; repoPath: string }> {
+  const dir = tmpdir(prefix);
+  const repoPath = join(dir, 'repo');
+  const src = join(dir, 'src');
+  await troveOk(repoPath, 'init');
+  treeA(src);
+  await troveOk(repoPath, 'commit', src, '-r', 'a', '--no-xattrs');
+  treeB(src);
+  await troveOk(repoPath, 'commit', src, '-r', 'b', '--no-xattrs');
+  return { dir, repoPath };
+}
+
 describe('a hard-link checkout started from another commit’s', () => {
   it('is the checkout from nothing, inode for inode, and leaves the one it started from as it was', async () => {
-    const dir = tmpdir('trove-checkout-from');
-    const repoPath = join(dir, 'repo');
-    const src = join(dir, 'src');
-    await troveOk(repoPath, 'init');
-    treeA(src);
-    await troveOk(repoPath, 'commit', src, '-r', 'a', '--no-xattrs');
-    treeB(src);
-    await troveOk(repoPath, 'commit', src, '-r', 'b', '--no-xattrs');
+    const { dir, repoPath } = await twoCommits('trove-checkout-from');
     const repo = await Repo.open(repoPath);
     try {
       const a = (await repo.refs.read('a'))!;
@@ -119,15 +125,8 @@ describe('a hard-link checkout started from another commit’s', () => {
   });
 
   it('an activation after a switch starts from the active checkout and shows the new commit exactly', async () => {
-    const dir = tmpdir('trove-activate-from');
-    const repoPath = join(dir, 'repo');
-    const src = join(dir, 'src');
+    const { dir, repoPath } = await twoCommits('trove-activate-from');
     const link = join(dir, 'current');
-    await troveOk(repoPath, 'init');
-    treeA(src);
-    await troveOk(repoPath, 'commit', src, '-r', 'a', '--no-xattrs');
-    treeB(src);
-    await troveOk(repoPath, 'commit', src, '-r', 'b', '--no-xattrs');
     await troveOk(repoPath, 'switch', 'a', '--link', link);
     const shownA = snapshot(link + '/');
     await troveOk(repoPath, 'switch', 'b', '--link', link);
