@@ -20,7 +20,7 @@ function inode(path: string): number {
   return statSync(path).ino;
 }
 
-describe('commit, pkg add, gen build and delta keep an existing summary current', () => {
+describe('commit, pkg add, gen build, install, remove, gen prune and delta keep an existing summary current', () => {
   const base = tmpdir('trove-summary-refresh');
   const src = join(base, 'src');
   const repo = join(base, 'repo');
@@ -63,6 +63,31 @@ describe('commit, pkg add, gen build and delta keep an existing summary current'
     const ino2 = inode(join(repo, 'summary'));
     await troveOk(repo, 'gen', 'build', 'tool', '--no-update-summary');
     expect(inode(join(repo, 'summary'))).toBe(ino2);
+  });
+
+  it('install, remove and gen prune of a published profile rewrite the generations the summary lists', async () => {
+    const pub = join(base, 'published');
+    const two = join(base, 'src-two');
+    mkdirSync(two);
+    writeFileSync(join(two, 'b'), 'two\n');
+    await troveOk(pub, 'init');
+    await troveOk(pub, 'pkg', 'add', src, '--name', 'one', '--arch', 'all', '--version', '1');
+    await troveOk(pub, 'pkg', 'add', two, '--name', 'two', '--arch', 'all', '--version', '1');
+    await troveOk(pub, 'gen', 'build', 'one');
+    await troveOk(pub, 'summary');
+    await troveOk(pub, 'gen', 'publish');
+    const listed = () => (summaryOf(pub).generations?.system ?? []).map((g) => [g.number, g.packages]);
+    expect(listed()).toEqual([[1, ['one-all-1-1']]]);
+    await troveOk(pub, 'install', 'two', '--no-switch');
+    expect(listed()).toEqual([[1, ['one-all-1-1']], [2, ['one-all-1-1', 'two-all-1-1']]]);
+    await troveOk(pub, 'remove', 'one', '--no-switch');
+    expect(listed()).toEqual([[1, ['one-all-1-1']], [2, ['one-all-1-1', 'two-all-1-1']], [3, ['two-all-1-1']]]);
+    await troveOk(pub, 'gen', 'prune', '--keep', '1');
+    expect(listed().map(([n]) => n)).toEqual([3]);
+    // --no-update-summary leaves it as it was.
+    const before = readFileSync(join(pub, 'summary'));
+    await troveOk(pub, 'install', 'one', '--no-switch', '--no-update-summary');
+    expect(readFileSync(join(pub, 'summary'))).toEqual(before);
   });
 
   it('a signed summary is re-signed only with a key; without one it stays as it was, with a one-line warning', async () => {

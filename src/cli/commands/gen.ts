@@ -131,16 +131,23 @@ export function register(program: Command): void {
     .option('--profile <name>', 'profile', DEFAULT_PROFILE)
     .option('--dry-run', 'only say what would be removed')
     .option('--json', 'print the result as JSON')
-    .action(async (opts: { keep?: string; olderThan?: string; profile: string; dryRun?: boolean; json?: boolean }, cmd: Command) => {
+    .option('--no-update-summary', NO_UPDATE_SUMMARY)
+    .option('--summary-key <file>', SUMMARY_KEY)
+    .addHelpText('after', SUMMARY_HELP)
+    .action(async (opts: SummaryOpts & { keep?: string; olderThan?: string; profile: string; dryRun?: boolean; json?: boolean }, cmd: Command) => {
       if (opts.keep !== undefined && !/^\d+$/.test(opts.keep)) throw usage('--keep must be a whole number');
-      const r = await withRepo(cmd, (repo) =>
-        pruneGenerations(repo, {
+      const summaryKey = await summaryKeyOf(opts);
+      const r = await withRepo(cmd, async (repo) => {
+        const pruned = await pruneGenerations(repo, {
           profile: opts.profile,
           keep: opts.keep === undefined ? undefined : Number(opts.keep),
           olderThan: opts.olderThan === undefined ? undefined : parseDuration(opts.olderThan),
           dryRun: opts.dryRun,
-        }),
-      );
+        });
+        // A published profile's pruned generations leave the summary a server serves.
+        if (!opts.dryRun && pruned.removed.length > 0) await updateSummaryAfter(repo, opts, summaryKey);
+        return pruned;
+      });
       if (opts.json) return printJson(r);
       (opts.dryRun ? print : say)(`${opts.dryRun ? 'would remove' : 'removed'} ${r.removed.length} generations${r.removed.length ? `: ${r.removed.join(' ')}` : ''}; kept ${r.kept.join(' ') || 'none'}`);
     });

@@ -9,8 +9,9 @@ import { print as printData, printJson, say, withRepo } from '../context.js';
 import { bytes, printActivation, printBuild } from '../printers.js';
 import { withMeter } from '../progress.js';
 import { numbered, numberedOrNull } from '../json.js';
+import { NO_UPDATE_SUMMARY, SUMMARY_HELP, SUMMARY_KEY, type SummaryOpts, summaryKeyOf, updateSummaryAfter } from '../summary-refresh.js';
 
-interface Opts {
+interface Opts extends SummaryOpts {
   profile: string;
   link?: string;
   switch: boolean;
@@ -51,11 +52,14 @@ export function register(program: Command): void {
     .option('-j, --jobs <n>', 'keep-alive connections to each server', '16')
     .option('--retries <n>', 'retries of a failed request, with exponential backoff', '5')
     .option('--json', 'print the result as JSON')
+    .option('--no-update-summary', NO_UPDATE_SUMMARY)
+    .option('--summary-key <file>', SUMMARY_KEY)
     .addHelpText(
       'after',
       '\nWith remotes, their summaries (and package indexes, when changed) are read first; only the\n' +
         'objects of the chosen packages that this repository lacks are fetched, verified, and recorded\n' +
-        'as refs/remotes/<remote>/pkg/<name>/<arch>. A local package wins over a remote’s of the same version.',
+        'as refs/remotes/<remote>/pkg/<name>/<arch>. A local package wins over a remote’s of the same version.\n' +
+        SUMMARY_HELP,
     )
     .action(async (specs: string[], opts: Opts, cmd: Command) => {
       const parsed = specs.map(parsePackageSpec);
@@ -64,26 +68,29 @@ export function register(program: Command): void {
       const retries = Number(opts.retries);
       if (!Number.isInteger(retries) || retries < 0) throw usage('--retries must be an integer >= 0');
       const activate = opts.switch ? { link: opts.link } : undefined;
+      const summaryKey = await summaryKeyOf(opts);
       const r = await withRepo(cmd, async (repo) => {
         const remotes = Object.keys(await listRemotes(repo.path));
         if (opts.remote === undefined && remotes.length === 0 && !opts.dryRun) {
-          return { local: await installPackages(repo, parsed, { profile: opts.profile, noDeps: !opts.deps, activate }) };
+          const local = await installPackages(repo, parsed, { profile: opts.profile, noDeps: !opts.deps, activate });
+          await updateSummaryAfter(repo, opts, summaryKey);
+          return { local };
         }
-        return {
-          remote: await withMeter(cmd, 'install', (m) =>
-            installFromRemotes(repo, parsed, {
-              remote: opts.remote,
-              profile: opts.profile,
-              noDeps: !opts.deps,
-              activate,
-              dryRun: opts.dryRun,
-              connections: jobs,
-              retries,
-              onProgress: m.onPull,
-              onNotice: (n) => m.log(`trove: ${n}`),
-            }),
-          ),
-        };
+        const remote = await withMeter(cmd, 'install', (m) =>
+          installFromRemotes(repo, parsed, {
+            remote: opts.remote,
+            profile: opts.profile,
+            noDeps: !opts.deps,
+            activate,
+            dryRun: opts.dryRun,
+            connections: jobs,
+            retries,
+            onProgress: m.onPull,
+            onNotice: (n) => m.log(`trove: ${n}`),
+          }),
+        );
+        if (!remote.dryRun) await updateSummaryAfter(repo, opts, summaryKey);
+        return { remote };
       });
       if (opts.json) return printJson(r.local ? numbered(r.local) : { ...r.remote!, install: numberedOrNull(r.remote!.install) });
       const built = r.local ?? r.remote!.install;
