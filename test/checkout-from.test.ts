@@ -119,6 +119,15 @@ describe('a hard-link checkout started from another commit’s', () => {
       // A base that is missing: a checkout from nothing.
       await checkout(repo, b, join(dir, 'b-no-base'), { hardlink: true, from: { dir: join(dir, 'nothing-here'), commit: a } });
       expect(snapshot(join(dir, 'b-no-base'))).toEqual(snapshot(join(dir, 'b-fresh')));
+      // A copy that cannot run (no setpriv or cp on the PATH): a checkout from nothing too.
+      const path = process.env.PATH;
+      process.env.PATH = join(dir, 'no-such-bin');
+      try {
+        await checkout(repo, b, join(dir, 'b-no-cp'), { hardlink: true, from: { dir: join(dir, 'a'), commit: a } });
+      } finally {
+        process.env.PATH = path;
+      }
+      expect(snapshot(join(dir, 'b-no-cp'))).toEqual(snapshot(join(dir, 'b-fresh')));
     } finally {
       await repo.close();
     }

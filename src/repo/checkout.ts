@@ -25,7 +25,7 @@ import {
 import type { Stats } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { basename, dirname, join, resolve } from 'node:path';
-import { corrupt, exists, ioError, isErrno, unsupported, usage } from '../util/errors.js';
+import { corrupt, exists, ioError, isErrno, isTroveError, unsupported, usage } from '../util/errors.js';
 import { DIR_NOFOLLOW, fdPath, openExpected, stillSame } from '../util/fd-path.js';
 import { treePathProblem } from '../util/limits.js';
 import { decodeTree } from '../format/codec.js';
@@ -93,8 +93,18 @@ const linksSymlinks = process.platform === 'linux';
 export async function checkout(repo: Repo, commitId: ObjectId, dest: string, opts: CheckoutOptions = {}): Promise<CheckoutResult> {
   const target = resolve(dest);
   const commit = await readCommit(repo.store, commitId);
-  const base = opts.from && opts.hardlink ? await baseFor(repo, commit.root, opts.from) : undefined;
-  const d = base ? copyOfBase(opts.from!.dir, target) : prepareDest(target);
+  let base = opts.from && opts.hardlink ? await baseFor(repo, commit.root, opts.from) : undefined;
+  let d: Dest | undefined;
+  if (base) {
+    try {
+      d = copyOfBase(opts.from!.dir, target);
+    } catch (err) {
+      // The copy is only a shortcut (cp or setpriv missing or refused, say): a checkout from nothing instead.
+      if (isTroveError(err, 'E_EXISTS')) throw err;
+      base = undefined;
+    }
+  }
+  d ??= prepareDest(target);
   try {
     return await fill(repo, commitId, commit.tree, commit.root, d, { ...opts, base });
   } finally {
