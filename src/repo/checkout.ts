@@ -416,13 +416,13 @@ function nearestName(name: string, dirs: TreeEntry[]): TreeEntry | undefined {
 }
 
 /** Same owner and xattrs (and for a directory: what patch can keep without making it again). */
-function sameMeta(a: TreeEntry, b: TreeEntry): boolean {
+function sameMeta(a: Pick<DirMeta, 'uid' | 'gid' | 'xattrs'>, b: Pick<DirMeta, 'uid' | 'gid' | 'xattrs'>): boolean {
   if (a.uid !== b.uid || a.gid !== b.gid || a.xattrs.length !== b.xattrs.length) return false;
   return a.xattrs.every((x, i) => x.name === b.xattrs[i]!.name && Buffer.compare(Buffer.from(x.value), Buffer.from(b.xattrs[i]!.value)) === 0);
 }
 
-/** util-linux's setpriv (for --pdeathsig), without which a checkout never starts from another. */
-const HAS_SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].some((p) => existsSync(p));
+/** Whether util-linux's setpriv (for --pdeathsig) is there, without which a checkout never starts from another; looked up once, when first needed. */
+let hasSetpriv: boolean | undefined;
 
 /**
  * The root tree of `from.commit` when a hard-link copy of `from.dir` can
@@ -432,10 +432,10 @@ const HAS_SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].some((p) => existsSync(
  * checkout starts from nothing.
  */
 async function baseFor(repo: Repo, root: DirMeta, from: { dir: string; commit: ObjectId }): Promise<ObjectId | undefined> {
-  if (!statSync(from.dir, { throwIfNoEntry: false })?.isDirectory() || !HAS_SETPRIV) return undefined;
+  hasSetpriv ??= ['/usr/bin/setpriv', '/bin/setpriv'].some((p) => existsSync(p));
+  if (!statSync(from.dir, { throwIfNoEntry: false })?.isDirectory() || !hasSetpriv) return undefined;
   const was = await readCommit(repo.store, from.commit);
-  const same = (a: DirMeta, b: DirMeta) => sameMeta({ ...a, name: '', kind: 'dir', size: 0 }, { ...b, name: '', kind: 'dir', size: 0 });
-  return same(was.root, root) ? was.tree : undefined;
+  return sameMeta(was.root, root) ? was.tree : undefined;
 }
 
 /**

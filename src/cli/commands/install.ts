@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { usage } from '../../util/errors.js';
+import { intOption } from '../options.js';
 import { listRemotes } from '../../remote/config.js';
 import { type InstallFromRemoteResult, installFromRemotes } from '../../remote/install-packages.js';
 import { installPackages } from '../../system/generations/install.js';
@@ -63,10 +63,8 @@ export function register(program: Command): void {
     )
     .action(async (specs: string[], opts: Opts, cmd: Command) => {
       const parsed = specs.map(parsePackageSpec);
-      const jobs = Number(opts.jobs);
-      if (!Number.isInteger(jobs) || jobs < 1) throw usage('--jobs must be an integer >= 1');
-      const retries = Number(opts.retries);
-      if (!Number.isInteger(retries) || retries < 0) throw usage('--retries must be an integer >= 0');
+      const jobs = intOption('--jobs', opts.jobs, 1);
+      const retries = intOption('--retries', opts.retries, 0);
       const activate = opts.switch ? { link: opts.link } : undefined;
       const summaryKey = await summaryKeyOf(opts);
       const r = await withRepo(cmd, async (repo) => {

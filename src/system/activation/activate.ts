@@ -142,19 +142,19 @@ export async function activateLocked(repo: Repo, commit: ObjectId, opts: Activat
   try {
     // Refuses a non-symlink at the link before anything is written.
     const previous = await readLinkTarget(link);
+    const before = previous === null ? null : targetShows(repo, resolve(dirname(link), previous));
+    const active = await readActive(repo, profile);
     // A new checkout starts from the one the link shows now (or the profile's active one), when there is one.
-    const shown = previous === null ? null : targetShows(repo, resolve(dirname(link), previous));
-    const near = shown && shown.kind !== 'other' ? shown.commit : ((await readActive(repo, profile))?.commit ?? null);
+    const near = before && before.kind !== 'other' ? before.commit : (active?.commit ?? null);
     const { target, via, made } = await activationTarget(repo, commit, { near });
     crashPoint('switch:checkout-made');
     const notes: string[] = [];
-    const before = previous === null ? null : targetShows(repo, resolve(dirname(link), previous));
     if (before?.kind === 'view' && via === 'checkout' && !(await resolves(resolve(dirname(link), previous!)))) {
       notes.push(
         `the view at ${before.mountpoint} is not mounted (daemon gone), so ${link} now points at a checkout; after trove mount ${before.mountpoint}, the next switch points it into the view again`,
       );
     }
-    const old = record ? await readActive(repo, profile) : undefined;
+    const old = record ? active : undefined;
     const rec: ActiveRecord = {
       profile,
       commit,
