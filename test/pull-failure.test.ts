@@ -145,6 +145,24 @@ describe('pulling from a misbehaving server', () => {
     await expectSound(repo);
   });
 
+  // pull, upgrade and install declare their network options in one place (networkOptions): each
+  // takes --timeout and --retries and gives the same error when the server stalls.
+  it.each([
+    ['pull', ['pull', 'bad']],
+    ['upgrade', ['upgrade', '--remote', 'bad']],
+    ['install', ['install', 'one', '--remote', 'bad']],
+  ])('%s honours --timeout and --retries on a server that stalls', async (_cmd, args) => {
+    server.faults.clear();
+    server.faults.set('/summary', { fault: 'stall', times: Infinity });
+    server.hits.clear();
+    const repo = await client();
+    const r = await trove(['--repo', repo, ...args, '--timeout', '300', '--retries', '1']);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/no complete response within 3\d\d ms \(--timeout\) \(after 2 attempts\)/);
+    expect(server.hits.get('/summary')).toBe(2);
+    server.faults.clear();
+  });
+
   // With --retries 2: three attempts, except past a deadline (a stall), which is tried once more only.
   const permanent: [Fault, number, RegExp, number][] = [
     ['500', 1, /HTTP 500 \(after 3 attempts\)/, 3],

@@ -1,3 +1,5 @@
+import type { Command } from 'commander';
+import type { TransportInit } from '../remote/transport.js';
 import { usage } from '../util/errors.js';
 
 /** An integer option's value, at least `min`; a usage error naming the option otherwise. */
@@ -5,4 +7,39 @@ export function intOption(name: string, v: string, min: number): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < min) throw usage(`${name} must be an integer >= ${min}`);
   return n;
+}
+
+/** The flags `networkOptions` declares, as commander hands them to an action. */
+export interface NetworkFlags {
+  jobs: string;
+  retries: string;
+  timeout: string;
+  /** Only where `networkOptions` was asked for it. */
+  pipelining?: string;
+  /** False with --no-deltas, where `networkOptions` was asked for it. */
+  deltas?: boolean;
+}
+
+/**
+ * Declares the options of a command that fetches from servers, with one wording and one
+ * default everywhere: -j/--jobs, --retries, --timeout, and where asked --pipelining and
+ * --no-deltas. `transportOf` reads them back.
+ */
+export function networkOptions(cmd: Command, also: { pipelining?: boolean; deltas?: boolean } = {}): Command {
+  cmd.option('-j, --jobs <n>', 'keep-alive connections to each server', '16');
+  if (also.pipelining) cmd.option('--pipelining <n>', 'HTTP/1.1 requests sent ahead on each connection', '1');
+  if (also.deltas) cmd.option('--no-deltas', 'never use delta packs');
+  return cmd
+    .option('--retries <n>', 'retries of a failed request, with exponential backoff', '5')
+    .option('--timeout <ms>', 'deadline of each request, headers and whole body (longer for large objects)', '30000');
+}
+
+/** The transport settings `networkOptions`' flags give, each checked (a usage error naming the flag). */
+export function transportOf(flags: NetworkFlags): Required<Pick<TransportInit, 'connections' | 'retries' | 'timeoutMs'>> & Pick<TransportInit, 'pipelining'> {
+  return {
+    connections: intOption('--jobs', flags.jobs, 1),
+    retries: intOption('--retries', flags.retries, 0),
+    timeoutMs: intOption('--timeout', flags.timeout, 1),
+    ...(flags.pipelining === undefined ? {} : { pipelining: intOption('--pipelining', flags.pipelining, 1) }),
+  };
 }

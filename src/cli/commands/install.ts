@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { intOption } from '../options.js';
+import { type NetworkFlags, networkOptions, transportOf } from '../options.js';
 import { listRemotes } from '../../remote/config.js';
 import { type InstallFromRemoteResult, installFromRemotes } from '../../remote/install-packages.js';
 import { installPackages } from '../../system/generations/install.js';
@@ -11,15 +11,13 @@ import { withMeter } from '../progress.js';
 import { numbered, numberedOrNull } from '../json.js';
 import { NO_UPDATE_SUMMARY, SUMMARY_HELP, SUMMARY_KEY, type SummaryOpts, summaryKeyOf, updateSummaryAfter } from '../summary-refresh.js';
 
-interface Opts extends SummaryOpts {
+interface Opts extends SummaryOpts, NetworkFlags {
   profile: string;
   link?: string;
   switch: boolean;
   deps: boolean;
   remote?: string;
   dryRun?: boolean;
-  jobs: string;
-  retries: string;
   json?: boolean;
 }
 
@@ -39,7 +37,7 @@ function printPlan(r: InstallFromRemoteResult): void {
 }
 
 export function register(program: Command): void {
-  program
+  const command = program
     .command('install')
     .description('a new generation: the active one plus (or with newer) packages, local or from remotes, then activate it')
     .argument('<packages...>', 'NAME[/ARCH][@REVISION][=PRIORITY]; their dependencies come too (a dependency the active generation satisfies stays as it is)')
@@ -48,9 +46,8 @@ export function register(program: Command): void {
     .option('--no-switch', 'only build the generation; do not activate it')
     .option('--no-deps', 'exactly the packages named, without their dependencies')
     .option('--remote <name>', 'resolve against this remote’s package index (default: the local packages, then every configured remote)')
-    .option('--dry-run', 'print the packages, objects and bytes it would fetch; fetch no package object, record nothing')
-    .option('-j, --jobs <n>', 'keep-alive connections to each server', '16')
-    .option('--retries <n>', 'retries of a failed request, with exponential backoff', '5')
+    .option('--dry-run', 'print the packages, objects and bytes it would fetch; fetch no package object, record nothing');
+  networkOptions(command)
     .option('--json', 'print the result as JSON')
     .option('--no-update-summary', NO_UPDATE_SUMMARY)
     .option('--summary-key <file>', SUMMARY_KEY)
@@ -63,8 +60,7 @@ export function register(program: Command): void {
     )
     .action(async (specs: string[], opts: Opts, cmd: Command) => {
       const parsed = specs.map(parsePackageSpec);
-      const jobs = intOption('--jobs', opts.jobs, 1);
-      const retries = intOption('--retries', opts.retries, 0);
+      const transport = transportOf(opts);
       const activate = opts.switch ? { link: opts.link } : undefined;
       const summaryKey = await summaryKeyOf(opts);
       const r = await withRepo(cmd, async (repo) => {
@@ -81,8 +77,7 @@ export function register(program: Command): void {
             noDeps: !opts.deps,
             activate,
             dryRun: opts.dryRun,
-            connections: jobs,
-            retries,
+            ...transport,
             onProgress: m.onPull,
             onNotice: (n) => m.log(`trove: ${n}`),
           }),

@@ -5,33 +5,24 @@ import { pull } from '../../remote/pull.js';
 import { withMeter } from '../progress.js';
 import { detail, print, printJson, say, withRepo } from '../context.js';
 import { bytes, shortId } from '../printers.js';
-import { intOption } from '../options.js';
+import { type NetworkFlags, networkOptions, transportOf } from '../options.js';
 
-interface Opts {
+interface Opts extends NetworkFlags {
   mirror?: boolean;
   check?: boolean;
-  jobs: string;
-  pipelining: string;
-  deltas: boolean;
-  retries: string;
-  timeout: string;
   fsync?: boolean;
   allowDowngrade?: boolean;
   json?: boolean;
 }
 
 export function register(program: Command): void {
-  program
+  const command = program
     .command('pull')
     .description('fetch refs from a remote: only missing objects (or one delta pack), verified, then update refs/remotes/<remote>/<ref>')
     .argument('<remote>', 'configured remote name')
     .argument('[refs...]', 'refs to pull (default: every ref in the remote summary)')
-    .option('--mirror', 'copy refs into refs/heads with their signatures, and keep the upstream summary, summary.sig and delta packs (to serve them in turn)')
-    .option('-j, --jobs <n>', 'keep-alive connections to the server', '16')
-    .option('--pipelining <n>', 'HTTP/1.1 requests sent ahead on each connection', '1')
-    .option('--no-deltas', 'never use delta packs')
-    .option('--retries <n>', 'retries of a failed request, with exponential backoff', '5')
-    .option('--timeout <ms>', 'deadline of each request, headers and whole body (longer for large objects)', '30000')
+    .option('--mirror', 'copy refs into refs/heads with their signatures, and keep the upstream summary, summary.sig and delta packs (to serve them in turn)');
+  networkOptions(command, { pipelining: true, deltas: true })
     .option('--allow-downgrade', 'accept a signed summary older than the last one accepted, and refs moving to commits that do not descend from theirs')
     .option('--fsync', 'flush to disk before refs move')
     .option('--check', 'fetch nothing: say whether the remote summary is older than its refs ("stale", exit 3) or "current"')
@@ -49,7 +40,7 @@ export function register(program: Command): void {
     .action(async (remote: string, refs: string[], opts: Opts, cmd: Command) => {
       if (opts.check) {
         const c = await withRepo(cmd, (repo) =>
-          checkSummary(repo, { remote, refs, retries: intOption('--retries', opts.retries, 0), timeoutMs: intOption('--timeout', opts.timeout, 1) }),
+          checkSummary(repo, { remote, refs, ...transportOf(opts) }),
         );
         if (opts.json) printJson(c);
         else {
@@ -67,10 +58,7 @@ export function register(program: Command): void {
           refs,
           mirror: opts.mirror,
           deltas: opts.deltas,
-          connections: intOption('--jobs', opts.jobs, 1),
-          pipelining: intOption('--pipelining', opts.pipelining, 1),
-          retries: intOption('--retries', opts.retries, 0),
-          timeoutMs: intOption('--timeout', opts.timeout, 1),
+          ...transportOf(opts),
           fsync: opts.fsync,
           allowDowngrade: opts.allowDowngrade,
           onProgress: m.onPull,

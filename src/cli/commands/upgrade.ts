@@ -4,33 +4,26 @@ import { DEFAULT_PROFILE } from '../../system/profiles.js';
 import { print, printJson, say, withRepo } from '../context.js';
 import { bytes, printActivation, shortId } from '../printers.js';
 import { withMeter } from '../progress.js';
-import { intOption } from '../options.js';
+import { type NetworkFlags, networkOptions, transportOf } from '../options.js';
 import { numbered } from '../json.js';
 
-interface Opts {
+interface Opts extends NetworkFlags {
   remote?: string;
   profile: string;
   link?: string;
   dryRun?: boolean;
-  jobs: string;
-  deltas: boolean;
-  retries: string;
-  timeout: string;
   json?: boolean;
 }
 
 export function register(program: Command): void {
-  program
+  const command = program
     .command('upgrade')
     .description('pull the newest generation a remote publishes of a profile, record it as the next generation and activate it')
     .option('--remote <name>', 'configured remote (default: the only one, else origin)')
     .option('--profile <name>', 'profile to follow (the remote’s) and record into (here)', DEFAULT_PROFILE)
     .option('--link <path>', 'the symlink to swap (default: the profile’s last link, else /ro)')
-    .option('--dry-run', 'record and activate nothing: say which generation and how many objects and bytes it would fetch')
-    .option('-j, --jobs <n>', 'keep-alive connections to the server', '16')
-    .option('--no-deltas', 'never use delta packs')
-    .option('--retries <n>', 'retries of a failed request, with exponential backoff', '5')
-    .option('--timeout <ms>', 'deadline of each request, headers and whole body (longer for large objects)', '30000')
+    .option('--dry-run', 'record and activate nothing: say which generation and how many objects and bytes it would fetch');
+  networkOptions(command, { deltas: true })
     .option('--json', 'print the result as JSON (no progress bar)')
     .addHelpText(
       'after',
@@ -49,9 +42,7 @@ export function register(program: Command): void {
           link: opts.link,
           dryRun: opts.dryRun,
           deltas: opts.deltas,
-          connections: intOption('--jobs', opts.jobs, 1),
-          retries: intOption('--retries', opts.retries, 0),
-          timeoutMs: intOption('--timeout', opts.timeout, 1),
+          ...transportOf(opts),
           onProgress: m.onPull,
           onNotice: (n) => m.log(`trove: ${n}`),
         })),
