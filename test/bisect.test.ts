@@ -35,6 +35,16 @@ async function generations(dir: string, n: number, broken: number): Promise<stri
   return repoPath;
 }
 
+/** A repository (repoPath) whose ref os/main has 64 commits, the 41st (ids[40]) and later broken; a link path beside it. */
+async function brokenAt40(): Promise<{ repoPath: string; link: string; cli: ReturnType<typeof troveIn>; ids: string[] }> {
+  const dir = tmpdir();
+  const repoPath = join(dir, 'repo');
+  const repo = await Repo.init(repoPath);
+  const ids = await history(repo, 64, 40, 'os/main');
+  await repo.close();
+  return { repoPath, link: join(dir, 'ro'), cli: troveIn(repoPath), ids };
+}
+
 describe('bisect', () => {
   it('CLI: start, good, bad, skip and reset, on revisions, with a skip', async () => {
     const dir = tmpdir();
@@ -84,28 +94,20 @@ describe('bisect', () => {
   });
 
   it('bisect run: exit 128 or more aborts and keeps the session; the text output names the first bad commit', async () => {
-    const dir = tmpdir();
-    const repoPath = join(dir, 'repo');
-    const link = join(dir, 'ro');
-    const cli = troveIn(repoPath);
-    {
-      const repo = await Repo.init(repoPath);
-      const ids = await history(repo, 64, 40, 'os/main');
-      await repo.close();
-      expect((await cli('bisect', 'start', '--bad', ids[63]!, '--good', ids[0]!, '--link', link)).code).toBe(0);
-      const aborted = await cli('bisect', 'run', '--', 'sh', '-c', 'exit 129');
-      expect(aborted.code).not.toBe(0);
-      expect(aborted.stderr).toContain('aborted');
-      const run = await cli('bisect', 'run', '--', 'sh', '-c', `test ! -e ${link}/broken`);
-      expect(run.code).toBe(0);
-      expect(run.stdout).toContain(`first bad commit: ${ids[40]}`);
-      expect(run.stdout).toContain('A broken');
-      const reset = await cli('bisect', 'reset', '--json');
-      expect(reset.code).toBe(0);
-      expect(JSON.parse(reset.stdout)).toEqual({ link, target: null });
-      // There was no link before the session: reset removes it.
-      expect(() => readlinkSync(link)).toThrow();
-    }
+    const { link, cli, ids } = await brokenAt40();
+    expect((await cli('bisect', 'start', '--bad', ids[63]!, '--good', ids[0]!, '--link', link)).code).toBe(0);
+    const aborted = await cli('bisect', 'run', '--', 'sh', '-c', 'exit 129');
+    expect(aborted.code).not.toBe(0);
+    expect(aborted.stderr).toContain('aborted');
+    const run = await cli('bisect', 'run', '--', 'sh', '-c', `test ! -e ${link}/broken`);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain(`first bad commit: ${ids[40]}`);
+    expect(run.stdout).toContain('A broken');
+    const reset = await cli('bisect', 'reset', '--json');
+    expect(reset.code).toBe(0);
+    expect(JSON.parse(reset.stdout)).toEqual({ link, target: null });
+    // There was no link before the session: reset removes it.
+    expect(() => readlinkSync(link)).toThrow();
   });
 
   it('bisects the numbered generations of a profile', async () => {
@@ -134,13 +136,7 @@ describe('bisect', () => {
   });
 
   it('bisect run: a command exiting 125 skips that candidate and the first bad commit is still found', async () => {
-    const dir = tmpdir();
-    const repoPath = join(dir, 'repo');
-    const link = join(dir, 'ro');
-    const cli = troveIn(repoPath);
-    const repo = await Repo.init(repoPath);
-    const ids = await history(repo, 64, 40, 'os/main');
-    await repo.close();
+    const { repoPath, link, cli, ids } = await brokenAt40();
     const start = await cli('bisect', 'start', '--ref', 'os/main', '--good', ids[0]!, '--link', link, '--json');
     expect(start.code).toBe(0);
     const first = (JSON.parse(start.stdout) as { current: string }).current;
