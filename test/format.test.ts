@@ -567,3 +567,23 @@ describe('nameProblem', () => {
     expect(compareNames('\u{1F600}', '\uFFFC')).toBeGreaterThan(0);
   });
 });
+
+describe('compareNames', () => {
+  it('orders names as their UTF-8 bytes, on random names with surrogate pairs, lone surrogates and U+E000-U+FFFF', () => {
+    // Units from the ranges where UTF-16 and UTF-8 orders part: ASCII, Latin, below and past the surrogates.
+    const pool = ['a', 'b', 'z', '~', '\u00e9', '\u07ff', '\u0800', '\ud7ff', '\ue000', '\uff5e', '\uffff', '\ud83d\ude00', '\ud800\udc00', '\udbff\udfff', '\ud800', '\udc00'];
+    let seed = 7;
+    const rnd = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    const name = () => Array.from({ length: 1 + rnd(4) }, () => pool[rnd(pool.length)]!).join('');
+    const sign = (x: number) => Math.sign(x) + 0;
+    for (let i = 0; i < 20_000; i++) {
+      const a = name();
+      const b = rnd(4) === 0 ? a + name() : name();
+      expect(sign(compareNames(a, b)), `${JSON.stringify(a)} vs ${JSON.stringify(b)}`).toBe(sign(Buffer.compare(Buffer.from(a), Buffer.from(b))));
+      expect(sign(compareNames(b, a))).toBe(sign(-compareNames(a, b)));
+    }
+  });
+});

@@ -21,7 +21,26 @@ export function assertValidName(name: string, context = ''): void {
   if (problem) throw badName(`invalid entry name ${JSON.stringify(name)}${context ? ` in ${context}` : ''}: ${problem}`);
 }
 
-/** Bytewise (UTF-8) order of names, the canonical order of tree entries. */
+/**
+ * Bytewise (UTF-8) order of names, the canonical order of tree entries.
+ * Below U+D800, UTF-16 code units order as UTF-8 bytes do, so the first
+ * differing unit decides without encoding anything; past it (surrogates,
+ * which UTF-8 orders after U+E000-U+FFFF), and when the shorter name ends in
+ * a surrogate, both names are encoded and compared as bytes.
+ */
 export function compareNames(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    if (x < 0xd800 && y < 0xd800) return x - y;
+    return compareBytes(a, b);
+  }
+  if (n > 0 && (a.length === n ? a : b).charCodeAt(n - 1) >= 0xd800) return compareBytes(a, b);
+  return a.length - b.length;
+}
+
+function compareBytes(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 }

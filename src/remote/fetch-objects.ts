@@ -1,10 +1,11 @@
 import { setMaxListeners } from 'node:events';
 import { badObject } from '../util/errors.js';
 import { decodeCommit, decodeTree } from '../format/codec.js';
+import type { TreeEntry } from '../format/types.js';
 import type { ObjectId } from '../util/hash.js';
 import { checkHash, installStream, installVerifiedSync, type InstallTarget } from './install.js';
 import { objectPath } from './layout.js';
-import { checkPresent } from './present.js';
+import { checkPresent, readStored } from './present.js';
 import type { ObjectFiles } from '../store/types.js';
 import type { Transport } from './transport.js';
 import type { DiskSpace } from './disk-space.js';
@@ -59,6 +60,12 @@ interface Node {
    */
   open?: boolean;
   private?: boolean;
+  /**
+   * A tree: a stored tree at the same path in a commit this repository has
+   * (see fetchCommits' `bases`), whose entries say which of this tree's
+   * entries are stored already, as what they are referenced as here.
+   */
+  base?: ObjectId;
   /** A tree's or commit's bytes, held until everything under it is installed. */
   bytes?: Buffer;
   /** Referenced objects not installed yet (plus one while the node itself is being read). */
@@ -97,18 +104,34 @@ export class ObjectFetcher {
     setMaxListeners(Infinity, this.abort.signal);
   }
 
-  /** Fetches the commits (and their history and trees) that are missing. */
-  async fetchCommits(tips: ObjectId[]): Promise<void> {
+  /**
+   * Fetches the commits (and their history and trees) that are missing.
+   * `bases` maps a tip to a stored commit it is likely to share most trees
+   * with (the commit a ref or profile held before): each tree fetched is read
+   * beside the stored tree at its path, and an entry both name alike (same
+   * kind, id and size) is known stored as what it is referenced as, without
+   * reading it. Only stored objects are taken as bases, so this changes
+   * what is read, never what is trusted.
+   */
+  async fetchCommits(tips: ObjectId[], bases: ReadonlyMap<ObjectId, ObjectId> = new Map()): Promise<void> {
     const done = new Promise<void>((resolve, reject) => (this.settle = { resolve, reject }));
     this.root.waiting++;
-    for (const id of tips) this.reference(id, 'commit', 0, this.root);
+    for (const id of tips) {
+      const node = this.reference(id, 'commit', 0, this.root);
+      const base = bases.get(id);
+      if (node && base !== undefined) node.base = this.storedCommitTree(base);
+    }
     this.release(this.root);
     this.pump();
     return done;
   }
 
-  /** Notes that `parent` needs `id`; queues it unless it is stored or already on its way. */
-  private reference(id: ObjectId, kind: Kind, size: number, parent: Node, executable = false, open = true): void {
+  /**
+   * Notes that `parent` needs `id`; queues it unless it is stored or already
+   * on its way. `stored`: a stored tree names it alike, so it is stored as
+   * this kind (and size). Returns the node when it was queued.
+   */
+  private reference(id: ObjectId, kind: Kind, size: number, parent: Node, executable = false, open = true, stored = false): Node | undefined {
     const cur = this.inflight.get(id);
     if (cur) {
       if (cur.kind !== kind) throw badObject(`object ${id} is referenced both as a ${cur.kind} and as a ${kind}`);
@@ -118,13 +141,14 @@ export class ObjectFetcher {
       }
       cur.parents.push(parent);
       parent.waiting++;
-      return;
+      return undefined;
     }
+    if (stored) return undefined;
     const key = kind === 'blob' ? `blob:${id}:${size}` : `${kind}:${id}`;
-    if (this.checked.has(key)) return;
+    if (this.checked.has(key)) return undefined;
     if (checkPresent(this.init.store, id, kind, kind === 'blob' ? size : undefined, parent.kind === 'root' ? 'the remote' : `${parent.kind} ${parent.id}`)) {
       this.checked.add(key);
-      return;
+      return undefined;
     }
     // Refused before anything under the tree is downloaded when it cannot fit.
     if (kind === 'blob') this.init.space?.reserve(size, `blob ${id} (${size} bytes, named by ${parent.kind} ${parent.id})`);
@@ -133,6 +157,19 @@ export class ObjectFetcher {
     this.inflight.set(id, node);
     (kind === 'blob' ? this.blobQueue : this.metaQueue).push(node);
     this.progress.wanted++;
+    return node;
+  }
+
+  /** The root tree of stored commit `id`, or undefined when it is not stored (a base is only a hint). */
+  private storedCommitTree(id: ObjectId): ObjectId | undefined {
+    const bytes = readStored(this.init.store, id);
+    return bytes ? decodeCommit(bytes).tree : undefined;
+  }
+
+  /** A stored tree's entries by name, or undefined when it is not stored. */
+  private storedEntries(id: ObjectId): Map<string, TreeEntry> | undefined {
+    const bytes = readStored(this.init.store, id);
+    return bytes ? new Map(decodeTree(bytes, { canonical: false }).entries.map((e) => [e.name, e])) : undefined;
   }
 
   private next(): Node | undefined {
@@ -205,13 +242,19 @@ export class ObjectFetcher {
     node.bytes = bytes;
     if (node.kind === 'commit') {
       const commit = decodeCommit(bytes);
-      this.reference(commit.tree, 'tree', 0, node, false, (commit.root.mode & 0o001) !== 0);
+      const tree = this.reference(commit.tree, 'tree', 0, node, false, (commit.root.mode & 0o001) !== 0);
+      if (tree) tree.base = node.base;
       for (const p of commit.parents) this.reference(p, 'commit', 0, node);
     } else {
+      const base = node.base === undefined ? undefined : this.storedEntries(node.base);
       for (const e of decodeTree(bytes).entries) {
         const open = node.open === true && (e.mode & (e.kind === 'dir' ? 0o001 : 0o004)) !== 0;
-        if (e.kind === 'dir') this.reference(e.id!, 'tree', 0, node, false, open);
-        else if (e.kind === 'file') this.reference(e.id!, 'blob', e.size, node, (e.mode & 0o111) !== 0, open);
+        const b = base?.get(e.name);
+        const stored = b !== undefined && b.kind === e.kind && b.id === e.id && b.size === e.size;
+        if (e.kind === 'dir') {
+          const sub = this.reference(e.id!, 'tree', 0, node, false, open, stored);
+          if (sub && b?.kind === 'dir') sub.base = b.id;
+        } else if (e.kind === 'file') this.reference(e.id!, 'blob', e.size, node, (e.mode & 0o111) !== 0, open, stored);
       }
     }
     this.release(node);

@@ -26,15 +26,8 @@ export function checkPresent(store: Pick<ObjectFiles, 'pathOf'>, id: ObjectId, k
     }
     return true;
   }
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(path);
-  } catch (err) {
-    if (isErrno(err, 'ENOENT')) return false;
-    throw err;
-  }
-  const actual = hashBytes(bytes);
-  if (actual !== id) throw corrupt(`stored object ${id} is corrupt (its bytes hash to ${actual}); run trove fsck --repair`);
+  const bytes = readStored(store, id);
+  if (!bytes) return false;
   try {
     if (kind === 'commit') decodeCommit(bytes);
     else decodeTree(bytes, { canonical: false });
@@ -42,4 +35,18 @@ export function checkPresent(store: Pick<ObjectFiles, 'pathOf'>, id: ObjectId, k
     throw badObject(`${where} references ${id} as a ${kind}, but the stored object with that id is not a ${kind}`);
   }
   return true;
+}
+
+/** A stored object's bytes, checked against its id (E_CORRUPT otherwise), or undefined when it is not stored. */
+export function readStored(store: Pick<ObjectFiles, 'pathOf'>, id: ObjectId): Buffer | undefined {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(store.pathOf(id));
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return undefined;
+    throw err;
+  }
+  const actual = hashBytes(bytes);
+  if (actual !== id) throw corrupt(`stored object ${id} is corrupt (its bytes hash to ${actual}); run trove fsck --repair`);
+  return bytes;
 }

@@ -53,6 +53,13 @@ export interface PullOptions extends TransportInit {
    * covers them (generation commits carry no signature of their own).
    */
   select?: (summary: Summary) => ObjectId[] | Promise<ObjectId[]>;
+  /**
+   * For commits `select` chooses: a stored commit each is likely to share
+   * most trees with (an upgrade's active generation), read beside it so that
+   * unchanged subtrees are not read one by one (ObjectFetcher.fetchCommits).
+   * A pulled ref's base is the commit it held before, without this.
+   */
+  bases?: ReadonlyMap<ObjectId, ObjectId>;
 }
 
 export interface PullProgress {
@@ -175,7 +182,9 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
       const savedPacks = await fetchByDeltas(ctx, targets, previous, fetched.summary.deltas);
       if (selected) await fetchSelectedByDeltas(ctx, selected, fetched.summary);
       tips.push(...(selected ?? []));
-      await fetchObjects(ctx, tips, prefetched);
+      const bases = new Map(opts.bases);
+      for (const t of targets) if (previous.get(t.ref)) bases.set(t.commit, previous.get(t.ref)!);
+      await fetchObjects(ctx, tips, prefetched, bases);
       result.healed = await healQuarantined(repo, transport, opts.onNotice);
       crashPoint('pull:objects-done');
       for (const [id, text] of sigs) await writeFileAtomic(join(repo.path, commitSigPath(id)), text, { tmpDir: repo.tmpDir, tag: 'file' });
@@ -301,7 +310,7 @@ async function fetchSelectedByDeltas(ctx: PullContext, commits: ObjectId[], summ
 }
 
 /** Brings in whatever tips are still missing, object by object. */
-async function fetchObjects(ctx: PullContext, tips: ObjectId[], prefetched: Map<ObjectId, Buffer>): Promise<void> {
+async function fetchObjects(ctx: PullContext, tips: ObjectId[], prefetched: Map<ObjectId, Buffer>, bases: ReadonlyMap<ObjectId, ObjectId>): Promise<void> {
   const { repo, transport, opts, result, report } = ctx;
   const missing: ObjectId[] = [];
   // A tip already stored must be a commit (not a tree or blob a remote names as one).
@@ -316,7 +325,7 @@ async function fetchObjects(ctx: PullContext, tips: ObjectId[], prefetched: Map<
     onProgress: (p) => report({ phase: 'objects', objects: result.fetched.objects + p.stored, wanted: result.fetched.objects + p.wanted, totalBytes: undefined }),
   });
   try {
-    await fetcher.fetchCommits(missing);
+    await fetcher.fetchCommits(missing, bases);
   } finally {
     result.fetched.objects += fetcher.progress.stored;
     result.fetched.bytes += fetcher.progress.bytes;

@@ -114,11 +114,16 @@ export async function upgrade(repo: Repo, opts: UpgradeOptions = {}): Promise<Up
   await assertNotBisecting(repo, link);
   if (opts.dryRun) return dryRun(repo, remote, profile, opts, started);
   let newest: PublishedGeneration | undefined;
+  // The active generation shares most trees with the new one: the pull reads them side by side.
+  const before = (await readActive(repo, profile))?.commit;
+  const bases = new Map<ObjectId, ObjectId>();
   const r = await pull(repo, {
     ...opts,
     remote,
+    bases,
     select: async (summary) => {
       newest = publishedOf(summary, remote, profile).at(-1)!;
+      if (before !== undefined) bases.set(newest.commit, before);
       // Already here (a local generation, or pulled for a bisect): nothing to fetch.
       return (await repo.store.has(newest.commit)) ? [] : [newest.commit];
     },

@@ -1,0 +1,107 @@
+// ObjectFetcher's bases: a fetched tree read beside the stored tree at its path, so that entries
+// both name alike are known stored without reading them, and nothing else is trusted.
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_DIR_META } from '../src/format/types.js';
+import { ObjectFetcher } from '../src/remote/fetch-objects.js';
+import { openTransport } from '../src/remote/transport.js';
+import { writeCommit, writeTree } from '../src/repo/objects.js';
+import { Repo } from '../src/repo/repo.js';
+import type { DiskStore } from '../src/store/disk.js';
+import { hashBytes, type ObjectId } from '../src/util/hash.js';
+import { trove } from './helpers/cli.js';
+import { tmpdir } from './helpers/tmp.js';
+
+const fileEntry = (name: string, bytes: Buffer) => ({ name, kind: 'file' as const, id: hashBytes(bytes), mode: 0o644, uid: 0, gid: 0, size: bytes.length, xattrs: [] });
+const dirEntry = (name: string, id: string) => ({ name, kind: 'dir' as const, id, mode: 0o755, uid: 0, gid: 0, size: 0, xattrs: [] });
+
+/** A commit of `dirs` directories of 5 files each; `change` alters one file of directory 0. */
+async function version(repo: Repo, dirs: number, change: string, parents: ObjectId[]): Promise<{ commit: ObjectId; subtrees: ObjectId[] }> {
+  const subtrees: ObjectId[] = [];
+  for (let d = 0; d < dirs; d++) {
+    const files = Array.from({ length: 5 }, (_, i) => Buffer.from(`dir ${d} file ${i}${d === 0 && i === 0 ? change : ''}\n`));
+    for (const f of files) await repo.store.put(f);
+    subtrees.push(await writeTree(repo.store, { entries: files.map((f, i) => fileEntry(`f${i}`, f)) }));
+  }
+  const tree = await writeTree(repo.store, { entries: subtrees.map((t, d) => dirEntry(`d${String(d).padStart(2, '0')}`, t)) });
+  const commit = await writeCommit(repo.store, { tree, root: DEFAULT_DIR_META, parents, subject: change, body: '', timestamp: 1, metadata: [] });
+  return { commit, subtrees };
+}
+
+/** Fetches `tips` into `repo` from `server`, recording every object path the fetch looks up. */
+async function fetchRecording(repo: Repo, server: string, tips: ObjectId[], bases?: Map<ObjectId, ObjectId>): Promise<Set<ObjectId>> {
+  const store = repo.store as DiskStore;
+  const looked = new Set<ObjectId>();
+  const recording = new Proxy(store, {
+    get(target, prop, receiver) {
+      if (prop === 'pathOf') {
+        return (id: ObjectId) => {
+          looked.add(id);
+          return target.pathOf(id);
+        };
+      }
+      const v = Reflect.get(target, prop, receiver) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+  const transport = openTransport(server);
+  try {
+    await new ObjectFetcher({ store: recording, transport }).fetchCommits(tips, bases);
+  } finally {
+    await transport.close();
+  }
+  return looked;
+}
+
+describe('fetching beside a stored base commit', () => {
+  it('does not read the subtrees a stored base names alike, and the result is whole', async () => {
+    const dir = tmpdir('trove-bases');
+    const serverPath = join(dir, 'server');
+    const server = await Repo.init(serverPath);
+    const v1 = await version(server, 30, '', []);
+    const v2 = await version(server, 30, ' changed', [v1.commit]);
+    await server.close();
+    // Same subtrees but the first.
+    expect(v2.subtrees.slice(1)).toEqual(v1.subtrees.slice(1));
+    expect(v2.subtrees[0]).not.toBe(v1.subtrees[0]);
+
+    const results: Set<ObjectId>[] = [];
+    for (const withBase of [true, false]) {
+      const path = join(dir, `client-${withBase}`);
+      const client = await Repo.init(path);
+      await fetchRecording(client, serverPath, [v1.commit]);
+      const looked = await fetchRecording(client, serverPath, [v2.commit], withBase ? new Map([[v2.commit, v1.commit]]) : undefined);
+      await client.close();
+      expect((await trove(['--repo', path, 'fsck'])).code).toBe(0);
+      expect((await trove(['--repo', path, 'ls', '-R', v2.commit])).stdout).toContain('d00/f0');
+      results.push(looked);
+    }
+    const [withBase, without] = results as [Set<ObjectId>, Set<ObjectId>];
+    const unchanged = v1.subtrees.slice(1);
+    // Without a base, every unchanged subtree is read to check that it is a tree; with one, none is.
+    for (const t of unchanged) expect(without.has(t)).toBe(true);
+    for (const t of unchanged) expect(withBase.has(t)).toBe(false);
+    expect(withBase.has(v2.subtrees[0]!)).toBe(true);
+  });
+
+  it('still refuses a stored blob named as a directory where the base names it a file', async () => {
+    const dir = tmpdir('trove-bases-hostile');
+    const serverPath = join(dir, 'server');
+    const server = await Repo.init(serverPath);
+    const blob = Buffer.from('a file, not a directory\n');
+    await server.store.put(blob);
+    const t1 = await writeTree(server.store, { entries: [fileEntry('x', blob)] });
+    const c1 = await writeCommit(server.store, { tree: t1, root: DEFAULT_DIR_META, parents: [], subject: '1', body: '', timestamp: 1, metadata: [] });
+    // The same name and id, now as a directory: a hostile server's tree.
+    const t2 = await writeTree(server.store, { entries: [dirEntry('x', hashBytes(blob))] });
+    const c2 = await writeCommit(server.store, { tree: t2, root: DEFAULT_DIR_META, parents: [c1], subject: '2', body: '', timestamp: 2, metadata: [] });
+    await server.close();
+    const path = join(dir, 'client');
+    const client = await Repo.init(path);
+    await fetchRecording(client, serverPath, [c1]);
+    await expect(fetchRecording(client, serverPath, [c2], new Map([[c2, c1]]))).rejects.toMatchObject({ code: 'E_BAD_OBJECT', message: expect.stringContaining('is not a tree') as unknown });
+    expect(client.store.hasSync(c2)).toBe(false);
+    expect(client.store.hasSync(t2)).toBe(false);
+    await client.close();
+  });
+});
