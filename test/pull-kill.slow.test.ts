@@ -3,7 +3,7 @@
 // at an arbitrary point; the pull that resumes, and the other commands, run in this process.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeCommit, decodeTree } from '../src/format/codec.js';
@@ -117,6 +117,8 @@ describe('a pull killed with SIGKILL and started again', () => {
     expect(refetched).toEqual([]);
     expect(readFileSync(join(client, 'refs/remotes/origin/main'), 'utf8').trim()).toBe(commit);
     expect((await trove(['--repo', client, 'fsck'])).code).toBe(0);
+    // A finished pull leaves no resume mark of a delta pack behind.
+    expect(existsSync(join(client, 'resume')) ? readdirSync(join(client, 'resume')) : []).toEqual([]);
     return { counts, stored: stored.size, log: nginx.accessLog() };
   }
 

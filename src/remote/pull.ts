@@ -1,4 +1,5 @@
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { badObject, corrupt, notFound } from '../util/errors.js';
 import { decodeCommit } from '../format/codec.js';
 import { isObjectId, type ObjectId } from '../util/hash.js';
@@ -102,7 +103,13 @@ export interface PullResult {
   seconds: number;
 }
 
-const RESUME_PREFIX = 'pull:delta:';
+/**
+ * `resume/<from>-<to>`: a delta pack whose pull began and did not finish.
+ * The next pull fetches that commit object by object, keeping what the pack
+ * stored, instead of downloading the whole pack again. Plain files, not
+ * flushed: a mark lost in a crash only means the pack is tried once more.
+ */
+const RESUME_DIR = 'resume';
 
 /** One ref to pull: its remote name, the commit the summary gives it, and where it goes here. */
 interface Target {
@@ -207,7 +214,7 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
           onObject: () => report({ objects: base + ++stored, wanted: base + stored }),
         });
       }
-      await clearResumeMarks(repo, fetched.summary.deltas);
+      clearResumeMarks(repo, fetched.summary.deltas);
       crashPoint('pull:done');
     } finally {
       await release();
@@ -435,13 +442,13 @@ async function chooseDelta(repo: Repo, deltas: DeltaInfo[], to: ObjectId, hadRef
 async function applyDelta(ctx: PullContext, delta: DeltaInfo): Promise<boolean> {
   const { repo, transport, opts, result, report } = ctx;
   const name = deltaName(delta.from, delta.to);
-  const db = await repo.indexDb();
-  const mark = RESUME_PREFIX + name;
-  if (db && (await db.getJson(mark)) !== undefined) {
+  const mark = join(repo.path, RESUME_DIR, name);
+  if (existsSync(mark)) {
     opts.onNotice?.(`delta ${name} was interrupted before; fetching only the objects still missing`);
     return false;
   }
-  await db?.putMany([[mark, { started: Date.now() }]]);
+  mkdirSync(dirname(mark), { recursive: true });
+  writeFileSync(mark, `${JSON.stringify({ started: Date.now() })}\n`);
   crashPoint('pull:delta-mark');
   const base = transport.stats.bytes;
   let stored = 0;
@@ -470,7 +477,10 @@ async function applyDelta(ctx: PullContext, delta: DeltaInfo): Promise<boolean> 
   }
 }
 
-async function clearResumeMarks(repo: Repo, deltas: DeltaInfo[]): Promise<void> {
-  const db = await repo.indexDb();
-  if (db && deltas.length) await db.deleteMany(deltas.map((d) => RESUME_PREFIX + deltaName(d.from, d.to)));
+/** Removes the resume marks of the summary's packs (see RESUME_DIR). */
+function clearResumeMarks(repo: Repo, deltas: DeltaInfo[]): void {
+  const dir = join(repo.path, RESUME_DIR);
+  if (!existsSync(dir)) return;
+  const listed = new Set(deltas.map((d) => deltaName(d.from, d.to)));
+  for (const name of readdirSync(dir)) if (listed.has(name)) rmSync(join(dir, name), { force: true });
 }
