@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Readable, type Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
-import lzma from 'lzma-native';
+import { lzma } from '../util/compression.js';
 import { replaceAtomic } from '../util/fs-atomic.js';
 import type { ObjectId } from '../util/hash.js';
 import { readCommit, readTree } from '../repo/objects.js';
@@ -109,9 +109,8 @@ export interface DeltaOptions {
 const XZ_MIN = 64 << 10;
 const XZ_LIMIT = 256 << 20;
 
-/** lzma-native's compressor (its bundled typings declare only the decompressor). */
 function xzCompressor(preset: number): Transform {
-  return (lzma as unknown as { createCompressor(o: { preset: number; threads: number }): Transform }).createCompressor({ preset, threads: 0 });
+  return lzma().createCompressor({ preset, threads: 0 });
 }
 
 /** Writes `deltas/<from>-<to>` (list it with `trove summary`); readers tell xz from gzip by the first bytes. */

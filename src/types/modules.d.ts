@@ -10,6 +10,7 @@ declare module 'lzma-native' {
   import type { Transform } from 'node:stream';
   const lzma: {
     createDecompressor(opts?: { synchronous?: boolean }): Transform;
+    createCompressor(opts: { preset: number; threads: number }): Transform;
   };
   export default lzma;
 }

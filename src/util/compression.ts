@@ -1,9 +1,21 @@
 import { open } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { Duplex, Transform } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { Decompress as ZstdDecompress } from 'fzstd';
-import lzma from 'lzma-native';
+import type lzmaNative from 'lzma-native';
 import { unsafeArchive, unsupported } from './errors.js';
+
+let lzmaModule: typeof lzmaNative | undefined;
+
+/**
+ * lzma-native, loaded when xz is first met: loading it (and the stream
+ * library it brings) costs about 0.1 s, which every command that can read a
+ * pack or an archive would otherwise pay at start.
+ */
+export function lzma(): typeof lzmaNative {
+  return (lzmaModule ??= createRequire(import.meta.url)('lzma-native') as typeof lzmaNative);
+}
 
 export type Compression = 'none' | 'gzip' | 'xz' | 'zstd' | 'bzip2';
 
@@ -165,7 +177,7 @@ export function decompressor(c: Compression): Duplex | undefined {
     case 'gzip':
       return createGunzip();
     case 'xz':
-      return lzma.createDecompressor();
+      return lzma().createDecompressor();
     case 'zstd':
       return zstdStream();
     case 'bzip2':
