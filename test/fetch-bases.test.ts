@@ -1,9 +1,14 @@
-// ObjectFetcher's bases: a fetched tree read beside the stored tree at its path, so that entries
-// both name alike are known stored without reading them, and nothing else is trusted.
+// Bases of pulls (ObjectFetcher's and applyPack's): a fetched tree read beside the stored tree at
+// its path, so that entries both name alike are known stored without reading them, and nothing
+// else is trusted.
+import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
+import { createGunzip } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_DIR_META } from '../src/format/types.js';
+import { applyPack } from '../src/remote/apply-pack.js';
 import { ObjectFetcher } from '../src/remote/fetch-objects.js';
+import { deltaPath } from '../src/remote/layout.js';
 import { openTransport } from '../src/remote/transport.js';
 import { writeCommit, writeTree } from '../src/repo/objects.js';
 import { Repo } from '../src/repo/repo.js';
@@ -28,11 +33,10 @@ async function version(repo: Repo, dirs: number, change: string, parents: Object
   return { commit, subtrees };
 }
 
-/** Fetches `tips` into `repo` from `server`, recording every object path the fetch looks up. */
-async function fetchRecording(repo: Repo, server: string, tips: ObjectId[], bases?: Map<ObjectId, ObjectId>): Promise<Set<ObjectId>> {
+/** `repo`'s store, recording in `looked` every object path asked for. */
+function recordingStore(repo: Repo, looked: Set<ObjectId>): DiskStore {
   const store = repo.store as DiskStore;
-  const looked = new Set<ObjectId>();
-  const recording = new Proxy(store, {
+  return new Proxy(store, {
     get(target, prop, receiver) {
       if (prop === 'pathOf') {
         return (id: ObjectId) => {
@@ -44,9 +48,14 @@ async function fetchRecording(repo: Repo, server: string, tips: ObjectId[], base
       return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
     },
   });
+}
+
+/** Fetches `tips` into `repo` from `server`, recording every object path the fetch looks up. */
+async function fetchRecording(repo: Repo, server: string, tips: ObjectId[], bases?: Map<ObjectId, ObjectId>): Promise<Set<ObjectId>> {
+  const looked = new Set<ObjectId>();
   const transport = openTransport(server);
   try {
-    await new ObjectFetcher({ store: recording, transport }).fetchCommits(tips, bases);
+    await new ObjectFetcher({ store: recordingStore(repo, looked), transport }).fetchCommits(tips, bases);
   } finally {
     await transport.close();
   }
@@ -100,6 +109,62 @@ describe('fetching beside a stored base commit', () => {
     const client = await Repo.init(path);
     await fetchRecording(client, serverPath, [c1]);
     await expect(fetchRecording(client, serverPath, [c2], new Map([[c2, c1]]))).rejects.toMatchObject({ code: 'E_BAD_OBJECT', message: expect.stringContaining('is not a tree') as unknown });
+    expect(client.store.hasSync(c2)).toBe(false);
+    expect(client.store.hasSync(t2)).toBe(false);
+    await client.close();
+  });
+});
+
+describe('applying a delta pack beside its base commit', () => {
+  it('does not read the subtrees the base names alike, and the result is whole', async () => {
+    const dir = tmpdir('trove-pack-bases');
+    const serverPath = join(dir, 'server');
+    const server = await Repo.init(serverPath);
+    const v1 = await version(server, 30, '', []);
+    const v2 = await version(server, 30, ' changed', [v1.commit]);
+    await server.close();
+    expect((await trove(['--repo', serverPath, 'delta', v1.commit, v2.commit, '--compression', 'gzip'])).code).toBe(0);
+    const pack = join(serverPath, deltaPath(v1.commit, v2.commit));
+    const results: Set<ObjectId>[] = [];
+    for (const withBase of [true, false]) {
+      const path = join(dir, `client-${withBase}`);
+      const client = await Repo.init(path);
+      await fetchRecording(client, serverPath, [v1.commit]);
+      const looked = new Set<ObjectId>();
+      const r = await applyPack(
+        { store: recordingStore(client, looked), target: v2.commit, base: withBase ? v1.commit : undefined },
+        createReadStream(pack).pipe(createGunzip()) as AsyncIterable<Buffer>,
+      );
+      await client.close();
+      expect(r.installed).toBeGreaterThan(0);
+      expect((await trove(['--repo', path, 'fsck'])).code).toBe(0);
+      results.push(looked);
+    }
+    const [withBase, without] = results as [Set<ObjectId>, Set<ObjectId>];
+    for (const t of v1.subtrees.slice(1)) expect(without.has(t)).toBe(true);
+    for (const t of v1.subtrees.slice(1)) expect(withBase.has(t)).toBe(false);
+  });
+
+  it('still refuses a stored blob named as a directory where the base names it a file', async () => {
+    const dir = tmpdir('trove-pack-bases-hostile');
+    const serverPath = join(dir, 'server');
+    const server = await Repo.init(serverPath);
+    const blob = Buffer.from('a file, not a directory\n');
+    await server.store.put(blob);
+    const t1 = await writeTree(server.store, { entries: [fileEntry('x', blob)] });
+    const c1 = await writeCommit(server.store, { tree: t1, root: DEFAULT_DIR_META, parents: [], subject: '1', body: '', timestamp: 1, metadata: [] });
+    const t2 = await writeTree(server.store, { entries: [dirEntry('x', hashBytes(blob))] });
+    const c2 = await writeCommit(server.store, { tree: t2, root: DEFAULT_DIR_META, parents: [c1], subject: '2', body: '', timestamp: 2, metadata: [] });
+    await server.close();
+    expect((await trove(['--repo', serverPath, 'delta', c1, c2, '--compression', 'gzip'])).code).toBe(0);
+    const path = join(dir, 'client');
+    const client = await Repo.init(path);
+    await fetchRecording(client, serverPath, [c1]);
+    const source = createReadStream(join(serverPath, deltaPath(c1, c2))).pipe(createGunzip()) as AsyncIterable<Buffer>;
+    await expect(applyPack({ store: client.store as DiskStore, target: c2, base: c1 }, source)).rejects.toMatchObject({
+      code: 'E_BAD_OBJECT',
+      message: expect.stringContaining('is not a tree') as unknown,
+    });
     expect(client.store.hasSync(c2)).toBe(false);
     expect(client.store.hasSync(t2)).toBe(false);
     await client.close();

@@ -1,10 +1,11 @@
 import { chmodSync, closeSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { badObject, corrupt } from '../util/errors.js';
 import { decodeCommit, decodeTree } from '../format/codec.js';
+import type { TreeEntry } from '../format/types.js';
 import { hashBytes, newHasher, type ObjectId } from '../util/hash.js';
 import { type ObjectFiles, objectFileMode } from '../store/types.js';
 import { crashPoint } from '../util/crash-point.js';
-import { checkPresent } from './present.js';
+import { checkPresent, namesAlike, storedCommitTree, storedTreeEntries } from './present.js';
 import type { DiskSpace } from './disk-space.js';
 import type { InstallTarget } from './install.js';
 import { ByteReader, type PackKind, readFrameHeader, readPackHeader } from './pack.js';
@@ -19,6 +20,12 @@ export interface ApplyPackInit {
   store: InstallTarget & ObjectFiles;
   /** The commit the pack brings in: the pack must hold it, and every object in it must be reachable from it. */
   target: ObjectId;
+  /**
+   * A stored commit the pack was made from (a delta's `from`): the target's
+   * trees are read beside its trees, so that what both name alike is known
+   * stored without reading it (default: none, every stored object named is read).
+   */
+  base?: ObjectId;
   /** Free space of the repository: each object's length is reserved before it is written (default: not checked). */
   space?: DiskSpace;
   /** Called after each object is stored (or found already stored), once the whole pack verified. */
@@ -48,7 +55,9 @@ interface Staged {
   /** A blob first named by an executable file entry. */
   executable?: boolean;
   /** A tree's entries that are not symlinks, with their modes (to find what the pack's commits show to other users). */
-  entries?: { id: ObjectId; kind: 'file' | 'dir'; mode: number }[];
+  entries?: { name: string; id: ObjectId; kind: 'file' | 'dir'; mode: number; size: number }[];
+  /** A tree's entries naming objects not earlier in the pack, which must be stored as what they are named as (checked once the pack is read). */
+  stored?: TreeEntry[];
   /** A commit's root tree and whether other users may search it. */
   root?: { tree: ObjectId; open: boolean };
 }
@@ -106,15 +115,19 @@ export async function applyPack(init: ApplyPackInit, source: AsyncIterable<Buffe
       const actual = hashBytes(bytes);
       if (actual !== id) throw corrupt(`pack: wrong bytes for object ${id} (they hash to ${actual})`);
       const refs: ObjectId[] = [];
-      const extra: Pick<Staged, 'entries' | 'root'> = {};
+      const extra: Pick<Staged, 'entries' | 'root' | 'stored'> = {};
       if (kind === 'tree') {
         const treeEntries = decodeTree(bytes).entries;
-        extra.entries = treeEntries.flatMap((e) => (e.kind === 'symlink' ? [] : [{ id: e.id!, kind: e.kind, mode: e.mode }]));
+        extra.entries = treeEntries.flatMap((e) => (e.kind === 'symlink' ? [] : [{ name: e.name, id: e.id!, kind: e.kind, mode: e.mode, size: e.size }]));
+        extra.stored = [];
         for (const e of treeEntries) {
           if (e.kind === 'symlink') continue;
-          requireInstalled(e.id!, e.kind === 'dir' ? 'tree' : 'blob', id, e.kind === 'file' ? e.size : undefined);
           const child = staged.get(e.id!);
-          if (!child) continue;
+          if (!child) {
+            extra.stored.push(e);
+            continue;
+          }
+          requireInstalled(e.id!, e.kind === 'dir' ? 'tree' : 'blob', id, e.kind === 'file' ? e.size : undefined);
           refs.push(e.id!);
           // The first tree to name a blob of this pack decides whether its object file is executable.
           if (e.kind === 'file' && child.executable === undefined) child.executable = (e.mode & 0o111) !== 0;
@@ -138,6 +151,7 @@ export async function applyPack(init: ApplyPackInit, source: AsyncIterable<Buffe
     }
     if (result.objects !== count) throw corrupt(`pack ended after ${result.objects} of ${count} objects`);
     if (!(await r.atEnd())) throw corrupt('pack has trailing bytes after its end marker');
+    checkStoredReferences(store, staged, init.target, init.base);
 
     const top = staged.get(init.target);
     if (top?.kind !== 'commit') throw badObject(`pack does not hold commit ${init.target}`);
@@ -174,6 +188,43 @@ export async function applyPack(init: ApplyPackInit, source: AsyncIterable<Buffe
   } finally {
     for (const s of staged.values()) if (s.tmp !== undefined) rmSync(s.tmp, { force: true });
   }
+}
+
+/**
+ * Throws unless every object a tree of the pack names without sending it
+ * earlier is stored as what the tree names it as (checkPresent). Trees are
+ * walked from the target's root beside the stored tree at the same path in
+ * `base`'s; an entry that stored tree names alike needs no check (see
+ * storedTreeEntries). Trees the walk does not reach (a parent commit's) are
+ * checked entry by entry.
+ */
+function checkStoredReferences(store: ObjectFiles, staged: Map<ObjectId, Staged>, target: ObjectId, base: ObjectId | undefined): void {
+  const done = new Set<ObjectId>();
+  const check = (tree: ObjectId, baseTree: ObjectId | undefined): void => {
+    const stack: [ObjectId, ObjectId | undefined][] = [[tree, baseTree]];
+    while (stack.length > 0) {
+      const [id, b] = stack.pop()!;
+      const s = staged.get(id);
+      if (s?.kind !== 'tree' || done.has(id)) continue;
+      done.add(id);
+      const beside = b === undefined ? undefined : storedTreeEntries(store, b);
+      for (const e of s.stored ?? []) {
+        if (namesAlike(beside?.get(e.name), e)) continue;
+        const kind = e.kind === 'dir' ? 'tree' : 'blob';
+        if (!checkPresent(store, e.id!, kind, e.kind === 'file' ? e.size : undefined, `pack: ${id}`)) {
+          throw corrupt(`pack: ${id} references ${kind} ${e.id!}, which is neither earlier in the pack nor in the store`);
+        }
+      }
+      for (const e of s.entries ?? []) {
+        if (e.kind !== 'dir' || !staged.has(e.id)) continue;
+        const under = beside?.get(e.name);
+        stack.push([e.id, under?.kind === 'dir' ? under.id : undefined]);
+      }
+    }
+  };
+  const root = staged.get(target)?.root?.tree;
+  if (root !== undefined) check(root, base === undefined ? undefined : storedCommitTree(store, base));
+  for (const s of staged.values()) if (s.kind === 'tree') check(s.id, undefined);
 }
 
 /**

@@ -1,11 +1,10 @@
 import { setMaxListeners } from 'node:events';
 import { badObject } from '../util/errors.js';
 import { decodeCommit, decodeTree } from '../format/codec.js';
-import type { TreeEntry } from '../format/types.js';
 import type { ObjectId } from '../util/hash.js';
 import { checkHash, installStream, installVerifiedSync, type InstallTarget } from './install.js';
 import { objectPath } from './layout.js';
-import { checkPresent, readStored } from './present.js';
+import { checkPresent, namesAlike, storedCommitTree, storedTreeEntries } from './present.js';
 import type { ObjectFiles } from '../store/types.js';
 import type { Transport } from './transport.js';
 import type { DiskSpace } from './disk-space.js';
@@ -119,7 +118,7 @@ export class ObjectFetcher {
     for (const id of tips) {
       const node = this.reference(id, 'commit', 0, this.root);
       const base = bases.get(id);
-      if (node && base !== undefined) node.base = this.storedCommitTree(base);
+      if (node && base !== undefined) node.base = storedCommitTree(this.init.store, base);
     }
     this.release(this.root);
     this.pump();
@@ -158,18 +157,6 @@ export class ObjectFetcher {
     (kind === 'blob' ? this.blobQueue : this.metaQueue).push(node);
     this.progress.wanted++;
     return node;
-  }
-
-  /** The root tree of stored commit `id`, or undefined when it is not stored (a base is only a hint). */
-  private storedCommitTree(id: ObjectId): ObjectId | undefined {
-    const bytes = readStored(this.init.store, id);
-    return bytes ? decodeCommit(bytes).tree : undefined;
-  }
-
-  /** A stored tree's entries by name, or undefined when it is not stored. */
-  private storedEntries(id: ObjectId): Map<string, TreeEntry> | undefined {
-    const bytes = readStored(this.init.store, id);
-    return bytes ? new Map(decodeTree(bytes, { canonical: false }).entries.map((e) => [e.name, e])) : undefined;
   }
 
   private next(): Node | undefined {
@@ -246,11 +233,11 @@ export class ObjectFetcher {
       if (tree) tree.base = node.base;
       for (const p of commit.parents) this.reference(p, 'commit', 0, node);
     } else {
-      const base = node.base === undefined ? undefined : this.storedEntries(node.base);
+      const base = node.base === undefined ? undefined : storedTreeEntries(this.init.store, node.base);
       for (const e of decodeTree(bytes).entries) {
         const open = node.open === true && (e.mode & (e.kind === 'dir' ? 0o001 : 0o004)) !== 0;
         const b = base?.get(e.name);
-        const stored = b !== undefined && b.kind === e.kind && b.id === e.id && b.size === e.size;
+        const stored = namesAlike(b, e);
         if (e.kind === 'dir') {
           const sub = this.reference(e.id!, 'tree', 0, node, false, open, stored);
           if (sub && b?.kind === 'dir') sub.base = b.id;

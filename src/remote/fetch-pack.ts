@@ -90,7 +90,7 @@ export async function fetchPack(init: FetchPackInit): Promise<ApplyPackResult> {
     let applied: ApplyPackResult;
     try {
       applied = await applyPack(
-        { store, target: delta.to, space, onObject: (kind, bytes) => init.onObject?.(kind, bytes) },
+        { store, target: delta.to, base: delta.from ?? undefined, space, onObject: (kind, bytes) => init.onObject?.(kind, bytes) },
         decompressed(createReadStream(tmp) as AsyncIterable<Buffer>),
       );
     } catch (err) {

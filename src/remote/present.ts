@@ -2,6 +2,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { badObject, corrupt, isErrno } from '../util/errors.js';
 import { decodeCommit, decodeTree } from '../format/codec.js';
 import { hashBytes, type ObjectId } from '../util/hash.js';
+import type { TreeEntry } from '../format/types.js';
 import type { ObjectFiles } from '../store/types.js';
 
 /** The kinds a remote can reference an object as. */
@@ -49,4 +50,27 @@ export function readStored(store: Pick<ObjectFiles, 'pathOf'>, id: ObjectId): Bu
   const actual = hashBytes(bytes);
   if (actual !== id) throw corrupt(`stored object ${id} is corrupt (its bytes hash to ${actual}); run trove fsck --repair`);
   return bytes;
+}
+
+/**
+ * A stored tree's entries by name, or undefined when it is not stored: the
+ * stored tree a fetched one is read beside. Every object a stored tree names
+ * is stored too, as the kind (and size) the tree gives (a store holds an
+ * object only with everything under it, verified), so an entry a fetched tree
+ * names alike (`namesAlike`) needs no reading of its own.
+ */
+export function storedTreeEntries(store: Pick<ObjectFiles, 'pathOf'>, id: ObjectId): Map<string, TreeEntry> | undefined {
+  const bytes = readStored(store, id);
+  return bytes ? new Map(decodeTree(bytes, { canonical: false }).entries.map((e) => [e.name, e])) : undefined;
+}
+
+/** The root tree of stored commit `id`, or undefined when it is not stored. */
+export function storedCommitTree(store: Pick<ObjectFiles, 'pathOf'>, id: ObjectId): ObjectId | undefined {
+  const bytes = readStored(store, id);
+  return bytes ? decodeCommit(bytes).tree : undefined;
+}
+
+/** Whether stored entry `stored` names what `e` names as `e` does: same kind, id and size. */
+export function namesAlike(stored: TreeEntry | undefined, e: Pick<TreeEntry, 'kind' | 'id' | 'size'>): boolean {
+  return stored !== undefined && stored.kind === e.kind && stored.id === e.id && stored.size === e.size;
 }
