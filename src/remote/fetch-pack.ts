@@ -94,7 +94,9 @@ export async function fetchPack(init: FetchPackInit): Promise<ApplyPackResult> {
         decompressed(createReadStream(tmp) as AsyncIterable<Buffer>),
       );
     } catch (err) {
-      throw final(err, name);
+      // Only a pack that read wrong may be damaged underneath; an error of this machine's (no space, say) is what it is.
+      const damaged = isTroveError(err, 'E_CORRUPT') || isTroveError(err, 'E_BAD_OBJECT');
+      throw final((damaged ? await decompressionError(tmp) : undefined) ?? err, name);
     }
     if (init.saveAs) {
       mkdirSync(dirname(init.saveAs), { recursive: true });
@@ -111,6 +113,29 @@ function final(err: unknown, name: string): TroveError {
   if (isTroveError(err)) return new TroveError(err.code, `delta ${name}: ${err.message}`, { cause: err, data: err.data });
   const e = err as NodeJS.ErrnoException;
   return corrupt(`delta ${name} does not decompress: ${e.code ?? e.name}: ${e.message}`, undefined, { cause: err });
+}
+
+/** Most decompressed bytes `decompressionError` reads before it gives up. */
+const CHECK_LIMIT = 256 << 20;
+
+/**
+ * Why the pack file at `path` does not decompress, or undefined when it does
+ * (or is still decompressing past CHECK_LIMIT bytes). Asked once applying a
+ * pack failed: a decompressor may hand on bytes of a damaged stream before it
+ * finds the damage (xz checks a block at its end), and then the damage, not
+ * the garbage the pack reader met first, is the cause to report.
+ */
+async function decompressionError(path: string): Promise<unknown> {
+  let seen = 0;
+  try {
+    for await (const c of decompressed(createReadStream(path) as AsyncIterable<Buffer>)) {
+      seen += c.length;
+      if (seen > CHECK_LIMIT) return undefined;
+    }
+    return undefined;
+  } catch (err) {
+    return isTroveError(err) ? undefined : err;
+  }
 }
 
 /** A pack's bytes, decompressed from gzip or xz (told apart by their first bytes). */
