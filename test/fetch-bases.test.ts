@@ -62,6 +62,26 @@ async function fetchRecording(repo: Repo, server: string, tips: ObjectId[], base
   return looked;
 }
 
+/**
+ * A server whose commit c1 has a file `x` and whose c2 (child of c1) names the same blob as a
+ * directory `x` (tree t2: a hostile server's tree), and a client that holds c1.
+ */
+async function hostile(tag: string): Promise<{ serverPath: string; client: Repo; c1: ObjectId; c2: ObjectId; t2: ObjectId }> {
+  const dir = tmpdir(tag);
+  const serverPath = join(dir, 'server');
+  const server = await Repo.init(serverPath);
+  const blob = Buffer.from('a file, not a directory\n');
+  await server.store.put(blob);
+  const t1 = await writeTree(server.store, { entries: [fileEntry('x', blob)] });
+  const c1 = await writeCommit(server.store, { tree: t1, root: DEFAULT_DIR_META, parents: [], subject: '1', body: '', timestamp: 1, metadata: [] });
+  const t2 = await writeTree(server.store, { entries: [dirEntry('x', hashBytes(blob))] });
+  const c2 = await writeCommit(server.store, { tree: t2, root: DEFAULT_DIR_META, parents: [c1], subject: '2', body: '', timestamp: 2, metadata: [] });
+  await server.close();
+  const client = await Repo.init(join(dir, 'client'));
+  await fetchRecording(client, serverPath, [c1]);
+  return { serverPath, client, c1, c2, t2 };
+}
+
 describe('fetching beside a stored base commit', () => {
   it('does not read the subtrees a stored base names alike, and the result is whole', async () => {
     const dir = tmpdir('trove-bases');
@@ -94,20 +114,7 @@ describe('fetching beside a stored base commit', () => {
   });
 
   it('still refuses a stored blob named as a directory where the base names it a file', async () => {
-    const dir = tmpdir('trove-bases-hostile');
-    const serverPath = join(dir, 'server');
-    const server = await Repo.init(serverPath);
-    const blob = Buffer.from('a file, not a directory\n');
-    await server.store.put(blob);
-    const t1 = await writeTree(server.store, { entries: [fileEntry('x', blob)] });
-    const c1 = await writeCommit(server.store, { tree: t1, root: DEFAULT_DIR_META, parents: [], subject: '1', body: '', timestamp: 1, metadata: [] });
-    // The same name and id, now as a directory: a hostile server's tree.
-    const t2 = await writeTree(server.store, { entries: [dirEntry('x', hashBytes(blob))] });
-    const c2 = await writeCommit(server.store, { tree: t2, root: DEFAULT_DIR_META, parents: [c1], subject: '2', body: '', timestamp: 2, metadata: [] });
-    await server.close();
-    const path = join(dir, 'client');
-    const client = await Repo.init(path);
-    await fetchRecording(client, serverPath, [c1]);
+    const { serverPath, client, c1, c2, t2 } = await hostile('trove-bases-hostile');
     await expect(fetchRecording(client, serverPath, [c2], new Map([[c2, c1]]))).rejects.toMatchObject({ code: 'E_BAD_OBJECT', message: expect.stringContaining('is not a tree') as unknown });
     expect(client.store.hasSync(c2)).toBe(false);
     expect(client.store.hasSync(t2)).toBe(false);
@@ -146,20 +153,8 @@ describe('applying a delta pack beside its base commit', () => {
   });
 
   it('still refuses a stored blob named as a directory where the base names it a file', async () => {
-    const dir = tmpdir('trove-pack-bases-hostile');
-    const serverPath = join(dir, 'server');
-    const server = await Repo.init(serverPath);
-    const blob = Buffer.from('a file, not a directory\n');
-    await server.store.put(blob);
-    const t1 = await writeTree(server.store, { entries: [fileEntry('x', blob)] });
-    const c1 = await writeCommit(server.store, { tree: t1, root: DEFAULT_DIR_META, parents: [], subject: '1', body: '', timestamp: 1, metadata: [] });
-    const t2 = await writeTree(server.store, { entries: [dirEntry('x', hashBytes(blob))] });
-    const c2 = await writeCommit(server.store, { tree: t2, root: DEFAULT_DIR_META, parents: [c1], subject: '2', body: '', timestamp: 2, metadata: [] });
-    await server.close();
+    const { serverPath, client, c1, c2, t2 } = await hostile('trove-pack-bases-hostile');
     expect((await trove(['--repo', serverPath, 'delta', c1, c2, '--compression', 'gzip'])).code).toBe(0);
-    const path = join(dir, 'client');
-    const client = await Repo.init(path);
-    await fetchRecording(client, serverPath, [c1]);
     const source = createReadStream(join(serverPath, deltaPath(c1, c2))).pipe(createGunzip()) as AsyncIterable<Buffer>;
     await expect(applyPack({ store: client.store as DiskStore, target: c2, base: c1 }, source)).rejects.toMatchObject({
       code: 'E_BAD_OBJECT',
