@@ -1,7 +1,7 @@
 // Bases of pulls (ObjectFetcher's and applyPack's): a fetched tree read beside the stored tree at
 // its path, so that entries both name alike are known stored without reading them, and nothing
 // else is trusted.
-import { createReadStream } from 'node:fs';
+import { chmodSync, createReadStream, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
@@ -10,7 +10,7 @@ import { applyPack } from '../src/remote/apply-pack.js';
 import { ObjectFetcher } from '../src/remote/fetch-objects.js';
 import { deltaPath } from '../src/remote/layout.js';
 import { openTransport } from '../src/remote/transport.js';
-import { writeCommit, writeTree } from '../src/repo/objects.js';
+import { readCommit, writeCommit, writeTree } from '../src/repo/objects.js';
 import { Repo } from '../src/repo/repo.js';
 import type { DiskStore } from '../src/store/disk.js';
 import { hashBytes, type ObjectId } from '../src/util/hash.js';
@@ -162,6 +162,54 @@ describe('applying a delta pack beside its base commit', () => {
     });
     expect(client.store.hasSync(c2)).toBe(false);
     expect(client.store.hasSync(t2)).toBe(false);
+    await client.close();
+  });
+});
+
+describe('a base whose subtree was moved out (fsck --repair quarantines a damaged object)', () => {
+  async function setup(tag: string) {
+    const dir = tmpdir(tag);
+    const serverPath = join(dir, 'server');
+    const server = await Repo.init(serverPath);
+    const v1 = await version(server, 10, '', []);
+    const v2 = await version(server, 10, ' changed', [v1.commit]);
+    await server.close();
+    const client = await Repo.init(join(dir, 'client'));
+    await fetchRecording(client, serverPath, [v1.commit]);
+    // An unchanged subtree is gone, though the stored root of v1 still names it.
+    const gone = v1.subtrees[5]!;
+    rmSync((client.store as DiskStore).pathOf(gone));
+    return { serverPath, client, v1, v2, gone };
+  }
+
+  it('an object pull fetches the subtree again instead of trusting the base for it', async () => {
+    const { serverPath, client, v1, v2, gone } = await setup('trove-bases-gone');
+    await fetchRecording(client, serverPath, [v2.commit], new Map([[v2.commit, v1.commit]]));
+    expect(client.store.hasSync(gone)).toBe(true);
+    expect(client.store.hasSync(v2.commit)).toBe(true);
+    await client.close();
+  });
+
+  it('a delta pack that does not carry it is refused, and nothing of it is stored', async () => {
+    const { serverPath, client, v1, v2, gone } = await setup('trove-pack-bases-gone');
+    expect((await trove(['--repo', serverPath, 'delta', v1.commit, v2.commit, '--compression', 'gzip'])).code).toBe(0);
+    const source = createReadStream(join(serverPath, deltaPath(v1.commit, v2.commit))).pipe(createGunzip()) as AsyncIterable<Buffer>;
+    await expect(applyPack({ store: client.store as DiskStore, target: v2.commit, base: v1.commit }, source)).rejects.toMatchObject({
+      code: 'E_CORRUPT',
+      message: expect.stringContaining(`references tree ${gone}, which is neither earlier in the pack nor in the store`) as unknown,
+    });
+    expect(client.store.hasSync(v2.commit)).toBe(false);
+    await client.close();
+  });
+
+  it('an unreadable base is no base: the pull goes on without it', async () => {
+    const { serverPath, client, v1, v2 } = await setup('trove-bases-corrupt');
+    // The base's root tree rots on disk: its bytes no longer hash to its id.
+    const path = (client.store as DiskStore).pathOf((await readCommit(client.store, v1.commit)).tree);
+    chmodSync(path, 0o644);
+    writeFileSync(path, 'rotten');
+    await fetchRecording(client, serverPath, [v2.commit], new Map([[v2.commit, v1.commit]]));
+    expect(client.store.hasSync(v2.commit)).toBe(true);
     await client.close();
   });
 });

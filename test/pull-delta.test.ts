@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -126,6 +127,20 @@ describe('delta packs served by nginx', () => {
     expect(nginx.accessLog().some((l) => l.path.startsWith('/objects/'))).toBe(true);
     expect(objectIds(client)).toEqual(objectIds(server));
     await troveOk(client, 'fsck');
+    // The refused pack's decompressor (an xz process for xz) is not left running in this process.
+    expect(await childrenNamed('xz')).toEqual([]);
+  }
+
+  /** Child processes of this (test) process with command name `name`, once those being stopped are gone (2 s at most). */
+  async function childrenNamed(name: string): Promise<string[]> {
+    let found: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      const out = spawnSync('ps', ['-o', 'pid=,comm=', '--ppid', String(process.pid)], { encoding: 'utf8' }).stdout;
+      found = out.split('\n').map((l) => l.trim()).filter((l) => l.endsWith(` ${name}`));
+      if (found.length === 0) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return found;
   }
 
   /** Flips bytes inside the compressed stream, past its header. */

@@ -237,7 +237,8 @@ export class ObjectFetcher {
       for (const e of decodeTree(bytes).entries) {
         const open = node.open === true && (e.mode & (e.kind === 'dir' ? 0o001 : 0o004)) !== 0;
         const b = base?.get(e.name);
-        const stored = namesAlike(b, e);
+        // Trees only: a tree's check reads, hashes and decodes it; a blob's is one stat anyway.
+        const stored = e.kind === 'dir' && namesAlike(b, e) && this.init.store.hasSync(e.id!);
         if (e.kind === 'dir') {
           const sub = this.reference(e.id!, 'tree', 0, node, false, open, stored);
           if (sub && b?.kind === 'dir') sub.base = b.id;

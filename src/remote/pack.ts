@@ -101,6 +101,17 @@ export class ByteReader {
     }
   }
 
+  /**
+   * Stops reading the source: a generator (a decompressor's output, say)
+   * runs its cleanup, so nothing behind it waits on a full pipe.
+   */
+  async close(): Promise<void> {
+    if (!this.eof) {
+      this.eof = true;
+      await this.it.return?.();
+    }
+  }
+
   /** True when no byte is left. */
   async atEnd(): Promise<boolean> {
     return this.buf.length === 0 && !(await this.more());

@@ -60,17 +60,37 @@ export function readStored(store: Pick<ObjectFiles, 'pathOf'>, id: ObjectId): Bu
  * names alike (`namesAlike`) needs no reading of its own.
  */
 export function storedTreeEntries(store: Pick<ObjectFiles, 'pathOf'>, id: ObjectId): Map<string, TreeEntry> | undefined {
-  const bytes = readStored(store, id);
-  return bytes ? new Map(decodeTree(bytes, { canonical: false }).entries.map((e) => [e.name, e])) : undefined;
+  return asHint(() => {
+    const bytes = readStored(store, id);
+    return bytes ? new Map(decodeTree(bytes, { canonical: false }).entries.map((e) => [e.name, e])) : undefined;
+  });
 }
 
 /** The root tree of stored commit `id`, or undefined when it is not stored. */
 export function storedCommitTree(store: Pick<ObjectFiles, 'pathOf'>, id: ObjectId): ObjectId | undefined {
-  const bytes = readStored(store, id);
-  return bytes ? decodeCommit(bytes).tree : undefined;
+  return asHint(() => {
+    const bytes = readStored(store, id);
+    return bytes ? decodeCommit(bytes).tree : undefined;
+  });
 }
 
-/** Whether stored entry `stored` names what `e` names as `e` does: same kind, id and size. */
+/**
+ * A base is only a hint: one that cannot be read (a corrupt object of the
+ * generation being left, say) means no base, never a failed pull.
+ */
+function asHint<T>(read: () => T | undefined): T | undefined {
+  try {
+    return read();
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Whether stored entry `stored` names what `e` names as `e` does: same kind,
+ * id and size. Callers still check that the object exists (one stat): `fsck
+ * --repair` may have moved a damaged object out from under a stored tree.
+ */
 export function namesAlike(stored: TreeEntry | undefined, e: Pick<TreeEntry, 'kind' | 'id' | 'size'>): boolean {
   return stored !== undefined && stored.kind === e.kind && stored.id === e.id && stored.size === e.size;
 }

@@ -463,7 +463,12 @@ async function copyOfBase(dir: string, target: string): Promise<Dest> {
   const size = Math.max(1, Math.ceil(names.length / (jobs * COPY_CHUNKS_PER_JOB)));
   const chunks: string[][] = [];
   for (let i = 0; i < names.length; i += size) chunks.push(names.slice(i, i + size).map((n) => `${dir}/${n}`));
-  mkdirSync(target, { mode: 0o700 });
+  try {
+    mkdirSync(target, { mode: 0o700 });
+  } catch (err) {
+    if (isErrno(err, 'EEXIST')) throw exists(`checkout destination ${target} exists`, { path: target });
+    throw err;
+  }
   const run = limiter(jobs);
   const failures: string[] = [];
   const copy = (paths: string[]) =>
@@ -472,9 +477,16 @@ async function copyOfBase(dir: string, target: string): Promise<Dest> {
         new Promise<void>((done) => {
           if (failures.length > 0) return done();
           // setpriv --pdeathsig: a cp whose trove was killed dies too, instead of filling a temp directory that is being removed.
-          const p = spawn('setpriv', ['--pdeathsig', 'KILL', '--', 'cp', '-a', '-l', `--target-directory=${target}`, '--', ...paths], { stdio: ['ignore', 'ignore', 'pipe'] });
+          let p: ReturnType<typeof spawn>;
+          try {
+            p = spawn('setpriv', ['--pdeathsig', 'KILL', '--', 'cp', '-a', '-l', `--target-directory=${target}`, '--', ...paths], { stdio: ['ignore', 'ignore', 'pipe'] });
+          } catch (err) {
+            // Thrown, not emitted (E2BIG, say): the other runs still finish before the directory is removed.
+            failures.push((err as Error).message);
+            return done();
+          }
           let stderr = '';
-          p.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+          p.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
           p.on('error', (err) => {
             failures.push(err.message);
             done();
