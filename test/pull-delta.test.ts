@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -135,8 +134,18 @@ describe('delta packs served by nginx', () => {
   async function childrenNamed(name: string): Promise<string[]> {
     let found: string[] = [];
     for (let i = 0; i < 20; i++) {
-      const out = spawnSync('ps', ['-o', 'pid=,comm=', '--ppid', String(process.pid)], { encoding: 'utf8' }).stdout;
-      found = out.split('\n').map((l) => l.trim()).filter((l) => l.endsWith(` ${name}`));
+      found = [];
+      for (const pid of readdirSync('/proc').filter((p) => /^[0-9]+$/.test(p))) {
+        let stat: string;
+        try {
+          stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        } catch {
+          continue; // gone meanwhile
+        }
+        // pid (comm) state ppid ...
+        const m = /^\d+ \((.*)\) \S+ (\d+) /.exec(stat);
+        if (m && m[1] === name && Number(m[2]) === process.pid) found.push(pid);
+      }
       if (found.length === 0) break;
       await new Promise((r) => setTimeout(r, 100));
     }

@@ -102,9 +102,12 @@ export class Repo {
       const pid = tempOwner(name);
       if (pid === undefined || pid === process.pid || processAlive(pid)) continue;
       try {
-        await rm(join(this.tmpDir, name), { recursive: true, force: true });
+        // Retried while not empty: a killed process's children (an activation's cp, say) may add
+        // entries for a moment after it died, until their own kill lands.
+        await rm(join(this.tmpDir, name), { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
       } catch (err) {
-        if (!isErrno(err, 'EACCES') && !isErrno(err, 'EPERM')) throw err;
+        // Not ours to remove, or still being filled: left for a later command.
+        if (!isErrno(err, 'EACCES') && !isErrno(err, 'EPERM') && !isErrno(err, 'ENOTEMPTY')) throw err;
       }
     }
   }
