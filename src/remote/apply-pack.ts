@@ -5,7 +5,7 @@ import type { TreeEntry } from '../format/types.js';
 import { hashBytes, newHasher, type ObjectId } from '../util/hash.js';
 import { type ObjectFiles, objectFileMode } from '../store/types.js';
 import { crashPoint } from '../util/crash-point.js';
-import { checkPresent, namesAlike, storedCommitTree, storedTreeEntries } from './present.js';
+import { checkPresent, type ReferencedKind, storedAlike, storedCommitTree, storedTreeEntries } from './present.js';
 import type { DiskSpace } from './disk-space.js';
 import type { InstallTarget } from './install.js';
 import { ByteReader, type PackKind, readFrameHeader, readPackHeader } from './pack.js';
@@ -91,9 +91,7 @@ export async function applyPack(init: ApplyPackInit, source: AsyncIterable<Buffe
       return;
     }
     // Already stored: it must be what the pack references it as (a stored blob is no tree).
-    if (!checkPresent(store, id, kind, size, `pack: ${from}`)) {
-      throw corrupt(`pack: ${from} references ${kind} ${id}, which is neither earlier in the pack nor in the store`);
-    }
+    requireStored(store, id, kind, size, `pack: ${from}`);
   };
 
   try {
@@ -211,12 +209,8 @@ function checkStoredReferences(store: ObjectFiles & Pick<InstallTarget, 'hasSync
       done.add(id);
       const beside = b === undefined ? undefined : storedTreeEntries(store, b);
       for (const e of s.stored ?? []) {
-        // Trees only: a tree's check reads, hashes and decodes it; a blob's is one stat anyway.
-        if (e.kind === 'dir' && namesAlike(beside?.get(e.name), e) && store.hasSync(e.id!)) continue;
-        const kind = e.kind === 'dir' ? 'tree' : 'blob';
-        if (!checkPresent(store, e.id!, kind, e.kind === 'file' ? e.size : undefined, `pack: ${id}`)) {
-          throw corrupt(`pack: ${id} references ${kind} ${e.id!}, which is neither earlier in the pack nor in the store`);
-        }
+        if (storedAlike(store, beside?.get(e.name), e)) continue;
+        requireStored(store, e.id!, e.kind === 'dir' ? 'tree' : 'blob', e.kind === 'file' ? e.size : undefined, `pack: ${id}`);
       }
       for (const e of s.entries ?? []) {
         if (e.kind !== 'dir' || !staged.has(e.id)) continue;
@@ -228,6 +222,15 @@ function checkStoredReferences(store: ObjectFiles & Pick<InstallTarget, 'hasSync
   const root = staged.get(target)?.root?.tree;
   if (root !== undefined) check(root, base === undefined ? undefined : storedCommitTree(store, base));
   for (const s of staged.values()) if (s.kind === 'tree') check(s.id, undefined);
+}
+
+/**
+ * Throws unless `id`, which `from` references as a `kind` (of `size` bytes,
+ * for a blob) and which is not earlier in the pack, is stored as that
+ * (checkPresent): E_CORRUPT when it is not stored at all.
+ */
+function requireStored(store: ObjectFiles, id: ObjectId, kind: ReferencedKind, size: number | undefined, from: string): void {
+  if (!checkPresent(store, id, kind, size, from)) throw corrupt(`${from} references ${kind} ${id}, which is neither earlier in the pack nor in the store`);
 }
 
 /**

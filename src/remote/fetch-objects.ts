@@ -4,7 +4,7 @@ import { decodeCommit, decodeTree } from '../format/codec.js';
 import type { ObjectId } from '../util/hash.js';
 import { checkHash, installStream, installVerifiedSync, type InstallTarget } from './install.js';
 import { objectPath } from './layout.js';
-import { checkPresent, namesAlike, storedCommitTree, storedTreeEntries } from './present.js';
+import { checkPresent, storedAlike, storedCommitTree, storedTreeEntries } from './present.js';
 import type { ObjectFiles } from '../store/types.js';
 import type { Transport } from './transport.js';
 import type { DiskSpace } from './disk-space.js';
@@ -107,10 +107,9 @@ export class ObjectFetcher {
    * Fetches the commits (and their history and trees) that are missing.
    * `bases` maps a tip to a stored commit it is likely to share most trees
    * with (the commit a ref or profile held before): each tree fetched is read
-   * beside the stored tree at its path, and an entry both name alike (same
-   * kind, id and size) is known stored as what it is referenced as, without
-   * reading it. Only stored objects are taken as bases, so this changes
-   * what is read, never what is trusted.
+   * beside the stored tree at its path, and a subtree both name alike is
+   * known stored without reading it (`storedAlike`). Only stored objects are
+   * taken as bases, so this changes what is read, never what is trusted.
    */
   async fetchCommits(tips: ObjectId[], bases: ReadonlyMap<ObjectId, ObjectId> = new Map()): Promise<void> {
     const done = new Promise<void>((resolve, reject) => (this.settle = { resolve, reject }));
@@ -127,8 +126,8 @@ export class ObjectFetcher {
 
   /**
    * Notes that `parent` needs `id`; queues it unless it is stored or already
-   * on its way. `stored`: a stored tree names it alike, so it is stored as
-   * this kind (and size). Returns the node when it was queued.
+   * on its way. `stored`: known stored as this kind (`storedAlike`).
+   * Returns the node when it was queued.
    */
   private reference(id: ObjectId, kind: Kind, size: number, parent: Node, executable = false, open = true, stored = false): Node | undefined {
     const cur = this.inflight.get(id);
@@ -236,13 +235,11 @@ export class ObjectFetcher {
       const base = node.base === undefined ? undefined : storedTreeEntries(this.init.store, node.base);
       for (const e of decodeTree(bytes).entries) {
         const open = node.open === true && (e.mode & (e.kind === 'dir' ? 0o001 : 0o004)) !== 0;
-        const b = base?.get(e.name);
-        // Trees only: a tree's check reads, hashes and decodes it; a blob's is one stat anyway.
-        const stored = e.kind === 'dir' && namesAlike(b, e) && this.init.store.hasSync(e.id!);
         if (e.kind === 'dir') {
-          const sub = this.reference(e.id!, 'tree', 0, node, false, open, stored);
+          const b = base?.get(e.name);
+          const sub = this.reference(e.id!, 'tree', 0, node, false, open, storedAlike(this.init.store, b, e));
           if (sub && b?.kind === 'dir') sub.base = b.id;
-        } else if (e.kind === 'file') this.reference(e.id!, 'blob', e.size, node, (e.mode & 0o111) !== 0, open, stored);
+        } else if (e.kind === 'file') this.reference(e.id!, 'blob', e.size, node, (e.mode & 0o111) !== 0, open);
       }
     }
     this.release(node);

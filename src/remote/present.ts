@@ -3,7 +3,7 @@ import { badObject, corrupt, isErrno } from '../util/errors.js';
 import { decodeCommit, decodeTree } from '../format/codec.js';
 import { hashBytes, type ObjectId } from '../util/hash.js';
 import type { TreeEntry } from '../format/types.js';
-import type { ObjectFiles } from '../store/types.js';
+import type { ObjectFiles, ObjectStore } from '../store/types.js';
 
 /** The kinds a remote can reference an object as. */
 export type ReferencedKind = 'commit' | 'tree' | 'blob';
@@ -54,10 +54,7 @@ export function readStored(store: Pick<ObjectFiles, 'pathOf'>, id: ObjectId): Bu
 
 /**
  * A stored tree's entries by name, or undefined when it is not stored: the
- * stored tree a fetched one is read beside. Every object a stored tree names
- * is stored too, as the kind (and size) the tree gives (a store holds an
- * object only with everything under it, verified), so an entry a fetched tree
- * names alike (`namesAlike`) needs no reading of its own.
+ * stored tree a fetched one is read beside (see `storedAlike`).
  */
 export function storedTreeEntries(store: Pick<ObjectFiles, 'pathOf'>, id: ObjectId): Map<string, TreeEntry> | undefined {
   return asHint(() => {
@@ -87,10 +84,14 @@ function asHint<T>(read: () => T | undefined): T | undefined {
 }
 
 /**
- * Whether stored entry `stored` names what `e` names as `e` does: same kind,
- * id and size. Callers still check that the object exists (one stat): `fsck
- * --repair` may have moved a damaged object out from under a stored tree.
+ * Whether directory entry `e` of a fetched tree is known stored as a tree
+ * without reading it: `stored`, the entry of the same name in a stored tree,
+ * is a directory with the same id (a store holds a tree only with everything
+ * under it, verified as what it names it as), and the object is there (one
+ * stat: `fsck --repair` may have moved a damaged object out from under a
+ * stored tree). Blobs are never taken this way: their check is one stat anyway.
  */
-export function namesAlike(stored: TreeEntry | undefined, e: Pick<TreeEntry, 'kind' | 'id' | 'size'>): boolean {
-  return stored !== undefined && stored.kind === e.kind && stored.id === e.id && stored.size === e.size;
+export function storedAlike(store: Pick<ObjectStore, 'hasSync'>, stored: TreeEntry | undefined, e: Pick<TreeEntry, 'kind' | 'id' | 'size'>): boolean {
+  return e.kind === 'dir' && stored?.kind === 'dir' && stored.id === e.id && stored.size === e.size && store.hasSync(e.id!);
 }
+
