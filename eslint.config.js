@@ -45,6 +45,12 @@ export default tseslint.config(
       '@typescript-eslint/no-non-null-assertion': 'off',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-control-regex': 'off',
+      // undici's index loads all of undici (fetch, WebSocket, mocks: 1 MB bundled, about 0.1 s per
+      // network command); values come from the modules trove uses (src/remote/transport.ts).
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        { paths: [{ name: 'undici', allowTypeImports: true, message: "import undici's pool and request API from undici/lib/… (src/types/modules.d.ts), not its index." }] },
+      ],
     },
   },
   ...layerRules(),

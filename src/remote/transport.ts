@@ -2,8 +2,11 @@ import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { pipeline, type Readable } from 'node:stream';
 import { promisify } from 'node:util';
+import { setFlagsFromString } from 'node:v8';
 import { createGunzip, gunzip, gunzipSync, type InputType, type ZlibOptions } from 'node:zlib';
-import { type Dispatcher, Pool } from 'undici';
+import type { Dispatcher, Pool as PoolType } from 'undici';
+import request from 'undici/lib/api/api-request.js';
+import Pool from 'undici/lib/dispatcher/pool.js';
 import { isErrno } from '../util/errors.js';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy, retryableStatus, TransferError, withRetries } from './retry.js';
 
@@ -356,13 +359,31 @@ function bodyEncoding(header: unknown, where: string): 'gzip' | undefined {
   return undefined;
 }
 
+let baselineWasm = false;
+
+/**
+ * undici parses HTTP/1.1 with llhttp compiled to WebAssembly. V8 compiles it
+ * with its baseline compiler (Liftoff), then again with TurboFan on a
+ * background thread, and a process does not exit before that second compile
+ * has finished: about 0.16 s added to every network command (docs/benchmarks.md,
+ * "Start-up of network commands"), for a parser whose work here is a few
+ * hundred response heads. Liftoff's code is kept; the flag is process-wide and
+ * only affects WebAssembly.
+ */
+function wasmBaselineOnly(): void {
+  if (baselineWasm) return;
+  setFlagsFromString('--liftoff-only');
+  baselineWasm = true;
+}
+
 /** A remote served over HTTP or HTTPS. */
 export class HttpTransport extends Transport {
-  private readonly pool: Pool;
+  private readonly pool: PoolType;
   private readonly base: string;
 
   constructor(url: string, init: TransportInit = {}) {
     super(url, init);
+    wasmBaselineOnly();
     const u = new URL(url);
     this.base = u.pathname.endsWith('/') ? u.pathname : `${u.pathname}/`;
     const timeout = init.timeoutMs ?? DEFAULT_TIMEOUT_MS;
@@ -376,7 +397,7 @@ export class HttpTransport extends Transport {
   }
 
   protected async open(path: string, signal?: AbortSignal): Promise<Opened | undefined> {
-    const res = await this.pool.request({
+    const res = await request.call(this.pool, {
       path: this.base + path,
       method: 'GET',
       headers: { 'accept-encoding': 'gzip' },
