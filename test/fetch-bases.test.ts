@@ -1,7 +1,7 @@
 // Bases of pulls (ObjectFetcher's and applyPack's): a fetched tree read beside the stored tree at
 // its path, so that entries both name alike are known stored without reading them, and nothing
 // else is trusted.
-import { chmodSync, createReadStream, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, createReadStream, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
@@ -11,6 +11,7 @@ import { ObjectFetcher } from '../src/remote/fetch-objects.js';
 import { deltaPath } from '../src/remote/layout.js';
 import { openTransport } from '../src/remote/transport.js';
 import { readCommit, writeCommit, writeTree } from '../src/repo/objects.js';
+import { quarantinedIds } from '../src/repo/quarantine.js';
 import { Repo } from '../src/repo/repo.js';
 import type { DiskStore } from '../src/store/disk.js';
 import { hashBytes, type ObjectId } from '../src/util/hash.js';
@@ -55,7 +56,8 @@ async function fetchRecording(repo: Repo, server: string, tips: ObjectId[], base
   const looked = new Set<ObjectId>();
   const transport = openTransport(server);
   try {
-    await new ObjectFetcher({ store: recordingStore(repo, looked), transport }).fetchCommits(tips, bases);
+    const quarantined = await quarantinedIds(repo);
+    await new ObjectFetcher({ store: recordingStore(repo, looked), transport }).fetchCommits(tips, bases && { commits: bases, quarantined });
   } finally {
     await transport.close();
   }
@@ -111,6 +113,10 @@ describe('fetching beside a stored base commit', () => {
     for (const t of unchanged) expect(without.has(t)).toBe(true);
     for (const t of unchanged) expect(withBase.has(t)).toBe(false);
     expect(withBase.has(v2.subtrees[0]!)).toBe(true);
+    // The unchanged files beside the changed one: looked at (a stat) without a base, not with one.
+    const unchangedBlobs = [1, 2, 3, 4].map((i) => hashBytes(Buffer.from(`dir 0 file ${i}\n`)));
+    for (const b of unchangedBlobs) expect(without.has(b)).toBe(true);
+    for (const b of unchangedBlobs) expect(withBase.has(b)).toBe(false);
   });
 
   it('still refuses a stored blob named as a directory where the base names it a file', async () => {
@@ -139,7 +145,7 @@ describe('applying a delta pack beside its base commit', () => {
       await fetchRecording(client, serverPath, [v1.commit]);
       const looked = new Set<ObjectId>();
       const r = await applyPack(
-        { store: recordingStore(client, looked), target: v2.commit, base: withBase ? v1.commit : undefined },
+        { store: recordingStore(client, looked), target: v2.commit, base: withBase ? { commit: v1.commit, quarantined: new Set() } : undefined },
         createReadStream(pack).pipe(createGunzip()) as AsyncIterable<Buffer>,
       );
       await client.close();
@@ -150,13 +156,16 @@ describe('applying a delta pack beside its base commit', () => {
     const [withBase, without] = results as [Set<ObjectId>, Set<ObjectId>];
     for (const t of v1.subtrees.slice(1)) expect(without.has(t)).toBe(true);
     for (const t of v1.subtrees.slice(1)) expect(withBase.has(t)).toBe(false);
+    const unchangedBlobs = [1, 2, 3, 4].map((i) => hashBytes(Buffer.from(`dir 0 file ${i}\n`)));
+    for (const b of unchangedBlobs) expect(without.has(b)).toBe(true);
+    for (const b of unchangedBlobs) expect(withBase.has(b)).toBe(false);
   });
 
   it('still refuses a stored blob named as a directory where the base names it a file', async () => {
     const { serverPath, client, c1, c2, t2 } = await hostile('trove-pack-bases-hostile');
     expect((await trove(['--repo', serverPath, 'delta', c1, c2, '--compression', 'gzip'])).code).toBe(0);
     const source = createReadStream(join(serverPath, deltaPath(c1, c2))).pipe(createGunzip()) as AsyncIterable<Buffer>;
-    await expect(applyPack({ store: client.store as DiskStore, target: c2, base: c1 }, source)).rejects.toMatchObject({
+    await expect(applyPack({ store: client.store as DiskStore, target: c2, base: { commit: c1, quarantined: new Set() } }, source)).rejects.toMatchObject({
       code: 'E_BAD_OBJECT',
       message: expect.stringContaining('is not a tree') as unknown,
     });
@@ -166,44 +175,59 @@ describe('applying a delta pack beside its base commit', () => {
   });
 });
 
-describe('a base whose subtree was moved out (fsck --repair quarantines a damaged object)', () => {
-  async function setup(tag: string) {
+describe('a base with an object fsck --repair moved out (quarantine/)', () => {
+  /** A client holding v1 under a ref, one of whose unchanged objects (`which`) rotted and was quarantined by fsck --repair. */
+  async function setup(tag: string, which: 'subtree' | 'blob') {
     const dir = tmpdir(tag);
     const serverPath = join(dir, 'server');
     const server = await Repo.init(serverPath);
     const v1 = await version(server, 10, '', []);
     const v2 = await version(server, 10, ' changed', [v1.commit]);
     await server.close();
-    const client = await Repo.init(join(dir, 'client'));
+    const clientPath = join(dir, 'client');
+    let client = await Repo.init(clientPath);
     await fetchRecording(client, serverPath, [v1.commit]);
-    // An unchanged subtree is gone, though the stored root of v1 still names it.
-    const gone = v1.subtrees[5]!;
-    rmSync((client.store as DiskStore).pathOf(gone));
+    await client.refs.write('main', v1.commit);
+    // An unchanged subtree, or an unchanged file beside the changed one; both still named by the stored v1.
+    const gone = which === 'subtree' ? v1.subtrees[5]! : hashBytes(Buffer.from('dir 0 file 3\n'));
+    const path = (client.store as DiskStore).pathOf(gone);
+    chmodSync(path, 0o644);
+    writeFileSync(path, 'rotten');
+    await client.close();
+    const repair = await trove(['--repo', clientPath, 'fsck', '--repair', '--json']);
+    expect(repair.code).not.toBe(0);
+    expect(JSON.parse(repair.stdout).quarantined.map((q: { id: string }) => q.id)).toEqual([gone]);
+    client = await Repo.open(clientPath);
+    expect(client.store.hasSync(gone)).toBe(false);
+    expect(await quarantinedIds(client)).toEqual(new Set([gone]));
     return { serverPath, client, v1, v2, gone };
   }
 
-  it('an object pull fetches the subtree again instead of trusting the base for it', async () => {
-    const { serverPath, client, v1, v2, gone } = await setup('trove-bases-gone');
-    await fetchRecording(client, serverPath, [v2.commit], new Map([[v2.commit, v1.commit]]));
-    expect(client.store.hasSync(gone)).toBe(true);
-    expect(client.store.hasSync(v2.commit)).toBe(true);
-    await client.close();
-  });
-
-  it('a delta pack that does not carry it is refused, and nothing of it is stored', async () => {
-    const { serverPath, client, v1, v2, gone } = await setup('trove-pack-bases-gone');
-    expect((await trove(['--repo', serverPath, 'delta', v1.commit, v2.commit, '--compression', 'gzip'])).code).toBe(0);
-    const source = createReadStream(join(serverPath, deltaPath(v1.commit, v2.commit))).pipe(createGunzip()) as AsyncIterable<Buffer>;
-    await expect(applyPack({ store: client.store as DiskStore, target: v2.commit, base: v1.commit }, source)).rejects.toMatchObject({
-      code: 'E_CORRUPT',
-      message: expect.stringContaining(`references tree ${gone}, which is neither earlier in the pack nor in the store`) as unknown,
+  for (const which of ['subtree', 'blob'] as const) {
+    it(`an object pull fetches a quarantined ${which} again instead of trusting the base for it`, async () => {
+      const { serverPath, client, v1, v2, gone } = await setup(`trove-bases-gone-${which}`, which);
+      await fetchRecording(client, serverPath, [v2.commit], new Map([[v2.commit, v1.commit]]));
+      expect(client.store.hasSync(gone)).toBe(true);
+      expect(client.store.hasSync(v2.commit)).toBe(true);
+      await client.close();
     });
-    expect(client.store.hasSync(v2.commit)).toBe(false);
-    await client.close();
-  });
+
+    it(`a delta pack that does not carry a quarantined ${which} is refused, and nothing of it is stored`, async () => {
+      const { serverPath, client, v1, v2, gone } = await setup(`trove-pack-bases-gone-${which}`, which);
+      expect((await trove(['--repo', serverPath, 'delta', v1.commit, v2.commit, '--compression', 'gzip'])).code).toBe(0);
+      const source = createReadStream(join(serverPath, deltaPath(v1.commit, v2.commit))).pipe(createGunzip()) as AsyncIterable<Buffer>;
+      const base = { commit: v1.commit, quarantined: await quarantinedIds(client) };
+      await expect(applyPack({ store: client.store as DiskStore, target: v2.commit, base }, source)).rejects.toMatchObject({
+        code: 'E_CORRUPT',
+        message: expect.stringContaining(`references ${which === 'subtree' ? 'tree' : 'blob'} ${gone}, which is neither earlier in the pack nor in the store`) as unknown,
+      });
+      expect(client.store.hasSync(v2.commit)).toBe(false);
+      await client.close();
+    });
+  }
 
   it('an unreadable base is no base: the pull goes on without it', async () => {
-    const { serverPath, client, v1, v2 } = await setup('trove-bases-corrupt');
+    const { serverPath, client, v1, v2 } = await setup('trove-bases-corrupt', 'subtree');
     // The base's root tree rots on disk: its bytes no longer hash to its id.
     const path = (client.store as DiskStore).pathOf((await readCommit(client.store, v1.commit)).tree);
     chmodSync(path, 0o644);

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { badObject, isTroveError } from '../util/errors.js';
 import { bytesToId, hashBytes, idToBytes, isObjectId, type ObjectId } from '../util/hash.js';
 import { trove } from './generated/trove.js';
@@ -98,52 +99,192 @@ function idFromPb(bytes: Uint8Array | null | undefined, what: string): ObjectId 
   return bytesToId(bytes);
 }
 
-/** Options of {@link decodeTree}. */
-export interface DecodeTreeOptions {
-  /**
-   * Re-encode and compare, refusing any non-canonical bytes (default true).
-   * Readers of the local store may pass false: every tree entered it either
-   * from `encodeTree` or through this check, and its id (the hash, verified on
-   * read) pins those bytes. Names, kinds, ids and strict name order are
-   * checked either way.
-   */
-  canonical?: boolean;
+/** Wire type of each TreeEntry field (trove.proto), by field number. */
+const ENTRY_WIRE = [-1, 2, 0, 2, 0, 0, 0, 0, 2, 2];
+const UINT32_MAX = 0xffffffff;
+
+/**
+ * Reads a tree's bytes straight into entries, checking on the way that they
+ * are exactly what `encodeTree` writes for those entries: fields in
+ * field-number order, each at most once (xattrs excepted) and with its wire
+ * type, no unknown fields, no field holding its default, varints in their
+ * shortest form, strings valid UTF-8. Then the checks `encodeTree` makes:
+ * names, kinds, modes, ids, symlink targets, entries and xattrs in strict
+ * name order. Bytes it accepts re-encode to themselves
+ * (test/format.test.ts compares it with a decode and re-encode through
+ * protobufjs on generated and damaged trees).
+ */
+class TreeReader {
+  private pos = 0;
+  private readonly buf: Buffer;
+
+  constructor(bytes: Uint8Array) {
+    this.buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+
+  /** A varint in its shortest form, at most `max` (at most 2^53 - 1). */
+  private varint(end: number, max: number, what: string): number {
+    const buf = this.buf;
+    let value = 0;
+    let scale = 1;
+    for (let n = 0; n < 10; n++) {
+      if (this.pos >= end) throw badObject('tree is not a valid protobuf message: a varint runs past its end');
+      const b = buf[this.pos++]!;
+      value += (b & 0x7f) * scale;
+      if ((b & 0x80) === 0) {
+        if (b === 0 && n > 0) throw notCanonical(`${what} is a varint longer than it needs to be`);
+        if (value > max) throw badObject(`tree: ${what} is out of range (${value})`);
+        return value;
+      }
+      scale *= 128;
+    }
+    throw badObject('tree is not a valid protobuf message: a varint longer than 10 bytes');
+  }
+
+  /** The end of a length-delimited field starting at the current position, which must fit before `end`. */
+  private delimited(end: number, what: string): number {
+    const len = this.varint(end, end - this.pos, `the length of ${what}`);
+    if (len === 0) throw notCanonical(`${what} is written empty`);
+    if (len > end - this.pos) throw badObject(`tree is not a valid protobuf message: ${what} runs past its end`);
+    return this.pos + len;
+  }
+
+  private string(end: number, what: string): string {
+    const stop = this.delimited(end, what);
+    const start = this.pos;
+    this.pos = stop;
+    if (!isUtf8(this.buf.subarray(start, stop))) throw badObject(`tree: ${what} is not valid UTF-8`);
+    return this.buf.toString('utf8', start, stop);
+  }
+
+  entries(): TreeEntry[] {
+    const end = this.buf.length;
+    const out: TreeEntry[] = [];
+    let prev: string | undefined;
+    while (this.pos < end) {
+      const tag = this.varint(end, UINT32_MAX, 'a field tag');
+      if (tag !== 0x0a) throw tag >>> 3 === 1 ? badObject('tree is not a valid protobuf message: entries with the wrong wire type') : notCanonical(`unknown field ${tag >>> 3}`);
+      const stop = this.delimited(end, 'an entry');
+      const e = this.entry(stop);
+      if (prev !== undefined && compareNames(prev, e.name) >= 0) {
+        throw badObject(`tree entries are not in strict name order at ${JSON.stringify(e.name)}`);
+      }
+      prev = e.name;
+      out.push(e);
+    }
+    return out;
+  }
+
+  private entry(end: number): TreeEntry {
+    let name = '';
+    let kindNo = 0;
+    let id: string | undefined;
+    let idLength = 0;
+    let mode = 0;
+    let uid = 0;
+    let gid = 0;
+    let size = 0;
+    let target: string | undefined;
+    const xattrs: Xattr[] = [];
+    let last = 0;
+    while (this.pos < end) {
+      const tag = this.varint(end, UINT32_MAX, 'a field tag');
+      const field = tag >>> 3;
+      const wire = tag & 7;
+      if (field === 0 || field >= ENTRY_WIRE.length) throw notCanonical(`unknown field ${field} in an entry`);
+      if (wire !== ENTRY_WIRE[field]) throw badObject(`tree is not a valid protobuf message: entry field ${field} has wire type ${wire}`);
+      if (field < last || (field === last && field !== 9)) throw notCanonical(`entry field ${field} is out of order or repeated`);
+      last = field;
+      switch (field) {
+        case 1:
+          name = this.string(end, 'an entry name');
+          break;
+        case 2:
+          kindNo = this.varint(end, UINT32_MAX, 'a kind');
+          if (kindNo === 0) throw notCanonical('a kind is written as its default');
+          break;
+        case 3: {
+          const stop = this.delimited(end, 'an id');
+          idLength = stop - this.pos;
+          if (idLength === 32) id = this.buf.toString('hex', this.pos, stop);
+          this.pos = stop;
+          break;
+        }
+        case 4:
+          mode = this.nonDefault(end, UINT32_MAX, 'a mode');
+          break;
+        case 5:
+          uid = this.nonDefault(end, UINT32_MAX, 'a uid');
+          break;
+        case 6:
+          gid = this.nonDefault(end, UINT32_MAX, 'a gid');
+          break;
+        case 7:
+          size = this.nonDefault(end, Number.MAX_SAFE_INTEGER, 'a size');
+          break;
+        case 8:
+          target = this.string(end, 'a symlink target');
+          break;
+        default:
+          xattrs.push(this.xattr(this.delimited(end, 'an xattr')));
+      }
+    }
+    const problem = nameProblem(name);
+    if (problem) throw badObject(`tree has invalid entry name ${JSON.stringify(name)}: ${problem}`);
+    const kind = PB_TO_KIND.get(kindNo);
+    if (!kind) throw badObject(`tree entry ${JSON.stringify(name)} has unknown kind ${kindNo}`);
+    checkMode(mode, name);
+    for (let i = 1; i < xattrs.length; i++) {
+      const order = compareNames(xattrs[i - 1]!.name, xattrs[i]!.name);
+      if (order >= 0) throw badObject(`${order === 0 ? 'duplicate' : 'unsorted'} xattr ${xattrs[i]!.name} in ${name}`);
+    }
+    const entry: TreeEntry = { name, kind, mode, uid, gid, size, xattrs };
+    if (kind === 'symlink') {
+      if (idLength !== 0) throw badObject(`symlink ${name} must not have an id`);
+      if (target === undefined) throw badObject(`symlink ${name} has an empty target`);
+      entry.target = target;
+    } else {
+      if (id === undefined) throw badObject(`tree entry ${JSON.stringify(name)}: id must be 32 bytes`);
+      if (target !== undefined) throw badObject(`entry ${name} is not a symlink but has a target`);
+      if (kind === 'dir' && size !== 0) throw badObject(`directory ${name} must have size 0`);
+      entry.id = id;
+    }
+    return entry;
+  }
+
+  private nonDefault(end: number, max: number, what: string): number {
+    const v = this.varint(end, max, what);
+    if (v === 0) throw notCanonical(`${what} is written as its default`);
+    return v;
+  }
+
+  private xattr(end: number): Xattr {
+    let name = '';
+    let value: Uint8Array = new Uint8Array();
+    let last = 0;
+    while (this.pos < end) {
+      const tag = this.varint(end, UINT32_MAX, 'a field tag');
+      if ((tag !== 0x0a && tag !== 0x12) || tag >>> 3 <= last) throw notCanonical(`xattr field ${tag >>> 3} (wire type ${tag & 7}) is unknown, out of order or repeated`);
+      last = tag >>> 3;
+      if (last === 1) name = this.string(end, 'an xattr name');
+      else {
+        const stop = this.delimited(end, 'an xattr value');
+        value = this.buf.subarray(this.pos, stop);
+        this.pos = stop;
+      }
+    }
+    if (name.length === 0) throw badObject('empty xattr name in a tree entry');
+    return { name, value };
+  }
+}
+
+function notCanonical(detail: string): Error {
+  return badObject(`tree is not canonically encoded (unsorted, duplicate, default or unknown fields): ${detail}`);
 }
 
 /** Decodes and validates a tree; rejects bad names, bad kinds, unsorted or duplicate names and non-canonical bytes. */
-export function decodeTree(bytes: Uint8Array, opts: DecodeTreeOptions = {}): Tree {
-  const msg = decodeOrThrow('tree', () => pb.Tree.decode(bytes));
-  const entries: TreeEntry[] = (msg.entries ?? []).map((e) => {
-    const name = e.name ?? '';
-    const problem = nameProblem(name);
-    if (problem) throw badObject(`tree has invalid entry name ${JSON.stringify(name)}: ${problem}`);
-    const kind = PB_TO_KIND.get(e.kind ?? 0);
-    if (!kind) throw badObject(`tree entry ${JSON.stringify(name)} has unknown kind ${e.kind}`);
-    const size = Number(e.size ?? 0);
-    if (!Number.isSafeInteger(size)) throw badObject(`tree entry ${JSON.stringify(name)} has a size past 2^53 bytes`);
-    const entry: TreeEntry = {
-      name,
-      kind,
-      mode: e.mode ?? 0,
-      uid: e.uid ?? 0,
-      gid: e.gid ?? 0,
-      size,
-      xattrs: xattrsFromPb(e.xattrs),
-    };
-    if (kind === 'symlink') entry.target = e.target ?? '';
-    else entry.id = idFromPb(e.id, `tree entry ${JSON.stringify(name)}`);
-    return entry;
-  });
-  const tree = { entries };
-  if (opts.canonical ?? true) assertCanonical('tree', bytes, decodeOrThrow('tree', () => encodeTree(tree)));
-  else {
-    for (let i = 1; i < entries.length; i++) {
-      if (compareNames(entries[i - 1]!.name, entries[i]!.name) >= 0) {
-        throw badObject(`tree entries are not in strict name order at ${JSON.stringify(entries[i]!.name)}`);
-      }
-    }
-  }
-  return tree;
+export function decodeTree(bytes: Uint8Array): Tree {
+  return { entries: new TreeReader(bytes).entries() };
 }
 
 function dirMetaToPb(m: DirMeta): trove.v1.IDirMeta {

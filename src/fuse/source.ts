@@ -71,12 +71,12 @@ export class RepoSource implements ViewSource {
 
   async readTree(id: ObjectId): Promise<Tree> {
     this.checkSize(id);
-    return decodeTree(await this.store.get(id), { canonical: false });
+    return decodeTree(await this.store.get(id));
   }
 
   readTreeSync(id: ObjectId): Tree {
     this.checkSize(id);
-    return decodeTree(this.store.getSync(id), { canonical: false });
+    return decodeTree(this.store.getSync(id));
   }
 
   /** Decoding costs several times the object's size: refuse what could exhaust the heap. */

@@ -21,11 +21,12 @@ export interface ApplyPackInit {
   /** The commit the pack brings in: the pack must hold it, and every object in it must be reachable from it. */
   target: ObjectId;
   /**
-   * A stored commit the pack was made from (a delta's `from`): the target's
-   * trees are read beside its trees, so that what both name alike is known
-   * stored without reading it (default: none, every stored object named is read).
+   * A stored commit the pack was made from (a delta's `from`), with the ids
+   * quarantine/ records: the target's trees are read beside its trees, so
+   * that what both name alike is known stored without looking at it
+   * (`storedAlike`; default: none, every stored object named is checked).
    */
-  base?: ObjectId;
+  base?: { commit: ObjectId; quarantined: ReadonlySet<ObjectId> };
   /** Free space of the repository: each object's length is reserved before it is written (default: not checked). */
   space?: DiskSpace;
   /** Called after each object is stored (or found already stored), once the whole pack verified. */
@@ -198,7 +199,8 @@ export async function applyPack(init: ApplyPackInit, source: AsyncIterable<Buffe
  * storedTreeEntries). Trees the walk does not reach (a parent commit's) are
  * checked entry by entry.
  */
-function checkStoredReferences(store: ObjectFiles & Pick<InstallTarget, 'hasSync'>, staged: Map<ObjectId, Staged>, target: ObjectId, base: ObjectId | undefined): void {
+function checkStoredReferences(store: ObjectFiles, staged: Map<ObjectId, Staged>, target: ObjectId, base: ApplyPackInit['base']): void {
+  const quarantined = base?.quarantined ?? new Set<ObjectId>();
   const done = new Set<ObjectId>();
   const check = (tree: ObjectId, baseTree: ObjectId | undefined): void => {
     const stack: [ObjectId, ObjectId | undefined][] = [[tree, baseTree]];
@@ -209,7 +211,7 @@ function checkStoredReferences(store: ObjectFiles & Pick<InstallTarget, 'hasSync
       done.add(id);
       const beside = b === undefined ? undefined : storedTreeEntries(store, b);
       for (const e of s.stored ?? []) {
-        if (storedAlike(store, beside?.get(e.name), e)) continue;
+        if (storedAlike(quarantined, beside?.get(e.name), e)) continue;
         requireStored(store, e.id!, e.kind === 'dir' ? 'tree' : 'blob', e.kind === 'file' ? e.size : undefined, `pack: ${id}`);
       }
       for (const e of s.entries ?? []) {
@@ -220,7 +222,7 @@ function checkStoredReferences(store: ObjectFiles & Pick<InstallTarget, 'hasSync
     }
   };
   const root = staged.get(target)?.root?.tree;
-  if (root !== undefined) check(root, base === undefined ? undefined : storedCommitTree(store, base));
+  if (root !== undefined) check(root, base === undefined ? undefined : storedCommitTree(store, base.commit));
   for (const s of staged.values()) if (s.kind === 'tree') check(s.id, undefined);
 }
 

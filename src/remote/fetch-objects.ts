@@ -4,7 +4,7 @@ import { decodeCommit, decodeTree } from '../format/codec.js';
 import type { ObjectId } from '../util/hash.js';
 import { checkHash, installStream, installVerifiedSync, type InstallTarget } from './install.js';
 import { objectPath } from './layout.js';
-import { checkPresent, storedAlike, storedCommitTree, storedTreeEntries } from './present.js';
+import { type Bases, checkPresent, storedAlike, storedCommitTree, storedTreeEntries } from './present.js';
 import type { ObjectFiles } from '../store/types.js';
 import type { Transport } from './transport.js';
 import type { DiskSpace } from './disk-space.js';
@@ -97,6 +97,7 @@ export class ObjectFetcher {
   private failure: unknown;
   private settle?: { resolve: () => void; reject: (err: unknown) => void };
   private readonly root: Node = { id: '', kind: 'root', size: 0, waiting: 0, parents: [] };
+  private quarantined: ReadonlySet<ObjectId> = new Set();
 
   constructor(private readonly init: ObjectFetcherInit) {
     this.jobs = Math.max(1, init.jobs ?? 16);
@@ -107,16 +108,17 @@ export class ObjectFetcher {
    * Fetches the commits (and their history and trees) that are missing.
    * `bases` maps a tip to a stored commit it is likely to share most trees
    * with (the commit a ref or profile held before): each tree fetched is read
-   * beside the stored tree at its path, and a subtree both name alike is
-   * known stored without reading it (`storedAlike`). Only stored objects are
-   * taken as bases, so this changes what is read, never what is trusted.
+   * beside the stored tree at its path, and an entry both name alike is
+   * known stored without looking at it (`storedAlike`). Only stored trees are
+   * taken as bases, so a remote cannot make anything more trusted.
    */
-  async fetchCommits(tips: ObjectId[], bases: ReadonlyMap<ObjectId, ObjectId> = new Map()): Promise<void> {
+  async fetchCommits(tips: ObjectId[], bases?: Bases): Promise<void> {
+    this.quarantined = bases?.quarantined ?? new Set();
     const done = new Promise<void>((resolve, reject) => (this.settle = { resolve, reject }));
     this.root.waiting++;
     for (const id of tips) {
       const node = this.reference(id, 'commit', 0, this.root);
-      const base = bases.get(id);
+      const base = bases?.commits.get(id);
       if (node && base !== undefined) node.base = storedCommitTree(this.init.store, base);
     }
     this.release(this.root);
@@ -237,9 +239,11 @@ export class ObjectFetcher {
         const open = node.open === true && (e.mode & (e.kind === 'dir' ? 0o001 : 0o004)) !== 0;
         if (e.kind === 'dir') {
           const b = base?.get(e.name);
-          const sub = this.reference(e.id!, 'tree', 0, node, false, open, storedAlike(this.init.store, b, e));
+          const sub = this.reference(e.id!, 'tree', 0, node, false, open, storedAlike(this.quarantined, b, e));
           if (sub && b?.kind === 'dir') sub.base = b.id;
-        } else if (e.kind === 'file') this.reference(e.id!, 'blob', e.size, node, (e.mode & 0o111) !== 0, open);
+        } else if (e.kind === 'file') {
+          this.reference(e.id!, 'blob', e.size, node, (e.mode & 0o111) !== 0, open, storedAlike(this.quarantined, base?.get(e.name), e));
+        }
       }
     }
     this.release(node);

@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import { pipeline, type Readable } from 'node:stream';
 import { badObject, corrupt, isTroveError, TroveError } from '../util/errors.js';
 import { decompressor, sniffCompression } from '../util/compression.js';
-import { newHasher } from '../util/hash.js';
+import { newHasher, type ObjectId } from '../util/hash.js';
 import type { ObjectFiles } from '../store/types.js';
 import { applyPack, type ApplyPackResult } from './apply-pack.js';
 import type { DiskSpace } from './disk-space.js';
@@ -29,6 +29,12 @@ export interface FetchPackInit {
   saveAs?: string;
   /** Called after each object is stored. */
   onObject?: (kind: PackKind, size: number) => void;
+  /**
+   * The ids quarantine/ records (`quarantinedIds`): given, the pack's trees
+   * are read beside its `from` commit's (ApplyPackInit's `base`; default: not
+   * given, every stored object the pack names is checked).
+   */
+  quarantined?: ReadonlySet<ObjectId>;
 }
 
 /** Whether a pull may use `delta`: from a remote with a key, only a pack its signed summary gives a SHA-256 for. */
@@ -90,7 +96,7 @@ export async function fetchPack(init: FetchPackInit): Promise<ApplyPackResult> {
     let applied: ApplyPackResult;
     try {
       applied = await applyPack(
-        { store, target: delta.to, base: delta.from ?? undefined, space, onObject: (kind, bytes) => init.onObject?.(kind, bytes) },
+        { store, target: delta.to, base: delta.from && init.quarantined ? { commit: delta.from, quarantined: init.quarantined } : undefined, space, onObject: (kind, bytes) => init.onObject?.(kind, bytes) },
         decompressed(createReadStream(tmp) as AsyncIterable<Buffer>),
       );
     } catch (err) {

@@ -3,7 +3,7 @@ import { badObject, corrupt, isErrno } from '../util/errors.js';
 import { decodeCommit, decodeTree } from '../format/codec.js';
 import { hashBytes, type ObjectId } from '../util/hash.js';
 import type { TreeEntry } from '../format/types.js';
-import type { ObjectFiles, ObjectStore } from '../store/types.js';
+import type { ObjectFiles } from '../store/types.js';
 
 /** The kinds a remote can reference an object as. */
 export type ReferencedKind = 'commit' | 'tree' | 'blob';
@@ -31,7 +31,7 @@ export function checkPresent(store: Pick<ObjectFiles, 'pathOf'>, id: ObjectId, k
   if (!bytes) return false;
   try {
     if (kind === 'commit') decodeCommit(bytes);
-    else decodeTree(bytes, { canonical: false });
+    else decodeTree(bytes);
   } catch {
     throw badObject(`${where} references ${id} as a ${kind}, but the stored object with that id is not a ${kind}`);
   }
@@ -59,7 +59,7 @@ export function readStored(store: Pick<ObjectFiles, 'pathOf'>, id: ObjectId): Bu
 export function storedTreeEntries(store: Pick<ObjectFiles, 'pathOf'>, id: ObjectId): Map<string, TreeEntry> | undefined {
   return asHint(() => {
     const bytes = readStored(store, id);
-    return bytes ? new Map(decodeTree(bytes, { canonical: false }).entries.map((e) => [e.name, e])) : undefined;
+    return bytes ? new Map(decodeTree(bytes).entries.map((e) => [e.name, e])) : undefined;
   });
 }
 
@@ -84,14 +84,32 @@ function asHint<T>(read: () => T | undefined): T | undefined {
 }
 
 /**
- * Whether directory entry `e` of a fetched tree is known stored as a tree
- * without reading it: `stored`, the entry of the same name in a stored tree,
- * is a directory with the same id (a store holds a tree only with everything
- * under it, verified as what it names it as), and the object is there (one
- * stat: `fsck --repair` may have moved a damaged object out from under a
- * stored tree). Blobs are never taken this way: their check is one stat anyway.
+ * Stored commits that fetched ones are read beside, and what the store says
+ * is no longer under them.
  */
-export function storedAlike(store: Pick<ObjectStore, 'hasSync'>, stored: TreeEntry | undefined, e: Pick<TreeEntry, 'kind' | 'id' | 'size'>): boolean {
-  return e.kind === 'dir' && stored?.kind === 'dir' && stored.id === e.id && stored.size === e.size && store.hasSync(e.id!);
+export interface Bases {
+  /** A fetched commit to a stored commit likely to share most trees with it (the one a ref or profile held before). */
+  commits: ReadonlyMap<ObjectId, ObjectId>;
+  /** Ids with a record in quarantine/ (`quarantinedIds`), read under the same lock as the pull. */
+  quarantined: ReadonlySet<ObjectId>;
+}
+
+/**
+ * Whether entry `e` of a fetched tree is known stored, as what it is
+ * referenced as, without looking at it: `stored`, the entry of the same name
+ * in a stored tree, names the same object the same way (a directory with the
+ * same id, a file with the same id and size), and quarantine/ has no record
+ * of it. The store keeps that sound: an object is installed only after
+ * everything it references (pulls, packs, commits), gc deletes what
+ * references before what is referenced (an interrupted gc leaves no tree
+ * without its children), and the one other way an object leaves,
+ * `fsck --repair`, records it in quarantine/ first, under the exclusive lock
+ * a pull's shared lock excludes. An object damaged or deleted outside trove
+ * is not noticed here, as it was not noticed in the base either: `fsck`
+ * finds it, `fsck --repair` fetches it.
+ */
+export function storedAlike(quarantined: ReadonlySet<ObjectId>, stored: TreeEntry | undefined, e: Pick<TreeEntry, 'kind' | 'id' | 'size'>): boolean {
+  if (stored === undefined || stored.kind !== e.kind || stored.id !== e.id || quarantined.has(e.id!)) return false;
+  return e.kind === 'dir' || (e.kind === 'file' && stored.size === e.size);
 }
 

@@ -7,12 +7,13 @@ import { syncfs, writeFileAtomic } from '../util/fs-atomic.js';
 import { assertRefName } from '../refs/refs.js';
 import { assertRefsCanMove, updateRefs } from '../refs/transaction.js';
 import type { Repo } from '../repo/repo.js';
+import { quarantinedIds } from '../repo/quarantine.js';
 import { assertLocalRepository, getRemote, isHttpUrl, type RemoteConfig } from './config.js';
 import { ObjectFetcher } from './fetch-objects.js';
 import { fetchPack, usablePack } from './fetch-pack.js';
 import { DiskSpace, isNoSpace } from './disk-space.js';
 import { checkHash } from './install.js';
-import { checkPresent } from './present.js';
+import { type Bases, checkPresent } from './present.js';
 import { acceptSummary, type AcceptOptions, cacheSummary } from './accepted.js';
 import { healQuarantined } from './repair.js';
 import { commitSigPath, deltaName, deltaPath, objectPath, SUMMARY_PATH, SUMMARY_SIG_PATH } from './layout.js';
@@ -132,6 +133,8 @@ interface PullContext {
   space: DiskSpace;
   /** The remote has a key: the summary was verified, and packs need its SHA-256. */
   signed: boolean;
+  /** Ids quarantine/ records, read under the pull's lock (see present.ts `storedAlike`). */
+  quarantined: ReadonlySet<ObjectId>;
 }
 
 /**
@@ -179,7 +182,7 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
     try {
       // Refused now when the filesystem is already at its margin; then every download of known size is reserved first.
       const space = new DiskSpace(repo.path);
-      const ctx: PullContext = { repo, transport, opts, result, report, space, signed: key !== undefined };
+      const ctx: PullContext = { repo, transport, opts, result, report, space, signed: key !== undefined, quarantined: await quarantinedIds(repo) };
       const tips = [...new Set(targets.map((t) => t.commit))];
       const { sigs, prefetched } = await checkTips(repo, transport, tips, key, opts);
       const previous = new Map<string, ObjectId | null>();
@@ -191,7 +194,7 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
       tips.push(...(selected ?? []));
       const bases = new Map(opts.bases);
       for (const t of targets) if (previous.get(t.ref)) bases.set(t.commit, previous.get(t.ref)!);
-      await fetchObjects(ctx, tips, prefetched, bases);
+      await fetchObjects(ctx, tips, prefetched, { commits: bases, quarantined: ctx.quarantined });
       result.healed = await healQuarantined(repo, transport, opts.onNotice);
       crashPoint('pull:objects-done');
       for (const [id, text] of sigs) await writeFileAtomic(join(repo.path, commitSigPath(id)), text, { tmpDir: repo.tmpDir, tag: 'file' });
@@ -317,7 +320,7 @@ async function fetchSelectedByDeltas(ctx: PullContext, commits: ObjectId[], summ
 }
 
 /** Brings in whatever tips are still missing, object by object. */
-async function fetchObjects(ctx: PullContext, tips: ObjectId[], prefetched: Map<ObjectId, Buffer>, bases: ReadonlyMap<ObjectId, ObjectId>): Promise<void> {
+async function fetchObjects(ctx: PullContext, tips: ObjectId[], prefetched: Map<ObjectId, Buffer>, bases: Bases): Promise<void> {
   const { repo, transport, opts, result, report } = ctx;
   const missing: ObjectId[] = [];
   // A tip already stored must be a commit (not a tree or blob a remote names as one).
@@ -460,6 +463,7 @@ async function applyDelta(ctx: PullContext, delta: DeltaInfo): Promise<boolean> 
       delta,
       signed: ctx.signed,
       space: ctx.space,
+      quarantined: ctx.quarantined,
       saveAs: opts.mirror ? join(repo.path, deltaPath(delta.from, delta.to)) : undefined,
       onObject: () => report({ objects: result.fetched.objects + ++stored, wanted: result.fetched.objects + stored }),
     });

@@ -224,7 +224,7 @@ async function fill(repo: Repo, commitId: ObjectId, treeId: ObjectId, rootMeta: 
    * applied last, so no other user reaches inside meanwhile.
    */
   const populate = (treeId: ObjectId, dir: string, depth: number, bytes: number): void => {
-    for (const e of decodeTree(store.getSync(treeId), { canonical: false }).entries) entry(e, dir, depth, bytes);
+    for (const e of decodeTree(store.getSync(treeId)).entries) entry(e, dir, depth, bytes);
   };
 
   /** Creates tree entry `e` (a whole subtree for a directory) in `dir`, at `depth` below the destination, whose path is `bytes` long. */
@@ -285,8 +285,8 @@ async function fill(repo: Repo, commitId: ObjectId, treeId: ObjectId, rootMeta: 
    */
   const patch = (was: ObjectId, now: ObjectId, dir: string, depth: number, bytes: number): void => {
     if (was === now) return;
-    const old = new Map(decodeTree(store.getSync(was), { canonical: false }).entries.map((e) => [e.name, e]));
-    const entries = decodeTree(store.getSync(now), { canonical: false }).entries;
+    const old = new Map(decodeTree(store.getSync(was)).entries.map((e) => [e.name, e]));
+    const entries = decodeTree(store.getSync(now)).entries;
     const names = new Set(entries.map((e) => e.name));
     // Directories only in `was`, for a directory only in `now` to start from (a package's
     // directory renamed with its version, `hello-amd64-2.10-3-1` to `...-2.10-4-1`).

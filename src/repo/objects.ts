@@ -5,7 +5,7 @@ import type { GetStore, ObjectStore } from '../store/types.js';
 
 /** Reads and validates a tree object. */
 export async function readTree(store: GetStore, id: ObjectId): Promise<Tree> {
-  return decodeTree(await store.get(id), { canonical: false });
+  return decodeTree(await store.get(id));
 }
 
 /** Reads and validates a commit object. */

@@ -159,21 +159,33 @@ export async function readQuarantineRecord(repo: Repo, id: ObjectId): Promise<Qu
 
 /** Every record in quarantine/. */
 export async function listQuarantine(repo: Repo): Promise<QuarantineRecord[]> {
-  let names: string[];
-  try {
-    names = await readdir(quarantineDir(repo));
-  } catch (err) {
-    if (isErrno(err, 'ENOENT')) return [];
-    throw err;
-  }
   const out: QuarantineRecord[] = [];
-  for (const name of names.sort()) {
-    const id = name.slice(0, -'.json'.length);
-    if (!name.endsWith('.json') || !isObjectId(id)) continue;
+  for (const id of [...(await quarantinedIds(repo))].sort()) {
     const r = await readQuarantineRecord(repo, id);
     if (r) out.push(r);
   }
   return out;
+}
+
+/**
+ * The ids quarantine/ has a record for, from the file names alone: objects
+ * `fsck --repair` moved out of the store or found missing. Whatever a stored
+ * tree names is stored, but for these (see remote/present.ts `storedAlike`).
+ */
+export async function quarantinedIds(repo: Repo): Promise<Set<ObjectId>> {
+  let names: string[];
+  try {
+    names = await readdir(quarantineDir(repo));
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return new Set();
+    throw err;
+  }
+  const ids = new Set<ObjectId>();
+  for (const name of names) {
+    const id = name.slice(0, -'.json'.length);
+    if (name.endsWith('.json') && isObjectId(id)) ids.add(id);
+  }
+  return ids;
 }
 
 /**

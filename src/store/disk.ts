@@ -21,11 +21,14 @@ export interface DiskStoreInit {
 export class DiskStore extends FilePuts implements ObjectStore, ObjectFiles, PublishStore {
   readonly objectsDir: string;
   readonly tmpDir: string;
+  /** `objectsDir` normalised, with a trailing separator: `pathOf` is on every hot path, path.join is not needed there. */
+  private readonly prefix: string;
 
   constructor(init: DiskStoreInit) {
     super();
     this.objectsDir = init.objectsDir;
     this.tmpDir = init.tmpDir;
+    this.prefix = join(init.objectsDir, '/');
   }
 
   /** Creates the 256 shard directories (idempotent). */
@@ -39,7 +42,7 @@ export class DiskStore extends FilePuts implements ObjectStore, ObjectFiles, Pub
   /** Path of the object file for `id` (whether or not it exists). */
   pathOf(id: ObjectId): string {
     if (!isObjectId(id)) throw notFound(`not an object id: ${id}`);
-    return join(this.objectsDir, id.slice(0, 2), id.slice(2));
+    return `${this.prefix}${id.slice(0, 2)}/${id.slice(2)}`;
   }
 
   async has(id: ObjectId): Promise<boolean> {
