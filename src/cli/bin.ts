@@ -1,6 +1,7 @@
-import { main } from './main.js';
+import { asksVersion, packageVersion } from './argv.js';
 
 // The program as `bin/trove.js` runs it (through the bundle in dist/bundle/).
+// `trove --version` needs nothing else: commander and the CLI are loaded only for a command.
 
 // A closed pipe (`trove ls -R main | head`) ends output quietly, like coreutils.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
@@ -8,6 +9,8 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   throw err;
 });
 
-void main(process.argv, { stdout: process.stdout, stderr: process.stderr, env: process.env }).then((code) => {
-  process.exitCode = code;
-});
+if (asksVersion(process.argv)) process.stdout.write(`${packageVersion()}\n`);
+else {
+  const { main } = await import('./main.js');
+  process.exitCode = await main(process.argv, { stdout: process.stdout, stderr: process.stderr, env: process.env });
+}

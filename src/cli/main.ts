@@ -1,14 +1,13 @@
 import { Command, CommanderError, Help, Option } from 'commander';
-import { readFileSync } from 'node:fs';
 import { EXIT_CODES, isTroveError, usage, type ErrorCode, type ErrorData } from '../util/errors.js';
 import { io, type Io, processIo, withIo, type Writer } from '../util/io.js';
 import { nearest } from '../util/suggest.js';
+import { asksVersion, packageVersion, withoutGlobals } from './argv.js';
 import { registerBuiltins } from './builtins.js';
 import type { GlobalOptions } from './context.js';
 import { setVerbosity } from './verbosity.js';
 
-/** The version in package.json (two levels up from both src/cli and dist/cli). */
-const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+const VERSION = packageVersion();
 
 /** A command module adds its command (and subcommands) to the program. */
 interface CommandModule {
@@ -50,24 +49,6 @@ const COMMANDS: [names: string[], load: () => Promise<CommandModule>][] = [
   [['sign'], () => import('./commands/sign.js')],
   [['keygen'], () => import('./commands/keygen.js')],
 ];
-
-/** The global options that take no value (see buildProgram). */
-const GLOBAL_FLAGS = new Set(['-q', '--quiet', '-v', '--verbose', '--progress', '--no-progress']);
-
-/** The arguments of `argv` (after node and the script) without the global options (`--repo DIR`, `-q`, ...). */
-function withoutGlobals(argv: string[]): string[] {
-  const out: string[] = [];
-  for (let i = 2; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '--') {
-      out.push(...argv.slice(i));
-      break;
-    }
-    if (a === '--repo') i++;
-    else if (!a.startsWith('--repo=') && !GLOBAL_FLAGS.has(a)) out.push(a);
-  }
-  return out;
-}
 
 /** The command word of `argv`, if it starts with one. */
 function commandName(argv: string[]): string | undefined {
@@ -212,9 +193,8 @@ export function main(argv: string[], out: Io = processIo()): Promise<number> {
 
 async function run(argv: string[]): Promise<number> {
   const { stdout, stderr, env } = io();
-  // Only with no command (and at most --repo): `pkg add --version V` is a package's version, not trove's.
   const words = withoutGlobals(argv);
-  if (words.length === 1 && (words[0] === '--version' || words[0] === '-V')) {
+  if (asksVersion(argv)) {
     stdout.write(`${VERSION}\n`);
     return 0;
   }

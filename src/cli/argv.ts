@@ -1,0 +1,36 @@
+import { readFileSync } from 'node:fs';
+
+// What the CLI reads from its arguments before anything else is loaded:
+// `trove --version` is answered from here, without commander or any command.
+
+/** The version in package.json (two levels up from src/cli, dist/cli and dist/bundle alike). */
+export function packageVersion(): string {
+  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
+
+/** The global options that take no value (see buildProgram in main.ts). */
+const GLOBAL_FLAGS = new Set(['-q', '--quiet', '-v', '--verbose', '--progress', '--no-progress']);
+
+/** The arguments of `argv` (after node and the script) without the global options (`--repo DIR`, `-q`, ...). */
+export function withoutGlobals(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 2; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') {
+      out.push(...argv.slice(i));
+      break;
+    }
+    if (a === '--repo') i++;
+    else if (!a.startsWith('--repo=') && !GLOBAL_FLAGS.has(a)) out.push(a);
+  }
+  return out;
+}
+
+/**
+ * Whether `argv` asks for trove's version: `--version` or `-V` with no
+ * command (at most global options); `pkg add --version V` is a package's.
+ */
+export function asksVersion(argv: string[]): boolean {
+  const words = withoutGlobals(argv);
+  return words.length === 1 && (words[0] === '--version' || words[0] === '-V');
+}
