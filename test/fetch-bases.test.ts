@@ -237,3 +237,55 @@ describe('a base with an object fsck --repair moved out (quarantine/)', () => {
     await client.close();
   });
 });
+
+describe('a delta whose `from` the server chose', () => {
+  it('is not read beside: a stored blob shaped like a commit cannot vouch for objects the client lacks', async () => {
+    const dir = tmpdir('trove-bases-server-from');
+    const serverPath = join(dir, 'server');
+    const server = await Repo.init(serverPath);
+    const put = async (b: Buffer) => (await server.store.put(b), hashBytes(b));
+    const file = (name: string, id: ObjectId, size: number) => ({ name, kind: 'file' as const, id, mode: 0o644, uid: 0, gid: 0, size, xattrs: [] });
+    // X: an object the client never gets before the last pull. T1 names it; Cfake is a commit of T1.
+    const x = Buffer.from('the object the client lacks\n');
+    const xId = await put(x);
+    const t1 = await writeTree(server.store, { entries: [file('f', xId, x.length)] });
+    const cFake = await writeCommit(server.store, { tree: t1, root: DEFAULT_DIR_META, parents: [], subject: 'fake', body: '', timestamp: 2, metadata: [] });
+    const t1Bytes = server.store.getSync(t1);
+    const cFakeBytes = server.store.getSync(cFake);
+    // C0: files whose contents are exactly the bytes of T1 and Cfake, so the client stores them as blobs.
+    const t0 = await writeTree(server.store, {
+      entries: [file('looks-like-a-commit', await put(Buffer.from(cFakeBytes)), cFakeBytes.length), file('looks-like-a-tree', await put(Buffer.from(t1Bytes)), t1Bytes.length)],
+    });
+    const c0 = await writeCommit(server.store, { tree: t0, root: DEFAULT_DIR_META, parents: [], subject: '0', body: '', timestamp: 1, metadata: [] });
+    await server.refs.write('main', c0);
+    await server.close();
+    expect((await trove(['--repo', serverPath, 'summary'])).code).toBe(0);
+    const clientPath = join(dir, 'client');
+    await Repo.init(clientPath).then((r) => r.close());
+    expect((await trove(['--repo', clientPath, 'remote', 'add', 'origin', serverPath])).code).toBe(0);
+    expect((await trove(['--repo', clientPath, 'pull', 'origin', 'main'])).code).toBe(0);
+
+    // C2: a new tree naming X (as T1 does) and Y; the server's only delta to it is from Cfake,
+    // which the client has, as a blob.
+    const again = await Repo.open(serverPath);
+    const y = Buffer.from('new\n');
+    const t2 = await writeTree(again.store, { entries: [file('f', xId, x.length), file('g', hashBytes(y), y.length)] });
+    await again.store.put(y);
+    const c2 = await writeCommit(again.store, { tree: t2, root: DEFAULT_DIR_META, parents: [c0], subject: '2', body: '', timestamp: 3, metadata: [] });
+    await again.refs.write('main', c2);
+    await again.close();
+    expect((await trove(['--repo', serverPath, 'delta', cFake, c2, '--compression', 'gzip'])).code).toBe(0);
+    expect((await trove(['--repo', serverPath, 'summary'])).code).toBe(0);
+
+    const pull = await trove(['--repo', clientPath, 'pull', 'origin', 'main', '--json']);
+    expect(pull.code).toBe(0);
+    // Read beside Cfake's "tree", the pack would have been taken without X; it is refused instead
+    // (X is neither in it nor stored) and the objects are fetched one by one.
+    expect(pull.stderr).toMatch(/fetching objects instead/);
+    const client = await Repo.open(clientPath);
+    expect(client.store.hasSync(xId)).toBe(true);
+    expect(await client.refs.read('main', 'remotes/origin')).toBe(c2);
+    await client.close();
+    expect((await trove(['--repo', clientPath, 'fsck'])).code).toBe(0);
+  });
+});

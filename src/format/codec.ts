@@ -2,7 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import { badObject, isTroveError } from '../util/errors.js';
 import { bytesToId, hashBytes, idToBytes, isObjectId, type ObjectId } from '../util/hash.js';
 import { trove } from './generated/trove.js';
-import { compareNames, nameProblem } from './names.js';
+import { compareNames, isWellFormedText, nameProblem } from './names.js';
 import type { Commit, DirMeta, EntryKind, GenerationPackage, Tree, TreeEntry, Xattr } from './types.js';
 
 const pb = trove.v1;
@@ -26,6 +26,7 @@ function sortedXattrs(xattrs: Xattr[], where: string): { name?: string; value?: 
   const sorted = [...xattrs].sort((a, b) => compareNames(a.name, b.name));
   return sorted.map((x, i) => {
     if (x.name.length === 0) throw badObject(`empty xattr name in ${where}`);
+    if (!isWellFormedText(x.name)) throw badObject(`xattr name in ${where} is not valid UTF-8`);
     if (i > 0 && sorted[i - 1]!.name === x.name) throw badObject(`duplicate xattr ${x.name} in ${where}`);
     const o: { name?: string; value?: Uint8Array } = {};
     setIf(o, 'name', x.name);
@@ -48,6 +49,7 @@ function entryToPb(e: TreeEntry): trove.v1.ITreeEntry {
   if (e.kind === 'symlink') {
     if (e.id !== undefined) throw badObject(`symlink ${e.name} must not have an id`);
     if (!e.target) throw badObject(`symlink ${e.name} has an empty target`);
+    if (!isWellFormedText(e.target)) throw badObject(`symlink ${e.name} has a target that is not valid UTF-8`);
     setIf(o, 'target', e.target);
   } else {
     if (!e.id || !isObjectId(e.id)) throw badObject(`entry ${e.name} has no valid id`);

@@ -5,12 +5,20 @@ import { badName } from '../util/errors.js';
  * single path components: non-empty, no '/', no NUL, not '.' or '..', and
  * at most 255 bytes (the Linux NAME_MAX).
  */
+/** A surrogate without its other half: a string UTF-8 cannot hold (String.prototype.isWellFormed, ES2024). */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** Whether `s` can be written as UTF-8: no lone surrogates. Tree bytes hold only UTF-8 (decodeTree refuses anything else). */
+export function isWellFormedText(s: string): boolean {
+  return !LONE_SURROGATE.test(s);
+}
+
 export function nameProblem(name: string): string | null {
   if (name.length === 0) return 'empty name';
   if (name === '.' || name === '..') return `'${name}' is not allowed as a name`;
   if (name.includes('/')) return 'name contains /';
   if (name.includes('\0')) return 'name contains NUL';
-  if (name.includes('\uFFFD')) return 'name is not valid UTF-8';
+  if (name.includes('\uFFFD') || !isWellFormedText(name)) return 'name is not valid UTF-8';
   if (Buffer.byteLength(name, 'utf8') > 255) return 'name longer than 255 bytes';
   return null;
 }

@@ -93,3 +93,9 @@ export interface Commit {
 
 /** Default metadata of a directory made implicitly (root:root 0755). */
 export const DEFAULT_DIR_META: DirMeta = { mode: 0o755, uid: 0, gid: 0, xattrs: [] };
+
+/**
+ * The largest tree or commit trove takes in (a pull, a pack) and parses when
+ * it orders gc's deletions: anything bigger can only be a blob.
+ */
+export const MAX_META = 64 << 20;

@@ -9,10 +9,10 @@ import { checkPresent, type ReferencedKind, storedAlike, storedCommitTree, store
 import type { DiskSpace } from './disk-space.js';
 import type { InstallTarget } from './install.js';
 import { ByteReader, type PackKind, readFrameHeader, readPackHeader } from './pack.js';
+import { MAX_META } from '../format/types.js';
 
 /** Blobs up to this size are read into memory; larger ones stream to a temp file. */
 const SMALL_BLOB = 1 << 20;
-const MAX_META = 64 << 20;
 
 /** Options of applying a pack; defaults as documented on each field. */
 export interface ApplyPackInit {

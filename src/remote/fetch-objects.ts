@@ -8,14 +8,13 @@ import { type Bases, checkPresent, storedAlike, storedCommitTree, storedTreeEntr
 import type { ObjectFiles } from '../store/types.js';
 import type { Transport } from './transport.js';
 import type { DiskSpace } from './disk-space.js';
+import { MAX_META } from '../format/types.js';
 
 /**
  * Blobs up to this size are fetched whole; larger ones are written chunk by
  * chunk as they arrive. Few large buffers means little malloc fragmentation.
  */
 const SMALL_BLOB = 1 << 20;
-/** Trees and commits larger than this are refused. */
-export const MAX_META = 64 << 20;
 
 export interface FetchProgress {
   /** Objects found missing so far (grows as trees are read). */

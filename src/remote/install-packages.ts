@@ -6,7 +6,7 @@ import { limiter } from '../util/limiter.js';
 import { updateRefs } from '../refs/transaction.js';
 import type { Repo } from '../repo/repo.js';
 import { readCommit } from '../repo/objects.js';
-import type { GenerationPackage, PackageInfo } from '../format/types.js';
+import { type GenerationPackage, MAX_META, type PackageInfo } from '../format/types.js';
 import { baseGeneration, type DeriveResult, installPackages } from '../system/generations/install.js';
 import { planClosure } from '../system/packages/closure.js';
 import { packageLabel, packageRef } from '../system/packages/model.js';
@@ -141,7 +141,6 @@ export interface InstallFromRemoteResult {
   install: DeriveResult | null;
 }
 
-const MAX_META = 64 << 20;
 
 /** Commits and trees fetched for the plan (verified), and the blobs the store lacks. */
 interface Walk {

@@ -103,10 +103,15 @@ export interface Bases {
  * everything it references (pulls, packs, commits), gc deletes what
  * references before what is referenced (an interrupted gc leaves no tree
  * without its children), and the one other way an object leaves,
- * `fsck --repair`, records it in quarantine/ first, under the exclusive lock
- * a pull's shared lock excludes. An object damaged or deleted outside trove
- * is not noticed here, as it was not noticed in the base either: `fsck`
- * finds it, `fsck --repair` fetches it.
+ * `fsck --repair`, writes its quarantine/ record before it moves it. The
+ * records are read when the pull starts; an object `fsck --repair`
+ * quarantines while the pull runs (both take the shared lock) may still be
+ * taken as stored, and is then like any object of a stored commit that fsck
+ * quarantines: recorded, reported by fsck, fetched again by the next pull
+ * or `fsck --repair`. An object damaged or deleted outside trove is not
+ * noticed here, as it was not noticed in the base either: `fsck` finds it,
+ * `fsck --repair` fetches it. Bases are commits the client chose (a ref's
+ * previous tip, the active generation), never one a server names.
  */
 export function storedAlike(quarantined: ReadonlySet<ObjectId>, stored: TreeEntry | undefined, e: Pick<TreeEntry, 'kind' | 'id' | 'size'>): boolean {
   if (stored === undefined || stored.kind !== e.kind || stored.id !== e.id || quarantined.has(e.id!)) return false;

@@ -135,6 +135,8 @@ interface PullContext {
   signed: boolean;
   /** Ids quarantine/ records, read under the pull's lock (see present.ts `storedAlike`). */
   quarantined: ReadonlySet<ObjectId>;
+  /** What the pulled refs held before: commits this client chose, which a delta's `from` may be read beside. */
+  previousTips: Set<ObjectId>;
 }
 
 /**
@@ -182,11 +184,12 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
     try {
       // Refused now when the filesystem is already at its margin; then every download of known size is reserved first.
       const space = new DiskSpace(repo.path);
-      const ctx: PullContext = { repo, transport, opts, result, report, space, signed: key !== undefined, quarantined: await quarantinedIds(repo) };
+      const ctx: PullContext = { repo, transport, opts, result, report, space, signed: key !== undefined, quarantined: await quarantinedIds(repo), previousTips: new Set() };
       const tips = [...new Set(targets.map((t) => t.commit))];
       const { sigs, prefetched } = await checkTips(repo, transport, tips, key, opts);
       const previous = new Map<string, ObjectId | null>();
       for (const t of targets) previous.set(t.ref, (await repo.refs.read(t.local, t.ns)) ?? null);
+      for (const id of previous.values()) if (id !== null) ctx.previousTips.add(id);
       // A summary naming `a` and `a/b` (or a ref clashing with a local one) is refused before anything is fetched.
       await assertRefsCanMove(repo.refs, targets.map((t) => ({ name: t.local, ns: t.ns })));
       const savedPacks = await fetchByDeltas(ctx, targets, previous, fetched.summary.deltas);
@@ -441,6 +444,14 @@ async function chooseDelta(repo: Repo, deltas: DeltaInfo[], to: ObjectId, hadRef
   return hadRef ? undefined : fits.find((d) => d.from === null);
 }
 
+/** Whether `from` is a commit this client chose as a base: a pulled ref's previous tip, or one of the caller's `bases`. */
+function chosenBase(ctx: PullContext, from: ObjectId | null): boolean {
+  if (from === null) return false;
+  if (ctx.previousTips.has(from)) return true;
+  for (const b of ctx.opts.bases?.values() ?? []) if (b === from) return true;
+  return false;
+}
+
 /** Brings in a commit by one delta pack; false (and a notice) when the pack failed. With `mirror`, the pack file is kept. */
 async function applyDelta(ctx: PullContext, delta: DeltaInfo): Promise<boolean> {
   const { repo, transport, opts, result, report } = ctx;
@@ -463,7 +474,9 @@ async function applyDelta(ctx: PullContext, delta: DeltaInfo): Promise<boolean> 
       delta,
       signed: ctx.signed,
       space: ctx.space,
-      quarantined: ctx.quarantined,
+      // The server names a pack's `from`; its trees are read beside only when this client chose
+      // that commit as a base itself (a ref's previous tip, a base the caller gave).
+      quarantined: chosenBase(ctx, delta.from) ? ctx.quarantined : undefined,
       saveAs: opts.mirror ? join(repo.path, deltaPath(delta.from, delta.to)) : undefined,
       onObject: () => report({ objects: result.fetched.objects + ++stored, wanted: result.fetched.objects + stored }),
     });

@@ -11,6 +11,7 @@ import type { Root, RootSource } from './roots.js';
 import { crashPoint } from '../util/crash-point.js';
 import { mountsUnder, unmount } from '../util/mount-table.js';
 import { tempName } from '../util/fs-atomic.js';
+import { MAX_META } from '../format/types.js';
 
 export interface GcReport {
   dryRun: boolean;
@@ -30,8 +31,13 @@ export interface GcReport {
   undecodable: { id: ObjectId; kind: 'commit' | 'tree'; problem: string }[];
 }
 
-/** Objects of this size or less are parsed to order their deletion; bigger ones can only be blobs in practice. */
-const PARSE_MAX = 16 << 20;
+/**
+ * Objects of this size or less are parsed to order their deletion: every tree
+ * and commit a store can hold (MAX_META), so that a gc killed between two
+ * waves leaves no tree without what it names (remote/present.ts `storedAlike`
+ * relies on that).
+ */
+const PARSE_MAX = MAX_META;
 
 function notFound(err: unknown): boolean {
   return isTroveError(err, 'E_NOT_FOUND');
