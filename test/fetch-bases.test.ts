@@ -64,6 +64,23 @@ async function fetchRecording(repo: Repo, server: string, tips: ObjectId[], base
   return looked;
 }
 
+/** A server repository (under a new temp dir) holding version 1 of `dirs` directories and version 2, which changes one file. */
+async function twoVersions(tag: string, dirs: number) {
+  const dir = tmpdir(tag);
+  const serverPath = join(dir, 'server');
+  const server = await Repo.init(serverPath);
+  const v1 = await version(server, dirs, '', []);
+  const v2 = await version(server, dirs, ' changed', [v1.commit]);
+  await server.close();
+  return { dir, serverPath, v1, v2 };
+}
+
+/** Writes the server's gzip delta pack from `from` to `to` with `trove delta`; returns an opener of its decompressed bytes. */
+async function writePack(serverPath: string, from: ObjectId, to: ObjectId): Promise<() => AsyncIterable<Buffer>> {
+  expect((await trove(['--repo', serverPath, 'delta', from, to, '--compression', 'gzip'])).code).toBe(0);
+  return () => createReadStream(join(serverPath, deltaPath(from, to))).pipe(createGunzip()) as AsyncIterable<Buffer>;
+}
+
 /**
  * A server whose commit c1 has a file `x` and whose c2 (child of c1) names the same blob as a
  * directory `x` (tree t2: a hostile server's tree), and a client that holds c1.
@@ -86,12 +103,7 @@ async function hostile(tag: string): Promise<{ serverPath: string; client: Repo;
 
 describe('fetching beside a stored base commit', () => {
   it('does not read the subtrees a stored base names alike, and the result is whole', async () => {
-    const dir = tmpdir('trove-bases');
-    const serverPath = join(dir, 'server');
-    const server = await Repo.init(serverPath);
-    const v1 = await version(server, 30, '', []);
-    const v2 = await version(server, 30, ' changed', [v1.commit]);
-    await server.close();
+    const { dir, serverPath, v1, v2 } = await twoVersions('trove-bases', 30);
     // Same subtrees but the first.
     expect(v2.subtrees.slice(1)).toEqual(v1.subtrees.slice(1));
     expect(v2.subtrees[0]).not.toBe(v1.subtrees[0]);
@@ -130,14 +142,8 @@ describe('fetching beside a stored base commit', () => {
 
 describe('applying a delta pack beside its base commit', () => {
   it('does not read the subtrees the base names alike, and the result is whole', async () => {
-    const dir = tmpdir('trove-pack-bases');
-    const serverPath = join(dir, 'server');
-    const server = await Repo.init(serverPath);
-    const v1 = await version(server, 30, '', []);
-    const v2 = await version(server, 30, ' changed', [v1.commit]);
-    await server.close();
-    expect((await trove(['--repo', serverPath, 'delta', v1.commit, v2.commit, '--compression', 'gzip'])).code).toBe(0);
-    const pack = join(serverPath, deltaPath(v1.commit, v2.commit));
+    const { dir, serverPath, v1, v2 } = await twoVersions('trove-pack-bases', 30);
+    const pack = await writePack(serverPath, v1.commit, v2.commit);
     const results: Set<ObjectId>[] = [];
     for (const withBase of [true, false]) {
       const path = join(dir, `client-${withBase}`);
@@ -146,7 +152,7 @@ describe('applying a delta pack beside its base commit', () => {
       const looked = new Set<ObjectId>();
       const r = await applyPack(
         { store: recordingStore(client, looked), target: v2.commit, base: withBase ? { commit: v1.commit, quarantined: new Set() } : undefined },
-        createReadStream(pack).pipe(createGunzip()) as AsyncIterable<Buffer>,
+        pack(),
       );
       await client.close();
       expect(r.installed).toBeGreaterThan(0);
@@ -163,8 +169,7 @@ describe('applying a delta pack beside its base commit', () => {
 
   it('still refuses a stored blob named as a directory where the base names it a file', async () => {
     const { serverPath, client, c1, c2, t2 } = await hostile('trove-pack-bases-hostile');
-    expect((await trove(['--repo', serverPath, 'delta', c1, c2, '--compression', 'gzip'])).code).toBe(0);
-    const source = createReadStream(join(serverPath, deltaPath(c1, c2))).pipe(createGunzip()) as AsyncIterable<Buffer>;
+    const source = (await writePack(serverPath, c1, c2))();
     await expect(applyPack({ store: client.store as DiskStore, target: c2, base: { commit: c1, quarantined: new Set() } }, source)).rejects.toMatchObject({
       code: 'E_BAD_OBJECT',
       message: expect.stringContaining('is not a tree') as unknown,
@@ -178,12 +183,7 @@ describe('applying a delta pack beside its base commit', () => {
 describe('a base with an object fsck --repair moved out (quarantine/)', () => {
   /** A client holding v1 under a ref, one of whose unchanged objects (`which`) rotted and was quarantined by fsck --repair. */
   async function setup(tag: string, which: 'subtree' | 'blob') {
-    const dir = tmpdir(tag);
-    const serverPath = join(dir, 'server');
-    const server = await Repo.init(serverPath);
-    const v1 = await version(server, 10, '', []);
-    const v2 = await version(server, 10, ' changed', [v1.commit]);
-    await server.close();
+    const { dir, serverPath, v1, v2 } = await twoVersions(tag, 10);
     const clientPath = join(dir, 'client');
     let client = await Repo.init(clientPath);
     await fetchRecording(client, serverPath, [v1.commit]);
@@ -214,8 +214,7 @@ describe('a base with an object fsck --repair moved out (quarantine/)', () => {
 
     it(`a delta pack that does not carry a quarantined ${which} is refused, and nothing of it is stored`, async () => {
       const { serverPath, client, v1, v2, gone } = await setup(`trove-pack-bases-gone-${which}`, which);
-      expect((await trove(['--repo', serverPath, 'delta', v1.commit, v2.commit, '--compression', 'gzip'])).code).toBe(0);
-      const source = createReadStream(join(serverPath, deltaPath(v1.commit, v2.commit))).pipe(createGunzip()) as AsyncIterable<Buffer>;
+      const source = (await writePack(serverPath, v1.commit, v2.commit))();
       const base = { commit: v1.commit, quarantined: await quarantinedIds(client) };
       await expect(applyPack({ store: client.store as DiskStore, target: v2.commit, base }, source)).rejects.toMatchObject({
         code: 'E_CORRUPT',
@@ -243,19 +242,17 @@ describe('a delta whose `from` the server chose', () => {
     const dir = tmpdir('trove-bases-server-from');
     const serverPath = join(dir, 'server');
     const server = await Repo.init(serverPath);
-    const put = async (b: Buffer) => (await server.store.put(b), hashBytes(b));
-    const file = (name: string, id: ObjectId, size: number) => ({ name, kind: 'file' as const, id, mode: 0o644, uid: 0, gid: 0, size, xattrs: [] });
     // X: an object the client never gets before the last pull. T1 names it; Cfake is a commit of T1.
     const x = Buffer.from('the object the client lacks\n');
-    const xId = await put(x);
-    const t1 = await writeTree(server.store, { entries: [file('f', xId, x.length)] });
+    await server.store.put(x);
+    const xId = hashBytes(x);
+    const t1 = await writeTree(server.store, { entries: [fileEntry('f', x)] });
     const cFake = await writeCommit(server.store, { tree: t1, root: DEFAULT_DIR_META, parents: [], subject: 'fake', body: '', timestamp: 2, metadata: [] });
-    const t1Bytes = server.store.getSync(t1);
-    const cFakeBytes = server.store.getSync(cFake);
+    const t1Bytes = Buffer.from(server.store.getSync(t1));
+    const cFakeBytes = Buffer.from(server.store.getSync(cFake));
     // C0: files whose contents are exactly the bytes of T1 and Cfake, so the client stores them as blobs.
-    const t0 = await writeTree(server.store, {
-      entries: [file('looks-like-a-commit', await put(Buffer.from(cFakeBytes)), cFakeBytes.length), file('looks-like-a-tree', await put(Buffer.from(t1Bytes)), t1Bytes.length)],
-    });
+    for (const b of [t1Bytes, cFakeBytes]) await server.store.put(b);
+    const t0 = await writeTree(server.store, { entries: [fileEntry('looks-like-a-commit', cFakeBytes), fileEntry('looks-like-a-tree', t1Bytes)] });
     const c0 = await writeCommit(server.store, { tree: t0, root: DEFAULT_DIR_META, parents: [], subject: '0', body: '', timestamp: 1, metadata: [] });
     await server.refs.write('main', c0);
     await server.close();
@@ -269,12 +266,12 @@ describe('a delta whose `from` the server chose', () => {
     // which the client has, as a blob.
     const again = await Repo.open(serverPath);
     const y = Buffer.from('new\n');
-    const t2 = await writeTree(again.store, { entries: [file('f', xId, x.length), file('g', hashBytes(y), y.length)] });
+    const t2 = await writeTree(again.store, { entries: [fileEntry('f', x), fileEntry('g', y)] });
     await again.store.put(y);
     const c2 = await writeCommit(again.store, { tree: t2, root: DEFAULT_DIR_META, parents: [c0], subject: '2', body: '', timestamp: 3, metadata: [] });
     await again.refs.write('main', c2);
     await again.close();
-    expect((await trove(['--repo', serverPath, 'delta', cFake, c2, '--compression', 'gzip'])).code).toBe(0);
+    await writePack(serverPath, cFake, c2);
     expect((await trove(['--repo', serverPath, 'summary'])).code).toBe(0);
 
     const pull = await trove(['--repo', clientPath, 'pull', 'origin', 'main', '--json']);

@@ -27,10 +27,9 @@ export function withoutGlobals(argv: string[]): string[] {
 }
 
 /**
- * Whether `argv` asks for trove's version: `--version` or `-V` with no
- * command (at most global options); `pkg add --version V` is a package's.
+ * Whether the arguments (`withoutGlobals`) ask for trove's version: `--version`
+ * or `-V` with no command; `pkg add --version V` is a package's.
  */
-export function asksVersion(argv: string[]): boolean {
-  const words = withoutGlobals(argv);
+export function asksVersion(words: string[]): boolean {
   return words.length === 1 && (words[0] === '--version' || words[0] === '-V');
 }

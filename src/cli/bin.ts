@@ -1,4 +1,4 @@
-import { asksVersion, packageVersion } from './argv.js';
+import { asksVersion, packageVersion, withoutGlobals } from './argv.js';
 
 // The program as `bin/trove.js` runs it (through the bundle in dist/bundle/).
 // `trove --version` needs nothing else: commander and the CLI are loaded only for a command.
@@ -9,7 +9,7 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   throw err;
 });
 
-if (asksVersion(process.argv)) process.stdout.write(`${packageVersion()}\n`);
+if (asksVersion(withoutGlobals(process.argv))) process.stdout.write(`${packageVersion()}\n`);
 else {
   const { main } = await import('./main.js');
   process.exitCode = await main(process.argv, { stdout: process.stdout, stderr: process.stderr, env: process.env });

@@ -194,7 +194,7 @@ export function main(argv: string[], out: Io = processIo()): Promise<number> {
 async function run(argv: string[]): Promise<number> {
   const { stdout, stderr, env } = io();
   const words = withoutGlobals(argv);
-  if (asksVersion(argv)) {
+  if (asksVersion(words)) {
     stdout.write(`${VERSION}\n`);
     return 0;
   }

@@ -113,7 +113,7 @@ const UINT32_MAX = 0xffffffff;
  * shortest form, strings valid UTF-8. Then the checks `encodeTree` makes:
  * names, kinds, modes, ids, symlink targets, entries and xattrs in strict
  * name order. Bytes it accepts re-encode to themselves
- * (test/format.test.ts compares it with a decode and re-encode through
+ * (test/tree-reader.test.ts compares it with a decode and re-encode through
  * protobufjs on generated and damaged trees).
  */
 class TreeReader {

@@ -1,10 +1,5 @@
 import { badName } from '../util/errors.js';
 
-/**
- * Why `name` is not a valid tree entry name, or null when it is. Names are
- * single path components: non-empty, no '/', no NUL, not '.' or '..', and
- * at most 255 bytes (the Linux NAME_MAX).
- */
 /** A surrogate without its other half: a string UTF-8 cannot hold (String.prototype.isWellFormed, ES2024). */
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
@@ -13,6 +8,11 @@ export function isWellFormedText(s: string): boolean {
   return !LONE_SURROGATE.test(s);
 }
 
+/**
+ * Why `name` is not a valid tree entry name, or null when it is. Names are
+ * single path components: non-empty, no '/', no NUL, not '.' or '..', and
+ * at most 255 bytes (the Linux NAME_MAX).
+ */
 export function nameProblem(name: string): string | null {
   if (name.length === 0) return 'empty name';
   if (name === '.' || name === '..') return `'${name}' is not allowed as a name`;

@@ -1,7 +1,7 @@
 import { chmodSync, closeSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { badObject, corrupt } from '../util/errors.js';
 import { decodeCommit, decodeTree } from '../format/codec.js';
-import type { TreeEntry } from '../format/types.js';
+import { MAX_META, type TreeEntry } from '../format/types.js';
 import { hashBytes, newHasher, type ObjectId } from '../util/hash.js';
 import { type ObjectFiles, objectFileMode } from '../store/types.js';
 import { crashPoint } from '../util/crash-point.js';
@@ -9,7 +9,6 @@ import { checkPresent, type ReferencedKind, storedAlike, storedCommitTree, store
 import type { DiskSpace } from './disk-space.js';
 import type { InstallTarget } from './install.js';
 import { ByteReader, type PackKind, readFrameHeader, readPackHeader } from './pack.js';
-import { MAX_META } from '../format/types.js';
 
 /** Blobs up to this size are read into memory; larger ones stream to a temp file. */
 const SMALL_BLOB = 1 << 20;

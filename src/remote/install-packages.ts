@@ -141,7 +141,6 @@ export interface InstallFromRemoteResult {
   install: DeriveResult | null;
 }
 
-
 /** Commits and trees fetched for the plan (verified), and the blobs the store lacks. */
 interface Walk {
   metas: Map<ObjectId, Buffer>;

@@ -133,10 +133,12 @@ interface PullContext {
   space: DiskSpace;
   /** The remote has a key: the summary was verified, and packs need its SHA-256. */
   signed: boolean;
-  /** Ids quarantine/ records, read under the pull's lock (see present.ts `storedAlike`). */
-  quarantined: ReadonlySet<ObjectId>;
-  /** What the pulled refs held before: commits this client chose, which a delta's `from` may be read beside. */
-  previousTips: Set<ObjectId>;
+  /**
+   * The stored commits fetched ones are read beside (see present.ts
+   * `storedAlike`): each pulled ref's previous tip and the caller's `bases`,
+   * all chosen by this client; quarantine/'s ids read under the pull's lock.
+   */
+  bases: Bases;
 }
 
 /**
@@ -184,20 +186,20 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
     try {
       // Refused now when the filesystem is already at its margin; then every download of known size is reserved first.
       const space = new DiskSpace(repo.path);
-      const ctx: PullContext = { repo, transport, opts, result, report, space, signed: key !== undefined, quarantined: await quarantinedIds(repo), previousTips: new Set() };
       const tips = [...new Set(targets.map((t) => t.commit))];
       const { sigs, prefetched } = await checkTips(repo, transport, tips, key, opts);
       const previous = new Map<string, ObjectId | null>();
       for (const t of targets) previous.set(t.ref, (await repo.refs.read(t.local, t.ns)) ?? null);
-      for (const id of previous.values()) if (id !== null) ctx.previousTips.add(id);
+      const commits = new Map(opts.bases);
+      for (const t of targets) if (previous.get(t.ref)) commits.set(t.commit, previous.get(t.ref)!);
+      const bases: Bases = { commits, quarantined: await quarantinedIds(repo) };
+      const ctx: PullContext = { repo, transport, opts, result, report, space, signed: key !== undefined, bases };
       // A summary naming `a` and `a/b` (or a ref clashing with a local one) is refused before anything is fetched.
       await assertRefsCanMove(repo.refs, targets.map((t) => ({ name: t.local, ns: t.ns })));
       const savedPacks = await fetchByDeltas(ctx, targets, previous, fetched.summary.deltas);
       if (selected) await fetchSelectedByDeltas(ctx, selected, fetched.summary);
       tips.push(...(selected ?? []));
-      const bases = new Map(opts.bases);
-      for (const t of targets) if (previous.get(t.ref)) bases.set(t.commit, previous.get(t.ref)!);
-      await fetchObjects(ctx, tips, prefetched, { commits: bases, quarantined: ctx.quarantined });
+      await fetchObjects(ctx, tips, prefetched);
       result.healed = await healQuarantined(repo, transport, opts.onNotice);
       crashPoint('pull:objects-done');
       for (const [id, text] of sigs) await writeFileAtomic(join(repo.path, commitSigPath(id)), text, { tmpDir: repo.tmpDir, tag: 'file' });
@@ -323,7 +325,7 @@ async function fetchSelectedByDeltas(ctx: PullContext, commits: ObjectId[], summ
 }
 
 /** Brings in whatever tips are still missing, object by object. */
-async function fetchObjects(ctx: PullContext, tips: ObjectId[], prefetched: Map<ObjectId, Buffer>, bases: Bases): Promise<void> {
+async function fetchObjects(ctx: PullContext, tips: ObjectId[], prefetched: Map<ObjectId, Buffer>): Promise<void> {
   const { repo, transport, opts, result, report } = ctx;
   const missing: ObjectId[] = [];
   // A tip already stored must be a commit (not a tree or blob a remote names as one).
@@ -338,7 +340,7 @@ async function fetchObjects(ctx: PullContext, tips: ObjectId[], prefetched: Map<
     onProgress: (p) => report({ phase: 'objects', objects: result.fetched.objects + p.stored, wanted: result.fetched.objects + p.wanted, totalBytes: undefined }),
   });
   try {
-    await fetcher.fetchCommits(missing, bases);
+    await fetcher.fetchCommits(missing, ctx.bases);
   } finally {
     result.fetched.objects += fetcher.progress.stored;
     result.fetched.bytes += fetcher.progress.bytes;
@@ -444,11 +446,9 @@ async function chooseDelta(repo: Repo, deltas: DeltaInfo[], to: ObjectId, hadRef
   return hadRef ? undefined : fits.find((d) => d.from === null);
 }
 
-/** Whether `from` is a commit this client chose as a base: a pulled ref's previous tip, or one of the caller's `bases`. */
+/** Whether `from` is one of the bases this client chose (PullContext `bases`). */
 function chosenBase(ctx: PullContext, from: ObjectId | null): boolean {
-  if (from === null) return false;
-  if (ctx.previousTips.has(from)) return true;
-  for (const b of ctx.opts.bases?.values() ?? []) if (b === from) return true;
+  for (const b of ctx.bases.commits.values()) if (b === from) return true;
   return false;
 }
 
@@ -476,7 +476,7 @@ async function applyDelta(ctx: PullContext, delta: DeltaInfo): Promise<boolean> 
       space: ctx.space,
       // The server names a pack's `from`; its trees are read beside only when this client chose
       // that commit as a base itself (a ref's previous tip, a base the caller gave).
-      quarantined: chosenBase(ctx, delta.from) ? ctx.quarantined : undefined,
+      quarantined: chosenBase(ctx, delta.from) ? ctx.bases.quarantined : undefined,
       saveAs: opts.mirror ? join(repo.path, deltaPath(delta.from, delta.to)) : undefined,
       onObject: () => report({ objects: result.fetched.objects + ++stored, wanted: result.fetched.objects + stored }),
     });
