@@ -2,6 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import {
+  existsSync,
   lstatSync,
   mkdirSync,
   readdirSync,
@@ -510,6 +511,27 @@ describe.skipIf(skipFuse())('FUSE mount (real)', () => {
     expect(listAttributesSync(join(A, 'etc', 'secret'))).toEqual(['user.note']);
     expect(() => getAttributeSync(join(A, 'etc', 'greet'), 'user.note')).toThrow(/ENODATA|does not exist/);
     expect(sh('stat', ['-f', '-c', '%T %l', mnt]).trim()).toMatch(/^fuse\S* 255$/);
+  });
+
+  it('counts the requests it answers by operation, and the negative lookups apart, in its log on SIGUSR2', async () => {
+    const logFile = join(fx.repo.path, 'mount.log');
+    const counts = async (): Promise<Record<string, number>> => {
+      const seen = readFileSync(logFile, 'utf8').split('\n').filter((l) => l.includes(' requests: ')).length;
+      process.kill(pid, 'SIGUSR2');
+      let lines: string[] = [];
+      expect(await until(() => (lines = readFileSync(logFile, 'utf8').split('\n').filter((l) => l.includes(' requests: '))).length > seen)).toBe(true);
+      return JSON.parse(lines[lines.length - 1]!.split(' requests: ')[1]!) as Record<string, number>;
+    };
+    const before = await counts();
+    for (const name of ['absent-1', 'absent-2', 'absent-3']) expect(existsSync(join(A, 'etc', name))).toBe(false);
+    expect(readdirSync(join(B, 'lib')).length).toBeGreaterThan(0);
+    const after = await counts();
+    const delta = (k: string) => (after[k] ?? 0) - (before[k] ?? 0);
+    // One lookup each reaches the daemon as a getattr that answers ENOENT.
+    expect(delta('getattr-enoent')).toBe(3);
+    expect(delta('getattr')).toBeGreaterThanOrEqual(3);
+    expect(delta('readdir')).toBe(1);
+    expect(readFileSync(logFile, 'utf8')).toMatch(/ request-ms: \{.*"getattr":\d/);
   });
 
   it('refuses writes with EROFS', () => {

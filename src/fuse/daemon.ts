@@ -9,6 +9,7 @@ import { clearMount, daemonUnresponsive, mountProblem, mountTable, processAlive,
 import { DiskStore } from '../store/disk.js';
 import type { GetStore, GetSyncStore, ObjectFiles } from '../store/types.js';
 import { BlobReader } from './blobs.js';
+import { RequestCounts } from './counts.js';
 import { type FuseHandlers, getBaseHandlers } from './handlers.js';
 import { abortConnection, fuseConnection, fusermount, mountState } from './mountpoint.js';
 import { mountFuse, type NativeMountOptions } from './native.js';
@@ -115,7 +116,8 @@ export async function serve(repo: RepoLike, mountpoint: string, opts: MountOptio
   beats.unref();
   if (watchdogMs > 0) startWatchdog(repo.path, processStartTime(process.pid), mountpoint, watchdogMs);
   const blobs = new BlobReader({ pathOf: (id) => repo.store.pathOf(id), progress: () => heart.beat() });
-  const handlers = withFault(getBaseHandlers(view, blobs, { zeroMessageOpen: true, log }), process.env.TROVE_FUSE_FAULT);
+  const requests = new RequestCounts();
+  const handlers = requests.wrap(withFault(getBaseHandlers(view, blobs, { zeroMessageOpen: true, log }), process.env.TROVE_FUSE_FAULT));
   let mount: Awaited<ReturnType<typeof mountFuse>>;
   try {
     mount = await mountFuse(mountpoint, handlers, opts);
@@ -161,7 +163,7 @@ export async function serve(repo: RepoLike, mountpoint: string, opts: MountOptio
       void stop().then(() => process.exit(0));
     });
   }
-  // `kill -USR2 <pid>`: caches and memory into the log.
+  // `kill -USR2 <pid>`: caches, memory and the requests answered so far into the log.
   process.on('SIGUSR2', () => {
     const m = process.memoryUsage();
     const c = view.cacheStats();
@@ -170,6 +172,8 @@ export async function serve(repo: RepoLike, mountpoint: string, opts: MountOptio
       `stats: ${c.trees} trees (${mb(c.treeBytes)} estimated), ${c.nodes} paths, ${view.inodes.size} inode blocks (${view.inodes.used} numbers); ` +
         `rss ${mb(m.rss)}, heap ${mb(m.heapUsed)} of ${mb(m.heapTotal)}, external ${mb(m.external)}`,
     );
+    log(`requests: ${JSON.stringify(requests.counts())}`);
+    log(`request-ms: ${JSON.stringify(requests.millis())}`);
   });
   // A bug in one request must not take the whole view down with it.
   process.on('uncaughtException', (err) => log(`uncaught: ${err.stack ?? err.message}`));
