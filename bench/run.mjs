@@ -20,6 +20,7 @@ const GROUPS = {
   fuse: () => import('./fuse.mjs'),
   pkgadd: () => import('./pkgadd.mjs'),
   startup: () => import('./startup.mjs'),
+  workload: () => import('./workload.mjs'),
 };
 
 const USAGE = `usage: npm run bench -- [--runs N | --quick] [--only ${Object.keys(GROUPS).join(',')}] [--no-docs] [--no-wait]
