@@ -1,6 +1,7 @@
 // Entry point of the detached mount daemon: `node dist/fuse/main.js REPO MNT [--cache-mb=N] [--poll-ms=N] [--watchdog-ms=N] [--suid]`.
 // Started by `trove mount` after it has validated the repository; see daemon.ts.
 import { runDaemon, storeAt } from './daemon.js';
+import { DEFAULT_POLL_MS } from './native.js';
 import { DEFAULT_WATCHDOG_MS } from './watchdog.js';
 
 const [repoPath, mountpoint, ...flags] = process.argv.slice(2);
@@ -11,7 +12,7 @@ if (!repoPath || !mountpoint) {
 const flag = (name: string, dflt: number) => Number(flags.find((f) => f.startsWith(`--${name}=`))?.slice(name.length + 3) ?? dflt);
 runDaemon(storeAt(repoPath), mountpoint, {
   cacheMb: flag('cache-mb', 64),
-  pollMs: flag('poll-ms', 2),
+  pollMs: flag('poll-ms', DEFAULT_POLL_MS),
   watchdogMs: flag('watchdog-ms', DEFAULT_WATCHDOG_MS),
   suid: flags.includes('--suid'),
 }).catch(() => process.exit(1));

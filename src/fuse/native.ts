@@ -37,13 +37,22 @@ export interface NativeMountOptions {
   debug?: boolean;
   /**
    * Keep polling for the next request this many ms after each one instead of
-   * sleeping (default 2; 0 turns it off). Every request crosses from a libfuse
+   * sleeping (default DEFAULT_POLL_MS; 0 turns it off). Every request crosses from a libfuse
    * thread to the JavaScript thread and back; waking a sleeping thread is most
    * of that cost (measured here: a metadata walk takes half the time with it).
    * The price is one busy core while requests keep coming, none when idle.
    */
   pollMs?: number;
 }
+
+/**
+ * ms the daemon keeps polling after a request (NativeMountOptions.pollMs):
+ * long enough to catch the next request of a burst (a walk, a path search),
+ * short enough that a daemon answering now and then does not keep a core
+ * busy that the programs reading the view need (docs/benchmarks.md, "The
+ * view under a real workload").
+ */
+export const DEFAULT_POLL_MS = 0.2;
 
 /** A live FUSE mount. */
 export interface NativeMount {
@@ -162,7 +171,7 @@ async function mountFailure(mountpoint: string, err: Error): Promise<TroveError>
 
 /** Mounts `handlers` at `mountpoint` (an existing directory); resolves once the kernel has initialised the connection. */
 export function mountFuse(mountpoint: string, handlers: FuseHandlers, opts: NativeMountOptions = {}): Promise<NativeMount> {
-  const fuse = new TroveFuse(mountpoint, polling(handlers, opts.pollMs ?? 2), fuseOptions(opts));
+  const fuse = new TroveFuse(mountpoint, polling(handlers, opts.pollMs ?? DEFAULT_POLL_MS), fuseOptions(opts));
   return new Promise((resolve, reject) => {
     fuse.mount((err) => {
       if (err) return void mountFailure(mountpoint, err).then(reject, reject);

@@ -23,7 +23,7 @@ export function register(program: Command): void {
     .option('--foreground', 'serve from this process instead of a detached daemon')
     .option('--cache-mb <n>', 'memory bound of the decoded-tree cache in MiB', '64')
     .option('--suid', 'honour setuid/setgid bits (mounted nosuid otherwise)')
-    .option('--poll-ms <ms>', 'keep polling this long after each request instead of sleeping (0: never)', '2')
+    .option('--poll-ms <ms>', 'keep polling this long after each request instead of sleeping (0: never)', '0.2')
     .option('--watchdog-ms <ms>', 'abort the mount and kill the daemon when it has not run this long while requests wait (0: no watchdog)', '10000')
     .option('--debug', "libfuse's request log (with --foreground)")
     .option('--json', 'print the mount as JSON (with --foreground: one line once it serves)')
@@ -41,7 +41,7 @@ export function register(program: Command): void {
       const mountpoint = resolve(mnt);
       const cacheMb = Number(flags.cacheMb ?? '64');
       if (!Number.isInteger(cacheMb) || cacheMb < 1) throw usage(`--cache-mb must be a positive integer, not ${flags.cacheMb}`);
-      const pollMs = Number(flags.pollMs ?? '2');
+      const pollMs = Number(flags.pollMs ?? '0.2');
       if (!(pollMs >= 0)) throw usage(`--poll-ms must be a number of ms, not ${flags.pollMs}`);
       const watchdogMs = Number(flags.watchdogMs ?? '10000');
       if (!Number.isInteger(watchdogMs) || (watchdogMs !== 0 && watchdogMs < 100)) {
