@@ -12,6 +12,7 @@ import { crashPoint } from '../util/crash-point.js';
 import { mountsUnder, unmount } from '../util/mount-table.js';
 import { tempName } from '../util/fs-atomic.js';
 import { MAX_META } from '../format/types.js';
+import { IdPrefixSet } from '../util/id-set.js';
 
 export interface GcReport {
   dryRun: boolean;
@@ -49,13 +50,18 @@ function notFound(err: unknown): boolean {
  * An object that does not decode as what references it is kept and noted in
  * `undecodable`, never deleted through: whatever its bytes could reference,
  * read as a commit or a tree (referencesOf), is kept too.
+ *
+ * Commits and trees are remembered exactly (a tree is read once); blobs, most
+ * of a store, by their first 64 bits only (IdPrefixSet: 16-32 bytes each),
+ * which can only make gc keep an unreachable blob, never delete a reachable one.
  */
-async function mark(repo: Repo, roots: Root[], undecodable: GcReport['undecodable'], onProgress?: OnProgress): Promise<Set<ObjectId>> {
-  const live = new Set<ObjectId>();
+async function mark(repo: Repo, roots: Root[], undecodable: GcReport['undecodable'], onProgress?: OnProgress): Promise<Live> {
+  const visited = new Set<ObjectId>();
+  const blobs = new IdPrefixSet(1 << 16);
   const marking = progressOf('marking', 'objects');
   const tick = () => {
     if (!onProgress) return;
-    marking.done = live.size;
+    marking.done = visited.size + blobs.size;
     onProgress(marking);
   };
   const io = limiter(16);
@@ -73,15 +79,15 @@ async function mark(repo: Repo, roots: Root[], undecodable: GcReport['undecodabl
         throw e;
       }
       for (const r of referencesOf(bytes).refs) {
-        if (live.has(r)) continue;
-        live.add(r);
+        if (visited.has(r)) continue;
+        visited.add(r);
         todo.push(r);
       }
     }
   };
   const tree = async (id: ObjectId): Promise<void> => {
-    if (live.has(id)) return;
-    live.add(id);
+    if (visited.has(id)) return;
+    visited.add(id);
     let entries: Awaited<ReturnType<typeof readTree>>['entries'];
     try {
       entries = (await io(() => readTree(repo.store, id))).entries;
@@ -93,7 +99,7 @@ async function mark(repo: Repo, roots: Root[], undecodable: GcReport['undecodabl
     await Promise.all(
       entries.map((e) => {
         if (e.kind === 'dir') return tree(e.id!);
-        if (e.kind === 'file') live.add(e.id!);
+        if (e.kind === 'file') blobs.add(e.id!);
         return undefined;
       }),
     );
@@ -103,8 +109,8 @@ async function mark(repo: Repo, roots: Root[], undecodable: GcReport['undecodabl
     const todo = [start];
     while (todo.length > 0) {
       const id = todo.pop()!;
-      if (live.has(id)) continue;
-      live.add(id);
+      if (visited.has(id)) continue;
+      visited.add(id);
       let c: Awaited<ReturnType<typeof readCommit>>;
       try {
         c = await readCommit(repo.store, id);
@@ -123,7 +129,12 @@ async function mark(repo: Repo, roots: Root[], undecodable: GcReport['undecodabl
     }
   };
   for (const root of roots) await commit(root.commit);
-  return live;
+  return { has: (id) => visited.has(id) || blobs.has(id) };
+}
+
+/** What mark found reachable (blobs by their first 64 bits). */
+interface Live {
+  has(id: ObjectId): boolean;
 }
 
 /** What a garbage object references, by trying to read it as a commit, then as a tree. */
