@@ -1,6 +1,8 @@
-import { lstatSync, readdirSync, readlinkSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readlinkSync, statSync } from 'node:fs';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isTroveError } from '../util/errors.js';
+import { isErrno, isTroveError } from '../util/errors.js';
+import { writeFileAtomic } from '../util/fs-atomic.js';
 import { decodeCommit, decodeTree } from '../format/codec.js';
 import { hashBytes, isObjectId, type ObjectId } from '../util/hash.js';
 import { hashFileSync } from '../util/hash-file.js';
@@ -37,6 +39,13 @@ export interface FsckReport {
    * but a server refuses them; `fsck --repair` publishes them.
    */
   unpublished: ObjectId[];
+  /**
+   * With `since`: when the clean check this one went from started (seconds
+   * since the epoch), and what it took as checked then and unchanged since:
+   * objects not re-hashed, trees not walked again. null for a full check.
+   */
+  since: number | null;
+  unchangedSince: { objects: number; trees: number } | null;
   ok: boolean;
 }
 
@@ -47,6 +56,58 @@ export interface FsckOptions {
    * then `checking` (commits, trees and blobs reached from the roots).
    */
   onProgress?: OnProgress;
+  /**
+   * Check only what changed since the last clean check (`fsck --since`, see
+   * CleanRecord): objects whose file changed since it are re-hashed, trees it
+   * walked are not walked again. Without a record, a full check.
+   */
+  since?: boolean;
+}
+
+/**
+ * What a clean check leaves for `fsck --since` in `<repo>/fsck-clean.json`:
+ * when it started (ms) and every tree it walked. A check that finds any
+ * problem deletes it, so that a later `--since` never goes from a state that
+ * was not sound.
+ */
+interface CleanRecord {
+  started: number;
+  trees: ObjectId[];
+}
+
+const CLEAN_FILE = 'fsck-clean.json';
+
+/**
+ * Object files changed in the second before a check started may not show a
+ * later time than its start (coarse file timestamps): they are re-hashed.
+ */
+const SINCE_MARGIN_MS = 2000;
+
+async function readClean(repo: Repo): Promise<CleanRecord | undefined> {
+  try {
+    const r = JSON.parse(await readFile(join(repo.path, CLEAN_FILE), 'utf8')) as Partial<CleanRecord>;
+    if (typeof r.started !== 'number' || !Array.isArray(r.trees) || !r.trees.every((t) => typeof t === 'string' && isObjectId(t))) return undefined;
+    return { started: r.started, trees: r.trees };
+  } catch (err) {
+    if (isErrno(err, 'ENOENT') || err instanceof SyntaxError) return undefined;
+    throw err;
+  }
+}
+
+/**
+ * Writes (or, with null, deletes) the record. A user who may read the
+ * repository but not write it still gets the check, and the record stays as
+ * it was: a problem such a user's check found is seen by a later `--since` of
+ * the owner only if the bad object's file changed since the record (a full
+ * fsck sees it).
+ */
+async function recordClean(repo: Repo, record: CleanRecord | null): Promise<void> {
+  try {
+    if (record) await writeFileAtomic(join(repo.path, CLEAN_FILE), JSON.stringify(record), { tmpDir: repo.tmpDir });
+    else await rm(join(repo.path, CLEAN_FILE), { force: true });
+  } catch (err) {
+    if (!isErrno(err, 'EACCES') && !isErrno(err, 'EPERM') && !isErrno(err, 'EROFS')) throw err;
+  }
 }
 
 /**
@@ -55,14 +116,41 @@ export interface FsckOptions {
  * referenced object exists, decodes, and (for blobs) has the recorded size.
  */
 export async function fsck(repo: Repo, opts: FsckOptions): Promise<FsckReport> {
-  const report: FsckReport = { objects: 0, bytes: 0, commits: 0, trees: 0, blobs: 0, problems: [], unpublished: [], ok: true };
+  const started = Date.now();
+  const clean = opts.since ? await readClean(repo) : undefined;
+  /** Files changed after this (ms) are checked again; undefined: everything is. */
+  const after = clean ? clean.started - SINCE_MARGIN_MS : undefined;
+  const cleanTrees = new Set(clean?.trees);
+  const report: FsckReport = {
+    objects: 0,
+    bytes: 0,
+    commits: 0,
+    trees: 0,
+    blobs: 0,
+    problems: [],
+    unpublished: [],
+    since: clean ? Math.floor(clean.started / 1000) : null,
+    unchangedSince: clean ? { objects: 0, trees: 0 } : null,
+    ok: true,
+  };
   // Object files are re-hashed as streams and blob sizes read by stat, without loading the bytes.
   const files: ObjectFiles = repo.store;
   const corrupt = new Set<ObjectId>();
   const onProgress = opts.onProgress;
   const hashing = progressOf('hashing', 'objects');
+  /** Whether the file at `path` changed since the clean check (always true for a full check). */
+  const changed = (path: string): boolean => {
+    if (after === undefined) return true;
+    const st = statSync(path, { throwIfNoEntry: false });
+    return !st || Math.max(st.ctimeMs, st.mtimeMs) > after;
+  };
   for await (const id of repo.store.list()) {
-    const { id: actual, size } = hashFileSync(files.pathOf(id));
+    const path = files.pathOf(id);
+    if (!changed(path)) {
+      report.unchangedSince!.objects++;
+      continue;
+    }
+    const { id: actual, size } = hashFileSync(path);
     report.objects++;
     report.bytes += size;
     if (onProgress) {
@@ -105,6 +193,11 @@ export async function fsck(repo: Repo, opts: FsckOptions): Promise<FsckReport> {
   const checkTree = async (id: ObjectId, where: string): Promise<void> => {
     if (seen.tree.has(id)) return;
     seen.tree.add(id);
+    // Walked by the clean check, and its object unchanged since (else it was re-hashed above).
+    if (cleanTrees.has(id) && !corrupt.has(id) && existsSync(files.pathOf(id))) {
+      report.unchangedSince!.trees++;
+      return;
+    }
     report.trees++;
     tick();
     const bytes = await load(id, 'tree', where);
@@ -122,7 +215,7 @@ export async function fsck(repo: Repo, opts: FsckOptions): Promise<FsckReport> {
         if (e.kind === 'dir') return checkTree(e.id!, path);
         if (e.kind !== 'file' || seen.blob.has(`${e.id}:${e.size}`)) return;
         seen.blob.add(`${e.id}:${e.size}`);
-        if (!blobAt.has(e.id!)) blobAt.set(e.id!, path);
+        if (!blobAt.has(e.id!) && (after === undefined || changed(files.pathOf(e.id!)))) blobAt.set(e.id!, path);
         report.blobs++;
         tick();
         if (corrupt.has(e.id!)) return void (await load(e.id!, 'blob', path, e.size));
@@ -211,6 +304,7 @@ export async function fsck(repo: Repo, opts: FsckOptions): Promise<FsckReport> {
   for (const root of await opts.roots(skippingBadRefs(repo))) await checkCommit(root.commit, root.name);
   await checkPrivacy();
   report.ok = report.problems.length === 0;
+  await recordClean(repo, report.ok ? { started, trees: [...seen.tree] } : null);
   return report;
 }
 
