@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { IdPrefixSet } from '../src/util/id-set.js';
+import { IdPrefixMap, IdPrefixSet } from '../src/util/id-set.js';
 
 const randomId = () => randomBytes(32).toString('hex');
 
@@ -33,5 +33,22 @@ describe('IdPrefixSet', () => {
     expect(set.has(zero)).toBe(true);
     expect(set.add(zero)).toBe(false);
     expect(set.size).toBe(101);
+  });
+});
+
+describe('IdPrefixMap', () => {
+  it('keeps a number per id through many growths, the all-zero prefix too, and overwrites', () => {
+    const map = new IdPrefixMap(2);
+    const zero = `${'0'.repeat(16)}${randomId().slice(16)}`;
+    map.set(zero, 7);
+    const ids = Array.from({ length: 30_000 }, randomId);
+    ids.forEach((id, i) => map.set(id, i * 1.5));
+    expect(map.size).toBe(ids.length + 1);
+    ids.forEach((id, i) => expect(map.get(id)).toBe(i * 1.5));
+    expect(map.get(zero)).toBe(7);
+    map.set(ids[0]!, 2 ** 53);
+    expect(map.get(ids[0]!)).toBe(2 ** 53);
+    expect(map.size).toBe(ids.length + 1);
+    for (let i = 0; i < 10_000; i++) expect(map.get(randomId())).toBeUndefined();
   });
 });

@@ -1,8 +1,9 @@
-import { existsSync, lstatSync, readdirSync, readlinkSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readlinkSync, type Stats, statSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isErrno, isTroveError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs-atomic.js';
+import { IdPrefixMap, IdPrefixSet } from '../util/id-set.js';
 import { decodeCommit, decodeTree } from '../format/codec.js';
 import { hashBytes, isObjectId, type ObjectId } from '../util/hash.js';
 import { hashFileSync } from '../util/hash-file.js';
@@ -164,8 +165,10 @@ export async function fsck(repo: Repo, opts: FsckOptions): Promise<FsckReport> {
     }
   }
 
-  // One set per kind: an id first met as a tree must still be checked when a ref claims it is a commit.
-  const seen = { commit: new Set<ObjectId>(), tree: new Set<ObjectId>(), blob: new Set<string>() };
+  // Commits and trees exactly, one set per kind: an id first met as a tree must still be checked when
+  // a ref claims it is a commit. Blobs, most of a store, by their first 64 bits (IdPrefixMap, 24-48
+  // bytes each), with the size the first tree naming them gave: met again with that size, not again.
+  const seen = { commit: new Set<ObjectId>(), tree: new Set<ObjectId>(), blob: new IdPrefixMap(1 << 16) };
   const problem = (p: FsckProblem) => report.problems.push(p);
   const checking = progressOf('checking', 'objects');
   const tick = () => {
@@ -189,12 +192,57 @@ export async function fsck(repo: Repo, opts: FsckOptions): Promise<FsckReport> {
       throw err;
     }
   };
+  /** Walked by the clean check, and its object unchanged since (else it was re-hashed above). */
+  const trusted = (tree: ObjectId) => cleanTrees.has(tree) && !corrupt.has(tree) && existsSync(files.pathOf(tree));
+
+  /**
+   * Private files (docs/security.md): a blob is public when some reachable
+   * tree shows it to other users (the file readable by others, every
+   * directory above it, the root included, searchable by others), else
+   * private; a private blob's object file must not be readable by others.
+   * `shown` holds the blobs some tree shows, found before the walk below
+   * judges each blob it meets. With `since`, only trees not trusted are
+   * looked at, so a blob shown only through trusted trees is not known to
+   * be shown: the walk then reports no `readable-private` (a full check does).
+   */
+  const shown = new IdPrefixSet(1 << 16);
+  const findShown = async (openRoots: ObjectId[]): Promise<void> => {
+    const walked = new Set<ObjectId>();
+    const stack = [...openRoots];
+    while (stack.length > 0) {
+      const tree = stack.pop()!;
+      if (walked.has(tree) || corrupt.has(tree) || (after !== undefined && trusted(tree))) continue;
+      walked.add(tree);
+      let entries: ReturnType<typeof decodeTree>['entries'];
+      try {
+        entries = decodeTree(await repo.store.getUnverified(tree)).entries;
+      } catch {
+        continue; // reported by the walk below
+      }
+      for (const e of entries) {
+        if (e.kind === 'dir' && (e.mode & 0o001) !== 0) stack.push(e.id!);
+        else if (e.kind === 'file' && (e.mode & 0o004) !== 0) shown.add(e.id!);
+      }
+    }
+  };
+  const judgePrivacy = (id: ObjectId, where: string, st: Stats) => {
+    if (after !== undefined && Math.max(st.ctimeMs, st.mtimeMs) <= after) return;
+    if (isPublicMode(st.mode) && !shown.has(id)) {
+      if (after !== undefined) return;
+      problem({
+        id,
+        kind: 'blob',
+        where,
+        problem: 'readable-private',
+        detail: `no tree shows this content to other users, but its object file is mode ${(st.mode & 0o7777).toString(8).padStart(4, '0')} (readable by them); fsck --repair makes it private`,
+      });
+    } else if (!isPublicMode(st.mode) && shown.has(id)) report.unpublished.push(id);
+  };
 
   const checkTree = async (id: ObjectId, where: string): Promise<void> => {
     if (seen.tree.has(id)) return;
     seen.tree.add(id);
-    // Walked by the clean check, and its object unchanged since (else it was re-hashed above).
-    if (cleanTrees.has(id) && !corrupt.has(id) && existsSync(files.pathOf(id))) {
+    if (trusted(id)) {
       report.unchangedSince!.trees++;
       return;
     }
@@ -213,67 +261,25 @@ export async function fsck(repo: Repo, opts: FsckOptions): Promise<FsckReport> {
       entries.map(async (e) => {
         const path = `${where}/${e.name}`;
         if (e.kind === 'dir') return checkTree(e.id!, path);
-        if (e.kind !== 'file' || seen.blob.has(`${e.id}:${e.size}`)) return;
-        seen.blob.add(`${e.id}:${e.size}`);
-        if (!blobAt.has(e.id!) && (after === undefined || changed(files.pathOf(e.id!)))) blobAt.set(e.id!, path);
+        if (e.kind !== 'file') return;
+        const met = seen.blob.get(e.id!);
+        if (met === e.size) return;
+        const first = met === undefined;
+        if (first) seen.blob.set(e.id!, e.size!);
         report.blobs++;
         tick();
         if (corrupt.has(e.id!)) return void (await load(e.id!, 'blob', path, e.size));
-        try {
-          const st = statSync(files.pathOf(e.id!));
-          if (st.size !== e.size) problem({ id: e.id!, kind: 'blob', where: path, size: e.size, problem: 'size-mismatch', detail: `tree says ${e.size} bytes, object has ${st.size}` });
-        } catch {
-          problem({ id: e.id!, kind: 'blob', where: path, size: e.size, problem: 'missing', detail: 'blob is not in the store' });
-        }
+        const st = statSync(files.pathOf(e.id!), { throwIfNoEntry: false });
+        if (!st) return problem({ id: e.id!, kind: 'blob', where: path, size: e.size, problem: 'missing', detail: 'blob is not in the store' });
+        if (st.size !== e.size) problem({ id: e.id!, kind: 'blob', where: path, size: e.size, problem: 'size-mismatch', detail: `tree says ${e.size} bytes, object has ${st.size}` });
+        if (first) judgePrivacy(e.id!, path, st);
       }),
     );
   };
 
-  /** Every reachable blob, with one path it is at; and the root trees of commits whose root others may search. */
-  const blobAt = new Map<ObjectId, string>();
-  const openRoots = new Set<ObjectId>();
-
-  /**
-   * Private files (docs/security.md): a blob is public when some reachable
-   * tree shows it to other users (the file readable by others, every
-   * directory above it, the root included, searchable by others), else
-   * private; a private blob's object file must not be readable by others.
-   */
-  const checkPrivacy = async (): Promise<void> => {
-    const shown = new Set<ObjectId>();
-    const walked = new Set<ObjectId>();
-    const stack = [...openRoots];
-    while (stack.length > 0) {
-      const tree = stack.pop()!;
-      if (walked.has(tree) || corrupt.has(tree)) continue;
-      walked.add(tree);
-      let entries: ReturnType<typeof decodeTree>['entries'];
-      try {
-        entries = decodeTree(await repo.store.getUnverified(tree)).entries;
-      } catch {
-        continue; // reported by the walk above
-      }
-      for (const e of entries) {
-        if (e.kind === 'dir' && (e.mode & 0o001) !== 0) stack.push(e.id!);
-        else if (e.kind === 'file' && (e.mode & 0o004) !== 0) shown.add(e.id!);
-      }
-    }
-    for (const [id, where] of blobAt) {
-      if (corrupt.has(id)) continue;
-      const st = statSync(files.pathOf(id), { throwIfNoEntry: false });
-      if (!st) continue;
-      if (isPublicMode(st.mode) && !shown.has(id)) {
-        problem({
-          id,
-          kind: 'blob',
-          where,
-          problem: 'readable-private',
-          detail: `no tree shows this content to other users, but its object file is mode ${(st.mode & 0o7777).toString(8).padStart(4, '0')} (readable by them); fsck --repair makes it private`,
-        });
-      } else if (!isPublicMode(st.mode) && shown.has(id)) report.unpublished.push(id);
-    }
-  };
-
+  /** Reachable commits, checked; their trees are walked once every commit is known (see `shown`). */
+  const walks: { tree: ObjectId; where: string }[] = [];
+  const openRoots: ObjectId[] = [];
   const checkCommit = async (id: ObjectId, where: string): Promise<void> => {
     while (!seen.commit.has(id)) {
       seen.commit.add(id);
@@ -288,8 +294,8 @@ export async function fsck(repo: Repo, opts: FsckOptions): Promise<FsckReport> {
         problem({ id, kind: 'commit', where, problem: 'invalid', detail: `does not decode as a commit: ${(err as Error).message}` });
         return;
       }
-      await checkTree(commit.tree, `${where}@${id.slice(0, 12)}:`);
-      if ((commit.root.mode & 0o001) !== 0) openRoots.add(commit.tree);
+      walks.push({ tree: commit.tree, where: `${where}@${id.slice(0, 12)}:` });
+      if ((commit.root.mode & 0o001) !== 0) openRoots.push(commit.tree);
       for (const other of commit.parents.slice(1)) await checkCommit(other, where);
       const parent = commit.parents[0];
       if (!parent) return;
@@ -302,7 +308,8 @@ export async function fsck(repo: Repo, opts: FsckOptions): Promise<FsckReport> {
     for (const bad of (await listRefsChecked(repo, ns)).bad) problem({ where: `refs/${ns}/${bad.name}`, problem: 'invalid-ref', detail: bad.error });
   }
   for (const root of await opts.roots(skippingBadRefs(repo))) await checkCommit(root.commit, root.name);
-  await checkPrivacy();
+  await findShown(openRoots);
+  for (const w of walks) await checkTree(w.tree, w.where);
   report.ok = report.problems.length === 0;
   await recordClean(repo, report.ok ? { started, trees: [...seen.tree] } : null);
   return report;
