@@ -21,6 +21,7 @@ const GROUPS = {
   pkgadd: () => import('./pkgadd.mjs'),
   startup: () => import('./startup.mjs'),
   workload: () => import('./workload.mjs'),
+  scale: () => import('./scale.mjs'),
 };
 
 const USAGE = `usage: npm run bench -- [--runs N | --quick] [--only ${Object.keys(GROUPS).join(',')}] [--no-docs] [--no-wait]
@@ -29,7 +30,8 @@ const USAGE = `usage: npm run bench -- [--runs N | --quick] [--only ${Object.key
   --only LIST  run only these comma-separated groups
   --no-docs    do not rewrite docs/benchmarks.md
   --no-wait    start at once instead of waiting (up to 10 min) for a load average below 1
-environment: TROVE_BENCH_CACHE (default /var/cache/trove-bench) holds the corpus and work dirs`;
+environment: TROVE_BENCH_CACHE (default /var/cache/trove-bench) holds the corpus and work dirs;
+  TROVE_BENCH_SCALE_SIZES (default 100k,1m) the repository sizes of the group scale`;
 
 function parseArgs(argv) {
   const opts = { runs: 3, only: Object.keys(GROUPS), docs: true, wait: true };
