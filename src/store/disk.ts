@@ -1,5 +1,5 @@
 import { chmodSync, constants, copyFileSync, createReadStream, type ReadStream, rmSync } from 'node:fs';
-import { mkdirSync, readFileSync, renameSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, statSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isErrno, notFound } from '../util/errors.js';
@@ -211,12 +211,32 @@ export class DiskStore extends FilePuts implements ObjectStore, ObjectFiles, Pub
       throw err;
     }
     for (const shard of shards) {
-      if (!/^[0-9a-f]{2}$/.test(shard)) continue;
-      const names = (await readdir(join(this.objectsDir, shard))).sort();
-      for (const name of names) {
-        const id = shard + name;
-        if (isObjectId(id)) yield id;
-      }
+      if (SHARD.test(shard)) yield* objectIds(shard, await readdir(join(this.objectsDir, shard)));
     }
+  }
+
+  /** `list` with blocking reads of the shard directories: for a walk of a whole store, without a promise per id. */
+  *listSync(): Generator<ObjectId> {
+    let shards: string[];
+    try {
+      shards = readdirSync(this.objectsDir).sort();
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) return;
+      throw err;
+    }
+    for (const shard of shards) {
+      if (SHARD.test(shard)) yield* objectIds(shard, readdirSync(join(this.objectsDir, shard)));
+    }
+  }
+
+}
+
+const SHARD = /^[0-9a-f]{2}$/;
+
+/** The object ids a shard directory's names spell, in order (other names are skipped). */
+function* objectIds(shard: string, names: string[]): Generator<ObjectId> {
+  for (const name of names.sort()) {
+    const id = shard + name;
+    if (isObjectId(id)) yield id;
   }
 }
