@@ -3,13 +3,21 @@ import { newHasher, type ObjectId } from './hash.js';
 
 const CHUNK = 1 << 20;
 
+let shared: Buffer | undefined;
+/**
+ * One 1 MiB buffer for every blocking copy and hash of this thread: nothing
+ * else runs while one of them does, and allocating (then collecting) a
+ * buffer per file costs more than hashing a small one.
+ */
+const chunkBuffer = (): Buffer => (shared ??= Buffer.allocUnsafe(CHUNK));
+
 /**
  * Copies the file at `src` to a new file `dest` in 1 MiB chunks, hashing as
  * it goes; returns the SHA-256 and size. `dest` is removed on failure.
  */
 export function copyHashedSync(src: string, dest: string, mode = 0o644): { id: ObjectId; size: number } {
   const h = newHasher();
-  const buf = Buffer.allocUnsafe(CHUNK);
+  const buf = chunkBuffer();
   const fin = openSync(src, 'r');
   let fout: number | undefined;
   let size = 0;
@@ -40,7 +48,7 @@ export function copyHashedSync(src: string, dest: string, mode = 0o644): { id: O
 /** SHA-256 and size of a file, read in 1 MiB chunks with blocking reads. */
 export function hashFileSync(path: string): { id: ObjectId; size: number } {
   const h = newHasher();
-  const buf = Buffer.allocUnsafe(CHUNK);
+  const buf = chunkBuffer();
   const fd = openSync(path, 'r');
   let size = 0;
   try {
