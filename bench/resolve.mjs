@@ -6,22 +6,12 @@
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
+import { rng } from './lib.mjs';
 import { REPO_ROOT } from './tools.mjs';
 
 export const PACKAGES = 10000;
 export const ASKED = 100;
 
-/** A deterministic pseudo-random sequence (mulberry32), so every run resolves the same index. */
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * 10,000 candidates: 8,000 names, 2,000 of them in a second version. Each

@@ -21,7 +21,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
-import { BenchError, human, log, median, rmrf, run as runCmd, syncDisk, timeCmd } from './lib.mjs';
+import { BenchError, human, log, median, rmrf, rng, run as runCmd, syncDisk, timeCmd } from './lib.mjs';
 import { startNginx } from './pull.mjs';
 import { table } from './report.mjs';
 import { REPO_ROOT } from './tools.mjs';
@@ -79,17 +79,6 @@ const troveCmd = (repo, ...args) => [process.execPath, [TROVE_JS, '--repo', repo
 
 // --- Deterministic pseudo-random numbers (not crypto).
 
-/** mulberry32: a 32-bit state generator of floats in [0, 1). */
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A seed from small integers (package, file, version), well mixed. */
 function seedOf(...parts) {
