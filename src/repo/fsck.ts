@@ -258,24 +258,32 @@ export async function fsck(repo: Repo, opts: FsckOptions): Promise<FsckReport> {
       problem({ id, kind: 'tree', where, problem: 'invalid', detail: (err as Error).message });
       return;
     }
-    await Promise.all(
-      entries.map(async (e) => {
-        const path = `${where}/${e.name}`;
-        if (e.kind === 'dir') return checkTree(e.id!, path);
-        if (e.kind !== 'file') return;
-        const met = seen.blob.get(e.id!);
-        if (met === e.size) return;
-        const first = met === undefined;
-        if (first) seen.blob.set(e.id!, e.size!);
-        report.blobs++;
-        tick();
-        if (corrupt.has(e.id!)) return void (await load(e.id!, 'blob', path, e.size));
-        const st = statSync(files.pathOf(e.id!), { throwIfNoEntry: false });
-        if (!st) return problem({ id: e.id!, kind: 'blob', where: path, size: e.size, problem: 'missing', detail: 'blob is not in the store' });
-        if (st.size !== e.size) problem({ id: e.id!, kind: 'blob', where: path, size: e.size, problem: 'size-mismatch', detail: `tree says ${e.size} bytes, object has ${st.size}` });
-        if (first) judgePrivacy(e.id!, path, st);
-      }),
-    );
+    // One entry after another, depth first: only the trees on the path down are held decoded.
+    for (const e of entries) {
+      const path = `${where}/${e.name}`;
+      if (e.kind === 'dir') {
+        await checkTree(e.id!, path);
+        continue;
+      }
+      if (e.kind !== 'file') continue;
+      const met = seen.blob.get(e.id!);
+      if (met === e.size) continue;
+      const first = met === undefined;
+      if (first) seen.blob.set(e.id!, e.size!);
+      report.blobs++;
+      tick();
+      if (corrupt.has(e.id!)) {
+        await load(e.id!, 'blob', path, e.size);
+        continue;
+      }
+      const st = statSync(files.pathOf(e.id!), { throwIfNoEntry: false });
+      if (!st) {
+        problem({ id: e.id!, kind: 'blob', where: path, size: e.size, problem: 'missing', detail: 'blob is not in the store' });
+        continue;
+      }
+      if (st.size !== e.size) problem({ id: e.id!, kind: 'blob', where: path, size: e.size, problem: 'size-mismatch', detail: `tree says ${e.size} bytes, object has ${st.size}` });
+      if (first) judgePrivacy(e.id!, path, st);
+    }
   };
 
   /** Reachable commits, checked; their trees are walked once every commit is known (see `shown`). */
