@@ -139,11 +139,12 @@ export async function fsck(repo: Repo, opts: FsckOptions): Promise<FsckReport> {
   const corrupt = new Set<ObjectId>();
   const onProgress = opts.onProgress;
   const hashing = progressOf('hashing', 'objects');
-  /** Whether the file at `path` changed since the clean check (always true for a full check). */
+  /** Whether a file with these times changed since the clean check (always true for a full check). */
+  const changedSince = (st: Stats): boolean => after === undefined || Math.max(st.ctimeMs, st.mtimeMs) > after;
   const changed = (path: string): boolean => {
     if (after === undefined) return true;
     const st = statSync(path, { throwIfNoEntry: false });
-    return !st || Math.max(st.ctimeMs, st.mtimeMs) > after;
+    return !st || changedSince(st);
   };
   for (const id of repo.store.listSync()) {
     const path = files.pathOf(id);
@@ -176,14 +177,14 @@ export async function fsck(repo: Repo, opts: FsckOptions): Promise<FsckReport> {
     checking.done = report.commits + report.trees + report.blobs;
     onProgress(checking);
   };
-  const load = async (id: ObjectId, kind: ObjectKind, where: string, size?: number): Promise<Uint8Array | undefined> => {
+  // Blocking throughout: trees and commits are small, and a read through libuv's threads costs more.
+  const load = (id: ObjectId, kind: ObjectKind, where: string, size?: number): Uint8Array | undefined => {
     if (corrupt.has(id)) {
       const prev = report.problems.find((p) => p.id === id && p.problem === 'corrupt');
       if (prev && !prev.where) Object.assign(prev, size === undefined ? { kind, where } : { kind, where, size });
       return undefined;
     }
     try {
-      // Blocking: trees and commits are small, and a read through libuv's threads costs more.
       return readFileSync(files.pathOf(id));
     } catch (err) {
       if (isErrno(err, 'ENOENT')) {
@@ -207,12 +208,12 @@ export async function fsck(repo: Repo, opts: FsckOptions): Promise<FsckReport> {
    * be shown: the walk then reports no `readable-private` (a full check does).
    */
   const shown = new IdPrefixSet(1 << 16);
-  const findShown = async (openRoots: ObjectId[]): Promise<void> => {
+  const findShown = (openRoots: ObjectId[]): void => {
     const walked = new Set<ObjectId>();
     const stack = [...openRoots];
     while (stack.length > 0) {
       const tree = stack.pop()!;
-      if (walked.has(tree) || corrupt.has(tree) || (after !== undefined && trusted(tree))) continue;
+      if (walked.has(tree) || corrupt.has(tree) || trusted(tree)) continue;
       walked.add(tree);
       let entries: ReturnType<typeof decodeTree>['entries'];
       try {
@@ -227,7 +228,7 @@ export async function fsck(repo: Repo, opts: FsckOptions): Promise<FsckReport> {
     }
   };
   const judgePrivacy = (id: ObjectId, where: string, st: Stats) => {
-    if (after !== undefined && Math.max(st.ctimeMs, st.mtimeMs) <= after) return;
+    if (!changedSince(st)) return;
     if (isPublicMode(st.mode) && !shown.has(id)) {
       if (after !== undefined) return;
       problem({
@@ -240,7 +241,7 @@ export async function fsck(repo: Repo, opts: FsckOptions): Promise<FsckReport> {
     } else if (!isPublicMode(st.mode) && shown.has(id)) report.unpublished.push(id);
   };
 
-  const checkTree = async (id: ObjectId, where: string): Promise<void> => {
+  const checkTree = (id: ObjectId, where: string): void => {
     if (seen.tree.has(id)) return;
     seen.tree.add(id);
     if (trusted(id)) {
@@ -249,7 +250,7 @@ export async function fsck(repo: Repo, opts: FsckOptions): Promise<FsckReport> {
     }
     report.trees++;
     tick();
-    const bytes = await load(id, 'tree', where);
+    const bytes = load(id, 'tree', where);
     if (!bytes) return;
     let entries: ReturnType<typeof decodeTree>['entries'];
     try {
@@ -262,7 +263,7 @@ export async function fsck(repo: Repo, opts: FsckOptions): Promise<FsckReport> {
     for (const e of entries) {
       const path = `${where}/${e.name}`;
       if (e.kind === 'dir') {
-        await checkTree(e.id!, path);
+        checkTree(e.id!, path);
         continue;
       }
       if (e.kind !== 'file') continue;
@@ -273,7 +274,7 @@ export async function fsck(repo: Repo, opts: FsckOptions): Promise<FsckReport> {
       report.blobs++;
       tick();
       if (corrupt.has(e.id!)) {
-        await load(e.id!, 'blob', path, e.size);
+        load(e.id!, 'blob', path, e.size);
         continue;
       }
       const st = statSync(files.pathOf(e.id!), { throwIfNoEntry: false });
@@ -289,12 +290,12 @@ export async function fsck(repo: Repo, opts: FsckOptions): Promise<FsckReport> {
   /** Reachable commits, checked; their trees are walked once every commit is known (see `shown`). */
   const walks: { tree: ObjectId; where: string }[] = [];
   const openRoots: ObjectId[] = [];
-  const checkCommit = async (id: ObjectId, where: string): Promise<void> => {
+  const checkCommit = (id: ObjectId, where: string): void => {
     while (!seen.commit.has(id)) {
       seen.commit.add(id);
       report.commits++;
       tick();
-      const bytes = await load(id, 'commit', where);
+      const bytes = load(id, 'commit', where);
       if (!bytes) return;
       let commit: ReturnType<typeof decodeCommit>;
       try {
@@ -305,7 +306,7 @@ export async function fsck(repo: Repo, opts: FsckOptions): Promise<FsckReport> {
       }
       walks.push({ tree: commit.tree, where: `${where}@${id.slice(0, 12)}:` });
       if ((commit.root.mode & 0o001) !== 0) openRoots.push(commit.tree);
-      for (const other of commit.parents.slice(1)) await checkCommit(other, where);
+      for (const other of commit.parents.slice(1)) checkCommit(other, where);
       const parent = commit.parents[0];
       if (!parent) return;
       id = parent;
@@ -316,9 +317,9 @@ export async function fsck(repo: Repo, opts: FsckOptions): Promise<FsckReport> {
   for (const ns of ['heads', 'remotes']) {
     for (const bad of (await listRefsChecked(repo, ns)).bad) problem({ where: `refs/${ns}/${bad.name}`, problem: 'invalid-ref', detail: bad.error });
   }
-  for (const root of await opts.roots(skippingBadRefs(repo))) await checkCommit(root.commit, root.name);
-  await findShown(openRoots);
-  for (const w of walks) await checkTree(w.tree, w.where);
+  for (const root of await opts.roots(skippingBadRefs(repo))) checkCommit(root.commit, root.name);
+  findShown(openRoots);
+  for (const w of walks) checkTree(w.tree, w.where);
   report.ok = report.problems.length === 0;
   await recordClean(repo, report.ok ? { started, trees: [...seen.tree] } : null);
   return report;
