@@ -1,4 +1,5 @@
 import { type OnProgress, progressOf } from '../util/progress.js';
+import { readFileSync, statSync } from 'node:fs';
 import { lstat, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isErrno, isTroveError } from '../util/errors.js';
@@ -54,7 +55,7 @@ function notFound(err: unknown): boolean {
  * of a store, by their first 64 bits only (IdPrefixSet: 16-32 bytes each),
  * which can only make gc keep an unreachable blob, never delete a reachable one.
  */
-async function mark(repo: Repo, roots: Root[], undecodable: GcReport['undecodable'], onProgress?: OnProgress): Promise<Live> {
+function mark(repo: Repo, roots: Root[], undecodable: GcReport['undecodable'], onProgress?: OnProgress): Live {
   const visited = new Set<ObjectId>();
   const blobs = new IdPrefixSet(1 << 16);
   const marking = progressOf('marking', 'objects');
@@ -63,17 +64,18 @@ async function mark(repo: Repo, roots: Root[], undecodable: GcReport['undecodabl
     marking.done = visited.size + blobs.size;
     onProgress(marking);
   };
-  const keepAll = async (start: ObjectId, kind: 'commit' | 'tree', err: unknown): Promise<void> => {
+  const keepAll = (start: ObjectId, kind: 'commit' | 'tree', err: unknown): void => {
     undecodable.push({ id: start, kind, problem: err instanceof Error ? err.message : String(err) });
     const todo = [start];
     while (todo.length > 0) {
       const id = todo.pop()!;
+      const path = repo.store.pathOf(id);
       let bytes: Uint8Array;
       try {
-        if ((await repo.store.sizeOf(id)) > PARSE_MAX) continue;
-        bytes = await repo.store.getUnverified(id);
+        if (statSync(path).size > PARSE_MAX) continue;
+        bytes = readFileSync(path);
       } catch (e) {
-        if (notFound(e)) continue;
+        if (isErrno(e, 'ENOENT')) continue;
         throw e;
       }
       for (const r of referencesOf(bytes).refs) {
@@ -84,59 +86,53 @@ async function mark(repo: Repo, roots: Root[], undecodable: GcReport['undecodabl
     }
   };
   /**
-   * The trees below `root`, depth first, read with blocking calls: tree
-   * objects are small and mostly in the page cache, where a blocking read
-   * takes a fraction of a round trip through libuv's threads (and makes no
-   * promise per tree).
+   * The object `id` decoded as a `kind`, with a blocking read (objects are
+   * small and mostly in the page cache, where a blocking read takes a
+   * fraction of a round trip through libuv's threads and makes no promise);
+   * undefined when it is missing, or does not decode (then everything it
+   * might reference is kept).
    */
-  const tree = async (root: ObjectId): Promise<void> => {
+  const read = <T>(id: ObjectId, kind: 'commit' | 'tree', decode: (bytes: Uint8Array) => T): T | undefined => {
+    try {
+      return decode(repo.store.getSync(id));
+    } catch (err) {
+      if (notFound(err)) return undefined;
+      if (!isTroveError(err, 'E_BAD_OBJECT') && !isTroveError(err, 'E_CORRUPT')) throw err;
+      keepAll(id, kind, err);
+      return undefined;
+    }
+  };
+  /** The trees below `root`, depth first. */
+  const tree = (root: ObjectId): void => {
     const stack = [root];
     while (stack.length > 0) {
       const id = stack.pop()!;
       if (visited.has(id)) continue;
       visited.add(id);
-      let entries: ReturnType<typeof decodeTree>['entries'];
-      try {
-        entries = decodeTree(repo.store.getSync(id)).entries;
-      } catch (err) {
-        if (notFound(err)) continue;
-        if (isTroveError(err, 'E_BAD_OBJECT') || isTroveError(err, 'E_CORRUPT')) {
-          await keepAll(id, 'tree', err);
-          continue;
-        }
-        throw err;
-      }
-      for (const e of entries) {
+      const t = read(id, 'tree', decodeTree);
+      if (!t) continue;
+      for (const e of t.entries) {
         if (e.kind === 'dir') stack.push(e.id!);
         else if (e.kind === 'file') blobs.add(e.id!);
       }
       tick();
     }
   };
-  const commit = async (start: ObjectId): Promise<void> => {
+  const commit = (start: ObjectId): void => {
     const todo = [start];
     while (todo.length > 0) {
       const id = todo.pop()!;
       if (visited.has(id)) continue;
       visited.add(id);
-      let c: ReturnType<typeof decodeCommit>;
-      try {
-        c = decodeCommit(repo.store.getSync(id));
-      } catch (err) {
-        if (notFound(err)) continue;
-        if (isTroveError(err, 'E_BAD_OBJECT') || isTroveError(err, 'E_CORRUPT')) {
-          await keepAll(id, 'commit', err);
-          continue;
-        }
-        throw err;
-      }
-      await tree(c.tree);
+      const c = read(id, 'commit', decodeCommit);
+      if (!c) continue;
+      tree(c.tree);
       tick();
       // A generation keeps its package commits: install and remove derive new generations from them.
       todo.push(...c.parents, ...(c.generation?.packages.map((p) => p.commit) ?? []));
     }
   };
-  for (const root of roots) await commit(root.commit);
+  for (const root of roots) commit(root.commit);
   return { has: (id) => visited.has(id) || blobs.has(id) };
 }
 
@@ -244,7 +240,7 @@ export async function gc(repo: Repo, opts: GcOptions): Promise<GcReport> {
   try {
     const roots = await opts.roots(repo);
     const undecodable: GcReport['undecodable'] = [];
-    const live = await mark(repo, roots, undecodable, opts.onProgress);
+    const live = mark(repo, roots, undecodable, opts.onProgress);
     const report: GcReport = {
       undecodable,
       dryRun,
