@@ -216,15 +216,3 @@ export async function lockCache(cache) {
   process.on('exit', release);
   return release;
 }
-
-/** mulberry32: a deterministic 32-bit pseudo-random generator of floats in [0, 1) (not crypto), so runs repeat. */
-export function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

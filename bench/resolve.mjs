@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
-import { rng } from './lib.mjs';
+import { prng as rng } from './prng.mjs';
 import { REPO_ROOT } from './tools.mjs';
 
 export const PACKAGES = 10000;
