@@ -2,8 +2,8 @@
 // Bundles the built CLI (dist/cli/bin.js) and the FUSE daemon (dist/fuse/main.js)
 // into dist/bundle/ with esbuild: one ES module per entry point plus shared
 // chunks, so that a command loads a handful of files instead of ~150 modules,
-// and a command's own code (and its heavy dependencies: undici, tar-stream,
-// protobufjs) is still loaded only when that command runs (dynamic imports
+// and a command's own code (and its heavy dependencies: undici, tar-stream)
+// is still loaded only when that command runs (dynamic imports
 // become chunks). Native addons stay external and are loaded from node_modules.
 //
 // Run after tsc (scripts/ensure.mjs and test/global-setup.ts do); `--if-stale`
@@ -32,21 +32,6 @@ function newest(dir, skip) {
   return t;
 }
 
-/**
- * protobufjs loads long.js when it can, and long.js compiles a WebAssembly
- * module as it loads (about 20 ms of every command). The generated codec is
- * built with --force-number and src/format/codec.ts reads every 64-bit field
- * through Number(), so the bundle leaves long.js out: protobufjs then reads
- * 64-bit fields as numbers, the same values codec.ts makes of a Long.
- */
-const withoutLong = {
-  name: 'without-long',
-  setup(b) {
-    b.onResolve({ filter: /^long$/ }, () => ({ path: 'long', namespace: 'without-long' }));
-    b.onLoad({ filter: /.*/, namespace: 'without-long' }, () => ({ contents: 'module.exports = null;', loader: 'js' }));
-  },
-};
-
 export async function bundle({ ifStale = false } = {}) {
   if (ifStale && existsSync(STAMP) && statSync(STAMP).mtimeMs >= newest(dist, out)) return false;
   rmSync(out, { recursive: true, force: true });
@@ -66,10 +51,9 @@ export async function bundle({ ifStale = false } = {}) {
     platform: 'node',
     target: 'node20',
     external: EXTERNAL,
-    // CommonJS dependencies (commander, protobufjs, undici) call require() for
+    // CommonJS dependencies (commander, undici) call require() for
     // Node's built-ins, which an ES module does not have.
     banner: { js: "import { createRequire as __troveRequire } from 'node:module'; const require = __troveRequire(import.meta.url);" },
-    plugins: [withoutLong],
     logLevel: 'warning',
     legalComments: 'none',
   });

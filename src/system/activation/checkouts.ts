@@ -6,7 +6,6 @@ import { tempName } from '../../util/fs-atomic.js';
 import { bindReadOnly, isReadOnlyMount } from '../../util/mount-table.js';
 import { isDirectory } from '../../util/path-exists.js';
 import type { Repo } from '../../repo/repo.js';
-import { checkout } from '../../repo/checkout.js';
 import { crashPoint } from '../../util/crash-point.js';
 import { readBisectState } from '../bisect/state.js';
 import { listProfiles, readActive } from '../profiles.js';
@@ -57,6 +56,8 @@ async function stage(repo: Repo, commit: ObjectId, dest: string, hardlink: boole
   const tmp = tempName(repo.tmpDir, 'checkout');
   // From the hard-link tree of a nearby commit when there is one: only what differs is redone (see checkout's `from`).
   const from = hardlink && near !== null && near !== commit ? { dir: linksPath(repo, near), commit: near } : undefined;
+  // Loaded here: a switch to a checkout that exists (the usual case) never needs it, nor its xattr addon.
+  const { checkout } = await import('../../repo/checkout.js');
   await checkout(repo, commit, tmp, { hardlink, from });
   crashPoint('switch:checkout-staged');
   await mkdir(dirname(dest), { recursive: true });
