@@ -1,14 +1,19 @@
-import { open } from 'node:fs/promises';
+import { closeSync, openSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { promisify } from 'node:util';
+import type fsExtModule from 'fs-ext';
 import { isErrno, locked } from '../util/errors.js';
 
-type Flock = (fd: number, flags: string) => Promise<void>;
-let flockFn: Promise<Flock> | undefined;
+let fsExt: typeof fsExtModule | undefined;
 
-/** flock(2) from fs-ext, loaded on first use: read-only commands and the FUSE daemon never lock. */
-function flock(fd: number, flags: string): Promise<void> {
-  flockFn ??= import('fs-ext').then((m) => promisify(m.default.flock) as Flock);
-  return flockFn.then((f) => f(fd, flags));
+/**
+ * fs-ext (flock(2)), loaded on first use: read-only commands and the FUSE
+ * daemon never lock. Through require, which loads a CommonJS addon directly,
+ * where an import would first scan its source for named exports.
+ */
+function flockApi(): typeof fsExtModule {
+  fsExt ??= createRequire(import.meta.url)('fs-ext') as typeof fsExtModule;
+  return fsExt;
 }
 
 /** Releases a held lock. */
@@ -25,26 +30,33 @@ export async function acquireLock(
   mode: 'shared' | 'exclusive',
   opts: { wait?: boolean; onWait?: () => void } = {},
 ): Promise<Release> {
-  const fh = await open(path, 'a');
+  const fd = openSync(path, 'a');
   const base = mode === 'shared' ? 'sh' : 'ex';
+  const api = flockApi();
   try {
-    await flock(fh.fd, `${base}nb`);
+    // The usual case, a lock nobody holds, without a trip through the thread pool.
+    api.flockSync(fd, `${base}nb`);
   } catch (err) {
     if (!isErrno(err, 'EAGAIN') && !isErrno(err, 'EWOULDBLOCK')) {
-      await fh.close();
+      closeSync(fd);
       throw err;
     }
     if (opts.wait === false) {
-      await fh.close();
+      closeSync(fd);
       throw locked(`repository is locked (${mode} lock held elsewhere): ${path}`, { path });
     }
     opts.onWait?.();
-    await flock(fh.fd, base);
+    try {
+      await promisify(api.flock)(fd, base);
+    } catch (waitErr) {
+      closeSync(fd);
+      throw waitErr;
+    }
   }
   let released = false;
   return async () => {
     if (released) return;
     released = true;
-    await fh.close();
+    closeSync(fd);
   };
 }

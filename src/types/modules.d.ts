@@ -2,6 +2,7 @@
 declare module 'fs-ext' {
   const fsExt: {
     flock(fd: number, flags: string, cb: (err: NodeJS.ErrnoException | null) => void): void;
+    flockSync(fd: number, flags: string): void;
   };
   export default fsExt;
 }
