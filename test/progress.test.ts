@@ -8,7 +8,7 @@ import { mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildProgram, commandPath } from '../src/cli/main.js';
+import { buildProgram, commandPath } from '../src/cli/program.js';
 import { bytes } from '../src/cli/printers.js';
 import { type CliResult, trove, TROVE_BIN } from './helpers/cli.js';
 import { getDebs } from './helpers/debs.js';

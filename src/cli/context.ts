@@ -25,8 +25,13 @@ export function repoPath(cmd: Command): string {
 }
 
 /** Opens the repository for a command and closes it when `fn` is done. */
-export async function withRepo<T>(cmd: Command, fn: (repo: Repo) => Promise<T>): Promise<T> {
-  const repo = await Repo.open(repoPath(cmd));
+export function withRepo<T>(cmd: Command, fn: (repo: Repo) => Promise<T>): Promise<T> {
+  return withRepoAt(cmd.optsWithGlobals<GlobalOptions>().repo, fn);
+}
+
+/** `withRepo` for the repository `--repo` names (undefined: `$TROVE_REPO` or `./repo`). */
+export async function withRepoAt<T>(repoOption: string | undefined, fn: (repo: Repo) => Promise<T>): Promise<T> {
+  const repo = await Repo.open(repoOption ?? defaultRepoPath(io().env));
   try {
     return await fn(repo);
   } finally {

@@ -1,5 +1,6 @@
 // How much a run says (`-q`, `-v`): kept apart from context.ts so that main,
 // which sets it, loads nothing of the repository layer.
+import { usage } from '../util/errors.js';
 import { type Io, io } from '../util/io.js';
 
 /** How much a run says: -1 with `-q`, 1 with `-v`, else 0; set once per run (see main). */
@@ -7,6 +8,12 @@ const levels = new WeakMap<Io, -1 | 0 | 1>();
 
 export function setVerbosity(level: -1 | 0 | 1): void {
   levels.set(io(), level);
+}
+
+/** Applies the global `-q` and `-v` of a run (they exclude each other). */
+export function applyGlobals(g: { quiet?: boolean; verbose?: boolean }): void {
+  if (g.quiet && g.verbose) throw usage('-q and -v exclude each other');
+  setVerbosity(g.quiet ? -1 : g.verbose ? 1 : 0);
 }
 
 export function verbosity(): -1 | 0 | 1 {

@@ -1,0 +1,119 @@
+// switch, rollback and status are parsed and run without commander when their command line is
+// plain (src/cli/direct.ts). Whatever the direct parser accepts, commander must read the same way:
+// the same arguments, options (defaults included) and global options.
+import { describe, expect, it } from 'vitest';
+import type { Command } from 'commander';
+import { type DirectCommand, parseDirect } from '../src/cli/direct.js';
+import { buildProgram } from '../src/cli/program.js';
+import { command as rollback } from '../src/cli/commands/rollback.js';
+import { command as status } from '../src/cli/commands/status.js';
+import { command as switchCommand } from '../src/cli/commands/switch.js';
+import { prng } from './helpers/prng.js';
+
+const SPECS = [switchCommand, rollback, status] as DirectCommand<unknown>[];
+
+interface Reading {
+  args: (string | undefined)[];
+  opts: Record<string, unknown>;
+  globals: Record<string, unknown>;
+}
+
+/** How commander reads `words`: the real program, with the command's action replaced by a recorder. */
+async function commanderReading(spec: DirectCommand<unknown>, words: string[]): Promise<Reading | Error> {
+  const argv = ['node', 'trove', ...words];
+  const program = await buildProgram(argv);
+  let reading: Reading | undefined;
+  const cmd = program.commands.find((c) => c.name() === spec.name)!;
+  cmd.action((...params: unknown[]) => {
+    const self = params.at(-1) as Command;
+    const g = self.optsWithGlobals<Record<string, unknown>>();
+    const globals = Object.fromEntries(['repo', 'quiet', 'verbose', 'progress'].filter((k) => g[k] !== undefined).map((k) => [k, g[k]]));
+    reading = { args: params.slice(0, spec.args.length) as (string | undefined)[], opts: { ...self.opts() }, globals };
+  });
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    return err as Error;
+  }
+  return reading ?? new Error('the action did not run');
+}
+
+/** Random command lines around `spec`'s name: its options, global options, values, and things only commander takes. */
+function lines(spec: DirectCommand<unknown>, seed: number, n: number): string[][] {
+  const rnd = prng(seed);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
+  const values = ['1', '12', 'main', 'os/main', 'a=b', '', '-1', '-', '--json', 'x y'];
+  const tokens = (): string[] => {
+    const o = pick(spec.options);
+    const long = o.flags.split(' ')[0]!;
+    const value = pick(values);
+    return pick([
+      () => (o.flags.includes(' ') ? [long, value] : [long]),
+      () => [`${long}=${value}`],
+      () => [pick(['-q', '-v', '--quiet', '--verbose', '--progress', '--no-progress'])],
+      () => ['--repo', pick(['R', '/tmp/r', '-x'])],
+      () => [`--repo=${pick(['R2', ''])}`],
+      () => [pick(values)],
+      () => [pick(['--help', '-h', '--bogus', '--', '-qv', '--profile'])],
+    ])();
+  };
+  const out: string[][] = [];
+  for (let i = 0; i < n; i++) {
+    const before = Array.from({ length: Math.floor(rnd() * 2) }, () => pick([['-q'], ['-v'], ['--repo', 'R'], ['--repo=R3'], ['--no-progress']]));
+    const after = Array.from({ length: Math.floor(rnd() * 4) }, tokens);
+    out.push([...before.flat(), spec.name, ...after.flat()]);
+  }
+  return out;
+}
+
+describe('the direct parser against commander', () => {
+  for (const spec of SPECS) {
+    it(`reads every command line of ${spec.name} it accepts as commander does`, async () => {
+      let accepted = 0;
+      for (const words of lines(spec, spec.name.length * 7919, 1_500)) {
+        const mine = parseDirect(['node', 'trove', ...words], spec);
+        if (!mine) continue;
+        accepted++;
+        const theirs = await commanderReading(spec, words);
+        const where = JSON.stringify(words);
+        if (theirs instanceof Error) {
+          // The one error both share: the global options' own rule, from the same function.
+          expect(theirs.message, where).toBe('-q and -v exclude each other');
+          expect(mine.globals.quiet && mine.globals.verbose, where).toBe(true);
+          continue;
+        }
+        expect({ args: mine.args, opts: mine.opts, globals: mine.globals }, where).toEqual(theirs);
+      }
+      // The plain forms are common in the generated lines: the comparison is not of a few.
+      expect(accepted).toBeGreaterThan(150);
+    });
+  }
+
+  it('takes the plain forms users type, and leaves help, unknown options and extra arguments to commander', () => {
+    const parse = (spec: DirectCommand<unknown>, ...words: string[]) => parseDirect(['node', 'trove', ...words], spec);
+    expect(parse(switchCommand, '--repo', 'R', 'switch', '3', '--link', '/ro')).toEqual({
+      globals: { repo: 'R' },
+      args: ['3'],
+      opts: { link: '/ro', profile: 'system' },
+    });
+    expect(parse(status, 'status', '--json', '--profile=work', '-q')).toEqual({ globals: { quiet: true }, args: [], opts: { json: true, profile: 'work' } });
+    expect(parse(rollback, 'rollback', '--to', '2')?.opts).toEqual({ to: '2', profile: 'system' });
+    for (const words of [
+      ['switch', '--help'],
+      ['switch', '-h'],
+      ['switch', '1', '2'],
+      ['switch', '--bogus'],
+      ['switch', '--', '1'],
+      ['status', '--profile'],
+      ['status', '--profile', '--json'],
+      ['status', '--json=yes'],
+      ['status', '--json', '--json'],
+      ['--json', 'status'],
+      ['rollback', 'extra'],
+      ['statu'],
+    ]) {
+      const spec = SPECS.find((s) => s.name === words.find((w) => !w.startsWith('-')))! ?? status;
+      expect(parse(spec, ...words), JSON.stringify(words)).toBeUndefined();
+    }
+  });
+});
