@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { readdirSync, readFileSync } from 'node:fs';
+import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { corrupt, exists, isErrno, notARepo, unsupported } from '../util/errors.js';
 import { tempOwner, writeFileAtomic } from '../util/fs-atomic.js';
@@ -64,7 +64,8 @@ export class Repo {
     const abs = resolve(path);
     let text: string;
     try {
-      text = await readFile(join(abs, 'config'), 'utf8');
+      // Blocking, as the listing below: every command opens a repository, and a read through the thread pool costs an event-loop round trip.
+      text = readFileSync(join(abs, 'config'), 'utf8');
     } catch (err) {
       if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) {
         throw notARepo(`no trove repository at ${abs} (create one with: trove init --repo ${path})`, { path: abs });
@@ -94,7 +95,7 @@ export class Repo {
   private async cleanStaleTemp(): Promise<void> {
     let names: string[];
     try {
-      names = await readdir(this.tmpDir);
+      names = readdirSync(this.tmpDir);
     } catch {
       return;
     }

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { opendir, readFile, rm } from 'node:fs/promises';
+import { opendir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isErrno } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs-atomic.js';
@@ -31,7 +31,7 @@ const FILE = 'mount.json';
 /** The record in `<repo>/mount.json` as written, live or not (undefined when absent or unreadable). */
 export async function readMountRecord(repoPath: string): Promise<MountRecord | undefined> {
   try {
-    const rec = JSON.parse(await readFile(join(repoPath, FILE), 'utf8')) as MountRecord;
+    const rec = JSON.parse(readFileSync(join(repoPath, FILE), 'utf8')) as MountRecord;
     return typeof rec?.mountpoint === 'string' && typeof rec.pid === 'number' ? rec : undefined;
   } catch (err) {
     if (isErrno(err, 'ENOENT') || err instanceof SyntaxError) return undefined;

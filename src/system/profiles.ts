@@ -1,4 +1,5 @@
-import { link, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readdirSync, readFileSync } from 'node:fs';
+import { link, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { badRef, corrupt, isErrno, notFound } from '../util/errors.js';
 import { isObjectId, type ObjectId } from '../util/hash.js';
@@ -102,10 +103,17 @@ function activationPath(repo: Pick<Repo, 'path'>, profile: string): string {
   return join(repo.path, 'activations', `${profile}.json`);
 }
 
-async function readIdFile(path: string): Promise<ObjectId | undefined> {
+/*
+ * Profile records are a few small files, read many times a command (every
+ * generation's file, by listGenerations): with blocking reads, since a read
+ * through the thread pool costs a round trip of the event loop each
+ * (docs/benchmarks.md, "Start-up of short commands").
+ */
+
+function readIdFile(path: string): ObjectId | undefined {
   let text: string;
   try {
-    text = (await readFile(path, 'utf8')).trim();
+    text = readFileSync(path, 'utf8').trim();
   } catch (err) {
     if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) return undefined;
     throw err;
@@ -117,7 +125,7 @@ async function readIdFile(path: string): Promise<ObjectId | undefined> {
 /** Every profile that has a directory under `<repo>/profiles`, sorted. */
 export async function listProfiles(repo: Pick<Repo, 'path'>): Promise<string[]> {
   try {
-    const entries = await readdir(profilesRoot(repo), { withFileTypes: true });
+    const entries = readdirSync(profilesRoot(repo), { withFileTypes: true });
     return entries
       .filter((e) => e.isDirectory() && profileNameProblem(e.name) === null)
       .map((e) => e.name)
@@ -133,7 +141,7 @@ export async function listGenerations(repo: Pick<Repo, 'path'>, profile: string)
   const dir = profileDir(repo, profile);
   let names: string[];
   try {
-    names = await readdir(dir);
+    names = readdirSync(dir);
   } catch (err) {
     if (isErrno(err, 'ENOENT')) return [];
     throw err;
@@ -142,7 +150,7 @@ export async function listGenerations(repo: Pick<Repo, 'path'>, profile: string)
   for (const name of names) {
     const number = generationNumber(name);
     if (number === null) continue;
-    const commit = await readIdFile(join(dir, name));
+    const commit = readIdFile(join(dir, name));
     if (commit) out.push({ number, commit });
   }
   return out.sort((a, b) => a.number - b.number);
@@ -150,7 +158,7 @@ export async function listGenerations(repo: Pick<Repo, 'path'>, profile: string)
 
 /** One generation by number; E_NOT_FOUND when the profile has no such generation. */
 export async function readGeneration(repo: Pick<Repo, 'path'>, profile: string, n: number): Promise<ObjectId> {
-  const id = await readIdFile(join(profileDir(repo, profile), String(n)));
+  const id = readIdFile(join(profileDir(repo, profile), String(n)));
   if (!id) throw notFound(`profile ${profile} has no generation ${n}`, { profile, generation: n });
   return id;
 }
@@ -228,7 +236,7 @@ export async function readActive(repo: Pick<Repo, 'path'>, profile: string): Pro
   const path = activePath(repo, profile);
   let text: string | undefined;
   try {
-    text = await readFile(path, 'utf8');
+    text = readFileSync(path, 'utf8');
   } catch (err) {
     if (!isErrno(err, 'ENOENT') && !isErrno(err, 'ENOTDIR')) throw err;
   }
@@ -248,7 +256,7 @@ export async function readActive(repo: Pick<Repo, 'path'>, profile: string): Pro
   if (pointer !== undefined && !isObjectId(pointer)) throw corrupt(`${path} holds no valid commit id`, { path, profile });
   let details: ActiveRecord | undefined;
   try {
-    details = activeFields(profile, JSON.parse(await readFile(activationPath(repo, profile), 'utf8')));
+    details = activeFields(profile, JSON.parse(readFileSync(activationPath(repo, profile), 'utf8')));
   } catch (err) {
     if (!isErrno(err, 'ENOENT') && !isErrno(err, 'ENOTDIR') && !(err instanceof SyntaxError)) throw err;
   }

@@ -1,4 +1,5 @@
-import { readFile, rm } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { corrupt, isErrno } from '../../util/errors.js';
 import type { ObjectId } from '../../util/hash.js';
@@ -57,7 +58,7 @@ export function statePath(repo: Pick<Repo, 'path'>): string {
 /** The bisect session in progress, or undefined. */
 export async function readBisectState(repo: Pick<Repo, 'path'>): Promise<BisectState | undefined> {
   try {
-    return JSON.parse(await readFile(statePath(repo), 'utf8')) as BisectState;
+    return JSON.parse(readFileSync(statePath(repo), 'utf8')) as BisectState;
   } catch (err) {
     if (isErrno(err, 'ENOENT')) return undefined;
     if (err instanceof SyntaxError) throw corrupt(`${statePath(repo)} is not valid JSON`, { path: statePath(repo) });
