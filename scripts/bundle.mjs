@@ -32,10 +32,43 @@ function newest(dir, skip) {
   return t;
 }
 
+/** What both builds share. */
+const COMMON = {
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  external: EXTERNAL,
+  // CommonJS dependencies (commander, undici) call require() for
+  // Node's built-ins, which an ES module does not have.
+  banner: { js: "import { createRequire as __troveRequire } from 'node:module'; const require = __troveRequire(import.meta.url);" },
+  logLevel: 'warning',
+  legalComments: 'none',
+};
+
+/**
+ * The CLI's entry imports src/cli/direct-main.ts, the short commands' own
+ * module, which is built apart (see below): in the CLI's bundle that import
+ * stays an import of the file the other build writes.
+ */
+const directApart = {
+  name: 'direct-apart',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/direct-main\.js$/ }, () => ({ path: './direct/direct-main.js', external: true }));
+  },
+};
+
 export async function bundle({ ifStale = false } = {}) {
   if (ifStale && existsSync(STAMP) && statSync(STAMP).mtimeMs >= newest(dist, out)) return false;
   rmSync(out, { recursive: true, force: true });
+  // `switch`, `rollback` and `status` (src/cli/direct-main.ts) with everything they load at
+  // once in one file, dist/bundle/direct/direct-main.js: in the CLI's bundle the same code is
+  // spread over two dozen chunks shared with other commands, and each costs a module load.
+  // What they load later (a checkout to make, the network for --remote-check) is chunks beside it.
+  await build({ ...COMMON, entryPoints: { 'direct-main': join(dist, 'cli', 'direct-main.js') }, outdir: join(out, 'direct') });
   await build({
+    ...COMMON,
     // `[name].js` in one folder: the daemon entry is dist/bundle/main.js and its
     // watchdog's dist/bundle/watchdog-main.js, beside the chunks that start them
     // (src/fuse/daemon.ts and src/fuse/watchdog.ts look for them there).
@@ -45,17 +78,7 @@ export async function bundle({ ifStale = false } = {}) {
       'watchdog-main': join(dist, 'fuse', 'watchdog-main.js'),
     },
     outdir: out,
-    bundle: true,
-    splitting: true,
-    format: 'esm',
-    platform: 'node',
-    target: 'node20',
-    external: EXTERNAL,
-    // CommonJS dependencies (commander, undici) call require() for
-    // Node's built-ins, which an ES module does not have.
-    banner: { js: "import { createRequire as __troveRequire } from 'node:module'; const require = __troveRequire(import.meta.url);" },
-    logLevel: 'warning',
-    legalComments: 'none',
+    plugins: [directApart],
   });
   return true;
 }

@@ -9,6 +9,9 @@ import { command as rollback } from '../src/cli/commands/rollback.js';
 import { command as status } from '../src/cli/commands/status.js';
 import { command as switchCommand } from '../src/cli/commands/switch.js';
 import { prng } from './helpers/prng.js';
+import { runTrove } from './helpers/cli.js';
+import { removeTree, tmpdir } from './helpers/tmp.js';
+import { join } from 'node:path';
 
 const SPECS = [switchCommand, rollback, status] as DirectCommand<unknown>[];
 
@@ -114,6 +117,29 @@ describe('the direct parser against commander', () => {
     ]) {
       const spec = SPECS.find((s) => s.name === words.find((w) => !w.startsWith('-')))! ?? status;
       expect(parse(spec, ...words), JSON.stringify(words)).toBeUndefined();
+    }
+  });
+});
+
+describe('the direct commands as a process runs them (their own bundle, then the CLI for the rest)', () => {
+  it('reports errors as the CLI does, and leaves help and unknown options to commander', () => {
+    const dir = tmpdir();
+    try {
+      const repo = join(dir, 'repo');
+      expect(runTrove(['--repo', repo, 'init']).code).toBe(0);
+      const missing = runTrove(['--repo', repo, 'switch']);
+      expect(missing).toMatchObject({ code: 2, stdout: '' });
+      expect(missing.stderr).toBe('trove: switch needs a target (a generation number, ref or commit), or --restore\n');
+      const none = runTrove(['--repo', join(dir, 'nothing'), 'status', '--json']);
+      expect(none.code).toBe(9);
+      expect((JSON.parse(none.stderr) as { error: { code: string } }).error.code).toBe('E_NOT_A_REPO');
+      expect(runTrove(['--repo', repo, 'status'])).toMatchObject({ code: 0, stdout: expect.stringContaining('active      none') as unknown as string });
+      expect(runTrove(['--repo', repo, 'rollback', '--to', 'x'])).toMatchObject({ code: 2, stderr: 'trove: --to must be a generation number\n' });
+      expect(runTrove(['status', '--bogus'])).toMatchObject({ code: 2, stderr: "trove: unknown option '--bogus'\n" });
+      expect(runTrove(['switch', '--help'])).toMatchObject({ code: 0, stdout: expect.stringContaining('Usage: trove switch [options] [target]') as unknown as string });
+      expect(runTrove(['-q', '-v', 'status'])).toMatchObject({ code: 2, stderr: 'trove: -q and -v exclude each other\n' });
+    } finally {
+      removeTree(dir);
     }
   });
 });

@@ -38,12 +38,8 @@ export interface DirectCommand<Opts> {
   run(args: (string | undefined)[], opts: Opts, repo: string | undefined): Promise<void>;
 }
 
-/** The direct commands, by name; a module is loaded only for its own command. */
-const DIRECT: Record<string, () => Promise<{ command: DirectCommand<never> }>> = {
-  switch: () => import('./commands/switch.js'),
-  rollback: () => import('./commands/rollback.js'),
-  status: () => import('./commands/status.js'),
-};
+export const DIRECT_NAMES = ['switch', 'rollback', 'status'] as const;
+export type DirectName = (typeof DIRECT_NAMES)[number];
 
 /** `--remote-check` → `remoteCheck`, as commander names an option's value. */
 function key(flags: string): string {
@@ -135,15 +131,17 @@ export function parseDirect(argv: string[], spec: DirectCommand<unknown>): Direc
   return { globals, args: spec.args.map((_a, i) => args[i]), opts };
 }
 
-/** Runs `argv` when it is a direct command in a plain form; false when commander must. */
-export async function runDirect(argv: string[]): Promise<boolean> {
-  const first = withoutGlobals(argv)[0];
-  const load = first === undefined ? undefined : Object.hasOwn(DIRECT, first) ? DIRECT[first] : undefined;
-  if (!load) return false;
-  const spec = (await load()).command as DirectCommand<unknown>;
+/** Runs `argv` as `spec` when it is in a plain form; false when commander must parse it. */
+export async function runParsed(argv: string[], spec: DirectCommand<unknown>): Promise<boolean> {
   const parsed = parseDirect(argv, spec);
   if (!parsed) return false;
   applyGlobals(parsed.globals);
   await spec.run(parsed.args, parsed.opts, parsed.globals.repo);
   return true;
+}
+
+/** The direct command `argv` names, if it names one (its first word after the global options). */
+export function directName(argv: string[]): DirectName | undefined {
+  const first = withoutGlobals(argv)[0];
+  return first !== undefined && (DIRECT_NAMES as readonly string[]).includes(first) ? (first as DirectName) : undefined;
 }

@@ -1,29 +1,30 @@
-import { EXIT_CODES, isTroveError, type ErrorCode, type ErrorData } from '../util/errors.js';
 import { io, type Io, processIo, withIo } from '../util/io.js';
 import { asksVersion, packageVersion, withoutGlobals } from './argv.js';
-import { runDirect } from './direct.js';
+import { type DirectCommand, type DirectName, directName, runParsed } from './direct.js';
+import { reportFailure } from './report.js';
 
 // The CLI's entry: one place maps errors to messages and exit codes. A few
 // short, frequent commands are parsed and run here directly (direct.ts);
 // everything else, and every usage error, goes through commander
 // (program.ts), loaded only then.
 
+/** The direct commands' modules (see direct.ts), by name; a module is loaded only for its own command. */
+const DIRECT: Record<DirectName, () => Promise<{ command: DirectCommand<never> }>> = {
+  switch: () => import('./commands/switch.js'),
+  rollback: () => import('./commands/rollback.js'),
+  status: () => import('./commands/status.js'),
+};
+
+/** Runs `argv` when it is a direct command in a plain form; false when commander must. */
+async function runDirect(argv: string[]): Promise<boolean> {
+  const name = directName(argv);
+  if (name === undefined) return false;
+  return runParsed(argv, (await DIRECT[name]()).command as DirectCommand<unknown>);
+}
+
 /** Every command and subcommand, as commander builds them (for the docs, the man pages and the tests). */
 export async function buildProgram(argv: string[] = []): Promise<import('commander').Command> {
   return (await import('./program.js')).buildProgram(argv);
-}
-
-/** Writes one error: `trove: MESSAGE`, or under `--json` one JSON object `{"error":{"code","message"[,"data"]}}`. */
-function reportError(json: boolean, code: ErrorCode, message: string, data: ErrorData = {}): number {
-  const { stderr } = io();
-  if (json) {
-    const error: { code: ErrorCode; message: string; data?: ErrorData } = { code, message };
-    if (Object.keys(data).length > 0) error.data = data;
-    stderr.write(`${JSON.stringify({ error })}\n`);
-  } else {
-    stderr.write(`trove: ${message}\n`);
-  }
-  return EXIT_CODES[code];
 }
 
 /**
@@ -36,7 +37,7 @@ export function main(argv: string[], out: Io = processIo()): Promise<number> {
 }
 
 async function run(argv: string[]): Promise<number> {
-  const { stdout, stderr, env } = io();
+  const { stdout } = io();
   const words = withoutGlobals(argv);
   if (asksVersion(words)) {
     stdout.write(`${packageVersion()}\n`);
@@ -53,13 +54,6 @@ async function run(argv: string[]): Promise<number> {
     if (!(await runDirect(argv))) await (await import('./program.js')).runProgram(argv);
     return 0;
   } catch (err) {
-    if (isTroveError(err)) return reportError(json, err.code, err.message, err.data);
-    const e = err as NodeJS.ErrnoException;
-    const message = e.message ?? String(err);
-    // Node's system errors already start with their code ("ENOSPC: no space left on device, ...").
-    const prefix = e.code && !message.startsWith(`${e.code}:`) ? `${e.code}: ` : '';
-    const status = reportError(json, 'E_IO', `${prefix}${message}`);
-    if (env.TROVE_DEBUG) stderr.write(`${e.stack}\n`);
-    return status;
+    return reportFailure(err, json);
   }
 }

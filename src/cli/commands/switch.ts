@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { activate, chooseLink, resolveActivation } from '../../system/activation/activate.js';
+import { restoreCheckoutViews } from '../../system/activation/checkouts.js';
 import { DEFAULT_PROFILE } from '../../system/profiles.js';
 import { printJson, say, withRepoAt } from '../context.js';
 import { usage } from '../../util/errors.js';
@@ -25,7 +26,6 @@ export const command: DirectCommand<{ profile: string; link?: string; json?: boo
   async run([target], opts, repoOption) {
     if (opts.restore) {
       if (target !== undefined || opts.link) throw usage('--restore takes no target and no --link: it restores what the active records name');
-      const { restoreCheckoutViews } = await import('../../system/activation/checkouts.js');
       const restored = await withRepoAt(repoOption, (repo) => restoreCheckoutViews(repo));
       if (opts.json) return printJson({ restored });
       for (const v of restored) say(`mounted the read-only checkout ${v.target} again (${v.link}, profile ${v.profile})`);
