@@ -33,3 +33,13 @@ export function withoutGlobals(argv: string[]): string[] {
 export function asksVersion(words: string[]): boolean {
   return words.length === 1 && (words[0] === '--version' || words[0] === '-V');
 }
+
+/** The commands run without commander in their plain forms (direct.ts). */
+export const DIRECT_NAMES = ['switch', 'rollback', 'status'] as const;
+export type DirectName = (typeof DIRECT_NAMES)[number];
+
+/** The direct command `argv` names, if it names one (its first word after the global options). */
+export function directName(argv: string[]): DirectName | undefined {
+  const first = withoutGlobals(argv)[0];
+  return first !== undefined && (DIRECT_NAMES as readonly string[]).includes(first) ? (first as DirectName) : undefined;
+}

@@ -1,5 +1,4 @@
-import { asksVersion, packageVersion, withoutGlobals } from './argv.js';
-import { directName } from './direct.js';
+import { asksVersion, directName, packageVersion, withoutGlobals } from './argv.js';
 
 // The program as `bin/trove.js` runs it (through the bundle in dist/bundle/).
 // `trove --version` needs nothing else: commander and the CLI are loaded only for a command,

@@ -1,9 +1,9 @@
 import { type Io, processIo, withIo } from '../util/io.js';
-import { withoutGlobals } from './argv.js';
+import { type DirectName, withoutGlobals } from './argv.js';
 import { command as rollback } from './commands/rollback.js';
 import { command as status } from './commands/status.js';
 import { command as switchCommand } from './commands/switch.js';
-import { type DirectCommand, type DirectName, runParsed } from './direct.js';
+import { type DirectCommand, runParsed } from './direct.js';
 import { reportFailure } from './report.js';
 
 // The direct commands as one module with everything they need, for the

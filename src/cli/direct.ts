@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { withoutGlobals } from './argv.js';
 import type { GlobalOptions } from './context.js';
 import { applyGlobals } from './verbosity.js';
 
@@ -37,9 +36,6 @@ export interface DirectCommand<Opts> {
   /** The command itself: its arguments (undefined when an optional one is not given), its options, and `--repo` if given. */
   run(args: (string | undefined)[], opts: Opts, repo: string | undefined): Promise<void>;
 }
-
-export const DIRECT_NAMES = ['switch', 'rollback', 'status'] as const;
-export type DirectName = (typeof DIRECT_NAMES)[number];
 
 /** `--remote-check` → `remoteCheck`, as commander names an option's value. */
 function key(flags: string): string {
@@ -140,8 +136,3 @@ export async function runParsed(argv: string[], spec: DirectCommand<unknown>): P
   return true;
 }
 
-/** The direct command `argv` names, if it names one (its first word after the global options). */
-export function directName(argv: string[]): DirectName | undefined {
-  const first = withoutGlobals(argv)[0];
-  return first !== undefined && (DIRECT_NAMES as readonly string[]).includes(first) ? (first as DirectName) : undefined;
-}

@@ -1,6 +1,6 @@
 import { io, type Io, processIo, withIo } from '../util/io.js';
-import { asksVersion, packageVersion, withoutGlobals } from './argv.js';
-import { type DirectCommand, type DirectName, directName, runParsed } from './direct.js';
+import { asksVersion, type DirectName, directName, packageVersion, withoutGlobals } from './argv.js';
+import { type DirectCommand, runParsed } from './direct.js';
 import { reportFailure } from './report.js';
 
 // The CLI's entry: one place maps errors to messages and exit codes. A few
