@@ -1,4 +1,5 @@
-import { lstat, mkdir, readdir, readFile, rm, rmdir } from 'node:fs/promises';
+import { readdirSync, readFileSync } from 'node:fs';
+import { lstat, mkdir, readdir, rm, rmdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { badRef, corrupt, isErrno, isTroveError, locked, notFound, TroveError } from '../util/errors.js';
 import { isObjectId, type ObjectId } from '../util/hash.js';
@@ -43,8 +44,17 @@ export class Refs {
 
   /** The commit id of a ref, or undefined when it does not exist. */
   async read(name: string, ns = 'heads'): Promise<ObjectId | undefined> {
+    return this.readSync(name, ns);
+  }
+
+  /**
+   * `read`, blocking: a ref is one small file, and listing thousands of them
+   * (a server's package refs) through the thread pool cost an event-loop
+   * round trip each.
+   */
+  private readSync(name: string, ns: string): ObjectId | undefined {
     try {
-      const text = (await readFile(this.path(name, ns), 'utf8')).trim();
+      const text = readFileSync(this.path(name, ns), 'utf8').trim();
       if (!isObjectId(text)) throw corrupt(`ref ${ns}/${name} holds no valid id`, { ref: name });
       return text;
     } catch (err) {
@@ -184,7 +194,7 @@ export class Refs {
     const walk = async (dir: string, prefix: string): Promise<void> => {
       let entries: import('node:fs').Dirent[];
       try {
-        entries = await readdir(dir, { withFileTypes: true });
+        entries = readdirSync(dir, { withFileTypes: true });
       } catch (err) {
         if (isErrno(err, 'ENOENT')) return;
         throw err;
@@ -194,7 +204,7 @@ export class Refs {
         if (e.isDirectory()) await walk(join(dir, e.name), name);
         else if (e.isFile() && refNameProblem(name) === null) {
           try {
-            const id = await this.read(name, ns);
+            const id = this.readSync(name, ns);
             if (id) out.push({ name, id });
           } catch (err) {
             if (!(isTroveError(err, 'E_CORRUPT') && opts.onCorrupt)) throw err;

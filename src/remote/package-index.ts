@@ -5,7 +5,7 @@ import { hashBytes, isObjectId, type ObjectId } from '../util/hash.js';
 import { writeFileAtomic } from '../util/fs-atomic.js';
 import { refNameProblem } from '../refs/refs.js';
 import type { Repo } from '../repo/repo.js';
-import { readCommit, readTree } from '../repo/objects.js';
+import { decodeCommit, decodeTree } from '../format/codec.js';
 import { listPackages } from '../system/packages/list.js';
 import { packageRef } from '../system/packages/model.js';
 import { parseProvides, parseRelations } from '../system/packages/relations.js';
@@ -154,20 +154,26 @@ export function parseSummaryPackages(v: unknown): SummaryPackages {
 
 const BYTES_KEY = 'pkgbytes:';
 
-/** Bytes and number of the objects of one package commit (commit, trees, blobs; each once). */
-async function packageSize(repo: Repo, commit: ObjectId): Promise<{ bytes: number; objects: number }> {
-  const c = await readCommit(repo.store, commit);
-  let bytes = (await repo.store.get(commit)).length;
+/**
+ * Bytes and number of the objects of one package commit (commit, trees,
+ * blobs; each once). Blocking reads: a first summary of a server walks the
+ * trees of every package, and a read through the thread pool per tree cost
+ * an event-loop round trip each.
+ */
+function packageSize(repo: Repo, commit: ObjectId): { bytes: number; objects: number } {
+  const commitBytes = repo.store.getSync(commit);
+  let bytes = commitBytes.length;
   let objects = 1;
   const seen = new Set<ObjectId>();
-  const trees = [c.tree];
+  const trees = [decodeCommit(commitBytes).tree];
   while (trees.length) {
     const id = trees.pop()!;
     if (seen.has(id)) continue;
     seen.add(id);
-    bytes += (await repo.store.get(id)).length;
+    const treeBytes = repo.store.getSync(id);
+    bytes += treeBytes.length;
     objects++;
-    for (const e of (await readTree(repo.store, id)).entries) {
+    for (const e of decodeTree(treeBytes).entries) {
       if (e.kind === 'dir') trees.push(e.id!);
       else if (e.kind === 'file' && !seen.has(e.id!)) {
         seen.add(e.id!);
@@ -194,7 +200,7 @@ export async function buildIndexEntries(repo: Repo): Promise<IndexEntry[]> {
   for (const [i, r] of rows.entries()) {
     let size = cached[i];
     if (!size || !count(size.bytes) || !count(size.objects)) {
-      size = await packageSize(repo, r.commit);
+      size = packageSize(repo, r.commit);
       fresh.push([BYTES_KEY + r.commit, size]);
     }
     const { name, arch, version, revision, depends, preDepends, provides, multiArch } = r.info;

@@ -4,6 +4,7 @@ import type { ObjectId } from '../../util/hash.js';
 import type { Repo } from '../../repo/repo.js';
 import { firstParentLog } from '../../repo/log.js';
 import { readCommit } from '../../repo/objects.js';
+import { decodeCommit } from '../../format/codec.js';
 import { packageRef } from './model.js';
 
 export interface PackageRow {
@@ -19,7 +20,8 @@ export async function listPackages(repo: Repo): Promise<PackageRow[]> {
   const refs = (await repo.refs.list('heads')).filter((r) => /^pkg\/[^/]+\/[^/]+$/.test(r.name));
   const rows: PackageRow[] = [];
   for (const r of refs) {
-    const c = await readCommit(repo.store, r.id);
+    // Blocking: a server lists every package (thousands) for its summary.
+    const c = decodeCommit(repo.store.getSync(r.id));
     if (!c.package) throw corrupt(`${r.name} points at ${r.id}, which is not a package commit`, { ref: r.name, id: r.id });
     rows.push({ ref: r.name, commit: r.id, tree: c.tree, timestamp: c.timestamp, info: c.package });
   }
