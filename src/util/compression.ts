@@ -203,7 +203,8 @@ let xzPath: string | null | undefined;
 function xzDecompressor(): Duplex {
   xzPath ??= ['/usr/bin/xz', '/bin/xz'].find((p) => existsSync(p)) ?? null;
   if (xzPath === null || process.env.TROVE_XZ === 'lzma-native') return lzma().createDecompressor();
-  const child = spawn(xzPath, ['--decompress', '--stdout', '--quiet', `--memlimit-decompress=${XZ_MEMLIMIT}`], { stdio: ['pipe', 'pipe', 'pipe'] });
+  // --threads=0: a stream of several blocks (trove's delta packs) is decompressed on every core.
+  const child = spawn(xzPath, ['--decompress', '--stdout', '--quiet', '--threads=0', `--memlimit-decompress=${XZ_MEMLIMIT}`], { stdio: ['pipe', 'pipe', 'pipe'] });
   const out = new PassThrough();
   child.stdout.pipe(out, { end: false });
   let stderr = '';
