@@ -3,7 +3,7 @@
 // encodeTree of the result giving back exactly the bytes. Both must accept and refuse the same
 // trees, generated and damaged, and agree on what they hold.
 import { describe, expect, it } from 'vitest';
-import { decodeTree, encodeTree, nameProblem, type Tree, type TreeEntry } from '../src/format/index.js';
+import { decodeTree, encodeTree, nameProblem, readStoredTreeIndex, type Tree, type TreeEntry } from '../src/format/index.js';
 import { trove } from '../src/format/generated/trove.js';
 import { isTroveError } from '../src/util/errors.js';
 import { prng } from './helpers/prng.js';
@@ -153,6 +153,22 @@ describe('decodeTree against decode and re-encode through protobufjs', () => {
     // Both sides of the comparison were exercised.
     expect(refused).toBeGreaterThan(10_000);
     expect(accepted).toBeGreaterThan(500);
+  });
+});
+
+describe('readStoredTreeIndex', () => {
+  it('says of every name of a stored tree what decodeTree says: kind, id and size', () => {
+    const rnd = prng(41);
+    for (let i = 0; i < 3_000; i++) {
+      const bytes = encodeTree(randomTree(rnd));
+      const expected = new Map(decodeTree(bytes).entries.map((e) => [e.name, e.kind === 'symlink' ? { kind: e.kind, size: e.size } : { kind: e.kind, id: e.id, size: e.size }]));
+      expect(readStoredTreeIndex(bytes)).toEqual(expected);
+    }
+  });
+
+  it('fails on bytes that are not a tree, which a pull then takes as no hint', () => {
+    expect(() => readStoredTreeIndex(new Uint8Array([0x12, 0x01, 0x00]))).toThrow(expect.objectContaining({ code: 'E_BAD_OBJECT' }) as unknown as Error);
+    expect(() => readStoredTreeIndex(new Uint8Array([0x0a, 0x05, 0x0a, 0x01]))).toThrow(expect.objectContaining({ code: 'E_BAD_OBJECT' }) as unknown as Error);
   });
 });
 

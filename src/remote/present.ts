@@ -1,6 +1,6 @@
 import { readFileSync, statSync } from 'node:fs';
 import { badObject, corrupt, isErrno } from '../util/errors.js';
-import { decodeCommit, decodeTree } from '../format/codec.js';
+import { decodeCommit, decodeTree, readStoredTreeIndex, type StoredEntry } from '../format/codec.js';
 import { hashBytes, type ObjectId } from '../util/hash.js';
 import type { TreeEntry } from '../format/types.js';
 import type { ObjectFiles } from '../store/types.js';
@@ -56,10 +56,10 @@ export function readStored(store: Pick<ObjectFiles, 'pathOf'>, id: ObjectId): Bu
  * A stored tree's entries by name, or undefined when it is not stored: the
  * stored tree a fetched one is read beside (see `storedAlike`).
  */
-export function storedTreeEntries(store: Pick<ObjectFiles, 'pathOf'>, id: ObjectId): Map<string, TreeEntry> | undefined {
+export function storedTreeEntries(store: Pick<ObjectFiles, 'pathOf'>, id: ObjectId): Map<string, StoredEntry> | undefined {
   return asHint(() => {
     const bytes = readStored(store, id);
-    return bytes ? new Map(decodeTree(bytes).entries.map((e) => [e.name, e])) : undefined;
+    return bytes ? readStoredTreeIndex(bytes) : undefined;
   });
 }
 
@@ -113,7 +113,7 @@ export interface Bases {
  * `fsck --repair` fetches it. Bases are commits the client chose (a ref's
  * previous tip, the active generation), never one a server names.
  */
-export function storedAlike(quarantined: ReadonlySet<ObjectId>, stored: TreeEntry | undefined, e: Pick<TreeEntry, 'kind' | 'id' | 'size'>): boolean {
+export function storedAlike(quarantined: ReadonlySet<ObjectId>, stored: StoredEntry | undefined, e: Pick<TreeEntry, 'kind' | 'id' | 'size'>): boolean {
   if (stored === undefined || stored.kind !== e.kind || stored.id !== e.id || quarantined.has(e.id!)) return false;
   return e.kind === 'dir' || (e.kind === 'file' && stored.size === e.size);
 }
