@@ -1,9 +1,9 @@
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
+import { childProcess } from './child.js';
 import { processAlive } from './process.js';
 import { crashPoint } from './crash-point.js';
 
@@ -168,9 +168,7 @@ function fsyncPathSync(path: string): void {
   }
 }
 
-const run = promisify(execFile);
-
 /** One syncfs(2) of the filesystem holding `path` (coreutils `sync -f`). */
 export async function syncfs(path: string): Promise<void> {
-  await run('sync', ['-f', path]);
+  await promisify(childProcess().execFile)('sync', ['-f', path]);
 }

@@ -1,5 +1,5 @@
-import { spawnSync } from 'node:child_process';
 import { readFileSync, realpathSync } from 'node:fs';
+import { childProcess } from './child.js';
 import { ioError } from './errors.js';
 
 /*
@@ -63,7 +63,7 @@ export function mountsUnder(path: string): string[] {
 }
 
 function run(args: string[], what: string, path: string): void {
-  const r = spawnSync(args[0]!, args.slice(1), { encoding: 'utf8' });
+  const r = childProcess().spawnSync(args[0]!, args.slice(1), { encoding: 'utf8' });
   if (r.error || r.status !== 0) {
     const why = r.error ? r.error.message : r.stderr.trim().split('\n').at(-1) || `exit ${r.status}`;
     throw ioError(`cannot ${what} ${path}: ${why}`, { path });
