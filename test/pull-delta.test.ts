@@ -2,6 +2,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync }
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { createGunzip, createGzip, gunzipSync, gzipSync } from 'node:zlib';
+import { createDelta } from 'fossil-delta';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeCommit, encodeTree } from '../src/format/codec.js';
 import { DEFAULT_DIR_META } from '../src/format/types.js';
@@ -169,7 +170,7 @@ describe('delta packs served by nginx', () => {
 
   it('a pack with bad framing is fetched once, then abandoned for object pulls', async () => {
     // Well-formed gzip around a pack whose magic is wrong.
-    await corruptPackFallsBack('changed a fourth time\n', 'gzip', (bytes) => gzipSync(Buffer.concat([Buffer.from('TRVPACK2'), gunzipSync(bytes).subarray(8)])), /bad magic/);
+    await corruptPackFallsBack('changed a fourth time\n', 'gzip', (bytes) => gzipSync(Buffer.concat([Buffer.from('TRVPACK9'), gunzipSync(bytes).subarray(8)])), /bad magic/);
   });
 
   it('--no-deltas pulls objects even when a pack fits', async () => {
@@ -321,5 +322,125 @@ describe('applying a pack from an untrusted source', () => {
     const r = await applyPack({ store: other.store, target: await commit }, gunzipped(packStream(repo.store, entries)));
     expect(r.installed).toBe(5);
     expect(objectIds(other.path)).toEqual(objectIds(repo.path));
+  });
+});
+
+describe('patches in delta packs', () => {
+  // A file of a few KiB at two versions, in a directory that changes with it.
+  const v1 = Buffer.from(Array.from({ length: 400 }, (_, i) => `line ${i} of the first version\n`).join(''));
+  const v2 = Buffer.concat([v1, Buffer.from('one more line\n')]);
+  const other = Buffer.from('a file that does not change\n'.repeat(40));
+  const treeOf = (f: Buffer) => Buffer.from(encodeTree({ entries: [file('f', f), file('g', other)] }));
+  const rootOf = (t: Buffer) => Buffer.from(encodeTree({ entries: [dir('d', hashBytes(t))] }));
+  const commitOf = (r: Buffer, parents: string[], timestamp: number) =>
+    Buffer.from(encodeCommit({ tree: hashBytes(r), root: DEFAULT_DIR_META, parents, timestamp, subject: 's', body: '', metadata: [] }));
+  const [t1, t2] = [treeOf(v1), treeOf(v2)];
+  const [r1, r2] = [rootOf(t1), rootOf(t2)];
+  const c1 = commitOf(r1, [], 1);
+  const c2 = commitOf(r2, [hashBytes(c1)], 2);
+
+  async function repoWith(objects: Buffer[]): Promise<Repo> {
+    const repo = await Repo.init(join(tmpdir('trove-patch'), 'repo'));
+    for (const o of objects) await repo.store.put(o);
+    return repo;
+  }
+  const version1 = [v1, other, t1, r1, c1];
+
+  /** All of an async iterable's bytes. */
+  async function bytesOf(src: AsyncIterable<Buffer>): Promise<Buffer> {
+    const parts: Buffer[] = [];
+    for await (const c of src) parts.push(c);
+    return Buffer.concat(parts);
+  }
+
+  /** A TRVPACK2 (or, with `magic`, another) pack of plain frames and patch frames, in small chunks. */
+  async function* patchPack(frames: ({ kind: PackKind; bytes: Buffer } | { patch: Buffer; id: string; base: string; kind: PackKind })[], magic = 'TRVPACK2'): AsyncIterable<Buffer> {
+    const parts: Buffer[] = [Buffer.from(magic), Buffer.alloc(4)];
+    parts[1]!.writeUInt32BE(frames.length);
+    for (const f of frames) {
+      if ('patch' in f) {
+        const h = Buffer.alloc(74);
+        h[0] = 4;
+        Buffer.from(idToBytes(f.id)).copy(h, 1);
+        h[33] = KIND_BYTE[f.kind];
+        Buffer.from(idToBytes(f.base)).copy(h, 34);
+        h.writeBigUInt64BE(BigInt(f.patch.length), 66);
+        parts.push(h, f.patch);
+      } else {
+        const h = Buffer.alloc(41);
+        h[0] = KIND_BYTE[f.kind];
+        Buffer.from(idToBytes(hashBytes(f.bytes))).copy(h, 1);
+        h.writeBigUInt64BE(BigInt(f.bytes.length), 33);
+        parts.push(h, f.bytes);
+      }
+    }
+    parts.push(Buffer.from([0]));
+    const all = Buffer.concat(parts);
+    for (let i = 0; i < all.length; i += 7) yield all.subarray(i, i + 7);
+  }
+  const patchOf = (from: Buffer, to: Buffer) => Buffer.from(createDelta(from, to));
+
+  it('sends a changed file and its directories as patches against what the reader has, and the reader rebuilds them', async () => {
+    const server = await repoWith([...version1, v2, t2, r2, c2]);
+    const entries = await deltaEntries(server.store, hashBytes(c1), hashBytes(c2));
+    expect(entries.map((e) => [e.kind, e.base])).toEqual([
+      ['blob', hashBytes(v1)],
+      ['tree', hashBytes(t1)],
+      ['tree', hashBytes(r1)],
+      ['commit', undefined],
+    ]);
+    const pack = await bytesOf(packStream(server.store, entries));
+    expect(pack.subarray(0, 8).toString()).toBe('TRVPACK2');
+    // The file goes as a patch of a few dozen bytes, not its 12 KiB.
+    expect(pack.length).toBeLessThan(v2.length / 10);
+    const client = await repoWith(version1);
+    const r = await applyPack({ store: client.store, target: hashBytes(c2) }, gunzipped(packStream(server.store, entries)));
+    expect(r).toMatchObject({ objects: 4, installed: 4, bytes: v2.length + t2.length + r2.length + c2.length });
+    expect(objectIds(client.path)).toEqual(objectIds(server.path));
+    expect(client.store.getSync(hashBytes(v2)).equals(v2)).toBe(true);
+  });
+
+  it('writes a plain TRVPACK1 pack when nothing has a version the reader holds', async () => {
+    const server = await repoWith(version1);
+    const entries = await deltaEntries(server.store, null, hashBytes(c1));
+    expect(entries.every((e) => e.base === undefined)).toBe(true);
+    expect((await bytesOf(packStream(server.store, entries))).subarray(0, 8).toString()).toBe('TRVPACK1');
+  });
+
+  it('refuses a patch against an object the reader does not have, and stores nothing from the pack', async () => {
+    const client = await repoWith([other, t1, r1, c1]);
+    const err = await applyPack(
+      { store: client.store, target: hashBytes(c2) },
+      patchPack([{ patch: patchOf(v1, v2), id: hashBytes(v2), base: hashBytes(v1), kind: 'blob' }, { kind: 'tree', bytes: t2 }, { kind: 'tree', bytes: r2 }, { kind: 'commit', bytes: c2 }]),
+    ).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'E_CORRUPT', message: expect.stringContaining('which is not stored here') as unknown as string });
+    expect(objectIds(client.path)).toEqual(new Set([other, t1, r1, c1].map(hashBytes)));
+  });
+
+  it('refuses a patch whose result is not the object it names, or that would grow past the limit, or that does not apply', async () => {
+    const client = await repoWith(version1);
+    const before = objectIds(client.path);
+    const attempt = (frame: { patch: Buffer; id: string; base: string; kind: PackKind }, magic?: string) =>
+      applyPack({ store: client.store, target: hashBytes(c2) }, patchPack([frame], magic)).catch((e: unknown) => e);
+    // Applies cleanly, but to other bytes than the id says.
+    expect(await attempt({ patch: patchOf(v1, Buffer.concat([v2, Buffer.from('x')])), id: hashBytes(v2), base: hashBytes(v1), kind: 'blob' })).toMatchObject({
+      code: 'E_CORRUPT',
+      message: expect.stringContaining('wrong bytes') as unknown as string,
+    });
+    // Claims a 1 GiB result: refused before anything that size is made.
+    const huge = Buffer.concat([Buffer.from('ZZZZZ\n'), patchOf(v1, v2).subarray(patchOf(v1, v2).indexOf(0x0a) + 1)]);
+    expect(await attempt({ patch: huge, id: hashBytes(v2), base: hashBytes(v1), kind: 'blob' })).toMatchObject({
+      code: 'E_CORRUPT',
+      message: expect.stringContaining('more than the') as unknown as string,
+    });
+    // Copies from past the end of its base.
+    const bad = Buffer.from(`${v2.length.toString(36).toUpperCase()}\nZZZZ@0,0;`);
+    expect(await attempt({ patch: bad, id: hashBytes(v2), base: hashBytes(v1), kind: 'blob' })).toMatchObject({ code: 'E_CORRUPT' });
+    // A patch frame in a pack that does not announce them.
+    expect(await attempt({ patch: patchOf(v1, v2), id: hashBytes(v2), base: hashBytes(v1), kind: 'blob' }, 'TRVPACK1')).toMatchObject({
+      code: 'E_CORRUPT',
+      message: expect.stringContaining('unknown object kind 4') as unknown as string,
+    });
+    expect(objectIds(client.path)).toEqual(before);
   });
 });

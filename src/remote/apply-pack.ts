@@ -5,10 +5,11 @@ import { MAX_META, type TreeEntry } from '../format/types.js';
 import { hashBytes, newHasher, type ObjectId } from '../util/hash.js';
 import { type ObjectFiles, objectFileMode } from '../store/types.js';
 import { crashPoint } from '../util/crash-point.js';
-import { checkPresent, type ReferencedKind, storedAlike, storedCommitTree, storedTreeEntries } from './present.js';
+import { checkPresent, readStored, type ReferencedKind, storedAlike, storedCommitTree, storedTreeEntries } from './present.js';
 import type { DiskSpace } from './disk-space.js';
 import type { InstallTarget } from './install.js';
-import { ByteReader, type PackKind, readFrameHeader, readPackHeader } from './pack.js';
+import { applyDelta, getDeltaTargetSize } from 'fossil-delta';
+import { ByteReader, type FrameHeader, PATCH_MAX, type PackKind, readFrameHeader, readPackHeader } from './pack.js';
 
 /** Blobs up to this size are read into memory; larger ones stream to a temp file. */
 const SMALL_BLOB = 1 << 20;
@@ -63,6 +64,35 @@ interface Staged {
 }
 
 /**
+ * The object a patch frame gives: its delta applied to the stored base
+ * (read and checked against its id). A base this store does not have, a
+ * delta that does not apply, or a result larger than a patch may give fails
+ * the pack (E_CORRUPT); the result is then checked against the frame's id
+ * like any object.
+ */
+async function patched(store: ObjectFiles & InstallTarget, h: FrameHeader, r: ByteReader): Promise<Buffer> {
+  const base = h.base!;
+  if (h.length > PATCH_MAX) throw corrupt(`pack: the patch of ${h.id} is larger than ${PATCH_MAX} bytes`);
+  const delta = await r.read(h.length);
+  const limit = h.kind === 'tree' ? MAX_META : PATCH_MAX;
+  let size: number;
+  try {
+    size = getDeltaTargetSize(delta);
+  } catch (err) {
+    throw corrupt(`pack: the patch of ${h.id} is malformed (${(err as Error).message})`);
+  }
+  if (size > limit) throw corrupt(`pack: the patch of ${h.id} gives ${size} bytes, more than the ${limit} a patch may`);
+  const source = readStored(store, base);
+  if (!source) throw corrupt(`pack: ${h.id} is a patch against ${base}, which is not stored here`);
+  try {
+    const out = applyDelta(source, delta, { verifyChecksum: true });
+    return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
+  } catch (err) {
+    throw corrupt(`pack: the patch of ${h.id} against ${base} does not apply (${(err as Error).message})`);
+  }
+}
+
+/**
  * Applies an uncompressed pack stream in two steps. First every object is
  * read in order, re-hashed against its id and written to a temp file (not
  * into the store); trees and commits must decode, and everything an object
@@ -78,7 +108,7 @@ interface Staged {
 export async function applyPack(init: ApplyPackInit, source: AsyncIterable<Buffer>): Promise<ApplyPackResult> {
   const { store, space } = init;
   const r = new ByteReader(source);
-  const count = await readPackHeader(r);
+  const { count, patches } = await readPackHeader(r);
   const staged = new Map<ObjectId, Staged>();
   const result: ApplyPackResult = { objects: 0, installed: 0, bytes: 0, installedBytes: 0 };
 
@@ -96,20 +126,21 @@ export async function applyPack(init: ApplyPackInit, source: AsyncIterable<Buffe
 
   try {
     for (;;) {
-      const h = await readFrameHeader(r);
+      const h = await readFrameHeader(r, patches);
       if (!h) break;
       if (++result.objects > count) throw corrupt(`pack holds more objects than the ${count} announced`);
       if (staged.has(h.id)) throw corrupt(`pack holds ${h.id} twice`);
-      result.bytes += h.length;
       const { id, kind } = h;
       const have = store.hasSync(id);
-      if (kind === 'blob' && h.length > SMALL_BLOB) {
+      if (h.base === undefined) result.bytes += h.length;
+      if (kind === 'blob' && h.base === undefined && h.length > SMALL_BLOB) {
         // Streamed to a temp file, hashed on the way: never held in memory.
         staged.set(id, { id, kind, size: h.length, refs: [], tmp: await stageStream(init, id, r.chunks(h.length), h.length, have) });
         continue;
       }
-      if (kind !== 'blob' && h.length > MAX_META) throw corrupt(`pack: ${kind} ${id} is larger than ${MAX_META} bytes`);
-      const bytes = await r.read(h.length);
+      if (kind !== 'blob' && h.base === undefined && h.length > MAX_META) throw corrupt(`pack: ${kind} ${id} is larger than ${MAX_META} bytes`);
+      const bytes = h.base === undefined ? await r.read(h.length) : await patched(store, h, r);
+      if (h.base !== undefined) result.bytes += bytes.length;
       const actual = hashBytes(bytes);
       if (actual !== id) throw corrupt(`pack: wrong bytes for object ${id} (they hash to ${actual})`);
       const refs: ObjectId[] = [];

@@ -45,19 +45,26 @@ async function markReachable(store: GetStore, commit: ObjectId, seen: Set<Object
 export async function deltaEntries(store: GetStore, from: ObjectId | null, to: ObjectId): Promise<PackEntry[]> {
   const have = new Set<ObjectId>();
   if (from) await markReachable(store, from, have);
+  // What the reader has for certain: a base for a patch must be one of these, never an object of the pack.
+  const held: ReadonlySet<ObjectId> = new Set(have);
   const out: PackEntry[] = [];
-  const emitTree = async (id: ObjectId): Promise<void> => {
+  /** Emits tree `id` and what it needs, each file and directory with its namesake in `base` (a tree the reader has) as a base for a patch. */
+  const emitTree = async (id: ObjectId, base: ObjectId | undefined): Promise<void> => {
     if (have.has(id)) return;
     have.add(id);
+    const beside = base === undefined ? undefined : new Map((await readTree(store, base)).entries.map((e) => [e.name, e]));
     for (const e of (await readTree(store, id)).entries) {
-      if (e.kind === 'dir') await emitTree(e.id!);
+      const b = beside?.get(e.name);
+      const older = b !== undefined && b.kind === e.kind && b.id !== e.id && held.has(b.id!) ? b.id : undefined;
+      if (e.kind === 'dir') await emitTree(e.id!, older);
       else if (e.kind === 'file' && !have.has(e.id!)) {
         have.add(e.id!);
-        out.push({ id: e.id!, kind: 'blob' });
+        out.push(older === undefined ? { id: e.id!, kind: 'blob' } : { id: e.id!, kind: 'blob', base: older });
       }
     }
-    out.push({ id, kind: 'tree' });
+    out.push(base === undefined ? { id, kind: 'tree' } : { id, kind: 'tree', base });
   };
+  const fromTree = from ? (await readCommit(store, from)).tree : undefined;
   // Commits parents first, without recursion (histories can be long).
   const stack: ObjectId[] = [to];
   while (stack.length) {
@@ -73,7 +80,7 @@ export async function deltaEntries(store: GetStore, from: ObjectId | null, to: O
       continue;
     }
     stack.pop();
-    await emitTree(c.tree);
+    await emitTree(c.tree, fromTree !== undefined && fromTree !== c.tree && held.has(fromTree) ? fromTree : undefined);
     have.add(top);
     out.push({ id: top, kind: 'commit' });
   }

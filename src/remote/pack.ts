@@ -1,17 +1,36 @@
+import { createDelta } from 'fossil-delta';
 import { corrupt } from '../util/errors.js';
 import { bytesToId, idToBytes, newHasher, type ObjectId } from '../util/hash.js';
 import type { DiskStore } from '../store/disk.js';
 
 /**
  * A pack: objects in install order (everything an object references comes
- * before it), framed for streaming and gzip-compressed as one stream:
+ * before it), framed for streaming and compressed as one stream:
  *
- *     "TRVPACK1" | u32 count | count × ( u8 kind | 32-byte id | u64 length | bytes ) | u8 0
+ *     "TRVPACK1" | u32 count | count × frame | u8 0
+ *     frame: u8 kind | 32-byte id | u64 length | bytes
  *
  * Integers are big-endian. The kind is a hint the reader checks against how
  * later objects reference the object; it is never trusted on its own.
+ *
+ * "TRVPACK2" packs may also hold patch frames: an object given as the
+ * changes from another object the reader already has (a file's or
+ * directory's previous version in the pack's `from` commit), as a Fossil
+ * delta (copy and insert instructions, fossil-delta):
+ *
+ *     patch frame: u8 4 | 32-byte id | u8 kind | 32-byte base id | u64 length | delta
+ *
+ * The reader applies it to its own stored copy of the base and checks the
+ * result against the id like any other object. A reader that does not know
+ * TRVPACK2 refuses the pack by its magic, and a pull then fetches object by
+ * object.
  */
 export const PACK_MAGIC = Buffer.from('TRVPACK1');
+export const PACK_MAGIC_PATCHES = Buffer.from('TRVPACK2');
+const PATCH_BYTE = 4;
+
+/** Objects larger than this are sent whole, never as patches (the patch and both objects are held in memory). */
+export const PATCH_MAX = 16 << 20;
 
 export type PackKind = 'blob' | 'tree' | 'commit';
 export const KIND_BYTE: Record<PackKind, number> = { blob: 1, tree: 2, commit: 3 };
@@ -24,16 +43,52 @@ const BYTE_KIND = new Map<number, PackKind>([
 export interface PackEntry {
   id: ObjectId;
   kind: PackKind;
+  /** An object the reader has (in the pack's `from`) to send this one as a patch against, when that is smaller. */
+  base?: ObjectId;
 }
 
-/** The uncompressed bytes of a pack of `entries`, read from `store` and re-hashed on the way; `onObject` gets each object's size once it is verified. */
-export async function* packStream(store: Pick<DiskStore, 'sizeOf' | 'openRead'>, entries: PackEntry[], onObject?: (size: number) => void): AsyncIterable<Buffer> {
+/**
+ * The frame of `e` as a patch against its base, or undefined when the patch
+ * would not save at least a quarter of the object (or either is too large).
+ */
+async function patchFrame(store: Pick<DiskStore, 'sizeOf' | 'getSync'>, e: PackEntry, size: number): Promise<Buffer[] | undefined> {
+  if (e.base === undefined || e.kind === 'commit' || size > PATCH_MAX || size < 64) return undefined;
+  if ((await store.sizeOf(e.base)) > PATCH_MAX) return undefined;
+  // Both read verified: a patch must never be made from, or into, a corrupt object.
+  const delta = createDelta(store.getSync(e.base), store.getSync(e.id));
+  if (delta.length > size * 0.75) return undefined;
+  const frame = Buffer.alloc(74);
+  frame[0] = PATCH_BYTE;
+  Buffer.from(idToBytes(e.id)).copy(frame, 1);
+  frame[33] = KIND_BYTE[e.kind];
+  Buffer.from(idToBytes(e.base)).copy(frame, 34);
+  frame.writeBigUInt64BE(BigInt(delta.length), 66);
+  return [frame, Buffer.from(delta.buffer, delta.byteOffset, delta.byteLength)];
+}
+
+/**
+ * The uncompressed bytes of a pack of `entries`, read from `store` and
+ * re-hashed on the way; `onObject` gets each object's size once it is
+ * verified. Entries with a base make a TRVPACK2 pack, and go as patches
+ * where that is smaller.
+ */
+export async function* packStream(
+  store: Pick<DiskStore, 'sizeOf' | 'openRead' | 'getSync'>,
+  entries: PackEntry[],
+  onObject?: (size: number) => void,
+): AsyncIterable<Buffer> {
   const head = Buffer.alloc(12);
-  PACK_MAGIC.copy(head, 0);
+  (entries.some((e) => e.base !== undefined) ? PACK_MAGIC_PATCHES : PACK_MAGIC).copy(head, 0);
   head.writeUInt32BE(entries.length, 8);
   yield head;
   for (const e of entries) {
     const size = await store.sizeOf(e.id);
+    const patch = await patchFrame(store, e, size);
+    if (patch) {
+      yield* patch;
+      onObject?.(size);
+      continue;
+    }
     const frame = Buffer.alloc(41);
     frame[0] = KIND_BYTE[e.kind];
     Buffer.from(idToBytes(e.id)).copy(frame, 1);
@@ -127,24 +182,39 @@ export class ByteReader {
 export interface FrameHeader {
   kind: PackKind;
   id: ObjectId;
+  /** The length of what follows: the object, or for a patch frame the delta. */
   length: number;
+  /** A patch frame: the object the delta applies to. */
+  base?: ObjectId;
 }
 
-/** Reads the pack header; returns the object count. */
-export async function readPackHeader(r: ByteReader): Promise<number> {
+/** Reads the pack header; returns the object count and whether patch frames may follow. */
+export async function readPackHeader(r: ByteReader): Promise<{ count: number; patches: boolean }> {
   const head = await r.read(12);
-  if (!head.subarray(0, 8).equals(PACK_MAGIC)) throw corrupt('not a trove pack (bad magic)');
-  return head.readUInt32BE(8);
+  const magic = head.subarray(0, 8);
+  const patches = magic.equals(PACK_MAGIC_PATCHES);
+  if (!patches && !magic.equals(PACK_MAGIC)) throw corrupt('not a trove pack (bad magic)');
+  return { count: head.readUInt32BE(8), patches };
 }
 
-/** Reads the next frame header, or undefined at the end marker. */
-export async function readFrameHeader(r: ByteReader): Promise<FrameHeader | undefined> {
+function frameLength(bytes: Buffer, at: number): number {
+  const length = bytes.readBigUInt64BE(at);
+  if (length > BigInt(Number.MAX_SAFE_INTEGER)) throw corrupt('pack frame length out of range');
+  return Number(length);
+}
+
+/** Reads the next frame header, or undefined at the end marker; patch frames only in a TRVPACK2 pack. */
+export async function readFrameHeader(r: ByteReader, patches = false): Promise<FrameHeader | undefined> {
   const k = (await r.read(1))[0]!;
   if (k === 0) return undefined;
+  if (k === PATCH_BYTE && patches) {
+    const rest = await r.read(73);
+    const kind = BYTE_KIND.get(rest[32]!);
+    if (kind !== 'blob' && kind !== 'tree') throw corrupt(`pack has a patch frame of kind ${rest[32]}`);
+    return { kind, id: bytesToId(rest.subarray(0, 32)), base: bytesToId(rest.subarray(33, 65)), length: frameLength(rest, 65) };
+  }
   const kind = BYTE_KIND.get(k);
   if (!kind) throw corrupt(`pack has an unknown object kind ${k}`);
   const rest = await r.read(40);
-  const length = rest.readBigUInt64BE(32);
-  if (length > BigInt(Number.MAX_SAFE_INTEGER)) throw corrupt('pack frame length out of range');
-  return { kind, id: bytesToId(rest.subarray(0, 32)), length: Number(length) };
+  return { kind, id: bytesToId(rest.subarray(0, 32)), length: frameLength(rest, 32) };
 }
