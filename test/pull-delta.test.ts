@@ -400,6 +400,25 @@ describe('patches in delta packs', () => {
     expect(client.store.getSync(hashBytes(v2)).equals(v2)).toBe(true);
   });
 
+  it('pairs a directory named after a version with the one it replaces', async () => {
+    // corpus-1/f becomes corpus-2/f: no namesake, but the gone directory shares the name's start.
+    const old = Buffer.from(encodeTree({ entries: [dir('corpus-1', hashBytes(t1)), dir('zzz', hashBytes(t1))] }));
+    const neu = Buffer.from(encodeTree({ entries: [dir('corpus-2', hashBytes(t2)), dir('zzz', hashBytes(t1))] }));
+    const from = commitOf(old, [], 1);
+    const to = commitOf(neu, [], 2);
+    const server = await repoWith([v1, other, t1, old, from, v2, t2, neu, to]);
+    const entries = await deltaEntries(server.store, hashBytes(from), hashBytes(to));
+    expect(entries.map((e) => [e.kind, e.base])).toEqual([
+      ['blob', hashBytes(v1)],
+      ['tree', hashBytes(t1)],
+      ['tree', hashBytes(old)],
+      ['commit', undefined],
+    ]);
+    const client = await repoWith([v1, other, t1, old, from]);
+    await applyPack({ store: client.store, target: hashBytes(to) }, gunzipped(packStream(server.store, entries)));
+    expect(objectIds(client.path)).toEqual(objectIds(server.path));
+  });
+
   it('writes a plain TRVPACK1 pack when nothing has a version the reader holds', async () => {
     const server = await repoWith(version1);
     const entries = await deltaEntries(server.store, null, hashBytes(c1));

@@ -7,6 +7,7 @@ import { createGzip } from 'node:zlib';
 import { lzma } from '../util/compression.js';
 import { replaceAtomic } from '../util/fs-atomic.js';
 import type { ObjectId } from '../util/hash.js';
+import type { TreeEntry } from '../format/types.js';
 import { readCommit, readTree } from '../repo/objects.js';
 import type { Repo } from '../repo/repo.js';
 import { isPublicMode, type GetStore } from '../store/types.js';
@@ -37,6 +38,48 @@ async function markReachable(store: GetStore, commit: ObjectId, seen: Set<Object
   }
 }
 
+/** The length of the longest common prefix of two names. */
+function commonPrefix(a: string, b: string): number {
+  let n = 0;
+  while (n < a.length && n < b.length && a[n] === b[n]) n++;
+  return n;
+}
+
+/**
+ * The entry of the reader's tree `older` that each entry of `entries`
+ * should be patched against: the one of the same name, else, for a name
+ * that is new here, one of the same kind whose name is gone and shares at
+ * least half of the shorter name as a prefix, the longest such (a
+ * directory or file named after a version: `corpus-amd64-1-1/` →
+ * `corpus-amd64-2-2/`, `6.1.0-17-amd64/` → `6.1.0-18-amd64/`). Each gone
+ * entry serves one new one. Only a hint: a patch against the wrong object
+ * is merely larger, and the reader checks every result against its id.
+ */
+function namesakes(entries: TreeEntry[], older: TreeEntry[]): Map<string, TreeEntry> {
+  const out = new Map(older.map((e) => [e.name, e]));
+  const names = new Set(entries.map((e) => e.name));
+  const gone = older.filter((e) => !names.has(e.name) && e.kind !== 'symlink');
+  // Every new name against every gone one: not for a directory that was emptied and refilled.
+  if (gone.length === 0 || gone.length * entries.length > 1_000_000) return out;
+  for (const e of entries) {
+    if (out.has(e.name) || e.kind === 'symlink') continue;
+    let best: TreeEntry | undefined;
+    let bestLength = 0;
+    for (const g of gone) {
+      const n = commonPrefix(g.name, e.name);
+      if (g.kind === e.kind && n * 2 >= Math.min(g.name.length, e.name.length) && n > bestLength) {
+        best = g;
+        bestLength = n;
+      }
+    }
+    if (best) {
+      out.set(e.name, best);
+      gone.splice(gone.indexOf(best), 1);
+    }
+  }
+  return out;
+}
+
 /**
  * Objects reachable from `to` and not from `from` (null: from nothing), in
  * install order: every object after everything it references, so a reader
@@ -52,8 +95,9 @@ export async function deltaEntries(store: GetStore, from: ObjectId | null, to: O
   const emitTree = async (id: ObjectId, base: ObjectId | undefined): Promise<void> => {
     if (have.has(id)) return;
     have.add(id);
-    const beside = base === undefined ? undefined : new Map((await readTree(store, base)).entries.map((e) => [e.name, e]));
-    for (const e of (await readTree(store, id)).entries) {
+    const entries = (await readTree(store, id)).entries;
+    const beside = base === undefined ? undefined : namesakes(entries, (await readTree(store, base)).entries);
+    for (const e of entries) {
       const b = beside?.get(e.name);
       const older = b !== undefined && b.kind === e.kind && b.id !== e.id && held.has(b.id!) ? b.id : undefined;
       if (e.kind === 'dir') await emitTree(e.id!, older);
