@@ -8,8 +8,8 @@ import { crashPoint } from '../util/crash-point.js';
 import { checkPresent, readStored, type ReferencedKind, storedAlike, storedCommitTree, storedTreeEntries } from './present.js';
 import type { DiskSpace } from './disk-space.js';
 import type { InstallTarget } from './install.js';
-import { applyDelta, getDeltaTargetSize } from 'fossil-delta';
 import { ByteReader, type FrameHeader, PATCH_MAX, type PackKind, readFrameHeader, readPackHeader } from './pack.js';
+import { applyPatch } from './patch.js';
 
 /** Blobs up to this size are read into memory; larger ones stream to a temp file. */
 const SMALL_BLOB = 1 << 20;
@@ -74,21 +74,12 @@ async function patched(store: ObjectFiles & InstallTarget, h: FrameHeader, r: By
   const base = h.base!;
   if (h.length > PATCH_MAX) throw corrupt(`pack: the patch of ${h.id} is larger than ${PATCH_MAX} bytes`);
   const delta = await r.read(h.length);
-  const limit = h.kind === 'tree' ? MAX_META : PATCH_MAX;
-  let size: number;
-  try {
-    size = getDeltaTargetSize(delta);
-  } catch (err) {
-    throw corrupt(`pack: the patch of ${h.id} is malformed (${(err as Error).message})`);
-  }
-  if (size > limit) throw corrupt(`pack: the patch of ${h.id} gives ${size} bytes, more than the ${limit} a patch may`);
   const source = readStored(store, base);
   if (!source) throw corrupt(`pack: ${h.id} is a patch against ${base}, which is not stored here`);
   try {
-    const out = applyDelta(source, delta, { verifyChecksum: true });
-    return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
+    return applyPatch(source, delta, h.kind === 'tree' ? MAX_META : PATCH_MAX);
   } catch (err) {
-    throw corrupt(`pack: the patch of ${h.id} against ${base} does not apply (${(err as Error).message})`);
+    throw corrupt(`pack: the patch of ${h.id} against ${base}: ${(err as Error).message}`);
   }
 }
 
