@@ -2,7 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import { badObject } from '../util/errors.js';
 import { bytesToId, hashBytes, idToBytes, isObjectId, type ObjectId } from '../util/hash.js';
 import { compareNames, isWellFormedText, nameProblem } from './names.js';
-import type { Commit, EntryKind, GenerationPackage, Tree, TreeEntry, Xattr } from './types.js';
+import type { Commit, EntryKind, GenerationPackage, PackageInfo, Tree, TreeEntry, Xattr } from './types.js';
 import { ProtoWriter, readMessage, type Schema } from './wire.js';
 
 /** EntryKind numbers of trove.proto. */
@@ -403,16 +403,7 @@ interface CommitMsg {
   body?: string;
   timestamp?: number;
   metadata?: { key?: string; value?: string }[];
-  package?: {
-    name?: string;
-    arch?: string;
-    version?: string;
-    revision?: number;
-    depends?: string[];
-    preDepends?: string[];
-    provides?: string[];
-    multiArch?: string;
-  };
+  package?: Partial<PackageInfo>;
   generation?: {
     profile?: string;
     packages?: { name?: string; arch?: string; version?: string; revision?: number; commit?: Uint8Array; priority?: number; dependency?: boolean }[];
