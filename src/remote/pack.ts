@@ -48,22 +48,25 @@ export interface PackEntry {
 }
 
 /**
- * The frame of `e` as a patch against its base, or undefined when the patch
- * would not save at least a quarter of the object (or either is too large).
+ * `e` as a patch frame against its base, when the patch saves at least a
+ * quarter of the object; else, when it was read for the attempt, its bytes
+ * (verified), so that it is not read again; undefined when no patch was
+ * tried (no base, or either object too large).
  */
-async function patchFrame(store: Pick<DiskStore, 'sizeOf' | 'getSync'>, e: PackEntry, size: number): Promise<Buffer[] | undefined> {
+async function tryPatch(store: Pick<DiskStore, 'sizeOf' | 'getSync'>, e: PackEntry, size: number): Promise<{ frames: Buffer[] } | { bytes: Buffer } | undefined> {
   if (e.base === undefined || e.kind === 'commit' || size > PATCH_MAX || size < 64) return undefined;
   if ((await store.sizeOf(e.base)) > PATCH_MAX) return undefined;
   // Both read verified: a patch must never be made from, or into, a corrupt object.
-  const delta = createDelta(store.getSync(e.base), store.getSync(e.id));
-  if (delta.length > size * 0.75) return undefined;
+  const bytes = store.getSync(e.id);
+  const delta = createDelta(store.getSync(e.base), bytes);
+  if (delta.length > size * 0.75) return { bytes };
   const frame = Buffer.alloc(74);
   frame[0] = PATCH_BYTE;
   Buffer.from(idToBytes(e.id)).copy(frame, 1);
   frame[33] = KIND_BYTE[e.kind];
   Buffer.from(idToBytes(e.base)).copy(frame, 34);
   frame.writeBigUInt64BE(BigInt(delta.length), 66);
-  return [frame, Buffer.from(delta.buffer, delta.byteOffset, delta.byteLength)];
+  return { frames: [frame, Buffer.from(delta.buffer, delta.byteOffset, delta.byteLength)] };
 }
 
 /**
@@ -83,9 +86,9 @@ export async function* packStream(
   yield head;
   for (const e of entries) {
     const size = await store.sizeOf(e.id);
-    const patch = await patchFrame(store, e, size);
-    if (patch) {
-      yield* patch;
+    const tried = await tryPatch(store, e, size);
+    if (tried && 'frames' in tried) {
+      yield* tried.frames;
       onObject?.(size);
       continue;
     }
@@ -94,6 +97,11 @@ export async function* packStream(
     Buffer.from(idToBytes(e.id)).copy(frame, 1);
     frame.writeBigUInt64BE(BigInt(size), 33);
     yield frame;
+    if (tried) {
+      yield tried.bytes;
+      onObject?.(size);
+      continue;
+    }
     const h = newHasher();
     let n = 0;
     for await (const chunk of store.openRead(e.id)) {
