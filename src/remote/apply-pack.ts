@@ -123,15 +123,15 @@ export async function applyPack(init: ApplyPackInit, source: AsyncIterable<Buffe
       if (staged.has(h.id)) throw corrupt(`pack holds ${h.id} twice`);
       const { id, kind } = h;
       const have = store.hasSync(id);
-      if (h.base === undefined) result.bytes += h.length;
       if (kind === 'blob' && h.base === undefined && h.length > SMALL_BLOB) {
         // Streamed to a temp file, hashed on the way: never held in memory.
+        result.bytes += h.length;
         staged.set(id, { id, kind, size: h.length, refs: [], tmp: await stageStream(init, id, r.chunks(h.length), h.length, have) });
         continue;
       }
       if (kind !== 'blob' && h.base === undefined && h.length > MAX_META) throw corrupt(`pack: ${kind} ${id} is larger than ${MAX_META} bytes`);
       const bytes = h.base === undefined ? await r.read(h.length) : await patched(store, h, r);
-      if (h.base !== undefined) result.bytes += bytes.length;
+      result.bytes += bytes.length;
       const actual = hashBytes(bytes);
       if (actual !== id) throw corrupt(`pack: wrong bytes for object ${id} (they hash to ${actual})`);
       const refs: ObjectId[] = [];

@@ -88,10 +88,13 @@ function namesakes(entries: TreeEntry[], older: TreeEntry[]): Map<string, TreeEn
 export async function deltaEntries(store: GetStore, from: ObjectId | null, to: ObjectId): Promise<PackEntry[]> {
   const have = new Set<ObjectId>();
   if (from) await markReachable(store, from, have);
-  // What the reader has for certain: a base for a patch must be one of these, never an object of the pack.
-  const held: ReadonlySet<ObjectId> = new Set(have);
   const out: PackEntry[] = [];
-  /** Emits tree `id` and what it needs, each file and directory with its namesake in `base` (a tree the reader has) as a base for a patch. */
+  /**
+   * Emits tree `id` and what it needs, each file and directory with its
+   * namesake in `base` as a base for a patch. Bases are FROM's root tree and
+   * entries of FROM's trees, so the reader has every one of them, and none
+   * is an object of the pack.
+   */
   const emitTree = async (id: ObjectId, base: ObjectId | undefined): Promise<void> => {
     if (have.has(id)) return;
     have.add(id);
@@ -99,7 +102,7 @@ export async function deltaEntries(store: GetStore, from: ObjectId | null, to: O
     const beside = base === undefined ? undefined : namesakes(entries, (await readTree(store, base)).entries);
     for (const e of entries) {
       const b = beside?.get(e.name);
-      const older = b !== undefined && b.kind === e.kind && b.id !== e.id && held.has(b.id!) ? b.id : undefined;
+      const older = b !== undefined && b.kind === e.kind && b.id !== e.id ? b.id : undefined;
       if (e.kind === 'dir') await emitTree(e.id!, older);
       else if (e.kind === 'file' && !have.has(e.id!)) {
         have.add(e.id!);
@@ -124,7 +127,7 @@ export async function deltaEntries(store: GetStore, from: ObjectId | null, to: O
       continue;
     }
     stack.pop();
-    await emitTree(c.tree, fromTree !== undefined && fromTree !== c.tree && held.has(fromTree) ? fromTree : undefined);
+    await emitTree(c.tree, fromTree);
     have.add(top);
     out.push({ id: top, kind: 'commit' });
   }
