@@ -18,10 +18,14 @@ export interface GlobalOptions {
 
 export { detail, note, say, setVerbosity, verbosity } from './verbosity.js';
 
-/** The repository path from `--repo`, `$TROVE_REPO` or `./repo`. */
+/** The repository path from `--repo` (the option's value, or undefined), `$TROVE_REPO` or `./repo`. */
+function repoPathOf(repoOption: string | undefined): string {
+  return repoOption ?? defaultRepoPath(io().env);
+}
+
+/** The repository path from the command's `--repo`, `$TROVE_REPO` or `./repo`. */
 export function repoPath(cmd: Command): string {
-  const opts = cmd.optsWithGlobals<GlobalOptions>();
-  return opts.repo ?? defaultRepoPath(io().env);
+  return repoPathOf(cmd.optsWithGlobals<GlobalOptions>().repo);
 }
 
 /** Opens the repository for a command and closes it when `fn` is done. */
@@ -31,7 +35,7 @@ export function withRepo<T>(cmd: Command, fn: (repo: Repo) => Promise<T>): Promi
 
 /** `withRepo` for the repository `--repo` names (undefined: `$TROVE_REPO` or `./repo`). */
 export async function withRepoAt<T>(repoOption: string | undefined, fn: (repo: Repo) => Promise<T>): Promise<T> {
-  const repo = await Repo.open(repoOption ?? defaultRepoPath(io().env));
+  const repo = await Repo.open(repoPathOf(repoOption));
   try {
     return await fn(repo);
   } finally {
