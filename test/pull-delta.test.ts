@@ -6,13 +6,14 @@ import { createDelta } from 'fossil-delta';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeCommit, encodeTree } from '../src/format/codec.js';
 import { DEFAULT_DIR_META } from '../src/format/types.js';
-import { hashBytes, idToBytes } from '../src/util/hash.js';
+import { hashBytes } from '../src/util/hash.js';
 import { applyPack } from '../src/remote/apply-pack.js';
 import { deltaEntries } from '../src/remote/delta.js';
-import { KIND_BYTE, PACK_MAGIC, type PackKind, packStream } from '../src/remote/pack.js';
+import { PACK_MAGIC, type PackKind, packStream } from '../src/remote/pack.js';
 import { Repo } from '../src/repo/repo.js';
 import { type Nginx, startNginx } from './helpers/nginx.js';
 import { trove, troveOk } from './helpers/cli.js';
+import { objectFrame, patchFrame } from './helpers/pack-frames.js';
 import { tmpdir } from './helpers/tmp.js';
 import { objectIds } from './helpers/objects.js';
 
@@ -27,13 +28,7 @@ async function* packOf(frames: { kind: PackKind; bytes: Buffer; id?: string }[],
   PACK_MAGIC.copy(head);
   head.writeUInt32BE(count, 8);
   const parts: Buffer[] = [head];
-  for (const f of frames) {
-    const h = Buffer.alloc(41);
-    h[0] = KIND_BYTE[f.kind];
-    Buffer.from(idToBytes(f.id ?? hashBytes(f.bytes))).copy(h, 1);
-    h.writeBigUInt64BE(BigInt(f.bytes.length), 33);
-    parts.push(h, f.bytes);
-  }
+  for (const f of frames) parts.push(objectFrame(f.kind, f.bytes, f.id));
   parts.push(Buffer.from([0]));
   const all = Buffer.concat(parts);
   for (let i = 0; i < all.length; i += 7) yield all.subarray(i, i + 7);
@@ -357,23 +352,7 @@ describe('patches in delta packs', () => {
   async function* patchPack(frames: ({ kind: PackKind; bytes: Buffer } | { patch: Buffer; id: string; base: string; kind: PackKind })[], magic = 'TRVPACK2'): AsyncIterable<Buffer> {
     const parts: Buffer[] = [Buffer.from(magic), Buffer.alloc(4)];
     parts[1]!.writeUInt32BE(frames.length);
-    for (const f of frames) {
-      if ('patch' in f) {
-        const h = Buffer.alloc(74);
-        h[0] = 4;
-        Buffer.from(idToBytes(f.id)).copy(h, 1);
-        h[33] = KIND_BYTE[f.kind];
-        Buffer.from(idToBytes(f.base)).copy(h, 34);
-        h.writeBigUInt64BE(BigInt(f.patch.length), 66);
-        parts.push(h, f.patch);
-      } else {
-        const h = Buffer.alloc(41);
-        h[0] = KIND_BYTE[f.kind];
-        Buffer.from(idToBytes(hashBytes(f.bytes))).copy(h, 1);
-        h.writeBigUInt64BE(BigInt(f.bytes.length), 33);
-        parts.push(h, f.bytes);
-      }
-    }
+    for (const f of frames) parts.push('patch' in f ? patchFrame(f.kind, f.id, f.base, f.patch) : objectFrame(f.kind, f.bytes));
     parts.push(Buffer.from([0]));
     const all = Buffer.concat(parts);
     for (let i = 0; i < all.length; i += 7) yield all.subarray(i, i + 7);

@@ -13,9 +13,10 @@ import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeCommit, encodeTree } from '../src/format/codec.js';
 import { DEFAULT_DIR_META, type TreeEntry } from '../src/format/types.js';
-import { hashBytes, idToBytes, type ObjectId } from '../src/util/hash.js';
+import { hashBytes, type ObjectId } from '../src/util/hash.js';
 import { deltaEntries } from '../src/remote/delta.js';
-import { KIND_BYTE, PACK_MAGIC, type PackKind } from '../src/remote/pack.js';
+import { PACK_MAGIC, type PackKind } from '../src/remote/pack.js';
+import { objectFrame } from './helpers/pack-frames.js';
 import { encodeSummary, parseSummary, type Summary, SUMMARY_FORMAT } from '../src/remote/summary.js';
 import { formatSignatures, parsePrivateKey, signBytes } from '../src/remote/sign.js';
 import { Repo } from '../src/repo/repo.js';
@@ -97,13 +98,7 @@ function packOf(frames: { kind: PackKind; bytes: Buffer }[]): Buffer {
   PACK_MAGIC.copy(head, 0);
   head.writeUInt32BE(frames.length, 8);
   parts.push(head);
-  for (const f of frames) {
-    const h = Buffer.alloc(41);
-    h[0] = KIND_BYTE[f.kind];
-    Buffer.from(idToBytes(hashBytes(f.bytes))).copy(h, 1);
-    h.writeBigUInt64BE(BigInt(f.bytes.length), 33);
-    parts.push(h, f.bytes);
-  }
+  for (const f of frames) parts.push(objectFrame(f.kind, f.bytes));
   parts.push(Buffer.from([0]));
   return gzipSync(Buffer.concat(parts));
 }
