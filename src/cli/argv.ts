@@ -8,8 +8,15 @@ export function packageVersion(): string {
   return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 }
 
-/** The global options that take no value (see buildProgram in main.ts). */
-const GLOBAL_FLAGS = new Set(['-q', '--quiet', '-v', '--verbose', '--progress', '--no-progress']);
+/** The global options that take no value (see buildProgram in program.ts): the option each sets, and to what. */
+export const GLOBAL_FLAGS: Readonly<Record<string, readonly [option: 'quiet' | 'verbose' | 'progress', value: boolean]>> = {
+  '-q': ['quiet', true],
+  '--quiet': ['quiet', true],
+  '-v': ['verbose', true],
+  '--verbose': ['verbose', true],
+  '--progress': ['progress', true],
+  '--no-progress': ['progress', false],
+};
 
 /** The arguments of `argv` (after node and the script) without the global options (`--repo DIR`, `-q`, ...). */
 export function withoutGlobals(argv: string[]): string[] {
@@ -21,7 +28,7 @@ export function withoutGlobals(argv: string[]): string[] {
       break;
     }
     if (a === '--repo') i++;
-    else if (!a.startsWith('--repo=') && !GLOBAL_FLAGS.has(a)) out.push(a);
+    else if (!a.startsWith('--repo=') && !Object.hasOwn(GLOBAL_FLAGS, a)) out.push(a);
   }
   return out;
 }

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { GLOBAL_FLAGS } from './argv.js';
 import type { GlobalOptions } from './context.js';
 import { applyGlobals } from './verbosity.js';
 
@@ -66,15 +67,6 @@ export interface DirectParse {
   opts: Record<string, string | boolean>;
 }
 
-const GLOBAL_FLAGS: Record<string, [keyof GlobalOptions, boolean]> = {
-  '-q': ['quiet', true],
-  '--quiet': ['quiet', true],
-  '-v': ['verbose', true],
-  '--verbose': ['verbose', true],
-  '--progress': ['progress', true],
-  '--no-progress': ['progress', false],
-};
-
 /**
  * The command line `argv` (node, script, words) parsed as `spec` when it is
  * in one of the plain forms (see above), else undefined: commander's to parse.
@@ -99,17 +91,18 @@ export function parseDirect(argv: string[], spec: DirectCommand<unknown>): Direc
     const name = eq < 0 ? word : word.slice(0, eq);
     if (seen.has(name)) return undefined;
     seen.add(name);
-    const flag = GLOBAL_FLAGS[word];
+    const flag = Object.hasOwn(GLOBAL_FLAGS, word) ? GLOBAL_FLAGS[word] : undefined;
     if (flag) {
       // `--progress` and `--no-progress` set one value: which one wins is commander's call.
       if (flag[0] === 'progress' && globals.progress !== undefined) return undefined;
       (globals as Record<string, boolean>)[flag[0]] = flag[1];
       continue;
     }
-    const option = name === '--repo' ? undefined : named ? spec.options.find((o) => o.flags.split(' ')[0] === name) : undefined;
-    if (name !== '--repo' && !option) return undefined;
+    const isRepo = name === '--repo';
+    const option = isRepo || !named ? undefined : spec.options.find((o) => o.flags.split(' ')[0] === name);
+    if (!isRepo && !option) return undefined;
     let value: string | boolean = true;
-    if (name === '--repo' || takesValue(option!)) {
+    if (isRepo || takesValue(option!)) {
       if (eq >= 0) value = word.slice(eq + 1);
       else {
         const next = argv[i + 1];
@@ -118,7 +111,7 @@ export function parseDirect(argv: string[], spec: DirectCommand<unknown>): Direc
         i++;
       }
     } else if (eq >= 0) return undefined;
-    if (name === '--repo') globals.repo = value as string;
+    if (isRepo) globals.repo = value as string;
     else opts[key(option!.flags)] = value;
   }
   if (!named || args.length > spec.args.length) return undefined;
