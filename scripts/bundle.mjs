@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // Bundles the built CLI (dist/cli/bin.js) and the FUSE daemon (dist/fuse/main.js)
-// into dist/bundle/ with esbuild: one ES module per entry point plus shared
-// chunks, so that a command loads a handful of files instead of ~150 modules,
-// and a command's own code (and its heavy dependencies: undici, tar-stream)
-// is still loaded only when that command runs (dynamic imports
+// into dist/bundle/ with esbuild: the entry and the short commands as one
+// CommonJS file each; the CLI behind commander and the daemon as ES modules
+// with shared chunks, so that a command loads a handful of files instead of
+// ~150 modules, and a command's own code (and its heavy dependencies: undici,
+// tar-stream) is still loaded only when that command runs (dynamic imports
 // become chunks). Native addons stay external and are loaded from node_modules.
 //
 // Run after tsc (scripts/ensure.mjs and test/global-setup.ts do); `--if-stale`
@@ -16,7 +17,8 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
 const out = join(dist, 'bundle');
-const STAMP = join(out, 'trove.js');
+/** The entry (bin/trove.js loads it), built last: its time says when the whole bundle was made. */
+const STAMP = join(out, 'trove.cjs');
 
 /** Packages with native code, or that load files relative to themselves: never bundled. */
 const EXTERNAL = ['fuse-native', 'lzma-native', 'fs-ext', 'fs-xattr', 'classic-level', 'level'];
@@ -32,54 +34,92 @@ function newest(dir, skip) {
   return t;
 }
 
-/** What both builds share. */
-const COMMON = {
+/** What every build shares. */
+const BASE = {
   bundle: true,
-  splitting: true,
-  format: 'esm',
   platform: 'node',
   target: 'node20',
   external: EXTERNAL,
-  // CommonJS dependencies (commander, undici) call require() for
-  // Node's built-ins, which an ES module does not have.
-  banner: { js: "import { createRequire as __troveRequire } from 'node:module'; const require = __troveRequire(import.meta.url);" },
   logLevel: 'warning',
   legalComments: 'none',
 };
 
+/** The ES module build: the commands behind commander, and the FUSE daemon. */
+const ESM = {
+  ...BASE,
+  splitting: true,
+  format: 'esm',
+  // CommonJS dependencies (commander, undici) call require() for
+  // Node's built-ins, which an ES module does not have.
+  banner: { js: "import { createRequire as __troveRequire } from 'node:module'; const require = __troveRequire(import.meta.url);" },
+};
+
 /**
- * The CLI's entry imports src/cli/direct-main.ts, the short commands' own
- * module, which is built apart (see below): in the CLI's bundle that import
- * stays an import of the file the other build writes.
+ * The CommonJS builds: one file each, no chunks. `import.meta.url` (which
+ * trove's modules use to find package.json and to load native addons) is
+ * the file's own URL, as in an ES module.
  */
-const directApart = {
-  name: 'direct-apart',
+const CJS = {
+  ...BASE,
+  format: 'cjs',
+  define: { 'import.meta.url': '__troveModuleUrl' },
+  banner: { js: "const __troveModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
+};
+
+/**
+ * The entry's import of the CLI (built as dist/bundle/cli-main.js, below)
+ * stays an import of that file; the direct commands' module it requires by
+ * its built name (src/cli/bin.ts).
+ */
+const entryApart = {
+  name: 'entry-apart',
   setup(b) {
-    b.onResolve({ filter: /^\.\/direct-main\.js$/ }, () => ({ path: './direct/direct-main.js', external: true }));
+    b.onResolve({ filter: /^\.\/main\.js$/ }, (a) => (a.importer.endsWith(join('cli', 'bin.js')) ? { path: './cli-main.js', external: true } : undefined));
+  },
+};
+/**
+ * The direct commands' file leaves the network out: `status --remote-check`,
+ * the one direct command line that needs it, goes to the CLI behind
+ * commander (its option is `viaCommander`, src/cli/direct.ts). The modules
+ * src/remote/published-status.ts imports for it stay imports of tsc's
+ * output under dist/remote/, and undici a require from node_modules, so the
+ * file still works on its own if they are ever reached; bundled, they would
+ * be two fifths of the file every `switch` reads and compiles.
+ */
+const networkApart = {
+  name: 'network-apart',
+  setup(b) {
+    b.onResolve({ filter: /^undici(\/|$)/ }, (a) => ({ path: a.path, external: true }));
+    b.onResolve({ filter: /^\.\/(config|transport|pull)\.js$/ }, (a) =>
+      a.importer.endsWith(join('remote', 'published-status.js')) ? { path: `../remote/${a.path.slice(2)}`, external: true } : undefined,
+    );
   },
 };
 
 export async function bundle({ ifStale = false } = {}) {
   if (ifStale && existsSync(STAMP) && statSync(STAMP).mtimeMs >= newest(dist, out)) return false;
   rmSync(out, { recursive: true, force: true });
-  // `switch`, `rollback` and `status` (src/cli/direct-main.ts) with everything they load at
-  // once in one file, dist/bundle/direct/direct-main.js: in the CLI's bundle the same code is
-  // spread over two dozen chunks shared with other commands, and each costs a module load.
-  // What they load later (a checkout to make, the network for --remote-check) is chunks beside it.
-  await build({ ...COMMON, entryPoints: { 'direct-main': join(dist, 'cli', 'direct-main.js') }, outdir: join(out, 'direct') });
+  // `switch`, `rollback` and `status` (src/cli/direct-main.ts) with everything they may load
+  // in one CommonJS file, dist/bundle/direct-main.cjs, loaded with require: in the CLI's
+  // bundle the same code is spread over two dozen ES module chunks shared with other
+  // commands, and resolving, reading and linking each costs more than compiling one file.
+  await build({ ...CJS, entryPoints: [join(dist, 'cli', 'direct-main.js')], outfile: join(out, 'direct-main.cjs'), plugins: [networkApart] });
   await build({
-    ...COMMON,
+    ...ESM,
     // `[name].js` in one folder: the daemon entry is dist/bundle/main.js and its
     // watchdog's dist/bundle/watchdog-main.js, beside the chunks that start them
-    // (src/fuse/daemon.ts and src/fuse/watchdog.ts look for them there).
+    // (src/fuse/daemon.ts and src/fuse/watchdog.ts look for them there). The
+    // CLI behind commander is dist/bundle/cli-main.js, which the entry imports.
     entryPoints: {
-      trove: join(dist, 'cli', 'bin.js'),
+      'cli-main': join(dist, 'cli', 'main.js'),
       main: join(dist, 'fuse', 'main.js'),
       'watchdog-main': join(dist, 'fuse', 'watchdog-main.js'),
     },
     outdir: out,
-    plugins: [directApart],
   });
+  // The entry (src/cli/bin.ts) as CommonJS, dist/bundle/trove.cjs: a CommonJS
+  // entry spares `trove --version` Node's ES module loader (about 4 ms).
+  await build({ ...CJS, entryPoints: [join(dist, 'cli', 'bin.js')], outfile: STAMP, plugins: [entryApart] });
   return true;
 }
 

@@ -114,6 +114,9 @@ describe('the direct parser against commander', () => {
       ['--json', 'status'],
       ['rollback', 'extra'],
       ['statu'],
+      // Needs the network, which the direct commands' bundle leaves out (viaCommander).
+      ['status', '--remote-check'],
+      ['status', '--json', '--remote-check'],
     ]) {
       const spec = SPECS.find((s) => s.name === words.find((w) => !w.startsWith('-')))! ?? status;
       expect(parse(spec, ...words), JSON.stringify(words)).toBeUndefined();

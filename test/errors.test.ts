@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ERROR_CODES, ERROR_HELPERS, EXIT_CODES, type ErrorCode, isTroveError, TroveError } from '../src/util/errors.js';
 import { ROOT } from './helpers/tmp.js';
 
@@ -70,6 +70,17 @@ describe('error codes', () => {
     expect(isTroveError(new Error('x'))).toBe(false);
     expect(isTroveError(Object.assign(new Error('x'), { code: 'E_LOCKED' }), 'E_LOCKED')).toBe(false);
     expect(isTroveError(undefined)).toBe(false);
+  });
+
+  it('isTroveError knows the errors of another copy of the module (the direct commands bundle their own)', async () => {
+    vi.resetModules();
+    const other = (await import('../src/util/errors.js')) as typeof import('../src/util/errors.js');
+    expect(other.TroveError).not.toBe(TroveError);
+    const err = other.ERROR_HELPERS.E_NOT_FOUND('gone');
+    expect(err instanceof TroveError).toBe(false);
+    expect(isTroveError(err, 'E_NOT_FOUND')).toBe(true);
+    expect(isTroveError(err, 'E_LOCKED')).toBe(false);
+    expect(other.isTroveError(ERROR_HELPERS.E_LOCKED('held'), 'E_LOCKED')).toBe(true);
   });
 
   it('are made through the helpers in src: a TroveError is constructed directly only to re-raise a code it was given', () => {

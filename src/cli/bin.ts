@@ -1,8 +1,14 @@
+import { createRequire } from 'node:module';
 import { asksVersion, directName, packageVersion, withoutGlobals } from './argv.js';
 
-// The program as `bin/trove.js` runs it (through the bundle in dist/bundle/).
-// `trove --version` needs nothing else: commander and the CLI are loaded only for a command,
-// and `switch`, `rollback` and `status` first through their own module (direct-main.ts).
+// The program as `bin/trove.js` runs it: scripts/bundle.mjs builds this module
+// as one CommonJS file, dist/bundle/trove.cjs, so that Node never starts its
+// ES module loader for the commands that need nothing else. `trove --version`
+// is answered here; `switch`, `rollback` and `status` go first through their
+// own CommonJS module (direct-main.ts, dist/bundle/direct-main.cjs, loaded
+// with require); every other command loads commander and the CLI, an ES
+// module bundle (dist/bundle/cli-main.js). See docs/design-notes.md, "Short
+// commands without commander".
 
 // A closed pipe (`trove ls -R main | head`) ends output quietly, like coreutils.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
@@ -10,13 +16,26 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   throw err;
 });
 
+/** The direct commands' module, beside this one in the bundle (see scripts/bundle.mjs). */
+const DIRECT_MODULE = './direct-main.cjs';
+
+type DirectModule = typeof import('./direct-main.js');
+
+async function run(): Promise<number> {
+  const name = directName(process.argv);
+  if (name !== undefined) {
+    const direct = createRequire(import.meta.url)(DIRECT_MODULE) as DirectModule;
+    const code = await direct.directMain(process.argv, name);
+    if (code !== undefined) return code;
+  }
+  const { main } = await import('./main.js');
+  return main(process.argv, { stdout: process.stdout, stderr: process.stderr, env: process.env });
+}
+
 if (asksVersion(withoutGlobals(process.argv))) process.stdout.write(`${packageVersion()}\n`);
 else {
-  const name = directName(process.argv);
-  let code = name === undefined ? undefined : await (await import('./direct-main.js')).directMain(process.argv, name);
-  if (code === undefined) {
-    const { main } = await import('./main.js');
-    code = await main(process.argv, { stdout: process.stdout, stderr: process.stderr, env: process.env });
-  }
-  process.exitCode = code;
+  // main and directMain report every failure themselves: a rejection here is a fault in trove, left unhandled.
+  void run().then((code) => {
+    process.exitCode = code;
+  });
 }

@@ -24,6 +24,12 @@ export interface DirectOption {
   description: string;
   /** The value when the option is not given (options with a value only). */
   default?: string;
+  /**
+   * A command line that gives this option goes to commander (main.ts): for
+   * an option whose work needs modules the direct commands' own bundle
+   * leaves out (`status --remote-check` and the network; scripts/bundle.mjs).
+   */
+  viaCommander?: boolean;
 }
 
 export interface DirectCommand<Opts> {
@@ -100,7 +106,7 @@ export function parseDirect(argv: string[], spec: DirectCommand<unknown>): Direc
     }
     const isRepo = name === '--repo';
     const option = isRepo || !named ? undefined : spec.options.find((o) => o.flags.split(' ')[0] === name);
-    if (!isRepo && !option) return undefined;
+    if (!isRepo && (!option || option.viaCommander)) return undefined;
     let value: string | boolean = true;
     if (isRepo || takesValue(option!)) {
       if (eq >= 0) value = word.slice(eq + 1);

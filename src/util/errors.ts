@@ -120,7 +120,15 @@ export interface ErrorOptions {
 }
 
 /** The one error class of trove: a message for people, a code and data for programs. */
+/**
+ * Marks a TroveError in any copy of this module: the direct commands' bundle
+ * has its own copy of the class, and can still reach modules of tsc's output
+ * (scripts/bundle.mjs), so isTroveError does not rely on `instanceof`.
+ */
+const TROVE_ERROR = Symbol.for('trove.error');
+
 export class TroveError extends Error {
+  readonly [TROVE_ERROR] = true;
   readonly code: ErrorCode;
   /** What the error is about; `{}` when the throw site had nothing to add. */
   readonly data: ErrorData;
@@ -182,7 +190,7 @@ export const ERROR_HELPERS: Record<ErrorCode, ErrorHelper> = {
 
 /** True when `err` is a TroveError, and of code `code` when one is given. */
 export function isTroveError(err: unknown, code?: ErrorCode): err is TroveError {
-  return err instanceof TroveError && (code === undefined || err.code === code);
+  return typeof err === 'object' && err !== null && (err as Partial<Record<symbol, unknown>>)[TROVE_ERROR] === true && (code === undefined || (err as TroveError).code === code);
 }
 
 /** True when `err` is a Node system error with the given errno code. */

@@ -13,7 +13,11 @@ export const command: DirectCommand<{ profile: string; remoteCheck?: boolean; js
   args: [],
   options: [
     { flags: '--profile <name>', description: 'profile', default: DEFAULT_PROFILE },
-    { flags: '--remote-check', description: 'for an upgraded generation, fetch the remote’s summary now to see whether a newer one is published' },
+    {
+      flags: '--remote-check',
+      description: 'for an upgraded generation, fetch the remote’s summary now to see whether a newer one is published',
+      viaCommander: true,
+    },
     { flags: '--json', description: 'print the status as JSON' },
   ],
   help:
