@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { processIo } from '../util/io.js';
 import { asksVersion, directName, packageVersion, withoutGlobals } from './argv.js';
 
 // The program as `bin/trove.js` runs it: scripts/bundle.mjs builds this module
@@ -10,11 +11,8 @@ import { asksVersion, directName, packageVersion, withoutGlobals } from './argv.
 // module bundle (dist/bundle/cli-main.js). See docs/design-notes.md, "Short
 // commands without commander".
 
-// A closed pipe (`trove ls -R main | head`) ends output quietly, like coreutils.
-process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-  if (err.code === 'EPIPE') process.exit(0);
-  throw err;
-});
+// Output goes through processIo() (src/util/io.ts), which writes to the descriptors and ends
+// the process quietly on a closed pipe (`trove ls -R main | head`), like coreutils.
 
 /** The direct commands' module, beside this one in the bundle (see scripts/bundle.mjs). */
 const DIRECT_MODULE = './direct-main.cjs';
@@ -25,14 +23,14 @@ async function run(): Promise<number> {
   const name = directName(process.argv);
   if (name !== undefined) {
     const direct = createRequire(import.meta.url)(DIRECT_MODULE) as DirectModule;
-    const code = await direct.directMain(process.argv, name);
+    const code = await direct.directMain(process.argv, name, processIo());
     if (code !== undefined) return code;
   }
   const { main } = await import('./main.js');
-  return main(process.argv, { stdout: process.stdout, stderr: process.stderr, env: process.env });
+  return main(process.argv, processIo());
 }
 
-if (asksVersion(withoutGlobals(process.argv))) process.stdout.write(`${packageVersion()}\n`);
+if (asksVersion(withoutGlobals(process.argv))) processIo().stdout.write(`${packageVersion()}\n`);
 else {
   // main and directMain report every failure themselves: a rejection here is a fault in trove, left unhandled.
   void run().then((code) => {

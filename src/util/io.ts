@@ -1,4 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { writeSync } from 'node:fs';
+import { isErrno } from './errors.js';
 
 /** Where a command writes: a process stream, or anything with the same `write`. */
 export interface Writer {
@@ -20,9 +22,78 @@ export interface Io {
 
 const current = new AsyncLocalStorage<Io>();
 
-/** The process's own streams and environment. */
+/**
+ * Standard output or error written with blocking write(2) calls on its
+ * descriptor, not through `process.stdout`/`process.stderr`: making those
+ * streams loads node:net and node:stream for a pipe or a terminal, about
+ * 3 ms of a short command's 15 (docs/benchmarks.md, "Start-up of short
+ * commands"). Node writes to pipes and terminals synchronously on Linux
+ * anyway, so what a reader sees is the same. The stream is made only when
+ * asked whether the descriptor is a terminal, or when a write finds the
+ * descriptor non-blocking (EAGAIN: another process set O_NONBLOCK on it);
+ * from then on every write goes through the stream, in order. A closed pipe
+ * (EPIPE) on standard output ends the process quietly, as coreutils do,
+ * through the stream too; on standard error the message is dropped.
+ */
+export class FdWriter implements Writer {
+  private viaStream = false;
+  private made = false;
+  constructor(private readonly fd: 1 | 2) {}
+
+  private stream(): NodeJS.WriteStream {
+    if (this.fd === 2) return process.stderr;
+    if (!this.made) {
+      this.made = true;
+      process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+        if (err.code === 'EPIPE') process.exit(0);
+        throw err;
+      });
+    }
+    return process.stdout;
+  }
+
+  get isTTY(): boolean {
+    return this.stream().isTTY === true;
+  }
+
+  get columns(): number | undefined {
+    return this.stream().columns;
+  }
+
+  hasColors(): boolean {
+    const s = this.stream();
+    return typeof s.hasColors === 'function' && s.hasColors();
+  }
+
+  write(chunk: string | Uint8Array, callback?: (err?: Error | null) => void): boolean {
+    if (!this.viaStream) {
+      const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
+      let done = 0;
+      try {
+        while (done < bytes.length) done += writeSync(this.fd, bytes, done);
+        if (callback) process.nextTick(callback);
+        return true;
+      } catch (err) {
+        if (isErrno(err, 'EPIPE')) {
+          if (this.fd === 1) process.exit(0);
+          if (callback) process.nextTick(callback);
+          return true;
+        }
+        if (!isErrno(err, 'EAGAIN')) throw err;
+        this.viaStream = true;
+        chunk = bytes.subarray(done);
+      }
+    }
+    return this.stream().write(chunk, callback);
+  }
+}
+
+let stdio: { stdout: FdWriter; stderr: FdWriter } | undefined;
+
+/** The process's own standard output and error (as FdWriters) and environment. */
 export function processIo(): Io {
-  return { stdout: process.stdout, stderr: process.stderr, env: process.env };
+  stdio ??= { stdout: new FdWriter(1), stderr: new FdWriter(2) };
+  return { ...stdio, env: process.env };
 }
 
 /** Runs `fn` with `io` as the output of everything it does, including its asynchronous work. */
