@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { acquireLock, type Release } from '../store/lock.js';
 
@@ -34,7 +34,7 @@ export async function lockUpdates(repoPath: string, kind: 'ref' | 'profile' | 'f
   await before;
   let release: Release;
   try {
-    await mkdir(dir, { recursive: true });
+    mkdirSync(dir, { recursive: true });
     release = await acquireLock(path, 'exclusive');
   } catch (err) {
     done();

@@ -1,9 +1,9 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { link, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { badRef, corrupt, isErrno, notFound } from '../util/errors.js';
 import { isObjectId, type ObjectId } from '../util/hash.js';
-import { tempName, writeFileAtomic } from '../util/fs-atomic.js';
+import { tempName, writeFileAtomicSync } from '../util/fs-atomic.js';
 import { lockUpdates } from '../refs/locks.js';
 import { refNameProblem } from '../refs/refs.js';
 import type { Repo } from '../repo/repo.js';
@@ -273,8 +273,9 @@ export async function readActive(repo: Pick<Repo, 'path'>, profile: string): Pro
  */
 export async function writeActive(repo: Pick<Repo, 'path'>, rec: ActiveRecord): Promise<void> {
   const record = { profile: rec.profile, commit: rec.commit, generation: rec.generation, link: rec.link, target: rec.target, time: rec.time, before: rec.before ?? null };
-  await writeFileAtomic(activePath(repo, rec.profile), `${JSON.stringify(record, null, 2)}\n`, { tmpDir: join(repo.path, 'tmp'), tag: 'active' });
-  await rm(activationPath(repo, rec.profile), { force: true });
+  // Blocking calls, as for the link (system/activation/link.ts).
+  writeFileAtomicSync(activePath(repo, rec.profile), `${JSON.stringify(record, null, 2)}\n`, { tmpDir: join(repo.path, 'tmp'), tag: 'active' });
+  rmSync(activationPath(repo, rec.profile), { force: true });
 }
 
 /** The highest-numbered generation of `profile` holding `commit`, or null. */

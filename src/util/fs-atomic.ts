@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdir, open, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { childProcess } from './child.js';
@@ -88,7 +88,11 @@ export async function replaceAtomic<T>(path: string, opts: AtomicOptions, fill: 
   }
 }
 
-/** Synchronous `replaceAtomic`, for blocking bulk work (checkout). */
+/**
+ * Synchronous `replaceAtomic`: for blocking bulk work (checkout), and for the
+ * few small records a short command writes (`switch`), where each thread-pool
+ * round trip of the asynchronous calls costs more than the write itself.
+ */
 export function replaceAtomicSync<T>(path: string, opts: AtomicOptions, fill: (tmp: string) => T): T {
   const tmpDir = opts.tmpDir ?? dirname(path);
   if (opts.mkdir !== false) {
@@ -98,6 +102,7 @@ export function replaceAtomicSync<T>(path: string, opts: AtomicOptions, fill: (t
   const tmp = tempName(tmpDir, opts.tag);
   try {
     const result = fill(tmp);
+    crashPoint('atomic:filled');
     if (opts.fsync) fsyncPathSync(tmp);
     renameSync(tmp, path);
     if (opts.fsync) fsyncPathSync(dirname(path));
@@ -119,14 +124,20 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, o
   await replaceAtomic(path, opts, (tmp) => writeFile(tmp, data, { mode: opts.mode ?? 0o644, flag: 'wx' }));
 }
 
+/** Synchronous `writeFileAtomic`, for a small record (see replaceAtomicSync). */
+export function writeFileAtomicSync(path: string, data: string | Uint8Array, opts: AtomicWriteOptions = {}): void {
+  replaceAtomicSync(path, opts, (tmp) => writeFileSync(tmp, data, { mode: opts.mode ?? 0o644, flag: 'wx' }));
+}
+
 /**
  * Points the symlink `link` at `target` by creating it under a temp name in
  * the link's own directory and renaming it over `link`: the path resolves to
- * the old target or the new one, never to nothing.
+ * the old target or the new one, never to nothing. Blocking calls: a handful
+ * of syscalls on a short command's path (see replaceAtomicSync).
  */
-export async function symlinkAtomic(target: string, link: string, opts: Pick<AtomicOptions, 'tag'> = {}): Promise<void> {
-  await sweepStaleTemps(dirname(link), opts.tag ?? 'tmp');
-  await replaceAtomic(link, { tag: opts.tag }, (tmp) => symlink(target, tmp));
+export function symlinkAtomic(target: string, link: string, opts: Pick<AtomicOptions, 'tag'> = {}): void {
+  sweepStaleTemps(dirname(link), opts.tag ?? 'tmp');
+  replaceAtomicSync(link, { tag: opts.tag }, (tmp) => symlinkSync(target, tmp));
 }
 
 /**
@@ -134,10 +145,10 @@ export async function symlinkAtomic(target: string, link: string, opts: Pick<Ato
  * gone: what a process killed between making a temp file outside
  * `<repo>/tmp` (a symlink beside its link) and renaming it left behind.
  */
-export async function sweepStaleTemps(dir: string, tag: string): Promise<void> {
+export function sweepStaleTemps(dir: string, tag: string): void {
   let names: string[];
   try {
-    names = await readdir(dir);
+    names = readdirSync(dir);
   } catch {
     return;
   }
@@ -145,7 +156,7 @@ export async function sweepStaleTemps(dir: string, tag: string): Promise<void> {
   for (const name of names) {
     if (!name.startsWith(prefix)) continue;
     const pid = Number(/^(\d+)-/.exec(name.slice(prefix.length))?.[1]);
-    if (pid > 0 && pid !== process.pid && !processAlive(pid)) await rm(join(dir, name), { force: true });
+    if (pid > 0 && pid !== process.pid && !processAlive(pid)) rmSync(join(dir, name), { force: true });
   }
 }
 

@@ -6,7 +6,7 @@ import { readMount } from '../mounts.js';
 import type { Repo } from '../../repo/repo.js';
 import { readBisectState } from '../bisect/state.js';
 import { ensureCheckout } from './checkouts.js';
-import { readCommit } from '../../repo/objects.js';
+import { decodeCommit } from '../../format/codec.js';
 import { activePath, type ActiveRecord, DEFAULT_PROFILE, generationOf, listGenerations, readActive, withProfileLock, writeActive } from '../profiles.js';
 import { resolveRevision } from '../revisions.js';
 import { crashPoint } from '../../util/crash-point.js';
@@ -77,7 +77,8 @@ export async function activationTarget(
     const target = join(mount.mountpoint, 'commits', commit);
     if (await resolves(target)) return { target, via: 'mount', made: false };
   }
-  await readCommit(repo.store, commit);
+  // Read (and verified) with a blocking call: one small file on a short command's path.
+  decodeCommit(repo.store.getSync(commit));
   const { target, made } = await ensureCheckout(repo, commit, { near: opts.near ?? null });
   return { target, via: 'checkout', made };
 }

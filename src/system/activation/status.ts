@@ -35,7 +35,7 @@ export async function status(repo: Repo, opts: { profile?: string } = {}): Promi
   if (active && !active.link) {
     problem = `the active record names no link (an older trove was interrupted while writing it); run: ${switchCommand(active)} --link PATH`;
   } else if (active) {
-    await sweepLinkTemps(active.link);
+    sweepLinkTemps(active.link);
     link = await checkLink(repo, active.link, active.target);
     // During a bisect the link shows a candidate, not the record's target: only a broken link is a problem.
     problem = bisecting && link.state === 'elsewhere' ? null : linkProblem(active, link);
