@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { TroveError } from '../src/util/errors.js';
@@ -50,6 +50,15 @@ describe('activation', () => {
     expect(oldest.code).toBe(3);
     expect(oldest.stderr).toContain('generation 1 is the oldest of profile system');
     expect((await cli('status')).stdout).toContain('generation 1,');
+
+    // A switch to a checkout that exists reads no object (hard links are not verified either),
+    // but the commit must still be in the store.
+    const object = join(dir, 'repo', 'objects', commits[1]!.slice(0, 2), commits[1]!.slice(2));
+    renameSync(object, `${object}.away`);
+    const gone = await cli('switch', '2', '--link', link, '--json');
+    expect(JSON.parse(gone.stderr)).toMatchObject({ error: { code: 'E_NOT_FOUND', message: `commit ${commits[1]} is missing from the store (run trove fsck)` } });
+    expect(readFileSync(join(link, 'etc', 'id'), 'utf8')).toBe('1');
+    renameSync(`${object}.away`, object);
 
     // A ref or commit works too; it is not a generation of the profile.
     const byId = await cli('switch', commits[1]!.slice(0, 10), '--link', link, '--json');

@@ -10,8 +10,10 @@ import { command as status } from '../src/cli/commands/status.js';
 import { command as switchCommand } from '../src/cli/commands/switch.js';
 import { prng } from './helpers/prng.js';
 import { runTrove } from './helpers/cli.js';
-import { removeTree, tmpdir } from './helpers/tmp.js';
+import { removeTree, ROOT, tmpdir } from './helpers/tmp.js';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 
 const SPECS = [switchCommand, rollback, status] as DirectCommand<unknown>[];
 
@@ -141,6 +143,38 @@ describe('the direct commands as a process runs them (their own bundle, then the
       expect(runTrove(['status', '--bogus'])).toMatchObject({ code: 2, stderr: "trove: unknown option '--bogus'\n" });
       expect(runTrove(['switch', '--help'])).toMatchObject({ code: 0, stdout: expect.stringContaining('Usage: trove switch [options] [target]') as unknown as string });
       expect(runTrove(['-q', '-v', 'status'])).toMatchObject({ code: 2, stderr: 'trove: -q and -v exclude each other\n' });
+    } finally {
+      removeTree(dir);
+    }
+  });
+
+  it('load neither node:crypto nor the network: a switch to a checkout that exists hashes nothing', () => {
+    const dir = tmpdir();
+    try {
+      const repo = join(dir, 'repo');
+      const tree = join(dir, 'tree');
+      mkdirSync(join(tree, 'etc'), { recursive: true });
+      writeFileSync(join(tree, 'etc', 'id'), '1');
+      for (const args of [['init'], ['pkg', 'add', tree, '--name', 'base', '--arch', 'amd64', '--version', '1'], ['gen', 'build', 'base']]) {
+        expect(runTrove(['--repo', repo, ...args]).code, args.join(' ')).toBe(0);
+      }
+      const link = join(dir, 'current');
+      expect(runTrove(['--repo', repo, 'switch', '1', '--link', link]).code).toBe(0);
+      // The CLI's entry run under a wrapper that lists the built-in modules loaded by the time it exits.
+      const wrapper = join(dir, 'loaded.cjs');
+      writeFileSync(
+        wrapper,
+        "process.on('exit', () => require('node:fs').writeFileSync(process.env.LOADED, process.moduleLoadList.join('\\n')));\n" +
+          `process.argv.splice(1, 1);\nrequire(${JSON.stringify(join(ROOT, 'dist', 'bundle', 'trove.cjs'))});\n`,
+      );
+      for (const args of [['switch', '1', '--link', link], ['status'], ['rollback', '--to', '1']]) {
+        const loaded = join(dir, `loaded-${args[0]}`);
+        const r = spawnSync(process.execPath, [wrapper, 'bin', '--repo', repo, ...args], { encoding: 'utf8', env: { ...process.env, LOADED: loaded } });
+        expect(r.status, `${args.join(' ')}: ${r.stderr}`).toBe(0);
+        const modules = readFileSync(loaded, 'utf8').split('\n');
+        expect(modules, args[0]).toContain('NativeModule fs');
+        for (const m of ['NativeModule crypto', 'NativeModule net', 'NativeModule http', 'NativeModule zlib']) expect(modules, `${args[0]}: ${m}`).not.toContain(m);
+      }
     } finally {
       removeTree(dir);
     }

@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { acquireLock, type Release } from '../store/lock.js';
+import { hashBytes } from '../util/hash.js';
 
 /** `<repo>/locks`: one empty file per ref or profile that has been updated. */
 export function locksDir(repoPath: string): string {
@@ -24,7 +24,7 @@ export async function lockUpdates(repoPath: string, kind: 'ref' | 'profile' | 'f
   const dir = locksDir(repoPath);
   // Ref names hold no `%`, so `/` -> `%` is unambiguous; long keys are hashed to stay under NAME_MAX.
   const flat = key.replaceAll('/', '%');
-  const name = Buffer.byteLength(flat) <= 200 ? `${kind}-${flat}` : `${kind}-${createHash('sha256').update(key).digest('hex')}`;
+  const name = Buffer.byteLength(flat) <= 200 ? `${kind}-${flat}` : `${kind}-${hashBytes(Buffer.from(key, 'utf8'))}`;
   const path = join(dir, name);
   const before = queues.get(path) ?? Promise.resolve();
   let done!: () => void;

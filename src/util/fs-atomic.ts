@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { mkdir, open, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -32,7 +31,12 @@ import { crashPoint } from './crash-point.js';
  *   link) are nobody's to sweep; they are rare and harmless.
  */
 
-const PROCESS_TAG = randomBytes(4).toString('hex');
+// Random, so that a process that reuses a dead one's pid does not meet its
+// temp names; not secret (temp entries are made exclusively, never opened
+// by name): Math.random spares short commands loading node:crypto.
+const PROCESS_TAG = Math.floor(Math.random() * 0x1_0000_0000)
+  .toString(16)
+  .padStart(8, '0');
 let seq = 0;
 
 /**

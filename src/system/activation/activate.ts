@@ -1,12 +1,11 @@
 import { rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { locked, usage } from '../../util/errors.js';
+import { locked, notFound, usage } from '../../util/errors.js';
 import type { ObjectId } from '../../util/hash.js';
 import { readMount } from '../mounts.js';
 import type { Repo } from '../../repo/repo.js';
 import { readBisectState } from '../bisect/state.js';
 import { ensureCheckout } from './checkouts.js';
-import { decodeCommit } from '../../format/codec.js';
 import { activePath, type ActiveRecord, DEFAULT_PROFILE, generationOf, listGenerations, readActive, withProfileLock, writeActive } from '../profiles.js';
 import { resolveRevision } from '../revisions.js';
 import { crashPoint } from '../../util/crash-point.js';
@@ -77,8 +76,10 @@ export async function activationTarget(
     const target = join(mount.mountpoint, 'commits', commit);
     if (await resolves(target)) return { target, via: 'mount', made: false };
   }
-  // Read (and verified) with a blocking call: one small file on a short command's path.
-  decodeCommit(repo.store.getSync(commit));
+  // The commit must be there; its bytes are read (and verified) only when a checkout is made
+  // from it. A switch to a checkout that exists verifies no object, as a hard link is not
+  // verified (docs/design-notes.md, "Copies are verified, links are not"); fsck does.
+  if (!repo.store.hasSync(commit)) throw notFound(`commit ${commit} is missing from the store (run trove fsck)`, { id: commit });
   const { target, made } = await ensureCheckout(repo, commit, { near: opts.near ?? null });
   return { target, via: 'checkout', made };
 }
