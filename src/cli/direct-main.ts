@@ -7,10 +7,11 @@ import { type DirectCommand, runParsed } from './direct.js';
 import { reportFailure } from './report.js';
 
 // The direct commands as one module with everything they need, for the
-// bundle: scripts/bundle.mjs builds it on its own into dist/bundle/direct/, so
-// that `trove switch N` loads one file rather than the two dozen shared
-// chunks of the whole CLI's bundle. bin.ts comes here first for those
-// command names; main.ts runs the same commands through direct.ts.
+// bundle: scripts/bundle.mjs builds it on its own as one CommonJS file,
+// dist/bundle/direct-main.cjs, so that `trove switch N` loads one file rather
+// than the two dozen shared chunks of the whole CLI's bundle. bin.ts comes
+// here first for those command names; main.ts runs the same commands through
+// direct.ts.
 
 const COMMANDS: Record<DirectName, DirectCommand<never>> = { switch: switchCommand, rollback, status };
 
