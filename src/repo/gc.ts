@@ -1,5 +1,5 @@
 import { type OnProgress, progressOf } from '../util/progress.js';
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync, truncateSync } from 'node:fs';
 import { lstat, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isErrno, isTroveError } from '../util/errors.js';
@@ -10,7 +10,7 @@ import { limiter } from '../util/limiter.js';
 import type { Root, RootSource } from './roots.js';
 import { crashPoint } from '../util/crash-point.js';
 import { mountsUnder, unmount } from '../util/mount-table.js';
-import { tempName } from '../util/fs-atomic.js';
+import { tempName, writeFileAtomicSync } from '../util/fs-atomic.js';
 import { MAX_META } from '../format/types.js';
 import { IdPrefixSet } from '../util/id-set.js';
 
@@ -18,6 +18,12 @@ export interface GcReport {
   dryRun: boolean;
   /** Objects reachable from the roots. */
   kept: number;
+  /**
+   * Whether the store was listed. Not when the objects it holds, as counted
+   * (see DiskStore.noteAdded), are exactly as many as the objects found
+   * reachable: then nothing is garbage, and `kept` is that count.
+   */
+  listed: boolean;
   /** Unreachable objects deleted (or, with dryRun, that would be). */
   deleted: { objects: number; bytes: number; commits: number; trees: number; blobs: number };
   /** Checkout directories of commits no longer kept. */
@@ -133,12 +139,77 @@ function mark(repo: Repo, roots: Root[], undecodable: GcReport['undecodable'], o
     }
   };
   for (const root of roots) commit(root.commit);
-  return { has: (id) => visited.has(id) || blobs.has(id) };
+  return { has: (id) => visited.has(id) || blobs.has(id), count: visited.size + blobs.size };
 }
 
 /** What mark found reachable (blobs by their first 64 bits). */
 interface Live {
   has(id: ObjectId): boolean;
+  /**
+   * How many objects it marked: commits and trees met (missing ones too),
+   * blobs by distinct first 64 bits (two that share them count once).
+   */
+  count: number;
+}
+
+/**
+ * `<repo>/gc-count`: the objects a full sweep kept, and how far the added
+ * log (DiskStore.noteAdded, `<repo>/objects-added`) had been read then.
+ */
+interface StoreCount {
+  objects: number;
+  logBytes: number;
+}
+
+const countPath = (repo: Repo) => join(repo.path, 'gc-count');
+
+/**
+ * The number of stored objects as counted (the last full sweep's count plus
+ * the added log since), or undefined when there is no count (no full sweep
+ * yet, or a record that does not parse).
+ */
+function countedObjects(repo: Repo): number | undefined {
+  let rec: StoreCount;
+  try {
+    rec = JSON.parse(readFileSync(countPath(repo), 'utf8')) as StoreCount;
+  } catch {
+    return undefined;
+  }
+  if (!Number.isSafeInteger(rec.objects) || !Number.isSafeInteger(rec.logBytes) || rec.objects < 0 || rec.logBytes < 0) return undefined;
+  let log: Buffer;
+  try {
+    log = readFileSync(repo.store.addedLog ?? '');
+  } catch (err) {
+    if (!isErrno(err, 'ENOENT')) return undefined;
+    log = Buffer.alloc(0);
+  }
+  // A log shorter than recorded was emptied by hand or replaced: no count.
+  if (log.length < rec.logBytes) return undefined;
+  let added = 0;
+  for (const line of log.subarray(rec.logBytes).toString('latin1').split('\n')) {
+    if (line === '') continue;
+    const n = Number(line);
+    if (!Number.isSafeInteger(n) || n < 0) return undefined;
+    added += n;
+  }
+  return rec.objects + added;
+}
+
+/**
+ * After a full sweep (under the exclusive lock: no writer is adding
+ * objects): `kept` objects are stored. The count is written first, then the
+ * log emptied; a crash in between leaves a count that the old log's lines
+ * make too high, which only makes the next gc list the store.
+ */
+function recordCount(repo: Repo, kept: number): void {
+  writeFileAtomicSync(countPath(repo), `${JSON.stringify({ objects: kept, logBytes: 0 } satisfies StoreCount)}\n`, { tmpDir: repo.tmpDir, tag: 'gccount' });
+  crashPoint('gc:counted');
+  try {
+    if (repo.store.addedLog !== undefined) truncateSync(repo.store.addedLog, 0);
+  } catch (err) {
+    // No log yet: no writer has noted anything.
+    if (!isErrno(err, 'ENOENT')) throw err;
+  }
 }
 
 /** What a garbage object references, by trying to read it as a commit, then as a tree. */
@@ -230,6 +301,8 @@ export interface GcOptions {
    * `deleting` (garbage objects and bytes deleted, against their totals).
    */
   onProgress?: OnProgress;
+  /** List the store even when the count says every object is reachable (see GcReport.listed). */
+  full?: boolean;
   /** Each thing removed (or, with dryRun, that would be): an object by kind, a checkout, a variant file. */
   onRemove?: (what: 'commit' | 'tree' | 'blob' | 'checkout' | 'variant', name: string, bytes: number) => void;
 }
@@ -244,6 +317,7 @@ export async function gc(repo: Repo, opts: GcOptions): Promise<GcReport> {
     const report: GcReport = {
       undecodable,
       dryRun,
+      listed: true,
       kept: 0,
       deleted: { objects: 0, bytes: 0, commits: 0, trees: 0, blobs: 0 },
       checkouts: [],
@@ -265,6 +339,13 @@ export async function gc(repo: Repo, opts: GcOptions): Promise<GcReport> {
     }
     report.variants = await sweepVariants(repo, dryRun, opts.onRemove);
     crashPoint('gc:variants-swept');
+
+    // Every stored object reachable, by the count: nothing to list (see StoreCount).
+    if (!opts.full && countedObjects(repo) === live.count) {
+      report.listed = false;
+      report.kept = live.count;
+      return report;
+    }
 
     const garbage = new Map<ObjectId, { refs: ObjectId[]; size: number }>();
     const onProgress = opts.onProgress;
@@ -321,6 +402,7 @@ export async function gc(repo: Repo, opts: GcOptions): Promise<GcReport> {
       }
       wave = next;
     }
+    recordCount(repo, report.kept);
     return report;
   } finally {
     await release();

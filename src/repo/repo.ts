@@ -36,7 +36,7 @@ export class Repo {
     readonly config: RepoConfig,
   ) {
     this.tmpDir = join(path, 'tmp');
-    this.store = new DiskStore({ objectsDir: join(path, 'objects'), tmpDir: this.tmpDir });
+    this.store = new DiskStore({ objectsDir: join(path, 'objects'), tmpDir: this.tmpDir, addedLog: join(path, 'objects-added') });
     this.refs = new Refs(join(path, 'refs'), this.tmpDir);
   }
 
@@ -178,5 +178,6 @@ export class Repo {
   async close(): Promise<void> {
     if (this.index) await this.index.close();
     this.index = null;
+    this.store.close();
   }
 }

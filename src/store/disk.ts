@@ -1,5 +1,5 @@
 import { chmodSync, constants, copyFileSync, createReadStream, type ReadStream, rmSync } from 'node:fs';
-import { mkdirSync, readdirSync, readFileSync, renameSync, statSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isErrno, notFound } from '../util/errors.js';
@@ -15,20 +15,58 @@ export interface DiskStoreInit {
   objectsDir: string;
   /** Scratch directory on the same filesystem, for temp files. */
   tmpDir: string;
+  /**
+   * The intent log of added objects (`<repo>/objects-added`, see
+   * noteAdded); none when undefined.
+   */
+  addedLog?: string;
 }
 
 /** Loose objects on disk: `objects/ab/<62 hex>`, written by temp file and rename. */
 export class DiskStore extends FilePuts implements ObjectStore, ObjectFiles, PublishStore {
   readonly objectsDir: string;
   readonly tmpDir: string;
+  readonly addedLog: string | undefined;
   /** `objectsDir` normalised, with a trailing separator: `pathOf` is on every hot path, path.join is not needed there. */
   private readonly prefix: string;
+  /** The added log, opened for appending on the first note. */
+  private addedFd: number | undefined;
 
   constructor(init: DiskStoreInit) {
     super();
     this.objectsDir = init.objectsDir;
     this.tmpDir = init.tmpDir;
+    this.addedLog = init.addedLog;
     this.prefix = join(init.objectsDir, '/');
+  }
+
+  /**
+   * Notes, before they are renamed into place, that `n` objects may be added
+   * to the store: one line `<n>` appended to the added log (O_APPEND, so
+   * writers in several processes never mix their lines). gc counts the
+   * stored objects as the number it kept at its last full sweep plus these
+   * notes, and skips listing the store when it marks exactly that many
+   * (repo/gc.ts). A note is made before the rename, so a crash, or a rename
+   * over an object already there, can only make the count too high, which
+   * makes gc list the store. A note that cannot be written is skipped: the
+   * count is then too low, which can only make gc keep garbage until a full
+   * sweep (`gc --full`), never delete a reachable object.
+   */
+  noteAdded(n: number): void {
+    if (this.addedLog === undefined || n <= 0) return;
+    try {
+      this.addedFd ??= openSync(this.addedLog, 'a', 0o644);
+      writeSync(this.addedFd, `${n}\n`);
+    } catch {
+      // See above: a missing note only keeps garbage longer.
+    }
+  }
+
+  /** Closes the added log if a note opened it. */
+  close(): void {
+    if (this.addedFd === undefined) return;
+    closeSync(this.addedFd);
+    this.addedFd = undefined;
   }
 
   /** Creates the 256 shard directories (idempotent). */
@@ -121,6 +159,7 @@ export class DiskStore extends FilePuts implements ObjectStore, ObjectFiles, Pub
   /** Synchronous `install`. */
   installSync(tmpPath: string, id: ObjectId): void {
     const dest = this.pathOf(id);
+    this.noteAdded(1);
     try {
       renameSync(tmpPath, dest);
     } catch (err) {
@@ -177,6 +216,7 @@ export class DiskStore extends FilePuts implements ObjectStore, ObjectFiles, Pub
   /** Moves a finished temp file into place; rename is atomic, so readers see all or nothing. */
   async install(tmpPath: string, id: ObjectId): Promise<void> {
     const dest = this.pathOf(id);
+    this.noteAdded(1);
     try {
       await rename(tmpPath, dest);
     } catch (err) {

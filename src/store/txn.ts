@@ -102,15 +102,17 @@ export class Transaction extends FilePuts implements ObjectStore, PublishStore {
   /**
    * Renames `<txn>/shards/<shard>` over the empty `objects/<shard>`, with
    * that directory's mode; false (nothing moved) when the shard is not
-   * empty any more, or not a directory of ours.
+   * empty any more, or not a directory of ours. `n`: the objects staged in
+   * it, noted in the store's added log first.
    */
-  private installShardSync(shard: string): boolean {
+  private installShardSync(shard: string, n: number): boolean {
     const from = join(this.dir, 'shards', shard);
     const to = join(this.store.objectsDir, shard);
     const st = lstatSync(to, { throwIfNoEntry: false });
     if (!st?.isDirectory() || st.uid !== process.geteuid?.()) return false;
     const mode = st.mode & 0o7777;
     if ((lstatSync(from).mode & 0o7777) !== mode) chmodSync(from, mode);
+    this.store.noteAdded(n);
     try {
       renameSync(from, to);
       return true;
@@ -180,8 +182,10 @@ export class Transaction extends FilePuts implements ObjectStore, PublishStore {
       // Content first: whole shard directories where that works, else file by file.
       const shardsDir = join(this.dir, 'shards');
       const moved = new Set<string>();
+      const perShard = new Map<string, number>();
+      for (const [id, path] of this.staged) if (path.startsWith(shardsDir)) perShard.set(id.slice(0, 2), (perShard.get(id.slice(0, 2)) ?? 0) + 1);
       for (const [shard, empty] of this.shardEmpty) {
-        if (empty && this.installShardSync(shard)) moved.add(shard);
+        if (empty && this.installShardSync(shard, perShard.get(shard) ?? 0)) moved.add(shard);
         crashPoint('txn:install');
       }
       const later: [ObjectId, string][] = [];

@@ -47,6 +47,7 @@ export const CRASH_POINTS: readonly CrashPointInfo[] = [
   { name: 'gc:epoch-bumped', ops: ['gc'], repeated: false, what: 'gc epoch bumped, no object deleted' },
   { name: 'gc:delete', ops: ['gc'], repeated: true, what: 'after the k-th garbage object is deleted' },
   { name: 'gc:wave', ops: ['gc'], repeated: true, what: 'after the k-th wave of deletions (commits first, then trees, then blobs)' },
+  { name: 'gc:counted', ops: ['gc'], repeated: false, what: 'the kept objects counted in gc-count, the added log not yet emptied' },
   { name: 'pull:summary', ops: ['pull'], repeated: false, what: 'summary fetched, nothing stored' },
   { name: 'pull:delta-mark', ops: ['pull'], repeated: false, what: 'resume mark of a delta pack recorded, pack not fetched' },
   { name: 'pull:install', ops: ['pull'], repeated: true, what: 'after the k-th fetched object is installed in objects/' },

@@ -10,20 +10,25 @@ export function register(program: Command): void {
     .command('gc')
     .description('delete objects unreachable from refs, profile generations and active commits')
     .option('--dry-run', 'only report what would be freed')
+    .option('--full', 'list the store even when its object count says nothing is garbage')
     .option('--json', 'print the report as JSON')
     .addHelpText(
       'after',
       '\nRuns under the exclusive repository lock (writers wait). Also removes checkouts of\n' +
         'commits no longer kept and unused checkout variants. Forget old generations first\n' +
-        'with: trove gen prune --keep N',
+        'with: trove gen prune --keep N\n\n' +
+        'The store counts the objects it holds (the last full gc\'s count plus what writers\n' +
+        'noted since, in objects-added); when that count equals the objects found reachable,\n' +
+        'nothing can be garbage and gc does not list the store. --full lists it anyway.',
     )
-    .action(async (opts: { dryRun?: boolean; json?: boolean }, cmd: Command) => {
+    .action(async (opts: { dryRun?: boolean; full?: boolean; json?: boolean }, cmd: Command) => {
       const r = await withRepo(cmd, (repo) =>
         withMeter(cmd, 'gc', (m) => {
           const verb = opts.dryRun ? 'would remove' : 'remove';
           return gc(repo, {
             roots: systemRoots,
             dryRun: opts.dryRun,
+            full: opts.full,
             onWait: () => note('waiting for writers to finish...'),
             onProgress: m.onProgress,
             // Under -v, each thing removed.
@@ -39,7 +44,7 @@ export function register(program: Command): void {
       const verb = r.dryRun ? 'would delete' : 'deleted';
       // A dry run's report is what was asked for; a real run's is a confirmation (not under -q).
       const out = r.dryRun ? print : say;
-      out(`${verb} ${d.objects} objects (${d.commits} commits, ${d.trees} trees, ${d.blobs} blobs), ${bytes(d.bytes)}; kept ${r.kept}`);
+      out(`${verb} ${d.objects} objects (${d.commits} commits, ${d.trees} trees, ${d.blobs} blobs), ${bytes(d.bytes)}; kept ${r.kept}${r.listed ? '' : ' (by the store\'s count, not listed; --full lists it)'}`);
       out(`${verb} ${r.checkouts.length} checkouts and ${r.variants.files} unused variants (${bytes(r.variants.bytes)})`);
     });
 }
