@@ -68,7 +68,8 @@ const STAT_LABELS = {
 
 /** The timed rows, in the order they run on one client copy (pull-nobase on a second copy). */
 const OPS = [
-  { id: 'gc', label: 'gc, nothing to delete' },
+  { id: 'gc', label: 'gc, nothing to delete (the first: lists the store)' },
+  { id: 'gc-counted', label: 'gc, nothing to delete, again (the store counted by the first: not listed)' },
   { id: 'fsck', label: 'fsck (full: re-hash every object, walk every root)' },
   { id: 'pull', label: 'pull origin system, 1 % update, client with remotes/origin/system at the old commit' },
   { id: 'pull-nobase', label: 'pull origin system, same update, client without remotes/origin/system' },
@@ -548,6 +549,8 @@ async function runSize(cache, spec, runs) {
       const a = join(work, `client-${r}`);
       client(a, true);
       step('gc', troveCmd(a, 'gc', '--json'));
+      const counted = step('gc-counted', troveCmd(a, 'gc', '--json'));
+      if (counted && JSON.parse(counted.stdout).listed !== false) throw new BenchError('the second gc listed the store: its count does not match the mark');
       step('fsck', troveCmd(a, 'fsck'));
       const p = step('pull', troveCmd(a, 'pull', 'origin', 'system', '--json'), { traffic: true });
       if (p) {
