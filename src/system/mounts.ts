@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { opendir, rm } from 'node:fs/promises';
+import { type Dir, opendir, readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isErrno } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs-atomic.js';
@@ -135,7 +135,9 @@ export async function mountProblem(rec: MountRecord, repoPath?: string): Promise
  */
 export async function answers(path: string): Promise<string | null> {
   try {
-    const dir = await opendir(path);
+    // Through the thread pool (a hung FUSE mount must not block the process), with
+    // node:fs's callback opendir: status never loads node:fs/promises for it.
+    const dir = await new Promise<Dir>((done, fail) => opendir(path, (err, d) => (err ? fail(err) : done(d))));
     try {
       await dir.read();
     } finally {

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isErrno } from '../../util/errors.js';
@@ -73,7 +74,8 @@ export async function writeOrigin(repo: Repo, profile: string, n: number, origin
 export async function readOrigin(repo: Pick<Repo, 'path'>, profile: string, n: number, commit: ObjectId): Promise<GenerationOrigin | null> {
   let v: unknown;
   try {
-    v = JSON.parse(await readFile(originPath(repo, profile, n), 'utf8'));
+    // A blocking read of a small record, as for the other records status reads.
+    v = JSON.parse(readFileSync(originPath(repo, profile, n), 'utf8'));
   } catch (err) {
     if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR') || err instanceof SyntaxError) return null;
     throw err;
