@@ -1,5 +1,5 @@
 import { type OnProgress, progressOf } from '../util/progress.js';
-import { readFileSync, statSync, truncateSync } from 'node:fs';
+import { closeSync, constants, openSync, readFileSync, statSync } from 'node:fs';
 import { lstat, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isErrno, isTroveError } from '../util/errors.js';
@@ -176,14 +176,14 @@ function countedObjects(repo: Repo): number | undefined {
     return undefined;
   }
   if (!Number.isSafeInteger(rec.objects) || !Number.isSafeInteger(rec.logBytes) || rec.objects < 0 || rec.logBytes < 0) return undefined;
+  // A full sweep leaves the log there (empty): one that is gone was removed by hand, and
+  // one shorter than recorded was replaced. No count either way.
   let log: Buffer;
   try {
     log = readFileSync(repo.store.addedLog ?? '');
-  } catch (err) {
-    if (!isErrno(err, 'ENOENT')) return undefined;
-    log = Buffer.alloc(0);
+  } catch {
+    return undefined;
   }
-  // A log shorter than recorded was emptied by hand or replaced: no count.
   if (log.length < rec.logBytes) return undefined;
   let added = 0;
   for (const line of log.subarray(rec.logBytes).toString('latin1').split('\n')) {
@@ -197,18 +197,23 @@ function countedObjects(repo: Repo): number | undefined {
 
 /**
  * After a full sweep (under the exclusive lock: no writer is adding
- * objects): `kept` objects are stored. The count is written first, then the
- * log emptied; a crash in between leaves a count that the old log's lines
- * make too high, which only makes the next gc list the store.
+ * objects), every stored object is reachable: the count becomes `marked`,
+ * the mark's own number. It is the number the next mark is compared with,
+ * so reachable objects missing from the store (counted by the mark, not
+ * stored) are on both sides and cannot make a later gc skip garbage of the
+ * same number. The count is written first, then the log emptied (opened
+ * without following a symlink, created when missing); a crash in between
+ * leaves a count that the old log's lines make too high. A failure of
+ * either write is ignored: the gc has done its work, and an old count with
+ * the whole log since it is too high too, so the next gc lists the store.
  */
-function recordCount(repo: Repo, kept: number): void {
-  writeFileAtomicSync(countPath(repo), `${JSON.stringify({ objects: kept, logBytes: 0 } satisfies StoreCount)}\n`, { tmpDir: repo.tmpDir, tag: 'gccount' });
-  crashPoint('gc:counted');
+function recordCount(repo: Repo, marked: number): void {
   try {
-    if (repo.store.addedLog !== undefined) truncateSync(repo.store.addedLog, 0);
+    writeFileAtomicSync(countPath(repo), `${JSON.stringify({ objects: marked, logBytes: 0 } satisfies StoreCount)}\n`, { tmpDir: repo.tmpDir, tag: 'gccount' });
+    crashPoint('gc:counted');
+    if (repo.store.addedLog !== undefined) closeSync(openSync(repo.store.addedLog, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o644));
   } catch (err) {
-    // No log yet: no writer has noted anything.
-    if (!isErrno(err, 'ENOENT')) throw err;
+    if (isTroveError(err) || !(err instanceof Error) || (err as NodeJS.ErrnoException).code === undefined) throw err;
   }
 }
 
@@ -402,7 +407,7 @@ export async function gc(repo: Repo, opts: GcOptions): Promise<GcReport> {
       }
       wave = next;
     }
-    recordCount(repo, report.kept);
+    recordCount(repo, live.count);
     return report;
   } finally {
     await release();

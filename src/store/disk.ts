@@ -55,7 +55,7 @@ export class DiskStore extends FilePuts implements ObjectStore, ObjectFiles, Pub
   noteAdded(n: number): void {
     if (this.addedLog === undefined || n <= 0) return;
     try {
-      this.addedFd ??= openSync(this.addedLog, 'a', 0o644);
+      this.addedFd ??= openSync(this.addedLog, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o644);
       writeSync(this.addedFd, `${n}\n`);
     } catch {
       // See above: a missing note only keeps garbage longer.
