@@ -176,8 +176,11 @@ export class Repo {
   }
 
   async close(): Promise<void> {
-    if (this.index) await this.index.close();
-    this.index = null;
-    this.store.close();
+    try {
+      if (this.index) await this.index.close();
+    } finally {
+      this.index = null;
+      this.store.close();
+    }
   }
 }
