@@ -80,7 +80,13 @@ export abstract class FilePuts {
     this.assertWritable();
     if (await this.has(id)) return { id, size: bytes.length, written: false };
     const path = this.fileFor(id);
-    await writeFile(path, bytes, { mode: objectFileMode(), flag: this.knownFileFlag });
+    try {
+      await writeFile(path, bytes, { mode: objectFileMode(), flag: this.knownFileFlag });
+    } catch (err) {
+      // A short file named by its id must not stay where a transaction moves whole shard directories in.
+      await unlink(path).catch(() => {});
+      throw err;
+    }
     await this.keep(path, id, bytes.length);
     return { id, size: bytes.length, written: true };
   }
@@ -93,7 +99,17 @@ export abstract class FilePuts {
       return { id, size: bytes.length, written: false };
     }
     const path = this.fileFor(id, hint);
-    writeFileSync(path, bytes, { mode: objectFileMode(hint), flag: this.knownFileFlag });
+    try {
+      writeFileSync(path, bytes, { mode: objectFileMode(hint), flag: this.knownFileFlag });
+    } catch (err) {
+      // As in putKnown.
+      try {
+        unlinkSync(path);
+      } catch {
+        // Not there, or not ours to remove: the write's error is the one to report.
+      }
+      throw err;
+    }
     this.keepSync(path, id, bytes.length, hint);
     return { id, size: bytes.length, written: true };
   }
