@@ -32,7 +32,7 @@ const current = new AsyncLocalStorage<Io>();
  * asked whether the descriptor is a terminal, or when a write finds the
  * descriptor non-blocking (EAGAIN: another process set O_NONBLOCK on it);
  * from then on every write goes through the stream, in order. A closed pipe
- * (EPIPE) on standard output ends the process quietly, as coreutils do,
+ * (EPIPE, or ECONNRESET on a socket pair) on standard output ends the process quietly, as coreutils do,
  * through the stream too; on standard error the message is dropped.
  */
 export class FdWriter implements Writer {
@@ -45,7 +45,7 @@ export class FdWriter implements Writer {
     if (!this.made) {
       this.made = true;
       process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-        if (err.code === 'EPIPE') process.exit(0);
+        if (readerGone(err)) process.exit(0);
         throw err;
       });
     }
@@ -74,7 +74,7 @@ export class FdWriter implements Writer {
         if (callback) process.nextTick(callback);
         return true;
       } catch (err) {
-        if (isErrno(err, 'EPIPE')) {
+        if (readerGone(err)) {
           if (this.fd === 1) process.exit(0);
           if (callback) process.nextTick(callback);
           return true;
@@ -86,6 +86,15 @@ export class FdWriter implements Writer {
     }
     return this.stream().write(chunk, callback);
   }
+}
+
+/**
+ * The reader of a descriptor went away: EPIPE on a pipe, ECONNRESET on a
+ * socket pair (what a Node parent's `stdio: 'pipe'` is) whose reader closed
+ * with bytes still unread.
+ */
+function readerGone(err: unknown): boolean {
+  return isErrno(err, 'EPIPE') || isErrno(err, 'ECONNRESET');
 }
 
 let stdio: { stdout: FdWriter; stderr: FdWriter } | undefined;
