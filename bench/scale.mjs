@@ -69,11 +69,12 @@ const STAT_LABELS = {
 /** The timed rows, in the order they run on one client copy (pull-nobase on a second copy). */
 const OPS = [
   { id: 'gc', label: 'gc, nothing to delete (the first: lists the store)' },
-  { id: 'gc-counted', label: 'gc, nothing to delete, again (the store counted by the first: not listed)' },
+  { id: 'gc-counted', label: 'gc, nothing to delete, again (the store counted and its marked objects recorded by the first: not listed, nothing read)' },
   { id: 'fsck', label: 'fsck (full: re-hash every object, walk every root)' },
   { id: 'pull', label: 'pull origin system, 1 % update, client with remotes/origin/system at the old commit' },
   { id: 'pull-nobase', label: 'pull origin system, same update, client without remotes/origin/system' },
   { id: 'fsck-since', label: 'fsck --since, after the pull (full fsck before it)' },
+  { id: 'gc-update', label: 'gc after the pull, nothing to delete (the old commit is the new one\'s parent: reads only what the record lacks)' },
   { id: 'gc-dry', label: 'gc --dry-run, the pulled update unreferenced again' },
 ];
 
@@ -476,7 +477,7 @@ function seconds(t0) {
 async function runSize(cache, spec, runs) {
   const res = {
     size: spec.label, samples: Object.fromEntries(OPS.map((o) => [o.id, []])), errors: {}, missing: {},
-    traffic: { pull: [], 'pull-nobase': [] }, fetched: { pull: [], 'pull-nobase': [] }, garbage: [], setup: {}, stat: {},
+    traffic: { pull: [], 'pull-nobase': [] }, fetched: { pull: [], 'pull-nobase': [] }, garbage: [], gcRead: { 'gc-counted': [], 'gc-update': [] }, setup: {}, stat: {},
   };
   const sizeStart = performance.now();
   let t = performance.now();
@@ -551,11 +552,18 @@ async function runSize(cache, spec, runs) {
       step('gc', troveCmd(a, 'gc', '--json'));
       const counted = step('gc-counted', troveCmd(a, 'gc', '--json'));
       if (counted && JSON.parse(counted.stdout).listed !== false) throw new BenchError('the second gc listed the store: its count does not match the mark');
+      if (counted) res.gcRead['gc-counted'].push(JSON.parse(counted.stdout).treesRead);
       step('fsck', troveCmd(a, 'fsck'));
       const p = step('pull', troveCmd(a, 'pull', 'origin', 'system', '--json'), { traffic: true });
       if (p) {
         res.fetched.pull.push(JSON.parse(p.stdout).fetched);
         step('fsck-since', troveCmd(a, 'fsck', '--since'));
+        const kept = step('gc-update', troveCmd(a, 'gc', '--json'));
+        if (kept) {
+          const r = JSON.parse(kept.stdout);
+          if (r.listed !== false || r.deleted.objects !== 0) throw new BenchError('gc after the pull listed the store or found garbage');
+          res.gcRead['gc-update'].push(r.treesRead);
+        }
         // The pulled commit loses its only ref: everything the update brought is garbage.
         rmSync(join(a, 'refs', 'remotes', 'origin', 'system'));
         const g = step('gc-dry', troveCmd(a, 'gc', '--dry-run', '--json'));
@@ -673,6 +681,8 @@ export function render(res) {
     metric('HTTP requests (idem)', (s) => traffic(s, 'pull-nobase', 'requests')),
     metric('stat-family syscalls (idem)', (s) => s.stat['pull-nobase']?.total),
     metric('stat-family syscalls, pull with nothing to fetch (start-up)', (s) => s.stat.upToDate?.total),
+    metric('commits and trees the second gc read', (s) => first(s.gcRead?.['gc-counted'])),
+    metric('commits and trees the gc after the pull read', (s) => first(s.gcRead?.['gc-update'])),
     metric('objects gc --dry-run would delete, update unreferenced', (s) => first(s.garbage)?.objects),
   ]), '');
 
@@ -690,7 +700,7 @@ export function render(res) {
       'served by nginx on loopback.',
     '- Clients: `cp -al` copies of the generated repository with `trove remote add origin URL`. "Remotes/origin/system at the old commit" ' +
       'is what an earlier pull of `system` leaves: the pull reads fetched trees beside the stored ones (docs/remote.md). On that client, ' +
-      'in this order: `gc --json`, `fsck`, `pull origin system --json`, `fsck --since`, then the remote-tracking ref removed and ' +
+      'in this order: `gc --json`, `fsck`, `pull origin system --json`, `fsck --since`, `gc --json`, then the remote-tracking ref removed and ' +
       '`gc --dry-run --json`. The other pull row is a second copy without the remote-tracking ref. `fsck --since` checks what changed ' +
       'since the full `fsck` recorded a clean state (nothing else touches the client between them: a `cp -al` or a removal of a ' +
       'copy would change the objects\' ctime); a CLI without the flag shows "n/a (flag missing)".',

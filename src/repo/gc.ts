@@ -13,6 +13,7 @@ import { mountsUnder, unmount } from '../util/mount-table.js';
 import { tempName, writeFileAtomicSync } from '../util/fs-atomic.js';
 import { MAX_META } from '../format/types.js';
 import { IdPrefixSet } from '../util/id-set.js';
+import { PrefixList, type ReachRecord, readReach, writeReach } from './reach.js';
 
 export interface GcReport {
   dryRun: boolean;
@@ -24,6 +25,14 @@ export interface GcReport {
    * reachable: then nothing is garbage, and `kept` is that count.
    */
   listed: boolean;
+  /**
+   * Whether the mark started from the last gc's record of what it marked
+   * (ReachRecord, `<repo>/gc-reach`) and read only what that record does not
+   * cover. Only a gc that finds nothing to delete this way uses it.
+   */
+  reused: boolean;
+  /** Commits and trees the mark read. */
+  treesRead: number;
   /** Unreachable objects deleted (or, with dryRun, that would be). */
   deleted: { objects: number; bytes: number; commits: number; trees: number; blobs: number };
   /** Checkout directories of commits no longer kept. */
@@ -64,6 +73,9 @@ function notFound(err: unknown): boolean {
 function mark(repo: Repo, roots: Root[], undecodable: GcReport['undecodable'], onProgress?: OnProgress): Live {
   const visited = new Set<ObjectId>();
   const blobs = new IdPrefixSet(1 << 16);
+  // For the record of this mark (ReachRecord): commits and trees read, and those not found.
+  const decoded = new PrefixList();
+  const missing = new PrefixList();
   const marking = progressOf('marking', 'objects');
   const tick = () => {
     if (!onProgress) return;
@@ -116,7 +128,11 @@ function mark(repo: Repo, roots: Root[], undecodable: GcReport['undecodable'], o
       if (visited.has(id)) continue;
       visited.add(id);
       const t = read(id, 'tree', decodeTree);
-      if (!t) continue;
+      if (!t) {
+        missing.add(id);
+        continue;
+      }
+      decoded.add(id);
       for (const e of t.entries) {
         if (e.kind === 'dir') stack.push(e.id!);
         else if (e.kind === 'file') blobs.add(e.id!);
@@ -131,7 +147,11 @@ function mark(repo: Repo, roots: Root[], undecodable: GcReport['undecodable'], o
       if (visited.has(id)) continue;
       visited.add(id);
       const c = read(id, 'commit', decodeCommit);
-      if (!c) continue;
+      if (!c) {
+        missing.add(id);
+        continue;
+      }
+      decoded.add(id);
       tree(c.tree);
       tick();
       // A generation keeps its package commits: install and remove derive new generations from them.
@@ -139,7 +159,131 @@ function mark(repo: Repo, roots: Root[], undecodable: GcReport['undecodable'], o
     }
   };
   for (const root of roots) commit(root.commit);
-  return { has: (id) => visited.has(id) || blobs.has(id), count: visited.size + blobs.size };
+  return {
+    has: (id) => visited.has(id) || blobs.has(id),
+    count: visited.size + blobs.size,
+    read: decoded.length,
+    // What keepAll adds has not been read: a mark that met an undecodable object makes no record.
+    record: () => {
+      if (undecodable.length > 0) return undefined;
+      blobs.forEachPrefix((hi, lo) => missing.addPrefix(hi, lo));
+      return { roots: [...new Set(roots.map((r) => r.commit))], complete: decoded.sorted(), others: missing.sorted() };
+    },
+  };
+}
+
+/**
+ * The mark once more, from the record of an earlier one (ReachRecord): a
+ * commit or tree the record calls complete is not read again, for everything
+ * it references is in the record. Undefined when the record cannot stand in
+ * for what it does not read: one of the record's roots was not met, so
+ * some of what it holds may no longer be reachable, or an object does not
+ * decode (the full mark keeps and reports it).
+ *
+ * Its count is what a full mark would count (the record's ids plus those
+ * met that it lacks), unless an object the record marked as not found has
+ * arrived below one it calls complete: then it is too low, which can only
+ * make gc list the store (or, as for the count itself, keep garbage).
+ */
+function markAgain(
+  repo: Repo,
+  roots: Root[],
+  rec: ReachRecord,
+  onProgress?: OnProgress,
+): { count: number; read: number; next: ReachRecord | undefined } | undefined {
+  const notMet = new Set(rec.roots);
+  const seen = new Set<ObjectId>();
+  const blobs = new IdPrefixSet();
+  const decoded = new PrefixList();
+  const missing = new PrefixList();
+  let fresh = 0;
+  let bad = false;
+  const marking = progressOf('marking', 'objects');
+  const known = (id: ObjectId) => rec.complete.has(id) || rec.others.has(id);
+  const read = <T>(id: ObjectId, decode: (bytes: Uint8Array) => T): T | undefined => {
+    try {
+      return decode(repo.store.getSync(id));
+    } catch (err) {
+      if (notFound(err)) return undefined;
+      if (!isTroveError(err, 'E_BAD_OBJECT') && !isTroveError(err, 'E_CORRUPT')) throw err;
+      bad = true;
+      return undefined;
+    }
+  };
+  /** Whether `id` is to be read: met for the first time, and not complete in the record. */
+  const meet = (id: ObjectId): boolean => {
+    if (rec.complete.has(id) || seen.has(id)) return false;
+    seen.add(id);
+    if (!rec.others.has(id)) fresh++;
+    return true;
+  };
+  const readAs = <T>(id: ObjectId, decode: (bytes: Uint8Array) => T): T | undefined => {
+    const v = read(id, decode);
+    if (v === undefined) missing.add(id);
+    else decoded.add(id);
+    if (onProgress) {
+      marking.done = rec.complete.size + rec.others.size + fresh + blobs.size;
+      onProgress(marking);
+    }
+    return v;
+  };
+  const tree = (root: ObjectId): void => {
+    const stack = [root];
+    while (stack.length > 0 && !bad) {
+      const id = stack.pop()!;
+      if (!meet(id)) continue;
+      const t = readAs(id, decodeTree);
+      if (!t) continue;
+      for (const e of t.entries) {
+        if (e.kind === 'dir') stack.push(e.id!);
+        else if (e.kind === 'file' && !known(e.id!)) blobs.add(e.id!);
+      }
+    }
+  };
+  const todo = roots.map((r) => r.commit);
+  while (todo.length > 0 && !bad) {
+    const id = todo.pop()!;
+    notMet.delete(id);
+    if (!meet(id)) continue;
+    const c = readAs(id, decodeCommit);
+    if (!c) continue;
+    tree(c.tree);
+    todo.push(...c.parents, ...(c.generation?.packages.map((p) => p.commit) ?? []));
+  }
+  if (bad || notMet.size > 0) return undefined;
+  const count = rec.complete.size + rec.others.size + fresh + blobs.size;
+  const rootIds = [...new Set(roots.map((r) => r.commit))];
+  // Nothing new and the same roots: the record stands as it is (next undefined).
+  const recRoots = new Set(rec.roots);
+  if (fresh === 0 && blobs.size === 0 && decoded.length === 0 && rootIds.length === recRoots.size && rootIds.every((r) => recRoots.has(r))) {
+    return { count, read: 0, next: undefined };
+  }
+  const newlyRead = decoded.sorted();
+  blobs.forEachPrefix((hi, lo) => missing.addPrefix(hi, lo));
+  return {
+    count,
+    read: newlyRead.size,
+    next: {
+      roots: rootIds,
+      complete: rec.complete.merge(newlyRead),
+      // An object not found before and read now moves to the complete ones.
+      others: rec.others.merge(missing.sorted(), newlyRead),
+    },
+  };
+}
+
+/**
+ * Writes the record of a mark for the next gc (readReach). A failure is
+ * ignored: the record only saves the next gc work, and an older record
+ * stays true (it says what its roots reach).
+ */
+function recordReach(repo: Repo, rec: ReachRecord | undefined): void {
+  if (!rec) return;
+  try {
+    writeReach(repo, rec);
+  } catch (err) {
+    if (isTroveError(err) || !(err instanceof Error) || (err as NodeJS.ErrnoException).code === undefined) throw err;
+  }
 }
 
 /** What mark found reachable (blobs by their first 64 bits). */
@@ -150,6 +294,10 @@ interface Live {
    * blobs by distinct first 64 bits (two that share them count once).
    */
   count: number;
+  /** Commits and trees read. */
+  read: number;
+  /** The record of this mark for the next gc, unless an object did not decode. */
+  record(): ReachRecord | undefined;
 }
 
 /**
@@ -318,11 +466,19 @@ export async function gc(repo: Repo, opts: GcOptions): Promise<GcReport> {
   try {
     const roots = await opts.roots(repo);
     const undecodable: GcReport['undecodable'] = [];
-    const live = mark(repo, roots, undecodable, opts.onProgress);
+    // When the store's count is known, the last gc's record may show that nothing is garbage
+    // without reading what it covers; otherwise (or when it does not match) the full mark.
+    const counted = opts.full ? undefined : countedObjects(repo);
+    const rec = counted === undefined ? undefined : readReach(repo);
+    let again = rec ? markAgain(repo, roots, rec, opts.onProgress) : undefined;
+    if (again && again.count !== counted) again = undefined;
+    const live = again ? undefined : mark(repo, roots, undecodable, opts.onProgress);
     const report: GcReport = {
       undecodable,
       dryRun,
       listed: true,
+      reused: again !== undefined,
+      treesRead: again?.read ?? live!.read,
       kept: 0,
       deleted: { objects: 0, bytes: 0, commits: 0, trees: 0, blobs: 0 },
       checkouts: [],
@@ -346,7 +502,15 @@ export async function gc(repo: Repo, opts: GcOptions): Promise<GcReport> {
     crashPoint('gc:variants-swept');
 
     // Every stored object reachable, by the count: nothing to list (see StoreCount).
-    if (!opts.full && countedObjects(repo) === live.count) {
+    if (again) {
+      if (!dryRun) recordReach(repo, again.next);
+      report.listed = false;
+      report.kept = again.count;
+      return report;
+    }
+    if (!live) throw new Error('gc: no mark');
+    if (counted === live.count) {
+      if (!dryRun) recordReach(repo, live.record());
       report.listed = false;
       report.kept = live.count;
       return report;
@@ -408,6 +572,7 @@ export async function gc(repo: Repo, opts: GcOptions): Promise<GcReport> {
       wave = next;
     }
     recordCount(repo, live.count);
+    recordReach(repo, live.record());
     return report;
   } finally {
     await release();

@@ -59,6 +59,13 @@ class IdPrefixTable {
     return i;
   }
 
+  /** Calls `fn` with the prefix of each id in the table (high and low 32 bits). */
+  forEachPrefix(fn: (hi: number, lo: number) => void): void {
+    const k = this.keys;
+    for (let i = 0; i < k.length; i += 2) if (k[i] !== 0 || k[i + 1] !== 0) fn(k[i]!, k[i + 1]!);
+    if (this.zeroSlot >= 0) fn(0, 0);
+  }
+
   /** Whether one more id needs a bigger table (load kept at most one half). */
   protected full(): boolean {
     return (this.count + 1) * 2 > this.slots;

@@ -10,7 +10,7 @@ export function register(program: Command): void {
     .command('gc')
     .description('delete objects unreachable from refs, profile generations and active commits')
     .option('--dry-run', 'only report what would be freed')
-    .option('--full', 'list the store even when its object count says nothing is garbage')
+    .option('--full', 'mark everything and list the store, whatever the count and the record of the last gc say')
     .option('--json', 'print the report as JSON')
     .addHelpText(
       'after',
@@ -19,7 +19,9 @@ export function register(program: Command): void {
         'with: trove gen prune --keep N\n\n' +
         'The store counts the objects it holds (the last full gc\'s count plus what writers\n' +
         'noted since, in objects-added); when that count equals the objects found reachable,\n' +
-        'nothing can be garbage and gc does not list the store. --full lists it anyway.',
+        'nothing can be garbage and gc does not list the store. A gc records what it marked\n' +
+        '(gc-reach); the next one reads only the commits and trees that record does not cover.\n' +
+        '--full lists the store and marks everything anyway.',
     )
     .action(async (opts: { dryRun?: boolean; full?: boolean; json?: boolean }, cmd: Command) => {
       const r = await withRepo(cmd, (repo) =>
