@@ -182,13 +182,14 @@ describe('delta packs served by nginx', () => {
     // A pack to the new commit exists, but from a commit the client never pulled;
     // and the client has had main before, so a from-empty pack would not fit either.
     writeFileSync(join(src, 'side'), 'only on the side branch\n');
-    await troveOk(server, 'commit', src, '-r', 'side', '-m', 'side');
+    // (The summary writes no pack of its own from main's previous tip: --no-update-summary, --no-deltas.)
+    await troveOk(server, 'commit', src, '-r', 'side', '-m', 'side', '--no-update-summary');
     rmSync(join(src, 'side'));
     writeFileSync(join(src, 'c/f2'), 'changed for the last time\n');
-    await troveOk(server, 'commit', src, '-r', 'main', '-m', 'last');
-    await troveOk(server, 'delta', 'side', 'main');
-    await troveOk(server, 'delta', '--from-empty', 'main');
-    await troveOk(server, 'summary');
+    await troveOk(server, 'commit', src, '-r', 'main', '-m', 'last', '--no-update-summary');
+    await troveOk(server, 'delta', 'side', 'main', '--no-update-summary');
+    await troveOk(server, 'delta', '--from-empty', 'main', '--no-update-summary');
+    await troveOk(server, 'summary', '--no-deltas');
     const main = ref(server, 'heads/main');
     const listed = JSON.parse(readFileSync(join(server, 'summary'), 'utf8')).deltas.filter((d: { to: string }) => d.to === main);
     expect(listed.map((d: { from: string | null }) => d.from).sort()).toEqual([ref(server, 'heads/side'), null].sort());

@@ -50,13 +50,23 @@ describe('commit, pkg add, gen build, install, remove, gen prune and delta keep 
   });
 
   it('pkg add lists the package ref, delta lists the new pack, gen build rewrites it', async () => {
+    // main moved without a rewrite (above): the summary still lists its earlier tip.
+    const previous = summaryOf(repo).refs.main;
+    expect(previous).not.toBe(head(repo, 'main'));
     await troveOk(repo, 'pkg', 'add', src, '--name', 'tool', '--arch', 'amd64', '--version', '1');
     const s = summaryOf(repo);
     expect(s.refs['pkg/tool/amd64']).toBe(head(repo, 'pkg/tool/amd64'));
     expect(s.refs.main).toBe(head(repo, 'main'));
+    // The rewrite wrote packs to main's new tip from that earlier tip and from the one before it, whose
+    // pack to it the rewrite after the first commit wrote (remote.md, "Deltas written by default").
+    const [first] = (await troveOk(repo, 'log', 'main', '--format', '%H')).trim().split('\n').slice(2);
+    expect(s.deltas.map((d) => [d.from, d.to])).toEqual([first, previous].sort().map((f) => [f, head(repo, 'main')]));
     const r = JSON.parse(await troveOk(repo, 'delta', '--from-empty', 'main', '--json'));
     const packFile = readFileSync(join(repo, r.path));
-    expect(summaryOf(repo).deltas).toEqual([{ from: null, to: head(repo, 'main'), size: statSync(join(repo, r.path)).size, sha256: hashBytes(packFile) }]);
+    expect(summaryOf(repo).deltas).toEqual([
+      { from: null, to: head(repo, 'main'), size: statSync(join(repo, r.path)).size, sha256: hashBytes(packFile) },
+      ...s.deltas,
+    ]);
     const ino = inode(join(repo, 'summary'));
     await troveOk(repo, 'gen', 'build', 'tool');
     expect(inode(join(repo, 'summary'))).not.toBe(ino);

@@ -2,6 +2,8 @@ import type { Repo } from '../repo/repo.js';
 import { parsePrivateKey } from '../remote/sign.js';
 import { readKeyFile } from '../remote/sign-commit.js';
 import { refreshSummary, type SummaryRefresh } from '../remote/summary.js';
+import type { AutoDeltas } from '../remote/auto-delta.js';
+import { shortId } from './printers.js';
 import { io } from './context.js';
 
 /** The options `withSummaryOptions` adds. */
@@ -41,6 +43,7 @@ export async function updateSummaryAfter(repo: Repo, opts: SummaryOpts, keyPem: 
     io().stderr.write(`trove: warning: ${repo.path}/summary was not updated (${(err as Error).message}); it is now stale: run trove summary\n`);
     return undefined;
   }
+  if (r.state === 'updated') warnAutoDeltas(r.autoDeltas);
   if (r.state === 'stale') {
     io().stderr.write(
       `trove: warning: ${repo.path}/summary is signed and no key was given, so it was left as it was and is now stale; ` +
@@ -48,6 +51,13 @@ export async function updateSummaryAfter(repo: Repo, opts: SummaryOpts, keyPem: 
     );
   }
   return r;
+}
+
+/** One warning line per delta pack the summary could not write for a tip that moved (the summary itself was written). */
+export function warnAutoDeltas(auto: AutoDeltas | undefined): void {
+  for (const f of auto?.failed ?? []) {
+    io().stderr.write(`trove: warning: no delta pack ${shortId(f.from)} -> ${shortId(f.to)} (${f.problem}); clients fetch its objects one by one\n`);
+  }
 }
 
 /** The PEM of `--summary-key` or `$TROVE_SUMMARY_KEY`, read before the command does its work. */

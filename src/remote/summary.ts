@@ -8,6 +8,7 @@ import { lockUpdates } from '../refs/locks.js';
 import { refNameProblem } from '../refs/refs.js';
 import type { Repo } from '../repo/repo.js';
 import { DELTAS_DIR, parseDeltaName, SUMMARY_PATH, SUMMARY_SIG_PATH } from './layout.js';
+import { type AutoDeltas, writeAutoDeltas } from './auto-delta.js';
 import { formatSignatures, parsePrivateKey, signBytes } from './sign.js';
 import { pathExists } from '../util/path-exists.js';
 import { readCommit } from '../repo/objects.js';
@@ -233,13 +234,18 @@ async function publishedGenerations(repo: Repo, profile: string): Promise<Publis
  * `expiresIn` (seconds) makes it expire that long after it is written; without
  * it, a rewrite keeps the lifetime the previous summary had (0: none).
  */
-export async function writeSummary(repo: Repo, opts: { privateKeyPem?: string; expiresIn?: number } = {}): Promise<{ summary: Summary; signed: boolean }> {
+export async function writeSummary(
+  repo: Repo,
+  opts: { privateKeyPem?: string; expiresIn?: number; deltas?: boolean } = {},
+): Promise<{ summary: Summary; signed: boolean; autoDeltas?: AutoDeltas }> {
   const key = opts.privateKeyPem ? parsePrivateKey(opts.privateKeyPem) : undefined;
   // Under a lock, so two writers that each moved a ref cannot leave the summary of the earlier one.
   const release = await lockUpdates(repo.path, 'file', SUMMARY_PATH);
   try {
     const old = await readLocalSummary(repo).catch(() => undefined);
     const previous = old?.packages?.index;
+    // Packs from the tips the summary before listed to those that moved (auto-delta.ts), unless `deltas: false`.
+    const autoDeltas = old && opts.deltas !== false ? await writeAutoDeltas(repo, old) : undefined;
     const summary = await buildSummary(repo);
     const lifetime = opts.expiresIn ?? (old?.expires !== undefined ? old.expires - old.timestamp : 0);
     if (lifetime > 0) summary.expires = summary.timestamp + lifetime;
@@ -251,7 +257,7 @@ export async function writeSummary(repo: Repo, opts: { privateKeyPem?: string; e
     }
     await writeFileAtomic(join(repo.path, SUMMARY_PATH), bytes, { tmpDir: repo.tmpDir, tag: 'file' });
     await pruneIndexes(repo, [summary.packages?.index, previous]);
-    return { summary, signed: Boolean(key) };
+    return { summary, signed: Boolean(key), autoDeltas };
   } finally {
     await release();
   }
@@ -262,7 +268,7 @@ export type SummaryRefresh =
   /** The repository has no summary; nothing was written. */
   | { state: 'none' }
   /** The summary was rewritten (and signed, with a key). */
-  | { state: 'updated'; signed: boolean }
+  | { state: 'updated'; signed: boolean; autoDeltas?: AutoDeltas }
   /** The summary is signed and no key was given: it was left as it was, and is now stale. */
   | { state: 'stale' };
 
@@ -277,8 +283,8 @@ export type SummaryRefresh =
 export async function refreshSummary(repo: Repo, opts: { privateKeyPem?: string } = {}): Promise<SummaryRefresh> {
   if (!(await pathExists(join(repo.path, SUMMARY_PATH)))) return { state: 'none' };
   if (!opts.privateKeyPem && (await pathExists(join(repo.path, SUMMARY_SIG_PATH)))) return { state: 'stale' };
-  const { signed } = await writeSummary(repo, opts);
-  return { state: 'updated', signed };
+  const { signed, autoDeltas } = await writeSummary(repo, opts);
+  return { state: 'updated', signed, autoDeltas };
 }
 
 /** Reads a local repository's summary, or undefined when it has none. */

@@ -462,10 +462,11 @@ describe(`crash consistency: ${only.join(', ')} killed with SIGKILL at every cra
       await troveOk(repo, 'pull', 'origin');
     });
     const old = { main: refOf(server, 'heads/main'), other: refOf(server, 'heads/other') };
-    await troveOk(server, 'commit', treeB, '-r', 'main', '--no-xattrs');
-    await troveOk(server, 'commit', treeA, '-r', 'other', '--no-xattrs');
-    await troveOk(server, 'delta', 'main~1', 'main', '--level', '1');
-    await troveOk(server, 'summary');
+    // One ref by a pack, the other object by object: no packs of the summary's own (--no-deltas).
+    await troveOk(server, 'commit', treeB, '-r', 'main', '--no-xattrs', '--no-update-summary');
+    await troveOk(server, 'commit', treeA, '-r', 'other', '--no-xattrs', '--no-update-summary');
+    await troveOk(server, 'delta', 'main~1', 'main', '--level', '1', '--no-update-summary');
+    await troveOk(server, 'summary', '--no-deltas');
     const fresh = { main: refOf(server, 'heads/main'), other: refOf(server, 'heads/other') };
     expect(refOf(`${works[0]}.tpl/repo`, 'remotes/origin/main')).toBe(old.main);
     const probe = join(base, 'pull-probe');

@@ -1,0 +1,120 @@
+// A summary writes delta packs by itself for the tips that moved since the summary before, so a
+// server that only commits and runs `trove summary` serves an update as one pack.
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Nginx, startNginx } from './helpers/nginx.js';
+import { troveOk } from './helpers/cli.js';
+import { removeTree, tmpdir } from './helpers/tmp.js';
+
+interface SummaryJson {
+  refs: Record<string, string>;
+  deltas: { from: string | null; to: string; size: number }[];
+  autoDeltas?: { written: { from: string; to: string }[]; removed: string[]; failed: unknown[] };
+}
+
+describe('delta packs written by the summary', () => {
+  const base = tmpdir('trove-auto-delta');
+  const src = join(base, 'src');
+  const server = join(base, 'server');
+  let nginx: Nginx;
+  const head = (name: string) => readFileSync(join(server, 'refs', 'heads', name), 'utf8').trim();
+  const packs = () => (existsSync(join(server, 'deltas')) ? readdirSync(join(server, 'deltas')).sort() : []);
+  /** Commits `src` with file n changed to `text` on `ref`; the summary is rewritten by the commit. */
+  const commit = async (ref: string, n: number, text: string, ...more: string[]): Promise<string> => {
+    writeFileSync(join(src, 'd', `f${n}`), text);
+    await troveOk(server, 'commit', src, '-r', ref, '-m', text, ...more);
+    return head(ref);
+  };
+
+  beforeAll(async () => {
+    mkdirSync(join(src, 'd'), { recursive: true });
+    for (let i = 0; i < 40; i++) writeFileSync(join(src, 'd', `f${i}`), `file ${i}\n`.repeat(200));
+    await troveOk(server, 'init');
+    await troveOk(server, 'commit', src, '-r', 'main', '-m', 'one');
+    await troveOk(server, 'summary');
+    nginx = await startNginx(server);
+  });
+  afterAll(async () => {
+    await nginx?.stop();
+    removeTree(base);
+  });
+
+  it('a ref that moved gets a pack from its previous tip, which a client that pulled that tip takes in one request', async () => {
+    const v1 = head('main');
+    expect(packs()).toEqual([]);
+    const client = join(base, 'client');
+    await troveOk(client, 'init');
+    await troveOk(client, 'remote', 'add', 'origin', nginx.url);
+    await troveOk(client, 'pull', 'origin', 'main');
+
+    const v2 = await commit('main', 1, 'two\n');
+    expect(packs()).toEqual([`${v1}-${v2}`]);
+    const summary = JSON.parse(await troveOk(server, 'summary', '--json')) as SummaryJson;
+    expect(summary.deltas.map((d) => [d.from, d.to])).toEqual([[v1, v2]]);
+    // Nothing moved since: nothing written.
+    expect(summary.autoDeltas).toEqual({ written: [], removed: [], failed: [] });
+
+    nginx.clearLog();
+    const r = JSON.parse(await troveOk(client, 'pull', 'origin', 'main', '--json'));
+    expect(r.deltas.used).toEqual([`${v1}-${v2}`]);
+    expect(nginx.accessLog().map((l) => l.path)).toEqual(['/summary', `/deltas/${v1}-${v2}`]);
+    await troveOk(client, 'fsck');
+  });
+
+  it('packs to a tip that moved on are removed, and the earlier tips get packs to the new one', async () => {
+    const v2 = head('main');
+    const before = packs();
+    expect(before).toHaveLength(1);
+    const v1 = before[0]!.slice(0, 64);
+    const v3 = await commit('main', 2, 'three\n');
+    expect(packs()).toEqual([`${v1}-${v3}`, `${v2}-${v3}`].sort());
+    const v4 = await commit('main', 3, 'four\n');
+    const v5 = await commit('main', 4, 'five\n');
+    // At most three earlier tips: v1 has dropped out.
+    expect(packs()).toEqual([`${v2}-${v5}`, `${v3}-${v5}`, `${v4}-${v5}`].sort());
+    const rec = JSON.parse(readFileSync(join(server, 'deltas-auto.json'), 'utf8'));
+    expect(rec['refs/main']).toEqual({ to: v5, from: [v4, v3, v2], packs: [`${v4}-${v5}`, `${v3}-${v5}`, `${v2}-${v5}`] });
+  });
+
+  it('a pack written by trove delta is never removed; package refs and --no-deltas get none, published generations do', async () => {
+    const v5 = head('main');
+    const [v4, v3, v2] = JSON.parse(readFileSync(join(server, 'deltas-auto.json'), 'utf8'))['refs/main'].from as string[];
+    const v6 = await commit('main', 5, 'six\n', '--no-update-summary');
+    await troveOk(server, 'delta', v5, 'main', '--no-update-summary');
+    const summary = JSON.parse(await troveOk(server, 'summary', '--json')) as SummaryJson;
+    // The pack from v5 was there already: not written again, and not the summary's to remove.
+    expect(summary.autoDeltas?.written).toEqual([{ from: v4, to: v6 }, { from: v3, to: v6 }]);
+    expect(summary.autoDeltas?.removed.sort()).toEqual([`${v2}-${v5}`, `${v3}-${v5}`, `${v4}-${v5}`].sort());
+    const v7 = await commit('main', 6, 'seven\n');
+    expect(packs().filter((p) => p.endsWith(`-${v6}`))).toEqual([`${v5}-${v6}`]);
+    expect(packs().filter((p) => p.endsWith(`-${v7}`))).toEqual([`${v4}-${v7}`, `${v5}-${v7}`, `${v6}-${v7}`].sort());
+
+    // A package ref that moves gets no pack of its own.
+    const pkgSrc = join(base, 'pkg');
+    mkdirSync(pkgSrc, { recursive: true });
+    writeFileSync(join(pkgSrc, 'hello'), 'hello 1\n');
+    await troveOk(server, 'pkg', 'add', pkgSrc, '--name', 'hello', '--arch', 'all', '--version', '1');
+    const count = packs().length;
+    writeFileSync(join(pkgSrc, 'hello'), 'hello 2\n');
+    await troveOk(server, 'pkg', 'add', pkgSrc, '--name', 'hello', '--arch', 'all', '--version', '2');
+    expect(packs()).toHaveLength(count);
+
+    // The newest published generation is a tip: a pack from generation 1 to generation 2.
+    await troveOk(server, 'gen', 'build', 'hello');
+    await troveOk(server, 'gen', 'publish');
+    expect(packs()).toHaveLength(count);
+    writeFileSync(join(pkgSrc, 'hello'), 'hello 3\n');
+    await troveOk(server, 'pkg', 'add', pkgSrc, '--name', 'hello', '--arch', 'all', '--version', '3');
+    await troveOk(server, 'gen', 'build', 'hello');
+    const gen = (n: number) => readFileSync(join(server, 'profiles', 'system', String(n)), 'utf8').trim();
+    expect(packs()).toEqual(expect.arrayContaining([`${gen(1)}-${gen(2)}`]));
+    expect(packs()).toHaveLength(count + 1);
+
+    // --no-deltas: the summary lists refs that moved without writing packs.
+    await commit('main', 7, 'eight\n', '--no-update-summary');
+    const none = JSON.parse(await troveOk(server, 'summary', '--no-deltas', '--json')) as SummaryJson;
+    expect(none.autoDeltas).toBeUndefined();
+    expect(packs()).toHaveLength(count + 1);
+  });
+});
