@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 // Bundles the built CLI (dist/cli/bin.js) and the FUSE daemon (dist/fuse/main.js)
-// into dist/bundle/ with esbuild: the entry and the short commands as one
-// CommonJS file each; the CLI behind commander and the daemon as ES modules
-// with shared chunks, so that a command loads a handful of files instead of
-// ~150 modules, and a command's own code (and its heavy dependencies: undici,
-// tar-stream) is still loaded only when that command runs (dynamic imports
-// become chunks). Native addons stay external and are loaded from node_modules.
+// into dist/bundle/ with esbuild: the entry, the short commands and the CLI
+// behind commander as one CommonJS file each (a command's own code, and its
+// heavy dependencies such as undici and tar-stream, is still run only when
+// that command runs: a dynamic import becomes a function that initialises
+// its modules on first call); the daemon and its watchdog as ES modules with
+// shared chunks. Native addons stay external and are loaded from node_modules.
 //
 // Run after tsc (scripts/ensure.mjs and test/global-setup.ts do); `--if-stale`
 // skips the work when the bundle is newer than every file under dist/.
@@ -67,17 +67,6 @@ const CJS = {
 };
 
 /**
- * The entry's import of the CLI (built as dist/bundle/cli-main.js, below)
- * stays an import of that file; the direct commands' module it requires by
- * its built name (src/cli/bin.ts).
- */
-const entryApart = {
-  name: 'entry-apart',
-  setup(b) {
-    b.onResolve({ filter: /^\.\/main\.js$/ }, (a) => (a.importer.endsWith(join('cli', 'bin.js')) ? { path: './cli-main.js', external: true } : undefined));
-  },
-};
-/**
  * The direct commands' file leaves the network out: `status --remote-check`,
  * the one direct command line that needs it, goes to the CLI behind
  * commander (its option is `viaCommander`, src/cli/direct.ts). The modules
@@ -133,14 +122,17 @@ export async function bundle({ ifStale = false } = {}) {
   // bundle the same code is spread over two dozen ES module chunks shared with other
   // commands, and resolving, reading and linking each costs more than compiling one file.
   await build({ ...CJS, entryPoints: [join(dist, 'cli', 'direct-main.js')], outfile: join(out, 'direct-main.cjs'), plugins: [networkApart, lazyFsPromises] });
+  // The CLI behind commander, dist/bundle/cli-main.cjs, which the entry requires: as ES module
+  // chunks, resolving and linking them cost more than compiling one file (docs/design-notes.md,
+  // "The CLI as one CommonJS file").
+  await build({ ...CJS, entryPoints: [join(dist, 'cli', 'main.js')], outfile: join(out, 'cli-main.cjs') });
   await build({
     ...ESM,
     // `[name].js` in one folder: the daemon entry is dist/bundle/main.js and its
     // watchdog's dist/bundle/watchdog-main.js, beside the chunks that start them
-    // (src/fuse/daemon.ts and src/fuse/watchdog.ts look for them there). The
-    // CLI behind commander is dist/bundle/cli-main.js, which the entry imports.
+    // (src/fuse/daemon.ts and src/fuse/watchdog.ts look for them there; the CLI
+    // starts the daemon from cli-main.cjs, in the same folder).
     entryPoints: {
-      'cli-main': join(dist, 'cli', 'main.js'),
       main: join(dist, 'fuse', 'main.js'),
       'watchdog-main': join(dist, 'fuse', 'watchdog-main.js'),
     },
@@ -148,7 +140,7 @@ export async function bundle({ ifStale = false } = {}) {
   });
   // The entry (src/cli/bin.ts) as CommonJS, dist/bundle/trove.cjs: a CommonJS
   // entry spares `trove --version` Node's ES module loader (about 4 ms).
-  await build({ ...CJS, entryPoints: [join(dist, 'cli', 'bin.js')], outfile: STAMP, plugins: [entryApart] });
+  await build({ ...CJS, entryPoints: [join(dist, 'cli', 'bin.js')], outfile: STAMP });
   return true;
 }
 

@@ -35,7 +35,7 @@ describe('man pages', () => {
     const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { man: string[] };
     for (const page of pkg.man) expect(files.has(page), page).toBe(true);
     // The binary, the built code and docs/cli.md, which `trove help TOPIC` prints from.
-    for (const f of ['bin/trove.js', 'bin/package.json', 'dist/bundle/trove.cjs', 'dist/bundle/direct-main.cjs', 'dist/bundle/cli-main.js', 'dist/bundle/main.js', 'dist/cli/main.js', 'dist/cli/docs.js', 'docs/cli.md', 'package.json']) expect(files.has(f), f).toBe(true);
+    for (const f of ['bin/trove.js', 'bin/package.json', 'dist/bundle/trove.cjs', 'dist/bundle/direct-main.cjs', 'dist/bundle/cli-main.cjs', 'dist/bundle/main.js', 'dist/cli/main.js', 'dist/cli/docs.js', 'docs/cli.md', 'package.json']) expect(files.has(f), f).toBe(true);
   });
 
   it.skipIf(!hasMan && !process.env.CI)('render with man, without warnings', () => {

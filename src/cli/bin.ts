@@ -7,26 +7,29 @@ import { asksVersion, directName, packageVersion, withoutGlobals } from './argv.
 // ES module loader for the commands that need nothing else. `trove --version`
 // is answered here; `switch`, `rollback` and `status` go first through their
 // own CommonJS module (direct-main.ts, dist/bundle/direct-main.cjs, loaded
-// with require); every other command loads commander and the CLI, an ES
-// module bundle (dist/bundle/cli-main.js). See docs/design-notes.md, "Short
-// commands without commander".
+// with require); every other command loads commander and the CLI, one
+// CommonJS file too (dist/bundle/cli-main.cjs). See docs/design-notes.md,
+// "Short commands without commander" and "The CLI as one CommonJS file".
 
 // Output goes through processIo() (src/util/io.ts), which writes to the descriptors and ends
 // the process quietly on a closed pipe (`trove ls -R main | head`), like coreutils.
 
-/** The direct commands' module, beside this one in the bundle (see scripts/bundle.mjs). */
+/** The direct commands' module and the CLI's, beside this one in the bundle (see scripts/bundle.mjs). */
 const DIRECT_MODULE = './direct-main.cjs';
+const CLI_MODULE = './cli-main.cjs';
 
 type DirectModule = typeof import('./direct-main.js');
+type CliModule = typeof import('./main.js');
 
 async function run(): Promise<number> {
   const name = directName(process.argv);
+  const load = createRequire(import.meta.url);
   if (name !== undefined) {
-    const direct = createRequire(import.meta.url)(DIRECT_MODULE) as DirectModule;
+    const direct = load(DIRECT_MODULE) as DirectModule;
     const code = await direct.directMain(process.argv, name, processIo());
     if (code !== undefined) return code;
   }
-  const { main } = await import('./main.js');
+  const { main } = load(CLI_MODULE) as CliModule;
   return main(process.argv, processIo());
 }
 
