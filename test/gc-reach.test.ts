@@ -6,6 +6,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { hashBytes } from '../src/util/hash.js';
+import { decodeCommit, decodeTree } from '../src/format/codec.js';
+import { Repo } from '../src/repo/repo.js';
 import { SortedPrefixes, PrefixList } from '../src/repo/reach.js';
 import { troveIn, troveOk } from './helpers/cli.js';
 import { removeTree, tmpdir } from './helpers/tmp.js';
@@ -61,6 +63,8 @@ describe('gc and the record of what it marked', () => {
   let cli: ReturnType<typeof troveIn>;
   const gc = async (...args: string[]): Promise<GcJson> => JSON.parse(await troveOk(repo, 'gc', '--json', ...args)) as GcJson;
   const reach = () => join(repo, 'gc-reach');
+  const head = (ref: string) => readFileSync(join(repo, 'refs', 'heads', ref), 'utf8').trim();
+  const objectPath = (id: string) => join(repo, 'objects', id.slice(0, 2), id.slice(2));
   /** Commits a small tree with `text` in it under `ref` (on top of what it points at); returns the commit id. */
   const commit = async (ref: string, text: string): Promise<string> => {
     const src = join(dir, `src-${ref}-${text.length}`);
@@ -148,6 +152,29 @@ describe('gc and the record of what it marked', () => {
     expect(await gc('--full')).toMatchObject({ reused: false, listed: true, deleted: { objects: 4, commits: 1 } });
     expect(await gc()).toMatchObject({ reused: true, treesRead: 0, kept: 12 });
     await fsckClean();
+  });
+
+  it('a gc whose mark meets an undecodable tree leaves no record, so its deletions cannot make the next gc keep garbage', async () => {
+    await gc();
+    expect(existsSync(reach())).toBe(true);
+    // main's etc/ tree rots: a full mark keeps it but cannot see the blob below it.
+    const r = await Repo.open(repo);
+    const main = decodeCommit(r.store.getSync(head('main')));
+    const etc = decodeTree(r.store.getSync(main.tree)).entries.find((e) => e.name === 'etc')!.id!;
+    await r.close();
+    writeFileSync(objectPath(etc), 'junk');
+    await commit('x', 'x\n');
+    expect((await cli('refs', 'delete', 'x')).code).toBe(0);
+    const swept = JSON.parse(await troveOk(repo, 'gc', '--json')) as GcJson & { undecodable: { id: string }[] };
+    expect(swept).toMatchObject({ reused: false, listed: true });
+    expect(swept.undecodable.map((u) => u.id)).toEqual([etc]);
+    expect(existsSync(reach())).toBe(false);
+    // One garbage object, noted: found and deleted, not hidden by the old record's larger number.
+    const again = await Repo.open(repo);
+    const garbage = (await again.store.put(Buffer.from('one garbage object\n'))).id;
+    await again.close();
+    expect(await gc()).toMatchObject({ reused: false, listed: true, deleted: { objects: 1 } });
+    expect(existsSync(objectPath(garbage))).toBe(false);
   });
 
   it('a dry run neither writes nor changes the record', async () => {

@@ -13,7 +13,7 @@ import { mountsUnder, unmount } from '../util/mount-table.js';
 import { tempName, writeFileAtomicSync } from '../util/fs-atomic.js';
 import { MAX_META } from '../format/types.js';
 import { IdPrefixSet } from '../util/id-set.js';
-import { PrefixList, type ReachRecord, readReach, writeReach } from './reach.js';
+import { forgetReach, PrefixList, type ReachRecord, readReach, writeReach } from './reach.js';
 
 export interface GcReport {
   dryRun: boolean;
@@ -273,16 +273,25 @@ function markAgain(
 }
 
 /**
- * Writes the record of a mark for the next gc (readReach). A failure is
- * ignored: the record only saves the next gc work, and an older record
- * stays true (it says what its roots reach).
+ * Writes the record of a full mark for the next gc (readReach), or, when the
+ * mark made none (an object did not decode), removes the old one. An old
+ * record still says what its roots reach, but a full mark that found an
+ * object undecodable counted less below it than the record does, and the
+ * store's count follows that mark: the two would no longer agree, and the
+ * record's larger number could then match a count that includes garbage.
+ * A failure to write is ignored (the record only saves work), but not a
+ * failure to remove: a stale record must not outlive such a mark.
  */
 function recordReach(repo: Repo, rec: ReachRecord | undefined): void {
-  if (!rec) return;
+  if (!rec) {
+    forgetReach(repo);
+    return;
+  }
   try {
     writeReach(repo, rec);
   } catch (err) {
     if (isTroveError(err) || !(err instanceof Error) || (err as NodeJS.ErrnoException).code === undefined) throw err;
+    forgetReach(repo);
   }
 }
 
@@ -503,7 +512,8 @@ export async function gc(repo: Repo, opts: GcOptions): Promise<GcReport> {
 
     // Every stored object reachable, by the count: nothing to list (see StoreCount).
     if (again) {
-      if (!dryRun) recordReach(repo, again.next);
+      // No next record: nothing new, and the record stands as it is.
+      if (!dryRun && again.next) recordReach(repo, again.next);
       report.listed = false;
       report.kept = again.count;
       return report;
@@ -539,8 +549,12 @@ export async function gc(repo: Repo, opts: GcOptions): Promise<GcReport> {
     }
     if (dryRun) return report;
     // Before anything is deleted: derived data recorded in an older epoch (the stat cache) stops
-    // being trusted to name objects that exist.
-    if (garbage.size > 0) await repo.bumpGcEpoch();
+    // being trusted to name objects that exist, and the last mark's record goes (written again
+    // from this mark at the end; a gc killed in between leaves none, so the next one marks all).
+    if (garbage.size > 0) {
+      forgetReach(repo);
+      await repo.bumpGcEpoch();
+    }
     crashPoint('gc:epoch-bumped');
 
     // Kahn's order over the garbage graph: an object goes only once no remaining garbage references it.

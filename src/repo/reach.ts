@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { join } from 'node:path';
 import type { ObjectId } from '../util/hash.js';
@@ -185,6 +185,11 @@ export function readReach(repo: Repo): ReachRecord | undefined {
   const roots: ObjectId[] = [];
   for (let at = HEADER + 8 * (nComplete + nOthers); at < buf.length; at += 32) roots.push(buf.toString('hex', at, at + 32));
   return { roots, complete, others };
+}
+
+/** Removes the record (the next gc marks everything). */
+export function forgetReach(repo: Repo): void {
+  rmSync(reachPath(repo), { force: true });
 }
 
 /** Writes the record atomically (see readReach for the layout). */
