@@ -117,4 +117,35 @@ describe('delta packs written by the summary', () => {
     expect(none.autoDeltas).toBeUndefined();
     expect(packs()).toHaveLength(count + 1);
   });
+
+  it('a pack two tips share stays while one needs it; one that trove delta wrote over the summary\'s is never removed', async () => {
+    const srv = join(base, 'server2');
+    const tree = join(base, 'src2');
+    mkdirSync(tree, { recursive: true });
+    const tip = (name: string) => readFileSync(join(srv, 'refs', 'heads', name), 'utf8').trim();
+    const packsOf = () => readdirSync(join(srv, 'deltas')).sort();
+    const next = async (text: string) => {
+      writeFileSync(join(tree, 'f'), text.repeat(300));
+      await troveOk(srv, 'commit', tree, '-r', 'main', '-m', text);
+      return tip('main');
+    };
+    await troveOk(srv, 'init');
+    const a = await next('a\n');
+    await troveOk(srv, 'refs', 'set', 'stable', 'main');
+    await troveOk(srv, 'summary');
+    const b = await next('b\n');
+    expect(packsOf()).toEqual([`${a}-${b}`]);
+    // stable follows main to B: the summary's pack A-B serves both.
+    await troveOk(srv, 'refs', 'set', 'stable', 'main');
+    await troveOk(srv, 'summary');
+    const c = await next('c\n');
+    expect(packsOf()).toEqual([`${a}-${b}`, `${a}-${c}`, `${b}-${c}`].sort());
+    // trove delta writes B-C again itself: from then on it is never the summary's to remove.
+    await troveOk(srv, 'delta', b, c, '--level', '9');
+    const d = await next('d\n');
+    expect(packsOf()).toEqual([`${a}-${b}`, `${b}-${c}`, `${a}-${d}`, `${b}-${d}`, `${c}-${d}`].sort());
+    // Every pack the served summary lists is there.
+    const listed = (JSON.parse(readFileSync(join(srv, 'summary'), 'utf8')) as SummaryJson).deltas.map((x) => `${x.from}-${x.to}`).sort();
+    expect(listed).toEqual(packsOf());
+  });
 });

@@ -8,7 +8,7 @@ import { isObjectId, type ObjectId } from '../util/hash.js';
 import { listGenerations } from '../system/profiles.js';
 import { publishedProfiles } from '../system/generations/published.js';
 import { writeDelta } from './delta.js';
-import { DELTAS_DIR, deltaName } from './layout.js';
+import { DELTAS_DIR, deltaName, parseDeltaName } from './layout.js';
 import type { Summary } from './summary.js';
 
 /**
@@ -87,27 +87,38 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-/** What writeAutoDeltas did: packs written and removed, and those it could not write (the summary is written anyway). */
+/** What writeAutoDeltas did: packs written and removed, and those it could not write or remove (the summary is written anyway). */
 export interface AutoDeltas {
   written: { from: ObjectId; to: ObjectId }[];
   removed: string[];
   failed: { from: ObjectId; to: ObjectId; problem: string }[];
 }
 
+/** Whether `err` is an error of the file system or trove's (reported), not a fault in the code (thrown). */
+function reportable(err: unknown): boolean {
+  return isTroveError(err) || (err instanceof Error && (err as NodeJS.ErrnoException).code !== undefined);
+}
+
 /**
  * For each tip that moved since `old`, a pack to the new tip from the old
- * one and from the earlier tips recorded for it (at most AUTO_DELTA_DEPTH;
- * a pack already there is kept as it is), each written only when its FROM
- * is stored; then the packs this function wrote earlier to a tip that is no
- * longer one are removed. Packs written by `trove delta` are never removed.
- * A pack that cannot be written (its FROM gone meanwhile, no space) is
- * reported, not thrown: the summary is what clients need most.
+ * one and from the earlier tips recorded for it (at most AUTO_DELTA_DEPTH),
+ * each only when its FROM is stored. A pack already there is used as it is:
+ * it is this module's (and then shared by every tip that needs it) only when
+ * the record says so, else it was written by `trove delta` and is never
+ * removed here. A pack that cannot be written (its FROM gone meanwhile, no
+ * space) is reported, not thrown: the summary is what clients need most.
+ *
+ * What is no longer needed goes in `finish`, to be called once the new
+ * summary is in place (so no summary that is served lists a removed pack):
+ * the packs this module wrote to a tip that is no longer one, unless another
+ * tip still uses them, and the record is rewritten.
  */
-export async function writeAutoDeltas(repo: Repo, old: Summary): Promise<AutoDeltas> {
-  const out: AutoDeltas = { written: [], removed: [], failed: [] };
+export async function writeAutoDeltas(repo: Repo, old: Summary): Promise<{ result: AutoDeltas; doomed: Set<string>; finish: () => Promise<void> }> {
+  const result: AutoDeltas = { written: [], removed: [], failed: [] };
   const before = summaryTips(old);
   const now = await currentTips(repo);
   const record = readRecord(repo);
+  const ours = new Set(Object.values(record).flatMap((r) => r.packs));
   const next: AutoRecord = {};
   let changed = false;
   for (const [name, to] of now) {
@@ -124,30 +135,68 @@ export async function writeAutoDeltas(repo: Repo, old: Summary): Promise<AutoDel
     for (const f of earlier) {
       if (!repo.store.hasSync(f)) continue;
       from.push(f);
-      // A pack already there (written by `trove delta`) is left as it is, and never removed here.
-      if (await exists(join(repo.path, DELTAS_DIR, deltaName(f, to)))) continue;
+      const pack = deltaName(f, to);
+      if (await exists(join(repo.path, DELTAS_DIR, pack))) {
+        if (ours.has(pack)) packs.push(pack);
+        continue;
+      }
       try {
         await writeDelta(repo, f, to);
-        out.written.push({ from: f, to });
-        packs.push(deltaName(f, to));
+        result.written.push({ from: f, to });
+        packs.push(pack);
+        ours.add(pack);
       } catch (err) {
-        if (!isTroveError(err) && (err as NodeJS.ErrnoException).code === undefined) throw err;
-        out.failed.push({ from: f, to, problem: (err as Error).message });
+        if (!reportable(err)) throw err;
+        result.failed.push({ from: f, to, problem: (err as Error).message });
       }
     }
     next[name] = { to, from, packs };
   }
-  // Packs written here before whose tip has moved on: no client that follows a tip asks for them.
-  for (const [name, rec] of Object.entries(record)) {
-    if (next[name]?.to === rec.to) continue;
-    changed = true;
-    const kept = new Set(Object.values(next).flatMap((n) => n.packs));
-    for (const pack of rec.packs) {
-      if (kept.has(pack)) continue;
-      await rm(join(repo.path, DELTAS_DIR, pack), { force: true });
-      out.removed.push(pack);
+  for (const name of Object.keys(record)) if (!next[name]) changed = true;
+  // The packs to remove: this module's, that no tip uses any more (the summary leaves them out).
+  const kept = new Set(Object.values(next).flatMap((n) => n.packs));
+  const doomed = new Set(Object.values(record).flatMap((r) => r.packs.filter((p) => !kept.has(p))));
+  const finish = async (): Promise<void> => {
+    if (!changed) return;
+    for (const pack of doomed) {
+      try {
+        await rm(join(repo.path, DELTAS_DIR, pack), { force: true });
+        result.removed.push(pack);
+      } catch (err) {
+        if (!reportable(err)) throw err;
+        const ends = parseDeltaName(pack);
+        if (!ends?.from) continue;
+        result.failed.push({ from: ends.from, to: ends.to, problem: `not removed: ${(err as Error).message}` });
+        // Kept in the record under a name no tip has, so the next summary leaves it out and tries again.
+        next[`removing/${pack}`] = { to: ends.to, from: [ends.from], packs: [pack] };
+      }
     }
+    await writeRecord(repo, next);
+  };
+  return { result, doomed, finish };
+}
+
+async function writeRecord(repo: Repo, rec: AutoRecord): Promise<void> {
+  try {
+    await writeFileAtomic(join(repo.path, RECORD), `${JSON.stringify(rec)}\n`, { tmpDir: repo.tmpDir, tag: 'file' });
+  } catch (err) {
+    // An old record only keeps packs longer: the next summary that can write it removes them.
+    if (!reportable(err)) throw err;
   }
-  if (changed) await writeFileAtomic(join(repo.path, RECORD), `${JSON.stringify(next)}\n`, { tmpDir: repo.tmpDir, tag: 'file' });
-  return out;
+}
+
+/**
+ * Takes the pack `name` out of the record: `trove delta` wrote it, so the
+ * summary never removes it, whichever tip it leads to.
+ */
+export async function disownAutoDelta(repo: Repo, name: string): Promise<void> {
+  const record = readRecord(repo);
+  let changed = false;
+  for (const rec of Object.values(record)) {
+    const i = rec.packs.indexOf(name);
+    if (i < 0) continue;
+    rec.packs.splice(i, 1);
+    changed = true;
+  }
+  if (changed) await writeRecord(repo, record);
 }

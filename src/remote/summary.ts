@@ -174,7 +174,7 @@ export function parseSummary(bytes: Uint8Array): Summary {
 }
 
 /** The summary of a local repository: its heads and the packs under `deltas/`. */
-export async function buildSummary(repo: Repo, now = Math.floor(Date.now() / 1000)): Promise<Summary> {
+export async function buildSummary(repo: Repo, now = Math.floor(Date.now() / 1000), leaveOut: ReadonlySet<string> = new Set()): Promise<Summary> {
   const refs: Record<string, ObjectId> = {};
   for (const r of await repo.refs.list('heads')) refs[r.name] = r.id;
   const deltas: DeltaInfo[] = [];
@@ -186,7 +186,7 @@ export async function buildSummary(repo: Repo, now = Math.floor(Date.now() / 100
   }
   for (const name of names.sort()) {
     const ends = parseDeltaName(name);
-    if (!ends) continue;
+    if (!ends || leaveOut.has(name)) continue;
     const st = await stat(join(repo.path, DELTAS_DIR, name));
     if (st.isFile()) deltas.push({ ...ends, size: st.size, sha256: await packHash(repo, name, st) });
   }
@@ -248,8 +248,8 @@ export async function writeSummary(
     const old = await readLocalSummary(repo).catch(() => undefined);
     const previous = old?.packages?.index;
     // Packs from the tips the summary before listed to those that moved (auto-delta.ts), unless `deltas: false`.
-    const autoDeltas = old && opts.deltas !== false ? await writeAutoDeltas(repo, old) : undefined;
-    const summary = await buildSummary(repo);
+    const auto = old && opts.deltas !== false ? await writeAutoDeltas(repo, old) : undefined;
+    const summary = await buildSummary(repo, undefined, auto?.doomed);
     const lifetime = opts.expiresIn ?? (old?.expires !== undefined ? old.expires - old.timestamp : 0);
     if (lifetime > 0) summary.expires = summary.timestamp + lifetime;
     const bytes = encodeSummary(summary);
@@ -259,6 +259,9 @@ export async function writeSummary(
       await rm(join(repo.path, SUMMARY_SIG_PATH), { force: true });
     }
     await writeFileAtomic(join(repo.path, SUMMARY_PATH), bytes, { tmpDir: repo.tmpDir, tag: 'file' });
+    // Packs the new summary no longer lists go only now: a served summary never names a removed one.
+    await auto?.finish();
+    const autoDeltas = auto?.result;
     await pruneIndexes(repo, [summary.packages?.index, previous]);
     return { summary, signed: Boolean(key), autoDeltas };
   } finally {

@@ -2,6 +2,8 @@ import type { Command } from 'commander';
 import { usage } from '../../util/errors.js';
 import { resolveRevision } from '../../system/revisions.js';
 import { writeDelta } from '../../remote/delta.js';
+import { disownAutoDelta } from '../../remote/auto-delta.js';
+import { deltaName } from '../../remote/layout.js';
 import { detail, printJson, say, withRepo } from '../context.js';
 import { withMeter } from '../progress.js';
 import { bytes } from '../printers.js';
@@ -43,6 +45,8 @@ export function register(program: Command): void {
         if (from === to) throw usage(`${fromArg} and ${toArg} are the same commit (${to.slice(0, 12)}): a pull from it to itself needs nothing, so there is no delta to write`, { id: to });
         const started = Date.now();
         const written = await withMeter(cmd, 'delta', (m) => writeDelta(repo, from, to, { level, compression, onProgress: m.onProgress }));
+        // Written here: the summary never removes it, though it may once have written a pack of this name itself.
+        await disownAutoDelta(repo, deltaName(from, to));
         detail(`delta: from ${from ?? 'nothing'} to ${to}: ${written.objects} objects (${bytes(written.bytes)}) packed into ${bytes(written.size)} with ${written.compression} level ${level} in ${((Date.now() - started) / 1000).toFixed(2)} s`);
         await updateSummaryAfter(repo, opts, summaryKey);
         return written;
