@@ -48,7 +48,11 @@ describe('gc and the store count', () => {
 
     // Reachable additions keep count and mark equal: still not listed.
     await commit('second', 'two\n');
+    expect(readFileSync(join(repo, 'objects-added'), 'utf8')).not.toBe('');
     expect(await gc()).toMatchObject({ listed: false, kept: 9 });
+    // The count takes in the log, which is emptied: it does not grow from one gc to the next.
+    expect(JSON.parse(readFileSync(join(repo, 'gc-count'), 'utf8'))).toEqual({ objects: 9, logBytes: 0 });
+    expect(readFileSync(join(repo, 'objects-added'), 'utf8')).toBe('');
 
     // Garbage makes the count exceed the mark: listed, found, deleted, and counted afresh.
     expect((await cli('refs', 'delete', 'second')).code).toBe(0);

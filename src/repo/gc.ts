@@ -374,6 +374,22 @@ function recordCount(repo: Repo, marked: number): void {
   }
 }
 
+/**
+ * When gc found the store's count equal to its mark (nothing is garbage),
+ * the count becomes that number and the added log is emptied, as after a
+ * full sweep (recordCount), so the log does not grow from one gc to the
+ * next when none lists the store. Nothing to do when the log is empty.
+ */
+function foldLog(repo: Repo, marked: number): void {
+  let size = 0;
+  try {
+    size = statSync(repo.store.addedLog ?? '').size;
+  } catch {
+    return;
+  }
+  if (size > 0) recordCount(repo, marked);
+}
+
 /** What a garbage object references, by trying to read it as a commit, then as a tree. */
 function referencesOf(bytes: Uint8Array): { kind: 'commit' | 'tree' | 'blob'; refs: ObjectId[] } {
   const attempt = <T>(fn: () => T): T | undefined => {
@@ -514,6 +530,7 @@ export async function gc(repo: Repo, opts: GcOptions): Promise<GcReport> {
     if (again) {
       // No next record: nothing new, and the record stands as it is.
       if (!dryRun && again.next) recordReach(repo, again.next);
+      if (!dryRun) foldLog(repo, again.count);
       report.listed = false;
       report.kept = again.count;
       return report;
@@ -521,6 +538,7 @@ export async function gc(repo: Repo, opts: GcOptions): Promise<GcReport> {
     if (!live) throw new Error('gc: no mark');
     if (counted === live.count) {
       if (!dryRun) recordReach(repo, live.record());
+      if (!dryRun) foldLog(repo, live.count);
       report.listed = false;
       report.kept = live.count;
       return report;
