@@ -12,7 +12,8 @@
 import { build } from 'esbuild';
 import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { spawnSync } from 'node:child_process';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
@@ -114,6 +115,20 @@ const lazyFsPromises = {
   },
 };
 
+/**
+ * The V8 code cache of a CommonJS file of the bundle (src/cli/code-cache.ts),
+ * made by a child Node with no flags: V8 accepts a cache only under the
+ * flags it was made with, and this script may run under others (a test
+ * runner's).
+ */
+function writeCodeCache(file) {
+  const env = { ...process.env };
+  delete env.NODE_OPTIONS;
+  const script = `import(${JSON.stringify(pathToFileURL(join(dist, 'cli', 'code-cache.js')).href)}).then((m) => m.writeCodeCache(${JSON.stringify(file)}))`;
+  const r = spawnSync(process.execPath, ['-e', script], { env, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`writing the code cache of ${file} failed: ${r.stderr || r.error?.message}`);
+}
+
 export async function bundle({ ifStale = false } = {}) {
   if (ifStale && existsSync(STAMP) && statSync(STAMP).mtimeMs >= newest(dist, out)) return false;
   rmSync(out, { recursive: true, force: true });
@@ -126,6 +141,7 @@ export async function bundle({ ifStale = false } = {}) {
   // chunks, resolving and linking them cost more than compiling one file (docs/design-notes.md,
   // "The CLI as one CommonJS file").
   await build({ ...CJS, entryPoints: [join(dist, 'cli', 'main.js')], outfile: join(out, 'cli-main.cjs') });
+  writeCodeCache(join(out, 'cli-main.cjs'));
   await build({
     ...ESM,
     // `[name].js` in one folder: the daemon entry is dist/bundle/main.js and its

@@ -1,4 +1,6 @@
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { requireWithCodeCache } from './code-cache.js';
 import { processIo } from '../util/io.js';
 import { asksVersion, directName, packageVersion, withoutGlobals } from './argv.js';
 
@@ -29,7 +31,7 @@ async function run(): Promise<number> {
     const code = await direct.directMain(process.argv, name, processIo());
     if (code !== undefined) return code;
   }
-  const { main } = load(CLI_MODULE) as CliModule;
+  const { main } = requireWithCodeCache(fileURLToPath(new URL(CLI_MODULE, import.meta.url))) as CliModule;
   return main(process.argv, processIo());
 }
 
