@@ -11,7 +11,7 @@ import type { GetStore, GetSyncStore, ObjectFiles } from '../store/types.js';
 import { BlobReader } from './blobs.js';
 import { RequestCounts } from './counts.js';
 import { type FuseHandlers, getBaseHandlers } from './handlers.js';
-import { abortConnection, fuseConnection, fusermount, mountState } from './mountpoint.js';
+import { abortConnection, connectionIno, fuseConnection, fusermount, mountState } from './mountpoint.js';
 import { mountFuse, type NativeMountOptions } from './native.js';
 import { RepoSource } from './source.js';
 import { TroveView } from './view.js';
@@ -129,7 +129,9 @@ export async function serve(repo: RepoLike, mountpoint: string, opts: MountOptio
   const mountMs = performance.now() - t0;
   // Our mount, as opposed to a later one on the same point.
   const conn = mountTable().get(mountpoint)?.dev ?? '';
-  if (conn) heart.mounted(conn);
+  // And which connection of that number: ours, not a later mount's that was given it (connectionIno).
+  const ctl = conn ? connectionIno(conn) : undefined;
+  if (conn) heart.mounted(conn, ctl);
   // Pid and start time name this process; the device names this mount (see readMount).
   await writeMount(repo.path, { mountpoint, pid: process.pid, started: processStartTime(process.pid), ...(conn ? { dev: conn } : {}) });
 
@@ -149,7 +151,7 @@ export async function serve(repo: RepoLike, mountpoint: string, opts: MountOptio
   let draining = false;
   const watch = setInterval(() => {
     if (mountTable().get(mountpoint)?.dev === conn) return;
-    if (fuseConnection(conn)) {
+    if (fuseConnection(conn, ctl)) {
       if (!draining) log(`${mountpoint} was detached lazily; serving its remaining users until they leave`);
       draining = true;
       return;

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { answers, mountTable } from '../system/mounts.js';
 
@@ -57,10 +57,29 @@ export function abortConnection(dev: string): string | null {
  * systemd on most systems): it exists while the connection lives, also after
  * a lazy unmount until the last user leaves. Undefined when fusectl is absent.
  */
-export function fuseConnection(dev: string): string | undefined {
+export function fuseConnection(dev: string, ctl?: number): string | undefined {
   const minor = dev.split(':')[1];
-  if (!minor || !existsSync(join(FUSECTL, minor))) return undefined;
-  return join(FUSECTL, minor);
+  if (!minor) return undefined;
+  const path = join(FUSECTL, minor);
+  if (ctl === undefined) return existsSync(path) ? path : undefined;
+  return connectionIno(dev) === ctl ? path : undefined;
+}
+
+/**
+ * The inode of connection `dev`'s fusectl directory, or undefined (no such
+ * connection, or fusectl not mounted). fusectl gives each connection's
+ * directory a new inode number, so it tells a connection from a later one
+ * that the kernel gave the same number (the lowest free one) once the first
+ * had ended.
+ */
+export function connectionIno(dev: string): number | undefined {
+  const minor = dev.split(':')[1];
+  if (!minor) return undefined;
+  try {
+    return statSync(join(FUSECTL, minor)).ino;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

@@ -19,7 +19,17 @@ interface FuseClass {
   prototype: FuseInstance;
 }
 
-const Fuse = createRequire(import.meta.url)('fuse-native') as FuseClass;
+type TroveFuseClass = new (mnt: string, ops: FuseHandlers, optionString: string) => FuseInstance;
+let troveFuse: TroveFuseClass | undefined;
+
+/**
+ * The class below, made on first use: fuse-native (and libfuse through it)
+ * is loaded by the process that mounts, not by every process that imports
+ * this module (`trove mount` itself only starts the daemon: about 5 ms).
+ */
+function troveFuseClass(): TroveFuseClass {
+  return (troveFuse ??= makeTroveFuse(createRequire(import.meta.url)('fuse-native') as FuseClass));
+}
 
 /** Mount options; defaults as documented on each field. */
 export interface NativeMountOptions {
@@ -85,42 +95,44 @@ export function fuseOptions(opts: NativeMountOptions = {}): string {
  * getxattr/listxattr report sizes larger than the caller's buffer, which
  * libfuse would then copy past.
  */
-class TroveFuse extends (Fuse as unknown as new (mnt: string, ops: FuseHandlers, opts: Record<string, unknown>) => FuseInstance) {
-  constructor(
-    mnt: string,
-    ops: FuseHandlers,
-    private readonly optionString: string,
-  ) {
-    // No per-request timeout: it would answer the kernel while fs.read may
-    // still be filling libfuse's buffer. Every handler always calls back.
-    super(mnt, ops, { timeout: false });
-  }
+function makeTroveFuse(Fuse: FuseClass): TroveFuseClass {
+  return class TroveFuse extends (Fuse as unknown as new (mnt: string, ops: FuseHandlers, opts: Record<string, unknown>) => FuseInstance) {
+    constructor(
+      mnt: string,
+      ops: FuseHandlers,
+      private readonly optionString: string,
+    ) {
+      // No per-request timeout: it would answer the kernel while fs.read may
+      // still be filling libfuse's buffer. Every handler always calls back.
+      super(mnt, ops, { timeout: false });
+    }
 
-  _fuseOptions(): string {
-    return this.optionString;
-  }
+    _fuseOptions(): string {
+      return this.optionString;
+    }
 
-  _op_getxattr(signal: Signal, path: string, name: string, valueBuf: Buffer, position: number): void {
-    this.ops.getxattr(path, name, position, (err, value) => {
-      if (err) return signal(err, valueBuf.buffer);
-      if (!value) return signal(ERR.ENODATA, valueBuf.buffer);
-      if (valueBuf.length === 0) return signal(value.length, valueBuf.buffer);
-      if (value.length > valueBuf.length) return signal(ERR.ERANGE, valueBuf.buffer);
-      value.copy(valueBuf);
-      signal(value.length, valueBuf.buffer);
-    });
-  }
+    _op_getxattr(signal: Signal, path: string, name: string, valueBuf: Buffer, position: number): void {
+      this.ops.getxattr(path, name, position, (err, value) => {
+        if (err) return signal(err, valueBuf.buffer);
+        if (!value) return signal(ERR.ENODATA, valueBuf.buffer);
+        if (valueBuf.length === 0) return signal(value.length, valueBuf.buffer);
+        if (value.length > valueBuf.length) return signal(ERR.ERANGE, valueBuf.buffer);
+        value.copy(valueBuf);
+        signal(value.length, valueBuf.buffer);
+      });
+    }
 
-  _op_listxattr(signal: Signal, path: string, listBuf: Buffer): void {
-    this.ops.listxattr(path, (err, names) => {
-      if (err) return signal(err, listBuf.buffer);
-      const bytes = Buffer.concat((names ?? []).map((n) => Buffer.from(`${n}\0`)));
-      if (listBuf.length === 0) return signal(bytes.length, listBuf.buffer);
-      if (bytes.length > listBuf.length) return signal(ERR.ERANGE, listBuf.buffer);
-      bytes.copy(listBuf);
-      signal(bytes.length, listBuf.buffer);
-    });
-  }
+    _op_listxattr(signal: Signal, path: string, listBuf: Buffer): void {
+      this.ops.listxattr(path, (err, names) => {
+        if (err) return signal(err, listBuf.buffer);
+        const bytes = Buffer.concat((names ?? []).map((n) => Buffer.from(`${n}\0`)));
+        if (listBuf.length === 0) return signal(bytes.length, listBuf.buffer);
+        if (bytes.length > listBuf.length) return signal(ERR.ERANGE, listBuf.buffer);
+        bytes.copy(listBuf);
+        signal(bytes.length, listBuf.buffer);
+      });
+    }
+  };
 }
 
 /** `handlers`, each of which restarts the polling window (see NativeMountOptions.pollMs). */
@@ -171,6 +183,7 @@ async function mountFailure(mountpoint: string, err: Error): Promise<TroveError>
 
 /** Mounts `handlers` at `mountpoint` (an existing directory); resolves once the kernel has initialised the connection. */
 export function mountFuse(mountpoint: string, handlers: FuseHandlers, opts: NativeMountOptions = {}): Promise<NativeMount> {
+  const TroveFuse = troveFuseClass();
   const fuse = new TroveFuse(mountpoint, polling(handlers, opts.pollMs ?? DEFAULT_POLL_MS), fuseOptions(opts));
   return new Promise((resolve, reject) => {
     fuse.mount((err) => {

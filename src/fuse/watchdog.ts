@@ -3,7 +3,7 @@ import { closeSync, openSync, rmSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { formatHeartbeat, HEARTBEAT_FILE, monotonicMs, processAlive, processState, readHeartbeat } from '../system/mounts.js';
-import { abortConnection, pendingRequests } from './mountpoint.js';
+import { abortConnection, connectionIno, pendingRequests } from './mountpoint.js';
 
 /*
  * The kernel gives FUSE requests no timeout: a daemon that is stopped
@@ -29,6 +29,7 @@ export class HeartbeatWriter {
   readonly interval: number;
   private readonly fd: number;
   private dev: string | undefined;
+  private ctl: number | undefined;
   private last = -Infinity;
   private closed = false;
 
@@ -46,13 +47,14 @@ export class HeartbeatWriter {
     const now = monotonicMs();
     if (this.closed || (!force && now - this.last < this.interval / 2)) return;
     this.last = now;
-    const line = formatHeartbeat({ pid: process.pid, beat: now, interval: this.interval, watchdog: this.watchdogMs, ...(this.dev ? { dev: this.dev } : {}) });
+    const line = formatHeartbeat({ pid: process.pid, beat: now, interval: this.interval, watchdog: this.watchdogMs, ...(this.dev ? { dev: this.dev } : {}), ...(this.ctl !== undefined ? { ctl: this.ctl } : {}) });
     writeSync(this.fd, line, 0, 'utf8');
   }
 
   /** The mount's device, once mounted: the watchdog needs it to find the connection. */
-  mounted(dev: string): void {
+  mounted(dev: string, ctl?: number): void {
     this.dev = dev;
+    this.ctl = ctl;
     this.beat(true);
   }
 
@@ -122,6 +124,9 @@ export function watchOnce(t: WatchdogTarget, since: number): 'ok' | 'gone' | 'fi
   const dev = hb?.pid === t.pid ? hb.dev : undefined;
   // Not mounted yet: `trove mount` kills a daemon that does not answer in time.
   if (!dev) return 'ok';
+  // Its connection has ended and the number may be another mount's now: nothing of ours to abort.
+  const ctl = hb?.ctl;
+  if (ctl !== undefined && connectionIno(dev) !== ctl) return 'ok';
   const waiting = pendingRequests(dev);
   if (waiting === 0) return 'ok';
   const state = processState(t.pid) ?? '?';

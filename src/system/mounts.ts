@@ -58,6 +58,12 @@ export interface Heartbeat {
   watchdog: number;
   /** `major:minor` of the mount, once mounted. */
   dev?: string;
+  /**
+   * The inode of the connection's fusectl directory, once mounted: the
+   * kernel gives a new connection the lowest free number, so the number
+   * alone may name a later mount's connection once this one has ended.
+   */
+  ctl?: number;
 }
 
 export const HEARTBEAT_FILE = 'mount.heartbeat';
@@ -67,13 +73,13 @@ export const monotonicMs = (): number => Number(process.hrtime.bigint() / 1_000_
 
 /** The heartbeat line, padded to a fixed length so that a rewrite in place leaves nothing of the previous one. */
 export function formatHeartbeat(h: Heartbeat): string {
-  return `trove-heartbeat pid=${h.pid} beat=${h.beat} interval=${h.interval} watchdog=${h.watchdog}${h.dev ? ` dev=${h.dev}` : ''}`.padEnd(127) + '\n';
+  return `trove-heartbeat pid=${h.pid} beat=${h.beat} interval=${h.interval} watchdog=${h.watchdog}${h.dev ? ` dev=${h.dev}` : ''}${h.ctl !== undefined ? ` ctl=${h.ctl}` : ''}`.padEnd(127) + '\n';
 }
 
 export function parseHeartbeat(text: string): Heartbeat | undefined {
-  const m = /^trove-heartbeat pid=(\d+) beat=(\d+) interval=(\d+) watchdog=(\d+)(?: dev=(\d+:\d+))? *\n/.exec(text);
+  const m = /^trove-heartbeat pid=(\d+) beat=(\d+) interval=(\d+) watchdog=(\d+)(?: dev=(\d+:\d+))?(?: ctl=(\d+))? *\n/.exec(text);
   if (!m) return undefined;
-  return { pid: Number(m[1]), beat: Number(m[2]), interval: Number(m[3]), watchdog: Number(m[4]), ...(m[5] ? { dev: m[5] } : {}) };
+  return { pid: Number(m[1]), beat: Number(m[2]), interval: Number(m[3]), watchdog: Number(m[4]), ...(m[5] ? { dev: m[5] } : {}), ...(m[6] ? { ctl: Number(m[6]) } : {}) };
 }
 
 /** The heartbeat of the repository's daemon, or undefined (none, unreadable, or torn). */
