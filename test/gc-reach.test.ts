@@ -115,6 +115,16 @@ describe('gc and the record of what it marked', () => {
     await fsckClean();
   });
 
+  it('a deleted ref whose commit another root still reaches leaves the record in use', async () => {
+    expect((await cli('refs', 'set', 'v1', 'main')).code).toBe(0);
+    await commit('main', 'two\n');
+    expect(await gc()).toMatchObject({ listed: true, kept: 12 });
+    // v1's commit, a root of the record, is main's parent: still reachable, nothing is garbage.
+    expect((await cli('refs', 'delete', 'v1')).code).toBe(0);
+    expect(await gc()).toMatchObject({ reused: true, listed: false, treesRead: 0, kept: 12, deleted: { objects: 0 } });
+    expect(await gc('--full')).toMatchObject({ listed: true, kept: 12, deleted: { objects: 0 } });
+  });
+
   it('a record that is not one (bytes, truncated, zeros, out of order) is ignored, and a good one written again', async () => {
     await gc();
     const good = readFileSync(reach());

@@ -250,7 +250,24 @@ function markAgain(
     tree(c.tree);
     todo.push(...c.parents, ...(c.generation?.packages.map((p) => p.commit) ?? []));
   }
-  if (bad || notMet.size > 0) return undefined;
+  if (bad) return undefined;
+  // A root of the record not met may still be reachable below a commit the record calls complete
+  // (a ref deleted whose commit is an ancestor of another root's): the commits alone, walked again
+  // without skipping, tell. Trees are not read; a commit that does not decode ends the attempt.
+  if (notMet.size > 0) {
+    const seenCommits = new Set<ObjectId>();
+    const again = roots.map((r) => r.commit);
+    while (again.length > 0 && notMet.size > 0) {
+      const id = again.pop()!;
+      if (seenCommits.has(id)) continue;
+      seenCommits.add(id);
+      notMet.delete(id);
+      const c = read(id, decodeCommit);
+      if (bad) return undefined;
+      if (c) again.push(...c.parents, ...(c.generation?.packages.map((p) => p.commit) ?? []));
+    }
+    if (notMet.size > 0) return undefined;
+  }
   const count = rec.complete.size + rec.others.size + fresh + blobs.size;
   const rootIds = [...new Set(roots.map((r) => r.commit))];
   // Nothing new and the same roots: the record stands as it is (next undefined).
