@@ -1,7 +1,7 @@
 // Demo section "Remotes", called by scripts/demo.mjs: serves the demo
 // repository with `trove serve`, pulls it into a second repository, makes an
 // update and shows that the update pulls only the objects that changed, then
-// the same update again as one delta pack.
+// the next update as the delta pack the summary wrote by itself.
 import { spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
@@ -45,19 +45,17 @@ export async function demoRemote(trove, dir, opts = {}) {
     await on(['pull', 'demo', 'os/demo']);
     await on(['fsck']);
 
-    say('An update on the server: the pull fetches only the changed file and the trees above it');
+    say('An update on the server: object by object, the pull fetches only the changed file and the trees above it');
     const work = join(dir, 'tree');
     if (!existsSync(work)) await mkdir(join(work, 'etc'), { recursive: true });
     await writeFile(join(work, 'etc', 'motd'), 'Welcome to Trove Demo OS 3\n');
     await trove(['commit', work, '--ref', 'os/demo', '-m', 'Demo OS 3: a message of the day']);
-    await trove(['summary']);
-    await on(['pull', 'demo', 'os/demo']);
+    await on(['pull', 'demo', 'os/demo', '--no-deltas']);
     await on(['diff', 'remotes/demo/os/demo~1', 'remotes/demo/os/demo']);
 
-    say('Deltas: the next update travels as one compressed pack, in one request');
+    say('Deltas: the summary writes a pack for each ref that moved, so the next update is one request');
     await writeFile(join(work, 'etc', 'motd'), 'Welcome to Trove Demo OS 4\n');
-    await trove(['commit', work, '--ref', 'os/demo', '-m', 'Demo OS 4']);
-    await trove(['delta', 'os/demo~1', 'os/demo']);
+    await trove(['commit', work, '--ref', 'os/demo', '-m', 'Demo OS 4', '--no-update-summary']);
     await trove(['summary']);
     await on(['pull', 'demo', 'os/demo']);
     await on(['fsck']);
