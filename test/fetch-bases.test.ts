@@ -10,6 +10,7 @@ import { applyPack } from '../src/remote/apply-pack.js';
 import { ObjectFetcher } from '../src/remote/fetch-objects.js';
 import { deltaPath } from '../src/remote/layout.js';
 import { openTransport } from '../src/remote/transport.js';
+import { pull } from '../src/remote/pull.js';
 import { readCommit, writeCommit, writeTree } from '../src/repo/objects.js';
 import { quarantinedIds } from '../src/repo/quarantine.js';
 import { Repo } from '../src/repo/repo.js';
@@ -138,6 +139,38 @@ describe('fetching beside a stored base commit', () => {
     expect(client.store.hasSync(c2)).toBe(false);
     expect(client.store.hasSync(t2)).toBe(false);
     await client.close();
+  });
+});
+
+describe('a pull without a remote-tracking ref', () => {
+  it('reads beside the local head of the same name, when there is one', async () => {
+    const { dir, serverPath, v1, v2 } = await twoVersions('trove-bases-head', 30);
+    const server = await Repo.open(serverPath);
+    await server.refs.write('main', v2.commit);
+    await server.close();
+    expect((await trove(['--repo', serverPath, 'summary'])).code).toBe(0);
+    const results: Set<ObjectId>[] = [];
+    for (const withHead of [true, false]) {
+      const path = join(dir, `client-head-${withHead}`);
+      const client = await Repo.init(path);
+      await fetchRecording(client, serverPath, [v1.commit]);
+      if (withHead) await client.refs.write('main', v1.commit);
+      await client.close();
+      expect((await trove(['--repo', path, 'remote', 'add', 'origin', serverPath])).code).toBe(0);
+      const again = await Repo.open(path);
+      const looked = new Set<ObjectId>();
+      Object.defineProperty(again, 'store', { value: recordingStore(again, looked) });
+      const r = await pull(again, { remote: 'origin', refs: ['main'], deltas: false });
+      await again.close();
+      expect(r.refs.map((x) => x.commit)).toEqual([v2.commit]);
+      expect((await trove(['--repo', path, 'fsck'])).code).toBe(0);
+      results.push(looked);
+    }
+    const [withHead, without] = results as [Set<ObjectId>, Set<ObjectId>];
+    for (const t of v1.subtrees.slice(1)) {
+      expect(without.has(t)).toBe(true);
+      expect(withHead.has(t)).toBe(false);
+    }
   });
 });
 

@@ -191,7 +191,12 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
       const previous = new Map<string, ObjectId | null>();
       for (const t of targets) previous.set(t.ref, (await repo.refs.read(t.local, t.ns)) ?? null);
       const commits = new Map(opts.bases);
-      for (const t of targets) if (previous.get(t.ref)) commits.set(t.commit, previous.get(t.ref)!);
+      for (const t of targets) {
+        // The ref's previous tip; else a local head of the same name (a repository that pulls what it
+        // also builds, or a copy of the server's): a commit this client chose, like any base.
+        const base = previous.get(t.ref) ?? (t.ns === 'remotes' ? await repo.refs.read(t.ref, 'heads') : undefined);
+        if (base && base !== t.commit) commits.set(t.commit, base);
+      }
       const bases: Bases = { commits, quarantined: await quarantinedIds(repo) };
       const ctx: PullContext = { repo, transport, opts, result, report, space, signed: key !== undefined, bases };
       // A summary naming `a` and `a/b` (or a ref clashing with a local one) is refused before anything is fetched.
