@@ -701,7 +701,7 @@ export function render(res) {
     '- Clients: `cp -al` copies of the generated repository with `trove remote add origin URL`. "Remotes/origin/system at the old commit" ' +
       'is what an earlier pull of `system` leaves: the pull reads fetched trees beside the stored ones (docs/remote.md). On that client, ' +
       'in this order: `gc --json`, `fsck`, `pull origin system --json`, `fsck --since`, `gc --json`, then the remote-tracking ref removed and ' +
-      '`gc --dry-run --json`. The other pull row is a second copy without the remote-tracking ref. `fsck --since` checks what changed ' +
+      '`gc --dry-run --json`. The other pull row is a second copy without the remote-tracking ref (it has the generated refs/heads/system, the old commit, which a pull reads beside when it has no remote-tracking ref). `fsck --since` checks what changed ' +
       'since the full `fsck` recorded a clean state (nothing else touches the client between them: a `cp -al` or a removal of a ' +
       'copy would change the objects\' ctime); a CLI without the flag shows "n/a (flag missing)".',
     '- Times: wall clock of the CLI process (`node bin/trove.js`), after `sync`, with the objects in the page cache (read once before the ' +
