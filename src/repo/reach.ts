@@ -120,8 +120,9 @@ export class PrefixList {
     return this.n;
   }
 
+  /** The ids so far, sorted without repeats (a copy: the list can still grow, and be sorted again). */
   sorted(): SortedPrefixes {
-    return SortedPrefixes.of(this.pairs.subarray(0, 2 * this.n));
+    return SortedPrefixes.of(this.pairs.slice(0, 2 * this.n));
   }
 }
 
