@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { rm, stat } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Repo } from '../repo/repo.js';
-import { isErrno, isTroveError } from '../util/errors.js';
+import { isTroveError } from '../util/errors.js';
+import { pathExists } from '../util/path-exists.js';
 import { writeFileAtomic } from '../util/fs-atomic.js';
 import { isObjectId, type ObjectId } from '../util/hash.js';
 import { listGenerations } from '../system/profiles.js';
@@ -77,16 +78,6 @@ function summaryTips(s: Summary): Map<string, ObjectId> {
   return tips;
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch (err) {
-    if (isErrno(err, 'ENOENT')) return false;
-    throw err;
-  }
-}
-
 /** What writeAutoDeltas did: packs written and removed, and those it could not write or remove (the summary is written anyway). */
 export interface AutoDeltas {
   written: { from: ObjectId; to: ObjectId }[];
@@ -136,7 +127,7 @@ export async function writeAutoDeltas(repo: Repo, old: Summary): Promise<{ resul
       if (!repo.store.hasSync(f)) continue;
       from.push(f);
       const pack = deltaName(f, to);
-      if (await exists(join(repo.path, DELTAS_DIR, pack))) {
+      if (await pathExists(join(repo.path, DELTAS_DIR, pack))) {
         if (ours.has(pack)) packs.push(pack);
         continue;
       }
