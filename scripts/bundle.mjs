@@ -64,7 +64,9 @@ const CJS = {
   ...BASE,
   format: 'cjs',
   define: { 'import.meta.url': '__troveModuleUrl' },
-  banner: { js: "const __troveModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
+  // "use strict" first: esbuild's own comes after the banner, where it is no longer a directive,
+  // and the modules were written (and ran, as ES modules) as strict code.
+  banner: { js: "'use strict';\nconst __troveModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
 };
 
 /**

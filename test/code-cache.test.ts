@@ -1,7 +1,7 @@
 // The CLI's CommonJS file is compiled with a V8 code cache written beside it at build time
 // (src/cli/code-cache.ts). A cache that does not come from the file as it is now is never used.
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -35,6 +35,17 @@ describe('the code cache of a CommonJS file', () => {
     inNode(`m.writeCodeCache(${f})`);
     expect(inNode(`console.log(m.codeCacheState(${f}))`)).toBe('accepted');
     expect(JSON.parse(inNode(`console.log(JSON.stringify(m.requireWithCodeCache(${f})))`))).toEqual({ word: 'first', base: 'mod.cjs', dir });
+    // A damaged cache (bytes flipped, same size) is not used: V8 would crash on it, not refuse it.
+    const cachePath = `${file}.v8cache`;
+    const good = readFileSync(cachePath);
+    const bad = Buffer.from(good);
+    const start = bad.indexOf(10) + 1;
+    for (let i = start + 64; i < Math.min(bad.length, start + 464); i++) bad[i] = bad[i]! ^ 0x5a;
+    writeFileSync(cachePath, bad);
+    expect(inNode(`console.log(m.codeCacheState(${f}))`)).toBe('stale');
+    expect(JSON.parse(inNode(`console.log(JSON.stringify(m.requireWithCodeCache(${f})))`))).toMatchObject({ word: 'first' });
+    writeFileSync(cachePath, good);
+    expect(inNode(`console.log(m.codeCacheState(${f}))`)).toBe('accepted');
     // Rewritten to the same length: V8 alone would take the old cache (it checks lengths), the stamp does not.
     writeFileSync(file, src('other'));
     expect(inNode(`console.log(m.codeCacheState(${f}))`)).toBe('stale');

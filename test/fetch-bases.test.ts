@@ -174,6 +174,23 @@ describe('a pull without a remote-tracking ref', () => {
   });
 });
 
+describe('a local head that is not a commit id', () => {
+  it('is no base: the pull goes on without it', async () => {
+    const { dir, serverPath, v2 } = await twoVersions('trove-bases-bad-head', 3);
+    const server = await Repo.open(serverPath);
+    await server.refs.write('main', v2.commit);
+    await server.close();
+    expect((await trove(['--repo', serverPath, 'summary'])).code).toBe(0);
+    const path = join(dir, 'client');
+    await (await Repo.init(path)).close();
+    writeFileSync(join(path, 'refs', 'heads', 'main'), 'garbage\n');
+    expect((await trove(['--repo', path, 'remote', 'add', 'origin', serverPath])).code).toBe(0);
+    const r = await trove(['--repo', path, 'pull', 'origin', 'main', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect((JSON.parse(r.stdout) as { refs: { commit: string }[] }).refs.map((x) => x.commit)).toEqual([v2.commit]);
+  });
+});
+
 describe('applying a delta pack beside its base commit', () => {
   it('does not read the subtrees the base names alike, and the result is whole', async () => {
     const { dir, serverPath, v1, v2 } = await twoVersions('trove-pack-bases', 30);

@@ -484,8 +484,11 @@ describe.skipIf(skipFuse())('FUSE mount (real)', () => {
   });
 
   it('records the daemon in mount.json and serves the layout', () => {
-    // Pid and start time name the daemon process, dev its mount (a pid reused later is not taken for it).
-    expect(JSON.parse(readFileSync(join(fx.repo.path, 'mount.json'), 'utf8'))).toEqual({ mountpoint: mnt, pid, started: expect.any(Number), dev: expect.stringMatching(/^\d+:\d+$/) });
+    // Pid and start time name the daemon process, dev and ctl its mount (a pid reused later is not taken for
+    // it; nor is a later connection given the same number: ctl is the inode of its fusectl directory).
+    const rec = JSON.parse(readFileSync(join(fx.repo.path, 'mount.json'), 'utf8')) as { dev: string };
+    expect(rec).toEqual({ mountpoint: mnt, pid, started: expect.any(Number), dev: expect.stringMatching(/^\d+:\d+$/), ctl: expect.any(Number) });
+    expect(rec).toMatchObject({ ctl: statSync(join('/sys/fs/fuse/connections', rec.dev.split(':')[1]!)).ino });
     expect(alive(pid)).toBe(true);
     expect(mountpoints().has(mnt)).toBe(true);
     expect(readdirSync(mnt).sort()).toEqual(['commits', 'profiles', 'refs']);
@@ -729,6 +732,29 @@ describe.skipIf(skipFuse())('FUSE mount lifecycle (real)', () => {
       expect((await trove(['--repo', repo, 'umount', mnt])).code).toBe(0);
     } finally {
       await trove(['--repo', other, 'umount', otherMnt]);
+    }
+  });
+
+  it('a later mount at the same point, given the detached mount\'s connection number, is not taken for it', async () => {
+    const pid = await mountRepo(repo, mnt);
+    const sleeper = spawn('sleep', ['60'], { cwd: join(mnt, 'commits', id, 'etc') });
+    await until(() => alive(sleeper.pid!));
+    const r = await trove(['--repo', repo, 'umount', mnt]);
+    expect(r.stdout).toMatch(/busy: detached it lazily/);
+    const other = join(repo, '..', 'same-point-repo');
+    expect((await trove(['--repo', other, 'init'])).code).toBe(0);
+    sleeper.kill();
+    await until(() => !alive(sleeper.pid!));
+    // Mounted as soon as the last user left: the kernel's lowest free number is likely the old one's.
+    const otherPid = await mountRepo(other, mnt);
+    try {
+      // The old daemon sees that the mount there is not its connection, and exits without touching it.
+      expect(await until(() => !alive(pid), 10_000)).toBe(true);
+      expect(alive(otherPid)).toBe(true);
+      expect(mountpoints().has(mnt)).toBe(true);
+      expect(readdirSync(join(mnt, 'commits'))).toEqual([]);
+    } finally {
+      expect((await trove(['--repo', other, 'umount', mnt])).code).toBe(0);
     }
   });
 

@@ -14,13 +14,39 @@ export const cachePathOf = (file: string): string => `${file}.v8cache`;
 
 /**
  * The first line of a cache file names the file it was made from by size,
- * modification time and inode. V8 checks a cache against its source only by
- * length (and its own version and flags), so a bundle rebuilt or edited to
- * the same length would otherwise run the old code.
+ * modification time and inode, and ends with a checksum of the cache that
+ * follows. V8 checks a cache against its source only by length (and its own
+ * version and flags), so a bundle rebuilt or edited to the same length would
+ * otherwise run the old code; and it does not check the cache's own bytes in
+ * a release build, where a damaged cache crashes Node instead of being
+ * refused. A copy of the bundle (another inode) has no usable cache until
+ * the next build writes one.
  */
 function stamp(file: string): string {
   const st = statSync(file);
-  return `${st.size} ${st.mtimeMs} ${st.ino}\n`;
+  return `${st.size} ${st.mtimeMs} ${st.ino}`;
+}
+
+/** FNV-1a, 32 bits: any one damaged byte changes it; it is no defence against someone who can write the bundle anyway. */
+function checksum(bytes: Uint8Array): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193);
+  return (h >>> 0).toString(16);
+}
+
+/** The cache that belongs to `file` as it is now, or why there is none. */
+function cacheOf(file: string): Buffer | 'none' | 'stale' {
+  let cache: Buffer;
+  try {
+    cache = readFileSync(cachePathOf(file));
+  } catch {
+    return 'none';
+  }
+  const nl = cache.indexOf(10);
+  if (nl < 0) return 'stale';
+  const head = cache.toString('latin1', 0, nl);
+  const data = cache.subarray(nl + 1);
+  return head === `${stamp(file)} ${checksum(data)}` ? data : 'stale';
 }
 
 type Wrapper = (exports: unknown, require: NodeJS.Require, module: { exports: unknown }, filename: string, dirname: string) => void;
@@ -43,32 +69,20 @@ function run(file: string, script: Script): unknown {
  * costs nothing but the read: the source is compiled as usual.
  */
 export function requireWithCodeCache(file: string): unknown {
-  let cache: Buffer;
-  try {
-    cache = readFileSync(cachePathOf(file));
-  } catch {
-    return createRequire(file)(file);
-  }
-  const nl = cache.indexOf(10);
-  if (nl < 0 || cache.toString('latin1', 0, nl + 1) !== stamp(file)) return createRequire(file)(file);
-  return run(file, compile(file, cache.subarray(nl + 1)));
+  const cache = cacheOf(file);
+  if (typeof cache === 'string') return createRequire(file)(file);
+  return run(file, compile(file, cache));
 }
 
 /** Whether `file` has a cache made from it that V8 takes (for tests and `npm run bench`). */
 export function codeCacheState(file: string): 'none' | 'stale' | 'rejected' | 'accepted' {
-  let cache: Buffer;
-  try {
-    cache = readFileSync(cachePathOf(file));
-  } catch {
-    return 'none';
-  }
-  const nl = cache.indexOf(10);
-  if (nl < 0 || cache.toString('latin1', 0, nl + 1) !== stamp(file)) return 'stale';
-  return compile(file, cache.subarray(nl + 1)).cachedDataRejected ? 'rejected' : 'accepted';
+  const cache = cacheOf(file);
+  if (typeof cache === 'string') return cache;
+  return compile(file, cache).cachedDataRejected ? 'rejected' : 'accepted';
 }
 
 /** Writes the code cache of `file` (scripts/bundle.mjs, after the bundle is built). */
 export function writeCodeCache(file: string): void {
-  const script = compile(file);
-  writeFileSync(cachePathOf(file), Buffer.concat([Buffer.from(stamp(file), 'latin1'), script.createCachedData()]));
+  const data = compile(file).createCachedData();
+  writeFileSync(cachePathOf(file), Buffer.concat([Buffer.from(`${stamp(file)} ${checksum(data)}\n`, 'latin1'), data]));
 }

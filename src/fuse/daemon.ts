@@ -133,14 +133,22 @@ export async function serve(repo: RepoLike, mountpoint: string, opts: MountOptio
   const ctl = conn ? connectionIno(conn) : undefined;
   if (conn) heart.mounted(conn, ctl);
   // Pid and start time name this process; the device names this mount (see readMount).
-  await writeMount(repo.path, { mountpoint, pid: process.pid, started: processStartTime(process.pid), ...(conn ? { dev: conn } : {}) });
+  await writeMount(repo.path, {
+    mountpoint,
+    pid: process.pid,
+    started: processStartTime(process.pid),
+    ...(conn ? { dev: conn } : {}),
+    ...(ctl !== undefined ? { ctl } : {}),
+  });
+  /** Whether the mount at the mount point is still this one: its number, and not a later connection given that number. */
+  const stillOurs = () => mountTable().get(mountpoint)?.dev === conn && (ctl === undefined || connectionIno(conn) === ctl);
 
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
       clearInterval(watch);
       clearInterval(beats);
-      if (mountTable().get(mountpoint)?.dev === conn) await mount.unmount().catch((err: unknown) => log(`unmount: ${(err as Error).message}`));
+      if (stillOurs()) await mount.unmount().catch((err: unknown) => log(`unmount: ${(err as Error).message}`));
       blobs.close();
       const rec = await readMountRecord(repo.path).catch(() => undefined);
       if (rec?.pid === process.pid) await clearMount(repo.path);
@@ -150,7 +158,7 @@ export async function serve(repo: RepoLike, mountpoint: string, opts: MountOptio
   // has users (its FUSE connection lives on), who must keep being served.
   let draining = false;
   const watch = setInterval(() => {
-    if (mountTable().get(mountpoint)?.dev === conn) return;
+    if (stillOurs()) return;
     if (fuseConnection(conn, ctl)) {
       if (!draining) log(`${mountpoint} was detached lazily; serving its remaining users until they leave`);
       draining = true;
@@ -331,7 +339,9 @@ export async function unmount(repo: { path: string } | undefined, mountpoint: st
       throw ioError(`cannot unmount ${mountpoint}: ${hung}; trove umount --force ${mountpoint} aborts its connection and kills it`, { path: mountpoint, pid: ours.pid });
     }
     const dev = ours.dev ?? mountTable().get(mountpoint)?.dev;
-    const failed = dev ? abortConnection(dev) : 'the mount has no device';
+    // A connection of that number that is not the daemon's (its own ended, the number given again) is left alone.
+    const another = dev !== undefined && ours.ctl !== undefined && connectionIno(dev) !== ours.ctl;
+    const failed = !dev ? 'the mount has no device' : another ? 'its connection has ended' : abortConnection(dev);
     // Killing it closes the FUSE device, which aborts the connection too when fusectl could not.
     if (processAlive(ours.pid, ours.started)) process.kill(ours.pid, 'SIGKILL');
     for (let i = 0; i < 100 && processAlive(ours.pid, ours.started); i++) await new Promise((r) => setTimeout(r, 20));

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { answers, mountTable } from '../system/mounts.js';
+import { answers, fusectlIno, mountTable } from '../system/mounts.js';
 
 /** What is at a mount point: nothing mounted, a live mount, or a FUSE mount whose daemon died. */
 export type MountState = { state: 'none' } | { state: 'live'; fstype: string } | { state: 'stale'; fstype: string };
@@ -73,13 +73,7 @@ export function fuseConnection(dev: string, ctl?: number): string | undefined {
  * had ended.
  */
 export function connectionIno(dev: string): number | undefined {
-  const minor = dev.split(':')[1];
-  if (!minor) return undefined;
-  try {
-    return statSync(join(FUSECTL, minor)).ino;
-  } catch {
-    return undefined;
-  }
+  return fusectl() ? fusectlIno(dev) : undefined;
 }
 
 /**

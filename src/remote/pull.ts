@@ -194,7 +194,8 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
       for (const t of targets) {
         // The ref's previous tip; else a local head of the same name (a repository that pulls what it
         // also builds, or a copy of the server's): a commit this client chose, like any base.
-        const base = previous.get(t.ref) ?? (t.ns === 'remotes' ? await repo.refs.read(t.ref, 'heads') : undefined);
+        // A base is only a hint: a head that cannot be read is no base, never a failed pull.
+        const base = previous.get(t.ref) ?? (t.ns === 'remotes' ? await repo.refs.read(t.ref, 'heads').catch(() => undefined) : undefined);
         if (base && base !== t.commit) commits.set(t.commit, base);
       }
       const bases: Bases = { commits, quarantined: await quarantinedIds(repo) };

@@ -1,4 +1,4 @@
-import { type Dir, opendir, readFileSync } from 'node:fs';
+import { type Dir, opendir, readFileSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isErrno } from '../util/errors.js';
@@ -24,6 +24,24 @@ export interface MountRecord {
   started?: number;
   /** `major:minor` of the daemon's mount (the FUSE connection); absent in older records. */
   dev?: string;
+  /** The inode of that connection's fusectl directory (see Heartbeat.ctl); absent in older records. */
+  ctl?: number;
+}
+
+/**
+ * The inode of connection `dev`'s fusectl directory, when fusectl is mounted
+ * at /sys/fs/fuse/connections (src/fuse/mountpoint.ts `connectionIno` mounts
+ * it first): each connection's directory gets a new inode, so it tells a
+ * connection from a later one the kernel gave the same number.
+ */
+export function fusectlIno(dev: string): number | undefined {
+  const minor = dev.split(':')[1];
+  if (!minor) return undefined;
+  try {
+    return statSync(join('/sys/fs/fuse/connections', minor)).ino;
+  } catch {
+    return undefined;
+  }
 }
 
 const FILE = 'mount.json';
@@ -127,6 +145,9 @@ export async function mountProblem(rec: MountRecord, repoPath?: string): Promise
   if (!entry) return `nothing is mounted at ${rec.mountpoint}`;
   if (!entry.fstype.startsWith('fuse')) return `${rec.mountpoint} is a ${entry.fstype} mount, not a trove view`;
   if (rec.dev !== undefined && entry.dev !== rec.dev) return `the mount at ${rec.mountpoint} is not the daemon's own`;
+  // The same number, but another connection (a later mount the kernel gave the freed number).
+  const ino = rec.ctl === undefined ? undefined : fusectlIno(entry.dev);
+  if (ino !== undefined && ino !== rec.ctl) return `the mount at ${rec.mountpoint} is not the daemon's own`;
   const why = await answers(rec.mountpoint);
   return why === null ? null : `the mount at ${rec.mountpoint} does not answer (${why})`;
 }
