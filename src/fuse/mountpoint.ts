@@ -65,13 +65,7 @@ export function fuseConnection(dev: string, ctl?: number): string | undefined {
   return connectionIno(dev) === ctl ? path : undefined;
 }
 
-/**
- * The inode of connection `dev`'s fusectl directory, or undefined (no such
- * connection, or fusectl not mounted). fusectl gives each connection's
- * directory a new inode number, so it tells a connection from a later one
- * that the kernel gave the same number (the lowest free one) once the first
- * had ended.
- */
+/** fusectlIno (src/system/mounts.ts), with fusectl mounted first when it is not (as root). */
 export function connectionIno(dev: string): number | undefined {
   return fusectl() ? fusectlIno(dev) : undefined;
 }

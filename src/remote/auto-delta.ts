@@ -2,12 +2,10 @@ import { readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Repo } from '../repo/repo.js';
-import { isTroveError } from '../util/errors.js';
+import { isSystemError, isTroveError } from '../util/errors.js';
 import { pathExists } from '../util/path-exists.js';
 import { writeFileAtomic } from '../util/fs-atomic.js';
 import { isObjectId, type ObjectId } from '../util/hash.js';
-import { listGenerations } from '../system/profiles.js';
-import { publishedProfiles } from '../system/generations/published.js';
 import { writeDelta } from './delta.js';
 import { DELTAS_DIR, deltaName, parseDeltaName } from './layout.js';
 import type { Summary } from './summary.js';
@@ -55,19 +53,7 @@ function readRecord(repo: Repo): AutoRecord {
   return out;
 }
 
-/** The tips a summary of `repo` lists now, by name: `refs/<head>` and `generations/<profile>`. */
-export async function currentTips(repo: Repo): Promise<Map<string, ObjectId>> {
-  const tips = new Map<string, ObjectId>();
-  for (const r of await repo.refs.list('heads')) if (!r.name.startsWith('pkg/')) tips.set(`refs/${r.name}`, r.id);
-  for (const p of await publishedProfiles(repo)) {
-    const gens = await listGenerations(repo, p);
-    const newest = gens[gens.length - 1];
-    if (newest) tips.set(`generations/${p}`, newest.commit);
-  }
-  return tips;
-}
-
-/** The same tips as an older summary listed them. */
+/** The tips summary `s` lists, by name: `refs/<head>` (not a package's) and `generations/<profile>` (its newest). */
 function summaryTips(s: Summary): Map<string, ObjectId> {
   const tips = new Map<string, ObjectId>();
   for (const [name, id] of Object.entries(s.refs)) if (!name.startsWith('pkg/')) tips.set(`refs/${name}`, id);
@@ -87,11 +73,12 @@ export interface AutoDeltas {
 
 /** Whether `err` is an error of the file system or trove's (reported), not a fault in the code (thrown). */
 function reportable(err: unknown): boolean {
-  return isTroveError(err) || (err instanceof Error && (err as NodeJS.ErrnoException).code !== undefined);
+  return isTroveError(err) || isSystemError(err);
 }
 
 /**
- * For each tip that moved since `old`, a pack to the new tip from the old
+ * For each tip that moved from summary `old` to summary `fresh` (built
+ * for the repository as it is now, its deltas not yet listed), a pack to the new tip from the old
  * one and from the earlier tips recorded for it (at most AUTO_DELTA_DEPTH),
  * each only when its FROM is stored. A pack already there is used as it is:
  * it is this module's (and then shared by every tip that needs it) only when
@@ -104,10 +91,14 @@ function reportable(err: unknown): boolean {
  * the packs this module wrote to a tip that is no longer one, unless another
  * tip still uses them, and the record is rewritten.
  */
-export async function writeAutoDeltas(repo: Repo, old: Summary): Promise<{ result: AutoDeltas; doomed: Set<string>; finish: () => Promise<void> }> {
+export async function writeAutoDeltas(
+  repo: Repo,
+  old: Summary,
+  fresh: Summary,
+): Promise<{ result: AutoDeltas; doomed: Set<string>; finish: () => Promise<void> }> {
   const result: AutoDeltas = { written: [], removed: [], failed: [] };
   const before = summaryTips(old);
-  const now = await currentTips(repo);
+  const now = summaryTips(fresh);
   const record = readRecord(repo);
   const ours = new Set(Object.values(record).flatMap((r) => r.packs));
   const next: AutoRecord = {};

@@ -173,10 +173,27 @@ export function parseSummary(bytes: Uint8Array): Summary {
   return summary;
 }
 
-/** The summary of a local repository: its heads and the packs under `deltas/`. */
-export async function buildSummary(repo: Repo, now = Math.floor(Date.now() / 1000), leaveOut: ReadonlySet<string> = new Set()): Promise<Summary> {
+/**
+ * The summary of a local repository but its delta packs: its heads, its
+ * published generations and its package index. writeSummary lists the
+ * packs (listDeltas) once it has written its own for the tips that moved.
+ */
+async function buildSummary(repo: Repo, now = Math.floor(Date.now() / 1000)): Promise<Summary> {
   const refs: Record<string, ObjectId> = {};
   for (const r of await repo.refs.list('heads')) refs[r.name] = r.id;
+  const summary: Summary = { format: SUMMARY_FORMAT, timestamp: now, refs, deltas: [] };
+  const published = await publishedProfiles(repo);
+  if (published.length > 0) {
+    summary.generations = {};
+    for (const p of published) summary.generations[p] = await publishedGenerations(repo, p);
+  }
+  const packages = await writeIndex(repo);
+  if (packages) summary.packages = packages;
+  return summary;
+}
+
+/** The packs under `deltas/`, with their sizes and hashes, but those named in `leaveOut`. */
+async function listDeltas(repo: Repo, leaveOut: ReadonlySet<string> = new Set()): Promise<DeltaInfo[]> {
   const deltas: DeltaInfo[] = [];
   let names: string[] = [];
   try {
@@ -190,15 +207,7 @@ export async function buildSummary(repo: Repo, now = Math.floor(Date.now() / 100
     const st = await stat(join(repo.path, DELTAS_DIR, name));
     if (st.isFile()) deltas.push({ ...ends, size: st.size, sha256: await packHash(repo, name, st) });
   }
-  const summary: Summary = { format: SUMMARY_FORMAT, timestamp: now, refs, deltas };
-  const published = await publishedProfiles(repo);
-  if (published.length > 0) {
-    summary.generations = {};
-    for (const p of published) summary.generations[p] = await publishedGenerations(repo, p);
-  }
-  const packages = await writeIndex(repo);
-  if (packages) summary.packages = packages;
-  return summary;
+  return deltas;
 }
 
 const PACK_HASH_KEY = 'delta-sha256:';
@@ -247,9 +256,11 @@ export async function writeSummary(
   try {
     const old = await readLocalSummary(repo).catch(() => undefined);
     const previous = old?.packages?.index;
-    // Packs from the tips the summary before listed to those that moved (auto-delta.ts), unless `deltas: false`.
-    const auto = old && opts.deltas !== false ? await writeAutoDeltas(repo, old) : undefined;
-    const summary = await buildSummary(repo, undefined, auto?.doomed);
+    const summary = await buildSummary(repo);
+    // Packs from the tips the summary before listed to those that moved (auto-delta.ts), unless `deltas: false`;
+    // then the packs there are listed, but those the summary's own packs no longer need.
+    const auto = old && opts.deltas !== false ? await writeAutoDeltas(repo, old, summary) : undefined;
+    summary.deltas = await listDeltas(repo, auto?.doomed);
     const lifetime = opts.expiresIn ?? (old?.expires !== undefined ? old.expires - old.timestamp : 0);
     if (lifetime > 0) summary.expires = summary.timestamp + lifetime;
     const bytes = encodeSummary(summary);

@@ -2,7 +2,7 @@ import { type OnProgress, progressOf } from '../util/progress.js';
 import { closeSync, constants, openSync, readFileSync, statSync } from 'node:fs';
 import { lstat, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isErrno, isTroveError } from '../util/errors.js';
+import { isErrno, isSystemError, isTroveError } from '../util/errors.js';
 import { decodeCommit, decodeTree } from '../format/codec.js';
 import type { ObjectId } from '../util/hash.js';
 import type { Repo } from './repo.js';
@@ -11,7 +11,7 @@ import type { Root, RootSource } from './roots.js';
 import { crashPoint } from '../util/crash-point.js';
 import { mountsUnder, unmount } from '../util/mount-table.js';
 import { tempName, writeFileAtomicSync } from '../util/fs-atomic.js';
-import { MAX_META } from '../format/types.js';
+import { type Commit, MAX_META } from '../format/types.js';
 import { IdPrefixSet } from '../util/id-set.js';
 import { forgetReach, PrefixList, type ReachRecord, readReach, writeReach } from './reach.js';
 
@@ -54,6 +54,14 @@ export interface GcReport {
  * relies on that).
  */
 const PARSE_MAX = MAX_META;
+
+/**
+ * The commits a commit keeps: its parents and, for a generation, its package
+ * commits (install and remove derive new generations from them).
+ */
+function commitsOf(c: Commit): ObjectId[] {
+  return [...c.parents, ...(c.generation?.packages.map((p) => p.commit) ?? [])];
+}
 
 function notFound(err: unknown): boolean {
   return isTroveError(err, 'E_NOT_FOUND');
@@ -154,8 +162,7 @@ function mark(repo: Repo, roots: Root[], undecodable: GcReport['undecodable'], o
       decoded.add(id);
       tree(c.tree);
       tick();
-      // A generation keeps its package commits: install and remove derive new generations from them.
-      todo.push(...c.parents, ...(c.generation?.packages.map((p) => p.commit) ?? []));
+      todo.push(...commitsOf(c));
     }
   };
   for (const root of roots) commit(root.commit);
@@ -248,7 +255,7 @@ function markAgain(
     const c = readAs(id, decodeCommit);
     if (!c) continue;
     tree(c.tree);
-    todo.push(...c.parents, ...(c.generation?.packages.map((p) => p.commit) ?? []));
+    todo.push(...commitsOf(c));
   }
   if (bad) return undefined;
   // A root of the record not met may still be reachable below a commit the record calls complete
@@ -264,7 +271,7 @@ function markAgain(
       notMet.delete(id);
       const c = read(id, decodeCommit);
       if (bad) return undefined;
-      if (c) again.push(...c.parents, ...(c.generation?.packages.map((p) => p.commit) ?? []));
+      if (c) again.push(...commitsOf(c));
     }
     if (notMet.size > 0) return undefined;
   }
@@ -307,7 +314,7 @@ function recordReach(repo: Repo, rec: ReachRecord | undefined): void {
   try {
     writeReach(repo, rec);
   } catch (err) {
-    if (isTroveError(err) || !(err instanceof Error) || (err as NodeJS.ErrnoException).code === undefined) throw err;
+    if (!isSystemError(err)) throw err;
     forgetReach(repo);
   }
 }
@@ -387,7 +394,7 @@ function recordCount(repo: Repo, marked: number): void {
     crashPoint('gc:counted');
     if (repo.store.addedLog !== undefined) closeSync(openSync(repo.store.addedLog, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o644));
   } catch (err) {
-    if (isTroveError(err) || !(err instanceof Error) || (err as NodeJS.ErrnoException).code === undefined) throw err;
+    if (!isSystemError(err)) throw err;
   }
 }
 
@@ -417,7 +424,7 @@ function referencesOf(bytes: Uint8Array): { kind: 'commit' | 'tree' | 'blob'; re
     }
   };
   const c = attempt(() => decodeCommit(bytes));
-  if (c) return { kind: 'commit', refs: [c.tree, ...c.parents, ...(c.generation?.packages.map((p) => p.commit) ?? [])] };
+  if (c) return { kind: 'commit', refs: [c.tree, ...commitsOf(c)] };
   const t = attempt(() => decodeTree(bytes));
   if (t) return { kind: 'tree', refs: t.entries.flatMap((e) => (e.id ? [e.id] : [])) };
   return { kind: 'blob', refs: [] };

@@ -193,6 +193,15 @@ export function isTroveError(err: unknown, code?: ErrorCode): err is TroveError 
   return typeof err === 'object' && err !== null && (err as Partial<Record<symbol, unknown>>)[TROVE_ERROR] === true && (code === undefined || (err as TroveError).code === code);
 }
 
+/**
+ * True when `err` is an error the system gave (an Error with a code, such as
+ * ENOSPC or EACCES), not one of trove's own nor a fault in the code: the
+ * kind a best-effort write (a cache, a record) may ignore or report.
+ */
+export function isSystemError(err: unknown): err is NodeJS.ErrnoException {
+  return err instanceof Error && !isTroveError(err) && (err as NodeJS.ErrnoException).code !== undefined;
+}
+
 /** True when `err` is a Node system error with the given errno code. */
 export function isErrno(err: unknown, code: string): boolean {
   return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === code;
