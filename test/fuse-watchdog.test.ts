@@ -62,7 +62,8 @@ function run(cmd: string, args: string[], ms: number): Promise<{ code: number | 
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   return new Promise((res) => {
     const timer = setTimeout(() => res('hung'), ms);
-    child.on('exit', (code) => {
+    // 'close', not 'exit': only then has everything the child wrote to stdout and stderr been read.
+    child.on('close', (code) => {
       clearTimeout(timer);
       res({ code, stderr, stdout: Buffer.concat(out), tookMs: Date.now() - t0 });
     });
