@@ -65,6 +65,41 @@ describe('deleting remote-tracking refs frees their objects at gc', () => {
   });
 });
 
+describe('refs set spells refs as revisions read them', () => {
+  const base = tmpdir('trove-refs-set');
+  const src = join(base, 'src');
+  const server = join(base, 'server');
+  const client = join(base, 'client');
+
+  it('remotes/R/REF and refs/remotes/R/REF set the remote-tracking ref, never a head of that name', async () => {
+    mkdirSync(src);
+    writeFileSync(join(src, 'a'), 'one\n');
+    await troveOk(server, 'init');
+    const one = JSON.parse(await troveOk(server, 'commit', src, '-r', 'os/main', '--json')).commit;
+    writeFileSync(join(src, 'a'), 'two\n');
+    const two = JSON.parse(await troveOk(server, 'commit', src, '-r', 'os/main', '--json')).commit;
+    await troveOk(server, 'summary');
+    await troveOk(client, 'init');
+    await troveOk(client, 'remote', 'add', 'origin', server);
+    await troveOk(client, 'pull', 'origin');
+    expect(await troveOk(client, 'cat', 'remotes/origin/os/main:a')).toBe('two\n');
+
+    expect(JSON.parse(await troveOk(client, 'refs', 'set', 'remotes/origin/os/main', one, '--json'))).toEqual({ ref: 'remotes/origin/os/main', commit: one });
+    expect(existsSync(join(client, 'refs/heads/remotes'))).toBe(false);
+    expect(await troveOk(client, 'refs', 'list')).toBe('');
+    expect(await troveOk(client, 'cat', 'remotes/origin/os/main:a')).toBe('one\n');
+    expect(await troveOk(client, 'cat', 'origin:os/main:a')).toBe('one\n');
+
+    await troveOk(client, 'refs', 'set', 'refs/remotes/origin/os/main', two);
+    expect(await troveOk(client, 'refs', 'list', '--remotes')).toBe(`${two} remotes/origin/os/main\n`);
+
+    const bad = await trove(['--repo', client, 'refs', 'set', 'remotes/origin', two]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toBe('trove: remotes/origin is no remote-tracking ref: spell it remotes/REMOTE/REF\n');
+    expect(readdirSync(join(client, 'refs/remotes/origin'))).toEqual(['os']);
+  });
+});
+
 describe('deleting the last ref of a directory frees the name', () => {
   const base = tmpdir('trove-refs-dir');
   const src = join(base, 'src');
@@ -102,8 +137,9 @@ describe('deleting the last ref of a directory frees the name', () => {
   });
 
   it('a local ref named remotes/... is still deleted by its name when no remote-tracking ref has it', async () => {
-    await troveOk(repo, 'refs', 'set', 'remotes/x', 'main');
-    await troveOk(repo, 'refs', 'delete', 'remotes/x');
+    await troveOk(repo, 'refs', 'set', 'refs/heads/remotes/x/y', 'main');
+    expect(existsSync(join(repo, 'refs/heads/remotes/x/y'))).toBe(true);
+    await troveOk(repo, 'refs', 'delete', 'remotes/x/y');
     expect(existsSync(join(repo, 'refs/heads/remotes'))).toBe(false);
   });
 

@@ -124,14 +124,32 @@ async function commitAt(repo: Repo, id: ObjectId, what: string, stored: boolean)
 
 const isCommit = (repo: Repo, id: ObjectId) => readCommit(repo.store, id).then(() => true, () => false);
 
+const REF_PREFIXES = [
+  ['refs/heads/', 'heads'],
+  ['refs/remotes/', 'remotes'],
+  ['remotes/', 'remotes'],
+] as const;
+
+/**
+ * The one ref that `refs set` and `refs delete` act on: `refs/heads/X` and
+ * `X` are heads, `refs/remotes/R/X` and `remotes/R/X` the remote-tracking
+ * ref X of remote R, as revisions read them. A remote-tracking ref has two
+ * components at least: `remotes/x` is refused (E_USAGE).
+ */
+export function namedRef(spelled: string): { ns: 'heads' | 'remotes'; name: string } {
+  for (const [prefix, ns] of REF_PREFIXES) {
+    if (!spelled.startsWith(prefix)) continue;
+    const name = spelled.slice(prefix.length);
+    if (ns === 'remotes' && !name.includes('/')) throw usage(`${spelled} is no remote-tracking ref: spell it ${prefix}REMOTE/REF`);
+    return { ns, name };
+  }
+  return { ns: 'heads', name: spelled };
+}
+
 /** The refs a ref-like spelling may name, in the order they are tried (none when it cannot be a ref). */
 function refSpelling(base: string): { ns: string; name: string }[] {
   const ok = (name: string) => refNameProblem(name) === null;
-  for (const [prefix, ns] of [
-    ['refs/heads/', 'heads'],
-    ['refs/remotes/', 'remotes'],
-    ['remotes/', 'remotes'],
-  ] as const) {
+  for (const [prefix, ns] of REF_PREFIXES) {
     if (base.startsWith(prefix)) {
       const name = base.slice(prefix.length);
       // A remote-tracking ref is REMOTE/NAME: at least two components.

@@ -1,15 +1,7 @@
 import type { Command } from 'commander';
-import { assertRefFree, listRefsChecked } from '../../repo/resolve.js';
+import { assertRefFree, listRefsChecked, namedRef } from '../../repo/resolve.js';
 import { resolveRevision } from '../../system/revisions.js';
 import { io, print, printJson, say, withRepo } from '../context.js';
-
-/** The namespace and name a ref is spelled with: `refs/heads/X` and `X` are heads, `refs/remotes/X` and `remotes/X` remote-tracking. */
-function refSpelling(name: string): { ns: 'heads' | 'remotes'; ref: string } {
-  for (const [prefix, ns] of [['refs/heads/', 'heads'], ['refs/remotes/', 'remotes'], ['remotes/', 'remotes']] as const) {
-    if (name.startsWith(prefix)) return { ns, ref: name.slice(prefix.length) };
-  }
-  return { ns: 'heads', ref: name };
-}
 
 export function register(program: Command): void {
   const refs = program.command('refs').description('list, set or delete refs');
@@ -32,17 +24,20 @@ export function register(program: Command): void {
     });
   refs
     .command('set')
-    .description('point a ref at a commit (creating the ref if needed)')
-    .argument('<name>', 'ref name, e.g. main or pkg/bash/amd64')
+    .description('point a ref at a commit (creating the ref if needed); remotes/REMOTE/REF or refs/remotes/REMOTE/REF for a remote-tracking ref')
+    .argument('<name>', 'ref name, e.g. main, pkg/bash/amd64, remotes/origin/main')
     .argument('<rev>', 'ref, commit id or prefix')
     .option('--json', 'print the ref and its commit as JSON')
-    .action(async (name: string, rev: string, opts: { json?: boolean }, cmd: Command) => {
+    .action(async (spelled: string, rev: string, opts: { json?: boolean }, cmd: Command) => {
       await withRepo(cmd, async (repo) => {
-        await assertRefFree(repo, name);
+        // Spelled as revisions read it: `remotes/origin/main` is origin's main, never a head of that name.
+        const { ns, name } = namedRef(spelled);
+        await assertRefFree(repo, name, ns);
         const id = await resolveRevision(repo, rev);
-        await repo.refs.write(name, id);
-        if (opts.json) return printJson({ ref: name, commit: id });
-        say(`${name} -> ${id}`);
+        await repo.refs.write(name, id, ns);
+        const shown = ns === 'remotes' ? `remotes/${name}` : name;
+        if (opts.json) return printJson({ ref: shown, commit: id });
+        say(`${shown} -> ${id}`);
       });
     });
   refs
@@ -52,7 +47,7 @@ export function register(program: Command): void {
     .option('--json', 'print the ref deleted as JSON')
     .action(async (name: string, opts: { json?: boolean }, cmd: Command) => {
       const deleted = await withRepo(cmd, async (repo) => {
-        const { ns, ref } = refSpelling(name);
+        const { ns, name: ref } = namedRef(name);
         // A local ref may itself be named remotes/...: it is deleted when no remote-tracking ref has the name.
         if (ns === 'remotes' && !name.startsWith('refs/') && (await repo.refs.read(ref, 'remotes')) === undefined && (await repo.refs.read(name)) !== undefined) {
           await repo.refs.delete(name);
