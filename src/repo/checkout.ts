@@ -36,6 +36,7 @@ import { replaceAtomicSync } from '../util/fs-atomic.js';
 import type { Repo } from './repo.js';
 import type { GetSyncStore, ObjectFiles } from '../store/types.js';
 import { hashFileSync } from '../util/hash-file.js';
+import { LinkWorker } from './link-worker.js';
 import { limiter } from '../util/limiter.js';
 import { writeXattrs } from './import/xattrs.js';
 import { readCommit } from './objects.js';
@@ -72,9 +73,12 @@ export interface CheckoutResult {
   linked: number;
   copied: number;
   mode: 'hardlink' | 'copy';
+  /** Of `linked`, the files a second thread linked (link-worker.ts); for `--verbose`, not part of the JSON. */
+  linkedInWorker: number;
 }
 
 const isRoot = process.getuid?.() === 0;
+const WORKER_AFTER_FILES = 512;
 const linksSymlinks = process.platform === 'linux';
 
 /**
@@ -121,7 +125,7 @@ async function fill(repo: Repo, commitId: ObjectId, treeId: ObjectId, rootMeta: 
   // Hard links need the objects on the destination's filesystem; the commit's own file tells.
   const sameFs = statSync(store.pathOf(commitId)).dev === fstatSync(d.fd).dev;
   const useLinks = opts.hardlink === true && sameFs;
-  const result: CheckoutResult = { files: 0, dirs: 0, symlinks: 0, linked: 0, copied: 0, mode: useLinks ? 'hardlink' : 'copy' };
+  const result: CheckoutResult = { files: 0, dirs: 0, symlinks: 0, linked: 0, copied: 0, mode: useLinks ? 'hardlink' : 'copy', linkedInWorker: 0 };
   const variants = new Map<string, string>();
   const onProgress = opts.onProgress;
   const progress = progressOf('writing', 'files');
@@ -204,15 +208,35 @@ async function fill(repo: Repo, commitId: ObjectId, treeId: ObjectId, rootMeta: 
     result.copied++;
   };
 
+  /**
+   * A checkout with more files than this links the rest in a worker thread
+   * (link-worker.ts): below it, the worker's start would cost more than it
+   * saves.
+   */
+  let linker: LinkWorker<{ e: TreeEntry; path: string }> | undefined;
+  let inline = 0;
+  /** Directories whose metadata waits for the worker's links below them (owner, then mode: a mode may forbid the links). */
+  const deferredMeta: [string, TreeEntry][] = [];
+
   const fileEntry = (e: TreeEntry, path: string) => {
     if (useLinks && e.xattrs.length === 0) {
-      try {
-        linkSync(variantFor(e), path);
-        result.linked++;
+      if (linker === undefined && ++inline > WORKER_AFTER_FILES) linker = new LinkWorker(isRoot);
+      if (linker !== undefined && !linker.busy()) {
+        linker.add({ object: store.pathOf(e.id!), dest: path, mode: e.mode, uid: e.uid, gid: e.gid, item: { e, path } });
         return;
-      } catch (err) {
-        if (!isErrno(err, 'EMLINK')) throw err;
       }
+      linkFile(e, path);
+    } else copyOut(e, path);
+  };
+
+  /** Links the object, or the variant that carries the entry's mode and owner; a copy when it has no link to spare. */
+  const linkFile = (e: TreeEntry, path: string) => {
+    try {
+      linkSync(variantFor(e), path);
+      result.linked++;
+      return;
+    } catch (err) {
+      if (!isErrno(err, 'EMLINK')) throw err;
     }
     copyOut(e, path);
   };
@@ -241,7 +265,8 @@ async function fill(repo: Repo, commitId: ObjectId, treeId: ObjectId, rootMeta: 
       } else {
         mkdirSync(path, { mode: 0o700 });
         populate(e.id!, path, depth + 1, pathBytes);
-        applyMeta(path, e);
+        if (linker !== undefined) deferredMeta.push([path, e]);
+        else applyMeta(path, e);
       }
       result.dirs++;
     } else if (e.kind === 'symlink') {
@@ -308,7 +333,10 @@ async function fill(repo: Repo, commitId: ObjectId, treeId: ObjectId, rootMeta: 
         if (e.kind === 'dir') {
           const pathBytes = bytes + (depth > 0 ? 1 : 0) + Buffer.byteLength(e.name);
           patch(o.id!, e.id!, path, depth + 1, pathBytes);
-          if (o.mode !== e.mode || o.uid !== e.uid || o.gid !== e.gid) applyMeta(path, e);
+          if (o.mode !== e.mode || o.uid !== e.uid || o.gid !== e.gid) {
+            if (linker !== undefined) deferredMeta.push([path, e]);
+            else applyMeta(path, e);
+          }
           continue;
         }
         if (e.kind === 'file' ? o.id === e.id && o.mode === e.mode : o.target === e.target) continue;
@@ -322,10 +350,19 @@ async function fill(repo: Repo, commitId: ObjectId, treeId: ObjectId, rootMeta: 
   try {
     if (opts.base !== undefined) patch(opts.base, treeId, d.base, 0, 0);
     else populate(treeId, d.base, 0, 0);
+    if (linker !== undefined) {
+      const { linked, undone } = await linker.finish();
+      linker = undefined;
+      result.linked += linked;
+      result.linkedInWorker = linked;
+      for (const { e, path } of undone) linkFile(e, path);
+      for (const [path, e] of deferredMeta) applyMeta(path, e);
+    }
     if (isRoot) fchownSync(d.fd, rootMeta.uid, rootMeta.gid);
     fchmodSync(d.fd, rootMeta.mode);
     if (rootMeta.xattrs.length > 0) writeXattrs(d.base, rootMeta.xattrs);
   } catch (err) {
+    await linker?.stop();
     for (const name of readdirSync(d.base)) rmSync(join(d.base, name), { recursive: true, force: true });
     if (d.created) {
       // Only the directory we made and still hold, even if another took its name meanwhile.

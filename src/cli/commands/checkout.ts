@@ -27,11 +27,12 @@ export function register(program: Command): void {
     .action(async (rev: string, dest: string, opts: { hardlink?: boolean; copy?: boolean; json?: boolean }, cmd: Command) => {
       if (opts.hardlink && opts.copy) throw usage('--hardlink and --copy exclude each other');
       const started = Date.now();
-      const { commit, mode: method, ...r } = await withRepo(cmd, (repo) =>
+      const { commit, mode: method, linkedInWorker, ...r } = await withRepo(cmd, (repo) =>
         withMeter(cmd, 'checkout', (m) => checkoutRev(repo, rev, dest, { hardlink: opts.hardlink === true, onProgress: m.onProgress }, inProfile(repo))),
       );
       detail(`checkout: ${rev} is commit ${commit}; ${method === 'hardlink' ? 'hard links to the store' : 'copies, each re-hashed as written'}`);
       detail(`checkout: ${r.files} files (${r.linked} linked, ${r.copied} copied), ${r.dirs} dirs, ${r.symlinks} symlinks in ${((Date.now() - started) / 1000).toFixed(2)} s`);
+      if (linkedInWorker > 0) detail(`checkout: ${linkedInWorker} of the links made by a second thread`);
       if (opts.json) return printJson({ commit, dest, method, ...r });
       say(`checked out ${shortId(commit)} to ${dest} (${method}): ${r.files} files (${r.linked} linked, ${r.copied} copied), ${r.dirs} dirs, ${r.symlinks} symlinks`);
     });

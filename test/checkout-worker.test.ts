@@ -1,0 +1,195 @@
+import { spawnSync } from 'node:child_process';
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync, symlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LinkWorker } from '../src/repo/link-worker.js';
+import { hashBytes } from '../src/util/hash.js';
+import { trove } from './helpers/cli.js';
+import { tmpdir } from './helpers/tmp.js';
+
+const isRoot = process.getuid?.() === 0;
+
+/**
+ * A tree of 1,600 files, more than a checkout links in its own thread
+ * (512), so most are linked by the second thread: plain files, executables,
+ * contents shared between a 0755 and a 0644 entry (one of them needs a
+ * variant), a 0555 directory full of files (its mode is set only after its
+ * links), files of another owner (as root) and symlinks.
+ */
+function makeTree(src: string): void {
+  for (let d = 0; d < 40; d++) {
+    const dir = join(src, `d${String(d).padStart(2, '0')}`);
+    mkdirSync(dir, { recursive: true });
+    for (let f = 0; f < 40; f++) {
+      const file = join(dir, `f${f}`);
+      // Every tenth content is shared with the next directory's file of the same name.
+      writeFileSync(file, f % 10 === 0 ? `shared ${Math.floor(d / 2)} ${f}\n` : `d${d} f${f}\n`);
+      if (f % 10 === 0 && d % 2 === 1) chmodSync(file, 0o755);
+      else if (f % 7 === 0) chmodSync(file, 0o600);
+      if (isRoot && f % 13 === 0) chownSync(file, 1000, 1000);
+    }
+    symlinkSync(`f${d % 40}`, join(dir, 'link'));
+  }
+  chmodSync(join(src, 'd39'), 0o555);
+}
+
+interface Entry {
+  kind: 'file' | 'dir' | 'symlink';
+  mode: number;
+  uid: number;
+  gid: number;
+  content?: string;
+}
+
+/** Every entry below `root` by relative path: kind, mode, owner, and content or target. */
+function snapshot(root: string): Map<string, Entry> {
+  const out = new Map<string, Entry>();
+  const walk = (rel: string) => {
+    for (const name of readdirSync(join(root, rel)).sort()) {
+      const r = rel ? `${rel}/${name}` : name;
+      const p = join(root, r);
+      const st = lstatSync(p);
+      const kind = st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'file';
+      out.set(r, {
+        kind,
+        mode: st.mode & 0o7777,
+        uid: st.uid,
+        gid: st.gid,
+        content: kind === 'file' ? readFileSync(p, 'utf8') : kind === 'symlink' ? readlinkSync(p) : undefined,
+      });
+      if (kind === 'dir') walk(r);
+    }
+  };
+  walk('');
+  return out;
+}
+
+describe('hard-link checkouts of more files than one thread links', () => {
+  const dir = tmpdir('trove-checkout-worker');
+  const src = join(dir, 'src');
+  const repo = join(dir, 'repo');
+  const immutable: string[] = [];
+
+  beforeAll(async () => {
+    makeTree(src);
+    expect((await trove(['init', '--repo', repo])).code).toBe(0);
+    expect((await trove(['commit', src, '-r', 'main', '--repo', repo])).code).toBe(0);
+  });
+
+  afterAll(() => {
+    for (const p of immutable) spawnSync('chattr', ['-i', p]);
+  });
+
+  const objectOf = (content: string) => {
+    const id = hashBytes(Buffer.from(content));
+    return join(repo, 'objects', id.slice(0, 2), id.slice(2));
+  };
+
+  it('gives every entry its committed kind, mode, owner and content, files as links, most made by the second thread', async () => {
+    const out = join(dir, 'out');
+    const r = await trove(['checkout', '--hardlink', '-v', 'main', out, '--repo', repo]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/: 1600 files \(1600 linked, 0 copied\), 40 dirs, 40 symlinks$/m);
+    const byWorker = Number(/checkout: (\d+) of the links made by a second thread/.exec(r.stderr)?.[1]);
+    expect(byWorker).toBeGreaterThan(0);
+    expect(byWorker).toBeLessThanOrEqual(1600 - 512);
+
+    const want = snapshot(src);
+    const got = snapshot(out);
+    if (!isRoot) for (const e of want.values()) Object.assign(e, { uid: process.getuid!(), gid: process.getgid!() });
+    expect([...got.keys()]).toEqual([...want.keys()]);
+    for (const [path, e] of want) expect({ path, ...got.get(path) }).toEqual({ path, ...e });
+    // Links, not copies: each file shares its inode with the object or with a variant.
+    for (const [path, e] of got) if (e.kind === 'file') expect(lstatSync(join(out, path)).nlink, path).toBeGreaterThan(1);
+    // The shared contents: the object has one mode, so one of each pair is a variant (another inode).
+    const a = lstatSync(join(out, 'd00/f0'));
+    const b = lstatSync(join(out, 'd01/f0'));
+    expect(a.ino).not.toBe(b.ino);
+    expect([a.mode & 0o777, b.mode & 0o777]).toEqual([0o600, 0o755]);
+  });
+
+  it('a missing object fails the checkout with E_CORRUPT and leaves no destination', async () => {
+    const obj = objectOf('d38 f5\n');
+    const saved = readFileSync(obj);
+    const mode = lstatSync(obj).mode & 0o7777;
+    rmSync(obj);
+    try {
+      const out = join(dir, 'missing');
+      const r = await trove(['checkout', '--hardlink', 'main', out, '--repo', repo]);
+      expect(r.stderr).toBe(`trove: object ${hashBytes(Buffer.from('d38 f5\n'))} is missing from the store\n`);
+      expect(r.code).toBe(5);
+      expect(existsSync(out)).toBe(false);
+    } finally {
+      writeFileSync(obj, saved, { mode });
+      chmodSync(obj, mode);
+    }
+  });
+
+  it.skipIf(!isRoot)('a link the second thread cannot make (an immutable object: EPERM) fails the checkout and leaves no destination', async () => {
+    const obj = objectOf('d37 f3\n');
+    const c = spawnSync('chattr', ['+i', obj]);
+    expect(c.status, String(c.stderr)).toBe(0);
+    immutable.push(obj);
+    const out = join(dir, 'eperm');
+    const r = await trove(['checkout', '--hardlink', 'main', out, '--repo', repo]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('EPERM');
+    expect(r.stderr).toContain(obj);
+    expect(existsSync(out)).toBe(false);
+    spawnSync('chattr', ['-i', obj]);
+    immutable.pop();
+    // And then it works again.
+    expect((await trove(['checkout', '--hardlink', 'main', out, '--repo', repo])).code).toBe(0);
+  });
+});
+
+describe('the link worker', () => {
+  const dir = tmpdir('trove-link-worker');
+  const immutable: string[] = [];
+  afterAll(() => {
+    for (const p of immutable) spawnSync('chattr', ['-i', p]);
+  });
+
+  /** `n` object files of mode 0644 in `dir/objs`, and an empty `dir/<dest>`. */
+  const objects = (n: number, dest: string) => {
+    mkdirSync(join(dir, 'objs'), { recursive: true });
+    mkdirSync(join(dir, dest));
+    return Array.from({ length: n }, (_, i) => {
+      const p = join(dir, 'objs', `o${i}`);
+      if (!existsSync(p)) writeFileSync(p, `object ${i}\n`, { mode: 0o644 });
+      return p;
+    });
+  };
+  const uid = process.getuid!();
+  const gid = process.getgid!();
+
+  it('links what fits, and gives back what does not fit, is missing or is not a regular file', async () => {
+    const objs = objects(600, 'a');
+    const w = new LinkWorker<number>(isRoot);
+    objs.forEach((object, i) => w.add({ object, dest: join(dir, 'a', `f${i}`), mode: i === 7 ? 0o755 : 0o644, uid, gid, item: i }));
+    w.add({ object: join(dir, 'objs', 'none'), dest: join(dir, 'a', 'none'), mode: 0o644, uid, gid, item: 1000 });
+    w.add({ object: join(dir, 'objs'), dest: join(dir, 'a', 'dir'), mode: 0o644, uid, gid, item: 1001 });
+    if (isRoot) w.add({ object: objs[9]!, dest: join(dir, 'a', 'owner'), mode: 0o644, uid: uid + 1, gid, item: 1002 });
+    const r = await w.finish();
+    expect(r.linked).toBe(599);
+    expect(r.undone.sort((x, y) => x - y)).toEqual(isRoot ? [7, 1000, 1001, 1002] : [7, 1000, 1001]);
+    expect(readdirSync(join(dir, 'a')).length).toBe(599);
+    expect(lstatSync(join(dir, 'a', 'f3')).ino).toBe(lstatSync(objs[3]!).ino);
+  });
+
+  it.skipIf(!isRoot)('fails with the link error (EPERM from an immutable object) and links nothing after it', async () => {
+    const objs = objects(600, 'b');
+    const c = spawnSync('chattr', ['+i', objs[300]!]);
+    expect(c.status, String(c.stderr)).toBe(0);
+    immutable.push(objs[300]!);
+    const w = new LinkWorker<number>(isRoot);
+    objs.forEach((object, i) => w.add({ object, dest: join(dir, 'b', `f${i}`), mode: 0o644, uid, gid, item: i }));
+    const err = await w.finish().then(() => undefined, (e: NodeJS.ErrnoException) => e);
+    expect(err?.code).toBe('EPERM');
+    expect(err?.syscall).toBe('link');
+    expect(err?.path).toBe(objs[300]);
+    expect(err?.message).toContain('EPERM');
+    // Batches of 256: the one holding the failure stops there, and later batches are not worked on.
+    expect(readdirSync(join(dir, 'b')).length).toBe(300);
+  });
+});
