@@ -34,6 +34,9 @@ const OPS = [
   { id: 'upgrade-delta', label: 'same, trove delta / ostree static delta', target: { maxRatio: 1.0, maxRssMB: 250 } },
   // As a running system upgrades: its FUSE view mounted, so activation is a link swap into it, no checkout.
   { id: 'upgrade-view', label: 'same, with the client\'s FUSE view mounted (activation: a link swap)', target: { maxRatio: 1.0, maxRssMB: 250 } },
+  // The same trove upgrade with the delta against what an OSTree deployment of the change costs at least:
+  // the static-delta pull plus a hard-link checkout of the new commit (`ostree admin upgrade` also merges /etc and writes the bootloader's entries).
+  { id: 'upgrade-deploy', label: 'upgrade with the delta and a hard-link checkout (ostree: static-delta pull + hard-link checkout of the new commit)', target: { maxRatio: 1.0, maxRssMB: 250 } },
 ];
 
 const troveCmd = (repo, ...args) => [process.execPath, [TROVE_JS, '--repo', repo, ...args]];
@@ -218,6 +221,17 @@ export async function runGroup(ctx) {
         step('update', tool, tools[tool].pull(a, 'bench', false));
         const d = step('update-delta', tool, tools[tool].pull(b, 'bench', true));
         if (d && tool === 'trove' && JSON.parse(d.stdout).deltas.used.length !== 1) warnings.push('trove did not use the delta');
+        if (d && tool === 'ostree') {
+          // A deployment's checkout of the pulled commit, timed apart and added to the pull's time.
+          syncDisk();
+          try {
+            const co = timeCmd(...ostreeCmd(b, 'checkout', '--require-hardlinks', 'bench', join(dir, `ostree-deploy-${r}`)));
+            samples['upgrade-deploy'].ostree.push({ seconds: d.seconds + co.seconds, maxRssKiB: Math.max(d.maxRssKiB, co.maxRssKiB), stdout: '', stderr: '' });
+          } catch (e) {
+            if (!(e instanceof BenchError)) throw e;
+            errors['upgrade-deploy'].ostree ??= e.message;
+          }
+        }
         if (tool === 'trove') {
           // Upgrade: a client at published generation 1 (untimed), then generation 2, timed.
           const u = join(dir, `trove-client-upgrade-${r}`);
@@ -273,6 +287,9 @@ export async function runGroup(ctx) {
     samples[op].ostree = samples[from].ostree;
     traffic.ostree[op] = traffic.ostree[from];
   }
+  samples['upgrade-deploy'].trove = samples['upgrade-delta'].trove;
+  traffic.trove['upgrade-deploy'] = traffic.trove['upgrade-delta'];
+  traffic.ostree['upgrade-deploy'] = traffic.ostree['update-delta'];
   return { name, title, ops: OPS, samples, errors, notes: notes(samples, traffic, curl, modified, upgradeSplit), warnings };
 }
 
