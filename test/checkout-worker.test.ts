@@ -1,9 +1,12 @@
 import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { LinkWorker } from '../src/repo/link-worker.js';
+import { LinkWorker, LinkWorkerFailed } from '../src/repo/link-worker.js';
 import { hashBytes } from '../src/util/hash.js';
-import { trove } from './helpers/cli.js';
+import { Repo } from '../src/repo/repo.js';
+import { checkout } from '../src/repo/checkout.js';
+import { setAttributeSync } from 'fs-xattr';
+import { trove, troveOk } from './helpers/cli.js';
 import { tmpdir } from './helpers/tmp.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -120,46 +123,124 @@ describe('hard-link checkouts of more files than one thread links', () => {
   });
 });
 
+describe('hard-link checkouts from another, and a walk that stops halfway', () => {
+  const dir = tmpdir('trove-checkout-worker-from');
+  const src = join(dir, 'src');
+  const repoPath = join(dir, 'repo');
+
+  it('a checkout from another that changes more than 512 files (and the modes of directories) is the checkout from nothing', async () => {
+    makeTree(src);
+    await troveOk(repoPath, 'init');
+    await troveOk(repoPath, 'commit', src, '-r', 'a', '--no-xattrs');
+    // 30 directories rewritten (1,200 files), two directories' modes changed, one of them to no write bit.
+    chmodSync(join(src, 'd39'), 0o755);
+    for (let d = 5; d < 35; d++) for (let f = 0; f < 40; f++) writeFileSync(join(src, `d${String(d).padStart(2, '0')}`, `f${f}`), `b: d${d} f${f}\n`);
+    chmodSync(join(src, 'd05'), 0o550);
+    await troveOk(repoPath, 'commit', src, '-r', 'b', '--no-xattrs');
+    const repo = await Repo.open(repoPath);
+    try {
+      const a = (await repo.refs.read('a'))!;
+      const b = (await repo.refs.read('b'))!;
+      await checkout(repo, a, join(dir, 'a'), { hardlink: true });
+      const r = await checkout(repo, b, join(dir, 'b-from-a'), { hardlink: true, from: { dir: join(dir, 'a'), commit: a } });
+      expect(r.linkedInWorker).toBeGreaterThan(0);
+      await checkout(repo, b, join(dir, 'b'), { hardlink: true });
+      const want = snapshot(join(dir, 'b'));
+      expect(snapshot(join(dir, 'b-from-a'))).toEqual(want);
+      expect(want.get('d05')?.mode).toBe(0o550);
+      expect(want.get('d39')?.mode).toBe(0o755);
+      expect(want.get('d05/f3')?.content).toBe('b: d5 f3\n');
+    } finally {
+      await repo.close();
+    }
+  });
+
+  it('a walk that fails after the worker started (a copied file whose object is missing) stops the worker and leaves no destination', async () => {
+    // The last file of the walk has an xattr (so it is copied, by the walk's own thread) and no object.
+    const last = join(src, 'd39', 'zz-last');
+    writeFileSync(last, 'the last file\n');
+    setAttributeSync(last, 'user.label', Buffer.from('copied'));
+    await troveOk(repoPath, 'commit', src, '-r', 'c');
+    const id = hashBytes(Buffer.from('the last file\n'));
+    rmSync(join(repoPath, 'objects', id.slice(0, 2), id.slice(2)));
+    const out = join(dir, 'c');
+    const r = await trove(['checkout', '--hardlink', 'c', out, '--repo', repoPath]);
+    expect(r.stderr).toBe(`trove: object ${id} is missing from the store\n`);
+    expect(r.code).toBe(5);
+    expect(existsSync(out)).toBe(false);
+  });
+});
+
 describe('the link worker', () => {
   const dir = tmpdir('trove-link-worker');
-  /** `n` object files of mode 0644 in `dir/objs`, and an empty `dir/<dest>`. */
+  /** `n` object files of mode 0644 in `dir/objs` (whatever the umask), and an empty `dir/<dest>`. */
   const objects = (n: number, dest: string) => {
     mkdirSync(join(dir, 'objs'), { recursive: true });
     mkdirSync(join(dir, dest));
     return Array.from({ length: n }, (_, i) => {
       const p = join(dir, 'objs', `o${i}`);
-      if (!existsSync(p)) writeFileSync(p, `object ${i}\n`, { mode: 0o644 });
+      if (!existsSync(p)) {
+        writeFileSync(p, `object ${i}\n`);
+        chmodSync(p, 0o644);
+      }
       return p;
     });
   };
   const uid = process.getuid!();
   const gid = process.getgid!();
+  const job = (object: string, dest: string, mode = 0o644, owner = uid) => ({ id: object.slice(-8), object, dest, mode, uid: owner, gid });
 
-  it('links what fits, and gives back what does not fit, is missing or is not a regular file', async () => {
+  it('links what fits, and gives back what does not fit, is missing, is a symlink or is not a regular file', async () => {
     const objs = objects(600, 'a');
-    const w = new LinkWorker<number>(isRoot);
-    objs.forEach((object, i) => w.add({ object, dest: join(dir, 'a', `f${i}`), mode: i === 7 ? 0o755 : 0o644, uid, gid, item: i }));
-    w.add({ object: join(dir, 'objs', 'none'), dest: join(dir, 'a', 'none'), mode: 0o644, uid, gid, item: 1000 });
-    w.add({ object: join(dir, 'objs'), dest: join(dir, 'a', 'dir'), mode: 0o644, uid, gid, item: 1001 });
-    if (isRoot) w.add({ object: objs[9]!, dest: join(dir, 'a', 'owner'), mode: 0o644, uid: uid + 1, gid, item: 1002 });
+    symlinkSync(objs[5]!, join(dir, 'objs', 'symlinked'));
+    const w = new LinkWorker(isRoot);
+    objs.forEach((object, i) => w.add(job(object, join(dir, 'a', `f${i}`), i === 7 ? 0o755 : 0o644)));
+    const odd = [job(join(dir, 'objs', 'none'), join(dir, 'a', 'none')), job(join(dir, 'objs'), join(dir, 'a', 'dir')), job(join(dir, 'objs', 'symlinked'), join(dir, 'a', 'sym'))];
+    if (isRoot) odd.push(job(objs[9]!, join(dir, 'a', 'owner'), 0o644, uid + 1));
+    for (const j of odd) w.add(j);
     const r = await w.finish();
     expect(r.linked).toBe(599);
-    expect(r.undone.sort((x, y) => x - y)).toEqual(isRoot ? [7, 1000, 1001, 1002] : [7, 1000, 1001]);
+    expect(r.undone.map((j) => j.dest).sort()).toEqual([join(dir, 'a', 'f7'), ...odd.map((j) => j.dest)].sort());
+    // An undone job comes back whole: the caller makes it from what it is given.
+    expect(r.undone.find((j) => j.dest.endsWith('/f7'))).toEqual(job(objs[7]!, join(dir, 'a', 'f7'), 0o755));
     expect(readdirSync(join(dir, 'a')).length).toBe(599);
     expect(lstatSync(join(dir, 'a', 'f3')).ino).toBe(lstatSync(objs[3]!).ino);
   });
 
-  it('fails with the link error (EEXIST) and links nothing after it', async () => {
+  it('fails with the link error (EEXIST), raises its flag at once, and links nothing after it', async () => {
     const objs = objects(600, 'b');
     writeFileSync(join(dir, 'b', 'f300'), 'in the way\n');
-    const w = new LinkWorker<number>(isRoot);
-    objs.forEach((object, i) => w.add({ object, dest: join(dir, 'b', `f${i}`), mode: 0o644, uid, gid, item: i }));
+    const w = new LinkWorker(isRoot);
+    // Only two batches of 256 at first: the failure is in the second.
+    objs.slice(0, 512).forEach((object, i) => w.add(job(object, join(dir, 'b', `f${i}`))));
+    const deadline = Date.now() + 10_000;
+    let raised = false;
+    while (!raised && Date.now() < deadline) {
+      try {
+        w.busy();
+        await new Promise((r) => setTimeout(r, 5));
+      } catch (err) {
+        expect(err).toBeInstanceOf(LinkWorkerFailed);
+        raised = true;
+      }
+    }
+    expect(raised).toBe(true);
+    const err = (await w.failed()) as NodeJS.ErrnoException;
+    expect(err.code).toBe('EEXIST');
+    expect(err.syscall).toBe('link');
+    expect(err.path).toBe(objs[300]);
+    expect(err.message).toContain(join(dir, 'b', 'f300'));
+    // The batch holding the failure stops there.
+    expect(readdirSync(join(dir, 'b')).length).toBe(301);
+  });
+
+  it('fails finish() with the link error when it is not looked for before', async () => {
+    const objs = objects(600, 'c');
+    writeFileSync(join(dir, 'c', 'f450'), 'in the way\n');
+    const w = new LinkWorker(isRoot);
+    objs.forEach((object, i) => w.add(job(object, join(dir, 'c', `f${i}`))));
     const err = await w.finish().then(() => undefined, (e: NodeJS.ErrnoException) => e);
     expect(err?.code).toBe('EEXIST');
-    expect(err?.syscall).toBe('link');
-    expect(err?.path).toBe(objs[300]);
-    expect(err?.message).toContain(join(dir, 'b', 'f300'));
-    // Batches of 256: the one holding the failure stops there, and later batches are not worked on.
-    expect(readdirSync(join(dir, 'b')).length).toBe(301);
+    expect(readdirSync(join(dir, 'c')).length).toBe(451);
   });
 });

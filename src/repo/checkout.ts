@@ -36,7 +36,7 @@ import { replaceAtomicSync } from '../util/fs-atomic.js';
 import type { Repo } from './repo.js';
 import type { GetSyncStore, ObjectFiles } from '../store/types.js';
 import { hashFileSync } from '../util/hash-file.js';
-import { LinkWorker } from './link-worker.js';
+import { LinkWorker, LinkWorkerFailed } from './link-worker.js';
 import { limiter } from '../util/limiter.js';
 import { writeXattrs } from './import/xattrs.js';
 import { readCommit } from './objects.js';
@@ -156,8 +156,9 @@ async function fill(repo: Repo, commitId: ObjectId, treeId: ObjectId, rootMeta: 
 
   const variantFor = (e: TreeEntry): string => {
     const obj = store.pathOf(e.id!);
-    // throwIfNoEntry: no exception object on the (corrupt-store) miss path either.
-    const ost = statSync(obj, { throwIfNoEntry: false });
+    // throwIfNoEntry: no exception object on the (corrupt-store) miss path either. lstat: an object
+    // file replaced by a symlink is not linked (link(2) would link the symlink), but copied, verified.
+    const ost = lstatSync(obj, { throwIfNoEntry: false });
     if (!ost) throw corrupt(`object ${e.id} is missing from the store`, { id: e.id });
     const fits = (st: Stats) => st.isFile() && (st.mode & 0o7777) === e.mode && ownedAs(st, e);
     // The common case, the object itself, needs no key and no memo.
@@ -213,16 +214,22 @@ async function fill(repo: Repo, commitId: ObjectId, treeId: ObjectId, rootMeta: 
    * (link-worker.ts): below it, the worker's start would cost more than it
    * saves.
    */
-  let linker: LinkWorker<{ e: TreeEntry; path: string }> | undefined;
+  let linker: LinkWorker | undefined;
   let inline = 0;
   /** Directories whose metadata waits for the worker's links below them (owner, then mode: a mode may forbid the links). */
   const deferredMeta: [string, TreeEntry][] = [];
 
   const fileEntry = (e: TreeEntry, path: string) => {
     if (useLinks && e.xattrs.length === 0) {
-      if (linker === undefined && ++inline > WORKER_AFTER_FILES) linker = new LinkWorker(isRoot);
+      if (linker === undefined && ++inline === WORKER_AFTER_FILES + 1) {
+        try {
+          linker = new LinkWorker(isRoot);
+        } catch {
+          // No thread to be had (a limit on threads or memory): the checkout links alone, as a small one does.
+        }
+      }
       if (linker !== undefined && !linker.busy()) {
-        linker.add({ object: store.pathOf(e.id!), dest: path, mode: e.mode, uid: e.uid, gid: e.gid, item: { e, path } });
+        linker.add({ id: e.id!, object: store.pathOf(e.id!), dest: path, mode: e.mode, uid: e.uid, gid: e.gid });
         return;
       }
       linkFile(e, path);
@@ -355,13 +362,16 @@ async function fill(repo: Repo, commitId: ObjectId, treeId: ObjectId, rootMeta: 
       linker = undefined;
       result.linked += linked;
       result.linkedInWorker = linked;
-      for (const { e, path } of undone) linkFile(e, path);
+      for (const j of undone) linkFile({ name: basename(j.dest), kind: 'file', id: j.id, mode: j.mode, uid: j.uid, gid: j.gid, size: 0, xattrs: [] }, j.dest);
       for (const [path, e] of deferredMeta) applyMeta(path, e);
     }
     if (isRoot) fchownSync(d.fd, rootMeta.uid, rootMeta.gid);
     fchmodSync(d.fd, rootMeta.mode);
     if (rootMeta.xattrs.length > 0) writeXattrs(d.base, rootMeta.xattrs);
-  } catch (err) {
+  } catch (caught) {
+    let err = caught;
+    // The walk stopped because the worker failed: the worker's own error is the one to report.
+    if (caught instanceof LinkWorkerFailed && linker !== undefined) err = await linker.failed();
     await linker?.stop();
     for (const name of readdirSync(d.base)) rmSync(join(d.base, name), { recursive: true, force: true });
     if (d.created) {

@@ -3,154 +3,196 @@ import { Worker } from 'node:worker_threads';
 /**
  * The second core of a large hard-link checkout. The checkout's thread
  * decodes trees, makes directories and decides every path; this worker
- * makes the links, the `stat` of each object before it, and nothing else.
+ * makes the links, the `lstat` of each object before it, and nothing else.
  * A link and a stat are system calls of about 20 µs each that do not
  * depend on each other across directories, so they run beside the tree
  * walk instead of after it (docs/design-notes.md, "Hard-link checkouts on
  * two cores").
  *
- * The worker links an object only when its stat fits the entry exactly
+ * The worker links an object only when its lstat fits the entry exactly
  * (a regular file, the entry's mode and, as root, its owner), as the
  * checkout's own test does. Anything else comes back undone: an object
  * that does not fit (a variant is needed), is missing, or has no link to
  * spare (EMLINK). The checkout then does those itself, in its own thread,
  * with its usual errors. Any other failure stops the worker and fails the
- * checkout with that error.
+ * checkout with that error; the worker raises a flag in shared memory at
+ * once, so the checkout stops its walk at its next file instead of at the
+ * end.
  */
 const SCRIPT = `
 const { parentPort, workerData } = require('node:worker_threads');
-const { statSync, linkSync } = require('node:fs');
+const { lstatSync, linkSync } = require('node:fs');
 const isRoot = workerData.isRoot;
-const done = new Int32Array(workerData.done);
-let failed = false;
+const state = new Int32Array(workerData.state);
+Atomics.store(state, 2, 1);
 parentPort.on('message', (m) => {
   if (m === null) return parentPort.postMessage({ kind: 'end' });
-  if (failed) return;
-  const { n, paths, meta } = m;
-  const undone = [];
-  for (let i = 0; i < meta.length / 3; i++) {
+  if (Atomics.load(state, 1) !== 0) return;
+  const { ids, paths, meta } = m;
+  const undone = { ids: [], paths: [], meta: [] };
+  let linked = 0;
+  for (let i = 0; i < ids.length; i++) {
     const obj = paths[2 * i];
-    const st = statSync(obj, { throwIfNoEntry: false });
-    if (!st || !st.isFile() || (st.mode & 0o7777) !== meta[3 * i] || (isRoot && (st.uid !== meta[3 * i + 1] || st.gid !== meta[3 * i + 2]))) {
-      undone.push(i);
-      continue;
-    }
-    try {
-      linkSync(obj, paths[2 * i + 1]);
-    } catch (err) {
-      if (err.code === 'EMLINK') {
-        undone.push(i);
-        continue;
+    const st = lstatSync(obj, { throwIfNoEntry: false });
+    let ok = st !== undefined && st.isFile() && (st.mode & 0o7777) === meta[3 * i] && (!isRoot || (st.uid === meta[3 * i + 1] && st.gid === meta[3 * i + 2]));
+    if (ok) {
+      try {
+        linkSync(obj, paths[2 * i + 1]);
+        linked++;
+      } catch (err) {
+        if (err.code !== 'EMLINK') {
+          Atomics.store(state, 1, 1);
+          return parentPort.postMessage({ kind: 'error', message: err.message, code: err.code, errno: err.errno, syscall: err.syscall, path: err.path, dest: err.dest });
+        }
+        ok = false;
       }
-      failed = true;
-      return parentPort.postMessage({ kind: 'error', message: err.message, code: err.code, errno: err.errno, syscall: err.syscall, path: err.path, dest: err.dest });
+    }
+    if (!ok) {
+      undone.ids.push(ids[i]);
+      undone.paths.push(obj, paths[2 * i + 1]);
+      undone.meta.push(meta[3 * i], meta[3 * i + 1], meta[3 * i + 2]);
     }
   }
-  parentPort.postMessage({ kind: 'batch', n, undone });
-  Atomics.add(done, 0, 1);
+  parentPort.postMessage({ kind: 'batch', linked, undone });
+  Atomics.add(state, 0, 1);
 });
 `;
 
 /** Files per message: large enough that a message costs little against its links, small enough that the worker starts early. */
 const BATCH = 256;
 
-export interface LinkJob<T> {
-  /** The object file to link. */
+/** A file to link: object `id` at `object`, to be named `dest`, with the entry's mode and owner. */
+export interface LinkJob {
+  id: string;
   object: string;
-  /** The new name. */
   dest: string;
   mode: number;
   uid: number;
   gid: number;
-  /** The caller's own record of the entry, given back when the worker did not link it. */
-  item: T;
 }
 
-export class LinkWorker<T> {
+/** Thrown by `add` once the worker failed; `finish` then gives the worker's own error. */
+export class LinkWorkerFailed extends Error {
+  constructor() {
+    super("the checkout's link worker failed");
+  }
+}
+
+interface Batch {
+  ids: string[];
+  paths: string[];
+  meta: number[] | Int32Array;
+}
+
+export class LinkWorker {
   private readonly worker: Worker;
-  /** Batches the worker has finished, counted by the worker: read while this thread never yields. */
-  private readonly done = new Int32Array(new SharedArrayBuffer(4));
-  private readonly sent = new Map<number, LinkJob<T>[]>();
-  private queue: LinkJob<T>[] = [];
+  /**
+   * [0]: batches the worker finished; [1]: 1 once it failed; [2]: 1 once it
+   * runs. Written by the worker, read by the checkout's thread while it
+   * never yields (so before any event of the worker reaches it).
+   */
+  private readonly state = new Int32Array(new SharedArrayBuffer(12));
+  private queue: LinkJob[] = [];
   private batches = 0;
   private linked = 0;
-  private readonly undone: T[] = [];
+  private readonly undone: LinkJob[] = [];
+  /** Batches sent and not yet answered: given back whole when the worker never started. */
+  private readonly unanswered = new Map<number, LinkJob[]>();
   private failure: Error | undefined;
   private settled = false;
   private readonly ended: Promise<void>;
 
+  /** Throws when the thread cannot be made (a limit on threads, memory): the caller links alone. */
   constructor(isRoot: boolean) {
-    this.worker = new Worker(SCRIPT, { eval: true, workerData: { isRoot, done: this.done.buffer } });
+    this.worker = new Worker(SCRIPT, { eval: true, workerData: { isRoot, state: this.state.buffer } });
     this.ended = new Promise<void>((done) => {
-      const resolve = () => {
+      const settle = (failure?: Error) => {
+        if (this.settled) return;
         this.settled = true;
+        if (failure && !this.running()) {
+          // The thread never ran a line (no resources to start it): nothing was linked, everything sent is undone.
+          for (const jobs of this.unanswered.values()) this.undone.push(...jobs);
+          this.unanswered.clear();
+        } else this.failure = failure;
         done();
       };
-      this.worker.on('message', (m: { kind: 'batch'; n: number; undone: number[] } | { kind: 'end' } | ({ kind: 'error'; message: string } & Record<string, unknown>)) => {
+      this.worker.on('message', (m: ({ kind: 'batch'; linked: number; undone: Batch } | { kind: 'end' } | { kind: 'error'; message: string }) & Record<string, unknown>) => {
         if (m.kind === 'batch') {
-          const jobs = this.sent.get(m.n)!;
-          this.sent.delete(m.n);
-          this.linked += jobs.length - m.undone.length;
-          for (const i of m.undone) this.undone.push(jobs[i]!.item);
+          this.unanswered.delete(this.answered++);
+          this.linked += m.linked;
+          const u = m.undone;
+          u.ids.forEach((id, i) => {
+            this.undone.push({ id, object: u.paths[2 * i]!, dest: u.paths[2 * i + 1]!, mode: u.meta[3 * i]!, uid: u.meta[3 * i + 1]!, gid: u.meta[3 * i + 2]! });
+          });
         } else if (m.kind === 'end') {
-          resolve();
+          settle();
         } else {
           // The link's own error, as the checkout's thread would have thrown it.
           const { kind: _kind, message, ...fields } = m;
-          this.failure = Object.assign(new Error(message), fields);
-          resolve();
+          settle(Object.assign(new Error(message), fields));
         }
       });
-      this.worker.on('error', (err) => {
-        if (this.settled) return;
-        this.failure = err;
-        resolve();
-      });
-      this.worker.on('exit', () => {
-        if (this.settled) return;
-        this.failure = new Error("the checkout's link worker stopped before it was done");
-        resolve();
-      });
+      this.worker.on('error', (err) => settle(err));
+      this.worker.on('exit', () => settle(new Error("the checkout's link worker stopped before it was done")));
     });
+  }
+
+  private answered = 0;
+
+  private running(): boolean {
+    return Atomics.load(this.state, 2) === 1;
   }
 
   /**
    * Whether two batches or more wait for the worker: the caller then links
    * the file itself, so that neither thread waits for the other at the end.
+   * Throws LinkWorkerFailed once the worker failed.
    */
   busy(): boolean {
-    return this.batches - Atomics.load(this.done, 0) >= 2;
+    if (Atomics.load(this.state, 1) !== 0) throw new LinkWorkerFailed();
+    return this.batches - Atomics.load(this.state, 0) >= 2;
   }
 
-  add(job: LinkJob<T>): void {
+  add(job: LinkJob): void {
     this.queue.push(job);
     if (this.queue.length >= BATCH) this.send();
   }
 
   private send(): void {
     if (this.queue.length === 0) return;
-    const n = this.batches++;
+    const ids: string[] = [];
     const paths: string[] = [];
     const meta = new Int32Array(this.queue.length * 3);
     this.queue.forEach((j, i) => {
+      ids.push(j.id);
       paths.push(j.object, j.dest);
       meta[3 * i] = j.mode;
       meta[3 * i + 1] = j.uid;
       meta[3 * i + 2] = j.gid;
     });
-    this.sent.set(n, this.queue);
+    // Kept only until the worker is known to run: after that, what it did not link comes back in its answer.
+    if (!this.running()) this.unanswered.set(this.batches, this.queue);
+    this.batches++;
     this.queue = [];
-    this.worker.postMessage({ n, paths, meta });
+    this.worker.postMessage({ ids, paths, meta } satisfies Batch);
   }
 
-  /** Waits for every link sent; the number linked and the items left to the caller. Throws the first failure. */
-  async finish(): Promise<{ linked: number; undone: T[] }> {
+  /** Waits for every link sent; the number linked and the jobs left to the caller. Throws the first failure. */
+  async finish(): Promise<{ linked: number; undone: LinkJob[] }> {
+    if (this.settled && !this.running()) this.undone.push(...this.queue.splice(0));
     this.send();
     this.worker.postMessage(null);
     await this.ended;
     await this.worker.terminate();
     if (this.failure) throw this.failure;
     return { linked: this.linked, undone: this.undone };
+  }
+
+  /** The worker's own error once it failed (after LinkWorkerFailed), and the worker stopped. */
+  async failed(): Promise<Error> {
+    await this.ended;
+    await this.worker.terminate();
+    return this.failure ?? new LinkWorkerFailed();
   }
 
   /** Stops the worker, links in flight or not (the checkout failed and removes what it made). */
