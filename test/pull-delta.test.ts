@@ -443,3 +443,34 @@ describe('patches in delta packs', () => {
     expect(objectIds(client.path)).toEqual(before);
   });
 });
+
+describe('writing a pack from a store with a rotted object', () => {
+  it('refuses the pack, writes no pack file, and says which object is corrupt (small objects are read whole, large ones streamed)', async () => {
+    const dir = tmpdir('trove-delta-rot');
+    const repo = join(dir, 'repo');
+    const src = join(dir, 'src');
+    mkdirSync(src);
+    writeFileSync(join(src, 'small'), 'a small file\n');
+    writeFileSync(join(src, 'large'), Buffer.alloc(3 << 20, 7));
+    await troveOk(repo, 'init');
+    const tip = JSON.parse(await troveOk(repo, 'commit', src, '-r', 'main', '--json')).commit as string;
+    for (const content of [Buffer.from('a small file\n'), Buffer.alloc(3 << 20, 7)]) {
+      const id = hashBytes(content);
+      const obj = join(repo, 'objects', id.slice(0, 2), id.slice(2));
+      const saved = readFileSync(obj);
+      const rotted = Buffer.from(saved);
+      rotted[0] ^= 1;
+      writeFileSync(obj, rotted);
+      try {
+        const r = await trove(['--repo', repo, 'delta', '--from-empty', tip, '--no-update-summary']);
+        expect(r.stderr).toBe(`trove: object ${id} is corrupt in the local store; the pack is not written\n`);
+        expect(r.code).toBe(5);
+        expect(readdirSync(join(repo, 'deltas'))).toEqual([]);
+      } finally {
+        writeFileSync(obj, saved);
+      }
+    }
+    await troveOk(repo, 'delta', '--from-empty', tip, '--no-update-summary');
+    expect(readdirSync(join(repo, 'deltas')).length).toBe(1);
+  });
+});

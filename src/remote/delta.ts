@@ -1,5 +1,4 @@
-import { createWriteStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { createWriteStream, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable, type Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -8,22 +7,22 @@ import { lzma } from '../util/compression.js';
 import { replaceAtomic } from '../util/fs-atomic.js';
 import type { ObjectId } from '../util/hash.js';
 import type { TreeEntry } from '../format/types.js';
-import { readCommit, readTree } from '../repo/objects.js';
+import { readCommitSync, readTreeSync } from '../repo/objects.js';
 import type { Repo } from '../repo/repo.js';
-import { isPublicMode, type GetStore } from '../store/types.js';
+import { isPublicMode, type GetSyncStore } from '../store/types.js';
 import { DELTAS_DIR, deltaName } from './layout.js';
 import { type PackEntry, packStream } from './pack.js';
 import { type OnProgress, progressOf } from '../util/progress.js';
 
 /** Every object reachable from `commit` (its history and trees), added to `seen`. */
-async function markReachable(store: GetStore, commit: ObjectId, seen: Set<ObjectId>): Promise<void> {
+function markReachable(store: GetSyncStore, commit: ObjectId, seen: Set<ObjectId>): void {
   const commits = [commit];
   const trees: ObjectId[] = [];
   while (commits.length) {
     const id = commits.pop()!;
     if (seen.has(id)) continue;
     seen.add(id);
-    const c = await readCommit(store, id);
+    const c = readCommitSync(store, id);
     commits.push(...c.parents);
     trees.push(c.tree);
   }
@@ -31,7 +30,7 @@ async function markReachable(store: GetStore, commit: ObjectId, seen: Set<Object
     const id = trees.pop()!;
     if (seen.has(id)) continue;
     seen.add(id);
-    for (const e of (await readTree(store, id)).entries) {
+    for (const e of readTreeSync(store, id).entries) {
       if (e.kind === 'dir') trees.push(e.id!);
       else if (e.kind === 'file') seen.add(e.id!);
     }
@@ -85,9 +84,10 @@ function namesakes(entries: TreeEntry[], older: TreeEntry[]): Map<string, TreeEn
  * install order: every object after everything it references, so a reader
  * can install them as they arrive. Unchanged subtrees are skipped whole.
  */
-export async function deltaEntries(store: GetStore, from: ObjectId | null, to: ObjectId): Promise<PackEntry[]> {
+export async function deltaEntries(store: GetSyncStore, from: ObjectId | null, to: ObjectId): Promise<PackEntry[]> {
   const have = new Set<ObjectId>();
-  if (from) await markReachable(store, from, have);
+  // Blocking reads throughout: a pack's walk reads thousands of small trees one after another.
+  if (from) markReachable(store, from, have);
   const out: PackEntry[] = [];
   /**
    * Emits tree `id` and what it needs, each file and directory with its
@@ -95,15 +95,15 @@ export async function deltaEntries(store: GetStore, from: ObjectId | null, to: O
    * entries of FROM's trees, so the reader has every one of them, and none
    * is an object of the pack.
    */
-  const emitTree = async (id: ObjectId, base: ObjectId | undefined): Promise<void> => {
+  const emitTree = (id: ObjectId, base: ObjectId | undefined): void => {
     if (have.has(id)) return;
     have.add(id);
-    const entries = (await readTree(store, id)).entries;
-    const beside = base === undefined ? undefined : namesakes(entries, (await readTree(store, base)).entries);
+    const entries = readTreeSync(store, id).entries;
+    const beside = base === undefined ? undefined : namesakes(entries, readTreeSync(store, base).entries);
     for (const e of entries) {
       const b = beside?.get(e.name);
       const older = b !== undefined && b.kind === e.kind && b.id !== e.id ? b.id : undefined;
-      if (e.kind === 'dir') await emitTree(e.id!, older);
+      if (e.kind === 'dir') emitTree(e.id!, older);
       else if (e.kind === 'file' && !have.has(e.id!)) {
         have.add(e.id!);
         out.push(older === undefined ? { id: e.id!, kind: 'blob' } : { id: e.id!, kind: 'blob', base: older });
@@ -111,7 +111,7 @@ export async function deltaEntries(store: GetStore, from: ObjectId | null, to: O
     }
     out.push(base === undefined ? { id, kind: 'tree' } : { id, kind: 'tree', base });
   };
-  const fromTree = from ? (await readCommit(store, from)).tree : undefined;
+  const fromTree = from ? readCommitSync(store, from).tree : undefined;
   // Commits parents first, without recursion (histories can be long).
   const stack: ObjectId[] = [to];
   while (stack.length) {
@@ -120,14 +120,14 @@ export async function deltaEntries(store: GetStore, from: ObjectId | null, to: O
       stack.pop();
       continue;
     }
-    const c = await readCommit(store, top);
+    const c = readCommitSync(store, top);
     const missing = c.parents.filter((p) => !have.has(p));
     if (missing.length) {
       stack.push(...missing);
       continue;
     }
     stack.pop();
-    await emitTree(c.tree, fromTree);
+    emitTree(c.tree, fromTree);
     have.add(top);
     out.push({ id: top, kind: 'commit' });
   }
@@ -174,7 +174,7 @@ export async function writeDelta(repo: Repo, from: ObjectId | null, to: ObjectId
   // A pack that carries a private object is as private as it is (docs/security.md, "Private files").
   let mode = 0o644;
   for (const e of entries) {
-    const st = await stat(repo.store.pathOf(e.id));
+    const st = statSync(repo.store.pathOf(e.id));
     total += st.size;
     if (!isPublicMode(st.mode)) mode = 0o600;
   }

@@ -1,5 +1,5 @@
 import { createDelta } from 'fossil-delta';
-import { corrupt } from '../util/errors.js';
+import { corrupt, isTroveError } from '../util/errors.js';
 import { bytesToId, idToBytes, newHasher, type ObjectId } from '../util/hash.js';
 import type { DiskStore } from '../store/disk.js';
 
@@ -53,9 +53,9 @@ export interface PackEntry {
  * (verified), so that it is not read again; undefined when no patch was
  * tried (no base, or either object too large).
  */
-async function tryPatch(store: Pick<DiskStore, 'sizeOf' | 'getSync'>, e: PackEntry, size: number): Promise<{ frames: Buffer[] } | { bytes: Buffer } | undefined> {
+function tryPatch(store: Pick<DiskStore, 'sizeOfSync' | 'getSync'>, e: PackEntry, size: number): { frames: Buffer[] } | { bytes: Buffer } | undefined {
   if (e.base === undefined || e.kind === 'commit' || size > PATCH_MAX || size < 64) return undefined;
-  if ((await store.sizeOf(e.base)) > PATCH_MAX) return undefined;
+  if (store.sizeOfSync(e.base) > PATCH_MAX) return undefined;
   // Both read verified: a patch must never be made from, or into, a corrupt object.
   const bytes = store.getSync(e.id);
   const delta = createDelta(store.getSync(e.base), bytes);
@@ -69,6 +69,9 @@ async function tryPatch(store: Pick<DiskStore, 'sizeOf' | 'getSync'>, e: PackEnt
   return { frames: [frame, Buffer.from(delta.buffer, delta.byteOffset, delta.byteLength)] };
 }
 
+/** Objects up to this size are read whole, blocking; larger ones are streamed. */
+const READ_WHOLE = 1 << 20;
+
 /**
  * The uncompressed bytes of a pack of `entries`, read from `store` and
  * re-hashed on the way; `onObject` gets each object's size once it is
@@ -76,7 +79,7 @@ async function tryPatch(store: Pick<DiskStore, 'sizeOf' | 'getSync'>, e: PackEnt
  * where that is smaller.
  */
 export async function* packStream(
-  store: Pick<DiskStore, 'sizeOf' | 'openRead' | 'getSync'>,
+  store: Pick<DiskStore, 'sizeOfSync' | 'openRead' | 'getSync'>,
   entries: PackEntry[],
   onObject?: (size: number) => void,
 ): AsyncIterable<Buffer> {
@@ -85,8 +88,9 @@ export async function* packStream(
   head.writeUInt32BE(entries.length, 8);
   yield head;
   for (const e of entries) {
-    const size = await store.sizeOf(e.id);
-    const tried = await tryPatch(store, e, size);
+    // Blocking stat and reads of the small objects (almost all): a promise per object costs more than the read.
+    const size = store.sizeOfSync(e.id);
+    const tried = tryPatch(store, e, size);
     if (tried && 'frames' in tried) {
       yield* tried.frames;
       onObject?.(size);
@@ -99,6 +103,19 @@ export async function* packStream(
     yield frame;
     if (tried) {
       yield tried.bytes;
+      onObject?.(size);
+      continue;
+    }
+    if (size <= READ_WHOLE) {
+      // Read whole and verified (getSync re-hashes).
+      let bytes: Buffer;
+      try {
+        bytes = store.getSync(e.id);
+      } catch (err) {
+        if (isTroveError(err, 'E_CORRUPT')) throw corrupt(`object ${e.id} is corrupt in the local store; the pack is not written`);
+        throw err;
+      }
+      yield bytes;
       onObject?.(size);
       continue;
     }

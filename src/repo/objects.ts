@@ -1,7 +1,7 @@
 import { decodeCommit, decodeTree, encodeCommit, encodeTree } from '../format/codec.js';
 import type { Commit, Tree } from '../format/types.js';
 import type { ObjectId } from '../util/hash.js';
-import type { GetStore, ObjectStore } from '../store/types.js';
+import type { GetStore, GetSyncStore, ObjectStore } from '../store/types.js';
 
 /** Reads and validates a tree object. */
 export async function readTree(store: GetStore, id: ObjectId): Promise<Tree> {
@@ -11,6 +11,16 @@ export async function readTree(store: GetStore, id: ObjectId): Promise<Tree> {
 /** Reads and validates a commit object. */
 export async function readCommit(store: GetStore, id: ObjectId): Promise<Commit> {
   return decodeCommit(await store.get(id));
+}
+
+/** readTree, blocking: for walks of many trees, where each promise costs a round trip through the thread pool. */
+export function readTreeSync(store: GetSyncStore, id: ObjectId): Tree {
+  return decodeTree(store.getSync(id));
+}
+
+/** readCommit, blocking. */
+export function readCommitSync(store: GetSyncStore, id: ObjectId): Commit {
+  return decodeCommit(store.getSync(id));
 }
 
 /** Writes a tree object; returns its id. */

@@ -169,6 +169,13 @@ export class DiskStore extends FilePuts implements ObjectStore, ObjectFiles, Pub
     }
   }
 
+  /** Size in bytes of a stored object, blocking: one stat, where the promise costs a round trip through the thread pool. */
+  sizeOfSync(id: ObjectId): number {
+    const st = statSync(this.pathOf(id), { throwIfNoEntry: false });
+    if (!st) throw notFound(`object ${id} not found`);
+    return st.size;
+  }
+
   /** Size in bytes of a stored object. */
   async sizeOf(id: ObjectId): Promise<number> {
     try {
