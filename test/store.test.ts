@@ -109,6 +109,28 @@ function recordingInstalls(disk: DiskStore, installed: ObjectId[]): DiskStore {
 }
 
 describe('Transaction', () => {
+  it('stores every object whether its shard was found empty, found full, or taken to be full without a look', async () => {
+    const disk = await newDisk();
+    // Content objects (a hint makes them content) until 12 shards hold one and the rest are empty.
+    const seeded = new Set<string>();
+    for (let i = 0; seeded.size < 12; i++) {
+      const bytes = text(`seed ${i}`);
+      const shard = sha256(bytes).slice(0, 2);
+      if (seeded.has(shard)) continue;
+      seeded.add(shard);
+      await disk.put(bytes, { private: false });
+    }
+    const txn = new Transaction(disk);
+    const ids: ObjectId[] = [];
+    // A few hundred objects: some in seeded shards, most in empty ones (after 8 full ones, empty shards are not looked at).
+    for (let i = 0; i < 300; i++) ids.push((await txn.put(text(`new ${i}`), { private: false })).id);
+    await txn.commit();
+    for (const [i, id] of ids.entries()) expect(Buffer.from(await disk.get(id)).toString()).toBe(`new ${i}`);
+    expect((await listAll(disk)).length).toBe(312);
+    expect(readdirSync(disk.tmpDir)).toEqual([]);
+    expect(readdirSync(disk.objectsDir)).toHaveLength(256);
+  });
+
   it('abort leaves the store exactly as it was', async () => {
     const disk = await newDisk();
     const kept = await disk.put(text('already there'));

@@ -56,10 +56,22 @@ export class IndexDb {
     await this.db.batch(keys.map((key) => ({ type: 'del' as const, key })));
   }
 
-  /** Keys and values under a prefix. */
+  /**
+   * Keys and values under a prefix, read in batches of up to 1,000 entries
+   * or 4 MiB: each batch is one round trip to LevelDB's thread, and with
+   * the default of 16 KiB the stat cache of a whole system (about 2 MB)
+   * took 65 ms to read instead of 25.
+   */
   async *entries<T>(prefix: string): AsyncIterable<[string, T]> {
-    for await (const [k, v] of this.db.iterator({ gte: prefix, lt: `${prefix}\xff` })) {
-      yield [k, JSON.parse(v) as T];
+    const it = this.db.iterator({ gte: prefix, lt: `${prefix}\xff`, highWaterMarkBytes: 4 << 20 });
+    try {
+      for (;;) {
+        const batch = await it.nextv(1000);
+        if (batch.length === 0) return;
+        for (const [k, v] of batch) yield [k, JSON.parse(v) as T];
+      }
+    } finally {
+      await it.close();
     }
   }
 
