@@ -459,7 +459,7 @@ describe('writing a pack from a store with a rotted object', () => {
       const obj = join(repo, 'objects', id.slice(0, 2), id.slice(2));
       const saved = readFileSync(obj);
       const rotted = Buffer.from(saved);
-      rotted[0] ^= 1;
+      rotted[0] = rotted[0]! ^ 1;
       writeFileSync(obj, rotted);
       try {
         const r = await trove(['--repo', repo, 'delta', '--from-empty', tip, '--no-update-summary']);

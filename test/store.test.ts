@@ -118,12 +118,12 @@ describe('Transaction', () => {
       const shard = sha256(bytes).slice(0, 2);
       if (seeded.has(shard)) continue;
       seeded.add(shard);
-      await disk.put(bytes, { private: false });
+      disk.putSync(bytes, { private: false });
     }
     const txn = new Transaction(disk);
     const ids: ObjectId[] = [];
     // A few hundred objects: some in seeded shards, most in empty ones (after 8 full ones, empty shards are not looked at).
-    for (let i = 0; i < 300; i++) ids.push((await txn.put(text(`new ${i}`), { private: false })).id);
+    for (let i = 0; i < 300; i++) ids.push(txn.putSync(text(`new ${i}`), { private: false }).id);
     await txn.commit();
     for (const [i, id] of ids.entries()) expect(Buffer.from(await disk.get(id)).toString()).toBe(`new ${i}`);
     expect((await listAll(disk)).length).toBe(312);
