@@ -1,6 +1,6 @@
 import { ioError, isErrno, usage } from '../util/errors.js';
 import type { TreeEntry } from '../format/types.js';
-import { readTree } from './objects.js';
+import { readTreeSync } from './objects.js';
 import type { Repo } from './repo.js';
 import { locate, type ResolveOptions } from './resolve.js';
 
@@ -21,7 +21,8 @@ export async function listPath(repo: Repo, spec: string, opts: { recursive?: boo
   const loc = await locate(repo, spec, opts);
   const rows: ListedEntry[] = [];
   const walk = async (treeId: string, prefix: string): Promise<void> => {
-    for (const e of (await readTree(repo.store, treeId)).entries) {
+    // Blocking: `ls -r` of a system reads its ~2,000 trees one after another.
+    for (const e of readTreeSync(repo.store, treeId).entries) {
       rows.push({ path: prefix + e.name, entry: e });
       if (opts.recursive && e.kind === 'dir') await walk(e.id!, `${prefix}${e.name}/`);
     }

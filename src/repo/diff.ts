@@ -2,8 +2,8 @@ import { encodeTree } from '../format/codec.js';
 import { compareNames } from '../format/names.js';
 import type { Commit, TreeEntry } from '../format/types.js';
 import { hashBytes, type ObjectId } from '../util/hash.js';
-import type { GetStore, HasStore } from '../store/types.js';
-import { readCommit, TreeCache } from './objects.js';
+import type { GetStore, GetSyncStore, HasStore } from '../store/types.js';
+import { hasGetSync, readCommit, TreeCache } from './objects.js';
 
 export type ChangeKind = 'added' | 'removed' | 'modified';
 
@@ -168,7 +168,9 @@ export async function commitChanges(
 ): Promise<{ parent: ObjectId | null; changes: Change[] } | null> {
   const parent = commit.parents[0];
   if (parent === undefined) {
-    const view: GetStore = { get: async (id) => (id === EMPTY_TREE_ID ? EMPTY_TREE : store.get(id)) };
+    const view: GetStore & Partial<GetSyncStore> = { get: async (id) => (id === EMPTY_TREE_ID ? EMPTY_TREE : store.get(id)) };
+    // Blocking reads where the store has them (see TreeCache): a root commit's diff reads every tree.
+    if (hasGetSync(store)) view.getSync = (id) => (id === EMPTY_TREE_ID ? EMPTY_TREE : store.getSync(id));
     return { parent: null, changes: await diffTrees(view, EMPTY_TREE_ID, commit.tree, opts) };
   }
   if (!(await store.has(parent))) return null;

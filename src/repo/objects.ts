@@ -23,6 +23,11 @@ export function readCommitSync(store: GetSyncStore, id: ObjectId): Commit {
   return decodeCommit(store.getSync(id));
 }
 
+/** Whether `store` also reads blocking (a disk store does; a transaction or a view over one may not). */
+export function hasGetSync(store: GetStore): store is GetStore & GetSyncStore {
+  return typeof (store as Partial<GetSyncStore>).getSync === 'function';
+}
+
 /** Writes a tree object; returns its id. */
 export async function writeTree(store: Pick<ObjectStore, 'put'>, tree: Tree): Promise<ObjectId> {
   return (await store.put(encodeTree(tree))).id;
@@ -44,7 +49,9 @@ export class TreeCache {
   async get(id: ObjectId): Promise<Tree> {
     let t = this.trees.get(id);
     if (!t) {
-      t = await readTree(this.store, id);
+      // Blocking where the store can (a disk store): walks that await each tree in turn (diff, show)
+      // otherwise pay a round trip through the thread pool per tree.
+      t = hasGetSync(this.store) ? readTreeSync(this.store, id) : await readTree(this.store, id);
       if (this.trees.size >= this.max) this.trees.clear();
       this.trees.set(id, t);
     }

@@ -5,7 +5,7 @@ import type { Repo } from '../../repo/repo.js';
 import { activate, chooseLink, isGenerationNumber, noSuchGeneration, readLinkTarget, resolveActivation, swapLink } from '../activation/activate.js';
 import { type BisectState, clearBisectState, readBisectState, type RemoteBisect, statePath, type Verdict, writeBisectState } from './state.js';
 import { diffGenerations, type GenerationDiff } from '../generations/diff.js';
-import { readCommit } from '../../repo/objects.js';
+import { readCommitSync } from '../../repo/objects.js';
 import { DEFAULT_PROFILE, listGenerations } from '../profiles.js';
 import { resolveRev } from '../../repo/resolve.js';
 
@@ -160,7 +160,8 @@ async function firstParentRange(repo: Repo, bad: ObjectId | undefined, good: Obj
   while (id !== good) {
     if (!id) throw usage(`${good} is not on the first-parent history of ${bad}`);
     commits.push(id);
-    id = (await readCommit(repo.store, id)).parents[0];
+    // Blocking: a history of a thousand commits is a thousand reads one after another.
+    id = readCommitSync(repo.store, id).parents[0];
   }
   return { bad, good, commits: commits.reverse() };
 }
@@ -193,7 +194,8 @@ async function assertOnRef(repo: Repo, ref: string, bad: ObjectId, spec: string)
   let id: ObjectId | undefined = await resolveRev(repo, ref);
   while (id) {
     if (id === bad) return;
-    id = (await readCommit(repo.store, id)).parents[0];
+    // Blocking: a history of a thousand commits is a thousand reads one after another.
+    id = readCommitSync(repo.store, id).parents[0];
   }
   throw usage(`--bad ${spec} (${bad.slice(0, 12)}) is not on the first-parent history of ${ref}`);
 }
