@@ -321,8 +321,14 @@ async function fetchSelectedByDeltas(ctx: PullContext, commits: ObjectId[], summ
   const { repo, opts } = ctx;
   if (opts.deltas === false) return;
   const listed = [...Object.values(summary.refs), ...Object.values(summary.generations ?? {}).flatMap((gs) => gs.map((g) => g.commit))];
+  // Blocking, and the first one found is enough: a summary lists every ref and generation.
   let hasAny = false;
-  for (const id of new Set(listed)) if (await repo.store.has(id)) hasAny = true;
+  for (const id of new Set(listed)) {
+    if (repo.store.hasSync(id)) {
+      hasAny = true;
+      break;
+    }
+  }
   for (const id of commits) {
     if (await repo.store.has(id)) continue;
     const delta = await chooseDelta(repo, summary.deltas, id, hasAny, ctx.signed);
