@@ -1,6 +1,7 @@
 import { unsafeArchive } from '../../util/errors.js';
 import { treePathProblem } from '../../util/limits.js';
 import { compareNames, nameProblem } from '../../format/names.js';
+import { encodeTree } from '../../format/codec.js';
 import { DEFAULT_DIR_META, type DirMeta, type TreeEntry, type Xattr } from '../../format/types.js';
 import type { ObjectId } from '../../util/hash.js';
 import type { ObjectStore } from '../../store/types.js';
@@ -129,7 +130,7 @@ export class TreeBuilder {
    * metadata, and the blobs of the files other users may read (the file
    * readable by others, every directory above it searchable by others).
    */
-  async write(store: Pick<ObjectStore, 'put'>): Promise<{ tree: ObjectId; root: DirMeta; publicFiles: Set<ObjectId> }> {
+  async write(store: Pick<ObjectStore, 'put'> & Partial<Pick<ObjectStore, 'putSync'>>): Promise<{ tree: ObjectId; root: DirMeta; publicFiles: Set<ObjectId> }> {
     const publicFiles = new Set<ObjectId>();
     const writeDir = async (dir: Node & { kind: 'dir' }, open: boolean): Promise<ObjectId> => {
       const entries: TreeEntry[] = [];
@@ -144,7 +145,8 @@ export class TreeBuilder {
         }
         else entries.push({ ...base, kind: 'symlink', target: n.target, size: Buffer.byteLength(n.target) });
       }
-      return writeTree(store, { entries });
+      // Blocking where the store can: a package's hundreds of trees are written one after another.
+      return store.putSync ? store.putSync(encodeTree({ entries })).id : writeTree(store, { entries });
     };
     const tree = await writeDir(this.root, (this.root.meta.mode & 0o001) !== 0);
     return { tree, root: { ...this.root.meta, mode: this.root.meta.mode & 0o7777 }, publicFiles };
