@@ -234,6 +234,16 @@ describe('the link worker', () => {
     expect(readdirSync(join(dir, 'b')).length).toBe(301);
   });
 
+  it('a worker that dies before it runs links nothing and gives every job back', async () => {
+    const objs = objects(600, 'd');
+    const w = new LinkWorker(isRoot, 'throw new Error("no thread for you")');
+    objs.forEach((object, i) => w.add(job(object, join(dir, 'd', `f${i}`))));
+    const r = await w.finish();
+    expect(r.linked).toBe(0);
+    expect(r.undone.map((j) => j.dest).sort()).toEqual(objs.map((_o, i) => join(dir, 'd', `f${i}`)).sort());
+    expect(readdirSync(join(dir, 'd'))).toEqual([]);
+  });
+
   it('fails finish() with the link error when it is not looked for before', async () => {
     const objs = objects(600, 'c');
     writeFileSync(join(dir, 'c', 'f450'), 'in the way\n');

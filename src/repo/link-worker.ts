@@ -102,9 +102,13 @@ export class LinkWorker {
   private settled = false;
   private readonly ended: Promise<void>;
 
-  /** Throws when the thread cannot be made (a limit on threads, memory): the caller links alone. */
-  constructor(isRoot: boolean) {
-    this.worker = new Worker(SCRIPT, { eval: true, workerData: { isRoot, state: this.state.buffer } });
+  /**
+   * Throws when the thread cannot be made (a limit on threads, memory): the
+   * caller links alone. `script` is the worker's code, another only in
+   * tests (a worker that dies before it runs).
+   */
+  constructor(isRoot: boolean, script = SCRIPT) {
+    this.worker = new Worker(script, { eval: true, workerData: { isRoot, state: this.state.buffer } });
     this.ended = new Promise<void>((done) => {
       const settle = (failure?: Error) => {
         if (this.settled) return;
