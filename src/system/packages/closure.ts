@@ -4,7 +4,7 @@ import type { ObjectId } from '../../util/hash.js';
 import type { Repo } from '../../repo/repo.js';
 import type { GenerationInput } from '../generations/tree.js';
 import { firstParentLog } from '../../repo/log.js';
-import { readCommit } from '../../repo/objects.js';
+import { readCommitSync } from '../../repo/objects.js';
 import { hostArch, listPackages, listPulledPackages } from './list.js';
 import { packageRef } from './model.js';
 import { type Candidate, PackageIndex, type Request, type Resolution, resolve, requiredBy } from './resolve.js';
@@ -15,7 +15,9 @@ import type { PackageSpec } from './spec.js';
  * `local`), the tip of every pulled package ref
  * `refs/remotes/<remote>/pkg/<name>/<arch>` (source: the remote), plus the
  * packages of the base generation (which may be older revisions). Older
- * revisions are not candidates unless asked for by `NAME@REVISION`.
+ * revisions are not candidates unless asked for by `NAME@REVISION`. The
+ * commits here and below are read blocking: one after another, a promise
+ * each would cost a round trip through the thread pool per package.
  */
 async function storedCandidates(repo: Repo, base: GenerationPackage[]): Promise<Candidate[]> {
   const out: Candidate[] = (await listPackages(repo)).map((r) => ({ info: r.info, commit: r.commit, source: 'local' }));
@@ -24,7 +26,7 @@ async function storedCandidates(repo: Repo, base: GenerationPackage[]): Promise<
   for (const p of base) {
     if (seen.has(p.commit)) continue;
     seen.add(p.commit);
-    const c = await readCommit(repo.store, p.commit);
+    const c = readCommitSync(repo.store, p.commit);
     if (c.package) out.push({ info: c.package, commit: p.commit, source: 'local' });
   }
   return out;
@@ -70,7 +72,7 @@ async function requestOf(repo: Repo, spec: PackageSpec, candidates: Candidate[],
  */
 async function presentBase(repo: Repo, base: GenerationPackage[] = []): Promise<GenerationPackage[]> {
   const out: GenerationPackage[] = [];
-  for (const p of base) if (await repo.store.has(p.commit)) out.push(p);
+  for (const p of base) if (repo.store.hasSync(p.commit)) out.push(p);
   return out;
 }
 
@@ -124,7 +126,7 @@ export async function resolveClosure(repo: Repo, specs: PackageSpec[], opts: Clo
     const commit = r.candidate.commit;
     let input = trees.get(commit);
     if (!input) {
-      const c = await readCommit(repo.store, commit);
+      const c = readCommitSync(repo.store, commit);
       input = { pkg: { name, arch, version, revision, commit, priority: 0 }, tree: c.tree, root: c.root };
     }
     const pri = r.dependency ? (basePriority.get(commit) ?? 0) : (priority.get(name) ?? 0);
@@ -141,7 +143,7 @@ export async function resolveClosure(repo: Repo, specs: PackageSpec[], opts: Clo
 export async function unneeded(repo: Repo, packages: GenerationPackage[]): Promise<GenerationPackage[]> {
   const candidates: Candidate[] = [];
   for (const p of packages) {
-    const c = await readCommit(repo.store, p.commit);
+    const c = readCommitSync(repo.store, p.commit);
     if (c.package) candidates.push({ info: c.package, commit: p.commit, source: 'local' });
   }
   const index = new PackageIndex(candidates);

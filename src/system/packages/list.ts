@@ -3,7 +3,7 @@ import type { PackageInfo } from '../../format/types.js';
 import type { ObjectId } from '../../util/hash.js';
 import type { Repo } from '../../repo/repo.js';
 import { firstParentLog } from '../../repo/log.js';
-import { readCommit } from '../../repo/objects.js';
+import { readCommitSync } from '../../repo/objects.js';
 import { decodeCommit } from '../../format/codec.js';
 import { packageRef } from './model.js';
 
@@ -41,8 +41,9 @@ export async function listPulledPackages(repo: Repo): Promise<PulledPackageRow[]
   const rows: PulledPackageRow[] = [];
   for (const r of await repo.refs.list('remotes')) {
     const m = /^([^/]+)\/(pkg\/[^/]+\/[^/]+)$/.exec(r.name);
-    if (!m || !(await repo.store.has(r.id))) continue;
-    const c = await readCommit(repo.store, r.id);
+    // Blocking, as listPackages: a package server's refs are read one after another.
+    if (!m || !repo.store.hasSync(r.id)) continue;
+    const c = readCommitSync(repo.store, r.id);
     if (!c.package) continue;
     rows.push({ remote: m[1]!, ref: m[2]!, commit: r.id, tree: c.tree, timestamp: c.timestamp, info: c.package });
   }
