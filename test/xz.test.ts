@@ -52,6 +52,15 @@ describe.each([
     expect(out).toBeInstanceOf(Error);
   });
 
+  it('refuses a stream that needs more memory than the limit (256 MiB)', async () => {
+    use();
+    // A dictionary of 512 MiB makes the decoder ask for more than 256 MiB.
+    const big = execFileSync('xz', ['--lzma2=preset=6,dict=512MiB', '--stdout'], { input: Buffer.from('small'), maxBuffer: 1 << 20 });
+    const out = await decompress(big);
+    expect(out).toBeInstanceOf(Error);
+    expect((out as Error).message).toMatch(/[Mm]emory/);
+  });
+
   it('fails on damaged bytes inside the stream and on bytes that are not xz', async () => {
     use();
     const damaged = Buffer.from(packed);
@@ -78,3 +87,4 @@ describe('the xz program', () => {
     expect((out as Error).message).toMatch(/^xz: .*[Mm]emory/);
   });
 });
+

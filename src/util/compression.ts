@@ -188,7 +188,15 @@ export function decompressor(c: Compression): Duplex | undefined {
 }
 
 /** Most memory an xz stream may ask for to be decompressed (xz -9 needs 65 MiB). */
-const XZ_MEMLIMIT = '256MiB';
+const XZ_MEMLIMIT_MIB = 256;
+const XZ_MEMLIMIT = `${XZ_MEMLIMIT_MIB}MiB`;
+
+/** lzma-native's decoder, with the same memory limit as the xz program's. */
+function lzmaDecompressor(): Duplex {
+  // createDecompressor takes lzma-native's stream options (memlimit among them); its typings list only `synchronous`.
+  const options = { memlimit: XZ_MEMLIMIT_MIB << 20 } as Parameters<typeof lzmaNative.createDecompressor>[0];
+  return lzma().createDecompressor(options);
+}
 let xzPath: string | null | undefined;
 
 /**
@@ -202,7 +210,7 @@ let xzPath: string | null | undefined;
  */
 function xzDecompressor(): Duplex {
   xzPath ??= ['/usr/bin/xz', '/bin/xz'].find((p) => existsSync(p)) ?? null;
-  if (xzPath === null || process.env.TROVE_XZ === 'lzma-native') return lzma().createDecompressor();
+  if (xzPath === null || process.env.TROVE_XZ === 'lzma-native') return lzmaDecompressor();
   // --threads=0: a stream of several blocks (trove's delta packs) is decompressed on every core.
   const child = spawn(xzPath, ['--decompress', '--stdout', '--quiet', '--threads=0', `--memlimit-decompress=${XZ_MEMLIMIT}`], { stdio: ['pipe', 'pipe', 'pipe'] });
   const out = new PassThrough();
