@@ -30,13 +30,20 @@ describe('large generations', () => {
     }
     const gets: ObjectId[] = [];
     const realGet = repo.store.get.bind(repo.store);
+    const realGetSync = repo.store.getSync.bind(repo.store);
     repo.store.get = async (id) => {
       gets.push(id);
       return realGet(id);
     };
+    // Reads of one object after another are blocking (the package closure's commits): counted too.
+    repo.store.getSync = (id) => {
+      gets.push(id);
+      return realGetSync(id);
+    };
     const specs = Array.from({ length: 120 }, (_, i) => ({ name: `p${String(i).padStart(3, '0')}`, priority: 0 }));
     const r = await buildGeneration(repo, { specs });
     repo.store.get = realGet;
+    repo.store.getSync = realGetSync;
     expect(gets.length).toBeGreaterThan(120);
     expect(gets.filter((id) => blobs.has(id))).toEqual([]);
     // New: root, usr, usr/bin, usr/lib, usr/share, usr/share/doc, and the commit.

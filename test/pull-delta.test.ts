@@ -472,5 +472,27 @@ describe('writing a pack from a store with a rotted object', () => {
     }
     await troveOk(repo, 'delta', '--from-empty', tip, '--no-update-summary');
     expect(readdirSync(join(repo, 'deltas')).length).toBe(1);
+
+    // A changed file goes as a patch against its version in FROM: a rotted new version or base refuses the pack too.
+    const v1 = `${'a line of a file that changes a little\n'.repeat(20)}one\n`;
+    const v2 = `${'a line of a file that changes a little\n'.repeat(20)}two\n`;
+    writeFileSync(join(src, 'patched'), v1);
+    const from = JSON.parse(await troveOk(repo, 'commit', src, '-r', 'main', '--json')).commit as string;
+    writeFileSync(join(src, 'patched'), v2);
+    const to = JSON.parse(await troveOk(repo, 'commit', src, '-r', 'main', '--json')).commit as string;
+    for (const content of [v2, v1]) {
+      const id = hashBytes(Buffer.from(content));
+      const obj = join(repo, 'objects', id.slice(0, 2), id.slice(2));
+      const saved = readFileSync(obj);
+      writeFileSync(obj, Buffer.from(content.replace('changes', 'chanGes')));
+      try {
+        const r = await trove(['--repo', repo, 'delta', from, to, '--no-update-summary']);
+        expect(r.stderr).toBe(`trove: object ${id} is corrupt in the local store; the pack is not written\n`);
+        expect(r.code).toBe(5);
+      } finally {
+        writeFileSync(obj, saved);
+      }
+    }
+    await troveOk(repo, 'delta', from, to, '--no-update-summary');
   });
 });

@@ -124,6 +124,12 @@ describe('Transaction', () => {
     const ids: ObjectId[] = [];
     // A few hundred objects: some in seeded shards, most in empty ones (after 8 full ones, empty shards are not looked at).
     for (let i = 0; i < 300; i++) ids.push(txn.putSync(text(`new ${i}`), { private: false }).id);
+    // Staged: some in shard directories of their own (shards seen empty), and once 8 seeded shards were met,
+    // objects of shards that are empty in the store staged one by one, their shard taken to be full unlooked.
+    const staged = filesUnder(disk.tmpDir);
+    expect(staged.some((p) => p.includes('/shards/'))).toBe(true);
+    const unlooked = staged.filter((p) => !p.includes('/shards/') && !seeded.has(p.split('/').pop()!.slice(0, 2)));
+    expect(unlooked.length).toBeGreaterThan(0);
     await txn.commit();
     for (const [i, id] of ids.entries()) expect(Buffer.from(await disk.get(id)).toString()).toBe(`new ${i}`);
     expect((await listAll(disk)).length).toBe(312);

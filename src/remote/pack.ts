@@ -69,6 +69,16 @@ function tryPatch(store: Pick<DiskStore, 'sizeOfSync' | 'getSync'>, e: PackEntry
   return { frames: [frame, Buffer.from(delta.buffer, delta.byteOffset, delta.byteLength)] };
 }
 
+/** `read()`, with a corrupt object (the one packed, or a patch's base) refusing the pack in the words of the streamed path. */
+function localOrRefused<T>(read: () => T): T {
+  try {
+    return read();
+  } catch (err) {
+    if (isTroveError(err, 'E_CORRUPT')) throw corrupt(`${err.message.replace(/:.*$/, '')} in the local store; the pack is not written`);
+    throw err;
+  }
+}
+
 /** Objects up to this size are read whole, blocking; larger ones are streamed. */
 const READ_WHOLE = 1 << 20;
 
@@ -90,7 +100,7 @@ export async function* packStream(
   for (const e of entries) {
     // Blocking stat and reads of the small objects (almost all): a promise per object costs more than the read.
     const size = store.sizeOfSync(e.id);
-    const tried = tryPatch(store, e, size);
+    const tried = localOrRefused(() => tryPatch(store, e, size));
     if (tried && 'frames' in tried) {
       yield* tried.frames;
       onObject?.(size);
@@ -108,13 +118,7 @@ export async function* packStream(
     }
     if (size <= READ_WHOLE) {
       // Read whole and verified (getSync re-hashes).
-      let bytes: Buffer;
-      try {
-        bytes = store.getSync(e.id);
-      } catch (err) {
-        if (isTroveError(err, 'E_CORRUPT')) throw corrupt(`object ${e.id} is corrupt in the local store; the pack is not written`);
-        throw err;
-      }
+      const bytes = localOrRefused(() => store.getSync(e.id));
       yield bytes;
       onObject?.(size);
       continue;

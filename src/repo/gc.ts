@@ -597,7 +597,7 @@ export async function gc(repo: Repo, opts: GcOptions): Promise<GcReport> {
       }
       // Blocking: one promise per garbage object cost a round trip through the thread pool each.
       const size = repo.store.sizeOfSync(id);
-      const parsed = size <= PARSE_MAX ? referencesOf(readFileSync(repo.store.pathOf(id))) : { kind: 'blob' as const, refs: [] };
+      const parsed = size <= PARSE_MAX ? referencesOf(repo.store.getUnverifiedSync(id)) : { kind: 'blob' as const, refs: [] };
       garbage.set(id, { refs: parsed.refs, size });
       report.deleted[`${parsed.kind}s`]++;
       report.deleted.objects++;

@@ -205,6 +205,16 @@ export class DiskStore extends FilePuts implements ObjectStore, ObjectFiles, Pub
     return bytes;
   }
 
+  /** getUnverified, blocking. */
+  getUnverifiedSync(id: ObjectId): Buffer {
+    try {
+      return readFileSync(this.pathOf(id));
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) throw notFound(`object ${id} not found`);
+      throw err;
+    }
+  }
+
   /** The bytes without re-hashing; for callers that verify themselves. */
   async getUnverified(id: ObjectId): Promise<Buffer> {
     try {
