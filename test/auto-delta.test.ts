@@ -4,13 +4,13 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Nginx, startNginx } from './helpers/nginx.js';
-import { troveOk } from './helpers/cli.js';
+import { trove, troveOk } from './helpers/cli.js';
 import { removeTree, tmpdir } from './helpers/tmp.js';
 
 interface SummaryJson {
   refs: Record<string, string>;
   deltas: { from: string | null; to: string; size: number }[];
-  autoDeltas?: { written: { from: string; to: string }[]; removed: string[]; failed: unknown[] };
+  autoDeltas?: { written: { from: string; to: string }[]; removed: string[]; failed: unknown[]; skipped: { from: string; to: string; bytes: number }[] };
 }
 
 describe('delta packs written by the summary', () => {
@@ -53,7 +53,7 @@ describe('delta packs written by the summary', () => {
     const summary = JSON.parse(await troveOk(server, 'summary', '--json')) as SummaryJson;
     expect(summary.deltas.map((d) => [d.from, d.to])).toEqual([[v1, v2]]);
     // Nothing moved since: nothing written.
-    expect(summary.autoDeltas).toEqual({ written: [], removed: [], failed: [] });
+    expect(summary.autoDeltas).toEqual({ written: [], removed: [], failed: [], skipped: [] });
 
     nginx.clearLog();
     const r = JSON.parse(await troveOk(client, 'pull', 'origin', 'main', '--json'));
@@ -147,5 +147,36 @@ describe('delta packs written by the summary', () => {
     // Every pack the served summary lists is there.
     const listed = (JSON.parse(readFileSync(join(srv, 'summary'), 'utf8')) as SummaryJson).deltas.map((x) => `${x.from}-${x.to}`).sort();
     expect(listed).toEqual(packsOf());
+  });
+
+  it('a pack whose objects add up to more than the limit is not written: a note says so, and the summary lists none', async () => {
+    const srv = join(base, 'server3');
+    const tree = join(base, 'src3');
+    mkdirSync(tree, { recursive: true });
+    writeFileSync(join(tree, 'f'), 'one\n'.repeat(300));
+    await troveOk(srv, 'init');
+    await troveOk(srv, 'commit', tree, '-r', 'main');
+    await troveOk(srv, 'summary');
+    const old = readFileSync(join(srv, 'refs', 'heads', 'main'), 'utf8').trim();
+    // A tip moved to other content: its pack would hold the new file (1,500 bytes) and the trees.
+    writeFileSync(join(tree, 'f'), 'two\n'.repeat(375));
+    await troveOk(srv, 'commit', tree, '-r', 'main', '--no-update-summary');
+    const now = readFileSync(join(srv, 'refs', 'heads', 'main'), 'utf8').trim();
+    const r = await trove(['--repo', srv, 'summary', '--json'], { env: { TROVE_AUTO_PACK_MAX_BYTES: '1000' } });
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout) as SummaryJson;
+    expect(out.autoDeltas?.written).toEqual([]);
+    expect(out.autoDeltas?.skipped.map((x) => [x.from, x.to])).toEqual([[old, now]]);
+    expect(out.autoDeltas!.skipped[0]!.bytes).toBeGreaterThan(1500);
+    expect(r.stderr).toBe(
+      `no delta pack ${old.slice(0, 12)} -> ${now.slice(0, 12)}: its objects add up to 0.0 MiB, more than a summary packs by itself; ` +
+        `clients fetch them one by one (or run: trove delta ${old.slice(0, 12)} ${now.slice(0, 12)})\n`,
+    );
+    expect(out.deltas).toEqual([]);
+    expect(existsSync(join(srv, 'deltas')) ? readdirSync(join(srv, 'deltas')) : []).toEqual([]);
+    // Under the limit (the default), the next move gets its pack.
+    writeFileSync(join(tree, 'f'), 'three\n'.repeat(300));
+    await troveOk(srv, 'commit', tree, '-r', 'main');
+    expect(readdirSync(join(srv, 'deltas')).length).toBeGreaterThan(0);
   });
 });

@@ -5,6 +5,7 @@ import { refreshSummary, type SummaryRefresh } from '../remote/summary.js';
 import type { AutoDeltas } from '../remote/auto-delta.js';
 import { shortId } from './printers.js';
 import { io } from './context.js';
+import { note } from './verbosity.js';
 
 /** The options `withSummaryOptions` adds. */
 export interface SummaryOpts {
@@ -53,10 +54,20 @@ export async function updateSummaryAfter(repo: Repo, opts: SummaryOpts, keyPem: 
   return r;
 }
 
-/** One warning line per delta pack the summary could not write for a tip that moved (the summary itself was written). */
+/**
+ * One warning line per delta pack the summary could not write for a tip
+ * that moved (the summary itself was written), and one note per pack it
+ * left out for its size.
+ */
 export function warnAutoDeltas(auto: AutoDeltas | undefined): void {
   for (const f of auto?.failed ?? []) {
     io().stderr.write(`trove: warning: no delta pack ${shortId(f.from)} -> ${shortId(f.to)} (${f.problem}); clients fetch its objects one by one\n`);
+  }
+  for (const s of auto?.skipped ?? []) {
+    note(
+      `no delta pack ${shortId(s.from)} -> ${shortId(s.to)}: its objects add up to ${(s.bytes / 2 ** 20).toFixed(1)} MiB, more than a summary packs by itself; ` +
+        `clients fetch them one by one (or run: trove delta ${shortId(s.from)} ${shortId(s.to)})`,
+    );
   }
 }
 

@@ -7,6 +7,7 @@ import { pathExists } from '../util/path-exists.js';
 import { writeFileAtomic } from '../util/fs-atomic.js';
 import { isObjectId, type ObjectId } from '../util/hash.js';
 import { writeDelta } from './delta.js';
+import { io } from '../util/io.js';
 import { DELTAS_DIR, deltaName, parseDeltaName } from './layout.js';
 import type { Summary } from './summary.js';
 
@@ -69,6 +70,23 @@ export interface AutoDeltas {
   written: { from: ObjectId; to: ObjectId }[];
   removed: string[];
   failed: { from: ObjectId; to: ObjectId; problem: string }[];
+  /** Packs not written because their objects add up to more than AUTO_PACK_MAX_BYTES. */
+  skipped: { from: ObjectId; to: ObjectId; bytes: number }[];
+}
+
+/**
+ * The most object bytes a pack the summary writes by itself may hold. A tip
+ * moved to unrelated content (a force-push, a rebuilt base) would otherwise
+ * cost up to three packs of about the whole tree on every summary; such a
+ * pull goes object by object, or through a pack written with `trove delta`.
+ */
+export const AUTO_PACK_MAX_BYTES = 256 << 20;
+
+/** AUTO_PACK_MAX_BYTES, or TROVE_AUTO_PACK_MAX_BYTES when set (a whole number of bytes). */
+function maxBytes(): number {
+  const env = io().env.TROVE_AUTO_PACK_MAX_BYTES;
+  const n = env === undefined ? NaN : Number(env);
+  return Number.isSafeInteger(n) && n >= 0 ? n : AUTO_PACK_MAX_BYTES;
 }
 
 /** Whether `err` is an error of the file system or trove's (reported), not a fault in the code (thrown). */
@@ -96,7 +114,7 @@ export async function writeAutoDeltas(
   old: Summary,
   fresh: Summary,
 ): Promise<{ result: AutoDeltas; doomed: Set<string>; finish: () => Promise<void> }> {
-  const result: AutoDeltas = { written: [], removed: [], failed: [] };
+  const result: AutoDeltas = { written: [], removed: [], failed: [], skipped: [] };
   const before = summaryTips(old);
   const now = summaryTips(fresh);
   const record = readRecord(repo);
@@ -123,7 +141,11 @@ export async function writeAutoDeltas(
         continue;
       }
       try {
-        await writeDelta(repo, f, to);
+        const w = await writeDelta(repo, f, to, { maxBytes: maxBytes() });
+        if (w.skipped) {
+          result.skipped.push({ from: f, to, bytes: w.bytes });
+          continue;
+        }
         result.written.push({ from: f, to });
         packs.push(pack);
         ours.add(pack);

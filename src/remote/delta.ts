@@ -145,6 +145,8 @@ export interface DeltaResult {
   /** Size of the pack file. */
   size: number;
   compression: PackCompression;
+  /** True when the objects were more than `maxBytes`: no pack was written (`size` 0). */
+  skipped?: true;
 }
 
 /** How a pack file is compressed: xz is smaller, gzip much faster to write and read. */
@@ -158,6 +160,8 @@ export interface DeltaOptions {
   level?: number;
   /** Progress: phase `packing`, objects and bytes read into the pack against their totals. */
   onProgress?: OnProgress;
+  /** Write nothing when the objects add up to more than this; the result then has `skipped: true` and no file (default: no limit). */
+  maxBytes?: number;
 }
 
 const XZ_MIN = 64 << 10;
@@ -181,6 +185,9 @@ export async function writeDelta(repo: Repo, from: ObjectId | null, to: ObjectId
   const compression = opts.compression ?? (total >= XZ_MIN && total <= XZ_LIMIT ? 'xz' : 'gzip');
   const level = opts.level ?? 6;
   const name = deltaName(from, to);
+  if (opts.maxBytes !== undefined && total > opts.maxBytes) {
+    return { from, to, path: `${DELTAS_DIR}/${name}`, objects: entries.length, bytes: total, size: 0, compression, skipped: true };
+  }
   let size = 0;
   const progress = progressOf('packing', 'objects', entries.length, total);
   const onProgress = opts.onProgress;
