@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -6,7 +7,7 @@ import { hashBytes } from '../src/util/hash.js';
 import { Repo } from '../src/repo/repo.js';
 import { checkout } from '../src/repo/checkout.js';
 import { setAttributeSync } from 'fs-xattr';
-import { trove, troveOk } from './helpers/cli.js';
+import { TROVE_BIN, trove, troveOk } from './helpers/cli.js';
 import { tmpdir } from './helpers/tmp.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -168,6 +169,33 @@ describe('hard-link checkouts from another, and a walk that stops halfway', () =
     expect(r.stderr).toBe(`trove: object ${id} is missing from the store\n`);
     expect(r.code).toBe(5);
     expect(existsSync(out)).toBe(false);
+  });
+});
+
+describe('a hard-link checkout through the worker without root', () => {
+  it.skipIf(!isRoot)('gives directories without the owner\'s write bit their modes after the links below them are made', () => {
+    // As another user: root's permission checks pass whatever the order; a user's do not.
+    const dir = tmpdir('trove-checkout-worker-user');
+    chownSync(dir, 65534, 65534);
+    const src = join(dir, 'src');
+    for (let d = 0; d < 31; d++) {
+      mkdirSync(join(src, `d${d}`), { recursive: true });
+      for (let f = 0; f < 40; f++) writeFileSync(join(src, `d${d}`, `f${f}`), `d${d} f${f}\n`);
+    }
+    chmodSync(join(src, 'd30'), 0o555);
+    chmodSync(join(src, 'd29'), 0o500);
+    spawnSync('chown', ['-R', '65534:65534', src]);
+    const asNobody = (...args: string[]) =>
+      spawnSync('setpriv', ['--reuid', '65534', '--regid', '65534', '--clear-groups', process.execPath, TROVE_BIN, '--repo', join(dir, 'repo'), ...args], { encoding: 'utf8' });
+    for (const args of [['init'], ['commit', src, '-r', 'main']]) expect(asNobody(...args).status).toBe(0);
+    const r = asNobody('checkout', '--hardlink', '-v', 'main', join(dir, 'out'));
+    expect(r.stderr).toMatch(/checkout: \d+ of the links made by a second thread/);
+    expect(r.status).toBe(0);
+    expect(lstatSync(join(dir, 'out', 'd30')).mode & 0o7777).toBe(0o555);
+    expect(lstatSync(join(dir, 'out', 'd29')).mode & 0o7777).toBe(0o500);
+    expect(readdirSync(join(dir, 'out', 'd30')).length).toBe(40);
+    expect(readdirSync(join(dir, 'out', 'd29')).length).toBe(40);
+    expect(readFileSync(join(dir, 'out', 'd29', 'f7'), 'utf8')).toBe('d29 f7\n');
   });
 });
 
