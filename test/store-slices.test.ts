@@ -63,13 +63,19 @@ describe('the profile layout, parsed once', () => {
     expect(await source.pointer('profiles', ['system'])).toEqual({
       kind: 'dir',
       children: [
-        { name: '1', kind: 'commit' },
-        { name: '2', kind: 'commit' },
+        { name: '1', kind: 'commit', id },
+        { name: '2', kind: 'commit', id },
       ],
     });
     expect(await source.pointer('profiles', ['system', '2'])).toEqual({ kind: 'commit', id });
     expect(await source.pointer('profiles', ['system', 'active'])).toBeUndefined();
     expect(await source.pointer('profiles', [])).toEqual({ kind: 'dir', children: [{ name: 'system', kind: 'dir' }] });
+    // Every commit that refs (nested, many, read a few at a time) and generations name, once; a file that names none is left out.
+    const ids = Array.from({ length: 40 }, (_, i) => 'ab'.repeat(31) + i.toString(16).padStart(2, '0'));
+    mkdirSync(join(repo.path, 'refs', 'heads', 'pkg', 'x'), { recursive: true });
+    ids.forEach((x, i) => writeFileSync(join(repo.path, 'refs', 'heads', ...(i % 2 ? ['pkg', 'x', `r${i}`] : [`r${i}`])), `${x}\n`));
+    writeFileSync(join(repo.path, 'refs', 'heads', 'junk'), 'not an id\n');
+    expect(await source.knownCommits()).toEqual([...ids, id].sort());
     await repo.close();
   });
 });

@@ -2,6 +2,7 @@ import { lstat, open, readdir, readlink, statfs } from 'node:fs/promises';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { badObject, isErrno } from '../util/errors.js';
+import { limiter } from '../util/limiter.js';
 import { decodeCommit, decodeTree } from '../format/codec.js';
 import type { Commit, Tree } from '../format/types.js';
 import { isObjectId, type ObjectId } from '../util/hash.js';
@@ -18,7 +19,12 @@ export type Pointer = { kind: 'dir'; children: PointerChild[] } | { kind: 'commi
 export interface PointerChild {
   name: string;
   kind: 'dir' | 'commit';
+  /** The commit a `commit` child names (read to list it). */
+  id?: ObjectId;
 }
+
+/** Ref and generation files read at once while listing a directory of them (each an open, a read and a close). */
+const POINTER_READS = 16;
 
 /** Sizes of the filesystem holding the objects, for statfs. */
 export interface SpaceInfo {
@@ -140,19 +146,30 @@ export class RepoSource implements ViewSource {
     }
     const leafLevel = area === 'profiles' && parts.length === 1;
     const out: PointerChild[] = [];
+    // The files are read a few at a time, not one after another: a package server has hundreds of refs,
+    // and the daemon answers other requests meanwhile.
+    const run = limiter(POINTER_READS);
+    const reads: Promise<void>[] = [];
     for (const e of entries) {
       if (!this.nameFits(area, parts.length, e.name)) continue;
       if (e.isDirectory()) {
         if (!leafLevel && parts.length + 1 < MAX_DEPTH[area]) out.push({ name: e.name, kind: 'dir' });
       } else if (area === 'refs' || leafLevel) {
-        if (await readPointerFile(join(path, e.name), e.isSymbolicLink())) out.push({ name: e.name, kind: 'commit' });
+        reads.push(
+          run(async () => {
+            const id = await readPointerFile(join(path, e.name), e.isSymbolicLink());
+            if (id) out.push({ name: e.name, kind: 'commit', id });
+          }),
+        );
       }
     }
+    await Promise.all(reads);
     return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
   async knownCommits(): Promise<ObjectId[]> {
     const ids = new Set<ObjectId>();
+    // Each directory once: the commits its listing read are taken from it, not read again.
     const walk = async (area: PointerArea, parts: string[]): Promise<void> => {
       const p = await this.pointer(area, parts);
       if (!p) return;
@@ -160,10 +177,14 @@ export class RepoSource implements ViewSource {
         ids.add(p.id);
         return;
       }
-      for (const c of p.children) await walk(area, [...parts, c.name]);
+      const dirs: Promise<void>[] = [];
+      for (const c of p.children) {
+        if (c.id !== undefined) ids.add(c.id);
+        else if (c.kind === 'dir') dirs.push(walk(area, [...parts, c.name]));
+      }
+      await Promise.all(dirs);
     };
-    await walk('refs', []);
-    await walk('profiles', []);
+    await Promise.all([walk('refs', []), walk('profiles', [])]);
     return [...ids].sort();
   }
 
