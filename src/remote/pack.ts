@@ -57,8 +57,8 @@ function tryPatch(store: Pick<DiskStore, 'sizeOfSync' | 'getSync'>, e: PackEntry
   if (e.base === undefined || e.kind === 'commit' || size > PATCH_MAX || size < 64) return undefined;
   if (store.sizeOfSync(e.base) > PATCH_MAX) return undefined;
   // Both read verified: a patch must never be made from, or into, a corrupt object.
-  const bytes = store.getSync(e.id);
-  const delta = createDelta(store.getSync(e.base), bytes);
+  const bytes = readVerified(store, e.id);
+  const delta = createDelta(readVerified(store, e.base), bytes);
   if (delta.length > size * 0.75) return { bytes };
   const frame = Buffer.alloc(74);
   frame[0] = PATCH_BYTE;
@@ -69,12 +69,15 @@ function tryPatch(store: Pick<DiskStore, 'sizeOfSync' | 'getSync'>, e: PackEntry
   return { frames: [frame, Buffer.from(delta.buffer, delta.byteOffset, delta.byteLength)] };
 }
 
-/** `read()`, with a corrupt object (the one packed, or a patch's base) refusing the pack in the words of the streamed path. */
-function localOrRefused<T>(read: () => T): T {
+/** The error that refuses a pack when stored object `id` (one packed, or a patch's base) is corrupt. */
+const refused = (id: ObjectId) => corrupt(`object ${id} is corrupt in the local store; the pack is not written`);
+
+/** Object `id`'s bytes, verified; a corrupt one refuses the pack. */
+function readVerified(store: Pick<DiskStore, 'getSync'>, id: ObjectId): Buffer {
   try {
-    return read();
+    return store.getSync(id);
   } catch (err) {
-    if (isTroveError(err, 'E_CORRUPT')) throw corrupt(`${err.message.replace(/:.*$/, '')} in the local store; the pack is not written`);
+    if (isTroveError(err, 'E_CORRUPT')) throw refused(id);
     throw err;
   }
 }
@@ -100,7 +103,7 @@ export async function* packStream(
   for (const e of entries) {
     // Blocking stat and reads of the small objects (almost all): a promise per object costs more than the read.
     const size = store.sizeOfSync(e.id);
-    const tried = localOrRefused(() => tryPatch(store, e, size));
+    const tried = tryPatch(store, e, size);
     if (tried && 'frames' in tried) {
       yield* tried.frames;
       onObject?.(size);
@@ -117,9 +120,7 @@ export async function* packStream(
       continue;
     }
     if (size <= READ_WHOLE) {
-      // Read whole and verified (getSync re-hashes).
-      const bytes = localOrRefused(() => store.getSync(e.id));
-      yield bytes;
+      yield readVerified(store, e.id);
       onObject?.(size);
       continue;
     }
@@ -130,7 +131,7 @@ export async function* packStream(
       n += (chunk as Buffer).length;
       yield chunk as Buffer;
     }
-    if (n !== size || h.digest('hex') !== e.id) throw corrupt(`object ${e.id} is corrupt in the local store; the pack is not written`);
+    if (n !== size || h.digest('hex') !== e.id) throw refused(e.id);
     onObject?.(size);
   }
   yield Buffer.from([0]);

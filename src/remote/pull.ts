@@ -322,13 +322,7 @@ async function fetchSelectedByDeltas(ctx: PullContext, commits: ObjectId[], summ
   if (opts.deltas === false) return;
   const listed = [...Object.values(summary.refs), ...Object.values(summary.generations ?? {}).flatMap((gs) => gs.map((g) => g.commit))];
   // Blocking, and the first one found is enough: a summary lists every ref and generation.
-  let hasAny = false;
-  for (const id of new Set(listed)) {
-    if (repo.store.hasSync(id)) {
-      hasAny = true;
-      break;
-    }
-  }
+  const hasAny = listed.some((id) => repo.store.hasSync(id));
   for (const id of commits) {
     if (await repo.store.has(id)) continue;
     const delta = await chooseDelta(repo, summary.deltas, id, hasAny, ctx.signed);

@@ -94,6 +94,8 @@ export class LinkWorker {
   private readonly state = new Int32Array(new SharedArrayBuffer(12));
   private queue: LinkJob[] = [];
   private batches = 0;
+  /** Batches the worker answered, counted here as its answers arrive (in order). */
+  private answered = 0;
   private linked = 0;
   private readonly undone: LinkJob[] = [];
   /** Batches sent and not yet answered: given back whole when the worker never started. */
@@ -140,8 +142,6 @@ export class LinkWorker {
       this.worker.on('exit', () => settle(new Error("the checkout's link worker stopped before it was done")));
     });
   }
-
-  private answered = 0;
 
   private running(): boolean {
     return Atomics.load(this.state, 2) === 1;

@@ -194,13 +194,7 @@ export class DiskStore extends FilePuts implements ObjectStore, ObjectFiles, Pub
 
   /** Synchronous, verified `get`. */
   getSync(id: ObjectId): Buffer {
-    let bytes: Buffer;
-    try {
-      bytes = readFileSync(this.pathOf(id));
-    } catch (err) {
-      if (isErrno(err, 'ENOENT')) throw notFound(`object ${id} not found`);
-      throw err;
-    }
+    const bytes = this.getUnverifiedSync(id);
     assertIntact(id, bytes);
     return bytes;
   }
