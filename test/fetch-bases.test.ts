@@ -231,6 +231,43 @@ describe('applying a delta pack beside its base commit', () => {
   });
 });
 
+describe('a delta from the tip of another ref of the client', () => {
+  it('is read beside: a client at v1 pulling main for the first time looks at none of the unchanged subtrees', async () => {
+    const { dir, serverPath, v1, v2 } = await twoVersions('trove-pack-bases-tip', 30);
+    const server = await Repo.open(serverPath);
+    await server.refs.write('v1', v1.commit);
+    await server.refs.write('main', v2.commit);
+    await server.close();
+    await writePack(serverPath, v1.commit, v2.commit);
+    // No pack from nothing: the only delta to main is from v1.
+    expect((await trove(['--repo', serverPath, 'summary', '--no-deltas'])).code).toBe(0);
+    const results: Set<ObjectId>[] = [];
+    for (const withRef of [true, false]) {
+      const path = join(dir, `client-ref-${withRef}`);
+      const client = await Repo.init(path);
+      await fetchRecording(client, serverPath, [v1.commit]);
+      // With the ref, v1 is the tip of refs/remotes/origin/v1; without, the same commit is only stored.
+      if (withRef) await client.refs.write('origin/v1', v1.commit, 'remotes');
+      await client.close();
+      expect((await trove(['--repo', path, 'remote', 'add', 'origin', serverPath])).code).toBe(0);
+      const again = await Repo.open(path);
+      const looked = new Set<ObjectId>();
+      Object.defineProperty(again, 'store', { value: recordingStore(again, looked) });
+      const r = await pull(again, { remote: 'origin', refs: ['main'] });
+      await again.close();
+      expect(r.refs.map((x) => x.commit)).toEqual([v2.commit]);
+      expect(r.deltas.used).toHaveLength(1);
+      expect((await trove(['--repo', path, 'fsck'])).code).toBe(0);
+      results.push(looked);
+    }
+    const [withRef, without] = results as [Set<ObjectId>, Set<ObjectId>];
+    for (const t of v1.subtrees.slice(1)) {
+      expect(without.has(t)).toBe(true);
+      expect(withRef.has(t)).toBe(false);
+    }
+  });
+});
+
 describe('a base with an object fsck --repair moved out (quarantine/)', () => {
   /** A client holding v1 under a ref, one of whose unchanged objects (`which`) rotted and was quarantined by fsck --repair. */
   async function setup(tag: string, which: 'subtree' | 'blob') {

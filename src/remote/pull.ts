@@ -8,6 +8,7 @@ import { assertRefName } from '../refs/refs.js';
 import { assertRefsCanMove, updateRefs } from '../refs/transaction.js';
 import type { Repo } from '../repo/repo.js';
 import { quarantinedIds } from '../repo/quarantine.js';
+import { refRoots } from '../repo/roots.js';
 import { assertLocalRepository, getRemote, isHttpUrl, type RemoteConfig } from './config.js';
 import { ObjectFetcher } from './fetch-objects.js';
 import { fetchPack, usablePack } from './fetch-pack.js';
@@ -452,10 +453,18 @@ async function chooseDelta(repo: Repo, deltas: DeltaInfo[], to: ObjectId, hadRef
   return hadRef ? undefined : fits.find((d) => d.from === null);
 }
 
-/** Whether `from` is one of the bases this client chose (PullContext `bases`). */
-function chosenBase(ctx: PullContext, from: ObjectId | null): boolean {
+/**
+ * Whether `from` is a commit this client chose: one of the bases (PullContext
+ * `bases`), or the tip of one of its own refs, local or remote-tracking (a
+ * client at `v1` pulling `v2` for the first time). A ref moves only to a
+ * commit stored with everything under it, so its tip vouches for its trees
+ * as a ref's previous tip does. The refs are read only when the bases do not
+ * name `from`.
+ */
+async function chosenBase(ctx: PullContext, from: ObjectId | null): Promise<boolean> {
+  if (from === null) return false;
   for (const b of ctx.bases.commits.values()) if (b === from) return true;
-  return false;
+  return (await refRoots(ctx.repo)).some((r) => r.commit === from);
 }
 
 /** Brings in a commit by one delta pack; false (and a notice) when the pack failed. With `mirror`, the pack file is kept. */
@@ -481,8 +490,8 @@ async function applyDelta(ctx: PullContext, delta: DeltaInfo): Promise<boolean> 
       signed: ctx.signed,
       space: ctx.space,
       // The server names a pack's `from`; its trees are read beside only when this client chose
-      // that commit as a base itself (a ref's previous tip, a base the caller gave).
-      quarantined: chosenBase(ctx, delta.from) ? ctx.bases.quarantined : undefined,
+      // that commit itself (a base, a ref's tip).
+      quarantined: (await chosenBase(ctx, delta.from)) ? ctx.bases.quarantined : undefined,
       saveAs: opts.mirror ? join(repo.path, deltaPath(delta.from, delta.to)) : undefined,
       onObject: () => report({ objects: result.fetched.objects + ++stored, wanted: result.fetched.objects + stored }),
     });
