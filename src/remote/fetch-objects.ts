@@ -5,16 +5,28 @@ import type { ObjectId } from '../util/hash.js';
 import { checkHash, installStream, installVerifiedSync, type InstallTarget } from './install.js';
 import { objectPath } from './layout.js';
 import { type Bases, checkPresent, storedAlike, storedCommitTree, storedTreeEntries } from './present.js';
-import type { ObjectFiles } from '../store/types.js';
+import { type ObjectFiles, objectFileMode } from '../store/types.js';
+import { ObjectWriteWorker, type WritableObjects } from '../store/write-worker.js';
 import type { Transport } from './transport.js';
 import type { DiskSpace } from './disk-space.js';
 import { MAX_META } from '../format/types.js';
+import { crashPoint } from '../util/crash-point.js';
 
 /**
  * Blobs up to this size are fetched whole; larger ones are written chunk by
  * chunk as they arrive. Few large buffers means little malloc fragmentation.
  */
 const SMALL_BLOB = 1 << 20;
+
+/**
+ * Small blobs written in this thread before the rest go to a second one
+ * (ObjectWriteWorker): below this, starting the thread costs more than it
+ * saves. Bytes waiting for that thread beyond `WRITE_BACKLOG` hold their
+ * request's slot until written, so memory stays bounded when the disk is
+ * slower than the network.
+ */
+const WRITER_AFTER = 256;
+const WRITE_BACKLOG = 32 << 20;
 
 export interface FetchProgress {
   /** Objects found missing so far (grows as trees are read). */
@@ -28,7 +40,7 @@ export interface FetchProgress {
 /** Options of an object fetch; defaults as documented on each field. */
 export interface ObjectFetcherInit {
   /** Where objects go; `pathOf` lets an object already stored be checked to be what it is referenced as. */
-  store: InstallTarget & Pick<ObjectFiles, 'pathOf'>;
+  store: InstallTarget & Pick<ObjectFiles, 'pathOf'> & Partial<WritableObjects>;
   transport: Transport;
   /** Requests in flight at once (default 16). */
   jobs?: number;
@@ -97,6 +109,14 @@ export class ObjectFetcher {
   private settle?: { resolve: () => void; reject: (err: unknown) => void };
   private readonly root: Node = { id: '', kind: 'root', size: 0, waiting: 0, parents: [] };
   private quarantined: ReadonlySet<ObjectId> = new Set();
+  /** Small blobs written in this thread so far, until the writer starts. */
+  private writtenHere = 0;
+  /** The second thread that writes small blobs, once WRITER_AFTER were written here (null: none can be made). */
+  private writer: ObjectWriteWorker | null | undefined;
+  /** Bytes handed to the writer and not yet written. */
+  private backlog = 0;
+  /** Blobs the second thread wrote. */
+  writtenInWorker = 0;
 
   constructor(private readonly init: ObjectFetcherInit) {
     this.jobs = Math.max(1, init.jobs ?? 16);
@@ -122,7 +142,11 @@ export class ObjectFetcher {
     }
     this.release(this.root);
     this.pump();
-    return done;
+    try {
+      await done;
+    } finally {
+      await this.writer?.close();
+    }
   }
 
   /**
@@ -216,7 +240,26 @@ export class ObjectFetcher {
       } else {
         const bytes = (await transport.getBytes(path, { ...sized, check: (b) => checkHash(node.id, b, where) }))!;
         if (bytes.length !== node.size) throw badObject(`${where}: a tree says ${node.size} bytes, the object has ${bytes.length}`);
+        const writer = this.writerFor();
+        if (writer) {
+          // Its slot is free for the next request while the other thread writes; the blob counts as installed (and
+          // releases the trees waiting for it) only once it is written.
+          this.backlog += bytes.length;
+          const written = writer.write(node.id, bytes, objectFileMode({ executable: node.executable, private: node.private })).then(
+            () => {
+              this.backlog -= bytes.length;
+              this.writtenInWorker++;
+              crashPoint('pull:install');
+              space?.wrote(node.size, `blob ${node.id}`, true);
+              this.release(node);
+            },
+            (err: unknown) => this.fail(err),
+          );
+          if (this.backlog > WRITE_BACKLOG) await written;
+          return;
+        }
         installVerifiedSync(store, node.id, bytes, { executable: node.executable, private: node.private });
+        this.writtenHere++;
         space?.wrote(node.size, `blob ${node.id}`, true);
       }
       this.release(node);
@@ -246,6 +289,20 @@ export class ObjectFetcher {
       }
     }
     this.release(node);
+  }
+
+  /** The writer thread, started once WRITER_AFTER small blobs were written here, on a store that can give it paths. */
+  private writerFor(): ObjectWriteWorker | undefined {
+    if (this.writer !== undefined) return this.writer ?? undefined;
+    const { store } = this.init;
+    if (this.writtenHere < WRITER_AFTER || store.noteAdded === undefined || store.tempPath === undefined) return undefined;
+    try {
+      this.writer = new ObjectWriteWorker(store as WritableObjects);
+    } catch {
+      // No thread to be had (a limit on threads, memory): this thread writes, as below WRITER_AFTER.
+      this.writer = null;
+    }
+    return this.writer ?? undefined;
   }
 
   /**

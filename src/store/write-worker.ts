@@ -1,0 +1,211 @@
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { isErrno } from '../util/errors.js';
+import type { ObjectId } from '../util/hash.js';
+
+/**
+ * A second thread that writes verified objects into a disk store: for each,
+ * a temp file (created exclusively, with the object's mode), its bytes, and
+ * the rename into `objects/`, making the shard directory when it is missing.
+ * A pull spends as much of its thread on these system calls as on HTTP and
+ * hashing together; with them beside it, the two run on two cores
+ * (docs/design-notes.md, "Pulled objects written by a second thread").
+ *
+ * Objects go in batches: their bytes copied into one buffer that is moved,
+ * not copied, to the worker. Each `write` resolves once its object is in
+ * place, so a caller that installs a tree only after its children still
+ * does. A failed write (no space, a read-only store) fails its own batch and
+ * every later one; the temp file of a failed object is removed. A thread
+ * that dies is no failed write: what it did not answer, and everything
+ * after, is written in the caller's thread.
+ */
+const SCRIPT = `
+const { parentPort } = require('node:worker_threads');
+const { openSync, writeSync, closeSync, renameSync, mkdirSync, rmSync } = require('node:fs');
+const { dirname } = require('node:path');
+let failed = false;
+parentPort.on('message', (m) => {
+  if (m === null) return parentPort.postMessage({ kind: 'end' });
+  const { seq, paths, modes, ends, buf } = m;
+  if (failed) return parentPort.postMessage({ kind: 'batch', seq });
+  const bytes = new Uint8Array(buf);
+  let start = 0;
+  for (let i = 0; i < modes.length; i++) {
+    const tmp = paths[2 * i], dest = paths[2 * i + 1];
+    try {
+      const fd = openSync(tmp, 'wx', modes[i]);
+      try {
+        for (let off = start; off < ends[i]; ) off += writeSync(fd, bytes, off, ends[i] - off);
+      } finally {
+        closeSync(fd);
+      }
+      try {
+        renameSync(tmp, dest);
+      } catch (err) {
+        if (err.code !== 'ENOENT') throw err;
+        mkdirSync(dirname(dest), { recursive: true });
+        renameSync(tmp, dest);
+      }
+    } catch (err) {
+      failed = true;
+      rmSync(tmp, { force: true });
+      return parentPort.postMessage({ kind: 'batch', seq, error: { message: err.message, code: err.code, errno: err.errno, syscall: err.syscall, path: err.path, dest: err.dest } });
+    }
+    start = ends[i];
+  }
+  parentPort.postMessage({ kind: 'batch', seq });
+});
+`;
+
+/** What the writer needs of a disk store. */
+export interface WritableObjects {
+  tempPath(tag?: string): string;
+  pathOf(id: ObjectId): string;
+  /** Counts objects about to be added (DiskStore's added log), before they are. */
+  noteAdded(n: number): void;
+}
+
+interface Pending {
+  tmp: string;
+  dest: string;
+  bytes: Uint8Array;
+  mode: number;
+  done: () => void;
+  fail: (err: Error) => void;
+}
+
+/** Objects per batch, and bytes: a batch is sent when either is reached, or when the event loop turns. */
+const BATCH_OBJECTS = 128;
+const BATCH_BYTES = 4 << 20;
+
+export class ObjectWriteWorker {
+  private readonly worker: Worker;
+  private queue: Pending[] = [];
+  private queuedBytes = 0;
+  private scheduled = false;
+  private seq = 0;
+  private readonly inFlight = new Map<number, Pending[]>();
+  /** The first write that failed (its error), after which every write fails. */
+  private failure: Error | undefined;
+  /** Set once the thread is gone without being asked to stop: writes are then made in this thread. */
+  private gone = false;
+  private readonly ended: Promise<void>;
+
+  /** Throws when the thread cannot be made: the caller writes in its own thread. `script`: another only in tests. */
+  constructor(
+    private readonly store: WritableObjects,
+    script = SCRIPT,
+  ) {
+    this.worker = new Worker(script, { eval: true });
+    this.ended = new Promise<void>((resolve) => {
+      let settled = false;
+      const settle = (lost: boolean): void => {
+        if (settled) return;
+        settled = true;
+        if (lost) this.takeOver();
+        resolve();
+      };
+      this.worker.on('message', (m: { kind: 'batch'; seq: number; error?: Record<string, unknown> & { message: string } } | { kind: 'end' }) => {
+        if (m.kind === 'end') return settle(false);
+        const batch = this.inFlight.get(m.seq) ?? [];
+        this.inFlight.delete(m.seq);
+        if (m.error) {
+          const { message, ...fields } = m.error;
+          this.failure ??= Object.assign(new Error(message), fields);
+        }
+        for (const p of batch) {
+          if (this.failure) p.fail(this.failure);
+          else p.done();
+        }
+      });
+      // A thread that dies (no memory to start it, say) is not a failed write: what it did not answer is written here.
+      this.worker.on('error', () => settle(true));
+      this.worker.on('exit', () => settle(true));
+    });
+  }
+
+  /** Writes object `id` (bytes already verified against it) with `mode`; resolves once it is in the store. */
+  write(id: ObjectId, bytes: Uint8Array, mode: number): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise<void>((done, fail) => {
+      const p: Pending = { tmp: this.store.tempPath('pull'), dest: this.store.pathOf(id), bytes, mode, done, fail };
+      if (this.gone) {
+        this.store.noteAdded(1);
+        return this.writeHere(p);
+      }
+      this.queue.push(p);
+      this.queuedBytes += bytes.length;
+      if (this.queue.length >= BATCH_OBJECTS || this.queuedBytes >= BATCH_BYTES) this.send();
+      else if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => {
+          this.scheduled = false;
+          this.send();
+        });
+      }
+    });
+  }
+
+  private send(): void {
+    if (this.queue.length === 0 || this.gone) return;
+    const batch = this.queue;
+    this.queue = [];
+    const buf = new ArrayBuffer(this.queuedBytes);
+    this.queuedBytes = 0;
+    const view = new Uint8Array(buf);
+    const paths: string[] = [];
+    const modes = new Int32Array(batch.length);
+    const ends = new Float64Array(batch.length);
+    let at = 0;
+    batch.forEach((p, i) => {
+      view.set(p.bytes, at);
+      at += p.bytes.length;
+      ends[i] = at;
+      modes[i] = p.mode;
+      paths.push(p.tmp, p.dest);
+    });
+    // Counted before they are added, as a rename in this thread is.
+    this.store.noteAdded(batch.length);
+    const seq = this.seq++;
+    this.inFlight.set(seq, batch);
+    this.worker.postMessage({ seq, paths, modes, ends, buf }, [buf]);
+  }
+
+  /** The thread is gone: every write it did not answer, and every later one, is made in this thread. */
+  private takeOver(): void {
+    this.gone = true;
+    const left = [...[...this.inFlight.values()].flat(), ...this.queue.splice(0)];
+    this.inFlight.clear();
+    this.queuedBytes = 0;
+    for (const p of left) this.writeHere({ ...p, tmp: this.store.tempPath('pull') });
+  }
+
+  /** One write, as the thread makes it, in this thread. */
+  private writeHere(p: Pending): void {
+    if (this.failure) return p.fail(this.failure);
+    try {
+      writeFileSync(p.tmp, p.bytes, { mode: p.mode, flag: 'wx' });
+      try {
+        renameSync(p.tmp, p.dest);
+      } catch (err) {
+        if (!isErrno(err, 'ENOENT')) throw err;
+        mkdirSync(dirname(p.dest), { recursive: true });
+        renameSync(p.tmp, p.dest);
+      }
+      p.done();
+    } catch (err) {
+      rmSync(p.tmp, { force: true });
+      this.failure ??= err as Error;
+      p.fail(this.failure);
+    }
+  }
+
+  /** Waits for every write sent, then stops the thread. */
+  async close(): Promise<void> {
+    this.send();
+    if (!this.gone) this.worker.postMessage(null);
+    await this.ended;
+    await this.worker.terminate();
+  }
+}

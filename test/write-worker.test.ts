@@ -1,0 +1,155 @@
+// Pulled objects written by a second thread (src/store/write-worker.ts): a pull of many small blobs
+// gives the same store as one written in a single thread, a failed write fails the pull with its own
+// error, and a thread that dies leaves its writes to the caller's thread instead of losing them.
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ObjectFetcher } from '../src/remote/fetch-objects.js';
+import { openTransport } from '../src/remote/transport.js';
+import { Repo } from '../src/repo/repo.js';
+import type { DiskStore } from '../src/store/disk.js';
+import { ObjectWriteWorker, type WritableObjects } from '../src/store/write-worker.js';
+import { hashBytes } from '../src/util/hash.js';
+import { troveOk } from './helpers/cli.js';
+import { tmpdir } from './helpers/tmp.js';
+
+/** Every object file of a store: id to mode and bytes. */
+function objectFiles(repo: string): Map<string, { mode: number; bytes: Buffer }> {
+  const out = new Map<string, { mode: number; bytes: Buffer }>();
+  const dir = join(repo, 'objects');
+  for (const shard of readdirSync(dir)) {
+    for (const rest of readdirSync(join(dir, shard))) {
+      const path = join(dir, shard, rest);
+      out.set(shard + rest, { mode: statSync(path).mode & 0o7777, bytes: readFileSync(path) });
+    }
+  }
+  return out;
+}
+
+/** A server of one commit with 900 small files: plain, executable, readable by the owner only, some contents shared. */
+async function server(): Promise<{ serverPath: string; commit: string; dir: string }> {
+  const dir = tmpdir('trove-write-worker');
+  const src = join(dir, 'src');
+  for (let d = 0; d < 30; d++) {
+    mkdirSync(join(src, `d${d}`), { recursive: true });
+    for (let f = 0; f < 30; f++) {
+      const file = join(src, `d${d}`, `f${f}`);
+      writeFileSync(file, f % 9 === 0 ? `shared ${f}\n` : `d${d} f${f}\n`.repeat(1 + f));
+      if (f % 5 === 0) chmodSync(file, 0o755);
+      else if (f % 7 === 0) chmodSync(file, 0o600);
+    }
+  }
+  const serverPath = join(dir, 'server');
+  await troveOk(serverPath, 'init');
+  await troveOk(serverPath, 'commit', src, '-r', 'main', '--no-xattrs');
+  const commit = readFileSync(join(serverPath, 'refs', 'heads', 'main'), 'utf8').trim();
+  return { serverPath, commit, dir };
+}
+
+/** Fetches `commit` into a new repository at `path`; `oneThread`: a store that cannot give the writer paths. */
+async function fetchInto(path: string, serverPath: string, commit: string, oneThread: boolean): Promise<number> {
+  const repo = await Repo.init(path);
+  const disk = repo.store as DiskStore;
+  const store = oneThread ? { pathOf: (id: string) => disk.pathOf(id), hasSync: (id: string) => disk.hasSync(id), tempPath: (t?: string) => disk.tempPath(t), installSync: (t: string, id: string) => disk.installSync(t, id) } : disk;
+  const transport = openTransport(serverPath);
+  try {
+    const fetcher = new ObjectFetcher({ store, transport });
+    await fetcher.fetchCommits([commit]);
+    return fetcher.writtenInWorker;
+  } finally {
+    await transport.close();
+    await repo.close();
+  }
+}
+
+describe('a pull of many small blobs', () => {
+  it('writes most of them in the second thread, and the store is the same as one written in a single thread', async () => {
+    const { serverPath, commit, dir } = await server();
+    const two = join(dir, 'two-threads');
+    const one = join(dir, 'one-thread');
+    const inWorker = await fetchInto(two, serverPath, commit, false);
+    expect(await fetchInto(one, serverPath, commit, true)).toBe(0);
+    // 900 files, 30 contents shared: more than the 256 written before the thread starts.
+    expect(inWorker).toBeGreaterThan(400);
+    const a = objectFiles(two);
+    const b = objectFiles(one);
+    expect(a.size).toBe(b.size);
+    for (const [id, o] of b) {
+      expect(a.get(id)?.mode, id).toBe(o.mode);
+      expect(hashBytes(a.get(id)!.bytes)).toBe(id);
+    }
+    // Private objects (0600 files) stay private, executables keep 0755.
+    expect(new Set([...a.values()].map((o) => o.mode))).toEqual(new Set([...b.values()].map((o) => o.mode)));
+    expect([...a.values()].some((o) => (o.mode & 0o004) === 0)).toBe(true);
+    expect([...a.values()].some((o) => (o.mode & 0o111) !== 0)).toBe(true);
+    expect(readdirSync(join(two, 'tmp')).filter((n) => n.startsWith('pull'))).toEqual([]);
+    await troveOk(two, 'fsck');
+  });
+});
+
+/** A store of `dir`, counting the objects noted as added. */
+function plainStore(dir: string, tmp = join(dir, 'tmp')): WritableObjects & { noted: number } {
+  mkdirSync(join(dir, 'objects'), { recursive: true });
+  mkdirSync(tmp, { recursive: true });
+  let n = 0;
+  return {
+    noted: 0,
+    tempPath: (tag = 'tmp') => join(tmp, `${tag}-${n++}`),
+    pathOf: (id) => join(dir, 'objects', id.slice(0, 2), id.slice(2)),
+    noteAdded(k) {
+      this.noted += k;
+    },
+  };
+}
+
+const blobs = (n: number) => Array.from({ length: n }, (_, i) => Buffer.from(`blob ${i}\n`.repeat(i + 1)));
+
+describe('the object writer', () => {
+  it('writes every object with its mode, and counts them as added', async () => {
+    const dir = tmpdir('trove-writer');
+    const store = plainStore(dir);
+    const w = new ObjectWriteWorker(store);
+    const bs = blobs(300);
+    await Promise.all(bs.map((b, i) => w.write(hashBytes(b), b, i % 2 ? 0o600 : 0o755)));
+    await w.close();
+    bs.forEach((b, i) => {
+      const path = store.pathOf(hashBytes(b));
+      expect(readFileSync(path).equals(b)).toBe(true);
+      expect(statSync(path).mode & 0o7777).toBe(i % 2 ? 0o600 : 0o755);
+    });
+    expect(store.noted).toBe(300);
+    expect(readdirSync(join(dir, 'tmp'))).toEqual([]);
+  });
+
+  it('fails a write with its own error, and every write after it', async () => {
+    const dir = tmpdir('trove-writer-fail');
+    // Temp files in a directory that does not exist: the open fails.
+    const store = plainStore(dir);
+    const broken = { ...store, tempPath: () => join(dir, 'missing', 'tmp') };
+    const w = new ObjectWriteWorker(broken);
+    const [b1, b2] = blobs(2) as [Buffer, Buffer];
+    await expect(w.write(hashBytes(b1), b1, 0o644)).rejects.toMatchObject({ code: 'ENOENT', syscall: 'open' });
+    await expect(w.write(hashBytes(b2), b2, 0o644)).rejects.toMatchObject({ code: 'ENOENT' });
+    await w.close();
+    expect(existsSync(store.pathOf(hashBytes(b1)))).toBe(false);
+  });
+
+  for (const [how, script] of [
+    ['cannot run a line', 'throw new Error("no thread for you")'],
+    ['dies at its first batch', 'require("node:worker_threads").parentPort.on("message", () => process.exit(3))'],
+  ] as const) {
+    it(`whose thread ${how} leaves every write to the caller's thread, none lost`, async () => {
+      const dir = tmpdir('trove-writer-dead');
+      const store = plainStore(dir);
+      const w = new ObjectWriteWorker(store, script);
+      const bs = blobs(200);
+      await Promise.all(bs.map((b) => w.write(hashBytes(b), b, 0o644)));
+      // And after the thread is gone.
+      const late = Buffer.from('late\n');
+      await w.write(hashBytes(late), late, 0o644);
+      await w.close();
+      for (const b of [...bs, late]) expect(readFileSync(store.pathOf(hashBytes(b))).equals(b)).toBe(true);
+      expect(readdirSync(join(dir, 'tmp'))).toEqual([]);
+    });
+  }
+});
