@@ -8,7 +8,7 @@ import { ObjectFetcher } from '../src/remote/fetch-objects.js';
 import { openTransport } from '../src/remote/transport.js';
 import { Repo } from '../src/repo/repo.js';
 import type { DiskStore } from '../src/store/disk.js';
-import { ObjectWriteWorker, type WritableObjects } from '../src/store/write-worker.js';
+import { ObjectWriteWorker, type WritableObjects, WRITER_SCRIPT } from '../src/store/write-worker.js';
 import { hashBytes } from '../src/util/hash.js';
 import { troveOk } from './helpers/cli.js';
 import { tmpdir } from './helpers/tmp.js';
@@ -26,7 +26,7 @@ function objectFiles(repo: string): Map<string, { mode: number; bytes: Buffer }>
   return out;
 }
 
-/** A server of one commit with 900 small files: plain, executable, readable by the owner only, some contents shared. */
+/** A server of one commit with 900 small files (plain, executable, readable by the owner only, some contents shared) and 6 of 1.5 MiB. */
 async function server(): Promise<{ serverPath: string; commit: string; dir: string }> {
   const dir = tmpdir('trove-write-worker');
   const src = join(dir, 'src');
@@ -39,6 +39,8 @@ async function server(): Promise<{ serverPath: string; commit: string; dir: stri
       else if (f % 7 === 0) chmodSync(file, 0o600);
     }
   }
+  // Large blobs (streamed, not fetched whole) in the last directory, fetched after the thread started.
+  for (let i = 0; i < 6; i++) writeFileSync(join(src, 'd29', `large${i}`), Buffer.alloc((3 << 19) + i, `large ${i} `));
   const serverPath = join(dir, 'server');
   await troveOk(serverPath, 'init');
   await troveOk(serverPath, 'commit', src, '-r', 'main', '--no-xattrs');
@@ -82,8 +84,22 @@ describe('a pull of many small blobs', () => {
     expect(new Set([...a.values()].map((o) => o.mode))).toEqual(new Set([...b.values()].map((o) => o.mode)));
     expect([...a.values()].some((o) => (o.mode & 0o004) === 0)).toBe(true);
     expect([...a.values()].some((o) => (o.mode & 0o111) !== 0)).toBe(true);
+    for (let i = 0; i < 6; i++) expect(a.has(hashBytes(Buffer.alloc((3 << 19) + i, `large ${i} `)))).toBe(true);
     expect(readdirSync(join(two, 'tmp')).filter((n) => n.startsWith('pull'))).toEqual([]);
     await troveOk(two, 'fsck');
+  });
+
+  it('refuses a large blob whose bytes are wrong when the second thread streams it, and stores nothing of it', async () => {
+    const { serverPath, commit, dir } = await server();
+    const bad = Buffer.alloc((3 << 19) + 5, 'large 5 ');
+    const id = hashBytes(bad);
+    const path = join(serverPath, 'objects', id.slice(0, 2), id.slice(2));
+    chmodSync(path, 0o644);
+    writeFileSync(path, Buffer.alloc(bad.length, 'not that '));
+    const client = join(dir, 'client');
+    await expect(fetchInto(client, serverPath, commit, false)).rejects.toMatchObject({ code: 'E_CORRUPT', message: expect.stringContaining(`wrong bytes for object ${id}`) as unknown });
+    expect(existsSync(join(client, 'objects', id.slice(0, 2), id.slice(2)))).toBe(false);
+    expect(readdirSync(join(client, 'tmp')).filter((n) => n.startsWith('pull'))).toEqual([]);
   });
 });
 
@@ -132,6 +148,54 @@ describe('the object writer', () => {
     await expect(w.write(hashBytes(b2), b2, 0o644)).rejects.toMatchObject({ code: 'ENOENT' });
     await w.close();
     expect(existsSync(store.pathOf(hashBytes(b1)))).toBe(false);
+  });
+
+  it('streams a large object chunk by chunk, holding back its sender while too much waits to be written', async () => {
+    const dir = tmpdir('trove-writer-stream');
+    const store = plainStore(dir);
+    // The writer's own script, started 300 ms late: what is sent meanwhile waits in memory.
+    const w = new ObjectWriteWorker(store, `const t = Date.now(); while (Date.now() - t < 300); ${WRITER_SCRIPT}`);
+    const chunks = Array.from({ length: 40 }, (_, i) => Buffer.alloc(1 << 20, `chunk ${i} `));
+    const whole = Buffer.concat(chunks);
+    const s = w.stream(store.tempPath('pull'), 0o755)!;
+    // 40 MiB sent without waiting: past 16 MiB a push asks its sender to wait.
+    const waits = chunks.map((c) => s.push(c)).filter((p) => p !== undefined);
+    expect(waits.length).toBeGreaterThan(0);
+    await Promise.all(waits);
+    await s.finish(hashBytes(whole));
+    const path = store.pathOf(hashBytes(whole));
+    expect(readFileSync(path).equals(whole)).toBe(true);
+    expect(statSync(path).mode & 0o7777).toBe(0o755);
+    expect(store.noted).toBe(1);
+    // An aborted stream leaves nothing.
+    const t = w.stream(store.tempPath('pull'), 0o644)!;
+    t.push(Buffer.from('half an object'));
+    await t.abort();
+    await w.close();
+    expect(readdirSync(join(dir, 'tmp'))).toEqual([]);
+    expect(store.noted).toBe(1);
+  });
+
+  it("fails a stream with its own error when its temp file cannot be made, and nothing is stored", async () => {
+    const dir = tmpdir('trove-writer-stream-fail');
+    const store = plainStore(dir);
+    const w = new ObjectWriteWorker(store);
+    const s = w.stream(join(dir, 'missing', 'tmp'), 0o644)!;
+    s.push(Buffer.from('bytes'));
+    await expect(s.finish(hashBytes(Buffer.from('bytes')))).rejects.toMatchObject({ code: 'ENOENT', syscall: 'open' });
+    await w.close();
+    expect(existsSync(store.pathOf(hashBytes(Buffer.from('bytes'))))).toBe(false);
+  });
+
+  it('fails a stream open when its thread dies, and gives no stream after', async () => {
+    const dir = tmpdir('trove-writer-stream-dead');
+    const store = plainStore(dir);
+    const w = new ObjectWriteWorker(store, 'require("node:worker_threads").parentPort.on("message", (m) => { if (m && m.kind === "close") process.exit(3); })');
+    const s = w.stream(store.tempPath('pull'), 0o644)!;
+    s.push(Buffer.from('bytes'));
+    await expect(s.finish(hashBytes(Buffer.from('bytes')))).rejects.toThrow(/object writer stopped/);
+    expect(w.stream(store.tempPath('pull'), 0o644)).toBeUndefined();
+    await w.close();
   });
 
   for (const [how, script] of [

@@ -19,7 +19,7 @@ import { crashPoint } from '../util/crash-point.js';
 const SMALL_BLOB = 1 << 20;
 
 /**
- * Small blobs written in this thread before the rest go to a second one
+ * Blobs written in this thread before the rest go to a second one
  * (ObjectWriteWorker): below this, starting the thread costs more than it
  * saves. Bytes waiting for that thread beyond `WRITE_BACKLOG` hold their
  * request's slot until written, so memory stays bounded when the disk is
@@ -109,7 +109,7 @@ export class ObjectFetcher {
   private settle?: { resolve: () => void; reject: (err: unknown) => void };
   private readonly root: Node = { id: '', kind: 'root', size: 0, waiting: 0, parents: [] };
   private quarantined: ReadonlySet<ObjectId> = new Set();
-  /** Small blobs written in this thread so far, until the writer starts. */
+  /** Blobs written in this thread so far, until the writer starts. */
   private writtenHere = 0;
   /** The second thread that writes small blobs, once WRITER_AFTER were written here (null: none can be made). */
   private writer: ObjectWriteWorker | null | undefined;
@@ -236,7 +236,10 @@ export class ObjectFetcher {
       const sized = { maxBytes: node.size, expectBytes: node.size, signal };
       if (node.size > SMALL_BLOB) {
         const hint = { executable: node.executable, private: node.private };
-        await transport.getStream(path, (body) => installStream(store, node.id, body, node.size, where, hint, space), sized);
+        const writer = this.writerFor();
+        await transport.getStream(path, (body) => installStream(store, node.id, body, node.size, where, hint, space, writer), sized);
+        if (writer) this.writtenInWorker++;
+        else this.writtenHere++;
       } else {
         const bytes = (await transport.getBytes(path, { ...sized, check: (b) => checkHash(node.id, b, where) }))!;
         if (bytes.length !== node.size) throw badObject(`${where}: a tree says ${node.size} bytes, the object has ${bytes.length}`);
@@ -291,7 +294,7 @@ export class ObjectFetcher {
     this.release(node);
   }
 
-  /** The writer thread, started once WRITER_AFTER small blobs were written here, on a store that can give it paths. */
+  /** The writer thread, started once WRITER_AFTER blobs were written here, on a store that can give it paths. */
   private writerFor(): ObjectWriteWorker | undefined {
     if (this.writer !== undefined) return this.writer ?? undefined;
     const { store } = this.init;

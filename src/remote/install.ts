@@ -5,6 +5,7 @@ import { type ObjectInstaller, type ObjectStore, objectFileMode, type PutHint } 
 import { TransferError } from './retry.js';
 import type { DiskSpace } from './disk-space.js';
 import { crashPoint } from '../util/crash-point.js';
+import type { ObjectStream, ObjectWriteWorker } from '../store/write-worker.js';
 
 /** What installing fetched objects needs of the store. */
 export type InstallTarget = Pick<ObjectStore, 'hasSync'> & ObjectInstaller;
@@ -39,8 +40,9 @@ export function installVerifiedSync(store: InstallTarget, id: ObjectId, bytes: U
  * more than `size` bytes are a final one, and reading stops at once) and the
  * length is `size`. With `space`, the `size` bytes it reserved are given
  * back as they are written, and free space is checked on the way. Each
- * chunk is written as it arrives (blocking writes, like installVerifiedSync),
- * so no object is ever held whole in memory.
+ * chunk is written as it arrives (blocking writes, like installVerifiedSync,
+ * or by `writer`'s thread when given), so no object is ever held whole in
+ * memory.
  */
 export async function installStream(
   store: InstallTarget,
@@ -50,9 +52,10 @@ export async function installStream(
   where: string,
   hint?: PutHint,
   space?: DiskSpace,
+  writer?: ObjectWriteWorker,
 ): Promise<void> {
   const tmp = store.tempPath('pull');
-  const fd = openSync(tmp, 'wx', objectFileMode(hint));
+  const sink = writer?.stream(tmp, objectFileMode(hint)) ?? fileSink(store, tmp, objectFileMode(hint));
   let open = true;
   let n = 0;
   try {
@@ -61,22 +64,52 @@ export async function installStream(
       n += c.length;
       if (n > size) throw new TransferError('E_CORRUPT', `${where}: object ${id} is longer than the ${size} bytes expected; download stopped`, false);
       h.update(c);
-      for (let off = 0; off < c.length; ) off += writeSync(fd, c, off);
+      const wait = sink.push(c);
+      if (wait) await wait;
       space?.wrote(c.length, `object ${id}`, true);
     }
-    closeSync(fd);
-    open = false;
     const actual = h.digest('hex');
     if (actual !== id) throw new TransferError('E_CORRUPT', `${where}: wrong bytes for object ${id} (they hash to ${actual})`, true);
     if (n !== size) throw badObject(`${where}: a tree says ${size} bytes, object ${id} has ${n}`);
-    store.installSync(tmp, id);
+    open = false;
+    await sink.finish(id);
     crashPoint('pull:install');
   } catch (err) {
-    if (open) closeSync(fd);
-    rmSync(tmp, { force: true });
+    if (open) await sink.abort();
     throw err;
   } finally {
     space?.release(Math.max(0, size - Math.min(n, size)));
   }
+}
+
+/** An ObjectStream written in this thread, by blocking calls. */
+function fileSink(store: InstallTarget, tmp: string, mode: number): ObjectStream {
+  const fd = openSync(tmp, 'wx', mode);
+  let closed = false;
+  const close = (): void => {
+    if (!closed) closeSync(fd);
+    closed = true;
+  };
+  return {
+    push(c) {
+      for (let off = 0; off < c.length; ) off += writeSync(fd, c, off);
+      return undefined;
+    },
+    finish(id) {
+      try {
+        close();
+        store.installSync(tmp, id);
+      } catch (err) {
+        rmSync(tmp, { force: true });
+        throw err;
+      }
+      return Promise.resolve();
+    },
+    abort() {
+      close();
+      rmSync(tmp, { force: true });
+      return Promise.resolve();
+    },
+  };
 }
 

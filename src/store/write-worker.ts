@@ -20,13 +20,58 @@ import type { ObjectId } from '../util/hash.js';
  * that dies is no failed write: what it did not answer, and everything
  * after, is written in the caller's thread.
  */
-const SCRIPT = `
-const { parentPort } = require('node:worker_threads');
+export const WRITER_SCRIPT = `
+const { parentPort, workerData } = require('node:worker_threads');
 const { openSync, writeSync, closeSync, renameSync, mkdirSync, rmSync } = require('node:fs');
 const { dirname } = require('node:path');
+const written = new Int32Array(workerData.written);
+const errorOf = (err) => ({ message: err.message, code: err.code, errno: err.errno, syscall: err.syscall, path: err.path, dest: err.dest });
+const place = (tmp, dest) => {
+  try {
+    renameSync(tmp, dest);
+  } catch (err) {
+    if (err.code !== 'ENOENT') throw err;
+    mkdirSync(dirname(dest), { recursive: true });
+    renameSync(tmp, dest);
+  }
+};
+const streams = new Map();
 let failed = false;
 parentPort.on('message', (m) => {
   if (m === null) return parentPort.postMessage({ kind: 'end' });
+  if (m.kind === 'open') {
+    const s = { tmp: m.tmp, fd: undefined, error: undefined };
+    try {
+      s.fd = openSync(m.tmp, 'wx', m.mode);
+    } catch (err) {
+      s.error = err;
+    }
+    return streams.set(m.sid, s);
+  }
+  if (m.kind === 'chunk') {
+    const s = streams.get(m.sid);
+    const bytes = new Uint8Array(m.buf);
+    try {
+      if (s.error === undefined) for (let off = 0; off < bytes.length; ) off += writeSync(s.fd, bytes, off);
+    } catch (err) {
+      s.error = err;
+    }
+    // In KiB: the stream's sender waits while too much is sent and not yet written.
+    Atomics.add(written, 0, Math.ceil(bytes.length / 1024));
+    return Atomics.notify(written, 0);
+  }
+  if (m.kind === 'close') {
+    const s = streams.get(m.sid);
+    streams.delete(m.sid);
+    try {
+      if (s.fd !== undefined) closeSync(s.fd);
+      if (s.error === undefined && m.dest !== null) place(s.tmp, m.dest);
+    } catch (err) {
+      s.error ??= err;
+    }
+    if (s.error !== undefined || m.dest === null) rmSync(s.tmp, { force: true });
+    return parentPort.postMessage({ kind: 'stream', sid: m.sid, error: s.error && errorOf(s.error) });
+  }
   const { seq, paths, modes, ends, buf } = m;
   if (failed) return parentPort.postMessage({ kind: 'batch', seq });
   const bytes = new Uint8Array(buf);
@@ -40,17 +85,11 @@ parentPort.on('message', (m) => {
       } finally {
         closeSync(fd);
       }
-      try {
-        renameSync(tmp, dest);
-      } catch (err) {
-        if (err.code !== 'ENOENT') throw err;
-        mkdirSync(dirname(dest), { recursive: true });
-        renameSync(tmp, dest);
-      }
+      place(tmp, dest);
     } catch (err) {
       failed = true;
       rmSync(tmp, { force: true });
-      return parentPort.postMessage({ kind: 'batch', seq, error: { message: err.message, code: err.code, errno: err.errno, syscall: err.syscall, path: err.path, dest: err.dest } });
+      return parentPort.postMessage({ kind: 'batch', seq, error: errorOf(err) });
     }
     start = ends[i];
   }
@@ -75,6 +114,22 @@ interface Pending {
   fail: (err: Error) => void;
 }
 
+/** A large object written by the worker as its bytes arrive (ObjectWriteWorker.stream). */
+export interface ObjectStream {
+  /** Sends the next bytes; a promise when too many sent bytes wait to be written (wait for it before the next). */
+  push(chunk: Uint8Array): Promise<void> | undefined;
+  /** Closes the temp file and renames it into place as object `id`; rejects with the first error writing it. */
+  finish(id: ObjectId): Promise<void>;
+  /** Closes and removes the temp file. */
+  abort(): Promise<void>;
+}
+
+/** Atomics.waitAsync, in Node since 16; ES2024 in TypeScript's libraries, which the build does not take whole for one function. */
+const waitAsync = (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number, ms: number): { async: boolean; value: Promise<string> | string } }).waitAsync;
+
+/** KiB of stream chunks that may wait for the worker before a sender waits too. */
+const STREAM_BACKLOG_KIB = 16 << 10;
+
 /** Objects per batch, and bytes: a batch is sent when either is reached, or when the event loop turns. */
 const BATCH_OBJECTS = 128;
 const BATCH_BYTES = 4 << 20;
@@ -86,6 +141,11 @@ export class ObjectWriteWorker {
   private scheduled = false;
   private seq = 0;
   private readonly inFlight = new Map<number, Pending[]>();
+  /** KiB of stream chunks the worker wrote (it counts them up), and KiB sent: the difference is waiting in memory. */
+  private readonly written = new Int32Array(new SharedArrayBuffer(4));
+  private sentKiB = 0;
+  private streams = 0;
+  private readonly openStreams = new Map<number, { done: () => void; fail: (err: Error) => void }>();
   /** The first write that failed (its error), after which every write fails. */
   private failure: Error | undefined;
   /** Set once the thread is gone without being asked to stop: writes are then made in this thread. */
@@ -95,9 +155,9 @@ export class ObjectWriteWorker {
   /** Throws when the thread cannot be made: the caller writes in its own thread. `script`: another only in tests. */
   constructor(
     private readonly store: WritableObjects,
-    script = SCRIPT,
+    script = WRITER_SCRIPT,
   ) {
-    this.worker = new Worker(script, { eval: true });
+    this.worker = new Worker(script, { eval: true, workerData: { written: this.written.buffer } });
     this.ended = new Promise<void>((resolve) => {
       let settled = false;
       const settle = (lost: boolean): void => {
@@ -106,8 +166,17 @@ export class ObjectWriteWorker {
         if (lost) this.takeOver();
         resolve();
       };
-      this.worker.on('message', (m: { kind: 'batch'; seq: number; error?: Record<string, unknown> & { message: string } } | { kind: 'end' }) => {
+      this.worker.on('message', (m: { kind: 'batch' | 'stream'; seq: number; sid: number; error?: Record<string, unknown> & { message: string } } | { kind: 'end' }) => {
         if (m.kind === 'end') return settle(false);
+        if (m.kind === 'stream') {
+          const s = this.openStreams.get(m.sid);
+          this.openStreams.delete(m.sid);
+          if (m.error) {
+            const { message, ...fields } = m.error;
+            s?.fail(Object.assign(new Error(message), fields));
+          } else s?.done();
+          return;
+        }
         const batch = this.inFlight.get(m.seq) ?? [];
         this.inFlight.delete(m.seq);
         if (m.error) {
@@ -172,9 +241,54 @@ export class ObjectWriteWorker {
     this.worker.postMessage({ seq, paths, modes, ends, buf }, [buf]);
   }
 
+  /**
+   * A large object whose bytes the worker writes as they arrive, to temp
+   * file `tmp` with `mode`; undefined once the thread is gone (the caller
+   * then writes it itself). The caller hashes and checks the bytes, and
+   * ends the stream with `finish` (the object goes into place) or `abort`.
+   */
+  stream(tmp: string, mode: number): ObjectStream | undefined {
+    if (this.gone) return undefined;
+    const sid = this.streams++;
+    this.worker.postMessage({ kind: 'open', sid, tmp, mode });
+    const end = (dest: string | null): Promise<void> => {
+      if (this.gone) return Promise.reject(new Error(`the object writer stopped before ${tmp} was written`));
+      if (dest !== null) this.store.noteAdded(1);
+      return new Promise<void>((done, fail) => {
+        this.openStreams.set(sid, { done, fail });
+        this.worker.postMessage({ kind: 'close', sid, dest });
+      });
+    };
+    return {
+      push: (chunk) => {
+        if (this.gone) throw new Error(`the object writer stopped before ${tmp} was written`);
+        const buf = new ArrayBuffer(chunk.length);
+        new Uint8Array(buf).set(chunk);
+        this.sentKiB += Math.ceil(chunk.length / 1024);
+        this.worker.postMessage({ kind: 'chunk', sid, buf }, [buf]);
+        return this.sentKiB - Atomics.load(this.written, 0) > STREAM_BACKLOG_KIB ? this.drain() : undefined;
+      },
+      finish: (id) => end(this.store.pathOf(id)),
+      abort: () => end(null),
+    };
+  }
+
+  /** Waits until at most STREAM_BACKLOG_KIB of stream chunks are sent and not yet written. */
+  private async drain(): Promise<void> {
+    for (;;) {
+      const now = Atomics.load(this.written, 0);
+      if (this.gone || this.sentKiB - now <= STREAM_BACKLOG_KIB) return;
+      const w = waitAsync(this.written, 0, now, 1000);
+      if (w.async) await w.value;
+    }
+  }
+
   /** The thread is gone: every write it did not answer, and every later one, is made in this thread. */
   private takeOver(): void {
     this.gone = true;
+    // A stream's chunks went with the thread: that object fails, to be fetched again.
+    for (const s of this.openStreams.values()) s.fail(new Error('the object writer stopped before a large object was written'));
+    this.openStreams.clear();
     const left = [...[...this.inFlight.values()].flat(), ...this.queue.splice(0)];
     this.inFlight.clear();
     this.queuedBytes = 0;
