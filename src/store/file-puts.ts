@@ -57,6 +57,10 @@ export abstract class FilePuts {
    * puts of one object write the same bytes over each other instead of failing.
    */
   protected knownFileFlag: 'w' | 'wx' = 'wx';
+  /** Writes a file from `fileFor(id)` for putSync (a transaction may hand file content to another thread). */
+  protected writeFileSync(path: string, bytes: Uint8Array, mode: number, _hint: PutHint | undefined): void {
+    writeFileSync(path, bytes, { mode, flag: this.knownFileFlag });
+  }
   /** Called before every put; throws when the store takes no more writes. */
   protected assertWritable(): void {}
   /** Makes a stored (or staged) private object readable by others; see PutHint. */
@@ -100,7 +104,7 @@ export abstract class FilePuts {
     }
     const path = this.fileFor(id, hint);
     try {
-      writeFileSync(path, bytes, { mode: objectFileMode(hint), flag: this.knownFileFlag });
+      this.writeFileSync(path, bytes, objectFileMode(hint), hint);
     } catch (err) {
       // As in putKnown.
       try {

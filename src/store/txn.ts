@@ -9,8 +9,16 @@ import { FilePuts } from './file-puts.js';
 import { assertIntact } from './verify.js';
 import { isPublicMode, publishedMode, type ObjectStore, type PublishStore, type PutHint } from './types.js';
 import { crashPoint } from '../util/crash-point.js';
+import { StagedFileWriter } from './staged-writer.js';
 
 const FULL_AFTER = 8;
+
+/**
+ * File content written by putSync in the transaction's own thread before
+ * the rest goes to a second one (StagedFileWriter): below this, starting
+ * the thread costs more than it saves.
+ */
+const WRITER_AFTER = 512;
 
 /**
  * A write transaction over a disk store. New objects are staged in a private
@@ -38,6 +46,10 @@ export class Transaction extends FilePuts implements ObjectStore, PublishStore {
   private done = false;
   /** Objects written (new) by this transaction, and their bytes. */
   stats = { objects: 0, bytes: 0 };
+  /** Content written by putSync so far, until the writer starts. */
+  private writtenHere = 0;
+  /** The thread writing staged content, once WRITER_AFTER files were written here (null: none can be made). */
+  private writer: StagedFileWriter | null | undefined;
 
   constructor(private readonly store: DiskStore) {
     super();
@@ -53,6 +65,30 @@ export class Transaction extends FilePuts implements ObjectStore, PublishStore {
   }
 
   protected override knownFileFlag = 'w' as const;
+
+  /** File content of putSync goes to the writer thread once it runs; trees and commits are written here. */
+  protected override writeFileSync(path: string, bytes: Uint8Array, mode: number, hint: PutHint | undefined): void {
+    if (hint && this.writer === undefined && ++this.writtenHere > WRITER_AFTER) {
+      try {
+        this.writer = new StagedFileWriter();
+      } catch {
+        // No thread to be had (a limit on threads, memory): this thread writes.
+        this.writer = null;
+      }
+    }
+    if (hint && this.writer) this.writer.write(path, bytes, mode);
+    else super.writeFileSync(path, bytes, mode, hint);
+  }
+
+  /** Files of content the writer thread wrote (for `--verbose` and tests). */
+  get writtenByThread(): number {
+    return this.writer?.counts.there ?? 0;
+  }
+
+  /** Waits for the writer thread's files (before any staged file is read, changed or moved); throws its error. */
+  private settleWrites(): void {
+    this.writer?.flush();
+  }
 
   /** `<txn>/<id>` (or `<txn>/shards/ab/<rest>`) when the id is known, else a temp `part-…` file renamed to that once hashed. */
   protected fileFor(id: ObjectId | undefined, hint?: PutHint): string {
@@ -134,6 +170,7 @@ export class Transaction extends FilePuts implements ObjectStore, PublishStore {
   publishSync(id: ObjectId): boolean {
     const staged = this.staged.get(id);
     if (!staged) return this.store.publishSync(id);
+    this.settleWrites();
     const st = statSync(staged);
     if (isPublicMode(st.mode)) return false;
     chmodSync(staged, publishedMode(st.mode));
@@ -153,6 +190,7 @@ export class Transaction extends FilePuts implements ObjectStore, PublishStore {
   async get(id: ObjectId): Promise<Uint8Array> {
     const path = this.staged.get(id);
     if (!path) return this.store.get(id);
+    this.settleWrites();
     const bytes = await readFile(path);
     assertIntact(id, bytes, 'staged object');
     return bytes;
@@ -169,6 +207,7 @@ export class Transaction extends FilePuts implements ObjectStore, PublishStore {
   async delete(id: ObjectId): Promise<void> {
     const path = this.staged.get(id);
     if (!path) throw notFound(`object ${id} is not staged in this transaction`);
+    this.settleWrites();
     this.staged.delete(id);
     await rm(path, { force: true });
   }
@@ -184,6 +223,11 @@ export class Transaction extends FilePuts implements ObjectStore, PublishStore {
   async commit(opts: { sync?: boolean } = {}): Promise<void> {
     this.assertOpen();
     this.done = true;
+    try {
+      this.settleWrites();
+    } finally {
+      await this.writer?.close();
+    }
     if (this.staged.size > 0) {
       if (opts.sync) await syncfs(this.dir);
       crashPoint('txn:staged');
@@ -217,6 +261,8 @@ export class Transaction extends FilePuts implements ObjectStore, PublishStore {
   /** Drops everything staged; the store is as it was. */
   async abort(): Promise<void> {
     this.done = true;
+    // The thread stops before its directory goes: it writes into it.
+    await this.writer?.close();
     await rm(this.dir, { recursive: true, force: true });
   }
 

@@ -1,0 +1,122 @@
+// A transaction's content written by a second thread (src/store/staged-writer.ts): the same staged
+// files and store as one thread, reads and mode changes of staged objects wait for their writes,
+// a failed write fails the commit with its own error, and a thread that cannot start loses nothing.
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { Repo } from '../src/repo/repo.js';
+import type { DiskStore } from '../src/store/disk.js';
+import { StagedFileWriter } from '../src/store/staged-writer.js';
+import type { Transaction } from '../src/store/txn.js';
+import type { PutHint } from '../src/store/types.js';
+import { hashBytes } from '../src/util/hash.js';
+import { troveOk } from './helpers/cli.js';
+import { tmpdir } from './helpers/tmp.js';
+
+const contents = (n: number) => Array.from({ length: n }, (_, i) => Buffer.from(`content ${i}\n`.repeat(1 + (i % 50))));
+
+/**
+ * Puts `cs` with putSync, giving the writer's thread time to start once the
+ * transaction made it (past 512 files), so that the rest go through it.
+ */
+async function putAll(txn: Transaction, cs: Buffer[], hint: (i: number) => PutHint): Promise<void> {
+  for (let i = 0; i < cs.length; i++) {
+    txn.putSync(cs[i]!, hint(i));
+    for (let wait = 0; i > 512 && i + 1 < cs.length && txn.writtenByThread === 0 && wait < 500; wait++) {
+      await new Promise((r) => setTimeout(r, 10));
+      txn.putSync(cs[++i]!, hint(i));
+    }
+  }
+}
+
+describe('a transaction of many files of content', () => {
+  it('writes most of them in the second thread, and the store holds each with its bytes and mode', async () => {
+    const path = tmpdir('trove-staged-writer');
+    const repo = await Repo.init(path);
+    const cs = contents(1500);
+    const txn = repo.transaction();
+    await putAll(txn, cs, (i) => ({ executable: i % 3 === 0, private: i % 5 === 0 }));
+    expect(txn.writtenByThread).toBeGreaterThan(300);
+    // A staged object read back, and one made public, before the commit: both wait for its write.
+    const last = cs[cs.length - 1]!;
+    expect(Buffer.from(await txn.get(hashBytes(last))).equals(last)).toBe(true);
+    const priv = cs[1495]!;
+    expect(txn.publishSync(hashBytes(priv))).toBe(true);
+    await txn.commit();
+    const store = repo.store as DiskStore;
+    cs.forEach((c, i) => {
+      const file = store.pathOf(hashBytes(c));
+      expect(readFileSync(file).equals(c)).toBe(true);
+      const exec = i % 3 === 0;
+      const hidden = i % 5 === 0 && i !== 1495;
+      expect(statSync(file).mode & 0o777, `content ${i}`).toBe((exec ? 0o755 : 0o644) & (hidden ? 0o700 : 0o777));
+    });
+    expect(readdirSync(join(path, 'tmp'))).toEqual([]);
+    await repo.close();
+  });
+
+  it('commits a directory of 2,000 files whole (the CLI path), and fsck finds it intact', async () => {
+    const dir = tmpdir('trove-staged-writer-cli');
+    const src = join(dir, 'src');
+    for (let d = 0; d < 20; d++) {
+      mkdirSync(join(src, `d${d}`), { recursive: true });
+      for (let f = 0; f < 100; f++) writeFileSync(join(src, `d${d}`, `f${f}`), `d${d} f${f}\n`.repeat(f + 1));
+    }
+    const repo = join(dir, 'repo');
+    await troveOk(repo, 'init');
+    await troveOk(repo, 'commit', src, '-r', 'main', '--no-xattrs');
+    await troveOk(repo, 'fsck');
+    const out = join(dir, 'out');
+    await troveOk(repo, 'checkout', 'main', out);
+    expect(readFileSync(join(out, 'd19', 'f99'), 'utf8')).toBe('d19 f99\n'.repeat(100));
+  });
+
+  it('aborted, stops the thread and leaves nothing staged', async () => {
+    const path = tmpdir('trove-staged-writer-abort');
+    const repo = await Repo.init(path);
+    const txn = repo.transaction();
+    await putAll(txn, contents(1200), () => ({ executable: false, private: false }));
+    expect(txn.writtenByThread).toBeGreaterThan(100);
+    await txn.abort();
+    expect(readdirSync(join(path, 'tmp'))).toEqual([]);
+    for (const c of contents(1200)) expect(repo.store.hasSync(hashBytes(c))).toBe(false);
+    await repo.close();
+  });
+});
+
+describe('the staged-file writer', () => {
+  /** Waits until the writer's thread runs (it takes files only then). */
+  const running = async (w: StagedFileWriter, dir: string): Promise<void> => {
+    for (let i = 0; i < 500; i++) {
+      w.write(join(dir, `probe-${i}`), Buffer.from('probe'), 0o644);
+      if (w.counts.there > 0) return;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    throw new Error('the thread never ran');
+  };
+
+  it('raises a failed write with its own error at the next call, and writes nothing more', async () => {
+    const dir = tmpdir('trove-staged-writer-fail');
+    const w = new StagedFileWriter();
+    await running(w, dir);
+    w.write(join(dir, 'missing', 'file'), Buffer.from('x'), 0o644);
+    expect(() => w.flush()).toThrow(expect.objectContaining({ code: 'ENOENT', syscall: 'open', path: join(dir, 'missing', 'file') }) as Error);
+    expect(() => w.write(join(dir, 'after'), Buffer.from('y'), 0o644)).toThrow(/ENOENT/);
+    await w.close();
+    expect(existsSync(join(dir, 'after'))).toBe(false);
+  });
+
+  it('whose thread cannot start writes every file in the caller, none lost', async () => {
+    const dir = tmpdir('trove-staged-writer-dead');
+    const w = new StagedFileWriter('throw new Error("no thread for you")');
+    const cs = contents(300);
+    cs.forEach((c, i) => w.write(join(dir, `f${i}`), c, 0o600));
+    w.flush();
+    await w.close();
+    expect(w.counts).toEqual({ here: 300, there: 0 });
+    cs.forEach((c, i) => {
+      expect(readFileSync(join(dir, `f${i}`)).equals(c)).toBe(true);
+      expect(statSync(join(dir, `f${i}`)).mode & 0o777).toBe(0o600);
+    });
+  });
+});
