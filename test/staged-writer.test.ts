@@ -71,6 +71,25 @@ describe('a transaction of many files of content', () => {
     expect(readFileSync(join(out, 'd19', 'f99'), 'utf8')).toBe('d19 f99\n'.repeat(100));
   });
 
+  it('puts a large file through the thread once it runs, and the commit stores it whole', async () => {
+    const path = tmpdir('trove-staged-writer-large');
+    const repo = await Repo.init(path);
+    const txn = repo.transaction();
+    await putAll(txn, contents(800), () => ({ executable: false, private: false }));
+    const before = txn.writtenByThread;
+    expect(before).toBeGreaterThan(0);
+    const big = Buffer.alloc((12 << 20) + 7, 'big ');
+    writeFileSync(join(path, 'big'), big);
+    const put = txn.putFileSync(join(path, 'big'), { executable: true, private: false });
+    expect(put).toMatchObject({ id: hashBytes(big), size: big.length, written: true });
+    expect(txn.writtenByThread).toBe(before + 1);
+    await txn.commit();
+    const file = (repo.store as DiskStore).pathOf(hashBytes(big));
+    expect(readFileSync(file).equals(big)).toBe(true);
+    expect(statSync(file).mode & 0o777).toBe(0o755);
+    await repo.close();
+  });
+
   it('aborted, stops the thread and leaves nothing staged', async () => {
     const path = tmpdir('trove-staged-writer-abort');
     const repo = await Repo.init(path);
@@ -94,6 +113,26 @@ describe('the staged-file writer', () => {
     }
     throw new Error('the thread never ran');
   };
+
+  it('copies a large file chunk by chunk, hashing it here and writing it there', async () => {
+    const dir = tmpdir('trove-staged-writer-copy');
+    const w = new StagedFileWriter();
+    await running(w, dir);
+    const big = Buffer.alloc((20 << 20) + 123, 'large file ');
+    writeFileSync(join(dir, 'src'), big);
+    const before = w.counts.there;
+    expect(w.copyHashed(join(dir, 'src'), join(dir, 'dest'), 0o700)).toEqual({ id: hashBytes(big), size: big.length });
+    expect(w.counts.there).toBe(before + 1);
+    expect(readFileSync(join(dir, 'dest')).equals(big)).toBe(true);
+    expect(statSync(join(dir, 'dest')).mode & 0o777).toBe(0o700);
+    // An empty file too.
+    writeFileSync(join(dir, 'empty'), '');
+    expect(w.copyHashed(join(dir, 'empty'), join(dir, 'empty-dest'), 0o644).size).toBe(0);
+    expect(readFileSync(join(dir, 'empty-dest')).length).toBe(0);
+    // A copy that cannot be written fails with that error, not with a wrong object.
+    expect(() => w.copyHashed(join(dir, 'src'), join(dir, 'missing', 'dest'), 0o644)).toThrow(expect.objectContaining({ code: 'ENOENT', syscall: 'open' }) as Error);
+    await w.close();
+  });
 
   it('raises a failed write with its own error at the next call, and writes nothing more', async () => {
     const dir = tmpdir('trove-staged-writer-fail');

@@ -61,6 +61,10 @@ export abstract class FilePuts {
   protected writeFileSync(path: string, bytes: Uint8Array, mode: number, _hint: PutHint | undefined): void {
     writeFileSync(path, bytes, { mode, flag: this.knownFileFlag });
   }
+  /** Copies `src` to a new file `dest` for putFileSync, hashing it (a transaction may write through another thread). */
+  protected copyHashedSync(src: string, dest: string, mode: number, _hint: PutHint | undefined): { id: ObjectId; size: number } {
+    return copyHashedSync(src, dest, mode);
+  }
   /** Called before every put; throws when the store takes no more writes. */
   protected assertWritable(): void {}
   /** Makes a stored (or staged) private object readable by others; see PutHint. */
@@ -121,7 +125,7 @@ export abstract class FilePuts {
   putFileSync(src: string, hint?: PutHint): PutResult {
     this.assertWritable();
     const tmp = this.fileFor(undefined);
-    const { id, size } = copyHashedSync(src, tmp, objectFileMode(hint));
+    const { id, size } = this.copyHashedSync(src, tmp, objectFileMode(hint), hint);
     if (this.hasSync(id)) {
       unlinkSync(tmp);
       this.present(id, hint);

@@ -1,4 +1,6 @@
-import { writeFileSync } from 'node:fs';
+import { closeSync, openSync, readSync, writeFileSync } from 'node:fs';
+import { newHasher, type ObjectId } from '../util/hash.js';
+import { copyHashedSync } from '../util/hash-file.js';
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
 
 /**
@@ -22,9 +24,22 @@ const { workerData } = require('node:worker_threads');
 const { openSync, writeSync, closeSync } = require('node:fs');
 const state = new Int32Array(workerData.state);
 const port = workerData.port;
+let fd;
 port.on('message', (m) => {
   try {
     if (Atomics.load(state, 1) !== 0) return;
+    if (m.kind === 'chunk') {
+      if (m.first) fd = openSync(m.path, 'wx', m.mode);
+      const bytes = new Uint8Array(m.buf, 0, m.n);
+      for (let off = 0; off < m.n; ) off += writeSync(fd, bytes, off, m.n - off);
+      return;
+    }
+    if (m.kind === 'end') {
+      const f = fd;
+      fd = undefined;
+      if (f !== undefined) closeSync(f);
+      return;
+    }
     const bytes = new Uint8Array(m.buf);
     let start = 0;
     for (let i = 0; i < m.modes.length; i++) {
@@ -37,6 +52,8 @@ port.on('message', (m) => {
       start = m.ends[i];
     }
   } catch (err) {
+    if (fd !== undefined) closeSync(fd);
+    fd = undefined;
     port.postMessage({ message: err.message, code: err.code, errno: err.errno, syscall: err.syscall, path: err.path });
     Atomics.store(state, 1, 1);
   } finally {
@@ -48,7 +65,10 @@ port.on('message', (m) => {
 Atomics.store(state, 2, 1);
 `;
 
-/** Files per batch, and bytes; batches in flight before the caller waits. */
+/** Bytes per chunk of a copied file. */
+const CHUNK = 1 << 20;
+
+/** Files per batch, and bytes; batches (or chunks) in flight before the caller waits. */
 const BATCH_FILES = 64;
 const BATCH_BYTES = 2 << 20;
 const IN_FLIGHT = 8;
@@ -100,6 +120,40 @@ export class StagedFileWriter {
     this.ends.push(this.at);
     this.counts.there++;
     if (this.paths.length >= BATCH_FILES) this.send();
+  }
+
+  /**
+   * Copies file `src` to a new file `dest` with `mode`, hashing it: this
+   * thread reads and hashes chunk by chunk, the other writes, and this one
+   * returns once `dest` is whole (the caller renames or removes it next).
+   */
+  copyHashed(src: string, dest: string, mode: number): { id: ObjectId; size: number } {
+    this.check();
+    if (Atomics.load(this.state, 2) !== 1) return copyHashedSync(src, dest, mode);
+    this.send();
+    const h = newHasher();
+    let size = 0;
+    const fin = openSync(src, 'r');
+    try {
+      for (let first = true; ; first = false) {
+        const buf = new ArrayBuffer(CHUNK);
+        const n = readSync(fin, new Uint8Array(buf), 0, CHUNK, null);
+        if (n === 0 && !first) break;
+        h.update(new Uint8Array(buf, 0, n));
+        size += n;
+        this.port.postMessage({ kind: 'chunk', path: dest, mode, first, buf, n }, [buf]);
+        this.sent++;
+        this.waitFor(this.sent - IN_FLIGHT);
+        if (n === 0) break;
+      }
+    } finally {
+      closeSync(fin);
+      this.port.postMessage({ kind: 'end' });
+      this.sent++;
+    }
+    this.counts.there++;
+    this.flush();
+    return { id: h.digest('hex'), size };
   }
 
   /** Waits until every file given is written; throws the thread's first error. */

@@ -85,6 +85,12 @@ export class Transaction extends FilePuts implements ObjectStore, PublishStore {
     return this.writer?.counts.there ?? 0;
   }
 
+  /** A large file of content: read and hashed here, written by the writer thread once it runs. */
+  protected override copyHashedSync(src: string, dest: string, mode: number, hint: PutHint | undefined): { id: ObjectId; size: number } {
+    if (hint && this.writer) return this.writer.copyHashed(src, dest, mode);
+    return super.copyHashedSync(src, dest, mode, hint);
+  }
+
   /** Waits for the writer thread's files (before any staged file is read, changed or moved); throws its error. */
   private settleWrites(): void {
     this.writer?.flush();
