@@ -103,6 +103,29 @@ describe('a transaction of many files of content', () => {
   });
 });
 
+describe('a shard that was empty when the transaction first staged into it', () => {
+  it('is not looked up again for each object; one another writer adds meanwhile is staged again and goes in whole', async () => {
+    const path = tmpdir('trove-txn-empty-shard');
+    const repo = await Repo.init(path);
+    const a = Buffer.from('first content\n');
+    const shard = hashBytes(a).slice(0, 2);
+    // Another content of the same shard.
+    let b = Buffer.alloc(0);
+    for (let i = 0; hashBytes(b).slice(0, 2) !== shard || b.length === 0; i++) b = Buffer.from(`other content ${i}\n`);
+    const txn = repo.transaction();
+    expect(txn.putSync(a, { executable: false, private: false }).written).toBe(true);
+    // Another writer stores b in that shard while the transaction is open.
+    await repo.store.put(b);
+    expect(repo.store.hasSync(hashBytes(b))).toBe(true);
+    expect(txn.putSync(b, { executable: false, private: false }).written).toBe(true);
+    await txn.commit();
+    for (const c of [a, b]) expect(readFileSync((repo.store as DiskStore).pathOf(hashBytes(c))).equals(c)).toBe(true);
+    expect(readdirSync(join(path, 'tmp'))).toEqual([]);
+    await repo.close();
+    await troveOk(path, 'fsck');
+  });
+});
+
 describe('the staged-file writer', () => {
   /** Waits until the writer's thread runs (it takes files only then). */
   const running = async (w: StagedFileWriter, dir: string): Promise<void> => {

@@ -61,7 +61,12 @@ export class Transaction extends FilePuts implements ObjectStore, PublishStore {
   }
 
   hasSync(id: ObjectId): boolean {
-    return this.staged.has(id) || this.store.hasSync(id);
+    if (this.staged.has(id)) return true;
+    // A shard that was empty when this transaction first staged into it holds nothing this transaction
+    // did not stage, but for what another writer adds meanwhile: that is staged again here, and goes in
+    // as any object both put does (the same bytes, renamed over). No stat for each object of a new store.
+    if (this.shardEmpty.get(id.slice(0, 2)) === true) return false;
+    return this.store.hasSync(id);
   }
 
   protected override knownFileFlag = 'w' as const;
