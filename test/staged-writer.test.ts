@@ -137,6 +137,18 @@ describe('the staged-file writer', () => {
     throw new Error('the thread never ran');
   };
 
+  it('writes files adding up to several times its ring, each with its own bytes', async () => {
+    const dir = tmpdir('trove-staged-writer-ring');
+    const w = new StagedFileWriter();
+    await running(w, dir);
+    // About 64 MiB in files of 1 byte to 3 MiB: batches wrap around the 16 MiB ring many times.
+    const files = Array.from({ length: 400 }, (_, i) => Buffer.alloc(i % 40 === 0 ? (3 << 20) - i : 1 + ((i * 7919) % (200 << 10)), `file ${i} `));
+    files.forEach((f, i) => w.write(join(dir, `f${i}`), f, 0o644));
+    w.flush();
+    files.forEach((f, i) => expect(readFileSync(join(dir, `f${i}`)).equals(f), `f${i}`).toBe(true));
+    await w.close();
+  });
+
   it('copies a large file chunk by chunk, hashing it here and writing it there', async () => {
     const dir = tmpdir('trove-staged-writer-copy');
     const w = new StagedFileWriter();

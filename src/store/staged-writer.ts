@@ -23,16 +23,18 @@ const SCRIPT = `
 const { workerData } = require('node:worker_threads');
 const { openSync, writeSync, closeSync } = require('node:fs');
 const state = new Int32Array(workerData.state);
+const ring = new Uint8Array(workerData.ring);
 const port = workerData.port;
+const writeAll = (fd, start, end) => {
+  for (let off = start; off < end; ) off += writeSync(fd, ring, off, end - off);
+};
 let fd;
 port.on('message', (m) => {
   try {
     if (Atomics.load(state, 1) !== 0) return;
     if (m.kind === 'chunk') {
       if (m.first) fd = openSync(m.path, 'wx', m.mode);
-      const bytes = new Uint8Array(m.buf, 0, m.n);
-      for (let off = 0; off < m.n; ) off += writeSync(fd, bytes, off, m.n - off);
-      return;
+      return writeAll(fd, m.start, m.end);
     }
     if (m.kind === 'end') {
       const f = fd;
@@ -40,16 +42,13 @@ port.on('message', (m) => {
       if (f !== undefined) closeSync(f);
       return;
     }
-    const bytes = new Uint8Array(m.buf);
-    let start = 0;
     for (let i = 0; i < m.modes.length; i++) {
-      const fd = openSync(m.paths[i], 'w', m.modes[i]);
+      const f = openSync(m.paths[i], 'w', m.modes[i]);
       try {
-        for (let off = start; off < m.ends[i]; ) off += writeSync(fd, bytes, off, m.ends[i] - off);
+        writeAll(f, m.starts[i], m.ends[i]);
       } finally {
-        closeSync(fd);
+        closeSync(f);
       }
-      start = m.ends[i];
     }
   } catch (err) {
     if (fd !== undefined) closeSync(fd);
@@ -68,23 +67,37 @@ Atomics.store(state, 2, 1);
 /** Bytes per chunk of a copied file. */
 const CHUNK = 1 << 20;
 
-/** Files per batch, and bytes; batches (or chunks) in flight before the caller waits. */
+/**
+ * The ring both threads share: file bytes are copied into it (a chunk of a
+ * large file is read straight into it) and written out of it, so memory is
+ * this much whatever the size of the import. Files per batch, and bytes: a
+ * batch holds at most this much, so that a file up to 8 MiB (the largest
+ * the import reads whole), plus the end of the ring it skips, always fits.
+ */
+const RING = 16 << 20;
 const BATCH_FILES = 64;
 const BATCH_BYTES = 2 << 20;
-const IN_FLIGHT = 8;
 
 export class StagedFileWriter {
   private readonly worker: Worker;
   private readonly port: MessagePort;
-  /** [0]: batches written; [1]: 1 once a write failed (its error waits on the port); [2]: 1 once the thread runs. */
+  /** [0]: messages handled; [1]: 1 once a write failed (its error waits on the port); [2]: 1 once the thread runs. */
   private readonly state = new Int32Array(new SharedArrayBuffer(12));
+  private readonly ring = new Uint8Array(new SharedArrayBuffer(RING));
+  /** Messages sent. */
   private sent = 0;
-  /** The batch being filled: its bytes (copied in as files come), and per file the path, mode and end offset. */
-  private buf = new Uint8Array(0);
-  private at = 0;
+  /** Next free offset in the ring, and ring bytes held by messages sent and not yet handled (and by the batch being filled). */
+  private pos = 0;
+  private used = 0;
+  private readonly held: { seq: number; bytes: number }[] = [];
+  /** The last reservation: where the ring's free space started before it, and the bytes it took. */
+  private last = { pos: 0, bytes: 0 };
+  /** The batch being filled: per file the path, mode and ring range, and the ring bytes it holds. */
   private paths: string[] = [];
   private modes: number[] = [];
+  private starts: number[] = [];
   private ends: number[] = [];
+  private batchBytes = 0;
   private failure: Error | undefined;
   /** Files this thread wrote, and the second one. */
   readonly counts = { here: 0, there: 0 };
@@ -93,7 +106,7 @@ export class StagedFileWriter {
   constructor(script = SCRIPT) {
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
-    this.worker = new Worker(script, { eval: true, workerData: { state: this.state.buffer, port: port2 }, transferList: [port2] });
+    this.worker = new Worker(script, { eval: true, workerData: { state: this.state.buffer, ring: this.ring.buffer, port: port2 }, transferList: [port2] });
     // A thread that cannot start says so by an 'error' event: its files are then written by the caller (see write).
     this.worker.on('error', () => undefined);
     // A transaction dropped without commit or abort must not keep the process alive.
@@ -104,28 +117,27 @@ export class StagedFileWriter {
   /** Writes `bytes` to a new (or truncated) file at `path` with `mode`, here or in the thread. */
   write(path: string, bytes: Uint8Array, mode: number): void {
     this.check();
-    if (Atomics.load(this.state, 2) !== 1) {
+    if (Atomics.load(this.state, 2) !== 1 || bytes.length > RING / 2) {
       writeFileSync(path, bytes, { mode, flag: 'w' });
       this.counts.here++;
       return;
     }
-    if (this.at + bytes.length > this.buf.length) {
-      this.send();
-      this.buf = new Uint8Array(Math.max(BATCH_BYTES, bytes.length));
-    }
-    this.buf.set(bytes, this.at);
-    this.at += bytes.length;
+    if (this.batchBytes + bytes.length > BATCH_BYTES) this.send();
+    const at = this.reserve(bytes.length);
+    this.ring.set(bytes, at);
     this.paths.push(path);
     this.modes.push(mode);
-    this.ends.push(this.at);
+    this.starts.push(at);
+    this.ends.push(at + bytes.length);
     this.counts.there++;
     if (this.paths.length >= BATCH_FILES) this.send();
   }
 
   /**
    * Copies file `src` to a new file `dest` with `mode`, hashing it: this
-   * thread reads and hashes chunk by chunk, the other writes, and this one
-   * returns once `dest` is whole (the caller renames or removes it next).
+   * thread reads each chunk into the ring and hashes it there, the other
+   * writes it, and this one returns once `dest` is whole (the caller renames
+   * or removes it next).
    */
   copyHashed(src: string, dest: string, mode: number): { id: ObjectId; size: number } {
     this.check();
@@ -136,24 +148,72 @@ export class StagedFileWriter {
     const fin = openSync(src, 'r');
     try {
       for (let first = true; ; first = false) {
-        const buf = new ArrayBuffer(CHUNK);
-        const n = readSync(fin, new Uint8Array(buf), 0, CHUNK, null);
-        if (n === 0 && !first) break;
-        h.update(new Uint8Array(buf, 0, n));
+        const at = this.reserve(CHUNK);
+        const n = readSync(fin, this.ring, at, CHUNK, null);
+        if (n === 0 && !first) {
+          this.unreserve();
+          break;
+        }
+        h.update(this.ring.subarray(at, at + n));
         size += n;
-        this.port.postMessage({ kind: 'chunk', path: dest, mode, first, buf, n }, [buf]);
-        this.sent++;
-        this.waitFor(this.sent - IN_FLIGHT);
+        this.post({ kind: 'chunk', path: dest, mode, first, start: at, end: at + n });
         if (n === 0) break;
       }
     } finally {
       closeSync(fin);
-      this.port.postMessage({ kind: 'end' });
-      this.sent++;
+      this.post({ kind: 'end' });
     }
     this.counts.there++;
     this.flush();
     return { id: h.digest('hex'), size };
+  }
+
+  /**
+   * `n` contiguous bytes of the ring for the batch being filled (or the
+   * next chunk), skipping the end of the ring when they do not fit there;
+   * waits while messages not yet handled hold the space.
+   */
+  private reserve(n: number): number {
+    const wrap = this.pos + n > RING;
+    const skip = wrap ? RING - this.pos : 0;
+    while (this.used + skip + n > RING) {
+      const handled = Atomics.load(this.state, 0);
+      while (this.held.length > 0 && this.held[0]!.seq < handled) this.used -= this.held.shift()!.bytes;
+      if (this.used + skip + n <= RING) break;
+      Atomics.wait(this.state, 0, handled, 1000);
+    }
+    const at = wrap ? 0 : this.pos;
+    this.last = { pos: this.pos, bytes: skip + n };
+    this.pos = at + n;
+    this.used += skip + n;
+    this.batchBytes += skip + n;
+    return at;
+  }
+
+  /** Gives back the last `reserve`, unused. */
+  private unreserve(): void {
+    this.pos = this.last.pos;
+    this.used -= this.last.bytes;
+    this.batchBytes -= this.last.bytes;
+    this.last = { pos: this.pos, bytes: 0 };
+  }
+
+  /** Sends a message; the ring bytes reserved since the last one are held until the thread has handled it. */
+  private post(m: Record<string, unknown>): void {
+    this.port.postMessage(m);
+    if (this.batchBytes > 0) this.held.push({ seq: this.sent, bytes: this.batchBytes });
+    this.batchBytes = 0;
+    this.sent++;
+  }
+
+  /** Sends the batch being filled. */
+  private send(): void {
+    if (this.paths.length === 0) return;
+    this.post({ paths: this.paths, modes: Int32Array.from(this.modes), starts: Float64Array.from(this.starts), ends: Float64Array.from(this.ends) });
+    this.paths = [];
+    this.modes = [];
+    this.starts = [];
+    this.ends = [];
   }
 
   /** Waits until every file given is written; throws the thread's first error. */
@@ -169,21 +229,7 @@ export class StagedFileWriter {
     await this.worker.terminate();
   }
 
-  /** Sends the batch being filled, then waits while more than IN_FLIGHT batches are unwritten. */
-  private send(): void {
-    if (this.paths.length === 0) return;
-    const buf = this.buf.buffer as ArrayBuffer;
-    this.port.postMessage({ paths: this.paths, modes: Int32Array.from(this.modes), ends: Float64Array.from(this.ends), buf }, [buf]);
-    this.sent++;
-    this.buf = new Uint8Array(0);
-    this.at = 0;
-    this.paths = [];
-    this.modes = [];
-    this.ends = [];
-    this.waitFor(this.sent - IN_FLIGHT);
-  }
-
-  /** Blocks until at least `n` batches are written (the thread runs: it was when they were sent). */
+  /** Blocks until the thread has handled at least `n` messages (it runs: it did when they were sent). */
   private waitFor(n: number): void {
     for (;;) {
       const done = Atomics.load(this.state, 0);
