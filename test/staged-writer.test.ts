@@ -83,6 +83,12 @@ describe('a transaction of many files of content', () => {
     const put = txn.putFileSync(join(path, 'big'), { executable: true, private: false });
     expect(put).toMatchObject({ id: hashBytes(big), size: big.length, written: true });
     expect(txn.writtenByThread).toBe(before + 1);
+    // The same content again: staged already, its copy is removed by the thread.
+    expect(txn.putFileSync(join(path, 'big'), { executable: true, private: false })).toMatchObject({ id: hashBytes(big), written: false });
+    expect(Buffer.from(await txn.get(hashBytes(big))).equals(big)).toBe(true);
+    const txnDirs = readdirSync(join(path, 'tmp'));
+    expect(txnDirs).toHaveLength(1);
+    expect(readdirSync(join(path, 'tmp', txnDirs[0]!)).filter((n) => n.startsWith('part'))).toEqual([]);
     await txn.commit();
     const file = (repo.store as DiskStore).pathOf(hashBytes(big));
     expect(readFileSync(file).equals(big)).toBe(true);
@@ -158,14 +164,25 @@ describe('the staged-file writer', () => {
     const before = w.counts.there;
     expect(w.copyHashed(join(dir, 'src'), join(dir, 'dest'), 0o700)).toEqual({ id: hashBytes(big), size: big.length });
     expect(w.counts.there).toBe(before + 1);
+    // Renamed by the thread after its last chunk; whole once flushed.
+    w.rename(join(dir, 'dest'), join(dir, 'renamed'));
+    w.flush();
+    expect(existsSync(join(dir, 'dest'))).toBe(false);
+    w.rename(join(dir, 'renamed'), join(dir, 'dest'));
+    w.flush();
     expect(readFileSync(join(dir, 'dest')).equals(big)).toBe(true);
     expect(statSync(join(dir, 'dest')).mode & 0o777).toBe(0o700);
     // An empty file too.
     writeFileSync(join(dir, 'empty'), '');
     expect(w.copyHashed(join(dir, 'empty'), join(dir, 'empty-dest'), 0o644).size).toBe(0);
+    w.flush();
     expect(readFileSync(join(dir, 'empty-dest')).length).toBe(0);
-    // A copy that cannot be written fails with that error, not with a wrong object.
-    expect(() => w.copyHashed(join(dir, 'src'), join(dir, 'missing', 'dest'), 0o644)).toThrow(expect.objectContaining({ code: 'ENOENT', syscall: 'open' }) as Error);
+    w.unlink(join(dir, 'empty-dest'));
+    w.flush();
+    expect(existsSync(join(dir, 'empty-dest'))).toBe(false);
+    // A copy that cannot be written fails with that error at the next call, not with a wrong object.
+    w.copyHashed(join(dir, 'src'), join(dir, 'missing', 'dest'), 0o644);
+    expect(() => w.flush()).toThrow(expect.objectContaining({ code: 'ENOENT', syscall: 'open' }) as Error);
     await w.close();
   });
 

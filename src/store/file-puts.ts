@@ -65,6 +65,10 @@ export abstract class FilePuts {
   protected copyHashedSync(src: string, dest: string, mode: number, _hint: PutHint | undefined): { id: ObjectId; size: number } {
     return copyHashedSync(src, dest, mode);
   }
+  /** Removes a file from `copyHashedSync` whose object is stored already. */
+  protected dropSync(path: string): void {
+    unlinkSync(path);
+  }
   /** Called before every put; throws when the store takes no more writes. */
   protected assertWritable(): void {}
   /** Makes a stored (or staged) private object readable by others; see PutHint. */
@@ -127,7 +131,7 @@ export abstract class FilePuts {
     const tmp = this.fileFor(undefined);
     const { id, size } = this.copyHashedSync(src, tmp, objectFileMode(hint), hint);
     if (this.hasSync(id)) {
-      unlinkSync(tmp);
+      this.dropSync(tmp);
       this.present(id, hint);
       return { id, size, written: false };
     }

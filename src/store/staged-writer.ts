@@ -21,7 +21,7 @@ import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from '
  */
 const SCRIPT = `
 const { workerData } = require('node:worker_threads');
-const { openSync, writeSync, closeSync } = require('node:fs');
+const { openSync, writeSync, closeSync, renameSync, unlinkSync } = require('node:fs');
 const state = new Int32Array(workerData.state);
 const ring = new Uint8Array(workerData.ring);
 const port = workerData.port;
@@ -42,6 +42,8 @@ port.on('message', (m) => {
       if (f !== undefined) closeSync(f);
       return;
     }
+    if (m.kind === 'rename') return renameSync(m.from, m.to);
+    if (m.kind === 'unlink') return unlinkSync(m.path);
     for (let i = 0; i < m.modes.length; i++) {
       const f = openSync(m.paths[i], 'w', m.modes[i]);
       try {
@@ -117,7 +119,7 @@ export class StagedFileWriter {
   /** Writes `bytes` to a new (or truncated) file at `path` with `mode`, here or in the thread. */
   write(path: string, bytes: Uint8Array, mode: number): void {
     this.check();
-    if (Atomics.load(this.state, 2) !== 1 || bytes.length > RING / 2) {
+    if (!this.running() || bytes.length > RING / 2) {
       writeFileSync(path, bytes, { mode, flag: 'w' });
       this.counts.here++;
       return;
@@ -136,12 +138,14 @@ export class StagedFileWriter {
   /**
    * Copies file `src` to a new file `dest` with `mode`, hashing it: this
    * thread reads each chunk into the ring and hashes it there, the other
-   * writes it, and this one returns once `dest` is whole (the caller renames
-   * or removes it next).
+   * writes it. Returns when the last chunk is sent, not written: the caller
+   * then renames or removes `dest` through `rename` or `unlink`, which the
+   * thread does after the last chunk (once the thread does not run, the
+   * copy is made here, and `dest` is whole on return).
    */
   copyHashed(src: string, dest: string, mode: number): { id: ObjectId; size: number } {
     this.check();
-    if (Atomics.load(this.state, 2) !== 1) return copyHashedSync(src, dest, mode);
+    if (!this.running()) return copyHashedSync(src, dest, mode);
     this.send();
     const h = newHasher();
     let size = 0;
@@ -164,8 +168,24 @@ export class StagedFileWriter {
       this.post({ kind: 'end' });
     }
     this.counts.there++;
-    this.flush();
     return { id: h.digest('hex'), size };
+  }
+
+  /** Renames a file `copyHashed` wrote, in the thread, after its last chunk. */
+  rename(from: string, to: string): void {
+    this.check();
+    this.post({ kind: 'rename', from, to });
+  }
+
+  /** Removes a file `copyHashed` wrote, in the thread, after its last chunk. */
+  unlink(path: string): void {
+    this.check();
+    this.post({ kind: 'unlink', path });
+  }
+
+  /** Whether the thread runs (files go to it only then). */
+  running(): boolean {
+    return Atomics.load(this.state, 2) === 1;
   }
 
   /**

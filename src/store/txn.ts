@@ -50,6 +50,8 @@ export class Transaction extends FilePuts implements ObjectStore, PublishStore {
   private writtenHere = 0;
   /** The thread writing staged content, once WRITER_AFTER files were written here (null: none can be made). */
   private writer: StagedFileWriter | null | undefined;
+  /** Temp files of large content the writer thread writes; it renames or removes them too, in order. */
+  private readonly inWriter = new Set<string>();
 
   constructor(private readonly store: DiskStore) {
     super();
@@ -92,7 +94,10 @@ export class Transaction extends FilePuts implements ObjectStore, PublishStore {
 
   /** A large file of content: read and hashed here, written by the writer thread once it runs. */
   protected override copyHashedSync(src: string, dest: string, mode: number, hint: PutHint | undefined): { id: ObjectId; size: number } {
-    if (hint && this.writer) return this.writer.copyHashed(src, dest, mode);
+    if (hint && this.writer?.running()) {
+      this.inWriter.add(dest);
+      return this.writer.copyHashed(src, dest, mode);
+    }
     return super.copyHashedSync(src, dest, mode, hint);
   }
 
@@ -115,8 +120,17 @@ export class Transaction extends FilePuts implements ObjectStore, PublishStore {
 
   protected keepSync(path: string, id: ObjectId, size: number, hint?: PutHint): void {
     const staged = this.stagedPath(id, hint);
-    if (path !== staged) renameSync(path, staged);
+    // A file the writer thread is still writing is renamed by it, after its last chunk.
+    if (path !== staged) {
+      if (this.inWriter.delete(path)) this.writer!.rename(path, staged);
+      else renameSync(path, staged);
+    }
     this.record(id, staged, size);
+  }
+
+  protected override dropSync(path: string): void {
+    if (this.inWriter.delete(path)) this.writer!.unlink(path);
+    else super.dropSync(path);
   }
 
   /** Where object `id` is staged: content of a shard that was empty in its own shard directory, else `<txn>/<id>`. */
