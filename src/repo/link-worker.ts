@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import { ERROR_OF_SOURCE, errorFromThread, type ThreadError } from '../util/thread-error.js';
 
 /**
  * The second core of a large hard-link checkout. The checkout's thread
@@ -22,6 +23,7 @@ import { Worker } from 'node:worker_threads';
 const SCRIPT = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { lstatSync, linkSync } = require('node:fs');
+${ERROR_OF_SOURCE}
 const isRoot = workerData.isRoot;
 const state = new Int32Array(workerData.state);
 Atomics.store(state, 2, 1);
@@ -42,7 +44,7 @@ parentPort.on('message', (m) => {
       } catch (err) {
         if (err.code !== 'EMLINK') {
           Atomics.store(state, 1, 1);
-          return parentPort.postMessage({ kind: 'error', message: err.message, code: err.code, errno: err.errno, syscall: err.syscall, path: err.path, dest: err.dest });
+          return parentPort.postMessage({ kind: 'error', error: errorOf(err) });
         }
         ok = false;
       }
@@ -122,7 +124,7 @@ export class LinkWorker {
         } else this.failure = failure;
         done();
       };
-      this.worker.on('message', (m: ({ kind: 'batch'; linked: number; undone: Batch } | { kind: 'end' } | { kind: 'error'; message: string }) & Record<string, unknown>) => {
+      this.worker.on('message', (m: { kind: 'batch'; linked: number; undone: Batch } | { kind: 'end' } | { kind: 'error'; error: ThreadError }) => {
         if (m.kind === 'batch') {
           this.unanswered.delete(this.answered++);
           this.linked += m.linked;
@@ -134,8 +136,7 @@ export class LinkWorker {
           settle();
         } else {
           // The link's own error, as the checkout's thread would have thrown it.
-          const { kind: _kind, message, ...fields } = m;
-          settle(Object.assign(new Error(message), fields));
+          settle(errorFromThread(m.error));
         }
       });
       this.worker.on('error', (err) => settle(err));

@@ -1,6 +1,7 @@
 import { closeSync, openSync, readSync, writeFileSync } from 'node:fs';
 import { newHasher, type ObjectId } from '../util/hash.js';
 import { copyHashedSync } from '../util/hash-file.js';
+import { ERROR_OF_SOURCE, errorFromThread, type ThreadError } from '../util/thread-error.js';
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
 
 /**
@@ -22,6 +23,7 @@ import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from '
 const SCRIPT = `
 const { workerData } = require('node:worker_threads');
 const { openSync, writeSync, closeSync, renameSync, unlinkSync } = require('node:fs');
+${ERROR_OF_SOURCE}
 const state = new Int32Array(workerData.state);
 const ring = new Uint8Array(workerData.ring);
 const port = workerData.port;
@@ -55,7 +57,7 @@ port.on('message', (m) => {
   } catch (err) {
     if (fd !== undefined) closeSync(fd);
     fd = undefined;
-    port.postMessage({ message: err.message, code: err.code, errno: err.errno, syscall: err.syscall, path: err.path });
+    port.postMessage(errorOf(err));
     Atomics.store(state, 1, 1);
   } finally {
     // Every batch is counted, written or not, so the caller's wait always ends.
@@ -261,9 +263,8 @@ export class StagedFileWriter {
   private check(): void {
     if (this.failure) throw this.failure;
     if (Atomics.load(this.state, 1) === 0) return;
-    const m = receiveMessageOnPort(this.port)?.message as (Record<string, unknown> & { message: string }) | undefined;
-    const { message, ...fields } = m ?? { message: "the transaction's file writer failed" };
-    this.failure = Object.assign(new Error(message), fields);
+    const m = receiveMessageOnPort(this.port)?.message as ThreadError | undefined;
+    this.failure = errorFromThread(m ?? { message: "the transaction's file writer failed" });
     throw this.failure;
   }
 }

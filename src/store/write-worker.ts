@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { isErrno } from '../util/errors.js';
 import type { ObjectId } from '../util/hash.js';
+import { ERROR_OF_SOURCE, errorFromThread, type ThreadError } from '../util/thread-error.js';
 
 /**
  * A second thread that writes verified objects into a disk store: for each,
@@ -25,7 +26,7 @@ const { parentPort, workerData } = require('node:worker_threads');
 const { openSync, writeSync, closeSync, renameSync, mkdirSync, rmSync } = require('node:fs');
 const { dirname } = require('node:path');
 const written = new Int32Array(workerData.written);
-const errorOf = (err) => ({ message: err.message, code: err.code, errno: err.errno, syscall: err.syscall, path: err.path, dest: err.dest });
+${ERROR_OF_SOURCE}
 const place = (tmp, dest) => {
   try {
     renameSync(tmp, dest);
@@ -166,23 +167,18 @@ export class ObjectWriteWorker {
         if (lost) this.takeOver();
         resolve();
       };
-      this.worker.on('message', (m: { kind: 'batch' | 'stream'; seq: number; sid: number; error?: Record<string, unknown> & { message: string } } | { kind: 'end' }) => {
+      this.worker.on('message', (m: { kind: 'batch' | 'stream'; seq: number; sid: number; error?: ThreadError } | { kind: 'end' }) => {
         if (m.kind === 'end') return settle(false);
         if (m.kind === 'stream') {
           const s = this.openStreams.get(m.sid);
           this.openStreams.delete(m.sid);
-          if (m.error) {
-            const { message, ...fields } = m.error;
-            s?.fail(Object.assign(new Error(message), fields));
-          } else s?.done();
+          if (m.error) s?.fail(errorFromThread(m.error));
+          else s?.done();
           return;
         }
         const batch = this.inFlight.get(m.seq) ?? [];
         this.inFlight.delete(m.seq);
-        if (m.error) {
-          const { message, ...fields } = m.error;
-          this.failure ??= Object.assign(new Error(message), fields);
-        }
+        if (m.error) this.failure ??= errorFromThread(m.error);
         for (const p of batch) {
           if (this.failure) p.fail(this.failure);
           else p.done();
