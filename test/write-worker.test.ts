@@ -1,7 +1,7 @@
 // Pulled objects written by a second thread (src/store/write-worker.ts): a pull of many small blobs
 // gives the same store as one written in a single thread, a failed write fails the pull with its own
 // error, and a thread that dies leaves its writes to the caller's thread instead of losing them.
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ObjectFetcher } from '../src/remote/fetch-objects.js';
@@ -114,6 +114,11 @@ function plainStore(dir: string, tmp = join(dir, 'tmp')): WritableObjects & { no
     pathOf: (id) => join(dir, 'objects', id.slice(0, 2), id.slice(2)),
     noteAdded(k) {
       this.noted += k;
+    },
+    placeSync(tmpPath, id) {
+      const dest = join(dir, 'objects', id.slice(0, 2), id.slice(2));
+      mkdirSync(join(dir, 'objects', id.slice(0, 2)), { recursive: true });
+      renameSync(tmpPath, dest);
     },
   };
 }

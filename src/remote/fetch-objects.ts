@@ -298,7 +298,7 @@ export class ObjectFetcher {
   private writerFor(): ObjectWriteWorker | undefined {
     if (this.writer !== undefined) return this.writer ?? undefined;
     const { store } = this.init;
-    if (this.writtenHere < WRITER_AFTER || store.noteAdded === undefined || store.tempPath === undefined) return undefined;
+    if (this.writtenHere < WRITER_AFTER || store.noteAdded === undefined || store.placeSync === undefined || store.tempPath === undefined) return undefined;
     try {
       this.writer = new ObjectWriteWorker(store as WritableObjects);
     } catch {

@@ -158,8 +158,13 @@ export class DiskStore extends FilePuts implements ObjectStore, ObjectFiles, Pub
 
   /** Synchronous `install`. */
   installSync(tmpPath: string, id: ObjectId): void {
-    const dest = this.pathOf(id);
     this.noteAdded(1);
+    this.placeSync(tmpPath, id);
+  }
+
+  /** Renames a complete object file into place as `id` (making its shard directory when missing), without noting it as added. */
+  placeSync(tmpPath: string, id: ObjectId): void {
+    const dest = this.pathOf(id);
     try {
       renameSync(tmpPath, dest);
     } catch (err) {

@@ -1,7 +1,5 @@
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { rmSync, writeFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import { isErrno } from '../util/errors.js';
 import type { ObjectId } from '../util/hash.js';
 import { ERROR_OF_SOURCE, errorFromThread, type ThreadError } from '../util/thread-error.js';
 
@@ -104,9 +102,12 @@ export interface WritableObjects {
   pathOf(id: ObjectId): string;
   /** Counts objects about to be added (DiskStore's added log), before they are. */
   noteAdded(n: number): void;
+  /** Renames a complete object file into place (DiskStore.placeSync): the writes made in the caller's thread. */
+  placeSync(tmpPath: string, id: ObjectId): void;
 }
 
 interface Pending {
+  id: ObjectId;
   tmp: string;
   dest: string;
   bytes: Uint8Array;
@@ -194,7 +195,7 @@ export class ObjectWriteWorker {
   write(id: ObjectId, bytes: Uint8Array, mode: number): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
     return new Promise<void>((done, fail) => {
-      const p: Pending = { tmp: this.store.tempPath('pull'), dest: this.store.pathOf(id), bytes, mode, done, fail };
+      const p: Pending = { id, tmp: this.store.tempPath('pull'), dest: this.store.pathOf(id), bytes, mode, done, fail };
       if (this.gone) {
         this.store.noteAdded(1);
         return this.writeHere(p);
@@ -296,13 +297,7 @@ export class ObjectWriteWorker {
     if (this.failure) return p.fail(this.failure);
     try {
       writeFileSync(p.tmp, p.bytes, { mode: p.mode, flag: 'wx' });
-      try {
-        renameSync(p.tmp, p.dest);
-      } catch (err) {
-        if (!isErrno(err, 'ENOENT')) throw err;
-        mkdirSync(dirname(p.dest), { recursive: true });
-        renameSync(p.tmp, p.dest);
-      }
+      this.store.placeSync(p.tmp, p.id);
       p.done();
     } catch (err) {
       rmSync(p.tmp, { force: true });
