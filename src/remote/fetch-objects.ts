@@ -4,7 +4,7 @@ import { decodeCommit, decodeTree } from '../format/codec.js';
 import type { ObjectId } from '../util/hash.js';
 import { checkHash, installStream, installVerifiedSync, type InstallTarget } from './install.js';
 import { objectPath } from './layout.js';
-import { type Bases, checkPresent, storedAlike, storedCommitTree, storedTreeEntries } from './present.js';
+import { type Bases, checkPresent, readStored, storedAlike, storedCommitTree, storedTreeEntries } from './present.js';
 import { type ObjectFiles, objectFileMode } from '../store/types.js';
 import { ObjectWriteWorker, type WritableObjects } from '../store/write-worker.js';
 import type { Transport } from './transport.js';
@@ -52,6 +52,25 @@ export interface ObjectFetcherInit {
    */
   space?: DiskSpace;
   onProgress?: (p: FetchProgress) => void;
+  /**
+   * Fetch commits and trees only (a lazy pull): blobs are left on the remote,
+   * and the caller records the tips as partial first (repo/partial.ts).
+   */
+  lazy?: boolean;
+  /**
+   * With `lazy`: called with each commit about to be fetched (a tip or one of
+   * its history), before it or anything under it is stored, to record it as
+   * partial.
+   */
+  onLazyCommit?: (id: ObjectId) => void;
+  /**
+   * Stored commits and trees may lack blobs (some commit of the repository
+   * is partial): walk them too, instead of skipping each with everything
+   * under it, and take no entry as stored from a base.
+   */
+  descend?: boolean;
+  /** Blobs are fetched in this order where it names them (an access trace), the rest after, in walk order. */
+  rank?: Map<ObjectId, number>;
 }
 
 type Kind = 'commit' | 'tree' | 'blob';
@@ -109,6 +128,10 @@ export class ObjectFetcher {
   private settle?: { resolve: () => void; reject: (err: unknown) => void };
   private readonly root: Node = { id: '', kind: 'root', size: 0, waiting: 0, parents: [] };
   private quarantined: ReadonlySet<ObjectId> = new Set();
+  /** Stored commits and trees walked in `descend` mode. */
+  private readonly descended = new Set<ObjectId>();
+  /** Blobs left on the remote by a lazy fetch. */
+  skipped = { objects: 0, bytes: 0 };
   /** Blobs written in this thread so far, until the writer starts. */
   private writtenHere = 0;
   /** The second thread that writes small blobs, once WRITER_AFTER were written here (null: none can be made). */
@@ -140,6 +163,7 @@ export class ObjectFetcher {
       const base = bases?.commits.get(id);
       if (node && base !== undefined) node.base = storedCommitTree(this.init.store, base);
     }
+    if (this.init.rank) this.rankBlobs(this.init.rank);
     this.release(this.root);
     this.pump();
     try {
@@ -166,21 +190,78 @@ export class ObjectFetcher {
       parent.waiting++;
       return undefined;
     }
-    if (stored) return undefined;
+    if (kind === 'blob' && this.init.lazy) {
+      const key = `lazy:${id}`;
+      if (!this.checked.has(key)) {
+        this.checked.add(key);
+        this.skipped.objects++;
+        this.skipped.bytes += size;
+      }
+      return undefined;
+    }
+    if (stored && !this.init.descend) return undefined;
     const key = kind === 'blob' ? `blob:${id}:${size}` : `${kind}:${id}`;
     if (this.checked.has(key)) return undefined;
+    if (kind !== 'blob' && this.init.descend) {
+      const bytes = readStored(this.init.store, id);
+      if (bytes) {
+        this.checked.add(key);
+        this.descendInto(id, kind, bytes, parent, open);
+        return undefined;
+      }
+    }
     if (checkPresent(this.init.store, id, kind, kind === 'blob' ? size : undefined, parent.kind === 'root' ? 'the remote' : `${parent.kind} ${parent.id}`)) {
       this.checked.add(key);
       return undefined;
     }
     // Refused before anything under the tree is downloaded when it cannot fit.
     if (kind === 'blob') this.init.space?.reserve(size, `blob ${id} (${size} bytes, named by ${parent.kind} ${parent.id})`);
+    if (kind === 'commit' && this.init.lazy) this.init.onLazyCommit?.(id);
     const node: Node = { id, kind, size, executable, open, private: !open, waiting: 1, parents: [parent] };
     parent.waiting++;
     this.inflight.set(id, node);
     (kind === 'blob' ? this.blobQueue : this.metaQueue).push(node);
     this.progress.wanted++;
     return node;
+  }
+
+  /**
+   * Walks a stored commit or tree in `descend` mode: what is missing under it
+   * is queued with `parent` waiting for it (the stored object itself is not
+   * installed again).
+   */
+  private descendInto(id: ObjectId, kind: 'commit' | 'tree', bytes: Uint8Array, parent: Node, open: boolean): void {
+    if (this.descended.has(id)) return;
+    this.descended.add(id);
+    if (kind === 'commit') {
+      let commit: ReturnType<typeof decodeCommit>;
+      try {
+        commit = decodeCommit(bytes);
+      } catch {
+        throw badObject(`${parent.kind === 'root' ? 'the remote' : `${parent.kind} ${parent.id}`} references ${id} as a commit, but the stored object with that id is not a commit`);
+      }
+      // Its history was complete or partial on its own record; only its tree is walked.
+      this.reference(commit.tree, 'tree', 0, parent, false, (commit.root.mode & 0o001) !== 0);
+      return;
+    }
+    let entries: ReturnType<typeof decodeTree>['entries'];
+    try {
+      entries = decodeTree(bytes).entries;
+    } catch {
+      throw badObject(`${parent.kind === 'root' ? 'the remote' : `${parent.kind} ${parent.id}`} references ${id} as a tree, but the stored object with that id is not a tree`);
+    }
+    for (const e of entries) {
+      const shown = open && (e.mode & (e.kind === 'dir' ? 0o001 : 0o004)) !== 0;
+      if (e.kind === 'dir') this.reference(e.id!, 'tree', 0, parent, false, shown);
+      else if (e.kind === 'file') this.reference(e.id!, 'blob', e.size!, parent, (e.mode & 0o111) !== 0, shown);
+    }
+  }
+
+  /** Puts the queued blobs `rank` names first, in its order (the walk of stored trees queued them all by now). */
+  private rankBlobs(rank: Map<ObjectId, number>): void {
+    const keyed = this.blobQueue.slice(this.blobHead).map((n, i) => ({ n, k: rank.get(n.id) ?? rank.size + i }));
+    keyed.sort((a, b) => a.k - b.k);
+    this.blobQueue.splice(this.blobHead, keyed.length, ...keyed.map((x) => x.n));
   }
 
   private next(): Node | undefined {

@@ -16,6 +16,8 @@ import { DEFAULT_PROFILE, listGenerations } from '../system/profiles.js';
 import { readOrigin } from '../system/generations/published.js';
 import { assertLocalRepository, getRemote, isHttpUrl, listRemotes } from './config.js';
 import { checkPresent } from './present.js';
+import { clearPartial, markPartial, readPartials } from '../repo/partial.js';
+import { assertViewForLazy } from '../system/activation/activate.js';
 import { cacheSummary } from './accepted.js';
 import { ObjectFetcher } from './fetch-objects.js';
 import { fetchPack, usablePack } from './fetch-pack.js';
@@ -106,6 +108,12 @@ export interface InstallFromRemoteOptions extends TransportInit {
   activate?: { link?: string };
   /** Resolve and count, fetch no package object and record nothing. */
   dryRun?: boolean;
+  /**
+   * Fetch the packages' commits and trees only: their files stay on the
+   * remote, fetched by the view as they are read (PullOptions.lazy); an
+   * activation then needs a mounted view.
+   */
+  lazy?: boolean;
   onProgress?: (p: PullProgress) => void;
   onNotice?: (message: string) => void;
 }
@@ -139,6 +147,8 @@ export interface InstallFromRemoteResult {
   refs: string[];
   /** The install itself; null on a dry run. */
   install: DeriveResult | null;
+  /** With `lazy`: the files left on the remotes until the view reads them (or trove fetch brings them). */
+  lazy?: { objects: number; bytes: number };
 }
 
 /** Commits and trees fetched for the plan (verified), and the blobs the store lacks. */
@@ -238,7 +248,7 @@ async function fetchCommitsInto(
   repo: Repo,
   transport: Transport,
   commits: ObjectId[],
-  init: { jobs: number; space: DiskSpace; prefetched?: Map<ObjectId, Buffer> },
+  init: { jobs: number; space: DiskSpace; prefetched?: Map<ObjectId, Buffer>; lazy?: boolean; onLazyCommit?: (id: ObjectId) => void; descend?: boolean },
   result: InstallFromRemoteResult,
   report: (p: Partial<PullProgress>) => void,
 ): Promise<{ objects: number; bytes: number }> {
@@ -254,6 +264,10 @@ async function fetchCommitsInto(
   } finally {
     result.fetched.objects += fetcher.progress.stored;
     result.fetched.bytes += fetcher.progress.bytes;
+    if (result.lazy) {
+      result.lazy.objects += fetcher.skipped.objects;
+      result.lazy.bytes += fetcher.skipped.bytes;
+    }
   }
   return { objects: fetcher.progress.stored, bytes: fetcher.progress.bytes };
 }
@@ -290,6 +304,10 @@ export async function installFromRemotes(repo: Repo, specs: PackageSpec[], opts:
     opts.onProgress?.({ ...progress });
   };
   const jobs = (opts.connections ?? 16) * (opts.pipelining ?? 1);
+  const lazy = opts.lazy === true && !opts.dryRun;
+  if (lazy && opts.activate) await assertViewForLazy(repo);
+  if (lazy) result.lazy = { objects: 0, bytes: 0 };
+  const partials = readPartials(repo.path);
   try {
     const indexes: RemoteIndex[] = [];
     for (const name of names) {
@@ -321,7 +339,8 @@ export async function installFromRemotes(repo: Repo, specs: PackageSpec[], opts:
     const wanted = new Map<string, Candidate[]>();
     for (const r of plan.packages) {
       const c = r.candidate;
-      if (c.source === 'local' || repo.store.hasSync(c.commit)) continue;
+      // A package stored lazily before is fetched whole now, unless this install is lazy too.
+      if (c.source === 'local' || (repo.store.hasSync(c.commit) && (lazy || !partials.has(c.commit)))) continue;
       let list = wanted.get(c.source);
       if (!list) wanted.set(c.source, (list = []));
       if (!list.some((x) => x.commit === c.commit)) list.push(c);
@@ -335,7 +354,9 @@ export async function installFromRemotes(repo: Repo, specs: PackageSpec[], opts:
       const walk: Walk = { metas: new Map(), blobs: new Map() };
       const byObjects: Candidate[] = [];
       for (const c of list) {
-        const d = offered.filter((x) => x.to === c.commit && x.from !== null && repo.store.hasSync(x.from)).sort((a, b) => a.size - b.size)[0];
+        const d = lazy
+          ? undefined
+          : offered.filter((x) => x.to === c.commit && x.from !== null && !partials.has(x.from) && repo.store.hasSync(x.from)).sort((a, b) => a.size - b.size)[0];
         if (d) {
           let ds = deltas.get(remote);
           if (!ds) deltas.set(remote, (ds = []));
@@ -366,7 +387,7 @@ export async function installFromRemotes(repo: Repo, specs: PackageSpec[], opts:
         // what it lacks: one request instead of one per object. It may carry objects this
         // repository has (the walk is what tells how many), so it is used only when that
         // costs at most 5 % more bytes than the objects would.
-        const full = offered.find((x) => x.from === null && x.to === c.commit);
+        const full = lazy ? undefined : offered.find((x) => x.from === null && x.to === c.commit);
         if (full && full.size <= bytes * 1.05) {
           let ds = deltas.get(remote);
           if (!ds) deltas.set(remote, (ds = []));
@@ -417,11 +438,17 @@ export async function installFromRemotes(repo: Repo, specs: PackageSpec[], opts:
           }
         }
         // A package commit already stored must be a commit (checkPresent), not a tree or blob.
-        const missing = list.map((c) => c.commit).filter((id) => !checkPresent(repo.store, id, 'commit', undefined, `remote ${remote}`));
+        const missing = list
+          .map((c) => c.commit)
+          .filter((id) => !checkPresent(repo.store, id, 'commit', undefined, `remote ${remote}`) || (!lazy && partials.has(id)));
         if (missing.length) {
           const walk = walks.get(remote)!;
           const prefetched = new Map([...walk.metas].filter(([, b]) => b.length > 0));
-          await fetchCommitsInto(repo, t, missing, { jobs, space, prefetched }, result, report);
+          // Recorded before the first tree is stored (repo/partial.ts).
+          if (lazy) markPartial(repo.path, repo.tmpDir, missing, [remote]);
+          const onLazyCommit = (id: ObjectId) => markPartial(repo.path, repo.tmpDir, [id], [remote]);
+          await fetchCommitsInto(repo, t, missing, { jobs, space, prefetched, lazy, onLazyCommit, descend: !lazy && partials.size > 0 }, result, report);
+          if (!lazy) clearPartial(repo.path, missing.filter((id) => partials.has(id)));
         }
         const moves = [];
         for (const c of list) {

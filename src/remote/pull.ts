@@ -17,6 +17,7 @@ import { checkHash } from './install.js';
 import { type Bases, checkPresent } from './present.js';
 import { acceptSummary, type AcceptOptions, cacheSummary } from './accepted.js';
 import { healQuarantined } from './repair.js';
+import { clearPartial, markPartial, readPartials } from '../repo/partial.js';
 import { commitSigPath, deltaName, deltaPath, objectPath, SUMMARY_PATH, SUMMARY_SIG_PATH } from './layout.js';
 import { type FetchedSummary, keepUpstreamSummary, type KeptSummary } from './mirror.js';
 import { parsePublicKey, verifySignature } from './sign.js';
@@ -37,7 +38,7 @@ export interface PullOptions extends TransportInit {
    * signed (default false).
    */
   mirror?: boolean;
-  /** Use delta packs when one fits (default true). */
+  /** Use delta packs when one fits (default true; never with `lazy`). */
   deltas?: boolean;
   /**
    * Accept a signed summary older than the last one accepted from the remote,
@@ -63,6 +64,12 @@ export interface PullOptions extends TransportInit {
    * A pulled ref's base is the commit it held before, without this.
    */
   bases?: ReadonlyMap<ObjectId, ObjectId>;
+  /**
+   * Fetch commits and trees only, and record the commits brought in as
+   * partial (repo/partial.ts): their blobs stay on the remote until the view
+   * reads them or `trove fetch` brings them (default false; no delta packs).
+   */
+  lazy?: boolean;
 }
 
 export interface PullProgress {
@@ -102,6 +109,8 @@ export interface PullResult {
   /** With `select`: the commits it chose (now all stored), and the summary it chose them from. */
   commits?: ObjectId[];
   summary?: Summary;
+  /** With `lazy`: the blobs the new trees name that were left on the remote (each counted once). */
+  lazy?: { objects: number; bytes: number };
   seconds: number;
 }
 
@@ -303,7 +312,7 @@ async function checkTips(
 async function fetchByDeltas(ctx: PullContext, targets: Target[], previous: Map<string, ObjectId | null>, deltas: DeltaInfo[]): Promise<Set<string>> {
   const { repo, opts } = ctx;
   const savedPacks = new Set<string>();
-  if (opts.deltas === false) return savedPacks;
+  if (opts.deltas === false || opts.lazy) return savedPacks;
   for (const t of targets) {
     if (await repo.store.has(t.commit)) continue;
     const delta = await chooseDelta(repo, deltas, t.commit, previous.get(t.ref) !== null, ctx.signed);
@@ -320,7 +329,7 @@ async function fetchByDeltas(ctx: PullContext, targets: Target[], previous: Map<
  */
 async function fetchSelectedByDeltas(ctx: PullContext, commits: ObjectId[], summary: Summary): Promise<void> {
   const { repo, opts } = ctx;
-  if (opts.deltas === false) return;
+  if (opts.deltas === false || opts.lazy) return;
   const listed = [...Object.values(summary.refs), ...Object.values(summary.generations ?? {}).flatMap((gs) => gs.map((g) => g.commit))];
   // Blocking, and the first one found is enough: a summary lists every ref and generation.
   const hasAny = listed.some((id) => repo.store.hasSync(id));
@@ -334,16 +343,26 @@ async function fetchSelectedByDeltas(ctx: PullContext, commits: ObjectId[], summ
 /** Brings in whatever tips are still missing, object by object. */
 async function fetchObjects(ctx: PullContext, tips: ObjectId[], prefetched: Map<ObjectId, Buffer>): Promise<void> {
   const { repo, transport, opts, result, report } = ctx;
+  const partials = readPartials(repo.path);
   const missing: ObjectId[] = [];
-  // A tip already stored must be a commit (not a tree or blob a remote names as one).
-  for (const id of tips) if (!checkPresent(repo.store, id, 'commit', undefined, `remote ${opts.remote}`)) missing.push(id);
+  // A tip already stored must be a commit (not a tree or blob a remote names as one); a partial one is
+  // completed, unless this pull is lazy too.
+  for (const id of new Set(tips)) {
+    const stored = checkPresent(repo.store, id, 'commit', undefined, `remote ${opts.remote}`);
+    if (!stored || (partials.has(id) && !opts.lazy)) missing.push(id);
+  }
   if (!missing.length) return;
+  // Recorded before the first tree is stored: a crash leaves a record, never a commit without its blobs and one.
+  if (opts.lazy) markPartial(repo.path, repo.tmpDir, missing, [opts.remote]);
   const fetcher = new ObjectFetcher({
     store: repo.store,
     transport,
     jobs: (opts.connections ?? 16) * (opts.pipelining ?? 1),
     prefetched,
     space: ctx.space,
+    lazy: opts.lazy === true,
+    onLazyCommit: (id) => markPartial(repo.path, repo.tmpDir, [id], [opts.remote]),
+    descend: !opts.lazy && partials.size > 0,
     onProgress: (p) => report({ phase: 'objects', objects: result.fetched.objects + p.stored, wanted: result.fetched.objects + p.wanted, totalBytes: undefined }),
   });
   try {
@@ -351,7 +370,10 @@ async function fetchObjects(ctx: PullContext, tips: ObjectId[], prefetched: Map<
   } finally {
     result.fetched.objects += fetcher.progress.stored;
     result.fetched.bytes += fetcher.progress.bytes;
+    if (opts.lazy) result.lazy = { objects: (result.lazy?.objects ?? 0) + fetcher.skipped.objects, bytes: (result.lazy?.bytes ?? 0) + fetcher.skipped.bytes };
   }
+  // Every blob under each tip is stored now (the walk went through stored trees too).
+  if (!opts.lazy) clearPartial(repo.path, missing.filter((id) => partials.has(id)));
 }
 
 /**
@@ -449,7 +471,9 @@ export async function fetchSummary(
  */
 async function chooseDelta(repo: Repo, deltas: DeltaInfo[], to: ObjectId, hadRef: boolean, signed: boolean): Promise<DeltaInfo | undefined> {
   const fits = deltas.filter((d) => d.to === to && usablePack(d, signed)).sort((a, b) => a.size - b.size);
-  for (const d of fits) if (d.from !== null && (await repo.store.has(d.from))) return d;
+  // A partial commit is no base: the pack leaves out the blobs it shares with it, which this store lacks.
+  const partials = readPartials(repo.path);
+  for (const d of fits) if (d.from !== null && !partials.has(d.from) && (await repo.store.has(d.from))) return d;
   return hadRef ? undefined : fits.find((d) => d.from === null);
 }
 

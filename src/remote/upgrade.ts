@@ -3,7 +3,8 @@ import type { ObjectId } from '../util/hash.js';
 import { limiter } from '../util/limiter.js';
 import { decodeCommit, decodeTree } from '../format/codec.js';
 import type { Repo } from '../repo/repo.js';
-import { type ActivateResult, activateLocked, assertNotBisecting, chooseLink } from '../system/activation/activate.js';
+import { type ActivateResult, activateLocked, assertNotBisecting, assertViewForLazy, chooseLink } from '../system/activation/activate.js';
+import { readPartial } from '../repo/partial.js';
 import { type GenerationOrigin, writeOrigin } from '../system/generations/published.js';
 import { addGeneration, DEFAULT_PROFILE, listGenerations, readActive, withProfileLock } from '../system/profiles.js';
 import { assertLocalRepository, getRemote, isHttpUrl, listRemotes } from './config.js';
@@ -62,6 +63,8 @@ export interface UpgradeOptions extends TransportInit {
   /** Fetch only the summary and the metadata needed to say what would be fetched; record nothing. */
   dryRun?: boolean;
   deltas?: boolean;
+  /** Fetch the commit and its trees only and activate through the view, which fetches files as they are read (see PullOptions.lazy). */
+  lazy?: boolean;
   onProgress?: PullOptions['onProgress'];
   onNotice?: PullOptions['onNotice'];
 }
@@ -83,6 +86,8 @@ export interface UpgradeResult {
   fetched: { objects: number; bytes: number };
   transfer: PullResult['transfer'] | null;
   deltas: PullResult['deltas'];
+  /** With `lazy`: the files left on the remote for the view to fetch as they are read. */
+  lazy?: { objects: number; bytes: number };
   /** With dryRun: the delta pack a pull would use, and its size. */
   wouldUseDelta: { name: string; size: number } | null;
   activation: ActivateResult | null;
@@ -113,6 +118,7 @@ export async function upgrade(repo: Repo, opts: UpgradeOptions = {}): Promise<Up
   const link = await chooseLink(repo, profile, opts.link);
   await assertNotBisecting(repo, link);
   if (opts.dryRun) return dryRun(repo, remote, profile, opts, started);
+  if (opts.lazy) await assertViewForLazy(repo);
   let newest: PublishedGeneration | undefined;
   // The active generation shares most trees with the new one: the pull reads them side by side.
   const before = (await readActive(repo, profile))?.commit;
@@ -124,8 +130,10 @@ export async function upgrade(repo: Repo, opts: UpgradeOptions = {}): Promise<Up
     select: async (summary) => {
       newest = publishedOf(summary, remote, profile).at(-1)!;
       if (before !== undefined) bases.set(newest.commit, before);
-      // Already here (a local generation, or pulled for a bisect): nothing to fetch.
-      return (await repo.store.has(newest.commit)) ? [] : [newest.commit];
+      // Already here (a local generation, or pulled for a bisect): nothing to fetch, unless its files are
+      // still on the remote and this upgrade is not lazy.
+      const stored = await repo.store.has(newest.commit);
+      return stored && (opts.lazy || readPartial(repo.path, newest.commit) === undefined) ? [] : [newest.commit];
     },
   });
   const published = newest!;
@@ -138,6 +146,7 @@ export async function upgrade(repo: Repo, opts: UpgradeOptions = {}): Promise<Up
     state: 'upgraded',
     generation: null,
     fetched: r.fetched,
+    ...(opts.lazy ? { lazy: r.lazy ?? { objects: 0, bytes: 0 } } : {}),
     transfer: r.transfer,
     deltas: r.deltas,
     wouldUseDelta: null,

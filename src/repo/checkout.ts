@@ -34,6 +34,7 @@ import type { DirMeta, TreeEntry } from '../format/types.js';
 import { hashBytes, type ObjectId } from '../util/hash.js';
 import { replaceAtomicSync } from '../util/fs-atomic.js';
 import type { Repo } from './repo.js';
+import { assertComplete } from './partial.js';
 import type { GetSyncStore, ObjectFiles } from '../store/types.js';
 import { hashFileSync } from '../util/hash-file.js';
 import { LinkWorker, LinkWorkerFailed } from './link-worker.js';
@@ -98,6 +99,7 @@ const linksSymlinks = process.platform === 'linux';
  */
 export async function checkout(repo: Repo, commitId: ObjectId, dest: string, opts: CheckoutOptions = {}): Promise<CheckoutResult> {
   const target = resolve(dest);
+  assertComplete(repo.path, commitId);
   const commit = await readCommit(repo.store, commitId);
   let base = opts.from && opts.hardlink ? await baseFor(repo, commit.root, opts.from) : undefined;
   let d: Dest | undefined;

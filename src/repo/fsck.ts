@@ -10,6 +10,7 @@ import { hashFileSync } from '../util/hash-file.js';
 import { isPublicMode, type ObjectFiles } from '../store/types.js';
 import type { Repo } from './repo.js';
 import { listRefsChecked } from './resolve.js';
+import { readPartials } from './partial.js';
 import type { RootSource } from './roots.js';
 import { type OnProgress, progressOf } from '../util/progress.js';
 
@@ -47,6 +48,12 @@ export interface FsckReport {
    */
   since: number | null;
   unchangedSince: { objects: number; trees: number } | null;
+  /**
+   * Blobs of partial commits (a lazy install or upgrade, see repo/partial.ts)
+   * not fetched yet: no problem, the view fetches them on read and `trove
+   * fetch` brings the rest. `commits`: the partial commits.
+   */
+  notFetched: { objects: number; bytes: number; commits: ObjectId[] };
   ok: boolean;
 }
 
@@ -132,8 +139,10 @@ export async function fsck(repo: Repo, opts: FsckOptions): Promise<FsckReport> {
     unpublished: [],
     since: clean ? Math.floor(clean.started / 1000) : null,
     unchangedSince: clean ? { objects: 0, trees: 0 } : null,
+    notFetched: { objects: 0, bytes: 0, commits: [] },
     ok: true,
   };
+  const partials = readPartials(repo.path);
   // Object files are re-hashed as streams and blob sizes read by stat, without loading the bytes.
   const files: ObjectFiles = repo.store;
   const corrupt = new Set<ObjectId>();
@@ -241,7 +250,7 @@ export async function fsck(repo: Repo, opts: FsckOptions): Promise<FsckReport> {
     } else if (!isPublicMode(st.mode) && shown.has(id)) report.unpublished.push(id);
   };
 
-  const checkTree = (id: ObjectId, where: string): void => {
+  const checkTree = (id: ObjectId, where: string, lazy = false): void => {
     if (seen.tree.has(id)) return;
     seen.tree.add(id);
     if (trusted(id)) {
@@ -263,7 +272,7 @@ export async function fsck(repo: Repo, opts: FsckOptions): Promise<FsckReport> {
     for (const e of entries) {
       const path = `${where}/${e.name}`;
       if (e.kind === 'dir') {
-        checkTree(e.id!, path);
+        checkTree(e.id!, path, lazy);
         continue;
       }
       if (e.kind !== 'file') continue;
@@ -279,7 +288,10 @@ export async function fsck(repo: Repo, opts: FsckOptions): Promise<FsckReport> {
       }
       const st = statSync(files.pathOf(e.id!), { throwIfNoEntry: false });
       if (!st) {
-        problem({ id: e.id!, kind: 'blob', where: path, size: e.size, problem: 'missing', detail: 'blob is not in the store' });
+        if (lazy) {
+          report.notFetched.objects++;
+          report.notFetched.bytes += e.size!;
+        } else problem({ id: e.id!, kind: 'blob', where: path, size: e.size, problem: 'missing', detail: 'blob is not in the store' });
         continue;
       }
       if (st.size !== e.size) problem({ id: e.id!, kind: 'blob', where: path, size: e.size, problem: 'size-mismatch', detail: `tree says ${e.size} bytes, object has ${st.size}` });
@@ -288,7 +300,7 @@ export async function fsck(repo: Repo, opts: FsckOptions): Promise<FsckReport> {
   };
 
   /** Reachable commits, checked; their trees are walked once every commit is known (see `shown`). */
-  const walks: { tree: ObjectId; where: string }[] = [];
+  const walks: { tree: ObjectId; where: string; lazy: boolean }[] = [];
   const openRoots: ObjectId[] = [];
   const checkCommit = (id: ObjectId, where: string): void => {
     while (!seen.commit.has(id)) {
@@ -304,7 +316,8 @@ export async function fsck(repo: Repo, opts: FsckOptions): Promise<FsckReport> {
         problem({ id, kind: 'commit', where, problem: 'invalid', detail: `does not decode as a commit: ${(err as Error).message}` });
         return;
       }
-      walks.push({ tree: commit.tree, where: `${where}@${id.slice(0, 12)}:` });
+      walks.push({ tree: commit.tree, where: `${where}@${id.slice(0, 12)}:`, lazy: partials.has(id) });
+      if (partials.has(id)) report.notFetched.commits.push(id);
       if ((commit.root.mode & 0o001) !== 0) openRoots.push(commit.tree);
       for (const other of commit.parents.slice(1)) checkCommit(other, where);
       const parent = commit.parents[0];
@@ -319,7 +332,9 @@ export async function fsck(repo: Repo, opts: FsckOptions): Promise<FsckReport> {
   }
   for (const root of await opts.roots(skippingBadRefs(repo))) checkCommit(root.commit, root.name);
   findShown(openRoots);
-  for (const w of walks) checkTree(w.tree, w.where);
+  // Partial commits' trees first: a blob they lack is not yet fetched, wherever else it is met.
+  for (const w of walks) if (w.lazy) checkTree(w.tree, w.where, true);
+  for (const w of walks) if (!w.lazy) checkTree(w.tree, w.where);
   report.ok = report.problems.length === 0;
   await recordClean(repo, report.ok ? { started, trees: [...seen.tree] } : null);
   return report;

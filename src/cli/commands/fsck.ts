@@ -56,6 +56,9 @@ export function register(program: Command): void {
         'what is still missing with the refs, generations, commits and paths that need it.\n' +
         'An object file other users can read that holds private content (readable-private:\n' +
         'no tree shows it to them) is made private, a public one left private is published.\n' +
+        '\nFiles of partial commits (install or upgrade --lazy) that have not arrived yet are\n' +
+        'reported apart, as not yet fetched: no problem, and --repair leaves them to the view\n' +
+        'and to trove fetch.\n' +
         '\nExit status 0 when the repository is sound (after a repair), 5 when anything is\n' +
         'missing or corrupt.',
     )
@@ -82,6 +85,8 @@ export function register(program: Command): void {
       else {
         for (const p of report.problems) print(problemLine(p));
         say(`${report.objects} objects (${bytes(report.bytes)}); ${report.commits} commits, ${report.trees} trees, ${report.blobs} blobs reachable`);
+        const nf = report.notFetched;
+        if (nf.objects > 0) say(`not yet fetched: ${nf.objects} files (${bytes(nf.bytes)}) of ${nf.commits.length} partial commits (the view fetches them on read; trove fetch brings the rest)`);
         if (report.since !== null && report.unchangedSince) {
           say(`unchanged since the clean fsck of ${new Date(report.since * 1000).toISOString()}: ${report.unchangedSince.objects} objects, ${report.unchangedSince.trees} trees (not checked again)`);
         }

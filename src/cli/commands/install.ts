@@ -18,6 +18,7 @@ interface Opts extends SummaryOpts, NetworkFlags {
   deps: boolean;
   remote?: string;
   dryRun?: boolean;
+  lazy?: boolean;
   json?: boolean;
 }
 
@@ -46,7 +47,8 @@ export function register(program: Command): void {
     .option('--no-switch', 'only build the generation; do not activate it')
     .option('--no-deps', 'exactly the packages named, without their dependencies')
     .option('--remote <name>', 'resolve against this remote’s package index (default: the local packages, then every configured remote)')
-    .option('--dry-run', 'print the packages, objects and bytes it would fetch; fetch no package object, record nothing');
+    .option('--dry-run', 'print the packages, objects and bytes it would fetch; fetch no package object, record nothing')
+    .option('--lazy', 'fetch the packages’ commits and trees only and activate through the mounted view, which fetches each file on its first read (see trove fetch)');
   networkOptions(command)
     .option('--json', 'print the result as JSON')
     .option('--no-update-summary', NO_UPDATE_SUMMARY)
@@ -56,6 +58,8 @@ export function register(program: Command): void {
       '\nWith remotes, their summaries (and package indexes, when changed) are read first; only the\n' +
         'objects of the chosen packages that this repository lacks are fetched, verified, and recorded\n' +
         'as refs/remotes/<remote>/pkg/<name>/<arch>. A local package wins over a remote’s of the same version.\n' +
+        'With --lazy (and a mounted view, see trove mount) the generation is usable once its trees are\n' +
+        'here: files arrive as programs read them, and trove fetch --wait brings the rest.\n' +
         SUMMARY_HELP,
     )
     .action(async (specs: string[], opts: Opts, cmd: Command) => {
@@ -77,6 +81,7 @@ export function register(program: Command): void {
             noDeps: !opts.deps,
             activate,
             dryRun: opts.dryRun,
+            lazy: opts.lazy,
             ...transport,
             onProgress: m.onPull,
             onNotice: (n) => m.log(`trove: ${n}`),
@@ -90,6 +95,7 @@ export function register(program: Command): void {
       if (r.remote) {
         printPlan(r.remote);
         if (!r.remote.dryRun) say(`fetched ${r.remote.fetched.objects} objects (${bytes(r.remote.fetched.bytes)}); ${r.remote.transfer.requests} requests, ${bytes(r.remote.transfer.bytes)} received`);
+        if (r.remote.lazy) say(`left on the remote until read: ${r.remote.lazy.objects} files (${bytes(r.remote.lazy.bytes)}); trove fetch --wait brings them`);
       }
       if (!built) return;
       printBuild(built);

@@ -12,6 +12,7 @@ interface Opts extends NetworkFlags {
   profile: string;
   link?: string;
   dryRun?: boolean;
+  lazy?: boolean;
   json?: boolean;
 }
 
@@ -22,7 +23,8 @@ export function register(program: Command): void {
     .option('--remote <name>', 'configured remote (default: the only one, else origin)')
     .option('--profile <name>', 'profile to follow (the remote’s) and record into (here)', DEFAULT_PROFILE)
     .option('--link <path>', 'the symlink to swap (default: the profile’s last link, else /ro)')
-    .option('--dry-run', 'record and activate nothing: say which generation and how many objects and bytes it would fetch');
+    .option('--dry-run', 'record and activate nothing: say which generation and how many objects and bytes it would fetch')
+    .option('--lazy', 'fetch the commit and its trees only and activate through the mounted view, which fetches each file on its first read (see trove fetch)');
   networkOptions(command, { deltas: true })
     .option('--json', 'print the result as JSON (no progress bar)')
     .addHelpText(
@@ -32,7 +34,9 @@ export function register(program: Command): void {
         'recorded with where it came from (gen list, status show it); rollback and switch treat\n' +
         'it as any other generation. When it is active already, nothing is done ("up to date").\n' +
         '--dry-run fetches the summary and the commit and trees this repository lacks (not\n' +
-        'stored) to count the objects and bytes a pull would store.',
+        'stored) to count the objects and bytes a pull would store.\n' +
+        '--lazy needs a mounted view (trove mount): the generation is usable once its trees\n' +
+        'are here, and files arrive as programs read them; trove fetch --wait brings the rest.',
     )
     .action(async (opts: Opts, cmd: Command) => {
       const r = await withRepo(cmd, (repo) =>
@@ -42,6 +46,7 @@ export function register(program: Command): void {
           link: opts.link,
           dryRun: opts.dryRun,
           deltas: opts.deltas,
+          lazy: opts.lazy,
           ...transportOf(opts),
           onProgress: m.onPull,
           onNotice: (n) => m.log(`trove: ${n}`),
@@ -69,6 +74,7 @@ export function register(program: Command): void {
           `fetched ${r.fetched.objects} objects (${bytes(r.fetched.bytes)})${via}; ` +
             `${r.transfer?.requests ?? 0} requests, ${bytes(r.transfer?.bytes ?? 0)} received in ${r.seconds.toFixed(2)} s`,
         );
+        if (r.lazy) say(`left on ${r.remote} until read: ${r.lazy.objects} files (${bytes(r.lazy.bytes)}); trove fetch --wait brings them`);
       }
       if (r.activation) printActivation(r.activation);
     });

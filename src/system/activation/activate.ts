@@ -10,6 +10,7 @@ import { activePath, type ActiveRecord, DEFAULT_PROFILE, generationOf, listGener
 import { resolveRevision } from '../revisions.js';
 import { crashPoint } from '../../util/crash-point.js';
 import { readLinkTarget, resolves, swapLink, targetShows } from './link.js';
+import { assertComplete } from '../../repo/partial.js';
 
 export { readLinkTarget, swapLink } from './link.js';
 
@@ -76,12 +77,24 @@ export async function activationTarget(
     const target = join(mount.mountpoint, 'commits', commit);
     if (await resolves(target)) return { target, via: 'mount', made: false };
   }
+  assertComplete(repo.path, commit);
   // The commit must be there; its bytes are read (and verified) only when a checkout is made
   // from it. A switch to a checkout that exists verifies no object, as a hard link is not
   // verified (docs/design-notes.md, "Copies are verified, links are not"); fsck does.
   if (!repo.store.hasSync(commit)) throw notFound(`commit ${commit} is missing from the store (run trove fsck)`, { id: commit });
   const { target, made } = await ensureCheckout(repo, commit, { near: opts.near ?? null });
   return { target, via: 'checkout', made };
+}
+
+/**
+ * Refuses a lazy install or upgrade (E_USAGE) unless a view of the
+ * repository is live: a partial commit is shown only through it, whose
+ * daemon fetches each file on its first read.
+ */
+export async function assertViewForLazy(repo: Pick<Repo, 'path'>): Promise<string> {
+  const mount = await readMount(repo.path);
+  if (!mount) throw usage('--lazy activates through the view, and no view of this repository is mounted: run trove mount MOUNTPOINT first, or leave out --lazy');
+  return mount.mountpoint;
 }
 
 export interface ActivateOptions {

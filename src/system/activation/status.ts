@@ -2,6 +2,7 @@ import type { Repo } from '../../repo/repo.js';
 import { readBisectState } from '../bisect/state.js';
 import { type ActiveRecord, DEFAULT_PROFILE, listGenerations, readActive } from '../profiles.js';
 import { type GenerationOrigin, readOrigin } from '../generations/published.js';
+import { readPartial, remainingOf } from '../../repo/partial.js';
 import { checkLink, type LinkCheck, linkProblem, sweepLinkTemps, switchCommand } from './link.js';
 
 export interface Status {
@@ -21,6 +22,11 @@ export interface Status {
   bisecting: string | null;
   /** Where the active generation came from, when `trove upgrade` recorded it from a remote. */
   origin: GenerationOrigin | null;
+  /**
+   * When the active commit is partial (installed or upgraded --lazy): the
+   * files of it still on its remotes, which the view fetches as they are read.
+   */
+  notFetched: { objects: number; bytes: number; remotes: string[] } | null;
 }
 
 /** The active generation of a profile, its link and what the link shows now. */
@@ -51,5 +57,18 @@ export async function status(repo: Repo, opts: { profile?: string } = {}): Promi
     newest: gens.at(-1)?.number ?? null,
     bisecting,
     origin: active && active.generation !== null ? await readOrigin(repo, profile, active.generation, active.commit) : null,
+    notFetched: active ? notFetchedOf(repo, active.commit) : null,
   };
+}
+
+/** The files of a partial commit still on its remotes (a walk of its trees, a stat per file), or null when it is complete. */
+function notFetchedOf(repo: Repo, commit: string): Status['notFetched'] {
+  const rec = readPartial(repo.path, commit);
+  if (!rec) return null;
+  try {
+    return { ...remainingOf(repo, commit), remotes: rec.remotes };
+  } catch {
+    // A tree that cannot be read is fsck's to report; status only says the commit is partial.
+    return { objects: 0, bytes: 0, remotes: rec.remotes };
+  }
 }

@@ -2,6 +2,7 @@ import { DEFAULT_DIR_META, type Commit, type Conflict, type GenerationInfo } fro
 import type { ObjectId } from '../../util/hash.js';
 import type { Repo } from '../../repo/repo.js';
 import { type GenerationInput, buildGenerationTree } from './tree.js';
+import { inheritPartial } from '../../repo/partial.js';
 import { readCommit, writeCommit } from '../../repo/objects.js';
 import { packageLabel } from '../packages/model.js';
 import type { PackageSpec } from '../packages/spec.js';
@@ -99,6 +100,9 @@ export async function buildGenerationLocked(repo: Repo, opts: BuildOptions): Pro
         generation,
       };
       const id = await writeCommit(txn, commit);
+      // Built from packages whose files are still on a remote (a lazy install): partial as they are,
+      // recorded before the transaction publishes the commit (a record without its commit is dropped by gc).
+      inheritPartial(repo.path, repo.tmpDir, id, generation.packages.map((p) => p.commit));
       result = { ...common, number: 0, commit: id, unchanged: false, written: { ...txn.stats } };
     },
     {

@@ -1,0 +1,185 @@
+import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { isErrno, usage } from '../util/errors.js';
+import { isObjectId, type ObjectId } from '../util/hash.js';
+import { writeFileAtomicSync } from '../util/fs-atomic.js';
+import { decodeCommit, decodeTree } from '../format/codec.js';
+import type { GetSyncStore, ObjectFiles } from '../store/types.js';
+
+/**
+ * Partial commits (docs/distribution.md, "Lazy installs"): commits stored
+ * with their trees but not every blob, because a lazy pull left the blobs on
+ * a remote. `<repo>/partial/<commit>` names the remotes they are expected
+ * from. A record is written before the first tree of its commit is stored
+ * and removed only once every blob under the commit is, so a crash in
+ * between leaves a record, never an incomplete commit without one.
+ *
+ * While any record exists, a stored tree no longer implies that everything
+ * under it is stored: pulls then walk stored trees too (ObjectFetcher's
+ * `descend`), fsck reports the blobs a partial commit lacks as not yet
+ * fetched instead of missing, and checkouts of a partial commit are refused.
+ */
+export interface PartialRecord {
+  /** Remotes its missing blobs are expected from, in the order to try them. */
+  remotes: string[];
+  /** When the lazy pull recorded it (seconds since the epoch). */
+  time: number;
+}
+
+export const PARTIAL_DIR = 'partial';
+
+const recordPath = (repoPath: string, commit: ObjectId) => join(repoPath, PARTIAL_DIR, commit);
+
+/** Every partial commit of the repository with its record; an unreadable record counts, expected from no remote. */
+export function readPartials(repoPath: string): Map<ObjectId, PartialRecord> {
+  const out = new Map<ObjectId, PartialRecord>();
+  let names: string[];
+  try {
+    names = readdirSync(join(repoPath, PARTIAL_DIR));
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return out;
+    throw err;
+  }
+  for (const name of names) {
+    if (!isObjectId(name)) continue;
+    const rec = readPartial(repoPath, name);
+    if (rec) out.set(name, rec);
+  }
+  return out;
+}
+
+/** The record of `commit`, or undefined when it is complete. */
+export function readPartial(repoPath: string, commit: ObjectId): PartialRecord | undefined {
+  let text: string;
+  try {
+    text = readFileSync(recordPath(repoPath, commit), 'utf8');
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return undefined;
+    throw err;
+  }
+  try {
+    const r = JSON.parse(text) as Partial<PartialRecord>;
+    const remotes = Array.isArray(r.remotes) ? r.remotes.filter((x): x is string => typeof x === 'string') : [];
+    return { remotes, time: typeof r.time === 'number' ? r.time : 0 };
+  } catch {
+    // A torn or edited record still marks the commit partial: only its remotes are unknown.
+    return { remotes: [], time: 0 };
+  }
+}
+
+/**
+ * E_USAGE for a checkout of a partial commit: its files are not all here,
+ * and only the view can show it (fetching them on read).
+ */
+export function assertComplete(repoPath: string, commit: ObjectId): void {
+  const rec = readPartial(repoPath, commit);
+  if (!rec) return;
+  throw usage(
+    `commit ${commit} is partial: its files are still on ${rec.remotes.join(', ') || 'a remote'} (a lazy install or upgrade), ` +
+      `so it can be shown only through the view; run trove mount first, or bring its files with: trove fetch --wait`,
+    { id: commit },
+  );
+}
+
+/** True when some commit of the repository is partial. */
+export function hasPartials(repoPath: string): boolean {
+  try {
+    return readdirSync(join(repoPath, PARTIAL_DIR)).some((n) => isObjectId(n));
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return false;
+    throw err;
+  }
+}
+
+/** Records `commits` as partial, expected from `remotes` (merged with what an existing record names). */
+export function markPartial(repoPath: string, tmpDir: string, commits: Iterable<ObjectId>, remotes: string[]): void {
+  for (const commit of commits) {
+    const had = readPartial(repoPath, commit);
+    const rec: PartialRecord = { remotes: [...new Set([...(had?.remotes ?? []), ...remotes])], time: Math.floor(Date.now() / 1000) };
+    writeFileAtomicSync(recordPath(repoPath, commit), `${JSON.stringify(rec)}\n`, { tmpDir, tag: 'partial', mkdir: true });
+  }
+}
+
+/** Removes the records of `commits`: every blob under each is stored. */
+export function clearPartial(repoPath: string, commits: Iterable<ObjectId>): void {
+  for (const commit of commits) rmSync(recordPath(repoPath, commit), { force: true });
+}
+
+/**
+ * Records a commit built from others (a generation from its packages) as
+ * partial when any of them is, expected from the remotes they are; true when
+ * it did. Called right after the commit is stored, before it is activated.
+ */
+export function inheritPartial(repoPath: string, tmpDir: string, commit: ObjectId, from: Iterable<ObjectId>): boolean {
+  if (!hasPartials(repoPath)) return false;
+  const remotes: string[] = [];
+  let partial = false;
+  for (const id of from) {
+    const rec = readPartial(repoPath, id);
+    if (!rec) continue;
+    partial = true;
+    remotes.push(...rec.remotes);
+  }
+  if (partial) markPartial(repoPath, tmpDir, [commit], [...new Set(remotes)]);
+  return partial;
+}
+
+/** The blobs of a partial commit still missing from the store (each counted once). */
+export function remainingOf(repo: { store: GetSyncStore & Pick<ObjectFiles, 'pathOf'> }, commit: ObjectId): { objects: number; bytes: number } {
+  const out = { objects: 0, bytes: 0 };
+  const seenTrees = new Set<ObjectId>();
+  const seenBlobs = new Set<ObjectId>();
+  const stack = [decodeCommit(repo.store.getSync(commit)).tree];
+  while (stack.length > 0) {
+    const id = stack.pop()!;
+    if (seenTrees.has(id)) continue;
+    seenTrees.add(id);
+    for (const e of decodeTree(repo.store.getSync(id)).entries) {
+      if (e.kind === 'dir') stack.push(e.id!);
+      else if (e.kind === 'file' && !seenBlobs.has(e.id!)) {
+        seenBlobs.add(e.id!);
+        if (!statSync(repo.store.pathOf(e.id!), { throwIfNoEntry: false })) {
+          out.objects++;
+          out.bytes += e.size!;
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * `<repo>/traces/<commit>`: the blobs the view saw read first after a lazy
+ * activation of the commit, one id per line (written by fuse/trace.ts).
+ */
+export const TRACES_DIR = 'traces';
+
+/**
+ * The order to fetch blobs in when completing `commit`: its own trace
+ * first, then the other traces, newest first (they name the same blobs
+ * when the generations share packages). Maps each blob id to its rank.
+ */
+export function traceRank(repoPath: string, commit: ObjectId): Map<ObjectId, number> {
+  const dir = join(repoPath, TRACES_DIR);
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((n) => isObjectId(n));
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return new Map();
+    throw err;
+  }
+  const mtime = (n: string) => statSync(join(dir, n), { throwIfNoEntry: false })?.mtimeMs ?? 0;
+  const ordered = names.filter((n) => n !== commit).sort((a, b) => mtime(b) - mtime(a));
+  if (names.includes(commit)) ordered.unshift(commit);
+  const rank = new Map<ObjectId, number>();
+  for (const n of ordered) {
+    let text = '';
+    try {
+      text = readFileSync(join(dir, n), 'utf8');
+    } catch {
+      continue;
+    }
+    for (const id of text.split('\n')) if (isObjectId(id) && !rank.has(id)) rank.set(id, rank.size);
+  }
+  return rank;
+}
