@@ -200,6 +200,7 @@ describe('JSON vocabulary: every --json output uses the keys docs/cli.md lists',
     await json(client, 'pkg list', []);
     await json(client, 'fsck', []);
     await json(client, 'fsck', ['--repair']);
+    await json(client, 'fetch', []);
     await json(client, 'gc', ['--dry-run']);
     await json(client, 'gc', []);
     await json(client, 'remote remove', ['origin', '--prune']);
@@ -209,6 +210,21 @@ describe('JSON vocabulary: every --json output uses the keys docs/cli.md lists',
       const mnt = join(base, 'mnt');
       await json(server, 'mount', [mnt]);
       await json(server, 'umount', [mnt]);
+      // A lazy install: the files stay on the server until read or fetched.
+      const lazy = join(base, 'lazy');
+      const lazyMnt = join(base, 'lazy-mnt');
+      await ok(lazy, 'init');
+      await ok(lazy, 'remote', 'add', 'origin', server);
+      await ok(lazy, 'mount', lazyMnt);
+      try {
+        await json(lazy, 'install', ['tool', '--no-deps', '--lazy', '--link', join(base, 'lazy-ro')]);
+        await json(lazy, 'status', []);
+        await json(lazy, 'fsck', []);
+        await json(lazy, 'fetch', ['--background']);
+        await json(lazy, 'fetch', ['--wait']);
+      } finally {
+        await ok(lazy, 'umount', '--force', lazyMnt);
+      }
     }
   }, 300_000);
 

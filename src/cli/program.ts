@@ -46,6 +46,7 @@ const COMMANDS: [names: string[], load: () => Promise<CommandModule>][] = [
   [['mount', 'umount', 'unmount'], () => import('./commands/mount.js')],
   [['remote'], () => import('./commands/remote.js')],
   [['pull'], () => import('./commands/pull.js')],
+  [['fetch'], () => import('./commands/fetch.js')],
   [['upgrade'], () => import('./commands/upgrade.js')],
   [['summary'], () => import('./commands/summary.js')],
   [['delta'], () => import('./commands/delta.js')],

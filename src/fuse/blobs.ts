@@ -1,6 +1,7 @@
 import { close, closeSync, fstat, fstatSync, open, openSync, read, readSync, type Stats } from 'node:fs';
 import { newHasher, type ObjectId } from '../util/hash.js';
 import { eio, FsError } from './errno.js';
+import { isErrno } from '../util/errors.js';
 import { Lru } from './lru.js';
 import type { ObjectFiles } from '../store/types.js';
 
@@ -49,6 +50,16 @@ export interface BlobReaderInit {
    * beats its heartbeat here, so its watchdog sees work, not a hang.
    */
   progress?: () => void;
+  /**
+   * Brings a blob the store lacks (default: none, a missing blob is EIO): the
+   * view's fetcher of partial commits (LazyFetcher). Reads of the blob wait
+   * for it; the file is then opened and verified as any other.
+   */
+  fetchMissing?: (id: ObjectId, size: number, executable: boolean) => Promise<void>;
+  /** Whether a missing blob may be fetched now (default: whenever `fetchMissing` is given); else it is EIO at once. */
+  mayFetch?: () => boolean;
+  /** Called with each blob opened for the first time since its file left the cache, and the path read. */
+  onOpen?: (id: ObjectId, path: string) => void;
 }
 
 /** Counters of the work the reader did, for tests and the daemon's status line. */
@@ -93,10 +104,10 @@ export class BlobReader {
   }
 
   /** Fills `buf[0..len)` from byte `pos` of a blob of `size` bytes; resolves to the count (0 at the end). */
-  async read(blob: ObjectId, size: number, buf: Buffer, len: number, pos: number, what: string): Promise<number> {
+  async read(blob: ObjectId, size: number, buf: Buffer, len: number, pos: number, what: string, executable = false): Promise<number> {
     if (pos >= size || len <= 0) return 0;
     const want = Math.min(len, size - pos, buf.length);
-    let b = await this.get(blob, size, what);
+    let b = await this.get(blob, size, what, executable);
     if (!(await this.unchanged(b, blob, size, what))) {
       // Written to since it was verified: let go of it and judge it afresh.
       this.open.delete(blob);
@@ -121,29 +132,51 @@ export class BlobReader {
     }
   }
 
-  private get(blob: ObjectId, size: number, what: string): Promise<OpenBlob> {
+  private get(blob: ObjectId, size: number, what: string, executable = false): Promise<OpenBlob> {
     const hit = this.open.get(blob);
     if (hit) return Promise.resolve(hit);
     let p = this.opening.get(blob);
-    if (!p && this.sync) {
+    if (p) return p;
+    this.init.onOpen?.(blob, what);
+    if (this.sync) {
       try {
         return Promise.resolve(this.openBlobSync(blob, size, what));
       } catch (err) {
-        return Promise.reject(err);
+        if (!(err instanceof Missing)) return Promise.reject(err);
       }
     }
-    if (!p) {
-      p = this.openBlob(blob, size, what).finally(() => this.opening.delete(blob));
-      this.opening.set(blob, p);
-    }
+    const fetch = this.init.fetchMissing;
+    p = (
+      this.sync && fetch
+        ? fetch(blob, size, executable).then(
+            () => this.openBlob(blob, size, what, true),
+            (err: unknown) => {
+              throw eio(what, err);
+            },
+          )
+        : this.openBlob(blob, size, what)
+    ).finally(() => this.opening.delete(blob));
+    this.opening.set(blob, p);
     return p;
   }
 
-  private async openBlob(blob: ObjectId, size: number, what: string): Promise<OpenBlob> {
+  private canFetch(): boolean {
+    return this.init.fetchMissing !== undefined && (this.init.mayFetch?.() ?? true);
+  }
+
+  private async openBlob(blob: ObjectId, size: number, what: string, fetched = false): Promise<OpenBlob> {
     let fd: number;
     try {
       fd = await new Promise<number>((res, rej) => open(this.init.pathOf(blob), 'r', (err, f) => (err ? rej(err) : res(f))));
     } catch (err) {
+      if (!fetched && this.canFetch() && isErrno(err, 'ENOENT')) {
+        try {
+          await this.init.fetchMissing!(blob, size, false);
+        } catch (fetchErr) {
+          throw eio(what, fetchErr);
+        }
+        return this.openBlob(blob, size, what, true);
+      }
       throw eio(what, err);
     }
     try {
@@ -167,6 +200,8 @@ export class BlobReader {
     try {
       fd = openSync(this.init.pathOf(blob), 'r');
     } catch (err) {
+      // Not stored: fetched (asynchronously) when the view has a fetcher for it.
+      if (this.canFetch() && isErrno(err, 'ENOENT')) throw new Missing();
       throw eio(what, err);
     }
     try {
@@ -215,6 +250,9 @@ export class BlobReader {
 function corruptObject(blob: ObjectId): Error {
   return new Error(`object ${blob} is corrupt: its bytes do not hash to its id, so none is served (trove fsck lists what uses it)`);
 }
+
+/** A blob not in the store, which the reader's fetcher may bring. */
+class Missing extends Error {}
 
 /** An object file already found corrupt: refused again without another line in the log. */
 class KnownCorrupt extends Error {

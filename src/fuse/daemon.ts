@@ -9,6 +9,11 @@ import { clearMount, daemonUnresponsive, mountProblem, mountTable, processAlive,
 import { DiskStore } from '../store/disk.js';
 import type { GetStore, GetSyncStore, ObjectFiles } from '../store/types.js';
 import { BlobReader } from './blobs.js';
+import type { LazyFetcher } from './lazy-fetch.js';
+import { AccessTrace } from './trace.js';
+import { hasPartials } from '../repo/partial.js';
+import type { InstallTarget } from '../remote/install.js';
+import type { ObjectId } from '../util/hash.js';
 import { RequestCounts } from './counts.js';
 import { type FuseHandlers, getBaseHandlers } from './handlers.js';
 import { abortConnection, connectionIno, fuseConnection, fusermount, mountState } from './mountpoint.js';
@@ -29,6 +34,13 @@ export interface MountOptions extends NativeMountOptions {
    * no watchdog). See watchdog.ts.
    */
   watchdogMs?: number;
+  /**
+   * How long a read waits for a blob of a partial commit to arrive from its
+   * remote before it fails with EIO, in ms (default 20 000; see lazy-fetch.ts).
+   */
+  fetchTimeoutMs?: number;
+  /** How long after the first read under a partial commit its reads are traced, in ms (default 60 000; see trace.ts). */
+  traceMs?: number;
 }
 
 /** What the daemon needs of a repository: its directory and object store. */
@@ -36,11 +48,14 @@ export interface RepoLike {
   path: string;
   /** Trees and commits by id (verified), and the files of blobs to serve. */
   store: GetStore & GetSyncStore & ObjectFiles;
+  /** Where blobs of partial commits fetched on their first read go (default: none, a missing blob is EIO). */
+  installer?: InstallTarget & Pick<ObjectFiles, 'pathOf'>;
 }
 
 /** The object store of the repository at `path` (already validated by whoever started the daemon). */
 export function storeAt(path: string): RepoLike {
-  return { path, store: new DiskStore({ objectsDir: join(path, 'objects'), tmpDir: join(path, 'tmp') }) };
+  const store = new DiskStore({ objectsDir: join(path, 'objects'), tmpDir: join(path, 'tmp') });
+  return { path, store, installer: store };
 }
 
 /** The log of a detached daemon: `<repo>/mount.log`. */
@@ -115,7 +130,25 @@ export async function serve(repo: RepoLike, mountpoint: string, opts: MountOptio
   const beats = setInterval(() => heart.beat(), heart.interval);
   beats.unref();
   if (watchdogMs > 0) startWatchdog(repo.path, processStartTime(process.pid), mountpoint, watchdogMs);
-  const blobs = new BlobReader({ pathOf: (id) => repo.store.pathOf(id), progress: () => heart.beat() });
+  // Blobs of partial commits (a lazy install or upgrade) are fetched on their first read. The fetcher and
+  // its HTTP client are loaded only then: a mount of a complete repository never pays for them.
+  const installer = repo.installer;
+  let fetcher: Promise<LazyFetcher> | undefined;
+  const fetchMissing = installer
+    ? async (id: ObjectId, size: number, executable: boolean) => {
+        fetcher ??= import('./lazy-fetch.js').then((m) => new m.LazyFetcher({ repoPath: repo.path, store: installer, timeoutMs: opts.fetchTimeoutMs }));
+        const f = await fetcher;
+        await f.fetch(id, size, executable);
+      }
+    : undefined;
+  const trace = new AccessTrace(repo.path, opts.traceMs);
+  const blobs = new BlobReader({
+    pathOf: (id) => repo.store.pathOf(id),
+    progress: () => heart.beat(),
+    fetchMissing,
+    mayFetch: () => hasPartials(repo.path),
+    onOpen: (id, path) => trace.note(id, path),
+  });
   const requests = new RequestCounts();
   const handlers = requests.wrap(withFault(getBaseHandlers(view, blobs, { zeroMessageOpen: true, log }), process.env.TROVE_FUSE_FAULT));
   let mount: Awaited<ReturnType<typeof mountFuse>>;
@@ -150,6 +183,13 @@ export async function serve(repo: RepoLike, mountpoint: string, opts: MountOptio
       clearInterval(beats);
       if (stillOurs()) await mount.unmount().catch((err: unknown) => log(`unmount: ${(err as Error).message}`));
       blobs.close();
+      trace.flush();
+      await fetcher
+        ?.then(async (f) => {
+          log(`fetched on read: ${f.stats.fetched} blobs (${f.stats.bytes} bytes), ${f.stats.failed} failed`);
+          await f.close();
+        })
+        .catch(() => undefined);
       const rec = await readMountRecord(repo.path).catch(() => undefined);
       if (rec?.pid === process.pid) await clearMount(repo.path);
       heart.close();

@@ -140,7 +140,7 @@ export function getBaseHandlers(view: TroveView, blobs: BlobReader, opts: Handle
         .lookup(path)
         .then((node) => {
           if (node.kind !== 'file') return ERR.EISDIR;
-          return blobs.read(node.blob, node.size, buf, len, pos, path);
+          return blobs.read(node.blob, node.size, buf, len, pos, path, (node.perm & 0o111) !== 0);
         })
         .then(cb, (err: unknown) => cb(fail('read', path, err)));
     },

@@ -12,6 +12,7 @@ interface MountFlags {
   debug?: boolean;
   pollMs?: string;
   watchdogMs?: string;
+  fetchTimeoutMs?: string;
   json?: boolean;
 }
 
@@ -25,6 +26,7 @@ export function register(program: Command): void {
     .option('--suid', 'honour setuid/setgid bits (mounted nosuid otherwise)')
     .option('--poll-ms <ms>', 'keep polling this long after each request instead of sleeping (0: never)', '0.2')
     .option('--watchdog-ms <ms>', 'abort the mount and kill the daemon when it has not run this long while requests wait (0: no watchdog)', '10000')
+    .option('--fetch-timeout-ms <ms>', 'how long a read of a file of a partial commit (trove install --lazy) waits for it to arrive before it fails with EIO', '20000')
     .option('--debug', "libfuse's request log (with --foreground)")
     .option('--json', 'print the mount as JSON (with --foreground: one line once it serves)')
     .addHelpText(
@@ -33,7 +35,10 @@ export function register(program: Command): void {
         'MNT/profiles/<profile>/<N> (symlinks to ../commits/<id>). The daemon logs to <repo>/mount.log\n' +
         'and records itself in <repo>/mount.json. A watchdog process aborts the mount (readers get\n' +
         'ENOTCONN) and kills the daemon when it has not run for --watchdog-ms while requests wait\n' +
-        '(stopped, busy in a loop, deadlocked). As root it also mounts again the read-only\n' +
+        '(stopped, busy in a loop, deadlocked). Files of partial commits (install or upgrade\n' +
+        '--lazy) are fetched from their remote on their first read, verified before any byte is\n' +
+        'served; a read that waits longer than --fetch-timeout-ms fails with EIO and a line in the\n' +
+        'log naming the path and object. As root it also mounts again the read-only\n' +
         'checkout views that active links point at (gone after a reboot), as switch --restore does.\n' +
         'See docs/fuse.md.',
     )
@@ -47,13 +52,15 @@ export function register(program: Command): void {
       if (!Number.isInteger(watchdogMs) || (watchdogMs !== 0 && watchdogMs < 100)) {
         throw usage(`--watchdog-ms must be 0 (no watchdog) or a whole number of ms from 100 up, not ${flags.watchdogMs}`);
       }
+      const fetchTimeoutMs = Number(flags.fetchTimeoutMs ?? '20000');
+      if (!Number.isInteger(fetchTimeoutMs) || fetchTimeoutMs < 100) throw usage(`--fetch-timeout-ms must be a whole number of ms from 100 up, not ${flags.fetchTimeoutMs}`);
       const daemon = await import('../../fuse/daemon.js');
       const repo = await Repo.open(repoPath(cmd));
       if (!flags.foreground) {
         try {
           const notes = await daemon.prepareMountpoint(repo, mountpoint);
           if (!flags.json) for (const note of notes) say(note);
-          const args = [`--cache-mb=${cacheMb}`, `--poll-ms=${pollMs}`, `--watchdog-ms=${watchdogMs}`, ...(flags.suid ? ['--suid'] : [])];
+          const args = [`--cache-mb=${cacheMb}`, `--poll-ms=${pollMs}`, `--watchdog-ms=${watchdogMs}`, `--fetch-timeout-ms=${fetchTimeoutMs}`, ...(flags.suid ? ['--suid'] : [])];
           const m = await daemon.startDaemon(repo, mountpoint, args);
           const mounted = `mounted ${repo.path} at ${mountpoint} (daemon pid ${m.pid}, ready in ${Math.round(m.readyMs)} ms; log: ${daemon.logPath(repo)})`;
           if (!flags.json) say(mounted);
@@ -73,7 +80,7 @@ export function register(program: Command): void {
       // Foreground: serve until a signal or an unmount ends the process.
       try {
         const log = (line: string) => io().stderr.write(`${new Date().toISOString()} ${line}\n`);
-        await daemon.runDaemon(repo, mountpoint, { cacheMb, pollMs, watchdogMs, suid: flags.suid, debug: flags.debug, log });
+        await daemon.runDaemon(repo, mountpoint, { cacheMb, pollMs, watchdogMs, fetchTimeoutMs, suid: flags.suid, debug: flags.debug, log });
         const notes = [...(await throughView(repo, mountpoint)), ...(await restoredViews(repo))];
         for (const note of notes) log(note);
         if (flags.json) io().stdout.write(`${JSON.stringify({ repo: repo.path, mountpoint, pid: process.pid, logFile: null, notes })}\n`);

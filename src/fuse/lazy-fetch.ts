@@ -1,0 +1,168 @@
+import { join } from 'node:path';
+import type { ObjectId } from '../util/hash.js';
+import { acquireLock, type Release } from '../store/lock.js';
+import { readPartials } from '../repo/partial.js';
+import { getRemote } from '../remote/config.js';
+import { checkHash, installStream, installVerifiedSync, type InstallTarget } from '../remote/install.js';
+import { objectPath } from '../remote/layout.js';
+import { openTransport, type Transport } from '../remote/transport.js';
+import type { ObjectFiles } from '../store/types.js';
+
+/** Blobs up to this size are fetched whole, larger ones written as they arrive (as a pull does). */
+const SMALL_BLOB = 1 << 20;
+
+/** Default of `timeoutMs`: how long a read waits for a blob before it fails with EIO. */
+export const DEFAULT_FETCH_TIMEOUT_MS = 20_000;
+
+/** Options of the view's fetcher; defaults as documented on each field. */
+export interface LazyFetchInit {
+  repoPath: string;
+  store: InstallTarget & Pick<ObjectFiles, 'pathOf'>;
+  /** Longest wait for one blob, lock and download together, in ms (default DEFAULT_FETCH_TIMEOUT_MS). */
+  timeoutMs?: number;
+  /** Keep-alive connections to each remote (default 4). */
+  connections?: number;
+}
+
+/** Counters of the fetcher, for tests and the daemon's last log lines. */
+export interface LazyFetchStats {
+  fetched: number;
+  bytes: number;
+  failed: number;
+}
+
+/**
+ * Fetches the blobs of partial commits (repo/partial.ts) that the view is
+ * asked to read, from the remotes their records name: verified against the
+ * id before a byte is stored (so before any is served), installed as a pull
+ * installs (temp file, rename) under the shared repository lock, so gc never
+ * runs in between. Concurrent reads of one blob share one download. A fetch
+ * that takes longer than `timeoutMs`, a server that is gone, or bytes that
+ * are wrong fail the read (the view answers EIO and logs the path and
+ * object); nothing unverified is ever stored.
+ */
+export class LazyFetcher {
+  private readonly transports = new Map<string, Transport>();
+  private readonly inflight = new Map<ObjectId, Promise<void>>();
+  private readonly timeoutMs: number;
+  private lock: { users: number; held: Promise<Release> } | undefined;
+  readonly stats: LazyFetchStats = { fetched: 0, bytes: 0, failed: 0 };
+
+  constructor(private readonly init: LazyFetchInit) {
+    this.timeoutMs = init.timeoutMs ?? DEFAULT_FETCH_TIMEOUT_MS;
+  }
+
+  /** True when some commit is partial: a missing blob may then be on a remote. */
+  expects(): boolean {
+    return this.remotes().length > 0;
+  }
+
+  /** Brings blob `id` of `size` bytes into the store; rejects with the reason when it cannot. */
+  fetch(id: ObjectId, size: number, executable = false): Promise<void> {
+    let p = this.inflight.get(id);
+    if (!p) {
+      p = this.fetchOnce(id, size, executable).finally(() => this.inflight.delete(id));
+      this.inflight.set(id, p);
+    }
+    return p;
+  }
+
+  /** Closes the connections. */
+  async close(): Promise<void> {
+    const all = [...this.transports.values()];
+    this.transports.clear();
+    await Promise.all(all.map((t) => t.close().catch(() => undefined)));
+  }
+
+  /** The remotes the partial records name, in the order first named. */
+  private remotes(): string[] {
+    const out: string[] = [];
+    for (const rec of readPartials(this.init.repoPath).values()) for (const r of rec.remotes) if (!out.includes(r)) out.push(r);
+    return out;
+  }
+
+  private async fetchOnce(id: ObjectId, size: number, executable: boolean): Promise<void> {
+    const remotes = this.remotes();
+    if (remotes.length === 0) throw new Error(`object ${id} is not in the store, and no partial commit names a remote to fetch it from`);
+    const deadline = AbortSignal.timeout(this.timeoutMs);
+    const reasons: string[] = [];
+    for (const name of remotes) {
+      try {
+        await this.fetchFrom(name, id, size, executable, deadline);
+        this.stats.fetched++;
+        this.stats.bytes += size;
+        return;
+      } catch (err) {
+        reasons.push(`${name}: ${deadline.aborted ? `no answer within ${this.timeoutMs} ms` : (err as Error).message}`);
+        if (deadline.aborted) break;
+      }
+    }
+    this.stats.failed++;
+    throw new Error(`object ${id} could not be fetched (${reasons.join('; ')})`);
+  }
+
+  private async fetchFrom(name: string, id: ObjectId, size: number, executable: boolean, signal: AbortSignal): Promise<void> {
+    const t = await this.transport(name);
+    const path = objectPath(id);
+    const where = t.describe(path);
+    const hint = { executable };
+    const opts = { signal, maxBytes: size, expectBytes: size, retries: 1 };
+    if (size <= SMALL_BLOB) {
+      const bytes = await t.getBytes(path, { ...opts, check: (b) => checkHash(id, b, where) });
+      if (!bytes) throw new Error(`${where}: not found`);
+      if (bytes.length !== size) throw new Error(`${where}: a tree says ${size} bytes, the object has ${bytes.length}`);
+      await this.locked(signal, () => installVerifiedSync(this.init.store, id, bytes, hint));
+      return;
+    }
+    // Streamed into a temp file as it comes, hashed on the way, renamed into place only when it matches.
+    await this.locked(signal, async () => {
+      const done = await t.getStream(path, (body) => installStream(this.init.store, id, body, size, where, hint).then(() => true), opts);
+      if (!done) throw new Error(`${where}: not found`);
+    });
+  }
+
+  private async transport(name: string): Promise<Transport> {
+    let t = this.transports.get(name);
+    if (!t) {
+      const remote = await getRemote(this.init.repoPath, name);
+      t = openTransport(remote.url, { connections: this.init.connections ?? 4, timeoutMs: this.timeoutMs, retries: 1 });
+      this.transports.set(name, t);
+    }
+    return t;
+  }
+
+  /**
+   * Runs `fn` holding the shared repository lock (gc holds it exclusive):
+   * one lock for every install in flight, taken once, so that a gc in
+   * progress holds up at most one waiting flock, not a thread per read.
+   */
+  private async locked<T>(signal: AbortSignal, fn: () => T | Promise<T>): Promise<T> {
+    if (!this.lock) this.lock = { users: 0, held: acquireLock(join(this.init.repoPath, 'lock'), 'shared') };
+    const lock = this.lock;
+    lock.users++;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        if (signal.aborted) return reject(signal.reason as Error);
+        const onAbort = () => reject(signal.reason as Error);
+        signal.addEventListener('abort', onAbort, { once: true });
+        lock.held.then(
+          () => {
+            signal.removeEventListener('abort', onAbort);
+            resolve();
+          },
+          (err: unknown) => {
+            signal.removeEventListener('abort', onAbort);
+            reject(err as Error);
+          },
+        );
+      });
+      return await fn();
+    } finally {
+      if (--lock.users === 0) {
+        if (this.lock === lock) this.lock = undefined;
+        // Released once acquired, even when every user gave up waiting.
+        lock.held.then((release) => release()).catch(() => undefined);
+      }
+    }
+  }
+}

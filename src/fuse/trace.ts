@@ -1,0 +1,72 @@
+import { join } from 'node:path';
+import type { ObjectId } from '../util/hash.js';
+import { writeFileAtomicSync } from '../util/fs-atomic.js';
+import { readPartial, TRACES_DIR } from '../repo/partial.js';
+
+/** Default length of a trace: blobs first read within this many ms of the first read under a commit. */
+export const DEFAULT_TRACE_MS = 60_000;
+
+/** Most blobs one trace holds. */
+const MAX_TRACE = 100_000;
+
+const COMMIT_PATH = /^\/commits\/([0-9a-f]{64})\//;
+
+/**
+ * Records, for each partial commit the view serves (a lazy install or
+ * upgrade), which blobs are read in the first `windowMs` after the first
+ * read under it, in the order first read. `trove fetch` brings the rest of
+ * a partial commit in that order, so what a workload reads first arrives
+ * first the next time (blob ids are those of the files, shared by every
+ * generation holding the same package). Written when the window closes and
+ * when the daemon stops; a newer trace of a commit replaces the older.
+ */
+export class AccessTrace {
+  private readonly traces = new Map<ObjectId, { started: number; ids: Set<ObjectId>; written: boolean } | null>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+
+  constructor(
+    private readonly repoPath: string,
+    private readonly windowMs = DEFAULT_TRACE_MS,
+  ) {}
+
+  /** Notes that blob `id` was opened to read `path` (a path of the mount). */
+  note(id: ObjectId, path: string): void {
+    const m = COMMIT_PATH.exec(path);
+    if (!m) return;
+    const commit = m[1]!;
+    let t = this.traces.get(commit);
+    if (t === undefined) {
+      // Only partial commits are traced: a complete one has nothing left to fetch.
+      t = readPartial(this.repoPath, commit) ? { started: Date.now(), ids: new Set(), written: false } : null;
+      this.traces.set(commit, t);
+      if (t) {
+        const timer = setTimeout(() => {
+          this.timers.delete(timer);
+          this.write(commit);
+        }, this.windowMs);
+        timer.unref();
+        this.timers.add(timer);
+      }
+    }
+    if (!t || t.written || t.ids.size >= MAX_TRACE || Date.now() - t.started > this.windowMs) return;
+    t.ids.add(id);
+  }
+
+  /** Writes every trace not written yet (the daemon is stopping). */
+  flush(): void {
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+    for (const commit of this.traces.keys()) this.write(commit);
+  }
+
+  private write(commit: ObjectId): void {
+    const t = this.traces.get(commit);
+    if (!t || t.written || t.ids.size === 0) return;
+    t.written = true;
+    try {
+      writeFileAtomicSync(join(this.repoPath, TRACES_DIR, commit), `${[...t.ids].join('\n')}\n`, { tmpDir: join(this.repoPath, 'tmp'), tag: 'trace' });
+    } catch {
+      // A trace is a hint: a repository this daemon cannot write to goes without.
+    }
+  }
+}

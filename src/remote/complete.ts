@@ -1,0 +1,129 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { decodeCommit } from '../format/codec.js';
+import type { ObjectId } from '../util/hash.js';
+import type { Repo } from '../repo/repo.js';
+import { clearPartial, readPartials, remainingOf, traceRank } from '../repo/partial.js';
+import { acquireLock } from '../store/lock.js';
+import { getRemote, isHttpUrl, assertLocalRepository } from './config.js';
+import { DiskSpace } from './disk-space.js';
+import { ObjectFetcher } from './fetch-objects.js';
+import type { PullProgress } from './pull.js';
+import { openTransport, type TransportInit } from './transport.js';
+
+export interface CompleteOptions extends TransportInit {
+  /** Only these partial commits (default: every one). */
+  commits?: ObjectId[];
+  onProgress?: (p: PullProgress) => void;
+  onNotice?: (message: string) => void;
+}
+
+export interface CompletedCommit {
+  commit: ObjectId;
+  /** The remote that brought its last blobs, or null when none was needed. */
+  remote: string | null;
+  objects: number;
+  bytes: number;
+}
+
+export interface CompleteResult {
+  completed: CompletedCommit[];
+  /** Partial commits left (a remote failed for each; see the notices). */
+  remaining: ObjectId[];
+  fetched: { objects: number; bytes: number };
+  seconds: number;
+}
+
+/** `<repo>/locks/fetch`: held by a `trove fetch` while it runs, so `fetch --wait` waits for a background one. */
+export const fetchLockPath = (repoPath: string) => join(repoPath, 'locks', 'fetch');
+
+/**
+ * `trove fetch`: brings every blob the partial commits lack (repo/partial.ts)
+ * from the remotes their records name, and drops each record once its
+ * commit is complete. Packages first (one remote each), then the commits
+ * built from them, which by then usually lack nothing. Blobs an access trace
+ * names come first, in its order (fuse/trace.ts). A remote that fails leaves
+ * its commit partial, with a notice, and the next one is tried.
+ */
+export async function completePartials(repo: Repo, opts: CompleteOptions = {}): Promise<CompleteResult> {
+  const started = Date.now();
+  const result: CompleteResult = { completed: [], remaining: [], fetched: { objects: 0, bytes: 0 }, seconds: 0 };
+  mkdirSync(dirname(fetchLockPath(repo.path)), { recursive: true });
+  const releaseFetch = await acquireLock(fetchLockPath(repo.path), 'exclusive');
+  try {
+    const partials = readPartials(repo.path);
+    const wanted = opts.commits ? opts.commits.filter((c) => partials.has(c)) : [...partials.keys()];
+    // Package commits (no generation inside) before the generations that hold them.
+    const isGeneration = (c: ObjectId) => {
+      try {
+        return decodeCommit(repo.store.getSync(c)).generation !== undefined;
+      } catch {
+        return false;
+      }
+    };
+    wanted.sort((a, b) => Number(isGeneration(a)) - Number(isGeneration(b)));
+    const progress: PullProgress = { phase: 'objects', objects: 0, wanted: 0, bytes: 0 };
+    const release = await repo.lock('shared');
+    try {
+      for (const commit of wanted) {
+        const rec = partials.get(commit)!;
+        if (!repo.store.hasSync(commit)) {
+          // The commit itself is gone (gc removed it): its record goes too.
+          clearPartial(repo.path, [commit]);
+          continue;
+        }
+        if (remainingOf(repo, commit).objects === 0) {
+          clearPartial(repo.path, [commit]);
+          result.completed.push({ commit, remote: null, objects: 0, bytes: 0 });
+          continue;
+        }
+        let done = false;
+        for (const name of rec.remotes) {
+          const base = { ...result.fetched };
+          try {
+            const remote = await getRemote(repo.path, name);
+            if (!isHttpUrl(remote.url)) await assertLocalRepository(remote.url);
+            const transport = openTransport(remote.url, opts);
+            const fetcher = new ObjectFetcher({
+              store: repo.store,
+              transport,
+              jobs: (opts.connections ?? 16) * (opts.pipelining ?? 1),
+              space: new DiskSpace(repo.path),
+              descend: true,
+              rank: traceRank(repo.path, commit),
+              onProgress: (p) => {
+                progress.objects = base.objects + p.stored;
+                progress.wanted = base.objects + p.wanted;
+                progress.bytes = base.bytes + p.bytes;
+                opts.onProgress?.({ ...progress });
+              },
+            });
+            try {
+              await fetcher.fetchCommits([commit]);
+            } finally {
+              result.fetched.objects += fetcher.progress.stored;
+              result.fetched.bytes += fetcher.progress.bytes;
+              await transport.close();
+            }
+            clearPartial(repo.path, [commit]);
+            result.completed.push({ commit, remote: name, objects: result.fetched.objects - base.objects, bytes: result.fetched.bytes - base.bytes });
+            done = true;
+            break;
+          } catch (err) {
+            opts.onNotice?.(`commit ${commit} from ${name}: ${(err as Error).message}`);
+          }
+        }
+        if (!done) {
+          if (rec.remotes.length === 0) opts.onNotice?.(`commit ${commit}: its partial record names no remote to fetch from`);
+          result.remaining.push(commit);
+        }
+      }
+    } finally {
+      await release();
+    }
+  } finally {
+    await releaseFetch();
+  }
+  result.seconds = (Date.now() - started) / 1000;
+  return result;
+}
