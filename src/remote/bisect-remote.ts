@@ -50,7 +50,7 @@ export async function remoteBisectRange(
 /** The EnsureCommit of remote bisects: pulls the commit by id from the session's remote (only what is missing). */
 export function ensureFromRemote(repo: Repo, init: TransportInit = {}): EnsureCommit {
   return async (state, commit) => {
-    const r = await pull(repo, { ...init, remote: state.remote!.name, select: () => [commit] });
+    const r = await pull(repo, { ...init, remote: state.remote!.name, select: () => [commit], lazy: state.lazy });
     return { objects: r.fetched.objects, bytes: r.fetched.bytes };
   };
 }

@@ -462,7 +462,7 @@ export async function installFromRemotes(repo: Repo, specs: PackageSpec[], opts:
       await release();
     }
     const stored = candidates.filter((c) => repo.store.hasSync(c.commit));
-    result.install = await installPackages(repo, specs, { profile, noDeps: opts.noDeps, activate: opts.activate, candidates: stored });
+    result.install = await installPackages(repo, specs, { profile, noDeps: opts.noDeps, activate: opts.activate, candidates: stored, lazy });
     return result;
   } finally {
     for (const t of transports.values()) {

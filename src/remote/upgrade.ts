@@ -172,7 +172,7 @@ export async function upgrade(repo: Repo, opts: UpgradeOptions = {}): Promise<Up
       const origin: GenerationOrigin = { remote, url, profile, generation: published.number, commit: published.commit, time: Math.floor(Date.now() / 1000) };
       await writeOrigin(repo, profile, result.generation, origin);
     }
-    result.activation = await activateLocked(repo, published.commit, { profile, link });
+    result.activation = await activateLocked(repo, published.commit, { profile, link, lazy: opts.lazy });
   });
   result.activateSeconds = (Date.now() - activating) / 1000;
   result.seconds = (Date.now() - started) / 1000;

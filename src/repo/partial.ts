@@ -81,6 +81,21 @@ export function assertComplete(repoPath: string, commit: ObjectId): void {
   );
 }
 
+/**
+ * E_USAGE for an activation of a partial commit that did not ask for one
+ * (`--lazy`): it would run through the view, fetching files from the network
+ * as they are read.
+ */
+export function assertNotPartial(repoPath: string, commit: ObjectId): void {
+  const rec = readPartial(repoPath, commit);
+  if (!rec) return;
+  throw usage(
+    `commit ${commit} is partial: its files are still on ${rec.remotes.join(', ') || 'a remote'}; ` +
+      `trove fetch ${commit.slice(0, 12)} brings them first, or activate it with --lazy (trove switch --lazy) to run it through the view as they arrive`,
+    { id: commit },
+  );
+}
+
 /** True when some commit of the repository is partial. */
 export function hasPartials(repoPath: string): boolean {
   try {

@@ -7,6 +7,7 @@ import { DEFAULT_PROFILE, generationOf } from '../../system/profiles.js';
 import { readCommit } from '../../repo/objects.js';
 import type { Repo } from '../../repo/repo.js';
 import { ensureFromRemote, remoteBisectRange } from '../../remote/bisect-remote.js';
+import { assertViewForLazy } from '../../system/activation/activate.js';
 import { print, printJson, say, withRepo } from '../context.js';
 import { bytes, printGenerationDiff, shortId } from '../printers.js';
 import { generationDiffJson } from '../json.js';
@@ -69,6 +70,7 @@ export function register(program: Command): void {
     .option('--profile <name>', 'profile whose generation numbers and link are used', DEFAULT_PROFILE)
     .option('--link <path>', 'the symlink to swap (default: the profile’s last link, else /ro)')
     .option('--remote <name>', 'bisect the generations this remote publishes of the profile, pulling each candidate when it is tested')
+    .option('--lazy', 'activate candidates through the mounted view even when partial; with --remote, pull each only lazily (commit and trees; files fetched as the test reads them)')
     .option('--json', 'print the step as JSON')
     .addHelpText(
       'after',
@@ -76,10 +78,13 @@ export function register(program: Command): void {
         'between them are bisected; otherwise the first-parent history from --bad back to --good.\n' +
         'With --remote, --good and --bad are generation numbers the remote publishes (--bad\n' +
         'defaults to its newest); each candidate is pulled (only the objects missing here) when it\n' +
-        'is activated for testing, and each step says what it fetched.',
+        'is activated for testing, and each step says what it fetched. With --lazy (and a mounted\n' +
+        'view) a candidate is pulled without its files, which the view fetches as the test reads\n' +
+        'them: a step costs what the test touches, not the whole generation.',
     )
-    .action(async (opts: { good: string; bad?: string; ref?: string; profile: string; link?: string; remote?: string; json?: boolean }, cmd: Command) => {
+    .action(async (opts: { good: string; bad?: string; ref?: string; profile: string; link?: string; remote?: string; lazy?: boolean; json?: boolean }, cmd: Command) => {
       const s = await withRepo(cmd, async (repo) => {
+        if (opts.lazy) await assertViewForLazy(repo);
         if (opts.remote === undefined) return withFirstBad(repo, await bisectStart(repo, { ...opts, remote: undefined }));
         if (opts.ref) throw usage('--ref and --remote do not go together: a remote bisect tests published generations');
         const remote = await remoteBisectRange(repo, { remote: opts.remote, profile: opts.profile, good: opts.good, bad: opts.bad });

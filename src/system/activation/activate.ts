@@ -10,7 +10,7 @@ import { activePath, type ActiveRecord, DEFAULT_PROFILE, generationOf, listGener
 import { resolveRevision } from '../revisions.js';
 import { crashPoint } from '../../util/crash-point.js';
 import { readLinkTarget, resolves, swapLink, targetShows } from './link.js';
-import { assertComplete } from '../../repo/partial.js';
+import { assertComplete, assertNotPartial } from '../../repo/partial.js';
 
 export { readLinkTarget, swapLink } from './link.js';
 
@@ -103,6 +103,12 @@ export interface ActivateOptions {
   link?: string;
   /** Record the commit as the profile's active one (default true; bisect steps do not). */
   record?: boolean;
+  /**
+   * Activate a partial commit (a lazy install or upgrade) through the view,
+   * which fetches its files as they are read (default false: refused, so that
+   * a switch never depends on the network unless asked to).
+   */
+  lazy?: boolean;
 }
 
 export interface ActivateResult extends ActiveRecord {
@@ -153,6 +159,7 @@ export async function activateLocked(repo: Repo, commit: ObjectId, opts: Activat
   const link = resolve(opts.link ?? DEFAULT_LINK);
   const record = opts.record !== false;
   if (record) await assertNotBisecting(repo, link);
+  if (!opts.lazy) assertNotPartial(repo.path, commit);
   const release = await repo.lock('shared');
   try {
     // Refuses a non-symlink at the link before anything is written.

@@ -57,6 +57,8 @@ export interface BisectStartOptions {
    * (good and bad are then ignored); needs `ensure`.
    */
   remote?: RemoteBisect;
+  /** See BisectState.lazy. */
+  lazy?: boolean;
   ensure?: EnsureCommit;
 }
 
@@ -123,7 +125,7 @@ async function advance(repo: Repo, state: BisectState, opts: BisectStepOptions =
     step.remaining = s.untested.length;
     step.stepsLeft = Math.ceil(Math.log2(s.untested.length + 1));
     await ensureHere(repo, state, step, [state.current], opts);
-    await activate(repo, state.current, { profile: state.profile, link: state.link, record: false });
+    await activate(repo, state.current, { profile: state.profile, link: state.link, record: false, lazy: state.lazy });
     await writeBisectState(repo, state);
     return step;
   }
@@ -137,7 +139,7 @@ async function advance(repo: Repo, state: BisectState, opts: BisectStepOptions =
     const before = s.hi > 0 ? state.commits[s.hi - 1]! : state.good;
     await ensureHere(repo, state, step, [before, bad], opts);
     step.diff = await diffGenerations(repo.store, before, bad);
-    await activate(repo, bad, { profile: state.profile, link: state.link, record: false });
+    await activate(repo, bad, { profile: state.profile, link: state.link, record: false, lazy: state.lazy });
   } else {
     step.suspects = s.untested.map((i) => state.commits[i]!);
   }
@@ -239,6 +241,7 @@ export async function bisectStart(repo: Repo, opts: BisectStartOptions): Promise
     log: [],
     before: await readLinkTarget(link),
   };
+  if (opts.lazy) state.lazy = true;
   if (opts.remote) {
     state.remote = opts.remote;
     state.fetched = {};

@@ -38,6 +38,12 @@ export interface BisectState {
    * bad and every candidate; each candidate is pulled when it is tested.
    */
   remote?: RemoteBisect;
+  /**
+   * Candidates are activated through the view even when partial, and a
+   * remote bisect pulls each lazily (`bisect start --lazy`): only its commit
+   * and trees, its files fetched as the test reads them.
+   */
+  lazy?: boolean;
   /** What was fetched to bring each commit here, by commit (remote bisects). */
   fetched?: Record<ObjectId, { objects: number; bytes: number }>;
 }

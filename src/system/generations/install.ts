@@ -20,6 +20,8 @@ export interface DeriveOptions {
    * link, else /ro); without it nothing is activated.
    */
   activate?: { link?: string };
+  /** Activate a partial generation through the view (ActivateOptions.lazy; a lazy install). */
+  lazy?: boolean;
   /** install: more candidates than the stored ones (a remote's packages, already fetched); see ClosureOptions. */
   candidates?: Candidate[];
 }
@@ -69,7 +71,7 @@ async function derive(
     if (link) await assertNotBisecting(repo, link);
     const base = await baseGeneration(repo, profile);
     const built = await buildGenerationLocked(repo, { profile, base, subject, inputs: () => inputs(base) });
-    const activated = link ? await activateLocked(repo, built.commit, { profile, link }) : null;
+    const activated = link ? await activateLocked(repo, built.commit, { profile, link, lazy: opts.lazy }) : null;
     return { ...built, ...extra(), activated };
   });
 }
