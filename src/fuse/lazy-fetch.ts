@@ -52,11 +52,6 @@ export class LazyFetcher {
     this.timeoutMs = init.timeoutMs ?? DEFAULT_FETCH_TIMEOUT_MS;
   }
 
-  /** True when some commit is partial: a missing blob may then be on a remote. */
-  expects(): boolean {
-    return this.remotes().length > 0;
-  }
-
   /** Brings blob `id` of `size` bytes into the store; rejects with the reason when it cannot. */
   fetch(id: ObjectId, size: number, executable = false): Promise<void> {
     let p = this.inflight.get(id);
@@ -105,7 +100,9 @@ export class LazyFetcher {
     const t = await this.transport(name);
     const path = objectPath(id);
     const where = t.describe(path);
-    const hint = { executable };
+    // Private (0600/0700) whatever the file's mode: the view does not know whether every directory above
+    // it lets other users in (docs/security.md, "Private files"). trove fetch publishes what a tree shows.
+    const hint = { executable, private: true };
     const opts = { signal, maxBytes: size, expectBytes: size, retries: 1 };
     if (size <= SMALL_BLOB) {
       const bytes = await t.getBytes(path, { ...opts, check: (b) => checkHash(id, b, where) });

@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { decodeCommit } from '../format/codec.js';
+import { decodeCommit, decodeTree } from '../format/codec.js';
 import type { ObjectId } from '../util/hash.js';
 import type { Repo } from '../repo/repo.js';
 import { clearPartial, readPartials, remainingOf, traceRank } from '../repo/partial.js';
@@ -32,6 +32,30 @@ export interface CompleteResult {
   remaining: ObjectId[];
   fetched: { objects: number; bytes: number };
   seconds: number;
+}
+
+/**
+ * Publishes the blobs of `commit` that its trees show to other users and
+ * that are stored private: the view stores every blob it fetches private,
+ * since it cannot tell whether a directory above a file hides it
+ * (docs/security.md, "Private files").
+ */
+function publishShown(repo: Repo, commit: ObjectId): void {
+  const c = decodeCommit(repo.store.getSync(commit));
+  const seen = new Set<ObjectId>();
+  const stack: ObjectId[] = (c.root.mode & 0o001) !== 0 ? [c.tree] : [];
+  while (stack.length > 0) {
+    const id = stack.pop()!;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    for (const e of decodeTree(repo.store.getSync(id)).entries) {
+      if (e.kind === 'dir' && (e.mode & 0o001) !== 0) stack.push(e.id!);
+      else if (e.kind === 'file' && (e.mode & 0o004) !== 0 && !seen.has(e.id!)) {
+        seen.add(e.id!);
+        repo.store.publishSync(e.id!);
+      }
+    }
+  }
 }
 
 /** `<repo>/locks/fetch`: held by a `trove fetch` while it runs, so `fetch --wait` waits for a background one. */
@@ -73,6 +97,7 @@ export async function completePartials(repo: Repo, opts: CompleteOptions = {}): 
           continue;
         }
         if (remainingOf(repo, commit).objects === 0) {
+          publishShown(repo, commit);
           clearPartial(repo.path, [commit]);
           result.completed.push({ commit, remote: null, objects: 0, bytes: 0 });
           continue;
@@ -105,6 +130,7 @@ export async function completePartials(repo: Repo, opts: CompleteOptions = {}): 
               result.fetched.bytes += fetcher.progress.bytes;
               await transport.close();
             }
+            publishShown(repo, commit);
             clearPartial(repo.path, [commit]);
             result.completed.push({ commit, remote: name, objects: result.fetched.objects - base.objects, bytes: result.fetched.bytes - base.bytes });
             done = true;
