@@ -149,7 +149,7 @@ export class BlobReader {
     p = (
       this.sync && fetch
         ? fetch(blob, size, executable).then(
-            () => this.openBlob(blob, size, what, true),
+            () => this.openBlobSync(blob, size, what, true),
             (err: unknown) => {
               throw eio(what, err);
             },
@@ -185,7 +185,8 @@ export class BlobReader {
       const key = fileKey(st);
       const known = this.verdicts.get(key);
       if (known === false) throw new KnownCorrupt(blob);
-      if (known === undefined && !this.judge(key, blob, await hashFd(fd, st.size, this.init.progress))) throw corruptObject(blob);
+      if (known === undefined && fetched) this.verdicts.set(key, true);
+      else if (known === undefined && !this.judge(key, blob, await hashFd(fd, st.size, this.init.progress))) throw corruptObject(blob);
       const b: OpenBlob = { fd, busy: 0, evicted: false, verified: key };
       this.open.set(blob, b);
       return b;
@@ -195,13 +196,17 @@ export class BlobReader {
     }
   }
 
-  private openBlobSync(blob: ObjectId, size: number, what: string): OpenBlob {
+  /**
+   * `fetched`: the fetcher has just stored the file from bytes it hashed and
+   * found to match, so its verdict is taken without reading it back.
+   */
+  private openBlobSync(blob: ObjectId, size: number, what: string, fetched = false): OpenBlob {
     let fd: number;
     try {
       fd = openSync(this.init.pathOf(blob), 'r');
     } catch (err) {
       // Not stored: fetched (asynchronously) when the view has a fetcher for it.
-      if (this.canFetch() && isErrno(err, 'ENOENT')) throw new Missing();
+      if (!fetched && this.canFetch() && isErrno(err, 'ENOENT')) throw new Missing();
       throw eio(what, err);
     }
     try {
@@ -210,7 +215,8 @@ export class BlobReader {
       const key = fileKey(st);
       const known = this.verdicts.get(key);
       if (known === false) throw new KnownCorrupt(blob);
-      if (known === undefined && !this.judge(key, blob, hashFdSync(fd, this.init.progress))) throw corruptObject(blob);
+      if (known === undefined && fetched) this.verdicts.set(key, true);
+      else if (known === undefined && !this.judge(key, blob, hashFdSync(fd, this.init.progress))) throw corruptObject(blob);
       const b: OpenBlob = { fd, busy: 0, evicted: false, verified: key };
       this.open.set(blob, b);
       return b;

@@ -11,6 +11,9 @@ import type { ObjectFiles } from '../store/types.js';
 /** Blobs up to this size are fetched whole, larger ones written as they arrive (as a pull does). */
 const SMALL_BLOB = 1 << 20;
 
+/** How long the remotes read from the partial records are used before they are read again, in ms. */
+const REMOTES_TTL_MS = 2000;
+
 /** Default of `timeoutMs`: how long a read waits for a blob before it fails with EIO. */
 export const DEFAULT_FETCH_TIMEOUT_MS = 20_000;
 
@@ -46,6 +49,7 @@ export class LazyFetcher {
   private readonly inflight = new Map<ObjectId, Promise<void>>();
   private readonly timeoutMs: number;
   private lock: { users: number; held: Promise<Release> } | undefined;
+  private known: { at: number; names: string[] } | undefined;
   readonly stats: LazyFetchStats = { fetched: 0, bytes: 0, failed: 0 };
 
   constructor(private readonly init: LazyFetchInit) {
@@ -69,10 +73,16 @@ export class LazyFetcher {
     await Promise.all(all.map((t) => t.close().catch(() => undefined)));
   }
 
-  /** The remotes the partial records name, in the order first named. */
+  /**
+   * The remotes the partial records name, in the order first named; read
+   * again after REMOTES_TTL_MS (a generation is a hundred records, read on
+   * every missing blob otherwise).
+   */
   private remotes(): string[] {
+    if (this.known && Date.now() - this.known.at < REMOTES_TTL_MS) return this.known.names;
     const out: string[] = [];
     for (const rec of readPartials(this.init.repoPath).values()) for (const r of rec.remotes) if (!out.includes(r)) out.push(r);
+    this.known = { at: Date.now(), names: out };
     return out;
   }
 
@@ -93,6 +103,7 @@ export class LazyFetcher {
       }
     }
     this.stats.failed++;
+    this.known = undefined;
     throw new Error(`object ${id} could not be fetched (${reasons.join('; ')})`);
   }
 
