@@ -11,7 +11,7 @@ import { print, printJson, say, withRepo } from '../context.js';
 import { bytes } from '../printers.js';
 import { withMeter } from '../progress.js';
 import { type NetworkFlags, networkOptions, transportOf } from '../options.js';
-import { usage } from '../../util/errors.js';
+import { ioError, usage } from '../../util/errors.js';
 
 interface Opts extends NetworkFlags {
   wait?: boolean;
@@ -76,6 +76,6 @@ export function register(program: Command): void {
         for (const c of r.remaining) print(`still partial: ${c}`);
         say(`fetched ${r.fetched.objects} files (${bytes(r.fetched.bytes)}) in ${r.seconds.toFixed(2)} s; ${r.remaining.length ? `${r.remaining.length} commits still partial` : 'nothing left to fetch'}`);
       }
-      if (r.remaining.length) process.exitCode = 1;
+      if (r.remaining.length) throw ioError(`${r.remaining.length} commits are still partial: their remotes failed (see the notices above); run trove fetch again`);
     });
 }

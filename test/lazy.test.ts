@@ -1,0 +1,601 @@
+// Lazy installs (install --lazy): commits and trees only, files fetched by the FUSE view on
+// their first read (src/fuse/lazy-fetch.ts), access traces (src/fuse/trace.ts) and
+// `trove fetch` completing partial commits (src/remote/complete.ts). Everything real: a
+// server repository served by nginx, a mounted view per client, files read by child
+// processes (`cat`) so that a read the view never answers cannot hang the test itself.
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { getPriority } from 'node:os';
+import { join, relative } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readCommit, readTree } from '../src/repo/objects.js';
+import { Repo } from '../src/repo/repo.js';
+import { runTrove, trove, troveOk } from './helpers/cli.js';
+import { alive, mountpoints, skipFuse, until } from './helpers/fuse.js';
+import { type Nginx, objectRequests, startNginx } from './helpers/nginx.js';
+import { tmpdir } from './helpers/tmp.js';
+
+const sha256 = (b: string | Buffer) => createHash('sha256').update(b).digest('hex');
+const objPath = (repo: string, id: string) => join(repo, 'objects', id.slice(0, 2), id.slice(2));
+const stored = (repo: string, id: string) => existsSync(objPath(repo, id));
+
+/** A file of a package: its path inside the package, bytes and mode. */
+interface PkgFile {
+  path: string;
+  bytes: Buffer;
+  mode: number;
+}
+
+const file = (path: string, bytes: Buffer | string, mode = 0o644): PkgFile => ({ path, bytes: Buffer.from(bytes), mode });
+
+// lz: a small file, a file over 1 MiB (streamed by the view into a temp file) and a script.
+const SMALL = file('usr/share/lz/small', 'a small file of lz\n');
+const BIG = file('usr/share/lz/big', randomBytes((3 << 19) + 123));
+const SCRIPT = file('usr/bin/lzhello', '#!/bin/sh\necho hello from a lazily installed script\n', 0o755);
+const LZ = [SMALL, BIG, SCRIPT];
+// many: files of several sizes (some streamed), read all at once while gc runs.
+const MANY = [64 << 10, 200 << 10, 700 << 10, (1 << 20) + 200_000, (1 << 20) + 300_000, 30 << 10, 500 << 10, (1 << 20) + 100_000].map((n, i) =>
+  file(`usr/share/many/f${i}`, randomBytes(n)),
+);
+// tr: six small files, for the access trace and the order of trove fetch.
+const TR = [0, 1, 2, 3, 4, 5].map((i) => file(`usr/share/tr/t${i}`, `trace file ${i}\n`.repeat(i + 1)));
+
+const total = (files: PkgFile[]) => files.reduce((n, f) => n + f.bytes.length, 0);
+
+/** What a child process did: exit code or signal, stdout bytes, stderr text. */
+interface Ran {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  out: Buffer;
+  err: string;
+}
+
+/** Runs `cmd ARGS` as a child process; SIGKILLed after `limitMs` (a read the view never answers). */
+function run(cmd: string, args: string[], limitMs = 20_000): Promise<Ran> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    let err = '';
+    child.stdout.on('data', (c: Buffer) => out.push(c));
+    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), limitMs);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, out: Buffer.concat(out), err });
+    });
+  });
+}
+
+/** `cat PATH`: a read of a file through the view by another process. */
+const cat = (path: string, limitMs?: number) => run('cat', [path], limitMs);
+
+function expectBytes(r: Ran, want: Buffer): void {
+  expect(r.err).toBe('');
+  expect(r.code).toBe(0);
+  expect(r.out.length).toBe(want.length);
+  expect(sha256(r.out)).toBe(sha256(want));
+}
+
+/** The read returned (was not killed) and failed with EIO. */
+function expectEio(r: Ran): void {
+  expect(r.signal).toBeNull();
+  expect(r.code).not.toBe(0);
+  expect(r.err).toMatch(/Input\/output error/);
+  expect(r.out.length).toBe(0);
+}
+
+/** Every name in `<repo>/partial/` (none when the directory is missing). */
+function partialRecords(repo: string): string[] {
+  const dir = join(repo, 'partial');
+  return existsSync(dir) ? readdirSync(dir).sort() : [];
+}
+
+/** Names in `<repo>/tmp/` of temp files of downloads (`pull-<pid>-…`, see installStream). */
+const downloads = (repo: string) => readdirSync(join(repo, 'tmp')).filter((n) => n.startsWith('pull-'));
+
+/** Every file under `dir` by path, with its content: what a refused command must leave alone. */
+function stateOf(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const e of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    if (!e.isFile()) continue;
+    const path = join(e.parentPath, e.name);
+    out[relative(dir, path)] = sha256(readFileSync(path));
+  }
+  return out;
+}
+
+/** A line of `<repo>/mount.log` saying that the read of `fusePath` failed because blob `id` could not be fetched. */
+function fetchFailureLogged(repo: string, fusePath: string, id: string): boolean {
+  const log = existsSync(join(repo, 'mount.log')) ? readFileSync(join(repo, 'mount.log'), 'utf8') : '';
+  const want = `read ${fusePath}: `;
+  return log.split('\n').some((l) => l.includes(want) && l.includes(`object ${id} could not be fetched (origin: `));
+}
+
+interface FsckJson {
+  ok: boolean;
+  problems: unknown[];
+  notFetched: { objects: number; bytes: number; commits: string[] };
+}
+
+interface StatusJson {
+  notFetched: { objects: number; bytes: number; remotes: string[] } | null;
+}
+
+interface InstallJson {
+  fetched: { objects: number; bytes: number };
+  lazy?: { objects: number; bytes: number };
+  packages: { label: string; commit: string }[];
+  install: { commit: string; generation: number; activated: { target: string; via: string } | null } | null;
+}
+
+interface FetchJson {
+  completed: { commit: string; remote: string | null; objects: number; bytes: number }[];
+  remaining: string[];
+  fetched: { objects: number; bytes: number };
+}
+
+async function fsck(repo: string): Promise<FsckJson> {
+  const r = await trove(['--repo', repo, 'fsck', '--json']);
+  expect(r.code, r.stderr).toBe(0);
+  return JSON.parse(r.stdout) as FsckJson;
+}
+
+async function statusOf(repo: string): Promise<StatusJson> {
+  return JSON.parse(await troveOk(repo, 'status', '--json')) as StatusJson;
+}
+
+/** Whether something accepts TCP connections on 127.0.0.1:`port`. */
+function accepting(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = connect(port, '127.0.0.1');
+    sock.once('connect', () => {
+      sock.destroy();
+      resolve(true);
+    });
+    sock.once('error', () => resolve(false));
+  });
+}
+
+/** The command line of a process (that of a test nginx names its config: root, port and access log). */
+const cmdlineOf = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+
+/** Whether process `pid` holds an exclusive flock on `path` (from /proc/locks; a waiter's line starts with `->`). */
+function holdsFlock(pid: number, path: string): boolean {
+  const st = statSync(path, { throwIfNoEntry: false });
+  if (!st) return false;
+  return readFileSync('/proc/locks', 'utf8')
+    .split('\n')
+    .some((l) => {
+      const f = l.trim().split(/\s+/);
+      return f[1] === 'FLOCK' && f[3] === 'WRITE' && Number(f[4]) === pid && f[5]?.split(':')[2] === String(st.ino);
+    });
+}
+
+describe.skipIf(skipFuse())('lazy installs: files fetched by the view on first read, trove fetch completes them', () => {
+  const base = tmpdir('trove-lazy');
+  const server = join(base, 'server');
+  /** Package commits on the server, by name. */
+  const pkgCommit: Record<string, string> = {};
+  let main: Nginx;
+  /**
+   * A server that sends 512 KiB/s per connection after the first 512 KiB (nginx lets the first
+   * second's worth go at once): downloads of the larger files take long enough to overlap.
+   */
+  let slow: Nginx;
+  const views: { repo: string; mnt: string }[] = [];
+  /** nginx processes started again by a test (on the port of one it stopped). */
+  const restarted: ChildProcess[] = [];
+
+  beforeAll(async () => {
+    await troveOk(server, 'init');
+    for (const [name, files] of [
+      ['lz', LZ],
+      ['many', MANY],
+      ['tr', TR],
+    ] as const) {
+      const dir = join(base, 'src', name);
+      for (const f of files) {
+        mkdirSync(join(dir, f.path, '..'), { recursive: true });
+        writeFileSync(join(dir, f.path), f.bytes);
+        chmodSync(join(dir, f.path), f.mode);
+      }
+      const added = JSON.parse(await troveOk(server, 'pkg', 'add', dir, '--name', name, '--arch', 'all', '--version', '1.0', '--json')) as { commit: string };
+      pkgCommit[name] = added.commit;
+    }
+    await troveOk(server, 'summary');
+    main = await startNginx(server);
+    slow = await startNginx(server, { rate: '512k' });
+  });
+
+  afterAll(async () => {
+    for (const v of views.splice(0)) if (mountpoints().has(v.mnt)) await trove(['--repo', v.repo, 'umount', '--force', v.mnt]);
+    for (const p of restarted.splice(0)) p.kill('SIGKILL');
+    await main?.stop();
+    await slow?.stop();
+  });
+
+  /** A new client repository with `origin` at `url`. */
+  async function newClient(tag: string, url: string): Promise<{ repo: string; mnt: string; link: string; dir: string }> {
+    const dir = tmpdir(`trove-lazy-${tag}`);
+    const repo = join(dir, 'repo');
+    await troveOk(repo, 'init');
+    await troveOk(repo, 'remote', 'add', 'origin', url);
+    return { repo, mnt: join(dir, 'mnt'), link: join(dir, 'ro'), dir };
+  }
+
+  /** `trove mount MNT FLAGS`; unmounted (--force) when the file ends. */
+  async function mountView(repo: string, mnt: string, ...flags: string[]): Promise<void> {
+    const r = await trove(['--repo', repo, 'mount', mnt, ...flags]);
+    expect(r.code, r.stderr).toBe(0);
+    views.push({ repo, mnt });
+    expect(mountpoints().has(mnt)).toBe(true);
+  }
+
+  /** `install NAMES --lazy --link LINK --json`; the generation it activated. */
+  async function lazyInstall(repo: string, link: string, ...names: string[]): Promise<InstallJson & { gen: string }> {
+    const r = await trove(['--repo', repo, 'install', ...names, '--lazy', '--link', link, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as InstallJson;
+    expect(out.install?.activated?.via).toBe('mount');
+    return { ...out, gen: out.install!.commit };
+  }
+
+  /** A client with a mounted view and `names` installed lazily from `url`. */
+  async function lazyClient(tag: string, url: string, names: string[], mountFlags: string[] = []) {
+    const c = await newClient(tag, url);
+    await mountView(c.repo, c.mnt, ...mountFlags);
+    const installed = await lazyInstall(c.repo, c.link, ...names);
+    return { ...c, gen: installed.gen };
+  }
+
+  /** Starts nginx again with the command line of one that was stopped: same root, port, config and access log. */
+  async function startAgain(argv: string[], port: number): Promise<void> {
+    const p = spawn(argv[0]!, argv.slice(1), { stdio: 'ignore' });
+    restarted.push(p);
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline && !(await accepting(port))) await new Promise((r) => setTimeout(r, 25));
+    expect(await accepting(port), `nginx did not start again on port ${port}`).toBe(true);
+  }
+
+  /** The commits and trees (not the blobs) under a package commit of the server, with their sizes, and its blobs. */
+  async function serverObjects(commit: string): Promise<{ metas: Map<string, number>; blobs: Set<string> }> {
+    const repo = await Repo.open(server);
+    try {
+      const metas = new Map<string, number>([[commit, (await repo.store.get(commit)).length]]);
+      const blobs = new Set<string>();
+      const trees = [(await readCommit(repo.store, commit)).tree];
+      while (trees.length) {
+        const t = trees.pop()!;
+        if (metas.has(t)) continue;
+        metas.set(t, (await repo.store.get(t)).length);
+        for (const e of (await readTree(repo.store, t)).entries) {
+          if (e.kind === 'dir') trees.push(e.id!);
+          else if (e.kind === 'file') blobs.add(e.id!);
+        }
+      }
+      return { metas, blobs };
+    } finally {
+      await repo.close();
+    }
+  }
+
+  // Client of cases 1 and 2.
+  let a: { repo: string; mnt: string; link: string; gen: string };
+
+  it('install --lazy needs a view; with one it fetches commits and trees only and records the commits as partial', async () => {
+    const c = await newClient('a', main.url);
+    // Without a mounted view: refused, and nothing fetched or recorded.
+    const before = stateOf(c.repo);
+    main.clearLog();
+    const refused = await trove(['--repo', c.repo, 'install', 'lz', '--lazy', '--link', c.link, '--json']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('no view of this repository is mounted');
+    expect(existsSync(join(c.repo, 'partial'))).toBe(false);
+    expect(stateOf(c.repo)).toEqual(before);
+    expect(objectRequests(main)).toEqual([]);
+    expect(existsSync(c.link)).toBe(false);
+
+    await mountView(c.repo, c.mnt);
+    main.clearLog();
+    const r = await lazyInstall(c.repo, c.link, 'lz');
+    a = { ...c, gen: r.gen };
+    const { metas, blobs } = await serverObjects(pkgCommit.lz!);
+    expect(blobs).toEqual(new Set(LZ.map((f) => sha256(f.bytes))));
+    // Over the wire: the summary, the package index, and the package's commit and trees, each once; no file.
+    for (const l of main.accessLog()) expect(l.path === '/summary' || l.path.startsWith('/packages/') || l.path.startsWith('/objects/'), l.path).toBe(true);
+    expect(objectRequests(main).sort()).toEqual([...metas.keys()].sort());
+    for (const id of blobs) expect(objectRequests(main)).not.toContain(id);
+    expect(r.fetched).toEqual({ objects: metas.size, bytes: [...metas.values()].reduce((x, y) => x + y, 0) });
+    expect(r.lazy).toEqual({ objects: LZ.length, bytes: total(LZ) });
+    for (const f of LZ) expect(stored(c.repo, sha256(f.bytes))).toBe(false);
+    // The package commit and the generation built from it are partial, expected from origin.
+    expect(partialRecords(c.repo)).toEqual([pkgCommit.lz!, r.gen].sort());
+    for (const id of partialRecords(c.repo)) {
+      expect(JSON.parse(readFileSync(join(c.repo, 'partial', id), 'utf8'))).toMatchObject({ remotes: ['origin'], time: expect.any(Number) });
+    }
+    // Activated through the view: names and sizes are there before any file is.
+    expect(readlinkSync(c.link)).toBe(join(c.mnt, 'commits', r.gen));
+    expect(readdirSync(join(c.link, 'usr/share/lz')).sort()).toEqual(['big', 'small']);
+    expect(statSync(join(c.link, BIG.path)).size).toBe(BIG.bytes.length);
+    expect(objectRequests(main).filter((id) => blobs.has(id))).toEqual([]);
+    expect((await statusOf(c.repo)).notFetched).toEqual({ objects: LZ.length, bytes: total(LZ), remotes: ['origin'] });
+    const report = await fsck(c.repo);
+    expect(report.problems).toEqual([]);
+    expect(report.notFetched.objects).toBe(LZ.length);
+    expect(report.notFetched.bytes).toBe(total(LZ));
+    expect([...report.notFetched.commits].sort()).toEqual([pkgCommit.lz!, r.gen].sort());
+  });
+
+  it('a read through the link fetches the file once, verified, and stores it', async () => {
+    main.clearLog();
+    expectBytes(await cat(join(a.link, SMALL.path)), SMALL.bytes);
+    expect(stored(a.repo, sha256(SMALL.bytes))).toBe(true);
+    let nf = (await fsck(a.repo)).notFetched;
+    expect([nf.objects, nf.bytes]).toEqual([LZ.length - 1, total(LZ) - SMALL.bytes.length]);
+    expectBytes(await cat(join(a.link, BIG.path)), BIG.bytes);
+    const ran = await run(join(a.link, SCRIPT.path), []);
+    expect(ran.err).toBe('');
+    expect(ran.code).toBe(0);
+    expect(ran.out.toString()).toBe('hello from a lazily installed script\n');
+    // Read again: served from the store, no new request.
+    for (const f of LZ) expectBytes(await cat(join(a.link, f.path)), f.bytes);
+    expect(objectRequests(main).sort()).toEqual(LZ.map((f) => sha256(f.bytes)).sort());
+    for (const f of LZ) {
+      expect(stored(a.repo, sha256(f.bytes))).toBe(true);
+      expect(sha256(readFileSync(objPath(a.repo, sha256(f.bytes))))).toBe(sha256(f.bytes));
+    }
+    nf = (await fsck(a.repo)).notFetched;
+    expect([nf.objects, nf.bytes]).toEqual([0, 0]);
+    expect((await statusOf(a.repo)).notFetched).toEqual({ objects: 0, bytes: 0, remotes: ['origin'] });
+    expect(downloads(a.repo)).toEqual([]);
+  });
+
+  it('two readers of one file not fetched yet share one download', async () => {
+    const b = await lazyClient('b', slow.url, ['lz']);
+    const id = sha256(BIG.bytes);
+    slow.clearLog();
+    // The 1.5 MiB file takes about 2 s: the second reader starts long before the download ends.
+    const [r1, r2] = await Promise.all([cat(join(b.link, BIG.path)), cat(join(b.link, BIG.path))]);
+    expectBytes(r1, BIG.bytes);
+    expectBytes(r2, BIG.bytes);
+    expect(objectRequests(slow).filter((x) => x === id)).toEqual([id]);
+    expect(stored(b.repo, id)).toBe(true);
+  });
+
+  it('wrong bytes from the server: EIO, nothing stored, a line in mount.log; the read works once the server is right', async () => {
+    const c = await lazyClient('c', main.url, ['lz']);
+    const victims = [SMALL, BIG];
+    const originals = victims.map((f) => readFileSync(objPath(server, sha256(f.bytes))));
+    try {
+      // Same length, other bytes: the small one fetched whole, the big one streamed.
+      for (const [i, f] of victims.entries()) {
+        const evil = Buffer.from(originals[i]!);
+        evil[evil.length >> 1]! ^= 0xff;
+        writeFileSync(objPath(server, sha256(f.bytes)), evil);
+      }
+      for (const f of victims) {
+        const id = sha256(f.bytes);
+        expectEio(await cat(join(c.link, f.path)));
+        expect(stored(c.repo, id)).toBe(false);
+        expect(await until(() => fetchFailureLogged(c.repo, `/commits/${c.gen}/${f.path}`, id))).toBe(true);
+        expect(readFileSync(join(c.repo, 'mount.log'), 'utf8')).toContain(`wrong bytes for object ${id}`);
+      }
+      expect(downloads(c.repo)).toEqual([]);
+      expect((await fsck(c.repo)).notFetched.objects).toBe(LZ.length);
+    } finally {
+      for (const [i, f] of victims.entries()) writeFileSync(objPath(server, sha256(f.bytes)), originals[i]!);
+    }
+    // Nothing about the failure was kept: the next read fetches again.
+    for (const f of victims) {
+      expectBytes(await cat(join(c.link, f.path)), f.bytes);
+      expect(stored(c.repo, sha256(f.bytes))).toBe(true);
+    }
+  });
+
+  it('a server that stops answering or dies: EIO within --fetch-timeout-ms, the view still answers, reads work once it is back', async () => {
+    const dying = await startNginx(server);
+    const argv = cmdlineOf(dying.pid);
+    expect(argv).toContain('-c');
+    const d = await lazyClient('d', dying.url, ['lz'], ['--fetch-timeout-ms', '2000']);
+    const smallId = sha256(SMALL.bytes);
+    const bigId = sha256(BIG.bytes);
+    try {
+      // Stopped: connections are accepted, nothing is answered. The read fails after about 2 s; the
+      // limit of 15 s is below the default timeout (20 s), so a view that ignored the flag fails here.
+      process.kill(dying.pid, 'SIGSTOP');
+      expectEio(await cat(join(d.link, SMALL.path), 15_000));
+      expect(stored(d.repo, smallId)).toBe(false);
+      expect(await until(() => fetchFailureLogged(d.repo, `/commits/${d.gen}/${SMALL.path}`, smallId))).toBe(true);
+      // Meanwhile the view answers everything that needs no file.
+      const ls = spawnSync('ls', [join(d.link, 'usr/share/lz')], { encoding: 'utf8', timeout: 10_000 });
+      expect(ls.status).toBe(0);
+      expect(ls.stdout).toBe('big\nsmall\n');
+      expect(statSync(join(d.link, BIG.path)).size).toBe(BIG.bytes.length);
+      // Gone: connections refused.
+      await dying.stop();
+      expectEio(await cat(join(d.link, BIG.path), 15_000));
+      expect(stored(d.repo, bigId)).toBe(false);
+      expect(await until(() => fetchFailureLogged(d.repo, `/commits/${d.gen}/${BIG.path}`, bigId))).toBe(true);
+      expect(downloads(d.repo)).toEqual([]);
+      expect(alive((JSON.parse(readFileSync(join(d.repo, 'mount.json'), 'utf8')) as { pid: number }).pid)).toBe(true);
+      // trove fetch cannot complete anything either: exit 1 (E_IO), the commits stay partial, nothing is stored.
+      const f = await trove(['--repo', d.repo, 'fetch', '--wait', '--retries', '0', '--timeout', '1000', '--json']);
+      expect(f.code).toBe(1);
+      expect((JSON.parse(f.stdout) as { remaining: string[] }).remaining).toEqual(expect.arrayContaining([d.gen]));
+      expect(f.stderr).toContain('still partial');
+      expect(existsSync(join(d.repo, 'partial', d.gen))).toBe(true);
+      expect(stored(d.repo, bigId)).toBe(false);
+    } finally {
+      // Whatever happened, the server is not left stopped.
+      await dying.stop();
+    }
+    // Back on the same port: the same reads work.
+    await startAgain(argv, dying.port);
+    expectBytes(await cat(join(d.link, SMALL.path)), SMALL.bytes);
+    expectBytes(await cat(join(d.link, BIG.path)), BIG.bytes);
+    expect(stored(d.repo, smallId) && stored(d.repo, bigId)).toBe(true);
+  });
+
+  it('a server killed in the middle of a large file leaves nothing stored under its id', async () => {
+    // 512 KiB/s after the first 512 KiB: the 1.5 MiB file takes about 2 s, and the server is killed as soon as its
+    // first bytes are written.
+    const cut = await startNginx(server, { rate: '512k' });
+    try {
+      const e = await lazyClient('e', cut.url, ['lz']);
+      const id = sha256(BIG.bytes);
+      const reading = cat(join(e.link, BIG.path));
+      const started = await until(() => downloads(e.repo).some((n) => (statSync(join(e.repo, 'tmp', n), { throwIfNoEntry: false })?.size ?? 0) > 0), 10_000);
+      expect(started, 'the download into tmp/ never started').toBe(true);
+      await cut.stop();
+      expectEio(await reading);
+      expect(stored(e.repo, id)).toBe(false);
+      expect(downloads(e.repo)).toEqual([]);
+      expect(await until(() => fetchFailureLogged(e.repo, `/commits/${e.gen}/${BIG.path}`, id))).toBe(true);
+      const report = await fsck(e.repo);
+      expect(report.problems).toEqual([]);
+      expect(report.notFetched.objects).toBe(LZ.length);
+    } finally {
+      await cut.stop();
+    }
+  });
+
+  it('gc running while files are fetched: every read gets its bytes and gc deletes none of them', async () => {
+    const f = await lazyClient('f', slow.url, ['many']);
+    const ids = MANY.map((x) => sha256(x.bytes));
+    for (const id of ids) expect(stored(f.repo, id)).toBe(false);
+    // The files over 512 KiB take 1–2 s each from the slow server: gc rounds run while they arrive
+    // (gc holds the repository lock exclusive, the view installs under it shared).
+    let pending = MANY.length;
+    const reads = MANY.map((x) => cat(join(f.link, x.path), 60_000).finally(() => pending--));
+    let rounds = 0;
+    while (pending > 0 || rounds < 3) {
+      const r = await trove(['--repo', f.repo, 'gc', '--json']);
+      expect(r.code, r.stderr).toBe(0);
+      expect((JSON.parse(r.stdout) as { deleted: { blobs: number } }).deleted.blobs).toBe(0);
+      rounds++;
+    }
+    const results = await Promise.all(reads);
+    for (const [i, x] of MANY.entries()) expectBytes(results[i]!, x.bytes);
+    for (const id of ids) expect(stored(f.repo, id)).toBe(true);
+    const r = await trove(['--repo', f.repo, 'gc', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect((JSON.parse(r.stdout) as { deleted: { objects: number } }).deleted.objects).toBe(0);
+    for (const id of ids) expect(sha256(readFileSync(objPath(f.repo, id)))).toBe(id);
+    const report = await fsck(f.repo);
+    expect(report.problems).toEqual([]);
+    expect(report.notFetched.objects).toBe(0);
+    expect(downloads(f.repo)).toEqual([]);
+  });
+
+  it('fetch --background completes the partial commits; then switch, rollback and checkout need no network', async () => {
+    // 512 KiB/s after the first 512 KiB: the background fetch holds its lock long enough to be seen holding it.
+    const bg = await startNginx(server, { rate: '512k' });
+    try {
+      const g = await lazyClient('g', bg.url, ['lz']);
+      const gen1 = g.gen;
+      const gen2 = (await lazyInstall(g.repo, g.link, 'tr')).gen;
+      expect(partialRecords(g.repo)).toEqual([pkgCommit.lz!, pkgCommit.tr!, gen1, gen2].sort());
+      // Partial: no checkout of it, and the view cannot go while the active link points into it.
+      const co = join(g.dir, 'co');
+      const refused = await trove(['--repo', g.repo, 'checkout', gen2, co]);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toContain('is partial');
+      const um = await trove(['--repo', g.repo, 'umount', g.mnt]);
+      expect(um.code).not.toBe(0);
+      expect(um.stderr).toContain('is partial');
+      expect(mountpoints().has(g.mnt)).toBe(true);
+      expect(readlinkSync(g.link)).toBe(join(g.mnt, 'commits', gen2));
+      expect(readdirSync(join(g.link, 'usr/share/tr')).length).toBe(TR.length);
+
+      const started = runTrove(['--repo', g.repo, 'fetch', '--background', '--json']);
+      expect(started.code, started.stderr).toBe(0);
+      const info = (JSON.parse(started.stdout) as { background: { pid: number; log: string; partial: number } }).background;
+      expect(info).toMatchObject({ log: join(g.repo, 'fetch.log'), partial: 4 });
+      expect(info.pid).toBeGreaterThan(0);
+      expect(await until(() => holdsFlock(info.pid, join(g.repo, 'locks', 'fetch')), 10_000), 'the background fetch never took its lock').toBe(true);
+      // Detached at low priority.
+      expect(getPriority(info.pid)).toBeGreaterThanOrEqual(10);
+      // --wait waits for it: by then everything has arrived, and nothing is left for this one.
+      const waited = await trove(['--repo', g.repo, 'fetch', '--wait', '--json']);
+      expect(waited.code, waited.stderr).toBe(0);
+      const w = JSON.parse(waited.stdout) as FetchJson;
+      expect(w).toMatchObject({ completed: [], remaining: [], fetched: { objects: 0, bytes: 0 } });
+      expect(await until(() => !alive(info.pid), 10_000)).toBe(true);
+      expect(readFileSync(info.log, 'utf8')).toMatch(new RegExp(`^fetched ${LZ.length + TR.length} files .*nothing left to fetch$`, 'm'));
+      for (const x of [...LZ, ...TR]) expect(stored(g.repo, sha256(x.bytes))).toBe(true);
+      expect(partialRecords(g.repo)).toEqual([]);
+      expect((await statusOf(g.repo)).notFetched).toBeNull();
+      const report = await fsck(g.repo);
+      expect(report.problems).toEqual([]);
+      expect(report.notFetched).toEqual({ objects: 0, bytes: 0, commits: [] });
+
+      // The network is gone: activations of the complete generations work.
+      await bg.stop();
+      const back = await trove(['--repo', g.repo, 'rollback', '--json']);
+      expect(back.code, back.stderr).toBe(0);
+      expect(readlinkSync(g.link)).toBe(join(g.mnt, 'commits', gen1));
+      expectBytes(await cat(join(g.link, BIG.path)), BIG.bytes);
+      expect(existsSync(join(g.link, 'usr/share/tr'))).toBe(false);
+      const again = await trove(['--repo', g.repo, 'switch', '2', '--json']);
+      expect(again.code, again.stderr).toBe(0);
+      expect(readlinkSync(g.link)).toBe(join(g.mnt, 'commits', gen2));
+      for (const x of TR) expectBytes(await cat(join(g.link, x.path)), x.bytes);
+      // A checkout of the commit is allowed now, with every file.
+      const made = await trove(['--repo', g.repo, 'checkout', gen2, co]);
+      expect(made.code, made.stderr).toBe(0);
+      for (const x of [...LZ, ...TR]) expect(sha256(readFileSync(join(co, x.path)))).toBe(sha256(x.bytes));
+      expect(statSync(join(co, SCRIPT.path)).mode & 0o111).not.toBe(0);
+      // And the view may go: the link is re-pointed at a checkout.
+      const off = await trove(['--repo', g.repo, 'umount', g.mnt]);
+      expect(off.code, off.stderr).toBe(0);
+      expect(mountpoints().has(g.mnt)).toBe(false);
+      expect(sha256(readFileSync(join(g.link, BIG.path)))).toBe(sha256(BIG.bytes));
+    } finally {
+      await bg.stop();
+    }
+  });
+
+  it('the view traces the files read first; trove fetch brings those first', async () => {
+    const trn = await startNginx(server);
+    const argv = cmdlineOf(trn.pid);
+    const h = await lazyClient('h', trn.url, ['tr']);
+    const id = (i: number) => sha256(TR[i]!.bytes);
+    try {
+      // Read in this order: t4 and t1 arrive; then the server is gone (a machine booted offline), and
+      // reads of t3 and t0 fail, but they were read too.
+      expectBytes(await cat(join(h.link, TR[4]!.path)), TR[4]!.bytes);
+      expectBytes(await cat(join(h.link, TR[1]!.path)), TR[1]!.bytes);
+      await trn.stop();
+      expectEio(await cat(join(h.link, TR[3]!.path)));
+      expectEio(await cat(join(h.link, TR[0]!.path)));
+      // Read again: listed once, at its first read.
+      expectBytes(await cat(join(h.link, TR[4]!.path)), TR[4]!.bytes);
+      expect(existsSync(join(h.repo, 'traces', h.gen))).toBe(false);
+      // The daemon writes the trace when it stops.
+      const off = await trove(['--repo', h.repo, 'umount', '--force', h.mnt]);
+      expect(off.code, off.stderr).toBe(0);
+      const trace = join(h.repo, 'traces', h.gen);
+      expect(await until(() => existsSync(trace))).toBe(true);
+      expect(readFileSync(trace, 'utf8')).toBe([4, 1, 3, 0].map(id).join('\n') + '\n');
+    } finally {
+      await trn.stop();
+    }
+    // Back on the same port: fetch, one request at a time, brings the traced files first, in the trace's order.
+    await startAgain(argv, trn.port);
+    trn.clearLog();
+    const r = await trove(['--repo', h.repo, 'fetch', '--wait', '--jobs', '1', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as FetchJson;
+    expect(out.remaining).toEqual([]);
+    expect(out.fetched.objects).toBe(4);
+    const asked = objectRequests(trn);
+    expect(asked).toHaveLength(4);
+    expect(asked.slice(0, 2)).toEqual([id(3), id(0)]);
+    expect(asked.slice(2).sort()).toEqual([id(2), id(5)].sort());
+    expect(partialRecords(h.repo)).toEqual([]);
+    for (const i of [0, 1, 2, 3, 4, 5]) expect(stored(h.repo, id(i))).toBe(true);
+  });
+});
