@@ -21,6 +21,7 @@ const GROUPS = {
   pkgadd: () => import('./pkgadd.mjs'),
   startup: () => import('./startup.mjs'),
   workload: () => import('./workload.mjs'),
+  lazy: () => import('./lazy.mjs'),
   scale: () => import('./scale.mjs'),
 };
 
