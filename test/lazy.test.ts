@@ -12,7 +12,7 @@ import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readCommit, readTree } from '../src/repo/objects.js';
 import { Repo } from '../src/repo/repo.js';
-import { runTrove, trove, troveOk } from './helpers/cli.js';
+import { runTrove, TROVE_BIN, trove, troveOk } from './helpers/cli.js';
 import { alive, mountpoints, skipFuse, until } from './helpers/fuse.js';
 import { type Nginx, objectRequests, startNginx } from './helpers/nginx.js';
 import { tmpdir } from './helpers/tmp.js';
@@ -351,6 +351,22 @@ describe.skipIf(skipFuse())('lazy installs: files fetched by the view on first r
     expect([nf.objects, nf.bytes]).toEqual([0, 0]);
     expect((await statusOf(a.repo)).notFetched).toEqual({ objects: 0, bytes: 0, remotes: ['origin'] });
     expect(downloads(a.repo)).toEqual([]);
+  });
+
+  it('a view served in the foreground (mount --foreground) fetches files on read too', async () => {
+    const c = await newClient('fg', main.url);
+    const fg = spawn(process.execPath, [TROVE_BIN, '--repo', c.repo, 'mount', c.mnt, '--foreground'], { stdio: 'ignore' });
+    try {
+      expect(await until(() => mountpoints().has(c.mnt), 10_000), 'the foreground view never mounted').toBe(true);
+      const installed = await lazyInstall(c.repo, c.link, 'lz');
+      expect(stored(c.repo, sha256(SMALL.bytes))).toBe(false);
+      expectBytes(await cat(join(c.mnt, 'commits', installed.gen, SMALL.path)), SMALL.bytes);
+      expect(stored(c.repo, sha256(SMALL.bytes))).toBe(true);
+    } finally {
+      fg.kill('SIGTERM');
+      await until(() => !mountpoints().has(c.mnt), 10_000);
+      if (mountpoints().has(c.mnt)) await trove(['--repo', c.repo, 'umount', '--force', c.mnt]);
+    }
   });
 
   it('two readers of one file not fetched yet share one download', async () => {

@@ -77,7 +77,10 @@ export async function completePartials(repo: Repo, opts: CompleteOptions = {}): 
   try {
     const partials = readPartials(repo.path);
     const wanted = opts.commits ? opts.commits.filter((c) => partials.has(c)) : [...partials.keys()];
-    // Package commits (no generation inside) before the generations that hold them.
+    // Generations before the packages they hold, newest first: a generation's tree holds every file of its
+    // packages, so one fetch of it brings them all in the order of its trace, across packages; the
+    // packages then lack nothing. A generation whose packages come from several remotes cannot come
+    // from one of them: it is taken again once its packages are complete (below).
     const isGeneration = (c: ObjectId) => {
       try {
         return decodeCommit(repo.store.getSync(c)).generation !== undefined;
@@ -85,7 +88,8 @@ export async function completePartials(repo: Repo, opts: CompleteOptions = {}): 
         return false;
       }
     };
-    wanted.sort((a, b) => Number(isGeneration(a)) - Number(isGeneration(b)));
+    const gen = new Map(wanted.map((c) => [c, isGeneration(c)]));
+    wanted.sort((a, b) => Number(gen.get(b)) - Number(gen.get(a)) || partials.get(b)!.time - partials.get(a)!.time);
     const progress: PullProgress = { phase: 'objects', objects: 0, wanted: 0, bytes: 0 };
     const release = await repo.lock('shared');
     try {
@@ -143,6 +147,14 @@ export async function completePartials(repo: Repo, opts: CompleteOptions = {}): 
           if (rec.remotes.length === 0) opts.onNotice?.(`commit ${commit}: its partial record names no remote to fetch from`);
           result.remaining.push(commit);
         }
+      }
+      // What the packages brought may have completed a generation that no single remote could.
+      for (const commit of [...result.remaining]) {
+        if (remainingOf(repo, commit).objects > 0) continue;
+        publishShown(repo, commit);
+        clearPartial(repo.path, [commit]);
+        result.remaining.splice(result.remaining.indexOf(commit), 1);
+        result.completed.push({ commit, remote: null, objects: 0, bytes: 0 });
       }
     } finally {
       await release();

@@ -100,6 +100,8 @@ interface Node {
   /** Referenced objects not installed yet (plus one while the node itself is being read). */
   waiting: number;
   parents: Node[];
+  /** A blob another process stored while it waited its turn (the view, fetching it on read): not counted as fetched. */
+  elsewhere?: boolean;
 }
 
 /**
@@ -312,6 +314,14 @@ export class ObjectFetcher {
     const where = transport.describe(path);
     const signal = this.abort.signal;
     const space = this.init.space;
+    if (node.kind === 'blob' && this.init.descend && checkPresent(store, node.id, 'blob', node.size, `blob ${node.id}`)) {
+      // Completing a partial commit while its view fetches files on read: one the view brought since the
+      // walk is not downloaded again.
+      node.elsewhere = true;
+      this.init.space?.release(node.size);
+      this.release(node);
+      return;
+    }
     if (node.kind === 'blob') {
       // Capped at the size the tree gives (decoded bytes, and wire bytes at wireCap), with time for that size.
       const sized = { maxBytes: node.size, expectBytes: node.size, signal };
@@ -407,8 +417,10 @@ export class ObjectFetcher {
         this.init.space?.wrote(node.bytes.length, `${node.kind} ${node.id}`);
       }
       this.inflight.delete(node.id);
-      this.progress.stored++;
-      this.progress.bytes += node.bytes?.length ?? node.size;
+      if (!node.elsewhere) {
+        this.progress.stored++;
+        this.progress.bytes += node.bytes?.length ?? node.size;
+      }
       node.bytes = undefined;
       this.init.onProgress?.(this.progress);
       stack.push(...node.parents);

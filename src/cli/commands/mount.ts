@@ -80,7 +80,8 @@ export function register(program: Command): void {
       // Foreground: serve until a signal or an unmount ends the process.
       try {
         const log = (line: string) => io().stderr.write(`${new Date().toISOString()} ${line}\n`);
-        await daemon.runDaemon(repo, mountpoint, { cacheMb, pollMs, watchdogMs, fetchTimeoutMs, suid: flags.suid, debug: flags.debug, log });
+        // The repository's own store takes the blobs of partial commits the view fetches on read.
+        await daemon.runDaemon({ path: repo.path, store: repo.store, installer: repo.store }, mountpoint, { cacheMb, pollMs, watchdogMs, fetchTimeoutMs, suid: flags.suid, debug: flags.debug, log });
         const notes = [...(await throughView(repo, mountpoint)), ...(await restoredViews(repo))];
         for (const note of notes) log(note);
         if (flags.json) io().stdout.write(`${JSON.stringify({ repo: repo.path, mountpoint, pid: process.pid, logFile: null, notes })}\n`);
