@@ -1,7 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import { badObject } from '../util/errors.js';
 import { decodeCommit, decodeTree } from '../format/codec.js';
-import type { ObjectId } from '../util/hash.js';
+import { hashBytes, type ObjectId } from '../util/hash.js';
 import { checkHash, installStream, installVerifiedSync, type InstallTarget } from './install.js';
 import { objectPath } from './layout.js';
 import { type Bases, checkPresent, readStored, storedAlike, storedCommitTree, storedTreeEntries } from './present.js';
@@ -26,6 +26,9 @@ const SMALL_BLOB = 1 << 20;
  * slower than the network.
  */
 const WRITER_AFTER = 256;
+
+/** The id of zero bytes. */
+const EMPTY_ID = hashBytes(new Uint8Array(0));
 const WRITE_BACKLOG = 32 << 20;
 
 export interface FetchProgress {
@@ -181,17 +184,8 @@ export class ObjectFetcher {
    * Returns the node when it was queued.
    */
   private reference(id: ObjectId, kind: Kind, size: number, parent: Node, executable = false, open = true, stored = false): Node | undefined {
-    const cur = this.inflight.get(id);
-    if (cur) {
-      if (cur.kind !== kind) throw badObject(`object ${id} is referenced both as a ${cur.kind} and as a ${kind}`);
-      if (open) {
-        cur.open = true;
-        cur.private = false;
-      }
-      cur.parents.push(parent);
-      parent.waiting++;
-      return undefined;
-    }
+    // Left on the remote, before anything else: not even a clash with a tree of the same id (the empty
+    // tree and the empty file share one) concerns a blob that is not fetched.
     if (kind === 'blob' && this.init.lazy) {
       const key = `lazy:${id}`;
       if (!this.checked.has(key)) {
@@ -199,6 +193,18 @@ export class ObjectFetcher {
         this.skipped.objects++;
         this.skipped.bytes += size;
       }
+      return undefined;
+    }
+    const cur = this.inflight.get(id);
+    if (cur) {
+      // Zero bytes are both the empty tree and the empty file: the one object serves as either.
+      if (cur.kind !== kind && id !== EMPTY_ID) throw badObject(`object ${id} is referenced both as a ${cur.kind} and as a ${kind}`);
+      if (open) {
+        cur.open = true;
+        cur.private = false;
+      }
+      cur.parents.push(parent);
+      parent.waiting++;
       return undefined;
     }
     if (stored && !this.init.descend) return undefined;
