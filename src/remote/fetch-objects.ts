@@ -210,7 +210,10 @@ export class ObjectFetcher {
     if (stored && !this.init.descend) return undefined;
     const key = kind === 'blob' ? `blob:${id}:${size}` : `${kind}:${id}`;
     if (this.checked.has(key)) return undefined;
-    if (kind !== 'blob' && this.init.descend) {
+    // Fetched for the caller's walk, which found it missing a moment ago: not looked for again (stored by
+    // another writer meanwhile, it is renamed over with the same bytes).
+    const known = kind !== 'blob' && this.init.prefetched?.has(id) === true;
+    if (kind !== 'blob' && this.init.descend && !known) {
       const bytes = readStored(this.init.store, id);
       if (bytes) {
         this.checked.add(key);
@@ -218,7 +221,7 @@ export class ObjectFetcher {
         return undefined;
       }
     }
-    if (checkPresent(this.init.store, id, kind, kind === 'blob' ? size : undefined, parent.kind === 'root' ? 'the remote' : `${parent.kind} ${parent.id}`)) {
+    if (!known && checkPresent(this.init.store, id, kind, kind === 'blob' ? size : undefined, parent.kind === 'root' ? 'the remote' : `${parent.kind} ${parent.id}`)) {
       this.checked.add(key);
       return undefined;
     }

@@ -155,6 +155,9 @@ export interface InstallFromRemoteResult {
 interface Walk {
   metas: Map<ObjectId, Buffer>;
   blobs: Map<ObjectId, number>;
+  /** The blobs of `blobs`, and the ids of `metas`, in the order first met: each walk's own are their tails. */
+  order: ObjectId[];
+  metaOrder: ObjectId[];
 }
 
 /**
@@ -162,7 +165,9 @@ interface Walk {
  * `tips` that the store lacks, into memory, verified, and notes every blob
  * the store lacks: exactly what an install must fetch.
  */
-async function walkMissing(repo: Repo, transport: Transport, tips: ObjectId[], walk: Walk, jobs: number): Promise<void> {
+async function walkMissing(repo: Repo, transport: Transport, tips: ObjectId[], walk: Walk, jobs: number, opts: { blobs?: boolean } = {}): Promise<void> {
+  // A lazy install fetches no blob: which ones the store lacks (a stat each) is not asked.
+  const blobs = opts.blobs !== false;
   // Each commit or tree is fetched as soon as its parent is read (no waiting for a whole level), `jobs` at a time.
   const run = limiter(jobs);
   const pending: Promise<void>[] = [];
@@ -170,6 +175,7 @@ async function walkMissing(repo: Repo, transport: Transport, tips: ObjectId[], w
   const visit = (id: ObjectId, kind: 'commit' | 'tree'): void => {
     if (failure || walk.metas.has(id) || repo.store.hasSync(id)) return;
     walk.metas.set(id, Buffer.alloc(0));
+    walk.metaOrder.push(id);
     pending.push(
       run(async () => {
         const where = transport.describe(objectPath(id));
@@ -182,7 +188,10 @@ async function walkMissing(repo: Repo, transport: Transport, tips: ObjectId[], w
         } else {
           for (const e of decodeTree(bytes).entries) {
             if (e.kind === 'dir') visit(e.id!, 'tree');
-            else if (e.kind === 'file' && !walk.blobs.has(e.id!) && !repo.store.hasSync(e.id!)) walk.blobs.set(e.id!, e.size);
+            else if (blobs && e.kind === 'file' && !walk.blobs.has(e.id!) && !repo.store.hasSync(e.id!)) {
+              walk.blobs.set(e.id!, e.size);
+              walk.order.push(e.id!);
+            }
           }
         }
       }).catch((err: unknown) => void (failure ??= { err })),
@@ -221,7 +230,7 @@ async function baseCommits(
   if (remote === undefined) return;
   const t = transports.get(remote)!;
   if (opts.dryRun) {
-    const walk: Walk = { metas: new Map(), blobs: new Map() };
+    const walk: Walk = { metas: new Map(), blobs: new Map(), order: [], metaOrder: [] };
     await walkMissing(repo, t, lacking, walk, jobs);
     for (const b of walk.metas.values()) result.plan.bytes += b.length;
     for (const size of walk.blobs.values()) result.plan.bytes += size;
@@ -351,7 +360,7 @@ export async function installFromRemotes(repo: Repo, specs: PackageSpec[], opts:
     for (const [remote, list] of wanted) {
       const t = transports.get(remote)!;
       const offered = indexes.find((i) => i.remote === remote)?.deltas ?? [];
-      const walk: Walk = { metas: new Map(), blobs: new Map() };
+      const walk: Walk = { metas: new Map(), blobs: new Map(), order: [], metaOrder: [] };
       const byObjects: Candidate[] = [];
       for (const c of list) {
         const d = lazy
@@ -369,18 +378,16 @@ export async function installFromRemotes(repo: Repo, specs: PackageSpec[], opts:
       }
       // Package by package, so each is charged with the objects it brings first.
       for (const c of byObjects) {
-        const metas = walk.metas.size;
-        const blobs = new Map(walk.blobs);
+        const metas = walk.metaOrder.length;
+        const blobs = walk.order.length;
         report({ phase: 'objects' });
-        await walkMissing(repo, t, [c.commit], walk, jobs);
+        await walkMissing(repo, t, [c.commit], walk, jobs, { blobs: !lazy });
         let bytes = 0;
         let objects = 0;
-        const newMetas = [...walk.metas.values()].slice(metas);
-        for (const b of newMetas) bytes += b.length;
-        objects += newMetas.length;
-        for (const [id, size] of walk.blobs) {
-          if (blobs.has(id)) continue;
-          bytes += size;
+        for (let i = metas; i < walk.metaOrder.length; i++) bytes += walk.metas.get(walk.metaOrder[i]!)!.length;
+        objects += walk.metaOrder.length - metas;
+        for (let i = blobs; i < walk.order.length; i++) {
+          bytes += walk.blobs.get(walk.order[i]!)!;
           objects++;
         }
         // A pack of the whole package (`trove delta --from-empty`), when it is no bigger than
