@@ -109,7 +109,7 @@ export interface PullResult {
   /** With `select`: the commits it chose (now all stored), and the summary it chose them from. */
   commits?: ObjectId[];
   summary?: Summary;
-  /** With `lazy`: the blobs the new trees name that were left on the remote (each counted once). */
+  /** With `lazy`: the blobs the new trees name, not fetched (each counted once; some may be stored already, from other commits). */
   lazy?: { objects: number; bytes: number };
   seconds: number;
 }

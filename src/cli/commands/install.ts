@@ -95,7 +95,7 @@ export function register(program: Command): void {
       if (r.remote) {
         printPlan(r.remote);
         if (!r.remote.dryRun) say(`fetched ${r.remote.fetched.objects} objects (${bytes(r.remote.fetched.bytes)}); ${r.remote.transfer.requests} requests, ${bytes(r.remote.transfer.bytes)} received`);
-        if (r.remote.lazy) say(`left on the remote until read: ${r.remote.lazy.objects} files (${bytes(r.remote.lazy.bytes)}); trove fetch --wait brings them`);
+        if (r.remote.lazy) say(`not fetched: the ${r.remote.lazy.objects} files (${bytes(r.remote.lazy.bytes)}) the new trees name; the view fetches those it lacks as they are read, trove fetch --wait brings the rest`);
       }
       if (!built) return;
       printBuild(built);

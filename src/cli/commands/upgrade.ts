@@ -74,7 +74,7 @@ export function register(program: Command): void {
           `fetched ${r.fetched.objects} objects (${bytes(r.fetched.bytes)})${via}; ` +
             `${r.transfer?.requests ?? 0} requests, ${bytes(r.transfer?.bytes ?? 0)} received in ${r.seconds.toFixed(2)} s`,
         );
-        if (r.lazy) say(`left on ${r.remote} until read: ${r.lazy.objects} files (${bytes(r.lazy.bytes)}); trove fetch --wait brings them`);
+        if (r.lazy) say(`not fetched: the ${r.lazy.objects} files (${bytes(r.lazy.bytes)}) the new trees name; the view fetches those it lacks as they are read, trove fetch --wait brings the rest`);
       }
       if (r.activation) printActivation(r.activation);
     });
