@@ -14,6 +14,9 @@ const SMALL_BLOB = 1 << 20;
 /** How long the remotes read from the partial records are used before they are read again, in ms. */
 const REMOTES_TTL_MS = 2000;
 
+/** How long the shared repository lock is kept after the last install that used it, in ms. */
+const LOCK_LINGER_MS = 100;
+
 /** Default of `timeoutMs`: how long a read waits for a blob before it fails with EIO. */
 export const DEFAULT_FETCH_TIMEOUT_MS = 20_000;
 
@@ -48,7 +51,7 @@ export class LazyFetcher {
   private readonly transports = new Map<string, Transport>();
   private readonly inflight = new Map<ObjectId, Promise<void>>();
   private readonly timeoutMs: number;
-  private lock: { users: number; held: Promise<Release> } | undefined;
+  private lock: { users: number; held: Promise<Release>; linger?: NodeJS.Timeout } | undefined;
   private known: { at: number; names: string[] } | undefined;
   readonly stats: LazyFetchStats = { fetched: 0, bytes: 0, failed: 0 };
 
@@ -66,8 +69,20 @@ export class LazyFetcher {
     return p;
   }
 
-  /** Closes the connections. */
+  /** Lets go of the shared lock once no install uses it. */
+  private unlock(lock: NonNullable<LazyFetcher['lock']>): void {
+    if (lock.users > 0) return;
+    if (this.lock === lock) this.lock = undefined;
+    // Released once acquired, even when every user gave up waiting.
+    lock.held.then((release) => release()).catch(() => undefined);
+  }
+
+  /** Closes the connections and lets go of the lock. */
   async close(): Promise<void> {
+    if (this.lock) {
+      clearTimeout(this.lock.linger);
+      this.unlock(this.lock);
+    }
     const all = [...this.transports.values()];
     this.transports.clear();
     await Promise.all(all.map((t) => t.close().catch(() => undefined)));
@@ -147,6 +162,7 @@ export class LazyFetcher {
   private async locked<T>(signal: AbortSignal, fn: () => T | Promise<T>): Promise<T> {
     if (!this.lock) this.lock = { users: 0, held: acquireLock(join(this.init.repoPath, 'lock'), 'shared') };
     const lock = this.lock;
+    clearTimeout(lock.linger);
     lock.users++;
     try {
       await new Promise<void>((resolve, reject) => {
@@ -167,9 +183,10 @@ export class LazyFetcher {
       return await fn();
     } finally {
       if (--lock.users === 0) {
-        if (this.lock === lock) this.lock = undefined;
-        // Released once acquired, even when every user gave up waiting.
-        lock.held.then((release) => release()).catch(() => undefined);
+        // Kept a moment for the next read's install (a program opens its files one after another):
+        // a lock per file costs an open, a flock and a close. gc waits at most that moment longer.
+        lock.linger = setTimeout(() => this.unlock(lock), LOCK_LINGER_MS);
+        lock.linger.unref();
       }
     }
   }
