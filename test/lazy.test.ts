@@ -615,3 +615,95 @@ describe.skipIf(skipFuse())('lazy installs: files fetched by the view on first r
     for (const i of [0, 1, 2, 3, 4, 5]) expect(stored(h.repo, id(i))).toBe(true);
   });
 });
+
+describe.skipIf(skipFuse())('lazy upgrades, switches and bisects of published generations', () => {
+  const base = tmpdir('trove-lazy-gen');
+  const server = join(base, 'server');
+  /** One file per build, the only one that changes: `build N`, and `broken` from build 3 on. */
+  const APP = 'etc/app.conf';
+  const appOf = (n: number) => `build ${n}\n${n >= 3 ? 'broken\n' : ''}`;
+  const DATA = file('usr/share/app/data', randomBytes(200 << 10));
+  let nginx: Nginx;
+  const views: { repo: string; mnt: string }[] = [];
+
+  beforeAll(async () => {
+    await troveOk(server, 'init');
+    for (let n = 1; n <= 4; n++) {
+      const dir = join(base, `src-${n}`);
+      mkdirSync(join(dir, 'etc'), { recursive: true });
+      mkdirSync(join(dir, 'usr/share/app'), { recursive: true });
+      writeFileSync(join(dir, APP), appOf(n));
+      writeFileSync(join(dir, DATA.path), DATA.bytes);
+      await troveOk(server, 'pkg', 'add', dir, '--name', 'app', '--arch', 'all', '--version', `${n}.0`, '--no-update-summary');
+      await troveOk(server, 'gen', 'build', 'app', '--no-update-summary');
+    }
+    await troveOk(server, 'gen', 'publish');
+    nginx = await startNginx(server);
+  });
+
+  afterAll(async () => {
+    for (const v of views.splice(0)) if (mountpoints().has(v.mnt)) await trove(['--repo', v.repo, 'umount', '--force', v.mnt]);
+    await nginx?.stop();
+  });
+
+  async function client(tag: string): Promise<{ repo: string; mnt: string; link: string }> {
+    const dir = tmpdir(`trove-lazy-gen-${tag}`);
+    const c = { repo: join(dir, 'repo'), mnt: join(dir, 'mnt'), link: join(dir, 'ro') };
+    await troveOk(c.repo, 'init');
+    await troveOk(c.repo, 'remote', 'add', 'origin', nginx.url);
+    await troveOk(c.repo, 'mount', c.mnt);
+    views.push({ repo: c.repo, mnt: c.mnt });
+    return c;
+  }
+
+  /** Blob requests nginx logged for the server's objects since it was last cleared. */
+  const blobRequests = (ids: string[]) => objectRequests(nginx).filter((id) => ids.includes(id));
+
+  it('upgrade --lazy activates the newest published generation through the view; a plain switch to a partial one is refused', async () => {
+    const c = await client('up');
+    nginx.clearLog();
+    const up = JSON.parse(await troveOk(c.repo, 'upgrade', '--lazy', '--link', c.link, '--json')) as {
+      state: string;
+      generation: number;
+      published: { generation: number; commit: string };
+      lazy: { objects: number; bytes: number };
+      activated: { via: string };
+    };
+    expect(up.state).toBe('upgraded');
+    expect(up.published.generation).toBe(4);
+    expect(up.activated.via).toBe('mount');
+    expect(up.lazy.objects).toBe(2);
+    expect(partialRecords(c.repo)).toEqual([up.published.commit]);
+    // Nothing of the files came over the wire; a read brings exactly the file read.
+    const data = sha256(DATA.bytes);
+    const app4 = sha256(appOf(4));
+    expect(blobRequests([data, app4])).toEqual([]);
+    expectBytes(await cat(join(c.link, APP)), Buffer.from(appOf(4)));
+    expect(blobRequests([data, app4]).length).toBe(1);
+    expect(stored(c.repo, data)).toBe(false);
+    // Generation 1 here is the partial one: switching back to it needs --lazy, or its files.
+    await troveOk(c.repo, 'switch', '--lazy', String(up.generation), '--link', c.link);
+    const plain = await trove(['--repo', c.repo, 'switch', String(up.generation), '--link', c.link]);
+    expect(plain.code).toBe(2);
+    expect(plain.stderr).toContain('is partial');
+    // A plain upgrade of the same generation completes it instead of calling it up to date with files missing.
+    await troveOk(c.repo, 'upgrade', '--link', c.link);
+    expect(partialRecords(c.repo)).toEqual([]);
+    expect(stored(c.repo, data)).toBe(true);
+    await troveOk(c.repo, 'switch', String(up.generation), '--link', c.link);
+  });
+
+  it('bisect start --remote --lazy pulls each candidate without its files and finds the first bad build', async () => {
+    const c = await client('bisect');
+    nginx.clearLog();
+    await troveOk(c.repo, 'bisect', 'start', '--remote', 'origin', '--good', '1', '--bad', '4', '--lazy', '--link', c.link);
+    const out = await troveOk(c.repo, 'bisect', 'run', '--', 'sh', '-c', `! grep -q broken ${join(c.link, APP)}`);
+    expect(out).toContain('first bad generation: remote origin generation 3');
+    // The test read etc/app.conf of each candidate, never the data file: its blob never came.
+    const data = sha256(DATA.bytes);
+    expect(blobRequests([data])).toEqual([]);
+    expect(stored(c.repo, data)).toBe(false);
+    expect(partialRecords(c.repo).length).toBeGreaterThan(0);
+    await troveOk(c.repo, 'bisect', 'reset');
+  });
+});
