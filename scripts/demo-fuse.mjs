@@ -10,7 +10,7 @@ import { readdir, readFile, readlink } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 
 /** Why this machine cannot mount, or null when it can. */
-function fuseUnavailable() {
+export function fuseUnavailable() {
   if (process.getuid?.() !== 0) return 'not running as root (the view is mounted with allow_other)';
   try {
     accessSync('/dev/fuse', constants.R_OK | constants.W_OK);

@@ -74,6 +74,7 @@ try {
     ['demo-packages.mjs', 'demoPackages'],
     ['demo-publish.mjs', 'demoPublish'],
     ['demo-fuse.mjs', 'demoFuse'],
+    ['demo-lazy.mjs', 'demoLazy'],
   ]) {
     const path = join(root, 'scripts', file);
     if (!existsSync(path)) continue;
