@@ -574,6 +574,28 @@ describe.skipIf(skipFuse())('lazy installs: files fetched by the view on first r
     }
   });
 
+  it('a trace makes the view fetch the files it names as soon as the commit is first read', async () => {
+    const c = await newClient('p', main.url);
+    await mountView(c.repo, c.mnt);
+    // A trace recorded for another generation that holds the same files (blob ids and sizes).
+    mkdirSync(join(c.repo, 'traces'), { recursive: true });
+    const line = (i: number) => `${sha256(TR[i]!.bytes)} ${TR[i]!.bytes.length}`;
+    writeFileSync(join(c.repo, 'traces', 'f'.repeat(64)), `${line(2)}\n${line(5)}\n`);
+    const installed = await lazyInstall(c.repo, c.link, 'tr');
+    main.clearLog();
+    expect(stored(c.repo, sha256(TR[2]!.bytes)) || stored(c.repo, sha256(TR[5]!.bytes))).toBe(false);
+    // The first read under the generation starts the prefetch of t2 and t5; t3 is neither traced nor read.
+    expectBytes(await cat(join(c.link, TR[0]!.path)), TR[0]!.bytes);
+    expect(await until(() => stored(c.repo, sha256(TR[2]!.bytes)) && stored(c.repo, sha256(TR[5]!.bytes))), 'the traced files never arrived').toBe(true);
+    expect(stored(c.repo, sha256(TR[3]!.bytes))).toBe(false);
+    // Read now, they come from the store: each was requested once.
+    expectBytes(await cat(join(c.link, TR[2]!.path)), TR[2]!.bytes);
+    const asked = objectRequests(main);
+    for (const i of [2, 5, 0]) expect(asked.filter((x) => x === sha256(TR[i]!.bytes)).length).toBe(1);
+    expect(asked).not.toContain(sha256(TR[3]!.bytes));
+    expect(installed.gen).toMatch(/^[0-9a-f]{64}$/);
+  });
+
   it('the view traces the files read first; trove fetch brings those first', async () => {
     const trn = await startNginx(server);
     const argv = cmdlineOf(trn.pid);
@@ -595,7 +617,8 @@ describe.skipIf(skipFuse())('lazy installs: files fetched by the view on first r
       expect(off.code, off.stderr).toBe(0);
       const trace = join(h.repo, 'traces', h.gen);
       expect(await until(() => existsSync(trace))).toBe(true);
-      expect(readFileSync(trace, 'utf8')).toBe([4, 1, 3, 0].map(id).join('\n') + '\n');
+      // One line per file: its blob and size.
+      expect(readFileSync(trace, 'utf8')).toBe([4, 1, 3, 0].map((i) => `${id(i)} ${TR[i]!.bytes.length}`).join('\n') + '\n');
     } finally {
       await trn.stop();
     }

@@ -59,7 +59,7 @@ export interface BlobReaderInit {
   /** Whether a missing blob may be fetched now (default: whenever `fetchMissing` is given); else it is EIO at once. */
   mayFetch?: () => boolean;
   /** Called with each blob opened for the first time since its file left the cache, and the path read. */
-  onOpen?: (id: ObjectId, path: string) => void;
+  onOpen?: (id: ObjectId, path: string, size: number) => void;
 }
 
 /** Counters of the work the reader did, for tests and the daemon's status line. */
@@ -137,7 +137,7 @@ export class BlobReader {
     if (hit) return Promise.resolve(hit);
     let p = this.opening.get(blob);
     if (p) return p;
-    this.init.onOpen?.(blob, what);
+    this.init.onOpen?.(blob, what, size);
     if (this.sync) {
       try {
         return Promise.resolve(this.openBlobSync(blob, size, what));

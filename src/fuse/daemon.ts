@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -11,7 +11,7 @@ import type { GetStore, GetSyncStore, ObjectFiles } from '../store/types.js';
 import { BlobReader } from './blobs.js';
 import type { LazyFetcher } from './lazy-fetch.js';
 import { AccessTrace } from './trace.js';
-import { hasPartials } from '../repo/partial.js';
+import { hasPartials, traceEntries } from '../repo/partial.js';
 import type { InstallTarget } from '../remote/install.js';
 import type { ObjectId } from '../util/hash.js';
 import { RequestCounts } from './counts.js';
@@ -57,6 +57,9 @@ export function storeAt(path: string): RepoLike {
   const store = new DiskStore({ objectsDir: join(path, 'objects'), tmpDir: join(path, 'tmp') });
   return { path, store, installer: store };
 }
+
+/** Traced files fetched ahead of their reads at once (reads themselves are not held back by these). */
+const PREFETCH_JOBS = 4;
 
 /** The log of a detached daemon: `<repo>/mount.log`. */
 export const logPath = (repo: { path: string }) => join(repo.path, 'mount.log');
@@ -141,13 +144,35 @@ export async function serve(repo: RepoLike, mountpoint: string, opts: MountOptio
         await f.fetch(id, size, executable);
       }
     : undefined;
-  const trace = new AccessTrace(repo.path, opts.traceMs);
+  // When a partial commit is first read, the blobs its traces name (of this generation, else of others
+  // holding the same files) are fetched ahead of the reads that will want them, a few at a time, through
+  // the same fetcher: a read of one already on its way waits for that download, not for a second one.
+  const prefetch = (commit: ObjectId): void => {
+    if (!fetchMissing) return;
+    const queue = traceEntries(repo.path, commit).filter((e): e is { id: ObjectId; size: number } => e.size !== undefined);
+    let failed = 0;
+    const next = async (): Promise<void> => {
+      for (let e = queue.shift(); e; e = queue.shift()) {
+        if (existsSync(repo.store.pathOf(e.id))) continue;
+        try {
+          await fetchMissing(e.id, e.size, false);
+        } catch {
+          failed++;
+        }
+      }
+    };
+    if (queue.length === 0) return;
+    void Promise.all(Array.from({ length: PREFETCH_JOBS }, next)).then(() => {
+      if (failed > 0) log(`prefetch of the traced files of ${commit}: ${failed} could not be fetched (they are fetched when read)`);
+    });
+  };
+  const trace = new AccessTrace(repo.path, opts.traceMs, prefetch);
   const blobs = new BlobReader({
     pathOf: (id) => repo.store.pathOf(id),
     progress: () => heart.beat(),
     fetchMissing,
     mayFetch: () => hasPartials(repo.path),
-    onOpen: (id, path) => trace.note(id, path),
+    onOpen: (id, path, size) => trace.note(id, path, size),
   });
   const requests = new RequestCounts();
   const handlers = requests.wrap(withFault(getBaseHandlers(view, blobs, { zeroMessageOpen: true, log }), process.env.TROVE_FUSE_FAULT));

@@ -21,25 +21,28 @@ const COMMIT_PATH = /^\/commits\/([0-9a-f]{64})\//;
  * when the daemon stops; a newer trace of a commit replaces the older.
  */
 export class AccessTrace {
-  private readonly traces = new Map<ObjectId, { started: number; ids: Set<ObjectId>; written: boolean } | null>();
+  private readonly traces = new Map<ObjectId, { started: number; ids: Map<ObjectId, number>; written: boolean } | null>();
   private readonly timers = new Set<NodeJS.Timeout>();
 
+  /** `onPartial`: called with a partial commit the first time something under it is read. */
   constructor(
     private readonly repoPath: string,
     private readonly windowMs = DEFAULT_TRACE_MS,
+    private readonly onPartial?: (commit: ObjectId) => void,
   ) {}
 
-  /** Notes that blob `id` was opened to read `path` (a path of the mount). */
-  note(id: ObjectId, path: string): void {
+  /** Notes that blob `id` of `size` bytes was opened to read `path` (a path of the mount). */
+  note(id: ObjectId, path: string, size: number): void {
     const m = COMMIT_PATH.exec(path);
     if (!m) return;
     const commit = m[1]!;
     let t = this.traces.get(commit);
     if (t === undefined) {
       // Only partial commits are traced: a complete one has nothing left to fetch.
-      t = readPartial(this.repoPath, commit) ? { started: Date.now(), ids: new Set(), written: false } : null;
+      t = readPartial(this.repoPath, commit) ? { started: Date.now(), ids: new Map(), written: false } : null;
       this.traces.set(commit, t);
       if (t) {
+        this.onPartial?.(commit);
         const timer = setTimeout(() => {
           this.timers.delete(timer);
           this.write(commit);
@@ -49,7 +52,7 @@ export class AccessTrace {
       }
     }
     if (!t || t.written || t.ids.size >= MAX_TRACE || Date.now() - t.started > this.windowMs) return;
-    t.ids.add(id);
+    if (!t.ids.has(id)) t.ids.set(id, size);
   }
 
   /** Writes every trace not written yet (the daemon is stopping). */
@@ -64,7 +67,8 @@ export class AccessTrace {
     if (!t || t.written || t.ids.size === 0) return;
     t.written = true;
     try {
-      writeFileAtomicSync(join(this.repoPath, TRACES_DIR, commit), `${[...t.ids].join('\n')}\n`, { tmpDir: join(this.repoPath, 'tmp'), tag: 'trace' });
+      const lines = [...t.ids].map(([id, size]) => `${id} ${size}`);
+      writeFileAtomicSync(join(this.repoPath, TRACES_DIR, commit), `${lines.join('\n')}\n`, { tmpDir: join(this.repoPath, 'tmp'), tag: 'trace' });
     } catch {
       // A trace is a hint: a repository this daemon cannot write to goes without.
     }

@@ -5,6 +5,7 @@ import type { ObjectId } from '../util/hash.js';
 import type { Repo } from '../repo/repo.js';
 import { clearPartial, readPartials, remainingOf, traceRank } from '../repo/partial.js';
 import { acquireLock } from '../store/lock.js';
+import { readMount } from '../system/mounts.js';
 import { getRemote, isHttpUrl, assertLocalRepository } from './config.js';
 import { DiskSpace } from './disk-space.js';
 import { ObjectFetcher } from './fetch-objects.js';
@@ -58,6 +59,11 @@ function publishShown(repo: Repo, commit: ObjectId): void {
   }
 }
 
+/** A rank that puts the blobs `rank` names after every other, in its order. */
+function lastOf(rank: Map<ObjectId, number>): Map<ObjectId, number> {
+  return new Map([...rank].map(([id, i]) => [id, Number.MAX_SAFE_INTEGER / 2 + i]));
+}
+
 /** `<repo>/locks/fetch`: held by a `trove fetch` while it runs, so `fetch --wait` waits for a background one. */
 export const fetchLockPath = (repoPath: string) => join(repoPath, 'locks', 'fetch');
 
@@ -91,6 +97,9 @@ export async function completePartials(repo: Repo, opts: CompleteOptions = {}): 
     const gen = new Map(wanted.map((c) => [c, isGeneration(c)]));
     wanted.sort((a, b) => Number(gen.get(b)) - Number(gen.get(a)) || partials.get(b)!.time - partials.get(a)!.time);
     const progress: PullProgress = { phase: 'objects', objects: 0, wanted: 0, bytes: 0 };
+    // A live view fetches the traced files itself as soon as the commit is read (fuse/daemon.ts): then
+    // they come last here, and the two do not download the same files at once.
+    const viewFetches = (await readMount(repo.path)) !== undefined;
     const release = await repo.lock('shared');
     try {
       for (const commit of wanted) {
@@ -119,7 +128,7 @@ export async function completePartials(repo: Repo, opts: CompleteOptions = {}): 
               jobs: (opts.connections ?? 16) * (opts.pipelining ?? 1),
               space: new DiskSpace(repo.path),
               descend: true,
-              rank: traceRank(repo.path, commit),
+              rank: viewFetches ? lastOf(traceRank(repo.path, commit)) : traceRank(repo.path, commit),
               onProgress: (p) => {
                 progress.objects = base.objects + p.stored;
                 progress.wanted = base.objects + p.wanted;

@@ -175,18 +175,29 @@ export const TRACES_DIR = 'traces';
  * when the generations share packages). Maps each blob id to its rank.
  */
 export function traceRank(repoPath: string, commit: ObjectId): Map<ObjectId, number> {
+  const rank = new Map<ObjectId, number>();
+  for (const e of traceEntries(repoPath, commit)) rank.set(e.id, rank.size);
+  return rank;
+}
+
+/**
+ * The blobs of `traceRank`, in its order, with their sizes where the trace
+ * gives them (`<id> <size>` per line; a line of an id alone has none).
+ */
+export function traceEntries(repoPath: string, commit: ObjectId): { id: ObjectId; size?: number }[] {
   const dir = join(repoPath, TRACES_DIR);
   let names: string[];
   try {
     names = readdirSync(dir).filter((n) => isObjectId(n));
   } catch (err) {
-    if (isErrno(err, 'ENOENT')) return new Map();
+    if (isErrno(err, 'ENOENT')) return [];
     throw err;
   }
   const mtime = (n: string) => statSync(join(dir, n), { throwIfNoEntry: false })?.mtimeMs ?? 0;
   const ordered = names.filter((n) => n !== commit).sort((a, b) => mtime(b) - mtime(a));
   if (names.includes(commit)) ordered.unshift(commit);
-  const rank = new Map<ObjectId, number>();
+  const seen = new Set<ObjectId>();
+  const out: { id: ObjectId; size?: number }[] = [];
   for (const n of ordered) {
     let text = '';
     try {
@@ -194,7 +205,13 @@ export function traceRank(repoPath: string, commit: ObjectId): Map<ObjectId, num
     } catch {
       continue;
     }
-    for (const id of text.split('\n')) if (isObjectId(id) && !rank.has(id)) rank.set(id, rank.size);
+    for (const line of text.split('\n')) {
+      const [id, size] = line.split(' ');
+      if (id === undefined || !isObjectId(id) || seen.has(id)) continue;
+      seen.add(id);
+      const n = Number(size);
+      out.push(size !== undefined && Number.isSafeInteger(n) && n >= 0 ? { id, size: n } : { id });
+    }
   }
-  return rank;
+  return out;
 }
