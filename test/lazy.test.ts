@@ -357,7 +357,8 @@ describe.skipIf(skipFuse())('lazy installs: files fetched by the view on first r
     const c = await newClient('fg', main.url);
     const fg = spawn(process.execPath, [TROVE_BIN, '--repo', c.repo, 'mount', c.mnt, '--foreground'], { stdio: 'ignore' });
     try {
-      expect(await until(() => mountpoints().has(c.mnt), 10_000), 'the foreground view never mounted').toBe(true);
+      // Serving once mounted and recorded (mount.json is written right after the mount).
+      expect(await until(() => mountpoints().has(c.mnt) && existsSync(join(c.repo, 'mount.json')), 10_000), 'the foreground view never mounted').toBe(true);
       const installed = await lazyInstall(c.repo, c.link, 'lz');
       expect(stored(c.repo, sha256(SMALL.bytes))).toBe(false);
       expectBytes(await cat(join(c.mnt, 'commits', installed.gen, SMALL.path)), SMALL.bytes);
@@ -728,5 +729,36 @@ describe.skipIf(skipFuse())('lazy upgrades, switches and bisects of published ge
     expect(stored(c.repo, data)).toBe(false);
     expect(partialRecords(c.repo).length).toBeGreaterThan(0);
     await troveOk(c.repo, 'bisect', 'reset');
+  });
+
+  it("a server's trace of a generation travels with it: a lazy upgrade fetches it, and the view fetches those files first", async () => {
+    // The server runs something in its own view of generation 4, which records what it read.
+    const smnt = join(base, 'server-mnt');
+    await troveOk(server, 'mount', smnt);
+    views.push({ repo: server, mnt: smnt });
+    const gen4 = (await troveOk(server, 'gen', 'show', '4', '--json')).match(/"commit": "([0-9a-f]{64})"/)![1]!;
+    expectBytes(await cat(join(smnt, 'commits', gen4, DATA.path)), DATA.bytes);
+    await troveOk(server, 'umount', smnt);
+    const trace = readFileSync(join(server, 'traces', gen4));
+    expect(trace.toString()).toBe(`${sha256(DATA.bytes)} ${DATA.bytes.length}\n`);
+    // The summary names it, by SHA-256 and size.
+    await troveOk(server, 'summary');
+    const summary = JSON.parse(readFileSync(join(server, 'summary'), 'utf8')) as { generations: Record<string, { commit: string; trace?: { sha256: string; size: number } }[]> };
+    expect(summary.generations.system!.find((g) => g.commit === gen4)!.trace).toEqual({ sha256: sha256(trace), size: trace.length });
+    // A client upgrading lazily gets the trace; the first read under the generation (not of the data
+    // file) makes its view fetch the traced data file.
+    const c = await client('trace');
+    await troveOk(c.repo, 'upgrade', '--lazy', '--link', c.link);
+    expect(readFileSync(join(c.repo, 'traces', gen4)).equals(trace)).toBe(true);
+    expect(stored(c.repo, sha256(DATA.bytes))).toBe(false);
+    expectBytes(await cat(join(c.link, APP)), Buffer.from(appOf(4)));
+    expect(await until(() => stored(c.repo, sha256(DATA.bytes))), 'the traced file never arrived').toBe(true);
+    // A summary naming a trace the server does not hold (or holds changed) costs a notice, not the upgrade.
+    writeFileSync(join(server, 'traces', gen4), 'changed\n');
+    const d = await client('badtrace');
+    const up = await trove(['--repo', d.repo, 'upgrade', '--lazy', '--link', d.link]);
+    expect(up.code, up.stderr).toBe(0);
+    expect(up.stderr).toContain('not the trace the summary names');
+    expect(existsSync(join(d.repo, 'traces', gen4))).toBe(false);
   });
 });

@@ -12,16 +12,18 @@ const MAX_TRACE = 100_000;
 const COMMIT_PATH = /^\/commits\/([0-9a-f]{64})\//;
 
 /**
- * Records, for each partial commit the view serves (a lazy install or
- * upgrade), which blobs are read in the first `windowMs` after the first
- * read under it, in the order first read. `trove fetch` brings the rest of
- * a partial commit in that order, so what a workload reads first arrives
- * first the next time (blob ids are those of the files, shared by every
- * generation holding the same package). Written when the window closes and
+ * Records, for each commit the view serves under `/commits/<id>/`, which
+ * blobs are read in the first `windowMs` after the first read under it, in
+ * the order first read, with their sizes. The view fetches what a partial
+ * commit's traces name as soon as it is first read, and `trove fetch`
+ * brings the rest of it in that order, so what a workload reads first
+ * arrives first the next time (blob ids are those of the files, shared by
+ * every generation holding the same package); a server publishes the trace
+ * of a generation with it (summary.ts). Written when the window closes and
  * when the daemon stops; a newer trace of a commit replaces the older.
  */
 export class AccessTrace {
-  private readonly traces = new Map<ObjectId, { started: number; ids: Map<ObjectId, number>; written: boolean } | null>();
+  private readonly traces = new Map<ObjectId, { started: number; ids: Map<ObjectId, number>; written: boolean }>();
   private readonly timers = new Set<NodeJS.Timeout>();
 
   /** `onPartial`: called with a partial commit the first time something under it is read. */
@@ -38,20 +40,19 @@ export class AccessTrace {
     const commit = m[1]!;
     let t = this.traces.get(commit);
     if (t === undefined) {
-      // Only partial commits are traced: a complete one has nothing left to fetch.
-      t = readPartial(this.repoPath, commit) ? { started: Date.now(), ids: new Map(), written: false } : null;
+      // Every commit is traced (a server's trace of a generation is published with it, see summary.ts);
+      // a partial one's first read also starts fetching what its traces name.
+      t = { started: Date.now(), ids: new Map(), written: false };
       this.traces.set(commit, t);
-      if (t) {
-        this.onPartial?.(commit);
-        const timer = setTimeout(() => {
-          this.timers.delete(timer);
-          this.write(commit);
-        }, this.windowMs);
-        timer.unref();
-        this.timers.add(timer);
-      }
+      if (readPartial(this.repoPath, commit)) this.onPartial?.(commit);
+      const timer = setTimeout(() => {
+        this.timers.delete(timer);
+        this.write(commit);
+      }, this.windowMs);
+      timer.unref();
+      this.timers.add(timer);
     }
-    if (!t || t.written || t.ids.size >= MAX_TRACE || Date.now() - t.started > this.windowMs) return;
+    if (t.written || t.ids.size >= MAX_TRACE || Date.now() - t.started > this.windowMs) return;
     if (!t.ids.has(id)) t.ids.set(id, size);
   }
 

@@ -2,7 +2,8 @@ import { createReadStream } from 'node:fs';
 import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { corrupt, isErrno } from '../util/errors.js';
-import { isObjectId, newHasher, type ObjectId } from '../util/hash.js';
+import { hashBytes, isObjectId, newHasher, type ObjectId } from '../util/hash.js';
+import { readTraceFile } from '../repo/partial.js';
 import { writeFileAtomic } from '../util/fs-atomic.js';
 import { lockUpdates } from '../refs/locks.js';
 import { refNameProblem } from '../refs/refs.js';
@@ -44,6 +45,12 @@ export interface PublishedGeneration {
   timestamp: number;
   /** Package labels (name-arch-version-revision). */
   packages: string[];
+  /**
+   * The access trace the server's view recorded for this generation
+   * (`traces/<commit>`, served as a file), by SHA-256 and size: a client that
+   * upgrades lazily fetches it, and its view fetches those files first.
+   */
+  trace?: { sha256: string; size: number };
 }
 
 /**
@@ -87,7 +94,7 @@ export function encodeSummary(s: Summary): Uint8Array {
     for (const p of Object.keys(s.generations).sort()) {
       gens[p] = [...s.generations[p]!]
         .sort((a, b) => a.number - b.number)
-        .map((g) => ({ commit: g.commit, number: g.number, packages: g.packages, timestamp: g.timestamp }));
+        .map((g) => ({ commit: g.commit, number: g.number, packages: g.packages, timestamp: g.timestamp, ...(g.trace ? { trace: { sha256: g.trace.sha256, size: g.trace.size } } : {}) }));
     }
     out.generations = gens;
   }
@@ -96,6 +103,9 @@ export function encodeSummary(s: Summary): Uint8Array {
   out.timestamp = s.timestamp;
   return Buffer.from(`${JSON.stringify(out)}\n`);
 }
+
+/** Largest access trace a summary may name (100,000 lines of an id and a size). */
+export const MAX_TRACE_BYTES = 16 << 20;
 
 /** At most this many package labels per published generation, and this long each (a hostile summary is bounded). */
 const MAX_PACKAGES = 100_000;
@@ -123,7 +133,14 @@ function parseGenerations(v: unknown): Record<string, PublishedGeneration[]> {
       if (!Array.isArray(pkgs) || pkgs.length > MAX_PACKAGES || !pkgs.every((p) => typeof p === 'string' && p.length > 0 && p.length <= MAX_LABEL)) {
         throw corrupt(`${where} (${x.number}) has no valid package list`);
       }
-      return { number: x.number, commit: x.commit, timestamp: x.timestamp, packages: pkgs as string[] };
+      const gen: PublishedGeneration = { number: x.number, commit: x.commit, timestamp: x.timestamp, packages: pkgs as string[] };
+      if (x.trace !== undefined) {
+        const t = x.trace as { sha256?: unknown; size?: unknown } | null;
+        if (typeof t !== 'object' || t === null || typeof t.sha256 !== 'string' || !isObjectId(t.sha256)) throw corrupt(`${where} (${x.number}) has no valid trace sha256`);
+        if (typeof t.size !== 'number' || !Number.isSafeInteger(t.size) || t.size < 0 || t.size > MAX_TRACE_BYTES) throw corrupt(`${where} (${x.number}) has no valid trace size`);
+        gen.trace = { sha256: t.sha256, size: t.size };
+      }
+      return gen;
     });
     out[profile].sort((a, b) => a.number - b.number);
   }
@@ -235,7 +252,10 @@ async function publishedGenerations(repo: Repo, profile: string): Promise<Publis
   const out: PublishedGeneration[] = [];
   for (const g of await listGenerations(repo, profile)) {
     const c = await readCommit(repo.store, g.commit);
-    out.push({ number: g.number, commit: g.commit, timestamp: c.timestamp, packages: (c.generation?.packages ?? []).map(packageLabel) });
+    const gen: PublishedGeneration = { number: g.number, commit: g.commit, timestamp: c.timestamp, packages: (c.generation?.packages ?? []).map(packageLabel) };
+    const trace = readTraceFile(repo.path, g.commit);
+    if (trace && trace.length <= MAX_TRACE_BYTES) gen.trace = { sha256: hashBytes(trace), size: trace.length };
+    out.push(gen);
   }
   return out;
 }

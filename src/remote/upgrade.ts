@@ -1,10 +1,11 @@
 import { notFound, usage } from '../util/errors.js';
-import type { ObjectId } from '../util/hash.js';
+import { hashBytes, type ObjectId } from '../util/hash.js';
 import { limiter } from '../util/limiter.js';
 import { decodeCommit, decodeTree } from '../format/codec.js';
 import type { Repo } from '../repo/repo.js';
 import { type ActivateResult, activateLocked, assertNotBisecting, assertViewForLazy, chooseLink } from '../system/activation/activate.js';
-import { readPartial } from '../repo/partial.js';
+import { readPartial, readTraceFile, TRACES_DIR, writeTraceFile } from '../repo/partial.js';
+import { TransferError } from './retry.js';
 import { type GenerationOrigin, writeOrigin } from '../system/generations/published.js';
 import { addGeneration, DEFAULT_PROFILE, listGenerations, readActive, withProfileLock } from '../system/profiles.js';
 import { assertLocalRepository, getRemote, isHttpUrl, listRemotes } from './config.js';
@@ -155,6 +156,8 @@ export async function upgrade(repo: Repo, opts: UpgradeOptions = {}): Promise<Up
     pullSeconds: r.seconds,
     activateSeconds: 0,
   };
+  // The server's access trace of the generation: the view fetches those files first (fuse/daemon.ts).
+  if (opts.lazy && published.trace) await fetchTrace(repo, url, published, opts);
   const activating = Date.now();
   await withProfileLock(repo, profile, async () => {
     const active = await readActive(repo, profile);
@@ -177,6 +180,35 @@ export async function upgrade(repo: Repo, opts: UpgradeOptions = {}): Promise<Up
   result.activateSeconds = (Date.now() - activating) / 1000;
   result.seconds = (Date.now() - started) / 1000;
   return result;
+}
+
+/**
+ * Fetches `traces/<commit>` of a published generation from its server,
+ * verified against the SHA-256 and size the summary gives, unless one is
+ * here already. A trace is a hint: one that cannot be fetched is a notice,
+ * not a failed upgrade.
+ */
+async function fetchTrace(repo: Repo, url: string, published: PublishedGeneration, opts: UpgradeOptions): Promise<void> {
+  const want = published.trace!;
+  if (readTraceFile(repo.path, published.commit)) return;
+  const transport = openTransport(url, opts);
+  try {
+    const path = `${TRACES_DIR}/${published.commit}`;
+    const where = transport.describe(path);
+    const bytes = await transport.getBytes(path, {
+      optional: true,
+      maxBytes: want.size,
+      check: (b) => {
+        if (b.length !== want.size || hashBytes(b) !== want.sha256) throw new TransferError('E_CORRUPT', `${where}: not the trace the summary names`, true);
+      },
+    });
+    if (bytes) writeTraceFile(repo.path, repo.tmpDir, published.commit, bytes);
+    else opts.onNotice?.(`${where}: the trace the summary names is not there`);
+  } catch (err) {
+    opts.onNotice?.(`the access trace of generation ${published.number}: ${(err as Error).message}`);
+  } finally {
+    await transport.close();
+  }
 }
 
 /**

@@ -6,7 +6,7 @@ import { isErrno, isSystemError, isTroveError } from '../util/errors.js';
 import { decodeCommit, decodeTree } from '../format/codec.js';
 import type { ObjectId } from '../util/hash.js';
 import type { Repo } from './repo.js';
-import { clearPartial, readPartials } from './partial.js';
+import { clearPartial, clearTraces, readPartials } from './partial.js';
 import { limiter } from '../util/limiter.js';
 import type { Root, RootSource } from './roots.js';
 import { crashPoint } from '../util/crash-point.js';
@@ -531,6 +531,8 @@ export async function gc(repo: Repo, opts: GcOptions): Promise<GcReport> {
     // Records of partial commits that are not stored (a gc removed them, or the writer that recorded one
     // failed before storing it): no writer is at work under this lock, so none is about to be.
     if (!dryRun) clearPartial(repo.path, [...readPartials(repo.path).keys()].filter((id) => !repo.store.hasSync(id)));
+    // And the access traces of commits it does not hold (one is written for every commit the view serves).
+    if (!dryRun) clearTraces(repo.path, (id) => !repo.store.hasSync(id));
     const roots = await opts.roots(repo);
     const undecodable: GcReport['undecodable'] = [];
     // When the store's count is known, the last gc's record may show that nothing is garbage

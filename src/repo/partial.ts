@@ -180,6 +180,33 @@ export function traceRank(repoPath: string, commit: ObjectId): Map<ObjectId, num
   return rank;
 }
 
+/** Removes the traces of the commits `gone` says are gone. */
+export function clearTraces(repoPath: string, gone: (commit: ObjectId) => boolean): void {
+  let names: string[];
+  try {
+    names = readdirSync(join(repoPath, TRACES_DIR));
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return;
+    throw err;
+  }
+  for (const n of names) if (isObjectId(n) && gone(n)) rmSync(join(repoPath, TRACES_DIR, n), { force: true });
+}
+
+/** The bytes of `traces/<commit>`, or undefined when the view recorded none. */
+export function readTraceFile(repoPath: string, commit: ObjectId): Buffer | undefined {
+  try {
+    return readFileSync(join(repoPath, TRACES_DIR, commit));
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return undefined;
+    throw err;
+  }
+}
+
+/** Writes `traces/<commit>` (a trace fetched from the server that published the generation). */
+export function writeTraceFile(repoPath: string, tmpDir: string, commit: ObjectId, bytes: Uint8Array): void {
+  writeFileAtomicSync(join(repoPath, TRACES_DIR, commit), bytes, { tmpDir, tag: 'trace' });
+}
+
 /**
  * The blobs of `traceRank`, in its order, with their sizes where the trace
  * gives them (`<id> <size>` per line; a line of an id alone has none).
