@@ -14,6 +14,7 @@ import { AccessTrace } from './trace.js';
 import { hasPartials, traceEntries } from '../repo/partial.js';
 import type { InstallTarget } from '../remote/install.js';
 import type { ObjectId } from '../util/hash.js';
+import { decodeCommit, decodeTree } from '../format/codec.js';
 import { RequestCounts } from './counts.js';
 import { type FuseHandlers, getBaseHandlers } from './handlers.js';
 import { abortConnection, connectionIno, fuseConnection, fusermount, mountState } from './mountpoint.js';
@@ -56,6 +57,29 @@ export interface RepoLike {
 export function storeAt(path: string): RepoLike {
   const store = new DiskStore({ objectsDir: join(path, 'objects'), tmpDir: join(path, 'tmp') });
   return { path, store, installer: store };
+}
+
+/**
+ * The files of a commit, by blob id, with their size and whether an entry is
+ * executable: a walk of its trees with blocking reads, a hundred trees at a
+ * time between turns of the event loop, so requests are answered meanwhile.
+ */
+async function filesOf(store: GetSyncStore, commit: ObjectId): Promise<Map<ObjectId, { size: number; executable: boolean }>> {
+  const out = new Map<ObjectId, { size: number; executable: boolean }>();
+  const seen = new Set<ObjectId>();
+  const stack = [decodeCommit(store.getSync(commit)).tree];
+  let n = 0;
+  while (stack.length > 0) {
+    const id = stack.pop()!;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    for (const e of decodeTree(store.getSync(id)).entries) {
+      if (e.kind === 'dir') stack.push(e.id!);
+      else if (e.kind === 'file' && !out.has(e.id!)) out.set(e.id!, { size: e.size!, executable: (e.mode & 0o111) !== 0 });
+    }
+    if (++n % 100 === 0) await new Promise((r) => setImmediate(r));
+  }
+  return out;
 }
 
 /** Traced files fetched ahead of their reads at once (reads themselves are not held back by these). */
@@ -147,24 +171,30 @@ export async function serve(repo: RepoLike, mountpoint: string, opts: MountOptio
   // When a partial commit is first read, the blobs its traces name (of this generation, else of others
   // holding the same files) are fetched ahead of the reads that will want them, a few at a time, through
   // the same fetcher: a read of one already on its way waits for that download, not for a second one.
+  // Only files of the commit itself are fetched, with the size and mode its trees give: a trace (a
+  // server's, say) cannot name anything else, nor make a read of a file fail by a wrong size.
   const prefetch = (commit: ObjectId): void => {
     if (!fetchMissing) return;
-    const queue = traceEntries(repo.path, commit).filter((e): e is { id: ObjectId; size: number } => e.size !== undefined);
+    const traced = traceEntries(repo.path, commit);
+    if (traced.length === 0) return;
     let failed = 0;
-    const next = async (): Promise<void> => {
-      for (let e = queue.shift(); e; e = queue.shift()) {
-        if (existsSync(repo.store.pathOf(e.id))) continue;
-        try {
-          await fetchMissing(e.id, e.size, false);
-        } catch {
-          failed++;
-        }
-      }
-    };
-    if (queue.length === 0) return;
-    void Promise.all(Array.from({ length: PREFETCH_JOBS }, next)).then(() => {
-      if (failed > 0) log(`prefetch of the traced files of ${commit}: ${failed} could not be fetched (they are fetched when read)`);
-    });
+    void filesOf(repo.store, commit)
+      .then(async (files) => {
+        const queue = traced.filter((e) => files.has(e.id)).map((e) => ({ id: e.id, ...files.get(e.id)! }));
+        const next = async (): Promise<void> => {
+          for (let e = queue.shift(); e; e = queue.shift()) {
+            if (existsSync(repo.store.pathOf(e.id))) continue;
+            try {
+              await fetchMissing(e.id, e.size, e.executable);
+            } catch {
+              failed++;
+            }
+          }
+        };
+        await Promise.all(Array.from({ length: PREFETCH_JOBS }, next));
+        if (failed > 0) log(`prefetch of the traced files of ${commit}: ${failed} could not be fetched (they are fetched when read)`);
+      })
+      .catch((err: unknown) => log(`prefetch of the traced files of ${commit}: ${(err as Error).message}`));
   };
   const trace = new AccessTrace(repo.path, opts.traceMs, prefetch);
   const blobs = new BlobReader({

@@ -6,6 +6,7 @@ import { getRemote } from '../remote/config.js';
 import { checkHash, installStream, installVerifiedSync, type InstallTarget } from '../remote/install.js';
 import { objectPath } from '../remote/layout.js';
 import { openTransport, type Transport } from '../remote/transport.js';
+import { DiskSpace } from '../remote/disk-space.js';
 import type { ObjectFiles } from '../store/types.js';
 
 /** Blobs up to this size are fetched whole, larger ones written as they arrive (as a pull does). */
@@ -51,7 +52,7 @@ export class LazyFetcher {
   private readonly transports = new Map<string, Transport>();
   private readonly inflight = new Map<ObjectId, Promise<void>>();
   private readonly timeoutMs: number;
-  private lock: { users: number; held: Promise<Release>; linger?: NodeJS.Timeout } | undefined;
+  private lock: { users: number; held: Promise<Release>; acquired: boolean; linger?: NodeJS.Timeout } | undefined;
   private known: { at: number; names: string[] } | undefined;
   readonly stats: LazyFetchStats = { fetched: 0, bytes: 0, failed: 0 };
 
@@ -71,7 +72,7 @@ export class LazyFetcher {
 
   /** Lets go of the shared lock once no install uses it. */
   private unlock(lock: NonNullable<LazyFetcher['lock']>): void {
-    if (lock.users > 0) return;
+    if (lock.users > 0 || !lock.acquired) return;
     if (this.lock === lock) this.lock = undefined;
     // Released once acquired, even when every user gave up waiting.
     lock.held.then((release) => release()).catch(() => undefined);
@@ -130,18 +131,27 @@ export class LazyFetcher {
     // it lets other users in (docs/security.md, "Private files"). trove fetch publishes what a tree shows.
     const hint = { executable, private: true };
     const opts = { signal, maxBytes: size, expectBytes: size, retries: 1 };
-    if (size <= SMALL_BLOB) {
-      const bytes = await t.getBytes(path, { ...opts, check: (b) => checkHash(id, b, where) });
-      if (!bytes) throw new Error(`${where}: not found`);
-      if (bytes.length !== size) throw new Error(`${where}: a tree says ${size} bytes, the object has ${bytes.length}`);
-      await this.locked(signal, () => installVerifiedSync(this.init.store, id, bytes, hint));
-      return;
+    // Refused (the read fails) when the file would take the filesystem below the margin a pull keeps.
+    const space = new DiskSpace(this.init.repoPath);
+    space.reserve(size, `blob ${id} (${size} bytes)`);
+    try {
+      if (size <= SMALL_BLOB) {
+        const bytes = await t.getBytes(path, { ...opts, check: (b) => checkHash(id, b, where) });
+        if (!bytes) throw new Error(`${where}: not found`);
+        if (bytes.length !== size) throw new Error(`${where}: a tree says ${size} bytes, the object has ${bytes.length}`);
+        // Stored meanwhile by another writer (trove fetch, which may have published it): left as it is.
+        await this.locked(signal, () => this.init.store.hasSync(id) || installVerifiedSync(this.init.store, id, bytes, hint));
+        return;
+      }
+      // Streamed into a temp file as it comes, hashed on the way, renamed into place only when it matches.
+      await this.locked(signal, async () => {
+        if (this.init.store.hasSync(id)) return;
+        const done = await t.getStream(path, (body) => installStream(this.init.store, id, body, size, where, hint, space).then(() => true), opts);
+        if (!done) throw new Error(`${where}: not found`);
+      });
+    } finally {
+      space.release(size);
     }
-    // Streamed into a temp file as it comes, hashed on the way, renamed into place only when it matches.
-    await this.locked(signal, async () => {
-      const done = await t.getStream(path, (body) => installStream(this.init.store, id, body, size, where, hint).then(() => true), opts);
-      if (!done) throw new Error(`${where}: not found`);
-    });
   }
 
   private async transport(name: string): Promise<Transport> {
@@ -160,7 +170,21 @@ export class LazyFetcher {
    * progress holds up at most one waiting flock, not a thread per read.
    */
   private async locked<T>(signal: AbortSignal, fn: () => T | Promise<T>): Promise<T> {
-    if (!this.lock) this.lock = { users: 0, held: acquireLock(join(this.init.repoPath, 'lock'), 'shared') };
+    if (!this.lock) {
+      const lock: NonNullable<LazyFetcher['lock']> = { users: 0, held: acquireLock(join(this.init.repoPath, 'lock'), 'shared'), acquired: false };
+      // A wait every user gave up on (gc held the lock past their deadlines) stays the one wait: the next
+      // read joins it instead of starting another flock on another thread of the pool.
+      lock.held.then(
+        () => {
+          lock.acquired = true;
+          if (lock.users === 0) this.unlock(lock);
+        },
+        () => {
+          if (this.lock === lock) this.lock = undefined;
+        },
+      );
+      this.lock = lock;
+    }
     const lock = this.lock;
     clearTimeout(lock.linger);
     lock.users++;

@@ -41,7 +41,7 @@ export interface CompleteResult {
  * since it cannot tell whether a directory above a file hides it
  * (docs/security.md, "Private files").
  */
-function publishShown(repo: Repo, commit: ObjectId): void {
+export function publishShown(repo: Pick<Repo, 'store'>, commit: ObjectId): void {
   const c = decodeCommit(repo.store.getSync(commit));
   const seen = new Set<ObjectId>();
   const stack: ObjectId[] = (c.root.mode & 0o001) !== 0 ? [c.tree] : [];
@@ -59,6 +59,15 @@ function publishShown(repo: Repo, commit: ObjectId): void {
   }
 }
 
+/** `remainingOf(...).objects`, or -1 when a tree of the commit cannot be read. */
+function remainingOfOr(repo: Repo, commit: ObjectId): number {
+  try {
+    return remainingOf(repo, commit).objects;
+  } catch {
+    return -1;
+  }
+}
+
 /** A rank that puts the blobs `rank` names after every other, in its order. */
 function lastOf(rank: Map<ObjectId, number>): Map<ObjectId, number> {
   return new Map([...rank].map(([id, i]) => [id, Number.MAX_SAFE_INTEGER / 2 + i]));
@@ -70,9 +79,11 @@ export const fetchLockPath = (repoPath: string) => join(repoPath, 'locks', 'fetc
 /**
  * `trove fetch`: brings every blob the partial commits lack (repo/partial.ts)
  * from the remotes their records name, and drops each record once its
- * commit is complete. Packages first (one remote each), then the commits
- * built from them, which by then usually lack nothing. Blobs an access trace
- * names come first, in its order (fuse/trace.ts). A remote that fails leaves
+ * commit is complete. Generations first, newest first (one fetch of a
+ * generation's tree brings every package's files in the order of its
+ * trace), then the packages, which by then usually lack nothing. Blobs an
+ * access trace names come first, in its order (fuse/trace.ts), or last while
+ * a view is live (the view fetches them). A remote that fails leaves
  * its commit partial, with a notice, and the next one is tried.
  */
 export async function completePartials(repo: Repo, opts: CompleteOptions = {}): Promise<CompleteResult> {
@@ -104,12 +115,18 @@ export async function completePartials(repo: Repo, opts: CompleteOptions = {}): 
     try {
       for (const commit of wanted) {
         const rec = partials.get(commit)!;
-        if (!repo.store.hasSync(commit)) {
-          // The commit itself is gone (gc removed it): its record goes too.
-          clearPartial(repo.path, [commit]);
+        // Not stored yet: a lazy pull writes the record first and is storing it now (only gc, under the
+        // exclusive lock, drops the records of commits that are not stored).
+        if (!repo.store.hasSync(commit)) continue;
+        let left: number;
+        try {
+          left = remainingOf(repo, commit).objects;
+        } catch (err) {
+          opts.onNotice?.(`commit ${commit}: ${(err as Error).message} (trove fsck tells more)`);
+          result.remaining.push(commit);
           continue;
         }
-        if (remainingOf(repo, commit).objects === 0) {
+        if (left === 0) {
           publishShown(repo, commit);
           clearPartial(repo.path, [commit]);
           result.completed.push({ commit, remote: null, objects: 0, bytes: 0 });
@@ -159,7 +176,7 @@ export async function completePartials(repo: Repo, opts: CompleteOptions = {}): 
       }
       // What the packages brought may have completed a generation that no single remote could.
       for (const commit of [...result.remaining]) {
-        if (remainingOf(repo, commit).objects > 0) continue;
+        if (!repo.store.hasSync(commit) || remainingOfOr(repo, commit) !== 0) continue;
         publishShown(repo, commit);
         clearPartial(repo.path, [commit]);
         result.remaining.splice(result.remaining.indexOf(commit), 1);

@@ -72,6 +72,12 @@ export interface ObjectFetcherInit {
    * under it, and take no entry as stored from a base.
    */
   descend?: boolean;
+  /**
+   * Whether some commit is partial now (repo/partial.ts hasPartials): asked
+   * when a stored tree is about to be skipped without `descend`, since a
+   * concurrent lazy pull may have stored it without its blobs.
+   */
+  partialsNow?: () => boolean;
   /** Blobs are fetched in this order where it names them (an access trace), the rest after, in walk order. */
   rank?: Map<ObjectId, number>;
 }
@@ -133,6 +139,8 @@ export class ObjectFetcher {
   private settle?: { resolve: () => void; reject: (err: unknown) => void };
   private readonly root: Node = { id: '', kind: 'root', size: 0, waiting: 0, parents: [] };
   private quarantined: ReadonlySet<ObjectId> = new Set();
+  /** Walking stored trees: `descend`, or since a partial commit appeared during the fetch. */
+  private descending: boolean;
   /** Stored commits and trees walked in `descend` mode. */
   private readonly descended = new Set<ObjectId>();
   /** Blobs left on the remote by a lazy fetch. */
@@ -148,6 +156,7 @@ export class ObjectFetcher {
 
   constructor(private readonly init: ObjectFetcherInit) {
     this.jobs = Math.max(1, init.jobs ?? 16);
+    this.descending = init.descend === true;
     setMaxListeners(Infinity, this.abort.signal);
   }
 
@@ -207,13 +216,13 @@ export class ObjectFetcher {
       parent.waiting++;
       return undefined;
     }
-    if (stored && !this.init.descend) return undefined;
+    if (stored && !this.descending) return undefined;
     const key = kind === 'blob' ? `blob:${id}:${size}` : `${kind}:${id}`;
     if (this.checked.has(key)) return undefined;
     // Fetched for the caller's walk, which found it missing a moment ago: not looked for again (stored by
     // another writer meanwhile, it is renamed over with the same bytes).
     const known = kind !== 'blob' && this.init.prefetched?.has(id) === true;
-    if (kind !== 'blob' && this.init.descend && !known) {
+    if (kind !== 'blob' && this.descending && !known) {
       const bytes = readStored(this.init.store, id);
       if (bytes) {
         this.checked.add(key);
@@ -222,6 +231,12 @@ export class ObjectFetcher {
       }
     }
     if (!known && checkPresent(this.init.store, id, kind, kind === 'blob' ? size : undefined, parent.kind === 'root' ? 'the remote' : `${parent.kind} ${parent.id}`)) {
+      // A stored tree another writer's lazy pull may have stored without its blobs: that pull records
+      // its commit as partial before storing any tree, so a record now means walking stored trees.
+      if (kind !== 'blob' && !this.descending && !this.init.lazy && this.init.partialsNow?.()) {
+        this.descending = true;
+        return this.reference(id, kind, size, parent, executable, open);
+      }
       this.checked.add(key);
       return undefined;
     }
@@ -323,7 +338,7 @@ export class ObjectFetcher {
     const where = transport.describe(path);
     const signal = this.abort.signal;
     const space = this.init.space;
-    if (node.kind === 'blob' && this.init.descend && checkPresent(store, node.id, 'blob', node.size, `blob ${node.id}`)) {
+    if (node.kind === 'blob' && this.descending && checkPresent(store, node.id, 'blob', node.size, `blob ${node.id}`)) {
       // Completing a partial commit while its view fetches files on read: one the view brought since the
       // walk is not downloaded again.
       node.elsewhere = true;

@@ -16,10 +16,11 @@ import { DEFAULT_PROFILE, listGenerations } from '../system/profiles.js';
 import { readOrigin } from '../system/generations/published.js';
 import { assertLocalRepository, getRemote, isHttpUrl, listRemotes } from './config.js';
 import { checkPresent } from './present.js';
-import { clearPartial, markPartial, readPartials } from '../repo/partial.js';
+import { clearPartial, hasPartials, markPartial, readPartials } from '../repo/partial.js';
+import { publishShown } from './complete.js';
 import { assertViewForLazy } from '../system/activation/activate.js';
 import { cacheSummary } from './accepted.js';
-import { ObjectFetcher } from './fetch-objects.js';
+import { ObjectFetcher, type ObjectFetcherInit } from './fetch-objects.js';
 import { fetchPack, usablePack } from './fetch-pack.js';
 import { DiskSpace, isNoSpace } from './disk-space.js';
 import { checkHash } from './install.js';
@@ -257,7 +258,7 @@ async function fetchCommitsInto(
   repo: Repo,
   transport: Transport,
   commits: ObjectId[],
-  init: { jobs: number; space: DiskSpace; prefetched?: Map<ObjectId, Buffer>; lazy?: boolean; onLazyCommit?: (id: ObjectId) => void; descend?: boolean },
+  init: Pick<ObjectFetcherInit, 'jobs' | 'prefetched' | 'lazy' | 'onLazyCommit' | 'descend' | 'partialsNow'> & { jobs: number; space: DiskSpace },
   result: InstallFromRemoteResult,
   report: (p: Partial<PullProgress>) => void,
 ): Promise<{ objects: number; bytes: number }> {
@@ -454,8 +455,12 @@ export async function installFromRemotes(repo: Repo, specs: PackageSpec[], opts:
           // Recorded before the first tree is stored (repo/partial.ts).
           if (lazy) markPartial(repo.path, repo.tmpDir, missing, [remote]);
           const onLazyCommit = (id: ObjectId) => markPartial(repo.path, repo.tmpDir, [id], [remote]);
-          await fetchCommitsInto(repo, t, missing, { jobs, space, prefetched, lazy, onLazyCommit, descend: !lazy && partials.size > 0 }, result, report);
-          if (!lazy) clearPartial(repo.path, missing.filter((id) => partials.has(id)));
+          await fetchCommitsInto(repo, t, missing, { jobs, space, prefetched, lazy, onLazyCommit, descend: !lazy && partials.size > 0, partialsNow: () => hasPartials(repo.path) }, result, report);
+          if (!lazy) {
+            const completed = missing.filter((id) => partials.has(id));
+            for (const id of completed) publishShown(repo, id);
+            clearPartial(repo.path, completed);
+          }
         }
         const moves = [];
         for (const c of list) {

@@ -17,7 +17,8 @@ import { checkHash } from './install.js';
 import { type Bases, checkPresent } from './present.js';
 import { acceptSummary, type AcceptOptions, cacheSummary } from './accepted.js';
 import { healQuarantined } from './repair.js';
-import { clearPartial, markPartial, readPartials } from '../repo/partial.js';
+import { clearPartial, hasPartials, markPartial, readPartials } from '../repo/partial.js';
+import { publishShown } from './complete.js';
 import { commitSigPath, deltaName, deltaPath, objectPath, SUMMARY_PATH, SUMMARY_SIG_PATH } from './layout.js';
 import { type FetchedSummary, keepUpstreamSummary, type KeptSummary } from './mirror.js';
 import { parsePublicKey, verifySignature } from './sign.js';
@@ -363,6 +364,7 @@ async function fetchObjects(ctx: PullContext, tips: ObjectId[], prefetched: Map<
     lazy: opts.lazy === true,
     onLazyCommit: (id) => markPartial(repo.path, repo.tmpDir, [id], [opts.remote]),
     descend: !opts.lazy && partials.size > 0,
+    partialsNow: () => hasPartials(repo.path),
     onProgress: (p) => report({ phase: 'objects', objects: result.fetched.objects + p.stored, wanted: result.fetched.objects + p.wanted, totalBytes: undefined }),
   });
   try {
@@ -372,8 +374,13 @@ async function fetchObjects(ctx: PullContext, tips: ObjectId[], prefetched: Map<
     result.fetched.bytes += fetcher.progress.bytes;
     if (opts.lazy) result.lazy = { objects: (result.lazy?.objects ?? 0) + fetcher.skipped.objects, bytes: (result.lazy?.bytes ?? 0) + fetcher.skipped.bytes };
   }
-  // Every blob under each tip is stored now (the walk went through stored trees too).
-  if (!opts.lazy) clearPartial(repo.path, missing.filter((id) => partials.has(id)));
+  // Every blob under each tip is stored now (the walk went through stored trees too); those the view
+  // stored private and a tree shows to others are published, as trove fetch does.
+  if (!opts.lazy) {
+    const completed = missing.filter((id) => partials.has(id));
+    for (const id of completed) publishShown(repo, id);
+    clearPartial(repo.path, completed);
+  }
 }
 
 /**

@@ -250,9 +250,12 @@ export async function fsck(repo: Repo, opts: FsckOptions): Promise<FsckReport> {
     } else if (!isPublicMode(st.mode) && shown.has(id)) report.unpublished.push(id);
   };
 
+  /** Trees walked under partial commits: not recorded as clean, since blobs below them are still to come. */
+  const lazyTrees = new Set<ObjectId>();
   const checkTree = (id: ObjectId, where: string, lazy = false): void => {
     if (seen.tree.has(id)) return;
     seen.tree.add(id);
+    if (lazy) lazyTrees.add(id);
     if (trusted(id)) {
       report.unchangedSince!.trees++;
       return;
@@ -336,7 +339,7 @@ export async function fsck(repo: Repo, opts: FsckOptions): Promise<FsckReport> {
   for (const w of walks) if (w.lazy) checkTree(w.tree, w.where, true);
   for (const w of walks) if (!w.lazy) checkTree(w.tree, w.where);
   report.ok = report.problems.length === 0;
-  await recordClean(repo, report.ok ? { started, trees: [...seen.tree] } : null);
+  await recordClean(repo, report.ok ? { started, trees: [...seen.tree].filter((t) => !lazyTrees.has(t)) } : null);
   return report;
 }
 

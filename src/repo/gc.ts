@@ -6,7 +6,7 @@ import { isErrno, isSystemError, isTroveError } from '../util/errors.js';
 import { decodeCommit, decodeTree } from '../format/codec.js';
 import type { ObjectId } from '../util/hash.js';
 import type { Repo } from './repo.js';
-import { clearPartial, clearTraces, readPartials } from './partial.js';
+import { clearPartial, clearTraces, hasPartials, readPartials } from './partial.js';
 import { limiter } from '../util/limiter.js';
 import type { Root, RootSource } from './roots.js';
 import { crashPoint } from '../util/crash-point.js';
@@ -537,7 +537,9 @@ export async function gc(repo: Repo, opts: GcOptions): Promise<GcReport> {
     const undecodable: GcReport['undecodable'] = [];
     // When the store's count is known, the last gc's record may show that nothing is garbage
     // without reading what it covers; otherwise (or when it does not match) the full mark.
-    const counted = opts.full ? undefined : countedObjects(repo);
+    // The count takes reachable objects missing from the store on both sides; the blobs a partial commit
+    // lacks are many and come and go, so while any commit is partial the store is listed.
+    const counted = opts.full || hasPartials(repo.path) ? undefined : countedObjects(repo);
     const rec = counted === undefined ? undefined : readReach(repo);
     let again = rec ? markAgain(repo, roots, rec, opts.onProgress) : undefined;
     if (again && again.count !== counted) again = undefined;
