@@ -575,6 +575,19 @@ describe.skipIf(skipFuse())('lazy installs: files fetched by the view on first r
     }
   });
 
+  it('an install that is not lazy completes the lazily installed packages it keeps, and builds a complete generation', async () => {
+    const q = await lazyClient('q', main.url, ['lz']);
+    expect(partialRecords(q.repo)).toContain(pkgCommit.lz);
+    const r = await trove(['--repo', q.repo, 'install', 'tr', '--no-deps', '--link', q.link, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const gen = (JSON.parse(r.stdout) as InstallJson).install!.commit;
+    expect(partialRecords(q.repo)).not.toContain(pkgCommit.lz);
+    expect(partialRecords(q.repo)).not.toContain(gen);
+    for (const f of [...LZ, ...TR]) expect(stored(q.repo, sha256(f.bytes))).toBe(true);
+    // Complete: a plain switch to it needs no --lazy.
+    await troveOk(q.repo, 'switch', gen.slice(0, 12), '--link', q.link);
+  });
+
   it('a trace makes the view fetch the files it names as soon as the commit is first read', async () => {
     const c = await newClient('p', main.url);
     await mountView(c.repo, c.mnt);

@@ -1,5 +1,5 @@
 import { rm } from 'node:fs/promises';
-import { corrupt, notFound } from '../util/errors.js';
+import { corrupt, ioError, notFound } from '../util/errors.js';
 import { decodeCommit, decodeTree } from '../format/codec.js';
 import type { ObjectId } from '../util/hash.js';
 import { limiter } from '../util/limiter.js';
@@ -16,8 +16,8 @@ import { DEFAULT_PROFILE, listGenerations } from '../system/profiles.js';
 import { readOrigin } from '../system/generations/published.js';
 import { assertLocalRepository, getRemote, isHttpUrl, listRemotes } from './config.js';
 import { checkPresent } from './present.js';
-import { clearPartial, hasPartials, markPartial, readPartials } from '../repo/partial.js';
-import { publishShown } from './complete.js';
+import { clearPartial, hasPartials, markPartial, readPartial, readPartials } from '../repo/partial.js';
+import { completePartials, publishShown } from './complete.js';
 import { assertViewForLazy } from '../system/activation/activate.js';
 import { cacheSummary } from './accepted.js';
 import { ObjectFetcher, type ObjectFetcherInit } from './fetch-objects.js';
@@ -472,6 +472,19 @@ export async function installFromRemotes(repo: Repo, specs: PackageSpec[], opts:
       }
     } finally {
       await release();
+    }
+    // A package of the plan stored lazily before and not fetched above (a local candidate: a package of the
+    // base generation, say) is completed from the remotes its record names, so that this install, which
+    // is not lazy, builds a complete generation.
+    if (!lazy) {
+      const kept = [...plan.packages.map((r) => r.candidate.commit), ...base.map((p) => p.commit)];
+      const left = [...new Set(kept)].filter((id) => readPartial(repo.path, id) !== undefined);
+      if (left.length > 0) {
+        const done = await completePartials(repo, { commits: left, ...opts, onProgress: opts.onProgress, onNotice: opts.onNotice });
+        result.fetched.objects += done.fetched.objects;
+        result.fetched.bytes += done.fetched.bytes;
+        if (done.remaining.length > 0) throw ioError(`packages ${done.remaining.join(', ')} are partial and their files could not be fetched; run trove fetch, or install --lazy`);
+      }
     }
     const stored = candidates.filter((c) => repo.store.hasSync(c.commit));
     result.install = await installPackages(repo, specs, { profile, noDeps: opts.noDeps, activate: opts.activate, candidates: stored, lazy });
