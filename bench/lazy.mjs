@@ -29,6 +29,7 @@ import { pathToFileURL } from 'node:url';
 import { aptClosure, getAptDebs } from '../scripts/apt-closure.mjs';
 import { BenchError, human, log, median, rmrf, run as runCmd, syncDisk, timeCmd } from './lib.mjs';
 import { startNginx } from './pull.mjs';
+import { copyRepo } from './scale.mjs';
 import { table } from './report.mjs';
 import { REPO_ROOT } from './tools.mjs';
 
@@ -188,17 +189,6 @@ function delta(after, before) {
 }
 
 const daemonDelta = (a, b) => (a && b ? { counts: delta(a.counts, b.counts), ms: delta(a.ms, b.ms) } : undefined);
-
-/** A copy of a repository: objects hard-linked (`cp -al`), everything else but the index copied (as bench/scale.mjs does). */
-function copyRepo(src, dest) {
-  mkdirSync(dest, { recursive: true });
-  runCmd('cp', ['-al', join(src, 'objects'), join(dest, 'objects')]);
-  for (const e of readdirSync(src)) {
-    if (e === 'objects' || e === 'index' || e === 'tmp') continue;
-    runCmd('cp', ['-a', join(src, e), join(dest, e)]);
-  }
-  mkdirSync(join(dest, 'tmp'), { recursive: true });
-}
 
 /** The cached 1,000-package repository of the group `scale`; generated through that group when missing. */
 async function scaleRepo(cache) {

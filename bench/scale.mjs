@@ -445,7 +445,7 @@ async function writeUpdate(repoDir, spec) {
 }
 
 /** A copy of a repository: objects hard-linked (`cp -al`), everything else but the index copied. */
-function copyRepo(src, dest) {
+export function copyRepo(src, dest) {
   mkdirSync(dest, { recursive: true });
   runCmd('cp', ['-al', join(src, 'objects'), join(dest, 'objects')]);
   for (const e of readdirSync(src)) {

@@ -6,7 +6,6 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { getPriority } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,7 +13,7 @@ import { readCommit, readTree } from '../src/repo/objects.js';
 import { Repo } from '../src/repo/repo.js';
 import { runTrove, TROVE_BIN, trove, troveOk } from './helpers/cli.js';
 import { alive, mountpoints, skipFuse, until } from './helpers/fuse.js';
-import { type Nginx, objectRequests, startNginx } from './helpers/nginx.js';
+import { accepting, type Nginx, objectRequests, startNginx } from './helpers/nginx.js';
 import { tmpdir } from './helpers/tmp.js';
 
 const sha256 = (b: string | Buffer) => createHash('sha256').update(b).digest('hex');
@@ -145,18 +144,6 @@ async function fsck(repo: string): Promise<FsckJson> {
 
 async function statusOf(repo: string): Promise<StatusJson> {
   return JSON.parse(await troveOk(repo, 'status', '--json')) as StatusJson;
-}
-
-/** Whether something accepts TCP connections on 127.0.0.1:`port`. */
-function accepting(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const sock = connect(port, '127.0.0.1');
-    sock.once('connect', () => {
-      sock.destroy();
-      resolve(true);
-    });
-    sock.once('error', () => resolve(false));
-  });
 }
 
 /** The command line of a process (that of a test nginx names its config: root, port and access log). */
