@@ -571,6 +571,9 @@ describe.skipIf(skipFuse())('lazy installs: files fetched by the view on first r
     expect(partialRecords(q.repo)).not.toContain(pkgCommit.lz);
     expect(partialRecords(q.repo)).not.toContain(gen);
     for (const f of [...LZ, ...TR]) expect(stored(q.repo, sha256(f.bytes))).toBe(true);
+    // The lazy generation before lacks nothing now either: its record went, and a plain switch takes it.
+    expect(partialRecords(q.repo)).toEqual([]);
+    await troveOk(q.repo, 'switch', q.gen.slice(0, 12), '--link', q.link);
     // Complete: a plain switch to it needs no --lazy.
     await troveOk(q.repo, 'switch', gen.slice(0, 12), '--link', q.link);
   });

@@ -68,6 +68,22 @@ function remainingOfOr(repo: Repo, commit: ObjectId): number {
   }
 }
 
+/**
+ * Drops the records of stored partial commits that lack nothing any more
+ * (their files came with other commits: a generation whose packages were
+ * completed, say), publishing what their trees show. Returns them.
+ */
+export function dropCompleted(repo: Repo, skip: ReadonlySet<ObjectId> = new Set()): ObjectId[] {
+  const done: ObjectId[] = [];
+  for (const commit of readPartials(repo.path).keys()) {
+    if (skip.has(commit) || !repo.store.hasSync(commit) || remainingOfOr(repo, commit) !== 0) continue;
+    publishShown(repo, commit);
+    clearPartial(repo.path, [commit]);
+    done.push(commit);
+  }
+  return done;
+}
+
 /** A rank that puts the blobs `rank` names after every other, in its order. */
 function lastOf(rank: Map<ObjectId, number>): Map<ObjectId, number> {
   return new Map([...rank].map(([id, i]) => [id, Number.MAX_SAFE_INTEGER / 2 + i]));

@@ -17,7 +17,7 @@ import { readOrigin } from '../system/generations/published.js';
 import { assertLocalRepository, getRemote, isHttpUrl, listRemotes } from './config.js';
 import { checkPresent } from './present.js';
 import { clearPartial, hasPartials, markPartial, readPartial, readPartials } from '../repo/partial.js';
-import { completePartials, publishShown } from './complete.js';
+import { completePartials, dropCompleted, publishShown } from './complete.js';
 import { assertViewForLazy } from '../system/activation/activate.js';
 import { cacheSummary } from './accepted.js';
 import { ObjectFetcher, type ObjectFetcherInit } from './fetch-objects.js';
@@ -484,6 +484,13 @@ export async function installFromRemotes(repo: Repo, specs: PackageSpec[], opts:
         result.fetched.objects += done.fetched.objects;
         result.fetched.bytes += done.fetched.bytes;
         if (done.remaining.length > 0) throw ioError(`packages ${done.remaining.join(', ')} are partial and their files could not be fetched; run trove fetch, or install --lazy`);
+        // Generations built from them earlier may lack nothing now: their records go too.
+        const held = await repo.lock('shared');
+        try {
+          dropCompleted(repo);
+        } finally {
+          await held();
+        }
       }
     }
     const stored = candidates.filter((c) => repo.store.hasSync(c.commit));
