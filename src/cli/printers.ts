@@ -10,6 +10,11 @@ import { print, say } from './context.js';
  * command module imports these, never another command module.
  */
 
+/** `N file` or `N files`. */
+export function files(n: number): string {
+  return `${n} file${n === 1 ? '' : 's'}`;
+}
+
 /** Human-readable byte count. */
 export function bytes(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];

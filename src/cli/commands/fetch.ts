@@ -8,7 +8,7 @@ import { readPartials } from '../../repo/partial.js';
 import { resolveActivation } from '../../system/activation/activate.js';
 import { DEFAULT_PROFILE } from '../../system/profiles.js';
 import { print, printJson, say, withRepo } from '../context.js';
-import { bytes } from '../printers.js';
+import { bytes, files } from '../printers.js';
 import { withMeter } from '../progress.js';
 import { type NetworkFlags, networkOptions, transportOf } from '../options.js';
 import { ioError, usage } from '../../util/errors.js';
@@ -73,9 +73,9 @@ export function register(program: Command): void {
       });
       if (opts.json) printJson(r);
       else {
-        for (const c of r.completed) print(`complete: ${c.commit}${c.remote ? ` (${c.objects} files, ${bytes(c.bytes)} from ${c.remote})` : ''}`);
+        for (const c of r.completed) print(`complete: ${c.commit}${c.remote ? ` (${files(c.objects)}, ${bytes(c.bytes)} from ${c.remote})` : ''}`);
         for (const c of r.remaining) print(`still partial: ${c}`);
-        say(`fetched ${r.fetched.objects} files (${bytes(r.fetched.bytes)}) in ${r.seconds.toFixed(2)} s; ${r.remaining.length ? `${r.remaining.length} commits still partial` : 'nothing left to fetch'}`);
+        say(`fetched ${files(r.fetched.objects)} (${bytes(r.fetched.bytes)}) in ${r.seconds.toFixed(2)} s; ${r.remaining.length ? `${r.remaining.length} commits still partial` : 'nothing left to fetch'}`);
       }
       if (r.remaining.length) throw ioError(`${r.remaining.length} commits are still partial: their remotes failed (see the notices above); run trove fetch again`);
     });

@@ -6,7 +6,7 @@ import { repair, type RepairReport } from '../../remote/repair.js';
 import { detail, note, print, printJson, say, withRepo } from '../context.js';
 import { withMeter } from '../progress.js';
 import type { RootSource } from '../../repo/roots.js';
-import { bytes } from '../printers.js';
+import { bytes, files } from '../printers.js';
 
 function problemLine(p: FsckProblem): string {
   if (p.id === undefined) return `${p.problem}: ${p.where}: ${p.detail}`;
@@ -86,7 +86,7 @@ export function register(program: Command): void {
         for (const p of report.problems) print(problemLine(p));
         say(`${report.objects} objects (${bytes(report.bytes)}); ${report.commits} commits, ${report.trees} trees, ${report.blobs} blobs reachable`);
         const nf = report.notFetched;
-        if (nf.objects > 0) say(`not yet fetched: ${nf.objects} files (${bytes(nf.bytes)}) of ${nf.commits.length} partial commits (the view fetches them on read; trove fetch brings the rest)`);
+        if (nf.objects > 0) say(`not yet fetched: ${files(nf.objects)} (${bytes(nf.bytes)}) of ${nf.commits.length} partial commit${nf.commits.length === 1 ? '' : 's'} (the view fetches them on read; trove fetch brings the rest)`);
         if (report.since !== null && report.unchangedSince) {
           say(`unchanged since the clean fsck of ${new Date(report.since * 1000).toISOString()}: ${report.unchangedSince.objects} objects, ${report.unchangedSince.trees} trees (not checked again)`);
         }

@@ -6,7 +6,7 @@ import { installPackages } from '../../system/generations/install.js';
 import { parsePackageSpec } from '../../system/packages/spec.js';
 import { DEFAULT_PROFILE } from '../../system/profiles.js';
 import { print as printData, printJson, say, withRepo } from '../context.js';
-import { bytes, printActivation, printBuild } from '../printers.js';
+import { bytes, files, printActivation, printBuild } from '../printers.js';
 import { withMeter } from '../progress.js';
 import { numbered, numberedOrNull } from '../json.js';
 import { NO_UPDATE_SUMMARY, SUMMARY_HELP, SUMMARY_KEY, type SummaryOpts, summaryKeyOf, updateSummaryAfter } from '../summary-refresh.js';
@@ -95,7 +95,7 @@ export function register(program: Command): void {
       if (r.remote) {
         printPlan(r.remote);
         if (!r.remote.dryRun) say(`fetched ${r.remote.fetched.objects} objects (${bytes(r.remote.fetched.bytes)}); ${r.remote.transfer.requests} requests, ${bytes(r.remote.transfer.bytes)} received`);
-        if (r.remote.lazy) say(`not fetched: the ${r.remote.lazy.objects} files (${bytes(r.remote.lazy.bytes)}) the new trees name; the view fetches those it lacks as they are read, trove fetch --wait brings the rest`);
+        if (r.remote.lazy) say(`not fetched: the ${files(r.remote.lazy.objects)} (${bytes(r.remote.lazy.bytes)}) the new trees name; the view fetches those it lacks as they are read, trove fetch --wait brings the rest`);
       }
       if (!built) return;
       printBuild(built);

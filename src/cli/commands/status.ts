@@ -4,7 +4,7 @@ import { publishedStatus } from '../../remote/published-status.js';
 import { DEFAULT_PROFILE } from '../../system/profiles.js';
 import { print, printJson, withRepoAt } from '../context.js';
 import { type DirectCommand, registerDirect } from '../direct.js';
-import { bytes, shortId } from '../printers.js';
+import { bytes, files, shortId } from '../printers.js';
 import { numberedOrNull } from '../json.js';
 
 export const command: DirectCommand<{ profile: string; remoteCheck?: boolean; json?: boolean }> = {
@@ -51,7 +51,7 @@ export const command: DirectCommand<{ profile: string; remoteCheck?: boolean; js
     }
     if (s.notFetched) {
       const nf = s.notFetched;
-      print(`lazy        ${nf.objects} files (${bytes(nf.bytes)}) still on ${nf.remotes.join(', ') || 'its remote'}, fetched as they are read; trove fetch brings the rest`);
+      print(`lazy        ${files(nf.objects)} (${bytes(nf.bytes)}) still on ${nf.remotes.join(', ') || 'its remote'}, fetched as they are read; trove fetch brings the rest`);
     }
     print(`since       ${new Date(a.time * 1000).toISOString()}`);
     print(`link        ${a.link}`);

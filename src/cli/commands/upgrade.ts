@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { upgrade } from '../../remote/upgrade.js';
 import { DEFAULT_PROFILE } from '../../system/profiles.js';
 import { print, printJson, say, withRepo } from '../context.js';
-import { bytes, printActivation, shortId } from '../printers.js';
+import { bytes, files, printActivation, shortId } from '../printers.js';
 import { withMeter } from '../progress.js';
 import { type NetworkFlags, networkOptions, transportOf } from '../options.js';
 import { numbered } from '../json.js';
@@ -74,7 +74,7 @@ export function register(program: Command): void {
           `fetched ${r.fetched.objects} objects (${bytes(r.fetched.bytes)})${via}; ` +
             `${r.transfer?.requests ?? 0} requests, ${bytes(r.transfer?.bytes ?? 0)} received in ${r.seconds.toFixed(2)} s`,
         );
-        if (r.lazy) say(`not fetched: the ${r.lazy.objects} files (${bytes(r.lazy.bytes)}) the new trees name; the view fetches those it lacks as they are read, trove fetch --wait brings the rest`);
+        if (r.lazy) say(`not fetched: the ${files(r.lazy.objects)} (${bytes(r.lazy.bytes)}) the new trees name; the view fetches those it lacks as they are read, trove fetch --wait brings the rest`);
       }
       if (r.activation) printActivation(r.activation);
     });
