@@ -708,6 +708,9 @@ describe.skipIf(skipFuse())('lazy upgrades, switches and bisects of published ge
     expectBytes(await cat(join(c.link, APP)), Buffer.from(appOf(4)));
     expect(blobRequests([data, app4]).length).toBe(1);
     expect(stored(c.repo, data)).toBe(false);
+    const lazyOf = async () =>
+      (JSON.parse(await troveOk(c.repo, 'gen', 'list', '--json')) as { generation: number; lazy: boolean }[]).find((g) => g.generation === up.generation)!.lazy;
+    expect(await lazyOf()).toBe(true);
     // Generation 1 here is the partial one: switching back to it needs --lazy, or its files.
     await troveOk(c.repo, 'switch', '--lazy', String(up.generation), '--link', c.link);
     const plain = await trove(['--repo', c.repo, 'switch', String(up.generation), '--link', c.link]);
@@ -717,6 +720,7 @@ describe.skipIf(skipFuse())('lazy upgrades, switches and bisects of published ge
     await troveOk(c.repo, 'upgrade', '--link', c.link);
     expect(partialRecords(c.repo)).toEqual([]);
     expect(stored(c.repo, data)).toBe(true);
+    expect(await lazyOf()).toBe(false);
     await troveOk(c.repo, 'switch', String(up.generation), '--link', c.link);
   });
 

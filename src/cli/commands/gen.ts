@@ -89,7 +89,8 @@ export function register(program: Command): void {
         print(
           `${r.active ? '*' : ' '} ${String(r.number).padStart(4)}  ${shortId(r.commit)}  ${new Date(r.timestamp * 1000).toISOString()}  ` +
             `${r.packages.length} packages  ${changes.join(' ') || '(no package changes)'}` +
-            (r.origin ? `  (from ${r.origin.remote} generation ${r.origin.generation})` : ''),
+            (r.origin ? `  (from ${r.origin.remote} generation ${r.origin.generation})` : '') +
+            (r.lazy ? '  (lazy: files still on the remote; switch --lazy, or trove fetch)' : ''),
         );
       }
     });

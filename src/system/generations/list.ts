@@ -8,6 +8,7 @@ import { readCommit } from '../../repo/objects.js';
 import { packageLabel } from '../packages/model.js';
 import { type GenerationOrigin, readOrigin } from './published.js';
 import { DEFAULT_PROFILE, listGenerations, listProfiles, readActive } from '../profiles.js';
+import { readPartial } from '../../repo/partial.js';
 
 export interface GenerationRow {
   number: number;
@@ -26,6 +27,8 @@ export interface GenerationRow {
   conflicts: Conflict[];
   /** Where it came from, when `trove upgrade` recorded it from a remote. */
   origin: GenerationOrigin | null;
+  /** Partial (installed or upgraded --lazy): its files are still on the remotes its record names, which a switch needs --lazy for. */
+  lazy: boolean;
 }
 
 /**
@@ -64,6 +67,7 @@ export async function listGenerationRows(repo: Repo, opts: { profile?: string } 
       changed: d.changed,
       conflicts: c.generation?.conflicts ?? [],
       origin: await readOrigin(repo, profile, g.number, g.commit),
+      lazy: readPartial(repo.path, g.commit) !== undefined,
     });
     prev = c.generation;
   }
