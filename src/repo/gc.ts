@@ -1,5 +1,5 @@
 import { type OnProgress, progressOf } from '../util/progress.js';
-import { closeSync, constants, lstatSync, openSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { closeSync, constants, lstatSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isErrno, isSystemError, isTroveError } from '../util/errors.js';
@@ -12,6 +12,7 @@ import type { Root, RootSource } from './roots.js';
 import { crashPoint } from '../util/crash-point.js';
 import { mountsUnder, unmount } from '../util/mount-table.js';
 import { tempName, writeFileAtomicSync } from '../util/fs-atomic.js';
+import { listDirSync } from '../util/path-exists.js';
 import { type Commit, MAX_META } from '../format/types.js';
 import { IdPrefixSet } from '../util/id-set.js';
 import { forgetReach, PrefixList, type ReachRecord, readReach, writeReach } from './reach.js';
@@ -488,15 +489,6 @@ function sweepVariants(repo: Repo, dryRun: boolean, onRemove: GcOptions['onRemov
     }
   }
   return out;
-}
-
-function listDirSync(path: string): string[] {
-  try {
-    return readdirSync(path);
-  } catch (err) {
-    if (isErrno(err, 'ENOENT')) return [];
-    throw err;
-  }
 }
 
 /**

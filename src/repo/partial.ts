@@ -1,8 +1,9 @@
-import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { isErrno, usage } from '../util/errors.js';
 import { isObjectId, type ObjectId } from '../util/hash.js';
 import { writeFileAtomicSync } from '../util/fs-atomic.js';
+import { listDirSync } from '../util/path-exists.js';
 import { decodeCommit, decodeTree } from '../format/codec.js';
 import type { GetSyncStore, ObjectFiles } from '../store/types.js';
 
@@ -33,14 +34,7 @@ const recordPath = (repoPath: string, commit: ObjectId) => join(repoPath, PARTIA
 /** Every partial commit of the repository with its record; an unreadable record counts, expected from no remote. */
 export function readPartials(repoPath: string): Map<ObjectId, PartialRecord> {
   const out = new Map<ObjectId, PartialRecord>();
-  let names: string[];
-  try {
-    names = readdirSync(join(repoPath, PARTIAL_DIR));
-  } catch (err) {
-    if (isErrno(err, 'ENOENT')) return out;
-    throw err;
-  }
-  for (const name of names) {
+  for (const name of listDirSync(join(repoPath, PARTIAL_DIR))) {
     if (!isObjectId(name)) continue;
     const rec = readPartial(repoPath, name);
     if (rec) out.set(name, rec);
@@ -98,12 +92,7 @@ export function assertNotPartial(repoPath: string, commit: ObjectId): void {
 
 /** True when some commit of the repository is partial. */
 export function hasPartials(repoPath: string): boolean {
-  try {
-    return readdirSync(join(repoPath, PARTIAL_DIR)).some((n) => isObjectId(n));
-  } catch (err) {
-    if (isErrno(err, 'ENOENT')) return false;
-    throw err;
-  }
+  return listDirSync(join(repoPath, PARTIAL_DIR)).some((n) => isObjectId(n));
 }
 
 /** Records `commits` as partial, expected from `remotes` (merged with what an existing record names). */
@@ -182,14 +171,7 @@ export function traceRank(repoPath: string, commit: ObjectId): Map<ObjectId, num
 
 /** Removes the traces of the commits `gone` says are gone. */
 export function clearTraces(repoPath: string, gone: (commit: ObjectId) => boolean): void {
-  let names: string[];
-  try {
-    names = readdirSync(join(repoPath, TRACES_DIR));
-  } catch (err) {
-    if (isErrno(err, 'ENOENT')) return;
-    throw err;
-  }
-  for (const n of names) if (isObjectId(n) && gone(n)) rmSync(join(repoPath, TRACES_DIR, n), { force: true });
+  for (const n of listDirSync(join(repoPath, TRACES_DIR))) if (isObjectId(n) && gone(n)) rmSync(join(repoPath, TRACES_DIR, n), { force: true });
 }
 
 /** The bytes of `traces/<commit>`, or undefined when the view recorded none. */
@@ -213,13 +195,7 @@ export function writeTraceFile(repoPath: string, tmpDir: string, commit: ObjectI
  */
 export function traceEntries(repoPath: string, commit: ObjectId): { id: ObjectId; size?: number }[] {
   const dir = join(repoPath, TRACES_DIR);
-  let names: string[];
-  try {
-    names = readdirSync(dir).filter((n) => isObjectId(n));
-  } catch (err) {
-    if (isErrno(err, 'ENOENT')) return [];
-    throw err;
-  }
+  const names = listDirSync(dir).filter((n) => isObjectId(n));
   const mtime = (n: string) => statSync(join(dir, n), { throwIfNoEntry: false })?.mtimeMs ?? 0;
   const ordered = names.filter((n) => n !== commit).sort((a, b) => mtime(b) - mtime(a));
   if (names.includes(commit)) ordered.unshift(commit);

@@ -1,3 +1,4 @@
+import { readdirSync } from 'node:fs';
 import { access, lstat } from 'node:fs/promises';
 import { isErrno } from './errors.js';
 
@@ -18,6 +19,16 @@ export async function isDirectory(path: string): Promise<boolean> {
     return (await lstat(path)).isDirectory();
   } catch (err) {
     if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) return false;
+    throw err;
+  }
+}
+
+/** The names in directory `path`, or none when it does not exist; other errors are thrown. */
+export function listDirSync(path: string): string[] {
+  try {
+    return readdirSync(path);
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return [];
     throw err;
   }
 }
