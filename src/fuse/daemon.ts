@@ -11,10 +11,9 @@ import type { GetStore, GetSyncStore, ObjectFiles } from '../store/types.js';
 import { BlobReader } from './blobs.js';
 import type { LazyFetcher } from './lazy-fetch.js';
 import { AccessTrace } from './trace.js';
-import { hasPartials, traceEntries } from '../repo/partial.js';
+import { commitFiles, hasPartials, traceEntries } from '../repo/partial.js';
 import type { InstallTarget } from '../remote/install.js';
 import type { ObjectId } from '../util/hash.js';
-import { decodeCommit, decodeTree } from '../format/codec.js';
 import { RequestCounts } from './counts.js';
 import { type FuseHandlers, getBaseHandlers } from './handlers.js';
 import { abortConnection, connectionIno, fuseConnection, fusermount, mountState } from './mountpoint.js';
@@ -61,23 +60,14 @@ export function storeAt(path: string): RepoLike {
 
 /**
  * The files of a commit, by blob id, with their size and whether an entry is
- * executable: a walk of its trees with blocking reads, a hundred trees at a
- * time between turns of the event loop, so requests are answered meanwhile.
+ * executable (commitFiles), a thousand at a time between turns of the event
+ * loop, so requests are answered meanwhile.
  */
 async function filesOf(store: GetSyncStore, commit: ObjectId): Promise<Map<ObjectId, { size: number; executable: boolean }>> {
   const out = new Map<ObjectId, { size: number; executable: boolean }>();
-  const seen = new Set<ObjectId>();
-  const stack = [decodeCommit(store.getSync(commit)).tree];
-  let n = 0;
-  while (stack.length > 0) {
-    const id = stack.pop()!;
-    if (seen.has(id)) continue;
-    seen.add(id);
-    for (const e of decodeTree(store.getSync(id)).entries) {
-      if (e.kind === 'dir') stack.push(e.id!);
-      else if (e.kind === 'file' && !out.has(e.id!)) out.set(e.id!, { size: e.size!, executable: (e.mode & 0o111) !== 0 });
-    }
-    if (++n % 100 === 0) await new Promise((r) => setImmediate(r));
+  for (const e of commitFiles(store, commit)) {
+    out.set(e.id!, { size: e.size!, executable: (e.mode & 0o111) !== 0 });
+    if (out.size % 1000 === 0) await new Promise((r) => setImmediate(r));
   }
   return out;
 }

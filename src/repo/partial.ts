@@ -6,6 +6,7 @@ import { writeFileAtomicSync } from '../util/fs-atomic.js';
 import { listDirSync } from '../util/path-exists.js';
 import { decodeCommit, decodeTree } from '../format/codec.js';
 import type { GetSyncStore, ObjectFiles } from '../store/types.js';
+import type { TreeEntry } from '../format/types.js';
 
 /**
  * Partial commits (docs/distribution.md, "Lazy installs"): commits stored
@@ -66,13 +67,7 @@ export function readPartial(repoPath: string, commit: ObjectId): PartialRecord |
  * and only the view can show it (fetching them on read).
  */
 export function assertComplete(repoPath: string, commit: ObjectId): void {
-  const rec = readPartial(repoPath, commit);
-  if (!rec) return;
-  throw usage(
-    `commit ${commit} is partial: its files are still on ${rec.remotes.join(', ') || 'a remote'} (a lazy install or upgrade), ` +
-      `so it can be shown only through the view; run trove mount first, or bring its files with: trove fetch --wait`,
-    { id: commit },
-  );
+  refusePartial(repoPath, commit, ' (a lazy install or upgrade), so it can be shown only through the view; run trove mount first, or bring its files with: trove fetch --wait');
 }
 
 /**
@@ -81,13 +76,13 @@ export function assertComplete(repoPath: string, commit: ObjectId): void {
  * as they are read.
  */
 export function assertNotPartial(repoPath: string, commit: ObjectId): void {
+  refusePartial(repoPath, commit, `; trove fetch ${commit.slice(0, 12)} brings them first, or activate it with --lazy (trove switch --lazy) to run it through the view as they arrive`);
+}
+
+/** E_USAGE naming where a partial commit's files are, then `what to do`; nothing when `commit` is complete. */
+function refusePartial(repoPath: string, commit: ObjectId, whatToDo: string): void {
   const rec = readPartial(repoPath, commit);
-  if (!rec) return;
-  throw usage(
-    `commit ${commit} is partial: its files are still on ${rec.remotes.join(', ') || 'a remote'}; ` +
-      `trove fetch ${commit.slice(0, 12)} brings them first, or activate it with --lazy (trove switch --lazy) to run it through the view as they arrive`,
-    { id: commit },
-  );
+  if (rec) throw usage(`commit ${commit} is partial: its files are still on ${rec.remotes.join(', ') || 'a remote'}${whatToDo}`, { id: commit });
 }
 
 /** True when some commit of the repository is partial. */
@@ -128,26 +123,35 @@ export function inheritPartial(repoPath: string, tmpDir: string, commit: ObjectI
   return partial;
 }
 
-/** The blobs of a partial commit still missing from the store (each counted once). */
-export function remainingOf(repo: { store: GetSyncStore & Pick<ObjectFiles, 'pathOf'> }, commit: ObjectId): { objects: number; bytes: number } {
-  const out = { objects: 0, bytes: 0 };
+/**
+ * Each file entry of a commit whose blob was not met before under it (so each
+ * blob once), walking its trees with blocking reads.
+ */
+export function* commitFiles(store: GetSyncStore, commit: ObjectId): Generator<TreeEntry> {
   const seenTrees = new Set<ObjectId>();
   const seenBlobs = new Set<ObjectId>();
-  const stack = [decodeCommit(repo.store.getSync(commit)).tree];
+  const stack = [decodeCommit(store.getSync(commit)).tree];
   while (stack.length > 0) {
     const id = stack.pop()!;
     if (seenTrees.has(id)) continue;
     seenTrees.add(id);
-    for (const e of decodeTree(repo.store.getSync(id)).entries) {
+    for (const e of decodeTree(store.getSync(id)).entries) {
       if (e.kind === 'dir') stack.push(e.id!);
       else if (e.kind === 'file' && !seenBlobs.has(e.id!)) {
         seenBlobs.add(e.id!);
-        if (!statSync(repo.store.pathOf(e.id!), { throwIfNoEntry: false })) {
-          out.objects++;
-          out.bytes += e.size!;
-        }
+        yield e;
       }
     }
+  }
+}
+
+/** The blobs of a partial commit still missing from the store (each counted once). */
+export function remainingOf(repo: { store: GetSyncStore & Pick<ObjectFiles, 'pathOf'> }, commit: ObjectId): { objects: number; bytes: number } {
+  const out = { objects: 0, bytes: 0 };
+  for (const e of commitFiles(repo.store, commit)) {
+    if (statSync(repo.store.pathOf(e.id!), { throwIfNoEntry: false })) continue;
+    out.objects++;
+    out.bytes += e.size!;
   }
   return out;
 }
