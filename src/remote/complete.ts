@@ -68,19 +68,20 @@ function remainingOfOr(repo: Repo, commit: ObjectId): number {
   }
 }
 
+/** Marks partial commits complete, every blob under each stored: publishes what their trees show, drops their records. */
+export function settleComplete(repo: Repo, commits: ObjectId[]): void {
+  for (const commit of commits) publishShown(repo, commit);
+  clearPartial(repo.path, commits);
+}
+
 /**
- * Drops the records of stored partial commits that lack nothing any more
- * (their files came with other commits: a generation whose packages were
- * completed, say), publishing what their trees show. Returns them.
+ * Settles those of `commits` (default: every partial commit) that are stored
+ * and lack nothing any more (their files came with other commits: a
+ * generation whose packages were completed, say). Returns them.
  */
-export function dropCompleted(repo: Repo, skip: ReadonlySet<ObjectId> = new Set()): ObjectId[] {
-  const done: ObjectId[] = [];
-  for (const commit of readPartials(repo.path).keys()) {
-    if (skip.has(commit) || !repo.store.hasSync(commit) || remainingOfOr(repo, commit) !== 0) continue;
-    publishShown(repo, commit);
-    clearPartial(repo.path, [commit]);
-    done.push(commit);
-  }
+export function dropCompleted(repo: Repo, commits: Iterable<ObjectId> = readPartials(repo.path).keys()): ObjectId[] {
+  const done = [...commits].filter((commit) => repo.store.hasSync(commit) && remainingOfOr(repo, commit) === 0);
+  settleComplete(repo, done);
   return done;
 }
 
@@ -143,8 +144,7 @@ export async function completePartials(repo: Repo, opts: CompleteOptions = {}): 
           continue;
         }
         if (left === 0) {
-          publishShown(repo, commit);
-          clearPartial(repo.path, [commit]);
+          settleComplete(repo, [commit]);
           result.completed.push({ commit, remote: null, objects: 0, bytes: 0 });
           continue;
         }
@@ -176,8 +176,7 @@ export async function completePartials(repo: Repo, opts: CompleteOptions = {}): 
               result.fetched.bytes += fetcher.progress.bytes;
               await transport.close();
             }
-            publishShown(repo, commit);
-            clearPartial(repo.path, [commit]);
+            settleComplete(repo, [commit]);
             result.completed.push({ commit, remote: name, objects: result.fetched.objects - base.objects, bytes: result.fetched.bytes - base.bytes });
             done = true;
             break;
@@ -191,10 +190,7 @@ export async function completePartials(repo: Repo, opts: CompleteOptions = {}): 
         }
       }
       // What the packages brought may have completed a generation that no single remote could.
-      for (const commit of [...result.remaining]) {
-        if (!repo.store.hasSync(commit) || remainingOfOr(repo, commit) !== 0) continue;
-        publishShown(repo, commit);
-        clearPartial(repo.path, [commit]);
+      for (const commit of dropCompleted(repo, result.remaining)) {
         result.remaining.splice(result.remaining.indexOf(commit), 1);
         result.completed.push({ commit, remote: null, objects: 0, bytes: 0 });
       }

@@ -16,8 +16,8 @@ import { DEFAULT_PROFILE, listGenerations } from '../system/profiles.js';
 import { readOrigin } from '../system/generations/published.js';
 import { assertLocalRepository, getRemote, isHttpUrl, listRemotes } from './config.js';
 import { checkPresent } from './present.js';
-import { clearPartial, hasPartials, markPartial, readPartial, readPartials } from '../repo/partial.js';
-import { completePartials, dropCompleted, publishShown } from './complete.js';
+import { hasPartials, markPartial, readPartial, readPartials } from '../repo/partial.js';
+import { completePartials, dropCompleted, settleComplete } from './complete.js';
 import { assertViewForLazy } from '../system/activation/activate.js';
 import { cacheSummary } from './accepted.js';
 import { ObjectFetcher, type ObjectFetcherInit } from './fetch-objects.js';
@@ -456,11 +456,7 @@ export async function installFromRemotes(repo: Repo, specs: PackageSpec[], opts:
           if (lazy) markPartial(repo.path, repo.tmpDir, missing, [remote]);
           const onLazyCommit = (id: ObjectId) => markPartial(repo.path, repo.tmpDir, [id], [remote]);
           await fetchCommitsInto(repo, t, missing, { jobs, space, prefetched, lazy, onLazyCommit, descend: !lazy && partials.size > 0, partialsNow: () => hasPartials(repo.path) }, result, report);
-          if (!lazy) {
-            const completed = missing.filter((id) => partials.has(id));
-            for (const id of completed) publishShown(repo, id);
-            clearPartial(repo.path, completed);
-          }
+          if (!lazy) settleComplete(repo, missing.filter((id) => partials.has(id)));
         }
         const moves = [];
         for (const c of list) {

@@ -17,8 +17,8 @@ import { checkHash } from './install.js';
 import { type Bases, checkPresent } from './present.js';
 import { acceptSummary, type AcceptOptions, cacheSummary } from './accepted.js';
 import { healQuarantined } from './repair.js';
-import { clearPartial, hasPartials, markPartial, readPartials } from '../repo/partial.js';
-import { publishShown } from './complete.js';
+import { hasPartials, markPartial, readPartials } from '../repo/partial.js';
+import { settleComplete } from './complete.js';
 import { commitSigPath, deltaName, deltaPath, objectPath, SUMMARY_PATH, SUMMARY_SIG_PATH } from './layout.js';
 import { type FetchedSummary, keepUpstreamSummary, type KeptSummary } from './mirror.js';
 import { parsePublicKey, verifySignature } from './sign.js';
@@ -376,11 +376,7 @@ async function fetchObjects(ctx: PullContext, tips: ObjectId[], prefetched: Map<
   }
   // Every blob under each tip is stored now (the walk went through stored trees too); those the view
   // stored private and a tree shows to others are published, as trove fetch does.
-  if (!opts.lazy) {
-    const completed = missing.filter((id) => partials.has(id));
-    for (const id of completed) publishShown(repo, id);
-    clearPartial(repo.path, completed);
-  }
+  if (!opts.lazy) settleComplete(repo, missing.filter((id) => partials.has(id)));
 }
 
 /**
