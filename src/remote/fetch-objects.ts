@@ -26,10 +26,10 @@ const SMALL_BLOB = 1 << 20;
  * slower than the network.
  */
 const WRITER_AFTER = 256;
+const WRITE_BACKLOG = 32 << 20;
 
 /** The id of zero bytes. */
 const EMPTY_ID = hashBytes(new Uint8Array(0));
-const WRITE_BACKLOG = 32 << 20;
 
 export interface FetchProgress {
   /** Objects found missing so far (grows as trees are read). */
@@ -67,15 +67,15 @@ export interface ObjectFetcherInit {
    */
   onLazyCommit?: (id: ObjectId) => void;
   /**
-   * Stored commits and trees may lack blobs (some commit of the repository
-   * is partial): walk them too, instead of skipping each with everything
-   * under it, and take no entry as stored from a base.
+   * Stored commits and trees may lack blobs: walk them too, instead of
+   * skipping each with everything under it, and take no entry as stored from
+   * a base (default: when `partialsNow` says so, not for a lazy fetch).
    */
   descend?: boolean;
   /**
    * Whether some commit is partial now (repo/partial.ts hasPartials): asked
-   * when a stored tree is about to be skipped without `descend`, since a
-   * concurrent lazy pull may have stored it without its blobs.
+   * when the fetch starts, and again when a stored tree is about to be
+   * skipped, since a concurrent lazy pull may have stored it without its blobs.
    */
   partialsNow?: () => boolean;
   /** Blobs are fetched in this order where it names them (an access trace), the rest after, in walk order. */
@@ -156,7 +156,7 @@ export class ObjectFetcher {
 
   constructor(private readonly init: ObjectFetcherInit) {
     this.jobs = Math.max(1, init.jobs ?? 16);
-    this.descending = init.descend === true;
+    this.descending = init.descend ?? (!init.lazy && init.partialsNow?.() === true);
     setMaxListeners(Infinity, this.abort.signal);
   }
 

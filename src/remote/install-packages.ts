@@ -258,7 +258,7 @@ async function fetchCommitsInto(
   repo: Repo,
   transport: Transport,
   commits: ObjectId[],
-  init: Pick<ObjectFetcherInit, 'jobs' | 'prefetched' | 'lazy' | 'onLazyCommit' | 'descend' | 'partialsNow'> & { jobs: number; space: DiskSpace },
+  init: Pick<ObjectFetcherInit, 'jobs' | 'prefetched' | 'lazy' | 'onLazyCommit' | 'partialsNow'> & { jobs: number; space: DiskSpace },
   result: InstallFromRemoteResult,
   report: (p: Partial<PullProgress>) => void,
 ): Promise<{ objects: number; bytes: number }> {
@@ -452,10 +452,9 @@ export async function installFromRemotes(repo: Repo, specs: PackageSpec[], opts:
         if (missing.length) {
           const walk = walks.get(remote)!;
           const prefetched = new Map([...walk.metas].filter(([, b]) => b.length > 0));
-          // Recorded before the first tree is stored (repo/partial.ts).
-          if (lazy) markPartial(repo.path, repo.tmpDir, missing, [remote]);
+          // Each commit recorded before anything under it is stored (repo/partial.ts).
           const onLazyCommit = (id: ObjectId) => markPartial(repo.path, repo.tmpDir, [id], [remote]);
-          await fetchCommitsInto(repo, t, missing, { jobs, space, prefetched, lazy, onLazyCommit, descend: !lazy && partials.size > 0, partialsNow: () => hasPartials(repo.path) }, result, report);
+          await fetchCommitsInto(repo, t, missing, { jobs, space, prefetched, lazy, onLazyCommit, partialsNow: () => hasPartials(repo.path) }, result, report);
           if (!lazy) settleComplete(repo, missing.filter((id) => partials.has(id)));
         }
         const moves = [];

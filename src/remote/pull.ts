@@ -353,8 +353,6 @@ async function fetchObjects(ctx: PullContext, tips: ObjectId[], prefetched: Map<
     if (!stored || (partials.has(id) && !opts.lazy)) missing.push(id);
   }
   if (!missing.length) return;
-  // Recorded before the first tree is stored: a crash leaves a record, never a commit without its blobs and one.
-  if (opts.lazy) markPartial(repo.path, repo.tmpDir, missing, [opts.remote]);
   const fetcher = new ObjectFetcher({
     store: repo.store,
     transport,
@@ -362,8 +360,8 @@ async function fetchObjects(ctx: PullContext, tips: ObjectId[], prefetched: Map<
     prefetched,
     space: ctx.space,
     lazy: opts.lazy === true,
+    // Recorded before anything under it is stored: a crash leaves a record, never a commit without its blobs and one.
     onLazyCommit: (id) => markPartial(repo.path, repo.tmpDir, [id], [opts.remote]),
-    descend: !opts.lazy && partials.size > 0,
     partialsNow: () => hasPartials(repo.path),
     onProgress: (p) => report({ phase: 'objects', objects: result.fetched.objects + p.stored, wanted: result.fetched.objects + p.wanted, totalBytes: undefined }),
   });
