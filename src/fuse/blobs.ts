@@ -143,40 +143,43 @@ export class BlobReader {
         return Promise.resolve(this.openBlobSync(blob, size, what));
       } catch (err) {
         if (!(err instanceof Missing)) return Promise.reject(err);
+        p = this.fetchThenOpen(blob, size, what, executable);
       }
+    } else {
+      p = this.openBlob(blob, size, what).catch((err: unknown) => (err instanceof Missing ? this.fetchThenOpen(blob, size, what, executable) : Promise.reject(err)));
     }
-    const fetch = this.init.fetchMissing;
-    p = (
-      this.sync && fetch
-        ? fetch(blob, size, executable).then(
-            () => this.openBlobSync(blob, size, what, true),
-            (err: unknown) => {
-              throw eio(what, err);
-            },
-          )
-        : this.openBlob(blob, size, what)
-    ).finally(() => this.opening.delete(blob));
+    p = p.finally(() => this.opening.delete(blob));
     this.opening.set(blob, p);
     return p;
+  }
+
+  /** A blob that is not stored (Missing): fetched, then opened, by either kind of read. */
+  private fetchThenOpen(blob: ObjectId, size: number, what: string, executable: boolean): Promise<OpenBlob> {
+    return this.init.fetchMissing!(blob, size, executable).then(
+      () => (this.sync ? this.openBlobSync(blob, size, what, true) : this.openBlob(blob, size, what, true)),
+      (err: unknown) => {
+        throw eio(what, err);
+      },
+    );
   }
 
   private canFetch(): boolean {
     return this.init.fetchMissing !== undefined && (this.init.mayFetch?.() ?? true);
   }
 
+  /**
+   * Opens and verifies a blob's file; Missing when it is not stored and the
+   * view may fetch it. `fetched`: the fetcher has just stored the file from
+   * bytes it hashed and found to match, so its verdict is taken without
+   * reading it back.
+   */
   private async openBlob(blob: ObjectId, size: number, what: string, fetched = false): Promise<OpenBlob> {
     let fd: number;
     try {
       fd = await new Promise<number>((res, rej) => open(this.init.pathOf(blob), 'r', (err, f) => (err ? rej(err) : res(f))));
     } catch (err) {
-      if (!fetched && this.canFetch() && isErrno(err, 'ENOENT')) {
-        try {
-          await this.init.fetchMissing!(blob, size, false);
-        } catch (fetchErr) {
-          throw eio(what, fetchErr);
-        }
-        return this.openBlob(blob, size, what, true);
-      }
+      // Not stored: fetched when the view has a fetcher for it (see get).
+      if (!fetched && this.canFetch() && isErrno(err, 'ENOENT')) throw new Missing();
       throw eio(what, err);
     }
     try {
@@ -196,16 +199,12 @@ export class BlobReader {
     }
   }
 
-  /**
-   * `fetched`: the fetcher has just stored the file from bytes it hashed and
-   * found to match, so its verdict is taken without reading it back.
-   */
+  /** openBlob with blocking calls. */
   private openBlobSync(blob: ObjectId, size: number, what: string, fetched = false): OpenBlob {
     let fd: number;
     try {
       fd = openSync(this.init.pathOf(blob), 'r');
     } catch (err) {
-      // Not stored: fetched (asynchronously) when the view has a fetcher for it.
       if (!fetched && this.canFetch() && isErrno(err, 'ENOENT')) throw new Missing();
       throw eio(what, err);
     }
