@@ -1,9 +1,9 @@
 // Shared helpers for the benchmark harness: running and timing commands,
 // tool checks, statistics and filesystem walks. Node built-ins only.
 import { spawnSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 
 export const TIME = '/usr/bin/time';
 
@@ -215,4 +215,36 @@ export async function lockCache(cache) {
   };
   process.on('exit', release);
   return release;
+}
+
+/** `--runs N` of the command line (default 3); a usage error naming `file` when N is no positive integer. */
+export function runsArg(file) {
+  const i = process.argv.indexOf('--runs');
+  const runs = i > 0 ? Number(process.argv[i + 1]) : 3;
+  if (!Number.isInteger(runs) || runs < 1) {
+    console.error(`usage: node bench/${file} [--runs N]`);
+    process.exit(2);
+  }
+  return runs;
+}
+
+/**
+ * A group's file run on its own (`node bench/<group>.mjs`): checks `requires`,
+ * takes the cache (TROVE_BENCH_CACHE, else /var/cache/trove-bench) and prints
+ * what `report(cache)` returns; a BenchError is one line and exit status 1.
+ */
+export async function runAlone(requires, report) {
+  requireTools(requires);
+  const cache = resolve(process.env.TROVE_BENCH_CACHE || '/var/cache/trove-bench');
+  mkdirSync(cache, { recursive: true });
+  await lockCache(cache);
+  try {
+    console.log(await report(cache));
+  } catch (e) {
+    if (!(e instanceof BenchError)) throw e;
+    console.error(`bench: ${e.message}`);
+    process.exitCode = 1;
+  } finally {
+    cleanupTimeDir();
+  }
 }

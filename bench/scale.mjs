@@ -18,7 +18,7 @@
 // [--sizes 100k,1m]` runs it alone.
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { BenchError, human, log, median, rmrf, run as runCmd, syncDisk, timeCmd } from './lib.mjs';
@@ -772,18 +772,6 @@ function usage(msg) {
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const opts = parseArgs(process.argv.slice(2));
-  const { cleanupTimeDir, lockCache, requireTools } = await import('./lib.mjs');
-  requireTools(requires);
-  const cache = resolve(process.env.TROVE_BENCH_CACHE || '/var/cache/trove-bench');
-  mkdirSync(cache, { recursive: true });
-  await lockCache(cache);
-  try {
-    console.log(await run({ cache, runs: opts.runs, sizes: opts.sizes }));
-  } catch (e) {
-    if (!(e instanceof BenchError)) throw e;
-    console.error(`bench: ${e.message}`);
-    process.exitCode = 1;
-  } finally {
-    cleanupTimeDir();
-  }
+  const { runAlone } = await import('./lib.mjs');
+  await runAlone(requires, (cache) => run({ cache, runs: opts.runs, sizes: opts.sizes }));
 }

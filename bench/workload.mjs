@@ -591,23 +591,7 @@ export async function run(ctx) {
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const { resolve } = await import('node:path');
-  const { lockCache, requireTools } = await import('./lib.mjs');
-  const i = process.argv.indexOf('--runs');
-  const runs = i > 0 ? Number(process.argv[i + 1]) : 3;
-  if (!Number.isInteger(runs) || runs < 1) {
-    console.error('usage: node bench/workload.mjs [--runs N]');
-    process.exit(2);
-  }
-  requireTools(requires);
-  const cache = resolve(process.env.TROVE_BENCH_CACHE || '/var/cache/trove-bench');
-  mkdirSync(cache, { recursive: true });
-  await lockCache(cache);
-  try {
-    console.log(await run({ cache, runs }));
-  } catch (e) {
-    if (!(e instanceof BenchError)) throw e;
-    console.error(`bench: ${e.message}`);
-    process.exitCode = 1;
-  }
+  const { runAlone, runsArg } = await import('./lib.mjs');
+  const runs = runsArg('workload.mjs');
+  await runAlone(requires, (cache) => run({ cache, runs }));
 }
