@@ -60,14 +60,14 @@ export function storeAt(path: string): RepoLike {
 
 /**
  * The files of a commit, by blob id, with their size and whether an entry is
- * executable (commitFiles), a thousand at a time between turns of the event
+ * executable (commitFiles), two hundred at a time between turns of the event
  * loop, so requests are answered meanwhile.
  */
 async function filesOf(store: GetSyncStore, commit: ObjectId): Promise<Map<ObjectId, { size: number; executable: boolean }>> {
   const out = new Map<ObjectId, { size: number; executable: boolean }>();
   for (const e of commitFiles(store, commit)) {
     out.set(e.id!, { size: e.size!, executable: (e.mode & 0o111) !== 0 });
-    if (out.size % 1000 === 0) await new Promise((r) => setImmediate(r));
+    if (out.size % 200 === 0) await new Promise((r) => setImmediate(r));
   }
   return out;
 }
