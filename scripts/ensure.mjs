@@ -12,11 +12,18 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const job = process.argv[2] ?? '--build';
 
+/** What trove's libfuse 3 binding is built with (scripts/build-native.mjs). */
+const NATIVE = [
+  ['libfuse3-dev', '/usr/include/fuse3/fuse.h'],
+  ['pkgconf', '/usr/bin/pkg-config'],
+  ['gcc', '/usr/bin/gcc'],
+];
+
 /** Debian packages per job: [package, a file it provides]. */
 const DEBIAN = {
   '--build': [],
   // mount: activation checkouts are read-only bind mounts when running as root.
-  '--demo': [['libfuse2', '/usr/lib/x86_64-linux-gnu/libfuse.so.2'], ['fuse3', '/usr/bin/fusermount3'], ['mount', '/usr/bin/mount']],
+  '--demo': [['libfuse2', '/usr/lib/x86_64-linux-gnu/libfuse.so.2'], ['fuse3', '/usr/bin/fusermount3'], ['mount', '/usr/bin/mount'], ...NATIVE],
   // Every system tool the tests run. The last group is Essential on Debian and
   // normally present; it is listed so that a trimmed image says what is missing.
   '--test': [
@@ -50,6 +57,7 @@ const DEBIAN = {
     ['man-db', '/usr/bin/man'],
     // The race tests compile their attacker (test/helpers/race.ts).
     ['gcc', '/usr/bin/gcc'],
+    ...NATIVE,
   ],
   '--bench': [
     ['libfuse2', '/usr/lib/x86_64-linux-gnu/libfuse.so.2'],
@@ -60,6 +68,7 @@ const DEBIAN = {
     ['squashfs-tools', '/usr/bin/mksquashfs'],
     ['curl', '/usr/bin/curl'],
     ['mount', '/usr/bin/mount'],
+    ...NATIVE,
   ],
 };
 
@@ -133,6 +142,10 @@ function build() {
   }
   // The CLI runs from one bundle (scripts/bundle.mjs), made from dist/.
   run(process.execPath, [join(root, 'scripts', 'bundle.mjs'), '--if-stale']);
+  // The view's libfuse 3 binding: required where the packages above were
+  // installed (root, or present already), else the view uses libfuse 2.
+  const canBuild = NATIVE.every(([, file]) => existsSync(file));
+  run(process.execPath, [join(root, 'scripts', 'build-native.mjs'), ...(canBuild ? [] : ['--if-can'])]);
 }
 
 if (!(job in DEBIAN)) {

@@ -28,7 +28,7 @@ import { startDaemon } from '../src/fuse/daemon.js';
 import { ERR } from '../src/fuse/errno.js';
 import { type FuseHandlers, getBaseHandlers } from '../src/fuse/handlers.js';
 import { Lru } from '../src/fuse/lru.js';
-import { fuseOptions, polling } from '../src/fuse/native.js';
+import { FUSE3_ADDON, fuseOptions, polling } from '../src/fuse/native.js';
 import { RepoSource } from '../src/fuse/source.js';
 import type { Stat } from '../src/fuse/view.js';
 import { TroveView } from '../src/fuse/view.js';
@@ -462,6 +462,9 @@ describe('mount options', () => {
     const o = fuseOptions().slice(2).split(',');
     expect(o).toEqual(expect.arrayContaining(['ro', 'use_ino', 'kernel_cache', 'default_permissions', 'entry_timeout=86400', 'attr_timeout=86400', 'allow_other']));
     expect(fuseOptions({ suid: true })).toMatch(/,suid/);
+    // libfuse 3 takes these two from the binding's init, and refuses them as options.
+    expect(fuseOptions({}, 3).slice(2).split(',')).not.toEqual(expect.arrayContaining(['use_ino']));
+    expect(fuseOptions({}, 3)).not.toMatch(/kernel_cache/);
   });
 });
 
@@ -518,13 +521,7 @@ describe.skipIf(skipFuse())('FUSE mount (real)', () => {
 
   it('counts the requests it answers by operation, and the negative lookups apart, in its log on SIGUSR2', async () => {
     const logFile = join(fx.repo.path, 'mount.log');
-    const counts = async (): Promise<Record<string, number>> => {
-      const seen = readFileSync(logFile, 'utf8').split('\n').filter((l) => l.includes(' requests: ')).length;
-      process.kill(pid, 'SIGUSR2');
-      let lines: string[] = [];
-      expect(await until(() => (lines = readFileSync(logFile, 'utf8').split('\n').filter((l) => l.includes(' requests: '))).length > seen)).toBe(true);
-      return JSON.parse(lines[lines.length - 1]!.split(' requests: ')[1]!) as Record<string, number>;
-    };
+    const counts = () => requestCounts(fx.repo.path, pid);
     const before = await counts();
     for (const name of ['absent-1', 'absent-2', 'absent-3']) expect(existsSync(join(A, 'etc', name))).toBe(false);
     expect(readdirSync(join(B, 'lib')).length).toBeGreaterThan(0);
@@ -533,8 +530,39 @@ describe.skipIf(skipFuse())('FUSE mount (real)', () => {
     // One lookup each reaches the daemon as a getattr that answers ENOENT.
     expect(delta('getattr-enoent')).toBe(3);
     expect(delta('getattr')).toBeGreaterThanOrEqual(3);
-    expect(delta('readdir')).toBe(1);
+    expect(delta(servedBy(fx.repo.path) === 3 ? 'readdirplus' : 'readdir')).toBe(1);
     expect(readFileSync(logFile, 'utf8')).toMatch(/ request-ms: \{.*"getattr":\d/);
+  });
+
+  it('serves through libfuse 3 when its binding is built (always in CI), with listings that carry their entries (READDIRPLUS)', async () => {
+    if (process.env.CI) expect(existsSync(FUSE3_ADDON), `${FUSE3_ADDON} (npm test builds it)`).toBe(true);
+    expect(servedBy(fx.repo.path)).toBe(existsSync(FUSE3_ADDON) ? 3 : 2);
+    if (servedBy(fx.repo.path) !== 3) return console.log('libfuse 3 binding not built: READDIRPLUS not checked');
+    const before = await requestCounts(fx.repo.path, pid);
+    // 3,000 entries: more than one buffer of the kernel's, so the listing comes in parts, asked from offsets.
+    const dirPath = join(B, 'many');
+    const names = readdirSync(dirPath);
+    expect(names).toEqual(Array.from({ length: 3000 }, (_, i) => `f${String(i).padStart(5, '0')}`));
+    const stats = names.map((n) => lstatSync(join(dirPath, n)));
+    expect(new Set(stats.map((st) => `${st.mode.toString(8)} ${st.size} ${st.nlink} ${st.mtimeMs}`))).toEqual(new Set([`100644 6 1 ${TIME * 1000}`]));
+    expect(new Set(stats.map((st) => st.ino)).size).toBe(3000);
+    expect(readFileSync(join(dirPath, 'f02999'), 'utf8')).toBe('hello\n');
+    const after = await requestCounts(fx.repo.path, pid);
+    const delta = (k: string) => (after[k] ?? 0) - (before[k] ?? 0);
+    // The directory itself is looked up; its 3,000 names come with the listing (libfuse 2: a getattr each).
+    expect(delta('getattr')).toBeLessThanOrEqual(2);
+    expect(delta('readdirplus')).toBeGreaterThanOrEqual(1);
+    // The mount's own directories are listed with names only: refs come and go, so each is looked up.
+    const extra = join(fx.repo.path, 'refs', 'heads', 'extra');
+    writeFileSync(extra, `${fx.b}\n`);
+    try {
+      const refsBefore = (await requestCounts(fx.repo.path, pid)).getattr ?? 0;
+      expect(readdirSync(join(mnt, 'refs')).sort()).toEqual(['extra', 'main', 'pkg']);
+      expect(readlinkSync(join(mnt, 'refs', 'extra'))).toBe(`../commits/${fx.b}`);
+      expect(((await requestCounts(fx.repo.path, pid)).getattr ?? 0) - refsBefore).toBeGreaterThanOrEqual(1);
+    } finally {
+      rmSync(extra);
+    }
   });
 
   it('refuses writes with EROFS', () => {
@@ -623,6 +651,30 @@ describe.skipIf(skipFuse())('FUSE mount (real)', () => {
     const other = await trove(['--repo', fx.repo.path, 'mount', join(dir, 'mnt2')]);
     expect(other.code).toBe(4);
     expect(other.stderr).toMatch(/already mounted at/);
+  });
+});
+
+describe.skipIf(skipFuse())('FUSE mount through libfuse 2 (real)', () => {
+  it('serves the same view through fuse-native with --libfuse 2, and refuses a version it does not know', async () => {
+    const dir = tmpdir('trove-fuse-2');
+    const fx = await buildFixture(dir);
+    await fx.repo.close();
+    const mnt = join(dir, 'mnt');
+    const bad = await trove(['--repo', fx.repo.path, 'mount', mnt, '--libfuse', '4']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--libfuse must be 2 or 3, not 4/);
+    const r = await trove(['--repo', fx.repo.path, 'mount', mnt, '--libfuse', '2']);
+    expect(r.code, r.stderr).toBe(0);
+    try {
+      expect(servedBy(fx.repo.path)).toBe(2);
+      const A = join(mnt, 'commits', fx.a);
+      expect(readFileSync(join(A, 'etc', 'greet'), 'utf8')).toBe('hello from A\n');
+      expect(readdirSync(join(A, 'many'))).toHaveLength(3000);
+      expect(lstatSync(join(A, 'etc', 'secret')).mode).toBe(0o100600);
+      expect(readlinkSync(join(A, 'bin', 'sh'))).toBe('bash');
+    } finally {
+      expect((await trove(['--repo', fx.repo.path, 'umount', mnt])).code).toBe(0);
+    }
   });
 });
 
@@ -772,3 +824,20 @@ describe.skipIf(skipFuse())('FUSE mount lifecycle (real)', () => {
     expect(() => statSync(join(repo, 'mount.json'))).toThrow(/ENOENT/);
   });
 });
+
+/** The libfuse the mount of `repo` serves through, from the last `serving` line of its log. */
+function servedBy(repo: string): number {
+  const lines = readFileSync(join(repo, 'mount.log'), 'utf8').split('\n').filter((l) => l.includes(' serving '));
+  return Number(/; libfuse (\d);/.exec(lines[lines.length - 1] ?? '')?.[1]);
+}
+
+/** The daemon's request counts (SIGUSR2 writes them to the log). */
+async function requestCounts(repo: string, pid: number): Promise<Record<string, number>> {
+  const logFile = join(repo, 'mount.log');
+  const lines = () => readFileSync(logFile, 'utf8').split('\n').filter((l) => l.includes(' requests: '));
+  const seen = lines().length;
+  process.kill(pid, 'SIGUSR2');
+  expect(await until(() => lines().length > seen)).toBe(true);
+  const all = lines();
+  return JSON.parse(all[all.length - 1]!.split(' requests: ')[1]!) as Record<string, number>;
+}

@@ -128,6 +128,8 @@ export interface Served {
   readyMs: number;
   /** ms spent in the mount call itself. */
   mountMs: number;
+  /** The libfuse the view is served through (native.ts). */
+  libfuse: 2 | 3;
   stop(): Promise<void>;
 }
 
@@ -198,7 +200,7 @@ export async function serve(repo: RepoLike, mountpoint: string, opts: MountOptio
   const handlers = requests.wrap(withFault(getBaseHandlers(view, blobs, { zeroMessageOpen: true, log }), process.env.TROVE_FUSE_FAULT));
   let mount: Awaited<ReturnType<typeof mountFuse>>;
   try {
-    mount = await mountFuse(mountpoint, handlers, opts);
+    mount = await mountFuse(mountpoint, handlers, { immutablePrefix: '/commits/', ...opts });
   } catch (err) {
     clearInterval(beats);
     heart.close();
@@ -273,7 +275,7 @@ export async function serve(repo: RepoLike, mountpoint: string, opts: MountOptio
   // A bug in one request must not take the whole view down with it.
   process.on('uncaughtException', (err) => log(`uncaught: ${err.stack ?? err.message}`));
   process.on('unhandledRejection', (err) => log(`unhandled rejection: ${(err as Error)?.stack ?? String(err)}`));
-  return { readyMs: performance.now(), mountMs, stop };
+  return { readyMs: performance.now(), mountMs, libfuse: mount.libfuse, stop };
 }
 
 /**
@@ -307,7 +309,7 @@ export async function runDaemon(repo: RepoLike, mountpoint: string, opts: MountO
   try {
     for (const note of await prepareMountpoint(repo, mountpoint)) log(note);
     const s = await serve(repo, mountpoint, { ...opts, log });
-    log(`serving ${repo.path} at ${mountpoint} (pid ${process.pid}; mount ${s.mountMs.toFixed(1)} ms, ready ${s.readyMs.toFixed(1)} ms after start)`);
+    log(`serving ${repo.path} at ${mountpoint} (pid ${process.pid}; libfuse ${s.libfuse}; mount ${s.mountMs.toFixed(1)} ms, ready ${s.readyMs.toFixed(1)} ms after start)`);
     tell({ ready: true, pid: process.pid, readyMs: s.readyMs, mountMs: s.mountMs });
     return s;
   } catch (err) {

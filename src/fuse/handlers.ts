@@ -30,6 +30,13 @@ export interface FuseHandlers {
   init(cb: Done): void;
   getattr(path: string, cb: (errno: number, stat?: Stat) => void): void;
   readdir(path: string, cb: (errno: number, names?: string[], stats?: Pick<Stat, 'ino' | 'mode'>[]) => void): void;
+  /**
+   * A listing with every entry's attributes, for READDIRPLUS (libfuse 3):
+   * the kernel then knows each name without a lookup. `plus` is false when
+   * the stats are only `ino` and `mode` (the mount's own directories, whose
+   * names come and go: the kernel should ask for those one by one).
+   */
+  readdirplus(path: string, cb: (errno: number, names?: string[], stats?: (Stat | Pick<Stat, 'ino' | 'mode'>)[], plus?: boolean) => void): void;
   readlink(path: string, cb: (errno: number, target?: string) => void): void;
   open(path: string, flags: number, cb: (errno: number, fd?: number) => void): void;
   read(path: string, fd: number, buf: Buffer, len: number, pos: number, cb: (bytesOrErrno: number) => void): void;
@@ -83,6 +90,25 @@ export function getBaseHandlers(view: TroveView, blobs: BlobReader, opts: Handle
   const refuse: Refuse = (...args) => (args[args.length - 1] as Done)(ERR.EROFS);
   let space: { at: number; info: StatfsInfo } | undefined;
 
+const readdir: FuseHandlers['readdir'] = (path, cb) => {
+    (async () => {
+      const node = await view.lookup(path);
+      const list = await view.list(node);
+      const cut = path.lastIndexOf('/');
+      const parent = path === '/' ? node : await view.lookup(cut <= 0 ? '/' : path.slice(0, cut));
+      const names = ['.', '..'];
+      const stats: Pick<Stat, 'ino' | 'mode'>[] = [
+        { ino: node.ino, mode: 0o040755 },
+        { ino: parent.ino, mode: 0o040755 },
+      ];
+      for (const d of list) {
+        names.push(d.name);
+        stats.push({ ino: d.ino, mode: d.mode });
+      }
+      cb(0, names, stats);
+    })().catch((err: unknown) => cb(fail('readdir', path, err)));
+  };
+
   return {
     init(cb) {
       cb(0);
@@ -98,23 +124,22 @@ export function getBaseHandlers(view: TroveView, blobs: BlobReader, opts: Handle
         );
     },
 
-    readdir(path, cb) {
+    readdir,
+
+    readdirplus(path, cb) {
       (async () => {
         const node = await view.lookup(path);
-        const list = await view.list(node);
-        const cut = path.lastIndexOf('/');
-        const parent = path === '/' ? node : await view.lookup(cut <= 0 ? '/' : path.slice(0, cut));
-        const names = ['.', '..'];
-        const stats: Pick<Stat, 'ino' | 'mode'>[] = [
-          { ino: node.ino, mode: 0o040755 },
-          { ino: parent.ino, mode: 0o040755 },
-        ];
-        for (const d of list) {
-          names.push(d.name);
-          stats.push({ ino: d.ino, mode: d.mode });
+        if (node.kind !== 'dir' || node.where.area !== 'tree') {
+          return readdir(path, (errno, names, stats) => cb(errno, names, stats, false));
         }
-        cb(0, names, stats);
-      })().catch((err: unknown) => cb(fail('readdir', path, err)));
+        const list = await view.list(node);
+        const prefix = path === '/' ? '' : path;
+        // Every child's node and stat at once: a cold walk waits for the child trees' reads together.
+        const stats = await Promise.all(list.map((d) => view.lookup(`${prefix}/${d.name}`).then((n) => view.stat(n))));
+        const cut = path.lastIndexOf('/');
+        const parent = await view.lookup(cut <= 0 ? '/' : path.slice(0, cut));
+        cb(0, ['.', '..', ...list.map((d) => d.name)], [{ ino: node.ino, mode: 0o040755 }, { ino: parent.ino, mode: 0o040755 }, ...stats], true);
+      })().catch((err: unknown) => cb(fail('readdirplus', path, err)));
     },
 
     readlink(path, cb) {

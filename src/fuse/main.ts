@@ -1,4 +1,4 @@
-// Entry point of the detached mount daemon: `node dist/fuse/main.js REPO MNT [--cache-mb=N] [--poll-ms=N] [--watchdog-ms=N] [--fetch-timeout-ms=N] [--trace-ms=N] [--suid]`.
+// Entry point of the detached mount daemon: `node dist/fuse/main.js REPO MNT [--cache-mb=N] [--poll-ms=N] [--watchdog-ms=N] [--fetch-timeout-ms=N] [--trace-ms=N] [--suid] [--libfuse=2|3] [--no-readdirplus]`.
 // Started by `trove mount` after it has validated the repository; see daemon.ts.
 import { runDaemon, storeAt } from './daemon.js';
 import { DEFAULT_POLL_MS } from './native.js';
@@ -7,7 +7,7 @@ import { DEFAULT_WATCHDOG_MS } from './watchdog.js';
 
 const [repoPath, mountpoint, ...flags] = process.argv.slice(2);
 if (!repoPath || !mountpoint) {
-  process.stderr.write('usage: main.js REPO MOUNTPOINT [--cache-mb=N] [--poll-ms=N] [--watchdog-ms=N] [--fetch-timeout-ms=N] [--trace-ms=N] [--suid]\n');
+  process.stderr.write('usage: main.js REPO MOUNTPOINT [--cache-mb=N] [--poll-ms=N] [--watchdog-ms=N] [--fetch-timeout-ms=N] [--trace-ms=N] [--suid] [--libfuse=2|3] [--no-readdirplus]\n');
   process.exit(2);
 }
 const flag = (name: string, dflt: number) => Number(flags.find((f) => f.startsWith(`--${name}=`))?.slice(name.length + 3) ?? dflt);
@@ -20,4 +20,6 @@ runDaemon(storeAt(repoPath), mountpoint, {
   fetchTimeoutMs: given('fetch-timeout-ms'),
   traceMs: given('trace-ms'),
   suid: flags.includes('--suid'),
+  libfuse: given('libfuse') as 2 | 3 | undefined,
+  readdirplus: !flags.includes('--no-readdirplus'),
 }).catch(() => process.exit(1));

@@ -1,10 +1,14 @@
-// The one file that touches fuse-native (libfuse 2, high-level API).
+// The one file that touches libfuse: through trove's own binding of
+// libfuse 3 (native/fuse3.c) when it is built, else through fuse-native
+// (libfuse 2). Both bind the high-level, path-based API.
 import { access, constants } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
-import { ioError, isErrno, type TroveError } from '../util/errors.js';
+import { fileURLToPath } from 'node:url';
+import { ioError, isErrno, type TroveError, unsupported } from '../util/errors.js';
 import { ERR } from './errno.js';
 import type { FuseHandlers } from './handlers.js';
+import type { Stat } from './view.js';
 
 type Signal = (res: number, ...rest: unknown[]) => void;
 
@@ -53,6 +57,20 @@ export interface NativeMountOptions {
    * The price is one busy core while requests keep coming, none when idle.
    */
   pollMs?: number;
+  /**
+   * Which libfuse to serve through (default 3 when trove's binding of it is
+   * built, else 2). Only libfuse 3 gives the kernel whole listings with
+   * attributes (READDIRPLUS).
+   */
+  libfuse?: 2 | 3;
+  /** With libfuse 3: answer listings of commits with every entry's attributes (default true). */
+  readdirplus?: boolean;
+  /**
+   * With libfuse 3: directories below this path prefix never change, so the
+   * kernel may cache their listings (default none; the view passes
+   * `/commits/`: a commit's trees are immutable, the commits/ listing is not).
+   */
+  immutablePrefix?: string;
 }
 
 /**
@@ -67,16 +85,21 @@ export const DEFAULT_POLL_MS = 0.2;
 /** A live FUSE mount. */
 export interface NativeMount {
   readonly mountpoint: string;
+  /** The libfuse it is served through. */
+  readonly libfuse: 2 | 3;
   /** Unmounts (lazily if busy) and stops serving. */
   unmount(): Promise<void>;
 }
 
-/** libfuse option string (`-o...`): read-only, our inode numbers, long kernel caching. */
-export function fuseOptions(opts: NativeMountOptions = {}): string {
+/**
+ * libfuse option string (`-o...`): read-only, our inode numbers, long kernel
+ * caching. libfuse 3 takes `use_ino` and `kernel_cache` from native/fuse3.c's
+ * init instead of options.
+ */
+export function fuseOptions(opts: NativeMountOptions = {}, libfuse: 2 | 3 = 2): string {
   const o = [
     'ro',
-    'use_ino',
-    'kernel_cache',
+    ...(libfuse === 2 ? ['use_ino', 'kernel_cache'] : []),
     'default_permissions',
     `entry_timeout=${opts.entryTimeout ?? 86400}`,
     `attr_timeout=${opts.attrTimeout ?? 86400}`,
@@ -135,9 +158,12 @@ function makeTroveFuse(Fuse: FuseClass): TroveFuseClass {
   };
 }
 
-/** `handlers`, each of which restarts the polling window (see NativeMountOptions.pollMs). */
-export function polling(handlers: FuseHandlers, pollMs: number): FuseHandlers {
-  if (!(pollMs > 0)) return handlers;
+/**
+ * A function to call on each request: it restarts the polling window (see
+ * NativeMountOptions.pollMs). Undefined when `pollMs` is 0.
+ */
+function poller(pollMs: number): (() => void) | undefined {
+  if (!(pollMs > 0)) return undefined;
   let last = 0;
   let spinning = false;
   // setImmediate keeps libuv polling with a zero timeout: the request's wake-up is then seen at once.
@@ -145,14 +171,23 @@ export function polling(handlers: FuseHandlers, pollMs: number): FuseHandlers {
     if (performance.now() - last < pollMs) setImmediate(spin);
     else spinning = false;
   };
+  return () => {
+    last = performance.now();
+    if (!spinning) {
+      spinning = true;
+      setImmediate(spin);
+    }
+  };
+}
+
+/** `handlers`, each of which restarts the polling window (see NativeMountOptions.pollMs). */
+export function polling(handlers: FuseHandlers, pollMs: number): FuseHandlers {
+  const kick = poller(pollMs);
+  if (!kick) return handlers;
   const out: Record<string, unknown> = {};
   for (const [name, fn] of Object.entries(handlers) as [string, (...args: unknown[]) => void][]) {
     out[name] = (...args: unknown[]) => {
-      last = performance.now();
-      if (!spinning) {
-        spinning = true;
-        setImmediate(spin);
-      }
+      kick();
       fn(...args);
     };
   }
@@ -183,6 +218,15 @@ async function mountFailure(mountpoint: string, err: Error): Promise<TroveError>
 
 /** Mounts `handlers` at `mountpoint` (an existing directory); resolves once the kernel has initialised the connection. */
 export function mountFuse(mountpoint: string, handlers: FuseHandlers, opts: NativeMountOptions = {}): Promise<NativeMount> {
+  if (opts.libfuse !== 2) {
+    const binding = fuse3Binding();
+    if (binding) return mountFuse3(binding, mountpoint, handlers, opts);
+    if (opts.libfuse === 3) {
+      return Promise.reject(
+        unsupported(`trove's libfuse 3 binding is not built (${FUSE3_ADDON}): run \`npm run build:native\` (it needs a C compiler and libfuse3-dev)`),
+      );
+    }
+  }
   const TroveFuse = troveFuseClass();
   const fuse = new TroveFuse(mountpoint, polling(handlers, opts.pollMs ?? DEFAULT_POLL_MS), fuseOptions(opts));
   return new Promise((resolve, reject) => {
@@ -190,8 +234,200 @@ export function mountFuse(mountpoint: string, handlers: FuseHandlers, opts: Nati
       if (err) return void mountFailure(mountpoint, err).then(reject, reject);
       resolve({
         mountpoint,
+        libfuse: 2,
         unmount: () => new Promise<void>((res, rej) => fuse.unmount((e) => (e ? rej(e) : res()))),
       });
     });
+  });
+}
+
+// ---- libfuse 3, through native/fuse3.c ----
+
+/** Where `npm run build:native` puts the binding (build/ at the top of the project, beside dist/). */
+export const FUSE3_ADDON = fileURLToPath(new URL('../../build/native/fuse3.node', import.meta.url));
+
+type Reply = (result: number, ...values: unknown[]) => void;
+type Dispatch = (op: number, path: string, a?: unknown, b?: unknown, c?: unknown) => void;
+
+interface Fuse3Binding {
+  mount(mountpoint: string, args: string[], dispatch: Dispatch, readdirplus: boolean, immutablePrefix: string): object;
+  unmount(handle: object): void;
+}
+
+let fuse3: Fuse3Binding | null | undefined;
+
+/** The binding, or null when it is not built (or cannot load: a libfuse3 missing, say). */
+export function fuse3Binding(): Fuse3Binding | null {
+  if (fuse3 === undefined) {
+    try {
+      fuse3 = createRequire(import.meta.url)(FUSE3_ADDON) as Fuse3Binding;
+    } catch {
+      fuse3 = null;
+    }
+  }
+  return fuse3;
+}
+
+/** The operations' numbers in native/fuse3.c. */
+const OP = { INIT: 0, GETATTR: 1, READDIR: 2, READLINK: 3, OPEN: 4, READ: 5, STATFS: 6, GETXATTR: 7, LISTXATTR: 8 } as const;
+
+/** Numbers per entry in packStats. */
+const STAT_FIELDS = 11;
+
+/** Stats as the binding reads them: STAT_FIELDS numbers per entry, in native/fuse3.c's order. */
+export function packStats(stats: readonly (Stat | Pick<Stat, 'ino' | 'mode'>)[]): Float64Array {
+  const out = new Float64Array(stats.length * STAT_FIELDS);
+  let o = 0;
+  for (const s of stats) {
+    const f = s as Partial<Stat>;
+    out[o] = s.ino;
+    out[o + 1] = s.mode;
+    out[o + 2] = f.nlink ?? 1;
+    out[o + 3] = f.uid ?? 0;
+    out[o + 4] = f.gid ?? 0;
+    out[o + 5] = f.size ?? 0;
+    out[o + 6] = f.blocks ?? 0;
+    out[o + 7] = f.blksize ?? 4096;
+    out[o + 8] = f.atime ?? 0;
+    out[o + 9] = f.mtime ?? 0;
+    out[o + 10] = f.ctime ?? 0;
+    o += STAT_FIELDS;
+  }
+  return out;
+}
+
+interface Listing {
+  names: string[];
+  /** packStats of the entries. */
+  stats: Float64Array;
+  plus: boolean;
+}
+
+/** Entries of the listings kept, at most (about 100 bytes each with their names). */
+const KEPT_ENTRIES = 100_000;
+
+/** Listings by path, the least recently answered dropped first once they hold more than KEPT_ENTRIES entries. */
+class Listings {
+  private readonly byKey = new Map<string, Listing>();
+  private entries = 0;
+
+  get(key: string): Listing | undefined {
+    const l = this.byKey.get(key);
+    if (l) {
+      this.byKey.delete(key);
+      this.byKey.set(key, l);
+    }
+    return l;
+  }
+
+  keep(key: string, l: Listing): void {
+    this.drop(key);
+    this.byKey.set(key, l);
+    this.entries += l.names.length;
+    for (const oldest of this.byKey.keys()) {
+      if (this.entries <= KEPT_ENTRIES || oldest === key) break;
+      this.drop(oldest);
+    }
+  }
+
+  private drop(key: string): void {
+    const l = this.byKey.get(key);
+    if (!l) return;
+    this.byKey.delete(key);
+    this.entries -= l.names.length;
+  }
+}
+
+/**
+ * The binding's one entry point, turned into calls of `h` (fuse-native's
+ * shape, which the handlers keep). Directories below `immutablePrefix` never
+ * change, so their listings are answered from memory once made.
+ */
+function dispatcher(h: FuseHandlers, onInit: () => void, immutablePrefix: string): Dispatch {
+  const listings = new Listings();
+  const immutable = (path: string) => immutablePrefix !== '' && path.length > immutablePrefix.length && path.startsWith(immutablePrefix);
+  const xattrNames = (names: string[]) => Buffer.from(names.map((n) => `${n}\0`).join(''));
+  return (op, path, a, b, c) => {
+    try {
+      switch (op) {
+        case OP.INIT:
+          return h.init((e) => {
+            (a as Reply)(e);
+            onInit();
+          });
+        case OP.GETATTR:
+          return h.getattr(path, (e, st) => (e || !st ? (a as Reply)(e || ERR.EIO) : (a as Reply)(0, packStats([st]))));
+        case OP.READDIR: {
+          // A listing comes in parts of what fits libfuse's buffer, each asked from an offset (the
+          // index of its first entry): the first part lists the directory, the next ones take up
+          // where the last left off. Listings of immutable directories are kept for the next walk.
+          const reply = c as Reply;
+          const off = b as number;
+          const key = `${a ? '+' : ''}${path}`;
+          const send = (l: Listing) => reply(0, l.names.slice(off), l.stats.subarray(off * STAT_FIELDS), l.plus);
+          const kept = off > 0 || immutable(path) ? listings.get(key) : undefined;
+          if (kept) return send(kept);
+          const answer = (e: number, names?: string[], stats?: (Stat | Pick<Stat, 'ino' | 'mode'>)[], plus = false) => {
+            if (e || !names || !stats) return reply(e || ERR.EIO);
+            const l = { names, stats: packStats(stats), plus };
+            listings.keep(key, l);
+            send(l);
+          };
+          return a ? h.readdirplus(path, answer) : h.readdir(path, answer);
+        }
+        case OP.READLINK:
+          return h.readlink(path, (e, target) => (e || target === undefined ? (a as Reply)(e || ERR.EIO) : (a as Reply)(0, target)));
+        case OP.OPEN:
+          return h.open(path, a as number, (e) => (b as Reply)(e));
+        case OP.READ: {
+          const buf = a as Buffer;
+          return h.read(path, 0, buf, buf.length, b as number, (n) => (c as Reply)(n));
+        }
+        case OP.STATFS:
+          return h.statfs(path, (e, s) =>
+            e || !s
+              ? (a as Reply)(e || ERR.EIO)
+              : (a as Reply)(0, Float64Array.of(s.bsize, s.frsize, s.blocks, s.bfree, s.bavail, s.files, s.ffree, s.favail, s.fsid, s.flag, s.namemax)),
+          );
+        case OP.GETXATTR:
+          return h.getxattr(path, a as string, 0, (e, value) => (e || !value ? (b as Reply)(e || ERR.ENODATA) : (b as Reply)(0, value)));
+        case OP.LISTXATTR:
+          return h.listxattr(path, (e, names) => (e ? (a as Reply)(e) : (a as Reply)(0, xattrNames(names ?? []))));
+        default:
+          // The reply function is always the last argument.
+          return ([a, b, c].reverse().find((x) => typeof x === 'function') as Reply)(ERR.ENOSYS);
+      }
+    } catch {
+      const reply = [c, b, a].find((x) => typeof x === 'function') as Reply | undefined;
+      reply?.(ERR.EIO);
+    }
+  };
+}
+
+function mountFuse3(binding: Fuse3Binding, mountpoint: string, handlers: FuseHandlers, opts: NativeMountOptions): Promise<NativeMount> {
+  return new Promise((resolve, reject) => {
+    let handle: object | undefined;
+    const ready = () =>
+      resolve({
+        mountpoint,
+        libfuse: 3,
+        unmount: async () => {
+          if (handle) binding.unmount(handle);
+        },
+      });
+    // Every request restarts the polling window, those answered from kept listings too.
+    const kick = poller(opts.pollMs ?? DEFAULT_POLL_MS);
+    const serve = dispatcher(handlers, ready, opts.immutablePrefix ?? '');
+    const dispatch: Dispatch = kick
+      ? (op, path, a, b, c) => {
+          kick();
+          serve(op, path, a, b, c);
+        }
+      : serve;
+    try {
+      handle = binding.mount(mountpoint, ['trove', fuseOptions(opts, 3)], dispatch, opts.readdirplus ?? true, opts.immutablePrefix ?? '');
+    } catch (err) {
+      void mountFailure(mountpoint, err as Error).then(reject, reject);
+    }
   });
 }

@@ -13,6 +13,8 @@ interface MountFlags {
   pollMs?: string;
   watchdogMs?: string;
   fetchTimeoutMs?: string;
+  libfuse?: string;
+  readdirplus?: boolean;
   json?: boolean;
 }
 
@@ -27,6 +29,8 @@ export function register(program: Command): void {
     .option('--poll-ms <ms>', 'keep polling this long after each request instead of sleeping (0: never)', '0.2')
     .option('--watchdog-ms <ms>', 'abort the mount and kill the daemon when it has not run this long while requests wait (0: no watchdog)', '10000')
     .option('--fetch-timeout-ms <ms>', 'how long a read of a file of a partial commit (trove install --lazy) waits for it to arrive before it fails with EIO', '20000')
+    .option('--libfuse <version>', "serve through libfuse 3 (trove's binding, the default when built) or 2 (fuse-native)")
+    .option('--no-readdirplus', 'with libfuse 3: list directories without the attributes of their entries (the kernel then looks up each name)')
     .option('--debug', "libfuse's request log (with --foreground)")
     .option('--json', 'print the mount as JSON (with --foreground: one line once it serves)')
     .addHelpText(
@@ -54,13 +58,20 @@ export function register(program: Command): void {
       }
       const fetchTimeoutMs = Number(flags.fetchTimeoutMs ?? '20000');
       if (!Number.isInteger(fetchTimeoutMs) || fetchTimeoutMs < 100) throw usage(`--fetch-timeout-ms must be a whole number of ms from 100 up, not ${flags.fetchTimeoutMs}`);
+      if (flags.libfuse !== undefined && flags.libfuse !== '2' && flags.libfuse !== '3') throw usage(`--libfuse must be 2 or 3, not ${flags.libfuse}`);
+      const libfuse = flags.libfuse === undefined ? undefined : (Number(flags.libfuse) as 2 | 3);
+      const readdirplus = flags.readdirplus !== false;
       const daemon = await import('../../fuse/daemon.js');
       const repo = await Repo.open(repoPath(cmd));
       if (!flags.foreground) {
         try {
           const notes = await daemon.prepareMountpoint(repo, mountpoint);
           if (!flags.json) for (const note of notes) say(note);
-          const args = [`--cache-mb=${cacheMb}`, `--poll-ms=${pollMs}`, `--watchdog-ms=${watchdogMs}`, `--fetch-timeout-ms=${fetchTimeoutMs}`, ...(flags.suid ? ['--suid'] : [])];
+          const args = [`--cache-mb=${cacheMb}`, `--poll-ms=${pollMs}`, `--watchdog-ms=${watchdogMs}`, `--fetch-timeout-ms=${fetchTimeoutMs}`,
+            ...(flags.suid ? ['--suid'] : []),
+            ...(libfuse ? [`--libfuse=${libfuse}`] : []),
+            ...(readdirplus ? [] : ['--no-readdirplus']),
+          ];
           const m = await daemon.startDaemon(repo, mountpoint, args);
           const mounted = `mounted ${repo.path} at ${mountpoint} (daemon pid ${m.pid}, ready in ${Math.round(m.readyMs)} ms; log: ${daemon.logPath(repo)})`;
           if (!flags.json) say(mounted);
@@ -81,7 +92,17 @@ export function register(program: Command): void {
       try {
         const log = (line: string) => io().stderr.write(`${new Date().toISOString()} ${line}\n`);
         // The repository's own store takes the blobs of partial commits the view fetches on read.
-        await daemon.runDaemon({ path: repo.path, store: repo.store, installer: repo.store }, mountpoint, { cacheMb, pollMs, watchdogMs, fetchTimeoutMs, suid: flags.suid, debug: flags.debug, log });
+        await daemon.runDaemon({ path: repo.path, store: repo.store, installer: repo.store }, mountpoint, {
+          cacheMb,
+          pollMs,
+          watchdogMs,
+          fetchTimeoutMs,
+          suid: flags.suid,
+          debug: flags.debug,
+          libfuse,
+          readdirplus,
+          log,
+        });
         const notes = [...(await throughView(repo, mountpoint)), ...(await restoredViews(repo))];
         for (const note of notes) log(note);
         if (flags.json) io().stdout.write(`${JSON.stringify({ repo: repo.path, mountpoint, pid: process.pid, logFile: null, notes })}\n`);
