@@ -3,9 +3,10 @@
 // build/native/fuse3.node, when it is missing or older than its source.
 //
 // One C file against Node-API and libfuse 3 needs no build system: the C
-// compiler is called directly, with Node's own headers (beside the running
-// node, as node-gyp's --nodedir would use them) and pkg-config's flags for
-// fuse3. node-gyp would download the headers from the internet instead.
+// compiler is called directly, with the Node-API headers of the
+// node-api-headers package (else those beside the running node, as node-gyp's
+// --nodedir would use them) and pkg-config's flags for fuse3. node-gyp would
+// download Node's headers from the internet instead.
 //
 //   node scripts/build-native.mjs            build if stale; exit 1 with the reason when it cannot
 //   node scripts/build-native.mjs --if-can   the same, but exit 0 (the view then serves through libfuse 2)
@@ -27,8 +28,10 @@ function fail(reason) {
 
 if (existsSync(out) && statSync(out).mtimeMs >= statSync(source).mtimeMs) process.exit(0);
 
-const include = join(dirname(dirname(process.execPath)), 'include', 'node');
-if (!existsSync(join(include, 'node_api.h'))) fail(`Node's headers are not at ${include} (install the Node.js package that ships include/node)`);
+const include = [join(root, 'node_modules', 'node-api-headers', 'include'), join(dirname(dirname(process.execPath)), 'include', 'node')].find((dir) =>
+  existsSync(join(dir, 'node_api.h')),
+);
+if (!include) fail('no Node-API headers: run npm ci (node-api-headers), or install the Node.js package that ships include/node');
 const pc = spawnSync('pkg-config', ['--cflags', '--libs', 'fuse3'], { encoding: 'utf8' });
 if (pc.error || pc.status !== 0) fail('pkg-config cannot find fuse3 (Debian: apt-get install libfuse3-dev pkg-config)');
 const flags = pc.stdout.trim().split(/\s+/).filter(Boolean);
