@@ -78,14 +78,17 @@ static void abandon(void *arg) {
 }
 
 // Runs on a libfuse thread: hands `r` to JavaScript and waits for its answer.
+// Two references: this thread's, and the queued call's, which passes to the
+// reply function (or is dropped by call_js when the queue is torn down).
 static int ask(request *r) {
   mount_state *m = fuse_get_context()->private_data;
   int result;
-  r->refs = 1;
+  r->refs = 2;
   r->answered = 0;
   r->abandoned = 0;
   sem_init(&r->done, 0, 0);
   if (m->closing || napi_call_threadsafe_function(m->tsfn, r, napi_tsfn_blocking) != napi_ok) {
+    unref(r);
     unref(r);
     return -EIO;
   }
@@ -119,7 +122,8 @@ static void *trove_init(struct fuse_conn_info *conn, struct fuse_config *cfg) {
   } else {
     conn->want &= ~(FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO);
   }
-  ask(make(OP_INIT, "/"));
+  request *r = make(OP_INIT, "/");
+  ASK(r);
   return m;
 }
 
@@ -368,11 +372,15 @@ static void call_js(napi_env env, napi_value dispatch, void *context, void *data
   (void)context;
   request *r = data;
   if (env == NULL) {
+    // The mount is going away: answer EIO, unless the libfuse thread is gone already.
     pthread_mutex_lock(&lock);
-    r->answered = 1;
-    r->result = -EIO;
-    sem_post(&r->done);
+    if (!r->answered && !r->abandoned) {
+      r->answered = 1;
+      r->result = -EIO;
+      sem_post(&r->done);
+    }
     pthread_mutex_unlock(&lock);
+    unref(r);
     return;
   }
   napi_value argv[6];
@@ -399,9 +407,7 @@ static void call_js(napi_env env, napi_value dispatch, void *context, void *data
       argv[argc++] = str(env, r->name);
       break;
   }
-  pthread_mutex_lock(&lock);
-  r->refs++;
-  pthread_mutex_unlock(&lock);
+  // The queued call's reference passes to the reply function, dropped when it is collected.
   napi_create_function(env, "reply", NAPI_AUTO_LENGTH, on_reply, r, &reply);
   napi_add_finalizer(env, reply, r, reply_gone, NULL, NULL);
   argv[argc++] = reply;
