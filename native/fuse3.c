@@ -110,6 +110,16 @@ static request *make(int op, const char *path) {
   return r;
 }
 
+// A request that answers into libfuse's buffer `buf` of `size` bytes.
+static request *make_buf(int op, const char *path, char *buf, size_t size) {
+  request *r = make(op, path);
+  if (r) {
+    r->buf = buf;
+    r->size = size;
+  }
+  return r;
+}
+
 #define ASK(r) ((r) ? ask(r) : -ENOMEM)
 
 static void *trove_init(struct fuse_conn_info *conn, struct fuse_config *cfg) {
@@ -151,11 +161,7 @@ static int trove_readdir(const char *path, void *buf, fuse_fill_dir_t filler, of
 }
 
 static int trove_readlink(const char *path, char *buf, size_t size) {
-  request *r = make(OP_READLINK, path);
-  if (r) {
-    r->buf = buf;
-    r->size = size;
-  }
+  request *r = make_buf(OP_READLINK, path, buf, size);
   return ASK(r);
 }
 
@@ -167,12 +173,8 @@ static int trove_open(const char *path, struct fuse_file_info *fi) {
 
 static int trove_read(const char *path, char *buf, size_t size, off_t off, struct fuse_file_info *fi) {
   (void)fi;
-  request *r = make(OP_READ, path);
-  if (r) {
-    r->buf = buf;
-    r->size = size;
-    r->off = off;
-  }
+  request *r = make_buf(OP_READ, path, buf, size);
+  if (r) r->off = off;
   return ASK(r);
 }
 
@@ -183,21 +185,13 @@ static int trove_statfs(const char *path, struct statvfs *sv) {
 }
 
 static int trove_getxattr(const char *path, const char *name, char *buf, size_t size) {
-  request *r = make(OP_GETXATTR, path);
-  if (r) {
-    r->name = name;
-    r->buf = buf;
-    r->size = size;
-  }
+  request *r = make_buf(OP_GETXATTR, path, buf, size);
+  if (r) r->name = name;
   return ASK(r);
 }
 
 static int trove_listxattr(const char *path, char *buf, size_t size) {
-  request *r = make(OP_LISTXATTR, path);
-  if (r) {
-    r->buf = buf;
-    r->size = size;
-  }
+  request *r = make_buf(OP_LISTXATTR, path, buf, size);
   return ASK(r);
 }
 
@@ -367,19 +361,25 @@ static napi_value num(napi_env env, double d) {
   return v;
 }
 
+// Answers EIO for a request JavaScript will not answer, unless it was
+// answered or its libfuse thread is gone already.
+static void fail_request(request *r) {
+  pthread_mutex_lock(&lock);
+  if (!r->answered && !r->abandoned) {
+    r->answered = 1;
+    r->result = -EIO;
+    sem_post(&r->done);
+  }
+  pthread_mutex_unlock(&lock);
+}
+
 // Runs on the JavaScript thread: dispatch(op, path, ...args, reply).
 static void call_js(napi_env env, napi_value dispatch, void *context, void *data) {
   (void)context;
   request *r = data;
   if (env == NULL) {
-    // The mount is going away: answer EIO, unless the libfuse thread is gone already.
-    pthread_mutex_lock(&lock);
-    if (!r->answered && !r->abandoned) {
-      r->answered = 1;
-      r->result = -EIO;
-      sem_post(&r->done);
-    }
-    pthread_mutex_unlock(&lock);
+    // The mount is going away.
+    fail_request(r);
     unref(r);
     return;
   }
@@ -415,13 +415,7 @@ static void call_js(napi_env env, napi_value dispatch, void *context, void *data
   if (napi_call_function(env, undefined, dispatch, argc, argv, NULL) != napi_ok) {
     napi_value e;
     napi_get_and_clear_last_exception(env, &e);
-    pthread_mutex_lock(&lock);
-    if (!r->answered && !r->abandoned) {
-      r->answered = 1;
-      r->result = -EIO;
-      sem_post(&r->done);
-    }
-    pthread_mutex_unlock(&lock);
+    fail_request(r);
   }
 }
 
