@@ -1,220 +1,359 @@
-// trove's binding of libfuse 3's high-level (path-based) API, for the view
+// trove's binding of libfuse 3's low-level API, for the view
 // (src/fuse/native.ts). libfuse 2, which fuse-native binds, has no
-// READDIRPLUS: the kernel then asks for every name of a directory it lists
-// one by one. Through libfuse 3 a listing carries each entry's attributes,
-// and a walk of a commit costs a request per directory instead of one per
-// entry (docs/fuse.md, "libfuse 3 and READDIRPLUS").
+// READDIRPLUS, one timeout for every absent name of the mount, and no way to
+// let the kernel keep a directory's listing; through the low-level API of
+// libfuse 3 the view answers listings with their entries' attributes, gives
+// each answer its own timeouts, and lets the kernel keep the listings of
+// commits (docs/fuse.md, "libfuse 3").
 //
-// libfuse calls the operations below on its own threads. Each one hands its
-// request to the JavaScript thread (a thread-safe function) and sleeps until
-// JavaScript answers through the `reply` function it was given, which fills
-// libfuse's buffers and wakes the thread. One mount per process.
+// libfuse's thread reads each request and hands it to the JavaScript thread
+// (a thread-safe function), then goes on to the next: requests wait for
+// nothing in libfuse. JavaScript answers through reply(id, ...), which sends
+// the answer to the kernel from its own thread. A request is named by an id
+// (slot and generation): an answer for a request already answered, or one
+// whose mount is gone, finds no slot and does nothing. One mount per process.
 #define FUSE_USE_VERSION 35
 #define NAPI_VERSION 8
 #include <errno.h>
-#include <fuse.h>
+#include <fuse_lowlevel.h>
 #include <node_api.h>
 #include <pthread.h>
-#include <semaphore.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/statvfs.h>
 
-enum op { OP_INIT, OP_GETATTR, OP_READDIR, OP_READLINK, OP_OPEN, OP_READ, OP_STATFS, OP_GETXATTR, OP_LISTXATTR };
+enum op {
+  OP_INIT,
+  OP_LOOKUP,
+  OP_FORGET,
+  OP_GETATTR,
+  OP_READLINK,
+  OP_OPENDIR,
+  OP_READDIR,
+  OP_OPEN,
+  OP_READ,
+  OP_STATFS,
+  OP_GETXATTR,
+  OP_LISTXATTR
+};
 
-// The numbers of a stat as JavaScript sends them (a Float64Array per entry).
-enum { ST_INO, ST_MODE, ST_NLINK, ST_UID, ST_GID, ST_SIZE, ST_BLOCKS, ST_BLKSIZE, ST_ATIME, ST_MTIME, ST_CTIME, ST_FIELDS };
+// The numbers of an entry as JavaScript sends them (a Float64Array, ST_FIELDS
+// per entry): its stat, then the seconds the kernel may keep its name and its
+// attributes.
+enum {
+  ST_INO,
+  ST_MODE,
+  ST_NLINK,
+  ST_UID,
+  ST_GID,
+  ST_SIZE,
+  ST_BLOCKS,
+  ST_BLKSIZE,
+  ST_ATIME,
+  ST_MTIME,
+  ST_CTIME,
+  ST_ENTRY_TIMEOUT,
+  ST_ATTR_TIMEOUT,
+  ST_FIELDS
+};
 
-// One request. Owned by the libfuse thread that made it and by the reply
-// function JavaScript holds; freed when both are done with it. `abandoned`
-// says the libfuse thread is gone (cancelled when the loop ends), so its
-// buffers must not be touched.
 typedef struct {
   int op;
-  const char *path;
-  const char *name;
-  char *buf;
+  uint32_t slot;
+  uint32_t gen;
+  fuse_req_t req;
+  fuse_ino_t ino;
+  char *name;  // lookup: the name; getxattr: the attribute
   size_t size;
   off_t off;
+  uint64_t nlookup;
   int flags;
-  struct stat *st;
-  struct statvfs *sv;
-  void *dirbuf;
-  fuse_fill_dir_t filler;
-  int result;
-  int answered;
-  int abandoned;
-  int refs;
-  sem_t done;
+  char *buf;  // read: where JavaScript reads to
+  size_t cap;  // its size, at least `size`
 } request;
 
+// Requests waiting for JavaScript's answer, by slot. Guarded by `lock`.
+#define SLOTS 65536
+static request *slots[SLOTS];
+static uint32_t generations[SLOTS];
+static uint32_t free_slots[SLOTS];
+static uint32_t free_count;
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+
 typedef struct {
-  struct fuse *fuse;
+  struct fuse_session *se;
   napi_threadsafe_function tsfn;
   int readdirplus;
   int closing;
 } mount_state;
 
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static mount_state *current;
 
-static void unref(request *r) {
-  int last;
+// Read buffers, kept for the next reads: a fresh one of 128 KiB or more is
+// mapped and faulted in page by page on every read. Guarded by `lock`.
+#define KEPT_BUFFERS 8
+static struct {
+  char *buf;
+  size_t size;
+} kept_buffers[KEPT_BUFFERS];
+
+static char *take_buffer(size_t size, size_t *cap) {
   pthread_mutex_lock(&lock);
-  last = --r->refs == 0;
-  pthread_mutex_unlock(&lock);
-  if (last) {
-    sem_destroy(&r->done);
-    free(r);
+  for (int i = 0; i < KEPT_BUFFERS; i++) {
+    if (kept_buffers[i].buf && kept_buffers[i].size >= size) {
+      char *b = kept_buffers[i].buf;
+      *cap = kept_buffers[i].size;
+      kept_buffers[i].buf = NULL;
+      pthread_mutex_unlock(&lock);
+      return b;
+    }
   }
-}
-
-static void abandon(void *arg) {
-  request *r = arg;
-  pthread_mutex_lock(&lock);
-  r->abandoned = 1;
   pthread_mutex_unlock(&lock);
-  unref(r);
+  *cap = size < 4096 ? 4096 : size;
+  return malloc(*cap);
 }
 
-// Runs on a libfuse thread: hands `r` to JavaScript and waits for its answer.
-// Two references: this thread's, and the queued call's, which passes to the
-// reply function (or is dropped by call_js when the queue is torn down).
-static int ask(request *r) {
-  mount_state *m = fuse_get_context()->private_data;
-  int result;
-  r->refs = 2;
-  r->answered = 0;
-  r->abandoned = 0;
-  sem_init(&r->done, 0, 0);
+static void give_buffer(char *buf, size_t size) {
+  pthread_mutex_lock(&lock);
+  for (int i = 0; i < KEPT_BUFFERS; i++) {
+    if (!kept_buffers[i].buf) {
+      kept_buffers[i].buf = buf;
+      kept_buffers[i].size = size;
+      pthread_mutex_unlock(&lock);
+      return;
+    }
+  }
+  pthread_mutex_unlock(&lock);
+  free(buf);
+}
+
+static void drop(request *r) {
+  free(r->name);
+  if (r->buf) give_buffer(r->buf, r->cap);
+  free(r);
+}
+
+// Gives `r` a slot; false when every slot is taken.
+static int enlist(request *r) {
+  pthread_mutex_lock(&lock);
+  if (free_count == 0) {
+    pthread_mutex_unlock(&lock);
+    return 0;
+  }
+  r->slot = free_slots[--free_count];
+  r->gen = ++generations[r->slot];
+  slots[r->slot] = r;
+  pthread_mutex_unlock(&lock);
+  return 1;
+}
+
+// Takes the request named by `id` out of its slot (it is then the caller's),
+// or NULL when there is none: answered already, or never there.
+static request *claim(double id) {
+  if (!(id >= 0)) return NULL;
+  uint64_t n = (uint64_t)id;
+  uint32_t slot = (uint32_t)(n % SLOTS), gen = (uint32_t)(n / SLOTS);
+  request *r = NULL;
+  pthread_mutex_lock(&lock);
+  if (slots[slot] && slots[slot]->gen == gen) {
+    r = slots[slot];
+    slots[slot] = NULL;
+    free_slots[free_count++] = slot;
+  }
+  pthread_mutex_unlock(&lock);
+  return r;
+}
+
+static double id_of(request *r) { return (double)r->gen * SLOTS + r->slot; }
+
+// Runs on libfuse's thread: hands `r` to JavaScript, or answers EIO at once.
+static void ask(request *r) {
+  mount_state *m = current;
+  if (!enlist(r)) {
+    if (r->op != OP_FORGET) fuse_reply_err(r->req, EIO);
+    drop(r);
+    return;
+  }
   if (m->closing || napi_call_threadsafe_function(m->tsfn, r, napi_tsfn_blocking) != napi_ok) {
-    unref(r);
-    unref(r);
-    return -EIO;
+    if (claim(id_of(r))) {
+      if (r->op != OP_FORGET) fuse_reply_err(r->req, EIO);
+      drop(r);
+    }
   }
-  pthread_cleanup_push(abandon, r);
-  while (sem_wait(&r->done) != 0 && errno == EINTR) {
-  }
-  pthread_cleanup_pop(0);
-  result = r->result;
-  unref(r);
-  return result;
 }
 
-static request *make(int op, const char *path) {
+static request *make(int op, fuse_req_t req, fuse_ino_t ino) {
   request *r = calloc(1, sizeof(request));
-  if (r) {
-    r->op = op;
-    r->path = path;
+  if (!r) {
+    fuse_reply_err(req, ENOMEM);
+    return NULL;
   }
+  r->op = op;
+  r->req = req;
+  r->ino = ino;
   return r;
 }
 
-// A request that answers into libfuse's buffer `buf` of `size` bytes.
-static request *make_buf(int op, const char *path, char *buf, size_t size) {
-  request *r = make(op, path);
-  if (r) {
-    r->buf = buf;
-    r->size = size;
-  }
-  return r;
-}
-
-#define ASK(r) ((r) ? ask(r) : -ENOMEM)
-
-static void *trove_init(struct fuse_conn_info *conn, struct fuse_config *cfg) {
-  mount_state *m = fuse_get_context()->private_data;
-  cfg->use_ino = 1;
-  cfg->kernel_cache = 1;
+static void trove_init(void *userdata, struct fuse_conn_info *conn) {
+  mount_state *m = userdata;
   if (m->readdirplus && (conn->capable & FUSE_CAP_READDIRPLUS)) {
     conn->want |= FUSE_CAP_READDIRPLUS;
     conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
   } else {
     conn->want &= ~(FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO);
   }
-  request *r = make(OP_INIT, "/");
-  ASK(r);
-  return m;
-}
-
-static int trove_getattr(const char *path, struct stat *st, struct fuse_file_info *fi) {
-  (void)fi;
-  request *r = make(OP_GETATTR, path);
-  if (r) r->st = st;
-  return ASK(r);
-}
-
-// Entries are given with offsets (the nth entry's is n + 1), and only as
-// many as libfuse's buffer takes: libfuse 3.14 drops the attributes of a
-// READDIRPLUS listing that is filled whole at offset 0.
-static int trove_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off, struct fuse_file_info *fi,
-                         enum fuse_readdir_flags flags) {
-  (void)fi;
-  request *r = make(OP_READDIR, path);
+  // Nothing is written: no need for the kernel to fetch attributes before writes, nor to check data.
+  conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
+  request *r = calloc(1, sizeof(request));
   if (r) {
-    r->dirbuf = buf;
-    r->filler = filler;
-    r->off = off;
-    r->flags = (flags & FUSE_READDIR_PLUS) ? 1 : 0;
+    r->op = OP_INIT;
+    ask(r);
   }
-  return ASK(r);
 }
 
-static int trove_readlink(const char *path, char *buf, size_t size) {
-  request *r = make_buf(OP_READLINK, path, buf, size);
-  return ASK(r);
+static void trove_lookup(fuse_req_t req, fuse_ino_t parent, const char *name) {
+  request *r = make(OP_LOOKUP, req, parent);
+  if (!r) return;
+  r->name = strdup(name);
+  if (!r->name) {
+    fuse_reply_err(req, ENOMEM);
+    free(r);
+    return;
+  }
+  ask(r);
 }
 
-static int trove_open(const char *path, struct fuse_file_info *fi) {
-  request *r = make(OP_OPEN, path);
-  if (r) r->flags = fi->flags;
-  return ASK(r);
+static void forget_one(fuse_ino_t ino, uint64_t nlookup) {
+  request *r = calloc(1, sizeof(request));
+  if (!r) return;
+  r->op = OP_FORGET;
+  r->ino = ino;
+  r->nlookup = nlookup;
+  ask(r);
 }
 
-static int trove_read(const char *path, char *buf, size_t size, off_t off, struct fuse_file_info *fi) {
+static void trove_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup) {
+  forget_one(ino, nlookup);
+  fuse_reply_none(req);
+}
+
+static void trove_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets) {
+  for (size_t i = 0; i < count; i++) forget_one(forgets[i].ino, forgets[i].nlookup);
+  fuse_reply_none(req);
+}
+
+static void trove_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
   (void)fi;
-  request *r = make_buf(OP_READ, path, buf, size);
-  if (r) r->off = off;
-  return ASK(r);
+  request *r = make(OP_GETATTR, req, ino);
+  if (r) ask(r);
 }
 
-static int trove_statfs(const char *path, struct statvfs *sv) {
-  request *r = make(OP_STATFS, path);
-  if (r) r->sv = sv;
-  return ASK(r);
+static void trove_readlink(fuse_req_t req, fuse_ino_t ino) {
+  request *r = make(OP_READLINK, req, ino);
+  if (r) ask(r);
 }
 
-static int trove_getxattr(const char *path, const char *name, char *buf, size_t size) {
-  request *r = make_buf(OP_GETXATTR, path, buf, size);
-  if (r) r->name = name;
-  return ASK(r);
-}
-
-static int trove_listxattr(const char *path, char *buf, size_t size) {
-  request *r = make_buf(OP_LISTXATTR, path, buf, size);
-  return ASK(r);
-}
-
-// Directories under this prefix never change (the view's commits): the
-// kernel may keep their listings for as long as it keeps their inodes.
-static char immutable_prefix[256];
-
-static int trove_opendir(const char *path, struct fuse_file_info *fi) {
-  size_t n = strlen(immutable_prefix);
-  if (n > 0 && strncmp(path, immutable_prefix, n) == 0 && path[n] != '\0') {
-    fi->cache_readdir = 1;
-    fi->keep_cache = 1;
+static void trove_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
+  request *r = make(OP_OPENDIR, req, ino);
+  if (r) {
+    r->flags = fi->flags;
+    ask(r);
   }
-  return 0;
 }
 
-static const struct fuse_operations operations = {
+static void trove_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
+  (void)ino;
+  (void)fi;
+  fuse_reply_err(req, 0);
+}
+
+static void readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, int plus) {
+  request *r = make(OP_READDIR, req, ino);
+  if (!r) return;
+  r->size = size;
+  r->off = off;
+  r->flags = plus;
+  ask(r);
+}
+
+static void trove_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi) {
+  (void)fi;
+  readdir_common(req, ino, size, off, 0);
+}
+
+static void trove_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi) {
+  (void)fi;
+  readdir_common(req, ino, size, off, 1);
+}
+
+static void trove_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
+  request *r = make(OP_OPEN, req, ino);
+  if (r) {
+    r->flags = fi->flags;
+    ask(r);
+  }
+}
+
+static void trove_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
+  (void)ino;
+  (void)fi;
+  fuse_reply_err(req, 0);
+}
+
+static void trove_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi) {
+  (void)fi;
+  request *r = make(OP_READ, req, ino);
+  if (!r) return;
+  r->size = size;
+  r->off = off;
+  r->buf = take_buffer(size, &r->cap);
+  if (!r->buf) {
+    fuse_reply_err(req, ENOMEM);
+    free(r);
+    return;
+  }
+  ask(r);
+}
+
+static void trove_statfs(fuse_req_t req, fuse_ino_t ino) {
+  request *r = make(OP_STATFS, req, ino);
+  if (r) ask(r);
+}
+
+static void trove_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size) {
+  request *r = make(OP_GETXATTR, req, ino);
+  if (!r) return;
+  r->size = size;
+  r->name = strdup(name);
+  if (!r->name) {
+    fuse_reply_err(req, ENOMEM);
+    free(r);
+    return;
+  }
+  ask(r);
+}
+
+static void trove_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
+  request *r = make(OP_LISTXATTR, req, ino);
+  if (!r) return;
+  r->size = size;
+  ask(r);
+}
+
+static const struct fuse_lowlevel_ops operations = {
     .init = trove_init,
-    .opendir = trove_opendir,
+    .lookup = trove_lookup,
+    .forget = trove_forget,
+    .forget_multi = trove_forget_multi,
     .getattr = trove_getattr,
-    .readdir = trove_readdir,
     .readlink = trove_readlink,
+    .opendir = trove_opendir,
+    .readdir = trove_readdir,
+    .readdirplus = trove_readdirplus,
+    .releasedir = trove_releasedir,
     .open = trove_open,
+    .release = trove_release,
     .read = trove_read,
     .statfs = trove_statfs,
     .getxattr = trove_getxattr,
@@ -223,14 +362,17 @@ static const struct fuse_operations operations = {
 
 // ---- JavaScript's side ----
 
-static int stat_from(napi_env env, napi_value arr, size_t index, struct stat *st) {
+static const double *numbers(napi_env env, napi_value arr, size_t at_least) {
   void *data;
   size_t length;
   napi_typedarray_type type;
   if (napi_get_typedarray_info(env, arr, &type, &length, &data, NULL, NULL) != napi_ok || type != napi_float64_array ||
-      length < (index + 1) * ST_FIELDS)
-    return -EIO;
-  const double *s = (const double *)data + index * ST_FIELDS;
+      length < at_least)
+    return NULL;
+  return data;
+}
+
+static void stat_from(const double *s, struct stat *st) {
   memset(st, 0, sizeof(*st));
   st->st_ino = (ino_t)s[ST_INO];
   st->st_mode = (mode_t)s[ST_MODE];
@@ -247,106 +389,218 @@ static int stat_from(napi_env env, napi_value arr, size_t index, struct stat *st
     ts[i]->tv_sec = ms / 1000;
     ts[i]->tv_nsec = (long)((ms % 1000) * 1000000);
   }
+}
+
+static void entry_from(const double *s, struct fuse_entry_param *e) {
+  memset(e, 0, sizeof(*e));
+  stat_from(s, &e->attr);
+  e->ino = (fuse_ino_t)s[ST_INO];
+  e->generation = 1;
+  e->entry_timeout = s[ST_ENTRY_TIMEOUT];
+  e->attr_timeout = s[ST_ATTR_TIMEOUT];
+}
+
+static int get_string(napi_env env, napi_value v, char **out) {
+  size_t len;
+  if (napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok) return -EIO;
+  *out = malloc(len + 1);
+  if (!*out) return -ENOMEM;
+  napi_get_value_string_utf8(env, v, *out, len + 1, &len);
   return 0;
 }
 
-// Copies `bytes` into libfuse's buffer the way getxattr(2) and listxattr(2) answer.
-static int sized_answer(request *r, const char *bytes, size_t length) {
-  if (r->size == 0) return (int)length;
-  if (length > r->size) return -ERANGE;
-  memcpy(r->buf, bytes, length);
-  return (int)length;
+// A listing's part: as many entries from r->off on as fit in r->size bytes.
+// Returns how many went in (or -errno).
+static int reply_dir(napi_env env, request *r, napi_value names, napi_value stats, bool plus) {
+  uint32_t n;
+  if (napi_get_array_length(env, names, &n) != napi_ok) return -EIO;
+  const double *s = numbers(env, stats, (size_t)n * ST_FIELDS);
+  if (!s) return -EIO;
+  char *buf = malloc(r->size ? r->size : 1);
+  if (!buf) return -ENOMEM;
+  size_t used = 0;
+  uint32_t i = 0;
+  for (; i < n; i++) {
+    napi_value v;
+    char name[1024];
+    size_t len;
+    if (napi_get_element(env, names, i, &v) != napi_ok ||
+        napi_get_value_string_utf8(env, v, name, sizeof(name), &len) != napi_ok || len >= sizeof(name) - 1) {
+      free(buf);
+      return -EIO;
+    }
+    size_t need;
+    off_t next = r->off + i + 1;
+    if (r->flags) {
+      struct fuse_entry_param e;
+      entry_from(s + (size_t)i * ST_FIELDS, &e);
+      // An entry the kernel is not to keep (names only) goes with node 0.
+      int dot = strcmp(name, ".") == 0 || strcmp(name, "..") == 0;
+      if (!plus || dot) e.ino = 0;
+      need = fuse_add_direntry_plus(r->req, buf + used, r->size - used, name, &e, next);
+    } else {
+      struct stat st;
+      stat_from(s + (size_t)i * ST_FIELDS, &st);
+      need = fuse_add_direntry(r->req, buf + used, r->size - used, name, &st, next);
+    }
+    if (need > r->size - used) break;
+    used += need;
+  }
+  fuse_reply_buf(r->req, buf, used);
+  free(buf);
+  return (int)i;
 }
 
-static int answer(napi_env env, request *r, size_t argc, napi_value *argv) {
+// reply(id, result, ...): answers the request named by `id`; a negative
+// result is an errno. Returns, for a listing, how many entries were sent.
+static napi_value js_reply(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  double id = -1;
   int32_t result = -EIO;
-  if (argc < 1 || napi_get_value_int32(env, argv[0], &result) != napi_ok) return -EIO;
-  if (result < 0 || r->op == OP_INIT || r->op == OP_OPEN || r->op == OP_READ) return result;
+  if (argc < 2 || napi_get_value_double(env, argv[0], &id) != napi_ok) return NULL;
+  request *r = claim(id);
+  if (!r) return NULL;
+  napi_get_value_int32(env, argv[1], &result);
+  napi_value out = NULL;
+  if (r->op == OP_INIT || r->op == OP_FORGET) {
+    drop(r);
+    return NULL;
+  }
+  if (result < 0 && !(r->op == OP_LOOKUP && result == -ENOENT)) {
+    fuse_reply_err(r->req, -result);
+    drop(r);
+    return NULL;
+  }
+  int err = 0;
   switch (r->op) {
-    case OP_GETATTR:
-      return argc < 2 ? -EIO : stat_from(env, argv[1], 0, r->st);
-    case OP_READDIR: {
-      uint32_t n;
-      if (argc < 3 || napi_get_array_length(env, argv[1], &n) != napi_ok) return -EIO;
-      bool plus = r->flags != 0;
-      if (argc >= 4 && plus) napi_get_value_bool(env, argv[3], &plus);
-      for (uint32_t i = 0; i < n; i++) {
-        napi_value v;
-        char name[1024];
-        size_t len;
-        struct stat st;
-        if (napi_get_element(env, argv[1], i, &v) != napi_ok ||
-            napi_get_value_string_utf8(env, v, name, sizeof(name), &len) != napi_ok || len >= sizeof(name) - 1)
-          return -EIO;
-        if (stat_from(env, argv[2], i, &st) != 0) return -EIO;
-        // Full: the kernel asks again from the first offset not given.
-        if (r->filler(r->dirbuf, name, &st, r->off + i + 1, plus ? FUSE_FILL_DIR_PLUS : 0)) break;
+    case OP_LOOKUP: {
+      struct fuse_entry_param e;
+      memset(&e, 0, sizeof(e));
+      double negative = 0;
+      if (result == -ENOENT) {
+        // Absent: remembered for argv[2] seconds.
+        if (argc >= 3) napi_get_value_double(env, argv[2], &negative);
+        e.entry_timeout = negative;
+        fuse_reply_entry(r->req, &e);
+        break;
       }
-      return 0;
+      const double *s = argc >= 3 ? numbers(env, argv[2], ST_FIELDS) : NULL;
+      if (!s) {
+        err = EIO;
+        break;
+      }
+      entry_from(s, &e);
+      fuse_reply_entry(r->req, &e);
+      break;
+    }
+    case OP_GETATTR: {
+      const double *s = argc >= 3 ? numbers(env, argv[2], ST_FIELDS) : NULL;
+      if (!s) {
+        err = EIO;
+        break;
+      }
+      struct stat st;
+      stat_from(s, &st);
+      fuse_reply_attr(r->req, &st, s[ST_ATTR_TIMEOUT]);
+      break;
     }
     case OP_READLINK: {
-      size_t len;
-      if (argc < 2 || r->size == 0 || napi_get_value_string_utf8(env, argv[1], r->buf, r->size, &len) != napi_ok)
-        return -EIO;
-      return 0;
+      char *target = NULL;
+      if (argc < 3 || (err = -get_string(env, argv[2], &target)) != 0) {
+        if (!err) err = EIO;
+        break;
+      }
+      fuse_reply_readlink(r->req, target);
+      free(target);
+      break;
     }
+    case OP_OPENDIR: {
+      // result 1: the directory never changes, so the kernel may keep its listing.
+      struct fuse_file_info fi;
+      memset(&fi, 0, sizeof(fi));
+      fi.flags = r->flags;
+      if (result == 1) {
+        fi.cache_readdir = 1;
+        fi.keep_cache = 1;
+      }
+      fuse_reply_open(r->req, &fi);
+      break;
+    }
+    case OP_READDIR: {
+      bool plus = false;
+      if (argc < 4) {
+        err = EIO;
+        break;
+      }
+      if (argc >= 5) napi_get_value_bool(env, argv[4], &plus);
+      int sent = reply_dir(env, r, argv[2], argv[3], plus);
+      if (sent < 0) {
+        err = -sent;
+        break;
+      }
+      napi_create_int32(env, sent, &out);
+      break;
+    }
+    case OP_OPEN: {
+      struct fuse_file_info fi;
+      memset(&fi, 0, sizeof(fi));
+      fi.flags = r->flags;
+      fi.keep_cache = 1;
+      fuse_reply_open(r->req, &fi);
+      break;
+    }
+    case OP_READ:
+      fuse_reply_buf(r->req, r->buf, (size_t)result <= r->size ? (size_t)result : r->size);
+      break;
     case OP_STATFS: {
-      void *data;
-      size_t length;
-      napi_typedarray_type type;
-      if (argc < 2 || napi_get_typedarray_info(env, argv[1], &type, &length, &data, NULL, NULL) != napi_ok ||
-          type != napi_float64_array || length < 11)
-        return -EIO;
-      const double *s = data;
-      memset(r->sv, 0, sizeof(*r->sv));
-      r->sv->f_bsize = (unsigned long)s[0];
-      r->sv->f_frsize = (unsigned long)s[1];
-      r->sv->f_blocks = (fsblkcnt_t)s[2];
-      r->sv->f_bfree = (fsblkcnt_t)s[3];
-      r->sv->f_bavail = (fsblkcnt_t)s[4];
-      r->sv->f_files = (fsfilcnt_t)s[5];
-      r->sv->f_ffree = (fsfilcnt_t)s[6];
-      r->sv->f_favail = (fsfilcnt_t)s[7];
-      r->sv->f_fsid = (unsigned long)s[8];
-      r->sv->f_flag = (unsigned long)s[9];
-      r->sv->f_namemax = (unsigned long)s[10];
-      return 0;
+      const double *s = argc >= 3 ? numbers(env, argv[2], 11) : NULL;
+      if (!s) {
+        err = EIO;
+        break;
+      }
+      struct statvfs sv;
+      memset(&sv, 0, sizeof(sv));
+      sv.f_bsize = (unsigned long)s[0];
+      sv.f_frsize = (unsigned long)s[1];
+      sv.f_blocks = (fsblkcnt_t)s[2];
+      sv.f_bfree = (fsblkcnt_t)s[3];
+      sv.f_bavail = (fsblkcnt_t)s[4];
+      sv.f_files = (fsfilcnt_t)s[5];
+      sv.f_ffree = (fsfilcnt_t)s[6];
+      sv.f_favail = (fsfilcnt_t)s[7];
+      sv.f_fsid = (unsigned long)s[8];
+      sv.f_flag = (unsigned long)s[9];
+      sv.f_namemax = (unsigned long)s[10];
+      fuse_reply_statfs(r->req, &sv);
+      break;
     }
     case OP_GETXATTR:
     case OP_LISTXATTR: {
       void *data;
       size_t length;
-      bool is;
-      if (argc < 2 || napi_is_buffer(env, argv[1], &is) != napi_ok || !is ||
-          napi_get_buffer_info(env, argv[1], &data, &length) != napi_ok)
-        return -EIO;
-      return sized_answer(r, data, length);
+      bool is = false;
+      if (argc < 3 || napi_is_buffer(env, argv[2], &is) != napi_ok || !is ||
+          napi_get_buffer_info(env, argv[2], &data, &length) != napi_ok) {
+        err = EIO;
+        break;
+      }
+      // As getxattr(2) and listxattr(2): size 0 asks for the length.
+      if (r->size == 0)
+        fuse_reply_xattr(r->req, length);
+      else if (length > r->size)
+        err = ERANGE;
+      else
+        fuse_reply_buf(r->req, data, length);
+      break;
     }
+    default:
+      err = ENOSYS;
   }
-  return -EIO;
-}
-
-static napi_value on_reply(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
-  request *r;
-  napi_get_cb_info(env, info, &argc, argv, NULL, (void **)&r);
-  pthread_mutex_lock(&lock);
-  if (!r->answered) {
-    r->answered = 1;
-    if (!r->abandoned) {
-      r->result = answer(env, r, argc, argv);
-      sem_post(&r->done);
-    }
-  }
-  pthread_mutex_unlock(&lock);
-  return NULL;
-}
-
-static void reply_gone(napi_env env, void *data, void *hint) {
-  (void)env;
-  (void)hint;
-  unref(data);
+  if (err) fuse_reply_err(r->req, err);
+  drop(r);
+  return out;
 }
 
 static napi_value str(napi_env env, const char *s) {
@@ -361,68 +615,69 @@ static napi_value num(napi_env env, double d) {
   return v;
 }
 
-// Answers EIO for a request JavaScript will not answer, unless it was
-// answered or its libfuse thread is gone already.
-static void fail_request(request *r) {
-  pthread_mutex_lock(&lock);
-  if (!r->answered && !r->abandoned) {
-    r->answered = 1;
-    r->result = -EIO;
-    sem_post(&r->done);
-  }
-  pthread_mutex_unlock(&lock);
-}
-
-// Runs on the JavaScript thread: dispatch(op, path, ...args, reply).
+// Runs on the JavaScript thread: dispatch(op, id, ino, ...args).
 static void call_js(napi_env env, napi_value dispatch, void *context, void *data) {
   (void)context;
   request *r = data;
   if (env == NULL) {
     // The mount is going away.
-    fail_request(r);
-    unref(r);
+    if (claim(id_of(r))) {
+      if (r->op != OP_FORGET && r->op != OP_INIT) fuse_reply_err(r->req, EIO);
+      drop(r);
+    }
     return;
   }
+  // Forgets and the init take no answer: the request is done once JavaScript has seen it.
+  double id = id_of(r);
+  request *done = (r->op == OP_FORGET || r->op == OP_INIT) ? claim(id) : NULL;
   napi_value argv[6];
   size_t argc = 0;
-  napi_value reply, undefined;
+  napi_value undefined;
   argv[argc++] = num(env, r->op);
-  argv[argc++] = str(env, r->path);
+  argv[argc++] = num(env, id);
+  argv[argc++] = num(env, (double)r->ino);
   switch (r->op) {
+    case OP_LOOKUP:
+    case OP_GETXATTR:
+      argv[argc++] = str(env, r->name);
+      break;
+    case OP_FORGET:
+      argv[argc++] = num(env, (double)r->nlookup);
+      break;
     case OP_READDIR:
-      argv[argc++] = num(env, r->flags);
       argv[argc++] = num(env, (double)r->off);
+      argv[argc++] = num(env, r->flags);
       break;
     case OP_OPEN:
+    case OP_OPENDIR:
       argv[argc++] = num(env, r->flags);
       break;
     case OP_READ: {
+      // The buffer is this request's until it is answered; JavaScript reads into it before it replies.
       napi_value b;
       napi_create_external_buffer(env, r->size, r->buf, NULL, NULL, &b);
       argv[argc++] = b;
       argv[argc++] = num(env, (double)r->off);
       break;
     }
-    case OP_GETXATTR:
-      argv[argc++] = str(env, r->name);
-      break;
   }
-  // The queued call's reference passes to the reply function, dropped when it is collected.
-  napi_create_function(env, "reply", NAPI_AUTO_LENGTH, on_reply, r, &reply);
-  napi_add_finalizer(env, reply, r, reply_gone, NULL, NULL);
-  argv[argc++] = reply;
   napi_get_undefined(env, &undefined);
+  // `r` may be answered, and freed, by the time the call returns: only its id is used after it.
   if (napi_call_function(env, undefined, dispatch, argc, argv, NULL) != napi_ok) {
     napi_value e;
     napi_get_and_clear_last_exception(env, &e);
-    fail_request(r);
+    request *gone = claim(id);
+    if (gone) {
+      fuse_reply_err(gone->req, EIO);
+      drop(gone);
+    }
   }
+  if (done) drop(done);
 }
 
 static void *loop_main(void *arg) {
   mount_state *m = arg;
-  struct fuse_loop_config config = {.clone_fd = 0, .max_idle_threads = 10};
-  fuse_loop_mt(m->fuse, &config);
+  fuse_session_loop(m->se);
   return NULL;
 }
 
@@ -431,16 +686,13 @@ static napi_value throw_error(napi_env env, const char *message) {
   return NULL;
 }
 
-// mount(mountpoint, args: string[], dispatch, readdirplus: boolean, immutablePrefix: string) → handle
+// mount(mountpoint, args: string[], dispatch, readdirplus: boolean) → handle
 static napi_value js_mount(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
+  size_t argc = 4;
+  napi_value argv[4];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 5) return throw_error(env, "mount(mountpoint, args, dispatch, readdirplus, immutablePrefix)");
-  size_t plen;
-  if (napi_get_value_string_utf8(env, argv[4], immutable_prefix, sizeof(immutable_prefix), &plen) != napi_ok ||
-      plen >= sizeof(immutable_prefix) - 1)
-    return throw_error(env, "immutablePrefix: expected a short string");
+  if (argc < 4) return throw_error(env, "mount(mountpoint, args, dispatch, readdirplus)");
+  if (current) return throw_error(env, "one mount per process");
   char mountpoint[4096];
   size_t len;
   if (napi_get_value_string_utf8(env, argv[0], mountpoint, sizeof(mountpoint), &len) != napi_ok ||
@@ -451,59 +703,63 @@ static napi_value js_mount(napi_env env, napi_callback_info info) {
   char **args = calloc(n + 1, sizeof(char *));
   for (uint32_t i = 0; i < n; i++) {
     napi_value v;
-    char s[4096];
     napi_get_element(env, argv[1], i, &v);
-    if (napi_get_value_string_utf8(env, v, s, sizeof(s), &len) != napi_ok) {
+    if (get_string(env, v, &args[i]) != 0) {
       for (uint32_t j = 0; j < i; j++) free(args[j]);
       free(args);
       return throw_error(env, "args: expected strings");
     }
-    args[i] = strdup(s);
   }
   bool plus = false;
   napi_get_value_bool(env, argv[3], &plus);
 
+  for (uint32_t i = 0; i < SLOTS; i++) free_slots[i] = SLOTS - 1 - i;
+  free_count = SLOTS;
   mount_state *m = calloc(1, sizeof(mount_state));
   m->readdirplus = plus;
-  napi_value name = str(env, "trove-fuse3");
-  if (napi_create_threadsafe_function(env, argv[2], NULL, name, 0, 1, NULL, NULL, NULL, call_js, &m->tsfn) != napi_ok)
+  if (napi_create_threadsafe_function(env, argv[2], NULL, str(env, "trove-fuse3"), 0, 1, NULL, NULL, NULL, call_js,
+                                      &m->tsfn) != napi_ok) {
+    free(m);
     return throw_error(env, "cannot make a thread-safe function");
+  }
   struct fuse_args fargs = FUSE_ARGS_INIT((int)n, args);
-  m->fuse = fuse_new(&fargs, &operations, sizeof(operations), m);
+  m->se = fuse_session_new(&fargs, &operations, sizeof(operations), m);
   fuse_opt_free_args(&fargs);
-  if (m->fuse == NULL) {
+  if (m->se == NULL) {
     napi_release_threadsafe_function(m->tsfn, napi_tsfn_abort);
     free(m);
-    return throw_error(env, "fuse_new failed");
+    return throw_error(env, "fuse_session_new failed");
   }
-  if (fuse_mount(m->fuse, mountpoint) != 0) {
-    fuse_destroy(m->fuse);
+  if (fuse_session_mount(m->se, mountpoint) != 0) {
+    fuse_session_destroy(m->se);
     napi_release_threadsafe_function(m->tsfn, napi_tsfn_abort);
     free(m);
-    return throw_error(env, "fuse_mount failed");
+    return throw_error(env, "fuse_session_mount failed");
   }
+  current = m;
   pthread_t thread;
   pthread_attr_t attr;
   pthread_attr_init(&attr);
   pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-  if (pthread_create(&thread, &attr, loop_main, m) != 0) {
-    fuse_unmount(m->fuse);
-    fuse_destroy(m->fuse);
+  int failed = pthread_create(&thread, &attr, loop_main, m);
+  pthread_attr_destroy(&attr);
+  if (failed) {
+    current = NULL;
+    fuse_session_unmount(m->se);
+    fuse_session_destroy(m->se);
     napi_release_threadsafe_function(m->tsfn, napi_tsfn_abort);
     free(m);
     return throw_error(env, "cannot start libfuse's thread");
   }
-  pthread_attr_destroy(&attr);
   napi_value handle;
   napi_create_external(env, m, NULL, NULL, &handle);
   return handle;
 }
 
 // unmount(handle): ends the loop and detaches the mount (lazily, as
-// `umount -l`: a busy mount goes away once its last user leaves). The loop's
-// threads end when the kernel closes the connection, at the latest when the
-// process exits; nothing waits for them here, since one may be waiting for a
-// reply that only this thread could give.
+// `umount -l`: a busy mount goes away once its last user leaves). Requests
+// still waiting are answered EIO; the loop's thread ends when the kernel
+// closes the connection, at the latest when the process exits.
 static napi_value js_unmount(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -513,8 +769,8 @@ static napi_value js_unmount(napi_env env, napi_callback_info info) {
     return throw_error(env, "unmount(handle)");
   if (m->closing) return NULL;
   m->closing = 1;
-  fuse_exit(m->fuse);
-  fuse_unmount(m->fuse);
+  fuse_session_exit(m->se);
+  fuse_session_unmount(m->se);
   napi_release_threadsafe_function(m->tsfn, napi_tsfn_abort);
   return NULL;
 }
@@ -525,6 +781,8 @@ static napi_value init_module(napi_env env, napi_value exports) {
   napi_set_named_property(env, exports, "mount", f);
   napi_create_function(env, "unmount", NAPI_AUTO_LENGTH, js_unmount, NULL, &f);
   napi_set_named_property(env, exports, "unmount", f);
+  napi_create_function(env, "reply", NAPI_AUTO_LENGTH, js_reply, NULL, &f);
+  napi_set_named_property(env, exports, "reply", f);
   return exports;
 }
 

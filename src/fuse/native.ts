@@ -93,17 +93,23 @@ export interface NativeMount {
 
 /**
  * libfuse option string (`-o...`): read-only, our inode numbers, long kernel
- * caching. libfuse 3 takes `use_ino` and `kernel_cache` from native/fuse3.c's
- * init instead of options.
+ * caching. Through libfuse 3's low-level API (native/fuse3.c) the inode
+ * numbers are the view's own and each answer carries its timeouts, so only
+ * the mount's options remain.
  */
 export function fuseOptions(opts: NativeMountOptions = {}, libfuse: 2 | 3 = 2): string {
   const o = [
     'ro',
-    ...(libfuse === 2 ? ['use_ino', 'kernel_cache'] : []),
     'default_permissions',
-    `entry_timeout=${opts.entryTimeout ?? 86400}`,
-    `attr_timeout=${opts.attrTimeout ?? 86400}`,
-    `negative_timeout=${opts.negativeTimeout ?? 1}`,
+    ...(libfuse === 2
+      ? [
+          'use_ino',
+          'kernel_cache',
+          `entry_timeout=${opts.entryTimeout ?? 86400}`,
+          `attr_timeout=${opts.attrTimeout ?? 86400}`,
+          `negative_timeout=${opts.negativeTimeout ?? 1}`,
+        ]
+      : []),
     'fsname=trove',
     'subtype=trove',
   ];
@@ -246,12 +252,13 @@ export function mountFuse(mountpoint: string, handlers: FuseHandlers, opts: Nati
 /** Where `npm run build:native` puts the binding (build/ at the top of the project, beside dist/). */
 export const FUSE3_ADDON = fileURLToPath(new URL('../../build/native/fuse3.node', import.meta.url));
 
-type Reply = (result: number, ...values: unknown[]) => void;
-type Dispatch = (op: number, path: string, a?: unknown, b?: unknown, c?: unknown) => void;
+type Dispatch = (op: number, id: number, ino: number, a?: unknown, b?: unknown) => void;
 
 interface Fuse3Binding {
-  mount(mountpoint: string, args: string[], dispatch: Dispatch, readdirplus: boolean, immutablePrefix: string): object;
+  mount(mountpoint: string, args: string[], dispatch: Dispatch, readdirplus: boolean): object;
   unmount(handle: object): void;
+  /** Answers request `id`: a negative result is an errno. For a listing, returns how many entries were sent. */
+  reply(id: number, result: number, ...values: unknown[]): number | undefined;
 }
 
 let fuse3: Fuse3Binding | null | undefined;
@@ -269,13 +276,32 @@ export function fuse3Binding(): Fuse3Binding | null {
 }
 
 /** The operations' numbers in native/fuse3.c. */
-const OP = { INIT: 0, GETATTR: 1, READDIR: 2, READLINK: 3, OPEN: 4, READ: 5, STATFS: 6, GETXATTR: 7, LISTXATTR: 8 } as const;
+const OP = {
+  INIT: 0,
+  LOOKUP: 1,
+  FORGET: 2,
+  GETATTR: 3,
+  READLINK: 4,
+  OPENDIR: 5,
+  READDIR: 6,
+  OPEN: 7,
+  READ: 8,
+  STATFS: 9,
+  GETXATTR: 10,
+  LISTXATTR: 11,
+} as const;
 
-/** Numbers per entry in packStats. */
-const STAT_FIELDS = 11;
+/** Numbers per entry in packStats: the stat's eleven, then the seconds the kernel may keep the name and the attributes. */
+const STAT_FIELDS = 13;
+
+/** Seconds the kernel may keep a name, its attributes, and an absent name. */
+interface Timeouts {
+  entry: number;
+  attr: number;
+}
 
 /** Stats as the binding reads them: STAT_FIELDS numbers per entry, in native/fuse3.c's order. */
-export function packStats(stats: readonly (Stat | Pick<Stat, 'ino' | 'mode'>)[]): Float64Array {
+export function packStats(stats: readonly (Stat | Pick<Stat, 'ino' | 'mode'>)[], t: Timeouts = { entry: 0, attr: 0 }): Float64Array {
   const out = new Float64Array(stats.length * STAT_FIELDS);
   let o = 0;
   for (const s of stats) {
@@ -291,6 +317,8 @@ export function packStats(stats: readonly (Stat | Pick<Stat, 'ino' | 'mode'>)[])
     out[o + 8] = f.atime ?? 0;
     out[o + 9] = f.mtime ?? 0;
     out[o + 10] = f.ctime ?? 0;
+    out[o + 11] = t.entry;
+    out[o + 12] = t.attr;
     o += STAT_FIELDS;
   }
   return out;
@@ -339,67 +367,119 @@ class Listings {
 }
 
 /**
+ * The path of each inode number the kernel holds, with how many times it was
+ * handed out (the kernel's lookup count): the low-level API names files by
+ * number, the handlers by path. A number leaves when the kernel forgets it.
+ */
+class Inodes {
+  private readonly byIno = new Map<number, { path: string; n: number }>();
+
+  path(ino: number): string | undefined {
+    return ino === 1 ? '/' : this.byIno.get(ino)?.path;
+  }
+
+  remember(ino: number, path: string): void {
+    if (ino === 1) return;
+    const e = this.byIno.get(ino);
+    if (e) {
+      e.n++;
+      e.path = path;
+    } else this.byIno.set(ino, { path, n: 1 });
+  }
+
+  forget(ino: number, n: number): void {
+    const e = this.byIno.get(ino);
+    if (e && (e.n -= n) <= 0) this.byIno.delete(ino);
+  }
+
+  get size(): number {
+    return this.byIno.size;
+  }
+}
+
+/**
  * The binding's one entry point, turned into calls of `h` (fuse-native's
  * shape, which the handlers keep). Directories below `immutablePrefix` never
- * change, so their listings are answered from memory once made.
+ * change: the kernel may keep their listings and the names found absent in
+ * them, and the daemon keeps their listings too.
  */
-function dispatcher(h: FuseHandlers, onInit: () => void, immutablePrefix: string): Dispatch {
+function dispatcher(binding: Fuse3Binding, h: FuseHandlers, opts: NativeMountOptions, onInit: () => void): Dispatch {
   const listings = new Listings();
-  const immutable = (path: string) => immutablePrefix !== '' && path.length > immutablePrefix.length && path.startsWith(immutablePrefix);
+  const inodes = new Inodes();
+  const prefix = opts.immutablePrefix ?? '';
+  const immutable = (path: string) => prefix !== '' && path.length > prefix.length && path.startsWith(prefix);
+  const kept: Timeouts = { entry: opts.entryTimeout ?? 86400, attr: opts.attrTimeout ?? 86400 };
+  const absentFor = (dir: string) => (immutable(dir) ? kept.entry : (opts.negativeTimeout ?? 1));
+  const child = (dir: string, name: string) => (dir === '/' ? `/${name}` : `${dir}/${name}`);
   const xattrNames = (names: string[]) => Buffer.from(names.map((n) => `${n}\0`).join(''));
-  return (op, path, a, b, c) => {
+  const reply = binding.reply.bind(binding);
+
+  return (op, id, ino, a, b) => {
     try {
+      if (op === OP.INIT) return onInit();
+      if (op === OP.FORGET) return inodes.forget(ino, a as number);
+      const path = inodes.path(ino);
+      if (path === undefined) return reply(id, ERR.ENOENT);
       switch (op) {
-        case OP.INIT:
-          return h.init((e) => {
-            (a as Reply)(e);
-            onInit();
+        case OP.LOOKUP: {
+          const p = child(path, a as string);
+          return h.getattr(p, (e, st) => {
+            if (e === ERR.ENOENT) return reply(id, e, absentFor(path));
+            if (e || !st) return reply(id, e || ERR.EIO);
+            inodes.remember(st.ino, p);
+            reply(id, 0, packStats([st], kept));
           });
+        }
         case OP.GETATTR:
-          return h.getattr(path, (e, st) => (e || !st ? (a as Reply)(e || ERR.EIO) : (a as Reply)(0, packStats([st]))));
+          return h.getattr(path, (e, st) => (e || !st ? reply(id, e || ERR.EIO) : reply(id, 0, packStats([st], kept))));
+        case OP.READLINK:
+          return h.readlink(path, (e, target) => (e || target === undefined ? reply(id, e || ERR.EIO) : reply(id, 0, target)));
+        case OP.OPENDIR:
+          return reply(id, immutable(path) ? 1 : 0);
         case OP.READDIR: {
-          // A listing comes in parts of what fits libfuse's buffer, each asked from an offset (the
-          // index of its first entry): the first part lists the directory, the next ones take up
-          // where the last left off. Listings of immutable directories are kept for the next walk.
-          const reply = c as Reply;
-          const off = b as number;
-          const key = `${a ? '+' : ''}${path}`;
-          const send = (l: Listing) => reply(0, l.names.slice(off), l.stats.subarray(off * STAT_FIELDS), l.plus);
-          const kept = off > 0 || immutable(path) ? listings.get(key) : undefined;
-          if (kept) return send(kept);
+          // A listing comes in parts of what fits the kernel's buffer, each asked from an offset (the
+          // index of its first entry). The entries of a listing with attributes count as lookups.
+          const off = a as number;
+          const key = `${b ? '+' : ''}${path}`;
+          const send = (l: Listing) => {
+            const sent = reply(id, 0, l.names.slice(off), l.stats.subarray(off * STAT_FIELDS), l.plus) ?? 0;
+            if (!b || !l.plus) return;
+            for (let i = off; i < off + sent; i++) {
+              const name = l.names[i]!;
+              if (name !== '.' && name !== '..') inodes.remember(l.stats[i * STAT_FIELDS]!, child(path, name));
+            }
+          };
+          const have = off > 0 || immutable(path) ? listings.get(key) : undefined;
+          if (have) return send(have);
           const answer = (e: number, names?: string[], stats?: (Stat | Pick<Stat, 'ino' | 'mode'>)[], plus = false) => {
-            if (e || !names || !stats) return reply(e || ERR.EIO);
-            const l = { names, stats: packStats(stats), plus };
+            if (e || !names || !stats) return reply(id, e || ERR.EIO);
+            const l = { names, stats: packStats(stats, kept), plus };
             listings.keep(key, l);
             send(l);
           };
-          return a ? h.readdirplus(path, answer) : h.readdir(path, answer);
+          return b ? h.readdirplus(path, answer) : h.readdir(path, answer);
         }
-        case OP.READLINK:
-          return h.readlink(path, (e, target) => (e || target === undefined ? (a as Reply)(e || ERR.EIO) : (a as Reply)(0, target)));
         case OP.OPEN:
-          return h.open(path, a as number, (e) => (b as Reply)(e));
+          return h.open(path, a as number, (e) => reply(id, e));
         case OP.READ: {
           const buf = a as Buffer;
-          return h.read(path, 0, buf, buf.length, b as number, (n) => (c as Reply)(n));
+          return h.read(path, 0, buf, buf.length, b as number, (n) => reply(id, n));
         }
         case OP.STATFS:
           return h.statfs(path, (e, s) =>
             e || !s
-              ? (a as Reply)(e || ERR.EIO)
-              : (a as Reply)(0, Float64Array.of(s.bsize, s.frsize, s.blocks, s.bfree, s.bavail, s.files, s.ffree, s.favail, s.fsid, s.flag, s.namemax)),
+              ? reply(id, e || ERR.EIO)
+              : reply(id, 0, Float64Array.of(s.bsize, s.frsize, s.blocks, s.bfree, s.bavail, s.files, s.ffree, s.favail, s.fsid, s.flag, s.namemax)),
           );
         case OP.GETXATTR:
-          return h.getxattr(path, a as string, 0, (e, value) => (e || !value ? (b as Reply)(e || ERR.ENODATA) : (b as Reply)(0, value)));
+          return h.getxattr(path, a as string, 0, (e, value) => (e || !value ? reply(id, e || ERR.ENODATA) : reply(id, 0, value)));
         case OP.LISTXATTR:
-          return h.listxattr(path, (e, names) => (e ? (a as Reply)(e) : (a as Reply)(0, xattrNames(names ?? []))));
+          return h.listxattr(path, (e, names) => (e ? reply(id, e) : reply(id, 0, xattrNames(names ?? []))));
         default:
-          // The reply function is always the last argument.
-          return ([a, b, c].reverse().find((x) => typeof x === 'function') as Reply)(ERR.ENOSYS);
+          return reply(id, ERR.ENOSYS);
       }
     } catch {
-      const reply = [c, b, a].find((x) => typeof x === 'function') as Reply | undefined;
-      reply?.(ERR.EIO);
+      reply(id, ERR.EIO);
     }
   };
 }
@@ -417,15 +497,15 @@ function mountFuse3(binding: Fuse3Binding, mountpoint: string, handlers: FuseHan
       });
     // Every request restarts the polling window, those answered from kept listings too.
     const kick = poller(opts.pollMs ?? DEFAULT_POLL_MS);
-    const serve = dispatcher(handlers, ready, opts.immutablePrefix ?? '');
+    const serve = dispatcher(binding, handlers, opts, ready);
     const dispatch: Dispatch = kick
-      ? (op, path, a, b, c) => {
+      ? (op, id, ino, a, b) => {
           kick();
-          serve(op, path, a, b, c);
+          serve(op, id, ino, a, b);
         }
       : serve;
     try {
-      handle = binding.mount(mountpoint, ['trove', fuseOptions(opts, 3)], dispatch, opts.readdirplus ?? true, opts.immutablePrefix ?? '');
+      handle = binding.mount(mountpoint, ['trove', fuseOptions(opts, 3)], dispatch, opts.readdirplus ?? true);
     } catch (err) {
       void mountFailure(mountpoint, err as Error).then(reject, reject);
     }
