@@ -565,6 +565,23 @@ describe.skipIf(skipFuse())('FUSE mount (real)', () => {
     }
   });
 
+  it('through libfuse 3, remembers absent names inside a commit as long as present ones, and elsewhere for a second', async () => {
+    if (servedBy(fx.repo.path) !== 3) return console.log('libfuse 3 binding not built: per-answer timeouts not checked');
+    const absent = async (paths: string[]) => {
+      const before = await requestCounts(fx.repo.path, pid);
+      for (const p of paths) expect(existsSync(p)).toBe(false);
+      const after = await requestCounts(fx.repo.path, pid);
+      return (after['getattr-enoent'] ?? 0) - (before['getattr-enoent'] ?? 0);
+    };
+    const inCommit = join(A, 'etc', 'never-there');
+    const inRefs = join(mnt, 'refs', 'never-there');
+    expect(await absent([inCommit, inRefs])).toBe(2);
+    // Past the one second an absent name elsewhere is kept: the ref is asked for again, the commit's name is not.
+    await new Promise((r) => setTimeout(r, 1300));
+    expect(await absent([inCommit, inRefs])).toBe(1);
+    expect(await absent([inCommit])).toBe(0);
+  });
+
   it('refuses writes with EROFS', () => {
     for (const [cmd, args] of [
       ['touch', [join(A, 'new')]],
