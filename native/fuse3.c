@@ -205,6 +205,9 @@ static void trove_init(void *userdata, struct fuse_conn_info *conn) {
   }
   // Nothing is written: no need for the kernel to fetch attributes before writes, nor to check data.
   conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
+  // Symlink targets kept by the kernel: those of commits never change, and a ref or profile that
+  // moves is invalidated by the daemon when it sees it move (invalidate() below).
+  if (conn->capable & FUSE_CAP_CACHE_SYMLINKS) conn->want |= FUSE_CAP_CACHE_SYMLINKS;
   request *r = calloc(1, sizeof(request));
   if (r) {
     r->op = OP_INIT;
@@ -775,6 +778,22 @@ static napi_value js_unmount(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// invalidate(ino): the kernel drops what it keeps of the inode's content (a
+// symlink's target). Returns 0, or -errno (-ENOENT: the kernel holds nothing
+// of it).
+static napi_value js_invalidate(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  double ino = 0;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 1 || napi_get_value_double(env, argv[0], &ino) != napi_ok) return throw_error(env, "invalidate(ino)");
+  int res = -ENOTCONN;
+  if (current && !current->closing) res = fuse_lowlevel_notify_inval_inode(current->se, (fuse_ino_t)ino, 0, 0);
+  napi_value out;
+  napi_create_int32(env, res, &out);
+  return out;
+}
+
 static napi_value init_module(napi_env env, napi_value exports) {
   napi_value f;
   napi_create_function(env, "mount", NAPI_AUTO_LENGTH, js_mount, NULL, &f);
@@ -783,6 +802,8 @@ static napi_value init_module(napi_env env, napi_value exports) {
   napi_set_named_property(env, exports, "unmount", f);
   napi_create_function(env, "reply", NAPI_AUTO_LENGTH, js_reply, NULL, &f);
   napi_set_named_property(env, exports, "reply", f);
+  napi_create_function(env, "invalidate", NAPI_AUTO_LENGTH, js_invalidate, NULL, &f);
+  napi_set_named_property(env, exports, "invalidate", f);
   return exports;
 }
 

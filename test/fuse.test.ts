@@ -582,6 +582,30 @@ describe.skipIf(skipFuse())('FUSE mount (real)', () => {
     expect(await absent([inCommit])).toBe(0);
   });
 
+  it('shows a ref that moves at once, though the kernel keeps symlink targets', () => {
+    const refFile = join(fx.repo.path, 'refs', 'heads', 'main');
+    const link = join(mnt, 'refs', 'main');
+    const move = (id: string) => {
+      writeFileSync(`${refFile}.new`, `${id}\n`);
+      renameSync(`${refFile}.new`, refFile);
+    };
+    try {
+      for (let round = 0; round < 3; round++) {
+        expect(readlinkSync(link)).toBe(`../commits/${fx.a}`);
+        expect(readFileSync(join(link, 'etc', 'greet'), 'utf8')).toBe('hello from A\n');
+        move(fx.b);
+        // Same name, same inode, a target of the same length: only the daemon can tell the kernel.
+        expect(readlinkSync(link)).toBe(`../commits/${fx.b}`);
+        expect(readFileSync(join(link, 'etc', 'greet'), 'utf8')).toBe('hello from B\n');
+        move(fx.a);
+      }
+    } finally {
+      move(fx.a);
+    }
+    // Symlinks inside a commit are read once, then kept by the kernel.
+    expect(readlinkSync(join(A, 'bin', 'sh'))).toBe('bash');
+  });
+
   it('refuses writes with EROFS', () => {
     for (const [cmd, args] of [
       ['touch', [join(A, 'new')]],

@@ -259,6 +259,8 @@ interface Fuse3Binding {
   unmount(handle: object): void;
   /** Answers request `id`: a negative result is an errno. For a listing, returns how many entries were sent. */
   reply(id: number, result: number, ...values: unknown[]): number | undefined;
+  /** Makes the kernel drop what it keeps of inode `ino`'s content (a symlink's target). */
+  invalidate(ino: number): number;
 }
 
 let fuse3: Fuse3Binding | null | undefined;
@@ -389,8 +391,14 @@ class Inodes {
 
   forget(ino: number, n: number): void {
     const e = this.byIno.get(ino);
-    if (e && (e.n -= n) <= 0) this.byIno.delete(ino);
+    if (e && (e.n -= n) <= 0) {
+      this.byIno.delete(ino);
+      this.targets.delete(ino);
+    }
   }
+
+  /** Targets of the symlinks outside commits (refs, profiles) as the kernel last saw them. */
+  readonly targets = new Map<number, string>();
 
   get size(): number {
     return this.byIno.size;
@@ -409,6 +417,17 @@ function dispatcher(binding: Fuse3Binding, h: FuseHandlers, opts: NativeMountOpt
   const prefix = opts.immutablePrefix ?? '';
   const immutable = (path: string) => prefix !== '' && path.length > prefix.length && path.startsWith(prefix);
   const kept: Timeouts = { entry: opts.entryTimeout ?? 86400, attr: opts.attrTimeout ?? 86400 };
+  // A ref or profile moves under the same name and inode: the kernel asks for it on every use (a lookup
+  // instead of the readlink it asked for before the kernel kept symlink targets), and when its target
+  // has moved the daemon makes the kernel drop the target it keeps.
+  const moving: Timeouts = { entry: 0, attr: 0 };
+  const pointer = (path: string, mode: number) => (mode & constants.S_IFMT) === constants.S_IFLNK && !immutable(path);
+  const timeouts = (path: string, st: Stat) => (pointer(path, st.mode) ? moving : kept);
+  const seen = (ino: number, target: string) => {
+    const last = inodes.targets.get(ino);
+    inodes.targets.set(ino, target);
+    if (last !== undefined && last !== target) binding.invalidate(ino);
+  };
   const absentFor = (dir: string) => (immutable(dir) ? kept.entry : (opts.negativeTimeout ?? 1));
   const child = (dir: string, name: string) => (dir === '/' ? `/${name}` : `${dir}/${name}`);
   const xattrNames = (names: string[]) => Buffer.from(names.map((n) => `${n}\0`).join(''));
@@ -426,14 +445,25 @@ function dispatcher(binding: Fuse3Binding, h: FuseHandlers, opts: NativeMountOpt
           return h.getattr(p, (e, st) => {
             if (e === ERR.ENOENT) return reply(id, e, absentFor(path));
             if (e || !st) return reply(id, e || ERR.EIO);
-            inodes.remember(st.ino, p);
-            reply(id, 0, packStats([st], kept));
+            const answer = () => {
+              inodes.remember(st.ino, p);
+              reply(id, 0, packStats([st], timeouts(p, st)));
+            };
+            if (!pointer(p, st.mode)) return answer();
+            h.readlink(p, (le, target) => {
+              if (!le && target !== undefined) seen(st.ino, target);
+              answer();
+            });
           });
         }
         case OP.GETATTR:
-          return h.getattr(path, (e, st) => (e || !st ? reply(id, e || ERR.EIO) : reply(id, 0, packStats([st], kept))));
+          return h.getattr(path, (e, st) => (e || !st ? reply(id, e || ERR.EIO) : reply(id, 0, packStats([st], timeouts(path, st)))));
         case OP.READLINK:
-          return h.readlink(path, (e, target) => (e || target === undefined ? reply(id, e || ERR.EIO) : reply(id, 0, target)));
+          return h.readlink(path, (e, target) => {
+            if (e || target === undefined) return reply(id, e || ERR.EIO);
+            if (!immutable(path)) inodes.targets.set(ino, target);
+            reply(id, 0, target);
+          });
         case OP.OPENDIR:
           return reply(id, immutable(path) ? 1 : 0);
         case OP.READDIR: {
