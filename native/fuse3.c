@@ -215,16 +215,22 @@ static void trove_init(void *userdata, struct fuse_conn_info *conn) {
   }
 }
 
-static void trove_lookup(fuse_req_t req, fuse_ino_t parent, const char *name) {
-  request *r = make(OP_LOOKUP, req, parent);
-  if (!r) return;
+// A request that names something (an entry, an attribute): the name is copied, libfuse's is gone once the op returns.
+static request *make_named(int op, fuse_req_t req, fuse_ino_t ino, const char *name) {
+  request *r = make(op, req, ino);
+  if (!r) return NULL;
   r->name = strdup(name);
   if (!r->name) {
     fuse_reply_err(req, ENOMEM);
     free(r);
-    return;
+    return NULL;
   }
-  ask(r);
+  return r;
+}
+
+static void trove_lookup(fuse_req_t req, fuse_ino_t parent, const char *name) {
+  request *r = make_named(OP_LOOKUP, req, parent, name);
+  if (r) ask(r);
 }
 
 static void forget_one(fuse_ino_t ino, uint64_t nlookup) {
@@ -257,15 +263,21 @@ static void trove_readlink(fuse_req_t req, fuse_ino_t ino) {
   if (r) ask(r);
 }
 
-static void trove_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
-  request *r = make(OP_OPENDIR, req, ino);
+// An open of a file or directory: JavaScript answers with the open's flags.
+static void ask_open(int op, fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
+  request *r = make(op, req, ino);
   if (r) {
     r->flags = fi->flags;
     ask(r);
   }
 }
 
-static void trove_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
+static void trove_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
+  ask_open(OP_OPENDIR, req, ino, fi);
+}
+
+// The release of a file or directory: nothing is kept per open.
+static void trove_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
   (void)ino;
   (void)fi;
   fuse_reply_err(req, 0);
@@ -291,17 +303,7 @@ static void trove_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t
 }
 
 static void trove_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
-  request *r = make(OP_OPEN, req, ino);
-  if (r) {
-    r->flags = fi->flags;
-    ask(r);
-  }
-}
-
-static void trove_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
-  (void)ino;
-  (void)fi;
-  fuse_reply_err(req, 0);
+  ask_open(OP_OPEN, req, ino, fi);
 }
 
 static void trove_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi) {
@@ -325,15 +327,9 @@ static void trove_statfs(fuse_req_t req, fuse_ino_t ino) {
 }
 
 static void trove_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size) {
-  request *r = make(OP_GETXATTR, req, ino);
+  request *r = make_named(OP_GETXATTR, req, ino, name);
   if (!r) return;
   r->size = size;
-  r->name = strdup(name);
-  if (!r->name) {
-    fuse_reply_err(req, ENOMEM);
-    free(r);
-    return;
-  }
   ask(r);
 }
 
@@ -354,7 +350,7 @@ static const struct fuse_lowlevel_ops operations = {
     .opendir = trove_opendir,
     .readdir = trove_readdir,
     .readdirplus = trove_readdirplus,
-    .releasedir = trove_releasedir,
+    .releasedir = trove_release,
     .open = trove_open,
     .release = trove_release,
     .read = trove_read,
