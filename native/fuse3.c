@@ -167,19 +167,33 @@ static request *claim(double id) {
 
 static double id_of(request *r) { return (double)r->gen * SLOTS + r->slot; }
 
+// Forgets and the init take no answer: they need no slot, and are done once JavaScript has seen them.
+static int answered(const request *r) { return r->op != OP_FORGET && r->op != OP_INIT; }
+
+// Queues `r` for JavaScript; false once the mount is closing (the queue may be gone: checked and
+// used under `lock`, which unmount() takes to close it).
+static int queue(request *r) {
+  int ok = 0;
+  pthread_mutex_lock(&lock);
+  if (!current->closing) ok = napi_call_threadsafe_function(current->tsfn, r, napi_tsfn_nonblocking) == napi_ok;
+  pthread_mutex_unlock(&lock);
+  return ok;
+}
+
 // Runs on libfuse's thread: hands `r` to JavaScript, or answers EIO at once.
 static void ask(request *r) {
-  mount_state *m = current;
+  if (!answered(r)) {
+    if (!queue(r)) drop(r);
+    return;
+  }
   if (!enlist(r)) {
-    if (r->op != OP_FORGET) fuse_reply_err(r->req, EIO);
+    fuse_reply_err(r->req, EIO);
     drop(r);
     return;
   }
-  if (m->closing || napi_call_threadsafe_function(m->tsfn, r, napi_tsfn_blocking) != napi_ok) {
-    if (claim(id_of(r))) {
-      if (r->op != OP_FORGET) fuse_reply_err(r->req, EIO);
-      drop(r);
-    }
+  if (!queue(r) && claim(id_of(r))) {
+    fuse_reply_err(r->req, EIO);
+    drop(r);
   }
 }
 
@@ -618,17 +632,16 @@ static napi_value num(napi_env env, double d) {
 static void call_js(napi_env env, napi_value dispatch, void *context, void *data) {
   (void)context;
   request *r = data;
+  // A forget or the init is this call's own: seen by JavaScript, then dropped. Any other request
+  // is JavaScript's to answer, by its id, and may be gone once the call below returns.
+  request *done = answered(r) ? NULL : r;
+  double id = done ? -1 : id_of(r);
   if (env == NULL) {
     // The mount is going away.
-    if (claim(id_of(r))) {
-      if (r->op != OP_FORGET && r->op != OP_INIT) fuse_reply_err(r->req, EIO);
-      drop(r);
-    }
+    if (!done && (done = claim(id)) != NULL) fuse_reply_err(done->req, EIO);
+    if (done) drop(done);
     return;
   }
-  // Forgets and the init take no answer: the request is done once JavaScript has seen it.
-  double id = id_of(r);
-  request *done = (r->op == OP_FORGET || r->op == OP_INIT) ? claim(id) : NULL;
   napi_value argv[6];
   size_t argc = 0;
   napi_value undefined;
@@ -665,7 +678,7 @@ static void call_js(napi_env env, napi_value dispatch, void *context, void *data
   if (napi_call_function(env, undefined, dispatch, argc, argv, NULL) != napi_ok) {
     napi_value e;
     napi_get_and_clear_last_exception(env, &e);
-    request *gone = claim(id);
+    request *gone = id >= 0 ? claim(id) : NULL;
     if (gone) {
       fuse_reply_err(gone->req, EIO);
       drop(gone);
@@ -756,9 +769,11 @@ static napi_value js_mount(napi_env env, napi_callback_info info) {
 }
 
 // unmount(handle): ends the loop and detaches the mount (lazily, as
-// `umount -l`: a busy mount goes away once its last user leaves). Requests
-// still waiting are answered EIO; the loop's thread ends when the kernel
-// closes the connection, at the latest when the process exits.
+// `umount -l`: a busy mount goes away once its last user leaves). libfuse
+// closes its end of the connection first: requests still queued are dropped
+// and answers JavaScript still sends go nowhere, so their readers wait until
+// the process exits, which the daemon does right after (daemon.ts). The
+// loop's thread ends then too.
 static napi_value js_unmount(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -766,28 +781,72 @@ static napi_value js_unmount(napi_env env, napi_callback_info info) {
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   if (argc < 1 || napi_get_value_external(env, argv[0], (void **)&m) != napi_ok || m == NULL)
     return throw_error(env, "unmount(handle)");
-  if (m->closing) return NULL;
+  pthread_mutex_lock(&lock);
+  int was = m->closing;
   m->closing = 1;
+  pthread_mutex_unlock(&lock);
+  if (was) return NULL;
   fuse_session_exit(m->se);
   fuse_session_unmount(m->se);
   napi_release_threadsafe_function(m->tsfn, napi_tsfn_abort);
   return NULL;
 }
 
-// invalidate(ino): the kernel drops what it keeps of the inode's content (a
-// symlink's target). Returns 0, or -errno (-ENOENT: the kernel holds nothing
-// of it).
+// invalidate(ino, done): the kernel drops what it keeps of the inode's
+// content (a symlink's target), then done(0 or -errno) is called (-ENOENT:
+// the kernel held nothing of it). The kernel waits for the inode's pages,
+// which a read still waiting for its answer from this thread holds locked,
+// so it is done on a thread of libuv's pool, never on this one.
+typedef struct {
+  napi_async_work work;
+  napi_ref done;
+  fuse_ino_t ino;
+  int result;
+} invalidation;
+
+static void invalidate_execute(napi_env env, void *data) {
+  (void)env;
+  invalidation *j = data;
+  pthread_mutex_lock(&lock);
+  int open = current && !current->closing;
+  pthread_mutex_unlock(&lock);
+  j->result = open ? fuse_lowlevel_notify_inval_inode(current->se, j->ino, 0, 0) : -ENOTCONN;
+}
+
+static void invalidate_complete(napi_env env, napi_status status, void *data) {
+  (void)status;
+  invalidation *j = data;
+  napi_value done, undefined, result;
+  if (napi_get_reference_value(env, j->done, &done) == napi_ok && done) {
+    napi_get_undefined(env, &undefined);
+    napi_create_int32(env, j->result, &result);
+    if (napi_call_function(env, undefined, done, 1, &result, NULL) != napi_ok) {
+      napi_value e;
+      napi_get_and_clear_last_exception(env, &e);
+    }
+  }
+  napi_delete_reference(env, j->done);
+  napi_delete_async_work(env, j->work);
+  free(j);
+}
+
 static napi_value js_invalidate(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
+  size_t argc = 2;
+  napi_value argv[2];
   double ino = 0;
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 1 || napi_get_value_double(env, argv[0], &ino) != napi_ok) return throw_error(env, "invalidate(ino)");
-  int res = -ENOTCONN;
-  if (current && !current->closing) res = fuse_lowlevel_notify_inval_inode(current->se, (fuse_ino_t)ino, 0, 0);
-  napi_value out;
-  napi_create_int32(env, res, &out);
-  return out;
+  if (argc < 2 || napi_get_value_double(env, argv[0], &ino) != napi_ok) return throw_error(env, "invalidate(ino, done)");
+  invalidation *j = calloc(1, sizeof(invalidation));
+  if (!j) return throw_error(env, "out of memory");
+  j->ino = (fuse_ino_t)ino;
+  if (napi_create_reference(env, argv[1], 1, &j->done) != napi_ok ||
+      napi_create_async_work(env, NULL, str(env, "trove-invalidate"), invalidate_execute, invalidate_complete, j,
+                             &j->work) != napi_ok ||
+      napi_queue_async_work(env, j->work) != napi_ok) {
+    free(j);
+    return throw_error(env, "cannot queue an invalidation");
+  }
+  return NULL;
 }
 
 static napi_value init_module(napi_env env, napi_value exports) {

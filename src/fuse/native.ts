@@ -259,8 +259,8 @@ interface Fuse3Binding {
   unmount(handle: object): void;
   /** Answers request `id`: a negative result is an errno. For a listing, returns how many entries were sent. */
   reply(id: number, result: number, ...values: unknown[]): number | undefined;
-  /** Makes the kernel drop what it keeps of inode `ino`'s content (a symlink's target). */
-  invalidate(ino: number): number;
+  /** Makes the kernel drop what it keeps of inode `ino`'s content (a symlink's target), off this thread; then `done`. */
+  invalidate(ino: number, done: (result: number) => void): void;
 }
 
 let fuse3: Fuse3Binding | null | undefined;
@@ -421,12 +421,17 @@ function dispatcher(binding: Fuse3Binding, h: FuseHandlers, opts: NativeMountOpt
   // instead of the readlink it asked for before the kernel kept symlink targets), and when its target
   // has moved the daemon makes the kernel drop the target it keeps.
   const moving: Timeouts = { entry: 0, attr: 0 };
+  // The directories that group refs and profiles (refs/pkg/...) come and go: kept as briefly as absent names.
+  const brief: Timeouts = { entry: opts.negativeTimeout ?? 1, attr: opts.negativeTimeout ?? 1 };
   const pointer = (path: string, mode: number) => (mode & constants.S_IFMT) === constants.S_IFLNK && !immutable(path);
-  const timeouts = (path: string, st: Stat) => (pointer(path, st.mode) ? moving : kept);
-  const seen = (ino: number, target: string) => {
+  const timeouts = (path: string, st: Stat) =>
+    immutable(path) || path.lastIndexOf('/') === 0 ? kept : pointer(path, st.mode) ? moving : brief;
+  /** Records the target the kernel is about to see; when it moved, the kernel drops the one it kept, then `then`. */
+  const seen = (ino: number, target: string, then: () => void) => {
     const last = inodes.targets.get(ino);
     inodes.targets.set(ino, target);
-    if (last !== undefined && last !== target) binding.invalidate(ino);
+    if (last !== undefined && last !== target) binding.invalidate(ino, then);
+    else then();
   };
   const absentFor = (dir: string) => (immutable(dir) ? kept.entry : (opts.negativeTimeout ?? 1));
   const child = (dir: string, name: string) => (dir === '/' ? `/${name}` : `${dir}/${name}`);
@@ -434,6 +439,16 @@ function dispatcher(binding: Fuse3Binding, h: FuseHandlers, opts: NativeMountOpt
   const reply = binding.reply.bind(binding);
 
   return (op, id, ino, a, b) => {
+    // A callback that throws answers EIO (a second answer to a request does nothing): no reader is left waiting.
+    const safe =
+      <A extends unknown[]>(fn: (...args: A) => void) =>
+      (...args: A) => {
+        try {
+          fn(...args);
+        } catch {
+          reply(id, ERR.EIO);
+        }
+      };
     try {
       if (op === OP.INIT) return onInit();
       if (op === OP.FORGET) return inodes.forget(ino, a as number);
@@ -442,28 +457,31 @@ function dispatcher(binding: Fuse3Binding, h: FuseHandlers, opts: NativeMountOpt
       switch (op) {
         case OP.LOOKUP: {
           const p = child(path, a as string);
-          return h.getattr(p, (e, st) => {
-            if (e === ERR.ENOENT) return reply(id, e, absentFor(path));
-            if (e || !st) return reply(id, e || ERR.EIO);
-            const answer = () => {
-              inodes.remember(st.ino, p);
-              reply(id, 0, packStats([st], timeouts(p, st)));
-            };
-            if (!pointer(p, st.mode)) return answer();
-            h.readlink(p, (le, target) => {
-              if (!le && target !== undefined) seen(st.ino, target);
-              answer();
-            });
-          });
+          return h.getattr(
+            p,
+            safe((e, st) => {
+              if (e === ERR.ENOENT) return reply(id, e, absentFor(path));
+              if (e || !st) return reply(id, e || ERR.EIO);
+              const answer = safe(() => {
+                inodes.remember(st.ino, p);
+                reply(id, 0, packStats([st], timeouts(p, st)));
+              });
+              if (!pointer(p, st.mode)) return answer();
+              h.readlink(p, safe((le, target) => (!le && target !== undefined ? seen(st.ino, target, answer) : answer())));
+            }),
+          );
         }
         case OP.GETATTR:
-          return h.getattr(path, (e, st) => (e || !st ? reply(id, e || ERR.EIO) : reply(id, 0, packStats([st], timeouts(path, st)))));
+          return h.getattr(path, safe((e, st) => (e || !st ? reply(id, e || ERR.EIO) : reply(id, 0, packStats([st], timeouts(path, st))))));
         case OP.READLINK:
-          return h.readlink(path, (e, target) => {
-            if (e || target === undefined) return reply(id, e || ERR.EIO);
-            if (!immutable(path)) inodes.targets.set(ino, target);
-            reply(id, 0, target);
-          });
+          return h.readlink(
+            path,
+            safe((e, target) => {
+              if (e || target === undefined) return reply(id, e || ERR.EIO);
+              if (!immutable(path)) inodes.targets.set(ino, target);
+              reply(id, 0, target);
+            }),
+          );
         case OP.OPENDIR:
           return reply(id, immutable(path) ? 1 : 0);
         case OP.READDIR: {
@@ -481,30 +499,33 @@ function dispatcher(binding: Fuse3Binding, h: FuseHandlers, opts: NativeMountOpt
           };
           const have = off > 0 || immutable(path) ? listings.get(key) : undefined;
           if (have) return send(have);
-          const answer = (e: number, names?: string[], stats?: (Stat | Pick<Stat, 'ino' | 'mode'>)[], plus = false) => {
+          const answer = safe((e: number, names?: string[], stats?: (Stat | Pick<Stat, 'ino' | 'mode'>)[], plus?: boolean) => {
             if (e || !names || !stats) return reply(id, e || ERR.EIO);
-            const l = { names, stats: packStats(stats, kept), plus };
+            const l: Listing = { names, stats: packStats(stats, kept), plus: plus ?? false };
             listings.keep(key, l);
             send(l);
-          };
+          });
           return b ? h.readdirplus(path, answer) : h.readdir(path, answer);
         }
         case OP.OPEN:
-          return h.open(path, a as number, (e) => reply(id, e));
+          return h.open(path, a as number, safe((e) => reply(id, e)));
         case OP.READ: {
           const buf = a as Buffer;
-          return h.read(path, 0, buf, buf.length, b as number, (n) => reply(id, n));
+          return h.read(path, 0, buf, buf.length, b as number, safe((n) => reply(id, n)));
         }
         case OP.STATFS:
-          return h.statfs(path, (e, s) =>
-            e || !s
-              ? reply(id, e || ERR.EIO)
-              : reply(id, 0, Float64Array.of(s.bsize, s.frsize, s.blocks, s.bfree, s.bavail, s.files, s.ffree, s.favail, s.fsid, s.flag, s.namemax)),
+          return h.statfs(
+            path,
+            safe((e, s) =>
+              e || !s
+                ? reply(id, e || ERR.EIO)
+                : reply(id, 0, Float64Array.of(s.bsize, s.frsize, s.blocks, s.bfree, s.bavail, s.files, s.ffree, s.favail, s.fsid, s.flag, s.namemax)),
+            ),
           );
         case OP.GETXATTR:
-          return h.getxattr(path, a as string, 0, (e, value) => (e || !value ? reply(id, e || ERR.ENODATA) : reply(id, 0, value)));
+          return h.getxattr(path, a as string, 0, safe((e, value) => (e || !value ? reply(id, e || ERR.ENODATA) : reply(id, 0, value))));
         case OP.LISTXATTR:
-          return h.listxattr(path, (e, names) => (e ? reply(id, e) : reply(id, 0, xattrNames(names ?? []))));
+          return h.listxattr(path, safe((e, names) => (e ? reply(id, e) : reply(id, 0, xattrNames(names ?? [])))));
         default:
           return reply(id, ERR.ENOSYS);
       }
