@@ -423,7 +423,7 @@ static int get_string(napi_env env, napi_value v, char **out) {
 }
 
 // A listing's part: as many entries from r->off on as fit in r->size bytes.
-// Returns how many went in (or -errno).
+// Returns how many the kernel took (0 when it took none), or -errno.
 static int reply_dir(napi_env env, request *r, napi_value names, napi_value stats, bool plus) {
   uint32_t n;
   if (napi_get_array_length(env, names, &n) != napi_ok) return -EIO;
@@ -459,13 +459,14 @@ static int reply_dir(napi_env env, request *r, napi_value names, napi_value stat
     if (need > r->size - used) break;
     used += need;
   }
-  fuse_reply_buf(r->req, buf, used);
+  int sent = fuse_reply_buf(r->req, buf, used) == 0 ? (int)i : 0;
   free(buf);
-  return (int)i;
+  return sent;
 }
 
 // reply(id, result, ...): answers the request named by `id`; a negative
-// result is an errno. Returns, for a listing, how many entries were sent.
+// result is an errno. Returns, for a listing, how many entries the kernel
+// took; for a lookup, 0 or the -errno of a reply the kernel did not take.
 static napi_value js_reply(napi_env env, napi_callback_info info) {
   size_t argc = 5;
   napi_value argv[5];
@@ -505,7 +506,9 @@ static napi_value js_reply(napi_env env, napi_callback_info info) {
         break;
       }
       entry_from(s, &e);
-      fuse_reply_entry(r->req, &e);
+      // 0, or -errno when the kernel did not take it (the request was interrupted, the mount is
+      // gone): then the kernel holds no lookup of it, and JavaScript counts none.
+      napi_create_int32(env, fuse_reply_entry(r->req, &e), &out);
       break;
     }
     case OP_GETATTR: {

@@ -257,7 +257,10 @@ type Dispatch = (op: number, id: number, ino: number, a?: unknown, b?: unknown) 
 interface Fuse3Binding {
   mount(mountpoint: string, args: string[], dispatch: Dispatch, readdirplus: boolean): object;
   unmount(handle: object): void;
-  /** Answers request `id`: a negative result is an errno. For a listing, returns how many entries were sent. */
+  /**
+   * Answers request `id`: a negative result is an errno. For a listing, returns how many entries the
+   * kernel took; for a lookup, 0 or the -errno of a reply the kernel did not take.
+   */
   reply(id: number, result: number, ...values: unknown[]): number | undefined;
   /** Makes the kernel drop what it keeps of inode `ino`'s content (a symlink's target), off this thread; then `done`. */
   invalidate(ino: number, done: (result: number) => void): void;
@@ -464,7 +467,8 @@ function dispatcher(binding: Fuse3Binding, h: FuseHandlers, opts: NativeMountOpt
               if (e || !st) return reply(id, e || ERR.EIO);
               const answer = safe(() => {
                 inodes.remember(st.ino, p);
-                reply(id, 0, packStats([st], timeouts(p, st)));
+                // A reply the kernel did not take (an interrupted lookup) gave it no lookup to count.
+                if ((reply(id, 0, packStats([st], timeouts(p, st))) ?? 0) < 0) inodes.forget(st.ino, 1);
               });
               if (!pointer(p, st.mode)) return answer();
               h.readlink(p, safe((le, target) => (!le && target !== undefined ? seen(st.ino, target, answer) : answer())));
