@@ -5,10 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Nginx, startNginx, objectRequests } from './helpers/nginx.js';
 import { trove, troveOk } from './helpers/cli.js';
 import { tmpdir } from './helpers/tmp.js';
-import { objectIds } from './helpers/objects.js';
+import { objectIds, reachable } from './helpers/objects.js';
 import { getDebs } from './helpers/debs.js';
-import { Repo } from '../src/repo/repo.js';
-import { readCommit, readTree } from '../src/repo/objects.js';
 
 /** Every file under `dir` (but objects/ and the LevelDB index), by path, with its content: what must not change. */
 function stateOf(repo: string): Record<string, string> {
@@ -24,26 +22,8 @@ function stateOf(repo: string): Record<string, string> {
 
 /** The objects of package commits (commit, trees, blobs), each once, with their sizes, read from the server. */
 async function packageObjects(server: string, commits: string[]): Promise<Map<string, number>> {
-  const repo = await Repo.open(server);
-  try {
-    const out = new Map<string, number>();
-    for (const id of commits) {
-      out.set(id, (await repo.store.get(id)).length);
-      const trees = [(await readCommit(repo.store, id)).tree];
-      while (trees.length) {
-        const t = trees.pop()!;
-        if (out.has(t)) continue;
-        out.set(t, (await repo.store.get(t)).length);
-        for (const e of (await readTree(repo.store, t)).entries) {
-          if (e.kind === 'dir') trees.push(e.id!);
-          else if (e.kind === 'file') out.set(e.id!, e.size);
-        }
-      }
-    }
-    return out;
-  } finally {
-    await repo.close();
-  }
+  const { metas, files } = await reachable(server, commits);
+  return new Map([...metas, ...files]);
 }
 
 const sha256 = (b: string | Buffer) => createHash('sha256').update(b).digest('hex');

@@ -9,11 +9,10 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSy
 import { getPriority } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readCommit, readTree } from '../src/repo/objects.js';
-import { Repo } from '../src/repo/repo.js';
 import { runTrove, TROVE_BIN, trove, troveOk } from './helpers/cli.js';
 import { alive, mountpoints, skipFuse, until } from './helpers/fuse.js';
 import { accepting, type Nginx, objectRequests, startNginx } from './helpers/nginx.js';
+import { reachable } from './helpers/objects.js';
 import { tmpdir } from './helpers/tmp.js';
 
 const sha256 = (b: string | Buffer) => createHash('sha256').update(b).digest('hex');
@@ -249,24 +248,8 @@ describe.skipIf(skipFuse())('lazy installs: files fetched by the view on first r
 
   /** The commits and trees (not the blobs) under a package commit of the server, with their sizes, and its blobs. */
   async function serverObjects(commit: string): Promise<{ metas: Map<string, number>; blobs: Set<string> }> {
-    const repo = await Repo.open(server);
-    try {
-      const metas = new Map<string, number>([[commit, (await repo.store.get(commit)).length]]);
-      const blobs = new Set<string>();
-      const trees = [(await readCommit(repo.store, commit)).tree];
-      while (trees.length) {
-        const t = trees.pop()!;
-        if (metas.has(t)) continue;
-        metas.set(t, (await repo.store.get(t)).length);
-        for (const e of (await readTree(repo.store, t)).entries) {
-          if (e.kind === 'dir') trees.push(e.id!);
-          else if (e.kind === 'file') blobs.add(e.id!);
-        }
-      }
-      return { metas, blobs };
-    } finally {
-      await repo.close();
-    }
+    const { metas, files } = await reachable(server, [commit]);
+    return { metas, blobs: new Set(files.keys()) };
   }
 
   // Client of cases 1 and 2.
