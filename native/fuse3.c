@@ -478,10 +478,6 @@ static napi_value js_reply(napi_env env, napi_callback_info info) {
   if (!r) return NULL;
   napi_get_value_int32(env, argv[1], &result);
   napi_value out = NULL;
-  if (r->op == OP_INIT || r->op == OP_FORGET) {
-    drop(r);
-    return NULL;
-  }
   if (result < 0 && !(r->op == OP_LOOKUP && result == -ENOENT)) {
     fuse_reply_err(r->req, -result);
     drop(r);

@@ -1,7 +1,7 @@
 import { constants } from 'node:fs';
 import type { BlobReader } from './blobs.js';
 import { ERR, errnoOf, FsError } from './errno.js';
-import type { Stat, TroveView } from './view.js';
+import type { Node, Stat, TroveView } from './view.js';
 
 /** statfs(2) as fuse-native takes it. */
 export interface StatfsInfo {
@@ -90,17 +90,22 @@ export function getBaseHandlers(view: TroveView, blobs: BlobReader, opts: Handle
   const refuse: Refuse = (...args) => (args[args.length - 1] as Done)(ERR.EROFS);
   let space: { at: number; info: StatfsInfo } | undefined;
 
-const readdir: FuseHandlers['readdir'] = (path, cb) => {
+  /** The `.` and `..` entries of the directory `node` at `path`. */
+  const dots = async (path: string, node: Node): Promise<Pick<Stat, 'ino' | 'mode'>[]> => {
+    const cut = path.lastIndexOf('/');
+    const parent = path === '/' ? node : await view.lookup(cut <= 0 ? '/' : path.slice(0, cut));
+    return [
+      { ino: node.ino, mode: 0o040755 },
+      { ino: parent.ino, mode: 0o040755 },
+    ];
+  };
+
+  const readdir: FuseHandlers['readdir'] = (path, cb) => {
     (async () => {
       const node = await view.lookup(path);
       const list = await view.list(node);
-      const cut = path.lastIndexOf('/');
-      const parent = path === '/' ? node : await view.lookup(cut <= 0 ? '/' : path.slice(0, cut));
       const names = ['.', '..'];
-      const stats: Pick<Stat, 'ino' | 'mode'>[] = [
-        { ino: node.ino, mode: 0o040755 },
-        { ino: parent.ino, mode: 0o040755 },
-      ];
+      const stats = await dots(path, node);
       for (const d of list) {
         names.push(d.name);
         stats.push({ ino: d.ino, mode: d.mode });
@@ -136,9 +141,7 @@ const readdir: FuseHandlers['readdir'] = (path, cb) => {
         const prefix = path === '/' ? '' : path;
         // Every child's node and stat at once: a cold walk waits for the child trees' reads together.
         const stats = await Promise.all(list.map((d) => view.lookup(`${prefix}/${d.name}`).then((n) => view.stat(n))));
-        const cut = path.lastIndexOf('/');
-        const parent = await view.lookup(cut <= 0 ? '/' : path.slice(0, cut));
-        cb(0, ['.', '..', ...list.map((d) => d.name)], [{ ino: node.ino, mode: 0o040755 }, { ino: parent.ino, mode: 0o040755 }, ...stats], true);
+        cb(0, ['.', '..', ...list.map((d) => d.name)], [...(await dots(path, node)), ...stats], true);
       })().catch((err: unknown) => cb(fail('readdirplus', path, err)));
     },
 

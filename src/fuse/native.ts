@@ -1,6 +1,7 @@
 // The one file that touches libfuse: through trove's own binding of
-// libfuse 3 (native/fuse3.c) when it is built, else through fuse-native
-// (libfuse 2). Both bind the high-level, path-based API.
+// libfuse 3's low-level API (native/fuse3.c) when it is built, else through
+// fuse-native (libfuse 2's high-level, path-based API). The handlers are
+// path-based either way.
 import { access, constants } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
@@ -269,7 +270,7 @@ interface Fuse3Binding {
 let fuse3: Fuse3Binding | null | undefined;
 
 /** The binding, or null when it is not built (or cannot load: a libfuse3 missing, say). */
-export function fuse3Binding(): Fuse3Binding | null {
+function fuse3Binding(): Fuse3Binding | null {
   if (fuse3 === undefined) {
     try {
       fuse3 = createRequire(import.meta.url)(FUSE3_ADDON) as Fuse3Binding;
@@ -306,7 +307,7 @@ interface Timeouts {
 }
 
 /** Stats as the binding reads them: STAT_FIELDS numbers per entry, in native/fuse3.c's order. */
-export function packStats(stats: readonly (Stat | Pick<Stat, 'ino' | 'mode'>)[], t: Timeouts = { entry: 0, attr: 0 }): Float64Array {
+function packStats(stats: readonly (Stat | Pick<Stat, 'ino' | 'mode'>)[], t: Timeouts = { entry: 0, attr: 0 }): Float64Array {
   const out = new Float64Array(stats.length * STAT_FIELDS);
   let o = 0;
   for (const s of stats) {
@@ -402,10 +403,6 @@ class Inodes {
 
   /** Targets of the symlinks outside commits (refs, profiles) as the kernel last saw them. */
   readonly targets = new Map<number, string>();
-
-  get size(): number {
-    return this.byIno.size;
-  }
 }
 
 /**
@@ -425,7 +422,8 @@ function dispatcher(binding: Fuse3Binding, h: FuseHandlers, opts: NativeMountOpt
   // has moved the daemon makes the kernel drop the target it keeps.
   const moving: Timeouts = { entry: 0, attr: 0 };
   // The directories that group refs and profiles (refs/pkg/...) come and go: kept as briefly as absent names.
-  const brief: Timeouts = { entry: opts.negativeTimeout ?? 1, attr: opts.negativeTimeout ?? 1 };
+  const absent = opts.negativeTimeout ?? 1;
+  const brief: Timeouts = { entry: absent, attr: absent };
   const pointer = (path: string, mode: number) => (mode & constants.S_IFMT) === constants.S_IFLNK && !immutable(path);
   const timeouts = (path: string, st: Stat) =>
     immutable(path) || path.lastIndexOf('/') === 0 ? kept : pointer(path, st.mode) ? moving : brief;
@@ -436,7 +434,7 @@ function dispatcher(binding: Fuse3Binding, h: FuseHandlers, opts: NativeMountOpt
     if (last !== undefined && last !== target) binding.invalidate(ino, then);
     else then();
   };
-  const absentFor = (dir: string) => (immutable(dir) ? kept.entry : (opts.negativeTimeout ?? 1));
+  const absentFor = (dir: string) => (immutable(dir) ? kept.entry : absent);
   const child = (dir: string, name: string) => (dir === '/' ? `/${name}` : `${dir}/${name}`);
   const xattrNames = (names: string[]) => Buffer.from(names.map((n) => `${n}\0`).join(''));
   const reply = binding.reply.bind(binding);

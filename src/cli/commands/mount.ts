@@ -67,7 +67,11 @@ export function register(program: Command): void {
         try {
           const notes = await daemon.prepareMountpoint(repo, mountpoint);
           if (!flags.json) for (const note of notes) say(note);
-          const args = [`--cache-mb=${cacheMb}`, `--poll-ms=${pollMs}`, `--watchdog-ms=${watchdogMs}`, `--fetch-timeout-ms=${fetchTimeoutMs}`,
+          const args = [
+            `--cache-mb=${cacheMb}`,
+            `--poll-ms=${pollMs}`,
+            `--watchdog-ms=${watchdogMs}`,
+            `--fetch-timeout-ms=${fetchTimeoutMs}`,
             ...(flags.suid ? ['--suid'] : []),
             ...(libfuse ? [`--libfuse=${libfuse}`] : []),
             ...(readdirplus ? [] : ['--no-readdirplus']),
