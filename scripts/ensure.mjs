@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const job = process.argv[2] ?? '--build';
 
-/** What trove's libfuse 3 binding is built with (scripts/build-native.mjs). */
+/** What trove's native parts are built with (scripts/build-native.mjs): the libfuse 3 binding, the checkout's link threads. */
 const NATIVE = [
   ['libfuse3-dev', '/usr/include/fuse3/fuse.h'],
   ['pkgconf', '/usr/bin/pkg-config'],
@@ -142,8 +142,9 @@ function build() {
   }
   // The CLI runs from one bundle (scripts/bundle.mjs), made from dist/.
   run(process.execPath, [join(root, 'scripts', 'bundle.mjs'), '--if-stale']);
-  // The view's libfuse 3 binding: required where the packages above were
-  // installed (root, or present already), else the view uses libfuse 2.
+  // The native parts (the view's libfuse 3 binding, the checkout's link
+  // threads): required where the packages above were installed (root, or
+  // present already); else each falls back (libfuse 2, a worker thread).
   const canBuild = NATIVE.every(([, file]) => existsSync(file));
   run(process.execPath, [join(root, 'scripts', 'build-native.mjs'), ...(canBuild ? [] : ['--if-can'])]);
 }

@@ -2,7 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { LinkWorker, LinkWorkerFailed } from '../src/repo/link-worker.js';
+import { type Linker, type LinkJob, LinkWorker, LinkWorkerFailed, NativeLinker, startLinker, SYMLINK_JOB } from '../src/repo/link-worker.js';
+import { addonPath, loadAddon } from '../src/util/native-addon.js';
 import { hashBytes } from '../src/util/hash.js';
 import { Repo } from '../src/repo/repo.js';
 import { checkout } from '../src/repo/checkout.js';
@@ -106,6 +107,28 @@ describe('hard-link checkouts of more files than one thread links', () => {
     expect([a.mode & 0o777, b.mode & 0o777]).toEqual([0o600, 0o755]);
   });
 
+  it('the native link threads and the worker thread make the same checkout, symlinks linked from their shared copies', async () => {
+    // npm test builds the addon (scripts/build-native.mjs); elsewhere the native kind falls back to the worker.
+    if (process.env.CI) expect(loadAddon('linker'), `${addonPath('linker')} (npm test builds it)`).not.toBeNull();
+    const r = await Repo.open(repo);
+    try {
+      const rev = (await r.refs.read('main'))!;
+      const want = snapshot(src);
+      if (!isRoot) for (const e of want.values()) Object.assign(e, { uid: process.getuid!(), gid: process.getgid!() });
+      for (const linker of ['native', 'worker'] as const) {
+        const out = join(dir, `by-${linker}`);
+        const res = await checkout(r, rev, out, { hardlink: true, linker });
+        expect(res.linked).toBe(1600);
+        expect(res.linkedInWorker).toBeGreaterThan(0);
+        expect(snapshot(out)).toEqual(want);
+        // Every symlink is a link of the one shared copy under variants/ (one target per directory here).
+        for (let d = 0; d < 40; d++) expect(lstatSync(join(out, `d${String(d).padStart(2, '0')}`, 'link')).nlink, `${linker} d${d}`).toBeGreaterThan(1);
+      }
+    } finally {
+      await r.close();
+    }
+  });
+
   it('a missing object fails the checkout with E_CORRUPT and leaves no destination', async () => {
     const obj = objectOf('d38 f5\n');
     const saved = readFileSync(obj);
@@ -199,8 +222,21 @@ describe('a hard-link checkout through the worker without root', () => {
   });
 });
 
-describe('the link worker', () => {
-  const dir = tmpdir('trove-link-worker');
+const linkers: [string, (isRoot: boolean) => Linker][] = [
+  ['the link worker', (root) => new LinkWorker(root)],
+  [
+    'the native link thread',
+    (root) => {
+      const l = startLinker(root, 'native');
+      // Built by npm test; outside CI, without a C compiler, the native kind is the worker.
+      if (process.env.CI) expect(l).toBeInstanceOf(NativeLinker);
+      return l;
+    },
+  ],
+];
+
+describe.each(linkers)('%s', (name, makeLinker) => {
+  const dir = tmpdir(`trove-link-${name.split(' ').pop()}`);
   /** `n` object files of mode 0644 in `dir/objs` (whatever the umask), and an empty `dir/<dest>`. */
   const objects = (n: number, dest: string) => {
     mkdirSync(join(dir, 'objs'), { recursive: true });
@@ -221,7 +257,7 @@ describe('the link worker', () => {
   it('links what fits, and gives back what does not fit, is missing, is a symlink or is not a regular file', async () => {
     const objs = objects(600, 'a');
     symlinkSync(objs[5]!, join(dir, 'objs', 'symlinked'));
-    const w = new LinkWorker(isRoot);
+    const w = makeLinker(isRoot);
     objs.forEach((object, i) => w.add(job(object, join(dir, 'a', `f${i}`), i === 7 ? 0o755 : 0o644)));
     const odd = [job(join(dir, 'objs', 'none'), join(dir, 'a', 'none')), job(join(dir, 'objs'), join(dir, 'a', 'dir')), job(join(dir, 'objs', 'symlinked'), join(dir, 'a', 'sym'))];
     if (isRoot) odd.push(job(objs[9]!, join(dir, 'a', 'owner'), 0o644, uid + 1));
@@ -238,7 +274,7 @@ describe('the link worker', () => {
   it('fails with the link error (EEXIST), raises its flag at once, and links nothing after it', async () => {
     const objs = objects(600, 'b');
     writeFileSync(join(dir, 'b', 'f300'), 'in the way\n');
-    const w = new LinkWorker(isRoot);
+    const w = makeLinker(isRoot);
     // Only two batches of 256 at first: the failure is in the second.
     objs.slice(0, 512).forEach((object, i) => w.add(job(object, join(dir, 'b', `f${i}`))));
     const deadline = Date.now() + 10_000;
@@ -262,7 +298,28 @@ describe('the link worker', () => {
     expect(readdirSync(join(dir, 'b')).length).toBe(301);
   });
 
-  it('a worker that dies before it runs links nothing and gives every job back', async () => {
+  // Only the native threads link symlinks; without the addon (outside CI only) there are none.
+  it.runIf(name === 'the native link thread' && loadAddon('linker') !== null)('links symlinks from their shared copies when it can, and gives back a copy missing or not a symlink', async () => {
+    const w = makeLinker(isRoot);
+    expect(w.symlinks).toBe(true);
+    objects(600, 's');
+    mkdirSync(join(dir, 'shared'), { recursive: true });
+    symlinkSync('to/somewhere', join(dir, 'shared', 'good'));
+    writeFileSync(join(dir, 'shared', 'plain'), 'not a symlink\n');
+    const sym = (copy: string, dest: string, target: string, owner = uid): LinkJob => ({ id: '', target, object: join(dir, 'shared', copy), dest: join(dir, 's', dest), mode: SYMLINK_JOB, uid: owner, gid });
+    const jobs = [sym('good', 'a', 'to/somewhere'), sym('none', 'b', 'to/nowhere'), sym('plain', 'c', 'to/plain')];
+    if (isRoot) jobs.push(sym('good', 'd', 'to/somewhere', uid + 1));
+    for (const j of jobs) w.add(j);
+    const r = await w.finish();
+    expect(r.linked).toBe(0); // files linked: symlinks are counted by the checkout
+    expect(lstatSync(join(dir, 's', 'a')).ino).toBe(lstatSync(join(dir, 'shared', 'good')).ino);
+    expect(readlinkSync(join(dir, 's', 'a'))).toBe('to/somewhere');
+    // Given back whole, with the target to make the symlink from.
+    expect(r.undone.sort((x, y) => x.dest.localeCompare(y.dest))).toEqual(jobs.slice(1).sort((x, y) => x.dest.localeCompare(y.dest)));
+    expect(readdirSync(join(dir, 's'))).toEqual(['a']);
+  });
+
+  it.runIf(name === 'the link worker')('a worker that dies before it runs links nothing and gives every job back', async () => {
     const objs = objects(600, 'd');
     const w = new LinkWorker(isRoot, 'throw new Error("no thread for you")');
     objs.forEach((object, i) => w.add(job(object, join(dir, 'd', `f${i}`))));
@@ -275,7 +332,7 @@ describe('the link worker', () => {
   it('fails finish() with the link error when it is not looked for before', async () => {
     const objs = objects(600, 'c');
     writeFileSync(join(dir, 'c', 'f450'), 'in the way\n');
-    const w = new LinkWorker(isRoot);
+    const w = makeLinker(isRoot);
     objs.forEach((object, i) => w.add(job(object, join(dir, 'c', `f${i}`))));
     const err = await w.finish().then(() => undefined, (e: NodeJS.ErrnoException) => e);
     expect(err?.code).toBe('EEXIST');

@@ -5,8 +5,8 @@
 import { access, constants } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import { ioError, isErrno, type TroveError, unsupported } from '../util/errors.js';
+import { addonPath, loadAddon } from '../util/native-addon.js';
 import { ERR } from './errno.js';
 import type { FuseHandlers } from './handlers.js';
 import type { Stat } from './view.js';
@@ -250,8 +250,8 @@ export function mountFuse(mountpoint: string, handlers: FuseHandlers, opts: Nati
 
 // ---- libfuse 3, through native/fuse3.c ----
 
-/** Where `npm run build:native` puts the binding (build/ at the top of the project, beside dist/). */
-export const FUSE3_ADDON = fileURLToPath(new URL('../../build/native/fuse3.node', import.meta.url));
+/** Where `npm run build:native` puts the binding. */
+export const FUSE3_ADDON = addonPath('fuse3');
 
 type Dispatch = (op: number, id: number, ino: number, a?: unknown, b?: unknown) => void;
 
@@ -267,18 +267,9 @@ interface Fuse3Binding {
   invalidate(ino: number, done: (result: number) => void): void;
 }
 
-let fuse3: Fuse3Binding | null | undefined;
-
 /** The binding, or null when it is not built (or cannot load: a libfuse3 missing, say). */
 function fuse3Binding(): Fuse3Binding | null {
-  if (fuse3 === undefined) {
-    try {
-      fuse3 = createRequire(import.meta.url)(FUSE3_ADDON) as Fuse3Binding;
-    } catch {
-      fuse3 = null;
-    }
-  }
-  return fuse3;
+  return loadAddon<Fuse3Binding>('fuse3');
 }
 
 /** The operations' numbers in native/fuse3.c. */

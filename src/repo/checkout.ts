@@ -37,7 +37,7 @@ import type { Repo } from './repo.js';
 import { assertComplete } from './partial.js';
 import type { GetSyncStore, ObjectFiles } from '../store/types.js';
 import { hashFileSync } from '../util/hash-file.js';
-import { LinkWorker, LinkWorkerFailed } from './link-worker.js';
+import { type Linker, LinkWorkerFailed, startLinker, SYMLINK_JOB } from './link-worker.js';
 import { limiter } from '../util/limiter.js';
 import { writeXattrs } from './import/xattrs.js';
 import { readCommit } from './objects.js';
@@ -65,6 +65,12 @@ export interface CheckoutOptions {
    * that changes 1 % of the files redoes 1 % of the checkout.
    */
   from?: { dir: string; commit: ObjectId };
+  /**
+   * What links the files of a large hard-link checkout beside the walk
+   * (link-worker.ts): trove's native threads when built (the default), or
+   * a worker thread, which is also the fallback.
+   */
+  linker?: 'native' | 'worker';
 }
 
 export interface CheckoutResult {
@@ -139,8 +145,9 @@ async function fill(repo: Repo, commitId: ObjectId, treeId: ObjectId, rootMeta: 
    * under a temp name, renamed over it.
    */
   let variantsReady = false;
+  const variantLocation = (key: string, name: string): string => join(repo.path, 'variants', key, name.slice(0, 2), name.slice(2));
   const variantPath = (key: string, name: string, fits: (st: Stats) => boolean, make: (tmp: string) => void): string => {
-    const path = join(repo.path, 'variants', key, name.slice(0, 2), name.slice(2));
+    const path = variantLocation(key, name);
     if (!variantsReady) {
       privateDir(join(repo.path, 'variants'));
       variantsReady = true;
@@ -182,9 +189,11 @@ async function fill(repo: Repo, commitId: ObjectId, treeId: ObjectId, rootMeta: 
    * made once and hard-linked by every checkout (as OSTree's bare objects
    * are): a new link costs far less than a new inode.
    */
+  const symlinkKey = (e: Pick<TreeEntry, 'uid' | 'gid'>) => `symlink-${e.uid}-${e.gid}`;
+  const symlinkName = (target: string) => hashBytes(Buffer.from(target, 'utf8'));
   const symlinkVariant = (e: TreeEntry): string => {
     const fits = (st: Stats) => st.isSymbolicLink() && ownedAs(st, e);
-    return variantPath(`symlink-${e.uid}-${e.gid}`, hashBytes(Buffer.from(e.target!, 'utf8')), fits, (tmp) => {
+    return variantPath(symlinkKey(e), symlinkName(e.target!), fits, (tmp) => {
       symlinkSync(e.target!, tmp);
       if (isRoot) lchownSync(tmp, e.uid, e.gid);
     });
@@ -193,6 +202,12 @@ async function fill(repo: Repo, commitId: ObjectId, treeId: ObjectId, rootMeta: 
   const symlinkEntry = (e: TreeEntry, path: string) => {
     // Only where link(2) is known to link a symlink itself, never what it points at: Linux.
     if (useLinks && linksSymlinks && e.xattrs.length === 0) {
+      // A linker that links symlinks takes this one from the shared copy's place, unlooked at: one it
+      // finds missing or not fitting comes back undone, and is made below once the linker is done.
+      if (linker?.symlinks && !linker.busy()) {
+        linker.add({ id: '', target: e.target!, object: variantLocation(symlinkKey(e), symlinkName(e.target!)), dest: path, mode: SYMLINK_JOB, uid: e.uid, gid: e.gid });
+        return;
+      }
       try {
         linkSync(symlinkVariant(e), path);
         return;
@@ -216,7 +231,7 @@ async function fill(repo: Repo, commitId: ObjectId, treeId: ObjectId, rootMeta: 
    * (link-worker.ts): below it, the worker's start would cost more than it
    * saves.
    */
-  let linker: LinkWorker | undefined;
+  let linker: Linker | undefined;
   let inline = 0;
   /** Directories whose metadata waits for the worker's links below them (owner, then mode: a mode may forbid the links). */
   const deferredMeta: [string, TreeEntry][] = [];
@@ -225,7 +240,7 @@ async function fill(repo: Repo, commitId: ObjectId, treeId: ObjectId, rootMeta: 
     if (useLinks && e.xattrs.length === 0) {
       if (linker === undefined && ++inline === WORKER_AFTER_FILES + 1) {
         try {
-          linker = new LinkWorker(isRoot);
+          linker = startLinker(isRoot, opts.linker);
         } catch {
           // No thread to be had (a limit on threads or memory): the checkout links alone, as a small one does.
         }
@@ -361,10 +376,14 @@ async function fill(repo: Repo, commitId: ObjectId, treeId: ObjectId, rootMeta: 
     else populate(treeId, d.base, 0, 0);
     if (linker !== undefined) {
       const { linked, undone } = await linker.finish();
-      linker = undefined;
+        linker = undefined;
       result.linked += linked;
       result.linkedInWorker = linked;
-      for (const j of undone) linkFile({ name: basename(j.dest), kind: 'file', id: j.id, mode: j.mode, uid: j.uid, gid: j.gid, size: 0, xattrs: [] }, j.dest);
+      for (const j of undone) {
+        const e = { name: basename(j.dest), uid: j.uid, gid: j.gid, size: 0, xattrs: [] };
+        if (j.target !== undefined) symlinkEntry({ ...e, kind: 'symlink', mode: 0o777, target: j.target }, j.dest);
+        else linkFile({ ...e, kind: 'file', id: j.id, mode: j.mode }, j.dest);
+      }
       for (const [path, e] of deferredMeta) applyMeta(path, e);
     }
     if (isRoot) fchownSync(d.fd, rootMeta.uid, rootMeta.gid);

@@ -1,4 +1,6 @@
+import { getSystemErrorMap, getSystemErrorName } from 'node:util';
 import { Worker } from 'node:worker_threads';
+import { loadAddon } from '../util/native-addon.js';
 import { ERROR_OF_SOURCE, errorFromThread, type ThreadError } from '../util/thread-error.js';
 
 /**
@@ -63,7 +65,11 @@ parentPort.on('message', (m) => {
 /** Files per message: large enough that a message costs little against its links, small enough that the worker starts early. */
 const BATCH = 256;
 
-/** A file to link: object `id` at `object`, to be named `dest`, with the entry's mode and owner. */
+/**
+ * A file to link: object `id` at `object`, to be named `dest`, with the
+ * entry's mode and owner. Or, for a linker that links symlinks, a symlink
+ * with `target` (and mode S_IFLNK), linked from its shared copy `object`.
+ */
 export interface LinkJob {
   id: string;
   object: string;
@@ -71,7 +77,11 @@ export interface LinkJob {
   mode: number;
   uid: number;
   gid: number;
+  target?: string;
 }
+
+/** The mode of a symlink's job. */
+export const SYMLINK_JOB = 0o120000;
 
 /** Thrown by `add` once the worker failed; `finish` then gives the worker's own error. */
 export class LinkWorkerFailed extends Error {
@@ -86,7 +96,38 @@ interface Batch {
   meta: number[] | Int32Array;
 }
 
-export class LinkWorker {
+/**
+ * The second core of a large hard-link checkout: native threads
+ * (NativeLinker, native/linker.c) when trove's addon is built, else a worker
+ * thread (LinkWorker). Both link what fits, give back what does not, and
+ * fail with the first other link error.
+ */
+export interface Linker {
+  /** Whether it links symlinks too (LinkJob.target). */
+  readonly symlinks: boolean;
+  /** Whether two batches or more wait: the caller then links the file itself. Throws LinkWorkerFailed once a link failed. */
+  busy(): boolean;
+  add(job: LinkJob): void;
+  /** Waits for every link sent; the number linked and the jobs left to the caller. Throws the first failure. */
+  finish(): Promise<{ linked: number; undone: LinkJob[] }>;
+  /** The link error, once busy() threw LinkWorkerFailed; the threads stopped. */
+  failed(): Promise<Error>;
+  /** Stops, links in flight or not (the checkout failed and removes what it made). */
+  stop(): Promise<void>;
+}
+
+/**
+ * The linker of a checkout: `native` (the default when built) or `worker`.
+ * Throws when no thread can be made (a limit on threads or memory): the
+ * caller links alone.
+ */
+export function startLinker(isRoot: boolean, kind: 'native' | 'worker' = 'native'): Linker {
+  const binding = kind === 'native' ? loadAddon<LinkerBinding>('linker') : null;
+  return binding ? new NativeLinker(binding, isRoot) : new LinkWorker(isRoot);
+}
+
+export class LinkWorker implements Linker {
+  readonly symlinks = false;
   private readonly worker: Worker;
   /**
    * [0]: batches the worker finished; [1]: 1 once it failed; [2]: 1 once it
@@ -204,4 +245,110 @@ export class LinkWorker {
   async stop(): Promise<void> {
     await this.worker.terminate();
   }
+}
+
+/**
+ * Batches waiting in the native thread before the walk links a file itself.
+ * The native thread links faster than the walk's JavaScript, so the walk
+ * helps only when it is well ahead: measured on the bench corpus, 2 batches
+ * made the checkout slower (385-399 ms against 357-376 ms at 6).
+ */
+const NATIVE_BUSY = 6;
+
+/** native/linker.c. */
+interface LinkerBinding {
+  create(isRoot: boolean, threads: number): object;
+  post(linker: object, strings: Buffer, meta: Int32Array): void;
+  pending(linker: object): number;
+  finish(linker: object, done: (result: NativeResult) => void): void;
+  stop(linker: object): void;
+}
+
+/** What native/linker.c's finish() gives: `undone` holds id, object and destination, NUL-terminated, per file. */
+interface NativeResult {
+  linked: number;
+  undone: Buffer;
+  undoneMeta: Int32Array;
+  errno: number;
+  object: string | null;
+  dest: string | null;
+}
+
+/**
+ * The links made by native threads (native/linker.c): no thread of
+ * JavaScript to start, no message per batch, no string or error object
+ * made per file. One thread: a second one linking beside it was measured
+ * (docs/benchmarks.md, "Checkout and commit against OSTree").
+ */
+export class NativeLinker implements Linker {
+  readonly symlinks = true;
+  private readonly handle: object;
+  private strings: string[] = [];
+  private meta: number[] = [];
+  private result: Promise<NativeResult> | undefined;
+
+  constructor(
+    private readonly binding: LinkerBinding,
+    isRoot: boolean,
+    threads = 1,
+  ) {
+    this.handle = binding.create(isRoot, threads);
+  }
+
+  busy(): boolean {
+    const pending = this.binding.pending(this.handle);
+    if (pending < 0) throw new LinkWorkerFailed();
+    return pending >= NATIVE_BUSY;
+  }
+
+  add(job: LinkJob): void {
+    this.strings.push(job.target ?? job.id, job.object, job.dest);
+    this.meta.push(job.mode, job.uid, job.gid);
+    if (this.meta.length >= 3 * BATCH) this.send();
+  }
+
+  private send(): void {
+    if (this.meta.length === 0) return;
+    this.strings.push('');
+    this.binding.post(this.handle, Buffer.from(this.strings.join('\0')), Int32Array.from(this.meta));
+    this.strings = [];
+    this.meta = [];
+  }
+
+  private settle(): Promise<NativeResult> {
+    return (this.result ??= new Promise<NativeResult>((done) => this.binding.finish(this.handle, done)));
+  }
+
+  async finish(): Promise<{ linked: number; undone: LinkJob[] }> {
+    if (this.result === undefined) this.send();
+    const r = await this.settle();
+    if (r.errno !== 0) throw linkError(r);
+    const s = r.undone.toString().split('\0');
+    const undone = Array.from({ length: r.undoneMeta.length / 3 }, (_, i): LinkJob => {
+      const mode = r.undoneMeta[3 * i]!;
+      const job = { id: s[3 * i]!, object: s[3 * i + 1]!, dest: s[3 * i + 2]!, mode, uid: r.undoneMeta[3 * i + 1]!, gid: r.undoneMeta[3 * i + 2]! };
+      return mode === SYMLINK_JOB ? { ...job, id: '', target: job.id } : job;
+    });
+    return { linked: r.linked, undone };
+  }
+
+  async failed(): Promise<Error> {
+    const r = await this.settle();
+    return r.errno !== 0 ? linkError(r) : new LinkWorkerFailed();
+  }
+
+  async stop(): Promise<void> {
+    this.binding.stop(this.handle);
+  }
+}
+
+/** The error of a failed native link, as Node's own linkSync would have thrown it. */
+function linkError(r: NativeResult): NodeJS.ErrnoException {
+  const errno = -r.errno;
+  const code = getSystemErrorName(errno);
+  const description = getSystemErrorMap().get(errno)?.[1] ?? 'unknown error';
+  const where = r.object !== null ? `, link '${r.object}' -> '${r.dest}'` : '';
+  const err: NodeJS.ErrnoException = new Error(`${code}: ${description}${where}`);
+  Object.assign(err, { errno, code, syscall: 'link' }, r.object !== null ? { path: r.object, dest: r.dest } : {});
+  return err;
 }
