@@ -22,8 +22,8 @@ import {
   symlinkSync,
   unlinkSync,
 } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
 import type { Stats } from 'node:fs';
-import { spawn } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { corrupt, exists, ioError, isErrno, isTroveError, unsupported, usage } from '../util/errors.js';
@@ -39,6 +39,7 @@ import type { GetSyncStore, ObjectFiles } from '../store/types.js';
 import { hashFileSync } from '../util/hash-file.js';
 import { type Linker, LinkWorkerFailed, startLinker, SYMLINK_JOB } from './link-worker.js';
 import { limiter } from '../util/limiter.js';
+import { childProcess } from '../util/child.js';
 import { writeXattrs } from './import/xattrs.js';
 import { readCommit } from './objects.js';
 import { resolveRev, type ResolveOptions } from './resolve.js';
@@ -545,9 +546,9 @@ async function copyOfBase(dir: string, target: string): Promise<Dest> {
         new Promise<void>((done) => {
           if (failures.length > 0) return done();
           // setpriv --pdeathsig: a cp whose trove was killed dies too, instead of filling a temp directory that is being removed.
-          let p: ReturnType<typeof spawn>;
+          let p: ChildProcess;
           try {
-            p = spawn('setpriv', ['--pdeathsig', 'KILL', '--', 'cp', '-a', '-l', `--target-directory=${target}`, '--', ...paths], { stdio: ['ignore', 'ignore', 'pipe'] });
+            p = childProcess().spawn('setpriv', ['--pdeathsig', 'KILL', '--', 'cp', '-a', '-l', `--target-directory=${target}`, '--', ...paths], { stdio: ['ignore', 'ignore', 'pipe'] });
           } catch (err) {
             // Thrown, not emitted (E2BIG, say): the other runs still finish before the directory is removed.
             failures.push((err as Error).message);
