@@ -133,6 +133,12 @@ async function fill(repo: Repo, commitId: ObjectId, treeId: ObjectId, rootMeta: 
   const store: ObjectFiles & GetSyncStore = repo.store;
   // Hard links need the objects on the destination's filesystem; the commit's own file tells.
   const sameFs = statSync(store.pathOf(commitId)).dev === fstatSync(d.fd).dev;
+  // The object file of a tree entry's id. Such an id is the hex of 32 bytes
+  // decoded from a stored tree (format/codec.ts), so it is not checked again,
+  // as pathOf checks an id from elsewhere (0.3 µs a file, 8 ms of a
+  // 26,000-file checkout).
+  const objectsPrefix = `${store.objectsDir}/`;
+  const objectOf = (e: TreeEntry) => `${objectsPrefix}${e.id!.slice(0, 2)}/${e.id!.slice(2)}`;
   const useLinks = opts.hardlink === true && sameFs;
   const result: CheckoutResult = { files: 0, dirs: 0, symlinks: 0, linked: 0, copied: 0, mode: useLinks ? 'hardlink' : 'copy', linkedInWorker: 0 };
   const variants = new Map<string, string>();
@@ -165,7 +171,7 @@ async function fill(repo: Repo, commitId: ObjectId, treeId: ObjectId, rootMeta: 
   const ownedAs = (st: Stats, e: TreeEntry) => !isRoot || (st.uid === e.uid && st.gid === e.gid);
 
   const variantFor = (e: TreeEntry): string => {
-    const obj = store.pathOf(e.id!);
+    const obj = objectOf(e);
     // throwIfNoEntry: no exception object on the (corrupt-store) miss path either. lstat: an object
     // file replaced by a symlink is not linked (link(2) would link the symlink), but copied, verified.
     const ost = lstatSync(obj, { throwIfNoEntry: false });
@@ -247,7 +253,7 @@ async function fill(repo: Repo, commitId: ObjectId, treeId: ObjectId, rootMeta: 
         }
       }
       if (linker !== undefined && !linker.busy()) {
-        linker.add({ id: e.id!, object: store.pathOf(e.id!), dest: path, mode: e.mode, uid: e.uid, gid: e.gid });
+        linker.add({ id: e.id!, object: objectOf(e), dest: path, mode: e.mode, uid: e.uid, gid: e.gid });
         return;
       }
       linkFile(e, path);

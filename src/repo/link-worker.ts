@@ -295,10 +295,18 @@ export class NativeLinker implements Linker {
     this.handle = binding.create(isRoot, threads);
   }
 
+  /** Calls of busy() left before the next look at the thread, and what it saw then. */
+  private unlooked = 0;
+  private wasBusy = false;
+
   busy(): boolean {
+    // One look every 16 files: a look is a call into the addon (7 ms of 26,000 files when made for each).
+    if (this.unlooked-- > 0) return this.wasBusy;
+    this.unlooked = 15;
     const pending = this.binding.pending(this.handle);
     if (pending < 0) throw new LinkWorkerFailed();
-    return pending >= NATIVE_BUSY;
+    this.wasBusy = pending >= NATIVE_BUSY;
+    return this.wasBusy;
   }
 
   add(job: LinkJob): void {
