@@ -10,7 +10,7 @@
 // the entry exactly: a regular file, the mode, and the owner when the
 // checkout runs as root. A symlink (mode S_IFLNK, its target in place of the
 // id) is linked from its shared copy under variants/ when that is a symlink
-// of the owner. A file that does not fit, is missing, or has no link to spare
+// of the owner, the copy made first when missing. A file that does not fit, is missing, or has no link to spare
 // (EMLINK) is given back undone, whole, for the checkout to make itself. Any other failure of a link stops the linker: the batches not yet
 // begun are skipped, and finish() reports the errno and the paths.
 #define _GNU_SOURCE // O_PATH
@@ -186,7 +186,17 @@ static void run_batch(linker *l, batch *b, dircache *objects_dir, dircache *dest
     int ofd = split_at(objects_dir, object, 2, &object_rel);
     int dfd = split_at(dest_dir, dest, 1, &dest_name);
     struct stat st;
-    int fits = fstatat(ofd, object_rel, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+    int found = fstatat(ofd, object_rel, &st, AT_SYMLINK_NOFOLLOW) == 0;
+    // A symlink's shared copy not made yet (the first checkout of its target and owner) is made here, in
+    // place: a symlink is whole from the moment it exists, so no temp name is needed. Made only where its
+    // shard directory exists (else the walk makes both); one another checkout made meanwhile (EEXIST), or
+    // one whose owner could not be set, is looked at as any other, and given back when it does not fit.
+    if (!found && symlink && errno == ENOENT) {
+      int made = symlinkat(id, ofd, object_rel) == 0;
+      if (made && l->is_root) (void)!fchownat(ofd, object_rel, (uid_t)m[1], (gid_t)m[2], AT_SYMLINK_NOFOLLOW);
+      if (made || errno == EEXIST) found = fstatat(ofd, object_rel, &st, AT_SYMLINK_NOFOLLOW) == 0;
+    }
+    int fits = found &&
                (symlink ? S_ISLNK(st.st_mode) : S_ISREG(st.st_mode) && (int32_t)(st.st_mode & 07777) == m[0]) &&
                (!l->is_root || ((int32_t)st.st_uid == m[1] && (int32_t)st.st_gid == m[2]));
     if (fits) {

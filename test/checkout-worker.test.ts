@@ -299,25 +299,34 @@ describe.each(linkers)('%s', (name, makeLinker) => {
   });
 
   // Only the native threads link symlinks; without the addon (outside CI only) there are none.
-  it.runIf(name === 'the native link thread' && loadAddon('linker') !== null)('links symlinks from their shared copies when it can, and gives back a copy missing or not a symlink', async () => {
-    const w = makeLinker(isRoot);
-    expect(w.symlinks).toBe(true);
-    objects(600, 's');
-    mkdirSync(join(dir, 'shared'), { recursive: true });
-    symlinkSync('to/somewhere', join(dir, 'shared', 'good'));
-    writeFileSync(join(dir, 'shared', 'plain'), 'not a symlink\n');
-    const sym = (copy: string, dest: string, target: string, owner = uid): LinkJob => ({ id: '', target, object: join(dir, 'shared', copy), dest: join(dir, 's', dest), mode: SYMLINK_JOB, uid: owner, gid });
-    const jobs = [sym('good', 'a', 'to/somewhere'), sym('none', 'b', 'to/nowhere'), sym('plain', 'c', 'to/plain')];
-    if (isRoot) jobs.push(sym('good', 'd', 'to/somewhere', uid + 1));
-    for (const j of jobs) w.add(j);
-    const r = await w.finish();
-    expect(r.linked).toBe(0); // files linked: symlinks are counted by the checkout
-    expect(lstatSync(join(dir, 's', 'a')).ino).toBe(lstatSync(join(dir, 'shared', 'good')).ino);
-    expect(readlinkSync(join(dir, 's', 'a'))).toBe('to/somewhere');
-    // Given back whole, with the target to make the symlink from.
-    expect(r.undone.sort((x, y) => x.dest.localeCompare(y.dest))).toEqual(jobs.slice(1).sort((x, y) => x.dest.localeCompare(y.dest)));
-    expect(readdirSync(join(dir, 's'))).toEqual(['a']);
-  });
+  it.runIf(name === 'the native link thread' && loadAddon('linker') !== null)(
+    'links symlinks from their shared copies, makes a copy that is missing, and gives back one not a symlink or without its directory',
+    async () => {
+      const w = makeLinker(isRoot);
+      expect(w.symlinks).toBe(true);
+      objects(600, 's');
+      mkdirSync(join(dir, 'shared', 'ab'), { recursive: true });
+      symlinkSync('to/somewhere', join(dir, 'shared', 'ab', 'good'));
+      writeFileSync(join(dir, 'shared', 'ab', 'plain'), 'not a symlink\n');
+      const sym = (copy: string, dest: string, target: string, owner = uid): LinkJob => ({ id: '', target, object: join(dir, 'shared', copy), dest: join(dir, 's', dest), mode: SYMLINK_JOB, uid: owner, gid });
+      const linked = [sym('ab/good', 'a', 'to/somewhere'), sym('ab/new', 'b', 'to/new')];
+      const back = [sym('ab/plain', 'c', 'to/plain'), sym('cd/new', 'd', 'to/nowhere')];
+      if (isRoot) back.push(sym('ab/good', 'e', 'to/somewhere', uid + 1));
+      for (const j of [...linked, ...back]) w.add(j);
+      const r = await w.finish();
+      expect(r.linked).toBe(0); // files linked: symlinks are counted by the checkout
+      expect(lstatSync(join(dir, 's', 'a')).ino).toBe(lstatSync(join(dir, 'shared', 'ab', 'good')).ino);
+      expect(readlinkSync(join(dir, 's', 'a'))).toBe('to/somewhere');
+      // The missing copy was made where its shard directory was, with the target, and linked.
+      expect(readlinkSync(join(dir, 'shared', 'ab', 'new'))).toBe('to/new');
+      expect(lstatSync(join(dir, 's', 'b')).ino).toBe(lstatSync(join(dir, 'shared', 'ab', 'new')).ino);
+      // Given back whole, with the target to make the symlink from; nothing made for them.
+      const byDest = (x: LinkJob, y: LinkJob) => x.dest.localeCompare(y.dest);
+      expect(r.undone.sort(byDest)).toEqual(back.sort(byDest));
+      expect(existsSync(join(dir, 'shared', 'cd'))).toBe(false);
+      expect(readdirSync(join(dir, 's')).sort()).toEqual(['a', 'b']);
+    },
+  );
 
   it.runIf(name === 'the link worker')('a worker that dies before it runs links nothing and gives every job back', async () => {
     const objs = objects(600, 'd');
