@@ -152,13 +152,29 @@ async function fill(repo: Repo, commitId: ObjectId, treeId: ObjectId, rootMeta: 
    * under a temp name, renamed over it.
    */
   let variantsReady = false;
-  const variantLocation = (key: string, name: string): string => join(repo.path, 'variants', key, name.slice(0, 2), name.slice(2));
-  const variantPath = (key: string, name: string, fits: (st: Stats) => boolean, make: (tmp: string) => void): string => {
-    const path = variantLocation(key, name);
+  const variantsDir = () => {
     if (!variantsReady) {
       privateDir(join(repo.path, 'variants'));
       variantsReady = true;
     }
+  };
+  const variantLocation = (key: string, name: string): string => join(repo.path, 'variants', key, name.slice(0, 2), name.slice(2));
+  /** Shard directories of variants/ known to exist, by path. */
+  const shards = new Set<string>();
+  /** The place of a variant, its shard directory made (once per checkout and shard), for a linker to make the variant in. */
+  const variantShardMade = (key: string, name: string): string => {
+    const path = variantLocation(key, name);
+    const shard = dirname(path);
+    if (!shards.has(shard)) {
+      variantsDir();
+      mkdirSync(shard, { recursive: true });
+      shards.add(shard);
+    }
+    return path;
+  };
+  const variantPath = (key: string, name: string, fits: (st: Stats) => boolean, make: (tmp: string) => void): string => {
+    const path = variantLocation(key, name);
+    variantsDir();
     try {
       if (fits(lstatSync(path))) return path;
     } catch (err) {
@@ -209,10 +225,11 @@ async function fill(repo: Repo, commitId: ObjectId, treeId: ObjectId, rootMeta: 
   const symlinkEntry = (e: TreeEntry, path: string) => {
     // Only where link(2) is known to link a symlink itself, never what it points at: Linux.
     if (useLinks && linksSymlinks && e.xattrs.length === 0) {
-      // A linker that links symlinks takes this one from the shared copy's place, unlooked at: one it
-      // finds missing or not fitting comes back undone, and is made below once the linker is done.
+      // A linker that links symlinks takes this one from the shared copy's place, unlooked at: it makes
+      // a copy that is missing in the shard directory made here; one that does not fit comes back
+      // undone, and is made below once the linker is done.
       if (linker?.symlinks && !linker.busy()) {
-        linker.add({ id: '', target: e.target!, object: variantLocation(symlinkKey(e), symlinkName(e.target!)), dest: path, mode: SYMLINK_JOB, uid: e.uid, gid: e.gid });
+        linker.add({ id: '', target: e.target!, object: variantShardMade(symlinkKey(e), symlinkName(e.target!)), dest: path, mode: SYMLINK_JOB, uid: e.uid, gid: e.gid });
         return;
       }
       try {
