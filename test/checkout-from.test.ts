@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Repo } from '../src/repo/repo.js';
 import { checkout } from '../src/repo/checkout.js';
+import { linksNatively } from '../src/repo/link-worker.js';
 import { troveOk } from './helpers/cli.js';
 import { tmpdir } from './helpers/tmp.js';
 
@@ -106,10 +107,10 @@ describe('a hard-link checkout started from another commit’s', () => {
       const before = snapshot(join(dir, 'a'));
       // Both ways, and back: B from A, A from that B.
       await checkout(repo, b, join(dir, 'b-fresh'), { hardlink: true });
-      await checkout(repo, b, join(dir, 'b-from-a'), { hardlink: true, from: { dir: join(dir, 'a'), commit: a } });
+      await checkout(repo, b, join(dir, 'b-from-a'), { hardlink: true, from: { dir: join(dir, 'a'), commit: a }, linker: 'worker' });
       expect(snapshot(join(dir, 'b-from-a'))).toEqual(snapshot(join(dir, 'b-fresh')));
       expect(snapshot(join(dir, 'a'))).toEqual(before);
-      await checkout(repo, a, join(dir, 'a-from-b'), { hardlink: true, from: { dir: join(dir, 'b-from-a'), commit: b } });
+      await checkout(repo, a, join(dir, 'a-from-b'), { hardlink: true, from: { dir: join(dir, 'b-from-a'), commit: b }, linker: 'worker' });
       expect(snapshot(join(dir, 'a-from-b'))).toEqual(before);
       // The unchanged deep subtree was linked, not rebuilt: its files are the same inodes as A's.
       expect(lstatSync(join(dir, 'b-from-a/usr/share/deep/a/b/c/f7')).ino).toBe(lstatSync(join(dir, 'a/usr/share/deep/a/b/c/f7')).ino);
@@ -117,17 +118,38 @@ describe('a hard-link checkout started from another commit’s', () => {
       expect(readFileSync(join(dir, 'b-from-a/pkgs/hello-amd64-2-1/usr/share/doc/f0'), 'utf8')).toBe('doc 0, version 2\n');
       expect(readdirSync(join(dir, 'b-from-a/pkgs')).sort()).toEqual(['hello-amd64-2-1', 'other-amd64-1-1']);
       // A base that is missing: a checkout from nothing.
-      await checkout(repo, b, join(dir, 'b-no-base'), { hardlink: true, from: { dir: join(dir, 'nothing-here'), commit: a } });
+      await checkout(repo, b, join(dir, 'b-no-base'), { hardlink: true, from: { dir: join(dir, 'nothing-here'), commit: a }, linker: 'worker' });
       expect(snapshot(join(dir, 'b-no-base'))).toEqual(snapshot(join(dir, 'b-fresh')));
       // A copy that cannot run (no setpriv or cp on the PATH): a checkout from nothing too.
       const path = process.env.PATH;
       process.env.PATH = join(dir, 'no-such-bin');
       try {
-        await checkout(repo, b, join(dir, 'b-no-cp'), { hardlink: true, from: { dir: join(dir, 'a'), commit: a } });
+        await checkout(repo, b, join(dir, 'b-no-cp'), { hardlink: true, from: { dir: join(dir, 'a'), commit: a }, linker: 'worker' });
       } finally {
         process.env.PATH = path;
       }
       expect(snapshot(join(dir, 'b-no-cp'))).toEqual(snapshot(join(dir, 'b-fresh')));
+    } finally {
+      await repo.close();
+    }
+  });
+
+  // Without the addon (outside CI only: npm test builds it) `from` is always used, as the test above checks.
+  it.runIf(linksNatively())('is not used when a native thread makes the links: a checkout from nothing is faster, and the same', async () => {
+    const { dir, repoPath } = await twoCommits('trove-checkout-from-native');
+    const repo = await Repo.open(repoPath);
+    try {
+      const a = (await repo.refs.read('a'))!;
+      const b = (await repo.refs.read('b'))!;
+      await checkout(repo, a, join(dir, 'a'), { hardlink: true });
+      const fresh = await checkout(repo, b, join(dir, 'b-fresh'), { hardlink: true });
+      const viaWorker = await checkout(repo, b, join(dir, 'b-from-a-worker'), { hardlink: true, from: { dir: join(dir, 'a'), commit: a }, linker: 'worker' });
+      const native = await checkout(repo, b, join(dir, 'b-from-a'), { hardlink: true, from: { dir: join(dir, 'a'), commit: a } });
+      // Every file linked anew, as from nothing; the copy of A and its patch link only what changed.
+      expect(native.linked).toBe(fresh.linked);
+      expect(viaWorker.linked).toBeLessThan(fresh.linked);
+      expect(snapshot(join(dir, 'b-from-a'))).toEqual(snapshot(join(dir, 'b-fresh')));
+      expect(snapshot(join(dir, 'b-from-a-worker'))).toEqual(snapshot(join(dir, 'b-fresh')));
     } finally {
       await repo.close();
     }

@@ -166,7 +166,7 @@ describe('hard-link checkouts from another, and a walk that stops halfway', () =
       const a = (await repo.refs.read('a'))!;
       const b = (await repo.refs.read('b'))!;
       await checkout(repo, a, join(dir, 'a'), { hardlink: true });
-      const r = await checkout(repo, b, join(dir, 'b-from-a'), { hardlink: true, from: { dir: join(dir, 'a'), commit: a } });
+      const r = await checkout(repo, b, join(dir, 'b-from-a'), { hardlink: true, from: { dir: join(dir, 'a'), commit: a }, linker: 'worker' });
       expect(r.linkedInWorker).toBeGreaterThan(0);
       await checkout(repo, b, join(dir, 'b'), { hardlink: true });
       const want = snapshot(join(dir, 'b'));

@@ -37,7 +37,7 @@ import type { Repo } from './repo.js';
 import { assertComplete } from './partial.js';
 import type { GetSyncStore, ObjectFiles } from '../store/types.js';
 import { hashFileSync } from '../util/hash-file.js';
-import { type Linker, LinkWorkerFailed, startLinker, SYMLINK_JOB } from './link-worker.js';
+import { type Linker, linksNatively, LinkWorkerFailed, startLinker, SYMLINK_JOB } from './link-worker.js';
 import { limiter } from '../util/limiter.js';
 import { childProcess } from '../util/child.js';
 import { writeXattrs } from './import/xattrs.js';
@@ -63,7 +63,9 @@ export interface CheckoutOptions {
    * hard-link copy of `dir` (`cp -al`: directories made, every other entry
    * linked, in C), then only the entries whose tree entries differ are
    * replaced, skipping every subtree whose id did not change. An upgrade
-   * that changes 1 % of the files redoes 1 % of the checkout.
+   * that changes 1 % of the files redoes 1 % of the checkout. Used only
+   * when the links are made in JavaScript (`linker` 'worker', or the addon
+   * not built): a checkout from nothing by the native thread is faster.
    */
   from?: { dir: string; commit: ObjectId };
   /**
@@ -108,7 +110,11 @@ export async function checkout(repo: Repo, commitId: ObjectId, dest: string, opt
   const target = resolve(dest);
   assertComplete(repo.path, commitId);
   const commit = await readCommit(repo.store, commitId);
-  let base = opts.from && opts.hardlink ? await baseFor(repo, commit.root, opts.from) : undefined;
+  // A checkout from nothing whose links a native thread makes takes less time than the copy of `from`
+  // (cp -a -l processes) and its patch: 134-185 ms against 192-339 ms for the bench corpus, in one
+  // process (docs/benchmarks.md, design K). `from` is used only where the links are made in JavaScript.
+  const useFrom = opts.from !== undefined && opts.hardlink === true && !linksNatively(opts.linker);
+  let base = useFrom ? await baseFor(repo, commit.root, opts.from!) : undefined;
   let d: Dest | undefined;
   if (base) {
     try {

@@ -126,6 +126,11 @@ export function startLinker(isRoot: boolean, kind: 'native' | 'worker' = 'native
   return binding ? new NativeLinker(binding, isRoot) : new LinkWorker(isRoot);
 }
 
+/** Whether startLinker(…, kind) gives native threads (the addon is built and loads). */
+export function linksNatively(kind: 'native' | 'worker' = 'native'): boolean {
+  return kind === 'native' && loadAddon<LinkerBinding>('linker') !== null;
+}
+
 export class LinkWorker implements Linker {
   readonly symlinks = false;
   private readonly worker: Worker;
