@@ -503,8 +503,8 @@ describe.skipIf(skipFuse())('lazy installs: files fetched by the view on first r
       expect(info).toMatchObject({ log: join(g.repo, 'fetch.log'), partial: 4 });
       expect(info.pid).toBeGreaterThan(0);
       expect(await until(() => holdsFlock(info.pid, join(g.repo, 'locks', 'fetch')), 10_000), 'the background fetch never took its lock').toBe(true);
-      // Detached at low priority.
-      expect(getPriority(info.pid)).toBeGreaterThanOrEqual(10);
+      // Detached at the lowest priority: what the view fetches on read, and the programs reading, go first.
+      expect(getPriority(info.pid)).toBe(19);
       // --wait waits for it: by then everything has arrived, and nothing is left for this one.
       const waited = await trove(['--repo', g.repo, 'fetch', '--wait', '--json']);
       expect(waited.code, waited.stderr).toBe(0);
