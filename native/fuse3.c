@@ -15,6 +15,7 @@
 #define FUSE_USE_VERSION 35
 #define NAPI_VERSION 8
 #include <errno.h>
+#include <fcntl.h>
 #include <fuse_lowlevel.h>
 #include <node_api.h>
 #include <pthread.h>
@@ -22,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/statvfs.h>
+#include <unistd.h>
 
 enum op {
   OP_INIT,
@@ -848,8 +850,31 @@ static napi_value js_invalidate(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// redirectOutput(path): the process's stdout and stderr become `path`, opened
+// for appending (created 0644 when missing). A daemon started before its
+// repository was known (src/fuse/main.ts, --prewarm) logs to the
+// repository's mount.log from then on, its own writes and those of libfuse
+// and Node alike. Returns 0 or a negative errno.
+static napi_value js_redirect_output(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], out;
+  char path[4096];
+  size_t len = 0;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 1 || napi_get_value_string_utf8(env, argv[0], path, sizeof path, &len) != napi_ok || len == 0 || len >= sizeof path - 1)
+    return throw_error(env, "redirectOutput(path)");
+  int result = 0;
+  int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0) result = -errno;
+  if (fd > 2) close(fd);
+  napi_create_int32(env, result, &out);
+  return out;
+}
+
 static napi_value init_module(napi_env env, napi_value exports) {
   napi_value f;
+  napi_create_function(env, "redirectOutput", NAPI_AUTO_LENGTH, js_redirect_output, NULL, &f);
+  napi_set_named_property(env, exports, "redirectOutput", f);
   napi_create_function(env, "mount", NAPI_AUTO_LENGTH, js_mount, NULL, &f);
   napi_set_named_property(env, exports, "mount", f);
   napi_create_function(env, "unmount", NAPI_AUTO_LENGTH, js_unmount, NULL, &f);

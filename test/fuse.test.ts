@@ -851,6 +851,48 @@ describe.skipIf(skipFuse())('FUSE mount lifecycle (real)', () => {
     }
   });
 
+  it('a `trove mount` process starts its daemon ahead, which serves and logs to mount.log; a refused mount leaves none behind', async () => {
+    // Only with the libfuse 3 binding (always in CI): the daemon started ahead moves its output to the log through it.
+    if (process.env.CI) expect(existsSync(FUSE3_ADDON), `${FUSE3_ADDON} (npm test builds it)`).toBe(true);
+    if (!existsSync(FUSE3_ADDON)) return console.log('libfuse 3 binding not built: trove mount starts its daemon after its checks');
+    // Each run's processes carry a mark in their environment, which the daemon inherits.
+    const mark = `trove-prewarm-${process.pid}-${Date.now()}`;
+    const marked = () =>
+      readdirSync('/proc')
+        .filter((p) => /^\d+$/.test(p))
+        .filter((p) => {
+          try {
+            return readFileSync(`/proc/${p}/environ`, 'latin1').split('\0').includes(`TROVE_TEST_MARK=${mark}`);
+          } catch {
+            return false; // Gone meanwhile.
+          }
+        })
+        .map(Number);
+    const run = (args: string[]) => spawnSync(process.execPath, [TROVE_BIN, '--repo', repo, ...args], { encoding: 'utf8', env: { ...process.env, TROVE_TEST_MARK: mark } });
+
+    // Refused by the command's own check (the mount point is a file): the daemon it started leaves with it.
+    const notADir = join(repo, '..', 'not-a-dir');
+    writeFileSync(notADir, '');
+    const refused = run(['mount', notADir]);
+    expect(refused.status, refused.stderr).not.toBe(0);
+    expect(await until(() => marked().length === 0, 5_000), `left running: ${marked().join(' ')}`).toBe(true);
+    expect(mountpoints().has(notADir)).toBe(false);
+
+    const r = run(['mount', mnt, '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    const pid = (JSON.parse(r.stdout) as { pid: number }).pid;
+    try {
+      // The daemon is the one started ahead, it serves, and its output went to the repository's log.
+      expect(readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0')).toContain('--prewarm');
+      expect(marked()).toContain(pid); // with its watchdog
+      expect(readFileSync(join(mnt, 'refs', 'main', 'etc', 'os-release'), 'utf8')).toBe('ID=trove\n');
+      expect(readFileSync(join(repo, 'mount.log'), 'utf8')).toContain(`serving ${repo} at ${mnt} (pid ${pid};`);
+    } finally {
+      expect((await trove(['--repo', repo, 'umount', mnt])).code).toBe(0);
+    }
+    expect(await until(() => marked().length === 0, 10_000), `left running: ${marked().join(' ')}`).toBe(true);
+  });
+
   it('runs in the foreground until signalled, then unmounts and clears the record', async () => {
     // A real process: `mount --foreground` serves until a signal ends it, and exits from its signal handler.
     const child = spawn(process.execPath, [TROVE_BIN, '--repo', repo, 'mount', mnt, '--foreground'], { stdio: 'pipe' });

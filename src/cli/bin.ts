@@ -1,8 +1,11 @@
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { requireWithCodeCache } from './code-cache.js';
 import { processIo } from '../util/io.js';
 import { asksVersion, directName, packageVersion, withoutGlobals } from './argv.js';
+import { prewarmDaemon } from '../fuse/prewarm.js';
+import { addonPath } from '../util/native-addon.js';
 
 // The program as `bin/trove.js` runs it: scripts/bundle.mjs builds this module
 // as one CommonJS file, dist/bundle/trove.cjs, so that Node never starts its
@@ -35,8 +38,19 @@ async function run(): Promise<number> {
   return main(process.argv, processIo());
 }
 
-if (asksVersion(withoutGlobals(process.argv))) processIo().stdout.write(`${packageVersion()}\n`);
+/**
+ * `trove mount` that will start a daemon (not --foreground, not asking for
+ * help), where the libfuse 3 binding is built: the daemon is started first
+ * thing (src/fuse/prewarm.ts), to load beside the command.
+ */
+function startsDaemon(words: string[]): boolean {
+  return words[0] === 'mount' && !words.some((w) => w === '--foreground' || w === '--help' || w === '-h') && existsSync(addonPath('fuse3'));
+}
+
+const words = withoutGlobals(process.argv);
+if (asksVersion(words)) processIo().stdout.write(`${packageVersion()}\n`);
 else {
+  if (startsDaemon(words)) prewarmDaemon(fileURLToPath(new URL('./main.js', import.meta.url)));
   // main and directMain report every failure themselves: a rejection here is a fault in trove, left unhandled.
   void run().then((code) => {
     process.exitCode = code;

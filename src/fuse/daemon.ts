@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -21,6 +21,8 @@ import { mountFuse, type NativeMountOptions } from './native.js';
 import { RepoSource } from './source.js';
 import { TroveView } from './view.js';
 import { DEFAULT_WATCHDOG_MS, HeartbeatWriter, startWatchdog } from './watchdog.js';
+import type { PrewarmOrder } from './main.js';
+import { daemonEnv, takePrewarmed } from './prewarm.js';
 
 /** Options of `trove mount`; defaults as documented on each field. */
 export interface MountOptions extends NativeMountOptions {
@@ -353,14 +355,21 @@ export async function startDaemon(
   opts: StartOptions = {},
 ): Promise<Extract<DaemonMessage, { ready: true }>> {
   const timeoutMs = opts.readyTimeoutMs ?? 10_000;
-  const log = openSync(logPath(repo), 'a');
-  const child = spawn(process.execPath, [opts.main ?? DAEMON_MAIN, repo.path, mountpoint, ...args], {
-    detached: true,
-    stdio: ['ignore', log, log, 'ipc'],
-    // Tree prefetches run in libuv's pool: more than its default 4 threads in flight.
-    env: { UV_THREADPOOL_SIZE: '16', ...process.env },
-  });
-  closeSync(log);
+  let child: ChildProcess | undefined;
+  // The daemon the command started ahead (prewarm.ts), once it listens: it takes its arguments and log now.
+  const pre = opts.main === undefined ? takePrewarmed() : undefined;
+  // Held from here on: waiting for it must keep this process alive.
+  pre?.child.ref();
+  pre?.child.channel?.ref();
+  if (pre && (await pre.listening) && pre.child.connected) {
+    child = pre.child;
+    child.send({ args: [repo.path, mountpoint, ...args], log: logPath(repo) } satisfies PrewarmOrder);
+  } else {
+    if (pre) pre.child.kill();
+    const log = openSync(logPath(repo), 'a');
+    child = spawn(process.execPath, [opts.main ?? DAEMON_MAIN, repo.path, mountpoint, ...args], { detached: true, stdio: ['ignore', log, log, 'ipc'], env: daemonEnv() });
+    closeSync(log);
+  }
   const exited = new Promise<void>((res) => child.once('exit', () => res()));
   let timer: NodeJS.Timeout | undefined;
   const msg = await new Promise<DaemonMessage | 'timeout'>((res) => {
