@@ -112,8 +112,10 @@ static void fail(linker *l, int err_no, const char *object, const char *dest) {
 // shard root (objects/ or a variant's key) or a destination directory. Paths
 // resolved from it name one or two components instead of the whole path, and
 // a destination below /proc/self/fd/N is not walked through procfs per file.
-// A directory the checkout made is never removed and made again in the same
-// checkout, so a path names the same directory for as long as it is kept.
+// A checkout never removes a directory after it has posted a file into it
+// (the patch of a checkout started from another removes entries before it
+// makes anything below them, and is not used with this linker), so a path
+// names the same directory for as long as it is kept.
 typedef struct {
   char path[PATH_MAX];
   size_t len;
@@ -152,12 +154,25 @@ static int split_at(dircache *c, const char *path, int levels, const char **rest
     *rest = path;
     return AT_FDCWD;
   }
+  // A rest that is empty or absolute (a trailing or doubled slash) would not name the file from the
+  // directory: the whole path then.
+  if (*end == 0 || *end == '/') {
+    *rest = path;
+    return AT_FDCWD;
+  }
   int fd = dir_at(c, path, (size_t)(end - path - 1));
   *rest = fd == AT_FDCWD ? path : end;
   return fd;
 }
 
-static void run_batch(linker *l, batch *b, dircache *objects_dir, dircache *dest_dir) {
+// The directories a link thread keeps open: the shard roots of objects and of
+// symlinks' shared copies (each its own, as files and symlinks alternate),
+// and the last destination directory.
+typedef struct {
+  dircache objects, symlinks, dest;
+} dircaches;
+
+static void run_batch(linker *l, batch *b, dircaches *dirs) {
   const char *p = b->strings;
   // Undone files are noted here and given back under the lock once per batch.
   uint32_t *undone = malloc((b->n + 1) * sizeof(uint32_t));
@@ -183,8 +198,8 @@ static void run_batch(linker *l, batch *b, dircache *objects_dir, dircache *dest
     int symlink = (m[0] & S_IFMT) == S_IFLNK;
     // An object is <root>/<shard>/<name>, a destination <directory>/<name>.
     const char *object_rel, *dest_name;
-    int ofd = split_at(objects_dir, object, 2, &object_rel);
-    int dfd = split_at(dest_dir, dest, 1, &dest_name);
+    int ofd = split_at(symlink ? &dirs->symlinks : &dirs->objects, object, 2, &object_rel);
+    int dfd = split_at(&dirs->dest, dest, 1, &dest_name);
     struct stat st;
     int found = fstatat(ofd, object_rel, &st, AT_SYMLINK_NOFOLLOW) == 0;
     // A symlink's shared copy not made yet (the first checkout of its target and owner) is made here, in
@@ -230,21 +245,21 @@ static void run_batch(linker *l, batch *b, dircache *objects_dir, dircache *dest
 
 static void *thread_main(void *data) {
   linker *l = data;
-  dircache objects_dir = {.fd = -1}, dest_dir = {.fd = -1};
+  dircaches dirs = {.objects = {.fd = -1}, .symlinks = {.fd = -1}, .dest = {.fd = -1}};
   for (;;) {
     pthread_mutex_lock(&l->lock);
     while (!l->head && !l->ending && !l->aborted) pthread_cond_wait(&l->work, &l->lock);
     if (l->aborted || !l->head) {
       pthread_mutex_unlock(&l->lock);
-      if (objects_dir.fd >= 0) close(objects_dir.fd);
-      if (dest_dir.fd >= 0) close(dest_dir.fd);
+      for (dircache *c = &dirs.objects; c <= &dirs.dest; c++)
+        if (c->fd >= 0) close(c->fd);
       return NULL;
     }
     batch *b = l->head;
     l->head = b->next;
     if (!l->head) l->tail = NULL;
     pthread_mutex_unlock(&l->lock);
-    if (!atomic_load(&l->failed)) run_batch(l, b, &objects_dir, &dest_dir);
+    if (!atomic_load(&l->failed)) run_batch(l, b, &dirs);
     free_batch(b);
     atomic_fetch_add(&l->finished, 1);
   }
@@ -264,13 +279,21 @@ static void end_threads(linker *l, int abort) {
   }
   pthread_mutex_unlock(&l->join_lock);
   pthread_mutex_lock(&l->lock);
+  // Batches never begun (stop(): dropped) count as finished, and as a failure: finish() must not report
+  // success for files neither linked nor given back.
+  int dropped = 0;
   for (batch *b = l->head; b;) {
     batch *next = b->next;
     free_batch(b);
     b = next;
+    dropped++;
   }
   l->head = l->tail = NULL;
   pthread_mutex_unlock(&l->lock);
+  if (dropped > 0) {
+    atomic_fetch_add(&l->finished, dropped);
+    fail(l, ECANCELED, NULL, NULL);
+  }
 }
 
 static void finalize(napi_env env, void *data, void *hint) {
@@ -288,10 +311,23 @@ static void finalize(napi_env env, void *data, void *hint) {
   free(l);
 }
 
+// Marks the externals create() makes, so that no other external passes for a linker.
+static const napi_type_tag LINKER_TAG = {0x74726f76656c696eULL, 0x6b65722d6e617469ULL};
+
 static linker *get_linker(napi_env env, napi_value v) {
   void *data = NULL;
+  bool tagged = false;
+  if (napi_check_object_type_tag(env, v, &LINKER_TAG, &tagged) != napi_ok || !tagged) return NULL;
   if (napi_get_value_external(env, v, &data) != napi_ok) return NULL;
   return data;
+}
+
+// The arguments of a call that takes the linker first and `want` arguments in
+// all: the linker, or NULL when they are not that.
+static linker *linker_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv) {
+  size_t argc = want;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  return argc == want ? get_linker(env, argv[0]) : NULL;
 }
 
 // create(isRoot, threads): a linker with its threads started.
@@ -320,7 +356,7 @@ static napi_value js_create(napi_env env, napi_callback_info info) {
     return throw_error(env, "cannot start a link thread");
   }
   napi_value out;
-  if (napi_create_external(env, l, finalize, NULL, &out) != napi_ok) {
+  if (napi_create_external(env, l, finalize, NULL, &out) != napi_ok || napi_type_tag_object(env, out, &LINKER_TAG) != napi_ok) {
     finalize(env, l, NULL);
     return throw_error(env, "cannot make the linker");
   }
@@ -330,10 +366,8 @@ static napi_value js_create(napi_env env, napi_callback_info info) {
 // post(linker, strings, meta): queues a batch; strings holds id, object and
 // destination, NUL-terminated, for each of the meta.length / 3 files.
 static napi_value js_post(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
   napi_value argv[3];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  linker *l = argc == 3 ? get_linker(env, argv[0]) : NULL;
+  linker *l = linker_args(env, info, 3, argv);
   void *strings = NULL, *meta = NULL;
   size_t strings_len = 0, meta_len = 0, offset = 0;
   napi_typedarray_type type;
@@ -379,10 +413,8 @@ static napi_value js_post(napi_env env, napi_callback_info info) {
 
 // pending(linker): batches posted and not finished; -1 once a link failed.
 static napi_value js_pending(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1], out;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  linker *l = argc == 1 ? get_linker(env, argv[0]) : NULL;
+  linker *l = linker_args(env, info, 1, argv);
   if (!l) return throw_error(env, "pending(linker)");
   int32_t pending = atomic_load(&l->failed) ? -1 : atomic_load(&l->posted) - atomic_load(&l->finished);
   napi_create_int32(env, pending, &out);
@@ -395,6 +427,9 @@ typedef struct {
   linker *l;
 } finishing;
 
+// Holds one thread of libuv's pool until the links are made (a few hundred
+// ms for a system's tree): other work of the pool waits behind it only when
+// the pool's threads are all taken.
 static void finish_execute(napi_env env, void *data) {
   (void)env;
   finishing *f = data;
@@ -446,11 +481,10 @@ static void finish_complete(napi_env env, napi_status status, void *data) {
 // JavaScript thread), then calls done({ linked, undone, undoneMeta, errno,
 // object, dest }).
 static napi_value js_finish(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
   napi_value argv[2], name;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  linker *l = argc == 2 ? get_linker(env, argv[0]) : NULL;
-  if (!l) return throw_error(env, "finish(linker, done)");
+  napi_valuetype type;
+  linker *l = linker_args(env, info, 2, argv);
+  if (!l || napi_typeof(env, argv[1], &type) != napi_ok || type != napi_function) return throw_error(env, "finish(linker, done)");
   finishing *f = calloc(1, sizeof(finishing));
   if (!f) return throw_error(env, "out of memory");
   f->l = l;
@@ -459,6 +493,9 @@ static napi_value js_finish(napi_env env, napi_callback_info info) {
       napi_create_reference(env, argv[0], 1, &f->handle) != napi_ok ||
       napi_create_async_work(env, NULL, name, finish_execute, finish_complete, f, &f->work) != napi_ok ||
       napi_queue_async_work(env, f->work) != napi_ok) {
+    if (f->work) napi_delete_async_work(env, f->work);
+    if (f->handle) napi_delete_reference(env, f->handle);
+    if (f->done) napi_delete_reference(env, f->done);
     free(f);
     return throw_error(env, "cannot queue the linker's finish");
   }
@@ -468,10 +505,8 @@ static napi_value js_finish(napi_env env, napi_callback_info info) {
 // stop(linker): drops the batches not begun and joins the threads (each ends
 // the batch it is making, at most a few milliseconds).
 static napi_value js_stop(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  linker *l = argc == 1 ? get_linker(env, argv[0]) : NULL;
+  linker *l = linker_args(env, info, 1, argv);
   if (!l) return throw_error(env, "stop(linker)");
   end_threads(l, 1);
   return NULL;

@@ -260,13 +260,15 @@ describe.each(linkers)('%s', (name, makeLinker) => {
     const w = makeLinker(isRoot);
     objs.forEach((object, i) => w.add(job(object, join(dir, 'a', `f${i}`), i === 7 ? 0o755 : 0o644)));
     const odd = [job(join(dir, 'objs', 'none'), join(dir, 'a', 'none')), job(join(dir, 'objs'), join(dir, 'a', 'dir')), job(join(dir, 'objs', 'symlinked'), join(dir, 'a', 'sym'))];
-    if (isRoot) odd.push(job(objs[9]!, join(dir, 'a', 'owner'), 0o644, uid + 1));
+    // An owner from 2^31 up (uid and gid are uint32 in a tree) comes back as it went.
+    if (isRoot) odd.push(job(objs[9]!, join(dir, 'a', 'owner'), 0o644, uid + 1), job(objs[10]!, join(dir, 'a', 'big-owner'), 0o644, 3_000_000_000));
     for (const j of odd) w.add(j);
     const r = await w.finish();
     expect(r.linked).toBe(599);
     expect(r.undone.map((j) => j.dest).sort()).toEqual([join(dir, 'a', 'f7'), ...odd.map((j) => j.dest)].sort());
     // An undone job comes back whole: the caller makes it from what it is given.
     expect(r.undone.find((j) => j.dest.endsWith('/f7'))).toEqual(job(objs[7]!, join(dir, 'a', 'f7'), 0o755));
+    if (isRoot) expect(r.undone.find((j) => j.dest.endsWith('/big-owner'))?.uid).toBe(3_000_000_000);
     expect(readdirSync(join(dir, 'a')).length).toBe(599);
     expect(lstatSync(join(dir, 'a', 'f3')).ino).toBe(lstatSync(objs[3]!).ino);
   });
@@ -327,6 +329,26 @@ describe.each(linkers)('%s', (name, makeLinker) => {
       expect(readdirSync(join(dir, 's')).sort()).toEqual(['a', 'b']);
     },
   );
+
+  if (name === 'the native link thread' && (process.env.CI || loadAddon('linker') !== null)) {
+    it('stopped while it finishes, fails with ECANCELED: files neither linked nor given back are never a success', async () => {
+      const objs = objects(600, 'x');
+      const w = makeLinker(isRoot);
+      // 40 batches: the thread is in its first when stop() drops the rest.
+      for (let k = 0; k < 17; k++) {
+        mkdirSync(join(dir, 'x', `d${k}`));
+        objs.forEach((object, i) => w.add(job(object, join(dir, 'x', `d${k}`, `f${i}`))));
+      }
+      const finishing = w.finish().then(
+        () => undefined,
+        (e: NodeJS.ErrnoException) => e,
+      );
+      await w.stop();
+      const err = await finishing;
+      expect(err?.code).toBe('ECANCELED');
+      expect(() => w.busy()).toThrow(LinkWorkerFailed);
+    });
+  }
 
   if (name === 'the link worker') it('a worker that dies before it runs links nothing and gives every job back', async () => {
     const objs = objects(600, 'd');

@@ -234,7 +234,8 @@ async function fill(repo: Repo, commitId: ObjectId, treeId: ObjectId, rootMeta: 
       // A linker that links symlinks takes this one from the shared copy's place, unlooked at: it makes
       // a copy that is missing in the shard directory made here; one that does not fit comes back
       // undone, and is made below once the linker is done.
-      if (linker?.symlinks && !linker.busy()) {
+      // (Not a target holding a NUL, which the linker's strings cannot carry: symlinkSync below refuses it.)
+      if (linker?.symlinks && !e.target!.includes('\0') && !linker.busy()) {
         linker.add({ id: '', target: e.target!, object: variantShardMade(symlinkKey(e), symlinkName(e.target!)), dest: path, mode: SYMLINK_JOB, uid: e.uid, gid: e.gid });
         return;
       }
@@ -406,7 +407,7 @@ async function fill(repo: Repo, commitId: ObjectId, treeId: ObjectId, rootMeta: 
     else populate(treeId, d.base, 0, 0);
     if (linker !== undefined) {
       const { linked, undone } = await linker.finish();
-        linker = undefined;
+      linker = undefined;
       result.linked += linked;
       result.linkedInWorker = linked;
       for (const j of undone) {

@@ -38,7 +38,7 @@ parentPort.on('message', (m) => {
   for (let i = 0; i < ids.length; i++) {
     const obj = paths[2 * i];
     const st = lstatSync(obj, { throwIfNoEntry: false });
-    let ok = st !== undefined && st.isFile() && (st.mode & 0o7777) === meta[3 * i] && (!isRoot || (st.uid === meta[3 * i + 1] && st.gid === meta[3 * i + 2]));
+    let ok = st !== undefined && st.isFile() && (st.mode & 0o7777) === meta[3 * i] && (!isRoot || (st.uid === meta[3 * i + 1] >>> 0 && st.gid === meta[3 * i + 2] >>> 0));
     if (ok) {
       try {
         linkSync(obj, paths[2 * i + 1]);
@@ -176,7 +176,8 @@ export class LinkWorker implements Linker {
           this.linked += m.linked;
           const u = m.undone;
           u.ids.forEach((id, i) => {
-            this.undone.push({ id, object: u.paths[2 * i]!, dest: u.paths[2 * i + 1]!, mode: u.meta[3 * i]!, uid: u.meta[3 * i + 1]!, gid: u.meta[3 * i + 2]! });
+            // Owners travel as int32: >>> 0 gives back those from 2^31 up (a tree's uid and gid are uint32).
+            this.undone.push({ id, object: u.paths[2 * i]!, dest: u.paths[2 * i + 1]!, mode: u.meta[3 * i]!, uid: u.meta[3 * i + 1]! >>> 0, gid: u.meta[3 * i + 2]! >>> 0 });
           });
         } else if (m.kind === 'end') {
           settle();
@@ -339,7 +340,8 @@ export class NativeLinker implements Linker {
     const s = r.undone.toString().split('\0');
     const undone = Array.from({ length: r.undoneMeta.length / 3 }, (_, i): LinkJob => {
       const mode = r.undoneMeta[3 * i]!;
-      const job = { id: s[3 * i]!, object: s[3 * i + 1]!, dest: s[3 * i + 2]!, mode, uid: r.undoneMeta[3 * i + 1]!, gid: r.undoneMeta[3 * i + 2]! };
+      // Owners travel as int32: >>> 0 gives back those from 2^31 up (a tree's uid and gid are uint32).
+      const job = { id: s[3 * i]!, object: s[3 * i + 1]!, dest: s[3 * i + 2]!, mode, uid: r.undoneMeta[3 * i + 1]! >>> 0, gid: r.undoneMeta[3 * i + 2]! >>> 0 };
       return mode === SYMLINK_JOB ? { ...job, id: '', target: job.id } : job;
     });
     return { linked: r.linked, undone };
