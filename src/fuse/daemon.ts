@@ -355,6 +355,9 @@ export async function startDaemon(
   opts: StartOptions = {},
 ): Promise<Extract<DaemonMessage, { ready: true }>> {
   const timeoutMs = opts.readyTimeoutMs ?? 10_000;
+  // Opened here whoever writes it: a log this user cannot write fails the command (EACCES, with the path)
+  // before any daemon mounts, and the command says what to do.
+  const log = openSync(logPath(repo), 'a');
   let child: ChildProcess | undefined;
   // The daemon the command started ahead (prewarm.ts), once it listens: it takes its arguments and log now.
   const pre = opts.main === undefined ? takePrewarmed() : undefined;
@@ -366,10 +369,9 @@ export async function startDaemon(
     child.send({ args: [repo.path, mountpoint, ...args], log: logPath(repo) } satisfies PrewarmOrder);
   } else {
     if (pre) pre.child.kill();
-    const log = openSync(logPath(repo), 'a');
     child = spawn(process.execPath, [opts.main ?? DAEMON_MAIN, repo.path, mountpoint, ...args], { detached: true, stdio: ['ignore', log, log, 'ipc'], env: daemonEnv() });
-    closeSync(log);
   }
+  closeSync(log);
   const exited = new Promise<void>((res) => child.once('exit', () => res()));
   let timer: NodeJS.Timeout | undefined;
   const msg = await new Promise<DaemonMessage | 'timeout'>((res) => {

@@ -6,6 +6,7 @@
 // loads its code meanwhile, then waits for its arguments over IPC
 // (PrewarmOrder), sends its log there, and serves as above; it exits when
 // the command goes away without sending them. See docs/fuse.md, "Mounting" (mount ready).
+import { getSystemErrorName } from 'node:util';
 import { runDaemon, storeAt } from './daemon.js';
 import { DEFAULT_POLL_MS } from './native.js';
 import { DEFAULT_WATCHDOG_MS } from './watchdog.js';
@@ -52,7 +53,8 @@ if (process.argv[2] === '--prewarm') {
     process.off('disconnect', leave);
     const redirected = loadAddon<{ redirectOutput(path: string): number }>('fuse3')?.redirectOutput(order.log);
     if (redirected !== 0) {
-      process.send?.({ error: `the mount daemon cannot write its log ${order.log} (${redirected ?? 'no libfuse 3 binding'})`, code: 'E_IO' });
+      const why = redirected === undefined ? 'no libfuse 3 binding' : getSystemErrorName(redirected);
+      process.send?.({ error: `the mount daemon cannot write its log ${order.log} (${why})`, code: 'E_IO' });
       process.exit(1);
     }
     serve(order.args);
