@@ -105,7 +105,11 @@ interface Batch {
 export interface Linker {
   /** Whether it links symlinks too (LinkJob.target). */
   readonly symlinks: boolean;
-  /** Whether two batches or more wait: the caller then links the file itself. Throws LinkWorkerFailed once a link failed. */
+  /**
+   * Whether enough batches wait (two for the worker, NATIVE_BUSY for native
+   * threads) that the caller links the file itself. Throws LinkWorkerFailed
+   * once a link failed.
+   */
   busy(): boolean;
   add(job: LinkJob): void;
   /** Waits for every link sent; the number linked and the jobs left to the caller. Throws the first failure. */
@@ -283,8 +287,9 @@ interface NativeResult {
 /**
  * The links made by native threads (native/linker.c): no thread of
  * JavaScript to start, no message per batch, no string or error object
- * made per file. One thread: a second one linking beside it was measured
- * (docs/benchmarks.md, "Checkout and commit against OSTree").
+ * made per file. One thread: a second one linking beside it was no faster
+ * (docs/benchmarks.md, "Checkout and commit against OSTree: designs tried",
+ * design J).
  */
 export class NativeLinker implements Linker {
   readonly symlinks = true;
