@@ -358,7 +358,7 @@ export async function startDaemon(
   // Opened here whoever writes it: a log this user cannot write fails the command (EACCES, with the path)
   // before any daemon mounts, and the command says what to do.
   const log = openSync(logPath(repo), 'a');
-  let child: ChildProcess | undefined;
+  let child: ChildProcess;
   // The daemon the command started ahead (prewarm.ts), once it listens: it takes its arguments and log now.
   const pre = opts.main === undefined ? takePrewarmed() : undefined;
   // Held from here on: waiting for it must keep this process alive.

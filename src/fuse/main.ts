@@ -8,9 +8,8 @@
 // the command goes away without sending them. See docs/fuse.md, "Mounting" (mount ready).
 import { getSystemErrorName } from 'node:util';
 import { runDaemon, storeAt } from './daemon.js';
-import { DEFAULT_POLL_MS } from './native.js';
+import { DEFAULT_POLL_MS, redirectOutput } from './native.js';
 import { DEFAULT_WATCHDOG_MS } from './watchdog.js';
-import { loadAddon } from '../util/native-addon.js';
 
 /** What `trove mount` sends a daemon started with --prewarm: its arguments, as on the command line above, and its log. */
 export interface PrewarmOrder {
@@ -51,7 +50,7 @@ if (process.argv[2] === '--prewarm') {
     clearTimeout(giveUp);
     // From here on the command disconnects once the daemon is ready, as from a daemon it spawned.
     process.off('disconnect', leave);
-    const redirected = loadAddon<{ redirectOutput(path: string): number }>('fuse3')?.redirectOutput(order.log);
+    const redirected = redirectOutput(order.log);
     if (redirected !== 0) {
       const why = redirected === undefined ? 'no libfuse 3 binding' : getSystemErrorName(redirected);
       process.send?.({ error: `the mount daemon cannot write its log ${order.log} (${why})`, code: 'E_IO' });

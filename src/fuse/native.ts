@@ -265,11 +265,22 @@ interface Fuse3Binding {
   reply(id: number, result: number, ...values: unknown[]): number | undefined;
   /** Makes the kernel drop what it keeps of inode `ino`'s content (a symlink's target), off this thread; then `done`. */
   invalidate(ino: number, done: (result: number) => void): void;
+  /** Makes `path`, opened for appending, this process's stdout and stderr; 0 or a negative errno. */
+  redirectOutput(path: string): number;
 }
 
 /** The binding, or null when it is not built (or cannot load: a libfuse3 missing, say). */
 function fuse3Binding(): Fuse3Binding | null {
   return loadAddon<Fuse3Binding>('fuse3');
+}
+
+/**
+ * Sends this process's stdout and stderr, libfuse's and Node's writes alike,
+ * to `path` (appended): a daemon started before its repository was known
+ * (main.ts, --prewarm). 0, a negative errno, or undefined without the binding.
+ */
+export function redirectOutput(path: string): number | undefined {
+  return fuse3Binding()?.redirectOutput(path);
 }
 
 /** The operations' numbers in native/fuse3.c. */
