@@ -96,13 +96,20 @@ async function twoCommits(prefix: string): Promise<{ dir: string; repoPath: stri
   return { dir, repoPath };
 }
 
+/** Runs `fn` with twoCommits' repository open, and its commits `a` and `b`. */
+async function withTwoCommits(prefix: string, fn: (t: { dir: string; repo: Repo; a: string; b: string }) => Promise<void>): Promise<void> {
+  const { dir, repoPath } = await twoCommits(prefix);
+  const repo = await Repo.open(repoPath);
+  try {
+    await fn({ dir, repo, a: (await repo.refs.read('a'))!, b: (await repo.refs.read('b'))! });
+  } finally {
+    await repo.close();
+  }
+}
+
 describe('a hard-link checkout started from another commit’s', () => {
   it('is the checkout from nothing, inode for inode, and leaves the one it started from as it was', async () => {
-    const { dir, repoPath } = await twoCommits('trove-checkout-from');
-    const repo = await Repo.open(repoPath);
-    try {
-      const a = (await repo.refs.read('a'))!;
-      const b = (await repo.refs.read('b'))!;
+    await withTwoCommits('trove-checkout-from', async ({ dir, repo, a, b }) => {
       await checkout(repo, a, join(dir, 'a'), { hardlink: true });
       const before = snapshot(join(dir, 'a'));
       // Both ways, and back: B from A, A from that B.
@@ -129,18 +136,12 @@ describe('a hard-link checkout started from another commit’s', () => {
         process.env.PATH = path;
       }
       expect(snapshot(join(dir, 'b-no-cp'))).toEqual(snapshot(join(dir, 'b-fresh')));
-    } finally {
-      await repo.close();
-    }
+    });
   });
 
   // Without the addon (outside CI only: npm test builds it) `from` is always used, as the test above checks.
   it.runIf(linksNatively())('is not used when a native thread makes the links: a checkout from nothing is faster, and the same', async () => {
-    const { dir, repoPath } = await twoCommits('trove-checkout-from-native');
-    const repo = await Repo.open(repoPath);
-    try {
-      const a = (await repo.refs.read('a'))!;
-      const b = (await repo.refs.read('b'))!;
+    await withTwoCommits('trove-checkout-from-native', async ({ dir, repo, a, b }) => {
       await checkout(repo, a, join(dir, 'a'), { hardlink: true });
       const fresh = await checkout(repo, b, join(dir, 'b-fresh'), { hardlink: true });
       const viaWorker = await checkout(repo, b, join(dir, 'b-from-a-worker'), { hardlink: true, from: { dir: join(dir, 'a'), commit: a }, linker: 'worker' });
@@ -150,12 +151,10 @@ describe('a hard-link checkout started from another commit’s', () => {
       expect(viaWorker.linked).toBeLessThan(fresh.linked);
       expect(snapshot(join(dir, 'b-from-a'))).toEqual(snapshot(join(dir, 'b-fresh')));
       expect(snapshot(join(dir, 'b-from-a-worker'))).toEqual(snapshot(join(dir, 'b-fresh')));
-    } finally {
-      await repo.close();
-    }
+    });
   });
 
-  it('an activation after a switch starts from the active checkout and shows the new commit exactly', async () => {
+  it('an activation after a switch shows the new commit exactly (started from the active checkout where the links are made in JavaScript)', async () => {
     const { dir, repoPath } = await twoCommits('trove-activate-from');
     const link = join(dir, 'current');
     await troveOk(repoPath, 'switch', 'a', '--link', link);
