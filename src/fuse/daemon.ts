@@ -76,6 +76,8 @@ async function filesOf(store: GetSyncStore, commit: ObjectId): Promise<Map<Objec
 
 /** Traced files fetched ahead of their reads at once (reads themselves are not held back by these). */
 const PREFETCH_JOBS = 4;
+/** How long the view trusts a listing of partial/ that found partial commits (see mayFetch below), in ms. */
+const PARTIALS_KEPT_MS = 1000;
 
 /** The log of a detached daemon: `<repo>/mount.log`. */
 export const logPath = (repo: { path: string }) => join(repo.path, 'mount.log');
@@ -191,11 +193,21 @@ export async function serve(repo: RepoLike, mountpoint: string, opts: MountOptio
       .catch((err: unknown) => log(`prefetch of the traced files of ${commit}: ${(err as Error).message}`));
   };
   const trace = new AccessTrace(repo.path, opts.traceMs, prefetch);
+  let partialsSeenAt = -Infinity;
   const blobs = new BlobReader({
     pathOf: (id) => repo.store.pathOf(id),
     progress: () => heart.beat(),
     fetchMissing,
-    mayFetch: () => hasPartials(repo.path),
+    mayFetch: () => {
+      // A yes is kept for a second: a listing of partial/ for every missing blob cost each first read of
+      // a lazy install a readdir. A commit made complete meanwhile changes nothing for its reads (its
+      // blobs are all stored), and any other missing blob is fetched only if a remote has it, verified.
+      const now = Date.now();
+      if (now - partialsSeenAt < PARTIALS_KEPT_MS) return true;
+      const yes = hasPartials(repo.path);
+      if (yes) partialsSeenAt = now;
+      return yes;
+    },
     onOpen: (id, path, size) => trace.note(id, path, size),
   });
   const requests = new RequestCounts();

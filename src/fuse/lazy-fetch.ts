@@ -54,6 +54,8 @@ export class LazyFetcher {
   private readonly timeoutMs: number;
   private lock: { users: number; held: Promise<Release>; acquired: boolean; linger?: NodeJS.Timeout } | undefined;
   private known: { at: number; names: string[] } | undefined;
+  /** Free space of the repository's filesystem, shared by every download in flight (read again as DiskSpace says). */
+  private space: DiskSpace | undefined;
   readonly stats: LazyFetchStats = { fetched: 0, bytes: 0, failed: 0 };
 
   constructor(private readonly init: LazyFetchInit) {
@@ -132,26 +134,34 @@ export class LazyFetcher {
     const hint = { executable, private: true };
     const opts = { signal, maxBytes: size, expectBytes: size, retries: 1 };
     // Refused (the read fails) when the file would take the filesystem below the margin a pull keeps.
-    const space = new DiskSpace(this.init.repoPath);
-    space.reserve(size, `blob ${id} (${size} bytes)`);
-    try {
-      if (size <= SMALL_BLOB) {
+    // One DiskSpace for the daemon's life: it reads the free space again after 100 ms or a MiB, not for
+    // each small file, and what concurrent downloads reserved counts against each other.
+    const space = (this.space ??= new DiskSpace(this.init.repoPath));
+    const what = `blob ${id} (${size} bytes)`;
+    if (size <= SMALL_BLOB) {
+      space.reserve(size, what);
+      try {
         const bytes = await t.getBytes(path, { ...opts, check: (b) => checkHash(id, b, where) });
         if (!bytes) throw new Error(`${where}: not found`);
         if (bytes.length !== size) throw new Error(`${where}: a tree says ${size} bytes, the object has ${bytes.length}`);
         // Stored meanwhile by another writer (trove fetch, which may have published it): left as it is.
         await this.locked(signal, () => this.init.store.hasSync(id) || installVerifiedSync(this.init.store, id, bytes, hint));
-        return;
+      } finally {
+        space.release(size);
       }
-      // Streamed into a temp file as it comes, hashed on the way, renamed into place only when it matches.
-      await this.locked(signal, async () => {
-        if (this.init.store.hasSync(id)) return;
-        const done = await t.getStream(path, (body) => installStream(this.init.store, id, body, size, where, hint, space).then(() => true), opts);
-        if (!done) throw new Error(`${where}: not found`);
-      });
-    } finally {
-      space.release(size);
+      return;
     }
+    // Streamed into a temp file as it comes, hashed on the way, renamed into place only when it matches.
+    // Each attempt reserves the size, and installStream gives all of it back (as written, the rest at its end).
+    await this.locked(signal, async () => {
+      if (this.init.store.hasSync(id)) return;
+      const install = (body: AsyncIterable<Buffer>) => {
+        space.reserve(size, what);
+        return installStream(this.init.store, id, body, size, where, hint, space).then(() => true);
+      };
+      const done = await t.getStream(path, install, opts);
+      if (!done) throw new Error(`${where}: not found`);
+    });
   }
 
   private async transport(name: string): Promise<Transport> {

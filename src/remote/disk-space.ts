@@ -74,6 +74,11 @@ export class DiskSpace {
     this.reserved += bytes;
   }
 
+  /** Bytes reserved and not yet written or given back. */
+  get planned(): number {
+    return this.reserved;
+  }
+
   /** Gives back a reservation (written, or not needed after all). */
   release(bytes: number): void {
     this.reserved = Math.max(0, this.reserved - bytes);

@@ -55,10 +55,11 @@ export async function installStream(
   writer?: ObjectWriteWorker,
 ): Promise<void> {
   const tmp = store.tempPath('pull');
-  const sink = writer?.stream(tmp, objectFileMode(hint)) ?? fileSink(store, tmp, objectFileMode(hint));
-  let open = true;
+  let sink: ObjectStream | undefined;
   let n = 0;
   try {
+    // Inside the try: a temp file that cannot be made still gives back what `space` reserved.
+    sink = writer?.stream(tmp, objectFileMode(hint)) ?? fileSink(store, tmp, objectFileMode(hint));
     const h = newHasher();
     for await (const c of body) {
       n += c.length;
@@ -71,11 +72,12 @@ export async function installStream(
     const actual = h.digest('hex');
     if (actual !== id) throw new TransferError('E_CORRUPT', `${where}: wrong bytes for object ${id} (they hash to ${actual})`, true);
     if (n !== size) throw badObject(`${where}: a tree says ${size} bytes, object ${id} has ${n}`);
-    open = false;
-    await sink.finish(id);
+    const done = sink;
+    sink = undefined;
+    await done.finish(id);
     crashPoint('pull:install');
   } catch (err) {
-    if (open) await sink.abort();
+    if (sink) await sink.abort();
     throw err;
   } finally {
     space?.release(Math.max(0, size - Math.min(n, size)));
