@@ -1,5 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { childProcess } from '../util/child.js';
+import { deferExtraCaCerts } from '../util/extra-ca.js';
 
 /**
  * The mount daemon started ahead (`main.js --prewarm`), as `trove mount`'s
@@ -23,9 +24,13 @@ interface Prewarmed {
 
 const holder = globalThis as { [KEY]?: Prewarmed };
 
-/** The environment of the daemon: tree prefetches run in libuv's pool, more than its default 4 threads in flight. */
+/**
+ * The environment of the daemon: tree prefetches run in libuv's pool, more
+ * than its default 4 threads in flight; NODE_EXTRA_CA_CERTS is handed on
+ * to be read only if the daemon makes a TLS connection (util/extra-ca.ts).
+ */
 export function daemonEnv(): NodeJS.ProcessEnv {
-  return { UV_THREADPOOL_SIZE: '16', ...process.env };
+  return deferExtraCaCerts({ UV_THREADPOOL_SIZE: '16', ...process.env });
 }
 
 /** Starts daemon entry `main` with --prewarm, detached, not holding this process open. */

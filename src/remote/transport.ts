@@ -1,6 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { pipeline, type Readable } from 'node:stream';
+import { rootCertificates } from 'node:tls';
 import { promisify } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { createGunzip, gunzip, gunzipSync, type InputType, type ZlibOptions } from 'node:zlib';
@@ -8,6 +9,7 @@ import type { Dispatcher, Pool as PoolType } from 'undici';
 import request from 'undici/lib/api/api-request.js';
 import Pool from 'undici/lib/dispatcher/pool.js';
 import { isErrno } from '../util/errors.js';
+import { deferredCa } from '../util/extra-ca.js';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy, retryableStatus, TransferError, withRetries } from './retry.js';
 
 /** Options of a transport; defaults as documented on each field. */
@@ -387,7 +389,10 @@ export class HttpTransport extends Transport {
     const u = new URL(url);
     this.base = u.pathname.endsWith('/') ? u.pathname : `${u.pathname}/`;
     const timeout = init.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    // A process trove started without NODE_EXTRA_CA_CERTS (the mount daemon) trusts its file all the same.
+    const ca = u.protocol === 'https:' ? deferredCa(rootCertificates) : undefined;
     this.pool = new Pool(u.origin, {
+      ...(ca ? { connect: { ca } } : {}),
       connections: init.connections ?? 16,
       pipelining: init.pipelining ?? 1,
       headersTimeout: timeout,
