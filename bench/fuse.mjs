@@ -86,8 +86,8 @@ function ensureTroveRepo(dir, corpus) {
   if (old?.key === corpus.key && existsSync(repo)) return { repo, commit: old.commit };
   rmrf(repo);
   log('fuse: committing the corpus into a trove repository (untimed)');
-  runCmd(process.execPath, [TROVE_JS, '--repo', repo, 'init']);
-  runCmd(process.execPath, [TROVE_JS, '--repo', repo, 'commit', corpus.root, '--ref', 'corpus', '-m', 'corpus']);
+  runCmd(TROVE_JS, ['--repo', repo, 'init']);
+  runCmd(TROVE_JS, ['--repo', repo, 'commit', corpus.root, '--ref', 'corpus', '-m', 'corpus']);
   const commit = readFileSync(join(repo, 'refs', 'heads', 'corpus'), 'utf8').trim();
   writeFileSync(stamp, `${JSON.stringify({ key: corpus.key, commit })}\n`);
   return { repo, commit };
@@ -113,12 +113,12 @@ function systems(dir, corpus, trove, img) {
     trove: {
       root: join(mnt('trove'), 'commits', trove.commit),
       mount() {
-        const r = timeCmd(process.execPath, [TROVE_JS, '--repo', trove.repo, 'mount', mnt('trove')]);
+        const r = timeCmd(TROVE_JS, ['--repo', trove.repo, 'mount', mnt('trove')]);
         const seconds = r.seconds + waitStat(join(mnt('trove'), 'commits', trove.commit, probe));
         const daemonMs = Number(/ready in (\d+) ms/.exec(r.stdout)?.[1]);
         return { seconds, daemonMs };
       },
-      unmount: () => mounted(mnt('trove')) && runCmd(process.execPath, [TROVE_JS, '--repo', trove.repo, 'umount', mnt('trove')]),
+      unmount: () => mounted(mnt('trove')) && runCmd(TROVE_JS, ['--repo', trove.repo, 'umount', mnt('trove')]),
       pid: () => JSON.parse(readFileSync(join(trove.repo, 'mount.json'), 'utf8')).pid,
     },
     squashfuse_ll: {

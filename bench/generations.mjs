@@ -34,7 +34,7 @@ const OPS = [
 const lib = (path) => import(pathToFileURL(join(REPO_ROOT, 'dist', path)).href);
 
 function trove(repo, ...args) {
-  return [process.execPath, [TROVE_JS, '--repo', repo, ...args]];
+  return [TROVE_JS, ['--repo', repo, ...args]];
 }
 
 /** Adds every .deb of the corpus as a package (untimed set-up); returns names and file counts. */

@@ -17,7 +17,7 @@ export const title = 'Install one more package from a remote (nginx on loopback)
 export const requires = [['nginx', 'nginx-light'], ['curl', 'curl']];
 
 const TROVE_JS = join(REPO_ROOT, 'bin', 'trove.js');
-const troveCmd = (repo, ...args) => [process.execPath, [TROVE_JS, '--repo', repo, ...args]];
+const troveCmd = (repo, ...args) => [TROVE_JS, ['--repo', repo, ...args]];
 
 /** The generation the client has first, and the package it then adds (all from the corpus). */
 const BASE = ['bash', 'coreutils', 'libc6', 'libgcc-s1', 'liblzma5', 'libssl3', 'libzstd1', 'perl-base', 'zstd'];

@@ -41,7 +41,7 @@ export const requires = [
 ];
 
 const TROVE_JS = join(REPO_ROOT, 'bin', 'trove.js');
-const troveCmd = (repo, ...args) => [process.execPath, [TROVE_JS, '--repo', repo, ...args]];
+const troveCmd = (repo, ...args) => [TROVE_JS, ['--repo', repo, ...args]];
 const trove = (repo, ...args) => runCmd(...troveCmd(repo, ...args)).stdout;
 
 /** The server's packages: the apt closure of the group `workload`'s top-level names (100 packages). */

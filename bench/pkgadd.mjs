@@ -44,9 +44,9 @@ export async function runGroup(ctx) {
         rmrf(repo);
         rmrf(dest);
         if (tool === 'trove') {
-          run(process.execPath, [TROVE_JS, 'init', '--repo', repo]);
+          run(TROVE_JS, ['init', '--repo', repo]);
           syncDisk();
-          const s = timeCmd(process.execPath, [TROVE_JS, 'pkg', 'add', '--repo', repo, '--json', ...debs]);
+          const s = timeCmd(TROVE_JS, ['pkg', 'add', '--repo', repo, '--json', ...debs]);
           const added = JSON.parse(s.stdout);
           if (added.length !== debs.length) throw new BenchError(`pkg add reported ${added.length} packages for ${debs.length} .deb files`);
           report ??= {

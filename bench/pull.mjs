@@ -39,7 +39,7 @@ const OPS = [
   { id: 'upgrade-deploy', label: 'upgrade with the delta and a hard-link checkout (ostree: static-delta pull + hard-link checkout of the new commit)', target: { maxRatio: 1.0, maxRssMB: 250 } },
 ];
 
-const troveCmd = (repo, ...args) => [process.execPath, [TROVE_JS, '--repo', repo, ...args]];
+const troveCmd = (repo, ...args) => [TROVE_JS, ['--repo', repo, ...args]];
 const ostreeCmd = (repo, ...args) => ['ostree', [`--repo=${repo}`, ...args]];
 
 async function freePort() {

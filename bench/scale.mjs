@@ -78,7 +78,7 @@ const OPS = [
   { id: 'gc-dry', label: 'gc --dry-run, the pulled update unreferenced again' },
 ];
 
-const troveCmd = (repo, ...args) => [process.execPath, [TROVE_JS, '--repo', repo, ...args]];
+const troveCmd = (repo, ...args) => [TROVE_JS, ['--repo', repo, ...args]];
 
 // --- Deterministic pseudo-random numbers (not crypto).
 

@@ -405,7 +405,7 @@ function setUp(dir) {
   const byName = new Map(closure.map((p, i) => [p.name, debs[i]]));
   log(`workload: ${closure.length} packages (.debs in ${DEB_CACHE}); trove pkg add, gen build (untimed)`);
   const repo = join(dir, 'repo');
-  const trove = (...args) => runCmd(process.execPath, [TROVE_JS, '--repo', repo, ...args]).stdout;
+  const trove = (...args) => runCmd(TROVE_JS, ['--repo', repo, ...args]).stdout;
   trove('init');
   trove('pkg', 'add', '--no-progress', '-q', ...debs);
   trove('gen', 'build', '--no-progress', '-q', ...TOP);
@@ -437,7 +437,7 @@ export async function runGroup(ctx) {
   let repo;
   let busy;
   const unmount = () => {
-    if (repo && mounted(mnt)) runCmd(process.execPath, [TROVE_JS, '--repo', repo, 'umount', mnt]);
+    if (repo && mounted(mnt)) runCmd(TROVE_JS, ['--repo', repo, 'umount', mnt]);
   };
   try {
     const t0 = performance.now();
@@ -448,7 +448,7 @@ export async function runGroup(ctx) {
     const view = join(mnt, 'commits', env.commit);
     const stats = treeStats(env.plain);
     const mount = () => {
-      runCmd(process.execPath, [TROVE_JS, '--repo', repo, 'mount', mnt]);
+      runCmd(TROVE_JS, ['--repo', repo, 'mount', mnt]);
       waitStat(join(view, 'usr', 'bin'));
     };
     const counter = requestCounter(repo);

@@ -2,7 +2,7 @@
 // the file under TROVE_EXTRA_CA_CERTS instead (src/util/extra-ca.ts): an HTTPS remote whose certificate
 // only that file vouches for must still be trusted there, and nothing else must be. A real TLS server on
 // loopback with a certificate made by openssl for the test.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -11,6 +11,7 @@ import { rootCertificates } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTransport } from '../src/remote/transport.js';
 import { deferExtraCaCerts, deferredCa, EXTRA_CA_VAR } from '../src/util/extra-ca.js';
+import { TROVE_BIN } from './helpers/cli.js';
 import { removeTree, tmpdir } from './helpers/tmp.js';
 
 const BODY = Buffer.from('an object served over TLS\n');
@@ -79,5 +80,22 @@ describe('NODE_EXTRA_CA_CERTS handed on to the mount daemon', () => {
 
   it('and refuses it without the file', async () => {
     await expect(fetchWith({})).rejects.toThrow(/certificate/i);
+  });
+});
+
+describe("the bin's first line", () => {
+  const bin = TROVE_BIN;
+
+  it('starts Node without NODE_EXTRA_CA_CERTS, which Node would otherwise parse (and here warn about) first thing', () => {
+    const missing = join(dir, 'no-such-bundle.pem');
+    const env = { ...process.env, NODE_EXTRA_CA_CERTS: missing };
+    // Run as Node itself would run it: Node reads the file and warns that it cannot.
+    const direct = spawnSync(process.execPath, [bin, '--version'], { env, encoding: 'utf8' });
+    expect(direct.stderr).toContain(`Ignoring extra certs from \`${missing}\``);
+    // Run as a command, through its first line: Node never sees the variable.
+    const asCommand = spawnSync(bin, ['--version'], { env, encoding: 'utf8' });
+    expect(asCommand.status, asCommand.stderr).toBe(0);
+    expect(asCommand.stderr).toBe('');
+    expect(asCommand.stdout).toBe(direct.stdout);
   });
 });
