@@ -57,6 +57,8 @@ const DEBIAN = {
     ['man-db', '/usr/bin/man'],
     // The race tests compile their attacker (test/helpers/race.ts).
     ['gcc', '/usr/bin/gcc'],
+    // A certificate for the HTTPS remote of test/extra-ca.test.ts.
+    ['openssl', '/usr/bin/openssl'],
     ...NATIVE,
   ],
   '--bench': [
