@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -7,7 +8,7 @@ import { buildGeneration } from '../src/system/generations/build.js';
 import { readCommit, writeCommit } from '../src/repo/objects.js';
 import { addPackage } from '../src/system/packages/add.js';
 import { Repo } from '../src/repo/repo.js';
-import { trove, troveIn } from './helpers/cli.js';
+import { TROVE_BIN, trove, troveIn } from './helpers/cli.js';
 import { history } from './helpers/fixtures.js';
 import { tmpdir } from './helpers/tmp.js';
 
@@ -108,6 +109,22 @@ describe('bisect', () => {
     expect(JSON.parse(reset.stdout)).toEqual({ link, target: null });
     // There was no link before the session: reset removes it.
     expect(() => readlinkSync(link)).toThrow();
+  });
+
+  it("bisect run, trove run as a command: the user's command gets NODE_EXTRA_CA_CERTS as the user set it", async () => {
+    const { repoPath, link, cli, ids } = await brokenAt40();
+    expect((await cli('bisect', 'start', '--bad', ids[63]!, '--good', ids[0]!, '--link', link)).code).toBe(0);
+    // The bin's first line moves the variable aside for trove's own start (src/util/extra-ca.ts); the
+    // command aborts the run (exit 129) if it sees the variable otherwise than the user set it.
+    const ca = join(repoPath, '..', 'extra-ca.pem');
+    const script = `test "$NODE_EXTRA_CA_CERTS" = "${ca}" && test -z "\${TROVE_EXTRA_CA_CERTS+set}" || exit 129; test ! -e ${link}/broken`;
+    const run = spawnSync(TROVE_BIN, ['--repo', repoPath, 'bisect', 'run', '--json', '--', 'sh', '-c', script], {
+      encoding: 'utf8',
+      env: { ...process.env, NODE_EXTRA_CA_CERTS: ca },
+    });
+    expect(run.status, run.stderr).toBe(0);
+    expect((JSON.parse(run.stdout) as { firstBad: string }).firstBad).toBe(ids[40]);
+    expect((await cli('bisect', 'reset')).code).toBe(0);
   });
 
   it('bisects the numbered generations of a profile', async () => {

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { rootCertificates } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTransport } from '../src/remote/transport.js';
-import { deferExtraCaCerts, deferredCa, EXTRA_CA_VAR } from '../src/util/extra-ca.js';
+import { deferExtraCaCerts, deferredCa, EXTRA_CA_VAR, restoreExtraCaCerts } from '../src/util/extra-ca.js';
 import { TROVE_BIN } from './helpers/cli.js';
 import { removeTree, tmpdir } from './helpers/tmp.js';
 
@@ -64,6 +64,13 @@ describe('NODE_EXTRA_CA_CERTS handed on to the mount daemon', () => {
     expect(env).toEqual({ PATH: '/bin', [EXTRA_CA_VAR]: '/etc/extra.pem' });
     const plain = { PATH: '/bin' };
     expect(deferExtraCaCerts(plain)).toEqual(plain);
+  });
+
+  it("gives a command of the user's (bisect run) the variable back as the user set it", () => {
+    expect(restoreExtraCaCerts({ PATH: '/bin', [EXTRA_CA_VAR]: '/etc/extra.pem' })).toEqual({ PATH: '/bin', NODE_EXTRA_CA_CERTS: '/etc/extra.pem' });
+    // The bin's first line sets an empty one when the user set none.
+    expect(restoreExtraCaCerts({ PATH: '/bin', [EXTRA_CA_VAR]: '' })).toEqual({ PATH: '/bin' });
+    expect(restoreExtraCaCerts({ PATH: '/bin', NODE_EXTRA_CA_CERTS: '/a.pem' })).toEqual({ PATH: '/bin', NODE_EXTRA_CA_CERTS: '/a.pem' });
   });
 
   it("trusts Node's roots and the file's certificates, and nothing more when Node read the file itself", () => {

@@ -27,6 +27,20 @@ export function deferExtraCaCerts(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return out;
 }
 
+/**
+ * `env` as the user set it, for a command of the user's that trove runs
+ * (`bisect run`): NODE_EXTRA_CA_CERTS back in place of EXTRA_CA_VAR, so that
+ * a Node program among them trusts what it would have trusted.
+ */
+export function restoreExtraCaCerts(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  if (!(EXTRA_CA_VAR in env)) return env;
+  const out: NodeJS.ProcessEnv = { ...env };
+  const file = out[EXTRA_CA_VAR];
+  delete out[EXTRA_CA_VAR];
+  if (file && !out.NODE_EXTRA_CA_CERTS) out.NODE_EXTRA_CA_CERTS = file;
+  return out;
+}
+
 let cached: { file: string; ca: string[] } | undefined;
 
 /**

@@ -1,5 +1,6 @@
 import { spawn, type StdioOptions } from 'node:child_process';
 import { ioError, usage } from '../../util/errors.js';
+import { restoreExtraCaCerts } from '../../util/extra-ca.js';
 import type { Repo } from '../../repo/repo.js';
 import { type BisectStep, bisectMark, type EnsureCommit } from './bisect.js';
 import { readBisectState, type Verdict } from './state.js';
@@ -37,7 +38,9 @@ export async function bisectRun(
   let steps = 0;
   let last: BisectStep | undefined;
   while (current) {
-    const code = await runOnce(argv, { ...process.env, TROVE_BISECT_COMMIT: current, TROVE_BISECT_LINK: state.link }, opts.stdio ?? 'inherit');
+    // The user's environment, NODE_EXTRA_CA_CERTS as they set it (trove's own start moves it aside, util/extra-ca.ts).
+    const env = { ...restoreExtraCaCerts(process.env), TROVE_BISECT_COMMIT: current, TROVE_BISECT_LINK: state.link };
+    const code = await runOnce(argv, env, opts.stdio ?? 'inherit');
     const verdict = verdictOf(code);
     if (!verdict) throw ioError(`bisect run aborted: ${argv.join(' ')} exited with ${code ?? 'a signal'} on ${current}`, { id: current, path: state.link });
     steps++;
