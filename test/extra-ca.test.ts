@@ -74,11 +74,11 @@ describe('NODE_EXTRA_CA_CERTS handed on to the mount daemon', () => {
   });
 
   it("trusts Node's roots and the file's certificates, and nothing more when Node read the file itself", () => {
-    const ca = deferredCa(rootCertificates, { [EXTRA_CA_VAR]: cert })!;
+    const ca = deferredCa(() => rootCertificates, { [EXTRA_CA_VAR]: cert })!;
     expect(ca.slice(0, rootCertificates.length)).toEqual([...rootCertificates]);
     expect(ca.slice(rootCertificates.length)).toEqual([readFileSync(cert, 'utf8')]);
-    expect(deferredCa(rootCertificates, { [EXTRA_CA_VAR]: cert, NODE_EXTRA_CA_CERTS: cert })).toBeUndefined();
-    expect(deferredCa(rootCertificates, {})).toBeUndefined();
+    expect(deferredCa(() => rootCertificates, { [EXTRA_CA_VAR]: cert, NODE_EXTRA_CA_CERTS: cert })).toBeUndefined();
+    expect(deferredCa(() => rootCertificates, {})).toBeUndefined();
   });
 
   it('an HTTPS transport trusts a server that only the handed-on file vouches for', async () => {

@@ -389,8 +389,8 @@ export class HttpTransport extends Transport {
     const u = new URL(url);
     this.base = u.pathname.endsWith('/') ? u.pathname : `${u.pathname}/`;
     const timeout = init.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    // A process trove started without NODE_EXTRA_CA_CERTS (the mount daemon) trusts its file all the same.
-    const ca = u.protocol === 'https:' ? deferredCa(rootCertificates) : undefined;
+    // A process trove started without NODE_EXTRA_CA_CERTS (bin/trove.js, the mount daemon) trusts its file all the same.
+    const ca = u.protocol === 'https:' ? deferredCa(() => rootCertificates) : undefined;
     this.pool = new Pool(u.origin, {
       ...(ca ? { connect: { ca } } : {}),
       connections: init.connections ?? 16,

@@ -6,13 +6,13 @@ import { readFileSync } from 'node:fs';
  * system bundle (/etc/ssl/certs/ca-certificates.crt, about 140
  * certificates), against 27 ms for all the rest of `node -e 0` (measured
  * with and without it, docs/benchmarks.md, "Node's start and
- * NODE_EXTRA_CA_CERTS"). The mount daemon is started on the way to a mount
- * that waits for it, and most mounts never make a TLS connection (a
- * complete repository, or remotes over plain HTTP). So trove starts its
- * daemon without the variable and hands the file on under EXTRA_CA_VAR;
- * an HTTPS transport made there reads it when it is first needed and trusts
- * Node's roots and the file's certificates, which is what Node does with
- * NODE_EXTRA_CA_CERTS itself.
+ * NODE_EXTRA_CA_CERTS"). Most commands, and most mounts, never make a TLS
+ * connection (a complete repository, or remotes over plain HTTP). So `trove`
+ * starts Node without the variable (bin/trove.js's first line), and so does
+ * the mount daemon, on the way to a mount that waits for it (daemonEnv);
+ * both hand the file on under EXTRA_CA_VAR. An HTTPS transport made there
+ * reads it when it is first needed and trusts Node's roots and the file's
+ * certificates, which is what Node does with NODE_EXTRA_CA_CERTS itself.
  */
 
 /** Where a process trove started without NODE_EXTRA_CA_CERTS finds that file. */
@@ -45,13 +45,14 @@ let cached: { file: string; ca: string[] } | undefined;
 
 /**
  * The certificates a TLS connection of this process trusts when it was
- * started by deferExtraCaCerts: `roots` (Node's, `tls.rootCertificates`;
- * given by the caller, so that this module does not load `node:tls`) and
- * those of the file; undefined (Node's own store, which holds
- * NODE_EXTRA_CA_CERTS when set) otherwise. A file that cannot be read adds
- * nothing, as with Node, which warns.
+ * started by deferExtraCaCerts: `roots()` (Node's, `tls.rootCertificates`,
+ * which Node encodes on first use; given by the caller, so that this module
+ * does not load `node:tls`, and asked for only here) and those of the file;
+ * undefined (Node's own store, which holds NODE_EXTRA_CA_CERTS when set)
+ * otherwise. A file that cannot be read adds nothing, as with Node, which
+ * warns.
  */
-export function deferredCa(roots: readonly string[], env: NodeJS.ProcessEnv = process.env): string[] | undefined {
+export function deferredCa(roots: () => readonly string[], env: NodeJS.ProcessEnv = process.env): string[] | undefined {
   const file = env[EXTRA_CA_VAR];
   if (!file || env.NODE_EXTRA_CA_CERTS) return undefined;
   if (cached?.file === file) return cached.ca;
@@ -61,6 +62,6 @@ export function deferredCa(roots: readonly string[], env: NodeJS.ProcessEnv = pr
   } catch (err) {
     process.emitWarning(`Ignoring extra certs from \`${file}\`, load failed: ${(err as Error).message}`);
   }
-  cached = { file, ca: [...roots, ...extra] };
+  cached = { file, ca: [...roots(), ...extra] };
   return cached.ca;
 }
