@@ -1,5 +1,5 @@
-// switch, rollback and status are parsed and run without commander when their command line is
-// plain (src/cli/direct.ts). Whatever the direct parser accepts, commander must read the same way:
+// switch, rollback, status and checkout are parsed and run without commander when their command
+// line is plain (src/cli/direct.ts). Whatever the direct parser accepts, commander must read the same way:
 // the same arguments, options (defaults included) and global options.
 import { describe, expect, it } from 'vitest';
 import type { Command } from 'commander';
@@ -8,6 +8,7 @@ import { buildProgram } from '../src/cli/program.js';
 import { command as rollback } from '../src/cli/commands/rollback.js';
 import { command as status } from '../src/cli/commands/status.js';
 import { command as switchCommand } from '../src/cli/commands/switch.js';
+import { command as checkout } from '../src/cli/commands/checkout.js';
 import { prng } from './helpers/prng.js';
 import { runTrove } from './helpers/cli.js';
 import { removeTree, ROOT, tmpdir } from './helpers/tmp.js';
@@ -15,7 +16,7 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 
-const SPECS = [switchCommand, rollback, status] as DirectCommand<unknown>[];
+const SPECS = [switchCommand, rollback, status, checkout] as DirectCommand<unknown>[];
 
 interface Reading {
   args: (string | undefined)[];
@@ -50,11 +51,17 @@ function lines(spec: DirectCommand<unknown>, seed: number, n: number): string[][
   const values = ['1', '12', 'main', 'os/main', 'a=b', '', '-1', '-', '--json', 'x y'];
   const tokens = (): string[] => {
     const o = pick(spec.options);
-    const long = o.flags.split(' ')[0]!;
+    const [first, second] = o.flags.split(/,? /);
+    const short = first!.startsWith('--') ? undefined : first!;
+    const long = short === undefined ? first! : second!;
+    const takes = o.flags.endsWith('>');
     const value = pick(values);
     return pick([
-      () => (o.flags.includes(' ') ? [long, value] : [long]),
+      () => (takes ? [long, value] : [long]),
       () => [`${long}=${value}`],
+      // The short form, alone or with its value run on, or two short flags run together.
+      () => (short === undefined ? [long] : takes ? [short, value] : [short]),
+      () => [`${short ?? '-q'}${pick(['x', '=1', 'q', ''])}`],
       () => [pick(['-q', '-v', '--quiet', '--verbose', '--progress', '--no-progress'])],
       () => ['--repo', pick(['R', '/tmp/r', '-x'])],
       () => [`--repo=${pick(['R2', ''])}`],
@@ -65,8 +72,10 @@ function lines(spec: DirectCommand<unknown>, seed: number, n: number): string[][
   const out: string[][] = [];
   for (let i = 0; i < n; i++) {
     const before = Array.from({ length: Math.floor(rnd() * 2) }, () => pick([['-q'], ['-v'], ['--repo', 'R'], ['--repo=R3'], ['--no-progress']]));
+    // The arguments a command cannot do without, most of the time.
+    const required = spec.args.filter((a) => a.syntax.startsWith('<') && rnd() < 0.9).map(() => pick(['main', 'd', '/tmp/x']));
     const after = Array.from({ length: Math.floor(rnd() * 4) }, tokens);
-    out.push([...before.flat(), spec.name, ...after.flat()]);
+    out.push([...before.flat(), spec.name, ...required, ...after.flat()]);
   }
   return out;
 }
@@ -103,6 +112,8 @@ describe('the direct parser against commander', () => {
     });
     expect(parse(status, 'status', '--json', '--profile=work', '-q')).toEqual({ globals: { quiet: true }, args: [], opts: { json: true, profile: 'work' } });
     expect(parse(rollback, 'rollback', '--to', '2')?.opts).toEqual({ to: '2', profile: 'system' });
+    expect(parse(checkout, 'checkout', 'main', '/tmp/d', '-H', '--repo', 'R')).toEqual({ globals: { repo: 'R' }, args: ['main', '/tmp/d'], opts: { hardlink: true } });
+    expect(parse(checkout, 'checkout', '--copy', 'main', 'd', '--json')?.opts).toEqual({ copy: true, json: true });
     for (const words of [
       ['switch', '--help'],
       ['switch', '-h'],
@@ -119,6 +130,11 @@ describe('the direct parser against commander', () => {
       // Needs the network, which the direct commands' bundle leaves out (viaCommander).
       ['status', '--remote-check'],
       ['status', '--json', '--remote-check'],
+      ['checkout', 'main'],
+      ['checkout', 'main', 'd', '-HC'],
+      ['checkout', 'main', 'd', '-H', '--hardlink'],
+      ['checkout', 'main', 'd', '-H=1'],
+      ['checkout', 'main', 'd', '-x'],
     ]) {
       const spec = SPECS.find((s) => s.name === words.find((w) => !w.startsWith('-')))! ?? status;
       expect(parse(spec, ...words), JSON.stringify(words)).toBeUndefined();
@@ -143,6 +159,11 @@ describe('the direct commands as a process runs them (their own bundle, then the
       expect(runTrove(['status', '--bogus'])).toMatchObject({ code: 2, stderr: "trove: unknown option '--bogus'\n" });
       expect(runTrove(['switch', '--help'])).toMatchObject({ code: 0, stdout: expect.stringContaining('Usage: trove switch [options] [target]') as unknown as string });
       expect(runTrove(['-q', '-v', 'status'])).toMatchObject({ code: 2, stderr: 'trove: -q and -v exclude each other\n' });
+      // The same refusal whether the direct parser (-H -C) or commander (-HC) read the line.
+      for (const flags of [['-H', '-C'], ['-HC']]) {
+        expect(runTrove(['--repo', repo, 'checkout', 'main', join(dir, 'co'), ...flags])).toMatchObject({ code: 2, stderr: 'trove: --hardlink and --copy exclude each other\n' });
+      }
+      expect(runTrove(['--repo', repo, 'checkout', 'nosuch', join(dir, 'co'), '--json']).code).toBe(3);
     } finally {
       removeTree(dir);
     }
@@ -175,6 +196,16 @@ describe('the direct commands as a process runs them (their own bundle, then the
         expect(modules, args[0]).toContain('NativeModule fs');
         for (const m of ['NativeModule crypto', 'NativeModule net', 'NativeModule http', 'NativeModule zlib', 'NativeModule fs/promises']) expect(modules, `${args[0]}: ${m}`).not.toContain(m);
       }
+      // A checkout runs from its own file: no commander (which loads node:child_process) and no network.
+      const loaded = join(dir, 'loaded-checkout');
+      const dest = join(dir, 'co');
+      const r = spawnSync(process.execPath, [wrapper, 'bin', '--repo', repo, 'checkout', 'pkg/base/amd64', dest, '-H', '--json'], { encoding: 'utf8', env: { ...process.env, LOADED: loaded } });
+      expect(r.status, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout)).toMatchObject({ dest, method: 'hardlink', files: 1 });
+      expect(readFileSync(join(dest, 'etc', 'id'), 'utf8')).toBe('1');
+      const modules = readFileSync(loaded, 'utf8').split('\n');
+      expect(modules).toContain('NativeModule fs');
+      for (const m of ['NativeModule child_process', 'NativeModule net', 'NativeModule http', 'NativeModule zlib']) expect(modules, m).not.toContain(m);
     } finally {
       removeTree(dir);
     }

@@ -41,12 +41,20 @@ export function asksVersion(words: string[]): boolean {
   return words.length === 1 && (words[0] === '--version' || words[0] === '-V');
 }
 
-/** The commands run without commander in their plain forms (direct.ts). */
-export const DIRECT_NAMES = ['switch', 'rollback', 'status'] as const;
-export type DirectName = (typeof DIRECT_NAMES)[number];
+/**
+ * The commands run without commander in their plain forms (direct.ts), and
+ * the file of the bundle (scripts/bundle.mjs) that holds each.
+ */
+export const DIRECT_MODULES = {
+  switch: './direct-main.cjs',
+  rollback: './direct-main.cjs',
+  status: './direct-main.cjs',
+  checkout: './direct-checkout.cjs',
+} as const;
+export type DirectName = keyof typeof DIRECT_MODULES;
 
 /** The direct command `argv` names, if it names one (its first word after the global options). */
 export function directName(argv: string[]): DirectName | undefined {
   const first = withoutGlobals(argv)[0];
-  return first !== undefined && (DIRECT_NAMES as readonly string[]).includes(first) ? (first as DirectName) : undefined;
+  return first !== undefined && Object.hasOwn(DIRECT_MODULES, first) ? (first as DirectName) : undefined;
 }

@@ -3,24 +3,24 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { requireWithCodeCache } from './code-cache.js';
 import { processIo } from '../util/io.js';
-import { asksVersion, directName, packageVersion, withoutGlobals } from './argv.js';
+import { asksVersion, DIRECT_MODULES, directName, packageVersion, withoutGlobals } from './argv.js';
 import { prewarmDaemon } from '../fuse/prewarm.js';
 import { addonPath } from '../util/native-addon.js';
 
 // The program as `bin/trove.js` runs it: scripts/bundle.mjs builds this module
 // as one CommonJS file, dist/bundle/trove.cjs, so that Node never starts its
 // ES module loader for the commands that need nothing else. `trove --version`
-// is answered here; `switch`, `rollback` and `status` go first through their
-// own CommonJS module (direct-main.ts, dist/bundle/direct-main.cjs, loaded
-// with require); every other command loads commander and the CLI, one
-// CommonJS file too (dist/bundle/cli-main.cjs). See docs/design-notes.md,
-// "Short commands without commander" and "The CLI as one CommonJS file".
+// is answered here; `switch`, `rollback`, `status` and `checkout` go first
+// through a CommonJS module of their own (direct-main.ts and
+// direct-checkout.ts, dist/bundle/direct-*.cjs, loaded with require); every
+// other command loads commander and the CLI, one CommonJS file too
+// (dist/bundle/cli-main.cjs). See docs/design-notes.md, "Short commands
+// without commander" and "The CLI as one CommonJS file".
 
 // Output goes through processIo() (src/util/io.ts), which writes to the descriptors and ends
 // the process quietly on a closed pipe (`trove ls -R main | head`), like coreutils.
 
-/** The direct commands' module and the CLI's, beside this one in the bundle (see scripts/bundle.mjs). */
-const DIRECT_MODULE = './direct-main.cjs';
+/** The CLI's module, beside this one in the bundle (see scripts/bundle.mjs), as are the direct commands' (DIRECT_MODULES). */
 const CLI_MODULE = './cli-main.cjs';
 
 type DirectModule = typeof import('./direct-main.js');
@@ -30,7 +30,7 @@ async function run(): Promise<number> {
   const name = directName(process.argv);
   const load = createRequire(import.meta.url);
   if (name !== undefined) {
-    const direct = load(DIRECT_MODULE) as DirectModule;
+    const direct = load(DIRECT_MODULES[name]) as DirectModule;
     const code = await direct.directMain(process.argv, name, processIo());
     if (code !== undefined) return code;
   }

@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
-import { GLOBAL_FLAGS } from './argv.js';
+import { type Io, processIo, withIo } from '../util/io.js';
+import { GLOBAL_FLAGS, withoutGlobals } from './argv.js';
 import type { GlobalOptions } from './context.js';
+import { reportFailure } from './report.js';
 import { applyGlobals } from './verbosity.js';
 
 /*
@@ -11,19 +13,29 @@ import { applyGlobals } from './verbosity.js';
  * (DirectCommand); program.ts builds its commander command from that
  * declaration, and runDirect parses the plain forms of its command line
  * itself: global options, the command word, its positional arguments and
- * its long options, as `--opt VALUE`, `--opt=VALUE` or a flag. Anything
- * else (help, a short or unknown option, a missing or extra argument, `--`,
- * a value that starts with '-', an option given twice) goes to commander, so
- * what the user sees in those cases, errors included, is commander's.
- * test/direct.test.ts holds the two parsers to the same result.
+ * its options, as `--opt VALUE`, `--opt=VALUE`, `-o VALUE` or a flag (`-o`,
+ * `--opt`, `--no-opt`). Anything else (help, an unknown option, short flags
+ * run together, `-oVALUE`, a missing or extra argument, a missing required
+ * option, `--`, a value that starts with '-', an option given twice unless it
+ * repeats) goes to commander, so what the user sees in those cases, errors
+ * included, is commander's. test/direct.test.ts holds the two parsers to the
+ * same result.
  */
 
-/** A long option of a direct command, in commander's syntax: `--profile <name>` or `--json`. */
+/**
+ * An option of a direct command, in commander's syntax: `--profile <name>`,
+ * `--json`, `-m, --message <subject>`, `-H, --hardlink`, or `--no-xattrs`
+ * (a flag whose value is true unless it is given).
+ */
 export interface DirectOption {
-  flags: `--${string}`;
+  flags: `--${string}` | `-${string}, --${string}`;
   description: string;
   /** The value when the option is not given (options with a value only). */
   default?: string;
+  /** The command line must give it (commander's requiredOption). */
+  required?: boolean;
+  /** It may be given more than once: its value is the list of values given (`[]` when none). */
+  repeats?: boolean;
   /**
    * A command line that gives this option goes to commander (main.ts): for
    * an option whose work needs modules the direct commands' own bundle
@@ -40,37 +52,56 @@ export interface DirectCommand<Opts> {
   options: DirectOption[];
   /** Help text shown after the options. */
   help?: string;
-  /** The command itself: its arguments (undefined when an optional one is not given), its options, and `--repo` if given. */
-  run(args: (string | undefined)[], opts: Opts, repo: string | undefined): Promise<void>;
+  /**
+   * The command itself: its arguments (undefined when an optional one is not
+   * given), its options, `--repo` if given, and every global option (for the
+   * progress meter: src/cli/progress.ts).
+   */
+  run(args: (string | undefined)[], opts: Opts, repo: string | undefined, globals: GlobalOptions): Promise<void>;
 }
 
-/** `--remote-check` → `remoteCheck`, as commander names an option's value. */
-function key(flags: string): string {
-  return flags
-    .slice(2)
-    .split(' ')[0]!
-    .replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
+/** An option's flags read: `-m, --message <subject>` → short `-m`, long `--message`, key `message`, takes a value. */
+interface OptionNames {
+  short: string | undefined;
+  long: string;
+  key: string;
+  value: boolean;
+  /** `--no-x`: the value is true unless the option is given. */
+  negated: boolean;
 }
 
-const takesValue = (o: DirectOption) => o.flags.includes(' ');
+function names(o: DirectOption): OptionNames {
+  const words = o.flags.split(/,? /);
+  const short = words[0]!.startsWith('--') ? undefined : words.shift();
+  const long = words[0]!;
+  const negated = long.startsWith('--no-');
+  // `--remote-check` → `remoteCheck`, as commander names an option's value.
+  const key = long.slice(negated ? 5 : 2).replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
+  return { short, long, key, value: words.length > 1, negated };
+}
 
 /** Adds `spec` to the program as a commander command that runs the same code. */
 export function registerDirect<Opts>(program: Command, spec: DirectCommand<Opts>): Command {
   const cmd = program.command(spec.name).description(spec.description);
   for (const a of spec.args) cmd.argument(a.syntax, a.description);
-  for (const o of spec.options) cmd.option(o.flags, o.description, o.default);
+  for (const o of spec.options) {
+    if (o.repeats) cmd.option(o.flags, o.description, (v: string, acc: string[]) => [...acc, v], [] as string[]);
+    else if (o.required) cmd.requiredOption(o.flags, o.description, o.default);
+    else cmd.option(o.flags, o.description, o.default);
+  }
   if (spec.help) cmd.addHelpText('after', spec.help);
   return cmd.action(async (...params: unknown[]) => {
     const command = params.at(-1) as Command;
     const args = params.slice(0, spec.args.length) as (string | undefined)[];
-    await spec.run(args, command.opts() as Opts, command.optsWithGlobals<GlobalOptions>().repo);
+    const globals = command.optsWithGlobals<GlobalOptions>();
+    await spec.run(args, command.opts() as Opts, globals.repo, globals);
   });
 }
 
 export interface DirectParse {
   globals: GlobalOptions;
   args: (string | undefined)[];
-  opts: Record<string, string | boolean>;
+  opts: Record<string, string | boolean | string[]>;
 }
 
 /**
@@ -79,9 +110,10 @@ export interface DirectParse {
  */
 export function parseDirect(argv: string[], spec: DirectCommand<unknown>): DirectParse | undefined {
   const globals: GlobalOptions = {};
-  const opts: Record<string, string | boolean> = {};
+  const opts: Record<string, string | boolean | string[]> = {};
   const args: string[] = [];
   const seen = new Set<string>();
+  const options = spec.options.map(names);
   let named = false;
   for (let i = 2; i < argv.length; i++) {
     const word = argv[i]!;
@@ -93,22 +125,27 @@ export function parseDirect(argv: string[], spec: DirectCommand<unknown>): Direc
       } else args.push(word);
       continue;
     }
-    const eq = word.indexOf('=');
+    const eq = word.startsWith('--') ? word.indexOf('=') : -1;
     const name = eq < 0 ? word : word.slice(0, eq);
-    if (seen.has(name)) return undefined;
-    seen.add(name);
     const flag = Object.hasOwn(GLOBAL_FLAGS, word) ? GLOBAL_FLAGS[word] : undefined;
     if (flag) {
+      if (seen.has(word)) return undefined;
+      seen.add(word);
       // `--progress` and `--no-progress` set one value: which one wins is commander's call.
       if (flag[0] === 'progress' && globals.progress !== undefined) return undefined;
       (globals as Record<string, boolean>)[flag[0]] = flag[1];
       continue;
     }
     const isRepo = name === '--repo';
-    const option = isRepo || !named ? undefined : spec.options.find((o) => o.flags.split(' ')[0] === name);
-    if (!isRepo && (!option || option.viaCommander)) return undefined;
+    const at = isRepo || !named ? -1 : options.findIndex((o) => o.long === name || o.short === name);
+    const option = at < 0 ? undefined : options[at];
+    if (!isRepo && (!option || spec.options[at]!.viaCommander)) return undefined;
+    // Given twice (as `-m` and `--message` alike): commander's call, unless the option repeats.
+    const seenAs = isRepo ? '--repo' : option!.long;
+    if (seen.has(seenAs) && !(option && spec.options[at]!.repeats)) return undefined;
+    seen.add(seenAs);
     let value: string | boolean = true;
-    if (isRepo || takesValue(option!)) {
+    if (isRepo || option!.value) {
       if (eq >= 0) value = word.slice(eq + 1);
       else {
         const next = argv[i + 1];
@@ -117,12 +154,21 @@ export function parseDirect(argv: string[], spec: DirectCommand<unknown>): Direc
         i++;
       }
     } else if (eq >= 0) return undefined;
+    else if (option!.negated) value = false;
     if (isRepo) globals.repo = value as string;
-    else opts[key(option!.flags)] = value;
+    else if (spec.options[at]!.repeats) opts[option!.key] = [...((opts[option!.key] as string[] | undefined) ?? []), value as string];
+    else opts[option!.key] = value;
   }
   if (!named || args.length > spec.args.length) return undefined;
   for (let i = 0; i < spec.args.length; i++) if (args[i] === undefined && spec.args[i]!.syntax.startsWith('<')) return undefined;
-  for (const o of spec.options) if (o.default !== undefined && !(key(o.flags) in opts)) opts[key(o.flags)] = o.default;
+  for (const [i, o] of options.entries()) {
+    if (o.key in opts) continue;
+    const declared = spec.options[i]!;
+    if (declared.required && declared.default === undefined) return undefined;
+    if (declared.repeats) opts[o.key] = [];
+    else if (declared.default !== undefined) opts[o.key] = declared.default;
+    else if (o.negated) opts[o.key] = true;
+  }
   return { globals, args: spec.args.map((_a, i) => args[i]), opts };
 }
 
@@ -131,7 +177,24 @@ export async function runParsed(argv: string[], spec: DirectCommand<unknown>): P
   const parsed = parseDirect(argv, spec);
   if (!parsed) return false;
   applyGlobals(parsed.globals);
-  await spec.run(parsed.args, parsed.opts, parsed.globals.repo);
+  await spec.run(parsed.args, parsed.opts, parsed.globals.repo, parsed.globals);
   return true;
+}
+
+/**
+ * The entry of a bundle of direct commands (scripts/bundle.mjs): runs `argv`
+ * when it is one of `commands` in a plain form and returns the exit code,
+ * reporting errors as main does; undefined, having done nothing, when
+ * commander must parse it (main.ts then does).
+ */
+export function directRunner(commands: Record<string, DirectCommand<never>>) {
+  return (argv: string[], name: string, out: Io = processIo()): Promise<number | undefined> =>
+    withIo(out, async () => {
+      try {
+        return (await runParsed(argv, commands[name] as DirectCommand<unknown>)) ? 0 : undefined;
+      } catch (err) {
+        return reportFailure(err, withoutGlobals(argv).includes('--json'));
+      }
+    });
 }
 

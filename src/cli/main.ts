@@ -13,6 +13,7 @@ const DIRECT: Record<DirectName, () => Promise<{ command: DirectCommand<never> }
   switch: () => import('./commands/switch.js'),
   rollback: () => import('./commands/rollback.js'),
   status: () => import('./commands/status.js'),
+  checkout: () => import('./commands/checkout.js'),
 };
 
 /** Runs `argv` when it is a direct command in a plain form; false when commander must. */

@@ -33,12 +33,19 @@ const LINE_EVERY_MS = 1000;
 const BAR_EVERY_MS = 50;
 
 /**
+ * Where a meter reads `--progress`, `--no-progress` and `--json`: the
+ * command as commander parsed it, or a direct command's options with the
+ * global ones (src/cli/direct.ts).
+ */
+export type MeterFlags = Command | (GlobalOptions & { json?: boolean });
+
+/**
  * Whether a command shows progress: never under `-q` or `--no-progress`;
  * with `--progress` always (on a pipe as lines, even with `--json`, on
  * stderr only); otherwise when stderr is a terminal and `--json` is not given.
  */
-export function progressMode(cmd: Command, opts: { json?: boolean } = {}): Mode {
-  const g = cmd.optsWithGlobals<GlobalOptions & { json?: boolean }>();
+export function progressMode(flags: MeterFlags, opts: { json?: boolean } = {}): Mode {
+  const g = 'optsWithGlobals' in flags ? flags.optsWithGlobals<GlobalOptions & { json?: boolean }>() : flags;
   if (verbosity() < 0 || g.progress === false) return 'off';
   const tty = io().stderr.isTTY === true;
   if (g.progress === true) return tty ? 'bar' : 'lines';
@@ -72,8 +79,8 @@ const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
  * decides, plus, under `-v`, one detail line as each phase ends with its
  * counts and time (`commit: reading done: 120 files, 1.2 MiB in 0.31 s`).
  */
-export function meter(cmd: Command, label: string, opts: { json?: boolean } = {}): Meter {
-  const mode = progressMode(cmd, opts);
+export function meter(flags: MeterFlags, label: string, opts: { json?: boolean } = {}): Meter {
+  const mode = progressMode(flags, opts);
   const verbose = verbosity() > 0;
   const stderr = io().stderr;
   const cur: Snapshot = { phase: '', done: 0, unit: '', bytes: 0, total: undefined, totalBytes: undefined, since: 0 };
@@ -187,8 +194,8 @@ export function meter(cmd: Command, label: string, opts: { json?: boolean } = {}
  * Runs `fn` with the meter of command `label`, and stops it however `fn`
  * ends (so an error is printed after the bar is cleared).
  */
-export async function withMeter<T>(cmd: Command, label: string, fn: (m: Meter) => Promise<T>, opts: { json?: boolean } = {}): Promise<T> {
-  const m = meter(cmd, label, opts);
+export async function withMeter<T>(flags: MeterFlags, label: string, fn: (m: Meter) => Promise<T>, opts: { json?: boolean } = {}): Promise<T> {
+  const m = meter(flags, label, opts);
   let result: T;
   try {
     result = await fn(m);

@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { writeSync } from 'node:fs';
+import { fstatSync, writeSync } from 'node:fs';
 import { isErrno } from './errors.js';
 
 /** Where a command writes: a process stream, or anything with the same `write`. */
@@ -21,6 +21,15 @@ export interface Io {
 }
 
 const current = new AsyncLocalStorage<Io>();
+
+/** Whether descriptor `fd` is open on a character device (true when that cannot be told: the stream is asked then). */
+function isCharacterDevice(fd: number): boolean {
+  try {
+    return fstatSync(fd).isCharacterDevice();
+  } catch {
+    return true;
+  }
+}
 
 /**
  * Standard output or error written with blocking write(2) calls on its
@@ -53,6 +62,9 @@ export class FdWriter implements Writer {
   }
 
   get isTTY(): boolean {
+    // Only a character device can be a terminal: a pipe, file or socket is answered without
+    // making the stream (a meter asks of every long command's standard error).
+    if (!this.viaStream && !isCharacterDevice(this.fd)) return false;
     return this.stream().isTTY === true;
   }
 
