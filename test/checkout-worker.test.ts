@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync, symlinkSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, lchownSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type Linker, type LinkJob, LinkWorker, LinkWorkerFailed, NativeLinker, startLinker, SYMLINK_JOB } from '../src/repo/link-worker.js';
@@ -18,7 +18,7 @@ const isRoot = process.getuid?.() === 0;
  * (512), so most are linked by the second thread: plain files, executables,
  * contents shared between a 0755 and a 0644 entry (one of them needs a
  * variant), a 0555 directory full of files (its mode is set only after its
- * links), files of another owner (as root) and symlinks.
+ * links), files of another owner (as root) and symlinks, some of another owner.
  */
 function makeTree(src: string): void {
   for (let d = 0; d < 40; d++) {
@@ -33,6 +33,9 @@ function makeTree(src: string): void {
       if (isRoot && f % 13 === 0) chownSync(file, 1000, 1000);
     }
     symlinkSync(`f${d % 40}`, join(dir, 'link'));
+    // Symlinks of another owner (as root): their shared copies are made with the checkout's ids and then given the entry's.
+    symlinkSync(`../d00/f${d % 5}`, join(dir, 'up'));
+    if (isRoot && d % 3 === 0) lchownSync(join(dir, 'up'), 1000, 1000);
   }
   chmodSync(join(src, 'd39'), 0o555);
 }
@@ -88,7 +91,7 @@ describe('hard-link checkouts of more files than one thread links', () => {
     const out = join(dir, 'out');
     const r = await trove(['checkout', '--hardlink', '-v', 'main', out, '--repo', repo]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/: 1600 files \(1600 linked, 0 copied\), 40 dirs, 40 symlinks$/m);
+    expect(r.stdout).toMatch(/: 1600 files \(1600 linked, 0 copied\), 40 dirs, 80 symlinks$/m);
     const byWorker = Number(/checkout: (\d+) of the links made by a second thread/.exec(r.stderr)?.[1]);
     expect(byWorker).toBeGreaterThan(0);
     expect(byWorker).toBeLessThanOrEqual(1600 - 512);

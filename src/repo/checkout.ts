@@ -88,6 +88,12 @@ export interface CheckoutResult {
 }
 
 const isRoot = process.getuid?.() === 0;
+/** Whether a symlink this process makes is already owned as `e` asks (as root: made with its effective ids), so no lchown is needed. */
+let ownIds: [number | undefined, number | undefined] | undefined;
+const madeOwnedAs = (e: Pick<TreeEntry, 'uid' | 'gid'>) => {
+  ownIds ??= [process.geteuid?.(), process.getegid?.()];
+  return e.uid === ownIds[0] && e.gid === ownIds[1];
+};
 const WORKER_AFTER_FILES = 512;
 const linksSymlinks = process.platform === 'linux';
 
@@ -222,10 +228,31 @@ async function fill(repo: Repo, commitId: ObjectId, treeId: ObjectId, rootMeta: 
   const symlinkName = (target: string) => hashBytes(Buffer.from(target, 'utf8'));
   const symlinkVariant = (e: TreeEntry): string => {
     const fits = (st: Stats) => st.isSymbolicLink() && ownedAs(st, e);
-    return variantPath(symlinkKey(e), symlinkName(e.target!), fits, (tmp) => {
+    const key = symlinkKey(e);
+    const name = symlinkName(e.target!);
+    const path = variantLocation(key, name);
+    variantsDir();
+    const st = lstatSync(path, { throwIfNoEntry: false });
+    if (st && fits(st)) return path;
+    if (!st) {
+      // Made in place, as the native linker makes them: a symlink is whole from the moment it
+      // exists, so no temp name is needed. One another checkout made meanwhile (EEXIST) is looked at below.
+      variantShardMade(key, name);
+      try {
+        symlinkSync(e.target!, path);
+        if (isRoot && !madeOwnedAs(e)) lchownSync(path, e.uid, e.gid);
+        return path;
+      } catch (err) {
+        if (!isErrno(err, 'EEXIST')) throw err;
+      }
+      if (fits(lstatSync(path))) return path;
+    }
+    // One that does not fit (made by a checkout without root, or with another owner) is replaced.
+    replaceAtomicSync(path, { tmpDir: repo.tmpDir, tag: 'variant', mkdir: false }, (tmp) => {
       symlinkSync(e.target!, tmp);
       if (isRoot) lchownSync(tmp, e.uid, e.gid);
     });
+    return path;
   };
 
   const symlinkEntry = (e: TreeEntry, path: string) => {
@@ -248,7 +275,7 @@ async function fill(repo: Repo, commitId: ObjectId, treeId: ObjectId, rootMeta: 
       }
     }
     symlinkSync(e.target!, path);
-    if (isRoot) lchownSync(path, e.uid, e.gid);
+    if (isRoot && !madeOwnedAs(e)) lchownSync(path, e.uid, e.gid);
   };
 
   const copyOut = (e: TreeEntry, path: string) => {
