@@ -139,9 +139,11 @@ export async function bundle({ ifStale = false } = {}) {
   // bundle the same code is spread over two dozen ES module chunks shared with other
   // commands, and resolving, reading and linking each costs more than compiling one file.
   await build({ ...CJS, entryPoints: [join(dist, 'cli', 'direct-main.js')], outfile: join(out, 'direct-main.cjs'), plugins: [networkApart, lazyFsPromises] });
-  // `checkout` the same way, in a file of its own (src/cli/direct-checkout.ts) so that its code
-  // is not read and compiled by every `switch`.
-  await build({ ...CJS, entryPoints: [join(dist, 'cli', 'direct-checkout.js')], outfile: join(out, 'direct-checkout.cjs'), plugins: [networkApart] });
+  // `checkout` and `commit` the same way, each in a file of its own (src/cli/direct-checkout.ts,
+  // direct-commit.ts) so that its code is not read and compiled by every `switch`.
+  for (const name of ['checkout', 'commit']) {
+    await build({ ...CJS, entryPoints: [join(dist, 'cli', `direct-${name}.js`)], outfile: join(out, `direct-${name}.cjs`), plugins: [networkApart] });
+  }
   // The CLI behind commander, dist/bundle/cli-main.cjs, which the entry requires: as ES module
   // chunks, resolving and linking them cost more than compiling one file (docs/design-notes.md,
   // "The CLI as one CommonJS file").

@@ -1,4 +1,4 @@
-// switch, rollback, status and checkout are parsed and run without commander when their command
+// switch, rollback, status, checkout and commit are parsed and run without commander when their command
 // line is plain (src/cli/direct.ts). Whatever the direct parser accepts, commander must read the same way:
 // the same arguments, options (defaults included) and global options.
 import { describe, expect, it } from 'vitest';
@@ -9,6 +9,7 @@ import { command as rollback } from '../src/cli/commands/rollback.js';
 import { command as status } from '../src/cli/commands/status.js';
 import { command as switchCommand } from '../src/cli/commands/switch.js';
 import { command as checkout } from '../src/cli/commands/checkout.js';
+import { command as commit } from '../src/cli/commands/commit.js';
 import { prng } from './helpers/prng.js';
 import { runTrove } from './helpers/cli.js';
 import { removeTree, ROOT, tmpdir } from './helpers/tmp.js';
@@ -16,7 +17,7 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 
-const SPECS = [switchCommand, rollback, status, checkout] as DirectCommand<unknown>[];
+const SPECS = [switchCommand, rollback, status, checkout, commit] as DirectCommand<unknown>[];
 
 interface Reading {
   args: (string | undefined)[];
@@ -74,6 +75,7 @@ function lines(spec: DirectCommand<unknown>, seed: number, n: number): string[][
     const before = Array.from({ length: Math.floor(rnd() * 2) }, () => pick([['-q'], ['-v'], ['--repo', 'R'], ['--repo=R3'], ['--no-progress']]));
     // The arguments a command cannot do without, most of the time.
     const required = spec.args.filter((a) => a.syntax.startsWith('<') && rnd() < 0.9).map(() => pick(['main', 'd', '/tmp/x']));
+    for (const o of spec.options) if (o.required && rnd() < 0.9) required.push(pick(o.flags.split(/,? /).slice(0, -1)), pick(['main', 'os/main']));
     const after = Array.from({ length: Math.floor(rnd() * 4) }, tokens);
     out.push([...before.flat(), spec.name, ...required, ...after.flat()]);
   }
@@ -114,6 +116,11 @@ describe('the direct parser against commander', () => {
     expect(parse(rollback, 'rollback', '--to', '2')?.opts).toEqual({ to: '2', profile: 'system' });
     expect(parse(checkout, 'checkout', 'main', '/tmp/d', '-H', '--repo', 'R')).toEqual({ globals: { repo: 'R' }, args: ['main', '/tmp/d'], opts: { hardlink: true } });
     expect(parse(checkout, 'checkout', '--copy', 'main', 'd', '--json')?.opts).toEqual({ copy: true, json: true });
+    expect(parse(commit, 'commit', 'src', '-r', 'main', '-m', 'x', '--meta', 'a=1', '--meta=b=2', '--no-xattrs')).toEqual({
+      globals: {},
+      args: ['src'],
+      opts: { ref: 'main', message: 'x', meta: ['a=1', 'b=2'], xattrs: false, updateSummary: true },
+    });
     for (const words of [
       ['switch', '--help'],
       ['switch', '-h'],
@@ -135,6 +142,10 @@ describe('the direct parser against commander', () => {
       ['checkout', 'main', 'd', '-H', '--hardlink'],
       ['checkout', 'main', 'd', '-H=1'],
       ['checkout', 'main', 'd', '-x'],
+      // The ref is required: commander says so.
+      ['commit', 'src', '-m', 'x'],
+      ['commit', 'src', '-r', 'a', '--ref', 'b'],
+      ['commit', 'src', '-r', 'a', '--no-xattrs=1'],
     ]) {
       const spec = SPECS.find((s) => s.name === words.find((w) => !w.startsWith('-')))! ?? status;
       expect(parse(spec, ...words), JSON.stringify(words)).toBeUndefined();

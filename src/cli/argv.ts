@@ -50,6 +50,7 @@ export const DIRECT_MODULES = {
   rollback: './direct-main.cjs',
   status: './direct-main.cjs',
   checkout: './direct-checkout.cjs',
+  commit: './direct-commit.cjs',
 } as const;
 export type DirectName = keyof typeof DIRECT_MODULES;
 

@@ -14,6 +14,7 @@ const DIRECT: Record<DirectName, () => Promise<{ command: DirectCommand<never> }
   rollback: () => import('./commands/rollback.js'),
   status: () => import('./commands/status.js'),
   checkout: () => import('./commands/checkout.js'),
+  commit: () => import('./commands/commit.js'),
 };
 
 /** Runs `argv` when it is a direct command in a plain form; false when commander must. */
