@@ -24,8 +24,11 @@ export function fdPath(fd: number, fallback: string): string {
   return hasProcFd() ? `/proc/self/fd/${fd}` : fallback;
 }
 
+/** What names a file: its device, inode and type (a node:fs Stats has them). */
+export type FileIdentity = Pick<Stats, 'dev' | 'ino' | 'mode'>;
+
 /** The same inode and file type. */
-export function sameFile(a: Stats, b: Stats): boolean {
+export function sameFile(a: FileIdentity, b: FileIdentity): boolean {
   return a.dev === b.dev && a.ino === b.ino && (a.mode & constants.S_IFMT) === (b.mode & constants.S_IFMT);
 }
 
@@ -40,7 +43,7 @@ export const DIR_NOFOLLOW = constants.O_RDONLY | constants.O_DIRECTORY | constan
  * (an lstat made before) names; undefined, with nothing left open, when it
  * is not: the entry was swapped between the two.
  */
-export function openExpected(path: string, flags: number, expected: Stats): { fd: number; st: Stats } | undefined {
+export function openExpected(path: string, flags: number, expected: FileIdentity): { fd: number; st: Stats } | undefined {
   let fd: number;
   try {
     fd = openSync(path, flags);
@@ -59,7 +62,7 @@ export function openExpected(path: string, flags: number, expected: Stats): { fd
 }
 
 /** lstat of `path`, compared with `expected`: false when the entry was swapped. */
-export function stillSame(path: string, expected: Stats): boolean {
+export function stillSame(path: string, expected: FileIdentity): boolean {
   try {
     return sameFile(lstatSync(path), expected);
   } catch {

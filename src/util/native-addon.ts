@@ -6,9 +6,9 @@ import { fileURLToPath } from 'node:url';
  * build:native`) into build/native/ at the top of the project, beside dist/.
  * Each has a fallback in JavaScript, so a missing one costs speed, not
  * function: the view serves through libfuse 2, a checkout links in a worker
- * thread.
+ * thread, a commit states a directory's entries one by one.
  */
-export type AddonName = 'fuse3' | 'linker';
+export type AddonName = 'fuse3' | 'linker' | 'dirscan';
 
 /** Where `npm run build:native` puts addon `name`. */
 export function addonPath(name: AddonName): string {

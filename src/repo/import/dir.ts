@@ -1,5 +1,4 @@
 import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, statSync } from 'node:fs';
-import type { Stats } from 'node:fs';
 import { DIR_NOFOLLOW, fdPath, hasProcFd, openExpected, READ_NOFOLLOW, stillSame } from '../../util/fd-path.js';
 import { treePathProblem } from '../../util/limits.js';
 import { badName, ioError, unsafeArchive } from '../../util/errors.js';
@@ -12,6 +11,7 @@ import { newReport } from './report.js';
 import type { CachedEntry, StatCache } from './stat-cache.js';
 import type { TreeImport } from './tar.js';
 import { readXattrs } from './xattrs.js';
+import { type EntryStat, lstatAllAt } from '../../util/stat-at.js';
 import { type OnProgress, progressOf } from '../../util/progress.js';
 
 export interface DirImportOptions {
@@ -108,13 +108,15 @@ export async function importDir(root: string, store: Store, opts: DirImportOptio
     const names = readdirSync(base).sort(compareNames);
     // Without /proc the listing went by path: it must have listed the directory we hold open.
     if (before && !stillSame(abs, before)) throw changed(rel);
+    // Every entry's lstat at once, relative to the descriptor, when trove's addon is built.
+    const stats = lstatAllAt(dirFd, names);
     const old = cache?.lookup(key(abs));
     const oldEntries = old?.record.entries;
     const trusted = old?.trusted ?? false;
     const entries = new Map<string, CachedEntry>();
     const tree: TreeEntry[] = [];
     let same = trusted && names.length === oldEntries!.size;
-    for (const name of names) {
+    for (const [i, name] of names.entries()) {
       const relPath = rel ? `${rel}/${name}` : name;
       const problem = nameProblem(name);
       if (problem) throw badName(`cannot import ${JSON.stringify(relPath)}: ${problem}`);
@@ -122,7 +124,7 @@ export async function importDir(root: string, store: Store, opts: DirImportOptio
       if (tooBig) throw unsafeArchive(`cannot import ${JSON.stringify(relPath.length > 200 ? `${relPath.slice(0, 200)}...` : relPath)}: the tree is ${tooBig}`);
       const path = abs === '/' ? `/${name}` : `${abs}/${name}`;
       const at = `${base}/${name}`;
-      const st = lstatSync(at);
+      const st: EntryStat = stats?.[i] ?? lstatSync(at);
       const kind = st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : undefined;
       if (!kind) {
         const what = st.isFIFO() ? 'fifo' : st.isSocket() ? 'socket' : st.isCharacterDevice() ? 'character-device' : 'block-device';
@@ -141,7 +143,7 @@ export async function importDir(root: string, store: Store, opts: DirImportOptio
         o !== undefined && o.kind === kind && o.ino === st.ino && o.ctimeMs === st.ctimeMs && o.mtimeMs === st.mtimeMs && o.size === st.size;
       const e: CachedEntry = { kind, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, xattrs: [] };
       let size = st.size;
-      let meta: Stats = st;
+      let meta: EntryStat = st;
       if (kind === 'file') {
         if (statSame && (trusted || store.hasSync(o.id!))) {
           e.id = o.id;

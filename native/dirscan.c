@@ -1,0 +1,81 @@
+// The lstat of every entry of a directory in one call (src/util/stat-at.ts,
+// docs/design-notes.md "A directory's entries stated in one call"). A commit
+// of a directory stats each of its entries to compare it with the stat cache;
+// from JavaScript that is an lstat of `/proc/self/fd/N/<name>` per entry (a
+// path through procfs, so that the entry is looked up below the directory the
+// import holds open) and a Stats object made for each. Here it is one
+// statx(dirfd, name) per entry, relative to the descriptor itself, into one
+// Float64Array.
+//
+// lstatAt(dirFd, names) returns FIELDS numbers per name, in the order of
+// `names`: mode, uid, gid, size, mtimeMs, ctimeMs, ino, dev, computed as Node
+// computes its Stats from libuv's statx (the same makedev, and milliseconds
+// as sec * 1e3 + nsec / 1e6 in doubles), so that they compare equal with
+// values a Stats gave. An entry that cannot be stated has mode -1: the caller
+// asks Node for it, and meets Node's own error.
+#define _GNU_SOURCE // statx
+#define NAPI_VERSION 8
+#include <fcntl.h>
+#include <node_api.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#define FIELDS 8
+// Names up to this length (bytes, UTF-8) are converted into the stack buffer; longer ones are refused by the kernel anyway (NAME_MAX).
+#define NAME_BYTES 1024
+
+static napi_value throw_error(napi_env env, const char *message) {
+  napi_throw_error(env, NULL, message);
+  return NULL;
+}
+
+static double ms(struct statx_timestamp t) { return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6; }
+
+static napi_value js_lstat_at(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  int32_t dirfd;
+  uint32_t n;
+  bool is_array = false;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 2 || napi_get_value_int32(env, argv[0], &dirfd) != napi_ok || napi_is_array(env, argv[1], &is_array) != napi_ok || !is_array ||
+      napi_get_array_length(env, argv[1], &n) != napi_ok)
+    return throw_error(env, "lstatAt(dirFd, names)");
+  napi_value buffer, out;
+  double *v;
+  if (napi_create_arraybuffer(env, (size_t)n * FIELDS * sizeof(double), (void **)&v, &buffer) != napi_ok ||
+      napi_create_typedarray(env, napi_float64_array, (size_t)n * FIELDS, buffer, 0, &out) != napi_ok)
+    return throw_error(env, "out of memory");
+  char name[NAME_BYTES];
+  for (uint32_t i = 0; i < n; i++, v += FIELDS) {
+    napi_value item;
+    size_t len = 0;
+    struct statx sx;
+    v[0] = -1;
+    if (napi_get_element(env, argv[1], i, &item) != napi_ok) return throw_error(env, "lstatAt: names must be strings");
+    napi_status s = napi_get_value_string_utf8(env, item, name, sizeof name, &len);
+    if (s != napi_ok) return throw_error(env, "lstatAt: names must be strings");
+    // A name that filled the buffer may have been cut: Node states it instead.
+    if (len + 1 >= sizeof name) continue;
+    if (statx(dirfd, name, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, STATX_BASIC_STATS, &sx) != 0) continue;
+    v[0] = sx.stx_mode;
+    v[1] = sx.stx_uid;
+    v[2] = sx.stx_gid;
+    v[3] = (double)sx.stx_size;
+    v[4] = ms(sx.stx_mtime);
+    v[5] = ms(sx.stx_ctime);
+    v[6] = (double)sx.stx_ino;
+    v[7] = (double)makedev(sx.stx_dev_major, sx.stx_dev_minor);
+  }
+  return out;
+}
+
+static napi_value init_module(napi_env env, napi_value exports) {
+  napi_value f;
+  napi_create_function(env, "lstatAt", NAPI_AUTO_LENGTH, js_lstat_at, NULL, &f);
+  napi_set_named_property(env, exports, "lstatAt", f);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init_module)

@@ -1,0 +1,56 @@
+// A directory's entries stated in one call (native/dirscan.c, src/util/stat-at.ts): the numbers
+// must be the ones node:fs gives, to the bit, since the stat cache compares them with numbers a
+// Stats gave when it recorded an entry.
+import { spawnSync } from 'node:child_process';
+import { closeSync, constants, lstatSync, mkdirSync, openSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { addonPath, loadAddon } from '../src/util/native-addon.js';
+import { lstatAllAt } from '../src/util/stat-at.js';
+import { removeTree, tmpdir } from './helpers/tmp.js';
+
+const FIELDS = ['mode', 'uid', 'gid', 'size', 'mtimeMs', 'ctimeMs', 'ino', 'dev'] as const;
+const KINDS = ['isFile', 'isDirectory', 'isSymbolicLink', 'isFIFO', 'isSocket', 'isCharacterDevice'] as const;
+
+describe('lstatAllAt', () => {
+  const dir = tmpdir('trove-stat-at');
+  afterAll(() => removeTree(dir));
+
+  it('gives every field and file type as lstatSync does, and undefined for a name not there', () => {
+    // npm test builds the addon (scripts/build-native.mjs); elsewhere the importer stats entries from JavaScript.
+    if (process.env.CI) expect(loadAddon('dirscan'), `${addonPath('dirscan')} (npm test builds it)`).not.toBeNull();
+    if (loadAddon('dirscan') === null) {
+      expect(lstatAllAt(0, ['x'])).toBeUndefined();
+      return;
+    }
+    writeFileSync(join(dir, 'file'), 'content');
+    // Times with nanoseconds, a time before 1970, and a size past 2^32 (sparse).
+    utimesSync(join(dir, 'file'), 1_700_000_000.123456, -12_345.678901);
+    writeFileSync(join(dir, 'big'), '');
+    truncateSync(join(dir, 'big'), 2 ** 40 + 3);
+    mkdirSync(join(dir, 'sub'));
+    symlinkSync('../elsewhere/ünïcode', join(dir, 'link'));
+    writeFileSync(join(dir, 'naïve – ☃'), 'x');
+    expect(spawnSync('mkfifo', [join(dir, 'fifo')]).status).toBe(0);
+    const names = ['file', 'big', 'sub', 'link', 'naïve – ☃', 'fifo', 'missing', 'x'.repeat(300)];
+    const fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+    try {
+      const got = lstatAllAt(fd, names)!;
+      expect(got).toHaveLength(names.length);
+      for (const [i, name] of names.entries()) {
+        if (name === 'missing' || name.length === 300) {
+          expect(got[i], name).toBeUndefined();
+          continue;
+        }
+        const want = lstatSync(join(dir, name));
+        const mine = got[i]!;
+        for (const f of FIELDS) expect(Object.is(mine[f], want[f]), `${name}.${f}: ${mine[f]} against ${want[f]}`).toBe(true);
+        for (const k of KINDS) expect(mine[k](), `${name}.${k}()`).toBe(want[k]());
+      }
+      expect(got[0]!.mtimeMs % 1).not.toBe(0);
+      expect(got[1]!.size).toBe(2 ** 40 + 3);
+    } finally {
+      closeSync(fd);
+    }
+  });
+});
