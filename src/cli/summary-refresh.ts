@@ -1,7 +1,8 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Repo } from '../repo/repo.js';
-import { parsePrivateKey } from '../remote/sign.js';
-import { readKeyFile } from '../remote/sign-commit.js';
-import { refreshSummary, type SummaryRefresh } from '../remote/summary.js';
+import { SUMMARY_PATH } from '../remote/layout.js';
+import type { SummaryRefresh } from '../remote/summary.js';
 import type { AutoDeltas } from '../remote/auto-delta.js';
 import { shortId } from './printers.js';
 import { io } from './context.js';
@@ -36,8 +37,12 @@ export const SUMMARY_HELP =
  */
 export async function updateSummaryAfter(repo: Repo, opts: SummaryOpts, keyPem: string | undefined): Promise<SummaryRefresh | undefined> {
   if (!opts.updateSummary) return undefined;
+  // Most repositories are not served: the summary's code (delta packs, zlib, the compressors) is
+  // loaded only for one that is, not at the start of every commit, pkg add and gen build.
+  if (!existsSync(join(repo.path, SUMMARY_PATH))) return { state: 'none' };
   let r: SummaryRefresh;
   try {
+    const { refreshSummary } = await import('../remote/summary.js');
     r = await refreshSummary(repo, { privateKeyPem: keyPem });
   } catch (err) {
     // The command itself succeeded: its exit status says so, and the summary's failure is a warning.
@@ -76,6 +81,7 @@ export async function summaryKeyOf(opts: SummaryOpts): Promise<string | undefine
   if (!opts.updateSummary) return undefined;
   const file = opts.summaryKey ?? io().env.TROVE_SUMMARY_KEY;
   if (!file) return undefined;
+  const [{ readKeyFile }, { parsePrivateKey }] = await Promise.all([import('../remote/sign-commit.js'), import('../remote/sign.js')]);
   const pem = await readKeyFile(file, 'summary key');
   parsePrivateKey(pem);
   return pem;
