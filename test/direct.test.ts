@@ -217,6 +217,13 @@ describe('the direct commands as a process runs them (their own bundle, then the
       const modules = readFileSync(loaded, 'utf8').split('\n');
       expect(modules).toContain('NativeModule fs');
       for (const m of ['NativeModule child_process', 'NativeModule net', 'NativeModule http', 'NativeModule zlib']) expect(modules, m).not.toContain(m);
+      // A commit into a repository that serves no summary loads none of the summary's code either (delta packs, zlib, the compressors).
+      const loadedCommit = join(dir, 'loaded-commit');
+      const c = spawnSync(process.execPath, [wrapper, 'bin', '--repo', repo, 'commit', tree, '-r', 'other', '--json'], { encoding: 'utf8', env: { ...process.env, LOADED: loadedCommit } });
+      expect(c.status, c.stderr).toBe(0);
+      expect(JSON.parse(c.stdout)).toMatchObject({ report: { files: 1 } });
+      const commitModules = readFileSync(loadedCommit, 'utf8').split('\n');
+      for (const m of ['NativeModule child_process', 'NativeModule net', 'NativeModule http', 'NativeModule zlib']) expect(commitModules, `commit: ${m}`).not.toContain(m);
     } finally {
       removeTree(dir);
     }
