@@ -180,7 +180,7 @@ describe('the direct commands as a process runs them (their own bundle, then the
     }
   });
 
-  it('load neither node:crypto, node:fs/promises nor the network: a switch to a checkout that exists hashes nothing', () => {
+  it('load neither node:crypto, node:fs/promises, worker threads nor the network: a switch to a checkout that exists hashes nothing', () => {
     const dir = tmpdir();
     try {
       const repo = join(dir, 'repo');
@@ -205,7 +205,9 @@ describe('the direct commands as a process runs them (their own bundle, then the
         expect(r.status, `${args.join(' ')}: ${r.stderr}`).toBe(0);
         const modules = readFileSync(loaded, 'utf8').split('\n');
         expect(modules, args[0]).toContain('NativeModule fs');
-        for (const m of ['NativeModule crypto', 'NativeModule net', 'NativeModule http', 'NativeModule zlib', 'NativeModule fs/promises']) expect(modules, `${args[0]}: ${m}`).not.toContain(m);
+        for (const m of ['NativeModule crypto', 'NativeModule net', 'NativeModule http', 'NativeModule zlib', 'NativeModule fs/promises', 'NativeModule worker_threads']) {
+          expect(modules, `${args[0]}: ${m}`).not.toContain(m);
+        }
       }
       // A checkout runs from its own file: no commander (which loads node:child_process) and no network.
       const loaded = join(dir, 'loaded-checkout');

@@ -1,5 +1,6 @@
 import { getSystemErrorMap, getSystemErrorName } from 'node:util';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { workerThreads } from '../util/child.js';
 import { loadAddon } from '../util/native-addon.js';
 import { ERROR_OF_SOURCE, errorFromThread, type ThreadError } from '../util/thread-error.js';
 
@@ -162,7 +163,7 @@ export class LinkWorker implements Linker {
    * tests (a worker that dies before it runs).
    */
   constructor(isRoot: boolean, script = SCRIPT) {
-    this.worker = new Worker(script, { eval: true, workerData: { isRoot, state: this.state.buffer } });
+    this.worker = new (workerThreads().Worker)(script, { eval: true, workerData: { isRoot, state: this.state.buffer } });
     this.ended = new Promise<void>((done) => {
       const settle = (failure?: Error) => {
         if (this.settled) return;

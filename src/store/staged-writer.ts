@@ -2,7 +2,8 @@ import { closeSync, openSync, readSync, writeFileSync } from 'node:fs';
 import { newHasher, type ObjectId } from '../util/hash.js';
 import { copyHashedSync } from '../util/hash-file.js';
 import { ERROR_OF_SOURCE, errorFromThread, type ThreadError } from '../util/thread-error.js';
-import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
+import type { MessagePort, Worker } from 'node:worker_threads';
+import { workerThreads } from '../util/child.js';
 
 /**
  * A second thread that writes a transaction's staged content files, for
@@ -108,9 +109,9 @@ export class StagedFileWriter {
 
   /** Throws when the thread cannot be made: the caller writes alone. `script`: another only in tests. */
   constructor(script = SCRIPT) {
-    const { port1, port2 } = new MessageChannel();
+    const { port1, port2 } = new (workerThreads().MessageChannel)();
     this.port = port1;
-    this.worker = new Worker(script, { eval: true, workerData: { state: this.state.buffer, ring: this.ring.buffer, port: port2 }, transferList: [port2] });
+    this.worker = new (workerThreads().Worker)(script, { eval: true, workerData: { state: this.state.buffer, ring: this.ring.buffer, port: port2 }, transferList: [port2] });
     // A thread that cannot start says so by an 'error' event: its files are then written by the caller (see write).
     this.worker.on('error', () => undefined);
     // A transaction dropped without commit or abort must not keep the process alive.
@@ -263,7 +264,7 @@ export class StagedFileWriter {
   private check(): void {
     if (this.failure) throw this.failure;
     if (Atomics.load(this.state, 1) === 0) return;
-    const m = receiveMessageOnPort(this.port)?.message as ThreadError | undefined;
+    const m = workerThreads().receiveMessageOnPort(this.port)?.message as ThreadError | undefined;
     this.failure = errorFromThread(m ?? { message: "the transaction's file writer failed" });
     throw this.failure;
   }

@@ -1,5 +1,6 @@
 import { rmSync, writeFileSync } from 'node:fs';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { workerThreads } from '../util/child.js';
 import type { ObjectId } from '../util/hash.js';
 import { ERROR_OF_SOURCE, errorFromThread, type ThreadError } from '../util/thread-error.js';
 
@@ -159,7 +160,7 @@ export class ObjectWriteWorker {
     private readonly store: WritableObjects,
     script = WRITER_SCRIPT,
   ) {
-    this.worker = new Worker(script, { eval: true, workerData: { written: this.written.buffer } });
+    this.worker = new (workerThreads().Worker)(script, { eval: true, workerData: { written: this.written.buffer } });
     this.ended = new Promise<void>((resolve) => {
       let settled = false;
       const settle = (lost: boolean): void => {
