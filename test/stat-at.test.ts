@@ -24,15 +24,18 @@ describe('lstatAllAt', () => {
       return;
     }
     writeFileSync(join(dir, 'file'), 'content');
-    // Times with nanoseconds, a time before 1970, and a size past 2^32 (sparse).
-    utimesSync(join(dir, 'file'), 1_700_000_000.123456, -12_345.678901);
+    // Times with nanoseconds (a change time of now, a modification time before 1970: Node's utimes
+    // takes no negative time, touch does), and a size past 2^32 (sparse).
+    expect(spawnSync('touch', ['-m', '-d', '1969-07-20 20:17:40.123456789 UTC', join(dir, 'file')]).status).toBe(0);
+    writeFileSync(join(dir, 'later'), '');
+    utimesSync(join(dir, 'later'), 1_700_000_000.5, 1_700_000_000.25);
     writeFileSync(join(dir, 'big'), '');
     truncateSync(join(dir, 'big'), 2 ** 40 + 3);
     mkdirSync(join(dir, 'sub'));
     symlinkSync('../elsewhere/ünïcode', join(dir, 'link'));
     writeFileSync(join(dir, 'naïve – ☃'), 'x');
     expect(spawnSync('mkfifo', [join(dir, 'fifo')]).status).toBe(0);
-    const names = ['file', 'big', 'sub', 'link', 'naïve – ☃', 'fifo', 'missing', 'x'.repeat(300)];
+    const names = ['file', 'big', 'sub', 'link', 'naïve – ☃', 'fifo', 'later', 'missing', 'x'.repeat(300)];
     const fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
     try {
       const got = lstatAllAt(fd, names)!;
@@ -47,7 +50,10 @@ describe('lstatAllAt', () => {
         for (const f of FIELDS) expect(Object.is(mine[f], want[f]), `${name}.${f}: ${mine[f]} against ${want[f]}`).toBe(true);
         for (const k of KINDS) expect(mine[k](), `${name}.${k}()`).toBe(want[k]());
       }
+      // What the cases above were made to test, as set.
+      expect(got[0]!.mtimeMs).toBeLessThan(0);
       expect(got[0]!.mtimeMs % 1).not.toBe(0);
+      expect(got[6]!.mtimeMs).toBe(1_700_000_000_250);
       expect(got[1]!.size).toBe(2 ** 40 + 3);
     } finally {
       closeSync(fd);
