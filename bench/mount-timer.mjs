@@ -27,7 +27,7 @@ for (let tries = 0; ; tries++) {
     statSync(path);
     break;
   } catch {
-    if (tries >= 5000) {
+    if (tries >= 10_000) {
       process.stderr.write(`${path} never appeared\n`);
       process.exit(1);
     }

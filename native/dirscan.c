@@ -58,7 +58,9 @@ static napi_value js_lstat_at(napi_env env, napi_callback_info info) {
     if (s != napi_ok) return throw_error(env, "lstatAt: names must be strings");
     // A name that filled the buffer may have been cut: Node states it instead.
     if (len + 1 >= sizeof name) continue;
-    if (statx(dirfd, name, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, STATX_BASIC_STATS, &sx) != 0) continue;
+    // The flags libuv's lstat passes: no AT_NO_AUTOMOUNT, so that an automount point is stated as
+    // the import's open of it will find it (mounted), as Node's lstat states it.
+    if (statx(dirfd, name, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, &sx) != 0) continue;
     v[0] = sx.stx_mode;
     v[1] = sx.stx_uid;
     v[2] = sx.stx_gid;

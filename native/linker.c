@@ -43,8 +43,6 @@ typedef struct {
   pthread_t threads[MAX_THREADS];
   int nthreads;
   int is_root;
-  uid_t euid; // the owner of the symlinks the threads make
-  gid_t egid;
   int ending;  // finish() or stop(): threads leave once the queue is empty
   int aborted; // stop(): threads leave at once, the queue is dropped
   pthread_mutex_t join_lock; // finish() joins on libuv's pool, stop() and the finalizer on the JavaScript thread
@@ -206,22 +204,18 @@ static void run_batch(linker *l, batch *b, dircaches *dirs) {
     int found = fstatat(ofd, object_rel, &st, AT_SYMLINK_NOFOLLOW) == 0;
     // A symlink's shared copy not made yet (the first checkout of its target and owner) is made here, in
     // place: a symlink is whole from the moment it exists, so no temp name is needed. Made only where its
-    // shard directory exists (else the walk makes both); one another checkout made meanwhile (EEXIST), or
-    // one whose owner could not be set, is looked at as any other, and given back when it does not fit.
-    // One made here fits without a second look: a symlink, owned by this thread's ids or given the
-    // entry's (no fchownat when those are the same).
-    int fits = 0;
+    // shard directory exists (else the walk makes both). It is looked at as any other, as is one another
+    // checkout made meanwhile (EEXIST); as root, one made here is given the entry's owner only when it
+    // does not have it already (made with this thread's ids, or given a set-group-ID directory's group).
+    // One that does not fit is given back.
+    int made = 0;
     if (!found && symlink && errno == ENOENT) {
-      int made = symlinkat(id, ofd, object_rel) == 0;
-      if (made) {
-        fits = !l->is_root || ((uid_t)m[1] == l->euid && (gid_t)m[2] == l->egid) ||
-               fchownat(ofd, object_rel, (uid_t)m[1], (gid_t)m[2], AT_SYMLINK_NOFOLLOW) == 0;
-      }
-      if (!fits && (made || errno == EEXIST)) found = fstatat(ofd, object_rel, &st, AT_SYMLINK_NOFOLLOW) == 0;
+      made = symlinkat(id, ofd, object_rel) == 0;
+      if (made || errno == EEXIST) found = fstatat(ofd, object_rel, &st, AT_SYMLINK_NOFOLLOW) == 0;
     }
-    fits = fits || (found &&
-                    (symlink ? S_ISLNK(st.st_mode) : S_ISREG(st.st_mode) && (int32_t)(st.st_mode & 07777) == m[0]) &&
-                    (!l->is_root || ((int32_t)st.st_uid == m[1] && (int32_t)st.st_gid == m[2])));
+    int owned = found && (!l->is_root || ((int32_t)st.st_uid == m[1] && (int32_t)st.st_gid == m[2]));
+    if (found && made && !owned && S_ISLNK(st.st_mode)) owned = fchownat(ofd, object_rel, (uid_t)m[1], (gid_t)m[2], AT_SYMLINK_NOFOLLOW) == 0;
+    int fits = found && (symlink ? S_ISLNK(st.st_mode) : S_ISREG(st.st_mode) && (int32_t)(st.st_mode & 07777) == m[0]) && owned;
     if (fits) {
       if (linkat(ofd, object_rel, dfd, dest_name, 0) == 0) {
         linked += !symlink; // files only: the checkout counts files linked
@@ -354,8 +348,6 @@ static napi_value js_create(napi_env env, napi_callback_info info) {
   pthread_mutex_init(&l->join_lock, NULL);
   pthread_cond_init(&l->work, NULL);
   l->is_root = is_root;
-  l->euid = geteuid();
-  l->egid = getegid();
   for (int i = 0; i < threads; i++) {
     if (pthread_create(&l->threads[i], NULL, thread_main, l) != 0) break;
     l->nthreads++;

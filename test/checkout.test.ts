@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, lchownSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, lchownSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { hashBytes } from '../src/util/hash.js';
@@ -115,5 +115,40 @@ describe('checkout', () => {
     expect([st.uid, st.gid]).toEqual([0, 0]);
     expect(lstatSync(planted).uid).toBe(0);
   });
+
+  it.runIf(process.getuid?.() === 0)(
+    'as root, below set-group-ID directories: symlinks and their shared copies keep the group of the entry, not the directory\'s',
+    async () => {
+      const dir = tmpdir('trove-checkout-sgid');
+      const src = join(dir, 'src');
+      // More files than a checkout links in its own thread, so the link thread makes shared copies too.
+      for (let d = 0; d < 8; d++) {
+        mkdirSync(join(src, `d${d}`), { recursive: true });
+        for (let f = 0; f < 100; f++) writeFileSync(join(src, `d${d}`, `f${f}`), `${d} ${f}\n`);
+        for (let l = 0; l < 20; l++) symlinkSync(`f${(l * 7) % 100}-${d}`, join(src, `d${d}`, `l${l}`));
+      }
+      // The repository and the destinations below a set-group-ID directory of group 1000: what is made there takes group 1000.
+      const shared = join(dir, 'shared');
+      mkdirSync(shared);
+      chownSync(shared, 0, 1000);
+      chmodSync(shared, 0o2775);
+      const repo = join(shared, 'repo');
+      expect((await trove(['init', '--repo', repo])).code).toBe(0);
+      expect((await trove(['commit', src, '-r', 'main', '--repo', repo])).code).toBe(0);
+      for (const how of ['--hardlink', '--copy']) {
+        const out = join(shared, `out${how}`);
+        const r = await trove(['checkout', how, 'main', out, '--repo', repo]);
+        expect(r.code, r.stderr).toBe(0);
+        for (let d = 0; d < 8; d++) {
+          for (let l = 0; l < 20; l++) {
+            const st = lstatSync(join(out, `d${d}`, `l${l}`));
+            expect([st.isSymbolicLink(), st.uid, st.gid], `${how} d${d}/l${l}`).toEqual([true, 0, 0]);
+          }
+        }
+      }
+      const copies = join(repo, 'variants', 'symlink-0-0');
+      for (const shard of readdirSync(copies)) for (const name of readdirSync(join(copies, shard))) expect(lstatSync(join(copies, shard, name)).gid).toBe(0);
+    },
+  );
 });
 

@@ -88,12 +88,6 @@ export interface CheckoutResult {
 }
 
 const isRoot = process.getuid?.() === 0;
-/** Whether a symlink this process makes is already owned as `e` asks (as root: made with its effective ids), so no lchown is needed. */
-let ownIds: [number | undefined, number | undefined] | undefined;
-const madeOwnedAs = (e: Pick<TreeEntry, 'uid' | 'gid'>) => {
-  ownIds ??= [process.geteuid?.(), process.getegid?.()];
-  return e.uid === ownIds[0] && e.gid === ownIds[1];
-};
 const WORKER_AFTER_FILES = 512;
 const linksSymlinks = process.platform === 'linux';
 
@@ -238,14 +232,26 @@ async function fill(repo: Repo, commitId: ObjectId, treeId: ObjectId, rootMeta: 
       // Made in place, as the native linker makes them: a symlink is whole from the moment it
       // exists, so no temp name is needed. One another checkout made meanwhile (EEXIST) is looked at below.
       variantShardMade(key, name);
+      let made = false;
       try {
         symlinkSync(e.target!, path);
-        if (isRoot && !madeOwnedAs(e)) lchownSync(path, e.uid, e.gid);
-        return path;
+        made = true;
       } catch (err) {
         if (!isErrno(err, 'EEXIST')) throw err;
       }
-      if (fits(lstatSync(path))) return path;
+      const now = lstatSync(path);
+      if (fits(now)) return path;
+      // Ours, with another group than the entry's (a set-group-ID directory above gives its own) or
+      // another owner: given the entry's, or removed again when that fails.
+      if (made && isRoot && now.isSymbolicLink()) {
+        try {
+          lchownSync(path, e.uid, e.gid);
+          return path;
+        } catch (err) {
+          rmSync(path, { force: true });
+          throw err;
+        }
+      }
     }
     // One that does not fit (made by a checkout without root, or with another owner) is replaced.
     replaceAtomicSync(path, { tmpDir: repo.tmpDir, tag: 'variant', mkdir: false }, (tmp) => {
@@ -275,7 +281,7 @@ async function fill(repo: Repo, commitId: ObjectId, treeId: ObjectId, rootMeta: 
       }
     }
     symlinkSync(e.target!, path);
-    if (isRoot && !madeOwnedAs(e)) lchownSync(path, e.uid, e.gid);
+    if (isRoot) lchownSync(path, e.uid, e.gid);
   };
 
   const copyOut = (e: TreeEntry, path: string) => {
