@@ -25,7 +25,9 @@ import { applyGlobals } from './verbosity.js';
 /**
  * An option of a direct command, in commander's syntax: `--profile <name>`,
  * `--json`, `-m, --message <subject>`, `-H, --hardlink`, or `--no-xattrs`
- * (a flag whose value is true unless it is given).
+ * (a flag whose value is true unless it is given). A value is always
+ * required (`<name>`): the direct parser does not read commander's optional
+ * values (`[name]`), nor long names with a digit after a dash.
  */
 export interface DirectOption {
   flags: `--${string}` | `-${string}, --${string}`;
