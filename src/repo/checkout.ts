@@ -155,7 +155,8 @@ async function fill(repo: Repo, commitId: ObjectId, treeId: ObjectId, rootMeta: 
    * `<repo>/variants/<key>/<ab>/<rest>`. One already there is used when `fits`
    * its stat (a variant made by a checkout without root carries that user as
    * owner, which a root checkout must not take); otherwise `make` builds one
-   * under a temp name, renamed over it.
+   * under a temp name, renamed over it. When there is none, `makeInPlace`
+   * (if given) may make it where it goes instead, and says whether it did.
    */
   let variantsReady = false;
   const variantsDir = () => {
@@ -178,14 +179,21 @@ async function fill(repo: Repo, commitId: ObjectId, treeId: ObjectId, rootMeta: 
     }
     return path;
   };
-  const variantPath = (key: string, name: string, fits: (st: Stats) => boolean, make: (tmp: string) => void): string => {
+  const variantPath = (
+    key: string,
+    name: string,
+    fits: (st: Stats) => boolean,
+    make: (tmp: string) => void,
+    makeInPlace?: (path: string) => boolean,
+  ): string => {
     const path = variantLocation(key, name);
     variantsDir();
     try {
       if (fits(lstatSync(path))) return path;
     } catch (err) {
       if (!isErrno(err, 'ENOENT')) throw err;
-      mkdirSync(dirname(path), { recursive: true });
+      variantShardMade(key, name);
+      if (makeInPlace?.(path)) return path;
     }
     replaceAtomicSync(path, { tmpDir: repo.tmpDir, tag: 'variant', mkdir: false }, make);
     return path;
@@ -222,16 +230,15 @@ async function fill(repo: Repo, commitId: ObjectId, treeId: ObjectId, rootMeta: 
   const symlinkName = (target: string) => hashBytes(Buffer.from(target, 'utf8'));
   const symlinkVariant = (e: TreeEntry): string => {
     const fits = (st: Stats) => st.isSymbolicLink() && ownedAs(st, e);
-    const key = symlinkKey(e);
-    const name = symlinkName(e.target!);
-    const path = variantLocation(key, name);
-    variantsDir();
-    const st = lstatSync(path, { throwIfNoEntry: false });
-    if (st && fits(st)) return path;
-    if (!st) {
-      // Made in place, as the native linker makes them: a symlink is whole from the moment it
-      // exists, so no temp name is needed. One another checkout made meanwhile (EEXIST) is looked at below.
-      variantShardMade(key, name);
+    const make = (tmp: string) => {
+      symlinkSync(e.target!, tmp);
+      if (isRoot) lchownSync(tmp, e.uid, e.gid);
+    };
+    // Made in place, as the native linker makes them: a symlink is whole from the moment it exists, so
+    // no temp name is needed. It is looked at as one another checkout made meanwhile (EEXIST) is; ours,
+    // with another group than the entry's (a set-group-ID directory above gives its own) or another
+    // owner, is given the entry's, or removed again when that fails. One that does not fit is replaced.
+    const makeInPlace = (path: string): boolean => {
       let made = false;
       try {
         symlinkSync(e.target!, path);
@@ -240,25 +247,17 @@ async function fill(repo: Repo, commitId: ObjectId, treeId: ObjectId, rootMeta: 
         if (!isErrno(err, 'EEXIST')) throw err;
       }
       const now = lstatSync(path);
-      if (fits(now)) return path;
-      // Ours, with another group than the entry's (a set-group-ID directory above gives its own) or
-      // another owner: given the entry's, or removed again when that fails.
-      if (made && isRoot && now.isSymbolicLink()) {
-        try {
-          lchownSync(path, e.uid, e.gid);
-          return path;
-        } catch (err) {
-          rmSync(path, { force: true });
-          throw err;
-        }
+      if (fits(now)) return true;
+      if (!(made && isRoot && now.isSymbolicLink())) return false;
+      try {
+        lchownSync(path, e.uid, e.gid);
+        return true;
+      } catch (err) {
+        rmSync(path, { force: true });
+        throw err;
       }
-    }
-    // One that does not fit (made by a checkout without root, or with another owner) is replaced.
-    replaceAtomicSync(path, { tmpDir: repo.tmpDir, tag: 'variant', mkdir: false }, (tmp) => {
-      symlinkSync(e.target!, tmp);
-      if (isRoot) lchownSync(tmp, e.uid, e.gid);
-    });
-    return path;
+    };
+    return variantPath(symlinkKey(e), symlinkName(e.target!), fits, make, makeInPlace);
   };
 
   const symlinkEntry = (e: TreeEntry, path: string) => {
