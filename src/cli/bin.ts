@@ -10,9 +10,10 @@ import { addonPath } from '../util/native-addon.js';
 // The program as `bin/trove.js` runs it: scripts/bundle.mjs builds this module
 // as one CommonJS file, dist/bundle/trove.cjs, so that Node never starts its
 // ES module loader for the commands that need nothing else. `trove --version`
-// is answered here; `switch`, `rollback`, `status` and `checkout` go first
-// through a CommonJS module of their own (direct-main.ts and
-// direct-checkout.ts, dist/bundle/direct-*.cjs, loaded with require); every
+// is answered here; `switch`, `rollback`, `status`, `checkout` and `commit`
+// go first through a CommonJS module of their own (direct-main.ts,
+// direct-checkout.ts and direct-commit.ts, dist/bundle/direct-*.cjs, loaded
+// with require, argv.ts's DIRECT_MODULES); every
 // other command loads commander and the CLI, one CommonJS file too
 // (dist/bundle/cli-main.cjs). See docs/design-notes.md, "Short commands
 // without commander" and "The CLI as one CommonJS file".

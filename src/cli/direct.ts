@@ -64,6 +64,7 @@ export interface DirectCommand<Opts> {
 
 /** An option's flags read: `-m, --message <subject>` → short `-m`, long `--message`, key `message`, takes a value. */
 interface OptionNames {
+  declared: DirectOption;
   short: string | undefined;
   long: string;
   key: string;
@@ -79,7 +80,7 @@ function names(o: DirectOption): OptionNames {
   const negated = long.startsWith('--no-');
   // `--remote-check` → `remoteCheck`, as commander names an option's value.
   const key = long.slice(negated ? 5 : 2).replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
-  return { short, long, key, value: words.length > 1, negated };
+  return { declared: o, short, long, key, value: words.length > 1, negated };
 }
 
 /** Adds `spec` to the program as a commander command that runs the same code. */
@@ -139,12 +140,11 @@ export function parseDirect(argv: string[], spec: DirectCommand<unknown>): Direc
       continue;
     }
     const isRepo = name === '--repo';
-    const at = isRepo || !named ? -1 : options.findIndex((o) => o.long === name || o.short === name);
-    const option = at < 0 ? undefined : options[at];
-    if (!isRepo && (!option || spec.options[at]!.viaCommander)) return undefined;
+    const option = isRepo || !named ? undefined : options.find((o) => o.long === name || o.short === name);
+    if (!isRepo && (!option || option.declared.viaCommander)) return undefined;
     // Given twice (as `-m` and `--message` alike): commander's call, unless the option repeats.
     const seenAs = isRepo ? '--repo' : option!.long;
-    if (seen.has(seenAs) && !(option && spec.options[at]!.repeats)) return undefined;
+    if (seen.has(seenAs) && !option?.declared.repeats) return undefined;
     seen.add(seenAs);
     let value: string | boolean = true;
     if (isRepo || option!.value) {
@@ -158,14 +158,14 @@ export function parseDirect(argv: string[], spec: DirectCommand<unknown>): Direc
     } else if (eq >= 0) return undefined;
     else if (option!.negated) value = false;
     if (isRepo) globals.repo = value as string;
-    else if (spec.options[at]!.repeats) opts[option!.key] = [...((opts[option!.key] as string[] | undefined) ?? []), value as string];
+    else if (option!.declared.repeats) opts[option!.key] = [...((opts[option!.key] as string[] | undefined) ?? []), value as string];
     else opts[option!.key] = value;
   }
   if (!named || args.length > spec.args.length) return undefined;
   for (let i = 0; i < spec.args.length; i++) if (args[i] === undefined && spec.args[i]!.syntax.startsWith('<')) return undefined;
-  for (const [i, o] of options.entries()) {
+  for (const o of options) {
     if (o.key in opts) continue;
-    const declared = spec.options[i]!;
+    const declared = o.declared;
     if (declared.required && declared.default === undefined) return undefined;
     if (declared.repeats) opts[o.key] = [];
     else if (declared.default !== undefined) opts[o.key] = declared.default;
