@@ -7,6 +7,14 @@
 // statx(dirfd, name) per entry, relative to the descriptor itself, into one
 // Float64Array.
 //
+// warm(paths, maxBytes) asks the kernel to read the first maxBytes of each
+// file into the page cache, off the JavaScript thread (a libuv pool thread:
+// open, posix_fadvise WILLNEED, close), and resolves to the number of files it
+// could open. The FUSE view uses it to read ahead the object files of a
+// directory whose files are being read one after another (src/fuse/warm.ts):
+// the open brings the inode in, the advice starts the data's read without
+// waiting for it.
+//
 // lstatAt(dirFd, names) returns FIELDS numbers per name, in the order of
 // `names`: mode, uid, gid, size, mtimeMs, ctimeMs, ino, dev, computed as Node
 // computes its Stats from libuv's statx (the same makedev, and milliseconds
@@ -18,6 +26,8 @@
 #include <fcntl.h>
 #include <node_api.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
@@ -73,10 +83,105 @@ static napi_value js_lstat_at(napi_env env, napi_callback_info info) {
   return out;
 }
 
+typedef struct {
+  napi_async_work work;
+  napi_deferred deferred;
+  char **paths;
+  uint32_t n;
+  int64_t max_bytes;
+  uint32_t opened;
+} warm_job;
+
+static void warm_free(warm_job *j) {
+  for (uint32_t i = 0; i < j->n; i++) free(j->paths[i]);
+  free(j->paths);
+  free(j);
+}
+
+// On a pool thread: nothing here touches JavaScript.
+static void warm_execute(napi_env env, void *data) {
+  (void)env;
+  warm_job *j = data;
+  for (uint32_t i = 0; i < j->n; i++) {
+    if (!j->paths[i]) continue;
+    // O_NONBLOCK: a FIFO put where an object belongs must not hold the thread.
+    int fd = open(j->paths[i], O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0) continue;
+    struct stat st;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+      j->opened++;
+      off_t len = st.st_size < j->max_bytes ? st.st_size : (off_t)j->max_bytes;
+      if (len > 0) posix_fadvise(fd, 0, len, POSIX_FADV_WILLNEED);
+    }
+    close(fd);
+  }
+}
+
+static void warm_complete(napi_env env, napi_status status, void *data) {
+  warm_job *j = data;
+  napi_value v;
+  napi_create_uint32(env, status == napi_ok ? j->opened : 0, &v);
+  napi_resolve_deferred(env, j->deferred, v);
+  napi_delete_async_work(env, j->work);
+  warm_free(j);
+}
+
+static napi_value js_warm(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  bool is_array = false;
+  uint32_t n;
+  int64_t max_bytes;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 2 || napi_is_array(env, argv[0], &is_array) != napi_ok || !is_array || napi_get_array_length(env, argv[0], &n) != napi_ok ||
+      napi_get_value_int64(env, argv[1], &max_bytes) != napi_ok || max_bytes < 0)
+    return throw_error(env, "warm(paths, maxBytes)");
+  warm_job *j = calloc(1, sizeof(warm_job));
+  if (!j || !(j->paths = calloc(n ? n : 1, sizeof(char *)))) {
+    free(j);
+    return throw_error(env, "out of memory");
+  }
+  j->n = n;
+  j->max_bytes = max_bytes;
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value item;
+    size_t len = 0;
+    if (napi_get_element(env, argv[0], i, &item) != napi_ok || napi_get_value_string_utf8(env, item, NULL, 0, &len) != napi_ok) {
+      warm_free(j);
+      return throw_error(env, "warm: paths must be strings");
+    }
+    j->paths[i] = malloc(len + 1);
+    if (!j->paths[i]) {
+      warm_free(j);
+      return throw_error(env, "out of memory");
+    }
+    napi_get_value_string_utf8(env, item, j->paths[i], len + 1, &len);
+    // A path with a NUL in it would name another file: left out.
+    if (strlen(j->paths[i]) != len) {
+      free(j->paths[i]);
+      j->paths[i] = NULL;
+    }
+  }
+  napi_value promise, name;
+  napi_create_string_utf8(env, "trove.warm", NAPI_AUTO_LENGTH, &name);
+  if (napi_create_async_work(env, NULL, name, warm_execute, warm_complete, j, &j->work) != napi_ok) {
+    warm_free(j);
+    return throw_error(env, "warm: cannot make the work");
+  }
+  if (napi_create_promise(env, &j->deferred, &promise) != napi_ok || napi_queue_async_work(env, j->work) != napi_ok) {
+    napi_delete_async_work(env, j->work);
+    warm_free(j);
+    return throw_error(env, "warm: cannot queue the work");
+  }
+  return promise;
+}
+
 static napi_value init_module(napi_env env, napi_value exports) {
   napi_value f;
   napi_create_function(env, "lstatAt", NAPI_AUTO_LENGTH, js_lstat_at, NULL, &f);
   napi_set_named_property(env, exports, "lstatAt", f);
+  napi_create_function(env, "warm", NAPI_AUTO_LENGTH, js_warm, NULL, &f);
+  napi_set_named_property(env, exports, "warm", f);
   return exports;
 }
 

@@ -29,6 +29,7 @@ import { startDaemon } from '../src/fuse/daemon.js';
 import { ERR } from '../src/fuse/errno.js';
 import { type FuseHandlers, getBaseHandlers } from '../src/fuse/handlers.js';
 import { Lru } from '../src/fuse/lru.js';
+import { loadAddon } from '../src/util/native-addon.js';
 import { FUSE3_ADDON, fuseOptions, polling } from '../src/fuse/native.js';
 import { RepoSource } from '../src/fuse/source.js';
 import type { Stat } from '../src/fuse/view.js';
@@ -503,6 +504,17 @@ describe.skipIf(skipFuse())('FUSE mount (real)', () => {
     expect(readFileSync(join(A, 'bin', 'bash')).equals(fx.bigA)).toBe(true);
   });
 
+  it('reads a directory ahead once two of its files have been read (with the dirscan addon)', async () => {
+    // B's top directory, nothing of it read yet: its files of more than 0 bytes hold four distinct
+    // blobs (short, gone, cached and liar's). cached is left unread for the page-cache test below.
+    const warmed = async () => Number(/object files read ahead (\d+)/.exec(await statsLine(fx.repo.path, pid))?.[1]);
+    const before = await warmed();
+    expect(readFileSync(join(B, 'short'), 'utf8')).toBe('this object will be truncated to a few bytes\n');
+    expect(await warmed()).toBe(before);
+    expect(readFileSync(join(B, 'gone'), 'utf8')).toBe('this object will be deleted\n');
+    expect(await warmed()).toBe(before + (loadAddon('dirscan') ? 4 : 0));
+  });
+
   it('shows POSIX attributes through the kernel, with stable inode numbers', () => {
     const st = statSync(join(A, 'etc', 'secret'));
     expect(st.mode).toBe(0o100600);
@@ -924,6 +936,16 @@ function servedBy(repo: string): number {
 }
 
 /** The daemon's request counts (SIGUSR2 writes them to the log). */
+/** The daemon's `stats:` line, written to its log on SIGUSR2. */
+async function statsLine(repo: string, pid: number): Promise<string> {
+  const logFile = join(repo, 'mount.log');
+  const lines = () => readFileSync(logFile, 'utf8').split('\n').filter((l) => l.includes(' stats: '));
+  const seen = lines().length;
+  process.kill(pid, 'SIGUSR2');
+  expect(await until(() => lines().length > seen)).toBe(true);
+  return lines().at(-1)!;
+}
+
 async function requestCounts(repo: string, pid: number): Promise<Record<string, number>> {
   const logFile = join(repo, 'mount.log');
   const lines = () => readFileSync(logFile, 'utf8').split('\n').filter((l) => l.includes(' requests: '));

@@ -2,11 +2,12 @@
 // must be the ones node:fs gives, to the bit, since the stat cache compares them with numbers a
 // Stats gave when it recorded an entry.
 import { spawnSync } from 'node:child_process';
-import { closeSync, constants, lstatSync, mkdirSync, openSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, fsyncSync, lstatSync, mkdirSync, openSync, symlinkSync, truncateSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { addonPath, loadAddon } from '../src/util/native-addon.js';
 import { lstatAllAt } from '../src/util/stat-at.js';
+import { warmFiles } from '../src/util/warm-files.js';
 import { removeTree, tmpdir } from './helpers/tmp.js';
 
 const FIELDS = ['mode', 'uid', 'gid', 'size', 'mtimeMs', 'ctimeMs', 'ino', 'dev'] as const;
@@ -58,5 +59,42 @@ describe('lstatAllAt', () => {
     } finally {
       closeSync(fd);
     }
+  });
+});
+
+describe('warmFiles', () => {
+  const dir = tmpdir('trove-warm');
+  afterAll(() => removeTree(dir));
+
+  /** Pages of `path` in the page cache (fincore, util-linux). */
+  const resident = (path: string) => Number(spawnSync('fincore', ['-n', '-b', '-o', 'RES', path], { encoding: 'utf8' }).stdout.trim());
+
+  it('brings the first maxBytes of each regular file into the page cache, and counts only those it could open', async () => {
+    if (process.env.CI) expect(loadAddon('dirscan'), `${addonPath('dirscan')} (npm test builds it)`).not.toBeNull();
+    if (loadAddon('dirscan') === null) {
+      expect(warmFiles([join(dir, 'x')], 1)).toBeUndefined();
+      return;
+    }
+    const files = ['a', 'b'].map((n) => join(dir, n));
+    for (const f of files) {
+      const fd = openSync(f, 'w');
+      writeSync(fd, Buffer.alloc(4 << 20, 7));
+      fsyncSync(fd);
+      closeSync(fd);
+      // Written back, so the pages can be dropped: dd's nocache asks the kernel to let them go.
+      expect(spawnSync('dd', [`if=${f}`, 'iflag=nocache', 'count=0', 'status=none']).status).toBe(0);
+    }
+    expect(spawnSync('mkfifo', [join(dir, 'fifo')]).status).toBe(0);
+    mkdirSync(join(dir, 'sub'));
+    expect(files.map(resident), 'the pages were dropped before the call').toEqual([0, 0]);
+    // A FIFO (opened without blocking), a directory, a missing file and a name with a NUL are passed over.
+    const n = await warmFiles([files[0]!, join(dir, 'fifo'), join(dir, 'sub'), join(dir, 'missing'), `${files[1]}\0x`, files[1]!], 1 << 20)!;
+    expect(n).toBe(2);
+    // The read is started, not waited for.
+    const deadline = Date.now() + 5000;
+    while (files.some((f) => resident(f) < 1 << 20) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    for (const f of files) expect(resident(f), f).toBeGreaterThanOrEqual(1 << 20);
+    // Not much past maxBytes: the kernel's own read-ahead window at most.
+    for (const f of files) expect(resident(f), f).toBeLessThan(4 << 20);
   });
 });

@@ -20,6 +20,8 @@ import { abortConnection, connectionIno, fuseConnection, fusermount, mountState 
 import { mountFuse, type NativeMountOptions } from './native.js';
 import { RepoSource } from './source.js';
 import { TroveView } from './view.js';
+import { SiblingWarmer } from './warm.js';
+import { warmFiles } from '../util/warm-files.js';
 import { DEFAULT_WATCHDOG_MS, HeartbeatWriter, startWatchdog } from './watchdog.js';
 import type { PrewarmOrder } from './main.js';
 import { daemonEnv, takePrewarmed } from './prewarm.js';
@@ -194,6 +196,7 @@ export async function serve(repo: RepoLike, mountpoint: string, opts: MountOptio
   };
   const trace = new AccessTrace(repo.path, opts.traceMs, prefetch);
   let partialsSeenAt = -Infinity;
+  const warmer = new SiblingWarmer({ treeAbove: (path) => view.treeAbove(path), filesOf: (tree) => view.filesOf(tree), pathOf: (id) => repo.store.pathOf(id), warm: warmFiles });
   const blobs = new BlobReader({
     pathOf: (id) => repo.store.pathOf(id),
     progress: () => heart.beat(),
@@ -208,7 +211,10 @@ export async function serve(repo: RepoLike, mountpoint: string, opts: MountOptio
       if (yes) partialsSeenAt = now;
       return yes;
     },
-    onOpen: (id, path, size) => trace.note(id, path, size),
+    onOpen: (id, path, size) => {
+      trace.note(id, path, size);
+      warmer.opened(path);
+    },
   });
   const requests = new RequestCounts();
   const handlers = requests.wrap(withFault(getBaseHandlers(view, blobs, { zeroMessageOpen: true, log }), process.env.TROVE_FUSE_FAULT));
@@ -281,7 +287,7 @@ export async function serve(repo: RepoLike, mountpoint: string, opts: MountOptio
     const mb = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
     log(
       `stats: ${c.trees} trees (${mb(c.treeBytes)} estimated), ${c.nodes} paths, ${view.inodes.size} inode blocks (${view.inodes.used} numbers); ` +
-        `rss ${mb(m.rss)}, heap ${mb(m.heapUsed)} of ${mb(m.heapTotal)}, external ${mb(m.external)}`,
+        `rss ${mb(m.rss)}, heap ${mb(m.heapUsed)} of ${mb(m.heapTotal)}, external ${mb(m.external)}; object files read ahead ${warmer.warmed}`,
     );
     log(`requests: ${JSON.stringify(requests.counts())}`);
     log(`request-ms: ${JSON.stringify(requests.millis())}`);

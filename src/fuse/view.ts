@@ -149,6 +149,26 @@ export class TroveView {
     return node;
   }
 
+  /**
+   * The tree of the directory holding `path` (an absolute mount path inside
+   * a commit), when its node is cached; undefined otherwise. Reads nothing:
+   * the reader of a file has just looked its directory up.
+   */
+  treeAbove(path: string): ObjectId | undefined {
+    const cut = path.lastIndexOf('/');
+    const dir = cut > 0 ? this.nodes.get(path.slice(0, cut)) : undefined;
+    return dir?.kind === 'dir' && dir.where.area === 'tree' ? dir.where.tree : undefined;
+  }
+
+  /** The blobs and sizes of the regular files of a tree, when it is cached; undefined otherwise (nothing is read). */
+  filesOf(tree: ObjectId): { blob: ObjectId; size: number }[] | undefined {
+    const info = this.trees.get(tree);
+    if (!info) return undefined;
+    const files: { blob: ObjectId; size: number }[] = [];
+    for (const e of info.entries) if (e.kind === 'file') files.push({ blob: e.id!, size: e.size ?? 0 });
+    return files;
+  }
+
   private dirNode(path: string, ino: number, where: DirWhere): Node {
     return { kind: 'dir', path, ino, perm: 0o755, uid: 0, gid: 0, mtimeMs: this.start, xattrs: [], where };
   }
