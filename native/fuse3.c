@@ -6,10 +6,14 @@
 // each answer its own timeouts, and lets the kernel keep the listings of
 // commits (docs/fuse.md, "libfuse 3").
 //
-// libfuse's thread reads each request and hands it to the JavaScript thread
-// (a thread-safe function), then goes on to the next: requests wait for
-// nothing in libfuse. JavaScript answers through reply(id, ...), which sends
-// the answer to the kernel from its own thread. A request is named by an id
+// The JavaScript thread reads the requests itself: Node's event loop polls
+// the FUSE device (a libuv poll handle), and when it is readable the requests
+// waiting there are read and handed to JavaScript one after another, in one
+// callback scope. A request handed from a reading thread of libfuse's
+// instead (a thread-safe function) cost two thread wake-ups more, a
+// round trip the kernel's reader waits for (docs/design-notes.md, "The view
+// reads its requests on the JavaScript thread"). JavaScript answers through
+// reply(id, ...), at once or later. A request is named by an id
 // (slot and generation): an answer for a request already answered, or one
 // whose mount is gone, finds no slot and does nothing. One mount per process.
 #define FUSE_USE_VERSION 35
@@ -24,6 +28,21 @@
 #include <string.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
+
+// libuv, as Node exports it to addons (stable within libuv 1.x): the little
+// the poll of the FUSE device needs, declared here because the Node-API
+// headers do not ship uv.h. A handle's size is asked of libuv at run time.
+struct uv_poll_s;
+struct uv_handle_s;
+extern size_t uv_handle_size(int type);
+extern int uv_poll_init(struct uv_loop_s *loop, struct uv_poll_s *handle, int fd);
+extern int uv_poll_start(struct uv_poll_s *handle, int events, void (*cb)(struct uv_poll_s *handle, int status, int events));
+extern int uv_poll_stop(struct uv_poll_s *handle);
+extern void uv_close(struct uv_handle_s *handle, void (*cb)(struct uv_handle_s *handle));
+#define TROVE_UV_POLL 8  // UV_POLL in uv_handle_type
+#define TROVE_UV_READABLE 1
+// Requests read in one turn of the event loop at most, so that timers and other I/O get their turn.
+#define BATCH 64
 
 enum op {
   OP_INIT,
@@ -85,7 +104,11 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
 typedef struct {
   struct fuse_session *se;
-  napi_threadsafe_function tsfn;
+  napi_env env;
+  napi_ref dispatch;
+  napi_async_context context;
+  struct uv_poll_s *poll;
+  struct fuse_buf buf;
   int readdirplus;
   int closing;
 } mount_state;
@@ -172,17 +195,19 @@ static double id_of(request *r) { return (double)r->gen * SLOTS + r->slot; }
 // Forgets and the init take no answer: they need no slot, and are done once JavaScript has seen them.
 static int answered(const request *r) { return r->op != OP_FORGET && r->op != OP_INIT; }
 
-// Queues `r` for JavaScript; false once the mount is closing (the queue may be gone: checked and
-// used under `lock`, which unmount() takes to close it).
+static void call_js(napi_env env, napi_value dispatch, request *r);
+
+// Hands `r` to JavaScript; false once the mount is closing.
 static int queue(request *r) {
-  int ok = 0;
-  pthread_mutex_lock(&lock);
-  if (!current->closing) ok = napi_call_threadsafe_function(current->tsfn, r, napi_tsfn_nonblocking) == napi_ok;
-  pthread_mutex_unlock(&lock);
-  return ok;
+  mount_state *m = current;
+  napi_value dispatch;
+  if (m->closing || napi_get_reference_value(m->env, m->dispatch, &dispatch) != napi_ok || dispatch == NULL) return 0;
+  call_js(m->env, dispatch, r);
+  return 1;
 }
 
-// Runs on libfuse's thread: hands `r` to JavaScript, or answers EIO at once.
+// Runs on the JavaScript thread, inside libfuse's processing of a request: hands `r` to JavaScript,
+// or answers EIO at once.
 static void ask(request *r) {
   if (!answered(r)) {
     if (!queue(r)) drop(r);
@@ -630,19 +655,11 @@ static napi_value num(napi_env env, double d) {
 }
 
 // Runs on the JavaScript thread: dispatch(op, id, ino, ...args).
-static void call_js(napi_env env, napi_value dispatch, void *context, void *data) {
-  (void)context;
-  request *r = data;
+static void call_js(napi_env env, napi_value dispatch, request *r) {
   // A forget or the init is this call's own: seen by JavaScript, then dropped. Any other request
   // is JavaScript's to answer, by its id, and may be gone once the call below returns.
   request *done = answered(r) ? NULL : r;
   double id = done ? -1 : id_of(r);
-  if (env == NULL) {
-    // The mount is going away.
-    if (!done && (done = claim(id)) != NULL) fuse_reply_err(done->req, EIO);
-    if (done) drop(done);
-    return;
-  }
   napi_value argv[6];
   size_t argc = 0;
   napi_value undefined;
@@ -688,10 +705,42 @@ static void call_js(napi_env env, napi_value dispatch, void *context, void *data
   if (done) drop(done);
 }
 
-static void *loop_main(void *arg) {
-  mount_state *m = arg;
-  fuse_session_loop(m->se);
-  return NULL;
+static void stop_polling(mount_state *m) {
+  if (!m->poll) return;
+  uv_poll_stop(m->poll);
+  uv_close((struct uv_handle_s *)m->poll, (void (*)(struct uv_handle_s *))free);
+  m->poll = NULL;
+}
+
+// The FUSE device is readable: the requests waiting there, up to BATCH, each read and processed by
+// libfuse, which calls the operations above, which call JavaScript. One callback scope for them
+// all: promises they settle run when it closes, as after any callback from the event loop.
+static void on_readable(struct uv_poll_s *handle, int status, int events) {
+  (void)handle;
+  (void)events;
+  mount_state *m = current;
+  if (!m || m->closing) return;
+  napi_env env = m->env;
+  napi_handle_scope hs;
+  napi_callback_scope cs;
+  napi_value resource;
+  napi_open_handle_scope(env, &hs);
+  napi_create_object(env, &resource);
+  napi_open_callback_scope(env, resource, m->context, &cs);
+  for (int i = 0; i < BATCH && status == 0 && !m->closing && !fuse_session_exited(m->se); i++) {
+    int res = fuse_session_receive_buf(m->se, &m->buf);
+    if (res == -EINTR) continue;
+    if (res == -EAGAIN) break;
+    if (res <= 0) {
+      // 0: unmounted (ENODEV) or the session was ended; below 0, the device failed: no more requests come.
+      fuse_session_exit(m->se);
+      break;
+    }
+    fuse_session_process_buf(m->se, &m->buf);
+  }
+  if (status != 0 || fuse_session_exited(m->se)) stop_polling(m);
+  napi_close_callback_scope(env, cs);
+  napi_close_handle_scope(env, hs);
 }
 
 static napi_value throw_error(napi_env env, const char *message) {
@@ -729,41 +778,44 @@ static napi_value js_mount(napi_env env, napi_callback_info info) {
   for (uint32_t i = 0; i < SLOTS; i++) free_slots[i] = SLOTS - 1 - i;
   free_count = SLOTS;
   mount_state *m = calloc(1, sizeof(mount_state));
+  struct uv_loop_s *loop = NULL;
+  napi_value name;
   m->readdirplus = plus;
-  if (napi_create_threadsafe_function(env, argv[2], NULL, str(env, "trove-fuse3"), 0, 1, NULL, NULL, NULL, call_js,
-                                      &m->tsfn) != napi_ok) {
+  m->env = env;
+  napi_create_string_utf8(env, "trove-fuse3", NAPI_AUTO_LENGTH, &name);
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok || napi_create_reference(env, argv[2], 1, &m->dispatch) != napi_ok ||
+      napi_async_init(env, NULL, name, &m->context) != napi_ok || !(m->poll = calloc(1, uv_handle_size(TROVE_UV_POLL)))) {
+    free(m->poll);
     free(m);
-    return throw_error(env, "cannot make a thread-safe function");
+    return throw_error(env, "cannot prepare the mount's event source");
   }
   struct fuse_args fargs = FUSE_ARGS_INIT((int)n, args);
   m->se = fuse_session_new(&fargs, &operations, sizeof(operations), m);
   fuse_opt_free_args(&fargs);
   if (m->se == NULL) {
-    napi_release_threadsafe_function(m->tsfn, napi_tsfn_abort);
+    free(m->poll);
     free(m);
     return throw_error(env, "fuse_session_new failed");
   }
   if (fuse_session_mount(m->se, mountpoint) != 0) {
     fuse_session_destroy(m->se);
-    napi_release_threadsafe_function(m->tsfn, napi_tsfn_abort);
+    free(m->poll);
     free(m);
     return throw_error(env, "fuse_session_mount failed");
   }
-  current = m;
-  pthread_t thread;
-  pthread_attr_t attr;
-  pthread_attr_init(&attr);
-  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-  int failed = pthread_create(&thread, &attr, loop_main, m);
-  pthread_attr_destroy(&attr);
-  if (failed) {
-    current = NULL;
+  // Read without blocking: the event loop says when there is something, and a read finding nothing
+  // (another request taken meanwhile, an interrupted one) must come back at once.
+  int fd = fuse_session_fd(m->se);
+  int fl = fcntl(fd, F_GETFL);
+  if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0 || uv_poll_init(loop, m->poll, fd) != 0 ||
+      uv_poll_start(m->poll, TROVE_UV_READABLE, on_readable) != 0) {
     fuse_session_unmount(m->se);
     fuse_session_destroy(m->se);
-    napi_release_threadsafe_function(m->tsfn, napi_tsfn_abort);
+    free(m->poll);
     free(m);
-    return throw_error(env, "cannot start libfuse's thread");
+    return throw_error(env, "cannot poll the FUSE device");
   }
+  current = m;
   napi_value handle;
   napi_create_external(env, m, NULL, NULL, &handle);
   return handle;
@@ -788,8 +840,8 @@ static napi_value js_unmount(napi_env env, napi_callback_info info) {
   pthread_mutex_unlock(&lock);
   if (was) return NULL;
   fuse_session_exit(m->se);
+  stop_polling(m);
   fuse_session_unmount(m->se);
-  napi_release_threadsafe_function(m->tsfn, napi_tsfn_abort);
   return NULL;
 }
 
