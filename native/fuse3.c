@@ -821,12 +821,11 @@ static napi_value js_mount(napi_env env, napi_callback_info info) {
   return handle;
 }
 
-// unmount(handle): ends the loop and detaches the mount (lazily, as
-// `umount -l`: a busy mount goes away once its last user leaves). libfuse
+// unmount(handle): stops polling the device and detaches the mount (lazily,
+// as `umount -l`: a busy mount goes away once its last user leaves). libfuse
 // closes its end of the connection first: requests still queued are dropped
 // and answers JavaScript still sends go nowhere, so their readers wait until
-// the process exits, which the daemon does right after (daemon.ts). The
-// loop's thread ends then too.
+// the process exits, which the daemon does right after (daemon.ts).
 static napi_value js_unmount(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];

@@ -83,6 +83,18 @@ describe('DiskStore layout', () => {
     expect(await listAll(disk)).toEqual([id]);
   });
 
+  it('getSync with maxBytes: the object as without it, a larger one refused as bad before it is read, a missing one not found', async () => {
+    const disk = await newDisk();
+    const { id } = await disk.put(text('twelve bytes'));
+    expect(Buffer.from(disk.getSync(id, 12)).toString()).toBe('twelve bytes');
+    expect(() => disk.getSync(id, 11)).toThrow(expect.objectContaining({ code: 'E_BAD_OBJECT', message: expect.stringContaining('12 bytes, more than the 11') }));
+    // Corrupt and small enough: read, then refused by its hash as without maxBytes.
+    const other = (await disk.put(text('other bytes!'))).id;
+    writeFileSync(disk.pathOf(other), 'changed byte');
+    expect(() => disk.getSync(other, 100)).toThrow(/corrupt/);
+    expect(() => disk.getSync('0'.repeat(64), 100)).toThrow(expect.objectContaining({ code: 'E_NOT_FOUND' }));
+  });
+
   it('refuses malformed ids as not found instead of touching other paths', async () => {
     const disk = await newDisk();
     await expect(disk.get('../../etc/passwd')).rejects.toMatchObject({ code: 'E_NOT_FOUND' });

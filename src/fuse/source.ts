@@ -1,5 +1,4 @@
 import { lstat, open, readdir, readlink, statfs } from 'node:fs/promises';
-import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { badObject, isErrno } from '../util/errors.js';
 import { limiter } from '../util/limiter.js';
@@ -76,19 +75,19 @@ export class RepoSource implements ViewSource {
   }
 
   async readTree(id: ObjectId): Promise<Tree> {
-    this.checkSize(id);
-    return decodeTree(await this.store.get(id));
+    // Read on the pool's threads, so its size is known only after: a stat first would block this thread.
+    return decodeTree(this.checkSize(id, await this.store.get(id)));
   }
 
   readTreeSync(id: ObjectId): Tree {
-    this.checkSize(id);
-    return decodeTree(this.store.getSync(id));
+    // The store refuses a larger file unread (its size from the open file); checked again here for a store that does not.
+    return decodeTree(this.checkSize(id, this.store.getSync(id, this.maxTreeBytes)));
   }
 
   /** Decoding costs several times the object's size: refuse what could exhaust the heap. */
-  private checkSize(id: ObjectId): void {
-    const size = statSync(this.store.pathOf(id), { throwIfNoEntry: false })?.size ?? 0;
-    if (size > this.maxTreeBytes) throw badObject(`tree ${id} is ${size} bytes, more than the ${this.maxTreeBytes} the view decodes`);
+  private checkSize(id: ObjectId, bytes: Uint8Array): Uint8Array {
+    if (bytes.length > this.maxTreeBytes) throw badObject(`tree ${id} is ${bytes.length} bytes, more than the ${this.maxTreeBytes} the view decodes`);
+    return bytes;
   }
 
   async readCommit(id: ObjectId): Promise<Commit | undefined> {

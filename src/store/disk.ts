@@ -1,8 +1,8 @@
 import { chmodSync, constants, copyFileSync, createReadStream, type ReadStream, rmSync } from 'node:fs';
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, writeSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isErrno, notFound } from '../util/errors.js';
+import { badObject, isErrno, notFound } from '../util/errors.js';
 import { isObjectId, type ObjectId } from '../util/hash.js';
 import { tempName } from '../util/fs-atomic.js';
 import { FilePuts } from './file-puts.js';
@@ -197,17 +197,17 @@ export class DiskStore extends FilePuts implements ObjectStore, ObjectFiles, Pub
     return bytes;
   }
 
-  /** Synchronous, verified `get`. */
-  getSync(id: ObjectId): Buffer {
-    const bytes = this.getUnverifiedSync(id);
+  /** Synchronous, verified `get`; an object file of more than `maxBytes` is refused unread. */
+  getSync(id: ObjectId, maxBytes?: number): Buffer {
+    const bytes = this.getUnverifiedSync(id, maxBytes);
     assertIntact(id, bytes);
     return bytes;
   }
 
-  /** getUnverified, blocking. */
-  getUnverifiedSync(id: ObjectId): Buffer {
+  /** getUnverified, blocking; an object file of more than `maxBytes` is refused unread (its size from the open file, no second lookup). */
+  getUnverifiedSync(id: ObjectId, maxBytes?: number): Buffer {
     try {
-      return readFileSync(this.pathOf(id));
+      return maxBytes === undefined ? readFileSync(this.pathOf(id)) : readAtMostSync(this.pathOf(id), maxBytes, id);
     } catch (err) {
       if (isErrno(err, 'ENOENT')) throw notFound(`object ${id} not found`);
       throw err;
@@ -294,5 +294,24 @@ function* objectIds(shard: string, names: string[]): Generator<ObjectId> {
   for (const name of names.sort()) {
     const id = shard + name;
     if (isObjectId(id)) yield id;
+  }
+}
+
+/** The bytes of the file at `path`, refused (badObject) when it holds more than `maxBytes`: open, fstat, read, close. */
+function readAtMostSync(path: string, maxBytes: number, id: ObjectId): Buffer {
+  const fd = openSync(path, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    if (size > maxBytes) throw badObject(`object ${id} is ${size} bytes, more than the ${maxBytes} its reader takes`);
+    const buf = Buffer.allocUnsafe(size);
+    let done = 0;
+    while (done < size) {
+      const n = readSync(fd, buf, done, size - done, done);
+      if (n === 0) break;
+      done += n;
+    }
+    return done === size ? buf : buf.subarray(0, done);
+  } finally {
+    closeSync(fd);
   }
 }

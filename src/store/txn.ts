@@ -222,9 +222,9 @@ export class Transaction extends FilePuts implements ObjectStore, PublishStore {
   }
 
   /** `get`, blocking: for walks that read many small trees in turn (a generation's build), which the thread pool would slow. */
-  getSync(id: ObjectId): Uint8Array {
+  getSync(id: ObjectId, maxBytes?: number): Uint8Array {
     const path = this.staged.get(id);
-    if (!path) return this.store.getSync(id);
+    if (!path) return this.store.getSync(id, maxBytes);
     this.settleWrites();
     const bytes = readFileSync(path);
     assertIntact(id, bytes, 'staged object');

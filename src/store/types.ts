@@ -102,5 +102,6 @@ export interface ObjectInstaller {
 
 /** A blocking, verified `get`, for callers that gain from skipping the thread pool (small trees). */
 export interface GetSyncStore {
-  getSync(id: ObjectId): Uint8Array;
+  /** `maxBytes`: an object file larger than this is refused (badObject) before it is read. */
+  getSync(id: ObjectId, maxBytes?: number): Uint8Array;
 }
