@@ -705,10 +705,12 @@ static void call_js(napi_env env, napi_value dispatch, request *r) {
   if (done) drop(done);
 }
 
+static void free_handle(struct uv_handle_s *handle) { free(handle); }
+
 static void stop_polling(mount_state *m) {
   if (!m->poll) return;
   uv_poll_stop(m->poll);
-  uv_close((struct uv_handle_s *)m->poll, (void (*)(struct uv_handle_s *))free);
+  uv_close((struct uv_handle_s *)m->poll, free_handle);
   m->poll = NULL;
 }
 
