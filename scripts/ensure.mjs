@@ -48,6 +48,8 @@ const DEBIAN = {
     ['util-linux', '/usr/bin/unshare'],
     // A hard-link checkout that starts from another runs cp under setpriv --pdeathsig.
     ['util-linux', '/usr/bin/setpriv'],
+    // The page-cache test of the view's read-ahead counts resident pages (test/stat-at.test.ts).
+    ['util-linux-extra', '/usr/bin/fincore'],
     ['dpkg', '/usr/bin/dpkg-query'],
     ['apt', '/usr/bin/apt-cache'],
     ['dash', '/bin/sh'],

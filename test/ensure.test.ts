@@ -29,7 +29,7 @@ function programsRunByTests(): Map<string, string> {
 }
 
 // Programs whose file is not the one ensure.mjs checks for their package.
-const COREUTILS = ['cat', 'chmod', 'chown', 'chroot', 'cp', 'ln', 'ls', 'mkdir', 'mkfifo', 'rm', 'sha256sum', 'sleep', 'stat', 'sync', 'touch', 'truncate'];
+const COREUTILS = ['cat', 'chmod', 'chown', 'chroot', 'cp', 'dd', 'ln', 'ls', 'mkdir', 'mkfifo', 'rm', 'sha256sum', 'sleep', 'stat', 'sync', 'touch', 'truncate'];
 const PROVIDER: Record<string, string> = {
   fusermount: 'fuse3',
   flock: 'util-linux',
