@@ -98,7 +98,7 @@ export class BlobReader {
       maxCost: init.maxOpen ?? 256,
       onEvict: (b) => {
         b.evicted = true;
-        if (b.busy === 0) close(b.fd, () => {});
+        if (b.busy === 0) this.closeFd(b.fd);
       },
     });
   }
@@ -112,7 +112,7 @@ export class BlobReader {
       // Written to since it was verified: let go of it and judge it afresh.
       this.open.delete(blob);
       b.evicted = true;
-      if (b.busy === 0) close(b.fd, () => {});
+      if (b.busy === 0) this.closeFd(b.fd);
       b = await this.get(blob, size, what);
     }
     b.busy++;
@@ -128,7 +128,21 @@ export class BlobReader {
       throw err instanceof FsError ? err : eio(what, err);
     } finally {
       b.busy--;
-      if (b.busy === 0 && b.evicted) close(b.fd, () => {});
+      if (b.busy === 0 && b.evicted) this.closeFd(b.fd);
+    }
+  }
+
+  /**
+   * Closes an object file the reader let go of: blocking with blocking reads
+   * (a read-only file closes in microseconds, where a call through the pool
+   * costs the serving thread a completion callback), else through the pool.
+   */
+  private closeFd(fd: number): void {
+    if (!this.sync) return close(fd, () => {});
+    try {
+      closeSync(fd);
+    } catch {
+      // Nothing of it is needed any more.
     }
   }
 
