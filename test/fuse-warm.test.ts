@@ -19,8 +19,10 @@ function fixture(warm: WarmerInit['warm']) {
       { blob: id(101), size: 3 },
     ],
     [id(0x3013)]: Array.from({ length: 20 }, (_, i) => ({ blob: id(i + 200), size: 1 })),
+    // 100 files of 3 MiB, of which 1 MiB each counts against the directory's 32 MiB.
+    [id(0x1a26e)]: Array.from({ length: 100 }, (_, i) => ({ blob: id(i + 300), size: 3 << 20 })),
   };
-  const dirs: Record<string, string> = { '/c/big': id(0xb16), '/c/small': id(0x5a11), '/c/more': id(0x3013) };
+  const dirs: Record<string, string> = { '/c/big': id(0xb16), '/c/small': id(0x5a11), '/c/more': id(0x3013), '/c/large': id(0x1a26e) };
   return new SiblingWarmer({
     treeAbove: (path) => dirs[path.slice(0, path.lastIndexOf('/'))],
     filesOf: (tree) => trees[tree],
@@ -75,6 +77,20 @@ describe('SiblingWarmer', () => {
     await new Promise((r) => setImmediate(r));
     expect(calls.map((c) => c.length)).toEqual([16, 16, 8, 2, 16, 4]);
     expect(w.warmed).toBe(62);
+  });
+
+  it('reads the first MiB of each file ahead, 32 MiB of a directory at most', () => {
+    const calls: { paths: string[]; maxBytes: number }[] = [];
+    const w = fixture((paths, maxBytes) => {
+      calls.push({ paths, maxBytes });
+      return new Promise<number>(() => {});
+    });
+    w.opened('/c/large/a');
+    w.opened('/c/large/b');
+    expect(new Set(calls.map((c) => c.maxBytes))).toEqual(new Set([1 << 20]));
+    // Four calls in flight (64 files) would be past the budget: 32 files in all, in two calls.
+    expect(calls.map((c) => c.paths.length)).toEqual([16, 16]);
+    expect(w.warmed).toBe(32);
   });
 
   it('does nothing for a file whose directory is not cached, and goes without when the addon is missing', () => {

@@ -15,9 +15,16 @@ export interface WarmerInit {
 
 /** Files of a directory whose reads it takes to read the rest ahead. */
 const OPENS_BEFORE_WARMING = 2;
-/** At most this many files of one directory are read ahead, and this much of each. */
+/**
+ * At most this many files of one directory are read ahead, this much of
+ * each, and this much in all: a program that runs two commands of /usr/bin
+ * must not read hundreds of megabytes it will never use. The rest of a large
+ * file comes with the daemon's own sequential read of it, which the kernel
+ * reads ahead by itself.
+ */
 const MAX_FILES = 1024;
-const MAX_BYTES_EACH = 8 << 20;
+const MAX_BYTES_EACH = 1 << 20;
+const MAX_BYTES_DIR = 32 << 20;
 /** Files per call into the pool, calls in flight at once, and files waiting at most. */
 const BATCH = 16;
 const PARALLEL = 4;
@@ -31,7 +38,8 @@ const MAX_WAITING = 8192;
  * directories in hash order, and each first read of a file in the view
  * waits for its inode and then its data from the disk, one at a time. Once
  * two files of a directory (a tree) have been opened, its other regular files
- * are opened and advised (WILLNEED) on pool threads, a few batches at a time,
+ * are opened and their first MiB advised (WILLNEED) on pool threads, 32 MiB
+ * of a directory at most, a few batches at a time,
  * so that the disk serves many at once and the daemon's own blocking open,
  * hash and read of each find it in memory. A directory is read ahead once
  * while it stays among those remembered; a file missing from the store
@@ -56,9 +64,13 @@ export class SiblingWarmer {
     if (n !== OPENS_BEFORE_WARMING) return;
     // Each blob once: a directory of copies of one file reads one object.
     const blobs = new Set<ObjectId>();
+    let bytes = 0;
     for (const f of this.init.filesOf(tree) ?? []) {
-      if (blobs.size >= MAX_FILES || this.waiting.length + blobs.size >= MAX_WAITING) break;
-      if (f.size > 0) blobs.add(f.blob);
+      if (blobs.size >= MAX_FILES || bytes >= MAX_BYTES_DIR || this.waiting.length + blobs.size >= MAX_WAITING) break;
+      if (f.size > 0 && !blobs.has(f.blob)) {
+        blobs.add(f.blob);
+        bytes += Math.min(f.size, MAX_BYTES_EACH);
+      }
     }
     for (const blob of blobs) this.waiting.push(this.init.pathOf(blob));
     this.pump();
