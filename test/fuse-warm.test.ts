@@ -31,14 +31,20 @@ function fixture(warm: WarmerInit['warm']) {
   });
 }
 
+/** The fixture's warmer with its calls recorded, each left in flight until its `pending` function is called. */
+function recorded() {
+  const calls: string[][] = [];
+  const pending: (() => void)[] = [];
+  const w = fixture((paths) => {
+    calls.push(paths);
+    return new Promise<number>((res) => pending.push(() => res(paths.length)));
+  });
+  return { w, calls, pending };
+}
+
 describe('SiblingWarmer', () => {
   it('reads a directory ahead at its second file, each blob once, in batches of 16, four at a time, and never again', async () => {
-    const calls: string[][] = [];
-    const pending: (() => void)[] = [];
-    const w = fixture((paths) => {
-      calls.push(paths);
-      return new Promise<number>((res) => pending.push(() => res(paths.length)));
-    });
+    const { w, calls, pending } = recorded();
     w.opened('/c/big/f1');
     expect(calls).toEqual([]);
     w.opened('/c/big/f2');
@@ -54,12 +60,7 @@ describe('SiblingWarmer', () => {
   });
 
   it('keeps at most four calls in flight and starts the next as one ends', async () => {
-    const calls: string[][] = [];
-    const pending: (() => void)[] = [];
-    const w = fixture((paths) => {
-      calls.push(paths);
-      return new Promise<number>((res) => pending.push(() => res(paths.length)));
-    });
+    const { w, calls, pending } = recorded();
     w.opened('/c/big/a');
     w.opened('/c/big/b');
     w.opened('/c/small/a');
