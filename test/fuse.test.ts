@@ -405,6 +405,37 @@ describe('FUSE handlers (no mount)', () => {
     expect((await fs.read(`${A}/bin/bash`, 10, 0)).data.equals(fx.bigA.subarray(0, 10))).toBe(true);
   });
 
+  it('reads trees ahead in one call (with the dirscan addon), each decoded or failing as readTree fails', async () => {
+    const source = new RepoSource(fx.repo.store, fx.repo.path, { maxTreeBytes: 10_000 });
+    const root = await source.readTree((await source.readCommit(fx.a))!.tree);
+    const idOf = (name: string) => root.entries.find((e) => e.name === name)!.id!;
+    // etc: fine; many: past maxTreeBytes; bad: garbage, not a tree; then an id with no object.
+    const ids = [idOf('etc'), idOf('many'), idOf('bad'), '0'.repeat(64)];
+    const got = await source.readTrees(ids);
+    if (!loadAddon('dirscan')) return expect(got).toBeUndefined();
+    expect(got).toHaveLength(4);
+    expect(got![0]).toEqual(await source.readTree(ids[0]!));
+    for (const i of [1, 2, 3]) {
+      const alone = await source.readTree(ids[i]!).then(
+        () => undefined,
+        (err: unknown) => err as TroveError,
+      );
+      expect(alone, ids[i]).toBeDefined();
+      expect(got![i], ids[i]).toBeInstanceOf(Error);
+      expect((got![i] as TroveError).code, ids[i]).toBe(alone!.code);
+    }
+    // A tree whose bytes no longer hash to its id is refused, not decoded.
+    const copy = join(tmpdir('trove-fuse-trees'), 'etc');
+    const bytes = readFileSync(fx.repo.store.pathOf(ids[0]!));
+    bytes.writeUInt8(bytes.readUInt8(bytes.length - 1) ^ 1, bytes.length - 1);
+    writeFileSync(copy, bytes);
+    // A source whose store puts that copy where the tree's object belongs (readTrees asks it only for paths).
+    const corrupt = new RepoSource({ pathOf: () => copy } as unknown as ConstructorParameters<typeof RepoSource>[0], fx.repo.path);
+    const [bad, again] = (await corrupt.readTrees([ids[0]!, ids[0]!]))!;
+    expect((bad as Error).message).toMatch(/corrupt/);
+    expect((again as Error).message).toMatch(/corrupt/);
+  });
+
   it('refuses a tree object too large to decode safely, with EIO for that directory', async () => {
     const capped = new TroveView(new RepoSource(fx.repo.store, fx.repo.path, { maxTreeBytes: 10_000 }));
     const h = client(getBaseHandlers(capped, new BlobReader({ pathOf: (id) => fx.repo.store.pathOf(id) })));

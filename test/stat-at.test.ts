@@ -3,11 +3,12 @@
 // Stats gave when it recorded an entry.
 import { spawnSync } from 'node:child_process';
 import { closeSync, constants, fsyncSync, lstatSync, mkdirSync, openSync, symlinkSync, truncateSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { addonPath, loadAddon } from '../src/util/native-addon.js';
 import { lstatAllAt } from '../src/util/stat-at.js';
-import { warmFiles } from '../src/util/warm-files.js';
+import { readFiles, warmFiles } from '../src/util/file-batches.js';
 import { removeTree, tmpdir } from './helpers/tmp.js';
 
 const FIELDS = ['mode', 'uid', 'gid', 'size', 'mtimeMs', 'ctimeMs', 'ino', 'dev'] as const;
@@ -96,5 +97,34 @@ describe('warmFiles', () => {
     for (const f of files) expect(resident(f), f).toBeGreaterThanOrEqual(1 << 20);
     // Not much past maxBytes: the kernel's own read-ahead window at most.
     for (const f of files) expect(resident(f), f).toBeLessThan(4 << 20);
+  });
+});
+
+describe('readFiles', () => {
+  const dir = tmpdir('trove-read-files');
+  afterAll(() => removeTree(dir));
+
+  it('reads each regular file whole, and answers the others with a negative errno', async () => {
+    if (process.env.CI) expect(loadAddon('dirscan'), `${addonPath('dirscan')} (npm test builds it)`).not.toBeNull();
+    if (loadAddon('dirscan') === null) return expect(readFiles([join(dir, 'x')], 1)).toBeUndefined();
+    writeFileSync(join(dir, 'small'), 'twelve bytes');
+    writeFileSync(join(dir, 'empty'), '');
+    writeFileSync(join(dir, 'big'), Buffer.alloc(100, 1));
+    expect(spawnSync('mkfifo', [join(dir, 'fifo')]).status).toBe(0);
+    mkdirSync(join(dir, 'sub'));
+    symlinkSync('small', join(dir, 'link'));
+    const names = ['small', 'empty', 'big', 'fifo', 'sub', 'link', 'missing'];
+    const got = await readFiles([...names.map((n) => join(dir, n)), `${join(dir, 'small')}\0x`], 50)!;
+    expect(got.map((r) => (typeof r === 'number' ? r : r.toString()))).toEqual([
+      'twelve bytes',
+      '',
+      -osConstants.errno.EFBIG,
+      -osConstants.errno.EINVAL,
+      -osConstants.errno.EINVAL,
+      // Symlinks are not followed.
+      -osConstants.errno.ELOOP,
+      -osConstants.errno.ENOENT,
+      -osConstants.errno.EINVAL,
+    ]);
   });
 });

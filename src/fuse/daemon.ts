@@ -21,7 +21,7 @@ import { mountFuse, type NativeMountOptions } from './native.js';
 import { RepoSource } from './source.js';
 import { TroveView } from './view.js';
 import { SiblingWarmer } from './warm.js';
-import { warmFiles } from '../util/warm-files.js';
+import { warmFiles } from '../util/file-batches.js';
 import { DEFAULT_WATCHDOG_MS, HeartbeatWriter, startWatchdog } from './watchdog.js';
 import type { PrewarmOrder } from './main.js';
 import { daemonEnv, takePrewarmed } from './prewarm.js';

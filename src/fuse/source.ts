@@ -1,6 +1,10 @@
+import { constants } from 'node:os';
 import { lstat, open, readdir, readlink, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
-import { badObject, isErrno } from '../util/errors.js';
+import { getSystemErrorName } from 'node:util';
+import { badObject, isErrno, notFound } from '../util/errors.js';
+import { readFiles } from '../util/file-batches.js';
+import { assertIntact } from '../store/verify.js';
 import { limiter } from '../util/limiter.js';
 import { decodeCommit, decodeTree } from '../format/codec.js';
 import type { Commit, Tree } from '../format/types.js';
@@ -45,6 +49,12 @@ export interface ViewSource {
    * costs less than the thread-pool round trips of an asynchronous one.
    */
   readTreeSync?(id: ObjectId): Tree;
+  /**
+   * Several trees read in one call, each decoded tree or the error readTree
+   * would throw; optional, and undefined when it cannot batch here. The view
+   * fetches trees ahead this way (one completion for many reads).
+   */
+  readTrees?(ids: ObjectId[]): Promise<(Tree | Error)[]> | undefined;
   /** A decoded commit, or undefined when no commit has this id. Throws when it is corrupt. */
   readCommit(id: ObjectId): Promise<Commit | undefined>;
   /** `refs/<parts>` or `profiles/<parts>` now, or undefined when absent. */
@@ -82,6 +92,28 @@ export class RepoSource implements ViewSource {
   readTreeSync(id: ObjectId): Tree {
     // The store refuses a larger file unread (its size from the open file); checked again here for a store that does not.
     return decodeTree(this.checkSize(id, this.store.getSync(id, this.maxTreeBytes)));
+  }
+
+  readTrees(ids: ObjectId[]): Promise<(Tree | Error)[]> | undefined {
+    return readFiles(
+      ids.map((id) => this.store.pathOf(id)),
+      this.maxTreeBytes,
+    )?.then((got) =>
+      got.map((r, i) => {
+        const id = ids[i]!;
+        try {
+          if (typeof r === 'number') {
+            if (r === -constants.errno.ENOENT) throw notFound(`object ${id} not found`);
+            if (r === -constants.errno.EFBIG) throw badObject(`tree ${id} is more than the ${this.maxTreeBytes} bytes the view decodes`);
+            throw new Error(`cannot read object ${id}: ${getSystemErrorName(r)}`);
+          }
+          assertIntact(id, r);
+          return decodeTree(r);
+        } catch (err) {
+          return err as Error;
+        }
+      }),
+    );
   }
 
   /** Decoding costs several times the object's size: refuse what could exhaust the heap. */

@@ -80,6 +80,8 @@ const TOP: Record<string, { ino: number; where: DirWhere }> = {
 /** Tree reads a listing may start ahead of the walk, at most this many at once and this many waiting. */
 const PREFETCH_PARALLEL = 8;
 const PREFETCH_QUEUE = 4096;
+/** Trees read ahead in one call of the source, when it can read several at once. */
+const PREFETCH_BATCH = 16;
 
 /** Rough heap cost of a decoded tree, so the cache bound means bytes. */
 function treeCost(entries: TreeEntry[]): number {
@@ -297,21 +299,46 @@ export class TroveView {
 
   private pump(): void {
     while (this.prefetching < PREFETCH_PARALLEL && this.queue.length > 0) {
-      const id = this.queue.shift()!;
-      if (this.trees.has(id) || this.loading.has(id)) continue;
+      const ids: ObjectId[] = [];
+      while (ids.length < PREFETCH_BATCH && this.queue.length > 0) {
+        const id = this.queue.shift()!;
+        if (!this.trees.has(id) && !this.loading.has(id) && !ids.includes(id)) ids.push(id);
+      }
+      if (ids.length === 0) continue;
       this.prefetching++;
       // Failures surface when the directory itself is read.
-      this.load(id)
-        .then((info) => {
+      const loads = this.loadMany(ids).map((p) =>
+        p.then((info) => {
           // Further down while the cache has room: a walk rarely stops after one level.
           if (this.trees.cost < this.treeCacheBytes / 2) this.prefetch(info);
-        })
-        .catch(() => {})
-        .finally(() => {
-          this.prefetching--;
-          this.pump();
-        });
+        }),
+      );
+      void Promise.allSettled(loads).then(() => {
+        this.prefetching--;
+        this.pump();
+      });
     }
+  }
+
+  /**
+   * Reads and decodes several trees at once when the source can (one call,
+   * ViewSource.readTrees), else one by one; each is read once however many
+   * requests want it meanwhile, as by load.
+   */
+  private loadMany(ids: ObjectId[]): Promise<TreeInfo>[] {
+    const batch = ids.length > 1 ? this.source.readTrees?.(ids) : undefined;
+    if (!batch) return ids.map((id) => this.load(id));
+    return ids.map((id, i) => {
+      const p = batch
+        .then((trees) => {
+          const t = trees[i]!;
+          if (t instanceof Error) throw t;
+          return this.remember(id, t);
+        })
+        .finally(() => this.loading.delete(id));
+      this.loading.set(id, p);
+      return p;
+    });
   }
 
   /** stat(2) of a node; directories count `2 + subdirectories` links. */

@@ -9,7 +9,7 @@ export interface WarmerInit {
   filesOf(tree: ObjectId): { blob: ObjectId; size: number }[] | undefined;
   /** The object file of a blob. */
   pathOf(id: ObjectId): string;
-  /** Reads the first `maxBytes` of each file into the page cache, off this thread (util/warm-files.ts). */
+  /** Reads the first `maxBytes` of each file into the page cache, off this thread (util/file-batches.ts). */
   warm(paths: string[], maxBytes: number): Promise<number> | undefined;
 }
 
