@@ -84,25 +84,100 @@ static napi_value js_lstat_at(napi_env env, napi_callback_info info) {
   return out;
 }
 
+// A call on many files (warm, readFiles): their paths, copied for a pool
+// thread, and what it found of each.
+typedef struct {
+  char *data;
+  size_t size;
+  int err;
+} read_result;
+
 typedef struct {
   napi_async_work work;
   napi_deferred deferred;
-  char **paths;
+  char **paths;  // NULL for a path with a NUL in it, which would name another file
   uint32_t n;
   int64_t max_bytes;
-  uint32_t opened;
-} warm_job;
+  uint32_t opened;  // warm: files it could open
+  read_result *results;  // readFiles: one per path
+} path_job;
 
-static void warm_free(warm_job *j) {
-  for (uint32_t i = 0; i < j->n; i++) free(j->paths[i]);
+static void job_free(path_job *j) {
+  for (uint32_t i = 0; i < j->n; i++) {
+    free(j->paths[i]);
+    if (j->results) free(j->results[i].data);
+  }
   free(j->paths);
+  free(j->results);
   free(j);
+}
+
+// The job of a call `name(paths, maxBytes)`, with a result per path when `results`; NULL once it has thrown.
+static path_job *job_new(napi_env env, napi_callback_info info, const char *usage, bool results) {
+  size_t argc = 2;
+  napi_value argv[2];
+  bool is_array = false;
+  uint32_t n;
+  int64_t max_bytes;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 2 || napi_is_array(env, argv[0], &is_array) != napi_ok || !is_array || napi_get_array_length(env, argv[0], &n) != napi_ok ||
+      napi_get_value_int64(env, argv[1], &max_bytes) != napi_ok || max_bytes < 0) {
+    throw_error(env, usage);
+    return NULL;
+  }
+  path_job *j = calloc(1, sizeof(path_job));
+  if (!j || !(j->paths = calloc(n ? n : 1, sizeof(char *))) || (results && !(j->results = calloc(n ? n : 1, sizeof(read_result))))) {
+    if (j) free(j->paths);
+    free(j);
+    throw_error(env, "out of memory");
+    return NULL;
+  }
+  j->n = n;
+  j->max_bytes = max_bytes;
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value item;
+    size_t len = 0;
+    if (napi_get_element(env, argv[0], i, &item) != napi_ok || napi_get_value_string_utf8(env, item, NULL, 0, &len) != napi_ok ||
+        !(j->paths[i] = malloc(len + 1))) {
+      job_free(j);
+      throw_error(env, usage);
+      return NULL;
+    }
+    napi_get_value_string_utf8(env, item, j->paths[i], len + 1, &len);
+    if (strlen(j->paths[i]) != len) {
+      free(j->paths[i]);
+      j->paths[i] = NULL;
+    }
+  }
+  return j;
+}
+
+// The job's work is done and its promise settled: both go.
+static void job_done(napi_env env, path_job *j) {
+  napi_delete_async_work(env, j->work);
+  job_free(j);
+}
+
+// Queues the job on libuv's pool; its promise, or NULL once it has thrown (the job freed).
+static napi_value job_queue(napi_env env, path_job *j, const char *name, napi_async_execute_callback execute, napi_async_complete_callback complete) {
+  napi_value promise, label;
+  napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &label);
+  if (napi_create_async_work(env, NULL, label, execute, complete, j, &j->work) != napi_ok) {
+    job_free(j);
+    return throw_error(env, "cannot make the work");
+  }
+  if (napi_create_promise(env, &j->deferred, &promise) != napi_ok || napi_queue_async_work(env, j->work) != napi_ok) {
+    napi_delete_async_work(env, j->work);
+    job_free(j);
+    return throw_error(env, "cannot queue the work");
+  }
+  return promise;
 }
 
 // On a pool thread: nothing here touches JavaScript.
 static void warm_execute(napi_env env, void *data) {
   (void)env;
-  warm_job *j = data;
+  path_job *j = data;
   for (uint32_t i = 0; i < j->n; i++) {
     if (!j->paths[i]) continue;
     // O_NONBLOCK: a FIFO put where an object belongs must not hold the thread.
@@ -119,62 +194,16 @@ static void warm_execute(napi_env env, void *data) {
 }
 
 static void warm_complete(napi_env env, napi_status status, void *data) {
-  warm_job *j = data;
+  path_job *j = data;
   napi_value v;
   napi_create_uint32(env, status == napi_ok ? j->opened : 0, &v);
   napi_resolve_deferred(env, j->deferred, v);
-  napi_delete_async_work(env, j->work);
-  warm_free(j);
+  job_done(env, j);
 }
 
 static napi_value js_warm(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  bool is_array = false;
-  uint32_t n;
-  int64_t max_bytes;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 2 || napi_is_array(env, argv[0], &is_array) != napi_ok || !is_array || napi_get_array_length(env, argv[0], &n) != napi_ok ||
-      napi_get_value_int64(env, argv[1], &max_bytes) != napi_ok || max_bytes < 0)
-    return throw_error(env, "warm(paths, maxBytes)");
-  warm_job *j = calloc(1, sizeof(warm_job));
-  if (!j || !(j->paths = calloc(n ? n : 1, sizeof(char *)))) {
-    free(j);
-    return throw_error(env, "out of memory");
-  }
-  j->n = n;
-  j->max_bytes = max_bytes;
-  for (uint32_t i = 0; i < n; i++) {
-    napi_value item;
-    size_t len = 0;
-    if (napi_get_element(env, argv[0], i, &item) != napi_ok || napi_get_value_string_utf8(env, item, NULL, 0, &len) != napi_ok) {
-      warm_free(j);
-      return throw_error(env, "warm: paths must be strings");
-    }
-    j->paths[i] = malloc(len + 1);
-    if (!j->paths[i]) {
-      warm_free(j);
-      return throw_error(env, "out of memory");
-    }
-    napi_get_value_string_utf8(env, item, j->paths[i], len + 1, &len);
-    // A path with a NUL in it would name another file: left out.
-    if (strlen(j->paths[i]) != len) {
-      free(j->paths[i]);
-      j->paths[i] = NULL;
-    }
-  }
-  napi_value promise, name;
-  napi_create_string_utf8(env, "trove.warm", NAPI_AUTO_LENGTH, &name);
-  if (napi_create_async_work(env, NULL, name, warm_execute, warm_complete, j, &j->work) != napi_ok) {
-    warm_free(j);
-    return throw_error(env, "warm: cannot make the work");
-  }
-  if (napi_create_promise(env, &j->deferred, &promise) != napi_ok || napi_queue_async_work(env, j->work) != napi_ok) {
-    napi_delete_async_work(env, j->work);
-    warm_free(j);
-    return throw_error(env, "warm: cannot queue the work");
-  }
-  return promise;
+  path_job *j = job_new(env, info, "warm(paths, maxBytes)", false);
+  return j ? job_queue(env, j, "trove.warm", warm_execute, warm_complete) : NULL;
 }
 
 // readFiles(paths, maxBytes) reads each file whole on a libuv pool thread
@@ -183,31 +212,6 @@ static napi_value js_warm(napi_env env, napi_callback_info info) {
 // regular file). The view reads the trees it fetches ahead this way, 16 to
 // a call: through fs.promises each tree was four calls through the pool
 // (open, fstat, read, close), each a completion on the serving thread.
-typedef struct {
-  char *data;
-  size_t size;
-  int err;
-} read_result;
-
-typedef struct {
-  napi_async_work work;
-  napi_deferred deferred;
-  char **paths;
-  uint32_t n;
-  int64_t max_bytes;
-  read_result *results;
-} read_job;
-
-static void read_free(read_job *j) {
-  for (uint32_t i = 0; i < j->n; i++) {
-    free(j->paths[i]);
-    if (j->results) free(j->results[i].data);
-  }
-  free(j->paths);
-  free(j->results);
-  free(j);
-}
-
 static int read_whole(const char *path, int64_t max_bytes, read_result *r) {
   int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
   if (fd < 0) return -errno;
@@ -233,12 +237,12 @@ static int read_whole(const char *path, int64_t max_bytes, read_result *r) {
 
 static void read_execute(napi_env env, void *data) {
   (void)env;
-  read_job *j = data;
+  path_job *j = data;
   for (uint32_t i = 0; i < j->n; i++) j->results[i].err = j->paths[i] ? read_whole(j->paths[i], j->max_bytes, &j->results[i]) : -EINVAL;
 }
 
 static void read_complete(napi_env env, napi_status status, void *data) {
-  read_job *j = data;
+  path_job *j = data;
   napi_value out;
   if (status != napi_ok || napi_create_array_with_length(env, j->n, &out) != napi_ok) {
     napi_value e;
@@ -253,54 +257,12 @@ static void read_complete(napi_env env, napi_status status, void *data) {
     }
     napi_resolve_deferred(env, j->deferred, out);
   }
-  napi_delete_async_work(env, j->work);
-  read_free(j);
+  job_done(env, j);
 }
 
 static napi_value js_read_files(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  bool is_array = false;
-  uint32_t n;
-  int64_t max_bytes;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 2 || napi_is_array(env, argv[0], &is_array) != napi_ok || !is_array || napi_get_array_length(env, argv[0], &n) != napi_ok ||
-      napi_get_value_int64(env, argv[1], &max_bytes) != napi_ok || max_bytes < 0)
-    return throw_error(env, "readFiles(paths, maxBytes)");
-  read_job *j = calloc(1, sizeof(read_job));
-  if (!j || !(j->paths = calloc(n ? n : 1, sizeof(char *))) || !(j->results = calloc(n ? n : 1, sizeof(read_result)))) {
-    if (j) free(j->paths);
-    free(j);
-    return throw_error(env, "out of memory");
-  }
-  j->n = n;
-  j->max_bytes = max_bytes;
-  for (uint32_t i = 0; i < n; i++) {
-    napi_value item;
-    size_t len = 0;
-    if (napi_get_element(env, argv[0], i, &item) != napi_ok || napi_get_value_string_utf8(env, item, NULL, 0, &len) != napi_ok ||
-        !(j->paths[i] = malloc(len + 1))) {
-      read_free(j);
-      return throw_error(env, "readFiles: paths must be strings");
-    }
-    napi_get_value_string_utf8(env, item, j->paths[i], len + 1, &len);
-    if (strlen(j->paths[i]) != len) {
-      free(j->paths[i]);
-      j->paths[i] = NULL;
-    }
-  }
-  napi_value promise, name;
-  napi_create_string_utf8(env, "trove.readFiles", NAPI_AUTO_LENGTH, &name);
-  if (napi_create_async_work(env, NULL, name, read_execute, read_complete, j, &j->work) != napi_ok) {
-    read_free(j);
-    return throw_error(env, "readFiles: cannot make the work");
-  }
-  if (napi_create_promise(env, &j->deferred, &promise) != napi_ok || napi_queue_async_work(env, j->work) != napi_ok) {
-    napi_delete_async_work(env, j->work);
-    read_free(j);
-    return throw_error(env, "readFiles: cannot queue the work");
-  }
-  return promise;
+  path_job *j = job_new(env, info, "readFiles(paths, maxBytes)", true);
+  return j ? job_queue(env, j, "trove.readFiles", read_execute, read_complete) : NULL;
 }
 
 static napi_value init_module(napi_env env, napi_value exports) {
