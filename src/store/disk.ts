@@ -1,5 +1,5 @@
 import { chmodSync, constants, copyFileSync, createReadStream, type ReadStream, rmSync } from 'node:fs';
-import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { badObject, isErrno, notFound } from '../util/errors.js';
@@ -297,20 +297,13 @@ function* objectIds(shard: string, names: string[]): Generator<ObjectId> {
   }
 }
 
-/** The bytes of the file at `path`, refused (badObject) when it holds more than `maxBytes`: open, fstat, read, close. */
+/** The bytes of the file at `path`, refused (badObject) when its open file holds more than `maxBytes`. */
 function readAtMostSync(path: string, maxBytes: number, id: ObjectId): Buffer {
   const fd = openSync(path, 'r');
   try {
     const size = fstatSync(fd).size;
     if (size > maxBytes) throw badObject(`object ${id} is ${size} bytes, more than the ${maxBytes} its reader takes`);
-    const buf = Buffer.allocUnsafe(size);
-    let done = 0;
-    while (done < size) {
-      const n = readSync(fd, buf, done, size - done, done);
-      if (n === 0) break;
-      done += n;
-    }
-    return done === size ? buf : buf.subarray(0, done);
+    return readFileSync(fd);
   } finally {
     closeSync(fd);
   }
