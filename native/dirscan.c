@@ -13,7 +13,8 @@
 // could open. The FUSE view uses it to read ahead the object files of a
 // directory whose files are being read one after another (src/fuse/warm.ts):
 // the open brings the inode in, the advice starts the data's read without
-// waiting for it.
+// waiting for it. readFiles(paths, maxBytes), below, reads files whole the
+// same way (src/util/file-batches.ts).
 //
 // lstatAt(dirFd, names) returns FIELDS numbers per name, in the order of
 // `names`: mode, uid, gid, size, mtimeMs, ctimeMs, ino, dev, computed as Node

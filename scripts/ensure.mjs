@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const job = process.argv[2] ?? '--build';
 
-/** What trove's native parts are built with (scripts/build-native.mjs): the libfuse 3 binding, the checkout's link threads, a commit's directory scan. */
+/** What trove's native parts are built with (scripts/build-native.mjs): the libfuse 3 binding, the checkout's link threads, the calls on many files at once. */
 const NATIVE = [
   ['libfuse3-dev', '/usr/include/fuse3/fuse.h'],
   ['pkgconf', '/usr/bin/pkg-config'],

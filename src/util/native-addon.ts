@@ -6,7 +6,8 @@ import { fileURLToPath } from 'node:url';
  * build:native`) into build/native/ at the top of the project, beside dist/.
  * Each has a fallback in JavaScript, so a missing one costs speed, not
  * function: the view serves through libfuse 2, a checkout links in a worker
- * thread, a commit states a directory's entries one by one.
+ * thread, a commit states a directory's entries one by one, the view
+ * reads no object files ahead and reads its trees ahead one by one.
  */
 export type AddonName = 'fuse3' | 'linker' | 'dirscan';
 
