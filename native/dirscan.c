@@ -22,8 +22,21 @@
 // as sec * 1e3 + nsec / 1e6 in doubles), so that they compare equal with
 // values a Stats gave. An entry that cannot be stated has mode -1: the caller
 // asks Node for it, and meets Node's own error.
+//
+// scanTree(root, exclude, maxEntries) lists and states a whole tree on a libuv
+// pool thread (src/util/stat-at.ts): a commit starts it before it opens the
+// index and loads the stat cache, so that the walk's syscalls (openat,
+// getdents, one statx per entry) overlap that work instead of following it,
+// and the walk itself makes no call into the addon or Node per directory. It
+// answers the tree as blocks of directories in the order the import visits
+// them (a directory's block, then each subdirectory's in name order); a block
+// is its entry count, device and inode, the count a negative errno for a
+// directory it did not list
+// (could not open or state it, a name that is not UTF-8, the entry budget
+// spent), which the import then reads itself.
 #define _GNU_SOURCE // statx
 #define NAPI_VERSION 8
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <node_api.h>
@@ -43,6 +56,17 @@ static napi_value throw_error(napi_env env, const char *message) {
 }
 
 static double ms(struct statx_timestamp t) { return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6; }
+
+static void put_stat(double *v, const struct statx *sx) {
+  v[0] = sx->stx_mode;
+  v[1] = sx->stx_uid;
+  v[2] = sx->stx_gid;
+  v[3] = (double)sx->stx_size;
+  v[4] = ms(sx->stx_mtime);
+  v[5] = ms(sx->stx_ctime);
+  v[6] = (double)sx->stx_ino;
+  v[7] = (double)makedev(sx->stx_dev_major, sx->stx_dev_minor);
+}
 
 static napi_value js_lstat_at(napi_env env, napi_callback_info info) {
   size_t argc = 2;
@@ -73,14 +97,7 @@ static napi_value js_lstat_at(napi_env env, napi_callback_info info) {
     // The flags libuv's lstat passes: no AT_NO_AUTOMOUNT, so that an automount point is stated as
     // the import's open of it will find it (mounted), as Node's lstat states it.
     if (statx(dirfd, name, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, &sx) != 0) continue;
-    v[0] = sx.stx_mode;
-    v[1] = sx.stx_uid;
-    v[2] = sx.stx_gid;
-    v[3] = (double)sx.stx_size;
-    v[4] = ms(sx.stx_mtime);
-    v[5] = ms(sx.stx_ctime);
-    v[6] = (double)sx.stx_ino;
-    v[7] = (double)makedev(sx.stx_dev_major, sx.stx_dev_minor);
+    put_stat(v, &sx);
   }
   return out;
 }
@@ -266,6 +283,233 @@ static napi_value js_read_files(napi_env env, napi_callback_info info) {
   return j ? job_queue(env, j, "trove.readFiles", read_execute, read_complete) : NULL;
 }
 
+// scanTree: what one tree's walk has found so far.
+typedef struct {
+  napi_async_work work;
+  napi_deferred deferred;
+  char *root;
+  double *exclude;  // dev, ino pairs of directories left out
+  uint32_t n_exclude;
+  uint64_t max_entries, entries;
+  char *names;  // every entry's name, each followed by a NUL
+  size_t names_len, names_cap;
+  double *stats;  // FIELDS per entry, the root's own first
+  size_t stats_len, stats_cap;  // in doubles
+  double *blocks;  // per directory: its entry count or a negative errno, its device and inode
+  size_t blocks_len, blocks_cap;  // in doubles
+  bool failed;  // out of memory: the whole answer is dropped
+} tree_job;
+
+// Grows *buf (of *cap items of `size` bytes) to hold `need` items; false when out of memory.
+static bool grow(void **buf, size_t *cap, size_t need, size_t size) {
+  if (need <= *cap) return true;
+  size_t cap2 = *cap ? *cap : 1024;
+  while (cap2 < need) cap2 *= 2;
+  void *b = realloc(*buf, cap2 * size);
+  if (!b) return false;
+  *buf = b;
+  *cap = cap2;
+  return true;
+}
+
+static void push_block(tree_job *j, double count, double dev, double ino) {
+  if (!grow((void **)&j->blocks, &j->blocks_cap, j->blocks_len + 3, sizeof(double))) {
+    j->failed = true;
+    return;
+  }
+  j->blocks[j->blocks_len++] = count;
+  j->blocks[j->blocks_len++] = dev;
+  j->blocks[j->blocks_len++] = ino;
+}
+
+
+// Well-formed UTF-8 (no overlong forms, surrogates or code points past U+10FFFF): what Node decodes without loss.
+static bool utf8_ok(const unsigned char *s) {
+  while (*s) {
+    unsigned c = *s;
+    int n = c < 0x80 ? 0 : (c & 0xe0) == 0xc0 ? 1 : (c & 0xf0) == 0xe0 ? 2 : (c & 0xf8) == 0xf0 ? 3 : -1;
+    if (n < 0 || (n == 1 && c < 0xc2)) return false;
+    uint32_t cp = n == 0 ? c : c & (0x3f >> n);
+    for (int k = 1; k <= n; k++) {
+      if ((s[k] & 0xc0) != 0x80) return false;
+      cp = (cp << 6) | (s[k] & 0x3f);
+    }
+    if ((n == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff))) return false;
+    s += n + 1;
+  }
+  return true;
+}
+
+static int by_name(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+static bool excluded(const tree_job *j, const double *v) {
+  for (uint32_t i = 0; i < j->n_exclude; i++)
+    if (j->exclude[2 * i] == v[7] && j->exclude[2 * i + 1] == v[6]) return true;
+  return false;
+}
+
+// Lists and states the directory open at `fd` (closed here; device `dev`, inode `ino`), then its subdirectories.
+static void scan_dir(tree_job *j, int fd, double dev, double ino, int depth) {
+  DIR *d = depth > 255 ? NULL : fdopendir(fd);
+  if (!d) {
+    push_block(j, depth > 255 ? -ELOOP : -errno, dev, ino);
+    close(fd);
+    return;
+  }
+  char **names = NULL;
+  size_t n = 0, cap = 0;
+  int err = 0;
+  struct dirent *e;
+  for (errno = 0; (e = readdir(d)) != NULL; errno = 0) {
+    const char *s = e->d_name;
+    if (s[0] == '.' && (s[1] == 0 || (s[1] == '.' && s[2] == 0))) continue;
+    if (!utf8_ok((const unsigned char *)s)) err = -EILSEQ;
+    if (err || !grow((void **)&names, &cap, n + 1, sizeof(char *)) || !(names[n] = strdup(s))) {
+      if (!err) err = -ENOMEM;
+      break;
+    }
+    n++;
+  }
+  if (!err && errno) err = -errno;
+  if (!err && j->entries + n > j->max_entries) err = -E2BIG;
+  size_t names_at = j->names_len, stats_at = j->stats_len;
+  if (!err) {
+    if (n) qsort(names, n, sizeof(char *), by_name);
+    for (size_t i = 0; i < n && !err; i++) {
+      size_t len = strlen(names[i]) + 1;
+      struct statx sx;
+      if (!grow((void **)&j->names, &j->names_cap, j->names_len + len, 1) ||
+          !grow((void **)&j->stats, &j->stats_cap, j->stats_len + FIELDS, sizeof(double)))
+        err = -ENOMEM;
+      else if (statx(dirfd(d), names[i], AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, &sx) != 0)
+        err = -errno;
+      else {
+        memcpy(j->names + j->names_len, names[i], len);
+        j->names_len += len;
+        put_stat(j->stats + j->stats_len, &sx);
+        j->stats_len += FIELDS;
+      }
+    }
+  }
+  if (err == -ENOMEM) j->failed = true;
+  if (err) {
+    // The directory is left to the import, whole: what was gathered of it goes.
+    j->names_len = names_at;
+    j->stats_len = stats_at;
+    push_block(j, err, dev, ino);
+  } else {
+    push_block(j, (double)n, dev, ino);
+    j->entries += n;
+    for (size_t i = 0; i < n && !j->failed; i++) {
+      const double *v = j->stats + stats_at + i * FIELDS;
+      if (!S_ISDIR((mode_t)v[0]) || excluded(j, v)) continue;
+      int child = openat(dirfd(d), names[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      struct stat st;
+      if (child < 0)
+        push_block(j, -errno, v[7], v[6]);
+      else if (fstat(child, &st) != 0 || (double)st.st_ino != v[6] || (double)st.st_dev != v[7]) {
+        // Swapped since it was stated: the import finds out for itself.
+        push_block(j, -ESTALE, v[7], v[6]);
+        close(child);
+      } else
+        scan_dir(j, child, v[7], v[6], depth + 1);
+    }
+  }
+  for (size_t i = 0; i < n; i++) free(names[i]);
+  free(names);
+  closedir(d);
+}
+
+static void tree_free(tree_job *j) {
+  free(j->root);
+  free(j->exclude);
+  free(j->names);
+  free(j->stats);
+  free(j->blocks);
+  free(j);
+}
+
+static void tree_execute(napi_env env, void *data) {
+  (void)env;
+  tree_job *j = data;
+  // The root may be a symlink to the directory, as the import opens it.
+  int fd = open(j->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  struct statx sx;
+  if (fd < 0 || statx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &sx) != 0 ||
+      !grow((void **)&j->stats, &j->stats_cap, FIELDS, sizeof(double))) {
+    if (fd >= 0) close(fd);
+    j->failed = true;
+    return;
+  }
+  put_stat(j->stats, &sx);
+  j->stats_len = FIELDS;
+  scan_dir(j, fd, j->stats[7], j->stats[6], 0);
+}
+
+static void tree_complete(napi_env env, napi_status status, void *data) {
+  tree_job *j = data;
+  napi_value out, names, stats, blocks, ab;
+  void *mem;
+  if (status != napi_ok || j->failed) {
+    napi_get_null(env, &out);
+  } else {
+    napi_create_object(env, &out);
+    napi_create_string_utf8(env, j->names ? j->names : "", j->names_len, &names);
+    napi_create_arraybuffer(env, j->stats_len * sizeof(double), &mem, &ab);
+    memcpy(mem, j->stats, j->stats_len * sizeof(double));
+    napi_create_typedarray(env, napi_float64_array, j->stats_len, ab, 0, &stats);
+    napi_create_arraybuffer(env, j->blocks_len * sizeof(double), &mem, &ab);
+    if (j->blocks_len) memcpy(mem, j->blocks, j->blocks_len * sizeof(double));
+    napi_create_typedarray(env, napi_float64_array, j->blocks_len, ab, 0, &blocks);
+    napi_set_named_property(env, out, "names", names);
+    napi_set_named_property(env, out, "stats", stats);
+    napi_set_named_property(env, out, "blocks", blocks);
+  }
+  napi_resolve_deferred(env, j->deferred, out);
+  napi_delete_async_work(env, j->work);
+  tree_free(j);
+}
+
+static napi_value js_scan_tree(napi_env env, napi_callback_info info) {
+  size_t argc = 3, len = 0;
+  napi_value argv[3], promise, label;
+  bool is_typed = false;
+  napi_typedarray_type type;
+  size_t n_exclude = 0;
+  void *exclude = NULL;
+  double max_entries;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  const char *usage = "scanTree(root, exclude: Float64Array of dev, ino pairs, maxEntries)";
+  if (argc < 3 || napi_get_value_string_utf8(env, argv[0], NULL, 0, &len) != napi_ok || napi_is_typedarray(env, argv[1], &is_typed) != napi_ok ||
+      !is_typed || napi_get_typedarray_info(env, argv[1], &type, &n_exclude, &exclude, NULL, NULL) != napi_ok || type != napi_float64_array ||
+      napi_get_value_double(env, argv[2], &max_entries) != napi_ok || max_entries < 0)
+    return throw_error(env, usage);
+  tree_job *j = calloc(1, sizeof(tree_job));
+  if (!j || !(j->root = malloc(len + 1)) || !(j->exclude = malloc(n_exclude ? n_exclude * sizeof(double) : 1))) {
+    if (j) tree_free(j);
+    return throw_error(env, "out of memory");
+  }
+  napi_get_value_string_utf8(env, argv[0], j->root, len + 1, &len);
+  if (n_exclude) memcpy(j->exclude, exclude, n_exclude * sizeof(double));
+  j->n_exclude = (uint32_t)(n_exclude / 2);
+  j->max_entries = (uint64_t)max_entries;
+  if (strlen(j->root) != len) {
+    tree_free(j);
+    return throw_error(env, usage);
+  }
+  napi_create_string_utf8(env, "trove.scanTree", NAPI_AUTO_LENGTH, &label);
+  if (napi_create_async_work(env, NULL, label, tree_execute, tree_complete, j, &j->work) != napi_ok) {
+    tree_free(j);
+    return throw_error(env, "cannot make the work");
+  }
+  if (napi_create_promise(env, &j->deferred, &promise) != napi_ok || napi_queue_async_work(env, j->work) != napi_ok) {
+    napi_delete_async_work(env, j->work);
+    tree_free(j);
+    return throw_error(env, "cannot queue the work");
+  }
+  return promise;
+}
+
 static napi_value init_module(napi_env env, napi_value exports) {
   napi_value f;
   napi_create_function(env, "lstatAt", NAPI_AUTO_LENGTH, js_lstat_at, NULL, &f);
@@ -274,6 +518,8 @@ static napi_value init_module(napi_env env, napi_value exports) {
   napi_set_named_property(env, exports, "warm", f);
   napi_create_function(env, "readFiles", NAPI_AUTO_LENGTH, js_read_files, NULL, &f);
   napi_set_named_property(env, exports, "readFiles", f);
+  napi_create_function(env, "scanTree", NAPI_AUTO_LENGTH, js_scan_tree, NULL, &f);
+  napi_set_named_property(env, exports, "scanTree", f);
   return exports;
 }
 

@@ -4,6 +4,8 @@ import type { Repo } from './repo.js';
 import type { RefTransaction } from '../refs/transaction.js';
 import type { ImportReport } from './import/report.js';
 import { importSource, type SourceKind } from './import/source.js';
+import { prescanDir } from './import/dir.js';
+import { resolve } from 'node:path';
 import { writeCommit } from './objects.js';
 import { assertRefFree } from './resolve.js';
 import { IndexStatCache } from './import/stat-cache-db.js';
@@ -63,6 +65,9 @@ export async function commitSource(repo: Repo, source: string, opts: CommitOptio
   // Before anything is imported: a name that cannot be created would fail only after the objects were installed.
   await assertRefFree(repo, opts.ref);
   await refuseRepoAsSource(repo.path, source);
+  // A directory's walk runs on a pool thread while the index opens and the stat cache loads.
+  const exclude = [repoExclusion(repo.path)];
+  const prescan = prescanDir(resolve(source), exclude);
   const db = await repo.indexDb();
   let cache: IndexStatCache | undefined;
   let refTxn: RefTransaction | undefined;
@@ -73,7 +78,7 @@ export async function commitSource(repo: Repo, source: string, opts: CommitOptio
         // The epoch is read under the shared lock: a gc that finished before it was taken bumped it,
         // so records naming objects that gc deleted are not trusted; none can start while it is held.
         cache = db ? new IndexStatCache(db, repo.gcEpoch()) : undefined;
-        const imported = await importSource(source, txn, { cache, xattrs: opts.xattrs, exclude: [repoExclusion(repo.path)], onProgress: opts.onProgress });
+        const imported = await importSource(source, txn, { cache, xattrs: opts.xattrs, exclude, onProgress: opts.onProgress, prescan });
         refTxn = await repo.refs.transaction([{ name: opts.ref }]);
         const tip = await refTxn.read(opts.ref);
         const parent = opts.parent === undefined ? tip : opts.parent;

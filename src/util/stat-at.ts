@@ -24,6 +24,7 @@ export interface EntryStat {
 
 interface DirScan {
   lstatAt(dirFd: number, names: string[]): Float64Array;
+  scanTree(root: string, exclude: Float64Array, maxEntries: number): Promise<{ names: string; stats: Float64Array; blocks: Float64Array } | null>;
 }
 
 /** Numbers per entry in lstatAt's answer (native/dirscan.c). */
@@ -86,4 +87,60 @@ export function lstatAllAt(dirFd: number, names: string[]): (EntryStat | undefin
   if (!addon) return undefined;
   const v = addon.lstatAt(dirFd, names);
   return names.map((_n, i) => (v[i * FIELDS]! < 0 ? undefined : new PackedStat(v, i * FIELDS)));
+}
+
+/** One directory of a tree scan: its names in import order, and the lstat of each. */
+export interface ScannedDir {
+  names: string[];
+  stats: EntryStat[];
+}
+
+/**
+ * A whole tree listed and stated ahead of its import (scanTree in
+ * native/dirscan.c). The import visits the directories in the order the scan
+ * did, a directory and then each subdirectory in name order, and takes each
+ * one's listing with next(dir), `dir` the directory's own stat: undefined for
+ * a directory the scan left to it. A directory out of step with the scan's
+ * order (a caller that left out other directories than the scan) throws.
+ */
+export interface TreeScan {
+  /** The root directory's own stat, to check that the import opened the same one. */
+  root: EntryStat;
+  next(dir: Pick<EntryStat, 'dev' | 'ino'>): ScannedDir | undefined;
+}
+
+/** Entries a scan holds at most (64 bytes of numbers each, and the name): past them, the import lists directories itself. */
+export const SCAN_MAX_ENTRIES = 1 << 18;
+
+/**
+ * Lists and states the tree at `root` on a libuv pool thread, leaving out
+ * the directories `exclude` names by device and inode. Undefined when the
+ * addon is not built or the root could not be read: the import then lists
+ * each directory as it comes to it.
+ */
+export async function scanTree(root: string, exclude: { dev: number; ino: number }[] = [], maxEntries = SCAN_MAX_ENTRIES): Promise<TreeScan | undefined> {
+  const addon = loadAddon<DirScan>('dirscan');
+  if (!addon) return undefined;
+  const out = await addon.scanTree(root, Float64Array.from(exclude.flatMap((x) => [x.dev, x.ino])), maxEntries);
+  if (!out) return undefined;
+  const names = out.names.split('\0');
+  const { stats, blocks } = out;
+  let block = 0;
+  let entry = 0;
+  return {
+    root: new PackedStat(stats, 0),
+    next(expected) {
+      const at = 3 * block++;
+      const n = blocks[at];
+      if (n === undefined) throw new Error('the tree scan has no more directories: the import visited more than it listed');
+      if (blocks[at + 1] !== expected.dev || blocks[at + 2] !== expected.ino) {
+        throw new Error(`the tree scan is out of step: directory ${expected.dev}:${expected.ino} where it listed ${blocks[at + 1]}:${blocks[at + 2]}`);
+      }
+      if (n < 0) return undefined;
+      const dir: ScannedDir = { names: names.slice(entry, entry + n), stats: [] };
+      for (let i = 0; i < n; i++) dir.stats.push(new PackedStat(stats, (entry + i + 1) * FIELDS));
+      entry += n;
+      return dir;
+    },
+  };
 }

@@ -1,5 +1,5 @@
 import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, statSync } from 'node:fs';
-import { DIR_NOFOLLOW, fdPath, hasProcFd, openExpected, READ_NOFOLLOW, stillSame } from '../../util/fd-path.js';
+import { DIR_NOFOLLOW, fdPath, hasProcFd, openExpected, READ_NOFOLLOW, sameFile, stillSame } from '../../util/fd-path.js';
 import { treePathProblem } from '../../util/limits.js';
 import { badName, ioError, unsafeArchive } from '../../util/errors.js';
 import { encodeTree } from '../../format/codec.js';
@@ -11,7 +11,7 @@ import { newReport } from './report.js';
 import type { CachedEntry, StatCache } from './stat-cache.js';
 import type { TreeImport } from './tar.js';
 import { readXattrs } from './xattrs.js';
-import { type EntryStat, lstatAllAt } from '../../util/stat-at.js';
+import { type EntryStat, lstatAllAt, type ScannedDir, scanTree, type TreeScan } from '../../util/stat-at.js';
 import { type OnProgress, progressOf } from '../../util/progress.js';
 
 export interface DirImportOptions {
@@ -26,6 +26,37 @@ export interface DirImportOptions {
   exclude?: { path: string; reason: string }[];
   /** Called after each file with the files and bytes read so far (phase `reading`, unit `files`). */
   onProgress?: OnProgress;
+  /**
+   * The tree's scan, started by the caller before other work (prescanDir):
+   * without one, the import starts its own while the stat cache loads.
+   */
+  prescan?: Promise<TreeScan | undefined>;
+}
+
+/** The directories `exclude` names, by `dev:ino`, with their device, inode and reason. */
+function excludedDirs(exclude: DirImportOptions['exclude'] = []): Map<string, { dev: number; ino: number; reason: string }> {
+  const out = new Map<string, { dev: number; ino: number; reason: string }>();
+  for (const x of exclude) {
+    try {
+      const { dev, ino } = statSync(x.path);
+      out.set(`${dev}:${ino}`, { dev, ino, reason: x.reason });
+    } catch {
+      // Nothing there: nothing to leave out.
+    }
+  }
+  return out;
+}
+
+/**
+ * Starts listing and stating the directory tree at `root` off the JavaScript
+ * thread (native/dirscan.c), for importDir's `prescan`: a commit starts it
+ * before it opens the index, so that the walk's syscalls overlap the index's
+ * opening and the stat cache's loading. Never rejects: without a scan the
+ * import lists each directory itself.
+ */
+export function prescanDir(root: string, exclude?: DirImportOptions['exclude']): Promise<TreeScan | undefined> {
+  const top = root.length > 1 ? root.replace(/\/+$/, '') : root;
+  return scanTree(top, [...excludedDirs(exclude).values()]).catch(() => undefined);
 }
 
 /** Files up to this size are read whole into one reused buffer; larger ones are copied in chunks. */
@@ -66,16 +97,11 @@ export async function importDir(root: string, store: Store, opts: DirImportOptio
   const buf = Buffer.allocUnsafe(WHOLE_READ_MAX);
   const top = root.length > 1 ? root.replace(/\/+$/, '') : root;
   const key = (dir: string) => (wantXattrs ? dir : NO_XATTRS_KEY + dir);
+  const excluded = excludedDirs(opts.exclude);
+  // The whole tree is listed and stated on a pool thread meanwhile, when the addon is built.
+  const scanning = opts.prescan ?? prescanDir(top, opts.exclude);
   await cache?.load(key(top));
-  const excluded = new Map<string, string>();
-  for (const x of opts.exclude ?? []) {
-    try {
-      const st = statSync(x.path);
-      excluded.set(`${st.dev}:${st.ino}`, x.reason);
-    } catch {
-      // Nothing there: nothing to leave out.
-    }
-  }
+  let scan: TreeScan | undefined;
 
   const changed = (relPath: string) =>
     ioError(`${relPath || top} changed while it was being read (replaced by another file); nothing was committed`, { path: relPath || top });
@@ -101,15 +127,28 @@ export async function importDir(root: string, store: Store, opts: DirImportOptio
    * between the two is never read, and the import fails instead.
    * `open`: every directory from the root down to this one lets others
    * search it, so a file here that others may read is public content.
+   *
+   * With `scanned`, the directory's listing from the tree's scan, there is
+   * no descriptor: the scan listed it below its parent's descriptor, and
+   * what is read of it (a changed file, a symlink, a subdirectory's xattrs)
+   * is opened by its path and must be the inode the scan stated.
    */
-  const directory = (dirFd: number, abs: string, rel: string, depth: number, open: boolean): ObjectId => {
-    const base = fdPath(dirFd, abs);
-    const before = hasProcFd() ? undefined : fstatSync(dirFd);
-    const names = readdirSync(base).sort(compareNames);
-    // Without /proc the listing went by path: it must have listed the directory we hold open.
-    if (before && !stillSame(abs, before)) throw changed(rel);
-    // Every entry's lstat at once, relative to the descriptor, when trove's addon is built.
-    const stats = lstatAllAt(dirFd, names);
+  const directory = (dirFd: number | undefined, abs: string, rel: string, depth: number, open: boolean, scanned?: ScannedDir): ObjectId => {
+    let base: string;
+    let names: string[];
+    let stats: (EntryStat | undefined)[] | undefined;
+    if (scanned) {
+      ({ names, stats } = scanned);
+      base = abs;
+    } else {
+      base = fdPath(dirFd!, abs);
+      const before = hasProcFd() ? undefined : fstatSync(dirFd!);
+      names = readdirSync(base).sort(compareNames);
+      // Without /proc the listing went by path: it must have listed the directory we hold open.
+      if (before && !stillSame(abs, before)) throw changed(rel);
+      // Every entry's lstat at once, relative to the descriptor, when trove's addon is built.
+      stats = lstatAllAt(dirFd!, names);
+    }
     const old = cache?.lookup(key(abs));
     const oldEntries = old?.record.entries;
     const trusted = old?.trusted ?? false;
@@ -123,7 +162,7 @@ export async function importDir(root: string, store: Store, opts: DirImportOptio
       const tooBig = treePathProblem(depth + 1, Buffer.byteLength(relPath));
       if (tooBig) throw unsafeArchive(`cannot import ${JSON.stringify(relPath.length > 200 ? `${relPath.slice(0, 200)}...` : relPath)}: the tree is ${tooBig}`);
       const path = abs === '/' ? `/${name}` : `${abs}/${name}`;
-      const at = `${base}/${name}`;
+      const at = scanned ? path : `${base}/${name}`;
       const st: EntryStat = stats?.[i] ?? lstatSync(at);
       const kind = st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : undefined;
       if (!kind) {
@@ -132,7 +171,7 @@ export async function importDir(root: string, store: Store, opts: DirImportOptio
         same = false;
         continue;
       }
-      const leftOut = kind === 'dir' && excluded.size > 0 ? excluded.get(`${st.dev}:${st.ino}`) : undefined;
+      const leftOut = kind === 'dir' && excluded.size > 0 ? excluded.get(`${st.dev}:${st.ino}`)?.reason : undefined;
       if (leftOut !== undefined) {
         report.skipped.push({ path: relPath, reason: leftOut });
         same = false;
@@ -174,14 +213,21 @@ export async function importDir(root: string, store: Store, opts: DirImportOptio
           onProgress(progress);
         }
       } else if (kind === 'dir') {
-        const opened = openExpected(at, DIR_NOFOLLOW, st);
-        if (!opened) throw changed(relPath);
-        try {
-          meta = opened.st;
-          e.id = directory(opened.fd, path, relPath, depth + 1, open && (opened.st.mode & 0o001) !== 0);
-          e.xattrs = statSame ? o.xattrs : wantXattrs ? readXattrs(fdPath(opened.fd, path)) : [];
-        } finally {
-          closeSync(opened.fd);
+        // The scan lists a scanned directory's subdirectories after it, in this order.
+        const sub = scanned ? scan!.next(st) : undefined;
+        if (sub) {
+          e.id = directory(undefined, path, relPath, depth + 1, open && (st.mode & 0o001) !== 0, sub);
+          e.xattrs = statSame ? o.xattrs : wantXattrs ? dirXattrs(path, st, relPath) : [];
+        } else {
+          const opened = openExpected(at, DIR_NOFOLLOW, st);
+          if (!opened) throw changed(relPath);
+          try {
+            meta = opened.st;
+            e.id = directory(opened.fd, path, relPath, depth + 1, open && (opened.st.mode & 0o001) !== 0);
+            e.xattrs = statSame ? o.xattrs : wantXattrs ? readXattrs(fdPath(opened.fd, path)) : [];
+          } finally {
+            closeSync(opened.fd);
+          }
         }
         size = 0;
         if (e.id !== o?.id) same = false;
@@ -205,13 +251,27 @@ export async function importDir(root: string, store: Store, opts: DirImportOptio
     return id;
   };
 
+  /** The xattrs of the directory at `path`, which must still be the inode `st` states. */
+  const dirXattrs = (path: string, st: EntryStat, relPath: string) => {
+    const opened = openExpected(path, DIR_NOFOLLOW, st);
+    if (!opened) throw changed(relPath);
+    try {
+      return readXattrs(fdPath(opened.fd, path));
+    } finally {
+      closeSync(opened.fd);
+    }
+  };
+
   // The top-level argument may be a symlink to the directory: its metadata is the directory's, not the link's.
   const rootFd = openSync(top, constants.O_RDONLY | constants.O_DIRECTORY);
   let tree: ObjectId;
   let rootMeta: DirMeta;
   try {
     const rootStat = fstatSync(rootFd);
-    tree = directory(rootFd, top, '', 0, (rootStat.mode & 0o001) !== 0);
+    scan = await scanning;
+    // A scan of another directory (the path replaced since) is not used.
+    const listing = scan && sameFile(scan.root, rootStat) ? scan.next(rootStat) : undefined;
+    tree = directory(listing ? undefined : rootFd, top, '', 0, (rootStat.mode & 0o001) !== 0, listing);
     rootMeta = {
       mode: rootStat.mode & 0o7777,
       uid: rootStat.uid,
