@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { getAttributeSync, setAttributeSync } from 'fs-xattr';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -7,6 +7,8 @@ import type { ObjectId } from '../src/util/hash.js';
 import { commitSource, type CommitOptions, type CommitResult } from '../src/repo/commit.js';
 import { readTree } from '../src/repo/objects.js';
 import { Repo } from '../src/repo/repo.js';
+import { importDir } from '../src/repo/import/dir.js';
+import { MemoryStore } from '../src/store/memory.js';
 import type { PutResult } from '../src/store/types.js';
 import { trove } from './helpers/cli.js';
 import { sh, tmpdir } from './helpers/tmp.js';
@@ -212,6 +214,42 @@ describe('the stat cache', () => {
     const cached = await commit();
     expect(cached.r.report).toMatchObject({ cached: 6, bytesRead: 0 });
     expect(cached.blobsPut).toEqual(new Set());
+  });
+
+  it('a change met after unchanged subdirectories gives the tree and counts of an import without the cache', async () => {
+    // In name order: sub/ (unchanged, entered while the directory still looks unchanged), then
+    // the changed file, then another subdirectory; and below sub/, deep/ changed after d.txt.
+    mkdirSync(join(fx.src, 'tail'));
+    write(fx, 'tail/t.txt', 'tango\n');
+    write(fx, 'sub.txt', 'sierra\n');
+    symlinkSync('sub/d.txt', join(fx.src, 'link'));
+    const fresh = async () => {
+      const out = await importDir(fx.src, new MemoryStore());
+      return { tree: out.tree, files: out.report.files, dirs: out.report.dirs, symlinks: out.report.symlinks };
+    };
+    await settle();
+    const first = await commit();
+    expect(first.r.tree).toBe((await fresh()).tree);
+
+    write(fx, 'sub.txt', 'sierra, changed\n');
+    await settle();
+    const after = await commit();
+    const want = await fresh();
+    expect(after.r.tree).toBe(want.tree);
+    expect(after.r.report).toMatchObject({ files: want.files, dirs: want.dirs, symlinks: want.symlinks, cached: want.files - 1 });
+    expect(after.blobsPut).toEqual(new Set(['sub.txt']));
+
+    write(fx, 'sub/deep/e.txt', 'echo, changed\n');
+    await settle();
+    const deeper = await commit();
+    const want2 = await fresh();
+    expect(deeper.r.tree).toBe(want2.tree);
+    expect(deeper.r.report).toMatchObject({ files: want2.files, dirs: want2.dirs, symlinks: want2.symlinks, cached: want2.files - 1 });
+
+    // Nothing changed: every directory kept from its record, with the same counts.
+    const same = await commit();
+    expect(same.r.tree).toBe(want2.tree);
+    expect(same.r.report).toMatchObject({ files: want2.files, dirs: want2.dirs, symlinks: want2.symlinks, cached: want2.files, bytesRead: 0 });
   });
 
   it('added, removed and renamed files and directories are picked up', async () => {

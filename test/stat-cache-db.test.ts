@@ -5,8 +5,8 @@ import { IndexStatCache } from '../src/repo/import/stat-cache-db.js';
 import { IndexDb } from '../src/refs/index-db.js';
 import { tmpdir } from './helpers/tmp.js';
 
-const entry = (id: string): CachedEntry => ({ kind: 'file', size: 1, mtimeMs: 1, ctimeMs: 1, ino: 1, id, xattrs: [] });
-const record = (tree: string) => ({ tree, entries: new Map([['f', entry(tree)]]) });
+const entry = (id: string): CachedEntry => ['f', 0, 1, 1, 1, 1, id];
+const record = (tree: string) => ({ tree, entries: [entry(tree)] });
 
 describe('the stat cache in the index', () => {
   it.each<[string, string[], string[]]>([
@@ -25,6 +25,27 @@ describe('the stat cache in the index', () => {
     const older = new IndexStatCache(db, 4);
     await older.load(root);
     expect(older.lookup(inside[0]!)).toMatchObject({ trusted: false });
+    await db.close();
+  });
+
+  it('reads a record stored with entries by name as tuples in the order trees sort names', async () => {
+    const db = (await IndexDb.open(join(tmpdir(), 'index')))!;
+    const id = 'a'.repeat(64);
+    const xattrs: [string, string][] = [['user.k', Buffer.from('v').toString('base64')]];
+    await db.putMany([['stat:/old', [3, id, { é: [0, 1, 2, 3, 4, id], b: [2, 5, 6, 7, 8, '../t'], a: [1, 0, 9, 9, 9, id, xattrs] }]]]);
+    const cache = new IndexStatCache(db, 3);
+    await cache.load('/old');
+    expect(cache.lookup('/old')).toEqual({
+      trusted: true,
+      record: {
+        tree: id,
+        entries: [
+          ['a', 1, 0, 9, 9, 9, id, xattrs],
+          ['b', 2, 5, 6, 7, 8, '../t'],
+          ['é', 0, 1, 2, 3, 4, id],
+        ],
+      },
+    });
     await db.close();
   });
 });

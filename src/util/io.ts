@@ -21,6 +21,8 @@ export interface Io {
 }
 
 const current = new AsyncLocalStorage<Io>();
+/** Marks a writer on the process's own standard output or error. */
+const PROCESS_FD = Symbol.for('trove.io.processFd');
 
 /** Whether descriptor `fd` is open on a character device (true when that cannot be told: the stream is asked then). */
 function isCharacterDevice(fd: number): boolean {
@@ -47,7 +49,11 @@ function isCharacterDevice(fd: number): boolean {
 export class FdWriter implements Writer {
   private viaStream = false;
   private made = false;
-  constructor(private readonly fd: 1 | 2) {}
+  /** The descriptor, under a key every bundle's copy of this module shares (see withIo). */
+  readonly [PROCESS_FD]: 1 | 2;
+  constructor(private readonly fd: 1 | 2) {
+    this[PROCESS_FD] = fd;
+  }
 
   private stream(): NodeJS.WriteStream {
     if (this.fd === 2) return process.stderr;
@@ -117,8 +123,18 @@ export function processIo(): Io {
   return { ...stdio, env: process.env };
 }
 
-/** Runs `fn` with `io` as the output of everything it does, including its asynchronous work. */
+/**
+ * Runs `fn` with `io` as the output of everything it does, including its
+ * asynchronous work. The process's own io, outside any run, is what io()
+ * answers anyway: then `fn` runs as it is, since a first run of an
+ * AsyncLocalStorage turns on V8's promise hooks for the rest of the process,
+ * a cost on every promise (16 ms of a small commit's 650 went to them).
+ */
 export function withIo<T>(io: Io, fn: () => Promise<T>): Promise<T> {
+  // Asked by fd, not by object: each bundle of the CLI has its own copy of this module.
+  const fdOf = (w: Writer) => (w as Partial<Record<typeof PROCESS_FD, number>>)[PROCESS_FD];
+  const own = fdOf(io.stdout) === 1 && fdOf(io.stderr) === 2 && io.env === process.env;
+  if (own && current.getStore() === undefined) return fn();
   return current.run(io, fn);
 }
 

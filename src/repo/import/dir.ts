@@ -4,11 +4,11 @@ import { treePathProblem } from '../../util/limits.js';
 import { badName, ioError, unsafeArchive } from '../../util/errors.js';
 import { encodeTree } from '../../format/codec.js';
 import { compareNames, nameProblem } from '../../format/names.js';
-import type { DirMeta, TreeEntry } from '../../format/types.js';
+import type { DirMeta, TreeEntry, Xattr } from '../../format/types.js';
 import type { ObjectId } from '../../util/hash.js';
 import type { ObjectStore } from '../../store/types.js';
 import { newReport } from './report.js';
-import type { CachedEntry, StatCache } from './stat-cache.js';
+import { type CachedEntry, cachedXattrs, type StatCache, storedXattrs } from './stat-cache.js';
 import type { TreeImport } from './tar.js';
 import { readXattrs } from './xattrs.js';
 import { type EntryStat, lstatAllAt, type ScannedDir, scanTree, type TreeScan } from '../../util/stat-at.js';
@@ -149,21 +149,88 @@ export async function importDir(root: string, store: Store, opts: DirImportOptio
       // Every entry's lstat at once, relative to the descriptor, when trove's addon is built.
       stats = lstatAllAt(dirFd!, names);
     }
+    const pathOf = (name: string) => (abs === '/' ? `/${name}` : `${abs}/${name}`);
+    const atOf = (name: string) => (scanned ? pathOf(name) : `${base}/${name}`);
+    const stated: (EntryStat | undefined)[] = stats ?? [];
+    const statOf = (i: number): EntryStat => stated[i] ?? (stated[i] = lstatSync(atOf(names[i]!)));
+
+    /** Imports subdirectory `names[i]`: its tree id and metadata, and its xattrs when `xattrsToo`. */
+    const enter = (i: number, st: EntryStat, relPath: string, xattrsToo: boolean): { id: ObjectId; meta: EntryStat; xattrs?: Xattr[] } => {
+      const path = pathOf(names[i]!);
+      // The scan lists a scanned directory's subdirectories after it, in this order.
+      const sub = scanned ? scan!.next(st) : undefined;
+      if (sub) {
+        const id = directory(undefined, path, relPath, depth + 1, open && (st.mode & 0o001) !== 0, sub);
+        return { id, meta: st, ...(xattrsToo ? { xattrs: dirXattrs(path, st, relPath) } : {}) };
+      }
+      const opened = openExpected(atOf(names[i]!), DIR_NOFOLLOW, st);
+      if (!opened) throw changed(relPath);
+      try {
+        const id = directory(opened.fd, path, relPath, depth + 1, open && (opened.st.mode & 0o001) !== 0);
+        return { id, meta: opened.st, ...(xattrsToo ? { xattrs: readXattrs(fdPath(opened.fd, path)) } : {}) };
+      } finally {
+        closeSync(opened.fd);
+      }
+    };
+
     const old = cache?.lookup(key(abs));
     const oldEntries = old?.record.entries;
     const trusted = old?.trusted ?? false;
-    const entries = new Map<string, CachedEntry>();
+    // Subdirectories the check below entered already, by index.
+    const entered: { id: ObjectId; meta: EntryStat; xattrs?: Xattr[] }[] = [];
+    if (trusted && oldEntries!.length === names.length) {
+      // Most directories of a small change are as recorded: that is checked first, building nothing,
+      // and the record's tree kept. The record is sorted as the listing is: entry i goes with name i.
+      let files = 0;
+      let symlinks = 0;
+      let dirs = 0;
+      let ok = true;
+      for (let i = 0; ok && i < names.length; i++) {
+        const name = names[i]!;
+        const o = oldEntries![i]!;
+        if (o[0] !== name || nameProblem(name)) break;
+        const st = statOf(i);
+        const kindIndex = st.isFile() ? 0 : st.isDirectory() ? 1 : st.isSymbolicLink() ? 2 : -1;
+        const same = o[1] === kindIndex && o[5] === st.ino && o[4] === st.ctimeMs && o[3] === st.mtimeMs && o[2] === st.size;
+        if (!same || Math.max(st.mtimeMs, st.ctimeMs) >= racyAfter) break;
+        if (kindIndex === 0) files++;
+        else if (kindIndex === 2) symlinks++;
+        else {
+          const relPath = rel ? `${rel}/${name}` : name;
+          if (treePathProblem(depth + 1, Buffer.byteLength(relPath)) || (excluded.size > 0 && excluded.has(`${st.dev}:${st.ino}`))) break;
+          const sub = enter(i, st, relPath, false);
+          entered[i] = sub;
+          dirs++;
+          ok = sub.id === o[6];
+        }
+        if (ok && i === names.length - 1) {
+          report.files += files;
+          report.cached += files;
+          report.symlinks += symlinks;
+          report.dirs += dirs;
+          if (onProgress && files > 0) {
+            progress.done = report.files;
+            onProgress(progress);
+          }
+          return old!.record.tree;
+        }
+      }
+    }
+
+    const entries: CachedEntry[] = [];
     const tree: TreeEntry[] = [];
-    let same = trusted && names.length === oldEntries!.size;
+    let same = trusted && names.length === oldEntries!.length;
+    // The record's entries are in the listing's order: the one for a name is found by walking both.
+    let next = 0;
     for (const [i, name] of names.entries()) {
       const relPath = rel ? `${rel}/${name}` : name;
       const problem = nameProblem(name);
       if (problem) throw badName(`cannot import ${JSON.stringify(relPath)}: ${problem}`);
       const tooBig = treePathProblem(depth + 1, Buffer.byteLength(relPath));
       if (tooBig) throw unsafeArchive(`cannot import ${JSON.stringify(relPath.length > 200 ? `${relPath.slice(0, 200)}...` : relPath)}: the tree is ${tooBig}`);
-      const path = abs === '/' ? `/${name}` : `${abs}/${name}`;
-      const at = scanned ? path : `${base}/${name}`;
-      const st: EntryStat = stats?.[i] ?? lstatSync(at);
+      const path = pathOf(name);
+      const at = atOf(name);
+      const st = statOf(i);
       const kind = st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : undefined;
       if (!kind) {
         const what = st.isFIFO() ? 'fifo' : st.isSocket() ? 'socket' : st.isCharacterDevice() ? 'character-device' : 'block-device';
@@ -177,16 +244,22 @@ export async function importDir(root: string, store: Store, opts: DirImportOptio
         same = false;
         continue;
       }
-      const o = oldEntries?.get(name);
+      let found: CachedEntry | undefined;
+      if (oldEntries) {
+        while (next < oldEntries.length && compareNames(oldEntries[next]![0], name) < 0) next++;
+        if (oldEntries[next]?.[0] === name) found = oldEntries[next++];
+      }
+      const o = found;
+      const kindIndex = kind === 'file' ? 0 : kind === 'dir' ? 1 : 2;
       const statSame =
-        o !== undefined && o.kind === kind && o.ino === st.ino && o.ctimeMs === st.ctimeMs && o.mtimeMs === st.mtimeMs && o.size === st.size;
-      const e: CachedEntry = { kind, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, xattrs: [] };
+        o !== undefined && o[1] === kindIndex && o[5] === st.ino && o[4] === st.ctimeMs && o[3] === st.mtimeMs && o[2] === st.size;
+      const e: { id?: ObjectId; target?: string; xattrs: Xattr[] } = { xattrs: [] };
       let size = st.size;
       let meta: EntryStat = st;
       if (kind === 'file') {
-        if (statSame && (trusted || store.hasSync(o.id!))) {
-          e.id = o.id;
-          e.xattrs = o.xattrs;
+        if (statSame && (trusted || store.hasSync(o[6]))) {
+          e.id = o[6];
+          e.xattrs = cachedXattrs(o);
           report.cached++;
         } else {
           const opened = openExpected(at, READ_NOFOLLOW, st);
@@ -213,27 +286,15 @@ export async function importDir(root: string, store: Store, opts: DirImportOptio
           onProgress(progress);
         }
       } else if (kind === 'dir') {
-        // The scan lists a scanned directory's subdirectories after it, in this order.
-        const sub = scanned ? scan!.next(st) : undefined;
-        if (sub) {
-          e.id = directory(undefined, path, relPath, depth + 1, open && (st.mode & 0o001) !== 0, sub);
-          e.xattrs = statSame ? o.xattrs : wantXattrs ? dirXattrs(path, st, relPath) : [];
-        } else {
-          const opened = openExpected(at, DIR_NOFOLLOW, st);
-          if (!opened) throw changed(relPath);
-          try {
-            meta = opened.st;
-            e.id = directory(opened.fd, path, relPath, depth + 1, open && (opened.st.mode & 0o001) !== 0);
-            e.xattrs = statSame ? o.xattrs : wantXattrs ? readXattrs(fdPath(opened.fd, path)) : [];
-          } finally {
-            closeSync(opened.fd);
-          }
-        }
+        const sub = entered[i] ?? enter(i, st, relPath, !statSame && wantXattrs);
+        meta = sub.meta;
+        e.id = sub.id;
+        e.xattrs = statSame ? cachedXattrs(o) : (sub.xattrs ?? (wantXattrs ? dirXattrs(path, st, relPath) : []));
         size = 0;
-        if (e.id !== o?.id) same = false;
+        if (e.id !== o?.[6]) same = false;
         report.dirs++;
       } else {
-        if (statSame) e.target = o.target!;
+        if (statSame) e.target = o[6];
         else {
           e.target = readlinkSync(at);
           if (!stillSame(at, st)) throw changed(relPath);
@@ -242,10 +303,13 @@ export async function importDir(root: string, store: Store, opts: DirImportOptio
         report.symlinks++;
       }
       if (!statSame) same = false;
-      if (Math.max(st.mtimeMs, st.ctimeMs) < racyAfter) entries.set(name, e);
+      if (Math.max(st.mtimeMs, st.ctimeMs) < racyAfter) {
+        const ref = e.id ?? e.target ?? '';
+        entries.push(statSame && ref === o[6] ? o : [name, kindIndex, st.size, st.mtimeMs, st.ctimeMs, st.ino, ref, ...(e.xattrs.length > 0 ? [storedXattrs(e.xattrs)] : [])] as CachedEntry);
+      }
       tree.push({ name, kind, id: e.id, target: e.target, mode: meta.mode & 0o7777, uid: meta.uid, gid: meta.gid, size, xattrs: e.xattrs });
     }
-    if (same && entries.size === names.length) return old!.record.tree;
+    if (same && entries.length === names.length) return old!.record.tree;
     const id = store.putSync(encodeTree({ entries: tree })).id;
     cache?.record(key(abs), { tree: id, entries });
     return id;

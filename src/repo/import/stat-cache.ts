@@ -1,24 +1,33 @@
 import type { Xattr } from '../../format/types.js';
 import type { ObjectId } from '../../util/hash.js';
 
-/** What the stat cache remembers of one directory entry. */
-export interface CachedEntry {
-  kind: 'file' | 'dir' | 'symlink';
-  size: number;
-  mtimeMs: number;
-  ctimeMs: number;
-  ino: number;
-  /** File: blob id. Directory: tree id. */
-  id?: ObjectId;
-  /** Symlink target. */
-  target?: string;
-  xattrs: Xattr[];
+/** Kinds as a cached entry numbers them. */
+export const CACHED_KINDS = ['file', 'dir', 'symlink'] as const;
+
+/**
+ * What the stat cache remembers of one directory entry, as stored: its
+ * name, kind (an index into CACHED_KINDS), size, mtimeMs, ctimeMs, inode,
+ * the file's blob id, the directory's tree id or the symlink's target, and
+ * its xattrs as [name, base64 value] pairs when it has any. A tuple, not an
+ * object: a commit compares each entry of a whole system with its lstat,
+ * and loading 28,000 of these as objects took longer than the comparisons.
+ */
+export type CachedEntry = [name: string, kind: number, size: number, mtimeMs: number, ctimeMs: number, ino: number, ref: string, xattrs?: [string, string][]];
+
+/** A cached entry's xattrs, decoded. */
+export function cachedXattrs(e: CachedEntry): Xattr[] {
+  return (e[7] ?? []).map(([name, v]) => ({ name, value: Buffer.from(v, 'base64') }));
 }
 
-/** One directory's record: its tree id and its entries by name. */
+/** Xattrs as a cached entry stores them: undefined for none. */
+export function storedXattrs(xattrs: Xattr[]): [string, string][] | undefined {
+  return xattrs.length === 0 ? undefined : xattrs.map((x) => [x.name, Buffer.from(x.value).toString('base64')]);
+}
+
+/** One directory's record: its tree id and its entries, in the order trees sort names (compareNames). */
 export interface DirRecord {
   tree: ObjectId;
-  entries: Map<string, CachedEntry>;
+  entries: CachedEntry[];
 }
 
 /**
