@@ -3,8 +3,8 @@
 // older than its source:
 //   fuse3.node   the binding of libfuse 3 for the view (native/fuse3.c)
 //   linker.node  the link threads of hard-link checkouts (native/linker.c)
-//   dirscan.node calls on many files at once: a commit's lstat of a directory's entries,
-//                the view's read-ahead and batched tree reads (native/dirscan.c)
+//   dirscan.node calls on many files at once: a commit's scan of its tree and lstat of a
+//                directory's entries, the view's read-ahead and batched tree reads (native/dirscan.c)
 //
 // One C file against Node-API (and libfuse 3) needs no build system: the C
 // compiler is called directly, with the Node-API headers of the
@@ -25,7 +25,7 @@ const optional = process.argv.includes('--if-can');
 const TARGETS = [
   { name: 'fuse3', pkg: 'fuse3', debian: 'libfuse3-dev pkg-config', fallback: 'the FUSE view will serve through libfuse 2 (fuse-native)' },
   { name: 'linker', fallback: 'hard-link checkouts will link in a worker thread' },
-  { name: 'dirscan', fallback: 'commits will lstat each entry from JavaScript, and the view will read no files ahead and trees one by one' },
+  { name: 'dirscan', fallback: 'commits will list and lstat each directory from JavaScript as they walk it, and the view will read no files ahead and trees one by one' },
 ];
 
 let failed = false;

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
  * build:native`) into build/native/ at the top of the project, beside dist/.
  * Each has a fallback in JavaScript, so a missing one costs speed, not
  * function: the view serves through libfuse 2, a checkout links in a worker
- * thread, a commit states a directory's entries one by one, the view
+ * thread, a commit lists and states each directory as it walks it, the view
  * reads no object files ahead and reads its trees ahead one by one.
  */
 export type AddonName = 'fuse3' | 'linker' | 'dirscan';
