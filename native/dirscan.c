@@ -176,20 +176,29 @@ static void job_done(napi_env env, path_job *j) {
   job_free(j);
 }
 
-// Queues the job on libuv's pool; its promise, or NULL once it has thrown (the job freed).
-static napi_value job_queue(napi_env env, path_job *j, const char *name, napi_async_execute_callback execute, napi_async_complete_callback complete) {
+// Queues `data`'s work on libuv's pool (its handle and promise stored in *work and *deferred);
+// the promise, or NULL once it has thrown (`data` freed by `free_data`).
+static napi_value queue_work(napi_env env, void *data, void (*free_data)(void *), napi_async_work *work, napi_deferred *deferred, const char *name,
+                             napi_async_execute_callback execute, napi_async_complete_callback complete) {
   napi_value promise, label;
   napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &label);
-  if (napi_create_async_work(env, NULL, label, execute, complete, j, &j->work) != napi_ok) {
-    job_free(j);
+  if (napi_create_async_work(env, NULL, label, execute, complete, data, work) != napi_ok) {
+    free_data(data);
     return throw_error(env, "cannot make the work");
   }
-  if (napi_create_promise(env, &j->deferred, &promise) != napi_ok || napi_queue_async_work(env, j->work) != napi_ok) {
-    napi_delete_async_work(env, j->work);
-    job_free(j);
+  if (napi_create_promise(env, deferred, &promise) != napi_ok || napi_queue_async_work(env, *work) != napi_ok) {
+    napi_delete_async_work(env, *work);
+    free_data(data);
     return throw_error(env, "cannot queue the work");
   }
   return promise;
+}
+
+static void job_free_any(void *j) { job_free(j); }
+
+// Queues the job on libuv's pool; its promise, or NULL once it has thrown (the job freed).
+static napi_value job_queue(napi_env env, path_job *j, const char *name, napi_async_execute_callback execute, napi_async_complete_callback complete) {
+  return queue_work(env, j, job_free_any, &j->work, &j->deferred, name, execute, complete);
 }
 
 // On a pool thread: nothing here touches JavaScript.
@@ -429,6 +438,8 @@ static void tree_free(tree_job *j) {
   free(j);
 }
 
+static void tree_free_any(void *j) { tree_free(j); }
+
 static void tree_execute(napi_env env, void *data) {
   (void)env;
   tree_job *j = data;
@@ -472,7 +483,7 @@ static void tree_complete(napi_env env, napi_status status, void *data) {
 
 static napi_value js_scan_tree(napi_env env, napi_callback_info info) {
   size_t argc = 3, len = 0;
-  napi_value argv[3], promise, label;
+  napi_value argv[3];
   bool is_typed = false;
   napi_typedarray_type type;
   size_t n_exclude = 0;
@@ -497,17 +508,7 @@ static napi_value js_scan_tree(napi_env env, napi_callback_info info) {
     tree_free(j);
     return throw_error(env, usage);
   }
-  napi_create_string_utf8(env, "trove.scanTree", NAPI_AUTO_LENGTH, &label);
-  if (napi_create_async_work(env, NULL, label, tree_execute, tree_complete, j, &j->work) != napi_ok) {
-    tree_free(j);
-    return throw_error(env, "cannot make the work");
-  }
-  if (napi_create_promise(env, &j->deferred, &promise) != napi_ok || napi_queue_async_work(env, j->work) != napi_ok) {
-    napi_delete_async_work(env, j->work);
-    tree_free(j);
-    return throw_error(env, "cannot queue the work");
-  }
-  return promise;
+  return queue_work(env, j, tree_free_any, &j->work, &j->deferred, "trove.scanTree", tree_execute, tree_complete);
 }
 
 static napi_value init_module(napi_env env, napi_value exports) {

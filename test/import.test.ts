@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { chmodSync, createReadStream, chownSync, linkSync, lstatSync, mkdirSync, readFileSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { getAttributeSync, setAttributeSync } from 'fs-xattr';
+import { setAttributeSync } from 'fs-xattr';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { TreeEntry } from '../src/format/types.js';
 import type { ObjectId } from '../src/util/hash.js';
@@ -15,6 +15,7 @@ import { getDebs } from './helpers/debs.js';
 import { paxRecord, paxTar } from './helpers/pax.js';
 import { expectSameTree, statListing } from './helpers/fstree.js';
 import { trove } from './helpers/cli.js';
+import { xattrsWork } from './helpers/xattrs.js';
 import { sh, tmpdir } from './helpers/tmp.js';
 
 const sha256 = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex');
@@ -30,18 +31,6 @@ async function flatten(store: MemoryStore, tree: ObjectId, prefix = ''): Promise
   return out;
 }
 
-/** True when this filesystem takes `user.*` xattrs (ext4, xfs, btrfs and tmpfs since 6.6 do). */
-function xattrsWork(dir: string): boolean {
-  const probe = join(dir, 'xattr-probe');
-  writeFileSync(probe, '');
-  try {
-    setAttributeSync(probe, 'user.probe', Buffer.from('1'));
-    return getAttributeSync(probe, 'user.probe').toString() === '1';
-  } catch (err) {
-    console.warn(`xattr assertions skipped: ${dir} refuses user xattrs (${(err as Error).message})`);
-    return false;
-  }
-}
 
 const BIG = 9 * 1024 * 1024 + 17; // past the importer's whole-read limit: read in chunks
 

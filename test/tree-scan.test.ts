@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { lstatSync, mkdirSync, readdirSync, renameSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { getAttributeSync, setAttributeSync } from 'fs-xattr';
+import { setAttributeSync } from 'fs-xattr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compareNames } from '../src/format/names.js';
 import { importDir, prescanDir } from '../src/repo/import/dir.js';
@@ -14,22 +14,10 @@ import { MemoryStore } from '../src/store/memory.js';
 import { addonPath, loadAddon } from '../src/util/native-addon.js';
 import { scanTree, type TreeScan } from '../src/util/stat-at.js';
 import { removeTree, tmpdir } from './helpers/tmp.js';
+import { xattrsWork } from './helpers/xattrs.js';
 
 const FIELDS = ['mode', 'uid', 'gid', 'size', 'mtimeMs', 'ctimeMs', 'ino', 'dev'] as const;
 
-/** True when `dir`'s filesystem takes `user.*` xattrs. */
-function xattrsWork(dir: string): boolean {
-  const probe = join(dir, 'xattr-probe');
-  writeFileSync(probe, '');
-  try {
-    setAttributeSync(probe, 'user.probe', Buffer.from('1'));
-    return getAttributeSync(probe, 'user.probe').toString() === '1';
-  } catch {
-    return false;
-  } finally {
-    removeTree(probe);
-  }
-}
 
 /**
  * Checks `scan` against the tree as Node sees it, in the import's order: each directory's names

@@ -158,14 +158,17 @@ describe('the object writer', () => {
   it('streams a large object chunk by chunk, holding back its sender while too much waits to be written', async () => {
     const dir = tmpdir('trove-writer-stream');
     const store = plainStore(dir);
-    // The writer's own script, started 300 ms late: what is sent meanwhile waits in memory.
-    const w = new ObjectWriteWorker(store, `const t = Date.now(); while (Date.now() - t < 300); ${WRITER_SCRIPT}`);
+    // The writer's own script, held until the file `go` exists: what is sent meanwhile waits in memory.
+    const go = join(dir, 'go');
+    const hold = `const fs = require('node:fs'); while (!fs.existsSync(${JSON.stringify(go)})) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);`;
+    const w = new ObjectWriteWorker(store, `${hold} ${WRITER_SCRIPT}`);
     const chunks = Array.from({ length: 40 }, (_, i) => Buffer.alloc(1 << 20, `chunk ${i} `));
     const whole = Buffer.concat(chunks);
     const s = w.stream(store.tempPath('pull'), 0o755)!;
     // 40 MiB sent without waiting: past 16 MiB a push asks its sender to wait.
     const waits = chunks.map((c) => s.push(c)).filter((p) => p !== undefined);
-    expect(waits.length).toBeGreaterThan(0);
+    expect(waits.length).toBe(40 - 16);
+    writeFileSync(go, '');
     await Promise.all(waits);
     await s.finish(hashBytes(whole));
     const path = store.pathOf(hashBytes(whole));

@@ -1,3 +1,4 @@
+import { EmptyShards } from '../store/shards.js';
 import { setMaxListeners } from 'node:events';
 import { badObject } from '../util/errors.js';
 import { decodeCommit, decodeTree } from '../format/codec.js';
@@ -128,6 +129,14 @@ export class ObjectFetcher {
   private readonly inflight = new Map<ObjectId, Node>();
   /** `kind:id` (`blob:id:size`) of objects found stored as referenced: not checked again. */
   private readonly checked = new Set<string>();
+  /** Shards of the store that held no object when the fetch first looked (store/shards.ts). */
+  private readonly emptyShards = new EmptyShards();
+  /**
+   * The first 52 bits of each object this fetch stored, so that one referenced again in a shard
+   * taken for empty is looked for on disk after all: 8 bytes a number, where the ids would keep
+   * their strings alive (a million objects of an initial pull).
+   */
+  private readonly storedHere = new Set<number>();
   private readonly metaQueue: Node[] = [];
   private readonly blobQueue: Node[] = [];
   private metaHead = 0;
@@ -222,7 +231,9 @@ export class ObjectFetcher {
     // Fetched for the caller's walk, which found it missing a moment ago: not looked for again (stored by
     // another writer meanwhile, it is renamed over with the same bytes).
     const known = kind !== 'blob' && this.init.prefetched?.has(id) === true;
-    if (kind !== 'blob' && this.descending && !known) {
+    // A shard that held nothing when first asked: the object is not stored, no stat needed.
+    const absent = !this.storedHere.has(idPrefix(id)) && this.emptyShards.emptyFor(this.init.store.pathOf(id));
+    if (kind !== 'blob' && this.descending && !known && !absent) {
       const bytes = readStored(this.init.store, id);
       if (bytes) {
         this.checked.add(key);
@@ -230,7 +241,7 @@ export class ObjectFetcher {
         return undefined;
       }
     }
-    if (!known && checkPresent(this.init.store, id, kind, kind === 'blob' ? size : undefined, parent.kind === 'root' ? 'the remote' : `${parent.kind} ${parent.id}`)) {
+    if (!known && !absent && checkPresent(this.init.store, id, kind, kind === 'blob' ? size : undefined, parent.kind === 'root' ? 'the remote' : `${parent.kind} ${parent.id}`)) {
       // A stored tree another writer's lazy pull may have stored without its blobs: that pull records
       // its commit as partial before storing any tree, so a record now means walking stored trees.
       if (kind !== 'blob' && !this.descending && !this.init.lazy && this.init.partialsNow?.()) {
@@ -441,6 +452,7 @@ export class ObjectFetcher {
         this.init.space?.wrote(node.bytes.length, `${node.kind} ${node.id}`);
       }
       this.inflight.delete(node.id);
+      this.storedHere.add(idPrefix(node.id));
       if (!node.elsewhere) {
         this.progress.stored++;
         this.progress.bytes += node.bytes?.length ?? node.size;
@@ -451,4 +463,9 @@ export class ObjectFetcher {
       node.parents = [];
     }
   }
+}
+
+/** The first 13 hex digits of an id, as a number (exact below 2^53). */
+function idPrefix(id: ObjectId): number {
+  return Number.parseInt(id.slice(0, 13), 16);
 }

@@ -1,4 +1,4 @@
-import { chmodSync, lstatSync, mkdirSync, opendirSync, readFileSync, renameSync, statSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, readFileSync, renameSync, statSync } from 'node:fs';
 import { readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isErrno, notFound } from '../util/errors.js';
@@ -10,8 +10,8 @@ import { assertIntact } from './verify.js';
 import { isPublicMode, publishedMode, type ObjectStore, type PublishStore, type PutHint } from './types.js';
 import { crashPoint } from '../util/crash-point.js';
 import { StagedFileWriter } from './staged-writer.js';
+import { FULL_AFTER, shardEmptySync } from './shards.js';
 
-const FULL_AFTER = 8;
 
 /**
  * File content written by putSync in the transaction's own thread before
@@ -155,17 +155,7 @@ export class Transaction extends FilePuts implements ObjectStore, PublishStore {
 
   /** Whether `objects/<shard>` exists and holds nothing (one entry read, not the listing). */
   private storeShardEmpty(shard: string): boolean {
-    let d;
-    try {
-      d = opendirSync(join(this.store.objectsDir, shard));
-    } catch {
-      return false;
-    }
-    try {
-      return d.readSync() === null;
-    } finally {
-      d.closeSync();
-    }
+    return shardEmptySync(join(this.store.objectsDir, shard)) === true;
   }
 
   /**
