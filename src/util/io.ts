@@ -115,12 +115,17 @@ function readerGone(err: unknown): boolean {
   return isErrno(err, 'EPIPE') || isErrno(err, 'ECONNRESET');
 }
 
-let stdio: { stdout: FdWriter; stderr: FdWriter } | undefined;
+let own: Io | undefined;
 
-/** The process's own standard output and error (as FdWriters) and environment. */
+/**
+ * The process's own standard output and error (as FdWriters) and
+ * environment: one object for the process, so that what a run keys by its
+ * io (its verbosity) is found again by io() when the run has no storage of
+ * its own (see withIo).
+ */
 export function processIo(): Io {
-  stdio ??= { stdout: new FdWriter(1), stderr: new FdWriter(2) };
-  return { ...stdio, env: process.env };
+  if (own?.env !== process.env) own = { stdout: own?.stdout ?? new FdWriter(1), stderr: own?.stderr ?? new FdWriter(2), env: process.env };
+  return own;
 }
 
 /**
