@@ -31,9 +31,8 @@
 // answers the tree as blocks of directories in the order the import visits
 // them (a directory's block, then each subdirectory's in name order); a block
 // is its entry count, device and inode, the count a negative errno for a
-// directory it did not list
-// (could not open or state it, a name that is not UTF-8, the entry budget
-// spent), which the import then reads itself.
+// directory it did not list (could not open or state it, a name that is not
+// UTF-8, the entry budget spent), which the import then reads itself.
 #define _GNU_SOURCE // statx
 #define NAPI_VERSION 8
 #include <dirent.h>
@@ -330,7 +329,6 @@ static void push_block(tree_job *j, double count, double dev, double ino) {
   j->blocks[j->blocks_len++] = dev;
   j->blocks[j->blocks_len++] = ino;
 }
-
 
 // Well-formed UTF-8 (no overlong forms, surrogates or code points past U+10FFFF): what Node decodes without loss.
 static bool utf8_ok(const unsigned char *s) {

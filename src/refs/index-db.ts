@@ -5,14 +5,6 @@ import { isErrno } from '../util/errors.js';
 import { io } from '../util/io.js';
 
 /**
- * The LevelDB index: derived data only (stat cache and friends). Deleting it
- * loses nothing but time. LevelDB allows one process at a time; when another
- * process holds it, `open` returns undefined and callers work without it;
- * so it does (with a warning) when this user may not read and write it: an
- * index that is not ours is never deleted or replaced. Only an index we own
- * that LevelDB cannot open is started afresh.
- */
-/**
  * LevelDB's memtable size: a write past it goes into a table on LevelDB's own
  * thread, so that the next open replays a short log. With the default of 4
  * MiB the stat cache a first commit of a system writes (about 4 MB) stayed in
@@ -22,6 +14,14 @@ const WRITE_BUFFER = 1 << 20;
 /** putMany writes batches of at most this many bytes of values, each of which may fill the memtable. */
 const BATCH_BYTES = 512 << 10;
 
+/**
+ * The LevelDB index: derived data only (stat cache and friends). Deleting it
+ * loses nothing but time. LevelDB allows one process at a time; when another
+ * process holds it, `open` returns undefined and callers work without it;
+ * so it does (with a warning) when this user may not read and write it: an
+ * index that is not ours is never deleted or replaced. Only an index we own
+ * that LevelDB cannot open is started afresh.
+ */
 export class IndexDb {
   private constructor(private readonly db: Level<string, string>) {}
 

@@ -12,7 +12,6 @@ import { crashPoint } from '../util/crash-point.js';
 import { StagedFileWriter } from './staged-writer.js';
 import { FULL_AFTER, shardEmptySync } from './shards.js';
 
-
 /**
  * File content written by putSync in the transaction's own thread before
  * the rest goes to a second one (StagedFileWriter): below this, starting

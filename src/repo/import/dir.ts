@@ -47,6 +47,16 @@ function excludedDirs(exclude: DirImportOptions['exclude'] = []): Map<string, { 
   return out;
 }
 
+/** `root` without trailing slashes (`/` stays `/`). */
+function trimRoot(root: string): string {
+  return root.length > 1 ? root.replace(/\/+$/, '') : root;
+}
+
+/** The scan of the tree at `top` (trimmed) leaving out `excluded`; never rejects. */
+function startScan(top: string, excluded: ReturnType<typeof excludedDirs>): Promise<TreeScan | undefined> {
+  return scanTree(top, [...excluded.values()]).catch(() => undefined);
+}
+
 /**
  * Starts listing and stating the directory tree at `root` off the JavaScript
  * thread (native/dirscan.c), for importDir's `prescan`: a commit starts it
@@ -55,8 +65,17 @@ function excludedDirs(exclude: DirImportOptions['exclude'] = []): Map<string, { 
  * import lists each directory itself.
  */
 export function prescanDir(root: string, exclude?: DirImportOptions['exclude']): Promise<TreeScan | undefined> {
-  const top = root.length > 1 ? root.replace(/\/+$/, '') : root;
-  return scanTree(top, [...excludedDirs(exclude).values()]).catch(() => undefined);
+  return startScan(trimRoot(root), excludedDirs(exclude));
+}
+
+/** An entry's kind as the stat cache numbers it (see CachedEntry), -1 for a kind never imported. */
+function kindIndexOf(st: EntryStat): number {
+  return st.isFile() ? 0 : st.isDirectory() ? 1 : st.isSymbolicLink() ? 2 : -1;
+}
+
+/** Whether `st` states the entry as its record `o` remembers it: same kind, inode, times and size. */
+function statsAsRecorded(o: CachedEntry, st: EntryStat): boolean {
+  return o[1] === kindIndexOf(st) && o[5] === st.ino && o[4] === st.ctimeMs && o[3] === st.mtimeMs && o[2] === st.size;
 }
 
 /** Files up to this size are read whole into one reused buffer; larger ones are copied in chunks. */
@@ -94,12 +113,14 @@ export async function importDir(root: string, store: Store, opts: DirImportOptio
   const wantXattrs = opts.xattrs ?? true;
   const cache = opts.cache;
   const racyAfter = Date.now() - RACY_MARGIN_MS;
+  /** Changed too recently to be remembered (RACY_MARGIN_MS). */
+  const racy = (st: EntryStat) => Math.max(st.mtimeMs, st.ctimeMs) >= racyAfter;
   const buf = Buffer.allocUnsafe(WHOLE_READ_MAX);
-  const top = root.length > 1 ? root.replace(/\/+$/, '') : root;
+  const top = trimRoot(root);
   const key = (dir: string) => (wantXattrs ? dir : NO_XATTRS_KEY + dir);
   const excluded = excludedDirs(opts.exclude);
   // The whole tree is listed and stated on a pool thread meanwhile, when the addon is built.
-  const scanning = opts.prescan ?? prescanDir(top, opts.exclude);
+  const scanning = opts.prescan ?? startScan(top, excluded);
   await cache?.load(key(top));
   let scan: TreeScan | undefined;
 
@@ -190,11 +211,9 @@ export async function importDir(root: string, store: Store, opts: DirImportOptio
         const o = oldEntries![i]!;
         if (o[0] !== name || nameProblem(name)) break;
         const st = statOf(i);
-        const kindIndex = st.isFile() ? 0 : st.isDirectory() ? 1 : st.isSymbolicLink() ? 2 : -1;
-        const same = o[1] === kindIndex && o[5] === st.ino && o[4] === st.ctimeMs && o[3] === st.mtimeMs && o[2] === st.size;
-        if (!same || Math.max(st.mtimeMs, st.ctimeMs) >= racyAfter) break;
-        if (kindIndex === 0) files++;
-        else if (kindIndex === 2) symlinks++;
+        if (!statsAsRecorded(o, st) || racy(st)) break;
+        if (o[1] === 0) files++;
+        else if (o[1] === 2) symlinks++;
         else {
           const relPath = rel ? `${rel}/${name}` : name;
           if (treePathProblem(depth + 1, Buffer.byteLength(relPath)) || (excluded.size > 0 && excluded.has(`${st.dev}:${st.ino}`))) break;
@@ -250,9 +269,8 @@ export async function importDir(root: string, store: Store, opts: DirImportOptio
         if (oldEntries[next]?.[0] === name) found = oldEntries[next++];
       }
       const o = found;
-      const kindIndex = kind === 'file' ? 0 : kind === 'dir' ? 1 : 2;
-      const statSame =
-        o !== undefined && o[1] === kindIndex && o[5] === st.ino && o[4] === st.ctimeMs && o[3] === st.mtimeMs && o[2] === st.size;
+      const kindIndex = kindIndexOf(st);
+      const statSame = o !== undefined && statsAsRecorded(o, st);
       const e: { id?: ObjectId; target?: string; xattrs: Xattr[] } = { xattrs: [] };
       let size = st.size;
       let meta: EntryStat = st;
@@ -303,7 +321,7 @@ export async function importDir(root: string, store: Store, opts: DirImportOptio
         report.symlinks++;
       }
       if (!statSame) same = false;
-      if (Math.max(st.mtimeMs, st.ctimeMs) < racyAfter) {
+      if (!racy(st)) {
         const ref = e.id ?? e.target ?? '';
         entries.push(statSame && ref === o[6] ? o : [name, kindIndex, st.size, st.mtimeMs, st.ctimeMs, st.ino, ref, ...(e.xattrs.length > 0 ? [storedXattrs(e.xattrs)] : [])] as CachedEntry);
       }

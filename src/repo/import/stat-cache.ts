@@ -1,12 +1,9 @@
 import type { Xattr } from '../../format/types.js';
 import type { ObjectId } from '../../util/hash.js';
 
-/** Kinds as a cached entry numbers them. */
-export const CACHED_KINDS = ['file', 'dir', 'symlink'] as const;
-
 /**
  * What the stat cache remembers of one directory entry, as stored: its
- * name, kind (an index into CACHED_KINDS), size, mtimeMs, ctimeMs, inode,
+ * name, kind (0 file, 1 directory, 2 symlink), size, mtimeMs, ctimeMs, inode,
  * the file's blob id, the directory's tree id or the symlink's target, and
  * its xattrs as [name, base64 value] pairs when it has any. A tuple, not an
  * object: a commit compares each entry of a whole system with its lstat,
