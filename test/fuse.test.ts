@@ -153,6 +153,10 @@ function client(h: FuseHandlers) {
       new Promise<{ errno: number; names?: string[]; stats?: Pick<Stat, 'ino' | 'mode'>[] }>((r) =>
         h.readdir(p, (errno, names, stats) => r({ errno, names, stats })),
       ),
+    readdirplus: (p: string) =>
+      new Promise<{ errno: number; names?: string[]; stats?: (Stat | Pick<Stat, 'ino' | 'mode'>)[]; plus?: boolean }>((r) =>
+        h.readdirplus(p, (errno, names, stats, plus) => r({ errno, names, stats, plus })),
+      ),
     readlink: (p: string) => new Promise<{ errno: number; target?: string }>((r) => h.readlink(p, (errno, target) => r({ errno, target }))),
     open: (p: string, flags: number) => new Promise<number>((r) => h.open(p, flags, (errno) => r(errno))),
     read: (p: string, len: number, pos: number) =>
@@ -224,6 +228,24 @@ describe('FUSE handlers (no mount)', () => {
     expect(d.stats?.[2]).toEqual({ ino: (await fs.getattr(`${A}/etc/greet`)).st?.ino, mode: 0o100644 });
     const many = await fs.readdir(`${A}/many`);
     expect(many.names).toHaveLength(3002);
+  });
+
+  it('lists a directory with attributes (READDIRPLUS) exactly as getattr of each entry shows it, read first', async () => {
+    // A view of its own, so the listing comes before any lookup of its entries.
+    const fresh = new TroveView(new RepoSource(fx.repo.store, fx.repo.path), { startTime: 5_000 });
+    const h = client(getBaseHandlers(fresh, new BlobReader({ pathOf: (id) => fx.repo.store.pathOf(id), maxOpen: 4 })));
+    for (const dir of [`${B}/lib`, `${B}/bin`, `${B}/etc`, `${B}/many`]) {
+      const listed = await h.readdirplus(dir);
+      expect(listed).toMatchObject({ errno: 0, plus: true });
+      const names = listed.names!.slice(2);
+      expect(names.length).toBeGreaterThan(1);
+      for (const [i, name] of names.entries()) expect(listed.stats![i + 2], `${dir}/${name}`).toEqual((await h.getattr(`${dir}/${name}`)).st);
+    }
+    expect((await h.readdirplus(`${B}/lib`)).stats!.slice(2, 4).map((s) => (s as Stat).nlink)).toEqual([2, 2]);
+    // The commit's root holds a directory whose tree is garbage: its link count cannot be known.
+    expect((await h.readdirplus(B)).errno).toBe(ERR.EIO);
+    // Outside commits the listing carries no attributes.
+    expect(await h.readdirplus('/refs')).toMatchObject({ errno: 0, plus: false });
   });
 
   it('keeps inode numbers unique and stable over a whole walk', async () => {

@@ -134,14 +134,9 @@ export function getBaseHandlers(view: TroveView, blobs: BlobReader, opts: Handle
     readdirplus(path, cb) {
       (async () => {
         const node = await view.lookup(path);
-        if (node.kind !== 'dir' || node.where.area !== 'tree') {
-          return readdir(path, (errno, names, stats) => cb(errno, names, stats, false));
-        }
-        const list = await view.list(node);
-        const prefix = path === '/' ? '' : path;
-        // Every child's node and stat at once: a cold walk waits for the child trees' reads together.
-        const stats = await Promise.all(list.map((d) => view.lookup(`${prefix}/${d.name}`).then((n) => view.stat(n))));
-        cb(0, ['.', '..', ...list.map((d) => d.name)], [...(await dots(path, node)), ...stats], true);
+        const listed = await view.listStats(node);
+        if (!listed) return readdir(path, (errno, names, stats) => cb(errno, names, stats, false));
+        cb(0, ['.', '..', ...listed.names], [...(await dots(path, node)), ...listed.stats], true);
       })().catch((err: unknown) => cb(fail('readdirplus', path, err)));
     },
 

@@ -371,6 +371,45 @@ export class TroveView {
     return (await this.list(node)).filter((d) => (d.mode & S_IFDIR) === S_IFDIR).length;
   }
 
+  /**
+   * The names of a directory inside a commit with each entry's stat, as
+   * `stat(lookup(child))` gives them, computed from the tree without a node
+   * per entry: a listing with attributes (READDIRPLUS) of a cold walk then
+   * allocates a stat per entry and no more. The subdirectories' trees are
+   * read for their link counts, together. Undefined for a directory outside
+   * a commit.
+   */
+  async listStats(node: Node): Promise<{ names: string[]; stats: Stat[] } | undefined> {
+    if (node.kind !== 'dir' || node.where.area !== 'tree') return undefined;
+    const info = await this.tree(node.where.tree, node.path);
+    this.prefetch(info);
+    const { entries } = info;
+    const n = entries.length;
+    const subdirs = await Promise.all(entries.map((e) => (e.kind === 'dir' ? this.tree(e.id!, `${node.path}/${e.name}`).then((t) => t.subdirs) : 0)));
+    const t = node.mtimeMs;
+    const names: string[] = new Array<string>(n);
+    const stats: Stat[] = new Array<Stat>(n);
+    for (let i = 0; i < n; i++) {
+      const e = entries[i]!;
+      const size = e.kind === 'file' ? e.size : e.kind === 'symlink' ? Buffer.byteLength(e.target!) : 0;
+      names[i] = e.name;
+      stats[i] = {
+        ino: this.inodes.entry(node.ino, n, i),
+        mode: typeBits(e.kind) | e.mode,
+        uid: e.uid,
+        gid: e.gid,
+        size,
+        nlink: e.kind === 'dir' ? 2 + subdirs[i]! : 1,
+        blocks: Math.ceil(size / 512),
+        blksize: 4096,
+        atime: t,
+        mtime: t,
+        ctime: t,
+      };
+    }
+    return { names, stats };
+  }
+
   /** The names in a directory (without `.` and `..`), in order. */
   async list(node: Node): Promise<Dirent[]> {
     if (node.kind !== 'dir') throw new FsError(ERR.ENOTDIR, `${node.path}: not a directory`);
