@@ -1,18 +1,20 @@
 // A whole tree listed and stated ahead of its import (scanTree in native/dirscan.c,
 // src/util/stat-at.ts, importDir's prescan): the scan must visit directories in the order the
 // import does, give the numbers lstat gives, leave to the import what it could not list, and an
-// import must come out the same with the scan, without it and with a scan cut short, and refuse a
-// directory swapped after the scan instead of reading through it.
-import { spawnSync } from 'node:child_process';
-import { lstatSync, mkdirSync, readdirSync, renameSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+// import must come out the same with the scan, without it and with a scan cut short, and take what
+// changed after the scan as it now is: a directory swapped for a symlink is never read through.
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, lstatSync, mkdirSync, readdirSync, renameSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setAttributeSync } from 'fs-xattr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeTree } from '../src/format/codec.js';
 import { compareNames } from '../src/format/names.js';
 import { importDir, prescanDir } from '../src/repo/import/dir.js';
 import { MemoryStore } from '../src/store/memory.js';
 import { addonPath, loadAddon } from '../src/util/native-addon.js';
 import { scanTree, type TreeScan } from '../src/util/stat-at.js';
+import { trove } from './helpers/cli.js';
 import { removeTree, tmpdir } from './helpers/tmp.js';
 import { xattrsWork } from './helpers/xattrs.js';
 
@@ -138,7 +140,21 @@ describe('scanTree and the import that takes its listings', () => {
     }
   });
 
-  it('refuses a directory swapped for a symlink after the scan instead of reading through it', async () => {
+  /** The entries of `tree` in `store` by path (`name`, `dir/name`), with kind and mode, and symlinks' targets. */
+  const entriesOf = async (store: MemoryStore, tree: string, prefix = ''): Promise<Record<string, string>> => {
+    const out: Record<string, string> = {};
+    for (const e of decodeTree(await store.get(tree)).entries) {
+      const path = `${prefix}${e.name}`;
+      out[path] = `${e.kind} ${e.mode.toString(8)}${e.target ? ` -> ${e.target}` : ''}`;
+      if (e.kind === 'dir') Object.assign(out, await entriesOf(store, e.id!, `${path}/`));
+    }
+    return out;
+  };
+  const noObjectHolds = async (store: MemoryStore, text: string) => {
+    for await (const id of store.list()) expect(Buffer.from(await store.get(id)).toString()).not.toBe(text);
+  };
+
+  it('takes a directory swapped for a symlink after the scan as the symlink it now is, never reading through it', async () => {
     if (!built) return;
     const t = join(root, 'swap');
     mkdirSync(join(t, 'd'), { recursive: true });
@@ -149,7 +165,68 @@ describe('scanTree and the import that takes its listings', () => {
     renameSync(join(t, 'd'), join(t, 'd-old'));
     symlinkSync(join(root, 'elsewhere'), join(t, 'd'));
     const store = new MemoryStore();
-    await expect(importDir(t, store, { prescan: Promise.resolve(scan) })).rejects.toThrow(/d\/secret changed while it was being read/);
-    for await (const id of store.list()) expect(Buffer.from(await store.get(id)).toString()).not.toBe('outside the tree');
+    const got = await importDir(t, store, { prescan: Promise.resolve(scan) });
+    expect(await entriesOf(store, got.tree)).toEqual({ d: `symlink 777 -> ${join(root, 'elsewhere')}`, 'd-old': 'dir 755', 'd-old/secret': 'file 644' });
+    await noObjectHolds(store, 'outside the tree');
+  });
+
+  it('opens a scanned directory below its parent: one swapped deeper down after the scan is never read through', async () => {
+    if (!built) return;
+    // The root's own entries do not change, so its listing from the scan is taken; p's do.
+    const t = join(root, 'deep-swap');
+    mkdirSync(join(t, 'p/d'), { recursive: true });
+    mkdirSync(join(root, 'deep-elsewhere'));
+    writeFileSync(join(t, 'p/d/secret'), 'what the scan saw');
+    writeFileSync(join(root, 'deep-elsewhere/secret'), 'outside the tree, deeper');
+    const scan = scanTree(t);
+    await scan;
+    renameSync(join(t, 'p/d'), join(t, 'p/d-old'));
+    symlinkSync(join(root, 'deep-elsewhere'), join(t, 'p/d'));
+    const store = new MemoryStore();
+    const got = await importDir(t, store, { prescan: scan });
+    const live = new MemoryStore();
+    const want = await importDir(t, live, { prescan: Promise.resolve(undefined) });
+    expect(got.tree).toBe(want.tree);
+    expect(got.report).toEqual(want.report);
+    expect((await entriesOf(store, got.tree))['p/d']).toBe(`symlink 777 -> ${join(root, 'deep-elsewhere')}`);
+    await noObjectHolds(store, 'outside the tree, deeper');
+  });
+
+  it('records a directory made private after the scan as private, with the file written into it since', async () => {
+    if (!built) return;
+    const t = join(root, 'chmod');
+    mkdirSync(join(t, 'p'), { recursive: true });
+    writeFileSync(join(t, 'p/old'), 'there at the scan');
+    const scan = scanTree(t);
+    await scan;
+    chmodSync(join(t, 'p'), 0o700);
+    writeFileSync(join(t, 'p/key'), 'written after the scan');
+    const store = new MemoryStore();
+    const got = await importDir(t, store, { prescan: scan });
+    expect(await entriesOf(store, got.tree)).toEqual({ p: 'dir 700', 'p/key': 'file 644', 'p/old': 'file 644' });
+  });
+
+  it('scans again after waiting for another process to release the repository lock: a file edited meanwhile is committed as it now is', async () => {
+    if (!built) return;
+    const repo = join(root, 'wait-repo');
+    const t = join(root, 'wait-src');
+    mkdirSync(join(t, 'p'), { recursive: true });
+    writeFileSync(join(t, 'p/f'), 'v1');
+    expect((await trove(['--repo', repo, 'init'])).code).toBe(0);
+    // Older than the racy margin, so the stat cache remembers p/f.
+    utimesSync(join(t, 'p/f'), new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
+    expect((await trove(['--repo', repo, 'commit', t, '--ref', 'x'])).code).toBe(0);
+    // Another process holds the lock as gc does; the commit scans the tree, then waits for it.
+    const holder = spawn('flock', ['-x', join(repo, 'lock'), '-c', 'sleep 2'], { stdio: 'ignore' });
+    const gone = new Promise((resolve) => holder.once('exit', resolve));
+    const held = () => spawnSync('flock', ['-n', '-s', join(repo, 'lock'), 'true']).status !== 0;
+    while (!held()) await new Promise((r) => setTimeout(r, 20));
+    const committing = trove(['--repo', repo, 'commit', t, '--ref', 'x']);
+    await new Promise((r) => setTimeout(r, 700));
+    // Edited in place while the commit waits: the same inode, its directory's entries unchanged.
+    writeFileSync(join(t, 'p/f'), 'v2, written while the commit waited');
+    await gone;
+    expect((await committing).code).toBe(0);
+    expect((await trove(['--repo', repo, 'cat', 'x:p/f'])).stdout).toBe('v2, written while the commit waited');
   });
 });

@@ -67,7 +67,7 @@ export async function commitSource(repo: Repo, source: string, opts: CommitOptio
   await refuseRepoAsSource(repo.path, source);
   // A directory's walk runs on a pool thread while the index opens and the stat cache loads.
   const exclude = [repoExclusion(repo.path)];
-  const prescan = prescanDir(resolve(source), exclude);
+  let prescan: ReturnType<typeof prescanDir> | undefined = prescanDir(resolve(source), exclude);
   const db = await repo.indexDb();
   let cache: IndexStatCache | undefined;
   let refTxn: RefTransaction | undefined;
@@ -96,7 +96,15 @@ export async function commitSource(repo: Repo, source: string, opts: CommitOptio
         const id = await writeCommit(txn, commit);
         return { commit: id, tree: imported.tree, parent, tip, kind: imported.kind, report: imported.report, written: { ...txn.stats } };
       },
-      { sync: opts.sync, after: (r) => refTxn!.update([{ name: opts.ref, expected: r.tip, id: r.commit }]) },
+      {
+        sync: opts.sync,
+        after: (r) => refTxn!.update([{ name: opts.ref, expected: r.tip, id: r.commit }]),
+        // A scan made before a wait for another process's lock (a gc) may be long out of date: the import
+        // makes its own once the lock is held.
+        onWait: () => {
+          prescan = undefined;
+        },
+      },
     );
   } finally {
     await refTxn?.release();

@@ -127,12 +127,14 @@ export class Repo {
    * Runs `fn` in a transaction under the shared lock; commits on success and
    * then runs `after` (ref updates) while still holding the lock, so gc never
    * sees new objects without the ref that keeps them. Aborts on error.
+   * `onWait` is called when the lock is held by another process (a gc) and
+   * must be waited for.
    */
   async write<T>(
     fn: (txn: Transaction) => Promise<T>,
-    opts: { sync?: boolean; after?: (result: T) => Promise<void> } = {},
+    opts: { sync?: boolean; after?: (result: T) => Promise<void>; onWait?: () => void } = {},
   ): Promise<T> {
-    const release = await this.lock('shared');
+    const release = await this.lock('shared', { onWait: opts.onWait });
     const txn = this.transaction();
     try {
       const result = await fn(txn);

@@ -78,6 +78,36 @@ function statsAsRecorded(o: CachedEntry, st: EntryStat): boolean {
   return o[1] === kindIndexOf(st) && o[5] === st.ino && o[4] === st.ctimeMs && o[3] === st.mtimeMs && o[2] === st.size;
 }
 
+/**
+ * Whether a directory opened now is as the tree's scan stated it: the same
+ * inode, and no change to its entries (mtime), its inode (ctime: mode,
+ * owner, xattrs) or its mode and owner since.
+ */
+function asScanned(now: EntryStat, scanned: EntryStat): boolean {
+  return (
+    sameFile(now, scanned) &&
+    now.mtimeMs === scanned.mtimeMs &&
+    now.ctimeMs === scanned.ctimeMs &&
+    now.mode === scanned.mode &&
+    now.uid === scanned.uid &&
+    now.gid === scanned.gid
+  );
+}
+
+/** The tree's scan disagrees with what the walk opened: the walk starts again without it. */
+class ScanOutdated extends Error {}
+
+/**
+ * How a scanned directory is opened when something in it must be read: below
+ * its parent's descriptor (`parent()`, which opens the parent the same way),
+ * by `name`, and it must still be what the scan stated (`st`).
+ */
+interface Pin {
+  parent: () => string;
+  name: string;
+  st: EntryStat;
+}
+
 /** Files up to this size are read whole into one reused buffer; larger ones are copied in chunks. */
 const WHOLE_READ_MAX = 8 << 20;
 /**
@@ -107,7 +137,7 @@ type Store = Pick<ObjectStore, 'hasSync' | 'putSync' | 'putFileSync'>;
  * import has nothing else to do meanwhile.
  */
 export async function importDir(root: string, store: Store, opts: DirImportOptions = {}): Promise<TreeImport> {
-  const report = newReport();
+  let report = newReport();
   const onProgress = opts.onProgress;
   const progress = progressOf('reading', 'files');
   const wantXattrs = opts.xattrs ?? true;
@@ -149,188 +179,207 @@ export async function importDir(root: string, store: Store, opts: DirImportOptio
    * `open`: every directory from the root down to this one lets others
    * search it, so a file here that others may read is public content.
    *
-   * With `scanned`, the directory's listing from the tree's scan, there is
-   * no descriptor: the scan listed it below its parent's descriptor, and
-   * what is read of it (a changed file, a symlink, a subdirectory's xattrs)
-   * is opened by its path and must be the inode the scan stated.
+   * With `scanned`, the directory's listing from the tree's scan, the
+   * directory is opened only when something in it must be read (a changed
+   * file, a symlink, a subdirectory's xattrs or live listing): below its
+   * parent's descriptor as `pin` says, and it must then be as the scan
+   * stated it (asScanned), every directory above it too; otherwise the scan
+   * is out of date and the walk starts again without it (ScanOutdated).
    */
-  const directory = (dirFd: number | undefined, abs: string, rel: string, depth: number, open: boolean, scanned?: ScannedDir): ObjectId => {
-    let base: string;
-    let names: string[];
-    let stats: (EntryStat | undefined)[] | undefined;
-    if (scanned) {
-      ({ names, stats } = scanned);
-      base = abs;
-    } else {
-      base = fdPath(dirFd!, abs);
-      const before = hasProcFd() ? undefined : fstatSync(dirFd!);
-      names = readdirSync(base).sort(compareNames);
-      // Without /proc the listing went by path: it must have listed the directory we hold open.
-      if (before && !stillSame(abs, before)) throw changed(rel);
-      // Every entry's lstat at once, relative to the descriptor, when trove's addon is built.
-      stats = lstatAllAt(dirFd!, names);
+  const directory = (dirFd: number | undefined, abs: string, rel: string, depth: number, open: boolean, scanned?: ScannedDir, pin?: Pin): ObjectId => {
+    let fd = dirFd;
+    try {
+      return listed();
+    } finally {
+      if (dirFd === undefined && fd !== undefined) closeSync(fd);
     }
-    const pathOf = (name: string) => (abs === '/' ? `/${name}` : `${abs}/${name}`);
-    const atOf = (name: string) => (scanned ? pathOf(name) : `${base}/${name}`);
-    const stated: (EntryStat | undefined)[] = stats ?? [];
-    const statOf = (i: number): EntryStat => stated[i] ?? (stated[i] = lstatSync(atOf(names[i]!)));
 
-    /** Imports subdirectory `names[i]`: its tree id and metadata, and its xattrs when `xattrsToo`. */
-    const enter = (i: number, st: EntryStat, relPath: string, xattrsToo: boolean): { id: ObjectId; meta: EntryStat; xattrs?: Xattr[] } => {
-      const path = pathOf(names[i]!);
-      // The scan lists a scanned directory's subdirectories after it, in this order.
-      const sub = scanned ? scan!.next(st) : undefined;
-      if (sub) {
-        const id = directory(undefined, path, relPath, depth + 1, open && (st.mode & 0o001) !== 0, sub);
-        return { id, meta: st, ...(xattrsToo ? { xattrs: dirXattrs(path, st, relPath) } : {}) };
-      }
-      const opened = openExpected(atOf(names[i]!), DIR_NOFOLLOW, st);
-      if (!opened) throw changed(relPath);
-      try {
-        const id = directory(opened.fd, path, relPath, depth + 1, open && (opened.st.mode & 0o001) !== 0);
-        return { id, meta: opened.st, ...(xattrsToo ? { xattrs: readXattrs(fdPath(opened.fd, path)) } : {}) };
-      } finally {
-        closeSync(opened.fd);
-      }
-    };
-
-    const old = cache?.lookup(key(abs));
-    const oldEntries = old?.record.entries;
-    const trusted = old?.trusted ?? false;
-    // Subdirectories the check below entered already, by index.
-    const entered: { id: ObjectId; meta: EntryStat; xattrs?: Xattr[] }[] = [];
-    if (trusted && oldEntries!.length === names.length) {
-      // Most directories of a small change are as recorded: that is checked first, building nothing,
-      // and the record's tree kept. The record is sorted as the listing is: entry i goes with name i.
-      let files = 0;
-      let symlinks = 0;
-      let dirs = 0;
-      let ok = true;
-      for (let i = 0; ok && i < names.length; i++) {
-        const name = names[i]!;
-        const o = oldEntries![i]!;
-        if (o[0] !== name || nameProblem(name)) break;
-        const st = statOf(i);
-        if (!statsAsRecorded(o, st) || racy(st)) break;
-        if (o[1] === 0) files++;
-        else if (o[1] === 2) symlinks++;
-        else {
-          const relPath = rel ? `${rel}/${name}` : name;
-          if (treePathProblem(depth + 1, Buffer.byteLength(relPath)) || (excluded.size > 0 && excluded.has(`${st.dev}:${st.ino}`))) break;
-          const sub = enter(i, st, relPath, false);
-          entered[i] = sub;
-          dirs++;
-          ok = sub.id === o[6];
+    function listed(): ObjectId {
+      /** The directory's descriptor as a path, opened on first use for a scanned directory. */
+      const baseOf = (): string => {
+        if (fd === undefined) {
+          const opened = openExpected(`${pin!.parent()}/${pin!.name}`, DIR_NOFOLLOW, pin!.st);
+          if (!opened) throw new ScanOutdated();
+          fd = opened.fd;
+          if (!asScanned(opened.st, pin!.st)) throw new ScanOutdated();
         }
-        if (ok && i === names.length - 1) {
-          report.files += files;
-          report.cached += files;
-          report.symlinks += symlinks;
-          report.dirs += dirs;
-          if (onProgress && files > 0) {
+        return fdPath(fd, abs);
+      };
+      let names: string[];
+      let stats: (EntryStat | undefined)[] | undefined;
+      if (scanned) {
+        ({ names, stats } = scanned);
+      } else {
+        const base = baseOf();
+        const before = hasProcFd() ? undefined : fstatSync(dirFd!);
+        names = readdirSync(base).sort(compareNames);
+        // Without /proc the listing went by path: it must have listed the directory we hold open.
+        if (before && !stillSame(abs, before)) throw changed(rel);
+        // Every entry's lstat at once, relative to the descriptor, when trove's addon is built.
+        stats = lstatAllAt(dirFd!, names);
+      }
+      const pathOf = (name: string) => (abs === '/' ? `/${name}` : `${abs}/${name}`);
+      const atOf = (name: string) => `${baseOf()}/${name}`;
+      const stated: (EntryStat | undefined)[] = stats ?? [];
+      const statOf = (i: number): EntryStat => stated[i] ?? (stated[i] = lstatSync(atOf(names[i]!)));
+
+      /** Imports subdirectory `names[i]`: its tree id and metadata, and its xattrs when `xattrsToo`. */
+      const enter = (i: number, st: EntryStat, relPath: string, xattrsToo: boolean): { id: ObjectId; meta: EntryStat; xattrs?: Xattr[] } => {
+        const path = pathOf(names[i]!);
+        // The scan lists a scanned directory's subdirectories after it, in this order.
+        const sub = scanned ? scan!.next(st) : undefined;
+        if (sub) {
+          const id = directory(undefined, path, relPath, depth + 1, open && (st.mode & 0o001) !== 0, sub, { parent: baseOf, name: names[i]!, st });
+          return { id, meta: st, ...(xattrsToo ? { xattrs: dirXattrs(atOf(names[i]!), st, relPath) } : {}) };
+        }
+        const opened = openExpected(atOf(names[i]!), DIR_NOFOLLOW, st);
+        if (!opened) throw changed(relPath);
+        try {
+          const id = directory(opened.fd, path, relPath, depth + 1, open && (opened.st.mode & 0o001) !== 0);
+          return { id, meta: opened.st, ...(xattrsToo ? { xattrs: readXattrs(fdPath(opened.fd, path)) } : {}) };
+        } finally {
+          closeSync(opened.fd);
+        }
+      };
+
+      const old = cache?.lookup(key(abs));
+      const oldEntries = old?.record.entries;
+      const trusted = old?.trusted ?? false;
+      // Subdirectories the check below entered already, by index.
+      const entered: { id: ObjectId; meta: EntryStat; xattrs?: Xattr[] }[] = [];
+      if (trusted && oldEntries!.length === names.length) {
+        // Most directories of a small change are as recorded: that is checked first, building nothing,
+        // and the record's tree kept. The record is sorted as the listing is: entry i goes with name i.
+        let files = 0;
+        let symlinks = 0;
+        let dirs = 0;
+        let ok = true;
+        for (let i = 0; ok && i < names.length; i++) {
+          const name = names[i]!;
+          const o = oldEntries![i]!;
+          if (o[0] !== name || nameProblem(name)) break;
+          const st = statOf(i);
+          if (!statsAsRecorded(o, st) || racy(st)) break;
+          if (o[1] === 0) files++;
+          else if (o[1] === 2) symlinks++;
+          else {
+            const relPath = rel ? `${rel}/${name}` : name;
+            if (treePathProblem(depth + 1, Buffer.byteLength(relPath)) || (excluded.size > 0 && excluded.has(`${st.dev}:${st.ino}`))) break;
+            const sub = enter(i, st, relPath, false);
+            entered[i] = sub;
+            dirs++;
+            ok = sub.id === o[6];
+          }
+          if (ok && i === names.length - 1) {
+            report.files += files;
+            report.cached += files;
+            report.symlinks += symlinks;
+            report.dirs += dirs;
+            if (onProgress && files > 0) {
+              progress.done = report.files;
+              onProgress(progress);
+            }
+            return old!.record.tree;
+          }
+        }
+      }
+
+      const entries: CachedEntry[] = [];
+      const tree: TreeEntry[] = [];
+      let same = trusted && names.length === oldEntries!.length;
+      // The record's entries are in the listing's order: the one for a name is found by walking both.
+      let next = 0;
+      for (const [i, name] of names.entries()) {
+        const relPath = rel ? `${rel}/${name}` : name;
+        const problem = nameProblem(name);
+        if (problem) throw badName(`cannot import ${JSON.stringify(relPath)}: ${problem}`);
+        const tooBig = treePathProblem(depth + 1, Buffer.byteLength(relPath));
+        if (tooBig) throw unsafeArchive(`cannot import ${JSON.stringify(relPath.length > 200 ? `${relPath.slice(0, 200)}...` : relPath)}: the tree is ${tooBig}`);
+        const path = pathOf(name);
+        const st = statOf(i);
+        const kind = st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : undefined;
+        if (!kind) {
+          const what = st.isFIFO() ? 'fifo' : st.isSocket() ? 'socket' : st.isCharacterDevice() ? 'character-device' : 'block-device';
+          report.skipped.push({ path: relPath, reason: what });
+          same = false;
+          continue;
+        }
+        const leftOut = kind === 'dir' && excluded.size > 0 ? excluded.get(`${st.dev}:${st.ino}`)?.reason : undefined;
+        if (leftOut !== undefined) {
+          report.skipped.push({ path: relPath, reason: leftOut });
+          same = false;
+          continue;
+        }
+        let found: CachedEntry | undefined;
+        if (oldEntries) {
+          while (next < oldEntries.length && compareNames(oldEntries[next]![0], name) < 0) next++;
+          if (oldEntries[next]?.[0] === name) found = oldEntries[next++];
+        }
+        const o = found;
+        const kindIndex = kindIndexOf(st);
+        const statSame = o !== undefined && statsAsRecorded(o, st);
+        const e: { id?: ObjectId; target?: string; xattrs: Xattr[] } = { xattrs: [] };
+        let size = st.size;
+        let meta: EntryStat = st;
+        if (kind === 'file') {
+          if (statSame && (trusted || store.hasSync(o[6]))) {
+            e.id = o[6];
+            e.xattrs = cachedXattrs(o);
+            report.cached++;
+          } else {
+            const opened = openExpected(atOf(name), READ_NOFOLLOW, st);
+            if (!opened) throw changed(relPath);
+            try {
+              meta = opened.st;
+              const hint = { executable: (meta.mode & 0o111) !== 0, private: !(open && (meta.mode & 0o004) !== 0) };
+              const small = readSmall(opened.fd, meta.size);
+              const put = small ? store.putSync(small, hint) : store.putFileSync(fdPath(opened.fd, path), hint);
+              // Without /proc the big-file path was opened by name: it must still be our file.
+              if (!small && !hasProcFd() && !stillSame(path, st)) throw changed(relPath);
+              report.bytesRead += put.size;
+              e.id = put.id;
+              size = put.size;
+              e.xattrs = wantXattrs ? readXattrs(fdPath(opened.fd, path)) : [];
+            } finally {
+              closeSync(opened.fd);
+            }
+          }
+          report.files++;
+          if (onProgress) {
             progress.done = report.files;
+            progress.bytes = report.bytesRead;
             onProgress(progress);
           }
-          return old!.record.tree;
-        }
-      }
-    }
-
-    const entries: CachedEntry[] = [];
-    const tree: TreeEntry[] = [];
-    let same = trusted && names.length === oldEntries!.length;
-    // The record's entries are in the listing's order: the one for a name is found by walking both.
-    let next = 0;
-    for (const [i, name] of names.entries()) {
-      const relPath = rel ? `${rel}/${name}` : name;
-      const problem = nameProblem(name);
-      if (problem) throw badName(`cannot import ${JSON.stringify(relPath)}: ${problem}`);
-      const tooBig = treePathProblem(depth + 1, Buffer.byteLength(relPath));
-      if (tooBig) throw unsafeArchive(`cannot import ${JSON.stringify(relPath.length > 200 ? `${relPath.slice(0, 200)}...` : relPath)}: the tree is ${tooBig}`);
-      const path = pathOf(name);
-      const at = atOf(name);
-      const st = statOf(i);
-      const kind = st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : undefined;
-      if (!kind) {
-        const what = st.isFIFO() ? 'fifo' : st.isSocket() ? 'socket' : st.isCharacterDevice() ? 'character-device' : 'block-device';
-        report.skipped.push({ path: relPath, reason: what });
-        same = false;
-        continue;
-      }
-      const leftOut = kind === 'dir' && excluded.size > 0 ? excluded.get(`${st.dev}:${st.ino}`)?.reason : undefined;
-      if (leftOut !== undefined) {
-        report.skipped.push({ path: relPath, reason: leftOut });
-        same = false;
-        continue;
-      }
-      let found: CachedEntry | undefined;
-      if (oldEntries) {
-        while (next < oldEntries.length && compareNames(oldEntries[next]![0], name) < 0) next++;
-        if (oldEntries[next]?.[0] === name) found = oldEntries[next++];
-      }
-      const o = found;
-      const kindIndex = kindIndexOf(st);
-      const statSame = o !== undefined && statsAsRecorded(o, st);
-      const e: { id?: ObjectId; target?: string; xattrs: Xattr[] } = { xattrs: [] };
-      let size = st.size;
-      let meta: EntryStat = st;
-      if (kind === 'file') {
-        if (statSame && (trusted || store.hasSync(o[6]))) {
-          e.id = o[6];
-          e.xattrs = cachedXattrs(o);
-          report.cached++;
+        } else if (kind === 'dir') {
+          const sub = entered[i] ?? enter(i, st, relPath, !statSame && wantXattrs);
+          meta = sub.meta;
+          e.id = sub.id;
+          e.xattrs = statSame ? cachedXattrs(o) : (sub.xattrs ?? (wantXattrs ? dirXattrs(atOf(name), st, relPath) : []));
+          size = 0;
+          if (e.id !== o?.[6]) same = false;
+          report.dirs++;
         } else {
-          const opened = openExpected(at, READ_NOFOLLOW, st);
-          if (!opened) throw changed(relPath);
-          try {
-            meta = opened.st;
-            const hint = { executable: (meta.mode & 0o111) !== 0, private: !(open && (meta.mode & 0o004) !== 0) };
-            const small = readSmall(opened.fd, meta.size);
-            const put = small ? store.putSync(small, hint) : store.putFileSync(fdPath(opened.fd, path), hint);
-            // Without /proc the big-file path was opened by name: it must still be our file.
-            if (!small && !hasProcFd() && !stillSame(path, st)) throw changed(relPath);
-            report.bytesRead += put.size;
-            e.id = put.id;
-            size = put.size;
-            e.xattrs = wantXattrs ? readXattrs(fdPath(opened.fd, path)) : [];
-          } finally {
-            closeSync(opened.fd);
+          if (statSame) e.target = o[6];
+          else {
+            const at = atOf(name);
+            e.target = readlinkSync(at);
+            if (!stillSame(at, st)) throw changed(relPath);
           }
+          size = Buffer.byteLength(e.target);
+          report.symlinks++;
         }
-        report.files++;
-        if (onProgress) {
-          progress.done = report.files;
-          progress.bytes = report.bytesRead;
-          onProgress(progress);
+        if (!statSame) same = false;
+        if (!racy(st)) {
+          const ref = e.id ?? e.target ?? '';
+          entries.push(statSame && ref === o[6] ? o : [name, kindIndex, st.size, st.mtimeMs, st.ctimeMs, st.ino, ref, ...(e.xattrs.length > 0 ? [storedXattrs(e.xattrs)] : [])] as CachedEntry);
         }
-      } else if (kind === 'dir') {
-        const sub = entered[i] ?? enter(i, st, relPath, !statSame && wantXattrs);
-        meta = sub.meta;
-        e.id = sub.id;
-        e.xattrs = statSame ? cachedXattrs(o) : (sub.xattrs ?? (wantXattrs ? dirXattrs(path, st, relPath) : []));
-        size = 0;
-        if (e.id !== o?.[6]) same = false;
-        report.dirs++;
-      } else {
-        if (statSame) e.target = o[6];
-        else {
-          e.target = readlinkSync(at);
-          if (!stillSame(at, st)) throw changed(relPath);
-        }
-        size = Buffer.byteLength(e.target);
-        report.symlinks++;
+        tree.push({ name, kind, id: e.id, target: e.target, mode: meta.mode & 0o7777, uid: meta.uid, gid: meta.gid, size, xattrs: e.xattrs });
       }
-      if (!statSame) same = false;
-      if (!racy(st)) {
-        const ref = e.id ?? e.target ?? '';
-        entries.push(statSame && ref === o[6] ? o : [name, kindIndex, st.size, st.mtimeMs, st.ctimeMs, st.ino, ref, ...(e.xattrs.length > 0 ? [storedXattrs(e.xattrs)] : [])] as CachedEntry);
-      }
-      tree.push({ name, kind, id: e.id, target: e.target, mode: meta.mode & 0o7777, uid: meta.uid, gid: meta.gid, size, xattrs: e.xattrs });
+      if (same && entries.length === names.length) return old!.record.tree;
+      const id = store.putSync(encodeTree({ entries: tree })).id;
+      cache?.record(key(abs), { tree: id, entries });
+      return id;
     }
-    if (same && entries.length === names.length) return old!.record.tree;
-    const id = store.putSync(encodeTree({ entries: tree })).id;
-    cache?.record(key(abs), { tree: id, entries });
-    return id;
   };
 
   /** The xattrs of the directory at `path`, which must still be the inode `st` states. */
@@ -351,9 +400,18 @@ export async function importDir(root: string, store: Store, opts: DirImportOptio
   try {
     const rootStat = fstatSync(rootFd);
     scan = await scanning;
-    // A scan of another directory (the path replaced since) is not used.
-    const listing = scan && sameFile(scan.root, rootStat) ? scan.next(rootStat) : undefined;
-    tree = directory(listing ? undefined : rootFd, top, '', 0, (rootStat.mode & 0o001) !== 0, listing);
+    // A scan of another directory (the path replaced since), or of one changed since, is not used.
+    const listing = scan && asScanned(rootStat, scan.root) ? scan.next(rootStat) : undefined;
+    try {
+      tree = directory(rootFd, top, '', 0, (rootStat.mode & 0o001) !== 0, listing);
+    } catch (err) {
+      if (!(err instanceof ScanOutdated)) throw err;
+      // Something changed since the scan: everything is listed as the walk comes to it. The objects
+      // stored meanwhile stay (they are what was read); the counts start again.
+      scan = undefined;
+      report = newReport();
+      tree = directory(rootFd, top, '', 0, (rootStat.mode & 0o001) !== 0);
+    }
     rootMeta = {
       mode: rootStat.mode & 0o7777,
       uid: rootStat.uid,
