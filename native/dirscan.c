@@ -37,6 +37,7 @@
 #define NAPI_VERSION 8
 #include <dirent.h>
 #include <errno.h>
+#include <math.h>
 #include <fcntl.h>
 #include <node_api.h>
 #include <stdlib.h>
@@ -179,13 +180,20 @@ static void job_done(napi_env env, path_job *j) {
 // the promise, or NULL once it has thrown (`data` freed by `free_data`).
 static napi_value queue_work(napi_env env, void *data, void (*free_data)(void *), napi_async_work *work, napi_deferred *deferred, const char *name,
                              napi_async_execute_callback execute, napi_async_complete_callback complete) {
-  napi_value promise, label;
-  napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &label);
-  if (napi_create_async_work(env, NULL, label, execute, complete, data, work) != napi_ok) {
+  napi_value promise, label, e;
+  if (napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &label) != napi_ok ||
+      napi_create_async_work(env, NULL, label, execute, complete, data, work) != napi_ok) {
     free_data(data);
     return throw_error(env, "cannot make the work");
   }
-  if (napi_create_promise(env, deferred, &promise) != napi_ok || napi_queue_async_work(env, *work) != napi_ok) {
+  if (napi_create_promise(env, deferred, &promise) != napi_ok) {
+    napi_delete_async_work(env, *work);
+    free_data(data);
+    return throw_error(env, "cannot make the work's promise");
+  }
+  if (napi_queue_async_work(env, *work) != napi_ok) {
+    // The promise made is settled, not left pending, before the call throws.
+    if (napi_create_string_utf8(env, "cannot queue the work", NAPI_AUTO_LENGTH, &e) == napi_ok) napi_reject_deferred(env, *deferred, e);
     napi_delete_async_work(env, *work);
     free_data(data);
     return throw_error(env, "cannot queue the work");
@@ -254,7 +262,11 @@ static int read_whole(const char *path, int64_t max_bytes, read_result *r) {
   while (!err && r->size < (size_t)st.st_size) {
     ssize_t got = pread(fd, r->data + r->size, (size_t)st.st_size - r->size, (off_t)r->size);
     if (got < 0 && errno == EINTR) continue;
-    if (got <= 0) break;  // Shorter than its size said: what was read is given, the caller's hash judges it.
+    if (got < 0) {
+      err = -errno;  // An I/O error is one, not a short (corrupt-looking) object.
+      break;
+    }
+    if (got == 0) break;  // Shorter than its size said: what was read is given, the caller's hash judges it.
     r->size += (size_t)got;
   }
   close(fd);
@@ -265,6 +277,12 @@ static void read_execute(napi_env env, void *data) {
   (void)env;
   path_job *j = data;
   for (uint32_t i = 0; i < j->n; i++) j->results[i].err = j->paths[i] ? read_whole(j->paths[i], j->max_bytes, &j->results[i]) : -EINVAL;
+}
+
+static void free_bytes(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  free(data);
 }
 
 static void read_complete(napi_env env, napi_status status, void *data) {
@@ -278,7 +296,10 @@ static void read_complete(napi_env env, napi_status status, void *data) {
     for (uint32_t i = 0; i < j->n; i++) {
       napi_value v;
       read_result *r = &j->results[i];
-      if (r->err != 0 || napi_create_buffer_copy(env, r->size, r->data, NULL, &v) != napi_ok) napi_create_int32(env, r->err ? r->err : -ENOMEM, &v);
+      // The bytes are handed over, not copied (a tree may be 64 MiB); their memory goes with the Buffer.
+      if (r->err != 0) napi_create_int32(env, r->err, &v);
+      else if (napi_create_external_buffer(env, r->size, r->data, free_bytes, NULL, &v) == napi_ok) r->data = NULL;
+      else napi_create_int32(env, -ENOMEM, &v);
       napi_set_element(env, out, i, v);
     }
     napi_resolve_deferred(env, j->deferred, out);
@@ -371,6 +392,8 @@ static void scan_dir(tree_job *j, int fd, double dev, double ino, int depth) {
     const char *s = e->d_name;
     if (s[0] == '.' && (s[1] == 0 || (s[1] == '.' && s[2] == 0))) continue;
     if (!utf8_ok((const unsigned char *)s)) err = -EILSEQ;
+    // Past the budget already: the import lists this one itself, without holding its names twice.
+    else if (j->entries + n + 1 > j->max_entries) err = -E2BIG;
     if (err || !grow((void **)&names, &cap, n + 1, sizeof(char *)) || !(names[n] = strdup(s))) {
       if (!err) err = -ENOMEM;
       break;
@@ -378,7 +401,6 @@ static void scan_dir(tree_job *j, int fd, double dev, double ino, int depth) {
     n++;
   }
   if (!err && errno) err = -errno;
-  if (!err && j->entries + n > j->max_entries) err = -E2BIG;
   size_t names_at = j->names_len, stats_at = j->stats_len;
   if (!err) {
     if (n) qsort(names, n, sizeof(char *), by_name);
@@ -459,21 +481,22 @@ static void tree_complete(napi_env env, napi_status status, void *data) {
   tree_job *j = data;
   napi_value out, names, stats, blocks, ab;
   void *mem;
-  if (status != napi_ok || j->failed) {
-    napi_get_null(env, &out);
-  } else {
-    napi_create_object(env, &out);
-    napi_create_string_utf8(env, j->names ? j->names : "", j->names_len, &names);
-    napi_create_arraybuffer(env, j->stats_len * sizeof(double), &mem, &ab);
+  // Any step that fails (no memory for the copies) gives null: the import lists each directory itself.
+  bool ok = status == napi_ok && !j->failed && napi_create_object(env, &out) == napi_ok &&
+            napi_create_string_utf8(env, j->names ? j->names : "", j->names_len, &names) == napi_ok &&
+            napi_create_arraybuffer(env, j->stats_len * sizeof(double), &mem, &ab) == napi_ok;
+  if (ok) {
     memcpy(mem, j->stats, j->stats_len * sizeof(double));
-    napi_create_typedarray(env, napi_float64_array, j->stats_len, ab, 0, &stats);
-    napi_create_arraybuffer(env, j->blocks_len * sizeof(double), &mem, &ab);
-    if (j->blocks_len) memcpy(mem, j->blocks, j->blocks_len * sizeof(double));
-    napi_create_typedarray(env, napi_float64_array, j->blocks_len, ab, 0, &blocks);
-    napi_set_named_property(env, out, "names", names);
-    napi_set_named_property(env, out, "stats", stats);
-    napi_set_named_property(env, out, "blocks", blocks);
+    ok = napi_create_typedarray(env, napi_float64_array, j->stats_len, ab, 0, &stats) == napi_ok &&
+         napi_create_arraybuffer(env, j->blocks_len * sizeof(double), &mem, &ab) == napi_ok;
   }
+  if (ok) {
+    if (j->blocks_len) memcpy(mem, j->blocks, j->blocks_len * sizeof(double));
+    ok = napi_create_typedarray(env, napi_float64_array, j->blocks_len, ab, 0, &blocks) == napi_ok &&
+         napi_set_named_property(env, out, "names", names) == napi_ok && napi_set_named_property(env, out, "stats", stats) == napi_ok &&
+         napi_set_named_property(env, out, "blocks", blocks) == napi_ok;
+  }
+  if (!ok) napi_get_null(env, &out);
   napi_resolve_deferred(env, j->deferred, out);
   napi_delete_async_work(env, j->work);
   tree_free(j);
@@ -491,7 +514,7 @@ static napi_value js_scan_tree(napi_env env, napi_callback_info info) {
   const char *usage = "scanTree(root, exclude: Float64Array of dev, ino pairs, maxEntries)";
   if (argc < 3 || napi_get_value_string_utf8(env, argv[0], NULL, 0, &len) != napi_ok || napi_is_typedarray(env, argv[1], &is_typed) != napi_ok ||
       !is_typed || napi_get_typedarray_info(env, argv[1], &type, &n_exclude, &exclude, NULL, NULL) != napi_ok || type != napi_float64_array ||
-      napi_get_value_double(env, argv[2], &max_entries) != napi_ok || max_entries < 0)
+      napi_get_value_double(env, argv[2], &max_entries) != napi_ok || !(max_entries >= 0) || !isfinite(max_entries))
     return throw_error(env, usage);
   tree_job *j = calloc(1, sizeof(tree_job));
   if (!j || !(j->root = malloc(len + 1)) || !(j->exclude = malloc(n_exclude ? n_exclude * sizeof(double) : 1))) {

@@ -104,6 +104,8 @@ describe('scanTree and the import that takes its listings', () => {
     // A budget of 4 entries: the root's 2 and good/'s 1 fit, bad/ (2) does not.
     expectScanMatches((await scanTree(odd, [], 4))!, odd, new Set(['bad']));
     expectScanMatches((await scanTree(odd, [], 2))!, odd, new Set(['bad', 'good']));
+    // A budget that is not a count is refused, not taken as none.
+    for (const budget of [Number.NaN, Number.POSITIVE_INFINITY, -1]) await expect(scanTree(odd, [], budget), `budget ${budget}`).rejects.toThrow(/maxEntries/);
     removeTree(odd);
   });
 
