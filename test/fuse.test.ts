@@ -30,7 +30,7 @@ import { ERR } from '../src/fuse/errno.js';
 import { type FuseHandlers, getBaseHandlers } from '../src/fuse/handlers.js';
 import { Lru } from '../src/fuse/lru.js';
 import { loadAddon } from '../src/util/native-addon.js';
-import { FUSE3_ADDON, fuseOptions, polling } from '../src/fuse/native.js';
+import { FUSE3_ADDON, fuseOptions, inodeLimit, polling } from '../src/fuse/native.js';
 import { RepoSource } from '../src/fuse/source.js';
 import type { Stat } from '../src/fuse/view.js';
 import { TroveView } from '../src/fuse/view.js';
@@ -242,8 +242,13 @@ describe('FUSE handlers (no mount)', () => {
       for (const [i, name] of names.entries()) expect(listed.stats![i + 2], `${dir}/${name}`).toEqual((await h.getattr(`${dir}/${name}`)).st);
     }
     expect((await h.readdirplus(`${B}/lib`)).stats!.slice(2, 4).map((s) => (s as Stat).nlink)).toEqual([2, 2]);
-    // The commit's root holds a directory whose tree is garbage: its link count cannot be known.
-    expect((await h.readdirplus(B)).errno).toBe(ERR.EIO);
+    // The commit's root holds a directory whose tree is garbage: its link count cannot be known, so the
+    // listing goes without attributes, and only that entry fails.
+    const root = await h.readdirplus(B);
+    expect(root).toMatchObject({ errno: 0, plus: false });
+    expect(root.names).toEqual(expect.arrayContaining(['bad', 'bin', 'etc', 'evil', 'many']));
+    expect((await h.getattr(`${B}/bad`)).errno).toBe(ERR.EIO);
+    expect((await h.getattr(`${B}/bin`)).errno).toBe(0);
     // Outside commits the listing carries no attributes.
     expect(await h.readdirplus('/refs')).toMatchObject({ errno: 0, plus: false });
   });
@@ -465,13 +470,38 @@ describe('FUSE handlers (no mount)', () => {
     expect((await h.readdir(`${A}/etc`)).names).toEqual(['.', '..', 'greet', 'secret']);
   });
 
+  it('refuses a path inside a commit longer than any imported tree may have (ENAMETOOLONG), whatever the tree says', async () => {
+    const s = fx.repo.store;
+    // Thirteen levels of 250-character names: 3,263 bytes, past MAX_TREE_PATH (3,072).
+    const names = Array.from({ length: 13 }, (_, i) => `${String(i).padStart(2, '0')}${'d'.repeat(248)}`);
+    let tree = await writeTree(s, { entries: [] });
+    for (const name of [...names].reverse()) tree = await writeTree(s, { entries: [{ name, kind: 'dir', id: tree, mode: 0o755, uid: 0, gid: 0, size: 0, xattrs: [] }] });
+    const deep = await writeCommit(s, { tree, root: { mode: 0o755, uid: 0, gid: 0, xattrs: [] }, parents: [], subject: 'deep', body: '', timestamp: TIME, metadata: [] });
+    const path = (n: number) => `/commits/${deep}/${names.slice(0, n).join('/')}`;
+    expect((await fs.getattr(path(12))).errno).toBe(0);
+    expect((await fs.getattr(path(13))).errno).toBe(ERR.ENAMETOOLONG);
+  });
+
+  it('numbers inodes up to 2^53 through the libfuse 3 binding, 2^32 through fuse-native', () => {
+    expect(inodeLimit(2)).toBe(2 ** 32);
+    if (process.env.CI) expect(existsSync(FUSE3_ADDON)).toBe(true);
+    expect(inodeLimit(3)).toBe(existsSync(FUSE3_ADDON) ? 2 ** 53 : 2 ** 32);
+  });
+
   it('keeps decoded trees within the memory bound', async () => {
     const small = new TroveView(new RepoSource(fx.repo.store, fx.repo.path), { treeCacheBytes: 4096 });
     const h = client(getBaseHandlers(small, new BlobReader({ pathOf: (id) => fx.repo.store.pathOf(id) })));
     for (const d of ['bin', 'etc', 'lib', 'lib/a', 'many']) expect((await h.readdir(`${A}/${d}`)).errno).toBe(0);
+    // The 3000-entry tree, read last, is bigger than the whole bound: kept alone while it is the latest, so
+    // each lookup in it does not decode it again.
+    expect(small.cacheStats().trees).toBe(1);
+    expect((await h.getattr(`${A}/many/f00001`)).errno).toBe(0);
+    expect((await h.getattr(`${A}/many/f00002`)).errno).toBe(0);
+    expect(small.cacheStats().trees).toBe(1);
+    // The next tree takes its place, and the cache is within its bound again.
+    for (const d of ['bin', 'etc', 'lib']) expect((await h.readdir(`${A}/${d}`)).errno).toBe(0);
     expect(small.cacheStats().treeBytes).toBeLessThanOrEqual(4096);
     expect(small.cacheStats().trees).toBeGreaterThan(0);
-    // The 3000-entry tree is bigger than the whole bound: served, never kept.
     expect((await h.readdir(`${A}/many`)).names).toHaveLength(3002);
   });
 });
@@ -490,6 +520,15 @@ describe('Lru', () => {
     lru.set('huge', 'x'.repeat(11));
     expect(lru.get('huge')).toBeUndefined();
     expect(lru.size).toBe(2);
+  });
+
+  it('with keepOversized, keeps a value over the whole bound alone until the next one comes', () => {
+    const lru = new Lru<string, string>({ maxCost: 10, costOf: (v) => v.length, keepOversized: true });
+    lru.set('a', 'aaaa');
+    lru.set('huge', 'x'.repeat(11));
+    expect([lru.size, lru.get('huge'), lru.get('a')]).toEqual([1, 'x'.repeat(11), undefined]);
+    lru.set('b', 'bbbb');
+    expect([lru.size, lru.cost, lru.get('huge'), lru.get('b')]).toEqual([1, 4, undefined, 'bbbb']);
   });
 });
 
@@ -598,6 +637,29 @@ describe.skipIf(skipFuse())('FUSE mount (real)', () => {
     expect(delta('getattr')).toBeGreaterThanOrEqual(3);
     expect(delta(servedBy(fx.repo.path) === 3 ? 'readdirplus' : 'readdir')).toBe(1);
     expect(readFileSync(logFile, 'utf8')).toMatch(/ request-ms: \{.*"getattr":\d/);
+  });
+
+  it('lists a directory of 20,000 entries whole, in order, in parts of what the kernel takes', async () => {
+    const s = fx.repo.store;
+    const hello = (await s.put(utf8('hello\n'))).id;
+    const names = Array.from({ length: 20_000 }, (_, i) => `n${String(i).padStart(6, '0')}`);
+    const big = await writeTree(s, { entries: names.map((name) => ({ name, kind: 'file' as const, id: hello, mode: 0o644, uid: 0, gid: 0, size: 6, xattrs: [] })) });
+    const c = await writeCommit(s, { tree: big, root: { mode: 0o755, uid: 0, gid: 0, xattrs: [] }, parents: [], subject: 'big', body: '', timestamp: TIME, metadata: [] });
+    const dirPath = join(mnt, 'commits', c);
+    expect(readdirSync(dirPath)).toEqual(names);
+    // A second opener reads the daemon's kept listing: the same.
+    expect(sh('ls', ['-f', dirPath]).split('\n').filter((n) => n.startsWith('n'))).toEqual(names);
+  });
+
+  it("shows the top-level directories' link counts as they change", async () => {
+    const before = statSync(join(mnt, 'refs')).nlink;
+    mkdirSync(join(fx.repo.path, 'refs', 'heads', 'group'));
+    writeFileSync(join(fx.repo.path, 'refs', 'heads', 'group', 'x'), `${fx.a}\n`);
+    try {
+      expect(await until(() => statSync(join(mnt, 'refs')).nlink === before + 1, 5000)).toBe(true);
+    } finally {
+      rmSync(join(fx.repo.path, 'refs', 'heads', 'group'), { recursive: true, force: true });
+    }
   });
 
   it('serves through libfuse 3 when its binding is built (always in CI), with listings that carry their entries (READDIRPLUS)', async () => {

@@ -196,6 +196,10 @@ describe('decodeTree at the edges', () => {
     const base = { kind: 'file' as const, id: Buffer.from(id).toString('hex'), mode: 0o644, uid: 0, gid: 0, size: 1, xattrs: [] };
     expect(() => encodeTree({ entries: [{ ...base, name: 'a\ud800' }] })).toThrow(expect.objectContaining({ code: 'E_BAD_OBJECT' }) as unknown as Error);
     expect(() => encodeTree({ entries: [{ ...base, name: 'l', kind: 'symlink', id: undefined, target: 'x\udc00' }] })).toThrow(expect.objectContaining({ code: 'E_BAD_OBJECT' }) as unknown as Error);
+    // No filesystem holds a NUL in a symlink's target: neither written nor read.
+    expect(() => encodeTree({ entries: [{ ...base, name: 'l', kind: 'symlink', id: undefined, target: 'abc\0def' }] })).toThrow(/NUL byte in its target/);
+    const withNul = trove.v1.Tree.encode({ entries: [{ name: 'l', kind: trove.v1.EntryKind.ENTRY_KIND_SYMLINK, mode: 0o777, target: 'abc\0def' }] }).finish();
+    expect(() => decodeTree(withNul)).toThrow(/NUL byte in its target/);
     expect(() => encodeTree({ entries: [{ ...base, name: 'a', xattrs: [{ name: 'user.\ud83d', value: new Uint8Array([1]) }] }] })).toThrow(expect.objectContaining({ code: 'E_BAD_OBJECT' }) as unknown as Error);
     // A surrogate pair is one character, and fine.
     expect(decodeTree(encodeTree({ entries: [{ ...base, name: 'a\ud83d\ude00' }] })).entries[0]!.name).toBe('a\u{1F600}');

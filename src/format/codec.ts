@@ -48,6 +48,7 @@ function writeEntry(w: ProtoWriter, e: TreeEntry): void {
     if (e.id !== undefined) throw badObject(`symlink ${e.name} must not have an id`);
     if (!e.target) throw badObject(`symlink ${e.name} has an empty target`);
     if (!isWellFormedText(e.target)) throw badObject(`symlink ${e.name} has a target that is not valid UTF-8`);
+    if (e.target.includes('\0')) throw badObject(`symlink ${e.name} has a NUL byte in its target`);
   } else {
     if (!e.id || !isObjectId(e.id)) throw badObject(`entry ${e.name} has no valid id`);
     if (e.target) throw badObject(`entry ${e.name} is not a symlink but has a target`);
@@ -266,6 +267,8 @@ class TreeReader {
     if (kind === 'symlink') {
       if (idLength !== 0) throw badObject(`symlink ${name} must not have an id`);
       if (target === undefined) throw badObject(`symlink ${name} has an empty target`);
+      // No filesystem can hold it: a target with a NUL would be served cut short at it.
+      if (target.includes('\0')) throw badObject(`symlink ${name} has a NUL byte in its target`);
       entry.target = target;
     } else {
       if (id === undefined) throw badObject(`tree entry ${JSON.stringify(name)}: id must be 32 bytes`);

@@ -17,7 +17,7 @@ import type { ObjectId } from '../util/hash.js';
 import { RequestCounts } from './counts.js';
 import { type FuseHandlers, getBaseHandlers } from './handlers.js';
 import { abortConnection, connectionIno, fuseConnection, fusermount, mountState } from './mountpoint.js';
-import { mountFuse, type NativeMountOptions } from './native.js';
+import { inodeLimit, mountFuse, type NativeMountOptions } from './native.js';
 import { RepoSource } from './source.js';
 import { TroveView } from './view.js';
 import { SiblingWarmer } from './warm.js';
@@ -147,7 +147,7 @@ export interface Served {
 export async function serve(repo: RepoLike, mountpoint: string, opts: MountOptions = {}): Promise<Served> {
   const log = opts.log ?? ((line: string) => io().stderr.write(`${line}\n`));
   const t0 = performance.now();
-  const view = new TroveView(new RepoSource(repo.store, repo.path), { treeCacheBytes: (opts.cacheMb ?? 64) << 20 });
+  const view = new TroveView(new RepoSource(repo.store, repo.path), { treeCacheBytes: (opts.cacheMb ?? 64) << 20, inodeLimit: inodeLimit(opts.libfuse) });
   // Beats from the event loop, which answers every request; the watchdog starts before
   // the mount, so that it never holds a descriptor of the FUSE device.
   const watchdogMs = opts.watchdogMs ?? DEFAULT_WATCHDOG_MS;

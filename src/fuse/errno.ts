@@ -16,6 +16,7 @@ export const ERR = {
   ENOSYS: -E.ENOSYS,
   ENOTSUP: -E.ENOTSUP,
   EOVERFLOW: -E.EOVERFLOW,
+  ENAMETOOLONG: -E.ENAMETOOLONG,
 } as const;
 
 /** An error that already knows its errno; anything else thrown by the view becomes EIO. */

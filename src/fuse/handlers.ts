@@ -134,7 +134,9 @@ export function getBaseHandlers(view: TroveView, blobs: BlobReader, opts: Handle
     readdirplus(path, cb) {
       (async () => {
         const node = await view.lookup(path);
-        const listed = await view.listStats(node);
+        // A subdirectory whose tree cannot be read has no stat to give: the listing then goes without
+        // attributes, and only that entry fails when it is looked up.
+        const listed = await view.listStats(node).catch(() => undefined);
         if (!listed) return readdir(path, (errno, names, stats) => cb(errno, names, stats, false));
         cb(0, ['.', '..', ...listed.names], [...(await dots(path, node)), ...listed.stats], true);
       })().catch((err: unknown) => cb(fail('readdirplus', path, err)));

@@ -224,6 +224,17 @@ async function mountFailure(mountpoint: string, err: Error): Promise<TroveError>
 }
 
 /** Mounts `handlers` at `mountpoint` (an existing directory); resolves once the kernel has initialised the connection. */
+/**
+ * One past the highest inode number a mount through `libfuse` can pass: 2^53
+ * through trove's libfuse 3 binding (64-bit numbers, as many as JavaScript
+ * counts exactly), 2^32 through fuse-native. Each directory entered takes a
+ * block of numbers the size of its listing, so a commit that names one huge
+ * directory from many places could use up 2^32.
+ */
+export function inodeLimit(libfuse?: 2 | 3): number {
+  return libfuse !== 2 && fuse3Binding() ? 2 ** 53 : 2 ** 32;
+}
+
 export function mountFuse(mountpoint: string, handlers: FuseHandlers, opts: NativeMountOptions = {}): Promise<NativeMount> {
   if (opts.libfuse !== 2) {
     const binding = fuse3Binding();
@@ -332,6 +343,14 @@ function packStats(stats: readonly (Stat | Pick<Stat, 'ino' | 'mode'>)[], t: Tim
   return out;
 }
 
+/**
+ * Names offered to the binding for one part of a listing: more than fit the
+ * kernel's buffer (at most 128 KiB, 24 bytes an entry at the least). Not the
+ * whole rest: a listing of N names comes in N / (entries per part) parts,
+ * and copying the rest for each would cost N² / (entries per part).
+ */
+const LISTING_WINDOW = 8192;
+
 interface Listing {
   names: string[];
   /** packStats of the entries. */
@@ -427,8 +446,11 @@ function dispatcher(binding: Fuse3Binding, h: FuseHandlers, opts: NativeMountOpt
   const absent = opts.negativeTimeout ?? 1;
   const brief: Timeouts = { entry: absent, attr: absent };
   const pointer = (path: string, mode: number) => (mode & constants.S_IFMT) === constants.S_IFLNK && !immutable(path);
+  // The top-level directories never go, but their link counts change with what they hold (`commits/`: one
+  // per commit known): their names are kept, their attributes briefly.
+  const top: Timeouts = { entry: kept.entry, attr: brief.attr };
   const timeouts = (path: string, st: Stat) =>
-    immutable(path) || path.lastIndexOf('/') === 0 ? kept : pointer(path, st.mode) ? moving : brief;
+    immutable(path) ? kept : path.lastIndexOf('/') === 0 ? top : pointer(path, st.mode) ? moving : brief;
   /** Records the target the kernel is about to see; when it moved, the kernel drops the one it kept, then `then`. */
   const seen = (ino: number, target: string, then: () => void) => {
     const last = inodes.targets.get(ino);
@@ -494,7 +516,7 @@ function dispatcher(binding: Fuse3Binding, h: FuseHandlers, opts: NativeMountOpt
           const off = a as number;
           const key = `${b ? '+' : ''}${path}`;
           const send = (l: Listing) => {
-            const sent = reply(id, 0, l.names.slice(off), l.stats.subarray(off * STAT_FIELDS), l.plus) ?? 0;
+            const sent = reply(id, 0, l.names.slice(off, off + LISTING_WINDOW), l.stats.subarray(off * STAT_FIELDS), l.plus) ?? 0;
             if (!b || !l.plus) return;
             for (let i = off; i < off + sent; i++) {
               const name = l.names[i]!;

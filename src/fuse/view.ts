@@ -3,6 +3,7 @@ import { isObjectId, type ObjectId } from '../util/hash.js';
 import { eio, enoent, ERR, FsError } from './errno.js';
 import { Inodes } from './inodes.js';
 import { Lru } from './lru.js';
+import { MAX_TREE_PATH } from '../util/limits.js';
 import type { PointerArea, SpaceInfo, ViewSource } from './source.js';
 
 export const S_IFDIR = 0o040000;
@@ -77,6 +78,9 @@ const TOP: Record<string, { ino: number; where: DirWhere }> = {
   profiles: { ino: 4, where: { area: 'profiles', parts: [] } },
 };
 
+/** Length of `/commits/<id>/`, before a path inside a commit. */
+const COMMIT_PREFIX = '/commits/'.length + 64 + 1;
+
 /** Tree reads a listing may start ahead of the walk, at most this many at once and this many waiting. */
 const PREFETCH_PARALLEL = 8;
 const PREFETCH_QUEUE = 4096;
@@ -119,8 +123,10 @@ export class TroveView {
     opts: ViewOptions = {},
   ) {
     this.treeCacheBytes = opts.treeCacheBytes ?? 64 << 20;
-    this.trees = new Lru({ maxCost: this.treeCacheBytes, costOf: (t) => treeCost(t.entries) });
-    this.nodes = new Lru({ maxCost: opts.nodeCacheEntries ?? 100_000 });
+    // A tree over the whole bound stays alone while it is the latest: each lookup in it would decode it again.
+    this.trees = new Lru({ maxCost: this.treeCacheBytes, costOf: (t) => treeCost(t.entries), keepOversized: true });
+    // Counted in steps of 64 characters of path, so deep paths cannot hold more memory than short ones.
+    this.nodes = new Lru({ maxCost: opts.nodeCacheEntries ?? 100_000, costOf: (n) => 1 + (n.path.length >> 6) });
     this.start = opts.startTime ?? Date.now();
     this.inodes = new Inodes(opts.inodeLimit);
     this.root = this.dirNode('/', 1, { area: 'root' });
@@ -145,6 +151,10 @@ export class TroveView {
     if (cut < 0 || path.endsWith('/')) throw enoent(path);
     const parent = await this.lookup(cut === 0 ? '/' : path.slice(0, cut));
     if (parent.kind !== 'dir') throw new FsError(ERR.ENOTDIR, `${parent.path}: not a directory`);
+    // No tree trove imports has a longer path (MAX_TREE_PATH); one made to be longer is not walked.
+    if (path.length > COMMIT_PREFIX + MAX_TREE_PATH / 3 && Buffer.byteLength(path) > COMMIT_PREFIX + MAX_TREE_PATH) {
+      throw new FsError(ERR.ENAMETOOLONG, `${path.slice(0, 200)}...: longer than the ${MAX_TREE_PATH} bytes a tree's path may have`);
+    }
     const node = await this.child(parent, path.slice(cut + 1), path);
     const area = parent.where.area;
     if (area === 'tree' || area === 'commits') this.nodes.set(path, node);
