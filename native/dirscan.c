@@ -37,7 +37,6 @@
 #define NAPI_VERSION 8
 #include <dirent.h>
 #include <errno.h>
-#include <math.h>
 #include <fcntl.h>
 #include <node_api.h>
 #include <stdlib.h>
@@ -180,7 +179,7 @@ static void job_done(napi_env env, path_job *j) {
 // the promise, or NULL once it has thrown (`data` freed by `free_data`).
 static napi_value queue_work(napi_env env, void *data, void (*free_data)(void *), napi_async_work *work, napi_deferred *deferred, const char *name,
                              napi_async_execute_callback execute, napi_async_complete_callback complete) {
-  napi_value promise, label, e;
+  napi_value promise, label;
   if (napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &label) != napi_ok ||
       napi_create_async_work(env, NULL, label, execute, complete, data, work) != napi_ok) {
     free_data(data);
@@ -192,8 +191,7 @@ static napi_value queue_work(napi_env env, void *data, void (*free_data)(void *)
     return throw_error(env, "cannot make the work's promise");
   }
   if (napi_queue_async_work(env, *work) != napi_ok) {
-    // The promise made is settled, not left pending, before the call throws.
-    if (napi_create_string_utf8(env, "cannot queue the work", NAPI_AUTO_LENGTH, &e) == napi_ok) napi_reject_deferred(env, *deferred, e);
+    // The call throws; its promise, which nobody holds, is dropped unsettled (a rejection would be unhandled).
     napi_delete_async_work(env, *work);
     free_data(data);
     return throw_error(env, "cannot queue the work");
@@ -514,7 +512,7 @@ static napi_value js_scan_tree(napi_env env, napi_callback_info info) {
   const char *usage = "scanTree(root, exclude: Float64Array of dev, ino pairs, maxEntries)";
   if (argc < 3 || napi_get_value_string_utf8(env, argv[0], NULL, 0, &len) != napi_ok || napi_is_typedarray(env, argv[1], &is_typed) != napi_ok ||
       !is_typed || napi_get_typedarray_info(env, argv[1], &type, &n_exclude, &exclude, NULL, NULL) != napi_ok || type != napi_float64_array ||
-      napi_get_value_double(env, argv[2], &max_entries) != napi_ok || !(max_entries >= 0) || !isfinite(max_entries))
+      napi_get_value_double(env, argv[2], &max_entries) != napi_ok || !(max_entries >= 0) || !(max_entries <= 9007199254740992.0))
     return throw_error(env, usage);
   tree_job *j = calloc(1, sizeof(tree_job));
   if (!j || !(j->root = malloc(len + 1)) || !(j->exclude = malloc(n_exclude ? n_exclude * sizeof(double) : 1))) {

@@ -451,7 +451,7 @@ static int get_string(napi_env env, napi_value v, char **out) {
 
 // A listing's part: as many entries from r->off on as fit in r->size bytes.
 // Returns how many the kernel took (0 when it took none), or -errno.
-static int reply_dir(napi_env env, request *r, napi_value names, napi_value stats, bool plus) {
+static int reply_dir(napi_env env, request *r, napi_value names, napi_value stats, bool plus, uint32_t from) {
   uint32_t n;
   if (napi_get_array_length(env, names, &n) != napi_ok) return -EIO;
   const double *s = numbers(env, stats, (size_t)n * ST_FIELDS);
@@ -460,11 +460,12 @@ static int reply_dir(napi_env env, request *r, napi_value names, napi_value stat
   if (!buf) return -ENOMEM;
   size_t used = 0;
   uint32_t i = 0;
-  for (; i < n; i++) {
+  // Entries from index `from` of the whole listing, as many as fit: a part costs what it sends.
+  for (; from < n && i < n - from; i++) {
     napi_value v;
     char name[1024];
     size_t len;
-    if (napi_get_element(env, names, i, &v) != napi_ok ||
+    if (napi_get_element(env, names, from + i, &v) != napi_ok ||
         napi_get_value_string_utf8(env, v, name, sizeof(name), &len) != napi_ok || len >= sizeof(name) - 1) {
       free(buf);
       return -EIO;
@@ -473,14 +474,14 @@ static int reply_dir(napi_env env, request *r, napi_value names, napi_value stat
     off_t next = r->off + i + 1;
     if (r->flags) {
       struct fuse_entry_param e;
-      entry_from(s + (size_t)i * ST_FIELDS, &e);
+      entry_from(s + ((size_t)from + i) * ST_FIELDS, &e);
       // An entry the kernel is not to keep (names only) goes with node 0.
       int dot = strcmp(name, ".") == 0 || strcmp(name, "..") == 0;
       if (!plus || dot) e.ino = 0;
       need = fuse_add_direntry_plus(r->req, buf + used, r->size - used, name, &e, next);
     } else {
       struct stat st;
-      stat_from(s + (size_t)i * ST_FIELDS, &st);
+      stat_from(s + ((size_t)from + i) * ST_FIELDS, &st);
       need = fuse_add_direntry(r->req, buf + used, r->size - used, name, &st, next);
     }
     if (need > r->size - used) break;
@@ -495,8 +496,8 @@ static int reply_dir(napi_env env, request *r, napi_value names, napi_value stat
 // result is an errno. Returns, for a listing, how many entries the kernel
 // took; for a lookup, 0 or the -errno of a reply the kernel did not take.
 static napi_value js_reply(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
+  size_t argc = 6;
+  napi_value argv[6];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   double id = -1;
   int32_t result = -EIO;
@@ -573,8 +574,10 @@ static napi_value js_reply(napi_env env, napi_callback_info info) {
         err = EIO;
         break;
       }
+      uint32_t from = 0;
       if (argc >= 5) napi_get_value_bool(env, argv[4], &plus);
-      int sent = reply_dir(env, r, argv[2], argv[3], plus);
+      if (argc >= 6) napi_get_value_uint32(env, argv[5], &from);
+      int sent = reply_dir(env, r, argv[2], argv[3], plus, from);
       if (sent < 0) {
         err = -sent;
         break;

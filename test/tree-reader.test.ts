@@ -200,6 +200,12 @@ describe('decodeTree at the edges', () => {
     expect(() => encodeTree({ entries: [{ ...base, name: 'l', kind: 'symlink', id: undefined, target: 'abc\0def' }] })).toThrow(/NUL byte in its target/);
     const withNul = trove.v1.Tree.encode({ entries: [{ name: 'l', kind: trove.v1.EntryKind.ENTRY_KIND_SYMLINK, mode: 0o777, target: 'abc\0def' }] }).finish();
     expect(() => decodeTree(withNul)).toThrow(/NUL byte in its target/);
+    // Nor in an xattr's name, which the kernel's lists of names end at.
+    expect(() => encodeTree({ entries: [{ ...base, name: 'a', xattrs: [{ name: 'user.a\0user.b', value: new Uint8Array([1]) }] }] })).toThrow(/has a NUL byte/);
+    const xattrNul = trove.v1.Tree.encode({
+      entries: [{ name: 'a', kind: trove.v1.EntryKind.ENTRY_KIND_FILE, id: Buffer.from(id), mode: 0o644, size: 1, xattrs: [{ name: 'user.a\0user.b', value: Buffer.from([1]) }] }],
+    }).finish();
+    expect(() => decodeTree(xattrNul)).toThrow(/has a NUL byte/);
     expect(() => encodeTree({ entries: [{ ...base, name: 'a', xattrs: [{ name: 'user.\ud83d', value: new Uint8Array([1]) }] }] })).toThrow(expect.objectContaining({ code: 'E_BAD_OBJECT' }) as unknown as Error);
     // A surrogate pair is one character, and fine.
     expect(decodeTree(encodeTree({ entries: [{ ...base, name: 'a\ud83d\ude00' }] })).entries[0]!.name).toBe('a\u{1F600}');

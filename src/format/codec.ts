@@ -15,6 +15,8 @@ function sortedXattrs(xattrs: Xattr[], where: string): Xattr[] {
   sorted.forEach((x, i) => {
     if (x.name.length === 0) throw badObject(`empty xattr name in ${where}`);
     if (!isWellFormedText(x.name)) throw badObject(`xattr name in ${where} is not valid UTF-8`);
+    // The kernel's lists of names end each at a NUL: one inside a name would read as two.
+    if (x.name.includes('\0')) throw badObject(`xattr name in ${where} has a NUL byte`);
     if (i > 0 && sorted[i - 1]!.name === x.name) throw badObject(`duplicate xattr ${x.name} in ${where}`);
   });
   return sorted;
@@ -301,6 +303,7 @@ class TreeReader {
       }
     }
     if (name.length === 0) throw badObject('empty xattr name in a tree entry');
+    if (name.includes('\0')) throw badObject('xattr name in a tree entry has a NUL byte');
     return { name, value };
   }
 }

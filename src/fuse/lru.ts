@@ -6,12 +6,6 @@ export interface LruInit<V> {
   costOf?: (value: V) => number;
   /** Called with each value pushed out (not with values replaced by `set`). */
   onEvict?: (value: V) => void;
-  /**
-   * Keep a value that costs more than the whole bound, alone, until the next
-   * one comes (default false: not kept). For values that cost more to make
-   * again than to hold for a while (a huge decoded tree).
-   */
-  keepOversized?: boolean;
 }
 
 /**
@@ -41,7 +35,7 @@ export class Lru<K, V> {
     return this.map.has(key);
   }
 
-  /** Stores `value`; a value costing more than the whole bound is not kept, unless `keepOversized`. */
+  /** Stores `value`; a value costing more than the whole bound is not kept. */
   set(key: K, value: V): void {
     const old = this.map.get(key);
     if (old) {
@@ -49,11 +43,10 @@ export class Lru<K, V> {
       this.total -= old.cost;
     }
     const cost = this.costOf(value);
-    if (cost > this.init.maxCost && !this.init.keepOversized) return;
+    if (cost > this.init.maxCost) return;
     this.map.set(key, { value, cost });
     this.total += cost;
-    // The newest entry, last in the map, stays when it is the only one.
-    while (this.total > this.init.maxCost && this.map.size > 1) {
+    while (this.total > this.init.maxCost) {
       const [k, v] = this.map.entries().next().value as [K, { value: V; cost: number }];
       this.map.delete(k);
       this.total -= v.cost;

@@ -223,7 +223,6 @@ async function mountFailure(mountpoint: string, err: Error): Promise<TroveError>
   return ioError(`cannot mount ${mountpoint}: ${err.message} (libfuse's reason is in the daemon's log)`, { path: mountpoint }, { cause: err });
 }
 
-/** Mounts `handlers` at `mountpoint` (an existing directory); resolves once the kernel has initialised the connection. */
 /**
  * One past the highest inode number a mount through `libfuse` can pass: 2^53
  * through trove's libfuse 3 binding (64-bit numbers, as many as JavaScript
@@ -235,6 +234,7 @@ export function inodeLimit(libfuse?: 2 | 3): number {
   return libfuse !== 2 && fuse3Binding() ? 2 ** 53 : 2 ** 32;
 }
 
+/** Mounts `handlers` at `mountpoint` (an existing directory); resolves once the kernel has initialised the connection. */
 export function mountFuse(mountpoint: string, handlers: FuseHandlers, opts: NativeMountOptions = {}): Promise<NativeMount> {
   if (opts.libfuse !== 2) {
     const binding = fuse3Binding();
@@ -270,8 +270,9 @@ interface Fuse3Binding {
   mount(mountpoint: string, args: string[], dispatch: Dispatch, readdirplus: boolean): object;
   unmount(handle: object): void;
   /**
-   * Answers request `id`: a negative result is an errno. For a listing, returns how many entries the
-   * kernel took; for a lookup, 0 or the -errno of a reply the kernel did not take.
+   * Answers request `id`: a negative result is an errno. For a listing (names, stats, plus, from: the
+   * index of the part's first entry), returns how many entries the kernel took; for a lookup, 0 or the
+   * -errno of a reply the kernel did not take.
    */
   reply(id: number, result: number, ...values: unknown[]): number | undefined;
   /** Makes the kernel drop what it keeps of inode `ino`'s content (a symlink's target), off this thread; then `done`. */
@@ -342,14 +343,6 @@ function packStats(stats: readonly (Stat | Pick<Stat, 'ino' | 'mode'>)[], t: Tim
   }
   return out;
 }
-
-/**
- * Names offered to the binding for one part of a listing: more than fit the
- * kernel's buffer (at most 128 KiB, 24 bytes an entry at the least). Not the
- * whole rest: a listing of N names comes in N / (entries per part) parts,
- * and copying the rest for each would cost N² / (entries per part).
- */
-const LISTING_WINDOW = 8192;
 
 interface Listing {
   names: string[];
@@ -516,7 +509,8 @@ function dispatcher(binding: Fuse3Binding, h: FuseHandlers, opts: NativeMountOpt
           const off = a as number;
           const key = `${b ? '+' : ''}${path}`;
           const send = (l: Listing) => {
-            const sent = reply(id, 0, l.names.slice(off, off + LISTING_WINDOW), l.stats.subarray(off * STAT_FIELDS), l.plus) ?? 0;
+            // The whole listing and where this part starts: the binding reads only what fits.
+            const sent = reply(id, 0, l.names, l.stats, l.plus, off) ?? 0;
             if (!b || !l.plus) return;
             for (let i = off; i < off + sent; i++) {
               const name = l.names[i]!;

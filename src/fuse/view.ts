@@ -58,6 +58,8 @@ interface TreeInfo {
   entries: TreeEntry[];
   index: Map<string, number>;
   subdirs: number;
+  /** treeCost of its entries. */
+  cost: number;
 }
 
 /** Options of a view; defaults as documented on each field. */
@@ -111,6 +113,7 @@ export class TroveView {
   private readonly nodes: Lru<string, Node>;
   private readonly commits = new Lru<ObjectId, Commit>({ maxCost: 4096 });
   private readonly loading = new Map<ObjectId, Promise<TreeInfo>>();
+  private oversized: { id: ObjectId; info: TreeInfo } | undefined;
   private readonly queue: ObjectId[] = [];
   private prefetching = 0;
   private readonly treeCacheBytes: number;
@@ -123,10 +126,10 @@ export class TroveView {
     opts: ViewOptions = {},
   ) {
     this.treeCacheBytes = opts.treeCacheBytes ?? 64 << 20;
-    // A tree over the whole bound stays alone while it is the latest: each lookup in it would decode it again.
-    this.trees = new Lru({ maxCost: this.treeCacheBytes, costOf: (t) => treeCost(t.entries), keepOversized: true });
-    // Counted in steps of 64 characters of path, so deep paths cannot hold more memory than short ones.
-    this.nodes = new Lru({ maxCost: opts.nodeCacheEntries ?? 100_000, costOf: (n) => 1 + (n.path.length >> 6) });
+    this.trees = new Lru({ maxCost: this.treeCacheBytes, costOf: (t) => t.cost });
+    // A path inside a commit counts once more for each 64 characters past `/commits/<id>/`, so deep paths
+    // cannot hold more memory than short ones.
+    this.nodes = new Lru({ maxCost: opts.nodeCacheEntries ?? 100_000, costOf: (n) => 1 + (Math.max(0, n.path.length - COMMIT_PREFIX) >> 6) });
     this.start = opts.startTime ?? Date.now();
     this.inodes = new Inodes(opts.inodeLimit);
     this.root = this.dirNode('/', 1, { area: 'root' });
@@ -138,8 +141,8 @@ export class TroveView {
   }
 
   /** Decoded trees and resolved paths currently cached. */
-  cacheStats(): { trees: number; treeBytes: number; nodes: number } {
-    return { trees: this.trees.size, treeBytes: this.trees.cost, nodes: this.nodes.size };
+  cacheStats(): { trees: number; treeBytes: number; nodes: number; oversized: boolean } {
+    return { trees: this.trees.size, treeBytes: this.trees.cost, nodes: this.nodes.size, oversized: this.oversized !== undefined };
   }
 
   /** The node at an absolute mount path (`/`, `/commits/<id>/usr/bin`); FsError ENOENT, ENOTDIR or EIO. */
@@ -174,7 +177,7 @@ export class TroveView {
 
   /** The blobs and sizes of the regular files of a tree, when it is cached; undefined otherwise (nothing is read). */
   filesOf(tree: ObjectId): { blob: ObjectId; size: number }[] | undefined {
-    const info = this.trees.get(tree);
+    const info = this.cached(tree);
     if (!info) return undefined;
     const files: { blob: ObjectId; size: number }[] = [];
     for (const e of info.entries) if (e.kind === 'file') files.push({ blob: e.id!, size: e.size ?? 0 });
@@ -258,7 +261,7 @@ export class TroveView {
 
   /** A directory's tree; EIO when it is missing, corrupt or invalid (the store promised it). */
   private async tree(id: ObjectId, path: string): Promise<TreeInfo> {
-    const hit = this.trees.get(id);
+    const hit = this.cached(id);
     if (hit) return hit;
     try {
       if (this.source.readTreeSync && !this.loading.has(id)) return this.remember(id, this.source.readTreeSync(id));
@@ -275,9 +278,17 @@ export class TroveView {
       index.set(e.name, i);
       if (e.kind === 'dir') subdirs++;
     });
-    const info = { entries, index, subdirs };
-    this.trees.set(id, info);
+    const info = { entries, index, subdirs, cost: treeCost(entries) };
+    // A tree over the whole bound has a place of its own, the latest such one: smaller trees read next (its
+    // subdirectories') would push it out of the cache, and each lookup in it would decode it again.
+    if (info.cost > this.treeCacheBytes) this.oversized = { id, info };
+    else this.trees.set(id, info);
     return info;
+  }
+
+  /** Tree `id` when decoded and kept, in the cache or as the latest oversized tree. */
+  private cached(id: ObjectId): TreeInfo | undefined {
+    return this.trees.get(id) ?? (this.oversized?.id === id ? this.oversized.info : undefined);
   }
 
   /** Reads and decodes a tree once, however many requests (and prefetches) want it at the same time. */
@@ -302,7 +313,7 @@ export class TroveView {
   private prefetch(info: TreeInfo): void {
     for (const e of info.entries) {
       if (this.queue.length >= PREFETCH_QUEUE) break;
-      if (e.kind === 'dir' && !this.trees.has(e.id!) && !this.loading.has(e.id!)) this.queue.push(e.id!);
+      if (e.kind === 'dir' && !this.trees.has(e.id!) && this.oversized?.id !== e.id && !this.loading.has(e.id!)) this.queue.push(e.id!);
     }
     this.pump();
   }
@@ -312,7 +323,7 @@ export class TroveView {
       const ids: ObjectId[] = [];
       while (ids.length < PREFETCH_BATCH && this.queue.length > 0) {
         const id = this.queue.shift()!;
-        if (!this.trees.has(id) && !this.loading.has(id) && !ids.includes(id)) ids.push(id);
+        if (!this.trees.has(id) && this.oversized?.id !== id && !this.loading.has(id) && !ids.includes(id)) ids.push(id);
       }
       if (ids.length === 0) continue;
       this.prefetching++;
