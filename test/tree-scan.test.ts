@@ -231,4 +231,33 @@ describe('scanTree and the import that takes its listings', () => {
     expect((await committing).code).toBe(0);
     expect((await trove(['--repo', repo, 'cat', 'x:p/f'])).stdout).toBe('v2, written while the commit waited');
   });
+
+  it('imports again only a directory changed since the scan, and takes the rest of the tree from the scan in step', async () => {
+    if (!built) return;
+    const make = (t: string) => {
+      for (const d of ['a/x', 'a/y/deep', 'b', 'c/d']) mkdirSync(join(t, d), { recursive: true });
+      for (const f of ['a/x/f', 'a/y/g', 'a/y/deep/k', 'b/h', 'c/d/i', 'top']) writeFileSync(join(t, f), f);
+    };
+    const changes: [string, (t: string) => void][] = [
+      ['a file added to a/ (found while reading a/x/f, below it)', (t) => writeFileSync(join(t, 'a/new'), 'new')],
+      ['a file added to a/y/', (t) => writeFileSync(join(t, 'a/y/new'), 'new')],
+      ['a/y/ swapped for a symlink', (t) => {
+        renameSync(join(t, 'a/y'), join(t, 'a/y-old'));
+        symlinkSync('y-old', join(t, 'a/y'));
+      }],
+      ['c/d/ made private', (t) => chmodSync(join(t, 'c/d'), 0o700)],
+    ];
+    for (const [what, change] of changes) {
+      const t = join(root, `redo-${changes.findIndex(([w]) => w === what)}`);
+      make(t);
+      const scan = scanTree(t);
+      await scan;
+      change(t);
+      const store = new MemoryStore();
+      const got = await importDir(t, store, { prescan: scan });
+      const want = await importDir(t, new MemoryStore(), { prescan: Promise.resolve(undefined) });
+      expect(got.tree, what).toBe(want.tree);
+      expect(got.report, what).toEqual(want.report);
+    }
+  });
 });

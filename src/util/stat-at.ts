@@ -107,6 +107,15 @@ export interface TreeScan {
   /** The root directory's own stat, to check that the import opened the same one. */
   root: EntryStat;
   next(dir: Pick<EntryStat, 'dev' | 'ino'>): ScannedDir | undefined;
+  /** Where the next call of next() reads, to come back to with seek(). */
+  position(): ScanPosition;
+  seek(at: ScanPosition): void;
+}
+
+/** A place in a tree scan (TreeScan.position). */
+export interface ScanPosition {
+  block: number;
+  entry: number;
 }
 
 /** Entries a scan holds at most (64 bytes of numbers each, and the name): past them, the import lists directories itself. */
@@ -141,6 +150,10 @@ export async function scanTree(root: string, exclude: { dev: number; ino: number
       for (let i = 0; i < n; i++) dir.stats.push(new PackedStat(stats, (entry + i + 1) * FIELDS));
       entry += n;
       return dir;
+    },
+    position: () => ({ block, entry }),
+    seek(at) {
+      ({ block, entry } = at);
     },
   };
 }

@@ -94,8 +94,15 @@ function asScanned(now: EntryStat, scanned: EntryStat): boolean {
   );
 }
 
-/** The tree's scan disagrees with what the walk opened: the walk starts again without it. */
-class ScanOutdated extends Error {}
+/**
+ * The tree's scan disagrees with what the walk opened: directory `dir` (its
+ * path) changed since the scan, and is imported again as it now is.
+ */
+class ScanOutdated extends Error {
+  constructor(readonly dir: string) {
+    super(`${dir} changed since the tree's scan`);
+  }
+}
 
 /**
  * How a scanned directory is opened when something in it must be read: below
@@ -104,8 +111,14 @@ class ScanOutdated extends Error {}
  */
 interface Pin {
   parent: () => string;
+  /** The parent's path: the directory that changed when this name is no longer this directory. */
+  parentAbs: string;
+  /** Whether others may search every directory above (importDir's `open`). */
+  parentOpen: boolean;
   name: string;
   st: EntryStat;
+  /** Set by the directory when it changed since the scan and was imported again: its fstat then. */
+  fresh?: EntryStat;
 }
 
 /** Files up to this size are read whole into one reused buffer; larger ones are copied in chunks. */
@@ -157,6 +170,15 @@ export async function importDir(root: string, store: Store, opts: DirImportOptio
   const changed = (relPath: string) =>
     ioError(`${relPath || top} changed while it was being read (replaced by another file); nothing was committed`, { path: relPath || top });
 
+  /** Moves the scan past the blocks of the directories below `listing` (in the scan's order: as the walk visits them). */
+  const skipBelow = (listing: ScannedDir): void => {
+    for (const st of listing.stats) {
+      if (!st.isDirectory() || (excluded.size > 0 && excluded.has(`${st.dev}:${st.ino}`))) continue;
+      const sub = scan!.next(st);
+      if (sub) skipBelow(sub);
+    }
+  };
+
   /** Reads a small file from its descriptor into the shared buffer (valid until the next call); undefined if it grew. */
   const readSmall = (fd: number, size: number): Buffer | undefined => {
     if (size > WHOLE_READ_MAX) return undefined;
@@ -183,25 +205,46 @@ export async function importDir(root: string, store: Store, opts: DirImportOptio
    * directory is opened only when something in it must be read (a changed
    * file, a symlink, a subdirectory's xattrs or live listing): below its
    * parent's descriptor as `pin` says, and it must then be as the scan
-   * stated it (asScanned), every directory above it too; otherwise the scan
-   * is out of date and the walk starts again without it (ScanOutdated).
+   * stated it (asScanned), every directory above it too. A directory that
+   * is not (ScanOutdated) is imported again from its descriptor, what is
+   * below it as it now is, and the scan goes on after its part.
    */
   const directory = (dirFd: number | undefined, abs: string, rel: string, depth: number, open: boolean, scanned?: ScannedDir, pin?: Pin): ObjectId => {
     let fd = dirFd;
+    // Where the scan's blocks below this directory start, and the counts before it, for a second go.
+    const blocksBelow = scanned ? scan!.position() : undefined;
+    const counts = { ...report, skipped: report.skipped.length };
     try {
-      return listed();
+      try {
+        return listed(scanned);
+      } catch (err) {
+        if (!(err instanceof ScanOutdated) || err.dir !== abs || !scanned || fd === undefined) throw err;
+        // This directory changed since the scan: it is listed again from its descriptor, and everything
+        // below it walked as it now is; the scan goes on after its part of it.
+        scan!.seek(blocksBelow!);
+        skipBelow(scanned);
+        Object.assign(report, { ...counts, skipped: report.skipped.slice(0, counts.skipped) });
+        // Its mode and owner as they are now go into its parent's entry, and decide who may read what is below.
+        const now = fstatSync(fd);
+        if (pin) {
+          pin.fresh = now;
+          open = pin.parentOpen && (now.mode & 0o001) !== 0;
+        }
+        return listed(undefined);
+      }
     } finally {
       if (dirFd === undefined && fd !== undefined) closeSync(fd);
     }
 
-    function listed(): ObjectId {
+    function listed(scanned: ScannedDir | undefined): ObjectId {
       /** The directory's descriptor as a path, opened on first use for a scanned directory. */
       const baseOf = (): string => {
         if (fd === undefined) {
           const opened = openExpected(`${pin!.parent()}/${pin!.name}`, DIR_NOFOLLOW, pin!.st);
-          if (!opened) throw new ScanOutdated();
+          // Not this directory any more: its parent's entry changed.
+          if (!opened) throw new ScanOutdated(pin!.parentAbs);
           fd = opened.fd;
-          if (!asScanned(opened.st, pin!.st)) throw new ScanOutdated();
+          if (!asScanned(opened.st, pin!.st)) throw new ScanOutdated(abs);
         }
         return fdPath(fd, abs);
       };
@@ -211,26 +254,32 @@ export async function importDir(root: string, store: Store, opts: DirImportOptio
         ({ names, stats } = scanned);
       } else {
         const base = baseOf();
-        const before = hasProcFd() ? undefined : fstatSync(dirFd!);
+        const before = hasProcFd() ? undefined : fstatSync(fd!);
         names = readdirSync(base).sort(compareNames);
         // Without /proc the listing went by path: it must have listed the directory we hold open.
         if (before && !stillSame(abs, before)) throw changed(rel);
         // Every entry's lstat at once, relative to the descriptor, when trove's addon is built.
-        stats = lstatAllAt(dirFd!, names);
+        stats = lstatAllAt(fd!, names);
       }
       const pathOf = (name: string) => (abs === '/' ? `/${name}` : `${abs}/${name}`);
       const atOf = (name: string) => `${baseOf()}/${name}`;
       const stated: (EntryStat | undefined)[] = stats ?? [];
       const statOf = (i: number): EntryStat => stated[i] ?? (stated[i] = lstatSync(atOf(names[i]!)));
 
-      /** Imports subdirectory `names[i]`: its tree id and metadata, and its xattrs when `xattrsToo`. */
-      const enter = (i: number, st: EntryStat, relPath: string, xattrsToo: boolean): { id: ObjectId; meta: EntryStat; xattrs?: Xattr[] } => {
+      /**
+       * Imports subdirectory `names[i]`: its tree id and metadata, and its xattrs when `xattrsToo`.
+       * `redone`: it changed since the scan and was imported again, so `meta` is its fstat, not `st`.
+       */
+      const enter = (i: number, st: EntryStat, relPath: string, xattrsToo: boolean): { id: ObjectId; meta: EntryStat; xattrs?: Xattr[]; redone?: boolean } => {
         const path = pathOf(names[i]!);
         // The scan lists a scanned directory's subdirectories after it, in this order.
         const sub = scanned ? scan!.next(st) : undefined;
         if (sub) {
-          const id = directory(undefined, path, relPath, depth + 1, open && (st.mode & 0o001) !== 0, sub, { parent: baseOf, name: names[i]!, st });
-          return { id, meta: st, ...(xattrsToo ? { xattrs: dirXattrs(atOf(names[i]!), st, relPath) } : {}) };
+          const pinned: Pin = { parent: baseOf, parentAbs: abs, parentOpen: open, name: names[i]!, st };
+          const id = directory(undefined, path, relPath, depth + 1, open && (st.mode & 0o001) !== 0, sub, pinned);
+          const meta = pinned.fresh ?? st;
+          const redone = pinned.fresh !== undefined;
+          return { id, meta, ...(xattrsToo || (redone && wantXattrs) ? { xattrs: dirXattrs(atOf(names[i]!), st, relPath) } : {}), ...(redone ? { redone } : {}) };
         }
         const opened = openExpected(atOf(names[i]!), DIR_NOFOLLOW, st);
         if (!opened) throw changed(relPath);
@@ -246,7 +295,7 @@ export async function importDir(root: string, store: Store, opts: DirImportOptio
       const oldEntries = old?.record.entries;
       const trusted = old?.trusted ?? false;
       // Subdirectories the check below entered already, by index.
-      const entered: { id: ObjectId; meta: EntryStat; xattrs?: Xattr[] }[] = [];
+      const entered: ReturnType<typeof enter>[] = [];
       if (trusted && oldEntries!.length === names.length) {
         // Most directories of a small change are as recorded: that is checked first, building nothing,
         // and the record's tree kept. The record is sorted as the listing is: entry i goes with name i.
@@ -268,7 +317,7 @@ export async function importDir(root: string, store: Store, opts: DirImportOptio
             const sub = enter(i, st, relPath, false);
             entered[i] = sub;
             dirs++;
-            ok = sub.id === o[6];
+            ok = sub.id === o[6] && !sub.redone;
           }
           if (ok && i === names.length - 1) {
             report.files += files;
@@ -354,9 +403,9 @@ export async function importDir(root: string, store: Store, opts: DirImportOptio
           const sub = entered[i] ?? enter(i, st, relPath, !statSame && wantXattrs);
           meta = sub.meta;
           e.id = sub.id;
-          e.xattrs = statSame ? cachedXattrs(o) : (sub.xattrs ?? (wantXattrs ? dirXattrs(atOf(name), st, relPath) : []));
+          e.xattrs = statSame && !sub.redone ? cachedXattrs(o) : (sub.xattrs ?? (wantXattrs ? dirXattrs(atOf(name), st, relPath) : []));
           size = 0;
-          if (e.id !== o?.[6]) same = false;
+          if (e.id !== o?.[6] || sub.redone) same = false;
           report.dirs++;
         } else {
           if (statSame) e.target = o[6];
@@ -406,8 +455,8 @@ export async function importDir(root: string, store: Store, opts: DirImportOptio
       tree = directory(rootFd, top, '', 0, (rootStat.mode & 0o001) !== 0, listing);
     } catch (err) {
       if (!(err instanceof ScanOutdated)) throw err;
-      // Something changed since the scan: everything is listed as the walk comes to it. The objects
-      // stored meanwhile stay (they are what was read); the counts start again.
+      // A change no directory's own second go covers: everything is listed as the walk comes to it.
+      // The objects stored meanwhile stay (they are what was read); the counts start again.
       scan = undefined;
       report = newReport();
       tree = directory(rootFd, top, '', 0, (rootStat.mode & 0o001) !== 0);
