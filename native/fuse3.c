@@ -56,7 +56,8 @@ enum op {
   OP_READ,
   OP_STATFS,
   OP_GETXATTR,
-  OP_LISTXATTR
+  OP_LISTXATTR,
+  OP_RELEASEDIR
 };
 
 // The numbers of an entry as JavaScript sends them (a Float64Array, ST_FIELDS
@@ -90,6 +91,7 @@ typedef struct {
   off_t off;
   uint64_t nlookup;
   int flags;
+  uint64_t fh;  // readdir, releasedir: the handle JavaScript gave the directory's open (0: none)
   char *buf;  // read: where JavaScript reads to
   size_t cap;  // its size, at least `size`
 } request;
@@ -317,16 +319,30 @@ static void trove_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
   ask_open(OP_OPENDIR, req, ino, fi);
 }
 
-// The release of a file or directory: nothing is kept per open.
+// The release of a file: nothing is kept per open.
 static void trove_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
   (void)ino;
   (void)fi;
   fuse_reply_err(req, 0);
 }
 
-static void readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, int plus) {
+// The release of a directory: JavaScript drops the listing it kept for the open's handle, if any.
+static void trove_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
+  if (fi->fh == 0) {
+    fuse_reply_err(req, 0);
+    return;
+  }
+  request *r = make(OP_RELEASEDIR, req, ino);
+  if (r) {
+    r->fh = fi->fh;
+    ask(r);
+  }
+}
+
+static void readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, int plus, uint64_t fh) {
   request *r = make(OP_READDIR, req, ino);
   if (!r) return;
+  r->fh = fh;
   r->size = size;
   r->off = off;
   r->flags = plus;
@@ -334,13 +350,11 @@ static void readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, off_t of
 }
 
 static void trove_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi) {
-  (void)fi;
-  readdir_common(req, ino, size, off, 0);
+  readdir_common(req, ino, size, off, 0, fi->fh);
 }
 
 static void trove_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi) {
-  (void)fi;
-  readdir_common(req, ino, size, off, 1);
+  readdir_common(req, ino, size, off, 1, fi->fh);
 }
 
 static void trove_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
@@ -391,7 +405,7 @@ static const struct fuse_lowlevel_ops operations = {
     .opendir = trove_opendir,
     .readdir = trove_readdir,
     .readdirplus = trove_readdirplus,
-    .releasedir = trove_release,
+    .releasedir = trove_releasedir,
     .open = trove_open,
     .release = trove_release,
     .read = trove_read,
@@ -565,6 +579,9 @@ static napi_value js_reply(napi_env env, napi_callback_info info) {
         fi.cache_readdir = 1;
         fi.keep_cache = 1;
       }
+      // A handle for this open's listing (a directory that changes: each open reads its own).
+      int64_t fh = 0;
+      if (argc >= 3 && napi_get_value_int64(env, argv[2], &fh) == napi_ok && fh > 0) fi.fh = (uint64_t)fh;
       fuse_reply_open(r->req, &fi);
       break;
     }
@@ -637,6 +654,9 @@ static napi_value js_reply(napi_env env, napi_callback_info info) {
         fuse_reply_buf(r->req, data, length);
       break;
     }
+    case OP_RELEASEDIR:
+      fuse_reply_err(r->req, 0);
+      break;
     default:
       err = ENOSYS;
   }
@@ -680,6 +700,10 @@ static void call_js(napi_env env, napi_value dispatch, request *r) {
     case OP_READDIR:
       argv[argc++] = num(env, (double)r->off);
       argv[argc++] = num(env, r->flags);
+      argv[argc++] = num(env, (double)r->fh);
+      break;
+    case OP_RELEASEDIR:
+      argv[argc++] = num(env, (double)r->fh);
       break;
     case OP_OPEN:
     case OP_OPENDIR:

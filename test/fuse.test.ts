@@ -5,6 +5,7 @@ import {
   existsSync,
   lstatSync,
   mkdirSync,
+  opendirSync,
   readdirSync,
   readFileSync,
   readlinkSync,
@@ -647,6 +648,27 @@ describe.skipIf(skipFuse())('FUSE mount (real)', () => {
     expect(readdirSync(dirPath)).toEqual(names);
     // A second opener reads the daemon's kept listing: the same.
     expect(sh('ls', ['-f', dirPath]).split('\n').filter((n) => n.startsWith('n'))).toEqual(names);
+  });
+
+  it('gives each open of a changing directory its own listing: refs added and removed meanwhile neither skip nor repeat names', async () => {
+    const heads = join(fx.repo.path, 'refs', 'heads', 'many');
+    mkdirSync(heads);
+    const before = Array.from({ length: 300 }, (_, i) => `r${String(i).padStart(3, '0')}`);
+    for (const n of before) writeFileSync(join(heads, n), `${fx.a}\n`);
+    try {
+      const first = opendirSync(join(mnt, 'refs', 'many'));
+      const seen = [first.readSync()!.name];
+      // Meanwhile refs come and go, and another reader lists the directory from its start.
+      for (let i = 0; i < 150; i++) rmSync(join(heads, before[i]!));
+      const after = Array.from({ length: 200 }, (_, i) => `s${String(i).padStart(3, '0')}`);
+      for (const n of after) writeFileSync(join(heads, n), `${fx.b}\n`);
+      expect(readdirSync(join(mnt, 'refs', 'many')).sort()).toEqual([...before.slice(150), ...after].sort());
+      for (let d = first.readSync(); d; d = first.readSync()) seen.push(d.name);
+      first.closeSync();
+      expect(seen.sort()).toEqual(before);
+    } finally {
+      rmSync(heads, { recursive: true, force: true });
+    }
   });
 
   it("shows the top-level directories' link counts as they change", async () => {

@@ -264,7 +264,7 @@ export function mountFuse(mountpoint: string, handlers: FuseHandlers, opts: Nati
 /** Where `npm run build:native` puts the binding. */
 export const FUSE3_ADDON = addonPath('fuse3');
 
-type Dispatch = (op: number, id: number, ino: number, a?: unknown, b?: unknown) => void;
+type Dispatch = (op: number, id: number, ino: number, a?: unknown, b?: unknown, c?: unknown) => void;
 
 interface Fuse3Binding {
   mount(mountpoint: string, args: string[], dispatch: Dispatch, readdirplus: boolean): object;
@@ -309,6 +309,7 @@ const OP = {
   STATFS: 9,
   GETXATTR: 10,
   LISTXATTR: 11,
+  RELEASEDIR: 12,
 } as const;
 
 /** Numbers per entry in packStats: the stat's eleven, then the seconds the kernel may keep the name and the attributes. */
@@ -456,7 +457,12 @@ function dispatcher(binding: Fuse3Binding, h: FuseHandlers, opts: NativeMountOpt
   const xattrNames = (names: string[]) => Buffer.from(names.map((n) => `${n}\0`).join(''));
   const reply = binding.reply.bind(binding);
 
-  return (op, id, ino, a, b) => {
+  // The listing of each open of a directory that changes (refs/, profiles/, commits/), by the handle its
+  // open was given: the parts one reader asks for all come from the listing it started with.
+  const opened = new Map<number, Listing | undefined>();
+  let nextHandle = 1;
+
+  return (op, id, ino, a, b, c) => {
     // A callback that throws answers EIO (a second answer to a request does nothing): no reader is left waiting.
     const safe =
       <A extends unknown[]>(fn: (...args: A) => void) =>
@@ -470,6 +476,10 @@ function dispatcher(binding: Fuse3Binding, h: FuseHandlers, opts: NativeMountOpt
     try {
       if (op === OP.INIT) return onInit();
       if (op === OP.FORGET) return inodes.forget(ino, a as number);
+      if (op === OP.RELEASEDIR) {
+        opened.delete(a as number);
+        return reply(id, 0);
+      }
       const path = inodes.path(ino);
       if (path === undefined) return reply(id, ERR.ENOENT);
       switch (op) {
@@ -501,8 +511,12 @@ function dispatcher(binding: Fuse3Binding, h: FuseHandlers, opts: NativeMountOpt
               reply(id, 0, target);
             }),
           );
-        case OP.OPENDIR:
-          return reply(id, immutable(path) ? 1 : 0);
+        case OP.OPENDIR: {
+          if (immutable(path)) return reply(id, 1);
+          const handle = nextHandle++;
+          opened.set(handle, undefined);
+          return reply(id, 0, handle);
+        }
         case OP.READDIR: {
           // A listing comes in parts of what fits the kernel's buffer, each asked from an offset (the
           // index of its first entry). The entries of a listing with attributes count as lookups.
@@ -517,12 +531,16 @@ function dispatcher(binding: Fuse3Binding, h: FuseHandlers, opts: NativeMountOpt
               if (name !== '.' && name !== '..') inodes.remember(l.stats[i * STAT_FIELDS]!, child(path, name));
             }
           };
-          const have = off > 0 || immutable(path) ? listings.get(key) : undefined;
+          const handle = (c as number | undefined) ?? 0;
+          const mine = handle > 0 && opened.has(handle);
+          // Immutable: the daemon's kept listing, any part. Changing: this open's own, past its first part.
+          const have = immutable(path) ? listings.get(key) : off > 0 && mine ? opened.get(handle) : undefined;
           if (have) return send(have);
           const answer = safe((e: number, names?: string[], stats?: (Stat | Pick<Stat, 'ino' | 'mode'>)[], plus?: boolean) => {
             if (e || !names || !stats) return reply(id, e || ERR.EIO);
             const l: Listing = { names, stats: packStats(stats, kept), plus: plus ?? false };
-            listings.keep(key, l);
+            if (immutable(path)) listings.keep(key, l);
+            else if (mine) opened.set(handle, l);
             send(l);
           });
           return b ? h.readdirplus(path, answer) : h.readdir(path, answer);
@@ -570,9 +588,9 @@ function mountFuse3(binding: Fuse3Binding, mountpoint: string, handlers: FuseHan
     const kick = poller(opts.pollMs ?? DEFAULT_POLL_MS);
     const serve = dispatcher(binding, handlers, opts, ready);
     const dispatch: Dispatch = kick
-      ? (op, id, ino, a, b) => {
+      ? (op, id, ino, a, b, c) => {
           kick();
-          serve(op, id, ino, a, b);
+          serve(op, id, ino, a, b, c);
         }
       : serve;
     try {
