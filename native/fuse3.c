@@ -463,7 +463,7 @@ static int get_string(napi_env env, napi_value v, char **out) {
   return 0;
 }
 
-// A listing's part: as many entries from r->off on as fit in r->size bytes.
+// A listing's part: entries of the whole listing from index `from` (the part at r->off) as fit in r->size bytes.
 // Returns how many the kernel took (0 when it took none), or -errno.
 static int reply_dir(napi_env env, request *r, napi_value names, napi_value stats, bool plus, uint32_t from) {
   uint32_t n;

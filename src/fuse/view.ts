@@ -101,6 +101,11 @@ function treeCost(entries: TreeEntry[]): number {
 
 const typeBits = (kind: Node['kind']) => (kind === 'dir' ? S_IFDIR : kind === 'file' ? S_IFREG : S_IFLNK);
 
+/** What stat(2) shows of an entry: its three times are one (`timeMs`), its blocks counted from its size. */
+function statOf(ino: number, mode: number, uid: number, gid: number, size: number, nlink: number, timeMs: number): Stat {
+  return { ino, mode, uid, gid, size, nlink, blocks: Math.ceil(size / 512), blksize: 4096, atime: timeMs, mtime: timeMs, ctime: timeMs };
+}
+
 /**
  * The read-only namespace of the mount, resolved lazily from the store:
  * `/commits/<id>/...` (any commit, looked up on first use), `/refs/<name>`
@@ -291,6 +296,11 @@ export class TroveView {
     return this.trees.get(id) ?? (this.oversized?.id === id ? this.oversized.info : undefined);
   }
 
+  /** Whether tree `id` is kept or on its way, without making it recent: nothing to read ahead. */
+  private holds(id: ObjectId): boolean {
+    return this.trees.has(id) || this.oversized?.id === id || this.loading.has(id);
+  }
+
   /** Reads and decodes a tree once, however many requests (and prefetches) want it at the same time. */
   private load(id: ObjectId): Promise<TreeInfo> {
     let p = this.loading.get(id);
@@ -313,7 +323,7 @@ export class TroveView {
   private prefetch(info: TreeInfo): void {
     for (const e of info.entries) {
       if (this.queue.length >= PREFETCH_QUEUE) break;
-      if (e.kind === 'dir' && !this.trees.has(e.id!) && this.oversized?.id !== e.id && !this.loading.has(e.id!)) this.queue.push(e.id!);
+      if (e.kind === 'dir' && !this.holds(e.id!)) this.queue.push(e.id!);
     }
     this.pump();
   }
@@ -323,7 +333,7 @@ export class TroveView {
       const ids: ObjectId[] = [];
       while (ids.length < PREFETCH_BATCH && this.queue.length > 0) {
         const id = this.queue.shift()!;
-        if (!this.trees.has(id) && this.oversized?.id !== id && !this.loading.has(id) && !ids.includes(id)) ids.push(id);
+        if (!this.holds(id) && !ids.includes(id)) ids.push(id);
       }
       if (ids.length === 0) continue;
       this.prefetching++;
@@ -369,20 +379,7 @@ export class TroveView {
     if (node.kind === 'file') size = node.size;
     else if (node.kind === 'symlink') size = Buffer.byteLength(node.target);
     else nlink = 2 + (await this.subdirs(node));
-    const t = node.mtimeMs;
-    return {
-      ino: node.ino,
-      mode: typeBits(node.kind) | node.perm,
-      uid: node.uid,
-      gid: node.gid,
-      size,
-      nlink,
-      blocks: Math.ceil(size / 512),
-      blksize: 4096,
-      atime: t,
-      mtime: t,
-      ctime: t,
-    };
+    return statOf(node.ino, typeBits(node.kind) | node.perm, node.uid, node.gid, size, nlink, node.mtimeMs);
   }
 
   private async subdirs(node: Node & { kind: 'dir' }): Promise<number> {
@@ -407,26 +404,14 @@ export class TroveView {
     const { entries } = info;
     const n = entries.length;
     const subdirs = await Promise.all(entries.map((e) => (e.kind === 'dir' ? this.tree(e.id!, `${node.path}/${e.name}`).then((t) => t.subdirs) : 0)));
-    const t = node.mtimeMs;
     const names: string[] = new Array<string>(n);
     const stats: Stat[] = new Array<Stat>(n);
     for (let i = 0; i < n; i++) {
       const e = entries[i]!;
       const size = e.kind === 'file' ? e.size : e.kind === 'symlink' ? Buffer.byteLength(e.target!) : 0;
       names[i] = e.name;
-      stats[i] = {
-        ino: this.inodes.entry(node.ino, n, i),
-        mode: typeBits(e.kind) | e.mode,
-        uid: e.uid,
-        gid: e.gid,
-        size,
-        nlink: e.kind === 'dir' ? 2 + subdirs[i]! : 1,
-        blocks: Math.ceil(size / 512),
-        blksize: 4096,
-        atime: t,
-        mtime: t,
-        ctime: t,
-      };
+      // As child() makes the entry's node and stat() states it: the parent's time, the entry's mode bits.
+      stats[i] = statOf(this.inodes.entry(node.ino, n, i), typeBits(e.kind) | e.mode, e.uid, e.gid, size, e.kind === 'dir' ? 2 + subdirs[i]! : 1, node.mtimeMs);
     }
     return { names, stats };
   }

@@ -150,7 +150,7 @@ type Store = Pick<ObjectStore, 'hasSync' | 'putSync' | 'putFileSync'>;
  * import has nothing else to do meanwhile.
  */
 export async function importDir(root: string, store: Store, opts: DirImportOptions = {}): Promise<TreeImport> {
-  let report = newReport();
+  const report = newReport();
   const onProgress = opts.onProgress;
   const progress = progressOf('reading', 'files');
   const wantXattrs = opts.xattrs ?? true;
@@ -162,6 +162,8 @@ export async function importDir(root: string, store: Store, opts: DirImportOptio
   const top = trimRoot(root);
   const key = (dir: string) => (wantXattrs ? dir : NO_XATTRS_KEY + dir);
   const excluded = excludedDirs(opts.exclude);
+  /** Why directory `st` is left out, or undefined. */
+  const leftOutWhy = (st: EntryStat) => (excluded.size > 0 ? excluded.get(`${st.dev}:${st.ino}`)?.reason : undefined);
   // The whole tree is listed and stated on a pool thread meanwhile, when the addon is built.
   const scanning = opts.prescan ?? startScan(top, excluded);
   await cache?.load(key(top));
@@ -173,7 +175,7 @@ export async function importDir(root: string, store: Store, opts: DirImportOptio
   /** Moves the scan past the blocks of the directories below `listing` (in the scan's order: as the walk visits them). */
   const skipBelow = (listing: ScannedDir): void => {
     for (const st of listing.stats) {
-      if (!st.isDirectory() || (excluded.size > 0 && excluded.has(`${st.dev}:${st.ino}`))) continue;
+      if (!st.isDirectory() || leftOutWhy(st) !== undefined) continue;
       const sub = scan!.next(st);
       if (sub) skipBelow(sub);
     }
@@ -313,7 +315,7 @@ export async function importDir(root: string, store: Store, opts: DirImportOptio
           else if (o[1] === 2) symlinks++;
           else {
             const relPath = rel ? `${rel}/${name}` : name;
-            if (treePathProblem(depth + 1, Buffer.byteLength(relPath)) || (excluded.size > 0 && excluded.has(`${st.dev}:${st.ino}`))) break;
+            if (treePathProblem(depth + 1, Buffer.byteLength(relPath)) || leftOutWhy(st) !== undefined) break;
             const sub = enter(i, st, relPath, false);
             entered[i] = sub;
             dirs++;
@@ -353,7 +355,7 @@ export async function importDir(root: string, store: Store, opts: DirImportOptio
           same = false;
           continue;
         }
-        const leftOut = kind === 'dir' && excluded.size > 0 ? excluded.get(`${st.dev}:${st.ino}`)?.reason : undefined;
+        const leftOut = kind === 'dir' ? leftOutWhy(st) : undefined;
         if (leftOut !== undefined) {
           report.skipped.push({ path: relPath, reason: leftOut });
           same = false;
@@ -451,16 +453,8 @@ export async function importDir(root: string, store: Store, opts: DirImportOptio
     scan = await scanning;
     // A scan of another directory (the path replaced since), or of one changed since, is not used.
     const listing = scan && asScanned(rootStat, scan.root) ? scan.next(rootStat) : undefined;
-    try {
-      tree = directory(rootFd, top, '', 0, (rootStat.mode & 0o001) !== 0, listing);
-    } catch (err) {
-      if (!(err instanceof ScanOutdated)) throw err;
-      // A change no directory's own second go covers: everything is listed as the walk comes to it.
-      // The objects stored meanwhile stay (they are what was read); the counts start again.
-      scan = undefined;
-      report = newReport();
-      tree = directory(rootFd, top, '', 0, (rootStat.mode & 0o001) !== 0);
-    }
+    // A directory changed since the scan goes again by itself (directory()); the root is one of them.
+    tree = directory(rootFd, top, '', 0, (rootStat.mode & 0o001) !== 0, listing);
     rootMeta = {
       mode: rootStat.mode & 0o7777,
       uid: rootStat.uid,
