@@ -21,12 +21,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fuse_lowlevel.h>
+#include <linux/fuse.h>
 #include <node_api.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/statvfs.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 // libuv, as Node exports it to addons (stable within libuv 1.x): the little
@@ -113,6 +115,11 @@ typedef struct {
   struct fuse_buf buf;
   int readdirplus;
   int closing;
+  // The connection's descriptor as invalidations write to it: a copy of libfuse's, which unmount
+  // closes while a pool thread may be about to write (its number could by then be another file's).
+  // Closed once the mount is closing and no invalidation is under way. Guarded by `lock`.
+  int notify_fd;
+  int invalidating;
 } mount_state;
 
 static mount_state *current;
@@ -836,8 +843,10 @@ static napi_value js_mount(napi_env env, napi_callback_info info) {
   // (another request taken meanwhile, an interrupted one) must come back at once.
   int fd = fuse_session_fd(m->se);
   int fl = fcntl(fd, F_GETFL);
-  if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0 || uv_poll_init(loop, m->poll, fd) != 0 ||
+  m->notify_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+  if (fl < 0 || m->notify_fd < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0 || uv_poll_init(loop, m->poll, fd) != 0 ||
       uv_poll_start(m->poll, TROVE_UV_READABLE, on_readable) != 0) {
+    if (m->notify_fd >= 0) close(m->notify_fd);
     fuse_session_unmount(m->se);
     fuse_session_destroy(m->se);
     free(m->poll);
@@ -865,6 +874,10 @@ static napi_value js_unmount(napi_env env, napi_callback_info info) {
   pthread_mutex_lock(&lock);
   int was = m->closing;
   m->closing = 1;
+  if (m->invalidating == 0 && m->notify_fd >= 0) {
+    close(m->notify_fd);
+    m->notify_fd = -1;
+  }
   pthread_mutex_unlock(&lock);
   if (was) return NULL;
   fuse_session_exit(m->se);
@@ -877,7 +890,11 @@ static napi_value js_unmount(napi_env env, napi_callback_info info) {
 // content (a symlink's target), then done(0 or -errno) is called (-ENOENT:
 // the kernel held nothing of it). The kernel waits for the inode's pages,
 // which a read still waiting for its answer from this thread holds locked,
-// so it is done on a thread of libuv's pool, never on this one.
+// so it is done on a thread of libuv's pool, never on this one. It writes to
+// the mount's own copy of the device descriptor (notify_fd), which unmount
+// leaves open while an invalidation is under way: libfuse's descriptor is
+// closed by unmount at any moment, and a write to its number after that
+// could land in whatever file the process opened next.
 typedef struct {
   napi_async_work work;
   napi_ref done;
@@ -889,9 +906,27 @@ static void invalidate_execute(napi_env env, void *data) {
   (void)env;
   invalidation *j = data;
   pthread_mutex_lock(&lock);
-  int open = current && !current->closing;
+  mount_state *m = current;
+  int fd = m && !m->closing ? m->notify_fd : -1;
+  if (fd >= 0) m->invalidating++;
   pthread_mutex_unlock(&lock);
-  j->result = open ? fuse_lowlevel_notify_inval_inode(current->se, j->ino, 0, 0) : -ENOTCONN;
+  if (fd < 0) {
+    j->result = -ENOTCONN;
+    return;
+  }
+  // FUSE_NOTIFY_INVAL_INODE of the whole inode, as fuse_lowlevel_notify_inval_inode sends it, but
+  // through our own descriptor, which stays open until this write is done.
+  struct fuse_notify_inval_inode_out arg = {.ino = j->ino, .off = 0, .len = 0};
+  struct fuse_out_header out = {.len = sizeof out + sizeof arg, .error = FUSE_NOTIFY_INVAL_INODE, .unique = 0};
+  struct iovec iov[2] = {{&out, sizeof out}, {&arg, sizeof arg}};
+  ssize_t n = writev(fd, iov, 2);
+  j->result = n < 0 ? -errno : 0;
+  pthread_mutex_lock(&lock);
+  if (--m->invalidating == 0 && m->closing && m->notify_fd >= 0) {
+    close(m->notify_fd);
+    m->notify_fd = -1;
+  }
+  pthread_mutex_unlock(&lock);
 }
 
 static void invalidate_complete(napi_env env, napi_status status, void *data) {
