@@ -758,6 +758,56 @@ describe.skipIf(skipFuse())('FUSE mount (real)', () => {
     expect(readlinkSync(join(A, 'bin', 'sh'))).toBe('bash');
   });
 
+  it('a ref moved while several readers look it up at once shows its new target to all of them', async () => {
+    if (servedBy(fx.repo.path) !== 3) return console.log('libfuse 3 binding not built: symlink invalidation not checked');
+    const refFile = join(fx.repo.path, 'refs', 'heads', 'main');
+    const link = join(mnt, 'refs', 'main');
+    const move = (id: string) => {
+      writeFileSync(`${refFile}.new`, `${id}\n`);
+      renameSync(`${refFile}.new`, refFile);
+    };
+    // Readers in threads of their own, released together on each round: the first lookup after a move
+    // starts the invalidation, the others come while it is under way and must wait for it.
+    const READERS = 4;
+    const ROUNDS = 60;
+    const sync = new Int32Array(new SharedArrayBuffer(4 * (2 + READERS)));
+    const code = `
+      const { workerData: { sync, link, index } } = require('node:worker_threads');
+      const { readlinkSync } = require('node:fs');
+      const { parentPort } = require('node:worker_threads');
+      for (let round = 1; ; round++) {
+        while (Atomics.load(sync, 0) < round) Atomics.wait(sync, 0, round - 1, 50);
+        if (Atomics.load(sync, 1) === 1) break;
+        parentPort.postMessage(readlinkSync(link));
+        Atomics.add(sync, 2 + index, 1);
+      }`;
+    const { Worker } = await import('node:worker_threads');
+    const seen: string[][] = [];
+    const workers = Array.from({ length: READERS }, (_, index) => {
+      const w = new Worker(code, { eval: true, workerData: { sync, link, index } });
+      w.on('message', (t: string) => (seen[seen.length - 1] ??= []).push(t));
+      return w;
+    });
+    try {
+      readlinkSync(link);
+      for (let round = 1; round <= ROUNDS; round++) {
+        const to = round % 2 === 1 ? fx.b : fx.a;
+        move(to);
+        seen.push([]);
+        Atomics.store(sync, 0, round);
+        Atomics.notify(sync, 0);
+        await until(() => Array.from({ length: READERS }, (_, i) => Atomics.load(sync, 2 + i)).every((n) => n === round) && seen[round - 1]!.length === READERS, 5000);
+        expect(seen[round - 1], `round ${round}`).toEqual(Array(READERS).fill(`../commits/${to}`));
+      }
+    } finally {
+      Atomics.store(sync, 1, 1);
+      Atomics.store(sync, 0, ROUNDS + 1);
+      Atomics.notify(sync, 0);
+      await Promise.all(workers.map((w) => w.terminate()));
+      move(fx.a);
+    }
+  });
+
   it('refuses writes with EROFS', () => {
     for (const [cmd, args] of [
       ['touch', [join(A, 'new')]],

@@ -445,12 +445,33 @@ function dispatcher(binding: Fuse3Binding, h: FuseHandlers, opts: NativeMountOpt
   const top: Timeouts = { entry: kept.entry, attr: brief.attr };
   const timeouts = (path: string, st: Stat) =>
     immutable(path) ? kept : path.lastIndexOf('/') === 0 ? top : pointer(path, st.mode) ? moving : brief;
+  // Lookups of a symlink whose invalidation is under way, answered when it is done (`again`: the target
+  // moved once more meanwhile, so the kernel may have kept the one in between: it drops that too). A
+  // lookup answered before the kernel has dropped the old target would be followed to it.
+  const invalidating = new Map<number, { answers: (() => void)[]; again: boolean }>();
+  const invalidate = (ino: number): void =>
+    binding.invalidate(ino, () => {
+      const w = invalidating.get(ino)!;
+      if (w.again) {
+        w.again = false;
+        return invalidate(ino);
+      }
+      invalidating.delete(ino);
+      for (const answer of w.answers) answer();
+    });
   /** Records the target the kernel is about to see; when it moved, the kernel drops the one it kept, then `then`. */
   const seen = (ino: number, target: string, then: () => void) => {
     const last = inodes.targets.get(ino);
     inodes.targets.set(ino, target);
-    if (last !== undefined && last !== target) binding.invalidate(ino, then);
-    else then();
+    const moved = last !== undefined && last !== target;
+    const w = invalidating.get(ino);
+    if (w) {
+      w.answers.push(then);
+      w.again ||= moved;
+    } else if (moved) {
+      invalidating.set(ino, { answers: [then], again: false });
+      invalidate(ino);
+    } else then();
   };
   const absentFor = (dir: string) => (immutable(dir) ? kept.entry : absent);
   const child = (dir: string, name: string) => (dir === '/' ? `/${name}` : `${dir}/${name}`);
