@@ -18,6 +18,8 @@ import { tmpdir } from './helpers/tmp.js';
 const sha256 = (b: string | Buffer) => createHash('sha256').update(b).digest('hex');
 const objPath = (repo: string, id: string) => join(repo, 'objects', id.slice(0, 2), id.slice(2));
 const stored = (repo: string, id: string) => existsSync(objPath(repo, id));
+/** A file fetched for a read is stored right after the read is answered from its verified bytes. */
+const storedSoon = (repo: string, ...ids: string[]) => until(() => ids.every((id) => stored(repo, id)));
 
 /** A file of a package: its path inside the package, bytes and mode. */
 interface PkgFile {
@@ -302,7 +304,7 @@ describe.skipIf(skipFuse())('lazy installs: files fetched by the view on first r
   it('a read through the link fetches the file once, verified, and stores it', async () => {
     main.clearLog();
     expectBytes(await cat(join(a.link, SMALL.path)), SMALL.bytes);
-    expect(stored(a.repo, sha256(SMALL.bytes))).toBe(true);
+    expect(await storedSoon(a.repo, sha256(SMALL.bytes))).toBe(true);
     let nf = (await fsck(a.repo)).notFetched;
     expect([nf.objects, nf.bytes]).toEqual([LZ.length - 1, total(LZ) - SMALL.bytes.length]);
     expectBytes(await cat(join(a.link, BIG.path)), BIG.bytes);
@@ -332,7 +334,7 @@ describe.skipIf(skipFuse())('lazy installs: files fetched by the view on first r
       const installed = await lazyInstall(c.repo, c.link, 'lz');
       expect(stored(c.repo, sha256(SMALL.bytes))).toBe(false);
       expectBytes(await cat(join(c.mnt, 'commits', installed.gen, SMALL.path)), SMALL.bytes);
-      expect(stored(c.repo, sha256(SMALL.bytes))).toBe(true);
+      expect(await storedSoon(c.repo, sha256(SMALL.bytes))).toBe(true);
     } finally {
       fg.kill('SIGTERM');
       await until(() => !mountpoints().has(c.mnt), 10_000);
@@ -349,7 +351,7 @@ describe.skipIf(skipFuse())('lazy installs: files fetched by the view on first r
     expectBytes(r1, BIG.bytes);
     expectBytes(r2, BIG.bytes);
     expect(objectRequests(slow).filter((x) => x === id)).toEqual([id]);
-    expect(stored(b.repo, id)).toBe(true);
+    expect(await storedSoon(b.repo, id)).toBe(true);
   });
 
   it('wrong bytes from the server: EIO, nothing stored, a line in mount.log; the read works once the server is right', async () => {
@@ -378,7 +380,7 @@ describe.skipIf(skipFuse())('lazy installs: files fetched by the view on first r
     // Nothing about the failure was kept: the next read fetches again.
     for (const f of victims) {
       expectBytes(await cat(join(c.link, f.path)), f.bytes);
-      expect(stored(c.repo, sha256(f.bytes))).toBe(true);
+      expect(await storedSoon(c.repo, sha256(f.bytes))).toBe(true);
     }
   });
 
@@ -423,7 +425,7 @@ describe.skipIf(skipFuse())('lazy installs: files fetched by the view on first r
     await startAgain(argv, dying.port);
     expectBytes(await cat(join(d.link, SMALL.path)), SMALL.bytes);
     expectBytes(await cat(join(d.link, BIG.path)), BIG.bytes);
-    expect(stored(d.repo, smallId) && stored(d.repo, bigId)).toBe(true);
+    expect(await storedSoon(d.repo, smallId, bigId)).toBe(true);
   });
 
   it('a server killed in the middle of a large file leaves nothing stored under its id', async () => {

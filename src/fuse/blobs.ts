@@ -13,6 +13,8 @@ interface OpenBlob {
   evicted: boolean;
   /** The file's identity when its bytes were hashed (see {@link fileKey}). */
   verified: string;
+  /** A blob just fetched, not stored yet: its verified bytes (fd is then -1). */
+  bytes?: Uint8Array;
 }
 
 /** Reads of the verification hash, in bytes per call. */
@@ -53,9 +55,12 @@ export interface BlobReaderInit {
   /**
    * Brings a blob the store lacks (default: none, a missing blob is EIO): the
    * view's fetcher of partial commits (LazyFetcher). Reads of the blob wait
-   * for it; the file is then opened and verified as any other.
+   * for it; the file is then opened and verified as any other. It may resolve
+   * to the blob's bytes, verified against its id, before they are stored:
+   * the reads waiting are answered from them, and later reads open the file
+   * (or, while it is not there yet, are given the same bytes again).
    */
-  fetchMissing?: (id: ObjectId, size: number, executable: boolean) => Promise<void>;
+  fetchMissing?: (id: ObjectId, size: number, executable: boolean) => Promise<Uint8Array | undefined | void>;
   /** Whether a missing blob may be fetched now (default: whenever `fetchMissing` is given); else it is EIO at once. */
   mayFetch?: () => boolean;
   /** Called with each blob opened for the first time since its file left the cache, and the path read. */
@@ -115,6 +120,10 @@ export class BlobReader {
       if (b.busy === 0) this.closeFd(b.fd);
       b = await this.get(blob, size, what);
     }
+    if (b.bytes) {
+      buf.set(b.bytes.subarray(pos, pos + want));
+      return want;
+    }
     b.busy++;
     try {
       let done = 0;
@@ -170,7 +179,12 @@ export class BlobReader {
   /** A blob that is not stored (Missing): fetched, then opened, by either kind of read. */
   private fetchThenOpen(blob: ObjectId, size: number, what: string, executable: boolean): Promise<OpenBlob> {
     return this.init.fetchMissing!(blob, size, executable).then(
-      () => (this.sync ? this.openBlobSync(blob, size, what, true) : this.openBlob(blob, size, what, true)),
+      (bytes) =>
+        bytes
+          ? { fd: -1, busy: 0, evicted: false, verified: '', bytes }
+          : this.sync
+            ? this.openBlobSync(blob, size, what, true)
+            : this.openBlob(blob, size, what, true),
       (err: unknown) => {
         throw eio(what, err);
       },
@@ -251,6 +265,7 @@ export class BlobReader {
 
   /** True while the open file is still the one whose bytes were verified. */
   private async unchanged(b: OpenBlob, blob: ObjectId, size: number, what: string): Promise<boolean> {
+    if (b.bytes) return true;
     try {
       const st = this.sync ? fstatSync(b.fd) : await new Promise<Stats>((res, rej) => fstat(b.fd, (err, s) => (err ? rej(err) : res(s))));
       return fileKey(st) === b.verified;

@@ -29,6 +29,8 @@ export interface LazyFetchInit {
   timeoutMs?: number;
   /** Keep-alive connections to each remote (default 4). */
   connections?: number;
+  /** Where a blob whose bytes were handed to a read but could not be stored is reported (default: nowhere). */
+  log?: (line: string) => void;
 }
 
 /** Counters of the fetcher, for tests and the daemon's last log lines. */
@@ -50,7 +52,7 @@ export interface LazyFetchStats {
  */
 export class LazyFetcher {
   private readonly transports = new Map<string, Transport>();
-  private readonly inflight = new Map<ObjectId, Promise<void>>();
+  private readonly inflight = new Map<ObjectId, { stored: Promise<void>; bytes: Promise<Uint8Array | undefined> }>();
   private readonly timeoutMs: number;
   private lock: { users: number; held: Promise<Release>; acquired: boolean; linger?: NodeJS.Timeout } | undefined;
   private known: { at: number; names: string[] } | undefined;
@@ -64,12 +66,40 @@ export class LazyFetcher {
 
   /** Brings blob `id` of `size` bytes into the store; rejects with the reason when it cannot. */
   fetch(id: ObjectId, size: number, executable = false): Promise<void> {
-    let p = this.inflight.get(id);
-    if (!p) {
-      p = this.fetchOnce(id, size, executable).finally(() => this.inflight.delete(id));
-      this.inflight.set(id, p);
+    return this.start(id, size, executable).stored;
+  }
+
+  /**
+   * As fetch, for a read: a blob fetched whole (up to SMALL_BLOB) resolves to
+   * its bytes as soon as they have arrived and hash to `id`, and is stored
+   * right after, once the read has been answered; a larger one, written to
+   * the store as it arrives, resolves to undefined once stored.
+   */
+  fetchBytes(id: ObjectId, size: number, executable = false): Promise<Uint8Array | undefined> {
+    return this.start(id, size, executable).bytes;
+  }
+
+  private start(id: ObjectId, size: number, executable: boolean): { stored: Promise<void>; bytes: Promise<Uint8Array | undefined> } {
+    let f = this.inflight.get(id);
+    if (!f) {
+      let handedOut = false;
+      let early: (bytes: Uint8Array) => void = () => {};
+      const arrived = new Promise<Uint8Array>((resolve) => {
+        early = (bytes) => {
+          handedOut = true;
+          resolve(bytes);
+        };
+      });
+      const stored = this.fetchOnce(id, size, executable, early).finally(() => this.inflight.delete(id));
+      stored.catch((err: unknown) => {
+        if (handedOut) this.init.log?.(`object ${id} was read as fetched, but could not be stored: ${(err as Error).message}`);
+      });
+      f = { stored, bytes: Promise.race([arrived, stored.then(() => undefined)]) };
+      // A prefetch asks only for `stored`: this one's failure is theirs to see, never an unhandled rejection.
+      f.bytes.catch(() => undefined);
+      this.inflight.set(id, f);
     }
-    return p;
+    return f;
   }
 
   /** Lets go of the shared lock once no install uses it. */
@@ -104,14 +134,14 @@ export class LazyFetcher {
     return out;
   }
 
-  private async fetchOnce(id: ObjectId, size: number, executable: boolean): Promise<void> {
+  private async fetchOnce(id: ObjectId, size: number, executable: boolean, early: (bytes: Uint8Array) => void): Promise<void> {
     const remotes = this.remotes();
     if (remotes.length === 0) throw new Error(`object ${id} is not in the store, and no partial commit names a remote to fetch it from`);
     const deadline = AbortSignal.timeout(this.timeoutMs);
     const reasons: string[] = [];
     for (const name of remotes) {
       try {
-        await this.fetchFrom(name, id, size, executable, deadline);
+        await this.fetchFrom(name, id, size, executable, deadline, early);
         this.stats.fetched++;
         this.stats.bytes += size;
         return;
@@ -125,7 +155,7 @@ export class LazyFetcher {
     throw new Error(`object ${id} could not be fetched (${reasons.join('; ')})`);
   }
 
-  private async fetchFrom(name: string, id: ObjectId, size: number, executable: boolean, signal: AbortSignal): Promise<void> {
+  private async fetchFrom(name: string, id: ObjectId, size: number, executable: boolean, signal: AbortSignal, early: (bytes: Uint8Array) => void): Promise<void> {
     const t = await this.transport(name);
     const path = objectPath(id);
     const where = t.describe(path);
@@ -144,6 +174,11 @@ export class LazyFetcher {
         const bytes = await t.getBytes(path, { ...opts, check: (b) => checkHash(id, b, where) });
         if (!bytes) throw new Error(`${where}: not found`);
         if (bytes.length !== size) throw new Error(`${where}: a tree says ${size} bytes, the object has ${bytes.length}`);
+        // Verified: the reads waiting for it are answered from these bytes first, and the file is made
+        // after (setImmediate runs once the promise jobs that answer them are done). Creating a file costs
+        // more than the rest of a small file's first read on some machines.
+        early(bytes);
+        await new Promise((resolve) => setImmediate(resolve));
         // Stored meanwhile by another writer (trove fetch, which may have published it): left as it is.
         await this.locked(signal, () => this.init.store.hasSync(id) || installVerifiedSync(this.init.store, id, bytes, hint));
       } finally {
