@@ -227,9 +227,12 @@ static void ask(request *r) {
     drop(r);
     return;
   }
-  if (!queue(r) && claim(id_of(r))) {
-    fuse_reply_err(r->req, EIO);
-    drop(r);
+  if (!queue(r)) {
+    request *mine = claim(id_of(r));
+    if (mine) {
+      if (mine->req) fuse_reply_err(mine->req, EIO);
+      drop(mine);
+    }
   }
 }
 
@@ -525,8 +528,14 @@ static napi_value js_reply(napi_env env, napi_callback_info info) {
   if (argc < 2 || napi_get_value_double(env, argv[0], &id) != napi_ok) return NULL;
   request *r = claim(id);
   if (!r) return NULL;
-  napi_get_value_int32(env, argv[1], &result);
   napi_value out = NULL;
+  if (!r->req) {
+    // Answered EIO by unmount already: the kernel takes nothing more for it.
+    drop(r);
+    napi_create_int32(env, -ENOTCONN, &out);
+    return out;
+  }
+  napi_get_value_int32(env, argv[1], &result);
   if (result < 0 && !(r->op == OP_LOOKUP && result == -ENOENT)) {
     fuse_reply_err(r->req, -result);
     drop(r);
@@ -732,7 +741,7 @@ static void call_js(napi_env env, napi_value dispatch, request *r) {
     napi_get_and_clear_last_exception(env, &e);
     request *gone = id >= 0 ? claim(id) : NULL;
     if (gone) {
-      fuse_reply_err(gone->req, EIO);
+      if (gone->req) fuse_reply_err(gone->req, EIO);
       drop(gone);
     }
   }
@@ -860,10 +869,10 @@ static napi_value js_mount(napi_env env, napi_callback_info info) {
 }
 
 // unmount(handle): stops polling the device and detaches the mount (lazily,
-// as `umount -l`: a busy mount goes away once its last user leaves). libfuse
-// closes its end of the connection first: requests still queued are dropped
-// and answers JavaScript still sends go nowhere, so their readers wait until
-// the process exits, which the daemon does right after (daemon.ts).
+// as `umount -l`: a busy mount goes away once its last user leaves).
+// Requests read but not answered yet are answered EIO; those still queued in
+// the kernel are never read, so their readers wait until the connection ends:
+// when the process exits, which the daemon does right after (daemon.ts).
 static napi_value js_unmount(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -878,8 +887,25 @@ static napi_value js_unmount(napi_env env, napi_callback_info info) {
     close(m->notify_fd);
     m->notify_fd = -1;
   }
+  // Requests JavaScript has not answered yet are answered EIO now, while libfuse's descriptor is
+  // open: their readers need not wait for the process to exit, and a readlink among them no longer
+  // holds its symlink's page, which an invalidation under way waits for (its copy of the descriptor
+  // keeps the connection, and so that wait, alive). Each stays in its slot, without its libfuse
+  // request, until JavaScript answers it too: a read's buffer may still be being filled.
+  fuse_req_t *waiting = NULL;
+  size_t n = 0;
+  if (!was && (waiting = calloc(SLOTS, sizeof(fuse_req_t))) != NULL) {
+    for (uint32_t i = 0; i < SLOTS; i++) {
+      if (slots[i] && slots[i]->req) {
+        waiting[n++] = slots[i]->req;
+        slots[i]->req = NULL;
+      }
+    }
+  }
   pthread_mutex_unlock(&lock);
   if (was) return NULL;
+  for (size_t i = 0; i < n; i++) fuse_reply_err(waiting[i], EIO);
+  free(waiting);
   fuse_session_exit(m->se);
   stop_polling(m);
   fuse_session_unmount(m->se);

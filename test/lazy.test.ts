@@ -428,6 +428,31 @@ describe.skipIf(skipFuse())('lazy installs: files fetched by the view on first r
     expect(await storedSoon(d.repo, smallId, bigId)).toBe(true);
   });
 
+  it('a view stopped while a read waits for its download: the read fails at once, the daemon exits', async () => {
+    const stalled = await startNginx(server);
+    const e = await lazyClient('stop', stalled.url, ['lz'], ['--fetch-timeout-ms', '10000']);
+    const pid = (JSON.parse(readFileSync(join(e.repo, 'mount.json'), 'utf8')) as { pid: number }).pid;
+    try {
+      process.kill(stalled.pid, 'SIGSTOP');
+      const reading = cat(join(e.link, SMALL.path), 15_000);
+      // The read is under way (its download waits on the stopped server) well before this.
+      await new Promise((r) => setTimeout(r, 500));
+      const stopped = Date.now();
+      process.kill(pid, 'SIGTERM');
+      // Ended with the connection at the unmount (the kernel reads the page again after its readahead
+      // failed, and finds the connection gone), not when the fetch gives up 10 s later.
+      const r = await reading;
+      expect(r.signal).toBeNull();
+      expect(r.code).not.toBe(0);
+      expect(r.err).toMatch(/Transport endpoint is not connected|Input\/output error|Software caused connection abort/);
+      expect(Date.now() - stopped).toBeLessThan(8000);
+      expect(await until(() => !alive(pid), 15_000), 'the daemon did not exit').toBe(true);
+      expect(stored(e.repo, sha256(SMALL.bytes))).toBe(false);
+    } finally {
+      await stalled.stop();
+    }
+  });
+
   it('a server killed in the middle of a large file leaves nothing stored under its id', async () => {
     // 512 KiB/s after the first 512 KiB: the 1.5 MiB file takes about 2 s, and the server is killed as soon as its
     // first bytes are written.

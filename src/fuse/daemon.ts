@@ -246,7 +246,13 @@ export async function serve(repo: RepoLike, mountpoint: string, opts: MountOptio
     (stopping ??= (async () => {
       clearInterval(watch);
       clearInterval(beats);
-      if (stillOurs()) await mount.unmount().catch((err: unknown) => log(`unmount: ${(err as Error).message}`));
+      if (stillOurs()) {
+        await mount.unmount().catch((err: unknown) => log(`unmount: ${(err as Error).message}`));
+        // The kernel ends a connection when the last descriptor of its device closes. An invalidation
+        // under way holds one (native/fuse3.c), and may wait for a readlink no one will answer now:
+        // ended here, so that neither it nor the process's exit waits for good.
+        if (conn && fuseConnection(conn, ctl)) abortConnection(conn);
+      }
       blobs.close();
       trace.flush();
       await fetcher
