@@ -449,16 +449,26 @@ function dispatcher(binding: Fuse3Binding, h: FuseHandlers, opts: NativeMountOpt
   // moved once more meanwhile, so the kernel may have kept the one in between: it drops that too). A
   // lookup answered before the kernel has dropped the old target would be followed to it.
   const invalidating = new Map<number, { answers: (() => void)[]; again: boolean }>();
-  const invalidate = (ino: number): void =>
-    binding.invalidate(ino, () => {
-      const w = invalidating.get(ino)!;
-      if (w.again) {
-        w.again = false;
-        return invalidate(ino);
-      }
-      invalidating.delete(ino);
-      for (const answer of w.answers) answer();
-    });
+  const release = (ino: number): void => {
+    const w = invalidating.get(ino);
+    invalidating.delete(ino);
+    for (const answer of w?.answers ?? []) answer();
+  };
+  const invalidate = (ino: number): void => {
+    try {
+      binding.invalidate(ino, () => {
+        const w = invalidating.get(ino);
+        if (w?.again) {
+          w.again = false;
+          return invalidate(ino);
+        }
+        release(ino);
+      });
+    } catch {
+      // Not queued (no memory): the lookups waiting are answered as they are, none left behind.
+      release(ino);
+    }
+  };
   /** Records the target the kernel is about to see; when it moved, the kernel drops the one it kept, then `then`. */
   const seen = (ino: number, target: string, then: () => void) => {
     const last = inodes.targets.get(ino);
