@@ -4,6 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BlobReader } from '../src/fuse/blobs.js';
+import { ERR } from '../src/fuse/errno.js';
 import { hashBytes, type ObjectId } from '../src/util/hash.js';
 import { tmpdir } from './helpers/tmp.js';
 
@@ -59,6 +60,14 @@ describe.each([
     expect(h.calls).toEqual([ID, ID]);
     // The stored file is verified as any other on its first open.
     expect(h.blobs.stats.hashed).toBe(1);
+  });
+
+  it('bytes of another length than the tree says are refused with EIO, none of them served', async () => {
+    const h = harness(sync, 'bytes');
+    h.release();
+    const buf = Buffer.alloc(100);
+    await expect(h.blobs.read(ID, CONTENT.length + 5, buf, 100, 0, '/commits/x/f')).rejects.toMatchObject({ errno: ERR.EIO, message: expect.stringContaining('the tree says') });
+    expect(buf.equals(Buffer.alloc(100))).toBe(true);
   });
 
   it('a fetcher that stores the blob and hands out nothing: the read opens the file it wrote', async () => {

@@ -181,7 +181,9 @@ export class BlobReader {
     return this.init.fetchMissing!(blob, size, executable).then(
       (bytes) =>
         bytes
-          ? { fd: -1, busy: 0, evicted: false, verified: '', bytes }
+          ? bytes.length === size
+            ? { fd: -1, busy: 0, evicted: false, verified: '', bytes }
+            : Promise.reject(eio(what, new Error(`object ${blob} has ${bytes.length} bytes, the tree says ${size}`)))
           : this.sync
             ? this.openBlobSync(blob, size, what, true)
             : this.openBlob(blob, size, what, true),
