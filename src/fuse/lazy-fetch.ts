@@ -139,15 +139,22 @@ export class LazyFetcher {
     if (remotes.length === 0) throw new Error(`object ${id} is not in the store, and no partial commit names a remote to fetch it from`);
     const deadline = AbortSignal.timeout(this.timeoutMs);
     const reasons: string[] = [];
+    // Bytes handed to reads already came verified: a store that failed after that is not a reason to
+    // download them again from the next remote (the next read that finds no file fetches again).
+    let handedOut = false;
+    const handOut = (bytes: Uint8Array) => {
+      handedOut = true;
+      early(bytes);
+    };
     for (const name of remotes) {
       try {
-        await this.fetchFrom(name, id, size, executable, deadline, early);
+        await this.fetchFrom(name, id, size, executable, deadline, handOut);
         this.stats.fetched++;
         this.stats.bytes += size;
         return;
       } catch (err) {
         reasons.push(`${name}: ${deadline.aborted ? `no answer within ${this.timeoutMs} ms` : (err as Error).message}`);
-        if (deadline.aborted) break;
+        if (deadline.aborted || handedOut) break;
       }
     }
     this.stats.failed++;
