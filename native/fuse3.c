@@ -124,6 +124,15 @@ typedef struct {
 
 static mount_state *current;
 
+// Closes the mount's copy of the device descriptor once it is closing and no invalidation is under
+// way. Called holding `lock`.
+static void close_notify_if_idle(mount_state *m) {
+  if (m->closing && m->invalidating == 0 && m->notify_fd >= 0) {
+    close(m->notify_fd);
+    m->notify_fd = -1;
+  }
+}
+
 // Read buffers, kept for the next reads: a fresh one of 128 KiB or more is
 // mapped and faulted in page by page on every read. Guarded by `lock`.
 #define KEPT_BUFFERS 8
@@ -201,6 +210,14 @@ static request *claim(double id) {
 
 static double id_of(request *r) { return (double)r->gen * SLOTS + r->slot; }
 
+// Answers request `id` EIO if it is still in its slot, and frees it.
+static void answer_eio(double id) {
+  request *r = claim(id);
+  if (!r) return;
+  if (r->req) fuse_reply_err(r->req, EIO);
+  drop(r);
+}
+
 // Forgets and the init take no answer: they need no slot, and are done once JavaScript has seen them.
 static int answered(const request *r) { return r->op != OP_FORGET && r->op != OP_INIT; }
 
@@ -227,13 +244,7 @@ static void ask(request *r) {
     drop(r);
     return;
   }
-  if (!queue(r)) {
-    request *mine = claim(id_of(r));
-    if (mine) {
-      if (mine->req) fuse_reply_err(mine->req, EIO);
-      drop(mine);
-    }
-  }
+  if (!queue(r)) answer_eio(id_of(r));
 }
 
 static request *make(int op, fuse_req_t req, fuse_ino_t ino) {
@@ -739,11 +750,7 @@ static void call_js(napi_env env, napi_value dispatch, request *r) {
   if (napi_call_function(env, undefined, dispatch, argc, argv, NULL) != napi_ok) {
     napi_value e;
     napi_get_and_clear_last_exception(env, &e);
-    request *gone = id >= 0 ? claim(id) : NULL;
-    if (gone) {
-      if (gone->req) fuse_reply_err(gone->req, EIO);
-      drop(gone);
-    }
+    if (id >= 0) answer_eio(id);
   }
   if (done) drop(done);
 }
@@ -883,10 +890,7 @@ static napi_value js_unmount(napi_env env, napi_callback_info info) {
   pthread_mutex_lock(&lock);
   int was = m->closing;
   m->closing = 1;
-  if (m->invalidating == 0 && m->notify_fd >= 0) {
-    close(m->notify_fd);
-    m->notify_fd = -1;
-  }
+  close_notify_if_idle(m);
   // Requests JavaScript has not answered yet are answered EIO now, while libfuse's descriptor is
   // open: their readers need not wait for the process to exit, and a readlink among them no longer
   // holds its symlink's page, which an invalidation under way waits for (its copy of the descriptor
@@ -948,10 +952,8 @@ static void invalidate_execute(napi_env env, void *data) {
   ssize_t n = writev(fd, iov, 2);
   j->result = n < 0 ? -errno : 0;
   pthread_mutex_lock(&lock);
-  if (--m->invalidating == 0 && m->closing && m->notify_fd >= 0) {
-    close(m->notify_fd);
-    m->notify_fd = -1;
-  }
+  m->invalidating--;
+  close_notify_if_idle(m);
   pthread_mutex_unlock(&lock);
 }
 
