@@ -179,14 +179,11 @@ export class BlobReader {
   /** A blob that is not stored (Missing): fetched, then opened, by either kind of read. */
   private fetchThenOpen(blob: ObjectId, size: number, what: string, executable: boolean): Promise<OpenBlob> {
     return this.init.fetchMissing!(blob, size, executable).then(
-      (bytes) =>
-        bytes
-          ? bytes.length === size
-            ? { fd: -1, busy: 0, evicted: false, verified: '', bytes }
-            : Promise.reject(eio(what, new Error(`object ${blob} has ${bytes.length} bytes, the tree says ${size}`)))
-          : this.sync
-            ? this.openBlobSync(blob, size, what, true)
-            : this.openBlob(blob, size, what, true),
+      (bytes) => {
+        if (!bytes) return this.sync ? this.openBlobSync(blob, size, what, true) : this.openBlob(blob, size, what, true);
+        if (bytes.length !== size) throw eio(what, wrongSize(blob, bytes.length, size));
+        return { fd: -1, busy: 0, evicted: false, verified: '', bytes };
+      },
       (err: unknown) => {
         throw eio(what, err);
       },
@@ -214,7 +211,7 @@ export class BlobReader {
     }
     try {
       const st = await new Promise<Stats>((res, rej) => fstat(fd, (err, s) => (err ? rej(err) : res(s))));
-      if (st.size !== size) throw new Error(`object ${blob} has ${st.size} bytes, the tree says ${size}`);
+      if (st.size !== size) throw wrongSize(blob, st.size, size);
       const key = fileKey(st);
       const known = this.verdicts.get(key);
       if (known === false) throw new KnownCorrupt(blob);
@@ -240,7 +237,7 @@ export class BlobReader {
     }
     try {
       const st = fstatSync(fd);
-      if (st.size !== size) throw new Error(`object ${blob} has ${st.size} bytes, the tree says ${size}`);
+      if (st.size !== size) throw wrongSize(blob, st.size, size);
       const key = fileKey(st);
       const known = this.verdicts.get(key);
       if (known === false) throw new KnownCorrupt(blob);
@@ -285,6 +282,11 @@ export class BlobReader {
 /** The error for an object file whose bytes do not hash to its id. */
 function corruptObject(blob: ObjectId): Error {
   return new Error(`object ${blob} is corrupt: its bytes do not hash to its id, so none is served (trove fsck lists what uses it)`);
+}
+
+/** The error for a blob of `bytes` bytes where its tree says `size`. */
+function wrongSize(blob: ObjectId, bytes: number, size: number): Error {
+  return new Error(`object ${blob} has ${bytes} bytes, the tree says ${size}`);
 }
 
 /** A blob not in the store, which the reader's fetcher may bring. */
