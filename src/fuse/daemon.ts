@@ -159,11 +159,12 @@ export async function serve(repo: RepoLike, mountpoint: string, opts: MountOptio
   // its HTTP client are loaded only then: a mount of a complete repository never pays for them.
   const installer = repo.installer;
   let fetcher: Promise<LazyFetcher> | undefined;
-  const theFetcher = () =>
-    (fetcher ??= import('./lazy-fetch.js').then((m) => new m.LazyFetcher({ repoPath: repo.path, store: installer!, timeoutMs: opts.fetchTimeoutMs, log })));
+  const theFetcher = installer
+    ? () => (fetcher ??= import('./lazy-fetch.js').then((m) => new m.LazyFetcher({ repoPath: repo.path, store: installer, timeoutMs: opts.fetchTimeoutMs, log })))
+    : undefined;
   // Prefetches wait until a blob is stored; a read is answered from its verified bytes as soon as they came.
-  const fetchMissing = installer ? async (id: ObjectId, size: number, executable: boolean) => (await theFetcher()).fetch(id, size, executable) : undefined;
-  const fetchForRead = installer ? async (id: ObjectId, size: number, executable: boolean) => (await theFetcher()).fetchBytes(id, size, executable) : undefined;
+  const fetchMissing = theFetcher && (async (id: ObjectId, size: number, executable: boolean) => (await theFetcher()).fetch(id, size, executable));
+  const fetchForRead = theFetcher && (async (id: ObjectId, size: number, executable: boolean) => (await theFetcher()).fetchBytes(id, size, executable));
   // When a partial commit is first read, the blobs its traces name (of this generation, else of others
   // holding the same files) are fetched ahead of the reads that will want them, a few at a time, through
   // the same fetcher: a read of one already on its way waits for that download, not for a second one.

@@ -82,18 +82,9 @@ export class LazyFetcher {
   private start(id: ObjectId, size: number, executable: boolean): { stored: Promise<void>; bytes: Promise<Uint8Array | undefined> } {
     let f = this.inflight.get(id);
     if (!f) {
-      let handedOut = false;
       let early: (bytes: Uint8Array) => void = () => {};
-      const arrived = new Promise<Uint8Array>((resolve) => {
-        early = (bytes) => {
-          handedOut = true;
-          resolve(bytes);
-        };
-      });
+      const arrived = new Promise<Uint8Array>((resolve) => (early = resolve));
       const stored = this.fetchOnce(id, size, executable, early).finally(() => this.inflight.delete(id));
-      stored.catch((err: unknown) => {
-        if (handedOut) this.init.log?.(`object ${id} was read as fetched, but could not be stored: ${(err as Error).message}`);
-      });
       f = { stored, bytes: Promise.race([arrived, stored.then(() => undefined)]) };
       // A prefetch asks only for `stored`: this one's failure is theirs to see, never an unhandled rejection.
       f.bytes.catch(() => undefined);
@@ -159,6 +150,11 @@ export class LazyFetcher {
     }
     this.stats.failed++;
     this.known = undefined;
+    if (handedOut) {
+      const err = new Error(`object ${id} was read as fetched, but could not be stored (${reasons.join('; ')})`);
+      this.init.log?.(err.message);
+      throw err;
+    }
     throw new Error(`object ${id} could not be fetched (${reasons.join('; ')})`);
   }
 
