@@ -156,41 +156,41 @@ describe('scanTree and the import that takes its listings', () => {
     for await (const id of store.list()) expect(Buffer.from(await store.get(id)).toString()).not.toBe(text);
   };
 
-  it('takes a directory swapped for a symlink after the scan as the symlink it now is, never reading through it', async () => {
-    if (!built) return;
-    const t = join(root, 'swap');
-    mkdirSync(join(t, 'd'), { recursive: true });
-    mkdirSync(join(root, 'elsewhere'));
-    writeFileSync(join(t, 'd/secret'), 'what the scan saw');
-    writeFileSync(join(root, 'elsewhere/secret'), 'outside the tree');
+  /**
+   * A tree `name` holding `<at>d/secret`, scanned; then `<at>d` is moved aside and replaced by a symlink to
+   * a directory outside the tree holding a file `outside`; then imported with the scan.
+   */
+  const swapAfterScan = async (name: string, at: string, outside: string) => {
+    const t = join(root, name);
+    const elsewhere = join(root, `${name}-elsewhere`);
+    mkdirSync(join(t, `${at}d`), { recursive: true });
+    mkdirSync(elsewhere);
+    writeFileSync(join(t, `${at}d/secret`), 'what the scan saw');
+    writeFileSync(join(elsewhere, 'secret'), outside);
     const scan = await scanTree(t);
-    renameSync(join(t, 'd'), join(t, 'd-old'));
-    symlinkSync(join(root, 'elsewhere'), join(t, 'd'));
+    renameSync(join(t, `${at}d`), join(t, `${at}d-old`));
+    symlinkSync(elsewhere, join(t, `${at}d`));
     const store = new MemoryStore();
     const got = await importDir(t, store, { prescan: Promise.resolve(scan) });
-    expect(await entriesOf(store, got.tree)).toEqual({ d: `symlink 777 -> ${join(root, 'elsewhere')}`, 'd-old': 'dir 755', 'd-old/secret': 'file 644' });
+    return { t, elsewhere, store, got };
+  };
+
+  it('takes a directory swapped for a symlink after the scan as the symlink it now is, never reading through it', async () => {
+    if (!built) return;
+    const { elsewhere, store, got } = await swapAfterScan('swap', '', 'outside the tree');
+    expect(await entriesOf(store, got.tree)).toEqual({ d: `symlink 777 -> ${elsewhere}`, 'd-old': 'dir 755', 'd-old/secret': 'file 644' });
     await noObjectHolds(store, 'outside the tree');
   });
 
   it('opens a scanned directory below its parent: one swapped deeper down after the scan is never read through', async () => {
     if (!built) return;
     // The root's own entries do not change, so its listing from the scan is taken; p's do.
-    const t = join(root, 'deep-swap');
-    mkdirSync(join(t, 'p/d'), { recursive: true });
-    mkdirSync(join(root, 'deep-elsewhere'));
-    writeFileSync(join(t, 'p/d/secret'), 'what the scan saw');
-    writeFileSync(join(root, 'deep-elsewhere/secret'), 'outside the tree, deeper');
-    const scan = scanTree(t);
-    await scan;
-    renameSync(join(t, 'p/d'), join(t, 'p/d-old'));
-    symlinkSync(join(root, 'deep-elsewhere'), join(t, 'p/d'));
-    const store = new MemoryStore();
-    const got = await importDir(t, store, { prescan: scan });
+    const { t, elsewhere, store, got } = await swapAfterScan('deep-swap', 'p/', 'outside the tree, deeper');
     const live = new MemoryStore();
     const want = await importDir(t, live, { prescan: Promise.resolve(undefined) });
     expect(got.tree).toBe(want.tree);
     expect(got.report).toEqual(want.report);
-    expect((await entriesOf(store, got.tree))['p/d']).toBe(`symlink 777 -> ${join(root, 'deep-elsewhere')}`);
+    expect((await entriesOf(store, got.tree))['p/d']).toBe(`symlink 777 -> ${elsewhere}`);
     await noObjectHolds(store, 'outside the tree, deeper');
   });
 
