@@ -163,6 +163,28 @@ describe('install from a remote package index served by nginx', () => {
     expect(readFileSync(join(link, 'usr/share/extra/own'))).toEqual(extraOwn);
   });
 
+
+  it('install --dry-run of two packages that share a file charges it to the first one listed, once', async () => {
+    const other = join(base, 'client-two');
+    await troveOk(other, 'init');
+    await troveOk(other, 'remote', 'add', 'origin', nginx.url);
+    const r = JSON.parse(await troveOk(other, 'install', 'extra', 'tool', '--dry-run', '--json'));
+    const labels = r.packages.map((p: { label: string }) => p.label);
+    expect(labels).toEqual(['extra-amd64-3-1', 'libtool-x-amd64-2.1-1', 'tool-amd64-1.0-1']);
+    // What each package brings that those listed before it did not.
+    const seen = new Set<string>();
+    const want: [number, number][] = [];
+    for (const p of r.packages as { commit: string }[]) {
+      const own = [...(await packageObjects(server, [p.commit]))].filter(([id]) => !seen.has(id));
+      for (const [id] of own) seen.add(id);
+      want.push([own.length, own.reduce((a, [, n]) => a + n, 0)]);
+    }
+    expect(r.packages.map((p: { objects: number; bytes: number }) => [p.objects, p.bytes])).toEqual(want);
+    // The shared file went to extra, listed first: tool is charged its own objects only.
+    const toolAll = await packageObjects(server, [refs['pkg/tool/amd64']!]);
+    expect(want[2]![0]).toBe(toolAll.size - 1);
+    expect(r.plan.objects).toBe(seen.size);
+  });
   it('real .debs: hello comes with libc6, libgcc-s1 and gcc-12-base from their control fields', async () => {
     const r = JSON.parse(await troveOk(client, 'install', 'hello', '--link', link, '--json'));
     // tool's dependency stays one.

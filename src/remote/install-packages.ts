@@ -156,9 +156,38 @@ export interface InstallFromRemoteResult {
 interface Walk {
   metas: Map<ObjectId, Buffer>;
   blobs: Map<ObjectId, number>;
-  /** The blobs of `blobs`, and the ids of `metas`, in the order first met: each walk's own are their tails. */
-  order: ObjectId[];
-  metaOrder: ObjectId[];
+  /** What each commit or tree of `metas` references (trees, parents, blobs), as met. */
+  children: Map<ObjectId, ObjectId[]>;
+}
+
+const newWalk = (): Walk => ({ metas: new Map(), blobs: new Map(), children: new Map() });
+
+/**
+ * What each of `tips` brings that the store lacks, charged in their order:
+ * a commit, tree or blob under two tips is charged to the first. The same
+ * sums as walking the tips one after another, from a walk of all at once.
+ */
+function chargeTips(walk: Walk, tips: ObjectId[]): Map<ObjectId, { objects: number; bytes: number }> {
+  const charged = new Set<ObjectId>();
+  const out = new Map<ObjectId, { objects: number; bytes: number }>();
+  for (const tip of tips) {
+    const cost = { objects: 0, bytes: 0 };
+    const stack = [tip];
+    while (stack.length > 0) {
+      const id = stack.pop()!;
+      if (charged.has(id)) continue;
+      const meta = walk.metas.get(id);
+      const size = meta?.length ?? walk.blobs.get(id);
+      if (size === undefined) continue;
+      charged.add(id);
+      cost.objects++;
+      cost.bytes += size;
+      const next = walk.children.get(id);
+      if (next) stack.push(...next);
+    }
+    out.set(tip, cost);
+  }
+  return out;
 }
 
 /**
@@ -176,22 +205,26 @@ async function walkMissing(repo: Repo, transport: Transport, tips: ObjectId[], w
   const visit = (id: ObjectId, kind: 'commit' | 'tree'): void => {
     if (failure || walk.metas.has(id) || repo.store.hasSync(id)) return;
     walk.metas.set(id, Buffer.alloc(0));
-    walk.metaOrder.push(id);
     pending.push(
       run(async () => {
         const where = transport.describe(objectPath(id));
         const bytes = (await transport.getBytes(objectPath(id), { maxBytes: MAX_META, check: (b) => checkHash(id, b, where) }))!;
         walk.metas.set(id, bytes);
+        const children: ObjectId[] = [];
+        walk.children.set(id, children);
         if (kind === 'commit') {
           const c = decodeCommit(bytes);
+          children.push(c.tree, ...c.parents);
           visit(c.tree, 'tree');
           for (const p of c.parents) visit(p, 'commit');
         } else {
           for (const e of decodeTree(bytes).entries) {
-            if (e.kind === 'dir') visit(e.id!, 'tree');
-            else if (blobs && e.kind === 'file' && !walk.blobs.has(e.id!) && !repo.store.hasSync(e.id!)) {
-              walk.blobs.set(e.id!, e.size);
-              walk.order.push(e.id!);
+            if (e.kind === 'dir') {
+              children.push(e.id!);
+              visit(e.id!, 'tree');
+            } else if (blobs && e.kind === 'file') {
+              children.push(e.id!);
+              if (!walk.blobs.has(e.id!) && !repo.store.hasSync(e.id!)) walk.blobs.set(e.id!, e.size);
             }
           }
         }
@@ -231,7 +264,7 @@ async function baseCommits(
   if (remote === undefined) return;
   const t = transports.get(remote)!;
   if (opts.dryRun) {
-    const walk: Walk = { metas: new Map(), blobs: new Map(), order: [], metaOrder: [] };
+    const walk = newWalk();
     await walkMissing(repo, t, lacking, walk, jobs);
     for (const b of walk.metas.values()) result.plan.bytes += b.length;
     for (const size of walk.blobs.values()) result.plan.bytes += size;
@@ -361,7 +394,7 @@ export async function installFromRemotes(repo: Repo, specs: PackageSpec[], opts:
     for (const [remote, list] of wanted) {
       const t = transports.get(remote)!;
       const offered = indexes.find((i) => i.remote === remote)?.deltas ?? [];
-      const walk: Walk = { metas: new Map(), blobs: new Map(), order: [], metaOrder: [] };
+      const walk = newWalk();
       const byObjects: Candidate[] = [];
       for (const c of list) {
         const d = lazy
@@ -377,20 +410,13 @@ export async function installFromRemotes(repo: Repo, specs: PackageSpec[], opts:
         }
         byObjects.push(c);
       }
-      // Package by package, so each is charged with the objects it brings first.
+      // Every package at once (a package's trees come one level per round trip), then each
+      // charged with the objects it brings first, in the plan's order.
+      report({ phase: 'objects' });
+      await walkMissing(repo, t, byObjects.map((c) => c.commit), walk, jobs, { blobs: !lazy });
+      const charges = chargeTips(walk, byObjects.map((c) => c.commit));
       for (const c of byObjects) {
-        const metas = walk.metaOrder.length;
-        const blobs = walk.order.length;
-        report({ phase: 'objects' });
-        await walkMissing(repo, t, [c.commit], walk, jobs, { blobs: !lazy });
-        let bytes = 0;
-        let objects = 0;
-        for (let i = metas; i < walk.metaOrder.length; i++) bytes += walk.metas.get(walk.metaOrder[i]!)!.length;
-        objects += walk.metaOrder.length - metas;
-        for (let i = blobs; i < walk.order.length; i++) {
-          bytes += walk.blobs.get(walk.order[i]!)!;
-          objects++;
-        }
+        const { objects, bytes } = charges.get(c.commit)!;
         // A pack of the whole package (`trove delta --from-empty`), when it is no bigger than
         // what it lacks: one request instead of one per object. It may carry objects this
         // repository has (the walk is what tells how many), so it is used only when that
