@@ -1,4 +1,4 @@
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -85,6 +85,7 @@ describe('install from a remote package index served by nginx', () => {
       commit: refs['pkg/tool/amd64'],
       bytes: [...own.values()].reduce((a, b) => a + b, 0),
       objects: own.size,
+      treesPack: statSync(join(server, 'packages', `${refs['pkg/tool/amd64']}.trees`)).size,
     });
     const hello = index.packages.find((p: { name: string }) => p.name === 'hello');
     expect(hello.depends.some((d: string) => d.startsWith('libc6'))).toBe(true);
@@ -124,8 +125,11 @@ describe('install from a remote package index served by nginx', () => {
     const r = JSON.parse(await troveOk(client, 'install', 'tool', '--link', link, '--json'));
     const want = await packageObjects(server, [refs['pkg/tool/amd64']!, refs['pkg/libtool-x/amd64']!]);
     expect(r.fetched).toEqual({ objects: want.size, bytes: [...want.values()].reduce((a, b) => a + b, 0) });
-    // Each object was requested once, and nothing else.
-    expect(objectRequests(nginx).sort()).toEqual([...want.keys()].sort());
+    // Each file was requested once; the commits and trees came in the two packages' trees packs.
+    const { files } = await reachable(server, [refs['pkg/tool/amd64']!, refs['pkg/libtool-x/amd64']!]);
+    expect(objectRequests(nginx).sort()).toEqual([...files.keys()].sort());
+    const packs = nginx.accessLog().filter((l) => l.path.endsWith('.trees'));
+    expect(packs.map((l) => l.path).sort()).toEqual([`/packages/${refs['pkg/libtool-x/amd64']}.trees`, `/packages/${refs['pkg/tool/amd64']}.trees`].sort());
     for (const id of want.keys()) expect(before.has(id)).toBe(false);
     expect(r.refs.sort()).toEqual(['refs/remotes/origin/pkg/libtool-x/amd64', 'refs/remotes/origin/pkg/tool/amd64']);
     expect(readFileSync(join(client, 'refs/remotes/origin/pkg/tool/amd64'), 'utf8').trim()).toBe(refs['pkg/tool/amd64']);
@@ -154,10 +158,14 @@ describe('install from a remote package index served by nginx', () => {
     nginx.clearLog();
     const r = JSON.parse(await troveOk(client, 'install', 'extra', '--link', link, '--json'));
     expect(r.fetched).toEqual({ objects: missing.length, bytes });
-    expect(objectRequests(nginx).sort()).toEqual(missing.map(([id]) => id).sort());
-    // Over the wire: those objects and the summary (the index did not change, so it was not fetched again).
+    // Its files one by one; its commit and trees in its trees pack.
+    const { files } = await reachable(server, [refs['pkg/extra/amd64']!]);
+    const missingFiles = missing.filter(([id]) => files.has(id));
+    expect(objectRequests(nginx).sort()).toEqual(missingFiles.map(([id]) => id).sort());
+    const pack = statSync(join(server, 'packages', `${refs['pkg/extra/amd64']}.trees`)).size;
+    // Over the wire: those files, the pack and the summary (the index did not change, so it was not fetched again).
     const summaryBytes = readFileSync(join(server, 'summary')).length;
-    expect(r.transfer.bytes).toBe(bytes + summaryBytes);
+    expect(r.transfer.bytes).toBe(missingFiles.reduce((a, [, n]) => a + n, 0) + pack + summaryBytes);
     expect(r.remotes[0]).toMatchObject({ remote: 'origin', downloaded: false });
     expect(r.install.packages).toEqual(['extra-amd64-3-1', 'libtool-x-amd64-2.1-1', 'tool-amd64-1.0-1']);
     expect(readFileSync(join(link, 'usr/share/extra/own'))).toEqual(extraOwn);
@@ -213,6 +221,14 @@ describe('install from a remote package index served by nginx', () => {
     const id = JSON.parse(readFileSync(join(server, 'summary'), 'utf8')).packages.index as string;
     expect(readFileSync(join(mirror, 'summary'))).toEqual(readFileSync(join(server, 'summary')));
     expect(readFileSync(join(mirror, 'packages', id))).toEqual(readFileSync(join(server, 'packages', id)));
+    // And the trees pack of every package the index lists, byte for byte.
+    const listed = JSON.parse(readFileSync(join(server, 'packages', id), 'utf8')).packages as { commit: string; treesPack: number }[];
+    expect(listed).toHaveLength(8);
+    for (const e of listed) {
+      const pack = readFileSync(join(mirror, 'packages', `${e.commit}.trees`));
+      expect(pack.length).toBe(e.treesPack);
+      expect(pack).toEqual(readFileSync(join(server, 'packages', `${e.commit}.trees`)));
+    }
     const viaMirror = join(base, 'via-mirror');
     await troveOk(viaMirror, 'init');
     await troveOk(viaMirror, 'remote', 'add', 'm', mirror);
@@ -381,9 +397,9 @@ describe('install from a server that publishes a pack of a whole package', () =>
     expect(r.install.packages).toEqual(['big-amd64-1-1']);
     const paths = nginx.accessLog().map((l) => l.path);
     expect(paths).toContain(`/deltas/${pack}`);
-    // The plan walked the commit and its trees; no blob was fetched on its own.
-    expect(objectRequests(nginx).length).toBeGreaterThan(0);
-    expect(objectRequests(nginx).filter((id) => blobIds.has(id))).toEqual([]);
+    // The plan walked the commit and its trees from its trees pack; no object was fetched on its own.
+    expect(paths).toContain(`/packages/${pkgCommit}.trees`);
+    expect(objectRequests(nginx)).toEqual([]);
     // 12 blobs, the commit, and the trees /, usr, usr/share, usr/share/big.
     expect(r.fetched.objects).toBe(12 + 1 + 4);
     for (const id of blobIds) expect(existsSync(join(fresh, 'objects', id.slice(0, 2), id.slice(2)))).toBe(true);

@@ -1,5 +1,5 @@
 import { rm } from 'node:fs/promises';
-import { corrupt, ioError, notFound } from '../util/errors.js';
+import { corrupt, ioError, isTroveError, notFound } from '../util/errors.js';
 import { decodeCommit, decodeTree } from '../format/codec.js';
 import type { ObjectId } from '../util/hash.js';
 import { limiter } from '../util/limiter.js';
@@ -24,7 +24,8 @@ import { ObjectFetcher, type ObjectFetcherInit } from './fetch-objects.js';
 import { fetchPack, usablePack } from './fetch-pack.js';
 import { DiskSpace, isNoSpace } from './disk-space.js';
 import { checkHash } from './install.js';
-import { deltaName, indexPath, objectPath } from './layout.js';
+import { deltaName, indexPath, objectPath, treesPackPath } from './layout.js';
+import { MAX_TREES_PACK, readTreesPack } from './trees-pack.js';
 import {
   cachedIndexPath,
   type IndexEntry,
@@ -195,39 +196,55 @@ function chargeTips(walk: Walk, tips: ObjectId[]): Map<ObjectId, { objects: numb
  * `tips` that the store lacks, into memory, verified, and notes every blob
  * the store lacks: exactly what an install must fetch.
  */
-async function walkMissing(repo: Repo, transport: Transport, tips: ObjectId[], walk: Walk, jobs: number, opts: { blobs?: boolean } = {}): Promise<void> {
+async function walkMissing(
+  repo: Repo,
+  transport: Transport,
+  tips: ObjectId[],
+  walk: Walk,
+  jobs: number,
+  opts: { blobs?: boolean; treesPacks?: ReadonlyMap<ObjectId, number>; onNotice?: (message: string) => void } = {},
+): Promise<void> {
   // A lazy install fetches no blob: which ones the store lacks (a stat each) is not asked.
   const blobs = opts.blobs !== false;
   // Each commit or tree is fetched as soon as its parent is read (no waiting for a whole level), `jobs` at a time.
   const run = limiter(jobs);
   const pending: Promise<void>[] = [];
   let failure: { err: unknown } | undefined;
+  // Verified objects of the trees packs fetched so far: a tree found here is not requested.
+  const packed = new Map<ObjectId, Buffer>();
+  const take = (id: ObjectId, kind: 'commit' | 'tree', bytes: Buffer): void => {
+    walk.metas.set(id, bytes);
+    const children: ObjectId[] = [];
+    walk.children.set(id, children);
+    if (kind === 'commit') {
+      const c = decodeCommit(bytes);
+      children.push(c.tree, ...c.parents);
+      visit(c.tree, 'tree');
+      for (const p of c.parents) visit(p, 'commit');
+    } else {
+      for (const e of decodeTree(bytes).entries) {
+        if (e.kind === 'dir') {
+          children.push(e.id!);
+          visit(e.id!, 'tree');
+        } else if (blobs && e.kind === 'file') {
+          children.push(e.id!);
+          if (!walk.blobs.has(e.id!) && !repo.store.hasSync(e.id!)) walk.blobs.set(e.id!, e.size);
+        }
+      }
+    }
+  };
   const visit = (id: ObjectId, kind: 'commit' | 'tree'): void => {
     if (failure || walk.metas.has(id) || repo.store.hasSync(id)) return;
     walk.metas.set(id, Buffer.alloc(0));
+    const ready = packed.get(id);
+    if (ready) return take(id, kind, ready);
     pending.push(
       run(async () => {
+        const pack = kind === 'commit' ? opts.treesPacks?.get(id) : undefined;
+        if (pack !== undefined) await fetchTreesPack(transport, id, pack, packed, opts.onNotice);
         const where = transport.describe(objectPath(id));
-        const bytes = (await transport.getBytes(objectPath(id), { maxBytes: MAX_META, check: (b) => checkHash(id, b, where) }))!;
-        walk.metas.set(id, bytes);
-        const children: ObjectId[] = [];
-        walk.children.set(id, children);
-        if (kind === 'commit') {
-          const c = decodeCommit(bytes);
-          children.push(c.tree, ...c.parents);
-          visit(c.tree, 'tree');
-          for (const p of c.parents) visit(p, 'commit');
-        } else {
-          for (const e of decodeTree(bytes).entries) {
-            if (e.kind === 'dir') {
-              children.push(e.id!);
-              visit(e.id!, 'tree');
-            } else if (blobs && e.kind === 'file') {
-              children.push(e.id!);
-              if (!walk.blobs.has(e.id!) && !repo.store.hasSync(e.id!)) walk.blobs.set(e.id!, e.size);
-            }
-          }
-        }
+        const bytes = packed.get(id) ?? (await transport.getBytes(objectPath(id), { maxBytes: MAX_META, check: (b) => checkHash(id, b, where) }))!;
+        take(id, kind, bytes);
       }).catch((err: unknown) => void (failure ??= { err })),
     );
   };
@@ -235,6 +252,24 @@ async function walkMissing(repo: Repo, transport: Transport, tips: ObjectId[], w
   // Settle everything (children are added while parents settle), then fail with the first error.
   for (let i = 0; i < pending.length; i++) await pending[i];
   if (failure) throw failure.err;
+}
+
+/**
+ * Adds the verified objects of `commit`'s trees pack (`size` bytes, as the
+ * index says) to `packed`. A pack that is missing or refused is reported
+ * through `onNotice` and adds nothing: the walk then requests each object.
+ */
+async function fetchTreesPack(transport: Transport, commit: ObjectId, size: number, packed: Map<ObjectId, Buffer>, onNotice?: (message: string) => void): Promise<void> {
+  const path = treesPackPath(commit);
+  const where = transport.describe(path);
+  try {
+    const wire = await transport.getBytes(path, { optional: true, maxBytes: Math.min(size, MAX_TREES_PACK) });
+    if (!wire) return onNotice?.(`${where} is not served; fetching the package's trees one by one`);
+    for (const [id, bytes] of await readTreesPack(wire, where)) packed.set(id, bytes);
+  } catch (err) {
+    if (!isTroveError(err, 'E_CORRUPT')) throw err;
+    onNotice?.(`${err.message}; fetching the package's trees one by one`);
+  }
 }
 
 /**
@@ -413,7 +448,9 @@ export async function installFromRemotes(repo: Repo, specs: PackageSpec[], opts:
       // Every package at once (a package's trees come one level per round trip), then each
       // charged with the objects it brings first, in the plan's order.
       report({ phase: 'objects' });
-      await walkMissing(repo, t, byObjects.map((c) => c.commit), walk, jobs, { blobs: !lazy });
+      const treesPacks = new Map<ObjectId, number>();
+      for (const e of indexes.find((i) => i.remote === remote)?.packages ?? []) if (e.treesPack !== undefined) treesPacks.set(e.commit, e.treesPack);
+      await walkMissing(repo, t, byObjects.map((c) => c.commit), walk, jobs, { blobs: !lazy, treesPacks, onNotice: opts.onNotice });
       const charges = chargeTips(walk, byObjects.map((c) => c.commit));
       for (const c of byObjects) {
         const { objects, bytes } = charges.get(c.commit)!;

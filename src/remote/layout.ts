@@ -47,3 +47,15 @@ export function indexPath(id: ObjectId): string {
   if (!isObjectId(id)) throw usage(`not an object id: ${id}`);
   return `${PACKAGES_DIR}/${id}`;
 }
+
+/**
+ * The trees pack of package commit `commit`: the commit and every tree under
+ * it, no blob, as one gzip-compressed pack (pack.ts), so a client walks a
+ * package's directories in one request. Written with the package index.
+ */
+export function treesPackPath(commit: ObjectId): string {
+  if (!isObjectId(commit)) throw usage(`not an object id: ${commit}`);
+  return `${PACKAGES_DIR}/${commit}${TREES_PACK_SUFFIX}`;
+}
+
+export const TREES_PACK_SUFFIX = '.trees';

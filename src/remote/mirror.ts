@@ -1,12 +1,14 @@
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isErrno } from '../util/errors.js';
+import { corrupt, isErrno, isTroveError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs-atomic.js';
 import type { Repo } from '../repo/repo.js';
 import { fetchPack } from './fetch-pack.js';
 import type { DiskSpace } from './disk-space.js';
 import { checkHash } from './install.js';
-import { deltaName, deltaPath, indexPath, PACKAGES_DIR, SUMMARY_PATH, SUMMARY_SIG_PATH } from './layout.js';
+import { deltaName, deltaPath, indexPath, PACKAGES_DIR, SUMMARY_PATH, SUMMARY_SIG_PATH, treesPackPath } from './layout.js';
+import { type IndexEntry, parseIndex } from './package-index.js';
+import { MAX_TREES_PACK, readTreesPack } from './trees-pack.js';
 import type { PackKind } from './pack.js';
 import type { DeltaInfo, Summary } from './summary.js';
 import type { Transport } from './transport.js';
@@ -85,6 +87,7 @@ export async function keepUpstreamSummary(
     }
     await mkdir(join(repo.path, PACKAGES_DIR), { recursive: true });
     await writeFileAtomic(join(repo.path, indexPath(pk.index)), bytes, { tmpDir: repo.tmpDir, tag: 'file' });
+    await keepTreesPacks(repo, transport, parseIndex(bytes, where).packages, opts.onNotice);
   }
   // In the order trove summary writes them.
   if (fetched.sig) await writeFileAtomic(join(repo.path, SUMMARY_SIG_PATH), fetched.sig, { tmpDir: repo.tmpDir, tag: 'file' });
@@ -92,6 +95,29 @@ export async function keepUpstreamSummary(
   await writeFileAtomic(join(repo.path, SUMMARY_PATH), fetched.bytes, { tmpDir: repo.tmpDir, tag: 'file' });
   kept.summary = true;
   return kept;
+}
+
+/**
+ * Copies the trees packs `entries` name that this repository lacks, each
+ * checked whole (trees-pack.ts) and holding its commit. One that is missing
+ * or bad upstream is left out with a notice: a client of the mirror then
+ * walks that package's trees object by object.
+ */
+async function keepTreesPacks(repo: Repo, transport: Transport, entries: IndexEntry[], onNotice?: (message: string) => void): Promise<void> {
+  for (const e of entries) {
+    const path = join(repo.path, treesPackPath(e.commit));
+    if (e.treesPack === undefined || (await sizeOf(path)) === e.treesPack) continue;
+    const where = transport.describe(treesPackPath(e.commit));
+    try {
+      const pack = await transport.getBytes(treesPackPath(e.commit), { optional: true, maxBytes: Math.min(e.treesPack, MAX_TREES_PACK) });
+      if (!pack) throw corrupt(`${where} is not served`);
+      if (!(await readTreesPack(pack, where)).has(e.commit)) throw corrupt(`${where}: trees pack refused: it lacks its commit`);
+      await writeFileAtomic(path, pack, { tmpDir: repo.tmpDir, tag: 'file' });
+    } catch (err) {
+      if (!isTroveError(err, 'E_CORRUPT')) throw err;
+      onNotice?.(`${err.message}; the mirror's clients fetch that package's trees one by one`);
+    }
+  }
 }
 
 async function sizeOf(path: string): Promise<number | undefined> {

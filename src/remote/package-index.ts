@@ -1,6 +1,7 @@
+import { statSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { corrupt, isErrno } from '../util/errors.js';
+import { corrupt, isErrno, isTroveError } from '../util/errors.js';
 import { hashBytes, isObjectId, type ObjectId } from '../util/hash.js';
 import { writeFileAtomic } from '../util/fs-atomic.js';
 import { refNameProblem } from '../refs/refs.js';
@@ -12,7 +13,8 @@ import { parseProvides, parseRelations } from '../system/packages/relations.js';
 import { versionProblem } from '../system/packages/version.js';
 import type { PackageInfo } from '../format/types.js';
 import type { Candidate } from '../system/packages/resolve.js';
-import { indexPath, PACKAGES_DIR } from './layout.js';
+import { indexPath, PACKAGES_DIR, TREES_PACK_SUFFIX, treesPackPath } from './layout.js';
+import { MAX_TREES_PACK, writeTreesPack } from './trees-pack.js';
 
 /**
  * The package index a server publishes: every package ref with what a
@@ -47,6 +49,12 @@ export interface IndexEntry extends PackageInfo {
   bytes: number;
   /** Number of those objects. */
   objects: number;
+  /**
+   * Size of the commit's trees pack, `packages/<commit>.trees` (trees-pack.ts);
+   * absent from indexes written before trees packs, whose clients walk the
+   * trees object by object.
+   */
+  treesPack?: number;
 }
 
 export interface PackageIndexFile {
@@ -73,6 +81,7 @@ export function encodeIndex(packages: IndexEntry[]): Buffer {
     preDepends: p.preDepends,
     provides: p.provides,
     revision: p.revision,
+    ...(p.treesPack === undefined ? {} : { treesPack: p.treesPack }),
     version: p.version,
   }));
   return Buffer.from(`${JSON.stringify({ format: INDEX_FORMAT, packages: entries })}\n`);
@@ -119,6 +128,7 @@ export function parseIndex(bytes: Uint8Array, where: string): PackageIndexFile {
     if (typeof e.revision !== 'number' || !Number.isSafeInteger(e.revision) || e.revision < 1) throw corrupt(`${label} has an invalid revision`);
     if (typeof e.commit !== 'string' || !isObjectId(e.commit)) throw corrupt(`${label} has no valid commit id`);
     if (!count(e.bytes) || !count(e.objects)) throw corrupt(`${label} has invalid bytes or objects`);
+    if (e.treesPack !== undefined && (!count(e.treesPack) || (e.treesPack as number) > MAX_TREES_PACK)) throw corrupt(`${label} has an invalid treesPack size`);
     if (typeof e.multiArch !== 'string' || !MULTI_ARCH.has(e.multiArch)) throw corrupt(`${label} has an invalid multiArch`);
     const depends = strings(e.depends, `${label} depends`, (s) => void parseRelations(s, e.name as string));
     const preDepends = strings(e.preDepends, `${label} preDepends`, (s) => void parseRelations(s, e.name as string));
@@ -138,6 +148,7 @@ export function parseIndex(bytes: Uint8Array, where: string): PackageIndexFile {
       commit: e.commit,
       bytes: e.bytes as number,
       objects: e.objects as number,
+      ...(e.treesPack === undefined ? {} : { treesPack: e.treesPack as number }),
     };
   });
   return { format: INDEX_FORMAT, packages };
@@ -185,14 +196,27 @@ function packageSize(repo: Repo, commit: ObjectId): { bytes: number; objects: nu
   return { bytes, objects };
 }
 
+/** The size of `commit`'s trees pack, written now when the repository lacks it. */
+async function treesPackSize(repo: Repo, commit: ObjectId): Promise<number> {
+  try {
+    const st = statSync(join(repo.path, treesPackPath(commit)));
+    if (st.isFile() && st.size > 0) return st.size;
+  } catch (err) {
+    if (!isErrno(err, 'ENOENT')) throw err;
+  }
+  return writeTreesPack(repo, commit);
+}
+
 /**
- * The index entries of a repository's package refs (`pkg/<name>/<arch>`).
- * The sizes are kept in the LevelDB index by commit id, so a summary refresh
- * walks only the packages that changed.
+ * The index entries of a repository's package refs (`pkg/<name>/<arch>`),
+ * with their trees packs written where missing. The sizes are kept in the
+ * LevelDB index by commit id, so a summary refresh walks only the packages
+ * that changed.
  */
 export async function buildIndexEntries(repo: Repo): Promise<IndexEntry[]> {
   const rows = await listPackages(repo);
   if (rows.length === 0) return [];
+  await mkdir(join(repo.path, PACKAGES_DIR), { recursive: true });
   const db = await repo.indexDb();
   const cached = db ? await db.getManyJson<{ bytes: number; objects: number }>(rows.map((r) => BYTES_KEY + r.commit)) : [];
   const fresh: [string, unknown][] = [];
@@ -204,7 +228,8 @@ export async function buildIndexEntries(repo: Repo): Promise<IndexEntry[]> {
       fresh.push([BYTES_KEY + r.commit, size]);
     }
     const { name, arch, version, revision, depends, preDepends, provides, multiArch } = r.info;
-    out.push({ name, arch, version, revision, depends, preDepends, provides, multiArch: multiArch ?? '', commit: r.commit, ...size });
+    const treesPack = await treesPackSize(repo, r.commit);
+    out.push({ name, arch, version, revision, depends, preDepends, provides, multiArch: multiArch ?? '', commit: r.commit, ...size, treesPack });
   }
   await db?.putMany(fresh);
   return out;
@@ -220,14 +245,14 @@ export async function writeIndex(repo: Repo): Promise<SummaryPackages | undefine
   if (entries.length === 0) return undefined;
   const bytes = encodeIndex(entries);
   const id = hashBytes(bytes);
-  await mkdir(join(repo.path, PACKAGES_DIR), { recursive: true });
   await writeFileAtomic(join(repo.path, indexPath(id)), bytes, { tmpDir: repo.tmpDir, tag: 'file' });
   return { index: id, count: entries.length, size: bytes.length };
 }
 
 /**
  * Removes index files but `keep` (the current one and the one the previous
- * summary named, which a client may be fetching right now).
+ * summary named, which a client may be fetching right now), and the trees
+ * packs of commits neither of those lists.
  */
 export async function pruneIndexes(repo: Repo, keep: Iterable<ObjectId | undefined>): Promise<void> {
   const keepSet = new Set([...keep].filter((k): k is ObjectId => k !== undefined));
@@ -238,7 +263,20 @@ export async function pruneIndexes(repo: Repo, keep: Iterable<ObjectId | undefin
     if (isErrno(err, 'ENOENT')) return;
     throw err;
   }
-  for (const n of names) if (isObjectId(n) && !keepSet.has(n)) await rm(join(repo.path, PACKAGES_DIR, n), { force: true });
+  const listed = new Set<ObjectId>();
+  for (const id of keepSet) {
+    try {
+      for (const e of parseIndex(await readFile(join(repo.path, indexPath(id))), `index ${id}`).packages) listed.add(e.commit);
+    } catch (err) {
+      // A kept index that is gone or unreadable lists nothing to keep.
+      if (!isErrno(err, 'ENOENT') && !isTroveError(err, 'E_CORRUPT')) throw err;
+    }
+  }
+  for (const n of names) {
+    const commit = n.endsWith(TREES_PACK_SUFFIX) ? n.slice(0, -TREES_PACK_SUFFIX.length) : undefined;
+    const doomed = commit === undefined ? isObjectId(n) && !keepSet.has(n) : isObjectId(commit) && !listed.has(commit);
+    if (doomed) await rm(join(repo.path, PACKAGES_DIR, n), { force: true });
+  }
 }
 
 /** Where a client keeps the index of remote `name`: `<repo>/remotes/<name>/packages.json`. */

@@ -1,0 +1,177 @@
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readTreesPack } from '../src/remote/trees-pack.js';
+import { trove, troveOk } from './helpers/cli.js';
+import { type Nginx, objectRequests, startNginx } from './helpers/nginx.js';
+import { objectIds, reachable } from './helpers/objects.js';
+import { tmpdir } from './helpers/tmp.js';
+
+const sha256 = (b: string | Buffer) => createHash('sha256').update(b).digest('hex');
+
+/** A directory package with files `{path: content}`. */
+function dirPackage(base: string, name: string, files: Record<string, string>): string {
+  const dir = join(base, 'src', name);
+  for (const [p, content] of Object.entries(files)) {
+    mkdirSync(join(dir, p, '..'), { recursive: true });
+    writeFileSync(join(dir, p), content);
+  }
+  return dir;
+}
+
+/** A pack as trees-pack.ts frames it (TRVPACK1), of `frames` [kind byte, id, bytes], gzip-compressed. */
+function packOf(frames: [number, string, Buffer][], count = frames.length): Buffer {
+  const head = Buffer.alloc(12);
+  Buffer.from('TRVPACK1').copy(head);
+  head.writeUInt32BE(count, 8);
+  const parts: Buffer[] = [head];
+  for (const [kind, id, bytes] of frames) {
+    const f = Buffer.alloc(41);
+    f[0] = kind;
+    Buffer.from(id, 'hex').copy(f, 1);
+    f.writeBigUInt64BE(BigInt(bytes.length), 33);
+    parts.push(f, bytes);
+  }
+  parts.push(Buffer.from([0]));
+  return gzipSync(Buffer.concat(parts));
+}
+
+interface IndexEntry {
+  name: string;
+  commit: string;
+  treesPack?: number;
+}
+
+describe('trees packs: a package’s commit and trees in one request', () => {
+  const base = tmpdir('trove-trees-pack');
+  const server = join(base, 'server');
+  let nginx: Nginx;
+  let index: IndexEntry[];
+  const commitOf = (name: string) => index.find((e) => e.name === name)!.commit;
+  const packPath = (name: string) => join(server, 'packages', `${commitOf(name)}.trees`);
+
+  beforeAll(async () => {
+    await troveOk(server, 'init');
+    const deep: Record<string, string> = {};
+    for (let i = 0; i < 4; i++) deep[`usr/share/deep/a${i}/b/c/d/e/f${i}`] = `deep ${i}\n`;
+    deep['usr/bin/deep'] = '#!/bin/sh\necho deep\n';
+    await troveOk(server, 'pkg', 'add', dirPackage(base, 'deep', deep), '--name', 'deep', '--arch', 'amd64', '--version', '1', '--depends', 'libdeep');
+    await troveOk(server, 'pkg', 'add', dirPackage(base, 'libdeep', { 'usr/lib/deep/libdeep.so': 'lib\n' }), '--name', 'libdeep', '--arch', 'amd64', '--version', '1');
+    await troveOk(server, 'summary');
+    const summary = JSON.parse(readFileSync(join(server, 'summary'), 'utf8'));
+    index = JSON.parse(readFileSync(join(server, 'packages', summary.packages.index), 'utf8')).packages;
+    nginx = await startNginx(server);
+  });
+  afterAll(async () => nginx?.stop());
+
+  /** A new client of the server. */
+  async function client(name: string): Promise<string> {
+    const dir = join(base, name);
+    await troveOk(dir, 'init');
+    await troveOk(dir, 'remote', 'add', 'origin', nginx.url);
+    return dir;
+  }
+
+  it('trove summary writes a trees pack per indexed commit, holding its commit and trees, and the index gives its size', async () => {
+    expect(index.map((e) => e.name).sort()).toEqual(['deep', 'libdeep']);
+    for (const e of index) {
+      const bytes = readFileSync(packPath(e.name));
+      expect(e.treesPack).toBe(bytes.length);
+      const objects = await readTreesPack(bytes, 'test');
+      const { metas } = await reachable(server, [e.commit]);
+      expect(new Map([...objects].map(([id, b]) => [id, b.length]))).toEqual(metas);
+    }
+    // deep: its commit and 16 trees (usr, bin, share, deep, four a*/b/c/d/e chains, ...), all in one file.
+    expect((await readTreesPack(readFileSync(packPath('deep')), 'test')).size).toBeGreaterThan(20);
+  });
+
+  it('install requests each package’s trees pack and its files: no commit or tree one by one', async () => {
+    const c = await client('client-plain');
+    nginx.clearLog();
+    const r = JSON.parse(await troveOk(c, 'install', 'deep', '--link', join(base, 'ro-plain'), '--json'));
+    expect(r.install.packages).toEqual(['deep-amd64-1-1', 'libdeep-amd64-1-1']);
+    const want = await reachable(server, [commitOf('deep'), commitOf('libdeep')]);
+    expect(objectRequests(nginx).sort()).toEqual([...want.files.keys()].sort());
+    const packs = nginx
+      .accessLog()
+      .map((l) => l.path)
+      .filter((p) => p.endsWith('.trees'));
+    expect(packs.sort()).toEqual([`/packages/${commitOf('deep')}.trees`, `/packages/${commitOf('libdeep')}.trees`].sort());
+    // Every commit and tree is stored as if fetched one by one, and the store checks clean.
+    for (const id of [...want.metas.keys(), ...want.files.keys()]) expect(objectIds(c).has(id)).toBe(true);
+    expect(r.fetched.objects).toBe(want.metas.size + want.files.size);
+    expect(readFileSync(join(base, 'ro-plain/usr/share/deep/a3/b/c/d/e/f3'), 'utf8')).toBe('deep 3\n');
+    await troveOk(c, 'fsck');
+  });
+
+  it('install --lazy fetches the two trees packs and nothing else', async () => {
+    const c = await client('client-lazy');
+    nginx.clearLog();
+    await troveOk(c, 'install', 'deep', '--lazy', '--no-switch', '--json');
+    const paths = nginx.accessLog().map((l) => l.path);
+    expect(paths.filter((p) => p.startsWith('/objects/'))).toEqual([]);
+    expect(paths.filter((p) => p.endsWith('.trees'))).toHaveLength(2);
+    const want = await reachable(server, [commitOf('deep'), commitOf('libdeep')]);
+    for (const id of want.metas.keys()) expect(objectIds(c).has(id)).toBe(true);
+    for (const id of want.files.keys()) expect(objectIds(c).has(id)).toBe(false);
+  });
+
+  describe.each([
+    ['an object whose bytes do not hash to its id', () => packOf([[2, sha256('x'), Buffer.from('not x')]]), /does not hash to its id/],
+    ['a blob', () => packOf([[1, sha256('deep 0\n'), Buffer.from('deep 0\n')]]), /holds blob/],
+    ['bytes that do not inflate', () => Buffer.from('TRVPACK1 not gzip at all'), /does not inflate/],
+    ['a pack cut short', () => packOf([[2, sha256('x'), Buffer.from('x')]]).subarray(0, 20), /does not inflate/],
+    ['a count its frames do not match', () => packOf([], 3), /object count or end/],
+    ['another package’s pack', () => readFileSync(packPath('libdeep')), null],
+    ['no pack at all (404)', () => null, /is not served/],
+  ])('a trees pack replaced by %s', (_what, make, message) => {
+    it('is set aside with a notice; the trees come one by one, nothing else is stored, the install succeeds', async () => {
+      const path = packPath('deep');
+      const good = readFileSync(path);
+      let generation = '';
+      const bad = make();
+      const c = await client(`client-${sha256(_what).slice(0, 8)}`);
+      try {
+        if (bad === null) rmSync(path);
+        else writeFileSync(path, bad);
+        nginx.clearLog();
+        const r = await trove(['--repo', c, 'install', 'deep', '--no-switch', '--retries', '0', '--json']);
+        expect(r.code, r.stderr).toBe(0);
+        generation = JSON.parse(r.stdout).install.commit;
+        if (message) expect(r.stderr).toMatch(message);
+        if (message) expect(r.stderr).toMatch(/fetching the package's trees one by one/);
+      } finally {
+        writeFileSync(path, good);
+      }
+      const deep = await reachable(server, [commitOf('deep')]);
+      const lib = await reachable(server, [commitOf('libdeep')]);
+      // deep's commit and trees were requested one by one; libdeep's came in its pack.
+      const requested = new Set(objectRequests(nginx));
+      for (const id of deep.metas.keys()) expect(requested.has(id)).toBe(true);
+      for (const id of lib.metas.keys()) expect(requested.has(id)).toBe(false);
+      // Stored: the two packages and the generation built of them (its commit and merged trees), nothing else.
+      const gen = await reachable(c, [generation]);
+      const all = new Set([...deep.metas.keys(), ...deep.files.keys(), ...lib.metas.keys(), ...lib.files.keys(), ...gen.metas.keys()]);
+      expect([...objectIds(c)].filter((id) => !all.has(id))).toEqual([]);
+      expect(objectIds(c).size).toBe(all.size);
+      await troveOk(c, 'fsck');
+    });
+  });
+
+  it('a summary after a package moved on keeps the old commit’s pack while the previous index lists it, then drops it', async () => {
+    const old = commitOf('libdeep');
+    // pkg add rewrites the summary it finds.
+    await troveOk(server, 'pkg', 'add', dirPackage(base, 'libdeep2', { 'usr/lib/deep/libdeep.so': 'lib 2\n' }), '--name', 'libdeep', '--arch', 'amd64', '--version', '2');
+    const s = JSON.parse(readFileSync(join(server, 'summary'), 'utf8'));
+    const now = (JSON.parse(readFileSync(join(server, 'packages', s.packages.index), 'utf8')).packages as IndexEntry[]).find((e) => e.name === 'libdeep')!;
+    expect(now.commit).not.toBe(old);
+    expect(statSync(join(server, 'packages', `${now.commit}.trees`)).size).toBe(now.treesPack);
+    // The previous summary's index lists the old commit: a client may be reading it right now.
+    expect(statSync(join(server, 'packages', `${old}.trees`)).isFile()).toBe(true);
+    await troveOk(server, 'summary');
+    expect(() => statSync(join(server, 'packages', `${old}.trees`))).toThrow(/ENOENT/);
+    expect(statSync(join(server, 'packages', `${now.commit}.trees`)).isFile()).toBe(true);
+  });
+});
