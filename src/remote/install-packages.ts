@@ -236,17 +236,18 @@ async function walkMissing(
   const visit = (id: ObjectId, kind: 'commit' | 'tree'): void => {
     if (failure || walk.metas.has(id) || repo.store.hasSync(id)) return;
     walk.metas.set(id, Buffer.alloc(0));
+    // One already in a trees pack is taken on a later microtask, without a request: no recursion however deep.
     const ready = packed.get(id);
-    if (ready) return take(id, kind, ready);
-    pending.push(
-      run(async () => {
-        const pack = kind === 'commit' ? opts.treesPacks?.get(id) : undefined;
-        if (pack !== undefined) await fetchTreesPack(transport, id, pack, packed, opts.onNotice);
-        const where = transport.describe(objectPath(id));
-        const bytes = packed.get(id) ?? (await transport.getBytes(objectPath(id), { maxBytes: MAX_META, check: (b) => checkHash(id, b, where) }))!;
-        take(id, kind, bytes);
-      }).catch((err: unknown) => void (failure ??= { err })),
-    );
+    const task = ready
+      ? Promise.resolve().then(() => take(id, kind, ready))
+      : run(async () => {
+          const pack = kind === 'commit' ? opts.treesPacks?.get(id) : undefined;
+          if (pack !== undefined) await fetchTreesPack(transport, id, pack, packed, opts.onNotice);
+          const where = transport.describe(objectPath(id));
+          const bytes = packed.get(id) ?? (await transport.getBytes(objectPath(id), { maxBytes: MAX_META, check: (b) => checkHash(id, b, where) }))!;
+          take(id, kind, bytes);
+        });
+    pending.push(task.catch((err: unknown) => void (failure ??= { err })));
   };
   for (const id of tips) visit(id, 'commit');
   // Settle everything (children are added while parents settle), then fail with the first error.

@@ -1,0 +1,118 @@
+// Installs from a package server over a slow link: `trove install --lazy`
+// (and with --full, the full install) of the lazy group's names from the
+// lazy group's package server (the apt closure of the workload group's
+// names, one `pkg add`, `trove summary`), nginx on loopback behind
+// bench/delay-proxy.mjs, at each round trip asked for. Several trove trees
+// (--tree, default this one) run interleaved on the same server, so a
+// change can be set against the code before it: build the other tree
+// (`npx tsc -p tsconfig.json && node scripts/bundle.mjs`) and name it.
+//
+//   node bench/slow-link.mjs [--rtt 0,20,50] [--runs 3] [--tree DIR]... [--full]
+//
+// The server is built by the first tree. Each run is a new client (init,
+// remote add: untimed), `install --no-switch --remote origin`, timed end to
+// end; requests and body bytes from nginx's access log.
+import { spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { join, resolve } from 'node:path';
+import { aptClosure, getAptDebs } from '../scripts/apt-closure.mjs';
+import { human, log, median, rmrf, run } from './lib.mjs';
+import { startNginx } from './pull.mjs';
+import { REPO_ROOT } from './tools.mjs';
+
+const SERVER_TOP = ['gcc-12', 'make', 'perl', 'sqlite3', 'git', 'xz-utils', 'zstd', 'gawk', 'libc6-dev', 'dash', 'base-files', 'coreutils'];
+const NAMES = ['gcc-12', 'make', 'perl', 'libc6-dev', 'base-files'];
+
+function args() {
+  const a = process.argv.slice(2);
+  const out = { rtts: [0, 20, 50], runs: 3, trees: [], full: false };
+  for (let i = 0; i < a.length; i++) {
+    if (a[i] === '--rtt') out.rtts = a[++i].split(',').map(Number);
+    else if (a[i] === '--runs') out.runs = Number(a[++i]);
+    else if (a[i] === '--tree') out.trees.push(resolve(a[++i]));
+    else if (a[i] === '--full') out.full = true;
+    else throw new Error(`unknown argument ${a[i]}; usage: node bench/slow-link.mjs [--rtt 0,20,50] [--runs 3] [--tree DIR]... [--full]`);
+  }
+  if (out.trees.length === 0) out.trees.push(REPO_ROOT);
+  if (out.rtts.some((r) => !(r >= 0)) || !(out.runs >= 1)) throw new Error('--rtt takes round trips in ms, --runs a count');
+  return out;
+}
+
+async function freePort() {
+  const s = createServer();
+  await new Promise((r) => s.listen(0, '127.0.0.1', r));
+  const { port } = s.address();
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+/** Starts bench/delay-proxy.mjs in front of `target` with `delay` ms each way; resolves its URL and a stop. */
+async function startProxy(target, delay) {
+  const port = await freePort();
+  const proc = spawn(process.execPath, [join(REPO_ROOT, 'bench/delay-proxy.mjs'), String(port), String(target), String(delay)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise((ok, fail) => {
+    proc.stdout.once('data', ok);
+    proc.once('exit', (code) => fail(new Error(`delay proxy exited (${code})`)));
+  });
+  return { url: `http://127.0.0.1:${port}`, stop: () => proc.kill('SIGKILL') };
+}
+
+const troveJs = (tree) => join(tree, 'bin', 'trove.js');
+
+async function main() {
+  const o = args();
+  const dir = join('/var/cache/trove-bench', 'work-slow-link');
+  rmrf(dir);
+  mkdirSync(dir, { recursive: true });
+  const server = join(dir, 'server');
+  const debs = getAptDebs(aptClosure(SERVER_TOP));
+  log(`slow-link: package server of ${debs.length} packages, built by ${o.trees[0]}`);
+  run(process.execPath, [troveJs(o.trees[0]), '--repo', server, 'init', '-q']);
+  run(process.execPath, [troveJs(o.trees[0]), '--repo', server, 'pkg', 'add', '--no-progress', '-q', '--no-update-summary', ...debs]);
+  run(process.execPath, [troveJs(o.trees[0]), '--repo', server, 'summary']);
+  const nginx = await startNginx(join(dir, 'nginx'), server);
+  const port = Number(new URL(nginx.url).port);
+  const kinds = o.full ? ['lazy', 'full'] : ['lazy'];
+  const samples = new Map();
+  let n = 0;
+  try {
+    for (const rtt of o.rtts) {
+      const proxy = rtt === 0 ? { url: nginx.url, stop: () => {} } : await startProxy(port, rtt / 2);
+      try {
+        for (let r = 0; r < o.runs; r++) {
+          for (const kind of kinds) {
+            for (const tree of o.trees) {
+              const client = join(dir, `client-${n++}`);
+              run(process.execPath, [troveJs(tree), '--repo', client, 'init', '-q']);
+              run(process.execPath, [troveJs(tree), '--repo', client, 'remote', 'add', 'origin', proxy.url]);
+              nginx.clear();
+              const t = performance.now();
+              run(process.execPath, [troveJs(tree), '--repo', client, 'install', ...(kind === 'lazy' ? ['--lazy'] : []), '--no-switch', '--remote', 'origin', '-q', ...NAMES]);
+              const s = (performance.now() - t) / 1000;
+              const { requests, bytes } = nginx.traffic();
+              const key = `${rtt}\t${kind}\t${tree}`;
+              if (!samples.has(key)) samples.set(key, []);
+              samples.get(key).push({ s, requests, bytes });
+              log(`slow-link: rtt ${rtt} ms, ${kind}, ${tree}: ${s.toFixed(3)} s, ${requests} requests, ${human(bytes)}`);
+              rmrf(client);
+            }
+          }
+        }
+      } finally {
+        proxy.stop();
+      }
+    }
+  } finally {
+    await nginx.stop();
+  }
+  console.log(`\n| round trip | install | trove tree | seconds (median of ${o.runs}) | samples | requests | bytes |`);
+  console.log('|---|---|---|---|---|---|---|');
+  for (const [key, list] of samples) {
+    const [rtt, kind, tree] = key.split('\t');
+    console.log(`| ${rtt} ms | ${kind} | ${tree} | ${median(list.map((x) => x.s)).toFixed(3)} | ${list.map((x) => x.s.toFixed(3)).join(', ')} | ${list[0].requests} | ${human(list[0].bytes)} |`);
+  }
+}
+
+await main();
