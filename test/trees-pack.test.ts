@@ -57,7 +57,10 @@ describe('trees packs: a package’s commit and trees in one request', () => {
     const deep: Record<string, string> = {};
     for (let i = 0; i < 4; i++) deep[`usr/share/deep/a${i}/b/c/d/e/f${i}`] = `deep ${i}\n`;
     deep['usr/bin/deep'] = '#!/bin/sh\necho deep\n';
-    await troveOk(server, 'pkg', 'add', dirPackage(base, 'deep', deep), '--name', 'deep', '--arch', 'amd64', '--version', '1', '--depends', 'libdeep');
+    const deepDir = dirPackage(base, 'deep', deep);
+    // An empty directory: the empty tree, zero bytes, comes in the pack like any other.
+    mkdirSync(join(deepDir, 'var/lib/deep'), { recursive: true });
+    await troveOk(server, 'pkg', 'add', deepDir, '--name', 'deep', '--arch', 'amd64', '--version', '1', '--depends', 'libdeep');
     await troveOk(server, 'pkg', 'add', dirPackage(base, 'libdeep', { 'usr/lib/deep/libdeep.so': 'lib\n' }), '--name', 'libdeep', '--arch', 'amd64', '--version', '1');
     await troveOk(server, 'summary');
     const summary = JSON.parse(readFileSync(join(server, 'summary'), 'utf8'));

@@ -161,6 +161,9 @@ interface Walk {
   children: Map<ObjectId, ObjectId[]>;
 }
 
+/** What `Walk.metas` holds for an object while it is fetched: not its bytes (the empty tree has zero bytes too). */
+const ON_ITS_WAY = Buffer.alloc(0);
+
 const newWalk = (): Walk => ({ metas: new Map(), blobs: new Map(), children: new Map() });
 
 /**
@@ -235,7 +238,7 @@ async function walkMissing(
   };
   const visit = (id: ObjectId, kind: 'commit' | 'tree'): void => {
     if (failure || walk.metas.has(id) || repo.store.hasSync(id)) return;
-    walk.metas.set(id, Buffer.alloc(0));
+    walk.metas.set(id, ON_ITS_WAY);
     // One already in a trees pack is taken on a later microtask, without a request: no recursion however deep.
     const ready = packed.get(id);
     const task = ready
@@ -515,7 +518,7 @@ export async function installFromRemotes(repo: Repo, specs: PackageSpec[], opts:
           .filter((id) => !checkPresent(repo.store, id, 'commit', undefined, `remote ${remote}`) || (!lazy && partials.has(id)));
         if (missing.length) {
           const walk = walks.get(remote)!;
-          const prefetched = new Map([...walk.metas].filter(([, b]) => b.length > 0));
+          const prefetched = new Map([...walk.metas].filter(([, b]) => b !== ON_ITS_WAY));
           // Each commit recorded before anything under it is stored (repo/partial.ts).
           const onLazyCommit = (id: ObjectId) => markPartial(repo.path, repo.tmpDir, [id], [remote]);
           await fetchCommitsInto(repo, t, missing, { jobs, space, prefetched, lazy, onLazyCommit, partialsNow: () => hasPartials(repo.path) }, result, report);
