@@ -177,7 +177,10 @@ describe('publish generations and upgrade from them', () => {
     expect(dry.plan.objects).toBeGreaterThan(0);
     nginx.clearLog();
     const r = JSON.parse(await troveOk(client, 'install', 'motd', '--link', link, '--json'));
-    expect(objectRequests(nginx)).toContain(tool);
+    // The package commit and its trees came in its trees pack; only files went one by one.
+    expect(nginx.accessLog().map((l) => l.path)).toContain(`/packages/${tool}.trees`);
+    expect(objectRequests(nginx)).not.toContain(tool);
+    expect(objectIds(client).has(tool)).toBe(true);
     expect(r.fetched).toEqual({ objects: dry.plan.objects, bytes: dry.plan.bytes });
     expect(r.install.packages).toEqual(['motd-all-1-1', 'tool-amd64-1.4-4']);
     expect(readFileSync(join(link, 'bin/tool'), 'utf8')).toBe('tool 4\n');

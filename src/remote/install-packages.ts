@@ -258,6 +258,16 @@ async function walkMissing(
   if (failure) throw failure.err;
 }
 
+/** The commits and trees a finished walk fetched, for an ObjectFetcher's `prefetched`. */
+const fetchedMetas = (walk: Walk): Map<ObjectId, Buffer> => new Map([...walk.metas].filter(([, b]) => b !== ON_ITS_WAY));
+
+/** The sizes of the trees packs remote `remote`'s index lists, by package commit. */
+function treesPacksOf(indexes: RemoteIndex[], remote: string): Map<ObjectId, number> {
+  const out = new Map<ObjectId, number>();
+  for (const e of indexes.find((i) => i.remote === remote)?.packages ?? []) if (e.treesPack !== undefined) out.set(e.commit, e.treesPack);
+  return out;
+}
+
 /**
  * Adds the verified objects of `commit`'s trees pack (`size` bytes, as the
  * index says) to `packed`. A pack that is missing or refused is reported
@@ -290,6 +300,7 @@ async function baseCommits(
   baseId: ObjectId | null,
   base: GenerationPackage[],
   transports: Map<string, Transport>,
+  indexes: RemoteIndex[],
   opts: InstallFromRemoteOptions,
   result: InstallFromRemoteResult,
   jobs: number,
@@ -302,9 +313,10 @@ async function baseCommits(
   const remote = origin !== null && transports.has(origin.remote) ? origin.remote : [...transports.keys()][0];
   if (remote === undefined) return;
   const t = transports.get(remote)!;
+  // Commits and trees first, from the packages' trees packs where the index has them.
+  const walk = newWalk();
+  await walkMissing(repo, t, lacking, walk, jobs, { blobs: opts.dryRun === true, treesPacks: treesPacksOf(indexes, remote), onNotice: opts.onNotice });
   if (opts.dryRun) {
-    const walk = newWalk();
-    await walkMissing(repo, t, lacking, walk, jobs);
     for (const b of walk.metas.values()) result.plan.bytes += b.length;
     for (const size of walk.blobs.values()) result.plan.bytes += size;
     result.plan.objects += walk.metas.size + walk.blobs.size;
@@ -312,7 +324,7 @@ async function baseCommits(
   }
   const release = await repo.lock('shared');
   try {
-    const got = await fetchCommitsInto(repo, t, lacking, { jobs, space: new DiskSpace(repo.path) }, result, report);
+    const got = await fetchCommitsInto(repo, t, lacking, { jobs, space: new DiskSpace(repo.path), prefetched: fetchedMetas(walk) }, result, report);
     // Counted in the plan too, as the dry run counts them.
     result.plan.objects += got.objects;
     result.plan.bytes += got.bytes;
@@ -414,7 +426,7 @@ export async function installFromRemotes(repo: Repo, specs: PackageSpec[], opts:
     const baseId = await baseGeneration(repo, profile);
     const base: GenerationPackage[] = baseId ? ((await readCommit(repo.store, baseId)).generation?.packages ?? []) : [];
     const inBase = new Set(base.map((p) => p.commit));
-    await baseCommits(repo, profile, baseId, base, transports, opts, result, jobs, report);
+    await baseCommits(repo, profile, baseId, base, transports, indexes, opts, result, jobs, report);
     const plan = await planClosure(repo, specs, { base, noDeps: opts.noDeps, candidates });
 
     // What must be fetched, per remote: the chosen packages the store lacks.
@@ -452,9 +464,7 @@ export async function installFromRemotes(repo: Repo, specs: PackageSpec[], opts:
       // Every package at once (a package's trees come one level per round trip), then each
       // charged with the objects it brings first, in the plan's order.
       report({ phase: 'objects' });
-      const treesPacks = new Map<ObjectId, number>();
-      for (const e of indexes.find((i) => i.remote === remote)?.packages ?? []) if (e.treesPack !== undefined) treesPacks.set(e.commit, e.treesPack);
-      await walkMissing(repo, t, byObjects.map((c) => c.commit), walk, jobs, { blobs: !lazy, treesPacks, onNotice: opts.onNotice });
+      await walkMissing(repo, t, byObjects.map((c) => c.commit), walk, jobs, { blobs: !lazy, treesPacks: treesPacksOf(indexes, remote), onNotice: opts.onNotice });
       const charges = chargeTips(walk, byObjects.map((c) => c.commit));
       for (const c of byObjects) {
         const { objects, bytes } = charges.get(c.commit)!;
@@ -518,7 +528,7 @@ export async function installFromRemotes(repo: Repo, specs: PackageSpec[], opts:
           .filter((id) => !checkPresent(repo.store, id, 'commit', undefined, `remote ${remote}`) || (!lazy && partials.has(id)));
         if (missing.length) {
           const walk = walks.get(remote)!;
-          const prefetched = new Map([...walk.metas].filter(([, b]) => b !== ON_ITS_WAY));
+          const prefetched = fetchedMetas(walk);
           // Each commit recorded before anything under it is stored (repo/partial.ts).
           const onLazyCommit = (id: ObjectId) => markPartial(repo.path, repo.tmpDir, [id], [remote]);
           await fetchCommitsInto(repo, t, missing, { jobs, space, prefetched, lazy, onLazyCommit, partialsNow: () => hasPartials(repo.path) }, result, report);
