@@ -144,7 +144,7 @@ describe('trees packs: a package’s commit and trees in one request', () => {
         expect(r.code, r.stderr).toBe(0);
         generation = JSON.parse(r.stdout).install.commit;
         if (message) expect(r.stderr).toMatch(message);
-        if (message) expect(r.stderr).toMatch(/fetching the package's trees one by one/);
+        if (message) expect(r.stderr).toMatch(/fetching its trees one by one/);
       } finally {
         writeFileSync(path, good);
       }
@@ -176,5 +176,91 @@ describe('trees packs: a package’s commit and trees in one request', () => {
     await troveOk(server, 'summary');
     expect(() => statSync(join(server, 'packages', `${old}.trees`))).toThrow(/ENOENT/);
     expect(statSync(join(server, 'packages', `${now.commit}.trees`)).isFile()).toBe(true);
+  });
+});
+
+describe('trees packs of published generations: a first upgrade learns the whole tree in one request', () => {
+  const base = tmpdir('trove-trees-pack-gen');
+  const server = join(base, 'server');
+  let nginx: Nginx;
+  let gens: { number: number; commit: string; treesPack?: number }[];
+
+  beforeAll(async () => {
+    await troveOk(server, 'init');
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 6; i++) files[`usr/share/gen/d${i}/e/f`] = `gen file ${i}\n`;
+    for (const v of [1, 2]) {
+      await troveOk(server, 'pkg', 'add', dirPackage(base, `tool${v}`, { ...files, 'usr/bin/tool': `tool ${v}\n` }), '--name', 'tool', '--arch', 'amd64', '--version', String(v));
+      await troveOk(server, 'gen', 'build', 'tool');
+    }
+    await troveOk(server, 'gen', 'publish');
+    gens = JSON.parse(readFileSync(join(server, 'summary'), 'utf8')).generations.system;
+    nginx = await startNginx(server);
+  });
+  afterAll(async () => nginx?.stop());
+
+  async function client(name: string): Promise<string> {
+    const dir = join(base, name);
+    await troveOk(dir, 'init');
+    await troveOk(dir, 'remote', 'add', 'origin', nginx.url);
+    return dir;
+  }
+
+  it('the summary gives the newest generation’s trees pack, and only its', async () => {
+    expect(gens.map((g) => g.number)).toEqual([1, 2]);
+    expect(gens[0]!.treesPack).toBeUndefined();
+    const newest = gens[1]!;
+    const bytes = readFileSync(join(server, 'packages', `${newest.commit}.trees`));
+    expect(newest.treesPack).toBe(bytes.length);
+    const { metas } = await reachable(server, [newest.commit]);
+    expect(new Map([...(await readTreesPack(bytes, 'test'))].map(([id, b]) => [id, b.length]))).toEqual(metas);
+  });
+
+  it('upgrade fetches the pack and the files, and no commit or tree one by one', async () => {
+    const c = await client('client-up');
+    nginx.clearLog();
+    const r = JSON.parse(await troveOk(c, 'upgrade', '--link', join(base, 'ro-up'), '--no-deltas', '--json'));
+    expect(r.published.commit).toBe(gens[1]!.commit);
+    const { metas, files } = await reachable(server, [gens[1]!.commit]);
+    expect(nginx.accessLog().map((l) => l.path)).toContain(`/packages/${gens[1]!.commit}.trees`);
+    expect(objectRequests(nginx).sort()).toEqual([...files.keys()].sort());
+    for (const id of [...metas.keys(), ...files.keys()]) expect(objectIds(c).has(id)).toBe(true);
+    await troveOk(c, 'fsck');
+  });
+
+  it('a bad pack is set aside with a notice, and the trees come one by one', async () => {
+    const path = join(server, 'packages', `${gens[1]!.commit}.trees`);
+    const good = readFileSync(path);
+    const c = await client('client-bad');
+    try {
+      writeFileSync(path, packOf([[2, sha256('x'), Buffer.from('y')]]));
+      nginx.clearLog();
+      const r = await trove(['--repo', c, 'upgrade', '--link', join(base, 'ro-bad'), '--no-deltas', '--retries', '0']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toMatch(/does not hash to its id; fetching its trees one by one/);
+    } finally {
+      writeFileSync(path, good);
+    }
+    const { metas } = await reachable(server, [gens[1]!.commit]);
+    const requested = new Set(objectRequests(nginx));
+    for (const id of metas.keys()) expect(requested.has(id)).toBe(true);
+    expect(objectIds(c).has(sha256('x'))).toBe(false);
+    await troveOk(c, 'fsck');
+  });
+
+  it('pull --mirror copies the pack; a newer generation’s summary drops the old one’s pack once no kept summary gives it', async () => {
+    const mirror = await client('mirror');
+    await troveOk(mirror, 'pull', 'origin', '--mirror');
+    expect(readFileSync(join(mirror, 'packages', `${gens[1]!.commit}.trees`))).toEqual(readFileSync(join(server, 'packages', `${gens[1]!.commit}.trees`)));
+    const old = gens[1]!.commit;
+    await troveOk(server, 'pkg', 'add', dirPackage(base, 'tool3', { 'usr/bin/tool': 'tool 3\n' }), '--name', 'tool', '--arch', 'amd64', '--version', '3');
+    await troveOk(server, 'gen', 'build', 'tool');
+    const newest = (JSON.parse(readFileSync(join(server, 'summary'), 'utf8')).generations.system as typeof gens).at(-1)!;
+    expect(newest.number).toBe(3);
+    expect(statSync(join(server, 'packages', `${newest.commit}.trees`)).size).toBe(newest.treesPack);
+    // The summary before gave the old one's: kept while a client may read that summary.
+    expect(statSync(join(server, 'packages', `${old}.trees`)).isFile()).toBe(true);
+    await troveOk(server, 'summary');
+    expect(() => statSync(join(server, 'packages', `${old}.trees`))).toThrow(/ENOENT/);
   });
 });

@@ -6,7 +6,7 @@ import { addPackage } from '../src/system/packages/add.js';
 import { Repo } from '../src/repo/repo.js';
 import { type Nginx, startNginx, objectRequests } from './helpers/nginx.js';
 import { trove, troveIn, troveOk } from './helpers/cli.js';
-import { objectIds } from './helpers/objects.js';
+import { objectIds, reachable } from './helpers/objects.js';
 import { tmpdir } from './helpers/tmp.js';
 
 /** A package tree of 40 files; `version` changes one of them (and bin/tool). */
@@ -85,7 +85,10 @@ describe('publish generations and upgrade from them', () => {
     // The client had nothing: what it fetched is every object it now has, each requested once, as the dry run said.
     expect(r.fetched.objects).toBe(got.size);
     expect(r.fetched.bytes).toBe(objectBytes(client, got));
-    expect(objectRequests(nginx).sort()).toEqual([...got].sort());
+    // The newest generation's commit and trees came in its trees pack; every file was requested once.
+    expect(nginx.accessLog().map((l) => l.path)).toContain(`/packages/${r.published.commit}.trees`);
+    const { files } = await reachable(client, [r.published.commit]);
+    expect(objectRequests(nginx).sort()).toEqual([...files.keys()].sort());
     expect(dry.fetched).toEqual(r.fetched);
     // The generation commit, not its package commits: the client needs the system, not the server's package history.
     expect(got.has(r.published.commit)).toBe(true);

@@ -51,6 +51,12 @@ export interface ObjectFetcherInit {
   /** Commits (or trees) already fetched and verified against their ids, not to be fetched again. */
   prefetched?: Map<ObjectId, Buffer>;
   /**
+   * Commits and trees of a trees pack, verified against their ids: used
+   * instead of a request for those the fetch finds missing, like any other
+   * fetched object (unlike `prefetched`, not taken to be missing).
+   */
+  packed?: ReadonlyMap<ObjectId, Buffer>;
+  /**
    * Free space of the repository: every blob's size is reserved when a tree
    * names it, before it is downloaded, and writes are checked (default: none).
    */
@@ -396,6 +402,7 @@ export class ObjectFetcher {
     }
     const bytes =
       this.init.prefetched?.get(node.id) ??
+      this.init.packed?.get(node.id) ??
       (await transport.getBytes(path, { maxBytes: MAX_META, signal, check: (b) => checkHash(node.id, b, where) }))!;
     if (this.failure !== undefined) return;
     node.bytes = bytes;

@@ -1,5 +1,5 @@
 import { rm } from 'node:fs/promises';
-import { corrupt, ioError, isTroveError, notFound } from '../util/errors.js';
+import { corrupt, ioError, notFound } from '../util/errors.js';
 import { decodeCommit, decodeTree } from '../format/codec.js';
 import type { ObjectId } from '../util/hash.js';
 import { limiter } from '../util/limiter.js';
@@ -24,8 +24,8 @@ import { ObjectFetcher, type ObjectFetcherInit } from './fetch-objects.js';
 import { fetchPack, usablePack } from './fetch-pack.js';
 import { DiskSpace, isNoSpace } from './disk-space.js';
 import { checkHash } from './install.js';
-import { deltaName, indexPath, objectPath, treesPackPath } from './layout.js';
-import { MAX_TREES_PACK, readTreesPack } from './trees-pack.js';
+import { deltaName, indexPath, objectPath } from './layout.js';
+import { fetchTreesPack } from './trees-pack.js';
 import {
   cachedIndexPath,
   type IndexEntry,
@@ -266,24 +266,6 @@ function treesPacksOf(indexes: RemoteIndex[], remote: string): Map<ObjectId, num
   const out = new Map<ObjectId, number>();
   for (const e of indexes.find((i) => i.remote === remote)?.packages ?? []) if (e.treesPack !== undefined) out.set(e.commit, e.treesPack);
   return out;
-}
-
-/**
- * Adds the verified objects of `commit`'s trees pack (`size` bytes, as the
- * index says) to `packed`. A pack that is missing or refused is reported
- * through `onNotice` and adds nothing: the walk then requests each object.
- */
-async function fetchTreesPack(transport: Transport, commit: ObjectId, size: number, packed: Map<ObjectId, Buffer>, onNotice?: (message: string) => void): Promise<void> {
-  const path = treesPackPath(commit);
-  const where = transport.describe(path);
-  try {
-    const wire = await transport.getBytes(path, { optional: true, maxBytes: Math.min(size, MAX_TREES_PACK) });
-    if (!wire) return onNotice?.(`${where} is not served; fetching the package's trees one by one`);
-    for (const [id, bytes] of await readTreesPack(wire, where)) packed.set(id, bytes);
-  } catch (err) {
-    if (!isTroveError(err, 'E_CORRUPT')) throw err;
-    onNotice?.(`${err.message}; fetching the package's trees one by one`);
-  }
 }
 
 /**

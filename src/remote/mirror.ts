@@ -7,7 +7,8 @@ import { fetchPack } from './fetch-pack.js';
 import type { DiskSpace } from './disk-space.js';
 import { checkHash } from './install.js';
 import { deltaName, deltaPath, indexPath, PACKAGES_DIR, SUMMARY_PATH, SUMMARY_SIG_PATH, treesPackPath } from './layout.js';
-import { type IndexEntry, parseIndex } from './package-index.js';
+import { parseIndex } from './package-index.js';
+import type { ObjectId } from '../util/hash.js';
 import { MAX_TREES_PACK, readTreesPack } from './trees-pack.js';
 import type { PackKind } from './pack.js';
 import type { DeltaInfo, Summary } from './summary.js';
@@ -89,6 +90,7 @@ export async function keepUpstreamSummary(
     await writeFileAtomic(join(repo.path, indexPath(pk.index)), bytes, { tmpDir: repo.tmpDir, tag: 'file' });
     await keepTreesPacks(repo, transport, parseIndex(bytes, where).packages, opts.onNotice);
   }
+  await keepTreesPacks(repo, transport, Object.values(fetched.summary.generations ?? {}).flat(), opts.onNotice);
   // In the order trove summary writes them.
   if (fetched.sig) await writeFileAtomic(join(repo.path, SUMMARY_SIG_PATH), fetched.sig, { tmpDir: repo.tmpDir, tag: 'file' });
   else await rm(join(repo.path, SUMMARY_SIG_PATH), { force: true });
@@ -98,12 +100,13 @@ export async function keepUpstreamSummary(
 }
 
 /**
- * Copies the trees packs `entries` name that this repository lacks, each
- * checked whole (trees-pack.ts) and holding its commit. One that is missing
- * or bad upstream is left out with a notice: a client of the mirror then
- * walks that package's trees object by object.
+ * Copies the trees packs `entries` (index entries, published generations)
+ * name that this repository lacks, each checked whole (trees-pack.ts) and
+ * holding its commit. One that is missing or bad upstream is left out with a
+ * notice: a client of the mirror then fetches those trees object by object.
  */
-async function keepTreesPacks(repo: Repo, transport: Transport, entries: IndexEntry[], onNotice?: (message: string) => void): Promise<void> {
+async function keepTreesPacks(repo: Repo, transport: Transport, entries: { commit: ObjectId; treesPack?: number }[], onNotice?: (message: string) => void): Promise<void> {
+  if (entries.some((e) => e.treesPack !== undefined)) await mkdir(join(repo.path, PACKAGES_DIR), { recursive: true });
   for (const e of entries) {
     const path = join(repo.path, treesPackPath(e.commit));
     if (e.treesPack === undefined || (await sizeOf(path)) === e.treesPack) continue;
@@ -115,7 +118,7 @@ async function keepTreesPacks(repo: Repo, transport: Transport, entries: IndexEn
       await writeFileAtomic(path, pack, { tmpDir: repo.tmpDir, tag: 'file' });
     } catch (err) {
       if (!isTroveError(err, 'E_CORRUPT')) throw err;
-      onNotice?.(`${err.message}; the mirror's clients fetch that package's trees one by one`);
+      onNotice?.(`${err.message}; the mirror's clients fetch those trees one by one`);
     }
   }
 }

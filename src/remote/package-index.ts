@@ -197,13 +197,14 @@ function packageSize(repo: Repo, commit: ObjectId): { bytes: number; objects: nu
 }
 
 /** The size of `commit`'s trees pack, written now when the repository lacks it. */
-async function treesPackSize(repo: Repo, commit: ObjectId): Promise<number> {
+export async function treesPackSize(repo: Repo, commit: ObjectId): Promise<number> {
   try {
     const st = statSync(join(repo.path, treesPackPath(commit)));
     if (st.isFile() && st.size > 0) return st.size;
   } catch (err) {
     if (!isErrno(err, 'ENOENT')) throw err;
   }
+  await mkdir(join(repo.path, PACKAGES_DIR), { recursive: true });
   return writeTreesPack(repo, commit);
 }
 
@@ -216,7 +217,6 @@ async function treesPackSize(repo: Repo, commit: ObjectId): Promise<number> {
 export async function buildIndexEntries(repo: Repo): Promise<IndexEntry[]> {
   const rows = await listPackages(repo);
   if (rows.length === 0) return [];
-  await mkdir(join(repo.path, PACKAGES_DIR), { recursive: true });
   const db = await repo.indexDb();
   const cached = db ? await db.getManyJson<{ bytes: number; objects: number }>(rows.map((r) => BYTES_KEY + r.commit)) : [];
   const fresh: [string, unknown][] = [];
@@ -245,6 +245,7 @@ export async function writeIndex(repo: Repo): Promise<SummaryPackages | undefine
   if (entries.length === 0) return undefined;
   const bytes = encodeIndex(entries);
   const id = hashBytes(bytes);
+  await mkdir(join(repo.path, PACKAGES_DIR), { recursive: true });
   await writeFileAtomic(join(repo.path, indexPath(id)), bytes, { tmpDir: repo.tmpDir, tag: 'file' });
   return { index: id, count: entries.length, size: bytes.length };
 }
@@ -252,9 +253,10 @@ export async function writeIndex(repo: Repo): Promise<SummaryPackages | undefine
 /**
  * Removes index files but `keep` (the current one and the one the previous
  * summary named, which a client may be fetching right now), and the trees
- * packs of commits neither of those lists.
+ * packs of commits neither of those lists and `keepPacks` does not name
+ * (the generations whose packs the two summaries give).
  */
-export async function pruneIndexes(repo: Repo, keep: Iterable<ObjectId | undefined>): Promise<void> {
+export async function pruneIndexes(repo: Repo, keep: Iterable<ObjectId | undefined>, keepPacks: Iterable<ObjectId> = []): Promise<void> {
   const keepSet = new Set([...keep].filter((k): k is ObjectId => k !== undefined));
   let names: string[];
   try {
@@ -263,7 +265,7 @@ export async function pruneIndexes(repo: Repo, keep: Iterable<ObjectId | undefin
     if (isErrno(err, 'ENOENT')) return;
     throw err;
   }
-  const listed = new Set<ObjectId>();
+  const listed = new Set<ObjectId>(keepPacks);
   for (const id of keepSet) {
     try {
       for (const e of parseIndex(await readFile(join(repo.path, indexPath(id))), `index ${id}`).packages) listed.add(e.commit);

@@ -11,6 +11,7 @@ import { quarantinedIds } from '../repo/quarantine.js';
 import { refRoots } from '../repo/roots.js';
 import { assertLocalRepository, getRemote, isHttpUrl, type RemoteConfig } from './config.js';
 import { ObjectFetcher } from './fetch-objects.js';
+import { fetchTreesPack } from './trees-pack.js';
 import { fetchPack, usablePack } from './fetch-pack.js';
 import { DiskSpace, isNoSpace } from './disk-space.js';
 import { checkHash } from './install.js';
@@ -216,7 +217,7 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
       const savedPacks = await fetchByDeltas(ctx, targets, previous, fetched.summary.deltas);
       if (selected) await fetchSelectedByDeltas(ctx, selected, fetched.summary);
       tips.push(...(selected ?? []));
-      await fetchObjects(ctx, tips, prefetched);
+      await fetchObjects(ctx, tips, prefetched, fetched.summary);
       result.healed = await healQuarantined(repo, transport, opts.onNotice);
       crashPoint('pull:objects-done');
       for (const [id, text] of sigs) await writeFileAtomic(join(repo.path, commitSigPath(id)), text, { tmpDir: repo.tmpDir, tag: 'file' });
@@ -341,8 +342,12 @@ async function fetchSelectedByDeltas(ctx: PullContext, commits: ObjectId[], summ
   }
 }
 
-/** Brings in whatever tips are still missing, object by object. */
-async function fetchObjects(ctx: PullContext, tips: ObjectId[], prefetched: Map<ObjectId, Buffer>): Promise<void> {
+/**
+ * Brings in whatever tips are still missing, object by object; for a
+ * published generation with no base to be read beside, its commit and trees
+ * from the trees pack the summary gives (one request instead of one per tree).
+ */
+async function fetchObjects(ctx: PullContext, tips: ObjectId[], prefetched: Map<ObjectId, Buffer>, summary: Summary): Promise<void> {
   const { repo, transport, opts, result, report } = ctx;
   const partials = readPartials(repo.path);
   const missing: ObjectId[] = [];
@@ -353,11 +358,18 @@ async function fetchObjects(ctx: PullContext, tips: ObjectId[], prefetched: Map<
     if (!stored || (partials.has(id) && !opts.lazy)) missing.push(id);
   }
   if (!missing.length) return;
+  const packed = new Map<ObjectId, Buffer>();
+  const packs = new Map(Object.values(summary.generations ?? {}).flatMap((list) => list.flatMap((g) => (g.treesPack === undefined ? [] : [[g.commit, g.treesPack] as const]))));
+  for (const id of missing) {
+    const size = packs.get(id);
+    if (size !== undefined && !ctx.bases.commits.has(id)) await fetchTreesPack(transport, id, size, packed, opts.onNotice);
+  }
   const fetcher = new ObjectFetcher({
     store: repo.store,
     transport,
     jobs: (opts.connections ?? 16) * (opts.pipelining ?? 1),
     prefetched,
+    packed,
     space: ctx.space,
     lazy: opts.lazy === true,
     // Recorded before anything under it is stored: a crash leaves a record, never a commit without its blobs and one.

@@ -16,7 +16,8 @@ import { readCommit } from '../repo/objects.js';
 import { packageLabel } from '../system/packages/model.js';
 import { listGenerations, profileNameProblem } from '../system/profiles.js';
 import { publishedProfiles } from '../system/generations/published.js';
-import { parseSummaryPackages, pruneIndexes, type SummaryPackages, writeIndex } from './package-index.js';
+import { parseSummaryPackages, pruneIndexes, type SummaryPackages, treesPackSize, writeIndex } from './package-index.js';
+import { MAX_TREES_PACK } from './trees-pack.js';
 
 /** Format tag of the summary file. */
 export const SUMMARY_FORMAT = 'trove-summary-1';
@@ -51,6 +52,12 @@ export interface PublishedGeneration {
    * upgrades lazily fetches it, and its view fetches those files first.
    */
   trace?: { sha256: string; size: number };
+  /**
+   * Size of the generation commit's trees pack, `packages/<commit>.trees`
+   * (trees-pack.ts): written for the newest generation of each published
+   * profile, so that a first (lazy) upgrade learns the whole tree in one request.
+   */
+  treesPack?: number;
 }
 
 /**
@@ -94,7 +101,14 @@ export function encodeSummary(s: Summary): Uint8Array {
     for (const p of Object.keys(s.generations).sort()) {
       gens[p] = [...s.generations[p]!]
         .sort((a, b) => a.number - b.number)
-        .map((g) => ({ commit: g.commit, number: g.number, packages: g.packages, timestamp: g.timestamp, ...(g.trace ? { trace: { sha256: g.trace.sha256, size: g.trace.size } } : {}) }));
+        .map((g) => ({
+          commit: g.commit,
+          number: g.number,
+          packages: g.packages,
+          timestamp: g.timestamp,
+          ...(g.trace ? { trace: { sha256: g.trace.sha256, size: g.trace.size } } : {}),
+          ...(g.treesPack === undefined ? {} : { treesPack: g.treesPack }),
+        }));
     }
     out.generations = gens;
   }
@@ -139,6 +153,10 @@ function parseGenerations(v: unknown): Record<string, PublishedGeneration[]> {
         if (typeof t !== 'object' || t === null || typeof t.sha256 !== 'string' || !isObjectId(t.sha256)) throw corrupt(`${where} (${x.number}) has no valid trace sha256`);
         if (typeof t.size !== 'number' || !Number.isSafeInteger(t.size) || t.size < 0 || t.size > MAX_TRACE_BYTES) throw corrupt(`${where} (${x.number}) has no valid trace size`);
         gen.trace = { sha256: t.sha256, size: t.size };
+      }
+      if (x.treesPack !== undefined) {
+        if (typeof x.treesPack !== 'number' || !Number.isSafeInteger(x.treesPack) || x.treesPack < 0 || x.treesPack > MAX_TREES_PACK) throw corrupt(`${where} (${x.number}) has no valid treesPack size`);
+        gen.treesPack = x.treesPack;
       }
       return gen;
     });
@@ -257,7 +275,14 @@ async function publishedGenerations(repo: Repo, profile: string): Promise<Publis
     if (trace && trace.length <= MAX_TRACE_BYTES) gen.trace = { sha256: hashBytes(trace), size: trace.length };
     out.push(gen);
   }
+  const newest = out.at(-1);
+  if (newest) newest.treesPack = await treesPackSize(repo, newest.commit);
   return out;
+}
+
+/** The generation commits a summary gives trees packs for. */
+function packedGenerations(s: Summary): ObjectId[] {
+  return Object.values(s.generations ?? {}).flatMap((list) => list.filter((g) => g.treesPack !== undefined).map((g) => g.commit));
 }
 
 /**
@@ -293,7 +318,7 @@ export async function writeSummary(
     // Packs the new summary no longer lists go only now: a served summary never names a removed one.
     await auto?.finish();
     const autoDeltas = auto?.result;
-    await pruneIndexes(repo, [summary.packages?.index, previous]);
+    await pruneIndexes(repo, [summary.packages?.index, previous], [...packedGenerations(summary), ...(old ? packedGenerations(old) : [])]);
     return { summary, signed: Boolean(key), autoDeltas };
   } finally {
     await release();

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { corrupt } from '../util/errors.js';
+import { corrupt, isTroveError } from '../util/errors.js';
 import { decodeCommit, decodeTree } from '../format/codec.js';
 import { MAX_META } from '../format/types.js';
 import { hashBytes, type ObjectId } from '../util/hash.js';
@@ -8,6 +8,7 @@ import { writeFileAtomic } from '../util/fs-atomic.js';
 import type { Repo } from '../repo/repo.js';
 import { ByteReader, type PackEntry, packStream, readFrameHeader, readPackHeader } from './pack.js';
 import { treesPackPath } from './layout.js';
+import type { Transport } from './transport.js';
 
 /**
  * Trees packs: one file per package commit a server's index lists, holding
@@ -79,4 +80,23 @@ export async function readTreesPack(wire: Buffer, where: string): Promise<Map<Ob
     throw corrupt(`${where}: trees pack refused: ${(err as Error).message}`);
   }
   return out;
+}
+
+/**
+ * Adds the verified objects of `commit`'s trees pack (`size` bytes, as the
+ * package index or the summary says) to `packed`. A pack that is missing or
+ * refused is reported through `onNotice` and adds nothing: the caller then
+ * requests each object.
+ */
+export async function fetchTreesPack(transport: Transport, commit: ObjectId, size: number, packed: Map<ObjectId, Buffer>, onNotice?: (message: string) => void): Promise<void> {
+  const path = treesPackPath(commit);
+  const where = transport.describe(path);
+  try {
+    const wire = await transport.getBytes(path, { optional: true, maxBytes: Math.min(size, MAX_TREES_PACK) });
+    if (!wire) return onNotice?.(`${where} is not served; fetching its trees one by one`);
+    for (const [id, bytes] of await readTreesPack(wire, where)) packed.set(id, bytes);
+  } catch (err) {
+    if (!isTroveError(err, 'E_CORRUPT')) throw err;
+    onNotice?.(`${err.message}; fetching its trees one by one`);
+  }
 }
