@@ -7,19 +7,25 @@
 // change can be set against the code before it: build the other tree
 // (`npx tsc -p tsconfig.json && node scripts/bundle.mjs`) and name it.
 //
-//   node bench/slow-link.mjs [--rtt 0,20,50] [--runs 3] [--tree DIR]... [--full]
+//   node bench/slow-link.mjs [--rtt 0,20,50] [--runs 3] [--tree DIR]... [--full] [--upgrade]
 //
 // The server is built by the first tree. Each run is a new client (init,
 // remote add: untimed), `install --no-switch --remote origin`, timed end to
 // end; requests and body bytes from nginx's access log.
+//
+// --upgrade adds a client's first `upgrade --lazy` to a published generation
+// of the scale group's cached 1,000 packages (a `cp -al` copy, `gen build`,
+// `gen publish`), each client with its view mounted (untimed, unmounted
+// after).
 import { spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { join, resolve } from 'node:path';
 import { aptClosure, getAptDebs } from '../scripts/apt-closure.mjs';
 import { human, log, median, rmrf, run } from './lib.mjs';
 import { startNginx } from './pull.mjs';
+import { copyRepo } from './scale.mjs';
 import { REPO_ROOT } from './tools.mjs';
 
 const SERVER_TOP = ['gcc-12', 'make', 'perl', 'sqlite3', 'git', 'xz-utils', 'zstd', 'gawk', 'libc6-dev', 'dash', 'base-files', 'coreutils'];
@@ -27,13 +33,14 @@ const NAMES = ['gcc-12', 'make', 'perl', 'libc6-dev', 'base-files'];
 
 function args() {
   const a = process.argv.slice(2);
-  const out = { rtts: [0, 20, 50], runs: 3, trees: [], full: false };
+  const out = { rtts: [0, 20, 50], runs: 3, trees: [], full: false, upgrade: false };
   for (let i = 0; i < a.length; i++) {
     if (a[i] === '--rtt') out.rtts = a[++i].split(',').map(Number);
     else if (a[i] === '--runs') out.runs = Number(a[++i]);
     else if (a[i] === '--tree') out.trees.push(resolve(a[++i]));
     else if (a[i] === '--full') out.full = true;
-    else throw new Error(`unknown argument ${a[i]}; usage: node bench/slow-link.mjs [--rtt 0,20,50] [--runs 3] [--tree DIR]... [--full]`);
+    else if (a[i] === '--upgrade') out.upgrade = true;
+    else throw new Error(`unknown argument ${a[i]}; usage: node bench/slow-link.mjs [--rtt 0,20,50] [--runs 3] [--tree DIR]... [--full] [--upgrade]`);
   }
   if (out.trees.length === 0) out.trees.push(REPO_ROOT);
   if (out.rtts.some((r) => !(r >= 0)) || !(out.runs >= 1)) throw new Error('--rtt takes round trips in ms, --runs a count');
@@ -72,9 +79,19 @@ async function main() {
   run(process.execPath, [troveJs(o.trees[0]), '--repo', server, 'init', '-q']);
   run(process.execPath, [troveJs(o.trees[0]), '--repo', server, 'pkg', 'add', '--no-progress', '-q', '--no-update-summary', ...debs]);
   run(process.execPath, [troveJs(o.trees[0]), '--repo', server, 'summary']);
-  const nginx = await startNginx(join(dir, 'nginx'), server);
+  if (o.upgrade) {
+    const scale = join('/var/cache/trove-bench', 'scale-100k', 'repo');
+    if (!existsSync(join(scale, 'config'))) throw new Error(`--upgrade needs ${scale}: run npm run bench -- --only scale once`);
+    const gserver = join(dir, 'gserver');
+    copyRepo(scale, gserver);
+    const pkgs = Array.from({ length: 1000 }, (_, i) => `pkg${String(i).padStart(5, '0')}`);
+    run(process.execPath, [troveJs(o.trees[0]), '--repo', gserver, 'gen', 'build', '--no-update-summary', '-q', ...pkgs]);
+    run(process.execPath, [troveJs(o.trees[0]), '--repo', gserver, 'gen', 'publish']);
+    log('slow-link: generation server of 1,000 packages published');
+  }
+  const nginx = await startNginx(join(dir, 'nginx'), dir);
   const port = Number(new URL(nginx.url).port);
-  const kinds = o.full ? ['lazy', 'full'] : ['lazy'];
+  const kinds = [...(o.upgrade ? ['upgrade --lazy'] : []), 'lazy', ...(o.full ? ['full'] : [])];
   const samples = new Map();
   let n = 0;
   try {
@@ -85,12 +102,17 @@ async function main() {
           for (const kind of kinds) {
             for (const tree of o.trees) {
               const client = join(dir, `client-${n++}`);
-              run(process.execPath, [troveJs(tree), '--repo', client, 'init', '-q']);
-              run(process.execPath, [troveJs(tree), '--repo', client, 'remote', 'add', 'origin', proxy.url]);
+              const trove = (...a) => run(process.execPath, [troveJs(tree), '--repo', client, ...a]);
+              const upgrade = kind === 'upgrade --lazy';
+              trove('init', '-q');
+              trove('remote', 'add', 'origin', `${proxy.url}/${upgrade ? 'gserver' : 'server'}`);
+              if (upgrade) trove('mount', join(client, 'mnt'));
               nginx.clear();
               const t = performance.now();
-              run(process.execPath, [troveJs(tree), '--repo', client, 'install', ...(kind === 'lazy' ? ['--lazy'] : []), '--no-switch', '--remote', 'origin', '-q', ...NAMES]);
+              if (upgrade) trove('upgrade', '--lazy', '--remote', 'origin', '--link', join(client, 'link'), '-q');
+              else trove('install', ...(kind === 'lazy' ? ['--lazy'] : []), '--no-switch', '--remote', 'origin', '-q', ...NAMES);
               const s = (performance.now() - t) / 1000;
+              if (upgrade) trove('umount', '--force', join(client, 'mnt'));
               const { requests, bytes } = nginx.traffic();
               const key = `${rtt}\t${kind}\t${tree}`;
               if (!samples.has(key)) samples.set(key, []);
