@@ -82,12 +82,22 @@ describe('trees packs: a package’s commit and trees in one request', () => {
     for (const e of index) {
       const bytes = readFileSync(packPath(e.name));
       expect(e.treesPack).toBe(bytes.length);
-      const objects = await readTreesPack(bytes, 'test');
+      const objects = await readTreesPack(bytes, e.commit, 'test');
       const { metas } = await reachable(server, [e.commit]);
       expect(new Map([...objects].map(([id, b]) => [id, b.length]))).toEqual(metas);
     }
     // deep: its commit and 16 trees (usr, bin, share, deep, four a*/b/c/d/e chains, ...), all in one file.
-    expect((await readTreesPack(readFileSync(packPath('deep')), 'test')).size).toBeGreaterThan(20);
+    expect((await readTreesPack(readFileSync(packPath('deep')), commitOf('deep'), 'test')).size).toBeGreaterThan(20);
+  });
+
+  it('a client keeps of a pack only what its commit reaches: an extra object, verified, is dropped', async () => {
+    const { metas } = await reachable(server, [commitOf('libdeep')]);
+    const frames: [number, string, Buffer][] = [...metas.keys()].map((id) => [id === commitOf('libdeep') ? 3 : 2, id, readFileSync(join(server, 'objects', id.slice(0, 2), id.slice(2)))]);
+    const extra = Buffer.from('an extra object, hashing to its id');
+    const got = await readTreesPack(packOf([...frames, [2, sha256(extra), extra]]), commitOf('libdeep'), 'test');
+    expect([...got.keys()].sort()).toEqual([...metas.keys()].sort());
+    // The same objects without the commit: refused.
+    await expect(readTreesPack(packOf(frames.filter(([k]) => k !== 3)), commitOf('libdeep'), 'test')).rejects.toThrow(/lacks its commit/);
   });
 
   it('install requests each package’s trees pack and its files: no commit or tree one by one', async () => {
@@ -127,7 +137,7 @@ describe('trees packs: a package’s commit and trees in one request', () => {
     ['bytes that do not inflate', () => Buffer.from('TRVPACK1 not gzip at all'), /does not inflate/],
     ['a pack cut short', () => packOf([[2, sha256('x'), Buffer.from('x')]]).subarray(0, 20), /does not inflate/],
     ['a count its frames do not match', () => packOf([], 3), /object count or end/],
-    ['another package’s pack', () => readFileSync(packPath('libdeep')), null],
+    ['another package’s pack', () => readFileSync(packPath('libdeep')), /lacks its commit/],
     ['no pack at all (404)', () => null, /is not served/],
   ])('a trees pack replaced by %s', (_what, make, message) => {
     it('is set aside with a notice; the trees come one by one, nothing else is stored, the install succeeds', async () => {
@@ -143,8 +153,8 @@ describe('trees packs: a package’s commit and trees in one request', () => {
         const r = await trove(['--repo', c, 'install', 'deep', '--no-switch', '--retries', '0', '--json']);
         expect(r.code, r.stderr).toBe(0);
         generation = JSON.parse(r.stdout).install.commit;
-        if (message) expect(r.stderr).toMatch(message);
-        if (message) expect(r.stderr).toMatch(/fetching its trees one by one/);
+        expect(r.stderr).toMatch(message);
+        expect(r.stderr).toMatch(/fetching its trees one by one/);
       } finally {
         writeFileSync(path, good);
       }
@@ -171,6 +181,10 @@ describe('trees packs: a package’s commit and trees in one request', () => {
     const now = (JSON.parse(readFileSync(join(server, 'packages', s.packages.index), 'utf8')).packages as IndexEntry[]).find((e) => e.name === 'libdeep')!;
     expect(now.commit).not.toBe(old);
     expect(statSync(join(server, 'packages', `${now.commit}.trees`)).size).toBe(now.treesPack);
+    // The new revision's pack holds its history too (a pull keeps it): the old commit and its trees.
+    const history = await readTreesPack(readFileSync(join(server, 'packages', `${now.commit}.trees`)), now.commit, 'test');
+    const { metas: oldMetas } = await reachable(server, [old]);
+    for (const id of oldMetas.keys()) expect(history.has(id)).toBe(true);
     // The previous summary's index lists the old commit: a client may be reading it right now.
     expect(statSync(join(server, 'packages', `${old}.trees`)).isFile()).toBe(true);
     await troveOk(server, 'summary');
@@ -213,7 +227,7 @@ describe('trees packs of published generations: a first upgrade learns the whole
     const bytes = readFileSync(join(server, 'packages', `${newest.commit}.trees`));
     expect(newest.treesPack).toBe(bytes.length);
     const { metas } = await reachable(server, [newest.commit]);
-    expect(new Map([...(await readTreesPack(bytes, 'test'))].map(([id, b]) => [id, b.length]))).toEqual(metas);
+    expect(new Map([...(await readTreesPack(bytes, newest.commit, 'test'))].map(([id, b]) => [id, b.length]))).toEqual(metas);
   });
 
   it('upgrade fetches the pack and the files, and no commit or tree one by one', async () => {

@@ -186,8 +186,7 @@ function chargeTips(walk: Walk, tips: ObjectId[]): Map<ObjectId, { objects: numb
       charged.add(id);
       cost.objects++;
       cost.bytes += size;
-      const next = walk.children.get(id);
-      if (next) stack.push(...next);
+      for (const next of walk.children.get(id) ?? []) stack.push(next);
     }
     out.set(tip, cost);
   }

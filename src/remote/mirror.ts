@@ -1,6 +1,6 @@
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { corrupt, isErrno, isTroveError } from '../util/errors.js';
+import { isErrno } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs-atomic.js';
 import type { Repo } from '../repo/repo.js';
 import { fetchPack } from './fetch-pack.js';
@@ -9,7 +9,7 @@ import { checkHash } from './install.js';
 import { deltaName, deltaPath, indexPath, PACKAGES_DIR, SUMMARY_PATH, SUMMARY_SIG_PATH, treesPackPath } from './layout.js';
 import { parseIndex } from './package-index.js';
 import type { ObjectId } from '../util/hash.js';
-import { MAX_TREES_PACK, readTreesPack } from './trees-pack.js';
+import { downloadTreesPack } from './trees-pack.js';
 import type { PackKind } from './pack.js';
 import type { DeltaInfo, Summary } from './summary.js';
 import type { Transport } from './transport.js';
@@ -101,24 +101,20 @@ export async function keepUpstreamSummary(
 
 /**
  * Copies the trees packs `entries` (index entries, published generations)
- * name that this repository lacks, each checked whole (trees-pack.ts) and
- * holding its commit. One that is missing or bad upstream is left out with a
- * notice: a client of the mirror then fetches those trees object by object.
+ * name that this repository lacks, each checked as a client checks it
+ * (trees-pack.ts). One that cannot be had is left out with a notice: a
+ * client of the mirror then fetches those trees object by object.
  */
 async function keepTreesPacks(repo: Repo, transport: Transport, entries: { commit: ObjectId; treesPack?: number }[], onNotice?: (message: string) => void): Promise<void> {
   if (entries.some((e) => e.treesPack !== undefined)) await mkdir(join(repo.path, PACKAGES_DIR), { recursive: true });
   for (const e of entries) {
     const path = join(repo.path, treesPackPath(e.commit));
     if (e.treesPack === undefined || (await sizeOf(path)) === e.treesPack) continue;
-    const where = transport.describe(treesPackPath(e.commit));
     try {
-      const pack = await transport.getBytes(treesPackPath(e.commit), { optional: true, maxBytes: Math.min(e.treesPack, MAX_TREES_PACK) });
-      if (!pack) throw corrupt(`${where} is not served`);
-      if (!(await readTreesPack(pack, where)).has(e.commit)) throw corrupt(`${where}: trees pack refused: it lacks its commit`);
-      await writeFileAtomic(path, pack, { tmpDir: repo.tmpDir, tag: 'file' });
+      const { wire } = await downloadTreesPack(transport, e.commit, e.treesPack);
+      await writeFileAtomic(path, wire, { tmpDir: repo.tmpDir, tag: 'file' });
     } catch (err) {
-      if (!isTroveError(err, 'E_CORRUPT')) throw err;
-      onNotice?.(`${err.message}; the mirror's clients fetch those trees one by one`);
+      onNotice?.(`${(err as Error).message}; the mirror's clients fetch those trees one by one`);
     }
   }
 }

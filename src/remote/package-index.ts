@@ -196,11 +196,14 @@ function packageSize(repo: Repo, commit: ObjectId): { bytes: number; objects: nu
   return { bytes, objects };
 }
 
-/** The size of `commit`'s trees pack, written now when the repository lacks it. */
-export async function treesPackSize(repo: Repo, commit: ObjectId): Promise<number> {
+/**
+ * The size of `commit`'s trees pack, written now when the repository lacks
+ * it; undefined when it would be too large for clients (trees-pack.ts).
+ */
+export async function treesPackSize(repo: Repo, commit: ObjectId): Promise<number | undefined> {
   try {
     const st = statSync(join(repo.path, treesPackPath(commit)));
-    if (st.isFile() && st.size > 0) return st.size;
+    if (st.isFile() && st.size > 0 && st.size <= MAX_TREES_PACK) return st.size;
   } catch (err) {
     if (!isErrno(err, 'ENOENT')) throw err;
   }
@@ -229,7 +232,7 @@ export async function buildIndexEntries(repo: Repo): Promise<IndexEntry[]> {
     }
     const { name, arch, version, revision, depends, preDepends, provides, multiArch } = r.info;
     const treesPack = await treesPackSize(repo, r.commit);
-    out.push({ name, arch, version, revision, depends, preDepends, provides, multiArch: multiArch ?? '', commit: r.commit, ...size, treesPack });
+    out.push({ name, arch, version, revision, depends, preDepends, provides, multiArch: multiArch ?? '', commit: r.commit, ...size, ...(treesPack === undefined ? {} : { treesPack }) });
   }
   await db?.putMany(fresh);
   return out;
@@ -307,7 +310,7 @@ export async function writeCachedIndex(repo: Repo, name: string, bytes: Uint8Arr
 /** The resolver's candidates of an index, with `source` the remote's name. */
 export function indexCandidates(index: PackageIndexFile, source: string): Candidate[] {
   return index.packages.map((e) => {
-    const { commit, bytes: _b, objects: _o, ...info } = e;
+    const { commit, bytes: _b, objects: _o, treesPack: _t, ...info } = e;
     return { info, commit, source };
   });
 }

@@ -23,7 +23,7 @@ import { settleComplete } from './complete.js';
 import { commitSigPath, deltaName, deltaPath, objectPath, SUMMARY_PATH, SUMMARY_SIG_PATH } from './layout.js';
 import { type FetchedSummary, keepUpstreamSummary, type KeptSummary } from './mirror.js';
 import { parsePublicKey, verifySignature } from './sign.js';
-import { type DeltaInfo, MAX_SUMMARY, parseSummary, type Summary } from './summary.js';
+import { type DeltaInfo, generationTreesPacks, MAX_SUMMARY, parseSummary, type Summary } from './summary.js';
 import { openTransport, type Transport, type TransportInit } from './transport.js';
 import { crashPoint } from '../util/crash-point.js';
 
@@ -359,10 +359,11 @@ async function fetchObjects(ctx: PullContext, tips: ObjectId[], prefetched: Map<
   }
   if (!missing.length) return;
   const packed = new Map<ObjectId, Buffer>();
-  const packs = new Map(Object.values(summary.generations ?? {}).flatMap((list) => list.flatMap((g) => (g.treesPack === undefined ? [] : [[g.commit, g.treesPack] as const]))));
+  const packs = generationTreesPacks(summary);
   for (const id of missing) {
+    // Not for a partial commit being completed: its trees are stored.
     const size = packs.get(id);
-    if (size !== undefined && !ctx.bases.commits.has(id)) await fetchTreesPack(transport, id, size, packed, opts.onNotice);
+    if (size !== undefined && !ctx.bases.commits.has(id) && !repo.store.hasSync(id)) await fetchTreesPack(transport, id, size, packed, opts.onNotice);
   }
   const fetcher = new ObjectFetcher({
     store: repo.store,

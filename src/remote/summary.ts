@@ -276,13 +276,16 @@ async function publishedGenerations(repo: Repo, profile: string): Promise<Publis
     out.push(gen);
   }
   const newest = out.at(-1);
-  if (newest) newest.treesPack = await treesPackSize(repo, newest.commit);
+  const size = newest && (await treesPackSize(repo, newest.commit));
+  if (newest && size !== undefined) newest.treesPack = size;
   return out;
 }
 
-/** The generation commits a summary gives trees packs for. */
-function packedGenerations(s: Summary): ObjectId[] {
-  return Object.values(s.generations ?? {}).flatMap((list) => list.filter((g) => g.treesPack !== undefined).map((g) => g.commit));
+/** The generation commits a summary gives trees packs for, with the packs' sizes. */
+export function generationTreesPacks(s: Summary): Map<ObjectId, number> {
+  const out = new Map<ObjectId, number>();
+  for (const list of Object.values(s.generations ?? {})) for (const g of list) if (g.treesPack !== undefined) out.set(g.commit, g.treesPack);
+  return out;
 }
 
 /**
@@ -318,7 +321,7 @@ export async function writeSummary(
     // Packs the new summary no longer lists go only now: a served summary never names a removed one.
     await auto?.finish();
     const autoDeltas = auto?.result;
-    await pruneIndexes(repo, [summary.packages?.index, previous], [...packedGenerations(summary), ...(old ? packedGenerations(old) : [])]);
+    await pruneIndexes(repo, [summary.packages?.index, previous], [...generationTreesPacks(summary).keys(), ...(old ? generationTreesPacks(old).keys() : [])]);
     return { summary, signed: Boolean(key), autoDeltas };
   } finally {
     await release();

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
-import { gunzipSync, gzipSync } from 'node:zlib';
-import { corrupt, isTroveError } from '../util/errors.js';
+import { promisify } from 'node:util';
+import { gunzip, gzipSync } from 'node:zlib';
+import { corrupt } from '../util/errors.js';
 import { decodeCommit, decodeTree } from '../format/codec.js';
 import { MAX_META } from '../format/types.js';
 import { hashBytes, type ObjectId } from '../util/hash.js';
@@ -12,17 +13,23 @@ import type { Transport } from './transport.js';
 
 /**
  * Trees packs: one file per package commit a server's index lists, holding
- * the commit and every tree under it (no blob), so that a client learns a
- * package's directories in one request instead of one per tree, level after
- * level. The index gives each pack's size (`IndexEntry.treesPack`); the pack
+ * the commit and every tree under it, and its history's (no blob), so that
+ * a client learns a package's directories in one request instead of one
+ * per tree, level after level. The index gives each pack's size (`IndexEntry.treesPack`); the pack
  * itself is not trusted: every object in it is hashed against its id, and a
  * client takes from it only what its walk from the commit reaches.
  */
 
-/** Largest trees pack a client fetches or inflates, whatever the index says. */
+/** Largest trees pack a client fetches or inflates, whatever the index says; a larger one is not written. */
 export const MAX_TREES_PACK = 64 << 20;
 
-/** The commit and trees of `commit`, each after the trees it references. */
+const gunzipAsync = promisify(gunzip);
+
+/**
+ * The commits and trees of `commit` and of the ancestors stored here (a pull
+ * keeps a commit's history), each tree once and after the trees it
+ * references, each commit after its tree.
+ */
 function treesOf(repo: Repo, commit: ObjectId): PackEntry[] {
   const out: PackEntry[] = [];
   const seen = new Set<ObjectId>();
@@ -32,37 +39,59 @@ function treesOf(repo: Repo, commit: ObjectId): PackEntry[] {
     for (const e of decodeTree(repo.store.getSync(id)).entries) if (e.kind === 'dir') visit(e.id!);
     out.push({ id, kind: 'tree' });
   };
-  visit(decodeCommit(repo.store.getSync(commit)).tree);
-  out.push({ id: commit, kind: 'commit' });
+  const commits = [commit];
+  while (commits.length > 0) {
+    const id = commits.pop()!;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    const c = decodeCommit(repo.store.getSync(id));
+    visit(c.tree);
+    out.push({ id, kind: 'commit' });
+    for (const p of c.parents) if (repo.store.hasSync(p)) commits.push(p);
+  }
   return out;
 }
 
-/** Writes `packages/<commit>.trees` from the store (every object read verified); returns its size. */
-export async function writeTreesPack(repo: Repo, commit: ObjectId): Promise<number> {
+/**
+ * Writes `packages/<commit>.trees` from the store (every object read
+ * verified) and returns its size; undefined, writing nothing, when the pack
+ * would pass MAX_TREES_PACK (inflated or not), which clients refuse.
+ */
+export async function writeTreesPack(repo: Repo, commit: ObjectId): Promise<number | undefined> {
   const parts: Buffer[] = [];
-  for await (const b of packStream(repo.store, treesOf(repo, commit))) parts.push(b);
+  let raw = 0;
+  for await (const b of packStream(repo.store, treesOf(repo, commit))) {
+    raw += b.length;
+    if (raw > MAX_TREES_PACK) return undefined;
+    parts.push(b);
+  }
   const bytes = gzipSync(Buffer.concat(parts));
+  if (bytes.length > MAX_TREES_PACK) return undefined;
   await writeFileAtomic(join(repo.path, treesPackPath(commit)), bytes, { tmpDir: repo.tmpDir, tag: 'file' });
   return bytes.length;
 }
 
 /**
- * The objects of a fetched trees pack, each verified against its id:
+ * The objects of a fetched trees pack that its commit reaches (the commit
+ * and the trees under it, each verified against its id and decoded):
  * E_CORRUPT naming `where` when the pack does not inflate, is badly framed,
- * holds a blob or a patch, an object larger than a tree may be, or an
- * object whose bytes do not hash to its id.
+ * holds a blob or a patch, an object larger than a tree may be, an object
+ * whose bytes do not hash to its id, or lacks its commit. Objects the commit
+ * does not reach are dropped.
  */
-export async function readTreesPack(wire: Buffer, where: string): Promise<Map<ObjectId, Buffer>> {
+export async function readTreesPack(wire: Buffer, commit: ObjectId, where: string): Promise<Map<ObjectId, Buffer>> {
   let raw: Buffer;
   try {
-    raw = gunzipSync(wire, { maxOutputLength: MAX_TREES_PACK });
+    raw = await gunzipAsync(wire, { maxOutputLength: MAX_TREES_PACK });
   } catch (err) {
     throw corrupt(`${where}: trees pack does not inflate (${(err as Error).message})`);
   }
-  const r = new ByteReader((async function* () {
-    yield raw;
-  })());
-  const out = new Map<ObjectId, Buffer>();
+  const r = new ByteReader(
+    (async function* () {
+      yield raw;
+    })(),
+  );
+  const all = new Map<ObjectId, Buffer>();
   try {
     const { count, patches } = await readPackHeader(r);
     if (patches) throw corrupt('it holds patches');
@@ -73,30 +102,54 @@ export async function readTreesPack(wire: Buffer, where: string): Promise<Map<Ob
       if (h.length > MAX_META) throw corrupt(`${h.kind} ${h.id} is ${h.length} bytes`);
       const bytes = Buffer.from(await r.read(h.length));
       if (hashBytes(bytes) !== h.id) throw corrupt(`${h.kind} ${h.id} does not hash to its id`);
-      out.set(h.id, bytes);
+      all.set(h.id, bytes);
     }
-    if (out.size !== count || !(await r.atEnd())) throw corrupt('its object count or end does not match its header');
+    if (all.size !== count || !(await r.atEnd())) throw corrupt('its object count or end does not match its header');
+    return reachedFrom(all, commit);
   } catch (err) {
     throw corrupt(`${where}: trees pack refused: ${(err as Error).message}`);
+  }
+}
+
+/** The objects of `all` that `commit` reaches, through trees and parents, as far as `all` goes; throws when one does not decode. */
+function reachedFrom(all: Map<ObjectId, Buffer>, commit: ObjectId): Map<ObjectId, Buffer> {
+  if (!all.has(commit)) throw corrupt(`it lacks its commit ${commit}`);
+  const out = new Map<ObjectId, Buffer>();
+  const stack: [ObjectId, 'commit' | 'tree'][] = [[commit, 'commit']];
+  while (stack.length > 0) {
+    const [id, kind] = stack.pop()!;
+    const bytes = all.get(id);
+    if (bytes === undefined || out.has(id)) continue;
+    out.set(id, bytes);
+    if (kind === 'commit') {
+      const c = decodeCommit(bytes);
+      stack.push([c.tree, 'tree'], ...c.parents.map((p): [ObjectId, 'commit'] => [p, 'commit']));
+    } else {
+      for (const e of decodeTree(bytes).entries) if (e.kind === 'dir') stack.push([e.id!, 'tree']);
+    }
   }
   return out;
 }
 
-/**
- * Adds the verified objects of `commit`'s trees pack (`size` bytes, as the
- * package index or the summary says) to `packed`. A pack that is missing or
- * refused is reported through `onNotice` and adds nothing: the caller then
- * requests each object.
- */
-export async function fetchTreesPack(transport: Transport, commit: ObjectId, size: number, packed: Map<ObjectId, Buffer>, onNotice?: (message: string) => void): Promise<void> {
+/** Downloads and checks `commit`'s trees pack (`size` bytes, as the index or the summary says): its bytes and its objects. */
+export async function downloadTreesPack(transport: Transport, commit: ObjectId, size: number): Promise<{ wire: Buffer; objects: Map<ObjectId, Buffer> }> {
   const path = treesPackPath(commit);
   const where = transport.describe(path);
+  const wire = await transport.getBytes(path, { optional: true, maxBytes: Math.min(size, MAX_TREES_PACK) });
+  if (!wire) throw corrupt(`${where} is not served`);
+  return { wire, objects: await readTreesPack(wire, commit, where) };
+}
+
+/**
+ * Adds the objects of `commit`'s trees pack to `packed`. A pack that cannot
+ * be had, for whatever reason (not served, refused, a transfer that failed),
+ * is reported through `onNotice` and adds nothing: the caller then requests
+ * each object, and only a failure there fails it.
+ */
+export async function fetchTreesPack(transport: Transport, commit: ObjectId, size: number, packed: Map<ObjectId, Buffer>, onNotice?: (message: string) => void): Promise<void> {
   try {
-    const wire = await transport.getBytes(path, { optional: true, maxBytes: Math.min(size, MAX_TREES_PACK) });
-    if (!wire) return onNotice?.(`${where} is not served; fetching its trees one by one`);
-    for (const [id, bytes] of await readTreesPack(wire, where)) packed.set(id, bytes);
+    for (const [id, bytes] of (await downloadTreesPack(transport, commit, size)).objects) packed.set(id, bytes);
   } catch (err) {
-    if (!isTroveError(err, 'E_CORRUPT')) throw err;
-    onNotice?.(`${err.message}; fetching its trees one by one`);
+    onNotice?.(`${(err as Error).message}; fetching its trees one by one`);
   }
 }
