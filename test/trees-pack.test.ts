@@ -38,6 +38,19 @@ function packOf(frames: [number, string, Buffer][], count = frames.length): Buff
   return gzipSync(Buffer.concat(parts));
 }
 
+/** A new repository at `dir` with `url` as its remote origin. */
+async function newClient(dir: string, url: string): Promise<string> {
+  await troveOk(dir, 'init');
+  await troveOk(dir, 'remote', 'add', 'origin', url);
+  return dir;
+}
+
+/** Checks that trees pack `bytes` holds exactly the commits and trees `commit` reaches on `server`, with their sizes. */
+async function expectPackOf(bytes: Buffer, commit: string, server: string): Promise<void> {
+  const { metas } = await reachable(server, [commit]);
+  expect(new Map([...(await readTreesPack(bytes, commit, 'test'))].map(([id, b]) => [id, b.length]))).toEqual(metas);
+}
+
 interface IndexEntry {
   name: string;
   commit: string;
@@ -69,22 +82,14 @@ describe('trees packs: a package’s commit and trees in one request', () => {
   });
   afterAll(async () => nginx?.stop());
 
-  /** A new client of the server. */
-  async function client(name: string): Promise<string> {
-    const dir = join(base, name);
-    await troveOk(dir, 'init');
-    await troveOk(dir, 'remote', 'add', 'origin', nginx.url);
-    return dir;
-  }
+  const client = (name: string) => newClient(join(base, name), nginx.url);
 
   it('trove summary writes a trees pack per indexed commit, holding its commit and trees, and the index gives its size', async () => {
     expect(index.map((e) => e.name).sort()).toEqual(['deep', 'libdeep']);
     for (const e of index) {
       const bytes = readFileSync(packPath(e.name));
       expect(e.treesPack).toBe(bytes.length);
-      const objects = await readTreesPack(bytes, e.commit, 'test');
-      const { metas } = await reachable(server, [e.commit]);
-      expect(new Map([...objects].map(([id, b]) => [id, b.length]))).toEqual(metas);
+      await expectPackOf(bytes, e.commit, server);
     }
     // deep: its commit and 16 trees (usr, bin, share, deep, four a*/b/c/d/e chains, ...), all in one file.
     expect((await readTreesPack(readFileSync(packPath('deep')), commitOf('deep'), 'test')).size).toBeGreaterThan(20);
@@ -213,12 +218,7 @@ describe('trees packs of published generations: a first upgrade learns the whole
   });
   afterAll(async () => nginx?.stop());
 
-  async function client(name: string): Promise<string> {
-    const dir = join(base, name);
-    await troveOk(dir, 'init');
-    await troveOk(dir, 'remote', 'add', 'origin', nginx.url);
-    return dir;
-  }
+  const client = (name: string) => newClient(join(base, name), nginx.url);
 
   it('the summary gives the newest generation’s trees pack, and only its', async () => {
     expect(gens.map((g) => g.number)).toEqual([1, 2]);
@@ -226,8 +226,7 @@ describe('trees packs of published generations: a first upgrade learns the whole
     const newest = gens[1]!;
     const bytes = readFileSync(join(server, 'packages', `${newest.commit}.trees`));
     expect(newest.treesPack).toBe(bytes.length);
-    const { metas } = await reachable(server, [newest.commit]);
-    expect(new Map([...(await readTreesPack(bytes, newest.commit, 'test'))].map(([id, b]) => [id, b.length]))).toEqual(metas);
+    await expectPackOf(bytes, newest.commit, server);
   });
 
   it('upgrade fetches the pack and the files, and no commit or tree one by one', async () => {
