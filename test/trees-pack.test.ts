@@ -275,5 +275,12 @@ describe('trees packs of published generations: a first upgrade learns the whole
     expect(statSync(join(server, 'packages', `${old}.trees`)).isFile()).toBe(true);
     await troveOk(server, 'summary');
     expect(() => statSync(join(server, 'packages', `${old}.trees`))).toThrow(/ENOENT/);
+    // The mirror follows: it keeps the old pack while its previous summary gives it, then drops it.
+    await troveOk(mirror, 'pull', 'origin', '--mirror');
+    expect(readFileSync(join(mirror, 'packages', `${newest.commit}.trees`)).length).toBe(newest.treesPack);
+    expect(statSync(join(mirror, 'packages', `${old}.trees`)).isFile()).toBe(true);
+    await troveOk(mirror, 'pull', 'origin', '--mirror');
+    expect(() => statSync(join(mirror, 'packages', `${old}.trees`))).toThrow(/ENOENT/);
+    expect(statSync(join(mirror, 'packages', `${newest.commit}.trees`)).isFile()).toBe(true);
   });
 });
