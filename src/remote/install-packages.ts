@@ -295,6 +295,7 @@ async function baseCommits(
   if (remote === undefined) return;
   const t = transports.get(remote)!;
   // Commits and trees first, from the packages' trees packs where the index has them.
+  if (!opts.dryRun) report({ phase: 'objects' });
   const walk = newWalk();
   await walkMissing(repo, t, lacking, walk, jobs, { blobs: opts.dryRun === true, treesPacks: treesPacksOf(indexes, remote), onNotice: opts.onNotice });
   if (opts.dryRun) {

@@ -10,6 +10,7 @@ import { deltaName, deltaPath, indexPath, PACKAGES_DIR, SUMMARY_PATH, SUMMARY_SI
 import { parseIndex, pruneIndexes } from './package-index.js';
 import type { ObjectId } from '../util/hash.js';
 import { downloadTreesPack } from './trees-pack.js';
+import { limiter } from '../util/limiter.js';
 import type { PackKind } from './pack.js';
 import { type DeltaInfo, generationTreesPacks, readLocalSummary, type Summary } from './summary.js';
 import type { Transport } from './transport.js';
@@ -51,6 +52,8 @@ export async function keepUpstreamSummary(
     signed: boolean;
     /** Free space of the repository. */
     space?: DiskSpace;
+    /** Requests in flight at once when copying trees packs. */
+    jobs: number;
     onNotice?: (m: string) => void;
     /** Called before each pack is fetched, and for each of its objects. */
     onPack?: (d: DeltaInfo) => void;
@@ -88,9 +91,9 @@ export async function keepUpstreamSummary(
     }
     await mkdir(join(repo.path, PACKAGES_DIR), { recursive: true });
     await writeFileAtomic(join(repo.path, indexPath(pk.index)), bytes, { tmpDir: repo.tmpDir, tag: 'file' });
-    await keepTreesPacks(repo, transport, parseIndex(bytes, where).packages, opts.onNotice);
+    await keepTreesPacks(repo, transport, parseIndex(bytes, where).packages, opts.jobs, opts.onNotice);
   }
-  await keepTreesPacks(repo, transport, Object.values(fetched.summary.generations ?? {}).flat(), opts.onNotice);
+  await keepTreesPacks(repo, transport, Object.values(fetched.summary.generations ?? {}).flat(), opts.jobs, opts.onNotice);
   // In the order trove summary writes them.
   const old = await readLocalSummary(repo).catch(() => undefined);
   if (fetched.sig) await writeFileAtomic(join(repo.path, SUMMARY_SIG_PATH), fetched.sig, { tmpDir: repo.tmpDir, tag: 'file' });
@@ -109,18 +112,24 @@ export async function keepUpstreamSummary(
  * (trees-pack.ts). One that cannot be had is left out with a notice: a
  * client of the mirror then fetches those trees object by object.
  */
-async function keepTreesPacks(repo: Repo, transport: Transport, entries: { commit: ObjectId; treesPack?: number }[], onNotice?: (message: string) => void): Promise<void> {
+async function keepTreesPacks(repo: Repo, transport: Transport, entries: { commit: ObjectId; treesPack?: number }[], jobs: number, onNotice?: (message: string) => void): Promise<void> {
   if (entries.some((e) => e.treesPack !== undefined)) await mkdir(join(repo.path, PACKAGES_DIR), { recursive: true });
-  for (const e of entries) {
-    const path = join(repo.path, treesPackPath(e.commit));
-    if (e.treesPack === undefined || (await sizeOf(path)) === e.treesPack) continue;
-    try {
-      const { wire } = await downloadTreesPack(transport, e.commit, e.treesPack);
-      await writeFileAtomic(path, wire, { tmpDir: repo.tmpDir, tag: 'file' });
-    } catch (err) {
-      onNotice?.(`${(err as Error).message}; the mirror's clients fetch those trees one by one`);
-    }
-  }
+  // `jobs` at a time: a first mirror of a server copies one pack per package.
+  const run = limiter(jobs);
+  await Promise.all(
+    entries.map((e) =>
+      run(async () => {
+        const path = join(repo.path, treesPackPath(e.commit));
+        if (e.treesPack === undefined || (await sizeOf(path)) === e.treesPack) return;
+        try {
+          const { wire } = await downloadTreesPack(transport, e.commit, e.treesPack);
+          await writeFileAtomic(path, wire, { tmpDir: repo.tmpDir, tag: 'file' });
+        } catch (err) {
+          onNotice?.(`${(err as Error).message}; the mirror's clients fetch those trees one by one`);
+        }
+      }),
+    ),
+  );
 }
 
 async function sizeOf(path: string): Promise<number | undefined> {

@@ -196,9 +196,13 @@ function packageSize(repo: Repo, commit: ObjectId): { bytes: number; objects: nu
   return { bytes, objects };
 }
 
+const TOO_LARGE_KEY = 'treespack-too-large:';
+
 /**
  * The size of `commit`'s trees pack, written now when the repository lacks
- * it; undefined when it would be too large for clients (trees-pack.ts).
+ * it; undefined when it would be too large for clients (trees-pack.ts),
+ * which the LevelDB index remembers, so that later summaries do not read
+ * every tree again to learn it.
  */
 export async function treesPackSize(repo: Repo, commit: ObjectId): Promise<number | undefined> {
   try {
@@ -207,8 +211,12 @@ export async function treesPackSize(repo: Repo, commit: ObjectId): Promise<numbe
   } catch (err) {
     if (!isErrno(err, 'ENOENT')) throw err;
   }
+  const db = await repo.indexDb();
+  if ((await db?.getJson<boolean>(TOO_LARGE_KEY + commit)) === true) return undefined;
   await mkdir(join(repo.path, PACKAGES_DIR), { recursive: true });
-  return writeTreesPack(repo, commit);
+  const size = await writeTreesPack(repo, commit);
+  if (size === undefined) await db?.putMany([[TOO_LARGE_KEY + commit, true]]);
+  return size;
 }
 
 /**

@@ -235,6 +235,7 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
           alreadySaved: savedPacks,
           signed: key !== undefined,
           space,
+          jobs: (opts.connections ?? 16) * (opts.pipelining ?? 1),
           onNotice: opts.onNotice,
           onPack: (d) => report({ phase: 'delta', totalBytes: transport.stats.bytes + d.size }),
           onObject: () => report({ objects: base + ++stored, wanted: base + stored }),
