@@ -27,7 +27,10 @@ export function register(program: Command): void {
         `from up to ${AUTO_DELTA_DEPTH} earlier ones) is written first, so clients that pulled one of them fetch one\n` +
         'pack of what changed. Packs written this way to a tip that has moved on are removed;\n' +
         'packs written by trove delta are never removed. Commands that rewrite the summary\n' +
-        '(commit, pkg add, gen build, delta) do the same.',
+        '(commit, pkg add, gen build, delta) do the same.\n\n' +
+        'Trees packs: with package refs, the package index (packages/<id>) and, for each package\n' +
+        'it lists and for the newest published generation, packages/<commit>.trees (the commit and\n' +
+        'its trees, no files), so that clients learn a package or a system in one request.',
     )
     .action(async (opts: { key?: string; expires?: string; gzipObjects?: boolean; deltas: boolean; json?: boolean }, cmd: Command) => {
       const expiresIn = opts.expires === undefined ? undefined : opts.expires.trim() === '0' ? 0 : parseDuration(opts.expires);
