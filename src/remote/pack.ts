@@ -85,6 +85,26 @@ function readVerified(store: Pick<DiskStore, 'getSync'>, id: ObjectId): Buffer {
 /** Objects up to this size are read whole, blocking; larger ones are streamed. */
 const READ_WHOLE = 1 << 20;
 
+/** A pack's first 12 bytes: its magic (TRVPACK2 when it may hold patches) and its object count. */
+export function packHeader(count: number, patches: boolean): Buffer {
+  const head = Buffer.alloc(12);
+  (patches ? PACK_MAGIC_PATCHES : PACK_MAGIC).copy(head, 0);
+  head.writeUInt32BE(count, 8);
+  return head;
+}
+
+/** The header of a frame holding object `id` whole, `size` bytes of it following. */
+export function frameHeader(kind: PackKind, id: ObjectId, size: number): Buffer {
+  const frame = Buffer.alloc(41);
+  frame[0] = KIND_BYTE[kind];
+  Buffer.from(idToBytes(id)).copy(frame, 1);
+  frame.writeBigUInt64BE(BigInt(size), 33);
+  return frame;
+}
+
+/** The byte that ends a pack. */
+export const PACK_END = Buffer.from([0]);
+
 /**
  * The uncompressed bytes of a pack of `entries`, read from `store` and
  * re-hashed on the way; `onObject` gets each object's size once it is
@@ -96,10 +116,7 @@ export async function* packStream(
   entries: PackEntry[],
   onObject?: (size: number) => void,
 ): AsyncIterable<Buffer> {
-  const head = Buffer.alloc(12);
-  (entries.some((e) => e.base !== undefined) ? PACK_MAGIC_PATCHES : PACK_MAGIC).copy(head, 0);
-  head.writeUInt32BE(entries.length, 8);
-  yield head;
+  yield packHeader(entries.length, entries.some((e) => e.base !== undefined));
   for (const e of entries) {
     // Blocking stat and reads of the small objects (almost all): a promise per object costs more than the read.
     const size = store.sizeOfSync(e.id);
@@ -109,11 +126,7 @@ export async function* packStream(
       onObject?.(size);
       continue;
     }
-    const frame = Buffer.alloc(41);
-    frame[0] = KIND_BYTE[e.kind];
-    Buffer.from(idToBytes(e.id)).copy(frame, 1);
-    frame.writeBigUInt64BE(BigInt(size), 33);
-    yield frame;
+    yield frameHeader(e.kind, e.id, size);
     if (tried) {
       yield tried.bytes;
       onObject?.(size);
@@ -134,7 +147,7 @@ export async function* packStream(
     if (n !== size || h.digest('hex') !== e.id) throw refused(e.id);
     onObject?.(size);
   }
-  yield Buffer.from([0]);
+  yield PACK_END;
 }
 
 /** Reads exact byte counts from a stream of chunks. */

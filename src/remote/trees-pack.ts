@@ -7,7 +7,7 @@ import { MAX_META } from '../format/types.js';
 import { hashBytes, type ObjectId } from '../util/hash.js';
 import { writeFileAtomic } from '../util/fs-atomic.js';
 import type { Repo } from '../repo/repo.js';
-import { ByteReader, type PackEntry, packStream, readFrameHeader, readPackHeader } from './pack.js';
+import { ByteReader, frameHeader, PACK_END, packHeader, readFrameHeader, readPackHeader } from './pack.js';
 import { treesPackPath } from './layout.js';
 import type { Transport } from './transport.js';
 
@@ -25,47 +25,51 @@ export const MAX_TREES_PACK = 64 << 20;
 
 const gunzipAsync = promisify(gunzip);
 
+type MetaKind = 'commit' | 'tree';
+
 /**
- * The commits and trees of `commit` and of the ancestors stored here (a pull
- * keeps a commit's history), each tree once and after the trees it
- * references, each commit after its tree.
+ * The commits and trees `commit` reaches through its tree and its parents,
+ * each once with its kind and bytes, as far as `bytesOf` has them (an id it
+ * gives undefined for is not gone into): the one walk of a pack's writer and
+ * of its reader.
  */
-function treesOf(repo: Repo, commit: ObjectId): PackEntry[] {
-  const out: PackEntry[] = [];
-  const seen = new Set<ObjectId>();
-  const visit = (id: ObjectId): void => {
-    if (seen.has(id)) return;
-    seen.add(id);
-    for (const e of decodeTree(repo.store.getSync(id)).entries) if (e.kind === 'dir') visit(e.id!);
-    out.push({ id, kind: 'tree' });
-  };
-  const commits = [commit];
-  while (commits.length > 0) {
-    const id = commits.pop()!;
-    if (seen.has(id)) continue;
-    seen.add(id);
-    const c = decodeCommit(repo.store.getSync(id));
-    visit(c.tree);
-    out.push({ id, kind: 'commit' });
-    for (const p of c.parents) if (repo.store.hasSync(p)) commits.push(p);
+function reach(commit: ObjectId, bytesOf: (id: ObjectId, kind: MetaKind) => Buffer | undefined): Map<ObjectId, { kind: MetaKind; bytes: Buffer }> {
+  const out = new Map<ObjectId, { kind: MetaKind; bytes: Buffer }>();
+  const stack: [ObjectId, MetaKind][] = [[commit, 'commit']];
+  while (stack.length > 0) {
+    const [id, kind] = stack.pop()!;
+    if (out.has(id)) continue;
+    const bytes = bytesOf(id, kind);
+    if (bytes === undefined) continue;
+    out.set(id, { kind, bytes });
+    if (kind === 'commit') {
+      const c = decodeCommit(bytes);
+      stack.push([c.tree, 'tree']);
+      for (const p of c.parents) stack.push([p, 'commit']);
+    } else {
+      for (const e of decodeTree(bytes).entries) if (e.kind === 'dir') stack.push([e.id!, 'tree']);
+    }
   }
   return out;
 }
 
 /**
- * Writes `packages/<commit>.trees` from the store (every object read
- * verified) and returns its size; undefined, writing nothing, when the pack
- * would pass MAX_TREES_PACK (inflated or not), which clients refuse.
+ * Writes `packages/<commit>.trees` from the store and returns its size: the
+ * commit, its trees, and the ancestors stored here with theirs (a pull keeps
+ * a commit's history), each read verified once, in the order the walk met
+ * them (a reader takes a pack whole). Undefined, writing nothing, when the
+ * pack would pass MAX_TREES_PACK (inflated or not), which clients refuse.
  */
 export async function writeTreesPack(repo: Repo, commit: ObjectId): Promise<number | undefined> {
-  const parts: Buffer[] = [];
-  let raw = 0;
-  for await (const b of packStream(repo.store, treesOf(repo, commit))) {
-    raw += b.length;
-    if (raw > MAX_TREES_PACK) return undefined;
-    parts.push(b);
-  }
-  const bytes = gzipSync(Buffer.concat(parts));
+  // A tree the server lacks fails the summary (getSync); a parent it lacks ends the history there.
+  const metas = reach(commit, (id, kind) => (kind === 'commit' && id !== commit && !repo.store.hasSync(id) ? undefined : repo.store.getSync(id)));
+  let raw = 12 + PACK_END.length;
+  for (const m of metas.values()) raw += 41 + m.bytes.length;
+  if (raw > MAX_TREES_PACK) return undefined;
+  const parts = [packHeader(metas.size, false)];
+  for (const [id, m] of metas) parts.push(frameHeader(m.kind, id, m.bytes.length), m.bytes);
+  parts.push(PACK_END);
+  const bytes = gzipSync(Buffer.concat(parts, raw));
   if (bytes.length > MAX_TREES_PACK) return undefined;
   await writeFileAtomic(join(repo.path, treesPackPath(commit)), bytes, { tmpDir: repo.tmpDir, tag: 'file' });
   return bytes.length;
@@ -114,21 +118,7 @@ export async function readTreesPack(wire: Buffer, commit: ObjectId, where: strin
 /** The objects of `all` that `commit` reaches, through trees and parents, as far as `all` goes; throws when one does not decode. */
 function reachedFrom(all: Map<ObjectId, Buffer>, commit: ObjectId): Map<ObjectId, Buffer> {
   if (!all.has(commit)) throw corrupt(`it lacks its commit ${commit}`);
-  const out = new Map<ObjectId, Buffer>();
-  const stack: [ObjectId, 'commit' | 'tree'][] = [[commit, 'commit']];
-  while (stack.length > 0) {
-    const [id, kind] = stack.pop()!;
-    const bytes = all.get(id);
-    if (bytes === undefined || out.has(id)) continue;
-    out.set(id, bytes);
-    if (kind === 'commit') {
-      const c = decodeCommit(bytes);
-      stack.push([c.tree, 'tree'], ...c.parents.map((p): [ObjectId, 'commit'] => [p, 'commit']));
-    } else {
-      for (const e of decodeTree(bytes).entries) if (e.kind === 'dir') stack.push([e.id!, 'tree']);
-    }
-  }
-  return out;
+  return new Map([...reach(commit, (id) => all.get(id))].map(([id, m]) => [id, m.bytes]));
 }
 
 /** Downloads and checks `commit`'s trees pack (`size` bytes, as the index or the summary says): its bytes and its objects. */
