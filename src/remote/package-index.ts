@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { corrupt, isErrno, isTroveError } from '../util/errors.js';
+import { corrupt, isErrno } from '../util/errors.js';
 import { hashBytes, isObjectId, type ObjectId } from '../util/hash.js';
 import { writeFileAtomic } from '../util/fs-atomic.js';
 import { refNameProblem } from '../refs/refs.js';
@@ -277,19 +277,30 @@ export async function pruneIndexes(repo: Repo, keep: Iterable<ObjectId | undefin
     throw err;
   }
   const listed = new Set<ObjectId>(keepPacks);
-  for (const id of keepSet) {
-    try {
-      for (const e of parseIndex(await readFile(join(repo.path, indexPath(id))), `index ${id}`).packages) listed.add(e.commit);
-    } catch (err) {
-      // A kept index that is gone or unreadable lists nothing to keep.
-      if (!isErrno(err, 'ENOENT') && !isTroveError(err, 'E_CORRUPT')) throw err;
-    }
-  }
+  for (const id of keepSet) for (const commit of await indexedCommits(repo, id)) listed.add(commit);
   for (const n of names) {
     const commit = n.endsWith(TREES_PACK_SUFFIX) ? n.slice(0, -TREES_PACK_SUFFIX.length) : undefined;
     const doomed = commit === undefined ? isObjectId(n) && !keepSet.has(n) : isObjectId(commit) && !listed.has(commit);
     if (doomed) await rm(join(repo.path, PACKAGES_DIR, n), { force: true });
   }
+}
+
+/**
+ * The package commits index file `id` here lists, read for their ids alone
+ * (parseIndex validates every entry, several times the cost, for a file this
+ * repository wrote or already checked); none when it is gone or not JSON.
+ */
+async function indexedCommits(repo: Repo, id: ObjectId): Promise<ObjectId[]> {
+  let o: unknown;
+  try {
+    o = JSON.parse(await readFile(join(repo.path, indexPath(id)), 'utf8'));
+  } catch (err) {
+    if (isErrno(err, 'ENOENT') || err instanceof SyntaxError) return [];
+    throw err;
+  }
+  const packages = (o as { packages?: unknown } | null)?.packages;
+  if (!Array.isArray(packages)) return [];
+  return packages.map((e) => (e as { commit?: unknown } | null)?.commit).filter((c): c is ObjectId => typeof c === 'string' && isObjectId(c));
 }
 
 /** Where a client keeps the index of remote `name`: `<repo>/remotes/<name>/packages.json`. */
