@@ -276,8 +276,10 @@ async function publishedGenerations(repo: Repo, profile: string): Promise<Publis
     out.push(gen);
   }
   const newest = out.at(-1);
-  const size = newest && (await treesPackSize(repo, newest.commit));
-  if (newest && size !== undefined) newest.treesPack = size;
+  if (newest) {
+    const size = await treesPackSize(repo, newest.commit);
+    if (size !== undefined) newest.treesPack = size;
+  }
   return out;
 }
 
