@@ -206,6 +206,9 @@ static napi_value job_queue(napi_env env, path_job *j, const char *name, napi_as
   return queue_work(env, j, job_free_any, &j->work, &j->deferred, name, execute, complete);
 }
 
+// The largest range given to one WILLNEED (see warm_execute).
+#define WARM_CHUNK ((off_t)128 << 10)
+
 // On a pool thread: nothing here touches JavaScript.
 static void warm_execute(napi_env env, void *data) {
   (void)env;
@@ -219,7 +222,11 @@ static void warm_execute(napi_env env, void *data) {
     if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
       j->opened++;
       off_t len = st.st_size < j->max_bytes ? st.st_size : (off_t)j->max_bytes;
-      if (len > 0) posix_fadvise(fd, 0, len, POSIX_FADV_WILLNEED);
+      // One WILLNEED reads at most max(read_ahead_kb, max_sectors_kb) of the
+      // device (force_page_cache_ra): with 128 and 1020, a 1 MiB advice left
+      // the last page out. So the range is advised in WARM_CHUNK pieces, the
+      // kernel's default read-ahead window, which no common device goes below.
+      for (off_t off = 0; off < len; off += WARM_CHUNK) posix_fadvise(fd, off, len - off < WARM_CHUNK ? len - off : WARM_CHUNK, POSIX_FADV_WILLNEED);
     }
     close(fd);
   }
