@@ -3,14 +3,14 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { decompressor } from '../src/util/compression.js';
+import { decompressor, XZ_CHILD_MIN } from '../src/util/compression.js';
 
 /** `data` compressed by the xz program (-6, one block, as trove delta writes it). */
 const xz = (data: Buffer) => execFileSync('xz', ['-6', '--stdout'], { input: data, maxBuffer: 1 << 30 });
 
-/** All `input` decompresses to, or the error the decompressor fails with. */
-async function decompress(input: Buffer): Promise<Buffer | Error> {
-  const d = decompressor('xz')!;
+/** All `input` decompresses to, or the error the decompressor fails with; `size`: the compressed size the caller gives. */
+async function decompressWith(input: Buffer, size?: number): Promise<Buffer | Error> {
+  const d = decompressor('xz', size)!;
   d.end(input);
   const out: Buffer[] = [];
   try {
@@ -26,9 +26,11 @@ const data = Buffer.concat(Array.from({ length: 400 }, (_, i) => Buffer.concat([
 const packed = xz(data);
 
 describe.each([
-  ['the xz program', undefined],
-  ['lzma-native', 'lzma-native'],
-])('xz decompression through %s', (_name, env) => {
+  ['the xz program', undefined, false],
+  ['lzma-native', 'lzma-native', false],
+  ['lzma-native, for a stream whose known size is below XZ_CHILD_MIN', undefined, true],
+])('xz decompression through %s', (_name, env, sized) => {
+  const decompress = (input: Buffer) => decompressWith(input, sized ? input.length : undefined);
   const saved = process.env.TROVE_XZ;
   afterEach(() => {
     if (saved === undefined) delete process.env.TROVE_XZ;
@@ -71,11 +73,22 @@ describe.each([
 });
 
 describe('the xz program', () => {
+  const decompress = (input: Buffer) => decompressWith(input);
+
   it('says what xz said, without its program path', async () => {
     delete process.env.TROVE_XZ;
     const out = await decompress(Buffer.from('not xz at all, just text'));
     expect(out).toBeInstanceOf(Error);
     expect((out as Error).message).toBe('xz: File format not recognized');
+  });
+
+  it('takes a stream whose known size is XZ_CHILD_MIN or more; a smaller one is decompressed in this process', async () => {
+    delete process.env.TROVE_XZ;
+    const junk = Buffer.from('not xz at all, just text');
+    expect(((await decompressWith(junk, XZ_CHILD_MIN)) as Error).message).toBe('xz: File format not recognized');
+    const inProcess = await decompressWith(junk, XZ_CHILD_MIN - 1);
+    expect(inProcess).toBeInstanceOf(Error);
+    expect((inProcess as Error).message).not.toMatch(/^xz: /);
   });
 
   it('refuses a stream that needs more memory than its limit', async () => {

@@ -171,21 +171,34 @@ function zstdFrameCheck(): (chunk: Uint8Array) => void {
   };
 }
 
-/** A decompressing stream for `c`, or undefined for uncompressed data. */
-export function decompressor(c: Compression): Duplex | undefined {
+/**
+ * A decompressing stream for `c`, or undefined for uncompressed data.
+ * `compressedSize`, when the caller knows it, chooses how xz data is
+ * decompressed (see xzDecompressor).
+ */
+export function decompressor(c: Compression, compressedSize?: number): Duplex | undefined {
   switch (c) {
     case 'none':
       return undefined;
     case 'gzip':
       return createGunzip();
     case 'xz':
-      return xzDecompressor();
+      return compressedSize !== undefined && compressedSize < XZ_CHILD_MIN ? lzmaDecompressor() : xzDecompressor();
     case 'zstd':
       return zstdStream();
     case 'bzip2':
       throw unsupported('bzip2-compressed archives are not supported; recompress with xz, gzip or zstd');
   }
 }
+
+/**
+ * xz data smaller than this, when its size is known, is decompressed in this
+ * process (lzma-native, on libuv's pool) rather than by the xz program: a
+ * child costs a fork of this process and two pipes, which for a `.deb`'s
+ * archives took more than the decompression (docs/benchmarks.md, "pkg add:
+ * xz in process or in a child").
+ */
+export const XZ_CHILD_MIN = 16 << 20;
 
 /** Most memory an xz stream may ask for to be decompressed (xz -9 needs 65 MiB). */
 const XZ_MEMLIMIT_MIB = 256;

@@ -63,14 +63,14 @@ function memberStream(path: string, m: ArMember) {
 /** Imports a `.deb`'s data archive (its files) into `store`. */
 export async function importDeb(path: string, store: TarStore, opts: TarImportOptions = {}): Promise<TreeImport> {
   const m = await member(path, 'data.tar');
-  return importTar(memberStream(path, m), store, opts);
+  return importTar(memberStream(path, m), store, { ...opts, compressedSize: m.size });
 }
 
 /** The fields of a `.deb`'s control file (`Package`, `Version`, `Architecture`, `Depends`, ...). */
 export async function readDebControl(path: string): Promise<Record<string, string>> {
   const m = await member(path, 'control.tar');
   const head = await readHead(path, 8, m.offset);
-  const dec = decompressor(sniffCompression(head));
+  const dec = decompressor(sniffCompression(head), m.size);
   const extract = tarStream.extract();
   const src = memberStream(path, m);
   const cap = byteCap(MAX_CONTROL_TAR_BYTES, () => unsafeArchive(`${path}: control archive is larger than ${MAX_CONTROL_TAR_BYTES} bytes once decompressed`));

@@ -37,5 +37,5 @@ export async function importSource(
   if (kind === 'dir') return { kind, ...(await importDir(abs, store, opts)) };
   const tarOpts = { onProgress: opts.onProgress };
   if (kind === 'deb') return { kind, ...(await (await import('./deb.js')).importDeb(abs, store, tarOpts)) };
-  return { kind, ...(await (await import('./tar.js')).importTar(createReadStream(abs), store, tarOpts)) };
+  return { kind, ...(await (await import('./tar.js')).importTar(createReadStream(abs), store, { ...tarOpts, compressedSize: (await stat(abs)).size })) };
 }

@@ -243,6 +243,8 @@ export interface TarImportOptions {
   maxBytes?: number;
   /** Called after each file member with the files and bytes read so far (phase `reading`, unit `files`). */
   onProgress?: OnProgress;
+  /** The archive's size as stored (compressed), when known: it chooses how xz data is decompressed (util/compression.ts). */
+  compressedSize?: number;
 }
 
 export interface TreeImport {
@@ -259,7 +261,7 @@ export interface TreeImport {
 export async function importTar(source: Readable, store: TarStore, opts: TarImportOptions = {}): Promise<TreeImport> {
   const max = opts.maxBytes ?? maxImportBytes();
   const { head, stream } = await peek(source);
-  const dec = decompressor(sniffCompression(head));
+  const dec = decompressor(sniffCompression(head), opts.compressedSize);
   const extract = extractor();
   const builder = new TreeBuilder();
   const report = newReport();
