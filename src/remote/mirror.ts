@@ -7,12 +7,12 @@ import { fetchPack } from './fetch-pack.js';
 import type { DiskSpace } from './disk-space.js';
 import { checkHash } from './install.js';
 import { deltaName, deltaPath, indexPath, PACKAGES_DIR, SUMMARY_PATH, SUMMARY_SIG_PATH, treesPackPath } from './layout.js';
-import { parseIndex, pruneIndexes } from './package-index.js';
+import { parseIndex } from './package-index.js';
 import type { ObjectId } from '../util/hash.js';
 import { downloadTreesPack } from './trees-pack.js';
 import { limiter } from '../util/limiter.js';
 import type { PackKind } from './pack.js';
-import { type DeltaInfo, generationTreesPacks, readLocalSummary, type Summary } from './summary.js';
+import { type DeltaInfo, pruneBehind, readLocalSummary, type Summary } from './summary.js';
 import type { Transport } from './transport.js';
 
 /** The upstream's summary as it came off the wire. */
@@ -101,8 +101,7 @@ export async function keepUpstreamSummary(
   await writeFileAtomic(join(repo.path, SUMMARY_PATH), fetched.bytes, { tmpDir: repo.tmpDir, tag: 'file' });
   kept.summary = true;
   // Then, as trove summary does, the index files and trees packs neither this summary nor the one before gives.
-  const packs = [...generationTreesPacks(fetched.summary).keys(), ...(old ? generationTreesPacks(old).keys() : [])];
-  await pruneIndexes(repo, [pk?.index, old?.packages?.index], packs);
+  await pruneBehind(repo, fetched.summary, old);
   return kept;
 }
 

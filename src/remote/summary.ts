@@ -283,6 +283,16 @@ async function publishedGenerations(repo: Repo, profile: string): Promise<Publis
   return out;
 }
 
+/**
+ * Removes the index files and trees packs that neither `summary` nor
+ * `previous` (the summary it replaced, which a client may still be reading)
+ * gives (pruneIndexes).
+ */
+export async function pruneBehind(repo: Repo, summary: Summary, previous: Summary | undefined): Promise<void> {
+  const packs = [...generationTreesPacks(summary).keys(), ...(previous ? generationTreesPacks(previous).keys() : [])];
+  await pruneIndexes(repo, [summary.packages?.index, previous?.packages?.index], packs);
+}
+
 /** The generation commits a summary gives trees packs for, with the packs' sizes. */
 export function generationTreesPacks(s: Summary): Map<ObjectId, number> {
   const out = new Map<ObjectId, number>();
@@ -305,7 +315,6 @@ export async function writeSummary(
   const release = await lockUpdates(repo.path, 'file', SUMMARY_PATH);
   try {
     const old = await readLocalSummary(repo).catch(() => undefined);
-    const previous = old?.packages?.index;
     const summary = await buildSummary(repo);
     // Packs from the tips the summary before listed to those that moved (auto-delta.ts), unless `deltas: false`;
     // then the packs there are listed, but those the summary's own packs no longer need.
@@ -323,7 +332,7 @@ export async function writeSummary(
     // Packs the new summary no longer lists go only now: a served summary never names a removed one.
     await auto?.finish();
     const autoDeltas = auto?.result;
-    await pruneIndexes(repo, [summary.packages?.index, previous], [...generationTreesPacks(summary).keys(), ...(old ? generationTreesPacks(old).keys() : [])]);
+    await pruneBehind(repo, summary, old);
     return { summary, signed: Boolean(key), autoDeltas };
   } finally {
     await release();

@@ -174,7 +174,7 @@ function zstdFrameCheck(): (chunk: Uint8Array) => void {
 /**
  * A decompressing stream for `c`, or undefined for uncompressed data.
  * `compressedSize`, when the caller knows it, chooses how xz data is
- * decompressed (see xzDecompressor).
+ * decompressed (xzDecompressor).
  */
 export function decompressor(c: Compression, compressedSize?: number): Duplex | undefined {
   switch (c) {
@@ -183,7 +183,7 @@ export function decompressor(c: Compression, compressedSize?: number): Duplex | 
     case 'gzip':
       return createGunzip();
     case 'xz':
-      return compressedSize !== undefined && compressedSize < XZ_CHILD_MIN ? lzmaDecompressor() : xzDecompressor();
+      return xzDecompressor(compressedSize);
     case 'zstd':
       return zstdStream();
     case 'bzip2':
@@ -213,7 +213,8 @@ function lzmaDecompressor(): Duplex {
 let xzPath: string | null | undefined;
 
 /**
- * A decompressor of xz data. The xz program (xz-utils) in a child process
+ * A decompressor of xz data. lzma-native for a stream of a known size below
+ * XZ_CHILD_MIN. Otherwise the xz program (xz-utils) in a child process
  * when it is installed: it decompresses about twice as fast as lzma-native
  * does, on another core while this process reads what it writes (dpkg-deb
  * decompresses in a child process too). Else lzma-native. The output ends
@@ -221,7 +222,8 @@ let xzPath: string | null | undefined;
  * memory limit) fails with xz's message, never ends early as if whole.
  * TROVE_XZ=lzma-native chooses lzma-native.
  */
-function xzDecompressor(): Duplex {
+function xzDecompressor(compressedSize: number | undefined): Duplex {
+  if (compressedSize !== undefined && compressedSize < XZ_CHILD_MIN) return lzmaDecompressor();
   xzPath ??= ['/usr/bin/xz', '/bin/xz'].find((p) => existsSync(p)) ?? null;
   if (xzPath === null || process.env.TROVE_XZ === 'lzma-native') return lzmaDecompressor();
   // --threads=0: a stream of several blocks (trove's delta packs) is decompressed on every core.
