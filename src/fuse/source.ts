@@ -40,6 +40,9 @@ export interface SpaceInfo {
  * Everything the view reads from a repository. Handlers and the view depend
  * only on this, so they are tested against an in-memory source without a mount.
  */
+/** A tree read but not checked or decoded yet: returns it decoded, or throws as ViewSource.readTree would. */
+export type ReadTree = () => Tree;
+
 export interface ViewSource {
   /** A decoded, validated tree; throws when it is missing, corrupt or invalid. */
   readTree(id: ObjectId): Promise<Tree>;
@@ -50,11 +53,14 @@ export interface ViewSource {
    */
   readTreeSync?(id: ObjectId): Tree;
   /**
-   * Several trees read in one call, each decoded tree or the error readTree
-   * would throw; optional, and undefined when it cannot batch here. The view
-   * fetches trees ahead this way (one completion for many reads).
+   * Several trees read in one call; optional, and undefined when it cannot
+   * batch here. Each is the error readTree would throw for a file it could
+   * not read, or a function that checks the bytes read against the id and
+   * decodes them (returning or throwing as readTree would). The view fetches
+   * trees ahead this way (one completion for many reads) and decodes each
+   * when it gets to it, so that no request waits behind a batch's decoding.
    */
-  readTrees?(ids: ObjectId[]): Promise<(Tree | Error)[]> | undefined;
+  readTrees?(ids: ObjectId[]): Promise<(ReadTree | Error)[]> | undefined;
   /** A decoded commit, or undefined when no commit has this id. Throws when it is corrupt. */
   readCommit(id: ObjectId): Promise<Commit | undefined>;
   /** `refs/<parts>` or `profiles/<parts>` now, or undefined when absent. */
@@ -94,24 +100,22 @@ export class RepoSource implements ViewSource {
     return decodeTree(this.checkSize(id, this.store.getSync(id, this.maxTreeBytes)));
   }
 
-  readTrees(ids: ObjectId[]): Promise<(Tree | Error)[]> | undefined {
+  readTrees(ids: ObjectId[]): Promise<(ReadTree | Error)[]> | undefined {
     return readFiles(
       ids.map((id) => this.store.pathOf(id)),
       this.maxTreeBytes,
     )?.then((got) =>
       got.map((r, i) => {
         const id = ids[i]!;
-        try {
-          if (typeof r === 'number') {
-            if (r === -constants.errno.ENOENT) throw notFound(`object ${id} not found`);
-            if (r === -constants.errno.EFBIG) throw badObject(`tree ${id} is more than the ${this.maxTreeBytes} bytes the view decodes`);
-            throw new Error(`cannot read object ${id}: ${getSystemErrorName(r)}`);
-          }
-          assertIntact(id, r);
-          return decodeTree(r);
-        } catch (err) {
-          return err as Error;
+        if (typeof r !== 'number') {
+          return () => {
+            assertIntact(id, r);
+            return decodeTree(r);
+          };
         }
+        if (r === -constants.errno.ENOENT) return notFound(`object ${id} not found`);
+        if (r === -constants.errno.EFBIG) return badObject(`tree ${id} is more than the ${this.maxTreeBytes} bytes the view decodes`);
+        return new Error(`cannot read object ${id}: ${getSystemErrorName(r)}`);
       }),
     );
   }
