@@ -2,6 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import {
+  chmodSync,
   existsSync,
   lstatSync,
   mkdirSync,
@@ -473,6 +474,87 @@ describe('FUSE handlers (no mount)', () => {
     const [bad, again] = (await corrupt.readTrees([ids[0]!, ids[0]!]))!.map(settle);
     expect((bad as Error).message).toMatch(/corrupt/);
     expect((again as Error).message).toMatch(/corrupt/);
+  });
+
+  it('answers a listing before decoding the trees it reads ahead below it, decodes those on later turns, and a corrupt one fails only its directory', async () => {
+    const s = fx.repo.store;
+    const dirs = (n: number, entries: TreeEntry[], prefix: string) =>
+      Promise.all(Array.from({ length: n }, async (_, i) => ({ name: `${prefix}${i}`, kind: 'dir' as const, id: await writeTree(s, { entries }), mode: 0o755, uid: 0, gid: 0, size: 0, xattrs: [] })));
+    const hello = (await s.put(utf8('hello\n'))).id;
+    const file: TreeEntry = { name: 'f', kind: 'file', id: hello, mode: 0o644, uid: 0, gid: 0, size: 6, xattrs: [] };
+    // Root d0..d3, each with e0..e4 (distinct trees: each names its own file), each holding one file.
+    const level1 = await Promise.all(
+      Array.from({ length: 4 }, async (_, d) => {
+        const leaves = await Promise.all(Array.from({ length: 5 }, async (_, e) => ({ name: `e${e}`, kind: 'dir' as const, id: await writeTree(s, { entries: [{ ...file, name: `f${d}${e}` }] }), mode: 0o755, uid: 0, gid: 0, size: 0, xattrs: [] })));
+        return { name: `d${d}`, kind: 'dir' as const, id: await writeTree(s, { entries: leaves }), mode: 0o755, uid: 0, gid: 0, size: 0, xattrs: [] };
+      }),
+    );
+    const extra = await dirs(1, [file], 'x');
+    const tree = await writeTree(s, { entries: [...level1, ...extra] });
+    const c = await writeCommit(s, { tree, root: { mode: 0o755, uid: 0, gid: 0, xattrs: [] }, parents: [], subject: 'ahead', body: '', timestamp: TIME, metadata: [] });
+    const leafOf = (d: number, e: number) => decodeTree(readFileSync(s.pathOf(level1[d]!.id))).entries[e]!.id!;
+    // d3/e4's tree made corrupt on disk: read ahead with the others, it must fail only its own directory.
+    const bad = leafOf(3, 4);
+    const badPath = s.pathOf(bad);
+    const good = readFileSync(badPath);
+    const mode = statSync(badPath).mode & 0o777;
+    chmodSync(badPath, 0o644);
+    writeFileSync(badPath, Buffer.concat([good.subarray(0, good.length - 1), Buffer.from([good.at(-1)! ^ 1])]));
+    try {
+      const source = new RepoSource(s, fx.repo.path);
+      const decoded = new Set<ObjectId>();
+      const readTrees = source.readTrees.bind(source);
+      source.readTrees = (ids) =>
+        readTrees(ids)?.then((rs) =>
+          rs.map((r, i) =>
+            r instanceof Error
+              ? r
+              : () => {
+                  // Each decode made to take 1 ms, so that how many one turn of the event loop decodes shows.
+                  for (const t = performance.now(); performance.now() - t < 1; );
+                  decoded.add(ids[i]!);
+                  return r();
+                },
+          ),
+        );
+      if (!loadAddon('dirscan')) {
+        // Without the addon nothing is read ahead in batches; the addon is built wherever CI runs.
+        expect(process.env.CI).toBeUndefined();
+        return;
+      }
+      const h = client(getBaseHandlers(new TroveView(source), new BlobReader({ pathOf: (id) => s.pathOf(id) })));
+      const root = await h.readdirplus(`/commits/${c}`);
+      expect(root.names).toEqual(['.', '..', 'd0', 'd1', 'd2', 'd3', 'x0']);
+      // The listing's own trees (its subdirectories', for their link counts) were decoded for it...
+      for (const e of level1) expect(decoded.has(e.id), e.name).toBe(true);
+      expect(root.stats?.[2]).toMatchObject({ nlink: 7 });
+      // ...and nothing below them yet: the read ahead of e0..e4 comes after the answer.
+      const leaves = level1.flatMap((_, d) => Array.from({ length: 5 }, (_, e) => leafOf(d, e)));
+      expect(leaves.filter((id) => decoded.has(id))).toEqual([]);
+      // On later turns of the event loop they are read and decoded, the corrupt one included, a slice of
+      // about 2 ms per turn (not a batch of 16 at once), so that requests arriving meanwhile are answered.
+      const perTurn: number[] = [];
+      let seen = decoded.size;
+      await new Promise<void>((done, fail) => {
+        const deadline = Date.now() + 5000;
+        const turn = () => {
+          perTurn.push(decoded.size - seen);
+          seen = decoded.size;
+          if (leaves.every((id) => decoded.has(id))) done();
+          else if (Date.now() > deadline) fail(new Error(`read ahead: ${leaves.filter((id) => decoded.has(id)).length} of ${leaves.length} trees decoded`));
+          else setImmediate(turn);
+        };
+        setImmediate(turn);
+      });
+      expect(Math.max(...perTurn)).toBeLessThanOrEqual(3);
+      expect((await h.readdir(`/commits/${c}/d0/e0`)).names).toEqual(['.', '..', 'f00']);
+      expect((await h.readdir(`/commits/${c}/d3/e3`)).names).toEqual(['.', '..', 'f33']);
+      expect((await h.readdir(`/commits/${c}/d3/e4`)).errno).toBe(ERR.EIO);
+      expect((await h.readdir(`/commits/${c}/d3`)).names).toEqual(['.', '..', 'e0', 'e1', 'e2', 'e3', 'e4']);
+    } finally {
+      writeFileSync(badPath, good);
+      chmodSync(badPath, mode);
+    }
   });
 
   it('refuses a tree object too large to decode safely, with EIO for that directory', async () => {
