@@ -130,6 +130,10 @@ describe('publish generations and upgrade from them', () => {
 
   it('an upgrade fetches only the objects the client lacks', async () => {
     const before = objectIds(client);
+    // The dry run reads the new trees beside the active generation's, and counts what the upgrade then fetches.
+    const dry = JSON.parse(await troveOk(client, 'upgrade', '--dry-run', '--no-deltas', '--json'));
+    expect(dry).toMatchObject({ state: 'dry-run', generation: null, published: { generation: 4 } });
+    expect(objectIds(client)).toEqual(before);
     nginx.clearLog();
     // Object by object: the summary also wrote a pack from generation 3 to 4 (remote.md, "Deltas written by default").
     const r = JSON.parse(await troveOk(client, 'upgrade', '--no-deltas', '--json'));
@@ -137,6 +141,7 @@ describe('publish generations and upgrade from them', () => {
     const added = [...objectIds(client)].filter((id) => !before.has(id));
     expect(r.fetched.objects).toBe(added.length);
     expect(r.fetched.bytes).toBe(objectBytes(client, added));
+    expect(dry.fetched).toEqual(r.fetched);
     expect(objectRequests(nginx).sort()).toEqual(added.sort());
     // Of file contents, only those gen 4 has and gen 3 had not came over (f3 is back to its original, f4
     // changed, bin/tool); the rest is the commit and trees.

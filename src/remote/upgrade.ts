@@ -11,6 +11,8 @@ import { addGeneration, DEFAULT_PROFILE, listGenerations, readActive, withProfil
 import { assertLocalRepository, getRemote, isHttpUrl, listRemotes } from './config.js';
 import { checkHash } from './install.js';
 import { objectPath, deltaName } from './layout.js';
+import { storedAlike, storedCommitTree, storedTreeEntries } from './present.js';
+import { quarantinedIds } from '../repo/quarantine.js';
 import { fetchSummary, pull, type PullOptions, type PullResult } from './pull.js';
 import type { PublishedGeneration, Summary } from './summary.js';
 import { cacheSummary } from './accepted.js';
@@ -252,7 +254,9 @@ async function dryRun(repo: Repo, remote: string, profile: string, opts: Upgrade
           }
         }
       }
-      result.fetched = await missingUnder(repo, transport, published.commit);
+      // Read beside the active generation's trees, as a pull is: what both name alike is stored, unlooked at.
+      const base = active?.commit !== undefined && (await repo.store.has(active.commit)) ? { commit: active.commit, quarantined: await quarantinedIds(repo) } : undefined;
+      result.fetched = await missingUnder(repo, transport, published.commit, base);
     }
     result.seconds = (Date.now() - started) / 1000;
     return result;
@@ -261,8 +265,20 @@ async function dryRun(repo: Repo, remote: string, profile: string, opts: Upgrade
   }
 }
 
-/** Objects under `commit` this repository lacks and their bytes (see dryRun); trees are fetched, verified and dropped. */
-async function missingUnder(repo: Repo, transport: ReturnType<typeof openTransport>, commit: ObjectId): Promise<{ objects: number; bytes: number }> {
+/**
+ * Objects under `commit` this repository lacks and their bytes (see dryRun);
+ * trees are fetched, verified and dropped. Each fetched tree is read beside
+ * the stored tree at the same path under `base`'s (see storedAlike): an entry
+ * both name alike is stored with everything under it, without a stat, so a
+ * dry run of a small upgrade looks at what changed, not at every file of
+ * each directory on the way.
+ */
+async function missingUnder(
+  repo: Repo,
+  transport: ReturnType<typeof openTransport>,
+  commit: ObjectId,
+  base: { commit: ObjectId; quarantined: ReadonlySet<ObjectId> } | undefined,
+): Promise<{ objects: number; bytes: number }> {
   const seen = new Set<ObjectId>();
   const io = limiter(16);
   let objects = 0;
@@ -271,19 +287,26 @@ async function missingUnder(repo: Repo, transport: ReturnType<typeof openTranspo
     const where = transport.describe(objectPath(id));
     return (await io(() => transport.getBytes(objectPath(id), { maxBytes: 64 << 20, check: (b) => checkHash(id, b, where) })))!;
   };
-  const tree = async (id: ObjectId): Promise<void> => {
+  const tree = async (id: ObjectId, beside: ObjectId | undefined): Promise<void> => {
     if (seen.has(id)) return;
     seen.add(id);
     if (await repo.store.has(id)) return;
     const b = await get(id);
     objects++;
     bytes += b.length;
+    const stored = base && beside !== undefined ? storedTreeEntries(repo.store, beside) : undefined;
     await Promise.all(
       decodeTree(b).entries.map(async (e) => {
-        if (e.kind === 'dir') return tree(e.id!);
+        const under = stored?.get(e.name);
+        const alike = base !== undefined && storedAlike(base.quarantined, under, e);
+        if (e.kind === 'dir') {
+          if (!alike) return tree(e.id!, under?.kind === 'dir' ? under.id : undefined);
+          seen.add(e.id!);
+          return;
+        }
         if (e.kind !== 'file' || seen.has(e.id!)) return;
         seen.add(e.id!);
-        if (!(await repo.store.has(e.id!))) {
+        if (!alike && !(await repo.store.has(e.id!))) {
           objects++;
           bytes += e.size;
         }
@@ -293,6 +316,6 @@ async function missingUnder(repo: Repo, transport: ReturnType<typeof openTranspo
   const c = await get(commit);
   objects++;
   bytes += c.length;
-  await tree(decodeCommit(c).tree);
+  await tree(decodeCommit(c).tree, base ? storedCommitTree(repo.store, base.commit) : undefined);
   return { objects, bytes };
 }
