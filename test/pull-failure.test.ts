@@ -101,7 +101,8 @@ describe('pulling from a misbehaving server', () => {
     const commit = await writeCommit(repo.store, { tree: rootTree, root: DEFAULT_DIR_META, parents: [], subject: 'x', body: '', timestamp: 1, metadata: [] });
     await repo.refs.write('main', commit);
     await repo.close();
-    expect((await trove(['--repo', serverPath, 'summary'])).code).toBe(0);
+    // No trees pack: a first pull fetches the commit and trees one by one, where some of these faults are.
+    expect((await trove(['--repo', serverPath, 'summary', '--no-trees-packs'])).code).toBe(0);
     server = new BadServer(serverPath);
     await server.start();
   });

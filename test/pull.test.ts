@@ -6,7 +6,8 @@ import { type Nginx, startNginx, objectRequests } from './helpers/nginx.js';
 import { expectSameContent } from './helpers/fstree.js';
 import { trove, troveOk, TROVE_BIN } from './helpers/cli.js';
 import { tmpdir } from './helpers/tmp.js';
-import { objectIds } from './helpers/objects.js';
+import { objectIds, reachable } from './helpers/objects.js';
+import { readTreesPack } from '../src/remote/trees-pack.js';
 
 
 /** Every file under refs/, by path, with its content. */
@@ -58,8 +59,13 @@ describe('pull from a repository served by nginx', () => {
     expect(r.fetched.objects).toBe(want.size);
     expect(r.refs[0]).toMatchObject({ ref: 'os/main', local: 'refs/remotes/origin/os/main', previous: null });
     expect(readFileSync(join(client, 'refs/remotes/origin/os/main'), 'utf8')).toBe(readFileSync(join(server, 'refs/heads/os/main'), 'utf8'));
-    // Each object was requested once: nothing is fetched twice within a pull.
-    expect(objectRequests(nginx).sort()).toEqual([...want].sort());
+    // Each object was requested once: nothing is fetched twice within a pull. A first pull takes the
+    // commit and trees from the tip's trees pack the summary gives (remote.md, "Trees packs").
+    const tip = readFileSync(join(server, 'refs/heads/os/main'), 'utf8').trim();
+    const { metas, files } = await reachable(server, [tip]);
+    expect(nginx.accessLog().map((l) => l.path)).toContain(`/packages/${tip}.trees`);
+    expect(objectRequests(nginx).sort()).toEqual([...files.keys()].sort());
+    expect(new Set([...metas.keys(), ...files.keys()])).toEqual(want);
     // Executables' objects are 0755 on both sides, so hard-link checkouts need no per-mode copies.
     const modes = (repo: string) => [...objectIds(repo)].map((id) => `${id} ${(statSync(join(repo, 'objects', id.slice(0, 2), id.slice(2))).mode & 0o777).toString(8)}`).sort();
     expect(modes(client)).toEqual(modes(server));
@@ -121,8 +127,10 @@ describe('pull from a repository served by nginx', () => {
     const first = (await troveOk(fresh, 'pull', 'origin', 'os/main')).split('\n');
     const n = objectIds(server).size;
     expect(first[0]).toBe(`refs/remotes/origin/os/main: new ${id.slice(0, 12)}`);
-    // No pack fits (the server has none), so every object is a request, plus the summary.
-    expect(first[1]).toMatch(new RegExp(`^fetched ${n} objects \\([0-9.]+ MiB\\); ${n + 1} requests, [0-9.]+ MiB received in [0-9]+\\.[0-9]{2} s$`));
+    // No delta pack fits (the server has none from nothing): the summary, the tip's trees pack (the
+    // commits and trees of its history), and each file.
+    const packed = await readTreesPack(readFileSync(join(server, 'packages', `${id}.trees`)), id, 'test');
+    expect(first[1]).toMatch(new RegExp(`^fetched ${n} objects \\([0-9.]+ MiB\\); ${n - packed.size + 2} requests, [0-9.]+ MiB received in [0-9]+\\.[0-9]{2} s$`));
     expect(first.slice(2)).toEqual(['']);
     const again = (await troveOk(fresh, 'pull', 'origin', 'os/main')).split('\n');
     expect(again[0]).toBe('refs/remotes/origin/os/main: up to date');
@@ -150,10 +158,12 @@ describe('pull from a repository served by nginx', () => {
   });
 
   it('takes objects precompressed by summary --gzip-objects, verifying what they decompress to', async () => {
-    const out = JSON.parse(await troveOk(server, 'summary', '--gzip-objects', '--json'));
+    // No trees pack: commits and trees come one by one too, precompressed like the files.
+    const out = JSON.parse(await troveOk(server, 'summary', '--gzip-objects', '--no-trees-packs', '--json'));
+    expect(out.treesPacks).toBeUndefined();
     expect(out.gzipObjects.written).toBeGreaterThanOrEqual(5);
     // Incremental: a second run compresses nothing new.
-    expect(JSON.parse(await troveOk(server, 'summary', '--gzip-objects', '--json')).gzipObjects.written).toBe(0);
+    expect(JSON.parse(await troveOk(server, 'summary', '--gzip-objects', '--no-trees-packs', '--json')).gzipObjects.written).toBe(0);
     const gz = await startNginx(server, { gzipStatic: true });
     try {
       const copy = join(base, 'gz');

@@ -3,6 +3,7 @@ import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:f
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseSummary } from '../src/remote/summary.js';
 import { readTreesPack } from '../src/remote/trees-pack.js';
 import { trove, troveOk } from './helpers/cli.js';
 import { type Nginx, objectRequests, startNginx } from './helpers/nginx.js';
@@ -282,5 +283,82 @@ describe('trees packs of published generations: a first upgrade learns the whole
     await troveOk(mirror, 'pull', 'origin', '--mirror');
     expect(() => statSync(join(mirror, 'packages', `${old}.trees`))).toThrow(/ENOENT/);
     expect(statSync(join(mirror, 'packages', `${newest.commit}.trees`)).isFile()).toBe(true);
+  });
+});
+
+describe('trees packs of ref tips: a first pull learns the whole tree in one request', () => {
+  const base = tmpdir('trove-trees-pack-ref');
+  const server = join(base, 'server');
+  const src = join(base, 'tree');
+  let nginx: Nginx;
+  let tip: string;
+
+  /** The tree under `src`: six directories three levels deep, one file each, and `top` saying `version`. */
+  function writeSource(version: number): void {
+    for (let i = 0; i < 6; i++) {
+      mkdirSync(join(src, `d${i}`, 'e', 'f'), { recursive: true });
+      writeFileSync(join(src, `d${i}`, 'e', 'f', 'file'), `file ${i}${i === 0 ? ` v${version}` : ''}\n`);
+    }
+    writeFileSync(join(src, 'top'), `version ${version}\n`);
+  }
+
+  beforeAll(async () => {
+    await troveOk(server, 'init');
+    writeSource(1);
+    await troveOk(server, 'commit', src, '-r', 'main', '-m', 'v1');
+    await troveOk(server, 'pkg', 'add', dirPackage(base, 'tool', { 'usr/bin/tool': 'tool\n' }), '--name', 'tool', '--arch', 'amd64', '--version', '1');
+    await troveOk(server, 'summary');
+    tip = readFileSync(join(server, 'refs', 'heads', 'main'), 'utf8').trim();
+    nginx = await startNginx(server);
+  });
+  afterAll(async () => nginx?.stop());
+
+  it('the summary gives the pack of each ref tip but package refs (whose the index gives), holding what the tip reaches', async () => {
+    const summary = JSON.parse(readFileSync(join(server, 'summary'), 'utf8'));
+    const bytes = readFileSync(join(server, 'packages', `${tip}.trees`));
+    expect(summary.treesPacks).toEqual({ [tip]: bytes.length });
+    await expectPackOf(bytes, tip, server);
+  });
+
+  it('a first pull fetches the pack and the files, and no commit or tree one by one', async () => {
+    const c = await newClient(join(base, 'client'), nginx.url);
+    nginx.clearLog();
+    await troveOk(c, 'pull', 'origin', 'main', '--no-deltas');
+    const { metas, files } = await reachable(server, [tip]);
+    expect(nginx.accessLog().map((l) => l.path)).toContain(`/packages/${tip}.trees`);
+    expect(objectRequests(nginx).sort()).toEqual([...files.keys()].sort());
+    for (const id of [...metas.keys(), ...files.keys()]) expect(objectIds(c).has(id)).toBe(true);
+    await troveOk(c, 'fsck');
+
+    // The next pull, from a store that holds the old tip: only the new trees, one by one, no pack.
+    writeSource(2);
+    await troveOk(server, 'commit', src, '-r', 'main', '-m', 'v2');
+    await troveOk(server, 'summary');
+    const next = readFileSync(join(server, 'refs', 'heads', 'main'), 'utf8').trim();
+    expect(JSON.parse(readFileSync(join(server, 'summary'), 'utf8')).treesPacks).toEqual({ [next]: statSync(join(server, 'packages', `${next}.trees`)).size });
+    const before = objectIds(c);
+    nginx.clearLog();
+    await troveOk(c, 'pull', 'origin', 'main', '--no-deltas');
+    expect(nginx.accessLog().filter((l) => l.path.startsWith('/packages/'))).toEqual([]);
+    // The commit, the root, d0, d0/e, d0/e/f and d0/e/f/file, the new top: seven objects.
+    const added = [...objectIds(c)].filter((id) => !before.has(id));
+    expect(added).toHaveLength(7);
+    expect(objectRequests(nginx).sort()).toEqual(added.sort());
+    await troveOk(c, 'fsck');
+  });
+
+  it('a summary that gives a pack for a commit no ref holds is refused whole', async () => {
+    const summary = JSON.parse(readFileSync(join(server, 'summary'), 'utf8'));
+    const forged = { ...summary, treesPacks: { ...summary.treesPacks, [sha256('not a tip')]: 10 } };
+    expect(() => parseSummary(Buffer.from(JSON.stringify(forged)))).toThrow(/trees pack for .*which is no ref's commit/);
+    const tooBig = { ...summary, treesPacks: Object.fromEntries(Object.keys(summary.treesPacks).map((id) => [id, 65 << 20])) };
+    expect(() => parseSummary(Buffer.from(JSON.stringify(tooBig)))).toThrow(/no valid size for the trees pack/);
+  });
+
+  it('pull --mirror copies the pack of a ref tip', async () => {
+    const mirror = await newClient(join(base, 'mirror'), nginx.url);
+    await troveOk(mirror, 'pull', 'origin', '--mirror');
+    const next = readFileSync(join(server, 'refs', 'heads', 'main'), 'utf8').trim();
+    expect(readFileSync(join(mirror, 'packages', `${next}.trees`))).toEqual(readFileSync(join(server, 'packages', `${next}.trees`)));
   });
 });

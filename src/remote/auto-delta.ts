@@ -10,6 +10,7 @@ import { writeDelta } from './delta.js';
 import { io } from '../util/io.js';
 import { DELTAS_DIR, deltaName, parseDeltaName } from './layout.js';
 import type { Summary } from './summary.js';
+import { isPackageRef } from '../system/packages/model.js';
 
 /**
  * Delta packs a summary writes by itself (docs/remote.md, "Deltas written
@@ -57,7 +58,7 @@ function readRecord(repo: Repo): AutoRecord {
 /** The tips summary `s` lists, by name: `refs/<head>` (not a package's) and `generations/<profile>` (its newest). */
 function summaryTips(s: Summary): Map<string, ObjectId> {
   const tips = new Map<string, ObjectId>();
-  for (const [name, id] of Object.entries(s.refs)) if (!name.startsWith('pkg/')) tips.set(`refs/${name}`, id);
+  for (const [name, id] of Object.entries(s.refs)) if (!isPackageRef(name)) tips.set(`refs/${name}`, id);
   for (const [p, gens] of Object.entries(s.generations ?? {})) {
     const newest = gens[gens.length - 1];
     if (newest) tips.set(`generations/${p}`, newest.commit);

@@ -12,7 +12,7 @@ import type { ObjectId } from '../util/hash.js';
 import { downloadTreesPack } from './trees-pack.js';
 import { limiter } from '../util/limiter.js';
 import type { PackKind } from './pack.js';
-import { type DeltaInfo, pruneBehind, readLocalSummary, type Summary } from './summary.js';
+import { type DeltaInfo, pruneBehind, readLocalSummary, type Summary, summaryTreesPacks } from './summary.js';
 import type { Transport } from './transport.js';
 
 /** The upstream's summary as it came off the wire. */
@@ -93,7 +93,9 @@ export async function keepUpstreamSummary(
     await writeFileAtomic(join(repo.path, indexPath(pk.index)), bytes, { tmpDir: repo.tmpDir, tag: 'file' });
     await keepTreesPacks(repo, transport, parseIndex(bytes, where).packages, opts.jobs, opts.onNotice);
   }
-  await keepTreesPacks(repo, transport, Object.values(fetched.summary.generations ?? {}).flat(), opts.jobs, opts.onNotice);
+  // Those the summary gives itself: its published generations' and its ref tips'.
+  const packs = [...summaryTreesPacks(fetched.summary)].map(([commit, treesPack]) => ({ commit, treesPack }));
+  await keepTreesPacks(repo, transport, packs, opts.jobs, opts.onNotice);
   // In the order trove summary writes them.
   const old = await readLocalSummary(repo).catch(() => undefined);
   if (fetched.sig) await writeFileAtomic(join(repo.path, SUMMARY_SIG_PATH), fetched.sig, { tmpDir: repo.tmpDir, tag: 'file' });
@@ -106,7 +108,7 @@ export async function keepUpstreamSummary(
 }
 
 /**
- * Copies the trees packs `entries` (index entries, published generations)
+ * Copies the trees packs `entries` (index entries, published generations, ref tips)
  * name that this repository lacks, each checked as a client checks it
  * (trees-pack.ts). One that cannot be had is left out with a notice: a
  * client of the mirror then fetches those trees object by object.

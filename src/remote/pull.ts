@@ -333,9 +333,7 @@ async function fetchByDeltas(ctx: PullContext, targets: Target[], previous: Map<
 async function fetchSelectedByDeltas(ctx: PullContext, commits: ObjectId[], summary: Summary): Promise<void> {
   const { repo, opts } = ctx;
   if (opts.deltas === false || opts.lazy) return;
-  const listed = [...Object.values(summary.refs), ...Object.values(summary.generations ?? {}).flatMap((gs) => gs.map((g) => g.commit))];
-  // Blocking, and the first one found is enough: a summary lists every ref and generation.
-  const hasAny = listed.some((id) => repo.store.hasSync(id));
+  const hasAny = holdsAnyListed(repo, summary);
   for (const id of commits) {
     if (await repo.store.has(id)) continue;
     const delta = await chooseDelta(repo, summary.deltas, id, hasAny, ctx.signed);
@@ -343,10 +341,18 @@ async function fetchSelectedByDeltas(ctx: PullContext, commits: ObjectId[], summ
   }
 }
 
+/** Whether the store holds any commit the summary lists (a ref's or a published generation's): else nothing it has would be shared. */
+function holdsAnyListed(repo: Repo, summary: Summary): boolean {
+  const listed = [...Object.values(summary.refs), ...Object.values(summary.generations ?? {}).flatMap((gs) => gs.map((g) => g.commit))];
+  // Blocking, and the first one found is enough: a summary lists every ref and generation.
+  return listed.some((id) => repo.store.hasSync(id));
+}
+
 /**
  * Brings in whatever tips are still missing, object by object; for a
- * published generation with no base to be read beside, its commit and trees
- * from the trees pack the summary gives (one request instead of one per tree).
+ * published generation with no base to be read beside, and for a ref's tip
+ * in a first pull, its commit and trees from the trees pack the summary
+ * gives (one request instead of one per tree).
  */
 async function fetchObjects(ctx: PullContext, tips: ObjectId[], prefetched: Map<ObjectId, Buffer>, summary: Summary): Promise<void> {
   const { repo, transport, opts, result, report } = ctx;
@@ -361,6 +367,9 @@ async function fetchObjects(ctx: PullContext, tips: ObjectId[], prefetched: Map<
   if (!missing.length) return;
   const packed = new Map<ObjectId, Buffer>();
   const packs = generationTreesPacks(summary);
+  // A ref tip's pack only when the store holds none of the commits the summary lists (a first pull):
+  // one that holds some shares most trees with them, and a walk fetches only those it lacks.
+  if (summary.treesPacks && !holdsAnyListed(repo, summary)) for (const [id, size] of Object.entries(summary.treesPacks)) packs.set(id, size);
   for (const id of missing) {
     // Not for a partial commit being completed: its trees are stored.
     const size = packs.get(id);

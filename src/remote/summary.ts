@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { corrupt, isErrno } from '../util/errors.js';
+import { corrupt, isErrno, isTroveError } from '../util/errors.js';
 import { hashBytes, isObjectId, newHasher, type ObjectId } from '../util/hash.js';
 import { readTraceFile } from '../repo/partial.js';
 import { writeFileAtomic } from '../util/fs-atomic.js';
@@ -13,7 +13,7 @@ import { type AutoDeltas, writeAutoDeltas } from './auto-delta.js';
 import { formatSignatures, parsePrivateKey, signBytes } from './sign.js';
 import { pathExists } from '../util/path-exists.js';
 import { readCommit } from '../repo/objects.js';
-import { packageLabel } from '../system/packages/model.js';
+import { isPackageRef, packageLabel } from '../system/packages/model.js';
 import { listGenerations, profileNameProblem } from '../system/profiles.js';
 import { publishedProfiles } from '../system/generations/published.js';
 import { parseSummaryPackages, pruneIndexes, type SummaryPackages, treesPackSize, writeIndex } from './package-index.js';
@@ -81,6 +81,13 @@ export interface Summary {
   generations?: Record<string, PublishedGeneration[]>;
   /** The package index (`packages/<index>`), when the repository has package refs. */
   packages?: SummaryPackages;
+  /**
+   * Trees packs of the tips of refs other than package refs
+   * (`packages/<commit>.trees`, trees-pack.ts), by commit, with their sizes:
+   * a first pull of such a ref learns its whole tree in one request. Package
+   * refs' packs are in the package index; absent when there is none.
+   */
+  treesPacks?: Record<ObjectId, number>;
 }
 
 /** The summary's bytes: stable JSON (refs sorted by name, deltas by endpoints). */
@@ -115,6 +122,11 @@ export function encodeSummary(s: Summary): Uint8Array {
   if (s.packages) out.packages = { count: s.packages.count, index: s.packages.index, size: s.packages.size };
   out.refs = refs;
   out.timestamp = s.timestamp;
+  if (s.treesPacks && Object.keys(s.treesPacks).length > 0) {
+    const packs: Record<ObjectId, number> = {};
+    for (const id of Object.keys(s.treesPacks).sort()) packs[id] = s.treesPacks[id]!;
+    out.treesPacks = packs;
+  }
   return Buffer.from(`${JSON.stringify(out)}\n`);
 }
 
@@ -205,7 +217,21 @@ export function parseSummary(bytes: Uint8Array): Summary {
   }
   if (o.generations !== undefined) summary.generations = parseGenerations(o.generations);
   if (o.packages !== undefined) summary.packages = parseSummaryPackages(o.packages);
+  if (o.treesPacks !== undefined) summary.treesPacks = parseTreesPacks(o.treesPacks, refs);
   return summary;
+}
+
+/** The `treesPacks` key of an untrusted summary: a size in range for commits that are tips of its refs. */
+function parseTreesPacks(v: unknown, refs: Record<string, ObjectId>): Record<ObjectId, number> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw corrupt('remote summary: treesPacks is not an object of commits');
+  const tips = new Set(Object.values(refs));
+  const out: Record<ObjectId, number> = {};
+  for (const [id, size] of Object.entries(v as Record<string, unknown>)) {
+    if (!isObjectId(id) || !tips.has(id)) throw corrupt(`remote summary gives a trees pack for ${JSON.stringify(id.slice(0, 80))}, which is no ref's commit`);
+    if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0 || size > MAX_TREES_PACK) throw corrupt(`remote summary gives no valid size for the trees pack of ${id}`);
+    out[id] = size;
+  }
+  return out;
 }
 
 /**
@@ -213,7 +239,7 @@ export function parseSummary(bytes: Uint8Array): Summary {
  * published generations and its package index. writeSummary lists the
  * packs (listDeltas) once it has written its own for the tips that moved.
  */
-async function buildSummary(repo: Repo, now = Math.floor(Date.now() / 1000)): Promise<Summary> {
+async function buildSummary(repo: Repo, opts: { treesPacks: boolean }, now = Math.floor(Date.now() / 1000)): Promise<Summary> {
   const refs: Record<string, ObjectId> = {};
   for (const r of await repo.refs.list('heads')) refs[r.name] = r.id;
   const summary: Summary = { format: SUMMARY_FORMAT, timestamp: now, refs, deltas: [] };
@@ -224,6 +250,18 @@ async function buildSummary(repo: Repo, now = Math.floor(Date.now() / 1000)): Pr
   }
   const packages = await writeIndex(repo);
   if (packages) summary.packages = packages;
+  // Package refs' packs are in the index (written by writeIndex), once per commit: not listed twice.
+  const treesPacks: Record<ObjectId, number> = {};
+  for (const [name, id] of Object.entries(refs)) {
+    if (!opts.treesPacks || isPackageRef(name) || treesPacks[id] !== undefined) continue;
+    // A tip whose trees cannot be read whole (fsck tells why) gets no pack: its clients walk object by object.
+    const size = await treesPackSize(repo, id).catch((err: unknown) => {
+      if (isTroveError(err)) return undefined;
+      throw err;
+    });
+    if (size !== undefined) treesPacks[id] = size;
+  }
+  if (Object.keys(treesPacks).length > 0) summary.treesPacks = treesPacks;
   return summary;
 }
 
@@ -289,7 +327,7 @@ async function publishedGenerations(repo: Repo, profile: string): Promise<Publis
  * gives (pruneIndexes).
  */
 export async function pruneBehind(repo: Repo, summary: Summary, previous: Summary | undefined): Promise<void> {
-  const packs = [...generationTreesPacks(summary).keys(), ...(previous ? generationTreesPacks(previous).keys() : [])];
+  const packs = [...summaryTreesPacks(summary).keys(), ...(previous ? summaryTreesPacks(previous).keys() : [])];
   await pruneIndexes(repo, [summary.packages?.index, previous?.packages?.index], packs);
 }
 
@@ -297,6 +335,13 @@ export async function pruneBehind(repo: Repo, summary: Summary, previous: Summar
 export function generationTreesPacks(s: Summary): Map<ObjectId, number> {
   const out = new Map<ObjectId, number>();
   for (const list of Object.values(s.generations ?? {})) for (const g of list) if (g.treesPack !== undefined) out.set(g.commit, g.treesPack);
+  return out;
+}
+
+/** The commits the summary itself gives trees packs for (published generations, ref tips; not the package index's), with the packs' sizes. */
+export function summaryTreesPacks(s: Summary): Map<ObjectId, number> {
+  const out = generationTreesPacks(s);
+  for (const [id, size] of Object.entries(s.treesPacks ?? {})) out.set(id, size);
   return out;
 }
 
@@ -308,14 +353,14 @@ export function generationTreesPacks(s: Summary): Map<ObjectId, number> {
  */
 export async function writeSummary(
   repo: Repo,
-  opts: { privateKeyPem?: string; expiresIn?: number; deltas?: boolean } = {},
+  opts: { privateKeyPem?: string; expiresIn?: number; deltas?: boolean; treesPacks?: boolean } = {},
 ): Promise<{ summary: Summary; signed: boolean; autoDeltas?: AutoDeltas }> {
   const key = opts.privateKeyPem ? parsePrivateKey(opts.privateKeyPem) : undefined;
   // Under a lock, so two writers that each moved a ref cannot leave the summary of the earlier one.
   const release = await lockUpdates(repo.path, 'file', SUMMARY_PATH);
   try {
     const old = await readLocalSummary(repo).catch(() => undefined);
-    const summary = await buildSummary(repo);
+    const summary = await buildSummary(repo, { treesPacks: opts.treesPacks !== false });
     // Packs from the tips the summary before listed to those that moved (auto-delta.ts), unless `deltas: false`;
     // then the packs there are listed, but those the summary's own packs no longer need.
     const auto = old && opts.deltas !== false ? await writeAutoDeltas(repo, old, summary) : undefined;

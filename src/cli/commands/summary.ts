@@ -18,6 +18,7 @@ export function register(program: Command): void {
     .option('--expires <duration>', 'clients refuse the summary this long after it is written (e.g. 7d; 0: never); rewrites keep the lifetime')
     .option('--gzip-objects', 'also write objects/ab/<id>.gz next to new objects, for servers with gzip_static (incremental)')
     .option('--no-deltas', 'do not write delta packs for the tips that moved since the summary before')
+    .option('--no-trees-packs', "give no trees packs for the heads' tips (clients' first pulls then fetch commits and trees one by one)")
     .option('--json', 'print the summary as JSON')
     .addHelpText(
       'after',
@@ -29,17 +30,18 @@ export function register(program: Command): void {
         'packs written by trove delta are never removed. Commands that rewrite the summary\n' +
         '(commit, pkg add, gen build, delta) do the same.\n\n' +
         'Trees packs: with package refs, the package index (packages/<id>) and, for each package\n' +
-        'it lists and for the newest published generation, packages/<commit>.trees (the commit and\n' +
-        'its trees, no files), so that clients learn a package or a system in one request.',
+        'it lists, for the newest published generation and for the tip of each head but pkg/...,\n' +
+        'packages/<commit>.trees (the commit and its trees, no files), so that clients learn a\n' +
+        'package, a system or a first pull\'s tree in one request.',
     )
-    .action(async (opts: { key?: string; expires?: string; gzipObjects?: boolean; deltas: boolean; json?: boolean }, cmd: Command) => {
+    .action(async (opts: { key?: string; expires?: string; gzipObjects?: boolean; deltas: boolean; treesPacks: boolean; json?: boolean }, cmd: Command) => {
       const expiresIn = opts.expires === undefined ? undefined : opts.expires.trim() === '0' ? 0 : parseDuration(opts.expires);
       if (expiresIn === 0 && opts.expires !== undefined && opts.expires.trim() !== '0') throw usage('--expires must be longer than 0 (or 0 for no expiry)');
       const privateKeyPem = opts.key ? await readKeyFile(opts.key, 'private key') : undefined;
       let gz: GzipObjectsResult | undefined;
       const { summary, signed, autoDeltas } = await withRepo(cmd, async (repo) => {
         if (opts.gzipObjects) gz = await gzipObjects(repo);
-        return writeSummary(repo, { privateKeyPem, expiresIn, deltas: opts.deltas });
+        return writeSummary(repo, { privateKeyPem, expiresIn, deltas: opts.deltas, treesPacks: opts.treesPacks });
       });
       warnAutoDeltas(autoDeltas);
       if (opts.json) return printJson({ ...summaryJson(summary), signed, ...(gz ? { gzipObjects: gz } : {}), ...(autoDeltas ? { autoDeltas } : {}) });
