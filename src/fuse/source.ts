@@ -36,13 +36,13 @@ export interface SpaceInfo {
   files: number;
 }
 
+/** A tree read but not checked or decoded yet: returns it decoded, or throws as ViewSource.readTree would. */
+export type ReadTree = () => Tree;
+
 /**
  * Everything the view reads from a repository. Handlers and the view depend
  * only on this, so they are tested against an in-memory source without a mount.
  */
-/** A tree read but not checked or decoded yet: returns it decoded, or throws as ViewSource.readTree would. */
-export type ReadTree = () => Tree;
-
 export interface ViewSource {
   /** A decoded, validated tree; throws when it is missing, corrupt or invalid. */
   readTree(id: ObjectId): Promise<Tree>;
