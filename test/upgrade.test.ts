@@ -72,8 +72,12 @@ describe('publish generations and upgrade from them', () => {
   });
 
   it('upgrade --dry-run says what it would fetch and records nothing; upgrade then fetches exactly that', async () => {
+    nginx.clearLog();
     const dry = JSON.parse(await troveOk(client, 'upgrade', '--dry-run', '--link', link, '--json'));
     expect(dry).toMatchObject({ state: 'dry-run', remote: 'origin', profile: 'system', generation: null, published: { generation: 3 } });
+    // It learnt the commit and trees from the generation's trees pack, as the upgrade does, and fetched no file.
+    expect(nginx.accessLog().map((l) => l.path)).toContain(`/packages/${dry.published.commit}.trees`);
+    expect(objectRequests(nginx)).toEqual([]);
     expect(existsSync(join(client, 'profiles/system'))).toBe(false);
     expect(existsSync(link)).toBe(false);
     expect(objectIds(client).size).toBe(0);

@@ -12,9 +12,10 @@ import { assertLocalRepository, getRemote, isHttpUrl, listRemotes } from './conf
 import { checkHash } from './install.js';
 import { objectPath, deltaName } from './layout.js';
 import { storedAlike, storedCommitTree, storedTreeEntries } from './present.js';
+import { fetchTreesPack } from './trees-pack.js';
 import { quarantinedIds } from '../repo/quarantine.js';
 import { fetchSummary, pull, type PullOptions, type PullResult } from './pull.js';
-import type { PublishedGeneration, Summary } from './summary.js';
+import { generationTreesPacks, type PublishedGeneration, type Summary } from './summary.js';
 import { cacheSummary } from './accepted.js';
 
 export { cachedSummaryPath, readCachedSummary } from './accepted.js';
@@ -256,7 +257,11 @@ async function dryRun(repo: Repo, remote: string, profile: string, opts: Upgrade
       }
       // Read beside the active generation's trees, as a pull is: what both name alike is stored, unlooked at.
       const base = active?.commit !== undefined && (await repo.store.has(active.commit)) ? { commit: active.commit, quarantined: await quarantinedIds(repo) } : undefined;
-      result.fetched = await missingUnder(repo, transport, published.commit, base);
+      // Without a base, the commit and trees from the generation's trees pack when the summary gives one, as upgrade takes them.
+      const packed = new Map<ObjectId, Buffer>();
+      const pack = base ? undefined : generationTreesPacks(summary).get(published.commit);
+      if (pack !== undefined) await fetchTreesPack(transport, published.commit, pack, packed, opts.onNotice);
+      result.fetched = await missingUnder(repo, transport, published.commit, base, packed);
     }
     result.seconds = (Date.now() - started) / 1000;
     return result;
@@ -278,12 +283,16 @@ async function missingUnder(
   transport: ReturnType<typeof openTransport>,
   commit: ObjectId,
   base: { commit: ObjectId; quarantined: ReadonlySet<ObjectId> } | undefined,
+  packed: ReadonlyMap<ObjectId, Buffer>,
 ): Promise<{ objects: number; bytes: number }> {
   const seen = new Set<ObjectId>();
   const io = limiter(16);
   let objects = 0;
   let bytes = 0;
   const get = async (id: ObjectId): Promise<Buffer> => {
+    // Checked against its id when the pack was read.
+    const inPack = packed.get(id);
+    if (inPack) return inPack;
     const where = transport.describe(objectPath(id));
     return (await io(() => transport.getBytes(objectPath(id), { maxBytes: 64 << 20, check: (b) => checkHash(id, b, where) })))!;
   };
