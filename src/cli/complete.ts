@@ -6,6 +6,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { io } from '../util/io.js';
+import { isPackageRef } from '../system/packages/model.js';
 
 /** Kinds `__complete` lists. */
 type Kind = 'rev' | 'ref' | 'package' | 'generation' | 'profile' | 'remote';
@@ -56,7 +57,7 @@ export async function completions(kind: string, repo: string, profile = 'system'
       return [...(await heads()), ...remote, ...(await generations(repo, profile))];
     }
     case 'package':
-      return [...new Set((await heads()).filter((r) => r.startsWith('pkg/')).map((r) => r.split('/')[1]!))].sort();
+      return [...new Set((await heads()).filter(isPackageRef).map((r) => r.split('/')[1]!))].sort();
     case 'generation':
       return generations(repo, profile);
     case 'profile':

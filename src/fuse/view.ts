@@ -95,6 +95,13 @@ const PREFETCH_BATCH = 16;
  */
 const DECODE_SLICE_MS = 2;
 
+/** A tree read ahead and waiting to be decoded, with the promise its loaders wait on. */
+interface Undecoded {
+  read: ReadTree;
+  done: (info: TreeInfo) => void;
+  fail: (err: unknown) => void;
+}
+
 /** Rough heap cost of a decoded tree, so the cache bound means bytes. */
 function treeCost(entries: TreeEntry[]): number {
   let n = 256;
@@ -128,7 +135,7 @@ export class TroveView {
   private readonly queue: ObjectId[] = [];
   private prefetching = 0;
   /** Trees read ahead, waiting to be checked and decoded (in read order, a slice per turn of the event loop). */
-  private readonly undecoded = new Map<ObjectId, { read: ReadTree; done: (info: TreeInfo) => void; fail: (err: unknown) => void }>();
+  private readonly undecoded = new Map<ObjectId, Undecoded>();
   private draining = false;
   private readonly treeCacheBytes: number;
   readonly inodes: Inodes;
@@ -414,7 +421,7 @@ export class TroveView {
     else this.draining = false;
   }
 
-  private decodeNow(id: ObjectId, waiting: { read: ReadTree; done: (info: TreeInfo) => void; fail: (err: unknown) => void }): TreeInfo {
+  private decodeNow(id: ObjectId, waiting: Undecoded): TreeInfo {
     this.undecoded.delete(id);
     try {
       const info = this.remember(id, waiting.read());
