@@ -23,6 +23,13 @@
 // values a Stats gave. An entry that cannot be stated has mode -1: the caller
 // asks Node for it, and meets Node's own error.
 //
+// xattrNames(fd) returns the names of the xattrs of the file open at fd,
+// each followed by a NUL ("" for none, and where the filesystem has no
+// xattrs), or a negative errno: one flistxattr on the descriptor the import
+// holds, where a list by name walks a path through /proc/self/fd and asks for
+// the list's size before the list (20 us a file from JavaScript, most files
+// having none).
+//
 // scanTree(root, exclude, maxEntries) lists and states a whole tree on a libuv
 // pool thread (src/util/stat-at.ts): a commit starts it before it opens the
 // index and loads the stat cache, so that the walk's syscalls (openat,
@@ -44,6 +51,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/xattr.h>
 
 #define FIELDS 8
 // Names up to this length (bytes, UTF-8) are converted into the stack buffer; longer ones are refused by the kernel anyway (NAME_MAX).
@@ -537,8 +545,43 @@ static napi_value js_scan_tree(napi_env env, napi_callback_info info) {
   return queue_work(env, j, tree_free_any, &j->work, &j->deferred, "trove.scanTree", tree_execute, tree_complete);
 }
 
+static napi_value js_xattr_names(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], out;
+  int32_t fd;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 || napi_get_value_int32(env, argv[0], &fd) != napi_ok)
+    return throw_error(env, "xattrNames(fd)");
+  char small[4096];
+  char *buf = small;
+  ssize_t n = flistxattr(fd, buf, sizeof small);
+  int err = n < 0 ? errno : 0;
+  while (err == ERANGE) {
+    // More names than the stack buffer holds: as many bytes as the list now takes (it may change meanwhile).
+    if (buf != small) free(buf);
+    buf = small;
+    ssize_t want = flistxattr(fd, NULL, 0);
+    if (want <= 0) {
+      n = want;
+      err = want < 0 ? errno : 0;
+      break;
+    }
+    if (!(buf = malloc((size_t)want))) return throw_error(env, "out of memory");
+    n = flistxattr(fd, buf, (size_t)want);
+    err = n < 0 ? errno : 0;
+  }
+  napi_status st;
+  if (err == 0 || err == ENOTSUP)
+    st = napi_create_string_utf8(env, buf, err ? 0 : (size_t)n, &out);
+  else
+    st = napi_create_int32(env, -err, &out);
+  if (buf != small) free(buf);
+  return st == napi_ok ? out : throw_error(env, "xattrNames: cannot make its answer");
+}
+
 static napi_value init_module(napi_env env, napi_value exports) {
   napi_value f;
+  napi_create_function(env, "xattrNames", NAPI_AUTO_LENGTH, js_xattr_names, NULL, &f);
+  napi_set_named_property(env, exports, "xattrNames", f);
   napi_create_function(env, "lstatAt", NAPI_AUTO_LENGTH, js_lstat_at, NULL, &f);
   napi_set_named_property(env, exports, "lstatAt", f);
   napi_create_function(env, "warm", NAPI_AUTO_LENGTH, js_warm, NULL, &f);

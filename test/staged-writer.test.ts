@@ -3,7 +3,7 @@
 // a failed write fails the commit with its own error, and a thread that cannot start loses nothing.
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { Repo } from '../src/repo/repo.js';
 import type { DiskStore } from '../src/store/disk.js';
 import { StagedFileWriter } from '../src/store/staged-writer.js';
@@ -93,6 +93,30 @@ describe('a transaction of many files of content', () => {
     const file = (repo.store as DiskStore).pathOf(hashBytes(big));
     expect(readFileSync(file).equals(big)).toBe(true);
     expect(statSync(file).mode & 0o777).toBe(0o755);
+    await repo.close();
+  });
+
+  it('publishes content staged private and put again public in the thread, without waiting for the writes in flight', async () => {
+    const path = tmpdir('trove-staged-writer-publish');
+    const repo = await Repo.init(path);
+    const txn = repo.transaction();
+    const cs = contents(1400);
+    await putAll(txn, cs, (i) => ({ executable: i % 2 === 0, private: true }));
+    expect(txn.writtenByThread).toBeGreaterThan(300);
+    const flush = vi.spyOn(StagedFileWriter.prototype, 'flush');
+    try {
+      // Each of the thread's last files again, public now (a commit meets the same content many times).
+      for (let i = 1000; i < 1400; i++) expect(txn.putSync(cs[i]!, { executable: i % 2 === 0, private: false }).written).toBe(false);
+      expect(flush).not.toHaveBeenCalled();
+    } finally {
+      flush.mockRestore();
+    }
+    await txn.commit();
+    const store = repo.store as DiskStore;
+    cs.forEach((c, i) => {
+      const mode = i % 2 === 0 ? 0o755 : 0o644;
+      expect(statSync(store.pathOf(hashBytes(c))).mode & 0o777, `content ${i}`).toBe(i >= 1000 ? mode : mode & 0o700);
+    });
     await repo.close();
   });
 

@@ -76,7 +76,11 @@ export abstract class FilePuts {
 
   /** A put of content already stored: a public hint publishes it (its content is public now). */
   private present(id: ObjectId, hint: PutHint | undefined): void {
-    if (hint && !hint.private) this.publishSync(id);
+    if (hint && !hint.private) this.publishPresentSync(id);
+  }
+  /** publishSync for a put of content stored already, whose answer nobody reads (a transaction may publish later). */
+  protected publishPresentSync(id: ObjectId): void {
+    this.publishSync(id);
   }
 
   async put(bytes: Uint8Array): Promise<PutResult> {

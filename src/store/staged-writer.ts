@@ -4,6 +4,7 @@ import { copyHashedSync } from '../util/hash-file.js';
 import { ERROR_OF_SOURCE, errorFromThread, type ThreadError } from '../util/thread-error.js';
 import type { MessagePort, Worker } from 'node:worker_threads';
 import { workerThreads } from '../util/child.js';
+import { publishedMode } from './types.js';
 
 /**
  * A second thread that writes a transaction's staged content files, for
@@ -23,7 +24,7 @@ import { workerThreads } from '../util/child.js';
  */
 const SCRIPT = `
 const { workerData } = require('node:worker_threads');
-const { openSync, writeSync, closeSync, renameSync, unlinkSync } = require('node:fs');
+const { openSync, writeSync, closeSync, renameSync, unlinkSync, statSync, chmodSync } = require('node:fs');
 ${ERROR_OF_SOURCE}
 const state = new Int32Array(workerData.state);
 const ring = new Uint8Array(workerData.ring);
@@ -47,6 +48,11 @@ port.on('message', (m) => {
     }
     if (m.kind === 'rename') return renameSync(m.from, m.to);
     if (m.kind === 'unlink') return unlinkSync(m.path);
+    if (m.kind === 'publish') {
+      const mode = statSync(m.path).mode;
+      if ((mode & 0o004) === 0) chmodSync(m.path, mode & 0o100 ? m.exec : m.plain);
+      return;
+    }
     for (let i = 0; i < m.modes.length; i++) {
       const f = openSync(m.paths[i], 'w', m.modes[i]);
       try {
@@ -186,6 +192,18 @@ export class StagedFileWriter {
     this.post({ kind: 'unlink', path });
   }
 
+  /**
+   * Makes the file at `path` readable by others if it is not (publishedMode),
+   * in the thread, after every write, rename or publish sent before: the
+   * caller need not wait for the file to be there.
+   */
+  publish(path: string): void {
+    this.check();
+    // The file may be in the batch being filled.
+    this.send();
+    this.post({ kind: 'publish', path, plain: publishedMode(0), exec: publishedMode(0o100) });
+  }
+
   /** Whether the thread runs (files go to it only then). */
   running(): boolean {
     return Atomics.load(this.state, 2) === 1;
@@ -269,3 +287,4 @@ export class StagedFileWriter {
     throw this.failure;
   }
 }
+

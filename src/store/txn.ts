@@ -180,6 +180,18 @@ export class Transaction extends FilePuts implements ObjectStore, PublishStore {
     }
   }
 
+  /**
+   * A second put of content staged here, with a public hint: published by
+   * the thread that writes the file, in order after its write, instead of
+   * waiting here for every file in flight (a commit meets the same content
+   * many times over).
+   */
+  protected override publishPresentSync(id: ObjectId): void {
+    const staged = this.staged.get(id);
+    if (staged && this.writer?.running()) this.writer.publish(staged);
+    else this.publishSync(id);
+  }
+
   /** A staged object is only this transaction's (no link to it yet): chmod-ed in place. Else the store's. */
   publishSync(id: ObjectId): boolean {
     const staged = this.staged.get(id);

@@ -287,7 +287,7 @@ export async function importDir(root: string, store: Store, opts: DirImportOptio
         if (!opened) throw changed(relPath);
         try {
           const id = directory(opened.fd, path, relPath, depth + 1, open && (opened.st.mode & 0o001) !== 0);
-          return { id, meta: opened.st, ...(xattrsToo ? { xattrs: readXattrs(fdPath(opened.fd, path)) } : {}) };
+          return { id, meta: opened.st, ...(xattrsToo ? { xattrs: readXattrs(fdPath(opened.fd, path), opened.fd) } : {}) };
         } finally {
           closeSync(opened.fd);
         }
@@ -390,7 +390,7 @@ export async function importDir(root: string, store: Store, opts: DirImportOptio
               report.bytesRead += put.size;
               e.id = put.id;
               size = put.size;
-              e.xattrs = wantXattrs ? readXattrs(fdPath(opened.fd, path)) : [];
+              e.xattrs = wantXattrs ? readXattrs(fdPath(opened.fd, path), opened.fd) : [];
             } finally {
               closeSync(opened.fd);
             }
@@ -438,7 +438,7 @@ export async function importDir(root: string, store: Store, opts: DirImportOptio
     const opened = openExpected(path, DIR_NOFOLLOW, st);
     if (!opened) throw changed(relPath);
     try {
-      return readXattrs(fdPath(opened.fd, path));
+      return readXattrs(fdPath(opened.fd, path), opened.fd);
     } finally {
       closeSync(opened.fd);
     }
@@ -459,7 +459,7 @@ export async function importDir(root: string, store: Store, opts: DirImportOptio
       mode: rootStat.mode & 0o7777,
       uid: rootStat.uid,
       gid: rootStat.gid,
-      xattrs: wantXattrs ? readXattrs(fdPath(rootFd, top)) : [],
+      xattrs: wantXattrs ? readXattrs(fdPath(rootFd, top), rootFd) : [],
     };
   } finally {
     closeSync(rootFd);

@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import type { Xattr } from '../../format/types.js';
+import { loadAddon } from '../../util/native-addon.js';
 
 type FsXattr = typeof import('fs-xattr');
 let loaded: FsXattr | undefined;
@@ -14,16 +15,26 @@ function fsXattr(): FsXattr {
   return loaded;
 }
 
+/** The names of the xattrs of the file open at `fd` (native/dirscan.c): NUL-terminated, or a negative errno. */
+type XattrNames = { xattrNames(fd: number): string | number };
+
 /**
  * Extended attributes of a file or directory (never a symlink: the library
- * follows links). Filesystems without xattr support yield none.
+ * follows links). Filesystems without xattr support yield none. With `fd`,
+ * the file open at `path`, the names come from one flistxattr on it, which
+ * is most of the cost for a file without xattrs (native/dirscan.c).
  */
-export function readXattrs(path: string): Xattr[] {
+export function readXattrs(path: string, fd?: number): Xattr[] {
   let names: string[];
-  try {
-    names = fsXattr().listAttributesSync(path);
-  } catch {
-    return [];
+  const listed = fd === undefined ? undefined : loadAddon<XattrNames>('dirscan')?.xattrNames(fd);
+  if (listed === '') return [];
+  if (typeof listed === 'string') names = listed.slice(0, -1).split('\0');
+  else {
+    try {
+      names = fsXattr().listAttributesSync(path);
+    } catch {
+      return [];
+    }
   }
   const { getAttributeSync } = fsXattr();
   return names.map((name) => ({ name, value: getAttributeSync(path, name) }));
