@@ -30,6 +30,16 @@
 // the list's size before the list (20 us a file from JavaScript, most files
 // having none).
 //
+// readAt(dirFd, name, flags, expect, into, stat, xattrs) reads a small file
+// of a commit whole in one call: openat below the directory's descriptor
+// (where Node opens `/proc/self/fd/N/name`), its statx into `stat` (FIELDS
+// numbers, as put_stat), a check that it is the inode `expect` states (dev,
+// ino, file type: an lstat made before), reads filling `into` and one more
+// byte to see the end, with `xattrs` an flistxattr, and the close. It returns
+// the bytes read, or a negative number for anything else (an error, another
+// inode, a file longer than `into`, a file with xattrs): the caller then
+// takes its usual way, which meets the same condition and deals with it.
+//
 // scanTree(root, exclude, maxEntries) lists and states a whole tree on a libuv
 // pool thread (src/util/stat-at.ts): a commit starts it before it opens the
 // index and loads the stat cache, so that the walk's syscalls (openat,
@@ -578,8 +588,58 @@ static napi_value js_xattr_names(napi_env env, napi_callback_info info) {
   return st == napi_ok ? out : throw_error(env, "xattrNames: cannot make its answer");
 }
 
+static napi_value js_read_at(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value argv[7], out;
+  int32_t dirfd, flags;
+  bool want_xattrs = false;
+  char name[NAME_BYTES];
+  size_t len = 0, expect_len = 0, stat_len = 0, cap = 0;
+  double *expect, *stat;
+  void *into;
+  napi_typedarray_type t1, t2, t3;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 7 || napi_get_value_int32(env, argv[0], &dirfd) != napi_ok ||
+      napi_get_value_string_utf8(env, argv[1], name, sizeof name, &len) != napi_ok || napi_get_value_int32(env, argv[2], &flags) != napi_ok ||
+      napi_get_typedarray_info(env, argv[3], &t1, &expect_len, (void **)&expect, NULL, NULL) != napi_ok || t1 != napi_float64_array || expect_len < 3 ||
+      napi_get_typedarray_info(env, argv[4], &t2, &cap, &into, NULL, NULL) != napi_ok || t2 != napi_uint8_array ||
+      napi_get_typedarray_info(env, argv[5], &t3, &stat_len, (void **)&stat, NULL, NULL) != napi_ok || t3 != napi_float64_array || stat_len < FIELDS ||
+      napi_get_value_bool(env, argv[6], &want_xattrs) != napi_ok)
+    return throw_error(env, "readAt(dirFd, name, flags, expect: Float64Array [dev, ino, type], into: Uint8Array, stat: Float64Array, xattrs)");
+  ssize_t result = -1;
+  // A name that filled the buffer may have been cut: the caller's way opens it.
+  int fd = len + 1 >= sizeof name ? -1 : openat(dirfd, name, flags | O_CLOEXEC);
+  if (fd < 0) return napi_create_double(env, -1, &out) == napi_ok ? out : NULL;
+  struct statx sx;
+  if (statx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &sx) == 0) {
+    put_stat(stat, &sx);
+    if (stat[7] == expect[0] && stat[6] == expect[1] && ((mode_t)stat[0] & S_IFMT) == ((mode_t)expect[2] & S_IFMT) && S_ISREG((mode_t)stat[0])) {
+      size_t n = 0;
+      ssize_t r = 0;
+      while (n < cap && (r = read(fd, (char *)into + n, cap - n)) != 0) {
+        if (r > 0) n += (size_t)r;
+        else if (errno != EINTR) break;
+      }
+      char probe;
+      if (r >= 0) {
+        do r = read(fd, &probe, 1);
+        while (r < 0 && errno == EINTR);
+      }
+      // Read to its end (the probe found nothing more), and no xattrs to read.
+      if (r == 0) {
+        char names[1];
+        ssize_t x = want_xattrs ? flistxattr(fd, names, 0) : 0;
+        if (x == 0 || (x < 0 && errno == ENOTSUP)) result = (ssize_t)n;
+      }
+    }
+  }
+  close(fd);
+  return napi_create_double(env, (double)result, &out) == napi_ok ? out : NULL;
+}
+
 static napi_value init_module(napi_env env, napi_value exports) {
   napi_value f;
+  napi_create_function(env, "readAt", NAPI_AUTO_LENGTH, js_read_at, NULL, &f);
+  napi_set_named_property(env, exports, "readAt", f);
   napi_create_function(env, "xattrNames", NAPI_AUTO_LENGTH, js_xattr_names, NULL, &f);
   napi_set_named_property(env, exports, "xattrNames", f);
   napi_create_function(env, "lstatAt", NAPI_AUTO_LENGTH, js_lstat_at, NULL, &f);

@@ -11,6 +11,8 @@ import type { Transaction } from '../src/store/txn.js';
 import type { PutHint } from '../src/store/types.js';
 import { hashBytes } from '../src/util/hash.js';
 import { troveOk } from './helpers/cli.js';
+import { xattrsWork } from './helpers/xattrs.js';
+import { getAttributeSync, setAttributeSync } from 'fs-xattr';
 import { tmpdir } from './helpers/tmp.js';
 
 const contents = (n: number) => Array.from({ length: n }, (_, i) => Buffer.from(`content ${i}\n`.repeat(1 + (i % 50))));
@@ -69,6 +71,36 @@ describe('a transaction of many files of content', () => {
     const out = join(dir, 'out');
     await troveOk(repo, 'checkout', 'main', out);
     expect(readFileSync(join(out, 'd19', 'f99'), 'utf8')).toBe('d19 f99\n'.repeat(100));
+  });
+
+  it('commits 1,800 files read whole below their directories, some with xattrs, some the same bytes private and public', async () => {
+    const dir = tmpdir('trove-staged-writer-whole');
+    const src = join(dir, 'src');
+    const withXattrs = xattrsWork(dir);
+    for (let d = 0; d < 18; d++) {
+      mkdirSync(join(src, `d${d}`), { recursive: true });
+      for (let f = 0; f < 100; f++) {
+        const file = join(src, `d${d}`, `f${f}`);
+        // Every 4th file has the bytes of the same file in the directory before: private there when f % 8 === 4.
+        writeFileSync(file, f % 4 === 0 && d > 0 ? `shared ${f}\n` : `d${d} f${f}\n`.repeat(f + 1), { mode: f % 8 === 4 ? 0o600 : 0o644 });
+        if (d === 0 && f % 4 === 0) writeFileSync(file, `shared ${f}\n`);
+        if (withXattrs && f % 25 === 1) setAttributeSync(file, 'user.mark', Buffer.from(`${d}/${f}`));
+      }
+    }
+    const repo = join(dir, 'repo');
+    await troveOk(repo, 'init');
+    await troveOk(repo, 'commit', src, '-r', 'main');
+    await troveOk(repo, 'fsck');
+    const out = join(dir, 'out');
+    await troveOk(repo, 'checkout', 'main', out);
+    for (let d = 0; d < 18; d++) {
+      for (let f = 0; f < 100; f++) {
+        const rel = join(`d${d}`, `f${f}`);
+        expect(readFileSync(join(out, rel)).equals(readFileSync(join(src, rel))), rel).toBe(true);
+        expect(statSync(join(out, rel)).mode & 0o777, rel).toBe(statSync(join(src, rel)).mode & 0o777);
+        if (withXattrs && f % 25 === 1) expect(getAttributeSync(join(out, rel), 'user.mark').toString(), rel).toBe(`${d}/${f}`);
+      }
+    }
   });
 
   it('puts a large file through the thread once it runs, and the commit stores it whole', async () => {
@@ -176,6 +208,46 @@ describe('the staged-file writer', () => {
     files.forEach((f, i) => w.write(join(dir, `f${i}`), f, 0o644));
     w.flush();
     files.forEach((f, i) => expect(readFileSync(join(dir, `f${i}`)).equals(f), `f${i}`).toBe(true));
+    await w.close();
+  });
+
+  it('writes bytes read into the room it lent where they are, and takes back rooms no write used', async () => {
+    const dir = tmpdir('trove-staged-writer-lend');
+    const w = new StagedFileWriter();
+    await running(w, dir);
+    const set = vi.spyOn(Uint8Array.prototype, 'set');
+    const want = new Map<string, Buffer>();
+    let plainWrites = 0;
+    try {
+      // About 48 MiB through the 16 MiB ring: lent rooms used whole, in part (a file that shrank),
+      // not at all (content stored already), and interleaved with plain writes, which copy.
+      for (let i = 0; i < 600; i++) {
+        const size = i % 50 === 0 ? (2 << 20) + i : 1 + ((i * 7919) % (160 << 10));
+        const bytes = Buffer.alloc(size, `lent ${i} `);
+        const room = w.lend(size)!;
+        expect(room.length).toBe(size);
+        room.set(bytes);
+        if (i % 7 === 3) continue; // not taken: the next call gives it back
+        const path = join(dir, `f${i}`);
+        const used = i % 5 === 0 ? Math.floor(size / 2) : size;
+        w.write(path, room.subarray(0, used), 0o644);
+        want.set(path, bytes.subarray(0, used));
+        if (i % 11 === 0) {
+          const plain = Buffer.from(`plain ${i}\n`);
+          w.write(join(dir, `p${i}`), plain, 0o600);
+          want.set(join(dir, `p${i}`), plain);
+          plainWrites++;
+        }
+      }
+      // Only the test's own copies into the rooms, and the plain writes, copied bytes into the ring.
+      expect(plainWrites).toBeGreaterThan(40);
+      expect(set.mock.calls.length).toBe(600 + plainWrites);
+    } finally {
+      set.mockRestore();
+    }
+    w.flush();
+    for (const [path, bytes] of want) expect(readFileSync(path).equals(bytes), path).toBe(true);
+    expect(readdirSync(dir).filter((n) => n.startsWith('f'))).toHaveLength(600 - 86);
     await w.close();
   });
 

@@ -110,6 +110,8 @@ export class StagedFileWriter {
   private ends: number[] = [];
   private batchBytes = 0;
   private failure: Error | undefined;
+  /** The ring bytes `lend` gave out, until a `write` of them takes them or the next call gives them back. */
+  private lent: { at: number; n: number } | undefined;
   /** Files this thread wrote, and the second one. */
   readonly counts = { here: 0, there: 0 };
 
@@ -125,8 +127,41 @@ export class StagedFileWriter {
     this.port.unref();
   }
 
+  /**
+   * Room in the ring for a file of `n` bytes that the caller reads there:
+   * a `write` of those bytes that follows (the whole room or its start)
+   * takes them where they are, without a copy. Any other call first gives
+   * the room back. Undefined when the thread does not run or `n` is more
+   * than `write` puts in the ring: the caller reads elsewhere.
+   */
+  lend(n: number): Uint8Array | undefined {
+    this.giveBack();
+    this.check();
+    if (!this.running() || n > RING / 2) return undefined;
+    if (this.batchBytes + n > BATCH_BYTES) this.send();
+    const at = this.reserve(n);
+    this.lent = { at, n };
+    return this.ring.subarray(at, at + n);
+  }
+
+  /** Gives back the room `lend` gave out and no `write` took (it is the last reservation). */
+  private giveBack(): void {
+    if (!this.lent) return;
+    this.lent = undefined;
+    this.unreserve();
+  }
+
   /** Writes `bytes` to a new (or truncated) file at `path` with `mode`, here or in the thread. */
   write(path: string, bytes: Uint8Array, mode: number): void {
+    const lent = this.lent;
+    if (lent && bytes.buffer === this.ring.buffer && bytes.byteOffset === lent.at && bytes.length <= lent.n) {
+      // Read into the room `lend` gave: its reservation is this file's, in the batch being filled.
+      this.lent = undefined;
+      this.check();
+      this.add(path, mode, lent.at, lent.at + bytes.length);
+      return;
+    }
+    this.giveBack();
     this.check();
     if (!this.running() || bytes.length > RING / 2) {
       writeFileSync(path, bytes, { mode, flag: 'w' });
@@ -136,10 +171,15 @@ export class StagedFileWriter {
     if (this.batchBytes + bytes.length > BATCH_BYTES) this.send();
     const at = this.reserve(bytes.length);
     this.ring.set(bytes, at);
+    this.add(path, mode, at, at + bytes.length);
+  }
+
+  /** Adds a file whose bytes are in the ring at [start, end) to the batch being filled. */
+  private add(path: string, mode: number, start: number, end: number): void {
     this.paths.push(path);
     this.modes.push(mode);
-    this.starts.push(at);
-    this.ends.push(at + bytes.length);
+    this.starts.push(start);
+    this.ends.push(end);
     this.counts.there++;
     if (this.paths.length >= BATCH_FILES) this.send();
   }
@@ -153,6 +193,7 @@ export class StagedFileWriter {
    * copy is made here, and `dest` is whole on return).
    */
   copyHashed(src: string, dest: string, mode: number): { id: ObjectId; size: number } {
+    this.giveBack();
     this.check();
     if (!this.running()) return copyHashedSync(src, dest, mode);
     this.send();
@@ -182,12 +223,14 @@ export class StagedFileWriter {
 
   /** Renames a file `copyHashed` wrote, in the thread, after its last chunk. */
   rename(from: string, to: string): void {
+    this.giveBack();
     this.check();
     this.post({ kind: 'rename', from, to });
   }
 
   /** Removes a file `copyHashed` wrote, in the thread, after its last chunk. */
   unlink(path: string): void {
+    this.giveBack();
     this.check();
     this.post({ kind: 'unlink', path });
   }
@@ -198,6 +241,7 @@ export class StagedFileWriter {
    * caller need not wait for the file to be there.
    */
   publish(path: string): void {
+    this.giveBack();
     this.check();
     // The file may be in the batch being filled.
     this.send();
@@ -259,6 +303,7 @@ export class StagedFileWriter {
 
   /** Waits until every file given is written; throws the thread's first error. */
   flush(): void {
+    this.giveBack();
     this.send();
     this.waitFor(this.sent);
     this.check();

@@ -86,6 +86,15 @@ export class Transaction extends FilePuts implements ObjectStore, PublishStore {
     else super.writeFileSync(path, bytes, mode, hint);
   }
 
+  /**
+   * Room to read file content of `size` bytes into, which a putSync of them
+   * that follows stages without copying them (StagedFileWriter.lend); only
+   * once the writer thread runs.
+   */
+  lendForRead(size: number): Uint8Array | undefined {
+    return this.writer?.lend(size);
+  }
+
   /** Files of content the writer thread wrote (for `--verbose` and tests). */
   get writtenByThread(): number {
     return this.writer?.counts.there ?? 0;

@@ -24,6 +24,7 @@ export interface EntryStat {
 
 interface DirScan {
   lstatAt(dirFd: number, names: string[]): Float64Array;
+  readAt(dirFd: number, name: string, flags: number, expect: Float64Array, into: Uint8Array, stat: Float64Array, xattrs: boolean): number;
   scanTree(root: string, exclude: Float64Array, maxEntries: number): Promise<{ names: string; stats: Float64Array; blocks: Float64Array } | null>;
 }
 
@@ -157,3 +158,27 @@ export async function scanTree(root: string, exclude: { dev: number; ino: number
     },
   };
 }
+
+const expectBuf = new Float64Array(3);
+
+/**
+ * A small file read whole in one call into trove's addon (native/dirscan.c
+ * readAt): opened below the directory open at `dirFd` with `flags`, checked
+ * to be the regular file `expected` (an lstat made before) names, read into
+ * `into` (which must have room for all of it), and closed. Its bytes (a view
+ * of `into`) and its fstat; undefined for anything else (the addon not
+ * built, an error, another inode, a file longer than `into`, with `xattrs` a
+ * file that has xattrs), which the caller then reads its usual way and meets
+ * there.
+ */
+export function readFileAt(dirFd: number, name: string, flags: number, expected: EntryStat, into: Uint8Array, xattrs: boolean): { bytes: Uint8Array; st: EntryStat } | undefined {
+  const addon = loadAddon<DirScan>('dirscan');
+  if (!addon) return undefined;
+  expectBuf[0] = expected.dev;
+  expectBuf[1] = expected.ino;
+  expectBuf[2] = expected.mode;
+  const stat = new Float64Array(FIELDS);
+  const n = addon.readAt(dirFd, name, flags, expectBuf, into, stat, xattrs);
+  return n < 0 ? undefined : { bytes: into.subarray(0, n), st: new PackedStat(stat, 0) };
+}
+

@@ -11,7 +11,7 @@ import { newReport } from './report.js';
 import { type CachedEntry, cachedXattrs, type StatCache, storedXattrs } from './stat-cache.js';
 import type { TreeImport } from './tar.js';
 import { readXattrs } from './xattrs.js';
-import { type EntryStat, lstatAllAt, type ScannedDir, scanTree, type TreeScan } from '../../util/stat-at.js';
+import { type EntryStat, lstatAllAt, readFileAt, type ScannedDir, scanTree, type TreeScan } from '../../util/stat-at.js';
 import { type OnProgress, progressOf } from '../../util/progress.js';
 
 export interface DirImportOptions {
@@ -136,7 +136,10 @@ const RACY_MARGIN_MS = 200;
  */
 const NO_XATTRS_KEY = '\0no-xattrs:';
 
-type Store = Pick<ObjectStore, 'hasSync' | 'putSync' | 'putFileSync'>;
+type Store = Pick<ObjectStore, 'hasSync' | 'putSync' | 'putFileSync'> & {
+  /** Room to read content of `size` bytes into that a putSync of them stages without a copy (Transaction). */
+  lendForRead?(size: number): Uint8Array | undefined;
+};
 
 /**
  * Imports a directory tree. With a stat cache, files whose (size, mtime,
@@ -265,6 +268,15 @@ export async function importDir(root: string, store: Store, opts: DirImportOptio
       }
       const pathOf = (name: string) => (abs === '/' ? `/${name}` : `${abs}/${name}`);
       const atOf = (name: string) => `${baseOf()}/${name}`;
+      /** A small regular file with no xattrs read whole by the addon, into the store's room for it when it has one; else undefined. */
+      const readWholeAt = (name: string, st: EntryStat) => {
+        if (st.size > WHOLE_READ_MAX) return undefined;
+        baseOf();
+        return readFileAt(fd!, name, READ_NOFOLLOW, st, store.lendForRead?.(st.size) ?? buf.subarray(0, st.size), wantXattrs);
+      };
+      let whole: ReturnType<typeof readWholeAt>;
+      /** How a file's content is stored: executable or not, and private unless others may read it here. */
+      const hintOf = (meta: EntryStat) => ({ executable: (meta.mode & 0o111) !== 0, private: !(open && (meta.mode & 0o004) !== 0) });
       const stated: (EntryStat | undefined)[] = stats ?? [];
       const statOf = (i: number): EntryStat => stated[i] ?? (stated[i] = lstatSync(atOf(names[i]!)));
 
@@ -377,12 +389,19 @@ export async function importDir(root: string, store: Store, opts: DirImportOptio
             e.id = o[6];
             e.xattrs = cachedXattrs(o);
             report.cached++;
+          } else if ((whole = readWholeAt(name, st))) {
+            // Read in one call below the directory's descriptor (no xattrs, the same inode as listed).
+            meta = whole.st;
+            const put = store.putSync(whole.bytes, hintOf(meta));
+            report.bytesRead += put.size;
+            e.id = put.id;
+            size = put.size;
           } else {
             const opened = openExpected(atOf(name), READ_NOFOLLOW, st);
             if (!opened) throw changed(relPath);
             try {
               meta = opened.st;
-              const hint = { executable: (meta.mode & 0o111) !== 0, private: !(open && (meta.mode & 0o004) !== 0) };
+              const hint = hintOf(meta);
               const small = readSmall(opened.fd, meta.size);
               const put = small ? store.putSync(small, hint) : store.putFileSync(fdPath(opened.fd, path), hint);
               // Without /proc the big-file path was opened by name: it must still be our file.
