@@ -71,8 +71,13 @@ describe('readFileAt', () => {
     });
   });
 
-  it('gives nothing for a file with xattrs when they are wanted (the caller reads them), its bytes when not', () => {
-    if (!xattrsWork(dir)) return;
+  it('gives nothing for a file with xattrs when they are wanted (the caller reads them), its bytes when not', (ctx) => {
+    if (!xattrsWork(dir)) {
+      // The filesystems CI runs on take user xattrs: only another machine's may skip this.
+      expect(process.env.CI, `${dir} refuses user xattrs on this CI machine`).toBeFalsy();
+      ctx.skip();
+      return;
+    }
     writeFileSync(join(dir, 'tagged'), 'tagged');
     setAttributeSync(join(dir, 'tagged'), 'user.tag', Buffer.from('1'));
     const st = lstatSync(join(dir, 'tagged'));

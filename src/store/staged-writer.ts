@@ -332,4 +332,3 @@ export class StagedFileWriter {
     throw this.failure;
   }
 }
-

@@ -159,7 +159,9 @@ export async function scanTree(root: string, exclude: { dev: number; ino: number
   };
 }
 
+/** readFileAt's arguments to the addon and its answer's stat, reused: PackedStat copies the numbers out. */
 const expectBuf = new Float64Array(3);
+const statBuf = new Float64Array(FIELDS);
 
 /**
  * A small file read whole in one call into trove's addon (native/dirscan.c
@@ -177,8 +179,6 @@ export function readFileAt(dirFd: number, name: string, flags: number, expected:
   expectBuf[0] = expected.dev;
   expectBuf[1] = expected.ino;
   expectBuf[2] = expected.mode;
-  const stat = new Float64Array(FIELDS);
-  const n = addon.readAt(dirFd, name, flags, expectBuf, into, stat, xattrs);
-  return n < 0 ? undefined : { bytes: into.subarray(0, n), st: new PackedStat(stat, 0) };
+  const n = addon.readAt(dirFd, name, flags, expectBuf, into, statBuf, xattrs);
+  return n < 0 ? undefined : { bytes: into.subarray(0, n), st: new PackedStat(statBuf, 0) };
 }
-

@@ -268,7 +268,7 @@ export async function importDir(root: string, store: Store, opts: DirImportOptio
       }
       const pathOf = (name: string) => (abs === '/' ? `/${name}` : `${abs}/${name}`);
       const atOf = (name: string) => `${baseOf()}/${name}`;
-      /** A small regular file with no xattrs read whole by the addon, into the store's room for it when it has one; else undefined. */
+      /** A small regular file with no xattrs to read, read whole by the addon, into the store's room for it when it has one; else undefined. */
       const readWholeAt = (name: string, st: EntryStat) => {
         if (st.size > WHOLE_READ_MAX) return undefined;
         baseOf();
