@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { TransportInit } from '../remote/transport.js';
+import { DEFAULT_CONNECTIONS, DEFAULT_PIPELINING, type TransportInit } from '../remote/transport.js';
 import { usage } from '../util/errors.js';
 
 /** An integer option's value, at least `min`; a usage error naming the option otherwise. */
@@ -14,20 +14,23 @@ export interface NetworkFlags {
   jobs: string;
   retries: string;
   timeout: string;
-  /** Only where `networkOptions` was asked for it. */
-  pipelining?: string;
+  pipelining: string;
   /** False with --no-deltas, where `networkOptions` was asked for it. */
   deltas?: boolean;
 }
 
 /**
  * Declares the options of a command that fetches from servers, with one wording and one
- * default everywhere: -j/--jobs, --retries, --timeout, and where asked --pipelining and
+ * default everywhere: -j/--jobs, --pipelining, --retries, --timeout, and where asked
  * --no-deltas. `transportOf` reads them back.
  */
-export function networkOptions(cmd: Command, also: { pipelining?: boolean; deltas?: boolean } = {}): Command {
-  cmd.option('-j, --jobs <n>', 'keep-alive connections to each server', '16');
-  if (also.pipelining) cmd.option('--pipelining <n>', 'HTTP/1.1 requests sent ahead on each connection', '1');
+export function networkOptions(cmd: Command, also: { deltas?: boolean } = {}): Command {
+  cmd.option('-j, --jobs <n>', 'keep-alive connections to each server', String(DEFAULT_CONNECTIONS));
+  cmd.option(
+    '--pipelining <n>',
+    'small objects requested ahead on each connection, without waiting for the answer before (HTTP/1.1 pipelining; 1: off)',
+    String(DEFAULT_PIPELINING),
+  );
   if (also.deltas) cmd.option('--no-deltas', 'never use delta packs');
   return cmd
     .option('--retries <n>', 'retries of a failed request, with exponential backoff', '5')
@@ -35,11 +38,11 @@ export function networkOptions(cmd: Command, also: { pipelining?: boolean; delta
 }
 
 /** The transport settings `networkOptions`' flags give, each checked (a usage error naming the flag). */
-export function transportOf(flags: NetworkFlags): Required<Pick<TransportInit, 'connections' | 'retries' | 'timeoutMs'>> & Pick<TransportInit, 'pipelining'> {
+export function transportOf(flags: NetworkFlags): Required<Pick<TransportInit, 'connections' | 'pipelining' | 'retries' | 'timeoutMs'>> {
   return {
     connections: intOption('--jobs', flags.jobs, 1),
+    pipelining: intOption('--pipelining', flags.pipelining, 1),
     retries: intOption('--retries', flags.retries, 0),
     timeoutMs: intOption('--timeout', flags.timeout, 1),
-    ...(flags.pipelining === undefined ? {} : { pipelining: intOption('--pipelining', flags.pipelining, 1) }),
   };
 }

@@ -10,7 +10,7 @@ import { getRemote, isHttpUrl, assertLocalRepository } from './config.js';
 import { DiskSpace } from './disk-space.js';
 import { ObjectFetcher } from './fetch-objects.js';
 import type { PullProgress } from './pull.js';
-import { openTransport, type TransportInit } from './transport.js';
+import { fetchJobs, openTransport, type TransportInit } from './transport.js';
 
 export interface CompleteOptions extends TransportInit {
   /** Only these partial commits (default: every one). */
@@ -158,7 +158,7 @@ export async function completePartials(repo: Repo, opts: CompleteOptions = {}): 
             const fetcher = new ObjectFetcher({
               store: repo.store,
               transport,
-              jobs: (opts.connections ?? 16) * (opts.pipelining ?? 1),
+              ...fetchJobs(opts),
               space: new DiskSpace(repo.path),
               descend: true,
               rank: viewFetches ? lastOf(traceRank(repo.path, commit)) : traceRank(repo.path, commit),

@@ -19,6 +19,9 @@ import { crashPoint } from '../util/crash-point.js';
  */
 const SMALL_BLOB = 1 << 20;
 
+/** A blob fetched as a stream (never sent ahead on a busy connection). */
+const isLarge = (node: Node): boolean => node.kind === 'blob' && node.size > SMALL_BLOB;
+
 /**
  * Blobs written in this thread before the rest go to a second one
  * (ObjectWriteWorker): below this, starting the thread costs more than it
@@ -48,6 +51,12 @@ export interface ObjectFetcherInit {
   transport: Transport;
   /** Requests in flight at once (default 16). */
   jobs?: number;
+  /**
+   * Of those, requests for blobs larger than SMALL_BLOB (default `jobs`):
+   * those are never sent ahead on a busy connection, so more of them than
+   * connections would wait for one with their deadline running.
+   */
+  largeJobs?: number;
   /** Commits (or trees) already fetched and verified against their ids, not to be fetched again. */
   prefetched?: Map<ObjectId, Buffer>;
   /**
@@ -149,6 +158,9 @@ export class ObjectFetcher {
   private blobHead = 0;
   private active = 0;
   private readonly jobs: number;
+  /** Blobs larger than SMALL_BLOB in flight, and how many may be. */
+  private largeActive = 0;
+  private readonly largeJobs: number;
   private readonly abort = new AbortController();
   private failure: unknown;
   private settle?: { resolve: () => void; reject: (err: unknown) => void };
@@ -171,6 +183,7 @@ export class ObjectFetcher {
 
   constructor(private readonly init: ObjectFetcherInit) {
     this.jobs = Math.max(1, init.jobs ?? 16);
+    this.largeJobs = Math.max(1, Math.min(this.jobs, init.largeJobs ?? this.jobs));
     this.descending = init.descend ?? (!init.lazy && init.partialsNow?.() === true);
     setMaxListeners(Infinity, this.abort.signal);
   }
@@ -307,9 +320,16 @@ export class ObjectFetcher {
     this.blobQueue.splice(this.blobHead, keyed.length, ...keyed.map((x) => x.n));
   }
 
+  /** The next node to fetch, or undefined when none is queued or the next is a large blob and largeJobs are in flight. */
   private next(): Node | undefined {
     if (this.metaHead < this.metaQueue.length) return this.metaQueue[this.metaHead++];
-    if (this.blobHead < this.blobQueue.length) return this.blobQueue[this.blobHead++];
+    if (this.blobHead < this.blobQueue.length) {
+      if (isLarge(this.blobQueue[this.blobHead]!)) {
+        if (this.largeActive >= this.largeJobs) return undefined;
+        this.largeActive++;
+      }
+      return this.blobQueue[this.blobHead++];
+    }
     return undefined;
   }
 
@@ -330,10 +350,12 @@ export class ObjectFetcher {
       this.work(node).then(
         () => {
           this.active--;
+          if (isLarge(node)) this.largeActive--;
           this.pump();
         },
         (err) => {
           this.active--;
+          if (isLarge(node)) this.largeActive--;
           this.fail(err);
         },
       );
@@ -373,7 +395,7 @@ export class ObjectFetcher {
         if (writer) this.writtenInWorker++;
         else this.writtenHere++;
       } else {
-        const bytes = (await transport.getBytes(path, { ...sized, check: (b) => checkHash(node.id, b, where) }))!;
+        const bytes = (await transport.getBytes(path, { ...sized, small: true, check: (b) => checkHash(node.id, b, where) }))!;
         if (bytes.length !== node.size) throw badObject(`${where}: a tree says ${node.size} bytes, the object has ${bytes.length}`);
         const writer = this.writerFor();
         if (writer) {
@@ -403,7 +425,7 @@ export class ObjectFetcher {
     const bytes =
       this.init.prefetched?.get(node.id) ??
       this.init.packed?.get(node.id) ??
-      (await transport.getBytes(path, { maxBytes: MAX_META, signal, check: (b) => checkHash(node.id, b, where) }))!;
+      (await transport.getBytes(path, { maxBytes: MAX_META, signal, small: true, check: (b) => checkHash(node.id, b, where) }))!;
     if (this.failure !== undefined) return;
     node.bytes = bytes;
     if (node.kind === 'commit') {

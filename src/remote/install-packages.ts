@@ -38,7 +38,7 @@ import {
 } from './package-index.js';
 import { fetchSummary, type PullProgress } from './pull.js';
 import type { DeltaInfo } from './summary.js';
-import { openTransport, type Transport, type TransportInit } from './transport.js';
+import { type FetchJobs, fetchJobs, openTransport, type Transport, type TransportInit } from './transport.js';
 
 /** A remote's package index, as refreshed (or read from the cache). */
 export interface RemoteIndex {
@@ -246,7 +246,7 @@ async function walkMissing(
           const pack = kind === 'commit' ? opts.treesPacks?.get(id) : undefined;
           if (pack !== undefined) await fetchTreesPack(transport, id, pack, packed, opts.onNotice);
           const where = transport.describe(objectPath(id));
-          const bytes = packed.get(id) ?? (await transport.getBytes(objectPath(id), { maxBytes: MAX_META, check: (b) => checkHash(id, b, where) }))!;
+          const bytes = packed.get(id) ?? (await transport.getBytes(objectPath(id), { maxBytes: MAX_META, small: true, check: (b) => checkHash(id, b, where) }))!;
           take(id, kind, bytes);
         });
     pending.push(task.catch((err: unknown) => void (failure ??= { err })));
@@ -284,7 +284,7 @@ async function baseCommits(
   indexes: RemoteIndex[],
   opts: InstallFromRemoteOptions,
   result: InstallFromRemoteResult,
-  jobs: number,
+  jobs: FetchJobs,
   report: (p: Partial<PullProgress>) => void,
 ): Promise<void> {
   const lacking = [...new Set(base.map((p) => p.commit))].filter((id) => !repo.store.hasSync(id));
@@ -297,7 +297,7 @@ async function baseCommits(
   // Commits and trees first, from the packages' trees packs where the index has them.
   if (!opts.dryRun) report({ phase: 'objects' });
   const walk = newWalk();
-  await walkMissing(repo, t, lacking, walk, jobs, { blobs: opts.dryRun === true, treesPacks: treesPacksOf(indexes, remote), onNotice: opts.onNotice });
+  await walkMissing(repo, t, lacking, walk, jobs.jobs, { blobs: opts.dryRun === true, treesPacks: treesPacksOf(indexes, remote), onNotice: opts.onNotice });
   if (opts.dryRun) {
     for (const b of walk.metas.values()) result.plan.bytes += b.length;
     for (const size of walk.blobs.values()) result.plan.bytes += size;
@@ -306,7 +306,7 @@ async function baseCommits(
   }
   const release = await repo.lock('shared');
   try {
-    const got = await fetchCommitsInto(repo, t, lacking, { jobs, space: new DiskSpace(repo.path), prefetched: fetchedMetas(walk) }, result, report);
+    const got = await fetchCommitsInto(repo, t, lacking, { ...jobs, space: new DiskSpace(repo.path), prefetched: fetchedMetas(walk) }, result, report);
     // Counted in the plan too, as the dry run counts them.
     result.plan.objects += got.objects;
     result.plan.bytes += got.bytes;
@@ -324,7 +324,7 @@ async function fetchCommitsInto(
   repo: Repo,
   transport: Transport,
   commits: ObjectId[],
-  init: Pick<ObjectFetcherInit, 'jobs' | 'prefetched' | 'lazy' | 'onLazyCommit' | 'partialsNow'> & { jobs: number; space: DiskSpace },
+  init: Pick<ObjectFetcherInit, 'prefetched' | 'lazy' | 'onLazyCommit' | 'partialsNow'> & FetchJobs & { space: DiskSpace },
   result: InstallFromRemoteResult,
   report: (p: Partial<PullProgress>) => void,
 ): Promise<{ objects: number; bytes: number }> {
@@ -379,7 +379,7 @@ export async function installFromRemotes(repo: Repo, specs: PackageSpec[], opts:
     Object.assign(progress, p, { bytes: wire() });
     opts.onProgress?.({ ...progress });
   };
-  const jobs = (opts.connections ?? 16) * (opts.pipelining ?? 1);
+  const jobs = fetchJobs(opts);
   const lazy = opts.lazy === true && !opts.dryRun;
   if (lazy && opts.activate) await assertViewForLazy(repo);
   if (lazy) result.lazy = { objects: 0, bytes: 0 };
@@ -446,7 +446,7 @@ export async function installFromRemotes(repo: Repo, specs: PackageSpec[], opts:
       // Every package at once (a package's trees come one level per round trip), then each
       // charged with the objects it brings first, in the plan's order.
       report({ phase: 'objects' });
-      await walkMissing(repo, t, byObjects.map((c) => c.commit), walk, jobs, { blobs: !lazy, treesPacks: treesPacksOf(indexes, remote), onNotice: opts.onNotice });
+      await walkMissing(repo, t, byObjects.map((c) => c.commit), walk, jobs.jobs, { blobs: !lazy, treesPacks: treesPacksOf(indexes, remote), onNotice: opts.onNotice });
       const charges = chargeTips(walk, byObjects.map((c) => c.commit));
       for (const c of byObjects) {
         const { objects, bytes } = charges.get(c.commit)!;
@@ -513,7 +513,7 @@ export async function installFromRemotes(repo: Repo, specs: PackageSpec[], opts:
           const prefetched = fetchedMetas(walk);
           // Each commit recorded before anything under it is stored (repo/partial.ts).
           const onLazyCommit = (id: ObjectId) => markPartial(repo.path, repo.tmpDir, [id], [remote]);
-          await fetchCommitsInto(repo, t, missing, { jobs, space, prefetched, lazy, onLazyCommit, partialsNow: () => hasPartials(repo.path) }, result, report);
+          await fetchCommitsInto(repo, t, missing, { ...jobs, space, prefetched, lazy, onLazyCommit, partialsNow: () => hasPartials(repo.path) }, result, report);
           if (!lazy) settleComplete(repo, missing.filter((id) => partials.has(id)));
         }
         const moves = [];

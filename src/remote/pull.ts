@@ -24,7 +24,7 @@ import { commitSigPath, deltaName, deltaPath, objectPath, SUMMARY_PATH, SUMMARY_
 import { type FetchedSummary, keepUpstreamSummary, type KeptSummary } from './mirror.js';
 import { parsePublicKey, verifySignature } from './sign.js';
 import { type DeltaInfo, generationTreesPacks, MAX_SUMMARY, parseSummary, type Summary } from './summary.js';
-import { openTransport, type Transport, type TransportInit } from './transport.js';
+import { fetchJobs, openTransport, type TransferStats, type Transport, type TransportInit } from './transport.js';
 import { crashPoint } from '../util/crash-point.js';
 
 /** Options of a pull; defaults as documented on each field. */
@@ -101,7 +101,7 @@ export interface PullResult {
   /** Objects and object bytes verified and stored by this pull. */
   fetched: { objects: number; bytes: number };
   /** What went over the wire. */
-  transfer: { requests: number; bytes: number; retries: number };
+  transfer: TransferStats;
   /** Delta packs applied, and those that failed (the pull then fell back to objects). */
   deltas: { used: string[]; failed: string[] };
   /** Objects quarantine/ recorded as missing (see `fsck --repair`) that this pull fetched again. */
@@ -235,7 +235,7 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
           alreadySaved: savedPacks,
           signed: key !== undefined,
           space,
-          jobs: (opts.connections ?? 16) * (opts.pipelining ?? 1),
+          jobs: fetchJobs(opts).largeJobs,
           onNotice: opts.onNotice,
           onPack: (d) => report({ phase: 'delta', totalBytes: transport.stats.bytes + d.size }),
           onObject: () => report({ objects: base + ++stored, wanted: base + stored }),
@@ -301,7 +301,7 @@ async function checkTips(
       if (await repo.store.has(id)) bytes = Buffer.from(await repo.store.get(id));
       else {
         const where = transport.describe(objectPath(id));
-        bytes = (await transport.getBytes(objectPath(id), { maxBytes: 64 << 20, check: (b) => checkHash(id, b, where) }))!;
+        bytes = (await transport.getBytes(objectPath(id), { maxBytes: 64 << 20, small: true, check: (b) => checkHash(id, b, where) }))!;
         decodeCommit(bytes);
         prefetched.set(id, bytes);
       }
@@ -378,7 +378,7 @@ async function fetchObjects(ctx: PullContext, tips: ObjectId[], prefetched: Map<
   const fetcher = new ObjectFetcher({
     store: repo.store,
     transport,
-    jobs: (opts.connections ?? 16) * (opts.pipelining ?? 1),
+    ...fetchJobs(opts),
     prefetched,
     packed,
     space: ctx.space,

@@ -294,7 +294,7 @@ async function missingUnder(
     const inPack = packed.get(id);
     if (inPack) return inPack;
     const where = transport.describe(objectPath(id));
-    return (await io(() => transport.getBytes(objectPath(id), { maxBytes: 64 << 20, check: (b) => checkHash(id, b, where) })))!;
+    return (await io(() => transport.getBytes(objectPath(id), { maxBytes: 64 << 20, small: true, check: (b) => checkHash(id, b, where) })))!;
   };
   const tree = async (id: ObjectId, beside: ObjectId | undefined): Promise<void> => {
     if (seen.has(id)) return;

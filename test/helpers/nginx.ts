@@ -11,6 +11,8 @@ export interface AccessLine {
   path: string;
   status: number;
   bytes: number;
+  /** nginx found the request already read behind the one before it on its connection (`$pipe`). */
+  pipelined: boolean;
 }
 
 /** Options of a test nginx; defaults as documented on each field. */
@@ -75,7 +77,7 @@ pid ${dir}/nginx.pid;
 error_log ${dir}/error.log warn;
 events { worker_connections 1024; }
 http {
-  log_format trove '$request_method $uri $status $body_bytes_sent';
+  log_format trove '$request_method $uri $status $body_bytes_sent $pipe';
   access_log ${dir}/access.log trove;
   client_body_temp_path ${dir}/body;
   proxy_temp_path ${dir}/proxy;
@@ -128,8 +130,8 @@ export async function startNginx(root: string, init: NginxInit = {}): Promise<Ng
             .split('\n')
             .filter(Boolean)
             .map((l) => {
-              const [method, path, status, bytes] = l.split(' ');
-              return { method: method!, path: path!, status: Number(status), bytes: Number(bytes) };
+              const [method, path, status, bytes, pipe] = l.split(' ');
+              return { method: method!, path: path!, status: Number(status), bytes: Number(bytes), pipelined: pipe === 'p' };
             }),
         clearLog: () => writeFileSync(log, ''),
         stop: async () => {

@@ -22,7 +22,7 @@ export function register(program: Command): void {
     .argument('<remote>', 'configured remote name')
     .argument('[refs...]', 'refs to pull (default: every ref in the remote summary)')
     .option('--mirror', 'copy refs into refs/heads with their signatures, and keep the upstream summary, summary.sig and delta packs (to serve them in turn)');
-  networkOptions(command, { pipelining: true, deltas: true })
+  networkOptions(command, { deltas: true })
     .option('--allow-downgrade', 'accept a signed summary older than the last one accepted, and refs moving to commits that do not descend from theirs')
     .option('--fsync', 'flush to disk before refs move')
     .option('--check', 'fetch nothing: say whether the remote summary is older than its refs ("stale", exit 3) or "current"')
