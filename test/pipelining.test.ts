@@ -108,6 +108,9 @@ describe('HTTP/1.1 pipelining of small objects', () => {
     const big = new Set(objects.filter((l) => l.bytes > 1 << 20).map((l) => l.path));
     expect(big.size).toBe(5);
     expect(objects.filter((l) => big.has(l.path) && l.pipelined)).toEqual([]);
+    // Nor sent on a connection that carried requests sent ahead: those have connections of their own.
+    const pipelining = new Set(objects.filter((l) => l.pipelined).map((l) => l.connection));
+    expect(objects.filter((l) => big.has(l.path) && pipelining.has(l.connection))).toEqual([]);
 
     nginx.clearLog();
     const off = await pullInto('off', nginx.url, '--pipelining', '1');

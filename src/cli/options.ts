@@ -25,7 +25,7 @@ export interface NetworkFlags {
  * --no-deltas. `transportOf` reads them back.
  */
 export function networkOptions(cmd: Command, also: { deltas?: boolean } = {}): Command {
-  cmd.option('-j, --jobs <n>', 'keep-alive connections to each server', String(DEFAULT_CONNECTIONS));
+  cmd.option('-j, --jobs <n>', 'keep-alive connections to each server (as many more carry the small objects sent ahead)', String(DEFAULT_CONNECTIONS));
   cmd.option(
     '--pipelining <n>',
     'small objects requested ahead on each connection, without waiting for the answer before (HTTP/1.1 pipelining; 1: off)',

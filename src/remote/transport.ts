@@ -102,14 +102,15 @@ export interface TransferStats {
   /** Requests sent ahead on a connection still answering others (HTTP/1.1 pipelining). */
   pipelined: number;
   /**
-   * Set once a request on a pipelining connection failed: from then on this
-   * transport sends one request at a time on each connection (a server or
-   * proxy that mishandles pipelining costs a retry of what was in flight).
+   * Set once a request sent ahead came back mixed up (see mixedUp): from then
+   * on this transport sends one request at a time on each connection (a
+   * server or proxy that mishandles pipelining costs a retry of what was in
+   * flight).
    */
   pipeliningOff: boolean;
 }
 
-/** A failure that answers mixed up on a pipelining connection would give: wrong or too many bytes, or no HTTP at all. */
+/** A failure that answers mixed up by pipelining would give: wrong or too many bytes, or no HTTP at all. */
 function mixedUp(err: unknown): boolean {
   if (err instanceof TransferError) return err.code === 'E_CORRUPT';
   const code = (err as { code?: unknown } | null)?.code;
@@ -155,7 +156,7 @@ export abstract class Transport {
     return this.timeoutMs + Math.ceil(((expectBytes ?? 0) * 1000) / MIN_RATE);
   }
 
-  /** Whether requests share connections with requests sent ahead (HTTP/1.1 pipelining) now. */
+  /** Whether small objects may be sent ahead (HTTP/1.1 pipelining) now. */
   protected pipelines(): boolean {
     return false;
   }
@@ -192,10 +193,9 @@ export abstract class Transport {
     let first = true;
     return withRetries(
       async () => {
-        // Made beside others on connections that pipeline: even a request not sent ahead may be written
-        // before the answer before it has ended. A request alone (the summary) meets no pipelining.
-        const shared = this.pipelines() && this.inFlight > 0;
-        const att = new Attempt(ms, opts.signal, first && opts.small === true && shared);
+        // A small object's first attempt, beside others, goes ahead; alone (nothing else in flight) it would
+        // gain nothing, and its failure is then its own.
+        const att = new Attempt(ms, opts.signal, first && opts.small === true && this.pipelines() && this.inFlight > 0);
         first = false;
         if (att.ahead) this.stats.pipelined++;
         let r: T | undefined;
@@ -203,10 +203,10 @@ export abstract class Transport {
         try {
           r = await attempt(att);
         } catch (err) {
-          // Bytes that are not the object's, or a response that does not parse, on a pipelining connection: a
+          // Bytes that are not the object's, or a response that does not parse, for a request sent ahead: a
           // server or proxy may have mixed up the answers. The request is retried (even past a limit that is
           // final for a request alone), and it and every request after it go one at a time on each connection.
-          if (shared && !opts.signal?.aborted && mixedUp(err)) {
+          if (att.ahead && !opts.signal?.aborted && mixedUp(err)) {
             if (this.pipelines()) {
               this.stats.pipeliningOff = true;
               this.stopPipelining();
@@ -459,12 +459,20 @@ function wasmBaselineOnly(): void {
   baselineWasm = true;
 }
 
-/** A remote served over HTTP or HTTPS. */
+/**
+ * A remote served over HTTP or HTTPS. Two undici Pools of up to `connections`
+ * each: one request at a time on each connection of `pool`, and up to
+ * `pipelining` small objects on each connection of `ahead`. Kept apart
+ * because undici puts a request on the first connection not busy, and a
+ * connection of a pipelining Pool stops being busy as soon as the response on
+ * it has its headers: a large body (or a file the view waits for) would queue
+ * behind a large body while another connection sat idle.
+ */
 export class HttpTransport extends Transport {
-  private pool: PoolType;
+  private readonly pool: PoolType;
+  /** Small objects sent ahead; undefined when pipelining is 1 or was turned off. */
+  private ahead: PoolType | undefined;
   private readonly base: string;
-  private pipelining: number;
-  private readonly makePool: (pipelining: number) => PoolType;
   /** Pools left by stopPipelining, closing once their requests have ended. */
   private readonly retired: Promise<void>[] = [];
 
@@ -473,11 +481,10 @@ export class HttpTransport extends Transport {
     wasmBaselineOnly();
     const u = new URL(url);
     this.base = u.pathname.endsWith('/') ? u.pathname : `${u.pathname}/`;
-    this.pipelining = init.pipelining ?? DEFAULT_PIPELINING;
     const timeout = init.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     // A process trove started without NODE_EXTRA_CA_CERTS (bin/trove.js, the mount daemon) trusts its file all the same.
     const ca = u.protocol === 'https:' ? deferredCa(() => rootCertificates) : undefined;
-    this.makePool = (pipelining) =>
+    const makePool = (pipelining: number) =>
       new Pool(u.origin, {
         ...(ca ? { connect: { ca } } : {}),
         connections: init.connections ?? DEFAULT_CONNECTIONS,
@@ -486,24 +493,24 @@ export class HttpTransport extends Transport {
         bodyTimeout: timeout,
         keepAliveTimeout: 10_000,
       });
-    this.pool = this.makePool(this.pipelining);
+    this.pool = makePool(1);
+    const pipelining = init.pipelining ?? DEFAULT_PIPELINING;
+    if (pipelining > 1) this.ahead = makePool(pipelining);
   }
 
   /**
    * undici sends a GET only once the response before it on the connection has
    * its headers (its `blocking`, true by default), so a pipelining depth alone
-   * sends nothing ahead. Requests marked small go with `blocking: false`.
+   * sends nothing ahead: requests sent ahead go with `blocking: false`.
    */
   protected override pipelines(): boolean {
-    return this.pipelining > 1;
+    return this.ahead !== undefined;
   }
 
   protected override stopPipelining(): void {
-    if (this.pipelining === 1) return;
-    const old = this.pool;
-    this.pipelining = 1;
-    this.pool = this.makePool(1);
-    this.retired.push(old.close().catch(() => {}));
+    if (!this.ahead) return;
+    this.retired.push(this.ahead.close().catch(() => {}));
+    this.ahead = undefined;
   }
 
   protected async open(path: string, signal?: AbortSignal): Promise<Opened | undefined> {
@@ -598,7 +605,8 @@ export class HttpTransport extends Transport {
         },
       };
       try {
-        this.pool.dispatch({ path: this.base + path, method: 'GET', headers: { 'accept-encoding': 'gzip' }, blocking: !att.ahead }, handler);
+        const ahead = att.ahead ? this.ahead : undefined;
+        (ahead ?? this.pool).dispatch({ path: this.base + path, method: 'GET', headers: { 'accept-encoding': 'gzip' }, blocking: !ahead }, handler);
       } catch (err) {
         done(err);
       }
@@ -606,7 +614,7 @@ export class HttpTransport extends Transport {
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.pool.close(), ...this.retired]);
+    await Promise.all([this.pool.close(), this.ahead?.close(), ...this.retired]);
   }
 }
 

@@ -13,6 +13,8 @@ export interface AccessLine {
   bytes: number;
   /** nginx found the request already read behind the one before it on its connection (`$pipe`). */
   pipelined: boolean;
+  /** nginx's serial number of the request's connection (`$connection`). */
+  connection: number;
 }
 
 /** Options of a test nginx; defaults as documented on each field. */
@@ -77,7 +79,7 @@ pid ${dir}/nginx.pid;
 error_log ${dir}/error.log warn;
 events { worker_connections 1024; }
 http {
-  log_format trove '$request_method $uri $status $body_bytes_sent $pipe';
+  log_format trove '$request_method $uri $status $body_bytes_sent $pipe $connection';
   access_log ${dir}/access.log trove;
   client_body_temp_path ${dir}/body;
   proxy_temp_path ${dir}/proxy;
@@ -130,8 +132,8 @@ export async function startNginx(root: string, init: NginxInit = {}): Promise<Ng
             .split('\n')
             .filter(Boolean)
             .map((l) => {
-              const [method, path, status, bytes, pipe] = l.split(' ');
-              return { method: method!, path: path!, status: Number(status), bytes: Number(bytes), pipelined: pipe === 'p' };
+              const [method, path, status, bytes, pipe, connection] = l.split(' ');
+              return { method: method!, path: path!, status: Number(status), bytes: Number(bytes), pipelined: pipe === 'p', connection: Number(connection) };
             }),
         clearLog: () => writeFileSync(log, ''),
         stop: async () => {
