@@ -30,6 +30,7 @@ import { aptClosure, getAptDebs } from '../scripts/apt-closure.mjs';
 import { BenchError, human, log, median, rmrf, run as runCmd, syncDisk, timeCmd } from './lib.mjs';
 import { startNginx } from './pull.mjs';
 import { copyRepo } from './scale.mjs';
+import { LINK_NAMES as NAMES, SERVER_TOP } from './link.mjs';
 import { table } from './report.mjs';
 import { REPO_ROOT } from './tools.mjs';
 
@@ -44,16 +45,7 @@ const TROVE_JS = join(REPO_ROOT, 'bin', 'trove.js');
 const troveCmd = (repo, ...args) => [TROVE_JS, ['--repo', repo, ...args]];
 const trove = (repo, ...args) => runCmd(...troveCmd(repo, ...args)).stdout;
 
-/** The server's packages: the apt closure of the group `workload`'s top-level names (100 packages). */
-const SERVER_TOP = ['gcc-12', 'make', 'perl', 'sqlite3', 'git', 'xz-utils', 'zstd', 'gawk', 'libc6-dev', 'dash', 'base-files', 'coreutils'];
 
-/**
- * What the clients install (dependencies resolved by trove against the
- * server's index): gcc-12, make and perl, with libc6-dev (stdio.h, crt1.o,
- * libc.so: gcc-12 only Recommends it) and base-files (the /tmp and /dev to
- * mount on in the chroot).
- */
-const NAMES = ['gcc-12', 'make', 'perl', 'libc6-dev', 'base-files'];
 
 /** Targets. */
 const MAX_TIME_RATIO = 0.3;

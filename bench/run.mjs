@@ -17,6 +17,7 @@ const GROUPS = {
   generations: () => import('./generations.mjs'),
   pull: () => import('./pull.mjs'),
   install: () => import('./install.mjs'),
+  link: () => import('./link.mjs'),
   fuse: () => import('./fuse.mjs'),
   pkgadd: () => import('./pkgadd.mjs'),
   startup: () => import('./startup.mjs'),

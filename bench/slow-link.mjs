@@ -17,19 +17,15 @@
 // of the scale group's cached 1,000 packages (a `cp -al` copy, `gen build`,
 // `gen publish`), each client with its view mounted (untimed, unmounted
 // after).
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { join, resolve } from 'node:path';
-import { aptClosure, getAptDebs } from '../scripts/apt-closure.mjs';
 import { human, log, median, rmrf, run } from './lib.mjs';
 import { startNginx } from './pull.mjs';
 import { copyRepo } from './scale.mjs';
+import { buildPackageServer, LINK_NAMES as NAMES, startProxy } from './link.mjs';
 import { REPO_ROOT } from './tools.mjs';
 
-const SERVER_TOP = ['gcc-12', 'make', 'perl', 'sqlite3', 'git', 'xz-utils', 'zstd', 'gawk', 'libc6-dev', 'dash', 'base-files', 'coreutils'];
-const NAMES = ['gcc-12', 'make', 'perl', 'libc6-dev', 'base-files'];
 
 function args() {
   const a = process.argv.slice(2);
@@ -47,25 +43,6 @@ function args() {
   return out;
 }
 
-async function freePort() {
-  const s = createServer();
-  await new Promise((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address();
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
-/** Starts bench/delay-proxy.mjs in front of `target` with `delay` ms each way; resolves its URL and a stop. */
-async function startProxy(target, delay) {
-  const port = await freePort();
-  const proc = spawn(process.execPath, [join(REPO_ROOT, 'bench/delay-proxy.mjs'), String(port), String(target), String(delay)], { stdio: ['ignore', 'pipe', 'inherit'] });
-  await new Promise((ok, fail) => {
-    proc.stdout.once('data', ok);
-    proc.once('exit', (code) => fail(new Error(`delay proxy exited (${code})`)));
-  });
-  return { url: `http://127.0.0.1:${port}`, stop: () => proc.kill('SIGKILL') };
-}
-
 const troveJs = (tree) => join(tree, 'bin', 'trove.js');
 
 async function main() {
@@ -73,12 +50,8 @@ async function main() {
   const dir = join('/var/cache/trove-bench', 'work-slow-link');
   rmrf(dir);
   mkdirSync(dir, { recursive: true });
-  const server = join(dir, 'server');
-  const debs = getAptDebs(aptClosure(SERVER_TOP));
-  log(`slow-link: package server of ${debs.length} packages, built by ${o.trees[0]}`);
-  run(process.execPath, [troveJs(o.trees[0]), '--repo', server, 'init', '-q']);
-  run(process.execPath, [troveJs(o.trees[0]), '--repo', server, 'pkg', 'add', '--no-progress', '-q', '--no-update-summary', ...debs]);
-  run(process.execPath, [troveJs(o.trees[0]), '--repo', server, 'summary']);
+  const { packages } = buildPackageServer(dir, troveJs(o.trees[0]));
+  log(`slow-link: package server of ${packages} packages, built by ${o.trees[0]}`);
   if (o.upgrade) {
     const scale = join('/var/cache/trove-bench', 'scale-100k', 'repo');
     if (!existsSync(join(scale, 'config'))) throw new Error(`--upgrade needs ${scale}: run npm run bench -- --only scale once`);
