@@ -158,7 +158,8 @@ export function render(res) {
       const ratio = s / c;
       const targeted = rtt === longest && tool === 'trove';
       const verdict = !targeted ? '—' : Number.isFinite(ratio) ? (ratio <= TARGET ? 'pass' : `FAIL (${ratio.toFixed(2)}×)`) : 'n/a';
-      const label = `${tool === 'trove' ? 'install' : 'same, --pipelining 1'}${tool === 'trove' ? ` of ${NAMES.length} names, full` : ''}, ${rtt === 0 ? 'loopback' : `${rtt} ms round trip`}`;
+      const where = rtt === 0 ? 'loopback' : `${rtt} ms round trip`;
+      const label = tool === 'trove' ? `install ${NAMES.join(' ')} (full, --no-switch), ${where}` : `same, --pipelining 1, ${where}`;
       rows.push([label, f(s), f(c), Number.isFinite(ratio) ? `${ratio.toFixed(2)}×` : 'n/a', rss(`${rtt}/${tool}`), targeted ? `≤ ${TARGET}× curl` : '—', verdict]);
     }
   }
