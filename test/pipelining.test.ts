@@ -25,9 +25,10 @@ function makeTree(dir: string): void {
 }
 
 /**
- * A server that mishandles pipelining, as some proxies do: it answers every
- * request of one read with the file the first of them named (the right
- * length for the first only). Requests one at a time are served right.
+ * A server that mishandles pipelining, as some proxies do: it collects the
+ * requests that arrive on a connection within 20 ms and answers every one of
+ * them with the file the first of them named (the right length for the first
+ * only). A request that is alone on its connection is served right.
  */
 function brokenPipeliningServer(root: string): Promise<{ server: Server; url: string; ahead: () => number }> {
   let ahead = 0;
@@ -48,13 +49,21 @@ function brokenPipeliningServer(root: string): Promise<{ server: Server; url: st
   };
   const server = createServer((sock) => {
     let buf = '';
+    let pending: string[] = [];
     sock.on('data', (chunk) => {
       buf += chunk.toString('latin1');
       const heads = buf.split('\r\n\r\n');
       buf = heads.pop()!;
       const paths = heads.map((h) => /^GET (\S+) HTTP\/1\.1/.exec(h)?.[1]).filter((p): p is string => p !== undefined);
-      if (paths.length > 1) ahead += paths.length - 1;
-      if (paths.length) serve(sock, paths);
+      if (paths.length && pending.length === 0) {
+        setTimeout(() => {
+          const batch = pending;
+          pending = [];
+          ahead += batch.length - 1;
+          if (!sock.destroyed) serve(sock, batch);
+        }, 20);
+      }
+      pending.push(...paths);
     });
     sock.on('error', () => {});
   });
