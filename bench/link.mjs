@@ -102,7 +102,8 @@ export async function runGroup(ctx) {
             const key = `${rtt}/${tool}`;
             (samples[key] ??= []);
             if (tool === 'curl') {
-              const urls = traffic[`${rtt}/trove`]?.paths;
+              // What the install got (an optional file it asked for and the server lacks would fail curl's --fail).
+              const urls = traffic[`${rtt}/trove`]?.found;
               if (!urls) continue;
               const list = join(dir, `curl-${rtt}.txt`);
               writeFileSync(list, urls.map((p) => `url = "${proxy.url}${p}"\noutput = "/dev/null"\n`).join(''));
@@ -138,7 +139,10 @@ export async function runGroup(ctx) {
     await nginx?.stop();
     rmrf(dir);
   }
-  for (const t of Object.values(traffic)) delete t.paths;
+  for (const t of Object.values(traffic)) {
+    delete t.paths;
+    delete t.found;
+  }
   return { name, title, runs, packages: setup?.packages, samples, traffic, warnings };
 }
 
@@ -167,7 +171,7 @@ export function render(res) {
   out.push(table(['operation', 'trove median s', `curl --parallel-max ${CONNECTIONS} median s`, 'trove/curl', 'trove peak RSS MB', 'target', 'result'], rows));
   out.push('');
   const t = res.traffic[`${longest}/trove`];
-  if (t) out.push(`- The install (${res.packages ?? 'n/a'} packages on the server): ${t.requests} requests, ${human(t.bytes)}; curl fetched the same URLs (the install's requests, summary and index included).`);
+  if (t) out.push(`- The install (${res.packages ?? 'n/a'} packages on the server): ${t.requests} requests, ${human(t.bytes)}; curl fetched the same URLs (those the install got answered 200, summary and index included).`);
   out.push(`- trove: ${CONNECTIONS} connections, small objects (commits, trees, blobs up to 1 MiB) 8 ahead on each (docs/remote.md, "HTTP/1.1 pipelining"); --pipelining 1: one request at a time on each. ` +
     `curl: ${CONNECTIONS} parallel transfers over kept-alive connections, no pipelining (curl dropped it), bodies to /dev/null (trove hashes and stores them).`);
   out.push('- All samples (s):');

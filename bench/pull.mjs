@@ -97,7 +97,13 @@ http {
     /** Requests and body bytes logged since the last clear. */
     traffic() {
       const lines = readFileSync(logPath, 'utf8').split('\n').filter(Boolean).map((l) => l.split(' '));
-      return { requests: lines.length, bytes: lines.reduce((n, l) => n + Number(l[2]), 0), paths: lines.map((l) => l[0]) };
+      return {
+        requests: lines.length,
+        bytes: lines.reduce((n, l) => n + Number(l[2]), 0),
+        paths: lines.map((l) => l[0]),
+        /** The paths answered 200. */
+        found: lines.filter((l) => l[1] === '200').map((l) => l[0]),
+      };
     },
     stop: () => new Promise((r) => (proc.exitCode !== null ? r() : (proc.once('exit', r), proc.kill('SIGKILL')))),
   };

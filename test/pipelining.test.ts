@@ -127,6 +127,23 @@ describe('HTTP/1.1 pipelining of small objects', () => {
     expect(nginx.accessLog().filter((l) => l.pipelined)).toEqual([]);
   });
 
+  it('from a server that closes each connection after 3 answers: what was sent ahead is sent again, and no deadline is left behind', async () => {
+    const closing = await startNginx(server, { keepaliveRequests: 3 });
+    try {
+      const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+      const before = timers();
+      const r = await pullInto('closing', closing.url);
+      // Requests sent ahead past a connection's third answer went out again on another: nothing was mixed up.
+      expect(r.json.transfer.pipelined).toBeGreaterThan(0);
+      expect(r.json.transfer.pipeliningOff).toBe(false);
+      expect(closing.accessLog().filter((l) => l.pipelined).length).toBeGreaterThan(0);
+      // Every request's deadline was cleared with its answer, also for those sent twice.
+      expect(timers()).toBeLessThanOrEqual(before);
+    } finally {
+      await closing.stop();
+    }
+  });
+
   it('refuses a --pipelining that is not a positive integer, before any request', async () => {
     const client = join(base, 'bad-flag');
     await troveOk(client, 'init');

@@ -99,7 +99,7 @@ export interface TransferStats {
   /** Body bytes received as sent (compressed when the server compressed them). */
   bytes: number;
   retries: number;
-  /** Requests sent ahead on a connection still answering others (HTTP/1.1 pipelining). */
+  /** Requests sent on the pipelining connections, each without waiting for the answer before it (HTTP/1.1 pipelining). */
   pipelined: number;
   /**
    * Set once a request sent ahead came back mixed up (see mixedUp): from then
@@ -548,7 +548,7 @@ export class HttpTransport extends Transport {
     const signal = att.outer;
     const where = this.describe(path);
     return new Promise((resolve, reject) => {
-      const chunks: Buffer[] = [];
+      let chunks: Buffer[] = [];
       let n = 0;
       let status = 0;
       let encoding: 'gzip' | undefined;
@@ -556,6 +556,18 @@ export class HttpTransport extends Transport {
       let settled = false;
       let onAbort: (() => void) | undefined;
       let timer: NodeJS.Timeout | undefined;
+      // undici sends a request again, calling onRequestStart with a new controller, when its connection
+      // closed before the response (a server's `Connection: close`, another request's abort): the deadline
+      // and the caller's signal are armed once and abort through the controller of the latest sending.
+      let current: Dispatcher.DispatchController | undefined;
+      const arm = () => {
+        if (timer) return;
+        // The deadline, without an AbortController per request (tens of thousands of small objects).
+        timer = setTimeout(() => {
+          att.late = true;
+          current?.abort(new Error(`deadline of ${att.ms} ms`));
+        }, att.ms);
+      };
       const done = (err: unknown, value?: Whole) => {
         if (settled) return;
         settled = true;
@@ -566,16 +578,24 @@ export class HttpTransport extends Transport {
       };
       const handler: Dispatcher.DispatchHandler = {
         onRequestStart(controller) {
+          current = controller;
           if (signal?.aborted) return controller.abort(signal.reason);
-          onAbort = () => controller.abort(signal!.reason);
-          signal?.addEventListener('abort', onAbort, { once: true });
-          // The deadline, without an AbortController per request (tens of thousands of small objects).
-          timer = setTimeout(() => {
-            att.late = true;
-            controller.abort(new Error(`deadline of ${att.ms} ms`));
-          }, att.ms);
+          // A sending again starts the body over.
+          chunks = [];
+          n = 0;
+          status = 0;
+          encoding = undefined;
+          limit = maxWire;
+          if (!onAbort) {
+            onAbort = () => current?.abort(signal!.reason);
+            signal?.addEventListener('abort', onAbort, { once: true });
+          }
+          // A request sent ahead may wait behind the bodies before it on its connection: its deadline starts
+          // with its own response (until then undici's headers timeout covers a server that stalls).
+          if (!att.ahead) arm();
         },
         onResponseStart(controller, statusCode, headers) {
+          arm();
           status = statusCode;
           if (status !== 200) return;
           try {

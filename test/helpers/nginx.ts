@@ -29,6 +29,8 @@ export interface NginxInit {
   gzipStatic?: boolean;
   /** Worker processes; 0 runs one process without a master (default 0). */
   workers?: number;
+  /** Requests served on one connection before nginx closes it (`keepalive_requests`; default 1000000). */
+  keepaliveRequests?: number;
 }
 
 export interface Nginx {
@@ -90,7 +92,7 @@ http {
   default_type application/octet-stream;
   sendfile on;
   tcp_nopush on;
-  keepalive_requests 1000000;
+  keepalive_requests ${init.keepaliveRequests ?? 1000000};
   keepalive_timeout 60s;
   ${init.gzip ? 'gzip on; gzip_types *; gzip_min_length 256; gzip_comp_level 1;' : ''}
   server {
