@@ -173,23 +173,39 @@ describe('HTTP/1.1 pipelining of small objects', () => {
     }
   });
 
-  it('keeps large blobs to one request per connection while small ones are sent ahead', async () => {
+  it('keeps large blobs to one request per connection, small ones going past those that wait', async () => {
+    // Five large blobs at the root, 100 small ones below: the walk queues the large ones first.
+    const tree = join(base, 'large-first');
+    mkdirSync(join(tree, 'small'), { recursive: true });
+    for (let b = 0; b < 5; b++) writeFileSync(join(tree, `big${b}`), Buffer.alloc(3 << 19, b + 11));
+    for (let f = 0; f < 100; f++) writeFileSync(join(tree, 'small', `f${f}`), `small ${f}\n`);
+    const origin = join(base, 'large-first-server');
+    await troveOk(origin, 'init');
+    await troveOk(origin, 'commit', tree, '-r', 'os/main', '-m', 'large first');
     const client = join(base, 'limits');
     await troveOk(client, 'init');
-    const tip = readFileSync(join(server, 'refs', 'heads', 'os', 'main'), 'utf8').trim();
+    const tip = readFileSync(join(origin, 'refs', 'heads', 'os', 'main'), 'utf8').trim();
     const repo = await Repo.open(client);
-    const transport = openTransport(server);
+    const transport = openTransport(origin);
     let inFlight = 0;
     let most = 0;
+    let largeStarted = 0;
+    let smallBeforeLastLarge = 0;
     const getStream = transport.getStream.bind(transport);
     transport.getStream = async <T>(...args: Parameters<typeof transport.getStream<T>>) => {
       most = Math.max(most, ++inFlight);
+      largeStarted++;
       await new Promise((r) => setTimeout(r, 30));
       try {
         return await getStream<T>(...args);
       } finally {
         inFlight--;
       }
+    };
+    const getBytes = transport.getBytes.bind(transport);
+    transport.getBytes = async (...args: Parameters<typeof getBytes>) => {
+      if (args[1]?.expectBytes !== undefined && largeStarted < 5) smallBeforeLastLarge++;
+      return getBytes(...args);
     };
     try {
       const jobs = fetchJobs({ connections: 2, pipelining: 8 });
@@ -200,6 +216,9 @@ describe('HTTP/1.1 pipelining of small objects', () => {
       await repo.close();
     }
     expect(most).toBe(2);
-    expect(objectIds(client)).toEqual(objectIds(server));
+    expect(largeStarted).toBe(5);
+    // Small blobs did not wait behind the large ones that waited for a slot.
+    expect(smallBeforeLastLarge).toBeGreaterThan(0);
+    expect(objectIds(client)).toEqual(objectIds(origin));
   });
 });

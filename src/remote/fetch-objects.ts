@@ -19,6 +19,9 @@ import { crashPoint } from '../util/crash-point.js';
  */
 const SMALL_BLOB = 1 << 20;
 
+/** How far past large blobs waiting for a slot the fetch looks for a small one to fetch first. */
+const LOOK_AHEAD = 1024;
+
 /** A blob fetched as a stream (never sent ahead on a busy connection). */
 const isLarge = (node: Node): boolean => node.kind === 'blob' && node.size > SMALL_BLOB;
 
@@ -320,17 +323,31 @@ export class ObjectFetcher {
     this.blobQueue.splice(this.blobHead, keyed.length, ...keyed.map((x) => x.n));
   }
 
-  /** The next node to fetch, or undefined when none is queued or the next is a large blob and largeJobs are in flight. */
+  /**
+   * The next node to fetch, or undefined when none is queued. While
+   * `largeJobs` large blobs are in flight, a small blob up to LOOK_AHEAD
+   * places behind the large ones at the head goes before them (they could not
+   * start anyway); undefined when there is none.
+   */
   private next(): Node | undefined {
     if (this.metaHead < this.metaQueue.length) return this.metaQueue[this.metaHead++];
-    if (this.blobHead < this.blobQueue.length) {
-      if (isLarge(this.blobQueue[this.blobHead]!)) {
-        if (this.largeActive >= this.largeJobs) return undefined;
-        this.largeActive++;
-      }
-      return this.blobQueue[this.blobHead++];
+    const q = this.blobQueue;
+    const head = this.blobHead;
+    if (head >= q.length) return undefined;
+    if (!isLarge(q[head]!)) return q[this.blobHead++];
+    if (this.largeActive < this.largeJobs) {
+      this.largeActive++;
+      return q[this.blobHead++];
     }
-    return undefined;
+    const end = Math.min(q.length, head + LOOK_AHEAD);
+    let j = head + 1;
+    while (j < end && isLarge(q[j]!)) j++;
+    if (j >= end) return undefined;
+    // The small one to the head, the large ones behind it kept in their order.
+    const small = q[j]!;
+    q.copyWithin(head + 1, head, j);
+    q[head] = small;
+    return q[this.blobHead++];
   }
 
   private pump(): void {
