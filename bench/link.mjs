@@ -17,11 +17,10 @@
 // connections cost the same. OSTree has no package layer; curl is the peer.
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { aptClosure, getAptDebs } from '../scripts/apt-closure.mjs';
 import { BenchError, human, log, median, rmrf, run, syncDisk, timeCmd } from './lib.mjs';
-import { startNginx } from './pull.mjs';
+import { freePort, startNginx } from './pull.mjs';
 import { table } from './report.mjs';
 import { REPO_ROOT } from './tools.mjs';
 
@@ -46,14 +45,6 @@ const RTTS = [0, 50];
 const CONNECTIONS = 16;
 /** At the longest round trip, trove's install within this ratio of curl's fetch of the same objects. */
 const TARGET = 1.0;
-
-async function freePort() {
-  const s = createServer();
-  await new Promise((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address();
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 /** Starts bench/delay-proxy.mjs in front of 127.0.0.1:`target` with `delay` ms each way; resolves its URL and a stop. */
 export async function startProxy(target, delay) {

@@ -42,7 +42,8 @@ const OPS = [
 const troveCmd = (repo, ...args) => [TROVE_JS, ['--repo', repo, ...args]];
 const ostreeCmd = (repo, ...args) => ['ostree', [`--repo=${repo}`, ...args]];
 
-async function freePort() {
+/** A free TCP port on 127.0.0.1 (bound and released). */
+export async function freePort() {
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.once('error', reject);
