@@ -2,13 +2,14 @@
 // gives the same store as one written in a single thread, a failed write fails the pull with its own
 // error, and a thread that dies leaves its writes to the caller's thread instead of losing them.
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ObjectFetcher } from '../src/remote/fetch-objects.js';
 import { openTransport } from '../src/remote/transport.js';
 import { Repo } from '../src/repo/repo.js';
 import type { DiskStore } from '../src/store/disk.js';
-import { ObjectWriteWorker, type WritableObjects, WRITER_SCRIPT } from '../src/store/write-worker.js';
+import { ObjectWriteWorker, POOL_SLOTS, SLOT, type WritableObjects, WRITER_SCRIPT } from '../src/store/write-worker.js';
 import { hashBytes } from '../src/util/hash.js';
 import { troveOk } from './helpers/cli.js';
 import { tmpdir } from './helpers/tmp.js';
@@ -162,12 +163,12 @@ describe('the object writer', () => {
     const go = join(dir, 'go');
     const hold = `const fs = require('node:fs'); while (!fs.existsSync(${JSON.stringify(go)})) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);`;
     const w = new ObjectWriteWorker(store, `${hold} ${WRITER_SCRIPT}`);
-    const chunks = Array.from({ length: 40 }, (_, i) => Buffer.alloc(1 << 20, `chunk ${i} `));
+    const chunks = Array.from({ length: POOL_SLOTS + 8 }, (_, i) => Buffer.alloc(SLOT, `chunk ${i} `));
     const whole = Buffer.concat(chunks);
     const s = w.stream(store.tempPath('pull'), 0o755)!;
-    // 40 MiB sent without waiting: past 16 MiB a push asks its sender to wait.
+    // Pushed without waiting: once every slot of the pool is sent and not written, a push asks its sender to wait.
     const waits = chunks.map((c) => s.push(c)).filter((p) => p !== undefined);
-    expect(waits.length).toBe(40 - 16);
+    expect(waits.length).toBe(8);
     writeFileSync(go, '');
     await Promise.all(waits);
     await s.finish(hashBytes(whole));
@@ -182,6 +183,42 @@ describe('the object writer', () => {
     await w.close();
     expect(readdirSync(join(dir, 'tmp'))).toEqual([]);
     expect(store.noted).toBe(1);
+  });
+
+  it('reuses its slots: three pools of objects of every size, whole and streamed, each stored with its own bytes', async () => {
+    const dir = tmpdir('trove-writer-pool');
+    const store = plainStore(dir);
+    // Held at first, so that every slot is taken and writes wait for room; then let go.
+    const go = join(dir, 'go');
+    const hold = `const fs = require('node:fs'); while (!fs.existsSync(${JSON.stringify(go)})) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);`;
+    const w = new ObjectWriteWorker(store, `${hold} ${WRITER_SCRIPT}`);
+    // Whole objects from 1 byte to 3 slots (those over a slot go as streams), and streams pushed in 64 KiB chunks.
+    const whole = Array.from({ length: 240 }, (_, i) => randomBytes(i % 8 === 7 ? 3 * SLOT - i : 1 + ((i * 7919) % SLOT)));
+    const streamed = Array.from({ length: 4 }, (_, i) => randomBytes(5 * SLOT + 1000 * i));
+    expect(whole.reduce((n, b) => n + b.length, 0) + streamed.reduce((n, b) => n + b.length, 0)).toBeGreaterThan(3 * POOL_SLOTS * SLOT);
+    let released = false;
+    const writes = whole.map((b, i) => w.write(hashBytes(b), b, i % 3 ? 0o644 : 0o755).then(() => expect(released).toBe(true)));
+    const streams = streamed.map(async (b) => {
+      const s = w.stream(store.tempPath('pull'), 0o644)!;
+      for (let off = 0; off < b.length; off += 64 << 10) {
+        const wait = s.push(b.subarray(off, off + (64 << 10)));
+        if (wait) await wait;
+      }
+      await s.finish(hashBytes(b));
+    });
+    await new Promise((r) => setTimeout(r, 200));
+    released = true;
+    writeFileSync(go, '');
+    await Promise.all([...writes, ...streams]);
+    await w.close();
+    for (const [i, b] of whole.entries()) {
+      const path = store.pathOf(hashBytes(b));
+      expect(readFileSync(path).equals(b), `object ${i} of ${b.length} bytes`).toBe(true);
+      expect(statSync(path).mode & 0o7777).toBe(i % 3 ? 0o644 : 0o755);
+    }
+    for (const b of streamed) expect(readFileSync(store.pathOf(hashBytes(b))).equals(b)).toBe(true);
+    expect(store.noted).toBe(whole.length + streamed.length);
+    expect(readdirSync(join(dir, 'tmp'))).toEqual([]);
   });
 
   it("fails a stream with its own error when its temp file cannot be made, and nothing is stored", async () => {

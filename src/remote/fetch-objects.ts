@@ -7,7 +7,7 @@ import { checkHash, installStream, installVerifiedSync, type InstallTarget } fro
 import { objectPath } from './layout.js';
 import { type Bases, checkPresent, readStored, storedAlike, storedCommitTree, storedTreeEntries } from './present.js';
 import { type ObjectFiles, objectFileMode } from '../store/types.js';
-import { ObjectWriteWorker, type WritableObjects } from '../store/write-worker.js';
+import { ObjectWriteWorker, POOL_BYTES, type WritableObjects } from '../store/write-worker.js';
 import type { Transport } from './transport.js';
 import type { DiskSpace } from './disk-space.js';
 import { MAX_META } from '../format/types.js';
@@ -28,12 +28,14 @@ const isLarge = (node: Node): boolean => node.kind === 'blob' && node.size > SMA
 /**
  * Blobs written in this thread before the rest go to a second one
  * (ObjectWriteWorker): below this, starting the thread costs more than it
- * saves. Bytes waiting for that thread beyond `WRITE_BACKLOG` hold their
- * request's slot until written, so memory stays bounded when the disk is
- * slower than the network.
+ * saves. Bytes handed to that thread and not yet written are in its pool,
+ * or wait for room there in the buffers they came in; past `WRITE_BACKLOG`
+ * (8 MiB waiting beyond a full pool) a blob holds its request's slot until
+ * it is written, so memory stays bounded when the disk is slower than the
+ * network.
  */
 const WRITER_AFTER = 256;
-const WRITE_BACKLOG = 32 << 20;
+const WRITE_BACKLOG = POOL_BYTES + (8 << 20);
 
 /** The id of zero bytes. */
 const EMPTY_ID = hashBytes(new Uint8Array(0));

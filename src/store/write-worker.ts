@@ -12,19 +12,27 @@ import { ERROR_OF_SOURCE, errorFromThread, type ThreadError } from '../util/thre
  * hashing together; with them beside it, the two run on two cores
  * (docs/design-notes.md, "Pulled objects written by a second thread").
  *
- * Objects go in batches: their bytes copied into one buffer that is moved,
- * not copied, to the worker. Each `write` resolves once its object is in
- * place, so a caller that installs a tree only after its children still
- * does. A failed write (no space, a read-only store) fails its own batch and
- * every later one; the temp file of a failed object is removed. A thread
- * that dies is no failed write: what it did not answer, and everything
- * after, is written in the caller's thread.
+ * Bytes reach the worker through a pool of memory both threads see (one
+ * SharedArrayBuffer of POOL_SLOTS slots of SLOT bytes), never as buffers of
+ * their own: small objects are copied into a slot as they are written and
+ * go in batches, a large one's chunks fill slots one after the other. A
+ * slot is reused once the worker says it wrote it, and a sender waits while
+ * every slot is taken, so what waits to be written is bounded by the pool,
+ * and neither thread's heap fills with buffers between collections.
+ *
+ * Each `write` resolves once its object is in place, so a caller that
+ * installs a tree only after its children still does. A failed write (no
+ * space, a read-only store) fails its own batch and every later one; the
+ * temp file of a failed object is removed. A thread that dies is no failed
+ * write: what it did not answer, and everything after, is written in the
+ * caller's thread, from the slots it was given.
  */
 export const WRITER_SCRIPT = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { openSync, writeSync, closeSync, renameSync, mkdirSync, rmSync } = require('node:fs');
 const { dirname } = require('node:path');
-const written = new Int32Array(workerData.written);
+const pool = new Uint8Array(workerData.pool);
+const SLOT = workerData.slot;
 ${ERROR_OF_SOURCE}
 const place = (tmp, dest) => {
   try {
@@ -50,15 +58,13 @@ parentPort.on('message', (m) => {
   }
   if (m.kind === 'chunk') {
     const s = streams.get(m.sid);
-    const bytes = new Uint8Array(m.buf);
+    const end = m.slot * SLOT + m.len;
     try {
-      if (s.error === undefined) for (let off = 0; off < bytes.length; ) off += writeSync(s.fd, bytes, off);
+      if (s.error === undefined) for (let off = m.slot * SLOT; off < end; ) off += writeSync(s.fd, pool, off, end - off);
     } catch (err) {
       s.error = err;
     }
-    // In KiB: the stream's sender waits while too much is sent and not yet written.
-    Atomics.add(written, 0, Math.ceil(bytes.length / 1024));
-    return Atomics.notify(written, 0);
+    return parentPort.postMessage({ kind: 'chunk', slot: m.slot });
   }
   if (m.kind === 'close') {
     const s = streams.get(m.sid);
@@ -72,16 +78,17 @@ parentPort.on('message', (m) => {
     if (s.error !== undefined || m.dest === null) rmSync(s.tmp, { force: true });
     return parentPort.postMessage({ kind: 'stream', sid: m.sid, error: s.error && errorOf(s.error) });
   }
-  const { seq, paths, modes, ends, buf } = m;
+  const { seq, slot, paths, modes, ends } = m;
   if (failed) return parentPort.postMessage({ kind: 'batch', seq });
-  const bytes = new Uint8Array(buf);
-  let start = 0;
+  const base = slot * SLOT;
+  let start = base;
   for (let i = 0; i < modes.length; i++) {
     const tmp = paths[2 * i], dest = paths[2 * i + 1];
+    const end = base + ends[i];
     try {
       const fd = openSync(tmp, 'wx', modes[i]);
       try {
-        for (let off = start; off < ends[i]; ) off += writeSync(fd, bytes, off, ends[i] - off);
+        for (let off = start; off < end; ) off += writeSync(fd, pool, off, end - off);
       } finally {
         closeSync(fd);
       }
@@ -91,7 +98,7 @@ parentPort.on('message', (m) => {
       rmSync(tmp, { force: true });
       return parentPort.postMessage({ kind: 'batch', seq, error: errorOf(err) });
     }
-    start = ends[i];
+    start = end;
   }
   parentPort.postMessage({ kind: 'batch', seq });
 });
@@ -111,15 +118,18 @@ interface Pending {
   id: ObjectId;
   tmp: string;
   dest: string;
+  /** The caller's bytes until they are copied into a slot, then the slot's view of them. */
   bytes: Uint8Array;
   mode: number;
+  /** Set once noted as added (when its batch is sent). */
+  counted?: boolean;
   done: () => void;
   fail: (err: Error) => void;
 }
 
 /** A large object written by the worker as its bytes arrive (ObjectWriteWorker.stream). */
 export interface ObjectStream {
-  /** Sends the next bytes; a promise when too many sent bytes wait to be written (wait for it before the next). */
+  /** Sends the next bytes; a promise while they wait for a free slot (wait for it before the next). */
   push(chunk: Uint8Array): Promise<void> | undefined;
   /** Closes the temp file and renames it into place as object `id`; rejects with the first error writing it. */
   finish(id: ObjectId): Promise<void>;
@@ -127,28 +137,47 @@ export interface ObjectStream {
   abort(): Promise<void>;
 }
 
-/** Atomics.waitAsync, in Node since 16; ES2024 in TypeScript's libraries, which the build does not take whole for one function. */
-const waitAsync = (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number, ms: number): { async: boolean; value: Promise<string> | string } }).waitAsync;
+/**
+ * The pool: 64 slots of 256 KiB (16 MiB). A pull streams up to 16 large
+ * objects at once, each filling a slot of its own, which leaves most for
+ * the batches; an object written whole that is larger than a slot (few:
+ * 217 of the bench corpus's 24,000 files are between 256 KiB and 1 MiB) is
+ * sent as a stream.
+ */
+export const SLOT = 256 << 10;
+export const POOL_SLOTS = 64;
+export const POOL_BYTES = SLOT * POOL_SLOTS;
 
-/** KiB of stream chunks that may wait for the worker before a sender waits too. */
-const STREAM_BACKLOG_KIB = 16 << 10;
-
-/** Objects per batch, and bytes: a batch is sent when either is reached, or when the event loop turns. */
+/** Objects per batch at most: a batch is sent when its slot is full, it has this many, or the event loop turns. */
 const BATCH_OBJECTS = 128;
-const BATCH_BYTES = 4 << 20;
+
+/** A batch being filled: its slot, the bytes used, its objects. */
+interface Batch {
+  slot: number;
+  used: number;
+  items: Pending[];
+}
+
+/** Called with a free slot, or with undefined once the thread is gone. */
+type SlotWaiter = (slot: number | undefined) => void;
 
 export class ObjectWriteWorker {
   private readonly worker: Worker;
-  private queue: Pending[] = [];
-  private queuedBytes = 0;
+  private readonly pool = new SharedArrayBuffer(POOL_BYTES);
+  private readonly free: number[] = Array.from({ length: POOL_SLOTS }, (_, i) => POOL_SLOTS - 1 - i);
+  private readonly slotWaiters: SlotWaiter[] = [];
+  /** Writes waiting for room in a batch. */
+  private waiting: Pending[] = [];
+  private batch: Batch | undefined;
+  /** Set while the batches wait for a free slot. */
+  private blocked = false;
   private scheduled = false;
   private seq = 0;
-  private readonly inFlight = new Map<number, Pending[]>();
-  /** KiB of stream chunks the worker wrote (it counts them up), and KiB sent: the difference is waiting in memory. */
-  private readonly written = new Int32Array(new SharedArrayBuffer(4));
-  private sentKiB = 0;
+  private readonly inFlight = new Map<number, Batch>();
   private streams = 0;
   private readonly openStreams = new Map<number, { done: () => void; fail: (err: Error) => void }>();
+  /** Resolved when no write waits for room any longer (close waits for it). */
+  private drained: (() => void) | undefined;
   /** The first write that failed (its error), after which every write fails. */
   private failure: Error | undefined;
   /** Set once the thread is gone without being asked to stop: writes are then made in this thread. */
@@ -160,7 +189,7 @@ export class ObjectWriteWorker {
     private readonly store: WritableObjects,
     script = WRITER_SCRIPT,
   ) {
-    this.worker = new (workerThreads().Worker)(script, { eval: true, workerData: { written: this.written.buffer } });
+    this.worker = new (workerThreads().Worker)(script, { eval: true, workerData: { pool: this.pool, slot: SLOT } });
     this.ended = new Promise<void>((resolve) => {
       let settled = false;
       const settle = (lost: boolean): void => {
@@ -169,8 +198,10 @@ export class ObjectWriteWorker {
         if (lost) this.takeOver();
         resolve();
       };
-      this.worker.on('message', (m: { kind: 'batch' | 'stream'; seq: number; sid: number; error?: ThreadError } | { kind: 'end' }) => {
+      type Message = { kind: 'batch'; seq: number; error?: ThreadError } | { kind: 'stream'; sid: number; error?: ThreadError } | { kind: 'chunk'; slot: number } | { kind: 'end' };
+      this.worker.on('message', (m: Message) => {
         if (m.kind === 'end') return settle(false);
+        if (m.kind === 'chunk') return this.release(m.slot);
         if (m.kind === 'stream') {
           const s = this.openStreams.get(m.sid);
           this.openStreams.delete(m.sid);
@@ -178,10 +209,12 @@ export class ObjectWriteWorker {
           else s?.done();
           return;
         }
-        const batch = this.inFlight.get(m.seq) ?? [];
+        const batch = this.inFlight.get(m.seq);
+        if (!batch) return;
         this.inFlight.delete(m.seq);
         if (m.error) this.failure ??= errorFromThread(m.error);
-        for (const p of batch) {
+        this.release(batch.slot);
+        for (const p of batch.items) {
           if (this.failure) p.fail(this.failure);
           else p.done();
         }
@@ -195,48 +228,106 @@ export class ObjectWriteWorker {
   /** Writes object `id` (bytes already verified against it) with `mode`; resolves once it is in the store. */
   write(id: ObjectId, bytes: Uint8Array, mode: number): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
+    if (bytes.length > SLOT && !this.gone) return this.writeStreamed(id, bytes, mode);
     return new Promise<void>((done, fail) => {
       const p: Pending = { id, tmp: this.store.tempPath('pull'), dest: this.store.pathOf(id), bytes, mode, done, fail };
       if (this.gone) {
         this.store.noteAdded(1);
         return this.writeHere(p);
       }
-      this.queue.push(p);
-      this.queuedBytes += bytes.length;
-      if (this.queue.length >= BATCH_OBJECTS || this.queuedBytes >= BATCH_BYTES) this.send();
-      else if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => {
-          this.scheduled = false;
-          this.send();
-        });
-      }
+      this.waiting.push(p);
+      this.fill();
     });
   }
 
+  /** An object larger than a slot, written as a stream of slots. */
+  private async writeStreamed(id: ObjectId, bytes: Uint8Array, mode: number): Promise<void> {
+    const s = this.stream(this.store.tempPath('pull'), mode);
+    if (!s) return this.write(id, bytes, mode);
+    await s.push(bytes);
+    await s.finish(id);
+  }
+
+  /** A free slot now, or undefined (then `wait` is called with one when it frees). */
+  private take(wait: SlotWaiter): number | undefined {
+    const slot = this.free.pop();
+    if (slot === undefined) this.slotWaiters.push(wait);
+    return slot;
+  }
+
+  /** A slot the worker is done with goes to the first sender waiting for one. */
+  private release(slot: number): void {
+    const next = this.slotWaiters.shift();
+    if (next) next(slot);
+    else this.free.push(slot);
+  }
+
+  /** Copies the writes waiting into batches, sending each batch that is full, while slots are free. */
+  private fill(): void {
+    if (this.blocked || this.gone) return;
+    let i = 0;
+    for (; i < this.waiting.length; i++) {
+      const p = this.waiting[i]!;
+      let b = this.batch;
+      if (b && (b.used + p.bytes.length > SLOT || b.items.length >= BATCH_OBJECTS)) {
+        this.send();
+        b = undefined;
+      }
+      if (!b) {
+        const slot = this.take((s) => {
+          this.blocked = false;
+          if (s === undefined) return;
+          this.batch = { slot: s, used: 0, items: [] };
+          this.fill();
+        });
+        if (slot === undefined) {
+          this.blocked = true;
+          break;
+        }
+        b = this.batch = { slot, used: 0, items: [] };
+      }
+      const view = new Uint8Array(this.pool, b.slot * SLOT + b.used, p.bytes.length);
+      view.set(p.bytes);
+      // The caller's buffer is let go: what a dead thread leaves is written from the slot.
+      p.bytes = view;
+      b.used += view.length;
+      b.items.push(p);
+    }
+    this.waiting = i === this.waiting.length ? [] : this.waiting.slice(i);
+    if (this.waiting.length === 0 && this.drained) {
+      this.drained();
+      this.drained = undefined;
+    }
+    if (this.batch && this.batch.items.length > 0 && !this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => {
+        this.scheduled = false;
+        this.send();
+      });
+    }
+  }
+
+  /** Sends the batch being filled. */
   private send(): void {
-    if (this.queue.length === 0 || this.gone) return;
-    const batch = this.queue;
-    this.queue = [];
-    const buf = new ArrayBuffer(this.queuedBytes);
-    this.queuedBytes = 0;
-    const view = new Uint8Array(buf);
+    const b = this.batch;
+    if (!b || b.items.length === 0 || this.gone) return;
+    this.batch = undefined;
     const paths: string[] = [];
-    const modes = new Int32Array(batch.length);
-    const ends = new Float64Array(batch.length);
+    const modes = new Int32Array(b.items.length);
+    const ends = new Float64Array(b.items.length);
     let at = 0;
-    batch.forEach((p, i) => {
-      view.set(p.bytes, at);
+    b.items.forEach((p, i) => {
       at += p.bytes.length;
       ends[i] = at;
       modes[i] = p.mode;
       paths.push(p.tmp, p.dest);
+      p.counted = true;
     });
     // Counted before they are added, as a rename in this thread is.
-    this.store.noteAdded(batch.length);
+    this.store.noteAdded(b.items.length);
     const seq = this.seq++;
-    this.inFlight.set(seq, batch);
-    this.worker.postMessage({ seq, paths, modes, ends, buf }, [buf]);
+    this.inFlight.set(seq, b);
+    this.worker.postMessage({ seq, slot: b.slot, paths, modes, ends });
   }
 
   /**
@@ -249,8 +340,56 @@ export class ObjectWriteWorker {
     if (this.gone) return undefined;
     const sid = this.streams++;
     this.worker.postMessage({ kind: 'open', sid, tmp, mode });
-    const end = (dest: string | null): Promise<void> => {
-      if (this.gone) return Promise.reject(new Error(`the object writer stopped before ${tmp} was written`));
+    const stopped = () => new Error(`the object writer stopped before ${tmp} was written`);
+    /** The slot being filled, and the bytes used in it. */
+    let slot: number | undefined;
+    let used = 0;
+    /** Bytes pushed and not yet copied into a slot. */
+    const held: Uint8Array[] = [];
+    let waiting: { promise: Promise<void>; resolve: () => void } | undefined;
+    let closed = false;
+    const sendSlot = (): void => {
+      if (slot === undefined) return;
+      if (used > 0 && !this.gone) this.worker.postMessage({ kind: 'chunk', sid, slot, len: used });
+      else if (!this.gone) this.release(slot);
+      slot = undefined;
+      used = 0;
+    };
+    /** Copies what is held into slots; false when it waits for a free one. */
+    const copy = (): boolean => {
+      while (held.length > 0) {
+        if (slot === undefined) {
+          slot = this.take(onSlot);
+          if (slot === undefined) return false;
+        }
+        const c = held[0]!;
+        const n = Math.min(c.length, SLOT - used);
+        new Uint8Array(this.pool, slot * SLOT + used, n).set(n === c.length ? c : c.subarray(0, n));
+        used += n;
+        if (n === c.length) held.shift();
+        else held[0] = c.subarray(n);
+        if (used === SLOT) sendSlot();
+      }
+      return true;
+    };
+    const onSlot: SlotWaiter = (s) => {
+      if (s !== undefined && (closed || this.gone)) this.release(s);
+      else if (s !== undefined) slot = s;
+      if (s === undefined || closed || copy()) {
+        const w = waiting;
+        waiting = undefined;
+        w?.resolve();
+      }
+    };
+    const end = async (dest: string | null): Promise<void> => {
+      if (waiting) await waiting.promise;
+      closed = true;
+      if (dest === null) {
+        held.length = 0;
+        used = 0;
+      }
+      sendSlot();
+      if (this.gone) throw stopped();
       if (dest !== null) this.store.noteAdded(1);
       return new Promise<void>((done, fail) => {
         this.openStreams.set(sid, { done, fail });
@@ -259,26 +398,18 @@ export class ObjectWriteWorker {
     };
     return {
       push: (chunk) => {
-        if (this.gone) throw new Error(`the object writer stopped before ${tmp} was written`);
-        const buf = new ArrayBuffer(chunk.length);
-        new Uint8Array(buf).set(chunk);
-        this.sentKiB += Math.ceil(chunk.length / 1024);
-        this.worker.postMessage({ kind: 'chunk', sid, buf }, [buf]);
-        return this.sentKiB - Atomics.load(this.written, 0) > STREAM_BACKLOG_KIB ? this.drain() : undefined;
+        if (this.gone || closed) throw stopped();
+        held.push(chunk);
+        if (waiting) return waiting.promise;
+        if (copy()) return undefined;
+        let resolve!: () => void;
+        const promise = new Promise<void>((r) => (resolve = r));
+        waiting = { promise, resolve };
+        return promise;
       },
       finish: (id) => end(this.store.pathOf(id)),
       abort: () => end(null),
     };
-  }
-
-  /** Waits until at most STREAM_BACKLOG_KIB of stream chunks are sent and not yet written. */
-  private async drain(): Promise<void> {
-    for (;;) {
-      const now = Atomics.load(this.written, 0);
-      if (this.gone || this.sentKiB - now <= STREAM_BACKLOG_KIB) return;
-      const w = waitAsync(this.written, 0, now, 1000);
-      if (w.async) await w.value;
-    }
   }
 
   /** The thread is gone: every write it did not answer, and every later one, is made in this thread. */
@@ -287,10 +418,19 @@ export class ObjectWriteWorker {
     // A stream's chunks went with the thread: that object fails, to be fetched again.
     for (const s of this.openStreams.values()) s.fail(new Error('the object writer stopped before a large object was written'));
     this.openStreams.clear();
-    const left = [...[...this.inFlight.values()].flat(), ...this.queue.splice(0)];
+    for (const w of this.slotWaiters.splice(0)) w(undefined);
+    // Slots are not reused from here on: the writes in them are made from them.
+    const left = [...[...this.inFlight.values()].flatMap((b) => b.items), ...(this.batch?.items ?? []), ...this.waiting];
     this.inFlight.clear();
-    this.queuedBytes = 0;
-    for (const p of left) this.writeHere({ ...p, tmp: this.store.tempPath('pull') });
+    this.batch = undefined;
+    this.waiting = [];
+    this.drained?.();
+    this.drained = undefined;
+    for (const p of left) {
+      // Those never sent were not counted yet.
+      if (!p.counted) this.store.noteAdded(1);
+      this.writeHere({ ...p, tmp: this.store.tempPath('pull') });
+    }
   }
 
   /** One write, as the thread makes it, in this thread. */
@@ -309,6 +449,7 @@ export class ObjectWriteWorker {
 
   /** Waits for every write sent, then stops the thread. */
   async close(): Promise<void> {
+    if (this.waiting.length > 0 && !this.gone) await new Promise<void>((resolve) => (this.drained = resolve));
     this.send();
     if (!this.gone) this.worker.postMessage(null);
     await this.ended;
