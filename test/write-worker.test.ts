@@ -251,7 +251,8 @@ describe('the object writer', () => {
       const dir = tmpdir('trove-writer-dead');
       const store = plainStore(dir);
       const w = new ObjectWriteWorker(store, script);
-      const bs = blobs(200);
+      // Small ones, and two larger than a slot (which go to the thread as streams).
+      const bs = [...blobs(200), Buffer.alloc(SLOT + 5, 'over a slot '), Buffer.alloc(3 * SLOT, 'three slots ')];
       await Promise.all(bs.map((b) => w.write(hashBytes(b), b, 0o644)));
       // And after the thread is gone.
       const late = Buffer.from('late\n');

@@ -240,12 +240,21 @@ export class ObjectWriteWorker {
     });
   }
 
-  /** An object larger than a slot, written as a stream of slots. */
+  /** An object larger than a slot, written as a stream of slots; in this thread if the thread is gone before it is written. */
   private async writeStreamed(id: ObjectId, bytes: Uint8Array, mode: number): Promise<void> {
-    const s = this.stream(this.store.tempPath('pull'), mode);
-    if (!s) return this.write(id, bytes, mode);
-    await s.push(bytes);
-    await s.finish(id);
+    const tmp = this.store.tempPath('pull');
+    const s = this.stream(tmp, mode);
+    if (s) {
+      try {
+        await s.push(bytes);
+        await s.finish(id);
+        return;
+      } catch (err) {
+        if (!this.gone) throw err;
+        rmSync(tmp, { force: true });
+      }
+    }
+    return this.write(id, bytes, mode);
   }
 
   /** A free slot now, or undefined (then `wait` is called with one when it frees). */
