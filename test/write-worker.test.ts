@@ -221,6 +221,67 @@ describe('the object writer', () => {
     expect(readdirSync(join(dir, 'tmp'))).toEqual([]);
   });
 
+  it('gets a slot to a writer while every slot is held by streams waiting for more bytes', async () => {
+    const dir = tmpdir('trove-writer-partial');
+    const store = plainStore(dir);
+    const w = new ObjectWriteWorker(store);
+    // One stream per slot, each with a byte in it and none to come for now.
+    const streams = Array.from({ length: POOL_SLOTS + 2 }, () => w.stream(store.tempPath('pull'), 0o644)!);
+    const first = await Promise.race([Promise.all(streams.map((s) => s.push(Buffer.from('x')))).then(() => 'pushed'), new Promise((r) => setTimeout(() => r('stalled'), 5000))]);
+    expect(first).toBe('pushed');
+    const small = Buffer.from('a small object\n');
+    const wrote = await Promise.race([w.write(hashBytes(small), small, 0o644).then(() => 'written'), new Promise((r) => setTimeout(() => r('stalled'), 5000))]);
+    expect(wrote).toBe('written');
+    for (const [i, s] of streams.entries()) {
+      const b = Buffer.concat([Buffer.from('x'), Buffer.from(` stream ${i}`)]);
+      await s.push(b.subarray(1));
+      await s.finish(hashBytes(b));
+      expect(readFileSync(store.pathOf(hashBytes(b))).equals(b)).toBe(true);
+    }
+    await w.close();
+    expect(readFileSync(store.pathOf(hashBytes(small))).equals(small)).toBe(true);
+    expect(readdirSync(join(dir, 'tmp'))).toEqual([]);
+  });
+
+  it('aborts a stream that waits for a slot at once, and writes made after close in the calling thread', async () => {
+    const dir = tmpdir('trove-writer-abort');
+    const store = plainStore(dir);
+    const go = join(dir, 'go');
+    const hold = `const fs = require('node:fs'); while (!fs.existsSync(${JSON.stringify(go)})) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);`;
+    const w = new ObjectWriteWorker(store, `${hold} ${WRITER_SCRIPT}`);
+    const s = w.stream(store.tempPath('pull'), 0o644)!;
+    let wait: Promise<void> | undefined;
+    for (let i = 0; i <= POOL_SLOTS && !wait; i++) wait = s.push(Buffer.alloc(SLOT, i));
+    expect(wait).toBeDefined();
+    // The thread is still held: the abort does not wait for it to free a slot.
+    const aborted = s.abort().then(() => 'aborted');
+    expect(await Promise.race([wait!.then(() => 'released'), new Promise((r) => setTimeout(() => r('stalled'), 2000))])).toBe('released');
+    writeFileSync(go, '');
+    expect(await aborted).toBe('aborted');
+    const closed = w.close();
+    const late = Buffer.from('written after close\n');
+    await w.write(hashBytes(late), late, 0o644);
+    expect(w.stream(store.tempPath('pull'), 0o644)).toBeUndefined();
+    await closed;
+    expect(readFileSync(store.pathOf(hashBytes(late))).equals(late)).toBe(true);
+    expect(store.noted).toBe(1);
+    expect(readdirSync(join(dir, 'tmp'))).toEqual([]);
+  });
+
+  it('fails every write after a failed one larger than a slot', async () => {
+    const dir = tmpdir('trove-writer-fail-large');
+    const store = plainStore(dir);
+    let first = true;
+    // The first temp file in a directory that does not exist.
+    const w = new ObjectWriteWorker({ ...store, tempPath: (t?: string) => (first ? ((first = false), join(dir, 'missing', 'tmp')) : store.tempPath(t)) });
+    const large = Buffer.alloc(2 * SLOT, 'large ');
+    await expect(w.write(hashBytes(large), large, 0o644)).rejects.toMatchObject({ code: 'ENOENT' });
+    const small = Buffer.from('small\n');
+    await expect(w.write(hashBytes(small), small, 0o644)).rejects.toMatchObject({ code: 'ENOENT' });
+    await w.close();
+    expect(existsSync(store.pathOf(hashBytes(small)))).toBe(false);
+  });
+
   it("fails a stream with its own error when its temp file cannot be made, and nothing is stored", async () => {
     const dir = tmpdir('trove-writer-stream-fail');
     const store = plainStore(dir);
@@ -246,6 +307,8 @@ describe('the object writer', () => {
   for (const [how, script] of [
     ['cannot run a line', 'throw new Error("no thread for you")'],
     ['dies at its first batch', 'require("node:worker_threads").parentPort.on("message", () => process.exit(3))'],
+    // A batch names its temp files in `paths`, a stream's open in `tmp`.
+    ['dies once it made its first temp file', 'require("node:worker_threads").parentPort.on("message", (m) => { const t = m && (m.paths ? m.paths[0] : m.tmp); if (t) { require("node:fs").writeFileSync(t, "part"); process.exit(3); } })'],
   ] as const) {
     it(`whose thread ${how} leaves every write to the caller's thread, none lost`, async () => {
       const dir = tmpdir('trove-writer-dead');
@@ -260,6 +323,8 @@ describe('the object writer', () => {
       await w.close();
       for (const b of [...bs, late]) expect(readFileSync(store.pathOf(hashBytes(b))).equals(b)).toBe(true);
       expect(readdirSync(join(dir, 'tmp'))).toEqual([]);
+      // Each counted as added once, wherever it was written.
+      expect(store.noted).toBe(bs.length + 1);
     });
   }
 });

@@ -182,6 +182,9 @@ export class ObjectWriteWorker {
   private failure: Error | undefined;
   /** Set once the thread is gone without being asked to stop: writes are then made in this thread. */
   private gone = false;
+  /** Streams holding a slot they have not filled yet: each sends it, filled so far, when asked (a sender waits for a slot). */
+  private readonly partial = new Set<() => void>();
+  private closing: Promise<void> | undefined;
   private readonly ended: Promise<void>;
 
   /** Throws when the thread cannot be made: the caller writes in its own thread. `script`: another only in tests. */
@@ -228,10 +231,12 @@ export class ObjectWriteWorker {
   /** Writes object `id` (bytes already verified against it) with `mode`; resolves once it is in the store. */
   write(id: ObjectId, bytes: Uint8Array, mode: number): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
-    if (bytes.length > SLOT && !this.gone) return this.writeStreamed(id, bytes, mode);
+    // After close() began, a write is made here: the thread may be told to stop before it is sent.
+    const here = this.gone || this.closing !== undefined;
+    if (bytes.length > SLOT && !here) return this.writeStreamed(id, bytes, mode);
     return new Promise<void>((done, fail) => {
       const p: Pending = { id, tmp: this.store.tempPath('pull'), dest: this.store.pathOf(id), bytes, mode, done, fail };
-      if (this.gone) {
+      if (here) {
         this.store.noteAdded(1);
         return this.writeHere(p);
       }
@@ -243,24 +248,35 @@ export class ObjectWriteWorker {
   /** An object larger than a slot, written as a stream of slots; in this thread if the thread is gone before it is written. */
   private async writeStreamed(id: ObjectId, bytes: Uint8Array, mode: number): Promise<void> {
     const tmp = this.store.tempPath('pull');
-    const s = this.stream(tmp, mode);
+    let counted = false;
+    const s = this.openStream(tmp, mode, () => (counted = true));
     if (s) {
       try {
         await s.push(bytes);
         await s.finish(id);
         return;
       } catch (err) {
-        if (!this.gone) throw err;
+        // A failed write fails every later one, as a failed batch does.
+        if (!this.gone) throw (this.failure ??= err as Error);
         rmSync(tmp, { force: true });
       }
     }
-    return this.write(id, bytes, mode);
+    if (!counted) return this.write(id, bytes, mode);
+    // Counted as added when its stream was closed: written here without counting it again.
+    return new Promise<void>((done, fail) => this.writeHere({ id, tmp: this.store.tempPath('pull'), dest: this.store.pathOf(id), bytes, mode, done, fail }));
   }
 
   /** A free slot now, or undefined (then `wait` is called with one when it frees). */
   private take(wait: SlotWaiter): number | undefined {
     const slot = this.free.pop();
-    if (slot === undefined) this.slotWaiters.push(wait);
+    if (slot === undefined) {
+      this.slotWaiters.push(wait);
+      // A stream waiting for bytes from the network may hold a slot it has not filled: it sends what it has.
+      for (const flush of this.partial) {
+        flush();
+        break;
+      }
+    }
     return slot;
   }
 
@@ -346,7 +362,12 @@ export class ObjectWriteWorker {
    * ends the stream with `finish` (the object goes into place) or `abort`.
    */
   stream(tmp: string, mode: number): ObjectStream | undefined {
-    if (this.gone) return undefined;
+    return this.openStream(tmp, mode);
+  }
+
+  /** stream(), and `counted` called when the object is counted as added (its stream closed to go into place). */
+  private openStream(tmp: string, mode: number, counted?: () => void): ObjectStream | undefined {
+    if (this.gone || this.closing !== undefined) return undefined;
     const sid = this.streams++;
     this.worker.postMessage({ kind: 'open', sid, tmp, mode });
     const stopped = () => new Error(`the object writer stopped before ${tmp} was written`);
@@ -358,6 +379,7 @@ export class ObjectWriteWorker {
     let waiting: { promise: Promise<void>; resolve: () => void } | undefined;
     let closed = false;
     const sendSlot = (): void => {
+      this.partial.delete(sendSlot);
       if (slot === undefined) return;
       if (used > 0 && !this.gone) this.worker.postMessage({ kind: 'chunk', sid, slot, len: used });
       else if (!this.gone) this.release(slot);
@@ -379,6 +401,7 @@ export class ObjectWriteWorker {
         else held[0] = c.subarray(n);
         if (used === SLOT) sendSlot();
       }
+      if (slot !== undefined) this.partial.add(sendSlot);
       return true;
     };
     const onSlot: SlotWaiter = (s) => {
@@ -391,15 +414,24 @@ export class ObjectWriteWorker {
       }
     };
     const end = async (dest: string | null): Promise<void> => {
-      if (waiting) await waiting.promise;
-      closed = true;
       if (dest === null) {
+        // Aborted: what waits for a slot is dropped, and so is the slot being filled.
+        const i = this.slotWaiters.indexOf(onSlot);
+        if (i >= 0) this.slotWaiters.splice(i, 1);
         held.length = 0;
         used = 0;
+        waiting?.resolve();
+        waiting = undefined;
+      } else if (waiting) {
+        await waiting.promise;
       }
+      closed = true;
       sendSlot();
       if (this.gone) throw stopped();
-      if (dest !== null) this.store.noteAdded(1);
+      if (dest !== null) {
+        this.store.noteAdded(1);
+        counted?.();
+      }
       return new Promise<void>((done, fail) => {
         this.openStreams.set(sid, { done, fail });
         this.worker.postMessage({ kind: 'close', sid, dest });
@@ -436,8 +468,9 @@ export class ObjectWriteWorker {
     this.drained?.();
     this.drained = undefined;
     for (const p of left) {
-      // Those never sent were not counted yet.
+      // Those never sent were not counted yet; those sent may have left a temp file.
       if (!p.counted) this.store.noteAdded(1);
+      else rmSync(p.tmp, { force: true });
       this.writeHere({ ...p, tmp: this.store.tempPath('pull') });
     }
   }
@@ -456,12 +489,15 @@ export class ObjectWriteWorker {
     }
   }
 
-  /** Waits for every write sent, then stops the thread. */
-  async close(): Promise<void> {
-    if (this.waiting.length > 0 && !this.gone) await new Promise<void>((resolve) => (this.drained = resolve));
-    this.send();
-    if (!this.gone) this.worker.postMessage(null);
-    await this.ended;
-    await this.worker.terminate();
+  /** Waits for every write sent, then stops the thread; writes made after it began are made in this thread. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      if (this.waiting.length > 0 && !this.gone) await new Promise<void>((resolve) => (this.drained = resolve));
+      this.send();
+      if (!this.gone) this.worker.postMessage(null);
+      await this.ended;
+      await this.worker.terminate();
+    })();
+    return this.closing;
   }
 }
