@@ -124,6 +124,13 @@ function plainStore(dir: string, tmp = join(dir, 'tmp')): WritableObjects & { no
   };
 }
 
+/** The writer with its own script, held until `letGo` is called: what is sent meanwhile waits in memory. */
+function heldWriter(dir: string, store: WritableObjects): { w: ObjectWriteWorker; letGo: () => void } {
+  const go = join(dir, 'go');
+  const hold = `const fs = require('node:fs'); while (!fs.existsSync(${JSON.stringify(go)})) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);`;
+  return { w: new ObjectWriteWorker(store, `${hold} ${WRITER_SCRIPT}`), letGo: () => writeFileSync(go, '') };
+}
+
 const blobs = (n: number) => Array.from({ length: n }, (_, i) => Buffer.from(`blob ${i}\n`.repeat(i + 1)));
 
 describe('the object writer', () => {
@@ -159,17 +166,15 @@ describe('the object writer', () => {
   it('streams a large object chunk by chunk, holding back its sender while too much waits to be written', async () => {
     const dir = tmpdir('trove-writer-stream');
     const store = plainStore(dir);
-    // The writer's own script, held until the file `go` exists: what is sent meanwhile waits in memory.
-    const go = join(dir, 'go');
-    const hold = `const fs = require('node:fs'); while (!fs.existsSync(${JSON.stringify(go)})) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);`;
-    const w = new ObjectWriteWorker(store, `${hold} ${WRITER_SCRIPT}`);
+    // Held: what is sent meanwhile waits in memory.
+    const { w, letGo } = heldWriter(dir, store);
     const chunks = Array.from({ length: POOL_SLOTS + 8 }, (_, i) => Buffer.alloc(SLOT, `chunk ${i} `));
     const whole = Buffer.concat(chunks);
     const s = w.stream(store.tempPath('pull'), 0o755)!;
     // Pushed without waiting: once every slot of the pool is sent and not written, a push asks its sender to wait.
     const waits = chunks.map((c) => s.push(c)).filter((p) => p !== undefined);
     expect(waits.length).toBe(8);
-    writeFileSync(go, '');
+    letGo();
     await Promise.all(waits);
     await s.finish(hashBytes(whole));
     const path = store.pathOf(hashBytes(whole));
@@ -189,9 +194,7 @@ describe('the object writer', () => {
     const dir = tmpdir('trove-writer-pool');
     const store = plainStore(dir);
     // Held at first, so that every slot is taken and writes wait for room; then let go.
-    const go = join(dir, 'go');
-    const hold = `const fs = require('node:fs'); while (!fs.existsSync(${JSON.stringify(go)})) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);`;
-    const w = new ObjectWriteWorker(store, `${hold} ${WRITER_SCRIPT}`);
+    const { w, letGo } = heldWriter(dir, store);
     // Whole objects from 1 byte to 3 slots (those over a slot go as streams), and streams pushed in 64 KiB chunks.
     const whole = Array.from({ length: 240 }, (_, i) => randomBytes(i % 8 === 7 ? 3 * SLOT - i : 1 + ((i * 7919) % SLOT)));
     const streamed = Array.from({ length: 4 }, (_, i) => randomBytes(5 * SLOT + 1000 * i));
@@ -208,7 +211,7 @@ describe('the object writer', () => {
     });
     await new Promise((r) => setTimeout(r, 200));
     released = true;
-    writeFileSync(go, '');
+    letGo();
     await Promise.all([...writes, ...streams]);
     await w.close();
     for (const [i, b] of whole.entries()) {
@@ -246,9 +249,7 @@ describe('the object writer', () => {
   it('aborts a stream that waits for a slot at once, and writes made after close in the calling thread', async () => {
     const dir = tmpdir('trove-writer-abort');
     const store = plainStore(dir);
-    const go = join(dir, 'go');
-    const hold = `const fs = require('node:fs'); while (!fs.existsSync(${JSON.stringify(go)})) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);`;
-    const w = new ObjectWriteWorker(store, `${hold} ${WRITER_SCRIPT}`);
+    const { w, letGo } = heldWriter(dir, store);
     const s = w.stream(store.tempPath('pull'), 0o644)!;
     let wait: Promise<void> | undefined;
     for (let i = 0; i <= POOL_SLOTS && !wait; i++) wait = s.push(Buffer.alloc(SLOT, i));
@@ -256,7 +257,7 @@ describe('the object writer', () => {
     // The thread is still held: the abort does not wait for it to free a slot.
     const aborted = s.abort().then(() => 'aborted');
     expect(await Promise.race([wait!.then(() => 'released'), new Promise((r) => setTimeout(() => r('stalled'), 2000))])).toBe('released');
-    writeFileSync(go, '');
+    letGo();
     expect(await aborted).toBe('aborted');
     const closed = w.close();
     const late = Buffer.from('written after close\n');
