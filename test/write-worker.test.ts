@@ -294,15 +294,29 @@ describe('the object writer', () => {
     expect(existsSync(store.pathOf(hashBytes(Buffer.from('bytes'))))).toBe(false);
   });
 
-  it('fails a stream open when its thread dies, and gives no stream after', async () => {
+  it('fails a stream open when its thread dies, leaves no temp file, and gives no stream after', async () => {
     const dir = tmpdir('trove-writer-stream-dead');
     const store = plainStore(dir);
-    const w = new ObjectWriteWorker(store, 'require("node:worker_threads").parentPort.on("message", (m) => { if (m && m.kind === "close") process.exit(3); })');
+    // The thread makes each stream's temp file, and dies when a stream is closed.
+    const w = new ObjectWriteWorker(store, 'require("node:worker_threads").parentPort.on("message", (m) => { if (m && m.kind === "open") require("node:fs").writeFileSync(m.tmp, "part"); if (m && m.kind === "close") process.exit(3); })');
     const s = w.stream(store.tempPath('pull'), 0o644)!;
     s.push(Buffer.from('bytes'));
     await expect(s.finish(hashBytes(Buffer.from('bytes')))).rejects.toThrow(/object writer stopped/);
     expect(w.stream(store.tempPath('pull'), 0o644)).toBeUndefined();
     await w.close();
+    expect(readdirSync(join(dir, 'tmp'))).toEqual([]);
+  });
+
+  it('removes the temp file of a stream ended after its thread died', async () => {
+    const dir = tmpdir('trove-writer-stream-dead-open');
+    const store = plainStore(dir);
+    // The thread makes the stream's temp file, then dies.
+    const w = new ObjectWriteWorker(store, 'require("node:worker_threads").parentPort.on("message", (m) => { if (m && m.kind === "open") { require("node:fs").writeFileSync(m.tmp, "part"); process.exit(3); } })');
+    const s = w.stream(store.tempPath('pull'), 0o644)!;
+    await w.close();
+    expect(readdirSync(join(dir, 'tmp'))).toHaveLength(1);
+    await expect(s.abort()).rejects.toThrow(/object writer stopped/);
+    expect(readdirSync(join(dir, 'tmp'))).toEqual([]);
   });
 
   for (const [how, script] of [

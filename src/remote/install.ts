@@ -74,13 +74,7 @@ export async function installStream(
     if (n !== size) throw badObject(`${where}: a tree says ${size} bytes, object ${id} has ${n}`);
     const done = sink;
     sink = undefined;
-    try {
-      await done.finish(id);
-    } catch (err) {
-      // A writer thread that died before it closed the file leaves it.
-      rmSync(tmp, { force: true });
-      throw err;
-    }
+    await done.finish(id);
     crashPoint('pull:install');
   } catch (err) {
     if (sink) await sink.abort();

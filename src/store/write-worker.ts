@@ -121,8 +121,6 @@ interface Pending {
   /** The caller's bytes until they are copied into a slot, then the slot's view of them. */
   bytes: Uint8Array;
   mode: number;
-  /** Set once noted as added (when its batch is sent). */
-  counted?: boolean;
   done: () => void;
   fail: (err: Error) => void;
 }
@@ -177,7 +175,8 @@ export class ObjectWriteWorker {
   private seq = 0;
   private readonly inFlight = new Map<number, Batch>();
   private streams = 0;
-  private readonly openStreams = new Map<number, { done: () => void; fail: (err: Error) => void }>();
+  /** Streams closed and not yet answered, by id, with their temp files. */
+  private readonly openStreams = new Map<number, { tmp: string; done: () => void; fail: (err: Error) => void }>();
   /** Resolved when no write waits for room any longer (close waits for it). */
   private drained: (() => void) | undefined;
   /** The first write that failed (its error), after which every write fails. */
@@ -260,7 +259,6 @@ export class ObjectWriteWorker {
       } catch (err) {
         // A failed write fails every later one, as a failed batch does.
         if (!this.gone) throw (this.failure ??= err as Error);
-        rmSync(tmp, { force: true });
       }
     }
     if (!counted) return this.write(id, bytes, mode);
@@ -348,7 +346,6 @@ export class ObjectWriteWorker {
       ends[i] = at;
       modes[i] = p.mode;
       paths.push(p.tmp, p.dest);
-      p.counted = true;
     });
     // Counted before they are added, as a rename in this thread is.
     this.store.noteAdded(b.items.length);
@@ -429,13 +426,17 @@ export class ObjectWriteWorker {
       }
       closed = true;
       sendSlot();
-      if (this.gone) throw stopped();
+      if (this.gone) {
+        // The thread may have made the temp file.
+        rmSync(tmp, { force: true });
+        throw stopped();
+      }
       if (dest !== null) {
         this.store.noteAdded(1);
         counted?.();
       }
       return new Promise<void>((done, fail) => {
-        this.openStreams.set(sid, { done, fail });
+        this.openStreams.set(sid, { tmp, done, fail });
         this.worker.postMessage({ kind: 'close', sid, dest });
       });
     };
@@ -458,23 +459,25 @@ export class ObjectWriteWorker {
   /** The thread is gone: every write it did not answer, and every later one, is made in this thread. */
   private takeOver(): void {
     this.gone = true;
-    // A stream's chunks went with the thread: that object fails, to be fetched again.
-    for (const s of this.openStreams.values()) s.fail(new Error('the object writer stopped before a large object was written'));
+    // A stream's chunks went with the thread: that object fails, to be fetched again, and its temp file goes.
+    for (const s of this.openStreams.values()) {
+      rmSync(s.tmp, { force: true });
+      s.fail(new Error('the object writer stopped before a large object was written'));
+    }
     this.openStreams.clear();
     for (const w of this.slotWaiters.splice(0)) w(undefined);
     // Slots are not reused from here on: the writes in them are made from them.
-    const left = [...[...this.inFlight.values()].flatMap((b) => b.items), ...(this.batch?.items ?? []), ...this.waiting];
+    // Those sent were counted as added, and may have left a temp file; the others were not counted yet.
+    const sent = [...this.inFlight.values()].flatMap((b) => b.items);
+    const unsent = [...(this.batch?.items ?? []), ...this.waiting];
     this.inFlight.clear();
     this.batch = undefined;
     this.waiting = [];
     this.drained?.();
     this.drained = undefined;
-    for (const p of left) {
-      // Those never sent were not counted yet; those sent may have left a temp file.
-      if (!p.counted) this.store.noteAdded(1);
-      else rmSync(p.tmp, { force: true });
-      this.writeHere({ ...p, tmp: this.store.tempPath('pull') });
-    }
+    for (const p of sent) rmSync(p.tmp, { force: true });
+    this.store.noteAdded(unsent.length);
+    for (const p of [...sent, ...unsent]) this.writeHere({ ...p, tmp: this.store.tempPath('pull') });
   }
 
   /** One write, as the thread makes it, in this thread. */
