@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseSummary } from '../src/remote/summary.js';
 import { readTreesPack } from '../src/remote/trees-pack.js';
@@ -104,6 +104,35 @@ describe('trees packs: a package’s commit and trees in one request', () => {
     expect([...got.keys()].sort()).toEqual([...metas.keys()].sort());
     // The same objects without the commit: refused.
     await expect(readTreesPack(packOf(frames.filter(([k]) => k !== 3)), commitOf('libdeep'), 'test')).rejects.toThrow(/lacks its commit/);
+  });
+
+  it('a client refuses a pack badly framed in any way, naming what is wrong', async () => {
+    const { metas } = await reachable(server, [commitOf('libdeep')]);
+    const frames: [number, string, Buffer][] = [...metas.keys()].map((id) => [id === commitOf('libdeep') ? 3 : 2, id, readFileSync(join(server, 'objects', id.slice(0, 2), id.slice(2)))]);
+    const raw = gunzipSync(packOf(frames));
+    const refused = (bytes: Buffer, why: RegExp) => expect(readTreesPack(gzipSync(bytes), commitOf('libdeep'), 'test')).rejects.toThrow(why);
+    // The pack as framed is taken: each case below changes one thing.
+    expect((await readTreesPack(gzipSync(raw), commitOf('libdeep'), 'test')).size).toBe(metas.size);
+    await refused(raw.subarray(0, raw.length - 2), /trees pack refused: pack is truncated/);
+    await refused(raw.subarray(0, 30), /pack is truncated/);
+    await refused(Buffer.concat([raw, Buffer.from([7])]), /object count or end does not match/);
+    const magic = Buffer.from(raw);
+    magic.write('TRVPACK2', 0);
+    await refused(magic, /it holds patches/);
+    magic.write('NOTAPACK', 0);
+    await refused(magic, /bad magic/);
+    const count = Buffer.from(raw);
+    count.writeUInt32BE(metas.size + 1, 8);
+    await refused(count, /object count or end does not match/);
+    const kind = Buffer.from(raw);
+    kind[12] = 9;
+    await refused(kind, /unknown object kind 9/);
+    const blob = Buffer.from('a blob in a trees pack');
+    await refused(gunzipSync(packOf([...frames, [1, sha256(blob), blob]])), /holds blob/);
+    const flipped = Buffer.from(raw);
+    flipped[flipped.length - 2]! ^= 1;
+    await refused(flipped, /does not hash to its id/);
+    await expect(readTreesPack(raw, commitOf('libdeep'), 'test')).rejects.toThrow(/does not inflate/);
   });
 
   it('install requests each package’s trees pack and its files: no commit or tree one by one', async () => {

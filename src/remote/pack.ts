@@ -231,13 +231,17 @@ export interface FrameHeader {
   base?: ObjectId;
 }
 
-/** Reads the pack header; returns the object count and whether patch frames may follow. */
-export async function readPackHeader(r: ByteReader): Promise<{ count: number; patches: boolean }> {
-  const head = await r.read(12);
+/** A pack's object count and whether patch frames may follow, from its first 12 bytes. */
+function parsePackHeader(head: Buffer): { count: number; patches: boolean } {
   const magic = head.subarray(0, 8);
   const patches = magic.equals(PACK_MAGIC_PATCHES);
   if (!patches && !magic.equals(PACK_MAGIC)) throw corrupt('not a trove pack (bad magic)');
   return { count: head.readUInt32BE(8), patches };
+}
+
+/** Reads the pack header; returns the object count and whether patch frames may follow. */
+export async function readPackHeader(r: ByteReader): Promise<{ count: number; patches: boolean }> {
+  return parsePackHeader(await r.read(12));
 }
 
 function frameLength(bytes: Buffer, at: number): number {
@@ -246,18 +250,63 @@ function frameLength(bytes: Buffer, at: number): number {
   return Number(length);
 }
 
-/** Reads the next frame header, or undefined at the end marker; patch frames only in a TRVPACK2 pack. */
-export async function readFrameHeader(r: ByteReader, patches = false): Promise<FrameHeader | undefined> {
-  const k = (await r.read(1))[0]!;
-  if (k === 0) return undefined;
-  if (k === PATCH_BYTE && patches) {
-    const rest = await r.read(73);
+/** How many bytes of a frame's header follow its first byte `k`: 0 for the end marker. */
+function frameRestLength(k: number, patches: boolean): number {
+  if (k === 0) return 0;
+  if (k === PATCH_BYTE && patches) return 73;
+  if (!BYTE_KIND.has(k)) throw corrupt(`pack has an unknown object kind ${k}`);
+  return 40;
+}
+
+/** The header of a frame from its first byte `k` and the `frameRestLength` bytes after it. */
+function parseFrameRest(k: number, rest: Buffer): FrameHeader {
+  if (k === PATCH_BYTE) {
     const kind = BYTE_KIND.get(rest[32]!);
     if (kind !== 'blob' && kind !== 'tree') throw corrupt(`pack has a patch frame of kind ${rest[32]}`);
     return { kind, id: bytesToId(rest.subarray(0, 32)), base: bytesToId(rest.subarray(33, 65)), length: frameLength(rest, 65) };
   }
-  const kind = BYTE_KIND.get(k);
-  if (!kind) throw corrupt(`pack has an unknown object kind ${k}`);
-  const rest = await r.read(40);
-  return { kind, id: bytesToId(rest.subarray(0, 32)), length: frameLength(rest, 32) };
+  return { kind: BYTE_KIND.get(k)!, id: bytesToId(rest.subarray(0, 32)), length: frameLength(rest, 32) };
+}
+
+/** Reads the next frame header, or undefined at the end marker; patch frames only in a TRVPACK2 pack. */
+export async function readFrameHeader(r: ByteReader, patches = false): Promise<FrameHeader | undefined> {
+  const k = (await r.read(1))[0]!;
+  const n = frameRestLength(k, patches);
+  return n === 0 ? undefined : parseFrameRest(k, await r.read(n));
+}
+
+/**
+ * A pack held whole in memory (a trees pack), read as ByteReader reads a
+ * stream, with the same checks, but without a promise for each read: a
+ * trees pack holds thousands of small frames.
+ */
+export class PackBuffer {
+  private at = 0;
+
+  constructor(private readonly bytes: Buffer) {}
+
+  /** Exactly `n` bytes (a view, not a copy); E_CORRUPT when the pack ends first. */
+  read(n: number): Buffer {
+    if (n > this.bytes.length - this.at) throw corrupt('pack is truncated');
+    const out = this.bytes.subarray(this.at, this.at + n);
+    this.at += n;
+    return out;
+  }
+
+  /** As readPackHeader. */
+  header(): { count: number; patches: boolean } {
+    return parsePackHeader(this.read(12));
+  }
+
+  /** As readFrameHeader. */
+  frame(patches = false): FrameHeader | undefined {
+    const k = this.read(1)[0]!;
+    const n = frameRestLength(k, patches);
+    return n === 0 ? undefined : parseFrameRest(k, this.read(n));
+  }
+
+  /** True when no byte is left. */
+  get atEnd(): boolean {
+    return this.at === this.bytes.length;
+  }
 }

@@ -1,13 +1,13 @@
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { gunzip, gzipSync } from 'node:zlib';
+import { gunzip, gunzipSync, gzipSync } from 'node:zlib';
 import { corrupt } from '../util/errors.js';
 import { decodeCommit, decodeTree } from '../format/codec.js';
 import { MAX_META } from '../format/types.js';
 import { hashBytes, type ObjectId } from '../util/hash.js';
 import { writeFileAtomic } from '../util/fs-atomic.js';
 import type { Repo } from '../repo/repo.js';
-import { ByteReader, frameHeader, PACK_END, packHeader, readFrameHeader, readPackHeader } from './pack.js';
+import { frameHeader, PACK_END, PackBuffer, packHeader } from './pack.js';
 import { treesPackPath } from './layout.js';
 import type { Transport } from './transport.js';
 
@@ -24,6 +24,9 @@ import type { Transport } from './transport.js';
 export const MAX_TREES_PACK = 64 << 20;
 
 const gunzipAsync = promisify(gunzip);
+
+/** Packs up to this size (compressed) are inflated in the calling thread; larger ones in the thread pool. */
+const INFLATE_HERE = 1 << 20;
 
 type MetaKind = 'commit' | 'tree';
 
@@ -86,29 +89,26 @@ export async function writeTreesPack(repo: Repo, commit: ObjectId): Promise<numb
 export async function readTreesPack(wire: Buffer, commit: ObjectId, where: string): Promise<Map<ObjectId, Buffer>> {
   let raw: Buffer;
   try {
-    raw = await gunzipAsync(wire, { maxOutputLength: MAX_TREES_PACK });
+    // A package's pack (tens of KiB) inflates in less time than a trip through the thread pool takes.
+    raw = wire.length <= INFLATE_HERE ? gunzipSync(wire, { maxOutputLength: MAX_TREES_PACK }) : await gunzipAsync(wire, { maxOutputLength: MAX_TREES_PACK });
   } catch (err) {
     throw corrupt(`${where}: trees pack does not inflate (${(err as Error).message})`);
   }
-  const r = new ByteReader(
-    (async function* () {
-      yield raw;
-    })(),
-  );
+  const r = new PackBuffer(raw);
   const all = new Map<ObjectId, Buffer>();
   try {
-    const { count, patches } = await readPackHeader(r);
+    const { count, patches } = r.header();
     if (patches) throw corrupt('it holds patches');
     for (;;) {
-      const h = await readFrameHeader(r);
+      const h = r.frame();
       if (!h) break;
       if (h.kind === 'blob') throw corrupt(`it holds blob ${h.id}`);
       if (h.length > MAX_META) throw corrupt(`${h.kind} ${h.id} is ${h.length} bytes`);
-      const bytes = Buffer.from(await r.read(h.length));
+      const bytes = Buffer.from(r.read(h.length));
       if (hashBytes(bytes) !== h.id) throw corrupt(`${h.kind} ${h.id} does not hash to its id`);
       all.set(h.id, bytes);
     }
-    if (all.size !== count || !(await r.atEnd())) throw corrupt('its object count or end does not match its header');
+    if (all.size !== count || !r.atEnd) throw corrupt('its object count or end does not match its header');
     return reachedFrom(all, commit);
   } catch (err) {
     throw corrupt(`${where}: trees pack refused: ${(err as Error).message}`);
