@@ -1,12 +1,22 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { lstat, mkdir, readdir, rm, rmdir } from 'node:fs/promises';
+import { lstatSync, mkdirSync, readdirSync, readFileSync, rmdirSync } from 'node:fs';
+import { rm, rmdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { badRef, corrupt, isErrno, isTroveError, locked, notFound, TroveError } from '../util/errors.js';
 import { isObjectId, type ObjectId } from '../util/hash.js';
-import { writeFileAtomic } from '../util/fs-atomic.js';
+import { writeFileAtomicSync } from '../util/fs-atomic.js';
 import type { Release } from '../store/lock.js';
 import { lockUpdates } from './locks.js';
 import { RefTransaction, updateRefs } from './transaction.js';
+
+/** Removes `dir` when it is an empty directory; whether it did. */
+function removedEmpty(dir: string): boolean {
+  try {
+    rmdirSync(dir);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 const COMPONENT = /^[A-Za-z0-9_+@-][A-Za-z0-9._+@-]*$/;
 
@@ -88,12 +98,14 @@ export class Refs {
         throw locked(`ref ${name} moved to ${now ?? 'nothing'} while this update expected ${opts.expected ?? 'no ref'}; retry`, { ref: name, expected: opts.expected, actual: now });
       }
     }
+    // Blocking calls: a ref is one small file, and an install or a pull writes a hundred of them, where each
+    // trip through the thread pool would cost more than the call.
     // `delete` of a ref beside this one removes the directories it leaves
     // empty, and may do so inside our recursive mkdir or between it and our
     // rename (ENOENT): again.
     for (let attempt = 1; ; attempt++) {
       try {
-        await mkdir(dirname(dest), { recursive: true });
+        mkdirSync(dirname(dest), { recursive: true });
       } catch (err) {
         // A ref `a` exists where `a/b` needs a directory.
         if (isErrno(err, 'EEXIST') || isErrno(err, 'ENOTDIR')) {
@@ -104,11 +116,11 @@ export class Refs {
         throw err;
       }
       try {
-        await writeFileAtomic(dest, `${id}\n`, { tmpDir: this.tmpDir, tag: 'ref' });
+        writeFileAtomicSync(dest, `${id}\n`, { tmpDir: this.tmpDir, tag: 'ref' });
         return;
       } catch (err) {
         // An empty directory where the ref goes holds no refs: it goes (rmdir fails on one that holds some).
-        if (isErrno(err, 'EISDIR') && attempt < 10 && (await rmdir(dest).then(() => true, () => false))) continue;
+        if (isErrno(err, 'EISDIR') && attempt < 10 && removedEmpty(dest)) continue;
         if (isErrno(err, 'EISDIR') || isErrno(err, 'ENOTDIR')) {
           throw badRef(`ref ${name} conflicts with an existing ref hierarchy`, { ref: name });
         }
@@ -138,14 +150,14 @@ export class Refs {
       const prefix = parts.slice(0, i).join('/');
       let isDir: boolean;
       try {
-        isDir = (await lstat(join(this.refsDir, ns, prefix))).isDirectory();
+        isDir = lstatSync(join(this.refsDir, ns, prefix)).isDirectory();
       } catch (err) {
         if (isErrno(err, 'ENOENT')) return;
         throw err;
       }
       if (i < parts.length && !isDir) throw badRef(`cannot create ref ${name}: ref ${prefix} exists`, { ref: name });
       // An empty directory (left by a delete before deletes removed them) holds no refs: `write` replaces it.
-      if (i === parts.length && isDir && (await readdir(join(this.refsDir, ns, prefix))).length > 0) {
+      if (i === parts.length && isDir && readdirSync(join(this.refsDir, ns, prefix)).length > 0) {
         throw badRef(`cannot create ref ${name}: ${name}/ is a directory of refs`, { ref: name });
       }
     }
