@@ -325,6 +325,8 @@ describe.skipIf(skipFuse())('lazy installs: files fetched by the view on first r
     expect([nf.objects, nf.bytes]).toEqual([0, 0]);
     expect((await statusOf(a.repo)).notFetched).toEqual({ objects: 0, bytes: 0, remotes: ['origin'] });
     expect(downloads(a.repo)).toEqual([]);
+    // Its daemon can collect the socket buffers of a large download as it goes (youngCollected in lazy-fetch.ts).
+    expect(cmdlineOf((JSON.parse(readFileSync(join(a.repo, 'mount.json'), 'utf8')) as { pid: number }).pid)).toContain('--expose-gc');
   });
 
   it('a view served in the foreground (mount --foreground) fetches files on read too', async () => {

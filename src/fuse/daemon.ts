@@ -11,7 +11,7 @@ import type { GetStore, GetSyncStore, ObjectFiles } from '../store/types.js';
 import { BlobReader } from './blobs.js';
 import type { LazyFetcher } from './lazy-fetch.js';
 import { AccessTrace } from './trace.js';
-import { commitFiles, hasPartials, traceEntries } from '../repo/partial.js';
+import { commitFiles, hasPartials, readPartial, traceEntries } from '../repo/partial.js';
 import type { InstallTarget } from '../remote/install.js';
 import type { ObjectId } from '../util/hash.js';
 import { RequestCounts } from './counts.js';
@@ -147,7 +147,15 @@ export interface Served {
 export async function serve(repo: RepoLike, mountpoint: string, opts: MountOptions = {}): Promise<Served> {
   const log = opts.log ?? ((line: string) => io().stderr.write(`${line}\n`));
   const t0 = performance.now();
-  const view = new TroveView(new RepoSource(repo.store, repo.path), { treeCacheBytes: (opts.cacheMb ?? 64) << 20, inodeLimit: inodeLimit(opts.libfuse) });
+  const view = new TroveView(new RepoSource(repo.store, repo.path), {
+    treeCacheBytes: (opts.cacheMb ?? 64) << 20,
+    inodeLimit: inodeLimit(opts.libfuse),
+    // A partial commit's first read comes first from the command that activates it (its check of the link's
+    // target), before any of its files: the fetcher and its HTTP client load then, not on the first file's read.
+    onCommit: (id) => {
+      if (theFetcher && readPartial(repo.path, id)) theFetcher().catch(() => undefined);
+    },
+  });
   // Beats from the event loop, which answers every request; the watchdog starts before
   // the mount, so that it never holds a descriptor of the FUSE device.
   const watchdogMs = opts.watchdogMs ?? DEFAULT_WATCHDOG_MS;
@@ -392,7 +400,7 @@ export async function startDaemon(
     child.send({ args: [repo.path, mountpoint, ...args], log: logPath(repo) } satisfies PrewarmOrder);
   } else {
     if (pre) pre.child.kill();
-    child = spawn(process.execPath, [opts.main ?? DAEMON_MAIN, repo.path, mountpoint, ...args], { detached: true, stdio: ['ignore', log, log, 'ipc'], env: daemonEnv() });
+    child = spawn(process.execPath, ['--expose-gc', opts.main ?? DAEMON_MAIN, repo.path, mountpoint, ...args], { detached: true, stdio: ['ignore', log, log, 'ipc'], env: daemonEnv() });
   }
   closeSync(log);
   const exited = new Promise<void>((res) => child.once('exit', () => res()));

@@ -37,7 +37,7 @@ export function daemonEnv(): NodeJS.ProcessEnv {
 export function prewarmDaemon(main: string): void {
   let child: ChildProcess;
   try {
-    child = childProcess().spawn(process.execPath, [main, '--prewarm'], { detached: true, stdio: ['ignore', 'ignore', 'ignore', 'ipc'], env: daemonEnv() });
+    child = childProcess().spawn(process.execPath, ['--expose-gc', main, '--prewarm'], { detached: true, stdio: ['ignore', 'ignore', 'ignore', 'ipc'], env: daemonEnv() });
   } catch {
     return; // The command starts its daemon the usual way.
   }

@@ -72,6 +72,8 @@ export interface ViewOptions {
   startTime?: number;
   /** One past the highest inode number handed out (default 2^32: all fuse-native passes). */
   inodeLimit?: number;
+  /** Called with each commit the view reads from the store (once, unless its cache let it go). */
+  onCommit?: (id: ObjectId) => void;
 }
 
 const TOP: Record<string, { ino: number; where: DirWhere }> = {
@@ -130,6 +132,7 @@ export class TroveView {
   private readonly trees: Lru<ObjectId, TreeInfo>;
   private readonly nodes: Lru<string, Node>;
   private readonly commits = new Lru<ObjectId, Commit>({ maxCost: 4096 });
+  private readonly onCommit: ((id: ObjectId) => void) | undefined;
   private readonly loading = new Map<ObjectId, Promise<TreeInfo>>();
   private oversized: { id: ObjectId; info: TreeInfo } | undefined;
   private readonly queue: ObjectId[] = [];
@@ -154,6 +157,7 @@ export class TroveView {
     this.start = opts.startTime ?? Date.now();
     this.inodes = new Inodes(opts.inodeLimit);
     this.root = this.dirNode('/', 1, { area: 'root' });
+    this.onCommit = opts.onCommit;
   }
 
   /** Space of the filesystem holding the store. */
@@ -276,7 +280,10 @@ export class TroveView {
     } catch (err) {
       throw eio(path, err);
     }
-    if (c) this.commits.set(id, c);
+    if (c) {
+      this.commits.set(id, c);
+      this.onCommit?.(id);
+    }
     return c;
   }
 
