@@ -592,20 +592,21 @@ describe.skipIf(skipFuse())('lazy installs: files fetched by the view on first r
     await troveOk(q.repo, 'switch', gen.slice(0, 12), '--link', q.link);
   });
 
-  it('a trace makes the view fetch the files it names as soon as the commit is first read', async () => {
+  it('a trace makes the view fetch the files it names as soon as the commit is first read, before any file is', async () => {
     const c = await newClient('p', main.url);
     await mountView(c.repo, c.mnt);
     // A trace recorded for another generation that holds the same files (blob ids and sizes).
     mkdirSync(join(c.repo, 'traces'), { recursive: true });
     const line = (i: number) => `${sha256(TR[i]!.bytes)} ${TR[i]!.bytes.length}`;
     writeFileSync(join(c.repo, 'traces', 'f'.repeat(64)), `${line(2)}\n${line(5)}\n`);
-    const installed = await lazyInstall(c.repo, c.link, 'tr');
     main.clearLog();
-    expect(stored(c.repo, sha256(TR[2]!.bytes)) || stored(c.repo, sha256(TR[5]!.bytes))).toBe(false);
-    // The first read under the generation starts the prefetch of t2 and t5; t3 is neither traced nor read.
-    expectBytes(await cat(join(c.link, TR[0]!.path)), TR[0]!.bytes);
+    const installed = await lazyInstall(c.repo, c.link, 'tr');
+    // The install's activation reads the generation's commit through the view (its check of the link's
+    // target): that starts the prefetch of t2 and t5, before any file is read. t3 is neither traced nor read.
     expect(await until(() => stored(c.repo, sha256(TR[2]!.bytes)) && stored(c.repo, sha256(TR[5]!.bytes))), 'the traced files never arrived').toBe(true);
     expect(stored(c.repo, sha256(TR[3]!.bytes))).toBe(false);
+    expect(stored(c.repo, sha256(TR[0]!.bytes))).toBe(false);
+    expectBytes(await cat(join(c.link, TR[0]!.path)), TR[0]!.bytes);
     // Read now, they come from the store: each was requested once.
     expectBytes(await cat(join(c.link, TR[2]!.path)), TR[2]!.bytes);
     const asked = objectRequests(main);

@@ -152,8 +152,11 @@ export async function serve(repo: RepoLike, mountpoint: string, opts: MountOptio
     inodeLimit: inodeLimit(opts.libfuse),
     // A partial commit's first read comes first from the command that activates it (its check of the link's
     // target), before any of its files: the fetcher and its HTTP client load then, not on the first file's read.
+    // Its traced files are fetched from then on too (prefetch), not from its first file's read.
     onCommit: (id) => {
-      if (theFetcher && readPartial(repo.path, id)) theFetcher().catch(() => undefined);
+      if (!theFetcher || !readPartial(repo.path, id)) return;
+      theFetcher().catch(() => undefined);
+      prefetch(id);
     },
   });
   // Beats from the event loop, which answers every request; the watchdog starts before
@@ -178,8 +181,10 @@ export async function serve(repo: RepoLike, mountpoint: string, opts: MountOptio
   // the same fetcher: a read of one already on its way waits for that download, not for a second one.
   // Only files of the commit itself are fetched, with the size and mode its trees give: a trace (a
   // server's, say) cannot name anything else, nor make a read of a file fail by a wrong size.
+  const prefetched = new Set<ObjectId>();
   const prefetch = (commit: ObjectId): void => {
-    if (!fetchMissing) return;
+    if (!fetchMissing || prefetched.has(commit)) return;
+    prefetched.add(commit);
     const traced = traceEntries(repo.path, commit);
     if (traced.length === 0) return;
     let failed = 0;
