@@ -528,7 +528,7 @@ describe.skipIf(skipFuse())('lazy installs: files fetched by the view on first r
       expect(readlinkSync(g.link)).toBe(join(g.mnt, 'commits', gen2));
       expect(readdirSync(join(g.link, 'usr/share/tr')).length).toBe(TR.length);
 
-      const started = runTrove(['--repo', g.repo, 'fetch', '--background', '--json']);
+      const started = runTrove(['--repo', g.repo, 'fetch', '--background', '--json', '--pipelining', '3', '--jobs', '2']);
       expect(started.code, started.stderr).toBe(0);
       const info = (JSON.parse(started.stdout) as { background: { pid: number; log: string; partial: number } }).background;
       expect(info).toMatchObject({ log: join(g.repo, 'fetch.log'), partial: 4 });
@@ -536,6 +536,9 @@ describe.skipIf(skipFuse())('lazy installs: files fetched by the view on first r
       expect(await until(() => holdsFlock(info.pid, join(g.repo, 'locks', 'fetch')), 10_000), 'the background fetch never took its lock').toBe(true);
       // Detached at the lowest priority: what the view fetches on read, and the programs reading, go first.
       expect(getPriority(info.pid)).toBe(19);
+      // With the network settings given to the command that started it.
+      const argv = cmdlineOf(info.pid);
+      for (const [flag, value] of [['--pipelining', '3'], ['--jobs', '2'], ['--retries', '5']]) expect(argv[argv.indexOf(flag!) + 1], flag).toBe(value);
       // --wait waits for it: by then everything has arrived, and nothing is left for this one.
       const waited = await trove(['--repo', g.repo, 'fetch', '--wait', '--json']);
       expect(waited.code, waited.stderr).toBe(0);

@@ -46,7 +46,8 @@ export function register(program: Command): void {
       if (opts.wait && opts.background) throw usage('--wait and --background exclude each other');
       if (opts.background) {
         const r = await withRepo(cmd, async (repo) => {
-          const network = ['--jobs', opts.jobs, '--retries', opts.retries, '--timeout', opts.timeout];
+          // Every network setting given here holds for the fetch it starts.
+          const network = ['--jobs', opts.jobs, '--pipelining', opts.pipelining, '--retries', opts.retries, '--timeout', opts.timeout];
           const args = [process.argv[1]!, '--repo', repo.path, 'fetch', '--wait', '--no-progress', ...network, ...revisions, '--profile', opts.profile];
           const log = openSync(logOf(repo.path), 'a');
           const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', log, log] });
