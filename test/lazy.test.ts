@@ -618,6 +618,21 @@ describe.skipIf(skipFuse())('lazy installs: files fetched by the view on first r
     expect(installed.gen).toMatch(/^[0-9a-f]{64}$/);
   });
 
+  it('a trace that appears after the commit was first read is taken up at the first file read under it', async () => {
+    const c = await newClient('p2', main.url);
+    await mountView(c.repo, c.mnt);
+    const installed = await lazyInstall(c.repo, c.link, 'tr');
+    // The install's activation read the commit when it had no trace: nothing was fetched ahead.
+    const line = (i: number) => `${sha256(TR[i]!.bytes)} ${TR[i]!.bytes.length}`;
+    mkdirSync(join(c.repo, 'traces'), { recursive: true });
+    writeFileSync(join(c.repo, 'traces', 'e'.repeat(64)), `${line(2)}\n${line(5)}\n`);
+    expect(stored(c.repo, sha256(TR[2]!.bytes)) || stored(c.repo, sha256(TR[5]!.bytes))).toBe(false);
+    expectBytes(await cat(join(c.link, TR[0]!.path)), TR[0]!.bytes);
+    expect(await until(() => stored(c.repo, sha256(TR[2]!.bytes)) && stored(c.repo, sha256(TR[5]!.bytes))), 'the traced files never arrived').toBe(true);
+    expect(stored(c.repo, sha256(TR[3]!.bytes))).toBe(false);
+    expect(installed.gen).toMatch(/^[0-9a-f]{64}$/);
+  });
+
   it('the view traces the files read first; trove fetch brings those first', async () => {
     const trn = await startNginx(server);
     const argv = cmdlineOf(trn.pid);

@@ -167,7 +167,8 @@ export async function serve(repo: RepoLike, mountpoint: string, opts: MountOptio
   beats.unref();
   if (watchdogMs > 0) startWatchdog(repo.path, processStartTime(process.pid), mountpoint, watchdogMs);
   // Blobs of partial commits (a lazy install or upgrade) are fetched on their first read. The fetcher and
-  // its HTTP client are loaded only then: a mount of a complete repository never pays for them.
+  // its HTTP client are loaded when the view first reads a partial commit (onCommit above): a mount of a
+  // complete repository never pays for them.
   const installer = repo.installer;
   let fetcher: Promise<LazyFetcher> | undefined;
   const theFetcher = installer
@@ -181,12 +182,14 @@ export async function serve(repo: RepoLike, mountpoint: string, opts: MountOptio
   // the same fetcher: a read of one already on its way waits for that download, not for a second one.
   // Only files of the commit itself are fetched, with the size and mode its trees give: a trace (a
   // server's, say) cannot name anything else, nor make a read of a file fail by a wrong size.
+  // Started once per commit: from the commit's first read (onCommit), else from its first file's read
+  // (the access trace), which looks for traces again when there were none at the commit's read.
   const prefetched = new Set<ObjectId>();
   const prefetch = (commit: ObjectId): void => {
     if (!fetchMissing || prefetched.has(commit)) return;
-    prefetched.add(commit);
     const traced = traceEntries(repo.path, commit);
     if (traced.length === 0) return;
+    prefetched.add(commit);
     let failed = 0;
     void filesOf(repo.store, commit)
       .then(async (files) => {
