@@ -114,7 +114,7 @@ export class Transaction extends FilePuts implements ObjectStore, PublishStore {
     this.writer?.flush();
   }
 
-  /** `<txn>/<id>` (or `<txn>/shards/ab/<rest>`) when the id is known, else a temp `part-…` file renamed to that once hashed. */
+  /** `<txn>/<id>` (or `<txn>/shards/ab/<rest>`) when the id is known, else a temp `part-...` file renamed to that once hashed. */
   protected fileFor(id: ObjectId | undefined, hint?: PutHint): string {
     this.ensureDirSync();
     return id ? this.stagedPath(id, hint) : tempName(this.dir, 'part');

@@ -1,4 +1,4 @@
-import { type Dir, opendir, readFileSync, statSync } from 'node:fs';
+import { type Dir, opendir, opendirSync, readFileSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isErrno } from '../util/errors.js';
@@ -152,16 +152,35 @@ export async function mountProblem(rec: MountRecord, repoPath?: string): Promise
   return why === null ? null : `the mount at ${rec.mountpoint} does not answer (${why})`;
 }
 
+function closeQuietly(dir: Dir): void {
+  try {
+    dir.closeSync();
+  } catch {
+    // Nothing was listed through it that a failed close could undo.
+  }
+}
+
 /**
  * Null when the directory at `path` answers a listing (its first entry is
  * read), else the error code. A listing always reaches a FUSE daemon, where
  * `stat` may not: the kernel answers it from cached attributes for a day
  * (`attr_timeout`), also after the daemon died. A dead daemon's mount
  * answers ENOTCONN (ECONNABORTED while the kernel catches up); a path that
- * is a file, not a directory, answers.
+ * is a file, not a directory, answers. `blocking` lists it in this thread,
+ * for a path on a local filesystem (util/mount-table.ts `mountOf`), where
+ * no daemon can hang the call: it saves starting the thread pool.
  */
-export async function answers(path: string): Promise<string | null> {
+export async function answers(path: string, opts: { blocking?: boolean } = {}): Promise<string | null> {
   try {
+    if (opts.blocking) {
+      const dir = opendirSync(path);
+      try {
+        dir.readSync();
+      } finally {
+        closeQuietly(dir);
+      }
+      return null;
+    }
     // Through the thread pool (a hung FUSE mount must not block the process), with
     // node:fs's callback opendir: status never loads node:fs/promises for it.
     const dir = await new Promise<Dir>((done, fail) => opendir(path, (err, d) => (err ? fail(err) : done(d))));

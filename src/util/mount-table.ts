@@ -1,4 +1,5 @@
 import { readFileSync, realpathSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { childProcess } from './child.js';
 import { ioError } from './errors.js';
 
@@ -53,6 +54,30 @@ function real(path: string): string {
 /** True when `path` is a read-only mount point. */
 export function isReadOnlyMount(path: string): boolean {
   return mountTable().get(real(path))?.readOnly === true;
+}
+
+/**
+ * Filesystems whose calls are answered by the local kernel from a local
+ * device or memory: a call there cannot wait on another process (as on a
+ * FUSE mount whose daemon hangs) or on the network.
+ */
+const LOCAL_FSTYPES = new Set(['ext2', 'ext3', 'ext4', 'xfs', 'btrfs', 'tmpfs', 'overlay', 'f2fs', 'zfs', 'bcachefs', 'jfs', 'reiserfs', 'vfat', 'exfat']);
+
+/**
+ * Where `path` lives, from one read of the mount table: whether it is itself
+ * a read-only mount point, and whether the mount it is on (the deepest mount
+ * point at or above it) is a local filesystem (LOCAL_FSTYPES).
+ */
+export function mountOf(path: string): { readOnlyPoint: boolean; local: boolean } {
+  const table = mountTable();
+  const at = real(path);
+  let point = at;
+  let entry = table.get(point);
+  while (!entry && point !== '/') {
+    point = dirname(point);
+    entry = table.get(point);
+  }
+  return { readOnlyPoint: point === at && entry?.readOnly === true, local: entry !== undefined && LOCAL_FSTYPES.has(entry.fstype) };
 }
 
 /** Mount points at or below `dir`, deepest first: the order to unmount them in. */

@@ -1,4 +1,4 @@
-import { readdirSync } from 'node:fs';
+import { lstatSync, readdirSync } from 'node:fs';
 import { access, lstat } from 'node:fs/promises';
 import { isErrno } from './errors.js';
 
@@ -19,6 +19,16 @@ export async function isDirectory(path: string): Promise<boolean> {
     return (await lstat(path)).isDirectory();
   } catch (err) {
     if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) return false;
+    throw err;
+  }
+}
+
+/** isDirectory in this thread, for a path where no FUSE daemon or network can hang the call. */
+export function isDirectorySync(path: string): boolean {
+  try {
+    return lstatSync(path, { throwIfNoEntry: false })?.isDirectory() === true;
+  } catch (err) {
+    if (isErrno(err, 'ENOTDIR')) return false;
     throw err;
   }
 }

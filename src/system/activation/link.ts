@@ -5,8 +5,8 @@ import { isObjectId, type ObjectId } from '../../util/hash.js';
 import { sweepStaleTemps, symlinkAtomic } from '../../util/fs-atomic.js';
 import type { Repo } from '../../repo/repo.js';
 import { answers, daemonUnresponsive, readMount, readMountRecord } from '../mounts.js';
-import { isReadOnlyMount } from '../../util/mount-table.js';
-import { isDirectory } from '../../util/path-exists.js';
+import { mountOf } from '../../util/mount-table.js';
+import { isDirectory, isDirectorySync } from '../../util/path-exists.js';
 import { type ActiveRecord, DEFAULT_PROFILE } from '../profiles.js';
 
 /*
@@ -84,8 +84,8 @@ export async function linkPointsAt(link: string): Promise<string | null> {
  * kernel's cache), anything else is there. A view that was unmounted
  * answers ENOENT, one whose daemon died ENOTCONN.
  */
-export async function resolves(path: string): Promise<boolean> {
-  return (await answers(path)) === null;
+export async function resolves(path: string, opts: { blocking?: boolean } = {}): Promise<boolean> {
+  return (await answers(path, opts)) === null;
 }
 
 /** What a recorded link looks like now, against the record. */
@@ -122,7 +122,9 @@ export async function checkLink(repo: Pick<Repo, 'path'>, link: string, recorded
   const shows = targetShows(repo, pointsAt);
   const commit = shows.kind === 'other' ? null : shows.commit;
   const mountpoint = shows.kind === 'view' ? shows.mountpoint : null;
-  if (shows.kind === 'checkout' && !isReadOnlyMount(pointsAt) && (await isDirectory(`${pointsAt}.links`))) {
+  // A checkout on a local filesystem is probed in this thread (see `answers`).
+  const at = shows.kind === 'checkout' ? mountOf(pointsAt) : undefined;
+  if (at && !at.readOnlyPoint && (at.local ? isDirectorySync(`${pointsAt}.links`) : await isDirectory(`${pointsAt}.links`))) {
     return { state: 'unprotected', pointsAt, commit, mountpoint };
   }
   // A view whose daemon cannot answer would block the probe below (until its watchdog fires).
@@ -130,7 +132,7 @@ export async function checkLink(repo: Pick<Repo, 'path'>, link: string, recorded
     const rec = await readMountRecord(repo.path);
     if (rec?.mountpoint === mountpoint && daemonUnresponsive(repo.path, rec)) return { state: 'unmounted', pointsAt, commit, mountpoint };
   }
-  if (!(await resolves(pointsAt))) {
+  if (!(await resolves(pointsAt, { blocking: at?.local === true }))) {
     const live = mountpoint === null ? undefined : await readMount(repo.path);
     return { state: mountpoint !== null && live?.mountpoint !== mountpoint ? 'unmounted' : 'dangling', pointsAt, commit, mountpoint };
   }
