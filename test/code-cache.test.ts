@@ -35,15 +35,36 @@ describe('the code cache of a CommonJS file', () => {
     inNode(`m.writeCodeCache(${f})`);
     expect(inNode(`console.log(m.codeCacheState(${f}))`)).toBe('accepted');
     expect(JSON.parse(inNode(`console.log(JSON.stringify(m.requireWithCodeCache(${f})))`))).toEqual({ word: 'first', base: 'mod.cjs', dir });
-    // A damaged cache (bytes flipped, same size) is not used: V8 would crash on it, not refuse it.
+    // A damaged cache (bytes flipped, same size) is refused by V8's checksum (which a release
+    // build checks only under the flag code-cache.ts sets; without it, Node crashes on such a
+    // cache), and the source compiled instead.
     const cachePath = `${file}.v8cache`;
     const good = readFileSync(cachePath);
-    const bad = Buffer.from(good);
-    const start = bad.indexOf(10) + 1;
-    for (let i = start + 64; i < Math.min(bad.length, start + 464); i++) bad[i] = bad[i]! ^ 0x5a;
-    writeFileSync(cachePath, bad);
+    const start = good.indexOf(10) + 1;
+    const damaged = (flip: (bad: Buffer) => void) => {
+      const bad = Buffer.from(good);
+      flip(bad);
+      writeFileSync(cachePath, bad);
+    };
+    for (const flip of [
+      (bad: Buffer) => {
+        for (let i = start + 64; i < Math.min(bad.length, start + 464); i++) bad[i] = bad[i]! ^ 0x5a;
+      },
+      (bad: Buffer) => {
+        bad[bad.length - 1] = bad[bad.length - 1]! ^ 0x01;
+      },
+      (bad: Buffer) => {
+        const i = start + Math.floor((bad.length - start) / 2);
+        bad[i] = bad[i]! ^ 0x10;
+      },
+    ]) {
+      damaged(flip);
+      expect(inNode(`console.log(m.codeCacheState(${f}))`)).toBe('rejected');
+      expect(JSON.parse(inNode(`console.log(JSON.stringify(m.requireWithCodeCache(${f})))`))).toMatchObject({ word: 'first' });
+    }
+    // A cache of the layout before (a checksum of its own after the stamp) is not used.
+    writeFileSync(cachePath, Buffer.concat([Buffer.from(`${good.toString('latin1', 3, start - 1)} 1a2b3c4d\n`, 'latin1'), good.subarray(start)]));
     expect(inNode(`console.log(m.codeCacheState(${f}))`)).toBe('stale');
-    expect(JSON.parse(inNode(`console.log(JSON.stringify(m.requireWithCodeCache(${f})))`))).toMatchObject({ word: 'first' });
     writeFileSync(cachePath, good);
     expect(inNode(`console.log(m.codeCacheState(${f}))`)).toBe('accepted');
     // Rewritten to the same length: V8 alone would take the old cache (it checks lengths), the stamp does not.
