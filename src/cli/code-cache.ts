@@ -1,7 +1,6 @@
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import Module, { createRequire } from 'node:module';
 import { dirname } from 'node:path';
-import { setFlagsFromString } from 'node:v8';
 import { Script } from 'node:vm';
 
 // A V8 code cache for the CLI's CommonJS file (dist/bundle/cli-main.cjs, 1.4 MB):
@@ -52,6 +51,10 @@ function cacheOf(file: string): Buffer | 'none' | 'stale' {
  * 0.2 ms.
  */
 function withChecksums<T>(f: () => T): T {
+  // node:v8 loaded here, not at the top: the entry (src/cli/bin.ts) imports this module, and
+  // `--version` and the direct commands would pay its 3.5 ms (it loads node:stream, which the
+  // commands behind commander load anyway, through commander's node:child_process).
+  const { setFlagsFromString } = createRequire(import.meta.url)('node:v8') as typeof import('node:v8');
   setFlagsFromString('--verify-snapshot-checksum');
   try {
     return f();
