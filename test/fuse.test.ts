@@ -1187,6 +1187,14 @@ describe.skipIf(skipFuse())('FUSE mount lifecycle (real)', () => {
       expect(env).toContain(`TROVE_EXTRA_CA_CERTS=${caFile}`);
       expect(env.filter((v) => v.startsWith('NODE_EXTRA_CA_CERTS='))).toEqual([]);
       expect(marked()).toContain(pid); // with its watchdog
+      // The watchdog at the lowest CPU priority, in its own session's group too (autogroup), so that
+      // its Node start does not take a core from the mount's first requests; the daemon as it was.
+      const watchdogs = marked().filter((p) => readFileSync(`/proc/${p}/cmdline`, 'latin1').includes('watchdog-main.js'));
+      expect(watchdogs).toHaveLength(1);
+      const nice = (p: number) => Number(readFileSync(`/proc/${p}/stat`, 'latin1').split(') ')[1]!.split(' ')[16]);
+      expect(nice(watchdogs[0]!)).toBe(19);
+      expect(nice(pid)).toBe(0);
+      if (existsSync(`/proc/${pid}/autogroup`)) expect(readFileSync(`/proc/${watchdogs[0]}/autogroup`, 'latin1')).toMatch(/ nice 19\n$/);
       expect(readFileSync(join(mnt, 'refs', 'main', 'etc', 'os-release'), 'utf8')).toBe('ID=trove\n');
       expect(readFileSync(join(repo, 'mount.log'), 'utf8')).toContain(`serving ${repo} at ${mnt} (pid ${pid};`);
     } finally {

@@ -76,10 +76,21 @@ export function register(program: Command): void {
             ...(libfuse ? [`--libfuse=${libfuse}`] : []),
             ...(readdirplus ? [] : ['--no-readdirplus']),
           ];
-          const m = await daemon.startDaemon(repo, mountpoint, args);
+          // What the notes after the mount need is read while the daemon starts: neither depends on it
+          // (the links are only read; the checkout views are mounts of their own), and the command then
+          // exits as soon as the daemon serves.
+          const links = throughView(repo, mountpoint);
+          const views = restoredViews(repo);
+          let m: Awaited<ReturnType<typeof daemon.startDaemon>>;
+          try {
+            m = await daemon.startDaemon(repo, mountpoint, args);
+          } catch (err) {
+            await Promise.allSettled([links, views]);
+            throw err;
+          }
           const mounted = `mounted ${repo.path} at ${mountpoint} (daemon pid ${m.pid}, ready in ${Math.round(m.readyMs)} ms; log: ${daemon.logPath(repo)})`;
           if (!flags.json) say(mounted);
-          const after = [...(await throughView(repo, mountpoint)), ...(await restoredViews(repo))];
+          const after = [...(await links), ...(await views)];
           if (flags.json) printJson({ repo: repo.path, mountpoint, pid: m.pid, logFile: daemon.logPath(repo), notes: [...notes, ...after] });
           else for (const note of after) say(note);
         } catch (err) {
