@@ -79,18 +79,19 @@ export function register(program: Command): void {
           // What the notes after the mount need is read while the daemon starts: neither depends on it
           // (the links are only read; the checkout views are mounts of their own), and the command then
           // exits as soon as the daemon serves.
-          const links = throughView(repo, mountpoint);
-          const views = restoredViews(repo);
+          const notesAfter = Promise.all([throughView(repo, mountpoint), restoredViews(repo)]);
+          // Awaited below; marked handled now, so that a failure while the daemon starts is not an unhandled rejection.
+          notesAfter.catch(() => undefined);
           let m: Awaited<ReturnType<typeof daemon.startDaemon>>;
           try {
             m = await daemon.startDaemon(repo, mountpoint, args);
           } catch (err) {
-            await Promise.allSettled([links, views]);
+            await notesAfter.catch(() => undefined);
             throw err;
           }
           const mounted = `mounted ${repo.path} at ${mountpoint} (daemon pid ${m.pid}, ready in ${Math.round(m.readyMs)} ms; log: ${daemon.logPath(repo)})`;
           if (!flags.json) say(mounted);
-          const after = [...(await links), ...(await views)];
+          const after = (await notesAfter).flat();
           if (flags.json) printJson({ repo: repo.path, mountpoint, pid: m.pid, logFile: daemon.logPath(repo), notes: [...notes, ...after] });
           else for (const note of after) say(note);
         } catch (err) {
