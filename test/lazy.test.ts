@@ -536,6 +536,9 @@ describe.skipIf(skipFuse())('lazy installs: files fetched by the view on first r
       expect(await until(() => holdsFlock(info.pid, join(g.repo, 'locks', 'fetch')), 10_000), 'the background fetch never took its lock').toBe(true);
       // Detached at the lowest priority: what the view fetches on read, and the programs reading, go first.
       expect(getPriority(info.pid)).toBe(19);
+      // Its session's scheduling group too, where the kernel has them: detached, it is a session of its own,
+      // and its own nice would count only inside it.
+      if (existsSync(`/proc/${info.pid}/autogroup`)) expect(readFileSync(`/proc/${info.pid}/autogroup`, 'utf8')).toMatch(/ nice 19\n$/);
       // With the network settings given to the command that started it.
       const argv = cmdlineOf(info.pid);
       for (const [flag, value] of [['--pipelining', '3'], ['--jobs', '2'], ['--retries', '5']]) expect(argv[argv.indexOf(flag!) + 1], flag).toBe(value);

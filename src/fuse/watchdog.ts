@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
-import { closeSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
-import { setPriority } from 'node:os';
+import { closeSync, openSync, rmSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { formatHeartbeat, HEARTBEAT_FILE, monotonicMs, processAlive, processState, readHeartbeat } from '../system/mounts.js';
 import { abortConnection, connectionIno, pendingRequests } from './mountpoint.js';
+import { lowestPriority } from '../util/process.js';
 
 /*
  * The kernel gives FUSE requests no timeout: a daemon that is stopped
@@ -85,26 +85,12 @@ export function startWatchdog(repoPath: string, started: number | undefined, mou
   });
   child.on('error', () => {});
   child.unref();
-  lowerPriority(child.pid);
+  // The lowest CPU priority: its Node start (about 70 ms of CPU) would otherwise take a core from the
+  // daemon and the command while the mount's first requests are answered. Once started it reads a few
+  // small files a second, which the lowest share of a busy CPU still gives it; it fires only after the
+  // daemon missed its beats for a whole --watchdog-ms (10 s by default).
+  lowestPriority(child.pid);
   return child.pid;
-}
-
-/**
- * The watchdog at the lowest CPU priority (nice 19): its Node start (about
- * 70 ms of CPU) would otherwise take a core from the daemon and the command
- * while the mount's first requests are answered. Once started it reads a
- * few small files a second, which the lowest share of a busy CPU still
- * gives it; it fires only after the daemon missed its beats for a whole
- * --watchdog-ms (10 s by default).
- */
-function lowerPriority(pid: number | undefined): void {
-  if (pid === undefined) return;
-  try {
-    setPriority(pid, 19);
-    writeFileSync(`/proc/${pid}/autogroup`, '19');
-  } catch {
-    // Gone already, or not ours to change: it runs at the daemon's priority.
-  }
 }
 
 /** What the watchdog watches. */

@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { setPriority } from 'node:os';
 
 /** The fields of `/proc/<pid>/stat` after the command name (field 3, the state, first), or undefined. */
 function procStat(pid: number): string[] | undefined {
@@ -46,4 +47,24 @@ export function processAlive(pid: number, started?: number): boolean {
   if (started === undefined) return true;
   const now = processStartTime(pid);
   return now === undefined || now === started;
+}
+
+/**
+ * Puts process `pid` at the lowest CPU priority: nice 19, and the same for
+ * its session's scheduling group (`/proc/<pid>/autogroup`). Where the kernel
+ * groups tasks by session (autogroup, on by default in most distributions),
+ * it shares the CPU between sessions first and a task's own nice counts
+ * only inside its session; a detached child (`setsid`) is a session of its
+ * own, so its nice alone would leave it competing with the user's programs
+ * as an equal. Best effort: a process already gone, or one this user may
+ * not lower, keeps its priority.
+ */
+export function lowestPriority(pid: number | undefined): void {
+  if (pid === undefined) return;
+  try {
+    setPriority(pid, 19);
+    writeFileSync(`/proc/${pid}/autogroup`, '19');
+  } catch {
+    // Gone already, not ours to change, or no autogroup in this kernel: its nice is what it gets.
+  }
 }

@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
-import { setPriority } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { completePartials } from '../../remote/complete.js';
@@ -12,6 +11,7 @@ import { bytes, files } from '../printers.js';
 import { withMeter } from '../progress.js';
 import { type NetworkFlags, networkOptions, transportOf } from '../options.js';
 import { ioError, usage } from '../../util/errors.js';
+import { lowestPriority } from '../../util/process.js';
 
 interface Opts extends NetworkFlags {
   wait?: boolean;
@@ -53,14 +53,8 @@ export function register(program: Command): void {
           const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', log, log] });
           closeSync(log);
           // The lowest priority: what the view fetches on read, and the programs reading, go first
-          // (docs/benchmarks.md, lazy row 3: the first compile 0.14 s over the lazy one's at nice 19, 0.20 s at 10).
-          if (child.pid !== undefined) {
-            try {
-              setPriority(child.pid, 19);
-            } catch {
-              // Not allowed to lower it: it runs at normal priority.
-            }
-          }
+          // (docs/benchmarks.md, lazy row 3). Its session's group too: detached, it is a session of its own.
+          lowestPriority(child.pid);
           child.unref();
           return { pid: child.pid ?? null, log: logOf(repo.path), partial: readPartials(repo.path).size };
         });
