@@ -18,6 +18,7 @@ import {
   truncateSync,
   writeFileSync,
 } from 'node:fs';
+import { getPriority } from 'node:os';
 import { join } from 'node:path';
 import { rootCertificates } from 'node:tls';
 import { getAttributeSync, listAttributesSync } from 'fs-xattr';
@@ -1191,9 +1192,8 @@ describe.skipIf(skipFuse())('FUSE mount lifecycle (real)', () => {
       // its Node start does not take a core from the mount's first requests; the daemon as it was.
       const watchdogs = marked().filter((p) => readFileSync(`/proc/${p}/cmdline`, 'latin1').includes('watchdog-main.js'));
       expect(watchdogs).toHaveLength(1);
-      const nice = (p: number) => Number(readFileSync(`/proc/${p}/stat`, 'latin1').split(') ')[1]!.split(' ')[16]);
-      expect(nice(watchdogs[0]!)).toBe(19);
-      expect(nice(pid)).toBe(0);
+      expect(getPriority(watchdogs[0]!)).toBe(19);
+      expect(getPriority(pid)).toBe(0);
       if (existsSync(`/proc/${pid}/autogroup`)) expect(readFileSync(`/proc/${watchdogs[0]}/autogroup`, 'latin1')).toMatch(/ nice 19\n$/);
       expect(readFileSync(join(mnt, 'refs', 'main', 'etc', 'os-release'), 'utf8')).toBe('ID=trove\n');
       expect(readFileSync(join(repo, 'mount.log'), 'utf8')).toContain(`serving ${repo} at ${mnt} (pid ${pid};`);

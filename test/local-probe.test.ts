@@ -1,18 +1,17 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { answers } from '../src/system/mounts.js';
 import { isReadOnlyMount, mountOf, unmount } from '../src/util/mount-table.js';
 import { isDirectorySync } from '../src/util/path-exists.js';
 import { troveIn } from './helpers/cli.js';
 import { repoWithGenerations } from './helpers/fixtures.js';
+import { tmpdir } from './helpers/tmp.js';
 
 // The probes status makes in its own thread for a checkout on a local filesystem
 // (src/system/activation/link.ts checkLink): they must answer as the thread pool's do.
 describe('probes of a path on a local filesystem', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'trove-local-probe-'));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tmpdir('trove-local-probe');
 
   it('mountOf tells a local filesystem from the kernel\'s own and finds the mount a path is on', () => {
     expect(mountOf(dir)).toEqual({ readOnlyPoint: false, local: true });
